@@ -1,0 +1,136 @@
+# crm - an AI CRM as a Unix toolkit.
+#
+#   make            build everything into $(O)/ (default: build/)
+#   make check      build, then run unit and command tests through prove
+#   make asan       the same tests on an AddressSanitizer + UBSan build
+#   make demo       import a generated sample CRM and print a summary
+#   make bench      import benchmarks against sqlite3's own .import
+#   make install    PREFIX=/usr/local DESTDIR= (and make uninstall)
+#   make lint       mandoc -Tlint, cppcheck
+#
+# User CFLAGS are respected; warnings are appended. Dependencies come from
+# pkg-config, except libcsv which ships no .pc file: CSV_CFLAGS/CSV_LIBS.
+
+VERSION   = 0.1.0
+O        ?= build
+PREFIX   ?= /usr/local
+BINDIR   ?= $(PREFIX)/bin
+MANDIR   ?= $(PREFIX)/share/man
+DATADIR  ?= $(PREFIX)/share
+BASHCOMPDIR ?= $(DATADIR)/bash-completion/completions
+ZSHCOMPDIR  ?= $(DATADIR)/zsh/site-functions
+FISHCOMPDIR ?= $(DATADIR)/fish/vendor_completions.d
+
+CC       ?= cc
+PKG_CONFIG ?= pkg-config
+CFLAGS   ?= -O2 -g
+PKGS      = sqlite3 jansson
+CSV_CFLAGS ?=
+CSV_LIBS   ?= -lcsv
+
+WARN = -std=c17 -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
+       -Wmissing-prototypes -Wpointer-arith -Wformat=2 -Wvla \
+       -Wnull-dereference -Wundef -Wwrite-strings
+ALL_CPPFLAGS = -D_GNU_SOURCE -DCRM_VERSION='"$(VERSION)"' $(CPPFLAGS)
+ALL_CFLAGS = $(CFLAGS) $(WARN) $(shell $(PKG_CONFIG) --cflags $(PKGS)) $(CSV_CFLAGS)
+LIBS = $(shell $(PKG_CONFIG) --libs $(PKGS)) $(CSV_LIBS) -lm
+
+ifdef SANITIZE
+ALL_CFLAGS += -fsanitize=$(SANITIZE) -fno-omit-frame-pointer -fno-sanitize-recover=all
+LDFLAGS += -fsanitize=$(SANITIZE)
+endif
+
+LIB_SRC = $(wildcard lib/*.c)
+LIB_OBJ = $(LIB_SRC:%.c=$(O)/%.o) $(O)/lib/migrations.o
+MIGRATIONS = $(sort $(wildcard lib/sql/*.sql))
+
+TOOLS = crm crm-import crm-export
+BINS  = $(TOOLS:%=$(O)/%)
+UNIT_SRC = $(wildcard tests/unit/t-*.c)
+UNIT  = $(UNIT_SRC:tests/unit/%.c=$(O)/tests/%)
+MAN   = $(wildcard man/*.[157])
+
+all: $(BINS)
+
+$(O)/lib/migrations.c: $(MIGRATIONS) scripts/sql2c.sh
+	@mkdir -p $(@D)
+	scripts/sql2c.sh $@ $(MIGRATIONS)
+
+$(O)/%.o: %.c
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) -MMD -MP -c -o $@ $<
+
+$(O)/lib/migrations.o: $(O)/lib/migrations.c
+	$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) -c -o $@ $<
+
+$(O)/libcrm.a: $(LIB_OBJ)
+	rm -f $@
+	$(AR) rcs $@ $^
+
+$(O)/crm-%: $(O)/cmd/crm-%.o $(O)/cmd/cli.o $(O)/libcrm.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
+
+$(O)/crm: $(O)/cmd/crm.o $(O)/cmd/cli.o $(O)/libcrm.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
+
+$(O)/tests/t-%: $(O)/tests/unit/t-%.o $(O)/libcrm.a
+	@mkdir -p $(@D)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
+
+deps:
+	@scripts/install-deps
+
+PROVE ?= prove
+PROVE_FLAGS ?=
+
+check: deps
+	@$(MAKE) --no-print-directory all unit
+	CRM_BUILD=$(abspath $(O)) $(PROVE) $(PROVE_FLAGS) $(UNIT) tests/cli/*.t
+
+unit: $(UNIT)
+
+asan:
+	$(MAKE) O=build-asan SANITIZE=address,undefined CFLAGS='-O1 -g' check
+
+demo: deps
+	@$(MAKE) --no-print-directory all
+	CRM_BUILD=$(abspath $(O)) scripts/demo.sh
+
+bench: deps
+	@$(MAKE) --no-print-directory all
+	CRM_BUILD=$(abspath $(O)) tests/bench/import.sh
+
+lint:
+	mandoc -Tlint -W warning $(MAN)
+	cppcheck --quiet --error-exitcode=1 --enable=warning,portability \
+		--std=c11 -D_GNU_SOURCE --suppress=missingIncludeSystem lib cmd
+
+install: all
+	mkdir -p $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 \
+		$(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man7 \
+		$(DESTDIR)$(BASHCOMPDIR) $(DESTDIR)$(ZSHCOMPDIR) $(DESTDIR)$(FISHCOMPDIR)
+	install -m 755 $(BINS) $(DESTDIR)$(BINDIR)/
+	for m in $(MAN); do \
+		s=$${m##*.}; install -m 644 $$m $(DESTDIR)$(MANDIR)/man$$s/; done
+	install -m 644 completions/crm.bash $(DESTDIR)$(BASHCOMPDIR)/crm
+	for t in $(filter-out crm,$(TOOLS)); do \
+		ln -sf crm $(DESTDIR)$(BASHCOMPDIR)/$$t; done
+	install -m 644 completions/_crm $(DESTDIR)$(ZSHCOMPDIR)/_crm
+	install -m 644 completions/crm.fish $(DESTDIR)$(FISHCOMPDIR)/crm.fish
+	for t in $(filter-out crm,$(TOOLS)); do \
+		ln -sf crm.fish $(DESTDIR)$(FISHCOMPDIR)/$$t.fish; done
+
+uninstall:
+	for t in $(TOOLS); do rm -f $(DESTDIR)$(BINDIR)/$$t \
+		$(DESTDIR)$(BASHCOMPDIR)/$$t $(DESTDIR)$(FISHCOMPDIR)/$$t.fish; done
+	for m in $(MAN); do s=$${m##*.}; \
+		rm -f $(DESTDIR)$(MANDIR)/man$$s/$${m##*/}; done
+	rm -f $(DESTDIR)$(ZSHCOMPDIR)/_crm $(DESTDIR)$(FISHCOMPDIR)/crm.fish
+
+clean:
+	rm -rf build build-asan
+
+.PHONY: all check unit asan demo bench lint install uninstall clean deps
+.SECONDARY:
+
+-include $(shell find $(O) -name '*.d' 2>/dev/null)

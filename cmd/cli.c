@@ -1,0 +1,186 @@
+/*
+ * cli.c - option parsing, messages and output shared by the commands.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli.h"
+
+#ifndef CRM_VERSION
+#define CRM_VERSION "0.0.0"
+#endif
+
+const char cli_version[] = CRM_VERSION;
+const char *cli_prog = "crm";
+const char *cli_db;
+int cli_epipe;
+
+static const struct cli_opt common[] = {
+	{ "db", CLI_DB, "PATH", "database file (default: $CRM_DB, else ./crm.db)" },
+	{ "help", CLI_HELP, NULL, "show this help and exit" },
+	{ "version", CLI_VERSION, NULL, "show the version and exit" },
+	{ NULL, 0, NULL, NULL }
+};
+
+void cli_warn(const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "%s: ", cli_prog);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+void cli_die(int code, const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "%s: ", cli_prog);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	exit(code);
+}
+
+void cli_die_err(const struct crm_err *e)
+{
+	cli_die(e->code ? e->code : CRM_ESOFTWARE, "%s", e->msg);
+}
+
+static void print_opts(const struct cli_opt *o, FILE *fp)
+{
+	for (; o->name; o++) {
+		char left[64];
+
+		if (o->key > 0 && o->key < 128)
+			snprintf(left, sizeof(left), "-%c, --%s%s%s", o->key,
+				 o->name, o->arg ? " " : "", o->arg ? o->arg : "");
+		else
+			snprintf(left, sizeof(left), "    --%s%s%s", o->name,
+				 o->arg ? " " : "", o->arg ? o->arg : "");
+		fprintf(fp, "  %-26s %s\n", left, o->help);
+	}
+}
+
+void cli_usage(const struct cli *c, FILE *fp)
+{
+	fprintf(fp, "usage: %s %s\n\n%s\n\noptions:\n", c->name, c->usage, c->about);
+	print_opts(c->opts, fp);
+	print_opts(common, fp);
+	fprintf(fp, "\nSee %s(1) for more.\n", c->name);
+}
+
+static void complete_opts(const struct cli_opt *o)
+{
+	for (; o->name; o++) {
+		printf("--%s%s\n", o->name, o->arg ? "=" : "");
+		if (o->key > 0 && o->key < 128)
+			printf("-%c\n", o->key);
+	}
+}
+
+int cli_next(const struct cli *c, int argc, char **argv, const char **arg)
+{
+	static struct option lopts[64];
+	static char sopts[160];
+	static const struct cli *built;
+	int key;
+
+	if (built != c) {
+		size_t n = 0, k = 0;
+		const struct cli_opt *tabs[2] = { c->opts, common };
+
+		cli_prog = c->name;
+		signal(SIGPIPE, SIG_IGN);
+		for (int t = 0; t < 2; t++)
+			for (const struct cli_opt *o = tabs[t]; o->name; o++) {
+				if (n + 2 >= sizeof(lopts) / sizeof(lopts[0]))
+					break;
+				lopts[n].name = o->name;
+				lopts[n].has_arg = o->arg ? required_argument : no_argument;
+				lopts[n].flag = NULL;
+				lopts[n].val = o->key;
+				n++;
+				if (o->key > 0 && o->key < 128 && k + 3 < sizeof(sopts)) {
+					sopts[k++] = (char)o->key;
+					if (o->arg)
+						sopts[k++] = ':';
+				}
+			}
+		lopts[n].name = "complete-options";
+		lopts[n].has_arg = no_argument;
+		lopts[n].flag = NULL;
+		lopts[n].val = CLI_COMPLETE;
+		n++;
+		memset(&lopts[n], 0, sizeof(lopts[n]));
+		sopts[k] = '\0';
+		built = c;
+	}
+	for (;;) {
+		key = getopt_long(argc, argv, sopts, lopts, NULL);
+		*arg = optarg;
+		switch (key) {
+		case CLI_HELP:
+			cli_usage(c, stdout);
+			exit(cli_finish(0));
+		case CLI_VERSION:
+			printf("%s %s\n", c->name, cli_version);
+			exit(cli_finish(0));
+		case CLI_COMPLETE:
+			complete_opts(c->opts);
+			complete_opts(common);
+			exit(cli_finish(0));
+		case CLI_DB:
+			cli_db = optarg;
+			continue;
+		case '?':
+		case ':':
+			fprintf(stderr, "Try '%s --help'.\n", c->name);
+			exit(CRM_EUSAGE);
+		default:
+			return key;
+		}
+	}
+}
+
+int cli_isatty(int fd)
+{
+	return isatty(fd);
+}
+
+int cli_write(const void *buf, size_t n)
+{
+	if (cli_epipe)
+		return -1;
+	if (fwrite(buf, 1, n, stdout) != n) {
+		if (errno == EPIPE) {
+			cli_epipe = 1;
+			return -1;
+		}
+		cli_die(CRM_EIO, "write error: %s", strerror(errno));
+	}
+	return 0;
+}
+
+int cli_finish(int status)
+{
+	if (fflush(stdout) != 0 || ferror(stdout)) {
+		if (errno == EPIPE || cli_epipe)
+			return status;
+		fprintf(stderr, "%s: write error: %s\n", cli_prog, strerror(errno));
+		return CRM_EIO;
+	}
+	if (fclose(stdout) != 0 && errno != EPIPE) {
+		fprintf(stderr, "%s: write error: %s\n", cli_prog, strerror(errno));
+		return CRM_EIO;
+	}
+	return status;
+}

@@ -1,0 +1,66 @@
+/*
+ * cli.h - what every crm tool does the same way: one option table that
+ * drives getopt_long, --help and shell completion; messages on stderr in
+ * the form "crm-import: leads.csv:12: reason"; checked writes to stdout.
+ */
+#ifndef CRM_CLI_H
+#define CRM_CLI_H
+
+#include <stdio.h>
+
+#include "../lib/util.h"
+
+struct cli_opt {
+	const char *name;	/* long name, without "--" */
+	int key;		/* short letter, or a value >= 256 */
+	const char *arg;	/* argument name, NULL if none */
+	const char *help;
+};
+
+struct cli {
+	const char *name;	/* "crm-import" */
+	const char *usage;	/* "[options] [file...]" */
+	const char *about;	/* one line */
+	const struct cli_opt *opts;	/* ends with { NULL } */
+};
+
+/* Common option keys handled by cli_next(). */
+enum { CLI_DB = 'D' + 1000, CLI_VERSION, CLI_COMPLETE, CLI_HELP = 'h' };
+
+extern const char *cli_prog;	/* name for messages */
+extern const char *cli_db;	/* --db value or NULL */
+
+/*
+ * Next option from argv: returns its key with the argument in *arg, -1
+ * when options end (optind is the first operand). --help, --version,
+ * --complete-options and bad usage are dealt with here (exit).
+ */
+int cli_next(const struct cli *c, int argc, char **argv, const char **arg);
+
+void cli_usage(const struct cli *c, FILE *fp);
+
+__attribute__((format(printf, 1, 2)))
+void cli_warn(const char *fmt, ...);
+__attribute__((noreturn, format(printf, 2, 3)))
+void cli_die(int code, const char *fmt, ...);
+/* Die with the message and code of e. */
+__attribute__((noreturn))
+void cli_die_err(const struct crm_err *e);
+
+/* Is fd a terminal, and may we use colour on it ($NO_COLOR, --color)? */
+int cli_isatty(int fd);
+
+/*
+ * Write to stdout. On EPIPE (the reader went away) returns -1 with
+ * cli_epipe set; other errors die with status 74.
+ */
+int cli_write(const void *buf, size_t n);
+extern int cli_epipe;
+
+/* Flush and close stdout at exit; a failure is status 74. */
+int cli_finish(int status);
+
+/* Version string of the toolkit. */
+extern const char cli_version[];
+
+#endif

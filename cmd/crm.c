@@ -1,0 +1,137 @@
+/*
+ * crm - the dispatcher: "crm import ..." runs "crm-import ...", found next
+ * to this program, else on $PATH (git's way). Built in: init, help,
+ * version.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "../lib/db.h"
+#include "cli.h"
+
+static const struct cli_opt opts[] = {
+	{ NULL, 0, NULL, NULL }
+};
+
+static const struct cli cli = {
+	"crm", "[--db PATH] COMMAND [args...]",
+	"An AI CRM as a Unix toolkit. Commands:\n\n"
+	"  init      create the database, or bring its schema up to date\n"
+	"  import    load records from CSV or NDJSON (crm-import(1))\n"
+	"  export    write records as NDJSON or CSV (crm-export(1))\n"
+	"  help      show help for crm or a command\n"
+	"  version   show the version",
+	opts,
+};
+
+static const char *const commands[] = { "init", "import", "export", "help",
+					"version", NULL };
+
+static int cmd_init(int argc, char **argv)
+{
+	struct crm_err e = { 0 };
+	sqlite3 *db;
+	int from = 0, to = 0;
+
+	if (argc > 1)
+		cli_die(CRM_EUSAGE, "init: unexpected argument '%s'", argv[1]);
+	if (crm_db_open(&db, cli_db, CRM_DB_CREATE | CRM_DB_NOMIGRATE, &e) < 0 ||
+	    crm_db_migrate(db, &from, &to, &e) < 0)
+		cli_die_err(&e);
+	crm_db_close(db);
+	if (from == to)
+		fprintf(stderr, "crm: %s: schema is current (version %d)\n",
+			crm_db_path(cli_db), to);
+	else
+		fprintf(stderr, "crm: %s: schema version %d -> %d\n",
+			crm_db_path(cli_db), from, to);
+	return cli_finish(0);
+}
+
+/* Directory of this executable, for finding crm-* beside it. */
+static int self_dir(char *buf, size_t n)
+{
+	ssize_t len = readlink("/proc/self/exe", buf, n - 1);
+	char *slash;
+
+	if (len <= 0)
+		return -1;
+	buf[len] = '\0';
+	slash = strrchr(buf, '/');
+	if (!slash)
+		return -1;
+	*slash = '\0';
+	return 0;
+}
+
+static void run(const char *name, char **argv)
+{
+	char dir[PATH_MAX], path[PATH_MAX + 192], prog[128];
+
+	snprintf(prog, sizeof(prog), "crm-%s", name);
+	argv[0] = prog;
+	if (self_dir(dir, sizeof(dir)) == 0) {
+		snprintf(path, sizeof(path), "%s/%s", dir, prog);
+		if (access(path, X_OK) == 0) {
+			execv(path, argv);
+			cli_die(CRM_ESOFTWARE, "cannot run '%s': %s", path, strerror(errno));
+		}
+	}
+	execvp(prog, argv);
+	if (errno == ENOENT)
+		cli_die(CRM_EUSAGE, "'%s' is not a crm command. See 'crm help'.", name);
+	cli_die(CRM_ESOFTWARE, "cannot run '%s': %s", prog, strerror(errno));
+}
+
+int main(int argc, char **argv)
+{
+	const char *arg, *cmd;
+	int key;
+
+	/* Options after the command belong to it. */
+	setenv("POSIXLY_CORRECT", "1", 1);
+	while ((key = cli_next(&cli, argc, argv, &arg)) != -1)
+		;
+	unsetenv("POSIXLY_CORRECT");
+	if (optind >= argc) {
+		cli_usage(&cli, stderr);
+		return CRM_EUSAGE;
+	}
+	if (cli_db)
+		setenv("CRM_DB", cli_db, 1);
+	cmd = argv[optind];
+	argv += optind;
+	argc -= optind;
+	if (!strcmp(cmd, "init"))
+		return cmd_init(argc, argv);
+	if (!strcmp(cmd, "version") || !strcmp(cmd, "--version")) {
+		printf("crm %s\n", cli_version);
+		return cli_finish(0);
+	}
+	if (!strcmp(cmd, "commands")) {	/* for completion */
+		for (int i = 0; commands[i]; i++)
+			printf("%s\n", commands[i]);
+		return cli_finish(0);
+	}
+	if (!strcmp(cmd, "help")) {
+		if (argc < 2) {
+			cli_usage(&cli, stdout);
+			return cli_finish(0);
+		}
+		if (!strcmp(argv[1], "init") || !strcmp(argv[1], "version") ||
+		    !strcmp(argv[1], "help")) {
+			cli_usage(&cli, stdout);
+			return cli_finish(0);
+		}
+		{
+			char *hargv[] = { NULL, (char *)"--help", NULL };
+
+			run(argv[1], hargv);
+		}
+	}
+	run(cmd, argv);
+	return CRM_ESOFTWARE;
+}

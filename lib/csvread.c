@@ -1,0 +1,245 @@
+/*
+ * csvread.c - libcsv driven one physical line at a time.
+ *
+ * libcsv is a push parser. Feeding it whole lines lets us know the line a
+ * record starts on and keep its raw text, and when strict mode finds bad
+ * quoting we drop that record and start afresh on the next line, so one
+ * bad row costs one row, not the rest of the file.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "csvread.h"
+#include "ndjson.h"
+
+#define CSV_OPTS (CSV_STRICT | CSV_STRICT_FINI | CSV_APPEND_NULL)
+
+static void on_field(void *s, size_t len, void *data)
+{
+	struct crm_csv *c = data;
+
+	if (c->failed)
+		return;
+	if (c->nfields == c->afields) {
+		size_t n = c->afields ? c->afields * 2 : 32;
+		size_t *p = realloc(c->off, n * sizeof(*p));
+
+		if (!p) {
+			c->failed = 1;
+			return;
+		}
+		c->off = p;
+		c->afields = n;
+	}
+	c->off[c->nfields++] = c->fields.len;
+	if (crm_buf_add(&c->fields, s ? s : "", s ? len : 0) < 0 ||
+	    crm_buf_addc(&c->fields, '\0') < 0) {
+		c->failed = 1;
+		return;
+	}
+	/* crm_buf_addc added the separator; keep len pointing past it. */
+}
+
+static void on_row(int term, void *data)
+{
+	struct crm_csv *c = data;
+
+	(void)term;
+	c->have_row = 1;
+}
+
+size_t crm_csv_field_len(const struct crm_csv *c, size_t i)
+{
+	size_t end = i + 1 < c->nfields ? c->off[i + 1] : c->fields.len;
+
+	return end - c->off[i] - 1;
+}
+
+static unsigned char guess_delim(const char *s, size_t n)
+{
+	static const unsigned char cand[] = { ',', ';', '\t', '|' };
+	size_t count[4] = { 0 };
+	int quoted = 0;
+	size_t best = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		if (s[i] == '"')
+			quoted = !quoted;
+		else if (!quoted)
+			for (size_t k = 0; k < 4; k++)
+				if ((unsigned char)s[i] == cand[k])
+					count[k]++;
+	}
+	for (size_t k = 1; k < 4; k++)
+		if (count[k] > count[best])
+			best = k;
+	return cand[best];
+}
+
+static int reset_parser(struct crm_csv *c, struct crm_err *e)
+{
+	csv_free(&c->p);
+	if (csv_init(&c->p, CSV_OPTS))
+		return crm_err_set(e, CRM_ESOFTWARE, "out of memory");
+	csv_set_delim(&c->p, c->delim);
+	return 0;
+}
+
+int crm_csv_init(struct crm_csv *c, struct crm_reader *r, int delim,
+		 struct crm_err *e)
+{
+	memset(c, 0, sizeof(*c));
+	c->r = r;
+	c->delim = (unsigned char)delim;
+	crm_buf_init(&c->fields, 0);
+	crm_buf_init(&c->raw, 0);
+	if (csv_init(&c->p, CSV_OPTS))
+		return crm_err_set(e, CRM_ESOFTWARE, "out of memory");
+	if (delim)
+		csv_set_delim(&c->p, c->delim);
+	return 0;
+}
+
+void crm_csv_release(struct crm_csv *c)
+{
+	csv_free(&c->p);
+	crm_buf_release(&c->fields);
+	crm_buf_release(&c->raw);
+	free(c->off);
+	for (size_t i = 0; i < c->ncols; i++)
+		free(c->header[i]);
+	free(c->header);
+	memset(c, 0, sizeof(*c));
+}
+
+static void start_record(struct crm_csv *c)
+{
+	c->nfields = 0;
+	crm_buf_reset(&c->fields);
+	crm_buf_reset(&c->raw);
+	c->have_row = 0;
+	c->failed = 0;
+}
+
+int crm_csv_next(struct crm_csv *c, struct crm_err *e)
+{
+	struct crm_reader *r = c->r;
+	int rc;
+
+	start_record(c);
+	c->line = 0;
+	for (;;) {
+		rc = crm_reader_line(r, e);
+		if (rc < 0)
+			return CRM_REC_FATAL;
+		if (rc == CRM_LINE_EOF) {
+			if (!c->line)
+				return CRM_REC_EOF;
+			if (csv_fini(&c->p, on_field, on_row, c) != 0) {
+				reset_parser(c, NULL);
+				crm_err_set(e, CRM_EDATA,
+					    "%s:%ld: unterminated quoted field",
+					    r->name, c->line);
+				return CRM_REC_BAD;
+			}
+			reset_parser(c, NULL);
+			break;
+		}
+		if (rc == CRM_LINE_TOOLONG) {
+			long at = c->line ? c->line : r->lineno;
+
+			crm_buf_reset(&c->raw);
+			crm_buf_add(&c->raw, r->line.data, r->line.len);
+			reset_parser(c, NULL);
+			crm_err_set(e, CRM_EDATA, "%s:%ld: line longer than %zu bytes",
+				    r->name, at, r->cap);
+			c->line = at;
+			return CRM_REC_BAD;
+		}
+		if (!c->line) {
+			if (r->line.len == 0)
+				continue;	/* blank line between records */
+			c->line = r->lineno;
+			if (!c->delim) {
+				c->delim = guess_delim(r->line.data, r->line.len);
+				csv_set_delim(&c->p, c->delim);
+			}
+		} else if (crm_buf_addc(&c->raw, '\n') < 0) {
+			goto nomem;
+		}
+		if (c->raw.len + r->line.len > r->cap) {
+			reset_parser(c, NULL);
+			crm_err_set(e, CRM_EDATA,
+				    "%s:%ld: record longer than %zu bytes",
+				    r->name, c->line, r->cap);
+			return CRM_REC_BAD;
+		}
+		if (crm_buf_add(&c->raw, r->line.data, r->line.len) < 0)
+			goto nomem;
+		if (csv_parse(&c->p, r->line.data, r->line.len, on_field, on_row, c) != r->line.len ||
+		    csv_parse(&c->p, "\n", 1, on_field, on_row, c) != 1) {
+			int err = csv_error(&c->p);
+
+			reset_parser(c, NULL);
+			if (err == CSV_EPARSE)
+				crm_err_set(e, CRM_EDATA,
+					    "%s:%ld: malformed quoting (a quote inside an unquoted field, or text after a closing quote)",
+					    r->name, c->line);
+			else
+				crm_err_set(e, CRM_EDATA, "%s:%ld: %s", r->name,
+					    c->line, csv_strerror(err));
+			return CRM_REC_BAD;
+		}
+		if (c->failed)
+			goto nomem;
+		if (c->have_row)
+			break;
+	}
+	if (c->failed)
+		goto nomem;
+	return CRM_REC_OK;
+nomem:
+	crm_err_set(e, CRM_ESOFTWARE, "%s:%ld: out of memory", r->name, c->line);
+	return CRM_REC_FATAL;
+}
+
+int crm_csv_header(struct crm_csv *c, struct crm_err *e)
+{
+	int rc;
+
+	rc = crm_csv_next(c, e);
+	if (rc == CRM_REC_EOF)
+		return crm_err_set(e, CRM_EDATA, "%s: empty file, no header",
+				   c->r->name);
+	if (rc != CRM_REC_OK)
+		return -1;
+	c->header = calloc(c->nfields, sizeof(*c->header));
+	if (!c->header)
+		return crm_err_set(e, CRM_ESOFTWARE, "out of memory");
+	c->ncols = c->nfields;
+	for (size_t i = 0; i < c->nfields; i++) {
+		struct crm_buf name;
+		const char *f = crm_csv_field(c, i);
+
+		crm_buf_init(&name, 0);
+		if (*f)
+			crm_buf_adds(&name, f);
+		else
+			crm_buf_addf(&name, "column_%zu", i + 1);
+		for (int n = 2;; n++) {
+			size_t k;
+
+			for (k = 0; k < i; k++)
+				if (!strcmp(c->header[k], name.data))
+					break;
+			if (k == i)
+				break;
+			crm_buf_reset(&name);
+			crm_buf_addf(&name, "%s_%d", *f ? f : "column", n);
+		}
+		c->header[i] = crm_buf_detach(&name, NULL);
+		if (!c->header[i])
+			return crm_err_set(e, CRM_ESOFTWARE, "out of memory");
+	}
+	return 0;
+}

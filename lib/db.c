@@ -1,0 +1,246 @@
+/*
+ * db.c - opening the shared SQLite file and keeping its schema current.
+ *
+ * Every tool opens the same file, often at the same time (cron jobs, the
+ * server, a shell). WAL lets readers run beside the one writer; the busy
+ * timeout makes a second writer wait instead of failing; secure_delete
+ * overwrites freed pages so erased data does not linger. Migrations are
+ * numbered SQL files (lib/sql/NNNN-*.sql) compiled into the library and
+ * applied in order, each in one transaction, tracked by user_version.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "db.h"
+
+extern const char *const crm_migrations[];
+extern const size_t crm_nmigrations;
+
+#define CRM_BUSY_TIMEOUT_MS 10000
+
+const char *crm_db_path(const char *path)
+{
+	const char *env;
+
+	if (path && *path)
+		return path;
+	env = getenv("CRM_DB");
+	if (env && *env)
+		return env;
+	return "crm.db";
+}
+
+int crm_db_schema_version(void)
+{
+	return (int)crm_nmigrations;
+}
+
+int crm_db_code(int rc)
+{
+	switch (rc & 0xff) {
+	case SQLITE_OK:
+	case SQLITE_DONE:
+	case SQLITE_ROW:
+		return CRM_OK;
+	case SQLITE_CANTOPEN:
+	case SQLITE_NOTADB:
+	case SQLITE_PERM:
+		return CRM_ENOINPUT;
+	case SQLITE_CONSTRAINT:
+	case SQLITE_MISMATCH:
+	case SQLITE_TOOBIG:
+		return CRM_EDATA;
+	case SQLITE_BUSY:
+	case SQLITE_LOCKED:
+		return CRM_EUNAVAILABLE;
+	case SQLITE_FULL:
+	case SQLITE_IOERR:
+	case SQLITE_READONLY:
+	case SQLITE_CORRUPT:
+		return CRM_EIO;
+	default:
+		return CRM_ESOFTWARE;
+	}
+}
+
+int crm_db_err(sqlite3 *db, struct crm_err *e, const char *what)
+{
+	int rc = sqlite3_extended_errcode(db);
+
+	return crm_err_set(e, crm_db_code(rc), "%s: %s", what,
+			   sqlite3_errmsg(db));
+}
+
+int crm_db_exec(sqlite3 *db, const char *sql, struct crm_err *e)
+{
+	char *msg = NULL;
+	int rc = sqlite3_exec(db, sql, NULL, NULL, &msg);
+
+	if (rc != SQLITE_OK) {
+		crm_err_set(e, crm_db_code(rc), "%s",
+			    msg ? msg : sqlite3_errstr(rc));
+		sqlite3_free(msg);
+		return -1;
+	}
+	return 0;
+}
+
+int crm_db_begin(sqlite3 *db, struct crm_err *e)
+{
+	return crm_db_exec(db, "BEGIN IMMEDIATE", e);
+}
+
+int crm_db_commit(sqlite3 *db, struct crm_err *e)
+{
+	if (crm_db_exec(db, "COMMIT", e) < 0) {
+		crm_db_rollback(db);
+		return -1;
+	}
+	return 0;
+}
+
+void crm_db_rollback(sqlite3 *db)
+{
+	if (!sqlite3_get_autocommit(db))
+		sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+}
+
+static int user_version(sqlite3 *db, int *v, struct crm_err *e)
+{
+	sqlite3_stmt *st;
+
+	if (sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, NULL))
+		return crm_db_err(db, e, "cannot read schema version");
+	if (sqlite3_step(st) != SQLITE_ROW) {
+		sqlite3_finalize(st);
+		return crm_db_err(db, e, "cannot read schema version");
+	}
+	*v = sqlite3_column_int(st, 0);
+	sqlite3_finalize(st);
+	return 0;
+}
+
+int crm_db_migrate(sqlite3 *db, int *from, int *to, struct crm_err *e)
+{
+	char sql[64];
+	int v;
+
+	if (user_version(db, &v, e) < 0)
+		return -1;
+	if (from)
+		*from = v;
+	if (v > (int)crm_nmigrations)
+		return crm_err_set(e, CRM_EDATA,
+			"schema version %d is newer than this build knows (%zu)",
+			v, crm_nmigrations);
+	while (v < (int)crm_nmigrations) {
+		if (crm_db_begin(db, e) < 0)
+			return -1;
+		/* Another process may have migrated while we waited. */
+		if (user_version(db, &v, e) < 0)
+			goto fail;
+		if (v >= (int)crm_nmigrations) {
+			crm_db_rollback(db);
+			break;
+		}
+		if (crm_db_exec(db, crm_migrations[v], e) < 0) {
+			char msg[CRM_ERR_MAX];
+
+			snprintf(msg, sizeof(msg), "%s", e->msg);
+			crm_err_set(e, e->code, "migration %d: %s", v + 1, msg);
+			goto fail;
+		}
+		snprintf(sql, sizeof(sql), "PRAGMA user_version = %d", v + 1);
+		if (crm_db_exec(db, sql, e) < 0 || crm_db_commit(db, e) < 0)
+			goto fail;
+		v++;
+	}
+	if (to)
+		*to = v;
+	return 0;
+fail:
+	crm_db_rollback(db);
+	return -1;
+}
+
+int crm_db_open(sqlite3 **out, const char *path, int flags, struct crm_err *e)
+{
+	sqlite3 *db = NULL;
+	struct stat st;
+	int oflags, rc, v;
+
+	*out = NULL;
+	path = crm_db_path(path);
+	if (!(flags & CRM_DB_CREATE) && stat(path, &st) < 0)
+		return crm_err_set(e, CRM_ENOINPUT, "%s: %s (run 'crm init' first)",
+				   path, strerror(errno));
+	if (flags & CRM_DB_READONLY)
+		oflags = SQLITE_OPEN_READONLY;
+	else
+		oflags = SQLITE_OPEN_READWRITE |
+			 (flags & CRM_DB_CREATE ? SQLITE_OPEN_CREATE : 0);
+	rc = sqlite3_open_v2(path, &db, oflags | SQLITE_OPEN_NOMUTEX, NULL);
+	if (rc != SQLITE_OK) {
+		crm_err_set(e, crm_db_code(rc), "%s: %s", path,
+			    db ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
+		sqlite3_close(db);
+		return -1;
+	}
+	sqlite3_busy_timeout(db, CRM_BUSY_TIMEOUT_MS);
+	sqlite3_extended_result_codes(db, 1);
+	/* journal_mode=WAL needs write access and is stored in the file. */
+	if (!(flags & CRM_DB_READONLY) &&
+	    crm_db_exec(db, "PRAGMA journal_mode=WAL", e) < 0)
+		goto fail;
+	if (crm_db_exec(db, "PRAGMA foreign_keys=ON;"
+			    "PRAGMA secure_delete=ON;"
+			    "PRAGMA synchronous=NORMAL;"
+			    "PRAGMA temp_store=MEMORY", e) < 0)
+		goto fail;
+	if (!(flags & (CRM_DB_READONLY | CRM_DB_NOMIGRATE))) {
+		if (crm_db_migrate(db, NULL, NULL, e) < 0)
+			goto fail;
+	} else {
+		if (user_version(db, &v, e) < 0)
+			goto fail;
+		if (v != (int)crm_nmigrations && !(flags & CRM_DB_NOMIGRATE)) {
+			crm_err_set(e, CRM_EDATA,
+				"%s: schema version %d, this build needs %zu (run 'crm init')",
+				path, v, crm_nmigrations);
+			goto fail;
+		}
+	}
+	*out = db;
+	return 0;
+fail:
+	{
+		char msg[CRM_ERR_MAX];
+
+		snprintf(msg, sizeof(msg), "%s", e ? e->msg : "");
+		if (e && strncmp(msg, path, strlen(path)) != 0)
+			crm_err_set(e, e->code, "%s: %s", path, msg);
+	}
+	sqlite3_close(db);
+	return -1;
+}
+
+void crm_db_close(sqlite3 *db)
+{
+	sqlite3_close(db);
+}
+
+void crm_db_timestamp(char *buf, size_t n)
+{
+	struct timespec ts;
+	struct tm tm;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	gmtime_r(&ts.tv_sec, &tm);
+	snprintf(buf, n, "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ",
+		 tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
+		 tm.tm_min, tm.tm_sec, ts.tv_nsec / 1000000);
+}

@@ -1,0 +1,60 @@
+/*
+ * db.h - the shared SQLite file: open with the pragmas every tool relies on,
+ * bring the schema up to date, and run short write transactions.
+ */
+#ifndef CRM_DB_H
+#define CRM_DB_H
+
+#include <sqlite3.h>
+
+#include "util.h"
+
+/* Open flags for crm_db_open(). */
+#define CRM_DB_READONLY	0x1	/* open read-only; the schema must be current */
+#define CRM_DB_CREATE	0x2	/* create the file if it does not exist */
+#define CRM_DB_NOMIGRATE 0x4	/* do not run migrations (crm init does) */
+
+/*
+ * Path of the database: path if not NULL, else $CRM_DB, else "crm.db".
+ * Returns a borrowed string.
+ */
+const char *crm_db_path(const char *path);
+
+/*
+ * Open the database at path with WAL, busy_timeout, foreign_keys and
+ * secure_delete on, and migrate it to the current schema unless
+ * CRM_DB_NOMIGRATE or CRM_DB_READONLY. On success *out is a new handle the
+ * caller closes with crm_db_close(); on failure returns -1 with e filled
+ * (CRM_ENOINPUT when the file is missing or unreadable, CRM_EIO otherwise).
+ */
+int crm_db_open(sqlite3 **out, const char *path, int flags, struct crm_err *e);
+void crm_db_close(sqlite3 *db);
+
+/* The schema version this build writes; PRAGMA user_version of a current file. */
+int crm_db_schema_version(void);
+
+/*
+ * Apply every migration above the file's user_version, each in its own
+ * transaction. *from and *to (may be NULL) receive the versions before and
+ * after. A file newer than this build is an error (CRM_EDATA).
+ */
+int crm_db_migrate(sqlite3 *db, int *from, int *to, struct crm_err *e);
+
+/* BEGIN IMMEDIATE / COMMIT / ROLLBACK; -1 with e filled on failure. */
+int crm_db_begin(sqlite3 *db, struct crm_err *e);
+int crm_db_commit(sqlite3 *db, struct crm_err *e);
+void crm_db_rollback(sqlite3 *db);
+
+/* Run SQL without results; -1 with e filled. */
+int crm_db_exec(sqlite3 *db, const char *sql, struct crm_err *e);
+
+/* Map an SQLite result code to a crm exit code. */
+int crm_db_code(int rc);
+
+/* Fill e from the handle's last error, prefixed by what; returns -1. */
+int crm_db_err(sqlite3 *db, struct crm_err *e, const char *what);
+
+/* Current UTC time as "YYYY-MM-DDTHH:MM:SS.mmmZ" into buf (>= 25 bytes). */
+void crm_db_timestamp(char *buf, size_t n);
+
+#endif

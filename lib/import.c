@@ -1,0 +1,1520 @@
+/*
+ * import.c - the upsert engine behind crm-import.
+ *
+ * One record goes through four steps:
+ *   1. values: input cells or JSON members mapped to fields, each checked
+ *      and put in canonical form (dates, numbers, emails, enums); the rest
+ *      collected into an attrs object;
+ *   2. references: an account name, external id, domain or contact email
+ *      turned into the id of an existing record;
+ *   3. key: the external id, or a natural key when there is none;
+ *   4. write: INSERT ... RETURNING * for a new key; for a known key, one
+ *      UPDATE whose WHERE clause holds only if some value differs, so an
+ *      unchanged row is not written at all and sqlite3_changes() tells
+ *      "updated" from "unchanged".
+ * Anything wrong in steps 1-3 rejects the record with a reason; nothing
+ * is written for it. Rows are grouped into transactions of opts.batch
+ * rows, and their NDJSON is handed to the records hook after COMMIT, so a
+ * consumer never sees a record that a crash could take back.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "csvread.h"
+#include "db.h"
+#include "id.h"
+#include "import.h"
+#include "ndjson.h"
+#include "row.h"
+
+#define DEFAULT_BATCH 5000
+#define OUT_FLUSH_BYTES ((size_t)8 << 20)
+#define MAX_FIELDS 32
+#define REFCACHE_SIZE 4096	/* entries; power of two */
+#define KEYCACHE_MAX 256
+#define CRM_COL_BAD (CRM_COL_IGNORE - 1)	/* a --map naming no field */
+
+struct refcache_ent {
+	char *key;		/* value looked up */
+	char id[CRM_ID_MAX];
+};
+
+struct keycache_ent {
+	char *key;
+	int col;
+};
+
+/* Prepared statements and caches for one record type. */
+struct tstate {
+	const struct crm_entity *t;
+	sqlite3_stmt *find_key, *find_any_key, *find_id, *insert, *update,
+		     *get, *by_name, *by_email, *by_domain, *set_ref,
+		     *set_attr;
+	struct refcache_ent cache[REFCACHE_SIZE];
+	size_t ncached;
+	struct keycache_ent keys[KEYCACHE_MAX];
+	size_t nkeys;
+};
+
+/* A self reference (an account's parent) to resolve at end of file. */
+struct deferred {
+	struct tstate *ts;
+	int field;
+	char id[CRM_ID_MAX];
+	char *value, *header, *file;
+	long line;
+};
+
+struct mapping {
+	char *header, *field;
+};
+
+/* The record being built. */
+struct rec {
+	struct tstate *ts;
+	int has[MAX_FIELDS];		/* field present in input */
+	const char *raw[MAX_FIELDS];	/* raw input value, borrowed */
+	const char *hdr[MAX_FIELDS];	/* header or key it came from */
+	struct crm_buf val[MAX_FIELDS];	/* canonical text value */
+	int64_t ival[MAX_FIELDS];
+	double dval[MAX_FIELDS];
+	const char *id, *source, *external_id;
+	struct crm_buf attrs;
+	int nattrs;
+	struct crm_buf key;
+	struct crm_buf why;
+	int deferred_field;		/* field to defer, or -1 */
+	const char *file;
+	long line;
+};
+
+struct crm_import {
+	sqlite3 *db;
+	struct crm_import_opts o;
+	struct crm_import_hooks h;
+	struct crm_import_stats st;
+	struct tstate *ts[16];
+	struct mapping *maps;
+	size_t nmaps;
+	struct deferred *defer;
+	size_t ndefer, adefer;
+	struct rec rec;
+	struct crm_buf out;		/* NDJSON of the open batch */
+	size_t in_batch;
+	int in_tx;
+	struct crm_import_stats at_begin;	/* stats when the batch began */
+	char now[32];
+	sqlite3_stmt *find_product;
+	double last_progress;
+};
+
+static void rec_release(struct rec *r)
+{
+	for (int i = 0; i < MAX_FIELDS; i++)
+		crm_buf_release(&r->val[i]);
+	crm_buf_release(&r->attrs);
+	crm_buf_release(&r->key);
+	crm_buf_release(&r->why);
+}
+
+static void tstate_free(struct tstate *ts)
+{
+	if (!ts)
+		return;
+	sqlite3_finalize(ts->find_key);
+	sqlite3_finalize(ts->find_any_key);
+	sqlite3_finalize(ts->find_id);
+	sqlite3_finalize(ts->insert);
+	sqlite3_finalize(ts->update);
+	sqlite3_finalize(ts->get);
+	sqlite3_finalize(ts->by_name);
+	sqlite3_finalize(ts->by_email);
+	sqlite3_finalize(ts->by_domain);
+	sqlite3_finalize(ts->set_ref);
+	sqlite3_finalize(ts->set_attr);
+	for (size_t i = 0; i < REFCACHE_SIZE; i++)
+		free(ts->cache[i].key);
+	for (size_t i = 0; i < ts->nkeys; i++)
+		free(ts->keys[i].key);
+	free(ts);
+}
+
+static int prepare(sqlite3 *db, sqlite3_stmt **st, const char *sql,
+		   struct crm_err *e)
+{
+	if (sqlite3_prepare_v3(db, sql, -1, SQLITE_PREPARE_PERSISTENT, st,
+			       NULL) != SQLITE_OK)
+		return crm_db_err(db, e, "cannot prepare statement");
+	return 0;
+}
+
+/* Parameter numbers in the insert and update statements. */
+#define P_ID 1
+#define P_SOURCE 2
+#define P_EXT 3
+#define P_KEY 4
+#define P_FIELD(i) (5 + (int)(i))
+#define P_NAMEKEY(t) (5 + (int)(t)->nfields)
+#define P_ATTRS(t) (6 + (int)(t)->nfields)
+#define P_NOW(t) (7 + (int)(t)->nfields)
+
+static int build_write_sql(const struct crm_entity *t, struct crm_buf *ins,
+			   struct crm_buf *upd)
+{
+	struct crm_buf cond;
+	int rc = 0;
+
+	crm_buf_init(&cond, 0);
+	rc |= crm_buf_addf(ins, "INSERT INTO %s (id, source, external_id, src_key",
+			   t->table);
+	rc |= crm_buf_addf(upd, "UPDATE %s SET external_id = coalesce(?%d, external_id)",
+			   t->table, P_EXT);
+	rc |= crm_buf_addf(&cond, "external_id IS NOT coalesce(?%d, external_id)",
+			   P_EXT);
+	for (size_t i = 0; i < t->nfields; i++) {
+		const struct crm_field *f = &t->fields[i];
+
+		if (f->flags & CRM_F_VIRTUAL)
+			continue;
+		rc |= crm_buf_addf(ins, ", %s", f->name);
+		rc |= crm_buf_addf(upd, ", %s = coalesce(?%d, %s)", f->name,
+				   P_FIELD(i), f->name);
+		rc |= crm_buf_addf(&cond, " OR %s IS NOT coalesce(?%d, %s)",
+				   f->name, P_FIELD(i), f->name);
+	}
+	if (t->has_name_key) {
+		rc |= crm_buf_adds(ins, ", name_key");
+		rc |= crm_buf_addf(upd, ", name_key = coalesce(?%d, name_key)",
+				   P_NAMEKEY(t));
+	}
+	rc |= crm_buf_addf(ins, ", attrs, updated_at) VALUES (?%d, ?%d, ?%d, ?%d",
+			   P_ID, P_SOURCE, P_EXT, P_KEY);
+	for (size_t i = 0; i < t->nfields; i++) {
+		const struct crm_field *f = &t->fields[i];
+
+		if (f->flags & CRM_F_VIRTUAL)
+			continue;
+		if (!strcmp(f->name, "created_at"))
+			rc |= crm_buf_addf(ins, ", coalesce(?%d, ?%d)",
+					   P_FIELD(i), P_NOW(t));
+		else if (!strcmp(f->name, "status") && !strcmp(t->kind, "task"))
+			rc |= crm_buf_addf(ins, ", coalesce(?%d, 'open')",
+					   P_FIELD(i));
+		else
+			rc |= crm_buf_addf(ins, ", ?%d", P_FIELD(i));
+	}
+	if (t->has_name_key)
+		rc |= crm_buf_addf(ins, ", ?%d", P_NAMEKEY(t));
+	rc |= crm_buf_addf(ins, ", json(?%d), ?%d) RETURNING *", P_ATTRS(t),
+			   P_NOW(t));
+	rc |= crm_buf_addf(upd,
+		", attrs = json_patch(attrs, ?%d), updated_at = ?%d WHERE id = ?%d AND (%s OR attrs IS NOT json_patch(attrs, ?%d)) RETURNING *",
+		P_ATTRS(t), P_NOW(t), P_ID, cond.data, P_ATTRS(t));
+	crm_buf_release(&cond);
+	return rc ? -1 : 0;
+}
+
+static struct tstate *tstate_get(struct crm_import *im,
+				 const struct crm_entity *t, struct crm_err *e)
+{
+	size_t idx = (size_t)(t - crm_entities);
+	struct tstate *ts = im->ts[idx];
+	struct crm_buf ins, upd, sql;
+	sqlite3 *db = im->db;
+
+	if (ts)
+		return ts;
+	ts = calloc(1, sizeof(*ts));
+	if (!ts) {
+		crm_err_set(e, CRM_ESOFTWARE, "out of memory");
+		return NULL;
+	}
+	ts->t = t;
+	crm_buf_init(&ins, 0);
+	crm_buf_init(&upd, 0);
+	crm_buf_init(&sql, 0);
+	if (build_write_sql(t, &ins, &upd) < 0) {
+		crm_err_set(e, CRM_ESOFTWARE, "out of memory");
+		goto fail;
+	}
+	if (prepare(db, &ts->insert, ins.data, e) < 0 ||
+	    prepare(db, &ts->update, upd.data, e) < 0)
+		goto fail;
+#define PREP(stmt, ...) do { \
+		crm_buf_reset(&sql); \
+		if (crm_buf_addf(&sql, __VA_ARGS__) < 0 || \
+		    prepare(db, &ts->stmt, sql.data, e) < 0) \
+			goto fail; \
+	} while (0)
+	PREP(find_key, "SELECT id, merged_into FROM %s WHERE source = ?1 AND src_key = ?2",
+	     t->table);
+	PREP(find_any_key, "SELECT id, merged_into FROM %s WHERE src_key = ?1 ORDER BY rowid LIMIT 1",
+	     t->table);
+	PREP(find_id, "SELECT id, merged_into FROM %s WHERE id = ?1", t->table);
+	PREP(get, "SELECT * FROM %s WHERE id = ?1", t->table);
+	PREP(set_attr, "UPDATE %s SET attrs = json_set(attrs, '$.' || json_quote(?2), ?3) WHERE id = ?1",
+	     t->table);
+	if (t->has_name_key)
+		PREP(by_name, "SELECT id, merged_into FROM %s WHERE name_key = ?1 ORDER BY merged_into IS NOT NULL, rowid LIMIT 1",
+		     t->table);
+	if (crm_entity_field(t, "email") >= 0)
+		PREP(by_email, "SELECT id, merged_into FROM %s WHERE email = ?1 ORDER BY merged_into IS NOT NULL, rowid LIMIT 1",
+		     t->table);
+	if (crm_entity_field(t, "domain") >= 0)
+		PREP(by_domain, "SELECT id, merged_into FROM %s WHERE domain = ?1 ORDER BY merged_into IS NOT NULL, rowid LIMIT 1",
+		     t->table);
+	if (crm_entity_field(t, "parent_id") >= 0)
+		PREP(set_ref, "UPDATE %s SET parent_id = ?2 WHERE id = ?1",
+		     t->table);
+#undef PREP
+	crm_buf_release(&ins);
+	crm_buf_release(&upd);
+	crm_buf_release(&sql);
+	im->ts[idx] = ts;
+	return ts;
+fail:
+	crm_buf_release(&ins);
+	crm_buf_release(&upd);
+	crm_buf_release(&sql);
+	tstate_free(ts);
+	return NULL;
+}
+
+struct crm_import *crm_import_new(sqlite3 *db, const struct crm_import_opts *o,
+				  const struct crm_import_hooks *h,
+				  struct crm_err *e)
+{
+	struct crm_import *im = calloc(1, sizeof(*im));
+
+	if (!im) {
+		crm_err_set(e, CRM_ESOFTWARE, "out of memory");
+		return NULL;
+	}
+	im->db = db;
+	if (o)
+		im->o = *o;
+	if (!im->o.source || !*im->o.source)
+		im->o.source = "import";
+	if (!im->o.batch)
+		im->o.batch = DEFAULT_BATCH;
+	if (h)
+		im->h = *h;
+	crm_buf_init(&im->out, 0);
+	if (prepare(db, &im->find_product,
+		    "SELECT name FROM products WHERE name_key = ?1 ORDER BY merged_into IS NOT NULL, rowid LIMIT 1",
+		    e) < 0) {
+		crm_import_free(im);
+		return NULL;
+	}
+	return im;
+}
+
+static void deferred_free(struct deferred *d)
+{
+	free(d->value);
+	free(d->header);
+	free(d->file);
+}
+
+void crm_import_free(struct crm_import *im)
+{
+	if (!im)
+		return;
+	if (im->in_tx)
+		crm_db_rollback(im->db);
+	for (size_t i = 0; i < 16; i++)
+		tstate_free(im->ts[i]);
+	for (size_t i = 0; i < im->nmaps; i++) {
+		free(im->maps[i].header);
+		free(im->maps[i].field);
+	}
+	free(im->maps);
+	for (size_t i = 0; i < im->ndefer; i++)
+		deferred_free(&im->defer[i]);
+	free(im->defer);
+	sqlite3_finalize(im->find_product);
+	rec_release(&im->rec);
+	crm_buf_release(&im->out);
+	free(im);
+}
+
+const struct crm_import_stats *crm_import_stats(const struct crm_import *im)
+{
+	return &im->st;
+}
+
+int crm_import_map(struct crm_import *im, const char *spec, struct crm_err *e)
+{
+	const char *eq = strrchr(spec, '=');
+	struct mapping *m;
+
+	if (!eq || eq == spec || !eq[1])
+		return crm_err_set(e, CRM_EUSAGE,
+				   "bad mapping '%s' (want 'Header=field')", spec);
+	m = realloc(im->maps, (im->nmaps + 1) * sizeof(*m));
+	if (!m)
+		return crm_err_set(e, CRM_ESOFTWARE, "out of memory");
+	im->maps = m;
+	m += im->nmaps;
+	m->header = crm_strndup(spec, (size_t)(eq - spec));
+	m->field = strdup(eq + 1);
+	if (!m->header || !m->field) {
+		free(m->header);
+		free(m->field);
+		return crm_err_set(e, CRM_ESOFTWARE, "out of memory");
+	}
+	im->nmaps++;
+	return 0;
+}
+
+/* Column for a header: --map first, then the type's own names. */
+static int map_column(struct crm_import *im, const struct crm_entity *t,
+		      const char *header, struct crm_err *e)
+{
+	for (size_t i = 0; i < im->nmaps; i++) {
+		const char *f = im->maps[i].field;
+		int col;
+
+		if (strcmp(im->maps[i].header, header) != 0)
+			continue;
+		if (!strcmp(f, "attrs"))
+			return CRM_COL_NONE;
+		if (!strcmp(f, "id"))
+			return CRM_COL_ID;
+		if (!strcmp(f, "source"))
+			return CRM_COL_SOURCE;
+		if (!strcmp(f, "external_id"))
+			return CRM_COL_EXTERNAL_ID;
+		col = crm_entity_field(t, f);
+		if (col < 0) {
+			crm_err_set(e, CRM_EUSAGE,
+				    "--map '%s=%s': %ss have no field '%s'",
+				    header, f, t->kind, f);
+			return CRM_COL_BAD;
+		}
+		return col;
+	}
+	return crm_entity_map_header(t, header);
+}
+
+/* Cached header -> column for NDJSON keys, which repeat every record. */
+static int key_column(struct crm_import *im, struct tstate *ts,
+		      const char *key, struct crm_err *e)
+{
+	int col;
+
+	for (size_t i = 0; i < ts->nkeys; i++)
+		if (!strcmp(ts->keys[i].key, key))
+			return ts->keys[i].col;
+	col = map_column(im, ts->t, key, e);
+	if (ts->nkeys < KEYCACHE_MAX) {
+		char *k = strdup(key);
+
+		if (k) {
+			ts->keys[ts->nkeys].key = k;
+			ts->keys[ts->nkeys].col = col;
+			ts->nkeys++;
+		}
+	}
+	return col;
+}
+
+/* ---- step 1: values ---------------------------------------------------- */
+
+static void rec_start(struct rec *r, struct tstate *ts, const char *file,
+		      long line)
+{
+	r->ts = ts;
+	memset(r->has, 0, sizeof(r->has));
+	r->id = r->source = r->external_id = NULL;
+	crm_buf_reset(&r->attrs);
+	crm_buf_reset(&r->why);
+	r->nattrs = 0;
+	r->deferred_field = -1;
+	r->file = file;
+	r->line = line;
+}
+
+static int attr_add_raw(struct rec *r, const char *key, const char *json,
+			size_t n)
+{
+	if (crm_buf_addc(&r->attrs, r->nattrs ? ',' : '{') < 0 ||
+	    crm_json_str(&r->attrs, key, strlen(key)) < 0 ||
+	    crm_buf_addc(&r->attrs, ':') < 0 ||
+	    crm_buf_add(&r->attrs, json, n) < 0)
+		return -1;
+	r->nattrs++;
+	return 0;
+}
+
+/* A CSV cell kept as a custom field: a number when it plainly is one. */
+static int attr_add_text(struct rec *r, const char *key, const char *v)
+{
+	if (crm_buf_addc(&r->attrs, r->nattrs ? ',' : '{') < 0 ||
+	    crm_json_str(&r->attrs, key, strlen(key)) < 0 ||
+	    crm_buf_addc(&r->attrs, ':') < 0)
+		return -1;
+	r->nattrs++;
+	if (crm_is_plain_number(v))
+		return crm_buf_adds(&r->attrs, v);
+	return crm_json_str(&r->attrs, v, strlen(v));
+}
+
+/* Record the value v of column col; -1 when out of memory. */
+static int rec_set(struct rec *r, int col, const char *header, const char *v)
+{
+	switch (col) {
+	case CRM_COL_ID:
+		r->id = v;
+		return 0;
+	case CRM_COL_SOURCE:
+		r->source = v;
+		return 0;
+	case CRM_COL_EXTERNAL_ID:
+		r->external_id = v;
+		return 0;
+	case CRM_COL_IGNORE:
+		return 0;
+	case CRM_COL_NONE:
+	case CRM_COL_ATTRS:
+		return attr_add_text(r, header, v);
+	}
+	if (r->has[col])	/* a second column for the same field */
+		return attr_add_text(r, header, v);
+	r->has[col] = 1;
+	r->raw[col] = v;
+	r->hdr[col] = header;
+	return 0;
+}
+
+static int reason(struct rec *r, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+static int reason(struct rec *r, const char *fmt, ...)
+{
+	va_list ap;
+	char tmp[CRM_ERR_MAX];
+
+	va_start(ap, fmt);
+	vsnprintf(tmp, sizeof(tmp), fmt, ap);
+	va_end(ap);
+	crm_buf_reset(&r->why);
+	crm_buf_adds(&r->why, tmp);
+	return -1;
+}
+
+/* Check and canonicalise every present field; -1 with r->why set. */
+static int rec_normalize(struct crm_import *im, struct rec *r)
+{
+	const struct crm_entity *t = r->ts->t;
+
+	for (size_t i = 0; i < t->nfields; i++) {
+		const struct crm_field *f = &t->fields[i];
+		struct crm_buf *b = &r->val[i];
+		const char *v, *why = NULL;
+		size_t at;
+
+		if (!r->has[i])
+			continue;
+		v = r->raw[i];
+		crm_buf_reset(b);
+		if (!crm_utf8_valid(v, strlen(v), &at))
+			return reason(r, "column '%s': invalid UTF-8 at byte %zu",
+				      r->hdr[i], at + 1);
+		switch (f->type) {
+		case CRM_T_TEXT:
+		case CRM_T_REF:
+			if (crm_buf_adds(b, v) < 0)
+				return reason(r, "out of memory");
+			break;
+		case CRM_T_INT:
+			if (crm_parse_int(v, &r->ival[i], &why) < 0)
+				return reason(r, "column '%s': %s: '%s'", r->hdr[i],
+					      why, v);
+			break;
+		case CRM_T_REAL:
+			if (crm_parse_number(v, &r->dval[i], &why) < 0)
+				return reason(r, "column '%s': %s: '%s'", r->hdr[i],
+					      why, v);
+			break;
+		case CRM_T_TIME:
+			if (crm_buf_grow(b, CRM_TIME_MAX) < 0)
+				return reason(r, "out of memory");
+			if (crm_parse_time(v, im->o.dates, b->data, &why) < 0)
+				return reason(r, "column '%s': %s: '%s'", r->hdr[i],
+					      why, v);
+			b->len = strlen(b->data);
+			break;
+		case CRM_T_EMAIL:
+			if (crm_buf_grow(b, strlen(v) + 1) < 0)
+				return reason(r, "out of memory");
+			if (crm_norm_email(v, b->data, &why) < 0)
+				return reason(r, "column '%s': %s: '%s'", r->hdr[i],
+					      why, v);
+			b->len = strlen(b->data);
+			break;
+		case CRM_T_ENUM:
+			if (crm_buf_grow(b, strlen(v) + 1) < 0)
+				return reason(r, "out of memory");
+			if (crm_entity_enum(f, v, b->data) < 0)
+				return reason(r, "column '%s': unknown %s '%s'",
+					      r->hdr[i], f->name, v);
+			b->len = strlen(b->data);
+			if (!b->len)
+				r->has[i] = 0;
+			break;
+		}
+	}
+	return 0;
+}
+
+/* Field index by name, known to exist for this type. */
+static int fidx(const struct crm_entity *t, const char *name)
+{
+	return crm_entity_field(t, name);
+}
+
+static int set_val(struct rec *r, int i, const char *v, size_t n)
+{
+	crm_buf_reset(&r->val[i]);
+	r->has[i] = 1;
+	return crm_buf_add(&r->val[i], v, n);
+}
+
+/* Type-specific derivations: a contact's full name, a deal's outcome. */
+static int rec_derive(struct crm_import *im, struct rec *r)
+{
+	const struct crm_entity *t = r->ts->t;
+	int i;
+
+	if (!strcmp(t->kind, "contact")) {
+		int n = fidx(t, "name"), fn = fidx(t, "first_name"),
+		    ln = fidx(t, "last_name");
+
+		if (r->has[n] && !r->has[fn] && !r->has[ln]) {
+			const char *full = r->val[n].data;
+			const char *sp = strrchr(full, ' ');
+
+			if (sp) {
+				const char *end = sp;
+
+				while (end > full && end[-1] == ' ')
+					end--;
+				if (set_val(r, fn, full, (size_t)(end - full)) < 0 ||
+				    set_val(r, ln, sp + 1, strlen(sp + 1)) < 0)
+					return reason(r, "out of memory");
+			} else if (set_val(r, fn, full, strlen(full)) < 0) {
+				return reason(r, "out of memory");
+			}
+		}
+	} else if (!strcmp(t->kind, "deal")) {
+		int st = fidx(t, "stage"), oc = fidx(t, "outcome"),
+		    pr = fidx(t, "product");
+
+		if (r->has[st] && !r->has[oc]) {
+			char key[32];
+			const char *s = r->val[st].data;
+
+			if (strlen(s) < sizeof(key)) {
+				crm_norm_key(s, key);
+				if (!strcmp(key, "won") || !strcmp(key, "closedwon"))
+					set_val(r, oc, "won", 3);
+				else if (!strcmp(key, "lost") ||
+					 !strcmp(key, "closedlost"))
+					set_val(r, oc, "lost", 4);
+			}
+		}
+		/* "GTXPro" in a pipeline export is the catalogue's "GTX Pro". */
+		if (r->has[pr]) {
+			char *key = malloc(r->val[pr].len + 1);
+			sqlite3_stmt *q = im->find_product;
+
+			if (!key)
+				return reason(r, "out of memory");
+			crm_norm_key(r->val[pr].data, key);
+			sqlite3_bind_text(q, 1, key, -1, SQLITE_TRANSIENT);
+			if (sqlite3_step(q) == SQLITE_ROW) {
+				const char *name = (const char *)sqlite3_column_text(q, 0);
+
+				set_val(r, pr, name, strlen(name));
+			}
+			sqlite3_reset(q);
+			free(key);
+		}
+	}
+	for (i = 0; i < (int)t->nfields; i++)
+		if ((t->fields[i].flags & CRM_F_REQUIRED) && !r->has[i])
+			return reason(r, "missing %s", t->fields[i].name);
+	return 0;
+}
+
+/* ---- step 2: references ------------------------------------------------ */
+
+static uint32_t strhash(const char *s)
+{
+	uint32_t h = 2166136261u;
+
+	while (*s)
+		h = (h ^ (unsigned char)*s++) * 16777619u;
+	return h;
+}
+
+/* Follow merged_into pointers from the row q just returned. */
+static int follow_merges(struct tstate *ts, sqlite3_stmt *q, char *id)
+{
+	const char *m = (const char *)sqlite3_column_text(q, 1);
+
+	snprintf(id, CRM_ID_MAX, "%s", (const char *)sqlite3_column_text(q, 0));
+	for (int depth = 0; m && depth < 32; depth++) {
+		char next[CRM_ID_MAX];
+
+		snprintf(next, sizeof(next), "%s", m);
+		sqlite3_reset(q);
+		sqlite3_bind_text(ts->find_id, 1, next, -1, SQLITE_TRANSIENT);
+		if (sqlite3_step(ts->find_id) != SQLITE_ROW) {
+			sqlite3_reset(ts->find_id);
+			return 0;
+		}
+		snprintf(id, CRM_ID_MAX, "%s", next);
+		m = (const char *)sqlite3_column_text(ts->find_id, 1);
+		q = ts->find_id;
+	}
+	sqlite3_reset(q);
+	return 0;
+}
+
+/* Run q (bound) and on a row put the surviving id into id; 1 found. */
+static int lookup(struct tstate *ts, sqlite3_stmt *q, char *id)
+{
+	int rc = sqlite3_step(q);
+
+	if (rc == SQLITE_ROW) {
+		follow_merges(ts, q, id);
+		sqlite3_reset(q);
+		return 1;
+	}
+	sqlite3_reset(q);
+	return rc == SQLITE_DONE ? 0 : -1;
+}
+
+/*
+ * Resolve value v to the id of a record of ts's type: an id, an external
+ * id (this source first, then any), an email, a domain, or a name.
+ * Returns 1 and fills id, 0 if nothing matches, -1 on a database error.
+ */
+static int resolve(struct crm_import *im, struct tstate *ts, const char *source,
+		   const char *v, char *id)
+{
+	uint32_t slot = strhash(v) & (REFCACHE_SIZE - 1);
+	struct refcache_ent *c = &ts->cache[slot];
+	int found = 0;
+
+	if (c->key && !strcmp(c->key, v)) {
+		memcpy(id, c->id, CRM_ID_MAX);
+		return 1;
+	}
+	(void)im;
+	if (crm_id_valid(ts->t->prefix, v)) {
+		sqlite3_bind_text(ts->find_id, 1, v, -1, SQLITE_STATIC);
+		found = lookup(ts, ts->find_id, id);
+	}
+	if (!found) {
+		sqlite3_bind_text(ts->find_key, 1, source, -1, SQLITE_STATIC);
+		sqlite3_bind_text(ts->find_key, 2, v, -1, SQLITE_STATIC);
+		found = lookup(ts, ts->find_key, id);
+	}
+	if (!found) {
+		sqlite3_bind_text(ts->find_any_key, 1, v, -1, SQLITE_STATIC);
+		found = lookup(ts, ts->find_any_key, id);
+	}
+	if (!found && strchr(v, '@') && ts->by_email) {
+		char *em = malloc(strlen(v) + 1);
+		const char *why;
+
+		if (em && crm_norm_email(v, em, &why) == 0) {
+			sqlite3_bind_text(ts->by_email, 1, em, -1, SQLITE_TRANSIENT);
+			found = lookup(ts, ts->by_email, id);
+		}
+		free(em);
+	}
+	if (!found && ts->by_domain && strchr(v, '.') && !strchr(v, ' ')) {
+		sqlite3_bind_text(ts->by_domain, 1, v, -1, SQLITE_STATIC);
+		found = lookup(ts, ts->by_domain, id);
+	}
+	if (!found && ts->by_name) {
+		char *key = malloc(strlen(v) + 1);
+
+		if (!key)
+			return -1;
+		crm_norm_key(v, key);
+		if (*key) {
+			sqlite3_bind_text(ts->by_name, 1, key, -1, SQLITE_TRANSIENT);
+			found = lookup(ts, ts->by_name, id);
+		}
+		free(key);
+	}
+	if (found == 1) {
+		free(c->key);
+		c->key = strdup(v);
+		if (c->key)
+			memcpy(c->id, id, CRM_ID_MAX);
+	}
+	return found;
+}
+
+static int rec_resolve(struct crm_import *im, struct rec *r, const char *source)
+{
+	const struct crm_entity *t = r->ts->t;
+	struct crm_err e;
+
+	for (size_t i = 0; i < t->nfields; i++) {
+		const struct crm_field *f = &t->fields[i];
+		struct tstate *target;
+		char id[CRM_ID_MAX];
+		int rc;
+
+		if (f->type != CRM_T_REF)
+			continue;
+		if (!r->has[i]) {
+			/* A contact's company names its account when it can. */
+			int co = !strcmp(t->kind, "contact") ? fidx(t, "company") : -1;
+
+			if (co < 0 || !r->has[co])
+				continue;
+			target = tstate_get(im, crm_entity_find(f->arg), &e);
+			if (!target)
+				return reason(r, "%s", e.msg);
+			rc = resolve(im, target, source, r->val[co].data, id);
+			if (rc < 0)
+				return reason(r, "lookup failed: %s", sqlite3_errmsg(im->db));
+			if (rc == 1 && set_val(r, (int)i, id, strlen(id)) < 0)
+				return reason(r, "out of memory");
+			continue;
+		}
+		target = tstate_get(im, crm_entity_find(f->arg), &e);
+		if (!target)
+			return reason(r, "%s", e.msg);
+		rc = resolve(im, target, source, r->val[i].data, id);
+		if (rc < 0)
+			return reason(r, "lookup failed: %s", sqlite3_errmsg(im->db));
+		if (rc == 0) {
+			if (f->flags & CRM_F_DEFERRED) {
+				r->deferred_field = (int)i;
+				r->has[i] = 0;
+				continue;
+			}
+			if (f->flags & CRM_F_SOFT) {
+				r->has[i] = 0;
+				continue;
+			}
+			return reason(r, "column '%s': unknown %s '%s'", r->hdr[i],
+				      f->arg, r->val[i].data);
+		}
+		if (set_val(r, (int)i, id, strlen(id)) < 0)
+			return reason(r, "out of memory");
+	}
+	return 0;
+}
+
+/* ---- step 3: key ----------------------------------------------------- */
+
+static int rec_key(struct rec *r)
+{
+	const struct crm_entity *t = r->ts->t;
+	struct crm_buf *k = &r->key;
+	int i;
+
+	crm_buf_reset(k);
+	if (r->external_id && *r->external_id)
+		return crm_buf_adds(k, r->external_id);
+	if ((i = crm_entity_field(t, "email")) >= 0 && r->has[i])
+		return crm_buf_addf(k, "email:%s", r->val[i].data);
+	if ((i = crm_entity_field(t, "domain")) >= 0 && r->has[i])
+		return crm_buf_addf(k, "domain:%s", r->val[i].data);
+	if (t->has_name_key) {
+		i = fidx(t, "name");
+		if (r->has[i]) {
+			if (crm_buf_grow(k, 5 + r->val[i].len) < 0)
+				return -1;
+			crm_buf_adds(k, "name:");
+			crm_norm_key(r->val[i].data, k->data + k->len);
+			k->len += strlen(k->data + k->len);
+			return 0;
+		}
+	}
+	if ((i = crm_entity_field(t, "phone")) >= 0 && r->has[i]) {
+		crm_buf_adds(k, "phone:");
+		for (const char *p = r->val[i].data; *p; p++)
+			if ((*p >= '0' && *p <= '9') || (*p == '+' && p == r->val[i].data))
+				crm_buf_addc(k, *p);
+		if (k->len > 8)
+			return 0;
+		crm_buf_reset(k);
+	}
+	{
+		struct crm_hash h;
+		char hex[33];
+		int any = 0;
+
+		crm_hash_init(&h);
+		for (size_t f = 0; f < t->nfields; f++) {
+			if (!(t->fields[f].flags & CRM_F_IDENTITY))
+				continue;
+			if (r->has[f]) {
+				any = 1;
+				if (t->fields[f].type == CRM_T_TEXT) {
+					/* "Ann Lee" and "ann  lee" are one key. */
+					char *nk = malloc(r->val[f].len + 1);
+
+					if (!nk)
+						return -1;
+					crm_norm_key(r->val[f].data, nk);
+					crm_hash_add(&h, nk, strlen(nk));
+					free(nk);
+				} else {
+					crm_hash_add(&h, r->val[f].data, r->val[f].len);
+				}
+			} else {
+				crm_hash_add(&h, "", 0);
+			}
+		}
+		if (!any)
+			return 1;
+		crm_hash_hex(&h, hex);
+		return crm_buf_addf(k, "h:%s", hex);
+	}
+}
+
+/* ---- step 4: write ----------------------------------------------------- */
+
+static void bind_fields(struct crm_import *im, struct rec *r, sqlite3_stmt *st)
+{
+	const struct crm_entity *t = r->ts->t;
+
+	for (size_t i = 0; i < t->nfields; i++) {
+		const struct crm_field *f = &t->fields[i];
+		int p = P_FIELD((int)i);
+
+		if (f->flags & CRM_F_VIRTUAL)
+			continue;
+		if (!r->has[i]) {
+			sqlite3_bind_null(st, p);
+		} else if (f->type == CRM_T_INT) {
+			sqlite3_bind_int64(st, p, r->ival[i]);
+		} else if (f->type == CRM_T_REAL) {
+			sqlite3_bind_double(st, p, r->dval[i]);
+		} else {
+			sqlite3_bind_text(st, p, r->val[i].data, (int)r->val[i].len,
+					  SQLITE_STATIC);
+		}
+	}
+	if (t->has_name_key) {
+		int n = fidx(t, "name");
+
+		if (r->has[n]) {
+			/* The key is never longer than the name. */
+			char *key = malloc(r->val[n].len + 1);
+
+			if (key) {
+				crm_norm_key(r->val[n].data, key);
+				sqlite3_bind_text(st, P_NAMEKEY(t), key, -1, free);
+			}
+		} else {
+			sqlite3_bind_null(st, P_NAMEKEY(t));
+		}
+	}
+	if (r->nattrs)
+		crm_buf_addc(&r->attrs, '}');
+	sqlite3_bind_text(st, P_ATTRS(t), r->nattrs ? r->attrs.data : "{}", -1,
+			  SQLITE_STATIC);
+	sqlite3_bind_text(st, P_NOW(t), im->now, -1, SQLITE_STATIC);
+}
+
+static int batch_commit(struct crm_import *im, struct crm_err *e)
+{
+	if (!im->in_tx)
+		return 0;
+	if (im->o.dry_run) {
+		crm_db_rollback(im->db);
+	} else if (crm_db_commit(im->db, e) < 0) {
+		im->in_tx = 0;
+		return -1;
+	}
+	im->in_tx = 0;
+	im->in_batch = 0;
+	if (im->out.len && im->h.records &&
+	    im->h.records(im->h.ctx, im->out.data, im->out.len) < 0) {
+		crm_buf_reset(&im->out);
+		return crm_err_set(e, CRM_EIO, "write error");
+	}
+	crm_buf_reset(&im->out);
+	return 0;
+}
+
+static int batch_begin(struct crm_import *im, struct crm_err *e)
+{
+	if (im->in_tx)
+		return 0;
+	if (crm_db_begin(im->db, e) < 0)
+		return -1;
+	im->in_tx = 1;
+	im->at_begin = im->st;
+	crm_db_timestamp(im->now, sizeof(im->now));
+	return 0;
+}
+
+static int push_deferred(struct crm_import *im, struct rec *r, const char *id)
+{
+	struct deferred *d;
+	int f = r->deferred_field;
+
+	if (im->ndefer == im->adefer) {
+		size_t n = im->adefer ? im->adefer * 2 : 64;
+
+		d = realloc(im->defer, n * sizeof(*d));
+		if (!d)
+			return -1;
+		im->defer = d;
+		im->adefer = n;
+	}
+	d = &im->defer[im->ndefer];
+	d->ts = r->ts;
+	d->field = f;
+	snprintf(d->id, sizeof(d->id), "%s", id);
+	d->value = strdup(r->val[f].data);
+	d->header = strdup(r->hdr[f]);
+	d->file = strdup(r->file);
+	d->line = r->line;
+	if (!d->value || !d->header || !d->file) {
+		deferred_free(d);
+		return -1;
+	}
+	im->ndefer++;
+	return 0;
+}
+
+/*
+ * Write the prepared record. Returns 0 when it landed, 1 when it was
+ * rejected (r->why), -1 on a fatal database error (e).
+ */
+static int rec_write(struct crm_import *im, struct rec *r, const char *source,
+		     struct crm_err *e)
+{
+	struct tstate *ts = r->ts;
+	const struct crm_entity *t = ts->t;
+	char id[CRM_ID_MAX];
+	sqlite3_stmt *st;
+	const char *status;
+	int found = 0, rc;
+
+	if (batch_begin(im, e) < 0)
+		return -1;
+	if (r->id && *r->id) {
+		if (!crm_id_valid(t->prefix, r->id))
+			return reason(r, "'%s' is not a %s id", r->id, t->kind), 1;
+		sqlite3_bind_text(ts->find_id, 1, r->id, -1, SQLITE_STATIC);
+		found = lookup(ts, ts->find_id, id);
+	}
+	if (!found) {
+		sqlite3_bind_text(ts->find_key, 1, source, -1, SQLITE_STATIC);
+		sqlite3_bind_text(ts->find_key, 2, r->key.data, (int)r->key.len,
+				  SQLITE_STATIC);
+		found = lookup(ts, ts->find_key, id);
+	}
+	if (found < 0)
+		return crm_db_err(im->db, e, "lookup");
+	if (found) {
+		st = ts->update;
+		sqlite3_bind_text(st, P_ID, id, -1, SQLITE_STATIC);
+		status = "updated";
+	} else {
+		st = ts->insert;
+		if (r->id && *r->id)
+			snprintf(id, sizeof(id), "%s", r->id);
+		else
+			crm_id_new(t->prefix, id);
+		sqlite3_bind_text(st, P_ID, id, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, P_SOURCE, source, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, P_KEY, r->key.data, (int)r->key.len,
+				  SQLITE_STATIC);
+		status = "inserted";
+	}
+	if (r->external_id && *r->external_id)
+		sqlite3_bind_text(st, P_EXT, r->external_id, -1, SQLITE_STATIC);
+	else
+		sqlite3_bind_null(st, P_EXT);
+	bind_fields(im, r, st);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		if (im->o.records &&
+		    crm_row_json(&im->out, st, t->kind, status) < 0) {
+			sqlite3_reset(st);
+			return crm_err_set(e, CRM_ESOFTWARE, "out of memory");
+		}
+		rc = sqlite3_step(st);
+	} else if (rc == SQLITE_DONE && found) {
+		status = "unchanged";
+		if (im->o.records) {
+			sqlite3_bind_text(ts->get, 1, id, -1, SQLITE_STATIC);
+			if (sqlite3_step(ts->get) == SQLITE_ROW)
+				crm_row_json(&im->out, ts->get, t->kind, status);
+			sqlite3_reset(ts->get);
+		}
+	}
+	if (rc != SQLITE_DONE) {
+		int code = crm_db_code(sqlite3_extended_errcode(im->db));
+
+		sqlite3_reset(st);
+		sqlite3_clear_bindings(st);
+		if (code == CRM_EDATA)
+			return reason(r, "%s", sqlite3_errmsg(im->db)), 1;
+		return crm_db_err(im->db, e, "write");
+	}
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	if (status[0] == 'i')
+		im->st.inserted++;
+	else if (status[0] == 'u' && status[2] == 'd')
+		im->st.updated++;
+	else
+		im->st.unchanged++;
+	if (r->deferred_field >= 0 && push_deferred(im, r, id) < 0)
+		return crm_err_set(e, CRM_ESOFTWARE, "out of memory");
+	im->in_batch++;
+	if (im->in_batch >= im->o.batch || im->out.len >= OUT_FLUSH_BYTES)
+		return batch_commit(im, e);
+	return 0;
+}
+
+static int reject(struct crm_import *im, const char *file, long line,
+		  const char *why, const char *raw, size_t rawlen,
+		  struct crm_err *e)
+{
+	im->st.rejected++;
+	if (im->h.reject &&
+	    im->h.reject(im->h.ctx, file, line, why, raw, rawlen) < 0)
+		return crm_err_set(e, CRM_EIO, "cannot write rejects");
+	return 0;
+}
+
+/*
+ * The record in im->rec is filled: finish and write it, or reject it.
+ * Returns 0 or -1 (fatal).
+ */
+static int rec_finish(struct crm_import *im, const char *raw, size_t rawlen,
+		      struct crm_err *e)
+{
+	struct rec *r = &im->rec;
+	const char *source = r->source && *r->source ? r->source : im->o.source;
+	int rc;
+
+	if (r->nattrs < 0)
+		return crm_err_set(e, CRM_ESOFTWARE, "out of memory");
+	if (rec_normalize(im, r) < 0 || rec_derive(im, r) < 0 ||
+	    rec_resolve(im, r, source) < 0)
+		return reject(im, r->file, r->line, r->why.data, raw, rawlen, e);
+	rc = rec_key(r);
+	if (rc < 0)
+		return crm_err_set(e, CRM_ESOFTWARE, "out of memory");
+	if (rc > 0) {
+		reason(r, "nothing identifies this %s (no external id, email, name or other key field)",
+		       r->ts->t->kind);
+		return reject(im, r->file, r->line, r->why.data, raw, rawlen, e);
+	}
+	rc = rec_write(im, r, source, e);
+	if (rc < 0)
+		return -1;
+	if (rc > 0)
+		return reject(im, r->file, r->line, r->why.data, raw, rawlen, e);
+	return 0;
+}
+
+/* Resolve self references left open until the whole file was read. */
+static int finish_deferred(struct crm_import *im, struct crm_err *e)
+{
+	for (size_t i = 0; i < im->ndefer; i++) {
+		struct deferred *d = &im->defer[i];
+		const struct crm_field *f = &d->ts->t->fields[d->field];
+		char id[CRM_ID_MAX];
+		sqlite3_stmt *st;
+		int rc;
+
+		if (batch_begin(im, e) < 0)
+			return -1;
+		rc = resolve(im, d->ts, im->o.source, d->value, id);
+		if (rc < 0)
+			return crm_db_err(im->db, e, "lookup");
+		if (rc == 1) {
+			st = d->ts->set_ref;
+			sqlite3_bind_text(st, 1, d->id, -1, SQLITE_STATIC);
+			sqlite3_bind_text(st, 2, id, -1, SQLITE_STATIC);
+		} else {
+			char msg[CRM_ERR_MAX];
+
+			st = d->ts->set_attr;
+			sqlite3_bind_text(st, 1, d->id, -1, SQLITE_STATIC);
+			sqlite3_bind_text(st, 2, d->header, -1, SQLITE_STATIC);
+			sqlite3_bind_text(st, 3, d->value, -1, SQLITE_STATIC);
+			im->st.warnings++;
+			snprintf(msg, sizeof(msg),
+				 "%s:%ld: unknown %s '%s' for %s; kept in attrs as '%s'",
+				 d->file, d->line, f->arg, d->value, f->name,
+				 d->header);
+			if (im->h.warn)
+				im->h.warn(im->h.ctx, msg);
+		}
+		rc = sqlite3_step(st);
+		sqlite3_reset(st);
+		if (rc != SQLITE_DONE)
+			return crm_db_err(im->db, e, "update reference");
+	}
+	for (size_t i = 0; i < im->ndefer; i++)
+		deferred_free(&im->defer[i]);
+	im->ndefer = 0;
+	return 0;
+}
+
+static void progress(struct crm_import *im, const char *file)
+{
+	double now;
+
+	if (!im->h.progress || (im->st.rows & 4095))
+		return;
+	now = crm_now();
+	if (now - im->last_progress < 0.25)
+		return;
+	im->last_progress = now;
+	im->h.progress(im->h.ctx, file, &im->st);
+}
+
+/* ---- formats ----------------------------------------------------------- */
+
+static enum crm_format format_by_name(const char *path)
+{
+	const char *dot = strrchr(path, '.');
+
+	if (!dot || strchr(dot, '/'))
+		return CRM_FMT_AUTO;
+	if (!strcasecmp(dot, ".csv") || !strcasecmp(dot, ".tsv") ||
+	    !strcasecmp(dot, ".txt"))
+		return CRM_FMT_CSV;
+	if (!strcasecmp(dot, ".ndjson") || !strcasecmp(dot, ".jsonl") ||
+	    !strcasecmp(dot, ".json"))
+		return CRM_FMT_NDJSON;
+	return CRM_FMT_AUTO;
+}
+
+static int import_csv(struct crm_import *im, struct crm_reader *rd,
+		      const struct crm_entity *type, struct crm_err *e)
+{
+	struct crm_csv c;
+	struct tstate *ts;
+	int *cols = NULL, rc = -1;
+
+	if (crm_csv_init(&c, rd, im->o.delim, e) < 0)
+		return -1;
+	if (crm_csv_header(&c, e) < 0)
+		goto out;
+	if (!type)
+		type = crm_entity_guess(rd->name, c.header, c.ncols);
+	if (!type) {
+		crm_err_set(e, CRM_EUSAGE,
+			    "%s: cannot tell what records this file holds; use --type",
+			    rd->name);
+		goto out;
+	}
+	ts = tstate_get(im, type, e);
+	if (!ts)
+		goto out;
+	cols = malloc(c.ncols * sizeof(*cols));
+	if (!cols) {
+		crm_err_set(e, CRM_ESOFTWARE, "out of memory");
+		goto out;
+	}
+	for (size_t i = 0; i < c.ncols; i++) {
+		cols[i] = map_column(im, type, c.header[i], e);
+		if (cols[i] == CRM_COL_BAD)
+			goto out;
+	}
+	for (;;) {
+		int r = crm_csv_next(&c, e);
+
+		if (r == CRM_REC_EOF)
+			break;
+		if (r == CRM_REC_FATAL)
+			goto out;
+		im->st.rows++;
+		progress(im, rd->name);
+		if (r == CRM_REC_BAD) {
+			const char *msg = e->msg;
+
+			if (reject(im, rd->name, c.line, msg, c.raw.data,
+				   c.raw.len, e) < 0)
+				goto out;
+			continue;
+		}
+		if (c.nfields != c.ncols) {
+			char why[128];
+
+			snprintf(why, sizeof(why), "expected %zu fields, found %zu",
+				 c.ncols, c.nfields);
+			if (reject(im, rd->name, c.line, why, c.raw.data,
+				   c.raw.len, e) < 0)
+				goto out;
+			continue;
+		}
+		rec_start(&im->rec, ts, rd->name, c.line);
+		for (size_t i = 0; i < c.ncols; i++) {
+			const char *v = crm_csv_field(&c, i);
+
+			if (!*v)
+				continue;
+			if (rec_set(&im->rec, cols[i], c.header[i], v) < 0)
+				im->rec.nattrs = -1;
+		}
+		if (rec_finish(im, c.raw.data, c.raw.len, e) < 0)
+			goto out;
+	}
+	rc = 0;
+out:
+	free(cols);
+	crm_csv_release(&c);
+	return rc;
+}
+
+/* Text form of a scalar JSON value into b; -1 if not a scalar. */
+static int scalar_text(const json_t *v, struct crm_buf *b)
+{
+	crm_buf_reset(b);
+	switch (json_typeof(v)) {
+	case JSON_STRING:
+		return crm_buf_add(b, json_string_value(v), json_string_length(v));
+	case JSON_INTEGER:
+		return crm_buf_addf(b, "%lld", (long long)json_integer_value(v));
+	case JSON_REAL:
+		return crm_json_num(b, json_real_value(v));
+	case JSON_TRUE:
+		return crm_buf_adds(b, "true");
+	case JSON_FALSE:
+		return crm_buf_adds(b, "false");
+	default:
+		return -1;
+	}
+}
+
+static int import_ndjson(struct crm_import *im, struct crm_reader *rd,
+			 const struct crm_entity *type, struct crm_err *e)
+{
+	struct crm_buf tmp[MAX_FIELDS + 3], vbuf;
+	int rc = -1;
+
+	for (size_t i = 0; i < MAX_FIELDS + 3; i++)
+		crm_buf_init(&tmp[i], 0);
+	crm_buf_init(&vbuf, 0);
+	for (;;) {
+		const struct crm_entity *t = type;
+		struct tstate *ts;
+		const char *key;
+		json_t *obj, *v;
+		size_t nt = 0;
+		int r = crm_ndjson_next(rd, &obj, e);
+
+		if (r == CRM_REC_EOF)
+			break;
+		if (r == CRM_REC_FATAL)
+			goto out;
+		im->st.rows++;
+		progress(im, rd->name);
+		if (r == CRM_REC_BAD) {
+			if (reject(im, rd->name, rd->lineno, e->msg,
+				   rd->line.data, rd->line.len, e) < 0)
+				goto out;
+			continue;
+		}
+		v = json_object_get(obj, "type");
+		if (json_is_string(v) && crm_entity_find(json_string_value(v))) {
+			const struct crm_entity *rt = crm_entity_find(json_string_value(v));
+
+			if (!t)
+				t = rt;
+		}
+		if (!t)
+			t = crm_entity_guess(rd->name, NULL, 0);
+		if (!t) {
+			json_decref(obj);
+			if (reject(im, rd->name, rd->lineno,
+				   "record has no \"type\" and no --type was given",
+				   rd->line.data, rd->line.len, e) < 0)
+				goto out;
+			continue;
+		}
+		ts = tstate_get(im, t, e);
+		if (!ts) {
+			json_decref(obj);
+			goto out;
+		}
+		rec_start(&im->rec, ts, rd->name, rd->lineno);
+		json_object_foreach(obj, key, v) {
+			int col;
+
+			if (json_is_null(v))
+				continue;
+			col = key_column(im, ts, key, e);
+			if (col == CRM_COL_BAD) {
+				json_decref(obj);
+				goto out;
+			}
+			if (col == CRM_COL_IGNORE)
+				continue;
+			if (col == CRM_COL_ATTRS && json_is_object(v)) {
+				const char *k2;
+				json_t *v2;
+
+				json_object_foreach(v, k2, v2) {
+					crm_buf_reset(&vbuf);
+					if (crm_json_value(&vbuf, v2) < 0 ||
+					    attr_add_raw(&im->rec, k2, vbuf.data, vbuf.len) < 0)
+						im->rec.nattrs = -1;
+				}
+				continue;
+			}
+			if (col == CRM_COL_NONE || col == CRM_COL_ATTRS ||
+			    !(json_is_string(v) || json_is_number(v) ||
+			      json_is_boolean(v)) || (col >= 0 && im->rec.has[col])) {
+				if (col >= 0 && !json_is_string(v) && !json_is_number(v) &&
+				    !json_is_boolean(v)) {
+					char why[256];
+
+					snprintf(why, sizeof(why),
+						 "\"%s\": expected a string or number",
+						 key);
+					json_decref(obj);
+					if (reject(im, rd->name, rd->lineno, why,
+						   rd->line.data, rd->line.len, e) < 0)
+						goto out;
+					goto next;
+				}
+				crm_buf_reset(&vbuf);
+				if (crm_json_value(&vbuf, v) < 0 ||
+				    attr_add_raw(&im->rec, key, vbuf.data, vbuf.len) < 0)
+					im->rec.nattrs = -1;
+				continue;
+			}
+			if (nt == MAX_FIELDS + 3)
+				continue;
+			if (scalar_text(v, &tmp[nt]) < 0) {
+				im->rec.nattrs = -1;
+				continue;
+			}
+			if (!tmp[nt].len && json_is_string(v))
+				continue;
+			rec_set(&im->rec, col, key, tmp[nt].data);
+			nt++;
+		}
+		if (rec_finish(im, rd->line.data, rd->line.len, e) < 0) {
+			json_decref(obj);
+			goto out;
+		}
+		json_decref(obj);
+next:		;
+	}
+	rc = 0;
+out:
+	for (size_t i = 0; i < MAX_FIELDS + 3; i++)
+		crm_buf_release(&tmp[i]);
+	crm_buf_release(&vbuf);
+	return rc;
+}
+
+int crm_import_probe(const char *path, enum crm_format *fmt,
+		     const struct crm_entity **type, size_t line_cap,
+		     struct crm_err *e)
+{
+	struct crm_reader rd;
+	int c;
+
+	*type = NULL;
+	if (crm_reader_open(&rd, path, line_cap, e) < 0)
+		return -1;
+	if (*fmt == CRM_FMT_AUTO)
+		*fmt = format_by_name(path);
+	c = crm_reader_peek(&rd, e);
+	if (c == -2) {
+		crm_reader_release(&rd);
+		return -1;
+	}
+	if (*fmt == CRM_FMT_AUTO)
+		*fmt = c == '{' ? CRM_FMT_NDJSON : CRM_FMT_CSV;
+	if (*fmt == CRM_FMT_CSV) {
+		struct crm_csv cs;
+
+		if (crm_csv_init(&cs, &rd, 0, e) == 0) {
+			if (crm_csv_header(&cs, e) == 0)
+				*type = crm_entity_guess(path, cs.header, cs.ncols);
+			crm_csv_release(&cs);
+		}
+	} else {
+		json_t *obj;
+
+		*type = crm_entity_guess(path, NULL, 0);
+		if (!*type && crm_ndjson_next(&rd, &obj, e) == CRM_REC_OK) {
+			json_t *t = json_object_get(obj, "type");
+
+			if (json_is_string(t))
+				*type = crm_entity_find(json_string_value(t));
+			json_decref(obj);
+		}
+	}
+	crm_err_clear(e);
+	crm_reader_release(&rd);
+	return 0;
+}
+
+int crm_import_file(struct crm_import *im, const char *path,
+		    enum crm_format fmt, const struct crm_entity *type,
+		    struct crm_err *e)
+{
+	struct crm_reader rd;
+	int rc;
+
+	if (crm_reader_open(&rd, path, im->o.line_cap, e) < 0)
+		return -1;
+	if (fmt == CRM_FMT_AUTO)
+		fmt = format_by_name(path);
+	if (fmt == CRM_FMT_AUTO) {
+		int c = crm_reader_peek(&rd, e);
+
+		if (c == -2) {
+			crm_reader_release(&rd);
+			return -1;
+		}
+		fmt = c == '{' ? CRM_FMT_NDJSON : CRM_FMT_CSV;
+	}
+	if (fmt == CRM_FMT_CSV)
+		rc = import_csv(im, &rd, type, e);
+	else
+		rc = import_ndjson(im, &rd, type, e);
+	if (rc == 0 && (finish_deferred(im, e) < 0 || batch_commit(im, e) < 0))
+		rc = -1;
+	if (rc < 0 && im->in_tx) {
+		/* The open batch is lost: count its rows as not written. */
+		long long lost = (im->st.inserted - im->at_begin.inserted) +
+				 (im->st.updated - im->at_begin.updated) +
+				 (im->st.unchanged - im->at_begin.unchanged);
+
+		im->st.inserted = im->at_begin.inserted;
+		im->st.updated = im->at_begin.updated;
+		im->st.unchanged = im->at_begin.unchanged;
+		im->st.lost += lost;
+		crm_db_rollback(im->db);
+		im->in_tx = 0;
+		im->in_batch = 0;
+		crm_buf_reset(&im->out);
+	}
+	if (im->h.progress)
+		im->h.progress(im->h.ctx, NULL, &im->st);
+	crm_reader_release(&rd);
+	return rc;
+}

@@ -1,0 +1,95 @@
+/*
+ * import.h - loading records from CSV and NDJSON into the database.
+ *
+ * Each input record becomes an upsert keyed by (source, external id), or a
+ * natural key when there is no external id (a contact's email, an
+ * account's domain or name, a hash of an interaction's identity fields).
+ * Re-importing the same rows changes nothing; a changed row updates only
+ * the columns it has values for; unmapped columns go into attrs. Rows are
+ * written in batches, one transaction each, and reported as NDJSON only
+ * after their batch committed. Every record either lands or is passed to
+ * the reject hook with its file, line and reason.
+ */
+#ifndef CRM_IMPORT_H
+#define CRM_IMPORT_H
+
+#include <sqlite3.h>
+
+#include "entity.h"
+#include "normalize.h"
+#include "util.h"
+
+enum crm_format { CRM_FMT_AUTO, CRM_FMT_CSV, CRM_FMT_NDJSON };
+
+struct crm_import_opts {
+	const char *source;	/* source of rows without one; NULL: "import" */
+	enum crm_date_order dates;
+	size_t batch;		/* rows per transaction; 0: 5000 */
+	size_t line_cap;	/* longest input line; 0: CRM_LINE_CAP_DEFAULT */
+	int delim;		/* CSV separator; 0: guess */
+	int dry_run;		/* check and resolve, then roll back */
+	int records;		/* produce NDJSON records for the records hook */
+};
+
+struct crm_import_stats {
+	long long rows, inserted, updated, unchanged, rejected, warnings;
+	/* rows read but not written because a fatal error ended their batch */
+	long long lost;
+};
+
+struct crm_import_hooks {
+	void *ctx;
+	/* NDJSON lines of records that landed; -1 stops the import (EIO). */
+	int (*records)(void *ctx, const char *buf, size_t len);
+	/* A record that did not land; raw is its input text. -1 stops. */
+	int (*reject)(void *ctx, const char *file, long line,
+		      const char *reason, const char *raw, size_t rawlen);
+	/* Something worth saying that is not a reject: "FILE:LINE: ...". */
+	void (*warn)(void *ctx, const char *msg);
+	/* Called every few thousand rows. */
+	void (*progress)(void *ctx, const char *file,
+			 const struct crm_import_stats *st);
+};
+
+struct crm_import;
+
+/*
+ * A new importer writing to db (borrowed, must outlive it). NULL with e
+ * filled on failure. Free with crm_import_free().
+ */
+struct crm_import *crm_import_new(sqlite3 *db, const struct crm_import_opts *o,
+				  const struct crm_import_hooks *h,
+				  struct crm_err *e);
+void crm_import_free(struct crm_import *im);
+
+/*
+ * Add a column mapping "Header=field" (field: a field of the type,
+ * external_id, id, source, or attrs to keep it as a custom field). Checked
+ * against each file's type when the file is read.
+ */
+int crm_import_map(struct crm_import *im, const char *spec, struct crm_err *e);
+
+/*
+ * Guess format and type of a file without consuming it for good (opens
+ * and closes it). *type may stay NULL (NDJSON records name their type).
+ * Not for stdin.
+ */
+int crm_import_probe(const char *path, enum crm_format *fmt,
+		     const struct crm_entity **type, size_t line_cap,
+		     struct crm_err *e);
+
+/*
+ * Import one input ("-" is stdin) of format fmt (AUTO: by extension, else
+ * by content) as records of type (NULL: guess from the file name and
+ * header, or each NDJSON record's "type"). Returns 0 when the file was
+ * read to the end (some rows may have been rejected), -1 with e on a
+ * fatal error (unreadable input, disk full, a failing hook): batches
+ * committed before it stay.
+ */
+int crm_import_file(struct crm_import *im, const char *path,
+		    enum crm_format fmt, const struct crm_entity *type,
+		    struct crm_err *e);
+
+const struct crm_import_stats *crm_import_stats(const struct crm_import *im);
+
+#endif

@@ -1,0 +1,183 @@
+/*
+ * ndjson.c - NDJSON records in, compact JSON out.
+ */
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "ndjson.h"
+#include "normalize.h"
+
+int crm_ndjson_next(struct crm_reader *r, json_t **out, struct crm_err *e)
+{
+	json_error_t je;
+	json_t *v;
+	size_t at;
+	int rc;
+
+	*out = NULL;
+	for (;;) {
+		rc = crm_reader_line(r, e);
+		if (rc < 0)
+			return CRM_REC_FATAL;
+		if (rc == CRM_LINE_EOF)
+			return CRM_REC_EOF;
+		if (rc == CRM_LINE_TOOLONG) {
+			crm_err_set(e, CRM_EDATA,
+				    "%s:%ld: line longer than %zu bytes",
+				    r->name, r->lineno, r->cap);
+			return CRM_REC_BAD;
+		}
+		{
+			size_t i = 0;
+
+			while (i < r->line.len && (r->line.data[i] == ' ' ||
+						   r->line.data[i] == '\t'))
+				i++;
+			if (i < r->line.len)
+				break;
+		}
+	}
+	if (!crm_utf8_valid(r->line.data, r->line.len, &at)) {
+		crm_err_set(e, CRM_EDATA, "%s:%ld: invalid UTF-8 at byte %zu",
+			    r->name, r->lineno, at + 1);
+		return CRM_REC_BAD;
+	}
+	v = json_loadb(r->line.data, r->line.len, 0, &je);
+	if (!v) {
+		crm_err_set(e, CRM_EDATA, "%s:%ld: %s (column %d)", r->name,
+			    r->lineno, je.text, je.column);
+		return CRM_REC_BAD;
+	}
+	if (!json_is_object(v)) {
+		json_decref(v);
+		crm_err_set(e, CRM_EDATA, "%s:%ld: record is not a JSON object",
+			    r->name, r->lineno);
+		return CRM_REC_BAD;
+	}
+	*out = v;
+	return CRM_REC_OK;
+}
+
+static const char hex[] = "0123456789abcdef";
+
+int crm_json_str(struct crm_buf *b, const char *str, size_t n)
+{
+	const unsigned char *s = (const unsigned char *)str;
+	size_t i = 0, run;
+
+	/* Worst case 6 bytes per input byte plus quotes. */
+	if (crm_buf_grow(b, n + 2) < 0)
+		return -1;
+	b->data[b->len++] = '"';
+	while (i < n) {
+		run = i;
+		while (run < n && s[run] >= 0x20 && s[run] < 0x80 &&
+		       s[run] != '"' && s[run] != '\\')
+			run++;
+		if (run > i) {
+			if (crm_buf_add(b, s + i, run - i) < 0)
+				return -1;
+			i = run;
+			continue;
+		}
+		if (s[i] >= 0x80) {
+			size_t at;
+			size_t len = s[i] >= 0xf0 ? 4 : s[i] >= 0xe0 ? 3 : 2;
+
+			if (i + len <= n && crm_utf8_valid((const char *)s + i, len, &at)) {
+				if (crm_buf_add(b, s + i, len) < 0)
+					return -1;
+				i += len;
+			} else {
+				if (crm_buf_add(b, "\xef\xbf\xbd", 3) < 0)
+					return -1;
+				i++;
+			}
+			continue;
+		}
+		{
+			char esc[7] = { '\\', 0 };
+			size_t k = 2;
+
+			switch (s[i]) {
+			case '"': esc[1] = '"'; break;
+			case '\\': esc[1] = '\\'; break;
+			case '\n': esc[1] = 'n'; break;
+			case '\r': esc[1] = 'r'; break;
+			case '\t': esc[1] = 't'; break;
+			case '\b': esc[1] = 'b'; break;
+			case '\f': esc[1] = 'f'; break;
+			default:
+				esc[1] = 'u';
+				esc[2] = '0';
+				esc[3] = '0';
+				esc[4] = hex[s[i] >> 4];
+				esc[5] = hex[s[i] & 15];
+				k = 6;
+			}
+			if (crm_buf_add(b, esc, k) < 0)
+				return -1;
+			i++;
+		}
+	}
+	return crm_buf_addc(b, '"');
+}
+
+int crm_json_key(struct crm_buf *b, const char *key)
+{
+	if (crm_buf_addc(b, b->len && b->data[b->len - 1] != '{' ? ',' : '{') < 0 ||
+	    crm_json_str(b, key, strlen(key)) < 0)
+		return -1;
+	return crm_buf_addc(b, ':');
+}
+
+int crm_json_num(struct crm_buf *b, double v)
+{
+	char tmp[32];
+
+	if (!isfinite(v))
+		return crm_buf_adds(b, "null");
+	if (v == (double)(long long)v && fabs(v) < 1e15)
+		return crm_json_int(b, (long long)v);
+	snprintf(tmp, sizeof(tmp), "%.17g", v);
+	/* Prefer the shortest representation that reads back the same. */
+	for (int prec = 6; prec < 17; prec++) {
+		char t2[32];
+
+		snprintf(t2, sizeof(t2), "%.*g", prec, v);
+		if (strtod(t2, NULL) == v) {
+			snprintf(tmp, sizeof(tmp), "%s", t2);
+			break;
+		}
+	}
+	return crm_buf_adds(b, tmp);
+}
+
+int crm_json_int(struct crm_buf *b, long long v)
+{
+	char tmp[24];
+	char *p = tmp + sizeof(tmp);
+	unsigned long long u = v < 0 ? 0ULL - (unsigned long long)v
+				     : (unsigned long long)v;
+
+	*--p = '\0';
+	do {
+		*--p = (char)('0' + u % 10);
+		u /= 10;
+	} while (u);
+	if (v < 0)
+		*--p = '-';
+	return crm_buf_add(b, p, (size_t)(tmp + sizeof(tmp) - 1 - p));
+}
+
+static int dump_cb(const char *buf, size_t size, void *data)
+{
+	return crm_buf_add(data, buf, size);
+}
+
+int crm_json_value(struct crm_buf *b, const json_t *v)
+{
+	return json_dump_callback(v, dump_cb, b,
+				  JSON_COMPACT | JSON_ENCODE_ANY);
+}

@@ -1,0 +1,42 @@
+/*
+ * ndjson.h - newline-delimited JSON in and out.
+ *
+ * Reading: one JSON object per line through a capped struct crm_reader;
+ * a bad line is reported with file:line and reading goes on.
+ * Writing: a small append-only JSON writer into a struct crm_buf, faster
+ * than building a jansson tree for every output record.
+ */
+#ifndef CRM_NDJSON_H
+#define CRM_NDJSON_H
+
+#include <jansson.h>
+
+#include "reader.h"
+#include "util.h"
+
+/* Results of crm_ndjson_next(). */
+enum {
+	CRM_REC_FATAL = -2,	/* read error: stop */
+	CRM_REC_BAD = -1,	/* this line is bad (e says why): go on */
+	CRM_REC_EOF = 0,
+	CRM_REC_OK = 1,
+};
+
+/*
+ * Read the next non-blank line of r as a JSON object. On CRM_REC_OK *out is
+ * a new reference the caller must json_decref(). On CRM_REC_BAD e holds
+ * "FILE:LINE: reason" and r->line the raw line, for a rejects file.
+ */
+int crm_ndjson_next(struct crm_reader *r, json_t **out, struct crm_err *e);
+
+/* Append s[0..n) as a quoted JSON string; invalid UTF-8 bytes become U+FFFD. */
+int crm_json_str(struct crm_buf *b, const char *s, size_t n);
+/* Append ,"key": (or {"key": when b is empty or ends in '{'). */
+int crm_json_key(struct crm_buf *b, const char *key);
+/* Append a number in the shortest form that reads back exactly. */
+int crm_json_num(struct crm_buf *b, double v);
+int crm_json_int(struct crm_buf *b, long long v);
+/* Append a compact serialisation of a jansson value. */
+int crm_json_value(struct crm_buf *b, const json_t *v);
+
+#endif

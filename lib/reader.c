@@ -1,0 +1,144 @@
+/*
+ * reader.c - buffered line input with a length cap.
+ *
+ * getline() grows its buffer to fit any line, so one 10 GiB line without a
+ * newline takes 10 GiB. This reader stops copying at the cap, reads on to
+ * the next newline, and reports the line as too long instead.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "reader.h"
+
+#define READ_CHUNK (256 * 1024)
+
+int crm_reader_open(struct crm_reader *r, const char *path, size_t cap,
+		    struct crm_err *e)
+{
+	memset(r, 0, sizeof(*r));
+	r->cap = cap ? cap : CRM_LINE_CAP_DEFAULT;
+	crm_buf_init(&r->line, 0);
+	r->name = strdup(path);
+	r->buf = malloc(READ_CHUNK);
+	if (!r->name || !r->buf) {
+		crm_reader_release(r);
+		return crm_err_set(e, CRM_ESOFTWARE, "out of memory");
+	}
+	if (!strcmp(path, "-")) {
+		r->fp = stdin;
+	} else {
+		r->fp = fopen(path, "rb");
+		if (!r->fp) {
+			crm_err_set(e, CRM_ENOINPUT, "%s: %s", path,
+				    strerror(errno));
+			crm_reader_release(r);
+			return -1;
+		}
+		r->owns_fp = 1;
+	}
+	return 0;
+}
+
+void crm_reader_release(struct crm_reader *r)
+{
+	if (r->owns_fp && r->fp)
+		fclose(r->fp);
+	r->fp = NULL;
+	free(r->name);
+	r->name = NULL;
+	free(r->buf);
+	r->buf = NULL;
+	crm_buf_release(&r->line);
+}
+
+static int fill(struct crm_reader *r, struct crm_err *e)
+{
+	size_t n;
+
+	if (r->eof)
+		return 0;
+	n = fread(r->buf, 1, READ_CHUNK, r->fp);
+	if (n == 0) {
+		if (ferror(r->fp))
+			return crm_err_set(e, CRM_EIO, "%s: read error: %s",
+					   r->name, strerror(errno));
+		r->eof = 1;
+		return 0;
+	}
+	r->pos = 0;
+	if (!r->started && n >= 3 && !memcmp(r->buf, "\xef\xbb\xbf", 3))
+		r->pos = 3;
+	r->started = 1;
+	r->end = n;
+	return 1;
+}
+
+int crm_reader_peek(struct crm_reader *r, struct crm_err *e)
+{
+	for (;;) {
+		for (size_t i = r->pos; i < r->end; i++) {
+			unsigned char c = (unsigned char)r->buf[i];
+
+			if (c != ' ' && c != '\t' && c != '\r' && c != '\n')
+				return c;
+		}
+		/* Only blank lines so far: consume them, keeping count. */
+		for (size_t i = r->pos; i < r->end; i++)
+			if (r->buf[i] == '\n')
+				r->lineno++;
+		r->pos = r->end;
+		switch (fill(r, e)) {
+		case -1:
+			return -2;
+		case 0:
+			return -1;
+		}
+	}
+}
+
+int crm_reader_line(struct crm_reader *r, struct crm_err *e)
+{
+	int toolong = 0, got = 0;
+
+	crm_buf_reset(&r->line);
+	for (;;) {
+		char *nl;
+		size_t n;
+
+		if (r->pos >= r->end) {
+			int rc = fill(r, e);
+
+			if (rc < 0)
+				return -1;
+			if (rc == 0) {
+				if (!got)
+					return CRM_LINE_EOF;
+				break;
+			}
+		}
+		got = 1;
+		nl = memchr(r->buf + r->pos, '\n', r->end - r->pos);
+		n = (nl ? (size_t)(nl - r->buf) : r->end) - r->pos;
+		if (!toolong) {
+			if (r->line.len + n > r->cap) {
+				toolong = 1;
+			} else if (crm_buf_add(&r->line, r->buf + r->pos, n) < 0) {
+				return crm_err_set(e, CRM_ESOFTWARE,
+						   "%s:%ld: out of memory",
+						   r->name, r->lineno + 1);
+			}
+		}
+		r->pos += n;
+		if (nl) {
+			r->pos++;
+			break;
+		}
+	}
+	r->lineno++;
+	if (r->line.len && r->line.data[r->line.len - 1] == '\r')
+		r->line.data[--r->line.len] = '\0';
+	if (!r->line.data)
+		crm_buf_add(&r->line, "", 0);
+	return toolong ? CRM_LINE_TOOLONG : CRM_LINE_OK;
+}

@@ -1,0 +1,52 @@
+/*
+ * reader.h - reading an input file or stdin line by line, with a cap on the
+ * length of one line so a corrupt or hostile file cannot exhaust memory.
+ */
+#ifndef CRM_READER_H
+#define CRM_READER_H
+
+#include <stdio.h>
+
+#include "util.h"
+
+/* Default cap on one line (NDJSON record or physical CSV line): 64 MiB. */
+#define CRM_LINE_CAP_DEFAULT ((size_t)64 << 20)
+
+struct crm_reader {
+	FILE *fp;
+	char *name;		/* file name for messages; "-" reads stdin */
+	size_t cap;		/* longest line accepted, in bytes */
+	long lineno;		/* number of the line last returned (1-based) */
+	struct crm_buf line;	/* the line last returned, without newline */
+	char *buf;		/* read buffer */
+	size_t pos, end;
+	int eof, owns_fp, started;
+};
+
+/* Results of crm_reader_line(). */
+enum { CRM_LINE_EOF = 0, CRM_LINE_OK = 1, CRM_LINE_TOOLONG = 2 };
+
+/*
+ * Open path ("-" for stdin) with lines of at most cap bytes (0: default).
+ * A UTF-8 byte-order mark at the start is skipped. -1 with e filled
+ * (CRM_ENOINPUT) when the file cannot be opened.
+ */
+int crm_reader_open(struct crm_reader *r, const char *path, size_t cap,
+		    struct crm_err *e);
+void crm_reader_release(struct crm_reader *r);
+
+/*
+ * Read the next line into r->line (newline and a trailing CR removed).
+ * Returns CRM_LINE_OK, CRM_LINE_EOF, CRM_LINE_TOOLONG (the line was read
+ * and dropped; r->line holds its first bytes), or -1 on a read error (e).
+ */
+int crm_reader_line(struct crm_reader *r, struct crm_err *e);
+
+/*
+ * Look at the first bytes not yet read without consuming them: returns the
+ * first byte that is not white space, -1 at end of input, -2 on a read
+ * error (e). Blank lines before it are consumed and counted.
+ */
+int crm_reader_peek(struct crm_reader *r, struct crm_err *e);
+
+#endif

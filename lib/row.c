@@ -1,0 +1,59 @@
+/*
+ * row.c - serialising result rows without building a JSON tree.
+ */
+#include <string.h>
+
+#include "ndjson.h"
+#include "row.h"
+
+int crm_row_json(struct crm_buf *b, sqlite3_stmt *st, const char *kind,
+		 const char *status)
+{
+	int n = sqlite3_column_count(st);
+	size_t start = b->len;
+
+	if (crm_buf_adds(b, "{\"type\":") < 0 ||
+	    crm_json_str(b, kind, strlen(kind)) < 0)
+		goto fail;
+	if (status && (crm_buf_adds(b, ",\"status\":") < 0 ||
+		       crm_json_str(b, status, strlen(status)) < 0))
+		goto fail;
+	for (int i = 0; i < n; i++) {
+		const char *name = sqlite3_column_name(st, i);
+		int type = sqlite3_column_type(st, i);
+		int rc = 0;
+
+		if (type == SQLITE_NULL || !strcmp(name, "src_key") ||
+		    !strcmp(name, "name_key"))
+			continue;
+		if (crm_json_key(b, name) < 0)
+			goto fail;
+		switch (type) {
+		case SQLITE_INTEGER:
+			rc = crm_json_int(b, sqlite3_column_int64(st, i));
+			break;
+		case SQLITE_FLOAT:
+			rc = crm_json_num(b, sqlite3_column_double(st, i));
+			break;
+		default: {
+			const char *s = (const char *)sqlite3_column_text(st, i);
+			size_t len = (size_t)sqlite3_column_bytes(st, i);
+
+			if (!strcmp(name, "attrs") || !strcmp(name, "payload"))
+				rc = crm_buf_add(b, s, len);
+			else
+				rc = crm_json_str(b, s, len);
+		}
+		}
+		if (rc < 0)
+			goto fail;
+	}
+	if (crm_buf_add(b, "}\n", 2) < 0)
+		goto fail;
+	return 0;
+fail:
+	b->len = start;
+	if (b->data)
+		b->data[start] = '\0';
+	return -1;
+}
