@@ -1268,10 +1268,14 @@ static int import_csv(struct crm_import *im, struct crm_reader *rd,
 		rec_start(&im->rec, ts, rd->name, c.line);
 		for (size_t i = 0; i < c.ncols; i++) {
 			const char *v = crm_csv_field(&c, i);
+			const char *h = c.header[i];
 
 			if (!*v)
 				continue;
-			if (rec_set(&im->rec, cols[i], c.header[i], v) < 0)
+			/* crm-export writes custom fields as attrs.KEY columns. */
+			if (cols[i] == CRM_COL_NONE && !strncmp(h, "attrs.", 6) && h[6])
+				h += 6;
+			if (rec_set(&im->rec, cols[i], h, v) < 0)
 				im->rec.nattrs = -1;
 		}
 		if (rec_finish(im, c.raw.data, c.raw.len, e) < 0)

@@ -1,0 +1,51 @@
+/*
+ * export.h - selecting records for output, with simple filters that are
+ * bound as parameters, never pasted into SQL.
+ */
+#ifndef CRM_EXPORT_H
+#define CRM_EXPORT_H
+
+#include <sqlite3.h>
+
+#include "entity.h"
+#include "util.h"
+
+/*
+ * A filter "FIELD OP VALUE": OP is = != < <= > >= or ~ (contains, any
+ * case). FIELD is a column or attrs.KEY. An empty VALUE with = or != tests
+ * for a missing value.
+ */
+struct crm_filter {
+	char *field;
+	char op[3];
+	char *value;
+};
+
+/* Parse expr into f (release with crm_filter_release); -1, e on error. */
+int crm_filter_parse(const char *expr, struct crm_filter *f, struct crm_err *e);
+void crm_filter_release(struct crm_filter *f);
+
+struct crm_export_query {
+	const struct crm_entity *type;
+	const struct crm_filter *filters;
+	size_t nfilters;
+	const char *since;	/* only records updated at or after; canonical time */
+	int merged;		/* include records merged into others */
+};
+
+/*
+ * Prepare the SELECT for q on db: the record columns in table order
+ * (internal keys left out), oldest first. *st is new; finalize it.
+ * -1 with e when a filter names an unknown field (CRM_EUSAGE).
+ */
+int crm_export_prepare(sqlite3 *db, const struct crm_export_query *q,
+		       sqlite3_stmt **st, struct crm_err *e);
+
+/*
+ * The distinct attrs keys of the records q selects, sorted, as a new
+ * array of new strings in *keys (free each and the array).
+ */
+int crm_export_attr_keys(sqlite3 *db, const struct crm_export_query *q,
+			 char ***keys, size_t *n, struct crm_err *e);
+
+#endif
