@@ -37,8 +37,9 @@
 #define CRM_COL_BAD (CRM_COL_IGNORE - 1)	/* a --map naming no field */
 
 struct refcache_ent {
-	char *key;		/* value looked up */
-	char id[CRM_ID_MAX];
+	char *key;		/* source, US, value looked up */
+	char id[CRM_ID_MAX];	/* "" when nothing matched... */
+	unsigned gen;		/* ...as of this generation of the table */
 };
 
 struct keycache_ent {
@@ -53,7 +54,7 @@ struct tstate {
 		     *get, *by_name, *by_email, *by_domain, *set_ref,
 		     *set_attr;
 	struct refcache_ent cache[REFCACHE_SIZE];
-	size_t ncached;
+	unsigned gen;		/* bumped by every write to the table */
 	struct keycache_ent keys[KEYCACHE_MAX];
 	size_t nkeys;
 };
@@ -102,6 +103,7 @@ struct crm_import {
 	size_t ndefer, adefer;
 	struct rec rec;
 	struct crm_buf out;		/* NDJSON of the open batch */
+	struct crm_buf cachekey;
 	size_t in_batch;
 	int in_tx;
 	struct crm_import_stats at_begin;	/* stats when the batch began */
@@ -207,8 +209,9 @@ static int build_write_sql(const struct crm_entity *t, struct crm_buf *ins,
 	}
 	if (t->has_name_key)
 		rc |= crm_buf_addf(ins, ", ?%d", P_NAMEKEY(t));
-	rc |= crm_buf_addf(ins, ", json(?%d), ?%d) RETURNING *", P_ATTRS(t),
-			   P_NOW(t));
+	/* A known key is not an error here: rec_write() then updates. */
+	rc |= crm_buf_addf(ins, ", ?%d, ?%d) ON CONFLICT (src_key, source) DO NOTHING",
+			   P_ATTRS(t), P_NOW(t));
 	rc |= crm_buf_addf(upd,
 		", attrs = json_patch(attrs, ?%d), updated_at = ?%d WHERE id = ?%d AND (%s OR attrs IS NOT json_patch(attrs, ?%d)) RETURNING *",
 		P_ATTRS(t), P_NOW(t), P_ID, cond.data, P_ATTRS(t));
@@ -337,6 +340,7 @@ void crm_import_free(struct crm_import *im)
 	sqlite3_finalize(im->find_product);
 	rec_release(&im->rec);
 	crm_buf_release(&im->out);
+	crm_buf_release(&im->cachekey);
 	free(im);
 }
 
@@ -707,15 +711,25 @@ static int lookup(struct tstate *ts, sqlite3_stmt *q, char *id)
 static int resolve(struct crm_import *im, struct tstate *ts, const char *source,
 		   const char *v, char *id)
 {
-	uint32_t slot = strhash(v) & (REFCACHE_SIZE - 1);
-	struct refcache_ent *c = &ts->cache[slot];
+	struct refcache_ent *c;
+	struct crm_buf *ck = &im->cachekey;
 	int found = 0;
 
-	if (c->key && !strcmp(c->key, v)) {
-		memcpy(id, c->id, CRM_ID_MAX);
-		return 1;
+	/* Cache hits and misses: a sales pipeline names the same few
+	 * accounts thousands of times, a lead list rarely names any. */
+	crm_buf_reset(ck);
+	if (crm_buf_adds(ck, source) < 0 || crm_buf_addc(ck, '\x1f') < 0 ||
+	    crm_buf_adds(ck, v) < 0)
+		return -1;
+	c = &ts->cache[strhash(ck->data) & (REFCACHE_SIZE - 1)];
+	if (c->key && !strcmp(c->key, ck->data)) {
+		if (c->id[0]) {
+			memcpy(id, c->id, CRM_ID_MAX);
+			return 1;
+		}
+		if (c->gen == ts->gen)
+			return 0;
 	}
-	(void)im;
 	if (crm_id_valid(ts->t->prefix, v)) {
 		sqlite3_bind_text(ts->find_id, 1, v, -1, SQLITE_STATIC);
 		found = lookup(ts, ts->find_id, id);
@@ -755,11 +769,18 @@ static int resolve(struct crm_import *im, struct tstate *ts, const char *source,
 		}
 		free(key);
 	}
-	if (found == 1) {
+	if (found < 0)
+		return -1;
+	if (!c->key || strcmp(c->key, ck->data) != 0) {
 		free(c->key);
-		c->key = strdup(v);
-		if (c->key)
+		c->key = strdup(ck->data);
+	}
+	if (c->key) {
+		if (found)
 			memcpy(c->id, id, CRM_ID_MAX);
+		else
+			c->id[0] = '\0';
+		c->gen = ts->gen;
 	}
 	return found;
 }
@@ -925,8 +946,6 @@ static void bind_fields(struct crm_import *im, struct rec *r, sqlite3_stmt *st)
 			sqlite3_bind_null(st, P_NAMEKEY(t));
 		}
 	}
-	if (r->nattrs)
-		crm_buf_addc(&r->attrs, '}');
 	sqlite3_bind_text(st, P_ATTRS(t), r->nattrs ? r->attrs.data : "{}", -1,
 			  SQLITE_STATIC);
 	sqlite3_bind_text(st, P_NOW(t), im->now, -1, SQLITE_STATIC);
@@ -996,8 +1015,90 @@ static int push_deferred(struct crm_import *im, struct rec *r, const char *id)
 }
 
 /*
+ * The NDJSON of a record just inserted, from the values bound: the same
+ * keys in the same order as crm_row_json() gives for a row read back.
+ */
+static int insert_json(struct crm_import *im, struct rec *r, const char *id,
+		       const char *source)
+{
+	const struct crm_entity *t = r->ts->t;
+	struct crm_buf *b = &im->out;
+	size_t start = b->len;
+	int rc = 0, created = -1;
+
+	rc |= crm_buf_adds(b, "{\"type\":");
+	rc |= crm_json_str(b, t->kind, strlen(t->kind));
+	rc |= crm_buf_adds(b, ",\"status\":\"inserted\",\"id\":");
+	rc |= crm_json_str(b, id, strlen(id));
+	rc |= crm_buf_adds(b, ",\"source\":");
+	rc |= crm_json_str(b, source, strlen(source));
+	if (r->external_id && *r->external_id) {
+		rc |= crm_buf_adds(b, ",\"external_id\":");
+		rc |= crm_json_str(b, r->external_id, strlen(r->external_id));
+	}
+	for (size_t i = 0; i < t->nfields; i++) {
+		const struct crm_field *f = &t->fields[i];
+
+		if (!strcmp(f->name, "created_at")) {
+			created = (int)i;
+			continue;
+		}
+		if ((f->flags & CRM_F_VIRTUAL) || !r->has[i])
+			continue;
+		rc |= crm_json_key(b, f->name);
+		if (f->type == CRM_T_INT)
+			rc |= crm_json_int(b, r->ival[i]);
+		else if (f->type == CRM_T_REAL)
+			rc |= crm_json_num(b, r->dval[i]);
+		else
+			rc |= crm_json_str(b, r->val[i].data, r->val[i].len);
+	}
+	if (!strcmp(t->kind, "task") && !r->has[fidx(t, "status")])
+		rc |= crm_buf_adds(b, ",\"status\":\"open\"");
+	rc |= crm_buf_adds(b, ",\"attrs\":");
+	rc |= crm_buf_adds(b, r->nattrs ? r->attrs.data : "{}");
+	rc |= crm_buf_adds(b, ",\"created_at\":");
+	if (created >= 0 && r->has[created])
+		rc |= crm_json_str(b, r->val[created].data, r->val[created].len);
+	else
+		rc |= crm_json_str(b, im->now, strlen(im->now));
+	rc |= crm_buf_adds(b, ",\"updated_at\":");
+	rc |= crm_json_str(b, im->now, strlen(im->now));
+	rc |= crm_buf_add(b, "}\n", 2);
+	if (rc) {
+		b->len = start;
+		return -1;
+	}
+	return 0;
+}
+
+/* Step st; on SQLITE_DONE 0, else reset it and return the result code. */
+static int step_done(sqlite3_stmt *st)
+{
+	int rc = sqlite3_step(st);
+
+	if (rc == SQLITE_DONE || rc == SQLITE_ROW)
+		return 0;
+	sqlite3_reset(st);
+	return rc ? rc : SQLITE_ERROR;
+}
+
+/* A write failed: reject the record on a constraint, else fatal. */
+static int write_failed(struct crm_import *im, struct rec *r,
+			struct crm_err *e)
+{
+	if (crm_db_code(sqlite3_extended_errcode(im->db)) == CRM_EDATA)
+		return reason(r, "%s", sqlite3_errmsg(im->db)), 1;
+	return crm_db_err(im->db, e, "write");
+}
+
+/*
  * Write the prepared record. Returns 0 when it landed, 1 when it was
  * rejected (r->why), -1 on a fatal database error (e).
+ *
+ * A new key is the common case in bulk loads, so the insert goes first
+ * and lets the unique (src_key, source) index find a known record; only
+ * then is the record looked up (following merges) and updated.
  */
 static int rec_write(struct crm_import *im, struct rec *r, const char *source,
 		     struct crm_err *e)
@@ -1006,7 +1107,7 @@ static int rec_write(struct crm_import *im, struct rec *r, const char *source,
 	const struct crm_entity *t = ts->t;
 	char id[CRM_ID_MAX];
 	sqlite3_stmt *st;
-	const char *status;
+	const char *status = NULL;
 	int found = 0, rc;
 
 	if (batch_begin(im, e) < 0)
@@ -1016,20 +1117,10 @@ static int rec_write(struct crm_import *im, struct rec *r, const char *source,
 			return reason(r, "'%s' is not a %s id", r->id, t->kind), 1;
 		sqlite3_bind_text(ts->find_id, 1, r->id, -1, SQLITE_STATIC);
 		found = lookup(ts, ts->find_id, id);
+		if (found < 0)
+			return crm_db_err(im->db, e, "lookup");
 	}
 	if (!found) {
-		sqlite3_bind_text(ts->find_key, 1, source, -1, SQLITE_STATIC);
-		sqlite3_bind_text(ts->find_key, 2, r->key.data, (int)r->key.len,
-				  SQLITE_STATIC);
-		found = lookup(ts, ts->find_key, id);
-	}
-	if (found < 0)
-		return crm_db_err(im->db, e, "lookup");
-	if (found) {
-		st = ts->update;
-		sqlite3_bind_text(st, P_ID, id, -1, SQLITE_STATIC);
-		status = "updated";
-	} else {
 		st = ts->insert;
 		if (r->id && *r->id)
 			snprintf(id, sizeof(id), "%s", r->id);
@@ -1039,47 +1130,69 @@ static int rec_write(struct crm_import *im, struct rec *r, const char *source,
 		sqlite3_bind_text(st, P_SOURCE, source, -1, SQLITE_STATIC);
 		sqlite3_bind_text(st, P_KEY, r->key.data, (int)r->key.len,
 				  SQLITE_STATIC);
-		status = "inserted";
-	}
-	if (r->external_id && *r->external_id)
-		sqlite3_bind_text(st, P_EXT, r->external_id, -1, SQLITE_STATIC);
-	else
-		sqlite3_bind_null(st, P_EXT);
-	bind_fields(im, r, st);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
-		if (im->o.records &&
-		    crm_row_json(&im->out, st, t->kind, status) < 0) {
-			sqlite3_reset(st);
-			return crm_err_set(e, CRM_ESOFTWARE, "out of memory");
-		}
-		rc = sqlite3_step(st);
-	} else if (rc == SQLITE_DONE && found) {
-		status = "unchanged";
-		if (im->o.records) {
-			sqlite3_bind_text(ts->get, 1, id, -1, SQLITE_STATIC);
-			if (sqlite3_step(ts->get) == SQLITE_ROW)
-				crm_row_json(&im->out, ts->get, t->kind, status);
-			sqlite3_reset(ts->get);
-		}
-	}
-	if (rc != SQLITE_DONE) {
-		int code = crm_db_code(sqlite3_extended_errcode(im->db));
-
+		if (r->external_id && *r->external_id)
+			sqlite3_bind_text(st, P_EXT, r->external_id, -1, SQLITE_STATIC);
+		else
+			sqlite3_bind_null(st, P_EXT);
+		bind_fields(im, r, st);
+		if (step_done(st))
+			return write_failed(im, r, e);
 		sqlite3_reset(st);
-		sqlite3_clear_bindings(st);
-		if (code == CRM_EDATA)
-			return reason(r, "%s", sqlite3_errmsg(im->db)), 1;
-		return crm_db_err(im->db, e, "write");
+		if (sqlite3_changes(im->db) == 1) {
+			status = "inserted";
+			if (im->o.records && insert_json(im, r, id, source) < 0)
+				return crm_err_set(e, CRM_ESOFTWARE, "out of memory");
+		} else {
+			sqlite3_bind_text(ts->find_key, 1, source, -1, SQLITE_STATIC);
+			sqlite3_bind_text(ts->find_key, 2, r->key.data,
+					  (int)r->key.len, SQLITE_STATIC);
+			found = lookup(ts, ts->find_key, id);
+			if (found <= 0)
+				return found < 0 ? crm_db_err(im->db, e, "lookup")
+						 : (reason(r, "conflicts with an existing record"), 1);
+		}
 	}
-	sqlite3_reset(st);
-	sqlite3_clear_bindings(st);
+	if (!status) {
+		st = ts->update;
+		sqlite3_bind_text(st, P_ID, id, -1, SQLITE_STATIC);
+		if (r->external_id && *r->external_id)
+			sqlite3_bind_text(st, P_EXT, r->external_id, -1, SQLITE_STATIC);
+		else
+			sqlite3_bind_null(st, P_EXT);
+		bind_fields(im, r, st);
+		rc = sqlite3_step(st);
+		if (rc == SQLITE_ROW) {
+			status = "updated";
+			if (im->o.records &&
+			    crm_row_json(&im->out, st, t->kind, status) < 0) {
+				sqlite3_reset(st);
+				return crm_err_set(e, CRM_ESOFTWARE, "out of memory");
+			}
+			rc = sqlite3_step(st);
+		} else if (rc == SQLITE_DONE) {
+			status = "unchanged";
+			if (im->o.records) {
+				sqlite3_bind_text(ts->get, 1, id, -1, SQLITE_STATIC);
+				if (sqlite3_step(ts->get) == SQLITE_ROW &&
+				    crm_row_json(&im->out, ts->get, t->kind, status) < 0)
+					rc = SQLITE_NOMEM;
+				sqlite3_reset(ts->get);
+			}
+		}
+		if (rc != SQLITE_DONE) {
+			sqlite3_reset(st);
+			return write_failed(im, r, e);
+		}
+		sqlite3_reset(st);
+	}
 	if (status[0] == 'i')
 		im->st.inserted++;
 	else if (status[0] == 'u' && status[2] == 'd')
 		im->st.updated++;
 	else
 		im->st.unchanged++;
+	if (status[2] != 'c')	/* not "unchanged": lookups may now differ */
+		ts->gen++;
 	if (r->deferred_field >= 0 && push_deferred(im, r, id) < 0)
 		return crm_err_set(e, CRM_ESOFTWARE, "out of memory");
 	im->in_batch++;
@@ -1115,6 +1228,8 @@ static int rec_finish(struct crm_import *im, const char *raw, size_t rawlen,
 	if (rec_normalize(im, r) < 0 || rec_derive(im, r) < 0 ||
 	    rec_resolve(im, r, source) < 0)
 		return reject(im, r->file, r->line, r->why.data, raw, rawlen, e);
+	if (r->nattrs && crm_buf_addc(&r->attrs, '}') < 0)
+		return crm_err_set(e, CRM_ESOFTWARE, "out of memory");
 	rc = rec_key(r);
 	if (rc < 0)
 		return crm_err_set(e, CRM_ESOFTWARE, "out of memory");

@@ -19,7 +19,7 @@ CREATE TABLE users (
 	merged_into TEXT REFERENCES users(id),
 	created_at TEXT NOT NULL,
 	updated_at TEXT NOT NULL,
-	UNIQUE (source, src_key)
+	UNIQUE (src_key, source)
 );
 CREATE INDEX users_name_key ON users(name_key);
 CREATE INDEX users_email ON users(email) WHERE email IS NOT NULL;
@@ -37,7 +37,7 @@ CREATE TABLE products (
 	merged_into TEXT REFERENCES products(id),
 	created_at TEXT NOT NULL,
 	updated_at TEXT NOT NULL,
-	UNIQUE (source, src_key)
+	UNIQUE (src_key, source)
 );
 CREATE INDEX products_name_key ON products(name_key);
 
@@ -60,7 +60,7 @@ CREATE TABLE accounts (
 	merged_into TEXT REFERENCES accounts(id),
 	created_at TEXT NOT NULL,
 	updated_at TEXT NOT NULL,
-	UNIQUE (source, src_key)
+	UNIQUE (src_key, source)
 );
 CREATE INDEX accounts_name_key ON accounts(name_key);
 CREATE INDEX accounts_domain ON accounts(domain) WHERE domain IS NOT NULL;
@@ -89,7 +89,7 @@ CREATE TABLE contacts (
 	merged_into TEXT REFERENCES contacts(id),
 	created_at TEXT NOT NULL,
 	updated_at TEXT NOT NULL,
-	UNIQUE (source, src_key)
+	UNIQUE (src_key, source)
 );
 CREATE INDEX contacts_email ON contacts(email) WHERE email IS NOT NULL;
 CREATE INDEX contacts_account ON contacts(account_id) WHERE account_id IS NOT NULL;
@@ -113,7 +113,7 @@ CREATE TABLE deals (
 	merged_into TEXT REFERENCES deals(id),
 	created_at TEXT NOT NULL,
 	updated_at TEXT NOT NULL,
-	UNIQUE (source, src_key)
+	UNIQUE (src_key, source)
 );
 CREATE INDEX deals_account ON deals(account_id) WHERE account_id IS NOT NULL;
 CREATE INDEX deals_contact ON deals(contact_id) WHERE contact_id IS NOT NULL;
@@ -143,7 +143,7 @@ CREATE TABLE interactions (
 	merged_into TEXT REFERENCES interactions(id),
 	created_at TEXT NOT NULL,
 	updated_at TEXT NOT NULL,
-	UNIQUE (source, src_key)
+	UNIQUE (src_key, source)
 );
 CREATE INDEX interactions_contact ON interactions(contact_id, occurred_at) WHERE contact_id IS NOT NULL;
 CREATE INDEX interactions_deal ON interactions(deal_id) WHERE deal_id IS NOT NULL;
@@ -165,7 +165,7 @@ CREATE TABLE tasks (
 	merged_into TEXT REFERENCES tasks(id),
 	created_at TEXT NOT NULL,
 	updated_at TEXT NOT NULL,
-	UNIQUE (source, src_key)
+	UNIQUE (src_key, source)
 );
 CREATE INDEX tasks_owner ON tasks(owner, status, due_at);
 
@@ -179,7 +179,7 @@ CREATE TABLE events (
 	op TEXT NOT NULL,
 	payload TEXT CHECK (payload IS NULL OR json_valid(payload))
 );
-CREATE INDEX events_entity ON events(entity_id, seq);
+
 
 -- Every change to a record appends to events, whoever writes it.
 -- An update's payload names the columns that changed.
