@@ -334,7 +334,7 @@ int crm_entity_enum(const struct crm_field *f, const char *v, char *out)
 }
 
 const struct crm_entity *crm_entity_guess(const char *path,
-					   char *const *headers, size_t n)
+					   const char *const *headers, size_t n)
 {
 	const char *base = strrchr(path, '/');
 	char name[256];

@@ -82,6 +82,6 @@ int crm_entity_enum(const struct crm_field *f, const char *v, char *out);
  * leads clearly. NULL when it cannot tell.
  */
 const struct crm_entity *crm_entity_guess(const char *path,
-					   char *const *headers, size_t n);
+					   const char *const *headers, size_t n);
 
 #endif

@@ -1333,7 +1333,7 @@ static int import_csv(struct crm_import *im, struct crm_reader *rd,
 	if (crm_csv_header(&c, e) < 0)
 		goto out;
 	if (!type)
-		type = crm_entity_guess(rd->name, c.header, c.ncols);
+		type = crm_entity_guess(rd->name, (const char *const *)c.header, c.ncols);
 	if (!type) {
 		crm_err_set(e, CRM_EUSAGE,
 			    "%s: cannot tell what records this file holds; use --type",
@@ -1571,7 +1571,7 @@ int crm_import_probe(const char *path, enum crm_format *fmt,
 
 		if (crm_csv_init(&cs, &rd, 0, e) == 0) {
 			if (crm_csv_header(&cs, e) == 0)
-				*type = crm_entity_guess(path, cs.header, cs.ncols);
+				*type = crm_entity_guess(path, (const char *const *)cs.header, cs.ncols);
 			crm_csv_release(&cs);
 		}
 	} else {
