@@ -229,6 +229,18 @@ static struct tstate *tstate_get(struct crm_import *im,
 
 	if (ts)
 		return ts;
+	/* Every --map must name a field of each type it is used with. */
+	for (size_t i = 0; i < im->nmaps; i++) {
+		const char *f = im->maps[i].field;
+
+		if (strcmp(f, "attrs") && strcmp(f, "id") && strcmp(f, "source") &&
+		    strcmp(f, "external_id") && crm_entity_field(t, f) < 0) {
+			crm_err_set(e, CRM_EUSAGE,
+				    "--map '%s=%s': %ss have no field '%s'",
+				    im->maps[i].header, f, t->kind, f);
+			return NULL;
+		}
+	}
 	ts = calloc(1, sizeof(*ts));
 	if (!ts) {
 		crm_err_set(e, CRM_ESOFTWARE, "out of memory");

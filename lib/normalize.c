@@ -490,7 +490,11 @@ int crm_norm_email(const char *s, char *out, const char **why)
 		*why = "space in email";
 		return -1;
 	}
-	if (!at || at == s || !at[1]) {
+	if (!at) {
+		*why = "email has no '@'";
+		return -1;
+	}
+	if (at == s || !at[1]) {
 		*why = "email lacks a local part or domain";
 		return -1;
 	}

@@ -1,0 +1,71 @@
+#!/bin/sh
+# crm-import: bad input is reported with file, line and reason, and every
+# row is accounted for: in the database or in the rejects file.
+. "$(dirname "$0")/lib.sh"
+F=$TOP/tests/fixtures
+
+crm-import -t contact -r rej.ndjson "$F"/bad-contacts.csv >out 2>err
+is "$?" "65" "rejected rows: exit 65"
+like "$(cat err)" "7 rows: 2 inserted, 0 updated, 0 unchanged, 5 rejected" "summary counts"
+is "$(q "select group_concat(external_id) from contacts")" "B1,B7" "the good rows landed"
+is "$(wc -l <rej.ndjson | tr -d ' ')" "5" "five rejects written"
+r() { jq -r "select(.line == $1) | .reason" rej.ndjson; }
+like "$(r 3)" "malformed quoting" "line 3: bad quoting"
+like "$(r 4)" "expected 5 fields, found 3" "line 4: short row"
+like "$(r 5)" "column 'created_at': day out of range: '2024-02-30'" "line 5: impossible date"
+like "$(r 6)" "column 'email': email has no '@': 'not-an-email'" "line 6: bad email"
+like "$(r 7)" "column 'consent': unknown consent 'perhaps'" "line 7: bad enum"
+is "$(jq -r 'select(.line == 3) | .raw' rej.ndjson)" 'B2,Bad Quote,"bad"quote@example.com,2024-01-01,yes' "raw text kept"
+is "$(jq -r '.file' rej.ndjson | sort -u)" "$F/bad-contacts.csv" "file named"
+
+crm-import -t contact "$F"/bad-utf8.csv >/dev/null 2>err
+is "$?" "65" "invalid UTF-8: exit 65"
+like "$(cat err)" "bad-utf8.csv:2: column 'name': invalid UTF-8 at byte 7" "reported on stderr without --rejects"
+is "$(q "select count(*) from contacts where email='good3@example.com'")" "1" "the next row landed"
+
+crm-import -t deal "$F"/bad-deals.csv >/dev/null 2>err
+like "$(cat err)" "bad-deals.csv:2: column 'amount': not a number: 'abc'" "bad number"
+like "$(cat err)" "bad-deals.csv:3: column 'account': unknown account 'No Such Account'" "unknown reference"
+like "$(cat err)" "3 rows: 0 inserted" "X3 refers to an account that is not there either"
+
+printf '{"type":"contact","email":"j1@example.com"}\n{"type":"contact",\n[1,2]\n{"type":"contact","email":["x"]}\n{"email":"nokind@example.com"}\n{"type":"contact","email":"j2@example.com"}\n' >in.ndjson
+crm-import -r rej2.ndjson in.ndjson >/dev/null 2>err
+is "$?" "65" "NDJSON with bad lines: exit 65"
+like "$(cat err)" "6 rows: 2 inserted, 0 updated, 0 unchanged, 4 rejected" "every line accounted for"
+like "$(jq -r 'select(.line==2).reason' rej2.ndjson)" "in.ndjson:2:" "broken JSON at line 2"
+like "$(jq -r 'select(.line==3).reason' rej2.ndjson)" "not a JSON object" "array at line 3"
+like "$(jq -r 'select(.line==4).reason' rej2.ndjson)" '"email": expected a string or number' "array for a field at line 4"
+like "$(jq -r 'select(.line==5).reason' rej2.ndjson)" 'no "type"' "no type at line 5"
+
+# A line over the cap is rejected, not loaded into memory.
+awk 'BEGIN { printf "{\"type\":\"contact\",\"email\":\"big@example.com\",\"note\":\""; for (i = 0; i < 300000; i++) printf "xxxxxxxxxx"; print "\"}"; print "{\"type\":\"contact\",\"email\":\"after@example.com\"}" }' >big.ndjson
+crm-import --max-line 1M big.ndjson >/dev/null 2>err
+like "$(cat err)" "big.ndjson:1: line longer than 1048576 bytes" "line over --max-line rejected"
+is "$(q "select count(*) from contacts where email in ('big@example.com','after@example.com')")" "1" "the next line still imported"
+crm-import big.ndjson >/dev/null 2>err
+is "$(q "select length(json_extract(attrs,'$.note')) from contacts where email='big@example.com'")" "3000000" "a 3 MB record imports under the default cap"
+
+# Usage errors.
+crm-import -t nosuch x.csv 2>err; is "$?" "2" "unknown type: exit 2"
+crm-import nosuchfile.csv 2>err; is "$?" "66" "missing input: exit 66"
+like "$(cat err)" "nosuchfile.csv: No such file or directory" "names the file"
+printf 'a,b\n1,2\n' | crm-import 2>err; is "$?" "2" "cannot tell the type: exit 2"
+like "$(cat err)" "use --type" "says how to fix it"
+printf 'name\nx\n' | crm-import -t account -f xml 2>err; is "$?" "2" "unknown format: exit 2"
+
+# Output to a full disk: exit 74, rows committed before stay consistent.
+if [ -w /dev/full ]; then
+	crm-import -t contact "$F"/contacts.csv >/dev/full 2>err
+	is "$?" "74" "write error on stdout: exit 74"
+fi
+# A closed pipe stops the output quietly, not the import.
+crm-import -t account -r /dev/null "$F"/accounts.csv 2>err | head -c 10 >/dev/null
+is "$(q "select count(*) from accounts")" "3" "import finished although the reader left"
+
+# Read-only database.
+cp "$CRM_DB" ro.db; chmod 444 ro.db
+if [ "$(id -u)" != 0 ]; then
+	printf 'email\nro@example.com\n' | crm-import --db ro.db -t contact 2>err
+	ok $? "read-only database refused"
+fi
+done_testing
