@@ -1399,9 +1399,21 @@ static int import_csv(struct crm_import *im, struct crm_reader *rd,
 
 			if (!*v)
 				continue;
-			/* crm-export writes custom fields as attrs.KEY columns. */
-			if (cols[i] == CRM_COL_NONE && !strncmp(h, "attrs.", 6) && h[6])
+			/* crm-export writes custom fields as attrs.KEY columns,
+			 * nested values as JSON text. */
+			if (cols[i] == CRM_COL_NONE && !strncmp(h, "attrs.", 6) && h[6]) {
 				h += 6;
+				if (*v == '{' || *v == '[') {
+					json_t *j = json_loads(v, 0, NULL);
+
+					json_decref(j);
+					if (j) {
+						if (attr_add_raw(&im->rec, h, v, strlen(v)) < 0)
+							im->rec.nattrs = -1;
+						continue;
+					}
+				}
+			}
 			if (rec_set(&im->rec, cols[i], h, v) < 0)
 				im->rec.nattrs = -1;
 		}

@@ -153,16 +153,22 @@ static void put_time(char *out, const char *tmp)
 	out[n] = '\0';
 }
 
-static void format_utc(int64_t t, char *out)
+/* t seconds and ms milliseconds since the epoch, as UTC. */
+static void format_utc(int64_t t, int ms, char *out)
 {
 	time_t tt = (time_t)t;
 	struct tm tm;
 	char tmp[64];
 
 	gmtime_r(&tt, &tm);
-	snprintf(tmp, sizeof(tmp), "%04d-%02d-%02dT%02d:%02d:%02dZ",
-		 tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
-		 tm.tm_min, tm.tm_sec);
+	if (ms)
+		snprintf(tmp, sizeof(tmp), "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ",
+			 tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
+			 tm.tm_hour, tm.tm_min, tm.tm_sec, ms);
+	else
+		snprintf(tmp, sizeof(tmp), "%04d-%02d-%02dT%02d:%02d:%02dZ",
+			 tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
+			 tm.tm_hour, tm.tm_min, tm.tm_sec);
 	put_time(out, tmp);
 }
 
@@ -170,7 +176,7 @@ static void format_utc(int64_t t, char *out)
  * Parse "HH:MM[:SS[.frac]]" with optional AM/PM and zone at *p.
  * Returns seconds of day minus zone offset in *secs.
  */
-static int parse_clock(const char **pp, int ampm_ok, int64_t *secs,
+static int parse_clock(const char **pp, int ampm_ok, int64_t *secs, int *ms,
 		       const char **why)
 {
 	const char *p = *pp;
@@ -193,8 +199,9 @@ static int parse_clock(const char **pp, int ampm_ok, int64_t *secs,
 				*why = "bad fraction of a second";
 				return -1;
 			}
-			while (is_digit((unsigned char)*p))
-				p++;
+			for (int k = 0; is_digit((unsigned char)*p); k++, p++)
+				if (k < 3)
+					*ms += (*p - '0') * (k == 0 ? 100 : k == 1 ? 10 : 1);
 		}
 	}
 	while (*p == ' ')
@@ -249,7 +256,7 @@ int crm_parse_time(const char *s, enum crm_date_order order, char *out,
 	const char *p = s;
 	int y, m, d, a, b, n;
 	int64_t secs = 0;
-	int has_time = 0;
+	int has_time = 0, ms = 0;
 
 	while (is_space((unsigned char)*p))
 		p++;
@@ -260,9 +267,11 @@ int crm_parse_time(const char *s, enum crm_date_order order, char *out,
 		/* Unix time in seconds or milliseconds. */
 		int64_t t = strtoll(p, NULL, 10);
 
-		if (n == 13)
+		if (n == 13) {
+			ms = (int)(t % 1000);
 			t /= 1000;
-		format_utc(t, out);
+		}
+		format_utc(t, ms, out);
 		return 0;
 	}
 	if (n == 8) {
@@ -315,7 +324,7 @@ int crm_parse_time(const char *s, enum crm_date_order order, char *out,
 		return -1;
 	if (*p == 'T' || *p == 't' || (*p == ' ' && is_digit((unsigned char)p[1]))) {
 		p++;
-		if (parse_clock(&p, 1, &secs, why) < 0)
+		if (parse_clock(&p, 1, &secs, &ms, why) < 0)
 			return -1;
 		has_time = 1;
 	}
@@ -332,7 +341,7 @@ int crm_parse_time(const char *s, enum crm_date_order order, char *out,
 		put_time(out, tmp);
 		return 0;
 	}
-	format_utc(days_from_civil(y, m, d) * 86400 + secs, out);
+	format_utc(days_from_civil(y, m, d) * 86400 + secs, ms, out);
 	return 0;
 }
 

@@ -15,8 +15,8 @@
 /* Order of day and month in slash dates such as 3/1/2017. */
 enum crm_date_order { CRM_DATE_MDY, CRM_DATE_DMY };
 
-/* Length of the longest canonical time, "YYYY-MM-DDTHH:MM:SSZ", plus NUL. */
-#define CRM_TIME_MAX 21
+/* Longest canonical time, "YYYY-MM-DDTHH:MM:SS.mmmZ", plus NUL. */
+#define CRM_TIME_MAX 25
 
 /*
  * Is s[0..n) well-formed UTF-8 (no overlongs, no surrogates, no NUL)?
@@ -30,7 +30,8 @@ int crm_utf8_valid(const char *s, size_t n, size_t *at);
  * 1.3.2017, 20170301, 2017/03/01, a Unix time in seconds (10 digits) or
  * milliseconds (13 digits), with an optional "10:30 AM" after slash dates.
  * out (CRM_TIME_MAX bytes) gets "YYYY-MM-DD" for a plain date, or the UTC
- * time "YYYY-MM-DDTHH:MM:SSZ" when a time was given.
+ * time "YYYY-MM-DDTHH:MM:SSZ" when a time was given, with ".mmm" before
+ * the Z when it had a fraction of a second (more digits are cut).
  */
 int crm_parse_time(const char *s, enum crm_date_order order, char *out,
 		   const char **why);

@@ -45,7 +45,9 @@ int main(void)
 	is_str(time_of("2017-01-01T00:30:00+01:00", CRM_DATE_MDY), "2016-12-31T23:30:00Z", "offset crosses a year");
 	is_str(time_of("3/1/2017 2:05 PM", CRM_DATE_MDY), "2017-03-01T14:05:00Z", "slash date with PM");
 	is_str(time_of("3/1/2017 12:05 am", CRM_DATE_MDY), "2017-03-01T00:05:00Z", "12 am is midnight");
-	is_str(time_of("2017-03-01T10:30:00.123Z", CRM_DATE_MDY), "2017-03-01T10:30:00Z", "fraction dropped");
+	is_str(time_of("2017-03-01T10:30:00.1234Z", CRM_DATE_MDY), "2017-03-01T10:30:00.123Z", "milliseconds kept, more cut");
+	is_str(time_of("2017-03-01T10:30:00.000Z", CRM_DATE_MDY), "2017-03-01T10:30:00Z", "zero fraction dropped");
+	is_str(time_of("1700000000123", CRM_DATE_MDY), "2023-11-14T22:13:20.123Z", "Unix ms keep their ms");
 	is_str(time_of("1700000000", CRM_DATE_MDY), "2023-11-14T22:13:20Z", "Unix seconds");
 	is_str(time_of("1700000000000", CRM_DATE_MDY), "2023-11-14T22:13:20Z", "Unix milliseconds");
 	is_str(time_of("2024-02-29", CRM_DATE_MDY), "2024-02-29", "leap day");
