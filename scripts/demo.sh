@@ -1,0 +1,39 @@
+#!/bin/sh
+# demo.sh - generate a sample CRM, import it into a fresh database, and
+# print a summary. Run through 'make demo'; leaves demo/crm.db to explore.
+set -eu
+top=$(cd "$(dirname "$0")/.." && pwd)
+: "${CRM_BUILD:=$top/build}"
+PATH=$CRM_BUILD:$PATH
+dir=${DEMO_DIR:-$top/demo}
+
+rm -rf "$dir"
+mkdir -p "$dir"
+"$top"/scripts/gen-sample -n "${DEMO_CONTACTS:-5000}" "$dir/sample"
+export CRM_DB="$dir/crm.db"
+crm init
+echo "== crm import $dir/sample/*" >&2
+crm import --rejects "$dir/rejects.ndjson" "$dir"/sample/* >"$dir/imported.ndjson"
+
+sql() { sqlite3 -header -column "$CRM_DB" "$1"; echo; }
+echo
+echo "== records"
+sql "SELECT 'accounts' AS type, count(*) AS n FROM accounts UNION ALL
+     SELECT 'contacts', count(*) FROM contacts UNION ALL
+     SELECT 'deals', count(*) FROM deals UNION ALL
+     SELECT 'interactions', count(*) FROM interactions UNION ALL
+     SELECT 'events', count(*) FROM events"
+echo "== lead conversion by source (closed leads)"
+sql "SELECT lead_source, count(*) AS leads,
+            printf('%.1f%%', 100.0 * avg(outcome = 'converted')) AS converted
+     FROM contacts WHERE outcome IS NOT NULL GROUP BY 1 ORDER BY avg(outcome = 'converted') DESC"
+echo "== pipeline by stage"
+sql "SELECT stage, count(*) AS deals, printf('%,d', sum(amount)) AS amount
+     FROM deals GROUP BY 1 ORDER BY sum(amount) DESC"
+echo "== most engaged open leads"
+sql "SELECT c.first_name || ' ' || c.last_name AS contact, c.company,
+            count(*) AS touches, sum(i.subject = '/pricing') AS pricing_views
+     FROM interactions i JOIN contacts c ON c.id = i.contact_id
+     WHERE c.outcome IS NULL
+     GROUP BY c.id ORDER BY pricing_views DESC, touches DESC LIMIT 5"
+echo "Database: $CRM_DB   (try: crm export --db $CRM_DB -t deal -w stage=Negotiation)"
