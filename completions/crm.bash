@@ -1,0 +1,60 @@
+# bash completion for crm, crm-import, crm-export.
+# Options come from each tool's --complete-options, so they cannot drift.
+
+_crm_values() {	# option -> its values
+	case $1 in
+	-t|--type) echo "account contact deal interaction product user task" ;;
+	-f|--format) case $2 in crm-export) echo "ndjson csv table" ;; *) echo "csv ndjson auto" ;; esac ;;
+	--dates) echo "mdy dmy" ;;
+	--output) echo "auto ndjson table none" ;;
+	esac
+}
+
+_crm_tool() {
+	local tool=$1 cur=${COMP_WORDS[COMP_CWORD]} prev=${COMP_WORDS[COMP_CWORD-1]}
+	local vals
+	vals=$(_crm_values "$prev" "$tool")
+	if [ -n "$vals" ]; then
+		COMPREPLY=($(compgen -W "$vals" -- "$cur"))
+		return
+	fi
+	case $prev in
+	--db|-r|--rejects) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+	esac
+	if [[ $cur == -* ]]; then
+		COMPREPLY=($(compgen -W "$("$tool" --complete-options 2>/dev/null | sed 's/=$//')" -- "$cur"))
+	else
+		COMPREPLY=($(compgen -f -- "$cur"))
+	fi
+}
+
+_crm() {
+	local i cmd=
+	for ((i = 1; i < COMP_CWORD; i++)); do
+		case ${COMP_WORDS[i]} in
+		--db) ((i++)) ;;
+		-*) ;;
+		*) cmd=${COMP_WORDS[i]}; break ;;
+		esac
+	done
+	if [ -z "$cmd" ]; then
+		local cur=${COMP_WORDS[COMP_CWORD]}
+		if [ "${COMP_WORDS[COMP_CWORD-1]}" = --db ]; then
+			COMPREPLY=($(compgen -f -- "$cur"))
+		else
+			COMPREPLY=($(compgen -W "$(crm commands 2>/dev/null) --db --help --version" -- "$cur"))
+		fi
+		return
+	fi
+	case $cmd in
+	init|version) COMPREPLY=() ;;
+	help) COMPREPLY=($(compgen -W "$(crm commands 2>/dev/null)" -- "${COMP_WORDS[COMP_CWORD]}")) ;;
+	*) _crm_tool "crm-$cmd" ;;
+	esac
+}
+
+_crm_import() { _crm_tool crm-import; }
+_crm_export() { _crm_tool crm-export; }
+complete -F _crm crm
+complete -F _crm_import crm-import
+complete -F _crm_export crm-export

@@ -1,0 +1,28 @@
+# fish completion for crm, crm-import, crm-export. Options come from each
+# tool's --complete-options.
+
+function __crm_opts --argument-names tool
+    $tool --complete-options 2>/dev/null | string match -r -- '^--[^=]+' | string replace -- '--' ''
+end
+
+for tool in crm-import crm-export
+    complete -c $tool -f
+    for o in (__crm_opts $tool)
+        complete -c $tool -l $o
+    end
+    complete -c $tool -s t -l type -x -a 'account contact deal interaction product user task'
+    complete -c $tool -l db -r -F
+end
+complete -c crm-import -s f -l format -x -a 'csv ndjson auto'
+complete -c crm-export -s f -l format -x -a 'ndjson csv table'
+complete -c crm-import -l dates -x -a 'mdy dmy'
+complete -c crm-import -l output -x -a 'auto ndjson table none'
+complete -c crm-import -s r -l rejects -r -F
+complete -c crm-import -F
+
+complete -c crm -f
+complete -c crm -n __fish_use_subcommand -a '(crm commands 2>/dev/null)'
+complete -c crm -n __fish_use_subcommand -l db -r -F
+complete -c crm -n '__fish_seen_subcommand_from help' -a '(crm commands 2>/dev/null)'
+complete -c crm -n '__fish_seen_subcommand_from import' -a '(__fish_complete_path)'
+complete -c crm -n '__fish_seen_subcommand_from import export' -s t -l type -x -a 'account contact deal interaction product user task'
