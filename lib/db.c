@@ -22,6 +22,8 @@ extern const size_t crm_nmigrations;
 
 #define CRM_BUSY_TIMEOUT_MS 10000
 
+static int sqlite_configured;
+
 const char *crm_db_path(const char *path)
 {
 	const char *env;
@@ -174,6 +176,12 @@ int crm_db_open(sqlite3 **out, const char *path, int flags, struct crm_err *e)
 	int oflags, rc, v;
 
 	*out = NULL;
+	if (!sqlite_configured) {
+		/* No global memory statistics, whose mutex every allocation
+		 * takes; harmless if SQLite was initialised already. */
+		sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+		sqlite_configured = 1;
+	}
 	path = crm_db_path(path);
 	if (!(flags & CRM_DB_CREATE) && stat(path, &st) < 0)
 		return crm_err_set(e, CRM_ENOINPUT, "%s: %s (run 'crm init' first)",
