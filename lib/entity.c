@@ -256,15 +256,12 @@ int crm_entity_map_header(const struct crm_entity *t, const char *header)
 		col = CRM_COL_EXTERNAL_ID;
 	else if (!strcmp(header, "attrs"))
 		col = CRM_COL_ATTRS;
-	else if (!strcmp(header, "type") || !strcmp(header, "updated_at") ||
-		 !strcmp(header, "status") || !strcmp(header, "merged_into"))
+	else if (crm_entity_field(t, header) >= 0)
+		col = crm_entity_field(t, header);
+	/* Keys crm-import and crm-export add to records, not data. */
+	else if (!strcmp(header, "updated_at") || !strcmp(header, "status") ||
+		 !strcmp(header, "merged_into"))
 		col = CRM_COL_IGNORE;
-	if (col == CRM_COL_NONE) {
-		int f = crm_entity_field(t, header);
-
-		if (f >= 0)
-			col = f;
-	}
 	if (col == CRM_COL_NONE) {
 		crm_norm_key(header, key);
 		n = strlen(key);

@@ -31,7 +31,7 @@
 
 #define DEFAULT_BATCH 5000
 #define OUT_FLUSH_BYTES ((size_t)8 << 20)
-#define MAX_FIELDS 32
+#define MAX_FIELDS 32	/* more than any type has (user 6 ... contact 17) */
 #define REFCACHE_SIZE 4096	/* entries; power of two */
 #define KEYCACHE_MAX 256
 #define CRM_COL_BAD (CRM_COL_IGNORE - 1)	/* a --map naming no field */
@@ -1503,6 +1503,11 @@ static int import_ndjson(struct crm_import *im, struct crm_reader *rd,
 			int col;
 
 			if (json_is_null(v))
+				continue;
+			/* "type" names the record type; otherwise it is data
+			 * (an interaction's "type": "call"). */
+			if (!strcmp(key, "type") && json_is_string(v) &&
+			    crm_entity_find(json_string_value(v)))
 				continue;
 			col = key_column(im, ts, key, e);
 			if (col == CRM_COL_BAD) {

@@ -73,4 +73,12 @@ is "$(q "select count(*) from contacts")" "$before" "dry run wrote nothing"
 # NDJSON from stdin, type per record, unknown keys to attrs.
 echo '{"type":"product","name":"Platform","price":"1,000","family":"core","tags":["a","b"]}' | crm-import -q >/dev/null
 is "$(q "select price||'|'||series||'|'||json_extract(attrs,'$.tags[1]') from products")" "1000.0|core|b" "NDJSON product with array attr"
+
+# Words that are both record keys and data.
+printf 'title,status,due\nCall Ann,done,2024-06-01\n' | crm-import -t task -q >/dev/null
+is "$(q "select status||'|'||due_at from tasks where title='Call Ann'")" "done|2024-06-01" "a task's status is data"
+printf '{"type":"call","occurred_at":"2024-06-02T10:00:00Z","contact":"C1"}\n' | crm-import -t interaction -q >/dev/null
+is "$(q "select count(*) from interactions where kind='call' and occurred_at like '2024-06-02%'")" "1" "an interaction's \"type\": \"call\" is its kind"
+printf 'type,occurred_at,email\nmeeting,2024-06-03,ann.lee@acme.example.com\n' | crm-import -t interaction -q >/dev/null
+is "$(q "select count(*) from interactions where kind='meeting'")" "1" "so is a CSV type column"
 done_testing

@@ -14,20 +14,29 @@ static int tap_n, tap_failed;
 #define is_str(got, want, ...) tap_is_str((got), (want), __FILE__, __LINE__, __VA_ARGS__)
 #define is_int(got, want, ...) tap_is_int((long long)(got), (long long)(want), __FILE__, __LINE__, __VA_ARGS__)
 
-__attribute__((format(printf, 4, 5), unused))
-static int tap_ok(int pass, const char *file, int line, const char *fmt, ...)
+/* Print one result line; returns pass. */
+__attribute__((format(printf, 4, 0)))
+static int tap_line(int pass, const char *file, int line, const char *fmt,
+		    va_list ap)
 {
-	va_list ap;
-
 	printf("%s %d - ", pass ? "ok" : "not ok", ++tap_n);
-	va_start(ap, fmt);
 	vprintf(fmt, ap);
-	va_end(ap);
 	printf("\n");
 	if (!pass) {
 		printf("#   failed at %s:%d\n", file, line);
 		tap_failed++;
 	}
+	return pass;
+}
+
+__attribute__((format(printf, 4, 5), unused))
+static int tap_ok(int pass, const char *file, int line, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	tap_line(pass, file, line, fmt, ap);
+	va_end(ap);
 	return pass;
 }
 
@@ -38,16 +47,12 @@ static int tap_is_str(const char *got, const char *want, const char *file,
 	va_list ap;
 	int pass = (!got && !want) || (got && want && !strcmp(got, want));
 
-	printf("%s %d - ", pass ? "ok" : "not ok", ++tap_n);
 	va_start(ap, fmt);
-	vprintf(fmt, ap);
+	tap_line(pass, file, line, fmt, ap);
 	va_end(ap);
-	printf("\n");
-	if (!pass) {
-		printf("#   failed at %s:%d\n#        got: '%s'\n#   expected: '%s'\n",
-		       file, line, got ? got : "(null)", want ? want : "(null)");
-		tap_failed++;
-	}
+	if (!pass)
+		printf("#        got: '%s'\n#   expected: '%s'\n",
+		       got ? got : "(null)", want ? want : "(null)");
 	return pass;
 }
 
@@ -58,16 +63,11 @@ static int tap_is_int(long long got, long long want, const char *file,
 	va_list ap;
 	int pass = got == want;
 
-	printf("%s %d - ", pass ? "ok" : "not ok", ++tap_n);
 	va_start(ap, fmt);
-	vprintf(fmt, ap);
+	tap_line(pass, file, line, fmt, ap);
 	va_end(ap);
-	printf("\n");
-	if (!pass) {
-		printf("#   failed at %s:%d\n#        got: %lld\n#   expected: %lld\n",
-		       file, line, got, want);
-		tap_failed++;
-	}
+	if (!pass)
+		printf("#        got: %lld\n#   expected: %lld\n", got, want);
 	return pass;
 }
 
