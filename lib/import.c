@@ -970,7 +970,12 @@ static int batch_commit(struct crm_import *im, struct crm_err *e)
 	if (im->o.dry_run) {
 		crm_db_rollback(im->db);
 	} else if (crm_db_commit(im->db, e) < 0) {
-		im->in_tx = 0;
+		/* Still "in" the batch: the caller counts its rows as lost. */
+		char msg[CRM_ERR_MAX];
+
+		snprintf(msg, sizeof(msg), "%s", e->msg);
+		crm_err_set(e, e->code, "%s: commit: %s",
+			    sqlite3_db_filename(im->db, "main"), msg);
 		return -1;
 	}
 	im->in_tx = 0;
