@@ -24,7 +24,7 @@ static const struct cli_opt opts[] = {
 	{ "rejects", 'r', "FILE", "write rejected rows to FILE as NDJSON" },
 	{ "dates", O_DATES, "ORDER", "order of slash dates: mdy (default) or dmy" },
 	{ "delimiter", O_DELIM, "CHAR", "CSV field separator (default: guess)" },
-	{ "batch", O_BATCH, "N", "rows per transaction (default 5000)" },
+	{ "batch", O_BATCH, "N", "rows per transaction (default 20000)" },
 	{ "max-line", O_MAXLINE, "BYTES", "longest input line accepted (default 64M)" },
 	{ "output", O_OUTPUT, "MODE", "records out: auto, ndjson, table or none" },
 	{ "dry-run", 'n', NULL, "check and resolve everything, write nothing" },

@@ -29,11 +29,14 @@
 #include "ndjson.h"
 #include "row.h"
 
-#define DEFAULT_BATCH 5000
+#define DEFAULT_BATCH 20000	/* about 0.2 s of write lock at full speed */
 #define OUT_FLUSH_BYTES ((size_t)8 << 20)
 #define MAX_FIELDS 32	/* more than any type has (user 6 ... contact 17) */
 #define REFCACHE_SIZE 4096	/* entries; power of two */
 #define KEYCACHE_MAX 256
+#define CHUNK 64		/* new records written by one INSERT */
+#define CUR(im) (&(im)->recs[(im)->npend])	/* the record being filled */
+#define CHUNK_BYTES ((size_t)4 << 20)	/* or fewer, when they are big */
 #define CRM_COL_BAD (CRM_COL_IGNORE - 1)	/* a --map naming no field */
 
 struct refcache_ent {
@@ -50,6 +53,8 @@ struct keycache_ent {
 /* Prepared statements and caches for one record type. */
 struct tstate {
 	const struct crm_entity *t;
+	sqlite3_stmt *multi, *multi_part;	/* CHUNK rows; multi_n rows */
+	size_t multi_n;
 	sqlite3_stmt *find_key, *find_any_key, *find_id, *insert, *update,
 		     *get, *by_name, *by_email, *by_domain, *set_ref,
 		     *set_attr;
@@ -89,6 +94,9 @@ struct rec {
 	int deferred_field;		/* field to defer, or -1 */
 	const char *file;
 	long line;
+	/* A queued record keeps copies of what its input no longer holds. */
+	char newid[CRM_ID_MAX];
+	struct crm_buf own_source, own_ext, own_hdr, own_raw;
 };
 
 struct crm_import {
@@ -101,7 +109,8 @@ struct crm_import {
 	size_t nmaps;
 	struct deferred *defer;
 	size_t ndefer, adefer;
-	struct rec rec;
+	struct rec recs[CHUNK];		/* recs[npend] is being filled */
+	size_t npend, pend_bytes;	/* queued new records, their size */
 	struct crm_buf out;		/* NDJSON of the open batch */
 	struct crm_buf cachekey;
 	size_t in_batch;
@@ -119,12 +128,18 @@ static void rec_release(struct rec *r)
 	crm_buf_release(&r->attrs);
 	crm_buf_release(&r->key);
 	crm_buf_release(&r->why);
+	crm_buf_release(&r->own_source);
+	crm_buf_release(&r->own_ext);
+	crm_buf_release(&r->own_hdr);
+	crm_buf_release(&r->own_raw);
 }
 
 static void tstate_free(struct tstate *ts)
 {
 	if (!ts)
 		return;
+	sqlite3_finalize(ts->multi);
+	sqlite3_finalize(ts->multi_part);
 	sqlite3_finalize(ts->find_key);
 	sqlite3_finalize(ts->find_any_key);
 	sqlite3_finalize(ts->find_id);
@@ -162,15 +177,72 @@ static int prepare(sqlite3 *db, sqlite3_stmt **st, const char *sql,
 #define P_ATTRS(t) (6 + (int)(t)->nfields)
 #define P_NOW(t) (7 + (int)(t)->nfields)
 
-static int build_write_sql(const struct crm_entity *t, struct crm_buf *ins,
-			   struct crm_buf *upd)
+#define P_ROW(t) (7 + (int)(t)->nfields)	/* parameters per row */
+
+/* Append the columns of an insert: "(id, source, ..., updated_at)". */
+static int insert_columns(const struct crm_entity *t, struct crm_buf *b)
+{
+	int rc = crm_buf_adds(b, "(id, source, external_id, src_key");
+
+	for (size_t i = 0; i < t->nfields; i++)
+		if (!(t->fields[i].flags & CRM_F_VIRTUAL))
+			rc |= crm_buf_addf(b, ", %s", t->fields[i].name);
+	if (t->has_name_key)
+		rc |= crm_buf_adds(b, ", name_key");
+	return rc | crm_buf_adds(b, ", attrs, updated_at)");
+}
+
+/* Append one row of values, its parameters numbered from base + 1. */
+static int insert_tuple(const struct crm_entity *t, struct crm_buf *b, int base)
+{
+	int rc = crm_buf_addf(b, "(?%d, ?%d, ?%d, ?%d", base + P_ID,
+			      base + P_SOURCE, base + P_EXT, base + P_KEY);
+
+	for (size_t i = 0; i < t->nfields; i++) {
+		const struct crm_field *f = &t->fields[i];
+
+		if (f->flags & CRM_F_VIRTUAL)
+			continue;
+		if (!strcmp(f->name, "created_at"))
+			rc |= crm_buf_addf(b, ", coalesce(?%d, ?%d)",
+					   base + P_FIELD(i), base + P_NOW(t));
+		else if (!strcmp(f->name, "status") && !strcmp(t->kind, "task"))
+			rc |= crm_buf_addf(b, ", coalesce(?%d, 'open')",
+					   base + P_FIELD(i));
+		else
+			rc |= crm_buf_addf(b, ", ?%d", base + P_FIELD(i));
+	}
+	if (t->has_name_key)
+		rc |= crm_buf_addf(b, ", ?%d", base + P_NAMEKEY(t));
+	return rc | crm_buf_addf(b, ", ?%d, ?%d)", base + P_ATTRS(t),
+				 base + P_NOW(t));
+}
+
+/*
+ * INSERT of n rows. A known key is not an error here: the rows that did
+ * not go in are updated one by one afterwards.
+ */
+static int build_insert_sql(const struct crm_entity *t, size_t n,
+			    struct crm_buf *b)
+{
+	int rc = crm_buf_addf(b, "INSERT INTO %s ", t->table);
+
+	rc |= insert_columns(t, b);
+	rc |= crm_buf_adds(b, " VALUES ");
+	for (size_t k = 0; k < n; k++) {
+		if (k)
+			rc |= crm_buf_adds(b, ", ");
+		rc |= insert_tuple(t, b, (int)k * P_ROW(t));
+	}
+	return rc | crm_buf_adds(b, " ON CONFLICT (src_key, source) DO NOTHING");
+}
+
+static int build_update_sql(const struct crm_entity *t, struct crm_buf *upd)
 {
 	struct crm_buf cond;
 	int rc = 0;
 
 	crm_buf_init(&cond, 0);
-	rc |= crm_buf_addf(ins, "INSERT INTO %s (id, source, external_id, src_key",
-			   t->table);
 	rc |= crm_buf_addf(upd, "UPDATE %s SET external_id = coalesce(?%d, external_id)",
 			   t->table, P_EXT);
 	rc |= crm_buf_addf(&cond, "external_id IS NOT coalesce(?%d, external_id)",
@@ -180,38 +252,14 @@ static int build_write_sql(const struct crm_entity *t, struct crm_buf *ins,
 
 		if (f->flags & CRM_F_VIRTUAL)
 			continue;
-		rc |= crm_buf_addf(ins, ", %s", f->name);
 		rc |= crm_buf_addf(upd, ", %s = coalesce(?%d, %s)", f->name,
 				   P_FIELD(i), f->name);
 		rc |= crm_buf_addf(&cond, " OR %s IS NOT coalesce(?%d, %s)",
 				   f->name, P_FIELD(i), f->name);
 	}
-	if (t->has_name_key) {
-		rc |= crm_buf_adds(ins, ", name_key");
+	if (t->has_name_key)
 		rc |= crm_buf_addf(upd, ", name_key = coalesce(?%d, name_key)",
 				   P_NAMEKEY(t));
-	}
-	rc |= crm_buf_addf(ins, ", attrs, updated_at) VALUES (?%d, ?%d, ?%d, ?%d",
-			   P_ID, P_SOURCE, P_EXT, P_KEY);
-	for (size_t i = 0; i < t->nfields; i++) {
-		const struct crm_field *f = &t->fields[i];
-
-		if (f->flags & CRM_F_VIRTUAL)
-			continue;
-		if (!strcmp(f->name, "created_at"))
-			rc |= crm_buf_addf(ins, ", coalesce(?%d, ?%d)",
-					   P_FIELD(i), P_NOW(t));
-		else if (!strcmp(f->name, "status") && !strcmp(t->kind, "task"))
-			rc |= crm_buf_addf(ins, ", coalesce(?%d, 'open')",
-					   P_FIELD(i));
-		else
-			rc |= crm_buf_addf(ins, ", ?%d", P_FIELD(i));
-	}
-	if (t->has_name_key)
-		rc |= crm_buf_addf(ins, ", ?%d", P_NAMEKEY(t));
-	/* A known key is not an error here: rec_write() then updates. */
-	rc |= crm_buf_addf(ins, ", ?%d, ?%d) ON CONFLICT (src_key, source) DO NOTHING",
-			   P_ATTRS(t), P_NOW(t));
 	rc |= crm_buf_addf(upd,
 		", attrs = json_patch(attrs, ?%d), updated_at = ?%d WHERE id = ?%d AND (%s OR attrs IS NOT json_patch(attrs, ?%d)) RETURNING *",
 		P_ATTRS(t), P_NOW(t), P_ID, cond.data, P_ATTRS(t));
@@ -250,7 +298,7 @@ static struct tstate *tstate_get(struct crm_import *im,
 	crm_buf_init(&ins, 0);
 	crm_buf_init(&upd, 0);
 	crm_buf_init(&sql, 0);
-	if (build_write_sql(t, &ins, &upd) < 0) {
+	if (build_insert_sql(t, 1, &ins) < 0 || build_update_sql(t, &upd) < 0) {
 		crm_err_set(e, CRM_ESOFTWARE, "out of memory");
 		goto fail;
 	}
@@ -350,7 +398,8 @@ void crm_import_free(struct crm_import *im)
 		deferred_free(&im->defer[i]);
 	free(im->defer);
 	sqlite3_finalize(im->find_product);
-	rec_release(&im->rec);
+	for (size_t i = 0; i < CHUNK; i++)
+		rec_release(&im->recs[i]);
 	crm_buf_release(&im->out);
 	crm_buf_release(&im->cachekey);
 	free(im);
@@ -922,13 +971,15 @@ static int rec_key(struct rec *r)
 
 /* ---- step 4: write ----------------------------------------------------- */
 
-static void bind_fields(struct crm_import *im, struct rec *r, sqlite3_stmt *st)
+/* Bind r's field values to st, parameters numbered from base + 1. */
+static void bind_fields(struct crm_import *im, struct rec *r, sqlite3_stmt *st,
+			int base)
 {
 	const struct crm_entity *t = r->ts->t;
 
 	for (size_t i = 0; i < t->nfields; i++) {
 		const struct crm_field *f = &t->fields[i];
-		int p = P_FIELD((int)i);
+		int p = base + P_FIELD(i);
 
 		if (f->flags & CRM_F_VIRTUAL)
 			continue;
@@ -952,15 +1003,30 @@ static void bind_fields(struct crm_import *im, struct rec *r, sqlite3_stmt *st)
 
 			if (key) {
 				crm_norm_key(r->val[n].data, key);
-				sqlite3_bind_text(st, P_NAMEKEY(t), key, -1, free);
+				sqlite3_bind_text(st, base + P_NAMEKEY(t), key, -1, free);
 			}
 		} else {
-			sqlite3_bind_null(st, P_NAMEKEY(t));
+			sqlite3_bind_null(st, base + P_NAMEKEY(t));
 		}
 	}
-	sqlite3_bind_text(st, P_ATTRS(t), r->nattrs ? r->attrs.data : "{}", -1,
+	sqlite3_bind_text(st, base + P_ATTRS(t), r->nattrs ? r->attrs.data : "{}",
+			  -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, base + P_NOW(t), im->now, -1, SQLITE_STATIC);
+	if (r->external_id && *r->external_id)
+		sqlite3_bind_text(st, base + P_EXT, r->external_id, -1, SQLITE_STATIC);
+	else
+		sqlite3_bind_null(st, base + P_EXT);
+}
+
+/* Bind everything a new row of r needs, with id. */
+static void bind_insert(struct crm_import *im, struct rec *r, const char *id,
+			sqlite3_stmt *st, int base)
+{
+	sqlite3_bind_text(st, base + P_ID, id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, base + P_SOURCE, r->source, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, base + P_KEY, r->key.data, (int)r->key.len,
 			  SQLITE_STATIC);
-	sqlite3_bind_text(st, P_NOW(t), im->now, -1, SQLITE_STATIC);
+	bind_fields(im, r, st, base);
 }
 
 static int batch_commit(struct crm_import *im, struct crm_err *e)
@@ -1109,99 +1175,10 @@ static int write_failed(struct crm_import *im, struct rec *r,
 	return crm_db_err(im->db, e, "write");
 }
 
-/*
- * Write the prepared record. Returns 0 when it landed, 1 when it was
- * rejected (r->why), -1 on a fatal database error (e).
- *
- * A new key is the common case in bulk loads, so the insert goes first
- * and lets the unique (src_key, source) index find a known record; only
- * then is the record looked up (following merges) and updated.
- */
-static int rec_write(struct crm_import *im, struct rec *r, const char *source,
-		     struct crm_err *e)
+/* Count a record that landed as status, under id; -1 when out of memory. */
+static int land(struct crm_import *im, struct rec *r, const char *id,
+		const char *status)
 {
-	struct tstate *ts = r->ts;
-	const struct crm_entity *t = ts->t;
-	char id[CRM_ID_MAX];
-	sqlite3_stmt *st;
-	const char *status = NULL;
-	int found = 0, rc;
-
-	if (batch_begin(im, e) < 0)
-		return -1;
-	if (r->id && *r->id) {
-		if (!crm_id_valid(t->prefix, r->id))
-			return reason(r, "'%s' is not a %s id", r->id, t->kind), 1;
-		sqlite3_bind_text(ts->find_id, 1, r->id, -1, SQLITE_STATIC);
-		found = lookup(ts, ts->find_id, id);
-		if (found < 0)
-			return crm_db_err(im->db, e, "lookup");
-	}
-	if (!found) {
-		st = ts->insert;
-		if (r->id && *r->id)
-			snprintf(id, sizeof(id), "%s", r->id);
-		else
-			crm_id_new(t->prefix, id);
-		sqlite3_bind_text(st, P_ID, id, -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, P_SOURCE, source, -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, P_KEY, r->key.data, (int)r->key.len,
-				  SQLITE_STATIC);
-		if (r->external_id && *r->external_id)
-			sqlite3_bind_text(st, P_EXT, r->external_id, -1, SQLITE_STATIC);
-		else
-			sqlite3_bind_null(st, P_EXT);
-		bind_fields(im, r, st);
-		if (step_done(st))
-			return write_failed(im, r, e);
-		sqlite3_reset(st);
-		if (sqlite3_changes(im->db) == 1) {
-			status = "inserted";
-			if (im->o.records && insert_json(im, r, id, source) < 0)
-				return crm_err_set(e, CRM_ESOFTWARE, "out of memory");
-		} else {
-			sqlite3_bind_text(ts->find_key, 1, source, -1, SQLITE_STATIC);
-			sqlite3_bind_text(ts->find_key, 2, r->key.data,
-					  (int)r->key.len, SQLITE_STATIC);
-			found = lookup(ts, ts->find_key, id);
-			if (found <= 0)
-				return found < 0 ? crm_db_err(im->db, e, "lookup")
-						 : (reason(r, "conflicts with an existing record"), 1);
-		}
-	}
-	if (!status) {
-		st = ts->update;
-		sqlite3_bind_text(st, P_ID, id, -1, SQLITE_STATIC);
-		if (r->external_id && *r->external_id)
-			sqlite3_bind_text(st, P_EXT, r->external_id, -1, SQLITE_STATIC);
-		else
-			sqlite3_bind_null(st, P_EXT);
-		bind_fields(im, r, st);
-		rc = sqlite3_step(st);
-		if (rc == SQLITE_ROW) {
-			status = "updated";
-			if (im->o.records &&
-			    crm_row_json(&im->out, st, t->kind, status) < 0) {
-				sqlite3_reset(st);
-				return crm_err_set(e, CRM_ESOFTWARE, "out of memory");
-			}
-			rc = sqlite3_step(st);
-		} else if (rc == SQLITE_DONE) {
-			status = "unchanged";
-			if (im->o.records) {
-				sqlite3_bind_text(ts->get, 1, id, -1, SQLITE_STATIC);
-				if (sqlite3_step(ts->get) == SQLITE_ROW &&
-				    crm_row_json(&im->out, ts->get, t->kind, status) < 0)
-					rc = SQLITE_NOMEM;
-				sqlite3_reset(ts->get);
-			}
-		}
-		if (rc != SQLITE_DONE) {
-			sqlite3_reset(st);
-			return write_failed(im, r, e);
-		}
-		sqlite3_reset(st);
-	}
 	if (status[0] == 'i')
 		im->st.inserted++;
 	else if (status[0] == 'u' && status[2] == 'd')
@@ -1209,12 +1186,242 @@ static int rec_write(struct crm_import *im, struct rec *r, const char *source,
 	else
 		im->st.unchanged++;
 	if (status[2] != 'c')	/* not "unchanged": lookups may now differ */
-		ts->gen++;
-	if (r->deferred_field >= 0 && push_deferred(im, r, id) < 0)
-		return crm_err_set(e, CRM_ESOFTWARE, "out of memory");
+		r->ts->gen++;
 	im->in_batch++;
+	if (r->deferred_field >= 0 && push_deferred(im, r, id) < 0)
+		return -1;
+	return 0;
+}
+
+/*
+ * r's key or id is known as id: update that record with r's values.
+ * Returns 0 when it landed, 1 when rejected (r->why), -1 on fatal error.
+ */
+static int write_existing(struct crm_import *im, struct rec *r, const char *id,
+			  struct crm_err *e)
+{
+	struct tstate *ts = r->ts;
+	sqlite3_stmt *st = ts->update;
+	const char *status = NULL;
+	int rc;
+
+	bind_fields(im, r, st, 0);
+	sqlite3_bind_text(st, P_ID, id, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		status = "updated";
+		if (im->o.records &&
+		    crm_row_json(&im->out, st, ts->t->kind, status) < 0) {
+			sqlite3_reset(st);
+			return crm_err_set(e, CRM_ESOFTWARE, "out of memory");
+		}
+		rc = sqlite3_step(st);
+	} else if (rc == SQLITE_DONE) {
+		status = "unchanged";
+		if (im->o.records) {
+			sqlite3_bind_text(ts->get, 1, id, -1, SQLITE_STATIC);
+			if (sqlite3_step(ts->get) == SQLITE_ROW &&
+			    crm_row_json(&im->out, ts->get, ts->t->kind, status) < 0)
+				rc = SQLITE_NOMEM;
+			sqlite3_reset(ts->get);
+		}
+	}
+	if (rc != SQLITE_DONE) {
+		sqlite3_reset(st);
+		return write_failed(im, r, e);
+	}
+	sqlite3_reset(st);
+	if (land(im, r, id, status) < 0)
+		return crm_err_set(e, CRM_ESOFTWARE, "out of memory");
+	return 0;
+}
+
+/*
+ * Write r as one row: an update when its id or key is known, else an
+ * insert under newid. known says the key is known to exist: no insert is
+ * tried. Returns 0, 1 (rejected, r->why) or -1 (fatal, e).
+ */
+static int write_one(struct crm_import *im, struct rec *r, const char *newid,
+		     int known, struct crm_err *e)
+{
+	struct tstate *ts = r->ts;
+	sqlite3_stmt *st = ts->insert;
+	char id[CRM_ID_MAX];
+	int found;
+
+	if (r->id && *r->id) {
+		sqlite3_bind_text(ts->find_id, 1, r->id, -1, SQLITE_STATIC);
+		found = lookup(ts, ts->find_id, id);
+		if (found < 0)
+			return crm_db_err(im->db, e, "lookup");
+		if (found)
+			return write_existing(im, r, id, e);
+	}
+	if (!known) {
+		bind_insert(im, r, newid, st, 0);
+		if (step_done(st))
+			return write_failed(im, r, e);
+		sqlite3_reset(st);
+	}
+	if (!known && sqlite3_changes(im->db) == 1) {
+		if (im->o.records && insert_json(im, r, newid, r->source) < 0)
+			return crm_err_set(e, CRM_ESOFTWARE, "out of memory");
+		if (land(im, r, newid, "inserted") < 0)
+			return crm_err_set(e, CRM_ESOFTWARE, "out of memory");
+		return 0;
+	}
+	sqlite3_bind_text(ts->find_key, 1, r->source, -1, SQLITE_STATIC);
+	sqlite3_bind_text(ts->find_key, 2, r->key.data, (int)r->key.len,
+			  SQLITE_STATIC);
+	found = lookup(ts, ts->find_key, id);
+	if (found < 0)
+		return crm_db_err(im->db, e, "lookup");
+	if (!found)
+		return reason(r, "conflicts with an existing record"), 1;
+	return write_existing(im, r, id, e);
+}
+
+static int reject(struct crm_import *im, const char *file, long line,
+		  const char *why, const char *raw, size_t rawlen,
+		  struct crm_err *e);
+
+/* Commit when the batch is full or its output big. */
+static int maybe_commit(struct crm_import *im, struct crm_err *e)
+{
 	if (im->in_batch >= im->o.batch || im->out.len >= OUT_FLUSH_BYTES)
 		return batch_commit(im, e);
+	return 0;
+}
+
+/* The prepared INSERT for n rows of ts. */
+static sqlite3_stmt *multi_stmt(struct crm_import *im, struct tstate *ts,
+				size_t n, struct crm_err *e)
+{
+	sqlite3_stmt **slot = n == CHUNK ? &ts->multi : &ts->multi_part;
+	struct crm_buf sql;
+
+	if (n == 1)
+		return ts->insert;
+	if (*slot && (n == CHUNK || ts->multi_n == n))
+		return *slot;
+	sqlite3_finalize(*slot);
+	*slot = NULL;
+	crm_buf_init(&sql, 0);
+	if (build_insert_sql(ts->t, n, &sql) < 0) {
+		crm_buf_release(&sql);
+		crm_err_set(e, CRM_ESOFTWARE, "out of memory");
+		return NULL;
+	}
+	if (prepare(im->db, slot, sql.data, e) < 0)
+		*slot = NULL;
+	crm_buf_release(&sql);
+	if (n != CHUNK)
+		ts->multi_n = n;
+	return *slot;
+}
+
+/*
+ * Write the queued new records: one INSERT for all of them. Those whose
+ * key turned out to be known (or that broke a constraint) are then
+ * written one by one. Returns 0 or -1 (fatal).
+ */
+static int flush_pending(struct crm_import *im, struct crm_err *e)
+{
+	size_t n = im->npend;
+	struct tstate *ts;
+	sqlite3_stmt *st;
+	int rc, all = 0, failed = 0;
+
+	if (!n)
+		return 0;
+	ts = im->recs[0].ts;
+	if (batch_begin(im, e) < 0)
+		return -1;
+	st = multi_stmt(im, ts, n, e);
+	if (!st)
+		return -1;
+	for (size_t k = 0; k < n; k++)
+		bind_insert(im, &im->recs[k], im->recs[k].newid, st,
+			    (int)k * P_ROW(ts->t));
+	rc = step_done(st);
+	if (rc == 0) {
+		sqlite3_reset(st);
+		all = sqlite3_changes(im->db) == (int)n;
+	} else if (crm_db_code(sqlite3_extended_errcode(im->db)) == CRM_EDATA) {
+		failed = 1;	/* nothing went in: find the bad row below */
+	} else {
+		return crm_db_err(im->db, e, "write");
+	}
+	im->npend = 0;
+	im->pend_bytes = 0;
+	for (size_t k = 0; k < n; k++) {
+		struct rec *r = &im->recs[k];
+		int in = all;
+
+		if (!all && !failed) {
+			sqlite3_bind_text(ts->find_id, 1, r->newid, -1, SQLITE_STATIC);
+			in = sqlite3_step(ts->find_id) == SQLITE_ROW;
+			sqlite3_reset(ts->find_id);
+		}
+		if (in) {
+			if ((im->o.records && insert_json(im, r, r->newid, r->source) < 0) ||
+			    land(im, r, r->newid, "inserted") < 0)
+				return crm_err_set(e, CRM_ESOFTWARE, "out of memory");
+			continue;
+		}
+		rc = write_one(im, r, r->newid, !failed, e);
+		if (rc < 0)
+			return -1;
+		if (rc > 0 && reject(im, r->file, r->line, r->why.data,
+				     r->own_raw.data, r->own_raw.len, e) < 0)
+			return -1;
+	}
+	return maybe_commit(im, e);
+}
+
+/*
+ * Write the queue while CUR(im) is being filled, and move that record to
+ * the first slot, where CUR(im) points once the queue is empty. Returns
+ * the record's new place, or NULL on a fatal error (e).
+ */
+static struct rec *flush_before(struct crm_import *im, struct crm_err *e)
+{
+	size_t k = im->npend;
+	struct rec tmp;
+
+	if (flush_pending(im, e) < 0)
+		return NULL;
+	tmp = im->recs[0];
+	im->recs[0] = im->recs[k];
+	im->recs[k] = tmp;
+	return CUR(im);
+}
+
+/* Copy into r what its input will not hold once the next record is read. */
+static int rec_keep(struct rec *r, const char *source, const char *raw,
+		    size_t rawlen)
+{
+	crm_buf_reset(&r->own_source);
+	crm_buf_reset(&r->own_ext);
+	crm_buf_reset(&r->own_raw);
+	if (crm_buf_adds(&r->own_source, source) < 0 ||
+	    crm_buf_add(&r->own_raw, raw ? raw : "", raw ? rawlen : 0) < 0)
+		return -1;
+	r->source = r->own_source.data;
+	if (r->external_id && *r->external_id) {
+		if (crm_buf_adds(&r->own_ext, r->external_id) < 0)
+			return -1;
+		r->external_id = r->own_ext.data;
+	} else {
+		r->external_id = NULL;
+	}
+	if (r->deferred_field >= 0) {
+		crm_buf_reset(&r->own_hdr);
+		if (crm_buf_adds(&r->own_hdr, r->hdr[r->deferred_field]) < 0)
+			return -1;
+		r->hdr[r->deferred_field] = r->own_hdr.data;
+	}
+	r->id = NULL;
 	return 0;
 }
 
@@ -1230,18 +1437,22 @@ static int reject(struct crm_import *im, const char *file, long line,
 }
 
 /*
- * The record in im->rec is filled: finish and write it, or reject it.
- * Returns 0 or -1 (fatal).
+ * The record CUR(im) is filled: check it, then queue it as a new record
+ * or write it at once (it names its id), or reject it. Returns 0 or -1
+ * (fatal).
  */
 static int rec_finish(struct crm_import *im, const char *raw, size_t rawlen,
 		      struct crm_err *e)
 {
-	struct rec *r = &im->rec;
+	struct rec *r = CUR(im);
 	const char *source = r->source && *r->source ? r->source : im->o.source;
 	int rc;
 
 	if (r->nattrs < 0)
 		return crm_err_set(e, CRM_ESOFTWARE, "out of memory");
+	/* Queued records of another type may be what this one refers to. */
+	if (im->npend && im->recs[0].ts != r->ts && !(r = flush_before(im, e)))
+		return -1;
 	if (rec_normalize(im, r) < 0 || rec_derive(im, r) < 0 ||
 	    rec_resolve(im, r, source) < 0)
 		return reject(im, r->file, r->line, r->why.data, raw, rawlen, e);
@@ -1255,11 +1466,33 @@ static int rec_finish(struct crm_import *im, const char *raw, size_t rawlen,
 		       r->ts->t->kind);
 		return reject(im, r->file, r->line, r->why.data, raw, rawlen, e);
 	}
-	rc = rec_write(im, r, source, e);
-	if (rc < 0)
-		return -1;
-	if (rc > 0)
-		return reject(im, r->file, r->line, r->why.data, raw, rawlen, e);
+	if (r->id && *r->id) {
+		char id[CRM_ID_MAX];
+
+		if (!crm_id_valid(r->ts->t->prefix, r->id)) {
+			reason(r, "'%s' is not a %s id", r->id, r->ts->t->kind);
+			return reject(im, r->file, r->line, r->why.data, raw, rawlen, e);
+		}
+		/* Written at once, in input order: the queue goes first. */
+		if (!(r = flush_before(im, e)) || batch_begin(im, e) < 0)
+			return -1;
+		snprintf(id, sizeof(id), "%s", r->id);
+		r->source = source;
+		rc = write_one(im, r, id, 0, e);
+		if (rc < 0)
+			return -1;
+		if (rc > 0)
+			return reject(im, r->file, r->line, r->why.data, raw, rawlen, e);
+		return maybe_commit(im, e);
+	}
+	if (rec_keep(r, source, raw, rawlen) < 0)
+		return crm_err_set(e, CRM_ESOFTWARE, "out of memory");
+	crm_id_new(r->ts->t->prefix, r->newid);
+	im->npend++;
+	im->pend_bytes += rawlen + r->attrs.len;
+	if (im->npend == CHUNK || im->in_batch + im->npend >= im->o.batch ||
+	    im->pend_bytes >= CHUNK_BYTES)
+		return flush_pending(im, e);
 	return 0;
 }
 
@@ -1397,7 +1630,7 @@ static int import_csv(struct crm_import *im, struct crm_reader *rd,
 				goto out;
 			continue;
 		}
-		rec_start(&im->rec, ts, rd->name, c.line);
+		rec_start(CUR(im), ts, rd->name, c.line);
 		for (size_t i = 0; i < c.ncols; i++) {
 			const char *v = crm_csv_field(&c, i);
 			const char *h = c.header[i];
@@ -1413,14 +1646,14 @@ static int import_csv(struct crm_import *im, struct crm_reader *rd,
 
 					json_decref(j);
 					if (j) {
-						if (attr_add_raw(&im->rec, h, v, strlen(v)) < 0)
-							im->rec.nattrs = -1;
+						if (attr_add_raw(CUR(im), h, v, strlen(v)) < 0)
+							CUR(im)->nattrs = -1;
 						continue;
 					}
 				}
 			}
-			if (rec_set(&im->rec, cols[i], h, v) < 0)
-				im->rec.nattrs = -1;
+			if (rec_set(CUR(im), cols[i], h, v) < 0)
+				CUR(im)->nattrs = -1;
 		}
 		if (rec_finish(im, c.raw.data, c.raw.len, e) < 0)
 			goto out;
@@ -1503,7 +1736,7 @@ static int import_ndjson(struct crm_import *im, struct crm_reader *rd,
 			json_decref(obj);
 			goto out;
 		}
-		rec_start(&im->rec, ts, rd->name, rd->lineno);
+		rec_start(CUR(im), ts, rd->name, rd->lineno);
 		json_object_foreach(obj, key, v) {
 			int col;
 
@@ -1528,14 +1761,14 @@ static int import_ndjson(struct crm_import *im, struct crm_reader *rd,
 				json_object_foreach(v, k2, v2) {
 					crm_buf_reset(&vbuf);
 					if (crm_json_value(&vbuf, v2) < 0 ||
-					    attr_add_raw(&im->rec, k2, vbuf.data, vbuf.len) < 0)
-						im->rec.nattrs = -1;
+					    attr_add_raw(CUR(im), k2, vbuf.data, vbuf.len) < 0)
+						CUR(im)->nattrs = -1;
 				}
 				continue;
 			}
 			if (col == CRM_COL_NONE || col == CRM_COL_ATTRS ||
 			    !(json_is_string(v) || json_is_number(v) ||
-			      json_is_boolean(v)) || (col >= 0 && im->rec.has[col])) {
+			      json_is_boolean(v)) || (col >= 0 && CUR(im)->has[col])) {
 				if (col >= 0 && !json_is_string(v) && !json_is_number(v) &&
 				    !json_is_boolean(v)) {
 					char why[256];
@@ -1551,19 +1784,19 @@ static int import_ndjson(struct crm_import *im, struct crm_reader *rd,
 				}
 				crm_buf_reset(&vbuf);
 				if (crm_json_value(&vbuf, v) < 0 ||
-				    attr_add_raw(&im->rec, key, vbuf.data, vbuf.len) < 0)
-					im->rec.nattrs = -1;
+				    attr_add_raw(CUR(im), key, vbuf.data, vbuf.len) < 0)
+					CUR(im)->nattrs = -1;
 				continue;
 			}
 			if (nt == MAX_FIELDS + 3)
 				continue;
 			if (scalar_text(v, &tmp[nt]) < 0) {
-				im->rec.nattrs = -1;
+				CUR(im)->nattrs = -1;
 				continue;
 			}
 			if (!tmp[nt].len && json_is_string(v))
 				continue;
-			rec_set(&im->rec, col, key, tmp[nt].data);
+			rec_set(CUR(im), col, key, tmp[nt].data);
 			nt++;
 		}
 		if (rec_finish(im, rd->line.data, rd->line.len, e) < 0) {
@@ -1649,8 +1882,15 @@ int crm_import_file(struct crm_import *im, const char *path,
 		rc = import_csv(im, &rd, type, e);
 	else
 		rc = import_ndjson(im, &rd, type, e);
-	if (rc == 0 && (finish_deferred(im, e) < 0 || batch_commit(im, e) < 0))
+	if (rc == 0 && (flush_pending(im, e) < 0 || finish_deferred(im, e) < 0 ||
+			batch_commit(im, e) < 0))
 		rc = -1;
+	if (rc < 0) {
+		/* Queued records never reached the database. */
+		im->st.lost += (long long)im->npend;
+		im->npend = 0;
+		im->pend_bytes = 0;
+	}
 	if (rc < 0 && im->in_tx) {
 		/* The open batch is lost: count its rows as not written. */
 		long long lost = (im->st.inserted - im->at_begin.inserted) +

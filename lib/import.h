@@ -24,7 +24,7 @@ enum crm_format { CRM_FMT_AUTO, CRM_FMT_CSV, CRM_FMT_NDJSON };
 struct crm_import_opts {
 	const char *source;	/* source of rows without one; NULL: "import" */
 	enum crm_date_order dates;
-	size_t batch;		/* rows per transaction; 0: 5000 */
+	size_t batch;		/* rows per transaction; 0: 20000 */
 	size_t line_cap;	/* longest input line; 0: CRM_LINE_CAP_DEFAULT */
 	int delim;		/* CSV separator; 0: guess */
 	int dry_run;		/* check and resolve, then roll back */
