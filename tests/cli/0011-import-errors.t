@@ -45,6 +45,23 @@ is "$(q "select count(*) from contacts where email in ('big@example.com','after@
 crm-import big.ndjson >/dev/null 2>err
 is "$(q "select length(json_extract(attrs,'$.note')) from contacts where email='big@example.com'")" "3000000" "a 3 MB record imports under the default cap"
 
+# Rows written 64 to a statement: a constraint failure inside such a group
+# rejects that row only, and a key repeated in one group updates.
+sqlite3 "$CRM_DB" "CREATE TRIGGER refuse BEFORE INSERT ON contacts WHEN new.email = 'no@policy.example' BEGIN SELECT RAISE(ABORT, 'refused by policy'); END"
+{ echo external_id,email,title
+  for i in $(seq 1 40); do echo "G$i,g$i@example.com,t$i"; done
+  echo "G99,no@policy.example,x"
+  echo "G5,g5@example.com,changed"
+  for i in $(seq 41 60); do echo "G$i,g$i@example.com,t$i"; done; } >group.csv
+crm-import -t contact group.csv >out 2>err
+is "$?" "65" "a refused row: exit 65"
+like "$(cat err)" "62 rows: 60 inserted, 1 updated, 0 unchanged, 1 rejected" "the others landed, the repeat updated"
+like "$(cat err)" "group.csv:42: refused by policy" "the refused row named with its reason"
+is "$(q "select count(*) from contacts where external_id like 'G%'")" "60" "60 rows in"
+is "$(q "select title from contacts where external_id='G5'")" "changed" "the later row of a repeated key wins"
+is "$(grep -c '"status":"updated"' out)" "1" "and is reported as updated"
+sqlite3 "$CRM_DB" "DROP TRIGGER refuse"
+
 # Usage errors.
 crm-import -t nosuch x.csv 2>err; is "$?" "2" "unknown type: exit 2"
 crm-import nosuchfile.csv 2>err; is "$?" "66" "missing input: exit 66"
