@@ -22,13 +22,14 @@ static const struct cli cli = {
 	"  init      create the database, or bring its schema up to date\n"
 	"  import    load records from CSV or NDJSON (crm-import(1))\n"
 	"  export    write records as NDJSON or CSV (crm-export(1))\n"
+	"  dedupe    find duplicates by probabilistic matching (crm-dedupe(1))\n"
 	"  help      show help for crm or a command\n"
 	"  version   show the version",
 	opts,
 };
 
-static const char *const commands[] = { "init", "import", "export", "help",
-					"version", NULL };
+static const char *const commands[] = { "init", "import", "export", "dedupe",
+					"help", "version", NULL };
 
 static int cmd_init(int argc, char **argv)
 {

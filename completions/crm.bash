@@ -1,9 +1,9 @@
-# bash completion for crm, crm-import, crm-export.
+# bash completion for crm, crm-import, crm-export, crm-dedupe.
 # Options come from each tool's --complete-options, so they cannot drift.
 
 _crm_values() {	# option -> its values
 	case $1 in
-	-t|--type) echo "account contact deal interaction product user task" ;;
+	-t|--type) case $2 in crm-dedupe) echo "contact account" ;; *) echo "account contact deal interaction product user task" ;; esac ;;
 	-f|--format) case $2 in crm-export) echo "ndjson csv table" ;; *) echo "csv ndjson auto" ;; esac ;;
 	--dates) echo "mdy dmy" ;;
 	--output) echo "auto ndjson table none" ;;
@@ -55,6 +55,8 @@ _crm() {
 
 _crm_import() { _crm_tool crm-import; }
 _crm_export() { _crm_tool crm-export; }
+_crm_dedupe() { _crm_tool crm-dedupe; }
 complete -F _crm crm
 complete -F _crm_import crm-import
 complete -F _crm_export crm-export
+complete -F _crm_dedupe crm-dedupe

@@ -1,11 +1,11 @@
-# fish completion for crm, crm-import, crm-export. Options come from each
+# fish completion for crm, crm-import, crm-export, crm-dedupe. Options come from each
 # tool's --complete-options.
 
 function __crm_opts --argument-names tool
     $tool --complete-options 2>/dev/null | string match -r -- '^--[^=]+' | string replace -- '--' ''
 end
 
-for tool in crm-import crm-export
+for tool in crm-import crm-export crm-dedupe
     complete -c $tool -f
     for o in (__crm_opts $tool)
         complete -c $tool -l $o

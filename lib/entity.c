@@ -182,7 +182,7 @@ const struct crm_entity crm_entities[] = {
 	  "externalid accountid companyid organizationid",
 	  "account|compan|organi", account_fields, N(account_fields), 1 },
 	{ "contact", "contacts", "c_",
-	  "externalid contactid leadid prospectid recordid personid",
+	  "externalid contactid leadid prospectid recordid recid personid",
 	  "contact|lead|people|person|prospect", contact_fields,
 	  N(contact_fields), 0 },
 	{ "deal", "deals", "d_", "externalid dealid opportunityid oppid",

@@ -940,9 +940,18 @@ static int rec_key(struct rec *r)
 		char hex[33];
 		int any = 0;
 
+		/* A person without an id, email or phone is the whole row:
+		 * two people who share a name must not become one record.
+		 * Other types are identified by their identity fields. */
+		int whole = !strcmp(t->kind, "contact");
+
 		crm_hash_init(&h);
+		if (whole && r->nattrs)
+			crm_hash_add(&h, r->attrs.data, r->attrs.len);
 		for (size_t f = 0; f < t->nfields; f++) {
-			if (!(t->fields[f].flags & CRM_F_IDENTITY))
+			if (!whole && !(t->fields[f].flags & CRM_F_IDENTITY))
+				continue;
+			if (t->fields[f].flags & CRM_F_VIRTUAL)
 				continue;
 			if (r->has[f]) {
 				any = 1;

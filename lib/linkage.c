@@ -1,0 +1,952 @@
+/*
+ * linkage.c - Fellegi-Sunter record linkage with EM, as crm-dedupe uses it.
+ *
+ * The steps are the ones Splink popularised, written for one process and
+ * millions of records:
+ *   load     one string per record and field, already normalised for its
+ *            comparator (folded names with nicknames resolved, email and
+ *            phone match keys, dates as YYYYMMDD), in a bump arena;
+ *   block    each rule maps a record to a 64-bit hash of one or two field
+ *            keys; records are sorted by it and paired within equal runs
+ *            up to block_cap long; the pairs of all rules are merged;
+ *   compare  a level per field and pair;
+ *   train    u from random pairs, m and lambda by EM over the distinct
+ *            comparison patterns (a few thousand, however many pairs);
+ *   score    weight = sum of log2(m/u), p from weight and prior.
+ */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "db.h"
+#include "linkage.h"
+#include "normalize.h"
+#include "similarity.h"
+
+#define ARENA_CHUNK ((size_t)1 << 20)
+#define DEFAULT_BLOCK_CAP 64
+#define U_SAMPLES 300000
+#define EM_MAX_ITER 200
+#define M_PRIOR 10.0	/* weight of the prior on m, in pairs */
+
+/* Starting m, and the centre of its prior: how matches usually compare. */
+static const double m0[CRM_LEVELS] = { 1, 0.90, 0.05, 0.03, 0.02 };
+
+static const char *const cmp_names[] = { "name", "text", "company", "email",
+					 "phone", "id", "date", "code" };
+static const char *const level_names[] = { "missing", "exact", "close",
+					   "fuzzy", "different" };
+
+int crm_cmp_parse(const char *s)
+{
+	for (size_t i = 0; i < sizeof(cmp_names) / sizeof(cmp_names[0]); i++)
+		if (!strcmp(s, cmp_names[i]))
+			return (int)i;
+	return -1;
+}
+
+const char *crm_cmp_name(enum crm_cmp c)
+{
+	return cmp_names[c];
+}
+
+const char *crm_level_name(int level)
+{
+	return level >= 0 && level < CRM_LEVELS ? level_names[level] : "?";
+}
+
+void crm_linkage_init(struct crm_linkage *lk, const struct crm_entity *type)
+{
+	memset(lk, 0, sizeof(*lk));
+	lk->type = type;
+	lk->block_cap = DEFAULT_BLOCK_CAP;
+}
+
+void crm_linkage_release(struct crm_linkage *lk)
+{
+	for (size_t i = 0; i < lk->nf; i++)
+		free(lk->f[i].name);
+	for (size_t i = 0; i < lk->nchunks; i++)
+		free(lk->chunks[i]);
+	free(lk->chunks);
+	free(lk->id);
+	free(lk->val);
+	free(lk->pairs);
+	memset(lk, 0, sizeof(*lk));
+}
+
+/* A copy of s[0..n) in the arena; NULL when out of memory. */
+static char *arena_dup(struct crm_linkage *lk, const char *s, size_t n)
+{
+	size_t used = lk->arena_used;
+	char *p;
+
+	if (!lk->nchunks || used + n + 1 > ARENA_CHUNK) {
+		size_t size = n + 1 > ARENA_CHUNK ? n + 1 : ARENA_CHUNK;
+		char **c = realloc(lk->chunks, (lk->nchunks + 1) * sizeof(*c));
+
+		if (!c)
+			return NULL;
+		lk->chunks = c;
+		if (!(c[lk->nchunks] = malloc(size)))
+			return NULL;
+		lk->nchunks++;
+		used = 0;
+		if (size > ARENA_CHUNK) {	/* a giant value gets its own */
+			lk->arena_used = ARENA_CHUNK;
+			memcpy(c[lk->nchunks - 1], s, n);
+			c[lk->nchunks - 1][n] = '\0';
+			return c[lk->nchunks - 1];
+		}
+	}
+	p = lk->chunks[lk->nchunks - 1] + used;
+	memcpy(p, s, n);
+	p[n] = '\0';
+	lk->arena_used = used + n + 1;
+	return p;
+}
+
+int crm_linkage_add_field(struct crm_linkage *lk, const char *name,
+			  enum crm_cmp cmp, struct crm_err *e)
+{
+	if (lk->nf == CRM_LINK_MAXF)
+		return crm_err_set(e, CRM_EUSAGE, "at most %d compared fields",
+				   CRM_LINK_MAXF);
+	if (strncmp(name, "attrs.", 6) != 0 &&
+	    crm_entity_field(lk->type, name) < 0 && strcmp(name, "external_id"))
+		return crm_err_set(e, CRM_EUSAGE, "%ss have no field '%s'",
+				   lk->type->kind, name);
+	if (!(lk->f[lk->nf].name = strdup(name)))
+		return crm_err_set(e, CRM_ESOFTWARE, "out of memory");
+	lk->f[lk->nf].cmp = cmp;
+	lk->nf++;
+	return 0;
+}
+
+/* A comparator for a custom field, from its name and some values. */
+static enum crm_cmp guess_cmp(const char *key, char **vals, size_t n)
+{
+	char tmp[128], k[128];
+	size_t digits = 0, dates = 0, longish = 0;
+
+	snprintf(tmp, sizeof(tmp), "%s", key);	/* cut long keys first */
+	crm_norm_key(tmp, k);
+	if (strstr(k, "email"))
+		return CRM_CMP_EMAIL;
+	if (strstr(k, "phone") || strstr(k, "mobile") || strstr(k, "tel"))
+		return CRM_CMP_PHONE;
+	if (strstr(k, "name") && !strstr(k, "company"))
+		return CRM_CMP_NAME;
+	if (strstr(k, "company") || strstr(k, "employer"))
+		return CRM_CMP_COMPANY;
+	for (size_t i = 0; i < n; i++) {
+		char out[CRM_TIME_MAX];
+		const char *why, *p = vals[i];
+		size_t len = strlen(p), d = 0;
+
+		for (; *p; p++)
+			d += *p >= '0' && *p <= '9';
+		if (len && d == len)
+			digits++;
+		if (len >= 8 && crm_parse_time(vals[i], CRM_DATE_MDY, out, &why) == 0)
+			dates++;
+		if (len > 12)
+			longish++;
+	}
+	if (strstr(k, "date") || strstr(k, "dob") || strstr(k, "birth") ||
+	    (n && dates * 10 >= n * 8))
+		return CRM_CMP_DATE;
+	if (n && digits * 10 >= n * 8)
+		return digits && strstr(k, "id") ? CRM_CMP_ID : CRM_CMP_CODE;
+	if (n && longish * 2 >= n)
+		return CRM_CMP_TEXT;
+	return strstr(k, "id") ? CRM_CMP_ID : CRM_CMP_TEXT;
+}
+
+int crm_linkage_auto_fields(struct crm_linkage *lk, sqlite3 *db,
+			    struct crm_err *e)
+{
+	static const struct {
+		const char *kind, *field;
+		enum crm_cmp cmp;
+	} own[] = {
+		{ "contact", "first_name", CRM_CMP_NAME },
+		{ "contact", "last_name", CRM_CMP_NAME },
+		{ "contact", "email", CRM_CMP_EMAIL },
+		{ "contact", "phone", CRM_CMP_PHONE },
+		{ "contact", "company", CRM_CMP_COMPANY },
+		{ "contact", "city", CRM_CMP_TEXT },
+		{ "account", "name", CRM_CMP_COMPANY },
+		{ "account", "domain", CRM_CMP_ID },
+		{ "account", "country", CRM_CMP_TEXT },
+		{ "account", "city", CRM_CMP_TEXT },
+		{ "user", "name", CRM_CMP_NAME },
+		{ "user", "email", CRM_CMP_EMAIL },
+		{ "product", "name", CRM_CMP_COMPANY },
+	};
+	struct crm_buf sql;
+	sqlite3_stmt *st = NULL;
+	long long total = 0;
+	int rc = -1;
+
+	for (size_t i = 0; i < sizeof(own) / sizeof(own[0]); i++)
+		if (!strcmp(own[i].kind, lk->type->kind) &&
+		    crm_linkage_add_field(lk, own[i].field, own[i].cmp, e) < 0)
+			return -1;
+	/* Custom fields most records have, compared by what they look like. */
+	crm_buf_init(&sql, 0);
+	if (crm_buf_addf(&sql, "SELECT count(*) FROM %s WHERE merged_into IS NULL",
+			 lk->type->table) < 0 ||
+	    sqlite3_prepare_v2(db, sql.data, -1, &st, NULL) != SQLITE_OK) {
+		crm_db_err(db, e, "cannot read records");
+		goto out;
+	}
+	if (sqlite3_step(st) == SQLITE_ROW)
+		total = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	st = NULL;
+	crm_buf_reset(&sql);
+	if (crm_buf_addf(&sql,
+		"SELECT j.key, count(*) FROM %s, json_each(%s.attrs) AS j "
+		"WHERE merged_into IS NULL AND j.type IN ('text', 'integer', 'real') "
+		"GROUP BY j.key HAVING count(*) * 3 >= ?1 ORDER BY count(*) DESC, j.key",
+		lk->type->table, lk->type->table) < 0 ||
+	    sqlite3_prepare_v2(db, sql.data, -1, &st, NULL) != SQLITE_OK) {
+		crm_db_err(db, e, "cannot read custom fields");
+		goto out;
+	}
+	sqlite3_bind_int64(st, 1, total);
+	while (sqlite3_step(st) == SQLITE_ROW && lk->nf < CRM_LINK_MAXF) {
+		const char *key = (const char *)sqlite3_column_text(st, 0);
+		char name[300], path[300], *vals[200];
+		size_t nv = 0;
+		sqlite3_stmt *q;
+
+		snprintf(name, sizeof(name), "attrs.%s", key);
+		snprintf(path, sizeof(path), "$.\"%s\"", key);
+		crm_buf_reset(&sql);
+		crm_buf_addf(&sql, "SELECT json_extract(attrs, ?1) FROM %s WHERE json_extract(attrs, ?1) IS NOT NULL LIMIT 200",
+			     lk->type->table);
+		if (sqlite3_prepare_v2(db, sql.data, -1, &q, NULL) != SQLITE_OK)
+			continue;
+		sqlite3_bind_text(q, 1, path, -1, SQLITE_TRANSIENT);
+		while (nv < 200 && sqlite3_step(q) == SQLITE_ROW)
+			if ((vals[nv] = strdup((const char *)sqlite3_column_text(q, 0))))
+				nv++;
+		sqlite3_finalize(q);
+		rc = crm_linkage_add_field(lk, name, guess_cmp(key, vals, nv), e);
+		for (size_t i = 0; i < nv; i++)
+			free(vals[i]);
+		if (rc < 0)
+			goto out;
+	}
+	rc = 0;
+out:
+	sqlite3_finalize(st);
+	crm_buf_release(&sql);
+	return rc;
+}
+
+/* The match value of raw for comparator c into out (>= 2 * len + 24). */
+static void match_value(enum crm_cmp c, const char *raw, char *out)
+{
+	char t[CRM_TIME_MAX];
+	const char *why;
+
+	switch (c) {
+	case CRM_CMP_NAME: {
+		const char *nick;
+
+		crm_fold(raw, out);
+		nick = crm_nickname(out);
+		if (nick != out)
+			memmove(out, nick, strlen(nick) + 1);
+		break;
+	}
+	case CRM_CMP_TEXT:
+		crm_fold(raw, out);
+		break;
+	case CRM_CMP_COMPANY:
+		crm_key_company(raw, out);
+		break;
+	case CRM_CMP_EMAIL:
+		crm_key_email(raw, out);
+		break;
+	case CRM_CMP_PHONE:
+		crm_key_phone(raw, out);
+		break;
+	case CRM_CMP_DATE:
+		if (crm_parse_time(raw, CRM_DATE_MDY, t, &why) == 0) {
+			/* YYYY-MM-DD... -> YYYYMMDD */
+			out[0] = t[0]; out[1] = t[1]; out[2] = t[2]; out[3] = t[3];
+			out[4] = t[5]; out[5] = t[6]; out[6] = t[8]; out[7] = t[9];
+			out[8] = '\0';
+			break;
+		}
+		/* Not a date: compare what is there as a code. */
+		__attribute__((fallthrough));
+	case CRM_CMP_ID:
+	case CRM_CMP_CODE: {
+		size_t k = 0;
+
+		crm_fold(raw, out);
+		for (size_t i = 0; out[i]; i++)
+			if (out[i] != ' ')
+				out[k++] = out[i];
+		out[k] = '\0';
+		break;
+	}
+	}
+}
+
+/* SQL expression for field f: a checked column name, or json_extract. */
+static int field_expr(struct crm_linkage *lk, size_t i, struct crm_buf *sql)
+{
+	const char *name = lk->f[i].name;
+
+	if (!strncmp(name, "attrs.", 6))
+		return crm_buf_addf(sql, ", json_extract(attrs, ?%zu)", i + 1);
+	return crm_buf_addf(sql, ", \"%s\"", name);
+}
+
+int crm_linkage_load(struct crm_linkage *lk, sqlite3 *db, struct crm_err *e)
+{
+	struct crm_buf sql, buf;
+	sqlite3_stmt *st = NULL;
+	size_t alloc = 0;
+	int rc = -1, step;
+
+	crm_buf_init(&sql, 0);
+	crm_buf_init(&buf, 0);
+	if (!lk->nf)
+		return crm_err_set(e, CRM_EUSAGE, "no fields to compare");
+	crm_buf_adds(&sql, "SELECT id");
+	for (size_t i = 0; i < lk->nf; i++)
+		field_expr(lk, i, &sql);
+	if (crm_buf_addf(&sql, " FROM %s WHERE merged_into IS NULL ORDER BY rowid",
+			 lk->type->table) < 0 ||
+	    sqlite3_prepare_v2(db, sql.data, -1, &st, NULL) != SQLITE_OK) {
+		crm_db_err(db, e, "cannot read records");
+		goto out;
+	}
+	for (size_t i = 0; i < lk->nf; i++)
+		if (!strncmp(lk->f[i].name, "attrs.", 6)) {
+			char path[300];
+
+			snprintf(path, sizeof(path), "$.\"%s\"", lk->f[i].name + 6);
+			sqlite3_bind_text(st, (int)i + 1, path, -1, SQLITE_TRANSIENT);
+		}
+	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+		size_t present = 0;
+		char *vals[CRM_LINK_MAXF];
+
+		for (size_t i = 0; i < lk->nf; i++) {
+			const char *raw = (const char *)sqlite3_column_text(st, (int)i + 1);
+			size_t len;
+
+			vals[i] = NULL;
+			if (!raw || !*raw)
+				continue;
+			len = strlen(raw);
+			crm_buf_reset(&buf);
+			if (crm_buf_grow(&buf, 2 * len + 32) < 0)
+				goto nomem;
+			match_value(lk->f[i].cmp, raw, buf.data);
+			if (!buf.data[0])
+				continue;
+			if (!(vals[i] = arena_dup(lk, buf.data, strlen(buf.data))))
+				goto nomem;
+			present++;
+		}
+		if (!present) {
+			lk->skipped++;
+			continue;
+		}
+		if (lk->n == alloc) {
+			size_t na = alloc ? alloc * 2 : 4096;
+			char **id = realloc(lk->id, na * sizeof(*id));
+			char **v;
+
+			if (!id)
+				goto nomem;
+			lk->id = id;
+			v = realloc(lk->val, na * lk->nf * sizeof(*v));
+			if (!v)
+				goto nomem;
+			lk->val = v;
+			alloc = na;
+		}
+		if (!(lk->id[lk->n] = arena_dup(lk, (const char *)sqlite3_column_text(st, 0),
+						 (size_t)sqlite3_column_bytes(st, 0))))
+			goto nomem;
+		memcpy(&lk->val[lk->n * lk->nf], vals, lk->nf * sizeof(*vals));
+		lk->n++;
+	}
+	if (step != SQLITE_DONE) {
+		crm_db_err(db, e, "cannot read records");
+		goto out;
+	}
+	if (lk->n > UINT32_MAX - 1) {
+		crm_err_set(e, CRM_EUSAGE, "too many records");
+		goto out;
+	}
+	rc = 0;
+	goto out;
+nomem:
+	crm_err_set(e, CRM_ESOFTWARE, "out of memory");
+out:
+	sqlite3_finalize(st);
+	crm_buf_release(&sql);
+	crm_buf_release(&buf);
+	return rc;
+}
+
+/* ---- comparison ---------------------------------------------------------- */
+
+static const char *V(const struct crm_linkage *lk, size_t r, size_t f)
+{
+	return lk->val[r * lk->nf + f];
+}
+
+static int compare_field(enum crm_cmp c, const char *a, const char *b)
+{
+	double jw;
+
+	if (!a || !b)
+		return CRM_LV_MISSING;
+	if (!strcmp(a, b))
+		return CRM_LV_EXACT;
+	switch (c) {
+	case CRM_CMP_NAME:
+		jw = crm_jaro_winkler(a, b);
+		return jw >= 0.92 ? CRM_LV_CLOSE : jw >= 0.80 ? CRM_LV_FUZZY : CRM_LV_DIFF;
+	case CRM_CMP_TEXT:
+	case CRM_CMP_COMPANY:
+		jw = crm_jaro_winkler(a, b);
+		if (jw >= 0.92 || crm_token_set(a, b) == 1.0)
+			return CRM_LV_CLOSE;
+		return jw >= 0.80 ? CRM_LV_FUZZY : CRM_LV_DIFF;
+	case CRM_CMP_EMAIL: {
+		const char *x = strchr(a, '@'), *y = strchr(b, '@');
+
+		/* Same person, new employer: the local part stays. */
+		if (x && y && x - a == y - b && !strncmp(a, b, (size_t)(x - a)) &&
+		    x - a > 3)
+			return CRM_LV_CLOSE;
+		return crm_edit_distance(a, b, 1) <= 1 ? CRM_LV_CLOSE : CRM_LV_DIFF;
+	}
+	case CRM_CMP_DATE:
+		if (strlen(a) == 8 && strlen(b) == 8) {
+			/* Day and month swapped, or one digit wrong. */
+			if (!memcmp(a, b, 4) && !memcmp(a + 4, b + 6, 2) &&
+			    !memcmp(a + 6, b + 4, 2))
+				return CRM_LV_CLOSE;
+			if (crm_edit_distance(a, b, 1) <= 1)
+				return CRM_LV_CLOSE;
+			if (!memcmp(a, b, 4))
+				return CRM_LV_FUZZY;
+			return CRM_LV_DIFF;
+		}
+		__attribute__((fallthrough));
+	case CRM_CMP_PHONE:
+	case CRM_CMP_ID:
+	case CRM_CMP_CODE:
+		return crm_edit_distance(a, b, 1) <= 1 ? CRM_LV_CLOSE : CRM_LV_DIFF;
+	}
+	return CRM_LV_DIFF;
+}
+
+/* Index of the first and last name fields of people, or -1. */
+static void name_fields(const struct crm_linkage *lk, int *first, int *last)
+{
+	*first = *last = -1;
+	for (size_t i = 0; i < lk->nf; i++) {
+		char k[64];
+
+		if (lk->f[i].cmp != CRM_CMP_NAME || strlen(lk->f[i].name) >= sizeof(k))
+			continue;
+		crm_norm_key(lk->f[i].name, k);
+		if (*first < 0 && (strstr(k, "first") || strstr(k, "given") ||
+				   strstr(k, "forename")))
+			*first = (int)i;
+		else if (*last < 0 && (strstr(k, "last") || strstr(k, "surname") ||
+				       strstr(k, "family")))
+			*last = (int)i;
+	}
+}
+
+static void compare_pair(const struct crm_linkage *lk, uint32_t a, uint32_t b,
+			 int fi, int li, uint8_t *lev)
+{
+	for (size_t i = 0; i < lk->nf; i++)
+		lev[i] = (uint8_t)compare_field(lk->f[i].cmp, V(lk, a, i), V(lk, b, i));
+	/* First and last name swapped: close on both, if crosswise equal. */
+	if (fi >= 0 && li >= 0 && lev[fi] >= CRM_LV_FUZZY && lev[li] >= CRM_LV_FUZZY &&
+	    compare_field(CRM_CMP_NAME, V(lk, a, (size_t)fi), V(lk, b, (size_t)li)) <= CRM_LV_CLOSE &&
+	    compare_field(CRM_CMP_NAME, V(lk, a, (size_t)li), V(lk, b, (size_t)fi)) <= CRM_LV_CLOSE &&
+	    lev[fi] != CRM_LV_MISSING && lev[li] != CRM_LV_MISSING)
+		lev[fi] = lev[li] = CRM_LV_CLOSE;
+}
+
+/* ---- blocking ------------------------------------------------------------ */
+
+static uint64_t hash_str(uint64_t h, const char *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ (unsigned char)s[i]) * 0x100000001b3ULL;
+	return (h ^ 0xff) * 0x100000001b3ULL;
+}
+
+/*
+ * The blocking key part of a value: a phonetic code for names, the
+ * first word of a company, the whole value otherwise. Into out (>= 64).
+ */
+static size_t block_part(enum crm_cmp c, const char *v, char *out)
+{
+	size_t n;
+
+	switch (c) {
+	case CRM_CMP_NAME:
+		crm_nysiis(v, out);
+		return strlen(out);
+	case CRM_CMP_COMPANY:
+	case CRM_CMP_TEXT:
+		n = strcspn(v, " ");
+		if (n > 63)
+			n = 63;
+		memcpy(out, v, n);
+		out[n] = '\0';
+		return n;
+	default:
+		n = strlen(v);
+		if (n > 63)
+			n = 63;
+		memcpy(out, v, n);
+		out[n] = '\0';
+		return n;
+	}
+}
+
+struct hidx {
+	uint64_t h;
+	uint32_t i;
+};
+
+static int cmp_hidx(const void *x, const void *y)
+{
+	const struct hidx *a = x, *b = y;
+
+	if (a->h != b->h)
+		return a->h < b->h ? -1 : 1;
+	return a->i < b->i ? -1 : a->i > b->i;
+}
+
+static int cmp_u64(const void *x, const void *y)
+{
+	uint64_t a = *(const uint64_t *)x, b = *(const uint64_t *)y;
+
+	return a < b ? -1 : a > b;
+}
+
+struct pairbuf {
+	uint64_t *p;
+	size_t n, alloc;
+};
+
+static int pair_add(struct pairbuf *pb, uint32_t a, uint32_t b)
+{
+	if (a > b) {
+		uint32_t t = a;
+
+		a = b;
+		b = t;
+	}
+	if (pb->n == pb->alloc) {
+		size_t na = pb->alloc ? pb->alloc * 2 : 1 << 16;
+		uint64_t *p = realloc(pb->p, na * sizeof(*p));
+
+		if (!p)
+			return -1;
+		pb->p = p;
+		pb->alloc = na;
+	}
+	pb->p[pb->n++] = (uint64_t)a << 32 | b;
+	return 0;
+}
+
+/*
+ * One blocking rule: fields x and y (y < 0: x alone); swap: the two parts
+ * in sorted order, so swapped first and last names meet.
+ */
+static int block_rule(struct crm_linkage *lk, int x, int y, int swap,
+		      struct hidx *keys, struct pairbuf *pb)
+{
+	size_t nk = 0;
+
+	for (uint32_t r = 0; r < lk->n; r++) {
+		char p1[64], p2[64];
+		const char *a = V(lk, r, (size_t)x), *b = y >= 0 ? V(lk, r, (size_t)y) : "";
+		size_t n1, n2;
+		uint64_t h = 0xcbf29ce484222325ULL + (uint64_t)(x * 31 + y + swap * 7);
+
+		if (!a || !b)
+			continue;
+		n1 = block_part(lk->f[x].cmp, a, p1);
+		n2 = y >= 0 ? block_part(lk->f[y].cmp, b, p2) : 0;
+		if (!n1 || (y >= 0 && !n2))
+			continue;
+		if (swap && strcmp(p1, p2) > 0) {
+			h = hash_str(h, p2, n2);
+			h = hash_str(h, p1, n1);
+		} else {
+			h = hash_str(h, p1, n1);
+			if (y >= 0)
+				h = hash_str(h, p2, n2);
+		}
+		keys[nk].h = h;
+		keys[nk].i = r;
+		nk++;
+	}
+	qsort(keys, nk, sizeof(*keys), cmp_hidx);
+	for (size_t s = 0; s < nk;) {
+		size_t end = s + 1;
+
+		while (end < nk && keys[end].h == keys[s].h)
+			end++;
+		if (end - s > lk->block_cap) {
+			lk->big_blocks++;
+		} else {
+			for (size_t i = s; i < end; i++)
+				for (size_t k = i + 1; k < end; k++)
+					if (pair_add(pb, keys[i].i, keys[k].i) < 0)
+						return -1;
+		}
+		s = end;
+	}
+	return 0;
+}
+
+int crm_linkage_block(struct crm_linkage *lk, struct crm_err *e)
+{
+	struct hidx *keys;
+	struct pairbuf pb = { 0 };
+	int fi, li, rc = -1;
+	size_t k = 0;
+
+	if (lk->n < 2)
+		return 0;
+	keys = malloc(lk->n * sizeof(*keys));
+	if (!keys)
+		return crm_err_set(e, CRM_ESOFTWARE, "out of memory");
+	name_fields(lk, &fi, &li);
+	/* Exact keys alone: email, phone, ids, dates with nothing else. */
+	for (size_t i = 0; i < lk->nf; i++) {
+		enum crm_cmp c = lk->f[i].cmp;
+
+		if ((c == CRM_CMP_EMAIL || c == CRM_CMP_PHONE || c == CRM_CMP_ID) &&
+		    block_rule(lk, (int)i, -1, 0, keys, &pb) < 0)
+			goto nomem;
+	}
+	/* Every two fields together; names by sound. */
+	for (size_t i = 0; i < lk->nf; i++)
+		for (size_t j = i + 1; j < lk->nf; j++) {
+			enum crm_cmp a = lk->f[i].cmp, b = lk->f[j].cmp;
+
+			if (a == CRM_CMP_EMAIL || b == CRM_CMP_EMAIL ||
+			    a == CRM_CMP_PHONE || b == CRM_CMP_PHONE ||
+			    a == CRM_CMP_ID || b == CRM_CMP_ID)
+				continue;
+			if (block_rule(lk, (int)i, (int)j,
+				       (int)i == fi && (int)j == li, keys, &pb) < 0)
+				goto nomem;
+		}
+	/* A company alone, for accounts. */
+	for (size_t i = 0; i < lk->nf; i++)
+		if (lk->f[i].cmp == CRM_CMP_COMPANY && !strcmp(lk->type->kind, "account") &&
+		    block_rule(lk, (int)i, -1, 0, keys, &pb) < 0)
+			goto nomem;
+	qsort(pb.p, pb.n, sizeof(*pb.p), cmp_u64);
+	for (size_t i = 0; i < pb.n; i++)
+		if (!i || pb.p[i] != pb.p[i - 1])
+			pb.p[k++] = pb.p[i];
+	free(lk->pairs);
+	lk->pairs = calloc(k ? k : 1, sizeof(*lk->pairs));
+	if (!lk->pairs)
+		goto nomem;
+	for (size_t i = 0; i < k; i++) {
+		struct crm_pair *p = &lk->pairs[i];
+
+		p->a = (uint32_t)(pb.p[i] >> 32);
+		p->b = (uint32_t)pb.p[i];
+		compare_pair(lk, p->a, p->b, fi, li, p->lev);
+	}
+	lk->npairs = k;
+	rc = 0;
+	goto out;
+nomem:
+	crm_err_set(e, CRM_ESOFTWARE, "out of memory");
+out:
+	free(keys);
+	free(pb.p);
+	return rc;
+}
+
+/* ---- training ------------------------------------------------------------ */
+
+static uint64_t splitmix(uint64_t *s)
+{
+	uint64_t z = (*s += 0x9e3779b97f4a7c15ULL);
+
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+	return z ^ (z >> 31);
+}
+
+struct pattern {
+	uint8_t lev[CRM_LINK_MAXF];
+	double count;
+	int used;
+};
+
+/* Distinct comparison patterns of the pairs, with counts. */
+static struct pattern *patterns(const struct crm_linkage *lk, size_t *np)
+{
+	size_t cap = 1 << 16, n = 0;
+	struct pattern *t = calloc(cap, sizeof(*t));
+
+	if (!t)
+		return NULL;
+	for (size_t i = 0; i < lk->npairs; i++) {
+		const uint8_t *lev = lk->pairs[i].lev;
+		uint64_t h = hash_str(0xcbf29ce484222325ULL, (const char *)lev, lk->nf);
+		size_t s = h & (cap - 1);
+
+		while (t[s].used && memcmp(t[s].lev, lev, lk->nf))
+			s = (s + 1) & (cap - 1);
+		if (!t[s].used) {
+			if (++n > cap / 2) {	/* keep it sparse; rare */
+				free(t);
+				return NULL;
+			}
+			t[s].used = 1;
+			memcpy(t[s].lev, lev, lk->nf);
+		}
+		t[s].count++;
+	}
+	*np = cap;
+	return t;
+}
+
+static double log_bf(const struct crm_linkage *lk, const uint8_t *lev)
+{
+	double w = 0;
+
+	for (size_t i = 0; i < lk->nf; i++)
+		if (lev[i] != CRM_LV_MISSING)
+			w += log(lk->f[i].m[lev[i]] / lk->f[i].u[lev[i]]);
+	return w;
+}
+
+int crm_linkage_train(struct crm_linkage *lk, uint64_t seed, struct crm_err *e)
+{
+	int fi, li;
+	size_t np;
+	struct pattern *pt;
+	double ucount[CRM_LINK_MAXF][CRM_LEVELS] = { { 0 } };
+
+	if (lk->n < 2 || !lk->npairs)
+		return 0;
+	name_fields(lk, &fi, &li);
+	/* u: how often each level happens between random records. */
+	{
+		size_t samples = U_SAMPLES;
+		double all = (double)lk->n * (double)(lk->n - 1) / 2;
+
+		if (all < (double)samples)
+			samples = (size_t)all;
+		for (size_t s = 0; s < samples; s++) {
+			uint32_t a = (uint32_t)(splitmix(&seed) % lk->n);
+			uint32_t b = (uint32_t)(splitmix(&seed) % lk->n);
+			uint8_t lev[CRM_LINK_MAXF];
+
+			if (a == b)
+				continue;
+			compare_pair(lk, a, b, fi, li, lev);
+			for (size_t i = 0; i < lk->nf; i++)
+				ucount[i][lev[i]]++;
+		}
+	}
+	for (size_t i = 0; i < lk->nf; i++) {
+		double tot = 0;
+
+		for (int l = 1; l < CRM_LEVELS; l++)
+			tot += ucount[i][l];
+		for (int l = 1; l < CRM_LEVELS; l++)
+			lk->f[i].u[l] = (ucount[i][l] + 0.5) / (tot + 0.5 * (CRM_LEVELS - 1));
+		memcpy(lk->f[i].m, m0, sizeof(m0));
+		lk->f[i].u[0] = 1;
+	}
+	/* m and lambda: EM over the distinct patterns of the candidates. */
+	pt = patterns(lk, &np);
+	if (!pt)
+		return crm_err_set(e, CRM_ESOFTWARE, "out of memory");
+	lk->lambda = 0.1;
+	for (lk->iterations = 1; lk->iterations <= EM_MAX_ITER; lk->iterations++) {
+		double mc[CRM_LINK_MAXF][CRM_LEVELS] = { { 0 } }, pm = 0, tot = 0, delta = 0;
+		double prior = log(lk->lambda / (1 - lk->lambda));
+
+		for (size_t s = 0; s < np; s++) {
+			double w, p;
+
+			if (!pt[s].used)
+				continue;
+			w = prior + log_bf(lk, pt[s].lev);
+			p = w > 30 ? 1.0 : w < -30 ? 0.0 : 1.0 / (1.0 + exp(-w));
+			pm += p * pt[s].count;
+			tot += pt[s].count;
+			for (size_t i = 0; i < lk->nf; i++)
+				mc[i][pt[s].lev[i]] += p * pt[s].count;
+		}
+		for (size_t i = 0; i < lk->nf; i++) {
+			double sum = 0;
+
+			for (int l = 1; l < CRM_LEVELS; l++)
+				sum += mc[i][l];
+			for (int l = 1; l < CRM_LEVELS; l++) {
+				/* A Dirichlet prior worth M_PRIOR pairs,
+				 * centred on m0: few candidates lean on it,
+				 * many outweigh it. */
+				double m = (mc[i][l] + M_PRIOR * m0[l]) / (sum + M_PRIOR);
+
+				delta = fmax(delta, fabs(m - lk->f[i].m[l]));
+				lk->f[i].m[l] = m;
+			}
+		}
+		pm /= tot;
+		if (pm < 1e-6)
+			pm = 1e-6;
+		if (pm > 1 - 1e-6)
+			pm = 1 - 1e-6;
+		delta = fmax(delta, fabs(pm - lk->lambda));
+		lk->lambda = pm;
+		if (delta < 1e-7)
+			break;
+	}
+	/* Weights: a better level never weighs less than a worse one (a
+	 * rare "fuzzy" must not cost more than "different"); levels never
+	 * seen, in the sample or the candidates, weigh 0. */
+	for (size_t i = 0; i < lk->nf; i++) {
+		int seen[CRM_LEVELS] = { 0 };
+		double floor = -INFINITY;
+
+		for (size_t s = 0; s < np; s++)
+			if (pt[s].used)
+				seen[pt[s].lev[i]] = 1;
+		for (int l = 1; l < CRM_LEVELS; l++)
+			if (ucount[i][l] > 0)
+				seen[l] = 1;
+		lk->f[i].w[0] = 0;
+		for (int l = CRM_LEVELS - 1; l >= 1; l--) {
+			if (!seen[l]) {
+				lk->f[i].w[l] = 0;
+				continue;
+			}
+			lk->f[i].w[l] = fmax(log2(lk->f[i].m[l] / lk->f[i].u[l]), floor);
+			floor = lk->f[i].w[l];
+		}
+	}
+	free(pt);
+	/* Score. */
+	{
+		double prior = log2(lk->lambda / (1 - lk->lambda));
+
+		for (size_t k = 0; k < lk->npairs; k++) {
+			struct crm_pair *p = &lk->pairs[k];
+			double w = 0, t;
+
+			for (size_t i = 0; i < lk->nf; i++)
+				w += lk->f[i].w[p->lev[i]];
+			t = w + prior;
+			p->weight = (float)w;
+			p->p = (float)(t > 60 ? 1.0 : t < -60 ? 0.0 : 1.0 / (1.0 + exp2(-t)));
+		}
+	}
+	return 0;
+}
+
+double crm_linkage_field_weight(const struct crm_linkage *lk, size_t i, int lev)
+{
+	return lk->f[i].w[lev];
+}
+
+/* ---- clustering -------------------------------------------------------- */
+
+static uint32_t find(uint32_t *parent, uint32_t x)
+{
+	while (parent[x] != x) {
+		parent[x] = parent[parent[x]];
+		x = parent[x];
+	}
+	return x;
+}
+
+static int cmp_pair_p(const void *x, const void *y)
+{
+	const struct crm_pair *const *a = x, *const *b = y;
+
+	if ((*a)->p != (*b)->p)
+		return (*a)->p > (*b)->p ? -1 : 1;
+	return (*a)->weight > (*b)->weight ? -1 : (*a)->weight < (*b)->weight;
+}
+
+int crm_linkage_cluster(const struct crm_linkage *lk, double threshold,
+			size_t max, uint32_t **cluster, struct crm_err *e)
+{
+	uint32_t *parent = malloc((lk->n ? lk->n : 1) * sizeof(*parent));
+	uint32_t *size = malloc((lk->n ? lk->n : 1) * sizeof(*size));
+	const struct crm_pair **order = NULL;
+	size_t n = 0;
+
+	*cluster = NULL;
+	if (!parent || !size)
+		goto nomem;
+	for (uint32_t i = 0; i < lk->n; i++) {
+		parent[i] = i;
+		size[i] = 1;
+	}
+	order = malloc((lk->npairs ? lk->npairs : 1) * sizeof(*order));
+	if (!order)
+		goto nomem;
+	for (size_t k = 0; k < lk->npairs; k++)
+		if (lk->pairs[k].p >= threshold)
+			order[n++] = &lk->pairs[k];
+	/* Strongest links first, so a weak one cannot join two groups early. */
+	qsort(order, n, sizeof(*order), cmp_pair_p);
+	for (size_t k = 0; k < n; k++) {
+		uint32_t a = find(parent, order[k]->a), b = find(parent, order[k]->b);
+
+		if (a == b || size[a] + size[b] > max)
+			continue;
+		if (a > b) {
+			uint32_t t = a;
+
+			a = b;
+			b = t;
+		}
+		parent[b] = a;
+		size[a] += size[b];
+	}
+	for (uint32_t i = 0; i < lk->n; i++)
+		parent[i] = find(parent, i);
+	/* Roots are the smallest index of their group: unions keep the lower. */
+	free(size);
+	free(order);
+	*cluster = parent;
+	return 0;
+nomem:
+	free(parent);
+	free(size);
+	free(order);
+	return crm_err_set(e, CRM_ESOFTWARE, "out of memory");
+}

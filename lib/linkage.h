@@ -1,0 +1,120 @@
+/*
+ * linkage.h - probabilistic record linkage (Fellegi-Sunter).
+ *
+ * Records of one type are loaded with a set of compared fields, each with
+ * a comparator. Blocking rules (several, OR-ed) choose candidate pairs; each
+ * pair gets a comparison level per field (exact, close, fuzzy, different,
+ * or missing); u, the chance of each level among non-matches, is measured
+ * on random pairs; m, the chance among matches, and the share of matches
+ * among candidates are learned without labels by expectation-maximisation
+ * over the candidates' comparison patterns. A pair's match weight is the
+ * sum of log2(m/u) over its fields, its probability follows from the
+ * weight and the prior, and every field's part can be shown.
+ */
+#ifndef CRM_LINKAGE_H
+#define CRM_LINKAGE_H
+
+#include <sqlite3.h>
+#include <stdint.h>
+
+#include "entity.h"
+#include "util.h"
+
+enum crm_cmp {
+	CRM_CMP_NAME,		/* person names: nicknames, Jaro-Winkler */
+	CRM_CMP_TEXT,		/* free text: Jaro-Winkler, token sets */
+	CRM_CMP_COMPANY,	/* company names: legal suffixes dropped */
+	CRM_CMP_EMAIL,		/* email match key */
+	CRM_CMP_PHONE,		/* last nine digits */
+	CRM_CMP_ID,		/* identifiers: exact, one typo */
+	CRM_CMP_DATE,		/* dates: exact, typo or day/month swap, year */
+	CRM_CMP_CODE,		/* postcodes, states, numbers: exact, one typo */
+};
+
+/* Comparison levels: 0 is "missing" (weight 0). */
+enum { CRM_LV_MISSING, CRM_LV_EXACT, CRM_LV_CLOSE, CRM_LV_FUZZY, CRM_LV_DIFF,
+       CRM_LEVELS };
+
+#define CRM_LINK_MAXF 16
+
+struct crm_lfield {
+	char *name;		/* column, or attrs.KEY */
+	enum crm_cmp cmp;
+	double m[CRM_LEVELS], u[CRM_LEVELS];
+	double w[CRM_LEVELS];	/* weights used: log2(m/u), made monotone */
+};
+
+struct crm_pair {
+	uint32_t a, b;			/* record indexes, a < b */
+	uint8_t lev[CRM_LINK_MAXF];
+	float weight;			/* log2 Bayes factor of the fields */
+	float p;			/* match probability */
+};
+
+struct crm_linkage {
+	const struct crm_entity *type;
+	struct crm_lfield f[CRM_LINK_MAXF];
+	size_t nf;
+	size_t n;			/* records */
+	char **id;			/* their ids */
+	char **val;			/* n * nf match values, NULL if missing */
+	size_t skipped;			/* records with no compared field */
+	struct crm_pair *pairs;
+	size_t npairs;
+	uint64_t big_blocks;		/* blocks over the cap, not paired */
+	double lambda;			/* share of matches among candidates */
+	int iterations;			/* EM iterations run */
+	size_t block_cap;		/* largest block paired in full */
+	char **chunks;			/* the arena of values */
+	size_t nchunks, arena_used;
+};
+
+void crm_linkage_init(struct crm_linkage *lk, const struct crm_entity *type);
+void crm_linkage_release(struct crm_linkage *lk);
+
+/* Compare field name ("email", "attrs.postcode") with cmp. */
+int crm_linkage_add_field(struct crm_linkage *lk, const char *name,
+			  enum crm_cmp cmp, struct crm_err *e);
+
+/* Parse a comparator name ("name", "email"...); -1 if unknown. */
+int crm_cmp_parse(const char *s);
+const char *crm_cmp_name(enum crm_cmp c);
+const char *crm_level_name(int level);
+
+/*
+ * Choose the fields when none were given: the type's own (names, email,
+ * phone, company...) and every custom field that at least a third of the
+ * records have, with a comparator guessed from its name and values.
+ */
+int crm_linkage_auto_fields(struct crm_linkage *lk, sqlite3 *db,
+			    struct crm_err *e);
+
+/*
+ * Load every record of the type that was not merged away. Records with
+ * none of the fields are counted in lk->skipped and left out.
+ */
+int crm_linkage_load(struct crm_linkage *lk, sqlite3 *db, struct crm_err *e);
+
+/* Candidate pairs from the blocking rules, compared. */
+int crm_linkage_block(struct crm_linkage *lk, struct crm_err *e);
+
+/* Learn u (random pairs, seeded) and m and lambda (EM); score all pairs. */
+int crm_linkage_train(struct crm_linkage *lk, uint64_t seed, struct crm_err *e);
+
+/*
+ * Weight of level lev of field i: log2(m/u), except that a better level
+ * never weighs less than a worse one; 0 for missing.
+ */
+double crm_linkage_field_weight(const struct crm_linkage *lk, size_t i, int lev);
+
+/*
+ * Group records linked by pairs with p >= threshold into clusters:
+ * cluster[i] is the index of the first record of i's group (so records
+ * alone have cluster[i] == i). Groups are not allowed past max members,
+ * so one weak link cannot chain two large groups together. cluster is a
+ * new array of lk->n entries.
+ */
+int crm_linkage_cluster(const struct crm_linkage *lk, double threshold,
+			size_t max, uint32_t **cluster, struct crm_err *e);
+
+#endif
