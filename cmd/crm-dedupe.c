@@ -186,9 +186,12 @@ int main(int argc, char **argv)
 		fprintf(stderr, ", %zu fields, %zu pairs compared (%.4f%% of all %.0f)",
 			lk.nf, lk.npairs, all_pairs ? 100.0 * (double)lk.npairs / all_pairs : 0.0,
 			all_pairs);
+		fprintf(stderr, " by %zu blocking rules", lk.nrules);
+		if (lk.dropped_rules)
+			fprintf(stderr, " (%zu more dropped: too broad)", lk.dropped_rules);
 		if (lk.big_blocks)
 			fprintf(stderr, ", %llu blocks over the cap", (unsigned long long)lk.big_blocks);
-		fprintf(stderr, "; EM %d iterations, %.4f%% matches; %zu pairs >= %.2f, %zu to review; %.2f s\n",
+		fprintf(stderr, "; EM %d iterations, %.4f%% matches among them; %zu pairs >= %.2f, %zu to review; %.2f s\n",
 			lk.iterations, 100 * lk.lambda, nmerge, automerge, nreview, crm_now() - t0);
 		for (size_t i = 0; i < lk.nf; i++)
 			fprintf(stderr, "  %-24s %-8s exact %+6.2f  close %+6.2f  fuzzy %+6.2f  different %+6.2f\n",

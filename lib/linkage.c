@@ -27,6 +27,8 @@
 #define ARENA_CHUNK ((size_t)1 << 20)
 #define DEFAULT_BLOCK_CAP 64
 #define U_SAMPLES 300000
+#define RULE_SAMPLE 50000	/* pairs per rule that m is trained on */
+#define RULE_MAX_PAIRS 20	/* per record: a rule pairing more is dropped */
 #define EM_MAX_ITER 200
 #define M_PRIOR 10.0	/* weight of the prior on m, in pairs */
 
@@ -73,6 +75,8 @@ void crm_linkage_release(struct crm_linkage *lk)
 	free(lk->id);
 	free(lk->val);
 	free(lk->pairs);
+	for (size_t i = 0; i < lk->nrules; i++)
+		free(lk->rules[i].sample);
 	memset(lk, 0, sizeof(*lk));
 }
 
@@ -609,20 +613,54 @@ static int block_rule(struct crm_linkage *lk, int x, int y, int swap,
 		nk++;
 	}
 	qsort(keys, nk, sizeof(*keys), cmp_hidx);
-	for (size_t s = 0; s < nk;) {
-		size_t end = s + 1;
+	{
+		/* Count first: a rule on two common values (first name and
+		 * city) pairs mostly strangers, and is left out. */
+		uint64_t count = 0, big = 0;
+		size_t start = pb->n;
+		struct crm_lrule *rule;
 
-		while (end < nk && keys[end].h == keys[s].h)
-			end++;
-		if (end - s > lk->block_cap) {
-			lk->big_blocks++;
-		} else {
-			for (size_t i = s; i < end; i++)
-				for (size_t k = i + 1; k < end; k++)
-					if (pair_add(pb, keys[i].i, keys[k].i) < 0)
-						return -1;
+		for (size_t s = 0; s < nk;) {
+			size_t end = s + 1;
+
+			while (end < nk && keys[end].h == keys[s].h)
+				end++;
+			if (end - s > lk->block_cap)
+				big++;
+			else
+				count += (uint64_t)(end - s) * (end - s - 1) / 2;
+			s = end;
 		}
-		s = end;
+		if (count > (uint64_t)RULE_MAX_PAIRS * lk->n + 1000 ||
+		    lk->nrules == CRM_LINK_MAXRULES) {
+			lk->dropped_rules++;
+			return 0;
+		}
+		lk->big_blocks += big;
+		for (size_t s = 0; s < nk;) {
+			size_t end = s + 1;
+
+			while (end < nk && keys[end].h == keys[s].h)
+				end++;
+			if (end - s <= lk->block_cap)
+				for (size_t i = s; i < end; i++)
+					for (size_t k = i + 1; k < end; k++)
+						if (pair_add(pb, keys[i].i, keys[k].i) < 0)
+							return -1;
+			s = end;
+		}
+		rule = &lk->rules[lk->nrules];
+		rule->x = x;
+		rule->y = y;
+		rule->pairs = pb->n - start;
+		rule->nsample = rule->pairs < RULE_SAMPLE ? rule->pairs : RULE_SAMPLE;
+		rule->sample = malloc((rule->nsample ? rule->nsample : 1) * sizeof(uint64_t));
+		if (!rule->sample)
+			return -1;
+		/* Evenly spread over the rule's pairs, which are in key order. */
+		for (size_t i = 0; i < rule->nsample; i++)
+			rule->sample[i] = pb->p[start + i * rule->pairs / rule->nsample];
+		lk->nrules++;
 	}
 	return 0;
 }
@@ -709,51 +747,119 @@ struct pattern {
 	int used;
 };
 
-/* Distinct comparison patterns of the pairs, with counts. */
-static struct pattern *patterns(const struct crm_linkage *lk, size_t *np)
+struct ptable {
+	struct pattern *t;
+	size_t cap, n;
+};
+
+/* Count one comparison pattern; -1 when out of memory. */
+static int ptable_add(struct ptable *pt, const uint8_t *lev, size_t nf)
 {
-	size_t cap = 1 << 16, n = 0;
-	struct pattern *t = calloc(cap, sizeof(*t));
+	uint64_t h;
+	size_t s;
 
-	if (!t)
-		return NULL;
-	for (size_t i = 0; i < lk->npairs; i++) {
-		const uint8_t *lev = lk->pairs[i].lev;
-		uint64_t h = hash_str(0xcbf29ce484222325ULL, (const char *)lev, lk->nf);
-		size_t s = h & (cap - 1);
+	if (pt->n * 2 >= pt->cap) {
+		struct ptable big = { calloc(pt->cap ? pt->cap * 2 : 1024, sizeof(struct pattern)),
+				      pt->cap ? pt->cap * 2 : 1024, 0 };
 
-		while (t[s].used && memcmp(t[s].lev, lev, lk->nf))
-			s = (s + 1) & (cap - 1);
-		if (!t[s].used) {
-			if (++n > cap / 2) {	/* keep it sparse; rare */
-				free(t);
-				return NULL;
+		if (!big.t)
+			return -1;
+		for (size_t i = 0; i < pt->cap; i++)
+			if (pt->t[i].used) {
+				h = hash_str(0xcbf29ce484222325ULL, (const char *)pt->t[i].lev, nf);
+				for (s = h & (big.cap - 1); big.t[s].used; s = (s + 1) & (big.cap - 1))
+					;
+				big.t[s] = pt->t[i];
+				big.n++;
 			}
-			t[s].used = 1;
-			memcpy(t[s].lev, lev, lk->nf);
-		}
-		t[s].count++;
+		free(pt->t);
+		*pt = big;
 	}
-	*np = cap;
-	return t;
+	h = hash_str(0xcbf29ce484222325ULL, (const char *)lev, nf);
+	for (s = h & (pt->cap - 1); pt->t[s].used && memcmp(pt->t[s].lev, lev, nf);
+	     s = (s + 1) & (pt->cap - 1))
+		;
+	if (!pt->t[s].used) {
+		pt->t[s].used = 1;
+		memcpy(pt->t[s].lev, lev, nf);
+		pt->n++;
+	}
+	pt->t[s].count++;
+	return 0;
 }
 
-static double log_bf(const struct crm_linkage *lk, const uint8_t *lev)
+/* log of the Bayes factor of a pattern under m and u. */
+static double log_bf(const struct crm_linkage *lk, double m[][CRM_LEVELS],
+		     const uint8_t *lev)
 {
 	double w = 0;
 
 	for (size_t i = 0; i < lk->nf; i++)
 		if (lev[i] != CRM_LV_MISSING)
-			w += log(lk->f[i].m[lev[i]] / lk->f[i].u[lev[i]]);
+			w += log(m[i][lev[i]] / lk->f[i].u[lev[i]]);
 	return w;
+}
+
+/*
+ * EM over the patterns of pt: lambda always, m too when learn_m. Fields
+ * that are missing in every pattern keep their m. Returns iterations.
+ */
+static int em(const struct crm_linkage *lk, const struct ptable *pt,
+	      double m[][CRM_LEVELS], double *lambda, int learn_m)
+{
+	int it;
+
+	for (it = 1; it <= EM_MAX_ITER; it++) {
+		double mc[CRM_LINK_MAXF][CRM_LEVELS] = { { 0 } }, pm = 0, tot = 0, delta = 0;
+		double prior = log(*lambda / (1 - *lambda));
+
+		for (size_t s = 0; s < pt->cap; s++) {
+			const struct pattern *p = &pt->t[s];
+			double w, q;
+
+			if (!p->used)
+				continue;
+			w = prior + log_bf(lk, m, p->lev);
+			q = w > 30 ? 1.0 : w < -30 ? 0.0 : 1.0 / (1.0 + exp(-w));
+			pm += q * p->count;
+			tot += p->count;
+			for (size_t i = 0; i < lk->nf; i++)
+				mc[i][p->lev[i]] += q * p->count;
+		}
+		for (size_t i = 0; learn_m && i < lk->nf; i++) {
+			double sum = 0;
+
+			for (int l = 1; l < CRM_LEVELS; l++)
+				sum += mc[i][l];
+			if (sum == 0 && mc[i][0] > 0)
+				continue;	/* not compared in this session */
+			for (int l = 1; l < CRM_LEVELS; l++) {
+				/* A Dirichlet prior worth M_PRIOR pairs,
+				 * centred on m0: few candidates lean on it,
+				 * many outweigh it. */
+				double v = (mc[i][l] + M_PRIOR * m0[l]) / (sum + M_PRIOR);
+
+				delta = fmax(delta, fabs(v - m[i][l]));
+				m[i][l] = v;
+			}
+		}
+		pm = tot ? pm / tot : 0;
+		pm = fmin(fmax(pm, 1e-7), 1 - 1e-7);
+		delta = fmax(delta, fabs(pm - *lambda));
+		*lambda = pm;
+		if (delta < 1e-7)
+			break;
+	}
+	return it;
 }
 
 int crm_linkage_train(struct crm_linkage *lk, uint64_t seed, struct crm_err *e)
 {
 	int fi, li;
-	size_t np;
-	struct pattern *pt;
 	double ucount[CRM_LINK_MAXF][CRM_LEVELS] = { { 0 } };
+	double msum[CRM_LINK_MAXF][CRM_LEVELS] = { { 0 } }, m[CRM_LINK_MAXF][CRM_LEVELS];
+	int mcount[CRM_LINK_MAXF] = { 0 }, seen[CRM_LINK_MAXF][CRM_LEVELS] = { { 0 } };
+	struct ptable all = { 0 };
 
 	if (lk->n < 2 || !lk->npairs)
 		return 0;
@@ -761,10 +867,10 @@ int crm_linkage_train(struct crm_linkage *lk, uint64_t seed, struct crm_err *e)
 	/* u: how often each level happens between random records. */
 	{
 		size_t samples = U_SAMPLES;
-		double all = (double)lk->n * (double)(lk->n - 1) / 2;
+		double pairs = (double)lk->n * (double)(lk->n - 1) / 2;
 
-		if (all < (double)samples)
-			samples = (size_t)all;
+		if (pairs < (double)samples)
+			samples = (size_t)pairs;
 		for (size_t s = 0; s < samples; s++) {
 			uint32_t a = (uint32_t)(splitmix(&seed) % lk->n);
 			uint32_t b = (uint32_t)(splitmix(&seed) % lk->n);
@@ -784,71 +890,73 @@ int crm_linkage_train(struct crm_linkage *lk, uint64_t seed, struct crm_err *e)
 			tot += ucount[i][l];
 		for (int l = 1; l < CRM_LEVELS; l++)
 			lk->f[i].u[l] = (ucount[i][l] + 0.5) / (tot + 0.5 * (CRM_LEVELS - 1));
-		memcpy(lk->f[i].m, m0, sizeof(m0));
 		lk->f[i].u[0] = 1;
 	}
-	/* m and lambda: EM over the distinct patterns of the candidates. */
-	pt = patterns(lk, &np);
-	if (!pt)
-		return crm_err_set(e, CRM_ESOFTWARE, "out of memory");
-	lk->lambda = 0.1;
-	for (lk->iterations = 1; lk->iterations <= EM_MAX_ITER; lk->iterations++) {
-		double mc[CRM_LINK_MAXF][CRM_LEVELS] = { { 0 } }, pm = 0, tot = 0, delta = 0;
-		double prior = log(lk->lambda / (1 - lk->lambda));
+	/*
+	 * m: one EM session per blocking rule, on a sample of its pairs, with
+	 * the rule's own fields left out: pairs that were chosen for agreeing
+	 * on them say nothing about how matches compare there (Splink's way).
+	 * Each field's m is the mean over the sessions that could see it.
+	 */
+	for (size_t r = 0; r < lk->nrules; r++) {
+		const struct crm_lrule *rule = &lk->rules[r];
+		struct ptable pt = { 0 };
+		double lambda = 0.01;
 
-		for (size_t s = 0; s < np; s++) {
-			double w, p;
+		for (size_t i = 0; i < lk->nf; i++)
+			memcpy(m[i], m0, sizeof(m0));
+		for (size_t k = 0; k < rule->nsample; k++) {
+			uint8_t lev[CRM_LINK_MAXF];
 
-			if (!pt[s].used)
-				continue;
-			w = prior + log_bf(lk, pt[s].lev);
-			p = w > 30 ? 1.0 : w < -30 ? 0.0 : 1.0 / (1.0 + exp(-w));
-			pm += p * pt[s].count;
-			tot += pt[s].count;
-			for (size_t i = 0; i < lk->nf; i++)
-				mc[i][pt[s].lev[i]] += p * pt[s].count;
-		}
-		for (size_t i = 0; i < lk->nf; i++) {
-			double sum = 0;
-
-			for (int l = 1; l < CRM_LEVELS; l++)
-				sum += mc[i][l];
-			for (int l = 1; l < CRM_LEVELS; l++) {
-				/* A Dirichlet prior worth M_PRIOR pairs,
-				 * centred on m0: few candidates lean on it,
-				 * many outweigh it. */
-				double m = (mc[i][l] + M_PRIOR * m0[l]) / (sum + M_PRIOR);
-
-				delta = fmax(delta, fabs(m - lk->f[i].m[l]));
-				lk->f[i].m[l] = m;
+			compare_pair(lk, (uint32_t)(rule->sample[k] >> 32),
+				     (uint32_t)rule->sample[k], fi, li, lev);
+			lev[rule->x] = CRM_LV_MISSING;
+			if (rule->y >= 0)
+				lev[rule->y] = CRM_LV_MISSING;
+			if (ptable_add(&pt, lev, lk->nf) < 0) {
+				free(pt.t);
+				return crm_err_set(e, CRM_ESOFTWARE, "out of memory");
 			}
 		}
-		pm /= tot;
-		if (pm < 1e-6)
-			pm = 1e-6;
-		if (pm > 1 - 1e-6)
-			pm = 1 - 1e-6;
-		delta = fmax(delta, fabs(pm - lk->lambda));
-		lk->lambda = pm;
-		if (delta < 1e-7)
-			break;
+		if (pt.n) {
+			lk->iterations += em(lk, &pt, m, &lambda, 1);
+			for (size_t i = 0; i < lk->nf; i++) {
+				if ((int)i == rule->x || (int)i == rule->y)
+					continue;
+				for (int l = 1; l < CRM_LEVELS; l++)
+					msum[i][l] += m[i][l];
+				mcount[i]++;
+			}
+		}
+		free(pt.t);
 	}
+	for (size_t i = 0; i < lk->nf; i++)
+		for (int l = 0; l < CRM_LEVELS; l++)
+			lk->f[i].m[l] = m[i][l] = mcount[i] && l ? msum[i][l] / mcount[i] : m0[l];
+	/* lambda: the share of matches among all candidates, m and u fixed. */
+	for (size_t k = 0; k < lk->npairs; k++) {
+		if (ptable_add(&all, lk->pairs[k].lev, lk->nf) < 0) {
+			free(all.t);
+			return crm_err_set(e, CRM_ESOFTWARE, "out of memory");
+		}
+		for (size_t i = 0; i < lk->nf; i++)
+			seen[i][lk->pairs[k].lev[i]] = 1;
+	}
+	lk->lambda = 0.01;
+	lk->iterations += em(lk, &all, m, &lk->lambda, 0);
+	free(all.t);
 	/* Weights: a better level never weighs less than a worse one (a
 	 * rare "fuzzy" must not cost more than "different"); levels never
 	 * seen, in the sample or the candidates, weigh 0. */
 	for (size_t i = 0; i < lk->nf; i++) {
-		int seen[CRM_LEVELS] = { 0 };
 		double floor = -INFINITY;
 
-		for (size_t s = 0; s < np; s++)
-			if (pt[s].used)
-				seen[pt[s].lev[i]] = 1;
 		for (int l = 1; l < CRM_LEVELS; l++)
 			if (ucount[i][l] > 0)
-				seen[l] = 1;
+				seen[i][l] = 1;
 		lk->f[i].w[0] = 0;
 		for (int l = CRM_LEVELS - 1; l >= 1; l--) {
-			if (!seen[l]) {
+			if (!seen[i][l]) {
 				lk->f[i].w[l] = 0;
 				continue;
 			}
@@ -856,7 +964,6 @@ int crm_linkage_train(struct crm_linkage *lk, uint64_t seed, struct crm_err *e)
 			floor = lk->f[i].w[l];
 		}
 	}
-	free(pt);
 	/* Score. */
 	{
 		double prior = log2(lk->lambda / (1 - lk->lambda));

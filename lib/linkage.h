@@ -51,6 +51,16 @@ struct crm_pair {
 	float p;			/* match probability */
 };
 
+/* A blocking rule and the sample of its pairs that m is trained on. */
+struct crm_lrule {
+	int x, y;			/* fields; y < 0: x alone */
+	size_t pairs;			/* pairs it produced */
+	uint64_t *sample;		/* up to RULE_SAMPLE of them, a << 32 | b */
+	size_t nsample;
+};
+
+#define CRM_LINK_MAXRULES 160
+
 struct crm_linkage {
 	const struct crm_entity *type;
 	struct crm_lfield f[CRM_LINK_MAXF];
@@ -62,6 +72,9 @@ struct crm_linkage {
 	struct crm_pair *pairs;
 	size_t npairs;
 	uint64_t big_blocks;		/* blocks over the cap, not paired */
+	struct crm_lrule rules[CRM_LINK_MAXRULES];
+	size_t nrules;
+	size_t dropped_rules;		/* rules that would pair too much */
 	double lambda;			/* share of matches among candidates */
 	int iterations;			/* EM iterations run */
 	size_t block_cap;		/* largest block paired in full */
