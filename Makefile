@@ -4,7 +4,7 @@
 #   make check      build, then run unit and command tests through prove
 #   make asan       the same tests on an AddressSanitizer + UBSan build
 #   make demo       import a generated sample CRM and print a summary
-#   make bench      import benchmarks against sqlite3's own .import
+#   make bench      import speed against sqlite3's .import; dedupe quality and speed
 #   make install    PREFIX=/usr/local DESTDIR= (and make uninstall)
 #   make lint       mandoc -Tlint, cppcheck
 #
@@ -99,6 +99,7 @@ demo: deps
 bench: deps
 	@$(MAKE) --no-print-directory all
 	CRM_BUILD=$(abspath $(O)) tests/bench/import.sh
+	CRM_BUILD=$(abspath $(O)) tests/bench/dedupe.sh
 
 lint:
 	mandoc -Tlint -W warning $(MAN)
