@@ -3,11 +3,14 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "../lib/db.h"
 #include "../lib/linkage.h"
+#include "../lib/merge.h"
+#include "../lib/row.h"
 #include "../lib/ndjson.h"
 #include "cli.h"
 
@@ -28,8 +31,11 @@ static const struct cli_opt opts[] = {
 };
 
 static const struct cli cli = {
-	"crm-dedupe", "--all [options]",
-	"Find duplicate contacts or accounts by probabilistic matching.",
+	"crm-dedupe", "--all [options]\n"
+	"       crm-dedupe review | accept ID... | reject ID... | merges\n"
+	"       crm-dedupe undo MERGE_ID... | merge ID ID",
+	"Find duplicate contacts or accounts by probabilistic matching, merge\n"
+	"them with undo, and queue the uncertain pairs for review.",
 	opts,
 };
 
@@ -93,6 +99,358 @@ static void write_pair(struct crm_buf *b, const struct crm_linkage *lk,
 	crm_buf_adds(b, "}}\n");
 }
 
+
+/* ---- subcommands ---------------------------------------------------------- */
+
+static sqlite3 *open_rw(void)
+{
+	struct crm_err e = { 0 };
+	sqlite3 *db;
+
+	if (crm_db_open(&db, cli_db, 0, &e) < 0)
+		cli_die_err(&e);
+	return db;
+}
+
+/* Print query rows as NDJSON records of kind. */
+static int print_rows(sqlite3 *db, const char *sql, const char *kind,
+		      const char *param)
+{
+	sqlite3_stmt *st;
+	struct crm_buf b;
+	int n = 0;
+
+	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
+		cli_die(CRM_ESOFTWARE, "%s", sqlite3_errmsg(db));
+	if (param)
+		sqlite3_bind_text(st, 1, param, -1, SQLITE_STATIC);
+	crm_buf_init(&b, 0);
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		crm_buf_reset(&b);
+		crm_row_json(&b, st, kind, NULL);
+		if (cli_write(b.data, b.len) < 0)
+			break;
+		n++;
+	}
+	crm_buf_release(&b);
+	sqlite3_finalize(st);
+	return n;
+}
+
+static int cmd_review(void)
+{
+	sqlite3 *db;
+	struct crm_err e = { 0 };
+
+	if (crm_db_open(&db, cli_db, CRM_DB_READONLY, &e) < 0)
+		cli_die_err(&e);
+	print_rows(db, "SELECT id, entity, a_id, b_id, probability, weight, fields, created_at "
+		       "FROM match_reviews WHERE status = 'open' ORDER BY probability DESC", "review", NULL);
+	crm_db_close(db);
+	return cli_finish(0);
+}
+
+static int cmd_merges(void)
+{
+	sqlite3 *db;
+	struct crm_err e = { 0 };
+
+	if (crm_db_open(&db, cli_db, CRM_DB_READONLY, &e) < 0)
+		cli_die_err(&e);
+	print_rows(db, "SELECT id, entity, survivor_id, merged_id, probability, weight, reason, status, "
+		       "decisions, created_at, undone_at FROM merges ORDER BY created_at, id",
+		   "merge", NULL);
+	crm_db_close(db);
+	return cli_finish(0);
+}
+
+/* Replace id (CRM_ID_MAX bytes) by the record it was merged into, if any. */
+static int survivor_of(sqlite3 *db, const char *kind, char *id)
+{
+	const struct crm_entity *t = crm_entity_find(kind);
+	char sql[128];
+	sqlite3_stmt *st;
+	int found = 0;
+
+	if (!t)
+		return -1;
+	snprintf(sql, sizeof(sql), "SELECT merged_into FROM %s WHERE id = ?1", t->table);
+	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
+		return -1;
+	for (int depth = 0; depth < 32; depth++) {
+		sqlite3_bind_text(st, 1, id, -1, SQLITE_TRANSIENT);
+		if (sqlite3_step(st) != SQLITE_ROW)
+			break;
+		found = 1;
+		if (sqlite3_column_type(st, 0) == SQLITE_NULL)
+			break;
+		snprintf(id, CRM_ID_MAX, "%s", sqlite3_column_text(st, 0));
+		sqlite3_reset(st);
+	}
+	sqlite3_finalize(st);
+	return found ? 0 : -1;
+}
+
+/* accept or reject review ids. */
+static int cmd_decide(int accept, int argc, char **argv)
+{
+	sqlite3 *db = open_rw();
+	struct crm_err e = { 0 };
+	int status = 0;
+
+	if (argc < 1)
+		cli_die(CRM_EUSAGE, "%s: give review ids (see 'crm-dedupe review')",
+			accept ? "accept" : "reject");
+	for (int i = 0; i < argc; i++) {
+		sqlite3_stmt *st;
+		char a[CRM_ID_MAX], b[CRM_ID_MAX], kind[32], mid[CRM_ID_MAX], surv[CRM_ID_MAX];
+		double p = NAN, w = NAN;
+		char now[32];
+
+		if (crm_db_begin(db, &e) < 0)
+			cli_die_err(&e);
+		sqlite3_prepare_v2(db, "SELECT entity, a_id, b_id, probability, weight FROM match_reviews WHERE id = ?1 AND status = 'open'",
+				   -1, &st, NULL);
+		sqlite3_bind_text(st, 1, argv[i], -1, SQLITE_STATIC);
+		if (sqlite3_step(st) != SQLITE_ROW) {
+			sqlite3_finalize(st);
+			crm_db_rollback(db);
+			cli_warn("no open review '%s'", argv[i]);
+			status = CRM_EDATA;
+			continue;
+		}
+		snprintf(kind, sizeof(kind), "%s", sqlite3_column_text(st, 0));
+		snprintf(a, sizeof(a), "%s", sqlite3_column_text(st, 1));
+		snprintf(b, sizeof(b), "%s", sqlite3_column_text(st, 2));
+		if (sqlite3_column_type(st, 3) != SQLITE_NULL)
+			p = sqlite3_column_double(st, 3);
+		if (sqlite3_column_type(st, 4) != SQLITE_NULL)
+			w = sqlite3_column_double(st, 4);
+		sqlite3_finalize(st);
+		if (accept) {
+			struct crm_merge_info info = { p, w, "review" };
+
+			/* Either side may have been merged since: use survivors. */
+			if (survivor_of(db, kind, a) < 0 || survivor_of(db, kind, b) < 0) {
+				crm_db_rollback(db);
+				cli_warn("%s: a record of the pair is gone", argv[i]);
+				status = CRM_EDATA;
+				continue;
+			}
+			if (!strcmp(a, b)) {
+				mid[0] = '\0';
+				snprintf(surv, sizeof(surv), "%s", a);
+			} else
+			if (crm_merge(db, crm_entity_find(kind), a, b, &info, mid, surv, &e) < 0) {
+				crm_db_rollback(db);
+				cli_warn("%s: %s", argv[i], e.msg);
+				status = e.code;
+				continue;
+			}
+			if (!mid[0])	/* already one record */
+				snprintf(mid, sizeof(mid), "-");
+			printf("{\"type\":\"merge\",\"id\":\"%s\",\"review\":\"%s\",\"survivor_id\":\"%s\",\"merged_id\":\"%s\"}\n",
+			       mid, argv[i], surv, strcmp(surv, a) ? a : b);
+		}
+		crm_db_timestamp(now, sizeof(now));
+		sqlite3_prepare_v2(db, "UPDATE match_reviews SET status = ?1, decided_at = ?2 WHERE id = ?3",
+				   -1, &st, NULL);
+		sqlite3_bind_text(st, 1, accept ? "accepted" : "rejected", -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 2, now, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 3, argv[i], -1, SQLITE_STATIC);
+		sqlite3_step(st);
+		sqlite3_finalize(st);
+		if (crm_db_commit(db, &e) < 0)
+			cli_die_err(&e);
+	}
+	crm_db_close(db);
+	return cli_finish(status);
+}
+
+static int cmd_undo(int argc, char **argv)
+{
+	sqlite3 *db = open_rw();
+	struct crm_err e = { 0 };
+	int status = 0;
+
+	if (argc < 1)
+		cli_die(CRM_EUSAGE, "undo: give merge ids (see 'crm-dedupe merges')");
+	for (int i = 0; i < argc; i++) {
+		if (crm_db_begin(db, &e) < 0)
+			cli_die_err(&e);
+		if (crm_merge_undo(db, argv[i], &e) < 0) {
+			crm_db_rollback(db);
+			cli_warn("undo %s: %s", argv[i], e.msg);
+			status = e.code;
+			continue;
+		}
+		if (crm_db_commit(db, &e) < 0)
+			cli_die_err(&e);
+		printf("{\"type\":\"merge\",\"id\":\"%s\",\"status\":\"undone\"}\n", argv[i]);
+	}
+	crm_db_close(db);
+	return cli_finish(status);
+}
+
+static int cmd_merge(const struct crm_entity *type, int argc, char **argv)
+{
+	sqlite3 *db = open_rw();
+	struct crm_err e = { 0 };
+	struct crm_merge_info info = { NAN, NAN, "manual" };
+	char mid[CRM_ID_MAX], surv[CRM_ID_MAX];
+	const struct crm_entity *t;
+
+	if (argc != 2)
+		cli_die(CRM_EUSAGE, "merge: give two record ids");
+	t = crm_entity_by_id(argv[0]);
+	if (!t || t != crm_entity_by_id(argv[1]))
+		cli_die(CRM_EUSAGE, "merge: '%s' and '%s' are not records of one type", argv[0], argv[1]);
+	(void)type;
+	if (crm_db_begin(db, &e) < 0 ||
+	    crm_merge(db, t, argv[0], argv[1], &info, mid, surv, &e) < 0 ||
+	    crm_db_commit(db, &e) < 0) {
+		crm_db_rollback(db);
+		cli_die_err(&e);
+	}
+	printf("{\"type\":\"merge\",\"id\":\"%s\",\"survivor_id\":\"%s\",\"merged_id\":\"%s\"}\n",
+	       mid, surv, strcmp(surv, argv[0]) ? argv[0] : argv[1]);
+	crm_db_close(db);
+	return cli_finish(0);
+}
+
+/* ---- the run -------------------------------------------------------------- */
+
+/* Pairs a person rejected: never merged, never queued again. */
+static void drop_rejected(sqlite3 *db, struct crm_linkage *lk)
+{
+	sqlite3_stmt *st;
+
+	if (sqlite3_prepare_v2(db, "SELECT 1 FROM match_reviews WHERE status = 'rejected' AND "
+			       "((a_id = ?1 AND b_id = ?2) OR (a_id = ?2 AND b_id = ?1))",
+			       -1, &st, NULL) != SQLITE_OK)
+		return;
+	for (size_t k = 0; k < lk->npairs; k++) {
+		struct crm_pair *p = &lk->pairs[k];
+
+		if (p->p < 0.5)
+			continue;
+		sqlite3_bind_text(st, 1, lk->id[p->a], -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 2, lk->id[p->b], -1, SQLITE_STATIC);
+		if (sqlite3_step(st) == SQLITE_ROW)
+			p->p = 0;
+		sqlite3_reset(st);
+	}
+	sqlite3_finalize(st);
+}
+
+/*
+ * Merge every group into one record and queue the review pairs, in
+ * transactions of a few hundred merges. Returns merges done.
+ */
+static size_t apply(sqlite3 *db, const struct crm_linkage *lk,
+		    const uint32_t *cluster, double automerge, double review,
+		    size_t *queued)
+{
+	struct crm_err e = { 0 };
+	char **live = calloc(lk->n, sizeof(*live));	/* group -> survivor */
+	double *best = calloc(lk->n, sizeof(*best));
+	size_t merges = 0, in_tx = 0;
+	sqlite3_stmt *q;
+	char now[32];
+
+	if (!live || !best)
+		cli_die(CRM_ESOFTWARE, "out of memory");
+	for (size_t k = 0; k < lk->npairs; k++) {
+		const struct crm_pair *p = &lk->pairs[k];
+
+		if (cluster[p->a] == cluster[p->b] && p->p >= automerge) {
+			if (p->p > best[p->a])
+				best[p->a] = p->p;
+			if (p->p > best[p->b])
+				best[p->b] = p->p;
+		}
+	}
+	crm_db_timestamp(now, sizeof(now));
+	if (sqlite3_prepare_v2(db, "INSERT INTO match_reviews (id, entity, a_id, b_id, probability, weight, fields, created_at) "
+			       "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) ON CONFLICT (a_id, b_id) DO NOTHING",
+			       -1, &q, NULL) != SQLITE_OK)
+		cli_die(CRM_ESOFTWARE, "%s", sqlite3_errmsg(db));
+	for (uint32_t i = 0; i < lk->n; i++) {
+		uint32_t g = cluster[i];
+		struct crm_merge_info info = { best[i], NAN, "auto" };
+		char mid[CRM_ID_MAX], surv[CRM_ID_MAX];
+
+		if (g == i) {
+			live[i] = lk->id[i];
+			continue;
+		}
+		if (!in_tx && crm_db_begin(db, &e) < 0)
+			cli_die_err(&e);
+		in_tx = 1;
+		if (crm_merge(db, lk->type, live[g], lk->id[i], &info, mid, surv, &e) < 0) {
+			cli_warn("merge %s %s: %s", live[g], lk->id[i], e.msg);
+			continue;
+		}
+		live[g] = !strcmp(surv, live[g]) ? live[g] : lk->id[i];
+		if (++merges % 500 == 0) {
+			if (crm_db_commit(db, &e) < 0)
+				cli_die_err(&e);
+			in_tx = 0;
+		}
+	}
+	for (size_t k = 0; k < lk->npairs; k++) {
+		const struct crm_pair *p = &lk->pairs[k];
+		struct crm_buf f;
+		char rid[CRM_ID_MAX];
+
+		const char *ra, *rb;
+
+		if (p->p < review || p->p >= automerge || cluster[p->a] == cluster[p->b])
+			continue;
+		/* Between the records that are left: a merged one's survivor. */
+		ra = live[cluster[p->a]];
+		rb = live[cluster[p->b]];
+		if (strcmp(ra, rb) > 0) {
+			const char *tmp = ra;
+
+			ra = rb;
+			rb = tmp;
+		}
+		if (!in_tx && crm_db_begin(db, &e) < 0)
+			cli_die_err(&e);
+		in_tx = 1;
+		crm_buf_init(&f, 0);
+		crm_buf_addc(&f, '{');
+		for (size_t i = 0; i < lk->nf; i++) {
+			if (i)
+				crm_buf_addc(&f, ',');
+			crm_json_str(&f, lk->f[i].name, strlen(lk->f[i].name));
+			crm_buf_addf(&f, ":{\"level\":\"%s\",\"weight\":%.3f}",
+				     crm_level_name(p->lev[i]), crm_linkage_field_weight(lk, i, p->lev[i]));
+		}
+		crm_buf_addc(&f, '}');
+		crm_id_new("r_", rid);
+		sqlite3_bind_text(q, 1, rid, -1, SQLITE_STATIC);
+		sqlite3_bind_text(q, 2, lk->type->kind, -1, SQLITE_STATIC);
+		sqlite3_bind_text(q, 3, ra, -1, SQLITE_STATIC);
+		sqlite3_bind_text(q, 4, rb, -1, SQLITE_STATIC);
+		sqlite3_bind_double(q, 5, p->p);
+		sqlite3_bind_double(q, 6, p->weight);
+		sqlite3_bind_text(q, 7, f.data, -1, SQLITE_STATIC);
+		sqlite3_bind_text(q, 8, now, -1, SQLITE_STATIC);
+		if (sqlite3_step(q) == SQLITE_DONE && sqlite3_changes(db))
+			(*queued)++;
+		sqlite3_reset(q);
+		crm_buf_release(&f);
+	}
+	sqlite3_finalize(q);
+	if (in_tx && crm_db_commit(db, &e) < 0)
+		cli_die_err(&e);
+	free(live);
+	free(best);
+	return merges;
+}
+
 int main(int argc, char **argv)
 {
 	const struct crm_entity *type = crm_entity_find("contact");
@@ -100,12 +458,13 @@ int main(int argc, char **argv)
 	double automerge = 0.98, review = 0.80;
 	uint64_t seed = 1;
 	size_t cap = 0;
-	int key, all = 0, quiet = 0, allpairs = 0;
+	int key, all = 0, quiet = 0, allpairs = 0, dry = 0;
+	size_t merged = 0, queued = 0;
 	struct crm_linkage lk;
 	struct crm_err e = { 0 };
 	struct crm_buf out;
 	uint32_t *cluster;
-	size_t nmerge = 0, nreview = 0, groups = 0;
+	size_t nmerge = 0, nreview = 0;
 	double t0;
 	sqlite3 *db;
 
@@ -127,15 +486,32 @@ int main(int argc, char **argv)
 			if (!cap)
 				cli_die(CRM_EUSAGE, "--block-cap: want a positive number, not '%s'", arg);
 			break;
-		case 'n': break;
+		case 'n': dry = 1; break;
 		case 'q': quiet = 1; break;
 		}
+	}
+	if (optind < argc) {
+		const char *cmd = argv[optind];
+		int n = argc - optind - 1;
+		char **rest = argv + optind + 1;
+
+		if (!strcmp(cmd, "review") && !n)
+			return cmd_review();
+		if (!strcmp(cmd, "merges") && !n)
+			return cmd_merges();
+		if (!strcmp(cmd, "accept") || !strcmp(cmd, "reject"))
+			return cmd_decide(!strcmp(cmd, "accept"), n, rest);
+		if (!strcmp(cmd, "undo"))
+			return cmd_undo(n, rest);
+		if (!strcmp(cmd, "merge"))
+			return cmd_merge(type, n, rest);
+		cli_die(CRM_EUSAGE, "unknown command '%s' (want review, accept, reject, merges, undo or merge)", cmd);
 	}
 	if (!all)
 		cli_die(CRM_EUSAGE, "say --all to check the whole database");
 	if (review > automerge)
 		cli_die(CRM_EUSAGE, "--review must not be above --auto-merge");
-	if (crm_db_open(&db, cli_db, CRM_DB_READONLY, &e) < 0)
+	if (crm_db_open(&db, cli_db, dry ? CRM_DB_READONLY : 0, &e) < 0)
 		cli_die_err(&e);
 	t0 = crm_now();
 	crm_linkage_init(&lk, type);
@@ -146,8 +522,10 @@ int main(int argc, char **argv)
 	else if (crm_linkage_auto_fields(&lk, db, &e) < 0)
 		cli_die_err(&e);
 	if (crm_linkage_load(&lk, db, &e) < 0 || crm_linkage_block(&lk, &e) < 0 ||
-	    crm_linkage_train(&lk, seed, &e) < 0 ||
-	    crm_linkage_cluster(&lk, automerge, 10, &cluster, &e) < 0)
+	    crm_linkage_train(&lk, seed, &e) < 0)
+		cli_die_err(&e);
+	drop_rejected(db, &lk);
+	if (crm_linkage_cluster(&lk, automerge, 10, &cluster, &e) < 0)
 		cli_die_err(&e);
 	crm_buf_init(&out, 0);
 	for (size_t k = 0; k < lk.npairs; k++) {
@@ -170,13 +548,8 @@ int main(int argc, char **argv)
 	}
 	if (out.len)
 		cli_write(out.data, out.len);
-	for (size_t i = 0; i < lk.n; i++)
-		if (cluster[i] == i) {
-			/* a group of more than one: some other record points here */
-		}
-	for (size_t i = 0; i < lk.n; i++)
-		if (cluster[i] != i && (i == 0 || 1))
-			groups += 0;
+	if (!dry)
+		merged = apply(db, &lk, cluster, automerge, review, &queued);
 	if (!quiet) {
 		double all_pairs = (double)lk.n * (double)(lk.n ? lk.n - 1 : 0) / 2;
 
@@ -191,15 +564,19 @@ int main(int argc, char **argv)
 			fprintf(stderr, " (%zu more dropped: too broad)", lk.dropped_rules);
 		if (lk.big_blocks)
 			fprintf(stderr, ", %llu blocks over the cap", (unsigned long long)lk.big_blocks);
-		fprintf(stderr, "; EM %d iterations, %.4f%% matches among them; %zu pairs >= %.2f, %zu to review; %.2f s\n",
-			lk.iterations, 100 * lk.lambda, nmerge, automerge, nreview, crm_now() - t0);
+		fprintf(stderr, "; EM %d iterations, %.4f%% matches among them; %zu pairs >= %.2f, %zu to review",
+			lk.iterations, 100 * lk.lambda, nmerge, automerge, nreview);
+		if (dry)
+			fprintf(stderr, "; dry run: nothing changed");
+		else
+			fprintf(stderr, "; %zu records merged, %zu new reviews", merged, queued);
+		fprintf(stderr, "; %.2f s\n", crm_now() - t0);
 		for (size_t i = 0; i < lk.nf; i++)
 			fprintf(stderr, "  %-24s %-8s exact %+6.2f  close %+6.2f  fuzzy %+6.2f  different %+6.2f\n",
 				lk.f[i].name, crm_cmp_name(lk.f[i].cmp),
 				crm_linkage_field_weight(&lk, i, 1), crm_linkage_field_weight(&lk, i, 2),
 				crm_linkage_field_weight(&lk, i, 3), crm_linkage_field_weight(&lk, i, 4));
 	}
-	(void)groups;
 	free(cluster);
 	crm_buf_release(&out);
 	crm_linkage_release(&lk);

@@ -243,9 +243,9 @@ static int build_update_sql(const struct crm_entity *t, struct crm_buf *upd)
 	int rc = 0;
 
 	crm_buf_init(&cond, 0);
-	rc |= crm_buf_addf(upd, "UPDATE %s SET external_id = coalesce(?%d, external_id)",
+	rc |= crm_buf_addf(upd, "UPDATE %s SET external_id = coalesce(external_id, ?%d)",
 			   t->table, P_EXT);
-	rc |= crm_buf_addf(&cond, "external_id IS NOT coalesce(?%d, external_id)",
+	rc |= crm_buf_addf(&cond, "external_id IS NOT coalesce(external_id, ?%d)",
 			   P_EXT);
 	for (size_t i = 0; i < t->nfields; i++) {
 		const struct crm_field *f = &t->fields[i];

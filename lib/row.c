@@ -39,7 +39,8 @@ int crm_row_json(struct crm_buf *b, sqlite3_stmt *st, const char *kind,
 			const char *s = (const char *)sqlite3_column_text(st, i);
 			size_t len = (size_t)sqlite3_column_bytes(st, i);
 
-			if (!strcmp(name, "attrs") || !strcmp(name, "payload"))
+			if (!strcmp(name, "attrs") || !strcmp(name, "payload") ||
+			    !strcmp(name, "decisions") || !strcmp(name, "fields"))
 				rc = crm_buf_add(b, s, len);
 			else
 				rc = crm_json_str(b, s, len);

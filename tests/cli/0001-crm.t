@@ -9,9 +9,9 @@ like "$out" "crm-import 0." "tools print their version"
 
 crm init 2>err
 ok $? "crm init creates a database"
-is "$(q 'PRAGMA user_version')" "1" "schema at version 1"
+is "$(q "PRAGMA user_version")" "$(ls "$TOP"/lib/sql/*.sql | wc -l | tr -d " ")" "schema at the latest version"
 is "$(q 'PRAGMA journal_mode')" "wal" "in WAL mode"
-like "$(cat err)" "schema version 0 -> 1" "init says what it did"
+like "$(cat err)" "schema version 0 -> " "init says what it did"
 crm init 2>err
 like "$(cat err)" "schema is current" "second init is a no-op"
 

@@ -4,7 +4,7 @@
 F=$TOP/tests/fixtures
 
 crm-import -q -t contact "$F"/people.csv >/dev/null
-crm-dedupe --all --all-pairs >pairs.ndjson 2>err
+crm-dedupe --all -n --all-pairs >pairs.ndjson 2>err
 ok $? "crm-dedupe --all runs"
 ext() { q "select external_id from contacts where id='$1'"; }
 found=$(jq -r '[.a, .b, .action] | @tsv' pairs.ndjson | while IFS='	' read -r a b act; do
@@ -25,7 +25,7 @@ is "$(echo "$p > 0" | bc)" "1" "an exact surname adds weight ($p)"
 is "$(jq -r '.fields | length' pairs.ndjson | sort -u)" "7" "every compared field explained per pair"
 
 # Explicit fields; bad ones are usage errors.
-crm-dedupe --all --fields 'email:email,last_name:name' -q >/dev/null
+crm-dedupe --all -n --fields "email:email,last_name:name" -q >/dev/null
 ok $? "--fields with comparators"
 crm-dedupe --all --fields 'nosuch' 2>err; is "$?" "2" "unknown field: exit 2"
 like "$(cat err)" "contacts have no field 'nosuch'" "says which"
@@ -34,7 +34,7 @@ crm-dedupe 2>err; is "$?" "2" "no mode: exit 2"
 
 # Records with none of the compared fields are skipped, not matched.
 printf 'Contact ID,title\nX1,CEO\nX2,CEO\n' | crm-import -q -t contact >/dev/null
-crm-dedupe --all --fields 'email:email,phone:phone' --all-pairs >p2 2>err
+crm-dedupe --all -n --fields "email:email,phone:phone" --all-pairs >p2 2>err
 like "$(cat err)" "skipped: none of the compared fields" "empty records reported"
 is "$(jq -r 'select(.a != null) | .a' p2 | grep -c "$(q "select id from contacts where external_id='X1'")")" "0" "and never paired"
 

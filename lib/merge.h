@@ -1,0 +1,44 @@
+/*
+ * merge.h - merging duplicate records, and undoing it.
+ *
+ * A merge keeps one record (the survivor), fills its empty fields from the
+ * other, moves the other's links (deals, interactions, tasks, contacts of
+ * an account) to it, and points the other at it with merged_into, so its
+ * id and its (source, external id) still resolve. Everything it changed
+ * is recorded in the merges table with a snapshot, and crm_merge_undo()
+ * puts it back, keeping any edits made to the survivor since.
+ */
+#ifndef CRM_MERGE_H
+#define CRM_MERGE_H
+
+#include <sqlite3.h>
+
+#include "entity.h"
+#include "id.h"
+#include "util.h"
+
+struct crm_merge_info {
+	double probability, weight;	/* of the pair; NAN if unknown */
+	const char *reason;		/* "auto", "review" or "manual" */
+};
+
+/*
+ * Merge records a and b of type t. The survivor is the more complete of
+ * the two (then the older). Runs in a savepoint: on failure nothing
+ * changed. *merge_id (CRM_ID_MAX bytes) receives the merge's id and
+ * *survivor the survivor's. Returns 0, or -1 with e: CRM_EDATA when a or b
+ * does not exist or was already merged away.
+ */
+int crm_merge(sqlite3 *db, const struct crm_entity *t, const char *a,
+	      const char *b, const struct crm_merge_info *info,
+	      char *merge_id, char *survivor, struct crm_err *e);
+
+/*
+ * Undo merge merge_id: the merged record comes back as it was, with its
+ * links; each survivor field the merge changed gets its old value unless
+ * it was edited since. Refused (CRM_EDATA) when the survivor was itself
+ * merged away later: undo that merge first.
+ */
+int crm_merge_undo(sqlite3 *db, const char *merge_id, struct crm_err *e);
+
+#endif
