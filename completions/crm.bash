@@ -23,6 +23,8 @@ _crm_tool() {
 	esac
 	if [[ $cur == -* ]]; then
 		COMPREPLY=($(compgen -W "$("$tool" --complete-options 2>/dev/null | sed 's/=$//')" -- "$cur"))
+	elif [ "$tool" = crm-dedupe ]; then
+		COMPREPLY=($(compgen -W "review accept reject merges undo merge" -- "$cur"))
 	else
 		COMPREPLY=($(compgen -f -- "$cur"))
 	fi

@@ -26,3 +26,5 @@ complete -c crm -n __fish_use_subcommand -l db -r -F
 complete -c crm -n '__fish_seen_subcommand_from help' -a '(crm commands 2>/dev/null)'
 complete -c crm -n '__fish_seen_subcommand_from import' -a '(__fish_complete_path)'
 complete -c crm -n '__fish_seen_subcommand_from import export' -s t -l type -x -a 'account contact deal interaction product user task'
+complete -c crm-dedupe -n __fish_use_subcommand -a 'review accept reject merges undo merge'
+complete -c crm-dedupe -s t -l type -x -a 'contact account'
