@@ -66,7 +66,7 @@ rid=$(crm-dedupe --db r.db review | jq -r .id | head -1)
 a=$(crm-dedupe --db r.db review | jq -r .a_id | head -1)
 crm-dedupe --db r.db reject "$rid"
 ok $? "reject"
-crm-dedupe --db r.db --all --auto-merge 0.5 -q >/dev/null
+crm-dedupe --db r.db --all --auto-merge 0.5 --review 0.5 -q >/dev/null
 is "$(sqlite3 r.db "select coalesce(merged_into,'live') from contacts where id='$a'" | grep -c live)" "1" "a rejected pair is not merged later"
 crm-import --db r2.db -q -t contact "$F"/people.csv >/dev/null
 crm-dedupe --db r2.db --all --auto-merge 1 --review 0.5 -q >/dev/null
