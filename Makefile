@@ -32,8 +32,8 @@ WARN = -std=c17 -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
        -Wmissing-prototypes -Wpointer-arith -Wformat=2 -Wvla \
        -Wnull-dereference -Wundef -Wwrite-strings
 ALL_CPPFLAGS = -D_GNU_SOURCE -DCRM_VERSION='"$(VERSION)"' $(CPPFLAGS)
-ALL_CFLAGS = $(CFLAGS) $(WARN) $(shell $(PKG_CONFIG) --cflags $(PKGS)) $(CSV_CFLAGS)
-LIBS = $(shell $(PKG_CONFIG) --libs $(PKGS)) $(CSV_LIBS) -lm
+ALL_CFLAGS = $(CFLAGS) $(WARN) -pthread $(shell $(PKG_CONFIG) --cflags $(PKGS)) $(CSV_CFLAGS)
+LIBS = $(shell $(PKG_CONFIG) --libs $(PKGS)) $(CSV_LIBS) -lm -pthread
 
 ifdef SANITIZE
 ALL_CFLAGS += -fsanitize=$(SANITIZE) -fno-omit-frame-pointer -fno-sanitize-recover=all

@@ -15,9 +15,11 @@
  *   score    weight = sum of log2(m/u), p from weight and prior.
  */
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "db.h"
 #include "linkage.h"
@@ -665,6 +667,55 @@ static int block_rule(struct crm_linkage *lk, int x, int y, int swap,
 	return 0;
 }
 
+struct slice {
+	struct crm_linkage *lk;
+	size_t from, to;
+	int fi, li;
+};
+
+static void *compare_slice(void *arg)
+{
+	struct slice *s = arg;
+
+	for (size_t i = s->from; i < s->to; i++) {
+		struct crm_pair *p = &s->lk->pairs[i];
+
+		compare_pair(s->lk, p->a, p->b, s->fi, s->li, p->lev);
+	}
+	return NULL;
+}
+
+/*
+ * Compare every candidate pair, on as many threads as there are cores (up
+ * to 8): each pair writes only its own levels, records are read-only.
+ */
+static void compare_all(struct crm_linkage *lk, int fi, int li)
+{
+	struct slice s[8];
+	pthread_t th[8];
+	long cores = sysconf(_SC_NPROCESSORS_ONLN);
+	size_t n = cores < 1 ? 1 : cores > 8 ? 8 : (size_t)cores, started = 1;
+
+	if (lk->npairs < 100000)
+		n = 1;
+	for (size_t t = 0; t < n; t++) {
+		s[t].lk = lk;
+		s[t].fi = fi;
+		s[t].li = li;
+		s[t].from = lk->npairs * t / n;
+		s[t].to = lk->npairs * (t + 1) / n;
+	}
+	for (size_t t = 1; t < n; t++, started++)
+		if (pthread_create(&th[t], NULL, compare_slice, &s[t]) != 0)
+			break;
+	compare_slice(&s[0]);
+	/* A slice whose thread did not start is done here. */
+	for (size_t t = started; t < n; t++)
+		compare_slice(&s[t]);
+	for (size_t t = 1; t < started; t++)
+		pthread_join(th[t], NULL);
+}
+
 int crm_linkage_block(struct crm_linkage *lk, struct crm_err *e)
 {
 	struct hidx *keys;
@@ -713,13 +764,11 @@ int crm_linkage_block(struct crm_linkage *lk, struct crm_err *e)
 	if (!lk->pairs)
 		goto nomem;
 	for (size_t i = 0; i < k; i++) {
-		struct crm_pair *p = &lk->pairs[i];
-
-		p->a = (uint32_t)(pb.p[i] >> 32);
-		p->b = (uint32_t)pb.p[i];
-		compare_pair(lk, p->a, p->b, fi, li, p->lev);
+		lk->pairs[i].a = (uint32_t)(pb.p[i] >> 32);
+		lk->pairs[i].b = (uint32_t)pb.p[i];
 	}
 	lk->npairs = k;
+	compare_all(lk, fi, li);
 	rc = 0;
 	goto out;
 nomem:

@@ -163,17 +163,53 @@ static char *query1(sqlite3 *db, const char *sql, const char *p1,
 	return v;
 }
 
-/* How complete a snapshot is: non-null decided columns plus custom fields. */
-static int completeness(sqlite3 *db, const char *snap)
+/* Number of keys of a JSON object (counts top-level members). */
+static int count_keys(const char *json)
 {
-	char *n = query1(db,
-		"SELECT (SELECT count(*) FROM json_each(?1) WHERE type != 'null' AND key NOT IN "
-		"('id','source','external_id','src_key','name_key','merged_into','updated_at','created_at','attrs'))"
-		" + (SELECT count(*) FROM json_each(?1, '$.attrs'))", snap, NULL);
-	int v = n ? atoi(n) : 0;
+	int depth = 0, n = 0, str = 0, any = 0;
 
-	free(n);
-	return v;
+	for (const char *p = json ? json : ""; *p; p++) {
+		if (str) {
+			if (*p == '\\' && p[1])
+				p++;
+			else if (*p == '"')
+				str = 0;
+			continue;
+		}
+		if (*p == '"') {
+			str = 1;
+			if (depth == 1)
+				any = 1;
+		} else if (*p == '{' || *p == '[') {
+			depth++;
+		} else if (*p == '}' || *p == ']') {
+			depth--;
+		} else if (*p == ',' && depth == 1) {
+			n++;
+		}
+	}
+	return any ? n + 1 : 0;
+}
+
+/* Do the two rows hold the same value in column i? */
+static int same_value(sqlite3_stmt *x, sqlite3_stmt *y, int i)
+{
+	int tx = sqlite3_column_type(x, i), ty = sqlite3_column_type(y, i);
+
+	if (tx != ty)
+		return 0;
+	switch (tx) {
+	case SQLITE_NULL:
+		return 1;
+	case SQLITE_INTEGER:
+		return sqlite3_column_int64(x, i) == sqlite3_column_int64(y, i);
+	case SQLITE_FLOAT:
+		return sqlite3_column_double(x, i) == sqlite3_column_double(y, i);
+	default:
+		return sqlite3_column_bytes(x, i) == sqlite3_column_bytes(y, i) &&
+		       !memcmp(sqlite3_column_blob(x, i), sqlite3_column_blob(y, i),
+			       (size_t)sqlite3_column_bytes(x, i));
+	}
 }
 
 static void rollback_to(sqlite3 *db, const char *name)
@@ -192,7 +228,8 @@ int crm_merge(sqlite3 *db, const struct crm_entity *t, const char *a,
 	struct crm_buf sa, sb, sql, dec, snap, after;
 	const char *s_id, *l_id, *s_snap, *l_snap;
 	char now[32], *v = NULL;
-	int rc = -1, found;
+	const char *alt[2];
+	int rc = -1, found, nalt = 0;
 
 	crm_buf_init(&sa, 0);
 	crm_buf_init(&sb, 0);
@@ -223,116 +260,126 @@ int crm_merge(sqlite3 *db, const struct crm_entity *t, const char *a,
 		crm_err_set(e, CRM_EDATA, "%s or %s was already merged into %s", a, b, v);
 		goto fail;
 	}
-	/* The survivor: more complete, then older. */
+	/* Both rows, column by column, compared in C. */
 	{
-		int ca = completeness(db, sa.data), cb = completeness(db, sb.data);
-		char *older = query1(db, "SELECT ?1 < ?2", a, b);
-		int a_first = ca > cb || (ca == cb && older && !strcmp(older, "1"));
+		sqlite3_stmt *ra = NULL, *rb = NULL;
+		int ca = 0, cb = 0, a_first, l_newer, ncol;
+		int upd = 0;
 
-		free(older);
+		crm_buf_reset(&sql);
+		crm_buf_addf(&sql, "SELECT * FROM %s WHERE id = ?1", t->table);
+		if (sqlite3_prepare_v2(db, sql.data, -1, &ra, NULL) != SQLITE_OK ||
+		    sqlite3_prepare_v2(db, sql.data, -1, &rb, NULL) != SQLITE_OK) {
+			sqlite3_finalize(ra);
+			crm_db_err(db, e, "cannot read records");
+			goto fail;
+		}
+		sqlite3_bind_text(ra, 1, a, -1, SQLITE_STATIC);
+		sqlite3_bind_text(rb, 1, b, -1, SQLITE_STATIC);
+		if (sqlite3_step(ra) != SQLITE_ROW || sqlite3_step(rb) != SQLITE_ROW) {
+			sqlite3_finalize(ra);
+			sqlite3_finalize(rb);
+			crm_db_err(db, e, "cannot read records");
+			goto fail;
+		}
+		ncol = sqlite3_column_count(ra);
+		/* The survivor: more complete (fields, then custom fields), then older. */
+		for (int i = 0; i < ncol; i++) {
+			const char *col = sqlite3_column_name(ra, i);
+
+			if (!strcmp(col, "attrs")) {
+				ca += count_keys((const char *)sqlite3_column_text(ra, i));
+				cb += count_keys((const char *)sqlite3_column_text(rb, i));
+			} else if (!fixed_column(col)) {
+				ca += sqlite3_column_type(ra, i) != SQLITE_NULL;
+				cb += sqlite3_column_type(rb, i) != SQLITE_NULL;
+			}
+		}
+		a_first = ca > cb || (ca == cb && strcmp(a, b) < 0);
 		s_id = a_first ? a : b;
 		l_id = a_first ? b : a;
 		s_snap = a_first ? sa.data : sb.data;
 		l_snap = a_first ? sb.data : sa.data;
-	}
-	crm_db_timestamp(now, sizeof(now));
-	/*
-	 * Field by field: empty in the survivor -> the other's value; both
-	 * set and different -> the more recently updated record's value,
-	 * except emails and phones, where the survivor's stays and the
-	 * other's is kept as an alternate in attrs.
-	 */
-	crm_buf_addc(&dec, '[');
-	{
-		int l_newer = 0;
+		{
+			sqlite3_stmt *ss = a_first ? ra : rb, *ls = a_first ? rb : ra;
+			int ucol = -1;
 
-		free(v);
-		v = query1(db, "SELECT json_extract(?1, '$.updated_at') > json_extract(?2, '$.updated_at')",
-			   l_snap, s_snap);
-		l_newer = v && !strcmp(v, "1");
-		for (size_t i = 0; i < c.n; i++) {
-			const char *col = c.name[i];
-			char path[80], *same, *l_null, *s_null;
-			const char *from, *why;
+			for (int i = 0; i < ncol; i++)
+				if (!strcmp(sqlite3_column_name(ss, i), "updated_at"))
+					ucol = i;
+			l_newer = ucol >= 0 && sqlite3_column_type(ls, ucol) == SQLITE_TEXT &&
+				  sqlite3_column_type(ss, ucol) == SQLITE_TEXT &&
+				  strcmp((const char *)sqlite3_column_text(ls, ucol),
+					 (const char *)sqlite3_column_text(ss, ucol)) > 0;
+			/*
+			 * Field by field: empty in the survivor -> the other's
+			 * value; both set and different -> the more recently
+			 * updated record's value, except emails and phones,
+			 * where the survivor's stays and the other's is kept
+			 * as an alternate in attrs.
+			 */
+			crm_buf_addc(&dec, '[');
+			crm_buf_reset(&sql);
+			crm_buf_addf(&sql, "UPDATE %s SET updated_at = updated_at", t->table);
+			for (int i = 0; i < ncol; i++) {
+				const char *col = sqlite3_column_name(ss, i);
+				const char *from, *why;
 
-			if (fixed_column(col))
-				continue;
-			snprintf(path, sizeof(path), "$.%s", col);
-			l_null = query1(db, "SELECT json_type(?1, ?2) = 'null'", l_snap, path);
-			s_null = query1(db, "SELECT json_type(?1, ?2) = 'null'", s_snap, path);
-			{
-				sqlite3_stmt *st;
-
-				if (sqlite3_prepare_v2(db, "SELECT json_extract(?1, ?3) IS json_extract(?2, ?3)",
-						       -1, &st, NULL) != SQLITE_OK) {
-					free(l_null);
-					free(s_null);
-					crm_db_err(db, e, "cannot compare");
-					goto fail;
+				if (fixed_column(col) || sqlite3_column_type(ls, i) == SQLITE_NULL ||
+				    same_value(ss, ls, i))
+					continue;
+				if (sqlite3_column_type(ss, i) == SQLITE_NULL) {
+					from = "merged";
+					why = "filled an empty field";
+				} else if (!strcmp(col, "email") || !strcmp(col, "phone")) {
+					from = "survivor";
+					why = "the other kept as an alternate";
+				} else if (l_newer) {
+					from = "merged";
+					why = "more recent";
+				} else {
+					from = "survivor";
+					why = "more recent";
 				}
-				sqlite3_bind_text(st, 1, s_snap, -1, SQLITE_STATIC);
-				sqlite3_bind_text(st, 2, l_snap, -1, SQLITE_STATIC);
-				sqlite3_bind_text(st, 3, path, -1, SQLITE_STATIC);
-				same = sqlite3_step(st) == SQLITE_ROW && sqlite3_column_int(st, 0) ? strdup("1") : NULL;
-				sqlite3_finalize(st);
-			}
-			if (same || (l_null && !strcmp(l_null, "1"))) {
-				free(same);
-				free(l_null);
-				free(s_null);
-				continue;
-			}
-			free(same);
-			if (s_null && !strcmp(s_null, "1")) {
-				from = "merged";
-				why = "filled an empty field";
-			} else if (!strcmp(col, "email") || !strcmp(col, "phone")) {
-				from = "survivor";
-				why = "the other kept as an alternate";
-			} else if (l_newer) {
-				from = "merged";
-				why = "more recent";
-			} else {
-				from = "survivor";
-				why = "more recent";
-			}
-			free(l_null);
-			free(s_null);
-			if (dec.len > 1)
-				crm_buf_addc(&dec, ',');
-			crm_buf_adds(&dec, "{\"field\":");
-			crm_json_str(&dec, col, strlen(col));
-			crm_buf_addf(&dec, ",\"from\":\"%s\",\"why\":\"%s\"}", from, why);
-			if (!strcmp(from, "merged")) {
-				crm_buf_reset(&sql);
-				crm_buf_addf(&sql, "UPDATE %s SET \"%s\" = json_extract(?1, ?2) WHERE id = ?3",
-					     t->table, col);
-				if (exec3(db, sql.data, l_snap, path, s_id, e) < 0)
-					goto fail;
-				if (!strcmp(col, "name") && t->has_name_key) {
-					crm_buf_reset(&sql);
-					crm_buf_addf(&sql, "UPDATE %s SET name_key = json_extract(?1, '$.name_key') WHERE id = ?2",
-						     t->table);
-					if (exec3(db, sql.data, l_snap, s_id, NULL, e) < 0)
-						goto fail;
+				if (dec.len > 1)
+					crm_buf_addc(&dec, ',');
+				crm_buf_adds(&dec, "{\"field\":");
+				crm_json_str(&dec, col, strlen(col));
+				crm_buf_addf(&dec, ",\"from\":\"%s\",\"why\":\"%s\"}", from, why);
+				if (!strcmp(from, "merged")) {
+					crm_buf_addf(&sql, ", \"%s\" = json_extract(?1, '$.%s')", col, col);
+					if (!strcmp(col, "name") && t->has_name_key)
+						crm_buf_adds(&sql, ", name_key = json_extract(?1, '$.name_key')");
+					upd = 1;
+				} else if (why[0] == 't') {
+					alt[nalt++] = !strcmp(col, "email") ? "email" : "phone";
 				}
-			} else if (!strcmp(why, "the other kept as an alternate")) {
-				/* attrs.emails / attrs.phones: the other values, once each. */
-				char key[32];
-
-				snprintf(key, sizeof(key), "$.%ss", col);
-				crm_buf_reset(&sql);
-				crm_buf_addf(&sql,
-					"UPDATE %s SET attrs = json_set(attrs, ?1, "
-					"(SELECT json_group_array(value) FROM (SELECT value FROM json_each(coalesce(json_extract(attrs, ?1), '[]')) "
-					"UNION SELECT json_extract(?2, '$.%s')))) WHERE id = ?3",
-					t->table, col);
-				if (exec3(db, sql.data, key, l_snap, s_id, e) < 0)
-					goto fail;
 			}
+			crm_buf_addc(&dec, ']');
+		}
+		sqlite3_finalize(ra);
+		sqlite3_finalize(rb);
+		if (upd) {
+			crm_buf_adds(&sql, " WHERE id = ?2");
+			if (exec3(db, sql.data, l_snap, s_id, NULL, e) < 0)
+				goto fail;
 		}
 	}
-	crm_buf_addc(&dec, ']');
+	crm_db_timestamp(now, sizeof(now));
+	/* attrs.emails / attrs.phones: the other's values, once each. */
+	for (int k = 0; k < nalt; k++) {
+		char key[32];
+
+		snprintf(key, sizeof(key), "$.%ss", alt[k]);
+		crm_buf_reset(&sql);
+		crm_buf_addf(&sql,
+			"UPDATE %s SET attrs = json_set(attrs, ?1, "
+			"(SELECT json_group_array(value) FROM (SELECT value FROM json_each(coalesce(json_extract(attrs, ?1), '[]')) "
+			"UNION SELECT json_extract(?2, '$.%s')))) WHERE id = ?3",
+			t->table, alt[k]);
+		if (exec3(db, sql.data, key, l_snap, s_id, e) < 0)
+			goto fail;
+	}
 	/* Custom fields: the survivor's win, the other's fill in. The older
 	 * created_at stays: the customer has been known since then. */
 	crm_buf_reset(&sql);

@@ -140,6 +140,31 @@ double crm_jaro_winkler(const char *a, const char *b)
 	return j + (double)p * 0.1 * (1.0 - j);
 }
 
+/* Are a and b at most one edit apart (the common question)? Linear. */
+static int within_one(const char *a, const char *b, size_t la, size_t lb)
+{
+	size_t i = 0;
+
+	if (la == lb) {
+		while (i < la && a[i] == b[i])
+			i++;
+		if (i == la)
+			return 1;
+		/* one substitution, or two neighbours swapped */
+		if (!strcmp(a + i + 1, b + i + 1))
+			return 1;
+		return i + 1 < la && a[i] == b[i + 1] && a[i + 1] == b[i] &&
+		       !strcmp(a + i + 2, b + i + 2);
+	}
+	if (la + 1 == lb)
+		return within_one(b, a, lb, la);
+	if (la != lb + 1)
+		return 0;
+	while (i < lb && a[i] == b[i])
+		i++;
+	return !strcmp(a + i + 1, b + i);	/* one character more in a */
+}
+
 int crm_edit_distance(const char *a, const char *b, int max)
 {
 	int la = (int)strlen(a), lb = (int)strlen(b);
@@ -152,6 +177,9 @@ int crm_edit_distance(const char *a, const char *b, int max)
 		lb = MAXLEN;
 	if (abs(la - lb) > max)
 		return max + 1;
+	if (max == 1 && la < MAXLEN && lb < MAXLEN &&
+	    a[la] == '\0' && b[lb] == '\0')
+		return !strcmp(a, b) ? 0 : within_one(a, b, (size_t)la, (size_t)lb) ? 1 : 2;
 	for (int x = 0; x <= lb; x++)
 		prev[x] = x;
 	for (int i = 1; i <= la; i++) {

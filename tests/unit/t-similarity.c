@@ -51,6 +51,23 @@ int main(void)
 	is_int(crm_edit_distance("abcdef", "uvwxyz", 2), 3, "stops past max (returns max + 1)");
 	is_int(crm_edit_distance("a", "abcdefg", 2), 3, "length difference alone exceeds max");
 
+	/* The max == 1 fast path agrees with the full algorithm. */
+	{
+		static const char *const w[] = { "4011", "4101", "401", "40111", "4012",
+			"1404", "", "a", "ab", "ba", "abc", "acb", "bac", "abcd", "abdc",
+			"xbcd", "abcx", "bcd", "abd", "aabc", NULL };
+		int bad = 0;
+
+		for (int i = 0; w[i]; i++)
+			for (int k = 0; w[k]; k++) {
+				int fast = crm_edit_distance(w[i], w[k], 1);
+				int full = crm_edit_distance(w[i], w[k], 5);
+
+				if (fast != (full > 1 ? 2 : full))
+					bad++;
+			}
+		is_int(bad, 0, "edit distance within 1: fast path = full algorithm on 400 pairs");
+	}
 	ok(crm_token_set("acme widgets", "widgets acme inc") == 1.0, "token set ignores order and extras");
 	ok(near(crm_token_set("acme widgets", "acme tools"), 0.5), "one of two words shared");
 	ok(crm_token_set("", "acme") == 0.0, "empty = 0");
