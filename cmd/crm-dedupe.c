@@ -6,10 +6,14 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+
+#include <jansson.h>
 
 #include "../lib/db.h"
 #include "../lib/linkage.h"
 #include "../lib/merge.h"
+#include "../lib/reader.h"
 #include "../lib/row.h"
 #include "../lib/ndjson.h"
 #include "cli.h"
@@ -18,7 +22,7 @@ enum { O_ALL = 256, O_FIELDS, O_AUTO, O_REVIEW, O_SEED, O_CAP, O_PAIRS };
 
 static const struct cli_opt opts[] = {
 	{ "type", 't', "TYPE", "record type: contact (default) or account" },
-	{ "all", O_ALL, NULL, "check every record in the database" },
+	{ "all", O_ALL, NULL, "check every record in the database (default: records on stdin)" },
 	{ "fields", O_FIELDS, "LIST", "compared fields, FIELD[:COMPARATOR],... (default: chosen from the data)" },
 	{ "auto-merge", O_AUTO, "P", "merge pairs with probability >= P (default 0.98)" },
 	{ "review", O_REVIEW, "P", "queue pairs with probability >= P for review (default 0.80)" },
@@ -31,7 +35,7 @@ static const struct cli_opt opts[] = {
 };
 
 static const struct cli cli = {
-	"crm-dedupe", "--all [options]\n"
+	"crm-dedupe", "[--all] [options] [< records.ndjson]\n"
 	"       crm-dedupe review | accept ID... | reject ID... | merges\n"
 	"       crm-dedupe undo MERGE_ID... | merge ID ID",
 	"Find duplicate contacts or accounts by probabilistic matching, merge\n"
@@ -318,6 +322,169 @@ static int cmd_merge(const struct crm_entity *type, int argc, char **argv)
 	return cli_finish(0);
 }
 
+/* ---- records from a pipe ------------------------------------------------ */
+
+struct incoming {
+	char **line;		/* NDJSON lines as read, in order */
+	size_t n;
+	char **ids;		/* sorted ids of records of the type */
+	size_t nids;
+};
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Read NDJSON records from stdin; bad lines are reported and passed on. */
+static void read_incoming(struct incoming *in, const struct crm_entity *type)
+{
+	struct crm_reader r;
+	struct crm_err e = { 0 };
+	int rc;
+
+	if (crm_reader_open(&r, "-", 0, &e) < 0)
+		cli_die_err(&e);
+	while ((rc = crm_reader_line(&r, &e)) != CRM_LINE_EOF) {
+		json_t *o, *t, *id;
+		char **p;
+
+		if (rc < 0)
+			cli_die_err(&e);
+		if (rc == CRM_LINE_TOOLONG || !r.line.len)
+			continue;
+		p = realloc(in->line, (in->n + 1) * sizeof(*p));
+		if (!p || !(p[in->n] = strdup(r.line.data)))
+			cli_die(CRM_ESOFTWARE, "out of memory");
+		in->line = p;
+		in->n++;
+		o = json_loadb(r.line.data, r.line.len, 0, NULL);
+		if (!o) {
+			cli_warn("-:%ld: not a JSON record, passed on as it is", r.lineno);
+			continue;
+		}
+		t = json_object_get(o, "type");
+		id = json_object_get(o, "id");
+		if (json_is_string(id) && (!json_is_string(t) ||
+					    crm_entity_find(json_string_value(t)) == type)) {
+			p = realloc(in->ids, (in->nids + 1) * sizeof(*p));
+			if (!p || !(p[in->nids] = strdup(json_string_value(id))))
+				cli_die(CRM_ESOFTWARE, "out of memory");
+			in->ids = p;
+			in->nids++;
+		}
+		json_decref(o);
+	}
+	crm_reader_release(&r);
+	qsort(in->ids, in->nids, sizeof(*in->ids), cmp_str);
+}
+
+/* Order record indexes by their ids (qsort_r). */
+static int cmp_index(const void *a, const void *b, void *ids)
+{
+	char **id = ids;
+
+	return strcmp(id[*(const uint32_t *)a], id[*(const uint32_t *)b]);
+}
+
+static int is_incoming(const struct incoming *in, const char *id)
+{
+	return bsearch(&id, in->ids, in->nids, sizeof(*in->ids), cmp_str) != NULL;
+}
+
+/*
+ * Write the incoming records again, each of the type with a "duplicate"
+ * key: its most likely match, the probability, the action, and the
+ * record it was merged into, if it was.
+ */
+static void write_incoming(sqlite3 *db, const struct incoming *in,
+			   const struct crm_linkage *lk, double automerge,
+			   double review, int dry)
+{
+	const struct crm_pair **best = calloc(lk->n ? lk->n : 1, sizeof(*best));
+	uint32_t *order = malloc((lk->n ? lk->n : 1) * sizeof(*order));
+	char sql[128];
+	sqlite3_stmt *mi = NULL;
+
+	if (!best || !order)
+		cli_die(CRM_ESOFTWARE, "out of memory");
+	/* Record indexes sorted by id, to find an incoming record. */
+	for (uint32_t i = 0; i < lk->n; i++)
+		order[i] = i;
+	qsort_r(order, lk->n, sizeof(*order), cmp_index, lk->id);
+	for (size_t k = 0; k < lk->npairs; k++) {
+		const struct crm_pair *p = &lk->pairs[k];
+
+		if (!best[p->a] || p->p > best[p->a]->p)
+			best[p->a] = p;
+		if (!best[p->b] || p->p > best[p->b]->p)
+			best[p->b] = p;
+	}
+	snprintf(sql, sizeof(sql), "SELECT merged_into FROM %s WHERE id = ?1", lk->type->table);
+	sqlite3_prepare_v2(db, sql, -1, &mi, NULL);
+	for (size_t i = 0; i < in->n; i++) {
+		json_t *o = json_loads(in->line[i], 0, NULL), *id;
+		char *text;
+
+		if (!o || !json_is_string(id = json_object_get(o, "id")) ||
+		    !is_incoming(in, json_string_value(id))) {
+			cli_write(in->line[i], strlen(in->line[i]));
+			cli_write("\n", 1);
+			json_decref(o);
+			continue;
+		}
+		{
+			const char *rid = json_string_value(id);
+			const struct crm_pair *p = NULL;
+			json_t *d = json_object();
+			size_t lo = 0, hi = lk->n;
+			uint32_t x = UINT32_MAX;
+
+			while (lo < hi) {
+				size_t mid = (lo + hi) / 2;
+				int c = strcmp(rid, lk->id[order[mid]]);
+
+				if (!c) {
+					x = order[mid];
+					break;
+				}
+				if (c < 0)
+					hi = mid;
+				else
+					lo = mid + 1;
+			}
+			if (x != UINT32_MAX)
+				p = best[x];
+			if (p && p->p >= review) {
+				json_object_set_new(d, "of", json_string(lk->id[p->a == x ? p->b : p->a]));
+				json_object_set_new(d, "probability", json_real(p->p));
+				json_object_set_new(d, "action", json_string(p->p >= automerge ? "merge" : "review"));
+			} else {
+				json_object_set_new(d, "action", json_string("distinct"));
+			}
+			if (!dry && mi) {
+				sqlite3_bind_text(mi, 1, rid, -1, SQLITE_STATIC);
+				if (sqlite3_step(mi) == SQLITE_ROW &&
+				    sqlite3_column_type(mi, 0) != SQLITE_NULL)
+					json_object_set_new(d, "merged_into",
+						json_string((const char *)sqlite3_column_text(mi, 0)));
+				sqlite3_reset(mi);
+			}
+			json_object_set_new(o, "duplicate", d);
+		}
+		text = json_dumps(o, JSON_COMPACT);
+		if (text) {
+			cli_write(text, strlen(text));
+			cli_write("\n", 1);
+		}
+		free(text);
+		json_decref(o);
+	}
+	sqlite3_finalize(mi);
+	free(best);
+	free(order);
+}
+
 /* ---- the run -------------------------------------------------------------- */
 
 /* Pairs a person rejected: never merged, never queued again. */
@@ -463,6 +630,7 @@ int main(int argc, char **argv)
 	struct crm_linkage lk;
 	struct crm_err e = { 0 };
 	struct crm_buf out;
+	struct incoming in = { 0 };
 	uint32_t *cluster;
 	size_t nmerge = 0, nreview = 0;
 	double t0;
@@ -507,8 +675,10 @@ int main(int argc, char **argv)
 			return cmd_merge(type, n, rest);
 		cli_die(CRM_EUSAGE, "unknown command '%s' (want review, accept, reject, merges, undo or merge)", cmd);
 	}
+	if (!all && isatty(0))
+		cli_die(CRM_EUSAGE, "say --all to check the whole database, or pipe records in");
 	if (!all)
-		cli_die(CRM_EUSAGE, "say --all to check the whole database");
+		read_incoming(&in, type);
 	if (review > automerge)
 		cli_die(CRM_EUSAGE, "--review must not be above --auto-merge");
 	if (crm_db_open(&db, cli_db, dry ? CRM_DB_READONLY : 0, &e) < 0)
@@ -525,6 +695,29 @@ int main(int argc, char **argv)
 	    crm_linkage_train(&lk, seed, &e) < 0)
 		cli_die_err(&e);
 	drop_rejected(db, &lk);
+	/* From a pipe: each incoming record may join its best match only;
+	 * duplicates among the records already there are --all's business. */
+	if (!all) {
+		size_t *best = malloc((lk.n ? lk.n : 1) * sizeof(*best));
+
+		if (!best)
+			cli_die(CRM_ESOFTWARE, "out of memory");
+		for (size_t i = 0; i < lk.n; i++)
+			best[i] = SIZE_MAX;
+		for (size_t k = 0; k < lk.npairs; k++) {
+			const struct crm_pair *p = &lk.pairs[k];
+			uint32_t side[2] = { p->a, p->b };
+
+			for (int s2 = 0; s2 < 2; s2++)
+				if (is_incoming(&in, lk.id[side[s2]]) &&
+				    (best[side[s2]] == SIZE_MAX || p->p > lk.pairs[best[side[s2]]].p))
+					best[side[s2]] = k;
+		}
+		for (size_t k = 0; k < lk.npairs; k++)
+			if (best[lk.pairs[k].a] != k && best[lk.pairs[k].b] != k)
+				lk.pairs[k].p = 0;
+		free(best);
+	}
 	if (crm_linkage_cluster(&lk, automerge, 10, &cluster, &e) < 0)
 		cli_die_err(&e);
 	crm_buf_init(&out, 0);
@@ -537,7 +730,7 @@ int main(int argc, char **argv)
 			nmerge++;
 		else if (p->p >= review)
 			nreview++;
-		if (!allpairs && p->p < review)
+		if ((!allpairs && p->p < review) || !all)
 			continue;
 		write_pair(&out, &lk, p, cluster[p->a], action);
 		if (out.len > 65536) {
@@ -550,6 +743,8 @@ int main(int argc, char **argv)
 		cli_write(out.data, out.len);
 	if (!dry)
 		merged = apply(db, &lk, cluster, automerge, review, &queued);
+	if (!all)
+		write_incoming(db, &in, &lk, automerge, review, dry);
 	if (!quiet) {
 		double all_pairs = (double)lk.n * (double)(lk.n ? lk.n - 1 : 0) / 2;
 
@@ -578,6 +773,12 @@ int main(int argc, char **argv)
 				crm_linkage_field_weight(&lk, i, 3), crm_linkage_field_weight(&lk, i, 4));
 	}
 	free(cluster);
+	for (size_t i = 0; i < in.n; i++)
+		free(in.line[i]);
+	for (size_t i = 0; i < in.nids; i++)
+		free(in.ids[i]);
+	free(in.line);
+	free(in.ids);
 	crm_buf_release(&out);
 	crm_linkage_release(&lk);
 	crm_db_close(db);

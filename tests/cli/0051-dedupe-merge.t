@@ -81,6 +81,31 @@ crm-import --db d.db -q -t contact "$F"/people.csv >/dev/null
 crm-dedupe --db d.db --all -n -q >/dev/null
 is "$(sqlite3 d.db 'select count(*) from merges')|$(sqlite3 d.db 'select count(*) from contacts where merged_into is not null')" "0|0" "--dry-run merges nothing"
 
+# From a pipe: new records checked against the database, passed on with
+# their match; other records and keys untouched.
+head -9 "$F"/people.csv | crm-import --db pipe.db -q -t contact >/dev/null
+{ head -1 "$F"/people.csv; echo 'N1,Wiliam,Turner,will.turner@acme.example.com,,Acme,Boston,1980-02-11'
+  echo 'N2,Zed,Quux,zed@quux.example.com,,Quux,Oslo,1970-01-01'; } |
+	crm-import --db pipe.db -t contact 2>/dev/null |
+	jq -c '. + {"note": "kept"}' >new.ndjson
+echo '{"type":"deal","id":"d_x","amount":1}' >>new.ndjson
+crm-dedupe --db pipe.db <new.ndjson >piped.ndjson 2>err
+ok $? "crm-dedupe reads records from a pipe"
+is "$(wc -l <piped.ndjson | tr -d ' ')" "3" "every record passed on"
+is "$(jq -r 'select(.external_id=="N1") | .duplicate.action' piped.ndjson)" "merge" "the new Wiliam Turner is a duplicate"
+is "$(jq -r 'select(.external_id=="N1") | .duplicate.merged_into' piped.ndjson)" "$(sqlite3 pipe.db "select id from contacts where external_id='P01'")" "merged into the existing record"
+is "$(jq -r 'select(.external_id=="N2") | .duplicate.action' piped.ndjson)" "distinct" "a new person is distinct"
+is "$(jq -r 'select(.external_id=="N2") | .note' piped.ndjson)" "kept" "unknown keys pass through"
+is "$(jq -r 'select(.type=="deal") | .amount' piped.ndjson)" "1" "other record types pass through"
+is "$(sqlite3 pipe.db "select count(*) from contacts where merged_into is not null")" "1" "only pairs with a new record were acted on"
+
+# Accounts.
+printf 'Account ID,Company Name,Website,Country\nA1,Acme Widgets Inc,acme.example.com,US\nA2,ACME Widgets,acme.example.com,US\nA3,Globex GmbH,globex.example.com,DE\n' >acc.csv
+crm-import --db acc.db -q -t account acc.csv >/dev/null
+crm-dedupe --db acc.db -t account --all -q >/dev/null
+is "$(sqlite3 acc.db "select count(*) from accounts where merged_into is not null")" "1" "two spellings of one company merged"
+is "$(sqlite3 acc.db "select name from accounts where merged_into is null order by name" | tr '\n' ' ')" "Acme Widgets Inc Globex GmbH " "the other kept"
+
 # kill -9 in the middle of merging: no half-merged record; a rerun goes on.
 "$TOP"/scripts/gen-people -n 30000 -d 0.3 -s 5 >people.csv
 crm-import --db k.db -q -t contact --output none people.csv
