@@ -376,7 +376,8 @@ static void read_incoming(struct incoming *in, const struct crm_entity *type)
 		json_decref(o);
 	}
 	crm_reader_release(&r);
-	qsort(in->ids, in->nids, sizeof(*in->ids), cmp_str);
+	if (in->nids)
+		qsort(in->ids, in->nids, sizeof(*in->ids), cmp_str);
 }
 
 /* Order record indexes by their ids (qsort_r). */
@@ -389,7 +390,7 @@ static int cmp_index(const void *a, const void *b, void *ids)
 
 static int is_incoming(const struct incoming *in, const char *id)
 {
-	return bsearch(&id, in->ids, in->nids, sizeof(*in->ids), cmp_str) != NULL;
+	return in->nids && bsearch(&id, in->ids, in->nids, sizeof(*in->ids), cmp_str) != NULL;
 }
 
 /*
@@ -411,7 +412,8 @@ static void write_incoming(sqlite3 *db, const struct incoming *in,
 	/* Record indexes sorted by id, to find an incoming record. */
 	for (uint32_t i = 0; i < lk->n; i++)
 		order[i] = i;
-	qsort_r(order, lk->n, sizeof(*order), cmp_index, lk->id);
+	if (lk->n)
+		qsort_r(order, lk->n, sizeof(*order), cmp_index, lk->id);
 	for (size_t k = 0; k < lk->npairs; k++) {
 		const struct crm_pair *p = &lk->pairs[k];
 

@@ -755,7 +755,8 @@ int crm_linkage_block(struct crm_linkage *lk, struct crm_err *e)
 		if (lk->f[i].cmp == CRM_CMP_COMPANY && !strcmp(lk->type->kind, "account") &&
 		    block_rule(lk, (int)i, -1, 0, keys, &pb) < 0)
 			goto nomem;
-	qsort(pb.p, pb.n, sizeof(*pb.p), cmp_u64);
+	if (pb.n)
+		qsort(pb.p, pb.n, sizeof(*pb.p), cmp_u64);
 	for (size_t i = 0; i < pb.n; i++)
 		if (!i || pb.p[i] != pb.p[i - 1])
 			pb.p[k++] = pb.p[i];
