@@ -18,7 +18,7 @@
 #include "../lib/ndjson.h"
 #include "cli.h"
 
-enum { O_ALL = 256, O_FIELDS, O_AUTO, O_REVIEW, O_SEED, O_CAP, O_PAIRS };
+enum { O_ALL = 256, O_FIELDS, O_AUTO, O_REVIEW, O_SEED, O_CAP, O_PAIRS, O_TRAIN };
 
 static const struct cli_opt opts[] = {
 	{ "type", 't', "TYPE", "record type: contact (default) or account" },
@@ -27,6 +27,7 @@ static const struct cli_opt opts[] = {
 	{ "auto-merge", O_AUTO, "P", "merge pairs with probability >= P (default 0.98)" },
 	{ "review", O_REVIEW, "P", "queue pairs with probability >= P for review (default 0.80)" },
 	{ "all-pairs", O_PAIRS, NULL, "write every candidate pair, whatever its probability" },
+	{ "train", O_TRAIN, "FILE", "labelled pairs (NDJSON: a, b, match) to refine the weights" },
 	{ "seed", O_SEED, "N", "seed of the random pairs u is measured on (default 1)" },
 	{ "block-cap", O_CAP, "N", "largest block whose records are all paired (default 64)" },
 	{ "dry-run", 'n', NULL, "report, change nothing" },
@@ -487,6 +488,74 @@ static void write_incoming(sqlite3 *db, const struct incoming *in,
 	free(order);
 }
 
+/*
+ * Labelled pairs: {"a": ID, "b": ID, "match": true|false} per line. Ids
+ * not among the records are reported and skipped.
+ */
+static void read_labels(struct crm_linkage *lk, const char *path)
+{
+	struct crm_reader r;
+	struct crm_err e = { 0 };
+	uint32_t *order = malloc((lk->n ? lk->n : 1) * sizeof(*order));
+	json_t *o;
+	int rc;
+
+	if (!order)
+		cli_die(CRM_ESOFTWARE, "out of memory");
+	for (uint32_t i = 0; i < lk->n; i++)
+		order[i] = i;
+	if (lk->n)
+		qsort_r(order, lk->n, sizeof(*order), cmp_index, lk->id);
+	if (crm_reader_open(&r, path, 0, &e) < 0)
+		cli_die_err(&e);
+	while ((rc = crm_ndjson_next(&r, &o, &e)) != CRM_REC_EOF) {
+		const char *id[2];
+		uint32_t x[2] = { UINT32_MAX, UINT32_MAX };
+		json_t *m;
+
+		if (rc == CRM_REC_FATAL)
+			cli_die_err(&e);
+		if (rc == CRM_REC_BAD) {
+			cli_warn("%s", e.msg);
+			continue;
+		}
+		id[0] = json_string_value(json_object_get(o, "a"));
+		id[1] = json_string_value(json_object_get(o, "b"));
+		m = json_object_get(o, "match");
+		if (!id[0] || !id[1] || !json_is_boolean(m)) {
+			cli_warn("%s:%ld: want {\"a\": ID, \"b\": ID, \"match\": true|false}",
+				 path, r.lineno);
+			json_decref(o);
+			continue;
+		}
+		for (int k = 0; k < 2; k++) {
+			size_t lo = 0, hi = lk->n;
+
+			while (lo < hi) {
+				size_t mid = (lo + hi) / 2;
+				int c = strcmp(id[k], lk->id[order[mid]]);
+
+				if (!c) {
+					x[k] = order[mid];
+					break;
+				}
+				if (c < 0)
+					hi = mid;
+				else
+					lo = mid + 1;
+			}
+		}
+		if (x[0] == UINT32_MAX || x[1] == UINT32_MAX)
+			cli_warn("%s:%ld: no live record '%s'", path, r.lineno,
+				 x[0] == UINT32_MAX ? id[0] : id[1]);
+		else
+			crm_linkage_label(lk, x[0], x[1], json_is_true(m));
+		json_decref(o);
+	}
+	crm_reader_release(&r);
+	free(order);
+}
+
 /* ---- the run -------------------------------------------------------------- */
 
 /* Pairs a person rejected: never merged, never queued again. */
@@ -623,7 +692,7 @@ static size_t apply(sqlite3 *db, const struct crm_linkage *lk,
 int main(int argc, char **argv)
 {
 	const struct crm_entity *type = crm_entity_find("contact");
-	const char *arg, *fields = NULL;
+	const char *arg, *fields = NULL, *train = NULL;
 	double automerge = 0.98, review = 0.80;
 	uint64_t seed = 1;
 	size_t cap = 0;
@@ -650,6 +719,7 @@ int main(int argc, char **argv)
 		case O_AUTO: automerge = parse_p("auto-merge", arg); break;
 		case O_REVIEW: review = parse_p("review", arg); break;
 		case O_PAIRS: allpairs = 1; break;
+		case O_TRAIN: train = arg; break;
 		case O_SEED: seed = strtoull(arg, NULL, 10); break;
 		case O_CAP:
 			cap = strtoul(arg, NULL, 10);
@@ -693,8 +763,11 @@ int main(int argc, char **argv)
 		add_fields(&lk, fields);
 	else if (crm_linkage_auto_fields(&lk, db, &e) < 0)
 		cli_die_err(&e);
-	if (crm_linkage_load(&lk, db, &e) < 0 || crm_linkage_block(&lk, &e) < 0 ||
-	    crm_linkage_train(&lk, seed, &e) < 0)
+	if (crm_linkage_load(&lk, db, &e) < 0 || crm_linkage_block(&lk, &e) < 0)
+		cli_die_err(&e);
+	if (train)
+		read_labels(&lk, train);
+	if (crm_linkage_train(&lk, seed, &e) < 0)
 		cli_die_err(&e);
 	drop_rejected(db, &lk);
 	/* From a pipe: each incoming record may join its best match only;
@@ -761,6 +834,9 @@ int main(int argc, char **argv)
 			fprintf(stderr, " (%zu more dropped: too broad)", lk.dropped_rules);
 		if (lk.big_blocks)
 			fprintf(stderr, ", %llu blocks over the cap", (unsigned long long)lk.big_blocks);
+		if (lk.nlabels[0] + lk.nlabels[1])
+			fprintf(stderr, "; %zu labelled pairs (%zu matches)",
+				lk.nlabels[0] + lk.nlabels[1], lk.nlabels[1]);
 		fprintf(stderr, "; EM %d iterations, %.4f%% matches among them; %zu pairs >= %.2f, %zu to review",
 			lk.iterations, 100 * lk.lambda, nmerge, automerge, nreview);
 		if (dry)

@@ -33,6 +33,7 @@
 #define RULE_MAX_PAIRS 20	/* per record: a rule pairing more is dropped */
 #define EM_MAX_ITER 200
 #define M_PRIOR 10.0	/* weight of the prior on m, in pairs */
+#define LABEL_PRIOR 100.0	/* weight of the unsupervised m and u against labels */
 
 /* Starting m, and the centre of its prior: how matches usually compare. */
 static const double m0[CRM_LEVELS] = { 1, 0.90, 0.05, 0.03, 0.02 };
@@ -782,6 +783,35 @@ out:
 
 /* ---- training ------------------------------------------------------------ */
 
+void crm_linkage_label(struct crm_linkage *lk, uint32_t a, uint32_t b,
+		       int match)
+{
+	uint8_t lev[CRM_LINK_MAXF];
+	int fi, li;
+
+	if (a >= lk->n || b >= lk->n || a == b)
+		return;
+	name_fields(lk, &fi, &li);
+	compare_pair(lk, a, b, fi, li, lev);
+	for (size_t i = 0; i < lk->nf; i++)
+		lk->lab[match != 0][i][lev[i]]++;
+	lk->nlabels[match != 0]++;
+}
+
+/* Blend labelled counts into a distribution estimated without them. */
+static void refine(double *est, const double *counts)
+{
+	double n = 0;
+
+	for (int l = 1; l < CRM_LEVELS; l++)
+		n += counts[l];
+	if (!n)
+		return;
+	for (int l = 1; l < CRM_LEVELS; l++)
+		est[l] = (LABEL_PRIOR * est[l] + counts[l] + 1e-3) /
+			 (LABEL_PRIOR + n + 1e-3 * (CRM_LEVELS - 1));
+}
+
 static uint64_t splitmix(uint64_t *s)
 {
 	uint64_t z = (*s += 0x9e3779b97f4a7c15ULL);
@@ -983,6 +1013,15 @@ int crm_linkage_train(struct crm_linkage *lk, uint64_t seed, struct crm_err *e)
 	for (size_t i = 0; i < lk->nf; i++)
 		for (int l = 0; l < CRM_LEVELS; l++)
 			lk->f[i].m[l] = m[i][l] = mcount[i] && l ? msum[i][l] / mcount[i] : m0[l];
+	/* Labelled pairs, when given, pull m and u towards what they show. */
+	for (size_t i = 0; i < lk->nf; i++) {
+		refine(lk->f[i].m, lk->lab[1][i]);
+		refine(lk->f[i].u, lk->lab[0][i]);
+		memcpy(m[i], lk->f[i].m, sizeof(m[i]));
+		for (int l = 1; l < CRM_LEVELS; l++)
+			if (lk->lab[0][i][l] > 0 || lk->lab[1][i][l] > 0)
+				seen[i][l] = 1;
+	}
 	/* lambda: the share of matches among all candidates, m and u fixed. */
 	for (size_t k = 0; k < lk->npairs; k++) {
 		if (ptable_add(&all, lk->pairs[k].lev, lk->nf) < 0) {

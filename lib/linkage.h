@@ -78,6 +78,8 @@ struct crm_linkage {
 	double lambda;			/* share of matches among candidates */
 	int iterations;			/* EM iterations run */
 	size_t block_cap;		/* largest block paired in full */
+	double lab[2][CRM_LINK_MAXF][CRM_LEVELS];	/* labelled level counts: [0] non-matches, [1] matches */
+	size_t nlabels[2];
 	char **chunks;			/* the arena of values */
 	size_t nchunks, arena_used;
 };
@@ -110,6 +112,14 @@ int crm_linkage_load(struct crm_linkage *lk, sqlite3 *db, struct crm_err *e);
 
 /* Candidate pairs from the blocking rules, compared. */
 int crm_linkage_block(struct crm_linkage *lk, struct crm_err *e);
+
+/*
+ * A person's verdict on records a and b (indexes): match or not. Labels
+ * refine m and u after the unsupervised estimate, which counts as
+ * LABEL_PRIOR pairs against them. Call before crm_linkage_train().
+ */
+void crm_linkage_label(struct crm_linkage *lk, uint32_t a, uint32_t b,
+		       int match);
 
 /* Learn u (random pairs, seeded) and m and lambda (EM); score all pairs. */
 int crm_linkage_train(struct crm_linkage *lk, uint64_t seed, struct crm_err *e);

@@ -33,6 +33,24 @@ crm-dedupe --all --fields 'email:fuzzy' 2>err; is "$?" "2" "unknown comparator: 
 crm-dedupe -n </dev/null >out 2>err; is "$?" "0" "no --all and nothing piped in: nothing to do"
 is "$(wc -c <out | tr -d ' ')" "0" "and nothing written"
 
+# Labelled pairs refine the weights: "same surname, not the same person".
+P08=$(q "select id from contacts where external_id='P08'")
+P09=$(q "select id from contacts where external_id='P09'")
+sqlite3 "$CRM_DB" "update contacts set last_name = 'Smith' where external_id in ('P10','P11','P12','P13','P14','P15','P16')"
+for x in P10 P11 P12 P13 P14 P15 P16; do
+	printf '{"a":"%s","b":"%s","match":false}\n' "$P09" "$(q "select id from contacts where external_id='$x'")"
+done >labels.ndjson
+printf '{"a":"%s","b":"%s","match":false}\n' "$P08" "$P09" >>labels.ndjson
+pp() { jq -r "select((.a==\"$P08\" and .b==\"$P09\") or (.a==\"$P09\" and .b==\"$P08\")) | .probability"; }
+p0=$(crm-dedupe --all -n --all-pairs 2>/dev/null | pp)
+echo '{"a":"c_nosuch","b":"c_nosuch2","match":true}' >>labels.ndjson
+echo 'garbage' >>labels.ndjson
+p1=$(crm-dedupe --all -n --all-pairs --train labels.ndjson 2>err | pp)
+like "$(cat err)" "8 labelled pairs (0 matches)" "labels counted"
+like "$(cat err)" "labels.ndjson:9: no live record 'c_nosuch'" "unknown ids reported"
+like "$(cat err)" "labels.ndjson:10:" "bad lines reported"
+is "$(awk -v a="$p1" -v b="$p0" "BEGIN { print (a < b) }")" "1" "labels lower the probability of a pair like the ones labelled distinct ($p0 -> $p1)"
+
 # Records with none of the compared fields are skipped, not matched.
 printf 'Contact ID,title\nX1,CEO\nX2,CEO\n' | crm-import -q -t contact >/dev/null
 crm-dedupe --all -n --fields "email:email,phone:phone" --all-pairs >p2 2>err
