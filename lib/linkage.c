@@ -416,6 +416,23 @@ static const char *V(const struct crm_linkage *lk, size_t r, size_t f)
 	return lk->val[r * lk->nf + f];
 }
 
+/* Do a and b hold the same digits in the same order? */
+static int same_digits(const char *a, const char *b)
+{
+	for (;;) {
+		while (*a && (*a < '0' || *a > '9'))
+			a++;
+		while (*b && (*b < '0' || *b > '9'))
+			b++;
+		if (*a != *b)
+			return 0;
+		if (!*a)
+			return 1;
+		a++;
+		b++;
+	}
+}
+
 static int compare_field(enum crm_cmp c, const char *a, const char *b)
 {
 	double jw;
@@ -441,7 +458,10 @@ static int compare_field(enum crm_cmp c, const char *a, const char *b)
 		if (x && y && x - a == y - b && !strncmp(a, b, (size_t)(x - a)) &&
 		    x - a > 3)
 			return CRM_LV_CLOSE;
-		return crm_edit_distance(a, b, 1) <= 1 ? CRM_LV_CLOSE : CRM_LV_DIFF;
+		/* One typo is close, unless it is in the digits: john.smith1
+		 * and john.smith2 are two people. */
+		return crm_edit_distance(a, b, 1) <= 1 && same_digits(a, b) ?
+		       CRM_LV_CLOSE : CRM_LV_DIFF;
 	}
 	case CRM_CMP_DATE:
 		if (strlen(a) == 8 && strlen(b) == 8) {

@@ -1,0 +1,118 @@
+/* Unit tests for lib/linkage: blocking, EM and clustering on made-up people. */
+#include <math.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "../../lib/db.h"
+#include "../../lib/linkage.h"
+#include "tap.h"
+
+static const char *const first[] = { "anna", "ben", "carla", "dmitri", "elena",
+	"farid", "greta", "hugo", "ines", "jonas", "kira", "lars", "mona", "nils" };
+static const char *const last[] = { "adler", "brandt", "castro", "dorn", "eberl",
+	"fuchs", "gomez", "haas", "ivanov", "jung", "keller", "lang", "moser",
+	"neumann", "ortiz", "pohl", "quast", "roth", "sauer", "tamm" };
+
+int main(void)
+{
+	char path[64], sql[512];
+	struct crm_err e = { 0 };
+	struct crm_linkage lk;
+	sqlite3 *db;
+	uint32_t *cluster;
+	int dup_hi = 0, dup_n = 0, other_hi = 0, other_n = 0;
+	unsigned seed = 12345;
+
+	snprintf(path, sizeof(path), "/tmp/crm-linkage-%d.db", (int)getpid());
+	unlink(path);
+	if (crm_db_open(&db, path, CRM_DB_CREATE, &e) < 0) {
+		printf("Bail out! %s\n", e.msg);
+		return 1;
+	}
+	crm_db_exec(db, "BEGIN", &e);
+	/* 600 people; every 10th has a copy with a typo in the surname. */
+	for (int i = 0; i < 600; i++) {
+		const char *f = first[rand_r(&seed) % 14], *l = last[rand_r(&seed) % 20];
+		int y = 1950 + (int)(rand_r(&seed) % 50), m = 1 + (int)(rand_r(&seed) % 12);
+
+		for (int copy = 0; copy < (i % 10 == 0 ? 2 : 1); copy++) {
+			char lname[32];
+
+			snprintf(lname, sizeof(lname), "%s", l);
+			if (copy)
+				lname[2] = lname[2] == 'x' ? 'y' : 'x';
+			snprintf(sql, sizeof(sql),
+				 "INSERT INTO contacts (id, source, src_key, first_name, last_name, email, attrs, created_at, updated_at) "
+				 "VALUES ('c_%04d%d', 't', 'k%d_%d', '%s', '%s', '%s.%s%d@x.example.com', "
+				 "json_object('born', '%d-%02d-15'), 't', 't')",
+				 i, copy, i, copy, f, lname, f, l, i, y, m);
+			if (crm_db_exec(db, sql, &e) < 0) {
+				printf("Bail out! %s\n", e.msg);
+				return 1;
+			}
+		}
+	}
+	crm_db_exec(db, "COMMIT", &e);
+
+	crm_linkage_init(&lk, crm_entity_find("contact"));
+	ok(crm_linkage_add_field(&lk, "first_name", CRM_CMP_NAME, &e) == 0 &&
+	   crm_linkage_add_field(&lk, "last_name", CRM_CMP_NAME, &e) == 0 &&
+	   crm_linkage_add_field(&lk, "email", CRM_CMP_EMAIL, &e) == 0 &&
+	   crm_linkage_add_field(&lk, "attrs.born", CRM_CMP_DATE, &e) == 0, "fields");
+	ok(crm_linkage_add_field(&lk, "nosuch", CRM_CMP_TEXT, &e) < 0 && e.code == CRM_EUSAGE,
+	   "unknown field refused");
+	ok(crm_linkage_load(&lk, db, &e) == 0, "load");
+	is_int(lk.n, 660, "660 records");
+	ok(crm_linkage_block(&lk, &e) == 0, "block");
+	ok(lk.npairs > 0 && lk.npairs < 660 * 659 / 2 / 10,
+	   "blocking keeps candidates a small fraction of all pairs (%zu)", lk.npairs);
+	ok(crm_linkage_train(&lk, 1, &e) == 0, "train");
+	ok(lk.f[0].m[CRM_LV_EXACT] > lk.f[0].u[CRM_LV_EXACT] * 5,
+	   "EM: an exact first name is far likelier among matches (m %.3f, u %.3f)",
+	   lk.f[0].m[CRM_LV_EXACT], lk.f[0].u[CRM_LV_EXACT]);
+	ok(lk.f[1].m[CRM_LV_CLOSE] > lk.f[1].u[CRM_LV_CLOSE] * 5,
+	   "EM learned that the copies' surnames are close, not exact (m %.3f, u %.3f)",
+	   lk.f[1].m[CRM_LV_CLOSE], lk.f[1].u[CRM_LV_CLOSE]);
+	ok(crm_linkage_field_weight(&lk, 0, CRM_LV_EXACT) > 0 &&
+	   crm_linkage_field_weight(&lk, 0, CRM_LV_DIFF) < 0,
+	   "agreement weighs for, disagreement against");
+	for (int i = 0; i < (int)lk.nf; i++)
+		for (int l = CRM_LV_EXACT; l < CRM_LV_DIFF; l++)
+			if (crm_linkage_field_weight(&lk, (size_t)i, l) <
+			    crm_linkage_field_weight(&lk, (size_t)i, l + 1))
+				ok(0, "field %d: level %d weighs less than level %d", i, l, l + 1);
+	ok(lk.lambda > 0 && lk.lambda < 0.5, "a minority of candidates match (%.4f)", lk.lambda);
+	for (size_t k = 0; k < lk.npairs; k++) {
+		const struct crm_pair *p = &lk.pairs[k];
+		int same = !strncmp(lk.id[p->a], lk.id[p->b], 6);
+
+		if (same) {
+			dup_n++;
+			dup_hi += p->p >= 0.98;
+		} else {
+			other_n++;
+			other_hi += p->p >= 0.98;
+		}
+	}
+	is_int(dup_n, 60, "every planted copy is a candidate (recall of blocking)");
+	is_int(dup_hi, 60, "and scores >= 0.98");
+	ok(other_hi <= other_n / 100, "strangers rarely do (%d of %d)", other_hi, other_n);
+	ok(crm_linkage_cluster(&lk, 0.98, 10, &cluster, &e) == 0, "cluster");
+	{
+		int groups = 0;
+
+		for (uint32_t i = 0; i < lk.n; i++)
+			if (cluster[i] != i && !strncmp(lk.id[i], lk.id[cluster[i]], 6))
+				groups++;
+		is_int(groups, 60, "each copy joins its original");
+	}
+	free(cluster);
+	crm_linkage_release(&lk);
+	crm_db_close(db);
+	unlink(path);
+	snprintf(sql, sizeof(sql), "%s-wal", path);
+	unlink(sql);
+	snprintf(sql, sizeof(sql), "%s-shm", path);
+	unlink(sql);
+	return done_testing();
+}
