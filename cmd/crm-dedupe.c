@@ -12,6 +12,7 @@
 
 #include "../lib/db.h"
 #include "../lib/linkage.h"
+#include "../lib/dedupe.h"
 #include "../lib/merge.h"
 #include "../lib/reader.h"
 #include "../lib/row.h"
@@ -169,33 +170,6 @@ static int cmd_merges(void)
 	return cli_finish(0);
 }
 
-/* Replace id (CRM_ID_MAX bytes) by the record it was merged into, if any. */
-static int survivor_of(sqlite3 *db, const char *kind, char *id)
-{
-	const struct crm_entity *t = crm_entity_find(kind);
-	char sql[128];
-	sqlite3_stmt *st;
-	int found = 0;
-
-	if (!t)
-		return -1;
-	snprintf(sql, sizeof(sql), "SELECT merged_into FROM %s WHERE id = ?1", t->table);
-	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
-		return -1;
-	for (int depth = 0; depth < 32; depth++) {
-		sqlite3_bind_text(st, 1, id, -1, SQLITE_TRANSIENT);
-		if (sqlite3_step(st) != SQLITE_ROW)
-			break;
-		found = 1;
-		if (sqlite3_column_type(st, 0) == SQLITE_NULL)
-			break;
-		snprintf(id, CRM_ID_MAX, "%s", sqlite3_column_text(st, 0));
-		sqlite3_reset(st);
-	}
-	sqlite3_finalize(st);
-	return found ? 0 : -1;
-}
-
 /* accept or reject review ids. */
 static int cmd_decide(int accept, int argc, char **argv)
 {
@@ -207,66 +181,18 @@ static int cmd_decide(int accept, int argc, char **argv)
 		cli_die(CRM_EUSAGE, "%s: give review ids (see 'crm-dedupe review')",
 			accept ? "accept" : "reject");
 	for (int i = 0; i < argc; i++) {
-		sqlite3_stmt *st;
-		char a[CRM_ID_MAX], b[CRM_ID_MAX], kind[32], mid[CRM_ID_MAX], surv[CRM_ID_MAX];
-		double p = NAN, w = NAN;
-		char now[32];
+		char mid[CRM_ID_MAX], surv[CRM_ID_MAX], merged[CRM_ID_MAX];
 
-		if (crm_db_begin(db, &e) < 0)
-			cli_die_err(&e);
-		sqlite3_prepare_v2(db, "SELECT entity, a_id, b_id, probability, weight FROM match_reviews WHERE id = ?1 AND status = 'open'",
-				   -1, &st, NULL);
-		sqlite3_bind_text(st, 1, argv[i], -1, SQLITE_STATIC);
-		if (sqlite3_step(st) != SQLITE_ROW) {
-			sqlite3_finalize(st);
-			crm_db_rollback(db);
-			cli_warn("no open review '%s'", argv[i]);
-			status = CRM_EDATA;
+		if (crm_review_decide(db, argv[i], accept, mid, surv, merged, &e) < 0) {
+			if (e.code != CRM_EDATA)
+				cli_die_err(&e);
+			cli_warn("%s", e.msg);
+			status = e.code;
 			continue;
 		}
-		snprintf(kind, sizeof(kind), "%s", sqlite3_column_text(st, 0));
-		snprintf(a, sizeof(a), "%s", sqlite3_column_text(st, 1));
-		snprintf(b, sizeof(b), "%s", sqlite3_column_text(st, 2));
-		if (sqlite3_column_type(st, 3) != SQLITE_NULL)
-			p = sqlite3_column_double(st, 3);
-		if (sqlite3_column_type(st, 4) != SQLITE_NULL)
-			w = sqlite3_column_double(st, 4);
-		sqlite3_finalize(st);
-		if (accept) {
-			struct crm_merge_info info = { p, w, "review" };
-
-			/* Either side may have been merged since: use survivors. */
-			if (survivor_of(db, kind, a) < 0 || survivor_of(db, kind, b) < 0) {
-				crm_db_rollback(db);
-				cli_warn("%s: a record of the pair is gone", argv[i]);
-				status = CRM_EDATA;
-				continue;
-			}
-			if (!strcmp(a, b)) {
-				mid[0] = '\0';
-				snprintf(surv, sizeof(surv), "%s", a);
-			} else
-			if (crm_merge(db, crm_entity_find(kind), a, b, &info, mid, surv, &e) < 0) {
-				crm_db_rollback(db);
-				cli_warn("%s: %s", argv[i], e.msg);
-				status = e.code;
-				continue;
-			}
-			if (!mid[0])	/* already one record */
-				snprintf(mid, sizeof(mid), "-");
+		if (accept)
 			printf("{\"type\":\"merge\",\"id\":\"%s\",\"review\":\"%s\",\"survivor_id\":\"%s\",\"merged_id\":\"%s\"}\n",
-			       mid, argv[i], surv, strcmp(surv, a) ? a : b);
-		}
-		crm_db_timestamp(now, sizeof(now));
-		sqlite3_prepare_v2(db, "UPDATE match_reviews SET status = ?1, decided_at = ?2 WHERE id = ?3",
-				   -1, &st, NULL);
-		sqlite3_bind_text(st, 1, accept ? "accepted" : "rejected", -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 2, now, -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 3, argv[i], -1, SQLITE_STATIC);
-		sqlite3_step(st);
-		sqlite3_finalize(st);
-		if (crm_db_commit(db, &e) < 0)
-			cli_die_err(&e);
+			       mid[0] ? mid : "-", argv[i], surv, merged);
 	}
 	crm_db_close(db);
 	return cli_finish(status);
@@ -558,135 +484,10 @@ static void read_labels(struct crm_linkage *lk, const char *path)
 
 /* ---- the run -------------------------------------------------------------- */
 
-/* Pairs a person rejected: never merged, never queued again. */
-static void drop_rejected(sqlite3 *db, struct crm_linkage *lk)
+static void warn_cb(void *ctx, const char *msg)
 {
-	sqlite3_stmt *st;
-
-	if (sqlite3_prepare_v2(db, "SELECT 1 FROM match_reviews WHERE status = 'rejected' AND "
-			       "((a_id = ?1 AND b_id = ?2) OR (a_id = ?2 AND b_id = ?1))",
-			       -1, &st, NULL) != SQLITE_OK)
-		return;
-	for (size_t k = 0; k < lk->npairs; k++) {
-		struct crm_pair *p = &lk->pairs[k];
-
-		if (p->p < 0.5)
-			continue;
-		sqlite3_bind_text(st, 1, lk->id[p->a], -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 2, lk->id[p->b], -1, SQLITE_STATIC);
-		if (sqlite3_step(st) == SQLITE_ROW)
-			p->p = 0;
-		sqlite3_reset(st);
-	}
-	sqlite3_finalize(st);
-}
-
-/*
- * Merge every group into one record and queue the review pairs, in
- * transactions of a few hundred merges. Returns merges done.
- */
-static size_t apply(sqlite3 *db, const struct crm_linkage *lk,
-		    const uint32_t *cluster, double automerge, double review,
-		    size_t *queued)
-{
-	struct crm_err e = { 0 };
-	char **live = calloc(lk->n, sizeof(*live));	/* group -> survivor */
-	double *best = calloc(lk->n, sizeof(*best));
-	size_t merges = 0, in_tx = 0;
-	sqlite3_stmt *q;
-	char now[32];
-
-	if (!live || !best)
-		cli_die(CRM_ESOFTWARE, "out of memory");
-	for (size_t k = 0; k < lk->npairs; k++) {
-		const struct crm_pair *p = &lk->pairs[k];
-
-		if (cluster[p->a] == cluster[p->b] && p->p >= automerge) {
-			if (p->p > best[p->a])
-				best[p->a] = p->p;
-			if (p->p > best[p->b])
-				best[p->b] = p->p;
-		}
-	}
-	crm_db_timestamp(now, sizeof(now));
-	if (sqlite3_prepare_v2(db, "INSERT INTO match_reviews (id, entity, a_id, b_id, probability, weight, fields, created_at) "
-			       "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) ON CONFLICT (a_id, b_id) DO NOTHING",
-			       -1, &q, NULL) != SQLITE_OK)
-		cli_die(CRM_ESOFTWARE, "%s", sqlite3_errmsg(db));
-	for (uint32_t i = 0; i < lk->n; i++) {
-		uint32_t g = cluster[i];
-		struct crm_merge_info info = { best[i], NAN, "auto" };
-		char mid[CRM_ID_MAX], surv[CRM_ID_MAX];
-
-		if (g == i) {
-			live[i] = lk->id[i];
-			continue;
-		}
-		if (!in_tx && crm_db_begin(db, &e) < 0)
-			cli_die_err(&e);
-		in_tx = 1;
-		if (crm_merge(db, lk->type, live[g], lk->id[i], &info, mid, surv, &e) < 0) {
-			cli_warn("merge %s %s: %s", live[g], lk->id[i], e.msg);
-			continue;
-		}
-		live[g] = !strcmp(surv, live[g]) ? live[g] : lk->id[i];
-		if (++merges % 500 == 0) {
-			if (crm_db_commit(db, &e) < 0)
-				cli_die_err(&e);
-			in_tx = 0;
-		}
-	}
-	for (size_t k = 0; k < lk->npairs; k++) {
-		const struct crm_pair *p = &lk->pairs[k];
-		struct crm_buf f;
-		char rid[CRM_ID_MAX];
-
-		const char *ra, *rb;
-
-		if (p->p < review || p->p >= automerge || cluster[p->a] == cluster[p->b])
-			continue;
-		/* Between the records that are left: a merged one's survivor. */
-		ra = live[cluster[p->a]];
-		rb = live[cluster[p->b]];
-		if (strcmp(ra, rb) > 0) {
-			const char *tmp = ra;
-
-			ra = rb;
-			rb = tmp;
-		}
-		if (!in_tx && crm_db_begin(db, &e) < 0)
-			cli_die_err(&e);
-		in_tx = 1;
-		crm_buf_init(&f, 0);
-		crm_buf_addc(&f, '{');
-		for (size_t i = 0; i < lk->nf; i++) {
-			if (i)
-				crm_buf_addc(&f, ',');
-			crm_json_str(&f, lk->f[i].name, strlen(lk->f[i].name));
-			crm_buf_addf(&f, ":{\"level\":\"%s\",\"weight\":%.3f}",
-				     crm_level_name(p->lev[i]), crm_linkage_field_weight(lk, i, p->lev[i]));
-		}
-		crm_buf_addc(&f, '}');
-		crm_id_new("r_", rid);
-		sqlite3_bind_text(q, 1, rid, -1, SQLITE_STATIC);
-		sqlite3_bind_text(q, 2, lk->type->kind, -1, SQLITE_STATIC);
-		sqlite3_bind_text(q, 3, ra, -1, SQLITE_STATIC);
-		sqlite3_bind_text(q, 4, rb, -1, SQLITE_STATIC);
-		sqlite3_bind_double(q, 5, p->p);
-		sqlite3_bind_double(q, 6, p->weight);
-		sqlite3_bind_text(q, 7, f.data, -1, SQLITE_STATIC);
-		sqlite3_bind_text(q, 8, now, -1, SQLITE_STATIC);
-		if (sqlite3_step(q) == SQLITE_DONE && sqlite3_changes(db))
-			(*queued)++;
-		sqlite3_reset(q);
-		crm_buf_release(&f);
-	}
-	sqlite3_finalize(q);
-	if (in_tx && crm_db_commit(db, &e) < 0)
-		cli_die_err(&e);
-	free(live);
-	free(best);
-	return merges;
+	(void)ctx;
+	cli_warn("%s", msg);
 }
 
 int main(int argc, char **argv)
@@ -697,7 +498,7 @@ int main(int argc, char **argv)
 	uint64_t seed = 1;
 	size_t cap = 0;
 	int key, all = 0, quiet = 0, allpairs = 0, dry = 0;
-	size_t merged = 0, queued = 0;
+	struct crm_dedupe_result res = { 0 };
 	struct crm_linkage lk;
 	struct crm_err e = { 0 };
 	struct crm_buf out;
@@ -769,7 +570,8 @@ int main(int argc, char **argv)
 		read_labels(&lk, train);
 	if (crm_linkage_train(&lk, seed, &e) < 0)
 		cli_die_err(&e);
-	drop_rejected(db, &lk);
+	if (crm_dedupe_drop_rejected(db, &lk, &e) < 0)
+		cli_die_err(&e);
 	/* From a pipe: each incoming record may join its best match only;
 	 * duplicates among the records already there are --all's business. */
 	if (!all) {
@@ -816,8 +618,9 @@ int main(int argc, char **argv)
 	}
 	if (out.len)
 		cli_write(out.data, out.len);
-	if (!dry)
-		merged = apply(db, &lk, cluster, automerge, review, &queued);
+	if (!dry && crm_dedupe_apply(db, &lk, cluster, automerge, review, warn_cb,
+				     NULL, &res, &e) < 0)
+		cli_die_err(&e);
 	if (!all)
 		write_incoming(db, &in, &lk, automerge, review, dry);
 	if (!quiet) {
@@ -842,7 +645,7 @@ int main(int argc, char **argv)
 		if (dry)
 			fprintf(stderr, "; dry run: nothing changed");
 		else
-			fprintf(stderr, "; %zu records merged, %zu new reviews", merged, queued);
+			fprintf(stderr, "; %zu records merged, %zu new reviews", res.merged, res.queued);
 		fprintf(stderr, "; %.2f s\n", crm_now() - t0);
 		for (size_t i = 0; i < lk.nf; i++)
 			fprintf(stderr, "  %-24s %-8s exact %+6.2f  close %+6.2f  fuzzy %+6.2f  different %+6.2f\n",

@@ -1,0 +1,48 @@
+/*
+ * dedupe.h - acting on linkage results: merge groups, queue the pairs a
+ * person should look at, and take their decisions.
+ */
+#ifndef CRM_DEDUPE_H
+#define CRM_DEDUPE_H
+
+#include <sqlite3.h>
+
+#include "linkage.h"
+#include "util.h"
+
+struct crm_dedupe_result {
+	size_t merged;		/* records merged into others */
+	size_t failed;		/* merges refused (reported through warn) */
+	size_t queued;		/* new review entries */
+};
+
+/*
+ * Set to 0 the probability of every pair a person rejected before, so it
+ * is neither merged nor queued again.
+ */
+int crm_dedupe_drop_rejected(sqlite3 *db, struct crm_linkage *lk,
+			     struct crm_err *e);
+
+/*
+ * Merge each group of cluster (from crm_linkage_cluster()) into one record
+ * and queue the pairs between review and automerge, between the records
+ * that remain, in transactions of a few hundred merges. A merge that is
+ * refused is passed to warn (may be NULL) and counted. -1 with e on a
+ * database error; merges committed before it stay.
+ */
+int crm_dedupe_apply(sqlite3 *db, const struct crm_linkage *lk,
+		     const uint32_t *cluster, double automerge, double review,
+		     void (*warn)(void *ctx, const char *msg), void *ctx,
+		     struct crm_dedupe_result *res, struct crm_err *e);
+
+/*
+ * Accept (merge) or reject an open review entry, in one transaction. On
+ * accept, merge_id, survivor and merged (CRM_ID_MAX bytes each) say what
+ * happened; merge_id is "" when the two were one record already. -1 with
+ * e: CRM_EDATA when there is no such open entry or its records are gone.
+ */
+int crm_review_decide(sqlite3 *db, const char *review_id, int accept,
+		      char *merge_id, char *survivor, char *merged,
+		      struct crm_err *e);
+
+#endif
