@@ -24,7 +24,7 @@ FISHCOMPDIR ?= $(DATADIR)/fish/vendor_completions.d
 CC       ?= cc
 PKG_CONFIG ?= pkg-config
 CFLAGS   ?= -O2 -g
-PKGS      = sqlite3 jansson
+PKGS      = sqlite3 jansson libzstd xgboost
 CSV_CFLAGS ?=
 CSV_LIBS   ?= -lcsv
 
