@@ -23,13 +23,14 @@ static const struct cli cli = {
 	"  import    load records from CSV or NDJSON (crm-import(1))\n"
 	"  export    write records as NDJSON or CSV (crm-export(1))\n"
 	"  dedupe    find duplicates by probabilistic matching (crm-dedupe(1))\n"
+	"  score     score deals and leads from won/lost history (crm-score(1))\n"
 	"  help      show help for crm or a command\n"
 	"  version   show the version",
 	opts,
 };
 
 static const char *const commands[] = { "init", "import", "export", "dedupe",
-					"help", "version", NULL };
+					"score", "help", "version", NULL };
 
 static int cmd_init(int argc, char **argv)
 {

@@ -1,9 +1,9 @@
-# bash completion for crm, crm-import, crm-export, crm-dedupe.
+# bash completion for crm, crm-import, crm-export, crm-dedupe, crm-score.
 # Options come from each tool's --complete-options, so they cannot drift.
 
 _crm_values() {	# option -> its values
 	case $1 in
-	-t|--type) case $2 in crm-dedupe) echo "contact account" ;; *) echo "account contact deal interaction product user task" ;; esac ;;
+	-t|--type) case $2 in crm-dedupe) echo "contact account" ;; crm-score) echo "deal contact" ;; *) echo "account contact deal interaction product user task" ;; esac ;;
 	-f|--format) case $2 in crm-export) echo "ndjson csv table" ;; *) echo "csv ndjson auto" ;; esac ;;
 	--dates) echo "mdy dmy" ;;
 	--output) echo "auto ndjson table none" ;;
@@ -25,6 +25,8 @@ _crm_tool() {
 		COMPREPLY=($(compgen -W "$("$tool" --complete-options 2>/dev/null | sed 's/=$//')" -- "$cur"))
 	elif [ "$tool" = crm-dedupe ]; then
 		COMPREPLY=($(compgen -W "review accept reject merges undo merge" -- "$cur"))
+	elif [ "$tool" = crm-score ]; then
+		COMPREPLY=($(compgen -W "train models activate" -- "$cur"))
 	else
 		COMPREPLY=($(compgen -f -- "$cur"))
 	fi
@@ -58,7 +60,9 @@ _crm() {
 _crm_import() { _crm_tool crm-import; }
 _crm_export() { _crm_tool crm-export; }
 _crm_dedupe() { _crm_tool crm-dedupe; }
+_crm_score() { _crm_tool crm-score; }
 complete -F _crm crm
 complete -F _crm_import crm-import
 complete -F _crm_export crm-export
 complete -F _crm_dedupe crm-dedupe
+complete -F _crm_score crm-score

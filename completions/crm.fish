@@ -5,7 +5,7 @@ function __crm_opts --argument-names tool
     $tool --complete-options 2>/dev/null | string match -r -- '^--[^=]+' | string replace -- '--' ''
 end
 
-for tool in crm-import crm-export crm-dedupe
+for tool in crm-import crm-export crm-dedupe crm-score
     complete -c $tool -f
     for o in (__crm_opts $tool)
         complete -c $tool -l $o
@@ -28,3 +28,5 @@ complete -c crm -n '__fish_seen_subcommand_from import' -a '(__fish_complete_pat
 complete -c crm -n '__fish_seen_subcommand_from import export' -s t -l type -x -a 'account contact deal interaction product user task'
 complete -c crm-dedupe -n __fish_use_subcommand -a 'review accept reject merges undo merge'
 complete -c crm-dedupe -s t -l type -x -a 'contact account'
+complete -c crm-score -n __fish_use_subcommand -a 'train models activate'
+complete -c crm-score -s t -l type -x -a 'deal contact'

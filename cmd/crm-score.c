@@ -1,0 +1,226 @@
+/*
+ * crm-score - train lead and deal scoring models on won/lost history, and
+ * score the open records.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../lib/db.h"
+#include "../lib/model.h"
+#include "../lib/ndjson.h"
+#include "../lib/row.h"
+#include "cli.h"
+
+enum { O_ALL = 256, O_HOLDOUT, O_ROUNDS, O_DEPTH, O_ETA, O_FORCE, O_SEED };
+
+static const struct cli_opt opts[] = {
+	{ "type", 't', "TYPE", "deal (default) or contact" },
+	{ "all", O_ALL, NULL, "score every open record (the default)" },
+	{ "holdout", O_HOLDOUT, "SHARE", "train: latest share of closed records held out (default 0.2)" },
+	{ "rounds", O_ROUNDS, "N", "train: most boosting rounds (default 300)" },
+	{ "depth", O_DEPTH, "N", "train: tree depth (default 5)" },
+	{ "eta", O_ETA, "X", "train: learning rate (default 0.05)" },
+	{ "seed", O_SEED, "N", "train: random seed (default 1)" },
+	{ "force", O_FORCE, NULL, "train: activate the new model even if it is worse" },
+	{ "quiet", 'q', NULL, "no summary on stderr" },
+	{ NULL, 0, NULL, NULL }
+};
+
+static const struct cli cli = {
+	"crm-score", "[-t TYPE] [--all]\n"
+	"       crm-score train [-t TYPE] [--holdout SHARE] [--force]\n"
+	"       crm-score models | activate MODEL_ID",
+	"Score open deals or leads with a model trained on their won/lost history.",
+	opts,
+};
+
+static double num(const char *opt, const char *s, double lo, double hi)
+{
+	char *end;
+	double v;
+
+	errno = 0;
+	v = strtod(s, &end);
+	if (*end || end == s || errno || v < lo || v > hi)
+		cli_die(CRM_EUSAGE, "--%s: want a number from %g to %g, not '%s'", opt, lo, hi, s);
+	return v;
+}
+
+static int cmd_train(sqlite3 *db, const struct crm_entity *t,
+		     const struct crm_train_opts *o, int quiet)
+{
+	struct crm_model m;
+	struct crm_err e = { 0 };
+	int activated;
+
+	crm_model_init(&m);
+	if (crm_model_train(db, t, o, &m, &activated, &e) < 0)
+		cli_die_err(&e);
+	printf("{\"type\":\"model\",\"id\":\"%s\",\"entity\":\"%s\",\"active\":%s,"
+	       "\"auc\":%.4f,\"logloss\":%.4f,\"brier\":%.4f,\"base_rate\":%.4f,"
+	       "\"train\":%zu,\"holdout\":%zu,\"trees\":%zu,\"features\":%zu}\n",
+	       m.id, t->kind, activated ? "true" : "false", m.metrics.auc,
+	       m.metrics.logloss, m.metrics.brier, m.metrics.base_rate,
+	       m.metrics.ntrain, m.metrics.ntest, m.metrics.trees, m.schema.nfeat);
+	if (!quiet) {
+		fprintf(stderr, "%s: model %s: %zu features, %zu trees, trained on %zu %ss, "
+			"tested on the latest %zu\n", cli_prog, m.id, m.schema.nfeat,
+			m.metrics.trees, m.metrics.ntrain, t->kind, m.metrics.ntest);
+		fprintf(stderr, "  holdout AUC %.4f, log loss %.4f, Brier %.4f, base rate %.1f%%%s\n",
+			m.metrics.auc, m.metrics.logloss, m.metrics.brier,
+			100 * m.metrics.base_rate,
+			activated ? "" : "; NOT activated: the active model is better (--force)");
+		for (size_t k = 0; k < m.nleaks; k++)
+			fprintf(stderr, "  left out %s: %s\n", m.leak[k], m.leak_why[k]);
+		fprintf(stderr, "  reliability: predicted -> observed (n)\n");
+		for (int b = 0; b < 10; b++)
+			if (m.metrics.bin_n[b])
+				fprintf(stderr, "    %.1f-%.1f  %.3f -> %.3f (%zu)\n", b / 10.0,
+					(b + 1) / 10.0, m.metrics.bin_pred[b],
+					m.metrics.bin_obs[b], m.metrics.bin_n[b]);
+	}
+	crm_model_release(&m);
+	return 0;
+}
+
+static int cmd_score(sqlite3 *db, const struct crm_entity *t, int quiet)
+{
+	struct crm_model m;
+	struct crm_dataset d;
+	struct crm_err e = { 0 };
+	float *p;
+	size_t *open, nopen = 0;
+	sqlite3_stmt *st;
+	char now[32];
+	double t0 = crm_now();
+
+	crm_model_init(&m);
+	crm_dataset_init(&d, t);
+	if (crm_model_load(db, t, NULL, &m, &e) < 0 ||
+	    crm_dataset_build(&d, db, NULL, &m.schema, &e) < 0)
+		cli_die_err(&e);
+	p = malloc((d.n ? d.n : 1) * sizeof(*p));
+	open = malloc((d.n ? d.n : 1) * sizeof(*open));
+	if (!p || !open)
+		cli_die(CRM_ESOFTWARE, "out of memory");
+	if (d.n && crm_model_predict(&m, &d, 0, d.n, p, &e) < 0)
+		cli_die_err(&e);
+	for (size_t i = 0; i < d.n; i++)
+		if (isnan(d.y[i]))
+			open[nopen++] = i;
+	crm_db_timestamp(now, sizeof(now));
+	if (crm_db_begin(db, &e) < 0)
+		cli_die_err(&e);
+	if (sqlite3_prepare_v2(db, "INSERT INTO scores (entity_id, model_id, probability, score, computed_at) "
+			       "VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (entity_id, model_id) DO UPDATE SET "
+			       "probability = excluded.probability, score = excluded.score, computed_at = excluded.computed_at",
+			       -1, &st, NULL) != SQLITE_OK)
+		cli_die(CRM_ESOFTWARE, "%s", sqlite3_errmsg(db));
+	for (size_t k = 0; k < nopen; k++) {
+		size_t i = open[k];
+
+		sqlite3_bind_text(st, 1, d.id[i], -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 2, m.id, -1, SQLITE_STATIC);
+		sqlite3_bind_double(st, 3, p[i]);
+		sqlite3_bind_int(st, 4, (int)lround(100.0 * p[i]));
+		sqlite3_bind_text(st, 5, now, -1, SQLITE_STATIC);
+		if (sqlite3_step(st) != SQLITE_DONE)
+			cli_die(crm_db_code(sqlite3_errcode(db)), "%s", sqlite3_errmsg(db));
+		sqlite3_reset(st);
+	}
+	sqlite3_finalize(st);
+	if (crm_db_commit(db, &e) < 0)
+		cli_die_err(&e);
+	/* Highest first, with ranks. */
+	for (size_t a = 1; a < nopen; a++) {
+		size_t v = open[a], b = a;
+
+		while (b > 0 && p[open[b - 1]] < p[v]) {
+			open[b] = open[b - 1];
+			b--;
+		}
+		open[b] = v;
+	}
+	for (size_t k = 0; k < nopen; k++) {
+		size_t i = open[k];
+		char line[256];
+		int len = snprintf(line, sizeof(line),
+			"{\"type\":\"%s\",\"id\":\"%s\",\"score\":%ld,\"probability\":%.4f,\"rank\":%zu,\"model\":\"%s\"}\n",
+			t->kind, d.id[i], lround(100.0 * p[i]), p[i], k + 1, m.id);
+
+		if (cli_write(line, (size_t)len) < 0)
+			break;
+	}
+	if (!quiet)
+		fprintf(stderr, "%s: %zu open %ss scored with model %s in %.2f s\n", cli_prog,
+			nopen, t->kind, m.id, crm_now() - t0);
+	free(p);
+	free(open);
+	crm_dataset_release(&d);
+	crm_model_release(&m);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	const struct crm_entity *t = crm_entity_find("deal");
+	struct crm_train_opts o = { 300, 5, 0.05, 0.2, 0, 1 };
+	struct crm_err e = { 0 };
+	const char *arg, *cmd = NULL;
+	int key, quiet = 0;
+	sqlite3 *db;
+
+	while ((key = cli_next(&cli, argc, argv, &arg)) != -1) {
+		switch (key) {
+		case 't':
+			t = crm_entity_find(arg);
+			if (!t || (strcmp(t->kind, "deal") && strcmp(t->kind, "contact")))
+				cli_die(CRM_EUSAGE, "--type: want deal or contact, not '%s'", arg);
+			break;
+		case O_ALL: break;
+		case O_HOLDOUT: o.holdout = num("holdout", arg, 0.05, 0.5); break;
+		case O_ROUNDS: o.rounds = (int)num("rounds", arg, 1, 10000); break;
+		case O_DEPTH: o.depth = (int)num("depth", arg, 1, 16); break;
+		case O_ETA: o.eta = num("eta", arg, 0.001, 1); break;
+		case O_SEED: o.seed = (unsigned)num("seed", arg, 0, 4294967295.0); break;
+		case O_FORCE: o.force = 1; break;
+		case 'q': quiet = 1; break;
+		}
+	}
+	if (optind < argc)
+		cmd = argv[optind];
+	if (crm_db_open(&db, cli_db, 0, &e) < 0)
+		cli_die_err(&e);
+	if (!cmd) {
+		cmd_score(db, t, quiet);
+	} else if (!strcmp(cmd, "train")) {
+		cmd_train(db, t, &o, quiet);
+	} else if (!strcmp(cmd, "models")) {
+		sqlite3_stmt *st;
+		struct crm_buf b;
+
+		sqlite3_prepare_v2(db, "SELECT id, entity, active, created_at, json(metrics) AS attrs, json(params) AS payload "
+				       "FROM models ORDER BY created_at, id", -1, &st, NULL);
+		crm_buf_init(&b, 0);
+		while (sqlite3_step(st) == SQLITE_ROW) {
+			crm_buf_reset(&b);
+			crm_row_json(&b, st, "model", NULL);
+			cli_write(b.data, b.len);
+		}
+		crm_buf_release(&b);
+		sqlite3_finalize(st);
+	} else if (!strcmp(cmd, "activate")) {
+		if (optind + 2 != argc)
+			cli_die(CRM_EUSAGE, "activate: give one model id (see 'crm-score models')");
+		if (crm_model_activate(db, argv[optind + 1], &e) < 0)
+			cli_die_err(&e);
+		printf("{\"type\":\"model\",\"id\":\"%s\",\"active\":true}\n", argv[optind + 1]);
+	} else {
+		cli_die(CRM_EUSAGE, "unknown command '%s' (want train, models or activate)", cmd);
+	}
+	crm_db_close(db);
+	return cli_finish(0);
+}

@@ -1,0 +1,595 @@
+/*
+ * features.c - point-in-time features for deals and leads.
+ *
+ * Three families:
+ *   record   the record's own columns, its account's and contact's, and
+ *            every custom field common enough to learn from (numbers stay
+ *            numbers; text becomes a category, the rarest values pooled);
+ *   engage   interactions before the as-of time: counts in the last 7,
+ *            30 and 90 days, the last week against the three before it,
+ *            days since the last one, pricing-page views, replies, opens,
+ *            meetings, calls;
+ *   history  for every category, the win rate of records with the same
+ *            value that closed before this record's as-of time (smoothed
+ *            towards the running base rate): "similar leads converted 2x
+ *            more often", without a record ever seeing its own outcome.
+ * Engagement is aggregated by SQLite over a temporary table of as-of times.
+ */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "db.h"
+#include "features.h"
+
+#define HIST_PRIOR 10.0		/* pseudo-records of the base rate per category */
+#define MIN_CAT_COUNT 3		/* rarer values go to "(other)" */
+#define ATTR_MIN_SHARE 0.05	/* custom fields on fewer records are left out */
+
+/* The columns of a type, as (name, kind, SQL expression). */
+struct colspec {
+	const char *name;
+	enum crm_feat_kind kind;
+	const char *expr;
+};
+
+static const struct colspec deal_cols[] = {
+	{ "amount", CRM_FEAT_NUM, "d.amount" },
+	{ "product", CRM_FEAT_CAT, "d.product" },
+	{ "owner", CRM_FEAT_CAT, "d.owner" },
+	{ "account.industry", CRM_FEAT_CAT, "a.industry" },
+	{ "account.employees", CRM_FEAT_NUM, "a.employees" },
+	{ "account.revenue", CRM_FEAT_NUM, "a.revenue" },
+	{ "account.country", CRM_FEAT_CAT, "a.country" },
+	{ "contact.title", CRM_FEAT_CAT, "c.title" },
+	{ "contact.lead_source", CRM_FEAT_CAT, "c.lead_source" },
+	{ NULL, 0, NULL }
+};
+
+static const struct colspec contact_cols[] = {
+	{ "title", CRM_FEAT_CAT, "c.title" },
+	{ "lead_source", CRM_FEAT_CAT, "c.lead_source" },
+	{ "owner", CRM_FEAT_CAT, "c.owner" },
+	{ "country", CRM_FEAT_CAT, "c.country" },
+	{ "has_phone", CRM_FEAT_NUM, "c.phone IS NOT NULL" },
+	{ "consent", CRM_FEAT_CAT, "c.consent" },
+	{ "account.industry", CRM_FEAT_CAT, "a.industry" },
+	{ "account.employees", CRM_FEAT_NUM, "a.employees" },
+	{ "account.revenue", CRM_FEAT_NUM, "a.revenue" },
+	{ NULL, 0, NULL }
+};
+
+static const char *const engage_names[] = {
+	"touches_7d", "touches_30d", "touches_90d", "touch_velocity",
+	"days_since_touch", "pricing_views_7d", "pricing_views_30d",
+	"email_replies_90d", "email_opens_90d", "meetings_90d", "calls_90d",
+	NULL
+};
+
+void crm_dataset_init(struct crm_dataset *d, const struct crm_entity *type)
+{
+	memset(d, 0, sizeof(*d));
+	d->type = type;
+}
+
+void crm_dataset_release(struct crm_dataset *d)
+{
+	for (size_t i = 0; i < d->nfeat; i++) {
+		free(d->feat[i].name);
+		free(d->feat[i].source);
+		for (size_t k = 0; k < d->feat[i].ncats; k++)
+			free(d->feat[i].cats[k]);
+	}
+	for (size_t i = 0; i < d->n; i++) {
+		free(d->id ? d->id[i] : NULL);
+		free(d->asof ? d->asof[i] : NULL);
+	}
+	free(d->id);
+	free(d->asof);
+	free(d->x);
+	free(d->y);
+	memset(d, 0, sizeof(*d));
+}
+
+void crm_dataset_drop(struct crm_dataset *d, size_t j)
+{
+	if (j >= d->nfeat)
+		return;
+	free(d->feat[j].name);
+	free(d->feat[j].source);
+	for (size_t k = 0; k < d->feat[j].ncats; k++)
+		free(d->feat[j].cats[k]);
+	memmove(&d->feat[j], &d->feat[j + 1], (d->nfeat - j - 1) * sizeof(d->feat[0]));
+	for (size_t i = 0; i < d->n; i++) {
+		float *row = &d->x[i * d->nfeat], *to = &d->x[i * (d->nfeat - 1)];
+
+		memmove(to, row, j * sizeof(float));
+		memmove(to + j, row + j + 1, (d->nfeat - j - 1) * sizeof(float));
+	}
+	d->nfeat--;
+}
+
+int crm_dataset_feature(const struct crm_dataset *d, const char *name)
+{
+	for (size_t i = 0; i < d->nfeat; i++)
+		if (!strcmp(d->feat[i].name, name))
+			return (int)i;
+	return -1;
+}
+
+static int add_feature(struct crm_dataset *d, const char *name,
+		       enum crm_feat_kind kind, const char *source)
+{
+	struct crm_feature *f;
+
+	if (d->nfeat == CRM_MAXFEAT)
+		return 1;	/* enough: the rest is left out */
+	f = &d->feat[d->nfeat];
+	memset(f, 0, sizeof(*f));
+	f->name = strdup(name);
+	f->source = strdup(source);
+	f->kind = kind;
+	if (!f->name || !f->source)
+		return -1;
+	d->nfeat++;
+	return 0;
+}
+
+/* Code of value v in feature f: its index, or the "(other)" code. */
+static float cat_code(const struct crm_feature *f, const char *v)
+{
+	if (!v)
+		return NAN;
+	for (size_t k = 0; k + 1 < f->ncats; k++)
+		if (!strcmp(f->cats[k], v))
+			return (float)k;
+	return f->ncats ? (float)(f->ncats - 1) : NAN;
+}
+
+struct valcount {
+	const char *v;
+	size_t n;
+};
+
+static int cmp_count(const void *a, const void *b)
+{
+	const struct valcount *x = a, *y = b;
+
+	if (x->n != y->n)
+		return x->n > y->n ? -1 : 1;
+	return strcmp(x->v, y->v);
+}
+
+/*
+ * Choose the categories of feature j from the raw values (row stride
+ * stride): the most common first, rare ones pooled.
+ */
+static int choose_cats(struct crm_dataset *d, size_t j, char **raw,
+		       size_t stride)
+{
+	struct valcount *vc = calloc(d->n ? d->n : 1, sizeof(*vc));
+	size_t nv = 0;
+
+	if (!vc)
+		return -1;
+	for (size_t i = 0; i < d->n; i++) {
+		const char *v = raw[i * stride + j];
+		size_t k;
+
+		if (!v)
+			continue;
+		for (k = 0; k < nv && strcmp(vc[k].v, v); k++)
+			;
+		if (k == nv) {
+			if (nv > 10000)	/* an identifier, not a category */
+				continue;
+			vc[nv].v = v;
+			nv++;
+		}
+		vc[k].n++;
+	}
+	qsort(vc, nv, sizeof(*vc), cmp_count);
+	for (size_t k = 0; k < nv && d->feat[j].ncats < CRM_MAXCATS - 1; k++) {
+		if (vc[k].n < MIN_CAT_COUNT)
+			break;
+		if (!(d->feat[j].cats[d->feat[j].ncats++] = strdup(vc[k].v))) {
+			free(vc);
+			return -1;
+		}
+	}
+	free(vc);
+	if (!(d->feat[j].cats[d->feat[j].ncats++] = strdup("(other)")))
+		return -1;
+	return 0;
+}
+
+/* Index of the as-of row order: by as-of time, then input order. */
+static const struct crm_dataset *sort_ds;
+
+static int cmp_asof(const void *a, const void *b)
+{
+	size_t x = *(const size_t *)a, y = *(const size_t *)b;
+	int c = strcmp(sort_ds->asof[x], sort_ds->asof[y]);
+
+	return c ? c : (x > y) - (x < y);
+}
+
+/*
+ * history: for each categorical feature, the smoothed win rate of the
+ * records with the same value that closed strictly before this one.
+ */
+static int add_history(struct crm_dataset *d, size_t nbase)
+{
+	size_t *order = malloc((d->n ? d->n : 1) * sizeof(*order));
+	double (*wins)[CRM_MAXCATS] = calloc(nbase ? nbase : 1, sizeof(*wins));
+	double (*cnt)[CRM_MAXCATS] = calloc(nbase ? nbase : 1, sizeof(*cnt));
+	double W = 0, N = 0;
+	size_t first = d->nfeat;
+	int rc = -1;
+
+	if (!order || !wins || !cnt)
+		goto out;
+	for (size_t j = 0; j < nbase; j++)
+		if (d->feat[j].kind == CRM_FEAT_CAT) {
+			char name[160];
+
+			snprintf(name, sizeof(name), "history.%s", d->feat[j].name);
+			if (add_feature(d, name, CRM_FEAT_NUM, d->feat[j].name) < 0)
+				goto out;
+		}
+	for (size_t i = 0; i < d->n; i++)
+		order[i] = i;
+	sort_ds = d;
+	qsort(order, d->n, sizeof(*order), cmp_asof);
+	for (size_t g = 0; g < d->n;) {
+		size_t end = g + 1;
+
+		/* Records with one as-of time do not see each other's outcome. */
+		while (end < d->n && !strcmp(d->asof[order[end]], d->asof[order[g]]))
+			end++;
+		for (size_t k = g; k < end; k++) {
+			size_t i = order[k], h = first;
+			double base = (W + 1) / (N + 2);
+
+			for (size_t j = 0; j < nbase; j++) {
+				float code;
+
+				if (d->feat[j].kind != CRM_FEAT_CAT)
+					continue;
+				code = d->x[i * CRM_MAXFEAT + j];
+				d->x[i * CRM_MAXFEAT + h] = isnan(code) ? NAN :
+					(float)((wins[j][(int)code] + HIST_PRIOR * base) /
+						(cnt[j][(int)code] + HIST_PRIOR));
+				h++;
+			}
+		}
+		for (size_t k = g; k < end; k++) {
+			size_t i = order[k];
+
+			if (isnan(d->y[i]))
+				continue;
+			W += d->y[i];
+			N++;
+			for (size_t j = 0; j < nbase; j++) {
+				float code = d->x[i * CRM_MAXFEAT + j];
+
+				if (d->feat[j].kind != CRM_FEAT_CAT || isnan(code))
+					continue;
+				wins[j][(int)code] += d->y[i];
+				cnt[j][(int)code]++;
+			}
+		}
+		g = end;
+	}
+	rc = 0;
+out:
+	free(order);
+	free(wins);
+	free(cnt);
+	return rc;
+}
+
+/* Custom fields worth a feature: common enough; numbers or categories. */
+static int choose_attrs(struct crm_dataset *d, sqlite3 *db, const char *sql_from,
+			const char *prefix, const char *attrs_expr,
+			struct crm_err *e)
+{
+	struct crm_buf sql;
+	sqlite3_stmt *st;
+	int rc = 0;
+
+	crm_buf_init(&sql, 0);
+	crm_buf_addf(&sql,
+		"SELECT j.key, sum(j.type IN ('integer', 'real')), count(*) FROM %s, json_each(%s) AS j "
+		"WHERE j.type IN ('integer', 'real', 'text', 'true', 'false') "
+		"GROUP BY j.key HAVING count(*) >= ?1 ORDER BY count(*) DESC, j.key",
+		sql_from, attrs_expr);
+	if (sqlite3_prepare_v2(db, sql.data, -1, &st, NULL) != SQLITE_OK) {
+		crm_buf_release(&sql);
+		return crm_db_err(db, e, "cannot read custom fields");
+	}
+	sqlite3_bind_double(st, 1, fmax(1.0, ATTR_MIN_SHARE * (double)d->n));
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		const char *key = (const char *)sqlite3_column_text(st, 0);
+		double nums = sqlite3_column_double(st, 1), all = sqlite3_column_double(st, 2);
+		char name[200];
+
+		snprintf(name, sizeof(name), "%s%s", prefix, key);
+		if (add_feature(d, name, nums >= 0.9 * all ? CRM_FEAT_NUM : CRM_FEAT_CAT,
+				key) < 0) {
+			rc = crm_err_set(e, CRM_ESOFTWARE, "out of memory");
+			break;
+		}
+	}
+	sqlite3_finalize(st);
+	crm_buf_release(&sql);
+	return rc;
+}
+
+int crm_dataset_build(struct crm_dataset *d, sqlite3 *db, const char *now,
+		      const struct crm_dataset *schema, struct crm_err *e)
+{
+	int is_deal = !strcmp(d->type->kind, "deal");
+	const struct colspec *cols = is_deal ? deal_cols : contact_cols;
+	const char *from = is_deal ?
+		"deals d LEFT JOIN accounts a ON a.id = d.account_id LEFT JOIN contacts c ON c.id = d.contact_id" :
+		"contacts c LEFT JOIN accounts a ON a.id = c.account_id";
+	const char *me = is_deal ? "d" : "c";
+	struct crm_buf sql;
+	sqlite3_stmt *st = NULL;
+	char nowbuf[32], **raw = NULL;
+	size_t ncols = 0, nbase, alloc = 0;
+	int rc = -1, step;
+
+	crm_buf_init(&sql, 0);
+	if (!now) {
+		crm_db_timestamp(nowbuf, sizeof(nowbuf));
+		now = nowbuf;
+	}
+	/* The feature list: from the schema, or chosen from the data. */
+	if (schema) {
+		for (size_t j = 0; j < schema->nfeat; j++) {
+			if (!strncmp(schema->feat[j].name, "history.", 8))
+				continue;
+			if (add_feature(d, schema->feat[j].name, schema->feat[j].kind,
+					schema->feat[j].source) < 0)
+				goto nomem;
+			for (size_t k = 0; k < schema->feat[j].ncats; k++)
+				if (!(d->feat[d->nfeat - 1].cats[k] = strdup(schema->feat[j].cats[k])))
+					goto nomem;
+			d->feat[d->nfeat - 1].ncats = schema->feat[j].ncats;
+		}
+	} else {
+		sqlite3_stmt *cnt;
+
+		for (const struct colspec *c = cols; c->name; c++)
+			if (add_feature(d, c->name, c->kind, c->expr) < 0)
+				goto nomem;
+		for (const char *const *g = engage_names; *g; g++)
+			if (add_feature(d, *g, CRM_FEAT_NUM, "interactions") < 0)
+				goto nomem;
+		crm_buf_addf(&sql, "SELECT count(*) FROM %s WHERE %s.merged_into IS NULL", from, me);
+		if (sqlite3_prepare_v2(db, sql.data, -1, &cnt, NULL) != SQLITE_OK) {
+			crm_db_err(db, e, "cannot read records");
+			goto out;
+		}
+		if (sqlite3_step(cnt) == SQLITE_ROW)
+			d->n = (size_t)sqlite3_column_int64(cnt, 0);
+		sqlite3_finalize(cnt);
+		if (choose_attrs(d, db, from, "attrs.", is_deal ? "d.attrs" : "c.attrs", e) < 0 ||
+		    (is_deal && choose_attrs(d, db, from, "account.attrs.", "a.attrs", e) < 0))
+			goto out;
+		d->n = 0;
+	}
+	for (ncols = 0; cols[ncols].name; ncols++)
+		;
+	/* Base rows: own and related columns, as-of time, outcome, attrs. */
+	crm_buf_reset(&sql);
+	crm_buf_addf(&sql, "SELECT %s.id, ", me);
+	if (is_deal)
+		crm_buf_adds(&sql, "CASE WHEN d.outcome IS NOT NULL THEN coalesce(d.closed_at, d.created_at) END, "
+				   "d.outcome = 'won', d.attrs, a.attrs");
+	else
+		crm_buf_adds(&sql, "CASE WHEN c.outcome IS NOT NULL THEN coalesce(c.outcome_at, c.created_at) END, "
+				   "c.outcome = 'converted', c.attrs, a.attrs");
+	for (size_t c = 0; c < ncols; c++)
+		crm_buf_addf(&sql, ", %s", cols[c].expr);
+	crm_buf_addf(&sql, " FROM %s WHERE %s.merged_into IS NULL ORDER BY %s.rowid", from, me, me);
+	if (sqlite3_prepare_v2(db, sql.data, -1, &st, NULL) != SQLITE_OK) {
+		crm_db_err(db, e, "cannot read records");
+		goto out;
+	}
+	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+		size_t i = d->n;
+
+		if (i == alloc) {
+			size_t na = alloc ? alloc * 2 : 1024;
+			float *x = realloc(d->x, na * CRM_MAXFEAT * sizeof(*x));
+			float *y = realloc(d->y, na * sizeof(*y));
+			char **id = realloc(d->id, na * sizeof(*id));
+			char **asof = realloc(d->asof, na * sizeof(*asof));
+			char **rw = realloc(raw, na * CRM_MAXFEAT * sizeof(*rw));
+
+			if (x) d->x = x;
+			if (y) d->y = y;
+			if (id) d->id = id;
+			if (asof) d->asof = asof;
+			if (rw) raw = rw;
+			if (!x || !y || !id || !asof || !rw)
+				goto nomem;
+			alloc = na;
+		}
+		for (size_t j = 0; j < CRM_MAXFEAT; j++) {
+			d->x[i * CRM_MAXFEAT + j] = NAN;
+			raw[i * CRM_MAXFEAT + j] = NULL;
+		}
+		d->id[i] = strdup((const char *)sqlite3_column_text(st, 0));
+		d->asof[i] = strdup(sqlite3_column_type(st, 1) == SQLITE_NULL ? now :
+				    (const char *)sqlite3_column_text(st, 1));
+		if (!d->id[i] || !d->asof[i])
+			goto nomem;
+		d->y[i] = sqlite3_column_type(st, 1) == SQLITE_NULL ? NAN :
+			  (float)sqlite3_column_int(st, 2);
+		d->n++;
+		for (size_t j = 0; j < d->nfeat; j++) {
+			const struct crm_feature *f = &d->feat[j];
+			int col = -1;
+			const char *attrs = NULL, *key = NULL;
+
+			for (size_t c = 0; c < ncols; c++)
+				if (!strcmp(cols[c].name, f->name))
+					col = 5 + (int)c;
+			if (col < 0 && !strncmp(f->name, "attrs.", 6)) {
+				attrs = (const char *)sqlite3_column_text(st, 3);
+				key = f->name + 6;
+			} else if (col < 0 && !strncmp(f->name, "account.attrs.", 14)) {
+				attrs = (const char *)sqlite3_column_text(st, 4);
+				key = f->name + 14;
+			}
+			if (col >= 0 && sqlite3_column_type(st, col) != SQLITE_NULL) {
+				if (f->kind == CRM_FEAT_NUM)
+					d->x[i * CRM_MAXFEAT + j] = (float)sqlite3_column_double(st, col);
+				else
+					raw[i * CRM_MAXFEAT + j] = strdup((const char *)sqlite3_column_text(st, col));
+			} else if (attrs && key) {
+				json_t *o = json_loads(attrs, 0, NULL), *v = json_object_get(o, key);
+
+				if (json_is_number(v) && f->kind == CRM_FEAT_NUM)
+					d->x[i * CRM_MAXFEAT + j] = (float)json_number_value(v);
+				else if (json_is_string(v) && f->kind == CRM_FEAT_CAT)
+					raw[i * CRM_MAXFEAT + j] = strdup(json_string_value(v));
+				else if (json_is_number(v) && f->kind == CRM_FEAT_CAT) {
+					char num[64];
+
+					snprintf(num, sizeof(num), "%g", json_number_value(v));
+					raw[i * CRM_MAXFEAT + j] = strdup(num);
+				} else if (json_is_boolean(v))
+					d->x[i * CRM_MAXFEAT + j] = json_is_true(v) ? 1.0f : 0.0f;
+				json_decref(o);
+			}
+		}
+	}
+	if (step != SQLITE_DONE) {
+		crm_db_err(db, e, "cannot read records");
+		goto out;
+	}
+	sqlite3_finalize(st);
+	st = NULL;
+	/* Categories: chosen now, or the schema's; then codes. */
+	for (size_t j = 0; j < d->nfeat; j++) {
+		if (d->feat[j].kind != CRM_FEAT_CAT)
+			continue;
+		if (!schema && choose_cats(d, j, raw, CRM_MAXFEAT) < 0)
+			goto nomem;
+		for (size_t i = 0; i < d->n; i++)
+			d->x[i * CRM_MAXFEAT + j] = cat_code(&d->feat[j], raw[i * CRM_MAXFEAT + j]);
+	}
+	/* Engagement, aggregated by SQLite as of each record's time. */
+	if (crm_db_exec(db, "CREATE TEMP TABLE IF NOT EXISTS feat_asof (i INTEGER PRIMARY KEY, rid TEXT, asof TEXT);"
+			    "DELETE FROM feat_asof", e) < 0)
+		goto out;
+	if (sqlite3_prepare_v2(db, "INSERT INTO feat_asof VALUES (?1, ?2, strftime('%Y-%m-%dT%H:%M:%fZ', ?3))",
+			       -1, &st, NULL) != SQLITE_OK) {
+		crm_db_err(db, e, "cannot prepare");
+		goto out;
+	}
+	crm_db_exec(db, "SAVEPOINT feat", NULL);
+	for (size_t i = 0; i < d->n; i++) {
+		sqlite3_bind_int64(st, 1, (sqlite3_int64)i);
+		sqlite3_bind_text(st, 2, d->id[i], -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 3, d->asof[i], -1, SQLITE_STATIC);
+		sqlite3_step(st);
+		sqlite3_reset(st);
+	}
+	crm_db_exec(db, "RELEASE feat", NULL);
+	sqlite3_finalize(st);
+	st = NULL;
+	/* Interactions of the record: a deal's own and its contact's. */
+	crm_buf_reset(&sql);
+	{
+		crm_buf_adds(&sql,
+			"SELECT r.i,"
+			" count(*) FILTER (WHERE i.occurred_at >= strftime('%Y-%m-%dT%H:%M:%fZ', r.asof, '-7 days')),"
+			" count(*) FILTER (WHERE i.occurred_at >= strftime('%Y-%m-%dT%H:%M:%fZ', r.asof, '-30 days')),"
+			" count(*),"
+			" count(*) FILTER (WHERE i.occurred_at >= strftime('%Y-%m-%dT%H:%M:%fZ', r.asof, '-28 days')"
+			"   AND i.occurred_at < strftime('%Y-%m-%dT%H:%M:%fZ', r.asof, '-7 days')),"
+			" julianday(r.asof) - julianday(max(i.occurred_at)),"
+			" count(*) FILTER (WHERE i.subject LIKE '%pricing%' AND i.occurred_at >= strftime('%Y-%m-%dT%H:%M:%fZ', r.asof, '-7 days')),"
+			" count(*) FILTER (WHERE i.subject LIKE '%pricing%' AND i.occurred_at >= strftime('%Y-%m-%dT%H:%M:%fZ', r.asof, '-30 days')),"
+			" count(*) FILTER (WHERE i.kind = 'email' AND i.direction = 'inbound'),"
+			" count(*) FILTER (WHERE i.kind = 'email_open'),"
+			" count(*) FILTER (WHERE i.kind = 'meeting'),"
+			" count(*) FILTER (WHERE i.kind = 'call')"
+			" FROM feat_asof r");
+		if (is_deal)
+			crm_buf_adds(&sql, " JOIN deals dd ON dd.id = r.rid"
+					   " JOIN interactions i ON (i.deal_id = dd.id OR i.contact_id = dd.contact_id)");
+		else
+			crm_buf_adds(&sql, " JOIN interactions i ON i.contact_id = r.rid");
+		crm_buf_adds(&sql,
+			" AND i.occurred_at < r.asof AND i.occurred_at >= strftime('%Y-%m-%dT%H:%M:%fZ', r.asof, '-90 days')"
+			" GROUP BY r.i");
+	}
+	if (sqlite3_prepare_v2(db, sql.data, -1, &st, NULL) != SQLITE_OK) {
+		crm_db_err(db, e, "cannot aggregate interactions");
+		goto out;
+	}
+	{
+		int base = crm_dataset_feature(d, "touches_7d");
+
+		/* No interactions is zero touches, not a missing value. */
+		if (base >= 0)
+			for (size_t i = 0; i < d->n; i++)
+				for (int g = 0; engage_names[g]; g++)
+					if (strcmp(engage_names[g], "days_since_touch") != 0)
+						d->x[i * CRM_MAXFEAT + (size_t)base + (size_t)g] = 0;
+		while (base >= 0 && sqlite3_step(st) == SQLITE_ROW) {
+			size_t i = (size_t)sqlite3_column_int64(st, 0);
+			float *row = &d->x[i * CRM_MAXFEAT + (size_t)base];
+			double before = sqlite3_column_double(st, 4) / 3.0;
+
+			row[0] = (float)sqlite3_column_double(st, 1);
+			row[1] = (float)sqlite3_column_double(st, 2);
+			row[2] = (float)sqlite3_column_double(st, 3);
+			/* This week against the average of the three before it. */
+			row[3] = (float)((row[0] + 1.0) / (before + 1.0));
+			row[4] = (float)sqlite3_column_double(st, 5);
+			for (int g = 5; g < 11; g++)
+				row[g] = (float)sqlite3_column_double(st, g + 1);
+		}
+	}
+	sqlite3_finalize(st);
+	st = NULL;
+	/* History: win rates of earlier records with the same values. */
+	nbase = d->nfeat;
+	if (add_history(d, nbase) < 0)
+		goto nomem;
+	for (size_t i = 0; i < d->n; i++)
+		if (!isnan(d->y[i])) {
+			d->base_rate += d->y[i];
+			d->nclosed++;
+		}
+	if (d->nclosed)
+		d->base_rate /= (double)d->nclosed;
+	/* Compact rows from stride CRM_MAXFEAT to nfeat. */
+	for (size_t i = 0; i < d->n; i++)
+		memmove(&d->x[i * d->nfeat], &d->x[i * CRM_MAXFEAT], d->nfeat * sizeof(float));
+	rc = 0;
+	goto out;
+nomem:
+	crm_err_set(e, CRM_ESOFTWARE, "out of memory");
+out:
+	sqlite3_finalize(st);
+	if (raw) {
+		for (size_t i = 0; i < d->n; i++)
+			for (size_t j = 0; j < CRM_MAXFEAT; j++)
+				free(raw[i * CRM_MAXFEAT + j]);
+		free(raw);
+	}
+	crm_buf_release(&sql);
+	return rc;
+}

@@ -1,0 +1,62 @@
+/*
+ * features.h - turning deals and leads into model features, as of a time.
+ *
+ * Each record is described as it stood at its as-of time: a closed
+ * record at the moment its outcome was known (closed_at, outcome_at), an
+ * open one now. Nothing from after that moment is used, neither its own
+ * interactions nor other records' outcomes, so what a model learns from
+ * history is what it can know when it scores an open record.
+ */
+#ifndef CRM_FEATURES_H
+#define CRM_FEATURES_H
+
+#include <sqlite3.h>
+
+#include "entity.h"
+#include "util.h"
+
+#define CRM_MAXFEAT 96
+#define CRM_MAXCATS 64		/* distinct values kept per category */
+
+enum crm_feat_kind { CRM_FEAT_NUM, CRM_FEAT_CAT };
+
+struct crm_feature {
+	char *name;		/* "amount", "account.industry", "visits_pricing_7d" */
+	enum crm_feat_kind kind;
+	char *source;		/* SQL-free description of where it comes from */
+	char *cats[CRM_MAXCATS];	/* category values; code = index; last is "(other)" */
+	size_t ncats;
+};
+
+struct crm_dataset {
+	const struct crm_entity *type;	/* deal or contact */
+	size_t n, nfeat;
+	struct crm_feature feat[CRM_MAXFEAT];
+	float *x;		/* n * nfeat, NAN when missing */
+	float *y;		/* 1 won/converted, 0 lost, NAN open */
+	char **id;		/* record ids */
+	char **asof;		/* as-of times, ISO 8601 */
+	double base_rate;	/* share of wins among closed records */
+	size_t nclosed;
+};
+
+void crm_dataset_init(struct crm_dataset *d, const struct crm_entity *type);
+void crm_dataset_release(struct crm_dataset *d);
+
+/*
+ * Build the features of every live record of the type (deal or contact)
+ * as of its own time. now is the as-of time of open records (NULL: the
+ * current time). With a schema (a previous dataset's features, for
+ * scoring with a trained model) the same features and category codes are
+ * used; unknown categories become "(other)".
+ */
+int crm_dataset_build(struct crm_dataset *d, sqlite3 *db, const char *now,
+		      const struct crm_dataset *schema, struct crm_err *e);
+
+/* Remove feature j from the dataset (columns shift left). */
+void crm_dataset_drop(struct crm_dataset *d, size_t j);
+
+/* Index of a feature by name, or -1. */
+int crm_dataset_feature(const struct crm_dataset *d, const char *name);
+
+#endif

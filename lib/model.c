@@ -1,0 +1,663 @@
+/*
+ * model.c - gradient-boosted trees through XGBoost's C API.
+ *
+ * Training holds out the most recent closed records (by as-of time), the
+ * way the model will be used: trained on the past, scoring the future.
+ * It stops adding trees when the holdout AUC has not improved for 30
+ * rounds and keeps the best number. Categorical features are passed to
+ * XGBoost as such ("c" feature types, hist trees), missing values as NaN.
+ * The stored blob is XGBoost's JSON model, zstd-compressed, with the hash
+ * of the uncompressed bytes.
+ */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+#include <zstd.h>
+
+#include "db.h"
+#include "model.h"
+#include "ndjson.h"
+
+#define XG(call) do { if ((call) != 0) { \
+		crm_err_set(e, CRM_ESOFTWARE, "xgboost: %s", XGBGetLastError()); \
+		goto out; } } while (0)
+
+void crm_model_init(struct crm_model *m)
+{
+	memset(m, 0, sizeof(*m));
+}
+
+void crm_model_release(struct crm_model *m)
+{
+	if (m->booster)
+		XGBoosterFree(m->booster);
+	for (size_t i = 0; i < m->nleaks; i++) {
+		free(m->leak[i]);
+		free(m->leak_why[i]);
+	}
+	crm_dataset_release(&m->schema);
+	memset(m, 0, sizeof(*m));
+}
+
+struct ranked {
+	float p, y;
+};
+
+static int cmp_ranked(const void *a, const void *b)
+{
+	const struct ranked *x = a, *y = b;
+
+	return (x->p > y->p) - (x->p < y->p);
+}
+
+double crm_auc(const float *p, const float *y, size_t n)
+{
+	struct ranked *r = malloc((n ? n : 1) * sizeof(*r));
+	double pos = 0, neg = 0, sum = 0;
+
+	if (!r)
+		return NAN;
+	for (size_t i = 0; i < n; i++) {
+		r[i].p = p[i];
+		r[i].y = y[i];
+	}
+	qsort(r, n, sizeof(*r), cmp_ranked);
+	/* Mann-Whitney U with average ranks for ties. */
+	for (size_t i = 0; i < n;) {
+		size_t j = i;
+		double rank, npos = 0;
+
+		while (j < n && r[j].p == r[i].p)
+			j++;
+		rank = (double)(i + 1 + j) / 2.0;
+		for (size_t k = i; k < j; k++)
+			npos += r[k].y > 0.5;
+		sum += rank * npos;
+		pos += npos;
+		neg += (double)(j - i) - npos;
+		i = j;
+	}
+	free(r);
+	if (!pos || !neg)
+		return NAN;
+	return (sum - pos * (pos + 1) / 2) / (pos * neg);
+}
+
+/* A DMatrix of rows idx (or all when idx NULL) with feature types. */
+static DMatrixHandle matrix(const struct crm_dataset *d, const size_t *idx,
+			    size_t n, const float *labels, struct crm_err *e)
+{
+	DMatrixHandle m = NULL;
+	float *x = malloc((n ? n : 1) * d->nfeat * sizeof(*x));
+	const char *types[CRM_MAXFEAT];
+
+	if (!x) {
+		crm_err_set(e, CRM_ESOFTWARE, "out of memory");
+		return NULL;
+	}
+	for (size_t i = 0; i < n; i++)
+		memcpy(&x[i * d->nfeat], &d->x[(idx ? idx[i] : i) * d->nfeat],
+		       d->nfeat * sizeof(*x));
+	if (XGDMatrixCreateFromMat(x, n, d->nfeat, NAN, &m) != 0) {
+		crm_err_set(e, CRM_ESOFTWARE, "xgboost: %s", XGBGetLastError());
+		free(x);
+		return NULL;
+	}
+	free(x);
+	for (size_t j = 0; j < d->nfeat; j++)
+		types[j] = d->feat[j].kind == CRM_FEAT_CAT ? "c" : "q";
+	XGDMatrixSetStrFeatureInfo(m, "feature_type", types, d->nfeat);
+	if (labels)
+		XGDMatrixSetFloatInfo(m, "label", labels, n);
+	return m;
+}
+
+/* Predict with the first `trees` rounds (0: all) into out. */
+static int predict(BoosterHandle b, DMatrixHandle dm, size_t n, size_t trees,
+		   float *out, struct crm_err *e)
+{
+	char cfg[160];
+	const bst_ulong *shape;
+	bst_ulong dim;
+	const float *res;
+
+	snprintf(cfg, sizeof(cfg),
+		 "{\"type\": 0, \"training\": false, \"iteration_begin\": 0, "
+		 "\"iteration_end\": %zu, \"strict_shape\": false}", trees);
+	if (XGBoosterPredictFromDMatrix(b, dm, cfg, &shape, &dim, &res) != 0)
+		return crm_err_set(e, CRM_ESOFTWARE, "xgboost: %s", XGBGetLastError());
+	memcpy(out, res, n * sizeof(*out));
+	return 0;
+}
+
+static void metrics_of(const float *p, const float *y, size_t n,
+		       struct crm_metrics *mt)
+{
+	double ll = 0, br = 0;
+
+	mt->auc = crm_auc(p, y, n);
+	memset(mt->bin_pred, 0, sizeof(mt->bin_pred));
+	memset(mt->bin_obs, 0, sizeof(mt->bin_obs));
+	memset(mt->bin_n, 0, sizeof(mt->bin_n));
+	for (size_t i = 0; i < n; i++) {
+		double q = fmin(fmax(p[i], 1e-7), 1 - 1e-7);
+		int b = (int)(p[i] * 10);
+
+		ll -= y[i] * log(q) + (1 - y[i]) * log(1 - q);
+		br += (p[i] - y[i]) * (p[i] - y[i]);
+		if (b > 9)
+			b = 9;
+		mt->bin_pred[b] += p[i];
+		mt->bin_obs[b] += y[i];
+		mt->bin_n[b]++;
+	}
+	mt->logloss = n ? ll / (double)n : NAN;
+	mt->brier = n ? br / (double)n : NAN;
+	for (int b = 0; b < 10; b++)
+		if (mt->bin_n[b]) {
+			mt->bin_pred[b] /= (double)mt->bin_n[b];
+			mt->bin_obs[b] /= (double)mt->bin_n[b];
+		}
+}
+
+/* The schema (features and categories) as JSON. */
+static int schema_json(const struct crm_dataset *d, struct crm_buf *b)
+{
+	int rc = crm_buf_addc(b, '[');
+
+	for (size_t j = 0; j < d->nfeat; j++) {
+		const struct crm_feature *f = &d->feat[j];
+
+		rc |= crm_buf_adds(b, j ? ",{\"name\":" : "{\"name\":");
+		rc |= crm_json_str(b, f->name, strlen(f->name));
+		rc |= crm_buf_addf(b, ",\"kind\":\"%s\",\"source\":",
+				   f->kind == CRM_FEAT_CAT ? "category" : "number");
+		rc |= crm_json_str(b, f->source, strlen(f->source));
+		if (f->kind == CRM_FEAT_CAT) {
+			rc |= crm_buf_adds(b, ",\"categories\":[");
+			for (size_t k = 0; k < f->ncats; k++) {
+				if (k)
+					rc |= crm_buf_addc(b, ',');
+				rc |= crm_json_str(b, f->cats[k], strlen(f->cats[k]));
+			}
+			rc |= crm_buf_addc(b, ']');
+		}
+		rc |= crm_buf_addc(b, '}');
+	}
+	return rc | crm_buf_addc(b, ']');
+}
+
+static int schema_parse(struct crm_dataset *d, const char *json, struct crm_err *e)
+{
+	json_t *a = json_loads(json, 0, NULL), *f;
+	size_t j;
+
+	if (!json_is_array(a)) {
+		json_decref(a);
+		return crm_err_set(e, CRM_EDATA, "model features are not readable");
+	}
+	json_array_foreach(a, j, f) {
+		struct crm_feature *ft;
+		json_t *cats = json_object_get(f, "categories"), *c;
+		size_t k;
+
+		if (d->nfeat == CRM_MAXFEAT)
+			break;
+		ft = &d->feat[d->nfeat++];
+		memset(ft, 0, sizeof(*ft));
+		ft->name = strdup(json_string_value(json_object_get(f, "name")) ?: "?");
+		ft->source = strdup(json_string_value(json_object_get(f, "source")) ?: "");
+		ft->kind = !strcmp(json_string_value(json_object_get(f, "kind")) ?: "", "category") ?
+			   CRM_FEAT_CAT : CRM_FEAT_NUM;
+		json_array_foreach(cats, k, c)
+			if (ft->ncats < CRM_MAXCATS)
+				ft->cats[ft->ncats++] = strdup(json_string_value(c) ?: "");
+	}
+	json_decref(a);
+	return 0;
+}
+
+static int metrics_json(const struct crm_metrics *mt, struct crm_buf *b)
+{
+	int rc = crm_buf_addf(b, "{\"auc\":%.6f,\"logloss\":%.6f,\"brier\":%.6f,\"base_rate\":%.6f,"
+			      "\"train\":%zu,\"holdout\":%zu,\"trees\":%zu,\"reliability\":[",
+			      mt->auc, mt->logloss, mt->brier, mt->base_rate, mt->ntrain,
+			      mt->ntest, mt->trees);
+
+	for (int i = 0, first = 1; i < 10; i++) {
+		if (!mt->bin_n[i])
+			continue;
+		rc |= crm_buf_addf(b, "%s{\"from\":%.1f,\"predicted\":%.4f,\"observed\":%.4f,\"n\":%zu}",
+				   first ? "" : ",", i / 10.0, mt->bin_pred[i], mt->bin_obs[i],
+				   mt->bin_n[i]);
+		first = 0;
+	}
+	return rc | crm_buf_adds(b, "]}");
+}
+
+/*
+ * Leave out features that give the outcome away: present on (nearly) all
+ * closed records but (nearly) no open one, so only known once the outcome
+ * is; or one number that alone tells won from lost. Returns 0, -1 (e).
+ */
+static int drop_leaks(struct crm_dataset *d, struct crm_model *m,
+		      struct crm_err *e)
+{
+	float *v = malloc((d->n ? d->n : 1) * sizeof(float));
+	float *y = malloc((d->n ? d->n : 1) * sizeof(float));
+
+	if (!v || !y) {
+		free(v);
+		free(y);
+		return crm_err_set(e, CRM_ESOFTWARE, "out of memory");
+	}
+	for (size_t j = 0; j < d->nfeat;) {
+		size_t closed = 0, cpres = 0, open = 0, opres = 0, nv = 0;
+		char why[160] = "";
+
+		for (size_t i = 0; i < d->n; i++) {
+			float x = d->x[i * d->nfeat + j];
+
+			if (isnan(d->y[i])) {
+				open++;
+				opres += !isnan(x);
+			} else {
+				closed++;
+				cpres += !isnan(x);
+				if (!isnan(x)) {
+					v[nv] = x;
+					y[nv++] = d->y[i];
+				}
+			}
+		}
+		if (open >= 20 && cpres >= 0.9 * (double)closed && opres <= 0.1 * (double)open)
+			snprintf(why, sizeof(why),
+				 "set on %.0f%% of closed records but %.0f%% of open ones: known only at the outcome",
+				 100.0 * (double)cpres / (double)closed, 100.0 * (double)opres / (double)open);
+		if (!why[0] && d->feat[j].kind == CRM_FEAT_NUM &&
+		    strncmp(d->feat[j].name, "history.", 8) && nv >= 0.5 * (double)closed) {
+			double auc = crm_auc(v, y, nv);
+
+			if (!isnan(auc) && fmax(auc, 1 - auc) >= 0.98)
+				snprintf(why, sizeof(why),
+					 "tells won from lost by itself (AUC %.3f): recorded with the outcome",
+					 fmax(auc, 1 - auc));
+		}
+		if (!why[0]) {
+			j++;
+			continue;
+		}
+		if (m->nleaks < CRM_MAXLEAKS) {
+			m->leak[m->nleaks] = strdup(d->feat[j].name);
+			m->leak_why[m->nleaks] = strdup(why);
+			m->nleaks++;
+		}
+		crm_dataset_drop(d, j);
+	}
+	free(v);
+	free(y);
+	return 0;
+}
+
+static const struct crm_dataset *order_ds;
+
+static int cmp_rows_asof(const void *a, const void *b)
+{
+	size_t x = *(const size_t *)a, y = *(const size_t *)b;
+	int c = strcmp(order_ds->asof[x], order_ds->asof[y]);
+
+	return c ? c : (x > y) - (x < y);
+}
+
+int crm_model_train(sqlite3 *db, const struct crm_entity *type,
+		    const struct crm_train_opts *opts, struct crm_model *m,
+		    int *activated, struct crm_err *e)
+{
+	struct crm_train_opts o = { 300, 5, 0.05, 0.2, 0, 1 };
+	struct crm_dataset d;
+	size_t *idx = NULL, nclosed = 0, ntest, ntrain, wins = 0;
+	float *ytr = NULL, *yte = NULL, *p = NULL;
+	DMatrixHandle dtr = NULL, dte = NULL;
+	struct crm_buf feats, mets, params, blob;
+	bst_ulong len;
+	const char *raw;
+	int rc = -1, best_round = 0;
+	double best_auc = -1;
+
+	crm_dataset_init(&d, type);
+	crm_buf_init(&feats, 0);
+	crm_buf_init(&mets, 0);
+	crm_buf_init(&params, 0);
+	crm_buf_init(&blob, 0);
+	if (opts) {
+		o = *opts;
+		if (o.rounds <= 0) o.rounds = 300;
+		if (o.depth <= 0) o.depth = 5;
+		if (o.eta <= 0) o.eta = 0.05;
+		if (o.holdout <= 0 || o.holdout >= 0.9) o.holdout = 0.2;
+	}
+	*activated = 0;
+	m->type = type;
+	if (crm_dataset_build(&d, db, NULL, NULL, e) < 0 || drop_leaks(&d, m, e) < 0)
+		goto out;
+	idx = malloc((d.n ? d.n : 1) * sizeof(*idx));
+	if (!idx)
+		goto nomem;
+	for (size_t i = 0; i < d.n; i++)
+		if (!isnan(d.y[i])) {
+			idx[nclosed++] = i;
+			wins += d.y[i] > 0.5;
+		}
+	if (nclosed < CRM_MIN_CLOSED || wins < CRM_MIN_CLASS || nclosed - wins < CRM_MIN_CLASS) {
+		crm_err_set(e, CRM_EDATA,
+			"not enough history to learn from: %zu closed %ss (%zu %s, %zu not); "
+			"need at least %d closed with %d of each",
+			nclosed, type->kind, wins, !strcmp(type->kind, "deal") ? "won" : "converted",
+			nclosed - wins, CRM_MIN_CLOSED, CRM_MIN_CLASS);
+		goto out;
+	}
+	/* The latest closed records are the holdout. */
+	order_ds = &d;
+	qsort(idx, nclosed, sizeof(*idx), cmp_rows_asof);
+	ntest = (size_t)((double)nclosed * o.holdout);
+	ntrain = nclosed - ntest;
+	ytr = malloc(ntrain * sizeof(*ytr));
+	yte = malloc((ntest ? ntest : 1) * sizeof(*yte));
+	p = malloc((ntest ? ntest : 1) * sizeof(*p));
+	if (!ytr || !yte || !p)
+		goto nomem;
+	for (size_t i = 0; i < ntrain; i++)
+		ytr[i] = d.y[idx[i]];
+	for (size_t i = 0; i < ntest; i++)
+		yte[i] = d.y[idx[ntrain + i]];
+	if (!(dtr = matrix(&d, idx, ntrain, ytr, e)) ||
+	    !(dte = matrix(&d, idx + ntrain, ntest, yte, e)))
+		goto out;
+	XG(XGBoosterCreate(&dtr, 1, &m->booster));
+	{
+		char v[32];
+
+		XG(XGBoosterSetParam(m->booster, "objective", "binary:logistic"));
+		XG(XGBoosterSetParam(m->booster, "tree_method", "hist"));
+		snprintf(v, sizeof(v), "%d", o.depth);
+		XG(XGBoosterSetParam(m->booster, "max_depth", v));
+		snprintf(v, sizeof(v), "%g", o.eta);
+		XG(XGBoosterSetParam(m->booster, "eta", v));
+		snprintf(v, sizeof(v), "%u", o.seed);
+		XG(XGBoosterSetParam(m->booster, "seed", v));
+		XG(XGBoosterSetParam(m->booster, "min_child_weight", "2"));
+		/* Start from the training win rate, not 0.5: calibrated even
+		 * when early stopping keeps few trees. */
+		{
+			double w = 0;
+
+			for (size_t i = 0; i < ntrain; i++)
+				w += ytr[i];
+			snprintf(v, sizeof(v), "%.6f", fmin(fmax(w / (double)ntrain, 0.01), 0.99));
+			XG(XGBoosterSetParam(m->booster, "base_score", v));
+		}
+		XG(XGBoosterSetParam(m->booster, "subsample", "0.9"));
+		XG(XGBoosterSetParam(m->booster, "max_cat_to_onehot", "4"));
+		XG(XGBoosterSetParam(m->booster, "nthread", "2"));
+		XG(XGBoosterSetParam(m->booster, "verbosity", "0"));
+	}
+	for (int r = 0; r < o.rounds; r++) {
+		double auc;
+
+		XG(XGBoosterUpdateOneIter(m->booster, r, dtr));
+		if (!ntest)
+			continue;
+		if (predict(m->booster, dte, ntest, (size_t)r + 1, p, e) < 0)
+			goto out;
+		auc = crm_auc(p, yte, ntest);
+		if (auc > best_auc + 1e-6) {
+			best_auc = auc;
+			best_round = r;
+		} else if (r - best_round >= 30) {
+			break;
+		}
+	}
+	/* Keep the best number of trees. */
+	if (ntest) {
+		BoosterHandle cut;
+
+		XG(XGBoosterSlice(m->booster, 0, best_round + 1, 1, &cut));
+		XGBoosterFree(m->booster);
+		m->booster = cut;
+		if (predict(m->booster, dte, ntest, 0, p, e) < 0)
+			goto out;
+		metrics_of(p, yte, ntest, &m->metrics);
+	}
+	m->metrics.trees = (size_t)best_round + 1;
+	m->metrics.ntrain = ntrain;
+	m->metrics.ntest = ntest;
+	m->metrics.base_rate = d.base_rate;
+	/* Store: schema, metrics, params, compressed model. */
+	XG(XGBoosterSaveModelToBuffer(m->booster, "{\"format\": \"json\"}", &len, &raw));
+	{
+		size_t cap = ZSTD_compressBound(len), z;
+		struct crm_hash h;
+		char hex[33], now[32], dh[33];
+		sqlite3_stmt *st;
+		int prev_better = 0;
+
+		if (crm_buf_grow(&blob, cap) < 0)
+			goto nomem;
+		z = ZSTD_compress(blob.data, cap, raw, len, 9);
+		if (ZSTD_isError(z)) {
+			crm_err_set(e, CRM_ESOFTWARE, "zstd: %s", ZSTD_getErrorName(z));
+			goto out;
+		}
+		blob.len = z;
+		crm_hash_init(&h);
+		crm_hash_add(&h, raw, len);
+		crm_hash_hex(&h, hex);
+		crm_hash_init(&h);
+		for (size_t i = 0; i < nclosed; i++) {
+			crm_hash_add(&h, d.id[idx[i]], strlen(d.id[idx[i]]));
+			crm_hash_add(&h, &d.x[idx[i] * d.nfeat], d.nfeat * sizeof(float));
+			crm_hash_add(&h, &d.y[idx[i]], sizeof(float));
+		}
+		crm_hash_hex(&h, dh);
+		int vmaj, vmin, vpat;
+
+		XGBoostVersion(&vmaj, &vmin, &vpat);
+		if (schema_json(&d, &feats) < 0 || metrics_json(&m->metrics, &mets) < 0 ||
+		    crm_buf_addf(&params, "{\"rounds\":%d,\"depth\":%d,\"eta\":%g,\"holdout\":%g,\"seed\":%u,\"xgboost\":\"%d.%d.%d\",\"left_out\":[",
+				 o.rounds, o.depth, o.eta, o.holdout, o.seed, vmaj, vmin, vpat) < 0)
+			goto nomem;
+		for (size_t k = 0; k < m->nleaks; k++) {
+			crm_buf_adds(&params, k ? ",{\"feature\":" : "{\"feature\":");
+			crm_json_str(&params, m->leak[k], strlen(m->leak[k]));
+			crm_buf_adds(&params, ",\"why\":");
+			crm_json_str(&params, m->leak_why[k], strlen(m->leak_why[k]));
+			crm_buf_addc(&params, '}');
+		}
+		if (crm_buf_adds(&params, "]}") < 0)
+			goto nomem;
+		crm_id_new("m_", m->id);
+		crm_db_timestamp(now, sizeof(now));
+		if (crm_db_begin(db, e) < 0)
+			goto out;
+		/* Only better (or as good) models become active by themselves. */
+		if (sqlite3_prepare_v2(db, "SELECT json_extract(metrics, '$.auc') > ?2 + 1e-9 FROM models WHERE entity = ?1 AND active = 1",
+				       -1, &st, NULL) == SQLITE_OK) {
+			sqlite3_bind_text(st, 1, type->kind, -1, SQLITE_STATIC);
+			sqlite3_bind_double(st, 2, m->metrics.auc);
+			if (sqlite3_step(st) == SQLITE_ROW)
+				prev_better = sqlite3_column_int(st, 0);
+			sqlite3_finalize(st);
+		}
+		*activated = o.force || !prev_better;
+		if (*activated) {
+			sqlite3_prepare_v2(db, "UPDATE models SET active = 0 WHERE entity = ?1 AND active = 1", -1, &st, NULL);
+			sqlite3_bind_text(st, 1, type->kind, -1, SQLITE_STATIC);
+			sqlite3_step(st);
+			sqlite3_finalize(st);
+		}
+		if (sqlite3_prepare_v2(db, "INSERT INTO models (id, entity, created_at, params, features, metrics, data_hash, blob, blob_size, blob_hash, active) "
+				       "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)", -1, &st, NULL) != SQLITE_OK) {
+			crm_db_err(db, e, "cannot store the model");
+			goto rollback;
+		}
+		sqlite3_bind_text(st, 1, m->id, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 2, type->kind, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 3, now, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 4, params.data, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 5, feats.data, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 6, mets.data, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 7, dh, -1, SQLITE_STATIC);
+		sqlite3_bind_blob(st, 8, blob.data, (int)blob.len, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 9, (sqlite3_int64)len);
+		sqlite3_bind_text(st, 10, hex, -1, SQLITE_STATIC);
+		sqlite3_bind_int(st, 11, *activated);
+		if (sqlite3_step(st) != SQLITE_DONE) {
+			sqlite3_finalize(st);
+			crm_db_err(db, e, "cannot store the model");
+			goto rollback;
+		}
+		sqlite3_finalize(st);
+		if (crm_db_commit(db, e) < 0)
+			goto out;
+	}
+	/* Keep the features as the model's schema. */
+	crm_dataset_release(&m->schema);
+	crm_dataset_init(&m->schema, type);
+	if (schema_parse(&m->schema, feats.data, e) < 0)
+		goto out;
+	rc = 0;
+	goto out;
+rollback:
+	crm_db_rollback(db);
+	goto out;
+nomem:
+	crm_err_set(e, CRM_ESOFTWARE, "out of memory");
+out:
+	if (dtr)
+		XGDMatrixFree(dtr);
+	if (dte)
+		XGDMatrixFree(dte);
+	free(idx);
+	free(ytr);
+	free(yte);
+	free(p);
+	crm_dataset_release(&d);
+	crm_buf_release(&feats);
+	crm_buf_release(&mets);
+	crm_buf_release(&params);
+	crm_buf_release(&blob);
+	return rc;
+}
+
+int crm_model_load(sqlite3 *db, const struct crm_entity *type, const char *id,
+		   struct crm_model *m, struct crm_err *e)
+{
+	sqlite3_stmt *st;
+	char *raw = NULL;
+	int rc = -1;
+
+	if (sqlite3_prepare_v2(db, id ?
+		"SELECT id, entity, features, metrics, blob, blob_size, blob_hash FROM models WHERE id = ?1" :
+		"SELECT id, entity, features, metrics, blob, blob_size, blob_hash FROM models WHERE entity = ?1 AND active = 1",
+		-1, &st, NULL) != SQLITE_OK)
+		return crm_db_err(db, e, "cannot read models");
+	sqlite3_bind_text(st, 1, id ? id : type->kind, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) != SQLITE_ROW) {
+		sqlite3_finalize(st);
+		return id ? crm_err_set(e, CRM_EDATA, "no model '%s'", id) :
+			    crm_err_set(e, CRM_EDATA, "no active %s model: run 'crm-score train -t %s'",
+					type->kind, type->kind);
+	}
+	snprintf(m->id, sizeof(m->id), "%s", sqlite3_column_text(st, 0));
+	m->type = crm_entity_find((const char *)sqlite3_column_text(st, 1));
+	crm_dataset_init(&m->schema, m->type);
+	if (schema_parse(&m->schema, (const char *)sqlite3_column_text(st, 2), e) < 0)
+		goto out;
+	{
+		json_t *mt = json_loads((const char *)sqlite3_column_text(st, 3), 0, NULL);
+
+		m->metrics.auc = json_number_value(json_object_get(mt, "auc"));
+		m->metrics.base_rate = json_number_value(json_object_get(mt, "base_rate"));
+		json_decref(mt);
+	}
+	{
+		size_t size = (size_t)sqlite3_column_int64(st, 5), z;
+		struct crm_hash h;
+		char hex[33];
+
+		raw = malloc(size ? size : 1);
+		if (!raw) {
+			crm_err_set(e, CRM_ESOFTWARE, "out of memory");
+			goto out;
+		}
+		z = ZSTD_decompress(raw, size, sqlite3_column_blob(st, 4),
+				    (size_t)sqlite3_column_bytes(st, 4));
+		crm_hash_init(&h);
+		if (!ZSTD_isError(z))
+			crm_hash_add(&h, raw, z);
+		crm_hash_hex(&h, hex);
+		if (ZSTD_isError(z) || z != size ||
+		    strcmp(hex, (const char *)sqlite3_column_text(st, 6)) != 0) {
+			crm_err_set(e, CRM_EDATA, "model %s is damaged: its blob does not match its hash",
+				    m->id);
+			goto out;
+		}
+		if (XGBoosterCreate(NULL, 0, &m->booster) != 0 ||
+		    XGBoosterLoadModelFromBuffer(m->booster, raw, z) != 0) {
+			crm_err_set(e, CRM_EDATA, "model %s: xgboost: %s", m->id, XGBGetLastError());
+			goto out;
+		}
+		XGBoosterSetParam(m->booster, "nthread", "2");
+	}
+	rc = 0;
+out:
+	free(raw);
+	sqlite3_finalize(st);
+	return rc;
+}
+
+int crm_model_activate(sqlite3 *db, const char *id, struct crm_err *e)
+{
+	sqlite3_stmt *st;
+	int ok;
+
+	if (crm_db_begin(db, e) < 0)
+		return -1;
+	sqlite3_prepare_v2(db, "UPDATE models SET active = 0 WHERE active = 1 AND entity = (SELECT entity FROM models WHERE id = ?1)",
+			   -1, &st, NULL);
+	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+	sqlite3_step(st);
+	sqlite3_finalize(st);
+	sqlite3_prepare_v2(db, "UPDATE models SET active = 1 WHERE id = ?1", -1, &st, NULL);
+	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+	ok = sqlite3_step(st) == SQLITE_DONE && sqlite3_changes(db) == 1;
+	sqlite3_finalize(st);
+	if (!ok) {
+		crm_db_rollback(db);
+		return crm_err_set(e, CRM_EDATA, "no model '%s'", id);
+	}
+	return crm_db_commit(db, e);
+}
+
+int crm_model_predict(const struct crm_model *m, const struct crm_dataset *d,
+		      size_t from, size_t n, float *p, struct crm_err *e)
+{
+	size_t *idx = malloc((n ? n : 1) * sizeof(*idx));
+	DMatrixHandle dm;
+	int rc;
+
+	if (!idx)
+		return crm_err_set(e, CRM_ESOFTWARE, "out of memory");
+	for (size_t i = 0; i < n; i++)
+		idx[i] = from + i;
+	dm = matrix(d, idx, n, NULL, e);
+	free(idx);
+	if (!dm)
+		return -1;
+	rc = predict(m->booster, dm, n, 0, p, e);
+	XGDMatrixFree(dm);
+	return rc;
+}

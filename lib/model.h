@@ -1,0 +1,82 @@
+/*
+ * model.h - training, storing and using the scoring models (XGBoost).
+ */
+#ifndef CRM_MODEL_H
+#define CRM_MODEL_H
+
+#include <sqlite3.h>
+#include <xgboost/c_api.h>
+
+#include "entity.h"
+#include "features.h"
+#include "id.h"
+#include "util.h"
+
+/* Fewest closed records, and of each outcome, a model is trained on. */
+#define CRM_MIN_CLOSED 100
+#define CRM_MIN_CLASS 20
+
+struct crm_train_opts {
+	int rounds;		/* most boosting rounds (default 300) */
+	int depth;		/* tree depth (default 5) */
+	double eta;		/* learning rate (default 0.05) */
+	double holdout;		/* share of the latest closed records held out (0.2) */
+	int force;		/* activate even if worse than the active model */
+	unsigned seed;
+};
+
+struct crm_metrics {
+	double auc, logloss, brier, base_rate;
+	size_t ntrain, ntest, trees;
+	double bin_pred[10], bin_obs[10];	/* reliability table */
+	size_t bin_n[10];
+};
+
+#define CRM_MAXLEAKS 16
+
+struct crm_model {
+	char id[CRM_ID_MAX];
+	/* Features left out because they are only known at the outcome. */
+	char *leak[CRM_MAXLEAKS], *leak_why[CRM_MAXLEAKS];
+	size_t nleaks;
+	const struct crm_entity *type;
+	BoosterHandle booster;
+	struct crm_dataset schema;	/* features and categories, no rows */
+	struct crm_metrics metrics;
+};
+
+void crm_model_init(struct crm_model *m);
+void crm_model_release(struct crm_model *m);
+
+/*
+ * Train a model for deals or contacts on their closed history, hold out
+ * the latest share of it to measure it, store it, and make it the active
+ * one unless the active one has a better holdout AUC (or opts->force).
+ * *activated says which. Refuses (CRM_EDATA) too little history, saying
+ * how much there is and how much is needed.
+ */
+int crm_model_train(sqlite3 *db, const struct crm_entity *type,
+		    const struct crm_train_opts *opts, struct crm_model *m,
+		    int *activated, struct crm_err *e);
+
+/*
+ * Load a stored model: the active one of type (id NULL) or by id. The blob
+ * is checked against its hash before use (CRM_EDATA when damaged).
+ */
+int crm_model_load(sqlite3 *db, const struct crm_entity *type, const char *id,
+		   struct crm_model *m, struct crm_err *e);
+
+/* Make model id the active one of its type (rollback is this). */
+int crm_model_activate(sqlite3 *db, const char *id, struct crm_err *e);
+
+/*
+ * Probabilities for rows [from, from + n) of a dataset built with the
+ * model's schema, into p (n floats).
+ */
+int crm_model_predict(const struct crm_model *m, const struct crm_dataset *d,
+		      size_t from, size_t n, float *p, struct crm_err *e);
+
+/* ROC AUC of probabilities p for labels y (n of them). */
+double crm_auc(const float *p, const float *y, size_t n);
+
+#endif

@@ -1,0 +1,62 @@
+#!/bin/sh
+# crm-score: train on history with a planted signal, refuse too little
+# history, leave out features known only at the outcome, store, activate,
+# detect damage, score open records.
+. "$(dirname "$0")/lib.sh"
+
+"$TOP"/scripts/gen-sample -n 3000 -s 5 sample
+crm-import -q sample/* >/dev/null
+crm-score train >model.json 2>err
+ok $? "crm-score train"
+auc=$(jq -r .auc model.json)
+is "$(awk -v a="$auc" 'BEGIN { print (a >= 0.65) }')" "1" "the planted engagement signal is found (holdout AUC $auc)"
+like "$(cat err)" "holdout AUC" "metrics on stderr"
+like "$(cat err)" "reliability" "with a reliability table"
+is "$(jq -r .active model.json)" "true" "the first model is active"
+is "$(q "select count(*) from models where active = 1 and entity = 'deal'")" "1" "stored, one active"
+is "$(q "select length(blob) < blob_size from models")" "1" "the blob is compressed"
+m1=$(jq -r .id model.json)
+
+crm-score >scores.ndjson 2>err
+ok $? "score the open deals"
+n=$(q "select count(*) from deals where outcome is null")
+is "$(wc -l <scores.ndjson | tr -d ' ')" "$n" "every open deal scored"
+is "$(jq -r 'select(.score < 0 or .score > 100) | .id' scores.ndjson | wc -l | tr -d ' ')" "0" "scores are 0-100"
+is "$(head -1 scores.ndjson | jq -r .rank)" "1" "ranked, best first"
+is "$(jq -s '[.[].probability] | . == (sort | reverse)' scores.ndjson)" "true" "in order of probability"
+is "$(q "select count(*) from scores where model_id = '$m1'")" "$n" "scores written to the database"
+
+# A worse model does not replace the active one without --force.
+crm-score train --rounds 1 --depth 1 >m2.json 2>err
+if [ "$(jq -r .active m2.json)" = "false" ]; then
+	like "$(cat err)" "NOT activated" "a worse model is kept inactive"
+	is "$(q "select id from models where active = 1")" "$m1" "the better one stays active"
+fi
+m2=$(jq -r .id m2.json)
+crm-score activate "$m2" >/dev/null
+is "$(q "select id from models where active = 1")" "$m2" "activate switches models"
+crm-score activate "$m1" >/dev/null
+is "$(q "select id from models where active = 1")" "$m1" "and back: rollback is one command"
+is "$(crm-score models | jq -s length)" "2" "crm-score models lists both"
+crm-score activate m_nosuch 2>err; is "$?" "65" "unknown model: exit 65"
+
+# A damaged blob is found before use.
+sqlite3 "$CRM_DB" "update models set blob = zeroblob(length(blob)) where id = '$m1'"
+crm-score >/dev/null 2>err
+is "$?" "65" "damaged model: exit 65"
+like "$(cat err)" "damaged" "says so"
+
+# Too little history is refused with numbers.
+printf 'Opportunity ID,Stage,Amount\nX1,Won,10\nX2,Lost,20\n' | crm-import --db small.db -q -t deal >/dev/null
+crm-score --db small.db train 2>err
+is "$?" "65" "too little history: exit 65"
+like "$(cat err)" "2 closed deals (1 won, 1 not); need at least 100 closed with 20 of each" "says what is missing"
+
+# Maven: the close value is only known at the close, and is left out.
+M=$TOP/../shared/data/maven-crm
+if [ -f "$M/sales_pipeline.csv" ]; then
+	crm-import --db maven.db -q --source maven "$M"/*.csv >/dev/null
+	crm-score --db maven.db train >/dev/null 2>err
+	like "$(cat err)" "left out amount: set on 100% of closed records but 0% of open ones" "Maven's close value is caught as a leak"
+fi
+done_testing
