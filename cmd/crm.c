@@ -24,13 +24,14 @@ static const struct cli cli = {
 	"  export    write records as NDJSON or CSV (crm-export(1))\n"
 	"  dedupe    find duplicates by probabilistic matching (crm-dedupe(1))\n"
 	"  score     score deals and leads from won/lost history (crm-score(1))\n"
+	"  explain   the reasons behind a score (crm-explain(1))\n"
 	"  help      show help for crm or a command\n"
 	"  version   show the version",
 	opts,
 };
 
 static const char *const commands[] = { "init", "import", "export", "dedupe",
-					"score", "help", "version", NULL };
+					"score", "explain", "help", "version", NULL };
 
 static int cmd_init(int argc, char **argv)
 {

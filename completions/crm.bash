@@ -1,10 +1,10 @@
-# bash completion for crm, crm-import, crm-export, crm-dedupe, crm-score.
+# bash completion for the crm tools.
 # Options come from each tool's --complete-options, so they cannot drift.
 
 _crm_values() {	# option -> its values
 	case $1 in
 	-t|--type) case $2 in crm-dedupe) echo "contact account" ;; crm-score) echo "deal contact" ;; *) echo "account contact deal interaction product user task" ;; esac ;;
-	-f|--format) case $2 in crm-export) echo "ndjson csv table" ;; *) echo "csv ndjson auto" ;; esac ;;
+	-f|--format) case $2 in crm-export) echo "ndjson csv table" ;; crm-explain) echo "ndjson table" ;; *) echo "csv ndjson auto" ;; esac ;;
 	--dates) echo "mdy dmy" ;;
 	--output) echo "auto ndjson table none" ;;
 	esac
@@ -61,8 +61,10 @@ _crm_import() { _crm_tool crm-import; }
 _crm_export() { _crm_tool crm-export; }
 _crm_dedupe() { _crm_tool crm-dedupe; }
 _crm_score() { _crm_tool crm-score; }
+_crm_explain() { _crm_tool crm-explain; }
 complete -F _crm crm
 complete -F _crm_import crm-import
 complete -F _crm_export crm-export
 complete -F _crm_dedupe crm-dedupe
 complete -F _crm_score crm-score
+complete -F _crm_explain crm-explain

@@ -5,7 +5,7 @@ function __crm_opts --argument-names tool
     $tool --complete-options 2>/dev/null | string match -r -- '^--[^=]+' | string replace -- '--' ''
 end
 
-for tool in crm-import crm-export crm-dedupe crm-score
+for tool in crm-import crm-export crm-dedupe crm-score crm-explain
     complete -c $tool -f
     for o in (__crm_opts $tool)
         complete -c $tool -l $o
@@ -30,3 +30,4 @@ complete -c crm-dedupe -n __fish_use_subcommand -a 'review accept reject merges 
 complete -c crm-dedupe -s t -l type -x -a 'contact account'
 complete -c crm-score -n __fish_use_subcommand -a 'train models activate'
 complete -c crm-score -s t -l type -x -a 'deal contact'
+complete -c crm-explain -s f -l format -x -a 'ndjson table'

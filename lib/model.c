@@ -661,3 +661,25 @@ int crm_model_predict(const struct crm_model *m, const struct crm_dataset *d,
 	XGDMatrixFree(dm);
 	return rc;
 }
+
+int crm_model_contribs(const struct crm_model *m, const struct crm_dataset *d,
+		       size_t i, float *c, struct crm_err *e)
+{
+	DMatrixHandle dm;
+	const bst_ulong *shape;
+	bst_ulong dim;
+	const float *res;
+	int rc = 0;
+
+	dm = matrix(d, &i, 1, NULL, e);
+	if (!dm)
+		return -1;
+	if (XGBoosterPredictFromDMatrix(m->booster, dm,
+		"{\"type\": 2, \"training\": false, \"iteration_begin\": 0, "
+		"\"iteration_end\": 0, \"strict_shape\": false}", &shape, &dim, &res) != 0)
+		rc = crm_err_set(e, CRM_ESOFTWARE, "xgboost: %s", XGBGetLastError());
+	else
+		memcpy(c, res, (d->nfeat + 1) * sizeof(*c));
+	XGDMatrixFree(dm);
+	return rc;
+}

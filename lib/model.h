@@ -76,6 +76,13 @@ int crm_model_activate(sqlite3 *db, const char *id, struct crm_err *e);
 int crm_model_predict(const struct crm_model *m, const struct crm_dataset *d,
 		      size_t from, size_t n, float *p, struct crm_err *e);
 
+/*
+ * TreeSHAP contributions of row i of d: c gets nfeat + 1 values in log-odds,
+ * one per feature and the bias last; they sum to the row's log-odds.
+ */
+int crm_model_contribs(const struct crm_model *m, const struct crm_dataset *d,
+		       size_t i, float *c, struct crm_err *e);
+
 /* ROC AUC of probabilities p for labels y (n of them). */
 double crm_auc(const float *p, const float *y, size_t n);
 

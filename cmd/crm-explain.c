@@ -1,0 +1,222 @@
+/*
+ * crm-explain - why a deal or lead has its score: the factors behind it,
+ * in sentences built from the record's own values.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "../lib/db.h"
+#include "../lib/explain.h"
+#include "../lib/model.h"
+#include "../lib/ndjson.h"
+#include "../lib/reader.h"
+#include "cli.h"
+
+enum { O_TOP = 256 };
+
+static const struct cli_opt opts[] = {
+	{ "top", O_TOP, "N", "factors shown per record (default 5)" },
+	{ "format", 'f', "FMT", "ndjson or table (default: table on a terminal)" },
+	{ NULL, 0, NULL, NULL }
+};
+
+static const struct cli cli = {
+	"crm-explain", "[options] ID... (or records with an id on stdin)",
+	"Explain scores: the factors that raise and lower each record's score.",
+	opts,
+};
+
+struct factor {
+	size_t j;
+	float c;
+};
+
+static int cmp_factor(const void *a, const void *b)
+{
+	const struct factor *x = a, *y = b;
+
+	return fabsf(y->c) > fabsf(x->c) ? 1 : fabsf(y->c) < fabsf(x->c) ? -1 : 0;
+}
+
+/* Explain row i of d; append NDJSON or a table to b. */
+static void explain(const struct crm_model *m, const struct crm_dataset *d,
+		    size_t i, size_t top, int table, struct crm_buf *b)
+{
+	struct crm_err e = { 0 };
+	float c[CRM_MAXFEAT + 1], p;
+	struct factor f[CRM_MAXFEAT];
+	double total = 0;
+	struct crm_buf text;
+
+	if (crm_model_contribs(m, d, i, c, &e) < 0 ||
+	    crm_model_predict(m, d, i, 1, &p, &e) < 0)
+		cli_die_err(&e);
+	for (size_t j = 0; j < d->nfeat; j++) {
+		f[j].j = j;
+		f[j].c = c[j];
+		total += fabs(c[j]);
+	}
+	qsort(f, d->nfeat, sizeof(*f), cmp_factor);
+	crm_buf_init(&text, 0);
+	if (table)
+		crm_buf_addf(b, "%s  score %ld (probability %.2f)\n", d->id[i],
+			     lround(100.0 * p), p);
+	else
+		crm_buf_addf(b, "{\"type\":\"explanation\",\"id\":\"%s\",\"entity\":\"%s\","
+			     "\"score\":%ld,\"probability\":%.4f,\"model\":\"%s\",\"factors\":[",
+			     d->id[i], d->type->kind, lround(100.0 * p), p, m->id);
+	for (size_t k = 0, shown = 0; k < d->nfeat && shown < top; k++) {
+		size_t j = f[k].j;
+		float v = d->x[i * d->nfeat + j];
+		const char *catv = NULL;
+
+		if (fabsf(f[k].c) < 1e-4)
+			break;
+		/* A history factor names the record's own category. */
+		if (!strncmp(d->feat[j].name, "history.", 8)) {
+			int b0 = crm_dataset_feature(d, d->feat[j].name + 8);
+
+			if (b0 >= 0) {
+				float code = d->x[i * d->nfeat + (size_t)b0];
+
+				if (!isnan(code) && (size_t)code < d->feat[b0].ncats)
+					catv = d->feat[b0].cats[(int)code];
+			}
+		}
+		crm_buf_reset(&text);
+		crm_explain_sentence(&text, d, j, v, catv);
+		if (table) {
+			crm_buf_addf(b, "  %c %3.0f%%  %s\n", f[k].c > 0 ? '+' : '-',
+				     total ? 100.0 * fabs(f[k].c) / total : 0.0, text.data);
+		} else {
+			crm_buf_adds(b, shown ? ",{\"feature\":" : "{\"feature\":");
+			crm_json_str(b, d->feat[j].name, strlen(d->feat[j].name));
+			crm_buf_addf(b, ",\"effect\":%.4f,\"share\":%.4f,\"text\":", f[k].c,
+				     total ? fabs(f[k].c) / total : 0.0);
+			crm_json_str(b, text.data, text.len);
+			crm_buf_addc(b, '}');
+		}
+		shown++;
+	}
+	crm_buf_adds(b, table ? "\n" : "]}\n");
+	crm_buf_release(&text);
+}
+
+int main(int argc, char **argv)
+{
+	const char *arg;
+	size_t top = 5, nids = 0;
+	int key, table = cli_isatty(1), status = 0;
+	char **ids = NULL;
+	struct crm_err e = { 0 };
+	sqlite3 *db;
+
+	while ((key = cli_next(&cli, argc, argv, &arg)) != -1) {
+		switch (key) {
+		case O_TOP:
+			top = strtoul(arg, NULL, 10);
+			if (!top)
+				cli_die(CRM_EUSAGE, "--top: want a positive number, not '%s'", arg);
+			break;
+		case 'f':
+			if (!strcmp(arg, "table"))
+				table = 1;
+			else if (!strcmp(arg, "ndjson"))
+				table = 0;
+			else
+				cli_die(CRM_EUSAGE, "--format: want ndjson or table, not '%s'", arg);
+			break;
+		}
+	}
+	if (optind < argc) {
+		ids = argv + optind;
+		nids = (size_t)(argc - optind);
+	} else {
+		struct crm_reader r;
+		json_t *o;
+		int rc;
+
+		if (cli_isatty(0))
+			cli_die(CRM_EUSAGE, "give record ids, or pipe records in");
+		if (crm_reader_open(&r, "-", 0, &e) < 0)
+			cli_die_err(&e);
+		while ((rc = crm_ndjson_next(&r, &o, &e)) != CRM_REC_EOF) {
+			const char *id;
+
+			if (rc != CRM_REC_OK) {
+				cli_warn("%s", e.msg);
+				continue;
+			}
+			id = json_string_value(json_object_get(o, "id"));
+			if (id) {
+				char **p = realloc(ids, (nids + 1) * sizeof(*p));
+
+				if (!p || !(p[nids] = strdup(id)))
+					cli_die(CRM_ESOFTWARE, "out of memory");
+				ids = p;
+				nids++;
+			}
+			json_decref(o);
+		}
+		crm_reader_release(&r);
+	}
+	if (crm_db_open(&db, cli_db, CRM_DB_READONLY, &e) < 0)
+		cli_die_err(&e);
+	/* One model and one dataset per type met. */
+	for (int pass = 0; pass < 2; pass++) {
+		const struct crm_entity *t = crm_entity_find(pass ? "contact" : "deal");
+		struct crm_model m;
+		struct crm_dataset d;
+		struct crm_buf b;
+		int loaded = 0;
+
+		crm_model_init(&m);
+		crm_dataset_init(&d, t);
+		crm_buf_init(&b, 0);
+		for (size_t k = 0; k < nids; k++) {
+			size_t i;
+
+			if (crm_entity_by_id(ids[k]) != t)
+				continue;
+			if (!loaded) {
+				if (crm_model_load(db, t, NULL, &m, &e) < 0 ||
+				    crm_dataset_build(&d, db, NULL, &m.schema, &e) < 0)
+					cli_die_err(&e);
+				loaded = 1;
+			}
+			for (i = 0; i < d.n && strcmp(d.id[i], ids[k]); i++)
+				;
+			if (i == d.n) {
+				cli_warn("no %s '%s'", t->kind, ids[k]);
+				status = CRM_EDATA;
+				continue;
+			}
+			crm_buf_reset(&b);
+			explain(&m, &d, i, top, table, &b);
+			if (cli_write(b.data, b.len) < 0)
+				break;
+		}
+		crm_buf_release(&b);
+		crm_dataset_release(&d);
+		crm_model_release(&m);
+	}
+	for (size_t k = 0; k < nids; k++)
+		if (!crm_entity_by_id(ids[k]) ||
+		    (strcmp(crm_entity_by_id(ids[k])->kind, "deal") &&
+		     strcmp(crm_entity_by_id(ids[k])->kind, "contact"))) {
+			cli_warn("'%s' is not a deal or contact id", ids[k]);
+			status = CRM_EDATA;
+		}
+	if (optind >= argc) {
+		for (size_t k = 0; k < nids; k++)
+			free(ids[k]);
+		free(ids);
+	}
+	crm_db_close(db);
+	return cli_finish(status);
+}

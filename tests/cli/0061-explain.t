@@ -1,0 +1,31 @@
+#!/bin/sh
+# crm-explain: the factors of a score, in sentences from the record's values.
+. "$(dirname "$0")/lib.sh"
+
+"$TOP"/scripts/gen-sample -n 3000 -s 5 sample
+crm-import -q sample/* >/dev/null
+crm-score train -q >/dev/null
+crm-score -q >scores.ndjson
+best=$(head -1 scores.ndjson | jq -r .id)
+worst=$(tail -1 scores.ndjson | jq -r .id)
+
+crm-explain -f ndjson "$best" >best.json
+ok $? "crm-explain ID"
+is "$(jq -r .id best.json)" "$best" "names the record"
+is "$(jq -r .score best.json)" "$(head -1 scores.ndjson | jq -r .score)" "with the same score"
+is "$(jq '.factors | length' best.json)" "5" "five factors by default"
+like "$(jq -r '.factors[].text' best.json)" "pricing page" "the planted signal is among the reasons"
+is "$(jq '[.factors[].share] | add <= 1.0001' best.json)" "true" "shares are parts of the whole"
+is "$(jq '[.factors[].effect | fabs] | . == (sort | reverse)' best.json)" "true" "strongest first"
+like "$(jq -r '.factors[] | select(.feature | startswith("pricing")) | .text' best.json)" "Visited the pricing page" "a sentence, not a feature name"
+is "$(jq -r '[.factors[] | select(.feature | startswith("pricing")) | .effect > 0] | all' best.json)" "true" "pricing visits raise the best deal's score"
+crm-explain -f ndjson "$worst" | jq -r '.factors[].text' >worst.txt
+like "$(cat worst.txt)" "in the last" "the worst deal is explained too"
+crm-explain --top 2 -f table "$best" >table.txt
+like "$(cat table.txt)" "score" "a table"
+is "$(grep -c '%' table.txt)" "2" "with --top 2 factors"
+head -3 scores.ndjson | crm-explain -f ndjson | jq -r .id >piped.txt
+is "$(wc -l <piped.txt | tr -d ' ')" "3" "records on stdin are explained"
+crm-explain d_nosuchnosuchnosu 2>err; is "$?" "65" "unknown id: exit 65"
+crm-explain x_1 2>err; is "$?" "65" "not a deal or contact: exit 65"
+done_testing
