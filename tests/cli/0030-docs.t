@@ -50,11 +50,11 @@ if command -v bash >/dev/null; then
 	got=$(bash -c '. "$1"/completions/crm.bash
 		COMP_WORDS=(crm-import --ty); COMP_CWORD=1; _crm_import; echo "${COMPREPLY[*]}"
 		COMP_WORDS=(crm import -t co); COMP_CWORD=3; _crm; echo "${COMPREPLY[*]}"
-		COMP_WORDS=(crm ex); COMP_CWORD=1; _crm; echo "${COMPREPLY[*]}"
+		COMP_WORDS=(crm ded); COMP_CWORD=1; _crm; echo "${COMPREPLY[*]}"
 		COMP_WORDS=(crm-export --format ""); COMP_CWORD=2; _crm_export; echo "${COMPREPLY[*]}"' _ "$TOP")
 	is "$(echo "$got" | sed -n 1p)" "--type" "bash: crm-import --ty<TAB>"
 	is "$(echo "$got" | sed -n 2p)" "contact" "bash: crm import -t co<TAB>"
-	is "$(echo "$got" | sed -n 3p)" "export" "bash: crm ex<TAB>"
+	is "$(echo "$got" | sed -n 3p)" "dedupe" "bash: crm ded<TAB>"
 	is "$(echo "$got" | sed -n 4p)" "ndjson csv table" "bash: crm-export --format <TAB>"
 fi
 done_testing
