@@ -54,12 +54,17 @@ static void explain(const struct crm_model *m, const struct crm_dataset *d,
 	struct crm_buf text;
 
 	if (crm_model_contribs(m, d, i, c, &e) < 0 ||
-	    crm_model_predict(m, d, i, 1, &p, &e) < 0)
+	    crm_model_predict_adjusted(m, d, i, 1, &p, &e) < 0)
 		cli_die_err(&e);
 	for (size_t j = 0; j < d->nfeat; j++) {
 		f[j].j = j;
 		f[j].c = c[j];
-		total += fabs(c[j]);
+		/* An admin's scale shows in the factor as in the score. */
+		for (size_t k = 0; k < m->nov; k++)
+			if (!strcmp(m->ov[k].action, "scale") &&
+			    !strcmp(m->ov[k].feature, d->feat[j].name))
+				f[j].c = (float)(c[j] * m->ov[k].value);
+		total += fabs(f[j].c);
 	}
 	qsort(f, d->nfeat, sizeof(*f), cmp_factor);
 	crm_buf_init(&text, 0);
@@ -185,6 +190,7 @@ int main(int argc, char **argv)
 				continue;
 			if (!loaded) {
 				if (crm_model_load(db, t, NULL, &m, &e) < 0 ||
+				    crm_override_load(db, t, &m, &e) < 0 ||
 				    crm_dataset_build(&d, db, NULL, &m.schema, &e) < 0)
 					cli_die_err(&e);
 				loaded = 1;

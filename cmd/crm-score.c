@@ -14,7 +14,8 @@
 #include "../lib/row.h"
 #include "cli.h"
 
-enum { O_ALL = 256, O_HOLDOUT, O_ROUNDS, O_DEPTH, O_ETA, O_FORCE, O_SEED };
+enum { O_ALL = 256, O_HOLDOUT, O_ROUNDS, O_DEPTH, O_ETA, O_FORCE, O_SEED,
+       O_EXCLUDE, O_SCALE, O_MONOTONE, O_CLEAR, O_WHY, O_WHO };
 
 static const struct cli_opt opts[] = {
 	{ "type", 't', "TYPE", "deal (default) or contact" },
@@ -25,6 +26,12 @@ static const struct cli_opt opts[] = {
 	{ "eta", O_ETA, "X", "train: learning rate (default 0.05)" },
 	{ "seed", O_SEED, "N", "train: random seed (default 1)" },
 	{ "force", O_FORCE, NULL, "train: activate the new model even if it is worse" },
+	{ "exclude", O_EXCLUDE, NULL, "weight: leave the feature out of training and scoring" },
+	{ "scale", O_SCALE, "X", "weight: multiply the feature's contribution by X" },
+	{ "monotone", O_MONOTONE, "DIR", "weight: score may only rise (+1) or fall (-1) with it" },
+	{ "clear", O_CLEAR, NULL, "weight: remove the feature's override" },
+	{ "why", O_WHY, "TEXT", "weight: the reason, recorded (required)" },
+	{ "who", O_WHO, "NAME", "weight: who decides (default: $USER)" },
 	{ "quiet", 'q', NULL, "no summary on stderr" },
 	{ NULL, 0, NULL, NULL }
 };
@@ -32,7 +39,9 @@ static const struct cli_opt opts[] = {
 static const struct cli cli = {
 	"crm-score", "[-t TYPE] [--all]\n"
 	"       crm-score train [-t TYPE] [--holdout SHARE] [--force]\n"
-	"       crm-score models | activate MODEL_ID",
+	"       crm-score models | activate MODEL_ID\n"
+	"       crm-score weight FEATURE --exclude|--scale X|--monotone DIR|--clear --why TEXT\n"
+	"       crm-score weights",
 	"Score open deals or leads with a model trained on their won/lost history.",
 	opts,
 };
@@ -100,13 +109,14 @@ static int cmd_score(sqlite3 *db, const struct crm_entity *t, int quiet)
 	crm_model_init(&m);
 	crm_dataset_init(&d, t);
 	if (crm_model_load(db, t, NULL, &m, &e) < 0 ||
+	    crm_override_load(db, t, &m, &e) < 0 ||
 	    crm_dataset_build(&d, db, NULL, &m.schema, &e) < 0)
 		cli_die_err(&e);
 	p = malloc((d.n ? d.n : 1) * sizeof(*p));
 	open = malloc((d.n ? d.n : 1) * sizeof(*open));
 	if (!p || !open)
 		cli_die(CRM_ESOFTWARE, "out of memory");
-	if (d.n && crm_model_predict(&m, &d, 0, d.n, p, &e) < 0)
+	if (d.n && crm_model_predict_adjusted(&m, &d, 0, d.n, p, &e) < 0)
 		cli_die_err(&e);
 	for (size_t i = 0; i < d.n; i++)
 		if (isnan(d.y[i]))
@@ -169,7 +179,8 @@ int main(int argc, char **argv)
 	const struct crm_entity *t = crm_entity_find("deal");
 	struct crm_train_opts o = { 300, 5, 0.05, 0.2, 0, 1 };
 	struct crm_err e = { 0 };
-	const char *arg, *cmd = NULL;
+	const char *arg, *cmd = NULL, *action = NULL, *why = NULL, *who = getenv("USER");
+	double value = NAN;
 	int key, quiet = 0;
 	sqlite3 *db;
 
@@ -187,6 +198,16 @@ int main(int argc, char **argv)
 		case O_ETA: o.eta = num("eta", arg, 0.001, 1); break;
 		case O_SEED: o.seed = (unsigned)num("seed", arg, 0, 4294967295.0); break;
 		case O_FORCE: o.force = 1; break;
+		case O_EXCLUDE: action = "exclude"; break;
+		case O_SCALE: action = "scale"; value = num("scale", arg, 0, 10); break;
+		case O_MONOTONE:
+			action = "monotone";
+			value = !strcmp(arg, "+1") || !strcmp(arg, "1") ? 1 :
+				!strcmp(arg, "-1") ? -1 : (cli_die(CRM_EUSAGE, "--monotone: want +1 or -1, not '%s'", arg), 0);
+			break;
+		case O_CLEAR: action = "clear"; break;
+		case O_WHY: why = arg; break;
+		case O_WHO: who = arg; break;
 		case 'q': quiet = 1; break;
 		}
 	}
@@ -218,8 +239,47 @@ int main(int argc, char **argv)
 		if (crm_model_activate(db, argv[optind + 1], &e) < 0)
 			cli_die_err(&e);
 		printf("{\"type\":\"model\",\"id\":\"%s\",\"active\":true}\n", argv[optind + 1]);
+	} else if (!strcmp(cmd, "weight")) {
+		if (optind + 2 != argc || !action)
+			cli_die(CRM_EUSAGE, "weight: give one FEATURE and --exclude, --scale X, --monotone DIR or --clear");
+		if (!why)
+			cli_die(CRM_EUSAGE, "weight: say why with --why (it is recorded)");
+		if (!who || !*who)
+			cli_die(CRM_EUSAGE, "weight: say who with --who");
+		if (crm_override_add(db, t, argv[optind + 1], action, value, who, why, &e) < 0)
+			cli_die_err(&e);
+		printf("{\"type\":\"weight\",\"entity\":\"%s\",\"feature\":", t->kind);
+		fflush(stdout);
+		{
+			struct crm_buf b;
+
+			crm_buf_init(&b, 0);
+			crm_json_str(&b, argv[optind + 1], strlen(argv[optind + 1]));
+			crm_buf_addf(&b, ",\"action\":\"%s\"}\n", action);
+			cli_write(b.data, b.len);
+			crm_buf_release(&b);
+		}
+		if (!quiet && strcmp(action, "scale"))
+			fprintf(stderr, "%s: takes effect when the next model is trained ('crm-score train')\n",
+				cli_prog);
+	} else if (!strcmp(cmd, "weights")) {
+		sqlite3_stmt *st;
+		struct crm_buf b;
+
+		/* Every override ever made, newest last: the audit trail. */
+		sqlite3_prepare_v2(db, "SELECT id, entity, feature, action, value, who, why, at, "
+				       "id = (SELECT max(id) FROM weights w2 WHERE w2.entity = w.entity AND w2.feature = w.feature) "
+				       "AND action != 'clear' AS in_force FROM weights w ORDER BY id", -1, &st, NULL);
+		crm_buf_init(&b, 0);
+		while (sqlite3_step(st) == SQLITE_ROW) {
+			crm_buf_reset(&b);
+			crm_row_json(&b, st, "weight", NULL);
+			cli_write(b.data, b.len);
+		}
+		crm_buf_release(&b);
+		sqlite3_finalize(st);
 	} else {
-		cli_die(CRM_EUSAGE, "unknown command '%s' (want train, models or activate)", cmd);
+		cli_die(CRM_EUSAGE, "unknown command '%s' (want train, models, activate, weight or weights)", cmd);
 	}
 	crm_db_close(db);
 	return cli_finish(0);

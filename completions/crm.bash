@@ -26,7 +26,7 @@ _crm_tool() {
 	elif [ "$tool" = crm-dedupe ]; then
 		COMPREPLY=($(compgen -W "review accept reject merges undo merge" -- "$cur"))
 	elif [ "$tool" = crm-score ]; then
-		COMPREPLY=($(compgen -W "train models activate" -- "$cur"))
+		COMPREPLY=($(compgen -W "train models activate weight weights" -- "$cur"))
 	else
 		COMPREPLY=($(compgen -f -- "$cur"))
 	fi

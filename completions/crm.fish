@@ -28,6 +28,6 @@ complete -c crm -n '__fish_seen_subcommand_from import' -a '(__fish_complete_pat
 complete -c crm -n '__fish_seen_subcommand_from import export' -s t -l type -x -a 'account contact deal interaction product user task'
 complete -c crm-dedupe -n __fish_use_subcommand -a 'review accept reject merges undo merge'
 complete -c crm-dedupe -s t -l type -x -a 'contact account'
-complete -c crm-score -n __fish_use_subcommand -a 'train models activate'
+complete -c crm-score -n __fish_use_subcommand -a 'train models activate weight weights'
 complete -c crm-score -s t -l type -x -a 'deal contact'
 complete -c crm-explain -s f -l format -x -a 'ndjson table'

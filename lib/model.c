@@ -341,8 +341,24 @@ int crm_model_train(sqlite3 *db, const struct crm_entity *type,
 	}
 	*activated = 0;
 	m->type = type;
-	if (crm_dataset_build(&d, db, NULL, NULL, e) < 0 || drop_leaks(&d, m, e) < 0)
+	if (crm_dataset_build(&d, db, NULL, NULL, e) < 0 || drop_leaks(&d, m, e) < 0 ||
+	    crm_override_load(db, type, m, e) < 0)
 		goto out;
+	/* Features an admin excluded are not learned from. */
+	for (size_t k = 0; k < m->nov; k++) {
+		int j = crm_dataset_feature(&d, m->ov[k].feature);
+
+		if (j >= 0 && !strcmp(m->ov[k].action, "exclude"))
+			crm_dataset_drop(&d, (size_t)j);
+		/* so is the win rate of its categories */
+		if (!strcmp(m->ov[k].action, "exclude")) {
+			char h[160];
+
+			snprintf(h, sizeof(h), "history.%s", m->ov[k].feature);
+			if ((j = crm_dataset_feature(&d, h)) >= 0)
+				crm_dataset_drop(&d, (size_t)j);
+		}
+	}
 	idx = malloc((d.n ? d.n : 1) * sizeof(*idx));
 	if (!idx)
 		goto nomem;
@@ -403,6 +419,32 @@ int crm_model_train(sqlite3 *db, const struct crm_entity *type,
 		XG(XGBoosterSetParam(m->booster, "max_cat_to_onehot", "4"));
 		XG(XGBoosterSetParam(m->booster, "nthread", "2"));
 		XG(XGBoosterSetParam(m->booster, "verbosity", "0"));
+		/* Monotone constraints an admin set: "(0,1,0,-1,...)". */
+		{
+			struct crm_buf mc;
+			int any = 0;
+
+			crm_buf_init(&mc, 0);
+			crm_buf_addc(&mc, '(');
+			for (size_t j = 0; j < d.nfeat; j++) {
+				int c = 0;
+
+				for (size_t k = 0; k < m->nov; k++)
+					if (!strcmp(m->ov[k].action, "monotone") &&
+					    !strcmp(m->ov[k].feature, d.feat[j].name) &&
+					    d.feat[j].kind == CRM_FEAT_NUM)
+						c = m->ov[k].value > 0 ? 1 : -1;
+				any |= c != 0;
+				crm_buf_addf(&mc, "%s%d", j ? "," : "", c);
+			}
+			crm_buf_addc(&mc, ')');
+			if (any && XGBoosterSetParam(m->booster, "monotone_constraints", mc.data) != 0) {
+				crm_buf_release(&mc);
+				crm_err_set(e, CRM_ESOFTWARE, "xgboost: %s", XGBGetLastError());
+				goto out;
+			}
+			crm_buf_release(&mc);
+		}
 	}
 	for (int r = 0; r < o.rounds; r++) {
 		double auc;
@@ -682,4 +724,92 @@ int crm_model_contribs(const struct crm_model *m, const struct crm_dataset *d,
 		memcpy(c, res, (d->nfeat + 1) * sizeof(*c));
 	XGDMatrixFree(dm);
 	return rc;
+}
+
+int crm_override_add(sqlite3 *db, const struct crm_entity *type,
+		     const char *feature, const char *action, double value,
+		     const char *who, const char *why, struct crm_err *e)
+{
+	sqlite3_stmt *st;
+	char now[32];
+	int rc;
+
+	if (!who || !*who || !why || !*why)
+		return crm_err_set(e, CRM_EUSAGE, "an override needs who and why");
+	if (!strcmp(action, "monotone") && value != 1 && value != -1)
+		return crm_err_set(e, CRM_EUSAGE, "monotone wants +1 or -1");
+	if (!strcmp(action, "scale") && (value < 0 || value > 10))
+		return crm_err_set(e, CRM_EUSAGE, "scale wants a factor from 0 to 10");
+	crm_db_timestamp(now, sizeof(now));
+	if (sqlite3_prepare_v2(db, "INSERT INTO weights (entity, feature, action, value, who, why, at) "
+			       "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)", -1, &st, NULL) != SQLITE_OK)
+		return crm_db_err(db, e, "cannot record the override");
+	sqlite3_bind_text(st, 1, type->kind, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, feature, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, action, -1, SQLITE_STATIC);
+	if (!strcmp(action, "scale") || !strcmp(action, "monotone"))
+		sqlite3_bind_double(st, 4, value);
+	sqlite3_bind_text(st, 5, who, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 6, why, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 7, now, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE)
+		return crm_db_err(db, e, "cannot record the override");
+	return 0;
+}
+
+int crm_override_load(sqlite3 *db, const struct crm_entity *type,
+		      struct crm_model *m, struct crm_err *e)
+{
+	sqlite3_stmt *st;
+
+	m->nov = 0;
+	if (sqlite3_prepare_v2(db,
+		"SELECT feature, action, value FROM weights w WHERE entity = ?1 AND id = "
+		"(SELECT max(id) FROM weights w2 WHERE w2.entity = w.entity AND w2.feature = w.feature) "
+		"AND action != 'clear' ORDER BY feature", -1, &st, NULL) != SQLITE_OK)
+		return crm_db_err(db, e, "cannot read overrides");
+	sqlite3_bind_text(st, 1, type->kind, -1, SQLITE_STATIC);
+	while (sqlite3_step(st) == SQLITE_ROW && m->nov < CRM_MAXOVERRIDES) {
+		struct crm_override *o = &m->ov[m->nov++];
+
+		snprintf(o->feature, sizeof(o->feature), "%s", sqlite3_column_text(st, 0));
+		snprintf(o->action, sizeof(o->action), "%s", sqlite3_column_text(st, 1));
+		o->value = sqlite3_column_double(st, 2);
+	}
+	sqlite3_finalize(st);
+	return 0;
+}
+
+int crm_model_predict_adjusted(const struct crm_model *m,
+			       const struct crm_dataset *d, size_t from,
+			       size_t n, float *p, struct crm_err *e)
+{
+	float c[CRM_MAXFEAT + 1];
+	int scaled[CRM_MAXFEAT];
+	double factor[CRM_MAXFEAT];
+	int any = 0;
+
+	for (size_t j = 0; j < d->nfeat; j++) {
+		scaled[j] = 0;
+		for (size_t k = 0; k < m->nov; k++)
+			if (!strcmp(m->ov[k].action, "scale") &&
+			    !strcmp(m->ov[k].feature, d->feat[j].name)) {
+				scaled[j] = any = 1;
+				factor[j] = m->ov[k].value;
+			}
+	}
+	if (!any)
+		return crm_model_predict(m, d, from, n, p, e);
+	for (size_t i = 0; i < n; i++) {
+		double t = 0;
+
+		if (crm_model_contribs(m, d, from + i, c, e) < 0)
+			return -1;
+		for (size_t j = 0; j <= d->nfeat; j++)
+			t += j < d->nfeat && scaled[j] ? factor[j] * c[j] : c[j];
+		p[i] = (float)(1.0 / (1.0 + exp(-t)));
+	}
+	return 0;
 }

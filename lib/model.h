@@ -34,6 +34,15 @@ struct crm_metrics {
 
 #define CRM_MAXLEAKS 16
 
+/* An admin override of a feature, the newest one in force. */
+struct crm_override {
+	char feature[128];
+	char action[16];	/* exclude, scale, monotone */
+	double value;
+};
+
+#define CRM_MAXOVERRIDES 64
+
 struct crm_model {
 	char id[CRM_ID_MAX];
 	/* Features left out because they are only known at the outcome. */
@@ -42,6 +51,8 @@ struct crm_model {
 	const struct crm_entity *type;
 	BoosterHandle booster;
 	struct crm_dataset schema;	/* features and categories, no rows */
+	struct crm_override ov[CRM_MAXOVERRIDES];	/* in force for this type */
+	size_t nov;
 	struct crm_metrics metrics;
 };
 
@@ -82,6 +93,29 @@ int crm_model_predict(const struct crm_model *m, const struct crm_dataset *d,
  */
 int crm_model_contribs(const struct crm_model *m, const struct crm_dataset *d,
 		       size_t i, float *c, struct crm_err *e);
+
+/*
+ * Record an override of feature for type: action "exclude", "scale"
+ * (value: factor on the feature's contribution), "monotone" (value +1 or
+ * -1: the score may only rise, or only fall, with the feature) or "clear".
+ * who and why are required.
+ */
+int crm_override_add(sqlite3 *db, const struct crm_entity *type,
+		     const char *feature, const char *action, double value,
+		     const char *who, const char *why, struct crm_err *e);
+
+/* Load the overrides in force for type into m->ov. */
+int crm_override_load(sqlite3 *db, const struct crm_entity *type,
+		      struct crm_model *m, struct crm_err *e);
+
+/*
+ * Probabilities with the scale overrides applied: each scaled feature's
+ * contribution multiplied by its factor. Same as crm_model_predict()
+ * when none is in force.
+ */
+int crm_model_predict_adjusted(const struct crm_model *m,
+			       const struct crm_dataset *d, size_t from,
+			       size_t n, float *p, struct crm_err *e);
 
 /* ROC AUC of probabilities p for labels y (n of them). */
 double crm_auc(const float *p, const float *y, size_t n);

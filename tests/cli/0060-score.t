@@ -40,6 +40,26 @@ is "$(q "select id from models where active = 1")" "$m1" "and back: rollback is 
 is "$(crm-score models | jq -s length)" "2" "crm-score models lists both"
 crm-score activate m_nosuch 2>err; is "$?" "65" "unknown model: exit 65"
 
+# Admin overrides: recorded with who and why; exclude, scale, clear.
+crm-score weight pricing_views_30d --exclude 2>err; is "$?" "2" "an override without a reason is refused"
+like "$(cat err)" "--why" "says what is missing"
+crm-score weight pricing_views_30d --exclude --why "check the model without it" --who ana >/dev/null 2>&1
+ok $? "exclude a feature"
+crm-score weight pricing_views_7d --monotone +1 --why "more interest never lowers a score" --who ana >/dev/null 2>&1
+ok $? "a monotone constraint"
+crm-score train --force -q >m3.json
+ok $? "train with the overrides"
+m3=$(jq -r .id m3.json)
+is "$(q "select count(*) from models, json_each(models.features) where models.id = '$m3' and json_extract(value, '\$.name') = 'pricing_views_30d'")" "0" "the excluded feature is not in the new model"
+best=$(crm-score -q | head -1 | jq -r .id)
+crm-score weight touches_30d --scale 0 --why "neutral until audited" --who ben >/dev/null 2>&1
+is "$(crm-explain -f ndjson --top 40 "$best" | jq -r '[.factors[].feature] | index("touches_30d")')" "null" "a feature scaled to 0 no longer counts"
+crm-score weight touches_30d --clear --why "audited" --who ben >/dev/null 2>&1
+is "$(crm-score weights | jq -s 'length')" "4" "every change is kept"
+is "$(crm-score weights | jq -r 'select(.in_force == 1) | .feature' | sort | tr '\n' ' ')" "pricing_views_30d pricing_views_7d " "cleared ones are no longer in force"
+is "$(crm-score weights | jq -r 'select(.feature == "touches_30d") | .who' | sort -u)" "ben" "with who"
+crm-score activate "$m1" >/dev/null
+
 # A damaged blob is found before use.
 sqlite3 "$CRM_DB" "update models set blob = zeroblob(length(blob)) where id = '$m1'"
 crm-score >/dev/null 2>err
