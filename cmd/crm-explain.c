@@ -13,15 +13,17 @@
 #include "../lib/db.h"
 #include "../lib/explain.h"
 #include "../lib/model.h"
+#include "../lib/nba.h"
 #include "../lib/ndjson.h"
 #include "../lib/reader.h"
 #include "cli.h"
 
-enum { O_TOP = 256 };
+enum { O_TOP = 256, O_NBA };
 
 static const struct cli_opt opts[] = {
 	{ "top", O_TOP, "N", "factors shown per record (default 5)" },
 	{ "format", 'f', "FMT", "ndjson or table (default: table on a terminal)" },
+	{ "next-action", O_NBA, NULL, "also the next best action, with its reasons" },
 	{ NULL, 0, NULL, NULL }
 };
 
@@ -44,6 +46,9 @@ static int cmp_factor(const void *a, const void *b)
 }
 
 /* Explain row i of d; append NDJSON or a table to b. */
+static int with_nba;
+static sqlite3 *the_db;
+
 static void explain(const struct crm_model *m, const struct crm_dataset *d,
 		    size_t i, size_t top, int table, struct crm_buf *b)
 {
@@ -108,7 +113,29 @@ static void explain(const struct crm_model *m, const struct crm_dataset *d,
 		}
 		shown++;
 	}
-	crm_buf_adds(b, table ? "\n" : "]}\n");
+	if (!table)
+		crm_buf_addc(b, ']');
+	if (with_nba) {
+		struct crm_action a;
+
+		if (crm_next_action(the_db, d, i, p, &a, &e) < 0)
+			cli_die_err(&e);
+		if (table) {
+			crm_buf_addf(b, "  next: %s\n", a.title);
+			for (int r = 0; r < a.nreasons; r++)
+				crm_buf_addf(b, "        %s\n", a.reason[r]);
+		} else {
+			crm_buf_addf(b, ",\"next_action\":{\"action\":\"%s\",\"title\":\"%s\",\"reasons\":[",
+				     a.action, a.title);
+			for (int r = 0; r < a.nreasons; r++) {
+				if (r)
+					crm_buf_addc(b, ',');
+				crm_json_str(b, a.reason[r], strlen(a.reason[r]));
+			}
+			crm_buf_adds(b, "]}");
+		}
+	}
+	crm_buf_adds(b, table ? "\n" : "}\n");
 	crm_buf_release(&text);
 }
 
@@ -127,6 +154,9 @@ int main(int argc, char **argv)
 			top = strtoul(arg, NULL, 10);
 			if (!top)
 				cli_die(CRM_EUSAGE, "--top: want a positive number, not '%s'", arg);
+			break;
+		case O_NBA:
+			with_nba = 1;
 			break;
 		case 'f':
 			if (!strcmp(arg, "table"))
@@ -172,6 +202,7 @@ int main(int argc, char **argv)
 	}
 	if (crm_db_open(&db, cli_db, CRM_DB_READONLY, &e) < 0)
 		cli_die_err(&e);
+	the_db = db;
 	/* One model and one dataset per type met. */
 	for (int pass = 0; pass < 2; pass++) {
 		const struct crm_entity *t = crm_entity_find(pass ? "contact" : "deal");

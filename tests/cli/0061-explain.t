@@ -26,6 +26,21 @@ like "$(cat table.txt)" "score" "a table"
 is "$(grep -c '%' table.txt)" "2" "with --top 2 factors"
 head -3 scores.ndjson | crm-explain -f ndjson | jq -r .id >piped.txt
 is "$(wc -l <piped.txt | tr -d ' ')" "3" "records on stdin are explained"
+# The next best action, with reasons.
+crm-explain --next-action -f ndjson "$best" >nba.json
+ok $? "--next-action"
+is "$(jq -r '.next_action.action | IN("follow_up","call_now","send_pricing","re_engage","nurture","none")' nba.json)" "true" "one of the known actions"
+is "$(jq '.next_action.reasons | length > 0' nba.json)" "true" "with reasons"
+head -40 scores.ndjson | crm-explain --next-action -f ndjson | jq -r 'select(.next_action.action == "call_now") | .next_action.reasons[0]' | head -1 >call.txt
+like "$(cat call.txt)" "pricing page" "a call is suggested for a burst of pricing visits"
+tomorrow=$(date -u -d tomorrow +%Y-%m-%d)
+printf 'title,deal,due_at\nSend the revised quote,%s,%s\n' "$best" "$tomorrow" | crm-import -q -t task >/dev/null
+crm-explain --next-action -f ndjson "$best" >nba2.json
+is "$(jq -r .next_action.action nba2.json)" "follow_up" "an open task due tomorrow comes first"
+like "$(jq -r '.next_action.reasons[0]' nba2.json)" "Send the revised quote" "naming it"
+crm-explain --next-action -f table "$best" | grep -c 'next:' >n.txt
+is "$(cat n.txt)" "1" "in the table too"
+
 crm-explain d_nosuchnosuchnosu 2>err; is "$?" "65" "unknown id: exit 65"
 crm-explain x_1 2>err; is "$?" "65" "not a deal or contact: exit 65"
 done_testing

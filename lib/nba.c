@@ -1,0 +1,104 @@
+/*
+ * nba.c - rules on top of the score and its features.
+ *
+ * The score says how likely; the action says what to do about it now.
+ * Each rule reads features the model already computed as of now, so the
+ * reasons agree with what crm-explain shows.
+ */
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "nba.h"
+
+static float feat(const struct crm_dataset *d, size_t i, const char *name)
+{
+	int j = crm_dataset_feature(d, name);
+
+	return j < 0 ? NAN : d->x[i * d->nfeat + (size_t)j];
+}
+
+__attribute__((format(printf, 2, 3)))
+static void reason(struct crm_action *a, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (a->nreasons >= 4)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(a->reason[a->nreasons++], sizeof(a->reason[0]), fmt, ap);
+	va_end(ap);
+}
+
+int crm_next_action(sqlite3 *db, const struct crm_dataset *d, size_t i,
+		    double p, struct crm_action *a, struct crm_err *e)
+{
+	float pv7 = feat(d, i, "pricing_views_7d"), pv30 = feat(d, i, "pricing_views_30d");
+	float vel = feat(d, i, "touch_velocity"), t30 = feat(d, i, "touches_30d");
+	float meet = feat(d, i, "meetings_90d"), since = feat(d, i, "days_since_touch");
+	sqlite3_stmt *st;
+	int is_deal = !strcmp(d->type->kind, "deal");
+
+	memset(a, 0, sizeof(*a));
+	/* 1. An open task that is due: do what was promised. */
+	if (sqlite3_prepare_v2(db, is_deal ?
+		"SELECT title, due_at FROM tasks WHERE status = 'open' AND (deal_id = ?1 OR contact_id = "
+		"(SELECT contact_id FROM deals WHERE id = ?1)) AND due_at IS NOT NULL AND "
+		"due_at <= strftime('%Y-%m-%dT%H:%M:%SZ', 'now', '+2 days') ORDER BY due_at LIMIT 1" :
+		"SELECT title, due_at FROM tasks WHERE status = 'open' AND contact_id = ?1 AND due_at IS NOT NULL AND "
+		"due_at <= strftime('%Y-%m-%dT%H:%M:%SZ', 'now', '+2 days') ORDER BY due_at LIMIT 1",
+		-1, &st, NULL) != SQLITE_OK)
+		return crm_err_set(e, CRM_ESOFTWARE, "cannot read tasks: %s", sqlite3_errmsg(db));
+	sqlite3_bind_text(st, 1, d->id[i], -1, SQLITE_STATIC);
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		a->action = "follow_up";
+		a->title = "Follow up on an open action item";
+		snprintf(a->reason[a->nreasons++], sizeof(a->reason[0]), "\"%s\" is due %s",
+			 sqlite3_column_text(st, 0), sqlite3_column_text(st, 1));
+		sqlite3_finalize(st);
+		return 0;
+	}
+	sqlite3_finalize(st);
+	/* 2. Interest is peaking: call while it lasts. */
+	if ((pv7 >= 2 || (vel >= 2 && t30 >= 3)) && !(meet > 0 && since < 3)) {
+		a->action = "call_now";
+		a->title = "Call now";
+		if (pv7 >= 1)
+			reason(a, "Visited the pricing page %g times in the last 7 days", pv7);
+		if (vel >= 2)
+			reason(a, "Engagement this week is %.1fx the weekly average before", vel);
+		reason(a, "Score %.0f", 100 * p);
+		return 0;
+	}
+	/* 3. Engaged, likely, but has not looked at prices. */
+	if (p >= 0.5 && t30 >= 2 && pv30 == 0) {
+		a->action = "send_pricing";
+		a->title = "Send pricing";
+		reason(a, "%g interactions in the last 30 days, none on the pricing page", t30);
+		reason(a, "Score %.0f", 100 * p);
+		return 0;
+	}
+	/* 4. A likely win that went quiet. */
+	if (p >= 0.3 && (isnan(since) || since >= 21)) {
+		a->action = "re_engage";
+		a->title = "Re-engage";
+		if (isnan(since))
+			reason(a, "No interaction in the last %d days", 90);
+		else
+			reason(a, "Last interaction %.0f days ago", since);
+		reason(a, "Score %.0f: still worth it", 100 * p);
+		return 0;
+	}
+	/* 5. Unlikely: keep warm, spend no rep time. */
+	if (p < 0.2) {
+		a->action = "nurture";
+		a->title = "Nurture";
+		reason(a, "Score %.0f: similar records are rarely won", 100 * p);
+		return 0;
+	}
+	a->action = "none";
+	a->title = "Nothing now";
+	reason(a, "Score %.0f, engagement steady", 100 * p);
+	return 0;
+}
