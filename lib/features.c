@@ -91,6 +91,7 @@ void crm_dataset_release(struct crm_dataset *d)
 	free(d->asof);
 	free(d->x);
 	free(d->y);
+	free(d->days);
 	memset(d, 0, sizeof(*d));
 }
 
@@ -391,10 +392,12 @@ int crm_dataset_build(struct crm_dataset *d, sqlite3 *db, const char *now,
 	crm_buf_addf(&sql, "SELECT %s.id, ", me);
 	if (is_deal)
 		crm_buf_adds(&sql, "CASE WHEN d.outcome IS NOT NULL THEN coalesce(d.closed_at, d.created_at) END, "
-				   "d.outcome = 'won', d.attrs, a.attrs");
+				   "d.outcome = 'won', d.attrs, a.attrs, "
+				   "julianday(d.closed_at) - julianday(d.created_at)");
 	else
 		crm_buf_adds(&sql, "CASE WHEN c.outcome IS NOT NULL THEN coalesce(c.outcome_at, c.created_at) END, "
-				   "c.outcome = 'converted', c.attrs, a.attrs");
+				   "c.outcome = 'converted', c.attrs, a.attrs, "
+				   "julianday(c.outcome_at) - julianday(c.created_at)");
 	for (size_t c = 0; c < ncols; c++)
 		crm_buf_addf(&sql, ", %s", cols[c].expr);
 	crm_buf_addf(&sql, " FROM %s WHERE %s.merged_into IS NULL ORDER BY %s.rowid", from, me, me);
@@ -412,13 +415,15 @@ int crm_dataset_build(struct crm_dataset *d, sqlite3 *db, const char *now,
 			char **id = realloc(d->id, na * sizeof(*id));
 			char **asof = realloc(d->asof, na * sizeof(*asof));
 			char **rw = realloc(raw, na * CRM_MAXFEAT * sizeof(*rw));
+			float *days = realloc(d->days, na * sizeof(*days));
 
+			if (days) d->days = days;
 			if (x) d->x = x;
 			if (y) d->y = y;
 			if (id) d->id = id;
 			if (asof) d->asof = asof;
 			if (rw) raw = rw;
-			if (!x || !y || !id || !asof || !rw)
+			if (!x || !y || !id || !asof || !rw || !days)
 				goto nomem;
 			alloc = na;
 		}
@@ -433,6 +438,8 @@ int crm_dataset_build(struct crm_dataset *d, sqlite3 *db, const char *now,
 			goto nomem;
 		d->y[i] = sqlite3_column_type(st, 1) == SQLITE_NULL ? NAN :
 			  (float)sqlite3_column_int(st, 2);
+		d->days[i] = sqlite3_column_type(st, 5) == SQLITE_NULL || isnan(d->y[i]) ? NAN :
+			     (float)sqlite3_column_double(st, 5);
 		d->n++;
 		for (size_t j = 0; j < d->nfeat; j++) {
 			const struct crm_feature *f = &d->feat[j];
@@ -441,7 +448,7 @@ int crm_dataset_build(struct crm_dataset *d, sqlite3 *db, const char *now,
 
 			for (size_t c = 0; c < ncols; c++)
 				if (!strcmp(cols[c].name, f->name))
-					col = 5 + (int)c;
+					col = 6 + (int)c;
 			if (col < 0 && !strncmp(f->name, "attrs.", 6)) {
 				attrs = (const char *)sqlite3_column_text(st, 3);
 				key = f->name + 6;

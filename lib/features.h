@@ -36,6 +36,7 @@ struct crm_dataset {
 	float *y;		/* 1 won/converted, 0 lost, NAN open */
 	char **id;		/* record ids */
 	char **asof;		/* as-of times, ISO 8601 */
+	float *days;		/* closed records: days from creation to the outcome */
 	double base_rate;	/* share of wins among closed records */
 	size_t nclosed;
 };

@@ -41,6 +41,21 @@ like "$(jq -r '.next_action.reasons[0]' nba2.json)" "Send the revised quote" "na
 crm-explain --next-action -f table "$best" | grep -c 'next:' >n.txt
 is "$(cat n.txt)" "1" "in the table too"
 
+# Patterns: the planted segment is found, with support and significance.
+"$TOP"/scripts/gen-sample -n 6000 -s 3 pat
+crm-import --db pat.db -q pat/* >/dev/null
+crm-explain --db pat.db --patterns -f ndjson >patterns.json 2>err
+ok $? "--patterns"
+like "$(cat err)" "segments tested on" "says how many segments were tested"
+first=$(head -1 patterns.json)
+is "$(echo "$first" | jq -r '.segment | to_entries | map(.value) | sort | join(",")')" "Enterprise,VP Sales" "the planted segment comes first"
+is "$(jq -r 'select(.segment.product == "Enterprise" and .segment["contact.title"] == "VP Sales" and .measure == "days_to_close") | .effect < -0.4' patterns.json)" "true" "and closes faster"
+is "$(jq -s 'map(.q <= 0.05) | all' patterns.json)" "true" "every pattern passes the false discovery rate"
+is "$(jq -s 'map(.n >= 30) | all' patterns.json)" "true" "with enough support"
+like "$(echo "$first" | jq -r .text)" "of the time against" "in words"
+crm-explain --db pat.db --patterns --alpha 0.000000000001 -f ndjson >strict.json 2>/dev/null
+ok "$([ "$(wc -l <strict.json)" -lt "$(wc -l <patterns.json)" ] && echo 0 || echo 1)" "a stricter rate reports fewer"
+
 crm-explain d_nosuchnosuchnosu 2>err; is "$?" "65" "unknown id: exit 65"
 crm-explain x_1 2>err; is "$?" "65" "not a deal or contact: exit 65"
 done_testing
