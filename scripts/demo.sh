@@ -1,6 +1,7 @@
 #!/bin/sh
-# demo.sh - generate a sample CRM, import it into a fresh database, and
-# print a summary. Run through 'make demo'; leaves demo/crm.db to explore.
+# demo.sh - generate a sample CRM, import it into a fresh database, find
+# duplicates, train a deal model, and show what matters now: the top
+# deals, why, and what to do. Run through 'make demo'; leaves demo/crm.db.
 set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
 : "${CRM_BUILD:=$top/build}"
@@ -36,4 +37,15 @@ sql "SELECT c.first_name || ' ' || c.last_name AS contact, c.company,
      FROM interactions i JOIN contacts c ON c.id = i.contact_id
      WHERE c.outcome IS NULL
      GROUP BY c.id ORDER BY pricing_views DESC, touches DESC LIMIT 5"
+echo "== duplicates (crm dedupe --all)"
+crm dedupe --all -q >"$dir/matches.ndjson"
+sql "SELECT count(*) AS merged FROM merges"
+echo "== a deal model from the won/lost history (crm score train)"
+crm score train 2>&1 >/dev/null | sed 's/^crm-score: //'
+echo
+echo "== what matters now: the top open deals, why, and what to do"
+crm score -q | head -3 | crm explain --next-action -f table
+echo "== patterns worth knowing (crm explain --patterns)"
+crm explain --patterns -f table 2>/dev/null | head -4
+echo
 echo "Database: $CRM_DB   (try: crm export --db $CRM_DB -t deal -w stage=Negotiation)"
