@@ -7,10 +7,15 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <jansson.h>
 
 #include "../lib/db.h"
 #include "../lib/model.h"
 #include "../lib/ndjson.h"
+#include "../lib/reader.h"
 #include "../lib/row.h"
 #include "cli.h"
 
@@ -19,7 +24,7 @@ enum { O_ALL = 256, O_HOLDOUT, O_ROUNDS, O_DEPTH, O_ETA, O_FORCE, O_SEED,
 
 static const struct cli_opt opts[] = {
 	{ "type", 't', "TYPE", "deal (default) or contact" },
-	{ "all", O_ALL, NULL, "score every open record (the default)" },
+	{ "all", O_ALL, NULL, "score every open record (the default on a terminal)" },
 	{ "holdout", O_HOLDOUT, "SHARE", "train: latest share of closed records held out (default 0.2)" },
 	{ "rounds", O_ROUNDS, "N", "train: most boosting rounds (default 300)" },
 	{ "depth", O_DEPTH, "N", "train: tree depth (default 5)" },
@@ -37,7 +42,7 @@ static const struct cli_opt opts[] = {
 };
 
 static const struct cli cli = {
-	"crm-score", "[-t TYPE] [--all]\n"
+	"crm-score", "[-t TYPE] [--all | < records.ndjson]\n"
 	"       crm-score train [-t TYPE] [--holdout SHARE] [--force]\n"
 	"       crm-score models | activate MODEL_ID\n"
 	"       crm-score weight FEATURE --exclude|--scale X|--monotone DIR|--clear --why TEXT\n"
@@ -45,6 +50,27 @@ static const struct cli cli = {
 	"Score open deals or leads with a model trained on their won/lost history.",
 	opts,
 };
+
+/*
+ * Are records being piped in? A pipe, socket or file on stdin: yes. A
+ * terminal, /dev/null (cron, CI) or a closed stdin: no, score them all.
+ */
+static int records_on_stdin(void)
+{
+	struct stat st;
+
+	if (fstat(0, &st) < 0)
+		return 0;
+	return S_ISFIFO(st.st_mode) || S_ISREG(st.st_mode) || S_ISSOCK(st.st_mode);
+}
+
+static char **id_table;
+
+/* Order row indexes by record id. */
+static int cmp_row_id(const void *a, const void *b)
+{
+	return strcmp(id_table[*(const uint32_t *)a], id_table[*(const uint32_t *)b]);
+}
 
 static double num(const char *opt, const char *s, double lo, double hi)
 {
@@ -91,6 +117,115 @@ static int cmd_train(sqlite3 *db, const struct crm_entity *t,
 					(b + 1) / 10.0, m.metrics.bin_pred[b],
 					m.metrics.bin_obs[b], m.metrics.bin_n[b]);
 	}
+	crm_model_release(&m);
+	return 0;
+}
+
+/*
+ * Records on stdin: each of the type gets score, probability and model
+ * keys (and its score is stored); everything else passes through.
+ */
+static int cmd_score_stdin(sqlite3 *db, const struct crm_entity *t, int quiet)
+{
+	struct crm_model m;
+	struct crm_dataset d;
+	struct crm_reader r;
+	struct crm_err e = { 0 };
+	float *p;
+	uint32_t *order;
+	sqlite3_stmt *st;
+	char now[32];
+	size_t scored = 0;
+	int rc;
+
+	crm_model_init(&m);
+	crm_dataset_init(&d, t);
+	if (crm_model_load(db, t, NULL, &m, &e) < 0 ||
+	    crm_override_load(db, t, &m, &e) < 0 ||
+	    crm_dataset_build(&d, db, NULL, &m.schema, &e) < 0)
+		cli_die_err(&e);
+	p = malloc((d.n ? d.n : 1) * sizeof(*p));
+	order = malloc((d.n ? d.n : 1) * sizeof(*order));
+	if (!p || !order)
+		cli_die(CRM_ESOFTWARE, "out of memory");
+	if (d.n && crm_model_predict_adjusted(&m, &d, 0, d.n, p, &e) < 0)
+		cli_die_err(&e);
+	for (uint32_t i = 0; i < d.n; i++)
+		order[i] = i;
+	id_table = d.id;
+	if (d.n)
+		qsort(order, d.n, sizeof(*order), cmp_row_id);
+	crm_db_timestamp(now, sizeof(now));
+	if (crm_db_begin(db, &e) < 0)
+		cli_die_err(&e);
+	if (sqlite3_prepare_v2(db, "INSERT INTO scores (entity_id, model_id, probability, score, computed_at) "
+			       "VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (entity_id, model_id) DO UPDATE SET "
+			       "probability = excluded.probability, score = excluded.score, computed_at = excluded.computed_at",
+			       -1, &st, NULL) != SQLITE_OK)
+		cli_die(CRM_ESOFTWARE, "%s", sqlite3_errmsg(db));
+	if (crm_reader_open(&r, "-", 0, &e) < 0)
+		cli_die_err(&e);
+	while ((rc = crm_reader_line(&r, &e)) != CRM_LINE_EOF) {
+		json_t *o;
+		const char *id;
+		size_t lo = 0, hi = d.n;
+		long x = -1;
+		char *text;
+
+		if (rc < 0)
+			cli_die_err(&e);
+		if (rc == CRM_LINE_TOOLONG || !r.line.len)
+			continue;
+		o = json_loadb(r.line.data, r.line.len, 0, NULL);
+		id = o ? json_string_value(json_object_get(o, "id")) : NULL;
+		while (id && lo < hi) {
+			size_t mid = (lo + hi) / 2;
+			int c = strcmp(id, d.id[order[mid]]);
+
+			if (!c) {
+				x = order[mid];
+				break;
+			}
+			if (c < 0)
+				hi = mid;
+			else
+				lo = mid + 1;
+		}
+		if (x < 0) {	/* not a record of the type: passed on */
+			cli_write(r.line.data, r.line.len);
+			cli_write("\n", 1);
+			json_decref(o);
+			continue;
+		}
+		json_object_set_new(o, "score", json_integer(lround(100.0 * p[x])));
+		json_object_set_new(o, "probability", json_real(round(p[x] * 1e4) / 1e4));
+		json_object_set_new(o, "model", json_string(m.id));
+		sqlite3_bind_text(st, 1, d.id[x], -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 2, m.id, -1, SQLITE_STATIC);
+		sqlite3_bind_double(st, 3, p[x]);
+		sqlite3_bind_int(st, 4, (int)lround(100.0 * p[x]));
+		sqlite3_bind_text(st, 5, now, -1, SQLITE_STATIC);
+		if (sqlite3_step(st) != SQLITE_DONE)
+			cli_die(crm_db_code(sqlite3_errcode(db)), "%s", sqlite3_errmsg(db));
+		sqlite3_reset(st);
+		text = json_dumps(o, JSON_COMPACT);
+		if (text) {
+			cli_write(text, strlen(text));
+			cli_write("\n", 1);
+		}
+		free(text);
+		json_decref(o);
+		scored++;
+	}
+	crm_reader_release(&r);
+	sqlite3_finalize(st);
+	if (crm_db_commit(db, &e) < 0)
+		cli_die_err(&e);
+	if (!quiet)
+		fprintf(stderr, "%s: %zu %ss scored with model %s\n", cli_prog, scored, t->kind, m.id);
+	free(p);
+	free(order);
+	crm_dataset_release(&d);
 	crm_model_release(&m);
 	return 0;
 }
@@ -181,7 +316,7 @@ int main(int argc, char **argv)
 	struct crm_err e = { 0 };
 	const char *arg, *cmd = NULL, *action = NULL, *why = NULL, *who = getenv("USER");
 	double value = NAN;
-	int key, quiet = 0;
+	int key, quiet = 0, all = 0;
 	sqlite3 *db;
 
 	while ((key = cli_next(&cli, argc, argv, &arg)) != -1) {
@@ -191,7 +326,7 @@ int main(int argc, char **argv)
 			if (!t || (strcmp(t->kind, "deal") && strcmp(t->kind, "contact")))
 				cli_die(CRM_EUSAGE, "--type: want deal or contact, not '%s'", arg);
 			break;
-		case O_ALL: break;
+		case O_ALL: all = 1; break;
 		case O_HOLDOUT: o.holdout = num("holdout", arg, 0.05, 0.5); break;
 		case O_ROUNDS: o.rounds = (int)num("rounds", arg, 1, 10000); break;
 		case O_DEPTH: o.depth = (int)num("depth", arg, 1, 16); break;
@@ -215,7 +350,9 @@ int main(int argc, char **argv)
 		cmd = argv[optind];
 	if (crm_db_open(&db, cli_db, 0, &e) < 0)
 		cli_die_err(&e);
-	if (!cmd) {
+	if (!cmd && !all && records_on_stdin()) {
+		cmd_score_stdin(db, t, quiet);
+	} else if (!cmd) {
 		cmd_score(db, t, quiet);
 	} else if (!strcmp(cmd, "train")) {
 		cmd_train(db, t, &o, quiet);

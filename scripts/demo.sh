@@ -44,7 +44,7 @@ echo "== a deal model from the won/lost history (crm score train)"
 crm score train 2>&1 >/dev/null | sed 's/^crm-score: //'
 echo
 echo "== what matters now: the top open deals, why, and what to do"
-crm score -q | head -3 | crm explain --next-action -f table
+crm score --all -q | head -3 | crm explain --next-action -f table
 echo "== patterns worth knowing (crm explain --patterns)"
 crm explain --patterns -f table 2>/dev/null | head -4
 echo

@@ -17,7 +17,7 @@ is "$(q "select count(*) from models where active = 1 and entity = 'deal'")" "1"
 is "$(q "select length(blob) < blob_size from models")" "1" "the blob is compressed"
 m1=$(jq -r .id model.json)
 
-crm-score >scores.ndjson 2>err
+crm-score --all >scores.ndjson 2>err
 ok $? "score the open deals"
 n=$(q "select count(*) from deals where outcome is null")
 is "$(wc -l <scores.ndjson | tr -d ' ')" "$n" "every open deal scored"
@@ -51,7 +51,7 @@ crm-score train --force -q >m3.json
 ok $? "train with the overrides"
 m3=$(jq -r .id m3.json)
 is "$(q "select count(*) from models, json_each(models.features) where models.id = '$m3' and json_extract(value, '\$.name') = 'pricing_views_30d'")" "0" "the excluded feature is not in the new model"
-best=$(crm-score -q | head -1 | jq -r .id)
+best=$(crm-score --all -q | head -1 | jq -r .id)
 crm-score weight touches_30d --scale 0 --why "neutral until audited" --who ben >/dev/null 2>&1
 is "$(crm-explain -f ndjson --top 40 "$best" | jq -r '[.factors[].feature] | index("touches_30d")')" "null" "a feature scaled to 0 no longer counts"
 crm-score weight touches_30d --clear --why "audited" --who ben >/dev/null 2>&1
@@ -60,9 +60,22 @@ is "$(crm-score weights | jq -r 'select(.in_force == 1) | .feature' | sort | tr 
 is "$(crm-score weights | jq -r 'select(.feature == "touches_30d") | .who' | sort -u)" "ben" "with who"
 crm-score activate "$m1" >/dev/null
 
+# Records from a pipe: scored and passed on; others untouched.
+printf 'Opportunity ID,Contact Email,Product,Stage,Amount,Created Date\nNEW-1,%s,Enterprise,Prospecting,5000,%s\n' \
+	"$(q 'select email from contacts limit 1')" "$(date +%F)" | crm-import -q -t deal | jq -c '. + {"note": "kept"}' >new.ndjson
+echo '{"type":"account","id":"a_x","name":"X"}' >>new.ndjson
+crm-score <new.ndjson >piped.ndjson 2>/dev/null
+ok $? "records on stdin"
+is "$(wc -l <piped.ndjson | tr -d ' ')" "2" "all passed on"
+is "$(jq -r 'select(.external_id == "NEW-1") | (.score >= 0 and .score <= 100)' piped.ndjson)" "true" "the new deal has a score"
+is "$(jq -r 'select(.external_id == "NEW-1") | .note' piped.ndjson)" "kept" "its other keys kept"
+is "$(jq -r 'select(.type == "account") | .name' piped.ndjson)" "X" "other records untouched"
+crm-score </dev/null >all.ndjson 2>/dev/null
+is "$(wc -l <all.ndjson | tr -d ' ')" "$(q "select count(*) from deals where outcome is null")" "stdin from /dev/null (cron) scores all open deals"
+
 # A damaged blob is found before use.
 sqlite3 "$CRM_DB" "update models set blob = zeroblob(length(blob)) where id = '$m1'"
-crm-score >/dev/null 2>err
+crm-score --all >/dev/null 2>err
 is "$?" "65" "damaged model: exit 65"
 like "$(cat err)" "damaged" "says so"
 

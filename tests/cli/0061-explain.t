@@ -5,7 +5,7 @@
 "$TOP"/scripts/gen-sample -n 3000 -s 5 sample
 crm-import -q sample/* >/dev/null
 crm-score train -q >/dev/null
-crm-score -q >scores.ndjson
+crm-score --all -q >scores.ndjson
 best=$(head -1 scores.ndjson | jq -r .id)
 worst=$(tail -1 scores.ndjson | jq -r .id)
 
