@@ -113,6 +113,78 @@ void crm_dataset_drop(struct crm_dataset *d, size_t j)
 	d->nfeat--;
 }
 
+int crm_dataset_refresh(struct crm_dataset *d, sqlite3 *db, const char *id,
+			const char *now, size_t *row, struct crm_err *e)
+{
+	struct crm_dataset one;
+	size_t i;
+	int rc = -1;
+
+	crm_dataset_init(&one, d->type);
+	one.only_id = id;
+	if (crm_dataset_build(&one, db, now, d, e) < 0)
+		goto out;
+	if (one.n != 1) {
+		crm_err_set(e, CRM_EDATA, "no live %s '%s'", d->type->kind, id);
+		goto out;
+	}
+	for (i = 0; i < d->n && strcmp(d->id[i], id); i++)
+		;
+	if (i == d->n) {
+		/* A new record: its history features come from its own build,
+		 * which saw no closed records; take the base rate. */
+		float *x = realloc(d->x, (d->n + 1) * d->nfeat * sizeof(*x));
+		float *y = realloc(d->y, (d->n + 1) * sizeof(*y));
+		char **ids = realloc(d->id, (d->n + 1) * sizeof(*ids));
+		char **asof = realloc(d->asof, (d->n + 1) * sizeof(*asof));
+		float *days = realloc(d->days, (d->n + 1) * sizeof(*days));
+
+		if (x) d->x = x;
+		if (y) d->y = y;
+		if (ids) d->id = ids;
+		if (asof) d->asof = asof;
+		if (days) d->days = days;
+		if (!x || !y || !ids || !asof || !days) {
+			crm_err_set(e, CRM_ESOFTWARE, "out of memory");
+			goto out;
+		}
+		d->id[i] = one.id[0];
+		d->asof[i] = one.asof[0];
+		one.id[0] = one.asof[0] = NULL;
+		d->y[i] = one.y[0];
+		d->days[i] = one.days[0];
+		for (size_t j = 0; j < d->nfeat; j++) {
+			int base;
+
+			d->x[i * d->nfeat + j] = one.x[j];
+			if (strncmp(d->feat[j].name, "history.", 8))
+				continue;
+			/* Open records with the same value carry the rate of
+			 * all closed history: the new one gets the same. */
+			d->x[i * d->nfeat + j] = (float)d->base_rate;
+			base = crm_dataset_feature(d, d->feat[j].name + 8);
+			if (base < 0 || isnan(one.x[base]))
+				continue;
+			for (size_t k = 0; k < d->n; k++)
+				if (isnan(d->y[k]) && d->x[k * d->nfeat + (size_t)base] == one.x[base]) {
+					d->x[i * d->nfeat + j] = d->x[k * d->nfeat + j];
+					break;
+				}
+		}
+		d->n++;
+	} else {
+		for (size_t j = 0; j < d->nfeat; j++)
+			if (strncmp(d->feat[j].name, "history.", 8))
+				d->x[i * d->nfeat + j] = one.x[j];
+		d->y[i] = one.y[0];
+	}
+	*row = i;
+	rc = 0;
+out:
+	crm_dataset_release(&one);
+	return rc;
+}
+
 int crm_dataset_feature(const struct crm_dataset *d, const char *name)
 {
 	for (size_t i = 0; i < d->nfeat; i++)
@@ -400,11 +472,14 @@ int crm_dataset_build(struct crm_dataset *d, sqlite3 *db, const char *now,
 				   "julianday(c.outcome_at) - julianday(c.created_at)");
 	for (size_t c = 0; c < ncols; c++)
 		crm_buf_addf(&sql, ", %s", cols[c].expr);
-	crm_buf_addf(&sql, " FROM %s WHERE %s.merged_into IS NULL ORDER BY %s.rowid", from, me, me);
+	crm_buf_addf(&sql, " FROM %s WHERE %s.merged_into IS NULL%s ORDER BY %s.rowid", from, me,
+		     d->only_id ? (is_deal ? " AND d.id = ?1" : " AND c.id = ?1") : "", me);
 	if (sqlite3_prepare_v2(db, sql.data, -1, &st, NULL) != SQLITE_OK) {
 		crm_db_err(db, e, "cannot read records");
 		goto out;
 	}
+	if (d->only_id)
+		sqlite3_bind_text(st, 1, d->only_id, -1, SQLITE_STATIC);
 	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
 		size_t i = d->n;
 

@@ -39,6 +39,7 @@ struct crm_dataset {
 	float *days;		/* closed records: days from creation to the outcome */
 	double base_rate;	/* share of wins among closed records */
 	size_t nclosed;
+	const char *only_id;	/* set before building: just this record */
 };
 
 void crm_dataset_init(struct crm_dataset *d, const struct crm_entity *type);
@@ -53,6 +54,15 @@ void crm_dataset_release(struct crm_dataset *d);
  */
 int crm_dataset_build(struct crm_dataset *d, sqlite3 *db, const char *now,
 		      const struct crm_dataset *schema, struct crm_err *e);
+
+/*
+ * Recompute, as of now, the features of record id in d (built with the
+ * same schema): its fields and engagement; its history features, which
+ * change only when records close, stay. A record not in d is appended.
+ * *row gets its row. 0, or -1 with e (CRM_EDATA: no such live record).
+ */
+int crm_dataset_refresh(struct crm_dataset *d, sqlite3 *db, const char *id,
+			const char *now, size_t *row, struct crm_err *e);
 
 /* Remove feature j from the dataset (columns shift left). */
 void crm_dataset_drop(struct crm_dataset *d, size_t j);

@@ -95,6 +95,53 @@ int main(void)
 		is_int((int)val(&s, "d_1", "pricing_views_30d"), 2, "and keeps the others' values");
 		crm_dataset_release(&s);
 	}
+	/* Refresh: one record rebuilt gives the batch values; new events count. */
+	{
+		struct crm_dataset full;
+		size_t row;
+		float before;
+
+		crm_dataset_init(&full, crm_entity_find("deal"));
+		crm_dataset_build(&full, db, "2024-03-20T00:00:00Z", &d, &e);
+		for (row = 0; row < full.n && strcmp(full.id[row], "d_4"); row++)
+			;
+		before = full.x[row * full.nfeat + (size_t)crm_dataset_feature(&full, "touches_7d")];
+		sql("INSERT INTO interactions (id, source, src_key, kind, occurred_at, contact_id, subject, created_at, updated_at) VALUES "
+		    "('i_9','t','9','page_view','2024-03-19T10:00:00Z','c_4','/pricing','t','t')");
+		ok(crm_dataset_refresh(&full, db, "d_4", "2024-03-20T00:00:00Z", &row, &e) == 0, "refresh d_4");
+		is_int((int)full.x[row * full.nfeat + (size_t)crm_dataset_feature(&full, "touches_7d")],
+		       (int)before + 1, "the new interaction counts");
+		is_int((int)full.x[row * full.nfeat + (size_t)crm_dataset_feature(&full, "pricing_views_7d")], 1,
+		       "as a pricing view");
+		{
+			struct crm_dataset again;
+			size_t r2;
+			int same = 1;
+
+			crm_dataset_init(&again, crm_entity_find("deal"));
+			crm_dataset_build(&again, db, "2024-03-20T00:00:00Z", &d, &e);
+			for (r2 = 0; r2 < again.n && strcmp(again.id[r2], "d_4"); r2++)
+				;
+			for (size_t j = 0; j < full.nfeat; j++) {
+				float a = full.x[row * full.nfeat + j], b = again.x[r2 * again.nfeat + j];
+
+				if (!(a == b || (isnan(a) && isnan(b))))
+					same = 0;
+			}
+			ok(same, "a refreshed row equals the batch build, feature for feature");
+			crm_dataset_release(&again);
+		}
+		sql("INSERT INTO deals (id, source, src_key, contact_id, product, created_at, updated_at) VALUES "
+		    "('d_5','t','5','c_1','X','2024-03-15','t')");
+		ok(crm_dataset_refresh(&full, db, "d_5", "2024-03-20T00:00:00Z", &row, &e) == 0 && row == full.n - 1,
+		   "a new deal is appended");
+		ok(full.x[row * full.nfeat + (size_t)crm_dataset_feature(&full, "history.product")] ==
+		   full.x[3 * full.nfeat + (size_t)crm_dataset_feature(&full, "history.product")],
+		   "with the history rate of its product");
+		ok(crm_dataset_refresh(&full, db, "d_nosuch", NULL, &row, &e) < 0 && e.code == CRM_EDATA,
+		   "an unknown record is an error");
+		crm_dataset_release(&full);
+	}
 	crm_dataset_release(&d);
 	crm_db_close(db);
 	unlink(path);
