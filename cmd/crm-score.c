@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <jansson.h>
@@ -20,7 +21,8 @@
 #include "cli.h"
 
 enum { O_ALL = 256, O_HOLDOUT, O_ROUNDS, O_DEPTH, O_ETA, O_FORCE, O_SEED,
-       O_EXCLUDE, O_SCALE, O_MONOTONE, O_CLEAR, O_WHY, O_WHO };
+       O_EXCLUDE, O_SCALE, O_MONOTONE, O_CLEAR, O_WHY, O_WHO, O_FOLLOW, O_ONCE,
+       O_FROM };
 
 static const struct cli_opt opts[] = {
 	{ "type", 't', "TYPE", "deal (default) or contact" },
@@ -37,6 +39,9 @@ static const struct cli_opt opts[] = {
 	{ "clear", O_CLEAR, NULL, "weight: remove the feature's override" },
 	{ "why", O_WHY, "TEXT", "weight: the reason, recorded (required)" },
 	{ "who", O_WHO, "NAME", "weight: who decides (default: $USER)" },
+	{ "follow", O_FOLLOW, NULL, "rescore records as events arrive, printing changed scores" },
+	{ "once", O_ONCE, NULL, "follow: handle the events waiting and stop" },
+	{ "from-seq", O_FROM, "SEQ", "follow: start after event SEQ (default: where the last run stopped)" },
 	{ "quiet", 'q', NULL, "no summary on stderr" },
 	{ NULL, 0, NULL, NULL }
 };
@@ -309,6 +314,229 @@ static int cmd_score(sqlite3 *db, const struct crm_entity *t, int quiet)
 	return 0;
 }
 
+/* Open records of the model's type that an event may change. */
+static size_t affected(sqlite3 *db, const struct crm_entity *t, const char *entity,
+		       const char *eid, char ids[][CRM_ID_MAX], size_t max)
+{
+	int is_deal = !strcmp(t->kind, "deal");
+	const char *sql = NULL;
+	sqlite3_stmt *st;
+	size_t n = 0;
+
+	if (!strcmp(entity, t->kind)) {
+		snprintf(ids[0], CRM_ID_MAX, "%s", eid);
+		return 1;
+	}
+	if (!strcmp(entity, "interaction"))
+		sql = is_deal ?
+			"SELECT d.id FROM interactions i JOIN deals d ON (d.id = i.deal_id OR d.contact_id = i.contact_id) "
+			"WHERE i.id = ?1 AND d.outcome IS NULL AND d.merged_into IS NULL" :
+			"SELECT contact_id FROM interactions WHERE id = ?1 AND contact_id IS NOT NULL";
+	else if (!strcmp(entity, "contact") && is_deal)
+		sql = "SELECT id FROM deals WHERE contact_id = ?1 AND outcome IS NULL AND merged_into IS NULL";
+	else if (!strcmp(entity, "account"))
+		sql = is_deal ? "SELECT id FROM deals WHERE account_id = ?1 AND outcome IS NULL AND merged_into IS NULL" :
+				"SELECT id FROM contacts WHERE account_id = ?1 AND outcome IS NULL AND merged_into IS NULL";
+	if (!sql || sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
+		return 0;
+	sqlite3_bind_text(st, 1, eid, -1, SQLITE_STATIC);
+	while (n < max && sqlite3_step(st) == SQLITE_ROW)
+		snprintf(ids[n++], CRM_ID_MAX, "%s", sqlite3_column_text(st, 0));
+	sqlite3_finalize(st);
+	return n;
+}
+
+/*
+ * Follow the event log: rescore the open records each event touches and
+ * print those whose score changed. The cursor is kept in meta, so a run
+ * with --once from cron goes on where the last one stopped.
+ */
+static int cmd_follow(sqlite3 *db, const struct crm_entity *t, long long from,
+		      int once, int quiet)
+{
+	struct crm_model m;
+	struct crm_dataset d;
+	struct crm_err e = { 0 };
+	char key[64], now[32];
+	long long cursor = from;
+	int *last;
+	float *p;
+	size_t nrescored = 0, nchanged = 0, nlast = 0;
+	double total_ms = 0, max_ms = 0;
+	sqlite3_stmt *ev, *put, *sc;
+
+	crm_model_init(&m);
+	crm_dataset_init(&d, t);
+	if (crm_model_load(db, t, NULL, &m, &e) < 0 ||
+	    crm_override_load(db, t, &m, &e) < 0 ||
+	    crm_dataset_build(&d, db, NULL, &m.schema, &e) < 0)
+		cli_die_err(&e);
+	snprintf(key, sizeof(key), "score.cursor.%s", t->kind);
+	if (cursor < 0) {
+		sqlite3_stmt *q;
+
+		sqlite3_prepare_v2(db, "SELECT coalesce((SELECT CAST(value AS INTEGER) FROM meta WHERE key = ?1), "
+				       "(SELECT coalesce(max(seq), 0) FROM events))", -1, &q, NULL);
+		sqlite3_bind_text(q, 1, key, -1, SQLITE_STATIC);
+		cursor = sqlite3_step(q) == SQLITE_ROW ? sqlite3_column_int64(q, 0) : 0;
+		sqlite3_finalize(q);
+	}
+	/* Scores as they stand: a change is measured against these. */
+	p = malloc((d.n ? d.n : 1) * sizeof(*p));
+	last = malloc((d.n ? d.n : 1) * sizeof(*last));
+	if (!p || !last)
+		cli_die(CRM_ESOFTWARE, "out of memory");
+	if (d.n && crm_model_predict_adjusted(&m, &d, 0, d.n, p, &e) < 0)
+		cli_die_err(&e);
+	/* A change is measured against the score last published (stored),
+	 * else the score at the start. */
+	for (size_t i = 0; i < d.n; i++)
+		last[i] = (int)lround(100.0 * p[i]);
+	nlast = d.n;
+	{
+		uint32_t *order = malloc((d.n ? d.n : 1) * sizeof(*order));
+		sqlite3_stmt *q;
+
+		if (!order)
+			cli_die(CRM_ESOFTWARE, "out of memory");
+		for (uint32_t i = 0; i < d.n; i++)
+			order[i] = i;
+		id_table = d.id;
+		if (d.n)
+			qsort(order, d.n, sizeof(*order), cmp_row_id);
+		sqlite3_prepare_v2(db, "SELECT entity_id, score FROM scores WHERE model_id = ?1", -1, &q, NULL);
+		sqlite3_bind_text(q, 1, m.id, -1, SQLITE_STATIC);
+		while (sqlite3_step(q) == SQLITE_ROW) {
+			const char *sid = (const char *)sqlite3_column_text(q, 0);
+			size_t lo = 0, hi = d.n;
+
+			while (lo < hi) {
+				size_t mid = (lo + hi) / 2;
+				int c = strcmp(sid, d.id[order[mid]]);
+
+				if (!c) {
+					last[order[mid]] = sqlite3_column_int(q, 1);
+					break;
+				}
+				if (c < 0)
+					hi = mid;
+				else
+					lo = mid + 1;
+			}
+		}
+		sqlite3_finalize(q);
+		free(order);
+	}
+	sqlite3_prepare_v2(db, "SELECT seq, entity, entity_id FROM events WHERE seq > ?1 ORDER BY seq LIMIT 500",
+			   -1, &ev, NULL);
+	sqlite3_prepare_v2(db, "INSERT INTO meta (key, value) VALUES (?1, ?2) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+			   -1, &put, NULL);
+	sqlite3_prepare_v2(db, "INSERT INTO scores (entity_id, model_id, probability, score, computed_at) "
+			   "VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (entity_id, model_id) DO UPDATE SET "
+			   "probability = excluded.probability, score = excluded.score, computed_at = excluded.computed_at",
+			   -1, &sc, NULL);
+	for (;;) {
+		char ids[64][CRM_ID_MAX];
+		size_t seen = 0;
+		long long batch_end = cursor;
+
+		if (crm_db_begin(db, &e) < 0)
+			cli_die_err(&e);
+		sqlite3_bind_int64(ev, 1, cursor);
+		while (sqlite3_step(ev) == SQLITE_ROW) {
+			long long seq = sqlite3_column_int64(ev, 0);
+			char entity[32], eid[CRM_ID_MAX];
+			size_t na;
+
+			snprintf(entity, sizeof(entity), "%s", sqlite3_column_text(ev, 1));
+			snprintf(eid, sizeof(eid), "%s", sqlite3_column_text(ev, 2));
+			batch_end = seq;
+			seen++;
+			na = affected(db, t, entity, eid, ids, 64);
+			for (size_t k = 0; k < na; k++) {
+				double t0 = crm_now(), ms;
+				size_t row;
+				float q;
+				int score, prev;
+
+				if (crm_dataset_refresh(&d, db, ids[k], NULL, &row, &e) < 0) {
+					if (e.code != CRM_EDATA)
+						cli_die_err(&e);
+					continue;	/* merged away or gone */
+				}
+				if (row >= nlast) {	/* a record new since the start */
+					int *nl = realloc(last, d.n * sizeof(*nl));
+
+					if (!nl)
+						cli_die(CRM_ESOFTWARE, "out of memory");
+					last = nl;
+					while (nlast < d.n)
+						last[nlast++] = -1;
+				}
+				if (!isnan(d.y[row]))
+					continue;	/* closed: not scored */
+				if (crm_model_predict_adjusted(&m, &d, row, 1, &q, &e) < 0)
+					cli_die_err(&e);
+				ms = 1000 * (crm_now() - t0);
+				nrescored++;
+				total_ms += ms;
+				if (ms > max_ms)
+					max_ms = ms;
+				score = (int)lround(100.0 * q);
+				prev = last[row];
+				if (score == prev)
+					continue;
+				last[row] = score;
+				nchanged++;
+				crm_db_timestamp(now, sizeof(now));
+				sqlite3_bind_text(sc, 1, ids[k], -1, SQLITE_STATIC);
+				sqlite3_bind_text(sc, 2, m.id, -1, SQLITE_STATIC);
+				sqlite3_bind_double(sc, 3, q);
+				sqlite3_bind_int(sc, 4, score);
+				sqlite3_bind_text(sc, 5, now, -1, SQLITE_STATIC);
+				sqlite3_step(sc);
+				sqlite3_reset(sc);
+				printf("{\"type\":\"%s\",\"id\":\"%s\",\"score\":%d,\"previous\":%d,"
+				       "\"probability\":%.4f,\"model\":\"%s\",\"seq\":%lld,\"ms\":%.2f}\n",
+				       t->kind, ids[k], score, prev, q, m.id, seq, ms);
+				fflush(stdout);
+			}
+		}
+		sqlite3_reset(ev);
+		cursor = batch_end;
+		{
+			char v[32];
+
+			snprintf(v, sizeof(v), "%lld", cursor);
+			sqlite3_bind_text(put, 1, key, -1, SQLITE_STATIC);
+			sqlite3_bind_text(put, 2, v, -1, SQLITE_STATIC);
+			sqlite3_step(put);
+			sqlite3_reset(put);
+		}
+		if (crm_db_commit(db, &e) < 0)
+			cli_die_err(&e);
+		if (!seen) {
+			if (once)
+				break;
+			struct timespec ts = { 0, 250 * 1000 * 1000 };
+
+			nanosleep(&ts, NULL);
+		}
+	}
+	if (!quiet)
+		fprintf(stderr, "%s: %zu rescores, %zu changed; %.2f ms on average, %.2f at most; cursor %lld\n",
+			cli_prog, nrescored, nchanged, nrescored ? total_ms / (double)nrescored : 0.0,
+			max_ms, cursor);
+	sqlite3_finalize(ev);
+	sqlite3_finalize(put);
+	sqlite3_finalize(sc);
+	free(p);
+	free(last);
+	crm_dataset_release(&d);
+	crm_model_release(&m);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	const struct crm_entity *t = crm_entity_find("deal");
@@ -316,7 +544,8 @@ int main(int argc, char **argv)
 	struct crm_err e = { 0 };
 	const char *arg, *cmd = NULL, *action = NULL, *why = NULL, *who = getenv("USER");
 	double value = NAN;
-	int key, quiet = 0, all = 0;
+	int key, quiet = 0, all = 0, follow = 0, once = 0;
+	long long from = -1;
 	sqlite3 *db;
 
 	while ((key = cli_next(&cli, argc, argv, &arg)) != -1) {
@@ -341,6 +570,9 @@ int main(int argc, char **argv)
 				!strcmp(arg, "-1") ? -1 : (cli_die(CRM_EUSAGE, "--monotone: want +1 or -1, not '%s'", arg), 0);
 			break;
 		case O_CLEAR: action = "clear"; break;
+		case O_FOLLOW: follow = 1; break;
+		case O_ONCE: once = 1; break;
+		case O_FROM: from = (long long)num("from-seq", arg, 0, 9e18); break;
 		case O_WHY: why = arg; break;
 		case O_WHO: who = arg; break;
 		case 'q': quiet = 1; break;
@@ -350,7 +582,9 @@ int main(int argc, char **argv)
 		cmd = argv[optind];
 	if (crm_db_open(&db, cli_db, 0, &e) < 0)
 		cli_die_err(&e);
-	if (!cmd && !all && records_on_stdin()) {
+	if (!cmd && follow) {
+		cmd_follow(db, t, from, once, quiet);
+	} else if (!cmd && !all && records_on_stdin()) {
 		cmd_score_stdin(db, t, quiet);
 	} else if (!cmd) {
 		cmd_score(db, t, quiet);

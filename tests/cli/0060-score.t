@@ -73,6 +73,26 @@ is "$(jq -r 'select(.type == "account") | .name' piped.ndjson)" "X" "other recor
 crm-score </dev/null >all.ndjson 2>/dev/null
 is "$(wc -l <all.ndjson | tr -d ' ')" "$(q "select count(*) from deals where outcome is null")" "stdin from /dev/null (cron) scores all open deals"
 
+# Following the event log: the deals an event touches are rescored.
+crm-score --all -q >/dev/null
+crm-score --follow --once -q >f0.ndjson
+is "$(wc -l <f0.ndjson | tr -d ' ')" "0" "nothing new: nothing printed"
+low=$(q "select entity_id from scores where model_id = (select id from models where active = 1) order by probability limit 1")
+lowscore=$(q "select score from scores where entity_id = '$low' and model_id = (select id from models where active = 1)")
+em=$(q "select c.email from deals d join contacts c on c.id = d.contact_id where d.id = '$low'")
+{ echo kind,occurred_at,contact,subject
+  for h in 1 2 3 4 5 6; do echo "page_view,$(date -u -d "-$h hours" +%Y-%m-%dT%H:%M:%SZ),$em,/pricing"; done; } |
+	crm-import -q -t interaction >/dev/null
+crm-score --follow --once >f1.ndjson 2>err
+ok $? "crm-score --follow --once"
+is "$(jq -r "select(.id == \"$low\") | .previous" f1.ndjson | head -1)" "$lowscore" "the lowest deal is rescored, against its published score"
+is "$(jq -r "select(.id == \"$low\") | .score > .previous" f1.ndjson | head -1)" "true" "six pricing views raise it"
+is "$(jq -r "select(.id == \"$low\") | has(\"ms\") and has(\"seq\")" f1.ndjson | head -1)" "true" "with the event and the time it took"
+like "$(cat err)" "rescores" "a summary of rescores"
+is "$(q "select score from scores where entity_id = '$low' and model_id = (select id from models where active = 1)")" "$(jq -r "select(.id == \"$low\") | .score" f1.ndjson | tail -1)" "the new score is stored"
+crm-score --follow --once -q >f2.ndjson
+is "$(wc -l <f2.ndjson | tr -d ' ')" "0" "the next run goes on from where this one stopped"
+
 # A damaged blob is found before use.
 sqlite3 "$CRM_DB" "update models set blob = zeroblob(length(blob)) where id = '$m1'"
 crm-score --all >/dev/null 2>err
