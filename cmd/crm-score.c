@@ -22,7 +22,7 @@
 
 enum { O_ALL = 256, O_HOLDOUT, O_ROUNDS, O_DEPTH, O_ETA, O_FORCE, O_SEED,
        O_EXCLUDE, O_SCALE, O_MONOTONE, O_CLEAR, O_WHY, O_WHO, O_FOLLOW, O_ONCE,
-       O_FROM };
+       O_FROM, O_DUMP };
 
 static const struct cli_opt opts[] = {
 	{ "type", 't', "TYPE", "deal (default) or contact" },
@@ -33,6 +33,7 @@ static const struct cli_opt opts[] = {
 	{ "eta", O_ETA, "X", "train: learning rate (default 0.05)" },
 	{ "seed", O_SEED, "N", "train: random seed (default 1)" },
 	{ "force", O_FORCE, NULL, "train: activate the new model even if it is worse" },
+	{ "dump-features", O_DUMP, "FILE", "train: also write the training rows as CSV" },
 	{ "exclude", O_EXCLUDE, NULL, "weight: leave the feature out of training and scoring" },
 	{ "scale", O_SCALE, "X", "weight: multiply the feature's contribution by X" },
 	{ "monotone", O_MONOTONE, "DIR", "weight: score may only rise (+1) or fall (-1) with it" },
@@ -67,6 +68,11 @@ static int records_on_stdin(void)
 	if (fstat(0, &st) < 0)
 		return 0;
 	return S_ISFIFO(st.st_mode) || S_ISREG(st.st_mode) || S_ISSOCK(st.st_mode);
+}
+
+static int write_dump(void *ctx, const char *line, size_t len)
+{
+	return fwrite(line, 1, len, ctx) == len ? 0 : -1;
 }
 
 static char **id_table;
@@ -540,7 +546,9 @@ static int cmd_follow(sqlite3 *db, const struct crm_entity *t, long long from,
 int main(int argc, char **argv)
 {
 	const struct crm_entity *t = crm_entity_find("deal");
-	struct crm_train_opts o = { 300, 5, 0.05, 0.2, 0, 1 };
+	struct crm_train_opts o = { 300, 5, 0.05, 0.2, 0, 1, NULL, NULL };
+	FILE *dump = NULL;
+	const char *dump_path = NULL;
 	struct crm_err e = { 0 };
 	const char *arg, *cmd = NULL, *action = NULL, *why = NULL, *who = getenv("USER");
 	double value = NAN;
@@ -562,6 +570,7 @@ int main(int argc, char **argv)
 		case O_ETA: o.eta = num("eta", arg, 0.001, 1); break;
 		case O_SEED: o.seed = (unsigned)num("seed", arg, 0, 4294967295.0); break;
 		case O_FORCE: o.force = 1; break;
+		case O_DUMP: dump_path = arg; break;
 		case O_EXCLUDE: action = "exclude"; break;
 		case O_SCALE: action = "scale"; value = num("scale", arg, 0, 10); break;
 		case O_MONOTONE:
@@ -589,7 +598,16 @@ int main(int argc, char **argv)
 	} else if (!cmd) {
 		cmd_score(db, t, quiet);
 	} else if (!strcmp(cmd, "train")) {
+		if (dump_path) {
+			dump = fopen(dump_path, "w");
+			if (!dump)
+				cli_die(CRM_EIO, "%s: %s", dump_path, strerror(errno));
+			o.dump = write_dump;
+			o.dump_ctx = dump;
+		}
 		cmd_train(db, t, &o, quiet);
+		if (dump && fclose(dump) != 0)
+			cli_die(CRM_EIO, "%s: %s", dump_path, strerror(errno));
 	} else if (!strcmp(cmd, "models")) {
 		sqlite3_stmt *st;
 		struct crm_buf b;

@@ -302,6 +302,94 @@ static int drop_leaks(struct crm_dataset *d, struct crm_model *m,
 	return 0;
 }
 
+/* One CSV field: quoted when it has to be. */
+static void csv_field(struct crm_buf *b, const char *s)
+{
+	if (!strpbrk(s, ",\"\n\r")) {
+		crm_buf_adds(b, s);
+		return;
+	}
+	crm_buf_addc(b, '"');
+	for (; *s; s++) {
+		if (*s == '"')
+			crm_buf_addc(b, '"');
+		crm_buf_addc(b, *s);
+	}
+	crm_buf_addc(b, '"');
+}
+
+/*
+ * The rows idx[0..nclosed) as CSV: the first nfit trained on, up to ntrain
+ * the early-stopping slice ("valid"), the rest the holdout.
+ */
+static int dump_csv(const struct crm_dataset *d, const size_t *idx, size_t nfit,
+		    size_t ntrain, size_t nclosed,
+		    int (*out)(void *, const char *, size_t), void *ctx,
+		    struct crm_err *e)
+{
+	struct crm_buf b;
+	int rc = 0;
+
+	crm_buf_init(&b, 0);
+	crm_buf_adds(&b, "id,split,label");
+	for (size_t j = 0; j < d->nfeat; j++) {
+		crm_buf_addc(&b, ',');
+		csv_field(&b, d->feat[j].name);
+	}
+	crm_buf_addc(&b, '\n');
+	for (size_t k = 0; k < nclosed && !rc; k++) {
+		size_t i = idx[k];
+
+		crm_buf_addf(&b, "%s,%s,%d", d->id[i],
+			     k < nfit ? "train" : k < ntrain ? "valid" : "holdout", (int)d->y[i]);
+		for (size_t j = 0; j < d->nfeat; j++) {
+			float v = d->x[i * d->nfeat + j];
+
+			crm_buf_addc(&b, ',');
+			if (isnan(v))
+				continue;
+			if (d->feat[j].kind == CRM_FEAT_CAT)
+				csv_field(&b, d->feat[j].cats[(int)v]);
+			else
+				crm_buf_addf(&b, "%.9g", v);
+		}
+		crm_buf_addc(&b, '\n');
+		if (b.len > 65536 || k + 1 == nclosed) {
+			rc = out(ctx, b.data, b.len);
+			crm_buf_reset(&b);
+		}
+	}
+	crm_buf_release(&b);
+	return rc < 0 ? crm_err_set(e, CRM_EIO, "cannot write the features") : 0;
+}
+
+/* Monotone constraints an admin set: "(0,1,0,-1,...)". */
+static int set_monotone(struct crm_model *m, const struct crm_dataset *d,
+			struct crm_err *e)
+{
+	struct crm_buf mc;
+	int any = 0, rc = 0;
+
+	crm_buf_init(&mc, 0);
+	crm_buf_addc(&mc, '(');
+	for (size_t j = 0; j < d->nfeat; j++) {
+		int c = 0;
+
+		for (size_t k = 0; k < m->nov; k++)
+			if (!strcmp(m->ov[k].action, "monotone") &&
+			    !strcmp(m->ov[k].feature, d->feat[j].name) &&
+			    d->feat[j].kind == CRM_FEAT_NUM)
+				c = m->ov[k].value > 0 ? 1 : -1;
+		any |= c != 0;
+		crm_buf_addf(&mc, "%s%d", j ? "," : "", c);
+	}
+	crm_buf_addc(&mc, ')');
+	if (any && XGBoosterSetParam(m->booster, "monotone_constraints", mc.data) != 0)
+		rc = crm_err_set(e, CRM_ESOFTWARE, "xgboost: %s", XGBGetLastError());
+	crm_buf_release(&mc);
+	return rc;
+}
+
 static const struct crm_dataset *order_ds;
 
 static int cmp_rows_asof(const void *a, const void *b)
@@ -316,11 +404,11 @@ int crm_model_train(sqlite3 *db, const struct crm_entity *type,
 		    const struct crm_train_opts *opts, struct crm_model *m,
 		    int *activated, struct crm_err *e)
 {
-	struct crm_train_opts o = { 300, 5, 0.05, 0.2, 0, 1 };
+	struct crm_train_opts o = { 300, 5, 0.05, 0.2, 0, 1, NULL, NULL };
 	struct crm_dataset d;
-	size_t *idx = NULL, nclosed = 0, ntest, ntrain, wins = 0;
-	float *ytr = NULL, *yte = NULL, *p = NULL;
-	DMatrixHandle dtr = NULL, dte = NULL;
+	size_t *idx = NULL, nclosed = 0, ntest, ntrain, nfit, nval, wins = 0;
+	float *ytr = NULL, *yte = NULL, *p = NULL, *pv = NULL;
+	DMatrixHandle dtr = NULL, dte = NULL, dva = NULL;
 	struct crm_buf feats, mets, params, blob;
 	bst_ulong len;
 	const char *raw;
@@ -389,7 +477,19 @@ int crm_model_train(sqlite3 *db, const struct crm_entity *type,
 		ytr[i] = d.y[idx[i]];
 	for (size_t i = 0; i < ntest; i++)
 		yte[i] = d.y[idx[ntrain + i]];
-	if (!(dtr = matrix(&d, idx, ntrain, ytr, e)) ||
+	/*
+	 * Early stopping looks at the latest 15% of the training part, never
+	 * at the holdout, which is only measured: its AUC is not chosen for.
+	 */
+	nfit = ntest ? ntrain - ntrain * 15 / 100 : ntrain;
+	nval = ntrain - nfit;
+	pv = malloc((nval ? nval : 1) * sizeof(*pv));
+	if (!pv)
+		goto nomem;
+	if (o.dump && dump_csv(&d, idx, nfit, ntrain, nclosed, o.dump, o.dump_ctx, e) < 0)
+		goto out;
+	if (!(dtr = matrix(&d, idx, nfit, ytr, e)) ||
+	    (nval && !(dva = matrix(&d, idx + nfit, nval, ytr + nfit, e))) ||
 	    !(dte = matrix(&d, idx + ntrain, ntest, yte, e)))
 		goto out;
 	XG(XGBoosterCreate(&dtr, 1, &m->booster));
@@ -410,51 +510,27 @@ int crm_model_train(sqlite3 *db, const struct crm_entity *type,
 		{
 			double w = 0;
 
-			for (size_t i = 0; i < ntrain; i++)
+			for (size_t i = 0; i < nfit; i++)
 				w += ytr[i];
-			snprintf(v, sizeof(v), "%.6f", fmin(fmax(w / (double)ntrain, 0.01), 0.99));
+			snprintf(v, sizeof(v), "%.6f", fmin(fmax(w / (double)nfit, 0.01), 0.99));
 			XG(XGBoosterSetParam(m->booster, "base_score", v));
 		}
 		XG(XGBoosterSetParam(m->booster, "subsample", "0.9"));
 		XG(XGBoosterSetParam(m->booster, "max_cat_to_onehot", "4"));
 		XG(XGBoosterSetParam(m->booster, "nthread", "2"));
 		XG(XGBoosterSetParam(m->booster, "verbosity", "0"));
-		/* Monotone constraints an admin set: "(0,1,0,-1,...)". */
-		{
-			struct crm_buf mc;
-			int any = 0;
-
-			crm_buf_init(&mc, 0);
-			crm_buf_addc(&mc, '(');
-			for (size_t j = 0; j < d.nfeat; j++) {
-				int c = 0;
-
-				for (size_t k = 0; k < m->nov; k++)
-					if (!strcmp(m->ov[k].action, "monotone") &&
-					    !strcmp(m->ov[k].feature, d.feat[j].name) &&
-					    d.feat[j].kind == CRM_FEAT_NUM)
-						c = m->ov[k].value > 0 ? 1 : -1;
-				any |= c != 0;
-				crm_buf_addf(&mc, "%s%d", j ? "," : "", c);
-			}
-			crm_buf_addc(&mc, ')');
-			if (any && XGBoosterSetParam(m->booster, "monotone_constraints", mc.data) != 0) {
-				crm_buf_release(&mc);
-				crm_err_set(e, CRM_ESOFTWARE, "xgboost: %s", XGBGetLastError());
-				goto out;
-			}
-			crm_buf_release(&mc);
-		}
+		if (set_monotone(m, &d, e) < 0)
+			goto out;
 	}
 	for (int r = 0; r < o.rounds; r++) {
 		double auc;
 
 		XG(XGBoosterUpdateOneIter(m->booster, r, dtr));
-		if (!ntest)
+		if (!nval)
 			continue;
-		if (predict(m->booster, dte, ntest, (size_t)r + 1, p, e) < 0)
+		if (predict(m->booster, dva, nval, (size_t)r + 1, pv, e) < 0)
 			goto out;
-		auc = crm_auc(p, yte, ntest);
+		auc = crm_auc(pv, ytr + nfit, nval);
 		if (auc > best_auc + 1e-6) {
 			best_auc = auc;
 			best_round = r;
@@ -462,19 +538,23 @@ int crm_model_train(sqlite3 *db, const struct crm_entity *type,
 			break;
 		}
 	}
-	/* Keep the best number of trees. */
-	if (ntest) {
+	if (!nval)
+		best_round = o.rounds - 1;
+	/* Keep the best number of trees; then measure on the holdout. */
+	{
 		BoosterHandle cut;
 
 		XG(XGBoosterSlice(m->booster, 0, best_round + 1, 1, &cut));
 		XGBoosterFree(m->booster);
 		m->booster = cut;
+	}
+	if (ntest) {
 		if (predict(m->booster, dte, ntest, 0, p, e) < 0)
 			goto out;
 		metrics_of(p, yte, ntest, &m->metrics);
 	}
 	m->metrics.trees = (size_t)best_round + 1;
-	m->metrics.ntrain = ntrain;
+	m->metrics.ntrain = nfit;
 	m->metrics.ntest = ntest;
 	m->metrics.base_rate = d.base_rate;
 	/* Store: schema, metrics, params, compressed model. */
@@ -582,6 +662,9 @@ out:
 		XGDMatrixFree(dtr);
 	if (dte)
 		XGDMatrixFree(dte);
+	if (dva)
+		XGDMatrixFree(dva);
+	free(pv);
 	free(idx);
 	free(ytr);
 	free(yte);

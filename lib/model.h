@@ -23,6 +23,10 @@ struct crm_train_opts {
 	double holdout;		/* share of the latest closed records held out (0.2) */
 	int force;		/* activate even if worse than the active model */
 	unsigned seed;
+	/* If set: the training data as CSV lines (id, split, label, features),
+	 * categories by name, for checking against other tools. */
+	int (*dump)(void *ctx, const char *line, size_t len);
+	void *dump_ctx;
 };
 
 struct crm_metrics {
