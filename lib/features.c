@@ -570,10 +570,17 @@ int crm_dataset_build(struct crm_dataset *d, sqlite3 *db, const char *now,
 			d->x[i * CRM_MAXFEAT + j] = cat_code(&d->feat[j], raw[i * CRM_MAXFEAT + j]);
 	}
 	/* Engagement, aggregated by SQLite as of each record's time. */
-	if (crm_db_exec(db, "CREATE TEMP TABLE IF NOT EXISTS feat_asof (i INTEGER PRIMARY KEY, rid TEXT, asof TEXT);"
-			    "DELETE FROM feat_asof", e) < 0)
+	/* The window bounds are computed once per record, not per row joined. */
+	if (crm_db_exec(db, "CREATE TEMP TABLE IF NOT EXISTS feat_asof2 (i INTEGER PRIMARY KEY, rid TEXT, asof TEXT,"
+			    " d7 TEXT, d28 TEXT, d30 TEXT, d90 TEXT);"
+			    "DELETE FROM feat_asof2", e) < 0)
 		goto out;
-	if (sqlite3_prepare_v2(db, "INSERT INTO feat_asof VALUES (?1, ?2, strftime('%Y-%m-%dT%H:%M:%fZ', ?3))",
+	if (sqlite3_prepare_v2(db, "INSERT INTO feat_asof2 SELECT ?1, ?2, t,"
+			       " strftime('%Y-%m-%dT%H:%M:%fZ', t, '-7 days'),"
+			       " strftime('%Y-%m-%dT%H:%M:%fZ', t, '-28 days'),"
+			       " strftime('%Y-%m-%dT%H:%M:%fZ', t, '-30 days'),"
+			       " strftime('%Y-%m-%dT%H:%M:%fZ', t, '-90 days')"
+			       " FROM (SELECT strftime('%Y-%m-%dT%H:%M:%fZ', ?3) AS t)",
 			       -1, &st, NULL) != SQLITE_OK) {
 		crm_db_err(db, e, "cannot prepare");
 		goto out;
@@ -594,26 +601,25 @@ int crm_dataset_build(struct crm_dataset *d, sqlite3 *db, const char *now,
 	{
 		crm_buf_adds(&sql,
 			"SELECT r.i,"
-			" count(*) FILTER (WHERE i.occurred_at >= strftime('%Y-%m-%dT%H:%M:%fZ', r.asof, '-7 days')),"
-			" count(*) FILTER (WHERE i.occurred_at >= strftime('%Y-%m-%dT%H:%M:%fZ', r.asof, '-30 days')),"
+			" count(*) FILTER (WHERE i.occurred_at >= r.d7),"
+			" count(*) FILTER (WHERE i.occurred_at >= r.d30),"
 			" count(*),"
-			" count(*) FILTER (WHERE i.occurred_at >= strftime('%Y-%m-%dT%H:%M:%fZ', r.asof, '-28 days')"
-			"   AND i.occurred_at < strftime('%Y-%m-%dT%H:%M:%fZ', r.asof, '-7 days')),"
+			" count(*) FILTER (WHERE i.occurred_at >= r.d28 AND i.occurred_at < r.d7),"
 			" julianday(r.asof) - julianday(max(i.occurred_at)),"
-			" count(*) FILTER (WHERE i.subject LIKE '%pricing%' AND i.occurred_at >= strftime('%Y-%m-%dT%H:%M:%fZ', r.asof, '-7 days')),"
-			" count(*) FILTER (WHERE i.subject LIKE '%pricing%' AND i.occurred_at >= strftime('%Y-%m-%dT%H:%M:%fZ', r.asof, '-30 days')),"
+			" count(*) FILTER (WHERE i.subject LIKE '%pricing%' AND i.occurred_at >= r.d7),"
+			" count(*) FILTER (WHERE i.subject LIKE '%pricing%' AND i.occurred_at >= r.d30),"
 			" count(*) FILTER (WHERE i.kind = 'email' AND i.direction = 'inbound'),"
 			" count(*) FILTER (WHERE i.kind = 'email_open'),"
 			" count(*) FILTER (WHERE i.kind = 'meeting'),"
 			" count(*) FILTER (WHERE i.kind = 'call')"
-			" FROM feat_asof r");
+			" FROM feat_asof2 r");
 		if (is_deal)
 			crm_buf_adds(&sql, " JOIN deals dd ON dd.id = r.rid"
 					   " JOIN interactions i ON (i.deal_id = dd.id OR i.contact_id = dd.contact_id)");
 		else
 			crm_buf_adds(&sql, " JOIN interactions i ON i.contact_id = r.rid");
 		crm_buf_adds(&sql,
-			" AND i.occurred_at < r.asof AND i.occurred_at >= strftime('%Y-%m-%dT%H:%M:%fZ', r.asof, '-90 days')"
+			" AND i.occurred_at < r.asof AND i.occurred_at >= r.d90"
 			" GROUP BY r.i");
 	}
 	if (sqlite3_prepare_v2(db, sql.data, -1, &st, NULL) != SQLITE_OK) {
