@@ -516,42 +516,59 @@ int crm_dataset_build(struct crm_dataset *d, sqlite3 *db, const char *now,
 		d->days[i] = sqlite3_column_type(st, 5) == SQLITE_NULL || isnan(d->y[i]) ? NAN :
 			     (float)sqlite3_column_double(st, 5);
 		d->n++;
-		for (size_t j = 0; j < d->nfeat; j++) {
-			const struct crm_feature *f = &d->feat[j];
-			int col = -1;
-			const char *attrs = NULL, *key = NULL;
+		{
+			/* Each record's custom fields are parsed once, when needed. */
+			json_t *own = NULL, *acc = NULL;
+			int own_done = 0, acc_done = 0;
 
-			for (size_t c = 0; c < ncols; c++)
-				if (!strcmp(cols[c].name, f->name))
-					col = 6 + (int)c;
-			if (col < 0 && !strncmp(f->name, "attrs.", 6)) {
-				attrs = (const char *)sqlite3_column_text(st, 3);
-				key = f->name + 6;
-			} else if (col < 0 && !strncmp(f->name, "account.attrs.", 14)) {
-				attrs = (const char *)sqlite3_column_text(st, 4);
-				key = f->name + 14;
-			}
-			if (col >= 0 && sqlite3_column_type(st, col) != SQLITE_NULL) {
-				if (f->kind == CRM_FEAT_NUM)
-					d->x[i * CRM_MAXFEAT + j] = (float)sqlite3_column_double(st, col);
-				else
-					raw[i * CRM_MAXFEAT + j] = strdup((const char *)sqlite3_column_text(st, col));
-			} else if (attrs && key) {
-				json_t *o = json_loads(attrs, 0, NULL), *v = json_object_get(o, key);
+			for (size_t j = 0; j < d->nfeat; j++) {
+				const struct crm_feature *f = &d->feat[j];
+				int col = -1;
+				json_t *o = NULL, *v;
+				const char *key = NULL;
 
-				if (json_is_number(v) && f->kind == CRM_FEAT_NUM)
+				for (size_t c = 0; c < ncols; c++)
+					if (!strcmp(cols[c].name, f->name))
+						col = 6 + (int)c;
+				if (col < 0 && !strncmp(f->name, "attrs.", 6)) {
+					if (!own_done) {
+						own = json_loads((const char *)sqlite3_column_text(st, 3) ?: "{}", 0, NULL);
+						own_done = 1;
+					}
+					o = own;
+					key = f->name + 6;
+				} else if (col < 0 && !strncmp(f->name, "account.attrs.", 14)) {
+					if (!acc_done) {
+						acc = json_loads((const char *)sqlite3_column_text(st, 4) ?: "{}", 0, NULL);
+						acc_done = 1;
+					}
+					o = acc;
+					key = f->name + 14;
+				}
+				if (col >= 0 && sqlite3_column_type(st, col) != SQLITE_NULL) {
+					if (f->kind == CRM_FEAT_NUM)
+						d->x[i * CRM_MAXFEAT + j] = (float)sqlite3_column_double(st, col);
+					else
+						raw[i * CRM_MAXFEAT + j] = strdup((const char *)sqlite3_column_text(st, col));
+					continue;
+				}
+				if (!key || !(v = json_object_get(o, key)))
+					continue;
+				if (json_is_number(v) && f->kind == CRM_FEAT_NUM) {
 					d->x[i * CRM_MAXFEAT + j] = (float)json_number_value(v);
-				else if (json_is_string(v) && f->kind == CRM_FEAT_CAT)
+				} else if (json_is_string(v) && f->kind == CRM_FEAT_CAT) {
 					raw[i * CRM_MAXFEAT + j] = strdup(json_string_value(v));
-				else if (json_is_number(v) && f->kind == CRM_FEAT_CAT) {
+				} else if (json_is_number(v) && f->kind == CRM_FEAT_CAT) {
 					char num[64];
 
 					snprintf(num, sizeof(num), "%g", json_number_value(v));
 					raw[i * CRM_MAXFEAT + j] = strdup(num);
-				} else if (json_is_boolean(v))
+				} else if (json_is_boolean(v)) {
 					d->x[i * CRM_MAXFEAT + j] = json_is_true(v) ? 1.0f : 0.0f;
-				json_decref(o);
+				}
 			}
+			json_decref(own);
+			json_decref(acc);
 		}
 	}
 	if (step != SQLITE_DONE) {
