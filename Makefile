@@ -4,7 +4,8 @@
 #   make check      build, then run unit and command tests through prove
 #   make asan       the same tests on an AddressSanitizer + UBSan build
 #   make demo       import a generated sample CRM and print a summary
-#   make bench      import speed against sqlite3's .import; dedupe quality and speed
+#   make bench      import speed against sqlite3's .import; dedupe quality and
+#                   speed; scoring speed and the predictor against XGBoost's
 #   make install    PREFIX=/usr/local DESTDIR= (and make uninstall)
 #   make lint       mandoc -Tlint, cppcheck
 #
@@ -96,10 +97,14 @@ demo: deps
 	@$(MAKE) --no-print-directory all
 	CRM_BUILD=$(abspath $(O)) scripts/demo.sh
 
+$(O)/bench-predict: $(O)/tests/bench/predict.o $(O)/libcrm.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
+
 bench: deps
-	@$(MAKE) --no-print-directory all
+	@$(MAKE) --no-print-directory all $(O)/bench-predict
 	CRM_BUILD=$(abspath $(O)) tests/bench/import.sh
 	CRM_BUILD=$(abspath $(O)) tests/bench/dedupe.sh
+	CRM_BUILD=$(abspath $(O)) tests/bench/score.sh
 
 lint:
 	mandoc -Tlint -W warning $(MAN)
