@@ -377,6 +377,8 @@ static int cmd_follow(sqlite3 *db, const struct crm_entity *t, long long from,
 	    crm_override_load(db, t, &m, &e) < 0 ||
 	    crm_dataset_build(&d, db, NULL, &m.schema, &e) < 0)
 		cli_die_err(&e);
+	if (crm_dataset_index(&d) < 0)
+		cli_die(CRM_ESOFTWARE, "out of memory");
 	snprintf(key, sizeof(key), "score.cursor.%s", t->kind);
 	if (cursor < 0) {
 		sqlite3_stmt *q;

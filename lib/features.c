@@ -92,6 +92,7 @@ void crm_dataset_release(struct crm_dataset *d)
 	free(d->x);
 	free(d->y);
 	free(d->days);
+	free(d->byid);
 	memset(d, 0, sizeof(*d));
 }
 
@@ -113,12 +114,68 @@ void crm_dataset_drop(struct crm_dataset *d, size_t j)
 	d->nfeat--;
 }
 
+static const struct crm_dataset *byid_ds;
+
+static int cmp_byid(const void *a, const void *b)
+{
+	return strcmp(byid_ds->id[*(const size_t *)a], byid_ds->id[*(const size_t *)b]);
+}
+
+/*
+ * Position of id in d->byid (built on first use): where it is, or where
+ * it would go; *found says which.
+ */
+static size_t byid_find(struct crm_dataset *d, const char *id, int *found)
+{
+	size_t lo = 0, hi;
+
+	if (d->nbyid != d->n || !d->byid) {
+		size_t *b = realloc(d->byid, (d->n ? d->n : 1) * sizeof(*b));
+
+		if (!b) {
+			*found = -1;
+			return 0;
+		}
+		d->byid = b;
+		for (size_t i = 0; i < d->n; i++)
+			b[i] = i;
+		byid_ds = d;
+		if (d->n)
+			qsort(b, d->n, sizeof(*b), cmp_byid);
+		d->nbyid = d->n;
+	}
+	hi = d->nbyid;
+	*found = 0;
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+		int c = strcmp(id, d->id[d->byid[mid]]);
+
+		if (!c) {
+			*found = 1;
+			return mid;
+		}
+		if (c < 0)
+			hi = mid;
+		else
+			lo = mid + 1;
+	}
+	return lo;
+}
+
+int crm_dataset_index(struct crm_dataset *d)
+{
+	int found;
+
+	byid_find(d, "", &found);
+	return found < 0 ? -1 : 0;
+}
+
 int crm_dataset_refresh(struct crm_dataset *d, sqlite3 *db, const char *id,
 			const char *now, size_t *row, struct crm_err *e)
 {
 	struct crm_dataset one;
-	size_t i;
-	int rc = -1;
+	size_t i, at;
+	int rc = -1, found;
 
 	crm_dataset_init(&one, d->type);
 	one.only_id = id;
@@ -128,8 +185,12 @@ int crm_dataset_refresh(struct crm_dataset *d, sqlite3 *db, const char *id,
 		crm_err_set(e, CRM_EDATA, "no live %s '%s'", d->type->kind, id);
 		goto out;
 	}
-	for (i = 0; i < d->n && strcmp(d->id[i], id); i++)
-		;
+	at = byid_find(d, id, &found);
+	if (found < 0) {
+		crm_err_set(e, CRM_ESOFTWARE, "out of memory");
+		goto out;
+	}
+	i = found ? d->byid[at] : d->n;
 	if (i == d->n) {
 		/* A new record: its history features come from its own build,
 		 * which saw no closed records; take the base rate. */
@@ -172,6 +233,19 @@ int crm_dataset_refresh(struct crm_dataset *d, sqlite3 *db, const char *id,
 				}
 		}
 		d->n++;
+		/* Keep the id index in order: the new row goes at its place. */
+		{
+			size_t *b = realloc(d->byid, d->n * sizeof(*b));
+
+			if (!b) {
+				crm_err_set(e, CRM_ESOFTWARE, "out of memory");
+				goto out;
+			}
+			d->byid = b;
+			memmove(&b[at + 1], &b[at], (d->nbyid - at) * sizeof(*b));
+			b[at] = i;
+			d->nbyid = d->n;
+		}
 	} else {
 		for (size_t j = 0; j < d->nfeat; j++)
 			if (strncmp(d->feat[j].name, "history.", 8))
@@ -472,8 +546,12 @@ int crm_dataset_build(struct crm_dataset *d, sqlite3 *db, const char *now,
 				   "julianday(c.outcome_at) - julianday(c.created_at)");
 	for (size_t c = 0; c < ncols; c++)
 		crm_buf_addf(&sql, ", %s", cols[c].expr);
-	crm_buf_addf(&sql, " FROM %s WHERE %s.merged_into IS NULL%s ORDER BY %s.rowid", from, me,
-		     d->only_id ? (is_deal ? " AND d.id = ?1" : " AND c.id = ?1") : "", me);
+	/* One record: by its id, no ordering (which could make SQLite walk
+	 * the table in rowid order instead of using the id index). */
+	if (d->only_id)
+		crm_buf_addf(&sql, " FROM %s WHERE %s.id = ?1 AND %s.merged_into IS NULL", from, me, me);
+	else
+		crm_buf_addf(&sql, " FROM %s WHERE %s.merged_into IS NULL ORDER BY %s.rowid", from, me, me);
 	if (sqlite3_prepare_v2(db, sql.data, -1, &st, NULL) != SQLITE_OK) {
 		crm_db_err(db, e, "cannot read records");
 		goto out;

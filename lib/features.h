@@ -40,6 +40,7 @@ struct crm_dataset {
 	double base_rate;	/* share of wins among closed records */
 	size_t nclosed;
 	const char *only_id;	/* set before building: just this record */
+	size_t *byid, nbyid;	/* rows sorted by id, for refreshes */
 };
 
 void crm_dataset_init(struct crm_dataset *d, const struct crm_entity *type);
@@ -63,6 +64,9 @@ int crm_dataset_build(struct crm_dataset *d, sqlite3 *db, const char *now,
  */
 int crm_dataset_refresh(struct crm_dataset *d, sqlite3 *db, const char *id,
 			const char *now, size_t *row, struct crm_err *e);
+
+/* Build the id index refreshes use (else built by the first one); 0 or -1. */
+int crm_dataset_index(struct crm_dataset *d);
 
 /* Remove feature j from the dataset (columns shift left). */
 void crm_dataset_drop(struct crm_dataset *d, size_t j);
