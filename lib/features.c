@@ -353,6 +353,19 @@ static int choose_cats(struct crm_dataset *d, size_t j, char **raw,
 	return 0;
 }
 
+/*
+ * A categorical value of row i, feature j: kept as text to choose the
+ * categories from (raw, training), or coded at once (raw NULL: a schema).
+ */
+static void set_cat(struct crm_dataset *d, char **raw, size_t i, size_t j,
+		    const char *v)
+{
+	if (raw)
+		raw[i * CRM_MAXFEAT + j] = strdup(v);
+	else
+		d->x[i * CRM_MAXFEAT + j] = cat_code(&d->feat[j], v);
+}
+
 /* Index of the as-of row order: by as-of time, then input order. */
 static const struct crm_dataset *sort_ds;
 
@@ -567,7 +580,9 @@ int crm_dataset_build(struct crm_dataset *d, sqlite3 *db, const char *now,
 			float *y = realloc(d->y, na * sizeof(*y));
 			char **id = realloc(d->id, na * sizeof(*id));
 			char **asof = realloc(d->asof, na * sizeof(*asof));
-			char **rw = realloc(raw, na * CRM_MAXFEAT * sizeof(*rw));
+			/* Raw category text is only kept to choose categories;
+			 * with a schema, values are coded as they are read. */
+			char **rw = schema ? raw : realloc(raw, na * CRM_MAXFEAT * sizeof(*rw));
 			float *days = realloc(d->days, na * sizeof(*days));
 
 			if (days) d->days = days;
@@ -576,13 +591,14 @@ int crm_dataset_build(struct crm_dataset *d, sqlite3 *db, const char *now,
 			if (id) d->id = id;
 			if (asof) d->asof = asof;
 			if (rw) raw = rw;
-			if (!x || !y || !id || !asof || !rw || !days)
+			if (!x || !y || !id || !asof || (!rw && !schema) || !days)
 				goto nomem;
 			alloc = na;
 		}
 		for (size_t j = 0; j < CRM_MAXFEAT; j++) {
 			d->x[i * CRM_MAXFEAT + j] = NAN;
-			raw[i * CRM_MAXFEAT + j] = NULL;
+			if (raw)
+				raw[i * CRM_MAXFEAT + j] = NULL;
 		}
 		d->id[i] = strdup((const char *)sqlite3_column_text(st, 0));
 		d->asof[i] = strdup(sqlite3_column_type(st, 1) == SQLITE_NULL ? now :
@@ -627,7 +643,7 @@ int crm_dataset_build(struct crm_dataset *d, sqlite3 *db, const char *now,
 					if (f->kind == CRM_FEAT_NUM)
 						d->x[i * CRM_MAXFEAT + j] = (float)sqlite3_column_double(st, col);
 					else
-						raw[i * CRM_MAXFEAT + j] = strdup((const char *)sqlite3_column_text(st, col));
+						set_cat(d, raw, i, j, (const char *)sqlite3_column_text(st, col));
 					continue;
 				}
 				if (!key || !(v = json_object_get(o, key)))
@@ -635,12 +651,12 @@ int crm_dataset_build(struct crm_dataset *d, sqlite3 *db, const char *now,
 				if (json_is_number(v) && f->kind == CRM_FEAT_NUM) {
 					d->x[i * CRM_MAXFEAT + j] = (float)json_number_value(v);
 				} else if (json_is_string(v) && f->kind == CRM_FEAT_CAT) {
-					raw[i * CRM_MAXFEAT + j] = strdup(json_string_value(v));
+					set_cat(d, raw, i, j, json_string_value(v));
 				} else if (json_is_number(v) && f->kind == CRM_FEAT_CAT) {
 					char num[64];
 
 					snprintf(num, sizeof(num), "%g", json_number_value(v));
-					raw[i * CRM_MAXFEAT + j] = strdup(num);
+					set_cat(d, raw, i, j, num);
 				} else if (json_is_boolean(v)) {
 					d->x[i * CRM_MAXFEAT + j] = json_is_true(v) ? 1.0f : 0.0f;
 				}
@@ -655,11 +671,12 @@ int crm_dataset_build(struct crm_dataset *d, sqlite3 *db, const char *now,
 	}
 	sqlite3_finalize(st);
 	st = NULL;
-	/* Categories: chosen now, or the schema's; then codes. */
-	for (size_t j = 0; j < d->nfeat; j++) {
+	/* Categories chosen from the data, then codes (a schema's were coded
+	 * as read). */
+	for (size_t j = 0; j < d->nfeat && !schema; j++) {
 		if (d->feat[j].kind != CRM_FEAT_CAT)
 			continue;
-		if (!schema && choose_cats(d, j, raw, CRM_MAXFEAT) < 0)
+		if (choose_cats(d, j, raw, CRM_MAXFEAT) < 0)
 			goto nomem;
 		for (size_t i = 0; i < d->n; i++)
 			d->x[i * CRM_MAXFEAT + j] = cat_code(&d->feat[j], raw[i * CRM_MAXFEAT + j]);
