@@ -764,6 +764,9 @@ int crm_dataset_build(struct crm_dataset *d, sqlite3 *db, const char *now,
 	}
 	sqlite3_finalize(st);
 	st = NULL;
+	/* Leave the temporary table empty: the next build, often of one
+	 * record, should not pay for this one's rows. */
+	crm_db_exec(db, "DELETE FROM feat_asof2", NULL);
 	/* History: win rates of earlier records with the same values. */
 	nbase = d->nfeat;
 	if (add_history(d, nbase) < 0)
