@@ -1311,7 +1311,8 @@ static sqlite3_stmt *multi_stmt(struct crm_import *im, struct tstate *ts,
 
 	if (n == 1)
 		return ts->insert;
-	if (*slot && (n == CHUNK || ts->multi_n == n))
+	/* Reuse the statement for this many rows if there is one. */
+	if (n == CHUNK ? ts->multi != NULL : ts->multi_part != NULL && ts->multi_n == n)
 		return *slot;
 	sqlite3_finalize(*slot);
 	*slot = NULL;

@@ -719,7 +719,12 @@ static void compare_all(struct crm_linkage *lk, int fi, int li)
 
 	if (lk->npairs < 100000)
 		n = 1;
-	for (size_t t = 0; t < n; t++) {
+	s[0].lk = lk;	/* the first slice always runs, here */
+	s[0].fi = fi;
+	s[0].li = li;
+	s[0].from = 0;
+	s[0].to = lk->npairs / n;
+	for (size_t t = 1; t < n; t++) {
 		s[t].lk = lk;
 		s[t].fi = fi;
 		s[t].li = li;
