@@ -51,6 +51,22 @@ static int cmp_factor(const void *a, const void *b)
 }
 
 /* Explain row i of d; append NDJSON or a table to b. */
+/* The history rates stored by the last scoring run of model id, or NULL. */
+static char *history_of(sqlite3 *db, const char *model)
+{
+	sqlite3_stmt *st;
+	char key[64], *v = NULL;
+
+	snprintf(key, sizeof(key), "history.%s", model);
+	if (sqlite3_prepare_v2(db, "SELECT value FROM meta WHERE key = ?1", -1, &st, NULL) != SQLITE_OK)
+		return NULL;
+	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		v = strdup((const char *)sqlite3_column_text(st, 0));
+	sqlite3_finalize(st);
+	return v;
+}
+
 static int with_nba;
 static sqlite3 *the_db;
 
@@ -316,6 +332,7 @@ int main(int argc, char **argv)
 		struct crm_model m;
 		struct crm_dataset d;
 		struct crm_buf b;
+		char *hist = NULL;
 		int loaded = 0;
 
 		crm_model_init(&m);
@@ -328,10 +345,35 @@ int main(int argc, char **argv)
 				continue;
 			if (!loaded) {
 				if (crm_model_load(db, t, NULL, &m, &e) < 0 ||
-				    crm_override_load(db, t, &m, &e) < 0 ||
-				    crm_dataset_build(&d, db, NULL, &m.schema, &e) < 0)
+				    crm_override_load(db, t, &m, &e) < 0)
+					cli_die_err(&e);
+				hist = history_of(db, m.id);
+				/* Without the rates of a scoring run, build it all. */
+				if (!hist && crm_dataset_build(&d, db, NULL, &m.schema, &e) < 0)
 					cli_die_err(&e);
 				loaded = 1;
+			}
+			if (hist) {
+				/* Just this record, with the history rates that
+				 * the last scoring run stored. */
+				struct crm_dataset one;
+
+				crm_dataset_init(&one, t);
+				one.only_id = ids[k];
+				if (crm_dataset_build(&one, db, NULL, &m.schema, &e) < 0 ||
+				    (one.n == 1 && crm_dataset_set_history(&one, hist, &e) < 0))
+					cli_die_err(&e);
+				if (one.n != 1) {
+					cli_warn("no %s '%s'", t->kind, ids[k]);
+					status = CRM_EDATA;
+				} else {
+					crm_buf_reset(&b);
+					explain(&m, &one, 0, top, table, &b);
+					if (cli_write(b.data, b.len) < 0)
+						k = nids;
+				}
+				crm_dataset_release(&one);
+				continue;
 			}
 			for (i = 0; i < d.n && strcmp(d.id[i], ids[k]); i++)
 				;
@@ -348,6 +390,7 @@ int main(int argc, char **argv)
 		crm_buf_release(&b);
 		crm_dataset_release(&d);
 		crm_model_release(&m);
+		free(hist);
 	}
 	for (size_t k = 0; k < nids; k++)
 		if (!crm_entity_by_id(ids[k]) ||

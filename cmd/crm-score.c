@@ -270,6 +270,23 @@ static int cmd_score(sqlite3 *db, const struct crm_entity *t, int quiet)
 	crm_db_timestamp(now, sizeof(now));
 	if (crm_db_begin(db, &e) < 0)
 		cli_die_err(&e);
+	/* The history rates as of this run, for explaining one record fast. */
+	{
+		struct crm_buf h;
+		char key[64];
+
+		crm_buf_init(&h, 0);
+		snprintf(key, sizeof(key), "history.%s", m.id);
+		if (crm_dataset_history_json(&d, &h) == 0 &&
+		    sqlite3_prepare_v2(db, "INSERT INTO meta (key, value) VALUES (?1, ?2) "
+				       "ON CONFLICT (key) DO UPDATE SET value = excluded.value", -1, &st, NULL) == SQLITE_OK) {
+			sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+			sqlite3_bind_text(st, 2, h.data, -1, SQLITE_STATIC);
+			sqlite3_step(st);
+			sqlite3_finalize(st);
+		}
+		crm_buf_release(&h);
+	}
 	if (sqlite3_prepare_v2(db, "INSERT INTO scores (entity_id, model_id, probability, score, computed_at) "
 			       "VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (entity_id, model_id) DO UPDATE SET "
 			       "probability = excluded.probability, score = excluded.score, computed_at = excluded.computed_at",

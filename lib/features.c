@@ -796,3 +796,85 @@ out:
 	crm_buf_release(&sql);
 	return rc;
 }
+
+int crm_dataset_history_json(const struct crm_dataset *d, struct crm_buf *b)
+{
+	double W = 0, N = 0, base;
+	int rc = crm_buf_addc(b, '{'), firstf = 1;
+
+	/* What add_history() gives a record after all closed history. */
+	for (size_t i = 0; i < d->n; i++)
+		if (!isnan(d->y[i])) {
+			W += d->y[i];
+			N++;
+		}
+	base = (W + 1) / (N + 2);
+	for (size_t h = 0; h < d->nfeat; h++) {
+		double wins[CRM_MAXCATS] = { 0 }, cnt[CRM_MAXCATS] = { 0 };
+		int b0;
+		size_t ncats;
+
+		if (strncmp(d->feat[h].name, "history.", 8))
+			continue;
+		b0 = crm_dataset_feature(d, d->feat[h].name + 8);
+		if (b0 < 0)
+			continue;
+		ncats = d->feat[b0].ncats;
+		for (size_t i = 0; i < d->n; i++) {
+			float c = d->x[i * d->nfeat + (size_t)b0];
+
+			if (isnan(d->y[i]) || isnan(c))
+				continue;
+			wins[(int)c] += d->y[i];
+			cnt[(int)c]++;
+		}
+		rc |= crm_buf_addf(b, "%s\"%s\":{", firstf ? "" : ",", d->feat[h].name);
+		firstf = 0;
+		for (size_t c = 0; c < ncats; c++)
+			rc |= crm_buf_addf(b, "%s\"%zu\":%.9g", c ? "," : "", c,
+					   (float)((wins[c] + HIST_PRIOR * base) / (cnt[c] + HIST_PRIOR)));
+		rc |= crm_buf_addc(b, '}');
+	}
+	rc |= crm_buf_addf(b, "%s\"base_rate\":%.9g,\"win_rate\":%.9g}", firstf ? "" : ",",
+			   base, N ? W / N : 0.0);
+	return rc ? -1 : 0;
+}
+
+int crm_dataset_set_history(struct crm_dataset *d, const char *json,
+			    struct crm_err *e)
+{
+	json_t *t = json_loads(json, 0, NULL);
+	double base;
+
+	if (!json_is_object(t)) {
+		json_decref(t);
+		return crm_err_set(e, CRM_EDATA, "history table is not readable");
+	}
+	base = json_number_value(json_object_get(t, "base_rate"));
+	d->base_rate = json_number_value(json_object_get(t, "win_rate"));
+	for (size_t h = 0; h < d->nfeat; h++) {
+		json_t *rates;
+		int b0;
+
+		if (strncmp(d->feat[h].name, "history.", 8))
+			continue;
+		rates = json_object_get(t, d->feat[h].name);
+		b0 = crm_dataset_feature(d, d->feat[h].name + 8);
+		for (size_t i = 0; i < d->n; i++) {
+			float c = b0 >= 0 ? d->x[i * d->nfeat + (size_t)b0] : NAN;
+			char key[16];
+			json_t *v;
+
+			if (isnan(c)) {
+				d->x[i * d->nfeat + h] = NAN;
+				continue;
+			}
+			snprintf(key, sizeof(key), "%d", (int)c);
+			v = json_object_get(rates, key);
+			/* A value no open record had: the prior for no history. */
+			d->x[i * d->nfeat + h] = v ? (float)json_number_value(v) : (float)base;
+		}
+	}
+	json_decref(t);
+	return 0;
+}

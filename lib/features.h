@@ -65,6 +65,17 @@ int crm_dataset_build(struct crm_dataset *d, sqlite3 *db, const char *now,
 int crm_dataset_refresh(struct crm_dataset *d, sqlite3 *db, const char *id,
 			const char *now, size_t *row, struct crm_err *e);
 
+/*
+ * The history features of open records (the win rates over all closed
+ * history, per category code) as JSON into b:
+ *   {"history.product": {"0": 0.51, "3": 0.62}, ...}
+ * crm_dataset_set_history() applies such a table to rows built one by
+ * one, so they get what a full build would give them.
+ */
+int crm_dataset_history_json(const struct crm_dataset *d, struct crm_buf *b);
+int crm_dataset_set_history(struct crm_dataset *d, const char *json,
+			    struct crm_err *e);
+
 /* Build the id index refreshes use (else built by the first one); 0 or -1. */
 int crm_dataset_index(struct crm_dataset *d);
 

@@ -26,6 +26,18 @@ like "$(cat table.txt)" "score" "a table"
 is "$(grep -c '%' table.txt)" "2" "with --top 2 factors"
 head -3 scores.ndjson | crm-explain -f ndjson | jq -r .id >piped.txt
 is "$(wc -l <piped.txt | tr -d ' ')" "3" "records on stdin are explained"
+# One record explained fast (history rates stored by the scoring run) is
+# explained exactly as by a full build.
+ids=$(head -5 scores.ndjson | jq -r .id | tr '\n' ' ')
+is "$(q "select count(*) from meta where key like 'history.%'")" "1" "crm-score --all stores the history rates"
+# shellcheck disable=SC2086
+crm-explain -f ndjson --top 40 --next-action $ids >fast.ndjson
+sqlite3 "$CRM_DB" "delete from meta where key like 'history.%'"
+# shellcheck disable=SC2086
+crm-explain -f ndjson --top 40 --next-action $ids >full.ndjson
+is "$(cmp fast.ndjson full.ndjson >/dev/null && echo same || diff fast.ndjson full.ndjson | head -3)" "same" "the fast path gives the full build's explanation"
+crm-score --all -q >/dev/null
+
 # The next best action, with reasons.
 crm-explain --next-action -f ndjson "$best" >nba.json
 ok $? "--next-action"
