@@ -105,6 +105,7 @@ bench: deps
 	CRM_BUILD=$(abspath $(O)) tests/bench/import.sh
 	CRM_BUILD=$(abspath $(O)) tests/bench/dedupe.sh
 	CRM_BUILD=$(abspath $(O)) tests/bench/score.sh
+	CRM_BUILD=$(abspath $(O)) tests/bench/e2e.sh
 
 lint:
 	mandoc -Tlint -W warning $(MAN)
