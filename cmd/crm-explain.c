@@ -339,7 +339,7 @@ int main(int argc, char **argv)
 		crm_dataset_init(&d, t);
 		crm_buf_init(&b, 0);
 		for (size_t k = 0; k < nids; k++) {
-			size_t i;
+			long row;
 
 			if (crm_entity_by_id(ids[k]) != t)
 				continue;
@@ -375,15 +375,13 @@ int main(int argc, char **argv)
 				crm_dataset_release(&one);
 				continue;
 			}
-			for (i = 0; i < d.n && strcmp(d.id[i], ids[k]); i++)
-				;
-			if (i == d.n) {
+			if ((row = crm_dataset_row(&d, ids[k])) < 0) {
 				cli_warn("no %s '%s'", t->kind, ids[k]);
 				status = CRM_EDATA;
 				continue;
 			}
 			crm_buf_reset(&b);
-			explain(&m, &d, i, top, table, &b);
+			explain(&m, &d, (size_t)row, top, table, &b);
 			if (cli_write(b.data, b.len) < 0)
 				break;
 		}

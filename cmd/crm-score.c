@@ -75,14 +75,6 @@ static int write_dump(void *ctx, const char *line, size_t len)
 	return fwrite(line, 1, len, ctx) == len ? 0 : -1;
 }
 
-static char **id_table;
-
-/* Order row indexes by record id. */
-static int cmp_row_id(const void *a, const void *b)
-{
-	return strcmp(id_table[*(const uint32_t *)a], id_table[*(const uint32_t *)b]);
-}
-
 static double num(const char *opt, const char *s, double lo, double hi)
 {
 	char *end;
@@ -133,6 +125,69 @@ static int cmd_train(sqlite3 *db, const struct crm_entity *t,
 }
 
 /*
+ * The active model of type t with its overrides, every live record's
+ * features as of now in d, and their probabilities in *p (a new array).
+ */
+static void load_scored(sqlite3 *db, const struct crm_entity *t,
+			struct crm_model *m, struct crm_dataset *d, float **p)
+{
+	struct crm_err e = { 0 };
+
+	crm_model_init(m);
+	crm_dataset_init(d, t);
+	if (crm_model_load(db, t, NULL, m, &e) < 0 ||
+	    crm_override_load(db, t, m, &e) < 0 ||
+	    crm_dataset_build(d, db, NULL, &m->schema, &e) < 0)
+		cli_die_err(&e);
+	*p = malloc((d->n ? d->n : 1) * sizeof(**p));
+	if (!*p)
+		cli_die(CRM_ESOFTWARE, "out of memory");
+	if (d->n && crm_model_predict_adjusted(m, d, 0, d->n, *p, &e) < 0)
+		cli_die_err(&e);
+}
+
+/* The statement that stores a record's score under a model. */
+static sqlite3_stmt *scores_stmt(sqlite3 *db)
+{
+	sqlite3_stmt *st;
+
+	if (sqlite3_prepare_v2(db, "INSERT INTO scores (entity_id, model_id, probability, score, computed_at) "
+			       "VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (entity_id, model_id) DO UPDATE SET "
+			       "probability = excluded.probability, score = excluded.score, computed_at = excluded.computed_at",
+			       -1, &st, NULL) != SQLITE_OK)
+		cli_die(CRM_ESOFTWARE, "%s", sqlite3_errmsg(db));
+	return st;
+}
+
+static void put_score(sqlite3 *db, sqlite3_stmt *st, const char *id,
+		      const char *model, float p, const char *now)
+{
+	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, model, -1, SQLITE_STATIC);
+	sqlite3_bind_double(st, 3, p);
+	sqlite3_bind_int(st, 4, (int)lround(100.0 * p));
+	sqlite3_bind_text(st, 5, now, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) != SQLITE_DONE)
+		cli_die(crm_db_code(sqlite3_errcode(db)), "%s", sqlite3_errmsg(db));
+	sqlite3_reset(st);
+}
+
+/* Set meta key to value. */
+static void put_meta(sqlite3 *db, const char *key, const char *value)
+{
+	sqlite3_stmt *st;
+
+	if (sqlite3_prepare_v2(db, "INSERT INTO meta (key, value) VALUES (?1, ?2) "
+			       "ON CONFLICT (key) DO UPDATE SET value = excluded.value", -1, &st, NULL) != SQLITE_OK)
+		cli_die(CRM_ESOFTWARE, "%s", sqlite3_errmsg(db));
+	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, value, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) != SQLITE_DONE)
+		cli_die(crm_db_code(sqlite3_errcode(db)), "%s", sqlite3_errmsg(db));
+	sqlite3_finalize(st);
+}
+
+/*
  * Records on stdin: each of the type gets score, probability and model
  * keys (and its score is stored); everything else passes through.
  */
@@ -143,44 +198,22 @@ static int cmd_score_stdin(sqlite3 *db, const struct crm_entity *t, int quiet)
 	struct crm_reader r;
 	struct crm_err e = { 0 };
 	float *p;
-	uint32_t *order;
 	sqlite3_stmt *st;
 	char now[32];
 	size_t scored = 0;
 	int rc;
 
-	crm_model_init(&m);
-	crm_dataset_init(&d, t);
-	if (crm_model_load(db, t, NULL, &m, &e) < 0 ||
-	    crm_override_load(db, t, &m, &e) < 0 ||
-	    crm_dataset_build(&d, db, NULL, &m.schema, &e) < 0)
-		cli_die_err(&e);
-	p = malloc((d.n ? d.n : 1) * sizeof(*p));
-	order = malloc((d.n ? d.n : 1) * sizeof(*order));
-	if (!p || !order)
-		cli_die(CRM_ESOFTWARE, "out of memory");
-	if (d.n && crm_model_predict_adjusted(&m, &d, 0, d.n, p, &e) < 0)
-		cli_die_err(&e);
-	for (uint32_t i = 0; i < d.n; i++)
-		order[i] = i;
-	id_table = d.id;
-	if (d.n)
-		qsort(order, d.n, sizeof(*order), cmp_row_id);
+	load_scored(db, t, &m, &d, &p);
 	crm_db_timestamp(now, sizeof(now));
 	if (crm_db_begin(db, &e) < 0)
 		cli_die_err(&e);
-	if (sqlite3_prepare_v2(db, "INSERT INTO scores (entity_id, model_id, probability, score, computed_at) "
-			       "VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (entity_id, model_id) DO UPDATE SET "
-			       "probability = excluded.probability, score = excluded.score, computed_at = excluded.computed_at",
-			       -1, &st, NULL) != SQLITE_OK)
-		cli_die(CRM_ESOFTWARE, "%s", sqlite3_errmsg(db));
+	st = scores_stmt(db);
 	if (crm_reader_open(&r, "-", 0, &e) < 0)
 		cli_die_err(&e);
 	while ((rc = crm_reader_line(&r, &e)) != CRM_LINE_EOF) {
 		json_t *o;
 		const char *id;
-		size_t lo = 0, hi = d.n;
-		long x = -1;
+		long x;
 		char *text;
 
 		if (rc < 0)
@@ -189,19 +222,7 @@ static int cmd_score_stdin(sqlite3 *db, const struct crm_entity *t, int quiet)
 			continue;
 		o = json_loadb(r.line.data, r.line.len, 0, NULL);
 		id = o ? json_string_value(json_object_get(o, "id")) : NULL;
-		while (id && lo < hi) {
-			size_t mid = (lo + hi) / 2;
-			int c = strcmp(id, d.id[order[mid]]);
-
-			if (!c) {
-				x = order[mid];
-				break;
-			}
-			if (c < 0)
-				hi = mid;
-			else
-				lo = mid + 1;
-		}
+		x = id ? crm_dataset_row(&d, id) : -1;
 		if (x < 0) {	/* not a record of the type: passed on */
 			cli_write(r.line.data, r.line.len);
 			cli_write("\n", 1);
@@ -211,14 +232,7 @@ static int cmd_score_stdin(sqlite3 *db, const struct crm_entity *t, int quiet)
 		json_object_set_new(o, "score", json_integer(lround(100.0 * p[x])));
 		json_object_set_new(o, "probability", json_real(round(p[x] * 1e4) / 1e4));
 		json_object_set_new(o, "model", json_string(m.id));
-		sqlite3_bind_text(st, 1, d.id[x], -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 2, m.id, -1, SQLITE_STATIC);
-		sqlite3_bind_double(st, 3, p[x]);
-		sqlite3_bind_int(st, 4, (int)lround(100.0 * p[x]));
-		sqlite3_bind_text(st, 5, now, -1, SQLITE_STATIC);
-		if (sqlite3_step(st) != SQLITE_DONE)
-			cli_die(crm_db_code(sqlite3_errcode(db)), "%s", sqlite3_errmsg(db));
-		sqlite3_reset(st);
+		put_score(db, st, d.id[x], m.id, p[x], now);
 		text = json_dumps(o, JSON_COMPACT);
 		if (text) {
 			cli_write(text, strlen(text));
@@ -235,7 +249,6 @@ static int cmd_score_stdin(sqlite3 *db, const struct crm_entity *t, int quiet)
 	if (!quiet)
 		fprintf(stderr, "%s: %zu %ss scored with model %s\n", cli_prog, scored, t->kind, m.id);
 	free(p);
-	free(order);
 	crm_dataset_release(&d);
 	crm_model_release(&m);
 	return 0;
@@ -252,18 +265,10 @@ static int cmd_score(sqlite3 *db, const struct crm_entity *t, int quiet)
 	char now[32];
 	double t0 = crm_now();
 
-	crm_model_init(&m);
-	crm_dataset_init(&d, t);
-	if (crm_model_load(db, t, NULL, &m, &e) < 0 ||
-	    crm_override_load(db, t, &m, &e) < 0 ||
-	    crm_dataset_build(&d, db, NULL, &m.schema, &e) < 0)
-		cli_die_err(&e);
-	p = malloc((d.n ? d.n : 1) * sizeof(*p));
+	load_scored(db, t, &m, &d, &p);
 	open = malloc((d.n ? d.n : 1) * sizeof(*open));
-	if (!p || !open)
+	if (!open)
 		cli_die(CRM_ESOFTWARE, "out of memory");
-	if (d.n && crm_model_predict_adjusted(&m, &d, 0, d.n, p, &e) < 0)
-		cli_die_err(&e);
 	for (size_t i = 0; i < d.n; i++)
 		if (isnan(d.y[i]))
 			open[nopen++] = i;
@@ -277,33 +282,14 @@ static int cmd_score(sqlite3 *db, const struct crm_entity *t, int quiet)
 
 		crm_buf_init(&h, 0);
 		snprintf(key, sizeof(key), "history.%s", m.id);
-		if (crm_dataset_history_json(&d, &h) == 0 &&
-		    sqlite3_prepare_v2(db, "INSERT INTO meta (key, value) VALUES (?1, ?2) "
-				       "ON CONFLICT (key) DO UPDATE SET value = excluded.value", -1, &st, NULL) == SQLITE_OK) {
-			sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
-			sqlite3_bind_text(st, 2, h.data, -1, SQLITE_STATIC);
-			sqlite3_step(st);
-			sqlite3_finalize(st);
-		}
+		if (crm_dataset_history_json(&d, &h) < 0)
+			cli_die(CRM_ESOFTWARE, "out of memory");
+		put_meta(db, key, h.data);
 		crm_buf_release(&h);
 	}
-	if (sqlite3_prepare_v2(db, "INSERT INTO scores (entity_id, model_id, probability, score, computed_at) "
-			       "VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (entity_id, model_id) DO UPDATE SET "
-			       "probability = excluded.probability, score = excluded.score, computed_at = excluded.computed_at",
-			       -1, &st, NULL) != SQLITE_OK)
-		cli_die(CRM_ESOFTWARE, "%s", sqlite3_errmsg(db));
-	for (size_t k = 0; k < nopen; k++) {
-		size_t i = open[k];
-
-		sqlite3_bind_text(st, 1, d.id[i], -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 2, m.id, -1, SQLITE_STATIC);
-		sqlite3_bind_double(st, 3, p[i]);
-		sqlite3_bind_int(st, 4, (int)lround(100.0 * p[i]));
-		sqlite3_bind_text(st, 5, now, -1, SQLITE_STATIC);
-		if (sqlite3_step(st) != SQLITE_DONE)
-			cli_die(crm_db_code(sqlite3_errcode(db)), "%s", sqlite3_errmsg(db));
-		sqlite3_reset(st);
-	}
+	st = scores_stmt(db);
+	for (size_t k = 0; k < nopen; k++)
+		put_score(db, st, d.id[open[k]], m.id, p[open[k]], now);
 	sqlite3_finalize(st);
 	if (crm_db_commit(db, &e) < 0)
 		cli_die_err(&e);
@@ -386,14 +372,9 @@ static int cmd_follow(sqlite3 *db, const struct crm_entity *t, long long from,
 	float *p;
 	size_t nrescored = 0, nchanged = 0, nlast = 0;
 	double total_ms = 0, max_ms = 0;
-	sqlite3_stmt *ev, *put, *sc;
+	sqlite3_stmt *ev, *sc;
 
-	crm_model_init(&m);
-	crm_dataset_init(&d, t);
-	if (crm_model_load(db, t, NULL, &m, &e) < 0 ||
-	    crm_override_load(db, t, &m, &e) < 0 ||
-	    crm_dataset_build(&d, db, NULL, &m.schema, &e) < 0)
-		cli_die_err(&e);
+	load_scored(db, t, &m, &d, &p);
 	if (crm_dataset_index(&d) < 0)
 		cli_die(CRM_ESOFTWARE, "out of memory");
 	snprintf(key, sizeof(key), "score.cursor.%s", t->kind);
@@ -406,60 +387,30 @@ static int cmd_follow(sqlite3 *db, const struct crm_entity *t, long long from,
 		cursor = sqlite3_step(q) == SQLITE_ROW ? sqlite3_column_int64(q, 0) : 0;
 		sqlite3_finalize(q);
 	}
-	/* Scores as they stand: a change is measured against these. */
-	p = malloc((d.n ? d.n : 1) * sizeof(*p));
 	last = malloc((d.n ? d.n : 1) * sizeof(*last));
-	if (!p || !last)
+	if (!last)
 		cli_die(CRM_ESOFTWARE, "out of memory");
-	if (d.n && crm_model_predict_adjusted(&m, &d, 0, d.n, p, &e) < 0)
-		cli_die_err(&e);
 	/* A change is measured against the score last published (stored),
 	 * else the score at the start. */
 	for (size_t i = 0; i < d.n; i++)
 		last[i] = (int)lround(100.0 * p[i]);
 	nlast = d.n;
 	{
-		uint32_t *order = malloc((d.n ? d.n : 1) * sizeof(*order));
 		sqlite3_stmt *q;
 
-		if (!order)
-			cli_die(CRM_ESOFTWARE, "out of memory");
-		for (uint32_t i = 0; i < d.n; i++)
-			order[i] = i;
-		id_table = d.id;
-		if (d.n)
-			qsort(order, d.n, sizeof(*order), cmp_row_id);
 		sqlite3_prepare_v2(db, "SELECT entity_id, score FROM scores WHERE model_id = ?1", -1, &q, NULL);
 		sqlite3_bind_text(q, 1, m.id, -1, SQLITE_STATIC);
 		while (sqlite3_step(q) == SQLITE_ROW) {
-			const char *sid = (const char *)sqlite3_column_text(q, 0);
-			size_t lo = 0, hi = d.n;
+			long row = crm_dataset_row(&d, (const char *)sqlite3_column_text(q, 0));
 
-			while (lo < hi) {
-				size_t mid = (lo + hi) / 2;
-				int c = strcmp(sid, d.id[order[mid]]);
-
-				if (!c) {
-					last[order[mid]] = sqlite3_column_int(q, 1);
-					break;
-				}
-				if (c < 0)
-					hi = mid;
-				else
-					lo = mid + 1;
-			}
+			if (row >= 0)
+				last[row] = sqlite3_column_int(q, 1);
 		}
 		sqlite3_finalize(q);
-		free(order);
 	}
 	sqlite3_prepare_v2(db, "SELECT seq, entity, entity_id FROM events WHERE seq > ?1 ORDER BY seq LIMIT 500",
 			   -1, &ev, NULL);
-	sqlite3_prepare_v2(db, "INSERT INTO meta (key, value) VALUES (?1, ?2) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-			   -1, &put, NULL);
-	sqlite3_prepare_v2(db, "INSERT INTO scores (entity_id, model_id, probability, score, computed_at) "
-			   "VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (entity_id, model_id) DO UPDATE SET "
-			   "probability = excluded.probability, score = excluded.score, computed_at = excluded.computed_at",
-			   -1, &sc, NULL);
+	sc = scores_stmt(db);
 	for (;;) {
 		char ids[64][CRM_ID_MAX];
 		size_t seen = 0;
@@ -514,13 +465,7 @@ static int cmd_follow(sqlite3 *db, const struct crm_entity *t, long long from,
 				last[row] = score;
 				nchanged++;
 				crm_db_timestamp(now, sizeof(now));
-				sqlite3_bind_text(sc, 1, ids[k], -1, SQLITE_STATIC);
-				sqlite3_bind_text(sc, 2, m.id, -1, SQLITE_STATIC);
-				sqlite3_bind_double(sc, 3, q);
-				sqlite3_bind_int(sc, 4, score);
-				sqlite3_bind_text(sc, 5, now, -1, SQLITE_STATIC);
-				sqlite3_step(sc);
-				sqlite3_reset(sc);
+				put_score(db, sc, ids[k], m.id, q, now);
 				printf("{\"type\":\"%s\",\"id\":\"%s\",\"score\":%d,\"previous\":%d,"
 				       "\"probability\":%.4f,\"model\":\"%s\",\"seq\":%lld,\"ms\":%.2f}\n",
 				       t->kind, ids[k], score, prev, q, m.id, seq, ms);
@@ -533,10 +478,7 @@ static int cmd_follow(sqlite3 *db, const struct crm_entity *t, long long from,
 			char v[32];
 
 			snprintf(v, sizeof(v), "%lld", cursor);
-			sqlite3_bind_text(put, 1, key, -1, SQLITE_STATIC);
-			sqlite3_bind_text(put, 2, v, -1, SQLITE_STATIC);
-			sqlite3_step(put);
-			sqlite3_reset(put);
+			put_meta(db, key, v);
 		}
 		if (crm_db_commit(db, &e) < 0)
 			cli_die_err(&e);
@@ -553,7 +495,6 @@ static int cmd_follow(sqlite3 *db, const struct crm_entity *t, long long from,
 			cli_prog, nrescored, nchanged, nrescored ? total_ms / (double)nrescored : 0.0,
 			max_ms, cursor);
 	sqlite3_finalize(ev);
-	sqlite3_finalize(put);
 	sqlite3_finalize(sc);
 	free(p);
 	free(last);

@@ -162,6 +162,14 @@ static size_t byid_find(struct crm_dataset *d, const char *id, int *found)
 	return lo;
 }
 
+long crm_dataset_row(struct crm_dataset *d, const char *id)
+{
+	int found;
+	size_t at = byid_find(d, id, &found);
+
+	return found == 1 ? (long)d->byid[at] : -1;
+}
+
 int crm_dataset_index(struct crm_dataset *d)
 {
 	int found;

@@ -76,6 +76,9 @@ int crm_dataset_history_json(const struct crm_dataset *d, struct crm_buf *b);
 int crm_dataset_set_history(struct crm_dataset *d, const char *json,
 			    struct crm_err *e);
 
+/* Row of record id in d (by the id index), or -1. */
+long crm_dataset_row(struct crm_dataset *d, const char *id);
+
 /* Build the id index refreshes use (else built by the first one); 0 or -1. */
 int crm_dataset_index(struct crm_dataset *d);
 
