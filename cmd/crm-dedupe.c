@@ -307,14 +307,6 @@ static void read_incoming(struct incoming *in, const struct crm_entity *type)
 		qsort(in->ids, in->nids, sizeof(*in->ids), cmp_str);
 }
 
-/* Order record indexes by their ids (qsort_r). */
-static int cmp_index(const void *a, const void *b, void *ids)
-{
-	char **id = ids;
-
-	return strcmp(id[*(const uint32_t *)a], id[*(const uint32_t *)b]);
-}
-
 static int is_incoming(const struct incoming *in, const char *id)
 {
 	return in->nids && bsearch(&id, in->ids, in->nids, sizeof(*in->ids), cmp_str) != NULL;
@@ -326,21 +318,15 @@ static int is_incoming(const struct incoming *in, const char *id)
  * record it was merged into, if it was.
  */
 static void write_incoming(sqlite3 *db, const struct incoming *in,
-			   const struct crm_linkage *lk, double automerge,
+			   struct crm_linkage *lk, double automerge,
 			   double review, int dry)
 {
 	const struct crm_pair **best = calloc(lk->n ? lk->n : 1, sizeof(*best));
-	uint32_t *order = malloc((lk->n ? lk->n : 1) * sizeof(*order));
 	char sql[128];
 	sqlite3_stmt *mi = NULL;
 
-	if (!best || !order)
+	if (!best)
 		cli_die(CRM_ESOFTWARE, "out of memory");
-	/* Record indexes sorted by id, to find an incoming record. */
-	for (uint32_t i = 0; i < lk->n; i++)
-		order[i] = i;
-	if (lk->n)
-		qsort_r(order, lk->n, sizeof(*order), cmp_index, lk->id);
 	for (size_t k = 0; k < lk->npairs; k++) {
 		const struct crm_pair *p = &lk->pairs[k];
 
@@ -366,26 +352,12 @@ static void write_incoming(sqlite3 *db, const struct incoming *in,
 			const char *rid = json_string_value(id);
 			const struct crm_pair *p = NULL;
 			json_t *d = json_object();
-			size_t lo = 0, hi = lk->n;
-			uint32_t x = UINT32_MAX;
+			long x = crm_linkage_find(lk, rid);
 
-			while (lo < hi) {
-				size_t mid = (lo + hi) / 2;
-				int c = strcmp(rid, lk->id[order[mid]]);
-
-				if (!c) {
-					x = order[mid];
-					break;
-				}
-				if (c < 0)
-					hi = mid;
-				else
-					lo = mid + 1;
-			}
-			if (x != UINT32_MAX)
+			if (x >= 0)
 				p = best[x];
 			if (p && p->p >= review) {
-				json_object_set_new(d, "of", json_string(lk->id[p->a == x ? p->b : p->a]));
+				json_object_set_new(d, "of", json_string(lk->id[(long)p->a == x ? p->b : p->a]));
 				json_object_set_new(d, "probability", json_real(p->p));
 				json_object_set_new(d, "action", json_string(p->p >= automerge ? "merge" : "review"));
 			} else {
@@ -411,7 +383,6 @@ static void write_incoming(sqlite3 *db, const struct incoming *in,
 	}
 	sqlite3_finalize(mi);
 	free(best);
-	free(order);
 }
 
 /*
@@ -422,21 +393,14 @@ static void read_labels(struct crm_linkage *lk, const char *path)
 {
 	struct crm_reader r;
 	struct crm_err e = { 0 };
-	uint32_t *order = malloc((lk->n ? lk->n : 1) * sizeof(*order));
 	json_t *o;
 	int rc;
 
-	if (!order)
-		cli_die(CRM_ESOFTWARE, "out of memory");
-	for (uint32_t i = 0; i < lk->n; i++)
-		order[i] = i;
-	if (lk->n)
-		qsort_r(order, lk->n, sizeof(*order), cmp_index, lk->id);
 	if (crm_reader_open(&r, path, 0, &e) < 0)
 		cli_die_err(&e);
 	while ((rc = crm_ndjson_next(&r, &o, &e)) != CRM_REC_EOF) {
 		const char *id[2];
-		uint32_t x[2] = { UINT32_MAX, UINT32_MAX };
+		long x[2];
 		json_t *m;
 
 		if (rc == CRM_REC_FATAL)
@@ -454,32 +418,16 @@ static void read_labels(struct crm_linkage *lk, const char *path)
 			json_decref(o);
 			continue;
 		}
-		for (int k = 0; k < 2; k++) {
-			size_t lo = 0, hi = lk->n;
-
-			while (lo < hi) {
-				size_t mid = (lo + hi) / 2;
-				int c = strcmp(id[k], lk->id[order[mid]]);
-
-				if (!c) {
-					x[k] = order[mid];
-					break;
-				}
-				if (c < 0)
-					hi = mid;
-				else
-					lo = mid + 1;
-			}
-		}
-		if (x[0] == UINT32_MAX || x[1] == UINT32_MAX)
+		x[0] = crm_linkage_find(lk, id[0]);
+		x[1] = crm_linkage_find(lk, id[1]);
+		if (x[0] < 0 || x[1] < 0)
 			cli_warn("%s:%ld: no live record '%s'", path, r.lineno,
-				 x[0] == UINT32_MAX ? id[0] : id[1]);
+				 x[0] < 0 ? id[0] : id[1]);
 		else
-			crm_linkage_label(lk, x[0], x[1], json_is_true(m));
+			crm_linkage_label(lk, (uint32_t)x[0], (uint32_t)x[1], json_is_true(m));
 		json_decref(o);
 	}
 	crm_reader_release(&r);
-	free(order);
 }
 
 /* ---- the run -------------------------------------------------------------- */

@@ -78,6 +78,7 @@ void crm_linkage_release(struct crm_linkage *lk)
 	free(lk->id);
 	free(lk->val);
 	free(lk->pairs);
+	free(lk->byid);
 	for (size_t i = 0; i < lk->nrules; i++)
 		free(lk->rules[i].sample);
 	memset(lk, 0, sizeof(*lk));
@@ -407,6 +408,39 @@ out:
 	crm_buf_release(&sql);
 	crm_buf_release(&buf);
 	return rc;
+}
+
+static int cmp_byid(const void *a, const void *b, void *ids)
+{
+	char **id = ids;
+
+	return strcmp(id[*(const uint32_t *)a], id[*(const uint32_t *)b]);
+}
+
+long crm_linkage_find(struct crm_linkage *lk, const char *id)
+{
+	size_t lo = 0, hi = lk->n;
+
+	if (!lk->byid) {
+		if (!(lk->byid = malloc((lk->n ? lk->n : 1) * sizeof(*lk->byid))))
+			return -1;
+		for (uint32_t i = 0; i < lk->n; i++)
+			lk->byid[i] = i;
+		if (lk->n)
+			qsort_r(lk->byid, lk->n, sizeof(*lk->byid), cmp_byid, lk->id);
+	}
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+		int c = strcmp(id, lk->id[lk->byid[mid]]);
+
+		if (!c)
+			return lk->byid[mid];
+		if (c < 0)
+			hi = mid;
+		else
+			lo = mid + 1;
+	}
+	return -1;
 }
 
 /* ---- comparison ---------------------------------------------------------- */

@@ -80,6 +80,7 @@ struct crm_linkage {
 	size_t block_cap;		/* largest block paired in full */
 	double lab[2][CRM_LINK_MAXF][CRM_LEVELS];	/* labelled level counts: [0] non-matches, [1] matches */
 	size_t nlabels[2];
+	uint32_t *byid;			/* record indexes sorted by id (lazily) */
 	char **chunks;			/* the arena of values */
 	size_t nchunks, arena_used;
 };
@@ -109,6 +110,9 @@ int crm_linkage_auto_fields(struct crm_linkage *lk, sqlite3 *db,
  * none of the fields are counted in lk->skipped and left out.
  */
 int crm_linkage_load(struct crm_linkage *lk, sqlite3 *db, struct crm_err *e);
+
+/* Index of the record with id, or -1 (sorts an index on first use). */
+long crm_linkage_find(struct crm_linkage *lk, const char *id);
 
 /* Candidate pairs from the blocking rules, compared. */
 int crm_linkage_block(struct crm_linkage *lk, struct crm_err *e);
