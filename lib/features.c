@@ -114,11 +114,11 @@ void crm_dataset_drop(struct crm_dataset *d, size_t j)
 	d->nfeat--;
 }
 
-static const struct crm_dataset *byid_ds;
-
-static int cmp_byid(const void *a, const void *b)
+static int cmp_byid(const void *a, const void *b, void *ids)
 {
-	return strcmp(byid_ds->id[*(const size_t *)a], byid_ds->id[*(const size_t *)b]);
+	char **id = ids;
+
+	return strcmp(id[*(const size_t *)a], id[*(const size_t *)b]);
 }
 
 /*
@@ -139,9 +139,8 @@ static size_t byid_find(struct crm_dataset *d, const char *id, int *found)
 		d->byid = b;
 		for (size_t i = 0; i < d->n; i++)
 			b[i] = i;
-		byid_ds = d;
 		if (d->n)
-			qsort(b, d->n, sizeof(*b), cmp_byid);
+			qsort_r(b, d->n, sizeof(*b), cmp_byid, d->id);
 		d->nbyid = d->n;
 	}
 	hi = d->nbyid;
@@ -374,15 +373,19 @@ static void set_cat(struct crm_dataset *d, char **raw, size_t i, size_t j,
 		d->x[i * CRM_MAXFEAT + j] = cat_code(&d->feat[j], v);
 }
 
-/* Index of the as-of row order: by as-of time, then input order. */
-static const struct crm_dataset *sort_ds;
-
-static int cmp_asof(const void *a, const void *b)
+static int cmp_asof(const void *a, const void *b, void *ds)
 {
+	const struct crm_dataset *d = ds;
 	size_t x = *(const size_t *)a, y = *(const size_t *)b;
-	int c = strcmp(sort_ds->asof[x], sort_ds->asof[y]);
+	int c = strcmp(d->asof[x], d->asof[y]);
 
 	return c ? c : (x > y) - (x < y);
+}
+
+void crm_dataset_sort_asof(const struct crm_dataset *d, size_t *idx, size_t n)
+{
+	if (n)
+		qsort_r(idx, n, sizeof(*idx), cmp_asof, (void *)d);
 }
 
 /*
@@ -410,8 +413,7 @@ static int add_history(struct crm_dataset *d, size_t nbase)
 		}
 	for (size_t i = 0; i < d->n; i++)
 		order[i] = i;
-	sort_ds = d;
-	qsort(order, d->n, sizeof(*order), cmp_asof);
+	crm_dataset_sort_asof(d, order, d->n);
 	for (size_t g = 0; g < d->n;) {
 		size_t end = g + 1;
 

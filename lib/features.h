@@ -76,6 +76,12 @@ int crm_dataset_history_json(const struct crm_dataset *d, struct crm_buf *b);
 int crm_dataset_set_history(struct crm_dataset *d, const char *json,
 			    struct crm_err *e);
 
+/*
+ * Sort n row indexes of d by as-of time, then by row (input order): the
+ * order records learn from each other in, and the holdout split's.
+ */
+void crm_dataset_sort_asof(const struct crm_dataset *d, size_t *idx, size_t n);
+
 /* Row of record id in d (by the id index), or -1. */
 long crm_dataset_row(struct crm_dataset *d, const char *id);
 

@@ -390,16 +390,6 @@ static int set_monotone(struct crm_model *m, const struct crm_dataset *d,
 	return rc;
 }
 
-static const struct crm_dataset *order_ds;
-
-static int cmp_rows_asof(const void *a, const void *b)
-{
-	size_t x = *(const size_t *)a, y = *(const size_t *)b;
-	int c = strcmp(order_ds->asof[x], order_ds->asof[y]);
-
-	return c ? c : (x > y) - (x < y);
-}
-
 int crm_model_train(sqlite3 *db, const struct crm_entity *type,
 		    const struct crm_train_opts *opts, struct crm_model *m,
 		    int *activated, struct crm_err *e)
@@ -464,8 +454,7 @@ int crm_model_train(sqlite3 *db, const struct crm_entity *type,
 		goto out;
 	}
 	/* The latest closed records are the holdout. */
-	order_ds = &d;
-	qsort(idx, nclosed, sizeof(*idx), cmp_rows_asof);
+	crm_dataset_sort_asof(&d, idx, nclosed);
 	ntest = (size_t)((double)nclosed * o.holdout);
 	ntrain = nclosed - ntest;
 	ytr = malloc(ntrain * sizeof(*ytr));
