@@ -184,3 +184,12 @@ int cli_finish(int status)
 	}
 	return status;
 }
+
+const struct crm_entity *cli_type(const char *arg, const char *a, const char *b)
+{
+	const struct crm_entity *t = crm_entity_find(arg);
+
+	if (!t || (strcmp(t->kind, a) && strcmp(t->kind, b)))
+		cli_die(CRM_EUSAGE, "--type: want %s or %s, not '%s'", a, b, arg);
+	return t;
+}

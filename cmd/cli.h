@@ -8,6 +8,7 @@
 
 #include <stdio.h>
 
+#include "../lib/entity.h"
 #include "../lib/util.h"
 
 struct cli_opt {
@@ -46,6 +47,12 @@ void cli_die(int code, const char *fmt, ...);
 /* Die with the message and code of e. */
 __attribute__((noreturn))
 void cli_die_err(const struct crm_err *e);
+
+/*
+ * The record type named by a --type argument, which must be kind a or
+ * kind b; dies with a usage error naming both otherwise.
+ */
+const struct crm_entity *cli_type(const char *arg, const char *a, const char *b);
 
 /* Is fd a terminal, and may we use colour on it ($NO_COLOR, --color)? */
 int cli_isatty(int fd);

@@ -459,9 +459,7 @@ int main(int argc, char **argv)
 	while ((key = cli_next(&cli, argc, argv, &arg)) != -1) {
 		switch (key) {
 		case 't':
-			type = crm_entity_find(arg);
-			if (!type || (strcmp(type->kind, "contact") && strcmp(type->kind, "account")))
-				cli_die(CRM_EUSAGE, "--type: want contact or account, not '%s'", arg);
+			type = cli_type(arg, "contact", "account");
 			break;
 		case O_ALL: all = 1; break;
 		case O_FIELDS: fields = arg; break;

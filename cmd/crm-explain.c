@@ -260,9 +260,7 @@ int main(int argc, char **argv)
 			patterns = 1;
 			break;
 		case 't':
-			ptype = crm_entity_find(arg);
-			if (!ptype || (strcmp(ptype->kind, "deal") && strcmp(ptype->kind, "contact")))
-				cli_die(CRM_EUSAGE, "--type: want deal or contact, not '%s'", arg);
+			ptype = cli_type(arg, "deal", "contact");
 			break;
 		case O_SUPPORT:
 			support = strtoul(arg, NULL, 10);

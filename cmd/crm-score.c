@@ -519,9 +519,7 @@ int main(int argc, char **argv)
 	while ((key = cli_next(&cli, argc, argv, &arg)) != -1) {
 		switch (key) {
 		case 't':
-			t = crm_entity_find(arg);
-			if (!t || (strcmp(t->kind, "deal") && strcmp(t->kind, "contact")))
-				cli_die(CRM_EUSAGE, "--type: want deal or contact, not '%s'", arg);
+			t = cli_type(arg, "deal", "contact");
 			break;
 		case O_ALL: all = 1; break;
 		case O_HOLDOUT: o.holdout = num("holdout", arg, 0.05, 0.5); break;
