@@ -165,7 +165,7 @@ static const struct crm_field task_fields[] = {
 	{ "deal_id", CRM_T_REF, CRM_F_IDENTITY,
 	  "dealid deal opportunity", "deal" },
 	{ "due_at", CRM_T_TIME, 0, "dueat duedate due deadline", NULL },
-	{ "status", CRM_T_ENUM, 0, "status state",
+	{ "status", CRM_T_ENUM, CRM_F_DEFAULT, "status state",
 	  "open=open todo pending notstarted inprogress;"
 	  "done=done completed complete closed;"
 	  "cancelled=cancelled canceled" },
@@ -175,24 +175,24 @@ static const struct crm_field task_fields[] = {
 
 const struct crm_entity crm_entities[] = {
 	{ "user", "users", "u_", "externalid userid agentid employeeid",
-	  "user|team|agent|staff", user_fields, N(user_fields), 1 },
+	  "user|team|agent|staff", user_fields, N(user_fields), 1, 0 },
 	{ "product", "products", "p_", "externalid productid sku productcode",
-	  "product|catalog", product_fields, N(product_fields), 1 },
+	  "product|catalog", product_fields, N(product_fields), 1, 0 },
 	{ "account", "accounts", "a_",
 	  "externalid accountid companyid organizationid",
-	  "account|compan|organi", account_fields, N(account_fields), 1 },
+	  "account|compan|organi", account_fields, N(account_fields), 1, 0 },
 	{ "contact", "contacts", "c_",
 	  "externalid contactid leadid prospectid recordid recid personid",
 	  "contact|lead|people|person|prospect", contact_fields,
-	  N(contact_fields), 0 },
+	  N(contact_fields), 0, 1 },
 	{ "deal", "deals", "d_", "externalid dealid opportunityid oppid",
-	  "deal|opportunit|pipeline", deal_fields, N(deal_fields), 0 },
+	  "deal|opportunit|pipeline", deal_fields, N(deal_fields), 0, 0 },
 	{ "interaction", "interactions", "i_",
 	  "externalid interactionid activityid eventid messageid",
 	  "interaction|activit|event|email|call|visit|meeting",
-	  interaction_fields, N(interaction_fields), 0 },
+	  interaction_fields, N(interaction_fields), 0, 0 },
 	{ "task", "tasks", "t_", "externalid taskid", "task|todo",
-	  task_fields, N(task_fields), 0 },
+	  task_fields, N(task_fields), 0, 0 },
 };
 
 const size_t crm_nentities = N(crm_entities);
@@ -212,6 +212,20 @@ const struct crm_entity *crm_entity_by_id(const char *id)
 		if (!strncmp(id, crm_entities[i].prefix, 2))
 			return &crm_entities[i];
 	return NULL;
+}
+
+const char *crm_entity_default(const struct crm_field *f, char *out)
+{
+	size_t n;
+
+	if (!(f->flags & CRM_F_DEFAULT) || f->type != CRM_T_ENUM || !f->arg)
+		return NULL;
+	n = strcspn(f->arg, "=");
+	if (n >= 64)
+		return NULL;
+	memcpy(out, f->arg, n);
+	out[n] = '\0';
+	return out;
 }
 
 int crm_entity_field(const struct crm_entity *t, const char *name)

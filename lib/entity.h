@@ -28,6 +28,7 @@ enum crm_ftype {
 #define CRM_F_DEFERRED	0x08	/* REF to the same type: resolved at end of file */
 #define CRM_F_LENIENT	0x10	/* ENUM: unknown values kept (normalised) */
 #define CRM_F_IDENTITY	0x20	/* part of the natural key of id-less records */
+#define CRM_F_DEFAULT	0x40	/* ENUM: a new record without it gets the first value */
 
 struct crm_field {
 	const char *name;	/* column and NDJSON key */
@@ -48,6 +49,10 @@ struct crm_entity {
 	const struct crm_field *fields;
 	size_t nfields;
 	int has_name_key;	/* table has name_key, derived from "name" */
+	/* Without an external id (or email, phone...), the key is a hash of
+	 * the whole row, not of the identity fields: people who share a name
+	 * must not become one record; dedupe decides that, not import. */
+	int whole_row_key;
 };
 
 /* All types in dependency order (users, products, accounts, contacts...). */
@@ -75,6 +80,12 @@ int crm_entity_map_header(const struct crm_entity *t, const char *header);
  * not one of the values and the field is not lenient.
  */
 int crm_entity_enum(const struct crm_field *f, const char *v, char *out);
+
+/*
+ * The value a new record gets for field f when it has none (CRM_F_DEFAULT:
+ * the first enum value), into out (>= 64 bytes); NULL if none.
+ */
+const char *crm_entity_default(const struct crm_field *f, char *out);
 
 /*
  * Guess the type of an input from its file name and header names: a name

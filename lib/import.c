@@ -195,6 +195,7 @@ static int insert_columns(const struct crm_entity *t, struct crm_buf *b)
 /* Append one row of values, its parameters numbered from base + 1. */
 static int insert_tuple(const struct crm_entity *t, struct crm_buf *b, int base)
 {
+	char dflt[64];
 	int rc = crm_buf_addf(b, "(?%d, ?%d, ?%d, ?%d", base + P_ID,
 			      base + P_SOURCE, base + P_EXT, base + P_KEY);
 
@@ -206,9 +207,9 @@ static int insert_tuple(const struct crm_entity *t, struct crm_buf *b, int base)
 		if (!strcmp(f->name, "created_at"))
 			rc |= crm_buf_addf(b, ", coalesce(?%d, ?%d)",
 					   base + P_FIELD(i), base + P_NOW(t));
-		else if (!strcmp(f->name, "status") && !strcmp(t->kind, "task"))
-			rc |= crm_buf_addf(b, ", coalesce(?%d, 'open')",
-					   base + P_FIELD(i));
+		else if (crm_entity_default(f, dflt))	/* a constant of the table */
+			rc |= crm_buf_addf(b, ", coalesce(?%d, '%s')",
+					   base + P_FIELD(i), dflt);
 		else
 			rc |= crm_buf_addf(b, ", ?%d", base + P_FIELD(i));
 	}
@@ -940,10 +941,7 @@ static int rec_key(struct rec *r)
 		char hex[33];
 		int any = 0;
 
-		/* A person without an id, email or phone is the whole row:
-		 * two people who share a name must not become one record.
-		 * Other types are identified by their identity fields. */
-		int whole = !strcmp(t->kind, "contact");
+		int whole = t->whole_row_key;
 
 		crm_hash_init(&h);
 		if (whole && r->nattrs)
@@ -1135,8 +1133,17 @@ static int insert_json(struct crm_import *im, struct rec *r, const char *id,
 			created = (int)i;
 			continue;
 		}
-		if ((f->flags & CRM_F_VIRTUAL) || !r->has[i])
+		if (f->flags & CRM_F_VIRTUAL)
 			continue;
+		if (!r->has[i]) {
+			char dflt[64];
+
+			if (crm_entity_default(f, dflt)) {
+				rc |= crm_json_key(b, f->name);
+				rc |= crm_json_str(b, dflt, strlen(dflt));
+			}
+			continue;
+		}
 		rc |= crm_json_key(b, f->name);
 		if (f->type == CRM_T_INT)
 			rc |= crm_json_int(b, r->ival[i]);
@@ -1145,8 +1152,6 @@ static int insert_json(struct crm_import *im, struct rec *r, const char *id,
 		else
 			rc |= crm_json_str(b, r->val[i].data, r->val[i].len);
 	}
-	if (!strcmp(t->kind, "task") && !r->has[fidx(t, "status")])
-		rc |= crm_buf_adds(b, ",\"status\":\"open\"");
 	rc |= crm_buf_adds(b, ",\"attrs\":");
 	rc |= crm_buf_adds(b, r->nattrs ? r->attrs.data : "{}");
 	rc |= crm_buf_adds(b, ",\"created_at\":");
