@@ -25,6 +25,7 @@
 #include "linkage.h"
 #include "normalize.h"
 #include "similarity.h"
+#include "stats.h"
 
 #define ARENA_CHUNK ((size_t)1 << 20)
 #define DEFAULT_BLOCK_CAP 64
@@ -871,15 +872,6 @@ static void refine(double *est, const double *counts)
 			 (LABEL_PRIOR + n + 1e-3 * (CRM_LEVELS - 1));
 }
 
-static uint64_t splitmix(uint64_t *s)
-{
-	uint64_t z = (*s += 0x9e3779b97f4a7c15ULL);
-
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-	return z ^ (z >> 31);
-}
-
 struct pattern {
 	uint8_t lev[CRM_LINK_MAXF];
 	double count;
@@ -999,9 +991,11 @@ int crm_linkage_train(struct crm_linkage *lk, uint64_t seed, struct crm_err *e)
 	double msum[CRM_LINK_MAXF][CRM_LEVELS] = { { 0 } }, m[CRM_LINK_MAXF][CRM_LEVELS];
 	int mcount[CRM_LINK_MAXF] = { 0 }, seen[CRM_LINK_MAXF][CRM_LEVELS] = { { 0 } };
 	struct ptable all = { 0 };
+	struct crm_rng rng;
 
 	if (lk->n < 2 || !lk->npairs)
 		return 0;
+	crm_rng_seed(&rng, seed);
 	name_fields(lk, &fi, &li);
 	/* u: how often each level happens between random records. */
 	{
@@ -1011,8 +1005,8 @@ int crm_linkage_train(struct crm_linkage *lk, uint64_t seed, struct crm_err *e)
 		if (pairs < (double)samples)
 			samples = (size_t)pairs;
 		for (size_t s = 0; s < samples; s++) {
-			uint32_t a = (uint32_t)(splitmix(&seed) % lk->n);
-			uint32_t b = (uint32_t)(splitmix(&seed) % lk->n);
+			uint32_t a = (uint32_t)(crm_rng_next(&rng) % lk->n);
+			uint32_t b = (uint32_t)(crm_rng_next(&rng) % lk->n);
 			uint8_t lev[CRM_LINK_MAXF];
 
 			if (a == b)
