@@ -39,6 +39,11 @@ void crm_model_release(struct crm_model *m)
 		free(m->leak_why[i]);
 	}
 	crm_dataset_release(&m->schema);
+	for (size_t i = 0; i < m->nhold; i++)
+		free(m->hold_id[i]);
+	free(m->hold_id);
+	free(m->hold_p);
+	free(m->hold_y);
 	memset(m, 0, sizeof(*m));
 }
 
@@ -394,7 +399,7 @@ int crm_model_train(sqlite3 *db, const struct crm_entity *type,
 		    const struct crm_train_opts *opts, struct crm_model *m,
 		    int *activated, struct crm_err *e)
 {
-	struct crm_train_opts o = { 300, 5, 0.05, 0.2, 0, 1, NULL, NULL };
+	struct crm_train_opts o = { 300, 5, 0.05, 0.2, 0, 1, NULL, NULL, NULL, 0, 0 };
 	struct crm_dataset d;
 	size_t *idx = NULL, nclosed = 0, ntest, ntrain, nfit, nval, wins = 0;
 	float *ytr = NULL, *yte = NULL, *p = NULL, *pv = NULL;
@@ -420,7 +425,8 @@ int crm_model_train(sqlite3 *db, const struct crm_entity *type,
 	*activated = 0;
 	m->type = type;
 	if (crm_dataset_build(&d, db, NULL, NULL, e) < 0 || drop_leaks(&d, m, e) < 0 ||
-	    crm_override_load(db, type, m, e) < 0)
+	    crm_override_load(db, type, m, e) < 0 ||
+	    crm_override_apply(m, o.extra, o.nextra, e) < 0)
 		goto out;
 	/* Features an admin excluded are not learned from. */
 	for (size_t k = 0; k < m->nov; k++) {
@@ -542,11 +548,27 @@ int crm_model_train(sqlite3 *db, const struct crm_entity *type,
 			goto out;
 		metrics_of(p, yte, ntest, &m->metrics);
 	}
+	/* The holdout's predictions, kept for audits. */
+	m->hold_id = calloc(ntest ? ntest : 1, sizeof(*m->hold_id));
+	if (!m->hold_id)
+		goto nomem;
+	for (size_t i = 0; i < ntest; i++)
+		if (!(m->hold_id[m->nhold++] = strdup(d.id[idx[ntrain + i]])))
+			goto nomem;
+	m->hold_p = p;
+	m->hold_y = yte;
+	p = yte = NULL;
 	m->metrics.trees = (size_t)best_round + 1;
 	m->metrics.ntrain = nfit;
 	m->metrics.ntest = ntest;
 	m->metrics.base_rate = d.base_rate;
-	/* Store: schema, metrics, params, compressed model. */
+	if (o.no_store) {
+		snprintf(m->id, sizeof(m->id), "what-if");
+		if (schema_json(&d, &feats) < 0)
+			goto nomem;
+		goto schema;
+	}
+	/* Store: schema, metrics, params, compressed model, holdout. */
 	XG(XGBoosterSaveModelToBuffer(m->booster, "{\"format\": \"json\"}", &len, &raw));
 	{
 		size_t cap = ZSTD_compressBound(len), z;
@@ -631,9 +653,28 @@ int crm_model_train(sqlite3 *db, const struct crm_entity *type,
 			goto rollback;
 		}
 		sqlite3_finalize(st);
+		if (sqlite3_prepare_v2(db, "INSERT INTO holdout_scores (model_id, entity_id, probability, label) "
+				       "VALUES (?1, ?2, ?3, ?4)", -1, &st, NULL) != SQLITE_OK) {
+			crm_db_err(db, e, "cannot store the holdout");
+			goto rollback;
+		}
+		sqlite3_bind_text(st, 1, m->id, -1, SQLITE_STATIC);
+		for (size_t i = 0; i < m->nhold; i++) {
+			sqlite3_bind_text(st, 2, m->hold_id[i], -1, SQLITE_STATIC);
+			sqlite3_bind_double(st, 3, m->hold_p[i]);
+			sqlite3_bind_int(st, 4, m->hold_y[i] > 0.5);
+			if (sqlite3_step(st) != SQLITE_DONE) {
+				sqlite3_finalize(st);
+				crm_db_err(db, e, "cannot store the holdout");
+				goto rollback;
+			}
+			sqlite3_reset(st);
+		}
+		sqlite3_finalize(st);
 		if (crm_db_commit(db, e) < 0)
 			goto out;
 	}
+schema:
 	/* Keep the features as the model's schema. */
 	crm_dataset_release(&m->schema);
 	crm_dataset_init(&m->schema, type);
@@ -849,6 +890,29 @@ int crm_override_load(sqlite3 *db, const struct crm_entity *type,
 		o->value = sqlite3_column_double(st, 2);
 	}
 	sqlite3_finalize(st);
+	return 0;
+}
+
+int crm_override_apply(struct crm_model *m, const struct crm_override *ov,
+		       size_t n, struct crm_err *e)
+{
+	for (size_t i = 0; i < n; i++) {
+		size_t k;
+
+		for (k = 0; k < m->nov; k++)
+			if (!strcmp(m->ov[k].feature, ov[i].feature))
+				break;
+		if (!strcmp(ov[i].action, "clear")) {
+			if (k < m->nov)
+				m->ov[k] = m->ov[--m->nov];
+			continue;
+		}
+		if (k == m->nov && m->nov == CRM_MAXOVERRIDES)
+			return crm_err_set(e, CRM_EUSAGE, "more than %d overrides", CRM_MAXOVERRIDES);
+		m->ov[k] = ov[i];
+		if (k == m->nov)
+			m->nov++;
+	}
 	return 0;
 }
 

@@ -16,6 +16,15 @@
 #define CRM_MIN_CLOSED 100
 #define CRM_MIN_CLASS 20
 
+/* An admin override of a feature, the newest one in force. */
+struct crm_override {
+	char feature[128];
+	char action[16];	/* exclude, scale, monotone */
+	double value;
+};
+
+#define CRM_MAXOVERRIDES 64
+
 struct crm_train_opts {
 	int rounds;		/* most boosting rounds (default 300) */
 	int depth;		/* tree depth (default 5) */
@@ -27,6 +36,12 @@ struct crm_train_opts {
 	 * categories by name, for checking against other tools. */
 	int (*dump)(void *ctx, const char *line, size_t len);
 	void *dump_ctx;
+	/* What-if: overrides applied on top of those in force (a "clear"
+	 * removes one), and the model kept in memory, neither stored nor
+	 * activated. */
+	const struct crm_override *extra;
+	size_t nextra;
+	int no_store;
 };
 
 struct crm_metrics {
@@ -37,15 +52,6 @@ struct crm_metrics {
 };
 
 #define CRM_MAXLEAKS 16
-
-/* An admin override of a feature, the newest one in force. */
-struct crm_override {
-	char feature[128];
-	char action[16];	/* exclude, scale, monotone */
-	double value;
-};
-
-#define CRM_MAXOVERRIDES 64
 
 struct crm_model {
 	char id[CRM_ID_MAX];
@@ -58,6 +64,10 @@ struct crm_model {
 	struct crm_override ov[CRM_MAXOVERRIDES];	/* in force for this type */
 	size_t nov;
 	struct crm_metrics metrics;
+	/* After training: the holdout's ids, probabilities and outcomes. */
+	char **hold_id;
+	float *hold_p, *hold_y;
+	size_t nhold;
 };
 
 void crm_model_init(struct crm_model *m);
@@ -67,7 +77,8 @@ void crm_model_release(struct crm_model *m);
  * Train a model for deals or contacts on their closed history, hold out
  * the latest share of it to measure it, store it, and make it the active
  * one unless the active one has a better holdout AUC (or opts->force).
- * *activated says which. Refuses (CRM_EDATA) too little history, saying
+ * *activated says which. The holdout's predictions are kept in m and
+ * stored with the model (holdout_scores). Refuses (CRM_EDATA) too little history, saying
  * how much there is and how much is needed.
  */
 int crm_model_train(sqlite3 *db, const struct crm_entity *type,
@@ -111,6 +122,13 @@ int crm_override_add(sqlite3 *db, const struct crm_entity *type,
 /* Load the overrides in force for type into m->ov. */
 int crm_override_load(sqlite3 *db, const struct crm_entity *type,
 		      struct crm_model *m, struct crm_err *e);
+
+/*
+ * Apply n what-if overrides to m->ov: each replaces the feature's override
+ * in force ("clear" removes it). CRM_EUSAGE when there is no room.
+ */
+int crm_override_apply(struct crm_model *m, const struct crm_override *ov,
+		       size_t n, struct crm_err *e);
 
 /*
  * Probabilities with the scale overrides applied: each scaled feature's

@@ -1,0 +1,602 @@
+/*
+ * audit.c - loading what a bias audit measures; the audit log.
+ */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "audit.h"
+#include "db.h"
+#include "id.h"
+
+/* Interned strings: code 0 is "(missing)". */
+struct crm_intern {
+	char **name;
+	size_t n, cap;
+	uint32_t *slot;		/* code + 1, 0 empty */
+	size_t nslot;
+};
+
+/* Resize *p to n elements of size bytes; *p is kept when that fails. */
+static int grow(void *p, size_t n, size_t size)
+{
+	void *q = n > SIZE_MAX / size ? NULL : realloc(*(void **)p, n * size);
+
+	if (!q)
+		return -1;
+	*(void **)p = q;
+	return 0;
+}
+
+static uint64_t hash_str(const char *s)
+{
+	uint64_t h = 1469598103934665603ULL;
+
+	while (*s)
+		h = (h ^ (unsigned char)*s++) * 1099511628211ULL;
+	return h;
+}
+
+static struct crm_intern *intern_new(void)
+{
+	struct crm_intern *in = calloc(1, sizeof(*in));
+
+	if (!in)
+		return NULL;
+	in->nslot = 64;
+	in->slot = calloc(in->nslot, sizeof(*in->slot));
+	in->cap = 16;
+	in->name = malloc(in->cap * sizeof(*in->name));
+	if (!in->slot || !in->name || !(in->name[0] = strdup("(missing)"))) {
+		free(in->slot);
+		free(in->name);
+		free(in);
+		return NULL;
+	}
+	in->n = 1;
+	return in;
+}
+
+static void intern_free(struct crm_intern *in)
+{
+	if (!in)
+		return;
+	for (size_t i = 0; i < in->n; i++)
+		free(in->name[i]);
+	free(in->name);
+	free(in->slot);
+	free(in);
+}
+
+/* Code of s, added if new; UINT32_MAX when out of memory. */
+static uint32_t intern(struct crm_intern *in, const char *s)
+{
+	size_t i;
+
+	if (in->n * 2 >= in->nslot) {
+		size_t ns = in->nslot * 2;
+		uint32_t *sl = calloc(ns, sizeof(*sl));
+
+		if (!sl)
+			return UINT32_MAX;
+		for (size_t c = 1; c < in->n; c++) {
+			for (i = hash_str(in->name[c]) & (ns - 1); sl[i]; i = (i + 1) & (ns - 1))
+				;
+			sl[i] = (uint32_t)c + 1;
+		}
+		free(in->slot);
+		in->slot = sl;
+		in->nslot = ns;
+	}
+	for (i = hash_str(s) & (in->nslot - 1); in->slot[i]; i = (i + 1) & (in->nslot - 1))
+		if (!strcmp(in->name[in->slot[i] - 1], s))
+			return in->slot[i] - 1;
+	if (in->n == in->cap) {
+		char **nn = realloc(in->name, in->cap * 2 * sizeof(*nn));
+
+		if (!nn)
+			return UINT32_MAX;
+		in->name = nn;
+		in->cap *= 2;
+	}
+	if (!(in->name[in->n] = strdup(s)))
+		return UINT32_MAX;
+	in->slot[i] = (uint32_t)in->n + 1;
+	return (uint32_t)in->n++;
+}
+
+/*
+ * The SQL expression of attribute name on type (r: the record, a: its
+ * account, c: a deal's contact). A custom field's JSON path goes to path,
+ * to be bound; its key is matched without regard to case.
+ */
+static int attr_sql(sqlite3 *db, const struct crm_entity *t, const char *name,
+		    struct crm_buf *sql, char *path, size_t pathlen, struct crm_err *e)
+{
+	const struct crm_entity *on = t;
+	const char *alias = "r", *rest = name, *key = NULL;
+	int f, is_deal = !strcmp(t->kind, "deal");
+	sqlite3_stmt *st;
+
+	*path = 0;
+	if (!strncmp(name, "account.", 8)) {
+		on = crm_entity_find("account");
+		alias = "a";
+		rest = name + 8;
+	} else if (is_deal && !strncmp(name, "contact.", 8)) {
+		on = crm_entity_find("contact");
+		alias = "c";
+		rest = name + 8;
+	}
+	if (!strncmp(rest, "attrs.", 6))
+		key = rest + 6;
+	else if ((f = crm_entity_field(on, rest)) >= 0 && !(on->fields[f].flags & CRM_F_VIRTUAL))
+		return crm_buf_addf(sql, ", %s.%s", alias, on->fields[f].name) < 0 ?
+			crm_err_set(e, CRM_ESOFTWARE, "out of memory") : 0;
+	else
+		key = rest;
+	if (!*key || strchr(key, '"'))
+		return crm_err_set(e, CRM_EUSAGE, "'%s': not a field of %s", name, on->table);
+	/* The key as stored, from a sample of the records that have any. */
+	{
+		struct crm_buf q;
+		int found = 0;
+
+		crm_buf_init(&q, 0);
+		crm_buf_addf(&q, "SELECT j.key FROM (SELECT attrs FROM %s WHERE attrs != '{}' LIMIT 5000), "
+			     "json_each(attrs) j WHERE lower(j.key) = lower(?1) ORDER BY j.key = ?1 DESC LIMIT 1", on->table);
+		if (sqlite3_prepare_v2(db, q.data, -1, &st, NULL) != SQLITE_OK) {
+			crm_buf_release(&q);
+			return crm_db_err(db, e, "cannot read custom fields");
+		}
+		crm_buf_release(&q);
+		sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+		if (sqlite3_step(st) == SQLITE_ROW) {
+			snprintf(path, pathlen, "$.\"%s\"", sqlite3_column_text(st, 0));
+			found = 1;
+		}
+		sqlite3_finalize(st);
+		if (!found)
+			return crm_err_set(e, CRM_EUSAGE, "'%s': no such field or custom field on %s",
+					   name, on->table);
+	}
+	return crm_buf_addf(sql, ", json_extract(%s.attrs, ?)", alias) < 0 ?
+		crm_err_set(e, CRM_ESOFTWARE, "out of memory") : 0;
+}
+
+int crm_audit_pop_open(struct crm_audit_pop *pop, sqlite3 *db,
+		       const struct crm_entity *type, const char *const *attrs,
+		       size_t nattr, struct crm_err *e)
+{
+	struct crm_buf sql;
+	char path[CRM_AUDIT_MAXATTR][256];
+	sqlite3_stmt *st = NULL;
+	size_t cap = 1024;
+	int rc = -1, np = 0;
+
+	memset(pop, 0, sizeof(*pop));
+	pop->type = type;
+	crm_buf_init(&sql, 0);
+	if (nattr < 1 || nattr > CRM_AUDIT_MAXATTR)
+		return crm_err_set(e, CRM_EUSAGE, "audit by one or two attributes, not %zu", nattr);
+	pop->nattr = nattr;
+	crm_buf_adds(&sql, "SELECT r.id");
+	for (size_t a = 0; a < nattr; a++) {
+		if (!(pop->attr[a] = strdup(attrs[a])) || !(pop->values[a] = intern_new()))
+			goto nomem;
+		if (attr_sql(db, type, attrs[a], &sql, path[a], sizeof(path[a]), e) < 0)
+			goto out;
+	}
+	crm_buf_addf(&sql, " FROM %s r LEFT JOIN accounts a ON a.id = r.account_id%s "
+		     "WHERE r.merged_into IS NULL ORDER BY r.id", type->table,
+		     !strcmp(type->kind, "deal") ? " LEFT JOIN contacts c ON c.id = r.contact_id" : "");
+	if (sqlite3_prepare_v2(db, sql.data, -1, &st, NULL) != SQLITE_OK) {
+		crm_db_err(db, e, "cannot read the records");
+		goto out;
+	}
+	for (size_t a = 0; a < nattr; a++)
+		if (*path[a])
+			sqlite3_bind_text(st, ++np, path[a], -1, SQLITE_STATIC);
+	pop->rec_id = malloc(cap * sizeof(*pop->rec_id));
+	for (size_t a = 0; a < nattr; a++) {
+		pop->rec_val[a] = malloc(cap * sizeof(*pop->rec_val[a]));
+		pop->rec_num[a] = malloc(cap * sizeof(*pop->rec_num[a]));
+		if (!pop->rec_val[a] || !pop->rec_num[a])
+			goto nomem;
+	}
+	if (!pop->rec_id)
+		goto nomem;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		size_t i = pop->nrec;
+
+		if (i == cap) {
+			cap *= 2;
+			if (grow(&pop->rec_id, cap, sizeof(*pop->rec_id)) < 0)
+				goto nomem;
+			for (size_t a = 0; a < nattr; a++)
+				if (grow(&pop->rec_val[a], cap, sizeof(*pop->rec_val[a])) < 0 ||
+				    grow(&pop->rec_num[a], cap, sizeof(*pop->rec_num[a])) < 0)
+					goto nomem;
+		}
+		if (!(pop->rec_id[i] = strdup((const char *)sqlite3_column_text(st, 0))))
+			goto nomem;
+		pop->nrec++;
+		for (size_t a = 0; a < nattr; a++) {
+			int ct = sqlite3_column_type(st, (int)a + 1);
+			char num[64];
+			const char *v = num;
+
+			pop->rec_num[a][i] = NAN;
+			if (ct == SQLITE_NULL) {
+				pop->rec_val[a][i] = 0;
+				continue;
+			}
+			if (ct == SQLITE_INTEGER || ct == SQLITE_FLOAT) {
+				pop->rec_num[a][i] = sqlite3_column_double(st, (int)a + 1);
+				snprintf(num, sizeof(num), "%g", pop->rec_num[a][i]);
+			} else {
+				v = (const char *)sqlite3_column_text(st, (int)a + 1);
+			}
+			if (!*v) {
+				pop->rec_val[a][i] = 0;
+				continue;
+			}
+			if ((pop->rec_val[a][i] = intern(pop->values[a], v)) == UINT32_MAX)
+				goto nomem;
+		}
+	}
+	if (rc != SQLITE_DONE) {
+		crm_db_err(db, e, "cannot read the records");
+		rc = -1;
+		goto out;
+	}
+	rc = 0;
+	goto out;
+nomem:
+	rc = crm_err_set(e, CRM_ESOFTWARE, "out of memory");
+out:
+	sqlite3_finalize(st);
+	crm_buf_release(&sql);
+	return rc;
+}
+
+void crm_audit_pop_release(struct crm_audit_pop *pop)
+{
+	for (size_t i = 0; i < pop->nrec; i++)
+		free(pop->rec_id[i]);
+	free(pop->rec_id);
+	for (size_t a = 0; a < CRM_AUDIT_MAXATTR; a++) {
+		free(pop->attr[a]);
+		free(pop->rec_val[a]);
+		free(pop->rec_num[a]);
+		intern_free(pop->values[a]);
+	}
+	free(pop->p);
+	free(pop->role);
+	free(pop->label);
+	free(pop->rec);
+	free(pop->group);
+	for (size_t g = 0; g < pop->ngroups; g++)
+		free(pop->gname[g]);
+	free(pop->gname);
+	memset(pop, 0, sizeof(*pop));
+}
+
+static long find_rec(const struct crm_audit_pop *pop, const char *id)
+{
+	size_t lo = 0, hi = pop->nrec;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		int c = strcmp(pop->rec_id[mid], id);
+
+		if (!c)
+			return (long)mid;
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return -1;
+}
+
+int crm_audit_pop_add(struct crm_audit_pop *pop, const char *id, float p,
+		      uint8_t role, uint8_t label, struct crm_err *e)
+{
+	long r = find_rec(pop, id);
+
+	if (r < 0)
+		return 1;
+	if (pop->n == pop->cap) {
+		size_t cap = pop->cap ? pop->cap * 2 : 1024;
+
+		if (grow(&pop->p, cap, sizeof(*pop->p)) < 0 ||
+		    grow(&pop->role, cap, sizeof(*pop->role)) < 0 ||
+		    grow(&pop->label, cap, sizeof(*pop->label)) < 0 ||
+		    grow(&pop->rec, cap, sizeof(*pop->rec)) < 0)
+			return crm_err_set(e, CRM_ESOFTWARE, "out of memory");
+		pop->cap = cap;
+	}
+	pop->p[pop->n] = p;
+	pop->role[pop->n] = role;
+	pop->label[pop->n] = label;
+	pop->rec[pop->n] = (uint32_t)r;
+	pop->n++;
+	return 0;
+}
+
+int crm_audit_pop_model(struct crm_audit_pop *pop, sqlite3 *db,
+			const char *model_id, struct crm_err *e)
+{
+	char sql[256];
+	sqlite3_stmt *st;
+	int rc;
+
+	snprintf(sql, sizeof(sql), "SELECT s.entity_id, s.probability FROM scores s JOIN %s r ON r.id = s.entity_id "
+		 "WHERE s.model_id = ?1 AND r.outcome IS NULL", pop->type->table);
+	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
+		return crm_db_err(db, e, "cannot read the scores");
+	sqlite3_bind_text(st, 1, model_id, -1, SQLITE_STATIC);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		if (crm_audit_pop_add(pop, (const char *)sqlite3_column_text(st, 0),
+				      (float)sqlite3_column_double(st, 1), 1, 0, e) < 0) {
+			sqlite3_finalize(st);
+			return -1;
+		}
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE)
+		return crm_db_err(db, e, "cannot read the scores");
+	if (sqlite3_prepare_v2(db, "SELECT entity_id, probability, label FROM holdout_scores WHERE model_id = ?1",
+			       -1, &st, NULL) != SQLITE_OK)
+		return crm_db_err(db, e, "cannot read the holdout");
+	sqlite3_bind_text(st, 1, model_id, -1, SQLITE_STATIC);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		if (crm_audit_pop_add(pop, (const char *)sqlite3_column_text(st, 0),
+				      (float)sqlite3_column_double(st, 1), 2,
+				      (uint8_t)sqlite3_column_int(st, 2), e) < 0) {
+			sqlite3_finalize(st);
+			return -1;
+		}
+	sqlite3_finalize(st);
+	return rc == SQLITE_DONE ? 0 : crm_db_err(db, e, "cannot read the holdout");
+}
+
+static int cmp_num(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return (x > y) - (x < y);
+}
+
+/*
+ * Group codes of attribute a for every row into code (0..*k-1) and their
+ * names: bands for a numeric attribute with more values than bins.
+ */
+static int attr_codes(const struct crm_audit_pop *pop, size_t a, int bins,
+		      uint32_t *code, char ***names, size_t *k, struct crm_err *e)
+{
+	const struct crm_intern *in = pop->values[a];
+	double *v = NULL, edge[65];
+	size_t nv = 0, distinct = 0, nedge = 0;
+	int numeric = 1;
+	uint32_t *map = NULL;
+
+	*names = NULL;
+	*k = 0;
+	for (size_t i = 0; i < pop->n && numeric; i++) {
+		uint32_t r = pop->rec[i];
+
+		if (pop->rec_val[a][r] && isnan(pop->rec_num[a][r]))
+			numeric = 0;
+	}
+	if (numeric && bins > 1 && in->n - 1 > (size_t)bins) {
+		if (!(v = malloc((pop->n ? pop->n : 1) * sizeof(*v))))
+			goto nomem;
+		for (size_t i = 0; i < pop->n; i++)
+			if (pop->rec_val[a][pop->rec[i]])
+				v[nv++] = pop->rec_num[a][pop->rec[i]];
+		qsort(v, nv, sizeof(*v), cmp_num);
+		for (size_t i = 0; i < nv; i++)
+			distinct += !i || v[i] != v[i - 1];
+	}
+	if (distinct > (size_t)bins) {
+		/* Quantile bands [edge[b], edge[b + 1]), the last closed. */
+		if (bins > 64)
+			bins = 64;
+		for (int b = 0; b <= bins; b++) {
+			double q = b == bins ? v[nv - 1] : v[(size_t)((double)b / bins * (double)(nv - 1))];
+
+			if (!nedge || q > edge[nedge - 1])
+				edge[nedge++] = q;
+		}
+		if (nedge < 2)
+			edge[nedge++] = v[nv - 1];
+		if (!(*names = calloc(nedge + 1, sizeof(**names))))
+			goto nomem;
+		(*names)[0] = strdup("(missing)");
+		for (size_t b = 0; b + 1 < nedge; b++) {
+			char s[96];
+
+			snprintf(s, sizeof(s), "[%g, %g%c", edge[b], edge[b + 1], b + 2 == nedge ? ']' : ')');
+			(*names)[b + 1] = strdup(s);
+		}
+		*k = nedge;
+		for (size_t i = 0; i < *k; i++)
+			if (!(*names)[i])
+				goto nomem;
+		for (size_t i = 0; i < pop->n; i++) {
+			uint32_t r = pop->rec[i];
+			double x = pop->rec_num[a][r];
+			size_t b = 0;
+
+			if (!pop->rec_val[a][r]) {
+				code[i] = 0;
+				continue;
+			}
+			while (b + 2 < nedge && x >= edge[b + 1])
+				b++;
+			code[i] = (uint32_t)b + 1;
+		}
+		free(v);
+		return 0;
+	}
+	free(v);
+	v = NULL;
+	if (in->n > CRM_AUDIT_MAXGROUPS + 1)
+		return crm_err_set(e, CRM_EDATA, "'%s' has %zu distinct values; an audit compares groups: "
+				   "choose a coarser attribute", pop->attr[a], in->n - 1);
+	/* The values that occur, in order of first appearance. */
+	if (!(map = malloc(in->n * sizeof(*map))) || !(*names = calloc(in->n, sizeof(**names))))
+		goto nomem;
+	for (size_t c = 0; c < in->n; c++)
+		map[c] = UINT32_MAX;
+	for (size_t i = 0; i < pop->n; i++) {
+		uint32_t c = pop->rec_val[a][pop->rec[i]];
+
+		if (map[c] == UINT32_MAX) {
+			map[c] = (uint32_t)*k;
+			if (!((*names)[(*k)++] = strdup(in->name[c])))
+				goto nomem;
+		}
+		code[i] = map[c];
+	}
+	free(map);
+	return 0;
+nomem:
+	free(v);
+	free(map);
+	if (*names)
+		for (size_t i = 0; i < *k + 1; i++)
+			free((*names)[i]);
+	free(*names);
+	*names = NULL;
+	return crm_err_set(e, CRM_ESOFTWARE, "out of memory");
+}
+
+int crm_audit_pop_groups(struct crm_audit_pop *pop, unsigned mask, int bins,
+			 struct crm_err *e)
+{
+	uint32_t *code[CRM_AUDIT_MAXATTR] = { NULL };
+	char **names[CRM_AUDIT_MAXATTR] = { NULL };
+	size_t k[CRM_AUDIT_MAXATTR] = { 0 }, use[CRM_AUDIT_MAXATTR], nuse = 0;
+	uint32_t *map = NULL;
+	int rc = -1;
+
+	for (size_t g = 0; g < pop->ngroups; g++)
+		free(pop->gname[g]);
+	free(pop->gname);
+	free(pop->group);
+	pop->gname = NULL;
+	pop->ngroups = 0;
+	if (!(pop->group = malloc((pop->n ? pop->n : 1) * sizeof(*pop->group))))
+		return crm_err_set(e, CRM_ESOFTWARE, "out of memory");
+	for (size_t a = 0; a < pop->nattr; a++)
+		if (mask & (1u << a))
+			use[nuse++] = a;
+	for (size_t u = 0; u < nuse; u++) {
+		if (!(code[u] = malloc((pop->n ? pop->n : 1) * sizeof(*code[u]))))
+			goto nomem;
+		if (attr_codes(pop, use[u], bins, code[u], &names[u], &k[u], e) < 0)
+			goto out;
+	}
+	if (nuse == 1) {
+		memcpy(pop->group, code[0], pop->n * sizeof(*pop->group));
+		pop->gname = names[0];
+		pop->ngroups = k[0];
+		names[0] = NULL;
+		k[0] = 0;
+		rc = 0;
+		goto out;
+	}
+	/* Intersection: the combinations that occur. */
+	if (!(map = malloc(k[0] * k[1] * sizeof(*map))) ||
+	    !(pop->gname = calloc(k[0] * k[1], sizeof(*pop->gname))))
+		goto nomem;
+	for (size_t c = 0; c < k[0] * k[1]; c++)
+		map[c] = UINT32_MAX;
+	for (size_t i = 0; i < pop->n; i++) {
+		size_t c = code[0][i] * k[1] + code[1][i];
+
+		if (map[c] == UINT32_MAX) {
+			size_t len = strlen(names[0][code[0][i]]) + strlen(names[1][code[1][i]]) + 4;
+
+			map[c] = (uint32_t)pop->ngroups;
+			if (!(pop->gname[pop->ngroups] = malloc(len)))
+				goto nomem;
+			snprintf(pop->gname[pop->ngroups++], len, "%s & %s",
+				 names[0][code[0][i]], names[1][code[1][i]]);
+		}
+		pop->group[i] = map[c];
+	}
+	rc = 0;
+	goto out;
+nomem:
+	rc = crm_err_set(e, CRM_ESOFTWARE, "out of memory");
+out:
+	for (size_t u = 0; u < nuse; u++) {
+		if (names[u])
+			for (size_t i = 0; i < k[u]; i++)
+				free(names[u][i]);
+		free(names[u]);
+		free(code[u]);
+	}
+	free(map);
+	return rc;
+}
+
+static int cmp_desc(const void *a, const void *b)
+{
+	float x = *(const float *)a, y = *(const float *)b;
+
+	return (x < y) - (x > y);
+}
+
+float crm_audit_top_threshold(const struct crm_audit_pop *pop, size_t k)
+{
+	float *v, t;
+	size_t n = 0;
+
+	if (!k)
+		return 2;	/* nobody */
+	if (!(v = malloc((pop->n ? pop->n : 1) * sizeof(*v))))
+		return -1;
+	for (size_t i = 0; i < pop->n; i++)
+		if (pop->role[i] & 1)
+			v[n++] = pop->p[i];
+	if (!n) {
+		free(v);
+		return 2;
+	}
+	qsort(v, n, sizeof(*v), cmp_desc);
+	t = v[(k < n ? k : n) - 1];
+	free(v);
+	return t;
+}
+
+int crm_audit_store(sqlite3 *db, const char *kind, const char *entity,
+		    const char *model_id, const char *params, const char *findings,
+		    int violations, char *id, struct crm_err *e)
+{
+	sqlite3_stmt *st;
+	char now[32];
+	int rc;
+
+	crm_id_new("au_", id);
+	crm_db_timestamp(now, sizeof(now));
+	if (sqlite3_prepare_v2(db, "INSERT INTO audits (id, at, kind, entity, model_id, params, findings, violations, verdict) "
+			       "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)", -1, &st, NULL) != SQLITE_OK)
+		return crm_db_err(db, e, "cannot store the audit");
+	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, now, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, kind, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 4, entity, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 5, model_id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 6, params, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 7, findings, -1, SQLITE_STATIC);
+	sqlite3_bind_int(st, 8, violations);
+	sqlite3_bind_text(st, 9, violations ? "fail" : "pass", -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	return rc == SQLITE_DONE ? 0 : crm_db_err(db, e, "cannot store the audit");
+}

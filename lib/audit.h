@@ -1,0 +1,85 @@
+/*
+ * audit.h - the population a bias audit measures, and the audit log.
+ *
+ * A population is rows of (record, probability, role, outcome) with the
+ * values of one or two attributes of each record: any column or custom
+ * field of the record, its account's ("account.industry") or, for deals,
+ * its contact's ("contact.title"). Numeric attributes with many values
+ * are cut into quantile bands; a missing value is its own group.
+ */
+#ifndef CRM_AUDIT_H
+#define CRM_AUDIT_H
+
+#include <sqlite3.h>
+#include <stdint.h>
+
+#include "entity.h"
+#include "util.h"
+
+#define CRM_AUDIT_MAXATTR 2
+#define CRM_AUDIT_MAXGROUPS 200	/* distinct values of one attribute */
+
+struct crm_intern;
+
+struct crm_audit_pop {
+	const struct crm_entity *type;
+	size_t nattr;
+	char *attr[CRM_AUDIT_MAXATTR];		/* as asked for */
+	/* every live record of the type, by id, with its attribute values */
+	size_t nrec;
+	char **rec_id;
+	uint32_t *rec_val[CRM_AUDIT_MAXATTR];	/* interned value, 0 = missing */
+	double *rec_num[CRM_AUDIT_MAXATTR];	/* numeric value or NAN */
+	struct crm_intern *values[CRM_AUDIT_MAXATTR];
+	/* the rows */
+	size_t n, cap;
+	float *p;
+	uint8_t *role, *label;
+	uint32_t *rec;				/* record index of each row */
+	/* after crm_audit_pop_groups(): groups of one attribute set */
+	uint32_t *group;
+	char **gname;
+	size_t ngroups;
+};
+
+/*
+ * Read the attributes' values for every live record of type. Unknown
+ * attributes are CRM_EUSAGE, naming them and what there is.
+ */
+int crm_audit_pop_open(struct crm_audit_pop *pop, sqlite3 *db,
+		       const struct crm_entity *type, const char *const *attrs,
+		       size_t nattr, struct crm_err *e);
+void crm_audit_pop_release(struct crm_audit_pop *pop);
+
+/* Add a row for record id; 0, 1 if id is not a live record, -1 on error. */
+int crm_audit_pop_add(struct crm_audit_pop *pop, const char *id, float p,
+		      uint8_t role, uint8_t label, struct crm_err *e);
+
+/*
+ * The rows of a stored model: current scores of open records (selection)
+ * and the model's holdout (outcomes).
+ */
+int crm_audit_pop_model(struct crm_audit_pop *pop, sqlite3 *db,
+			const char *model_id, struct crm_err *e);
+
+/*
+ * Group the rows by the attributes in mask (bit a: attribute a; two bits:
+ * their intersection), cutting numeric ones into at most bins quantile
+ * bands. Fills pop->group, gname, ngroups. CRM_EDATA when an attribute
+ * has more than CRM_AUDIT_MAXGROUPS values.
+ */
+int crm_audit_pop_groups(struct crm_audit_pop *pop, unsigned mask, int bins,
+			 struct crm_err *e);
+
+/* The probability at which the top k of the selection rows are selected. */
+float crm_audit_top_threshold(const struct crm_audit_pop *pop, size_t k);
+
+/*
+ * Store an audit run: kind (bias, quality, privacy), params and findings
+ * as JSON text, the verdict. id (CRM_ID_MAX bytes) gets the run's id.
+ */
+int crm_audit_store(sqlite3 *db, const char *kind, const char *entity,
+		    const char *model_id, const char *params, const char *findings,
+		    int violations, char *id, struct crm_err *e);
+
+#endif
