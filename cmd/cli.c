@@ -7,6 +7,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cli.h"
@@ -192,4 +193,17 @@ const struct crm_entity *cli_type(const char *arg, const char *a, const char *b)
 	if (!t || (strcmp(t->kind, a) && strcmp(t->kind, b)))
 		cli_die(CRM_EUSAGE, "--type: want %s or %s, not '%s'", a, b, arg);
 	return t;
+}
+
+/*
+ * Are records being piped in? A pipe, socket or file on stdin: yes. A
+ * terminal, /dev/null (cron, CI) or a closed stdin: no, score them all.
+ */
+int cli_stdin_records(void)
+{
+	struct stat st;
+
+	if (fstat(0, &st) < 0)
+		return 0;
+	return S_ISFIFO(st.st_mode) || S_ISREG(st.st_mode) || S_ISSOCK(st.st_mode);
 }

@@ -67,6 +67,12 @@ extern int cli_epipe;
 /* Flush and close stdout at exit; a failure is status 74. */
 int cli_finish(int status);
 
+/*
+ * Are records being piped in? A pipe, socket or file on stdin: yes. A
+ * terminal, /dev/null (cron, CI) or a closed stdin: no.
+ */
+int cli_stdin_records(void);
+
 /* Version string of the toolkit. */
 extern const char cli_version[];
 

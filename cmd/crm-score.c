@@ -7,7 +7,6 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -56,19 +55,6 @@ static const struct cli cli = {
 	"Score open deals or leads with a model trained on their won/lost history.",
 	opts,
 };
-
-/*
- * Are records being piped in? A pipe, socket or file on stdin: yes. A
- * terminal, /dev/null (cron, CI) or a closed stdin: no, score them all.
- */
-static int records_on_stdin(void)
-{
-	struct stat st;
-
-	if (fstat(0, &st) < 0)
-		return 0;
-	return S_ISFIFO(st.st_mode) || S_ISREG(st.st_mode) || S_ISSOCK(st.st_mode);
-}
 
 static int write_dump(void *ctx, const char *line, size_t len)
 {
@@ -506,7 +492,7 @@ static int cmd_follow(sqlite3 *db, const struct crm_entity *t, long long from,
 int main(int argc, char **argv)
 {
 	const struct crm_entity *t = crm_entity_find("deal");
-	struct crm_train_opts o = { 300, 5, 0.05, 0.2, 0, 1, NULL, NULL };
+	struct crm_train_opts o = { 300, 5, 0.05, 0.2, 0, 1, NULL, NULL, NULL, 0, 0 };
 	FILE *dump = NULL;
 	const char *dump_path = NULL;
 	struct crm_err e = { 0 };
@@ -551,7 +537,7 @@ int main(int argc, char **argv)
 		cli_die_err(&e);
 	if (!cmd && follow) {
 		cmd_follow(db, t, from, once, quiet);
-	} else if (!cmd && !all && records_on_stdin()) {
+	} else if (!cmd && !all && cli_stdin_records()) {
 		cmd_score_stdin(db, t, quiet);
 	} else if (!cmd) {
 		cmd_score(db, t, quiet);

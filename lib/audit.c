@@ -9,6 +9,7 @@
 #include "audit.h"
 #include "db.h"
 #include "id.h"
+#include "model.h"
 
 /* Interned strings: code 0 is "(missing)". */
 struct crm_intern {
@@ -542,6 +543,163 @@ out:
 		free(code[u]);
 	}
 	free(map);
+	return rc;
+}
+
+/* Rows of pop: d's open records and the holdout (ids, labels), with p. */
+static int whatif_rows(struct crm_audit_pop *pop, struct crm_dataset *d, const float *p,
+		       char *const *hold_id, const float *hold_y, size_t nhold,
+		       double *auc, struct crm_err *e)
+{
+	float *hp = malloc((nhold ? nhold : 1) * sizeof(*hp)), *hy = malloc((nhold ? nhold : 1) * sizeof(*hy));
+	size_t nh = 0;
+
+	if (!hp || !hy) {
+		free(hp);
+		free(hy);
+		return crm_err_set(e, CRM_ESOFTWARE, "out of memory");
+	}
+	for (size_t i = 0; i < d->n; i++)
+		if (isnan(d->y[i]) && crm_audit_pop_add(pop, d->id[i], p[i], 1, 0, e) < 0)
+			goto fail;
+	for (size_t k = 0; k < nhold; k++) {
+		long r = crm_dataset_row(d, hold_id[k]);
+
+		if (r < 0)
+			continue;
+		if (crm_audit_pop_add(pop, hold_id[k], p[r], 2, hold_y[k] > 0.5, e) < 0)
+			goto fail;
+		hp[nh] = p[r];
+		hy[nh++] = hold_y[k];
+	}
+	*auc = crm_auc(hp, hy, nh);
+	free(hp);
+	free(hy);
+	return 0;
+fail:
+	free(hp);
+	free(hy);
+	return -1;
+}
+
+/* Probabilities of every row of a dataset built now with m's schema. */
+static int predict_all(sqlite3 *db, const struct crm_model *m, struct crm_dataset *d,
+		       float **p, struct crm_err *e)
+{
+	crm_dataset_init(d, m->type);
+	if (crm_dataset_build(d, db, NULL, &m->schema, e) < 0 || crm_dataset_index(d) < 0)
+		return -1;
+	if (!(*p = malloc((d->n ? d->n : 1) * sizeof(**p))))
+		return crm_err_set(e, CRM_ESOFTWARE, "out of memory");
+	return d->n ? crm_model_predict_adjusted(m, d, 0, d->n, *p, e) : 0;
+}
+
+int crm_audit_whatif(sqlite3 *db, const struct crm_override *ov, size_t n,
+		     struct crm_audit_pop *before, struct crm_audit_pop *after,
+		     double auc[2], struct crm_err *e)
+{
+	const struct crm_entity *type = before->type;
+	struct crm_model m1, m2;
+	struct crm_dataset d1, d2;
+	float *p1 = NULL, *p2 = NULL, *hy = NULL;
+	char **hid = NULL;
+	size_t nh = 0;
+	int retrain = 0, rc = -1;
+
+	crm_model_init(&m1);
+	crm_model_init(&m2);
+	crm_dataset_init(&d1, type);
+	crm_dataset_init(&d2, type);
+	if (crm_model_load(db, type, NULL, &m1, e) < 0 || crm_override_load(db, type, &m1, e) < 0)
+		goto out;
+	for (size_t i = 0; i < n; i++) {
+		if (!strcmp(ov[i].action, "exclude") || !strcmp(ov[i].action, "monotone"))
+			retrain = 1;
+		for (size_t k = 0; k < m1.nov && !strcmp(ov[i].action, "clear"); k++)
+			if (!strcmp(m1.ov[k].feature, ov[i].feature) && strcmp(m1.ov[k].action, "scale"))
+				retrain = 1;
+	}
+	if (predict_all(db, &m1, &d1, &p1, e) < 0)
+		goto out;
+	if (retrain) {
+		struct crm_train_opts o = { 300, 5, 0.05, 0.2, 0, 1, NULL, NULL, ov, n, 1 };
+		sqlite3_stmt *st;
+		int activated;
+
+		/* The active model's parameters. */
+		if (sqlite3_prepare_v2(db, "SELECT json_extract(params, '$.rounds'), json_extract(params, '$.depth'), "
+				       "json_extract(params, '$.eta'), json_extract(params, '$.holdout'), "
+				       "json_extract(params, '$.seed') FROM models WHERE id = ?1", -1, &st, NULL) == SQLITE_OK) {
+			sqlite3_bind_text(st, 1, m1.id, -1, SQLITE_STATIC);
+			if (sqlite3_step(st) == SQLITE_ROW) {
+				o.rounds = sqlite3_column_int(st, 0);
+				o.depth = sqlite3_column_int(st, 1);
+				o.eta = sqlite3_column_double(st, 2);
+				o.holdout = sqlite3_column_double(st, 3);
+				o.seed = (unsigned)sqlite3_column_int64(st, 4);
+			}
+			sqlite3_finalize(st);
+		}
+		if (crm_model_train(db, type, &o, &m2, &activated, e) < 0 ||
+		    predict_all(db, &m2, &d2, &p2, e) < 0)
+			goto out;
+		hid = m2.hold_id;
+		hy = m2.hold_y;
+		nh = m2.nhold;
+		if (whatif_rows(before, &d1, p1, hid, hy, nh, &auc[0], e) < 0 ||
+		    whatif_rows(after, &d2, p2, hid, hy, nh, &auc[1], e) < 0)
+			goto out;
+	} else {
+		sqlite3_stmt *st;
+		size_t cap = 1024;
+
+		/* The stored holdout of the active model. */
+		if (sqlite3_prepare_v2(db, "SELECT entity_id, label FROM holdout_scores WHERE model_id = ?1",
+				       -1, &st, NULL) != SQLITE_OK) {
+			crm_db_err(db, e, "cannot read the holdout");
+			goto out;
+		}
+		sqlite3_bind_text(st, 1, m1.id, -1, SQLITE_STATIC);
+		hid = malloc(cap * sizeof(*hid));
+		hy = malloc(cap * sizeof(*hy));
+		while (hid && hy && sqlite3_step(st) == SQLITE_ROW) {
+			if (nh == cap && (grow(&hid, cap * 2, sizeof(*hid)) < 0 || grow(&hy, cap * 2, sizeof(*hy)) < 0))
+				break;
+			if (nh == cap)
+				cap *= 2;
+			if (!(hid[nh] = strdup((const char *)sqlite3_column_text(st, 0))))
+				break;
+			hy[nh++] = (float)sqlite3_column_int(st, 1);
+		}
+		sqlite3_finalize(st);
+		if (!hid || !hy || sqlite3_errcode(db) == SQLITE_NOMEM) {
+			crm_err_set(e, CRM_ESOFTWARE, "out of memory");
+			goto out;
+		}
+		if (whatif_rows(before, &d1, p1, hid, hy, nh, &auc[0], e) < 0 ||
+		    crm_override_apply(&m1, ov, n, e) < 0 ||
+		    !(p2 = malloc((d1.n ? d1.n : 1) * sizeof(*p2))) ||
+		    (d1.n && crm_model_predict_adjusted(&m1, &d1, 0, d1.n, p2, e) < 0) ||
+		    whatif_rows(after, &d1, p2, hid, hy, nh, &auc[1], e) < 0) {
+			if (!p2)
+				crm_err_set(e, CRM_ESOFTWARE, "out of memory");
+			goto out;
+		}
+	}
+	rc = 0;
+out:
+	if (!retrain) {
+		for (size_t i = 0; i < nh; i++)
+			free(hid[i]);
+		free(hid);
+		free(hy);
+	}
+	free(p1);
+	free(p2);
+	crm_dataset_release(&d1);
+	crm_dataset_release(&d2);
+	crm_model_release(&m1);
+	crm_model_release(&m2);
 	return rc;
 }
 

@@ -71,6 +71,21 @@ int crm_audit_pop_model(struct crm_audit_pop *pop, sqlite3 *db,
 int crm_audit_pop_groups(struct crm_audit_pop *pop, unsigned mask, int bins,
 			 struct crm_err *e);
 
+struct crm_override;
+
+/*
+ * What if the n overrides ov were in force? before gets the rows of the
+ * active model, after those of a model with them: retrained in memory
+ * (with the active model's parameters) when a change needs training
+ * (exclude, monotone, or clearing one of those), else the same model
+ * rescored. Both are measured now on the same records: the open ones
+ * (selection) and one holdout (outcomes), whose AUCs go to auc[0] and
+ * auc[1]. Nothing is stored. pop_open() both populations first.
+ */
+int crm_audit_whatif(sqlite3 *db, const struct crm_override *ov, size_t n,
+		     struct crm_audit_pop *before, struct crm_audit_pop *after,
+		     double auc[2], struct crm_err *e);
+
 /* The probability at which the top k of the selection rows are selected. */
 float crm_audit_top_threshold(const struct crm_audit_pop *pop, size_t k);
 
