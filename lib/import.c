@@ -119,6 +119,9 @@ struct crm_import {
 	char now[32];
 	sqlite3_stmt *find_product;
 	double last_progress;
+	/* The file being read: its type and header, for the imports log. */
+	const struct crm_entity *file_type;
+	struct crm_buf file_cols;
 };
 
 static void rec_release(struct rec *r)
@@ -366,6 +369,7 @@ struct crm_import *crm_import_new(sqlite3 *db, const struct crm_import_opts *o,
 	if (h)
 		im->h = *h;
 	crm_buf_init(&im->out, 0);
+	crm_buf_init(&im->file_cols, 0);
 	if (prepare(db, &im->find_product,
 		    "SELECT name FROM products WHERE name_key = ?1 ORDER BY merged_into IS NOT NULL, rowid LIMIT 1",
 		    e) < 0) {
@@ -395,6 +399,7 @@ void crm_import_free(struct crm_import *im)
 		free(im->maps[i].field);
 	}
 	free(im->maps);
+	crm_buf_release(&im->file_cols);
 	for (size_t i = 0; i < im->ndefer; i++)
 		deferred_free(&im->defer[i]);
 	free(im->defer);
@@ -1613,10 +1618,20 @@ static int import_csv(struct crm_import *im, struct crm_reader *rd,
 		crm_err_set(e, CRM_ESOFTWARE, "out of memory");
 		goto out;
 	}
+	im->file_type = type;
+	crm_buf_reset(&im->file_cols);
+	crm_buf_addc(&im->file_cols, '[');
 	for (size_t i = 0; i < c.ncols; i++) {
 		cols[i] = map_column(im, type, c.header[i], e);
 		if (cols[i] == CRM_COL_BAD)
 			goto out;
+		if (i)
+			crm_buf_addc(&im->file_cols, ',');
+		crm_json_str(&im->file_cols, c.header[i], strlen(c.header[i]));
+	}
+	if (crm_buf_addc(&im->file_cols, ']') < 0) {
+		crm_err_set(e, CRM_ESOFTWARE, "out of memory");
+		goto out;
 	}
 	for (;;) {
 		int r = crm_csv_next(&c, e);
@@ -1873,13 +1888,39 @@ int crm_import_probe(const char *path, enum crm_format *fmt,
 	return 0;
 }
 
+/* Log a CSV file's import: its header and counts (schema drift checks). */
+static int log_import(struct crm_import *im, const char *name,
+		      const struct crm_import_stats *before, struct crm_err *e)
+{
+	sqlite3_stmt *st;
+	char now[32];
+	int rc;
+
+	crm_db_timestamp(now, sizeof(now));
+	if (sqlite3_prepare_v2(im->db, "INSERT INTO imports (at, file, source, entity, columns, rows, rejected) "
+			       "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)", -1, &st, NULL) != SQLITE_OK)
+		return crm_db_err(im->db, e, "cannot log the import");
+	sqlite3_bind_text(st, 1, now, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, name, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, im->o.source ? im->o.source : "import", -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 4, im->file_type->kind, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 5, im->file_cols.data, (int)im->file_cols.len, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 6, im->st.rows - before->rows);
+	sqlite3_bind_int64(st, 7, im->st.rejected - before->rejected);
+	rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	return rc == SQLITE_DONE ? 0 : crm_db_err(im->db, e, "cannot log the import");
+}
+
 int crm_import_file(struct crm_import *im, const char *path,
 		    enum crm_format fmt, const struct crm_entity *type,
 		    struct crm_err *e)
 {
 	struct crm_reader rd;
+	struct crm_import_stats before = im->st;
 	int rc;
 
+	im->file_type = NULL;
 	if (crm_reader_open(&rd, path, im->o.line_cap, e) < 0)
 		return -1;
 	if (fmt == CRM_FMT_AUTO)
@@ -1921,6 +1962,8 @@ int crm_import_file(struct crm_import *im, const char *path,
 		im->in_batch = 0;
 		crm_buf_reset(&im->out);
 	}
+	if (rc == 0 && im->file_type && !im->o.dry_run)
+		rc = log_import(im, rd.name, &before, e);
 	if (im->h.progress)
 		im->h.progress(im->h.ctx, NULL, &im->st);
 	crm_reader_release(&rd);
