@@ -45,7 +45,7 @@ LIB_SRC = $(wildcard lib/*.c)
 LIB_OBJ = $(LIB_SRC:%.c=$(O)/%.o) $(O)/lib/migrations.o
 MIGRATIONS = $(sort $(wildcard lib/sql/*.sql))
 
-TOOLS = crm crm-import crm-export crm-dedupe crm-score crm-explain
+TOOLS = crm crm-import crm-export crm-dedupe crm-score crm-explain crm-audit
 BINS  = $(TOOLS:%=$(O)/%)
 UNIT_SRC = $(wildcard tests/unit/t-*.c)
 UNIT  = $(UNIT_SRC:tests/unit/%.c=$(O)/tests/%)

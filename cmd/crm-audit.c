@@ -1,0 +1,717 @@
+/*
+ * crm-audit - bias audits of the scoring models, data-quality and privacy
+ * checks; each a command with an exit status, for cron and CI.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "../lib/audit.h"
+#include "../lib/checks.h"
+#include "../lib/db.h"
+#include "../lib/fairness.h"
+#include "../lib/model.h"
+#include "../lib/ndjson.h"
+#include "../lib/reader.h"
+#include "../lib/report.h"
+#include "cli.h"
+
+enum { O_BY = 256, O_MODEL, O_TOP, O_THRESHOLD, O_MIN_RATIO, O_MAX_DIFF,
+       O_CONFIDENCE, O_BOOTSTRAP, O_MIN_GROUP, O_BINS, O_FAIL_ON, O_REPORT,
+       O_WHAT_IF, O_SEED, O_NO_STORE, O_MAX, O_RETAIN, O_CHECK };
+
+static const struct cli_opt opts[] = {
+	{ "by", O_BY, "ATTR", "bias: group by a column or custom field (twice: also their intersection)" },
+	{ "type", 't', "TYPE", "contact (default) or deal" },
+	{ "model", O_MODEL, "ID", "bias: audit this model (default: the active one)" },
+	{ "top", O_TOP, "N|P%", "bias: the operating point is the top N (or P%) of records (default 20%)" },
+	{ "threshold", O_THRESHOLD, "SCORE", "bias: the operating point is a score (0-100) instead" },
+	{ "min-ratio", O_MIN_RATIO, "X", "bias: lowest fair disparate impact ratio (default 0.8)" },
+	{ "max-diff", O_MAX_DIFF, "X", "bias: largest fair difference of rates (default 0.1)" },
+	{ "confidence", O_CONFIDENCE, "X", "bias: confidence of the intervals (default 0.95)" },
+	{ "bootstrap", O_BOOTSTRAP, "N", "bias: bootstrap resamples (default 1000; 0: none)" },
+	{ "min-group", O_MIN_GROUP, "N", "bias: smaller groups are flagged, not judged (default 30)" },
+	{ "bins", O_BINS, "N", "bias: bands of a numeric attribute (default 4)" },
+	{ "fail-on", O_FAIL_ON, "LIST", "bias: metrics that fail the audit (default ratio,parity,tpr,fpr)" },
+	{ "what-if", O_WHAT_IF, "CHANGE", "bias: also measure with exclude:F, scale:F=X, monotone:F=1 or clear:F" },
+	{ "report", O_REPORT, "FILE", "write an HTML report with plots and the audit history" },
+	{ "seed", O_SEED, "N", "bias: random seed of the bootstrap (default 1)" },
+	{ "max", O_MAX, "CHECK=X", "quality, privacy: the threshold of a check" },
+	{ "check", O_CHECK, "CHECK", "quality, privacy: run only these checks (repeatable)" },
+	{ "retain", O_RETAIN, "KIND=DAYS", "privacy: retention period (interactions, leads, deals)" },
+	{ "no-store", O_NO_STORE, NULL, "do not record this run in the audit history" },
+	{ "quiet", 'q', NULL, "no summary on stderr" },
+	{ NULL, 0, NULL, NULL }
+};
+
+static const struct cli cli = {
+	"crm-audit", "bias --by ATTR [--by ATTR] [options] [< scored.ndjson]\n"
+	"       crm-audit quality [--max CHECK=X]... [--check CHECK]...\n"
+	"       crm-audit privacy [--retain KIND=DAYS]... [--max CHECK=X]...\n"
+	"       crm-audit history [--type TYPE]",
+	"Audit the scores for bias, and the data for quality and privacy; exit 1 on a violation.",
+	opts,
+};
+
+static double num(const char *opt, const char *s, double lo, double hi)
+{
+	char *end;
+	double v;
+
+	errno = 0;
+	v = strtod(s, &end);
+	if (*end || end == s || errno || v < lo || v > hi)
+		cli_die(CRM_EUSAGE, "--%s: want a number from %g to %g, not '%s'", opt, lo, hi, s);
+	return v;
+}
+
+/* Everything the bias command was asked. */
+struct bias_args {
+	const struct crm_entity *type;
+	const char *by[CRM_AUDIT_MAXATTR];
+	size_t nby;
+	const char *model, *report;
+	const char *top;		/* "N" or "P%" */
+	double threshold;		/* score, or NAN */
+	int bins, store, quiet;
+	unsigned fail_on;
+	struct crm_fair_opts fo;
+	struct crm_override whatif[16];
+	const char *whatif_spec[16];
+	size_t nwhatif;
+};
+
+/* "exclude:F", "scale:F=X", "monotone:F=+1", "clear:F". */
+static void parse_whatif(const char *spec, struct crm_override *o)
+{
+	const char *colon = strchr(spec, ':'), *eq;
+	size_t alen = colon ? (size_t)(colon - spec) : 0;
+
+	if (!colon || alen >= sizeof(o->action))
+		cli_die(CRM_EUSAGE, "--what-if '%s': want ACTION:FEATURE[=VALUE]", spec);
+	memcpy(o->action, spec, alen);
+	o->action[alen] = 0;
+	eq = strchr(colon + 1, '=');
+	snprintf(o->feature, sizeof(o->feature), "%.*s",
+		 (int)(eq ? (size_t)(eq - colon - 1) : strlen(colon + 1)), colon + 1);
+	o->value = 0;
+	if (!*o->feature)
+		cli_die(CRM_EUSAGE, "--what-if '%s': no feature", spec);
+	if (!strcmp(o->action, "scale")) {
+		if (!eq)
+			cli_die(CRM_EUSAGE, "--what-if '%s': scale:FEATURE=FACTOR", spec);
+		o->value = num("what-if", eq + 1, 0, 10);
+	} else if (!strcmp(o->action, "monotone")) {
+		o->value = eq && !strcmp(eq + 1, "-1") ? -1 : 1;
+	} else if (strcmp(o->action, "exclude") && strcmp(o->action, "clear")) {
+		cli_die(CRM_EUSAGE, "--what-if '%s': the action is exclude, scale, monotone or clear", spec);
+	}
+}
+
+/* Rows piped in: records with an id and a score or probability, and an
+ * outcome where known. */
+static void read_stdin(struct crm_audit_pop *pop)
+{
+	struct crm_reader r;
+	struct crm_err e = { 0 };
+	size_t line = 0, unknown = 0;
+	int rc;
+
+	if (crm_reader_open(&r, "-", 0, &e) < 0)
+		cli_die_err(&e);
+	while ((rc = crm_reader_line(&r, &e)) != CRM_LINE_EOF) {
+		json_t *o, *v;
+		const char *id, *out;
+		double p;
+		uint8_t role = CRM_FAIR_SEL, label = 0;
+
+		line++;
+		if (rc < 0)
+			cli_die_err(&e);
+		if (rc == CRM_LINE_TOOLONG || !r.line.len)
+			continue;
+		if (!(o = json_loadb(r.line.data, r.line.len, 0, NULL)))
+			cli_die(CRM_EDATA, "stdin:%zu: not a JSON object", line);
+		id = json_string_value(json_object_get(o, "id"));
+		if ((v = json_object_get(o, "probability")) && json_is_number(v))
+			p = json_number_value(v);
+		else if ((v = json_object_get(o, "score")) && json_is_number(v))
+			p = json_number_value(v) / 100;
+		else
+			p = NAN;
+		if (!id || !(p >= 0 && p <= 1)) {	/* not a scored record: passed over */
+			json_decref(o);
+			continue;
+		}
+		v = json_object_get(o, "outcome");
+		if ((out = json_string_value(v))) {
+			if (!strcmp(out, "won") || !strcmp(out, "converted"))
+				role |= CRM_FAIR_OUT, label = 1;
+			else if (!strcmp(out, "lost"))
+				role |= CRM_FAIR_OUT;
+		} else if (json_is_integer(v) || json_is_boolean(v)) {
+			role |= CRM_FAIR_OUT;
+			label = json_is_true(v) || json_integer_value(v) == 1;
+		}
+		if ((rc = crm_audit_pop_add(pop, id, (float)p, role, label, &e)) < 0)
+			cli_die_err(&e);
+		unknown += rc == 1;
+		json_decref(o);
+	}
+	crm_reader_release(&r);
+	if (unknown)
+		cli_warn("%zu records on stdin are not live %ss in the database: left out",
+			 unknown, pop->type->kind);
+}
+
+static void fmt_ci(char *s, size_t n, const struct crm_fair_est *x, int pct)
+{
+	double k = pct ? 100 : 1;
+
+	if (!isfinite(x->v))
+		snprintf(s, n, "-");
+	else if (isfinite(x->lo))
+		snprintf(s, n, pct ? "%.1f [%.1f,%.1f]" : "%.2f [%.2f,%.2f]", k * x->v, k * x->lo, k * x->hi);
+	else
+		snprintf(s, n, pct ? "%.1f" : "%.2f", k * x->v);
+}
+
+static void table(const char *label, const struct crm_fair *f, unsigned fail_on)
+{
+	printf("%s\n  %-24s %7s %-20s %-18s %-20s %-20s %s\n", label, "GROUP", "N", "SELECTED %",
+	       "IMPACT RATIO", "TPR DIFF", "FPR DIFF", "VERDICT");
+	for (size_t k = 0; k < f->ng; k++) {
+		const struct crm_fair_group *g = &f->g[k];
+		char a[48], b[48], c[48], d[48];
+		unsigned v = crm_fair_violations(f, k, fail_on);
+
+		if (!g->n && !g->labelled)
+			continue;
+		fmt_ci(a, sizeof(a), &g->rate, 1);
+		fmt_ci(b, sizeof(b), &g->ratio, 0);
+		fmt_ci(c, sizeof(c), &g->tpr_diff, 0);
+		fmt_ci(d, sizeof(d), &g->fpr_diff, 0);
+		printf("  %-24.24s %7zu %-20s %-18s %-20s %-20s ", g->name, g->n, a, b, c, d);
+		if (v) {
+			for (unsigned bit = 1; bit <= CRM_FAIR_CALIB; bit <<= 1)
+				if (v & bit)
+					printf("%s ", crm_fair_metric_name(bit));
+			printf("VIOLATION\n");
+		} else {
+			printf("%s\n", g->small ? "too small to judge" : (long)k == f->ref ? "reference" : "ok");
+		}
+	}
+}
+
+/* Measure every attribute set of pop; print; count violations. */
+static int measure(struct crm_audit_pop *pop, const struct bias_args *a, float thr,
+		   struct crm_buf *findings, struct crm_report *rep, const char *whatif,
+		   int print, double *min_ratio)
+{
+	unsigned masks[3] = { 1, 2, 3 };
+	size_t nmask = pop->nattr == 2 ? 3 : 1;
+	struct crm_fair_opts fo = a->fo;
+	int violations = 0, tty = print && cli_isatty(1);
+	struct crm_buf b;
+
+	crm_buf_init(&b, 0);
+	fo.threshold = thr;
+	*min_ratio = NAN;
+	for (size_t m = 0; m < nmask; m++) {
+		struct crm_fair f;
+		struct crm_err e = { 0 };
+		char label[300];
+		int nv = 0;
+
+		snprintf(label, sizeof(label), "%s%s%s", m == 1 ? pop->attr[1] : pop->attr[0],
+			 m == 2 ? " & " : "", m == 2 ? pop->attr[1] : "");
+		if (crm_audit_pop_groups(pop, masks[m], a->bins, &e) < 0 ||
+		    crm_fair_measure(&f, pop->group, pop->p, pop->role, pop->label, pop->n,
+				     (const char *const *)pop->gname, pop->ngroups, &fo, &e) < 0)
+			cli_die_err(&e);
+		for (size_t k = 0; k < f.ng; k++) {
+			if (!f.g[k].n && !f.g[k].labelled)
+				continue;
+			nv += crm_fair_violations(&f, k, a->fail_on) != 0;
+			if (!(f.g[k].small) && (long)k != f.ref && isfinite(f.g[k].ratio.v) &&
+			    !(f.g[k].ratio.v >= *min_ratio))
+				*min_ratio = f.g[k].ratio.v;
+			crm_buf_reset(&b);
+			crm_buf_adds(&b, "{\"type\":\"group\",\"attribute\":");
+			crm_json_str(&b, label, strlen(label));
+			{
+				struct crm_buf g;
+
+				crm_buf_init(&g, 0);
+				crm_fair_group_json(&f, k, a->fail_on, &g);
+				crm_buf_addc(&b, ',');
+				crm_buf_add(&b, g.data + 1, g.len - 1);
+				crm_buf_release(&g);
+			}
+			if (findings && findings->len > 1)
+				crm_buf_addc(findings, ',');
+			if (findings)
+				crm_buf_add(findings, b.data, b.len);
+			crm_buf_addc(&b, '\n');
+			if (print && !tty && !whatif)
+				cli_write(b.data, b.len);
+		}
+		if (rep && !whatif)
+			crm_report_bias(rep, label, &f, a->fail_on);
+		crm_buf_reset(&b);
+		crm_buf_addf(&b, "{\"type\":\"attribute\",\"attribute\":");
+		crm_json_str(&b, label, strlen(label));
+		crm_buf_addf(&b, ",\"groups\":%zu,\"reference\":", f.ng);
+		if (f.ref >= 0)
+			crm_json_str(&b, f.g[f.ref].name, strlen(f.g[f.ref].name));
+		else
+			crm_buf_adds(&b, "null");
+		crm_buf_addf(&b, ",\"dp_difference\":%.4f,\"dp_ratio\":%.4f,\"eo_difference\":%.4f,\"violations\":%d}",
+			     f.dp_difference, f.dp_ratio, f.eo_difference, nv);
+		if (findings) {
+			crm_buf_addc(findings, ',');
+			crm_buf_add(findings, b.data, b.len);
+		}
+		crm_buf_addc(&b, '\n');
+		if (tty && !whatif) {
+			char l2[400];
+
+			snprintf(l2, sizeof(l2), "%s (reference %s; parity difference %.3f, ratio %.3f)", label,
+				 f.ref >= 0 ? f.g[f.ref].name : "none", f.dp_difference, f.dp_ratio);
+			table(l2, &f, a->fail_on);
+		} else if (print && !whatif) {
+			cli_write(b.data, b.len);
+		}
+		violations += nv;
+		crm_fair_release(&f);
+	}
+	crm_buf_release(&b);
+	return violations;
+}
+
+/* The operating point as a probability. */
+static float operating_point(const struct crm_audit_pop *pop, const struct bias_args *a,
+			     size_t *nsel)
+{
+	size_t n = 0, k;
+	char *end;
+	double v;
+
+	for (size_t i = 0; i < pop->n; i++)
+		n += pop->role[i] & CRM_FAIR_SEL;
+	*nsel = n;
+	if (!isnan(a->threshold))
+		return (float)(a->threshold / 100);
+	v = strtod(a->top, &end);
+	if (*end == '%')
+		k = (size_t)ceil(v / 100 * (double)n);
+	else
+		k = (size_t)v;
+	return crm_audit_top_threshold(pop, k);
+}
+
+static int cmd_bias(sqlite3 *db, struct bias_args *a)
+{
+	struct crm_audit_pop pop;
+	struct crm_err e = { 0 };
+	struct crm_buf findings, params;
+	struct crm_report rep;
+	char model[CRM_ID_MAX] = "", id[CRM_ID_MAX];
+	size_t nsel, nout = 0, nsel_chosen = 0;
+	float thr;
+	int violations, piped = cli_stdin_records();
+	double min_ratio;
+
+	if (!a->nby)
+		cli_die(CRM_EUSAGE, "bias: say which attribute to audit with --by (a column or custom field)");
+	if (crm_audit_pop_open(&pop, db, a->type, a->by, a->nby, &e) < 0)
+		cli_die_err(&e);
+	if (piped) {
+		read_stdin(&pop);
+	} else {
+		struct crm_model m;
+
+		crm_model_init(&m);
+		if (crm_model_load(db, a->type, a->model, &m, &e) < 0)
+			cli_die_err(&e);
+		snprintf(model, sizeof(model), "%s", m.id);
+		crm_model_release(&m);
+		if (crm_audit_pop_model(&pop, db, model, &e) < 0)
+			cli_die_err(&e);
+	}
+	thr = operating_point(&pop, a, &nsel);
+	for (size_t i = 0; i < pop.n; i++) {
+		nout += (pop.role[i] & CRM_FAIR_OUT) != 0;
+		nsel_chosen += (pop.role[i] & CRM_FAIR_SEL) && pop.p[i] >= thr;
+	}
+	if (!pop.n)
+		cli_die(CRM_EDATA, "nothing to audit: no scored %ss%s", a->type->kind,
+			piped ? " on stdin" : " (run 'crm-score --all' first)");
+	crm_buf_init(&findings, 0);
+	crm_buf_init(&params, 0);
+	crm_buf_addc(&findings, '[');
+	crm_report_init(&rep);
+	violations = measure(&pop, a, thr, &findings, a->report ? &rep : NULL, NULL, 1, &min_ratio);
+	crm_buf_addc(&findings, ']');
+	/* The overrides in force, which the audit is partly about. */
+	{
+		sqlite3_stmt *st;
+		struct crm_buf b;
+
+		crm_buf_init(&b, 0);
+		sqlite3_prepare_v2(db, "SELECT feature, action, value, who, why, at FROM weights w WHERE entity = ?1 AND id = "
+				       "(SELECT max(id) FROM weights w2 WHERE w2.entity = w.entity AND w2.feature = w.feature) "
+				       "AND action != 'clear' ORDER BY feature", -1, &st, NULL);
+		sqlite3_bind_text(st, 1, a->type->kind, -1, SQLITE_STATIC);
+		while (sqlite3_step(st) == SQLITE_ROW) {
+			crm_buf_reset(&b);
+			crm_buf_adds(&b, "{\"type\":\"override\",\"feature\":");
+			crm_json_str(&b, (const char *)sqlite3_column_text(st, 0), (size_t)sqlite3_column_bytes(st, 0));
+			crm_buf_addf(&b, ",\"action\":\"%s\",\"value\":%g,\"who\":", sqlite3_column_text(st, 1),
+				     sqlite3_column_double(st, 2));
+			crm_json_str(&b, (const char *)sqlite3_column_text(st, 3), (size_t)sqlite3_column_bytes(st, 3));
+			crm_buf_adds(&b, ",\"why\":");
+			crm_json_str(&b, (const char *)sqlite3_column_text(st, 4), (size_t)sqlite3_column_bytes(st, 4));
+			crm_buf_addf(&b, ",\"at\":\"%s\"}\n", sqlite3_column_text(st, 5));
+			if (cli_isatty(1))
+				printf("override in force: %s %s (%s: %s)\n", sqlite3_column_text(st, 1),
+				       sqlite3_column_text(st, 0), sqlite3_column_text(st, 3), sqlite3_column_text(st, 4));
+			else
+				cli_write(b.data, b.len);
+			crm_report_override(&rep, b.data);
+		}
+		sqlite3_finalize(st);
+		crm_buf_release(&b);
+	}
+	/* What if: before and after, in memory, nothing stored. */
+	for (size_t w = 0; w < a->nwhatif; w++) {
+		struct crm_audit_pop before, after;
+		double auc[2], mr[2];
+		int v[2];
+		float t2[2];
+		size_t ns;
+		struct crm_buf b;
+
+		if (piped)
+			cli_die(CRM_EUSAGE, "--what-if rescores from the database; not with records on stdin");
+		if (crm_audit_pop_open(&before, db, a->type, a->by, a->nby, &e) < 0 ||
+		    crm_audit_pop_open(&after, db, a->type, a->by, a->nby, &e) < 0 ||
+		    crm_audit_whatif(db, &a->whatif[w], 1, &before, &after, auc, &e) < 0)
+			cli_die_err(&e);
+		t2[0] = operating_point(&before, a, &ns);
+		t2[1] = operating_point(&after, a, &ns);
+		v[0] = measure(&before, a, t2[0], NULL, NULL, a->whatif_spec[w], 0, &mr[0]);
+		v[1] = measure(&after, a, t2[1], NULL, NULL, a->whatif_spec[w], 0, &mr[1]);
+		crm_buf_init(&b, 0);
+		crm_buf_adds(&b, "{\"type\":\"what_if\",\"change\":");
+		crm_json_str(&b, a->whatif_spec[w], strlen(a->whatif_spec[w]));
+		crm_buf_addf(&b, ",\"before\":{\"violations\":%d,\"min_ratio\":%.4f,\"auc\":%.4f},"
+			     "\"after\":{\"violations\":%d,\"min_ratio\":%.4f,\"auc\":%.4f},\"auc_cost\":%.4f}\n",
+			     v[0], mr[0], auc[0], v[1], mr[1], auc[1], auc[0] - auc[1]);
+		if (cli_isatty(1))
+			printf("what if %s: violations %d -> %d, lowest impact ratio %.3f -> %.3f, AUC %.4f -> %.4f\n",
+			       a->whatif_spec[w], v[0], v[1], mr[0], mr[1], auc[0], auc[1]);
+		else
+			cli_write(b.data, b.len);
+		crm_report_whatif(&rep, b.data);
+		crm_buf_release(&b);
+		crm_audit_pop_release(&before);
+		crm_audit_pop_release(&after);
+	}
+	crm_buf_addf(&params, "{\"by\":[");
+	for (size_t k = 0; k < a->nby; k++) {
+		if (k)
+			crm_buf_addc(&params, ',');
+		crm_json_str(&params, a->by[k], strlen(a->by[k]));
+	}
+	crm_buf_addf(&params, "],\"threshold\":%.6f,\"min_ratio\":%g,\"max_diff\":%g,\"confidence\":%g,"
+		     "\"bootstrap\":%d,\"min_group\":%zu,\"source\":\"%s\"}", thr, a->fo.min_ratio,
+		     a->fo.max_diff, a->fo.confidence, a->fo.resamples, a->fo.min_group,
+		     piped ? "stdin" : "scores");
+	id[0] = 0;
+	if (a->store && crm_audit_store(db, "bias", a->type->kind, *model ? model : NULL, params.data,
+					findings.data, violations, id, &e) < 0)
+		cli_die_err(&e);
+	{
+		char line[512];
+		int len = snprintf(line, sizeof(line),
+			"{\"type\":\"audit\",\"kind\":\"bias\",\"id\":%s%s%s,\"entity\":\"%s\",\"model\":%s%s%s,"
+			"\"threshold\":%.4f,\"scored\":%zu,\"selected\":%zu,\"holdout\":%zu,\"violations\":%d,\"verdict\":\"%s\"}\n",
+			*id ? "\"" : "", *id ? id : "null", *id ? "\"" : "", a->type->kind,
+			*model ? "\"" : "", *model ? model : "null", *model ? "\"" : "",
+			thr, nsel, nsel_chosen, nout, violations, violations ? "fail" : "pass");
+
+		if (cli_isatty(1))
+			printf("%s: %zu scored, top %zu selected (score >= %.0f), %zu with outcomes: %d violation%s\n",
+			       violations ? "FAIL" : "PASS", nsel, nsel_chosen, 100 * thr, nout, violations,
+			       violations == 1 ? "" : "s");
+		else
+			cli_write(line, (size_t)len);
+	}
+	if (a->report) {
+		if (crm_report_history(&rep, db, "bias", a->type->kind, &e) < 0 ||
+		    crm_report_write(&rep, a->report, "Bias audit", &e) < 0)
+			cli_die_err(&e);
+	}
+	if (!a->quiet && !cli_isatty(1))
+		fprintf(stderr, "%s: bias: %d violation%s among %zu scored %ss (top %zu selected)%s%s\n",
+			cli_prog, violations, violations == 1 ? "" : "s", nsel, a->type->kind,
+			nsel_chosen, a->report ? "; report in " : "", a->report ? a->report : "");
+	crm_report_release(&rep);
+	crm_buf_release(&findings);
+	crm_buf_release(&params);
+	crm_audit_pop_release(&pop);
+	return violations ? 1 : 0;
+}
+
+static const char *const status_name[] = { "pass", "fail", "skip" };
+
+/* quality or privacy: run the checks, print, store; exit 1 on a failure. */
+static int cmd_checks(sqlite3 *db, const char *kind, const char *const *max, size_t nmax,
+		      const char *const *only, size_t nonly, const struct crm_retention *ret,
+		      const char *report, int store, int quiet)
+{
+	struct crm_check c[32];
+	size_t n = crm_checks(kind, c, 32);
+	struct crm_err e = { 0 };
+	struct crm_buf findings, b;
+	const char *key = getenv("CRM_KEY_FILE");
+	char id[CRM_ID_MAX] = "";
+	int failed, tty = cli_isatty(1);
+
+	for (size_t k = 0; k < nmax; k++)
+		if (crm_check_set_max(c, n, max[k]) < 0)
+			cli_die(CRM_EUSAGE, "--max '%s': want CHECK=NUMBER with a %s check", max[k], kind);
+	if (nonly) {
+		for (size_t k = 0; k < n; k++)
+			c[k].run = 0;
+		for (size_t j = 0; j < nonly; j++) {
+			size_t k;
+
+			for (k = 0; k < n && strcmp(c[k].name, only[j]); k++)
+				;
+			if (k == n)
+				cli_die(CRM_EUSAGE, "--check '%s': no such %s check", only[j], kind);
+			c[k].run = 1;
+		}
+	}
+	if ((failed = crm_checks_run(db, c, n, ret, key && *key, &e)) < 0)
+		cli_die_err(&e);
+	crm_buf_init(&findings, 0);
+	crm_buf_init(&b, 0);
+	crm_buf_addc(&findings, '[');
+	if (tty)
+		printf("%-26s %-7s %10s %10s %9s %9s  %s\n", "CHECK", "STATUS", "COUNT", "OF", "VALUE", "MAX", "WHAT");
+	for (size_t k = 0; k < n; k++) {
+		if (!c[k].run)
+			continue;
+		crm_buf_reset(&b);
+		crm_buf_addf(&b, "{\"type\":\"check\",\"audit\":\"%s\",\"check\":\"%s\",\"what\":", kind, c[k].name);
+		crm_json_str(&b, c[k].what, strlen(c[k].what));
+		crm_buf_addf(&b, ",\"count\":%lld,\"total\":%lld,\"value\":%.6g,\"max\":%g,\"status\":\"%s\"",
+			     c[k].count, c[k].total, c[k].value, c[k].max, status_name[c[k].status]);
+		if (*c[k].note) {
+			crm_buf_adds(&b, ",\"note\":");
+			crm_json_str(&b, c[k].note, strlen(c[k].note));
+		}
+		crm_buf_addc(&b, '}');
+		if (findings.len > 1)
+			crm_buf_addc(&findings, ',');
+		crm_buf_add(&findings, b.data, b.len);
+		crm_buf_addc(&b, '\n');
+		if (tty)
+			printf("%-26s %-7s %10lld %10lld %9.4g %9g  %s%s%s\n", c[k].name,
+			       c[k].status == CRM_CHECK_FAIL ? "FAIL" : status_name[c[k].status],
+			       c[k].count, c[k].total, c[k].value, c[k].max, c[k].what,
+			       *c[k].note ? "; " : "", c[k].note);
+		else
+			cli_write(b.data, b.len);
+	}
+	crm_buf_addc(&findings, ']');
+	if (store) {
+		crm_buf_reset(&b);
+		crm_buf_adds(&b, "{\"thresholds\":{");
+		for (size_t k = 0; k < n; k++)
+			crm_buf_addf(&b, "%s\"%s\":%g", k ? "," : "", c[k].name, c[k].max);
+		crm_buf_addf(&b, "},\"retention\":{\"interactions\":%g,\"leads\":%g,\"erasure\":%g}}",
+			     ret->interactions, ret->leads, ret->erasure_days);
+		if (crm_audit_store(db, kind, NULL, NULL, b.data, findings.data, failed, id, &e) < 0)
+			cli_die_err(&e);
+	}
+	if (tty) {
+		printf("%s: %d check%s failed\n", failed ? "FAIL" : "PASS", failed, failed == 1 ? "" : "s");
+	} else {
+		crm_buf_reset(&b);
+		crm_buf_addf(&b, "{\"type\":\"audit\",\"kind\":\"%s\",\"id\":%s%s%s,\"failed\":%d,\"verdict\":\"%s\"}\n",
+			     kind, *id ? "\"" : "", *id ? id : "null", *id ? "\"" : "", failed, failed ? "fail" : "pass");
+		cli_write(b.data, b.len);
+	}
+	if (report) {
+		struct crm_report rep;
+		char title[64];
+
+		crm_report_init(&rep);
+		crm_buf_reset(&b);
+		crm_buf_adds(&b, "<section><table><tr><th>check</th><th>status</th><th>count</th><th>of</th><th>value</th><th>max</th><th>what</th></tr>");
+		for (size_t k = 0; k < n; k++)
+			if (c[k].run)
+				crm_buf_addf(&b, "<tr class=\"%s\"><td>%s</td><td>%s</td><td>%lld</td><td>%lld</td><td>%.4g</td><td>%g</td><td>%s</td></tr>",
+					     c[k].status == CRM_CHECK_FAIL ? "bad" : "", c[k].name, status_name[c[k].status],
+					     c[k].count, c[k].total, c[k].value, c[k].max, c[k].what);
+		crm_buf_adds(&b, "</table></section>");
+		crm_buf_add(&rep.body, b.data, b.len);
+		snprintf(title, sizeof(title), "%s audit", kind);
+		title[0] = (char)(title[0] - 32);
+		if (crm_report_write(&rep, report, title, &e) < 0)
+			cli_die_err(&e);
+		crm_report_release(&rep);
+	}
+	if (!quiet && !tty)
+		fprintf(stderr, "%s: %s: %d check%s failed\n", cli_prog, kind, failed, failed == 1 ? "" : "s");
+	crm_buf_release(&findings);
+	crm_buf_release(&b);
+	return failed ? 1 : 0;
+}
+
+/* The stored audit runs, oldest first. */
+static int cmd_history(sqlite3 *db, const char *kind)
+{
+	sqlite3_stmt *st;
+	int tty = cli_isatty(1);
+
+	sqlite3_prepare_v2(db, "SELECT id, at, kind, entity, model_id, violations, verdict, json(params) FROM audits "
+			       "WHERE ?1 IS NULL OR kind = ?1 ORDER BY at, id", -1, &st, NULL);
+	sqlite3_bind_text(st, 1, kind, -1, SQLITE_STATIC);
+	if (tty)
+		printf("%-20s %-24s %-8s %-8s %-20s %10s  %s\n", "ID", "AT", "KIND", "ENTITY", "MODEL", "VIOLATIONS", "VERDICT");
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		struct crm_buf b;
+
+		if (tty) {
+			printf("%-20s %-24s %-8s %-8s %-20s %10d  %s\n", sqlite3_column_text(st, 0),
+			       sqlite3_column_text(st, 1), sqlite3_column_text(st, 2),
+			       sqlite3_column_type(st, 3) == SQLITE_NULL ? "-" : (const char *)sqlite3_column_text(st, 3),
+			       sqlite3_column_type(st, 4) == SQLITE_NULL ? "-" : (const char *)sqlite3_column_text(st, 4),
+			       sqlite3_column_int(st, 5), sqlite3_column_text(st, 6));
+			continue;
+		}
+		crm_buf_init(&b, 0);
+		crm_buf_addf(&b, "{\"type\":\"audit\",\"id\":\"%s\",\"at\":\"%s\",\"kind\":\"%s\",\"entity\":",
+			     sqlite3_column_text(st, 0), sqlite3_column_text(st, 1), sqlite3_column_text(st, 2));
+		if (sqlite3_column_type(st, 3) == SQLITE_NULL)
+			crm_buf_adds(&b, "null");
+		else
+			crm_buf_addf(&b, "\"%s\"", sqlite3_column_text(st, 3));
+		crm_buf_adds(&b, ",\"model\":");
+		if (sqlite3_column_type(st, 4) == SQLITE_NULL)
+			crm_buf_adds(&b, "null");
+		else
+			crm_buf_addf(&b, "\"%s\"", sqlite3_column_text(st, 4));
+		crm_buf_addf(&b, ",\"violations\":%d,\"verdict\":\"%s\",\"params\":%s}\n", sqlite3_column_int(st, 5),
+			     sqlite3_column_text(st, 6), sqlite3_column_text(st, 7));
+		cli_write(b.data, b.len);
+		crm_buf_release(&b);
+	}
+	sqlite3_finalize(st);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	struct bias_args a;
+	struct crm_retention ret;
+	const char *arg, *cmd, *max[32], *only[32], *kind = NULL;
+	size_t nmax = 0, nonly = 0;
+	struct crm_err e = { 0 };
+	sqlite3 *db;
+	int key, rc = 0;
+	long bits;
+
+	memset(&a, 0, sizeof(a));
+	a.type = crm_entity_find("contact");
+	a.top = "20%";
+	a.threshold = NAN;
+	a.bins = 4;
+	a.store = 1;
+	a.fail_on = CRM_FAIR_DEFAULT;
+	crm_fair_opts_default(&a.fo);
+	crm_retention_default(&ret);
+	while ((key = cli_next(&cli, argc, argv, &arg)) != -1) {
+		switch (key) {
+		case 't': a.type = cli_type(arg, "contact", "deal"); break;
+		case O_BY:
+			if (a.nby == CRM_AUDIT_MAXATTR)
+				cli_die(CRM_EUSAGE, "--by: at most %d attributes (their intersection is audited too)", CRM_AUDIT_MAXATTR);
+			a.by[a.nby++] = arg;
+			break;
+		case O_MODEL: a.model = arg; break;
+		case O_TOP: {
+			char *end;
+			double v = strtod(arg, &end);
+
+			if (end == arg || v <= 0 || (*end && strcmp(end, "%")) || (*end == '%' && v > 100))
+				cli_die(CRM_EUSAGE, "--top: want a count or a percentage (20%%), not '%s'", arg);
+			a.top = arg;
+			break;
+		}
+		case O_THRESHOLD: a.threshold = num("threshold", arg, 0, 100); break;
+		case O_MIN_RATIO: a.fo.min_ratio = num("min-ratio", arg, 0, 1); break;
+		case O_MAX_DIFF: a.fo.max_diff = num("max-diff", arg, 0, 1); break;
+		case O_CONFIDENCE: a.fo.confidence = num("confidence", arg, 0.5, 0.999); break;
+		case O_BOOTSTRAP: a.fo.resamples = (int)num("bootstrap", arg, 0, 100000); break;
+		case O_MIN_GROUP: a.fo.min_group = (size_t)num("min-group", arg, 1, 1e9); break;
+		case O_BINS: a.bins = (int)num("bins", arg, 2, 64); break;
+		case O_SEED: a.fo.seed = (uint64_t)num("seed", arg, 0, 1e18); break;
+		case O_FAIL_ON:
+			if ((bits = crm_fair_parse_metrics(arg)) < 0)
+				cli_die(CRM_EUSAGE, "--fail-on '%s': want a list of ratio, parity, tpr, fpr, calibration (or all, none)", arg);
+			a.fail_on = (unsigned)bits;
+			break;
+		case O_WHAT_IF:
+			if (a.nwhatif == 16)
+				cli_die(CRM_EUSAGE, "--what-if: at most 16");
+			parse_whatif(arg, &a.whatif[a.nwhatif]);
+			a.whatif_spec[a.nwhatif++] = arg;
+			break;
+		case O_REPORT: a.report = arg; break;
+		case O_NO_STORE: a.store = 0; break;
+		case O_MAX:
+			if (nmax == 32)
+				cli_die(CRM_EUSAGE, "--max: at most 32");
+			max[nmax++] = arg;
+			break;
+		case O_CHECK:
+			if (nonly == 32)
+				cli_die(CRM_EUSAGE, "--check: at most 32");
+			only[nonly++] = arg;
+			break;
+		case O_RETAIN:
+			if (crm_retention_set(&ret, arg) < 0)
+				cli_die(CRM_EUSAGE, "--retain '%s': want interactions=DAYS, leads=DAYS or erasure=DAYS", arg);
+			break;
+		case 'q': a.quiet = 1; break;
+		}
+	}
+	if (optind >= argc)
+		cli_die(CRM_EUSAGE, "say what to audit: bias, quality or privacy (see --help)");
+	cmd = argv[optind];
+	if (optind + 1 < argc && strcmp(cmd, "history"))
+		cli_die(CRM_EUSAGE, "%s: unexpected argument '%s'", cmd, argv[optind + 1]);
+	if (crm_db_open(&db, cli_db, 0, &e) < 0)
+		cli_die_err(&e);
+	if (!strcmp(cmd, "bias"))
+		rc = cmd_bias(db, &a);
+	else if (!strcmp(cmd, "quality") || !strcmp(cmd, "privacy"))
+		rc = cmd_checks(db, cmd, max, nmax, only, nonly, &ret, a.report, a.store, a.quiet);
+	else if (!strcmp(cmd, "history")) {
+		kind = optind + 1 < argc ? argv[optind + 1] : NULL;
+		rc = cmd_history(db, kind);
+	} else
+		cli_die(CRM_EUSAGE, "unknown audit '%s' (want bias, quality, privacy or history)", cmd);
+	crm_db_close(db);
+	return cli_finish(rc);
+}

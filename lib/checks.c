@@ -1,0 +1,225 @@
+/*
+ * checks.c - data-quality and privacy checks.
+ *
+ * Each check is one query giving (count, total), except duplicates,
+ * which runs crm-dedupe's record linkage and counts the records it would
+ * merge away with certainty.
+ */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "checks.h"
+#include "db.h"
+#include "entity.h"
+#include "linkage.h"
+
+struct def {
+	const char *kind, *name, *what;
+	int share;
+	double max;
+	const char *sql;	/* ?1: days, where the check has a period */
+};
+
+/* Digits of a phone number, in SQL. */
+#define DIGITS(x) "length(" x ") - length(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(" \
+	x ", '0', ''), '1', ''), '2', ''), '3', ''), '4', ''), '5', ''), '6', ''), '7', ''), '8', ''), '9', ''))"
+
+static const struct def defs[] = {
+	{ "quality", "missing.contact_reach", "contacts with neither email nor phone", 1, 0.05,
+	  "SELECT count(*) FILTER (WHERE email IS NULL AND phone IS NULL), count(*) FROM contacts WHERE merged_into IS NULL" },
+	{ "quality", "missing.deal_amount", "open deals without an amount", 1, 0.10,
+	  "SELECT count(*) FILTER (WHERE amount IS NULL), count(*) FROM deals WHERE merged_into IS NULL AND outcome IS NULL" },
+	{ "quality", "invalid.email", "emails that are not an address", 1, 0.01,
+	  "SELECT count(*) FILTER (WHERE email NOT GLOB '?*@?*.?*' OR email GLOB '*[ ,;<>]*' OR email GLOB '*@*@*'), count(*) "
+	  "FROM contacts WHERE merged_into IS NULL AND email IS NOT NULL" },
+	{ "quality", "invalid.phone", "phone numbers with fewer than 7 or more than 15 digits, or letters", 1, 0.01,
+	  "SELECT count(*) FILTER (WHERE " DIGITS("phone") " NOT BETWEEN 7 AND 15 OR phone GLOB '*[A-Za-z]*'), count(*) "
+	  "FROM contacts WHERE merged_into IS NULL AND phone IS NOT NULL" },
+	{ "quality", "duplicates.contacts", "contacts crm-dedupe would merge away (p >= 0.9)", 1, 0.02, NULL },
+	{ "quality", "stale.deals", "open deals with no change or activity for 90 days", 1, 0.25,
+	  "SELECT count(*) FILTER (WHERE max(d.updated_at, coalesce((SELECT max(occurred_at) FROM interactions i "
+	  "WHERE i.deal_id = d.id OR (d.contact_id IS NOT NULL AND i.contact_id = d.contact_id)), '')) "
+	  "< strftime('%Y-%m-%dT%H:%M:%SZ', 'now', '-90 days')), count(*) FROM deals d WHERE merged_into IS NULL AND outcome IS NULL" },
+	{ "quality", "orphans.deals", "deals without an account", 1, 0.20,
+	  "SELECT count(*) FILTER (WHERE account_id IS NULL), count(*) FROM deals WHERE merged_into IS NULL" },
+	{ "quality", "orphans.interactions", "interactions with no contact, account or deal", 1, 0.05,
+	  "SELECT count(*) FILTER (WHERE contact_id IS NULL AND account_id IS NULL AND deal_id IS NULL), count(*) "
+	  "FROM interactions WHERE merged_into IS NULL" },
+	{ "quality", "orphans.merged_refs", "records pointing at a record merged away", 0, 0,
+	  "SELECT (SELECT count(*) FROM deals d JOIN accounts a ON a.id = d.account_id WHERE d.merged_into IS NULL AND a.merged_into IS NOT NULL) + "
+	  "(SELECT count(*) FROM deals d JOIN contacts c ON c.id = d.contact_id WHERE d.merged_into IS NULL AND c.merged_into IS NOT NULL) + "
+	  "(SELECT count(*) FROM interactions i JOIN contacts c ON c.id = i.contact_id WHERE i.merged_into IS NULL AND c.merged_into IS NOT NULL), "
+	  "(SELECT count(*) FROM deals) + (SELECT count(*) FROM interactions)" },
+	{ "quality", "leakage.undated_outcome", "closed records without an outcome date (described after the fact)", 1, 0.01,
+	  "SELECT (SELECT count(*) FROM deals WHERE merged_into IS NULL AND outcome IS NOT NULL AND closed_at IS NULL) + "
+	  "(SELECT count(*) FROM contacts WHERE merged_into IS NULL AND outcome IS NOT NULL AND outcome_at IS NULL), "
+	  "(SELECT count(*) FROM deals WHERE merged_into IS NULL AND outcome IS NOT NULL) + "
+	  "(SELECT count(*) FROM contacts WHERE merged_into IS NULL AND outcome IS NOT NULL)" },
+	{ "quality", "leakage.stage_outcome", "closed deals whose stage says the other outcome", 1, 0.01,
+	  "SELECT count(*) FILTER (WHERE (outcome = 'won' AND lower(stage) LIKE '%lost%') OR (outcome = 'lost' AND lower(stage) LIKE '%won%')), "
+	  "count(*) FROM deals WHERE merged_into IS NULL AND outcome IS NOT NULL" },
+	{ "quality", "schema.drift", "imports whose columns differ from the previous import of the same source and type", 0, 0,
+	  "SELECT count(*) FILTER (WHERE p.columns IS NOT NULL AND p.columns != i.columns), count(*) FROM imports i "
+	  "LEFT JOIN imports p ON p.id = (SELECT max(id) FROM imports q WHERE q.source = i.source AND q.entity = i.entity AND q.id < i.id) "
+	  "WHERE i.id IN (SELECT max(id) FROM imports GROUP BY source, entity)" },
+	{ "quality", "import.rejects", "rows rejected by the latest import of each source and type", 1, 0.01,
+	  "SELECT coalesce(sum(rejected), 0), coalesce(sum(rows), 0) FROM imports WHERE id IN (SELECT max(id) FROM imports GROUP BY source, entity)" },
+	{ "privacy", "consent.missing", "contacts with no lawful basis or consent recorded", 1, 0.05,
+	  "SELECT count(*) FILTER (WHERE consent IS NULL OR consent = 'unknown'), count(*) FROM contacts WHERE merged_into IS NULL" },
+	{ "privacy", "consent.denied_contacted", "outbound messages in the last 30 days to contacts who denied consent", 0, 0,
+	  "SELECT count(*), (SELECT count(*) FROM contacts WHERE consent = 'denied') FROM interactions i JOIN contacts c ON c.id = i.contact_id "
+	  "WHERE c.consent = 'denied' AND i.direction = 'outbound' AND i.kind IN ('email', 'call') "
+	  "AND i.occurred_at >= strftime('%Y-%m-%dT%H:%M:%SZ', 'now', '-30 days')" },
+	{ "privacy", "retention.interactions", "interactions older than their retention period", 0, 0,
+	  "SELECT count(*) FILTER (WHERE occurred_at < strftime('%Y-%m-%dT%H:%M:%SZ', 'now', '-' || ?1 || ' days')), count(*) FROM interactions" },
+	{ "privacy", "retention.leads", "leads never converted, untouched past their retention period", 0, 0,
+	  "SELECT count(*) FILTER (WHERE coalesce(c.outcome, '') != 'converted' AND c.updated_at < strftime('%Y-%m-%dT%H:%M:%SZ', 'now', '-' || ?1 || ' days') "
+	  "AND NOT EXISTS (SELECT 1 FROM interactions i WHERE i.contact_id = c.id AND i.occurred_at >= strftime('%Y-%m-%dT%H:%M:%SZ', 'now', '-' || ?1 || ' days')) "
+	  "AND NOT EXISTS (SELECT 1 FROM deals d WHERE d.contact_id = c.id AND d.outcome = 'won')), count(*) FROM contacts c WHERE merged_into IS NULL" },
+	{ "privacy", "erasure.overdue", "erasure requests not carried out in time", 0, 0,
+	  "SELECT count(*) FILTER (WHERE done_at IS NULL AND received_at < strftime('%Y-%m-%dT%H:%M:%SZ', 'now', '-' || ?1 || ' days')), "
+	  "count(*) FILTER (WHERE done_at IS NULL) FROM subject_requests WHERE kind = 'erasure'" },
+	{ "privacy", "encryption.plaintext", "personal fields stored in plain text while a key is configured", 0, 0,
+	  "SELECT count(*) FILTER (WHERE email LIKE '%@%' OR phone GLOB '*[0-9][0-9][0-9]*' OR first_name IS NOT NULL AND first_name NOT LIKE 'enc:%'), "
+	  "count(*) FROM contacts WHERE merged_into IS NULL" },
+};
+
+size_t crm_checks(const char *kind, struct crm_check *out, size_t max)
+{
+	size_t n = 0;
+
+	for (size_t k = 0; k < sizeof(defs) / sizeof(defs[0]) && n < max; k++) {
+		if (strcmp(defs[k].kind, kind))
+			continue;
+		memset(&out[n], 0, sizeof(out[n]));
+		out[n].name = defs[k].name;
+		out[n].what = defs[k].what;
+		out[n].share = defs[k].share;
+		out[n].max = defs[k].max;
+		out[n].run = 1;
+		n++;
+	}
+	return n;
+}
+
+int crm_check_set_max(struct crm_check *c, size_t n, const char *spec)
+{
+	const char *eq = strchr(spec, '=');
+	char *end;
+	double v;
+
+	if (!eq)
+		return -1;
+	v = strtod(eq + 1, &end);
+	if (*end || end == eq + 1 || v < 0)
+		return -1;
+	for (size_t k = 0; k < n; k++)
+		if (strlen(c[k].name) == (size_t)(eq - spec) && !strncmp(c[k].name, spec, (size_t)(eq - spec))) {
+			c[k].max = v;
+			return 0;
+		}
+	return -1;
+}
+
+void crm_retention_default(struct crm_retention *r)
+{
+	r->interactions = 3 * 365;
+	r->leads = 2 * 365;
+	r->erasure_days = 30;
+}
+
+int crm_retention_set(struct crm_retention *r, const char *spec)
+{
+	double *at = NULL, v;
+	char *end;
+	const char *eq = strchr(spec, '=');
+
+	if (!eq)
+		return -1;
+	if (!strncmp(spec, "interactions=", 13))
+		at = &r->interactions;
+	else if (!strncmp(spec, "leads=", 6))
+		at = &r->leads;
+	else if (!strncmp(spec, "erasure=", 8))
+		at = &r->erasure_days;
+	v = strtod(eq + 1, &end);
+	if (!at || *end || end == eq + 1 || v < 0)
+		return -1;
+	*at = v;
+	return 0;
+}
+
+/* Records crm-dedupe would merge away: linkage at p >= 0.9. */
+static int duplicates(sqlite3 *db, struct crm_check *c, struct crm_err *e)
+{
+	struct crm_linkage lk;
+	uint32_t *cl = NULL;
+	int rc = -1;
+
+	crm_linkage_init(&lk, crm_entity_find("contact"));
+	if (crm_linkage_auto_fields(&lk, db, e) < 0 || crm_linkage_load(&lk, db, e) < 0)
+		goto out;
+	c->total = (long long)(lk.n + lk.skipped);
+	if (lk.n >= 2) {
+		if (crm_linkage_block(&lk, e) < 0 || crm_linkage_train(&lk, 1, e) < 0 ||
+		    crm_linkage_cluster(&lk, 0.9, 50, &cl, e) < 0)
+			goto out;
+		for (size_t i = 0; i < lk.n; i++)
+			c->count += cl[i] != i;
+	}
+	rc = 0;
+out:
+	free(cl);
+	crm_linkage_release(&lk);
+	return rc;
+}
+
+int crm_checks_run(sqlite3 *db, struct crm_check *c, size_t n,
+		   const struct crm_retention *r, int key_configured,
+		   struct crm_err *e)
+{
+	int failed = 0;
+
+	for (size_t k = 0; k < n; k++) {
+		const struct def *d = NULL;
+		sqlite3_stmt *st;
+
+		if (!c[k].run)
+			continue;
+		for (size_t j = 0; j < sizeof(defs) / sizeof(defs[0]); j++)
+			if (!strcmp(defs[j].name, c[k].name))
+				d = &defs[j];
+		c[k].count = c[k].total = 0;
+		c[k].note[0] = 0;
+		if (!strcmp(c[k].name, "encryption.plaintext") && !key_configured) {
+			c[k].status = CRM_CHECK_SKIP;
+			snprintf(c[k].note, sizeof(c[k].note), "no encryption key is configured (CRM_KEY_FILE)");
+			continue;
+		}
+		if (!d->sql) {
+			if (duplicates(db, &c[k], e) < 0)
+				return -1;
+		} else {
+			if (sqlite3_prepare_v2(db, d->sql, -1, &st, NULL) != SQLITE_OK)
+				return crm_db_err(db, e, c[k].name);
+			if (sqlite3_bind_parameter_count(st))
+				sqlite3_bind_double(st, 1, !strncmp(c[k].name, "retention.interactions", 22) ? r->interactions :
+						    !strncmp(c[k].name, "retention.leads", 15) ? r->leads : r->erasure_days);
+			if (sqlite3_step(st) == SQLITE_ROW) {
+				c[k].count = sqlite3_column_int64(st, 0);
+				c[k].total = sqlite3_column_int64(st, 1);
+			} else if (sqlite3_errcode(db) != SQLITE_DONE) {
+				sqlite3_finalize(st);
+				return crm_db_err(db, e, c[k].name);
+			}
+			sqlite3_finalize(st);
+		}
+		c[k].value = c[k].share ? (c[k].total ? (double)c[k].count / (double)c[k].total : 0) :
+			(double)c[k].count;
+		c[k].status = c[k].value > c[k].max + 1e-12 ? CRM_CHECK_FAIL : CRM_CHECK_PASS;
+		failed += c[k].status == CRM_CHECK_FAIL;
+	}
+	return failed;
+}
