@@ -69,6 +69,15 @@ static double num(const char *opt, const char *s, double lo, double hi)
 	return v;
 }
 
+/* ,"key":v with 4 decimals, or null when v is not a number. */
+static void json_num(struct crm_buf *b, const char *key, double v)
+{
+	if (isfinite(v))
+		crm_buf_addf(b, ",\"%s\":%.4f", key, v);
+	else
+		crm_buf_addf(b, ",\"%s\":null", key);
+}
+
 /* Everything the bias command was asked. */
 struct bias_args {
 	const struct crm_entity *type;
@@ -270,8 +279,10 @@ static int measure(struct crm_audit_pop *pop, const struct bias_args *a, float t
 			crm_json_str(&b, f.g[f.ref].name, strlen(f.g[f.ref].name));
 		else
 			crm_buf_adds(&b, "null");
-		crm_buf_addf(&b, ",\"dp_difference\":%.4f,\"dp_ratio\":%.4f,\"eo_difference\":%.4f,\"violations\":%d}",
-			     f.dp_difference, f.dp_ratio, f.eo_difference, nv);
+		json_num(&b, "dp_difference", f.dp_difference);
+		json_num(&b, "dp_ratio", f.dp_ratio);
+		json_num(&b, "eo_difference", f.eo_difference);
+		crm_buf_addf(&b, ",\"violations\":%d}", nv);
 		if (findings) {
 			crm_buf_addc(findings, ',');
 			crm_buf_add(findings, b.data, b.len);
@@ -409,9 +420,14 @@ static int cmd_bias(sqlite3 *db, struct bias_args *a)
 		crm_buf_init(&b, 0);
 		crm_buf_adds(&b, "{\"type\":\"what_if\",\"change\":");
 		crm_json_str(&b, a->whatif_spec[w], strlen(a->whatif_spec[w]));
-		crm_buf_addf(&b, ",\"before\":{\"violations\":%d,\"min_ratio\":%.4f,\"auc\":%.4f},"
-			     "\"after\":{\"violations\":%d,\"min_ratio\":%.4f,\"auc\":%.4f},\"auc_cost\":%.4f}\n",
-			     v[0], mr[0], auc[0], v[1], mr[1], auc[1], auc[0] - auc[1]);
+		for (int k = 0; k < 2; k++) {
+			crm_buf_addf(&b, ",\"%s\":{\"violations\":%d", k ? "after" : "before", v[k]);
+			json_num(&b, "min_ratio", mr[k]);
+			json_num(&b, "auc", auc[k]);
+			crm_buf_addc(&b, '}');
+		}
+		json_num(&b, "auc_cost", auc[0] - auc[1]);
+		crm_buf_adds(&b, "}\n");
 		if (cli_isatty(1))
 			printf("what if %s: violations %d -> %d, lowest impact ratio %.3f -> %.3f, AUC %.4f -> %.4f\n",
 			       a->whatif_spec[w], v[0], v[1], mr[0], mr[1], auc[0], auc[1]);
