@@ -54,7 +54,7 @@ crm-explain --next-action -f table "$best" | grep -c 'next:' >n.txt
 is "$(cat n.txt)" "1" "in the table too"
 
 # Patterns: the planted segment is found, with support and significance.
-"$TOP"/scripts/gen-sample -n 6000 -s 3 pat
+"$TOP"/scripts/gen-sample -n 6000 -s 1 pat
 crm-import --db pat.db -q pat/* >/dev/null
 crm-explain --db pat.db --patterns -f ndjson >patterns.json 2>err
 ok $? "--patterns"
