@@ -25,13 +25,14 @@ static const struct cli cli = {
 	"  dedupe    find duplicates by probabilistic matching (crm-dedupe(1))\n"
 	"  score     score deals and leads from won/lost history (crm-score(1))\n"
 	"  explain   the reasons behind a score (crm-explain(1))\n"
+	"  audit     bias, data-quality and privacy audits (crm-audit(1))\n"
 	"  help      show help for crm or a command\n"
 	"  version   show the version",
 	opts,
 };
 
 static const char *const commands[] = { "init", "import", "export", "dedupe",
-					"score", "explain", "help", "version", NULL };
+					"score", "explain", "audit", "help", "version", NULL };
 
 static int cmd_init(int argc, char **argv)
 {

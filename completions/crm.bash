@@ -3,7 +3,7 @@
 
 _crm_values() {	# option -> its values
 	case $1 in
-	-t|--type) case $2 in crm-dedupe) echo "contact account" ;; crm-score) echo "deal contact" ;; *) echo "account contact deal interaction product user task" ;; esac ;;
+	-t|--type) case $2 in crm-dedupe) echo "contact account" ;; crm-score) echo "deal contact" ;; crm-audit) echo "contact deal" ;; *) echo "account contact deal interaction product user task" ;; esac ;;
 	-f|--format) case $2 in crm-export) echo "ndjson csv table" ;; crm-explain) echo "ndjson table" ;; *) echo "csv ndjson auto" ;; esac ;;
 	--dates) echo "mdy dmy" ;;
 	--output) echo "auto ndjson table none" ;;
@@ -27,6 +27,8 @@ _crm_tool() {
 		COMPREPLY=($(compgen -W "review accept reject merges undo merge" -- "$cur"))
 	elif [ "$tool" = crm-score ]; then
 		COMPREPLY=($(compgen -W "train models activate weight weights" -- "$cur"))
+	elif [ "$tool" = crm-audit ]; then
+		COMPREPLY=($(compgen -W "bias quality privacy history" -- "$cur"))
 	else
 		COMPREPLY=($(compgen -f -- "$cur"))
 	fi
@@ -62,9 +64,11 @@ _crm_export() { _crm_tool crm-export; }
 _crm_dedupe() { _crm_tool crm-dedupe; }
 _crm_score() { _crm_tool crm-score; }
 _crm_explain() { _crm_tool crm-explain; }
+_crm_audit() { _crm_tool crm-audit; }
 complete -F _crm crm
 complete -F _crm_import crm-import
 complete -F _crm_export crm-export
 complete -F _crm_dedupe crm-dedupe
 complete -F _crm_score crm-score
 complete -F _crm_explain crm-explain
+complete -F _crm_audit crm-audit

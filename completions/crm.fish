@@ -5,7 +5,7 @@ function __crm_opts --argument-names tool
     $tool --complete-options 2>/dev/null | string match -r -- '^--[^=]+' | string replace -- '--' ''
 end
 
-for tool in crm-import crm-export crm-dedupe crm-score crm-explain
+for tool in crm-import crm-export crm-dedupe crm-score crm-explain crm-audit
     complete -c $tool -f
     for o in (__crm_opts $tool)
         complete -c $tool -l $o
@@ -31,3 +31,7 @@ complete -c crm-dedupe -s t -l type -x -a 'contact account'
 complete -c crm-score -n __fish_use_subcommand -a 'train models activate weight weights'
 complete -c crm-score -s t -l type -x -a 'deal contact'
 complete -c crm-explain -s f -l format -x -a 'ndjson table'
+complete -c crm-audit -n __fish_use_subcommand -a 'bias quality privacy history'
+complete -c crm-audit -s t -l type -x -a 'contact deal'
+complete -c crm-audit -l fail-on -x -a 'ratio parity tpr fpr calibration all none'
+complete -c crm-audit -l report -r -F

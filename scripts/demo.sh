@@ -48,4 +48,13 @@ crm score --all -q | head -3 | crm explain --next-action -f table
 echo "== patterns worth knowing (crm explain --patterns)"
 crm explain --patterns -f table 2>/dev/null | head -4
 echo
+echo "== is the lead model fair? (crm audit bias: gender is left out, the lead source is a proxy)"
+crm score weight attrs.Gender -t contact --exclude --who demo --why "protected attribute" -q >/dev/null
+crm score train -t contact -q >/dev/null && crm score -t contact --all -q >/dev/null
+crm audit bias --by gender --what-if exclude:lead_source --report "$dir/audit.html" -q |
+	jq -r 'if .type == "group" then "  \(.group): \(.selected) of \(.n) selected, impact ratio \(.disparate_impact) \(.disparate_impact_ci // []) \(.verdict)"
+	elif .type == "what_if" then "  without lead_source: lowest ratio \(.before.min_ratio) -> \(.after.min_ratio), AUC cost \(.auc_cost)"
+	elif .type == "audit" then "  verdict: \(.verdict)" else empty end'
+echo "  report: $dir/audit.html"
+echo
 echo "Database: $CRM_DB   (try: crm export --db $CRM_DB -t deal -w stage=Negotiation)"
