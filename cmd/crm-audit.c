@@ -311,6 +311,7 @@ static float operating_point(const struct crm_audit_pop *pop, const struct bias_
 	size_t n = 0, k;
 	char *end;
 	double v;
+	float thr;
 
 	for (size_t i = 0; i < pop->n; i++)
 		n += pop->role[i] & CRM_FAIR_SEL;
@@ -322,7 +323,9 @@ static float operating_point(const struct crm_audit_pop *pop, const struct bias_
 		k = (size_t)ceil(v / 100 * (double)n);
 	else
 		k = (size_t)v;
-	return crm_audit_top_threshold(pop, k);
+	if ((thr = crm_audit_top_threshold(pop, k)) < 0)
+		cli_die(CRM_ESOFTWARE, "out of memory");
+	return thr;
 }
 
 static int cmd_bias(sqlite3 *db, struct bias_args *a)

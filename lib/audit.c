@@ -582,6 +582,37 @@ fail:
 	return -1;
 }
 
+/* The stored holdout of model id: ids and outcomes (new arrays). */
+static int stored_holdout(sqlite3 *db, const char *id, char ***hid, float **hy,
+			  size_t *n, struct crm_err *e)
+{
+	sqlite3_stmt *st;
+	size_t cap = 0;
+	int rc;
+
+	*hid = NULL;
+	*hy = NULL;
+	*n = 0;
+	if (sqlite3_prepare_v2(db, "SELECT entity_id, label FROM holdout_scores WHERE model_id = ?1",
+			       -1, &st, NULL) != SQLITE_OK)
+		return crm_db_err(db, e, "cannot read the holdout");
+	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (*n == cap) {
+			cap = cap ? cap * 2 : 1024;
+			if (grow(hid, cap, sizeof(**hid)) < 0 || grow(hy, cap, sizeof(**hy)) < 0)
+				break;
+		}
+		if (!((*hid)[*n] = strdup((const char *)sqlite3_column_text(st, 0))))
+			break;
+		(*hy)[(*n)++] = (float)sqlite3_column_int(st, 1);
+	}
+	sqlite3_finalize(st);
+	if (rc == SQLITE_ROW)
+		return crm_err_set(e, CRM_ESOFTWARE, "out of memory");
+	return rc == SQLITE_DONE ? 0 : crm_db_err(db, e, "cannot read the holdout");
+}
+
 /* Probabilities of every row of a dataset built now with m's schema. */
 static int predict_all(sqlite3 *db, const struct crm_model *m, struct crm_dataset *d,
 		       float **p, struct crm_err *e)
@@ -650,32 +681,8 @@ int crm_audit_whatif(sqlite3 *db, const struct crm_override *ov, size_t n,
 		    whatif_rows(after, &d2, p2, hid, hy, nh, &auc[1], e) < 0)
 			goto out;
 	} else {
-		sqlite3_stmt *st;
-		size_t cap = 1024;
-
-		/* The stored holdout of the active model. */
-		if (sqlite3_prepare_v2(db, "SELECT entity_id, label FROM holdout_scores WHERE model_id = ?1",
-				       -1, &st, NULL) != SQLITE_OK) {
-			crm_db_err(db, e, "cannot read the holdout");
+		if (stored_holdout(db, m1.id, &hid, &hy, &nh, e) < 0)
 			goto out;
-		}
-		sqlite3_bind_text(st, 1, m1.id, -1, SQLITE_STATIC);
-		hid = malloc(cap * sizeof(*hid));
-		hy = malloc(cap * sizeof(*hy));
-		while (hid && hy && sqlite3_step(st) == SQLITE_ROW) {
-			if (nh == cap && (grow(&hid, cap * 2, sizeof(*hid)) < 0 || grow(&hy, cap * 2, sizeof(*hy)) < 0))
-				break;
-			if (nh == cap)
-				cap *= 2;
-			if (!(hid[nh] = strdup((const char *)sqlite3_column_text(st, 0))))
-				break;
-			hy[nh++] = (float)sqlite3_column_int(st, 1);
-		}
-		sqlite3_finalize(st);
-		if (!hid || !hy || sqlite3_errcode(db) == SQLITE_NOMEM) {
-			crm_err_set(e, CRM_ESOFTWARE, "out of memory");
-			goto out;
-		}
 		if (whatif_rows(before, &d1, p1, hid, hy, nh, &auc[0], e) < 0 ||
 		    crm_override_apply(&m1, ov, n, e) < 0 ||
 		    !(p2 = malloc((d1.n ? d1.n : 1) * sizeof(*p2))) ||

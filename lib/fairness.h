@@ -98,8 +98,6 @@ int crm_fair_measure(struct crm_fair *f, const uint32_t *group, const float *p,
 
 void crm_fair_release(struct crm_fair *f);
 
-
-
 /*
  * Group k of f as a JSON object (no newline) into b: counts, rates,
  * differences and intervals (null when not measurable), the violations
@@ -111,4 +109,5 @@ int crm_fair_group_json(const struct crm_fair *f, size_t k, unsigned fail_on,
 
 /* Violations of group k among the metrics in fail_on. */
 unsigned crm_fair_violations(const struct crm_fair *f, size_t k, unsigned fail_on);
+
 #endif
