@@ -67,6 +67,9 @@ extern int cli_epipe;
 /* Flush and close stdout at exit; a failure is status 74. */
 int cli_finish(int status);
 
+/* The number in s for option --opt, from lo to hi; else a usage error. */
+double cli_num(const char *opt, const char *s, double lo, double hi);
+
 /*
  * Are records being piped in? A pipe, socket or file on stdin: yes. A
  * terminal, /dev/null (cron, CI) or a closed stdin: no.

@@ -57,18 +57,6 @@ static const struct cli cli = {
 	opts,
 };
 
-static double num(const char *opt, const char *s, double lo, double hi)
-{
-	char *end;
-	double v;
-
-	errno = 0;
-	v = strtod(s, &end);
-	if (*end || end == s || errno || v < lo || v > hi)
-		cli_die(CRM_EUSAGE, "--%s: want a number from %g to %g, not '%s'", opt, lo, hi, s);
-	return v;
-}
-
 /* ,"key":v with 4 decimals, or null when v is not a number. */
 static void json_num(struct crm_buf *b, const char *key, double v)
 {
@@ -113,7 +101,7 @@ static void parse_whatif(const char *spec, struct crm_override *o)
 	if (!strcmp(o->action, "scale")) {
 		if (!eq)
 			cli_die(CRM_EUSAGE, "--what-if '%s': scale:FEATURE=FACTOR", spec);
-		o->value = num("what-if", eq + 1, 0, 10);
+		o->value = cli_num("what-if", eq + 1, 0, 10);
 	} else if (!strcmp(o->action, "monotone")) {
 		o->value = eq && !strcmp(eq + 1, "-1") ? -1 : 1;
 	} else if (strcmp(o->action, "exclude") && strcmp(o->action, "clear")) {
@@ -677,14 +665,14 @@ int main(int argc, char **argv)
 			a.top = arg;
 			break;
 		}
-		case O_THRESHOLD: a.threshold = num("threshold", arg, 0, 100); break;
-		case O_MIN_RATIO: a.fo.min_ratio = num("min-ratio", arg, 0, 1); break;
-		case O_MAX_DIFF: a.fo.max_diff = num("max-diff", arg, 0, 1); break;
-		case O_CONFIDENCE: a.fo.confidence = num("confidence", arg, 0.5, 0.999); break;
-		case O_BOOTSTRAP: a.fo.resamples = (int)num("bootstrap", arg, 0, 100000); break;
-		case O_MIN_GROUP: a.fo.min_group = (size_t)num("min-group", arg, 1, 1e9); break;
-		case O_BINS: a.bins = (int)num("bins", arg, 2, 64); break;
-		case O_SEED: a.fo.seed = (uint64_t)num("seed", arg, 0, 1e18); break;
+		case O_THRESHOLD: a.threshold = cli_num("threshold", arg, 0, 100); break;
+		case O_MIN_RATIO: a.fo.min_ratio = cli_num("min-ratio", arg, 0, 1); break;
+		case O_MAX_DIFF: a.fo.max_diff = cli_num("max-diff", arg, 0, 1); break;
+		case O_CONFIDENCE: a.fo.confidence = cli_num("confidence", arg, 0.5, 0.999); break;
+		case O_BOOTSTRAP: a.fo.resamples = (int)cli_num("bootstrap", arg, 0, 100000); break;
+		case O_MIN_GROUP: a.fo.min_group = (size_t)cli_num("min-group", arg, 1, 1e9); break;
+		case O_BINS: a.bins = (int)cli_num("bins", arg, 2, 64); break;
+		case O_SEED: a.fo.seed = (uint64_t)cli_num("seed", arg, 0, 1e18); break;
 		case O_FAIL_ON:
 			if ((bits = crm_fair_parse_metrics(arg)) < 0)
 				cli_die(CRM_EUSAGE, "--fail-on '%s': want a list of ratio, parity, tpr, fpr, calibration (or all, none)", arg);

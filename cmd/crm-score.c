@@ -61,18 +61,6 @@ static int write_dump(void *ctx, const char *line, size_t len)
 	return fwrite(line, 1, len, ctx) == len ? 0 : -1;
 }
 
-static double num(const char *opt, const char *s, double lo, double hi)
-{
-	char *end;
-	double v;
-
-	errno = 0;
-	v = strtod(s, &end);
-	if (*end || end == s || errno || v < lo || v > hi)
-		cli_die(CRM_EUSAGE, "--%s: want a number from %g to %g, not '%s'", opt, lo, hi, s);
-	return v;
-}
-
 static int cmd_train(sqlite3 *db, const struct crm_entity *t,
 		     const struct crm_train_opts *o, int quiet)
 {
@@ -508,15 +496,15 @@ int main(int argc, char **argv)
 			t = cli_type(arg, "deal", "contact");
 			break;
 		case O_ALL: all = 1; break;
-		case O_HOLDOUT: o.holdout = num("holdout", arg, 0.05, 0.5); break;
-		case O_ROUNDS: o.rounds = (int)num("rounds", arg, 1, 10000); break;
-		case O_DEPTH: o.depth = (int)num("depth", arg, 1, 16); break;
-		case O_ETA: o.eta = num("eta", arg, 0.001, 1); break;
-		case O_SEED: o.seed = (unsigned)num("seed", arg, 0, 4294967295.0); break;
+		case O_HOLDOUT: o.holdout = cli_num("holdout", arg, 0.05, 0.5); break;
+		case O_ROUNDS: o.rounds = (int)cli_num("rounds", arg, 1, 10000); break;
+		case O_DEPTH: o.depth = (int)cli_num("depth", arg, 1, 16); break;
+		case O_ETA: o.eta = cli_num("eta", arg, 0.001, 1); break;
+		case O_SEED: o.seed = (unsigned)cli_num("seed", arg, 0, 4294967295.0); break;
 		case O_FORCE: o.force = 1; break;
 		case O_DUMP: dump_path = arg; break;
 		case O_EXCLUDE: action = "exclude"; break;
-		case O_SCALE: action = "scale"; value = num("scale", arg, 0, 10); break;
+		case O_SCALE: action = "scale"; value = cli_num("scale", arg, 0, 10); break;
 		case O_MONOTONE:
 			action = "monotone";
 			value = !strcmp(arg, "+1") || !strcmp(arg, "1") ? 1 :
@@ -525,7 +513,7 @@ int main(int argc, char **argv)
 		case O_CLEAR: action = "clear"; break;
 		case O_FOLLOW: follow = 1; break;
 		case O_ONCE: once = 1; break;
-		case O_FROM: from = (long long)num("from-seq", arg, 0, 9e18); break;
+		case O_FROM: from = (long long)cli_num("from-seq", arg, 0, 9e18); break;
 		case O_WHY: why = arg; break;
 		case O_WHO: who = arg; break;
 		case 'q': quiet = 1; break;
