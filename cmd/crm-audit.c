@@ -57,15 +57,6 @@ static const struct cli cli = {
 	opts,
 };
 
-/* ,"key":v with 4 decimals, or null when v is not a number. */
-static void json_num(struct crm_buf *b, const char *key, double v)
-{
-	if (isfinite(v))
-		crm_buf_addf(b, ",\"%s\":%.4f", key, v);
-	else
-		crm_buf_addf(b, ",\"%s\":null", key);
-}
-
 /* Everything the bias command was asked. */
 struct bias_args {
 	const struct crm_entity *type;
@@ -240,15 +231,7 @@ static int measure(struct crm_audit_pop *pop, const struct bias_args *a, float t
 			crm_buf_reset(&b);
 			crm_buf_adds(&b, "{\"type\":\"group\",\"attribute\":");
 			crm_json_str(&b, label, strlen(label));
-			{
-				struct crm_buf g;
-
-				crm_buf_init(&g, 0);
-				crm_fair_group_json(&f, k, a->fail_on, &g);
-				crm_buf_addc(&b, ',');
-				crm_buf_add(&b, g.data + 1, g.len - 1);
-				crm_buf_release(&g);
-			}
+			crm_fair_group_json(&f, k, a->fail_on, &b);
 			if (findings && findings->len > 1)
 				crm_buf_addc(findings, ',');
 			if (findings)
@@ -267,9 +250,9 @@ static int measure(struct crm_audit_pop *pop, const struct bias_args *a, float t
 			crm_json_str(&b, f.g[f.ref].name, strlen(f.g[f.ref].name));
 		else
 			crm_buf_adds(&b, "null");
-		json_num(&b, "dp_difference", f.dp_difference);
-		json_num(&b, "dp_ratio", f.dp_ratio);
-		json_num(&b, "eo_difference", f.eo_difference);
+		crm_json_figure(&b, "dp_difference", f.dp_difference);
+		crm_json_figure(&b, "dp_ratio", f.dp_ratio);
+		crm_json_figure(&b, "eo_difference", f.eo_difference);
 		crm_buf_addf(&b, ",\"violations\":%d}", nv);
 		if (findings) {
 			crm_buf_addc(findings, ',');
@@ -413,11 +396,11 @@ static int cmd_bias(sqlite3 *db, struct bias_args *a)
 		crm_json_str(&b, a->whatif_spec[w], strlen(a->whatif_spec[w]));
 		for (int k = 0; k < 2; k++) {
 			crm_buf_addf(&b, ",\"%s\":{\"violations\":%d", k ? "after" : "before", v[k]);
-			json_num(&b, "min_ratio", mr[k]);
-			json_num(&b, "auc", auc[k]);
+			crm_json_figure(&b, "min_ratio", mr[k]);
+			crm_json_figure(&b, "auc", auc[k]);
 			crm_buf_addc(&b, '}');
 		}
-		json_num(&b, "auc_cost", auc[0] - auc[1]);
+		crm_json_figure(&b, "auc_cost", auc[0] - auc[1]);
 		crm_buf_adds(&b, "}\n");
 		if (cli_isatty(1))
 			printf("what if %s: violations %d -> %d, lowest impact ratio %.3f -> %.3f, AUC %.4f -> %.4f\n",

@@ -366,17 +366,9 @@ unsigned crm_fair_violations(const struct crm_fair *f, size_t k, unsigned fail_o
 	return f->g[k].violations & fail_on;
 }
 
-static void num(struct crm_buf *b, const char *key, double v)
-{
-	if (isfinite(v))
-		crm_buf_addf(b, ",\"%s\":%.4f", key, v);
-	else
-		crm_buf_addf(b, ",\"%s\":null", key);
-}
-
 static void est(struct crm_buf *b, const char *key, const struct crm_fair_est *x)
 {
-	num(b, key, x->v);
+	crm_json_figure(b, key, x->v);
 	if (isfinite(x->lo) && isfinite(x->hi))
 		crm_buf_addf(b, ",\"%s_ci\":[%.4f,%.4f]", key, x->lo, x->hi);
 	else
@@ -390,11 +382,11 @@ int crm_fair_group_json(const struct crm_fair *f, size_t k, unsigned fail_on,
 	unsigned v = crm_fair_violations(f, k, fail_on);
 	int first = 1;
 
-	crm_buf_adds(b, "{\"group\":");
+	crm_json_key(b, "group");
 	crm_json_str(b, g->name, strlen(g->name));
 	crm_buf_addf(b, ",\"n\":%zu,\"selected\":%zu", g->n, g->selected);
 	est(b, "selection_rate", &g->rate);
-	num(b, "mean_score", g->n ? 100 * g->score_sum / (double)g->n : NAN);
+	crm_json_figure(b, "mean_score", g->n ? 100 * g->score_sum / (double)g->n : NAN);
 	crm_buf_adds(b, ",\"reference\":");
 	if (f->ref >= 0)
 		crm_json_str(b, f->g[f->ref].name, strlen(f->g[f->ref].name));
@@ -403,12 +395,12 @@ int crm_fair_group_json(const struct crm_fair *f, size_t k, unsigned fail_on,
 	est(b, "disparate_impact", &g->ratio);
 	est(b, "parity_difference", &g->parity);
 	crm_buf_addf(b, ",\"labelled\":%zu,\"positives\":%zu", g->labelled, g->tp + g->fn);
-	num(b, "tpr", g->tpr.v);
+	crm_json_figure(b, "tpr", g->tpr.v);
 	est(b, "tpr_difference", &g->tpr_diff);
-	num(b, "fpr", g->fpr.v);
+	crm_json_figure(b, "fpr", g->fpr.v);
 	est(b, "fpr_difference", &g->fpr_diff);
-	num(b, "predicted", g->labelled ? g->pred_sum / (double)g->labelled : NAN);
-	num(b, "observed", g->labelled ? (double)(g->tp + g->fn) / (double)g->labelled : NAN);
+	crm_json_figure(b, "predicted", g->labelled ? g->pred_sum / (double)g->labelled : NAN);
+	crm_json_figure(b, "observed", g->labelled ? (double)(g->tp + g->fn) / (double)g->labelled : NAN);
 	est(b, "calibration_gap", &g->calib);
 	crm_buf_addf(b, ",\"small\":%s,\"violations\":[", g->small ? "true" : "false");
 	for (unsigned bit = 1; bit <= CRM_FAIR_CALIB; bit <<= 1)

@@ -99,7 +99,8 @@ int crm_fair_measure(struct crm_fair *f, const uint32_t *group, const float *p,
 void crm_fair_release(struct crm_fair *f);
 
 /*
- * Group k of f as a JSON object (no newline) into b: counts, rates,
+ * Group k of f as JSON fields added to the object open in b (one is
+ * opened if b is empty), which is then closed; no newline. Counts, rates,
  * differences and intervals (null when not measurable), the violations
  * among the metrics in fail_on, and a verdict: violation, ok, small or
  * reference.

@@ -132,6 +132,13 @@ int crm_json_key(struct crm_buf *b, const char *key)
 	return crm_buf_addc(b, ':');
 }
 
+int crm_json_figure(struct crm_buf *b, const char *key, double v)
+{
+	if (crm_json_key(b, key) < 0)
+		return -1;
+	return crm_json_num(b, isfinite(v) ? round(v * 1e4) / 1e4 : v);
+}
+
 int crm_json_num(struct crm_buf *b, double v)
 {
 	char tmp[32];

@@ -36,6 +36,8 @@ int crm_json_key(struct crm_buf *b, const char *key);
 /* Append a number in the shortest form that reads back exactly. */
 int crm_json_num(struct crm_buf *b, double v);
 int crm_json_int(struct crm_buf *b, long long v);
+/* Append ,"key":v for a measured figure: 4 decimals, null when not finite. */
+int crm_json_figure(struct crm_buf *b, const char *key, double v);
 /* Append a compact serialisation of a jansson value. */
 int crm_json_value(struct crm_buf *b, const json_t *v);
 
