@@ -262,6 +262,20 @@ out:
 	return rc;
 }
 
+/* Drop the per-attribute codes kept for grouping. */
+static void forget_codes(struct crm_audit_pop *pop)
+{
+	for (size_t a = 0; a < CRM_AUDIT_MAXATTR; a++) {
+		for (size_t i = 0; i < pop->nacode[a]; i++)
+			free(pop->aname[a][i]);
+		free(pop->aname[a]);
+		free(pop->acode[a]);
+		pop->aname[a] = NULL;
+		pop->acode[a] = NULL;
+		pop->nacode[a] = 0;
+	}
+}
+
 void crm_audit_pop_release(struct crm_audit_pop *pop)
 {
 	for (size_t i = 0; i < pop->nrec; i++)
@@ -281,6 +295,7 @@ void crm_audit_pop_release(struct crm_audit_pop *pop)
 	for (size_t g = 0; g < pop->ngroups; g++)
 		free(pop->gname[g]);
 	free(pop->gname);
+	forget_codes(pop);
 	memset(pop, 0, sizeof(*pop));
 }
 
@@ -309,6 +324,8 @@ int crm_audit_pop_add(struct crm_audit_pop *pop, const char *id, float p,
 
 	if (r < 0)
 		return 1;
+	if (pop->acode[0] || pop->acode[1])
+		forget_codes(pop);	/* the rows change: group anew */
 	if (pop->n == pop->cap) {
 		size_t cap = pop->cap ? pop->cap * 2 : 1024;
 
@@ -478,11 +495,8 @@ nomem:
 int crm_audit_pop_groups(struct crm_audit_pop *pop, unsigned mask, int bins,
 			 struct crm_err *e)
 {
-	uint32_t *code[CRM_AUDIT_MAXATTR] = { NULL };
-	char **names[CRM_AUDIT_MAXATTR] = { NULL };
-	size_t k[CRM_AUDIT_MAXATTR] = { 0 }, use[CRM_AUDIT_MAXATTR], nuse = 0;
+	size_t use[CRM_AUDIT_MAXATTR], nuse = 0, k0, k1;
 	uint32_t *map = NULL;
-	int rc = -1;
 
 	for (size_t g = 0; g < pop->ngroups; g++)
 		free(pop->gname[g]);
@@ -492,58 +506,65 @@ int crm_audit_pop_groups(struct crm_audit_pop *pop, unsigned mask, int bins,
 	pop->ngroups = 0;
 	if (!(pop->group = malloc((pop->n ? pop->n : 1) * sizeof(*pop->group))))
 		return crm_err_set(e, CRM_ESOFTWARE, "out of memory");
-	for (size_t a = 0; a < pop->nattr; a++)
-		if (mask & (1u << a))
-			use[nuse++] = a;
-	for (size_t u = 0; u < nuse; u++) {
-		if (!(code[u] = malloc((pop->n ? pop->n : 1) * sizeof(*code[u]))))
-			goto nomem;
-		if (attr_codes(pop, use[u], bins, code[u], &names[u], &k[u], e) < 0)
-			goto out;
+	if (bins != pop->abins)
+		forget_codes(pop);
+	pop->abins = bins;
+	/* Each attribute's codes once, for it alone and its intersection. */
+	for (size_t a = 0; a < pop->nattr; a++) {
+		if (!(mask & (1u << a)))
+			continue;
+		use[nuse++] = a;
+		if (pop->acode[a])
+			continue;
+		if (!(pop->acode[a] = malloc((pop->n ? pop->n : 1) * sizeof(*pop->acode[a]))))
+			return crm_err_set(e, CRM_ESOFTWARE, "out of memory");
+		if (attr_codes(pop, a, bins, pop->acode[a], &pop->aname[a], &pop->nacode[a], e) < 0) {
+			free(pop->acode[a]);
+			pop->acode[a] = NULL;
+			pop->nacode[a] = 0;
+			return -1;
+		}
 	}
 	if (nuse == 1) {
-		memcpy(pop->group, code[0], pop->n * sizeof(*pop->group));
-		pop->gname = names[0];
-		pop->ngroups = k[0];
-		names[0] = NULL;
-		k[0] = 0;
-		rc = 0;
-		goto out;
+		size_t a = use[0];
+
+		memcpy(pop->group, pop->acode[a], pop->n * sizeof(*pop->group));
+		if (!(pop->gname = calloc(pop->nacode[a] ? pop->nacode[a] : 1, sizeof(*pop->gname))))
+			return crm_err_set(e, CRM_ESOFTWARE, "out of memory");
+		for (size_t g = 0; g < pop->nacode[a]; g++, pop->ngroups++)
+			if (!(pop->gname[g] = strdup(pop->aname[a][g])))
+				return crm_err_set(e, CRM_ESOFTWARE, "out of memory");
+		return 0;
 	}
 	/* Intersection: the combinations that occur. */
-	if (!(map = malloc(k[0] * k[1] * sizeof(*map))) ||
-	    !(pop->gname = calloc(k[0] * k[1], sizeof(*pop->gname))))
-		goto nomem;
-	for (size_t c = 0; c < k[0] * k[1]; c++)
+	k0 = pop->nacode[use[0]];
+	k1 = pop->nacode[use[1]];
+	if (!(map = malloc((k0 * k1 + 1) * sizeof(*map))) ||
+	    !(pop->gname = calloc(k0 * k1 + 1, sizeof(*pop->gname)))) {
+		free(map);
+		return crm_err_set(e, CRM_ESOFTWARE, "out of memory");
+	}
+	for (size_t c = 0; c < k0 * k1; c++)
 		map[c] = UINT32_MAX;
 	for (size_t i = 0; i < pop->n; i++) {
-		size_t c = code[0][i] * k[1] + code[1][i];
+		uint32_t c0 = pop->acode[use[0]][i], c1 = pop->acode[use[1]][i];
+		size_t c = c0 * k1 + c1;
 
 		if (map[c] == UINT32_MAX) {
-			size_t len = strlen(names[0][code[0][i]]) + strlen(names[1][code[1][i]]) + 4;
+			const char *n0 = pop->aname[use[0]][c0], *n1 = pop->aname[use[1]][c1];
+			size_t len = strlen(n0) + strlen(n1) + 4;
 
 			map[c] = (uint32_t)pop->ngroups;
-			if (!(pop->gname[pop->ngroups] = malloc(len)))
-				goto nomem;
-			snprintf(pop->gname[pop->ngroups++], len, "%s & %s",
-				 names[0][code[0][i]], names[1][code[1][i]]);
+			if (!(pop->gname[pop->ngroups] = malloc(len))) {
+				free(map);
+				return crm_err_set(e, CRM_ESOFTWARE, "out of memory");
+			}
+			snprintf(pop->gname[pop->ngroups++], len, "%s & %s", n0, n1);
 		}
 		pop->group[i] = map[c];
 	}
-	rc = 0;
-	goto out;
-nomem:
-	rc = crm_err_set(e, CRM_ESOFTWARE, "out of memory");
-out:
-	for (size_t u = 0; u < nuse; u++) {
-		if (names[u])
-			for (size_t i = 0; i < k[u]; i++)
-				free(names[u][i]);
-		free(names[u]);
-		free(code[u]);
-	}
 	free(map);
-	return rc;
+	return 0;
 }
 
 /* Rows of pop: d's open records and the holdout (ids, labels), with p. */

@@ -40,6 +40,11 @@ struct crm_audit_pop {
 	uint32_t *group;
 	char **gname;
 	size_t ngroups;
+	/* each attribute's group codes of the rows, kept between groupings */
+	uint32_t *acode[CRM_AUDIT_MAXATTR];
+	char **aname[CRM_AUDIT_MAXATTR];
+	size_t nacode[CRM_AUDIT_MAXATTR];
+	int abins;
 };
 
 /*
