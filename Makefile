@@ -25,7 +25,10 @@ FISHCOMPDIR ?= $(DATADIR)/fish/vendor_completions.d
 CC       ?= cc
 PKG_CONFIG ?= pkg-config
 CFLAGS   ?= -O2 -g
-PKGS      = sqlite3 jansson libzstd xgboost
+PKGS      = sqlite3 jansson libzstd xgboost libcurl
+# PocketSphinx's headers are not warning-clean: included as system headers.
+ASR_CFLAGS = $(shell $(PKG_CONFIG) --cflags pocketsphinx | sed 's/-I/-isystem /g')
+ASR_LIBS   = $(shell $(PKG_CONFIG) --libs pocketsphinx)
 CSV_CFLAGS ?=
 CSV_LIBS   ?= -lcsv
 
@@ -42,10 +45,11 @@ LDFLAGS += -fsanitize=$(SANITIZE)
 endif
 
 LIB_SRC = $(wildcard lib/*.c)
-LIB_OBJ = $(LIB_SRC:%.c=$(O)/%.o) $(O)/lib/migrations.o
+LIB_OBJ = $(LIB_SRC:%.c=$(O)/%.o) $(O)/lib/migrations.o $(O)/lib/lmtext.o
 MIGRATIONS = $(sort $(wildcard lib/sql/*.sql))
 
-TOOLS = crm crm-import crm-export crm-dedupe crm-score crm-explain crm-audit
+TOOLS = crm crm-import crm-export crm-dedupe crm-score crm-explain crm-audit \
+        crm-transcribe
 BINS  = $(TOOLS:%=$(O)/%)
 UNIT_SRC = $(wildcard tests/unit/t-*.c)
 UNIT  = $(UNIT_SRC:tests/unit/%.c=$(O)/tests/%)
@@ -63,6 +67,16 @@ $(O)/%.o: %.c
 
 $(O)/lib/migrations.o: $(O)/lib/migrations.c
 	$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) -c -o $@ $<
+
+$(O)/lib/lmtext.c: lib/lm/sales.txt scripts/txt2c.sh
+	@mkdir -p $(@D)
+	scripts/txt2c.sh $@ crm_lm_sales lib/lm/sales.txt
+
+$(O)/lib/lmtext.o: $(O)/lib/lmtext.c
+	$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) -c -o $@ $<
+
+$(O)/lib/asr.o: ALL_CFLAGS += $(ASR_CFLAGS)
+$(O)/crm-transcribe: LIBS += $(ASR_LIBS)
 
 $(O)/libcrm.a: $(LIB_OBJ)
 	rm -f $@

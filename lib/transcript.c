@@ -1,0 +1,546 @@
+/*
+ * transcript.c - utterances, and the transcript file formats.
+ */
+#include <ctype.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <jansson.h>
+
+#include "transcript.h"
+
+void crm_transcript_free(struct crm_transcript *t)
+{
+	for (size_t i = 0; i < t->n; i++) {
+		free(t->u[i].speaker);
+		free(t->u[i].text);
+	}
+	free(t->u);
+	memset(t, 0, sizeof *t);
+}
+
+/* Copy s[0..n) with runs of white space as one space, trimmed. */
+static char *squeeze(const char *s, size_t n)
+{
+	char *o = malloc(n + 1), *p = o;
+
+	if (!o)
+		return NULL;
+	for (size_t i = 0; i < n; i++) {
+		if (isspace((unsigned char)s[i])) {
+			if (p > o && p[-1] != ' ')
+				*p++ = ' ';
+		} else {
+			*p++ = s[i];
+		}
+	}
+	while (p > o && p[-1] == ' ')
+		p--;
+	*p = 0;
+	return o;
+}
+
+int crm_transcript_add(struct crm_transcript *t, const char *speaker,
+		       long start, long end, const char *text, size_t len)
+{
+	struct crm_utt u = {NULL, start, end, NULL};
+
+	if (!(u.text = squeeze(text, len)))
+		return -1;
+	if (!*u.text) {
+		free(u.text);
+		return 0;
+	}
+	if (speaker && *speaker && !(u.speaker = squeeze(speaker, strlen(speaker)))) {
+		free(u.text);
+		return -1;
+	}
+	if (t->n == t->alloc) {
+		size_t na = t->alloc ? t->alloc * 2 : 32;
+		struct crm_utt *nu = realloc(t->u, na * sizeof *nu);
+		if (!nu) {
+			free(u.text);
+			free(u.speaker);
+			return -1;
+		}
+		t->u = nu;
+		t->alloc = na;
+	}
+	t->u[t->n++] = u;
+	return 0;
+}
+
+static const char *const fnames[] = {"unknown", "vtt", "srt", "text", "json", "wav"};
+
+const char *crm_tformat_name(enum crm_tformat f)
+{
+	return fnames[f];
+}
+
+enum crm_tformat crm_tformat_parse(const char *s)
+{
+	for (size_t i = 1; i < sizeof fnames / sizeof *fnames; i++)
+		if (!strcasecmp(s, fnames[i]))
+			return (enum crm_tformat)i;
+	if (!strcasecmp(s, "txt"))
+		return CRM_TF_TEXT;
+	return CRM_TF_UNKNOWN;
+}
+
+static int ends(const char *name, const char *ext)
+{
+	size_t n = strlen(name), m = strlen(ext);
+
+	return n > m && !strcasecmp(name + n - m, ext);
+}
+
+enum crm_tformat crm_transcript_probe(const char *name, const void *data, size_t n)
+{
+	const char *p = data;
+	size_t i = 0;
+
+	if (n >= 12 && !memcmp(p, "RIFF", 4) && !memcmp(p + 8, "WAVE", 4))
+		return CRM_TF_WAV;
+	if (n >= 3 && !memcmp(p, "\xEF\xBB\xBF", 3))
+		i = 3;
+	if (n - i >= 6 && !memcmp(p + i, "WEBVTT", 6))
+		return CRM_TF_VTT;
+	while (i < n && isspace((unsigned char)p[i]))
+		i++;
+	if (i < n && (p[i] == '{' || p[i] == '['))
+		return CRM_TF_JSON;
+	if (ends(name, ".wav"))
+		return CRM_TF_WAV;
+	if (ends(name, ".vtt"))
+		return CRM_TF_VTT;
+	if (ends(name, ".srt"))
+		return CRM_TF_SRT;
+	if (ends(name, ".json"))
+		return CRM_TF_JSON;
+	/* A digit line then a "-->" line: SRT without its extension. */
+	if (i < n && isdigit((unsigned char)p[i])) {
+		const char *nl = memchr(p + i, '\n', n - i);
+		if (nl && (size_t)(nl - p) + 1 < n) {
+			const char *nl2 = memchr(nl + 1, '\n', n - (size_t)(nl + 1 - p));
+			size_t len = nl2 ? (size_t)(nl2 - nl) : n - (size_t)(nl - p);
+			if (memmem(nl, len, "-->", 3))
+				return CRM_TF_SRT;
+		}
+	}
+	return CRM_TF_TEXT;
+}
+
+/* Lines of a buffer, with numbers, CR stripped. */
+struct lines {
+	const char *p, *end;
+	long no;
+};
+
+static int next_line(struct lines *l, const char **s, size_t *n)
+{
+	const char *nl;
+
+	if (l->p >= l->end)
+		return 0;
+	nl = memchr(l->p, '\n', (size_t)(l->end - l->p));
+	*s = l->p;
+	*n = (size_t)((nl ? nl : l->end) - l->p);
+	l->p = nl ? nl + 1 : l->end;
+	if (*n && (*s)[*n - 1] == '\r')
+		(*n)--;
+	l->no++;
+	return 1;
+}
+
+static int blank(const char *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (!isspace((unsigned char)s[i]))
+			return 0;
+	return 1;
+}
+
+/* "hh:mm:ss.mmm", "mm:ss.mmm" (',' in SRT) to ms; -1 if malformed. */
+static long parse_ts(const char **sp, const char *end)
+{
+	const char *s = *sp;
+	long part[3], nparts = 0, ms = 0;
+
+	while (s < end && *s == ' ')
+		s++;
+	for (;;) {
+		long v = 0;
+		int digits = 0;
+		while (s < end && isdigit((unsigned char)*s) && digits < 9)
+			v = v * 10 + (*s++ - '0'), digits++;
+		if (!digits || nparts == 3)
+			return -1;
+		part[nparts++] = v;
+		if (s < end && *s == ':') {
+			s++;
+			continue;
+		}
+		break;
+	}
+	if (nparts < 2 || s >= end || (*s != '.' && *s != ','))
+		return -1;
+	s++;
+	for (int k = 0; k < 3; k++) {
+		if (s >= end || !isdigit((unsigned char)*s))
+			return -1;
+		ms = ms * 10 + (*s++ - '0');
+	}
+	while (s < end && isdigit((unsigned char)*s))
+		s++;
+	if (part[nparts - 1] >= 60 || (nparts == 3 && part[1] >= 60))
+		return -1;
+	*sp = s;
+	return ((nparts == 3 ? part[0] * 3600 : 0) + part[nparts - 2] * 60 + part[nparts - 1]) * 1000 + ms;
+}
+
+/*
+ * "Name: text" when the part before the colon looks like a name: up to
+ * four words, 40 bytes, starting with a letter, no sentence punctuation.
+ */
+static size_t speaker_prefix(const char *s, size_t n, size_t *rest)
+{
+	size_t words = 1;
+
+	for (size_t i = 0; i < n && i <= 40; i++) {
+		char c = s[i];
+		if (c == ':') {
+			if (i == 0 || (i + 1 < n && s[i + 1] != ' ' && s[i + 1] != '\t'))
+				return 0;
+			*rest = i + 1;
+			return i;
+		}
+		if (i == 0 && !isalpha((unsigned char)c))
+			return 0;
+		if (c == ' ' && ++words > 4)
+			return 0;
+		if (strchr(".,?!;\"<>", c))
+			return 0;
+	}
+	return 0;
+}
+
+static int add_line(struct crm_transcript *t, const char *spk, long st, long en,
+		    const char *s, size_t n)
+{
+	size_t rest = 0, k = spk ? 0 : speaker_prefix(s, n, &rest);
+	char name[64];
+
+	if (k) {
+		snprintf(name, sizeof name, "%.*s", (int)k, s);
+		return crm_transcript_add(t, name, st, en, s + rest, n - rest);
+	}
+	return crm_transcript_add(t, spk, st, en, s, n);
+}
+
+/* Cue text: "<v Name>words</v>" gives the speaker; other tags are dropped. */
+static int add_cue(struct crm_transcript *t, long st, long en, struct crm_buf *text)
+{
+	char spk[64] = "";
+	struct crm_buf clean = {0};
+	const char *s = text->data;
+	int rc;
+
+	for (size_t i = 0; i < text->len; i++) {
+		if (s[i] == '<') {
+			const char *gt = memchr(s + i, '>', text->len - i);
+			if (!gt)
+				break;
+			if (!spk[0] && s[i + 1] == 'v' && (s[i + 2] == ' ' || s[i + 2] == '.')) {
+				const char *nm = memchr(s + i + 2, ' ', (size_t)(gt - s) - i - 2);
+				if (nm)
+					snprintf(spk, sizeof spk, "%.*s", (int)(gt - nm - 1), nm + 1);
+			}
+			i = (size_t)(gt - s);
+			continue;
+		}
+		if (crm_buf_addc(&clean, s[i]) < 0) {
+			crm_buf_release(&clean);
+			return -1;
+		}
+	}
+	rc = clean.len ? add_line(t, spk[0] ? spk : NULL, st, en, clean.data, clean.len) : 0;
+	crm_buf_release(&clean);
+	crm_buf_reset(text);
+	return rc;
+}
+
+static int parse_cues(struct crm_transcript *t, int vtt, const char *name,
+		      const char *data, size_t n, struct crm_err *e)
+{
+	struct lines l = {data, data + n, 0};
+	struct crm_buf text = {0};
+	const char *s;
+	size_t len;
+	long st = -1, en = -1;
+	int in_cue = 0, skip = 0;
+
+	if (vtt) {
+		next_line(&l, &s, &len);	/* WEBVTT header */
+		skip = 1;			/* header block */
+	}
+	while (next_line(&l, &s, &len)) {
+		const char *arrow = memmem(s, len, "-->", 3);
+		if (blank(s, len)) {
+			if (in_cue && add_cue(t, st, en, &text) < 0)
+				goto oom;
+			in_cue = skip = 0;
+			continue;
+		}
+		if (skip)
+			continue;
+		if (!in_cue && vtt && (!strncmp(s, "NOTE", 4) || !strncmp(s, "STYLE", 5) ||
+				       !strncmp(s, "REGION", 6))) {
+			skip = 1;
+			continue;
+		}
+		if (!in_cue && arrow) {
+			const char *p = s;
+			st = parse_ts(&p, arrow);
+			p = arrow + 3;
+			en = parse_ts(&p, s + len);
+			if (st < 0 || en < 0 || en < st) {
+				crm_buf_release(&text);
+				return crm_err_set(e, CRM_EDATA, "%s:%ld: bad cue timing '%.*s'", name,
+						   l.no, (int)(len > 60 ? 60 : len), s);
+			}
+			in_cue = 1;
+			continue;
+		}
+		if (!in_cue)
+			continue;	/* cue identifier (SRT: the number) */
+		if ((text.len && crm_buf_addc(&text, ' ') < 0) || crm_buf_add(&text, s, len) < 0)
+			goto oom;
+	}
+	if (in_cue && add_cue(t, st, en, &text) < 0)
+		goto oom;
+	crm_buf_release(&text);
+	return 0;
+oom:
+	crm_buf_release(&text);
+	return crm_err_set(e, CRM_ESOFTWARE, "out of memory");
+}
+
+static int parse_text(struct crm_transcript *t, const char *data, size_t n, struct crm_err *e)
+{
+	struct lines l = {data, data + n, 0};
+	const char *s;
+	size_t len;
+
+	while (next_line(&l, &s, &len)) {
+		long st = -1;
+		/* "[00:01:02] Name: text" or "00:01:02 Name: text" */
+		const char *p = s, *end = s + len;
+		if (p < end && *p == '[')
+			p++;
+		const char *q = p;
+		long h = 0, parts = 0, v = 0;
+		while (q < end && (isdigit((unsigned char)*q) || *q == ':')) {
+			if (*q == ':')
+				h = h * 60 + v, v = 0, parts++;
+			else
+				v = v * 10 + (*q - '0');
+			q++;
+		}
+		if (parts >= 1 && parts <= 2 && q > p && q < end && (*q == ']' || *q == ' ')) {
+			st = (h * 60 + v) * 1000;
+			q += *q == ']';
+			while (q < end && *q == ' ')
+				q++;
+			s = q;
+			len = (size_t)(end - q);
+		}
+		if (!blank(s, len) && add_line(t, NULL, st, -1, s, len) < 0)
+			return crm_err_set(e, CRM_ESOFTWARE, "out of memory");
+	}
+	return 0;
+}
+
+/* JSON utterances: find the array of objects that carry text. */
+
+static const char *jstr(json_t *o, const char *const *keys)
+{
+	for (; *keys; keys++) {
+		json_t *v = json_object_get(o, *keys);
+		if (json_is_string(v))
+			return json_string_value(v);
+		if (json_is_object(v) && json_is_string(json_object_get(v, "name")))
+			return json_string_value(json_object_get(v, "name"));
+		if (json_is_integer(v)) {
+			static char buf[32];	/* speaker ids in Gong's shape */
+			snprintf(buf, sizeof buf, "speaker %lld", (long long)json_integer_value(v));
+			return buf;
+		}
+	}
+	return NULL;
+}
+
+static long jms(json_t *o, const char *const *ms_keys, const char *const *s_keys)
+{
+	for (; *ms_keys; ms_keys++) {
+		json_t *v = json_object_get(o, *ms_keys);
+		if (json_is_number(v))
+			return (long)json_number_value(v);
+	}
+	for (; *s_keys; s_keys++) {
+		json_t *v = json_object_get(o, *s_keys);
+		if (json_is_number(v))
+			return (long)(json_number_value(v) * 1000 + 0.5);
+	}
+	return -1;
+}
+
+static const char *const K_TEXT[] = {"text", "content", "transcript", NULL};
+static const char *const K_SPK[] = {"speaker", "speakerName", "speaker_name", "speakerId",
+				    "speaker_id", "name", NULL};
+static const char *const K_START_MS[] = {"startTimeMillis", "start_ms", "startMs", "start", NULL};
+static const char *const K_END_MS[] = {"endTimeMillis", "end_ms", "endMs", "end", NULL};
+static const char *const K_START_S[] = {NULL};
+static const char *const K_SECS_START[] = {"start", NULL};
+static const char *const K_SECS_END[] = {"end", NULL};
+static const char *const K_NONE[] = {NULL};
+
+static int json_utts(struct crm_transcript *t, json_t *arr, int seconds, const char *spk_up)
+{
+	size_t i;
+	json_t *o;
+
+	json_array_foreach(arr, i, o) {
+		if (!json_is_object(o))
+			continue;
+		const char *spk = jstr(o, K_SPK);
+		char sbuf[64];
+		json_t *sent = json_object_get(o, "sentences");
+		snprintf(sbuf, sizeof sbuf, "%s", spk ? spk : spk_up ? spk_up : "");
+		if (json_is_array(sent)) {	/* Gong: a speaker's monologue */
+			if (json_utts(t, sent, 0, sbuf[0] ? sbuf : NULL) < 0)
+				return -1;
+			continue;
+		}
+		const char *text = jstr(o, K_TEXT);
+		if (!text)
+			continue;
+		long st = seconds ? jms(o, K_NONE, K_SECS_START) : jms(o, K_START_MS, K_START_S);
+		long en = seconds ? jms(o, K_NONE, K_SECS_END) : jms(o, K_END_MS, K_START_S);
+		if (crm_transcript_add(t, sbuf[0] ? sbuf : NULL, st, en, text, strlen(text)) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+static json_t *find_array(json_t *j, int *seconds)
+{
+	static const char *const keys[] = {"utterances", "transcriptCreateUtterances",
+					   "transcript", "monologues", "callTranscripts", NULL};
+	if (json_is_array(j))
+		return j;
+	if (json_is_array(json_object_get(j, "segments"))) {
+		*seconds = 1;	/* whisper / OpenAI verbose_json */
+		return json_object_get(j, "segments");
+	}
+	for (int i = 0; keys[i]; i++) {
+		json_t *v = json_object_get(j, keys[i]);
+		if (json_is_array(v) && !strcmp(keys[i], "callTranscripts") && json_array_size(v))
+			return find_array(json_array_get(v, 0), seconds);
+		if (json_is_array(v))
+			return v;
+	}
+	return NULL;
+}
+
+static int parse_json(struct crm_transcript *t, const char *name, const char *data,
+		      size_t n, struct crm_err *e)
+{
+	json_error_t je;
+	json_t *j = json_loadb(data, n, 0, &je), *arr;
+	int seconds = 0, rc = 0;
+
+	if (!j)
+		return crm_err_set(e, CRM_EDATA, "%s:%d: %s", name, je.line, je.text);
+	if (!(arr = find_array(j, &seconds))) {
+		const char *text = json_is_object(j) ? jstr(j, K_TEXT) : NULL;
+		if (text)
+			rc = crm_transcript_add(t, NULL, -1, -1, text, strlen(text));
+		else
+			rc = crm_err_set(e, CRM_EDATA, "%s: no utterances (expected an array of {speaker, text, start, end})", name);
+	} else if (json_utts(t, arr, seconds, NULL) < 0) {
+		rc = crm_err_set(e, CRM_ESOFTWARE, "out of memory");
+	}
+	json_decref(j);
+	return rc;
+}
+
+int crm_transcript_parse(struct crm_transcript *t, enum crm_tformat f,
+			 const char *name, const char *data, size_t n,
+			 struct crm_err *e)
+{
+	int rc;
+
+	if (n >= 3 && !memcmp(data, "\xEF\xBB\xBF", 3))
+		data += 3, n -= 3;
+	if (memchr(data, 0, n))
+		return crm_err_set(e, CRM_EDATA, "%s: binary data in a %s transcript", name,
+				   crm_tformat_name(f));
+	switch (f) {
+	case CRM_TF_VTT:
+		if (n < 6 || memcmp(data, "WEBVTT", 6))
+			return crm_err_set(e, CRM_EDATA, "%s:1: no WEBVTT header", name);
+		rc = parse_cues(t, 1, name, data, n, e);
+		break;
+	case CRM_TF_SRT:
+		rc = parse_cues(t, 0, name, data, n, e);
+		break;
+	case CRM_TF_JSON:
+		rc = parse_json(t, name, data, n, e);
+		break;
+	case CRM_TF_TEXT:
+		rc = parse_text(t, data, n, e);
+		break;
+	default:
+		return crm_err_set(e, CRM_EUSAGE, "%s: not a transcript format", name);
+	}
+	if (rc == 0 && !t->n)
+		rc = crm_err_set(e, CRM_EDATA, "%s: no utterances in the %s transcript", name,
+				 crm_tformat_name(f));
+	for (size_t i = 0; rc == 0 && i < t->n; i++)
+		if (t->u[i].end > t->duration * 1000)
+			t->duration = t->u[i].end / 1000.0;
+	return rc;
+}
+
+char *crm_transcript_json(const struct crm_transcript *t)
+{
+	json_t *a = json_array();
+	char *s;
+
+	for (size_t i = 0; a && i < t->n; i++) {
+		json_t *o = json_object();
+		const struct crm_utt *u = &t->u[i];
+		if (!o || json_array_append_new(a, o) < 0)
+			goto fail;
+		if (u->speaker)
+			json_object_set_new(o, "speaker", json_string(u->speaker));
+		if (u->start >= 0)
+			json_object_set_new(o, "start", json_integer(u->start));
+		if (u->end >= 0)
+			json_object_set_new(o, "end", json_integer(u->end));
+		json_object_set_new(o, "text", json_string(u->text));
+	}
+	s = json_dumps(a, JSON_COMPACT | JSON_ENSURE_ASCII);
+	json_decref(a);
+	return s;
+fail:
+	json_decref(a);
+	return NULL;
+}
+
+int crm_transcript_from_json(struct crm_transcript *t, const char *json,
+			     struct crm_err *e)
+{
+	return parse_json(t, "transcript", json, strlen(json), e);
+}
