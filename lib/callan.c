@@ -1,0 +1,1128 @@
+/*
+ * callan.c - call analysis by rules over folded words.
+ *
+ * Each utterance is cut into sentences, each sentence into lower-case words
+ * with contractions expanded. Phrases are word sequences where "a|b" is an
+ * alternative and "*" any one word.
+ */
+#include <ctype.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <jansson.h>
+
+#include "callan.h"
+
+const char *const crm_tracker_names[CRM_NTRK] = {
+	"pricing", "budget", "timeline", "competitor", "authority", "integration",
+	"security",
+};
+
+const char *crm_owner_name(enum crm_owner o)
+{
+	return o == CRM_OWNER_REP ? "rep" : o == CRM_OWNER_CUSTOMER ? "customer" : "unknown";
+}
+
+/* Words. */
+
+#define MAXW 160
+
+struct words {
+	char *w[MAXW];
+	size_t n;
+	char buf[2048];
+};
+
+static const struct { const char *from, *to; } contractions[] = {
+	{"i'll", "i will"}, {"we'll", "we will"}, {"you'll", "you will"},
+	{"he'll", "he will"}, {"she'll", "she will"}, {"they'll", "they will"},
+	{"it'll", "it will"}, {"i'm", "i am"}, {"we're", "we are"},
+	{"you're", "you are"}, {"they're", "they are"}, {"it's", "it is"},
+	{"that's", "that is"}, {"there's", "there is"}, {"what's", "what is"},
+	{"i've", "i have"}, {"we've", "we have"}, {"you've", "you have"},
+	{"i'd", "i would"}, {"we'd", "we would"}, {"you'd", "you would"},
+	{"don't", "do not"}, {"doesn't", "does not"}, {"didn't", "did not"},
+	{"can't", "cannot"}, {"won't", "will not"}, {"wouldn't", "would not"},
+	{"couldn't", "could not"}, {"shouldn't", "should not"}, {"isn't", "is not"},
+	{"aren't", "are not"}, {"wasn't", "was not"}, {"haven't", "have not"},
+	{"hasn't", "has not"}, {"let's", "let us"}, {"gonna", "going to"},
+	{"wanna", "want to"}, {"gotta", "have to"}, {"can not", "cannot"},
+};
+
+static void fold(const char *s, size_t n, struct words *w)
+{
+	char tmp[2048];
+	size_t k = 0, b = 0;
+
+	/* Lower case; keep letters, digits, apostrophes and '-' in dates. */
+	for (size_t i = 0; i < n && k + 1 < sizeof tmp; i++) {
+		unsigned char c = (unsigned char)s[i];
+		if (c == 0xE2 && i + 2 < n && (unsigned char)s[i + 1] == 0x80 &&
+		    (unsigned char)s[i + 2] == 0x99)	/* ’ */
+			c = '\'', i += 2;
+		if (isalnum(c) || c == '\'' || (c == '-' && k && isdigit((unsigned char)tmp[k - 1])) ||
+		    c >= 0x80)
+			tmp[k++] = (char)tolower(c);
+		else
+			tmp[k++] = ' ';
+	}
+	tmp[k] = 0;
+	w->n = 0;
+	for (char *save = NULL, *t = strtok_r(tmp, " ", &save); t && w->n < MAXW;
+	     t = strtok_r(NULL, " ", &save)) {
+		const char *rep = t;
+		while (*t == '\'')
+			t++;
+		rep = t;
+		for (size_t c = 0; c < sizeof contractions / sizeof *contractions; c++)
+			if (!strcmp(t, contractions[c].from)) {
+				rep = contractions[c].to;
+				break;
+			}
+		size_t L = strlen(rep);
+		if (!L || b + L + 1 >= sizeof w->buf)
+			continue;
+		memcpy(w->buf + b, rep, L + 1);
+		/* A two-word expansion becomes two words. */
+		char *sp = strchr(w->buf + b, ' ');
+		w->w[w->n++] = w->buf + b;
+		if (sp && w->n < MAXW) {
+			*sp = 0;
+			w->w[w->n++] = sp + 1;
+		}
+		b += L + 1;
+	}
+}
+
+/* Does word w match alternative list alt ("a|b|c", "*")? */
+static int word_is(const char *w, const char *alt, size_t altn)
+{
+	const char *p = alt, *end = alt + altn;
+
+	if (altn == 1 && *alt == '*')
+		return 1;
+	while (p < end) {
+		const char *bar = memchr(p, '|', (size_t)(end - p));
+		size_t len = (size_t)((bar ? bar : end) - p);
+		if (strlen(w) == len && !memcmp(w, p, len))
+			return 1;
+		if (!bar)
+			break;
+		p = bar + 1;
+	}
+	return 0;
+}
+
+/* Length in words of phrase ph matched at position i, or 0. */
+static size_t match_at(const struct words *w, size_t i, const char *ph)
+{
+	size_t k = i;
+
+	while (*ph) {
+		const char *sp = strchr(ph, ' ');
+		size_t len = sp ? (size_t)(sp - ph) : strlen(ph);
+		if (k >= w->n || !word_is(w->w[k], ph, len))
+			return 0;
+		k++;
+		ph += len + (sp != NULL);
+	}
+	return k - i;
+}
+
+/* First position of ph at or after from, or -1. */
+static long find(const struct words *w, size_t from, const char *ph)
+{
+	for (size_t i = from; i < w->n; i++)
+		if (match_at(w, i, ph))
+			return (long)i;
+	return -1;
+}
+
+/* Sentences. */
+
+struct sent {
+	size_t utt;
+	const char *s;
+	size_t n;
+	struct words w;
+	int question;
+	enum crm_owner role;
+	double score;
+};
+
+/* Split text into sentences at . ? ! (not inside numbers like 2.5). */
+static int split(const char *text, size_t utt, enum crm_owner role, struct sent **out,
+		 size_t *n, size_t *alloc)
+{
+	const char *p = text, *start = text;
+
+	for (;; p++) {
+		int end = !*p;
+		if (!end && (*p == '.' || *p == '?' || *p == '!' || *p == ';'))
+			end = !(p > text && isdigit((unsigned char)p[-1]) && isdigit((unsigned char)p[1]));
+		if (!end)
+			continue;
+		const char *s = start, *e = *p ? p + 1 : p;
+		while (s < e && isspace((unsigned char)*s))
+			s++;
+		if (e > s) {
+			if (*n == *alloc) {
+				size_t na = *alloc ? *alloc * 2 : 64;
+				struct sent *ns = realloc(*out, na * sizeof *ns);
+				if (!ns)
+					return -1;
+				*out = ns;
+				*alloc = na;
+			}
+			struct sent *st = &(*out)[(*n)++];
+			memset(st, 0, sizeof *st);
+			st->utt = utt;
+			st->s = s;
+			st->n = (size_t)(e - s);
+			st->role = role;
+			st->question = *p == '?';
+			fold(s, st->n, &st->w);
+			if (!st->w.n)
+				(*n)--;
+		}
+		if (!*p)
+			break;
+		start = p + 1;
+	}
+	return 0;
+}
+
+/* Due dates. */
+
+static const char *const WDAYS[] = {"sunday", "monday", "tuesday", "wednesday",
+				    "thursday", "friday", "saturday"};
+static const char *const MONTHS[] = {"january", "february", "march", "april", "may",
+				     "june", "july", "august", "september", "october",
+				     "november", "december"};
+static const char *const ORDINALS[] = {"", "first", "second", "third", "fourth", "fifth",
+	"sixth", "seventh", "eighth", "ninth", "tenth", "eleventh", "twelfth", "thirteenth",
+	"fourteenth", "fifteenth", "sixteenth", "seventeenth", "eighteenth", "nineteenth",
+	"twentieth"};
+static const char *const NUMBERS[] = {"zero", "one", "two", "three", "four", "five", "six",
+				      "seven", "eight", "nine", "ten", "eleven", "twelve"};
+
+static int lookup(const char *w, const char *const *tab, int n)
+{
+	for (int i = 0; i < n; i++)
+		if (!strcmp(w, tab[i]))
+			return i;
+	return -1;
+}
+
+/* 1..31 from "15", "15th", "fifteenth", "twenty" "first"; words used in *used. */
+static int day_of_month(const struct words *w, size_t i, size_t *used)
+{
+	const char *s = w->w[i];
+	int d;
+
+	*used = 1;
+	if (isdigit((unsigned char)*s)) {
+		char *end;
+		d = (int)strtol(s, &end, 10);
+		if (*end && strcmp(end, "st") && strcmp(end, "nd") && strcmp(end, "rd") &&
+		    strcmp(end, "th"))
+			return -1;
+		return d >= 1 && d <= 31 ? d : -1;
+	}
+	if ((d = lookup(s, ORDINALS, 21)) > 0)
+		return d;
+	if ((!strcmp(s, "twenty") || !strcmp(s, "thirty")) && i + 1 < w->n) {
+		int o = lookup(w->w[i + 1], ORDINALS, 10);
+		if (o > 0) {
+			*used = 2;
+			d = (s[1] == 'w' ? 20 : 30) + o;
+			return d <= 31 ? d : -1;
+		}
+	}
+	if (!strcmp(s, "thirtieth"))
+		return 30;
+	return -1;
+}
+
+static int count_word(const char *s)
+{
+	int n = lookup(s, NUMBERS, 13);
+
+	if (n >= 0)
+		return n;
+	if (!strcmp(s, "a") || !strcmp(s, "an"))
+		return 1;
+	if (!strcmp(s, "couple"))
+		return 2;
+	if (!strcmp(s, "few"))
+		return 3;
+	if (isdigit((unsigned char)*s))
+		return atoi(s);
+	return -1;
+}
+
+static void ymd(struct tm *tm, int y, int m, int d)
+{
+	memset(tm, 0, sizeof *tm);
+	tm->tm_year = y - 1900;
+	tm->tm_mon = m;
+	tm->tm_mday = d;
+	tm->tm_hour = 12;
+	timegm(tm);	/* normalise */
+}
+
+static int days_in_month(int y, int m)
+{
+	struct tm tm;
+
+	ymd(&tm, y, m + 1, 0);
+	return tm.tm_mday;
+}
+
+/* The date of the phrase at w[i], or 0. */
+static size_t date_at(const struct words *w, size_t i, const struct tm *now, struct tm *out)
+{
+	int y = now->tm_year + 1900, m = now->tm_mon, d = now->tm_mday, wd = now->tm_wday;
+	int monday = d - (wd + 6) % 7;	/* this week's Monday */
+	size_t k;
+	int v;
+
+	if ((k = match_at(w, i, "today|tonight|eod|asap")) ||
+	    (k = match_at(w, i, "end of day|end of today|end of the day")) ||
+	    (k = match_at(w, i, "this afternoon|morning|evening")) ||
+	    (k = match_at(w, i, "later today")) || (k = match_at(w, i, "right away")) ||
+	    (k = match_at(w, i, "as soon as possible")) || (k = match_at(w, i, "after the call|meeting"))) {
+		ymd(out, y, m, d);
+		return k;
+	}
+	if ((k = match_at(w, i, "day after tomorrow"))) {
+		ymd(out, y, m, d + 2);
+		return k;
+	}
+	if ((k = match_at(w, i, "tomorrow"))) {
+		ymd(out, y, m, d + 1);
+		return k;
+	}
+	if ((k = match_at(w, i, "end of next week")) || (k = match_at(w, i, "later next week"))) {
+		ymd(out, y, m, monday + 11);
+		return k;
+	}
+	if ((k = match_at(w, i, "next week")) || (k = match_at(w, i, "early next week")) ||
+	    (k = match_at(w, i, "beginning of next week"))) {
+		ymd(out, y, m, monday + 7);
+		return k;
+	}
+	if ((k = match_at(w, i, "end of the|this week")) || (k = match_at(w, i, "end of week")) ||
+	    (k = match_at(w, i, "this week")) || (k = match_at(w, i, "later this week"))) {
+		ymd(out, y, m, wd == 6 || wd == 0 ? monday + 11 : monday + 4);
+		return k;
+	}
+	if ((k = match_at(w, i, "end of next month"))) {
+		ymd(out, y, m + 1, days_in_month(y, m + 1));
+		return k;
+	}
+	if ((k = match_at(w, i, "next month")) || (k = match_at(w, i, "beginning of next month"))) {
+		ymd(out, y, m + 1, 1);
+		return k;
+	}
+	if ((k = match_at(w, i, "end of the|this month")) || (k = match_at(w, i, "month end")) ||
+	    (k = match_at(w, i, "this month"))) {
+		ymd(out, y, m, days_in_month(y, m));
+		return k;
+	}
+	if ((k = match_at(w, i, "end of the|this quarter")) || (k = match_at(w, i, "quarter end")) ||
+	    (k = match_at(w, i, "this quarter"))) {
+		int qm = m / 3 * 3 + 2;
+		ymd(out, y, qm, days_in_month(y, qm));
+		return k;
+	}
+	if ((k = match_at(w, i, "next quarter"))) {
+		ymd(out, y, m / 3 * 3 + 3, 1);
+		return k;
+	}
+	if ((k = match_at(w, i, "end of the|this year")) || (k = match_at(w, i, "year end"))) {
+		ymd(out, y, 11, 31);
+		return k;
+	}
+	/* in two weeks, in 3 days, within a week, two weeks from now */
+	if ((k = match_at(w, i, "in|within")) && i + 2 < w->n) {
+		size_t j = i + 1;
+		if (!strcmp(w->w[j], "a") && j + 2 < w->n && !strcmp(w->w[j + 1], "couple") &&
+		    !strcmp(w->w[j + 2], "of"))
+			j += 2;
+		else if (!strcmp(w->w[j], "a") && j + 1 < w->n && !strcmp(w->w[j + 1], "few"))
+			j++;
+		v = count_word(w->w[j]);
+		if (v > 0 && j + 1 < w->n) {
+			const char *u = w->w[j + 1];
+			int days = !strncmp(u, "day", 3) ? v : !strncmp(u, "week", 4) ? 7 * v : -1;
+			if (days > 0) {
+				ymd(out, y, m, d + days);
+				return j + 2 - i;
+			}
+			if (!strncmp(u, "month", 5)) {
+				ymd(out, y, m + v, d);
+				return j + 2 - i;
+			}
+		}
+	}
+	/* next monday, this friday, monday, on monday */
+	{
+		size_t j = i;
+		int next = 0, thisw = 0;
+		if (match_at(w, j, "next"))
+			next = 1, j++;
+		else if (match_at(w, j, "this|coming"))
+			thisw = 1, j++;
+		if (j < w->n && (v = lookup(w->w[j], WDAYS, 7)) >= 0) {
+			int off;
+			if (next)
+				off = monday + 7 + (v + 6) % 7 - d;
+			else {
+				off = (v - wd + 7) % 7;
+				if (off == 0 && !thisw)
+					off = 7;
+			}
+			ymd(out, y, m, d + off);
+			return j + 1 - i;
+		}
+	}
+	/* march 3, march 3rd, march the third, 3 march, the 15th */
+	if ((v = lookup(w->w[i], MONTHS, 12)) >= 0 && i + 1 < w->n) {
+		size_t j = i + 1, used;
+		if (!strcmp(w->w[j], "the") && j + 1 < w->n)
+			j++;
+		int dd = day_of_month(w, j, &used);
+		if (dd > 0) {
+			ymd(out, v < m || (v == m && dd < d) ? y + 1 : y, v, dd);
+			return j + used - i;
+		}
+	}
+	if (!strcmp(w->w[i], "the") && i + 1 < w->n) {
+		size_t used;
+		int dd = day_of_month(w, i + 1, &used);
+		if (dd > 0) {
+			size_t j = i + 1 + used;
+			if (j + 1 < w->n && !strcmp(w->w[j], "of") &&
+			    (v = lookup(w->w[j + 1], MONTHS, 12)) >= 0) {
+				ymd(out, v < m || (v == m && dd < d) ? y + 1 : y, v, dd);
+				return j + 2 - i;
+			}
+			ymd(out, dd < d ? (m == 11 ? y + 1 : y) : y, dd < d ? (m + 1) % 12 : m, dd);
+			return j - i;
+		}
+	}
+	/* 2026-12-01 */
+	{
+		int yy, mm, dd;
+		char tail;
+		if (sscanf(w->w[i], "%4d-%2d-%2d%c", &yy, &mm, &dd, &tail) == 3 &&
+		    mm >= 1 && mm <= 12 && dd >= 1 && dd <= 31) {
+			ymd(out, yy, mm - 1, dd);
+			return 1;
+		}
+	}
+	return 0;
+}
+
+static int due_in(const struct words *w, time_t t, char due[11], char *phrase, size_t n)
+{
+	struct tm now, out;
+
+	gmtime_r(&t, &now);
+	for (size_t i = 0; i < w->n; i++) {
+		size_t k = date_at(w, i, &now, &out);
+		if (!k)
+			continue;
+		/* "by", "on", "before", "until" belong to the phrase. */
+		size_t s = i > 0 && word_is(w->w[i - 1], "by|on|before|until|till|for", 23) ? i - 1 : i;
+		if (phrase) {
+			size_t o = 0;
+			phrase[0] = 0;
+			for (size_t j = s; j < i + k && o + 1 < n; j++)
+				o += (size_t)snprintf(phrase + o, n - o, "%s%s", j > s ? " " : "", w->w[j]);
+		}
+		strftime(due, 11, "%Y-%m-%d", &out);
+		return 1;
+	}
+	return 0;
+}
+
+int crm_due_date(const char *text, time_t t, char due[11], char *phrase, size_t n)
+{
+	struct words w;
+
+	fold(text, strlen(text), &w);
+	return due_in(&w, t, due, phrase, n);
+}
+
+static void next_workday(time_t t, char due[11])
+{
+	struct tm tm;
+
+	gmtime_r(&t, &tm);
+	int add = tm.tm_wday == 5 ? 3 : tm.tm_wday == 6 ? 2 : 1;
+	ymd(&tm, tm.tm_year + 1900, tm.tm_mon, tm.tm_mday + add);
+	strftime(due, 11, "%Y-%m-%d", &tm);
+}
+
+/* Sentiment: a small lexicon, negation and intensity (after VADER). */
+
+static const struct { const char *ph; double v; } LEX[] = {
+	/* phrases first: they win over their words */
+	{"no problem", 1.5}, {"not bad", 1.0}, {"no worries", 1.2}, {"makes sense", 1.2},
+	{"sounds good", 1.8}, {"sounds great", 2.4}, {"works for us|me", 1.5},
+	{"exactly what", 1.8}, {"too expensive", -2.4}, {"too high", -2.0},
+	{"too slow", -2.0}, {"too much", -1.2}, {"not happy", -2.0}, {"not convinced", -1.6},
+	{"not sure", -0.6}, {"move forward", 1.2}, {"look forward", 1.5},
+	{"bad experience", -2.0}, {"went up", -0.8}, {"on hold", -1.0},
+	{"great", 2.2}, {"love|loved|loves", 2.6}, {"perfect", 2.6}, {"excellent", 2.8},
+	{"awesome", 2.6}, {"fantastic", 2.8}, {"amazing", 2.8}, {"excited", 2.0},
+	{"happy", 2.0}, {"glad", 1.8}, {"helpful", 1.8}, {"impressed", 2.2},
+	{"good", 1.6}, {"nice", 1.6}, {"like|liked|likes", 1.3}, {"thanks|thank", 1.2},
+	{"appreciate", 1.8}, {"promising", 1.8}, {"interested", 1.2}, {"easy", 1.4},
+	{"clear", 0.8}, {"valuable", 1.8}, {"value", 0.8}, {"fast|faster", 0.8},
+	{"ready", 1.0}, {"absolutely", 1.2}, {"definitely", 1.0}, {"yes", 0.6},
+	{"sure", 0.4}, {"fine", 0.8}, {"competitive", 0.6}, {"welcome", 1.4},
+	{"bad", -2.4}, {"terrible", -3.0}, {"awful", -3.0}, {"hate|hates|hated", -2.8},
+	{"problem|problems", -1.6}, {"issue|issues", -1.2}, {"concern|concerns|concerned", -1.2},
+	{"worried|worry", -1.6}, {"expensive", -1.6}, {"difficult", -1.4}, {"hard", -0.8},
+	{"slow", -1.4}, {"frustrated|frustrating", -2.2}, {"disappointed|disappointing", -2.4},
+	{"annoying|annoyed", -2.0}, {"unfortunately", -1.4}, {"failed|fail", -2.0},
+	{"cancel", -1.6}, {"lost", -1.4}, {"cut", -1.0}, {"layoffs", -1.6},
+	{"complicated", -1.4}, {"confusing", -1.6}, {"limited", -1.0}, {"risk|risky", -1.2},
+	{"unhappy", -2.2}, {"angry", -2.6}, {"broken", -2.0}, {"bug|bugs", -1.4},
+	{"careful", -0.4}, {"pressure", -1.0}, {"tight", -0.8}, {"cheaper", -0.6},
+	{"no", -0.4},
+};
+
+static double sentiment_words(const struct words *w)
+{
+	double sum = 0;
+
+	for (size_t i = 0; i < w->n; ) {
+		size_t k = 0;
+		double v = 0;
+		for (size_t j = 0; j < sizeof LEX / sizeof *LEX; j++)
+			if ((k = match_at(w, i, LEX[j].ph))) {
+				v = LEX[j].v;
+				break;
+			}
+		if (!k) {
+			i++;
+			continue;
+		}
+		/* Intensity from the word before; negation within three before. */
+		if (i > 0 && word_is(w->w[i - 1], "very|really|so|extremely|super|totally|incredibly", 48))
+			v *= 1.3;
+		if (i > 1 && match_at(w, i - 2, "a bit|little"))
+			v *= 0.6;
+		else if (i > 0 && word_is(w->w[i - 1], "slightly|somewhat|quite", 22))
+			v *= 0.7;
+		for (size_t b = i > 3 ? i - 3 : 0; b < i; b++)
+			if (word_is(w->w[b], "not|never|cannot|no|nothing|hardly|without", 42) &&
+			    !(v > 0 && match_at(w, i, "no problem|worries"))) {
+				v *= -0.74;
+				break;
+			}
+		sum += v;
+		i += k;
+	}
+	return sum / sqrt(sum * sum + 15);
+}
+
+double crm_sentiment(const char *text)
+{
+	struct words w;
+
+	fold(text, strlen(text), &w);
+	return sentiment_words(&w);
+}
+
+static const char *sentiment_label(double s)
+{
+	return s >= 0.05 ? "positive" : s <= -0.05 ? "negative" : "neutral";
+}
+
+/* Hesitation cues: the customer holding back, not the customer unhappy. */
+
+static const struct { const char *ph, *kind; double w; } HES[] = {
+	{"not sure|certain", "uncertainty", 0.7}, {"i do not know", "uncertainty", 0.5},
+	{"hard to say", "uncertainty", 0.6}, {"we will see", "uncertainty", 0.6},
+	{"i guess", "uncertainty", 0.3}, {"not convinced", "uncertainty", 0.8},
+	{"maybe|perhaps|possibly", "uncertainty", 0.35}, {"probably not", "uncertainty", 0.6},
+	{"not ready", "timing", 0.7}, {"next year", "timing", 0.7},
+	{"after the summer|holidays", "timing", 0.5}, {"next quarter", "timing", 0.3},
+	{"revisit", "timing", 0.5}, {"not a priority", "timing", 0.8},
+	{"not right now", "timing", 0.7}, {"on hold", "timing", 0.9},
+	{"not in a hurry", "timing", 0.4}, {"no rush", "timing", 0.4},
+	{"too early", "timing", 0.5}, {"down the road", "timing", 0.5},
+	{"think about it", "stall", 0.7}, {"think it over", "stall", 0.7},
+	{"need some time", "stall", 0.6}, {"more time", "stall", 0.5},
+	{"let me think", "stall", 0.6}, {"get back to you", "stall", 0.4},
+	{"check with|ask finance|legal|procurement|accounting", "authority", 0.7},
+	{"check with|ask my|our boss|manager|director|cfo|ceo|team|board|partner", "authority", 0.7},
+	{"check with|ask the board|team", "authority", 0.7},
+	{"run it|this by", "authority", 0.7}, {"sign off", "authority", 0.3},
+	{"need|needs approval", "authority", 0.4}, {"discuss it|this|that with", "authority", 0.5},
+	{"discuss it|this internally", "authority", 0.6}, {"talk to my|our", "authority", 0.5},
+	{"no budget", "budget", 0.9}, {"budget is|was tight|cut|frozen|committed|spent|gone", "budget", 0.8},
+	{"budget is|was already committed|spent", "budget", 0.8},
+	{"budget is not approved", "budget", 0.8}, {"do not have|no the budget", "budget", 0.8},
+	{"not in the budget", "budget", 0.8}, {"cannot afford", "budget", 0.9},
+	{"afford it|this|that", "budget", 0.4}, {"budget", "budget", 0.2},
+	{"too expensive", "price", 0.6}, {"too high", "price", 0.5},
+	{"more expensive", "price", 0.5}, {"cheaper", "price", 0.4},
+	{"another|other vendor|vendors|provider|providers|option|options|solution|tool", "competition", 0.6},
+	{"a competitor", "competition", 0.5}, {"evaluating|comparing", "competition", 0.4},
+	{"worried|concerned", "risk", 0.3}, {"hiring freeze", "budget", 0.7},
+	{"um|uh|hmm|erm|er", "filler", 0.1},
+};
+
+/* Buying signals weigh against hesitation. */
+static const char *const COMMIT[] = {
+	"ready to sign|move|go|start", "move forward|ahead", "let us do it|this|that",
+	"sounds great|perfect", "exactly what we need", "we want to sign|start|move",
+	"send the contract|order|agreement", "we are ready", "go ahead", "signed",
+	"we will take it", "count us in", "we are in", "loved|love the",
+};
+
+/* Action items. */
+
+static const char *const COMMIT_TRIG[] = {
+	"i|we will", "i|we am|are going to", "i|we can", "i|we shall", "let me",
+	"i|we need to", "i|we have to", "i|we must", "i|we should", "i|we plan to",
+	"i|we would be happy to", "my|our team will", "i|we will make sure to",
+	"let us", "i|we want to make sure to|we", "i|we am|are happy to",
+};
+static const char *const REQ_TRIG[] = {
+	"could|can|would|will you", "please", "you will need to", "you need to",
+	"i need you to", "if you could", "for you to", "you will", "you can",
+	"make sure you", "do not forget to", "you should", "would you mind",
+	"you are going to",
+};
+static const char *const ACT_VERBS =
+	"send|sending|email|forward|share|schedule|book|set|follow|call|review|sign|"
+	"check|confirm|get|introduce|loop|prepare|put|draft|update|provide|arrange|"
+	"talk|discuss|ask|find|look|run|submit|return|complete|fill|approve|invite|"
+	"connect|circle|reach|organize|organise|create|write|order|give|reply|respond|"
+	"present|bring|pull|start|try|test|install|send|deliver|ship|demo|walk|"
+	"escalate|fix|investigate|research|clarify|resend|finalize|finalise|"
+	"coordinate|plan|compile|gather|collect|double|run|touch|ping|text|"
+	"come|process|pay|issue|raise|open|extend|add|remove|grant|enable|"
+	"transfer|migrate|map|export|import|reschedule|move|take|make|do|think|"
+	"decide|compare|evaluate|note|keep|let|join|attend|meet|speak|mention|"
+	"remind|tell|show|have";
+/* In-call asks and small talk that look like requests or commitments. */
+static const char *const NOT_ACTION[] = {
+	"can|could you tell|hear|see|walk|explain|describe|elaborate|clarify me|us|that|what",
+	"can|could you tell|hear|see|explain|describe|elaborate",
+	"i|we can see|hear|tell|understand|imagine|say",
+	"you can see|hear", "let me share my screen", "let me see", "let me know",
+	"let me ask|tell|explain|show|walk|be|just|start|introduce myself",
+	"let us get started|start|begin|see", "i will be honest|out|back|there|on",
+	"we will be", "you will be", "i will be", "please let me know",
+	"thank you", "can i", "could i", "you can also", "i need to think",
+	"we need to think", "can you walk me through", "could you walk me through",
+	"would you say", "i can imagine", "you can cancel", "can we cancel",
+	"i will take it", "we will take it", "we can do it", "if you can",
+	"you can add", "you will see", "you can use", "you will get",
+	"i will give you an|a overview|idea|example", "let me give you",
+	"i can give you an|a overview|idea|example",
+};
+
+/* Objects that tell who acts when the speaker is unknown. */
+static const char *const CUSTOMER_SIDE[] = {
+	"check with", "talk to", "discuss", "run it|this by", "approval", "sign|signed",
+	"purchase order", "po", "requirements", "questionnaire", "redlines", "internally",
+	"budget", "think", "decide", "feedback", "our|my team", "my boss|manager",
+	"legal", "procurement", "finance", "the board", "evaluate", "compare",
+};
+static const char *const REP_SIDE[] = {
+	"proposal", "quote", "pricing|price|prices", "contract", "case study|studies",
+	"documentation|docs", "slides|deck", "invoice", "demo", "trial", "recap",
+	"summary", "order form", "invite|invitation", "white paper", "reference|references",
+	"calculator", "discount", "onboarding", "agreement", "notes", "sandbox",
+};
+
+static size_t count_any(const struct words *w, const char *const *ph, size_t n)
+{
+	size_t c = 0;
+
+	for (size_t i = 0; i < n; i++)
+		c += find(w, 0, ph[i]) >= 0;
+	return c;
+}
+
+/* Action item in sentence s (clause from position from), 1 if found. */
+static int action_in(const struct words *w, size_t from, int *request, size_t *at)
+{
+	for (size_t i = from; i < w->n; i++) {
+		size_t k = 0;
+		int req = 0;
+		for (size_t j = 0; !k && j < sizeof COMMIT_TRIG / sizeof *COMMIT_TRIG; j++)
+			k = match_at(w, i, COMMIT_TRIG[j]);
+		for (size_t j = 0; !k && j < sizeof REQ_TRIG / sizeof *REQ_TRIG; j++)
+			if ((k = match_at(w, i, REQ_TRIG[j])))
+				req = 1;
+		if (!k)
+			continue;
+		int skip = 0;
+		for (size_t j = 0; j < sizeof NOT_ACTION / sizeof *NOT_ACTION; j++)
+			if (match_at(w, i, NOT_ACTION[j]) || (i > 0 && match_at(w, i - 1, NOT_ACTION[j])))
+				skip = 1;
+		/* "if you could sign..." is a condition; "we will not" a refusal. */
+		for (size_t b = i > 4 ? i - 4 : 0; b < i; b++)
+			if (word_is(w->w[b], "if|unless|when|once|whether", 27))
+				skip = 1;
+		if (i + k < w->n && word_is(w->w[i + k], "not|never", 9))
+			skip = 1;
+		if (skip) {
+			i += k - 1;
+			continue;
+		}
+		/* The verb: within three words (adverbs: also, just, quickly...). */
+		for (size_t v = i + k; v < w->n && v <= i + k + 3; v++) {
+			if (word_is(w->w[v], "also|just|quickly|then|definitely|probably|still|"
+				    "please|go|ahead|and|actually|happily|gladly|personally|first|both", 108))
+				continue;
+			if (word_is(w->w[v], ACT_VERBS, strlen(ACT_VERBS)) &&
+			    strcmp(w->w[v], "have") && strcmp(w->w[v], "think")) {
+				*request = req;
+				*at = i;
+				return 1;
+			}
+			break;
+		}
+		i += k - 1;
+	}
+	return 0;
+}
+
+/* Roles. */
+
+static int name_says(const char *s, const char *const *names)
+{
+	char low[64];
+	size_t i;
+
+	for (i = 0; s[i] && i + 1 < sizeof low; i++)
+		low[i] = (char)tolower((unsigned char)s[i]);
+	low[i] = 0;
+	for (; *names; names++)
+		if (strstr(low, *names))
+			return 1;
+	return 0;
+}
+
+static const char *const REP_NAMES[] = {"rep", "agent", "sales", "seller", "host",
+					"account exec", "sdr", "bdr", "ae", NULL};
+static const char *const CUST_NAMES[] = {"customer", "client", "prospect", "buyer",
+					 "lead", "caller", "guest", NULL};
+
+static enum crm_owner role_of(const char *speaker, const char *rep, const char *first,
+			      int has_rep_name)
+{
+	if (!speaker)
+		return CRM_OWNER_UNKNOWN;
+	if (rep)
+		return !strcasecmp(speaker, rep) ? CRM_OWNER_REP : CRM_OWNER_CUSTOMER;
+	if (has_rep_name)
+		return name_says(speaker, REP_NAMES) && !name_says(speaker, CUST_NAMES)
+			       ? CRM_OWNER_REP : CRM_OWNER_CUSTOMER;
+	if (name_says(speaker, CUST_NAMES))
+		return CRM_OWNER_CUSTOMER;
+	return first && !strcasecmp(speaker, first) ? CRM_OWNER_REP : CRM_OWNER_CUSTOMER;
+}
+
+static const char *const TRACK[CRM_NTRK] = {
+	"price|prices|pricing|cost|costs|discount|quote|expensive|cheaper|fee|fees|per seat|per user|dollars",
+	"budget|budgets|afford|funds|funding|spend|fiscal",
+	"timeline|deadline|go live|launch|start date|quarter|by january|by the end|this month|next month",
+	"competitor|competitors|vendor|vendors|provider|alternative|alternatives|salesforce|hubspot|dynamics|incumbent",
+	"decision maker|decision|approve|approval|sign off|board|ceo|cfo|vp|vice president|director|boss|procurement",
+	"integrate|integration|integrations|api|erp|sync|connect|connector|migrate|migration|import|outlook|gmail|slack",
+	"security|secure|gdpr|soc|encrypt|encrypted|encryption|sso|single sign on|compliance|compliant|privacy",
+};
+
+static size_t count_tracker(const struct words *w, const char *spec)
+{
+	/* spec is "a|b c|d" where a space-free alternative is one word; phrases
+	 * with spaces are checked whole. */
+	size_t c = 0;
+	const char *p = spec;
+
+	while (*p) {
+		const char *bar = strchr(p, '|');
+		size_t len = bar ? (size_t)(bar - p) : strlen(p);
+		char ph[64];
+		snprintf(ph, sizeof ph, "%.*s", (int)len, p);
+		for (long at = find(w, 0, ph); at >= 0; at = find(w, (size_t)at + 1, ph))
+			c++;
+		p += len + (bar != NULL);
+	}
+	return c;
+}
+
+static char *dup_range(const char *s, size_t n)
+{
+	char *o = crm_strndup(s, n);
+
+	if (o)	/* drop a trailing comma or space */
+		for (size_t k = strlen(o); k && (o[k - 1] == ' ' || o[k - 1] == ','); k--)
+			o[k - 1] = 0;
+	return o;
+}
+
+void crm_analysis_free(struct crm_analysis *a)
+{
+	free(a->summary);
+	for (size_t i = 0; i < a->nitems; i++) {
+		free(a->items[i].text);
+		free(a->items[i].speaker);
+		free(a->items[i].due_phrase);
+	}
+	free(a->items);
+	free(a->utt_sentiment);
+	free(a->cues);
+	for (size_t i = 0; i < a->ntalk; i++)
+		free(a->talk[i].speaker);
+	free(a->talk);
+	memset(a, 0, sizeof *a);
+}
+
+static int add_cue(struct crm_analysis *a, const char *cue, const char *kind, size_t utt, double w)
+{
+	struct crm_cue *nc = realloc(a->cues, (a->ncues + 1) * sizeof *nc);
+
+	if (!nc)
+		return -1;
+	a->cues = nc;
+	a->cues[a->ncues++] = (struct crm_cue){cue, kind, utt, w};
+	return 0;
+}
+
+static int talk_add(struct crm_analysis *a, const char *speaker, enum crm_owner role,
+		    double secs, long words, double sent)
+{
+	for (size_t i = 0; i < a->ntalk; i++)
+		if (!strcmp(a->talk[i].speaker, speaker)) {
+			a->talk[i].seconds += secs;
+			a->talk[i].sentiment += sent * (double)words;
+			a->talk[i].words += words;
+			return 0;
+		}
+	struct crm_talk *nt = realloc(a->talk, (a->ntalk + 1) * sizeof *nt);
+	if (!nt)
+		return -1;
+	a->talk = nt;
+	a->talk[a->ntalk] = (struct crm_talk){strdup(speaker), role, secs, words, 0,
+					      sent * (double)words};
+	if (!a->talk[a->ntalk].speaker)
+		return -1;
+	a->ntalk++;
+	return 0;
+}
+
+int crm_callan(const struct crm_transcript *t, const struct crm_callan_opts *o,
+	       struct crm_analysis *a, struct crm_err *e)
+{
+	struct sent *S = NULL;
+	size_t ns = 0, alloc = 0;
+	const char *first = NULL;
+	int has_rep_name = 0, known = 0;
+	double thr = o->hesitation_threshold > 0 ? o->hesitation_threshold : 0.5;
+	double pause = o->pause_ms > 0 ? o->pause_ms : 2500;
+	double hes = 0, counter = 0, fillers = 0, pauses = 0, wsum = 0, ssum = 0;
+
+	memset(a, 0, sizeof *a);
+	for (size_t i = 0; i < t->n; i++)
+		if (t->u[i].speaker) {
+			if (!first)
+				first = t->u[i].speaker;
+			if (name_says(t->u[i].speaker, REP_NAMES) && !name_says(t->u[i].speaker, CUST_NAMES))
+				has_rep_name = 1;
+			if (strcasecmp(t->u[i].speaker, first))
+				known = 1;	/* two speakers at least */
+		}
+	if (o->rep)
+		known = 1;
+	if (!(a->utt_sentiment = calloc(t->n ? t->n : 1, sizeof *a->utt_sentiment)))
+		goto oom;
+	a->nutt = t->n;
+	for (size_t i = 0; i < t->n; i++) {
+		enum crm_owner role = known ? role_of(t->u[i].speaker, o->rep, first, has_rep_name)
+					    : CRM_OWNER_UNKNOWN;
+		if (split(t->u[i].text, i, role, &S, &ns, &alloc) < 0)
+			goto oom;
+		struct words w;
+		fold(t->u[i].text, strlen(t->u[i].text), &w);
+		double s = sentiment_words(&w);
+		a->utt_sentiment[i] = s;
+		if (role != CRM_OWNER_REP) {
+			wsum += (double)w.n;
+			ssum += s * (double)w.n;
+		}
+		if (t->u[i].speaker) {
+			double secs = t->u[i].start >= 0 && t->u[i].end > t->u[i].start
+					      ? (t->u[i].end - t->u[i].start) / 1000.0 : 0;
+			if (talk_add(a, t->u[i].speaker, role, secs, (long)w.n, s) < 0)
+				goto oom;
+			if (secs > a->longest_monologue)
+				a->longest_monologue = secs;
+		}
+		/* A long silence before the customer answers the rep. */
+		if (role == CRM_OWNER_CUSTOMER && i > 0 && t->u[i - 1].end >= 0 && t->u[i].start >= 0 &&
+		    role_of(t->u[i - 1].speaker, o->rep, first, has_rep_name) == CRM_OWNER_REP &&
+		    t->u[i].start - t->u[i - 1].end >= pause && pauses < 0.6) {
+			pauses += 0.3;
+			if (add_cue(a, "long pause", "pause", i, 0.3) < 0)
+				goto oom;
+		}
+	}
+	a->sentiment = wsum > 0 ? ssum / wsum : 0;
+	a->sentiment_label = sentiment_label(a->sentiment);
+	for (size_t i = 0; i < a->ntalk; i++)
+		if (a->talk[i].words)
+			a->talk[i].sentiment /= (double)a->talk[i].words;
+
+	for (size_t k = 0; k < ns; k++) {
+		struct sent *s = &S[k];
+		const struct words *w = &s->w;
+		/* Trackers. */
+		for (int tr = 0; tr < CRM_NTRK; tr++) {
+			size_t c = count_tracker(w, TRACK[tr]);
+			a->trackers[tr] += (long)c;
+			s->score += 0.3 * (double)(c > 0);
+		}
+		if (s->question && s->role != CRM_OWNER_REP)
+			a->questions++;
+		/* Hesitation: the customer's sentences, or all when unknown. */
+		if (s->role != CRM_OWNER_REP) {
+			for (size_t h = 0; h < sizeof HES / sizeof *HES; h++) {
+				long at = find(w, 0, HES[h].ph);
+				if (at < 0)
+					continue;
+				if (!strcmp(HES[h].kind, "filler")) {
+					if (fillers < 0.5)
+						fillers += HES[h].w;
+					continue;
+				}
+				/* Generic "budget" only when no budget phrase matched. */
+				int dup = 0;
+				for (size_t c = 0; c < a->ncues; c++)
+					if (a->cues[c].utt == s->utt && !strcmp(a->cues[c].kind, HES[h].kind))
+						dup = 1;
+				if (dup)
+					continue;
+				hes += HES[h].w;
+				s->score += 1.5;
+				if (add_cue(a, HES[h].ph, HES[h].kind, s->utt, HES[h].w) < 0)
+					goto oom;
+			}
+			for (size_t c = 0; c < sizeof COMMIT / sizeof *COMMIT; c++) {
+				long at = find(w, 0, COMMIT[c]);
+				if (at >= 0 && !(at > 0 && word_is(w->w[at - 1], "not|never", 9))) {
+					counter += 0.6;
+					s->score += 1;
+				}
+			}
+		}
+		/* Action items: each clause ("..., and you will review it"). */
+		size_t from = 0;
+		int request;
+		size_t at;
+		while (from < w->n && action_in(w, from, &request, &at)) {
+			enum crm_owner owner;
+			if (s->role != CRM_OWNER_UNKNOWN)
+				owner = request ? (s->role == CRM_OWNER_REP ? CRM_OWNER_CUSTOMER : CRM_OWNER_REP)
+						: s->role;
+			else {
+				size_t cs = count_any(w, CUSTOMER_SIDE, sizeof CUSTOMER_SIDE / sizeof *CUSTOMER_SIDE);
+				size_t rs = count_any(w, REP_SIDE, sizeof REP_SIDE / sizeof *REP_SIDE);
+				int me = find(w, 0, "me|us") >= 0;
+				if (request)
+					owner = rs > cs || (me && rs >= cs) ? CRM_OWNER_REP : CRM_OWNER_CUSTOMER;
+				else
+					owner = cs > rs ? CRM_OWNER_CUSTOMER : CRM_OWNER_REP;
+			}
+			/* "let us" is shared; the rep carries it. */
+			if (match_at(w, at, "let us") && s->role != CRM_OWNER_UNKNOWN)
+				owner = CRM_OWNER_REP;
+			/* The clause: up to the next trigger joined by "and"/"then". */
+			size_t end = w->n;
+			int req2;
+			size_t at2;
+			for (size_t j = at + 2; j + 1 < w->n; j++)
+				if (word_is(w->w[j], "and|then|but|so", 15) &&
+				    action_in(w, j + 1, &req2, &at2) && at2 <= j + 2) {
+					end = j;
+					break;
+				}
+			struct words clause;
+			clause.n = 0;
+			for (size_t j = at; j < end; j++)
+				clause.w[clause.n++] = w->w[j];
+			struct crm_action *ni = realloc(a->items, (a->nitems + 1) * sizeof *ni);
+			if (!ni)
+				goto oom;
+			a->items = ni;
+			struct crm_action *it = &a->items[a->nitems];
+			memset(it, 0, sizeof *it);
+			it->owner = owner;
+			it->utt = s->utt;
+			/* Due date: in the clause, else anywhere in the sentence. */
+			char phrase[96];
+			if (due_in(&clause, o->call_time, it->due, phrase, sizeof phrase) ||
+			    due_in(w, o->call_time, it->due, phrase, sizeof phrase)) {
+				if (!(it->due_phrase = strdup(phrase)))
+					goto oom;
+			} else if (owner != CRM_OWNER_CUSTOMER) {
+				next_workday(o->call_time, it->due);
+			}
+			if (!(it->text = end < w->n && end > at ? NULL : dup_range(s->s, s->n))) {
+				/* Several clauses: the words of this one. */
+				struct crm_buf b = {0};
+				for (size_t j = 0; j < clause.n; j++)
+					if ((j && crm_buf_addc(&b, ' ') < 0) || crm_buf_adds(&b, clause.w[j]) < 0) {
+						crm_buf_release(&b);
+						goto oom;
+					}
+				it->text = crm_buf_detach(&b, NULL);
+				if (!it->text)
+					goto oom;
+			}
+			if (t->u[s->utt].speaker && !(it->speaker = strdup(t->u[s->utt].speaker)))
+				goto oom;
+			a->nitems++;
+			s->score += 3;
+			from = end + 1;
+		}
+		if (find(w, 0, "decided|agreed|agree|decision|go with|signed|approved") >= 0)
+			s->score += 2;
+		if (w->n < 4)
+			s->score -= 1;
+	}
+	hes += fillers + pauses;
+	hes -= counter;
+	a->hesitation = hes > 0 ? 1 - exp(-1.2 * hes) : 0;
+	a->hesitant = a->hesitation >= thr;
+
+	/* Talk ratio. */
+	{
+		double tsec = 0, twords = 0;
+		for (size_t i = 0; i < a->ntalk; i++)
+			tsec += a->talk[i].seconds, twords += (double)a->talk[i].words;
+		for (size_t i = 0; i < a->ntalk; i++)
+			a->talk[i].ratio = tsec > 0 ? a->talk[i].seconds / tsec
+					   : twords > 0 ? (double)a->talk[i].words / twords : 0;
+	}
+
+	/* Summary: the four best sentences, in the order they were said. */
+	{
+		size_t pick[4], np = 0;
+		struct crm_buf b = {0};
+		for (size_t r = 0; r < 4; r++) {
+			double best = 0.9;
+			size_t bi = ns;
+			for (size_t k = 0; k < ns; k++) {
+				int used = 0;
+				for (size_t q = 0; q < np; q++)
+					used |= pick[q] == k;
+				if (!used && S[k].score > best)
+					best = S[k].score, bi = k;
+			}
+			if (bi == ns)
+				break;
+			pick[np++] = bi;
+		}
+		for (size_t q = 1; q < np; q++)	/* chronological */
+			for (size_t r = q; r > 0 && pick[r] < pick[r - 1]; r--) {
+				size_t tmp = pick[r];
+				pick[r] = pick[r - 1];
+				pick[r - 1] = tmp;
+			}
+		for (size_t q = 0; q < np; q++) {
+			const struct sent *s = &S[pick[q]];
+			const char *who = s->role == CRM_OWNER_REP ? "Rep"
+					  : s->role == CRM_OWNER_CUSTOMER ? "Customer" : NULL;
+			int rc = 0;
+			if (b.len)
+				rc |= crm_buf_addc(&b, ' ');
+			if (who)
+				rc |= crm_buf_addf(&b, "%s: ", who);
+			rc |= crm_buf_add(&b, s->s, s->n);
+			if (s->n && !strchr(".?!", s->s[s->n - 1]))
+				rc |= crm_buf_addc(&b, '.');
+			if (rc) {
+				crm_buf_release(&b);
+				goto oom;
+			}
+		}
+		if (!np && t->n && crm_buf_add(&b, t->u[0].text, strlen(t->u[0].text)) < 0)
+			goto oom;
+		a->summary = crm_buf_detach(&b, NULL);
+		if (!a->summary && !(a->summary = strdup("")))
+			goto oom;
+	}
+	free(S);
+	return 0;
+oom:
+	free(S);
+	crm_analysis_free(a);
+	return crm_err_set(e, CRM_ESOFTWARE, "out of memory analysing the call");
+}
+
+static json_t *round3(double v)
+{
+	return json_real(round(v * 1000) / 1000);
+}
+
+void *crm_analysis_json(const struct crm_analysis *a, const struct crm_transcript *t)
+{
+	json_t *o = json_object(), *items = json_array(), *cues = json_array(),
+	       *trk = json_object(), *talk = json_array(), *sent = json_object();
+
+	json_object_set_new(o, "summary", json_string(a->summary ? a->summary : ""));
+	for (size_t i = 0; i < a->nitems; i++) {
+		const struct crm_action *it = &a->items[i];
+		json_t *x = json_pack("{s:s,s:s,s:s?,s:s?,s:s?,s:I}", "text", it->text,
+				      "owner", crm_owner_name(it->owner),
+				      "due", it->due[0] ? it->due : NULL,
+				      "due_phrase", it->due_phrase, "speaker", it->speaker,
+				      "utterance", (json_int_t)it->utt);
+		json_array_append_new(items, x);
+	}
+	json_object_set_new(o, "action_items", items);
+	json_object_set_new(sent, "score", round3(a->sentiment));
+	json_object_set_new(sent, "label", json_string(a->sentiment_label));
+	json_object_set_new(o, "sentiment", sent);
+	json_object_set_new(o, "hesitation", json_pack("{s:o,s:b,s:o}", "score",
+						       round3(a->hesitation), "hesitant",
+						       a->hesitant, "cues", cues));
+	for (size_t i = 0; i < a->ncues; i++) {
+		const char *text = a->cues[i].utt < t->n ? t->u[a->cues[i].utt].text : "";
+		json_array_append_new(cues, json_pack("{s:s,s:s,s:I,s:s}", "cue", a->cues[i].cue,
+						      "kind", a->cues[i].kind, "utterance",
+						      (json_int_t)a->cues[i].utt, "text", text));
+	}
+	for (int i = 0; i < CRM_NTRK; i++)
+		json_object_set_new(trk, crm_tracker_names[i], json_integer(a->trackers[i]));
+	json_object_set_new(o, "trackers", trk);
+	for (size_t i = 0; i < a->ntalk; i++) {
+		const struct crm_talk *k = &a->talk[i];
+		json_array_append_new(talk, json_pack("{s:s,s:s,s:o,s:I,s:o,s:o}", "speaker",
+						      k->speaker, "role", crm_owner_name(k->role),
+						      "seconds", round3(k->seconds), "words",
+						      (json_int_t)k->words, "ratio", round3(k->ratio),
+						      "sentiment", round3(k->sentiment)));
+	}
+	json_object_set_new(o, "talk", talk);
+	json_object_set_new(o, "questions", json_integer(a->questions));
+	if (a->longest_monologue > 0)
+		json_object_set_new(o, "longest_monologue", round3(a->longest_monologue));
+	return o;
+}

@@ -1,0 +1,105 @@
+/*
+ * callan.h - what a call said: summary, action items, sentiment,
+ * hesitation, trackers and talk ratio.
+ *
+ * Rules over words, not a model: every finding names the sentence it came
+ * from, so a rep can see why. Sentences are matched after folding case,
+ * punctuation and contractions ("I'll" is "i will").
+ *
+ * Action items are commitments ("I will send the proposal", "we need to
+ * check with finance": the speaker owns it) and requests ("could you send
+ * the security questionnaire": the other side owns it), with an action verb
+ * (send, schedule, review, sign, check...); in-call asks ("can you walk me
+ * through...") are not items. The owner is "rep" or "customer" once the
+ * rep's speaker is known (a name given, a speaker called rep/agent/host,
+ * or whoever opens the call); without speakers, from what the item is
+ * (a proposal is sent by the rep, a budget checked by the customer).
+ *
+ * Due dates come from phrases ("by Friday", "tomorrow", "next week",
+ * "end of the quarter", "in two weeks", "on the 15th", "March 3")
+ * relative to the call's date; a rep item without one is due the next
+ * working day (due_source "default").
+ */
+#ifndef CRM_CALLAN_H
+#define CRM_CALLAN_H
+
+#include <stddef.h>
+#include <time.h>
+
+#include "transcript.h"
+#include "util.h"
+
+enum crm_owner { CRM_OWNER_UNKNOWN, CRM_OWNER_REP, CRM_OWNER_CUSTOMER };
+
+struct crm_action {
+	char *text;		/* the sentence, as said */
+	char *speaker;		/* who said it, or NULL */
+	enum crm_owner owner;
+	char due[11];		/* YYYY-MM-DD */
+	char *due_phrase;	/* "by friday", or NULL when defaulted */
+	size_t utt;		/* index of the utterance */
+};
+
+struct crm_cue {
+	const char *cue;	/* "check with finance", "long pause" */
+	const char *kind;	/* "authority", "budget", "timing", ... */
+	size_t utt;
+	double weight;
+};
+
+enum { CRM_TRK_PRICING, CRM_TRK_BUDGET, CRM_TRK_TIMELINE, CRM_TRK_COMPETITOR,
+       CRM_TRK_AUTHORITY, CRM_TRK_INTEGRATION, CRM_TRK_SECURITY, CRM_NTRK };
+extern const char *const crm_tracker_names[CRM_NTRK];
+
+struct crm_talk {
+	char *speaker;
+	enum crm_owner role;
+	double seconds;		/* when times are known */
+	long words;
+	double ratio;		/* share of talk, by time when known, else words */
+	double sentiment;
+};
+
+struct crm_analysis {
+	char *summary;
+	struct crm_action *items;
+	size_t nitems;
+	double sentiment;	/* -1..1, the customer's when speakers are known */
+	const char *sentiment_label;	/* "positive", "neutral", "negative" */
+	double *utt_sentiment;	/* per utterance */
+	size_t nutt;
+	double hesitation;	/* 0..1 */
+	int hesitant;
+	struct crm_cue *cues;
+	size_t ncues;
+	long trackers[CRM_NTRK];
+	struct crm_talk *talk;
+	size_t ntalk;
+	long questions;		/* from the customer when known */
+	double longest_monologue;	/* seconds, 0 unknown */
+};
+
+struct crm_callan_opts {
+	time_t call_time;	/* the call's date anchors due dates */
+	const char *rep;	/* the rep's speaker name, or NULL */
+	double hesitation_threshold;	/* default 0.5 */
+	double pause_ms;	/* a customer pause this long is a cue (2500) */
+};
+
+int crm_callan(const struct crm_transcript *t, const struct crm_callan_opts *o,
+	       struct crm_analysis *a, struct crm_err *e);
+void crm_analysis_free(struct crm_analysis *a);
+const char *crm_owner_name(enum crm_owner o);
+
+/* Sentiment of one text, -1..1 (exposed for tests). */
+double crm_sentiment(const char *text);
+/*
+ * Due date of a phrase found in text, relative to the day of t (local
+ * time), as YYYY-MM-DD in due; the phrase in phrase. 0 when none.
+ */
+int crm_due_date(const char *text, time_t t, char due[11], char *phrase, size_t n);
+
+/* The analysis as a JSON object (jansson json_t *, as void * here). */
+void *crm_analysis_json(const struct crm_analysis *a, const struct crm_transcript *t);
+
+#endif
