@@ -611,11 +611,10 @@ static const char *const ACT_VERBS =
 	"connect|circle|reach|organize|organise|create|write|order|give|reply|respond|"
 	"present|bring|pull|start|try|test|install|send|deliver|ship|demo|walk|"
 	"escalate|fix|investigate|research|clarify|resend|finalize|finalise|"
-	"coordinate|plan|compile|gather|collect|double|run|touch|ping|text|"
-	"come|process|pay|issue|raise|open|extend|add|remove|grant|enable|"
-	"transfer|migrate|map|export|import|reschedule|move|take|make|do|think|"
-	"decide|compare|evaluate|note|keep|let|join|attend|meet|speak|mention|"
-	"remind|tell|show|have";
+	"coordinate|plan|compile|gather|collect|double|touch|ping|text|"
+	"process|pay|issue|raise|open|extend|add|remove|grant|enable|"
+	"transfer|migrate|map|export|import|reschedule|move|"
+	"decide|compare|evaluate|join|attend|meet|speak|remind";
 /* In-call asks and small talk that look like requests or commitments. */
 static const char *const NOT_ACTION[] = {
 	"can|could you tell|hear|see|walk|explain|describe|elaborate|clarify me|us|that|what",
@@ -689,8 +688,7 @@ static int action_in(const struct words *w, size_t from, int *request, size_t *a
 			if (word_is(w->w[v], "also|just|quickly|then|definitely|probably|still|"
 				    "please|go|ahead|and|actually|happily|gladly|personally|first|both", 108))
 				continue;
-			if (word_is(w->w[v], ACT_VERBS, strlen(ACT_VERBS)) &&
-			    strcmp(w->w[v], "have") && strcmp(w->w[v], "think")) {
+			if (word_is(w->w[v], ACT_VERBS, strlen(ACT_VERBS))) {
 				*request = req;
 				*at = i;
 				return 1;
@@ -794,14 +792,25 @@ void crm_analysis_free(struct crm_analysis *a)
 	memset(a, 0, sizeof *a);
 }
 
-static int add_cue(struct crm_analysis *a, const char *cue, const char *kind, size_t utt, double w)
+/* A cue: the words w[at..at+k), or text when w is NULL. */
+static int add_cue(struct crm_analysis *a, const struct words *w, size_t at, size_t k,
+		   const char *text, const char *kind, size_t utt, double weight)
 {
-	struct crm_cue *nc = realloc(a->cues, (a->ncues + 1) * sizeof *nc);
+	struct crm_cue *nc = realloc(a->cues, (a->ncues + 1) * sizeof *nc), *c;
+	size_t o = 0;
 
 	if (!nc)
 		return -1;
 	a->cues = nc;
-	a->cues[a->ncues++] = (struct crm_cue){cue, kind, utt, w};
+	c = &a->cues[a->ncues++];
+	memset(c, 0, sizeof *c);
+	if (!w)
+		snprintf(c->cue, sizeof c->cue, "%s", text);
+	for (size_t j = at; w && j < at + k && o + 1 < sizeof c->cue; j++)
+		o += (size_t)snprintf(c->cue + o, sizeof c->cue - o, "%s%s", j > at ? " " : "", w->w[j]);
+	c->kind = kind;
+	c->utt = utt;
+	c->weight = weight;
 	return 0;
 }
 
@@ -879,7 +888,7 @@ int crm_callan(const struct crm_transcript *t, const struct crm_callan_opts *o,
 		    role_of(t->u[i - 1].speaker, o->rep, first, has_rep_name) == CRM_OWNER_REP &&
 		    t->u[i].start - t->u[i - 1].end >= pause && pauses < 0.6) {
 			pauses += 0.3;
-			if (add_cue(a, "long pause", "pause", i, 0.3) < 0)
+			if (add_cue(a, NULL, 0, 0, "long pause", "pause", i, 0.3) < 0)
 				goto oom;
 		}
 	}
@@ -920,7 +929,8 @@ int crm_callan(const struct crm_transcript *t, const struct crm_callan_opts *o,
 					continue;
 				hes += HES[h].w;
 				s->score += 1.5;
-				if (add_cue(a, HES[h].ph, HES[h].kind, s->utt, HES[h].w) < 0)
+				if (add_cue(a, w, (size_t)at, match_at(w, (size_t)at, HES[h].ph),
+					    NULL, HES[h].kind, s->utt, HES[h].w) < 0)
 					goto oom;
 			}
 			for (size_t c = 0; c < sizeof COMMIT / sizeof *COMMIT; c++) {
@@ -937,13 +947,27 @@ int crm_callan(const struct crm_transcript *t, const struct crm_callan_opts *o,
 		size_t at;
 		while (from < w->n && action_in(w, from, &request, &at)) {
 			enum crm_owner owner;
+			/* The clause runs to the next action ("..., and you will
+			 * review it"; unpunctuated speech: "...by friday could you"). */
+			size_t end = w->n;
+			int req2;
+			size_t at2;
+			if (action_in(w, at + 2, &req2, &at2)) {
+				end = at2;
+				while (end > at + 2 && word_is(w->w[end - 1], "and|then|but|so|also", 20))
+					end--;
+			}
+			struct words cl;
+			cl.n = 0;
+			for (size_t j = at; j < end; j++)
+				cl.w[cl.n++] = w->w[j];
 			if (s->role != CRM_OWNER_UNKNOWN)
 				owner = request ? (s->role == CRM_OWNER_REP ? CRM_OWNER_CUSTOMER : CRM_OWNER_REP)
 						: s->role;
 			else {
-				size_t cs = count_any(w, CUSTOMER_SIDE, sizeof CUSTOMER_SIDE / sizeof *CUSTOMER_SIDE);
-				size_t rs = count_any(w, REP_SIDE, sizeof REP_SIDE / sizeof *REP_SIDE);
-				int me = find(w, 0, "me|us") >= 0;
+				size_t cs = count_any(&cl, CUSTOMER_SIDE, sizeof CUSTOMER_SIDE / sizeof *CUSTOMER_SIDE);
+				size_t rs = count_any(&cl, REP_SIDE, sizeof REP_SIDE / sizeof *REP_SIDE);
+				int me = find(&cl, 0, "me|us") >= 0;
 				if (request)
 					owner = rs > cs || (me && rs >= cs) ? CRM_OWNER_REP : CRM_OWNER_CUSTOMER;
 				else
@@ -952,20 +976,8 @@ int crm_callan(const struct crm_transcript *t, const struct crm_callan_opts *o,
 			/* "let us" is shared; the rep carries it. */
 			if (match_at(w, at, "let us") && s->role != CRM_OWNER_UNKNOWN)
 				owner = CRM_OWNER_REP;
-			/* The clause: up to the next trigger joined by "and"/"then". */
-			size_t end = w->n;
-			int req2;
-			size_t at2;
-			for (size_t j = at + 2; j + 1 < w->n; j++)
-				if (word_is(w->w[j], "and|then|but|so", 15) &&
-				    action_in(w, j + 1, &req2, &at2) && at2 <= j + 2) {
-					end = j;
-					break;
-				}
-			struct words clause;
-			clause.n = 0;
-			for (size_t j = at; j < end; j++)
-				clause.w[clause.n++] = w->w[j];
+			struct words clause = cl;
+			int whole = from == 0 && end == w->n;
 			struct crm_action *ni = realloc(a->items, (a->nitems + 1) * sizeof *ni);
 			if (!ni)
 				goto oom;
@@ -977,13 +989,13 @@ int crm_callan(const struct crm_transcript *t, const struct crm_callan_opts *o,
 			/* Due date: in the clause, else anywhere in the sentence. */
 			char phrase[96];
 			if (due_in(&clause, o->call_time, it->due, phrase, sizeof phrase) ||
-			    due_in(w, o->call_time, it->due, phrase, sizeof phrase)) {
+			    (whole && due_in(w, o->call_time, it->due, phrase, sizeof phrase))) {
 				if (!(it->due_phrase = strdup(phrase)))
 					goto oom;
 			} else if (owner != CRM_OWNER_CUSTOMER) {
 				next_workday(o->call_time, it->due);
 			}
-			if (!(it->text = end < w->n && end > at ? NULL : dup_range(s->s, s->n))) {
+			if (!(it->text = whole ? dup_range(s->s, s->n) : NULL)) {
 				/* Several clauses: the words of this one. */
 				struct crm_buf b = {0};
 				for (size_t j = 0; j < clause.n; j++)
@@ -999,7 +1011,7 @@ int crm_callan(const struct crm_transcript *t, const struct crm_callan_opts *o,
 				goto oom;
 			a->nitems++;
 			s->score += 3;
-			from = end + 1;
+			from = end > at ? end : at + 1;
 		}
 		if (find(w, 0, "decided|agreed|agree|decision|go with|signed|approved") >= 0)
 			s->score += 2;

@@ -41,7 +41,7 @@ struct crm_action {
 };
 
 struct crm_cue {
-	const char *cue;	/* "check with finance", "long pause" */
+	char cue[64];		/* the words: "check with finance", "long pause" */
 	const char *kind;	/* "authority", "budget", "timing", ... */
 	size_t utt;
 	double weight;

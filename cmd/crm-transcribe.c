@@ -1,0 +1,763 @@
+/*
+ * crm-transcribe - calls to transcripts, analysis and tasks.
+ *
+ * Takes recordings (WAV) and transcripts (WebVTT, SRT, text, JSON), files
+ * named on the command line or landing in a watched directory, and stores
+ * each as a call with its summary, action items, sentiment and hesitation;
+ * the rep's action items go into their task queue.
+ */
+#include <ctype.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/inotify.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#include "../lib/asr.h"
+#include "../lib/callan.h"
+#include "../lib/calls.h"
+#include "../lib/db.h"
+#include "../lib/id.h"
+#include "../lib/transcript.h"
+#include "cli.h"
+
+enum { O_URL = 256, O_KEYFILE, O_MODEL, O_LANG, O_TIMEOUT, O_RETRIES, O_PHRASES,
+       O_NODOMAIN, O_MODELDIR, O_SPEAKERS, O_REP, O_INFMT, O_DEAL, O_AT, O_NOTASKS,
+       O_WATCH, O_ONCE, O_HES, O_TRANSCRIPT, O_WEIGHT };
+
+static const struct cli_opt opts[] = {
+	{ "contact", 'c', "ID|EMAIL", "the contact the call was with" },
+	{ "deal", O_DEAL, "ID", "the deal the call was about" },
+	{ "at", O_AT, "TIME", "when the call took place (default: sidecar, file name, mtime)" },
+	{ "rep", O_REP, "NAME", "the speaker who is the rep (default: who opens the call)" },
+	{ "engine", 'e', "NAME", "speech engine: sphinx (default, offline) or http" },
+	{ "url", O_URL, "URL", "http engine: the OpenAI-compatible server ($CRM_ASR_URL)" },
+	{ "api-key-file", O_KEYFILE, "FILE", "http engine: file holding the API key ($CRM_ASR_API_KEY)" },
+	{ "model", O_MODEL, "NAME", "http engine: model name (default whisper-1)" },
+	{ "language", O_LANG, "CODE", "http engine: spoken language, ISO 639-1" },
+	{ "timeout", O_TIMEOUT, "SECONDS", "http engine: per attempt (default 300)" },
+	{ "retries", O_RETRIES, "N", "http engine: retries with backoff (default 3)" },
+	{ "phrases", O_PHRASES, "FILE", "sphinx: sentences with your products' words, one a line" },
+	{ "no-domain-lm", O_NODOMAIN, NULL, "sphinx: decode without the sales-call language model" },
+	{ "domain-weight", O_WEIGHT, "W", "sphinx: weight of the sales-call model, 0..1 (default 0.5)" },
+	{ "model-dir", O_MODELDIR, "DIR", "sphinx: acoustic model directory" },
+	{ "speakers", O_SPEAKERS, "A,B", "names of the two channels of a stereo file (rep,customer)" },
+	{ "input-format", O_INFMT, "FMT", "wav, vtt, srt, text or json (default: by content)" },
+	{ "hesitation", O_HES, "X", "hesitation score that flags a call, 0..1 (default 0.5)" },
+	{ "no-tasks", O_NOTASKS, NULL, "store the call, create no tasks" },
+	{ "dry-run", 'n', NULL, "analyse and print; store nothing" },
+	{ "transcript", O_TRANSCRIPT, NULL, "include the utterances in the output" },
+	{ "watch", O_WATCH, "DIR", "process files as they land in DIR; move them to done/ or failed/" },
+	{ "once", O_ONCE, NULL, "with --watch: process what is there, then exit (cron)" },
+	{ "format", 'f', "FMT", "ndjson or table (default: table on a terminal)" },
+	{ "quiet", 'q', NULL, "no progress on stderr" },
+	{ NULL, 0, NULL, NULL }
+};
+
+static const struct cli cli = {
+	"crm-transcribe", "[options] FILE... | --watch DIR | show ID",
+	"Transcribe and analyse calls; turn their action items into tasks.",
+	opts,
+};
+
+static struct crm_asr_opts asr_o;
+static struct crm_asr *asr;
+static struct crm_callan_opts an_o;
+static const char *opt_contact, *opt_deal, *opt_infmt;
+static time_t opt_at;
+static int dry_run, no_tasks, table, quiet, with_transcript;
+static sqlite3 *db;
+static volatile sig_atomic_t stopping;
+
+/* "2026-11-20", "2026-11-20T10:30", "2026-11-20 10:30:00Z": UTC. */
+static int parse_time(const char *s, time_t *t)
+{
+	struct tm tm = {0};
+	int y, mo, d, h = 0, mi = 0, sec = 0, n = 0;
+
+	if (sscanf(s, "%4d-%2d-%2d%n", &y, &mo, &d, &n) < 3)
+		return -1;
+	s += n;
+	if ((*s == 'T' || *s == ' ' || *s == '_') &&
+	    sscanf(s + 1, "%2d%*[:-]%2d%n", &h, &mi, &n) == 2) {
+		s += 1 + n;
+		if (sscanf(s, "%*[:-]%2d%n", &sec, &n) == 1)
+			s += n;
+	}
+	if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || sec > 60)
+		return -1;
+	tm.tm_year = y - 1900;
+	tm.tm_mon = mo - 1;
+	tm.tm_mday = d;
+	tm.tm_hour = h;
+	tm.tm_min = mi;
+	tm.tm_sec = sec;
+	*t = timegm(&tm);
+	return 0;
+}
+
+/* What the file's name says: an email, c_/d_ ids, a date and time. */
+struct hints {
+	char contact[256], deal[CRM_ID_MAX], rep[128];
+	time_t at;
+};
+
+static void name_hints(const char *path, struct hints *h)
+{
+	const char *base = strrchr(path, '/');
+	char name[512];
+
+	base = base ? base + 1 : path;
+	snprintf(name, sizeof name, "%s", base);
+	for (char *p = name; *p; p++) {
+		if (!h->at && p[0] >= '1' && p[0] <= '2' && parse_time(p, &h->at) == 0)
+			continue;
+		if (!h->deal[0] && !strncmp(p, "d_", 2) && (p == name || strchr("_-. ", p[-1]))) {
+			size_t n = strspn(p + 2, "0123456789abcdefghijklmnopqrstuvwxyz");
+			if (n >= 8)
+				snprintf(h->deal, sizeof h->deal, "%.*s", (int)(n + 2), p);
+		}
+		if (!h->contact[0] && !strncmp(p, "c_", 2) && (p == name || strchr("_-. ", p[-1]))) {
+			size_t n = strspn(p + 2, "0123456789abcdefghijklmnopqrstuvwxyz");
+			if (n >= 8)
+				snprintf(h->contact, sizeof h->contact, "%.*s", (int)(n + 2), p);
+		}
+		if (*p == '@' && !h->contact[0]) {
+			char *s = p, *e = p + 1;
+			while (s > name && (isalnum((unsigned char)s[-1]) || strchr("._+-", s[-1])))
+				s--;
+			while (*e && (isalnum((unsigned char)*e) || *e == '-' || *e == '.'))
+				e++;
+			/* Drop a file extension glued to the domain. */
+			char *dot = NULL;
+			for (char *q = p; q < e; q++)
+				if (*q == '.')
+					dot = q;
+			if (dot && e - dot <= 5 && dot - p > 3 && strchr(p, '.') != dot &&
+			    (!strncmp(dot, ".wav", 4) || !strncmp(dot, ".vtt", 4) ||
+			     !strncmp(dot, ".srt", 4) || !strncmp(dot, ".txt", 4) ||
+			     !strncmp(dot, ".json", 5)))
+				e = dot;
+			if (s < p && e > p + 1)
+				snprintf(h->contact, sizeof h->contact, "%.*s", (int)(e - s), s);
+		}
+	}
+}
+
+/* The sidecar "<name without extension>.meta.json", if present. */
+static char *sidecar_path(const char *path)
+{
+	const char *slash = strrchr(path, '/'), *dot = strrchr(path, '.');
+	size_t stem = dot && (!slash || dot > slash) ? (size_t)(dot - path) : strlen(path);
+	char *s = malloc(stem + 11);
+
+	if (s)
+		snprintf(s, stem + 11, "%.*s.meta.json", (int)stem, path);
+	return s;
+}
+
+static int read_sidecar(const char *path, struct hints *h, struct crm_err *e)
+{
+	char *sc = sidecar_path(path);
+	json_error_t je;
+	json_t *j;
+	const char *v;
+
+	if (!sc || access(sc, F_OK)) {
+		free(sc);
+		return 0;
+	}
+	if (!(j = json_load_file(sc, 0, &je))) {
+		crm_err_set(e, CRM_EDATA, "%s:%d: %s", sc, je.line, je.text);
+		free(sc);
+		return -1;
+	}
+	if ((v = json_string_value(json_object_get(j, "contact"))) ||
+	    (v = json_string_value(json_object_get(j, "email"))))
+		snprintf(h->contact, sizeof h->contact, "%s", v);
+	if ((v = json_string_value(json_object_get(j, "deal"))))
+		snprintf(h->deal, sizeof h->deal, "%s", v);
+	if ((v = json_string_value(json_object_get(j, "rep"))))
+		snprintf(h->rep, sizeof h->rep, "%s", v);
+	if (((v = json_string_value(json_object_get(j, "at"))) ||
+	     (v = json_string_value(json_object_get(j, "started_at")))) &&
+	    parse_time(v, &h->at) < 0) {
+		crm_err_set(e, CRM_EDATA, "%s: bad time '%s'", sc, v);
+		json_decref(j);
+		free(sc);
+		return -1;
+	}
+	json_decref(j);
+	free(sc);
+	return 0;
+}
+
+struct mapped {
+	void *p;
+	size_t n;
+};
+
+static int map_file(const char *path, struct mapped *m, struct stat *sb, struct crm_err *e)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	m->p = NULL;
+	m->n = 0;
+	if (fd < 0)
+		return crm_err_set(e, CRM_ENOINPUT, "%s: %s", path, strerror(errno));
+	if (fstat(fd, sb) < 0 || !S_ISREG(sb->st_mode)) {
+		close(fd);
+		return crm_err_set(e, CRM_ENOINPUT, "%s: not a regular file", path);
+	}
+	if (sb->st_size == 0) {
+		close(fd);
+		return crm_err_set(e, CRM_EDATA, "%s: empty file", path);
+	}
+	if ((unsigned long long)sb->st_size > (4ULL << 30)) {
+		close(fd);
+		return crm_err_set(e, CRM_EDATA, "%s: %lld bytes is too large for a call",
+				   path, (long long)sb->st_size);
+	}
+	m->n = (size_t)sb->st_size;
+	m->p = mmap(NULL, m->n, PROT_READ, MAP_PRIVATE, fd, 0);
+	close(fd);
+	if (m->p == MAP_FAILED) {
+		m->p = NULL;
+		return crm_err_set(e, CRM_EIO, "%s: %s", path, strerror(errno));
+	}
+	return 0;
+}
+
+static void print_result(const char *path, const struct crm_transcript *t,
+			 const struct crm_analysis *a, const struct crm_call_out *out,
+			 const char *fmt, const char *engine)
+{
+	json_t *o = crm_analysis_json(a, t);
+	char *s;
+
+	if (!o)
+		cli_die(CRM_ESOFTWARE, "out of memory");
+	if (table) {
+		struct crm_buf b = {0};
+		crm_buf_addf(&b, "%s  %s%s%.0fs, %zu utterances%s%s\n", path,
+			     out && out->interaction[0] ? out->interaction : "",
+			     out && out->interaction[0] ? "  " : "", t->duration, t->n,
+			     out && out->existed ? "  (already stored)" : "",
+			     out && out->contact[0] ? "" : "");
+		if (out && out->contact[0])
+			crm_buf_addf(&b, "  contact %s%s%s\n", out->contact,
+				     out->owner[0] ? ", owner " : "", out->owner);
+		crm_buf_addf(&b, "  summary: %s\n", a->summary);
+		crm_buf_addf(&b, "  sentiment %+.2f (%s), hesitation %.2f%s\n", a->sentiment,
+			     a->sentiment_label, a->hesitation, a->hesitant ? " HESITANT" : "");
+		for (size_t i = 0; i < a->ncues; i++)
+			crm_buf_addf(&b, "    cue: %s (%s)\n", a->cues[i].cue, a->cues[i].kind);
+		for (size_t i = 0; i < a->nitems; i++)
+			crm_buf_addf(&b, "  [%s] %s%s%s%s\n", crm_owner_name(a->items[i].owner),
+				     a->items[i].text, a->items[i].due[0] ? "  due " : "",
+				     a->items[i].due, a->items[i].due_phrase ? "" : a->items[i].due[0] ? " (default)" : "");
+		crm_buf_adds(&b, "  trackers:");
+		for (int i = 0; i < CRM_NTRK; i++)
+			if (a->trackers[i])
+				crm_buf_addf(&b, " %s %ld", crm_tracker_names[i], a->trackers[i]);
+		crm_buf_addc(&b, '\n');
+		for (size_t i = 0; i < a->ntalk; i++)
+			crm_buf_addf(&b, "  talk: %s (%s) %.0f%%\n", a->talk[i].speaker,
+				     crm_owner_name(a->talk[i].role), 100 * a->talk[i].ratio);
+		if (out && !out->existed && out->interaction[0])
+			crm_buf_addf(&b, "  tasks: %d new (%d waiting on the customer)\n",
+				     out->tasks_new, out->tasks_waiting);
+		if (with_transcript)
+			for (size_t i = 0; i < t->n; i++)
+				crm_buf_addf(&b, "  %02ld:%02ld %s%s%s\n",
+					     t->u[i].start >= 0 ? t->u[i].start / 60000 : 0,
+					     t->u[i].start >= 0 ? t->u[i].start / 1000 % 60 : 0,
+					     t->u[i].speaker ? t->u[i].speaker : "",
+					     t->u[i].speaker ? ": " : "", t->u[i].text);
+		crm_buf_addc(&b, '\n');
+		if (!b.data)
+			cli_die(CRM_ESOFTWARE, "out of memory");
+		cli_write(b.data, b.len);
+		crm_buf_release(&b);
+		json_decref(o);
+		return;
+	}
+	json_t *head = json_pack("{s:s,s:s,s:s,s:s?,s:f,s:I}", "type", "call", "file", path,
+				 "format", fmt, "engine", engine, "duration", t->duration,
+				 "utterances", (json_int_t)t->n);
+	if (out && out->interaction[0]) {
+		json_object_set_new(head, "interaction", json_string(out->interaction));
+		json_object_set_new(head, "existed", json_boolean(out->existed));
+		if (out->contact[0])
+			json_object_set_new(head, "contact", json_string(out->contact));
+		if (out->deal[0])
+			json_object_set_new(head, "deal", json_string(out->deal));
+		if (!out->existed) {
+			if (out->owner[0])
+				json_object_set_new(head, "owner", json_string(out->owner));
+			json_object_set_new(head, "tasks_created", json_integer(out->tasks_new));
+		}
+	}
+	json_object_update(head, o);
+	if (with_transcript) {
+		char *tj = crm_transcript_json(t);
+		json_t *arr = tj ? json_loads(tj, 0, NULL) : NULL;
+		free(tj);
+		if (arr)
+			json_object_set_new(head, "transcript", arr);
+	}
+	s = json_dumps(head, JSON_COMPACT);
+	if (!s)
+		cli_die(CRM_ESOFTWARE, "out of memory");
+	cli_write(s, strlen(s));
+	cli_write("\n", 1);
+	free(s);
+	json_decref(head);
+	json_decref(o);
+}
+
+/* Process one file; 0, or -1 with e set. */
+static int process(const char *path, struct crm_err *e)
+{
+	struct mapped m;
+	struct stat sb;
+	struct hints h = {0};
+	struct crm_transcript t = {0};
+	struct crm_analysis a = {0};
+	struct crm_call_out out = {0};
+	struct crm_hash hh;
+	char sha[33];
+	enum crm_tformat f;
+	const char *engine = NULL;
+	int rc = -1;
+
+	if (map_file(path, &m, &sb, e) < 0)
+		return -1;
+	f = opt_infmt ? crm_tformat_parse(opt_infmt) : crm_transcript_probe(path, m.p, m.n);
+	if (f == CRM_TF_WAV) {
+		if (!asr) {
+			if (!quiet && table)
+				cli_warn("loading the %s speech engine", asr_o.engine ? asr_o.engine : "sphinx");
+			if (!(asr = crm_asr_new(&asr_o, e)))
+				goto done;
+		}
+		engine = asr_o.engine ? asr_o.engine : "sphinx";
+		if (crm_asr_file(asr, path, m.p, m.n, &t, e) < 0)
+			goto done;
+	} else if (crm_transcript_parse(&t, f, path, m.p, m.n, e) < 0) {
+		goto done;
+	}
+	name_hints(path, &h);
+	if (read_sidecar(path, &h, e) < 0)
+		goto done;
+	an_o.call_time = opt_at ? opt_at : h.at ? h.at : sb.st_mtime;
+	struct crm_callan_opts ao = an_o;
+	if (!ao.rep && h.rep[0])
+		ao.rep = h.rep;
+	if (crm_callan(&t, &ao, &a, e) < 0)
+		goto done;
+	if (!dry_run) {
+		struct crm_call_in in = {0};
+		crm_hash_init(&hh);
+		crm_hash_add(&hh, m.p, m.n);
+		crm_hash_hex(&hh, sha);
+		in.file = path;
+		in.sha = sha;
+		in.format = crm_tformat_name(f);
+		in.engine = engine;
+		in.contact = opt_contact ? opt_contact : h.contact[0] ? h.contact : NULL;
+		in.deal = opt_deal ? opt_deal : h.deal[0] ? h.deal : NULL;
+		in.call_time = ao.call_time;
+		in.no_tasks = no_tasks;
+		in.t = &t;
+		in.a = &a;
+		if (crm_call_store(db, &in, &out, e) < 0) {
+			/* Name the file in the message. */
+			char msg[CRM_ERR_MAX];
+			snprintf(msg, sizeof msg, "%s", e->msg);
+			crm_err_set(e, e->code, "%s: %s", path, msg);
+			goto done;
+		}
+	}
+	print_result(path, &t, &a, dry_run ? NULL : &out, crm_tformat_name(f), engine);
+	rc = 0;
+done:
+	crm_analysis_free(&a);
+	crm_transcript_free(&t);
+	munmap(m.p, m.n);
+	return rc;
+}
+
+/* Watch mode. */
+
+static int skip_name(const char *n)
+{
+	size_t len = strlen(n);
+
+	return n[0] == '.' || (len > 4 && !strcmp(n + len - 4, ".tmp")) ||
+	       (len > 5 && !strcmp(n + len - 5, ".part")) ||
+	       (len > 10 && !strcmp(n + len - 10, ".meta.json")) ||
+	       (len > 7 && !strcmp(n + len - 7, ".reason"));
+}
+
+static int move_to(const char *dir, const char *sub, const char *name)
+{
+	char from[4096], to[4096];
+
+	snprintf(from, sizeof from, "%s/%s", dir, name);
+	snprintf(to, sizeof to, "%s/%s/%s", dir, sub, name);
+	if (rename(from, to) < 0)
+		return -1;
+	char *sc = sidecar_path(from);
+	if (sc && !access(sc, F_OK)) {
+		const char *b = strrchr(sc, '/');
+		snprintf(to, sizeof to, "%s/%s/%s", dir, sub, b ? b + 1 : sc);
+		rename(sc, to);
+	}
+	free(sc);
+	return 0;
+}
+
+static int watch_one(const char *dir, const char *name)
+{
+	char path[4096];
+	struct crm_err e = {0};
+	struct stat sb;
+
+	if (skip_name(name))
+		return 0;
+	snprintf(path, sizeof path, "%s/%s", dir, name);
+	if (stat(path, &sb) < 0 || !S_ISREG(sb.st_mode))
+		return 0;
+	if (process(path, &e) == 0) {
+		if (move_to(dir, "done", name) < 0)
+			cli_warn("%s: cannot move to done/: %s", path, strerror(errno));
+		return 0;
+	}
+	cli_warn("%s", e.msg);
+	if (e.code == CRM_EUNAVAILABLE || e.code == CRM_EIO) {
+		/* Not the file's fault: leave it for the next run. */
+		return e.code;
+	}
+	if (move_to(dir, "failed", name) < 0) {
+		cli_warn("%s: cannot move to failed/: %s", path, strerror(errno));
+		return e.code;
+	}
+	char reason[4096];
+	snprintf(reason, sizeof reason, "%s/failed/%s.reason", dir, name);
+	FILE *fp = fopen(reason, "w");
+	if (fp) {
+		fprintf(fp, "%s\n", e.msg);
+		if (fclose(fp) != 0)
+			cli_warn("%s: %s", reason, strerror(errno));
+	}
+	return 0;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Every file already in dir, in name order. */
+static int sweep(const char *dir)
+{
+	DIR *d = opendir(dir);
+	struct dirent *de;
+	char **names = NULL;
+	size_t n = 0, alloc = 0;
+	int status = 0;
+
+	if (!d)
+		cli_die(CRM_ENOINPUT, "%s: %s", dir, strerror(errno));
+	while ((de = readdir(d))) {
+		if (skip_name(de->d_name))
+			continue;
+		if (n == alloc) {
+			alloc = alloc ? alloc * 2 : 64;
+			char **nn = realloc(names, alloc * sizeof *nn);
+			if (!nn)
+				cli_die(CRM_ESOFTWARE, "out of memory");
+			names = nn;
+		}
+		if (!(names[n++] = strdup(de->d_name)))
+			cli_die(CRM_ESOFTWARE, "out of memory");
+	}
+	closedir(d);
+	qsort(names, n, sizeof *names, cmp_str);
+	for (size_t i = 0; i < n; i++) {
+		if (!stopping) {
+			int rc = watch_one(dir, names[i]);
+			if (rc > status)
+				status = rc;
+		}
+		free(names[i]);
+	}
+	free(names);
+	return status;
+}
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	stopping = 1;
+}
+
+static int watch(const char *dir, int once)
+{
+	char sub[4096], lock[4096];
+	int lfd, ifd = -1, status;
+	struct sigaction sa;
+
+	for (int i = 0; i < 2; i++) {
+		snprintf(sub, sizeof sub, "%s/%s", dir, i ? "failed" : "done");
+		if (mkdir(sub, 0755) < 0 && errno != EEXIST)
+			cli_die(CRM_EIO, "%s: %s", sub, strerror(errno));
+	}
+	/* One watcher per directory: a second cron run exits at once. */
+	snprintf(lock, sizeof lock, "%s/.crm-transcribe.lock", dir);
+	if ((lfd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0644)) < 0)
+		cli_die(CRM_EIO, "%s: %s", lock, strerror(errno));
+	if (flock(lfd, LOCK_EX | LOCK_NB) < 0) {
+		if (!quiet)
+			cli_warn("%s: another crm-transcribe is watching it", dir);
+		close(lfd);
+		return 0;
+	}
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = on_signal;
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	if (!once) {
+		/* Watch before the sweep, so nothing lands unseen in between. */
+		if ((ifd = inotify_init1(IN_CLOEXEC | IN_NONBLOCK)) < 0 ||
+		    inotify_add_watch(ifd, dir, IN_CLOSE_WRITE | IN_MOVED_TO) < 0)
+			cli_die(CRM_EIO, "%s: inotify: %s", dir, strerror(errno));
+		if (!quiet)
+			cli_warn("watching %s", dir);
+	}
+	status = sweep(dir);
+	while (!once && !stopping) {
+		struct pollfd p = {ifd, POLLIN, 0};
+		char buf[8192] __attribute__((aligned(__alignof__(struct inotify_event))));
+		ssize_t r;
+		if (poll(&p, 1, 1000) <= 0)
+			continue;
+		r = read(ifd, buf, sizeof buf);
+		if (r < 0) {
+			if (errno == EAGAIN || errno == EINTR)
+				continue;
+			cli_die(CRM_EIO, "%s: inotify: %s", dir, strerror(errno));
+		}
+		for (char *p2 = buf; p2 < buf + r; ) {
+			struct inotify_event *ev = (struct inotify_event *)p2;
+			if (ev->mask & IN_Q_OVERFLOW)
+				sweep(dir);
+			else if (ev->len && !stopping)
+				watch_one(dir, ev->name);
+			p2 += sizeof *ev + ev->len;
+		}
+		fflush(stdout);
+	}
+	if (ifd >= 0)
+		close(ifd);
+	close(lfd);
+	return once ? status : 0;
+}
+
+static int show(int argc, char **argv)
+{
+	struct crm_err e = {0};
+	int status = 0;
+
+	if (crm_db_open(&db, cli_db, CRM_DB_READONLY, &e) < 0)
+		cli_die_err(&e);
+	for (int i = 0; i < argc; i++) {
+		struct crm_transcript t = {0};
+		char *analysis;
+		if (crm_call_transcript(db, argv[i], &t, &analysis, &e) < 0) {
+			cli_warn("%s", e.msg);
+			status = e.code;
+			continue;
+		}
+		if (table) {
+			struct crm_buf b = {0};
+			for (size_t k = 0; k < t.n; k++)
+				crm_buf_addf(&b, "%02ld:%02ld %s%s%s\n",
+					     t.u[k].start >= 0 ? t.u[k].start / 60000 : 0,
+					     t.u[k].start >= 0 ? t.u[k].start / 1000 % 60 : 0,
+					     t.u[k].speaker ? t.u[k].speaker : "",
+					     t.u[k].speaker ? ": " : "", t.u[k].text);
+			if (b.data)
+				cli_write(b.data, b.len);
+			crm_buf_release(&b);
+		} else {
+			char *tj = crm_transcript_json(&t);
+			json_t *o = json_pack("{s:s,s:s,s:o?,s:o?}", "type", "transcript",
+					      "interaction", argv[i], "utterances",
+					      tj ? json_loads(tj, 0, NULL) : NULL, "analysis",
+					      json_loads(analysis, 0, NULL));
+			char *s = o ? json_dumps(o, JSON_COMPACT) : NULL;
+			if (!s)
+				cli_die(CRM_ESOFTWARE, "out of memory");
+			cli_write(s, strlen(s));
+			cli_write("\n", 1);
+			free(s);
+			free(tj);
+			json_decref(o);
+		}
+		free(analysis);
+		crm_transcript_free(&t);
+	}
+	crm_db_close(db);
+	return cli_finish(status);
+}
+
+static char *read_secret(const char *path)
+{
+	FILE *fp = fopen(path, "r");
+	char buf[4096];
+	size_t n;
+
+	if (!fp)
+		cli_die(CRM_ENOINPUT, "%s: %s", path, strerror(errno));
+	n = fread(buf, 1, sizeof buf - 1, fp);
+	fclose(fp);
+	buf[n] = 0;
+	while (n && (buf[n - 1] == '\n' || buf[n - 1] == '\r' || buf[n - 1] == ' '))
+		buf[--n] = 0;
+	if (!n)
+		cli_die(CRM_EUSAGE, "%s: empty API key file", path);
+	char *s = strdup(buf);
+	explicit_bzero(buf, sizeof buf);
+	if (!s)
+		cli_die(CRM_ESOFTWARE, "out of memory");
+	return s;
+}
+
+int main(int argc, char **argv)
+{
+	const char *arg, *watch_dir = NULL, *keyfile = NULL;
+	char *key = NULL, speakers[256];
+	int k, once = 0, status = 0;
+	struct crm_err e = {0};
+
+	table = cli_isatty(1);
+	asr_o.engine = getenv("CRM_ASR_ENGINE");
+	asr_o.url = getenv("CRM_ASR_URL");
+	asr_o.retries = 3;
+	while ((k = cli_next(&cli, argc, argv, &arg)) != -1) {
+		switch (k) {
+		case 'c': opt_contact = arg; break;
+		case O_DEAL: opt_deal = arg; break;
+		case O_AT:
+			if (parse_time(arg, &opt_at) < 0)
+				cli_die(CRM_EUSAGE, "--at: want YYYY-MM-DD[THH:MM[:SS]], not '%s'", arg);
+			break;
+		case O_REP: an_o.rep = arg; break;
+		case 'e':
+			if (strcmp(arg, "sphinx") && strcmp(arg, "http"))
+				cli_die(CRM_EUSAGE, "--engine: want sphinx or http, not '%s'", arg);
+			asr_o.engine = arg;
+			break;
+		case O_URL: asr_o.url = arg; break;
+		case O_KEYFILE: keyfile = arg; break;
+		case O_MODEL: asr_o.model = arg; break;
+		case O_LANG: asr_o.language = arg; break;
+		case O_TIMEOUT: asr_o.timeout = (long)cli_num("--timeout", arg, 1, 86400); break;
+		case O_RETRIES: asr_o.retries = (int)cli_num("--retries", arg, 0, 20); break;
+		case O_PHRASES: asr_o.phrases = arg; break;
+		case O_NODOMAIN: asr_o.no_domain = 1; break;
+		case O_WEIGHT: asr_o.domain_weight = cli_num("--domain-weight", arg, 0.01, 0.99); break;
+		case O_MODELDIR: asr_o.model_dir = arg; break;
+		case O_SPEAKERS: {
+			char *comma;
+			snprintf(speakers, sizeof speakers, "%s", arg);
+			if (!(comma = strchr(speakers, ',')) || comma == speakers || !comma[1])
+				cli_die(CRM_EUSAGE, "--speakers: want two names, A,B");
+			*comma = 0;
+			asr_o.speakers[0] = speakers;
+			asr_o.speakers[1] = comma + 1;
+			break;
+		}
+		case O_INFMT:
+			if (crm_tformat_parse(arg) == CRM_TF_UNKNOWN)
+				cli_die(CRM_EUSAGE, "--input-format: want wav, vtt, srt, text or json, not '%s'", arg);
+			opt_infmt = arg;
+			break;
+		case O_HES: an_o.hesitation_threshold = cli_num("--hesitation", arg, 0.01, 1); break;
+		case O_NOTASKS: no_tasks = 1; break;
+		case 'n': dry_run = 1; break;
+		case O_TRANSCRIPT: with_transcript = 1; break;
+		case O_WATCH: watch_dir = arg; break;
+		case O_ONCE: once = 1; break;
+		case 'f':
+			if (!strcmp(arg, "table"))
+				table = 1;
+			else if (!strcmp(arg, "ndjson"))
+				table = 0;
+			else
+				cli_die(CRM_EUSAGE, "--format: want ndjson or table, not '%s'", arg);
+			break;
+		case 'q': quiet = 1; break;
+		}
+	}
+	argc -= optind;
+	argv += optind;
+	if (argc && !strcmp(argv[0], "show")) {
+		if (argc < 2)
+			cli_die(CRM_EUSAGE, "show: which call? (an interaction id)");
+		return show(argc - 1, argv + 1);
+	}
+	if (once && !watch_dir)
+		cli_die(CRM_EUSAGE, "--once goes with --watch DIR");
+	if (!watch_dir && !argc)
+		cli_die(CRM_EUSAGE, "no files (try --help)");
+	if (watch_dir && argc)
+		cli_die(CRM_EUSAGE, "--watch takes no file arguments");
+	if (asr_o.engine && !strcmp(asr_o.engine, "http")) {
+		if (!asr_o.url)
+			cli_die(CRM_EUSAGE, "--engine http needs --url or $CRM_ASR_URL");
+		if (keyfile)
+			asr_o.api_key = key = read_secret(keyfile);
+		else if (getenv("CRM_ASR_API_KEY") && *getenv("CRM_ASR_API_KEY"))
+			asr_o.api_key = getenv("CRM_ASR_API_KEY");
+	}
+	if (!dry_run && crm_db_open(&db, cli_db, CRM_DB_CREATE, &e) < 0)
+		cli_die_err(&e);
+	if (watch_dir) {
+		status = watch(watch_dir, once);
+	} else {
+		for (int i = 0; i < argc && !cli_epipe; i++) {
+			if (process(argv[i], &e) < 0) {
+				cli_warn("%s", e.msg);
+				if (e.code > status)
+					status = e.code;
+			}
+		}
+	}
+	if (asr && !quiet && table) {
+		double au, sp;
+		crm_asr_stats(asr, &au, &sp);
+		if (au > 0)
+			cli_warn("%.1f s of audio in %.1f s (real-time factor %.2f)", au, sp, sp / au);
+	}
+	crm_asr_free(asr);
+	if (key) {
+		explicit_bzero(key, strlen(key));
+		free(key);
+	}
+	if (db)
+		crm_db_close(db);
+	return cli_finish(status);
+}

@@ -1,0 +1,416 @@
+/*
+ * calls.c - store a call, its transcript (zstd) and its tasks, once.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+#include <zstd.h>
+
+#include "calls.h"
+#include "db.h"
+
+int crm_zstd_pack(const void *in, size_t n, struct crm_buf *out, struct crm_err *e)
+{
+	size_t cap = ZSTD_compressBound(n), r;
+
+	if (crm_buf_grow(out, cap) < 0)
+		return crm_err_set(e, CRM_ESOFTWARE, "out of memory");
+	r = ZSTD_compress(out->data + out->len, cap, in, n, 9);
+	if (ZSTD_isError(r))
+		return crm_err_set(e, CRM_ESOFTWARE, "zstd: %s", ZSTD_getErrorName(r));
+	out->len += r;
+	return 0;
+}
+
+int crm_zstd_unpack(const void *in, size_t n, struct crm_buf *out, struct crm_err *e)
+{
+	unsigned long long size = ZSTD_getFrameContentSize(in, n);
+	size_t r;
+
+	if (size == ZSTD_CONTENTSIZE_ERROR || size == ZSTD_CONTENTSIZE_UNKNOWN || size > (1u << 30))
+		return crm_err_set(e, CRM_EDATA, "stored transcript is not a zstd frame");
+	if (crm_buf_grow(out, (size_t)size + 1) < 0)
+		return crm_err_set(e, CRM_ESOFTWARE, "out of memory");
+	r = ZSTD_decompress(out->data + out->len, (size_t)size, in, n);
+	if (ZSTD_isError(r))
+		return crm_err_set(e, CRM_EDATA, "stored transcript: %s", ZSTD_getErrorName(r));
+	out->len += r;
+	out->data[out->len] = 0;
+	return 0;
+}
+
+static int prep(sqlite3 *db, sqlite3_stmt **st, const char *sql, struct crm_err *e)
+{
+	if (sqlite3_prepare_v2(db, sql, -1, st, NULL) != SQLITE_OK)
+		return crm_db_err(db, e, "prepare");
+	return 0;
+}
+
+static void bind_text(sqlite3_stmt *st, int i, const char *s)
+{
+	if (s && *s)
+		sqlite3_bind_text(st, i, s, -1, SQLITE_TRANSIENT);
+	else
+		sqlite3_bind_null(st, i);
+}
+
+/* One text column of a one-row query with one parameter; 1 found, 0 not, -1 error. */
+static int lookup1(sqlite3 *db, const char *sql, const char *p, char *out, size_t n,
+		   struct crm_err *e)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	if (prep(db, &st, sql, e) < 0)
+		return -1;
+	bind_text(st, 1, p);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		const unsigned char *v = sqlite3_column_text(st, 0);
+		snprintf(out, n, "%s", v ? (const char *)v : "");
+		rc = 1;
+	} else if (rc == SQLITE_DONE) {
+		rc = 0;
+	} else {
+		rc = crm_db_err(db, e, "lookup");
+	}
+	sqlite3_finalize(st);
+	return rc;
+}
+
+/* Follow merged_into to the surviving record. */
+static int survivor(sqlite3 *db, const char *table, char id[CRM_ID_MAX], struct crm_err *e)
+{
+	char sql[128], next[CRM_ID_MAX];
+
+	snprintf(sql, sizeof sql, "SELECT merged_into FROM %s WHERE id = ?1 AND merged_into IS NOT NULL", table);
+	for (int hops = 0; hops < 64; hops++) {
+		int r = lookup1(db, sql, id, next, sizeof next, e);
+		if (r <= 0)
+			return r;
+		memcpy(id, next, CRM_ID_MAX);
+	}
+	return 0;
+}
+
+static int resolve(sqlite3 *db, const struct crm_call_in *in, struct crm_call_out *out,
+		   char account[CRM_ID_MAX], struct crm_err *e)
+{
+	int r;
+
+	account[0] = 0;
+	if (in->deal) {
+		r = lookup1(db, "SELECT id FROM deals WHERE id = ?1", in->deal, out->deal,
+			    sizeof out->deal, e);
+		if (r < 0)
+			return -1;
+		if (!r)
+			return crm_err_set(e, CRM_EDATA, "no deal '%s'", in->deal);
+		if (survivor(db, "deals", out->deal, e) < 0 ||
+		    lookup1(db, "SELECT coalesce(account_id, '') FROM deals WHERE id = ?1", out->deal,
+			    account, CRM_ID_MAX, e) < 0)
+			return -1;
+		if (!in->contact && lookup1(db, "SELECT coalesce(contact_id, '') FROM deals WHERE id = ?1",
+					    out->deal, out->contact, sizeof out->contact, e) < 0)
+			return -1;
+	}
+	if (in->contact) {
+		r = strchr(in->contact, '@')
+			    ? lookup1(db, "SELECT id FROM contacts WHERE email = lower(?1) "
+					  "ORDER BY merged_into IS NOT NULL, created_at LIMIT 1",
+				      in->contact, out->contact, sizeof out->contact, e)
+			    : lookup1(db, "SELECT id FROM contacts WHERE id = ?1", in->contact,
+				      out->contact, sizeof out->contact, e);
+		if (r < 0)
+			return -1;
+		if (!r)
+			return crm_err_set(e, CRM_EDATA, "no contact '%s'", in->contact);
+	}
+	if (out->contact[0]) {
+		if (survivor(db, "contacts", out->contact, e) < 0)
+			return -1;
+		if (!account[0] &&
+		    lookup1(db, "SELECT coalesce(account_id, '') FROM contacts WHERE id = ?1",
+			    out->contact, account, CRM_ID_MAX, e) < 0)
+			return -1;
+	}
+	/* The tasks go to the deal's owner, else the contact's, else the account's. */
+	out->owner[0] = 0;
+	if (out->deal[0] && lookup1(db, "SELECT coalesce(owner, '') FROM deals WHERE id = ?1",
+				    out->deal, out->owner, sizeof out->owner, e) < 0)
+		return -1;
+	if (!out->owner[0] && out->contact[0] &&
+	    lookup1(db, "SELECT coalesce(owner, '') FROM contacts WHERE id = ?1", out->contact,
+		    out->owner, sizeof out->owner, e) < 0)
+		return -1;
+	if (!out->owner[0] && account[0] &&
+	    lookup1(db, "SELECT coalesce(owner, '') FROM accounts WHERE id = ?1", account,
+		    out->owner, sizeof out->owner, e) < 0)
+		return -1;
+	return 0;
+}
+
+static int add_task(sqlite3 *db, const struct crm_call_in *in, struct crm_call_out *out,
+		    const char *key, const char *title, const char *due, json_t *attrs,
+		    const char *now, struct crm_err *e)
+{
+	sqlite3_stmt *st;
+	char id[CRM_ID_MAX], skey[256];
+	char *a = json_dumps(attrs, JSON_COMPACT | JSON_SORT_KEYS);
+	int rc;
+
+	if (!a)
+		return crm_err_set(e, CRM_ESOFTWARE, "out of memory");
+	snprintf(skey, sizeof skey, "%s:%s", in->sha, key);
+	crm_id_new("t_", id);
+	if (prep(db, &st,
+		 "INSERT INTO tasks (id, source, src_key, title, owner, contact_id, deal_id, due_at,"
+		 " status, origin, attrs, created_at, updated_at)"
+		 " VALUES (?1, 'transcribe', ?2, ?3, ?4, ?5, ?6, ?7, 'open', 'call', ?8, ?9, ?9)"
+		 " ON CONFLICT (src_key, source) DO NOTHING", e) < 0) {
+		free(a);
+		return -1;
+	}
+	bind_text(st, 1, id);
+	bind_text(st, 2, skey);
+	bind_text(st, 3, title);
+	bind_text(st, 4, out->owner);
+	bind_text(st, 5, out->contact);
+	bind_text(st, 6, out->deal);
+	bind_text(st, 7, due);
+	bind_text(st, 8, a);
+	bind_text(st, 9, now);
+	rc = sqlite3_step(st) == SQLITE_DONE ? 0 : crm_db_err(db, e, "insert task");
+	if (rc == 0 && sqlite3_changes(db))
+		out->tasks_new++;
+	sqlite3_finalize(st);
+	free(a);
+	return rc;
+}
+
+static int store_tasks(sqlite3 *db, const struct crm_call_in *in, struct crm_call_out *out,
+		       const char *now, struct crm_err *e)
+{
+	const struct crm_analysis *a = in->a;
+
+	for (size_t i = 0; i < a->nitems; i++) {
+		const struct crm_action *it = &a->items[i];
+		int waiting = it->owner == CRM_OWNER_CUSTOMER;
+		struct crm_hash h;
+		char key[40], title[512];
+		json_t *attrs;
+		int rc;
+
+		/* The key is the item's text: the same item said twice is one task. */
+		crm_hash_init(&h);
+		for (const char *p = it->text; *p; p++) {
+			char c = (char)(*p >= 'A' && *p <= 'Z' ? *p + 32 : *p);
+			if ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'))
+				crm_hash_add(&h, &c, 1);
+		}
+		crm_hash_hex(&h, key);
+		key[16] = 0;
+		snprintf(title, sizeof title, "%s%s", waiting ? "Waiting on customer: " : "", it->text);
+		attrs = json_pack("{s:s,s:s,s:s?,s:s?,s:s?}", "interaction", out->interaction,
+				  "side", crm_owner_name(it->owner), "due_phrase", it->due_phrase,
+				  "speaker", it->speaker, "waiting_on", waiting ? "customer" : NULL);
+		if (!attrs)
+			return crm_err_set(e, CRM_ESOFTWARE, "out of memory");
+		rc = add_task(db, in, out, key, title, it->due[0] ? it->due : NULL, attrs, now, e);
+		json_decref(attrs);
+		if (rc < 0)
+			return -1;
+		if (waiting && sqlite3_changes(db))
+			out->tasks_waiting++;
+	}
+	if (a->hesitant) {
+		char title[512], due[11];
+		struct crm_buf kinds = {0};
+		json_t *attrs;
+		int rc;
+		for (size_t i = 0; i < a->ncues; i++) {
+			int seen = 0;
+			for (size_t j = 0; j < i; j++)
+				seen |= !strcmp(a->cues[j].kind, a->cues[i].kind);
+			if (!seen && (crm_buf_adds(&kinds, kinds.len ? ", " : "") < 0 ||
+				      crm_buf_adds(&kinds, a->cues[i].kind) < 0)) {
+				crm_buf_release(&kinds);
+				return crm_err_set(e, CRM_ESOFTWARE, "out of memory");
+			}
+		}
+		snprintf(title, sizeof title, "Follow up: the customer sounded hesitant (%s)",
+			 kinds.len ? kinds.data : "cues");
+		crm_buf_release(&kinds);
+		/* Two working days after the call. */
+		struct tm tm;
+		gmtime_r(&in->call_time, &tm);
+		int add = tm.tm_wday == 4 || tm.tm_wday == 5 ? 4 : tm.tm_wday == 6 ? 3 : 2;
+		tm.tm_mday += add;
+		tm.tm_hour = 12;
+		timegm(&tm);
+		strftime(due, sizeof due, "%Y-%m-%d", &tm);
+		attrs = json_pack("{s:s,s:s,s:f}", "interaction", out->interaction, "side", "rep",
+				  "hesitation", a->hesitation);
+		if (!attrs)
+			return crm_err_set(e, CRM_ESOFTWARE, "out of memory");
+		rc = add_task(db, in, out, "hesitation", title, due, attrs, now, e);
+		json_decref(attrs);
+		if (rc < 0)
+			return -1;
+	}
+	return 0;
+}
+
+static int insert_call(sqlite3 *db, const struct crm_call_in *in, struct crm_call_out *out,
+		       const char *account, const char *now, struct crm_err *e)
+{
+	const struct crm_analysis *a = in->a;
+	sqlite3_stmt *st = NULL;
+	char when[32], subject[160];
+	char *tjson = crm_transcript_json(in->t), *ajson = NULL, *attrs = NULL;
+	json_t *aj = crm_analysis_json(a, in->t), *at = NULL;
+	struct crm_buf z = {0};
+	struct tm tm;
+	int rc = -1;
+
+	if (!tjson || !aj)
+		goto oom;
+	gmtime_r(&in->call_time, &tm);
+	strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", &tm);
+	at = json_pack("{s:s,s:f,s:b,s:f,s:s,s:O}", "file", in->file, "duration", in->t->duration,
+		       "hesitant", a->hesitant, "hesitation", a->hesitation,
+		       "sentiment", a->sentiment_label, "trackers", json_object_get(aj, "trackers"));
+	if (!at || !(attrs = json_dumps(at, JSON_COMPACT)) ||
+	    !(ajson = json_dumps(aj, JSON_COMPACT)))
+		goto oom;
+	if (crm_zstd_pack(tjson, strlen(tjson), &z, e) < 0)
+		goto done;
+	snprintf(subject, sizeof subject, "Call, %.0f min%s", in->t->duration / 60 + 0.5,
+		 a->hesitant ? ", hesitant" : "");
+	crm_id_new("i_", out->interaction);
+	if (prep(db, &st,
+		 "INSERT INTO interactions (id, source, src_key, kind, occurred_at, contact_id,"
+		 " account_id, deal_id, subject, body, attrs, created_at, updated_at)"
+		 " VALUES (?1, 'transcribe', ?2, 'call', ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?10)", e) < 0)
+		goto done;
+	bind_text(st, 1, out->interaction);
+	bind_text(st, 2, in->sha);
+	bind_text(st, 3, when);
+	bind_text(st, 4, out->contact);
+	bind_text(st, 5, account);
+	bind_text(st, 6, out->deal);
+	bind_text(st, 7, subject);
+	bind_text(st, 8, a->summary);
+	bind_text(st, 9, attrs);
+	bind_text(st, 10, now);
+	if (sqlite3_step(st) != SQLITE_DONE) {
+		crm_db_err(db, e, "insert call");
+		goto done;
+	}
+	sqlite3_finalize(st);
+	if (prep(db, &st,
+		 "INSERT INTO transcripts (interaction_id, source_sha, file, format, engine, duration,"
+		 " utterances, body, body_size, analysis, sentiment, hesitation, hesitant, created_at)"
+		 " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)", e) < 0)
+		goto done;
+	bind_text(st, 1, out->interaction);
+	bind_text(st, 2, in->sha);
+	bind_text(st, 3, in->file);
+	bind_text(st, 4, in->format);
+	bind_text(st, 5, in->engine);
+	sqlite3_bind_double(st, 6, in->t->duration);
+	sqlite3_bind_int64(st, 7, (sqlite3_int64)in->t->n);
+	sqlite3_bind_blob(st, 8, z.data, (int)z.len, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 9, (sqlite3_int64)strlen(tjson));
+	bind_text(st, 10, ajson);
+	sqlite3_bind_double(st, 11, a->sentiment);
+	sqlite3_bind_double(st, 12, a->hesitation);
+	sqlite3_bind_int(st, 13, a->hesitant);
+	bind_text(st, 14, now);
+	if (sqlite3_step(st) != SQLITE_DONE) {
+		crm_db_err(db, e, "insert transcript");
+		goto done;
+	}
+	rc = 0;
+	goto done;
+oom:
+	crm_err_set(e, CRM_ESOFTWARE, "out of memory");
+done:
+	sqlite3_finalize(st);
+	free(tjson);
+	free(ajson);
+	free(attrs);
+	json_decref(aj);
+	json_decref(at);
+	crm_buf_release(&z);
+	return rc;
+}
+
+int crm_call_store(sqlite3 *db, const struct crm_call_in *in, struct crm_call_out *out,
+		   struct crm_err *e)
+{
+	char account[CRM_ID_MAX], now[40];
+	int r;
+
+	memset(out, 0, sizeof *out);
+	crm_db_timestamp(now, sizeof now);
+	if (crm_db_begin(db, e) < 0)
+		return -1;
+	r = lookup1(db, "SELECT interaction_id FROM transcripts WHERE source_sha = ?1", in->sha,
+		    out->interaction, sizeof out->interaction, e);
+	if (r < 0)
+		goto fail;
+	if (r) {
+		out->existed = 1;
+		lookup1(db, "SELECT coalesce(contact_id, ''), coalesce(deal_id, '') FROM interactions WHERE id = ?1",
+			out->interaction, out->contact, sizeof out->contact, e);
+		crm_db_rollback(db);
+		return 0;
+	}
+	if (resolve(db, in, out, account, e) < 0 ||
+	    insert_call(db, in, out, account, now, e) < 0 ||
+	    (!in->no_tasks && store_tasks(db, in, out, now, e) < 0) ||
+	    crm_db_commit(db, e) < 0)
+		goto fail;
+	return 0;
+fail:
+	crm_db_rollback(db);
+	return -1;
+}
+
+int crm_call_transcript(sqlite3 *db, const char *interaction, struct crm_transcript *t,
+			char **analysis, struct crm_err *e)
+{
+	sqlite3_stmt *st;
+	struct crm_buf b = {0};
+	int rc = -1;
+
+	*analysis = NULL;
+	if (prep(db, &st, "SELECT body, analysis, duration FROM transcripts WHERE interaction_id = ?1", e) < 0)
+		return -1;
+	bind_text(st, 1, interaction);
+	switch (sqlite3_step(st)) {
+	case SQLITE_ROW:
+		if (crm_zstd_unpack(sqlite3_column_blob(st, 0), (size_t)sqlite3_column_bytes(st, 0),
+				    &b, e) < 0 ||
+		    crm_transcript_from_json(t, b.data, e) < 0)
+			break;
+		t->duration = sqlite3_column_double(st, 2);
+		if (!(*analysis = strdup((const char *)sqlite3_column_text(st, 1)))) {
+			crm_err_set(e, CRM_ESOFTWARE, "out of memory");
+			break;
+		}
+		rc = 0;
+		break;
+	case SQLITE_DONE:
+		crm_err_set(e, CRM_ENOINPUT, "no transcript for '%s'", interaction);
+		break;
+	default:
+		crm_db_err(db, e, "read transcript");
+	}
+	sqlite3_finalize(st);
+	crm_buf_release(&b);
+	return rc;
+}

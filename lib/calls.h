@@ -1,0 +1,57 @@
+/*
+ * calls.h - a transcribed call into the database: the call interaction,
+ * its compressed transcript and analysis, and the tasks it gives.
+ *
+ * Everything for one call is one transaction, keyed by the hash of the
+ * input file: processing the same file again changes nothing and creates
+ * no second call or task. Rep-owned action items become open tasks for the
+ * owner of the deal or contact; customer-owned ones become tasks titled
+ * "Waiting on customer: ..." (attrs.waiting_on = "customer"), so the rep
+ * sees what to chase; a hesitant call adds a follow-up task.
+ */
+#ifndef CRM_CALLS_H
+#define CRM_CALLS_H
+
+#include <sqlite3.h>
+#include <time.h>
+
+#include "callan.h"
+#include "id.h"
+#include "transcript.h"
+#include "util.h"
+
+struct crm_call_in {
+	const char *file;	/* name shown and stored */
+	const char *sha;	/* hex hash of the input bytes */
+	const char *format;	/* "wav", "vtt", ... */
+	const char *engine;	/* "sphinx", "http", or NULL for transcripts */
+	const char *contact;	/* id or email, or NULL */
+	const char *deal;	/* id, or NULL */
+	time_t call_time;
+	int no_tasks;
+	const struct crm_transcript *t;
+	const struct crm_analysis *a;
+};
+
+struct crm_call_out {
+	char interaction[CRM_ID_MAX];
+	char contact[CRM_ID_MAX];	/* "" when none */
+	char deal[CRM_ID_MAX];
+	char owner[128];		/* whose queue the tasks went to */
+	int existed;			/* the file was processed before */
+	int tasks_new;
+	int tasks_waiting;		/* of them, waiting on the customer */
+};
+
+int crm_call_store(sqlite3 *db, const struct crm_call_in *in, struct crm_call_out *out,
+		   struct crm_err *e);
+
+/* The stored transcript of a call interaction (decompressed). */
+int crm_call_transcript(sqlite3 *db, const char *interaction, struct crm_transcript *t,
+			char **analysis, struct crm_err *e);
+
+/* zstd helpers. */
+int crm_zstd_pack(const void *in, size_t n, struct crm_buf *out, struct crm_err *e);
+int crm_zstd_unpack(const void *in, size_t n, struct crm_buf *out, struct crm_err *e);
+
+#endif
