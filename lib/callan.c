@@ -116,6 +116,11 @@ static int word_is(const char *w, const char *alt, size_t altn)
 	return 0;
 }
 
+static int word_in(const char *w, const char *alts)
+{
+	return word_is(w, alts, strlen(alts));
+}
+
 /* Length in words of phrase ph matched at position i, or 0. */
 static size_t match_at(const struct words *w, size_t i, const char *ph)
 {
@@ -438,7 +443,7 @@ static int due_in(const struct words *w, time_t t, char due[11], char *phrase, s
 		if (!k)
 			continue;
 		/* "by", "on", "before", "until" belong to the phrase. */
-		size_t s = i > 0 && word_is(w->w[i - 1], "by|on|before|until|till|for", 23) ? i - 1 : i;
+		size_t s = i > 0 && word_in(w->w[i - 1], "by|on|before|until|till|for") ? i - 1 : i;
 		if (phrase) {
 			size_t o = 0;
 			phrase[0] = 0;
@@ -516,14 +521,14 @@ static double sentiment_words(const struct words *w)
 			continue;
 		}
 		/* Intensity from the word before; negation within three before. */
-		if (i > 0 && word_is(w->w[i - 1], "very|really|so|extremely|super|totally|incredibly", 48))
+		if (i > 0 && word_in(w->w[i - 1], "very|really|so|extremely|super|totally|incredibly"))
 			v *= 1.3;
 		if (i > 1 && match_at(w, i - 2, "a bit|little"))
 			v *= 0.6;
-		else if (i > 0 && word_is(w->w[i - 1], "slightly|somewhat|quite", 22))
+		else if (i > 0 && word_in(w->w[i - 1], "slightly|somewhat|quite"))
 			v *= 0.7;
 		for (size_t b = i > 3 ? i - 3 : 0; b < i; b++)
-			if (word_is(w->w[b], "not|never|cannot|no|nothing|hardly|without", 42) &&
+			if (word_in(w->w[b], "not|never|cannot|no|nothing|hardly|without") &&
 			    !(v > 0 && match_at(w, i, "no problem|worries"))) {
 				v *= -0.74;
 				break;
@@ -588,6 +593,9 @@ static const char *const COMMIT[] = {
 	"sounds great|perfect", "exactly what we need", "we want to sign|start|move",
 	"send the contract|order|agreement", "we are ready", "go ahead", "signed",
 	"we will take it", "count us in", "we are in", "loved|love the",
+	/* a decision, either way, ends the hesitating */
+	"we|i went|go with", "we|i chose|picked|selected", "decided to go|stay|sign",
+	"decided against",
 };
 
 /* Action items. */
@@ -599,6 +607,7 @@ static const char *const COMMIT_TRIG[] = {
 	"let us", "i|we want to make sure to|we", "i|we am|are happy to",
 };
 static const char *const REQ_TRIG[] = {
+	"could|can|would|will you be able to", "are you able to", "would you mind",
 	"could|can|would|will you", "please", "you will need to", "you need to",
 	"i need you to", "if you could", "for you to", "you will", "you can",
 	"make sure you", "do not forget to", "you should", "would you mind",
@@ -610,7 +619,7 @@ static const char *const ACT_VERBS =
 	"talk|discuss|ask|find|look|run|submit|return|complete|fill|approve|invite|"
 	"connect|circle|reach|organize|organise|create|write|order|give|reply|respond|"
 	"present|bring|pull|start|try|test|install|send|deliver|ship|demo|walk|"
-	"escalate|fix|investigate|research|clarify|resend|finalize|finalise|"
+	"escalate|fix|investigate|research|clarify|resend|finalize|finalise|run|include|attach|"
 	"coordinate|plan|compile|gather|collect|double|touch|ping|text|"
 	"process|pay|issue|raise|open|extend|add|remove|grant|enable|"
 	"transfer|migrate|map|export|import|reschedule|move|"
@@ -657,7 +666,7 @@ static size_t count_any(const struct words *w, const char *const *ph, size_t n)
 }
 
 /* Action item in sentence s (clause from position from), 1 if found. */
-static int action_in(const struct words *w, size_t from, int *request, size_t *at)
+static int action_in(const struct words *w, size_t from, int question, int *request, size_t *at)
 {
 	for (size_t i = from; i < w->n; i++) {
 		size_t k = 0;
@@ -669,26 +678,28 @@ static int action_in(const struct words *w, size_t from, int *request, size_t *a
 				req = 1;
 		if (!k)
 			continue;
-		int skip = 0;
+		/* "Is there anything I can send?" offers, it does not commit. */
+		int skip = question && !req;
 		for (size_t j = 0; j < sizeof NOT_ACTION / sizeof *NOT_ACTION; j++)
 			if (match_at(w, i, NOT_ACTION[j]) || (i > 0 && match_at(w, i - 1, NOT_ACTION[j])))
 				skip = 1;
-		/* "if you could sign..." is a condition; "we will not" a refusal. */
-		for (size_t b = i > 4 ? i - 4 : 0; b < i; b++)
-			if (word_is(w->w[b], "if|unless|when|once|whether", 27))
+		/* "if you could sign...", "so we can pay" are conditions and
+		 * purposes; "we will not" is a refusal. */
+		for (size_t b = i > 3 ? i - 3 : 0; b < i; b++)
+			if (word_in(w->w[b], "if|unless|when|once|whether|before|after|until|so|because|since"))
 				skip = 1;
-		if (i + k < w->n && word_is(w->w[i + k], "not|never", 9))
+		if (i + k < w->n && word_in(w->w[i + k], "not|never"))
 			skip = 1;
 		if (skip) {
 			i += k - 1;
 			continue;
 		}
-		/* The verb: within three words (adverbs: also, just, quickly...). */
+		/* The verb: within three words ("go ahead and send"). */
 		for (size_t v = i + k; v < w->n && v <= i + k + 3; v++) {
-			if (word_is(w->w[v], "also|just|quickly|then|definitely|probably|still|"
-				    "please|go|ahead|and|actually|happily|gladly|personally|first|both", 108))
+			if (word_in(w->w[v], "please|go|ahead|and|both"))
 				continue;
-			if (word_is(w->w[v], ACT_VERBS, strlen(ACT_VERBS))) {
+			if (word_is(w->w[v], ACT_VERBS, strlen(ACT_VERBS)) ||
+			    (!strcmp(w->w[v], "let") && match_at(w, v + 1, "me|us know"))) {
 				*request = req;
 				*at = i;
 				return 1;
@@ -698,6 +709,16 @@ static int action_in(const struct words *w, size_t from, int *request, size_t *a
 		i += k - 1;
 	}
 	return 0;
+}
+
+/* Adverbs that sit inside the phrases actions are found by ("I also need to"). */
+static void strip_adverbs(const struct words *w, struct words *out)
+{
+	out->n = 0;
+	for (size_t i = 0; i < w->n; i++)
+		if (!word_in(w->w[i], "also|just|really|actually|definitely|probably|certainly|"
+			     "quickly|then|still|personally|happily|gladly|first"))
+			out->w[out->n++] = w->w[i];
 }
 
 /* Roles. */
@@ -836,6 +857,126 @@ static int talk_add(struct crm_analysis *a, const char *speaker, enum crm_owner 
 	return 0;
 }
 
+/* The action items of sentence s, appended to a->items. */
+static int sentence_actions(struct crm_analysis *a, const struct crm_transcript *t,
+			    struct sent *s, const struct crm_callan_opts *o)
+{
+	struct words wa;
+	const struct words *w = &wa;
+
+	strip_adverbs(&s->w, &wa);
+	size_t from = 0;
+	int request;
+	size_t at;
+	while (from < w->n && action_in(w, from, s->question, &request, &at)) {
+		enum crm_owner owner;
+		/* The clause runs to the next action ("..., and you will
+		 * review it"; unpunctuated speech: "...by friday could you"). */
+		size_t end = w->n;
+		int req2;
+		size_t at2;
+		if (action_in(w, at + 2, s->question, &req2, &at2)) {
+			end = at2;
+			while (end > at + 2 && word_in(w->w[end - 1], "and|then|but|so|also"))
+				end--;
+		}
+		struct words cl;
+		cl.n = 0;
+		for (size_t j = at; j < end; j++)
+			cl.w[cl.n++] = w->w[j];
+		if (s->role != CRM_OWNER_UNKNOWN)
+			owner = request ? (s->role == CRM_OWNER_REP ? CRM_OWNER_CUSTOMER : CRM_OWNER_REP)
+					: s->role;
+		else {
+			size_t cs = count_any(&cl, CUSTOMER_SIDE, sizeof CUSTOMER_SIDE / sizeof *CUSTOMER_SIDE);
+			size_t rs = count_any(&cl, REP_SIDE, sizeof REP_SIDE / sizeof *REP_SIDE);
+			int me = find(&cl, 0, "me|us") >= 0;
+			if (request)
+				owner = rs > cs || (me && rs >= cs) ? CRM_OWNER_REP : CRM_OWNER_CUSTOMER;
+			else
+				owner = cs > rs ? CRM_OWNER_CUSTOMER : CRM_OWNER_REP;
+		}
+		/* "let us" is shared; the rep carries it. */
+		if (match_at(w, at, "let us") && s->role != CRM_OWNER_UNKNOWN)
+			owner = CRM_OWNER_REP;
+		struct words clause = cl;
+		int whole = from == 0 && end == w->n;
+		struct crm_action *ni = realloc(a->items, (a->nitems + 1) * sizeof *ni);
+		if (!ni)
+			return -1;
+		a->items = ni;
+		struct crm_action *it = &a->items[a->nitems];
+		memset(it, 0, sizeof *it);
+		it->owner = owner;
+		it->utt = s->utt;
+		it->request = request;
+		/* Due date: in the clause, else anywhere in the sentence. */
+		char phrase[96];
+		if (due_in(&clause, o->call_time, it->due, phrase, sizeof phrase) ||
+		    (whole && due_in(w, o->call_time, it->due, phrase, sizeof phrase))) {
+			if (!(it->due_phrase = strdup(phrase)))
+				return -1;
+		} else if (owner != CRM_OWNER_CUSTOMER) {
+			next_workday(o->call_time, it->due);
+		}
+		if (!(it->text = whole ? dup_range(s->s, s->n) : NULL)) {
+			/* Several clauses: the words of this one. */
+			struct crm_buf b = {0};
+			for (size_t j = 0; j < clause.n; j++)
+				if ((j && crm_buf_addc(&b, ' ') < 0) || crm_buf_adds(&b, clause.w[j]) < 0) {
+					crm_buf_release(&b);
+					return -1;
+				}
+			it->text = crm_buf_detach(&b, NULL);
+			if (!it->text)
+				return -1;
+		}
+		if (t->u[s->utt].speaker && !(it->speaker = strdup(t->u[s->utt].speaker)))
+			return -1;
+		a->nitems++;
+		s->score += 3;
+		from = end > at ? end : at + 1;
+	}
+	return 0;
+}
+
+/*
+ * "Could you send the plan?" - "Sure, I'll send it by Friday": a request
+ * the other side accepts is one item, due when the answer says.
+ */
+static void merge_accepted(struct crm_analysis *a)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < a->nitems; i++) {
+		struct crm_action *b = &a->items[i], *req = NULL;
+		for (size_t j = n; j-- > 0; ) {
+			struct crm_action *x = &a->items[j];
+			if (b->utt > x->utt + 2)
+				break;
+			if (x->request && !b->request && b->utt > x->utt && x->owner == b->owner &&
+			    x->speaker && b->speaker && strcmp(x->speaker, b->speaker)) {
+				req = x;
+				break;
+			}
+		}
+		if (!req) {
+			a->items[n++] = *b;
+			continue;
+		}
+		if (b->due_phrase || !req->due_phrase) {
+			free(req->due_phrase);
+			req->due_phrase = b->due_phrase;
+			b->due_phrase = NULL;
+			memcpy(req->due, b->due, sizeof req->due);
+		}
+		free(b->text);
+		free(b->speaker);
+		free(b->due_phrase);
+	}
+	a->nitems = n;
+}
+
 int crm_callan(const struct crm_transcript *t, const struct crm_callan_opts *o,
 	       struct crm_analysis *a, struct crm_err *e)
 {
@@ -935,89 +1076,20 @@ int crm_callan(const struct crm_transcript *t, const struct crm_callan_opts *o,
 			}
 			for (size_t c = 0; c < sizeof COMMIT / sizeof *COMMIT; c++) {
 				long at = find(w, 0, COMMIT[c]);
-				if (at >= 0 && !(at > 0 && word_is(w->w[at - 1], "not|never", 9))) {
+				if (at >= 0 && !(at > 0 && word_in(w->w[at - 1], "not|never"))) {
 					counter += 0.6;
 					s->score += 1;
 				}
 			}
 		}
-		/* Action items: each clause ("..., and you will review it"). */
-		size_t from = 0;
-		int request;
-		size_t at;
-		while (from < w->n && action_in(w, from, &request, &at)) {
-			enum crm_owner owner;
-			/* The clause runs to the next action ("..., and you will
-			 * review it"; unpunctuated speech: "...by friday could you"). */
-			size_t end = w->n;
-			int req2;
-			size_t at2;
-			if (action_in(w, at + 2, &req2, &at2)) {
-				end = at2;
-				while (end > at + 2 && word_is(w->w[end - 1], "and|then|but|so|also", 20))
-					end--;
-			}
-			struct words cl;
-			cl.n = 0;
-			for (size_t j = at; j < end; j++)
-				cl.w[cl.n++] = w->w[j];
-			if (s->role != CRM_OWNER_UNKNOWN)
-				owner = request ? (s->role == CRM_OWNER_REP ? CRM_OWNER_CUSTOMER : CRM_OWNER_REP)
-						: s->role;
-			else {
-				size_t cs = count_any(&cl, CUSTOMER_SIDE, sizeof CUSTOMER_SIDE / sizeof *CUSTOMER_SIDE);
-				size_t rs = count_any(&cl, REP_SIDE, sizeof REP_SIDE / sizeof *REP_SIDE);
-				int me = find(&cl, 0, "me|us") >= 0;
-				if (request)
-					owner = rs > cs || (me && rs >= cs) ? CRM_OWNER_REP : CRM_OWNER_CUSTOMER;
-				else
-					owner = cs > rs ? CRM_OWNER_CUSTOMER : CRM_OWNER_REP;
-			}
-			/* "let us" is shared; the rep carries it. */
-			if (match_at(w, at, "let us") && s->role != CRM_OWNER_UNKNOWN)
-				owner = CRM_OWNER_REP;
-			struct words clause = cl;
-			int whole = from == 0 && end == w->n;
-			struct crm_action *ni = realloc(a->items, (a->nitems + 1) * sizeof *ni);
-			if (!ni)
-				goto oom;
-			a->items = ni;
-			struct crm_action *it = &a->items[a->nitems];
-			memset(it, 0, sizeof *it);
-			it->owner = owner;
-			it->utt = s->utt;
-			/* Due date: in the clause, else anywhere in the sentence. */
-			char phrase[96];
-			if (due_in(&clause, o->call_time, it->due, phrase, sizeof phrase) ||
-			    (whole && due_in(w, o->call_time, it->due, phrase, sizeof phrase))) {
-				if (!(it->due_phrase = strdup(phrase)))
-					goto oom;
-			} else if (owner != CRM_OWNER_CUSTOMER) {
-				next_workday(o->call_time, it->due);
-			}
-			if (!(it->text = whole ? dup_range(s->s, s->n) : NULL)) {
-				/* Several clauses: the words of this one. */
-				struct crm_buf b = {0};
-				for (size_t j = 0; j < clause.n; j++)
-					if ((j && crm_buf_addc(&b, ' ') < 0) || crm_buf_adds(&b, clause.w[j]) < 0) {
-						crm_buf_release(&b);
-						goto oom;
-					}
-				it->text = crm_buf_detach(&b, NULL);
-				if (!it->text)
-					goto oom;
-			}
-			if (t->u[s->utt].speaker && !(it->speaker = strdup(t->u[s->utt].speaker)))
-				goto oom;
-			a->nitems++;
-			s->score += 3;
-			from = end > at ? end : at + 1;
-		}
+		if (sentence_actions(a, t, s, o) < 0)
+			goto oom;
 		if (find(w, 0, "decided|agreed|agree|decision|go with|signed|approved") >= 0)
 			s->score += 2;
 		if (w->n < 4)
 			s->score -= 1;
 	}
+	merge_accepted(a);
 	hes += fillers + pauses;
 	hes -= counter;
 	a->hesitation = hes > 0 ? 1 - exp(-1.2 * hes) : 0;

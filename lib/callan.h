@@ -38,6 +38,7 @@ struct crm_action {
 	char due[11];		/* YYYY-MM-DD */
 	char *due_phrase;	/* "by friday", or NULL when defaulted */
 	size_t utt;		/* index of the utterance */
+	int request;		/* asked of the other side, not committed to */
 };
 
 struct crm_cue {
