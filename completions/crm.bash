@@ -4,9 +4,11 @@
 _crm_values() {	# option -> its values
 	case $1 in
 	-t|--type) case $2 in crm-dedupe) echo "contact account" ;; crm-score) echo "deal contact" ;; crm-audit) echo "contact deal" ;; *) echo "account contact deal interaction product user task" ;; esac ;;
-	-f|--format) case $2 in crm-export) echo "ndjson csv table" ;; crm-explain) echo "ndjson table" ;; *) echo "csv ndjson auto" ;; esac ;;
+	-f|--format) case $2 in crm-export) echo "ndjson csv table" ;; crm-explain|crm-transcribe) echo "ndjson table" ;; *) echo "csv ndjson auto" ;; esac ;;
 	--dates) echo "mdy dmy" ;;
 	--output) echo "auto ndjson table none" ;;
+	-e|--engine) echo "sphinx http" ;;
+	--input-format) echo "wav vtt srt text json" ;;
 	esac
 }
 
@@ -19,7 +21,8 @@ _crm_tool() {
 		return
 	fi
 	case $prev in
-	--db|-r|--rejects) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+	--db|-r|--rejects|--api-key-file|--phrases) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+	--watch|--model-dir) COMPREPLY=($(compgen -d -- "$cur")); return ;;
 	esac
 	if [[ $cur == -* ]]; then
 		COMPREPLY=($(compgen -W "$("$tool" --complete-options 2>/dev/null | sed 's/=$//')" -- "$cur"))
@@ -29,6 +32,8 @@ _crm_tool() {
 		COMPREPLY=($(compgen -W "train models activate weight weights" -- "$cur"))
 	elif [ "$tool" = crm-audit ]; then
 		COMPREPLY=($(compgen -W "bias quality privacy history" -- "$cur"))
+	elif [ "$tool" = crm-transcribe ] && [ "$COMP_CWORD" -le 1 ]; then
+		COMPREPLY=($(compgen -W "show" -- "$cur") $(compgen -f -- "$cur"))
 	else
 		COMPREPLY=($(compgen -f -- "$cur"))
 	fi
@@ -65,6 +70,7 @@ _crm_dedupe() { _crm_tool crm-dedupe; }
 _crm_score() { _crm_tool crm-score; }
 _crm_explain() { _crm_tool crm-explain; }
 _crm_audit() { _crm_tool crm-audit; }
+_crm_transcribe() { _crm_tool crm-transcribe; }
 complete -F _crm crm
 complete -F _crm_import crm-import
 complete -F _crm_export crm-export
@@ -72,3 +78,4 @@ complete -F _crm_dedupe crm-dedupe
 complete -F _crm_score crm-score
 complete -F _crm_explain crm-explain
 complete -F _crm_audit crm-audit
+complete -F _crm_transcribe crm-transcribe

@@ -5,7 +5,7 @@ function __crm_opts --argument-names tool
     $tool --complete-options 2>/dev/null | string match -r -- '^--[^=]+' | string replace -- '--' ''
 end
 
-for tool in crm-import crm-export crm-dedupe crm-score crm-explain crm-audit
+for tool in crm-import crm-export crm-dedupe crm-score crm-explain crm-audit crm-transcribe
     complete -c $tool -f
     for o in (__crm_opts $tool)
         complete -c $tool -l $o
@@ -35,3 +35,11 @@ complete -c crm-audit -n __fish_use_subcommand -a 'bias quality privacy history'
 complete -c crm-audit -s t -l type -x -a 'contact deal'
 complete -c crm-audit -l fail-on -x -a 'ratio parity tpr fpr calibration all none'
 complete -c crm-audit -l report -r -F
+complete -c crm-transcribe -n __fish_use_subcommand -a 'show'
+complete -c crm-transcribe -F
+complete -c crm-transcribe -s e -l engine -x -a 'sphinx http'
+complete -c crm-transcribe -l input-format -x -a 'wav vtt srt text json'
+complete -c crm-transcribe -s f -l format -x -a 'ndjson table'
+complete -c crm-transcribe -l watch -x -a '(__fish_complete_directories)'
+complete -c crm-transcribe -l api-key-file -r -F
+complete -c crm-transcribe -l phrases -r -F
