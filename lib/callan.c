@@ -296,7 +296,7 @@ static size_t date_at(const struct words *w, size_t i, const struct tm *now, str
 	int v;
 
 	if ((k = match_at(w, i, "today|tonight|eod|asap")) ||
-	    (k = match_at(w, i, "end of day|end of today|end of the day")) ||
+	    (k = match_at(w, i, "end of day|today")) || (k = match_at(w, i, "end of the day")) ||
 	    (k = match_at(w, i, "this afternoon|morning|evening")) ||
 	    (k = match_at(w, i, "later today")) || (k = match_at(w, i, "right away")) ||
 	    (k = match_at(w, i, "as soon as possible")) || (k = match_at(w, i, "after the call|meeting"))) {
@@ -354,23 +354,23 @@ static size_t date_at(const struct words *w, size_t i, const struct tm *now, str
 	}
 	/* in two weeks, in 3 days, within a week, two weeks from now */
 	if ((k = match_at(w, i, "in|within")) && i + 2 < w->n) {
-		size_t j = i + 1;
-		if (!strcmp(w->w[j], "a") && j + 2 < w->n && !strcmp(w->w[j + 1], "couple") &&
-		    !strcmp(w->w[j + 2], "of"))
-			j += 2;
-		else if (!strcmp(w->w[j], "a") && j + 1 < w->n && !strcmp(w->w[j + 1], "few"))
-			j++;
-		v = count_word(w->w[j]);
-		if (v > 0 && j + 1 < w->n) {
-			const char *u = w->w[j + 1];
-			int days = !strncmp(u, "day", 3) ? v : !strncmp(u, "week", 4) ? 7 * v : -1;
+		size_t j = i + 1, u;
+		if (match_at(w, j, "a couple of"))
+			v = 2, u = j + 3;
+		else if (match_at(w, j, "a few"))
+			v = 3, u = j + 2;
+		else
+			v = count_word(w->w[j]), u = j + 1;
+		if (v > 0 && u < w->n) {
+			const char *un = w->w[u];
+			int days = !strncmp(un, "day", 3) ? v : !strncmp(un, "week", 4) ? 7 * v : -1;
 			if (days > 0) {
 				ymd(out, y, m, d + days);
-				return j + 2 - i;
+				return u + 1 - i;
 			}
-			if (!strncmp(u, "month", 5)) {
+			if (!strncmp(un, "month", 5)) {
 				ymd(out, y, m + v, d);
-				return j + 2 - i;
+				return u + 1 - i;
 			}
 		}
 	}

@@ -1,0 +1,230 @@
+/*
+ * t-callan.c - due dates from phrases, sentiment signs, transcript
+ * formats, the trigram model, resampling and speech spans.
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "../../lib/audio.h"
+#include "../../lib/callan.h"
+#include "../../lib/lm.h"
+#include "../../lib/transcript.h"
+#include "tap.h"
+
+static time_t at(int y, int m, int d)
+{
+	struct tm tm = {0};
+
+	tm.tm_year = y - 1900;
+	tm.tm_mon = m - 1;
+	tm.tm_mday = d;
+	tm.tm_hour = 10;
+	return timegm(&tm);
+}
+
+static void due(time_t t, const char *text, const char *want)
+{
+	char d[11] = "", phrase[96] = "";
+	int found = crm_due_date(text, t, d, phrase, sizeof phrase);
+
+	is_str(found ? d : "none", want, "'%s' -> %s (phrase '%s')", text, want, phrase);
+}
+
+static void test_due(void)
+{
+	time_t mon = at(2026, 3, 2), fri = at(2026, 3, 6), sat = at(2026, 3, 7);
+
+	due(mon, "I'll send it today", "2026-03-02");
+	due(mon, "by end of day", "2026-03-02");
+	due(mon, "tomorrow morning", "2026-03-03");
+	due(mon, "the day after tomorrow", "2026-03-04");
+	due(mon, "by Friday", "2026-03-06");
+	due(fri, "by Friday", "2026-03-13");	/* a weekday is the next one */
+	due(fri, "this Friday", "2026-03-06");
+	due(mon, "next Friday", "2026-03-13");
+	due(mon, "on Monday", "2026-03-09");
+	due(mon, "next week", "2026-03-09");
+	due(fri, "end of next week", "2026-03-13");
+	due(mon, "by the end of the week", "2026-03-06");
+	due(sat, "by the end of the week", "2026-03-13");
+	due(mon, "in two weeks", "2026-03-16");
+	due(mon, "within 3 days", "2026-03-05");
+	due(mon, "in a couple of days", "2026-03-04");
+	due(mon, "end of the month", "2026-03-31");
+	due(at(2026, 2, 10), "by the end of this month", "2026-02-28");
+	due(at(2024, 2, 10), "end of the month", "2024-02-29");
+	due(mon, "next month", "2026-04-01");
+	due(mon, "before the end of the quarter", "2026-03-31");
+	due(at(2026, 5, 20), "end of the quarter", "2026-06-30");
+	due(at(2026, 11, 20), "next quarter", "2027-01-01");
+	due(mon, "on the 15th", "2026-03-15");
+	due(at(2026, 3, 20), "by the fifteenth", "2026-04-15");
+	due(mon, "March 3rd", "2026-03-03");
+	due(at(2026, 3, 20), "March the third", "2027-03-03");
+	due(mon, "the twenty first of April", "2026-04-21");
+	due(mon, "on 2026-12-01", "2026-12-01");
+	due(at(2026, 12, 31), "tomorrow", "2027-01-01");
+	due(mon, "I will send the proposal", "none");
+	due(mon, "we have three vendors", "none");
+}
+
+static void test_sentiment(void)
+{
+	ok(crm_sentiment("We love it, this is exactly what we need") > 0.5, "enthusiasm is positive");
+	ok(crm_sentiment("The price is too high and the app is slow") < -0.3, "complaints are negative");
+	ok(crm_sentiment("It is not bad at all") > 0, "'not bad' is positive");
+	ok(crm_sentiment("We are not happy with the support") < 0, "'not happy' is negative");
+	ok(crm_sentiment("No problem") > 0, "'no problem' is positive");
+	ok(fabs(crm_sentiment("The meeting is on Tuesday")) < 0.05, "a plain fact is neutral");
+	ok(crm_sentiment("really great") > crm_sentiment("great"), "intensifiers raise");
+}
+
+static void test_formats(void)
+{
+	struct crm_transcript t = {0};
+	struct crm_err e = {0};
+	const char *vtt = "WEBVTT\n\n00:01.000 --> 00:02.500 align:start\n<v.loud Ann>Hello <b>there</b></v>\n\n"
+			  "01:00:00.000 --> 01:00:01.000\nBob: Hi\n";
+	const char *json = "[{\"speaker\":\"A\",\"text\":\"one\",\"start\":100,\"end\":900},"
+			   "{\"speakerId\":7,\"text\":\"two\"}]";
+	const char *gong = "{\"callTranscripts\":[{\"transcript\":[{\"speakerId\":\"s1\","
+			   "\"sentences\":[{\"start\":0,\"end\":500,\"text\":\"a\"},{\"start\":600,\"end\":900,\"text\":\"b\"}]}]}]}";
+
+	is_int(crm_transcript_probe("x.txt", vtt, strlen(vtt)), CRM_TF_VTT, "WEBVTT by content");
+	is_int(crm_transcript_probe("x", "1\n00:00:01,000 --> 00:00:02,000\nhi\n", 34), CRM_TF_SRT, "SRT by content");
+	is_int(crm_transcript_probe("x.txt", "RIFF\0\0\0\0WAVE", 12), CRM_TF_WAV, "WAV by content");
+	ok(crm_transcript_parse(&t, CRM_TF_VTT, "t.vtt", vtt, strlen(vtt), &e) == 0, "vtt parses: %s", e.msg);
+	is_int(t.n, 2, "two cues");
+	is_str(t.u[0].speaker, "Ann", "voice tag with a class");
+	is_str(t.u[0].text, "Hello there", "tags dropped");
+	is_int(t.u[0].start, 1000, "mm:ss.mmm");
+	is_int(t.u[1].start, 3600000, "hh:mm:ss.mmm");
+	is_str(t.u[1].speaker, "Bob", "'Name: text'");
+	crm_transcript_free(&t);
+	ok(crm_transcript_parse(&t, CRM_TF_JSON, "t.json", json, strlen(json), &e) == 0, "json parses");
+	is_str(t.u[1].speaker, "speaker 7", "numeric speaker ids");
+	is_int(t.u[1].start, -1, "no time is -1");
+	char *round = crm_transcript_json(&t);
+	struct crm_transcript t2 = {0};
+	ok(round && crm_transcript_from_json(&t2, round, &e) == 0 && t2.n == 2 &&
+	   !strcmp(t2.u[0].text, "one") && t2.u[0].end == 900, "JSON round trip");
+	free(round);
+	crm_transcript_free(&t2);
+	crm_transcript_free(&t);
+	ok(crm_transcript_parse(&t, CRM_TF_JSON, "g.json", gong, strlen(gong), &e) == 0 && t.n == 2 &&
+	   !strcmp(t.u[1].speaker, "s1") && t.u[1].start == 600, "Gong: speakers with sentences");
+	crm_transcript_free(&t);
+	ok(crm_transcript_parse(&t, CRM_TF_SRT, "bad.srt", "1\n00:00:05,000 --> 00:00:01,000\nx\n", 34, &e) < 0 &&
+	   strstr(e.msg, "bad.srt:2:"), "an end before its start is an error: %s", e.msg);
+	crm_transcript_free(&t);
+}
+
+/* Log10 probability of word w after <s> in an ARPA text (bigram or back-off). */
+static double arpa_bigram(const char *arpa, const char *w)
+{
+	char key[64];
+	const char *p;
+
+	snprintf(key, sizeof key, " <s> %s ", w);
+	p = strstr(arpa, key);
+	if (!p)
+		return 1;
+	while (p > arpa && p[-1] != '\n')
+		p--;
+	return strtod(p, NULL);
+}
+
+static void test_lm(void)
+{
+	const char *text = "i will send the proposal\ni will send the contract\nwe will review it\n";
+	struct crm_buf b = {0};
+	struct crm_err e = {0};
+
+	ok(crm_lm_arpa(text, strlen(text), NULL, NULL, &b, &e) == 0, "ARPA model built");
+	ok(strstr(b.data, "\\data\\\nngram 1=11\nngram 2=") != NULL, "eleven unigrams: nine words, <s> and </s>");
+	ok(strstr(b.data, " send the proposal\n") && strstr(b.data, "\\end\\"), "trigrams are listed");
+	double pi = pow(10, arpa_bigram(b.data, "i")), pw = pow(10, arpa_bigram(b.data, "we"));
+	ok(pi > pw && pi + pw < 1, "P(i|<s>) %.3f > P(we|<s>) %.3f, with mass left for unseen words", pi, pw);
+	crm_buf_release(&b);
+	ok(crm_lm_arpa("...", 3, NULL, NULL, &b, &e) < 0 && e.code == CRM_EDATA, "no words, no model");
+	crm_buf_release(&b);
+}
+
+static void put16(unsigned char *p, unsigned v)
+{
+	p[0] = (unsigned char)v;
+	p[1] = (unsigned char)(v >> 8);
+}
+
+static void put32(unsigned char *p, unsigned long v)
+{
+	put16(p, (unsigned)(v & 0xffff));
+	put16(p + 2, (unsigned)(v >> 16));
+}
+
+/* A 48 kHz stereo WAV: a 440 Hz tone on the left for 1 s, then silence
+ * 1 s, then the tone on the right for 1 s. */
+static unsigned char *make_wav(size_t *n)
+{
+	size_t frames = 3 * 48000, data = frames * 4;
+	unsigned char *w = calloc(1, 44 + data);
+
+	memcpy(w, "RIFF", 4);
+	put32(w + 4, 36 + data);
+	memcpy(w + 8, "WAVEfmt ", 8);
+	put32(w + 16, 16);
+	put16(w + 20, 1);
+	put16(w + 22, 2);
+	put32(w + 24, 48000);
+	put32(w + 28, 48000 * 4);
+	put16(w + 32, 4);
+	put16(w + 34, 16);
+	memcpy(w + 36, "data", 4);
+	put32(w + 40, data);
+	for (size_t i = 0; i < frames; i++) {
+		int v = (int)(8000 * sin(2 * M_PI * 440 * (double)i / 48000));
+		int l = i < 48000 ? v : 0, r = i >= 96000 ? v : 0;
+		put16(w + 44 + i * 4, (unsigned)(l & 0xffff));
+		put16(w + 46 + i * 4, (unsigned)(r & 0xffff));
+	}
+	*n = 44 + data;
+	return w;
+}
+
+static void test_audio(void)
+{
+	struct crm_audio a;
+	struct crm_err e = {0};
+	struct crm_span *sp;
+	size_t n;
+	unsigned char *w = make_wav(&n);
+
+	ok(crm_audio_wav(&a, "t.wav", w, n, &e) == 0, "48 kHz stereo decodes: %s", e.msg);
+	is_int(a.channels, 2, "different channels stay two");
+	ok(labs((long)a.n - 48000) <= 1, "resampled to 16 kHz: %zu samples for 3 s", a.n);
+	double peak = 0;
+	for (size_t i = 4000; i < 12000; i++)
+		peak = fmax(peak, fabs((double)a.pcm[0][i]));
+	ok(peak > 7000 && peak < 9000, "the tone keeps its level through the filter (peak %.0f)", peak);
+	long k = crm_audio_spans(a.pcm[1], a.n, 300, &sp);
+	ok(k == 1 && sp[0].start >= 30000 && sp[0].start < 32500 && sp[0].end >= 47000,
+	   "one span on the right, from 2 s: %ld [%zu, %zu)", k, k > 0 ? sp[0].start : 0, k > 0 ? sp[0].end : 0);
+	free(sp);
+	crm_audio_free(&a);
+	ok(crm_audio_wav(&a, "cut.wav", w, n / 2, &e) < 0 && strstr(e.msg, "truncated"), "truncated: %s", e.msg);
+	put16(w + 34, 12);
+	ok(crm_audio_wav(&a, "odd.wav", w, n, &e) < 0 && strstr(e.msg, "12-bit"), "odd sample size: %s", e.msg);
+	free(w);
+}
+
+int main(void)
+{
+	test_due();
+	test_sentiment();
+	test_formats();
+	test_lm();
+	test_audio();
+	return done_testing();
+}
