@@ -25,6 +25,12 @@ struct crm_asr {
 	struct crm_asr_opts o;
 	ps_decoder_t *ps;
 	cmd_ln_t *config;
+	/*
+	 * Decoding with an interpolated set takes references to its models
+	 * that ps_free() does not give back: we keep our own and release
+	 * every one at the end.
+	 */
+	ngram_model_t *lmset, *sub[2];
 	double audio, spent;
 };
 
@@ -147,19 +153,20 @@ static int sphinx_init(struct crm_asr *a, struct crm_err *e)
 		}
 		w[1] = (float32)(a->o.domain_weight > 0 ? a->o.domain_weight : 0.5);
 		w[0] = 1 - w[1];
-		models[0] = general;
-		models[1] = dom;
-		if (!(lm = ngram_model_set_init(a->config, models, names, w, 2))) {
-			ngram_model_free(general);
-			ngram_model_free(dom);
+		models[0] = a->sub[0] = ngram_model_retain(general);
+		models[1] = a->sub[1] = ngram_model_retain(dom);
+		if (!(lm = ngram_model_set_init(a->config, models, names, w, 2)))
 			return crm_err_set(e, CRM_ESOFTWARE, "language models did not combine");
-		}
 	}
+	if (lm != general)
+		a->lmset = lm;
 	if (ps_set_lm(a->ps, "calls", lm) < 0 || ps_set_search(a->ps, "calls") < 0) {
-		ngram_model_free(lm);
+		if (lm == general)
+			ngram_model_free(lm);
 		return crm_err_set(e, CRM_ESOFTWARE, "the language model did not load into the decoder");
 	}
-	ngram_model_free(lm);	/* the search holds its own reference */
+	if (lm == general)
+		ngram_model_free(lm);	/* the search holds its own reference */
 	return 0;
 }
 
@@ -440,6 +447,13 @@ void crm_asr_free(struct crm_asr *a)
 		return;
 	if (a->ps)
 		ps_free(a->ps);
+	if (a->lmset)
+		while (ngram_model_free(a->lmset) > 0)
+			;
+	for (int i = 0; i < 2; i++)
+		if (a->sub[i])
+			while (ngram_model_free(a->sub[i]) > 0)
+				;
 	if (a->config)
 		cmd_ln_free_r(a->config);
 	if (!strcmp(a->o.engine ? a->o.engine : "", "http"))
