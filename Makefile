@@ -5,7 +5,8 @@
 #   make asan       the same tests on an AddressSanitizer + UBSan build
 #   make demo       import a generated sample CRM and print a summary
 #   make bench      import speed against sqlite3's .import; dedupe quality and
-#                   speed; scoring speed and the predictor against XGBoost's
+#                   speed; scoring speed and the predictor against XGBoost's;
+#                   word error rate and speed of transcription, action items
 #   make install    PREFIX=/usr/local DESTDIR= (and make uninstall)
 #   make lint       mandoc -Tlint, cppcheck
 #
@@ -119,6 +120,7 @@ bench: deps
 	CRM_BUILD=$(abspath $(O)) tests/bench/import.sh
 	CRM_BUILD=$(abspath $(O)) tests/bench/dedupe.sh
 	CRM_BUILD=$(abspath $(O)) tests/bench/score.sh
+	CRM_BUILD=$(abspath $(O)) tests/bench/transcribe.sh
 	CRM_BUILD=$(abspath $(O)) tests/bench/e2e.sh
 
 lint:
