@@ -249,11 +249,12 @@ static void print_result(const char *path, const struct crm_transcript *t,
 		cli_die(CRM_ESOFTWARE, "out of memory");
 	if (table) {
 		struct crm_buf b = {0};
-		crm_buf_addf(&b, "%s  %s%s%.0fs, %zu utterances%s%s\n", path,
-			     out && out->interaction[0] ? out->interaction : "",
-			     out && out->interaction[0] ? "  " : "", t->duration, t->n,
-			     out && out->existed ? "  (already stored)" : "",
-			     out && out->contact[0] ? "" : "");
+		crm_buf_addf(&b, "%s  %s%s", path, out && out->interaction[0] ? out->interaction : "",
+			     out && out->interaction[0] ? "  " : "");
+		if (t->duration > 0)
+			crm_buf_addf(&b, "%.0f s, ", t->duration);
+		crm_buf_addf(&b, "%zu utterances%s\n", t->n,
+			     out && out->existed ? "  (already stored)" : "");
 		if (out && out->contact[0])
 			crm_buf_addf(&b, "  contact %s%s%s\n", out->contact,
 				     out->owner[0] ? ", owner " : "", out->owner);

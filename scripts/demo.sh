@@ -57,4 +57,9 @@ crm audit bias --by gender --what-if exclude:lead_source --report "$dir/audit.ht
 	elif .type == "audit" then "  verdict: \(.verdict)" else empty end'
 echo "  report: $dir/audit.html"
 echo
+echo "== a call, transcribed and analysed (crm transcribe): the rep's tasks come out of it"
+lead=$(sqlite3 "$CRM_DB" "SELECT email FROM contacts WHERE email IS NOT NULL AND owner IS NOT NULL AND outcome IS NULL LIMIT 1")
+crm transcribe -f table -c "$lead" --at "$(date -u +%F)" "$top/tests/data/calls/c03.txt"
+sql "SELECT owner, due_at, title FROM tasks WHERE origin = 'call'"
+echo
 echo "Database: $CRM_DB   (try: crm export --db $CRM_DB -t deal -w stage=Negotiation)"
