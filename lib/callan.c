@@ -299,7 +299,8 @@ static size_t date_at(const struct words *w, size_t i, const struct tm *now, str
 	    (k = match_at(w, i, "end of day|today")) || (k = match_at(w, i, "end of the day")) ||
 	    (k = match_at(w, i, "this afternoon|morning|evening")) ||
 	    (k = match_at(w, i, "later today")) || (k = match_at(w, i, "right away")) ||
-	    (k = match_at(w, i, "as soon as possible")) || (k = match_at(w, i, "after the call|meeting"))) {
+	    (k = match_at(w, i, "as soon as possible")) ||
+	    (k = match_at(w, i, "after the|this call|meeting"))) {
 		ymd(out, y, m, d);
 		return k;
 	}
@@ -562,6 +563,9 @@ static const struct { const char *ph, *kind; double w; } HES[] = {
 	{"not ready", "timing", 0.7}, {"next year", "timing", 0.7},
 	{"after the summer|holidays", "timing", 0.5}, {"next quarter", "timing", 0.3},
 	{"revisit", "timing", 0.5}, {"not a priority", "timing", 0.8},
+	{"wait until|for", "timing", 0.6}, {"hold off", "timing", 0.7},
+	{"in a year", "timing", 0.6}, {"not looking to|for", "timing", 0.6},
+	{"push it|this back", "timing", 0.6}, {"before then", "timing", 0.4},
 	{"not right now", "timing", 0.7}, {"on hold", "timing", 0.9},
 	{"not in a hurry", "timing", 0.4}, {"no rush", "timing", 0.4},
 	{"too early", "timing", 0.5}, {"down the road", "timing", 0.5},
@@ -680,6 +684,11 @@ static int action_in(const struct words *w, size_t from, int question, int *requ
 			continue;
 		/* "Is there anything I can send?" offers, it does not commit. */
 		int skip = question && !req;
+		/* "a summary you can share" is a relative clause, not a request:
+		 * a bare "you" starts a clause or follows a conjunction. */
+		if (req && !strcmp(w->w[i], "you") && i > 0 &&
+		    !word_in(w->w[i - 1], "and|so|then|but|now|also|okay|ok|great|sure|yes|next|please|that|if"))
+			skip = 1;
 		for (size_t j = 0; j < sizeof NOT_ACTION / sizeof *NOT_ACTION; j++)
 			if (match_at(w, i, NOT_ACTION[j]) || (i > 0 && match_at(w, i - 1, NOT_ACTION[j])))
 				skip = 1;
