@@ -119,6 +119,15 @@ crm-transcribe -n --at 2026-03-05 hubspot.json >hs.json
 is "$(jq -r '[.format, .utterances, .talk[0].role, .action_items[0].owner, .action_items[0].due, .trackers.pricing] | join(" ")' hs.json)" \
 	"json 2 rep rep 2026-03-06 1" "HubSpot JSON: speaker objects, millis, the pricing tracker"
 
+# --- the labelled calls: action items and hesitation hold their quality ------
+for set in "" heldout/; do
+	(cd "$TOP" && CRM_BUILD=$CRM_BUILD scripts/calls-eval "tests/data/calls/${set}labels.ndjson") >eval.txt
+	r=$(sed -n 's/.*recall \([0-9.]*\)  precision \([0-9.]*\).*/\1 \2/p' eval.txt)
+	h=$(sed -n 's/hesitation accuracy \([0-9.]*\)/\1/p' eval.txt)
+	is "$(echo "$r $h" | awk '{ print ($1 >= 0.9 && $2 >= 0.8 && $3 >= 0.85) }')" "1" \
+		"labelled calls ${set:-dev}: recall, precision, hesitation accuracy $r $h (>= 0.9, 0.8, 0.85)"
+done
+
 # --- bad input: named, rejected, nothing stored ----------------------------
 printf 'WEBVTT\n\n00:00:01.000 --> 00:00:xx.000\nhello\n' >broken.vtt
 crm-transcribe -c jane@acme.com broken.vtt >/dev/null 2>err
