@@ -219,3 +219,12 @@ double cli_num(const char *opt, const char *s, double lo, double hi)
 		cli_die(CRM_EUSAGE, "--%s: want a number from %g to %g, not '%s'", opt, lo, hi, s);
 	return v;
 }
+
+int cli_table(const char *arg)
+{
+	if (!strcmp(arg, "table"))
+		return 1;
+	if (!strcmp(arg, "ndjson"))
+		return 0;
+	cli_die(CRM_EUSAGE, "--format: want ndjson or table, not '%s'", arg);
+}

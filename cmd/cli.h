@@ -67,6 +67,8 @@ extern int cli_epipe;
 /* Flush and close stdout at exit; a failure is status 74. */
 int cli_finish(int status);
 
+/* --format for tools that write ndjson or a table: 1 for table, or die. */
+int cli_table(const char *arg);
 /* The number in s for option --opt, from lo to hi; else a usage error. */
 double cli_num(const char *opt, const char *s, double lo, double hi);
 

@@ -273,12 +273,7 @@ int main(int argc, char **argv)
 				cli_die(CRM_EUSAGE, "--alpha: want a number between 0 and 1, not '%s'", arg);
 			break;
 		case 'f':
-			if (!strcmp(arg, "table"))
-				table = 1;
-			else if (!strcmp(arg, "ndjson"))
-				table = 0;
-			else
-				cli_die(CRM_EUSAGE, "--format: want ndjson or table, not '%s'", arg);
+			table = cli_table(arg);
 			break;
 		}
 	}

@@ -91,8 +91,7 @@ static int parse_time(const char *s, time_t *t)
 	if ((*s == 'T' || *s == ' ' || *s == '_') &&
 	    sscanf(s + 1, "%2d%*[:-]%2d%n", &h, &mi, &n) == 2) {
 		s += 1 + n;
-		if (sscanf(s, "%*[:-]%2d%n", &sec, &n) == 1)
-			s += n;
+		(void)sscanf(s, "%*[:-]%2d", &sec);	/* seconds are optional */
 	}
 	if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || sec > 60)
 		return -1;
@@ -703,12 +702,7 @@ int main(int argc, char **argv)
 		case O_WATCH: watch_dir = arg; break;
 		case O_ONCE: once = 1; break;
 		case 'f':
-			if (!strcmp(arg, "table"))
-				table = 1;
-			else if (!strcmp(arg, "ndjson"))
-				table = 0;
-			else
-				cli_die(CRM_EUSAGE, "--format: want ndjson or table, not '%s'", arg);
+			table = cli_table(arg);
 			break;
 		case 'q': quiet = 1; break;
 		}

@@ -1116,7 +1116,7 @@ int crm_callan(const struct crm_transcript *t, const struct crm_callan_opts *o,
 
 	/* Summary: the four best sentences, in the order they were said. */
 	{
-		size_t pick[4], np = 0;
+		size_t pick[4] = {0}, np = 0;
 		struct crm_buf b = {0};
 		for (size_t r = 0; r < 4; r++) {
 			double best = 0.9;
