@@ -1192,6 +1192,10 @@ void *crm_analysis_json(const struct crm_analysis *a, const struct crm_transcrip
 	json_object_set_new(o, "action_items", items);
 	json_object_set_new(sent, "score", round3(a->sentiment));
 	json_object_set_new(sent, "label", json_string(a->sentiment_label));
+	json_t *per = json_array();
+	for (size_t i = 0; i < a->nutt; i++)
+		json_array_append_new(per, round3(a->utt_sentiment[i]));
+	json_object_set_new(sent, "utterances", per);
 	json_object_set_new(o, "sentiment", sent);
 	json_object_set_new(o, "hesitation", json_pack("{s:o,s:b,s:o}", "score",
 						       round3(a->hesitation), "hesitant",

@@ -58,6 +58,8 @@ is "$(jq -r '[.hesitation.cues[].kind] | unique | join(",")' out.json)" "authori
 	"cues: budget, not sure, check with finance, another vendor, a 3 s pause before answering"
 like "$(jq -r '[.hesitation.cues[].cue] | join("|")' out.json)" "check with finance" "the cue is quoted"
 is "$(jq -r '[.trackers.budget, .trackers.competitor, .trackers.security] | join(" ")' out.json)" "1 1 1" "trackers"
+is "$(jq -r '.sentiment.utterances | length' out.json)" "6" "a sentiment per utterance"
+is "$(jq -r '.sentiment.utterances[0] > 0' out.json)" "true" "thanks are positive ($(jq -c .sentiment.utterances out.json))"
 like "$(jq -r .summary out.json)" "Rep: I will send you the revised proposal by Friday." "summary carries the commitment"
 is "$(q "select count(*) from interactions where kind = 'call' and contact_id = '$jane'")" "1" "one call stored"
 is "$(q "select count(*) from tasks where contact_id = '$jane' and owner = 'alex' and status = 'open'")" "4" \
