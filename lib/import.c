@@ -1912,19 +1912,44 @@ static int log_import(struct crm_import *im, const char *name,
 	return rc == SQLITE_DONE ? 0 : crm_db_err(im->db, e, "cannot log the import");
 }
 
+static int import_reader(struct crm_import *im, struct crm_reader *r,
+			 enum crm_format fmt, const struct crm_entity *type,
+			 struct crm_err *e);
+
 int crm_import_file(struct crm_import *im, const char *path,
 		    enum crm_format fmt, const struct crm_entity *type,
 		    struct crm_err *e)
 {
 	struct crm_reader rd;
+
+	if (crm_reader_open(&rd, path, im->o.line_cap, e) < 0)
+		return -1;
+	return import_reader(im, &rd, fmt, type, e);
+}
+
+int crm_import_stream(struct crm_import *im, const char *name, FILE *fp,
+		      enum crm_format fmt, const struct crm_entity *type,
+		      struct crm_err *e)
+{
+	struct crm_reader rd;
+
+	if (crm_reader_stream(&rd, name, fp, im->o.line_cap, e) < 0)
+		return -1;
+	return import_reader(im, &rd, fmt, type, e);
+}
+
+/* Import what rd reads; releases rd. */
+static int import_reader(struct crm_import *im, struct crm_reader *r,
+			 enum crm_format fmt, const struct crm_entity *type,
+			 struct crm_err *e)
+{
+	struct crm_reader rd = *r;
 	struct crm_import_stats before = im->st;
 	int rc;
 
 	im->file_type = NULL;
-	if (crm_reader_open(&rd, path, im->o.line_cap, e) < 0)
-		return -1;
 	if (fmt == CRM_FMT_AUTO)
-		fmt = format_by_name(path);
+		fmt = format_by_name(rd.name);
 	if (fmt == CRM_FMT_AUTO) {
 		int c = crm_reader_peek(&rd, e);
 

@@ -13,6 +13,8 @@
 #ifndef CRM_IMPORT_H
 #define CRM_IMPORT_H
 
+#include <stdio.h>
+
 #include <sqlite3.h>
 
 #include "entity.h"
@@ -89,6 +91,11 @@ int crm_import_probe(const char *path, enum crm_format *fmt,
 int crm_import_file(struct crm_import *im, const char *path,
 		    enum crm_format fmt, const struct crm_entity *type,
 		    struct crm_err *e);
+
+/* The same for an open stream (records built in memory, fmemopen). */
+int crm_import_stream(struct crm_import *im, const char *name, FILE *fp,
+		      enum crm_format fmt, const struct crm_entity *type,
+		      struct crm_err *e);
 
 const struct crm_import_stats *crm_import_stats(const struct crm_import *im);
 

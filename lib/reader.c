@@ -40,6 +40,22 @@ int crm_reader_open(struct crm_reader *r, const char *path, size_t cap,
 	return 0;
 }
 
+int crm_reader_stream(struct crm_reader *r, const char *name, FILE *fp, size_t cap,
+		      struct crm_err *e)
+{
+	memset(r, 0, sizeof(*r));
+	r->cap = cap ? cap : CRM_LINE_CAP_DEFAULT;
+	crm_buf_init(&r->line, 0);
+	r->name = strdup(name);
+	r->buf = malloc(READ_CHUNK);
+	if (!r->name || !r->buf) {
+		crm_reader_release(r);
+		return crm_err_set(e, CRM_ESOFTWARE, "out of memory");
+	}
+	r->fp = fp;
+	return 0;
+}
+
 void crm_reader_release(struct crm_reader *r)
 {
 	if (r->owns_fp && r->fp)

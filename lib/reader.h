@@ -33,6 +33,9 @@ enum { CRM_LINE_EOF = 0, CRM_LINE_OK = 1, CRM_LINE_TOOLONG = 2 };
  */
 int crm_reader_open(struct crm_reader *r, const char *path, size_t cap,
 		    struct crm_err *e);
+/* Read an open stream (not closed by crm_reader_release); name for messages. */
+int crm_reader_stream(struct crm_reader *r, const char *name, FILE *fp, size_t cap,
+		      struct crm_err *e);
 void crm_reader_release(struct crm_reader *r);
 
 /*
