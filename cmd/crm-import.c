@@ -1,24 +1,31 @@
 /*
  * crm-import - load accounts, contacts, deals, interactions, products,
- * users and tasks from CSV or NDJSON into the database.
+ * users and tasks from CSV or NDJSON into the database; email from .eml
+ * and mbox files and IMAP mailboxes as interactions.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <jansson.h>
 
 #include "../lib/db.h"
 #include "../lib/import.h"
+#include "../lib/mail.h"
 #include "../lib/ndjson.h"
 #include "cli.h"
 
-enum { O_DATES = 256, O_DELIM, O_BATCH, O_MAXLINE, O_OUTPUT };
+enum { O_DATES = 256, O_DELIM, O_BATCH, O_MAXLINE, O_OUTPUT, O_IMAP, O_SELF, O_LEADS,
+       O_PASSFILE, O_TOKENFILE };
 
 static const struct cli_opt opts[] = {
 	{ "type", 't', "TYPE", "record type: account, contact, deal, interaction, product, user, task (default: guess)" },
-	{ "format", 'f', "FMT", "input format: csv, ndjson or auto (default)" },
+	{ "format", 'f', "FMT", "input format: csv, ndjson, mail or auto (default)" },
 	{ "source", 's', "NAME", "system the rows come from (default: import)" },
 	{ "map", 'm', "H=F[,...]", "map input column H to field F (or attrs)" },
 	{ "rejects", 'r', "FILE", "write rejected rows to FILE as NDJSON" },
@@ -28,6 +35,11 @@ static const struct cli_opt opts[] = {
 	{ "max-line", O_MAXLINE, "BYTES", "longest input line accepted (default 64M)" },
 	{ "output", O_OUTPUT, "MODE", "records out: auto, ndjson, table or none" },
 	{ "dry-run", 'n', NULL, "check and resolve everything, write nothing" },
+	{ "imap", O_IMAP, "URL", "new mail from imap[s]://user@host/MAILBOX, as interactions" },
+	{ "self", O_SELF, "ADDR", "mail: an address or @domain of ours (repeat; users' addresses count)" },
+	{ "create-leads", O_LEADS, NULL, "mail: add unknown correspondents as leads, not skip them" },
+	{ "password-file", O_PASSFILE, "FILE", "IMAP password from FILE (or $CRM_IMAP_PASSWORD)" },
+	{ "oauth2-token-file", O_TOKENFILE, "FILE", "IMAP OAuth2 bearer token from FILE (or $CRM_IMAP_TOKEN)" },
 	{ "quiet", 'q', NULL, "no summary or progress on stderr" },
 	{ NULL, 0, NULL, NULL }
 };
@@ -46,6 +58,8 @@ struct ctx {
 	const char *rejects_path;
 	int quiet, progress_shown;
 	double started;
+	const char *mail_file;	/* the file whose messages are being read */
+	long skipped;		/* messages not imported: nobody we know */
 };
 
 static int on_records(void *p, const char *buf, size_t len)
@@ -175,7 +189,150 @@ struct input {
 	enum crm_format fmt;
 	const struct crm_entity *type;
 	size_t order;
+	int mail;
 };
+
+/* A message not imported: said, and written to the rejects file. */
+static void on_skip(void *p, long index, const char *why)
+{
+	struct ctx *c = p;
+	char what[600];
+
+	c->skipped++;
+	snprintf(what, sizeof what, "message %ld skipped: %s", index, why);
+	on_reject(c, c->mail_file, index, what, NULL, 0);
+}
+
+static char *read_secret(const char *path, const char *env)
+{
+	char buf[8192];
+	size_t n;
+	FILE *fp;
+
+	if (!path)
+		return getenv(env) && *getenv(env) ? strdup(getenv(env)) : NULL;
+	if (!(fp = fopen(path, "r")))
+		cli_die(CRM_ENOINPUT, "%s: %s", path, strerror(errno));
+	n = fread(buf, 1, sizeof buf - 1, fp);
+	fclose(fp);
+	while (n && (buf[n - 1] == '\n' || buf[n - 1] == '\r'))
+		n--;
+	buf[n] = 0;
+	char *s = strdup(buf);
+	explicit_bzero(buf, sizeof buf);
+	return s;
+}
+
+/* Import the records in b (NDJSON built in memory) under name. */
+static int import_records(struct crm_import *im, const char *name, struct crm_buf *b,
+			  struct crm_err *e)
+{
+	FILE *fp;
+	int rc;
+
+	if (!b->len)
+		return 0;
+	if (!(fp = fmemopen(b->data, b->len, "r")))
+		return crm_err_set(e, CRM_ESOFTWARE, "fmemopen: %s", strerror(errno));
+	rc = crm_import_stream(im, name, fp, CRM_FMT_NDJSON, NULL, e);
+	fclose(fp);
+	return rc;
+}
+
+struct imap_ctx {
+	sqlite3 *db;
+	const struct crm_mail_opts *mo;
+	struct ctx *c;
+	struct crm_buf *b;
+	const char *url;
+};
+
+static int on_message(void *arg, unsigned long long uid, const char *msg, size_t n,
+		      struct crm_err *e)
+{
+	struct imap_ctx *x = arg;
+
+	(void)uid;
+	x->c->mail_file = x->url;
+	return crm_mail_file_records(x->db, msg, n, x->mo, x->b, on_skip, x->c, e) < 0 ? -1 : 0;
+}
+
+/* New mail since the last run; the place is saved once it is imported. */
+static int import_imap(sqlite3 *db, struct crm_import *im, const struct crm_imap_opts *io,
+		       const struct crm_mail_opts *mo, struct ctx *c, struct crm_err *e)
+{
+	struct crm_imap_state st;
+	struct crm_buf b = {0};
+	struct imap_ctx x = {db, mo, c, &b, io->url};
+	long n;
+	int rc;
+
+	if (crm_imap_state_load(db, io->url, &st, e) < 0)
+		return -1;
+	if ((n = crm_imap_fetch(io, &st, on_message, &x, e)) < 0) {
+		crm_buf_release(&b);
+		return -1;
+	}
+	rc = import_records(im, io->url, &b, e);
+	crm_buf_release(&b);
+	if (rc == 0)
+		rc = crm_imap_state_save(db, io->url, &st, e);
+	if (rc == 0 && !c->quiet)
+		cli_warn("%s: %ld new message%s (UIDVALIDITY %llu, last UID %llu)", io->url, n,
+			 n == 1 ? "" : "s", st.uidvalidity, st.uid);
+	return rc;
+}
+
+static int is_mail_name(const char *p)
+{
+	size_t n = strlen(p);
+
+	return (n > 4 && !strcasecmp(p + n - 4, ".eml")) || (n > 5 && !strcasecmp(p + n - 5, ".mbox"));
+}
+
+/* A file of mail: each message as records, then imported. */
+static int import_mail_file(sqlite3 *db, struct crm_import *im, const char *path,
+			    const struct crm_mail_opts *mo, struct ctx *c, struct crm_err *e)
+{
+	struct crm_buf b = {0};
+	struct stat sb;
+	void *p;
+	int fd = open(path, O_RDONLY | O_CLOEXEC), rc;
+
+	if (fd < 0)
+		return crm_err_set(e, CRM_ENOINPUT, "%s: %s", path, strerror(errno));
+	if (fstat(fd, &sb) < 0 || sb.st_size == 0) {
+		close(fd);
+		return crm_err_set(e, CRM_EDATA, "%s: empty file", path);
+	}
+	p = mmap(NULL, (size_t)sb.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+	close(fd);
+	if (p == MAP_FAILED)
+		return crm_err_set(e, CRM_EIO, "%s: %s", path, strerror(errno));
+	c->mail_file = path;
+	rc = crm_mail_file_records(db, p, (size_t)sb.st_size, mo, &b, on_skip, c, e) < 0 ? -1 : 0;
+	munmap(p, (size_t)sb.st_size);
+	if (rc == 0)
+		rc = import_records(im, path, &b, e);
+	crm_buf_release(&b);
+	return rc;
+}
+
+/* Is this input mail? By name, or by a look at its first bytes. */
+static int sniff_mail(const char *path)
+{
+	char buf[8192];
+	size_t n;
+	FILE *fp;
+
+	if (is_mail_name(path))
+		return 1;
+	if (!strcmp(path, "-") || !(fp = fopen(path, "rb")))
+		return 0;
+	n = fread(buf, 1, sizeof buf, fp);
+	fclose(fp);
+	return crm_is_mail(buf, n);
+}
 
 static int by_type(const void *a, const void *b)
 {
@@ -202,7 +359,12 @@ int main(int argc, char **argv)
 	sqlite3 *db;
 	char **maps = NULL;
 	size_t nmaps = 0, nin;
-	int key, status = 0, stdin_used = 0;
+	int key, status = 0, stdin_used = 0, mail = 0;
+	struct crm_mail_opts mo = { 0 };
+	struct crm_imap_opts io = { 0 };
+	const char **self = NULL, *passfile = NULL, *tokenfile = NULL;
+	size_t nself = 0;
+	char *password = NULL, *token = NULL;
 
 	o.records = 1;
 	while ((key = cli_next(&cli, argc, argv, &arg)) != -1) {
@@ -217,8 +379,10 @@ int main(int argc, char **argv)
 				fmt = CRM_FMT_NDJSON;
 			else if (!strcmp(arg, "auto"))
 				fmt = CRM_FMT_AUTO;
+			else if (!strcmp(arg, "mail"))
+				mail = 1;
 			else
-				cli_die(CRM_EUSAGE, "--format: unknown format '%s' (want csv, ndjson or auto)", arg);
+				cli_die(CRM_EUSAGE, "--format: unknown format '%s' (want csv, ndjson, mail or auto)", arg);
 			break;
 		case 's':
 			o.source = arg;
@@ -266,7 +430,35 @@ int main(int argc, char **argv)
 		case 'q':
 			c.quiet = 1;
 			break;
+		case O_IMAP:
+			io.url = arg;
+			break;
+		case O_SELF: {
+			const char **ns = realloc(self, (nself + 1) * sizeof(*ns));
+			if (!ns)
+				cli_die(CRM_ESOFTWARE, "out of memory");
+			self = ns;
+			self[nself++] = arg;
+			break;
 		}
+		case O_LEADS:
+			mo.create_leads = 1;
+			break;
+		case O_PASSFILE:
+			passfile = arg;
+			break;
+		case O_TOKENFILE:
+			tokenfile = arg;
+			break;
+		}
+	}
+	mo.self = self;
+	mo.nself = nself;
+	if (io.url) {
+		if (argc > optind)
+			cli_die(CRM_EUSAGE, "--imap takes no files");
+		io.password = password = read_secret(passfile, "CRM_IMAP_PASSWORD");
+		io.bearer = token = read_secret(tokenfile, "CRM_IMAP_TOKEN");
 	}
 	if (!strcmp(output, "auto"))
 		c.output = cli_isatty(1) ? OUT_TABLE : OUT_NDJSON;
@@ -296,11 +488,16 @@ int main(int argc, char **argv)
 				cli_warn("reading records from the terminal (end with Ctrl-D)");
 		}
 	}
-	/* Several files: load what others refer to first (accounts before deals). */
+	for (size_t i = 0; i < nin; i++)
+		in[i].mail = mail || (fmt == CRM_FMT_AUTO && !type && sniff_mail(in[i].path));
+	/* Several files: load what others refer to first (accounts before
+	 * deals; mail, which refers to contacts, last). */
 	if (nin > 1 && !stdin_used && !type) {
 		for (size_t i = 0; i < nin; i++)
-			if (crm_import_probe(in[i].path, &in[i].fmt, &in[i].type,
-					     o.line_cap, &e) < 0)
+			if (in[i].mail)
+				in[i].type = crm_entity_find("interaction");
+			else if (crm_import_probe(in[i].path, &in[i].fmt, &in[i].type,
+						  o.line_cap, &e) < 0)
 				cli_die_err(&e);
 		qsort(in, nin, sizeof(*in), by_type);
 	}
@@ -338,8 +535,19 @@ int main(int argc, char **argv)
 			cli_die_err(&e);
 	}
 	c.started = crm_now();
+	if (io.url) {
+		nin = 0;
+		if (import_imap(db, im, &io, &mo, &c, &e) < 0) {
+			clear_progress(&c);
+			cli_warn("%s", e.msg);
+			status = e.code ? e.code : CRM_ESOFTWARE;
+		}
+	}
 	for (size_t i = 0; i < nin; i++) {
-		if (crm_import_file(im, in[i].path, in[i].fmt, in[i].type, &e) < 0) {
+		if (in[i].mail && !strcmp(in[i].path, "-"))
+			cli_die(CRM_EUSAGE, "mail is read from files, not stdin");
+		if (in[i].mail ? import_mail_file(db, im, in[i].path, &mo, &c, &e) < 0
+			       : crm_import_file(im, in[i].path, in[i].fmt, in[i].type, &e) < 0) {
 			clear_progress(&c);
 			cli_warn("%s", e.msg);
 			status = e.code ? e.code : CRM_ESOFTWARE;
@@ -357,6 +565,9 @@ int main(int argc, char **argv)
 				st->unchanged, st->rejected);
 			if (st->lost)
 				fprintf(stderr, ", %lld not written", st->lost);
+			if (c.skipped)
+				fprintf(stderr, ", %ld message%s skipped", c.skipped,
+					c.skipped == 1 ? "" : "s");
 			fprintf(stderr, "%s (%.0f rows/s)%s\n",
 				c.rejects && st->rejected ? " (see rejects file)" : "",
 				dt > 0 ? (double)st->rows / dt : 0.0,
@@ -373,5 +584,14 @@ int main(int argc, char **argv)
 	}
 	free(maps);
 	free(in);
+	free(self);
+	if (password) {
+		explicit_bzero(password, strlen(password));
+		free(password);
+	}
+	if (token) {
+		explicit_bzero(token, strlen(token));
+		free(token);
+	}
 	return cli_finish(status);
 }

@@ -722,7 +722,15 @@ int crm_mail_parse(const char *data, size_t n, struct crm_mail *m, struct crm_er
 	if (walk_part(&w, data, n, 0) < 0)
 		goto oom;
 	{
+		/* CRLF to LF, trailing white space off. */
 		struct crm_buf *b = w.have_plain ? &w.plain : &w.html;
+		size_t k = 0;
+		for (size_t i = 0; i < b->len; i++)
+			if (b->data[i] != '\r')
+				b->data[k++] = b->data[i];
+		while (k && (b->data[k - 1] == '\n' || b->data[k - 1] == ' ' || b->data[k - 1] == '\t'))
+			k--;
+		b->len = k;
 		if (crm_buf_add(b, "", 0) < 0)
 			goto oom;
 		m->text = crm_buf_detach(b, NULL);
@@ -779,4 +787,27 @@ int crm_mbox_next(const char *data, size_t n, size_t *off, const char **msg, siz
 	*len = i - start;
 	*off = i;
 	return 1;
+}
+
+int crm_is_mail(const char *data, size_t n)
+{
+	struct part p;
+	int mail = 0;
+
+	if (crm_is_mbox(data, n))
+		return 1;
+	if (n > 65536)
+		n = 65536;	/* the head is near the start */
+	if (parse_headers(data, n, &p) < 0)
+		return 0;
+	for (size_t i = 0; i < p.nh; i++)
+		if ((p.h[i].nlen == 4 && !strncasecmp(p.h[i].name, "From", 4)) ||
+		    (p.h[i].nlen == 8 && !strncasecmp(p.h[i].name, "Received", 8)))
+			mail = 1;
+	/* A CSV header has no "Name: value" lines, but be sure: every line of
+	 * the head must have been a header. */
+	if (p.nh < 2)
+		mail = 0;
+	free(p.h);
+	return mail;
 }

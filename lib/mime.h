@@ -47,5 +47,8 @@ int crm_mbox_next(const char *data, size_t n, size_t *off, const char **msg, siz
 
 /* Does data look like an mbox ("From " first line) rather than one message? */
 int crm_is_mbox(const char *data, size_t n);
+/* Does data look like mail: an mbox, or a head of RFC 5322 header lines
+ * with From: or Received:? */
+int crm_is_mail(const char *data, size_t n);
 
 #endif
