@@ -4,7 +4,7 @@
 _crm_values() {	# option -> its values
 	case $1 in
 	-t|--type) case $2 in crm-dedupe) echo "contact account" ;; crm-score) echo "deal contact" ;; crm-audit) echo "contact deal" ;; *) echo "account contact deal interaction product user task" ;; esac ;;
-	-f|--format) case $2 in crm-export) echo "ndjson csv table" ;; crm-explain|crm-transcribe) echo "ndjson table" ;; *) echo "csv ndjson auto" ;; esac ;;
+	-f|--format) case $2 in crm-export) echo "ndjson csv table" ;; crm-explain|crm-transcribe) echo "ndjson table" ;; *) echo "csv ndjson mail auto" ;; esac ;;
 	--dates) echo "mdy dmy" ;;
 	--output) echo "auto ndjson table none" ;;
 	-e|--engine) echo "sphinx http" ;;

@@ -13,7 +13,9 @@ for tool in crm-import crm-export crm-dedupe crm-score crm-explain crm-audit crm
     complete -c $tool -s t -l type -x -a 'account contact deal interaction product user task'
     complete -c $tool -l db -r -F
 end
-complete -c crm-import -s f -l format -x -a 'csv ndjson auto'
+complete -c crm-import -s f -l format -x -a 'csv ndjson mail auto'
+complete -c crm-import -l password-file -r -F
+complete -c crm-import -l oauth2-token-file -r -F
 complete -c crm-export -s f -l format -x -a 'ndjson csv table'
 complete -c crm-import -l dates -x -a 'mdy dmy'
 complete -c crm-import -l output -x -a 'auto ndjson table none'

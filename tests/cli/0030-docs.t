@@ -21,7 +21,7 @@ for tool in crm-import crm-export crm-dedupe crm-score crm-explain crm-audit crm
 	is "$missing" "" "$tool: every option is in --help"
 	# The reverse: options the man page documents exist.
 	documented=$(sed -n '/^\.Sh OPTIONS/,/^\.Sh /p' "$man" | grep '^\.It Fl' |
-		grep -o 'Fl -[a-z-]*' | sed 's/^Fl -/--/' | sort -u)
+		grep -o 'Fl -[a-z0-9-]*' | sed 's/^Fl -/--/' | sort -u)
 	extra=
 	for o in $documented; do
 		echo "$opts" | grep -qx -- "$o" || extra="$extra $o"
