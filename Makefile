@@ -50,7 +50,7 @@ LIB_OBJ = $(LIB_SRC:%.c=$(O)/%.o) $(O)/lib/migrations.o $(O)/lib/lmtext.o
 MIGRATIONS = $(sort $(wildcard lib/sql/*.sql))
 
 TOOLS = crm crm-import crm-export crm-dedupe crm-score crm-explain crm-audit \
-        crm-transcribe
+        crm-transcribe crm-notify
 BINS  = $(TOOLS:%=$(O)/%)
 UNIT_SRC = $(wildcard tests/unit/t-*.c)
 UNIT  = $(UNIT_SRC:tests/unit/%.c=$(O)/tests/%)

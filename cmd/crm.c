@@ -27,13 +27,14 @@ static const struct cli cli = {
 	"  explain   the reasons behind a score (crm-explain(1))\n"
 	"  audit     bias, data-quality and privacy audits (crm-audit(1))\n"
 	"  transcribe  calls to transcripts, action items and tasks (crm-transcribe(1))\n"
+	"  notify    a message to Slack (crm-notify(1))\n"
 	"  help      show help for crm or a command\n"
 	"  version   show the version",
 	opts,
 };
 
 static const char *const commands[] = { "init", "import", "export", "dedupe",
-					"score", "explain", "audit", "transcribe", "help",
+					"score", "explain", "audit", "transcribe", "notify", "help",
 					"version", NULL };
 
 static int cmd_init(int argc, char **argv)

@@ -8,6 +8,7 @@ _crm_values() {	# option -> its values
 	--dates) echo "mdy dmy" ;;
 	--output) echo "auto ndjson table none" ;;
 	-e|--engine) echo "sphinx http" ;;
+	--status) echo "ok warn fail" ;;
 	--input-format) echo "wav vtt srt text json" ;;
 	esac
 }
@@ -21,7 +22,7 @@ _crm_tool() {
 		return
 	fi
 	case $prev in
-	--db|-r|--rejects|--api-key-file|--phrases) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+	--db|-r|--rejects|--api-key-file|--phrases|--webhook-file|--password-file|--oauth2-token-file) COMPREPLY=($(compgen -f -- "$cur")); return ;;
 	--watch|--model-dir) COMPREPLY=($(compgen -d -- "$cur")); return ;;
 	esac
 	if [[ $cur == -* ]]; then
@@ -71,6 +72,7 @@ _crm_score() { _crm_tool crm-score; }
 _crm_explain() { _crm_tool crm-explain; }
 _crm_audit() { _crm_tool crm-audit; }
 _crm_transcribe() { _crm_tool crm-transcribe; }
+_crm_notify() { _crm_tool crm-notify; }
 complete -F _crm crm
 complete -F _crm_import crm-import
 complete -F _crm_export crm-export
@@ -79,3 +81,4 @@ complete -F _crm_score crm-score
 complete -F _crm_explain crm-explain
 complete -F _crm_audit crm-audit
 complete -F _crm_transcribe crm-transcribe
+complete -F _crm_notify crm-notify

@@ -5,7 +5,7 @@ function __crm_opts --argument-names tool
     $tool --complete-options 2>/dev/null | string match -r -- '^--[^=]+' | string replace -- '--' ''
 end
 
-for tool in crm-import crm-export crm-dedupe crm-score crm-explain crm-audit crm-transcribe
+for tool in crm-import crm-export crm-dedupe crm-score crm-explain crm-audit crm-transcribe crm-notify
     complete -c $tool -f
     for o in (__crm_opts $tool)
         complete -c $tool -l $o
@@ -45,3 +45,5 @@ complete -c crm-transcribe -s f -l format -x -a 'ndjson table'
 complete -c crm-transcribe -l watch -x -a '(__fish_complete_directories)'
 complete -c crm-transcribe -l api-key-file -r -F
 complete -c crm-transcribe -l phrases -r -F
+complete -c crm-notify -l status -x -a 'ok warn fail'
+complete -c crm-notify -l webhook-file -r -F
