@@ -15,13 +15,14 @@
 #include <jansson.h>
 
 #include "../lib/db.h"
+#include "../lib/erp.h"
 #include "../lib/import.h"
 #include "../lib/mail.h"
 #include "../lib/ndjson.h"
 #include "cli.h"
 
 enum { O_DATES = 256, O_DELIM, O_BATCH, O_MAXLINE, O_OUTPUT, O_IMAP, O_SELF, O_LEADS,
-       O_PASSFILE, O_TOKENFILE };
+       O_PASSFILE, O_TOKENFILE, O_ERP };
 
 static const struct cli_opt opts[] = {
 	{ "type", 't', "TYPE", "record type: account, contact, deal, interaction, product, user, task (default: guess)" },
@@ -35,6 +36,7 @@ static const struct cli_opt opts[] = {
 	{ "max-line", O_MAXLINE, "BYTES", "longest input line accepted (default 64M)" },
 	{ "output", O_OUTPUT, "MODE", "records out: auto, ndjson, table or none" },
 	{ "dry-run", 'n', NULL, "check and resolve everything, write nothing" },
+	{ "erp", O_ERP, NULL, "the files are ERP orders or invoices: won deals of their accounts" },
 	{ "imap", O_IMAP, "URL", "new mail from imap[s]://user@host/MAILBOX, as interactions" },
 	{ "self", O_SELF, "ADDR", "mail: an address or @domain of ours (repeat; users' addresses count)" },
 	{ "create-leads", O_LEADS, NULL, "mail: add unknown correspondents as leads, not skip them" },
@@ -60,6 +62,7 @@ struct ctx {
 	double started;
 	const char *mail_file;	/* the file whose messages are being read */
 	long skipped;		/* messages not imported: nobody we know */
+	long erp_rejected;	/* ERP rows that are not revenue or have no account */
 };
 
 static int on_records(void *p, const char *buf, size_t len)
@@ -318,6 +321,26 @@ static int import_mail_file(sqlite3 *db, struct crm_import *im, const char *path
 	return rc;
 }
 
+static int on_erp_reject(void *p, const char *file, long line, const char *why,
+			 const char *raw, size_t rawlen)
+{
+	((struct ctx *)p)->erp_rejected++;
+	return on_reject(p, file, line, why, raw, rawlen);
+}
+
+/* ERP orders or invoices: won deals, rows without an account rejected. */
+static int import_erp_file(struct crm_erp *x, struct crm_import *im, const char *path,
+			   struct ctx *c, struct crm_err *e)
+{
+	struct crm_buf b = {0};
+	int rc = crm_erp_records(x, path, &b, on_erp_reject, c, e) < 0 ? -1 : 0;
+
+	if (rc == 0)
+		rc = import_records(im, path, &b, e);
+	crm_buf_release(&b);
+	return rc;
+}
+
 /* Is this input mail? By name, or by a look at its first bytes. */
 static int sniff_mail(const char *path)
 {
@@ -359,7 +382,8 @@ int main(int argc, char **argv)
 	sqlite3 *db;
 	char **maps = NULL;
 	size_t nmaps = 0, nin;
-	int key, status = 0, stdin_used = 0, mail = 0;
+	int key, status = 0, stdin_used = 0, mail = 0, erp = 0;
+	struct crm_erp *ex = NULL;
 	struct crm_mail_opts mo = { 0 };
 	struct crm_imap_opts io = { 0 };
 	const char **self = NULL, *passfile = NULL, *tokenfile = NULL;
@@ -444,6 +468,9 @@ int main(int argc, char **argv)
 		case O_LEADS:
 			mo.create_leads = 1;
 			break;
+		case O_ERP:
+			erp = 1;
+			break;
 		case O_PASSFILE:
 			passfile = arg;
 			break;
@@ -489,10 +516,12 @@ int main(int argc, char **argv)
 		}
 	}
 	for (size_t i = 0; i < nin; i++)
-		in[i].mail = mail || (fmt == CRM_FMT_AUTO && !type && sniff_mail(in[i].path));
+		in[i].mail = !erp && (mail || (fmt == CRM_FMT_AUTO && !type && sniff_mail(in[i].path)));
+	if (erp && (type || mail))
+		cli_die(CRM_EUSAGE, "--erp files are orders and invoices: no --type or mail format");
 	/* Several files: load what others refer to first (accounts before
 	 * deals; mail, which refers to contacts, last). */
-	if (nin > 1 && !stdin_used && !type) {
+	if (nin > 1 && !stdin_used && !type && !erp) {
 		for (size_t i = 0; i < nin; i++)
 			if (in[i].mail)
 				in[i].type = crm_entity_find("interaction");
@@ -546,7 +575,10 @@ int main(int argc, char **argv)
 	for (size_t i = 0; i < nin; i++) {
 		if (in[i].mail && !strcmp(in[i].path, "-"))
 			cli_die(CRM_EUSAGE, "mail is read from files, not stdin");
-		if (in[i].mail ? import_mail_file(db, im, in[i].path, &mo, &c, &e) < 0
+		if (erp && !ex && !(ex = crm_erp_new(db, &e)))
+			cli_die_err(&e);
+		if (erp ? import_erp_file(ex, im, in[i].path, &c, &e) < 0
+		    : in[i].mail ? import_mail_file(db, im, in[i].path, &mo, &c, &e) < 0
 			       : crm_import_file(im, in[i].path, in[i].fmt, in[i].type, &e) < 0) {
 			clear_progress(&c);
 			cli_warn("%s", e.msg);
@@ -561,8 +593,8 @@ int main(int argc, char **argv)
 		if (!c.quiet) {
 			fprintf(stderr,
 				"%s: %lld rows: %lld inserted, %lld updated, %lld unchanged, %lld rejected",
-				cli_prog, st->rows, st->inserted, st->updated,
-				st->unchanged, st->rejected);
+				cli_prog, st->rows + c.erp_rejected, st->inserted, st->updated,
+				st->unchanged, st->rejected + c.erp_rejected);
 			if (st->lost)
 				fprintf(stderr, ", %lld not written", st->lost);
 			if (c.skipped)
@@ -573,9 +605,10 @@ int main(int argc, char **argv)
 				dt > 0 ? (double)st->rows / dt : 0.0,
 				o.dry_run ? " [dry run: nothing written]" : "");
 		}
-		if (!status && st->rejected)
+		if (!status && (st->rejected || c.erp_rejected))
 			status = CRM_EDATA;
 	}
+	crm_erp_free(ex);
 	crm_import_free(im);
 	crm_db_close(db);
 	if (c.rejects && fclose(c.rejects) != 0) {
