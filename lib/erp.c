@@ -270,13 +270,9 @@ static int find_account(struct crm_erp *x, const char *const v[C_N], char id[32]
 	return 0;
 }
 
-static const char *value(const struct crm_csv *c, int col_of[], int col, json_t *j, const char *key)
+/* The first non-empty field of column col in a CSV row. */
+static const char *value(const struct crm_csv *c, const int col_of[], int col)
 {
-	(void)key;
-	if (j) {
-		json_t *v = json_object_get(j, key);
-		return json_is_string(v) ? json_string_value(v) : NULL;
-	}
 	for (size_t i = 0; i < c->ncols && i < c->nfields; i++)
 		if (col_of[i] == col) {
 			const char *s = crm_csv_field(c, i);
@@ -397,8 +393,6 @@ long crm_erp_records(struct crm_erp *x, const char *path, struct crm_buf *out,
 	int col_of[256], is_json, rc;
 	long rows = 0;
 	char whybuf[300];
-	static const char *const keys[C_N] = {"order_id", "date", "amount", "currency", "account_id",
-					      "customer_name", "domain", "email", "product", "status", "type"};
 
 	if (crm_reader_open(&rd, path, 0, e) < 0)
 		return -1;
@@ -468,7 +462,7 @@ long crm_erp_records(struct crm_erp *x, const char *path, struct crm_buf *out,
 			}
 		} else {
 			for (int c = 0; c < C_N; c++)
-				v[c] = value(&csv, col_of, c, NULL, keys[c]);
+				v[c] = value(&csv, col_of, c);
 		}
 		double amount = 0;
 		int has_amount = parse_amount(v[C_AMOUNT], &amount);
