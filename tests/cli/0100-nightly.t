@@ -44,4 +44,12 @@ is "$(q "select count(*) from contacts")" "$contacts" "the contact data is untou
 ok "$([ "$(q "select max(computed_at) from scores")" != "$scores" ]; echo $?)" "scores were refreshed after the broken stage"
 ok "$([ -f calls2/x@example.com_2026-11-20T09-00.wav ] && [ ! -e calls2/failed/x@example.com_2026-11-20T09-00.wav ]; echo $?)" \
 	"the recording waits for the engine, not in failed/"
+
+# ci-quality.sh: a gate for CI jobs.
+"$TOP"/scripts/ci-quality.sh --check invalid.email >ci.out 2>ci.err
+is "$?" "0" "ci-quality: a passing check, exit 0"
+like "$(cat ci.out)" "invalid.email" "the check is listed"
+GITHUB_STEP_SUMMARY=$T/summary.md "$TOP"/scripts/ci-quality.sh --check leakage.undated_outcome >ci.out 2>ci.err
+is "$?" "1" "ci-quality: a failing check, exit 1 ($(cat ci.out))"
+like "$(cat summary.md)" "### Data quality: fail" "the job summary says so"
 done_testing
