@@ -133,6 +133,8 @@ install: all
 		$(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man7 \
 		$(DESTDIR)$(BASHCOMPDIR) $(DESTDIR)$(ZSHCOMPDIR) $(DESTDIR)$(FISHCOMPDIR)
 	install -m 755 $(BINS) $(DESTDIR)$(BINDIR)/
+	mkdir -p $(DESTDIR)$(DATADIR)/crm
+	install -m 755 scripts/nightly.sh scripts/ci-quality.sh $(DESTDIR)$(DATADIR)/crm/
 	for m in $(MAN); do \
 		s=$${m##*.}; install -m 644 $$m $(DESTDIR)$(MANDIR)/man$$s/; done
 	install -m 644 completions/crm.bash $(DESTDIR)$(BASHCOMPDIR)/crm
@@ -149,6 +151,8 @@ uninstall:
 	for m in $(MAN); do s=$${m##*.}; \
 		rm -f $(DESTDIR)$(MANDIR)/man$$s/$${m##*/}; done
 	rm -f $(DESTDIR)$(ZSHCOMPDIR)/_crm $(DESTDIR)$(FISHCOMPDIR)/crm.fish
+	rm -f $(DESTDIR)$(DATADIR)/crm/nightly.sh $(DESTDIR)$(DATADIR)/crm/ci-quality.sh
+	-rmdir $(DESTDIR)$(DATADIR)/crm 2>/dev/null
 
 clean:
 	rm -rf build build-asan
