@@ -190,7 +190,7 @@ long crm_mail_file_records(sqlite3 *db, const char *data, size_t n,
 	while (crm_mbox_next(data, n, &off, &msg, &len)) {
 	one:
 		count++;
-		struct crm_mail m;
+		struct crm_mail m = {0};
 		struct crm_err pe = {0};
 		const char *why;
 		if (crm_mail_parse(msg, len, &m, &pe) < 0) {
