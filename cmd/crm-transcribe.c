@@ -494,7 +494,8 @@ static int sweep(const char *dir)
 			cli_die(CRM_ESOFTWARE, "out of memory");
 	}
 	closedir(d);
-	qsort(names, n, sizeof *names, cmp_str);
+	if (n)
+		qsort(names, n, sizeof *names, cmp_str);
 	for (size_t i = 0; i < n; i++) {
 		if (!stopping) {
 			int rc = watch_one(dir, names[i]);

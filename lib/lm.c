@@ -128,7 +128,8 @@ static int keys_count(struct keys *a, uint32_t **cnt)
 {
 	size_t m = 0;
 
-	qsort(a->k, a->n, sizeof *a->k, cmpu64);
+	if (a->n)
+		qsort(a->k, a->n, sizeof *a->k, cmpu64);
 	*cnt = malloc((a->n ? a->n : 1) * sizeof **cnt);
 	if (!*cnt)
 		return -1;

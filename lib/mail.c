@@ -346,7 +346,8 @@ long crm_imap_fetch(const struct crm_imap_opts *o, struct crm_imap_state *st,
 		}
 		uids[nuid++] = u;
 	}
-	qsort(uids, nuid, sizeof *uids, cmpu64);
+	if (nuid)
+		qsort(uids, nuid, sizeof *uids, cmpu64);
 	for (size_t i = 0; i < nuid; i++) {
 		snprintf(url, sizeof url, "%s%s/;UID=%llu", c.base, c.mailbox, uids[i]);
 		if (run(&c, url, NULL, &b, e) < 0)
