@@ -46,6 +46,11 @@ static const struct colspec deal_cols[] = {
 	{ "account.country", CRM_FEAT_CAT, "a.country" },
 	{ "contact.title", CRM_FEAT_CAT, "c.title" },
 	{ "contact.lead_source", CRM_FEAT_CAT, "c.lead_source" },
+	/* The account's purchases in the ERP before this deal closed (or now):
+	 * customer history, as of the deal, never its own invoice. */
+	{ "account.erp_orders", CRM_FEAT_NUM,
+	  "(SELECT count(*) FROM deals e WHERE e.account_id = d.account_id AND e.source = 'erp'"
+	  " AND e.closed_at < CASE WHEN d.outcome IS NOT NULL THEN coalesce(d.closed_at, d.created_at) ELSE '9999' END)" },
 	{ NULL, 0, NULL }
 };
 
@@ -464,7 +469,7 @@ out:
 
 /* Custom fields worth a feature: common enough; numbers or categories. */
 static int choose_attrs(struct crm_dataset *d, sqlite3 *db, const char *sql_from,
-			const char *prefix, const char *attrs_expr,
+			const char *where, const char *prefix, const char *attrs_expr,
 			struct crm_err *e)
 {
 	struct crm_buf sql;
@@ -474,9 +479,9 @@ static int choose_attrs(struct crm_dataset *d, sqlite3 *db, const char *sql_from
 	crm_buf_init(&sql, 0);
 	crm_buf_addf(&sql,
 		"SELECT j.key, sum(j.type IN ('integer', 'real')), count(*) FROM %s, json_each(%s) AS j "
-		"WHERE j.type IN ('integer', 'real', 'text', 'true', 'false') "
+		"WHERE j.type IN ('integer', 'real', 'text', 'true', 'false')%s "
 		"GROUP BY j.key HAVING count(*) >= ?1 ORDER BY count(*) DESC, j.key",
-		sql_from, attrs_expr);
+		sql_from, attrs_expr, where);
 	if (sqlite3_prepare_v2(db, sql.data, -1, &st, NULL) != SQLITE_OK) {
 		crm_buf_release(&sql);
 		return crm_db_err(db, e, "cannot read custom fields");
@@ -508,6 +513,8 @@ int crm_dataset_build(struct crm_dataset *d, sqlite3 *db, const char *now,
 		"deals d LEFT JOIN accounts a ON a.id = d.account_id LEFT JOIN contacts c ON c.id = d.contact_id" :
 		"contacts c LEFT JOIN accounts a ON a.id = c.account_id";
 	const char *me = is_deal ? "d" : "c";
+	/* ERP invoices are the account's history, not opportunities. */
+	const char *only = is_deal ? " AND d.source <> 'erp'" : "";
 	struct crm_buf sql;
 	sqlite3_stmt *st = NULL;
 	char nowbuf[32], **raw = NULL;
@@ -541,7 +548,7 @@ int crm_dataset_build(struct crm_dataset *d, sqlite3 *db, const char *now,
 		for (const char *const *g = engage_names; *g; g++)
 			if (add_feature(d, *g, CRM_FEAT_NUM, "interactions") < 0)
 				goto nomem;
-		crm_buf_addf(&sql, "SELECT count(*) FROM %s WHERE %s.merged_into IS NULL", from, me);
+		crm_buf_addf(&sql, "SELECT count(*) FROM %s WHERE %s.merged_into IS NULL%s", from, me, only);
 		if (sqlite3_prepare_v2(db, sql.data, -1, &cnt, NULL) != SQLITE_OK) {
 			crm_db_err(db, e, "cannot read records");
 			goto out;
@@ -549,8 +556,8 @@ int crm_dataset_build(struct crm_dataset *d, sqlite3 *db, const char *now,
 		if (sqlite3_step(cnt) == SQLITE_ROW)
 			d->n = (size_t)sqlite3_column_int64(cnt, 0);
 		sqlite3_finalize(cnt);
-		if (choose_attrs(d, db, from, "attrs.", is_deal ? "d.attrs" : "c.attrs", e) < 0 ||
-		    (is_deal && choose_attrs(d, db, from, "account.attrs.", "a.attrs", e) < 0))
+		if (choose_attrs(d, db, from, only, "attrs.", is_deal ? "d.attrs" : "c.attrs", e) < 0 ||
+		    (is_deal && choose_attrs(d, db, from, only, "account.attrs.", "a.attrs", e) < 0))
 			goto out;
 		d->n = 0;
 	}
@@ -572,9 +579,9 @@ int crm_dataset_build(struct crm_dataset *d, sqlite3 *db, const char *now,
 	/* One record: by its id, no ordering (which could make SQLite walk
 	 * the table in rowid order instead of using the id index). */
 	if (d->only_id)
-		crm_buf_addf(&sql, " FROM %s WHERE %s.id = ?1 AND %s.merged_into IS NULL", from, me, me);
+		crm_buf_addf(&sql, " FROM %s WHERE %s.id = ?1 AND %s.merged_into IS NULL%s", from, me, me, only);
 	else
-		crm_buf_addf(&sql, " FROM %s WHERE %s.merged_into IS NULL ORDER BY %s.rowid", from, me, me);
+		crm_buf_addf(&sql, " FROM %s WHERE %s.merged_into IS NULL%s ORDER BY %s.rowid", from, me, only, me);
 	if (sqlite3_prepare_v2(db, sql.data, -1, &st, NULL) != SQLITE_OK) {
 		crm_db_err(db, e, "cannot read records");
 		goto out;
