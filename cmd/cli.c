@@ -228,3 +228,32 @@ int cli_table(const char *arg)
 		return 0;
 	cli_die(CRM_EUSAGE, "--format: want ndjson or table, not '%s'", arg);
 }
+
+char *cli_secret(const char *path, const char *env)
+{
+	char buf[8192], *s;
+	size_t n;
+	FILE *fp;
+
+	if (!path) {
+		const char *v = env ? getenv(env) : NULL;
+		if (!v || !*v)
+			return NULL;
+		if (!(s = strdup(v)))
+			cli_die(CRM_ESOFTWARE, "out of memory");
+		return s;
+	}
+	if (!(fp = fopen(path, "r")))
+		cli_die(CRM_ENOINPUT, "%s: %s", path, strerror(errno));
+	n = fread(buf, 1, sizeof buf - 1, fp);
+	fclose(fp);
+	buf[n] = 0;
+	buf[strcspn(buf, "\r\n")] = 0;
+	if (!*buf)
+		cli_die(CRM_EUSAGE, "%s: empty", path);
+	s = strdup(buf);
+	explicit_bzero(buf, sizeof buf);
+	if (!s)
+		cli_die(CRM_ESOFTWARE, "out of memory");
+	return s;
+}

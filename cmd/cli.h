@@ -67,6 +67,12 @@ extern int cli_epipe;
 /* Flush and close stdout at exit; a failure is status 74. */
 int cli_finish(int status);
 
+/*
+ * A secret (password, token, webhook URL): the first line of file path,
+ * else the environment variable env (may be NULL), else NULL. Never from
+ * argv. An unreadable or empty file dies. free() it after explicit_bzero().
+ */
+char *cli_secret(const char *path, const char *env);
 /* --format for tools that write ndjson or a table: 1 for table, or die. */
 int cli_table(const char *arg);
 /* The number in s for option --opt, from lo to hi; else a usage error. */

@@ -206,26 +206,6 @@ static void on_skip(void *p, long index, const char *why)
 	on_reject(c, c->mail_file, index, what, NULL, 0);
 }
 
-static char *read_secret(const char *path, const char *env)
-{
-	char buf[8192];
-	size_t n;
-	FILE *fp;
-
-	if (!path)
-		return getenv(env) && *getenv(env) ? strdup(getenv(env)) : NULL;
-	if (!(fp = fopen(path, "r")))
-		cli_die(CRM_ENOINPUT, "%s: %s", path, strerror(errno));
-	n = fread(buf, 1, sizeof buf - 1, fp);
-	fclose(fp);
-	while (n && (buf[n - 1] == '\n' || buf[n - 1] == '\r'))
-		n--;
-	buf[n] = 0;
-	char *s = strdup(buf);
-	explicit_bzero(buf, sizeof buf);
-	return s;
-}
-
 /* Import the records in b (NDJSON built in memory) under name. */
 static int import_records(struct crm_import *im, const char *name, struct crm_buf *b,
 			  struct crm_err *e)
@@ -484,8 +464,8 @@ int main(int argc, char **argv)
 	if (io.url) {
 		if (argc > optind)
 			cli_die(CRM_EUSAGE, "--imap takes no files");
-		io.password = password = read_secret(passfile, "CRM_IMAP_PASSWORD");
-		io.bearer = token = read_secret(tokenfile, "CRM_IMAP_TOKEN");
+		io.password = password = cli_secret(passfile, "CRM_IMAP_PASSWORD");
+		io.bearer = token = cli_secret(tokenfile, "CRM_IMAP_TOKEN");
 	}
 	if (!strcmp(output, "auto"))
 		c.output = cli_isatty(1) ? OUT_TABLE : OUT_NDJSON;

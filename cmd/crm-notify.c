@@ -100,18 +100,8 @@ int main(int argc, char **argv)
 		cli_write(payload, strlen(payload));
 		cli_write("\n", 1);
 	} else {
-		if (hookfile) {
-			FILE *fp = fopen(hookfile, "r");
-			if (!fp)
-				cli_die(CRM_ENOINPUT, "%s: %s", hookfile, strerror(errno));
-			url = slurp(fp, 4096);
-			fclose(fp);
-			url[strcspn(url, "\r\n")] = 0;
-		} else if (getenv("CRM_SLACK_WEBHOOK") && *getenv("CRM_SLACK_WEBHOOK")) {
-			url = strdup(getenv("CRM_SLACK_WEBHOOK"));
-		} else {
+		if (!(url = cli_secret(hookfile, "CRM_SLACK_WEBHOOK")))
 			cli_die(CRM_EUSAGE, "no webhook: give --webhook-file or set CRM_SLACK_WEBHOOK");
-		}
 		if (!url || !*url)
 			cli_die(CRM_EUSAGE, "the webhook URL is empty");
 		if (crm_webhook_post(url, payload, retries, 20, &e) < 0)

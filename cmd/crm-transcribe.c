@@ -624,28 +624,6 @@ static int show(int argc, char **argv)
 	return cli_finish(status);
 }
 
-static char *read_secret(const char *path)
-{
-	FILE *fp = fopen(path, "r");
-	char buf[4096];
-	size_t n;
-
-	if (!fp)
-		cli_die(CRM_ENOINPUT, "%s: %s", path, strerror(errno));
-	n = fread(buf, 1, sizeof buf - 1, fp);
-	fclose(fp);
-	buf[n] = 0;
-	while (n && (buf[n - 1] == '\n' || buf[n - 1] == '\r' || buf[n - 1] == ' '))
-		buf[--n] = 0;
-	if (!n)
-		cli_die(CRM_EUSAGE, "%s: empty API key file", path);
-	char *s = strdup(buf);
-	explicit_bzero(buf, sizeof buf);
-	if (!s)
-		cli_die(CRM_ESOFTWARE, "out of memory");
-	return s;
-}
-
 int main(int argc, char **argv)
 {
 	const char *arg, *watch_dir = NULL, *keyfile = NULL;
@@ -724,10 +702,7 @@ int main(int argc, char **argv)
 	if (asr_o.engine && !strcmp(asr_o.engine, "http")) {
 		if (!asr_o.url)
 			cli_die(CRM_EUSAGE, "--engine http needs --url or $CRM_ASR_URL");
-		if (keyfile)
-			asr_o.api_key = key = read_secret(keyfile);
-		else if (getenv("CRM_ASR_API_KEY") && *getenv("CRM_ASR_API_KEY"))
-			asr_o.api_key = getenv("CRM_ASR_API_KEY");
+		asr_o.api_key = key = cli_secret(keyfile, "CRM_ASR_API_KEY");
 	}
 	if (!dry_run && crm_db_open(&db, cli_db, CRM_DB_CREATE, &e) < 0)
 		cli_die_err(&e);
