@@ -50,8 +50,4 @@ int crm_call_store(sqlite3 *db, const struct crm_call_in *in, struct crm_call_ou
 int crm_call_transcript(sqlite3 *db, const char *interaction, struct crm_transcript *t,
 			char **analysis, struct crm_err *e);
 
-/* zstd helpers. */
-int crm_zstd_pack(const void *in, size_t n, struct crm_buf *out, struct crm_err *e);
-int crm_zstd_unpack(const void *in, size_t n, struct crm_buf *out, struct crm_err *e);
-
 #endif

@@ -15,11 +15,11 @@
 #include <string.h>
 
 #include <jansson.h>
-#include <zstd.h>
 
 #include "db.h"
 #include "model.h"
 #include "ndjson.h"
+#include "pack.h"
 
 #define XG(call) do { if ((call) != 0) { \
 		crm_err_set(e, CRM_ESOFTWARE, "xgboost: %s", XGBGetLastError()); \
@@ -571,20 +571,13 @@ int crm_model_train(sqlite3 *db, const struct crm_entity *type,
 	/* Store: schema, metrics, params, compressed model, holdout. */
 	XG(XGBoosterSaveModelToBuffer(m->booster, "{\"format\": \"json\"}", &len, &raw));
 	{
-		size_t cap = ZSTD_compressBound(len), z;
 		struct crm_hash h;
 		char hex[33], now[32], dh[33];
 		sqlite3_stmt *st;
 		int prev_better = 0;
 
-		if (crm_buf_grow(&blob, cap) < 0)
-			goto nomem;
-		z = ZSTD_compress(blob.data, cap, raw, len, 9);
-		if (ZSTD_isError(z)) {
-			crm_err_set(e, CRM_ESOFTWARE, "zstd: %s", ZSTD_getErrorName(z));
+		if (crm_zstd_pack(raw, len, &blob, e) < 0)
 			goto out;
-		}
-		blob.len = z;
 		crm_hash_init(&h);
 		crm_hash_add(&h, raw, len);
 		crm_hash_hex(&h, hex);
@@ -739,22 +732,19 @@ int crm_model_load(sqlite3 *db, const struct crm_entity *type, const char *id,
 		json_decref(mt);
 	}
 	{
-		size_t size = (size_t)sqlite3_column_int64(st, 5), z;
+		size_t size = (size_t)sqlite3_column_int64(st, 5), z = 0;
 		struct crm_hash h;
+		struct crm_buf unpacked = { 0 };
 		char hex[33];
+		int bad = crm_zstd_unpack(sqlite3_column_blob(st, 4),
+					  (size_t)sqlite3_column_bytes(st, 4), &unpacked, NULL) < 0;
 
-		raw = malloc(size ? size : 1);
-		if (!raw) {
-			crm_err_set(e, CRM_ESOFTWARE, "out of memory");
-			goto out;
-		}
-		z = ZSTD_decompress(raw, size, sqlite3_column_blob(st, 4),
-				    (size_t)sqlite3_column_bytes(st, 4));
+		raw = crm_buf_detach(&unpacked, &z);
 		crm_hash_init(&h);
-		if (!ZSTD_isError(z))
+		if (!bad)
 			crm_hash_add(&h, raw, z);
 		crm_hash_hex(&h, hex);
-		if (ZSTD_isError(z) || z != size ||
+		if (bad || z != size ||
 		    strcmp(hex, (const char *)sqlite3_column_text(st, 6)) != 0) {
 			crm_err_set(e, CRM_EDATA, "model %s is damaged: its blob does not match its hash",
 				    m->id);
