@@ -5,7 +5,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <curl/curl.h>
@@ -16,6 +15,7 @@
 
 #include "asr.h"
 #include "audio.h"
+#include "http.h"
 #include "lm.h"
 
 #define SPHINX_DIR "/usr/share/pocketsphinx/model/en-us"
@@ -260,11 +260,6 @@ static int sphinx_file(struct crm_asr *a, const char *name, const void *data, si
 
 /* HTTP engine. */
 
-static size_t collect(char *p, size_t size, size_t nmemb, void *arg)
-{
-	return crm_buf_add(arg, p, size * nmemb) < 0 ? 0 : size * nmemb;
-}
-
 static int parse_reply(const char *name, const char *body, struct crm_transcript *t,
 		       struct crm_err *e)
 {
@@ -308,14 +303,6 @@ static int parse_reply(const char *name, const char *body, struct crm_transcript
 	if (!rc && !t->n)
 		rc = crm_err_set(e, CRM_EDATA, "%s: no words recognised", name);
 	return rc;
-}
-
-static void sleep_ms(long ms)
-{
-	struct timespec ts = {ms / 1000, (ms % 1000) * 1000000};
-
-	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
-		;
 }
 
 static int http_file(struct crm_asr *a, const char *path, struct crm_transcript *t,
@@ -362,40 +349,27 @@ static int http_file(struct crm_asr *a, const char *path, struct crm_transcript 
 	curl_easy_setopt(c, CURLOPT_URL, url);
 	curl_easy_setopt(c, CURLOPT_MIMEPOST, mime);
 	curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdr);
-	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, collect);
-	curl_easy_setopt(c, CURLOPT_WRITEDATA, &body);
 	curl_easy_setopt(c, CURLOPT_TIMEOUT, a->o.timeout > 0 ? a->o.timeout : 300L);
 	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, 10L);
 	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(c, CURLOPT_USERAGENT, "crm-transcribe/" CRM_VERSION);
-	for (int attempt = 0;; attempt++) {
-		long status = 0;
-		CURLcode cc;
-		crm_buf_reset(&body);
-		cc = curl_easy_perform(c);
-		curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
-		if (cc == CURLE_OK && status == 200) {
+	{
+		long status;
+		int attempts;
+		CURLcode cc = crm_http_perform(c, &body, a->o.retries, &status, &attempts);
+		if (cc == CURLE_OK && status == 200)
 			rc = crm_buf_add(&body, "", 0) < 0 ? crm_err_set(e, CRM_ESOFTWARE, "out of memory")
 							  : parse_reply(path, body.data, t, e);
-			break;
-		}
-		int transient = cc != CURLE_OK || status == 429 || status >= 500;
-		if (cc == CURLE_READ_ERROR || cc == CURLE_FILE_COULDNT_READ_FILE) {
+		else if (cc == CURLE_READ_ERROR || cc == CURLE_FILE_COULDNT_READ_FILE)
 			crm_err_set(e, CRM_ENOINPUT, "%s: cannot read", path);
-			break;
-		}
-		if (!transient || attempt >= a->o.retries) {
-			if (cc != CURLE_OK)
-				crm_err_set(e, CRM_EUNAVAILABLE, "speech server %s: %s (after %d attempts)",
-					    a->o.url, curl_easy_strerror(cc), attempt + 1);
-			else
-				crm_err_set(e, status == 401 || status == 403 || transient
-						       ? CRM_EUNAVAILABLE : CRM_EDATA,
-					    "speech server %s: HTTP %ld%s%.200s", a->o.url, status,
-					    body.len ? ": " : "", body.len ? body.data : "");
-			break;
-		}
-		sleep_ms(500L << (attempt < 6 ? attempt : 6));
+		else if (cc != CURLE_OK)
+			crm_err_set(e, CRM_EUNAVAILABLE, "speech server %s: %s (after %d attempts)",
+				    a->o.url, curl_easy_strerror(cc), attempts);
+		else
+			crm_err_set(e, status == 401 || status == 403 || status == 429 || status >= 500
+					       ? CRM_EUNAVAILABLE : CRM_EDATA,
+				    "speech server %s: HTTP %ld%s%.200s", a->o.url, status,
+				    body.len ? ": " : "", body.len ? body.data : "");
 	}
 	curl_mime_free(mime);
 	curl_slist_free_all(hdr);

@@ -10,6 +10,7 @@
 #include <jansson.h>
 
 #include "db.h"
+#include "http.h"
 #include "id.h"
 #include "mail.h"
 
@@ -213,11 +214,6 @@ long crm_mail_file_records(sqlite3 *db, const char *data, size_t n,
 
 /* IMAP. */
 
-static size_t collect(char *p, size_t size, size_t nmemb, void *arg)
-{
-	return crm_buf_add(arg, p, size * nmemb) < 0 ? 0 : size * nmemb;
-}
-
 struct conn {
 	const struct crm_imap_opts *o;
 	char base[2048];	/* imap[s]://user@host[:port]/ */
@@ -239,7 +235,7 @@ static CURL *handle(const struct conn *c, const char *url, const char *req, stru
 		curl_easy_setopt(h, CURLOPT_XOAUTH2_BEARER, c->o->bearer);
 		curl_easy_setopt(h, CURLOPT_LOGIN_OPTIONS, "AUTH=XOAUTH2");
 	}
-	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, collect);
+	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, crm_http_collect);
 	curl_easy_setopt(h, CURLOPT_WRITEDATA, b);
 	curl_easy_setopt(h, CURLOPT_TIMEOUT, c->o->timeout > 0 ? c->o->timeout : 60L);
 	curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, 15L);

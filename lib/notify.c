@@ -1,14 +1,13 @@
 /*
  * notify.c - Slack payloads and webhook delivery with libcurl.
  */
-#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include <curl/curl.h>
 #include <jansson.h>
 
+#include "http.h"
 #include "notify.h"
 
 #define SECTION_MAX 2900	/* Slack: a section's text is at most 3000 */
@@ -87,21 +86,6 @@ char *crm_slack_payload(const struct crm_note *n)
 	return s;
 }
 
-static size_t sink(char *p, size_t size, size_t nmemb, void *arg)
-{
-	(void)p;
-	(void)arg;
-	return size * nmemb;
-}
-
-static void sleep_s(double s)
-{
-	struct timespec ts = {(time_t)s, (long)((s - (double)(time_t)s) * 1e9)};
-
-	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
-		;
-}
-
 int crm_webhook_post(const char *url, const char *body, int retries, long timeout,
 		     struct crm_err *e)
 {
@@ -118,41 +102,25 @@ int crm_webhook_post(const char *url, const char *body, int retries, long timeou
 	curl_easy_setopt(c, CURLOPT_URL, url);
 	curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
 	curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
-	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, sink);
 	curl_easy_setopt(c, CURLOPT_TIMEOUT, timeout > 0 ? timeout : 20L);
 	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, 10L);
 	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(c, CURLOPT_USERAGENT, "crm/" CRM_VERSION);
-	for (int attempt = 0;; attempt++) {
-		long status = 0;
-		curl_off_t after = 0;
-		CURLcode cc = curl_easy_perform(c);
-		curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
-		if (cc == CURLE_OK && status >= 200 && status < 300) {
+	{
+		long status;
+		int attempts;
+		CURLcode cc = crm_http_perform(c, NULL, retries, &status, &attempts);
+		char host[256];
+		/* Never the URL itself in messages: it is the secret. */
+		crm_http_host(url, host, sizeof host);
+		if (cc == CURLE_OK && status >= 200 && status < 300)
 			rc = 0;
-			break;
-		}
-		int transient = cc != CURLE_OK || status == 429 || status >= 500;
-		if (!transient || attempt >= retries) {
-			/* Never the URL itself in messages: it is the secret. */
-			char host[256] = "";
-			const char *p = strstr(url, "://");
-			if (p)
-				snprintf(host, sizeof host, "%.*s", (int)strcspn(p + 3, "/"), p + 3);
-			if (cc != CURLE_OK)
-				crm_err_set(e, CRM_EUNAVAILABLE, "webhook at %s: %s (after %d attempts)",
-					    host, curl_easy_strerror(cc), attempt + 1);
-			else
-				crm_err_set(e, transient ? CRM_EUNAVAILABLE : CRM_EDATA,
-					    "webhook at %s: HTTP %ld (after %d attempts)", host, status,
-					    attempt + 1);
-			break;
-		}
-		curl_easy_getinfo(c, CURLINFO_RETRY_AFTER, &after);
-		double wait = 0.5 * (double)(1 << (attempt < 6 ? attempt : 6));
-		if (status == 429 && after > 0 && after < 60)
-			wait = (double)after;
-		sleep_s(wait);
+		else if (cc != CURLE_OK)
+			crm_err_set(e, CRM_EUNAVAILABLE, "webhook at %s: %s (after %d attempts)",
+				    host, curl_easy_strerror(cc), attempts);
+		else
+			crm_err_set(e, status == 429 || status >= 500 ? CRM_EUNAVAILABLE : CRM_EDATA,
+				    "webhook at %s: HTTP %ld (after %d attempts)", host, status, attempts);
 	}
 	curl_slist_free_all(h);
 	curl_easy_cleanup(c);
