@@ -465,12 +465,17 @@ int crm_due_date(const char *text, time_t t, char due[11], char *phrase, size_t 
 	return due_in(&w, t, due, phrase, n);
 }
 
-static void next_workday(time_t t, char due[11])
+void crm_workdays_after(time_t t, int n, char due[11])
 {
 	struct tm tm;
+	int add = 0;
 
 	gmtime_r(&t, &tm);
-	int add = tm.tm_wday == 5 ? 3 : tm.tm_wday == 6 ? 2 : 1;
+	for (int wd = tm.tm_wday; n > 0; ) {
+		add++;
+		wd = (wd + 1) % 7;
+		n -= wd != 0 && wd != 6;
+	}
 	ymd(&tm, tm.tm_year + 1900, tm.tm_mon, tm.tm_mday + add);
 	strftime(due, 11, "%Y-%m-%d", &tm);
 }
@@ -926,7 +931,7 @@ static int sentence_actions(struct crm_analysis *a, const struct crm_transcript 
 			if (!(it->due_phrase = strdup(phrase)))
 				return -1;
 		} else if (owner != CRM_OWNER_CUSTOMER) {
-			next_workday(o->call_time, it->due);
+			crm_workdays_after(o->call_time, 1, it->due);
 		}
 		if (!(it->text = whole ? dup_range(s->s, s->n) : NULL)) {
 			/* Several clauses: the words of this one. */

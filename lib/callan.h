@@ -100,6 +100,9 @@ double crm_sentiment(const char *text);
  */
 int crm_due_date(const char *text, time_t t, char due[11], char *phrase, size_t n);
 
+/* The day n working days (Monday to Friday) after the day of t, UTC. */
+void crm_workdays_after(time_t t, int n, char due[11]);
+
 /* The analysis as a JSON object (jansson json_t *, as void * here). */
 void *crm_analysis_json(const struct crm_analysis *a, const struct crm_transcript *t);
 

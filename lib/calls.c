@@ -213,14 +213,7 @@ static int store_tasks(sqlite3 *db, const struct crm_call_in *in, struct crm_cal
 		snprintf(title, sizeof title, "Follow up: the customer sounded hesitant (%s)",
 			 kinds.len ? kinds.data : "cues");
 		crm_buf_release(&kinds);
-		/* Two working days after the call. */
-		struct tm tm;
-		gmtime_r(&in->call_time, &tm);
-		int add = tm.tm_wday == 4 || tm.tm_wday == 5 ? 4 : tm.tm_wday == 6 ? 3 : 2;
-		tm.tm_mday += add;
-		tm.tm_hour = 12;
-		timegm(&tm);
-		strftime(due, sizeof due, "%Y-%m-%d", &tm);
+		crm_workdays_after(in->call_time, 2, due);
 		attrs = json_pack("{s:s,s:s,s:f}", "interaction", out->interaction, "side", "rep",
 				  "hesitation", a->hesitation);
 		if (!attrs)

@@ -70,6 +70,18 @@ static void test_due(void)
 	due(mon, "we have three vendors", "none");
 }
 
+static void test_workdays(void)
+{
+	char d[11];
+
+	crm_workdays_after(at(2026, 3, 5), 2, d);
+	is_str(d, "2026-03-09", "two working days after a Thursday: Monday");
+	crm_workdays_after(at(2026, 3, 6), 1, d);
+	is_str(d, "2026-03-09", "the working day after a Friday: Monday");
+	crm_workdays_after(at(2026, 3, 7), 2, d);
+	is_str(d, "2026-03-10", "two working days after a Saturday: Tuesday");
+}
+
 static void test_sentiment(void)
 {
 	ok(crm_sentiment("We love it, this is exactly what we need") > 0.5, "enthusiasm is positive");
@@ -222,6 +234,7 @@ static void test_audio(void)
 int main(void)
 {
 	test_due();
+	test_workdays();
 	test_sentiment();
 	test_formats();
 	test_lm();
