@@ -4,12 +4,9 @@
  * and mbox files and IMAP mailboxes as interactions.
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/mman.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <jansson.h>
@@ -278,23 +275,14 @@ static int import_mail_file(sqlite3 *db, struct crm_import *im, const char *path
 			    const struct crm_mail_opts *mo, struct ctx *c, struct crm_err *e)
 {
 	struct crm_buf b = {0};
-	struct stat sb;
-	void *p;
-	int fd = open(path, O_RDONLY | O_CLOEXEC), rc;
+	struct crm_map m;
+	int rc;
 
-	if (fd < 0)
-		return crm_err_set(e, CRM_ENOINPUT, "%s: %s", path, strerror(errno));
-	if (fstat(fd, &sb) < 0 || sb.st_size == 0) {
-		close(fd);
-		return crm_err_set(e, CRM_EDATA, "%s: empty file", path);
-	}
-	p = mmap(NULL, (size_t)sb.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
-	close(fd);
-	if (p == MAP_FAILED)
-		return crm_err_set(e, CRM_EIO, "%s: %s", path, strerror(errno));
+	if (crm_map_file(path, 16ULL << 30, "a mailbox", &m, e) < 0)
+		return -1;
 	c->mail_file = path;
-	rc = crm_mail_file_records(db, p, (size_t)sb.st_size, mo, &b, on_skip, c, e) < 0 ? -1 : 0;
-	munmap(p, (size_t)sb.st_size);
+	rc = crm_mail_file_records(db, m.data, m.len, mo, &b, on_skip, c, e) < 0 ? -1 : 0;
+	crm_unmap(&m);
 	if (rc == 0)
 		rc = import_records(im, path, &b, e);
 	crm_buf_release(&b);

@@ -16,7 +16,6 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/inotify.h>
-#include <sys/mman.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -201,42 +200,6 @@ static int read_sidecar(const char *path, struct hints *h, struct crm_err *e)
 	return 0;
 }
 
-struct mapped {
-	void *p;
-	size_t n;
-};
-
-static int map_file(const char *path, struct mapped *m, struct stat *sb, struct crm_err *e)
-{
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-
-	m->p = NULL;
-	m->n = 0;
-	if (fd < 0)
-		return crm_err_set(e, CRM_ENOINPUT, "%s: %s", path, strerror(errno));
-	if (fstat(fd, sb) < 0 || !S_ISREG(sb->st_mode)) {
-		close(fd);
-		return crm_err_set(e, CRM_ENOINPUT, "%s: not a regular file", path);
-	}
-	if (sb->st_size == 0) {
-		close(fd);
-		return crm_err_set(e, CRM_EDATA, "%s: empty file", path);
-	}
-	if ((unsigned long long)sb->st_size > (4ULL << 30)) {
-		close(fd);
-		return crm_err_set(e, CRM_EDATA, "%s: %lld bytes is too large for a call",
-				   path, (long long)sb->st_size);
-	}
-	m->n = (size_t)sb->st_size;
-	m->p = mmap(NULL, m->n, PROT_READ, MAP_PRIVATE, fd, 0);
-	close(fd);
-	if (m->p == MAP_FAILED) {
-		m->p = NULL;
-		return crm_err_set(e, CRM_EIO, "%s: %s", path, strerror(errno));
-	}
-	return 0;
-}
-
 static void print_result(const char *path, const struct crm_transcript *t,
 			 const struct crm_analysis *a, const struct crm_call_out *out,
 			 const char *fmt, const char *engine)
@@ -329,8 +292,7 @@ static void print_result(const char *path, const struct crm_transcript *t,
 /* Process one file; 0, or -1 with e set. */
 static int process(const char *path, struct crm_err *e)
 {
-	struct mapped m;
-	struct stat sb;
+	struct crm_map m;
 	struct hints h = {0};
 	struct crm_transcript t = {0};
 	struct crm_analysis a = {0};
@@ -341,9 +303,9 @@ static int process(const char *path, struct crm_err *e)
 	const char *engine = NULL;
 	int rc = -1;
 
-	if (map_file(path, &m, &sb, e) < 0)
+	if (crm_map_file(path, 4ULL << 30, "a call", &m, e) < 0)
 		return -1;
-	f = opt_infmt ? crm_tformat_parse(opt_infmt) : crm_transcript_probe(path, m.p, m.n);
+	f = opt_infmt ? crm_tformat_parse(opt_infmt) : crm_transcript_probe(path, m.data, m.len);
 	if (f == CRM_TF_WAV) {
 		if (!asr) {
 			if (!quiet && table)
@@ -352,15 +314,15 @@ static int process(const char *path, struct crm_err *e)
 				goto done;
 		}
 		engine = asr_o.engine ? asr_o.engine : "sphinx";
-		if (crm_asr_file(asr, path, m.p, m.n, &t, e) < 0)
+		if (crm_asr_file(asr, path, m.data, m.len, &t, e) < 0)
 			goto done;
-	} else if (crm_transcript_parse(&t, f, path, m.p, m.n, e) < 0) {
+	} else if (crm_transcript_parse(&t, f, path, m.data, m.len, e) < 0) {
 		goto done;
 	}
 	name_hints(path, &h);
 	if (read_sidecar(path, &h, e) < 0)
 		goto done;
-	an_o.call_time = opt_at ? opt_at : h.at ? h.at : sb.st_mtime;
+	an_o.call_time = opt_at ? opt_at : h.at ? h.at : (time_t)m.mtime;
 	struct crm_callan_opts ao = an_o;
 	if (!ao.rep && h.rep[0])
 		ao.rep = h.rep;
@@ -369,7 +331,7 @@ static int process(const char *path, struct crm_err *e)
 	if (!dry_run) {
 		struct crm_call_in in = {0};
 		crm_hash_init(&hh);
-		crm_hash_add(&hh, m.p, m.n);
+		crm_hash_add(&hh, m.data, m.len);
 		crm_hash_hex(&hh, sha);
 		in.file = path;
 		in.sha = sha;
@@ -394,7 +356,7 @@ static int process(const char *path, struct crm_err *e)
 done:
 	crm_analysis_free(&a);
 	crm_transcript_free(&t);
-	munmap(m.p, m.n);
+	crm_unmap(&m);
 	return rc;
 }
 

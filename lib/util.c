@@ -3,10 +3,14 @@
  * buffer. Everything else in libcrm builds on these two.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "util.h"
 
@@ -151,4 +155,44 @@ double crm_now(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+int crm_map_file(const char *path, unsigned long long max, const char *what,
+		 struct crm_map *m, struct crm_err *e)
+{
+	struct stat sb;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	memset(m, 0, sizeof(*m));
+	if (fd < 0)
+		return crm_err_set(e, CRM_ENOINPUT, "%s: %s", path, strerror(errno));
+	if (fstat(fd, &sb) < 0 || !S_ISREG(sb.st_mode)) {
+		close(fd);
+		return crm_err_set(e, CRM_ENOINPUT, "%s: not a regular file", path);
+	}
+	if (sb.st_size == 0) {
+		close(fd);
+		return crm_err_set(e, CRM_EDATA, "%s: empty file", path);
+	}
+	if ((unsigned long long)sb.st_size > max) {
+		close(fd);
+		return crm_err_set(e, CRM_EDATA, "%s: %lld bytes is too large for %s",
+				   path, (long long)sb.st_size, what);
+	}
+	m->data = mmap(NULL, (size_t)sb.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+	close(fd);
+	if (m->data == MAP_FAILED) {
+		m->data = NULL;
+		return crm_err_set(e, CRM_EIO, "%s: %s", path, strerror(errno));
+	}
+	m->len = (size_t)sb.st_size;
+	m->mtime = (long long)sb.st_mtime;
+	return 0;
+}
+
+void crm_unmap(struct crm_map *m)
+{
+	if (m->data)
+		munmap(m->data, m->len);
+	memset(m, 0, sizeof(*m));
 }

@@ -67,6 +67,21 @@ char *crm_buf_detach(struct crm_buf *b, size_t *len);
 /* Duplicate n bytes as a NUL-terminated string; NULL when out of memory. */
 char *crm_strndup(const char *s, size_t n);
 
+/* A whole file, mapped read-only. */
+struct crm_map {
+	void *data;
+	size_t len;
+	long long mtime;	/* seconds since the epoch */
+};
+/*
+ * Map the regular file path. Errors name the file: CRM_ENOINPUT when it
+ * cannot be opened or is not a regular file, CRM_EDATA when it is empty or
+ * longer than max bytes (what says what it is: "a call"), CRM_EIO.
+ */
+int crm_map_file(const char *path, unsigned long long max, const char *what,
+		 struct crm_map *m, struct crm_err *e);
+void crm_unmap(struct crm_map *m);
+
 /* Seconds since the epoch with sub-second precision, monotonic clock. */
 double crm_now(void);
 
