@@ -26,30 +26,6 @@ static void bind_text(sqlite3_stmt *st, int i, const char *s)
 		sqlite3_bind_null(st, i);
 }
 
-/* One text column of a one-row query with one parameter; 1 found, 0 not, -1 error. */
-static int lookup1(sqlite3 *db, const char *sql, const char *p, char *out, size_t n,
-		   struct crm_err *e)
-{
-	sqlite3_stmt *st;
-	int rc;
-
-	if (prep(db, &st, sql, e) < 0)
-		return -1;
-	bind_text(st, 1, p);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
-		const unsigned char *v = sqlite3_column_text(st, 0);
-		snprintf(out, n, "%s", v ? (const char *)v : "");
-		rc = 1;
-	} else if (rc == SQLITE_DONE) {
-		rc = 0;
-	} else {
-		rc = crm_db_err(db, e, "lookup");
-	}
-	sqlite3_finalize(st);
-	return rc;
-}
-
 /* Follow merged_into to the surviving record. */
 static int survivor(sqlite3 *db, const char *table, char id[CRM_ID_MAX], struct crm_err *e)
 {
@@ -57,7 +33,7 @@ static int survivor(sqlite3 *db, const char *table, char id[CRM_ID_MAX], struct 
 
 	snprintf(sql, sizeof sql, "SELECT merged_into FROM %s WHERE id = ?1 AND merged_into IS NOT NULL", table);
 	for (int hops = 0; hops < 64; hops++) {
-		int r = lookup1(db, sql, id, next, sizeof next, e);
+		int r = crm_db_text1(db, sql, id, next, sizeof next, e);
 		if (r <= 0)
 			return r;
 		memcpy(id, next, CRM_ID_MAX);
@@ -72,26 +48,26 @@ static int resolve(sqlite3 *db, const struct crm_call_in *in, struct crm_call_ou
 
 	account[0] = 0;
 	if (in->deal) {
-		r = lookup1(db, "SELECT id FROM deals WHERE id = ?1", in->deal, out->deal,
+		r = crm_db_text1(db, "SELECT id FROM deals WHERE id = ?1", in->deal, out->deal,
 			    sizeof out->deal, e);
 		if (r < 0)
 			return -1;
 		if (!r)
 			return crm_err_set(e, CRM_EDATA, "no deal '%s'", in->deal);
 		if (survivor(db, "deals", out->deal, e) < 0 ||
-		    lookup1(db, "SELECT coalesce(account_id, '') FROM deals WHERE id = ?1", out->deal,
+		    crm_db_text1(db, "SELECT coalesce(account_id, '') FROM deals WHERE id = ?1", out->deal,
 			    account, CRM_ID_MAX, e) < 0)
 			return -1;
-		if (!in->contact && lookup1(db, "SELECT coalesce(contact_id, '') FROM deals WHERE id = ?1",
+		if (!in->contact && crm_db_text1(db, "SELECT coalesce(contact_id, '') FROM deals WHERE id = ?1",
 					    out->deal, out->contact, sizeof out->contact, e) < 0)
 			return -1;
 	}
 	if (in->contact) {
 		r = strchr(in->contact, '@')
-			    ? lookup1(db, "SELECT id FROM contacts WHERE email = lower(?1) "
+			    ? crm_db_text1(db, "SELECT id FROM contacts WHERE email = lower(?1) "
 					  "ORDER BY merged_into IS NOT NULL, created_at LIMIT 1",
 				      in->contact, out->contact, sizeof out->contact, e)
-			    : lookup1(db, "SELECT id FROM contacts WHERE id = ?1", in->contact,
+			    : crm_db_text1(db, "SELECT id FROM contacts WHERE id = ?1", in->contact,
 				      out->contact, sizeof out->contact, e);
 		if (r < 0)
 			return -1;
@@ -102,21 +78,21 @@ static int resolve(sqlite3 *db, const struct crm_call_in *in, struct crm_call_ou
 		if (survivor(db, "contacts", out->contact, e) < 0)
 			return -1;
 		if (!account[0] &&
-		    lookup1(db, "SELECT coalesce(account_id, '') FROM contacts WHERE id = ?1",
+		    crm_db_text1(db, "SELECT coalesce(account_id, '') FROM contacts WHERE id = ?1",
 			    out->contact, account, CRM_ID_MAX, e) < 0)
 			return -1;
 	}
 	/* The tasks go to the deal's owner, else the contact's, else the account's. */
 	out->owner[0] = 0;
-	if (out->deal[0] && lookup1(db, "SELECT coalesce(owner, '') FROM deals WHERE id = ?1",
+	if (out->deal[0] && crm_db_text1(db, "SELECT coalesce(owner, '') FROM deals WHERE id = ?1",
 				    out->deal, out->owner, sizeof out->owner, e) < 0)
 		return -1;
 	if (!out->owner[0] && out->contact[0] &&
-	    lookup1(db, "SELECT coalesce(owner, '') FROM contacts WHERE id = ?1", out->contact,
+	    crm_db_text1(db, "SELECT coalesce(owner, '') FROM contacts WHERE id = ?1", out->contact,
 		    out->owner, sizeof out->owner, e) < 0)
 		return -1;
 	if (!out->owner[0] && account[0] &&
-	    lookup1(db, "SELECT coalesce(owner, '') FROM accounts WHERE id = ?1", account,
+	    crm_db_text1(db, "SELECT coalesce(owner, '') FROM accounts WHERE id = ?1", account,
 		    out->owner, sizeof out->owner, e) < 0)
 		return -1;
 	return 0;
@@ -321,13 +297,13 @@ int crm_call_store(sqlite3 *db, const struct crm_call_in *in, struct crm_call_ou
 	crm_db_timestamp(now, sizeof now);
 	if (crm_db_begin(db, e) < 0)
 		return -1;
-	r = lookup1(db, "SELECT interaction_id FROM transcripts WHERE source_sha = ?1", in->sha,
+	r = crm_db_text1(db, "SELECT interaction_id FROM transcripts WHERE source_sha = ?1", in->sha,
 		    out->interaction, sizeof out->interaction, e);
 	if (r < 0)
 		goto fail;
 	if (r) {
 		out->existed = 1;
-		lookup1(db, "SELECT coalesce(contact_id, ''), coalesce(deal_id, '') FROM interactions WHERE id = ?1",
+		crm_db_text1(db, "SELECT coalesce(contact_id, ''), coalesce(deal_id, '') FROM interactions WHERE id = ?1",
 			out->interaction, out->contact, sizeof out->contact, e);
 		crm_db_rollback(db);
 		return 0;

@@ -252,3 +252,27 @@ void crm_db_timestamp(char *buf, size_t n)
 		 tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
 		 tm.tm_min, tm.tm_sec, ts.tv_nsec / 1000000);
 }
+
+int crm_db_text1(sqlite3 *db, const char *sql, const char *p, char *out, size_t n,
+		 struct crm_err *e)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
+		return crm_db_err(db, e, "cannot prepare");
+	if (p)
+		sqlite3_bind_text(st, 1, p, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		const unsigned char *v = sqlite3_column_text(st, 0);
+		snprintf(out, n, "%s", v ? (const char *)v : "");
+		rc = 1;
+	} else if (rc == SQLITE_DONE) {
+		rc = 0;
+	} else {
+		rc = crm_db_err(db, e, "lookup");
+	}
+	sqlite3_finalize(st);
+	return rc;
+}

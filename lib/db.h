@@ -57,4 +57,12 @@ int crm_db_err(sqlite3 *db, struct crm_err *e, const char *what);
 /* Current UTC time as "YYYY-MM-DDTHH:MM:SS.mmmZ" into buf (>= 25 bytes). */
 void crm_db_timestamp(char *buf, size_t n);
 
+/*
+ * The first column of the first row of sql run with text parameter p
+ * (NULL binds NULL), copied into out[n] ("" for NULL). 1 when there was a
+ * row, 0 when none, -1 with e on an error.
+ */
+int crm_db_text1(sqlite3 *db, const char *sql, const char *p, char *out, size_t n,
+		 struct crm_err *e);
+
 #endif

@@ -14,11 +14,11 @@
 #include "id.h"
 #include "mail.h"
 
-static int ours(sqlite3 *db, const char *addr, const struct crm_mail_opts *o, int *err)
+/* Is addr ours: a --self address or domain, or a user's address? -1 on error. */
+static int ours(sqlite3 *db, const char *addr, const struct crm_mail_opts *o, struct crm_err *e)
 {
 	const char *at = strchr(addr, '@');
-	sqlite3_stmt *st;
-	int found = 0;
+	char one[2];
 
 	for (size_t i = 0; i < o->nself; i++) {
 		const char *s = o->self[i];
@@ -26,29 +26,14 @@ static int ours(sqlite3 *db, const char *addr, const struct crm_mail_opts *o, in
 		    (!strchr(s, '@') && at && !strcasecmp(s, at + 1)))
 			return 1;
 	}
-	if (sqlite3_prepare_v2(db, "SELECT 1 FROM users WHERE lower(email) = ?1", -1, &st, NULL) != SQLITE_OK) {
-		*err = 1;
-		return 0;
-	}
-	sqlite3_bind_text(st, 1, addr, -1, SQLITE_STATIC);
-	found = sqlite3_step(st) == SQLITE_ROW;
-	sqlite3_finalize(st);
-	return found;
+	return crm_db_text1(db, "SELECT 1 FROM users WHERE lower(email) = ?1", addr, one, sizeof one, e);
 }
 
-static int known_contact(sqlite3 *db, const char *addr, int *err)
+static int known_contact(sqlite3 *db, const char *addr, struct crm_err *e)
 {
-	sqlite3_stmt *st;
-	int found;
+	char one[2];
 
-	if (sqlite3_prepare_v2(db, "SELECT 1 FROM contacts WHERE email = ?1", -1, &st, NULL) != SQLITE_OK) {
-		*err = 1;
-		return 0;
-	}
-	sqlite3_bind_text(st, 1, addr, -1, SQLITE_STATIC);
-	found = sqlite3_step(st) == SQLITE_ROW;
-	sqlite3_finalize(st);
-	return found;
+	return crm_db_text1(db, "SELECT 1 FROM contacts WHERE email = ?1", addr, one, sizeof one, e);
 }
 
 static int append_json(struct crm_buf *out, json_t *j)
@@ -84,7 +69,7 @@ int crm_mail_records(sqlite3 *db, const struct crm_mail *m, const struct crm_mai
 		     struct crm_buf *out, const char **why, struct crm_err *e)
 {
 	const char *other = NULL, *direction;
-	int dberr = 0, lead = 0;
+	int lead = 0;
 	size_t max = o->max_body ? o->max_body : 64 * 1024;
 	char key[40];
 
@@ -97,23 +82,34 @@ int crm_mail_records(sqlite3 *db, const struct crm_mail *m, const struct crm_mai
 		*why = "no valid Date header";
 		return 0;
 	}
-	if (ours(db, m->from, o, &dberr)) {
+	int found = ours(db, m->from, o, e);
+	if (found < 0)
+		return -1;
+	if (found) {
 		direction = "outbound";
-		for (size_t i = 0; i < m->nto && !other; i++)
-			if (!ours(db, m->to[i], o, &dberr) && known_contact(db, m->to[i], &dberr))
+		for (size_t i = 0; i < m->nto && !other; i++) {
+			int us = ours(db, m->to[i], o, e), k = 0;
+			if (us < 0 || (!us && (k = known_contact(db, m->to[i], e)) < 0))
+				return -1;
+			if (k)
 				other = m->to[i];
-		for (size_t i = 0; i < m->nto && !other && o->create_leads; i++)
-			if (!ours(db, m->to[i], o, &dberr))
+		}
+		for (size_t i = 0; i < m->nto && !other && o->create_leads; i++) {
+			int us = ours(db, m->to[i], o, e);
+			if (us < 0)
+				return -1;
+			if (!us)
 				other = m->to[i], lead = 1;
+		}
 	} else {
 		direction = "inbound";
-		if (known_contact(db, m->from, &dberr))
+		if ((found = known_contact(db, m->from, e)) < 0)
+			return -1;
+		if (found)
 			other = m->from;
 		else if (o->create_leads)
 			other = m->from, lead = 1;
 	}
-	if (dberr)
-		return crm_db_err(db, e, "mail lookup");
 	if (!other) {
 		*why = !strcmp(direction, "inbound") ? "sender is not a contact"
 			: "no recipient is a contact";
