@@ -19,6 +19,8 @@
 #include "../lib/reader.h"
 #include "cli.h"
 
+static int with_nba;
+
 enum { O_TOP = 256, O_NBA, O_PATTERNS, O_SUPPORT, O_ALPHA };
 
 static const struct cli_opt opts[] = {
@@ -37,128 +39,6 @@ static const struct cli cli = {
 	"Explain scores: the factors that raise and lower each record's score.",
 	opts,
 };
-
-struct factor {
-	size_t j;
-	float c;
-};
-
-static int cmp_factor(const void *a, const void *b)
-{
-	const struct factor *x = a, *y = b;
-
-	return fabsf(y->c) > fabsf(x->c) ? 1 : fabsf(y->c) < fabsf(x->c) ? -1 : 0;
-}
-
-/* Explain row i of d; append NDJSON or a table to b. */
-/* The history rates stored by the last scoring run of model id, or NULL. */
-static char *history_of(sqlite3 *db, const char *model)
-{
-	sqlite3_stmt *st;
-	char key[64], *v = NULL;
-
-	snprintf(key, sizeof(key), "history.%s", model);
-	if (sqlite3_prepare_v2(db, "SELECT value FROM meta WHERE key = ?1", -1, &st, NULL) != SQLITE_OK)
-		return NULL;
-	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
-	if (sqlite3_step(st) == SQLITE_ROW)
-		v = strdup((const char *)sqlite3_column_text(st, 0));
-	sqlite3_finalize(st);
-	return v;
-}
-
-static int with_nba;
-static sqlite3 *the_db;
-
-static void explain(const struct crm_model *m, const struct crm_dataset *d,
-		    size_t i, size_t top, int table, struct crm_buf *b)
-{
-	struct crm_err e = { 0 };
-	float c[CRM_MAXFEAT + 1], p;
-	struct factor f[CRM_MAXFEAT];
-	double total = 0;
-	struct crm_buf text;
-
-	if (crm_model_contribs(m, d, i, c, &e) < 0 ||
-	    crm_model_predict_adjusted(m, d, i, 1, &p, &e) < 0)
-		cli_die_err(&e);
-	for (size_t j = 0; j < d->nfeat; j++) {
-		f[j].j = j;
-		f[j].c = c[j];
-		/* An admin's scale shows in the factor as in the score. */
-		for (size_t k = 0; k < m->nov; k++)
-			if (!strcmp(m->ov[k].action, "scale") &&
-			    !strcmp(m->ov[k].feature, d->feat[j].name))
-				f[j].c = (float)(c[j] * m->ov[k].value);
-		total += fabs(f[j].c);
-	}
-	qsort(f, d->nfeat, sizeof(*f), cmp_factor);
-	crm_buf_init(&text, 0);
-	if (table)
-		crm_buf_addf(b, "%s  score %ld (probability %.2f)\n", d->id[i],
-			     lround(100.0 * p), p);
-	else
-		crm_buf_addf(b, "{\"type\":\"explanation\",\"id\":\"%s\",\"entity\":\"%s\","
-			     "\"score\":%ld,\"probability\":%.4f,\"model\":\"%s\",\"factors\":[",
-			     d->id[i], d->type->kind, lround(100.0 * p), p, m->id);
-	for (size_t k = 0, shown = 0; k < d->nfeat && shown < top; k++) {
-		size_t j = f[k].j;
-		float v = d->x[i * d->nfeat + j];
-		const char *catv = NULL;
-
-		if (fabsf(f[k].c) < 1e-4)
-			break;
-		/* A history factor names the record's own category. */
-		if (!strncmp(d->feat[j].name, "history.", 8)) {
-			int b0 = crm_dataset_feature(d, d->feat[j].name + 8);
-
-			if (b0 >= 0) {
-				float code = d->x[i * d->nfeat + (size_t)b0];
-
-				if (!isnan(code) && (size_t)code < d->feat[b0].ncats)
-					catv = d->feat[b0].cats[(int)code];
-			}
-		}
-		crm_buf_reset(&text);
-		crm_explain_sentence(&text, d, j, v, catv);
-		if (table) {
-			crm_buf_addf(b, "  %c %3.0f%%  %s\n", f[k].c > 0 ? '+' : '-',
-				     total ? 100.0 * fabs(f[k].c) / total : 0.0, text.data);
-		} else {
-			crm_buf_adds(b, shown ? ",{\"feature\":" : "{\"feature\":");
-			crm_json_str(b, d->feat[j].name, strlen(d->feat[j].name));
-			crm_buf_addf(b, ",\"effect\":%.4f,\"share\":%.4f,\"text\":", f[k].c,
-				     total ? fabs(f[k].c) / total : 0.0);
-			crm_json_str(b, text.data, text.len);
-			crm_buf_addc(b, '}');
-		}
-		shown++;
-	}
-	if (!table)
-		crm_buf_addc(b, ']');
-	if (with_nba) {
-		struct crm_action a;
-
-		if (crm_next_action(the_db, d, i, p, &a, &e) < 0)
-			cli_die_err(&e);
-		if (table) {
-			crm_buf_addf(b, "  next: %s\n", a.title);
-			for (int r = 0; r < a.nreasons; r++)
-				crm_buf_addf(b, "        %s\n", a.reason[r]);
-		} else {
-			crm_buf_addf(b, ",\"next_action\":{\"action\":\"%s\",\"title\":\"%s\",\"reasons\":[",
-				     a.action, a.title);
-			for (int r = 0; r < a.nreasons; r++) {
-				if (r)
-					crm_buf_addc(b, ',');
-				crm_json_str(b, a.reason[r], strlen(a.reason[r]));
-			}
-			crm_buf_adds(b, "]}");
-		}
-	}
-	crm_buf_adds(b, table ? "\n" : "}\n");
-	crm_buf_release(&text);
-}
 
 /* Describe a segment: "Job title VP Sales and Product GTX Pro". */
 static void segment_text(struct crm_buf *b, const struct crm_dataset *d,
@@ -318,7 +198,6 @@ int main(int argc, char **argv)
 	}
 	if (crm_db_open(&db, cli_db, CRM_DB_READONLY, &e) < 0)
 		cli_die_err(&e);
-	the_db = db;
 	/* One model and one dataset per type met. */
 	for (int pass = 0; pass < 2; pass++) {
 		const struct crm_entity *t = crm_entity_find(pass ? "contact" : "deal");
@@ -340,7 +219,7 @@ int main(int argc, char **argv)
 				if (crm_model_load(db, t, NULL, &m, &e) < 0 ||
 				    crm_override_load(db, t, &m, &e) < 0)
 					cli_die_err(&e);
-				hist = history_of(db, m.id);
+				hist = crm_explain_history(db, m.id);
 				/* Without the rates of a scoring run, build it all. */
 				if (!hist && crm_dataset_build(&d, db, NULL, &m.schema, &e) < 0)
 					cli_die_err(&e);
@@ -361,7 +240,8 @@ int main(int argc, char **argv)
 					status = CRM_EDATA;
 				} else {
 					crm_buf_reset(&b);
-					explain(&m, &one, 0, top, table, &b);
+					if (crm_explain_record(with_nba ? db : NULL, &m, &one, 0, top, table, &b, &e) < 0)
+						cli_die_err(&e);
 					if (cli_write(b.data, b.len) < 0)
 						k = nids;
 				}
@@ -374,7 +254,8 @@ int main(int argc, char **argv)
 				continue;
 			}
 			crm_buf_reset(&b);
-			explain(&m, &d, (size_t)row, top, table, &b);
+			if (crm_explain_record(with_nba ? db : NULL, &m, &d, (size_t)row, top, table, &b, &e) < 0)
+				cli_die_err(&e);
 			if (cli_write(b.data, b.len) < 0)
 				break;
 		}

@@ -10,7 +10,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <sqlite3.h>
+
 #include "explain.h"
+#include "model.h"
+#include "nba.h"
+#include "ndjson.h"
 
 /* "1 time", "3 times" */
 static const char *plural(float v, const char *one, const char *many)
@@ -96,4 +101,125 @@ int crm_explain_sentence(struct crm_buf *b, const struct crm_dataset *d,
 	if (!strcmp(n, "has_phone"))
 		return crm_buf_adds(b, v > 0 ? "A phone number is on file" : "No phone number on file");
 	return crm_buf_addf(b, "%s %g", field_label(n), v);
+}
+
+/* The history rates stored by the last scoring run of model id, or NULL. */
+char *crm_explain_history(sqlite3 *db, const char *model)
+{
+	sqlite3_stmt *st;
+	char key[64], *v = NULL;
+
+	snprintf(key, sizeof(key), "history.%s", model);
+	if (sqlite3_prepare_v2(db, "SELECT value FROM meta WHERE key = ?1", -1, &st, NULL) != SQLITE_OK)
+		return NULL;
+	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		v = strdup((const char *)sqlite3_column_text(st, 0));
+	sqlite3_finalize(st);
+	return v;
+}
+
+struct factor {
+	size_t j;
+	float c;
+};
+
+static int cmp_factor(const void *a, const void *b)
+{
+	const struct factor *x = a, *y = b;
+
+	return fabsf(y->c) > fabsf(x->c) ? 1 : fabsf(y->c) < fabsf(x->c) ? -1 : 0;
+}
+
+int crm_explain_record(sqlite3 *db, const struct crm_model *m,
+		       const struct crm_dataset *d, size_t i, size_t top,
+		       int table, struct crm_buf *b, struct crm_err *e)
+{
+	float c[CRM_MAXFEAT + 1], p;
+	struct factor f[CRM_MAXFEAT];
+	double total = 0;
+	struct crm_buf text;
+
+	if (crm_model_contribs(m, d, i, c, e) < 0 ||
+	    crm_model_predict_adjusted(m, d, i, 1, &p, e) < 0)
+		return -1;
+	for (size_t j = 0; j < d->nfeat; j++) {
+		f[j].j = j;
+		f[j].c = c[j];
+		/* An admin's scale shows in the factor as in the score. */
+		for (size_t k = 0; k < m->nov; k++)
+			if (!strcmp(m->ov[k].action, "scale") &&
+			    !strcmp(m->ov[k].feature, d->feat[j].name))
+				f[j].c = (float)(c[j] * m->ov[k].value);
+		total += fabs(f[j].c);
+	}
+	qsort(f, d->nfeat, sizeof(*f), cmp_factor);
+	crm_buf_init(&text, 0);
+	if (table)
+		crm_buf_addf(b, "%s  score %ld (probability %.2f)\n", d->id[i],
+			     lround(100.0 * p), p);
+	else
+		crm_buf_addf(b, "{\"type\":\"explanation\",\"id\":\"%s\",\"entity\":\"%s\","
+			     "\"score\":%ld,\"probability\":%.4f,\"model\":\"%s\",\"factors\":[",
+			     d->id[i], d->type->kind, lround(100.0 * p), p, m->id);
+	for (size_t k = 0, shown = 0; k < d->nfeat && shown < top; k++) {
+		size_t j = f[k].j;
+		float v = d->x[i * d->nfeat + j];
+		const char *catv = NULL;
+
+		if (fabsf(f[k].c) < 1e-4)
+			break;
+		/* A history factor names the record's own category. */
+		if (!strncmp(d->feat[j].name, "history.", 8)) {
+			int b0 = crm_dataset_feature(d, d->feat[j].name + 8);
+
+			if (b0 >= 0) {
+				float code = d->x[i * d->nfeat + (size_t)b0];
+
+				if (!isnan(code) && (size_t)code < d->feat[b0].ncats)
+					catv = d->feat[b0].cats[(int)code];
+			}
+		}
+		crm_buf_reset(&text);
+		crm_explain_sentence(&text, d, j, v, catv);
+		if (table) {
+			crm_buf_addf(b, "  %c %3.0f%%  %s\n", f[k].c > 0 ? '+' : '-',
+				     total ? 100.0 * fabs(f[k].c) / total : 0.0, text.data);
+		} else {
+			crm_buf_adds(b, shown ? ",{\"feature\":" : "{\"feature\":");
+			crm_json_str(b, d->feat[j].name, strlen(d->feat[j].name));
+			crm_buf_addf(b, ",\"effect\":%.4f,\"share\":%.4f,\"text\":", f[k].c,
+				     total ? fabs(f[k].c) / total : 0.0);
+			crm_json_str(b, text.data, text.len);
+			crm_buf_addc(b, '}');
+		}
+		shown++;
+	}
+	if (!table)
+		crm_buf_addc(b, ']');
+	if (db) {
+		struct crm_action a;
+
+		if (crm_next_action(db, d, i, p, &a, e) < 0) {
+			crm_buf_release(&text);
+			return -1;
+		}
+		if (table) {
+			crm_buf_addf(b, "  next: %s\n", a.title);
+			for (int r = 0; r < a.nreasons; r++)
+				crm_buf_addf(b, "        %s\n", a.reason[r]);
+		} else {
+			crm_buf_addf(b, ",\"next_action\":{\"action\":\"%s\",\"title\":\"%s\",\"reasons\":[",
+				     a.action, a.title);
+			for (int r = 0; r < a.nreasons; r++) {
+				if (r)
+					crm_buf_addc(b, ',');
+				crm_json_str(b, a.reason[r], strlen(a.reason[r]));
+			}
+			crm_buf_adds(b, "]}");
+		}
+	}
+	crm_buf_adds(b, table ? "\n" : "}\n");
+	crm_buf_release(&text);
+	return 0;
 }

@@ -1,0 +1,193 @@
+/*
+ * auth.c - API tokens and record ownership.
+ */
+#include <string.h>
+#include <sys/random.h>
+
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+
+#include "auth.h"
+#include "db.h"
+
+static const char *const role_names[] = { "", "rep", "manager", "admin" };
+
+enum crm_role crm_role_parse(const char *s)
+{
+	for (int r = CRM_ROLE_REP; r <= CRM_ROLE_ADMIN; r++)
+		if (s && !strcmp(s, role_names[r]))
+			return (enum crm_role)r;
+	return CRM_ROLE_NONE;
+}
+
+const char *crm_role_name(enum crm_role r)
+{
+	return role_names[r];
+}
+
+static void hex(const unsigned char *d, size_t n, char *out)
+{
+	static const char digits[] = "0123456789abcdef";
+
+	for (size_t i = 0; i < n; i++) {
+		out[2 * i] = digits[d[i] >> 4];
+		out[2 * i + 1] = digits[d[i] & 15];
+	}
+	out[2 * n] = '\0';
+}
+
+void crm_sha256_hex(const void *data, size_t n, char *out)
+{
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int len = 0;
+
+	EVP_Digest(data, n, md, &len, EVP_sha256(), NULL);
+	hex(md, len, out);
+}
+
+void crm_hmac_sha256_hex(const void *key, size_t klen, const void *data,
+			 size_t n, char *out)
+{
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int len = 0;
+
+	HMAC(EVP_sha256(), key, (int)klen, data, n, md, &len);
+	hex(md, len, out);
+}
+
+int crm_random(void *buf, size_t n)
+{
+	unsigned char *p = buf;
+
+	while (n) {
+		ssize_t got = getrandom(p, n, 0);
+
+		if (got < 0)
+			return -1;
+		p += got;
+		n -= (size_t)got;
+	}
+	return 0;
+}
+
+int crm_token_add(sqlite3 *db, const char *name, enum crm_role role,
+		  const char *user, const char *team, const char *expires,
+		  char *out, char *id_out, struct crm_err *e)
+{
+	unsigned char raw[32];
+	char hash[65], now[32];
+	sqlite3_stmt *st;
+	int rc;
+
+	if (crm_random(raw, sizeof(raw)) < 0)
+		return crm_err_set(e, CRM_ESOFTWARE, "no random bytes from the kernel");
+	memcpy(out, "crm_", 4);
+	hex(raw, sizeof(raw), out + 4);
+	crm_sha256_hex(out, strlen(out), hash);
+	crm_id_new("tk_", id_out);
+	crm_db_timestamp(now, sizeof(now));
+	if (sqlite3_prepare_v2(db, "INSERT INTO api_tokens (id, name, hash, role, user, team, created_at, expires_at) "
+			       "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)", -1, &st, NULL) != SQLITE_OK)
+		return crm_db_err(db, e, "tokens");
+	sqlite3_bind_text(st, 1, id_out, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, name, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, hash, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 4, role_names[role], -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 5, user, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 6, team && *team ? team : NULL, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 7, now, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 8, expires, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE)
+		return crm_db_err(db, e, "tokens");
+	return 0;
+}
+
+int crm_token_revoke(sqlite3 *db, const char *which, struct crm_err *e)
+{
+	sqlite3_stmt *st;
+	char now[32];
+	int rc;
+
+	crm_db_timestamp(now, sizeof(now));
+	if (sqlite3_prepare_v2(db, "UPDATE api_tokens SET revoked_at = ?2 "
+			       "WHERE (id = ?1 OR name = ?1) AND revoked_at IS NULL", -1, &st, NULL) != SQLITE_OK)
+		return crm_db_err(db, e, "tokens");
+	sqlite3_bind_text(st, 1, which, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, now, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE)
+		return crm_db_err(db, e, "tokens");
+	if (!sqlite3_changes(db))
+		return crm_err_set(e, CRM_EDATA, "no live token '%s'", which);
+	return 0;
+}
+
+int crm_token_check(sqlite3 *db, const char *token, struct crm_principal *p,
+		    const char **why, struct crm_err *e)
+{
+	sqlite3_stmt *st;
+	char hash[65], now[32];
+	int rc;
+
+	*why = "unknown token";
+	if (strncmp(token, "crm_", 4) || strlen(token) != CRM_TOKEN_LEN)
+		return 0;
+	crm_sha256_hex(token, strlen(token), hash);
+	if (sqlite3_prepare_v2(db, "SELECT id, name, role, user, coalesce(team, ''), expires_at, revoked_at "
+			       "FROM api_tokens WHERE hash = ?1", -1, &st, NULL) != SQLITE_OK)
+		return crm_db_err(db, e, "tokens");
+	sqlite3_bind_text(st, 1, hash, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	if (rc != SQLITE_ROW) {
+		sqlite3_finalize(st);
+		return rc == SQLITE_DONE ? 0 : crm_db_err(db, e, "tokens");
+	}
+	crm_db_timestamp(now, sizeof(now));
+	if (sqlite3_column_type(st, 6) != SQLITE_NULL) {
+		*why = "token revoked";
+		rc = 0;
+	} else if (sqlite3_column_type(st, 5) != SQLITE_NULL &&
+		   strcmp((const char *)sqlite3_column_text(st, 5), now) <= 0) {
+		*why = "token expired";
+		rc = 0;
+	} else {
+		snprintf(p->token_id, sizeof(p->token_id), "%s", sqlite3_column_text(st, 0));
+		snprintf(p->name, sizeof(p->name), "%s", sqlite3_column_text(st, 1));
+		p->role = crm_role_parse((const char *)sqlite3_column_text(st, 2));
+		snprintf(p->user, sizeof(p->user), "%s", sqlite3_column_text(st, 3));
+		snprintf(p->team, sizeof(p->team), "%s", sqlite3_column_text(st, 4));
+		*why = NULL;
+		rc = p->role != CRM_ROLE_NONE;
+	}
+	sqlite3_finalize(st);
+	return rc;
+}
+
+int crm_auth_owns(sqlite3 *db, const struct crm_principal *p,
+		  const char *owner, struct crm_err *e)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	if (p->role == CRM_ROLE_ADMIN)
+		return 1;
+	if (!owner)
+		return 0;
+	if (!strcmp(owner, p->user))
+		return 1;
+	if (p->role != CRM_ROLE_MANAGER || !*p->team)
+		return 0;
+	if (sqlite3_prepare_v2(db, "SELECT 1 FROM users WHERE name = ?1 AND team = ?2 AND merged_into IS NULL",
+			       -1, &st, NULL) != SQLITE_OK)
+		return crm_db_err(db, e, "users");
+	sqlite3_bind_text(st, 1, owner, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, p->team, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return crm_db_err(db, e, "users");
+	return rc == SQLITE_ROW;
+}
