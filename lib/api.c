@@ -1,0 +1,1183 @@
+/*
+ * api.c - the JSON API: records, scores, explanations, next actions.
+ *
+ * Every handler checks who may see or change the record it touches
+ * (crm_auth_owns) and answers 404 for a record the caller may not see,
+ * so ids of other people's records are not confirmed. Writes go through
+ * the importer, so a record made by the API is normalised, keyed and
+ * logged exactly like an imported one, and a body with a field the type
+ * does not have is refused instead of being kept in attrs.
+ */
+#include <math.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "api.h"
+#include "db.h"
+#include "entity.h"
+#include "explain.h"
+#include "features.h"
+#include "import.h"
+#include "model.h"
+#include "ndjson.h"
+#include "row.h"
+
+/* ---- scoring models, shared by the threads ----------------------------- */
+
+struct scorer {
+	const char *kind;
+	pthread_rwlock_t lk;	/* write: (re)loading; read: using */
+	pthread_mutex_t xgb;	/* one XGBoost call at a time */
+	int state;		/* 0 not loaded, 1 loaded, -1 no active model */
+	double checked;		/* when the active model id was last read */
+	struct crm_model m;
+	char *hist;		/* history rates of the last scoring run */
+};
+
+#define XCACHE 4096
+#define XCACHE_TTL 30.0
+
+struct xent {
+	char id[CRM_ID_MAX];
+	double at;
+	char *json;
+};
+
+struct crm_api {
+	struct scorer sc[2];	/* contact, deal */
+	pthread_mutex_t xmu;
+	struct xent *xc;
+};
+
+struct crm_api *crm_api_new(void)
+{
+	struct crm_api *a = calloc(1, sizeof(*a));
+
+	if (!a || !(a->xc = calloc(XCACHE, sizeof(*a->xc)))) {
+		free(a);
+		return NULL;
+	}
+	for (int k = 0; k < 2; k++) {
+		a->sc[k].kind = k ? "deal" : "contact";
+		pthread_rwlock_init(&a->sc[k].lk, NULL);
+		pthread_mutex_init(&a->sc[k].xgb, NULL);
+		crm_model_init(&a->sc[k].m);
+	}
+	pthread_mutex_init(&a->xmu, NULL);
+	return a;
+}
+
+void crm_api_free(struct crm_api *a)
+{
+	if (!a)
+		return;
+	for (int k = 0; k < 2; k++) {
+		crm_model_release(&a->sc[k].m);
+		free(a->sc[k].hist);
+		pthread_rwlock_destroy(&a->sc[k].lk);
+		pthread_mutex_destroy(&a->sc[k].xgb);
+	}
+	for (size_t i = 0; i < XCACHE; i++)
+		free(a->xc[i].json);
+	free(a->xc);
+	pthread_mutex_destroy(&a->xmu);
+	free(a);
+}
+
+/*
+ * The scorer of kind with its lock held for reading and the active model
+ * loaded; NULL when there is none (lock released) or on an error (e set).
+ * The active model is looked up at most once a second, so a model trained
+ * by cron is picked up without a restart.
+ */
+static struct scorer *scorer_get(struct crm_api *a, sqlite3 *db, const char *kind,
+				 struct crm_err *e)
+{
+	struct scorer *s = &a->sc[!strcmp(kind, "deal")];
+	char active[CRM_ID_MAX] = "";
+	double now = crm_now();
+	int stale;
+
+	pthread_rwlock_rdlock(&s->lk);
+	stale = s->state == 0 || now - s->checked > 1.0;
+	if (stale) {
+		if (crm_db_text1(db, "SELECT id FROM models WHERE entity = ?1 AND active = 1",
+				 kind, active, sizeof(active), e) < 0) {
+			pthread_rwlock_unlock(&s->lk);
+			return NULL;
+		}
+		stale = s->state == 0 || strcmp(active, s->state == 1 ? s->m.id : "");
+	}
+	if (stale) {
+		pthread_rwlock_unlock(&s->lk);
+		pthread_rwlock_wrlock(&s->lk);
+		crm_model_release(&s->m);
+		crm_model_init(&s->m);
+		free(s->hist);
+		s->hist = NULL;
+		s->state = -1;
+		if (*active) {
+			const struct crm_entity *t = crm_entity_find(kind);
+
+			if (crm_model_load(db, t, active, &s->m, e) < 0 ||
+			    crm_override_load(db, t, &s->m, e) < 0) {
+				crm_model_release(&s->m);
+				crm_model_init(&s->m);
+				s->state = 0;
+				pthread_rwlock_unlock(&s->lk);
+				return NULL;
+			}
+			s->hist = crm_explain_history(db, s->m.id);
+			s->state = 1;
+		}
+		s->checked = now;
+		pthread_rwlock_unlock(&s->lk);
+		pthread_rwlock_rdlock(&s->lk);
+	} else {
+		s->checked = now;
+	}
+	if (s->state != 1) {
+		pthread_rwlock_unlock(&s->lk);
+		crm_err_clear(e);
+		return NULL;
+	}
+	return s;
+}
+
+static void scorer_put(struct scorer *s)
+{
+	pthread_rwlock_unlock(&s->lk);
+}
+
+/* Record id's features as of now in one; 0, 1 when it is not live, -1. */
+static int one_row(struct scorer *s, sqlite3 *db, const char *id,
+		   struct crm_dataset *one, struct crm_err *e)
+{
+	crm_dataset_init(one, s->m.type);
+	one->only_id = id;
+	if (crm_dataset_build(one, db, NULL, &s->m.schema, e) < 0)
+		return -1;
+	if (one->n != 1)
+		return 1;
+	if (s->hist && crm_dataset_set_history(one, s->hist, e) < 0)
+		return -1;
+	return 0;
+}
+
+/* ---- responses ---------------------------------------------------------- */
+
+int crm_api_error(struct crm_api_res *rs, int status, const char *code,
+		  const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	crm_buf_reset(&rs->body);
+	crm_buf_addf(&rs->body, "{\"error\":\"%s\",\"message\":", code);
+	crm_json_str(&rs->body, msg, strlen(msg));
+	crm_buf_adds(&rs->body, "}\n");
+	rs->status = status;
+	return status;
+}
+
+static int db_error(struct crm_api_res *rs, sqlite3 *db, const struct crm_err *e)
+{
+	int rc = sqlite3_errcode(db);
+
+	if (rc == SQLITE_BUSY || rc == SQLITE_LOCKED)
+		return crm_api_error(rs, 503, "busy", "the database is busy; try again");
+	return crm_api_error(rs, 500, "internal", "%s", e && *e->msg ? e->msg : sqlite3_errmsg(db));
+}
+
+static const char *arg(const struct crm_api_req *rq, const char *k)
+{
+	for (size_t i = 0; i < rq->nargs; i++)
+		if (!strcmp(rq->args[i].k, k))
+			return rq->args[i].v ? rq->args[i].v : "";
+	return NULL;
+}
+
+/* A count argument within [1, max] (clamped above), or def when absent. */
+static long count_arg(const struct crm_api_req *rq, const char *k, long def,
+		      long max, struct crm_api_res *rs)
+{
+	const char *v = arg(rq, k);
+	char *end;
+	long n;
+
+	if (!v)
+		return def;
+	n = strtol(v, &end, 10);
+	if (end == v || *end || n < 1) {
+		crm_api_error(rs, 400, "bad_parameter", "%s: want a positive number, not '%s'", k, v);
+		return -1;
+	}
+	return n > max ? max : n;
+}
+
+/* ---- ownership ---------------------------------------------------------- */
+
+static int has_owner(const struct crm_entity *t)
+{
+	return crm_entity_field(t, "owner") >= 0;
+}
+
+/*
+ * The SQL condition limiting rows of t (alias al) to what p reaches, and
+ * its parameters appended to par; "" for an admin.
+ */
+static void own_clause(const struct crm_principal *p, const struct crm_entity *t,
+		       const char *al, struct crm_buf *sql, const char **par, int *np)
+{
+	if (p->role == CRM_ROLE_ADMIN)
+		return;
+	if (!has_owner(t)) {	/* interactions: through their contact */
+		crm_buf_addf(sql, " AND %scontact_id IN (SELECT id FROM contacts c2 WHERE ", al);
+		al = "c2.";
+	} else {
+		crm_buf_adds(sql, " AND ");
+	}
+	if (p->role == CRM_ROLE_MANAGER && *p->team) {
+		crm_buf_addf(sql, "(%sowner = ?%d OR %sowner IN (SELECT name FROM users "
+			     "WHERE team = ?%d AND merged_into IS NULL))", al, *np + 1, al, *np + 2);
+		par[(*np)++] = p->user;
+		par[(*np)++] = p->team;
+	} else {
+		crm_buf_addf(sql, "%sowner = ?%d", al, *np + 1);
+		par[(*np)++] = p->user;
+	}
+	if (!has_owner(t))
+		crm_buf_addc(sql, ')');
+}
+
+/*
+ * Does record id of t exist (1), and may p reach it (*ok)? 0 when there is
+ * no such record; -1 on a database error.
+ */
+static int reach(sqlite3 *db, const struct crm_principal *p,
+		 const struct crm_entity *t, const char *id, int *ok, struct crm_err *e)
+{
+	char sql[256], owner[256];
+	sqlite3_stmt *st;
+	int rc, null_owner;
+
+	if (has_owner(t))
+		snprintf(sql, sizeof(sql), "SELECT owner FROM %s WHERE id = ?1", t->table);
+	else if (!strcmp(t->kind, "interaction"))
+		snprintf(sql, sizeof(sql), "SELECT c.owner FROM interactions i "
+			 "LEFT JOIN contacts c ON c.id = i.contact_id WHERE i.id = ?1");
+	else
+		snprintf(sql, sizeof(sql), "SELECT NULL FROM %s WHERE id = ?1", t->table);
+	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
+		return crm_db_err(db, e, t->table);
+	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	if (rc != SQLITE_ROW) {
+		sqlite3_finalize(st);
+		return rc == SQLITE_DONE ? 0 : crm_db_err(db, e, t->table);
+	}
+	null_owner = sqlite3_column_type(st, 0) == SQLITE_NULL;
+	snprintf(owner, sizeof(owner), "%s", null_owner ? "" : (const char *)sqlite3_column_text(st, 0));
+	sqlite3_finalize(st);
+	rc = crm_auth_owns(db, p, null_owner ? NULL : owner, e);
+	if (rc < 0)
+		return -1;
+	*ok = rc;
+	return 1;
+}
+
+int crm_api_visible(sqlite3 *db, const struct crm_principal *p,
+		    const char *entity, const char *entity_id)
+{
+	const struct crm_entity *t;
+	struct crm_err e = { 0 };
+	int ok = 0, rc;
+
+	if (p->role == CRM_ROLE_ADMIN)
+		return 1;
+	if (!strcmp(entity, "call"))
+		entity = "interaction";
+	if (!strcmp(entity, "score") || !strcmp(entity, "merge"))
+		t = crm_entity_by_id(entity_id);
+	else
+		t = crm_entity_find(entity);
+	if (!t)
+		return 0;
+	rc = reach(db, p, t, entity_id, &ok, &e);
+	return rc < 0 ? -1 : rc && ok;
+}
+
+/* ---- records ------------------------------------------------------------ */
+
+static const char *const api_types[] = {
+	"contacts", "accounts", "deals", "interactions", "tasks", NULL
+};
+
+static const struct crm_entity *api_type(const char *table)
+{
+	for (size_t i = 0; api_types[i]; i++)
+		if (!strcmp(api_types[i], table))
+			return crm_entity_find(table);
+	return NULL;
+}
+
+/* Append the row of t with id as JSON (no newline); 1, 0 none, -1. */
+static int row_json(sqlite3 *db, const struct crm_entity *t, const char *id,
+		    struct crm_buf *b, struct crm_err *e)
+{
+	char sql[128];
+	sqlite3_stmt *st;
+	int rc;
+
+	snprintf(sql, sizeof(sql), "SELECT * FROM %s WHERE id = ?1", t->table);
+	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
+		return crm_db_err(db, e, t->table);
+	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		crm_row_json(b, st, t->kind, NULL);
+		if (b->len && b->data[b->len - 1] == '\n')
+			b->data[--b->len] = '\0';
+		rc = 1;
+	} else {
+		rc = rc == SQLITE_DONE ? 0 : crm_db_err(db, e, t->table);
+	}
+	sqlite3_finalize(st);
+	return rc;
+}
+
+static int list(sqlite3 *db, const struct crm_api_req *rq, const struct crm_entity *t,
+		struct crm_api_res *rs)
+{
+	const char *par[CRM_API_MAXARGS + 4];
+	int np = 0, rc;
+	long limit = count_arg(rq, "limit", CRM_API_PAGE_DEFAULT, CRM_API_PAGE_MAX, rs);
+	struct crm_buf sql;
+	sqlite3_stmt *st;
+	char last[CRM_ID_MAX] = "";
+	long n = 0;
+
+	if (limit < 0)
+		return rs->status;
+	crm_buf_init(&sql, 256);
+	crm_buf_addf(&sql, "SELECT * FROM %s t WHERE merged_into IS NULL", t->table);
+	for (size_t i = 0; i < rq->nargs; i++) {
+		const char *k = rq->args[i].k, *v = rq->args[i].v ? rq->args[i].v : "";
+		int f;
+
+		if (!strcmp(k, "limit"))
+			continue;
+		if (!strcmp(k, "cursor")) {
+			crm_buf_addf(&sql, " AND id > ?%d", np + 1);
+		} else if (!strcmp(k, "updated_since")) {
+			crm_buf_addf(&sql, " AND updated_at >= ?%d", np + 1);
+		} else if (!strcmp(k, "due_before") && crm_entity_field(t, "due_at") >= 0) {
+			crm_buf_addf(&sql, " AND due_at < ?%d", np + 1);
+		} else if ((f = crm_entity_field(t, k)) >= 0 &&
+			   !(t->fields[f].flags & CRM_F_VIRTUAL)) {
+			crm_buf_addf(&sql, " AND %s = ?%d", t->fields[f].name, np + 1);
+			if (!strcmp(k, "owner") && !strcmp(v, "me"))
+				v = rq->who->user;
+		} else if (!strcmp(k, "external_id") || !strcmp(k, "source")) {
+			crm_buf_addf(&sql, " AND %s = ?%d", k, np + 1);
+		} else {
+			crm_buf_release(&sql);
+			return crm_api_error(rs, 400, "unknown_parameter",
+					     "%ss cannot be filtered by '%s'", t->kind, k);
+		}
+		par[np++] = v;
+	}
+	own_clause(rq->who, t, "t.", &sql, par, &np);
+	crm_buf_addf(&sql, " ORDER BY id LIMIT %ld", limit + 1);
+	rc = sqlite3_prepare_v2(db, sql.data, -1, &st, NULL);
+	crm_buf_release(&sql);
+	if (rc != SQLITE_OK)
+		return db_error(rs, db, NULL);
+	for (int i = 0; i < np; i++)
+		sqlite3_bind_text(st, i + 1, par[i], -1, SQLITE_STATIC);
+	crm_buf_adds(&rs->body, "{\"data\":[");
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (n == limit)
+			break;
+		if (n++)
+			crm_buf_addc(&rs->body, ',');
+		snprintf(last, sizeof(last), "%s", sqlite3_column_text(st, 0));
+		crm_row_json(&rs->body, st, t->kind, NULL);
+		if (rs->body.data[rs->body.len - 1] == '\n')
+			rs->body.data[--rs->body.len] = '\0';
+	}
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+		sqlite3_finalize(st);
+		return db_error(rs, db, NULL);
+	}
+	crm_buf_adds(&rs->body, "],\"next_cursor\":");
+	if (rc == SQLITE_ROW)
+		crm_buf_addf(&rs->body, "\"%s\"}\n", last);
+	else
+		crm_buf_adds(&rs->body, "null}\n");
+	sqlite3_finalize(st);
+	rs->status = 200;
+	return 200;
+}
+
+/* ---- writes through the importer ---------------------------------------- */
+
+struct capture {
+	struct crm_buf rec;	/* the record that landed */
+	char reason[512];	/* or why it was rejected */
+};
+
+static _Thread_local struct {
+	sqlite3 *db;
+	struct crm_import *im;
+	struct capture cap;
+} tl;
+
+static int cap_record(void *ctx, const char *buf, size_t len)
+{
+	struct capture *c = ctx;
+
+	crm_buf_reset(&c->rec);
+	return crm_buf_add(&c->rec, buf, len);
+}
+
+static int cap_reject(void *ctx, const char *file, long line, const char *reason,
+		      const char *raw, size_t rawlen)
+{
+	struct capture *c = ctx;
+
+	(void)file, (void)line, (void)raw, (void)rawlen;
+	snprintf(c->reason, sizeof(c->reason), "%s", reason);
+	return 0;
+}
+
+void crm_api_thread_done(void)
+{
+	crm_import_free(tl.im);
+	crm_buf_release(&tl.cap.rec);
+	tl.im = NULL;
+	tl.db = NULL;
+}
+
+static struct crm_import *importer(sqlite3 *db, struct crm_err *e)
+{
+	static const struct crm_import_opts o = { .source = "api", .batch = 1, .records = 1 };
+	struct crm_import_hooks h = { 0 };
+
+	if (tl.im && tl.db == db)
+		return tl.im;
+	crm_api_thread_done();
+	h.ctx = &tl.cap;
+	h.records = cap_record;
+	h.reject = cap_reject;
+	if (!(tl.im = crm_import_new(db, &o, &h, e)))
+		return NULL;
+	if (crm_import_map(tl.im, "id=id", e) < 0) {
+		crm_api_thread_done();
+		return NULL;
+	}
+	tl.db = db;
+	return tl.im;
+}
+
+/*
+ * Check a body for type t: an object whose keys are fields of t (or
+ * attrs, an object, and external_id), with scalar values; owner and
+ * references within what the caller reaches. Returns 0, or the status of
+ * the error set in rs.
+ */
+static int check_body(sqlite3 *db, const struct crm_principal *p, const struct crm_entity *t,
+		      json_t *o, int create, struct crm_api_res *rs)
+{
+	const char *k;
+	json_t *v;
+	struct crm_err e = { 0 };
+
+	if (!json_is_object(o))
+		return crm_api_error(rs, 400, "bad_body", "want a JSON object");
+	json_object_foreach(o, k, v) {
+		int f = crm_entity_field(t, k);
+
+		if (!strcmp(k, "attrs")) {
+			if (!json_is_object(v))
+				return crm_api_error(rs, 400, "bad_field", "attrs: want an object");
+			continue;
+		}
+		if (!strcmp(k, "external_id")) {
+			if (!json_is_string(v))
+				return crm_api_error(rs, 400, "bad_field", "external_id: want a string");
+			continue;
+		}
+		if (!strcmp(k, "id") || !strcmp(k, "type") || !strcmp(k, "source") ||
+		    !strcmp(k, "merged_into") || !strcmp(k, "updated_at") ||
+		    !strcmp(k, "src_key") || !strcmp(k, "name_key"))
+			return crm_api_error(rs, 400, "forbidden_field",
+					     "'%s' is set by the server, not by a request", k);
+		if (f < 0)
+			return crm_api_error(rs, 400, "unknown_field", "%ss have no field '%s'", t->kind, k);
+		if (json_is_null(v))
+			continue;
+		switch (t->fields[f].type) {
+		case CRM_T_INT:
+		case CRM_T_REAL:
+			if (!json_is_number(v) && !json_is_string(v))
+				return crm_api_error(rs, 400, "bad_field", "%s: want a number", k);
+			break;
+		default:
+			if (!json_is_string(v))
+				return crm_api_error(rs, 400, "bad_field", "%s: want a string", k);
+		}
+		if (!strcmp(k, "owner")) {
+			int rc = crm_auth_owns(db, p, json_string_value(v), &e);
+
+			if (rc < 0)
+				return db_error(rs, db, &e);
+			if (!rc)
+				return crm_api_error(rs, 403, "forbidden",
+						     "you cannot give records to '%s'", json_string_value(v));
+		}
+		if (t->fields[f].type == CRM_T_REF) {
+			const struct crm_entity *rt = crm_entity_find(t->fields[f].arg);
+			int ok = 0, rc;
+
+			if (!rt)
+				continue;
+			rc = reach(db, p, rt, json_string_value(v), &ok, &e);
+			if (rc < 0)
+				return db_error(rs, db, &e);
+			if ((!rc || !ok) && (p->role != CRM_ROLE_ADMIN || !rc))
+				return crm_api_error(rs, 422, "bad_reference", "%s: no %s '%s'",
+						     k, rt->kind, json_string_value(v));
+		}
+	}
+	/* A rep's new record is theirs. */
+	if (create && has_owner(t) && !json_object_get(o, "owner") && p->role != CRM_ROLE_ADMIN)
+		json_object_set_new(o, "owner", json_string(p->user));
+	if (create && !has_owner(t) && p->role != CRM_ROLE_ADMIN &&
+	    !json_is_string(json_object_get(o, "contact_id")))
+		return crm_api_error(rs, 422, "bad_reference", "%ss you write must name a contact_id", t->kind);
+	return 0;
+}
+
+/* Write o as a record of t; the record that landed into rs, or an error. */
+static int write_record(sqlite3 *db, const struct crm_entity *t, json_t *o,
+			int create, struct crm_api_res *rs)
+{
+	struct crm_err e = { 0 };
+	struct crm_import *im = importer(db, &e);
+	char *text;
+	FILE *fp;
+	int rc;
+
+	if (!im)
+		return db_error(rs, db, &e);
+	text = json_dumps(o, JSON_COMPACT);
+	if (!text)
+		return crm_api_error(rs, 500, "internal", "out of memory");
+	crm_buf_reset(&tl.cap.rec);
+	tl.cap.reason[0] = '\0';
+	fp = fmemopen(text, strlen(text), "r");
+	if (!fp) {
+		free(text);
+		return crm_api_error(rs, 500, "internal", "out of memory");
+	}
+	rc = crm_import_stream(im, "request", fp, CRM_FMT_NDJSON, t, &e);
+	fclose(fp);
+	free(text);
+	if (rc < 0) {
+		/* A failed batch leaves the importer mid-way: start afresh. */
+		crm_api_thread_done();
+		return db_error(rs, db, &e);
+	}
+	if (!tl.cap.rec.len)
+		return crm_api_error(rs, 422, "rejected", "%s",
+				     *tl.cap.reason ? tl.cap.reason : "the record was not stored");
+	crm_buf_add(&rs->body, tl.cap.rec.data, tl.cap.rec.len);
+	rs->status = create && strstr(tl.cap.rec.data, "\"status\":\"inserted\"") ? 201 : 200;
+	return rs->status;
+}
+
+/* ---- scores ------------------------------------------------------------- */
+
+struct rescore {
+	int done;		/* 1 scored, 0 no model or not open */
+	int score, previous;	/* previous -1: none */
+	double probability, ms;
+	char model[CRM_ID_MAX];
+};
+
+static void xcache_drop(struct crm_api *a, const char *id);
+
+/* Score record id of kind now, store it and say how it moved. */
+static int rescore(struct crm_api *a, sqlite3 *db, const char *kind, const char *id,
+		   struct rescore *r, struct crm_err *e)
+{
+	struct scorer *s;
+	struct crm_dataset one;
+	double t0 = crm_now();
+	char now[32];
+	float p;
+	int rc;
+
+	memset(r, 0, sizeof(*r));
+	r->previous = -1;
+	if (!(s = scorer_get(a, db, kind, e)))
+		return *e->msg ? -1 : 0;
+	rc = one_row(s, db, id, &one, e);
+	if (rc == 0 && !isnan(one.y[0]))
+		rc = 1;		/* closed: not scored */
+	if (rc == 0) {
+		pthread_mutex_lock(&s->xgb);
+		rc = crm_model_predict_adjusted(&s->m, &one, 0, 1, &p, e);
+		pthread_mutex_unlock(&s->xgb);
+	}
+	crm_dataset_release(&one);
+	if (rc) {
+		scorer_put(s);
+		return rc < 0 ? -1 : 0;
+	}
+	snprintf(r->model, sizeof(r->model), "%s", s->m.id);
+	scorer_put(s);
+	r->done = 1;
+	r->probability = p;
+	r->score = (int)lround(100.0 * p);
+	crm_db_timestamp(now, sizeof(now));
+	{
+		sqlite3_stmt *st;
+
+		if (sqlite3_prepare_v2(db, "SELECT score FROM scores WHERE entity_id = ?1 AND model_id = ?2",
+				       -1, &st, NULL) != SQLITE_OK)
+			return crm_db_err(db, e, "scores");
+		sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 2, r->model, -1, SQLITE_STATIC);
+		if (sqlite3_step(st) == SQLITE_ROW)
+			r->previous = sqlite3_column_int(st, 0);
+		sqlite3_finalize(st);
+		if (sqlite3_prepare_v2(db, "INSERT INTO scores (entity_id, model_id, probability, score, computed_at) "
+				       "VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (entity_id, model_id) DO UPDATE SET "
+				       "probability = excluded.probability, score = excluded.score, "
+				       "computed_at = excluded.computed_at", -1, &st, NULL) != SQLITE_OK)
+			return crm_db_err(db, e, "scores");
+		sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 2, r->model, -1, SQLITE_STATIC);
+		sqlite3_bind_double(st, 3, p);
+		sqlite3_bind_int(st, 4, r->score);
+		sqlite3_bind_text(st, 5, now, -1, SQLITE_STATIC);
+		rc = sqlite3_step(st);
+		sqlite3_finalize(st);
+		if (rc != SQLITE_DONE)
+			return crm_db_err(db, e, "scores");
+	}
+	xcache_drop(a, id);
+	r->ms = 1000 * (crm_now() - t0);
+	return 0;
+}
+
+/* ---- explanations, cached for a short while ------------------------------ */
+
+static size_t xslot(const char *id)
+{
+	size_t h = 5381;
+
+	for (; *id; id++)
+		h = h * 33 + (unsigned char)*id;
+	return h % XCACHE;
+}
+
+static void xcache_drop(struct crm_api *a, const char *id)
+{
+	struct xent *x = &a->xc[xslot(id)];
+
+	pthread_mutex_lock(&a->xmu);
+	if (!strcmp(x->id, id))
+		x->at = 0;
+	pthread_mutex_unlock(&a->xmu);
+}
+
+/*
+ * The explanation of record id (kind) with its next action, as JSON into
+ * b. 1, 0 when there is no model or no such open record, -1 with e.
+ */
+static int explanation(struct crm_api *a, sqlite3 *db, const char *kind, const char *id,
+		       struct crm_buf *b, struct crm_err *e)
+{
+	struct xent *x = &a->xc[xslot(id)];
+	struct scorer *s;
+	struct crm_dataset one;
+	double now = crm_now();
+	size_t start = b->len;
+	int rc;
+
+	pthread_mutex_lock(&a->xmu);
+	if (!strcmp(x->id, id) && x->json && now - x->at < XCACHE_TTL) {
+		crm_buf_adds(b, x->json);
+		pthread_mutex_unlock(&a->xmu);
+		return 1;
+	}
+	pthread_mutex_unlock(&a->xmu);
+	if (!(s = scorer_get(a, db, kind, e)))
+		return *e->msg ? -1 : 0;
+	rc = one_row(s, db, id, &one, e);
+	if (rc == 0) {
+		pthread_mutex_lock(&s->xgb);
+		rc = crm_explain_record(db, &s->m, &one, 0, 5, 0, b, e);
+		pthread_mutex_unlock(&s->xgb);
+	}
+	crm_dataset_release(&one);
+	scorer_put(s);
+	if (rc)
+		return rc < 0 ? -1 : 0;
+	if (b->len > start && b->data[b->len - 1] == '\n')
+		b->data[--b->len] = '\0';
+	pthread_mutex_lock(&a->xmu);
+	free(x->json);
+	snprintf(x->id, sizeof(x->id), "%s", id);
+	x->json = crm_strndup(b->data + start, b->len - start);
+	x->at = now;
+	pthread_mutex_unlock(&a->xmu);
+	return 1;
+}
+
+static int get_explain(struct crm_api *a, sqlite3 *db, const struct crm_entity *t,
+		       const char *id, int nba_only, struct crm_api_res *rs)
+{
+	struct crm_err e = { 0 };
+	struct crm_buf b;
+	int rc;
+
+	crm_buf_init(&b, 1024);
+	rc = explanation(a, db, t->kind, id, &b, &e);
+	if (rc <= 0) {
+		crm_buf_release(&b);
+		if (rc < 0)
+			return db_error(rs, db, &e);
+		return crm_api_error(rs, 409, "not_scored", "%s '%s' has no score: no active %s model, or it is closed",
+				     t->kind, id, t->kind);
+	}
+	if (nba_only) {
+		json_t *o = json_loadb(b.data, b.len, 0, NULL);
+		json_t *na = json_object_get(o, "next_action");
+		char *text;
+
+		json_object_set(na, "id", json_object_get(o, "id"));
+		json_object_set(na, "score", json_object_get(o, "score"));
+		text = na ? json_dumps(na, JSON_COMPACT) : NULL;
+		if (text)
+			crm_buf_adds(&rs->body, text);
+		free(text);
+		json_decref(o);
+	} else {
+		crm_buf_add(&rs->body, b.data, b.len);
+	}
+	crm_buf_addc(&rs->body, '\n');
+	crm_buf_release(&b);
+	rs->status = 200;
+	return 200;
+}
+
+/* /v1/leads/top: the caller's open leads by score, with their reasons. */
+static int leads_top(struct crm_api *a, sqlite3 *db, const struct crm_api_req *rq,
+		     struct crm_api_res *rs)
+{
+	const struct crm_entity *t = crm_entity_find("contact");
+	const char *par[8], *owner = arg(rq, "owner");
+	long limit = count_arg(rq, "limit", 10, 50, rs);
+	int np = 0, rc;
+	char model[CRM_ID_MAX];
+	struct crm_buf sql, b;
+	struct crm_err e = { 0 };
+	sqlite3_stmt *st;
+	long n = 0;
+
+	if (limit < 0)
+		return rs->status;
+	for (size_t i = 0; i < rq->nargs; i++)
+		if (strcmp(rq->args[i].k, "limit") && strcmp(rq->args[i].k, "owner"))
+			return crm_api_error(rs, 400, "unknown_parameter", "leads/top takes limit and owner, not '%s'",
+					     rq->args[i].k);
+	rc = crm_db_text1(db, "SELECT id FROM models WHERE entity = ?1 AND active = 1", "contact",
+			  model, sizeof(model), &e);
+	if (rc < 0)
+		return db_error(rs, db, &e);
+	if (!rc)
+		return crm_api_error(rs, 409, "no_model", "no active lead model: run 'crm score train -t contact'");
+	crm_buf_init(&sql, 512);
+	crm_buf_adds(&sql, "SELECT c.id, c.first_name, c.last_name, c.company, c.title, c.owner, "
+		     "s.score, s.probability, s.computed_at FROM scores s JOIN contacts c ON c.id = s.entity_id "
+		     "WHERE s.model_id = ?1 AND c.outcome IS NULL AND c.merged_into IS NULL");
+	par[np++] = model;
+	if (owner) {
+		crm_buf_adds(&sql, " AND c.owner = ?2");
+		par[np++] = !strcmp(owner, "me") ? rq->who->user : owner;
+	}
+	own_clause(rq->who, t, "c.", &sql, par, &np);
+	crm_buf_addf(&sql, " ORDER BY s.probability DESC LIMIT %ld", limit);
+	rc = sqlite3_prepare_v2(db, sql.data, -1, &st, NULL);
+	crm_buf_release(&sql);
+	if (rc != SQLITE_OK)
+		return db_error(rs, db, NULL);
+	for (int i = 0; i < np; i++)
+		sqlite3_bind_text(st, i + 1, par[i], -1, SQLITE_STATIC);
+	crm_buf_init(&b, 1024);
+	crm_buf_adds(&rs->body, "{\"data\":[");
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		const char *id = (const char *)sqlite3_column_text(st, 0);
+		json_t *x = NULL;
+
+		if (n++)
+			crm_buf_addc(&rs->body, ',');
+		crm_buf_adds(&rs->body, "{\"id\":");
+		crm_json_str(&rs->body, id, strlen(id));
+		for (int c = 1; c <= 5; c++) {
+			const char *v = (const char *)sqlite3_column_text(st, c);
+
+			crm_buf_addf(&rs->body, ",\"%s\":", sqlite3_column_name(st, c));
+			if (v)
+				crm_json_str(&rs->body, v, strlen(v));
+			else
+				crm_buf_adds(&rs->body, "null");
+		}
+		crm_buf_addf(&rs->body, ",\"score\":%d,\"probability\":%.4f,\"scored_at\":\"%s\"",
+			     sqlite3_column_int(st, 6), sqlite3_column_double(st, 7),
+			     sqlite3_column_text(st, 8));
+		crm_buf_reset(&b);
+		if (explanation(a, db, "contact", id, &b, &e) > 0)
+			x = json_loadb(b.data, b.len, 0, NULL);
+		crm_buf_adds(&rs->body, ",\"reasons\":[");
+		{
+			json_t *fs = json_object_get(x, "factors"), *f;
+			size_t i, shown = 0;
+
+			json_array_foreach(fs, i, f) {
+				const char *text = json_string_value(json_object_get(f, "text"));
+
+				if (shown == 3 || !text)
+					break;
+				crm_buf_addf(&rs->body, "%s{\"text\":", shown++ ? "," : "");
+				crm_json_str(&rs->body, text, strlen(text));
+				crm_buf_addf(&rs->body, ",\"effect\":%.4f}",
+					     json_real_value(json_object_get(f, "effect")));
+			}
+		}
+		crm_buf_adds(&rs->body, "]");
+		{
+			const char *title = json_string_value(json_object_get(json_object_get(x, "next_action"), "title"));
+
+			if (title) {
+				crm_buf_adds(&rs->body, ",\"next_action\":");
+				crm_json_str(&rs->body, title, strlen(title));
+			}
+		}
+		crm_buf_addc(&rs->body, '}');
+		json_decref(x);
+		crm_err_clear(&e);
+	}
+	crm_buf_release(&b);
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE)
+		return db_error(rs, db, NULL);
+	crm_buf_addf(&rs->body, "],\"model\":\"%s\"}\n", model);
+	rs->status = 200;
+	return 200;
+}
+
+/* /v1/calls: recent analysed calls with their hesitation flags. */
+static int calls(sqlite3 *db, const struct crm_api_req *rq, struct crm_api_res *rs)
+{
+	const struct crm_entity *t = crm_entity_find("contact");
+	const char *par[8];
+	long limit = count_arg(rq, "limit", 10, CRM_API_PAGE_MAX, rs);
+	int np = 0, rc;
+	struct crm_buf sql;
+	sqlite3_stmt *st;
+	long n = 0;
+
+	if (limit < 0)
+		return rs->status;
+	for (size_t i = 0; i < rq->nargs; i++)
+		if (strcmp(rq->args[i].k, "limit"))
+			return crm_api_error(rs, 400, "unknown_parameter", "calls takes limit, not '%s'",
+					     rq->args[i].k);
+	crm_buf_init(&sql, 512);
+	crm_buf_adds(&sql, "SELECT json_object('id', i.id, 'occurred_at', i.occurred_at, "
+		     "'contact_id', i.contact_id, 'deal_id', i.deal_id, "
+		     "'name', trim(coalesce(c.first_name, '') || ' ' || coalesce(c.last_name, '')), "
+		     "'company', c.company, 'duration', t.duration, 'sentiment', t.sentiment, "
+		     "'hesitation', t.hesitation, 'hesitant', json(CASE WHEN t.hesitant THEN 'true' ELSE 'false' END), "
+		     "'summary', json_extract(t.analysis, '$.summary'), "
+		     "'cues', json_extract(t.analysis, '$.hesitation.cues')) "
+		     "FROM transcripts t JOIN interactions i ON i.id = t.interaction_id "
+		     "LEFT JOIN contacts c ON c.id = i.contact_id WHERE 1");
+	own_clause(rq->who, t, "c.", &sql, par, &np);
+	crm_buf_addf(&sql, " ORDER BY i.occurred_at DESC LIMIT %ld", limit);
+	rc = sqlite3_prepare_v2(db, sql.data, -1, &st, NULL);
+	crm_buf_release(&sql);
+	if (rc != SQLITE_OK)
+		return db_error(rs, db, NULL);
+	for (int i = 0; i < np; i++)
+		sqlite3_bind_text(st, i + 1, par[i], -1, SQLITE_STATIC);
+	crm_buf_adds(&rs->body, "{\"data\":[");
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (n++)
+			crm_buf_addc(&rs->body, ',');
+		crm_buf_adds(&rs->body, (const char *)sqlite3_column_text(st, 0));
+	}
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE)
+		return db_error(rs, db, NULL);
+	crm_buf_adds(&rs->body, "]}\n");
+	rs->status = 200;
+	return 200;
+}
+
+/* /v1/weights: the overrides in force (GET) or a new one (POST), admins only. */
+static int weights(struct crm_api *a, sqlite3 *db, const struct crm_api_req *rq, json_t *o,
+		   struct crm_api_res *rs)
+{
+	struct crm_err e = { 0 };
+
+	if (rq->who->role != CRM_ROLE_ADMIN)
+		return crm_api_error(rs, 403, "forbidden", "model weights are for admins");
+	if (!strcmp(rq->method, "GET")) {
+		sqlite3_stmt *st;
+		int rc, n = 0;
+
+		if (sqlite3_prepare_v2(db, "SELECT json_object('entity', entity, 'feature', feature, 'action', action, "
+				       "'value', value, 'who', who, 'why', why, 'at', at) FROM weights w "
+				       "WHERE id = (SELECT max(id) FROM weights v WHERE v.entity = w.entity AND v.feature = w.feature) "
+				       "AND action != 'clear' ORDER BY entity, feature", -1, &st, NULL) != SQLITE_OK)
+			return db_error(rs, db, NULL);
+		crm_buf_adds(&rs->body, "{\"data\":[");
+		while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+			crm_buf_addf(&rs->body, "%s%s", n++ ? "," : "", sqlite3_column_text(st, 0));
+		sqlite3_finalize(st);
+		if (rc != SQLITE_DONE)
+			return db_error(rs, db, NULL);
+		crm_buf_adds(&rs->body, "]}\n");
+		rs->status = 200;
+		return 200;
+	}
+	{
+		const char *kind = json_string_value(json_object_get(o, "entity"));
+		const char *feature = json_string_value(json_object_get(o, "feature"));
+		const char *action = json_string_value(json_object_get(o, "action"));
+		const char *why = json_string_value(json_object_get(o, "why"));
+		json_t *value = json_object_get(o, "value");
+		const struct crm_entity *t = kind ? crm_entity_find(kind) : NULL;
+		const char *k;
+		json_t *v;
+
+		json_object_foreach(o, k, v)
+			if (strcmp(k, "entity") && strcmp(k, "feature") && strcmp(k, "action") &&
+			    strcmp(k, "value") && strcmp(k, "why"))
+				return crm_api_error(rs, 400, "unknown_field", "weights have no field '%s'", k);
+		if (!t || (strcmp(kind, "contact") && strcmp(kind, "deal")))
+			return crm_api_error(rs, 400, "bad_field", "entity: want contact or deal");
+		if (!feature || !action || !why || !*why)
+			return crm_api_error(rs, 400, "bad_field", "feature, action and why are required");
+		if (value && !json_is_number(value))
+			return crm_api_error(rs, 400, "bad_field", "value: want a number");
+		if (crm_override_add(db, t, feature, action, json_number_value(value),
+				     rq->who->name, why, &e) < 0) {
+			if (e.code == CRM_EDATA || e.code == CRM_EUSAGE)
+				return crm_api_error(rs, 422, "rejected", "%s", e.msg);
+			return db_error(rs, db, &e);
+		}
+		/* Scores and explanations follow the override from now on. */
+		a->sc[!strcmp(kind, "deal")].checked = 0;
+		pthread_rwlock_wrlock(&a->sc[!strcmp(kind, "deal")].lk);
+		a->sc[!strcmp(kind, "deal")].state = 0;
+		pthread_rwlock_unlock(&a->sc[!strcmp(kind, "deal")].lk);
+		crm_buf_adds(&rs->body, "{\"status\":\"added\"}\n");
+		rs->status = 201;
+		return 201;
+	}
+}
+
+/* ---- routing ------------------------------------------------------------ */
+
+static int record(struct crm_api *a, sqlite3 *db, const struct crm_api_req *rq,
+		  const struct crm_entity *t, const char *id, const char *sub,
+		  json_t *body, struct crm_api_res *rs)
+{
+	struct crm_err e = { 0 };
+	int ok = 0, rc;
+
+	if (!crm_id_valid(t->prefix, id))
+		return crm_api_error(rs, 404, "not_found", "'%s' is not a %s id", id, t->kind);
+	rc = reach(db, rq->who, t, id, &ok, &e);
+	if (rc < 0)
+		return db_error(rs, db, &e);
+	if (!rc || !ok)
+		return crm_api_error(rs, 404, "not_found", "no %s '%s'", t->kind, id);
+	if (sub) {
+		if (strcmp(rq->method, "GET"))
+			return crm_api_error(rs, 405, "method_not_allowed", "%s takes GET", rq->path);
+		if (rq->nargs)
+			return crm_api_error(rs, 400, "unknown_parameter", "'%s' takes no parameters", sub);
+		if ((strcmp(sub, "explain") && strcmp(sub, "next-action")) ||
+		    (strcmp(t->kind, "contact") && strcmp(t->kind, "deal")))
+			return crm_api_error(rs, 404, "not_found", "no route %s", rq->path);
+		rs->subject_read = 1;
+		return get_explain(a, db, t, id, !strcmp(sub, "next-action"), rs);
+	}
+	if (!strcmp(rq->method, "GET")) {
+		if (rq->nargs)
+			return crm_api_error(rs, 400, "unknown_parameter", "a record takes no parameters");
+		if (row_json(db, t, id, &rs->body, &e) < 0)
+			return db_error(rs, db, &e);
+		crm_buf_addc(&rs->body, '\n');
+		rs->subject_read = 1;
+		rs->status = 200;
+		return 200;
+	}
+	if (!strcmp(rq->method, "PATCH")) {
+		if ((rc = check_body(db, rq->who, t, body, 0, rs)))
+			return rc;
+		json_object_set_new(body, "id", json_string(id));
+		return write_record(db, t, body, 0, rs);
+	}
+	if (!strcmp(rq->method, "DELETE")) {
+		char sql[128];
+		sqlite3_stmt *st;
+
+		snprintf(sql, sizeof(sql), "DELETE FROM %s WHERE id = ?1", t->table);
+		if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
+			return db_error(rs, db, NULL);
+		sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+		rc = sqlite3_step(st);
+		sqlite3_finalize(st);
+		if (rc == SQLITE_CONSTRAINT)
+			return crm_api_error(rs, 409, "conflict", "%s '%s' has records that refer to it",
+					     t->kind, id);
+		if (rc != SQLITE_DONE)
+			return db_error(rs, db, NULL);
+		crm_buf_addf(&rs->body, "{\"status\":\"deleted\",\"id\":\"%s\"}\n", id);
+		rs->status = 200;
+		return 200;
+	}
+	return crm_api_error(rs, 405, "method_not_allowed", "%s takes GET, PATCH or DELETE", rq->path);
+}
+
+static int collection(struct crm_api *a, sqlite3 *db, const struct crm_api_req *rq,
+		      const struct crm_entity *t, json_t *body, struct crm_api_res *rs)
+{
+	struct crm_err e = { 0 };
+	json_t *o, *cid;
+	struct rescore r;
+	int rc;
+
+	if (!strcmp(rq->method, "GET"))
+		return list(db, rq, t, rs);
+	if (strcmp(rq->method, "POST"))
+		return crm_api_error(rs, 405, "method_not_allowed", "%s takes GET or POST", rq->path);
+	if (rq->nargs)
+		return crm_api_error(rs, 400, "unknown_parameter", "a new record takes no parameters");
+	if ((rc = check_body(db, rq->who, t, body, 1, rs)))
+		return rc;
+	if ((rc = write_record(db, t, body, 1, rs)) >= 300 || strcmp(t->kind, "interaction"))
+		return rc;
+	/* A new interaction moves its contact's score at once. */
+	o = json_loadb(rs->body.data, rs->body.len, 0, NULL);
+	cid = json_object_get(o, "contact_id");
+	if (json_is_string(cid) && rescore(a, db, "contact", json_string_value(cid), &r, &e) < 0) {
+		json_decref(o);
+		return db_error(rs, db, &e);
+	}
+	if (json_is_string(cid) && r.done) {
+		json_t *s = json_pack("{s:s, s:i, s:f, s:s, s:f}", "id", json_string_value(cid),
+				      "score", r.score, "probability", round(r.probability * 1e4) / 1e4,
+				      "model", r.model, "ms", round(r.ms * 100) / 100);
+		char *text;
+
+		json_object_set_new(s, "previous", r.previous < 0 ? json_null() : json_integer(r.previous));
+		json_object_set_new(o, "score", s);
+		text = json_dumps(o, JSON_COMPACT);
+		if (text) {
+			crm_buf_reset(&rs->body);
+			crm_buf_adds(&rs->body, text);
+			crm_buf_addc(&rs->body, '\n');
+		}
+		free(text);
+	}
+	json_decref(o);
+	return rc;
+}
+
+int crm_api_handle(struct crm_api *a, sqlite3 *db, const struct crm_api_req *rq,
+		   struct crm_api_res *rs)
+{
+	char seg[5][128];
+	size_t nseg = 0;
+	const char *p = rq->path;
+	json_t *body = NULL;
+	int rc;
+
+	rs->status = 0;
+	rs->subject_read = 0;
+	while (*p == '/')
+		p++;
+	while (*p && nseg < 5) {
+		size_t n = strcspn(p, "/");
+
+		if (n >= sizeof(seg[0]))
+			return crm_api_error(rs, 404, "not_found", "no route %s", rq->path);
+		memcpy(seg[nseg], p, n);
+		seg[nseg++][n] = '\0';
+		p += n;
+		while (*p == '/')
+			p++;
+	}
+	if (*p || !nseg || strcmp(seg[0], "v1"))
+		return crm_api_error(rs, 404, "not_found", "no route %s", rq->path);
+	if (!strcmp(rq->method, "POST") || !strcmp(rq->method, "PATCH")) {
+		json_error_t je;
+
+		if (!rq->body || !rq->blen)
+			return crm_api_error(rs, 400, "bad_body", "%s needs a JSON body", rq->method);
+		body = json_loadb(rq->body, rq->blen, JSON_REJECT_DUPLICATES, &je);
+		if (!body)
+			return crm_api_error(rs, 400, "invalid_json", "body: line %d column %d: %s",
+					     je.line, je.column, je.text);
+	}
+	if (nseg == 2 && !strcmp(seg[1], "me")) {
+		const struct crm_principal *w = rq->who;
+
+		crm_buf_adds(&rs->body, "{\"name\":");
+		crm_json_str(&rs->body, w->name, strlen(w->name));
+		crm_buf_adds(&rs->body, ",\"user\":");
+		crm_json_str(&rs->body, w->user, strlen(w->user));
+		crm_buf_addf(&rs->body, ",\"role\":\"%s\",\"team\":", crm_role_name(w->role));
+		crm_json_str(&rs->body, w->team, strlen(w->team));
+		crm_buf_adds(&rs->body, "}\n");
+		rs->status = 200;
+		rc = 200;
+	} else if (nseg == 3 && !strcmp(seg[1], "leads") && !strcmp(seg[2], "top")) {
+		rc = strcmp(rq->method, "GET") ? crm_api_error(rs, 405, "method_not_allowed", "takes GET")
+					       : leads_top(a, db, rq, rs);
+	} else if (nseg == 2 && !strcmp(seg[1], "calls")) {
+		rc = strcmp(rq->method, "GET") ? crm_api_error(rs, 405, "method_not_allowed", "takes GET")
+					       : calls(db, rq, rs);
+	} else if (nseg == 2 && !strcmp(seg[1], "weights")) {
+		rc = strcmp(rq->method, "GET") && strcmp(rq->method, "POST") ?
+			crm_api_error(rs, 405, "method_not_allowed", "takes GET or POST") :
+			weights(a, db, rq, body, rs);
+	} else if (nseg >= 2 && nseg <= 4 && api_type(seg[1])) {
+		const struct crm_entity *t = api_type(seg[1]);
+
+		rc = nseg == 2 ? collection(a, db, rq, t, body, rs)
+			       : record(a, db, rq, t, seg[2], nseg == 4 ? seg[3] : NULL, body, rs);
+	} else {
+		rc = crm_api_error(rs, 404, "not_found", "no route %s", rq->path);
+	}
+	json_decref(body);
+	return rc;
+}
