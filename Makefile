@@ -46,11 +46,11 @@ LDFLAGS += -fsanitize=$(SANITIZE)
 endif
 
 LIB_SRC = $(wildcard lib/*.c)
-LIB_OBJ = $(LIB_SRC:%.c=$(O)/%.o) $(O)/lib/migrations.o $(O)/lib/lmtext.o
+LIB_OBJ = $(LIB_SRC:%.c=$(O)/%.o) $(O)/lib/migrations.o $(O)/lib/lmtext.o $(O)/lib/pagetext.o
 MIGRATIONS = $(sort $(wildcard lib/sql/*.sql))
 
 TOOLS = crm crm-import crm-export crm-dedupe crm-score crm-explain crm-audit \
-        crm-transcribe crm-notify
+        crm-transcribe crm-notify crm-serve crm-events
 BINS  = $(TOOLS:%=$(O)/%)
 UNIT_SRC = $(wildcard tests/unit/t-*.c)
 UNIT  = $(UNIT_SRC:tests/unit/%.c=$(O)/tests/%)
@@ -72,6 +72,13 @@ $(O)/lib/migrations.o: $(O)/lib/migrations.c
 $(O)/lib/lmtext.c: lib/lm/sales.txt scripts/txt2c.sh
 	@mkdir -p $(@D)
 	scripts/txt2c.sh $@ crm_lm_sales lib/lm/sales.txt
+
+$(O)/lib/pagetext.c: lib/page/index.html scripts/txt2c.sh
+	@mkdir -p $(@D)
+	scripts/txt2c.sh $@ crm_page_html lib/page/index.html
+
+$(O)/lib/pagetext.o: $(O)/lib/pagetext.c
+	$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) -c -o $@ $<
 
 $(O)/lib/lmtext.o: $(O)/lib/lmtext.c
 	$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) -c -o $@ $<

@@ -367,7 +367,7 @@ static int list(sqlite3 *db, const struct crm_api_req *rq, const struct crm_enti
 
 	if (limit < 0)
 		return rs->status;
-	crm_buf_init(&sql, 256);
+	crm_buf_init(&sql, 0);
 	crm_buf_addf(&sql, "SELECT * FROM %s t WHERE merged_into IS NULL", t->table);
 	for (size_t i = 0; i < rq->nargs; i++) {
 		const char *k = rq->args[i].k, *v = rq->args[i].v ? rq->args[i].v : "";
@@ -753,7 +753,7 @@ static int get_explain(struct crm_api *a, sqlite3 *db, const struct crm_entity *
 	struct crm_buf b;
 	int rc;
 
-	crm_buf_init(&b, 1024);
+	crm_buf_init(&b, 0);
 	rc = explanation(a, db, t->kind, id, &b, &e);
 	if (rc <= 0) {
 		crm_buf_release(&b);
@@ -769,7 +769,7 @@ static int get_explain(struct crm_api *a, sqlite3 *db, const struct crm_entity *
 
 		json_object_set(na, "id", json_object_get(o, "id"));
 		json_object_set(na, "score", json_object_get(o, "score"));
-		text = na ? json_dumps(na, JSON_COMPACT) : NULL;
+		text = na ? json_dumps(na, JSON_COMPACT | JSON_REAL_PRECISION(8)) : NULL;
 		if (text)
 			crm_buf_adds(&rs->body, text);
 		free(text);
@@ -809,7 +809,7 @@ static int leads_top(struct crm_api *a, sqlite3 *db, const struct crm_api_req *r
 		return db_error(rs, db, &e);
 	if (!rc)
 		return crm_api_error(rs, 409, "no_model", "no active lead model: run 'crm score train -t contact'");
-	crm_buf_init(&sql, 512);
+	crm_buf_init(&sql, 0);
 	crm_buf_adds(&sql, "SELECT c.id, c.first_name, c.last_name, c.company, c.title, c.owner, "
 		     "s.score, s.probability, s.computed_at FROM scores s JOIN contacts c ON c.id = s.entity_id "
 		     "WHERE s.model_id = ?1 AND c.outcome IS NULL AND c.merged_into IS NULL");
@@ -826,7 +826,7 @@ static int leads_top(struct crm_api *a, sqlite3 *db, const struct crm_api_req *r
 		return db_error(rs, db, NULL);
 	for (int i = 0; i < np; i++)
 		sqlite3_bind_text(st, i + 1, par[i], -1, SQLITE_STATIC);
-	crm_buf_init(&b, 1024);
+	crm_buf_init(&b, 0);
 	crm_buf_adds(&rs->body, "{\"data\":[");
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		const char *id = (const char *)sqlite3_column_text(st, 0);
@@ -906,7 +906,7 @@ static int calls(sqlite3 *db, const struct crm_api_req *rq, struct crm_api_res *
 		if (strcmp(rq->args[i].k, "limit"))
 			return crm_api_error(rs, 400, "unknown_parameter", "calls takes limit, not '%s'",
 					     rq->args[i].k);
-	crm_buf_init(&sql, 512);
+	crm_buf_init(&sql, 0);
 	crm_buf_adds(&sql, "SELECT json_object('id', i.id, 'occurred_at', i.occurred_at, "
 		     "'contact_id', i.contact_id, 'deal_id', i.deal_id, "
 		     "'name', trim(coalesce(c.first_name, '') || ' ' || coalesce(c.last_name, '')), "
@@ -1100,7 +1100,7 @@ static int collection(struct crm_api *a, sqlite3 *db, const struct crm_api_req *
 
 		json_object_set_new(s, "previous", r.previous < 0 ? json_null() : json_integer(r.previous));
 		json_object_set_new(o, "score", s);
-		text = json_dumps(o, JSON_COMPACT);
+		text = json_dumps(o, JSON_COMPACT | JSON_REAL_PRECISION(8));
 		if (text) {
 			crm_buf_reset(&rs->body);
 			crm_buf_adds(&rs->body, text);

@@ -86,13 +86,25 @@ char *crm_slack_payload(const struct crm_note *n)
 	return s;
 }
 
-int crm_webhook_post(const char *url, const char *body, int retries, long timeout,
+int crm_webhook_send(const char *url, const char *body, const char *const *headers,
+		     size_t nheaders, int retries, long timeout, long *status,
 		     struct crm_err *e)
 {
 	struct curl_slist *h = curl_slist_append(NULL, "Content-Type: application/json");
 	CURL *c = curl_easy_init();
 	int rc = -1;
 
+	*status = 0;
+	for (size_t i = 0; h && i < nheaders; i++) {
+		struct curl_slist *n = curl_slist_append(h, headers[i]);
+
+		if (!n) {
+			curl_slist_free_all(h);
+			h = NULL;
+			break;
+		}
+		h = n;
+	}
 	if (!c || !h) {
 		curl_slist_free_all(h);
 		if (c)
@@ -106,23 +118,31 @@ int crm_webhook_post(const char *url, const char *body, int retries, long timeou
 	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, 10L);
 	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(c, CURLOPT_USERAGENT, "crm/" CRM_VERSION);
+	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
 	{
-		long status;
 		int attempts;
-		CURLcode cc = crm_http_perform(c, NULL, retries, &status, &attempts);
+		CURLcode cc = crm_http_perform(c, NULL, retries, status, &attempts);
 		char host[256];
 		/* Never the URL itself in messages: it is the secret. */
 		crm_http_host(url, host, sizeof host);
-		if (cc == CURLE_OK && status >= 200 && status < 300)
+		if (cc == CURLE_OK && *status >= 200 && *status < 300)
 			rc = 0;
 		else if (cc != CURLE_OK)
 			crm_err_set(e, CRM_EUNAVAILABLE, "webhook at %s: %s (after %d attempts)",
 				    host, curl_easy_strerror(cc), attempts);
 		else
-			crm_err_set(e, status == 429 || status >= 500 ? CRM_EUNAVAILABLE : CRM_EDATA,
-				    "webhook at %s: HTTP %ld (after %d attempts)", host, status, attempts);
+			crm_err_set(e, *status == 429 || *status >= 500 ? CRM_EUNAVAILABLE : CRM_EDATA,
+				    "webhook at %s: HTTP %ld (after %d attempts)", host, *status, attempts);
 	}
 	curl_slist_free_all(h);
 	curl_easy_cleanup(c);
 	return rc;
+}
+
+int crm_webhook_post(const char *url, const char *body, int retries, long timeout,
+		     struct crm_err *e)
+{
+	long status;
+
+	return crm_webhook_send(url, body, NULL, 0, retries, timeout, &status, e);
 }

@@ -31,4 +31,12 @@ char *crm_slack_payload(const struct crm_note *n);
 int crm_webhook_post(const char *url, const char *body, int retries, long timeout,
 		     struct crm_err *e);
 
+/*
+ * The same, one request with extra header lines ("X-Name: value"), the
+ * HTTP status in *status (0 when none came back).
+ */
+int crm_webhook_send(const char *url, const char *body, const char *const *headers,
+		     size_t nheaders, int retries, long timeout, long *status,
+		     struct crm_err *e);
+
 #endif

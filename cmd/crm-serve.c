@@ -1,0 +1,351 @@
+/*
+ * crm-serve - the HTTP API, the event stream, webhooks and the "what
+ * matters now" page over the database; and the tokens and webhook
+ * subscriptions they use.
+ */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "../lib/auth.h"
+#include "../lib/db.h"
+#include "../lib/hooks.h"
+#include "../lib/serve.h"
+#include "cli.h"
+
+enum { O_LISTEN = 256, O_CERT, O_KEY, O_INSECURE, O_THREADS, O_MAXCONN, O_PERIP,
+       O_TIMEOUT, O_MAXBODY, O_RATE, O_BURST, O_NOHOOKS, O_BACKOFF, O_ATTEMPTS,
+       O_ROLE, O_USER, O_TEAM, O_EXPIRES, O_FORMAT, O_EVENTS, O_THRESHOLD,
+       O_SECRETFILE, O_URLFILE, O_ONCE, O_ACCESSLOG, O_DEAD };
+
+static const struct cli_opt opts[] = {
+	{ "listen", O_LISTEN, "ADDR:PORT", "where to listen (default 127.0.0.1:8080; port 0: any free one)" },
+	{ "tls-cert", O_CERT, "FILE", "serve HTTPS (TLS 1.2+) with this PEM certificate chain" },
+	{ "tls-key", O_KEY, "FILE", "the certificate's PEM private key" },
+	{ "insecure", O_INSECURE, NULL, "allow plain HTTP on an address other than loopback" },
+	{ "threads", O_THREADS, "N", "worker threads (default 4)" },
+	{ "max-connections", O_MAXCONN, "N", "open connections in all (default 2048)" },
+	{ "max-per-ip", O_PERIP, "N", "open connections per client address (default 1024)" },
+	{ "timeout", O_TIMEOUT, "SECONDS", "close a connection idle this long (default 15)" },
+	{ "max-body", O_MAXBODY, "BYTES", "largest request body (default 1048576)" },
+	{ "rate", O_RATE, "N", "requests per second per token, 0 for no limit (default 50)" },
+	{ "burst", O_BURST, "N", "requests a token may make at once (default 2 x rate)" },
+	{ "no-webhooks", O_NOHOOKS, NULL, "do not deliver webhooks from this server" },
+	{ "hook-backoff", O_BACKOFF, "SECONDS", "first webhook retry after (default 2, doubling)" },
+	{ "hook-attempts", O_ATTEMPTS, "N", "webhook attempts before the dead-letter list (default 8)" },
+	{ "access-log", O_ACCESSLOG, NULL, "a line per request on stderr" },
+	{ "role", O_ROLE, "ROLE", "token add: rep, manager or admin (default rep)" },
+	{ "user", O_USER, "NAME", "token add: the owner name of the user's records (default NAME)" },
+	{ "team", O_TEAM, "TEAM", "token add: a manager's team (users.team)" },
+	{ "expires", O_EXPIRES, "TIME", "token add: when the token stops working (ISO 8601)" },
+	{ "format", O_FORMAT, "FMT", "hook add: slack or json (default json); lists: ndjson or table" },
+	{ "events", O_EVENTS, "TYPES", "hook add: score.crossed,call.hesitant,task.due,merge.done or * (default *)" },
+	{ "threshold", O_THRESHOLD, "SCORE", "hook add: the score that score.crossed watches (default 70)" },
+	{ "secret-file", O_SECRETFILE, "FILE", "hook add: the signing secret (default: a new one, printed)" },
+	{ "url-file", O_URLFILE, "FILE", "hook add: read the URL from FILE (Slack URLs are secrets)" },
+	{ "once", O_ONCE, NULL, "hook run: one pass, then exit" },
+	{ "dead", O_DEAD, NULL, "hook deliveries: only the dead-letter list" },
+	{ NULL, 0, NULL, NULL }
+};
+
+static const struct cli cli = {
+	"crm-serve", "[options] | token add NAME | token list | token revoke ID|NAME | "
+	"hook add URL | hook list | hook rm ID | hook deliveries | hook retry [ID] | hook run",
+	"Serve the JSON API, the event stream and the page; manage API tokens and webhooks.",
+	opts,
+};
+
+static char *slurp(const char *path)
+{
+	FILE *fp = fopen(path, "r");
+	struct crm_buf b;
+	char chunk[4096];
+	size_t r;
+
+	if (!fp)
+		cli_die(CRM_ENOINPUT, "%s: cannot open", path);
+	crm_buf_init(&b, 1 << 20);
+	while ((r = fread(chunk, 1, sizeof(chunk), fp)) > 0)
+		if (crm_buf_add(&b, chunk, r) < 0)
+			cli_die(CRM_EDATA, "%s: larger than 1 MiB", path);
+	fclose(fp);
+	if (crm_buf_add(&b, "", 0) < 0)
+		cli_die(CRM_ESOFTWARE, "out of memory");
+	return crm_buf_detach(&b, NULL);
+}
+
+static void log_line(void *ctx, const char *line)
+{
+	(void)ctx;
+	fprintf(stderr, "%s: %s\n", cli_prog, line);
+}
+
+/* Print the rows of sql as NDJSON or a table of the first columns. */
+static void print_rows(sqlite3 *db, const char *sql, const char *p, int table)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
+		cli_die(CRM_ESOFTWARE, "%s", sqlite3_errmsg(db));
+	if (p)
+		sqlite3_bind_text(st, 1, p, -1, SQLITE_STATIC);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		const char *json = (const char *)sqlite3_column_text(st, 0);
+
+		if (table) {
+			for (int c = 1; c < sqlite3_column_count(st); c++)
+				printf("%s%-*s", c > 1 ? "  " : "", c + 1 < sqlite3_column_count(st) ? 22 : 0,
+				       sqlite3_column_text(st, c) ? (const char *)sqlite3_column_text(st, c) : "-");
+			printf("\n");
+		} else if (cli_write(json, strlen(json)) < 0 || cli_write("\n", 1) < 0) {
+			break;
+		}
+	}
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		cli_die(crm_db_code(rc), "%s", sqlite3_errmsg(db));
+	sqlite3_finalize(st);
+}
+
+static int cmd_token(sqlite3 *db, int argc, char **argv, const char *role, const char *user,
+		     const char *team, const char *expires, int table)
+{
+	struct crm_err e = { 0 };
+
+	if (argc >= 2 && !strcmp(argv[1], "add")) {
+		char tok[CRM_TOKEN_LEN + 1], id[CRM_ID_MAX];
+		enum crm_role r = crm_role_parse(role ? role : "rep");
+
+		if (argc != 3)
+			cli_die(CRM_EUSAGE, "token add NAME: one name");
+		if (r == CRM_ROLE_NONE)
+			cli_die(CRM_EUSAGE, "--role '%s': want rep, manager or admin", role);
+		if (team && r != CRM_ROLE_MANAGER)
+			cli_die(CRM_EUSAGE, "--team is for managers");
+		if (crm_token_add(db, argv[2], r, user ? user : argv[2], team, expires, tok, id, &e) < 0)
+			cli_die_err(&e);
+		printf("%s\n", tok);
+		fprintf(stderr, "%s: token %s for %s (%s) created; it is shown only now\n",
+			cli_prog, id, user ? user : argv[2], crm_role_name(r));
+		return 0;
+	}
+	if (argc == 2 && !strcmp(argv[1], "list")) {
+		print_rows(db, "SELECT json_object('id', id, 'name', name, 'role', role, 'user', user, 'team', team, "
+			   "'created_at', created_at, 'expires_at', expires_at, 'revoked_at', revoked_at), "
+			   "id, name, role, user, coalesce(revoked_at, expires_at) FROM api_tokens ORDER BY created_at",
+			   NULL, table);
+		return 0;
+	}
+	if (argc == 3 && !strcmp(argv[1], "revoke")) {
+		if (crm_token_revoke(db, argv[2], &e) < 0)
+			cli_die_err(&e);
+		fprintf(stderr, "%s: token %s revoked\n", cli_prog, argv[2]);
+		return 0;
+	}
+	cli_die(CRM_EUSAGE, "token: add NAME, list, or revoke ID|NAME");
+}
+
+struct hookargs {
+	const char *format, *events, *secret_file, *url_file;
+	int threshold, once, dead;
+	struct crm_hooks_opts ho;
+};
+
+static volatile sig_atomic_t stopping;
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	stopping = 1;
+}
+
+static int cmd_hook(sqlite3 *db, int argc, char **argv, const struct hookargs *h, int table)
+{
+	struct crm_err e = { 0 };
+
+	if (argc >= 2 && !strcmp(argv[1], "add")) {
+		char id[CRM_ID_MAX], secret[65];
+		char *url = h->url_file ? cli_secret(h->url_file, NULL) : NULL;
+		char *sec = h->secret_file ? cli_secret(h->secret_file, NULL) : NULL;
+
+		if (argc != (url ? 2 : 3))
+			cli_die(CRM_EUSAGE, "hook add URL (or --url-file FILE)");
+		if (!url && !(url = strdup(argv[2])))
+			cli_die(CRM_ESOFTWARE, "out of memory");
+		if (crm_hook_add(db, url, h->format ? h->format : "json", h->events ? h->events : "*",
+				 h->threshold, sec, id, secret, &e) < 0)
+			cli_die_err(&e);
+		printf("%s\n", id);
+		if (*secret && !sec)
+			fprintf(stderr, "%s: signing secret (shown only now): %s\n", cli_prog, secret);
+		free(url);
+		free(sec);
+		return 0;
+	}
+	if (argc == 2 && !strcmp(argv[1], "list")) {
+		/* The URL is a secret (Slack's especially): its host only. */
+		print_rows(db, "SELECT json_object('id', id, 'host', substr(url, instr(url, '://') + 3, "
+			   "instr(substr(url, instr(url, '://') + 3) || '/', '/') - 1), 'format', format, "
+			   "'events', json(events), 'threshold', threshold, 'active', active, 'created_at', created_at, "
+			   "'pending', (SELECT count(*) FROM webhook_deliveries d WHERE d.webhook_id = w.id AND status = 'pending'), "
+			   "'dead', (SELECT count(*) FROM webhook_deliveries d WHERE d.webhook_id = w.id AND status = 'dead')), "
+			   "id, format, events, threshold FROM webhooks w ORDER BY created_at", NULL, table);
+		return 0;
+	}
+	if (argc == 3 && !strcmp(argv[1], "rm")) {
+		if (crm_hook_remove(db, argv[2], &e) < 0)
+			cli_die_err(&e);
+		return 0;
+	}
+	if (argc == 2 && !strcmp(argv[1], "deliveries")) {
+		print_rows(db, h->dead ?
+			   "SELECT json_object('id', id, 'webhook', webhook_id, 'seq', seq, 'type', type, 'status', status, "
+			   "'attempts', attempts, 'last_status', last_status, 'last_error', last_error, 'created_at', created_at), "
+			   "id, webhook_id, type, status, attempts FROM webhook_deliveries WHERE status = 'dead' ORDER BY id" :
+			   "SELECT json_object('id', id, 'webhook', webhook_id, 'seq', seq, 'type', type, 'status', status, "
+			   "'attempts', attempts, 'last_status', last_status, 'last_error', last_error, 'created_at', created_at, "
+			   "'delivered_at', delivered_at), id, webhook_id, type, status, attempts FROM webhook_deliveries ORDER BY id",
+			   NULL, table);
+		return 0;
+	}
+	if ((argc == 2 || argc == 3) && !strcmp(argv[1], "retry")) {
+		long n = crm_hook_requeue(db, argc == 3 ? argv[2] : NULL, &e);
+
+		if (n < 0)
+			cli_die_err(&e);
+		fprintf(stderr, "%s: %ld dead deliveries queued again\n", cli_prog, n);
+		return 0;
+	}
+	if (argc == 2 && !strcmp(argv[1], "run")) {
+		struct crm_hooks_stats total = { 0 };
+
+		signal(SIGINT, on_signal);
+		signal(SIGTERM, on_signal);
+		while (!stopping) {
+			struct crm_hooks_stats hs = { 0 };
+
+			if (crm_hooks_pass(db, &h->ho, &hs, &e) < 0)
+				cli_die_err(&e);
+			for (size_t i = 0; i < hs.nfailures; i++)
+				cli_warn("webhook %s", hs.failures[i]);
+			total.queued += hs.queued;
+			total.tried += hs.tried;
+			total.delivered += hs.delivered;
+			total.dead += hs.dead;
+			if (h->once && !hs.tried && !hs.queued)
+				break;
+			if (!hs.tried) {
+				struct timespec ts = { 0, 500 * 1000 * 1000 };
+
+				nanosleep(&ts, NULL);
+			}
+		}
+		fprintf(stderr, "%s: %zu deliveries queued, %zu tried, %zu delivered, %zu dead\n",
+			cli_prog, total.queued, total.tried, total.delivered, total.dead);
+		return 0;
+	}
+	cli_die(CRM_EUSAGE, "hook: add URL, list, rm ID, deliveries, retry [ID] or run");
+}
+
+int main(int argc, char **argv)
+{
+	struct crm_serve_opts o = { 0 };
+	struct hookargs h = { 0 };
+	const char *arg, *cert = NULL, *key = NULL, *role = NULL, *user = NULL, *team = NULL;
+	const char *expires = NULL;
+	struct crm_err e = { 0 };
+	struct crm_server *s;
+	int k, table = cli_isatty(1);
+	sigset_t set;
+	sqlite3 *db;
+
+	o.listen = "127.0.0.1:8080";
+	o.rate = 50;
+	o.hooks = 1;
+	h.threshold = -1;
+	while ((k = cli_next(&cli, argc, argv, &arg)) != -1) {
+		switch (k) {
+		case O_LISTEN: o.listen = arg; break;
+		case O_CERT: cert = arg; break;
+		case O_KEY: key = arg; break;
+		case O_INSECURE: o.insecure = 1; break;
+		case O_THREADS: o.threads = (unsigned)cli_num("threads", arg, 1, 256); break;
+		case O_MAXCONN: o.max_conns = (unsigned)cli_num("max-connections", arg, 1, 100000); break;
+		case O_PERIP: o.max_per_ip = (unsigned)cli_num("max-per-ip", arg, 1, 100000); break;
+		case O_TIMEOUT: o.timeout = (unsigned)cli_num("timeout", arg, 1, 3600); break;
+		case O_MAXBODY: o.max_body = (size_t)cli_num("max-body", arg, 64, 1 << 30); break;
+		case O_RATE: o.rate = cli_num("rate", arg, 0, 1e6); break;
+		case O_BURST: o.burst = cli_num("burst", arg, 1, 1e6); break;
+		case O_NOHOOKS: o.hooks = 0; break;
+		case O_BACKOFF: o.hook_backoff = h.ho.backoff = cli_num("hook-backoff", arg, 0.01, 3600); break;
+		case O_ATTEMPTS: o.hook_attempts = h.ho.attempts = (int)cli_num("hook-attempts", arg, 1, 100); break;
+		case O_ACCESSLOG: o.access_log = 1; break;
+		case O_ROLE: role = arg; break;
+		case O_USER: user = arg; break;
+		case O_TEAM: team = arg; break;
+		case O_EXPIRES: expires = arg; break;
+		case O_FORMAT:
+			if (!strcmp(arg, "slack") || !strcmp(arg, "json"))
+				h.format = arg;
+			else
+				table = cli_table(arg);
+			break;
+		case O_EVENTS: h.events = arg; break;
+		case O_THRESHOLD: h.threshold = (int)cli_num("threshold", arg, 0, 100); break;
+		case O_SECRETFILE: h.secret_file = arg; break;
+		case O_URLFILE: h.url_file = arg; break;
+		case O_ONCE: h.once = 1; break;
+		case O_DEAD: h.dead = 1; break;
+		}
+	}
+	if (!h.ho.backoff)
+		h.ho.backoff = 2;
+	if (!h.ho.attempts)
+		h.ho.attempts = 8;
+	if (optind < argc) {
+		int status;
+
+		if (strcmp(argv[optind], "token") && strcmp(argv[optind], "hook"))
+			cli_die(CRM_EUSAGE, "unknown command '%s' (token or hook)", argv[optind]);
+		if (crm_db_open(&db, cli_db, 0, &e) < 0)
+			cli_die_err(&e);
+		status = !strcmp(argv[optind], "token") ?
+			 cmd_token(db, argc - optind, argv + optind, role, user, team, expires, table) :
+			 cmd_hook(db, argc - optind, argv + optind, &h, table);
+		crm_db_close(db);
+		return cli_finish(status);
+	}
+	if (!cert != !key)
+		cli_die(CRM_EUSAGE, "give both --tls-cert and --tls-key");
+	o.db_path = crm_db_path(cli_db);
+	if (cert) {
+		o.tls_cert = slurp(cert);
+		o.tls_key = slurp(key);
+	}
+	o.log = log_line;
+	/* Signals go to sigwait below, not to the server's threads. */
+	sigemptyset(&set);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	if (!(s = crm_serve_start(&o, &e)))
+		cli_die_err(&e);
+	{
+		const char *host = o.listen;
+		const char *colon = strrchr(host, ':');
+
+		fprintf(stderr, "%s: listening on %s://%.*s:%u\n", cli_prog, cert ? "https" : "http",
+			(int)(colon - host), *host == ':' ? "127.0.0.1" : host, crm_serve_port(s));
+	}
+	k = 0;
+	sigwait(&set, &k);
+	fprintf(stderr, "%s: stopping\n", cli_prog);
+	crm_serve_stop(s);
+	free((char *)o.tls_cert);
+	free((char *)o.tls_key);
+	return cli_finish(0);
+}

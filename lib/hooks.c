@@ -1,0 +1,602 @@
+/*
+ * hooks.c - webhooks: events to deliveries, deliveries to receivers.
+ *
+ * Several processes may run passes on one database (the server and a
+ * cron job): turning events into deliveries happens in one IMMEDIATE
+ * transaction with the cursor, and a delivery is claimed (its next_at
+ * moved a minute ahead) before it is posted, so none is sent twice.
+ */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <jansson.h>
+
+#include "auth.h"
+#include "db.h"
+#include "hooks.h"
+#include "notify.h"
+
+static int set_meta(sqlite3 *db, const char *key, const char *value, struct crm_err *e)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	if (sqlite3_prepare_v2(db, "INSERT INTO meta (key, value) VALUES (?1, ?2) "
+			       "ON CONFLICT (key) DO UPDATE SET value = excluded.value", -1, &st, NULL) != SQLITE_OK)
+		return crm_db_err(db, e, "meta");
+	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, value, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	return rc == SQLITE_DONE ? 0 : crm_db_err(db, e, "meta");
+}
+
+int crm_hook_add(sqlite3 *db, const char *url, const char *format, const char *events,
+		 int threshold, const char *secret, char *id_out, char *secret_out,
+		 struct crm_err *e)
+{
+	json_t *ev = json_array();
+	char now[32], *evtext, *copy, *save = NULL;
+	sqlite3_stmt *st;
+	int rc;
+
+	if (strncmp(url, "http://", 7) && strncmp(url, "https://", 8))
+		return crm_err_set(e, CRM_EUSAGE, "a webhook URL starts with https:// (or http://)");
+	if (strcmp(format, "slack") && strcmp(format, "json"))
+		return crm_err_set(e, CRM_EUSAGE, "format '%s': want slack or json", format);
+	if (threshold > 100)
+		return crm_err_set(e, CRM_EUSAGE, "threshold %d: want 0 to 100", threshold);
+	copy = strdup(events);
+	for (char *t = strtok_r(copy, ", ", &save); t; t = strtok_r(NULL, ", ", &save)) {
+		const char *types = CRM_HOOK_TYPES;
+		const char *hit = strstr(types, t);
+		size_t n = strlen(t);
+
+		if (strcmp(t, "*") && (!hit || (hit[n] && hit[n] != ' ') || (hit > types && hit[-1] != ' '))) {
+			crm_err_set(e, CRM_EUSAGE, "event type '%s': want one of %s, or *", t, CRM_HOOK_TYPES);
+			free(copy);
+			json_decref(ev);
+			return -1;
+		}
+		json_array_append_new(ev, json_string(t));
+	}
+	free(copy);
+	if (!json_array_size(ev)) {
+		json_decref(ev);
+		return crm_err_set(e, CRM_EUSAGE, "no event types given");
+	}
+	secret_out[0] = '\0';
+	if (!strcmp(format, "json")) {
+		if (secret) {
+			snprintf(secret_out, 65, "%s", secret);
+		} else {
+			unsigned char raw[24];
+
+			if (crm_random(raw, sizeof(raw)) < 0) {
+				json_decref(ev);
+				return crm_err_set(e, CRM_ESOFTWARE, "no random bytes from the kernel");
+			}
+			memcpy(secret_out, "whsec_", 6);
+			for (size_t i = 0; i < sizeof(raw); i++)
+				snprintf(secret_out + 6 + 2 * i, 3, "%02x", raw[i]);
+		}
+	}
+	evtext = json_dumps(ev, JSON_COMPACT);
+	json_decref(ev);
+	crm_id_new("wh_", id_out);
+	crm_db_timestamp(now, sizeof(now));
+	if (crm_db_begin(db, e) < 0) {
+		free(evtext);
+		return -1;
+	}
+	if (sqlite3_prepare_v2(db, "INSERT INTO webhooks (id, url, format, events, threshold, secret, created_at) "
+			       "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)", -1, &st, NULL) != SQLITE_OK) {
+		free(evtext);
+		crm_db_rollback(db);
+		return crm_db_err(db, e, "webhooks");
+	}
+	sqlite3_bind_text(st, 1, id_out, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, url, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, format, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 4, evtext, -1, SQLITE_STATIC);
+	sqlite3_bind_int(st, 5, threshold < 0 ? 70 : threshold);
+	sqlite3_bind_text(st, 6, *secret_out ? secret_out : NULL, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 7, now, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	free(evtext);
+	if (rc != SQLITE_DONE) {
+		crm_db_err(db, e, "webhooks");
+		crm_db_rollback(db);
+		return -1;
+	}
+	/* The first subscription starts the cursor at the log's end: a new
+	 * receiver is not sent the whole history. */
+	if (crm_db_exec(db, "INSERT OR IGNORE INTO meta (key, value) "
+			"SELECT 'hooks.cursor', coalesce(max(seq), 0) FROM events", e) < 0) {
+		crm_db_rollback(db);
+		return -1;
+	}
+	return crm_db_commit(db, e);
+}
+
+int crm_hook_remove(sqlite3 *db, const char *id, struct crm_err *e)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	if (sqlite3_prepare_v2(db, "DELETE FROM webhooks WHERE id = ?1", -1, &st, NULL) != SQLITE_OK)
+		return crm_db_err(db, e, "webhooks");
+	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE)
+		return crm_db_err(db, e, "webhooks");
+	if (!sqlite3_changes(db))
+		return crm_err_set(e, CRM_EDATA, "no webhook '%s'", id);
+	return 0;
+}
+
+long crm_hook_requeue(sqlite3 *db, const char *id, struct crm_err *e)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	if (sqlite3_prepare_v2(db, "UPDATE webhook_deliveries SET status = 'pending', attempts = 0, next_at = ?2 "
+			       "WHERE status = 'dead' AND (?1 IS NULL OR webhook_id = ?1)", -1, &st, NULL) != SQLITE_OK)
+		return crm_db_err(db, e, "webhook_deliveries");
+	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+	sqlite3_bind_double(st, 2, crm_now());
+	rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE)
+		return crm_db_err(db, e, "webhook_deliveries");
+	return sqlite3_changes(db);
+}
+
+/* ---- events to deliveries ----------------------------------------------- */
+
+/* Name, company and owner of a contact or deal, for messages. */
+static void describe(sqlite3 *db, const char *id, json_t *data)
+{
+	sqlite3_stmt *st;
+	const char *sql = !strncmp(id, "d_", 2) ?
+		"SELECT name, NULL, owner FROM deals WHERE id = ?1" :
+		"SELECT nullif(trim(coalesce(first_name, '') || ' ' || coalesce(last_name, '')), ''), company, owner "
+		"FROM contacts WHERE id = ?1";
+
+	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
+		return;
+	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		for (int c = 0; c < 3; c++) {
+			static const char *const keys[] = { "name", "company", "owner" };
+			const char *v = (const char *)sqlite3_column_text(st, c);
+
+			if (v)
+				json_object_set_new(data, keys[c], json_string(v));
+		}
+	sqlite3_finalize(st);
+}
+
+/*
+ * The webhook type of an event for a subscription with threshold thr, or
+ * NULL if it is none of theirs.
+ */
+static const char *event_type(const char *entity, const char *op, json_t *payload, int thr)
+{
+	if (!strcmp(entity, "score") && !strcmp(op, "changed")) {
+		json_t *pv = json_object_get(payload, "previous");
+		long s = (long)json_integer_value(json_object_get(payload, "score"));
+		long p = json_is_integer(pv) ? (long)json_integer_value(pv) : -1;
+
+		if ((p < thr && s >= thr) || (p >= thr && s < thr && p >= 0))
+			return "score.crossed";
+		return NULL;
+	}
+	if (!strcmp(entity, "call") && !strcmp(op, "analysed"))
+		return json_is_true(json_object_get(payload, "hesitant")) ||
+		       json_integer_value(json_object_get(payload, "hesitant")) ? "call.hesitant" : NULL;
+	if (!strcmp(entity, "task") && !strcmp(op, "due"))
+		return "task.due";
+	if (!strcmp(entity, "merge") && !strcmp(op, "done"))
+		return "merge.done";
+	return NULL;
+}
+
+static int wants(const char *events, const char *type)
+{
+	json_t *a = json_loads(events, 0, NULL), *v;
+	size_t i;
+	int yes = 0;
+
+	json_array_foreach(a, i, v)
+		if (!strcmp(json_string_value(v) ? json_string_value(v) : "", "*") ||
+		    !strcmp(json_string_value(v) ? json_string_value(v) : "", type))
+			yes = 1;
+	json_decref(a);
+	return yes;
+}
+
+/* The Slack message of a delivery. */
+static char *slack_body(const char *type, json_t *data, int thr)
+{
+	const char *name = json_string_value(json_object_get(data, "name"));
+	const char *company = json_string_value(json_object_get(data, "company"));
+	const char *owner = json_string_value(json_object_get(data, "owner"));
+	const char *id = json_string_value(json_object_get(data, "id"));
+	char title[128], text[1024], f1[200], f2[200];
+	const char *fields[2];
+	struct crm_note n = { 0 };
+
+	if (!name)
+		name = id ? id : "?";
+	n.fields = fields;
+	if (owner) {
+		snprintf(f1, sizeof(f1), "Owner=%s", owner);
+		fields[n.nfields++] = f1;
+	}
+	if (!strcmp(type, "score.crossed")) {
+		long s = (long)json_integer_value(json_object_get(data, "score"));
+		json_t *pv = json_object_get(data, "previous");
+
+		snprintf(title, sizeof(title), "Score %s %d", s >= thr ? "rose above" : "fell below", thr);
+		snprintf(text, sizeof(text), "*%s*%s%s%s: score %ld%s", name, company ? " (" : "",
+			 company ? company : "", company ? ")" : "", s,
+			 json_is_integer(pv) ? "" : " (first score)");
+		if (json_is_integer(pv)) {
+			snprintf(f2, sizeof(f2), "Before=%ld", (long)json_integer_value(pv));
+			fields[n.nfields++] = f2;
+		}
+		n.status = s >= thr ? "ok" : "warn";
+	} else if (!strcmp(type, "call.hesitant")) {
+		snprintf(title, sizeof(title), "Hesitation on a call");
+		snprintf(text, sizeof(text), "*%s*%s%s%s hesitated (%.2f). Worth a follow-up.", name,
+			 company ? " (" : "", company ? company : "", company ? ")" : "",
+			 json_number_value(json_object_get(data, "hesitation")));
+		n.status = "warn";
+	} else if (!strcmp(type, "task.due")) {
+		const char *t = json_string_value(json_object_get(data, "title"));
+		const char *due = json_string_value(json_object_get(data, "due_at"));
+
+		snprintf(title, sizeof(title), "Task due");
+		snprintf(text, sizeof(text), "%s%s%s", t ? t : "(untitled)", due ? " — due " : "", due ? due : "");
+		n.status = "warn";
+	} else {
+		snprintf(title, sizeof(title), "Duplicates merged");
+		snprintf(text, sizeof(text), "%s %s merged into %s (probability %.2f)",
+			 json_string_value(json_object_get(data, "entity")) ? json_string_value(json_object_get(data, "entity")) : "record",
+			 json_string_value(json_object_get(data, "merged_id")) ? json_string_value(json_object_get(data, "merged_id")) : "?",
+			 json_string_value(json_object_get(data, "survivor_id")) ? json_string_value(json_object_get(data, "survivor_id")) : "?",
+			 json_number_value(json_object_get(data, "probability")));
+		n.status = "ok";
+	}
+	n.title = title;
+	n.text = text;
+	n.context = "crm webhook";
+	return crm_slack_payload(&n);
+}
+
+/* Tasks whose due time passed since the last pass become task/due events. */
+static int tasks_due(sqlite3 *db, const char *now, struct crm_err *e)
+{
+	char until[64] = "";
+	sqlite3_stmt *st;
+	int rc;
+
+	if (crm_db_text1(db, "SELECT value FROM meta WHERE key = ?1", "hooks.due_until",
+			 until, sizeof(until), e) < 0)
+		return -1;
+	if (*until) {
+		if (sqlite3_prepare_v2(db, "INSERT INTO events (at, entity, entity_id, op, payload) "
+				       "SELECT ?2, 'task', id, 'due', json_object('title', title, 'owner', owner, "
+				       "'due_at', due_at, 'contact_id', contact_id, 'deal_id', deal_id) FROM tasks "
+				       "WHERE status = 'open' AND merged_into IS NULL AND due_at > ?1 AND due_at <= ?2 "
+				       "ORDER BY due_at", -1, &st, NULL) != SQLITE_OK)
+			return crm_db_err(db, e, "tasks");
+		sqlite3_bind_text(st, 1, until, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 2, now, -1, SQLITE_STATIC);
+		rc = sqlite3_step(st);
+		sqlite3_finalize(st);
+		if (rc != SQLITE_DONE)
+			return crm_db_err(db, e, "tasks");
+	}
+	return set_meta(db, "hooks.due_until", now, e);
+}
+
+static int enqueue(sqlite3 *db, struct crm_hooks_stats *hs, struct crm_err *e)
+{
+	char cur[32] = "", now[32];
+	sqlite3_stmt *ev = NULL, *wh = NULL, *ins = NULL;
+	long long cursor;
+	int rc = -1;
+
+	crm_db_timestamp(now, sizeof(now));
+	if (crm_db_begin(db, e) < 0)
+		return -1;
+	if (tasks_due(db, now, e) < 0)
+		goto out;
+	if (crm_db_text1(db, "SELECT value FROM meta WHERE key = ?1", "hooks.cursor", cur, sizeof(cur), e) < 0)
+		goto out;
+	if (!*cur) {	/* no subscription yet */
+		rc = 0;
+		goto out;
+	}
+	cursor = atoll(cur);
+	if (sqlite3_prepare_v2(db, "SELECT seq, at, entity, entity_id, op, payload FROM events WHERE seq > ?1 "
+			       "ORDER BY seq LIMIT 1000", -1, &ev, NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v2(db, "SELECT id, format, events, threshold FROM webhooks WHERE active = 1",
+			       -1, &wh, NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v2(db, "INSERT OR IGNORE INTO webhook_deliveries (webhook_id, seq, type, body, next_at, created_at) "
+			       "VALUES (?1, ?2, ?3, ?4, ?5, ?6)", -1, &ins, NULL) != SQLITE_OK) {
+		crm_db_err(db, e, "webhooks");
+		goto out;
+	}
+	sqlite3_bind_int64(ev, 1, cursor);
+	while ((rc = sqlite3_step(ev)) == SQLITE_ROW) {
+		long long seq = sqlite3_column_int64(ev, 0);
+		const char *entity = (const char *)sqlite3_column_text(ev, 2);
+		const char *op = (const char *)sqlite3_column_text(ev, 4);
+		const char *ptext = (const char *)sqlite3_column_text(ev, 5);
+		json_t *payload = ptext ? json_loads(ptext, 0, NULL) : json_object();
+
+		cursor = seq;
+		if (!event_type(entity, op, payload, 0) && !event_type(entity, op, payload, 100) &&
+		    strcmp(entity, "score")) {
+			json_decref(payload);
+			continue;
+		}
+		while (sqlite3_step(wh) == SQLITE_ROW) {
+			int thr = sqlite3_column_int(wh, 3);
+			const char *type = event_type(entity, op, payload, thr);
+			json_t *data, *o;
+			char *body;
+
+			if (!type || !wants((const char *)sqlite3_column_text(wh, 2), type))
+				continue;
+			data = json_deep_copy(payload ? payload : json_object());
+			json_object_set_new(data, "id", json_string((const char *)sqlite3_column_text(ev, 3)));
+			if (!strcmp(type, "score.crossed"))
+				json_object_set_new(data, "threshold", json_integer(thr));
+			if (!strcmp(entity, "score"))
+				describe(db, (const char *)sqlite3_column_text(ev, 3), data);
+			else if (!strcmp(entity, "call") || !strcmp(entity, "task")) {
+				char cid[CRM_ID_MAX] = "";
+
+				crm_db_text1(db, !strcmp(entity, "call") ?
+					     "SELECT contact_id FROM interactions WHERE id = ?1" :
+					     "SELECT contact_id FROM tasks WHERE id = ?1",
+					     (const char *)sqlite3_column_text(ev, 3), cid, sizeof(cid), e);
+				if (*cid) {
+					json_object_set_new(data, "contact_id", json_string(cid));
+					describe(db, cid, data);
+				}
+			}
+			if (!strcmp((const char *)sqlite3_column_text(wh, 1), "slack")) {
+				body = slack_body(type, data, thr);
+			} else {
+				char did[64];
+
+				snprintf(did, sizeof(did), "%s-%lld", (const char *)sqlite3_column_text(wh, 0), seq);
+				o = json_pack("{s:s, s:s, s:I, s:s, s:O}", "id", did, "type", type, "seq",
+					      (json_int_t)seq, "at", (const char *)sqlite3_column_text(ev, 1),
+					      "data", data);
+				body = json_dumps(o, JSON_COMPACT);
+				json_decref(o);
+			}
+			json_decref(data);
+			if (!body)
+				continue;
+			sqlite3_bind_text(ins, 1, (const char *)sqlite3_column_text(wh, 0), -1, SQLITE_TRANSIENT);
+			sqlite3_bind_int64(ins, 2, seq);
+			sqlite3_bind_text(ins, 3, type, -1, SQLITE_STATIC);
+			sqlite3_bind_text(ins, 4, body, -1, SQLITE_TRANSIENT);
+			sqlite3_bind_double(ins, 5, crm_now());
+			sqlite3_bind_text(ins, 6, now, -1, SQLITE_STATIC);
+			free(body);
+			if (sqlite3_step(ins) != SQLITE_DONE) {
+				sqlite3_reset(ins);
+				sqlite3_reset(wh);
+				json_decref(payload);
+				crm_db_err(db, e, "webhook_deliveries");
+				rc = -1;
+				goto out;
+			}
+			hs->queued += (size_t)sqlite3_changes(db);
+			sqlite3_reset(ins);
+		}
+		sqlite3_reset(wh);
+		json_decref(payload);
+	}
+	if (rc != SQLITE_DONE) {
+		crm_db_err(db, e, "events");
+		rc = -1;
+		goto out;
+	}
+	snprintf(cur, sizeof(cur), "%lld", cursor);
+	rc = set_meta(db, "hooks.cursor", cur, e);
+out:
+	sqlite3_finalize(ev);
+	sqlite3_finalize(wh);
+	sqlite3_finalize(ins);
+	if (rc < 0) {
+		crm_db_rollback(db);
+		return -1;
+	}
+	return crm_db_commit(db, e);
+}
+
+/* ---- deliveries --------------------------------------------------------- */
+
+struct due {
+	long long id;
+	char *url, *format, *secret, *body, *type, *wh;
+	int attempts;
+};
+
+static void due_free(struct due *d)
+{
+	free(d->url);
+	free(d->format);
+	free(d->secret);
+	free(d->body);
+	free(d->type);
+	free(d->wh);
+}
+
+static char *col(sqlite3_stmt *st, int c)
+{
+	const char *v = (const char *)sqlite3_column_text(st, c);
+
+	return v ? strdup(v) : NULL;
+}
+
+/* Claim up to max deliveries that are due; their count. */
+static int claim(sqlite3 *db, struct due *d, int max, struct crm_err *e)
+{
+	sqlite3_stmt *q, *u;
+	double now = crm_now();
+	int n = 0, rc;
+
+	if (crm_db_begin(db, e) < 0)
+		return -1;
+	if (sqlite3_prepare_v2(db, "SELECT d.id, w.url, w.format, w.secret, d.body, d.type, d.attempts, w.id "
+			       "FROM webhook_deliveries d JOIN webhooks w ON w.id = d.webhook_id "
+			       "WHERE d.status = 'pending' AND d.next_at <= ?1 AND w.active = 1 "
+			       "ORDER BY d.next_at LIMIT ?2", -1, &q, NULL) != SQLITE_OK) {
+		crm_db_rollback(db);
+		return crm_db_err(db, e, "webhook_deliveries");
+	}
+	if (sqlite3_prepare_v2(db, "UPDATE webhook_deliveries SET next_at = ?2 WHERE id = ?1", -1, &u, NULL) != SQLITE_OK) {
+		sqlite3_finalize(q);
+		crm_db_rollback(db);
+		return crm_db_err(db, e, "webhook_deliveries");
+	}
+	sqlite3_bind_double(q, 1, now);
+	sqlite3_bind_int(q, 2, max);
+	while ((rc = sqlite3_step(q)) == SQLITE_ROW && n < max) {
+		struct due *x = &d[n++];
+
+		x->id = sqlite3_column_int64(q, 0);
+		x->url = col(q, 1);
+		x->format = col(q, 2);
+		x->secret = col(q, 3);
+		x->body = col(q, 4);
+		x->type = col(q, 5);
+		x->attempts = sqlite3_column_int(q, 6);
+		x->wh = col(q, 7);
+		/* A lease: another process leaves it alone for a minute. */
+		sqlite3_bind_int64(u, 1, x->id);
+		sqlite3_bind_double(u, 2, now + 60);
+		sqlite3_step(u);
+		sqlite3_reset(u);
+	}
+	sqlite3_finalize(q);
+	sqlite3_finalize(u);
+	if (crm_db_commit(db, e) < 0) {
+		for (int i = 0; i < n; i++)
+			due_free(&d[i]);
+		return -1;
+	}
+	return n;
+}
+
+static int settle(sqlite3 *db, const struct due *d, int ok, long status, const char *err,
+		  const struct crm_hooks_opts *o, struct crm_hooks_stats *hs, struct crm_err *e)
+{
+	sqlite3_stmt *st;
+	char now[32];
+	int attempts = d->attempts + 1, dead = !ok && (attempts >= o->attempts || status == 410);
+	double delay = o->backoff * pow(2, attempts - 1);
+	int rc;
+
+	if (delay > 3600)
+		delay = 3600;
+	crm_db_timestamp(now, sizeof(now));
+	if (sqlite3_prepare_v2(db, "UPDATE webhook_deliveries SET status = ?2, attempts = ?3, next_at = ?4, "
+			       "last_status = ?5, last_error = ?6, delivered_at = ?7 WHERE id = ?1",
+			       -1, &st, NULL) != SQLITE_OK)
+		return crm_db_err(db, e, "webhook_deliveries");
+	sqlite3_bind_int64(st, 1, d->id);
+	sqlite3_bind_text(st, 2, ok ? "delivered" : dead ? "dead" : "pending", -1, SQLITE_STATIC);
+	sqlite3_bind_int(st, 3, attempts);
+	sqlite3_bind_double(st, 4, crm_now() + delay);
+	if (status)
+		sqlite3_bind_int64(st, 5, status);
+	sqlite3_bind_text(st, 6, ok ? NULL : err, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 7, ok ? now : NULL, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE)
+		return crm_db_err(db, e, "webhook_deliveries");
+	if (ok)
+		hs->delivered++;
+	if (dead)
+		hs->dead++;
+	return 0;
+}
+
+static int deliver(sqlite3 *db, const struct crm_hooks_opts *o, struct crm_hooks_stats *hs,
+		   struct crm_err *e)
+{
+	struct due d[16];
+	int n = claim(db, d, 16, e);
+
+	if (n < 0)
+		return -1;
+	for (int i = 0; i < n; i++) {
+		char ts[32], sig[80], h[4][200], mac[65];
+		const char *hdr[4];
+		size_t nh = 0;
+		struct crm_err pe = { 0 };
+		long status = 0;
+		int ok;
+
+		if (!strcmp(d[i].format, "json")) {
+			struct crm_buf m;
+
+			snprintf(ts, sizeof(ts), "%lld", (long long)time(NULL));
+			crm_buf_init(&m, 0);
+			crm_buf_addf(&m, "%s.%s", ts, d[i].body);
+			crm_hmac_sha256_hex(d[i].secret ? d[i].secret : "", d[i].secret ? strlen(d[i].secret) : 0,
+					    m.data, m.len, mac);
+			crm_buf_release(&m);
+			snprintf(sig, sizeof(sig), "v1=%s", mac);
+			snprintf(h[0], sizeof(h[0]), "X-CRM-Timestamp: %s", ts);
+			snprintf(h[1], sizeof(h[1]), "X-CRM-Signature: %s", sig);
+			snprintf(h[2], sizeof(h[2]), "X-CRM-Event: %s", d[i].type);
+			snprintf(h[3], sizeof(h[3]), "X-CRM-Delivery: %lld", d[i].id);
+			for (nh = 0; nh < 4; nh++)
+				hdr[nh] = h[nh];
+		}
+		ok = crm_webhook_send(d[i].url, d[i].body, hdr, nh, 0, o->timeout > 0 ? o->timeout : 10,
+				      &status, &pe) == 0;
+		hs->tried++;
+		if (!ok && hs->nfailures < CRM_HOOKS_MAXFAIL)
+			snprintf(hs->failures[hs->nfailures++], sizeof(hs->failures[0]), "%s: %s", d[i].wh, pe.msg);
+		if (settle(db, &d[i], ok, status, pe.msg, o, hs, e) < 0) {
+			for (int k = i; k < n; k++)
+				due_free(&d[k]);
+			return -1;
+		}
+		due_free(&d[i]);
+		if (o->stop && atomic_load(o->stop)) {
+			/* The rest keep their lease and go out after it. */
+			for (int k = i + 1; k < n; k++)
+				due_free(&d[k]);
+			break;
+		}
+	}
+	return 0;
+}
+
+int crm_hooks_pass(sqlite3 *db, const struct crm_hooks_opts *o,
+		   struct crm_hooks_stats *hs, struct crm_err *e)
+{
+	if (enqueue(db, hs, e) < 0)
+		return -1;
+	return deliver(db, o, hs, e);
+}

@@ -1,0 +1,939 @@
+/*
+ * serve.c - the API on the network, with libmicrohttpd.
+ *
+ * One epoll thread pool answers every connection; a handler runs on its
+ * pool thread with that thread's own SQLite connection (WAL: readers never
+ * wait for the writer, and cron jobs write the same file). An event stream
+ * is a response whose reader suspends its connection when it has caught
+ * up with the log; a watcher thread looks at the log's end a few times a
+ * second and resumes the streams that are behind. A third thread delivers
+ * webhooks, so no request ever waits for a remote server.
+ */
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <microhttpd.h>
+
+#include "api.h"
+#include "auth.h"
+#include "db.h"
+#include "hooks.h"
+#include "serve.h"
+
+extern const char crm_page_html[];
+
+/* ---- metrics ------------------------------------------------------------ */
+
+enum route {
+	R_PAGE, R_HEALTH, R_METRICS, R_EVENTS, R_CONTACTS, R_ACCOUNTS, R_DEALS,
+	R_INTERACTIONS, R_TASKS, R_RECORD, R_EXPLAIN, R_LEADS, R_CALLS, R_OTHER,
+	R_N
+};
+static const char *const route_names[R_N] = {
+	"page", "health", "metrics", "events", "contacts", "accounts", "deals",
+	"interactions", "tasks", "record", "explain", "leads_top", "calls", "other"
+};
+static const int codes[] = { 200, 201, 400, 401, 403, 404, 405, 409, 413, 415, 422, 429, 500, 503, 0 };
+#define NCODES (sizeof(codes) / sizeof(codes[0]))
+static const double buckets[] = { 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5 };
+#define NBUCKETS (sizeof(buckets) / sizeof(buckets[0]))
+
+struct metrics {
+	atomic_ulong count[R_N][NCODES];
+	atomic_ulong bucket[R_N][NBUCKETS + 1];
+	atomic_ulong sum_us[R_N];
+	atomic_ulong busy_retries;
+	atomic_ulong rate_limited;
+	atomic_long streams;
+	atomic_long conns;
+};
+
+/* ---- rate limits: a token bucket per API token ---------------------------- */
+
+#define RL_SLOTS 1024
+
+struct bucket {
+	char id[CRM_ID_MAX];
+	double tokens, at;
+};
+
+/* ---- the server --------------------------------------------------------- */
+
+struct sse;
+
+struct crm_server {
+	struct crm_serve_opts o;
+	struct MHD_Daemon *d;
+	struct crm_api *api;
+	struct metrics m;
+	pthread_key_t dbkey;
+	pthread_mutex_t rlmu;
+	struct bucket rl[RL_SLOTS];
+	pthread_mutex_t ssemu;
+	struct sse *streams;
+	atomic_llong last_seq;
+	atomic_int stop;
+	pthread_t watcher, hooker;
+	int have_watcher, have_hooker;
+	unsigned port;
+	double started;
+};
+
+struct sse {
+	struct crm_server *s;
+	struct MHD_Connection *c;
+	struct crm_principal who;
+	long long cursor;
+	int suspended;
+	double last_write;
+	struct crm_buf out;
+	size_t off;
+	struct sse *next;
+};
+
+struct req {
+	double t0;
+	enum route route;
+	int status;
+	int too_big;
+	struct crm_buf body;
+};
+
+static void logf_(struct crm_server *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void logf_(struct crm_server *s, const char *fmt, ...)
+{
+	char line[1024];
+	va_list ap;
+
+	if (!s->o.log)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	s->o.log(s->o.log_ctx, line);
+}
+
+static void mhd_log(void *cls, const char *fmt, va_list ap)
+{
+	struct crm_server *s = cls;
+	char line[1024];
+	size_t n;
+
+	if (!s->o.log)
+		return;
+	vsnprintf(line, sizeof(line), fmt, ap);
+	n = strlen(line);
+	while (n && line[n - 1] == '\n')
+		line[--n] = '\0';
+	s->o.log(s->o.log_ctx, line);
+}
+
+/* Busy: wait a little longer each time, for up to 5 s, and count it. */
+static int on_busy(void *ctx, int n)
+{
+	struct crm_server *s = ctx;
+	struct timespec ts = { 0, 0 };
+	long ms = n < 6 ? 1L << n : 50;
+
+	if (n > 150)
+		return 0;
+	atomic_fetch_add(&s->m.busy_retries, 1);
+	ts.tv_nsec = ms * 1000000L;
+	nanosleep(&ts, NULL);
+	return 1;
+}
+
+static void close_db(void *p)
+{
+	crm_api_thread_done();
+	crm_db_close(p);
+}
+
+/* This thread's connection to the database, opened on first use. */
+static sqlite3 *thread_db(struct crm_server *s, struct crm_err *e)
+{
+	sqlite3 *db = pthread_getspecific(s->dbkey);
+
+	if (db)
+		return db;
+	if (crm_db_open(&db, s->o.db_path, CRM_DB_NOMIGRATE, e) < 0)
+		return NULL;
+	sqlite3_busy_handler(db, on_busy, s);
+	pthread_setspecific(s->dbkey, db);
+	return db;
+}
+
+/* ---- responses ---------------------------------------------------------- */
+
+static enum MHD_Result send_buf(struct MHD_Connection *c, struct req *r, int status,
+				struct crm_buf *b, const char *ctype)
+{
+	struct MHD_Response *res;
+	enum MHD_Result ret;
+	size_t len = b->len;
+	char *data = crm_buf_detach(b, &len);
+
+	res = MHD_create_response_from_buffer(len, data ? data : (char *)"", data ? MHD_RESPMEM_MUST_FREE : MHD_RESPMEM_PERSISTENT);
+	if (!res) {
+		free(data);
+		return MHD_NO;
+	}
+	MHD_add_response_header(res, "Content-Type", ctype);
+	MHD_add_response_header(res, "Cache-Control", "no-store");
+	MHD_add_response_header(res, "X-Content-Type-Options", "nosniff");
+	if (status == 401)
+		MHD_add_response_header(res, "WWW-Authenticate", "Bearer realm=\"crm\"");
+	if (status == 429)
+		MHD_add_response_header(res, "Retry-After", "1");
+	r->status = status;
+	ret = MHD_queue_response(c, (unsigned)status, res);
+	MHD_destroy_response(res);
+	return ret;
+}
+
+static enum MHD_Result send_error(struct MHD_Connection *c, struct req *r, int status,
+				  const char *code, const char *msg)
+{
+	struct crm_api_res rs;
+	enum MHD_Result ret;
+
+	crm_buf_init(&rs.body, 0);
+	crm_api_error(&rs, status, code, "%s", msg);
+	ret = send_buf(c, r, status, &rs.body, "application/json");
+	crm_buf_release(&rs.body);
+	return ret;
+}
+
+/* ---- metrics ------------------------------------------------------------ */
+
+static void count(struct crm_server *s, struct req *r)
+{
+	double secs = crm_now() - r->t0;
+	size_t k = NCODES - 1, b = 0;
+
+	for (size_t i = 0; i + 1 < NCODES; i++)
+		if (codes[i] == r->status)
+			k = i;
+	atomic_fetch_add(&s->m.count[r->route][k], 1);
+	while (b < NBUCKETS && secs > buckets[b])
+		b++;
+	atomic_fetch_add(&s->m.bucket[r->route][b], 1);
+	atomic_fetch_add(&s->m.sum_us[r->route], (unsigned long)(secs * 1e6));
+}
+
+static void metrics_text(struct crm_server *s, struct crm_buf *b)
+{
+	crm_buf_adds(b, "# HELP crm_http_requests_total Requests answered, by route and status.\n"
+		     "# TYPE crm_http_requests_total counter\n");
+	for (int r = 0; r < R_N; r++)
+		for (size_t k = 0; k < NCODES; k++) {
+			unsigned long n = atomic_load(&s->m.count[r][k]);
+
+			if (!n)
+				continue;
+			if (codes[k])
+				crm_buf_addf(b, "crm_http_requests_total{route=\"%s\",code=\"%d\"} %lu\n",
+					     route_names[r], codes[k], n);
+			else
+				crm_buf_addf(b, "crm_http_requests_total{route=\"%s\",code=\"other\"} %lu\n",
+					     route_names[r], n);
+		}
+	crm_buf_adds(b, "# HELP crm_http_request_duration_seconds Time from the request to the response.\n"
+		     "# TYPE crm_http_request_duration_seconds histogram\n");
+	for (int r = 0; r < R_N; r++) {
+		unsigned long cum = 0;
+
+		for (size_t k = 0; k <= NBUCKETS; k++)
+			cum += atomic_load(&s->m.bucket[r][k]);
+		if (!cum)
+			continue;
+		cum = 0;
+		for (size_t k = 0; k <= NBUCKETS; k++) {
+			cum += atomic_load(&s->m.bucket[r][k]);
+			if (k < NBUCKETS)
+				crm_buf_addf(b, "crm_http_request_duration_seconds_bucket{route=\"%s\",le=\"%g\"} %lu\n",
+					     route_names[r], buckets[k], cum);
+			else
+				crm_buf_addf(b, "crm_http_request_duration_seconds_bucket{route=\"%s\",le=\"+Inf\"} %lu\n",
+					     route_names[r], cum);
+		}
+		crm_buf_addf(b, "crm_http_request_duration_seconds_sum{route=\"%s\"} %.6f\n",
+			     route_names[r], (double)atomic_load(&s->m.sum_us[r]) / 1e6);
+		crm_buf_addf(b, "crm_http_request_duration_seconds_count{route=\"%s\"} %lu\n",
+			     route_names[r], cum);
+	}
+	crm_buf_addf(b, "# HELP crm_db_busy_retries_total Waits for a database lock.\n"
+		     "# TYPE crm_db_busy_retries_total counter\ncrm_db_busy_retries_total %lu\n",
+		     atomic_load(&s->m.busy_retries));
+	crm_buf_addf(b, "# HELP crm_http_rate_limited_total Requests refused with 429.\n"
+		     "# TYPE crm_http_rate_limited_total counter\ncrm_http_rate_limited_total %lu\n",
+		     atomic_load(&s->m.rate_limited));
+	crm_buf_addf(b, "# HELP crm_http_connections Open connections.\n"
+		     "# TYPE crm_http_connections gauge\ncrm_http_connections %ld\n",
+		     atomic_load(&s->m.conns));
+	crm_buf_addf(b, "# HELP crm_event_streams Open event streams.\n"
+		     "# TYPE crm_event_streams gauge\ncrm_event_streams %ld\n",
+		     atomic_load(&s->m.streams));
+	crm_buf_addf(b, "# HELP crm_events_last_seq Sequence of the newest event in the log.\n"
+		     "# TYPE crm_events_last_seq gauge\ncrm_events_last_seq %lld\n",
+		     atomic_load(&s->last_seq));
+	crm_buf_addf(b, "# HELP crm_uptime_seconds Seconds since the server started.\n"
+		     "# TYPE crm_uptime_seconds gauge\ncrm_uptime_seconds %.0f\n",
+		     crm_now() - s->started);
+}
+
+/* ---- rate limits -------------------------------------------------------- */
+
+/* May the token make a request now? Refills rate per second up to burst. */
+static int rate_ok(struct crm_server *s, const char *id)
+{
+	size_t h = 5381;
+	struct bucket *b;
+	double now = crm_now();
+	int ok;
+
+	if (s->o.rate <= 0)
+		return 1;
+	for (const char *p = id; *p; p++)
+		h = h * 33 + (unsigned char)*p;
+	b = &s->rl[h % RL_SLOTS];
+	pthread_mutex_lock(&s->rlmu);
+	if (strcmp(b->id, id)) {
+		snprintf(b->id, sizeof(b->id), "%s", id);
+		b->tokens = s->o.burst;
+		b->at = now;
+	}
+	b->tokens += (now - b->at) * s->o.rate;
+	if (b->tokens > s->o.burst)
+		b->tokens = s->o.burst;
+	b->at = now;
+	ok = b->tokens >= 1;
+	if (ok)
+		b->tokens -= 1;
+	pthread_mutex_unlock(&s->rlmu);
+	return ok;
+}
+
+/* ---- the event stream --------------------------------------------------- */
+
+/* Append the events after st->cursor that st's reader may see. */
+static int sse_fill(struct sse *st, sqlite3 *db)
+{
+	sqlite3_stmt *q;
+	int rc, n = 0;
+
+	if (sqlite3_prepare_v2(db, "SELECT seq, at, entity, entity_id, op, payload FROM events "
+			       "WHERE seq > ?1 ORDER BY seq LIMIT 200", -1, &q, NULL) != SQLITE_OK)
+		return -1;
+	sqlite3_bind_int64(q, 1, st->cursor);
+	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+		long long seq = sqlite3_column_int64(q, 0);
+		const char *entity = (const char *)sqlite3_column_text(q, 2);
+		const char *eid = (const char *)sqlite3_column_text(q, 3);
+		const char *op = (const char *)sqlite3_column_text(q, 4);
+		const char *payload = (const char *)sqlite3_column_text(q, 5);
+
+		st->cursor = seq;
+		n++;
+		if (crm_api_visible(db, &st->who, entity, eid) != 1)
+			continue;
+		crm_buf_addf(&st->out, "id: %lld\nevent: %s.%s\ndata: {\"seq\":%lld,\"at\":\"%s\","
+			     "\"entity\":\"%s\",\"id\":\"%s\",\"op\":\"%s\",\"payload\":%s}\n\n",
+			     seq, entity, op, seq, sqlite3_column_text(q, 1), entity, eid, op,
+			     payload ? payload : "null");
+	}
+	sqlite3_finalize(q);
+	return rc == SQLITE_DONE ? n : -1;
+}
+
+static ssize_t sse_read(void *cls, uint64_t pos, char *buf, size_t max)
+{
+	struct sse *st = cls;
+	struct crm_server *s = st->s;
+	struct crm_err e = { 0 };
+	sqlite3 *db;
+	size_t n;
+
+	(void)pos;
+	if (atomic_load(&s->stop))
+		return MHD_CONTENT_READER_END_OF_STREAM;
+	if (st->off == st->out.len) {
+		crm_buf_reset(&st->out);
+		st->off = 0;
+		if (!(db = thread_db(s, &e)))
+			return MHD_CONTENT_READER_END_WITH_ERROR;
+		/* Whole pages of events the reader may not see are skipped. */
+		for (int k = 0; k < 50 && !st->out.len; k++) {
+			int got = sse_fill(st, db);
+
+			if (got < 0)
+				return MHD_CONTENT_READER_END_WITH_ERROR;
+			if (!got)
+				break;
+		}
+		if (!st->out.len && crm_now() - st->last_write >= 15)
+			crm_buf_adds(&st->out, ": keep-alive\n\n");
+		if (!st->out.len) {
+			pthread_mutex_lock(&s->ssemu);
+			st->suspended = 1;
+			MHD_suspend_connection(st->c);
+			pthread_mutex_unlock(&s->ssemu);
+			return 0;
+		}
+	}
+	n = st->out.len - st->off;
+	if (n > max)
+		n = max;
+	memcpy(buf, st->out.data + st->off, n);
+	st->off += n;
+	st->last_write = crm_now();
+	return (ssize_t)n;
+}
+
+static void sse_free(void *cls)
+{
+	struct sse *st = cls;
+	struct crm_server *s = st->s;
+
+	pthread_mutex_lock(&s->ssemu);
+	for (struct sse **p = &s->streams; *p; p = &(*p)->next)
+		if (*p == st) {
+			*p = st->next;
+			break;
+		}
+	pthread_mutex_unlock(&s->ssemu);
+	atomic_fetch_sub(&s->m.streams, 1);
+	crm_buf_release(&st->out);
+	free(st);
+}
+
+static enum MHD_Result start_stream(struct crm_server *s, struct MHD_Connection *c,
+				    struct req *r, const struct crm_principal *who)
+{
+	const char *last = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Last-Event-ID");
+	const char *since = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "since");
+	struct MHD_Response *res;
+	struct sse *st;
+	enum MHD_Result ret;
+	char *end;
+
+	if (!last)
+		last = since;
+	st = calloc(1, sizeof(*st));
+	if (!st)
+		return send_error(c, r, 500, "internal", "out of memory");
+	st->s = s;
+	st->c = c;
+	st->who = *who;
+	st->last_write = crm_now();
+	crm_buf_init(&st->out, 0);
+	if (last) {
+		st->cursor = strtoll(last, &end, 10);
+		if (end == last || *end || st->cursor < 0) {
+			crm_buf_release(&st->out);
+			free(st);
+			return send_error(c, r, 400, "bad_parameter", "Last-Event-ID: want an event sequence number");
+		}
+	} else {
+		st->cursor = atomic_load(&s->last_seq);
+	}
+	/* A comment first, so the client sees the stream open at once. */
+	crm_buf_adds(&st->out, ": crm event stream\nretry: 2000\n\n");
+	res = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 8192, sse_read, st, sse_free);
+	if (!res) {
+		crm_buf_release(&st->out);
+		free(st);
+		return MHD_NO;
+	}
+	pthread_mutex_lock(&s->ssemu);
+	st->next = s->streams;
+	s->streams = st;
+	pthread_mutex_unlock(&s->ssemu);
+	atomic_fetch_add(&s->m.streams, 1);
+	MHD_add_response_header(res, "Content-Type", "text/event-stream");
+	MHD_add_response_header(res, "Cache-Control", "no-store");
+	MHD_add_response_header(res, "X-Accel-Buffering", "no");
+	r->status = 200;
+	ret = MHD_queue_response(c, 200, res);
+	MHD_destroy_response(res);
+	return ret;
+}
+
+/* Resume the streams that are behind the log, or owe a keep-alive. */
+static void wake_streams(struct crm_server *s, int all)
+{
+	long long last = atomic_load(&s->last_seq);
+	double now = crm_now();
+
+	pthread_mutex_lock(&s->ssemu);
+	for (struct sse *st = s->streams; st; st = st->next)
+		if (st->suspended && (all || st->cursor < last || now - st->last_write >= 15)) {
+			st->suspended = 0;
+			MHD_resume_connection(st->c);
+		}
+	pthread_mutex_unlock(&s->ssemu);
+}
+
+static void *watcher(void *arg)
+{
+	struct crm_server *s = arg;
+	struct crm_err e = { 0 };
+	sqlite3 *db = NULL;
+	sqlite3_stmt *q = NULL;
+
+	if (crm_db_open(&db, s->o.db_path, CRM_DB_NOMIGRATE, &e) < 0) {
+		logf_(s, "event watcher: %s", e.msg);
+		return NULL;
+	}
+	sqlite3_prepare_v2(db, "SELECT coalesce(max(seq), 0) FROM events", -1, &q, NULL);
+	while (!atomic_load(&s->stop)) {
+		struct timespec ts = { 0, 100 * 1000 * 1000 };
+
+		if (q && sqlite3_step(q) == SQLITE_ROW)
+			atomic_store(&s->last_seq, sqlite3_column_int64(q, 0));
+		if (q)
+			sqlite3_reset(q);
+		wake_streams(s, 0);
+		nanosleep(&ts, NULL);
+	}
+	sqlite3_finalize(q);
+	crm_db_close(db);
+	return NULL;
+}
+
+/* ---- webhooks ------------------------------------------------------------ */
+
+static void *hooker(void *arg)
+{
+	struct crm_server *s = arg;
+	struct crm_err e = { 0 };
+	struct crm_hooks_opts ho = { 0 };
+	sqlite3 *db = NULL;
+
+	ho.backoff = s->o.hook_backoff;
+	ho.attempts = s->o.hook_attempts;
+	ho.stop = &s->stop;
+	if (crm_db_open(&db, s->o.db_path, CRM_DB_NOMIGRATE, &e) < 0) {
+		logf_(s, "webhooks: %s", e.msg);
+		return NULL;
+	}
+	while (!atomic_load(&s->stop)) {
+		struct crm_hooks_stats hs = { 0 };
+		struct timespec ts = { 0, 250 * 1000 * 1000 };
+
+		if (crm_hooks_pass(db, &ho, &hs, &e) < 0) {
+			logf_(s, "webhooks: %s", e.msg);
+			crm_err_clear(&e);
+		}
+		for (size_t i = 0; i < hs.nfailures && i < CRM_HOOKS_MAXFAIL; i++)
+			logf_(s, "webhook: %s", hs.failures[i]);
+		if (!hs.tried)
+			nanosleep(&ts, NULL);
+	}
+	crm_db_close(db);
+	return NULL;
+}
+
+/* ---- requests ----------------------------------------------------------- */
+
+static enum route route_of(const char *url)
+{
+	static const struct {
+		const char *prefix;
+		enum route r;
+	} t[] = {
+		{ "/v1/contacts", R_CONTACTS }, { "/v1/accounts", R_ACCOUNTS },
+		{ "/v1/deals", R_DEALS }, { "/v1/interactions", R_INTERACTIONS },
+		{ "/v1/tasks", R_TASKS },
+	};
+
+	if (!strcmp(url, "/"))
+		return R_PAGE;
+	if (!strcmp(url, "/v1/health"))
+		return R_HEALTH;
+	if (!strcmp(url, "/metrics"))
+		return R_METRICS;
+	if (!strcmp(url, "/v1/events"))
+		return R_EVENTS;
+	if (!strcmp(url, "/v1/leads/top"))
+		return R_LEADS;
+	if (!strcmp(url, "/v1/calls"))
+		return R_CALLS;
+	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		size_t n = strlen(t[i].prefix);
+
+		if (!strncmp(url, t[i].prefix, n)) {
+			const char *rest = url + n;
+
+			if (!*rest)
+				return t[i].r;
+			if (*rest == '/' && (strstr(rest, "/explain") || strstr(rest, "/next-action")))
+				return R_EXPLAIN;
+			return R_RECORD;
+		}
+	}
+	return R_OTHER;
+}
+
+static enum MHD_Result collect_arg(void *cls, enum MHD_ValueKind kind, const char *k,
+				   const char *v)
+{
+	struct crm_api_req *rq = cls;
+
+	(void)kind;
+	if (rq->nargs == CRM_API_MAXARGS)
+		return MHD_NO;
+	rq->args[rq->nargs].k = k;
+	rq->args[rq->nargs].v = v;
+	rq->nargs++;
+	return MHD_YES;
+}
+
+/* The bearer token of the request: Authorization header, else cookie. */
+static const char *bearer(struct MHD_Connection *c)
+{
+	const char *h = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Authorization");
+
+	if (h) {
+		if (!strncasecmp(h, "Bearer ", 7))
+			return h + 7;
+		return "";
+	}
+	return MHD_lookup_connection_value(c, MHD_COOKIE_KIND, "crm_token");
+}
+
+static enum MHD_Result health(struct crm_server *s, struct MHD_Connection *c, struct req *r)
+{
+	struct crm_err e = { 0 };
+	sqlite3 *db = thread_db(s, &e);
+	struct crm_buf b;
+	char v[64] = "";
+
+	crm_buf_init(&b, 0);
+	if (!db || crm_db_text1(db, "SELECT coalesce(max(seq), 0) FROM events WHERE ?1 IS NULL", NULL,
+				v, sizeof(v), &e) < 0) {
+		crm_buf_release(&b);
+		return send_error(c, r, 503, "unavailable", e.msg);
+	}
+	crm_buf_addf(&b, "{\"status\":\"ok\",\"version\":\"%s\",\"schema\":%d,\"last_event\":%s,"
+		     "\"uptime\":%.0f,\"streams\":%ld}\n", CRM_VERSION, crm_db_schema_version(), v,
+		     crm_now() - s->started, atomic_load(&s->m.streams));
+	return send_buf(c, r, 200, &b, "application/json");
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
+				  const char *method, const char *version,
+				  const char *upload, size_t *upload_size, void **con_cls)
+{
+	struct crm_server *s = cls;
+	struct req *r = *con_cls;
+	struct crm_principal who;
+	struct crm_api_req rq;
+	struct crm_api_res rs;
+	struct crm_err e = { 0 };
+	const char *token, *why;
+	sqlite3 *db;
+	enum MHD_Result ret;
+	int rc;
+
+	(void)version;
+	if (!r) {
+		const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Length");
+
+		if (!(r = calloc(1, sizeof(*r))))
+			return MHD_NO;
+		r->t0 = crm_now();
+		r->route = route_of(url);
+		crm_buf_init(&r->body, 0);
+		if (cl && strtoull(cl, NULL, 10) > s->o.max_body)
+			r->too_big = 1;
+		*con_cls = r;
+		return MHD_YES;
+	}
+	if (*upload_size) {
+		if (!r->too_big && r->body.len + *upload_size > s->o.max_body) {
+			r->too_big = 1;
+			crm_buf_release(&r->body);
+		}
+		if (!r->too_big && crm_buf_add(&r->body, upload, *upload_size) < 0)
+			return MHD_NO;
+		*upload_size = 0;
+		return MHD_YES;
+	}
+	if (r->too_big)
+		return send_error(c, r, 413, "too_large", "the body is larger than the server takes");
+	switch (r->route) {
+	case R_PAGE: {
+		struct MHD_Response *res;
+
+		if (strcmp(method, "GET") && strcmp(method, "HEAD"))
+			return send_error(c, r, 405, "method_not_allowed", "/ takes GET");
+		res = MHD_create_response_from_buffer(strlen(crm_page_html), (void *)crm_page_html,
+						      MHD_RESPMEM_PERSISTENT);
+		if (!res)
+			return MHD_NO;
+		MHD_add_response_header(res, "Content-Type", "text/html; charset=utf-8");
+		MHD_add_response_header(res, "Content-Security-Policy",
+					"default-src 'self'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; "
+					"img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'");
+		MHD_add_response_header(res, "X-Content-Type-Options", "nosniff");
+		r->status = 200;
+		ret = MHD_queue_response(c, 200, res);
+		MHD_destroy_response(res);
+		return ret;
+	}
+	case R_HEALTH:
+		return health(s, c, r);
+	case R_METRICS: {
+		struct crm_buf b;
+
+		crm_buf_init(&b, 0);
+		metrics_text(s, &b);
+		return send_buf(c, r, 200, &b, "text/plain; version=0.0.4");
+	}
+	default:
+		break;
+	}
+	if (!(db = thread_db(s, &e)))
+		return send_error(c, r, 503, "unavailable", e.msg);
+	token = bearer(c);
+	if (!token)
+		return send_error(c, r, 401, "unauthorized", "send a token: Authorization: Bearer crm_...");
+	memset(&who, 0, sizeof(who));
+	rc = crm_token_check(db, token, &who, &why, &e);
+	if (rc < 0)
+		return send_error(c, r, 503, "unavailable", e.msg);
+	if (!rc)
+		return send_error(c, r, 401, "unauthorized", why);
+	if (!rate_ok(s, who.token_id)) {
+		atomic_fetch_add(&s->m.rate_limited, 1);
+		return send_error(c, r, 429, "rate_limited", "too many requests; slow down");
+	}
+	if (r->route == R_EVENTS) {
+		if (strcmp(method, "GET"))
+			return send_error(c, r, 405, "method_not_allowed", "/v1/events takes GET");
+		return start_stream(s, c, r, &who);
+	}
+	if (!strcmp(method, "POST") || !strcmp(method, "PATCH")) {
+		const char *ct = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Type");
+
+		if (!ct || strncasecmp(ct, "application/json", 16))
+			return send_error(c, r, 415, "unsupported_media_type", "send the body as application/json");
+	}
+	memset(&rq, 0, sizeof(rq));
+	rq.method = method;
+	rq.path = url;
+	rq.who = &who;
+	rq.body = r->body.data;
+	rq.blen = r->body.len;
+	if (MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, collect_arg, &rq) > CRM_API_MAXARGS)
+		return send_error(c, r, 400, "bad_parameter", "too many query parameters");
+	crm_buf_init(&rs.body, 0);
+	crm_api_handle(s->api, db, &rq, &rs);
+	ret = send_buf(c, r, rs.status, &rs.body, "application/json");
+	crm_buf_release(&rs.body);
+	return ret;
+}
+
+static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
+			 enum MHD_RequestTerminationCode toe)
+{
+	struct crm_server *s = cls;
+	struct req *r = *con_cls;
+
+	(void)toe;
+	if (!r)
+		return;
+	if (r->status) {
+		count(s, r);
+		if (s->o.access_log) {
+			const union MHD_ConnectionInfo *ci =
+				MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+			char ip[64] = "-";
+
+			if (ci && ci->client_addr && ci->client_addr->sa_family == AF_INET)
+				inet_ntop(AF_INET, &((const struct sockaddr_in *)(const void *)ci->client_addr)->sin_addr,
+					  ip, sizeof(ip));
+			logf_(s, "%s %s %d %.1f ms", ip, route_names[r->route], r->status,
+			      1000 * (crm_now() - r->t0));
+		}
+	}
+	crm_buf_release(&r->body);
+	free(r);
+	*con_cls = NULL;
+}
+
+static void on_connection(void *cls, struct MHD_Connection *c, void **socket_ctx,
+			  enum MHD_ConnectionNotificationCode toe)
+{
+	struct crm_server *s = cls;
+
+	(void)c, (void)socket_ctx;
+	if (toe == MHD_CONNECTION_NOTIFY_STARTED)
+		atomic_fetch_add(&s->m.conns, 1);
+	else
+		atomic_fetch_sub(&s->m.conns, 1);
+}
+
+/* ---- start and stop ----------------------------------------------------- */
+
+static int parse_listen(const char *listen, struct sockaddr_in *sa, struct crm_err *e)
+{
+	char host[64];
+	const char *colon = strrchr(listen, ':');
+	char *end;
+	long port;
+
+	memset(sa, 0, sizeof(*sa));
+	sa->sin_family = AF_INET;
+	if (!colon || (size_t)(colon - listen) >= sizeof(host))
+		return crm_err_set(e, CRM_EUSAGE, "--listen '%s': want ADDRESS:PORT", listen);
+	memcpy(host, listen, (size_t)(colon - listen));
+	host[colon - listen] = '\0';
+	port = strtol(colon + 1, &end, 10);
+	if (end == colon + 1 || *end || port < 0 || port > 65535)
+		return crm_err_set(e, CRM_EUSAGE, "--listen '%s': bad port", listen);
+	if (!*host || !strcmp(host, "localhost"))
+		snprintf(host, sizeof(host), "127.0.0.1");
+	if (inet_pton(AF_INET, host, &sa->sin_addr) != 1)
+		return crm_err_set(e, CRM_EUSAGE, "--listen '%s': '%s' is not an IPv4 address", listen, host);
+	sa->sin_port = htons((uint16_t)port);
+	return 0;
+}
+
+struct crm_server *crm_serve_start(const struct crm_serve_opts *o, struct crm_err *e)
+{
+	struct crm_server *s = calloc(1, sizeof(*s));
+	struct sockaddr_in sa;
+	unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_ALLOW_SUSPEND_RESUME;
+	const union MHD_DaemonInfo *di;
+	int loopback;
+	sqlite3 *db;
+
+	if (!s) {
+		crm_err_set(e, CRM_ESOFTWARE, "out of memory");
+		return NULL;
+	}
+	s->o = *o;
+	if (!s->o.threads)
+		s->o.threads = 4;
+	if (!s->o.max_conns)
+		s->o.max_conns = 2048;
+	if (!s->o.max_per_ip)
+		s->o.max_per_ip = 1024;
+	if (!s->o.timeout)
+		s->o.timeout = 15;
+	if (!s->o.max_body)
+		s->o.max_body = 1 << 20;
+	if (s->o.burst <= 0)
+		s->o.burst = 2 * s->o.rate;
+	if (s->o.hook_backoff <= 0)
+		s->o.hook_backoff = 2;
+	if (s->o.hook_attempts <= 0)
+		s->o.hook_attempts = 8;
+	s->started = crm_now();
+	if (parse_listen(o->listen, &sa, e) < 0)
+		goto fail;
+	loopback = (ntohl(sa.sin_addr.s_addr) >> 24) == 127;
+	if (!o->tls_cert && !loopback && !o->insecure) {
+		crm_err_set(e, CRM_EUSAGE, "plain HTTP only on loopback: give --tls-cert and --tls-key, "
+			    "or --insecure to serve %s without TLS", o->listen);
+		goto fail;
+	}
+	if (o->tls_cert && !MHD_is_feature_supported(MHD_FEATURE_TLS)) {
+		crm_err_set(e, CRM_EUNAVAILABLE, "this libmicrohttpd was built without TLS");
+		goto fail;
+	}
+	/* Bring the schema up to date once, before the threads open it. */
+	if (crm_db_open(&db, o->db_path, 0, e) < 0)
+		goto fail;
+	crm_db_close(db);
+	if (!(s->api = crm_api_new())) {
+		crm_err_set(e, CRM_ESOFTWARE, "out of memory");
+		goto fail;
+	}
+	pthread_key_create(&s->dbkey, close_db);
+	pthread_mutex_init(&s->rlmu, NULL);
+	pthread_mutex_init(&s->ssemu, NULL);
+	if (o->tls_cert)
+		flags |= MHD_USE_TLS;
+	s->d = MHD_start_daemon(flags, 0, NULL, NULL, on_request, s,
+				MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
+				MHD_OPTION_THREAD_POOL_SIZE, s->o.threads,
+				MHD_OPTION_CONNECTION_LIMIT, s->o.max_conns,
+				MHD_OPTION_PER_IP_CONNECTION_LIMIT, s->o.max_per_ip,
+				MHD_OPTION_CONNECTION_TIMEOUT, s->o.timeout,
+				MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)65536,
+				MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024,
+				MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
+				MHD_OPTION_NOTIFY_CONNECTION, on_connection, s,
+				MHD_OPTION_EXTERNAL_LOGGER, mhd_log, s,
+				o->tls_cert ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END, o->tls_cert,
+				MHD_OPTION_HTTPS_MEM_KEY, o->tls_key,
+				MHD_OPTION_HTTPS_PRIORITIES, "NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2",
+				MHD_OPTION_END);
+	if (!s->d) {
+		crm_err_set(e, CRM_EUNAVAILABLE, "cannot listen on %s%s", o->listen,
+			    o->tls_cert ? " (or the certificate and key do not load)" : " (address in use?)");
+		goto fail_threads;
+	}
+	di = MHD_get_daemon_info(s->d, MHD_DAEMON_INFO_BIND_PORT);
+	s->port = di ? di->port : ntohs(sa.sin_port);
+	if (pthread_create(&s->watcher, NULL, watcher, s) == 0)
+		s->have_watcher = 1;
+	if (o->hooks && pthread_create(&s->hooker, NULL, hooker, s) == 0)
+		s->have_hooker = 1;
+	return s;
+fail_threads:
+	crm_api_free(s->api);
+	pthread_key_delete(s->dbkey);
+	pthread_mutex_destroy(&s->rlmu);
+	pthread_mutex_destroy(&s->ssemu);
+fail:
+	free(s);
+	return NULL;
+}
+
+unsigned crm_serve_port(const struct crm_server *s)
+{
+	return s->port;
+}
+
+void crm_serve_stop(struct crm_server *s)
+{
+	if (!s)
+		return;
+	atomic_store(&s->stop, 1);
+	if (s->have_watcher)
+		pthread_join(s->watcher, NULL);
+	if (s->have_hooker)
+		pthread_join(s->hooker, NULL);
+	/* Streams end: each resumed reader sees stop and closes. */
+	wake_streams(s, 1);
+	MHD_quiesce_daemon(s->d);
+	for (int i = 0; i < 50; i++) {
+		struct timespec ts = { 0, 20 * 1000 * 1000 };
+
+		pthread_mutex_lock(&s->ssemu);
+		if (!s->streams) {
+			pthread_mutex_unlock(&s->ssemu);
+			break;
+		}
+		pthread_mutex_unlock(&s->ssemu);
+		wake_streams(s, 1);
+		nanosleep(&ts, NULL);
+	}
+	MHD_stop_daemon(s->d);
+	crm_api_free(s->api);
+	pthread_key_delete(s->dbkey);
+	pthread_mutex_destroy(&s->rlmu);
+	pthread_mutex_destroy(&s->ssemu);
+	free(s);
+}
