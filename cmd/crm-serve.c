@@ -29,7 +29,7 @@ static const struct cli_opt opts[] = {
 	{ "threads", O_THREADS, "N", "worker threads (default 4)" },
 	{ "max-connections", O_MAXCONN, "N", "open connections in all (default 2048)" },
 	{ "max-per-ip", O_PERIP, "N", "open connections per client address (default 1024)" },
-	{ "timeout", O_TIMEOUT, "SECONDS", "close a connection idle this long (default 15)" },
+	{ "timeout", O_TIMEOUT, "SECONDS", "a request must arrive whole, and an idle connection closes, within this (default 15)" },
 	{ "max-body", O_MAXBODY, "BYTES", "largest request body (default 1048576)" },
 	{ "rate", O_RATE, "N", "requests per second per token, 0 for no limit (default 50)" },
 	{ "burst", O_BURST, "N", "requests a token may make at once (default 2 x rate)" },

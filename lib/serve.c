@@ -14,6 +14,7 @@
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdatomic.h>
+#include <sys/socket.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -68,6 +69,14 @@ struct bucket {
 
 struct sse;
 
+/* An open connection, for cutting off clients that send too slowly. */
+struct conn {
+	int fd;
+	double since;		/* waiting for a whole request since */
+	int busy;		/* a request is being answered */
+	struct conn *prev, *next;
+};
+
 struct crm_server {
 	struct crm_serve_opts o;
 	struct MHD_Daemon *d;
@@ -78,6 +87,8 @@ struct crm_server {
 	struct bucket rl[RL_SLOTS];
 	pthread_mutex_t ssemu;
 	struct sse *streams;
+	pthread_mutex_t connmu;
+	struct conn *conns;
 	atomic_llong last_seq;
 	atomic_int stop;
 	pthread_t watcher, hooker;
@@ -481,6 +492,25 @@ static void wake_streams(struct crm_server *s, int all)
 	pthread_mutex_unlock(&s->ssemu);
 }
 
+/*
+ * A request must arrive whole within the timeout: a client that trickles
+ * its headers or body a byte at a time (slowloris) is not idle, so the
+ * library's idle timeout never fires. Its socket is shut down, and the
+ * library then closes the connection as one the peer ended.
+ */
+static void reap(struct crm_server *s)
+{
+	double now = crm_now();
+
+	pthread_mutex_lock(&s->connmu);
+	for (struct conn *k = s->conns; k; k = k->next)
+		if (!k->busy && now - k->since > s->o.timeout) {
+			shutdown(k->fd, SHUT_RDWR);
+			k->since = 1e300;
+		}
+	pthread_mutex_unlock(&s->connmu);
+}
+
 static void *watcher(void *arg)
 {
 	struct crm_server *s = arg;
@@ -501,6 +531,7 @@ static void *watcher(void *arg)
 		if (q)
 			sqlite3_reset(q);
 		wake_streams(s, 0);
+		reap(s);
 		nanosleep(&ts, NULL);
 	}
 	sqlite3_finalize(q);
@@ -667,6 +698,16 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 		*upload_size = 0;
 		return MHD_YES;
 	}
+	{
+		const union MHD_ConnectionInfo *ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+		struct conn *k = ci ? ci->socket_context : NULL;
+
+		if (k) {
+			pthread_mutex_lock(&s->connmu);
+			k->busy = 1;
+			pthread_mutex_unlock(&s->connmu);
+		}
+	}
 	if (r->too_big)
 		return send_error(c, r, 413, "too_large", "the body is larger than the server takes");
 	switch (r->route) {
@@ -749,6 +790,17 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 	struct req *r = *con_cls;
 
 	(void)toe;
+	{
+		const union MHD_ConnectionInfo *ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+		struct conn *k = ci ? ci->socket_context : NULL;
+
+		if (k) {
+			pthread_mutex_lock(&s->connmu);
+			k->busy = 0;
+			k->since = crm_now();
+			pthread_mutex_unlock(&s->connmu);
+		}
+	}
 	if (!r)
 		return;
 	if (r->status) {
@@ -775,11 +827,41 @@ static void on_connection(void *cls, struct MHD_Connection *c, void **socket_ctx
 {
 	struct crm_server *s = cls;
 
-	(void)c, (void)socket_ctx;
-	if (toe == MHD_CONNECTION_NOTIFY_STARTED)
+	if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
+		const union MHD_ConnectionInfo *ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+		struct conn *k = calloc(1, sizeof(*k));
+
 		atomic_fetch_add(&s->m.conns, 1);
-	else
+		if (!k || !ci) {
+			free(k);
+			return;
+		}
+		k->fd = ci->connect_fd;
+		k->since = crm_now();
+		pthread_mutex_lock(&s->connmu);
+		k->next = s->conns;
+		if (s->conns)
+			s->conns->prev = k;
+		s->conns = k;
+		pthread_mutex_unlock(&s->connmu);
+		*socket_ctx = k;
+	} else {
+		struct conn *k = *socket_ctx;
+
 		atomic_fetch_sub(&s->m.conns, 1);
+		if (!k)
+			return;
+		pthread_mutex_lock(&s->connmu);
+		if (k->prev)
+			k->prev->next = k->next;
+		else
+			s->conns = k->next;
+		if (k->next)
+			k->next->prev = k->prev;
+		pthread_mutex_unlock(&s->connmu);
+		free(k);
+		*socket_ctx = NULL;
+	}
 }
 
 /* ---- start and stop ----------------------------------------------------- */
@@ -862,6 +944,7 @@ struct crm_server *crm_serve_start(const struct crm_serve_opts *o, struct crm_er
 	pthread_key_create(&s->dbkey, close_db);
 	pthread_mutex_init(&s->rlmu, NULL);
 	pthread_mutex_init(&s->ssemu, NULL);
+	pthread_mutex_init(&s->connmu, NULL);
 	if (o->tls_cert)
 		flags |= MHD_USE_TLS;
 	s->d = MHD_start_daemon(flags, 0, NULL, NULL, on_request, s,
@@ -896,6 +979,7 @@ fail_threads:
 	pthread_key_delete(s->dbkey);
 	pthread_mutex_destroy(&s->rlmu);
 	pthread_mutex_destroy(&s->ssemu);
+	pthread_mutex_destroy(&s->connmu);
 fail:
 	free(s);
 	return NULL;
@@ -935,5 +1019,6 @@ void crm_serve_stop(struct crm_server *s)
 	pthread_key_delete(s->dbkey);
 	pthread_mutex_destroy(&s->rlmu);
 	pthread_mutex_destroy(&s->ssemu);
+	pthread_mutex_destroy(&s->connmu);
 	free(s);
 }
