@@ -1,0 +1,49 @@
+#!/bin/sh
+# The "what matters now" page in headless Chromium: it loads with the top
+# leads and their reasons, a real click on a lead shows its factors and
+# next action, and a task made through the API appears live from the
+# event stream. The screenshot is kept in $CRM_BUILD/artifacts.
+. "$(dirname "$0")/lib.sh"
+
+command -v chromium >/dev/null || skip_all "no chromium"
+command -v curl >/dev/null || skip_all "no curl"
+
+"$TOP"/scripts/gen-sample -n 2000 -s 7 sample
+crm-import -q sample/* >/dev/null
+crm-score train -q -t contact >/dev/null
+crm-score --all -q -t contact >/dev/null
+tok=$(crm-serve token add ana --user "Ana Ruiz" 2>/dev/null)
+
+crm-serve --listen 127.0.0.1:0 2>serve.log &
+srv=$!
+for _ in $(seq 100); do grep -q listening serve.log 2>/dev/null && break; sleep 0.05; done
+U=$(sed -n 's/.*listening on //p' serve.log)
+
+page=$(curl -s -D headers "$U/")
+like "$page" "What matters now" "/ serves the page"
+like "$(cat headers)" "Content-Security-Policy: default-src 'self'" "which may load nothing from elsewhere"
+case $page in *"http://"*|*"https://"*) r=1 ;; *) r=0 ;; esac
+ok $r "and names no external resource"
+is "$(printf '%s' "$page" | wc -c | awk '{ print ($1 < 20000) }')" "1" "small: $(printf '%s' "$page" | wc -c) bytes"
+
+mkdir -p "$CRM_BUILD/artifacts"
+shot=$CRM_BUILD/artifacts/serve-page.png
+rm -f "$shot"
+python3 "$TOP/tests/cli/cdp.py" "$U" "$tok" "$shot" >seen.json 2>cdp.err
+ok $? "chromium drove the page $(tail -1 cdp.err)"
+is "$(jq .leads seen.json)" "$(curl -s -H "Authorization: Bearer $tok" "$U/v1/leads/top?limit=8" | jq '.data | length')" "the top leads are listed"
+first=$(curl -s -H "Authorization: Bearer $tok" "$U/v1/leads/top?limit=1" | jq -r '.data[0] | .first_name + " " + .last_name')
+is "$(jq -r .first_lead seen.json)" "$first" "highest score first"
+is "$(jq '.reasons >= 1 and .reasons <= 3' seen.json)" "true" "each with 1 to 3 reasons"
+is "$(jq -r .who seen.json)" "Ana Ruiz (rep)" "the page knows whose it is"
+is "$(jq -r .address seen.json)" "$U/" "the token left the address bar"
+like "$(jq -r .action seen.json)" "Next: " "clicking a lead shows its next best action"
+is "$(jq '.factors > 0' seen.json)" "true" "and its driving factors ($(jq .factors seen.json))"
+like "$(jq -r .detail seen.json)" "Score " "with its score"
+is "$(jq .selected seen.json)" "1" "the clicked lead is marked"
+is "$(jq .live_task seen.json)" "true" "a new task appears live from the event stream ($(jq .live_ms seen.json) ms)"
+is "$(jq '.errors | length' seen.json)" "0" "no script errors"
+test -s "$shot" && [ "$(head -c 8 "$shot" | od -An -c | tr -d ' ')" = "211PNG\r\n032\n" ]
+ok $? "a screenshot is kept: $shot"
+kill $srv; wait $srv 2>/dev/null
+done_testing
