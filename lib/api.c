@@ -48,10 +48,22 @@ struct xent {
 	char *json;
 };
 
+/* Whole /v1/leads/top answers, good while the event log has not moved. */
+#define TCACHE 64
+#define TCACHE_TTL 5.0
+
+struct tent {
+	char key[400];
+	long long seq;
+	double at;
+	char *json;
+};
+
 struct crm_api {
 	struct scorer sc[2];	/* contact, deal */
 	pthread_mutex_t xmu;
 	struct xent *xc;
+	struct tent tc[TCACHE];
 };
 
 struct crm_api *crm_api_new(void)
@@ -84,6 +96,8 @@ void crm_api_free(struct crm_api *a)
 	}
 	for (size_t i = 0; i < XCACHE; i++)
 		free(a->xc[i].json);
+	for (size_t i = 0; i < TCACHE; i++)
+		free(a->tc[i].json);
 	free(a->xc);
 	pthread_mutex_destroy(&a->xmu);
 	free(a);
@@ -265,28 +279,37 @@ static void own_clause(const struct crm_principal *p, const struct crm_entity *t
 static int reach(sqlite3 *db, const struct crm_principal *p,
 		 const struct crm_entity *t, const char *id, int *ok, struct crm_err *e)
 {
-	char sql[256], owner[256];
+	static const char *const sqls[][2] = {
+		{ "contacts", "SELECT owner FROM contacts WHERE id = ?1" },
+		{ "accounts", "SELECT owner FROM accounts WHERE id = ?1" },
+		{ "deals", "SELECT owner FROM deals WHERE id = ?1" },
+		{ "tasks", "SELECT owner FROM tasks WHERE id = ?1" },
+		{ "interactions", "SELECT c.owner FROM interactions i "
+				  "LEFT JOIN contacts c ON c.id = i.contact_id WHERE i.id = ?1" },
+	};
+	const char *sql = NULL;
+	char owner[256];
 	sqlite3_stmt *st;
 	int rc, null_owner;
 
-	if (has_owner(t))
-		snprintf(sql, sizeof(sql), "SELECT owner FROM %s WHERE id = ?1", t->table);
-	else if (!strcmp(t->kind, "interaction"))
-		snprintf(sql, sizeof(sql), "SELECT c.owner FROM interactions i "
-			 "LEFT JOIN contacts c ON c.id = i.contact_id WHERE i.id = ?1");
-	else
-		snprintf(sql, sizeof(sql), "SELECT NULL FROM %s WHERE id = ?1", t->table);
-	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
+	for (size_t i = 0; i < sizeof(sqls) / sizeof(sqls[0]); i++)
+		if (!strcmp(sqls[i][0], t->table))
+			sql = sqls[i][1];
+	if (!sql) {
+		*ok = p->role == CRM_ROLE_ADMIN;
+		return 1;
+	}
+	if (!(st = crm_db_stmt(db, sql)))
 		return crm_db_err(db, e, t->table);
 	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
 	rc = sqlite3_step(st);
 	if (rc != SQLITE_ROW) {
-		sqlite3_finalize(st);
+		crm_db_stmt_done(db, st);
 		return rc == SQLITE_DONE ? 0 : crm_db_err(db, e, t->table);
 	}
 	null_owner = sqlite3_column_type(st, 0) == SQLITE_NULL;
 	snprintf(owner, sizeof(owner), "%s", null_owner ? "" : (const char *)sqlite3_column_text(st, 0));
-	sqlite3_finalize(st);
+	crm_db_stmt_done(db, st);
 	rc = crm_auth_owns(db, p, null_owner ? NULL : owner, e);
 	if (rc < 0)
 		return -1;
@@ -333,12 +356,21 @@ static const struct crm_entity *api_type(const char *table)
 static int row_json(sqlite3 *db, const struct crm_entity *t, const char *id,
 		    struct crm_buf *b, struct crm_err *e)
 {
-	char sql[128];
+	static const char *const sqls[][2] = {
+		{ "contacts", "SELECT * FROM contacts WHERE id = ?1" },
+		{ "accounts", "SELECT * FROM accounts WHERE id = ?1" },
+		{ "deals", "SELECT * FROM deals WHERE id = ?1" },
+		{ "tasks", "SELECT * FROM tasks WHERE id = ?1" },
+		{ "interactions", "SELECT * FROM interactions WHERE id = ?1" },
+	};
+	const char *sql = NULL;
 	sqlite3_stmt *st;
 	int rc;
 
-	snprintf(sql, sizeof(sql), "SELECT * FROM %s WHERE id = ?1", t->table);
-	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
+	for (size_t i = 0; i < sizeof(sqls) / sizeof(sqls[0]); i++)
+		if (!strcmp(sqls[i][0], t->table))
+			sql = sqls[i][1];
+	if (!sql || !(st = crm_db_stmt(db, sql)))
 		return crm_db_err(db, e, t->table);
 	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
 	rc = sqlite3_step(st);
@@ -350,7 +382,7 @@ static int row_json(sqlite3 *db, const struct crm_entity *t, const char *id,
 	} else {
 		rc = rc == SQLITE_DONE ? 0 : crm_db_err(db, e, t->table);
 	}
-	sqlite3_finalize(st);
+	crm_db_stmt_done(db, st);
 	return rc;
 }
 
@@ -784,7 +816,7 @@ static int get_explain(struct crm_api *a, sqlite3 *db, const struct crm_entity *
 }
 
 /* /v1/leads/top: the caller's open leads by score, with their reasons. */
-static int leads_top(struct crm_api *a, sqlite3 *db, const struct crm_api_req *rq,
+static int leads_top_build(struct crm_api *a, sqlite3 *db, const struct crm_api_req *rq,
 		     struct crm_api_res *rs)
 {
 	const struct crm_entity *t = crm_entity_find("contact");
@@ -887,6 +919,49 @@ static int leads_top(struct crm_api *a, sqlite3 *db, const struct crm_api_req *r
 	crm_buf_addf(&rs->body, "],\"model\":\"%s\"}\n", model);
 	rs->status = 200;
 	return 200;
+}
+
+static int leads_top(struct crm_api *a, sqlite3 *db, const struct crm_api_req *rq,
+		     struct crm_api_res *rs)
+{
+	const struct crm_principal *w = rq->who;
+	const char *limit = arg(rq, "limit"), *owner = arg(rq, "owner");
+	char key[400];
+	long long seq = -1;
+	struct tent *t;
+	sqlite3_stmt *st = crm_db_stmt(db, "SELECT coalesce(max(seq), 0) FROM events");
+	size_t h = 5381;
+	double now = crm_now();
+	int rc;
+
+	if (st && sqlite3_step(st) == SQLITE_ROW)
+		seq = sqlite3_column_int64(st, 0);
+	if (st)
+		crm_db_stmt_done(db, st);
+	snprintf(key, sizeof(key), "%d|%s|%s|%s|%s|%zu", (int)w->role, w->user, w->team,
+		 limit ? limit : "", owner ? owner : "", rq->nargs);
+	for (const char *p = key; *p; p++)
+		h = h * 33 + (unsigned char)*p;
+	t = &a->tc[h % TCACHE];
+	pthread_mutex_lock(&a->xmu);
+	if (seq >= 0 && t->json && t->seq == seq && now - t->at < TCACHE_TTL && !strcmp(t->key, key)) {
+		crm_buf_adds(&rs->body, t->json);
+		pthread_mutex_unlock(&a->xmu);
+		rs->status = 200;
+		return 200;
+	}
+	pthread_mutex_unlock(&a->xmu);
+	rc = leads_top_build(a, db, rq, rs);
+	if (rc == 200 && seq >= 0) {
+		pthread_mutex_lock(&a->xmu);
+		free(t->json);
+		t->json = crm_strndup(rs->body.data, rs->body.len);
+		snprintf(t->key, sizeof(t->key), "%s", key);
+		t->seq = seq;
+		t->at = now;
+		pthread_mutex_unlock(&a->xmu);
+	}
+	return rc;
 }
 
 /* /v1/calls: recent analysed calls with their hesitation flags. */

@@ -136,13 +136,13 @@ int crm_token_check(sqlite3 *db, const char *token, struct crm_principal *p,
 	if (strncmp(token, "crm_", 4) || strlen(token) != CRM_TOKEN_LEN)
 		return 0;
 	crm_sha256_hex(token, strlen(token), hash);
-	if (sqlite3_prepare_v2(db, "SELECT id, name, role, user, coalesce(team, ''), expires_at, revoked_at "
-			       "FROM api_tokens WHERE hash = ?1", -1, &st, NULL) != SQLITE_OK)
+	if (!(st = crm_db_stmt(db, "SELECT id, name, role, user, coalesce(team, ''), expires_at, revoked_at "
+			       "FROM api_tokens WHERE hash = ?1")))
 		return crm_db_err(db, e, "tokens");
 	sqlite3_bind_text(st, 1, hash, -1, SQLITE_STATIC);
 	rc = sqlite3_step(st);
 	if (rc != SQLITE_ROW) {
-		sqlite3_finalize(st);
+		crm_db_stmt_done(db, st);
 		return rc == SQLITE_DONE ? 0 : crm_db_err(db, e, "tokens");
 	}
 	crm_db_timestamp(now, sizeof(now));
@@ -162,7 +162,7 @@ int crm_token_check(sqlite3 *db, const char *token, struct crm_principal *p,
 		*why = NULL;
 		rc = p->role != CRM_ROLE_NONE;
 	}
-	sqlite3_finalize(st);
+	crm_db_stmt_done(db, st);
 	return rc;
 }
 
@@ -180,13 +180,12 @@ int crm_auth_owns(sqlite3 *db, const struct crm_principal *p,
 		return 1;
 	if (p->role != CRM_ROLE_MANAGER || !*p->team)
 		return 0;
-	if (sqlite3_prepare_v2(db, "SELECT 1 FROM users WHERE name = ?1 AND team = ?2 AND merged_into IS NULL",
-			       -1, &st, NULL) != SQLITE_OK)
+	if (!(st = crm_db_stmt(db, "SELECT 1 FROM users WHERE name = ?1 AND team = ?2 AND merged_into IS NULL")))
 		return crm_db_err(db, e, "users");
 	sqlite3_bind_text(st, 1, owner, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, p->team, -1, SQLITE_STATIC);
 	rc = sqlite3_step(st);
-	sqlite3_finalize(st);
+	crm_db_stmt_done(db, st);
 	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
 		return crm_db_err(db, e, "users");
 	return rc == SQLITE_ROW;

@@ -236,8 +236,59 @@ fail:
 	return -1;
 }
 
+/* Statements kept prepared, per thread: a server thread runs the same few
+ * queries thousands of times a second on its own connection. */
+#define STMT_CACHE 48
+
+static _Thread_local struct {
+	sqlite3 *db;
+	const char *sql;
+	sqlite3_stmt *st;
+} stmt_cache[STMT_CACHE];
+
+sqlite3_stmt *crm_db_stmt(sqlite3 *db, const char *sql)
+{
+	size_t free_slot = STMT_CACHE;
+	sqlite3_stmt *st;
+
+	for (size_t i = 0; i < STMT_CACHE; i++) {
+		if (stmt_cache[i].db == db && stmt_cache[i].sql == sql) {
+			sqlite3_reset(stmt_cache[i].st);
+			sqlite3_clear_bindings(stmt_cache[i].st);
+			return stmt_cache[i].st;
+		}
+		if (!stmt_cache[i].db && free_slot == STMT_CACHE)
+			free_slot = i;
+	}
+	if (sqlite3_prepare_v3(db, sql, -1, SQLITE_PREPARE_PERSISTENT, &st, NULL) != SQLITE_OK)
+		return NULL;
+	if (free_slot < STMT_CACHE) {
+		stmt_cache[free_slot].db = db;
+		stmt_cache[free_slot].sql = sql;
+		stmt_cache[free_slot].st = st;
+	}
+	return st;
+}
+
+void crm_db_stmt_done(sqlite3 *db, sqlite3_stmt *st)
+{
+	for (size_t i = 0; i < STMT_CACHE; i++)
+		if (stmt_cache[i].db == db && stmt_cache[i].st == st) {
+			sqlite3_reset(st);
+			return;
+		}
+	sqlite3_finalize(st);
+}
+
 void crm_db_close(sqlite3 *db)
 {
+	for (size_t i = 0; i < STMT_CACHE; i++)
+		if (stmt_cache[i].db == db) {
+			sqlite3_finalize(stmt_cache[i].st);
+			stmt_cache[i].db = NULL;
+			stmt_cache[i].sql = NULL;
+			stmt_cache[i].st = NULL;
+		}
 	sqlite3_close(db);
 }
 

@@ -54,6 +54,16 @@ int crm_db_code(int rc);
 /* Fill e from the handle's last error, prefixed by what; returns -1. */
 int crm_db_err(sqlite3 *db, struct crm_err *e, const char *what);
 
+/*
+ * A prepared statement for sql, kept by this thread for this connection
+ * and reset for reuse: sql must be a string constant (it is matched by
+ * address). NULL on an error (see sqlite3_errmsg). Give it back with
+ * crm_db_stmt_done(), which resets it (or finalizes one the cache had no
+ * room for). crm_db_close() finalizes the thread's statements of db.
+ */
+sqlite3_stmt *crm_db_stmt(sqlite3 *db, const char *sql);
+void crm_db_stmt_done(sqlite3 *db, sqlite3_stmt *st);
+
 /* Current UTC time as "YYYY-MM-DDTHH:MM:SS.mmmZ" into buf (>= 25 bytes). */
 void crm_db_timestamp(char *buf, size_t n);
 

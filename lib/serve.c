@@ -77,6 +77,16 @@ struct conn {
 	struct conn *prev, *next;
 };
 
+/* Tokens recently checked: a revocation takes effect within TK_TTL. */
+#define TK_SLOTS 512
+#define TK_TTL 2.0
+
+struct tkent {
+	char token[CRM_TOKEN_LEN + 1];
+	double at;
+	struct crm_principal who;
+};
+
 struct crm_server {
 	struct crm_serve_opts o;
 	struct MHD_Daemon *d;
@@ -85,6 +95,8 @@ struct crm_server {
 	pthread_key_t dbkey;
 	pthread_mutex_t rlmu;
 	struct bucket rl[RL_SLOTS];
+	pthread_mutex_t tkmu;
+	struct tkent tk[TK_SLOTS];
 	pthread_mutex_t ssemu;
 	struct sse *streams;
 	pthread_mutex_t connmu;
@@ -330,6 +342,37 @@ static int rate_ok(struct crm_server *s, const char *id)
 		b->tokens -= 1;
 	pthread_mutex_unlock(&s->rlmu);
 	return ok;
+}
+
+/* The principal of token, from the cache or the database; as crm_token_check. */
+static int check_token(struct crm_server *s, sqlite3 *db, const char *token,
+		       struct crm_principal *who, const char **why, struct crm_err *e)
+{
+	size_t h = 5381;
+	struct tkent *k;
+	double now = crm_now();
+	int rc;
+
+	for (const char *p = token; *p; p++)
+		h = h * 33 + (unsigned char)*p;
+	k = &s->tk[h % TK_SLOTS];
+	pthread_mutex_lock(&s->tkmu);
+	if (!strcmp(k->token, token) && now - k->at < TK_TTL) {
+		*who = k->who;
+		pthread_mutex_unlock(&s->tkmu);
+		*why = NULL;
+		return 1;
+	}
+	pthread_mutex_unlock(&s->tkmu);
+	rc = crm_token_check(db, token, who, why, e);
+	if (rc == 1 && strlen(token) == CRM_TOKEN_LEN) {
+		pthread_mutex_lock(&s->tkmu);
+		memcpy(k->token, token, CRM_TOKEN_LEN + 1);
+		k->who = *who;
+		k->at = now;
+		pthread_mutex_unlock(&s->tkmu);
+	}
+	return rc;
 }
 
 /* ---- the event stream --------------------------------------------------- */
@@ -748,7 +791,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 	if (!token)
 		return send_error(c, r, 401, "unauthorized", "send a token: Authorization: Bearer crm_...");
 	memset(&who, 0, sizeof(who));
-	rc = crm_token_check(db, token, &who, &why, &e);
+	rc = check_token(s, db, token, &who, &why, &e);
 	if (rc < 0)
 		return send_error(c, r, 503, "unavailable", e.msg);
 	if (!rc)
@@ -943,6 +986,7 @@ struct crm_server *crm_serve_start(const struct crm_serve_opts *o, struct crm_er
 	}
 	pthread_key_create(&s->dbkey, close_db);
 	pthread_mutex_init(&s->rlmu, NULL);
+	pthread_mutex_init(&s->tkmu, NULL);
 	pthread_mutex_init(&s->ssemu, NULL);
 	pthread_mutex_init(&s->connmu, NULL);
 	if (o->tls_cert)
@@ -978,6 +1022,7 @@ fail_threads:
 	crm_api_free(s->api);
 	pthread_key_delete(s->dbkey);
 	pthread_mutex_destroy(&s->rlmu);
+	pthread_mutex_destroy(&s->tkmu);
 	pthread_mutex_destroy(&s->ssemu);
 	pthread_mutex_destroy(&s->connmu);
 fail:
@@ -1018,6 +1063,7 @@ void crm_serve_stop(struct crm_server *s)
 	crm_api_free(s->api);
 	pthread_key_delete(s->dbkey);
 	pthread_mutex_destroy(&s->rlmu);
+	pthread_mutex_destroy(&s->tkmu);
 	pthread_mutex_destroy(&s->ssemu);
 	pthread_mutex_destroy(&s->connmu);
 	free(s);

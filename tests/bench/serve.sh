@@ -1,0 +1,166 @@
+#!/bin/sh
+# serve.sh - crm-serve under load, with wrk on loopback.
+#
+# A CRM of BENCH_SERVE_CONTACTS contacts (default 100000) and ten times as
+# many interactions, a trained and scored lead model, five reps with a
+# token each. Then, 500 connections for BENCH_SERVE_SECONDS (default 60):
+#   reads:  GET a contact, /v1/leads/top and next-action, in turn, each
+#           rep asking about their own records (target: 0 errors, p99 < 50 ms);
+#   mixed:  the same with 10% POST /v1/interactions, each rescoring its
+#           contact (target p99 < 200 ms), and every acknowledged write
+#           counted in the database afterwards (no lost writes).
+# The reference, measured in the same run, is GET /v1/health: the server
+# and the loop without the database. Last, a soak of BENCH_SOAK_SECONDS
+# (default 1800; 0 skips it) at 100 connections of the mixed load,
+# sampling the server's memory and open descriptors every 30 s.
+# The rate limit is off: this measures capacity, not the limit.
+set -eu
+top=$(cd "$(dirname "$0")/../.." && pwd)
+: "${CRM_BUILD:=$top/build}"
+PATH=$CRM_BUILD:$PATH
+N=${BENCH_SERVE_CONTACTS:-100000}
+SECS=${BENCH_SERVE_SECONDS:-60}
+SOAK=${BENCH_SOAK_SECONDS:-1800}
+CONNS=${BENCH_SERVE_CONNECTIONS:-500}
+command -v wrk >/dev/null || { echo "serve.sh: wrk is not installed (apt-get install wrk)" >&2; exit 1; }
+dir=$(mktemp -d "${TMPDIR:-/tmp}/crm-bench.XXXXXX")
+trap 'kill $srv 2>/dev/null; rm -rf "$dir"' EXIT
+srv=
+ulimit -n 65536 2>/dev/null || ulimit -n 4096
+
+export CRM_DB="$dir/crm.db"
+t0=$(date +%s)
+"$top"/scripts/gen-sample -n "$N" -i $((N * 10)) "$dir/s" >/dev/null
+crm-import -q --output none "$dir"/s/*
+crm-score -t contact train -q >/dev/null
+crm-score -t contact --all -q >/dev/null
+printf 'load: %d contacts, %d interactions, trained and scored in %d s (not measured)\n' \
+	"$(sqlite3 "$CRM_DB" 'select count(*) from contacts')" "$(sqlite3 "$CRM_DB" 'select count(*) from interactions')" \
+	$(($(date +%s) - t0))
+
+# Five reps, a token each, and ids of their own open leads for the scripts.
+: >"$dir/reps.lua"
+printf 'reps = {\n' >>"$dir/reps.lua"
+sqlite3 "$CRM_DB" "select distinct owner from contacts where owner is not null order by 1" | while read -r owner; do
+	tok=$(crm-serve token add "$owner" 2>/dev/null)
+	ids=$(sqlite3 "$CRM_DB" "select '\"' || id || '\"' from contacts where owner = '$owner' and outcome is null and merged_into is null order by random() limit 2000" | paste -sd,)
+	printf '  { token = "%s", ids = { %s } },\n' "$tok" "$ids" >>"$dir/reps.lua"
+done
+printf '}\n' >>"$dir/reps.lua"
+
+cat >"$dir/common.lua" <<'EOF'
+dofile(os.getenv("REPS"))
+-- Counters are globals of each thread's state, read back in done().
+local threads = {}
+n, posts, acked, bad = 0, 0, 0, 0
+local write_every = tonumber(os.getenv("WRITE_EVERY") or "0")
+local path_only = os.getenv("ONLY")
+function setup(thread)
+	thread:set("tid", #threads + 1)
+	table.insert(threads, thread)
+end
+function init(args)
+	math.randomseed(os.time() * 7 + (tid or 0))
+end
+function request()
+	n = n + 1
+	local rep = reps[(n % #reps) + 1]
+	local id = rep.ids[math.random(#rep.ids)]
+	local h = { ["Authorization"] = "Bearer " .. rep.token }
+	if path_only then
+		return wrk.format("GET", path_only, h)
+	end
+	if write_every > 0 and n % write_every == 0 then
+		posts = posts + 1
+		h["Content-Type"] = "application/json"
+		local body = string.format('{"kind":"web_visit","contact_id":"%s","occurred_at":"2026-11-20T10:00:00Z","external_id":"bench-%d-%d","subject":"/pricing","attrs":{"url":"https://example.com/pricing"}}',
+			id, tid, posts)
+		return wrk.format("POST", "/v1/interactions", h, body)
+	end
+	local k = n % 3
+	if k == 0 then
+		return wrk.format("GET", "/v1/contacts/" .. id, h)
+	elseif k == 1 then
+		return wrk.format("GET", "/v1/leads/top", h)
+	end
+	return wrk.format("GET", "/v1/contacts/" .. id .. "/next-action", h)
+end
+function response(status, headers, body)
+	if status == 201 then
+		acked = acked + 1
+	elseif status >= 400 then
+		bad = bad + 1
+	end
+end
+function done(summary, latency, requests)
+	local a, p, b = 0, 0, 0
+	for _, t in ipairs(threads) do
+		a = a + (t:get("acked") or 0)
+		p = p + (t:get("posts") or 0)
+		b = b + (t:get("bad") or 0)
+	end
+	local e = summary.errors
+	io.write(string.format('{"requests":%d,"seconds":%.1f,"rps":%.0f,"p50_ms":%.2f,"p90_ms":%.2f,"p99_ms":%.2f,"max_ms":%.2f,"errors":%d,"http_errors":%d,"posts":%d,"acked":%d}\n',
+		summary.requests, summary.duration / 1e6, summary.requests / (summary.duration / 1e6),
+		latency:percentile(50) / 1000, latency:percentile(90) / 1000, latency:percentile(99) / 1000,
+		latency.max / 1000, e.connect + e.read + e.write + e.timeout, e.status + b, p, a))
+end
+EOF
+
+crm-serve --listen 127.0.0.1:0 --rate 0 --threads 4 --no-webhooks 2>"$dir/serve.log" &
+srv=$!
+for _ in $(seq 100); do grep -q listening "$dir/serve.log" 2>/dev/null && break; sleep 0.05; done
+U=$(sed -n 's/.*listening on //p' "$dir/serve.log")
+export REPS="$dir/reps.lua"
+
+run() {	# run LABEL CONNS SECONDS [ENV...] - one wrk run, its JSON line on stdout
+	label=$1 c=$2 s=$3
+	shift 3
+	env "$@" wrk -t2 -c"$c" -d"${s}s" --timeout 10s -s "$dir/common.lua" "$U" 2>/dev/null | grep '^{' |
+		jq -c --arg l "$label" '. + {run: $l}'
+}
+# Warm the page cache and the explanation cache a little, like a day's use.
+run warm 50 5 >/dev/null
+ref=$(run health "$CONNS" "$SECS" ONLY=/v1/health)
+reads=$(run reads "$CONNS" "$SECS")
+before=$(sqlite3 "$CRM_DB" "select count(*) from interactions where external_id like 'bench-%'")
+mixed=$(run mixed "$CONNS" "$SECS" WRITE_EVERY=10)
+after=$(sqlite3 "$CRM_DB" "select count(*) from interactions where external_id like 'bench-%'")
+
+printf '\ncrm-serve on %s contacts, %d connections, %d s each (wrk, loopback, 2 cores shared with wrk)\n' "$N" "$CONNS" "$SECS"
+printf '%-8s %10s %9s %9s %9s %9s %7s %12s\n' run requests req/s p50_ms p99_ms max_ms errors target
+for j in "$ref" "$reads" "$mixed"; do
+	printf '%s\n' "$j" | jq -r '[.run, .requests, .rps, .p50_ms, .p99_ms, .max_ms, (.errors + .http_errors),
+		(if .run == "reads" then "p99<50" elif .run == "mixed" then "p99<200" else "reference" end)] | @tsv' |
+		awk -F'\t' '{ printf "%-8s %10d %9d %9.2f %9.2f %9.2f %7d %12s\n", $1, $2, $3, $4, $5, $6, $7, $8 }'
+done
+printf '%s\n' "$reads" | jq -r --argjson r "$(printf '%s' "$ref" | jq .p99_ms)" \
+	'"reads p99 \(.p99_ms) ms: ratio to target (50 ms) \(.p99_ms / 50 * 100 | round / 100), to the health reference \(.p99_ms / $r * 100 | round / 100)"'
+printf '%s\n' "$mixed" | jq -r --argjson r "$(printf '%s' "$ref" | jq .p99_ms)" \
+	'"mixed p99 \(.p99_ms) ms: ratio to target (200 ms) \(.p99_ms / 200 * 100 | round / 100), to the health reference \(.p99_ms / $r * 100 | round / 100)"'
+acked=$(printf '%s' "$mixed" | jq .acked)
+printf 'writes: %d acknowledged (201), %d new rows in the database: %s\n' "$acked" $((after - before)) \
+	"$([ "$acked" -le $((after - before)) ] && echo "none lost" || echo "LOST $((acked - after + before))")"
+
+if [ "$SOAK" -gt 0 ]; then
+	printf '\nsoak: %d s at 100 connections, 10%% writes; server memory and descriptors every 30 s\n' "$SOAK"
+	run soak 100 "$SOAK" WRITE_EVERY=10 >"$dir/soak.json" &
+	w=$!
+	printf '%6s %10s %5s\n' secs rss_kib fds
+	i=0
+	while kill -0 $w 2>/dev/null; do
+		rss=$(awk '/^VmRSS/ { print $2 }' /proc/$srv/status)
+		fds=$(ls /proc/$srv/fd | wc -l)
+		printf '%6d %10d %5d\n' $((i * 30)) "$rss" "$fds" | tee -a "$dir/soak.txt"
+		i=$((i + 1))
+		sleep 30
+	done
+	wait $w
+	awk 'NR == 1 { r0 = $2; f0 = $3 } NR == 2 { r1 = $2 } { r = $2; f = $3; if ($2 > m) m = $2 }
+	     END { printf "soak: rss %d KiB after 30 s, %d KiB at the end (%+.1f%%), peak %d; fds %d -> %d\n",
+	           r1, r, 100 * (r - r1) / r1, m, f0, f }' "$dir/soak.txt"
+	jq -r '"soak: \(.requests) requests, \(.rps) req/s, p99 \(.p99_ms) ms, \(.errors + .http_errors) errors"' "$dir/soak.json"
+fi
+kill $srv
+wait $srv 2>/dev/null || true
+srv=
