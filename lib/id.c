@@ -2,6 +2,7 @@
  * id.c - time-ordered ids and a small content hash.
  */
 #include <stdio.h>
+#include <pthread.h>
 #include <string.h>
 #include <sys/random.h>
 #include <time.h>
@@ -12,12 +13,16 @@ static const char b32[] = "0123456789abcdefghjkmnpqrstvwxyz";
 
 void crm_id_new(const char *prefix, char *out)
 {
+	static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
 	static uint64_t last_ms;
 	static uint32_t counter;
 	struct timespec ts;
 	uint64_t ms;
+	uint32_t c;
 	size_t k;
 
+	/* Server threads make ids at once: one clock and counter for all. */
+	pthread_mutex_lock(&mu);
 	clock_gettime(CLOCK_REALTIME, &ts);
 	ms = (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 	if (ms > last_ms) {
@@ -30,12 +35,14 @@ void crm_id_new(const char *prefix, char *out)
 		if (++counter == 0)
 			last_ms = ++ms;
 	}
+	c = counter;
+	pthread_mutex_unlock(&mu);
 	k = strlen(prefix);
 	memcpy(out, prefix, k);
 	for (int i = 9; i >= 0; i--)	/* 10 chars = 50 bits >= 48 */
 		out[k + (size_t)(9 - i)] = b32[(ms >> (i * 5)) & 31];
 	for (int i = 5; i >= 0; i--)	/* 6 chars = 30 bits, top 2 above */
-		out[k + 10 + (size_t)(5 - i)] = b32[(counter >> (i * 5)) & 31];
+		out[k + 10 + (size_t)(5 - i)] = b32[(c >> (i * 5)) & 31];
 	out[k + 16] = '\0';
 }
 

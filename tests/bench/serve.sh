@@ -73,8 +73,8 @@ function request()
 	if write_every > 0 and n % write_every == 0 then
 		posts = posts + 1
 		h["Content-Type"] = "application/json"
-		local body = string.format('{"kind":"web_visit","contact_id":"%s","occurred_at":"2026-11-20T10:00:00Z","external_id":"bench-%d-%d","subject":"/pricing","attrs":{"url":"https://example.com/pricing"}}',
-			id, tid, posts)
+		local body = string.format('{"kind":"web_visit","contact_id":"%s","occurred_at":"2026-11-20T10:00:00Z","external_id":"bench-%s-%d-%d","subject":"/pricing","attrs":{"url":"https://example.com/pricing"}}',
+			id, os.getenv("RUN") or "x", tid, posts)
 		return wrk.format("POST", "/v1/interactions", h, body)
 	end
 	local k = n % 3
@@ -107,7 +107,7 @@ function done(summary, latency, requests)
 end
 EOF
 
-crm-serve --listen 127.0.0.1:0 --rate 0 --threads 4 --no-webhooks 2>"$dir/serve.log" &
+crm-serve --listen 127.0.0.1:0 --rate 0 --threads 4 --no-webhooks ${BENCH_SERVE_LOG:+--access-log} 2>"$dir/serve.log" &
 srv=$!
 for _ in $(seq 100); do grep -q listening "$dir/serve.log" 2>/dev/null && break; sleep 0.05; done
 U=$(sed -n 's/.*listening on //p' "$dir/serve.log")
@@ -116,7 +116,7 @@ export REPS="$dir/reps.lua"
 run() {	# run LABEL CONNS SECONDS [ENV...] - one wrk run, its JSON line on stdout
 	label=$1 c=$2 s=$3
 	shift 3
-	env "$@" wrk -t2 -c"$c" -d"${s}s" --timeout 10s -s "$dir/common.lua" "$U" 2>/dev/null | grep '^{' |
+	env RUN="$label" "$@" wrk -t2 -c"$c" -d"${s}s" --timeout 10s -s "$dir/common.lua" "$U" 2>/dev/null | grep '^{' |
 		jq -c --arg l "$label" '. + {run: $l}'
 }
 # Warm the page cache and the explanation cache a little, like a day's use.
@@ -143,7 +143,10 @@ printf 'writes: %d acknowledged (201), %d new rows in the database: %s\n' "$acke
 	"$([ "$acked" -le $((after - before)) ] && echo "none lost" || echo "LOST $((acked - after + before))")"
 
 if [ "$SOAK" -gt 0 ]; then
-	printf '\nsoak: %d s at 100 connections, 10%% writes; server memory and descriptors every 30 s\n' "$SOAK"
+	every=$((SOAK / 60))
+	[ "$every" -lt 5 ] && every=5
+	[ "$every" -gt 30 ] && every=30
+	printf '\nsoak: %d s at 100 connections, 10%% writes; server memory and descriptors every %d s\n' "$SOAK" "$every"
 	run soak 100 "$SOAK" WRITE_EVERY=10 >"$dir/soak.json" &
 	w=$!
 	printf '%6s %10s %5s\n' secs rss_kib fds
@@ -151,16 +154,18 @@ if [ "$SOAK" -gt 0 ]; then
 	while kill -0 $w 2>/dev/null; do
 		rss=$(awk '/^VmRSS/ { print $2 }' /proc/$srv/status)
 		fds=$(ls /proc/$srv/fd | wc -l)
-		printf '%6d %10d %5d\n' $((i * 30)) "$rss" "$fds" | tee -a "$dir/soak.txt"
+		printf '%6d %10d %5d\n' $((i * every)) "$rss" "$fds" | tee -a "$dir/soak.txt"
 		i=$((i + 1))
-		sleep 30
+		sleep "$every"
 	done
 	wait $w
-	awk 'NR == 1 { r0 = $2; f0 = $3 } NR == 2 { r1 = $2 } { r = $2; f = $3; if ($2 > m) m = $2 }
-	     END { printf "soak: rss %d KiB after 30 s, %d KiB at the end (%+.1f%%), peak %d; fds %d -> %d\n",
-	           r1, r, 100 * (r - r1) / r1, m, f0, f }' "$dir/soak.txt"
+	# Against the second sample: the first is taken before the load warms up.
+	awk 'NR == 1 { f0 = $3; r1 = $2 } NR == 2 { r1 = $2; t1 = $1 } { r = $2; f = $3; if ($2 > m) m = $2 }
+	     END { printf "soak: rss %d KiB at %d s, %d KiB at the end (%+.1f%%), peak %d KiB; open fds %d -> %d\n",
+	           r1, t1, r, 100 * (r - r1) / r1, m, f0, f }' "$dir/soak.txt"
 	jq -r '"soak: \(.requests) requests, \(.rps) req/s, p99 \(.p99_ms) ms, \(.errors + .http_errors) errors"' "$dir/soak.json"
 fi
+[ -n "${BENCH_SERVE_LOG:-}" ] && grep -v " 20[01] " "$dir/serve.log" | sort | uniq -c | sort -rn | head -5
 kill $srv
 wait $srv 2>/dev/null || true
 srv=
