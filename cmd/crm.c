@@ -28,13 +28,16 @@ static const struct cli cli = {
 	"  audit     bias, data-quality and privacy audits (crm-audit(1))\n"
 	"  transcribe  calls to transcripts, action items and tasks (crm-transcribe(1))\n"
 	"  notify    a message to Slack (crm-notify(1))\n"
+	"  serve     the HTTP API, event stream, webhooks and page (crm-serve(1))\n"
+	"  events    the change log as NDJSON, followed (crm-events(1))\n"
 	"  help      show help for crm or a command\n"
 	"  version   show the version",
 	opts,
 };
 
 static const char *const commands[] = { "init", "import", "export", "dedupe",
-					"score", "explain", "audit", "transcribe", "notify", "help",
+					"score", "explain", "audit", "transcribe", "notify", "serve",
+					"events", "help",
 					"version", NULL };
 
 static int cmd_init(int argc, char **argv)

@@ -4,7 +4,10 @@
 _crm_values() {	# option -> its values
 	case $1 in
 	-t|--type) case $2 in crm-dedupe) echo "contact account" ;; crm-score) echo "deal contact" ;; crm-audit) echo "contact deal" ;; *) echo "account contact deal interaction product user task" ;; esac ;;
-	-f|--format) case $2 in crm-export) echo "ndjson csv table" ;; crm-explain|crm-transcribe) echo "ndjson table" ;; *) echo "csv ndjson mail auto" ;; esac ;;
+	-f|--format) case $2 in crm-export) echo "ndjson csv table" ;; crm-explain|crm-transcribe|crm-events) echo "ndjson table" ;; crm-serve) echo "json slack ndjson table" ;; *) echo "csv ndjson mail auto" ;; esac ;;
+	--role) echo "rep manager admin" ;;
+	--events) echo "score.crossed call.hesitant task.due merge.done *" ;;
+	--entity) echo "contact account deal interaction task user product score call merge" ;;
 	--dates) echo "mdy dmy" ;;
 	--output) echo "auto ndjson table none" ;;
 	-e|--engine) echo "sphinx http" ;;
@@ -22,7 +25,7 @@ _crm_tool() {
 		return
 	fi
 	case $prev in
-	--db|-r|--rejects|--api-key-file|--phrases|--webhook-file|--password-file|--oauth2-token-file) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+	--db|-r|--rejects|--api-key-file|--phrases|--webhook-file|--password-file|--oauth2-token-file|--tls-cert|--tls-key|--secret-file|--url-file) COMPREPLY=($(compgen -f -- "$cur")); return ;;
 	--watch|--model-dir) COMPREPLY=($(compgen -d -- "$cur")); return ;;
 	esac
 	if [[ $cur == -* ]]; then
@@ -33,6 +36,14 @@ _crm_tool() {
 		COMPREPLY=($(compgen -W "train models activate weight weights" -- "$cur"))
 	elif [ "$tool" = crm-audit ]; then
 		COMPREPLY=($(compgen -W "bias quality privacy history" -- "$cur"))
+	elif [ "$tool" = crm-serve ]; then
+		case $prev in
+		token) COMPREPLY=($(compgen -W "add list revoke" -- "$cur")) ;;
+		hook) COMPREPLY=($(compgen -W "add list rm deliveries retry run" -- "$cur")) ;;
+		*) COMPREPLY=($(compgen -W "token hook" -- "$cur")) ;;
+		esac
+	elif [ "$tool" = crm-events ]; then
+		COMPREPLY=()
 	elif [ "$tool" = crm-transcribe ] && [ "$COMP_CWORD" -le 1 ]; then
 		COMPREPLY=($(compgen -W "show" -- "$cur") $(compgen -f -- "$cur"))
 	else
@@ -73,6 +84,8 @@ _crm_explain() { _crm_tool crm-explain; }
 _crm_audit() { _crm_tool crm-audit; }
 _crm_transcribe() { _crm_tool crm-transcribe; }
 _crm_notify() { _crm_tool crm-notify; }
+_crm_serve() { _crm_tool crm-serve; }
+_crm_events() { _crm_tool crm-events; }
 complete -F _crm crm
 complete -F _crm_import crm-import
 complete -F _crm_export crm-export
@@ -82,3 +95,5 @@ complete -F _crm_explain crm-explain
 complete -F _crm_audit crm-audit
 complete -F _crm_transcribe crm-transcribe
 complete -F _crm_notify crm-notify
+complete -F _crm_serve crm-serve
+complete -F _crm_events crm-events

@@ -5,7 +5,7 @@ function __crm_opts --argument-names tool
     $tool --complete-options 2>/dev/null | string match -r -- '^--[^=]+' | string replace -- '--' ''
 end
 
-for tool in crm-import crm-export crm-dedupe crm-score crm-explain crm-audit crm-transcribe crm-notify
+for tool in crm-import crm-export crm-dedupe crm-score crm-explain crm-audit crm-transcribe crm-notify crm-serve crm-events
     complete -c $tool -f
     for o in (__crm_opts $tool)
         complete -c $tool -l $o
@@ -47,3 +47,15 @@ complete -c crm-transcribe -l api-key-file -r -F
 complete -c crm-transcribe -l phrases -r -F
 complete -c crm-notify -l status -x -a 'ok warn fail'
 complete -c crm-notify -l webhook-file -r -F
+complete -c crm-serve -n __fish_use_subcommand -a 'token hook'
+complete -c crm-serve -n '__fish_seen_subcommand_from token' -a 'add list revoke'
+complete -c crm-serve -n '__fish_seen_subcommand_from hook' -a 'add list rm deliveries retry run'
+complete -c crm-serve -l role -x -a 'rep manager admin'
+complete -c crm-serve -l format -x -a 'json slack ndjson table'
+complete -c crm-serve -l events -x -a 'score.crossed call.hesitant task.due merge.done'
+complete -c crm-serve -l tls-cert -r -F
+complete -c crm-serve -l tls-key -r -F
+complete -c crm-serve -l secret-file -r -F
+complete -c crm-serve -l url-file -r -F
+complete -c crm-events -s f -l format -x -a 'ndjson table'
+complete -c crm-events -l entity -x -a 'contact account deal interaction task user product score call merge'

@@ -600,7 +600,7 @@ static void *hooker(void *arg)
 	}
 	while (!atomic_load(&s->stop)) {
 		struct crm_hooks_stats hs = { 0 };
-		struct timespec ts = { 0, 250 * 1000 * 1000 };
+		struct timespec ts = { 0, 500 * 1000 * 1000 };
 
 		if (crm_hooks_pass(db, &ho, &hs, &e) < 0) {
 			logf_(s, "webhooks: %s", e.msg);

@@ -36,7 +36,11 @@ start() {	# start [OPTIONS] - the server on a free port; sets $U and $srv
 	for _ in $(seq 100); do grep -q listening serve.log 2>/dev/null && break; sleep 0.05; done
 	U=$(sed -n 's/.*listening on //p' serve.log)
 }
-stop() { kill "$srv"; wait "$srv" 2>/dev/null; }
+stop() {	# and no sanitizer report (make asan) from its clean exit
+	kill "$srv"; wait "$srv" 2>/dev/null
+	grep -q "Sanitizer" serve.log
+	ok $((! $?)) "the server stopped cleanly $(grep -m1 Sanitizer serve.log)"
+}
 get() {	# get TOKEN PATH - body to stdout, status to ./status
 	curl -s -o body -w '%{http_code}' -H "Authorization: Bearer $1" "$U$2" >status
 	cat body

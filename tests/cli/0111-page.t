@@ -46,4 +46,6 @@ is "$(jq '.errors | length' seen.json)" "0" "no script errors"
 test -s "$shot" && [ "$(head -c 8 "$shot" | od -An -c | tr -d ' ')" = "211PNG\r\n032\n" ]
 ok $? "a screenshot is kept: $shot"
 kill $srv; wait $srv 2>/dev/null
+grep -q "Sanitizer" serve.log
+ok $((! $?)) "the server stopped cleanly $(grep -m1 Sanitizer serve.log)"
 done_testing
