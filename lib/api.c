@@ -39,8 +39,11 @@ struct scorer {
 	char *hist;		/* history rates of the last scoring run */
 };
 
-#define XCACHE 4096
-#define XCACHE_TTL 30.0
+/* Explanations by record: dropped when an event touches the record (see
+ * crm_api_invalidate), else kept a few minutes, since features counted
+ * over time windows drift as the clock moves. */
+#define XCACHE 16384
+#define XCACHE_TTL 300.0
 
 struct xent {
 	char id[CRM_ID_MAX];
@@ -647,6 +650,35 @@ struct rescore {
 };
 
 static void xcache_drop(struct crm_api *a, const char *id);
+
+void crm_api_invalidate(struct crm_api *a, sqlite3 *db, const char *entity,
+			const char *entity_id)
+{
+	static const struct {
+		const char *entity, *sql;
+	} via[] = {
+		{ "interaction", "SELECT contact_id FROM interactions WHERE id = ?1 UNION ALL "
+				 "SELECT deal_id FROM interactions WHERE id = ?1" },
+		{ "call", "SELECT contact_id FROM interactions WHERE id = ?1" },
+		{ "task", "SELECT contact_id FROM tasks WHERE id = ?1 UNION ALL "
+			  "SELECT deal_id FROM tasks WHERE id = ?1" },
+		{ "deal", "SELECT contact_id FROM deals WHERE id = ?1" },
+	};
+
+	if (!strcmp(entity, "contact") || !strcmp(entity, "deal") || !strcmp(entity, "score"))
+		xcache_drop(a, entity_id);
+	for (size_t i = 0; i < sizeof(via) / sizeof(via[0]); i++) {
+		sqlite3_stmt *st;
+
+		if (strcmp(entity, via[i].entity) || !(st = crm_db_stmt(db, via[i].sql)))
+			continue;
+		sqlite3_bind_text(st, 1, entity_id, -1, SQLITE_STATIC);
+		while (sqlite3_step(st) == SQLITE_ROW)
+			if (sqlite3_column_type(st, 0) != SQLITE_NULL)
+				xcache_drop(a, (const char *)sqlite3_column_text(st, 0));
+		crm_db_stmt_done(db, st);
+	}
+}
 
 /* Score record id of kind now, store it and say how it moved. */
 static int rescore(struct crm_api *a, sqlite3 *db, const char *kind, const char *id,

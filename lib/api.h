@@ -62,6 +62,13 @@ int crm_api_error(struct crm_api_res *rs, int status, const char *code,
 int crm_api_visible(sqlite3 *db, const struct crm_principal *p,
 		    const char *entity, const char *entity_id);
 
+/*
+ * An event touched (entity, entity_id): forget what is cached about the
+ * contacts and deals it concerns. db is the caller's connection.
+ */
+void crm_api_invalidate(struct crm_api *a, sqlite3 *db, const char *entity,
+			const char *entity_id);
+
 /* Is this thread's importer and statement cache to be dropped (thread end)? */
 void crm_api_thread_done(void);
 

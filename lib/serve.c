@@ -559,25 +559,38 @@ static void *watcher(void *arg)
 	struct crm_server *s = arg;
 	struct crm_err e = { 0 };
 	sqlite3 *db = NULL;
-	sqlite3_stmt *q = NULL;
+	long long cursor = -1;
 
 	if (crm_db_open(&db, s->o.db_path, CRM_DB_NOMIGRATE, &e) < 0) {
 		logf_(s, "event watcher: %s", e.msg);
 		return NULL;
 	}
-	sqlite3_prepare_v2(db, "SELECT coalesce(max(seq), 0) FROM events", -1, &q, NULL);
 	while (!atomic_load(&s->stop)) {
 		struct timespec ts = { 0, 100 * 1000 * 1000 };
+		sqlite3_stmt *q;
 
-		if (q && sqlite3_step(q) == SQLITE_ROW)
-			atomic_store(&s->last_seq, sqlite3_column_int64(q, 0));
-		if (q)
-			sqlite3_reset(q);
+		if (cursor < 0 && (q = crm_db_stmt(db, "SELECT coalesce(max(seq), 0) FROM events"))) {
+			if (sqlite3_step(q) == SQLITE_ROW)
+				cursor = sqlite3_column_int64(q, 0);
+			crm_db_stmt_done(db, q);
+		}
+		/* New events: what they touch leaves the caches, then the
+		 * streams behind them wake. */
+		if (cursor >= 0 && (q = crm_db_stmt(db, "SELECT seq, entity, entity_id FROM events "
+						    "WHERE seq > ?1 ORDER BY seq LIMIT 5000"))) {
+			sqlite3_bind_int64(q, 1, cursor);
+			while (sqlite3_step(q) == SQLITE_ROW) {
+				cursor = sqlite3_column_int64(q, 0);
+				crm_api_invalidate(s->api, db, (const char *)sqlite3_column_text(q, 1),
+						   (const char *)sqlite3_column_text(q, 2));
+			}
+			crm_db_stmt_done(db, q);
+			atomic_store(&s->last_seq, cursor);
+		}
 		wake_streams(s, 0);
 		reap(s);
 		nanosleep(&ts, NULL);
 	}
-	sqlite3_finalize(q);
 	crm_db_close(db);
 	return NULL;
 }

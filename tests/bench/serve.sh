@@ -24,7 +24,7 @@ SOAK=${BENCH_SOAK_SECONDS:-1800}
 CONNS=${BENCH_SERVE_CONNECTIONS:-500}
 command -v wrk >/dev/null || { echo "serve.sh: wrk is not installed (apt-get install wrk)" >&2; exit 1; }
 dir=$(mktemp -d "${TMPDIR:-/tmp}/crm-bench.XXXXXX")
-trap 'kill $srv 2>/dev/null; rm -rf "$dir"' EXIT
+trap 'if [ -n "$srv" ]; then kill "$srv" 2>/dev/null || true; fi; rm -rf "$dir"' EXIT
 srv=
 ulimit -n 65536 2>/dev/null || ulimit -n 4096
 
