@@ -389,6 +389,20 @@ static int row_json(sqlite3 *db, const struct crm_entity *t, const char *id,
 	return rc;
 }
 
+/* Prepare sql (released here) with its text parameters bound; NULL on an error. */
+static sqlite3_stmt *prepare_bound(sqlite3 *db, struct crm_buf *sql, const char *const *par, int np)
+{
+	sqlite3_stmt *st;
+	int rc = sqlite3_prepare_v2(db, sql->data, -1, &st, NULL);
+
+	crm_buf_release(sql);
+	if (rc != SQLITE_OK)
+		return NULL;
+	for (int i = 0; i < np; i++)
+		sqlite3_bind_text(st, i + 1, par[i], -1, SQLITE_STATIC);
+	return st;
+}
+
 static int list(sqlite3 *db, const struct crm_api_req *rq, const struct crm_entity *t,
 		struct crm_api_res *rs)
 {
@@ -432,12 +446,8 @@ static int list(sqlite3 *db, const struct crm_api_req *rq, const struct crm_enti
 	}
 	own_clause(rq->who, t, "t.", &sql, par, &np);
 	crm_buf_addf(&sql, " ORDER BY id LIMIT %ld", limit + 1);
-	rc = sqlite3_prepare_v2(db, sql.data, -1, &st, NULL);
-	crm_buf_release(&sql);
-	if (rc != SQLITE_OK)
+	if (!(st = prepare_bound(db, &sql, par, np)))
 		return db_error(rs, db, NULL);
-	for (int i = 0; i < np; i++)
-		sqlite3_bind_text(st, i + 1, par[i], -1, SQLITE_STATIC);
 	crm_buf_adds(&rs->body, "{\"data\":[");
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		if (n == limit)
@@ -884,12 +894,8 @@ static int leads_top_build(struct crm_api *a, sqlite3 *db, const struct crm_api_
 	}
 	own_clause(rq->who, t, "c.", &sql, par, &np);
 	crm_buf_addf(&sql, " ORDER BY s.probability DESC LIMIT %ld", limit);
-	rc = sqlite3_prepare_v2(db, sql.data, -1, &st, NULL);
-	crm_buf_release(&sql);
-	if (rc != SQLITE_OK)
+	if (!(st = prepare_bound(db, &sql, par, np)))
 		return db_error(rs, db, NULL);
-	for (int i = 0; i < np; i++)
-		sqlite3_bind_text(st, i + 1, par[i], -1, SQLITE_STATIC);
 	crm_buf_init(&b, 0);
 	crm_buf_adds(&rs->body, "{\"data\":[");
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
@@ -1025,12 +1031,8 @@ static int calls(sqlite3 *db, const struct crm_api_req *rq, struct crm_api_res *
 		     "LEFT JOIN contacts c ON c.id = i.contact_id WHERE 1");
 	own_clause(rq->who, t, "c.", &sql, par, &np);
 	crm_buf_addf(&sql, " ORDER BY i.occurred_at DESC LIMIT %ld", limit);
-	rc = sqlite3_prepare_v2(db, sql.data, -1, &st, NULL);
-	crm_buf_release(&sql);
-	if (rc != SQLITE_OK)
+	if (!(st = prepare_bound(db, &sql, par, np)))
 		return db_error(rs, db, NULL);
-	for (int i = 0; i < np; i++)
-		sqlite3_bind_text(st, i + 1, par[i], -1, SQLITE_STATIC);
 	crm_buf_adds(&rs->body, "{\"data\":[");
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		if (n++)

@@ -251,6 +251,13 @@ static void count(struct crm_server *s, struct req *r)
 	atomic_fetch_add(&s->m.sum_us[r->route], (unsigned long)(secs * 1e6));
 }
 
+/* One metric without labels, with its HELP and TYPE lines. */
+static void metric(struct crm_buf *b, const char *name, const char *type, const char *help,
+		   double v)
+{
+	crm_buf_addf(b, "# HELP %s %s\n# TYPE %s %s\n%s %.15g\n", name, help, name, type, name, v);
+}
+
 static void metrics_text(struct crm_server *s, struct crm_buf *b)
 {
 	crm_buf_adds(b, "# HELP crm_http_requests_total Requests answered, by route and status.\n"
@@ -292,24 +299,15 @@ static void metrics_text(struct crm_server *s, struct crm_buf *b)
 		crm_buf_addf(b, "crm_http_request_duration_seconds_count{route=\"%s\"} %lu\n",
 			     route_names[r], cum);
 	}
-	crm_buf_addf(b, "# HELP crm_db_busy_retries_total Waits for a database lock.\n"
-		     "# TYPE crm_db_busy_retries_total counter\ncrm_db_busy_retries_total %lu\n",
-		     atomic_load(&s->m.busy_retries));
-	crm_buf_addf(b, "# HELP crm_http_rate_limited_total Requests refused with 429.\n"
-		     "# TYPE crm_http_rate_limited_total counter\ncrm_http_rate_limited_total %lu\n",
-		     atomic_load(&s->m.rate_limited));
-	crm_buf_addf(b, "# HELP crm_http_connections Open connections.\n"
-		     "# TYPE crm_http_connections gauge\ncrm_http_connections %ld\n",
-		     atomic_load(&s->m.conns));
-	crm_buf_addf(b, "# HELP crm_event_streams Open event streams.\n"
-		     "# TYPE crm_event_streams gauge\ncrm_event_streams %ld\n",
-		     atomic_load(&s->m.streams));
-	crm_buf_addf(b, "# HELP crm_events_last_seq Sequence of the newest event in the log.\n"
-		     "# TYPE crm_events_last_seq gauge\ncrm_events_last_seq %lld\n",
-		     atomic_load(&s->last_seq));
-	crm_buf_addf(b, "# HELP crm_uptime_seconds Seconds since the server started.\n"
-		     "# TYPE crm_uptime_seconds gauge\ncrm_uptime_seconds %.0f\n",
-		     crm_now() - s->started);
+	metric(b, "crm_db_busy_retries_total", "counter", "Waits for a database lock.",
+	       (double)atomic_load(&s->m.busy_retries));
+	metric(b, "crm_http_rate_limited_total", "counter", "Requests refused with 429.",
+	       (double)atomic_load(&s->m.rate_limited));
+	metric(b, "crm_http_connections", "gauge", "Open connections.", (double)atomic_load(&s->m.conns));
+	metric(b, "crm_event_streams", "gauge", "Open event streams.", (double)atomic_load(&s->m.streams));
+	metric(b, "crm_events_last_seq", "gauge", "Sequence of the newest event in the log.",
+	       (double)atomic_load(&s->last_seq));
+	metric(b, "crm_uptime_seconds", "gauge", "Seconds since the server started.", crm_now() - s->started);
 }
 
 /* ---- rate limits -------------------------------------------------------- */
