@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include <jansson.h>
+#include <xgboost/c_api.h>
 
 #include "api.h"
 #include "db.h"
@@ -43,6 +44,7 @@ struct scorer {
  * crm_api_invalidate), else kept a few minutes, since features counted
  * over time windows drift as the clock moves. */
 #define XCACHE 16384
+#define XWAYS 4		/* set-associative: ids that hash alike both stay */
 #define XCACHE_TTL 300.0
 
 struct xent {
@@ -150,6 +152,8 @@ static struct scorer *scorer_get(struct crm_api *a, sqlite3 *db, const char *kin
 				return NULL;
 			}
 			s->hist = crm_explain_history(db, s->m.id);
+			/* One record at a time: OpenMP's threads only cost here. */
+			XGBoosterSetParam(s->m.booster, "nthread", "1");
 			s->state = 1;
 		}
 		s->checked = now;
@@ -757,21 +761,32 @@ static int rescore(struct crm_api *a, sqlite3 *db, const char *kind, const char 
 
 /* ---- explanations, cached for a short while ------------------------------ */
 
-static size_t xslot(const char *id)
+/* The entry of id in its set, or NULL; with make, a slot for it (the
+ * oldest of the set when full). Called with xmu held. */
+static struct xent *xfind(struct crm_api *a, const char *id, int make)
 {
 	size_t h = 5381;
+	struct xent *set, *victim;
 
-	for (; *id; id++)
-		h = h * 33 + (unsigned char)*id;
-	return h % XCACHE;
+	for (const char *p = id; *p; p++)
+		h = h * 33 + (unsigned char)*p;
+	set = &a->xc[(h % (XCACHE / XWAYS)) * XWAYS];
+	victim = set;
+	for (size_t w = 0; w < XWAYS; w++) {
+		if (!strcmp(set[w].id, id))
+			return &set[w];
+		if (set[w].at < victim->at)
+			victim = &set[w];
+	}
+	return make ? victim : NULL;
 }
 
 static void xcache_drop(struct crm_api *a, const char *id)
 {
-	struct xent *x = &a->xc[xslot(id)];
+	struct xent *x;
 
 	pthread_mutex_lock(&a->xmu);
-	if (!strcmp(x->id, id))
+	if ((x = xfind(a, id, 0)))
 		x->at = 0;
 	pthread_mutex_unlock(&a->xmu);
 }
@@ -783,7 +798,7 @@ static void xcache_drop(struct crm_api *a, const char *id)
 static int explanation(struct crm_api *a, sqlite3 *db, const char *kind, const char *id,
 		       struct crm_buf *b, struct crm_err *e)
 {
-	struct xent *x = &a->xc[xslot(id)];
+	struct xent *x;
 	struct scorer *s;
 	struct crm_dataset one;
 	double now = crm_now();
@@ -791,7 +806,8 @@ static int explanation(struct crm_api *a, sqlite3 *db, const char *kind, const c
 	int rc;
 
 	pthread_mutex_lock(&a->xmu);
-	if (!strcmp(x->id, id) && x->json && now - x->at < XCACHE_TTL) {
+	x = xfind(a, id, 0);
+	if (x && x->json && now - x->at < XCACHE_TTL) {
 		crm_buf_adds(b, x->json);
 		pthread_mutex_unlock(&a->xmu);
 		return 1;
@@ -812,6 +828,7 @@ static int explanation(struct crm_api *a, sqlite3 *db, const char *kind, const c
 	if (b->len > start && b->data[b->len - 1] == '\n')
 		b->data[--b->len] = '\0';
 	pthread_mutex_lock(&a->xmu);
+	x = xfind(a, id, 1);
 	free(x->json);
 	snprintf(x->id, sizeof(x->id), "%s", id);
 	x->json = crm_strndup(b->data + start, b->len - start);
