@@ -120,45 +120,21 @@ static void load_scored(sqlite3 *db, const struct crm_entity *t,
 		cli_die_err(&e);
 }
 
-/* The statement that stores a record's score under a model. */
-static sqlite3_stmt *scores_stmt(sqlite3 *db)
+static void put_score(sqlite3 *db, const char *id, const char *model, float p,
+		      const char *now)
 {
-	sqlite3_stmt *st;
+	struct crm_err e = { 0 };
 
-	if (sqlite3_prepare_v2(db, "INSERT INTO scores (entity_id, model_id, probability, score, computed_at) "
-			       "VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (entity_id, model_id) DO UPDATE SET "
-			       "probability = excluded.probability, score = excluded.score, computed_at = excluded.computed_at",
-			       -1, &st, NULL) != SQLITE_OK)
-		cli_die(CRM_ESOFTWARE, "%s", sqlite3_errmsg(db));
-	return st;
+	if (crm_score_put(db, id, model, p, now, &e) < 0)
+		cli_die_err(&e);
 }
 
-static void put_score(sqlite3 *db, sqlite3_stmt *st, const char *id,
-		      const char *model, float p, const char *now)
-{
-	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, model, -1, SQLITE_STATIC);
-	sqlite3_bind_double(st, 3, p);
-	sqlite3_bind_int(st, 4, (int)lround(100.0 * p));
-	sqlite3_bind_text(st, 5, now, -1, SQLITE_STATIC);
-	if (sqlite3_step(st) != SQLITE_DONE)
-		cli_die(crm_db_code(sqlite3_errcode(db)), "%s", sqlite3_errmsg(db));
-	sqlite3_reset(st);
-}
-
-/* Set meta key to value. */
 static void put_meta(sqlite3 *db, const char *key, const char *value)
 {
-	sqlite3_stmt *st;
+	struct crm_err e = { 0 };
 
-	if (sqlite3_prepare_v2(db, "INSERT INTO meta (key, value) VALUES (?1, ?2) "
-			       "ON CONFLICT (key) DO UPDATE SET value = excluded.value", -1, &st, NULL) != SQLITE_OK)
-		cli_die(CRM_ESOFTWARE, "%s", sqlite3_errmsg(db));
-	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, value, -1, SQLITE_STATIC);
-	if (sqlite3_step(st) != SQLITE_DONE)
-		cli_die(crm_db_code(sqlite3_errcode(db)), "%s", sqlite3_errmsg(db));
-	sqlite3_finalize(st);
+	if (crm_db_set_meta(db, key, value, &e) < 0)
+		cli_die_err(&e);
 }
 
 /*
@@ -172,7 +148,6 @@ static int cmd_score_stdin(sqlite3 *db, const struct crm_entity *t, int quiet)
 	struct crm_reader r;
 	struct crm_err e = { 0 };
 	float *p;
-	sqlite3_stmt *st;
 	char now[32];
 	size_t scored = 0;
 	int rc;
@@ -181,7 +156,6 @@ static int cmd_score_stdin(sqlite3 *db, const struct crm_entity *t, int quiet)
 	crm_db_timestamp(now, sizeof(now));
 	if (crm_db_begin(db, &e) < 0)
 		cli_die_err(&e);
-	st = scores_stmt(db);
 	if (crm_reader_open(&r, "-", 0, &e) < 0)
 		cli_die_err(&e);
 	while ((rc = crm_reader_line(&r, &e)) != CRM_LINE_EOF) {
@@ -206,7 +180,7 @@ static int cmd_score_stdin(sqlite3 *db, const struct crm_entity *t, int quiet)
 		json_object_set_new(o, "score", json_integer(lround(100.0 * p[x])));
 		json_object_set_new(o, "probability", json_real(round(p[x] * 1e4) / 1e4));
 		json_object_set_new(o, "model", json_string(m.id));
-		put_score(db, st, d.id[x], m.id, p[x], now);
+		put_score(db, d.id[x], m.id, p[x], now);
 		text = json_dumps(o, JSON_COMPACT);
 		if (text) {
 			cli_write(text, strlen(text));
@@ -217,7 +191,6 @@ static int cmd_score_stdin(sqlite3 *db, const struct crm_entity *t, int quiet)
 		scored++;
 	}
 	crm_reader_release(&r);
-	sqlite3_finalize(st);
 	if (crm_db_commit(db, &e) < 0)
 		cli_die_err(&e);
 	if (!quiet)
@@ -235,7 +208,6 @@ static int cmd_score(sqlite3 *db, const struct crm_entity *t, int quiet)
 	struct crm_err e = { 0 };
 	float *p;
 	size_t *open, nopen = 0;
-	sqlite3_stmt *st;
 	char now[32];
 	double t0 = crm_now();
 
@@ -261,10 +233,8 @@ static int cmd_score(sqlite3 *db, const struct crm_entity *t, int quiet)
 		put_meta(db, key, h.data);
 		crm_buf_release(&h);
 	}
-	st = scores_stmt(db);
 	for (size_t k = 0; k < nopen; k++)
-		put_score(db, st, d.id[open[k]], m.id, p[open[k]], now);
-	sqlite3_finalize(st);
+		put_score(db, d.id[open[k]], m.id, p[open[k]], now);
 	if (crm_db_commit(db, &e) < 0)
 		cli_die_err(&e);
 	/* Highest first, with ranks. */
@@ -325,7 +295,6 @@ static size_t affected(sqlite3 *db, const struct crm_entity *t, const char *enti
 	sqlite3_bind_text(st, 1, eid, -1, SQLITE_STATIC);
 	while (n < max && sqlite3_step(st) == SQLITE_ROW)
 		snprintf(ids[n++], CRM_ID_MAX, "%s", sqlite3_column_text(st, 0));
-	sqlite3_finalize(st);
 	return n;
 }
 
@@ -346,7 +315,7 @@ static int cmd_follow(sqlite3 *db, const struct crm_entity *t, long long from,
 	float *p;
 	size_t nrescored = 0, nchanged = 0, nlast = 0;
 	double total_ms = 0, max_ms = 0;
-	sqlite3_stmt *ev, *sc;
+	sqlite3_stmt *ev;
 
 	load_scored(db, t, &m, &d, &p);
 	if (crm_dataset_index(&d) < 0)
@@ -384,7 +353,6 @@ static int cmd_follow(sqlite3 *db, const struct crm_entity *t, long long from,
 	}
 	sqlite3_prepare_v2(db, "SELECT seq, entity, entity_id FROM events WHERE seq > ?1 ORDER BY seq LIMIT 500",
 			   -1, &ev, NULL);
-	sc = scores_stmt(db);
 	for (;;) {
 		char ids[64][CRM_ID_MAX];
 		size_t seen = 0;
@@ -439,7 +407,7 @@ static int cmd_follow(sqlite3 *db, const struct crm_entity *t, long long from,
 				last[row] = score;
 				nchanged++;
 				crm_db_timestamp(now, sizeof(now));
-				put_score(db, sc, ids[k], m.id, q, now);
+				put_score(db, ids[k], m.id, q, now);
 				printf("{\"type\":\"%s\",\"id\":\"%s\",\"score\":%d,\"previous\":%d,"
 				       "\"probability\":%.4f,\"model\":\"%s\",\"seq\":%lld,\"ms\":%.2f}\n",
 				       t->kind, ids[k], score, prev, q, m.id, seq, ms);
@@ -469,7 +437,6 @@ static int cmd_follow(sqlite3 *db, const struct crm_entity *t, long long from,
 			cli_prog, nrescored, nchanged, nrescored ? total_ms / (double)nrescored : 0.0,
 			max_ms, cursor);
 	sqlite3_finalize(ev);
-	sqlite3_finalize(sc);
 	free(p);
 	free(last);
 	crm_dataset_release(&d);

@@ -739,20 +739,8 @@ static int rescore(struct crm_api *a, sqlite3 *db, const char *kind, const char 
 		if (sqlite3_step(st) == SQLITE_ROW)
 			r->previous = sqlite3_column_int(st, 0);
 		sqlite3_finalize(st);
-		if (sqlite3_prepare_v2(db, "INSERT INTO scores (entity_id, model_id, probability, score, computed_at) "
-				       "VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (entity_id, model_id) DO UPDATE SET "
-				       "probability = excluded.probability, score = excluded.score, "
-				       "computed_at = excluded.computed_at", -1, &st, NULL) != SQLITE_OK)
-			return crm_db_err(db, e, "scores");
-		sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 2, r->model, -1, SQLITE_STATIC);
-		sqlite3_bind_double(st, 3, p);
-		sqlite3_bind_int(st, 4, r->score);
-		sqlite3_bind_text(st, 5, now, -1, SQLITE_STATIC);
-		rc = sqlite3_step(st);
-		sqlite3_finalize(st);
-		if (rc != SQLITE_DONE)
-			return crm_db_err(db, e, "scores");
+		if (crm_score_put(db, id, r->model, p, now, e) < 0)
+			return -1;
 	}
 	xcache_drop(a, id);
 	r->ms = 1000 * (crm_now() - t0);

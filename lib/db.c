@@ -280,6 +280,21 @@ void crm_db_stmt_done(sqlite3 *db, sqlite3_stmt *st)
 	sqlite3_finalize(st);
 }
 
+int crm_db_set_meta(sqlite3 *db, const char *key, const char *value, struct crm_err *e)
+{
+	sqlite3_stmt *st = crm_db_stmt(db, "INSERT INTO meta (key, value) VALUES (?1, ?2) "
+				       "ON CONFLICT (key) DO UPDATE SET value = excluded.value");
+	int rc;
+
+	if (!st)
+		return crm_db_err(db, e, "meta");
+	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, value, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	crm_db_stmt_done(db, st);
+	return rc == SQLITE_DONE ? 0 : crm_db_err(db, e, "meta");
+}
+
 void crm_db_close(sqlite3 *db)
 {
 	for (size_t i = 0; i < STMT_CACHE; i++)

@@ -64,6 +64,9 @@ int crm_db_err(sqlite3 *db, struct crm_err *e, const char *what);
 sqlite3_stmt *crm_db_stmt(sqlite3 *db, const char *sql);
 void crm_db_stmt_done(sqlite3 *db, sqlite3_stmt *st);
 
+/* Set meta key to value (insert or replace); 0, or -1 with e. */
+int crm_db_set_meta(sqlite3 *db, const char *key, const char *value, struct crm_err *e);
+
 /* Current UTC time as "YYYY-MM-DDTHH:MM:SS.mmmZ" into buf (>= 25 bytes). */
 void crm_db_timestamp(char *buf, size_t n);
 

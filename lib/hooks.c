@@ -19,21 +19,6 @@
 #include "hooks.h"
 #include "notify.h"
 
-static int set_meta(sqlite3 *db, const char *key, const char *value, struct crm_err *e)
-{
-	sqlite3_stmt *st;
-	int rc;
-
-	if (sqlite3_prepare_v2(db, "INSERT INTO meta (key, value) VALUES (?1, ?2) "
-			       "ON CONFLICT (key) DO UPDATE SET value = excluded.value", -1, &st, NULL) != SQLITE_OK)
-		return crm_db_err(db, e, "meta");
-	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, value, -1, SQLITE_STATIC);
-	rc = sqlite3_step(st);
-	sqlite3_finalize(st);
-	return rc == SQLITE_DONE ? 0 : crm_db_err(db, e, "meta");
-}
-
 int crm_hook_add(sqlite3 *db, const char *url, const char *format, const char *events,
 		 int threshold, const char *secret, char *id_out, char *secret_out,
 		 struct crm_err *e)
@@ -304,7 +289,7 @@ static int tasks_due(sqlite3 *db, const char *now, struct crm_err *e)
 		if (rc != SQLITE_DONE)
 			return crm_db_err(db, e, "tasks");
 	}
-	return set_meta(db, "hooks.due_until", now, e);
+	return crm_db_set_meta(db, "hooks.due_until", now, e);
 }
 
 static int enqueue(sqlite3 *db, struct crm_hooks_stats *hs, struct crm_err *e)
@@ -417,7 +402,7 @@ static int enqueue(sqlite3 *db, struct crm_hooks_stats *hs, struct crm_err *e)
 		goto out;
 	}
 	snprintf(cur, sizeof(cur), "%lld", cursor);
-	rc = set_meta(db, "hooks.cursor", cur, e);
+	rc = crm_db_set_meta(db, "hooks.cursor", cur, e);
 out:
 	sqlite3_finalize(ev);
 	sqlite3_finalize(wh);

@@ -937,3 +937,24 @@ int crm_model_predict_adjusted(const struct crm_model *m,
 	}
 	return 0;
 }
+
+int crm_score_put(sqlite3 *db, const char *id, const char *model, double p,
+		  const char *now, struct crm_err *e)
+{
+	sqlite3_stmt *st = crm_db_stmt(db, "INSERT INTO scores (entity_id, model_id, probability, score, computed_at) "
+				       "VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (entity_id, model_id) DO UPDATE SET "
+				       "probability = excluded.probability, score = excluded.score, "
+				       "computed_at = excluded.computed_at");
+	int rc;
+
+	if (!st)
+		return crm_db_err(db, e, "scores");
+	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, model, -1, SQLITE_STATIC);
+	sqlite3_bind_double(st, 3, p);
+	sqlite3_bind_int(st, 4, (int)lround(100.0 * p));
+	sqlite3_bind_text(st, 5, now, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	crm_db_stmt_done(db, st);
+	return rc == SQLITE_DONE ? 0 : crm_db_err(db, e, "scores");
+}

@@ -140,6 +140,13 @@ int crm_model_predict_adjusted(const struct crm_model *m,
 			       size_t n, float *p, struct crm_err *e);
 
 /* ROC AUC of probabilities p for labels y (n of them). */
+/*
+ * Store probability p as record id's score under model (0-100, rounded),
+ * computed at now; the latest score per model is kept. 0, or -1 with e.
+ */
+int crm_score_put(sqlite3 *db, const char *id, const char *model, double p,
+		  const char *now, struct crm_err *e);
+
 double crm_auc(const float *p, const float *y, size_t n);
 
 #endif
