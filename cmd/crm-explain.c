@@ -229,13 +229,11 @@ int main(int argc, char **argv)
 				/* Just this record, with the history rates that
 				 * the last scoring run stored. */
 				struct crm_dataset one;
+				int rc = crm_dataset_build_one(&one, db, t, ids[k], &m.schema, hist, &e);
 
-				crm_dataset_init(&one, t);
-				one.only_id = ids[k];
-				if (crm_dataset_build(&one, db, NULL, &m.schema, &e) < 0 ||
-				    (one.n == 1 && crm_dataset_set_history(&one, hist, &e) < 0))
+				if (rc < 0)
 					cli_die_err(&e);
-				if (one.n != 1) {
+				if (rc) {
 					cli_warn("no %s '%s'", t->kind, ids[k]);
 					status = CRM_EDATA;
 				} else {

@@ -175,21 +175,6 @@ static void scorer_put(struct scorer *s)
 	pthread_rwlock_unlock(&s->lk);
 }
 
-/* Record id's features as of now in one; 0, 1 when it is not live, -1. */
-static int one_row(struct scorer *s, sqlite3 *db, const char *id,
-		   struct crm_dataset *one, struct crm_err *e)
-{
-	crm_dataset_init(one, s->m.type);
-	one->only_id = id;
-	if (crm_dataset_build(one, db, NULL, &s->m.schema, e) < 0)
-		return -1;
-	if (one->n != 1)
-		return 1;
-	if (s->hist && crm_dataset_set_history(one, s->hist, e) < 0)
-		return -1;
-	return 0;
-}
-
 /* ---- responses ---------------------------------------------------------- */
 
 int crm_api_error(struct crm_api_res *rs, int status, const char *code,
@@ -709,7 +694,7 @@ static int rescore(struct crm_api *a, sqlite3 *db, const char *kind, const char 
 	r->previous = -1;
 	if (!(s = scorer_get(a, db, kind, e)))
 		return *e->msg ? -1 : 0;
-	rc = one_row(s, db, id, &one, e);
+	rc = crm_dataset_build_one(&one, db, s->m.type, id, &s->m.schema, s->hist, e);
 	if (rc == 0 && !isnan(one.y[0]))
 		rc = 1;		/* closed: not scored */
 	if (rc == 0) {
@@ -803,7 +788,7 @@ static int explanation(struct crm_api *a, sqlite3 *db, const char *kind, const c
 	pthread_mutex_unlock(&a->xmu);
 	if (!(s = scorer_get(a, db, kind, e)))
 		return *e->msg ? -1 : 0;
-	rc = one_row(s, db, id, &one, e);
+	rc = crm_dataset_build_one(&one, db, s->m.type, id, &s->m.schema, s->hist, e);
 	if (rc == 0) {
 		pthread_mutex_lock(&s->xgb);
 		rc = crm_explain_record(db, &s->m, &one, 0, 5, 0, b, e);

@@ -857,6 +857,21 @@ int crm_dataset_history_json(const struct crm_dataset *d, struct crm_buf *b)
 	return rc ? -1 : 0;
 }
 
+int crm_dataset_build_one(struct crm_dataset *d, sqlite3 *db, const struct crm_entity *type,
+			  const char *id, const struct crm_dataset *schema,
+			  const char *hist, struct crm_err *e)
+{
+	crm_dataset_init(d, type);
+	d->only_id = id;
+	if (crm_dataset_build(d, db, NULL, schema, e) < 0)
+		return -1;
+	if (d->n != 1)
+		return 1;
+	if (hist && crm_dataset_set_history(d, hist, e) < 0)
+		return -1;
+	return 0;
+}
+
 int crm_dataset_set_history(struct crm_dataset *d, const char *json,
 			    struct crm_err *e)
 {

@@ -77,6 +77,17 @@ int crm_dataset_set_history(struct crm_dataset *d, const char *json,
 			    struct crm_err *e);
 
 /*
+ * Build d (initialised here, released by the caller) with just record id
+ * as of now, with schema's features and, if hist is not NULL, the history
+ * rates a scoring run stored (crm_dataset_history_json), so the row is
+ * what a full build would give it. 0, 1 when id is no live record of
+ * type, -1 with e.
+ */
+int crm_dataset_build_one(struct crm_dataset *d, sqlite3 *db, const struct crm_entity *type,
+			  const char *id, const struct crm_dataset *schema,
+			  const char *hist, struct crm_err *e);
+
+/*
  * Sort n row indexes of d by as-of time, then by row (input order): the
  * order records learn from each other in, and the holdout split's.
  */
