@@ -738,13 +738,9 @@ static int rescore(struct crm_api *a, sqlite3 *db, const char *kind, const char 
  * oldest of the set when full). Called with xmu held. */
 static struct xent *xfind(struct crm_api *a, const char *id, int make)
 {
-	size_t h = 5381;
-	struct xent *set, *victim;
+	struct xent *set = &a->xc[(crm_strhash(id) % (XCACHE / XWAYS)) * XWAYS];
+	struct xent *victim = set;
 
-	for (const char *p = id; *p; p++)
-		h = h * 33 + (unsigned char)*p;
-	set = &a->xc[(h % (XCACHE / XWAYS)) * XWAYS];
-	victim = set;
 	for (size_t w = 0; w < XWAYS; w++) {
 		if (!strcmp(set[w].id, id))
 			return &set[w];
@@ -958,7 +954,6 @@ static int leads_top(struct crm_api *a, sqlite3 *db, const struct crm_api_req *r
 	long long seq = -1;
 	struct tent *t;
 	sqlite3_stmt *st = crm_db_stmt(db, "SELECT coalesce(max(seq), 0) FROM events");
-	size_t h = 5381;
 	double now = crm_now();
 	int rc;
 
@@ -968,9 +963,7 @@ static int leads_top(struct crm_api *a, sqlite3 *db, const struct crm_api_req *r
 		crm_db_stmt_done(db, st);
 	snprintf(key, sizeof(key), "%d|%s|%s|%s|%s|%zu", (int)w->role, w->user, w->team,
 		 limit ? limit : "", owner ? owner : "", rq->nargs);
-	for (const char *p = key; *p; p++)
-		h = h * 33 + (unsigned char)*p;
-	t = &a->tc[h % TCACHE];
+	t = &a->tc[crm_strhash(key) % TCACHE];
 	pthread_mutex_lock(&a->xmu);
 	if (seq >= 0 && t->json && t->seq == seq && now - t->at < TCACHE_TTL && !strcmp(t->key, key)) {
 		crm_buf_adds(&rs->body, t->json);

@@ -723,15 +723,6 @@ static int rec_derive(struct crm_import *im, struct rec *r)
 
 /* ---- step 2: references ------------------------------------------------ */
 
-static uint32_t strhash(const char *s)
-{
-	uint32_t h = 2166136261u;
-
-	while (*s)
-		h = (h ^ (unsigned char)*s++) * 16777619u;
-	return h;
-}
-
 /* Follow merged_into pointers from the row q just returned. */
 static int follow_merges(struct tstate *ts, sqlite3_stmt *q, char *id)
 {
@@ -788,7 +779,7 @@ static int resolve(struct crm_import *im, struct tstate *ts, const char *source,
 	if (crm_buf_adds(ck, source) < 0 || crm_buf_addc(ck, '\x1f') < 0 ||
 	    crm_buf_adds(ck, v) < 0)
 		return -1;
-	c = &ts->cache[strhash(ck->data) & (REFCACHE_SIZE - 1)];
+	c = &ts->cache[crm_strhash(ck->data) & (REFCACHE_SIZE - 1)];
 	if (c->key && !strcmp(c->key, ck->data)) {
 		if (c->id[0]) {
 			memcpy(id, c->id, CRM_ID_MAX);

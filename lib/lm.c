@@ -28,15 +28,6 @@ struct vocab {
 	size_t nslot;
 };
 
-static uint64_t strhash(const char *s)
-{
-	uint64_t h = 1469598103934665603u;
-
-	for (; *s; s++)
-		h = (h ^ (unsigned char)*s) * 1099511628211u;
-	return h;
-}
-
 static int vocab_grow(struct vocab *v)
 {
 	size_t ns = v->nslot ? v->nslot * 2 : 1024;
@@ -45,7 +36,7 @@ static int vocab_grow(struct vocab *v)
 	if (!s)
 		return -1;
 	for (size_t i = 0; i < v->n; i++) {
-		size_t j = strhash(v->word[i]) & (ns - 1);
+		size_t j = crm_strhash(v->word[i]) & (ns - 1);
 		while (s[j])
 			j = (j + 1) & (ns - 1);
 		s[j] = (uint32_t)i + 1;
@@ -63,7 +54,7 @@ static long vocab_id(struct vocab *v, const char *w)
 
 	if ((v->n + 1) * 2 > v->nslot && vocab_grow(v) < 0)
 		return -1;
-	j = strhash(w) & (v->nslot - 1);
+	j = crm_strhash(w) & (v->nslot - 1);
 	for (; v->slot[j]; j = (j + 1) & (v->nslot - 1))
 		if (!strcmp(v->word[v->slot[j] - 1], w))
 			return (long)v->slot[j] - 1;

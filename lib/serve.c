@@ -315,16 +315,13 @@ static void metrics_text(struct crm_server *s, struct crm_buf *b)
 /* May the token make a request now? Refills rate per second up to burst. */
 static int rate_ok(struct crm_server *s, const char *id)
 {
-	size_t h = 5381;
 	struct bucket *b;
 	double now = crm_now();
 	int ok;
 
 	if (s->o.rate <= 0)
 		return 1;
-	for (const char *p = id; *p; p++)
-		h = h * 33 + (unsigned char)*p;
-	b = &s->rl[h % RL_SLOTS];
+	b = &s->rl[crm_strhash(id) % RL_SLOTS];
 	pthread_mutex_lock(&s->rlmu);
 	if (strcmp(b->id, id)) {
 		snprintf(b->id, sizeof(b->id), "%s", id);
@@ -346,14 +343,11 @@ static int rate_ok(struct crm_server *s, const char *id)
 static int check_token(struct crm_server *s, sqlite3 *db, const char *token,
 		       struct crm_principal *who, const char **why, struct crm_err *e)
 {
-	size_t h = 5381;
 	struct tkent *k;
 	double now = crm_now();
 	int rc;
 
-	for (const char *p = token; *p; p++)
-		h = h * 33 + (unsigned char)*p;
-	k = &s->tk[h % TK_SLOTS];
+	k = &s->tk[crm_strhash(token) % TK_SLOTS];
 	pthread_mutex_lock(&s->tkmu);
 	if (!strcmp(k->token, token) && now - k->at < TK_TTL) {
 		*who = k->who;

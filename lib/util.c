@@ -196,3 +196,12 @@ void crm_unmap(struct crm_map *m)
 		munmap(m->data, m->len);
 	memset(m, 0, sizeof(*m));
 }
+
+uint64_t crm_strhash(const char *s)
+{
+	uint64_t h = 1469598103934665603u;
+
+	for (; *s; s++)
+		h = (h ^ (unsigned char)*s) * 1099511628211u;
+	return h;
+}

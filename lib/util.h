@@ -85,6 +85,9 @@ void crm_unmap(struct crm_map *m);
 /* Seconds since the epoch with sub-second precision, monotonic clock. */
 double crm_now(void);
 
+/* FNV-1a hash of a string, for hash tables (not for security). */
+uint64_t crm_strhash(const char *s);
+
 #include "banned.h"
 
 #endif
