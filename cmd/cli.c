@@ -152,6 +152,41 @@ int cli_next(const struct cli *c, int argc, char **argv, const char **arg)
 	}
 }
 
+char *cli_slurp(FILE *fp, const char *what, size_t cap)
+{
+	struct crm_buf b;
+	char chunk[4096];
+	size_t r;
+
+	crm_buf_init(&b, cap);
+	while ((r = fread(chunk, 1, sizeof(chunk), fp)) > 0)
+		if (crm_buf_add(&b, chunk, r) < 0)
+			cli_die(CRM_EDATA, "%s is longer than %zu bytes", what, cap);
+	if (ferror(fp))
+		cli_die(CRM_EIO, "%s: read error", what);
+	if (crm_buf_add(&b, "", 0) < 0)
+		cli_die(CRM_ESOFTWARE, "out of memory");
+	return crm_buf_detach(&b, NULL);
+}
+
+volatile sig_atomic_t cli_stopping;
+
+static void on_stop(int sig)
+{
+	(void)sig;
+	cli_stopping = 1;
+}
+
+void cli_catch_stop(void)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_stop;
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+}
+
 int cli_isatty(int fd)
 {
 	return isatty(fd);

@@ -6,6 +6,7 @@
 #ifndef CRM_CLI_H
 #define CRM_CLI_H
 
+#include <signal.h>
 #include <stdio.h>
 
 #include "../lib/entity.h"
@@ -56,6 +57,16 @@ const struct crm_entity *cli_type(const char *arg, const char *a, const char *b)
 
 /* Is fd a terminal, and may we use colour on it ($NO_COLOR, --color)? */
 int cli_isatty(int fd);
+
+/*
+ * The whole of fp (named what in messages) as a string; more than cap
+ * bytes dies with status 65.
+ */
+char *cli_slurp(FILE *fp, const char *what, size_t cap);
+
+/* Set cli_stopping on SIGINT and SIGTERM (no restart: sleeps end early). */
+extern volatile sig_atomic_t cli_stopping;
+void cli_catch_stop(void);
 
 /*
  * Write to stdout. On EPIPE (the reader went away) returns -1 with

@@ -3,7 +3,6 @@
  * react to changes: every insert, update and delete of a record, scores
  * that moved, calls analysed, merges, tasks fallen due.
  */
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,20 +30,12 @@ static const struct cli cli = {
 	opts,
 };
 
-static volatile sig_atomic_t stopping;
-
-static void on_signal(int sig)
-{
-	(void)sig;
-	stopping = 1;
-}
-
 int main(int argc, char **argv)
 {
 	const char *arg, *entity = NULL, *op = NULL;
 	long long since = -1, limit = -1, n = 0;
 	double interval = 0.2;
-	int k, follow = 0, table = cli_isatty(1), rc;
+	int k, follow = 0, table = cli_isatty(1), rc, done = 0;
 	struct crm_err e = { 0 };
 	sqlite3_stmt *st;
 	sqlite3 *db;
@@ -82,9 +73,8 @@ int main(int argc, char **argv)
 		cli_die(CRM_ESOFTWARE, "%s", sqlite3_errmsg(db));
 	sqlite3_bind_text(st, 2, entity, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 3, op, -1, SQLITE_STATIC);
-	signal(SIGINT, on_signal);
-	signal(SIGTERM, on_signal);
-	while (!stopping) {
+	cli_catch_stop();
+	while (!cli_stopping && !done) {
 		int got = 0;
 
 		sqlite3_bind_int64(st, 1, since);
@@ -103,7 +93,7 @@ int main(int argc, char **argv)
 				rc = cli_write(json, strlen(json)) < 0 ? -1 : cli_write("\n", 1);
 			}
 			if (rc < 0 || (limit > 0 && ++n >= limit)) {
-				stopping = 1;
+				done = 1;
 				break;
 			}
 		}

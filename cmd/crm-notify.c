@@ -29,21 +29,6 @@ static const struct cli cli = {
 	opts,
 };
 
-static char *slurp(FILE *fp, size_t cap)
-{
-	struct crm_buf b = {0};
-	char chunk[4096];
-	size_t r;
-
-	crm_buf_init(&b, cap);
-	while ((r = fread(chunk, 1, sizeof chunk, fp)) > 0)
-		if (crm_buf_add(&b, chunk, r) < 0)
-			cli_die(CRM_EDATA, "the message is longer than %zu bytes", cap);
-	if (crm_buf_add(&b, "", 0) < 0)
-		cli_die(CRM_ESOFTWARE, "out of memory");
-	return crm_buf_detach(&b, NULL);
-}
-
 int main(int argc, char **argv)
 {
 	struct crm_note n = {0};
@@ -84,7 +69,7 @@ int main(int argc, char **argv)
 				cli_die(CRM_ESOFTWARE, "out of memory");
 		text = crm_buf_detach(&b, NULL);
 	} else if (!cli_isatty(0)) {
-		text = slurp(stdin, 1 << 20);
+		text = cli_slurp(stdin, "the message", 1 << 20);
 	}
 	if ((!text || !*text) && !n.title)
 		cli_die(CRM_EUSAGE, "nothing to send: give a --title or some text");

@@ -3,6 +3,7 @@
  * matters now" page over the database; and the tokens and webhook
  * subscriptions they use.
  */
+#include <errno.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -58,23 +59,17 @@ static const struct cli cli = {
 	opts,
 };
 
-static char *slurp(const char *path)
+/* A PEM file, whole. */
+static char *read_pem(const char *path)
 {
 	FILE *fp = fopen(path, "r");
-	struct crm_buf b;
-	char chunk[4096];
-	size_t r;
+	char *text;
 
 	if (!fp)
-		cli_die(CRM_ENOINPUT, "%s: cannot open", path);
-	crm_buf_init(&b, 1 << 20);
-	while ((r = fread(chunk, 1, sizeof(chunk), fp)) > 0)
-		if (crm_buf_add(&b, chunk, r) < 0)
-			cli_die(CRM_EDATA, "%s: larger than 1 MiB", path);
+		cli_die(CRM_ENOINPUT, "%s: %s", path, strerror(errno));
+	text = cli_slurp(fp, path, 1 << 20);
 	fclose(fp);
-	if (crm_buf_add(&b, "", 0) < 0)
-		cli_die(CRM_ESOFTWARE, "out of memory");
-	return crm_buf_detach(&b, NULL);
+	return text;
 }
 
 static void log_line(void *ctx, const char *line)
@@ -154,14 +149,6 @@ struct hookargs {
 	struct crm_hooks_opts ho;
 };
 
-static volatile sig_atomic_t stopping;
-
-static void on_signal(int sig)
-{
-	(void)sig;
-	stopping = 1;
-}
-
 static int cmd_hook(sqlite3 *db, int argc, char **argv, const struct hookargs *h, int table)
 {
 	struct crm_err e = { 0 };
@@ -222,9 +209,8 @@ static int cmd_hook(sqlite3 *db, int argc, char **argv, const struct hookargs *h
 	if (argc == 2 && !strcmp(argv[1], "run")) {
 		struct crm_hooks_stats total = { 0 };
 
-		signal(SIGINT, on_signal);
-		signal(SIGTERM, on_signal);
-		while (!stopping) {
+		cli_catch_stop();
+		while (!cli_stopping) {
 			struct crm_hooks_stats hs = { 0 };
 
 			if (crm_hooks_pass(db, &h->ho, &hs, &e) < 0)
@@ -322,8 +308,8 @@ int main(int argc, char **argv)
 		cli_die(CRM_EUSAGE, "give both --tls-cert and --tls-key");
 	o.db_path = crm_db_path(cli_db);
 	if (cert) {
-		o.tls_cert = slurp(cert);
-		o.tls_key = slurp(key);
+		o.tls_cert = read_pem(cert);
+		o.tls_key = read_pem(key);
 	}
 	o.log = log_line;
 	/* Signals go to sigwait below, not to the server's threads. */

@@ -76,7 +76,6 @@ static const char *opt_contact, *opt_deal, *opt_infmt;
 static time_t opt_at;
 static int dry_run, no_tasks, table, quiet, with_transcript;
 static sqlite3 *db;
-static volatile sig_atomic_t stopping;
 
 /* "2026-11-20", "2026-11-20T10:30", "2026-11-20 10:30:00Z": UTC. */
 static int parse_time(const char *s, time_t *t)
@@ -459,7 +458,7 @@ static int sweep(const char *dir)
 	if (n)
 		qsort(names, n, sizeof *names, cmp_str);
 	for (size_t i = 0; i < n; i++) {
-		if (!stopping) {
+		if (!cli_stopping) {
 			int rc = watch_one(dir, names[i]);
 			if (rc > status)
 				status = rc;
@@ -470,17 +469,10 @@ static int sweep(const char *dir)
 	return status;
 }
 
-static void on_signal(int sig)
-{
-	(void)sig;
-	stopping = 1;
-}
-
 static int watch(const char *dir, int once)
 {
 	char sub[4096], lock[4096];
 	int lfd, ifd = -1, status;
-	struct sigaction sa;
 
 	for (int i = 0; i < 2; i++) {
 		snprintf(sub, sizeof sub, "%s/%s", dir, i ? "failed" : "done");
@@ -497,10 +489,7 @@ static int watch(const char *dir, int once)
 		close(lfd);
 		return 0;
 	}
-	memset(&sa, 0, sizeof sa);
-	sa.sa_handler = on_signal;
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGINT, &sa, NULL);
+	cli_catch_stop();
 	if (!once) {
 		/* Watch before the sweep, so nothing lands unseen in between. */
 		if ((ifd = inotify_init1(IN_CLOEXEC | IN_NONBLOCK)) < 0 ||
@@ -510,7 +499,7 @@ static int watch(const char *dir, int once)
 			cli_warn("watching %s", dir);
 	}
 	status = sweep(dir);
-	while (!once && !stopping) {
+	while (!once && !cli_stopping) {
 		struct pollfd p = {ifd, POLLIN, 0};
 		char buf[8192] __attribute__((aligned(__alignof__(struct inotify_event))));
 		ssize_t r;
@@ -526,7 +515,7 @@ static int watch(const char *dir, int once)
 			struct inotify_event *ev = (struct inotify_event *)p2;
 			if (ev->mask & IN_Q_OVERFLOW)
 				sweep(dir);
-			else if (ev->len && !stopping)
+			else if (ev->len && !cli_stopping)
 				watch_one(dir, ev->name);
 			p2 += sizeof *ev + ev->len;
 		}
