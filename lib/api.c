@@ -985,16 +985,35 @@ static int leads_top(struct crm_api *a, sqlite3 *db, const struct crm_api_req *r
 	return rc;
 }
 
+/* Answer {"data":[...]} from st, whose first column is one JSON object a
+ * row; finalizes st. */
+static int json_rows(sqlite3 *db, sqlite3_stmt *st, struct crm_api_res *rs)
+{
+	int rc, n = 0;
+
+	crm_buf_adds(&rs->body, "{\"data\":[");
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (n++)
+			crm_buf_addc(&rs->body, ',');
+		crm_buf_adds(&rs->body, (const char *)sqlite3_column_text(st, 0));
+	}
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE)
+		return db_error(rs, db, NULL);
+	crm_buf_adds(&rs->body, "]}\n");
+	rs->status = 200;
+	return 200;
+}
+
 /* /v1/calls: recent analysed calls with their hesitation flags. */
 static int calls(sqlite3 *db, const struct crm_api_req *rq, struct crm_api_res *rs)
 {
 	const struct crm_entity *t = crm_entity_find("contact");
 	const char *par[8];
 	long limit = count_arg(rq, "limit", 10, CRM_API_PAGE_MAX, rs);
-	int np = 0, rc;
+	int np = 0;
 	struct crm_buf sql;
 	sqlite3_stmt *st;
-	long n = 0;
 
 	if (limit < 0)
 		return rs->status;
@@ -1016,18 +1035,7 @@ static int calls(sqlite3 *db, const struct crm_api_req *rq, struct crm_api_res *
 	crm_buf_addf(&sql, " ORDER BY i.occurred_at DESC LIMIT %ld", limit);
 	if (!(st = prepare_bound(db, &sql, par, np)))
 		return db_error(rs, db, NULL);
-	crm_buf_adds(&rs->body, "{\"data\":[");
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		if (n++)
-			crm_buf_addc(&rs->body, ',');
-		crm_buf_adds(&rs->body, (const char *)sqlite3_column_text(st, 0));
-	}
-	sqlite3_finalize(st);
-	if (rc != SQLITE_DONE)
-		return db_error(rs, db, NULL);
-	crm_buf_adds(&rs->body, "]}\n");
-	rs->status = 200;
-	return 200;
+	return json_rows(db, st, rs);
 }
 
 /* /v1/weights: the overrides in force (GET) or a new one (POST), admins only. */
@@ -1040,22 +1048,13 @@ static int weights(struct crm_api *a, sqlite3 *db, const struct crm_api_req *rq,
 		return crm_api_error(rs, 403, "forbidden", "model weights are for admins");
 	if (!strcmp(rq->method, "GET")) {
 		sqlite3_stmt *st;
-		int rc, n = 0;
 
 		if (sqlite3_prepare_v2(db, "SELECT json_object('entity', entity, 'feature', feature, 'action', action, "
 				       "'value', value, 'who', who, 'why', why, 'at', at) FROM weights w "
 				       "WHERE id = (SELECT max(id) FROM weights v WHERE v.entity = w.entity AND v.feature = w.feature) "
 				       "AND action != 'clear' ORDER BY entity, feature", -1, &st, NULL) != SQLITE_OK)
 			return db_error(rs, db, NULL);
-		crm_buf_adds(&rs->body, "{\"data\":[");
-		while ((rc = sqlite3_step(st)) == SQLITE_ROW)
-			crm_buf_addf(&rs->body, "%s%s", n++ ? "," : "", sqlite3_column_text(st, 0));
-		sqlite3_finalize(st);
-		if (rc != SQLITE_DONE)
-			return db_error(rs, db, NULL);
-		crm_buf_adds(&rs->body, "]}\n");
-		rs->status = 200;
-		return 200;
+		return json_rows(db, st, rs);
 	}
 	{
 		const char *kind = json_string_value(json_object_get(o, "entity"));
@@ -1083,11 +1082,21 @@ static int weights(struct crm_api *a, sqlite3 *db, const struct crm_api_req *rq,
 				return crm_api_error(rs, 422, "rejected", "%s", e.msg);
 			return db_error(rs, db, &e);
 		}
-		/* Scores and explanations follow the override from now on. */
-		a->sc[!strcmp(kind, "deal")].checked = 0;
-		pthread_rwlock_wrlock(&a->sc[!strcmp(kind, "deal")].lk);
-		a->sc[!strcmp(kind, "deal")].state = 0;
-		pthread_rwlock_unlock(&a->sc[!strcmp(kind, "deal")].lk);
+		/* Scores and explanations follow the override from now on:
+		 * the model is loaded again, with it. */
+		{
+			struct scorer *sc = &a->sc[!strcmp(kind, "deal")];
+
+			pthread_rwlock_wrlock(&sc->lk);
+			sc->state = 0;
+			pthread_rwlock_unlock(&sc->lk);
+			pthread_mutex_lock(&a->xmu);
+			for (size_t i = 0; i < XCACHE; i++)
+				a->xc[i].at = 0;
+			for (size_t i = 0; i < TCACHE; i++)
+				a->tc[i].at = 0;
+			pthread_mutex_unlock(&a->xmu);
+		}
 		crm_buf_adds(&rs->body, "{\"status\":\"added\"}\n");
 		rs->status = 201;
 		return 201;

@@ -625,38 +625,31 @@ static void *hooker(void *arg)
 static enum route route_of(const char *url)
 {
 	static const struct {
-		const char *prefix;
+		const char *path;
 		enum route r;
-	} t[] = {
+	} exact[] = {
+		{ "/", R_PAGE }, { "/v1/health", R_HEALTH }, { "/metrics", R_METRICS },
+		{ "/v1/events", R_EVENTS }, { "/v1/leads/top", R_LEADS }, { "/v1/calls", R_CALLS },
+	}, prefix[] = {
 		{ "/v1/contacts", R_CONTACTS }, { "/v1/accounts", R_ACCOUNTS },
 		{ "/v1/deals", R_DEALS }, { "/v1/interactions", R_INTERACTIONS },
 		{ "/v1/tasks", R_TASKS },
 	};
 
-	if (!strcmp(url, "/"))
-		return R_PAGE;
-	if (!strcmp(url, "/v1/health"))
-		return R_HEALTH;
-	if (!strcmp(url, "/metrics"))
-		return R_METRICS;
-	if (!strcmp(url, "/v1/events"))
-		return R_EVENTS;
-	if (!strcmp(url, "/v1/leads/top"))
-		return R_LEADS;
-	if (!strcmp(url, "/v1/calls"))
-		return R_CALLS;
-	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
-		size_t n = strlen(t[i].prefix);
+	for (size_t i = 0; i < sizeof(exact) / sizeof(exact[0]); i++)
+		if (!strcmp(url, exact[i].path))
+			return exact[i].r;
+	for (size_t i = 0; i < sizeof(prefix) / sizeof(prefix[0]); i++) {
+		size_t n = strlen(prefix[i].path);
+		const char *rest = url + n;
 
-		if (!strncmp(url, t[i].prefix, n)) {
-			const char *rest = url + n;
-
-			if (!*rest)
-				return t[i].r;
-			if (*rest == '/' && (strstr(rest, "/explain") || strstr(rest, "/next-action")))
-				return R_EXPLAIN;
-			return R_RECORD;
-		}
+		if (strncmp(url, prefix[i].path, n))
+			continue;
+		if (!*rest)
+			return prefix[i].r;
+		if (*rest == '/' && (strstr(rest, "/explain") || strstr(rest, "/next-action")))
+			return R_EXPLAIN;
+		return R_RECORD;
 	}
 	return R_OTHER;
 }
