@@ -167,43 +167,21 @@ static void describe(sqlite3 *db, const char *id, json_t *data)
 	sqlite3_finalize(st);
 }
 
-/*
- * The webhook type of an event for a subscription with threshold thr, or
- * NULL if it is none of theirs.
- */
-static const char *event_type(const char *entity, const char *op, json_t *payload, int thr)
+/* The webhook type of an event the enqueue query selected. */
+static const char *hook_type(const char *entity)
 {
-	if (!strcmp(entity, "score") && !strcmp(op, "changed")) {
-		json_t *pv = json_object_get(payload, "previous");
-		long s = (long)json_integer_value(json_object_get(payload, "score"));
-		long p = json_is_integer(pv) ? (long)json_integer_value(pv) : -1;
-
-		if ((p < thr && s >= thr) || (p >= thr && s < thr && p >= 0))
-			return "score.crossed";
-		return NULL;
-	}
-	if (!strcmp(entity, "call") && !strcmp(op, "analysed"))
-		return json_is_true(json_object_get(payload, "hesitant")) ||
-		       json_integer_value(json_object_get(payload, "hesitant")) ? "call.hesitant" : NULL;
-	if (!strcmp(entity, "task") && !strcmp(op, "due"))
-		return "task.due";
-	if (!strcmp(entity, "merge") && !strcmp(op, "done"))
-		return "merge.done";
-	return NULL;
+	return !strcmp(entity, "score") ? "score.crossed" : !strcmp(entity, "call") ? "call.hesitant" :
+	       !strcmp(entity, "task") ? "task.due" : "merge.done";
 }
 
-static int wants(const char *events, const char *type)
+/* Did a score/changed event cross thr, up or down? */
+static int crossed(json_t *payload, int thr)
 {
-	json_t *a = json_loads(events, 0, NULL), *v;
-	size_t i;
-	int yes = 0;
+	json_t *pv = json_object_get(payload, "previous");
+	long s = (long)json_integer_value(json_object_get(payload, "score"));
+	long p = json_is_integer(pv) ? (long)json_integer_value(pv) : -1;
 
-	json_array_foreach(a, i, v)
-		if (!strcmp(json_string_value(v) ? json_string_value(v) : "", "*") ||
-		    !strcmp(json_string_value(v) ? json_string_value(v) : "", type))
-			yes = 1;
-	json_decref(a);
-	return yes;
+	return (p < thr && s >= thr) || (p >= thr && s < thr && p >= 0);
 }
 
 /* The Slack message of a delivery. */
@@ -292,28 +270,61 @@ static int tasks_due(sqlite3 *db, const char *now, struct crm_err *e)
 	return crm_db_set_meta(db, "hooks.due_until", now, e);
 }
 
+/* The event data of a delivery: the payload, the record's id, and who it is about. */
+static json_t *event_data(sqlite3 *db, const char *entity, const char *eid, json_t *payload)
+{
+	json_t *data = json_deep_copy(payload);
+	struct crm_err e = { 0 };
+
+	json_object_set_new(data, "id", json_string(eid));
+	if (!strcmp(entity, "score")) {
+		describe(db, eid, data);
+	} else if (!strcmp(entity, "call") || !strcmp(entity, "task")) {
+		char cid[CRM_ID_MAX] = "";
+
+		crm_db_text1(db, !strcmp(entity, "call") ? "SELECT contact_id FROM interactions WHERE id = ?1" :
+			     "SELECT contact_id FROM tasks WHERE id = ?1", eid, cid, sizeof(cid), &e);
+		if (*cid) {
+			json_object_set_new(data, "contact_id", json_string(cid));
+			describe(db, cid, data);
+		}
+	}
+	return data;
+}
+
+/*
+ * New events of the four kinds webhooks carry become deliveries, one per
+ * subscription that wants the type, in one transaction with the cursor
+ * (which moves past the events no one wants too).
+ */
 static int enqueue(sqlite3 *db, struct crm_hooks_stats *hs, struct crm_err *e)
 {
-	char cur[32] = "", now[32];
+	char cur[32] = "", end[32] = "", now[32];
 	sqlite3_stmt *ev = NULL, *wh = NULL, *ins = NULL;
-	long long cursor;
-	int rc = -1;
+	long long cursor, last;
+	int rc = -1, n = 0;
 
 	crm_db_timestamp(now, sizeof(now));
 	if (crm_db_begin(db, e) < 0)
 		return -1;
 	if (tasks_due(db, now, e) < 0)
 		goto out;
-	if (crm_db_text1(db, "SELECT value FROM meta WHERE key = ?1", "hooks.cursor", cur, sizeof(cur), e) < 0)
+	if (crm_db_text1(db, "SELECT value FROM meta WHERE key = ?1", "hooks.cursor", cur, sizeof(cur), e) < 0 ||
+	    crm_db_text1(db, "SELECT coalesce(max(seq), 0) FROM events WHERE ?1 IS NULL", NULL, end, sizeof(end), e) < 0)
 		goto out;
 	if (!*cur) {	/* no subscription yet */
 		rc = 0;
 		goto out;
 	}
 	cursor = atoll(cur);
-	if (sqlite3_prepare_v2(db, "SELECT seq, at, entity, entity_id, op, payload FROM events WHERE seq > ?1 "
+	last = atoll(end);
+	if (sqlite3_prepare_v2(db, "SELECT seq, at, entity, entity_id, payload FROM events WHERE seq > ?1 AND seq <= ?2 "
+			       "AND ((entity = 'score' AND op = 'changed') "
+			       "OR (entity = 'call' AND op = 'analysed' AND json_extract(payload, '$.hesitant')) "
+			       "OR (entity = 'task' AND op = 'due') OR (entity = 'merge' AND op = 'done')) "
 			       "ORDER BY seq LIMIT 1000", -1, &ev, NULL) != SQLITE_OK ||
-	    sqlite3_prepare_v2(db, "SELECT id, format, events, threshold FROM webhooks WHERE active = 1",
+	    sqlite3_prepare_v2(db, "SELECT id, format, threshold FROM webhooks w WHERE active = 1 "
+			       "AND EXISTS (SELECT 1 FROM json_each(w.events) WHERE value IN ('*', ?1))",
 			       -1, &wh, NULL) != SQLITE_OK ||
 	    sqlite3_prepare_v2(db, "INSERT OR IGNORE INTO webhook_deliveries (webhook_id, seq, type, body, next_at, created_at) "
 			       "VALUES (?1, ?2, ?3, ?4, ?5, ?6)", -1, &ins, NULL) != SQLITE_OK) {
@@ -321,86 +332,74 @@ static int enqueue(sqlite3 *db, struct crm_hooks_stats *hs, struct crm_err *e)
 		goto out;
 	}
 	sqlite3_bind_int64(ev, 1, cursor);
+	sqlite3_bind_int64(ev, 2, last);
 	while ((rc = sqlite3_step(ev)) == SQLITE_ROW) {
 		long long seq = sqlite3_column_int64(ev, 0);
 		const char *entity = (const char *)sqlite3_column_text(ev, 2);
-		const char *op = (const char *)sqlite3_column_text(ev, 4);
-		const char *ptext = (const char *)sqlite3_column_text(ev, 5);
-		json_t *payload = ptext ? json_loads(ptext, 0, NULL) : json_object();
+		const char *ptext = (const char *)sqlite3_column_text(ev, 4);
+		const char *type = hook_type(entity);
+		json_t *payload = ptext ? json_loads(ptext, 0, NULL) : NULL;
+		json_t *data = event_data(db, entity, (const char *)sqlite3_column_text(ev, 3),
+					  payload ? payload : json_object());
 
+		json_decref(payload);
 		cursor = seq;
-		if (!event_type(entity, op, payload, 0) && !event_type(entity, op, payload, 100) &&
-		    strcmp(entity, "score")) {
-			json_decref(payload);
-			continue;
-		}
+		n++;
+		sqlite3_bind_text(wh, 1, type, -1, SQLITE_STATIC);
 		while (sqlite3_step(wh) == SQLITE_ROW) {
-			int thr = sqlite3_column_int(wh, 3);
-			const char *type = event_type(entity, op, payload, thr);
-			json_t *data, *o;
+			const char *wid = (const char *)sqlite3_column_text(wh, 0);
+			int thr = sqlite3_column_int(wh, 2);
 			char *body;
 
-			if (!type || !wants((const char *)sqlite3_column_text(wh, 2), type))
-				continue;
-			data = json_deep_copy(payload ? payload : json_object());
-			json_object_set_new(data, "id", json_string((const char *)sqlite3_column_text(ev, 3)));
-			if (!strcmp(type, "score.crossed"))
+			if (!strcmp(entity, "score")) {
+				if (!crossed(data, thr))
+					continue;
 				json_object_set_new(data, "threshold", json_integer(thr));
-			if (!strcmp(entity, "score"))
-				describe(db, (const char *)sqlite3_column_text(ev, 3), data);
-			else if (!strcmp(entity, "call") || !strcmp(entity, "task")) {
-				char cid[CRM_ID_MAX] = "";
-
-				crm_db_text1(db, !strcmp(entity, "call") ?
-					     "SELECT contact_id FROM interactions WHERE id = ?1" :
-					     "SELECT contact_id FROM tasks WHERE id = ?1",
-					     (const char *)sqlite3_column_text(ev, 3), cid, sizeof(cid), e);
-				if (*cid) {
-					json_object_set_new(data, "contact_id", json_string(cid));
-					describe(db, cid, data);
-				}
 			}
 			if (!strcmp((const char *)sqlite3_column_text(wh, 1), "slack")) {
 				body = slack_body(type, data, thr);
 			} else {
 				char did[64];
+				json_t *o;
 
-				snprintf(did, sizeof(did), "%s-%lld", (const char *)sqlite3_column_text(wh, 0), seq);
+				snprintf(did, sizeof(did), "%s-%lld", wid, seq);
 				o = json_pack("{s:s, s:s, s:I, s:s, s:O}", "id", did, "type", type, "seq",
 					      (json_int_t)seq, "at", (const char *)sqlite3_column_text(ev, 1),
 					      "data", data);
 				body = json_dumps(o, JSON_COMPACT);
 				json_decref(o);
 			}
-			json_decref(data);
 			if (!body)
 				continue;
-			sqlite3_bind_text(ins, 1, (const char *)sqlite3_column_text(wh, 0), -1, SQLITE_TRANSIENT);
+			sqlite3_bind_text(ins, 1, wid, -1, SQLITE_TRANSIENT);
 			sqlite3_bind_int64(ins, 2, seq);
 			sqlite3_bind_text(ins, 3, type, -1, SQLITE_STATIC);
 			sqlite3_bind_text(ins, 4, body, -1, SQLITE_TRANSIENT);
 			sqlite3_bind_double(ins, 5, crm_now());
 			sqlite3_bind_text(ins, 6, now, -1, SQLITE_STATIC);
 			free(body);
-			if (sqlite3_step(ins) != SQLITE_DONE) {
-				sqlite3_reset(ins);
+			rc = sqlite3_step(ins);
+			sqlite3_reset(ins);
+			if (rc != SQLITE_DONE) {
 				sqlite3_reset(wh);
-				json_decref(payload);
+				json_decref(data);
 				crm_db_err(db, e, "webhook_deliveries");
 				rc = -1;
 				goto out;
 			}
 			hs->queued += (size_t)sqlite3_changes(db);
-			sqlite3_reset(ins);
 		}
 		sqlite3_reset(wh);
-		json_decref(payload);
+		json_decref(data);
 	}
 	if (rc != SQLITE_DONE) {
 		crm_db_err(db, e, "events");
 		rc = -1;
 		goto out;
 	}
+	/* A short page reached the end of the log as it stood. */
+	if (n < 1000)
+		cursor = last;
 	snprintf(cur, sizeof(cur), "%lld", cursor);
 	rc = crm_db_set_meta(db, "hooks.cursor", cur, e);
 out:
