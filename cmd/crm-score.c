@@ -295,6 +295,7 @@ static size_t affected(sqlite3 *db, const struct crm_entity *t, const char *enti
 	sqlite3_bind_text(st, 1, eid, -1, SQLITE_STATIC);
 	while (n < max && sqlite3_step(st) == SQLITE_ROW)
 		snprintf(ids[n++], CRM_ID_MAX, "%s", sqlite3_column_text(st, 0));
+	sqlite3_finalize(st);
 	return n;
 }
 
