@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "../lib/crypt.h"
 
 #ifndef CRM_VERSION
 #define CRM_VERSION "0.0.0"
@@ -23,6 +24,7 @@ int cli_epipe;
 
 static const struct cli_opt common[] = {
 	{ "db", CLI_DB, "PATH", "database file (default: $CRM_DB, else ./crm.db)" },
+	{ "key-file", CLI_KEYFILE, "FILE", "master key file (default: $CRM_KEY_FILE; none: no encryption)" },
 	{ "help", CLI_HELP, NULL, "show this help and exit" },
 	{ "version", CLI_VERSION, NULL, "show the version and exit" },
 	{ NULL, 0, NULL, NULL }
@@ -141,6 +143,9 @@ int cli_next(const struct cli *c, int argc, char **argv, const char **arg)
 			exit(cli_finish(0));
 		case CLI_DB:
 			cli_db = optarg;
+			continue;
+		case CLI_KEYFILE:
+			crm_crypt_configure(optarg);
 			continue;
 		case '?':
 		case ':':

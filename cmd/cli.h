@@ -27,7 +27,7 @@ struct cli {
 };
 
 /* Common option keys handled by cli_next(). */
-enum { CLI_DB = 'D' + 1000, CLI_VERSION, CLI_COMPLETE, CLI_HELP = 'h' };
+enum { CLI_DB = 'D' + 1000, CLI_VERSION, CLI_COMPLETE, CLI_KEYFILE, CLI_HELP = 'h' };
 
 extern const char *cli_prog;	/* name for messages */
 extern const char *cli_db;	/* --db value or NULL */

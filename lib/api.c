@@ -552,7 +552,7 @@ static int check_body(sqlite3 *db, const struct crm_principal *p, const struct c
 		}
 		if (!strcmp(k, "id") || !strcmp(k, "type") || !strcmp(k, "source") ||
 		    !strcmp(k, "merged_into") || !strcmp(k, "updated_at") ||
-		    !strcmp(k, "src_key") || !strcmp(k, "name_key"))
+		    crm_entity_internal(k))
 			return crm_api_error(rs, 400, "forbidden_field",
 					     "'%s' is set by the server, not by a request", k);
 		if (f < 0)

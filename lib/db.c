@@ -15,6 +15,7 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include "crypt.h"
 #include "db.h"
 
 extern const char *const crm_migrations[];
@@ -222,6 +223,10 @@ int crm_db_open(sqlite3 **out, const char *path, int flags, struct crm_err *e)
 			goto fail;
 		}
 	}
+	/* With a key configured, cells are sealed and opened on this
+	 * connection (crypt.h); without one, an encrypted file is refused. */
+	if (crm_crypt_attach(db, path, flags & CRM_DB_PLAIN, e) < 0)
+		goto fail;
 	*out = db;
 	return 0;
 fail:
@@ -304,6 +309,7 @@ void crm_db_close(sqlite3 *db)
 			stmt_cache[i].sql = NULL;
 			stmt_cache[i].st = NULL;
 		}
+	crm_crypt_detach(db);
 	sqlite3_close(db);
 }
 

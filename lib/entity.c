@@ -60,15 +60,15 @@ static const struct crm_field account_fields[] = {
 };
 
 static const struct crm_field contact_fields[] = {
-	{ "first_name", CRM_T_TEXT, CRM_F_IDENTITY,
+	{ "first_name", CRM_T_TEXT, CRM_F_IDENTITY | CRM_F_PERSONAL,
 	  "firstname givenname first fname forename", NULL },
-	{ "last_name", CRM_T_TEXT, CRM_F_IDENTITY,
+	{ "last_name", CRM_T_TEXT, CRM_F_IDENTITY | CRM_F_PERSONAL,
 	  "lastname surname familyname last lname", NULL },
 	{ "name", CRM_T_TEXT, CRM_F_VIRTUAL,
 	  "name fullname contactname leadname", NULL },
-	{ "email", CRM_T_EMAIL, 0,
+	{ "email", CRM_T_EMAIL, CRM_F_PERSONAL,
 	  "email emailaddress mail email1 primaryemail workemail", NULL },
-	{ "phone", CRM_T_TEXT, 0,
+	{ "phone", CRM_T_TEXT, CRM_F_PERSONAL,
 	  "phone phonenumber telephone tel mobile mobilephone cell "
 	  "workphone", NULL },
 	{ "title", CRM_T_TEXT, 0, "title jobtitle position role", NULL },
@@ -92,6 +92,16 @@ static const struct crm_field contact_fields[] = {
 	  "granted=granted yes true 1 y optin optedin subscribed;"
 	  "denied=denied no false 0 n optout optedout unsubscribed;"
 	  "unknown=unknown" },
+	{ "consent_basis", CRM_T_ENUM, 0,
+	  "consentbasis lawfulbasis legalbasis basis",
+	  "consent=consent;contract=contract;"
+	  "legal_obligation=legalobligation;vital_interests=vitalinterests;"
+	  "public_task=publictask;"
+	  "legitimate_interests=legitimateinterests legitimateinterest" },
+	{ "consent_source", CRM_T_TEXT, 0,
+	  "consentsource optinsource consentorigin", NULL },
+	{ "consent_at", CRM_T_TIME, 0,
+	  "consentat consentdate optindate consentgivenat", NULL },
 	{ "outcome", CRM_T_ENUM, 0, "outcome converted isconverted result",
 	  "converted=converted yes true 1 y won customer;"
 	  "lost=lost no false 0 n notconverted unqualified disqualified" },
@@ -149,14 +159,15 @@ static const struct crm_field interaction_fields[] = {
 	{ "direction", CRM_T_ENUM, 0, "direction",
 	  "inbound=inbound in incoming received;"
 	  "outbound=outbound out outgoing sent" },
-	{ "subject", CRM_T_TEXT, CRM_F_IDENTITY, "subject title url page", NULL },
-	{ "body", CRM_T_TEXT, CRM_F_IDENTITY,
+	{ "subject", CRM_T_TEXT, CRM_F_IDENTITY | CRM_F_PERSONAL,
+	  "subject title url page", NULL },
+	{ "body", CRM_T_TEXT, CRM_F_IDENTITY | CRM_F_PERSONAL,
 	  "body text content notes description message", NULL },
 	CREATED,
 };
 
 static const struct crm_field task_fields[] = {
-	{ "title", CRM_T_TEXT, CRM_F_REQUIRED | CRM_F_IDENTITY,
+	{ "title", CRM_T_TEXT, CRM_F_REQUIRED | CRM_F_IDENTITY | CRM_F_PERSONAL,
 	  "title subject task name", NULL },
 	{ "owner", CRM_T_TEXT, CRM_F_IDENTITY,
 	  "owner assignedto assignee", NULL },
@@ -175,24 +186,24 @@ static const struct crm_field task_fields[] = {
 
 const struct crm_entity crm_entities[] = {
 	{ "user", "users", "u_", "externalid userid agentid employeeid",
-	  "user|team|agent|staff", user_fields, N(user_fields), 1, 0 },
+	  "user|team|agent|staff", user_fields, N(user_fields), 1, 0, 0 },
 	{ "product", "products", "p_", "externalid productid sku productcode",
-	  "product|catalog", product_fields, N(product_fields), 1, 0 },
+	  "product|catalog", product_fields, N(product_fields), 1, 0, 0 },
 	{ "account", "accounts", "a_",
 	  "externalid accountid companyid organizationid",
-	  "account|compan|organi", account_fields, N(account_fields), 1, 0 },
+	  "account|compan|organi", account_fields, N(account_fields), 1, 0, 0 },
 	{ "contact", "contacts", "c_",
 	  "externalid contactid leadid prospectid recordid recid personid",
 	  "contact|lead|people|person|prospect", contact_fields,
-	  N(contact_fields), 0, 1 },
+	  N(contact_fields), 0, 1, 1 },
 	{ "deal", "deals", "d_", "externalid dealid opportunityid oppid",
-	  "deal|opportunit|pipeline", deal_fields, N(deal_fields), 0, 0 },
+	  "deal|opportunit|pipeline", deal_fields, N(deal_fields), 0, 0, 0 },
 	{ "interaction", "interactions", "i_",
 	  "externalid interactionid activityid eventid messageid",
 	  "interaction|activit|event|email|call|visit|meeting",
-	  interaction_fields, N(interaction_fields), 0, 0 },
+	  interaction_fields, N(interaction_fields), 0, 0, 0 },
 	{ "task", "tasks", "t_", "externalid taskid", "task|todo",
-	  task_fields, N(task_fields), 0, 0 },
+	  task_fields, N(task_fields), 0, 0, 0 },
 };
 
 const size_t crm_nentities = N(crm_entities);
@@ -204,6 +215,26 @@ const struct crm_entity *crm_entity_find(const char *name)
 		    !strcmp(name, crm_entities[i].table))
 			return &crm_entities[i];
 	return NULL;
+}
+
+int crm_entity_internal(const char *c)
+{
+	return !strcmp(c, "src_key") || !strcmp(c, "name_key") || !strcmp(c, "dk") ||
+	       !strcmp(c, "email_bi") || !strcmp(c, "phone_bi");
+}
+
+int crm_entity_personal(const struct crm_entity *t, const struct crm_field *f,
+			const char *kind)
+{
+	if (!(f->flags & CRM_F_PERSONAL))
+		return 0;
+	/* Web visits, page views, opens and clicks carry page addresses and
+	 * campaign names, which scoring reads; messages carry people's words. */
+	if (!strcmp(t->kind, "interaction") && kind &&
+	    (!strcmp(kind, "web_visit") || !strcmp(kind, "page_view") ||
+	     !strcmp(kind, "email_open") || !strcmp(kind, "click")))
+		return 0;
+	return 1;
 }
 
 const struct crm_entity *crm_entity_by_id(const char *id)

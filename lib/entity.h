@@ -29,6 +29,7 @@ enum crm_ftype {
 #define CRM_F_LENIENT	0x10	/* ENUM: unknown values kept (normalised) */
 #define CRM_F_IDENTITY	0x20	/* part of the natural key of id-less records */
 #define CRM_F_DEFAULT	0x40	/* ENUM: a new record without it gets the first value */
+#define CRM_F_PERSONAL	0x80	/* personal data: sealed when a key is configured */
 
 struct crm_field {
 	const char *name;	/* column and NDJSON key */
@@ -53,6 +54,9 @@ struct crm_entity {
 	 * the whole row, not of the identity fields: people who share a name
 	 * must not become one record; dedupe decides that, not import. */
 	int whole_row_key;
+	/* Has the columns dk (data key), email_bi and phone_bi (blind
+	 * indexes): the type is the subject of personal data (contacts). */
+	int subject;
 };
 
 /* All types in dependency order (users, products, accounts, contacts...). */
@@ -63,6 +67,15 @@ extern const size_t crm_nentities;
 const struct crm_entity *crm_entity_find(const char *name);
 /* Type whose prefix starts id ("c_..."); NULL if none. */
 const struct crm_entity *crm_entity_by_id(const char *id);
+/*
+ * Is field f of a t record personal data, given the record's kind (an
+ * interaction's subject is a page address for web visits, not a message)?
+ */
+int crm_entity_personal(const struct crm_entity *t, const struct crm_field *f,
+			const char *kind);
+/* Is column a bookkeeping column no record shows (src_key, name_key, dk,
+ * email_bi, phone_bi)? */
+int crm_entity_internal(const char *column);
 /* Index of a field by name, or -1. */
 int crm_entity_field(const struct crm_entity *t, const char *name);
 

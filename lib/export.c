@@ -70,7 +70,7 @@ static int is_column(sqlite3 *db, const char *table, const char *name)
 	sqlite3_bind_text(st, 2, name, -1, SQLITE_STATIC);
 	found = sqlite3_step(st) == SQLITE_ROW;
 	sqlite3_finalize(st);
-	return found && strcmp(name, "src_key") != 0 && strcmp(name, "name_key") != 0;
+	return found && !crm_entity_internal(name);
 }
 
 /* Append " WHERE ..." for q to sql; binds are numbered from 1 in order. */
@@ -156,7 +156,7 @@ int crm_export_prepare(sqlite3 *db, const struct crm_export_query *q,
 	while (sqlite3_step(ti) == SQLITE_ROW) {
 		const char *c = (const char *)sqlite3_column_text(ti, 0);
 
-		if (!strcmp(c, "src_key") || !strcmp(c, "name_key"))
+		if (crm_entity_internal(c))
 			continue;
 		crm_buf_addf(&cols, "%s\"%s\"", cols.len ? ", " : "", c);
 	}

@@ -25,6 +25,7 @@
 #include "csvread.h"
 #include "db.h"
 #include "id.h"
+#include "crypt.h"
 #include "import.h"
 #include "ndjson.h"
 #include "row.h"
@@ -118,6 +119,10 @@ struct crm_import {
 	struct crm_import_stats at_begin;	/* stats when the batch began */
 	char now[32];
 	sqlite3_stmt *find_product;
+	/* Encryption: the connection's keys, a contact's data key, a cell. */
+	struct crm_crypt *cc;
+	sqlite3_stmt *dk_of;
+	struct crm_buf seal;
 	double last_progress;
 	/* The file being read: its type and header, for the imports log. */
 	const struct crm_entity *file_type;
@@ -180,7 +185,12 @@ static int prepare(sqlite3 *db, sqlite3_stmt **st, const char *sql,
 #define P_ATTRS(t) (6 + (int)(t)->nfields)
 #define P_NOW(t) (7 + (int)(t)->nfields)
 
-#define P_ROW(t) (7 + (int)(t)->nfields)	/* parameters per row */
+/* Subject tables (contacts): data key and blind indexes. */
+#define P_DK(t) (8 + (int)(t)->nfields)
+#define P_EMAILBI(t) (9 + (int)(t)->nfields)
+#define P_PHONEBI(t) (10 + (int)(t)->nfields)
+
+#define P_ROW(t) (10 + (int)(t)->nfields)	/* parameters per row */
 
 /* Append the columns of an insert: "(id, source, ..., updated_at)". */
 static int insert_columns(const struct crm_entity *t, struct crm_buf *b)
@@ -192,6 +202,8 @@ static int insert_columns(const struct crm_entity *t, struct crm_buf *b)
 			rc |= crm_buf_addf(b, ", %s", t->fields[i].name);
 	if (t->has_name_key)
 		rc |= crm_buf_adds(b, ", name_key");
+	if (t->subject)
+		rc |= crm_buf_adds(b, ", dk, email_bi, phone_bi");
 	return rc | crm_buf_adds(b, ", attrs, updated_at)");
 }
 
@@ -218,6 +230,9 @@ static int insert_tuple(const struct crm_entity *t, struct crm_buf *b, int base)
 	}
 	if (t->has_name_key)
 		rc |= crm_buf_addf(b, ", ?%d", base + P_NAMEKEY(t));
+	if (t->subject)
+		rc |= crm_buf_addf(b, ", ?%d, ?%d, ?%d", base + P_DK(t),
+				   base + P_EMAILBI(t), base + P_PHONEBI(t));
 	return rc | crm_buf_addf(b, ", ?%d, ?%d)", base + P_ATTRS(t),
 				 base + P_NOW(t));
 }
@@ -264,6 +279,9 @@ static int build_update_sql(const struct crm_entity *t, struct crm_buf *upd)
 	if (t->has_name_key)
 		rc |= crm_buf_addf(upd, ", name_key = coalesce(?%d, name_key)",
 				   P_NAMEKEY(t));
+	if (t->subject)
+		rc |= crm_buf_addf(upd, ", dk = coalesce(dk, ?%d), email_bi = coalesce(?%d, email_bi), phone_bi = coalesce(?%d, phone_bi)",
+				   P_DK(t), P_EMAILBI(t), P_PHONEBI(t));
 	rc |= crm_buf_addf(upd,
 		", attrs = json_patch(attrs, ?%d), updated_at = ?%d WHERE id = ?%d AND (%s OR attrs IS NOT json_patch(attrs, ?%d)) RETURNING *",
 		P_ATTRS(t), P_NOW(t), P_ID, cond.data, P_ATTRS(t));
@@ -327,8 +345,8 @@ static struct tstate *tstate_get(struct crm_import *im,
 		PREP(by_name, "SELECT id, merged_into FROM %s WHERE name_key = ?1 ORDER BY merged_into IS NOT NULL, rowid LIMIT 1",
 		     t->table);
 	if (crm_entity_field(t, "email") >= 0)
-		PREP(by_email, "SELECT id, merged_into FROM %s WHERE email = ?1 ORDER BY merged_into IS NOT NULL, rowid LIMIT 1",
-		     t->table);
+		PREP(by_email, "SELECT id, merged_into FROM %s WHERE %s = ?1 ORDER BY merged_into IS NOT NULL, rowid LIMIT 1",
+		     t->table, t->subject && im->cc ? "email_bi" : "email");
 	if (crm_entity_field(t, "domain") >= 0)
 		PREP(by_domain, "SELECT id, merged_into FROM %s WHERE domain = ?1 ORDER BY merged_into IS NOT NULL, rowid LIMIT 1",
 		     t->table);
@@ -360,6 +378,7 @@ struct crm_import *crm_import_new(sqlite3 *db, const struct crm_import_opts *o,
 		return NULL;
 	}
 	im->db = db;
+	im->cc = crm_crypt_of(db);
 	if (o)
 		im->o = *o;
 	if (!im->o.source || !*im->o.source)
@@ -404,6 +423,8 @@ void crm_import_free(struct crm_import *im)
 		deferred_free(&im->defer[i]);
 	free(im->defer);
 	sqlite3_finalize(im->find_product);
+	sqlite3_finalize(im->dk_of);
+	crm_buf_release(&im->seal);
 	for (size_t i = 0; i < CHUNK; i++)
 		rec_release(&im->recs[i]);
 	crm_buf_release(&im->out);
@@ -806,7 +827,12 @@ static int resolve(struct crm_import *im, struct tstate *ts, const char *source,
 		const char *why;
 
 		if (em && crm_norm_email(v, em, &why) == 0) {
-			sqlite3_bind_text(ts->by_email, 1, em, -1, SQLITE_TRANSIENT);
+			char bi[CRM_BIDX_MAX];
+
+			if (ts->t->subject && im->cc)
+				crm_crypt_bidx(im->cc, "email", em, strlen(em), bi);
+			sqlite3_bind_text(ts->by_email, 1, ts->t->subject && im->cc ? bi : em,
+					  -1, SQLITE_TRANSIENT);
 			found = lookup(ts, ts->by_email, id);
 		}
 		free(em);
@@ -974,11 +1000,76 @@ static int rec_key(struct rec *r)
 
 /* ---- step 4: write ----------------------------------------------------- */
 
-/* Bind r's field values to st, parameters numbered from base + 1. */
-static void bind_fields(struct crm_import *im, struct rec *r, sqlite3_stmt *st,
-			int base)
+/* Does a t record hold personal data at all? */
+static int has_personal(const struct crm_entity *t)
+{
+	for (size_t i = 0; i < t->nfields; i++)
+		if (t->fields[i].flags & CRM_F_PERSONAL)
+			return 1;
+	return 0;
+}
+
+/*
+ * The data key r's cells are sealed under, as row id: a contact's own (a
+ * new one for a new contact), an interaction's or task's that of its
+ * contact; a fresh one when there is none. 0 when nothing is sealed.
+ */
+static int rec_dk(struct crm_import *im, struct rec *r, const char *id,
+		  int existing, uint64_t *dk, struct crm_err *e)
 {
 	const struct crm_entity *t = r->ts->t;
+	const char *owner = NULL;
+	int ci;
+
+	*dk = 0;
+	if (!im->cc || !has_personal(t))
+		return 0;
+	if (t->subject && existing)
+		owner = id;
+	else if (!t->subject && (ci = crm_entity_field(t, "contact_id")) >= 0 && r->has[ci])
+		owner = r->val[ci].data;
+	if (owner) {
+		if (!im->dk_of && prepare(im->db, &im->dk_of,
+				"SELECT dk FROM contacts WHERE id = ?1", e) < 0)
+			return -1;
+		sqlite3_bind_text(im->dk_of, 1, owner, -1, SQLITE_STATIC);
+		if (sqlite3_step(im->dk_of) == SQLITE_ROW)
+			*dk = (uint64_t)sqlite3_column_int64(im->dk_of, 0);
+		sqlite3_reset(im->dk_of);
+	}
+	if (!*dk)
+		return crm_crypt_new_key(im->cc, dk, e);
+	return 0;
+}
+
+/* Bind a blind index of field f of r (email, phone) to parameter p. */
+static void bind_bidx(struct crm_import *im, struct rec *r, const char *f,
+		      sqlite3_stmt *st, int p)
+{
+	int i = crm_entity_field(r->ts->t, f);
+	char bi[CRM_BIDX_MAX], *v;
+
+	if (!im->cc || i < 0 || !r->has[i] || !(v = malloc(r->val[i].len + 1))) {
+		sqlite3_bind_null(st, p);
+		return;
+	}
+	crm_crypt_ident(f, r->val[i].data, v);
+	crm_crypt_bidx(im->cc, f, v, strlen(v), bi);
+	free(v);
+	sqlite3_bind_text(st, p, bi, -1, SQLITE_TRANSIENT);
+}
+
+/*
+ * Bind r's field values to st, parameters numbered from base + 1, for the
+ * row id whose cells are sealed under data key dk (0: none). -1 when a
+ * cell cannot be sealed (e).
+ */
+static int bind_fields(struct crm_import *im, struct rec *r, sqlite3_stmt *st,
+		       int base, const char *id, uint64_t dk, struct crm_err *e)
+{
+	const struct crm_entity *t = r->ts->t;
+	int ki = dk ? crm_entity_field(t, "kind") : -1;
+	const char *kind = ki >= 0 && r->has[ki] ? r->val[ki].data : NULL;
 
 	for (size_t i = 0; i < t->nfields; i++) {
 		const struct crm_field *f = &t->fields[i];
@@ -988,6 +1079,13 @@ static void bind_fields(struct crm_import *im, struct rec *r, sqlite3_stmt *st,
 			continue;
 		if (!r->has[i]) {
 			sqlite3_bind_null(st, p);
+		} else if (dk && crm_entity_personal(t, f, kind)) {
+			crm_buf_reset(&im->seal);
+			if (crm_crypt_seal(im->cc, dk, t->table, f->name, id, r->val[i].data,
+					   r->val[i].len, &im->seal, e) < 0)
+				return -1;
+			sqlite3_bind_text(st, p, im->seal.data, (int)im->seal.len,
+					  SQLITE_TRANSIENT);
 		} else if (f->type == CRM_T_INT) {
 			sqlite3_bind_int64(st, p, r->ival[i]);
 		} else if (f->type == CRM_T_REAL) {
@@ -1019,17 +1117,30 @@ static void bind_fields(struct crm_import *im, struct rec *r, sqlite3_stmt *st,
 		sqlite3_bind_text(st, base + P_EXT, r->external_id, -1, SQLITE_STATIC);
 	else
 		sqlite3_bind_null(st, base + P_EXT);
+	if (t->subject) {
+		if (dk)
+			sqlite3_bind_int64(st, base + P_DK(t), (sqlite3_int64)dk);
+		else
+			sqlite3_bind_null(st, base + P_DK(t));
+		bind_bidx(im, r, "email", st, base + P_EMAILBI(t));
+		bind_bidx(im, r, "phone", st, base + P_PHONEBI(t));
+	}
+	return 0;
 }
 
 /* Bind everything a new row of r needs, with id. */
-static void bind_insert(struct crm_import *im, struct rec *r, const char *id,
-			sqlite3_stmt *st, int base)
+static int bind_insert(struct crm_import *im, struct rec *r, const char *id,
+		       sqlite3_stmt *st, int base, struct crm_err *e)
 {
+	uint64_t dk;
+
 	sqlite3_bind_text(st, base + P_ID, id, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, base + P_SOURCE, r->source, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, base + P_KEY, r->key.data, (int)r->key.len,
 			  SQLITE_STATIC);
-	bind_fields(im, r, st, base);
+	if (rec_dk(im, r, id, 0, &dk, e) < 0)
+		return -1;
+	return bind_fields(im, r, st, base, id, dk, e);
 }
 
 static int batch_commit(struct crm_import *im, struct crm_err *e)
@@ -1213,9 +1324,12 @@ static int write_existing(struct crm_import *im, struct rec *r, const char *id,
 	struct tstate *ts = r->ts;
 	sqlite3_stmt *st = ts->update;
 	const char *status = NULL;
+	uint64_t dk;
 	int rc;
 
-	bind_fields(im, r, st, 0);
+	if (rec_dk(im, r, id, 1, &dk, e) < 0 ||
+	    bind_fields(im, r, st, 0, id, dk, e) < 0)
+		return -1;
 	sqlite3_bind_text(st, P_ID, id, -1, SQLITE_STATIC);
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW) {
@@ -1268,7 +1382,8 @@ static int write_one(struct crm_import *im, struct rec *r, const char *newid,
 			return write_existing(im, r, id, e);
 	}
 	if (!known) {
-		bind_insert(im, r, newid, st, 0);
+		if (bind_insert(im, r, newid, st, 0, e) < 0)
+			return -1;
 		if (step_done(st))
 			return write_failed(im, r, e);
 		sqlite3_reset(st);
@@ -1352,8 +1467,9 @@ static int flush_pending(struct crm_import *im, struct crm_err *e)
 	if (!st)
 		return -1;
 	for (size_t k = 0; k < n; k++)
-		bind_insert(im, &im->recs[k], im->recs[k].newid, st,
-			    (int)k * P_ROW(ts->t));
+		if (bind_insert(im, &im->recs[k], im->recs[k].newid, st,
+				(int)k * P_ROW(ts->t), e) < 0)
+			return -1;
 	rc = step_done(st);
 	if (rc == 0) {
 		sqlite3_reset(st);
@@ -1476,6 +1592,16 @@ static int rec_finish(struct crm_import *im, const char *raw, size_t rawlen,
 		reason(r, "nothing identifies this %s (no external id, email, name or other key field)",
 		       r->ts->t->kind);
 		return reject(im, r->file, r->line, r->why.data, raw, rawlen, e);
+	}
+	if (im->cc && has_personal(r->ts->t) && !(r->external_id && *r->external_id)) {
+		/* A natural key made of an email, a phone or names would
+		 * show them: keep its blind index instead. */
+		char bi[CRM_BIDX_MAX];
+
+		crm_crypt_bidx(im->cc, "key", r->key.data, r->key.len, bi);
+		crm_buf_reset(&r->key);
+		if (crm_buf_adds(&r->key, bi) < 0)
+			return crm_err_set(e, CRM_ESOFTWARE, "out of memory");
 	}
 	if (r->id && *r->id) {
 		char id[CRM_ID_MAX];

@@ -11,10 +11,14 @@
 /*
  * Append the current row of st as a JSON object and a newline to b:
  * {"type":KIND, then "status":STATUS if not NULL, then every non-NULL
- * column in order. Internal columns (src_key, name_key) are left out and a
- * column named attrs is embedded as the JSON it holds. -1 when out of memory.
+ * column in order. Internal columns (src_key, name_key...) are left out, a
+ * column named attrs is embedded as the JSON it holds, and sealed cells
+ * are opened when the connection has a key. -1 when out of memory, or a
+ * sealed cell does not open (crm_row_json_e: -2 and why in e).
  */
 int crm_row_json(struct crm_buf *b, sqlite3_stmt *st, const char *kind,
 		 const char *status);
+int crm_row_json_e(struct crm_buf *b, sqlite3_stmt *st, const char *kind,
+		   const char *status, struct crm_err *e);
 
 #endif

@@ -1,0 +1,1066 @@
+/*
+ * crypt.c - field encryption at rest (see crypt.h), on libsodium.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <sodium.h>
+
+#include "crypt.h"
+#include "db.h"
+
+#define MKEY 32			/* master key */
+#define DKEY 64			/* data key: 32 cipher + 32 nonce/MAC */
+#define NONCE crypto_aead_xchacha20poly1305_ietf_NPUBBYTES	/* 24 */
+#define TAG crypto_aead_xchacha20poly1305_ietf_ABYTES		/* 16 */
+#define WRAPPED (NONCE + DKEY + TAG)
+#define MAXVER 64
+#define POOL 64
+#define INDEX_KEY_ID 1		/* the blind-index key's row in the store */
+
+struct slot {
+	uint64_t id;		/* 0 = empty */
+	unsigned char key[DKEY];
+};
+
+struct crm_crypt {
+	char *db_path;
+	sqlite3 *store;		/* the key store, its own connection */
+	pthread_mutex_t mu;	/* store, cache and pool */
+	int version;		/* current master key */
+	unsigned char master[MAXVER + 1][MKEY];
+	unsigned char have[MAXVER + 1];
+	unsigned char index_key[crypto_generichash_KEYBYTES];
+	struct slot *cache;
+	size_t ncache, acache;	/* used, allocated (power of two) */
+	uint64_t pool[POOL];
+	size_t npool;
+	int refs;
+	struct crm_crypt *next;
+};
+
+static pthread_mutex_t reg_mu = PTHREAD_MUTEX_INITIALIZER;
+static const char *configured;
+static int configured_set;
+static struct crm_crypt *crypts;	/* one per database and process */
+static struct conn {
+	sqlite3 *db;
+	struct crm_crypt *c;
+	struct conn *next;
+} *conns;
+
+static const char store_schema[] =
+	"PRAGMA journal_mode=WAL;"
+	"PRAGMA secure_delete=ON;"
+	"CREATE TABLE IF NOT EXISTS masters ("
+	" version INTEGER PRIMARY KEY,"
+	" tag BLOB NOT NULL,"
+	" created_at TEXT NOT NULL);"
+	"CREATE TABLE IF NOT EXISTS keys ("
+	" id INTEGER PRIMARY KEY,"
+	" version INTEGER NOT NULL,"
+	" wrapped BLOB NOT NULL,"
+	" created_at TEXT NOT NULL);";
+
+void crm_crypt_configure(const char *key_file)
+{
+	configured = key_file && *key_file ? key_file : NULL;
+	configured_set = 1;
+}
+
+const char *crm_crypt_key_file(void)
+{
+	const char *p;
+
+	if (configured_set && configured)
+		return configured;
+	p = getenv("CRM_KEY_FILE");
+	return p && *p ? p : NULL;
+}
+
+int crm_crypt_store_path(const char *db_path, char *out, size_t n)
+{
+	if ((size_t)snprintf(out, n, "%s.keys", crm_db_path(db_path)) >= n)
+		return -1;
+	return 0;
+}
+
+/* ---- the key file ----------------------------------------------------- */
+
+/* Read every "N base64" line of path into c->master; c->version = max N. */
+static int read_key_file(struct crm_crypt *c, const char *path,
+			 struct crm_err *e)
+{
+	struct stat st;
+	char line[256];
+	FILE *fp;
+	int lineno = 0;
+
+	if (!(fp = fopen(path, "r")))
+		return crm_err_set(e, errno == ENOENT ? CRM_ENOINPUT : CRM_EIO,
+				   "%s: %s (create one with 'crm key init')",
+				   path, strerror(errno));
+	if (fstat(fileno(fp), &st) == 0 && (st.st_mode & 077)) {
+		fclose(fp);
+		return crm_err_set(e, CRM_EDATA,
+				   "%s: readable by others (mode %03o): chmod 600 it",
+				   path, (unsigned)(st.st_mode & 0777));
+	}
+	c->version = 0;
+	while (fgets(line, sizeof(line), fp)) {
+		char *p = line, *b64, *end;
+		long v;
+		size_t klen;
+
+		lineno++;
+		p += strspn(p, " \t");
+		if (*p == '#' || *p == '\n' || !*p)
+			continue;
+		v = strtol(p, &end, 10);
+		b64 = end + strspn(end, " \t");
+		b64[strcspn(b64, " \t\r\n")] = 0;
+		if (end == p || v < 1 || v > MAXVER ||
+		    sodium_base642bin(c->master[v], MKEY, b64, strlen(b64), NULL,
+				      &klen, NULL, sodium_base64_VARIANT_ORIGINAL) ||
+		    klen != MKEY) {
+			fclose(fp);
+			sodium_memzero(line, sizeof(line));
+			return crm_err_set(e, CRM_EDATA,
+					   "%s:%d: not a master key line (want: VERSION BASE64-OF-32-BYTES)",
+					   path, lineno);
+		}
+		c->have[v] = 1;
+		if (v > c->version)
+			c->version = (int)v;
+	}
+	sodium_memzero(line, sizeof(line));
+	fclose(fp);
+	if (!c->version)
+		return crm_err_set(e, CRM_EDATA, "%s: no master key in the file", path);
+	return 0;
+}
+
+/* Write the master keys of c from version lo up to path, atomically. */
+static int write_key_file(const struct crm_crypt *c, int lo, const char *path,
+			  int excl, struct crm_err *e)
+{
+	char tmp[4200], b64[sodium_base64_ENCODED_LEN(MKEY, sodium_base64_VARIANT_ORIGINAL)];
+	FILE *fp;
+	int fd, ok = 1;
+
+	if ((size_t)snprintf(tmp, sizeof(tmp), "%s.new", path) >= sizeof(tmp))
+		return crm_err_set(e, CRM_EUSAGE, "%s: path too long", path);
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	if (fd < 0 || !(fp = fdopen(fd, "w"))) {
+		if (fd >= 0)
+			close(fd);
+		return crm_err_set(e, CRM_EIO, "%s: %s", tmp, strerror(errno));
+	}
+	fprintf(fp, "# crm master keys: keep this file secret and apart from the database.\n"
+		    "# The highest version is current. See crm-key(1).\n");
+	for (int v = lo; v <= c->version; v++) {
+		if (!c->have[v])
+			continue;
+		sodium_bin2base64(b64, sizeof(b64), c->master[v], MKEY,
+				  sodium_base64_VARIANT_ORIGINAL);
+		fprintf(fp, "%d %s\n", v, b64);
+	}
+	sodium_memzero(b64, sizeof(b64));
+	if (fflush(fp) || fsync(fileno(fp)))
+		ok = 0;
+	if (fclose(fp))
+		ok = 0;
+	if (ok && excl && link(tmp, path) < 0) {
+		crm_err_set(e, errno == EEXIST ? CRM_EIO : CRM_EIO,
+			    "%s: %s", path, errno == EEXIST ?
+			    "exists already (rotate with 'crm key rotate')" : strerror(errno));
+		unlink(tmp);
+		return -1;
+	}
+	if (ok && (excl ? unlink(tmp) : rename(tmp, path)) < 0)
+		ok = 0;
+	if (!ok) {
+		crm_err_set(e, CRM_EIO, "%s: %s", path, strerror(errno));
+		unlink(tmp);
+		return -1;
+	}
+	return 0;
+}
+
+int crm_key_init(const char *key_file, struct crm_err *e)
+{
+	struct crm_crypt *c;
+	int rc;
+
+	if (sodium_init() < 0)
+		return crm_err_set(e, CRM_ESOFTWARE, "libsodium did not start");
+	if (!(c = sodium_malloc(sizeof(*c))))
+		return crm_err_set(e, CRM_ESOFTWARE, "out of memory");
+	memset(c, 0, sizeof(*c));
+	c->version = 1;
+	c->have[1] = 1;
+	randombytes_buf(c->master[1], MKEY);
+	rc = write_key_file(c, 1, key_file, 1, e);
+	sodium_free(c);
+	return rc;
+}
+
+/* ---- the key store ---------------------------------------------------- */
+
+static int store_err(struct crm_crypt *c, struct crm_err *e, const char *what)
+{
+	char path[4200];
+
+	crm_crypt_store_path(c->db_path, path, sizeof(path));
+	return crm_err_set(e, crm_db_code(sqlite3_errcode(c->store)), "%s: %s: %s",
+			   path, what, sqlite3_errmsg(c->store));
+}
+
+/* Tag that proves which master key a version is: BLAKE2b(key, label). */
+static void master_tag(const unsigned char *mk, unsigned char tag[16])
+{
+	static const char label[] = "crm master key check";
+
+	crypto_generichash(tag, 16, (const unsigned char *)label, sizeof(label) - 1,
+			   mk, MKEY);
+}
+
+static void wrap_ad(unsigned char ad[16], uint64_t id, int version)
+{
+	memcpy(ad, "crmwrap1", 8);
+	for (int i = 0; i < 8; i++)
+		ad[8 + i] = (unsigned char)(id >> (56 - 8 * i));
+	ad[7] = (unsigned char)version;
+}
+
+static void wrap(const struct crm_crypt *c, int v, uint64_t id,
+		 const unsigned char key[DKEY], unsigned char out[WRAPPED])
+{
+	unsigned char ad[16];
+
+	wrap_ad(ad, id, v);
+	randombytes_buf(out, NONCE);
+	crypto_aead_xchacha20poly1305_ietf_encrypt(out + NONCE, NULL, key, DKEY,
+						   ad, sizeof(ad), NULL, out,
+						   c->master[v]);
+}
+
+static int unwrap(const struct crm_crypt *c, int v, uint64_t id,
+		  const unsigned char *in, size_t n, unsigned char key[DKEY])
+{
+	unsigned char ad[16];
+
+	if (v < 1 || v > MAXVER || !c->have[v] || n != WRAPPED)
+		return -1;
+	wrap_ad(ad, id, v);
+	return crypto_aead_xchacha20poly1305_ietf_decrypt(key, NULL, NULL,
+							  in + NONCE, n - NONCE, ad, sizeof(ad), in, c->master[v]);
+}
+
+static int store_open(struct crm_crypt *c, int create, struct crm_err *e)
+{
+	char path[4200];
+	int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_FULLMUTEX;
+
+	if (crm_crypt_store_path(c->db_path, path, sizeof(path)) < 0)
+		return crm_err_set(e, CRM_EUSAGE, "%s: path too long", c->db_path);
+	if (create) {
+		int fd = open(path, O_WRONLY | O_CREAT, 0600);
+
+		if (fd < 0)
+			return crm_err_set(e, CRM_EIO, "%s: %s", path, strerror(errno));
+		close(fd);
+	}
+	if (sqlite3_open_v2(path, &c->store, flags, NULL) != SQLITE_OK) {
+		crm_err_set(e, CRM_ENOINPUT, "%s: %s", path,
+			    c->store ? sqlite3_errmsg(c->store) : "cannot open");
+		sqlite3_close(c->store);
+		c->store = NULL;
+		return -1;
+	}
+	sqlite3_busy_timeout(c->store, 10000);
+	if (sqlite3_exec(c->store, store_schema, NULL, NULL, NULL) != SQLITE_OK)
+		return store_err(c, e, "schema");
+	return 0;
+}
+
+/* The store must know every master key version it uses, and ours must
+ * match: a wrong key file is an error here, not garbage later. */
+static int check_masters(struct crm_crypt *c, struct crm_err *e)
+{
+	sqlite3_stmt *st;
+	unsigned char tag[16];
+	int rc, found_current = 0;
+	char path[4200];
+
+	crm_crypt_store_path(c->db_path, path, sizeof(path));
+	if (sqlite3_prepare_v2(c->store, "SELECT version, tag FROM masters", -1, &st, NULL))
+		return store_err(c, e, "read");
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		int v = sqlite3_column_int(st, 0);
+
+		if (v < 1 || v > MAXVER || !c->have[v])
+			continue;
+		master_tag(c->master[v], tag);
+		if (sqlite3_column_bytes(st, 1) != 16 ||
+		    sodium_memcmp(tag, sqlite3_column_blob(st, 1), 16)) {
+			sqlite3_finalize(st);
+			return crm_err_set(e, CRM_EDATA,
+					   "%s: master key %d of the key file is not the one this key store was made with",
+					   path, v);
+		}
+		if (v == c->version)
+			found_current = 1;
+	}
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE)
+		return store_err(c, e, "read");
+	if (!found_current) {
+		master_tag(c->master[c->version], tag);
+		if (sqlite3_prepare_v2(c->store,
+				"INSERT INTO masters VALUES (?1, ?2, strftime('%Y-%m-%dT%H:%M:%SZ', 'now'))",
+				-1, &st, NULL))
+			return store_err(c, e, "write");
+		sqlite3_bind_int(st, 1, c->version);
+		sqlite3_bind_blob(st, 2, tag, 16, SQLITE_TRANSIENT);
+		rc = sqlite3_step(st);
+		sqlite3_finalize(st);
+		if (rc != SQLITE_DONE)
+			return store_err(c, e, "write");
+	}
+	return 0;
+}
+
+/* Insert a new wrapped key under id; 1 if the id is taken. */
+static int store_put(struct crm_crypt *c, uint64_t id, const unsigned char key[DKEY],
+		     struct crm_err *e)
+{
+	sqlite3_stmt *st;
+	unsigned char w[WRAPPED];
+	int rc;
+
+	wrap(c, c->version, id, key, w);
+	if (sqlite3_prepare_v2(c->store,
+			"INSERT OR IGNORE INTO keys VALUES (?1, ?2, ?3, strftime('%Y-%m-%dT%H:%M:%SZ', 'now'))",
+			-1, &st, NULL))
+		return store_err(c, e, "write");
+	sqlite3_bind_int64(st, 1, (sqlite3_int64)id);
+	sqlite3_bind_int(st, 2, c->version);
+	sqlite3_bind_blob(st, 3, w, sizeof(w), SQLITE_TRANSIENT);
+	rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE)
+		return store_err(c, e, "write");
+	return sqlite3_changes(c->store) ? 0 : 1;
+}
+
+/* Unwrap key id from the store: 0, 1 if it is not there, -1 on error. */
+static int store_get(struct crm_crypt *c, uint64_t id, unsigned char key[DKEY],
+		     struct crm_err *e)
+{
+	sqlite3_stmt *st = NULL;
+	int rc;
+
+	if (sqlite3_prepare_v2(c->store, "SELECT version, wrapped FROM keys WHERE id = ?1",
+			       -1, &st, NULL))
+		return store_err(c, e, "read");
+	sqlite3_bind_int64(st, 1, (sqlite3_int64)id);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		rc = unwrap(c, sqlite3_column_int(st, 0), id, sqlite3_column_blob(st, 1),
+			    (size_t)sqlite3_column_bytes(st, 1), key);
+		sqlite3_finalize(st);
+		if (rc)
+			return crm_err_set(e, CRM_EDATA,
+					   "data key %llu does not unwrap: tampered key store or missing master key",
+					   (unsigned long long)id);
+		return 0;
+	}
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE)
+		return store_err(c, e, "read");
+	return 1;
+}
+
+/* ---- the data key cache ----------------------------------------------- */
+
+static struct slot *cache_find(struct crm_crypt *c, uint64_t id, int add)
+{
+	size_t mask, i;
+
+	if (add && (c->ncache + 1) * 2 > c->acache) {
+		size_t na = c->acache ? c->acache * 2 : 1024;
+		struct slot *ns = sodium_allocarray(na, sizeof(*ns));
+
+		if (!ns)
+			return NULL;
+		memset(ns, 0, na * sizeof(*ns));
+		for (size_t k = 0; k < c->acache; k++) {
+			if (!c->cache[k].id)
+				continue;
+			for (i = c->cache[k].id & (na - 1); ns[i].id; i = (i + 1) & (na - 1))
+				;
+			ns[i] = c->cache[k];
+		}
+		if (c->cache)
+			sodium_free(c->cache);
+		c->cache = ns;
+		c->acache = na;
+	}
+	if (!c->acache)
+		return NULL;
+	mask = c->acache - 1;
+	for (i = id & mask; c->cache[i].id; i = (i + 1) & mask)
+		if (c->cache[i].id == id)
+			return &c->cache[i];
+	if (!add)
+		return NULL;
+	c->cache[i].id = id;
+	c->ncache++;
+	return &c->cache[i];
+}
+
+/* Key id into key; fails when erased. Called with c->mu held. */
+static int data_key(struct crm_crypt *c, uint64_t id, unsigned char key[DKEY],
+		    struct crm_err *e)
+{
+	struct slot *s = cache_find(c, id, 0);
+	int rc;
+
+	if (s) {
+		memcpy(key, s->key, DKEY);
+		return 0;
+	}
+	rc = store_get(c, id, key, e);
+	if (rc < 0)
+		return -1;
+	if (rc)
+		return crm_err_set(e, CRM_EDATA, "data key %llu is not in the key store (erased)",
+				   (unsigned long long)id);
+	if ((s = cache_find(c, id, 1)))
+		memcpy(s->key, key, DKEY);
+	return 0;
+}
+
+static uint64_t random_id(void)
+{
+	uint64_t id;
+
+	do {
+		randombytes_buf(&id, sizeof(id));
+		id &= INT64_MAX;
+	} while (id <= INDEX_KEY_ID);
+	return id;
+}
+
+int crm_crypt_new_key(struct crm_crypt *c, uint64_t *id, struct crm_err *e)
+{
+	int rc = 0;
+
+	pthread_mutex_lock(&c->mu);
+	if (!c->npool) {
+		/* A batch of keys in one transaction of the store, committed
+		 * before any cell uses them: a crash leaves unused keys,
+		 * never a cell without its key. */
+		if (sqlite3_exec(c->store, "BEGIN IMMEDIATE", NULL, NULL, NULL)) {
+			rc = store_err(c, e, "begin");
+			goto out;
+		}
+		while (c->npool < POOL) {
+			unsigned char key[DKEY];
+			uint64_t nid = random_id();
+			struct slot *s;
+			int r;
+
+			randombytes_buf(key, sizeof(key));
+			r = store_put(c, nid, key, e);
+			if (r < 0) {
+				sqlite3_exec(c->store, "ROLLBACK", NULL, NULL, NULL);
+				c->npool = 0;
+				rc = -1;
+				goto out;
+			}
+			if (r)
+				continue;
+			if ((s = cache_find(c, nid, 1)))
+				memcpy(s->key, key, DKEY);
+			sodium_memzero(key, sizeof(key));
+			c->pool[c->npool++] = nid;
+		}
+		if (sqlite3_exec(c->store, "COMMIT", NULL, NULL, NULL)) {
+			rc = store_err(c, e, "commit");
+			sqlite3_exec(c->store, "ROLLBACK", NULL, NULL, NULL);
+			c->npool = 0;
+			goto out;
+		}
+	}
+	*id = c->pool[--c->npool];
+out:
+	pthread_mutex_unlock(&c->mu);
+	return rc;
+}
+
+/* ---- cells ------------------------------------------------------------ */
+
+/* Associated data: label, table, column, row id, key id. */
+static int cell_ad(struct crm_buf *ad, const char *table, const char *column,
+		   const char *id, uint64_t dk)
+{
+	unsigned char k[8];
+
+	for (int i = 0; i < 8; i++)
+		k[i] = (unsigned char)(dk >> (56 - 8 * i));
+	crm_buf_reset(ad);
+	if (crm_buf_add(ad, "crmcell1", 9) < 0 ||
+	    crm_buf_add(ad, table, strlen(table) + 1) < 0 ||
+	    crm_buf_add(ad, column, strlen(column) + 1) < 0 ||
+	    crm_buf_add(ad, id, strlen(id) + 1) < 0 ||
+	    crm_buf_add(ad, k, 8) < 0)
+		return -1;
+	return 0;
+}
+
+int crm_crypt_seal(struct crm_crypt *c, uint64_t dk, const char *table,
+		   const char *column, const char *id, const void *p,
+		   size_t n, struct crm_buf *out, struct crm_err *e)
+{
+	unsigned char key[DKEY], *raw;
+	struct crm_buf ad;
+	crypto_generichash_state h;
+	size_t rawlen = 8 + NONCE + n + TAG, b64len;
+	int rc = -1;
+
+	crm_buf_init(&ad, 0);
+	pthread_mutex_lock(&c->mu);
+	rc = data_key(c, dk, key, e);
+	pthread_mutex_unlock(&c->mu);
+	if (rc < 0)
+		return -1;
+	rc = -1;
+	if (!(raw = malloc(rawlen)) || cell_ad(&ad, table, column, id, dk) < 0) {
+		crm_err_set(e, CRM_ESOFTWARE, "out of memory");
+		goto out;
+	}
+	for (int i = 0; i < 8; i++)
+		raw[i] = (unsigned char)(dk >> (56 - 8 * i));
+	/* Synthetic nonce: BLAKE2b(nonce key; associated data, plaintext). */
+	crypto_generichash_init(&h, key + 32, 32, NONCE);
+	crypto_generichash_update(&h, (const unsigned char *)ad.data, ad.len);
+	crypto_generichash_update(&h, p, n);
+	crypto_generichash_final(&h, raw + 8, NONCE);
+	crypto_aead_xchacha20poly1305_ietf_encrypt(raw + 8 + NONCE, NULL, p, n,
+						   (const unsigned char *)ad.data, ad.len, NULL,
+						   raw + 8, key);
+	b64len = sodium_base64_ENCODED_LEN(rawlen, sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+	if (crm_buf_grow(out, 4 + b64len) < 0) {
+		crm_err_set(e, CRM_ESOFTWARE, "out of memory");
+		goto out;
+	}
+	memcpy(out->data + out->len, CRM_ENC_PREFIX, 4);
+	sodium_bin2base64(out->data + out->len + 4, b64len, raw, rawlen,
+			  sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+	out->len += 4 + strlen(out->data + out->len + 4);
+	rc = 0;
+out:
+	sodium_memzero(key, sizeof(key));
+	free(raw);
+	crm_buf_release(&ad);
+	return rc;
+}
+
+int crm_crypt_cell_key(const char *s, size_t n, uint64_t *dk)
+{
+	unsigned char k[9];
+	size_t klen;
+
+	if (n < 4 + 16 || memcmp(s, CRM_ENC_PREFIX, 4))
+		return 0;
+	/* 12 base64 characters hold the first 9 bytes. */
+	if (sodium_base642bin(k, sizeof(k), s + 4, 12, NULL, &klen, NULL,
+			      sodium_base64_VARIANT_URLSAFE_NO_PADDING) || klen < 8)
+		return 0;
+	*dk = 0;
+	for (int i = 0; i < 8; i++)
+		*dk = *dk << 8 | k[i];
+	return 1;
+}
+
+int crm_crypt_open(struct crm_crypt *c, const char *table, const char *column,
+		   const char *id, const char *cell, size_t n,
+		   struct crm_buf *out, struct crm_err *e)
+{
+	unsigned char key[DKEY], *raw = NULL;
+	struct crm_buf ad;
+	size_t rawlen;
+	unsigned long long ptlen;
+	uint64_t dk = 0;
+	int rc = -1;
+
+	if (n < 4 || memcmp(cell, CRM_ENC_PREFIX, 4)) {
+		if (crm_buf_add(out, cell, n) < 0)
+			return crm_err_set(e, CRM_ESOFTWARE, "out of memory");
+		return 0;
+	}
+	crm_buf_init(&ad, 0);
+	if (!(raw = malloc(n))) {
+		crm_err_set(e, CRM_ESOFTWARE, "out of memory");
+		goto out;
+	}
+	if (sodium_base642bin(raw, n, cell + 4, n - 4, NULL, &rawlen, NULL,
+			      sodium_base64_VARIANT_URLSAFE_NO_PADDING) ||
+	    rawlen < 8 + NONCE + TAG) {
+		crm_err_set(e, CRM_EDATA, "%s.%s of %s: not a sealed cell", table, column, id);
+		goto out;
+	}
+	for (int i = 0; i < 8; i++)
+		dk = dk << 8 | raw[i];
+	pthread_mutex_lock(&c->mu);
+	rc = data_key(c, dk, key, e);
+	pthread_mutex_unlock(&c->mu);
+	if (rc < 0) {
+		char msg[CRM_ERR_MAX];
+
+		snprintf(msg, sizeof(msg), "%s", e->msg);
+		crm_err_set(e, e->code, "%s.%s of %s: %s", table, column, id, msg);
+		goto out;
+	}
+	rc = -1;
+	if (cell_ad(&ad, table, column, id, dk) < 0 ||
+	    crm_buf_grow(out, rawlen) < 0) {
+		crm_err_set(e, CRM_ESOFTWARE, "out of memory");
+		goto out;
+	}
+	if (crypto_aead_xchacha20poly1305_ietf_decrypt(
+		    (unsigned char *)out->data + out->len, &ptlen, NULL,
+		    raw + 8 + NONCE, rawlen - 8 - NONCE,
+		    (const unsigned char *)ad.data, ad.len, raw + 8, key)) {
+		crm_err_set(e, CRM_EDATA,
+			    "%s.%s of %s: does not decrypt (changed, or moved from another cell)",
+			    table, column, id);
+		goto out;
+	}
+	out->len += ptlen;
+	out->data[out->len] = 0;
+	rc = 0;
+out:
+	sodium_memzero(key, sizeof(key));
+	free(raw);
+	crm_buf_release(&ad);
+	return rc;
+}
+
+int crm_crypt_bidx(struct crm_crypt *c, const char *kind, const char *value,
+		   size_t n, char out[CRM_BIDX_MAX])
+{
+	crypto_generichash_state h;
+	unsigned char d[16];
+
+	crypto_generichash_init(&h, c->index_key, sizeof(c->index_key), sizeof(d));
+	crypto_generichash_update(&h, (const unsigned char *)kind, strlen(kind) + 1);
+	crypto_generichash_update(&h, (const unsigned char *)value, n);
+	crypto_generichash_final(&h, d, sizeof(d));
+	memcpy(out, "bi1:", 4);
+	sodium_bin2base64(out + 4, CRM_BIDX_MAX - 4, d, sizeof(d),
+			  sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+	return 0;
+}
+
+void crm_crypt_ident(const char *field, const char *v, char *out)
+{
+	char *o = out;
+
+	if (!strcmp(field, "phone")) {
+		for (; *v; v++)
+			if (*v >= '0' && *v <= '9')
+				*o++ = *v;
+	} else {
+		v += strspn(v, " \t");
+		for (; *v; v++)
+			*o++ = (char)(*v >= 'A' && *v <= 'Z' ? *v + 32 : *v);
+		while (o > out && (o[-1] == ' ' || o[-1] == '\t'))
+			o--;
+	}
+	*o = 0;
+}
+
+int crm_crypt_shred(struct crm_crypt *c, const uint64_t *ids, size_t n,
+		    struct crm_err *e)
+{
+	sqlite3_stmt *st = NULL;
+	int rc = -1;
+
+	pthread_mutex_lock(&c->mu);
+	if (sqlite3_exec(c->store, "BEGIN IMMEDIATE", NULL, NULL, NULL)) {
+		store_err(c, e, "begin");
+		goto out;
+	}
+	if (sqlite3_prepare_v2(c->store, "DELETE FROM keys WHERE id = ?1", -1, &st, NULL)) {
+		store_err(c, e, "erase");
+		goto rollback;
+	}
+	for (size_t i = 0; i < n; i++) {
+		struct slot *s;
+
+		if (ids[i] <= INDEX_KEY_ID)
+			continue;
+		sqlite3_bind_int64(st, 1, (sqlite3_int64)ids[i]);
+		if (sqlite3_step(st) != SQLITE_DONE) {
+			store_err(c, e, "erase");
+			goto rollback;
+		}
+		sqlite3_reset(st);
+		if ((s = cache_find(c, ids[i], 0)))
+			sodium_memzero(s->key, DKEY);	/* keep the probe chain */
+	}
+	sqlite3_finalize(st);
+	st = NULL;
+	if (sqlite3_exec(c->store, "COMMIT", NULL, NULL, NULL)) {
+		store_err(c, e, "commit");
+		goto rollback;
+	}
+	/* Out of the log into the file, whose freed pages secure_delete
+	 * zeroed; then the log is truncated. */
+	if (sqlite3_wal_checkpoint_v2(c->store, NULL, SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL)) {
+		store_err(c, e, "checkpoint");
+		goto out;
+	}
+	/* Shredded slots must not answer from the cache. */
+	for (size_t i = 0; i < n; i++) {
+		struct slot *s = cache_find(c, ids[i], 0);
+
+		if (s)
+			s->id = UINT64_MAX;	/* a tombstone no id equals */
+	}
+	rc = 0;
+	goto out;
+rollback:
+	sqlite3_finalize(st);
+	sqlite3_exec(c->store, "ROLLBACK", NULL, NULL, NULL);
+out:
+	pthread_mutex_unlock(&c->mu);
+	return rc;
+}
+
+/* ---- SQL functions ---------------------------------------------------- */
+
+static void sql_dec(sqlite3_context *ctx, int argc, sqlite3_value **v)
+{
+	struct crm_crypt *c = sqlite3_user_data(ctx);
+	struct crm_buf out;
+	struct crm_err e;
+	const char *t, *col, *id, *cell;
+
+	(void)argc;
+	if (sqlite3_value_type(v[0]) == SQLITE_NULL)
+		return;
+	cell = (const char *)sqlite3_value_text(v[0]);
+	t = (const char *)sqlite3_value_text(v[1]);
+	col = (const char *)sqlite3_value_text(v[2]);
+	id = (const char *)sqlite3_value_text(v[3]);
+	if (!cell || !t || !col || !id) {
+		sqlite3_result_error(ctx, "crm_dec: NULL argument", -1);
+		return;
+	}
+	crm_buf_init(&out, 0);
+	if (crm_crypt_open(c, t, col, id, cell, (size_t)sqlite3_value_bytes(v[0]), &out, &e) < 0)
+		sqlite3_result_error(ctx, e.msg, -1);
+	else
+		sqlite3_result_text(ctx, out.data ? out.data : "", (int)out.len, free),
+		out.data = NULL;
+	crm_buf_release(&out);
+}
+
+static void sql_bidx(sqlite3_context *ctx, int argc, sqlite3_value **v)
+{
+	struct crm_crypt *c = sqlite3_user_data(ctx);
+	const char *kind = (const char *)sqlite3_value_text(v[0]);
+	char out[CRM_BIDX_MAX];
+
+	(void)argc;
+	if (!kind || sqlite3_value_type(v[1]) == SQLITE_NULL)
+		return;
+	crm_crypt_bidx(c, kind, (const char *)sqlite3_value_text(v[1]),
+		       (size_t)sqlite3_value_bytes(v[1]), out);
+	sqlite3_result_text(ctx, out, -1, SQLITE_TRANSIENT);
+}
+
+/* ---- attaching -------------------------------------------------------- */
+
+static void crypt_free(struct crm_crypt *c)
+{
+	if (!c)
+		return;
+	sqlite3_close(c->store);
+	if (c->cache)
+		sodium_free(c->cache);
+	free(c->db_path);
+	pthread_mutex_destroy(&c->mu);
+	sodium_free(c);
+}
+
+/* Load the key file and the key store of db_path; the index key is made
+ * on first use. */
+static int crypt_load(struct crm_crypt **out, const char *key_file,
+		      const char *db_path, int create, struct crm_err *e)
+{
+	struct crm_crypt *c;
+	int rc;
+
+	*out = NULL;
+	if (sodium_init() < 0)
+		return crm_err_set(e, CRM_ESOFTWARE, "libsodium did not start");
+	if (!(c = sodium_malloc(sizeof(*c))))
+		return crm_err_set(e, CRM_ESOFTWARE, "out of memory");
+	memset(c, 0, sizeof(*c));
+	pthread_mutex_init(&c->mu, NULL);
+	if (!(c->db_path = strdup(crm_db_path(db_path)))) {
+		crypt_free(c);
+		return crm_err_set(e, CRM_ESOFTWARE, "out of memory");
+	}
+	if (read_key_file(c, key_file, e) < 0 || store_open(c, create, e) < 0 ||
+	    check_masters(c, e) < 0)
+		goto fail;
+	{
+		unsigned char ik[DKEY];
+
+		rc = store_get(c, INDEX_KEY_ID, ik, e);
+		if (rc < 0)
+			goto fail;
+		if (rc) {
+			randombytes_buf(ik, sizeof(ik));
+			if (store_put(c, INDEX_KEY_ID, ik, e) < 0)
+				goto fail;
+			/* Another process may have made it first: use theirs. */
+			if (store_get(c, INDEX_KEY_ID, ik, e))
+				goto fail;
+		}
+		memcpy(c->index_key, ik, sizeof(c->index_key));
+		sodium_memzero(ik, sizeof(ik));
+	}
+	*out = c;
+	return 0;
+fail:
+	crypt_free(c);
+	return -1;
+}
+
+/* Does the database hold sealed data (meta crypt.enabled)? */
+static int db_encrypted(sqlite3 *db)
+{
+	sqlite3_stmt *st;
+	int on = 0;
+
+	if (sqlite3_prepare_v2(db, "SELECT value FROM meta WHERE key = 'crypt.enabled'",
+			       -1, &st, NULL) != SQLITE_OK)
+		return 0;
+	if (sqlite3_step(st) == SQLITE_ROW)
+		on = sqlite3_column_int(st, 0);
+	sqlite3_finalize(st);
+	return on;
+}
+
+int crm_crypt_attach(sqlite3 *db, const char *db_path, int allow_plain,
+		     struct crm_err *e)
+{
+	const char *key_file = crm_crypt_key_file();
+	const char *path = crm_db_path(db_path);
+	struct crm_crypt *c;
+	struct conn *cn;
+	int rc = 0;
+
+	if (!key_file) {
+		if (!allow_plain && db_encrypted(db))
+			return crm_err_set(e, CRM_EUSAGE,
+					   "%s is encrypted: give its key file (--key-file or CRM_KEY_FILE)",
+					   path);
+		return 0;
+	}
+	pthread_mutex_lock(&reg_mu);
+	for (c = crypts; c; c = c->next)
+		if (!strcmp(c->db_path, path))
+			break;
+	if (!c) {
+		if (crypt_load(&c, key_file, path, 1, e) < 0) {
+			rc = -1;
+			goto out;
+		}
+		c->next = crypts;
+		crypts = c;
+	}
+	if (!(cn = malloc(sizeof(*cn)))) {
+		rc = crm_err_set(e, CRM_ESOFTWARE, "out of memory");
+		goto out;
+	}
+	cn->db = db;
+	cn->c = c;
+	cn->next = conns;
+	conns = cn;
+	c->refs++;
+	sqlite3_create_function(db, "crm_dec", 4, SQLITE_UTF8, c, sql_dec, NULL, NULL);
+	sqlite3_create_function(db, "crm_bidx", 2, SQLITE_UTF8 | SQLITE_DETERMINISTIC,
+				c, sql_bidx, NULL, NULL);
+	if (!sqlite3_db_readonly(db, "main") && !db_encrypted(db))
+		sqlite3_exec(db, "INSERT OR REPLACE INTO meta (key, value) VALUES ('crypt.enabled', '1')",
+			     NULL, NULL, NULL);
+out:
+	pthread_mutex_unlock(&reg_mu);
+	return rc;
+}
+
+void crm_crypt_detach(sqlite3 *db)
+{
+	struct conn **pp, *cn;
+
+	pthread_mutex_lock(&reg_mu);
+	for (pp = &conns; (cn = *pp); pp = &cn->next) {
+		if (cn->db != db)
+			continue;
+		*pp = cn->next;
+		if (--cn->c->refs == 0) {
+			struct crm_crypt **cp;
+
+			for (cp = &crypts; *cp; cp = &(*cp)->next)
+				if (*cp == cn->c) {
+					*cp = cn->c->next;
+					break;
+				}
+			crypt_free(cn->c);
+		}
+		free(cn);
+		break;
+	}
+	pthread_mutex_unlock(&reg_mu);
+}
+
+struct crm_crypt *crm_crypt_of(sqlite3 *db)
+{
+	struct crm_crypt *c = NULL;
+
+	if (!conns)
+		return NULL;
+	pthread_mutex_lock(&reg_mu);
+	for (struct conn *cn = conns; cn; cn = cn->next)
+		if (cn->db == db) {
+			c = cn->c;
+			break;
+		}
+	pthread_mutex_unlock(&reg_mu);
+	return c;
+}
+
+/* ---- rotation, status ------------------------------------------------- */
+
+int crm_key_rotate(const char *key_file, const char *db_path,
+		   long long *rewrapped, struct crm_err *e)
+{
+	struct crm_crypt *c;
+	sqlite3_stmt *sel = NULL, *upd = NULL;
+	int old, rc;
+
+	*rewrapped = 0;
+	if (crypt_load(&c, key_file, db_path, 0, e) < 0)
+		return -1;
+	old = c->version;
+	if (old >= MAXVER) {
+		crypt_free(c);
+		return crm_err_set(e, CRM_EDATA, "%s: at the last master key version (%d)",
+				   key_file, MAXVER);
+	}
+	/* 1. The new master key is on disk, beside the old, before any key
+	 * is wrapped under it. */
+	c->version = old + 1;
+	c->have[c->version] = 1;
+	randombytes_buf(c->master[c->version], MKEY);
+	if (write_key_file(c, 1, key_file, 0, e) < 0 || check_masters(c, e) < 0)
+		goto fail;
+	/* 2. Rewrap every data key in one transaction. */
+	if (sqlite3_exec(c->store, "BEGIN IMMEDIATE", NULL, NULL, NULL) ||
+	    sqlite3_prepare_v2(c->store, "SELECT id, version, wrapped FROM keys WHERE version != ?1",
+			       -1, &sel, NULL) ||
+	    sqlite3_prepare_v2(c->store, "UPDATE keys SET version = ?2, wrapped = ?3 WHERE id = ?1",
+			       -1, &upd, NULL)) {
+		store_err(c, e, "rotate");
+		goto rollback;
+	}
+	sqlite3_bind_int(sel, 1, c->version);
+	while ((rc = sqlite3_step(sel)) == SQLITE_ROW) {
+		uint64_t id = (uint64_t)sqlite3_column_int64(sel, 0);
+		unsigned char key[DKEY], w[WRAPPED];
+
+		if (unwrap(c, sqlite3_column_int(sel, 1), id, sqlite3_column_blob(sel, 2),
+			   (size_t)sqlite3_column_bytes(sel, 2), key)) {
+			crm_err_set(e, CRM_EDATA,
+				    "data key %llu does not unwrap under master key %d: nothing rotated",
+				    (unsigned long long)id, sqlite3_column_int(sel, 1));
+			goto rollback;
+		}
+		wrap(c, c->version, id, key, w);
+		sodium_memzero(key, sizeof(key));
+		sqlite3_bind_int64(upd, 1, (sqlite3_int64)id);
+		sqlite3_bind_int(upd, 2, c->version);
+		sqlite3_bind_blob(upd, 3, w, sizeof(w), SQLITE_TRANSIENT);
+		if (sqlite3_step(upd) != SQLITE_DONE) {
+			store_err(c, e, "rotate");
+			goto rollback;
+		}
+		sqlite3_reset(upd);
+		(*rewrapped)++;
+	}
+	if (rc != SQLITE_DONE) {
+		store_err(c, e, "rotate");
+		goto rollback;
+	}
+	sqlite3_finalize(sel);
+	sqlite3_finalize(upd);
+	sel = upd = NULL;
+	if (sqlite3_exec(c->store, "COMMIT", NULL, NULL, NULL)) {
+		store_err(c, e, "commit");
+		goto rollback;
+	}
+	sqlite3_wal_checkpoint_v2(c->store, NULL, SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL);
+	/* 3. Nothing is wrapped under the old keys now: retire them. */
+	if (write_key_file(c, c->version, key_file, 0, e) < 0)
+		goto fail;
+	crypt_free(c);
+	return 0;
+rollback:
+	sqlite3_finalize(sel);
+	sqlite3_finalize(upd);
+	sqlite3_exec(c->store, "ROLLBACK", NULL, NULL, NULL);
+fail:
+	crypt_free(c);
+	return -1;
+}
+
+int crm_key_status(const char *key_file, const char *db_path,
+		   struct crm_key_status *st, struct crm_err *e)
+{
+	struct crm_crypt *c;
+	sqlite3_stmt *q;
+
+	memset(st, 0, sizeof(*st));
+	if (crypt_load(&c, key_file, db_path, 0, e) < 0)
+		return -1;
+	st->version = c->version;
+	for (int v = 1; v <= MAXVER; v++)
+		st->versions += c->have[v];
+	crm_crypt_store_path(db_path, st->store, sizeof(st->store));
+	if (sqlite3_prepare_v2(c->store,
+			"SELECT count(*), count(*) FILTER (WHERE version != ?1) FROM keys WHERE id > 1",
+			-1, &q, NULL) == SQLITE_OK) {
+		sqlite3_bind_int(q, 1, c->version);
+		if (sqlite3_step(q) == SQLITE_ROW) {
+			st->keys = sqlite3_column_int64(q, 0);
+			st->stale = sqlite3_column_int64(q, 1);
+		}
+		sqlite3_finalize(q);
+	}
+	crypt_free(c);
+	return 0;
+}

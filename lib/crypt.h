@@ -1,0 +1,123 @@
+/*
+ * crypt.h - field encryption at rest: master keys, data keys, sealed cells,
+ * blind indexes.
+ *
+ * Envelope encryption. The master key file (CRM_KEY_FILE, mode 0600) holds
+ * numbered master keys; the highest is current. Each person (a contact and
+ * what is about them) gets a random 64-byte data key, kept in the key
+ * store, a SQLite file beside the database (crm.db.keys), wrapped under a
+ * master key. The database itself holds no key material, so a copy of it
+ * is ciphertext only, and deleting a person's data key (crypto-shredding)
+ * makes every copy of their cells unreadable, backups included.
+ *
+ * A sealed text cell is "enc:" and the base64url of
+ *   data key id (8) | nonce (24) | XChaCha20-Poly1305 ciphertext and tag
+ * with associated data binding it to its table, column, row id and data
+ * key id: a cell copied to another row or column, or any changed byte,
+ * fails to open. The nonce is a keyed BLAKE2b of the associated data and
+ * the plaintext (a synthetic IV), so sealing the same value in the same
+ * cell twice gives the same text and an unchanged re-import stays
+ * unchanged; it reveals only that a cell kept its value.
+ *
+ * Equality lookups (email, phone, the import's natural keys) use blind
+ * indexes: a keyed BLAKE2b of the normalised value under an index key,
+ * itself kept wrapped in the key store, so rotating the master key changes
+ * neither cells nor indexes: it rewraps the data keys only.
+ */
+#ifndef CRM_CRYPT_H
+#define CRM_CRYPT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <sqlite3.h>
+
+#include "util.h"
+
+#define CRM_ENC_PREFIX "enc:"
+#define CRM_BIDX_MAX 48		/* "bi1:" + base64url of 16 bytes, NUL */
+
+struct crm_crypt;
+
+/*
+ * Key file to use (--key-file); NULL falls back to $CRM_KEY_FILE. Call
+ * before crm_db_open.
+ */
+void crm_crypt_configure(const char *key_file);
+/* The key file configured, or NULL when encryption is off. */
+const char *crm_crypt_key_file(void);
+/* The key store of the database at db_path ("crm.db" -> "crm.db.keys"). */
+int crm_crypt_store_path(const char *db_path, char *out, size_t n);
+
+/*
+ * Attach encryption to a connection of the database at db_path (crm_db_open
+ * does this): with a key file configured, loads the keys (once per process
+ * and database), checks the key file against the key store and registers
+ * the SQL functions crm_dec(cell, table, column, id) and crm_bidx(kind,
+ * value). Without one, fails if the database holds encrypted data unless
+ * allow_plain. A connection without encryption gets crm_crypt_of() NULL.
+ */
+int crm_crypt_attach(sqlite3 *db, const char *db_path, int allow_plain,
+		     struct crm_err *e);
+void crm_crypt_detach(sqlite3 *db);
+struct crm_crypt *crm_crypt_of(sqlite3 *db);
+
+/* Create a key file with master key 1 (refuses to overwrite). */
+int crm_key_init(const char *key_file, struct crm_err *e);
+/*
+ * Rotate: add master key N+1 to the key file, rewrap every data key of the
+ * database's key store under it in one transaction, then drop the older
+ * master keys from the file. *rewrapped counts the keys.
+ */
+int crm_key_rotate(const char *key_file, const char *db_path,
+		   long long *rewrapped, struct crm_err *e);
+
+struct crm_key_status {
+	int version;		/* current master key version */
+	int versions;		/* master keys in the file */
+	long long keys;		/* data keys in the store */
+	long long stale;	/* data keys wrapped under an older version */
+	char store[4096];
+};
+int crm_key_status(const char *key_file, const char *db_path,
+		   struct crm_key_status *st, struct crm_err *e);
+
+/* A fresh data key (from a pool created in batches). */
+int crm_crypt_new_key(struct crm_crypt *c, uint64_t *id, struct crm_err *e);
+
+/*
+ * Seal plaintext p[0..n) for table.column of row id under data key dk,
+ * appending the "enc:..." text to out.
+ */
+int crm_crypt_seal(struct crm_crypt *c, uint64_t dk, const char *table,
+		   const char *column, const char *id, const void *p,
+		   size_t n, struct crm_buf *out, struct crm_err *e);
+/*
+ * Open a cell: an "enc:" cell is decrypted and checked, anything else is
+ * copied (plain data from before a key was set). Appends to out, which is
+ * NUL-terminated. Fails (CRM_EDATA) on a tampered or moved cell, and when
+ * the data key was erased.
+ */
+int crm_crypt_open(struct crm_crypt *c, const char *table, const char *column,
+		   const char *id, const char *cell, size_t n,
+		   struct crm_buf *out, struct crm_err *e);
+/* 1 when s[0..n) is a sealed cell; *dk gets its data key id. */
+int crm_crypt_cell_key(const char *s, size_t n, uint64_t *dk);
+
+/* Blind index of value for kind ("email", "phone", "key"). */
+int crm_crypt_bidx(struct crm_crypt *c, const char *kind, const char *value,
+		   size_t n, char out[CRM_BIDX_MAX]);
+/*
+ * The form of an email or phone the blind index is taken of: an email in
+ * lower case, a phone's digits only. Writes at most strlen(v) + 1 bytes.
+ */
+void crm_crypt_ident(const char *field, const char *v, char *out);
+
+/*
+ * Crypto-shred: delete these data keys from the key store and checkpoint
+ * its log, so no copy of the database can open their cells again.
+ */
+int crm_crypt_shred(struct crm_crypt *c, const uint64_t *ids, size_t n,
+		    struct crm_err *e);
+
+#endif
