@@ -10,6 +10,7 @@
 
 #include <jansson.h>
 
+#include "../lib/crypt.h"
 #include "../lib/db.h"
 #include "../lib/export.h"
 #include "../lib/ndjson.h"
@@ -53,9 +54,31 @@ static void put(const char *s, size_t n)
 		exit(cli_finish(0));	/* reader went away: stop quietly */
 }
 
+/*
+ * A spreadsheet runs a cell starting with = + - @ (or a tab or CR before
+ * them) as a formula: such a cell gets a leading ' unless it is a plain
+ * number (OWASP's advice on CSV injection).
+ */
+static int formula_like(const char *s, size_t n)
+{
+	char num[64], *end;
+
+	if (!n || !strchr("=+-@\t\r", s[0]))
+		return 0;
+	if (n < sizeof(num) && s[0] != '=' && s[0] != '@' && s[0] != '\t' && s[0] != '\r') {
+		memcpy(num, s, n);
+		num[n] = 0;
+		strtod(num, &end);
+		if (end != num && !*end)
+			return 0;
+	}
+	return 1;
+}
+
 static void put_csv_field(struct crm_buf *b, const char *s, size_t n)
 {
-	int quote = n && (s[0] == ' ' || s[n - 1] == ' ');
+	int formula = formula_like(s, n);
+	int quote = formula || (n && (s[0] == ' ' || s[n - 1] == ' '));
 
 	for (size_t i = 0; i < n && !quote; i++)
 		if (s[i] == ',' || s[i] == '"' || s[i] == '\n' || s[i] == '\r')
@@ -65,6 +88,8 @@ static void put_csv_field(struct crm_buf *b, const char *s, size_t n)
 		return;
 	}
 	crm_buf_addc(b, '"');
+	if (formula)
+		crm_buf_addc(b, '\'');
 	for (size_t i = 0; i < n; i++) {
 		if (s[i] == '"')
 			crm_buf_addc(b, '"');
@@ -102,8 +127,10 @@ static int stmt_col(sqlite3_stmt *st, const char *name)
 
 /* Text of a cell for CSV and tables: attrs.KEY looked up in attrs. */
 static void cell(sqlite3_stmt *st, int col, const char *attr, json_t *attrs,
-		 struct crm_buf *out)
+		 const char *table, int idcol, struct crm_buf *out)
 {
+	struct crm_crypt *cc = crm_crypt_of(sqlite3_db_handle(st));
+
 	crm_buf_reset(out);
 	if (attr) {
 		json_t *v = json_object_get(attrs, attr);
@@ -115,9 +142,17 @@ static void cell(sqlite3_stmt *st, int col, const char *attr, json_t *attrs,
 		return;
 	}
 	if (col >= 0 && sqlite3_column_type(st, col) != SQLITE_NULL) {
-		if (sqlite3_column_type(st, col) == SQLITE_FLOAT)
+		const char *s = (const char *)sqlite3_column_text(st, col);
+		size_t n = (size_t)sqlite3_column_bytes(st, col);
+		struct crm_err e;
+
+		if (sqlite3_column_type(st, col) == SQLITE_FLOAT) {
 			crm_json_num(out, sqlite3_column_double(st, col));
-		else
+		} else if (cc && idcol >= 0 && n > 4 && !memcmp(s, CRM_ENC_PREFIX, 4)) {
+			if (crm_crypt_open(cc, table, sqlite3_column_name(st, col),
+					   (const char *)sqlite3_column_text(st, idcol), s, n, out, &e) < 0)
+				cli_die_err(&e);
+		} else
 			crm_buf_add(out, sqlite3_column_text(st, col),
 				    (size_t)sqlite3_column_bytes(st, col));
 	}
@@ -235,8 +270,10 @@ static long write_rows(sqlite3 *db, const struct crm_export_query *q,
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		n++;
 		if (fmt == F_NDJSON) {
-			if (crm_row_json(&b, st, q->type->kind, NULL) < 0)
-				cli_die(CRM_ESOFTWARE, "out of memory");
+			struct crm_err e;
+
+			if (crm_row_json_e(&b, st, q->type->kind, NULL, &e) < 0)
+				cli_die_err(&e);
 		} else {
 			json_t *attrs = NULL;
 
@@ -247,7 +284,8 @@ static long write_rows(sqlite3 *db, const struct crm_export_query *q,
 				const char *attr = c.col[i] < 0 &&
 					!strncmp(c.name[i], "attrs.", 6) ? c.name[i] + 6 : NULL;
 
-				cell(st, c.col[i], attr, attrs, &v);
+				cell(st, c.col[i], attr, attrs, q->type->table,
+				     stmt_col(st, "id"), &v);
 				if (fmt == F_CSV) {
 					if (i)
 						crm_buf_addc(&b, ',');
