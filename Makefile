@@ -50,7 +50,8 @@ LIB_OBJ = $(LIB_SRC:%.c=$(O)/%.o) $(O)/lib/migrations.o $(O)/lib/lmtext.o $(O)/l
 MIGRATIONS = $(sort $(wildcard lib/sql/*.sql))
 
 TOOLS = crm crm-import crm-export crm-dedupe crm-score crm-explain crm-audit \
-        crm-transcribe crm-notify crm-serve crm-events
+        crm-transcribe crm-notify crm-serve crm-events crm-key crm-forget \
+        crm-purge
 BINS  = $(TOOLS:%=$(O)/%)
 UNIT_SRC = $(wildcard tests/unit/t-*.c)
 UNIT  = $(UNIT_SRC:tests/unit/%.c=$(O)/tests/%)

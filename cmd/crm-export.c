@@ -150,7 +150,8 @@ static void cell(sqlite3_stmt *st, int col, const char *attr, json_t *attrs,
 			crm_json_num(out, sqlite3_column_double(st, col));
 		} else if (cc && idcol >= 0 && n > 4 && !memcmp(s, CRM_ENC_PREFIX, 4)) {
 			if (crm_crypt_open(cc, table, sqlite3_column_name(st, col),
-					   (const char *)sqlite3_column_text(st, idcol), s, n, out, &e) < 0)
+					   (const char *)sqlite3_column_text(st, idcol), s, n, out, &e) < 0 &&
+			    e.code != CRM_ENOINPUT)	/* erased: an empty cell */
 				cli_die_err(&e);
 		} else
 			crm_buf_add(out, sqlite3_column_text(st, col),

@@ -86,6 +86,10 @@ const char *crm_crypt_key_file(void)
 
 int crm_crypt_store_path(const char *db_path, char *out, size_t n)
 {
+	const char *env = getenv("CRM_KEY_STORE");
+
+	if (env && *env)
+		return (size_t)snprintf(out, n, "%s", env) >= n ? -1 : 0;
 	if ((size_t)snprintf(out, n, "%s.keys", crm_db_path(db_path)) >= n)
 		return -1;
 	return 0;
@@ -441,7 +445,7 @@ static int data_key(struct crm_crypt *c, uint64_t id, unsigned char key[DKEY],
 	if (rc < 0)
 		return -1;
 	if (rc)
-		return crm_err_set(e, CRM_EDATA, "data key %llu is not in the key store (erased)",
+		return crm_err_set(e, CRM_ENOINPUT, "data key %llu is not in the key store (erased)",
 				   (unsigned long long)id);
 	if ((s = cache_find(c, id, 1)))
 		memcpy(s->key, key, DKEY);

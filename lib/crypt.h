@@ -46,7 +46,8 @@ struct crm_crypt;
 void crm_crypt_configure(const char *key_file);
 /* The key file configured, or NULL when encryption is off. */
 const char *crm_crypt_key_file(void);
-/* The key store of the database at db_path ("crm.db" -> "crm.db.keys"). */
+/* The key store of the database at db_path: $CRM_KEY_STORE, else
+ * "crm.db" -> "crm.db.keys". */
 int crm_crypt_store_path(const char *db_path, char *out, size_t n);
 
 /*
@@ -95,8 +96,8 @@ int crm_crypt_seal(struct crm_crypt *c, uint64_t dk, const char *table,
 /*
  * Open a cell: an "enc:" cell is decrypted and checked, anything else is
  * copied (plain data from before a key was set). Appends to out, which is
- * NUL-terminated. Fails (CRM_EDATA) on a tampered or moved cell, and when
- * the data key was erased.
+ * NUL-terminated. Fails with CRM_EDATA on a tampered or moved cell, and
+ * with CRM_ENOINPUT when its data key was erased (crm_crypt_shred).
  */
 int crm_crypt_open(struct crm_crypt *c, const char *table, const char *column,
 		   const char *id, const char *cell, size_t n,

@@ -54,14 +54,18 @@ int crm_row_json_e(struct crm_buf *b, sqlite3_stmt *st, const char *kind,
 				rc = crm_buf_add(b, s, len);
 			} else if (id && len > 4 && !memcmp(s, CRM_ENC_PREFIX, 4)) {
 				crm_buf_reset(&plain);
-				if (crm_crypt_open(cc, t->table, name, id, s, len, &plain, e) < 0) {
+				if (crm_crypt_open(cc, t->table, name, id, s, len, &plain, e) == 0) {
+					rc = crm_json_str(b, plain.data, plain.len);
+				} else if (e->code == CRM_ENOINPUT) {
+					/* Its data key was erased: gone for good. */
+					rc = crm_buf_adds(b, "null");
+				} else {
 					b->len = start;
 					if (b->data)
 						b->data[start] = '\0';
 					crm_buf_release(&plain);
 					return -2;
 				}
-				rc = crm_json_str(b, plain.data, plain.len);
 			} else {
 				rc = crm_json_str(b, s, len);
 			}

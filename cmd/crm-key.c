@@ -1,0 +1,112 @@
+/*
+ * crm-key - the master key of field encryption: create it, rotate it,
+ * show where things stand.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "../lib/crypt.h"
+#include "../lib/db.h"
+#include "../lib/privacy.h"
+#include "cli.h"
+
+static const struct cli_opt opts[] = {
+	{ "format", 'f', "FMT", "status: ndjson or table (default: table on a terminal)" },
+	{ NULL, 0, NULL, NULL }
+};
+
+static const struct cli cli = {
+	"crm-key", "init | rotate | status   (with --key-file FILE or CRM_KEY_FILE)",
+	"Manage the master key that wraps the data keys of field encryption.\n\n"
+	"  init     create the key file (mode 0600) and the database's key store\n"
+	"  rotate   add a new master key, rewrap every data key under it, retire the old\n"
+	"  status   the key versions, data keys and where the key store is",
+	opts,
+};
+
+static const char *need_key_file(void)
+{
+	const char *k = crm_crypt_key_file();
+
+	if (!k)
+		cli_die(CRM_EUSAGE, "say which key file: --key-file FILE or CRM_KEY_FILE");
+	return k;
+}
+
+/* Open the database with the key, which creates the key store. */
+static void touch_store(void)
+{
+	struct crm_err e = { 0 };
+	sqlite3 *db;
+
+	if (crm_db_open(&db, cli_db, CRM_DB_CREATE, &e) < 0)
+		cli_die_err(&e);
+	crm_db_close(db);
+}
+
+static void audit(const char *action, const char *detail)
+{
+	struct crm_err e = { 0 };
+	char actor[128];
+	sqlite3 *db;
+
+	crm_actor_cli(actor, sizeof(actor));
+	if (crm_db_open(&db, cli_db, 0, &e) < 0 ||
+	    crm_audit_append(db, actor, action, NULL, NULL, detail, &e) < 0)
+		cli_die_err(&e);
+	crm_db_close(db);
+}
+
+int main(int argc, char **argv)
+{
+	struct crm_err e = { 0 };
+	const char *arg, *cmd, *kf;
+	int k, table = cli_isatty(1);
+
+	while ((k = cli_next(&cli, argc, argv, &arg)) != -1)
+		if (k == 'f')
+			table = cli_table(arg);
+	if (optind >= argc)
+		cli_die(CRM_EUSAGE, "say what to do: init, rotate or status (see --help)");
+	cmd = argv[optind];
+	if (optind + 1 < argc)
+		cli_die(CRM_EUSAGE, "unexpected argument '%s'", argv[optind + 1]);
+	kf = need_key_file();
+	if (!strcmp(cmd, "init")) {
+		if (crm_key_init(kf, &e) < 0)
+			cli_die_err(&e);
+		touch_store();
+		audit("key-init", "{\"version\":1}");
+		fprintf(stderr, "crm-key: %s: master key 1 created; keep this file secret, apart from the database and its backups\n", kf);
+	} else if (!strcmp(cmd, "rotate")) {
+		long long n;
+		char detail[64];
+
+		if (crm_key_rotate(kf, cli_db, &n, &e) < 0)
+			cli_die_err(&e);
+		snprintf(detail, sizeof(detail), "{\"rewrapped\":%lld}", n);
+		audit("key-rotate", detail);
+		fprintf(stderr, "crm-key: %lld data keys rewrapped under the new master key\n", n);
+	} else if (!strcmp(cmd, "status")) {
+		struct crm_key_status st;
+		char line[4400];
+
+		if (crm_key_status(kf, cli_db, &st, &e) < 0)
+			cli_die_err(&e);
+		if (table)
+			snprintf(line, sizeof(line),
+				 "key file     %s\nmaster key   version %d (%d in the file)\n"
+				 "data keys    %lld (%lld under an older master key)\nkey store    %s\n",
+				 kf, st.version, st.versions, st.keys, st.stale, st.store);
+		else
+			snprintf(line, sizeof(line),
+				 "{\"key_file\":\"%s\",\"version\":%d,\"versions\":%d,\"data_keys\":%lld,\"stale\":%lld,\"store\":\"%s\"}\n",
+				 kf, st.version, st.versions, st.keys, st.stale, st.store);
+		cli_write(line, strlen(line));
+	} else {
+		cli_die(CRM_EUSAGE, "unknown command '%s' (want init, rotate or status)", cmd);
+	}
+	return cli_finish(0);
+}

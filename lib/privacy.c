@@ -1,0 +1,782 @@
+/*
+ * privacy.c - erasure, access, suppression, retention and the audit trail
+ * (see privacy.h).
+ */
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <sodium.h>
+
+#include "auth.h"
+#include "crypt.h"
+#include "db.h"
+#include "ndjson.h"
+#include "privacy.h"
+#include "row.h"
+
+void crm_actor_cli(char *out, size_t n)
+{
+	struct passwd *pw = getpwuid(geteuid());
+
+	if (pw && pw->pw_name)
+		snprintf(out, n, "cli:%s", pw->pw_name);
+	else
+		snprintf(out, n, "cli:uid %ld", (long)geteuid());
+}
+
+/* ---- the audit trail -------------------------------------------------- */
+
+static const char genesis[65] =
+	"0000000000000000000000000000000000000000000000000000000000000000";
+
+/* hash = SHA-256(prev US at US actor US action US entity US id US detail) */
+static int chain_hash(const char *prev, const char *at, const char *actor,
+		      const char *action, const char *entity, const char *id,
+		      const char *detail, char out[65])
+{
+	struct crm_buf b;
+	const char *parts[] = { prev, at, actor, action, entity, id, detail };
+
+	crm_buf_init(&b, 0);
+	for (size_t i = 0; i < sizeof(parts) / sizeof(parts[0]); i++)
+		if (crm_buf_adds(&b, parts[i] ? parts[i] : "") < 0 ||
+		    crm_buf_addc(&b, '\x1f') < 0) {
+			crm_buf_release(&b);
+			return -1;
+		}
+	crm_sha256_hex(b.data, b.len, out);
+	crm_buf_release(&b);
+	return 0;
+}
+
+int crm_audit_append(sqlite3 *db, const char *actor, const char *action,
+		     const char *entity, const char *entity_id,
+		     const char *detail, struct crm_err *e)
+{
+	int own = sqlite3_get_autocommit(db);
+	char prev[65], hash[65], at[32];
+	sqlite3_stmt *st;
+	int rc;
+
+	if (own && crm_db_exec(db, "BEGIN IMMEDIATE", e) < 0)
+		return -1;
+	memcpy(prev, genesis, sizeof(prev));
+	if (crm_db_text1(db, "SELECT hash FROM audit_log ORDER BY seq DESC LIMIT 1",
+			 NULL, prev, sizeof(prev), e) < 0)
+		goto fail;
+	crm_db_timestamp(at, sizeof(at));
+	if (chain_hash(prev, at, actor, action, entity, entity_id, detail, hash) < 0) {
+		crm_err_set(e, CRM_ESOFTWARE, "out of memory");
+		goto fail;
+	}
+	if (sqlite3_prepare_v2(db,
+			"INSERT INTO audit_log (at, actor, action, entity, entity_id, detail, prev, hash) "
+			"VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)", -1, &st, NULL) != SQLITE_OK) {
+		crm_db_err(db, e, "audit log");
+		goto fail;
+	}
+	sqlite3_bind_text(st, 1, at, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, actor, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, action, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 4, entity, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 5, entity_id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 6, detail, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 7, prev, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 8, hash, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE) {
+		crm_db_err(db, e, "audit log");
+		goto fail;
+	}
+	if (own && crm_db_commit(db, e) < 0)
+		goto fail;
+	return 0;
+fail:
+	if (own)
+		crm_db_rollback(db);
+	return -1;
+}
+
+int crm_audit_verify(sqlite3 *db, struct crm_audit_verify *v, struct crm_err *e)
+{
+	sqlite3_stmt *st;
+	char prev[65], hash[65];
+	long long last = 0;
+	int rc;
+
+	memset(v, 0, sizeof(*v));
+	memcpy(prev, genesis, sizeof(prev));
+	if (sqlite3_prepare_v2(db, "SELECT seq, at, actor, action, entity, entity_id, detail, prev, hash "
+			       "FROM audit_log ORDER BY seq", -1, &st, NULL) != SQLITE_OK)
+		return crm_db_err(db, e, "audit log");
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		long long seq = sqlite3_column_int64(st, 0);
+		const char *col[8];
+
+		for (int i = 0; i < 8; i++)
+			col[i] = (const char *)sqlite3_column_text(st, 1 + i);
+		v->entries++;
+		if (!v->broken_at) {
+			chain_hash(prev, col[0], col[1], col[2], col[3], col[4], col[5], hash);
+			/* A deleted entry leaves a gap in seq, an edited one a
+			 * hash that does not follow. */
+			if ((last && seq != last + 1) || !col[6] || strcmp(col[6], prev) ||
+			    !col[7] || strcmp(col[7], hash))
+				v->broken_at = seq;
+		}
+		last = seq;
+		snprintf(prev, sizeof(prev), "%s", col[7] ? col[7] : "");
+	}
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE)
+		return crm_db_err(db, e, "audit log");
+	memcpy(v->head, prev, sizeof(v->head));
+	return 0;
+}
+
+/* ---- suppression ------------------------------------------------------ */
+
+/*
+ * Keyed hash of an identifier: under the key store's index key with a key
+ * configured, else under a random key kept in meta (which protects less:
+ * it sits beside the hashes).
+ */
+static int suppress_hash(sqlite3 *db, const char *field, const char *value,
+			 char out[CRM_BIDX_MAX], struct crm_err *e)
+{
+	struct crm_crypt *cc = crm_crypt_of(db);
+	char *v = malloc(strlen(value) + 1), kind[32];
+	int rc = 0;
+
+	if (!v)
+		return crm_err_set(e, CRM_ESOFTWARE, "out of memory");
+	crm_crypt_ident(field, value, v);
+	snprintf(kind, sizeof(kind), "suppress:%s", field);
+	if (cc) {
+		crm_crypt_bidx(cc, kind, v, strlen(v), out);
+	} else {
+		char salt[80] = "";
+		unsigned char key[32], d[16];
+		size_t klen = 0;
+		crypto_generichash_state h;
+
+		if (crm_db_text1(db, "SELECT value FROM meta WHERE key = 'privacy.salt'",
+				 NULL, salt, sizeof(salt), e) < 0) {
+			rc = -1;
+			goto out;
+		}
+		if (!*salt) {
+			if (sqlite3_db_readonly(db, "main") == 1) {
+				/* No salt yet: nothing was ever suppressed. */
+				memcpy(out, "none", 5);
+				goto out;
+			}
+			randombytes_buf(key, sizeof(key));
+			sodium_bin2hex(salt, sizeof(salt), key, sizeof(key));
+			if (crm_db_set_meta(db, "privacy.salt", salt, e) < 0) {
+				rc = -1;
+				goto out;
+			}
+		}
+		if (sodium_hex2bin(key, sizeof(key), salt, strlen(salt), NULL, &klen, NULL) ||
+		    klen != sizeof(key)) {
+			rc = crm_err_set(e, CRM_EDATA, "meta privacy.salt is damaged");
+			goto out;
+		}
+		crypto_generichash_init(&h, key, sizeof(key), sizeof(d));
+		crypto_generichash_update(&h, (const unsigned char *)kind, strlen(kind) + 1);
+		crypto_generichash_update(&h, (const unsigned char *)v, strlen(v));
+		crypto_generichash_final(&h, d, sizeof(d));
+		memcpy(out, "sh1:", 4);
+		sodium_bin2base64(out + 4, CRM_BIDX_MAX - 4, d, sizeof(d),
+				  sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+	}
+out:
+	free(v);
+	return rc;
+}
+
+int crm_suppressed(sqlite3 *db, const char *field, const char *value)
+{
+	char h[CRM_BIDX_MAX];
+	struct crm_err e;
+	sqlite3_stmt *st;
+	int found;
+
+	if (!value || !*value || suppress_hash(db, field, value, h, &e) < 0)
+		return 0;
+	st = crm_db_stmt(db, "SELECT 1 FROM suppressions WHERE hash = ?1");
+	if (!st)
+		return 0;
+	sqlite3_bind_text(st, 1, h, -1, SQLITE_TRANSIENT);
+	found = sqlite3_step(st) == SQLITE_ROW;
+	crm_db_stmt_done(db, st);
+	return found;
+}
+
+/* ---- finding a subject ------------------------------------------------ */
+
+/*
+ * Fill temp.subject with the contacts SUBJECT names and every record
+ * merged into them. Returns how many, or -1.
+ */
+static long long subject_find(sqlite3 *db, const char *subject, struct crm_err *e)
+{
+	struct crm_crypt *cc = crm_crypt_of(db);
+	const char *field = strchr(subject, '@') ? "email" :
+			    !strncmp(subject, "c_", 2) ? "id" : "phone";
+	char *v = malloc(strlen(subject) + 1), bi[CRM_BIDX_MAX];
+	sqlite3_stmt *st = NULL, *ins = NULL;
+	long long n = -1;
+	int rc;
+
+	if (!v)
+		return crm_err_set(e, CRM_ESOFTWARE, "out of memory");
+	if (crm_db_exec(db, "CREATE TEMP TABLE IF NOT EXISTS subject (id TEXT PRIMARY KEY);"
+			    "DELETE FROM temp.subject", e) < 0)
+		goto out;
+	if (!strcmp(field, "id"))
+		snprintf(v, strlen(subject) + 1, "%s", subject);
+	else
+		crm_crypt_ident(field, subject, v);
+	if (!*v || (!strcmp(field, "phone") && strlen(v) < 6)) {
+		crm_err_set(e, CRM_EUSAGE, "'%s': want an email, a phone number or a contact id", subject);
+		goto out;
+	}
+	if (cc && strcmp(field, "id"))
+		crm_crypt_bidx(cc, field, v, strlen(v), bi);
+	if (sqlite3_prepare_v2(db, "INSERT OR IGNORE INTO temp.subject VALUES (?1)", -1, &ins, NULL)) {
+		crm_db_err(db, e, "subject");
+		goto out;
+	}
+	/* The roots: records that hold the identifier, followed to the
+	 * record they were merged into. */
+	if (!strcmp(field, "id"))
+		rc = sqlite3_prepare_v2(db, "SELECT id, merged_into, NULL FROM contacts WHERE id = ?1", -1, &st, NULL);
+	else if (cc)
+		rc = sqlite3_prepare_v2(db, !strcmp(field, "email") ?
+			"SELECT id, merged_into, NULL FROM contacts WHERE email_bi = ?1" :
+			"SELECT id, merged_into, NULL FROM contacts WHERE phone_bi = ?1", -1, &st, NULL);
+	else
+		rc = sqlite3_prepare_v2(db, !strcmp(field, "email") ?
+			"SELECT id, merged_into, NULL FROM contacts WHERE email = ?1" :
+			"SELECT id, merged_into, phone FROM contacts WHERE phone IS NOT NULL", -1, &st, NULL);
+	if (rc) {
+		crm_db_err(db, e, "subject");
+		goto out;
+	}
+	if (sqlite3_bind_parameter_count(st))
+		sqlite3_bind_text(st, 1, cc && strcmp(field, "id") ? bi : v, -1, SQLITE_STATIC);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		const char *p = (const char *)sqlite3_column_text(st, 2);
+		const char *root = sqlite3_column_type(st, 1) == SQLITE_NULL ?
+			(const char *)sqlite3_column_text(st, 0) :
+			(const char *)sqlite3_column_text(st, 1);
+
+		if (p) {	/* plain phones: compare digits */
+			char *d = malloc(strlen(p) + 1);
+			int same;
+
+			if (!d)
+				break;
+			crm_crypt_ident("phone", p, d);
+			same = !strcmp(d, v);
+			free(d);
+			if (!same)
+				continue;
+		}
+		sqlite3_bind_text(ins, 1, root, -1, SQLITE_TRANSIENT);
+		sqlite3_step(ins);
+		sqlite3_reset(ins);
+	}
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+		crm_db_err(db, e, "subject");
+		goto out;
+	}
+	/* A merge chain may be several records long: walk up to the
+	 * survivors, then down to everything merged into them. */
+	if (crm_db_exec(db,
+		"INSERT OR IGNORE INTO temp.subject "
+		"WITH RECURSIVE up(id, next) AS (SELECT c.id, c.merged_into FROM contacts c JOIN temp.subject s ON s.id = c.id "
+		" UNION SELECT c.id, c.merged_into FROM contacts c JOIN up ON c.id = up.next) "
+		"SELECT id FROM up WHERE next IS NULL;"
+		"INSERT OR IGNORE INTO temp.subject "
+		"WITH RECURSIVE down(id) AS (SELECT id FROM temp.subject "
+		" UNION SELECT c.id FROM contacts c JOIN down ON c.merged_into = down.id) "
+		"SELECT id FROM down", e) < 0)
+		goto out;
+	n = 0;
+	crm_db_text1(db, "SELECT count(*) FROM temp.subject", NULL, bi, sizeof(bi), e);
+	n = atoll(bi);
+out:
+	sqlite3_finalize(st);
+	sqlite3_finalize(ins);
+	free(v);
+	return n;
+}
+
+/* ---- erasure ---------------------------------------------------------- */
+
+static long long exec_count(sqlite3 *db, const char *sql, int dry, struct crm_err *e)
+{
+	sqlite3_stmt *st;
+	long long n = 0;
+	int rc;
+
+	if (dry) {
+		/* "DELETE FROM t WHERE x" -> "SELECT count(*) FROM t WHERE x" */
+		char q[1024];
+		const char *from = strstr(sql, " FROM ");
+
+		if (!from || strncmp(sql, "DELETE", 6))
+			return 0;
+		snprintf(q, sizeof(q), "SELECT count(*)%s", from);
+		if (sqlite3_prepare_v2(db, q, -1, &st, NULL) != SQLITE_OK)
+			return crm_db_err(db, e, "count");
+		if (sqlite3_step(st) == SQLITE_ROW)
+			n = sqlite3_column_int64(st, 0);
+		sqlite3_finalize(st);
+		return n;
+	}
+	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
+		return crm_db_err(db, e, "erase");
+	rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE)
+		return crm_db_err(db, e, "erase");
+	return sqlite3_changes64(db);
+}
+
+/* Add the data key ids of the sealed cells in column(s) of sql's rows. */
+static int collect_keys(sqlite3 *db, const char *sql, uint64_t **ids, size_t *n,
+			size_t *alloc, struct crm_err *e)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
+		return crm_db_err(db, e, "keys");
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		for (int c = 0; c < sqlite3_column_count(st); c++) {
+			uint64_t k = 0;
+
+			if (sqlite3_column_type(st, c) == SQLITE_INTEGER)
+				k = (uint64_t)sqlite3_column_int64(st, c);
+			else if (sqlite3_column_type(st, c) == SQLITE_TEXT &&
+				 !crm_crypt_cell_key((const char *)sqlite3_column_text(st, c),
+						     (size_t)sqlite3_column_bytes(st, c), &k))
+				continue;
+			if (!k)
+				continue;
+			if (*n == *alloc) {
+				size_t na = *alloc ? *alloc * 2 : 64;
+				uint64_t *p = realloc(*ids, na * sizeof(*p));
+
+				if (!p) {
+					sqlite3_finalize(st);
+					return crm_err_set(e, CRM_ESOFTWARE, "out of memory");
+				}
+				*ids = p;
+				*alloc = na;
+			}
+			(*ids)[(*n)++] = k;
+		}
+	}
+	sqlite3_finalize(st);
+	return rc == SQLITE_DONE ? 0 : crm_db_err(db, e, "keys");
+}
+
+/* Put the subject's emails and phones on the suppression list. */
+static long long suppress_subject(sqlite3 *db, long long request, int dry,
+				  struct crm_err *e)
+{
+	sqlite3_stmt *st, *ins;
+	struct crm_buf plain;
+	long long n = 0;
+	char now[32];
+	int rc;
+
+	if (sqlite3_prepare_v2(db, "SELECT id, email, phone FROM contacts WHERE id IN (SELECT id FROM temp.subject)",
+			       -1, &st, NULL) != SQLITE_OK)
+		return crm_db_err(db, e, "suppress");
+	if (sqlite3_prepare_v2(db, "INSERT OR IGNORE INTO suppressions VALUES (?1, ?2, ?3, ?4)",
+			       -1, &ins, NULL) != SQLITE_OK) {
+		sqlite3_finalize(st);
+		return crm_db_err(db, e, "suppress");
+	}
+	crm_db_timestamp(now, sizeof(now));
+	crm_buf_init(&plain, 0);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		for (int c = 1; c <= 2; c++) {
+			const char *field = c == 1 ? "email" : "phone";
+			const char *cell = (const char *)sqlite3_column_text(st, c);
+			struct crm_crypt *cc = crm_crypt_of(db);
+			char h[CRM_BIDX_MAX];
+
+			if (!cell)
+				continue;
+			crm_buf_reset(&plain);
+			if (cc) {
+				if (crm_crypt_open(cc, "contacts", field,
+						   (const char *)sqlite3_column_text(st, 0), cell,
+						   (size_t)sqlite3_column_bytes(st, c), &plain, e) < 0)
+					continue;	/* already shredded: nothing to hash */
+			} else if (crm_buf_adds(&plain, cell) < 0) {
+				continue;
+			}
+			if (suppress_hash(db, field, plain.data, h, e) < 0)
+				goto fail;
+			n++;
+			if (dry)
+				continue;
+			sqlite3_bind_text(ins, 1, h, -1, SQLITE_TRANSIENT);
+			sqlite3_bind_text(ins, 2, field, -1, SQLITE_STATIC);
+			sqlite3_bind_int64(ins, 3, request);
+			sqlite3_bind_text(ins, 4, now, -1, SQLITE_STATIC);
+			if (sqlite3_step(ins) != SQLITE_DONE) {
+				crm_db_err(db, e, "suppress");
+				goto fail;
+			}
+			sqlite3_reset(ins);
+		}
+	}
+	sodium_memzero(plain.data, plain.alloc);
+	crm_buf_release(&plain);
+	sqlite3_finalize(st);
+	sqlite3_finalize(ins);
+	return n;
+fail:
+	crm_buf_release(&plain);
+	sqlite3_finalize(st);
+	sqlite3_finalize(ins);
+	return -1;
+}
+
+#define ROWS_OF_SUBJECT \
+	"(SELECT id FROM interactions WHERE contact_id IN (SELECT id FROM temp.subject) " \
+	" UNION ALL SELECT id FROM tasks WHERE contact_id IN (SELECT id FROM temp.subject) " \
+	" UNION ALL SELECT id FROM temp.subject)"
+
+int crm_forget(sqlite3 *db, const char *subject, const char *actor,
+	       int dry_run, struct crm_forget *f, struct crm_buf *rj,
+	       struct crm_err *e)
+{
+	struct crm_crypt *cc = crm_crypt_of(db);
+	double t0 = crm_now();
+	uint64_t *keys = NULL;
+	size_t nkeys = 0, akeys = 0;
+	char now[32], hash[CRM_BIDX_MAX], first[CRM_ID_MAX] = "";
+	long long n;
+	int rc = -1;
+
+	memset(f, 0, sizeof(*f));
+	if (crm_db_exec(db, "BEGIN IMMEDIATE", e) < 0)
+		return -1;
+	if ((n = subject_find(db, subject, e)) < 0)
+		goto fail;
+	if (n == 0) {
+		crm_db_rollback(db);
+		return 1;
+	}
+	crm_db_text1(db, "SELECT min(id) FROM temp.subject", NULL, first, sizeof(first), e);
+	if (suppress_hash(db, strchr(subject, '@') ? "email" : !strncmp(subject, "c_", 2) ? "id" : "phone",
+			  subject, hash, e) < 0)
+		goto fail;
+	crm_db_timestamp(now, sizeof(now));
+	if (!dry_run) {
+		sqlite3_stmt *st;
+
+		/* The request names the subject by keyed hash, never in clear. */
+		if (sqlite3_prepare_v2(db, "INSERT INTO subject_requests (kind, subject, received_at, actor) "
+				       "VALUES ('erasure', ?1, ?2, ?3)", -1, &st, NULL) != SQLITE_OK) {
+			crm_db_err(db, e, "request");
+			goto fail;
+		}
+		sqlite3_bind_text(st, 1, hash, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 2, now, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 3, actor, -1, SQLITE_STATIC);
+		rc = sqlite3_step(st);
+		sqlite3_finalize(st);
+		if (rc != SQLITE_DONE) {
+			crm_db_err(db, e, "request");
+			rc = -1;
+			goto fail;
+		}
+		rc = -1;
+		f->request = sqlite3_last_insert_rowid(db);
+	}
+	if ((f->suppressed = suppress_subject(db, f->request, dry_run, e)) < 0)
+		goto fail;
+	/* Every data key their cells were sealed under. */
+	if (cc && (collect_keys(db, "SELECT dk FROM contacts WHERE id IN (SELECT id FROM temp.subject)",
+				&keys, &nkeys, &akeys, e) < 0 ||
+		   collect_keys(db, "SELECT subject, body FROM interactions WHERE contact_id IN (SELECT id FROM temp.subject)",
+				&keys, &nkeys, &akeys, e) < 0 ||
+		   collect_keys(db, "SELECT title FROM tasks WHERE contact_id IN (SELECT id FROM temp.subject)",
+				&keys, &nkeys, &akeys, e) < 0))
+		goto fail;
+	{	/* each key once */
+		size_t m = 0;
+
+		for (size_t i = 0; i < nkeys; i++) {
+			size_t j;
+
+			for (j = 0; j < m && keys[j] != keys[i]; j++)
+				;
+			if (j == m)
+				keys[m++] = keys[i];
+		}
+		nkeys = m;
+	}
+	f->keys_shredded = (long long)nkeys;
+	/* Shred first: from here on no copy of their cells opens, even if
+	 * what follows fails (run it again to finish the deletion). */
+	if (cc && !dry_run && crm_crypt_shred(cc, keys, nkeys, e) < 0)
+		goto fail;
+#define DEL(field, sql) \
+	do { if ((f->field = exec_count(db, sql, dry_run, e)) < 0) goto fail; } while (0)
+	DEL(deliveries, "DELETE FROM webhook_deliveries WHERE seq IN (SELECT seq FROM events WHERE entity_id IN " ROWS_OF_SUBJECT ")");
+	DEL(events, "DELETE FROM events WHERE entity_id IN " ROWS_OF_SUBJECT);
+	DEL(transcripts, "DELETE FROM transcripts WHERE interaction_id IN (SELECT id FROM interactions WHERE contact_id IN (SELECT id FROM temp.subject))");
+	DEL(scores, "DELETE FROM scores WHERE entity_id IN (SELECT id FROM temp.subject)");
+	if (exec_count(db, "DELETE FROM holdout_scores WHERE entity_id IN (SELECT id FROM temp.subject)", dry_run, e) < 0)
+		goto fail;
+	DEL(reviews, "DELETE FROM match_reviews WHERE a_id IN (SELECT id FROM temp.subject) OR b_id IN (SELECT id FROM temp.subject)");
+	DEL(merges, "DELETE FROM merges WHERE survivor_id IN (SELECT id FROM temp.subject) OR merged_id IN (SELECT id FROM temp.subject)");
+	DEL(interactions, "DELETE FROM interactions WHERE contact_id IN (SELECT id FROM temp.subject)");
+	DEL(tasks, "DELETE FROM tasks WHERE contact_id IN (SELECT id FROM temp.subject)");
+	if (dry_run) {
+		DEL(deals_unlinked, "DELETE FROM deals WHERE contact_id IN (SELECT id FROM temp.subject)");
+	} else {
+		DEL(deals_unlinked, "UPDATE deals SET contact_id = NULL WHERE contact_id IN (SELECT id FROM temp.subject)");
+		if (exec_count(db, "UPDATE contacts SET merged_into = NULL WHERE id IN (SELECT id FROM temp.subject)", 0, e) < 0)
+			goto fail;
+	}
+	DEL(contacts, "DELETE FROM contacts WHERE id IN (SELECT id FROM temp.subject)");
+#undef DEL
+	f->ms = (crm_now() - t0) * 1000;
+	crm_buf_reset(rj);
+	if (crm_buf_addf(rj, "{\"request\":%lld,\"at\":\"%s\",\"actor\":", f->request, now) < 0 ||
+	    crm_json_str(rj, actor, strlen(actor)) < 0 ||
+	    crm_buf_addf(rj, ",\"subject\":\"%s\",\"dry_run\":%s,\"encrypted\":%s,"
+			 "\"contacts\":%lld,\"interactions\":%lld,\"transcripts\":%lld,\"tasks\":%lld,"
+			 "\"scores\":%lld,\"merges\":%lld,\"match_reviews\":%lld,\"events\":%lld,"
+			 "\"webhook_deliveries\":%lld,\"deals_unlinked\":%lld,\"keys_shredded\":%lld,"
+			 "\"suppressed\":%lld}",
+			 hash, dry_run ? "true" : "false", cc ? "true" : "false",
+			 f->contacts, f->interactions, f->transcripts, f->tasks, f->scores,
+			 f->merges, f->reviews, f->events, f->deliveries, f->deals_unlinked,
+			 f->keys_shredded, f->suppressed) < 0) {
+		crm_err_set(e, CRM_ESOFTWARE, "out of memory");
+		goto fail;
+	}
+	if (dry_run) {
+		crm_db_rollback(db);
+		free(keys);
+		return 0;
+	}
+	{
+		sqlite3_stmt *st;
+
+		if (sqlite3_prepare_v2(db, "UPDATE subject_requests SET done_at = ?2, receipt = ?3 WHERE id = ?1",
+				       -1, &st, NULL) != SQLITE_OK) {
+			crm_db_err(db, e, "request");
+			goto fail;
+		}
+		sqlite3_bind_int64(st, 1, f->request);
+		sqlite3_bind_text(st, 2, now, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 3, rj->data, (int)rj->len, SQLITE_STATIC);
+		rc = sqlite3_step(st);
+		sqlite3_finalize(st);
+		rc = rc == SQLITE_DONE ? 0 : crm_db_err(db, e, "request");
+		if (rc < 0)
+			goto fail;
+		rc = -1;
+	}
+	if (crm_audit_append(db, actor, "forget", "contact", first, rj->data, e) < 0 ||
+	    crm_db_commit(db, e) < 0)
+		goto fail;
+	/* Their bytes are in freed pages (zeroed by secure_delete when the
+	 * log is written back) and in the log: write it back and empty it. */
+	{
+		int busy = 0;
+
+		f->checkpointed = sqlite3_wal_checkpoint_v2(db, NULL, SQLITE_CHECKPOINT_TRUNCATE,
+							    NULL, NULL) == SQLITE_OK;
+		(void)busy;
+	}
+	free(keys);
+	f->ms = (crm_now() - t0) * 1000;
+	return 0;
+fail:
+	crm_db_rollback(db);
+	free(keys);
+	return rc;
+}
+
+/* ---- access and portability ------------------------------------------- */
+
+static int emit_rows(sqlite3 *db, const char *kind, const char *sql,
+		     int (*emit)(void *, const char *, size_t), void *ctx,
+		     struct crm_buf *b, long long *count, struct crm_err *e)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
+		return crm_db_err(db, e, kind);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		crm_buf_reset(b);
+		if (crm_row_json_e(b, st, kind, NULL, e) < 0) {
+			sqlite3_finalize(st);
+			return -1;
+		}
+		(*count)++;
+		if (emit(ctx, b->data, b->len) < 0) {
+			sqlite3_finalize(st);
+			return crm_err_set(e, CRM_EIO, "write error");
+		}
+	}
+	sqlite3_finalize(st);
+	return rc == SQLITE_DONE ? 0 : crm_db_err(db, e, kind);
+}
+
+int crm_subject_export(sqlite3 *db, const char *subject, const char *actor,
+		       int (*emit)(void *ctx, const char *rec, size_t n),
+		       void *ctx, struct crm_err *e)
+{
+	static const struct { const char *kind, *sql; } parts[] = {
+		{ "contact", "SELECT * FROM contacts WHERE id IN (SELECT id FROM temp.subject) ORDER BY rowid" },
+		{ "deal", "SELECT * FROM deals WHERE contact_id IN (SELECT id FROM temp.subject) ORDER BY rowid" },
+		{ "interaction", "SELECT * FROM interactions WHERE contact_id IN (SELECT id FROM temp.subject) ORDER BY occurred_at, rowid" },
+		{ "transcript", "SELECT t.interaction_id, t.file, t.format, t.engine, t.duration, t.utterances, t.analysis AS fields, "
+				"t.sentiment, t.hesitation, t.hesitant, t.created_at FROM transcripts t JOIN interactions i ON i.id = t.interaction_id "
+				"WHERE i.contact_id IN (SELECT id FROM temp.subject)" },
+		{ "task", "SELECT * FROM tasks WHERE contact_id IN (SELECT id FROM temp.subject) ORDER BY rowid" },
+		{ "score", "SELECT s.entity_id, s.model_id, m.kind AS model_kind, s.probability, s.score, s.computed_at "
+			   "FROM scores s LEFT JOIN models m ON m.id = s.model_id WHERE s.entity_id IN (SELECT id FROM temp.subject)" },
+		{ "merge", "SELECT id, entity, survivor_id, merged_id, probability, reason, decisions, status, created_at, undone_at "
+			   "FROM merges WHERE survivor_id IN (SELECT id FROM temp.subject) OR merged_id IN (SELECT id FROM temp.subject)" },
+		{ "event", "SELECT seq, at, entity, entity_id, op, payload FROM events WHERE entity_id IN " ROWS_OF_SUBJECT " ORDER BY seq" },
+		{ "audit", "SELECT seq, at, actor, action, entity, entity_id, detail AS payload FROM audit_log "
+			   "WHERE entity_id IN (SELECT id FROM temp.subject) ORDER BY seq" },
+	};
+	struct crm_buf b;
+	long long n, count = 0;
+	char now[32], detail[128];
+	int rc = -1;
+
+	crm_buf_init(&b, 0);
+	if (crm_db_exec(db, "BEGIN", e) < 0)
+		return -1;
+	if ((n = subject_find(db, subject, e)) < 0)
+		goto out;
+	if (n == 0) {
+		rc = 1;
+		goto out;
+	}
+	crm_db_timestamp(now, sizeof(now));
+	if (crm_buf_addf(&b, "{\"type\":\"subject\",\"exported_at\":\"%s\",\"contacts\":%lld}\n", now, n) < 0 ||
+	    emit(ctx, b.data, b.len) < 0) {
+		crm_err_set(e, CRM_EIO, "write error");
+		goto out;
+	}
+	for (size_t i = 0; i < sizeof(parts) / sizeof(parts[0]); i++)
+		if (emit_rows(db, parts[i].kind, parts[i].sql, emit, ctx, &b, &count, e) < 0)
+			goto out;
+	rc = 0;
+out:
+	crm_buf_release(&b);
+	if (rc == 0 && !sqlite3_db_readonly(db, "main")) {
+		char first[CRM_ID_MAX] = "";
+
+		crm_db_text1(db, "SELECT min(id) FROM temp.subject", NULL, first, sizeof(first), e);
+		snprintf(detail, sizeof(detail), "{\"records\":%lld}", count);
+		if (crm_audit_append(db, actor, "export-subject", "contact", first, detail, e) < 0 ||
+		    crm_db_commit(db, e) < 0) {
+			crm_db_rollback(db);
+			return -1;
+		}
+		return 0;
+	}
+	crm_db_rollback(db);
+	return rc;
+}
+
+/* ---- retention -------------------------------------------------------- */
+
+int crm_purge(sqlite3 *db, const struct crm_purge_rule *rules, size_t n,
+	      const char *actor, int dry_run, struct crm_purge *p,
+	      struct crm_err *e)
+{
+	static const struct { const char *kind, *sql; } del[] = {
+		{ "transcripts", "DELETE FROM transcripts WHERE created_at < strftime('%Y-%m-%dT%H:%M:%SZ', 'now', '-' || ?1 || ' days')" },
+		{ "interactions", "DELETE FROM interactions WHERE occurred_at < strftime('%Y-%m-%dT%H:%M:%SZ', 'now', '-' || ?1 || ' days')" },
+		{ "leads", "DELETE FROM contacts WHERE merged_into IS NULL AND coalesce(outcome, '') != 'converted' "
+			   "AND updated_at < strftime('%Y-%m-%dT%H:%M:%SZ', 'now', '-' || ?1 || ' days') "
+			   "AND NOT EXISTS (SELECT 1 FROM interactions i WHERE i.contact_id = contacts.id) "
+			   "AND NOT EXISTS (SELECT 1 FROM deals d WHERE d.contact_id = contacts.id) "
+			   "AND NOT EXISTS (SELECT 1 FROM tasks t WHERE t.contact_id = contacts.id) "
+			   "AND NOT EXISTS (SELECT 1 FROM contacts m WHERE m.merged_into = contacts.id)" },
+		{ "deliveries", "DELETE FROM webhook_deliveries WHERE status != 'pending' AND created_at < strftime('%Y-%m-%dT%H:%M:%SZ', 'now', '-' || ?1 || ' days')" },
+		{ "events", "DELETE FROM events WHERE at < strftime('%Y-%m-%dT%H:%M:%SZ', 'now', '-' || ?1 || ' days') "
+			    "AND seq < (SELECT max(seq) FROM events)" },
+	};
+	long long *out[] = { &p->transcripts, &p->interactions, &p->leads, &p->deliveries, &p->events };
+	char detail[256];
+
+	memset(p, 0, sizeof(*p));
+	if (crm_db_exec(db, "BEGIN IMMEDIATE", e) < 0)
+		return -1;
+	for (size_t i = 0; i < sizeof(del) / sizeof(del[0]); i++) {
+		const struct crm_purge_rule *r = NULL;
+		sqlite3_stmt *st;
+		const char *sql = del[i].sql;
+		char q[1024];
+		int rc;
+
+		for (size_t k = 0; k < n; k++)
+			if (!strcmp(rules[k].kind, del[i].kind) && rules[k].days > 0)
+				r = &rules[k];
+		if (!r)
+			continue;
+		if (dry_run) {
+			snprintf(q, sizeof(q), "SELECT count(*)%s", strstr(sql, " FROM "));
+			sql = q;
+		}
+		if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK) {
+			crm_db_err(db, e, del[i].kind);
+			goto fail;
+		}
+		sqlite3_bind_double(st, 1, r->days);
+		rc = sqlite3_step(st);
+		if (dry_run && rc == SQLITE_ROW)
+			*out[i] = sqlite3_column_int64(st, 0), rc = SQLITE_DONE;
+		else if (rc == SQLITE_DONE)
+			*out[i] = sqlite3_changes64(db);
+		sqlite3_finalize(st);
+		if (rc != SQLITE_DONE) {
+			crm_db_err(db, e, del[i].kind);
+			goto fail;
+		}
+	}
+	if (dry_run) {
+		crm_db_rollback(db);
+		return 0;
+	}
+	snprintf(detail, sizeof(detail),
+		 "{\"interactions\":%lld,\"transcripts\":%lld,\"leads\":%lld,\"events\":%lld,\"deliveries\":%lld}",
+		 p->interactions, p->transcripts, p->leads, p->events, p->deliveries);
+	if (crm_audit_append(db, actor, "purge", NULL, NULL, detail, e) < 0 ||
+	    crm_db_commit(db, e) < 0)
+		goto fail;
+	sqlite3_wal_checkpoint_v2(db, NULL, SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL);
+	return 0;
+fail:
+	crm_db_rollback(db);
+	return -1;
+}

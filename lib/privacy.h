@@ -1,0 +1,80 @@
+/*
+ * privacy.h - data subjects' rights and accountability: erasure (GDPR
+ * Art. 17, CCPA delete) with crypto-shredding, access and portability
+ * (Art. 15/20), the suppression list, retention purges and the audit
+ * trail, a hash chain of who did what and when.
+ */
+#ifndef CRM_PRIVACY_H
+#define CRM_PRIVACY_H
+
+#include <sqlite3.h>
+
+#include "util.h"
+
+/* "cli:USER" for a command run by USER; the API passes "token:NAME". */
+void crm_actor_cli(char *out, size_t n);
+
+/*
+ * Append to the audit trail: actor did action (import, forget, read...)
+ * to entity/entity_id, with detail (a JSON object or NULL). Inside the
+ * caller's transaction if one is open, else in one of its own.
+ */
+int crm_audit_append(sqlite3 *db, const char *actor, const char *action,
+		     const char *entity, const char *entity_id,
+		     const char *detail, struct crm_err *e);
+
+struct crm_audit_verify {
+	long long entries;
+	long long broken_at;	/* first seq whose hash does not follow, or 0 */
+	char head[65];		/* hash of the last entry */
+};
+/* Recompute the chain. */
+int crm_audit_verify(sqlite3 *db, struct crm_audit_verify *v, struct crm_err *e);
+
+/* Is this email or phone ("email", "phone") on the suppression list? */
+int crm_suppressed(sqlite3 *db, const char *field, const char *value);
+
+struct crm_forget {
+	long long request;	/* subject_requests id */
+	long long contacts, interactions, transcripts, tasks, scores,
+		  events, merges, reviews, deliveries, deals_unlinked,
+		  keys_shredded, suppressed;
+	int checkpointed;	/* the log was emptied into the file */
+	double ms;
+};
+
+/*
+ * Erase everything held about SUBJECT (an email, a phone or a contact id,
+ * with every record merged into it): shred their data keys, delete their
+ * rows, interactions, transcripts, tasks, scores, merges and events,
+ * unlink their deals, put their email and phone on the suppression list,
+ * record the request with its receipt (receipt_json, a JSON object) and
+ * checkpoint the log so no freed page keeps their bytes. 0, or 1 when
+ * nothing matches SUBJECT (with dry_run: counts only).
+ */
+int crm_forget(sqlite3 *db, const char *subject, const char *actor,
+	       int dry_run, struct crm_forget *f, struct crm_buf *receipt_json,
+	       struct crm_err *e);
+
+/*
+ * Everything held about SUBJECT as NDJSON records, one emit() per record:
+ * the subject's contacts, deals, interactions, transcripts, tasks, scores,
+ * merges, events and audit entries. 1 when nothing matches.
+ */
+int crm_subject_export(sqlite3 *db, const char *subject, const char *actor,
+		       int (*emit)(void *ctx, const char *rec, size_t n),
+		       void *ctx, struct crm_err *e);
+
+struct crm_purge_rule {
+	const char *kind;	/* interactions, transcripts, leads, events, deliveries */
+	double days;
+};
+struct crm_purge {
+	long long interactions, transcripts, leads, events, deliveries;
+};
+/* Delete what is past its retention period (rules with days > 0). */
+int crm_purge(sqlite3 *db, const struct crm_purge_rule *rules, size_t n,
+	      const char *actor, int dry_run, struct crm_purge *p,
+	      struct crm_err *e);
+
+#endif
