@@ -772,11 +772,46 @@ static void sql_dec(sqlite3_context *ctx, int argc, sqlite3_value **v)
 		return;
 	}
 	crm_buf_init(&out, 0);
-	if (crm_crypt_open(c, t, col, id, cell, (size_t)sqlite3_value_bytes(v[0]), &out, &e) < 0)
-		sqlite3_result_error(ctx, e.msg, -1);
-	else
+	if (crm_crypt_open(c, t, col, id, cell, (size_t)sqlite3_value_bytes(v[0]), &out, &e) < 0) {
+		if (e.code != CRM_ENOINPUT)	/* erased: NULL */
+			sqlite3_result_error(ctx, e.msg, -1);
+	} else
 		sqlite3_result_text(ctx, out.data ? out.data : "", (int)out.len, free),
 		out.data = NULL;
+	crm_buf_release(&out);
+}
+
+/* crm_reseal(cell, table, column, from_id, to_id, to_dk): a cell moved
+ * to another row (a merge filling a field) sealed for its new place. */
+static void sql_reseal(sqlite3_context *ctx, int argc, sqlite3_value **v)
+{
+	struct crm_crypt *c = sqlite3_user_data(ctx);
+	const char *cell = (const char *)sqlite3_value_text(v[0]);
+	const char *t = (const char *)sqlite3_value_text(v[1]);
+	const char *col = (const char *)sqlite3_value_text(v[2]);
+	const char *from = (const char *)sqlite3_value_text(v[3]);
+	const char *to = (const char *)sqlite3_value_text(v[4]);
+	uint64_t dk = (uint64_t)sqlite3_value_int64(v[5]);
+	struct crm_buf plain, out;
+	struct crm_err e;
+
+	(void)argc;
+	if (!cell || strncmp(cell, CRM_ENC_PREFIX, 4) || !t || !col || !from || !to) {
+		sqlite3_result_value(ctx, v[0]);
+		return;
+	}
+	crm_buf_init(&plain, 0);
+	crm_buf_init(&out, 0);
+	if (!dk && !crm_crypt_cell_key(cell, strlen(cell), &dk))
+		dk = 0;
+	if (crm_crypt_open(c, t, col, from, cell, strlen(cell), &plain, &e) < 0 ||
+	    crm_crypt_seal(c, dk, t, col, to, plain.data ? plain.data : "", plain.len, &out, &e) < 0)
+		sqlite3_result_error(ctx, e.msg, -1);
+	else
+		sqlite3_result_text(ctx, out.data, (int)out.len, free), out.data = NULL;
+	if (plain.data)
+		sodium_memzero(plain.data, plain.len);
+	crm_buf_release(&plain);
 	crm_buf_release(&out);
 }
 
@@ -907,6 +942,7 @@ int crm_crypt_attach(sqlite3 *db, const char *db_path, int allow_plain,
 	conns = cn;
 	c->refs++;
 	sqlite3_create_function(db, "crm_dec", 4, SQLITE_UTF8, c, sql_dec, NULL, NULL);
+	sqlite3_create_function(db, "crm_reseal", 6, SQLITE_UTF8, c, sql_reseal, NULL, NULL);
 	sqlite3_create_function(db, "crm_bidx", 2, SQLITE_UTF8 | SQLITE_DETERMINISTIC,
 				c, sql_bidx, NULL, NULL);
 	if (!sqlite3_db_readonly(db, "main") && !db_encrypted(db))

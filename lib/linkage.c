@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "db.h"
+#include "crypt.h"
 #include "linkage.h"
 #include "normalize.h"
 #include "similarity.h"
@@ -310,12 +311,18 @@ static void match_value(enum crm_cmp c, const char *raw, char *out)
 }
 
 /* SQL expression for field f: a checked column name, or json_extract. */
-static int field_expr(struct crm_linkage *lk, size_t i, struct crm_buf *sql)
+static int field_expr(struct crm_linkage *lk, size_t i, int sealed,
+		      struct crm_buf *sql)
 {
 	const char *name = lk->f[i].name;
+	int f = crm_entity_field(lk->type, name);
 
 	if (!strncmp(name, "attrs.", 6))
 		return crm_buf_addf(sql, ", json_extract(attrs, ?%zu)", i + 1);
+	/* Sealed cells are compared as plain text, in memory only. */
+	if (sealed && f >= 0 && (lk->type->fields[f].flags & CRM_F_PERSONAL))
+		return crm_buf_addf(sql, ", crm_dec(\"%s\", '%s', '%s', id)", name,
+				    lk->type->table, name);
 	return crm_buf_addf(sql, ", \"%s\"", name);
 }
 
@@ -332,7 +339,7 @@ int crm_linkage_load(struct crm_linkage *lk, sqlite3 *db, struct crm_err *e)
 		return crm_err_set(e, CRM_EUSAGE, "no fields to compare");
 	crm_buf_adds(&sql, "SELECT id");
 	for (size_t i = 0; i < lk->nf; i++)
-		field_expr(lk, i, &sql);
+		field_expr(lk, i, crm_crypt_of(db) != NULL, &sql);
 	if (crm_buf_addf(&sql, " FROM %s WHERE merged_into IS NULL ORDER BY rowid",
 			 lk->type->table) < 0 ||
 	    sqlite3_prepare_v2(db, sql.data, -1, &st, NULL) != SQLITE_OK) {

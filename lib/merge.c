@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "db.h"
+#include "crypt.h"
 #include "merge.h"
 #include "ndjson.h"
 
@@ -33,12 +34,22 @@ static const struct {
 };
 
 /* Columns a merge never decides on: identity, bookkeeping. */
+/* Is column col of t personal data (sealed when a key is configured)? */
+static int personal(const struct crm_entity *t, const char *col)
+{
+	int f = crm_entity_field(t, col);
+
+	return f >= 0 && (t->fields[f].flags & CRM_F_PERSONAL);
+}
+
 static int fixed_column(const char *c)
 {
 	static const char *const fixed[] = { "id", "source", "external_id",
 		"src_key", "name_key", "merged_into", "updated_at", "attrs",
 		"created_at", NULL };
 
+	if (crm_entity_internal(c))	/* dk and blind indexes follow their field */
+		return 1;
 	for (int i = 0; fixed[i]; i++)
 		if (!strcmp(c, fixed[i]))
 			return 1;
@@ -237,6 +248,8 @@ int crm_merge(sqlite3 *db, const struct crm_entity *t, const char *a,
 	crm_buf_init(&dec, 0);
 	crm_buf_init(&snap, 0);
 	crm_buf_init(&after, 0);
+	int sealed = crm_crypt_of(db) != NULL;
+
 	if (!strcmp(a, b))
 		return crm_err_set(e, CRM_EDATA, "cannot merge %s with itself", a);
 	if (crm_db_exec(db, "SAVEPOINT crm_merge", e) < 0)
@@ -346,7 +359,17 @@ int crm_merge(sqlite3 *db, const struct crm_entity *t, const char *a,
 				crm_buf_adds(&dec, "{\"field\":");
 				crm_json_str(&dec, col, strlen(col));
 				crm_buf_addf(&dec, ",\"from\":\"%s\",\"why\":\"%s\"}", from, why);
-				if (!strcmp(from, "merged")) {
+				if (!strcmp(from, "merged") && sealed && personal(t, col)) {
+					/* A sealed cell is bound to its row: open it
+					 * and seal it again for the survivor. */
+					crm_buf_addf(&sql, ", \"%s\" = crm_reseal(json_extract(?1, '$.%s'), '%s', '%s', "
+						     "json_extract(?1, '$.id'), ?2, coalesce(dk, json_extract(?1, '$.dk'))), "
+						     "dk = coalesce(dk, json_extract(?1, '$.dk'))",
+						     col, col, t->table, col);
+					if (t->subject && (!strcmp(col, "email") || !strcmp(col, "phone")))
+						crm_buf_addf(&sql, ", %s_bi = json_extract(?1, '$.%s_bi')", col, col);
+					upd = 1;
+				} else if (!strcmp(from, "merged")) {
 					crm_buf_addf(&sql, ", \"%s\" = json_extract(?1, '$.%s')", col, col);
 					if (!strcmp(col, "name") && t->has_name_key)
 						crm_buf_adds(&sql, ", name_key = json_extract(?1, '$.name_key')");
