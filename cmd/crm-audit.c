@@ -12,7 +12,9 @@
 
 #include "../lib/audit.h"
 #include "../lib/checks.h"
+#include "../lib/crypt.h"
 #include "../lib/db.h"
+#include "../lib/privacy.h"
 #include "../lib/fairness.h"
 #include "../lib/model.h"
 #include "../lib/ndjson.h"
@@ -52,10 +54,30 @@ static const struct cli cli = {
 	"crm-audit", "bias --by ATTR [--by ATTR] [options] [< scored.ndjson]\n"
 	"       crm-audit quality [--max CHECK=X]... [--check CHECK]...\n"
 	"       crm-audit privacy [--retain KIND=DAYS]... [--max CHECK=X]...\n"
-	"       crm-audit history [--type TYPE]",
+	"       crm-audit history [--type TYPE]\n"
+	"       crm-audit trail",
 	"Audit the scores for bias, and the data for quality and privacy; exit 1 on a violation.",
 	opts,
 };
+
+/* trail: check the audit trail's hash chain; exit 1 when it is broken. */
+static int cmd_trail(sqlite3 *db)
+{
+	struct crm_audit_verify v;
+	struct crm_err e = { 0 };
+	char line[256];
+
+	if (crm_audit_verify(db, &v, &e) < 0)
+		cli_die_err(&e);
+	snprintf(line, sizeof(line),
+		 "{\"type\":\"trail\",\"status\":\"%s\",\"entries\":%lld,\"broken_at\":%lld,\"head\":\"%s\"}\n",
+		 v.broken_at ? "fail" : "pass", v.entries, v.broken_at, v.head);
+	cli_write(line, strlen(line));
+	if (v.broken_at)
+		cli_warn("audit trail: entry %lld does not follow from the one before it (changed, inserted or deleted)",
+			 v.broken_at);
+	return v.broken_at ? CRM_EFINDING : 0;
+}
 
 /* Everything the bias command was asked. */
 struct bias_args {
@@ -469,7 +491,7 @@ static int cmd_checks(sqlite3 *db, const char *kind, const char *const *max, siz
 	size_t n = crm_checks(kind, c, 32);
 	struct crm_err e = { 0 };
 	struct crm_buf findings, b;
-	const char *key = getenv("CRM_KEY_FILE");
+	const char *key = crm_crypt_key_file();
 	char id[CRM_ID_MAX] = "";
 	int failed, tty = cli_isatty(1);
 
@@ -700,8 +722,10 @@ int main(int argc, char **argv)
 	else if (!strcmp(cmd, "history")) {
 		kind = optind + 1 < argc ? argv[optind + 1] : NULL;
 		rc = cmd_history(db, kind);
-	} else
-		cli_die(CRM_EUSAGE, "unknown audit '%s' (want bias, quality, privacy or history)", cmd);
+	} else if (!strcmp(cmd, "trail"))
+		rc = cmd_trail(db);
+	else
+		cli_die(CRM_EUSAGE, "unknown audit '%s' (want bias, quality, privacy, history or trail)", cmd);
 	crm_db_close(db);
 	return cli_finish(rc);
 }

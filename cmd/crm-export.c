@@ -15,10 +15,11 @@
 #include "../lib/export.h"
 #include "../lib/ndjson.h"
 #include "../lib/normalize.h"
+#include "../lib/privacy.h"
 #include "../lib/row.h"
 #include "cli.h"
 
-enum { O_SINCE = 256, O_FIELDS, O_MERGED };
+enum { O_SINCE = 256, O_FIELDS, O_MERGED, O_SUBJECT };
 
 static const struct cli_opt opts[] = {
 	{ "type", 't', "TYPE", "record type to export (repeatable; default: all)" },
@@ -27,6 +28,7 @@ static const struct cli_opt opts[] = {
 	{ "format", 'f', "FMT", "ndjson, csv or table (default: table on a terminal)" },
 	{ "fields", O_FIELDS, "LIST", "columns for csv and table, comma-separated" },
 	{ "include-merged", O_MERGED, NULL, "also records merged into others" },
+	{ "subject", O_SUBJECT, "WHO", "everything held about one person (email, phone or contact id; GDPR Art. 15/20), as NDJSON" },
 	{ NULL, 0, NULL, NULL }
 };
 
@@ -315,8 +317,35 @@ static long write_rows(sqlite3 *db, const struct crm_export_query *q,
 	return n;
 }
 
+static int emit_line(void *ctx, const char *rec, size_t n)
+{
+	(void)ctx;
+	return cli_write(rec, n);
+}
+
+/* --subject: the person's records, and an entry in the audit trail. */
+static int export_subject(const char *subject)
+{
+	struct crm_err e = { 0 };
+	char actor[128];
+	sqlite3 *db;
+	int rc;
+
+	if (crm_db_open(&db, cli_db, 0, &e) < 0)
+		cli_die_err(&e);
+	crm_actor_cli(actor, sizeof(actor));
+	rc = crm_subject_export(db, subject, actor, emit_line, NULL, &e);
+	if (rc < 0)
+		cli_die_err(&e);
+	if (rc > 0)
+		cli_warn("no contact matches the subject");
+	crm_db_close(db);
+	return cli_finish(rc > 0 ? CRM_EFINDING : 0);
+}
+
 int main(int argc, char **argv)
 {
+	const char *subject = NULL;
 	const struct crm_entity *types[16];
 	struct crm_filter filters[32];
 	struct crm_err e = { 0 };
@@ -369,10 +398,15 @@ int main(int argc, char **argv)
 		case O_MERGED:
 			merged = 1;
 			break;
+		case O_SUBJECT:
+			subject = arg;
+			break;
 		}
 	}
 	if (optind < argc)
 		cli_die(CRM_EUSAGE, "unexpected argument '%s'", argv[optind]);
+	if (subject)
+		return export_subject(subject);
 	if (!ntypes)
 		for (size_t i = 0; i < crm_nentities && i < 16; i++)
 			types[ntypes++] = &crm_entities[i];

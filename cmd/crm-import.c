@@ -19,7 +19,7 @@
 #include "cli.h"
 
 enum { O_DATES = 256, O_DELIM, O_BATCH, O_MAXLINE, O_OUTPUT, O_IMAP, O_SELF, O_LEADS,
-       O_PASSFILE, O_TOKENFILE, O_ERP };
+       O_PASSFILE, O_TOKENFILE, O_ERP, O_SUPPRESSED };
 
 static const struct cli_opt opts[] = {
 	{ "type", 't', "TYPE", "record type: account, contact, deal, interaction, product, user, task (default: guess)" },
@@ -33,6 +33,7 @@ static const struct cli_opt opts[] = {
 	{ "max-line", O_MAXLINE, "BYTES", "longest input line accepted (default 64M)" },
 	{ "output", O_OUTPUT, "MODE", "records out: auto, ndjson, table or none" },
 	{ "dry-run", 'n', NULL, "check and resolve everything, write nothing" },
+	{ "suppressed", O_SUPPRESSED, "refuse|flag", "contacts erased by crm-forget: reject them (default) or keep them marked, consent denied" },
 	{ "erp", O_ERP, NULL, "the files are ERP orders or invoices: won deals of their accounts" },
 	{ "imap", O_IMAP, "URL", "new mail from imap[s]://user@host/MAILBOX, as interactions" },
 	{ "self", O_SELF, "ADDR", "mail: an address or @domain of ours (repeat; users' addresses count)" },
@@ -418,6 +419,11 @@ int main(int argc, char **argv)
 			break;
 		case 'n':
 			o.dry_run = 1;
+			break;
+		case O_SUPPRESSED:
+			if (strcmp(arg, "refuse") && strcmp(arg, "flag"))
+				cli_die(CRM_EUSAGE, "--suppressed: want refuse or flag, not '%s'", arg);
+			o.suppressed_flag = !strcmp(arg, "flag");
 			break;
 		case 'q':
 			c.quiet = 1;

@@ -82,8 +82,8 @@ static const struct def defs[] = {
 	  "SELECT count(*) FILTER (WHERE done_at IS NULL AND received_at < strftime('%Y-%m-%dT%H:%M:%SZ', 'now', '-' || ?1 || ' days')), "
 	  "count(*) FILTER (WHERE done_at IS NULL) FROM subject_requests WHERE kind = 'erasure'" },
 	{ "privacy", "encryption.plaintext", "personal fields stored in plain text while a key is configured", 0, 0,
-	  "SELECT count(*) FILTER (WHERE email LIKE '%@%' OR phone GLOB '*[0-9][0-9][0-9]*' OR first_name IS NOT NULL AND first_name NOT LIKE 'enc:%'), "
-	  "count(*) FROM contacts WHERE merged_into IS NULL" },
+	  "SELECT count(*) FILTER (WHERE email NOT LIKE 'enc:%' OR phone NOT LIKE 'enc:%' OR first_name NOT LIKE 'enc:%' "
+	  "OR last_name NOT LIKE 'enc:%'), count(*) FROM contacts" },
 };
 
 size_t crm_checks(const char *kind, struct crm_check *out, size_t max)

@@ -27,6 +27,7 @@
 #include "id.h"
 #include "crypt.h"
 #include "import.h"
+#include "privacy.h"
 #include "ndjson.h"
 #include "row.h"
 
@@ -122,6 +123,7 @@ struct crm_import {
 	/* Encryption: the connection's keys, a contact's data key, a cell. */
 	struct crm_crypt *cc;
 	sqlite3_stmt *dk_of;
+	long long nsuppressed;
 	struct crm_buf seal;
 	double last_progress;
 	/* The file being read: its type and header, for the imports log. */
@@ -379,6 +381,13 @@ struct crm_import *crm_import_new(sqlite3 *db, const struct crm_import_opts *o,
 	}
 	im->db = db;
 	im->cc = crm_crypt_of(db);
+	{	/* Is anyone suppressed? Most databases have no one. */
+		char n[32] = "0";
+		struct crm_err ign;
+
+		crm_db_text1(db, "SELECT count(*) FROM suppressions", NULL, n, sizeof(n), &ign);
+		im->nsuppressed = atoll(n);
+	}
 	if (o)
 		im->o = *o;
 	if (!im->o.source || !*im->o.source)
@@ -1583,6 +1592,28 @@ static int rec_finish(struct crm_import *im, const char *raw, size_t rawlen,
 	if (rec_normalize(im, r) < 0 || rec_derive(im, r) < 0 ||
 	    rec_resolve(im, r, source) < 0)
 		return reject(im, r->file, r->line, r->why.data, raw, rawlen, e);
+	if (r->ts->t->subject && im->nsuppressed) {
+		int hit = 0;
+
+		for (int k = 0; k < 2 && !hit; k++) {
+			int i = crm_entity_field(r->ts->t, k ? "phone" : "email");
+
+			hit = i >= 0 && r->has[i] && crm_suppressed(im->db, k ? "phone" : "email",
+								    r->val[i].data);
+		}
+		if (hit && !im->o.suppressed_flag) {
+			reason(r, "this person asked to be erased (suppressed); import with --suppressed flag to keep them, marked");
+			return reject(im, r->file, r->line, r->why.data, raw, rawlen, e);
+		}
+		if (hit) {
+			int c = crm_entity_field(r->ts->t, "consent");
+
+			if (set_val(r, c, "denied", 6) < 0 ||
+			    attr_add_raw(r, "suppressed", "true", 4) < 0)
+				return crm_err_set(e, CRM_ESOFTWARE, "out of memory");
+			im->st.warnings++;
+		}
+	}
 	if (r->nattrs && crm_buf_addc(&r->attrs, '}') < 0)
 		return crm_err_set(e, CRM_ESOFTWARE, "out of memory");
 	rc = rec_key(r);

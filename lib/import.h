@@ -31,6 +31,9 @@ struct crm_import_opts {
 	int delim;		/* CSV separator; 0: guess */
 	int dry_run;		/* check and resolve, then roll back */
 	int records;		/* produce NDJSON records for the records hook */
+	/* A contact whose email or phone was erased (crm-forget): 0 refuse
+	 * it, 1 import it flagged (consent denied, attrs.suppressed). */
+	int suppressed_flag;
 };
 
 struct crm_import_stats {

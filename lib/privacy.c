@@ -657,7 +657,7 @@ int crm_subject_export(sqlite3 *db, const char *subject, const char *actor,
 				"t.sentiment, t.hesitation, t.hesitant, t.created_at FROM transcripts t JOIN interactions i ON i.id = t.interaction_id "
 				"WHERE i.contact_id IN (SELECT id FROM temp.subject)" },
 		{ "task", "SELECT * FROM tasks WHERE contact_id IN (SELECT id FROM temp.subject) ORDER BY rowid" },
-		{ "score", "SELECT s.entity_id, s.model_id, m.kind AS model_kind, s.probability, s.score, s.computed_at "
+		{ "score", "SELECT s.entity_id, s.model_id, m.entity AS model_entity, s.probability, s.score, s.computed_at "
 			   "FROM scores s LEFT JOIN models m ON m.id = s.model_id WHERE s.entity_id IN (SELECT id FROM temp.subject)" },
 		{ "merge", "SELECT id, entity, survivor_id, merged_id, probability, reason, decisions, status, created_at, undone_at "
 			   "FROM merges WHERE survivor_id IN (SELECT id FROM temp.subject) OR merged_id IN (SELECT id FROM temp.subject)" },
