@@ -20,6 +20,7 @@
 
 #include "api.h"
 #include "db.h"
+#include "crypt.h"
 #include "entity.h"
 #include "explain.h"
 #include "features.h"
@@ -421,7 +422,14 @@ static int list(sqlite3 *db, const struct crm_api_req *rq, const struct crm_enti
 			crm_buf_addf(&sql, " AND due_at < ?%d", np + 1);
 		} else if ((f = crm_entity_field(t, k)) >= 0 &&
 			   !(t->fields[f].flags & CRM_F_VIRTUAL)) {
-			crm_buf_addf(&sql, " AND %s = ?%d", t->fields[f].name, np + 1);
+			if (!crm_crypt_of(db) || !(t->fields[f].flags & CRM_F_PERSONAL))
+				crm_buf_addf(&sql, " AND %s = ?%d", t->fields[f].name, np + 1);
+			else if (t->subject && (!strcmp(k, "email") || !strcmp(k, "phone")))
+				/* sealed: found by blind index */
+				crm_buf_addf(&sql, " AND %s_bi = crm_bidx('%s', ?%d)", k, k, np + 1);
+			else	/* sealed, no index: opened row by row */
+				crm_buf_addf(&sql, " AND crm_dec(%s, '%s', '%s', id) = ?%d",
+					     k, t->table, k, np + 1);
 			if (!strcmp(k, "owner") && !strcmp(v, "me"))
 				v = rq->who->user;
 		} else if (!strcmp(k, "external_id") || !strcmp(k, "source")) {
@@ -435,6 +443,9 @@ static int list(sqlite3 *db, const struct crm_api_req *rq, const struct crm_enti
 	}
 	own_clause(rq->who, t, "t.", &sql, par, &np);
 	crm_buf_addf(&sql, " ORDER BY id LIMIT %ld", limit + 1);
+	for (size_t i = 0; i < t->nfields; i++)
+		if (t->fields[i].flags & CRM_F_PERSONAL)
+			rs->subject_read = 1;	/* people's data: the audit trail notes it */
 	if (!(st = prepare_bound(db, &sql, par, np)))
 		return db_error(rs, db, NULL);
 	crm_buf_adds(&rs->body, "{\"data\":[");
@@ -870,7 +881,8 @@ static int leads_top_build(struct crm_api *a, sqlite3 *db, const struct crm_api_
 	if (!rc)
 		return crm_api_error(rs, 409, "no_model", "no active lead model: run 'crm score train -t contact'");
 	crm_buf_init(&sql, 0);
-	crm_buf_adds(&sql, "SELECT c.id, c.first_name, c.last_name, c.company, c.title, c.owner, "
+	crm_buf_adds(&sql, "SELECT c.id, crm_dec(c.first_name, 'contacts', 'first_name', c.id) AS first_name, "
+		     "crm_dec(c.last_name, 'contacts', 'last_name', c.id) AS last_name, c.company, c.title, c.owner, "
 		     "s.score, s.probability, s.computed_at FROM scores s JOIN contacts c ON c.id = s.entity_id "
 		     "WHERE s.model_id = ?1 AND c.outcome IS NULL AND c.merged_into IS NULL");
 	par[np++] = model;
@@ -1024,7 +1036,8 @@ static int calls(sqlite3 *db, const struct crm_api_req *rq, struct crm_api_res *
 	crm_buf_init(&sql, 0);
 	crm_buf_adds(&sql, "SELECT json_object('id', i.id, 'occurred_at', i.occurred_at, "
 		     "'contact_id', i.contact_id, 'deal_id', i.deal_id, "
-		     "'name', trim(coalesce(c.first_name, '') || ' ' || coalesce(c.last_name, '')), "
+		     "'name', trim(coalesce(crm_dec(c.first_name, 'contacts', 'first_name', c.id), '') || ' ' || "
+		     "coalesce(crm_dec(c.last_name, 'contacts', 'last_name', c.id), '')), "
 		     "'company', c.company, 'duration', t.duration, 'sentiment', t.sentiment, "
 		     "'hesitation', t.hesitation, 'hesitant', json(CASE WHEN t.hesitant THEN 'true' ELSE 'false' END), "
 		     "'summary', json_extract(t.analysis, '$.summary'), "

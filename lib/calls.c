@@ -8,6 +8,7 @@
 #include <jansson.h>
 
 #include "calls.h"
+#include "crypt.h"
 #include "db.h"
 #include "pack.h"
 
@@ -64,7 +65,10 @@ static int resolve(sqlite3 *db, const struct crm_call_in *in, struct crm_call_ou
 	}
 	if (in->contact) {
 		r = strchr(in->contact, '@')
-			    ? crm_db_text1(db, "SELECT id FROM contacts WHERE email = lower(?1) "
+			    ? crm_db_text1(db, crm_crypt_of(db) ?
+					  "SELECT id FROM contacts WHERE email_bi = crm_bidx('email', ?1) "
+					  "ORDER BY merged_into IS NOT NULL, created_at LIMIT 1" :
+					  "SELECT id FROM contacts WHERE email = lower(?1) "
 					  "ORDER BY merged_into IS NOT NULL, created_at LIMIT 1",
 				      in->contact, out->contact, sizeof out->contact, e)
 			    : crm_db_text1(db, "SELECT id FROM contacts WHERE id = ?1", in->contact,

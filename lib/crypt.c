@@ -781,6 +781,13 @@ static void sql_dec(sqlite3_context *ctx, int argc, sqlite3_value **v)
 	crm_buf_release(&out);
 }
 
+/* crm_dec() without a key: the cell as it is. */
+static void sql_plain(sqlite3_context *ctx, int argc, sqlite3_value **v)
+{
+	(void)argc;
+	sqlite3_result_value(ctx, v[0]);
+}
+
 /* crm_reseal(cell, table, column, from_id, to_id, to_dk): a cell moved
  * to another row (a merge filling a field) sealed for its new place. */
 static void sql_reseal(sqlite3_context *ctx, int argc, sqlite3_value **v)
@@ -819,13 +826,23 @@ static void sql_bidx(sqlite3_context *ctx, int argc, sqlite3_value **v)
 {
 	struct crm_crypt *c = sqlite3_user_data(ctx);
 	const char *kind = (const char *)sqlite3_value_text(v[0]);
-	char out[CRM_BIDX_MAX];
+	const char *val = (const char *)sqlite3_value_text(v[1]);
+	char out[CRM_BIDX_MAX], *id;
 
 	(void)argc;
-	if (!kind || sqlite3_value_type(v[1]) == SQLITE_NULL)
+	if (!kind || !val)
 		return;
-	crm_crypt_bidx(c, kind, (const char *)sqlite3_value_text(v[1]),
-		       (size_t)sqlite3_value_bytes(v[1]), out);
+	/* Emails and phones are indexed in the form crm_crypt_ident gives. */
+	if (!(id = malloc(strlen(val) + 1))) {
+		sqlite3_result_error_nomem(ctx);
+		return;
+	}
+	if (!strcmp(kind, "email") || !strcmp(kind, "phone"))
+		crm_crypt_ident(kind, val, id);
+	else
+		memcpy(id, val, strlen(val) + 1);
+	crm_crypt_bidx(c, kind, id, strlen(id), out);
+	free(id);
 	sqlite3_result_text(ctx, out, -1, SQLITE_TRANSIENT);
 }
 
@@ -918,6 +935,9 @@ int crm_crypt_attach(sqlite3 *db, const char *db_path, int allow_plain,
 			return crm_err_set(e, CRM_EUSAGE,
 					   "%s is encrypted: give its key file (--key-file or CRM_KEY_FILE)",
 					   path);
+		/* Queries name crm_dec() whether or not cells are sealed. */
+		sqlite3_create_function(db, "crm_dec", 4, SQLITE_UTF8 | SQLITE_DETERMINISTIC,
+					NULL, sql_plain, NULL, NULL);
 		return 0;
 	}
 	pthread_mutex_lock(&reg_mu);

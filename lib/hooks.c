@@ -150,7 +150,8 @@ static void describe(sqlite3 *db, const char *id, json_t *data)
 	sqlite3_stmt *st;
 	const char *sql = !strncmp(id, "d_", 2) ?
 		"SELECT name, NULL, owner FROM deals WHERE id = ?1" :
-		"SELECT nullif(trim(coalesce(first_name, '') || ' ' || coalesce(last_name, '')), ''), company, owner "
+		"SELECT nullif(trim(coalesce(crm_dec(first_name, 'contacts', 'first_name', id), '') || ' ' || "
+		"coalesce(crm_dec(last_name, 'contacts', 'last_name', id), '')), ''), company, owner "
 		"FROM contacts WHERE id = ?1";
 
 	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)

@@ -26,6 +26,8 @@
 #include "auth.h"
 #include "db.h"
 #include "hooks.h"
+#include "ndjson.h"
+#include "privacy.h"
 #include "serve.h"
 
 extern const char crm_page_html[];
@@ -101,12 +103,25 @@ struct crm_server {
 	struct sse *streams;
 	pthread_mutex_t connmu;
 	struct conn *conns;
+	/* Audit trail entries of requests, written by the watcher in one
+	 * transaction ten times a second: a read never waits for a write. */
+	pthread_mutex_t audmu;
+	struct audit_ent *aud;
+	size_t naud, aaud;
 	atomic_llong last_seq;
 	atomic_int stop;
 	pthread_t watcher, hooker;
 	int have_watcher, have_hooker;
 	unsigned port;
 	double started;
+};
+
+struct audit_ent {
+	char actor[300];
+	char action[16];
+	char entity[16];
+	char id[CRM_ID_MAX];
+	char path[160];
 };
 
 struct sse {
@@ -546,6 +561,92 @@ static void reap(struct crm_server *s)
 	pthread_mutex_unlock(&s->connmu);
 }
 
+/* Queue an audit entry for request path by who: reads of a person's
+ * data, and every change. */
+static void audit_queue(struct crm_server *s, const struct crm_principal *who,
+			const char *method, const char *path, const struct crm_api_res *rs)
+{
+	struct audit_ent *a;
+	const char *act;
+	char seg[3][64] = { "", "", "" };
+
+	if (rs->status >= 300)
+		return;
+	if (!strcmp(method, "GET"))
+		act = rs->subject_read ? "api-read" : NULL;
+	else
+		act = !strcmp(method, "POST") ? "api-create" : !strcmp(method, "PATCH") ? "api-update" :
+		      !strcmp(method, "DELETE") ? "api-delete" : NULL;
+	if (!act)
+		return;
+	sscanf(path, "/v1/%63[^/]/%63[^/]/%63s", seg[0], seg[1], seg[2]);
+	if (!seg[1][0] && rs->body.data) {	/* a create: the new id */
+		const char *p = strstr(rs->body.data, "\"id\":\"");
+
+		if (p)
+			sscanf(p + 6, "%63[^\"]", seg[1]);
+	}
+	pthread_mutex_lock(&s->audmu);
+	if (s->naud == s->aaud) {
+		size_t na = s->aaud ? s->aaud * 2 : 256;
+		struct audit_ent *p = realloc(s->aud, na * sizeof(*p));
+
+		if (!p) {
+			pthread_mutex_unlock(&s->audmu);
+			logf_(s, "audit trail: out of memory, an entry is lost");
+			return;
+		}
+		s->aud = p;
+		s->aaud = na;
+	}
+	a = &s->aud[s->naud++];
+	snprintf(a->actor, sizeof(a->actor), "token:%s/%s", who->name, who->user);
+	snprintf(a->action, sizeof(a->action), "%s", act);
+	snprintf(a->entity, sizeof(a->entity), "%s", seg[0]);
+	snprintf(a->id, sizeof(a->id), "%s", seg[1]);
+	snprintf(a->path, sizeof(a->path), "%s", path);
+	pthread_mutex_unlock(&s->audmu);
+}
+
+static void audit_flush(struct crm_server *s, sqlite3 *db)
+{
+	struct audit_ent *q;
+	struct crm_err e = { 0 };
+	struct crm_buf d;
+	size_t n;
+
+	pthread_mutex_lock(&s->audmu);
+	q = s->aud;
+	n = s->naud;
+	s->aud = NULL;
+	s->naud = s->aaud = 0;
+	pthread_mutex_unlock(&s->audmu);
+	if (!n)
+		return;
+	crm_buf_init(&d, 0);
+	if (crm_db_exec(db, "BEGIN IMMEDIATE", &e) == 0) {
+		size_t i;
+
+		for (i = 0; i < n; i++) {
+			crm_buf_reset(&d);
+			crm_buf_adds(&d, "{\"path\":");
+			crm_json_str(&d, q[i].path, strlen(q[i].path));
+			crm_buf_addc(&d, '}');
+			if (crm_audit_append(db, q[i].actor, q[i].action, q[i].entity,
+					     q[i].id[0] ? q[i].id : NULL, d.data, &e) < 0)
+				break;
+		}
+		if (i < n || crm_db_commit(db, &e) < 0) {
+			crm_db_rollback(db);
+			logf_(s, "audit trail: %s (%zu entries lost)", e.msg, n);
+		}
+	} else {
+		logf_(s, "audit trail: %s (%zu entries lost)", e.msg, n);
+	}
+	crm_buf_release(&d);
+	free(q);
+}
+
 static void *watcher(void *arg)
 {
 	struct crm_server *s = arg;
@@ -581,6 +682,7 @@ static void *watcher(void *arg)
 		}
 		wake_streams(s, 0);
 		reap(s);
+		audit_flush(s, db);
 		nanosleep(&ts, NULL);
 	}
 	crm_db_close(db);
@@ -819,6 +921,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 		return send_error(c, r, 400, "bad_parameter", "too many query parameters");
 	crm_buf_init(&rs.body, 0);
 	crm_api_handle(s->api, db, &rq, &rs);
+	audit_queue(s, &who, method, url, &rs);
 	ret = send_buf(c, r, rs.status, &rs.body, "application/json");
 	crm_buf_release(&rs.body);
 	return ret;
@@ -987,6 +1090,7 @@ struct crm_server *crm_serve_start(const struct crm_serve_opts *o, struct crm_er
 	pthread_mutex_init(&s->tkmu, NULL);
 	pthread_mutex_init(&s->ssemu, NULL);
 	pthread_mutex_init(&s->connmu, NULL);
+	pthread_mutex_init(&s->audmu, NULL);
 	if (o->tls_cert)
 		flags |= MHD_USE_TLS;
 	s->d = MHD_start_daemon(flags, 0, NULL, NULL, on_request, s,
@@ -1058,6 +1162,17 @@ void crm_serve_stop(struct crm_server *s)
 		nanosleep(&ts, NULL);
 	}
 	MHD_stop_daemon(s->d);
+	{	/* what came in after the watcher's last pass */
+		struct crm_err e = { 0 };
+		sqlite3 *db;
+
+		if (s->naud && crm_db_open(&db, s->o.db_path, CRM_DB_NOMIGRATE, &e) == 0) {
+			audit_flush(s, db);
+			crm_db_close(db);
+		}
+		free(s->aud);
+	}
+	pthread_mutex_destroy(&s->audmu);
 	crm_api_free(s->api);
 	pthread_key_delete(s->dbkey);
 	pthread_mutex_destroy(&s->rlmu);
