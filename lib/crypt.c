@@ -463,6 +463,15 @@ static uint64_t random_id(void)
 	return id;
 }
 
+static int db_encrypted(sqlite3 *db);
+
+void crm_crypt_mark(sqlite3 *db)
+{
+	if (!db_encrypted(db))
+		sqlite3_exec(db, "INSERT OR REPLACE INTO meta (key, value) VALUES ('crypt.enabled', '1')",
+			     NULL, NULL, NULL);
+}
+
 int crm_crypt_new_key(struct crm_crypt *c, uint64_t *id, struct crm_err *e)
 {
 	int rc = 0;
@@ -965,9 +974,6 @@ int crm_crypt_attach(sqlite3 *db, const char *db_path, int allow_plain,
 	sqlite3_create_function(db, "crm_reseal", 6, SQLITE_UTF8, c, sql_reseal, NULL, NULL);
 	sqlite3_create_function(db, "crm_bidx", 2, SQLITE_UTF8 | SQLITE_DETERMINISTIC,
 				c, sql_bidx, NULL, NULL);
-	if (!sqlite3_db_readonly(db, "main") && !db_encrypted(db))
-		sqlite3_exec(db, "INSERT OR REPLACE INTO meta (key, value) VALUES ('crypt.enabled', '1')",
-			     NULL, NULL, NULL);
 out:
 	pthread_mutex_unlock(&reg_mu);
 	return rc;

@@ -83,6 +83,10 @@ struct crm_key_status {
 int crm_key_status(const char *key_file, const char *db_path,
 		   struct crm_key_status *st, struct crm_err *e);
 
+/* Note in the database that it holds sealed cells: from then on it is not
+ * opened without its key. */
+void crm_crypt_mark(sqlite3 *db);
+
 /* A fresh data key (from a pool created in batches). */
 int crm_crypt_new_key(struct crm_crypt *c, uint64_t *id, struct crm_err *e);
 

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "db.h"
+#include "crypt.h"
 #include "export.h"
 #include "normalize.h"
 
@@ -73,6 +74,14 @@ static int is_column(sqlite3 *db, const char *table, const char *name)
 	return found && !crm_entity_internal(name);
 }
 
+/* Is column col of t sealed on this connection? */
+static int sealed(sqlite3 *db, const struct crm_entity *t, const char *col)
+{
+	int f = crm_entity_field(t, col);
+
+	return crm_crypt_of(db) && f >= 0 && (t->fields[f].flags & CRM_F_PERSONAL);
+}
+
 /* Append " WHERE ..." for q to sql; binds are numbered from 1 in order. */
 static int where_clause(sqlite3 *db, const struct crm_export_query *q,
 			struct crm_buf *sql, struct crm_err *e)
@@ -92,6 +101,15 @@ static int where_clause(sqlite3 *db, const struct crm_export_query *q,
 
 		if (attr) {
 			rc |= crm_buf_addf(sql, " AND json_extract(%s.attrs, ?)", t);
+		} else if (is_column(db, q->type->table, col) && sealed(db, q->type, col)) {
+			/* Sealed: equality on an email or phone by its blind
+			 * index, anything else on the opened value. */
+			if (q->type->subject && !strcmp(f->op, "=") && *f->value &&
+			    (!strcmp(col, "email") || !strcmp(col, "phone"))) {
+				rc |= crm_buf_addf(sql, " AND %s.%s_bi = crm_bidx('%s', ?)", t, col, col);
+				continue;
+			}
+			rc |= crm_buf_addf(sql, " AND crm_dec(%s.\"%s\", '%s', '%s', %s.id)", t, col, t, col, t);
 		} else if (is_column(db, q->type->table, col)) {
 			rc |= crm_buf_addf(sql, " AND %s.\"%s\"", t, col);
 		} else {

@@ -381,6 +381,8 @@ struct crm_import *crm_import_new(sqlite3 *db, const struct crm_import_opts *o,
 	}
 	im->db = db;
 	im->cc = crm_crypt_of(db);
+	if (im->cc && !im->o.dry_run)
+		crm_crypt_mark(db);
 	{	/* Is anyone suppressed? Most databases have no one. */
 		char n[32] = "0";
 		struct crm_err ign;

@@ -566,11 +566,11 @@ int crm_forget(sqlite3 *db, const char *subject, const char *actor,
 			 "\"contacts\":%lld,\"interactions\":%lld,\"transcripts\":%lld,\"tasks\":%lld,"
 			 "\"scores\":%lld,\"merges\":%lld,\"match_reviews\":%lld,\"events\":%lld,"
 			 "\"webhook_deliveries\":%lld,\"deals_unlinked\":%lld,\"keys_shredded\":%lld,"
-			 "\"suppressed\":%lld}",
+			 "\"suppressed\":%lld,\"ms\":%.1f}",
 			 hash, dry_run ? "true" : "false", cc ? "true" : "false",
 			 f->contacts, f->interactions, f->transcripts, f->tasks, f->scores,
 			 f->merges, f->reviews, f->events, f->deliveries, f->deals_unlinked,
-			 f->keys_shredded, f->suppressed) < 0) {
+			 f->keys_shredded, f->suppressed, (crm_now() - t0) * 1000) < 0) {
 		crm_err_set(e, CRM_ESOFTWARE, "out of memory");
 		goto fail;
 	}
