@@ -9,6 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "../lib/crypt.h"
 #include "../lib/db.h"
 #include "cli.h"
 
@@ -30,6 +31,9 @@ static const struct cli cli = {
 	"  notify    a message to Slack (crm-notify(1))\n"
 	"  serve     the HTTP API, event stream, webhooks and page (crm-serve(1))\n"
 	"  events    the change log as NDJSON, followed (crm-events(1))\n"
+	"  key       the master key of field encryption: init, rotate, status (crm-key(1))\n"
+	"  forget    erase a person, with a receipt (crm-forget(1))\n"
+	"  purge     delete what is past its retention period (crm-purge(1))\n"
 	"  help      show help for crm or a command\n"
 	"  version   show the version",
 	opts,
@@ -37,7 +41,7 @@ static const struct cli cli = {
 
 static const char *const commands[] = { "init", "import", "export", "dedupe",
 					"score", "explain", "audit", "transcribe", "notify", "serve",
-					"events", "help",
+					"events", "key", "forget", "purge", "help",
 					"version", NULL };
 
 static int cmd_init(int argc, char **argv)
@@ -112,6 +116,8 @@ int main(int argc, char **argv)
 	}
 	if (cli_db)
 		setenv("CRM_DB", cli_db, 1);
+	if (crm_crypt_key_file())	/* --key-file reaches the command */
+		setenv("CRM_KEY_FILE", crm_crypt_key_file(), 1);
 	cmd = argv[optind];
 	argv += optind;
 	argc -= optind;

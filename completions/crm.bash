@@ -13,6 +13,7 @@ _crm_values() {	# option -> its values
 	-e|--engine) echo "sphinx http" ;;
 	--status) echo "ok warn fail" ;;
 	--input-format) echo "wav vtt srt text json" ;;
+	--suppressed) echo "refuse flag" ;;
 	esac
 }
 
@@ -25,7 +26,7 @@ _crm_tool() {
 		return
 	fi
 	case $prev in
-	--db|-r|--rejects|--api-key-file|--phrases|--webhook-file|--password-file|--oauth2-token-file|--tls-cert|--tls-key|--secret-file|--url-file) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+	--db|--key-file|-r|--rejects|--api-key-file|--phrases|--webhook-file|--password-file|--oauth2-token-file|--tls-cert|--tls-key|--secret-file|--url-file) COMPREPLY=($(compgen -f -- "$cur")); return ;;
 	--watch|--model-dir) COMPREPLY=($(compgen -d -- "$cur")); return ;;
 	esac
 	if [[ $cur == -* ]]; then
@@ -35,7 +36,11 @@ _crm_tool() {
 	elif [ "$tool" = crm-score ]; then
 		COMPREPLY=($(compgen -W "train models activate weight weights" -- "$cur"))
 	elif [ "$tool" = crm-audit ]; then
-		COMPREPLY=($(compgen -W "bias quality privacy history" -- "$cur"))
+		COMPREPLY=($(compgen -W "bias quality privacy history trail" -- "$cur"))
+	elif [ "$tool" = crm-key ]; then
+		COMPREPLY=($(compgen -W "init rotate status" -- "$cur"))
+	elif [ "$tool" = crm-forget ] || [ "$tool" = crm-purge ]; then
+		COMPREPLY=()
 	elif [ "$tool" = crm-serve ]; then
 		case $prev in
 		token) COMPREPLY=($(compgen -W "add list revoke" -- "$cur")) ;;
@@ -55,7 +60,7 @@ _crm() {
 	local i cmd=
 	for ((i = 1; i < COMP_CWORD; i++)); do
 		case ${COMP_WORDS[i]} in
-		--db) ((i++)) ;;
+		--db|--key-file) ((i++)) ;;
 		-*) ;;
 		*) cmd=${COMP_WORDS[i]}; break ;;
 		esac
@@ -86,6 +91,9 @@ _crm_transcribe() { _crm_tool crm-transcribe; }
 _crm_notify() { _crm_tool crm-notify; }
 _crm_serve() { _crm_tool crm-serve; }
 _crm_events() { _crm_tool crm-events; }
+_crm_key() { _crm_tool crm-key; }
+_crm_forget() { _crm_tool crm-forget; }
+_crm_purge() { _crm_tool crm-purge; }
 complete -F _crm crm
 complete -F _crm_import crm-import
 complete -F _crm_export crm-export
@@ -97,3 +105,6 @@ complete -F _crm_transcribe crm-transcribe
 complete -F _crm_notify crm-notify
 complete -F _crm_serve crm-serve
 complete -F _crm_events crm-events
+complete -F _crm_key crm-key
+complete -F _crm_forget crm-forget
+complete -F _crm_purge crm-purge

@@ -5,13 +5,14 @@ function __crm_opts --argument-names tool
     $tool --complete-options 2>/dev/null | string match -r -- '^--[^=]+' | string replace -- '--' ''
 end
 
-for tool in crm-import crm-export crm-dedupe crm-score crm-explain crm-audit crm-transcribe crm-notify crm-serve crm-events
+for tool in crm-import crm-export crm-dedupe crm-score crm-explain crm-audit crm-transcribe crm-notify crm-serve crm-events crm-key crm-forget crm-purge
     complete -c $tool -f
     for o in (__crm_opts $tool)
         complete -c $tool -l $o
     end
     complete -c $tool -s t -l type -x -a 'account contact deal interaction product user task'
     complete -c $tool -l db -r -F
+    complete -c $tool -l key-file -r -F
 end
 complete -c crm-import -s f -l format -x -a 'csv ndjson mail auto'
 complete -c crm-import -l password-file -r -F
@@ -33,7 +34,7 @@ complete -c crm-dedupe -s t -l type -x -a 'contact account'
 complete -c crm-score -n __fish_use_subcommand -a 'train models activate weight weights'
 complete -c crm-score -s t -l type -x -a 'deal contact'
 complete -c crm-explain -s f -l format -x -a 'ndjson table'
-complete -c crm-audit -n __fish_use_subcommand -a 'bias quality privacy history'
+complete -c crm-audit -n __fish_use_subcommand -a 'bias quality privacy history trail'
 complete -c crm-audit -s t -l type -x -a 'contact deal'
 complete -c crm-audit -l fail-on -x -a 'ratio parity tpr fpr calibration all none'
 complete -c crm-audit -l report -r -F
@@ -59,3 +60,7 @@ complete -c crm-serve -l secret-file -r -F
 complete -c crm-serve -l url-file -r -F
 complete -c crm-events -s f -l format -x -a 'ndjson table'
 complete -c crm-events -l entity -x -a 'contact account deal interaction task user product score call merge'
+complete -c crm-key -n __fish_use_subcommand -a 'init rotate status'
+complete -c crm-key -s f -l format -x -a 'ndjson table'
+complete -c crm-import -l suppressed -x -a 'refuse flag'
+complete -c crm-purge -l retain -x -a 'interactions= transcripts= leads= events= deliveries='

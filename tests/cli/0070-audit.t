@@ -124,7 +124,9 @@ crm-audit privacy --retain bogus=1 2>/dev/null; is "$?" "2" "an unknown kind is 
 q "insert into subject_requests (kind, subject, received_at) values ('erasure', 'h1', strftime('%Y-%m-%dT%H:%M:%SZ', 'now', '-45 days'))"
 crm-audit privacy --retain interactions=100000 >er.ndjson; is "$?" "1" "an erasure request 45 days old is overdue"
 is "$(jq -r 'select(.check == "erasure.overdue") | .count' er.ndjson)" "1" "counted"
-CRM_KEY_FILE=/dev/null crm-audit privacy --check encryption.plaintext >enc.ndjson; is "$?" "1" "key configured, plain text stored: fail"
+crm-key --key-file "$T/k.key" init 2>/dev/null
+CRM_KEY_FILE=$T/k.key crm-audit privacy --check encryption.plaintext >enc.ndjson; is "$?" "1" "key configured, plain text stored: fail"
+is "$(jq -r 'select(.check == "encryption.plaintext") | .count' enc.ndjson)" "$(q "select count(*) from contacts")" "every plain contact is counted"
 
 # History.
 is "$(crm-audit history | wc -l | tr -d ' ')" "$(q "select count(*) from audits")" "history lists every stored run"
