@@ -57,22 +57,21 @@ static void put(const char *s, size_t n)
 }
 
 /*
- * A spreadsheet runs a cell starting with = + - @ (or a tab or CR before
- * them) as a formula: such a cell gets a leading ' unless it is a plain
- * number (OWASP's advice on CSV injection).
+ * A spreadsheet runs a cell starting with = + - @ (or a tab or CR) as a
+ * formula: such a cell gets a leading ' (OWASP's advice on CSV
+ * injection). A + or - followed only by digits and phone punctuation
+ * ("+44 20 7946 0958", "-12.5") is left alone: without letters there is
+ * no function or command to run, and phones and numbers round-trip.
  */
 static int formula_like(const char *s, size_t n)
 {
-	char num[64], *end;
-
 	if (!n || !strchr("=+-@\t\r", s[0]))
 		return 0;
-	if (n < sizeof(num) && s[0] != '=' && s[0] != '@' && s[0] != '\t' && s[0] != '\r') {
-		memcpy(num, s, n);
-		num[n] = 0;
-		strtod(num, &end);
-		if (end != num && !*end)
-			return 0;
+	if (s[0] == '+' || s[0] == '-') {
+		for (size_t i = 1; i < n; i++)
+			if (!strchr("0123456789 .()-+/", s[i]))
+				return 1;
+		return 0;
 	}
 	return 1;
 }

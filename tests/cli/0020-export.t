@@ -26,7 +26,7 @@ is "$(tr -d ' ' <n)" "0" "filter values are bound, not SQL"
 
 # CSV
 crm-export -t contact -f csv >contacts.csv
-is "$(head -1 contacts.csv)" "id,source,external_id,first_name,last_name,email,phone,title,company,account_id,lifecycle_stage,lead_source,owner,consent,outcome,outcome_at,country,city,merged_into,created_at,updated_at,attrs.Favourite Colour,attrs.Postcode" "CSV header: columns then attrs.KEY"
+is "$(head -1 contacts.csv)" "id,source,external_id,first_name,last_name,email,phone,title,company,account_id,lifecycle_stage,lead_source,owner,consent,outcome,outcome_at,country,city,merged_into,created_at,updated_at,consent_basis,consent_source,consent_at,attrs.Favourite Colour,attrs.Postcode" "CSV header: columns then attrs.KEY"
 like "$(grep C3 contacts.csv)" '"blue, dark",75001' "CSV quoting"
 crm-export -f csv 2>err; is "$?" "2" "CSV needs one type"
 crm-export -t contact --fields id,email,attrs.Postcode -f csv >few.csv

@@ -81,6 +81,9 @@ crm-import evil.csv >/dev/null 2>&1
 line=$(crm-export -t contact -f csv --fields first_name,last_name,email -w email=formula@example.com | sed -n 2p)
 is "$line" "\"'=HYPERLINK(\"\"http://x\"\")\",\"'@SUM(1)\",formula@example.com" "CSV cells starting with = or @ get a leading quote"
 is "$(crm-export -t contact -w email=formula@example.com | jq -r .first_name)" '=HYPERLINK("http://x")' "NDJSON keeps the value as it is"
+printf 'first_name,last_name,email,phone\n-2+3+cmd|calc,+SUM(A1),f2@example.com,+44 20 7946 0000\n' >evil2.csv
+crm-import evil2.csv >/dev/null 2>&1
+is "$(crm-export -t contact -f csv --fields first_name,last_name,phone -w email=f2@example.com | sed -n 2p)" "\"'-2+3+cmd|calc\",\"'+SUM(A1)\",+44 20 7946 0000" "a + or - cell with letters is neutralised, a phone is not"
 
 # Rotation: every row stays readable, the old key opens nothing.
 before=$(crm-export -t contact -t interaction | md5sum)
