@@ -126,6 +126,7 @@ $(O)/bench-predict: $(O)/tests/bench/predict.o $(O)/libcrm.a
 bench: deps
 	@$(MAKE) --no-print-directory all $(O)/bench-predict
 	CRM_BUILD=$(abspath $(O)) tests/bench/import.sh
+	CRM_BUILD=$(abspath $(O)) tests/bench/crypt.sh
 	CRM_BUILD=$(abspath $(O)) tests/bench/dedupe.sh
 	CRM_BUILD=$(abspath $(O)) tests/bench/score.sh
 	CRM_BUILD=$(abspath $(O)) tests/bench/transcribe.sh

@@ -21,7 +21,7 @@
 #define TAG crypto_aead_xchacha20poly1305_ietf_ABYTES		/* 16 */
 #define WRAPPED (NONCE + DKEY + TAG)
 #define MAXVER 64
-#define POOL 64
+#define POOL 4096		/* most keys made in one go */
 #define INDEX_KEY_ID 1		/* the blind-index key's row in the store */
 
 struct slot {
@@ -40,7 +40,7 @@ struct crm_crypt {
 	struct slot *cache;
 	size_t ncache, acache;	/* used, allocated (power of two) */
 	uint64_t pool[POOL];
-	size_t npool;
+	size_t npool, batch;	/* keys on hand; size of the next batch */
 	int refs;
 	struct crm_crypt *next;
 };
@@ -63,7 +63,7 @@ static const char store_schema[] =
 	" tag BLOB NOT NULL,"
 	" created_at TEXT NOT NULL);"
 	"CREATE TABLE IF NOT EXISTS keys ("
-	" id INTEGER PRIMARY KEY,"
+	" id INTEGER PRIMARY KEY AUTOINCREMENT,"
 	" version INTEGER NOT NULL,"
 	" wrapped BLOB NOT NULL,"
 	" created_at TEXT NOT NULL);";
@@ -341,27 +341,49 @@ static int check_masters(struct crm_crypt *c, struct crm_err *e)
 	return 0;
 }
 
-/* Insert a new wrapped key under id; 1 if the id is taken. */
-static int store_put(struct crm_crypt *c, uint64_t id, const unsigned char key[DKEY],
-		     struct crm_err *e)
+/* Insert a new wrapped key under id with st (prepared by store_put, or
+ * NULL); 1 if the id is taken. */
+static int store_put_st(struct crm_crypt *c, sqlite3_stmt *st, uint64_t id,
+			const unsigned char key[DKEY], struct crm_err *e)
 {
-	sqlite3_stmt *st;
 	unsigned char w[WRAPPED];
 	int rc;
 
 	wrap(c, c->version, id, key, w);
-	if (sqlite3_prepare_v2(c->store,
-			"INSERT OR IGNORE INTO keys VALUES (?1, ?2, ?3, strftime('%Y-%m-%dT%H:%M:%SZ', 'now'))",
-			-1, &st, NULL))
-		return store_err(c, e, "write");
 	sqlite3_bind_int64(st, 1, (sqlite3_int64)id);
 	sqlite3_bind_int(st, 2, c->version);
 	sqlite3_bind_blob(st, 3, w, sizeof(w), SQLITE_TRANSIENT);
 	rc = sqlite3_step(st);
-	sqlite3_finalize(st);
+	sqlite3_reset(st);
 	if (rc != SQLITE_DONE)
 		return store_err(c, e, "write");
 	return sqlite3_changes(c->store) ? 0 : 1;
+}
+
+static sqlite3_stmt *store_put_prepare(struct crm_crypt *c, struct crm_err *e)
+{
+	sqlite3_stmt *st = NULL;
+
+	if (sqlite3_prepare_v2(c->store,
+			"INSERT OR IGNORE INTO keys VALUES (?1, ?2, ?3, strftime('%Y-%m-%dT%H:%M:%SZ', 'now'))",
+			-1, &st, NULL)) {
+		store_err(c, e, "write");
+		return NULL;
+	}
+	return st;
+}
+
+static int store_put(struct crm_crypt *c, uint64_t id, const unsigned char key[DKEY],
+		     struct crm_err *e)
+{
+	sqlite3_stmt *st = store_put_prepare(c, e);
+	int rc;
+
+	if (!st)
+		return -1;
+	rc = store_put_st(c, st, id, key, e);
+	sqlite3_finalize(st);
+	return rc;
 }
 
 /* Unwrap key id from the store: 0, 1 if it is not there, -1 on error. */
@@ -452,17 +474,6 @@ static int data_key(struct crm_crypt *c, uint64_t id, unsigned char key[DKEY],
 	return 0;
 }
 
-static uint64_t random_id(void)
-{
-	uint64_t id;
-
-	do {
-		randombytes_buf(&id, sizeof(id));
-		id &= INT64_MAX;
-	} while (id <= INDEX_KEY_ID);
-	return id;
-}
-
 static int db_encrypted(sqlite3 *db);
 
 void crm_crypt_mark(sqlite3 *db)
@@ -479,21 +490,50 @@ int crm_crypt_new_key(struct crm_crypt *c, uint64_t *id, struct crm_err *e)
 	pthread_mutex_lock(&c->mu);
 	if (!c->npool) {
 		/* A batch of keys in one transaction of the store, committed
-		 * before any cell uses them: a crash leaves unused keys,
-		 * never a cell without its key. */
+		 * (synchronously) before any cell uses them: a crash leaves
+		 * unused keys, never a cell without its key. Batches double,
+		 * so a small job leaves few unused keys and a big one commits
+		 * rarely. */
+		sqlite3_stmt *ins;
+		size_t want = c->batch ? c->batch : 16;
+		uint64_t next;
+
+		c->batch = want * 2 > POOL ? POOL : want * 2;
 		if (sqlite3_exec(c->store, "BEGIN IMMEDIATE", NULL, NULL, NULL)) {
 			rc = store_err(c, e, "begin");
 			goto out;
 		}
-		while (c->npool < POOL) {
+		if (!(ins = store_put_prepare(c, e))) {
+			sqlite3_exec(c->store, "ROLLBACK", NULL, NULL, NULL);
+			rc = -1;
+			goto out;
+		}
+		/* Ids in order, never reused (AUTOINCREMENT keeps the high
+		 * mark): the table grows at its end, and a shredded key's id
+		 * never names another key. The transaction holds the lock. */
+		{
+			sqlite3_stmt *mx;
+
+			next = INDEX_KEY_ID + 1;
+			if (sqlite3_prepare_v2(c->store,
+					"SELECT max(coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'keys'), 0), "
+					"coalesce((SELECT max(id) FROM keys), 0), ?1) + 1", -1, &mx, NULL) == SQLITE_OK) {
+				sqlite3_bind_int64(mx, 1, INDEX_KEY_ID);
+				if (sqlite3_step(mx) == SQLITE_ROW)
+					next = (uint64_t)sqlite3_column_int64(mx, 0);
+				sqlite3_finalize(mx);
+			}
+		}
+		while (c->npool < want) {
 			unsigned char key[DKEY];
-			uint64_t nid = random_id();
+			uint64_t nid = next++;
 			struct slot *s;
 			int r;
 
 			randombytes_buf(key, sizeof(key));
-			r = store_put(c, nid, key, e);
+			r = store_put_st(c, ins, nid, key, e);
 			if (r < 0) {
+				sqlite3_finalize(ins);
 				sqlite3_exec(c->store, "ROLLBACK", NULL, NULL, NULL);
 				c->npool = 0;
 				rc = -1;
@@ -506,6 +546,7 @@ int crm_crypt_new_key(struct crm_crypt *c, uint64_t *id, struct crm_err *e)
 			sodium_memzero(key, sizeof(key));
 			c->pool[c->npool++] = nid;
 		}
+		sqlite3_finalize(ins);
 		if (sqlite3_exec(c->store, "COMMIT", NULL, NULL, NULL)) {
 			rc = store_err(c, e, "commit");
 			sqlite3_exec(c->store, "ROLLBACK", NULL, NULL, NULL);
@@ -543,7 +584,7 @@ int crm_crypt_seal(struct crm_crypt *c, uint64_t dk, const char *table,
 		   const char *column, const char *id, const void *p,
 		   size_t n, struct crm_buf *out, struct crm_err *e)
 {
-	unsigned char key[DKEY], *raw;
+	unsigned char key[DKEY], *raw, small[1024];
 	struct crm_buf ad;
 	crypto_generichash_state h;
 	size_t rawlen = 8 + NONCE + n + TAG, b64len;
@@ -556,7 +597,8 @@ int crm_crypt_seal(struct crm_crypt *c, uint64_t dk, const char *table,
 	if (rc < 0)
 		return -1;
 	rc = -1;
-	if (!(raw = malloc(rawlen)) || cell_ad(&ad, table, column, id, dk) < 0) {
+	raw = rawlen <= sizeof(small) ? small : malloc(rawlen);
+	if (!raw || cell_ad(&ad, table, column, id, dk) < 0) {
 		crm_err_set(e, CRM_ESOFTWARE, "out of memory");
 		goto out;
 	}
@@ -582,7 +624,8 @@ int crm_crypt_seal(struct crm_crypt *c, uint64_t dk, const char *table,
 	rc = 0;
 out:
 	sodium_memzero(key, sizeof(key));
-	free(raw);
+	if (raw != small)
+		free(raw);
 	crm_buf_release(&ad);
 	return rc;
 }

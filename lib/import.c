@@ -123,6 +123,7 @@ struct crm_import {
 	/* Encryption: the connection's keys, a contact's data key, a cell. */
 	struct crm_crypt *cc;
 	sqlite3_stmt *dk_of;
+	struct { char id[CRM_ID_MAX]; uint64_t dk; } dk_cache[512];
 	long long nsuppressed;
 	struct crm_buf seal;
 	double last_progress;
@@ -1040,6 +1041,13 @@ static int rec_dk(struct crm_import *im, struct rec *r, const char *id,
 	else if (!t->subject && (ci = crm_entity_field(t, "contact_id")) >= 0 && r->has[ci])
 		owner = r->val[ci].data;
 	if (owner) {
+		/* A contact's data key, once set, never changes: cached. */
+		size_t slot = crm_strhash(owner) % (sizeof(im->dk_cache) / sizeof(im->dk_cache[0]));
+
+		if (!strcmp(im->dk_cache[slot].id, owner)) {
+			*dk = im->dk_cache[slot].dk;
+			return 0;
+		}
 		if (!im->dk_of && prepare(im->db, &im->dk_of,
 				"SELECT dk FROM contacts WHERE id = ?1", e) < 0)
 			return -1;
@@ -1047,6 +1055,10 @@ static int rec_dk(struct crm_import *im, struct rec *r, const char *id,
 		if (sqlite3_step(im->dk_of) == SQLITE_ROW)
 			*dk = (uint64_t)sqlite3_column_int64(im->dk_of, 0);
 		sqlite3_reset(im->dk_of);
+		if (*dk && strlen(owner) < CRM_ID_MAX) {
+			memcpy(im->dk_cache[slot].id, owner, strlen(owner) + 1);
+			im->dk_cache[slot].dk = *dk;
+		}
 	}
 	if (!*dk)
 		return crm_crypt_new_key(im->cc, dk, e);
