@@ -95,6 +95,28 @@ int crm_crypt_store_path(const char *db_path, char *out, size_t n)
 	return 0;
 }
 
+/*
+ * Memory that holds keys: kept out of swap where the system lets us
+ * (mlock), wiped when freed. Plain heap memory otherwise, so the leak
+ * checker sees the pointers in it.
+ */
+static void *secret_alloc(size_t n)
+{
+	void *p = calloc(1, n);
+
+	if (p)
+		sodium_mlock(p, n);	/* best effort: RLIMIT_MEMLOCK */
+	return p;
+}
+
+static void secret_free(void *p, size_t n)
+{
+	if (!p)
+		return;
+	sodium_munlock(p, n);	/* zeroes it too */
+	free(p);
+}
+
 /* ---- the key file ----------------------------------------------------- */
 
 /* Read every "N base64" line of path into c->master; c->version = max N. */
@@ -204,14 +226,13 @@ int crm_key_init(const char *key_file, struct crm_err *e)
 
 	if (sodium_init() < 0)
 		return crm_err_set(e, CRM_ESOFTWARE, "libsodium did not start");
-	if (!(c = sodium_malloc(sizeof(*c))))
+	if (!(c = secret_alloc(sizeof(*c))))
 		return crm_err_set(e, CRM_ESOFTWARE, "out of memory");
-	memset(c, 0, sizeof(*c));
 	c->version = 1;
 	c->have[1] = 1;
 	randombytes_buf(c->master[1], MKEY);
 	rc = write_key_file(c, 1, key_file, 1, e);
-	sodium_free(c);
+	secret_free(c, sizeof(*c));
 	return rc;
 }
 
@@ -422,11 +443,10 @@ static struct slot *cache_find(struct crm_crypt *c, uint64_t id, int add)
 
 	if (add && (c->ncache + 1) * 2 > c->acache) {
 		size_t na = c->acache ? c->acache * 2 : 1024;
-		struct slot *ns = sodium_allocarray(na, sizeof(*ns));
+		struct slot *ns = secret_alloc(na * sizeof(*ns));
 
 		if (!ns)
 			return NULL;
-		memset(ns, 0, na * sizeof(*ns));
 		for (size_t k = 0; k < c->acache; k++) {
 			if (!c->cache[k].id)
 				continue;
@@ -434,8 +454,7 @@ static struct slot *cache_find(struct crm_crypt *c, uint64_t id, int add)
 				;
 			ns[i] = c->cache[k];
 		}
-		if (c->cache)
-			sodium_free(c->cache);
+		secret_free(c->cache, c->acache * sizeof(*c->cache));
 		c->cache = ns;
 		c->acache = na;
 	}
@@ -905,11 +924,10 @@ static void crypt_free(struct crm_crypt *c)
 	if (!c)
 		return;
 	sqlite3_close(c->store);
-	if (c->cache)
-		sodium_free(c->cache);
+	secret_free(c->cache, c->acache * sizeof(*c->cache));
 	free(c->db_path);
 	pthread_mutex_destroy(&c->mu);
-	sodium_free(c);
+	secret_free(c, sizeof(*c));
 }
 
 /* Load the key file and the key store of db_path; the index key is made
@@ -923,9 +941,8 @@ static int crypt_load(struct crm_crypt **out, const char *key_file,
 	*out = NULL;
 	if (sodium_init() < 0)
 		return crm_err_set(e, CRM_ESOFTWARE, "libsodium did not start");
-	if (!(c = sodium_malloc(sizeof(*c))))
+	if (!(c = secret_alloc(sizeof(*c))))
 		return crm_err_set(e, CRM_ESOFTWARE, "out of memory");
-	memset(c, 0, sizeof(*c));
 	pthread_mutex_init(&c->mu, NULL);
 	if (!(c->db_path = strdup(crm_db_path(db_path)))) {
 		crypt_free(c);

@@ -119,8 +119,8 @@ struct crm_server {
 struct audit_ent {
 	char actor[300];
 	char action[16];
-	char entity[16];
-	char id[CRM_ID_MAX];
+	char entity[64];
+	char id[64];
 	char path[160];
 };
 
