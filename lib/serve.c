@@ -580,7 +580,7 @@ static void audit_queue(struct crm_server *s, const struct crm_principal *who,
 	if (!act)
 		return;
 	sscanf(path, "/v1/%63[^/]/%63[^/]/%63s", seg[0], seg[1], seg[2]);
-	if (!seg[1][0] && rs->body.data) {	/* a create: the new id */
+	if (!seg[1][0] && !strcmp(method, "POST") && rs->body.data) {	/* the new id */
 		const char *p = strstr(rs->body.data, "\"id\":\"");
 
 		if (p)
