@@ -139,6 +139,23 @@ a=$(jq -r 'select(.email) | .id' dupes.ndjson); b=$(jq -r 'select(.phone) | .id'
 crm-dedupe merge "$a" "$b" >/dev/null 2>&1; ok $? "merge two sealed records"
 is "$(crm-export -t contact -w id="$a" | jq -r '.email + " " + .phone')" "jon.smithers@acme.com +1 415 555 0177" "the survivor's moved phone opens"
 
+# The API on the sealed database: opened for the caller, found by blind
+# index, every read of a person and every change in the audit trail.
+crm-serve token add ops --role admin >tok 2>/dev/null
+crm-serve --listen 127.0.0.1:0 2>serve.log &
+srv=$!
+for _ in $(seq 100); do grep -q listening serve.log 2>/dev/null && break; sleep 0.05; done
+U=$(sed -n 's/.*listening on //p' serve.log)
+H="Authorization: Bearer $(cat tok)"
+is "$(curl -s -H "$H" "$U/v1/contacts?email=ANN.LEEWARD@example.com" | jq -r '.data[0].last_name')" "Leeward" "API: ?email= by blind index, the record opened"
+ann=$(curl -s -H "$H" "$U/v1/contacts?email=ann.leeward@example.com" | jq -r '.data[0].id')
+is "$(curl -s -H "$H" "$U/v1/contacts/$ann" | jq -r .phone)" "+1 415 555 0101" "API: a record read"
+is "$(curl -s -X POST -H "$H" -H 'Content-Type: application/json' -d '{"first_name":"Viaapi","email":"via.api@example.net"}' "$U/v1/contacts" | jq -r .status)" "inserted" "API: a create"
+kill "$srv"; wait "$srv" 2>/dev/null
+is "$(sqlite3 crm.db "select count(*) from contacts where first_name like 'enc:%' and email_bi is not null and src_key like 'bi1:%' and id in (select entity_id from audit_log where action = 'api-create')")" "1" "the API's record is sealed and audited"
+is "$(sqlite3 crm.db "select count(*) from audit_log where action = 'api-read' and entity_id = '$ann' and actor = 'token:ops/ops'")" "1" "the read of Ann is in the trail, with the token"
+is "$(grep -c -e Viaapi -e via.api crm.db crm.db-wal 2>/dev/null | awk -F: '{s += $2} END {print s + 0}')" "0" "nothing the API wrote is in clear"
+
 # Audit trail: tamper-evident.
 crm-audit trail >trail.json; ok $? "the trail verifies"
 is "$(jq -r '.entries >= 5' trail.json)" "true" "entries: $(jq .entries trail.json)"
