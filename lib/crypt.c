@@ -219,20 +219,21 @@ static int write_key_file(const struct crm_crypt *c, int lo, const char *path,
 	return 0;
 }
 
+static struct crm_crypt *crypt_new(struct crm_err *e);
+static void crypt_free(struct crm_crypt *c);
+
 int crm_key_init(const char *key_file, struct crm_err *e)
 {
-	struct crm_crypt *c;
+	struct crm_crypt *c = crypt_new(e);
 	int rc;
 
-	if (sodium_init() < 0)
-		return crm_err_set(e, CRM_ESOFTWARE, "libsodium did not start");
-	if (!(c = secret_alloc(sizeof(*c))))
-		return crm_err_set(e, CRM_ESOFTWARE, "out of memory");
+	if (!c)
+		return -1;
 	c->version = 1;
 	c->have[1] = 1;
 	randombytes_buf(c->master[1], MKEY);
 	rc = write_key_file(c, 1, key_file, 1, e);
-	secret_free(c, sizeof(*c));
+	crypt_free(c);
 	return rc;
 }
 
@@ -919,6 +920,22 @@ static void sql_bidx(sqlite3_context *ctx, int argc, sqlite3_value **v)
 
 /* ---- attaching -------------------------------------------------------- */
 
+static struct crm_crypt *crypt_new(struct crm_err *e)
+{
+	struct crm_crypt *c;
+
+	if (sodium_init() < 0) {
+		crm_err_set(e, CRM_ESOFTWARE, "libsodium did not start");
+		return NULL;
+	}
+	if (!(c = secret_alloc(sizeof(*c)))) {
+		crm_err_set(e, CRM_ESOFTWARE, "out of memory");
+		return NULL;
+	}
+	pthread_mutex_init(&c->mu, NULL);
+	return c;
+}
+
 static void crypt_free(struct crm_crypt *c)
 {
 	if (!c)
@@ -939,11 +956,8 @@ static int crypt_load(struct crm_crypt **out, const char *key_file,
 	int rc;
 
 	*out = NULL;
-	if (sodium_init() < 0)
-		return crm_err_set(e, CRM_ESOFTWARE, "libsodium did not start");
-	if (!(c = secret_alloc(sizeof(*c))))
-		return crm_err_set(e, CRM_ESOFTWARE, "out of memory");
-	pthread_mutex_init(&c->mu, NULL);
+	if (!(c = crypt_new(e)))
+		return -1;
 	if (!(c->db_path = strdup(crm_db_path(db_path)))) {
 		crypt_free(c);
 		return crm_err_set(e, CRM_ESOFTWARE, "out of memory");
