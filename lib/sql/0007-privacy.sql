@@ -42,3 +42,9 @@ CREATE TABLE audit_log (
 	hash TEXT NOT NULL
 );
 CREATE INDEX audit_log_entity ON audit_log(entity_id) WHERE entity_id IS NOT NULL;
+
+-- Erasure finds everything about a person by these.
+CREATE INDEX events_entity ON events(entity_id);
+CREATE INDEX tasks_contact ON tasks(contact_id) WHERE contact_id IS NOT NULL;
+CREATE INDEX webhook_deliveries_seq ON webhook_deliveries(seq);
+CREATE INDEX match_reviews_b ON match_reviews(b_id);
