@@ -602,13 +602,8 @@ int crm_forget(sqlite3 *db, const char *subject, const char *actor,
 		goto fail;
 	/* Their bytes are in freed pages (zeroed by secure_delete when the
 	 * log is written back) and in the log: write it back and empty it. */
-	{
-		int busy = 0;
-
-		f->checkpointed = sqlite3_wal_checkpoint_v2(db, NULL, SQLITE_CHECKPOINT_TRUNCATE,
-							    NULL, NULL) == SQLITE_OK;
-		(void)busy;
-	}
+	f->checkpointed = sqlite3_wal_checkpoint_v2(db, NULL, SQLITE_CHECKPOINT_TRUNCATE,
+						    NULL, NULL) == SQLITE_OK;
 	free(keys);
 	f->ms = (crm_now() - t0) * 1000;
 	return 0;
