@@ -422,7 +422,7 @@ static int list(sqlite3 *db, const struct crm_api_req *rq, const struct crm_enti
 			crm_buf_addf(&sql, " AND due_at < ?%d", np + 1);
 		} else if ((f = crm_entity_field(t, k)) >= 0 &&
 			   !(t->fields[f].flags & CRM_F_VIRTUAL)) {
-			if (!crm_crypt_of(db) || !(t->fields[f].flags & CRM_F_PERSONAL))
+			if (!crm_crypt_of(db) || !crm_entity_personal_column(t, k))
 				crm_buf_addf(&sql, " AND %s = ?%d", t->fields[f].name, np + 1);
 			else if (t->subject && (!strcmp(k, "email") || !strcmp(k, "phone")))
 				/* sealed: found by blind index */
@@ -443,9 +443,8 @@ static int list(sqlite3 *db, const struct crm_api_req *rq, const struct crm_enti
 	}
 	own_clause(rq->who, t, "t.", &sql, par, &np);
 	crm_buf_addf(&sql, " ORDER BY id LIMIT %ld", limit + 1);
-	for (size_t i = 0; i < t->nfields; i++)
-		if (t->fields[i].flags & CRM_F_PERSONAL)
-			rs->subject_read = 1;	/* people's data: the audit trail notes it */
+	if (crm_entity_has_personal(t))
+		rs->subject_read = 1;	/* people's data: the audit trail notes it */
 	if (!(st = prepare_bound(db, &sql, par, np)))
 		return db_error(rs, db, NULL);
 	crm_buf_adds(&rs->body, "{\"data\":[");

@@ -237,6 +237,21 @@ int crm_entity_personal(const struct crm_entity *t, const struct crm_field *f,
 	return 1;
 }
 
+int crm_entity_personal_column(const struct crm_entity *t, const char *col)
+{
+	int f = crm_entity_field(t, col);
+
+	return f >= 0 && (t->fields[f].flags & CRM_F_PERSONAL);
+}
+
+int crm_entity_has_personal(const struct crm_entity *t)
+{
+	for (size_t i = 0; i < t->nfields; i++)
+		if (t->fields[i].flags & CRM_F_PERSONAL)
+			return 1;
+	return 0;
+}
+
 const struct crm_entity *crm_entity_by_id(const char *id)
 {
 	for (size_t i = 0; i < crm_nentities; i++)

@@ -76,6 +76,9 @@ int crm_entity_personal(const struct crm_entity *t, const struct crm_field *f,
 /* Is column a bookkeeping column no record shows (src_key, name_key, dk,
  * email_bi, phone_bi)? */
 int crm_entity_internal(const char *column);
+/* Is column col of t a personal field? Has t any personal field? */
+int crm_entity_personal_column(const struct crm_entity *t, const char *col);
+int crm_entity_has_personal(const struct crm_entity *t);
 /* Index of a field by name, or -1. */
 int crm_entity_field(const struct crm_entity *t, const char *name);
 

@@ -77,9 +77,7 @@ static int is_column(sqlite3 *db, const char *table, const char *name)
 /* Is column col of t sealed on this connection? */
 static int sealed(sqlite3 *db, const struct crm_entity *t, const char *col)
 {
-	int f = crm_entity_field(t, col);
-
-	return crm_crypt_of(db) && f >= 0 && (t->fields[f].flags & CRM_F_PERSONAL);
+	return crm_crypt_of(db) && crm_entity_personal_column(t, col);
 }
 
 /* Append " WHERE ..." for q to sql; binds are numbered from 1 in order. */

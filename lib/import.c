@@ -1012,15 +1012,6 @@ static int rec_key(struct rec *r)
 
 /* ---- step 4: write ----------------------------------------------------- */
 
-/* Does a t record hold personal data at all? */
-static int has_personal(const struct crm_entity *t)
-{
-	for (size_t i = 0; i < t->nfields; i++)
-		if (t->fields[i].flags & CRM_F_PERSONAL)
-			return 1;
-	return 0;
-}
-
 /*
  * The data key r's cells are sealed under, as row id: a contact's own (a
  * new one for a new contact), an interaction's or task's that of its
@@ -1034,7 +1025,7 @@ static int rec_dk(struct crm_import *im, struct rec *r, const char *id,
 	int ci;
 
 	*dk = 0;
-	if (!im->cc || !has_personal(t))
+	if (!im->cc || !crm_entity_has_personal(t))
 		return 0;
 	if (t->subject && existing)
 		owner = id;
@@ -1638,7 +1629,7 @@ static int rec_finish(struct crm_import *im, const char *raw, size_t rawlen,
 		       r->ts->t->kind);
 		return reject(im, r->file, r->line, r->why.data, raw, rawlen, e);
 	}
-	if (im->cc && has_personal(r->ts->t) && !(r->external_id && *r->external_id)) {
+	if (im->cc && crm_entity_has_personal(r->ts->t) && !(r->external_id && *r->external_id)) {
 		/* A natural key made of an email, a phone or names would
 		 * show them: keep its blind index instead. */
 		char bi[CRM_BIDX_MAX];

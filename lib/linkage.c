@@ -315,12 +315,11 @@ static int field_expr(struct crm_linkage *lk, size_t i, int sealed,
 		      struct crm_buf *sql)
 {
 	const char *name = lk->f[i].name;
-	int f = crm_entity_field(lk->type, name);
 
 	if (!strncmp(name, "attrs.", 6))
 		return crm_buf_addf(sql, ", json_extract(attrs, ?%zu)", i + 1);
 	/* Sealed cells are compared as plain text, in memory only. */
-	if (sealed && f >= 0 && (lk->type->fields[f].flags & CRM_F_PERSONAL))
+	if (sealed && crm_entity_personal_column(lk->type, name))
 		return crm_buf_addf(sql, ", crm_dec(\"%s\", '%s', '%s', id)", name,
 				    lk->type->table, name);
 	return crm_buf_addf(sql, ", \"%s\"", name);

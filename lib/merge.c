@@ -34,14 +34,6 @@ static const struct {
 };
 
 /* Columns a merge never decides on: identity, bookkeeping. */
-/* Is column col of t personal data (sealed when a key is configured)? */
-static int personal(const struct crm_entity *t, const char *col)
-{
-	int f = crm_entity_field(t, col);
-
-	return f >= 0 && (t->fields[f].flags & CRM_F_PERSONAL);
-}
-
 static int fixed_column(const char *c)
 {
 	static const char *const fixed[] = { "id", "source", "external_id",
@@ -359,7 +351,7 @@ int crm_merge(sqlite3 *db, const struct crm_entity *t, const char *a,
 				crm_buf_adds(&dec, "{\"field\":");
 				crm_json_str(&dec, col, strlen(col));
 				crm_buf_addf(&dec, ",\"from\":\"%s\",\"why\":\"%s\"}", from, why);
-				if (!strcmp(from, "merged") && sealed && personal(t, col)) {
+				if (!strcmp(from, "merged") && sealed && crm_entity_personal_column(t, col)) {
 					/* A sealed cell is bound to its row: open it
 					 * and seal it again for the survivor. */
 					crm_buf_addf(&sql, ", \"%s\" = crm_reseal(json_extract(?1, '$.%s'), '%s', '%s', "
