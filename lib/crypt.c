@@ -765,6 +765,20 @@ void crm_crypt_ident(const char *field, const char *v, char *out)
 	*o = 0;
 }
 
+int crm_crypt_bidx_ident(struct crm_crypt *c, const char *field, const char *v,
+			 char out[CRM_BIDX_MAX])
+{
+	char small[256], *id = strlen(v) < sizeof(small) ? small : malloc(strlen(v) + 1);
+
+	if (!id)
+		return -1;
+	crm_crypt_ident(field, v, id);
+	crm_crypt_bidx(c, field, id, strlen(id), out);
+	if (id != small)
+		free(id);
+	return 0;
+}
+
 int crm_crypt_shred(struct crm_crypt *c, const uint64_t *ids, size_t n,
 		    struct crm_err *e)
 {
@@ -899,22 +913,20 @@ static void sql_bidx(sqlite3_context *ctx, int argc, sqlite3_value **v)
 	struct crm_crypt *c = sqlite3_user_data(ctx);
 	const char *kind = (const char *)sqlite3_value_text(v[0]);
 	const char *val = (const char *)sqlite3_value_text(v[1]);
-	char out[CRM_BIDX_MAX], *id;
+	char out[CRM_BIDX_MAX];
 
 	(void)argc;
 	if (!kind || !val)
 		return;
 	/* Emails and phones are indexed in the form crm_crypt_ident gives. */
-	if (!(id = malloc(strlen(val) + 1))) {
-		sqlite3_result_error_nomem(ctx);
-		return;
+	if (!strcmp(kind, "email") || !strcmp(kind, "phone")) {
+		if (crm_crypt_bidx_ident(c, kind, val, out) < 0) {
+			sqlite3_result_error_nomem(ctx);
+			return;
+		}
+	} else {
+		crm_crypt_bidx(c, kind, val, strlen(val), out);
 	}
-	if (!strcmp(kind, "email") || !strcmp(kind, "phone"))
-		crm_crypt_ident(kind, val, id);
-	else
-		memcpy(id, val, strlen(val) + 1);
-	crm_crypt_bidx(c, kind, id, strlen(id), out);
-	free(id);
 	sqlite3_result_text(ctx, out, -1, SQLITE_TRANSIENT);
 }
 

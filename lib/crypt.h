@@ -117,6 +117,10 @@ int crm_crypt_bidx(struct crm_crypt *c, const char *kind, const char *value,
  * lower case, a phone's digits only. Writes at most strlen(v) + 1 bytes.
  */
 void crm_crypt_ident(const char *field, const char *v, char *out);
+/* The blind index of an email or phone as written: crm_crypt_ident's
+ * form, indexed under kind field. -1 when out of memory. */
+int crm_crypt_bidx_ident(struct crm_crypt *c, const char *field, const char *v,
+			 char out[CRM_BIDX_MAX]);
 
 /*
  * Crypto-shred: delete these data keys from the key store and checkpoint

@@ -1061,16 +1061,13 @@ static void bind_bidx(struct crm_import *im, struct rec *r, const char *f,
 		      sqlite3_stmt *st, int p)
 {
 	int i = crm_entity_field(r->ts->t, f);
-	char bi[CRM_BIDX_MAX], *v;
+	char bi[CRM_BIDX_MAX];
 
-	if (!im->cc || i < 0 || !r->has[i] || !(v = malloc(r->val[i].len + 1))) {
+	if (!im->cc || i < 0 || !r->has[i] ||
+	    crm_crypt_bidx_ident(im->cc, f, r->val[i].data, bi) < 0)
 		sqlite3_bind_null(st, p);
-		return;
-	}
-	crm_crypt_ident(f, r->val[i].data, v);
-	crm_crypt_bidx(im->cc, f, v, strlen(v), bi);
-	free(v);
-	sqlite3_bind_text(st, p, bi, -1, SQLITE_TRANSIENT);
+	else
+		sqlite3_bind_text(st, p, bi, -1, SQLITE_TRANSIENT);
 }
 
 /*
