@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -54,6 +55,14 @@ static struct conn {
 	struct crm_crypt *c;
 	struct conn *next;
 } *conns;
+/* Bumped by every attach and detach: crm_crypt_of, asked for every row
+ * read, answers from a per-thread memo while the registry stands still. */
+static atomic_uint reg_gen;
+static _Thread_local struct {
+	sqlite3 *db;
+	struct crm_crypt *c;
+	unsigned gen;
+} memo;
 
 static const char store_schema[] =
 	"PRAGMA journal_mode=WAL;"
@@ -1055,6 +1064,7 @@ int crm_crypt_attach(sqlite3 *db, const char *db_path, int allow_plain,
 	cn->c = c;
 	cn->next = conns;
 	conns = cn;
+	atomic_fetch_add(&reg_gen, 1);
 	c->refs++;
 	sqlite3_create_function(db, "crm_dec", 4, SQLITE_UTF8, c, sql_dec, NULL, NULL);
 	sqlite3_create_function(db, "crm_reseal", 6, SQLITE_UTF8, c, sql_reseal, NULL, NULL);
@@ -1074,6 +1084,7 @@ void crm_crypt_detach(sqlite3 *db)
 		if (cn->db != db)
 			continue;
 		*pp = cn->next;
+		atomic_fetch_add(&reg_gen, 1);
 		if (--cn->c->refs == 0) {
 			struct crm_crypt **cp;
 
@@ -1093,16 +1104,23 @@ void crm_crypt_detach(sqlite3 *db)
 struct crm_crypt *crm_crypt_of(sqlite3 *db)
 {
 	struct crm_crypt *c = NULL;
+	unsigned gen = atomic_load(&reg_gen);
 
-	if (!conns)
+	if (gen == 0)		/* nothing was ever attached */
 		return NULL;
+	if (memo.db == db && memo.gen == gen)
+		return memo.c;
 	pthread_mutex_lock(&reg_mu);
+	gen = atomic_load(&reg_gen);
 	for (struct conn *cn = conns; cn; cn = cn->next)
 		if (cn->db == db) {
 			c = cn->c;
 			break;
 		}
 	pthread_mutex_unlock(&reg_mu);
+	memo.db = db;
+	memo.c = c;
+	memo.gen = gen;
 	return c;
 }
 
