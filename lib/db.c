@@ -325,6 +325,23 @@ void crm_db_timestamp(char *buf, size_t n)
 		 tm.tm_min, tm.tm_sec, ts.tv_nsec / 1000000);
 }
 
+long long crm_db_run(sqlite3 *db, const char *sql, const char *const *p, int n,
+		     const char *what, struct crm_err *e)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
+		return crm_db_err(db, e, what);
+	for (int i = 0; i < n; i++)
+		sqlite3_bind_text(st, i + 1, p[i], -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE && rc != SQLITE_ROW)
+		return crm_db_err(db, e, what);
+	return sqlite3_changes64(db);
+}
+
 int crm_db_text1(sqlite3 *db, const char *sql, const char *p, char *out, size_t n,
 		 struct crm_err *e)
 {

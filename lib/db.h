@@ -72,6 +72,13 @@ int crm_db_set_meta(sqlite3 *db, const char *key, const char *value, struct crm_
 void crm_db_timestamp(char *buf, size_t n);
 
 /*
+ * Run sql once with text parameters p[0..n) (NULL binds NULL): the rows
+ * it changed, or -1 with e (what names the statement in the message).
+ */
+long long crm_db_run(sqlite3 *db, const char *sql, const char *const *p, int n,
+		     const char *what, struct crm_err *e);
+
+/*
  * The first column of the first row of sql run with text parameter p
  * (NULL binds NULL), copied into out[n] ("" for NULL). 1 when there was a
  * row, 0 when none, -1 with e on an error.

@@ -129,22 +129,9 @@ static int row_snapshot(sqlite3 *db, const char *table, const struct cols *c,
 static int exec3(sqlite3 *db, const char *sql, const char *p1, const char *p2,
 		 const char *p3, struct crm_err *e)
 {
-	sqlite3_stmt *st;
-	int rc;
+	const char *p[3] = { p1, p2, p3 };
 
-	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
-		return crm_db_err(db, e, "cannot prepare");
-	if (p1)
-		sqlite3_bind_text(st, 1, p1, -1, SQLITE_STATIC);
-	if (p2)
-		sqlite3_bind_text(st, 2, p2, -1, SQLITE_STATIC);
-	if (p3)
-		sqlite3_bind_text(st, 3, p3, -1, SQLITE_STATIC);
-	rc = sqlite3_step(st);
-	sqlite3_finalize(st);
-	if (rc != SQLITE_DONE && rc != SQLITE_ROW)
-		return crm_db_err(db, e, "write");
-	return 0;
+	return crm_db_run(db, sql, p, 3, "write", e) < 0 ? -1 : 0;
 }
 
 /* One value of a query with text parameters, as a new string or NULL. */

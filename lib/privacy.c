@@ -58,8 +58,6 @@ int crm_audit_append(sqlite3 *db, const char *actor, const char *action,
 {
 	int own = sqlite3_get_autocommit(db);
 	char prev[65], hash[65], at[32];
-	sqlite3_stmt *st;
-	int rc;
 
 	if (own && crm_db_exec(db, "BEGIN IMMEDIATE", e) < 0)
 		return -1;
@@ -72,25 +70,12 @@ int crm_audit_append(sqlite3 *db, const char *actor, const char *action,
 		crm_err_set(e, CRM_ESOFTWARE, "out of memory");
 		goto fail;
 	}
-	if (sqlite3_prepare_v2(db,
-			"INSERT INTO audit_log (at, actor, action, entity, entity_id, detail, prev, hash) "
-			"VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)", -1, &st, NULL) != SQLITE_OK) {
-		crm_db_err(db, e, "audit log");
-		goto fail;
-	}
-	sqlite3_bind_text(st, 1, at, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, actor, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 3, action, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 4, entity, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 5, entity_id, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 6, detail, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 7, prev, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 8, hash, -1, SQLITE_STATIC);
-	rc = sqlite3_step(st);
-	sqlite3_finalize(st);
-	if (rc != SQLITE_DONE) {
-		crm_db_err(db, e, "audit log");
-		goto fail;
+	{
+		const char *p[] = { at, actor, action, entity, entity_id, detail, prev, hash };
+
+		if (crm_db_run(db, "INSERT INTO audit_log (at, actor, action, entity, entity_id, detail, prev, hash) "
+			       "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)", p, 8, "audit log", e) < 0)
+			goto fail;
 	}
 	if (own && crm_db_commit(db, e) < 0)
 		goto fail;
@@ -321,35 +306,6 @@ out:
 
 /* ---- erasure ---------------------------------------------------------- */
 
-static long long exec_count(sqlite3 *db, const char *sql, int dry, struct crm_err *e)
-{
-	sqlite3_stmt *st;
-	long long n = 0;
-	int rc;
-
-	if (dry) {
-		/* "DELETE FROM t WHERE x" -> "SELECT count(*) FROM t WHERE x" */
-		char q[1024];
-		const char *from = strstr(sql, " FROM ");
-
-		if (!from || strncmp(sql, "DELETE", 6))
-			return 0;
-		snprintf(q, sizeof(q), "SELECT count(*)%s", from);
-		if (sqlite3_prepare_v2(db, q, -1, &st, NULL) != SQLITE_OK)
-			return crm_db_err(db, e, "count");
-		if (sqlite3_step(st) == SQLITE_ROW)
-			n = sqlite3_column_int64(st, 0);
-		sqlite3_finalize(st);
-		return n;
-	}
-	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
-		return crm_db_err(db, e, "erase");
-	rc = sqlite3_step(st);
-	sqlite3_finalize(st);
-	if (rc != SQLITE_DONE)
-		return crm_db_err(db, e, "erase");
-	return sqlite3_changes64(db);
-}
 
 /* Add the data key ids of the sealed cells in column(s) of sql's rows. */
 static int collect_keys(sqlite3 *db, const char *sql, uint64_t **ids, size_t *n,
@@ -391,8 +347,7 @@ static int collect_keys(sqlite3 *db, const char *sql, uint64_t **ids, size_t *n,
 }
 
 /* Put the subject's emails and phones on the suppression list. */
-static long long suppress_subject(sqlite3 *db, long long request, int dry,
-				  struct crm_err *e)
+static long long suppress_subject(sqlite3 *db, long long request, struct crm_err *e)
 {
 	sqlite3_stmt *st, *ins;
 	struct crm_buf plain;
@@ -431,8 +386,6 @@ static long long suppress_subject(sqlite3 *db, long long request, int dry,
 			if (suppress_hash(db, field, plain.data, h, e) < 0)
 				goto fail;
 			n++;
-			if (dry)
-				continue;
 			sqlite3_bind_text(ins, 1, h, -1, SQLITE_TRANSIENT);
 			sqlite3_bind_text(ins, 2, field, -1, SQLITE_STATIC);
 			sqlite3_bind_int64(ins, 3, request);
@@ -487,29 +440,17 @@ int crm_forget(sqlite3 *db, const char *subject, const char *actor,
 			  subject, hash, e) < 0)
 		goto fail;
 	crm_db_timestamp(now, sizeof(now));
-	if (!dry_run) {
-		sqlite3_stmt *st;
+	/* A dry run does all of it but the shredding, counts, and rolls
+	 * back. The request names the subject by keyed hash, never in clear. */
+	{
+		const char *p[] = { hash, now, actor };
 
-		/* The request names the subject by keyed hash, never in clear. */
-		if (sqlite3_prepare_v2(db, "INSERT INTO subject_requests (kind, subject, received_at, actor) "
-				       "VALUES ('erasure', ?1, ?2, ?3)", -1, &st, NULL) != SQLITE_OK) {
-			crm_db_err(db, e, "request");
+		if (crm_db_run(db, "INSERT INTO subject_requests (kind, subject, received_at, actor) "
+			       "VALUES ('erasure', ?1, ?2, ?3)", p, 3, "request", e) < 0)
 			goto fail;
-		}
-		sqlite3_bind_text(st, 1, hash, -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 2, now, -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 3, actor, -1, SQLITE_STATIC);
-		rc = sqlite3_step(st);
-		sqlite3_finalize(st);
-		if (rc != SQLITE_DONE) {
-			crm_db_err(db, e, "request");
-			rc = -1;
-			goto fail;
-		}
-		rc = -1;
 		f->request = sqlite3_last_insert_rowid(db);
 	}
-	if ((f->suppressed = suppress_subject(db, f->request, dry_run, e)) < 0)
+	if ((f->suppressed = suppress_subject(db, f->request, e)) < 0)
 		goto fail;
 	/* Every data key their cells were sealed under. */
 	if (cc && (collect_keys(db, "SELECT dk FROM contacts WHERE id IN (SELECT id FROM temp.subject)",
@@ -538,26 +479,26 @@ int crm_forget(sqlite3 *db, const char *subject, const char *actor,
 	if (cc && !dry_run && crm_crypt_shred(cc, keys, nkeys, e) < 0)
 		goto fail;
 #define DEL(field, sql) \
-	do { if ((f->field = exec_count(db, sql, dry_run, e)) < 0) goto fail; } while (0)
+	do { if ((f->field = crm_db_run(db, sql, NULL, 0, "erase", e)) < 0) goto fail; } while (0)
 	DEL(deliveries, "DELETE FROM webhook_deliveries WHERE seq IN (SELECT seq FROM events WHERE entity_id IN " ROWS_OF_SUBJECT ")");
 	DEL(events, "DELETE FROM events WHERE entity_id IN " ROWS_OF_SUBJECT);
 	DEL(transcripts, "DELETE FROM transcripts WHERE interaction_id IN (SELECT id FROM interactions WHERE contact_id IN (SELECT id FROM temp.subject))");
 	DEL(scores, "DELETE FROM scores WHERE entity_id IN (SELECT id FROM temp.subject)");
-	if (exec_count(db, "DELETE FROM holdout_scores WHERE entity_id IN (SELECT id FROM temp.subject)", dry_run, e) < 0)
+	if (crm_db_run(db, "DELETE FROM holdout_scores WHERE entity_id IN (SELECT id FROM temp.subject)",
+		       NULL, 0, "erase", e) < 0)
 		goto fail;
 	DEL(reviews, "DELETE FROM match_reviews WHERE a_id IN (SELECT id FROM temp.subject) OR b_id IN (SELECT id FROM temp.subject)");
 	DEL(merges, "DELETE FROM merges WHERE survivor_id IN (SELECT id FROM temp.subject) OR merged_id IN (SELECT id FROM temp.subject)");
 	DEL(interactions, "DELETE FROM interactions WHERE contact_id IN (SELECT id FROM temp.subject)");
 	DEL(tasks, "DELETE FROM tasks WHERE contact_id IN (SELECT id FROM temp.subject)");
-	if (dry_run) {
-		DEL(deals_unlinked, "DELETE FROM deals WHERE contact_id IN (SELECT id FROM temp.subject)");
-	} else {
-		DEL(deals_unlinked, "UPDATE deals SET contact_id = NULL WHERE contact_id IN (SELECT id FROM temp.subject)");
-		if (exec_count(db, "UPDATE contacts SET merged_into = NULL WHERE id IN (SELECT id FROM temp.subject)", 0, e) < 0)
-			goto fail;
-	}
+	DEL(deals_unlinked, "UPDATE deals SET contact_id = NULL WHERE contact_id IN (SELECT id FROM temp.subject)");
+	if (crm_db_run(db, "UPDATE contacts SET merged_into = NULL WHERE id IN (SELECT id FROM temp.subject)",
+		       NULL, 0, "erase", e) < 0)
+		goto fail;
 	DEL(contacts, "DELETE FROM contacts WHERE id IN (SELECT id FROM temp.subject)");
 #undef DEL
+	if (dry_run)
+		f->request = 0;
 	f->ms = (crm_now() - t0) * 1000;
 	crm_buf_reset(rj);
 	if (crm_buf_addf(rj, "{\"request\":%lld,\"at\":\"%s\",\"actor\":", f->request, now) < 0 ||
@@ -570,7 +511,7 @@ int crm_forget(sqlite3 *db, const char *subject, const char *actor,
 			 hash, dry_run ? "true" : "false", cc ? "true" : "false",
 			 f->contacts, f->interactions, f->transcripts, f->tasks, f->scores,
 			 f->merges, f->reviews, f->events, f->deliveries, f->deals_unlinked,
-			 f->keys_shredded, f->suppressed, (crm_now() - t0) * 1000) < 0) {
+			 f->keys_shredded, f->suppressed, f->ms) < 0) {
 		crm_err_set(e, CRM_ESOFTWARE, "out of memory");
 		goto fail;
 	}
@@ -580,22 +521,13 @@ int crm_forget(sqlite3 *db, const char *subject, const char *actor,
 		return 0;
 	}
 	{
-		sqlite3_stmt *st;
+		char rid[24];
+		const char *p[] = { rid, now, rj->data };
 
-		if (sqlite3_prepare_v2(db, "UPDATE subject_requests SET done_at = ?2, receipt = ?3 WHERE id = ?1",
-				       -1, &st, NULL) != SQLITE_OK) {
-			crm_db_err(db, e, "request");
+		snprintf(rid, sizeof(rid), "%lld", f->request);
+		if (crm_db_run(db, "UPDATE subject_requests SET done_at = ?2, receipt = ?3 WHERE id = CAST(?1 AS INTEGER)",
+			       p, 3, "request", e) < 0)
 			goto fail;
-		}
-		sqlite3_bind_int64(st, 1, f->request);
-		sqlite3_bind_text(st, 2, now, -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 3, rj->data, (int)rj->len, SQLITE_STATIC);
-		rc = sqlite3_step(st);
-		sqlite3_finalize(st);
-		rc = rc == SQLITE_DONE ? 0 : crm_db_err(db, e, "request");
-		if (rc < 0)
-			goto fail;
-		rc = -1;
 	}
 	if (crm_audit_append(db, actor, "forget", "contact", first, rj->data, e) < 0 ||
 	    crm_db_commit(db, e) < 0)
@@ -727,37 +659,20 @@ int crm_purge(sqlite3 *db, const struct crm_purge_rule *rules, size_t n,
 	memset(p, 0, sizeof(*p));
 	if (crm_db_exec(db, "BEGIN IMMEDIATE", e) < 0)
 		return -1;
+	/* A dry run deletes too, counts, and rolls back. */
 	for (size_t i = 0; i < sizeof(del) / sizeof(del[0]); i++) {
 		const struct crm_purge_rule *r = NULL;
-		sqlite3_stmt *st;
-		const char *sql = del[i].sql;
-		char q[1024];
-		int rc;
+		char days[32];
+		const char *par = days;
 
 		for (size_t k = 0; k < n; k++)
 			if (!strcmp(rules[k].kind, del[i].kind) && rules[k].days > 0)
 				r = &rules[k];
 		if (!r)
 			continue;
-		if (dry_run) {
-			snprintf(q, sizeof(q), "SELECT count(*)%s", strstr(sql, " FROM "));
-			sql = q;
-		}
-		if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK) {
-			crm_db_err(db, e, del[i].kind);
+		snprintf(days, sizeof(days), "%g", r->days);
+		if ((*out[i] = crm_db_run(db, del[i].sql, &par, 1, del[i].kind, e)) < 0)
 			goto fail;
-		}
-		sqlite3_bind_double(st, 1, r->days);
-		rc = sqlite3_step(st);
-		if (dry_run && rc == SQLITE_ROW)
-			*out[i] = sqlite3_column_int64(st, 0), rc = SQLITE_DONE;
-		else if (rc == SQLITE_DONE)
-			*out[i] = sqlite3_changes64(db);
-		sqlite3_finalize(st);
-		if (rc != SQLITE_DONE) {
-			crm_db_err(db, e, del[i].kind);
-			goto fail;
-		}
 	}
 	if (dry_run) {
 		crm_db_rollback(db);
