@@ -35,17 +35,8 @@ static const char *need_key_file(void)
 	return k;
 }
 
-/* Open the database with the key, which creates the key store. */
-static void touch_store(void)
-{
-	struct crm_err e = { 0 };
-	sqlite3 *db;
-
-	if (crm_db_open(&db, cli_db, CRM_DB_CREATE, &e) < 0)
-		cli_die_err(&e);
-	crm_db_close(db);
-}
-
+/* Note action in the audit trail. Opening the database with the key
+ * also makes its key store, for init. */
 static void audit(const char *action, const char *detail)
 {
 	struct crm_err e = { 0 };
@@ -53,7 +44,7 @@ static void audit(const char *action, const char *detail)
 	sqlite3 *db;
 
 	crm_actor_cli(actor, sizeof(actor));
-	if (crm_db_open(&db, cli_db, 0, &e) < 0 ||
+	if (crm_db_open(&db, cli_db, CRM_DB_CREATE, &e) < 0 ||
 	    crm_audit_append(db, actor, action, NULL, NULL, detail, &e) < 0)
 		cli_die_err(&e);
 	crm_db_close(db);
@@ -77,7 +68,6 @@ int main(int argc, char **argv)
 	if (!strcmp(cmd, "init")) {
 		if (crm_key_init(kf, &e) < 0)
 			cli_die_err(&e);
-		touch_store();
 		audit("key-init", "{\"version\":1}");
 		fprintf(stderr, "crm-key: %s: master key 1 created; keep this file secret, apart from the database and its backups\n", kf);
 	} else if (!strcmp(cmd, "rotate")) {
