@@ -591,35 +591,39 @@ out:
 
 /* ---- cells ------------------------------------------------------------ */
 
-/* Associated data: label, table, column, row id, key id. */
-static int cell_ad(struct crm_buf *ad, const char *table, const char *column,
-		   const char *id, uint64_t dk)
-{
-	unsigned char k[8];
+#define AD_MAX 512
 
+/* Associated data into ad[AD_MAX]: label, table, column, row id, key id.
+ * Its length, or 0 when the names are too long. */
+static size_t cell_ad(unsigned char *ad, const char *table, const char *column,
+		      const char *id, uint64_t dk)
+{
+	const char *part[] = { "crmcell1", table, column, id };
+	size_t n = 0;
+
+	for (size_t i = 0; i < sizeof(part) / sizeof(part[0]); i++) {
+		size_t l = strlen(part[i]) + 1;
+
+		if (n + l + 8 > AD_MAX)
+			return 0;
+		memcpy(ad + n, part[i], l);
+		n += l;
+	}
 	for (int i = 0; i < 8; i++)
-		k[i] = (unsigned char)(dk >> (56 - 8 * i));
-	crm_buf_reset(ad);
-	if (crm_buf_add(ad, "crmcell1", 9) < 0 ||
-	    crm_buf_add(ad, table, strlen(table) + 1) < 0 ||
-	    crm_buf_add(ad, column, strlen(column) + 1) < 0 ||
-	    crm_buf_add(ad, id, strlen(id) + 1) < 0 ||
-	    crm_buf_add(ad, k, 8) < 0)
-		return -1;
-	return 0;
+		ad[n++] = (unsigned char)(dk >> (56 - 8 * i));
+	return n;
 }
 
 int crm_crypt_seal(struct crm_crypt *c, uint64_t dk, const char *table,
 		   const char *column, const char *id, const void *p,
 		   size_t n, struct crm_buf *out, struct crm_err *e)
 {
-	unsigned char key[DKEY], *raw, small[1024];
-	struct crm_buf ad;
+	unsigned char key[DKEY], *raw, small[1024], ad[AD_MAX];
+	size_t adlen;
 	crypto_generichash_state h;
 	size_t rawlen = 8 + NONCE + n + TAG, b64len;
 	int rc = -1;
 
-	crm_buf_init(&ad, 0);
 	pthread_mutex_lock(&c->mu);
 	rc = data_key(c, dk, key, e);
 	pthread_mutex_unlock(&c->mu);
@@ -627,19 +631,23 @@ int crm_crypt_seal(struct crm_crypt *c, uint64_t dk, const char *table,
 		return -1;
 	rc = -1;
 	raw = rawlen <= sizeof(small) ? small : malloc(rawlen);
-	if (!raw || cell_ad(&ad, table, column, id, dk) < 0) {
+	if (!raw) {
 		crm_err_set(e, CRM_ESOFTWARE, "out of memory");
+		goto out;
+	}
+	if (!(adlen = cell_ad(ad, table, column, id, dk))) {
+		crm_err_set(e, CRM_EDATA, "%s.%s of %s: names too long to seal", table, column, id);
 		goto out;
 	}
 	for (int i = 0; i < 8; i++)
 		raw[i] = (unsigned char)(dk >> (56 - 8 * i));
 	/* Synthetic nonce: BLAKE2b(nonce key; associated data, plaintext). */
 	crypto_generichash_init(&h, key + 32, 32, NONCE);
-	crypto_generichash_update(&h, (const unsigned char *)ad.data, ad.len);
+	crypto_generichash_update(&h, ad, adlen);
 	crypto_generichash_update(&h, p, n);
 	crypto_generichash_final(&h, raw + 8, NONCE);
 	crypto_aead_xchacha20poly1305_ietf_encrypt(raw + 8 + NONCE, NULL, p, n,
-						   (const unsigned char *)ad.data, ad.len, NULL,
+						   ad, adlen, NULL,
 						   raw + 8, key);
 	b64len = sodium_base64_ENCODED_LEN(rawlen, sodium_base64_VARIANT_URLSAFE_NO_PADDING);
 	if (crm_buf_grow(out, 4 + b64len) < 0) {
@@ -655,7 +663,6 @@ out:
 	sodium_memzero(key, sizeof(key));
 	if (raw != small)
 		free(raw);
-	crm_buf_release(&ad);
 	return rc;
 }
 
@@ -680,9 +687,8 @@ int crm_crypt_open(struct crm_crypt *c, const char *table, const char *column,
 		   const char *id, const char *cell, size_t n,
 		   struct crm_buf *out, struct crm_err *e)
 {
-	unsigned char key[DKEY], *raw = NULL;
-	struct crm_buf ad;
-	size_t rawlen;
+	unsigned char key[DKEY], *raw = NULL, small[1024], ad[AD_MAX];
+	size_t rawlen, adlen;
 	unsigned long long ptlen;
 	uint64_t dk = 0;
 	int rc = -1;
@@ -692,8 +698,7 @@ int crm_crypt_open(struct crm_crypt *c, const char *table, const char *column,
 			return crm_err_set(e, CRM_ESOFTWARE, "out of memory");
 		return 0;
 	}
-	crm_buf_init(&ad, 0);
-	if (!(raw = malloc(n))) {
+	if (!(raw = n <= sizeof(small) ? small : malloc(n))) {
 		crm_err_set(e, CRM_ESOFTWARE, "out of memory");
 		goto out;
 	}
@@ -716,15 +721,18 @@ int crm_crypt_open(struct crm_crypt *c, const char *table, const char *column,
 		goto out;
 	}
 	rc = -1;
-	if (cell_ad(&ad, table, column, id, dk) < 0 ||
-	    crm_buf_grow(out, rawlen) < 0) {
+	if (!(adlen = cell_ad(ad, table, column, id, dk))) {
+		crm_err_set(e, CRM_EDATA, "%s.%s of %s: names too long", table, column, id);
+		goto out;
+	}
+	if (crm_buf_grow(out, rawlen) < 0) {
 		crm_err_set(e, CRM_ESOFTWARE, "out of memory");
 		goto out;
 	}
 	if (crypto_aead_xchacha20poly1305_ietf_decrypt(
 		    (unsigned char *)out->data + out->len, &ptlen, NULL,
 		    raw + 8 + NONCE, rawlen - 8 - NONCE,
-		    (const unsigned char *)ad.data, ad.len, raw + 8, key)) {
+		    ad, adlen, raw + 8, key)) {
 		crm_err_set(e, CRM_EDATA,
 			    "%s.%s of %s: does not decrypt (changed, or moved from another cell)",
 			    table, column, id);
@@ -735,8 +743,8 @@ int crm_crypt_open(struct crm_crypt *c, const char *table, const char *column,
 	rc = 0;
 out:
 	sodium_memzero(key, sizeof(key));
-	free(raw);
-	crm_buf_release(&ad);
+	if (raw != small)
+		free(raw);
 	return rc;
 }
 
