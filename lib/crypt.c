@@ -698,7 +698,8 @@ int crm_crypt_open(struct crm_crypt *c, const char *table, const char *column,
 			return crm_err_set(e, CRM_ESOFTWARE, "out of memory");
 		return 0;
 	}
-	if (!(raw = n <= sizeof(small) ? small : malloc(n))) {
+	raw = small;
+	if (n > sizeof(small) && !(raw = malloc(n))) {
 		crm_err_set(e, CRM_ESOFTWARE, "out of memory");
 		goto out;
 	}
