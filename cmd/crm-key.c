@@ -18,10 +18,12 @@ static const struct cli_opt opts[] = {
 };
 
 static const struct cli cli = {
-	"crm-key", "init | rotate | status   (with --key-file FILE or CRM_KEY_FILE)",
+	"crm-key", "init | rotate | retire | status   (with --key-file FILE or CRM_KEY_FILE)",
 	"Manage the master key that wraps the data keys of field encryption.\n\n"
 	"  init     create the key file (mode 0600) and the database's key store\n"
-	"  rotate   add a new master key, rewrap every data key under it, retire the old\n"
+	"  rotate   add a new master key, rewrap every data key under it, move the old\n"
+	"           ones to KEY_FILE.retired\n"
+	"  retire   rewrap any straggler, then wipe and remove KEY_FILE.retired\n"
 	"  status   the key versions, data keys and where the key store is",
 	opts,
 };
@@ -60,7 +62,7 @@ int main(int argc, char **argv)
 		if (k == 'f')
 			table = cli_table(arg);
 	if (optind >= argc)
-		cli_die(CRM_EUSAGE, "say what to do: init, rotate or status (see --help)");
+		cli_die(CRM_EUSAGE, "say what to do: init, rotate, retire or status (see --help)");
 	cmd = argv[optind];
 	if (optind + 1 < argc)
 		cli_die(CRM_EUSAGE, "unexpected argument '%s'", argv[optind + 1]);
@@ -78,7 +80,19 @@ int main(int argc, char **argv)
 			cli_die_err(&e);
 		snprintf(detail, sizeof(detail), "{\"rewrapped\":%lld}", n);
 		audit("key-rotate", detail);
-		fprintf(stderr, "crm-key: %lld data keys rewrapped under the new master key\n", n);
+		fprintf(stderr, "crm-key: %lld data keys rewrapped under the new master key; "
+			"the old one is kept in %s.retired until 'crm key retire'\n", n, kf);
+	} else if (!strcmp(cmd, "retire")) {
+		long long n;
+		int r;
+		char detail[96];
+
+		if (crm_key_retire(kf, cli_db, &r, &n, &e) < 0)
+			cli_die_err(&e);
+		snprintf(detail, sizeof(detail), "{\"retired\":%d,\"rewrapped\":%lld}", r, n);
+		audit("key-retire", detail);
+		fprintf(stderr, "crm-key: %d retired master key%s removed (%lld stragglers rewrapped first)\n",
+			r, r == 1 ? "" : "s", n);
 	} else if (!strcmp(cmd, "status")) {
 		struct crm_key_status st;
 		char line[4400];
@@ -87,16 +101,16 @@ int main(int argc, char **argv)
 			cli_die_err(&e);
 		if (table)
 			snprintf(line, sizeof(line),
-				 "key file     %s\nmaster key   version %d (%d in the file)\n"
+				 "key file     %s\nmaster key   version %d (%d in the file, %d retired kept)\n"
 				 "data keys    %lld (%lld under an older master key)\nkey store    %s\n",
-				 kf, st.version, st.versions, st.keys, st.stale, st.store);
+				 kf, st.version, st.versions, st.retired, st.keys, st.stale, st.store);
 		else
 			snprintf(line, sizeof(line),
-				 "{\"key_file\":\"%s\",\"version\":%d,\"versions\":%d,\"data_keys\":%lld,\"stale\":%lld,\"store\":\"%s\"}\n",
-				 kf, st.version, st.versions, st.keys, st.stale, st.store);
+				 "{\"key_file\":\"%s\",\"version\":%d,\"versions\":%d,\"retired\":%d,\"data_keys\":%lld,\"stale\":%lld,\"store\":\"%s\"}\n",
+				 kf, st.version, st.versions, st.retired, st.keys, st.stale, st.store);
 		cli_write(line, strlen(line));
 	} else {
-		cli_die(CRM_EUSAGE, "unknown command '%s' (want init, rotate or status)", cmd);
+		cli_die(CRM_EUSAGE, "unknown command '%s' (want init, rotate, retire or status)", cmd);
 	}
 	return cli_finish(0);
 }

@@ -32,6 +32,7 @@ struct slot {
 
 struct crm_crypt {
 	char *db_path;
+	char *key_file;		/* read again when the store names a newer key */
 	sqlite3 *store;		/* the key store, its own connection */
 	pthread_mutex_t mu;	/* store, cache and pool */
 	int version;		/* current master key */
@@ -128,8 +129,19 @@ static void secret_free(void *p, size_t n)
 
 /* ---- the key file ----------------------------------------------------- */
 
-/* Read every "N base64" line of path into c->master; c->version = max N. */
-static int read_key_file(struct crm_crypt *c, const char *path,
+/* The file beside the key file that keeps retired master keys until
+ * 'crm key retire'. */
+static int retired_path(const char *key_file, char *out, size_t n)
+{
+	return (size_t)snprintf(out, n, "%s.retired", key_file) >= n ? -1 : 0;
+}
+
+/*
+ * Read every "N base64" line of path into c->master; c->version = max N.
+ * A retired file (retired set) may be missing, adds only versions the key
+ * file does not have, and never sets the current version.
+ */
+static int read_key_file(struct crm_crypt *c, const char *path, int retired,
 			 struct crm_err *e)
 {
 	struct stat st;
@@ -137,17 +149,21 @@ static int read_key_file(struct crm_crypt *c, const char *path,
 	FILE *fp;
 	int lineno = 0;
 
-	if (!(fp = fopen(path, "r")))
+	if (!(fp = fopen(path, "r"))) {
+		if (retired && errno == ENOENT)
+			return 0;
 		return crm_err_set(e, errno == ENOENT ? CRM_ENOINPUT : CRM_EIO,
 				   "%s: %s (create one with 'crm key init')",
 				   path, strerror(errno));
+	}
 	if (fstat(fileno(fp), &st) == 0 && (st.st_mode & 077)) {
 		fclose(fp);
 		return crm_err_set(e, CRM_EDATA,
 				   "%s: readable by others (mode %03o): chmod 600 it",
 				   path, (unsigned)(st.st_mode & 0777));
 	}
-	c->version = 0;
+	if (!retired)
+		c->version = 0;
 	while (fgets(line, sizeof(line), fp)) {
 		char *p = line, *b64, *end;
 		long v;
@@ -160,10 +176,14 @@ static int read_key_file(struct crm_crypt *c, const char *path,
 		v = strtol(p, &end, 10);
 		b64 = end + strspn(end, " \t");
 		b64[strcspn(b64, " \t\r\n")] = 0;
-		if (end == p || v < 1 || v > MAXVER ||
-		    sodium_base642bin(c->master[v], MKEY, b64, strlen(b64), NULL,
-				      &klen, NULL, sodium_base64_VARIANT_ORIGINAL) ||
-		    klen != MKEY) {
+		if (end == p || v < 1 || v > MAXVER)
+			klen = 0;
+		else if (retired && c->have[v])
+			continue;
+		else if (sodium_base642bin(c->master[v], MKEY, b64, strlen(b64), NULL,
+					   &klen, NULL, sodium_base64_VARIANT_ORIGINAL))
+			klen = 0;
+		if (klen != MKEY) {
 			fclose(fp);
 			sodium_memzero(line, sizeof(line));
 			return crm_err_set(e, CRM_EDATA,
@@ -171,18 +191,18 @@ static int read_key_file(struct crm_crypt *c, const char *path,
 					   path, lineno);
 		}
 		c->have[v] = 1;
-		if (v > c->version)
+		if (!retired && v > c->version)
 			c->version = (int)v;
 	}
 	sodium_memzero(line, sizeof(line));
 	fclose(fp);
-	if (!c->version)
+	if (!retired && !c->version)
 		return crm_err_set(e, CRM_EDATA, "%s: no master key in the file", path);
 	return 0;
 }
 
-/* Write the master keys of c from version lo up to path, atomically. */
-static int write_key_file(const struct crm_crypt *c, int lo, const char *path,
+/* Write the master keys of c from version lo to hi to path, atomically. */
+static int write_key_file(const struct crm_crypt *c, int lo, int hi, const char *path,
 			  int excl, struct crm_err *e)
 {
 	char tmp[4200], b64[sodium_base64_ENCODED_LEN(MKEY, sodium_base64_VARIANT_ORIGINAL)];
@@ -197,9 +217,13 @@ static int write_key_file(const struct crm_crypt *c, int lo, const char *path,
 			close(fd);
 		return crm_err_set(e, CRM_EIO, "%s: %s", tmp, strerror(errno));
 	}
-	fprintf(fp, "# crm master keys: keep this file secret and apart from the database.\n"
-		    "# The highest version is current. See crm-key(1).\n");
-	for (int v = lo; v <= c->version; v++) {
+	if (hi < c->version)
+		fprintf(fp, "# crm retired master keys: kept until 'crm key retire' finds no data\n"
+			    "# key wrapped under them. Keep this file as secret as the key file.\n");
+	else
+		fprintf(fp, "# crm master keys: keep this file secret and apart from the database.\n"
+			    "# The highest version is current. See crm-key(1).\n");
+	for (int v = lo; v <= hi; v++) {
 		if (!c->have[v])
 			continue;
 		sodium_bin2base64(b64, sizeof(b64), c->master[v], MKEY,
@@ -241,7 +265,7 @@ int crm_key_init(const char *key_file, struct crm_err *e)
 	c->version = 1;
 	c->have[1] = 1;
 	randombytes_buf(c->master[1], MKEY);
-	rc = write_key_file(c, 1, key_file, 1, e);
+	rc = write_key_file(c, 1, 1, key_file, 1, e);
 	crypt_free(c);
 	return rc;
 }
@@ -326,8 +350,9 @@ static int store_open(struct crm_crypt *c, int create, struct crm_err *e)
 }
 
 /* The store must know every master key version it uses, and ours must
- * match: a wrong key file is an error here, not garbage later. */
-static int check_masters(struct crm_crypt *c, struct crm_err *e)
+ * match: a wrong key file is an error here, not garbage later. With
+ * insert, a current version the store does not know yet is noted. */
+static int check_masters(struct crm_crypt *c, int insert, struct crm_err *e)
 {
 	sqlite3_stmt *st;
 	unsigned char tag[16];
@@ -356,7 +381,7 @@ static int check_masters(struct crm_crypt *c, struct crm_err *e)
 	sqlite3_finalize(st);
 	if (rc != SQLITE_DONE)
 		return store_err(c, e, "read");
-	if (!found_current) {
+	if (!found_current && insert) {
 		master_tag(c->master[c->version], tag);
 		if (sqlite3_prepare_v2(c->store,
 				"INSERT INTO masters VALUES (?1, ?2, strftime('%Y-%m-%dT%H:%M:%SZ', 'now'))",
@@ -369,6 +394,82 @@ static int check_masters(struct crm_crypt *c, struct crm_err *e)
 		if (rc != SQLITE_DONE)
 			return store_err(c, e, "write");
 	}
+	return 0;
+}
+
+/* The key file and its retired keys into c. */
+static int read_keys(struct crm_crypt *c, const char *key_file, struct crm_err *e)
+{
+	char rp[4200];
+
+	memset(c->have, 0, sizeof(c->have));
+	if (read_key_file(c, key_file, 0, e) < 0)
+		return -1;
+	if (retired_path(key_file, rp, sizeof(rp)) < 0)
+		return crm_err_set(e, CRM_EUSAGE, "%s: path too long", key_file);
+	return read_key_file(c, rp, 1, e);
+}
+
+/*
+ * Read the key file again (a rotation has happened since it was loaded):
+ * its keys replace ours once the store has checked them. A key file that
+ * does not open is an error and leaves the keys we had. Called with c->mu
+ * held.
+ */
+static int keys_reload(struct crm_crypt *c, struct crm_err *e)
+{
+	struct crm_crypt *t = crypt_new(e);
+	int rc = -1;
+
+	if (!t)
+		return -1;
+	t->db_path = c->db_path;
+	t->store = c->store;
+	if (read_keys(t, c->key_file, e) == 0 && check_masters(t, 0, e) == 0) {
+		memcpy(c->master, t->master, sizeof(c->master));
+		memcpy(c->have, t->have, sizeof(c->have));
+		c->version = t->version;
+		rc = 0;
+	}
+	t->db_path = NULL;
+	t->store = NULL;
+	crypt_free(t);
+	return rc;
+}
+
+/* The newest master key version the key store knows, 0 on error. */
+static int store_version(struct crm_crypt *c)
+{
+	sqlite3_stmt *st;
+	int v = 0;
+
+	if (sqlite3_prepare_v2(c->store, "SELECT max(version) FROM masters", -1, &st, NULL))
+		return 0;
+	if (sqlite3_step(st) == SQLITE_ROW)
+		v = sqlite3_column_int(st, 0);
+	sqlite3_finalize(st);
+	return v;
+}
+
+/*
+ * Before a data key is wrapped: the key store's newest master key must be
+ * ours, else the key file is read again; a process that still cannot
+ * have it refuses to write rather than wrap keys under a retired master
+ * key. Called with c->mu held, inside the store's write transaction.
+ */
+static int keys_current(struct crm_crypt *c, struct crm_err *e)
+{
+	int sv = store_version(c);
+
+	if (sv <= c->version)
+		return 0;
+	if (keys_reload(c, e) < 0)
+		return -1;
+	if (sv > c->version)
+		return crm_err_set(e, CRM_EDATA,
+				   "%s: master key %d is in use but the key file has only %d: "
+				   "no new data keys until it is the current key file",
+				   c->key_file, sv, c->version);
 	return 0;
 }
 
@@ -430,9 +531,20 @@ static int store_get(struct crm_crypt *c, uint64_t id, unsigned char key[DKEY],
 	sqlite3_bind_int64(st, 1, (sqlite3_int64)id);
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW) {
-		rc = unwrap(c, sqlite3_column_int(st, 0), id, sqlite3_column_blob(st, 1),
+		int v = sqlite3_column_int(st, 0);
+
+		/* Wrapped under a master key we do not have: a rotation
+		 * since we loaded ours. */
+		if (v >= 1 && v <= MAXVER && !c->have[v])
+			keys_reload(c, e);
+		rc = unwrap(c, v, id, sqlite3_column_blob(st, 1),
 			    (size_t)sqlite3_column_bytes(st, 1), key);
 		sqlite3_finalize(st);
+		if (rc && (v < 1 || v > MAXVER || !c->have[v]))
+			return crm_err_set(e, CRM_EDATA,
+					   "data key %llu is wrapped under master key %d, which %s does not hold "
+					   "(a key file from before a rotation?)",
+					   (unsigned long long)id, v, c->key_file);
 		if (rc)
 			return crm_err_set(e, CRM_EDATA,
 					   "data key %llu does not unwrap: tampered key store or missing master key",
@@ -532,7 +644,7 @@ int crm_crypt_new_key(struct crm_crypt *c, uint64_t *id, struct crm_err *e)
 			rc = store_err(c, e, "begin");
 			goto out;
 		}
-		if (!(ins = store_put_prepare(c, e))) {
+		if (keys_current(c, e) < 0 || !(ins = store_put_prepare(c, e))) {
 			sqlite3_exec(c->store, "ROLLBACK", NULL, NULL, NULL);
 			rc = -1;
 			goto out;
@@ -973,6 +1085,7 @@ static void crypt_free(struct crm_crypt *c)
 	sqlite3_close(c->store);
 	secret_free(c->cache, c->acache * sizeof(*c->cache));
 	free(c->db_path);
+	free(c->key_file);
 	pthread_mutex_destroy(&c->mu);
 	secret_free(c, sizeof(*c));
 }
@@ -992,8 +1105,12 @@ static int crypt_load(struct crm_crypt **out, const char *key_file,
 		crypt_free(c);
 		return crm_err_set(e, CRM_ESOFTWARE, "out of memory");
 	}
-	if (read_key_file(c, key_file, e) < 0 || store_open(c, create, e) < 0 ||
-	    check_masters(c, e) < 0)
+	if (!(c->key_file = strdup(key_file))) {
+		crypt_free(c);
+		return crm_err_set(e, CRM_ESOFTWARE, "out of memory");
+	}
+	if (read_keys(c, c->key_file, e) < 0 || store_open(c, create, e) < 0 ||
+	    check_masters(c, 1, e) < 0)
 		goto fail;
 	{
 		unsigned char ik[DKEY];
@@ -1135,36 +1252,23 @@ struct crm_crypt *crm_crypt_of(sqlite3 *db)
 
 /* ---- rotation, status ------------------------------------------------- */
 
-int crm_key_rotate(const char *key_file, const char *db_path,
-		   long long *rewrapped, struct crm_err *e)
+/*
+ * Rewrap every data key not under the current master key, in one
+ * transaction of the store; *n counts them. A key that unwraps under no
+ * master key we have stops it, and nothing is changed.
+ */
+static int rewrap_stale(struct crm_crypt *c, long long *n, struct crm_err *e)
 {
-	struct crm_crypt *c;
 	sqlite3_stmt *sel = NULL, *upd = NULL;
-	int old, rc;
+	int rc;
 
-	*rewrapped = 0;
-	if (crypt_load(&c, key_file, db_path, 0, e) < 0)
-		return -1;
-	old = c->version;
-	if (old >= MAXVER) {
-		crypt_free(c);
-		return crm_err_set(e, CRM_EDATA, "%s: at the last master key version (%d)",
-				   key_file, MAXVER);
-	}
-	/* 1. The new master key is on disk, beside the old, before any key
-	 * is wrapped under it. */
-	c->version = old + 1;
-	c->have[c->version] = 1;
-	randombytes_buf(c->master[c->version], MKEY);
-	if (write_key_file(c, 1, key_file, 0, e) < 0 || check_masters(c, e) < 0)
-		goto fail;
-	/* 2. Rewrap every data key in one transaction. */
+	*n = 0;
 	if (sqlite3_exec(c->store, "BEGIN IMMEDIATE", NULL, NULL, NULL) ||
 	    sqlite3_prepare_v2(c->store, "SELECT id, version, wrapped FROM keys WHERE version != ?1",
 			       -1, &sel, NULL) ||
 	    sqlite3_prepare_v2(c->store, "UPDATE keys SET version = ?2, wrapped = ?3 WHERE id = ?1",
 			       -1, &upd, NULL)) {
-		store_err(c, e, "rotate");
+		store_err(c, e, "rewrap");
 		goto rollback;
 	}
 	sqlite3_bind_int(sel, 1, c->version);
@@ -1175,7 +1279,7 @@ int crm_key_rotate(const char *key_file, const char *db_path,
 		if (unwrap(c, sqlite3_column_int(sel, 1), id, sqlite3_column_blob(sel, 2),
 			   (size_t)sqlite3_column_bytes(sel, 2), key)) {
 			crm_err_set(e, CRM_EDATA,
-				    "data key %llu does not unwrap under master key %d: nothing rotated",
+				    "data key %llu does not unwrap under master key %d: nothing rewrapped",
 				    (unsigned long long)id, sqlite3_column_int(sel, 1));
 			goto rollback;
 		}
@@ -1185,14 +1289,14 @@ int crm_key_rotate(const char *key_file, const char *db_path,
 		sqlite3_bind_int(upd, 2, c->version);
 		sqlite3_bind_blob(upd, 3, w, sizeof(w), SQLITE_TRANSIENT);
 		if (sqlite3_step(upd) != SQLITE_DONE) {
-			store_err(c, e, "rotate");
+			store_err(c, e, "rewrap");
 			goto rollback;
 		}
 		sqlite3_reset(upd);
-		(*rewrapped)++;
+		(*n)++;
 	}
 	if (rc != SQLITE_DONE) {
-		store_err(c, e, "rotate");
+		store_err(c, e, "rewrap");
 		goto rollback;
 	}
 	sqlite3_finalize(sel);
@@ -1202,19 +1306,145 @@ int crm_key_rotate(const char *key_file, const char *db_path,
 		store_err(c, e, "commit");
 		goto rollback;
 	}
-	sqlite3_wal_checkpoint_v2(c->store, NULL, SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL);
-	/* 3. Nothing is wrapped under the old keys now: retire them. */
-	if (write_key_file(c, c->version, key_file, 0, e) < 0)
-		goto fail;
-	crypt_free(c);
 	return 0;
 rollback:
 	sqlite3_finalize(sel);
 	sqlite3_finalize(upd);
 	sqlite3_exec(c->store, "ROLLBACK", NULL, NULL, NULL);
+	*n = 0;
+	return -1;
+}
+
+/* Data keys not under the current master key, or -1. */
+static long long count_stale(struct crm_crypt *c)
+{
+	sqlite3_stmt *q;
+	long long n = -1;
+
+	if (sqlite3_prepare_v2(c->store, "SELECT count(*) FROM keys WHERE version != ?1",
+			       -1, &q, NULL))
+		return -1;
+	sqlite3_bind_int(q, 1, c->version);
+	if (sqlite3_step(q) == SQLITE_ROW)
+		n = sqlite3_column_int64(q, 0);
+	sqlite3_finalize(q);
+	return n;
+}
+
+/*
+ * Rewrap until no data key is left under an older master key. Once the
+ * store names the current version, every process wraps its new keys
+ * under it (keys_current), so a pass after that finds none; the passes
+ * are bounded all the same.
+ */
+static int rewrap_all(struct crm_crypt *c, long long *total, struct crm_err *e)
+{
+	for (int pass = 0; pass < 16; pass++) {
+		long long n, left;
+
+		if (rewrap_stale(c, &n, e) < 0)
+			return -1;
+		*total += n;
+		if ((left = count_stale(c)) < 0)
+			return store_err(c, e, "read");
+		if (!left)
+			return 0;
+	}
+	return crm_err_set(e, CRM_EUNAVAILABLE,
+			   "data keys are still being wrapped under an older master key: "
+			   "is a process running with an old key file?");
+}
+
+int crm_key_rotate(const char *key_file, const char *db_path,
+		   long long *rewrapped, struct crm_err *e)
+{
+	struct crm_crypt *c;
+	char rp[4200];
+	int old;
+
+	*rewrapped = 0;
+	if (crypt_load(&c, key_file, db_path, 0, e) < 0)
+		return -1;
+	old = c->version;
+	if (old >= MAXVER) {
+		crypt_free(c);
+		return crm_err_set(e, CRM_EDATA, "%s: at the last master key version (%d)",
+				   key_file, MAXVER);
+	}
+	if (retired_path(key_file, rp, sizeof(rp)) < 0) {
+		crypt_free(c);
+		return crm_err_set(e, CRM_EUSAGE, "%s: path too long", key_file);
+	}
+	/* 1. The new master key is on disk, beside the old, before the store
+	 * names it: from then on every process that makes a data key reads
+	 * the key file again and wraps under the new key. */
+	c->version = old + 1;
+	c->have[c->version] = 1;
+	randombytes_buf(c->master[c->version], MKEY);
+	if (write_key_file(c, 1, c->version, key_file, 0, e) < 0 || check_masters(c, 1, e) < 0)
+		goto fail;
+	/* 2. Rewrap every data key, until none is left under an old key. */
+	if (rewrap_all(c, rewrapped, e) < 0)
+		goto fail;
+	sqlite3_wal_checkpoint_v2(c->store, NULL, SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL);
+	/* 3. The old keys move to the retired file (with any retired
+	 * before), then leave the key file. A crash between leaves them in
+	 * both. */
+	if (write_key_file(c, 1, old, rp, 0, e) < 0 ||
+	    write_key_file(c, c->version, c->version, key_file, 0, e) < 0)
+		goto fail;
+	crypt_free(c);
+	return 0;
 fail:
 	crypt_free(c);
 	return -1;
+}
+
+int crm_key_retire(const char *key_file, const char *db_path, int *retired,
+		   long long *rewrapped, struct crm_err *e)
+{
+	struct crm_crypt *c;
+	char rp[4200];
+	int fd;
+
+	*rewrapped = 0;
+	*retired = 0;
+	if (crypt_load(&c, key_file, db_path, 0, e) < 0)
+		return -1;
+	for (int v = 1; v < c->version; v++)
+		*retired += c->have[v];
+	if (retired_path(key_file, rp, sizeof(rp)) < 0) {
+		crypt_free(c);
+		return crm_err_set(e, CRM_EUSAGE, "%s: path too long", key_file);
+	}
+	/* Stragglers first: a key still under a retired master key would be
+	 * lost with it. */
+	if (rewrap_all(c, rewrapped, e) < 0) {
+		crypt_free(c);
+		return -1;
+	}
+	/* Overwrite, sync, then unlink: the old keys leave the disk's live
+	 * blocks, not only the directory. */
+	if ((fd = open(rp, O_WRONLY)) >= 0) {
+		struct stat st;
+
+		if (fstat(fd, &st) == 0 && st.st_size > 0) {
+			char zero[512] = { 0 };
+
+			for (off_t o = 0; o < st.st_size; o += (off_t)sizeof(zero))
+				if (write(fd, zero, sizeof(zero)) < 0)
+					break;
+			fsync(fd);
+		}
+		close(fd);
+	}
+	if (unlink(rp) < 0 && errno != ENOENT) {
+		crm_err_set(e, CRM_EIO, "%s: %s", rp, strerror(errno));
+		crypt_free(c);
+		return -1;
+	}
+	crypt_free(c);
+	return 0;
 }
 
 int crm_key_status(const char *key_file, const char *db_path,
@@ -1227,8 +1457,10 @@ int crm_key_status(const char *key_file, const char *db_path,
 	if (crypt_load(&c, key_file, db_path, 0, e) < 0)
 		return -1;
 	st->version = c->version;
-	for (int v = 1; v <= MAXVER; v++)
+	for (int v = c->version; v <= MAXVER; v++)
 		st->versions += c->have[v];
+	for (int v = 1; v < c->version; v++)
+		st->retired += c->have[v];
 	crm_crypt_store_path(db_path, st->store, sizeof(st->store));
 	if (sqlite3_prepare_v2(c->store,
 			"SELECT count(*), count(*) FILTER (WHERE version != ?1) FROM keys WHERE id > 1",

@@ -66,16 +66,26 @@ struct crm_crypt *crm_crypt_of(sqlite3 *db);
 /* Create a key file with master key 1 (refuses to overwrite). */
 int crm_key_init(const char *key_file, struct crm_err *e);
 /*
- * Rotate: add master key N+1 to the key file, rewrap every data key of the
- * database's key store under it in one transaction, then drop the older
- * master keys from the file. *rewrapped counts the keys.
+ * Rotate: add master key N+1 to the key file and name it in the key store
+ * (from then on every process, a running server included, wraps new data
+ * keys under it: it reads the key file again, or refuses to write); rewrap
+ * every data key under it, pass after pass until none is left under an
+ * older key; then move the older master keys to KEY_FILE.retired, which
+ * every tool still reads, until crm_key_retire. *rewrapped counts the keys.
  */
 int crm_key_rotate(const char *key_file, const char *db_path,
+		   long long *rewrapped, struct crm_err *e);
+/*
+ * Retire: rewrap any data key still under an older master key, then wipe
+ * and remove KEY_FILE.retired. *retired counts the master keys removed.
+ */
+int crm_key_retire(const char *key_file, const char *db_path, int *retired,
 		   long long *rewrapped, struct crm_err *e);
 
 struct crm_key_status {
 	int version;		/* current master key version */
-	int versions;		/* master keys in the file */
+	int versions;		/* master keys in the key file */
+	int retired;		/* older master keys kept in KEY_FILE.retired */
 	long long keys;		/* data keys in the store */
 	long long stale;	/* data keys wrapped under an older version */
 	char store[4096];
