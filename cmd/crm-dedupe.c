@@ -84,14 +84,20 @@ static void add_fields(struct crm_linkage *lk, const char *spec)
 
 static void write_pair(struct crm_buf *b, const struct crm_linkage *lk,
 		       const struct crm_pair *p, uint32_t cluster,
-		       const char *action)
+		       const char *action, const char *why)
 {
 	crm_buf_adds(b, "{\"type\":\"match\",\"a\":");
 	crm_json_str(b, lk->id[p->a], strlen(lk->id[p->a]));
 	crm_buf_adds(b, ",\"b\":");
 	crm_json_str(b, lk->id[p->b], strlen(lk->id[p->b]));
-	crm_buf_addf(b, ",\"probability\":%.6f,\"weight\":%.3f,\"action\":\"%s\",\"group\":",
+	crm_buf_addf(b, ",\"probability\":%.6f,\"weight\":%.3f,\"action\":\"%s\",",
 		     p->p, p->weight, action);
+	if (*why) {
+		crm_buf_adds(b, "\"why\":");
+		crm_json_str(b, why, strlen(why));
+		crm_buf_addc(b, ',');
+	}
+	crm_buf_adds(b, "\"group\":");
 	crm_json_str(b, lk->id[cluster], strlen(lk->id[cluster]));
 	crm_buf_adds(b, ",\"fields\":{");
 	for (size_t i = 0; i < lk->nf; i++) {
@@ -150,8 +156,9 @@ static int cmd_review(void)
 
 	if (crm_db_open(&db, cli_db, CRM_DB_READONLY, &e) < 0)
 		cli_die_err(&e);
-	print_rows(db, "SELECT id, entity, a_id, b_id, probability, weight, fields, created_at "
-		       "FROM match_reviews WHERE status = 'open' ORDER BY probability DESC", "review", NULL);
+	print_rows(db, "SELECT id, entity, a_id, b_id, probability, weight, reason, fields, created_at "
+		       "FROM match_reviews WHERE status = 'open' ORDER BY reason IS NULL, probability DESC",
+		   "review", NULL);
 	crm_db_close(db);
 	return cli_finish(0);
 }
@@ -227,7 +234,7 @@ static int cmd_merge(const struct crm_entity *type, int argc, char **argv)
 {
 	sqlite3 *db = open_rw();
 	struct crm_err e = { 0 };
-	struct crm_merge_info info = { NAN, NAN, "manual" };
+	struct crm_merge_info info = { NAN, NAN, "manual", NULL };
 	char mid[CRM_ID_MAX], surv[CRM_ID_MAX];
 	const struct crm_entity *t;
 
@@ -357,9 +364,15 @@ static void write_incoming(sqlite3 *db, const struct incoming *in,
 			if (x >= 0)
 				p = best[x];
 			if (p && p->p >= review) {
+				char why[340];
+				const char *act = crm_dedupe_action(db, lk, p, automerge, review,
+								    why, sizeof(why));
+
 				json_object_set_new(d, "of", json_string(lk->id[(long)p->a == x ? p->b : p->a]));
 				json_object_set_new(d, "probability", json_real(p->p));
-				json_object_set_new(d, "action", json_string(p->p >= automerge ? "merge" : "review"));
+				json_object_set_new(d, "action", json_string(act));
+				if (*why)
+					json_object_set_new(d, "why", json_string(why));
 			} else {
 				json_object_set_new(d, "action", json_string("distinct"));
 			}
@@ -546,8 +559,8 @@ int main(int argc, char **argv)
 	crm_buf_init(&out, 0);
 	for (size_t k = 0; k < lk.npairs; k++) {
 		const struct crm_pair *p = &lk.pairs[k];
-		const char *action = p->p >= automerge ? "merge" :
-				     p->p >= review ? "review" : "distinct";
+		const char *action;
+		char why[340];
 
 		if (p->p >= automerge)
 			nmerge++;
@@ -555,7 +568,8 @@ int main(int argc, char **argv)
 			nreview++;
 		if ((!allpairs && p->p < review) || !all)
 			continue;
-		write_pair(&out, &lk, p, cluster[p->a], action);
+		action = crm_dedupe_action(db, &lk, p, automerge, review, why, sizeof(why));
+		write_pair(&out, &lk, p, cluster[p->a], action, why);
 		if (out.len > 65536) {
 			if (cli_write(out.data, out.len) < 0)
 				break;
@@ -592,6 +606,8 @@ int main(int argc, char **argv)
 			fprintf(stderr, "; dry run: nothing changed");
 		else
 			fprintf(stderr, "; %zu records merged, %zu new reviews", res.merged, res.queued);
+		if (!dry && res.held)
+			fprintf(stderr, " (%zu sure pairs of two owners among them, left to a person)", res.held);
 		fprintf(stderr, "; %.2f s\n", crm_now() - t0);
 		for (size_t i = 0; i < lk.nf; i++)
 			fprintf(stderr, "  %-24s %-8s exact %+6.2f  close %+6.2f  fuzzy %+6.2f  different %+6.2f\n",

@@ -477,6 +477,8 @@ static int list(sqlite3 *db, const struct crm_api_req *rq, const struct crm_enti
 struct capture {
 	struct crm_buf rec;	/* the record that landed */
 	char reason[512];	/* or why it was rejected */
+	const struct crm_principal *who;	/* the caller of the write */
+	int conflict;		/* the key is someone else's record */
 };
 
 static _Thread_local struct {
@@ -503,6 +505,21 @@ static int cap_reject(void *ctx, const char *file, long line, const char *reason
 	return 0;
 }
 
+/* An upsert changes only a record the caller reaches. */
+static int cap_may_update(void *ctx, const struct crm_entity *t, const char *id)
+{
+	struct capture *c = ctx;
+	struct crm_err e = { 0 };
+	int ok = 0, rc;
+
+	rc = reach(tl.db, c->who, t, id, &ok, &e);
+	if (rc < 0)
+		return -1;
+	if (!rc || !ok)
+		c->conflict = 1;
+	return rc && ok;
+}
+
 void crm_api_thread_done(void)
 {
 	crm_import_free(tl.im);
@@ -522,6 +539,7 @@ static struct crm_import *importer(sqlite3 *db, struct crm_err *e)
 	h.ctx = &tl.cap;
 	h.records = cap_record;
 	h.reject = cap_reject;
+	h.may_update = cap_may_update;
 	if (!(tl.im = crm_import_new(db, &o, &h, e)))
 		return NULL;
 	if (crm_import_map(tl.im, "id=id", e) < 0) {
@@ -562,11 +580,15 @@ static int check_body(sqlite3 *db, const struct crm_principal *p, const struct c
 		}
 		if (!strcmp(k, "id") || !strcmp(k, "type") || !strcmp(k, "source") ||
 		    !strcmp(k, "merged_into") || !strcmp(k, "updated_at") ||
-		    crm_entity_internal(k))
+		    !strcmp(k, "created_at") || crm_entity_internal(k))
 			return crm_api_error(rs, 400, "forbidden_field",
 					     "'%s' is set by the server, not by a request", k);
 		if (f < 0)
 			return crm_api_error(rs, 400, "unknown_field", "%ss have no field '%s'", t->kind, k);
+		if (json_is_null(v) && !strcmp(k, "owner"))
+			return crm_api_error(rs, 422, "bad_field",
+					     "owner: a %s must have an owner (a record without one is seen by admins only)",
+					     t->kind);
 		if (json_is_null(v))
 			continue;
 		switch (t->fields[f].type) {
@@ -602,18 +624,26 @@ static int check_body(sqlite3 *db, const struct crm_principal *p, const struct c
 						     k, rt->kind, json_string_value(v));
 		}
 	}
-	/* A rep's new record is theirs. */
-	if (create && has_owner(t) && !json_object_get(o, "owner") && p->role != CRM_ROLE_ADMIN)
-		json_object_set_new(o, "owner", json_string(p->user));
+	/* A new record without an owner is the caller's (write_record). */
+	if (create && has_owner(t) && !json_object_get(o, "owner") && !*p->user)
+		return crm_api_error(rs, 422, "bad_field", "owner: say who owns the new %s", t->kind);
 	if (create && !has_owner(t) && p->role != CRM_ROLE_ADMIN &&
 	    !json_is_string(json_object_get(o, "contact_id")))
 		return crm_api_error(rs, 422, "bad_reference", "%ss you write must name a contact_id", t->kind);
 	return 0;
 }
 
-/* Write o as a record of t; the record that landed into rs, or an error. */
-static int write_record(sqlite3 *db, const struct crm_entity *t, json_t *o,
-			int create, struct crm_api_res *rs)
+/*
+ * Write o as a record of t for p; the record that landed into rs, or an
+ * error. A create is an upsert keyed by (source, key) with source
+ * "api:OWNER" (the caller, for types without an owner), so two reps'
+ * independent records never share a key; one that finds a record p
+ * cannot reach (its owner changed since) is a 409 that shows nothing of
+ * it. A found record keeps its owner unless the body names one.
+ */
+static int write_record(sqlite3 *db, const struct crm_principal *p,
+			const struct crm_entity *t, json_t *o, int create,
+			struct crm_api_res *rs)
 {
 	struct crm_err e = { 0 };
 	struct crm_import *im = importer(db, &e);
@@ -623,6 +653,17 @@ static int write_record(sqlite3 *db, const struct crm_entity *t, json_t *o,
 
 	if (!im)
 		return db_error(rs, db, &e);
+	if (crm_import_set_owner(im, create && *p->user ? p->user : NULL) < 0)
+		return crm_api_error(rs, 500, "internal", "out of memory");
+	if (create) {
+		json_t *ow = json_object_get(o, "owner");
+		char src[160];
+
+		snprintf(src, sizeof(src), "api:%s", json_is_string(ow) ? json_string_value(ow) : p->user);
+		json_object_set_new(o, "source", json_string(src));
+	}
+	tl.cap.who = p;
+	tl.cap.conflict = 0;
 	text = json_dumps(o, JSON_COMPACT);
 	if (!text)
 		return crm_api_error(rs, 500, "internal", "out of memory");
@@ -641,6 +682,9 @@ static int write_record(sqlite3 *db, const struct crm_entity *t, json_t *o,
 		crm_api_thread_done();
 		return db_error(rs, db, &e);
 	}
+	if (!tl.cap.rec.len && tl.cap.conflict)
+		return crm_api_error(rs, 409, "conflict",
+				     "a %s with this key exists and is not yours to change", t->kind);
 	if (!tl.cap.rec.len)
 		return crm_api_error(rs, 422, "rejected", "%s",
 				     *tl.cap.reason ? tl.cap.reason : "the record was not stored");
@@ -1156,7 +1200,7 @@ static int record(struct crm_api *a, sqlite3 *db, const struct crm_api_req *rq,
 		if ((rc = check_body(db, rq->who, t, body, 0, rs)))
 			return rc;
 		json_object_set_new(body, "id", json_string(id));
-		return write_record(db, t, body, 0, rs);
+		return write_record(db, rq->who, t, body, 0, rs);
 	}
 	if (!strcmp(rq->method, "DELETE")) {
 		char sql[128];
@@ -1196,7 +1240,7 @@ static int collection(struct crm_api *a, sqlite3 *db, const struct crm_api_req *
 		return crm_api_error(rs, 400, "unknown_parameter", "a new record takes no parameters");
 	if ((rc = check_body(db, rq->who, t, body, 1, rs)))
 		return rc;
-	if ((rc = write_record(db, t, body, 1, rs)) >= 300 || strcmp(t->kind, "interaction"))
+	if ((rc = write_record(db, rq->who, t, body, 1, rs)) >= 300 || strcmp(t->kind, "interaction"))
 		return rc;
 	/* A new interaction moves its contact's score at once. */
 	o = json_loadb(rs->body.data, rs->body.len, 0, NULL);

@@ -57,6 +57,91 @@ static int fields_json(const struct crm_linkage *lk, const struct crm_pair *p,
 	return rc | crm_buf_addc(f, '}');
 }
 
+/*
+ * Do records a and b of t have two different owners? 1 yes (their names
+ * into owners, "A and B"), 0 no, -1 on a database error.
+ */
+static int owners_differ(sqlite3 *db, const struct crm_entity *t, const char *a,
+			 const char *b, char *owners, size_t n)
+{
+	char sql[160];
+	sqlite3_stmt *st;
+	int rc = 0;
+
+	if (crm_entity_field(t, "owner") < 0)
+		return 0;
+	snprintf(sql, sizeof(sql), "SELECT x.owner, y.owner FROM %s x, %s y WHERE x.id = ?1 AND y.id = ?2 "
+		 "AND x.owner IS NOT NULL AND y.owner IS NOT NULL AND x.owner != y.owner",
+		 t->table, t->table);
+	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
+		return -1;
+	sqlite3_bind_text(st, 1, a, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, b, -1, SQLITE_STATIC);
+	if ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		snprintf(owners, n, "%s and %s", sqlite3_column_text(st, 0), sqlite3_column_text(st, 1));
+		rc = 1;
+	} else {
+		rc = rc == SQLITE_DONE ? 0 : -1;
+	}
+	sqlite3_finalize(st);
+	return rc;
+}
+
+const char *crm_dedupe_action(sqlite3 *db, const struct crm_linkage *lk,
+			      const struct crm_pair *p, double automerge,
+			      double review, char *why, size_t n)
+{
+	char owners[300];
+
+	*why = 0;
+	if (p->p < review)
+		return "distinct";
+	if (p->p < automerge)
+		return "review";
+	if (owners_differ(db, lk->type, lk->id[p->a], lk->id[p->b], owners, sizeof(owners)) > 0) {
+		snprintf(why, n, "two owners: %s", owners);
+		return "review";
+	}
+	return "merge";
+}
+
+/* Queue a and b for review (once per pair); 1 if queued, 0 if it was. */
+static int queue_review(sqlite3 *db, sqlite3_stmt *q, const char *kind, const char *a,
+			const char *b, double p, double w, const char *fields,
+			const char *reason, const char *now, struct crm_err *e)
+{
+	char rid[CRM_ID_MAX];
+
+	if (strcmp(a, b) > 0) {
+		const char *tmp = a;
+
+		a = b;
+		b = tmp;
+	}
+	crm_id_new("r_", rid);
+	sqlite3_bind_text(q, 1, rid, -1, SQLITE_STATIC);
+	sqlite3_bind_text(q, 2, kind, -1, SQLITE_STATIC);
+	sqlite3_bind_text(q, 3, a, -1, SQLITE_STATIC);
+	sqlite3_bind_text(q, 4, b, -1, SQLITE_STATIC);
+	sqlite3_bind_double(q, 5, p);
+	if (isnan(w))
+		sqlite3_bind_null(q, 6);
+	else
+		sqlite3_bind_double(q, 6, w);
+	sqlite3_bind_text(q, 7, fields, -1, SQLITE_STATIC);
+	sqlite3_bind_text(q, 8, now, -1, SQLITE_STATIC);
+	if (reason)
+		sqlite3_bind_text(q, 9, reason, -1, SQLITE_STATIC);
+	else
+		sqlite3_bind_null(q, 9);
+	if (sqlite3_step(q) != SQLITE_DONE) {
+		sqlite3_reset(q);
+		return crm_db_err(db, e, "cannot write the review queue");
+	}
+	sqlite3_reset(q);
+	return sqlite3_changes(db) > 0;
+}
+
 int crm_dedupe_apply(sqlite3 *db, const struct crm_linkage *lk,
 		     const uint32_t *cluster, double automerge, double review,
 		     void (*warn)(void *ctx, const char *msg), void *ctx,
@@ -64,6 +149,7 @@ int crm_dedupe_apply(sqlite3 *db, const struct crm_linkage *lk,
 {
 	const char **live = calloc(lk->n ? lk->n : 1, sizeof(*live));	/* group -> survivor */
 	double *best = calloc(lk->n ? lk->n : 1, sizeof(*best));
+	char *held = calloc(lk->n ? lk->n : 1, 1);	/* left unmerged: two owners */
 	sqlite3_stmt *q = NULL;
 	struct crm_buf f;
 	int in_tx = 0, rc = -1;
@@ -71,7 +157,7 @@ int crm_dedupe_apply(sqlite3 *db, const struct crm_linkage *lk,
 
 	memset(res, 0, sizeof(*res));
 	crm_buf_init(&f, 0);
-	if (!live || !best) {
+	if (!live || !best || !held) {
 		crm_err_set(e, CRM_ESOFTWARE, "out of memory");
 		goto out;
 	}
@@ -86,10 +172,18 @@ int crm_dedupe_apply(sqlite3 *db, const struct crm_linkage *lk,
 				best[p->b] = p->p;
 		}
 	}
+	crm_db_timestamp(now, sizeof(now));
+	if (sqlite3_prepare_v2(db, "INSERT INTO match_reviews (id, entity, a_id, b_id, probability, weight, fields, created_at, reason) "
+			       "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) ON CONFLICT (a_id, b_id) DO NOTHING",
+			       -1, &q, NULL) != SQLITE_OK) {
+		crm_db_err(db, e, "cannot write the review queue");
+		goto out;
+	}
 	for (uint32_t i = 0; i < lk->n; i++) {
 		uint32_t g = cluster[i];
-		struct crm_merge_info info = { best[i], NAN, "auto" };
-		char mid[CRM_ID_MAX], surv[CRM_ID_MAX];
+		struct crm_merge_info info = { best[i], NAN, "auto", NULL };
+		char mid[CRM_ID_MAX], surv[CRM_ID_MAX], owners[300], why[340];
+		int od;
 
 		if (g == i) {
 			live[i] = lk->id[i];
@@ -98,6 +192,24 @@ int crm_dedupe_apply(sqlite3 *db, const struct crm_linkage *lk,
 		if (!in_tx && crm_db_begin(db, e) < 0)
 			goto out;
 		in_tx = 1;
+		/* Records of two owners are never merged without a person:
+		 * the pair waits in the review queue, saying why. */
+		if ((od = owners_differ(db, lk->type, live[g], lk->id[i], owners, sizeof(owners))) < 0) {
+			crm_db_err(db, e, "cannot read owners");
+			goto out;
+		}
+		if (od) {
+			int qr;
+
+			snprintf(why, sizeof(why), "two owners: %s", owners);
+			if ((qr = queue_review(db, q, lk->type->kind, live[g], lk->id[i], best[i], NAN,
+					       "{}", why, now, e)) < 0)
+				goto out;
+			res->queued += qr;
+			res->held++;
+			held[i] = 1;
+			continue;
+		}
 		if (crm_merge(db, lk->type, live[g], lk->id[i], &info, mid, surv, e) < 0) {
 			char msg[CRM_ERR_MAX + 80];
 
@@ -117,29 +229,13 @@ int crm_dedupe_apply(sqlite3 *db, const struct crm_linkage *lk,
 			in_tx = 0;
 		}
 	}
-	crm_db_timestamp(now, sizeof(now));
-	if (sqlite3_prepare_v2(db, "INSERT INTO match_reviews (id, entity, a_id, b_id, probability, weight, fields, created_at) "
-			       "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) ON CONFLICT (a_id, b_id) DO NOTHING",
-			       -1, &q, NULL) != SQLITE_OK) {
-		crm_db_err(db, e, "cannot write the review queue");
-		goto out;
-	}
 	for (size_t k = 0; k < lk->npairs; k++) {
 		const struct crm_pair *p = &lk->pairs[k];
-		const char *ra, *rb;
-		char rid[CRM_ID_MAX];
+		int qr;
 
-		if (p->p < review || p->p >= automerge || cluster[p->a] == cluster[p->b])
+		if (p->p < review || p->p >= automerge ||
+		    (cluster[p->a] == cluster[p->b] && !held[p->a] && !held[p->b]))
 			continue;
-		/* Between the records that are left: a merged one's survivor. */
-		ra = live[cluster[p->a]];
-		rb = live[cluster[p->b]];
-		if (strcmp(ra, rb) > 0) {
-			const char *tmp = ra;
-
-			ra = rb;
-			rb = tmp;
-		}
 		if (!in_tx && crm_db_begin(db, e) < 0)
 			goto out;
 		in_tx = 1;
@@ -148,23 +244,13 @@ int crm_dedupe_apply(sqlite3 *db, const struct crm_linkage *lk,
 			crm_err_set(e, CRM_ESOFTWARE, "out of memory");
 			goto out;
 		}
-		crm_id_new("r_", rid);
-		sqlite3_bind_text(q, 1, rid, -1, SQLITE_STATIC);
-		sqlite3_bind_text(q, 2, lk->type->kind, -1, SQLITE_STATIC);
-		sqlite3_bind_text(q, 3, ra, -1, SQLITE_STATIC);
-		sqlite3_bind_text(q, 4, rb, -1, SQLITE_STATIC);
-		sqlite3_bind_double(q, 5, p->p);
-		sqlite3_bind_double(q, 6, p->weight);
-		sqlite3_bind_text(q, 7, f.data, -1, SQLITE_STATIC);
-		sqlite3_bind_text(q, 8, now, -1, SQLITE_STATIC);
-		if (sqlite3_step(q) != SQLITE_DONE) {
-			crm_db_err(db, e, "cannot write the review queue");
-			sqlite3_reset(q);
+		/* Between the records that are left: a merged one's survivor. */
+		if ((qr = queue_review(db, q, lk->type->kind,
+				       held[p->a] ? lk->id[p->a] : live[cluster[p->a]],
+				       held[p->b] ? lk->id[p->b] : live[cluster[p->b]],
+				       p->p, p->weight, f.data, NULL, now, e)) < 0)
 			goto out;
-		}
-		if (sqlite3_changes(db))
-			res->queued++;
-		sqlite3_reset(q);
+		res->queued += qr;
 	}
 	if (in_tx && crm_db_commit(db, e) < 0)
 		goto out_committed;
@@ -179,6 +265,7 @@ out_committed:
 	crm_buf_release(&f);
 	free(live);
 	free(best);
+	free(held);
 	return rc;
 }
 
@@ -239,7 +326,7 @@ int crm_review_decide(sqlite3 *db, const char *review_id, int accept,
 		w = sqlite3_column_double(st, 4);
 	sqlite3_finalize(st);
 	if (accept) {
-		struct crm_merge_info info = { p, w, "review" };
+		struct crm_merge_info info = { p, w, "review", NULL };
 
 		/* Either side may have been merged since: use the survivors. */
 		if (survivor_of(db, t, a) < 0 || survivor_of(db, t, b) < 0) {

@@ -14,6 +14,7 @@ struct crm_dedupe_result {
 	size_t merged;		/* records merged into others */
 	size_t failed;		/* merges refused (reported through warn) */
 	size_t queued;		/* new review entries */
+	size_t held;		/* sure pairs of two owners, sent to review */
 };
 
 /*
@@ -34,6 +35,15 @@ int crm_dedupe_apply(sqlite3 *db, const struct crm_linkage *lk,
 		     const uint32_t *cluster, double automerge, double review,
 		     void (*warn)(void *ctx, const char *msg), void *ctx,
 		     struct crm_dedupe_result *res, struct crm_err *e);
+
+/*
+ * What crm_dedupe_apply does with pair p: "merge", "review" or
+ * "distinct". A sure pair of records with two different owners is
+ * "review", and why (n bytes) says so; else why is "".
+ */
+const char *crm_dedupe_action(sqlite3 *db, const struct crm_linkage *lk,
+			      const struct crm_pair *p, double automerge,
+			      double review, char *why, size_t n);
 
 /*
  * Accept (merge) or reject an open review entry, in one transaction. On

@@ -94,6 +94,7 @@ struct rec {
 	struct crm_buf key;
 	struct crm_buf why;
 	int deferred_field;		/* field to defer, or -1 */
+	int owner_default;		/* owner given by crm_import_set_owner */
 	const char *file;
 	long line;
 	/* A queued record keeps copies of what its input no longer holds. */
@@ -119,6 +120,7 @@ struct crm_import {
 	int in_tx;
 	struct crm_import_stats at_begin;	/* stats when the batch began */
 	char now[32];
+	char *owner;			/* crm_import_set_owner */
 	sqlite3_stmt *find_product;
 	/* Encryption: the connection's keys, a contact's data key, a cell. */
 	struct crm_crypt *cc;
@@ -434,6 +436,7 @@ void crm_import_free(struct crm_import *im)
 	for (size_t i = 0; i < im->ndefer; i++)
 		deferred_free(&im->defer[i]);
 	free(im->defer);
+	free(im->owner);
 	sqlite3_finalize(im->find_product);
 	sqlite3_finalize(im->dk_of);
 	crm_buf_release(&im->seal);
@@ -447,6 +450,17 @@ void crm_import_free(struct crm_import *im)
 const struct crm_import_stats *crm_import_stats(const struct crm_import *im)
 {
 	return &im->st;
+}
+
+int crm_import_set_owner(struct crm_import *im, const char *owner)
+{
+	char *o = NULL;
+
+	if (owner && !(o = strdup(owner)))
+		return -1;
+	free(im->owner);
+	im->owner = o;
+	return 0;
 }
 
 int crm_import_map(struct crm_import *im, const char *spec, struct crm_err *e)
@@ -537,6 +551,7 @@ static void rec_start(struct rec *r, struct tstate *ts, const char *file,
 	crm_buf_reset(&r->why);
 	r->nattrs = 0;
 	r->deferred_field = -1;
+	r->owner_default = 0;
 	r->file = file;
 	r->line = line;
 }
@@ -1338,6 +1353,18 @@ static int write_existing(struct crm_import *im, struct rec *r, const char *id,
 	uint64_t dk;
 	int rc;
 
+	if (im->h.may_update) {
+		rc = im->h.may_update(im->h.ctx, ts->t, id);
+		if (rc < 0)
+			return crm_err_set(e, CRM_ESOFTWARE, "cannot check who may change %s %s",
+					   ts->t->kind, id);
+		if (rc == 0)
+			return reason(r, "conflict: this key belongs to a %s you cannot change",
+				      ts->t->kind), 1;
+	}
+	/* A default owner is for new records: a found one keeps its own. */
+	if (r->owner_default)
+		r->has[crm_entity_field(ts->t, "owner")] = 0;
 	if (rec_dk(im, r, id, 1, &dk, e) < 0 ||
 	    bind_fields(im, r, st, 0, id, dk, e) < 0)
 		return -1;
@@ -1372,8 +1399,8 @@ static int write_existing(struct crm_import *im, struct rec *r, const char *id,
 }
 
 /*
- * Write r as one row: an update when its id or key is known, else an
- * insert under newid. known says the key is known to exist: no insert is
+ * Write r as one row: an update when its id or key is known (and the
+ * may_update hook allows it), else an insert under newid. known says the key is known to exist: no insert is
  * tried. Returns 0, 1 (rejected, r->why) or -1 (fatal, e).
  */
 static int write_one(struct crm_import *im, struct rec *r, const char *newid,
@@ -1594,6 +1621,15 @@ static int rec_finish(struct crm_import *im, const char *raw, size_t rawlen,
 	if (rec_normalize(im, r) < 0 || rec_derive(im, r) < 0 ||
 	    rec_resolve(im, r, source) < 0)
 		return reject(im, r->file, r->line, r->why.data, raw, rawlen, e);
+	if (im->owner) {
+		int oi = crm_entity_field(r->ts->t, "owner");
+
+		if (oi >= 0 && !r->has[oi]) {
+			if (set_val(r, oi, im->owner, strlen(im->owner)) < 0)
+				return crm_err_set(e, CRM_ESOFTWARE, "out of memory");
+			r->owner_default = 1;
+		}
+	}
 	if (r->ts->t->subject && im->nsuppressed) {
 		int hit = 0;
 

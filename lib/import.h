@@ -51,6 +51,12 @@ struct crm_import_hooks {
 		      const char *reason, const char *raw, size_t rawlen);
 	/* Something worth saying that is not a reject: "FILE:LINE: ...". */
 	void (*warn)(void *ctx, const char *msg);
+	/*
+	 * Before an existing record (id) of type t is changed by an upsert:
+	 * 1 allow, 0 refuse (the input record is rejected as a conflict), -1
+	 * fail. NULL allows every change.
+	 */
+	int (*may_update)(void *ctx, const struct crm_entity *t, const char *id);
 	/* Called every few thousand rows. */
 	void (*progress)(void *ctx, const char *file,
 			 const struct crm_import_stats *st);
@@ -101,5 +107,12 @@ int crm_import_stream(struct crm_import *im, const char *name, FILE *fp,
 		      struct crm_err *e);
 
 const struct crm_import_stats *crm_import_stats(const struct crm_import *im);
+
+/*
+ * From now on, a new record of a type with an owner that names none gets
+ * owner (NULL: none); a record the upsert finds keeps its own owner. -1
+ * when out of memory.
+ */
+int crm_import_set_owner(struct crm_import *im, const char *owner);
 
 #endif

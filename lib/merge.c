@@ -19,6 +19,7 @@
 #include "crypt.h"
 #include "merge.h"
 #include "ndjson.h"
+#include "privacy.h"
 
 /* Columns that point at a record of a type, moved to the survivor. */
 static const struct {
@@ -217,7 +218,7 @@ int crm_merge(sqlite3 *db, const struct crm_entity *t, const char *a,
 	struct cols c = { 0 };
 	struct crm_buf sa, sb, sql, dec, snap, after;
 	const char *s_id, *l_id, *s_snap, *l_snap;
-	char now[32], *v = NULL;
+	char now[32], *v = NULL, owners[520] = "";
 	const char *alt[2];
 	int rc = -1, found, nalt = 0;
 
@@ -294,11 +295,18 @@ int crm_merge(sqlite3 *db, const struct crm_entity *t, const char *a,
 		l_snap = a_first ? sb.data : sa.data;
 		{
 			sqlite3_stmt *ss = a_first ? ra : rb, *ls = a_first ? rb : ra;
-			int ucol = -1;
+			int ucol = -1, ccol = -1, l_older = 0;
 
-			for (int i = 0; i < ncol; i++)
+			for (int i = 0; i < ncol; i++) {
 				if (!strcmp(sqlite3_column_name(ss, i), "updated_at"))
 					ucol = i;
+				if (!strcmp(sqlite3_column_name(ss, i), "created_at"))
+					ccol = i;
+			}
+			l_older = ccol >= 0 && sqlite3_column_type(ls, ccol) == SQLITE_TEXT &&
+				  sqlite3_column_type(ss, ccol) == SQLITE_TEXT &&
+				  strcmp((const char *)sqlite3_column_text(ls, ccol),
+					 (const char *)sqlite3_column_text(ss, ccol)) < 0;
 			l_newer = ucol >= 0 && sqlite3_column_type(ls, ucol) == SQLITE_TEXT &&
 				  sqlite3_column_type(ss, ucol) == SQLITE_TEXT &&
 				  strcmp((const char *)sqlite3_column_text(ls, ucol),
@@ -326,6 +334,14 @@ int crm_merge(sqlite3 *db, const struct crm_entity *t, const char *a,
 				} else if (!strcmp(col, "email") || !strcmp(col, "phone")) {
 					from = "survivor";
 					why = "the other kept as an alternate";
+				} else if (!strcmp(col, "owner")) {
+					/* Two owners: the record stays with whoever
+					 * had it first, never with the newer copy. */
+					from = l_older ? "merged" : "survivor";
+					why = "owned first";
+					snprintf(owners, sizeof(owners), "%s\x1f%s",
+						 (const char *)sqlite3_column_text(ss, i),
+						 (const char *)sqlite3_column_text(ls, i));
 				} else if (l_newer) {
 					from = "merged";
 					why = "more recent";
@@ -470,6 +486,33 @@ int crm_merge(sqlite3 *db, const struct crm_entity *t, const char *a,
 			crm_db_err(db, e, "cannot record the merge");
 			goto fail;
 		}
+	}
+	if (*owners) {
+		/* A merge across owners is in the audit trail, as such. */
+		struct crm_buf d;
+		char *us = strchr(owners, '\x1f'), actor[160];
+		int arc;
+
+		*us++ = 0;
+		if (info && info->actor)
+			snprintf(actor, sizeof(actor), "%s", info->actor);
+		else
+			crm_actor_cli(actor, sizeof(actor));
+		crm_buf_init(&d, 0);
+		crm_buf_adds(&d, "{\"merge\":");
+		crm_json_str(&d, merge_id, strlen(merge_id));
+		crm_buf_adds(&d, ",\"merged_id\":");
+		crm_json_str(&d, l_id, strlen(l_id));
+		crm_buf_adds(&d, ",\"owners\":[");
+		crm_json_str(&d, owners, strlen(owners));
+		crm_buf_addc(&d, ',');
+		crm_json_str(&d, us, strlen(us));
+		crm_buf_adds(&d, "]}");
+		arc = d.data ? crm_audit_append(db, actor, "merge-across-owners", t->kind, s_id, d.data, e)
+			     : crm_err_set(e, CRM_ESOFTWARE, "out of memory");
+		crm_buf_release(&d);
+		if (arc < 0)
+			goto fail;
 	}
 	if (crm_db_exec(db, "RELEASE crm_merge", e) < 0)
 		goto fail;

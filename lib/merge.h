@@ -20,11 +20,15 @@
 struct crm_merge_info {
 	double probability, weight;	/* of the pair; NAN if unknown */
 	const char *reason;		/* "auto", "review" or "manual" */
+	const char *actor;		/* who, for the audit trail; NULL: this process */
 };
 
 /*
  * Merge records a and b of type t. The survivor is the more complete of
- * the two (then the older). Runs in a savepoint: on failure nothing
+ * the two (then the older). Two different owners: the owner of the record
+ * created first stays, and the merge goes to the audit trail as
+ * "merge-across-owners" (automatic merges never get here: crm_dedupe_apply
+ * sends such pairs to review). Runs in a savepoint: on failure nothing
  * changed. *merge_id (CRM_ID_MAX bytes) receives the merge's id and
  * *survivor the survivor's. Returns 0, or -1 with e: CRM_EDATA when a or b
  * does not exist or was already merged away.

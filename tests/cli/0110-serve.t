@@ -124,7 +124,7 @@ is "$(cat status)" "405" "a wrong method: 405"
 send "$ana" POST /v1/contacts '{"first_name":"Quinn","last_name":"Fabray","email":"Quinn@Example.ORG","title":"CFO"}' >new.json
 is "$(cat status)" "201" "create a contact: 201"
 new=$(jq -r .id new.json)
-is "$(jq -r '.owner + " " + .email + " " + .source' new.json)" "Ana Ruiz quinn@example.org api" "owned by the rep, normalised like an import"
+is "$(jq -r '.owner + " " + .email + " " + .source' new.json)" "Ana Ruiz quinn@example.org api:Ana Ruiz" "owned by the rep, normalised like an import"
 is "$(q "select title from contacts where id = '$new'")" "CFO" "stored"
 send "$ana" POST /v1/contacts '{"first_name":"X","owner":"Ben Okoro"}' >/dev/null
 is "$(cat status)" "403" "a rep cannot create for someone else"
@@ -167,7 +167,7 @@ like "$(jq -r '.data[0].reasons[0].text' top.json)" " " "reasons are sentences"
 before=$(q "select count(*) from interactions")
 seq0=$(q "select max(seq) from events")
 for i in 1 2 3; do
-	send "$ana" POST /v1/interactions "{\"kind\":\"web_visit\",\"contact_id\":\"$lead\",\"occurred_at\":\"$(date -u +%Y-%m-%dT%H:%M:0$i)Z\",\"subject\":\"/pricing\",\"attrs\":{\"url\":\"https://example.com/pricing\"}}" >post$i.json
+	send "$ana" POST /v1/interactions "{\"kind\":\"web_visit\",\"contact_id\":\"$lead\",\"occurred_at\":\"$(date -u -d "$i minutes ago" +%Y-%m-%dT%H:%M:%SZ)\",\"subject\":\"/pricing\",\"attrs\":{\"url\":\"https://example.com/pricing\"}}" >post$i.json
 done
 is "$(cat status)" "201" "post an interaction: 201"
 is "$(q "select count(*) from interactions") " "$((before + 3)) " "three posted, three stored"
