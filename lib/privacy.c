@@ -414,6 +414,28 @@ fail:
 	" UNION ALL SELECT id FROM tasks WHERE contact_id IN (SELECT id FROM temp.subject) " \
 	" UNION ALL SELECT id FROM temp.subject)"
 
+/*
+ * The erasure request for subject hash: an unfinished one of an earlier
+ * run (killed after it suppressed the person) is taken up again, else a
+ * new one is made. Its id, or -1.
+ */
+static long long forget_request(sqlite3 *db, const char *hash, const char *now,
+				const char *actor, struct crm_err *e)
+{
+	char id[24] = "";
+	const char *p[] = { hash, now, actor };
+
+	if (crm_db_text1(db, "SELECT max(id) FROM subject_requests WHERE kind = 'erasure' "
+			 "AND subject = ?1 AND done_at IS NULL", hash, id, sizeof(id), e) < 0)
+		return -1;
+	if (*id)
+		return atoll(id);
+	if (crm_db_run(db, "INSERT INTO subject_requests (kind, subject, received_at, actor) "
+		       "VALUES ('erasure', ?1, ?2, ?3)", p, 3, "request", e) < 0)
+		return -1;
+	return sqlite3_last_insert_rowid(db);
+}
+
 int crm_forget(sqlite3 *db, const char *subject, const char *actor,
 	       int dry_run, struct crm_forget *f, struct crm_buf *rj,
 	       struct crm_err *e)
@@ -422,11 +444,23 @@ int crm_forget(sqlite3 *db, const char *subject, const char *actor,
 	double t0 = crm_now();
 	uint64_t *keys = NULL;
 	size_t nkeys = 0, akeys = 0;
-	char now[32], hash[CRM_BIDX_MAX], first[CRM_ID_MAX] = "";
+	char now[32], hash[CRM_BIDX_MAX], first[CRM_ID_MAX] = "", rid[24];
 	long long n;
 	int rc = -1;
 
 	memset(f, 0, sizeof(*f));
+	crm_db_timestamp(now, sizeof(now));
+	if (suppress_hash(db, strchr(subject, '@') ? "email" : !strncmp(subject, "c_", 2) ? "id" : "phone",
+			  subject, hash, e) < 0)
+		return -1;
+	/*
+	 * 1. The request and the suppression hashes, committed before any
+	 * key is shredded: their email and phone are hashed while they still
+	 * open, so a crash later cannot let a re-import bring them back, and
+	 * a rerun finishes the erasure under the same request. A dry run
+	 * does all of it but the shredding, counts, and rolls back. The
+	 * request names the subject by keyed hash, never in clear.
+	 */
 	if (crm_db_exec(db, "BEGIN IMMEDIATE", e) < 0)
 		return -1;
 	if ((n = subject_find(db, subject, e)) < 0)
@@ -435,23 +469,31 @@ int crm_forget(sqlite3 *db, const char *subject, const char *actor,
 		crm_db_rollback(db);
 		return 1;
 	}
-	crm_db_text1(db, "SELECT min(id) FROM temp.subject", NULL, first, sizeof(first), e);
-	if (suppress_hash(db, strchr(subject, '@') ? "email" : !strncmp(subject, "c_", 2) ? "id" : "phone",
-			  subject, hash, e) < 0)
+	if ((f->request = forget_request(db, hash, now, actor, e)) < 0 ||
+	    suppress_subject(db, f->request, e) < 0)
 		goto fail;
-	crm_db_timestamp(now, sizeof(now));
-	/* A dry run does all of it but the shredding, counts, and rolls
-	 * back. The request names the subject by keyed hash, never in clear. */
-	{
-		const char *p[] = { hash, now, actor };
-
-		if (crm_db_run(db, "INSERT INTO subject_requests (kind, subject, received_at, actor) "
-			       "VALUES ('erasure', ?1, ?2, ?3)", p, 3, "request", e) < 0)
+	crm_fault("forget-suppressed");
+	if (!dry_run) {
+		if (crm_db_commit(db, e) < 0)
 			goto fail;
-		f->request = sqlite3_last_insert_rowid(db);
+		crm_fault("forget-committed");
+		/* 2. The rest in one transaction: the subject again (a merge
+		 * may have come in between), their keys shredded, their rows
+		 * deleted, the request closed. */
+		if (crm_db_exec(db, "BEGIN IMMEDIATE", e) < 0)
+			return -1;
+		if ((n = subject_find(db, subject, e)) < 0)
+			goto fail;
+		if (n > 0 && suppress_subject(db, f->request, e) < 0)
+			goto fail;
 	}
-	if ((f->suppressed = suppress_subject(db, f->request, e)) < 0)
+	snprintf(rid, sizeof(rid), "%lld", f->request);
+	if (crm_db_text1(db, "SELECT count(*) FROM suppressions WHERE request_id = CAST(?1 AS INTEGER)",
+			 rid, first, sizeof(first), e) < 0)
 		goto fail;
+	f->suppressed = atoll(first);
+	*first = 0;
+	crm_db_text1(db, "SELECT min(id) FROM temp.subject", NULL, first, sizeof(first), e);
 	/* Every data key their cells were sealed under. */
 	if (cc && (collect_keys(db, "SELECT dk FROM contacts WHERE id IN (SELECT id FROM temp.subject)",
 				&keys, &nkeys, &akeys, e) < 0 ||
@@ -478,6 +520,7 @@ int crm_forget(sqlite3 *db, const char *subject, const char *actor,
 	 * what follows fails (run it again to finish the deletion). */
 	if (cc && !dry_run && crm_crypt_shred(cc, keys, nkeys, e) < 0)
 		goto fail;
+	crm_fault("forget-shredded");
 #define DEL(field, sql) \
 	do { if ((f->field = crm_db_run(db, sql, NULL, 0, "erase", e)) < 0) goto fail; } while (0)
 	DEL(deliveries, "DELETE FROM webhook_deliveries WHERE seq IN (SELECT seq FROM events WHERE entity_id IN " ROWS_OF_SUBJECT ")");
@@ -521,16 +564,16 @@ int crm_forget(sqlite3 *db, const char *subject, const char *actor,
 		return 0;
 	}
 	{
-		char rid[24];
 		const char *p[] = { rid, now, rj->data };
 
-		snprintf(rid, sizeof(rid), "%lld", f->request);
 		if (crm_db_run(db, "UPDATE subject_requests SET done_at = ?2, receipt = ?3 WHERE id = CAST(?1 AS INTEGER)",
 			       p, 3, "request", e) < 0)
 			goto fail;
 	}
-	if (crm_audit_append(db, actor, "forget", "contact", first, rj->data, e) < 0 ||
-	    crm_db_commit(db, e) < 0)
+	if (crm_audit_append(db, actor, "forget", "contact", first, rj->data, e) < 0)
+		goto fail;
+	crm_fault("forget-deleted");
+	if (crm_db_commit(db, e) < 0)
 		goto fail;
 	/* Their bytes are in freed pages (zeroed by secure_delete when the
 	 * log is written back) and in the log: write it back and empty it. */

@@ -83,6 +83,13 @@ int crm_map_file(const char *path, unsigned long long max, const char *what,
 void crm_unmap(struct crm_map *m);
 
 /* Seconds since the epoch with sub-second precision, monotonic clock. */
+/*
+ * A named point where a crash test may stop the process: when $CRM_FAULT
+ * names point, the process kills itself there with SIGKILL, as a power
+ * cut would. Does nothing otherwise.
+ */
+void crm_fault(const char *point);
+
 double crm_now(void);
 
 /* FNV-1a hash of a string, for hash tables (not for security). */
