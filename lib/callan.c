@@ -97,6 +97,13 @@ static void fold(const char *s, size_t n, struct words *w)
 	}
 }
 
+/* dst is a copy of src: point its words into its own buffer. */
+static void words_move(struct words *dst, const struct words *src)
+{
+	for (size_t i = 0; i < src->n; i++)
+		dst->w[i] = dst->buf + (src->w[i] - src->buf);
+}
+
 /* Does word w match alternative list alt ("a|b|c", "*")? */
 static int word_is(const char *w, const char *alt, size_t altn)
 {
@@ -175,10 +182,18 @@ static int split(const char *text, size_t utt, enum crm_owner role, struct sent 
 			s++;
 		if (e > s) {
 			if (*n == *alloc) {
+				/* Not realloc: each sentence's words point into
+				 * its own buffer, so a moved sentence gets its
+				 * pointers moved with it. */
 				size_t na = *alloc ? *alloc * 2 : 64;
-				struct sent *ns = realloc(*out, na * sizeof *ns);
+				struct sent *ns = malloc(na * sizeof *ns);
 				if (!ns)
 					return -1;
+				for (size_t k = 0; k < *n; k++) {
+					ns[k] = (*out)[k];
+					words_move(&ns[k].w, &(*out)[k].w);
+				}
+				free(*out);
 				*out = ns;
 				*alloc = na;
 			}

@@ -45,6 +45,7 @@ struct refcache_ent {
 	char *key;		/* source, US, value looked up */
 	char id[CRM_ID_MAX];	/* "" when nothing matched... */
 	unsigned gen;		/* ...as of this generation of the table */
+	unsigned epoch;		/* and of the database (crm_import.epoch) */
 };
 
 struct keycache_ent {
@@ -121,6 +122,12 @@ struct crm_import {
 	struct crm_import_stats at_begin;	/* stats when the batch began */
 	char now[32];
 	char *owner;			/* crm_import_set_owner */
+	/* Another connection's commit (a merge, say) may have changed what
+	 * any cached reference points at: the caches hold only while the
+	 * database's data_version stays. */
+	sqlite3_stmt *data_version;
+	long long last_version;
+	unsigned epoch;
 	sqlite3_stmt *find_product;
 	/* Encryption: the connection's keys, a contact's data key, a cell. */
 	struct crm_crypt *cc;
@@ -438,6 +445,7 @@ void crm_import_free(struct crm_import *im)
 	free(im->defer);
 	free(im->owner);
 	sqlite3_finalize(im->find_product);
+	sqlite3_finalize(im->data_version);
 	sqlite3_finalize(im->dk_of);
 	crm_buf_release(&im->seal);
 	for (size_t i = 0; i < CHUNK; i++)
@@ -828,7 +836,7 @@ static int resolve(struct crm_import *im, struct tstate *ts, const char *source,
 	    crm_buf_adds(ck, v) < 0)
 		return -1;
 	c = &ts->cache[crm_strhash(ck->data) & (REFCACHE_SIZE - 1)];
-	if (c->key && !strcmp(c->key, ck->data)) {
+	if (c->key && !strcmp(c->key, ck->data) && c->epoch == im->epoch) {
 		if (c->id[0]) {
 			memcpy(id, c->id, CRM_ID_MAX);
 			return 1;
@@ -892,8 +900,26 @@ static int resolve(struct crm_import *im, struct tstate *ts, const char *source,
 		else
 			c->id[0] = '\0';
 		c->gen = ts->gen;
+		c->epoch = im->epoch;
 	}
 	return found;
+}
+
+/* Drop every cached reference if another connection wrote since. */
+static void cache_check(struct crm_import *im)
+{
+	long long v;
+
+	if (!im->data_version &&
+	    sqlite3_prepare_v2(im->db, "PRAGMA data_version", -1, &im->data_version, NULL) != SQLITE_OK)
+		return;
+	if (sqlite3_step(im->data_version) == SQLITE_ROW) {
+		v = sqlite3_column_int64(im->data_version, 0);
+		if (v != im->last_version)
+			im->epoch++;
+		im->last_version = v;
+	}
+	sqlite3_reset(im->data_version);
 }
 
 static int rec_resolve(struct crm_import *im, struct rec *r, const char *source)
@@ -1202,6 +1228,7 @@ static int batch_begin(struct crm_import *im, struct crm_err *e)
 	if (crm_db_begin(im->db, e) < 0)
 		return -1;
 	im->in_tx = 1;
+	cache_check(im);
 	im->at_begin = im->st;
 	crm_db_timestamp(im->now, sizeof(im->now));
 	return 0;
@@ -1618,6 +1645,8 @@ static int rec_finish(struct crm_import *im, const char *raw, size_t rawlen,
 	/* Queued records of another type may be what this one refers to. */
 	if (im->npend && im->recs[0].ts != r->ts && !(r = flush_before(im, e)))
 		return -1;
+	if (!im->in_tx)
+		cache_check(im);
 	if (rec_normalize(im, r) < 0 || rec_derive(im, r) < 0 ||
 	    rec_resolve(im, r, source) < 0)
 		return reject(im, r->file, r->line, r->why.data, raw, rawlen, e);

@@ -111,6 +111,18 @@ copy=$(jq -r .id copy.json)
 for i in $(seq 14); do
 	send "$dev" POST /v1/interactions "{\"kind\":\"email\",\"contact_id\":\"$maria\",\"occurred_at\":\"2026-10-$(printf %02d "$i")T10:00:00Z\",\"subject\":\"note $i\"}" >/dev/null
 done
+# A merge made by another process while the server runs: the server's
+# writes follow it at once, none lands on the merged-away record.
+send "$dev" POST /v1/contacts '{"first_name":"Pat","last_name":"Merge","email":"pat@merge.example","phone":"+1 415 555 0177","title":"CTO"}' >p1.json
+send "$dev" POST /v1/contacts '{"first_name":"Pat","email":"pat2@merge.example"}' >p2.json
+p1=$(jq -r .id p1.json); p2=$(jq -r .id p2.json)
+send "$dev" POST /v1/interactions "{\"kind\":\"note\",\"contact_id\":\"$p2\",\"occurred_at\":\"2026-11-02T10:00:00Z\",\"subject\":\"before\"}" >/dev/null
+crm-dedupe merge "$p1" "$p2" >/dev/null 2>&1
+for i in 1 2 3; do
+	send "$dev" POST /v1/interactions "{\"kind\":\"note\",\"contact_id\":\"$p2\",\"occurred_at\":\"2026-11-0${i}T11:00:00Z\",\"subject\":\"after $i\"}" >after$i.json
+done
+is "$(jq -r .contact_id after1.json after2.json after3.json | sort -u)" "$p1" "after a merge by another process, the server writes to the survivor"
+is "$(sqlite3 crm.db "select count(*) from interactions where contact_id = '$p2'")" "0" "nothing lands on the merged-away contact"
 kill "$srv"; wait "$srv" 2>/dev/null
 crm-dedupe --all >pairs.ndjson 2>dd.err; ok $? "dedupe --all: $(head -c 160 dd.err)"
 is "$(jq -r --arg a "$maria" --arg b "$copy" 'select((.a == $a and .b == $b) or (.a == $b and .b == $a)) | .action + " / " + .why' pairs.ndjson)" "review / two owners: Dev Patel and Ana Ruiz" "the sure pair of two owners goes to review, saying why"

@@ -133,6 +133,51 @@ static void test_formats(void)
 	crm_transcript_free(&t);
 }
 
+/*
+ * A long call: 500 sentences in one utterance and across utterances. The
+ * sentence array grows while it is filled; every sentence must keep its
+ * own words (a use-after-free once, found under ASan past 64 sentences).
+ */
+static void test_long_call(void)
+{
+	struct crm_transcript t = {0};
+	struct crm_analysis a = {0};
+	struct crm_callan_opts o = {0};
+	struct crm_err e = {0};
+	struct crm_buf text;
+	int found = 0;
+
+	o.call_time = at(2026, 3, 2);
+	o.rep = "Rep";
+	crm_buf_init(&text, 0);
+	for (int i = 0; i < 499; i++)
+		crm_buf_addf(&text, "Line %d is about the weather and the price. ", i);
+	crm_buf_adds(&text, "I will send you the contract by Friday.");
+	ok(crm_transcript_add(&t, "Rep", -1, -1, text.data, text.len) == 0, "one utterance of 500 sentences");
+	for (int i = 0; i < 300; i++) {
+		const char *u = "We talked about the price. It was fine. Thanks.";
+
+		crm_transcript_add(&t, i % 2 ? "Customer" : "Rep", -1, -1, u, strlen(u));
+	}
+	{
+		const char *u = "I will email you the signed order form tomorrow.";
+
+		crm_transcript_add(&t, "Customer", -1, -1, u, strlen(u));
+	}
+	ok(crm_callan(&t, &o, &a, &e) == 0, "analysed: %s", e.msg);
+	for (size_t i = 0; i < a.nitems; i++)
+		if (strstr(a.items[i].text, "contract by Friday") && a.items[i].owner == CRM_OWNER_REP &&
+		    !strcmp(a.items[i].due, "2026-03-06"))
+			found |= 1;
+		else if (strstr(a.items[i].text, "signed order form") && a.items[i].owner == CRM_OWNER_CUSTOMER)
+			found |= 2;
+	is_int(found, 3, "the items of sentence 500 and of utterance 302 are found, with owner and due date");
+	is_int(a.trackers[CRM_TRK_PRICING] >= 500, 1, "the price tracker counts every mention");
+	crm_analysis_free(&a);
+	crm_transcript_free(&t);
+	crm_buf_release(&text);
+}
+
 /* Log10 probability of word w after <s> in an ARPA text (bigram or back-off). */
 static double arpa_bigram(const char *arpa, const char *w)
 {
@@ -237,6 +282,7 @@ int main(void)
 	test_workdays();
 	test_sentiment();
 	test_formats();
+	test_long_call();
 	test_lm();
 	test_audio();
 	return done_testing();
