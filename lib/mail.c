@@ -13,6 +13,7 @@
 #include "http.h"
 #include "id.h"
 #include "mail.h"
+#include "normalize.h"
 
 /* Is addr ours: a --self address or domain, or a user's address? -1 on error. */
 static int ours(sqlite3 *db, const char *addr, const struct crm_mail_opts *o, struct crm_err *e)
@@ -65,15 +66,44 @@ static void split_name(const char *full, char *first, size_t fn, char *last, siz
 	}
 }
 
+/* The first header of m that is not well-formed UTF-8 (a Message-ID with
+ * a byte 0xFF, say), or NULL. */
+static const char *bad_header(const struct crm_mail *m)
+{
+	static const char *const names[] = { "Message-ID", "References", "Subject", "From", "From" };
+	const char *v[] = { m->message_id, m->thread, m->subject, m->from, m->from_name };
+
+	for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++)
+		if (v[i] && !crm_utf8_valid(v[i], strlen(v[i]), NULL))
+			return names[i];
+	for (size_t i = 0; i < m->nto; i++)
+		if (!crm_utf8_valid(m->to[i], strlen(m->to[i]), NULL))
+			return "To";
+	for (size_t i = 0; i < m->natt; i++)
+		if ((m->att[i].name && !crm_utf8_valid(m->att[i].name, strlen(m->att[i].name), NULL)) ||
+		    (m->att[i].type && !crm_utf8_valid(m->att[i].type, strlen(m->att[i].type), NULL)))
+			return "Content-Disposition";
+	if (m->text && !crm_utf8_valid(m->text, strlen(m->text), NULL))
+		return "body";
+	return NULL;
+}
+
 int crm_mail_records(sqlite3 *db, const struct crm_mail *m, const struct crm_mail_opts *o,
 		     struct crm_buf *out, const char **why, struct crm_err *e)
 {
+	static _Thread_local char bad[96];
+	const char *hdr;
 	const char *other = NULL, *direction;
 	int lead = 0;
 	size_t max = o->max_body ? o->max_body : 64 * 1024;
 	char key[40];
 
 	*why = NULL;
+	if ((hdr = bad_header(m))) {
+		snprintf(bad, sizeof(bad), "the %s is not valid UTF-8", hdr);
+		*why = bad;
+		return 0;
+	}
 	if (!m->from) {
 		*why = "no sender address";
 		return 0;

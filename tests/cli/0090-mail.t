@@ -115,6 +115,12 @@ is "$(jq -r 'select(.external_id == "m4@new.io") | .body' leads.out)" "Can you s
 	"unclosed boundary and an unknown charset still give the text, bad bytes replaced"
 is "$(jq -r 'select(.external_id == "m3@acme.com") | .status' leads.out)" "unchanged" "the same message again: unchanged"
 is "$(q "select count(*) from interactions")" "4" "no duplicates after importing the mbox twice"
+# A Message-ID with a byte 0xFF: that message is one reject, the next lands.
+printf 'From x Tue Nov 24 14:00:00 2026\nFrom: jane@acme.com\nTo: alex@example.com\nSubject: A\nDate: 24 Nov 2026 14:00 +0000\nMessage-ID: <bad\377id@acme.com>\n\none\n\nFrom x Tue Nov 24 15:00:00 2026\nFrom: jane@acme.com\nTo: alex@example.com\nSubject: B\nDate: 24 Nov 2026 15:00 +0000\nMessage-ID: <after-bad@acme.com>\n\ntwo\n' >ff.mbox
+crm-import --self example.com --output ndjson -r ff-rejects.ndjson ff.mbox >ff.out 2>err
+is "$?" "0" "an mbox with a 0xFF in a Message-ID imports"
+is "$(jq -r .external_id ff.out)" "after-bad@acme.com" "the message after it lands"
+is "$(jq -r '"\(.line) \(.reason)"' ff-rejects.ndjson)" "1 message 1 skipped: the Message-ID is not valid UTF-8" "the bad one is one reject, with its reason"
 printf 'this is not mail\n' >notmail.eml
 crm-import notmail.eml -r rej2.ndjson 2>err >/dev/null
 like "$(jq -r .reason rej2.ndjson)" "not an email message" "a .eml that is not mail is rejected with the reason"
