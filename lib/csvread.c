@@ -203,8 +203,34 @@ nomem:
 	return CRM_REC_FATAL;
 }
 
+/* Names taken in a header: a hash set, each with the next suffix to try
+ * for the name as a base ("email" -> "email_2", "email_3", ...). */
+struct nameset {
+	struct nameslot {
+		const char *name;
+		int next;
+	} *slot;
+	size_t mask;
+};
+
+static struct nameslot *nameset_find(struct nameset *s, const char *name)
+{
+	size_t i = crm_strhash(name) & s->mask;
+
+	while (s->slot[i].name && strcmp(s->slot[i].name, name))
+		i = (i + 1) & s->mask;
+	return &s->slot[i];
+}
+
+/*
+ * Read the header. Empty names become column_N; a repeated name gets the
+ * first free suffix (_2, _3, ...). Linear in the number of columns, also
+ * when thousands of them share a name.
+ */
 int crm_csv_header(struct crm_csv *c, struct crm_err *e)
 {
+	struct nameset set = { NULL, 0 };
+	size_t cap = 16;
 	int rc;
 
 	rc = crm_csv_next(c, e);
@@ -214,32 +240,50 @@ int crm_csv_header(struct crm_csv *c, struct crm_err *e)
 	if (rc != CRM_REC_OK)
 		return -1;
 	c->header = calloc(c->nfields, sizeof(*c->header));
-	if (!c->header)
+	while (cap < 2 * c->nfields + 2)
+		cap *= 2;
+	set.slot = calloc(cap, sizeof(*set.slot));
+	set.mask = cap - 1;
+	if (!c->header || !set.slot) {
+		free(set.slot);
 		return crm_err_set(e, CRM_ESOFTWARE, "out of memory");
+	}
 	c->ncols = c->nfields;
 	for (size_t i = 0; i < c->nfields; i++) {
 		struct crm_buf name;
 		const char *f = crm_csv_field(c, i);
+		struct nameslot *base, *sl;
 
 		crm_buf_init(&name, 0);
 		if (*f)
 			crm_buf_adds(&name, f);
 		else
 			crm_buf_addf(&name, "column_%zu", i + 1);
-		for (int n = 2;; n++) {
-			size_t k;
+		if (!name.data) {
+			free(set.slot);
+			return crm_err_set(e, CRM_ESOFTWARE, "out of memory");
+		}
+		base = nameset_find(&set, name.data);
+		if (base->name) {	/* taken: the next free suffix */
+			int n = base->next;
 
-			for (k = 0; k < i; k++)
-				if (!strcmp(c->header[k], name.data))
+			for (;; n++) {
+				crm_buf_reset(&name);
+				crm_buf_addf(&name, "%s_%d", *f ? f : "column", n);
+				if (!name.data || !nameset_find(&set, name.data)->name)
 					break;
-			if (k == i)
-				break;
-			crm_buf_reset(&name);
-			crm_buf_addf(&name, "%s_%d", *f ? f : "column", n);
+			}
+			base->next = n + 1;
 		}
 		c->header[i] = crm_buf_detach(&name, NULL);
-		if (!c->header[i])
+		if (!c->header[i]) {
+			free(set.slot);
 			return crm_err_set(e, CRM_ESOFTWARE, "out of memory");
+		}
+		sl = nameset_find(&set, c->header[i]);
+		sl->name = c->header[i];
+		sl->next = 2;
 	}
+	free(set.slot);
 	return 0;
 }
