@@ -1475,6 +1475,19 @@ static int reject(struct crm_import *im, const char *file, long line,
 		  const char *why, const char *raw, size_t rawlen,
 		  struct crm_err *e);
 
+/* A reader's message without its "FILE:LINE: ", which reject() adds. */
+static const char *unprefixed(const char *msg, const char *file, long line)
+{
+	size_t n = strlen(file);
+	char num[32];
+	int k;
+
+	if (strncmp(msg, file, n) || msg[n] != ':')
+		return msg;
+	k = snprintf(num, sizeof(num), "%ld: ", line);
+	return strncmp(msg + n + 1, num, (size_t)k) ? msg : msg + n + 1 + k;
+}
+
 /* Commit when the batch is full or its output big. */
 static int maybe_commit(struct crm_import *im, struct crm_err *e)
 {
@@ -1858,7 +1871,7 @@ static int import_csv(struct crm_import *im, struct crm_reader *rd,
 		im->st.rows++;
 		progress(im, rd->name);
 		if (r == CRM_REC_BAD) {
-			const char *msg = e->msg;
+			const char *msg = unprefixed(e->msg, rd->name, c.line);
 
 			if (reject(im, rd->name, c.line, msg, c.raw.data,
 				   c.raw.len, e) < 0)
@@ -1954,7 +1967,7 @@ static int import_ndjson(struct crm_import *im, struct crm_reader *rd,
 		im->st.rows++;
 		progress(im, rd->name);
 		if (r == CRM_REC_BAD) {
-			if (reject(im, rd->name, rd->lineno, e->msg,
+			if (reject(im, rd->name, rd->lineno, unprefixed(e->msg, rd->name, rd->lineno),
 				   rd->line.data, rd->line.len, e) < 0)
 				goto out;
 			continue;

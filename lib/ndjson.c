@@ -8,8 +8,69 @@
 #include "ndjson.h"
 #include "normalize.h"
 
+/*
+ * What parsing s[0..n) would cost, found without building anything: the
+ * values it holds, the deepest nesting and an estimate of the memory a
+ * jansson tree of it takes (a container about 128 bytes, a scalar 64,
+ * plus the text). The cap on a line alone does not bound that: 63 MB of
+ * "[[],[],..." is 21 million arrays, 3.5 GB.
+ */
+static void json_cost(const char *s, size_t n, size_t *values, int *depth, size_t *bytes)
+{
+	size_t containers = 0, scalars = 0;
+	int d = 0, in_str = 0, in_scalar = 0;
+
+	*depth = 0;
+	for (size_t i = 0; i < n; i++) {
+		char c = s[i];
+
+		if (in_str) {
+			if (c == '\\')
+				i++;
+			else if (c == '"')
+				in_str = 0;
+			continue;
+		}
+		switch (c) {
+		case '"':
+			in_str = 1;
+			scalars++;
+			in_scalar = 0;
+			break;
+		case '[':
+		case '{':
+			containers++;
+			if (++d > *depth)
+				*depth = d;
+			in_scalar = 0;
+			break;
+		case ']':
+		case '}':
+			d--;
+			in_scalar = 0;
+			break;
+		case ',':
+		case ':':
+		case ' ':
+		case '\t':
+		case '\r':
+		case '\n':
+			in_scalar = 0;
+			break;
+		default:	/* a number, true, false, null */
+			if (!in_scalar)
+				scalars++;
+			in_scalar = 1;
+		}
+	}
+	*values = containers + scalars;
+	*bytes = containers * 128 + scalars * 64 + n;
+}
+
 int crm_ndjson_next(struct crm_reader *r, json_t **out, struct crm_err *e)
 {
+	size_t values, bytes;
+	int depth;
 	json_error_t je;
 	json_t *v;
 	size_t at;
@@ -43,7 +104,20 @@ int crm_ndjson_next(struct crm_reader *r, json_t **out, struct crm_err *e)
 			    r->name, r->lineno, at + 1);
 		return CRM_REC_BAD;
 	}
-	v = json_loadb(r->line.data, r->line.len, 0, &je);
+	json_cost(r->line.data, r->line.len, &values, &depth, &bytes);
+	if (depth > CRM_JSON_MAX_DEPTH) {
+		crm_err_set(e, CRM_EDATA, "%s:%ld: nested deeper than %d levels",
+			    r->name, r->lineno, CRM_JSON_MAX_DEPTH);
+		return CRM_REC_BAD;
+	}
+	if (bytes > CRM_RECORD_MEM_MAX) {
+		crm_err_set(e, CRM_EDATA,
+			    "%s:%ld: record too big: %zu values would take about %zu MiB in memory (at most %zu)",
+			    r->name, r->lineno, values, bytes >> 20, CRM_RECORD_MEM_MAX >> 20);
+		return CRM_REC_BAD;
+	}
+	/* A key given twice is a reject: which of the two was meant? */
+	v = json_loadb(r->line.data, r->line.len, JSON_REJECT_DUPLICATES, &je);
 	if (!v) {
 		crm_err_set(e, CRM_EDATA, "%s:%ld: %s (column %d)", r->name,
 			    r->lineno, je.text, je.column);

@@ -22,10 +22,17 @@ enum {
 	CRM_REC_OK = 1,
 };
 
+/* Limits on one record, checked before a tree of it is built. */
+#define CRM_JSON_MAX_DEPTH 64
+#define CRM_RECORD_MEM_MAX ((size_t)256 << 20)
+
 /*
  * Read the next non-blank line of r as a JSON object. On CRM_REC_OK *out is
  * a new reference the caller must json_decref(). On CRM_REC_BAD e holds
- * "FILE:LINE: reason" and r->line the raw line, for a rejects file.
+ * "FILE:LINE: reason" and r->line the raw line, for a rejects file: a
+ * line that is not UTF-8 or not an object, a key given twice, nesting past
+ * CRM_JSON_MAX_DEPTH, or a record whose tree would take more than
+ * CRM_RECORD_MEM_MAX of memory.
  */
 int crm_ndjson_next(struct crm_reader *r, json_t **out, struct crm_err *e);
 
