@@ -10,6 +10,7 @@
  * webhooks, so no request ever waits for a remote server.
  */
 #include <arpa/inet.h>
+#include <errno.h>
 #include <netinet/in.h>
 #include <pthread.h>
 #include <stdarg.h>
@@ -54,6 +55,7 @@ struct metrics {
 	atomic_ulong sum_us[R_N];
 	atomic_ulong busy_retries;
 	atomic_ulong rate_limited;
+	atomic_ulong idle_shut;
 	atomic_long streams;
 	atomic_long conns;
 };
@@ -76,6 +78,8 @@ struct conn {
 	int fd;
 	double since;		/* waiting for a whole request since */
 	int busy;		/* a request is being answered */
+	int active;		/* a request's headers came: not idle */
+	uint32_t addr;		/* the peer's IPv4 address */
 	struct conn *prev, *next;
 };
 
@@ -141,6 +145,7 @@ struct req {
 	enum route route;
 	int status;
 	int too_big;
+	int close;		/* answer, then close the connection */
 	struct crm_buf body;
 };
 
@@ -230,6 +235,8 @@ static enum MHD_Result send_buf(struct MHD_Connection *c, struct req *r, int sta
 		MHD_add_response_header(res, "WWW-Authenticate", "Bearer realm=\"crm\"");
 	if (status == 429)
 		MHD_add_response_header(res, "Retry-After", "1");
+	if (r->close)
+		MHD_add_response_header(res, "Connection", "close");
 	r->status = status;
 	ret = MHD_queue_response(c, (unsigned)status, res);
 	MHD_destroy_response(res);
@@ -318,6 +325,9 @@ static void metrics_text(struct crm_server *s, struct crm_buf *b)
 	       (double)atomic_load(&s->m.busy_retries));
 	metric(b, "crm_http_rate_limited_total", "counter", "Requests refused with 429.",
 	       (double)atomic_load(&s->m.rate_limited));
+	metric(b, "crm_http_idle_closed_total", "counter",
+	       "Idle connections closed to make room for new ones of the same address.",
+	       (double)atomic_load(&s->m.idle_shut));
 	metric(b, "crm_http_connections", "gauge", "Open connections.", (double)atomic_load(&s->m.conns));
 	metric(b, "crm_event_streams", "gauge", "Open event streams.", (double)atomic_load(&s->m.streams));
 	metric(b, "crm_events_last_seq", "gauge", "Sequence of the newest event in the log.",
@@ -802,6 +812,96 @@ static enum MHD_Result health(struct crm_server *s, struct MHD_Connection *c, st
 	return send_buf(c, r, 200, &b, "application/json");
 }
 
+/*
+ * A connection's state: active (a request's headers came) and busy (it is
+ * being answered). Back to idle, its clock restarts.
+ */
+static void conn_state(struct crm_server *s, struct MHD_Connection *c, int active, int busy)
+{
+	const union MHD_ConnectionInfo *ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+	struct conn *k = ci ? ci->socket_context : NULL;
+
+	if (!k)
+		return;
+	pthread_mutex_lock(&s->connmu);
+	k->active = active;
+	k->busy = busy;
+	if (!active)
+		k->since = crm_now();
+	pthread_mutex_unlock(&s->connmu);
+}
+
+/* ---- framing ------------------------------------------------------------ */
+
+struct framing {
+	int ncl, nte, bad;	/* Content-Length, Transfer-Encoding headers; bad bytes */
+	unsigned long long cl;
+	int cl_conflict, cl_invalid;
+	char te[64];
+	int host;
+};
+
+static enum MHD_Result frame_header(void *cls, enum MHD_ValueKind kind, const char *key,
+				    size_t klen, const char *value, size_t vlen)
+{
+	struct framing *f = cls;
+
+	(void)kind;
+	if (strlen(key) != klen || memchr(key, '\r', klen) ||
+	    (value && (strlen(value) != vlen || memchr(value, '\r', vlen) || memchr(value, '\n', vlen))))
+		f->bad = 1;
+	if (!strcasecmp(key, "Host"))
+		f->host = 1;
+	if (!strcasecmp(key, "Content-Length") && value) {
+		char *end;
+		unsigned long long v;
+
+		errno = 0;
+		v = strtoull(value, &end, 10);
+		if (!*value || *end || errno || *value == '-' || *value == '+' || *value == ' ')
+			f->cl_invalid = 1;
+		if (f->ncl++ && v != f->cl)
+			f->cl_conflict = 1;
+		f->cl = v;
+	}
+	if (!strcasecmp(key, "Transfer-Encoding")) {
+		f->nte++;
+		snprintf(f->te, sizeof(f->te), "%s", value ? value : "");
+	}
+	return MHD_YES;
+}
+
+/*
+ * Refuse what request smuggling and stalls are made of, before any body
+ * is read: bare CR or NUL in a header, conflicting or malformed
+ * Content-Length, Content-Length beside Transfer-Encoding, a coding other
+ * than chunked, HTTP/1.1 without Host, and a declared body over the
+ * limit. Returns 0, or the status with *msg; the connection is then
+ * closed after the answer.
+ */
+static int frame_check(struct MHD_Connection *c, const char *version, size_t max_body,
+		       const char **msg)
+{
+	struct framing f = { 0 };
+
+	MHD_get_connection_values_n(c, MHD_HEADER_KIND, frame_header, &f);
+	if (f.bad)
+		return *msg = "a header holds a bare CR, LF or NUL", 400;
+	if (f.cl_invalid)
+		return *msg = "Content-Length is not a number", 400;
+	if (f.cl_conflict)
+		return *msg = "two different Content-Length headers", 400;
+	if (f.nte && f.ncl)
+		return *msg = "Content-Length and Transfer-Encoding together", 400;
+	if (f.nte > 1 || (f.nte && strcasecmp(f.te, "chunked")))
+		return *msg = "the only transfer coding taken is chunked", 400;
+	if (!f.host && version && !strcmp(version, MHD_HTTP_VERSION_1_1))
+		return *msg = "HTTP/1.1 without Host", 400;
+	if (f.ncl && f.cl > max_body)
+		return *msg = "the body is larger than the server takes", 413;
+	return 0;
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
 				  const char *method, const char *version,
 				  const char *upload, size_t *upload_size, void **con_cls)
@@ -817,18 +917,23 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 	enum MHD_Result ret;
 	int rc;
 
-	(void)version;
 	if (!r) {
-		const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Length");
+		const char *msg;
+		int bad;
 
 		if (!(r = calloc(1, sizeof(*r))))
 			return MHD_NO;
 		r->t0 = crm_now();
 		r->route = route_of(url);
 		crm_buf_init(&r->body, 0);
-		if (cl && strtoull(cl, NULL, 10) > s->o.max_body)
-			r->too_big = 1;
 		*con_cls = r;
+		conn_state(s, c, 1, 0);
+		/* Answered now, without waiting for a body that is refused
+		 * anyway or may never come. */
+		if ((bad = frame_check(c, version, s->o.max_body, &msg))) {
+			r->close = 1;
+			return send_error(c, r, bad, bad == 413 ? "too_large" : "bad_request", msg);
+		}
 		return MHD_YES;
 	}
 	if (*upload_size) {
@@ -841,16 +946,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 		*upload_size = 0;
 		return MHD_YES;
 	}
-	{
-		const union MHD_ConnectionInfo *ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
-		struct conn *k = ci ? ci->socket_context : NULL;
-
-		if (k) {
-			pthread_mutex_lock(&s->connmu);
-			k->busy = 1;
-			pthread_mutex_unlock(&s->connmu);
-		}
-	}
+	conn_state(s, c, 1, 1);
 	if (r->too_big)
 		return send_error(c, r, 413, "too_large", "the body is larger than the server takes");
 	switch (r->route) {
@@ -908,7 +1004,9 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 	if (!strcmp(method, "POST") || !strcmp(method, "PATCH")) {
 		const char *ct = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Type");
 
-		if (!ct || strncasecmp(ct, "application/json", 16))
+		/* The media type exactly: "application/jsonp" is not JSON. */
+		if (!ct || strncasecmp(ct, "application/json", 16) ||
+		    (ct[16] && ct[16] != ';' && ct[16] != ' ' && ct[16] != '\t'))
 			return send_error(c, r, 415, "unsupported_media_type", "send the body as application/json");
 	}
 	memset(&rq, 0, sizeof(rq));
@@ -934,17 +1032,7 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 	struct req *r = *con_cls;
 
 	(void)toe;
-	{
-		const union MHD_ConnectionInfo *ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
-		struct conn *k = ci ? ci->socket_context : NULL;
-
-		if (k) {
-			pthread_mutex_lock(&s->connmu);
-			k->busy = 0;
-			k->since = crm_now();
-			pthread_mutex_unlock(&s->connmu);
-		}
-	}
+	conn_state(s, c, 0, 0);
 	if (!r)
 		return;
 	if (r->status) {
@@ -966,6 +1054,31 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 	*con_cls = NULL;
 }
 
+/*
+ * Idle connections of one address are capped below its connection limit:
+ * past max_idle_per_ip, a new connection shuts the oldest idle one of its
+ * address, so a client holding hundreds of idle connections open leaves
+ * room for that address's real requests. Called with connmu held.
+ */
+static void idle_cap(struct crm_server *s, uint32_t addr)
+{
+	struct conn *oldest = NULL;
+	unsigned n = 0;
+
+	for (struct conn *k = s->conns; k; k = k->next) {
+		if (k->addr != addr || k->active || k->busy || k->since > 1e299)
+			continue;
+		n++;
+		if (!oldest || k->since < oldest->since)
+			oldest = k;
+	}
+	if (oldest && n >= s->o.max_idle_per_ip) {
+		shutdown(oldest->fd, SHUT_RDWR);
+		oldest->since = 1e300;	/* shut: no longer counted */
+		atomic_fetch_add(&s->m.idle_shut, 1);
+	}
+}
+
 static void on_connection(void *cls, struct MHD_Connection *c, void **socket_ctx,
 			  enum MHD_ConnectionNotificationCode toe)
 {
@@ -982,7 +1095,11 @@ static void on_connection(void *cls, struct MHD_Connection *c, void **socket_ctx
 		}
 		k->fd = ci->connect_fd;
 		k->since = crm_now();
+		ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+		if (ci && ci->client_addr && ci->client_addr->sa_family == AF_INET)
+			k->addr = ((const struct sockaddr_in *)(const void *)ci->client_addr)->sin_addr.s_addr;
 		pthread_mutex_lock(&s->connmu);
+		idle_cap(s, k->addr);
 		k->next = s->conns;
 		if (s->conns)
 			s->conns->prev = k;
@@ -1054,6 +1171,10 @@ struct crm_server *crm_serve_start(const struct crm_serve_opts *o, struct crm_er
 		s->o.max_conns = 2048;
 	if (!s->o.max_per_ip)
 		s->o.max_per_ip = 1024;
+	if (!s->o.max_idle_per_ip)
+		s->o.max_idle_per_ip = 64;
+	if (s->o.max_idle_per_ip >= s->o.max_per_ip)
+		s->o.max_idle_per_ip = s->o.max_per_ip > 1 ? s->o.max_per_ip - 1 : 1;
 	if (!s->o.timeout)
 		s->o.timeout = 15;
 	if (!s->o.max_body)
@@ -1104,6 +1225,7 @@ struct crm_server *crm_serve_start(const struct crm_serve_opts *o, struct crm_er
 				MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
 				MHD_OPTION_NOTIFY_CONNECTION, on_connection, s,
 				MHD_OPTION_EXTERNAL_LOGGER, mhd_log, s,
+				MHD_OPTION_STRICT_FOR_CLIENT, 1,
 				o->tls_cert ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END, o->tls_cert,
 				MHD_OPTION_HTTPS_MEM_KEY, o->tls_key,
 				MHD_OPTION_HTTPS_PRIORITIES, "NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2",
