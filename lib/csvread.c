@@ -31,6 +31,8 @@ static void on_field(void *s, size_t len, void *data)
 		c->off = p;
 		c->afields = n;
 	}
+	if (s && len && !c->nul_field && memchr(s, '\0', len))
+		c->nul_field = c->nfields + 1;
 	c->off[c->nfields++] = c->fields.len;
 	if (crm_buf_add(&c->fields, s ? s : "", s ? len : 0) < 0 ||
 	    crm_buf_addc(&c->fields, '\0') < 0) {
@@ -93,6 +95,8 @@ int crm_csv_init(struct crm_csv *c, struct crm_reader *r, int delim,
 	c->delim = (unsigned char)delim;
 	crm_buf_init(&c->fields, 0);
 	crm_buf_init(&c->raw, 0);
+	crm_buf_init(&c->rec, 0);
+	crm_buf_init(&c->replay, 0);
 	if (csv_init(&c->p, CSV_OPTS))
 		return crm_err_set(e, CRM_ESOFTWARE, "out of memory");
 	if (delim)
@@ -105,6 +109,8 @@ void crm_csv_release(struct crm_csv *c)
 	csv_free(&c->p);
 	crm_buf_release(&c->fields);
 	crm_buf_release(&c->raw);
+	crm_buf_release(&c->rec);
+	crm_buf_release(&c->replay);
 	free(c->off);
 	for (size_t i = 0; i < c->ncols; i++)
 		free(c->header[i]);
@@ -117,19 +123,100 @@ static void start_record(struct crm_csv *c)
 	c->nfields = 0;
 	crm_buf_reset(&c->fields);
 	crm_buf_reset(&c->raw);
+	crm_buf_reset(&c->rec);
 	c->have_row = 0;
 	c->failed = 0;
+	c->nul_field = 0;
+}
+
+/*
+ * The next physical line into *s, *n (without its line end; *crlf when it
+ * was CR LF): from the lines given back after a broken record first, then
+ * from the reader. CRM_LINE_* or -1.
+ */
+static int next_line(struct crm_csv *c, const char **s, size_t *n, int *crlf,
+		     struct crm_err *e)
+{
+	struct crm_reader *r = c->r;
+	int rc;
+
+	if (c->replay_pos < c->replay.len) {
+		const char *p = c->replay.data + c->replay_pos;
+		const char *nl = memchr(p, '\n', c->replay.len - c->replay_pos);
+		size_t len = nl ? (size_t)(nl - p) : c->replay.len - c->replay_pos;
+
+		c->replay_pos += len + (nl != NULL);
+		*crlf = len && p[len - 1] == '\r';
+		*s = p;
+		*n = len - (size_t)*crlf;
+		c->lineno = c->replay_line++;
+		return CRM_LINE_OK;
+	}
+	crm_buf_reset(&c->replay);
+	c->replay_pos = 0;
+	rc = crm_reader_line(r, e);
+	if (rc < 0 || rc == CRM_LINE_EOF)
+		return rc;
+	*s = r->line.data;
+	*n = r->line.len;
+	*crlf = r->crlf;
+	c->lineno = r->lineno;
+	return rc;
+}
+
+/*
+ * A record that never ends (an unclosed quote running to the end of the
+ * file or past the cap): only its first line is the broken record; the
+ * lines after it are given back, to be read again as records of their
+ * own. raw keeps the first line, for the rejects file.
+ */
+static int give_back(struct crm_csv *c, const char *more, size_t n, int crlf)
+{
+	const char *nl = memchr(c->rec.data, '\n', c->rec.len);
+	size_t first = nl ? (size_t)(nl - c->rec.data) + 1 : c->rec.len;
+	struct crm_buf rest;
+	char *eol;
+
+	crm_buf_init(&rest, 0);
+	if (c->replay_pos < c->replay.len &&
+	    crm_buf_add(&rest, c->replay.data + c->replay_pos, c->replay.len - c->replay_pos) < 0)
+		goto nomem;
+	/* The lines after the first, then the line in hand, then whatever
+	 * was still waiting to be read again. */
+	crm_buf_reset(&c->replay);
+	if (crm_buf_add(&c->replay, c->rec.data + first, c->rec.len - first) < 0 ||
+	    (more && (crm_buf_add(&c->replay, more, n) < 0 ||
+		      crm_buf_adds(&c->replay, crlf ? "\r\n" : "\n") < 0)) ||
+	    (rest.len && crm_buf_add(&c->replay, rest.data, rest.len) < 0))
+		goto nomem;
+	crm_buf_release(&rest);
+	c->replay_pos = 0;
+	c->replay_line = c->line + 1;
+	if (!c->replay.data)
+		crm_buf_add(&c->replay, "", 0);
+	crm_buf_reset(&c->raw);
+	if (crm_buf_add(&c->raw, c->rec.data, first) < 0)
+		return -1;
+	eol = c->raw.data + c->raw.len;
+	while (c->raw.len && (eol[-1] == '\n' || eol[-1] == '\r'))
+		*--eol = 0, c->raw.len--;
+	return 0;
+nomem:
+	crm_buf_release(&rest);
+	return -1;
 }
 
 int crm_csv_next(struct crm_csv *c, struct crm_err *e)
 {
 	struct crm_reader *r = c->r;
-	int rc;
+	const char *s = NULL;
+	size_t n = 0;
+	int rc, crlf = 0;
 
 	start_record(c);
 	c->line = 0;
 	for (;;) {
-		rc = crm_reader_line(r, e);
+		rc = next_line(c, &s, &n, &crlf, e);
 		if (rc < 0)
 			return CRM_REC_FATAL;
 		if (rc == CRM_LINE_EOF) {
@@ -137,8 +224,10 @@ int crm_csv_next(struct crm_csv *c, struct crm_err *e)
 				return CRM_REC_EOF;
 			if (csv_fini(&c->p, on_field, on_row, c) != 0) {
 				reset_parser(c, NULL);
+				if (give_back(c, NULL, 0, 0) < 0)
+					goto nomem;
 				crm_err_set(e, CRM_EDATA,
-					    "%s:%ld: unterminated quoted field",
+					    "%s:%ld: unterminated quoted field (the lines after it are read again)",
 					    r->name, c->line);
 				return CRM_REC_BAD;
 			}
@@ -146,10 +235,10 @@ int crm_csv_next(struct crm_csv *c, struct crm_err *e)
 			break;
 		}
 		if (rc == CRM_LINE_TOOLONG) {
-			long at = c->line ? c->line : r->lineno;
+			long at = c->line ? c->line : c->lineno;
 
 			crm_buf_reset(&c->raw);
-			crm_buf_add(&c->raw, r->line.data, r->line.len);
+			crm_buf_add(&c->raw, s, n);
 			reset_parser(c, NULL);
 			crm_err_set(e, CRM_EDATA, "%s:%ld: line longer than %zu bytes",
 				    r->name, at, r->cap);
@@ -157,27 +246,31 @@ int crm_csv_next(struct crm_csv *c, struct crm_err *e)
 			return CRM_REC_BAD;
 		}
 		if (!c->line) {
-			if (r->line.len == 0)
+			if (n == 0)
 				continue;	/* blank line between records */
-			c->line = r->lineno;
+			c->line = c->lineno;
 			if (!c->delim) {
-				c->delim = guess_delim(r->line.data, r->line.len);
+				c->delim = guess_delim(s, n);
 				csv_set_delim(&c->p, c->delim);
 			}
 		} else if (crm_buf_addc(&c->raw, '\n') < 0) {
 			goto nomem;
 		}
-		if (c->raw.len + r->line.len > r->cap) {
+		if (c->raw.len + n > r->cap) {
 			reset_parser(c, NULL);
+			if (give_back(c, s, n, crlf) < 0)
+				goto nomem;
 			crm_err_set(e, CRM_EDATA,
-				    "%s:%ld: record longer than %zu bytes",
+				    "%s:%ld: record longer than %zu bytes (an unclosed quote?); the lines after it are read again",
 				    r->name, c->line, r->cap);
 			return CRM_REC_BAD;
 		}
-		if (crm_buf_add(&c->raw, r->line.data, r->line.len) < 0)
+		if (crm_buf_add(&c->raw, s, n) < 0 || crm_buf_add(&c->rec, s, n) < 0 ||
+		    crm_buf_adds(&c->rec, crlf ? "\r\n" : "\n") < 0)
 			goto nomem;
-		if (csv_parse(&c->p, r->line.data, r->line.len, on_field, on_row, c) != r->line.len ||
-		    csv_parse(&c->p, "\n", 1, on_field, on_row, c) != 1) {
+		/* The line's own end: a CR LF inside a quoted field stays. */
+		if (csv_parse(&c->p, s, n, on_field, on_row, c) != n ||
+		    csv_parse(&c->p, crlf ? "\r\n" : "\n", crlf ? 2 : 1, on_field, on_row, c) != (crlf ? 2u : 1u)) {
 			int err = csv_error(&c->p);
 
 			reset_parser(c, NULL);
@@ -197,6 +290,11 @@ int crm_csv_next(struct crm_csv *c, struct crm_err *e)
 	}
 	if (c->failed)
 		goto nomem;
+	if (c->nul_field) {
+		crm_err_set(e, CRM_EDATA, "%s:%ld: field %zu holds a NUL byte",
+			    r->name, c->line, c->nul_field);
+		return CRM_REC_BAD;
+	}
 	return CRM_REC_OK;
 nomem:
 	crm_err_set(e, CRM_ESOFTWARE, "%s:%ld: out of memory", r->name, c->line);

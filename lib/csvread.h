@@ -21,6 +21,12 @@ struct crm_csv {
 	long line;		/* first physical line of the current record */
 	struct crm_buf raw;	/* raw text of the current record */
 	int have_row, failed;
+	size_t nul_field;	/* 1 + the first field holding a NUL byte, or 0 */
+	/* The record's lines with their own line ends, and the lines given
+	 * back after a broken record, read again before the reader's. */
+	struct crm_buf rec, replay;
+	size_t replay_pos;
+	long replay_line, lineno;
 	/* The header: column names after crm_csv_header(). */
 	char **header;
 	size_t ncols;

@@ -1,8 +1,10 @@
 /*
  * ndjson.c - NDJSON records in, compact JSON out.
  */
+#include <errno.h>
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "ndjson.h"
@@ -15,15 +17,37 @@
  * plus the text). The cap on a line alone does not bound that: 63 MB of
  * "[[],[],..." is 21 million arrays, 3.5 GB.
  */
-static void json_cost(const char *s, size_t n, size_t *values, int *depth, size_t *bytes)
+/* Is the number s[0..n) one that would silently become 0 or lose its
+ * value (1e-400)? jansson reads it as 0 without a word. */
+static int underflows(const char *s, size_t n)
 {
-	size_t containers = 0, scalars = 0;
+	char buf[64], *end;
+	double v;
+
+	if (n >= sizeof(buf) || (!memchr(s, 'e', n) && !memchr(s, 'E', n)))
+		return 0;
+	memcpy(buf, s, n);
+	buf[n] = 0;
+	errno = 0;
+	v = strtod(buf, &end);
+	return errno == ERANGE && fabs(v) < 1.0;
+}
+
+static void json_cost(const char *s, size_t n, size_t *values, int *depth, size_t *bytes,
+		      int *range)
+{
+	size_t containers = 0, scalars = 0, start = 0;
 	int d = 0, in_str = 0, in_scalar = 0;
 
 	*depth = 0;
-	for (size_t i = 0; i < n; i++) {
-		char c = s[i];
+	*range = 0;
+	for (size_t i = 0; i <= n; i++) {
+		char c = i < n ? s[i] : ' ';
 
+		if (in_scalar && (c == ',' || c == ']' || c == '}' || c == ' ' || c == '\t' ||
+				  c == '\r' || c == '\n' || c == ':') &&
+		    underflows(s + start, i - start))
+			*range = 1;
 		if (in_str) {
 			if (c == '\\')
 				i++;
@@ -59,7 +83,7 @@ static void json_cost(const char *s, size_t n, size_t *values, int *depth, size_
 			break;
 		default:	/* a number, true, false, null */
 			if (!in_scalar)
-				scalars++;
+				scalars++, start = i;
 			in_scalar = 1;
 		}
 	}
@@ -70,7 +94,7 @@ static void json_cost(const char *s, size_t n, size_t *values, int *depth, size_
 int crm_ndjson_next(struct crm_reader *r, json_t **out, struct crm_err *e)
 {
 	size_t values, bytes;
-	int depth;
+	int depth, range;
 	json_error_t je;
 	json_t *v;
 	size_t at;
@@ -104,7 +128,12 @@ int crm_ndjson_next(struct crm_reader *r, json_t **out, struct crm_err *e)
 			    r->name, r->lineno, at + 1);
 		return CRM_REC_BAD;
 	}
-	json_cost(r->line.data, r->line.len, &values, &depth, &bytes);
+	json_cost(r->line.data, r->line.len, &values, &depth, &bytes, &range);
+	if (range) {
+		crm_err_set(e, CRM_EDATA, "%s:%ld: a number too small to hold (it would read as 0)",
+			    r->name, r->lineno);
+		return CRM_REC_BAD;
+	}
 	if (depth > CRM_JSON_MAX_DEPTH) {
 		crm_err_set(e, CRM_EDATA, "%s:%ld: nested deeper than %d levels",
 			    r->name, r->lineno, CRM_JSON_MAX_DEPTH);

@@ -85,6 +85,17 @@ static int fill(struct crm_reader *r, struct crm_err *e)
 	r->pos = 0;
 	if (!r->started && n >= 3 && !memcmp(r->buf, "\xef\xbb\xbf", 3))
 		r->pos = 3;
+	/* UTF-16, with its byte-order mark or without (an ASCII letter and a
+	 * zero byte, twice): named, not read as garbage rows. */
+	if (!r->started && n >= 4 &&
+	    (!memcmp(r->buf, "\xff\xfe", 2) || !memcmp(r->buf, "\xfe\xff", 2) ||
+	     (r->buf[0] && !r->buf[1] && r->buf[2] && !r->buf[3]) ||
+	     (!r->buf[0] && r->buf[1] && !r->buf[2] && r->buf[3]))) {
+		r->eof = 1;
+		return crm_err_set(e, CRM_EDATA,
+				   "%s: UTF-16 text; crm reads UTF-8: convert it first "
+				   "(iconv -f UTF-16 -t UTF-8)", r->name);
+	}
 	r->started = 1;
 	r->end = n;
 	return 1;
@@ -152,7 +163,8 @@ int crm_reader_line(struct crm_reader *r, struct crm_err *e)
 		}
 	}
 	r->lineno++;
-	if (r->line.len && r->line.data[r->line.len - 1] == '\r')
+	r->crlf = r->line.len && r->line.data[r->line.len - 1] == '\r';
+	if (r->crlf)
 		r->line.data[--r->line.len] = '\0';
 	if (!r->line.data)
 		crm_buf_add(&r->line, "", 0);

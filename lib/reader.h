@@ -21,6 +21,7 @@ struct crm_reader {
 	char *buf;		/* read buffer */
 	size_t pos, end;
 	int eof, owns_fp, started;
+	int crlf;		/* the line ended in CR LF (the CR is not in line) */
 };
 
 /* Results of crm_reader_line(). */

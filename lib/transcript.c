@@ -340,14 +340,17 @@ static int parse_text(struct crm_transcript *t, const char *data, size_t n, stru
 			p++;
 		const char *q = p;
 		long h = 0, parts = 0, v = 0;
+		int big = 0;	/* a run of digits no time stamp has */
 		while (q < end && (isdigit((unsigned char)*q) || *q == ':')) {
-			if (*q == ':')
+			if (v > 100000 || h > 100000)
+				big = 1;
+			else if (*q == ':')
 				h = h * 60 + v, v = 0, parts++;
 			else
 				v = v * 10 + (*q - '0');
 			q++;
 		}
-		if (parts >= 1 && parts <= 2 && q > p && q < end && (*q == ']' || *q == ' ')) {
+		if (!big && parts >= 1 && parts <= 2 && q > p && q < end && (*q == ']' || *q == ' ')) {
 			st = (h * 60 + v) * 1000;
 			q += *q == ']';
 			while (q < end && *q == ' ')

@@ -62,6 +62,27 @@ is "$?" "65" "a key given twice: exit 65"
 like "$(cat err)" "duplicate object key" "with its reason"
 is "$(q "select count(*) from deals where name = 'Twice'") $(q "select count(*) from contacts where email = 'twice@example.com'")" "0 0" "and nothing landed"
 
+# Nothing changed silently: a NUL in a CSV field, an unclosed quote (only
+# its record is lost, the 15 rows after it land), UTF-16 input, a number
+# too small to hold.
+{ printf 'first_name,last_name,email\n'
+  printf 'Nul,Byte,r7@x.example.com\000.attacker.com\n'
+  printf 'Open,"Quote,open@example.com\n'
+  for i in $(seq 15); do printf 'After%d,Row,after%d@example.com\n' "$i" "$i"; done; } >silent.csv
+crm-import -t contact -r silent-rej.ndjson silent.csv >/dev/null 2>err
+is "$?" "65" "NUL and unclosed quote: exit 65"
+is "$(jq -r '"\(.line) \(.reason)"' silent-rej.ndjson | tr '\n' '|')" "2 field 3 holds a NUL byte|3 unterminated quoted field (the lines after it are read again)|" "each is one reject, with its reason"
+is "$(q "select count(*) from contacts where email like 'r7@%'")" "0" "the NUL-cut address is not stored"
+is "$(q "select count(*) from contacts where first_name like 'After%'")" "15" "the 15 rows after the unclosed quote land"
+printf 'first_name,email\nAnn,ann@u16.example\n' | iconv -f UTF-8 -t UTF-16 >u16.csv
+crm-import u16.csv >/dev/null 2>err
+is "$?" "65" "UTF-16 input: exit 65"
+like "$(cat err)" "u16.csv: UTF-16 text; crm reads UTF-8" "named as what it is"
+printf '%s\n' '{"type":"deal","name":"Tiny","amount":1e-400}' >tiny.ndjson
+crm-import tiny.ndjson >/dev/null 2>err
+like "$(cat err)" "tiny.ndjson:1: a number too small to hold" "1e-400 is a reject, not 0"
+is "$(q "select count(*) from deals where name = 'Tiny'")" "0" "and nothing landed"
+
 # Rows written 64 to a statement: a constraint failure inside such a group
 # rejects that row only, and a key repeated in one group updates.
 sqlite3 "$CRM_DB" "CREATE TRIGGER refuse BEFORE INSERT ON contacts WHEN new.email = 'no@policy.example' BEGIN SELECT RAISE(ABORT, 'refused by policy'); END"

@@ -128,6 +128,14 @@ static void test_formats(void)
 	ok(crm_transcript_parse(&t, CRM_TF_JSON, "g.json", gong, strlen(gong), &e) == 0 && t.n == 2 &&
 	   !strcmp(t.u[1].speaker, "s1") && t.u[1].start == 600, "Gong: speakers with sentences");
 	crm_transcript_free(&t);
+	{	/* a long run of digits is text, not a time that overflows */
+		const char *txt = "99999999999999999999999999:1 Rep: the order number\n"
+				  "1:2:3:4:5:6:7:8:9:1:2:3:4:5:6:7:8:9:1:2:3:4:5:6:7:8:9 x\n[00:01:02] Ann: hi\n";
+
+		ok(crm_transcript_parse(&t, CRM_TF_TEXT, "d.txt", txt, strlen(txt), &e) == 0 && t.n == 3 &&
+		   t.u[0].start == -1 && t.u[2].start == 62000, "digit runs are text; a real time still reads");
+		crm_transcript_free(&t);
+	}
 	ok(crm_transcript_parse(&t, CRM_TF_SRT, "bad.srt", "1\n00:00:05,000 --> 00:00:01,000\nx\n", 34, &e) < 0 &&
 	   strstr(e.msg, "bad.srt:2:"), "an end before its start is an error: %s", e.msg);
 	crm_transcript_free(&t);

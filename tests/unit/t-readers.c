@@ -50,9 +50,40 @@ static void test_csv(void)
 	is_int(c.line, 6, "line 6");
 	is_int(crm_csv_next(&c, &e), CRM_REC_BAD, "unterminated quote at end of file");
 	ok(strstr(e.msg, ":7: unterminated quoted field") != NULL, "message: %s", e.msg);
-	ok(strstr(c.raw.data, "Ed;x;5") != NULL, "the swallowed rows are in raw, not lost");
+	is_str(c.raw.data, "Di;\"never closed;4", "only its own line is the broken record");
+	is_int(crm_csv_next(&c, &e), CRM_REC_OK, "the row after it is read again, as a record");
+	is_str(crm_csv_field(&c, 0), "Ed", "whole");
+	is_int(c.line, 8, "on line 8");
 	is_int(crm_csv_next(&c, &e), CRM_REC_EOF, "then end of file");
 	crm_csv_release(&c);
+	crm_reader_release(&r);
+}
+
+/* What a CSV field holds is kept or refused, never changed: a CR LF in a
+ * quoted field stays, a NUL byte is a reject (it would cut the field). */
+static void test_csv_bytes(void)
+{
+	static const char data[] = "a,b\r\n\"x\r\ny\",1\r\nr7@x.example.com\0" ".attacker.com,2\r\nok,3\r\n";
+	struct crm_reader r;
+	struct crm_csv c;
+	struct crm_err e = { 0 };
+
+	write_file(data, sizeof(data) - 1);
+	ok(crm_reader_open(&r, path, 0, &e) == 0 && crm_csv_init(&c, &r, 0, &e) == 0 &&
+	   crm_csv_header(&c, &e) == 0, "header read");
+	is_str(c.header[1], "b", "the header's CR LF is its line end");
+	is_int(crm_csv_next(&c, &e), CRM_REC_OK, "a record with a quoted CR LF");
+	is_str(crm_csv_field(&c, 0), "x\r\ny", "the CR LF inside the quotes stays");
+	is_str(crm_csv_field(&c, 1), "1", "the one at the end is the line end");
+	is_int(crm_csv_next(&c, &e), CRM_REC_BAD, "a NUL in a field: a reject");
+	ok(strstr(e.msg, ":4: field 1 holds a NUL byte") != NULL, "with its reason: %s", e.msg);
+	is_int(crm_csv_next(&c, &e), CRM_REC_OK, "the next row reads");
+	is_str(crm_csv_field(&c, 0), "ok", "whole");
+	crm_csv_release(&c);
+	crm_reader_release(&r);
+	write_file("\xff\xfe" "a\0,\0b\0\n\0", 10);
+	ok(crm_reader_open(&r, path, 0, &e) == 0 && crm_reader_line(&r, &e) < 0 &&
+	   strstr(e.msg, "UTF-16"), "UTF-16 is named: %s", e.msg);
 	crm_reader_release(&r);
 }
 
@@ -165,6 +196,7 @@ int main(void)
 {
 	test_csv();
 	test_csv_header_names();
+	test_csv_bytes();
 	test_ndjson();
 	test_writer();
 	return done_testing();
