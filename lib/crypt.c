@@ -1355,6 +1355,16 @@ static int rewrap_all(struct crm_crypt *c, long long *total, struct crm_err *e)
 			   "is a process running with an old key file?");
 }
 
+/* The keys of key_file (and its retired file, named into rp) over the
+ * key store of db_path, for rotate and retire. */
+static int keys_load(struct crm_crypt **c, const char *key_file, const char *db_path,
+		     char *rp, size_t n, struct crm_err *e)
+{
+	if (retired_path(key_file, rp, n) < 0)
+		return crm_err_set(e, CRM_EUSAGE, "%s: path too long", key_file);
+	return crypt_load(c, key_file, db_path, 0, e);
+}
+
 int crm_key_rotate(const char *key_file, const char *db_path,
 		   long long *rewrapped, struct crm_err *e)
 {
@@ -1363,17 +1373,13 @@ int crm_key_rotate(const char *key_file, const char *db_path,
 	int old;
 
 	*rewrapped = 0;
-	if (crypt_load(&c, key_file, db_path, 0, e) < 0)
+	if (keys_load(&c, key_file, db_path, rp, sizeof(rp), e) < 0)
 		return -1;
 	old = c->version;
 	if (old >= MAXVER) {
 		crypt_free(c);
 		return crm_err_set(e, CRM_EDATA, "%s: at the last master key version (%d)",
 				   key_file, MAXVER);
-	}
-	if (retired_path(key_file, rp, sizeof(rp)) < 0) {
-		crypt_free(c);
-		return crm_err_set(e, CRM_EUSAGE, "%s: path too long", key_file);
 	}
 	/* 1. The new master key is on disk, beside the old, before the store
 	 * names it: from then on every process that makes a data key reads
@@ -1409,14 +1415,10 @@ int crm_key_retire(const char *key_file, const char *db_path, int *retired,
 
 	*rewrapped = 0;
 	*retired = 0;
-	if (crypt_load(&c, key_file, db_path, 0, e) < 0)
+	if (keys_load(&c, key_file, db_path, rp, sizeof(rp), e) < 0)
 		return -1;
 	for (int v = 1; v < c->version; v++)
 		*retired += c->have[v];
-	if (retired_path(key_file, rp, sizeof(rp)) < 0) {
-		crypt_free(c);
-		return crm_err_set(e, CRM_EUSAGE, "%s: path too long", key_file);
-	}
 	/* Stragglers first: a key still under a retired master key would be
 	 * lost with it. */
 	if (rewrap_all(c, rewrapped, e) < 0) {
