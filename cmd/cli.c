@@ -12,6 +12,7 @@
 
 #include "cli.h"
 #include "../lib/crypt.h"
+#include "../lib/db.h"
 
 #ifndef CRM_VERSION
 #define CRM_VERSION "0.0.0"
@@ -25,6 +26,7 @@ int cli_epipe;
 static const struct cli_opt common[] = {
 	{ "db", CLI_DB, "PATH", "database file (default: $CRM_DB, else ./crm.db)" },
 	{ "key-file", CLI_KEYFILE, "FILE", "master key file (default: $CRM_KEY_FILE; none: no encryption)" },
+	{ "busy-timeout", CLI_BUSY, "SECONDS", "give up waiting for another writer's lock after this (default: $CRM_BUSY_TIMEOUT, else wait as long as it takes)" },
 	{ "help", CLI_HELP, NULL, "show this help and exit" },
 	{ "version", CLI_VERSION, NULL, "show the version and exit" },
 	{ NULL, 0, NULL, NULL }
@@ -147,6 +149,17 @@ int cli_next(const struct cli *c, int argc, char **argv, const char **arg)
 		case CLI_KEYFILE:
 			crm_crypt_configure(optarg);
 			continue;
+		case CLI_BUSY: {
+			char *end;
+			double secs = strtod(optarg, &end);
+
+			if (end == optarg || *end || secs < 0 || secs > 1e6) {
+				fprintf(stderr, "%s: --busy-timeout: want seconds, not '%s'\n", c->name, optarg);
+				exit(CRM_EUSAGE);
+			}
+			crm_db_busy_timeout((long)(secs * 1000));
+			continue;
+		}
 		case '?':
 		case ':':
 			fprintf(stderr, "Try '%s --help'.\n", c->name);
@@ -296,4 +309,90 @@ char *cli_secret(const char *path, const char *env)
 	if (!s)
 		cli_die(CRM_ESOFTWARE, "out of memory");
 	return s;
+}
+
+void cli_in_init(struct cli_in *in, char **files, int nfiles)
+{
+	static char *dash[] = { (char *)"-" };
+
+	memset(in, 0, sizeof(*in));
+	in->files = nfiles ? files : dash;
+	in->nfiles = nfiles ? nfiles : 1;
+}
+
+static void in_clear(struct cli_in *in)
+{
+	for (size_t i = 0; i < in->n; i++)
+		free(in->line[i]);
+	in->n = 0;
+}
+
+size_t cli_in_chunk(struct cli_in *in, size_t max)
+{
+	struct crm_err e = { 0 };
+
+	in_clear(in);
+	while (in->n < max) {
+		int rc;
+
+		if (!in->r) {
+			if (in->cur >= in->nfiles)
+				break;
+			if (!(in->r = malloc(sizeof(*in->r))))
+				cli_die(CRM_ESOFTWARE, "out of memory");
+			if (crm_reader_open(in->r, in->files[in->cur], 0, &e) < 0)
+				cli_die_err(&e);
+		}
+		/* Some in hand and nothing more ready: work on these. */
+		if (in->n && !crm_reader_ready(in->r))
+			break;
+		rc = crm_reader_line(in->r, &e);
+		if (rc < 0)
+			cli_die_err(&e);
+		if (rc == CRM_LINE_EOF) {
+			crm_reader_release(in->r);
+			free(in->r);
+			in->r = NULL;
+			in->cur++;
+			continue;
+		}
+		in->lines++;
+		if (rc == CRM_LINE_TOOLONG) {
+			cli_warn("%s:%ld: line longer than %zu bytes: left out",
+				 in->files[in->cur], in->r->lineno, in->r->cap);
+			continue;
+		}
+		if (!in->r->line.len)
+			continue;
+		if (in->n == in->alloc) {
+			size_t na = in->alloc ? in->alloc * 2 : 64;
+			char **l = realloc(in->line, na * sizeof(*l));
+			size_t *ln = realloc(in->len, na * sizeof(*ln));
+
+			if (l)
+				in->line = l;
+			if (ln)
+				in->len = ln;
+			if (!l || !ln)
+				cli_die(CRM_ESOFTWARE, "out of memory");
+			in->alloc = na;
+		}
+		if (!(in->line[in->n] = malloc(in->r->line.len + 1)))
+			cli_die(CRM_ESOFTWARE, "out of memory");
+		memcpy(in->line[in->n], in->r->line.data, in->r->line.len + 1);
+		in->len[in->n++] = in->r->line.len;
+	}
+	return in->n;
+}
+
+void cli_in_release(struct cli_in *in)
+{
+	in_clear(in);
+	free(in->line);
+	free(in->len);
+	if (in->r) {
+		crm_reader_release(in->r);
+		free(in->r);
+	}
+	memset(in, 0, sizeof(*in));
 }

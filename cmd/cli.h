@@ -10,6 +10,7 @@
 #include <stdio.h>
 
 #include "../lib/entity.h"
+#include "../lib/reader.h"
 #include "../lib/util.h"
 
 struct cli_opt {
@@ -27,7 +28,7 @@ struct cli {
 };
 
 /* Common option keys handled by cli_next(). */
-enum { CLI_DB = 'D' + 1000, CLI_VERSION, CLI_COMPLETE, CLI_KEYFILE, CLI_HELP = 'h' };
+enum { CLI_DB = 'D' + 1000, CLI_VERSION, CLI_COMPLETE, CLI_KEYFILE, CLI_BUSY, CLI_HELP = 'h' };
 
 extern const char *cli_prog;	/* name for messages */
 extern const char *cli_db;	/* --db value or NULL */
@@ -54,6 +55,27 @@ void cli_die_err(const struct crm_err *e);
  * kind b; dies with a usage error naming both otherwise.
  */
 const struct crm_entity *cli_type(const char *arg, const char *a, const char *b);
+
+/*
+ * Records read by a filter from its file operands, or stdin ("-" or
+ * none), a chunk at a time: the lines it has, up to a maximum, without
+ * waiting for more once some are in hand. So a filter works in short
+ * steps whatever the pace upstream, and never holds the database while
+ * it waits for input.
+ */
+struct cli_in {
+	char **files;
+	int nfiles, cur;
+	struct crm_reader *r;
+	char **line;		/* the chunk: NUL-terminated lines */
+	size_t *len;
+	size_t n, alloc;
+	long long lines;	/* read so far */
+};
+void cli_in_init(struct cli_in *in, char **files, int nfiles);
+/* The next chunk into in->line[0..in->n); 0 at the end of the input. */
+size_t cli_in_chunk(struct cli_in *in, size_t max);
+void cli_in_release(struct cli_in *in);
 
 /* Is fd a terminal, and may we use colour on it ($NO_COLOR, --color)? */
 int cli_isatty(int fd);

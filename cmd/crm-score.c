@@ -14,6 +14,7 @@
 
 #include "../lib/db.h"
 #include "../lib/model.h"
+#include "../lib/scoring.h"
 #include "../lib/ndjson.h"
 #include "../lib/reader.h"
 #include "../lib/row.h"
@@ -138,66 +139,89 @@ static void put_meta(sqlite3 *db, const char *key, const char *value)
 }
 
 /*
- * Records on stdin: each of the type gets score, probability and model
- * keys (and its score is stored); everything else passes through.
+ * Records from files or stdin: each of the type is scored as it is when
+ * it arrives (a chunk at a time) and gets score, probability and model
+ * keys, or "score": null and the reason; a merged id is scored as its
+ * survivor, with merged_into. Everything else passes through.
  */
-static int cmd_score_stdin(sqlite3 *db, const struct crm_entity *t, int quiet)
+static int cmd_score_stream(sqlite3 *db, const struct crm_entity *t, int quiet,
+			    char **files, int nfiles)
 {
-	struct crm_model m;
-	struct crm_dataset d;
-	struct crm_reader r;
+	struct crm_scoring sc;
 	struct crm_err e = { 0 };
-	float *p;
-	char now[32];
-	size_t scored = 0;
-	int rc;
+	struct cli_in in;
+	const char **ids = NULL;
+	struct crm_scored *out = NULL;
+	json_t **obj = NULL;
+	size_t max = 1000;
 
-	load_scored(db, t, &m, &d, &p);
-	crm_db_timestamp(now, sizeof(now));
-	if (crm_db_begin(db, &e) < 0)
+	if (crm_scoring_open(&sc, db, t, &e) < 0)
 		cli_die_err(&e);
-	if (crm_reader_open(&r, "-", 0, &e) < 0)
-		cli_die_err(&e);
-	while ((rc = crm_reader_line(&r, &e)) != CRM_LINE_EOF) {
-		json_t *o;
-		const char *id;
-		long x;
-		char *text;
+	ids = calloc(max, sizeof(*ids));
+	out = calloc(max, sizeof(*out));
+	obj = calloc(max, sizeof(*obj));
+	if (!ids || !out || !obj)
+		cli_die(CRM_ESOFTWARE, "out of memory");
+	cli_in_init(&in, files, nfiles);
+	while (cli_in_chunk(&in, max)) {
+		size_t k = 0;
 
-		if (rc < 0)
+		for (size_t i = 0; i < in.n; i++) {
+			const char *id;
+
+			obj[i] = json_loadb(in.line[i], in.len[i], 0, NULL);
+			id = json_string_value(json_object_get(obj[i], "id"));
+			if (id && crm_entity_by_id(id) == t)
+				ids[k++] = id;
+		}
+		if (crm_scoring_chunk(&sc, db, ids, k, out, &e) < 0)
 			cli_die_err(&e);
-		if (rc == CRM_LINE_TOOLONG || !r.line.len)
-			continue;
-		o = json_loadb(r.line.data, r.line.len, 0, NULL);
-		id = o ? json_string_value(json_object_get(o, "id")) : NULL;
-		x = id ? crm_dataset_row(&d, id) : -1;
-		if (x < 0) {	/* not a record of the type: passed on */
-			cli_write(r.line.data, r.line.len);
-			cli_write("\n", 1);
-			json_decref(o);
-			continue;
+		k = 0;
+		for (size_t i = 0; i < in.n; i++) {
+			const char *id = json_string_value(json_object_get(obj[i], "id"));
+			char *text;
+
+			if (!id || crm_entity_by_id(id) != t) {	/* passed on */
+				cli_write(in.line[i], in.len[i]);
+				cli_write("\n", 1);
+				json_decref(obj[i]);
+				continue;
+			}
+			if (out[k].merged)
+				json_object_set_new(obj[i], "merged_into", json_string(out[k].id));
+			if (isnan(out[k].p)) {
+				json_object_set_new(obj[i], "score", json_null());
+				json_object_set_new(obj[i], "reason", json_string(out[k].reason));
+			} else {
+				json_object_set_new(obj[i], "score", json_integer(lround(100.0 * out[k].p)));
+				json_object_set_new(obj[i], "probability", json_real(round(out[k].p * 1e4) / 1e4));
+				json_object_set_new(obj[i], "model", json_string(sc.m.id));
+			}
+			k++;
+			text = json_dumps(obj[i], JSON_COMPACT | JSON_REAL_PRECISION(6));
+			if (text) {
+				cli_write(text, strlen(text));
+				cli_write("\n", 1);
+			}
+			free(text);
+			json_decref(obj[i]);
 		}
-		json_object_set_new(o, "score", json_integer(lround(100.0 * p[x])));
-		json_object_set_new(o, "probability", json_real(round(p[x] * 1e4) / 1e4));
-		json_object_set_new(o, "model", json_string(m.id));
-		put_score(db, d.id[x], m.id, p[x], now);
-		text = json_dumps(o, JSON_COMPACT);
-		if (text) {
-			cli_write(text, strlen(text));
-			cli_write("\n", 1);
-		}
-		free(text);
-		json_decref(o);
-		scored++;
 	}
-	crm_reader_release(&r);
-	if (crm_db_commit(db, &e) < 0)
-		cli_die_err(&e);
-	if (!quiet)
-		fprintf(stderr, "%s: %zu %ss scored with model %s\n", cli_prog, scored, t->kind, m.id);
-	free(p);
-	crm_dataset_release(&d);
-	crm_model_release(&m);
+	if (!quiet) {
+		fprintf(stderr, "%s: %zu %ss scored with model %s", cli_prog, sc.scored, t->kind, sc.m.id);
+		if (sc.merged)
+			fprintf(stderr, " (%zu as the record they were merged into)", sc.merged);
+		if (sc.closed)
+			fprintf(stderr, "; %zu closed, not scored", sc.closed);
+		if (sc.missing)
+			fprintf(stderr, "; %zu not in the database, not scored", sc.missing);
+		fputc('\n', stderr);
+	}
+	cli_in_release(&in);
+	free(ids);
+	free(out);
+	free(obj);
+	crm_scoring_release(&sc);
 	return 0;
 }
 
@@ -445,6 +469,16 @@ static int cmd_follow(sqlite3 *db, const struct crm_entity *t, long long from,
 	return 0;
 }
 
+static int is_subcommand(const char *s)
+{
+	static const char *const sub[] = { "train", "models", "activate", "weight", "weights", NULL };
+
+	for (int i = 0; sub[i]; i++)
+		if (!strcmp(s, sub[i]))
+			return 1;
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	const struct crm_entity *t = crm_entity_find("deal");
@@ -493,8 +527,8 @@ int main(int argc, char **argv)
 		cli_die_err(&e);
 	if (!cmd && follow) {
 		cmd_follow(db, t, from, once, quiet);
-	} else if (!cmd && !all && cli_stdin_records()) {
-		cmd_score_stdin(db, t, quiet);
+	} else if (!all && (cmd ? !is_subcommand(cmd) : cli_stdin_records())) {
+		cmd_score_stream(db, t, quiet, argv + optind, argc - optind);
 	} else if (!cmd) {
 		cmd_score(db, t, quiet);
 	} else if (!strcmp(cmd, "train")) {

@@ -21,9 +21,50 @@
 extern const char *const crm_migrations[];
 extern const size_t crm_nmigrations;
 
-#define CRM_BUSY_TIMEOUT_MS 10000
-
 static int sqlite_configured;
+
+/* How long a writer waits for the lock: -1 for as long as it takes. */
+static long busy_ms = -2;	/* -2: not set, read $CRM_BUSY_TIMEOUT */
+
+void crm_db_busy_timeout(long ms)
+{
+	busy_ms = ms < 0 ? -1 : ms;
+}
+
+static long busy_limit(void)
+{
+	if (busy_ms == -2) {
+		const char *v = getenv("CRM_BUSY_TIMEOUT");
+		char *end;
+		double secs = v && *v ? strtod(v, &end) : -1;
+
+		busy_ms = v && *v && !*end && secs >= 0 ? (long)(secs * 1000) : -1;
+	}
+	return busy_ms;
+}
+
+/*
+ * The lock is held by another writer: wait, with backoff from 1 ms to
+ * 100 ms, for as long as crm_db_busy_timeout allows (by default until it
+ * is free). Every writer keeps its transactions short, so the wait is
+ * that of one transaction; a row is never dropped because of it.
+ */
+static int on_busy(void *arg, int n)
+{
+	long limit = busy_limit();
+	long ms = n < 7 ? 1L << n : 100;
+	/* Waited so far: 1 + 2 + ... + 64 ms, then 100 ms a time. */
+	long waited = n < 7 ? (1L << n) - 1 : 127 + (long)(n - 7) * 100;
+	struct timespec ts;
+
+	(void)arg;
+	if (limit >= 0 && waited >= limit)
+		return 0;
+	ts.tv_sec = ms / 1000;
+	ts.tv_nsec = (ms % 1000) * 1000000L;
+	nanosleep(&ts, NULL);
+	return 1;
+}
 
 const char *crm_db_path(const char *path)
 {
@@ -199,7 +240,7 @@ int crm_db_open(sqlite3 **out, const char *path, int flags, struct crm_err *e)
 		sqlite3_close(db);
 		return -1;
 	}
-	sqlite3_busy_timeout(db, CRM_BUSY_TIMEOUT_MS);
+	sqlite3_busy_handler(db, on_busy, NULL);
 	sqlite3_extended_result_codes(db, 1);
 	/* journal_mode=WAL needs write access and is stored in the file. */
 	if (!(flags & CRM_DB_READONLY) &&

@@ -31,6 +31,13 @@ const char *crm_db_path(const char *path);
 int crm_db_open(sqlite3 **out, const char *path, int flags, struct crm_err *e);
 void crm_db_close(sqlite3 *db);
 
+/*
+ * How long a connection opened from now on waits for another writer's
+ * lock before SQLITE_BUSY: ms, or -1 (the default, unless
+ * $CRM_BUSY_TIMEOUT gives seconds) for as long as it takes.
+ */
+void crm_db_busy_timeout(long ms);
+
 /* The schema version this build writes; PRAGMA user_version of a current file. */
 int crm_db_schema_version(void);
 

@@ -269,30 +269,6 @@ out_committed:
 	return rc;
 }
 
-/* Replace id (CRM_ID_MAX bytes) by the record it was merged into, if any. */
-static int survivor_of(sqlite3 *db, const struct crm_entity *t, char *id)
-{
-	char sql[128];
-	sqlite3_stmt *st;
-	int found = 0;
-
-	snprintf(sql, sizeof(sql), "SELECT merged_into FROM %s WHERE id = ?1", t->table);
-	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
-		return -1;
-	for (int depth = 0; depth < 32; depth++) {
-		sqlite3_bind_text(st, 1, id, -1, SQLITE_TRANSIENT);
-		if (sqlite3_step(st) != SQLITE_ROW)
-			break;
-		found = 1;
-		if (sqlite3_column_type(st, 0) == SQLITE_NULL)
-			break;
-		snprintf(id, CRM_ID_MAX, "%s", sqlite3_column_text(st, 0));
-		sqlite3_reset(st);
-	}
-	sqlite3_finalize(st);
-	return found ? 0 : -1;
-}
-
 int crm_review_decide(sqlite3 *db, const char *review_id, int accept,
 		      char *merge_id, char *survivor, char *merged,
 		      struct crm_err *e)
@@ -329,7 +305,7 @@ int crm_review_decide(sqlite3 *db, const char *review_id, int accept,
 		struct crm_merge_info info = { p, w, "review", NULL };
 
 		/* Either side may have been merged since: use the survivors. */
-		if (survivor_of(db, t, a) < 0 || survivor_of(db, t, b) < 0) {
+		if (crm_merge_survivor(db, t, a) <= 0 || crm_merge_survivor(db, t, b) <= 0) {
 			crm_err_set(e, CRM_EDATA, "%s: a record of the pair is gone", review_id);
 			goto fail;
 		}

@@ -580,6 +580,9 @@ int crm_dataset_build(struct crm_dataset *d, sqlite3 *db, const char *now,
 	 * the table in rowid order instead of using the id index). */
 	if (d->only_id)
 		crm_buf_addf(&sql, " FROM %s WHERE %s.id = ?1 AND %s.merged_into IS NULL%s", from, me, me, only);
+	else if (d->only_listed)
+		crm_buf_addf(&sql, " FROM %s WHERE %s.id IN (SELECT id FROM temp.crm_only) AND %s.merged_into IS NULL%s",
+			     from, me, me, only);
 	else
 		crm_buf_addf(&sql, " FROM %s WHERE %s.merged_into IS NULL%s ORDER BY %s.rowid", from, me, only, me);
 	if (sqlite3_prepare_v2(db, sql.data, -1, &st, NULL) != SQLITE_OK) {
@@ -870,6 +873,33 @@ int crm_dataset_build_one(struct crm_dataset *d, sqlite3 *db, const struct crm_e
 	if (hist && crm_dataset_set_history(d, hist, e) < 0)
 		return -1;
 	return 0;
+}
+
+int crm_dataset_build_ids(struct crm_dataset *d, sqlite3 *db, const struct crm_entity *type,
+			  const char *const *ids, size_t n, const struct crm_dataset *schema,
+			  const char *hist, struct crm_err *e)
+{
+	sqlite3_stmt *st;
+	int rc = -1;
+
+	crm_dataset_init(d, type);
+	d->only_listed = 1;
+	if (crm_db_exec(db, "CREATE TEMP TABLE IF NOT EXISTS crm_only (id TEXT PRIMARY KEY);"
+			    "DELETE FROM temp.crm_only", e) < 0)
+		return -1;
+	if (sqlite3_prepare_v2(db, "INSERT OR IGNORE INTO temp.crm_only VALUES (?1)", -1, &st, NULL))
+		return crm_db_err(db, e, "records");
+	for (size_t i = 0; i < n; i++) {
+		sqlite3_bind_text(st, 1, ids[i], -1, SQLITE_STATIC);
+		sqlite3_step(st);
+		sqlite3_reset(st);
+	}
+	sqlite3_finalize(st);
+	if (crm_dataset_build(d, db, NULL, schema, e) == 0 &&
+	    (!hist || !d->n || crm_dataset_set_history(d, hist, e) == 0))
+		rc = 0;
+	crm_db_exec(db, "DELETE FROM temp.crm_only", NULL);
+	return rc;
 }
 
 int crm_dataset_set_history(struct crm_dataset *d, const char *json,

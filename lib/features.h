@@ -40,6 +40,7 @@ struct crm_dataset {
 	double base_rate;	/* share of wins among closed records */
 	size_t nclosed;
 	const char *only_id;	/* set before building: just this record */
+	int only_listed;	/* or the records listed in temp.crm_only */
 	size_t *byid, nbyid;	/* rows sorted by id, for refreshes */
 };
 
@@ -85,6 +86,15 @@ int crm_dataset_set_history(struct crm_dataset *d, const char *json,
  */
 int crm_dataset_build_one(struct crm_dataset *d, sqlite3 *db, const struct crm_entity *type,
 			  const char *id, const struct crm_dataset *schema,
+			  const char *hist, struct crm_err *e);
+
+/*
+ * Build d (initialised here) with the live records among ids[0..n) as of
+ * now: crm_dataset_build_one for a chunk of records at once. Ids that are
+ * no live record of type are left out (find rows with crm_dataset_row).
+ */
+int crm_dataset_build_ids(struct crm_dataset *d, sqlite3 *db, const struct crm_entity *type,
+			  const char *const *ids, size_t n, const struct crm_dataset *schema,
 			  const char *hist, struct crm_err *e);
 
 /*

@@ -122,6 +122,18 @@ struct crm_import {
 	struct crm_import_stats at_begin;	/* stats when the batch began */
 	char now[32];
 	char *owner;			/* crm_import_set_owner */
+	/* Every record read since the last commit, with its raw text: when
+	 * a batch cannot be committed (the database stayed busy past
+	 * --busy-timeout, the disk is full), each that did not land is
+	 * rejected with its line and the reason, so the counts still add up
+	 * to the input. */
+	struct jent {
+		long line;
+		size_t off, len;
+		unsigned char state;	/* JR_OPEN, JR_LANDED, JR_REJECTED */
+	} *jr;
+	size_t njr, ajr;
+	struct crm_buf jraw;
 	/* Another connection's commit (a merge, say) may have changed what
 	 * any cached reference points at: the caches hold only while the
 	 * database's data_version stays. */
@@ -409,6 +421,7 @@ struct crm_import *crm_import_new(sqlite3 *db, const struct crm_import_opts *o,
 	if (h)
 		im->h = *h;
 	crm_buf_init(&im->out, 0);
+	crm_buf_init(&im->jraw, 0);
 	crm_buf_init(&im->file_cols, 0);
 	if (prepare(db, &im->find_product,
 		    "SELECT name FROM products WHERE name_key = ?1 ORDER BY merged_into IS NOT NULL, rowid LIMIT 1",
@@ -444,6 +457,8 @@ void crm_import_free(struct crm_import *im)
 		deferred_free(&im->defer[i]);
 	free(im->defer);
 	free(im->owner);
+	free(im->jr);
+	crm_buf_release(&im->jraw);
 	sqlite3_finalize(im->find_product);
 	sqlite3_finalize(im->data_version);
 	sqlite3_finalize(im->dk_of);
@@ -1195,6 +1210,73 @@ static int bind_insert(struct crm_import *im, struct rec *r, const char *id,
 	return bind_fields(im, r, st, base, id, dk, e);
 }
 
+enum { JR_OPEN, JR_LANDED, JR_REJECTED };
+
+static int journal_add(struct crm_import *im, long line, const char *raw, size_t len)
+{
+	if (im->njr == im->ajr) {
+		size_t na = im->ajr ? im->ajr * 2 : 256;
+		struct jent *j = realloc(im->jr, na * sizeof(*j));
+
+		if (!j)
+			return -1;
+		im->jr = j;
+		im->ajr = na;
+	}
+	im->jr[im->njr].line = line;
+	im->jr[im->njr].off = im->jraw.len;
+	im->jr[im->njr].len = len;
+	im->jr[im->njr].state = JR_OPEN;
+	if (crm_buf_add(&im->jraw, raw, len) < 0)
+		return -1;
+	im->njr++;
+	return 0;
+}
+
+/* The record of line has landed or was rejected (the latest such). */
+static void journal_mark(struct crm_import *im, long line, int state)
+{
+	for (size_t i = im->njr; i-- > 0;)
+		if (im->jr[i].line == line && im->jr[i].state == JR_OPEN) {
+			im->jr[i].state = (unsigned char)state;
+			return;
+		}
+}
+
+/* After a commit: only the records still to be written stay. */
+static void journal_committed(struct crm_import *im)
+{
+	size_t k = 0;
+	struct crm_buf b;
+
+	for (size_t i = 0; i < im->njr; i++)
+		if (im->jr[i].state == JR_OPEN)
+			k++;
+	if (!k) {
+		im->njr = 0;
+		crm_buf_reset(&im->jraw);
+		return;
+	}
+	crm_buf_init(&b, 0);
+	k = 0;
+	for (size_t i = 0; i < im->njr; i++) {
+		if (im->jr[i].state != JR_OPEN)
+			continue;
+		if (crm_buf_add(&b, im->jraw.data + im->jr[i].off, im->jr[i].len) < 0)
+			break;	/* out of memory: keep the journal as it is */
+		im->jr[k] = im->jr[i];
+		im->jr[k].off = b.len - im->jr[i].len;
+		k++;
+	}
+	if (k == 0 || b.len) {
+		crm_buf_release(&im->jraw);
+		im->jraw = b;
+		im->njr = k;
+	} else {
+		crm_buf_release(&b);
+	}
+}
+
 static int batch_commit(struct crm_import *im, struct crm_err *e)
 {
 	if (!im->in_tx)
@@ -1212,6 +1294,7 @@ static int batch_commit(struct crm_import *im, struct crm_err *e)
 	}
 	im->in_tx = 0;
 	im->in_batch = 0;
+	journal_committed(im);
 	if (im->out.len && im->h.records &&
 	    im->h.records(im->h.ctx, im->out.data, im->out.len) < 0) {
 		crm_buf_reset(&im->out);
@@ -1362,6 +1445,7 @@ static int land(struct crm_import *im, struct rec *r, const char *id,
 	if (status[2] != 'c')	/* not "unchanged": lookups may now differ */
 		r->ts->gen++;
 	im->in_batch++;
+	journal_mark(im, r->line, JR_LANDED);
 	if (r->deferred_field >= 0 && push_deferred(im, r, id) < 0)
 		return -1;
 	return 0;
@@ -1445,6 +1529,9 @@ static int write_one(struct crm_import *im, struct rec *r, const char *newid,
 			return crm_db_err(im->db, e, "lookup");
 		if (found)
 			return write_existing(im, r, id, e);
+		if (!r->key.len)
+			return reason(r, "no %s '%s' (and nothing else identifies it)",
+				      ts->t->kind, r->id), 1;
 	}
 	if (!known) {
 		if (bind_insert(im, r, newid, st, 0, e) < 0)
@@ -1634,6 +1721,7 @@ static int reject(struct crm_import *im, const char *file, long line,
 		  const char *why, const char *raw, size_t rawlen,
 		  struct crm_err *e)
 {
+	journal_mark(im, line, JR_REJECTED);
 	im->st.rejected++;
 	if (im->h.reject &&
 	    im->h.reject(im->h.ctx, file, line, why, raw, rawlen) < 0)
@@ -1653,7 +1741,7 @@ static int rec_finish(struct crm_import *im, const char *raw, size_t rawlen,
 	const char *source = r->source && *r->source ? r->source : im->o.source;
 	int rc;
 
-	if (r->nattrs < 0)
+	if (r->nattrs < 0 || journal_add(im, r->line, raw, rawlen) < 0)
 		return crm_err_set(e, CRM_ESOFTWARE, "out of memory");
 	/* Queued records of another type may be what this one refers to. */
 	if (im->npend && im->recs[0].ts != r->ts && !(r = flush_before(im, e)))
@@ -1699,11 +1787,13 @@ static int rec_finish(struct crm_import *im, const char *raw, size_t rawlen,
 	rc = rec_key(r);
 	if (rc < 0)
 		return crm_err_set(e, CRM_ESOFTWARE, "out of memory");
-	if (rc > 0) {
+	if (rc > 0 && !(r->id && *r->id)) {
 		reason(r, "nothing identifies this %s (no external id, email, name or other key field)",
 		       r->ts->t->kind);
 		return reject(im, r->file, r->line, r->why.data, raw, rawlen, e);
 	}
+	if (rc > 0)	/* its id alone names it: an update, or nothing */
+		crm_buf_reset(&r->key);
 	if (im->cc && crm_entity_has_personal(r->ts->t) && !(r->external_id && *r->external_id)) {
 		/* A natural key made of an email, a phone or names would
 		 * show them: keep its blind index instead. */
@@ -1741,6 +1831,42 @@ static int rec_finish(struct crm_import *im, const char *raw, size_t rawlen,
 	if (im->npend == CHUNK || im->in_batch + im->npend >= im->o.batch ||
 	    im->pend_bytes >= CHUNK_BYTES)
 		return flush_pending(im, e);
+	return 0;
+}
+
+/*
+ * A fatal error (e) ended the import of rd: every record read and not
+ * landed, and every line not read yet, is rejected with the reason, so
+ * the counts add up to the input. -1 when the rejects cannot be written.
+ */
+static int not_written(struct crm_import *im, struct crm_reader *rd, struct crm_err *e)
+{
+	char why[CRM_ERR_MAX + 32];
+	struct crm_err we = { 0 };
+	int rc;
+
+	snprintf(why, sizeof(why), "not written: %s", e->msg);
+	for (size_t i = 0; i < im->njr; i++) {
+		if (im->jr[i].state == JR_REJECTED)
+			continue;
+		im->st.rejected++;
+		if (im->h.reject && im->h.reject(im->h.ctx, rd->name, im->jr[i].line, why,
+						 im->jraw.data + im->jr[i].off, im->jr[i].len) < 0)
+			return -1;
+	}
+	im->njr = 0;
+	crm_buf_reset(&im->jraw);
+	if (e->code == CRM_EIO && strstr(e->msg, "read error"))
+		return 0;	/* the input itself failed: nothing more to read */
+	while ((rc = crm_reader_line(rd, &we)) > 0) {
+		if (!rd->line.len)
+			continue;
+		im->st.rows++;
+		im->st.rejected++;
+		if (im->h.reject && im->h.reject(im->h.ctx, rd->name, rd->lineno, why,
+						 rd->line.data, rd->line.len) < 0)
+			return -1;
+	}
 	return 0;
 }
 
@@ -2196,25 +2322,21 @@ static int import_reader(struct crm_import *im, struct crm_reader *r,
 		rc = -1;
 	if (rc < 0) {
 		/* Queued records never reached the database. */
-		im->st.lost += (long long)im->npend;
 		im->npend = 0;
 		im->pend_bytes = 0;
 	}
 	if (rc < 0 && im->in_tx) {
-		/* The open batch is lost: count its rows as not written. */
-		long long lost = (im->st.inserted - im->at_begin.inserted) +
-				 (im->st.updated - im->at_begin.updated) +
-				 (im->st.unchanged - im->at_begin.unchanged);
-
+		/* The open batch is rolled back: its rows did not land. */
 		im->st.inserted = im->at_begin.inserted;
 		im->st.updated = im->at_begin.updated;
 		im->st.unchanged = im->at_begin.unchanged;
-		im->st.lost += lost;
 		crm_db_rollback(im->db);
 		im->in_tx = 0;
 		im->in_batch = 0;
 		crm_buf_reset(&im->out);
 	}
+	if (rc < 0 && not_written(im, &rd, e) < 0)
+		im->st.lost += (long long)im->njr;	/* not even the rejects could be written */
 	if (rc == 0 && im->file_type && !im->o.dry_run)
 		rc = log_import(im, rd.name, &before, e);
 	if (im->h.progress)

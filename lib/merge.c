@@ -664,3 +664,28 @@ out:
 	crm_buf_release(&sql);
 	return rc;
 }
+
+int crm_merge_survivor(sqlite3 *db, const struct crm_entity *t, char *id)
+{
+	char sql[128];
+	sqlite3_stmt *st;
+	int found = 0, rc = SQLITE_DONE;
+
+	snprintf(sql, sizeof(sql), "SELECT merged_into FROM %s WHERE id = ?1", t->table);
+	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
+		return -1;
+	for (int depth = 0; depth < 32; depth++) {
+		sqlite3_bind_text(st, 1, id, -1, SQLITE_TRANSIENT);
+		if ((rc = sqlite3_step(st)) != SQLITE_ROW)
+			break;
+		found = found ? 2 : 1;
+		if (sqlite3_column_type(st, 0) == SQLITE_NULL)
+			break;
+		snprintf(id, CRM_ID_MAX, "%s", sqlite3_column_text(st, 0));
+		sqlite3_reset(st);
+	}
+	sqlite3_finalize(st);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return -1;
+	return found;
+}

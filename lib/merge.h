@@ -45,4 +45,12 @@ int crm_merge(sqlite3 *db, const struct crm_entity *t, const char *a,
  */
 int crm_merge_undo(sqlite3 *db, const char *merge_id, struct crm_err *e);
 
+/*
+ * Follow id (CRM_ID_MAX bytes) of type t to the record it was merged into,
+ * through any chain of merges: id becomes the live survivor. 1 when id is
+ * live itself, 2 when it was merged (id changed), 0 when there is no such
+ * record, -1 on a database error.
+ */
+int crm_merge_survivor(sqlite3 *db, const struct crm_entity *t, char *id);
+
 #endif

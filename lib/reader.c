@@ -6,8 +6,10 @@
  * the next newline, and reports the line as too long instead.
  */
 #include <errno.h>
+#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "reader.h"
 
@@ -25,8 +27,10 @@ int crm_reader_open(struct crm_reader *r, const char *path, size_t cap,
 		crm_reader_release(r);
 		return crm_err_set(e, CRM_ESOFTWARE, "out of memory");
 	}
+	r->fd = -1;
 	if (!strcmp(path, "-")) {
 		r->fp = stdin;
+		r->fd = 0;
 	} else {
 		r->fp = fopen(path, "rb");
 		if (!r->fp) {
@@ -36,8 +40,22 @@ int crm_reader_open(struct crm_reader *r, const char *path, size_t cap,
 			return -1;
 		}
 		r->owns_fp = 1;
+		r->fd = fileno(r->fp);
 	}
 	return 0;
+}
+
+int crm_reader_ready(struct crm_reader *r)
+{
+	struct pollfd pfd;
+
+	if (r->eof || (r->pos < r->end && memchr(r->buf + r->pos, '\n', r->end - r->pos)))
+		return 1;
+	if (r->fd < 0)
+		return 1;
+	pfd.fd = r->fd;
+	pfd.events = POLLIN;
+	return poll(&pfd, 1, 0) > 0;
 }
 
 int crm_reader_stream(struct crm_reader *r, const char *name, FILE *fp, size_t cap,
@@ -53,6 +71,7 @@ int crm_reader_stream(struct crm_reader *r, const char *name, FILE *fp, size_t c
 		return crm_err_set(e, CRM_ESOFTWARE, "out of memory");
 	}
 	r->fp = fp;
+	r->fd = -1;	/* a stream in memory (fmemopen) has none */
 	return 0;
 }
 
@@ -74,11 +93,26 @@ static int fill(struct crm_reader *r, struct crm_err *e)
 
 	if (r->eof)
 		return 0;
-	n = fread(r->buf, 1, READ_CHUNK, r->fp);
-	if (n == 0) {
-		if (ferror(r->fp))
+	/* A pipe is read for what it holds now (read(2)), not until the
+	 * buffer is full (fread): a filter downstream of a slow stage sees
+	 * each record as it comes. */
+	if (r->fd >= 0) {
+		ssize_t got;
+
+		do
+			got = read(r->fd, r->buf, READ_CHUNK);
+		while (got < 0 && errno == EINTR);
+		if (got < 0)
 			return crm_err_set(e, CRM_EIO, "%s: read error: %s",
 					   r->name, strerror(errno));
+		n = (size_t)got;
+	} else {
+		n = fread(r->buf, 1, READ_CHUNK, r->fp);
+		if (n == 0 && ferror(r->fp))
+			return crm_err_set(e, CRM_EIO, "%s: read error: %s",
+					   r->name, strerror(errno));
+	}
+	if (n == 0) {
 		r->eof = 1;
 		return 0;
 	}

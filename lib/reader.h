@@ -22,7 +22,16 @@ struct crm_reader {
 	size_t pos, end;
 	int eof, owns_fp, started;
 	int crlf;		/* the line ended in CR LF (the CR is not in line) */
+	int fd;			/* read(2) from it; -1: fread from fp */
 };
+
+/*
+ * Would the next crm_reader_line return without waiting (a whole line
+ * is buffered, the input is at its end or has bytes waiting)? A filter
+ * works on what it has when not: it never sits on records while
+ * upstream is slow.
+ */
+int crm_reader_ready(struct crm_reader *r);
 
 /* Results of crm_reader_line(). */
 enum { CRM_LINE_EOF = 0, CRM_LINE_OK = 1, CRM_LINE_TOOLONG = 2 };

@@ -1,0 +1,51 @@
+/*
+ * scoring.h - scoring records as they arrive, a chunk at a time.
+ *
+ * A filter in a pipe (crm-score reading records) must see each record as
+ * it is when the record reaches it: the upstream stage has committed it a
+ * moment ago, maybe changed it. So nothing is built at start but the
+ * model: each chunk's records are read from the database then (their
+ * current values, their interactions as of now), scored, and their scores
+ * stored in one short write transaction, which is never open while the
+ * caller waits for input.
+ */
+#ifndef CRM_SCORING_H
+#define CRM_SCORING_H
+
+#include <sqlite3.h>
+
+#include "entity.h"
+#include "id.h"
+#include "model.h"
+#include "util.h"
+
+struct crm_scoring {
+	const struct crm_entity *t;
+	struct crm_model m;
+	char *hist;		/* history rates the rows are given */
+	size_t scored, merged, missing, closed;	/* so far */
+};
+
+/* The scoring state for type t: its active model (an error when it has
+ * none), overrides and history rates. */
+int crm_scoring_open(struct crm_scoring *s, sqlite3 *db, const struct crm_entity *t,
+		     struct crm_err *e);
+void crm_scoring_release(struct crm_scoring *s);
+
+struct crm_scored {
+	char id[CRM_ID_MAX];	/* the record scored: a merged id's survivor */
+	int merged;		/* the id given was merged into id */
+	float p;		/* the probability, NAN when not scored */
+	const char *reason;	/* why not, when not */
+};
+
+/*
+ * Score the records ids[0..n) of s's type as they are now into out[0..n)
+ * and store their scores, in one transaction. An id merged away is scored
+ * as its survivor; an id no record has, or a closed record, gets a reason
+ * instead of a score.
+ */
+int crm_scoring_chunk(struct crm_scoring *s, sqlite3 *db, const char *const *ids, size_t n,
+		      struct crm_scored *out, struct crm_err *e);
+
+#endif

@@ -1,0 +1,78 @@
+#!/bin/sh
+# The stage contract over one shared database: a filter sees each record
+# as it is when the record reaches it; no stage holds the database while
+# it waits for input; a writer never drops rows on contention.
+. "$(dirname "$0")/lib.sh"
+
+"$TOP"/scripts/gen-sample -n 2000 -s 7 sample >/dev/null 2>&1
+crm-import -q sample/* >/dev/null 2>&1
+crm-score train -q -t contact >/dev/null 2>&1
+crm-score train -q -t deal >/dev/null 2>&1
+crm-score --all -q -t contact >/dev/null 2>&1
+
+# Freshly imported records reach crm-score committed, and are scored.
+printf 'first_name,last_name,email,company\n' >new.csv
+for i in $(seq 60); do printf 'New%d,Lead,new%d@fresh.example,Acme\n' "$i" "$i" >>new.csv; done
+crm-import --batch 25 new.csv 2>imp.err | crm-score -t contact >scored.ndjson 2>score.err
+is "$?" "0" "crm-import | crm-score: exit 0"
+is "$(jq -r 'select(.score != null) | .id' scored.ndjson | wc -l)" "60" "all 60 new contacts scored in the pipe"
+like "$(cat score.err)" "60 contacts scored" "and the summary says so"
+is "$(q "select count(*) from scores where entity_id in (select id from contacts where email like '%@fresh.example')")" "60" "their scores are stored"
+
+# Records changed upstream are scored with their new values: the pipe's
+# scores equal those of a full run right after.
+crm-export -t deal -w outcome= --fields id,amount,stage | head -5 | jq -c '{type: "deal", id, amount: ((.amount // 1000) * 3), stage: "Negotiation"}' >changed.ndjson
+crm-import changed.ndjson 2>/dev/null | crm-score -t deal 2>/dev/null | jq -r 'select(.score != null) | "\(.id) \(.score)"' | sort >pipe.txt
+crm-score --all -q -t deal 2>/dev/null | jq -r 'select(.id as $i | $i) | "\(.id) \(.score)"' | sort >all.txt
+is "$(wc -l <pipe.txt)" "5" "five changed deals scored in the pipe"
+is "$(join pipe.txt all.txt | awk '$2 != $3' | wc -l)" "0" "each with the score a full run gives right after"
+
+# A merged id is scored as its survivor; an id nobody has, with a reason.
+a=$(jq -r 'select(.first_name == "New1") | .id' scored.ndjson)
+b=$(jq -r 'select(.first_name == "New2") | .id' scored.ndjson)
+crm-dedupe merge "$a" "$b" >merge.json 2>/dev/null
+gone=$(jq -r .merged_id merge.json); surv=$(jq -r .survivor_id merge.json)
+printf '{"type":"contact","id":"%s"}\n{"type":"contact","id":"c_0000000000000000"}\n' "$gone" >ids.ndjson
+crm-score -t contact ids.ndjson >ids.out 2>/dev/null
+is "$(jq -r 'select(.id == "'"$gone"'") | [.merged_into, (.score != null)] | join(" ")' ids.out)" "$surv true" "a merged id: scored as its survivor, saying so"
+is "$(jq -r 'select(.id == "c_0000000000000000") | [.score, .reason] | map(tostring) | join(" ")' ids.out)" "null no such record in the database" "an unknown id: score null, with the reason"
+is "$(crm-score -t contact - <ids.ndjson 2>/dev/null | wc -l)" "2" "a file operand or - for stdin"
+
+# An idle filter holds no lock: a writer with a 1 s bound still gets in.
+(sleep 4 | crm-score -t contact >/dev/null 2>&1) &
+idle=$!
+sleep 1
+printf 'first_name,email\nIdle,idle@x.example\n' >idle.csv
+crm-import --busy-timeout 1 idle.csv >/dev/null 2>err
+is "$?" "0" "a writer is not blocked by an idle crm-score reading a pipe"
+wait "$idle"
+
+# Contention: by default a writer waits as long as it takes; with a bound
+# it gives up, and every row not written is rejected with its line.
+printf 'first_name,last_name,email\n' >busy.csv
+for i in $(seq 60); do printf 'B%d,Busy,b%d@busy.example\n' "$i" "$i" >>busy.csv; done
+sqlite3 "$CRM_DB" "BEGIN IMMEDIATE; SELECT 1;" ".shell sleep 2" "COMMIT;" >/dev/null &
+lock=$!
+sleep 0.3
+crm-import --batch 20 busy.csv >/dev/null 2>err
+is "$?" "0" "the lock held 2 s: the import waits and lands"
+is "$(q "select count(*) from contacts where email like '%@busy.example'")" "60" "all 60 rows"
+wait "$lock"
+# A lock taken after the first batch committed.
+printf 'first_name,last_name,email\n' >busy2.csv
+for i in $(seq 60); do printf 'C%d,Busy,c%d@busy2.example\n' "$i" "$i" >>busy2.csv; done
+{ head -21 busy2.csv; sleep 1.5; tail -n +22 busy2.csv; } | crm-import --batch 20 --busy-timeout 0.5 -r rej.ndjson - >/dev/null 2>err &
+imp=$!
+sleep 0.7
+sqlite3 "$CRM_DB" "BEGIN IMMEDIATE; SELECT 1;" ".shell sleep 2.5" "COMMIT;" >/dev/null &
+lock=$!
+wait "$imp"; rc=$?
+wait "$lock"
+is "$rc" "69" "with --busy-timeout it gives up: exit 69"
+landed=$(q "select count(*) from contacts where email like '%@busy2.example'")
+is "$landed" "20" "the first batch landed"
+is "$(wc -l <rej.ndjson)" "40" "the other 40 rows are in the rejects file"
+is "$(jq -r .reason rej.ndjson | sort -u)" "not written: database is locked" "with the reason"
+is "$(jq -r .line rej.ndjson | sort -n | head -1) $(jq -r .line rej.ndjson | sort -n | tail -1)" "22 61" "and their lines"
+like "$(cat err)" "60 rows: 20 inserted, 0 updated, 0 unchanged, 40 rejected" "the summary adds up to the input"
+done_testing
