@@ -7,12 +7,15 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <jansson.h>
 
 #include "../lib/db.h"
 #include "../lib/explain.h"
+#include "../lib/merge.h"
 #include "../lib/model.h"
+#include "../lib/scoring.h"
 #include "../lib/nba.h"
 #include "../lib/patterns.h"
 #include "../lib/ndjson.h"
@@ -35,7 +38,7 @@ static const struct cli_opt opts[] = {
 };
 
 static const struct cli cli = {
-	"crm-explain", "[options] ID... (or records with an id on stdin)",
+	"crm-explain", "[options] [ID | FILE | -]... (records with an id, from files or stdin)",
 	"Explain scores: the factors that raise and lower each record's score.",
 	opts,
 };
@@ -114,24 +117,144 @@ static int cmd_patterns(sqlite3 *db, const struct crm_entity *t, size_t support,
 	return 0;
 }
 
+static const char **realloc_ids(const char **v, size_t n)
+{
+	const char **p = realloc(v, (n ? n : 1) * sizeof(*p));
+
+	if (!p)
+		cli_die(CRM_ESOFTWARE, "out of memory");
+	return p;
+}
+
+/* The model state of deals and contacts, loaded when first met. */
+static struct crm_scoring sc[2];
+static int sc_loaded[2];
+
+static struct crm_scoring *scoring_of(sqlite3 *db, const struct crm_entity *t)
+{
+	int k = !strcmp(t->kind, "contact");
+	struct crm_err e = { 0 };
+
+	if (!sc_loaded[k]) {
+		if (crm_scoring_open(&sc[k], db, t, &e) < 0)
+			cli_die_err(&e);
+		sc_loaded[k] = 1;
+	}
+	return &sc[k];
+}
+
+static void release_scorings(void)
+{
+	for (int k = 0; k < 2; k++)
+		if (sc_loaded[k])
+			crm_scoring_release(&sc[k]);
+}
+
+/*
+ * Explain ids[0..n), in their order, each as it is now: a merged id as
+ * the record it was merged into (saying so). Returns 0, or CRM_EDATA when
+ * some could not be explained (each said).
+ */
+static int explain_chunk(sqlite3 *db, const char *const *ids, size_t n, size_t top, int table)
+{
+	struct crm_dataset d[2];
+	char (*live)[CRM_ID_MAX] = calloc(n ? n : 1, sizeof(*live));
+	const char **want[2];
+	size_t nwant[2] = { 0, 0 };
+	int *merged = calloc(n ? n : 1, sizeof(*merged)), status = 0;
+	struct crm_err e = { 0 };
+	struct crm_buf b;
+
+	want[0] = calloc(n ? n : 1, sizeof(*want[0]));
+	want[1] = calloc(n ? n : 1, sizeof(*want[1]));
+	if (!live || !merged || !want[0] || !want[1])
+		cli_die(CRM_ESOFTWARE, "out of memory");
+	crm_buf_init(&b, 0);
+	for (size_t k = 0; k < n; k++) {
+		const struct crm_entity *t = crm_entity_by_id(ids[k]);
+		int r;
+
+		snprintf(live[k], CRM_ID_MAX, "%s", ids[k]);
+		if (!t || (strcmp(t->kind, "deal") && strcmp(t->kind, "contact")))
+			continue;
+		if ((r = crm_merge_survivor(db, t, live[k])) < 0)
+			cli_die(CRM_EUNAVAILABLE, "%s", sqlite3_errmsg(db));
+		merged[k] = r == 2;
+		want[!strcmp(t->kind, "contact")][nwant[!strcmp(t->kind, "contact")]++] = live[k];
+	}
+	for (int k = 0; k < 2; k++) {
+		const struct crm_entity *t = crm_entity_find(k ? "contact" : "deal");
+
+		if (!nwant[k]) {
+			crm_dataset_init(&d[k], t);
+			continue;
+		}
+		if (crm_dataset_build_ids(&d[k], db, t, want[k], nwant[k], &scoring_of(db, t)->m.schema,
+					  scoring_of(db, t)->hist, &e) < 0)
+			cli_die_err(&e);
+	}
+	for (size_t k = 0; k < n; k++) {
+		const struct crm_entity *t = crm_entity_by_id(ids[k]);
+		int x;
+		long row;
+
+		if (!t || (strcmp(t->kind, "deal") && strcmp(t->kind, "contact"))) {
+			cli_warn("'%s' is not a deal or contact id", ids[k]);
+			status = CRM_EDATA;
+			continue;
+		}
+		x = !strcmp(t->kind, "contact");
+		if ((row = crm_dataset_row(&d[x], live[k])) < 0) {
+			cli_warn("no %s '%s'", t->kind, ids[k]);
+			status = CRM_EDATA;
+			continue;
+		}
+		crm_buf_reset(&b);
+		if (crm_explain_record(with_nba ? db : NULL, &scoring_of(db, t)->m, &d[x], (size_t)row,
+				       top, table, &b, &e) < 0)
+			cli_die_err(&e);
+		if (merged[k] && !table) {
+			/* Answered for the survivor, saying it was merged. */
+			json_t *o = json_loadb(b.data, b.len, 0, NULL);
+			char *text;
+
+			json_object_set_new(o, "merged_from", json_string(ids[k]));
+			text = json_dumps(o, JSON_COMPACT | JSON_REAL_PRECISION(6));
+			crm_buf_reset(&b);
+			crm_buf_adds(&b, text ? text : "");
+			crm_buf_addc(&b, '\n');
+			free(text);
+			json_decref(o);
+		} else if (merged[k]) {
+			cli_warn("%s was merged into %s: explained as %s", ids[k], live[k], live[k]);
+		}
+		cli_write(b.data, b.len);
+	}
+	crm_buf_release(&b);
+	crm_dataset_release(&d[0]);
+	crm_dataset_release(&d[1]);
+	free(live);
+	free(merged);
+	free(want[0]);
+	free(want[1]);
+	return status;
+}
+
 int main(int argc, char **argv)
 {
 	const char *arg;
 	const struct crm_entity *ptype = crm_entity_find("deal");
-	size_t top = 5, nids = 0, support = 30;
+	size_t top = 5, support = 30;
 	double alpha = 0.05;
 	int patterns = 0;
 	int key, table = cli_isatty(1), status = 0;
-	char **ids = NULL;
 	struct crm_err e = { 0 };
 	sqlite3 *db;
 
 	while ((key = cli_next(&cli, argc, argv, &arg)) != -1) {
 		switch (key) {
 		case O_TOP:
-			top = strtoul(arg, NULL, 10);
-			if (!top)
-				cli_die(CRM_EUSAGE, "--top: want a positive number, not '%s'", arg);
+			top = (size_t)cli_num("top", arg, 1, 1000);
 			break;
 		case O_NBA:
 			with_nba = 1;
@@ -164,116 +287,59 @@ int main(int argc, char **argv)
 		crm_db_close(db);
 		return cli_finish(0);
 	}
-	if (optind < argc) {
-		ids = argv + optind;
-		nids = (size_t)(argc - optind);
-	} else {
-		struct crm_reader r;
-		json_t *o;
-		int rc;
-
-		if (cli_isatty(0))
-			cli_die(CRM_EUSAGE, "give record ids, or pipe records in");
-		if (crm_reader_open(&r, "-", 0, &e) < 0)
-			cli_die_err(&e);
-		while ((rc = crm_ndjson_next(&r, &o, &e)) != CRM_REC_EOF) {
-			const char *id;
-
-			if (rc != CRM_REC_OK) {
-				cli_warn("%s", e.msg);
-				continue;
-			}
-			id = json_string_value(json_object_get(o, "id"));
-			if (id) {
-				char **p = realloc(ids, (nids + 1) * sizeof(*p));
-
-				if (!p || !(p[nids] = strdup(id)))
-					cli_die(CRM_ESOFTWARE, "out of memory");
-				ids = p;
-				nids++;
-			}
-			json_decref(o);
-		}
-		crm_reader_release(&r);
-	}
 	if (crm_db_open(&db, cli_db, CRM_DB_READONLY, &e) < 0)
 		cli_die_err(&e);
-	/* One model and one dataset per type met. */
-	for (int pass = 0; pass < 2; pass++) {
-		const struct crm_entity *t = crm_entity_find(pass ? "contact" : "deal");
-		struct crm_model m;
-		struct crm_dataset d;
-		struct crm_buf b;
-		char *hist = NULL;
-		int loaded = 0;
+	/* Operands that are ids are explained; the others are files of
+	 * records (or -), read a chunk at a time like stdin. */
+	{
+		char **files = calloc((size_t)(argc - optind) + 1, sizeof(*files));
+		const char **idv = calloc((size_t)(argc - optind) + 1, sizeof(*idv));
+		int nfiles = 0;
+		size_t nid = 0;
+		struct cli_in in;
 
-		crm_model_init(&m);
-		crm_dataset_init(&d, t);
-		crm_buf_init(&b, 0);
-		for (size_t k = 0; k < nids; k++) {
-			long row;
+		if (!files || !idv)
+			cli_die(CRM_ESOFTWARE, "out of memory");
+		for (int a = optind; a < argc; a++) {
+			if (!strcmp(argv[a], "-") || (!crm_entity_by_id(argv[a]) && access(argv[a], F_OK) == 0))
+				files[nfiles++] = argv[a];
+			else
+				idv[nid++] = argv[a];
+		}
+		if (nid)
+			status |= explain_chunk(db, idv, nid, top, table);
+		if (nfiles || !nid) {
+			if (!nfiles && cli_isatty(0))
+				cli_die(CRM_EUSAGE, "give record ids or files of records, or pipe records in");
+			cli_in_init(&in, files, nfiles);
+			while (cli_in_chunk(&in, 500)) {
+				size_t k = 0;
+				json_t **o = calloc(in.n, sizeof(*o));
 
-			if (crm_entity_by_id(ids[k]) != t)
-				continue;
-			if (!loaded) {
-				if (crm_model_load(db, t, NULL, &m, &e) < 0 ||
-				    crm_override_load(db, t, &m, &e) < 0)
-					cli_die_err(&e);
-				hist = crm_explain_history(db, m.id);
-				/* Without the rates of a scoring run, build it all. */
-				if (!hist && crm_dataset_build(&d, db, NULL, &m.schema, &e) < 0)
-					cli_die_err(&e);
-				loaded = 1;
-			}
-			if (hist) {
-				/* Just this record, with the history rates that
-				 * the last scoring run stored. */
-				struct crm_dataset one;
-				int rc = crm_dataset_build_one(&one, db, t, ids[k], &m.schema, hist, &e);
+				if (!o)
+					cli_die(CRM_ESOFTWARE, "out of memory");
+				for (size_t x = 0; x < in.n; x++) {
+					const char *id;
 
-				if (rc < 0)
-					cli_die_err(&e);
-				if (rc) {
-					cli_warn("no %s '%s'", t->kind, ids[k]);
-					status = CRM_EDATA;
-				} else {
-					crm_buf_reset(&b);
-					if (crm_explain_record(with_nba ? db : NULL, &m, &one, 0, top, table, &b, &e) < 0)
-						cli_die_err(&e);
-					if (cli_write(b.data, b.len) < 0)
-						k = nids;
+					o[x] = json_loadb(in.line[x], in.len[x], 0, NULL);
+					if (!o[x]) {
+						cli_warn("%s: not a JSON record: left out", in.files[in.cur < in.nfiles ? in.cur : in.nfiles - 1]);
+						continue;
+					}
+					if ((id = json_string_value(json_object_get(o[x], "id"))))
+						idv = realloc_ids(idv, k + 1), idv[k++] = id;
 				}
-				crm_dataset_release(&one);
-				continue;
+				status |= explain_chunk(db, idv, k, top, table);
+				for (size_t x = 0; x < in.n; x++)
+					json_decref(o[x]);
+				free(o);
 			}
-			if ((row = crm_dataset_row(&d, ids[k])) < 0) {
-				cli_warn("no %s '%s'", t->kind, ids[k]);
-				status = CRM_EDATA;
-				continue;
-			}
-			crm_buf_reset(&b);
-			if (crm_explain_record(with_nba ? db : NULL, &m, &d, (size_t)row, top, table, &b, &e) < 0)
-				cli_die_err(&e);
-			if (cli_write(b.data, b.len) < 0)
-				break;
+			cli_in_release(&in);
 		}
-		crm_buf_release(&b);
-		crm_dataset_release(&d);
-		crm_model_release(&m);
-		free(hist);
+		free(files);
+		free(idv);
 	}
-	for (size_t k = 0; k < nids; k++)
-		if (!crm_entity_by_id(ids[k]) ||
-		    (strcmp(crm_entity_by_id(ids[k])->kind, "deal") &&
-		     strcmp(crm_entity_by_id(ids[k])->kind, "contact"))) {
-			cli_warn("'%s' is not a deal or contact id", ids[k]);
-			status = CRM_EDATA;
-		}
-	if (optind >= argc) {
-		for (size_t k = 0; k < nids; k++)
-			free(ids[k]);
-		free(ids);
-	}
+	release_scorings();
 	crm_db_close(db);
 	return cli_finish(status);
 }

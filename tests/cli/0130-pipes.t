@@ -38,6 +38,20 @@ is "$(jq -r 'select(.id == "'"$gone"'") | [.merged_into, (.score != null)] | joi
 is "$(jq -r 'select(.id == "c_0000000000000000") | [.score, .reason] | map(tostring) | join(" ")' ids.out)" "null no such record in the database" "an unknown id: score null, with the reason"
 is "$(crm-score -t contact - <ids.ndjson 2>/dev/null | wc -l)" "2" "a file operand or - for stdin"
 
+crm-explain -f ndjson "$gone" >ex.json 2>/dev/null
+is "$(jq -r '.id + " " + .merged_from' ex.json)" "$surv $gone" "crm-explain of a merged id: the survivor's explanation, saying so"
+crm-explain -f ndjson ids.ndjson >ex2.json 2>ex2.err
+is "$?" "65" "crm-explain of a file with an unknown id: exit 65"
+is "$(jq -r .id ex2.json)" "$surv" "the known one explained"
+like "$(cat ex2.err)" "no contact 'c_0000000000000000'" "the unknown one named"
+
+# import | dedupe | score | explain: the merged copies reach the end.
+printf 'first_name,last_name,email,company\n' >dup.csv
+for i in 3 4 5; do printf 'New%d,Lead,new%d@fresh.example,Acme\n' "$i" "$i" >>dup.csv; done
+crm-import dup.csv 2>/dev/null | crm-dedupe 2>/dev/null | crm-score -t contact 2>/dev/null | crm-explain -f ndjson >chain.json 2>chain.err
+is "$?" "0" "crm-import | crm-dedupe | crm-score | crm-explain: exit 0"
+is "$(jq -r .type chain.json | sort | uniq -c | awk '{$1 = $1; print}')" "3 explanation" "three explanations reach the end"
+
 # An idle filter holds no lock: a writer with a 1 s bound still gets in.
 (sleep 4 | crm-score -t contact >/dev/null 2>&1) &
 idle=$!
