@@ -324,27 +324,33 @@ static size_t affected(sqlite3 *db, const struct crm_entity *t, const char *enti
 }
 
 /*
- * Follow the event log: rescore the open records each event touches and
- * print those whose score changed. The cursor is kept in meta, so a run
- * with --once from cron goes on where the last one stopped.
+ * Follow the event log: rescore the open records each event touches (new
+ * ones included) and print those whose score changed. Events are taken
+ * 500 at a time; the records they touch are scored as they are then, in
+ * one short transaction, and the cursor is kept in meta, so a run with
+ * --once from cron goes on where the last one stopped and gives the
+ * scores a continuous run gives.
  */
 static int cmd_follow(sqlite3 *db, const struct crm_entity *t, long long from,
 		      int once, int quiet)
 {
-	struct crm_model m;
-	struct crm_dataset d;
+	struct crm_scoring sc;
 	struct crm_err e = { 0 };
-	char key[64], now[32];
+	char key[64];
 	long long cursor = from;
-	int *last;
-	float *p;
-	size_t nrescored = 0, nchanged = 0, nlast = 0;
+	size_t nrescored = 0, nchanged = 0, max = 512;
 	double total_ms = 0, max_ms = 0;
-	sqlite3_stmt *ev;
+	sqlite3_stmt *ev, *prev;
+	char (*ids)[CRM_ID_MAX] = calloc(max, sizeof(*ids));
+	const char **idp = calloc(max, sizeof(*idp));
+	long long *seqs = calloc(max, sizeof(*seqs));
+	int *before = calloc(max, sizeof(*before));
+	struct crm_scored *out = calloc(max, sizeof(*out));
 
-	load_scored(db, t, &m, &d, &p);
-	if (crm_dataset_index(&d) < 0)
+	if (!ids || !idp || !seqs || !before || !out)
 		cli_die(CRM_ESOFTWARE, "out of memory");
+	if (crm_scoring_open(&sc, db, t, &e) < 0)
+		cli_die_err(&e);
 	snprintf(key, sizeof(key), "score.cursor.%s", t->kind);
 	if (cursor < 0) {
 		sqlite3_stmt *q;
@@ -355,100 +361,87 @@ static int cmd_follow(sqlite3 *db, const struct crm_entity *t, long long from,
 		cursor = sqlite3_step(q) == SQLITE_ROW ? sqlite3_column_int64(q, 0) : 0;
 		sqlite3_finalize(q);
 	}
-	last = malloc((d.n ? d.n : 1) * sizeof(*last));
-	if (!last)
-		cli_die(CRM_ESOFTWARE, "out of memory");
-	/* A change is measured against the score last published (stored),
-	 * else the score at the start. */
-	for (size_t i = 0; i < d.n; i++)
-		last[i] = (int)lround(100.0 * p[i]);
-	nlast = d.n;
+	/* Where this run starts is where the next one goes on from. */
 	{
-		sqlite3_stmt *q;
+		char v[32];
 
-		sqlite3_prepare_v2(db, "SELECT entity_id, score FROM scores WHERE model_id = ?1", -1, &q, NULL);
-		sqlite3_bind_text(q, 1, m.id, -1, SQLITE_STATIC);
-		while (sqlite3_step(q) == SQLITE_ROW) {
-			long row = crm_dataset_row(&d, (const char *)sqlite3_column_text(q, 0));
-
-			if (row >= 0)
-				last[row] = sqlite3_column_int(q, 1);
-		}
-		sqlite3_finalize(q);
+		snprintf(v, sizeof(v), "%lld", cursor);
+		if (crm_db_begin(db, &e) < 0)
+			cli_die_err(&e);
+		put_meta(db, key, v);
+		if (crm_db_commit(db, &e) < 0)
+			cli_die_err(&e);
 	}
 	sqlite3_prepare_v2(db, "SELECT seq, entity, entity_id FROM events WHERE seq > ?1 ORDER BY seq LIMIT 500",
 			   -1, &ev, NULL);
+	/* A change is measured against the score last stored. */
+	sqlite3_prepare_v2(db, "SELECT score FROM scores WHERE entity_id = ?1 AND model_id = ?2", -1, &prev, NULL);
 	for (;;) {
-		char ids[64][CRM_ID_MAX];
-		size_t seen = 0;
+		size_t seen = 0, n = 0;
 		long long batch_end = cursor;
+		double t0;
 
-		if (crm_db_begin(db, &e) < 0)
-			cli_die_err(&e);
 		sqlite3_bind_int64(ev, 1, cursor);
-		while (sqlite3_step(ev) == SQLITE_ROW) {
-			long long seq = sqlite3_column_int64(ev, 0);
-			char entity[32], eid[CRM_ID_MAX];
+		while (sqlite3_step(ev) == SQLITE_ROW && n + 64 <= max) {
+			char entity[32], eid[CRM_ID_MAX], got[64][CRM_ID_MAX];
 			size_t na;
 
+			batch_end = sqlite3_column_int64(ev, 0);
 			snprintf(entity, sizeof(entity), "%s", sqlite3_column_text(ev, 1));
 			snprintf(eid, sizeof(eid), "%s", sqlite3_column_text(ev, 2));
-			batch_end = seq;
 			seen++;
-			na = affected(db, t, entity, eid, ids, 64);
+			na = affected(db, t, entity, eid, got, 64);
 			for (size_t k = 0; k < na; k++) {
-				double t0 = crm_now(), ms;
-				size_t row;
-				float q;
-				int score, prev;
+				size_t x;
 
-				if (crm_dataset_refresh(&d, db, ids[k], NULL, &row, &e) < 0) {
-					if (e.code != CRM_EDATA)
-						cli_die_err(&e);
-					continue;	/* merged away or gone */
-				}
-				if (row >= nlast) {	/* a record new since the start */
-					int *nl = realloc(last, d.n * sizeof(*nl));
-
-					if (!nl)
-						cli_die(CRM_ESOFTWARE, "out of memory");
-					last = nl;
-					while (nlast < d.n)
-						last[nlast++] = -1;
-				}
-				if (!isnan(d.y[row]))
-					continue;	/* closed: not scored */
-				if (crm_model_predict_adjusted(&m, &d, row, 1, &q, &e) < 0)
-					cli_die_err(&e);
-				ms = 1000 * (crm_now() - t0);
-				nrescored++;
-				total_ms += ms;
-				if (ms > max_ms)
-					max_ms = ms;
-				score = (int)lround(100.0 * q);
-				prev = last[row];
-				if (score == prev)
-					continue;
-				last[row] = score;
-				nchanged++;
-				crm_db_timestamp(now, sizeof(now));
-				put_score(db, ids[k], m.id, q, now);
-				printf("{\"type\":\"%s\",\"id\":\"%s\",\"score\":%d,\"previous\":%d,"
-				       "\"probability\":%.4f,\"model\":\"%s\",\"seq\":%lld,\"ms\":%.2f}\n",
-				       t->kind, ids[k], score, prev, q, m.id, seq, ms);
-				fflush(stdout);
+				for (x = 0; x < n && strcmp(ids[x], got[k]); x++)
+					;
+				if (x == n)
+					snprintf(ids[n++], CRM_ID_MAX, "%s", got[k]);
+				seqs[x] = batch_end;
 			}
 		}
 		sqlite3_reset(ev);
-		cursor = batch_end;
-		{
+		for (size_t k = 0; k < n; k++) {
+			idp[k] = ids[k];
+			sqlite3_bind_text(prev, 1, ids[k], -1, SQLITE_STATIC);
+			sqlite3_bind_text(prev, 2, sc.m.id, -1, SQLITE_STATIC);
+			before[k] = sqlite3_step(prev) == SQLITE_ROW ? sqlite3_column_int(prev, 0) : -1;
+			sqlite3_reset(prev);
+		}
+		t0 = crm_now();
+		if (n && crm_scoring_chunk(&sc, db, idp, n, out, &e) < 0)
+			cli_die_err(&e);
+		for (size_t k = 0; k < n; k++) {
+			double ms = 1000 * (crm_now() - t0) / (double)n;
+			int score;
+
+			if (isnan(out[k].p) || out[k].merged)
+				continue;	/* closed, gone, or merged away */
+			nrescored++;
+			total_ms += ms;
+			if (ms > max_ms)
+				max_ms = ms;
+			score = (int)lround(100.0 * out[k].p);
+			if (score == before[k])
+				continue;
+			nchanged++;
+			printf("{\"type\":\"%s\",\"id\":\"%s\",\"score\":%d,\"previous\":%d,"
+			       "\"probability\":%.4f,\"model\":\"%s\",\"seq\":%lld,\"ms\":%.2f}\n",
+			       t->kind, out[k].id, score, before[k], out[k].p, sc.m.id, seqs[k], ms);
+		}
+		fflush(stdout);
+		if (batch_end != cursor) {
 			char v[32];
 
+			cursor = batch_end;
 			snprintf(v, sizeof(v), "%lld", cursor);
+			if (crm_db_begin(db, &e) < 0)
+				cli_die_err(&e);
 			put_meta(db, key, v);
+			if (crm_db_commit(db, &e) < 0)
+				cli_die_err(&e);
 		}
-		if (crm_db_commit(db, &e) < 0)
-			cli_die_err(&e);
 		if (!seen) {
 			if (once)
 				break;
@@ -462,10 +455,13 @@ static int cmd_follow(sqlite3 *db, const struct crm_entity *t, long long from,
 			cli_prog, nrescored, nchanged, nrescored ? total_ms / (double)nrescored : 0.0,
 			max_ms, cursor);
 	sqlite3_finalize(ev);
-	free(p);
-	free(last);
-	crm_dataset_release(&d);
-	crm_model_release(&m);
+	sqlite3_finalize(prev);
+	crm_scoring_release(&sc);
+	free(ids);
+	free(idp);
+	free(seqs);
+	free(before);
+	free(out);
 	return 0;
 }
 

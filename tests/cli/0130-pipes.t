@@ -52,6 +52,18 @@ crm-import dup.csv 2>/dev/null | crm-dedupe 2>/dev/null | crm-score -t contact 2
 is "$?" "0" "crm-import | crm-dedupe | crm-score | crm-explain: exit 0"
 is "$(jq -r .type chain.json | sort | uniq -c | awk '{$1 = $1; print}')" "3 explanation" "three explanations reach the end"
 
+# Follow mode scores records created since the cursor.
+crm-score --follow --once -q -t contact >/dev/null
+printf 'first_name,last_name,email,company\n' >fol.csv
+for i in $(seq 120); do printf 'Fol%d,Low,fol%d@follow.example,Acme\n' "$i" "$i" >>fol.csv; done
+crm-import -q fol.csv >/dev/null
+crm-score --follow --once -t contact >fol.ndjson 2>fol.err
+is "$(jq -r .id fol.ndjson | sort -u | wc -l)" "120" "--follow --once: the 120 new contacts are scored"
+is "$(q "select count(*) from scores where entity_id in (select id from contacts where email like '%@follow.example')")" "120" "and their scores stored"
+crm-score --all -q -t contact | jq -r 'select(.id) | "\(.id) \(.score)"' | sort >all2.txt
+jq -r '"\(.id) \(.score)"' fol.ndjson | sort >fol.txt
+is "$(join fol.txt all2.txt | awk '$2 != $3' | wc -l)" "0" "with the scores a full run gives"
+
 # An idle filter holds no lock: a writer with a 1 s bound still gets in.
 (sleep 4 | crm-score -t contact >/dev/null 2>&1) &
 idle=$!
