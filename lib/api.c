@@ -19,6 +19,7 @@
 #include <xgboost/c_api.h>
 
 #include "api.h"
+#include "merge.h"
 #include "db.h"
 #include "crypt.h"
 #include "entity.h"
@@ -1166,10 +1167,26 @@ static int record(struct crm_api *a, sqlite3 *db, const struct crm_api_req *rq,
 		  json_t *body, struct crm_api_res *rs)
 {
 	struct crm_err e = { 0 };
+	char live[CRM_ID_MAX];
+	const char *merged_from = NULL;
 	int ok = 0, rc;
 
 	if (!crm_id_valid(t->prefix, id))
 		return crm_api_error(rs, 404, "not_found", "'%s' is not a %s id", id, t->kind);
+	/* A merged id still leads to its record: the survivor answers, and
+	 * says so. Deleting through an old id is refused. */
+	if (strlen(id) >= sizeof(live))
+		return crm_api_error(rs, 404, "not_found", "no %s '%s'", t->kind, id);
+	memcpy(live, id, strlen(id) + 1);
+	if ((rc = crm_merge_survivor(db, t, live)) < 0)
+		return db_error(rs, db, NULL);
+	if (rc == 2) {
+		if (!strcmp(rq->method, "DELETE"))
+			return crm_api_error(rs, 409, "merged", "%s '%s' was merged into %s: delete that one",
+					     t->kind, id, live);
+		merged_from = id;
+		id = live;
+	}
 	rc = reach(db, rq->who, t, id, &ok, &e);
 	if (rc < 0)
 		return db_error(rs, db, &e);
@@ -1191,6 +1208,10 @@ static int record(struct crm_api *a, sqlite3 *db, const struct crm_api_req *rq,
 			return crm_api_error(rs, 400, "unknown_parameter", "a record takes no parameters");
 		if (row_json(db, t, id, &rs->body, &e) < 0)
 			return db_error(rs, db, &e);
+		if (merged_from && rs->body.len && rs->body.data[rs->body.len - 1] == '}') {
+			rs->body.len--;
+			crm_buf_addf(&rs->body, ",\"merged_from\":\"%s\"}", merged_from);
+		}
 		crm_buf_addc(&rs->body, '\n');
 		rs->subject_read = 1;
 		rs->status = 200;

@@ -99,6 +99,13 @@ static int where_clause(sqlite3 *db, const struct crm_export_query *q,
 
 		if (attr) {
 			rc |= crm_buf_addf(sql, " AND json_extract(%s.attrs, ?)", t);
+		} else if (!strcmp(col, "id") && !strcmp(f->op, "=") && *f->value && !q->merged) {
+			/* A merged id finds the record it was merged into. */
+			rc |= crm_buf_addf(sql, " AND %s.id = (WITH RECURSIVE up(id, nxt) AS "
+					   "(SELECT id, merged_into FROM %s WHERE id = ? UNION ALL "
+					   "SELECT x.id, x.merged_into FROM %s x JOIN up ON x.id = up.nxt) "
+					   "SELECT id FROM up WHERE nxt IS NULL LIMIT 1)", t, t, t);
+			continue;
 		} else if (is_column(db, q->type->table, col) && sealed(db, q->type, col)) {
 			/* Sealed: equality on an email or phone by its blind
 			 * index, anything else on the opened value. */

@@ -123,6 +123,10 @@ for i in 1 2 3; do
 done
 is "$(jq -r .contact_id after1.json after2.json after3.json | sort -u)" "$p1" "after a merge by another process, the server writes to the survivor"
 is "$(sqlite3 crm.db "select count(*) from interactions where contact_id = '$p2'")" "0" "nothing lands on the merged-away contact"
+is "$(get "$dev" "/v1/contacts/$p2" | jq -r '.id + " " + .merged_from')" "$p1 $p2" "GET of a merged id: the survivor, saying so"
+send "$dev" DELETE "/v1/contacts/$p2" '' >/dev/null
+is "$(cat status) $(jq -r .error body)" "409 merged" "DELETE through a merged id is refused"
+is "$(crm-export -t contact -w id="$p2" | jq -r .id)" "$p1" "crm-export -w id= of a merged id: the survivor"
 kill "$srv"; wait "$srv" 2>/dev/null
 crm-dedupe --all >pairs.ndjson 2>dd.err; ok $? "dedupe --all: $(head -c 160 dd.err)"
 is "$(jq -r --arg a "$maria" --arg b "$copy" 'select((.a == $a and .b == $b) or (.a == $b and .b == $a)) | .action + " / " + .why' pairs.ndjson)" "review / two owners: Dev Patel and Ana Ruiz" "the sure pair of two owners goes to review, saying why"
