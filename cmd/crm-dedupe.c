@@ -314,6 +314,62 @@ static void read_incoming(struct incoming *in, const struct crm_entity *type)
 		qsort(in->ids, in->nids, sizeof(*in->ids), cmp_str);
 }
 
+/*
+ * Incoming records that are not in the database (a dry run upstream, or
+ * records from elsewhere) join the comparison with their own fields.
+ * Returns how many.
+ */
+static size_t add_outsiders(sqlite3 *db, struct crm_linkage *lk, const struct incoming *in)
+{
+	struct crm_err e = { 0 };
+	sqlite3_stmt *st;
+	char sql[96];
+	size_t added = 0;
+
+	snprintf(sql, sizeof(sql), "SELECT 1 FROM %s WHERE id = ?1", lk->type->table);
+	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
+		cli_die(CRM_EUNAVAILABLE, "%s", sqlite3_errmsg(db));
+	for (size_t k = 0; k < in->n; k++) {
+		json_t *o = json_loads(in->line[k], 0, NULL), *t, *attrs;
+		const char *id, *raw[CRM_LINK_MAXF];
+		char num[CRM_LINK_MAXF][32];
+		int there;
+
+		t = json_object_get(o, "type");
+		id = json_string_value(json_object_get(o, "id"));
+		if (!id || (json_is_string(t) && crm_entity_find(json_string_value(t)) != lk->type) ||
+		    crm_linkage_find(lk, id) >= 0) {
+			json_decref(o);
+			continue;
+		}
+		sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+		there = sqlite3_step(st) == SQLITE_ROW;
+		sqlite3_reset(st);
+		if (there) {	/* merged away: its survivor speaks for it */
+			json_decref(o);
+			continue;
+		}
+		attrs = json_object_get(o, "attrs");
+		for (size_t i = 0; i < lk->nf; i++) {
+			const char *name = lk->f[i].name;
+			json_t *v = !strncmp(name, "attrs.", 6) ? json_object_get(attrs, name + 6)
+								: json_object_get(o, name);
+
+			raw[i] = json_string_value(v);
+			if (!raw[i] && json_is_number(v)) {
+				snprintf(num[i], sizeof(num[i]), "%.17g", json_number_value(v));
+				raw[i] = num[i];
+			}
+		}
+		if (crm_linkage_add_record(lk, id, raw, &e) < 0)
+			cli_die_err(&e);
+		added++;
+		json_decref(o);
+	}
+	sqlite3_finalize(st);
+	return added;
+}
+
 static int is_incoming(const struct incoming *in, const char *id)
 {
 	return in->nids && bsearch(&id, in->ids, in->nids, sizeof(*in->ids), cmp_str) != NULL;
@@ -465,7 +521,7 @@ int main(int argc, char **argv)
 	struct crm_buf out;
 	struct incoming in = { 0 };
 	uint32_t *cluster;
-	size_t nmerge = 0, nreview = 0;
+	size_t nmerge = 0, nreview = 0, outsiders = 0;
 	double t0;
 	sqlite3 *db;
 
@@ -523,7 +579,12 @@ int main(int argc, char **argv)
 		add_fields(&lk, fields);
 	else if (crm_linkage_auto_fields(&lk, db, &e) < 0)
 		cli_die_err(&e);
-	if (crm_linkage_load(&lk, db, &e) < 0 || crm_linkage_block(&lk, &e) < 0)
+	if (crm_linkage_load(&lk, db, &e) < 0)
+		cli_die_err(&e);
+	if (!all && (outsiders = add_outsiders(db, &lk, &in)) && !quiet)
+		cli_warn("%zu incoming records are not in the database: compared by their own fields, never merged",
+			 outsiders);
+	if (crm_linkage_block(&lk, &e) < 0)
 		cli_die_err(&e);
 	if (train)
 		read_labels(&lk, train);

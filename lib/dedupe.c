@@ -94,8 +94,12 @@ const char *crm_dedupe_action(sqlite3 *db, const struct crm_linkage *lk,
 	char owners[300];
 
 	*why = 0;
+	if (p->a >= lk->n_db || p->b >= lk->n_db)
+		snprintf(why, n, "not in the database (a dry run upstream?): compared by its own fields, not merged");
 	if (p->p < review)
 		return "distinct";
+	if (*why)
+		return p->p < automerge ? "review" : "merge";
 	if (p->p < automerge)
 		return "review";
 	if (owners_differ(db, lk->type, lk->id[p->a], lk->id[p->b], owners, sizeof(owners)) > 0) {
@@ -189,6 +193,12 @@ int crm_dedupe_apply(sqlite3 *db, const struct crm_linkage *lk,
 			live[i] = lk->id[i];
 			continue;
 		}
+		/* A record on its way in but not in the database (a dry run
+		 * upstream) is compared, never merged. */
+		if (i >= lk->n_db || g >= lk->n_db) {
+			held[i] = 1;
+			continue;
+		}
 		if (!in_tx && crm_db_begin(db, e) < 0)
 			goto out;
 		in_tx = 1;
@@ -234,7 +244,8 @@ int crm_dedupe_apply(sqlite3 *db, const struct crm_linkage *lk,
 		int qr;
 
 		if (p->p < review || p->p >= automerge ||
-		    (cluster[p->a] == cluster[p->b] && !held[p->a] && !held[p->b]))
+		    (cluster[p->a] == cluster[p->b] && !held[p->a] && !held[p->b]) ||
+		    p->a >= lk->n_db || p->b >= lk->n_db)
 			continue;
 		if (!in_tx && crm_db_begin(db, e) < 0)
 			goto out;

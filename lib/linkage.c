@@ -325,6 +325,83 @@ static int field_expr(struct crm_linkage *lk, size_t i, int sealed,
 	return crm_buf_addf(sql, ", \"%s\"", name);
 }
 
+/* Add record id with the raw values of its fields (NULL: none); one
+ * without any is counted as skipped. -1 when out of memory. */
+static int add_row(struct crm_linkage *lk, const char *id, const char *const *raw,
+		   struct crm_buf *buf, size_t *alloc)
+{
+	size_t present = 0;
+	char *vals[CRM_LINK_MAXF];
+
+	for (size_t i = 0; i < lk->nf; i++) {
+		size_t len;
+
+		vals[i] = NULL;
+		if (!raw[i] || !*raw[i])
+			continue;
+		len = strlen(raw[i]);
+		crm_buf_reset(buf);
+		if (crm_buf_grow(buf, 2 * len + 32) < 0)
+			return -1;
+		match_value(lk->f[i].cmp, raw[i], buf->data);
+		if (!buf->data[0])
+			continue;
+		if (!(vals[i] = arena_dup(lk, buf->data, strlen(buf->data))))
+			return -1;
+		present++;
+	}
+	if (!present) {
+		lk->skipped++;
+		return 0;
+	}
+	if (lk->n == *alloc || !lk->id) {
+		size_t na = *alloc > lk->n ? *alloc : lk->n ? lk->n * 2 : 4096;
+		char **idv = realloc(lk->id, na * sizeof(*idv));
+		char **v;
+
+		if (!idv)
+			return -1;
+		lk->id = idv;
+		v = realloc(lk->val, na * lk->nf * sizeof(*v));
+		if (!v)
+			return -1;
+		lk->val = v;
+		*alloc = na;
+	}
+	if (!(lk->id[lk->n] = arena_dup(lk, id, strlen(id))))
+		return -1;
+	memcpy(&lk->val[lk->n * lk->nf], vals, lk->nf * sizeof(*vals));
+	lk->n++;
+	return 0;
+}
+
+int crm_linkage_add_record(struct crm_linkage *lk, const char *id, const char *const *raw,
+			   struct crm_err *e)
+{
+	struct crm_buf buf;
+	size_t alloc = lk->n + 1;
+	int rc;
+
+	crm_buf_init(&buf, 0);
+	/* Room for one more, in the arrays as they are. */
+	if (lk->id) {
+		char **idv = realloc(lk->id, alloc * sizeof(*idv));
+		char **v = idv ? realloc(lk->val, alloc * lk->nf * sizeof(*v)) : NULL;
+
+		if (idv)
+			lk->id = idv;
+		if (v)
+			lk->val = v;
+		if (!idv || !v)
+			return crm_err_set(e, CRM_ESOFTWARE, "out of memory");
+	}
+	rc = add_row(lk, id, raw, &buf, &alloc);
+	crm_buf_release(&buf);
+	free(lk->byid);		/* the id index is built again when asked */
+	lk->byid = NULL;
+	return rc < 0 ? crm_err_set(e, CRM_ESOFTWARE, "out of memory") : 0;
+}
+
 int crm_linkage_load(struct crm_linkage *lk, sqlite3 *db, struct crm_err *e)
 {
 	struct crm_buf sql, buf;
@@ -353,50 +430,12 @@ int crm_linkage_load(struct crm_linkage *lk, sqlite3 *db, struct crm_err *e)
 			sqlite3_bind_text(st, (int)i + 1, path, -1, SQLITE_TRANSIENT);
 		}
 	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
-		size_t present = 0;
-		char *vals[CRM_LINK_MAXF];
+		const char *raw[CRM_LINK_MAXF];
 
-		for (size_t i = 0; i < lk->nf; i++) {
-			const char *raw = (const char *)sqlite3_column_text(st, (int)i + 1);
-			size_t len;
-
-			vals[i] = NULL;
-			if (!raw || !*raw)
-				continue;
-			len = strlen(raw);
-			crm_buf_reset(&buf);
-			if (crm_buf_grow(&buf, 2 * len + 32) < 0)
-				goto nomem;
-			match_value(lk->f[i].cmp, raw, buf.data);
-			if (!buf.data[0])
-				continue;
-			if (!(vals[i] = arena_dup(lk, buf.data, strlen(buf.data))))
-				goto nomem;
-			present++;
-		}
-		if (!present) {
-			lk->skipped++;
-			continue;
-		}
-		if (lk->n == alloc) {
-			size_t na = alloc ? alloc * 2 : 4096;
-			char **id = realloc(lk->id, na * sizeof(*id));
-			char **v;
-
-			if (!id)
-				goto nomem;
-			lk->id = id;
-			v = realloc(lk->val, na * lk->nf * sizeof(*v));
-			if (!v)
-				goto nomem;
-			lk->val = v;
-			alloc = na;
-		}
-		if (!(lk->id[lk->n] = arena_dup(lk, (const char *)sqlite3_column_text(st, 0),
-						 (size_t)sqlite3_column_bytes(st, 0))))
+		for (size_t i = 0; i < lk->nf; i++)
+			raw[i] = (const char *)sqlite3_column_text(st, (int)i + 1);
+		if (add_row(lk, (const char *)sqlite3_column_text(st, 0), raw, &buf, &alloc) < 0)
 			goto nomem;
-		memcpy(&lk->val[lk->n * lk->nf], vals, lk->nf * sizeof(*vals));
-		lk->n++;
 	}
 	if (step != SQLITE_DONE) {
 		crm_db_err(db, e, "cannot read records");
@@ -406,6 +445,7 @@ int crm_linkage_load(struct crm_linkage *lk, sqlite3 *db, struct crm_err *e)
 		crm_err_set(e, CRM_EUSAGE, "too many records");
 		goto out;
 	}
+	lk->n_db = lk->n;
 	rc = 0;
 	goto out;
 nomem:

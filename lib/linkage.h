@@ -81,6 +81,7 @@ struct crm_linkage {
 	double lab[2][CRM_LINK_MAXF][CRM_LEVELS];	/* labelled level counts: [0] non-matches, [1] matches */
 	size_t nlabels[2];
 	uint32_t *byid;			/* record indexes sorted by id (lazily) */
+	size_t n_db;			/* the first n_db records are in the database */
 	char **chunks;			/* the arena of values */
 	size_t nchunks, arena_used;
 };
@@ -110,6 +111,14 @@ int crm_linkage_auto_fields(struct crm_linkage *lk, sqlite3 *db,
  * none of the fields are counted in lk->skipped and left out.
  */
 int crm_linkage_load(struct crm_linkage *lk, sqlite3 *db, struct crm_err *e);
+
+/*
+ * Add a record that is not in the database (one on its way in, from a dry
+ * run upstream) with the raw values of lk's fields (NULL: none), after
+ * crm_linkage_load and before crm_linkage_block.
+ */
+int crm_linkage_add_record(struct crm_linkage *lk, const char *id, const char *const *raw,
+			   struct crm_err *e);
 
 /* Index of the record with id, or -1 (sorts an index on first use). */
 long crm_linkage_find(struct crm_linkage *lk, const char *id);

@@ -52,6 +52,15 @@ crm-import dup.csv 2>/dev/null | crm-dedupe 2>/dev/null | crm-score -t contact 2
 is "$?" "0" "crm-import | crm-dedupe | crm-score | crm-explain: exit 0"
 is "$(jq -r .type chain.json | sort | uniq -c | awk '{$1 = $1; print}')" "3 explanation" "three explanations reach the end"
 
+# A dry run upstream: records not in the database are still compared, by
+# their own fields, and say so.
+crm-export -t contact -w email~@ 2>/dev/null | head -12 | jq -r '[.first_name, .last_name, (.email | sub("@"; "+copy@")), .company] | @csv' |
+	sed '1i first_name,last_name,email,company' >copies.csv
+crm-import -n --source other copies.csv 2>/dev/null | crm-dedupe -n >dry.ndjson 2>dry.err
+is "$(jq -r .duplicate.action dry.ndjson | sort | uniq -c | awk '{$1 = $1; print}')" "12 merge" "crm-import -n | crm-dedupe -n: the 12 copies are found"
+like "$(jq -r '.duplicate.why' dry.ndjson | sort -u)" "not in the database" "each says it was compared by its own fields"
+like "$(cat dry.err)" "12 incoming records are not in the database" "and the summary says so"
+
 # Follow mode scores records created since the cursor.
 crm-score --follow --once -q -t contact >/dev/null
 printf 'first_name,last_name,email,company\n' >fol.csv
