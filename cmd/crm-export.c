@@ -11,6 +11,7 @@
 #include <jansson.h>
 
 #include "../lib/crypt.h"
+#include "../lib/csvread.h"
 #include "../lib/db.h"
 #include "../lib/export.h"
 #include "../lib/ndjson.h"
@@ -56,29 +57,9 @@ static void put(const char *s, size_t n)
 		exit(cli_finish(0));	/* reader went away: stop quietly */
 }
 
-/*
- * A spreadsheet runs a cell starting with = + - @ (or a tab or CR) as a
- * formula: such a cell gets a leading ' (OWASP's advice on CSV
- * injection). A + or - followed only by digits and phone punctuation
- * ("+44 20 7946 0958", "-12.5") is left alone: without letters there is
- * no function or command to run, and phones and numbers round-trip.
- */
-static int formula_like(const char *s, size_t n)
-{
-	if (!n || !strchr("=+-@\t\r", s[0]))
-		return 0;
-	if (s[0] == '+' || s[0] == '-') {
-		for (size_t i = 1; i < n; i++)
-			if (!strchr("0123456789 .()-+/", s[i]))
-				return 1;
-		return 0;
-	}
-	return 1;
-}
-
 static void put_csv_field(struct crm_buf *b, const char *s, size_t n)
 {
-	int formula = formula_like(s, n);
+	int formula = crm_csv_guarded(s, n);
 	int quote = formula || (n && (s[0] == ' ' || s[n - 1] == ' '));
 
 	for (size_t i = 0; i < n && !quote; i++)

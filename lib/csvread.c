@@ -385,3 +385,31 @@ int crm_csv_header(struct crm_csv *c, struct crm_err *e)
 	free(set.slot);
 	return 0;
 }
+
+/* Would a spreadsheet run the cell as a formula? */
+static int formula_like(const char *s, size_t n)
+{
+	if (!n || !strchr("=+-@\t\r", s[0]))
+		return 0;
+	if (s[0] == '+' || s[0] == '-') {
+		for (size_t i = 1; i < n; i++)
+			if (!strchr("0123456789 .()-+/", s[i]))
+				return 1;
+		return 0;
+	}
+	return 1;
+}
+
+int crm_csv_guarded(const char *s, size_t n)
+{
+	size_t q = 0;
+
+	while (q < n && s[q] == '\'')
+		q++;
+	return formula_like(s + q, n - q);
+}
+
+const char *crm_csv_unguard(const char *s)
+{
+	return s[0] == '\'' && crm_csv_guarded(s + 1, strlen(s + 1)) ? s + 1 : s;
+}

@@ -62,4 +62,18 @@ size_t crm_csv_field_len(const struct crm_csv *c, size_t i);
  */
 int crm_csv_header(struct crm_csv *c, struct crm_err *e);
 
+/*
+ * CSV written for people: a spreadsheet runs a cell starting with = + - @
+ * (or a tab or CR) as a formula, so such a cell is written with a leading
+ * ' (OWASP's advice on CSV injection), and so is one that starts with
+ * quotes before such a character, so that the guard can be taken off
+ * again exactly. A + or - followed only by digits and phone punctuation
+ * is a number or a phone, not a formula.
+ *
+ * crm_csv_guarded: does s[0..n) get the leading quote?
+ * crm_csv_unguard: s without the quote crm_csv_guarded would have added.
+ */
+int crm_csv_guarded(const char *s, size_t n);
+const char *crm_csv_unguard(const char *s);
+
 #endif

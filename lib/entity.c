@@ -16,7 +16,7 @@
 #define N(a) (sizeof(a) / sizeof((a)[0]))
 
 #define CREATED { "created_at", CRM_T_TIME, 0, \
-	"createdat createddate created createdon createtime datecreated", NULL }
+	"createdat createddate created createdon createtime datecreated createdate", NULL }
 
 static const struct crm_field user_fields[] = {
 	{ "name", CRM_T_TEXT, CRM_F_REQUIRED,
@@ -106,7 +106,7 @@ static const struct crm_field contact_fields[] = {
 	  "converted=converted yes true 1 y won customer;"
 	  "lost=lost no false 0 n notconverted unqualified disqualified" },
 	{ "outcome_at", CRM_T_TIME, 0,
-	  "outcomeat converteddate convertedat conversiondate", NULL },
+	  "outcomeat converteddate convertedat conversiondate becameacustomerdate", NULL },
 	{ "country", CRM_T_TEXT, 0, "country countryregion", NULL },
 	{ "city", CRM_T_TEXT, 0, "city town", NULL },
 	CREATED,
@@ -390,6 +390,35 @@ int crm_entity_enum(const struct crm_field *f, const char *v, char *out)
 	return 0;
 }
 
+size_t crm_entity_header_fit(const struct crm_entity *t, const char *const *headers, size_t n)
+{
+	size_t score = 0;
+
+	for (size_t k = 0; k < n; k++) {
+		int col = crm_entity_map_header(t, headers[k]);
+
+		if (col >= 0 || col == CRM_COL_EXTERNAL_ID)
+			score++;
+	}
+	return score;
+}
+
+const struct crm_entity *crm_entity_best_fit(const char *const *headers, size_t n, size_t *fit)
+{
+	const struct crm_entity *winner = NULL;
+
+	*fit = 0;
+	for (size_t i = 0; i < crm_nentities; i++) {
+		size_t score = crm_entity_header_fit(&crm_entities[i], headers, n);
+
+		if (score > *fit) {
+			*fit = score;
+			winner = &crm_entities[i];
+		}
+	}
+	return winner;
+}
+
 const struct crm_entity *crm_entity_guess(const char *path,
 					   const char *const *headers, size_t n)
 {
@@ -423,14 +452,8 @@ const struct crm_entity *crm_entity_guess(const char *path,
 		}
 	}
 	for (size_t i = 0; i < crm_nentities; i++) {
-		size_t score = 0;
+		size_t score = crm_entity_header_fit(&crm_entities[i], headers, n);
 
-		for (size_t k = 0; k < n; k++) {
-			int col = crm_entity_map_header(&crm_entities[i], headers[k]);
-
-			if (col >= 0 || col == CRM_COL_EXTERNAL_ID)
-				score++;
-		}
 		if (score > best) {
 			second = best;
 			best = score;

@@ -108,6 +108,10 @@ const char *crm_entity_default(const struct crm_field *f, char *out);
  * hint wins; otherwise the type whose fields most headers map to, if it
  * leads clearly. NULL when it cannot tell.
  */
+/* How many of the headers are fields (or the external id) of t. */
+size_t crm_entity_header_fit(const struct crm_entity *t, const char *const *headers, size_t n);
+/* The type the headers fit best, and how many fit it. */
+const struct crm_entity *crm_entity_best_fit(const char *const *headers, size_t n, size_t *fit);
 const struct crm_entity *crm_entity_guess(const char *path,
 					   const char *const *headers, size_t n);
 

@@ -58,6 +58,15 @@ int crm_id_valid(const char *prefix, const char *s)
 	return 1;
 }
 
+int crm_id_like(const char *s)
+{
+	size_t k = 0;
+
+	while (k < 2 && s[k] >= 'a' && s[k] <= 'z')
+		k++;
+	return k && s[k] == '_';
+}
+
 void crm_hash_init(struct crm_hash *h)
 {
 	h->a = 0xcbf29ce484222325ULL;

@@ -19,6 +19,8 @@ void crm_id_new(const char *prefix, char *out);
 
 /* Is s a well-formed id with this prefix? */
 int crm_id_valid(const char *prefix, const char *s);
+/* Does s have the shape of a crm id ("c_...", "ab_..."), valid or not? */
+int crm_id_like(const char *s);
 
 /*
  * A 128-bit hash of data as 32 hex digits into out (33 bytes). Not

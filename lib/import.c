@@ -1743,6 +1743,13 @@ static int rec_finish(struct crm_import *im, const char *raw, size_t rawlen,
 
 	if (r->nattrs < 0 || journal_add(im, r->line, raw, rawlen) < 0)
 		return crm_err_set(e, CRM_ESOFTWARE, "out of memory");
+	/* Another system's record id (Salesforce's Id, "0035g00000AbCdE")
+	 * is an external id; only an id of crm's own shape names a record. */
+	if (r->id && *r->id && !crm_id_valid(r->ts->t->prefix, r->id) && !crm_id_like(r->id) &&
+	    !(r->external_id && *r->external_id)) {
+		r->external_id = r->id;
+		r->id = NULL;
+	}
 	/* Queued records of another type may be what this one refers to. */
 	if (im->npend && im->recs[0].ts != r->ts && !(r = flush_before(im, e)))
 		return -1;
@@ -1987,6 +1994,52 @@ static int import_csv(struct crm_import *im, struct crm_reader *rd,
 		crm_err_set(e, CRM_ESOFTWARE, "out of memory");
 		goto out;
 	}
+	/* A --map must name a column the file has. */
+	for (size_t m = 0; m < im->nmaps; m++) {
+		size_t i;
+
+		for (i = 0; i < c.ncols && strcmp(c.header[i], im->maps[m].header); i++)
+			;
+		if (i == c.ncols) {
+			crm_err_set(e, CRM_EUSAGE, "%s: --map '%s=%s': the file has no column '%s' (it has %s)",
+				    rd->name, im->maps[m].header, im->maps[m].field,
+				    im->maps[m].header, im->file_cols.data);
+			goto out;
+		}
+	}
+	/* A file none of whose columns can tell one record of the type from
+	 * another is another type's (deals given --type contact): refused,
+	 * not read as hundreds of empty records. */
+	{
+		size_t keys = 0;
+
+		for (size_t i = 0; i < c.ncols; i++)
+			keys += cols[i] == CRM_COL_ID || cols[i] == CRM_COL_EXTERNAL_ID ||
+				(cols[i] >= 0 && (type->whole_row_key ||
+						  (type->fields[cols[i]].flags & CRM_F_IDENTITY) ||
+						  !strcmp(type->fields[cols[i]].name, "email") ||
+						  !strcmp(type->fields[cols[i]].name, "phone") ||
+						  !strcmp(type->fields[cols[i]].name, "domain") ||
+						  !strcmp(type->fields[cols[i]].name, "name")));
+		if (!keys) {
+			crm_err_set(e, CRM_EDATA, "%s: no column identifies a %s (columns: %s); "
+				    "is it another type? (--type)", rd->name, type->kind, im->file_cols.data);
+			goto out;
+		}
+	}
+	/* Nor is one whose columns are mostly another type's fields, unless
+	 * its columns were mapped by hand (--map). */
+	if (!im->nmaps) {
+		size_t fit = crm_entity_header_fit(type, (const char *const *)c.header, c.ncols), best;
+		const struct crm_entity *other = crm_entity_best_fit((const char *const *)c.header, c.ncols, &best);
+
+		if (other && other != type && best >= 2 * fit && best >= fit + 3) {
+			crm_err_set(e, CRM_EDATA, "%s: its columns are %ss' (%zu of %zu are %s fields, %zu %s fields): "
+				    "give --type %s, or --map its columns",
+				    rd->name, other->kind, best, c.ncols, other->kind, fit, type->kind, other->kind);
+			goto out;
+		}
+	}
 	for (;;) {
 		int r = crm_csv_next(&c, e);
 
@@ -2016,7 +2069,8 @@ static int import_csv(struct crm_import *im, struct crm_reader *rd,
 		}
 		rec_start(CUR(im), ts, rd->name, c.line);
 		for (size_t i = 0; i < c.ncols; i++) {
-			const char *v = crm_csv_field(&c, i);
+			/* The guard crm-export puts on formula-like cells comes off. */
+			const char *v = crm_csv_unguard(crm_csv_field(&c, i));
 			const char *h = c.header[i];
 
 			if (!*v)
@@ -2335,7 +2389,10 @@ static int import_reader(struct crm_import *im, struct crm_reader *r,
 		im->in_batch = 0;
 		crm_buf_reset(&im->out);
 	}
-	if (rc < 0 && not_written(im, &rd, e) < 0)
+	/* The database could not take the rows (busy past the timeout, the
+	 * disk full): each is rejected with the reason. A file refused
+	 * whole (a usage error, bad header) is said once. */
+	if (rc < 0 && (e->code == CRM_EUNAVAILABLE || e->code == CRM_EIO) && not_written(im, &rd, e) < 0)
 		im->st.lost += (long long)im->njr;	/* not even the rejects could be written */
 	if (rc == 0 && im->file_type && !im->o.dry_run)
 		rc = log_import(im, rd.name, &before, e);
