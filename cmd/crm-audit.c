@@ -44,7 +44,7 @@ static const struct cli_opt opts[] = {
 	{ "seed", O_SEED, "N", "bias: random seed of the bootstrap (default 1)" },
 	{ "max", O_MAX, "CHECK=X", "quality, privacy: the threshold of a check" },
 	{ "check", O_CHECK, "CHECK", "quality, privacy: run only these checks (repeatable)" },
-	{ "retain", O_RETAIN, "KIND=DAYS", "privacy: retention period (interactions, leads, deals)" },
+	{ "retain", O_RETAIN, "KIND=DAYS", "privacy: retention period (interactions, leads, erasure)" },
 	{ "no-store", O_NO_STORE, NULL, "do not record this run in the audit history" },
 	{ "quiet", 'q', NULL, "no summary on stderr" },
 	{ NULL, 0, NULL, NULL }
@@ -54,7 +54,7 @@ static const struct cli cli = {
 	"crm-audit", "bias --by ATTR [--by ATTR] [options] [< scored.ndjson]\n"
 	"       crm-audit quality [--max CHECK=X]... [--check CHECK]...\n"
 	"       crm-audit privacy [--retain KIND=DAYS]... [--max CHECK=X]...\n"
-	"       crm-audit history [--type TYPE]\n"
+	"       crm-audit history [KIND]\n"
 	"       crm-audit trail",
 	"Audit the scores for bias, and the data for quality and privacy; exit 1 on a violation.",
 	opts,

@@ -536,12 +536,8 @@ int main(int argc, char **argv)
 		case O_REVIEW: review = parse_p("review", arg); break;
 		case O_PAIRS: allpairs = 1; break;
 		case O_TRAIN: train = arg; break;
-		case O_SEED: seed = strtoull(arg, NULL, 10); break;
-		case O_CAP:
-			cap = strtoul(arg, NULL, 10);
-			if (!cap)
-				cli_die(CRM_EUSAGE, "--block-cap: want a positive number, not '%s'", arg);
-			break;
+		case O_SEED: seed = (uint64_t)cli_num("seed", arg, 0, 1e15); break;
+		case O_CAP: cap = (size_t)cli_num("block-cap", arg, 1, 1e9); break;
 		case 'n': dry = 1; break;
 		case 'q': quiet = 1; break;
 		}

@@ -84,20 +84,22 @@ int main(int argc, char **argv)
 
 			since = sqlite3_column_int64(st, 0);
 			got++;
+			int w;
+
 			if (table) {
 				snprintf(line, sizeof(line), "%8lld  %.19s  %-11s %-22s %s\n", since,
 					 sqlite3_column_text(st, 2), sqlite3_column_text(st, 3),
 					 sqlite3_column_text(st, 4), sqlite3_column_text(st, 5));
-				rc = cli_write(line, strlen(line));
+				w = cli_write(line, strlen(line));
 			} else {
-				rc = cli_write(json, strlen(json)) < 0 ? -1 : cli_write("\n", 1);
+				w = cli_write(json, strlen(json)) < 0 ? -1 : cli_write("\n", 1);
 			}
-			if (rc < 0 || (limit > 0 && ++n >= limit)) {
+			if (w < 0 || (limit > 0 && ++n >= limit)) {
 				done = 1;
 				break;
 			}
 		}
-		if (rc != SQLITE_ROW && rc != SQLITE_DONE && rc >= 0)
+		if (!done && rc != SQLITE_DONE)
 			cli_die(crm_db_code(rc), "%s", sqlite3_errmsg(db));
 		sqlite3_reset(st);
 		fflush(stdout);

@@ -266,9 +266,7 @@ int main(int argc, char **argv)
 			ptype = cli_type(arg, "deal", "contact");
 			break;
 		case O_SUPPORT:
-			support = strtoul(arg, NULL, 10);
-			if (support < 2)
-				cli_die(CRM_EUSAGE, "--min-support: want 2 or more, not '%s'", arg);
+			support = (size_t)cli_num("min-support", arg, 2, 1e9);
 			break;
 		case O_ALPHA:
 			alpha = strtod(arg, NULL);

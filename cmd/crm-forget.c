@@ -11,10 +11,10 @@
 #include "../lib/privacy.h"
 #include "cli.h"
 
-enum { O_DRY = 256 };
+
 
 static const struct cli_opt opts[] = {
-	{ "dry-run", O_DRY, NULL, "count what would be erased, erase nothing" },
+	{ "dry-run", 'n', NULL, "count what would be erased, erase nothing" },
 	{ NULL, 0, NULL, NULL }
 };
 
@@ -34,7 +34,7 @@ int main(int argc, char **argv)
 	sqlite3 *db;
 
 	while ((k = cli_next(&cli, argc, argv, &arg)) != -1)
-		if (k == O_DRY)
+		if (k == 'n')
 			dry = 1;
 	if (optind >= argc)
 		cli_die(CRM_EUSAGE, "say who to forget: an email, a phone number or a contact id");

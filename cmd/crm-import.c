@@ -173,8 +173,8 @@ static size_t parse_size(const char *opt, const char *s)
 
 	errno = 0;
 	v = strtoull(s, &end, 10);
-	if (end == s || errno)
-		cli_die(CRM_EUSAGE, "--%s: '%s' is not a number", opt, s);
+	if (end == s || errno || strchr(s, '-'))
+		cli_die(CRM_EUSAGE, "--%s: '%s' is not a positive size", opt, s);
 	switch (*end) {
 	case 'k': case 'K': v <<= 10; end++; break;
 	case 'm': case 'M': v <<= 20; end++; break;

@@ -9,11 +9,11 @@
 #include "../lib/privacy.h"
 #include "cli.h"
 
-enum { O_RETAIN = 256, O_DRY };
+enum { O_RETAIN = 256 };
 
 static const struct cli_opt opts[] = {
 	{ "retain", O_RETAIN, "KIND=DAYS", "keep KIND (interactions, transcripts, leads, events, deliveries) DAYS days (repeatable)" },
-	{ "dry-run", O_DRY, NULL, "count what is due, delete nothing" },
+	{ "dry-run", 'n', NULL, "count what is due, delete nothing" },
 	{ NULL, 0, NULL, NULL }
 };
 
@@ -36,7 +36,7 @@ int main(int argc, char **argv)
 	sqlite3 *db;
 
 	while ((k = cli_next(&cli, argc, argv, &arg)) != -1) {
-		if (k == O_DRY) {
+		if (k == 'n') {
 			dry = 1;
 		} else if (k == O_RETAIN) {
 			const char *eq = strchr(arg, '=');

@@ -16,6 +16,7 @@
 #include "../lib/model.h"
 #include "../lib/scoring.h"
 #include "../lib/ndjson.h"
+#include "../lib/privacy.h"
 #include "../lib/reader.h"
 #include "../lib/row.h"
 #include "cli.h"
@@ -484,7 +485,8 @@ int main(int argc, char **argv)
 	struct crm_err e = { 0 };
 	const char *arg, *cmd = NULL, *action = NULL, *why = NULL, *who = getenv("USER");
 	double value = NAN;
-	int key, quiet = 0, all = 0, follow = 0, once = 0;
+	int key, quiet = 0, all = 0, follow = 0, once = 0, t_given = 0;
+	char actor[160];
 	long long from = -1;
 	sqlite3 *db;
 
@@ -492,6 +494,7 @@ int main(int argc, char **argv)
 		switch (key) {
 		case 't':
 			t = cli_type(arg, "deal", "contact");
+			t_given = 1;
 			break;
 		case O_ALL: all = 1; break;
 		case O_HOLDOUT: o.holdout = cli_num("holdout", arg, 0.05, 0.5); break;
@@ -543,7 +546,9 @@ int main(int argc, char **argv)
 		struct crm_buf b;
 
 		sqlite3_prepare_v2(db, "SELECT id, entity, active, created_at, json(metrics) AS attrs, json(params) AS payload "
-				       "FROM models ORDER BY created_at, id", -1, &st, NULL);
+				       "FROM models WHERE ?1 IS NULL OR entity = ?1 ORDER BY created_at, id", -1, &st, NULL);
+		if (t_given)
+			sqlite3_bind_text(st, 1, t->kind, -1, SQLITE_STATIC);
 		crm_buf_init(&b, 0);
 		while (sqlite3_step(st) == SQLITE_ROW) {
 			crm_buf_reset(&b);
@@ -555,6 +560,16 @@ int main(int argc, char **argv)
 	} else if (!strcmp(cmd, "activate")) {
 		if (optind + 2 != argc)
 			cli_die(CRM_EUSAGE, "activate: give one model id (see 'crm-score models')");
+		if (t_given) {	/* "-t deal": the model must be a deal model */
+			char kind[32] = "";
+
+			if (crm_db_text1(db, "SELECT entity FROM models WHERE id = ?1", argv[optind + 1],
+					 kind, sizeof(kind), &e) < 0)
+				cli_die_err(&e);
+			if (*kind && strcmp(kind, t->kind))
+				cli_die(CRM_EUSAGE, "activate: %s is a %s model, not a %s model",
+					argv[optind + 1], kind, t->kind);
+		}
 		if (crm_model_activate(db, argv[optind + 1], &e) < 0)
 			cli_die_err(&e);
 		printf("{\"type\":\"model\",\"id\":\"%s\",\"active\":true}\n", argv[optind + 1]);
@@ -563,8 +578,22 @@ int main(int argc, char **argv)
 			cli_die(CRM_EUSAGE, "weight: give one FEATURE and --exclude, --scale X, --monotone DIR or --clear");
 		if (!why)
 			cli_die(CRM_EUSAGE, "weight: say why with --why (it is recorded)");
-		if (!who || !*who)
-			cli_die(CRM_EUSAGE, "weight: say who with --who");
+		if (!who || !*who) {	/* as the audit trail names a command's user */
+			crm_actor_cli(actor, sizeof(actor));
+			who = actor;
+		}
+		if (strcmp(action, "clear")) {
+			struct crm_buf near;
+			int known;
+
+			crm_buf_init(&near, 0);
+			if ((known = crm_feature_known(db, t, argv[optind + 1], &near, &e)) < 0)
+				cli_die_err(&e);
+			if (!known)
+				cli_die(CRM_EUSAGE, "weight: %ss have no feature '%s'%s%s", t->kind, argv[optind + 1],
+					near.len ? "; close: " : "", near.len ? near.data : "");
+			crm_buf_release(&near);
+		}
 		if (crm_override_add(db, t, argv[optind + 1], action, value, who, why, &e) < 0)
 			cli_die_err(&e);
 		printf("{\"type\":\"weight\",\"entity\":\"%s\",\"feature\":", t->kind);

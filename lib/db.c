@@ -179,7 +179,7 @@ int crm_db_migrate(sqlite3 *db, int *from, int *to, struct crm_err *e)
 		*from = v;
 	if (v > (int)crm_nmigrations)
 		return crm_err_set(e, CRM_EDATA,
-			"schema version %d is newer than this build knows (%zu)",
+			"schema version %d is newer than this build of crm knows (%zu): upgrade crm",
 			v, crm_nmigrations);
 	while (v < (int)crm_nmigrations) {
 		if (crm_db_begin(db, e) < 0)
@@ -257,6 +257,12 @@ int crm_db_open(sqlite3 **out, const char *path, int flags, struct crm_err *e)
 	} else {
 		if (user_version(db, &v, e) < 0)
 			goto fail;
+		if (v > (int)crm_nmigrations) {
+			crm_err_set(e, CRM_EDATA,
+				"%s: schema version %d is newer than this build of crm knows (%zu): upgrade crm",
+				path, v, crm_nmigrations);
+			goto fail;
+		}
 		if (v != (int)crm_nmigrations && !(flags & CRM_DB_NOMIGRATE)) {
 			crm_err_set(e, CRM_EDATA,
 				"%s: schema version %d, this build needs %zu (run 'crm init')",

@@ -2162,10 +2162,15 @@ static int import_ndjson(struct crm_import *im, struct crm_reader *rd,
 		if (!t)
 			t = crm_entity_guess(rd->name, NULL, 0);
 		if (!t) {
+			char why[160];
+
+			if (json_is_string(v))
+				snprintf(why, sizeof(why), "unknown type '%.60s' (want account, contact, deal, "
+					 "interaction, product, task or user)", json_string_value(v));
+			else
+				snprintf(why, sizeof(why), "record has no \"type\" and no --type was given");
 			json_decref(obj);
-			if (reject(im, rd->name, rd->lineno,
-				   "record has no \"type\" and no --type was given",
-				   rd->line.data, rd->line.len, e) < 0)
+			if (reject(im, rd->name, rd->lineno, why, rd->line.data, rd->line.len, e) < 0)
 				goto out;
 			continue;
 		}

@@ -18,6 +18,7 @@
 
 #include "db.h"
 #include "model.h"
+#include "similarity.h"
 #include "ndjson.h"
 #include "pack.h"
 
@@ -825,6 +826,56 @@ int crm_model_contribs(const struct crm_model *m, const struct crm_dataset *d,
 		memcpy(c, res, (d->nfeat + 1) * sizeof(*c));
 	XGDMatrixFree(dm);
 	return rc;
+}
+
+int crm_feature_known(sqlite3 *db, const struct crm_entity *t, const char *name,
+		      struct crm_buf *near, struct crm_err *e)
+{
+	struct crm_model m;
+	struct crm_dataset d;
+	const struct crm_dataset *fs;
+	int found = 0, have_model;
+	double best[3] = { 0, 0, 0 };
+	const char *pick[3] = { NULL, NULL, NULL };
+
+	crm_model_init(&m);
+	crm_dataset_init(&d, t);
+	/* The active model's features, else those a model would be trained on. */
+	have_model = crm_model_load(db, t, NULL, &m, e) == 0;
+	crm_err_clear(e);
+	if (!have_model && crm_dataset_build(&d, db, NULL, NULL, e) < 0) {
+		crm_model_release(&m);
+		crm_dataset_release(&d);
+		return -1;
+	}
+	fs = have_model ? &m.schema : &d;
+	for (size_t j = 0; j < fs->nfeat && !found; j++) {
+		double sim = crm_jaro_winkler(name, fs->feat[j].name);
+
+		if (!strcmp(name, fs->feat[j].name)) {
+			found = 1;
+			break;
+		}
+		for (int k = 0; k < 3; k++)
+			if (sim > best[k]) {
+				for (int q = 2; q > k; q--)
+					best[q] = best[q - 1], pick[q] = pick[q - 1];
+				best[k] = sim;
+				pick[k] = fs->feat[j].name;
+				break;
+			}
+	}
+	if (!found && near) {
+		crm_buf_reset(near);
+		for (int k = 0; k < 3; k++)
+			if (pick[k] && best[k] > 0.7)
+				crm_buf_addf(near, "%s%s", near->len ? ", " : "", pick[k]);
+		if (!near->len)
+			crm_buf_add(near, "", 0);
+	}
+	crm_model_release(&m);
+	crm_dataset_release(&d);
+	return found;
 }
 
 int crm_override_add(sqlite3 *db, const struct crm_entity *type,

@@ -110,6 +110,14 @@ int crm_model_contribs(const struct crm_model *m, const struct crm_dataset *d,
 		       size_t i, float *c, struct crm_err *e);
 
 /*
+ * Is name a feature of type t's active model (or, without one, of the
+ * records a model would be trained on)? 1, or 0 with up to three close
+ * names in near ("" when none), -1 with e.
+ */
+int crm_feature_known(sqlite3 *db, const struct crm_entity *t, const char *name,
+		      struct crm_buf *near, struct crm_err *e);
+
+/*
  * Record an override of feature for type: action "exclude", "scale"
  * (value: factor on the feature's contribution), "monotone" (value +1 or
  * -1: the score may only rise, or only fall, with the feature) or "clear".
