@@ -1,0 +1,36 @@
+#!/bin/sh
+# crm(1)'s conventions, and the messages and options that broke them.
+. "$(dirname "$0")/lib.sh"
+
+"$TOP"/scripts/gen-sample -n 1500 -s 3 sample >/dev/null 2>&1
+crm-import -q sample/* >/dev/null 2>&1
+crm-score train -q -t deal >/dev/null 2>&1
+crm-score train -q -t contact >/dev/null 2>&1
+
+# Options that take a count refuse what is not one.
+printf 'first_name,email\nA,a@x.example\n' >one.csv
+crm-import --batch -5 one.csv >/dev/null 2>err; is "$?" "2" "--batch -5 is a usage error"
+crm-explain --top -3 d_0000000000000000 >/dev/null 2>err; is "$?" "2" "--top -3 is a usage error"
+crm-forget -n nobody@example.org >/dev/null 2>&1; is "$?" "1" "crm-forget -n (a dry run; no match: exit 1)"
+crm-purge -n --retain interactions=30 >p.json 2>/dev/null; is "$(jq -r .interactions p.json | grep -c '^[0-9]')" "1" "crm-purge -n counts"
+
+# Messages.
+printf '%s\n' '{"type":"widget","name":"x"}' >w.ndjson
+crm-import w.ndjson >/dev/null 2>err
+like "$(cat err)" "unknown type 'widget'" "a record of an unknown type is named as such"
+crm-events --limit 3 >ev.ndjson 2>err; is "$? $(wc -l <ev.ndjson)" "0 3" "crm-events --limit 3: three events, exit 0"
+is "$(cat err)" "" "and no internal message"
+cp "$CRM_DB" newer.db
+sqlite3 newer.db "PRAGMA user_version = 999"
+crm-export --db newer.db -t contact >/dev/null 2>err
+like "$(cat err)" "upgrade crm" "a database newer than the build: upgrade crm, not crm init"
+
+# crm-score: -t on models and activate, weights on features that exist.
+is "$(crm-score models -t deal | jq -r .entity | sort -u)" "deal" "models -t deal lists deal models only"
+cm=$(crm-score models -t contact | jq -r .id | tail -1)
+crm-score activate -t deal "$cm" >/dev/null 2>err; is "$?" "2" "activate -t deal of a contact model is refused"
+crm-score weight -t deal pricing_view_7d --exclude --why test >/dev/null 2>err; is "$?" "2" "a feature that does not exist is refused"
+like "$(cat err)" "close: pricing_views_7d" "naming the close one"
+(unset USER; crm-score weight -t deal pricing_views_7d --scale 0.5 --why test >/dev/null 2>err); is "$?" "0" "--who defaults to the trail's user without USER"
+is "$(crm-score weights | jq -r 'select(.feature == "pricing_views_7d") | .who' | grep -c .)" "1" "and it is recorded"
+done_testing
