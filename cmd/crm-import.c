@@ -10,15 +10,17 @@
 #include <unistd.h>
 
 #include <jansson.h>
+#include <sodium.h>
 
 #include "../lib/db.h"
 #include "../lib/erp.h"
 #include "../lib/import.h"
 #include "../lib/mail.h"
 #include "../lib/ndjson.h"
+#include "../lib/normalize.h"
 #include "cli.h"
 
-enum { O_DATES = 256, O_DELIM, O_BATCH, O_MAXLINE, O_OUTPUT, O_IMAP, O_SELF, O_LEADS,
+enum { O_DATES = 256, O_ENCODING, O_DELIM, O_BATCH, O_MAXLINE, O_OUTPUT, O_IMAP, O_SELF, O_LEADS,
        O_PASSFILE, O_TOKENFILE, O_ERP, O_SUPPRESSED };
 
 static const struct cli_opt opts[] = {
@@ -30,6 +32,7 @@ static const struct cli_opt opts[] = {
 	{ "dates", O_DATES, "ORDER", "order of slash dates: mdy (default) or dmy" },
 	{ "delimiter", O_DELIM, "CHAR", "CSV field separator (default: guess)" },
 	{ "batch", O_BATCH, "N", "rows per transaction (default 20000)" },
+	{ "encoding", O_ENCODING, "CHARSET", "the input's encoding, e.g. latin1, windows-1252, UTF-16 (default UTF-8)" },
 	{ "max-line", O_MAXLINE, "BYTES", "longest input line accepted (default 64M)" },
 	{ "output", O_OUTPUT, "MODE", "records out: auto, ndjson, table or none" },
 	{ "dry-run", 'n', NULL, "check and resolve everything, write nothing" },
@@ -105,6 +108,28 @@ static void clear_progress(struct ctx *c)
 	}
 }
 
+/*
+ * A raw row that is not UTF-8 (a Latin-1 file read without --encoding)
+ * cannot be a JSON string as it is: "raw" shows it with U+FFFD, and
+ * "raw_base64" keeps its bytes, so it can be recovered exactly.
+ */
+static int raw_bytes(struct crm_buf *b, const char *raw, size_t n)
+{
+	size_t len;
+	char *enc;
+	int rc;
+
+	if (!raw || crm_utf8_valid(raw, n, NULL))
+		return 0;
+	len = sodium_base64_ENCODED_LEN(n, sodium_base64_VARIANT_ORIGINAL);
+	if (!(enc = malloc(len)))
+		return -1;
+	sodium_bin2base64(enc, len, (const unsigned char *)raw, n, sodium_base64_VARIANT_ORIGINAL);
+	rc = crm_buf_addf(b, ",\"raw_base64\":\"%s\"", enc);
+	free(enc);
+	return rc;
+}
+
 static int on_reject(void *p, const char *file, long line, const char *why,
 		     const char *raw, size_t rawlen)
 {
@@ -126,6 +151,7 @@ static int on_reject(void *p, const char *file, long line, const char *why,
 		    crm_json_str(&b, why, strlen(why)) < 0 ||
 		    crm_buf_adds(&b, ",\"raw\":") < 0 ||
 		    crm_json_str(&b, raw ? raw : "", raw ? rawlen : 0) < 0 ||
+		    raw_bytes(&b, raw, rawlen) < 0 ||
 		    crm_buf_adds(&b, "}\n") < 0 ||
 		    fwrite(b.data, 1, b.len, c->rejects) != b.len)
 			rc = -1;
@@ -411,6 +437,9 @@ int main(int argc, char **argv)
 		case O_BATCH:
 			o.batch = parse_size("batch", arg);
 			break;
+		case O_ENCODING:
+			o.encoding = arg;
+			break;
 		case O_MAXLINE:
 			o.line_cap = parse_size("max-line", arg);
 			break;
@@ -500,7 +529,7 @@ int main(int argc, char **argv)
 			if (in[i].mail)
 				in[i].type = crm_entity_find("interaction");
 			else if (crm_import_probe(in[i].path, &in[i].fmt, &in[i].type,
-						  o.line_cap, &e) < 0)
+						  o.line_cap, o.encoding, &e) < 0)
 				cli_die_err(&e);
 		qsort(in, nin, sizeof(*in), by_type);
 	}

@@ -2259,7 +2259,7 @@ out:
 
 int crm_import_probe(const char *path, enum crm_format *fmt,
 		     const struct crm_entity **type, size_t line_cap,
-		     struct crm_err *e)
+		     const char *encoding, struct crm_err *e)
 {
 	struct crm_reader rd;
 	int c;
@@ -2267,6 +2267,10 @@ int crm_import_probe(const char *path, enum crm_format *fmt,
 	*type = NULL;
 	if (crm_reader_open(&rd, path, line_cap, e) < 0)
 		return -1;
+	if (crm_reader_encoding(&rd, encoding, e) < 0) {
+		crm_reader_release(&rd);
+		return -1;
+	}
 	if (*fmt == CRM_FMT_AUTO)
 		*fmt = format_by_name(path);
 	c = crm_reader_peek(&rd, e);
@@ -2337,6 +2341,10 @@ int crm_import_file(struct crm_import *im, const char *path,
 
 	if (crm_reader_open(&rd, path, im->o.line_cap, e) < 0)
 		return -1;
+	if (crm_reader_encoding(&rd, im->o.encoding, e) < 0) {
+		crm_reader_release(&rd);
+		return -1;
+	}
 	return import_reader(im, &rd, fmt, type, e);
 }
 

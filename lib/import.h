@@ -28,6 +28,7 @@ struct crm_import_opts {
 	enum crm_date_order dates;
 	size_t batch;		/* rows per transaction; 0: 20000 */
 	size_t line_cap;	/* longest input line; 0: CRM_LINE_CAP_DEFAULT */
+	const char *encoding;	/* of the input files (iconv's name); NULL: UTF-8 */
 	int delim;		/* CSV separator; 0: guess */
 	int dry_run;		/* check and resolve, then roll back */
 	int records;		/* produce NDJSON records for the records hook */
@@ -87,7 +88,7 @@ int crm_import_map(struct crm_import *im, const char *spec, struct crm_err *e);
  */
 int crm_import_probe(const char *path, enum crm_format *fmt,
 		     const struct crm_entity **type, size_t line_cap,
-		     struct crm_err *e);
+		     const char *encoding, struct crm_err *e);
 
 /*
  * Import one input ("-" is stdin) of format fmt (AUTO: by extension, else

@@ -6,9 +6,11 @@
  * the next newline, and reports the line as too long instead.
  */
 #include <errno.h>
+#include <iconv.h>
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include "reader.h"
@@ -84,7 +86,67 @@ void crm_reader_release(struct crm_reader *r)
 	r->name = NULL;
 	free(r->buf);
 	r->buf = NULL;
+	if (r->encoding)
+		iconv_close(r->cd);
+	free(r->encoding);
+	free(r->raw);
+	r->encoding = NULL;
+	r->raw = NULL;
 	crm_buf_release(&r->line);
+}
+
+/* Read what the input holds now into buf[0..max): bytes, 0 at its end. */
+static int read_raw(struct crm_reader *r, char *buf, size_t max, size_t *n, struct crm_err *e)
+{
+	/* A pipe is read for what it holds now (read(2)), not until the
+	 * buffer is full (fread): a filter downstream of a slow stage sees
+	 * each record as it comes. */
+	if (r->fd >= 0) {
+		ssize_t got;
+
+		do
+			got = read(r->fd, buf, max);
+		while (got < 0 && errno == EINTR);
+		if (got < 0)
+			return crm_err_set(e, CRM_EIO, "%s: read error: %s",
+					   r->name, strerror(errno));
+		*n = (size_t)got;
+	} else {
+		*n = fread(buf, 1, max, r->fp);
+		if (*n == 0 && ferror(r->fp))
+			return crm_err_set(e, CRM_EIO, "%s: read error: %s",
+					   r->name, strerror(errno));
+	}
+	return 0;
+}
+
+/* Input in another encoding (crm_reader_encoding): read, then converted
+ * to UTF-8; a character cut by the end of a read waits for the next. */
+static int fill_converted(struct crm_reader *r, size_t *n, struct crm_err *e)
+{
+	char *in, *out = r->buf;
+	size_t inleft, outleft = READ_CHUNK, got;
+
+	if (read_raw(r, r->raw + r->nraw, READ_CHUNK / 4 - r->nraw, &got, e) < 0)
+		return -1;
+	if (!got && !r->nraw) {
+		*n = 0;
+		return 0;
+	}
+	r->nraw += got;
+	in = r->raw;
+	inleft = r->nraw;
+	if (iconv(r->cd, &in, &inleft, &out, &outleft) == (size_t)-1 &&
+	    (errno == EILSEQ || (errno == EINVAL && !got)))
+		return crm_err_set(e, CRM_EDATA, "%s: byte %lld is not %s",
+				   r->name, r->consumed + (long long)(in - r->raw) + 1, r->encoding);
+	r->consumed += (long long)(in - r->raw);
+	memmove(r->raw, in, inleft);
+	r->nraw = inleft;
+	*n = READ_CHUNK - outleft;
+	if (!*n && got)	/* only part of a character so far */
+		return fill_converted(r, n, e);
+	return 0;
 }
 
 static int fill(struct crm_reader *r, struct crm_err *e)
@@ -93,25 +155,8 @@ static int fill(struct crm_reader *r, struct crm_err *e)
 
 	if (r->eof)
 		return 0;
-	/* A pipe is read for what it holds now (read(2)), not until the
-	 * buffer is full (fread): a filter downstream of a slow stage sees
-	 * each record as it comes. */
-	if (r->fd >= 0) {
-		ssize_t got;
-
-		do
-			got = read(r->fd, r->buf, READ_CHUNK);
-		while (got < 0 && errno == EINTR);
-		if (got < 0)
-			return crm_err_set(e, CRM_EIO, "%s: read error: %s",
-					   r->name, strerror(errno));
-		n = (size_t)got;
-	} else {
-		n = fread(r->buf, 1, READ_CHUNK, r->fp);
-		if (n == 0 && ferror(r->fp))
-			return crm_err_set(e, CRM_EIO, "%s: read error: %s",
-					   r->name, strerror(errno));
-	}
+	if (r->encoding ? fill_converted(r, &n, e) < 0 : read_raw(r, r->buf, READ_CHUNK, &n, e) < 0)
+		return -1;
 	if (n == 0) {
 		r->eof = 1;
 		return 0;
@@ -121,18 +166,33 @@ static int fill(struct crm_reader *r, struct crm_err *e)
 		r->pos = 3;
 	/* UTF-16, with its byte-order mark or without (an ASCII letter and a
 	 * zero byte, twice): named, not read as garbage rows. */
-	if (!r->started && n >= 4 &&
+	if (!r->started && !r->encoding && n >= 4 &&
 	    (!memcmp(r->buf, "\xff\xfe", 2) || !memcmp(r->buf, "\xfe\xff", 2) ||
 	     (r->buf[0] && !r->buf[1] && r->buf[2] && !r->buf[3]) ||
 	     (!r->buf[0] && r->buf[1] && !r->buf[2] && r->buf[3]))) {
 		r->eof = 1;
 		return crm_err_set(e, CRM_EDATA,
-				   "%s: UTF-16 text; crm reads UTF-8: convert it first "
-				   "(iconv -f UTF-16 -t UTF-8)", r->name);
+				   "%s: UTF-16 text; crm reads UTF-8: give --encoding UTF-16 "
+				   "(or convert it: iconv -f UTF-16 -t UTF-8)", r->name);
 	}
 	r->started = 1;
 	r->end = n;
 	return 1;
+}
+
+int crm_reader_encoding(struct crm_reader *r, const char *charset, struct crm_err *e)
+{
+	if (!charset || !*charset || !strcasecmp(charset, "UTF-8") || !strcasecmp(charset, "UTF8"))
+		return 0;
+	r->cd = iconv_open("UTF-8", charset);
+	if (r->cd == (iconv_t)-1)
+		return crm_err_set(e, CRM_EUSAGE, "--encoding: '%s' is not an encoding iconv knows", charset);
+	if (!(r->encoding = strdup(charset)) || !(r->raw = malloc(READ_CHUNK / 4))) {
+		iconv_close(r->cd);
+		r->cd = (iconv_t)-1;
+		return crm_err_set(e, CRM_ESOFTWARE, "out of memory");
+	}
+	return 0;
 }
 
 int crm_reader_peek(struct crm_reader *r, struct crm_err *e)

@@ -5,6 +5,7 @@
 #ifndef CRM_READER_H
 #define CRM_READER_H
 
+#include <iconv.h>
 #include <stdio.h>
 
 #include "util.h"
@@ -23,6 +24,11 @@ struct crm_reader {
 	int eof, owns_fp, started;
 	int crlf;		/* the line ended in CR LF (the CR is not in line) */
 	int fd;			/* read(2) from it; -1: fread from fp */
+	char *encoding;		/* crm_reader_encoding, or NULL for UTF-8 */
+	iconv_t cd;
+	char *raw;		/* bytes read, not converted yet */
+	size_t nraw;
+	long long consumed;	/* bytes of input converted */
 };
 
 /*
@@ -32,6 +38,10 @@ struct crm_reader {
  * upstream is slow.
  */
 int crm_reader_ready(struct crm_reader *r);
+
+/* Read input in charset (Latin-1, Windows-1252, UTF-16...), converted
+ * to UTF-8. Call before the first read; NULL or UTF-8 changes nothing. */
+int crm_reader_encoding(struct crm_reader *r, const char *charset, struct crm_err *e);
 
 /* Results of crm_reader_line(). */
 enum { CRM_LINE_EOF = 0, CRM_LINE_OK = 1, CRM_LINE_TOOLONG = 2 };

@@ -39,6 +39,18 @@ crm-import --map 'Nope=email' hs.csv >/dev/null 2>err
 is "$?" "2" "--map naming a column the file lacks: a usage error"
 like "$(cat err)" "the file has no column 'Nope'" "saying which"
 
+# Latin-1 input: --encoding reads it; without, the reject keeps its bytes.
+printf 'first_name,last_name,email\nJos\351,M\374ller,jose@latin.example\n' >l1.csv
+crm-import -t contact -r l1-rej.ndjson l1.csv >/dev/null 2>&1
+like "$(jq -r .reason l1-rej.ndjson)" "invalid UTF-8" "without --encoding: rejected, saying why"
+jq -r .raw_base64 l1-rej.ndjson | base64 -d >row.bin
+is "$(od -An -tx1 row.bin | tr -d ' \n')" "$(sed -n 2p l1.csv | tr -d '\n' | od -An -tx1 | tr -d ' \n')" "the rejects file keeps the row's bytes exactly (raw_base64)"
+crm-import -t contact --encoding latin1 --output ndjson l1.csv >l1.out 2>/dev/null
+is "$(jq -r '.first_name + " " + .last_name' l1.out)" "José Müller" "--encoding latin1 reads it"
+printf 'first_name,email\nAnn,ann@u16.example\n' | iconv -f UTF-8 -t UTF-16 >u16.csv
+crm-import --encoding UTF-16 --output ndjson u16.csv >u16.out 2>/dev/null
+is "$(jq -r .email u16.out)" "ann@u16.example" "--encoding UTF-16 reads UTF-16"
+
 # A record named by its id alone updates it; an unknown id is a reject.
 id=$(jq -r .id sf.out)
 printf '{"type":"contact","id":"%s","title":"CEO"}\n{"type":"deal","id":"d_0000000000000000","amount":5}\n' "$id" >byid.ndjson
