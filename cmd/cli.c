@@ -10,6 +10,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <jansson.h>
+
 #include "cli.h"
 #include "../lib/crypt.h"
 #include "../lib/db.h"
@@ -395,4 +397,58 @@ void cli_in_release(struct cli_in *in)
 		free(in->r);
 	}
 	memset(in, 0, sizeof(*in));
+}
+
+/* The value at a dotted key ("duplicate.action") of o, or NULL. */
+static json_t *dotted(json_t *o, const char *key)
+{
+	char part[64];
+	const char *dot;
+
+	while ((dot = strchr(key, '.')) && o) {
+		snprintf(part, sizeof(part), "%.*s", (int)(dot - key), key);
+		o = json_object_get(o, part);
+		key = dot + 1;
+	}
+	return o ? json_object_get(o, key) : NULL;
+}
+
+void cli_table_record(const char *json, size_t n, const char *const *keys, int *header)
+{
+	json_t *o = json_loadb(json, n, 0, NULL);
+	struct crm_buf b;
+
+	if (!o)
+		return;
+	crm_buf_init(&b, 0);
+	if (!*header) {
+		for (int k = 0; keys[k]; k++) {
+			const char *dot = strrchr(keys[k], '.');
+
+			crm_buf_addf(&b, keys[k + 1] ? "%-19s " : "%s", dot ? dot + 1 : keys[k]);
+		}
+		crm_buf_addc(&b, '\n');
+		*header = 1;
+	}
+	for (int k = 0; keys[k]; k++) {
+		json_t *v = dotted(o, keys[k]);
+		char cell[64] = "";
+
+		if (json_is_string(v))
+			snprintf(cell, sizeof(cell), "%s", json_string_value(v));
+		else if (json_is_integer(v))
+			snprintf(cell, sizeof(cell), "%lld", (long long)json_integer_value(v));
+		else if (json_is_real(v))
+			snprintf(cell, sizeof(cell), "%.4g", json_real_value(v));
+		else if (json_is_null(v))
+			snprintf(cell, sizeof(cell), "-");
+		if (keys[k + 1])
+			crm_buf_addf(&b, "%-19.19s ", cell);
+		else
+			crm_buf_adds(&b, cell);
+	}
+	crm_buf_addc(&b, '\n');
+	cli_write(b.data, b.len);
+	crm_buf_release(&b);
+	json_decref(o);
 }

@@ -77,6 +77,13 @@ void cli_in_init(struct cli_in *in, char **files, int nfiles);
 size_t cli_in_chunk(struct cli_in *in, size_t max);
 void cli_in_release(struct cli_in *in);
 
+/*
+ * An NDJSON record json[0..n) as a line of a table on stdout: the values
+ * of keys (dotted for nested ones, "duplicate.action"), with a header
+ * line the first time (*header is set then).
+ */
+void cli_table_record(const char *json, size_t n, const char *const *keys, int *header);
+
 /* Is fd a terminal, and may we use colour on it ($NO_COLOR, --color)? */
 int cli_isatty(int fd);
 

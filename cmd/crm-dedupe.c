@@ -32,6 +32,7 @@ static const struct cli_opt opts[] = {
 	{ "seed", O_SEED, "N", "seed of the random pairs u is measured on (default 1)" },
 	{ "block-cap", O_CAP, "N", "largest block whose records are all paired (default 64)" },
 	{ "dry-run", 'n', NULL, "report, change nothing" },
+	{ "format", 'f', "FMT", "ndjson or table (default: table on a terminal)" },
 	{ "quiet", 'q', NULL, "no summary on stderr" },
 	{ NULL, 0, NULL, NULL }
 };
@@ -124,6 +125,34 @@ static sqlite3 *open_rw(void)
 	return db;
 }
 
+static int table = -1;	/* -f: tables, else NDJSON */
+static int header_done;
+
+/*
+ * NDJSON lines out, or on a terminal the lines of a table of keys: pairs
+ * (a, b, probability, action), records (their duplicate), reviews.
+ */
+static int out_lines(const char *buf, size_t len, const char *const *keys)
+{
+	if (!table)
+		return cli_write(buf, len);
+	while (len) {
+		const char *nl = memchr(buf, '\n', len);
+		size_t n = nl ? (size_t)(nl - buf) + 1 : len;
+
+		cli_table_record(buf, n, keys, &header_done);
+		buf += n;
+		len -= n;
+	}
+	return 0;
+}
+
+static const char *const pair_keys[] = { "a", "b", "probability", "action", "why", NULL };
+static const char *const rec_keys[] = { "id", "duplicate.action", "duplicate.of",
+					"duplicate.probability", "duplicate.why", NULL };
+static const char *const row_keys[] = { "id", "a_id", "b_id", "survivor_id", "merged_id",
+					"probability", "reason", NULL };
+
 /* Print query rows as NDJSON records of kind. */
 static int print_rows(sqlite3 *db, const char *sql, const char *kind,
 		      const char *param)
@@ -140,7 +169,7 @@ static int print_rows(sqlite3 *db, const char *sql, const char *kind,
 	while (sqlite3_step(st) == SQLITE_ROW) {
 		crm_buf_reset(&b);
 		crm_row_json(&b, st, kind, NULL);
-		if (cli_write(b.data, b.len) < 0)
+		if (out_lines(b.data, b.len, row_keys) < 0)
 			break;
 		n++;
 	}
@@ -406,8 +435,9 @@ static void write_incoming(sqlite3 *db, const struct incoming *in,
 
 		if (!o || !json_is_string(id = json_object_get(o, "id")) ||
 		    !is_incoming(in, json_string_value(id))) {
-			cli_write(in->line[i], strlen(in->line[i]));
-			cli_write("\n", 1);
+			out_lines(in->line[i], strlen(in->line[i]), rec_keys);
+			if (!table)
+				cli_write("\n", 1);
 			json_decref(o);
 			continue;
 		}
@@ -425,7 +455,7 @@ static void write_incoming(sqlite3 *db, const struct incoming *in,
 								    why, sizeof(why));
 
 				json_object_set_new(d, "of", json_string(lk->id[(long)p->a == x ? p->b : p->a]));
-				json_object_set_new(d, "probability", json_real(p->p));
+				json_object_set_new(d, "probability", json_real(round((double)p->p * 1e6) / 1e6));
 				json_object_set_new(d, "action", json_string(act));
 				if (*why)
 					json_object_set_new(d, "why", json_string(why));
@@ -442,10 +472,11 @@ static void write_incoming(sqlite3 *db, const struct incoming *in,
 			}
 			json_object_set_new(o, "duplicate", d);
 		}
-		text = json_dumps(o, JSON_COMPACT);
+		text = json_dumps(o, JSON_COMPACT | JSON_REAL_PRECISION(10));
 		if (text) {
-			cli_write(text, strlen(text));
-			cli_write("\n", 1);
+			out_lines(text, strlen(text), rec_keys);
+			if (!table)
+				cli_write("\n", 1);
 		}
 		free(text);
 		json_decref(o);
@@ -540,8 +571,11 @@ int main(int argc, char **argv)
 		case O_CAP: cap = (size_t)cli_num("block-cap", arg, 1, 1e9); break;
 		case 'n': dry = 1; break;
 		case 'q': quiet = 1; break;
+		case 'f': table = cli_table(arg); break;
 		}
 	}
+	if (table < 0)
+		table = cli_isatty(1);
 	if (optind < argc) {
 		const char *cmd = argv[optind];
 		int n = argc - optind - 1;
@@ -628,13 +662,13 @@ int main(int argc, char **argv)
 		action = crm_dedupe_action(db, &lk, p, automerge, review, why, sizeof(why));
 		write_pair(&out, &lk, p, cluster[p->a], action, why);
 		if (out.len > 65536) {
-			if (cli_write(out.data, out.len) < 0)
+			if (out_lines(out.data, out.len, pair_keys) < 0)
 				break;
 			crm_buf_reset(&out);
 		}
 	}
 	if (out.len)
-		cli_write(out.data, out.len);
+		out_lines(out.data, out.len, pair_keys);
 	if (!dry && crm_dedupe_apply(db, &lk, cluster, automerge, review, warn_cb,
 				     NULL, &res, &e) < 0)
 		cli_die_err(&e);

@@ -64,7 +64,11 @@ struct ctx {
 	const char *mail_file;	/* the file whose messages are being read */
 	long skipped;		/* messages not imported: nobody we know */
 	long erp_rejected;	/* ERP rows that are not revenue or have no account */
+	long shown, unshown;	/* table rows printed, and left out */
 };
+
+/* A terminal gets the first rows as a table, the rest counted. */
+#define TABLE_ROWS 40
 
 static int on_records(void *p, const char *buf, size_t len)
 {
@@ -80,7 +84,9 @@ static int on_records(void *p, const char *buf, size_t len)
 		size_t n = nl ? (size_t)(nl - buf) + 1 : len;
 		json_t *o = json_loadb(buf, n, 0, NULL);
 
-		if (o) {
+		if (o && c->shown >= TABLE_ROWS) {
+			c->unshown++;
+		} else if (o) {
 			const char *label = NULL;
 			const char *keys[] = { "name", "email", "title", "subject",
 					       "last_name", "kind", NULL };
@@ -92,8 +98,9 @@ static int on_records(void *p, const char *buf, size_t len)
 			       json_string_value(json_object_get(o, "type")),
 			       json_string_value(json_object_get(o, "id")),
 			       label ? label : "");
-			json_decref(o);
+			c->shown++;
 		}
+		json_decref(o);
 		buf += n;
 		len -= n;
 	}
@@ -589,6 +596,8 @@ int main(int argc, char **argv)
 			break;
 		}
 	}
+	if (c.unshown)
+		printf("... and %ld more (--output ndjson for every record)\n", c.unshown);
 	{
 		const struct crm_import_stats *st = crm_import_stats(im);
 		double dt = crm_now() - c.started;

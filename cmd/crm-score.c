@@ -44,6 +44,7 @@ static const struct cli_opt opts[] = {
 	{ "follow", O_FOLLOW, NULL, "rescore records as events arrive, printing changed scores" },
 	{ "once", O_ONCE, NULL, "follow: handle the events waiting and stop" },
 	{ "from-seq", O_FROM, "SEQ", "follow: start after event SEQ (default: where the last run stopped)" },
+	{ "format", 'f', "FMT", "ndjson or table (default: table on a terminal)" },
 	{ "quiet", 'q', NULL, "no summary on stderr" },
 	{ NULL, 0, NULL, NULL }
 };
@@ -122,6 +123,23 @@ static void load_scored(sqlite3 *db, const struct crm_entity *t,
 		cli_die_err(&e);
 }
 
+static int table = -1;	/* -f: a table of scores, else NDJSON */
+static int header_done;
+
+/* A record out: its NDJSON line, or a line of the table on a terminal. */
+static int out_record(const char *line, size_t len)
+{
+	static const char *const keys[] = { "rank", "score", "probability", "id", "reason", NULL };
+
+	if (table) {
+		cli_table_record(line, len, keys, &header_done);
+		return 0;
+	}
+	if (cli_write(line, len) < 0)
+		return -1;
+	return len && line[len - 1] == '\n' ? 0 : cli_write("\n", 1);
+}
+
 static void put_score(sqlite3 *db, const char *id, const char *model, float p,
 		      const char *now)
 {
@@ -183,8 +201,7 @@ static int cmd_score_stream(sqlite3 *db, const struct crm_entity *t, int quiet,
 			char *text;
 
 			if (!id || crm_entity_by_id(id) != t) {	/* passed on */
-				cli_write(in.line[i], in.len[i]);
-				cli_write("\n", 1);
+				out_record(in.line[i], in.len[i]);
 				json_decref(obj[i]);
 				continue;
 			}
@@ -200,10 +217,8 @@ static int cmd_score_stream(sqlite3 *db, const struct crm_entity *t, int quiet,
 			}
 			k++;
 			text = json_dumps(obj[i], JSON_COMPACT | JSON_REAL_PRECISION(6));
-			if (text) {
-				cli_write(text, strlen(text));
-				cli_write("\n", 1);
-			}
+			if (text)
+				out_record(text, strlen(text));
 			free(text);
 			json_decref(obj[i]);
 		}
@@ -279,7 +294,7 @@ static int cmd_score(sqlite3 *db, const struct crm_entity *t, int quiet)
 			"{\"type\":\"%s\",\"id\":\"%s\",\"score\":%ld,\"probability\":%.4f,\"rank\":%zu,\"model\":\"%s\"}\n",
 			t->kind, d.id[i], lround(100.0 * p[i]), p[i], k + 1, m.id);
 
-		if (cli_write(line, (size_t)len) < 0)
+		if (out_record(line, (size_t)len) < 0)
 			break;
 	}
 	if (!quiet)
@@ -518,10 +533,13 @@ int main(int argc, char **argv)
 		case O_WHY: why = arg; break;
 		case O_WHO: who = arg; break;
 		case 'q': quiet = 1; break;
+		case 'f': table = cli_table(arg); break;
 		}
 	}
 	if (optind < argc)
 		cmd = argv[optind];
+	if (table < 0)
+		table = cli_isatty(1);
 	if (crm_db_open(&db, cli_db, 0, &e) < 0)
 		cli_die_err(&e);
 	if (!cmd && follow) {

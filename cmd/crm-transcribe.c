@@ -278,7 +278,7 @@ static void print_result(const char *path, const struct crm_transcript *t,
 		if (arr)
 			json_object_set_new(head, "transcript", arr);
 	}
-	s = json_dumps(head, JSON_COMPACT);
+	s = json_dumps(head, JSON_COMPACT | JSON_REAL_PRECISION(10));
 	if (!s)
 		cli_die(CRM_ESOFTWARE, "out of memory");
 	cli_write(s, strlen(s));
@@ -559,7 +559,7 @@ static int show(int argc, char **argv)
 					      "interaction", argv[i], "utterances",
 					      tj ? json_loads(tj, 0, NULL) : NULL, "analysis",
 					      json_loads(analysis, 0, NULL));
-			char *s = o ? json_dumps(o, JSON_COMPACT) : NULL;
+			char *s = o ? json_dumps(o, JSON_COMPACT | JSON_REAL_PRECISION(10)) : NULL;
 			if (!s)
 				cli_die(CRM_ESOFTWARE, "out of memory");
 			cli_write(s, strlen(s));
