@@ -91,8 +91,11 @@ static void write_pair(struct crm_buf *b, const struct crm_linkage *lk,
 	crm_json_str(b, lk->id[p->a], strlen(lk->id[p->a]));
 	crm_buf_adds(b, ",\"b\":");
 	crm_json_str(b, lk->id[p->b], strlen(lk->id[p->b]));
-	crm_buf_addf(b, ",\"probability\":%.6f,\"weight\":%.3f,\"action\":\"%s\",",
-		     p->p, p->weight, action);
+	crm_buf_adds(b, ",\"probability\":");
+	crm_json_num(b, round((double)p->p * 1e6) / 1e6);
+	crm_buf_adds(b, ",\"weight\":");
+	crm_json_num(b, round((double)p->weight * 1e3) / 1e3);
+	crm_buf_addf(b, ",\"action\":\"%s\",", action);
 	if (*why) {
 		crm_buf_adds(b, "\"why\":");
 		crm_json_str(b, why, strlen(why));

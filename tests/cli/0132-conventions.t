@@ -33,4 +33,22 @@ crm-score weight -t deal pricing_view_7d --exclude --why test >/dev/null 2>err; 
 like "$(cat err)" "close: pricing_views_7d" "naming the close one"
 (unset USER; crm-score weight -t deal pricing_views_7d --scale 0.5 --why test >/dev/null 2>err); is "$?" "0" "--who defaults to the trail's user without USER"
 is "$(crm-score weights | jq -r 'select(.feature == "pricing_views_7d") | .who' | grep -c .)" "1" "and it is recorded"
+# Tables for people, NDJSON for pipes.
+crm-score --all -q -t deal -f table >t.txt
+like "$(head -1 t.txt)" "rank" "crm-score -f table: a header"
+is "$(sed -n 2p t.txt | awk '{print $1}')" "1" "then ranked rows"
+if command -v script >/dev/null; then
+	script -qc "crm-score --all -q -t deal" /dev/null >tty.txt 2>&1
+	like "$(head -1 tty.txt)" "rank" "a table on a terminal by default"
+	script -qc "crm-dedupe --all --all-pairs -n -q" /dev/null >tty2.txt 2>&1
+	like "$(head -1 tty2.txt)" "probability" "crm-dedupe too"
+fi
+is "$(crm-score --all -q -t deal | head -1 | jq -r .rank)" "1" "NDJSON in a pipe"
+crm-dedupe --all --all-pairs -n -q 2>/dev/null | jq -r .probability | sort -u | head -20 >prob.txt
+is "$(jq -n --rawfile p prob.txt '$p | split("\n") | map(select(. != "") | tonumber | type) | unique | join(",")' -r)" "number" "probabilities in a pipe are numbers"
+is "$(grep -c -e '0000' -e '9999' prob.txt)" "0" "in their short form ($(head -3 prob.txt | tr '\n' ' '))"
+for i in $(seq 100); do printf 'Cap%d,cap%d@x.example\n' "$i" "$i"; done | sed '1i first_name,email' >cap.csv
+crm-import --output table cap.csv >cap.txt 2>/dev/null
+is "$(wc -l <cap.txt)" "41" "crm-import's table is capped at 40 rows"
+like "$(tail -1 cap.txt)" "and 60 more" "and says how many more"
 done_testing
