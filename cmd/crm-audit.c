@@ -122,6 +122,28 @@ static void parse_whatif(const char *spec, struct crm_override *o)
 	}
 }
 
+/* Attribute attr of a piped record: its key, a custom field (attrs.X or
+ * X in attrs), or a dotted path ("account.country"). */
+static json_t *own_value(json_t *o, const char *attr)
+{
+	json_t *v = json_object_get(o, attr);
+	char part[128];
+	const char *dot;
+
+	if (v)
+		return v;
+	if (!strncmp(attr, "attrs.", 6))
+		return json_object_get(json_object_get(o, "attrs"), attr + 6);
+	if ((v = json_object_get(json_object_get(o, "attrs"), attr)))
+		return v;
+	while ((dot = strchr(attr, '.')) && o) {
+		snprintf(part, sizeof(part), "%.*s", (int)(dot - attr), attr);
+		o = json_object_get(o, part);
+		attr = dot + 1;
+	}
+	return o ? json_object_get(o, attr) : NULL;
+}
+
 /* Rows piped in: records with an id and a score or probability, and an
  * outcome where known. */
 static void read_stdin(struct crm_audit_pop *pop)
@@ -166,6 +188,25 @@ static void read_stdin(struct crm_audit_pop *pop)
 		} else if (json_is_integer(v) || json_is_boolean(v)) {
 			role |= CRM_FAIR_OUT;
 			label = json_is_true(v) || json_integer_value(v) == 1;
+		}
+		if (pop->own) {
+			/* No database: the record's own fields say its groups. */
+			const char *vals[CRM_AUDIT_MAXATTR] = { NULL, NULL };
+			char num[CRM_AUDIT_MAXATTR][32];
+
+			for (size_t a = 0; a < pop->nattr; a++) {
+				json_t *x = own_value(o, pop->attr[a]);
+
+				vals[a] = json_string_value(x);
+				if (json_is_number(x)) {
+					snprintf(num[a], sizeof(num[a]), "%.17g", json_number_value(x));
+					vals[a] = num[a];
+				}
+			}
+			if (crm_audit_pop_add_own(pop, id, vals, (float)p, role, label, &e) < 0)
+				cli_die_err(&e);
+			json_decref(o);
+			continue;
 		}
 		if ((rc = crm_audit_pop_add(pop, id, (float)p, role, label, &e)) < 0)
 			cli_die_err(&e);
@@ -335,7 +376,8 @@ static int cmd_bias(sqlite3 *db, struct bias_args *a)
 
 	if (!a->nby)
 		cli_die(CRM_EUSAGE, "bias: say which attribute to audit with --by (a column or custom field)");
-	if (crm_audit_pop_open(&pop, db, a->type, a->by, a->nby, &e) < 0)
+	if ((db ? crm_audit_pop_open(&pop, db, a->type, a->by, a->nby, &e)
+		: crm_audit_pop_open_own(&pop, a->type, a->by, a->nby, &e)) < 0)
 		cli_die_err(&e);
 	if (piped) {
 		read_stdin(&pop);
@@ -365,7 +407,7 @@ static int cmd_bias(sqlite3 *db, struct bias_args *a)
 	violations = measure(&pop, a, thr, &findings, a->report ? &rep : NULL, NULL, 1, &min_ratio);
 	crm_buf_addc(&findings, ']');
 	/* The overrides in force, which the audit is partly about. */
-	{
+	if (db) {
 		sqlite3_stmt *st;
 		struct crm_buf b;
 
@@ -445,7 +487,7 @@ static int cmd_bias(sqlite3 *db, struct bias_args *a)
 		     a->fo.max_diff, a->fo.confidence, a->fo.resamples, a->fo.min_group,
 		     piped ? "stdin" : "scores");
 	id[0] = 0;
-	if (a->store && crm_audit_store(db, "bias", a->type->kind, *model ? model : NULL, params.data,
+	if (a->store && db && crm_audit_store(db, "bias", a->type->kind, *model ? model : NULL, params.data,
 					findings.data, violations, id, &e) < 0)
 		cli_die_err(&e);
 	{
@@ -465,7 +507,7 @@ static int cmd_bias(sqlite3 *db, struct bias_args *a)
 			cli_write(line, (size_t)len);
 	}
 	if (a->report) {
-		if (crm_report_history(&rep, db, "bias", a->type->kind, &e) < 0 ||
+		if ((db && crm_report_history(&rep, db, "bias", a->type->kind, &e) < 0) ||
 		    crm_report_write(&rep, a->report, "Bias audit", &e) < 0)
 			cli_die_err(&e);
 	}
@@ -713,8 +755,13 @@ int main(int argc, char **argv)
 	cmd = argv[optind];
 	if (optind + 1 < argc && strcmp(cmd, "history"))
 		cli_die(CRM_EUSAGE, "%s: unexpected argument '%s'", cmd, argv[optind + 1]);
-	if (crm_db_open(&db, cli_db, 0, &e) < 0)
-		cli_die_err(&e);
+	if (crm_db_open(&db, cli_db, 0, &e) < 0) {
+		/* Records piped in are audited from their own fields, and the
+		 * run is stored only where a database exists. */
+		if (e.code != CRM_ENOINPUT || strcmp(cmd, "bias") || !cli_stdin_records())
+			cli_die_err(&e);
+		db = NULL;
+	}
 	if (!strcmp(cmd, "bias"))
 		rc = cmd_bias(db, &a);
 	else if (!strcmp(cmd, "quality") || !strcmp(cmd, "privacy"))
@@ -726,6 +773,7 @@ int main(int argc, char **argv)
 		rc = cmd_trail(db);
 	else
 		cli_die(CRM_EUSAGE, "unknown audit '%s' (want bias, quality, privacy, history or trail)", cmd);
-	crm_db_close(db);
+	if (db)
+		crm_db_close(db);
 	return cli_finish(rc);
 }

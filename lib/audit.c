@@ -262,6 +262,67 @@ out:
 	return rc;
 }
 
+int crm_audit_pop_open_own(struct crm_audit_pop *pop, const struct crm_entity *type,
+			   const char *const *attrs, size_t nattr, struct crm_err *e)
+{
+	memset(pop, 0, sizeof(*pop));
+	pop->type = type;
+	pop->own = 1;
+	if (nattr < 1 || nattr > CRM_AUDIT_MAXATTR)
+		return crm_err_set(e, CRM_EUSAGE, "audit by one or two attributes, not %zu", nattr);
+	pop->nattr = nattr;
+	for (size_t a = 0; a < nattr; a++)
+		if (!(pop->attr[a] = strdup(attrs[a])) || !(pop->values[a] = intern_new()))
+			return crm_err_set(e, CRM_ESOFTWARE, "out of memory");
+	return 0;
+}
+
+int crm_audit_pop_add_own(struct crm_audit_pop *pop, const char *id, const char *const *vals,
+			  float p, uint8_t role, uint8_t label, struct crm_err *e)
+{
+	size_t i = pop->nrec;
+
+	if (i == pop->ownrec_cap) {
+		size_t cap = pop->ownrec_cap ? pop->ownrec_cap * 2 : 1024;
+
+		if (grow(&pop->rec_id, cap, sizeof(*pop->rec_id)) < 0)
+			return crm_err_set(e, CRM_ESOFTWARE, "out of memory");
+		for (size_t a = 0; a < pop->nattr; a++)
+			if (grow(&pop->rec_val[a], cap, sizeof(*pop->rec_val[a])) < 0 ||
+			    grow(&pop->rec_num[a], cap, sizeof(*pop->rec_num[a])) < 0)
+				return crm_err_set(e, CRM_ESOFTWARE, "out of memory");
+		pop->ownrec_cap = cap;
+	}
+	if (!(pop->rec_id[i] = strdup(id)))
+		return crm_err_set(e, CRM_ESOFTWARE, "out of memory");
+	for (size_t a = 0; a < pop->nattr; a++) {
+		char *end;
+		double num = vals[a] && *vals[a] ? strtod(vals[a], &end) : NAN;
+
+		pop->rec_num[a][i] = vals[a] && *vals[a] && !*end ? num : NAN;
+		pop->rec_val[a][i] = 0;
+		if (vals[a] && *vals[a] && (pop->rec_val[a][i] = intern(pop->values[a], vals[a])) == UINT32_MAX)
+			return crm_err_set(e, CRM_ESOFTWARE, "out of memory");
+	}
+	pop->nrec++;
+	if (pop->n == pop->cap) {
+		size_t cap = pop->cap ? pop->cap * 2 : 1024;
+
+		if (grow(&pop->p, cap, sizeof(*pop->p)) < 0 ||
+		    grow(&pop->role, cap, sizeof(*pop->role)) < 0 ||
+		    grow(&pop->label, cap, sizeof(*pop->label)) < 0 ||
+		    grow(&pop->rec, cap, sizeof(*pop->rec)) < 0)
+			return crm_err_set(e, CRM_ESOFTWARE, "out of memory");
+		pop->cap = cap;
+	}
+	pop->p[pop->n] = p;
+	pop->role[pop->n] = role;
+	pop->label[pop->n] = label;
+	pop->rec[pop->n] = (uint32_t)i;
+	pop->n++;
+	return 0;
+}
+
 /* Drop the per-attribute codes kept for grouping. */
 static void forget_codes(struct crm_audit_pop *pop)
 {

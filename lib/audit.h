@@ -45,7 +45,19 @@ struct crm_audit_pop {
 	char **aname[CRM_AUDIT_MAXATTR];
 	size_t nacode[CRM_AUDIT_MAXATTR];
 	int abins;
+	int own;		/* records from their own fields, not the database */
+	size_t ownrec_cap;
 };
+
+/*
+ * A population without a database: each row brings its attribute values
+ * (vals[a], NULL or "" when missing) with it (records piped in from
+ * anywhere: crm-audit bias audits them and stores nothing).
+ */
+int crm_audit_pop_open_own(struct crm_audit_pop *pop, const struct crm_entity *type,
+			   const char *const *attrs, size_t nattr, struct crm_err *e);
+int crm_audit_pop_add_own(struct crm_audit_pop *pop, const char *id, const char *const *vals,
+			  float p, uint8_t role, uint8_t label, struct crm_err *e);
 
 /*
  * Read the attributes' values for every live record of type. Unknown

@@ -51,4 +51,11 @@ for i in $(seq 100); do printf 'Cap%d,cap%d@x.example\n' "$i" "$i"; done | sed '
 crm-import --output table cap.csv >cap.txt 2>/dev/null
 is "$(wc -l <cap.txt)" "41" "crm-import's table is capped at 40 rows"
 like "$(tail -1 cap.txt)" "and 60 more" "and says how many more"
+# crm-audit bias on records piped in, where no database exists.
+awk 'BEGIN { srand(1); for (i = 0; i < 400; i++) { g = i % 2 ? "f" : "m"; p = rand() * (g == "f" ? 0.6 : 1);
+	printf "{\"id\":\"x%d\",\"probability\":%.4f,\"attrs\":{\"gender\":\"%s\"},\"outcome\":\"%s\"}\n", i, p, g, rand() < 0.5 ? "won" : "lost" } }' >preds.ndjson
+crm-audit --db nowhere.db bias --by gender <preds.ndjson >bias.ndjson 2>err
+is "$?" "1" "crm-audit bias on piped records without a database: audited (a violation, exit 1)"
+is "$(jq -r 'select(.type == "audit") | .scored' bias.ndjson)" "400" "all 400 records"
+[ ! -e nowhere.db ]; ok $? "and no database was made"
 done_testing
