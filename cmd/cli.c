@@ -24,6 +24,7 @@ const char cli_version[] = CRM_VERSION;
 const char *cli_prog = "crm";
 const char *cli_db;
 int cli_epipe;
+int cli_busy_given;
 
 static const struct cli_opt common[] = {
 	{ "db", CLI_DB, "PATH", "database file (default: $CRM_DB, else ./crm.db)" },
@@ -160,6 +161,7 @@ int cli_next(const struct cli *c, int argc, char **argv, const char **arg)
 				exit(CRM_EUSAGE);
 			}
 			crm_db_busy_timeout((long)(secs * 1000));
+			cli_busy_given = 1;
 			continue;
 		}
 		case '?':

@@ -32,6 +32,7 @@ enum { CLI_DB = 'D' + 1000, CLI_VERSION, CLI_COMPLETE, CLI_KEYFILE, CLI_BUSY, CL
 
 extern const char *cli_prog;	/* name for messages */
 extern const char *cli_db;	/* --db value or NULL */
+extern int cli_busy_given;	/* --busy-timeout was given */
 
 /*
  * Next option from argv: returns its key with the argument in *arg, -1

@@ -289,6 +289,10 @@ int main(int argc, char **argv)
 		case O_DEAD: h.dead = 1; break;
 		}
 	}
+	/* A request waits for another writer's lock at most this long, then
+	 * is a 503: a client is answered, a writer elsewhere is not starved. */
+	if (!cli_busy_given && !getenv("CRM_BUSY_TIMEOUT"))
+		crm_db_busy_timeout(30000);
 	if (!h.ho.backoff)
 		h.ho.backoff = 2;
 	if (!h.ho.attempts)

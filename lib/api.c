@@ -200,8 +200,8 @@ static int db_error(struct crm_api_res *rs, sqlite3 *db, const struct crm_err *e
 {
 	int rc = sqlite3_errcode(db);
 
-	if (rc == SQLITE_BUSY || rc == SQLITE_LOCKED)
-		return crm_api_error(rs, 503, "busy", "the database is busy; try again");
+	if (rc == SQLITE_BUSY || rc == SQLITE_LOCKED || (e && e->code == CRM_EUNAVAILABLE))
+		return crm_api_error(rs, 503, "busy", "the database is busy; nothing was written; try again");
 	return crm_api_error(rs, 500, "internal", "%s", e && *e->msg ? e->msg : sqlite3_errmsg(db));
 }
 

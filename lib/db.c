@@ -49,7 +49,7 @@ static long busy_limit(void)
  * is free). Every writer keeps its transactions short, so the wait is
  * that of one transaction; a row is never dropped because of it.
  */
-static int on_busy(void *arg, int n)
+int crm_db_busy_wait(int n)
 {
 	long limit = busy_limit();
 	long ms = n < 7 ? 1L << n : 100;
@@ -57,13 +57,18 @@ static int on_busy(void *arg, int n)
 	long waited = n < 7 ? (1L << n) - 1 : 127 + (long)(n - 7) * 100;
 	struct timespec ts;
 
-	(void)arg;
 	if (limit >= 0 && waited >= limit)
 		return 0;
 	ts.tv_sec = ms / 1000;
 	ts.tv_nsec = (ms % 1000) * 1000000L;
 	nanosleep(&ts, NULL);
 	return 1;
+}
+
+static int on_busy(void *arg, int n)
+{
+	(void)arg;
+	return crm_db_busy_wait(n);
 }
 
 const char *crm_db_path(const char *path)

@@ -37,6 +37,9 @@ void crm_db_close(sqlite3 *db);
  * $CRM_BUSY_TIMEOUT gives seconds) for as long as it takes.
  */
 void crm_db_busy_timeout(long ms);
+/* The wait of a busy handler's n-th call (from 0) under that bound: 1
+ * after waiting, 0 when the bound is reached. */
+int crm_db_busy_wait(int n);
 
 /* The schema version this build writes; PRAGMA user_version of a current file. */
 int crm_db_schema_version(void);

@@ -178,19 +178,14 @@ static void mhd_log(void *cls, const char *fmt, va_list ap)
 	s->o.log(s->o.log_ctx, line);
 }
 
-/* Busy: wait a little longer each time, for up to 5 s, and count it. */
+/* Busy: wait as every tool does (crm_db_busy_timeout; crm-serve bounds
+ * it), and count it. */
 static int on_busy(void *ctx, int n)
 {
 	struct crm_server *s = ctx;
-	struct timespec ts = { 0, 0 };
-	long ms = n < 6 ? 1L << n : 50;
 
-	if (n > 150)
-		return 0;
 	atomic_fetch_add(&s->m.busy_retries, 1);
-	ts.tv_nsec = ms * 1000000L;
-	nanosleep(&ts, NULL);
-	return 1;
+	return crm_db_busy_wait(n);
 }
 
 static void close_db(void *p)

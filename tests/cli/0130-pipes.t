@@ -110,4 +110,22 @@ is "$(wc -l <rej.ndjson)" "40" "the other 40 rows are in the rejects file"
 is "$(jq -r .reason rej.ndjson | sort -u)" "not written: database is locked" "with the reason"
 is "$(jq -r .line rej.ndjson | sort -n | head -1) $(jq -r .line rej.ndjson | sort -n | tail -1)" "22 61" "and their lines"
 like "$(cat err)" "60 rows: 20 inserted, 0 updated, 0 unchanged, 40 rejected" "the summary adds up to the input"
+# The API: a write that cannot be committed is an error, never a 2xx.
+tok=$(crm-serve token add ops --role admin 2>/dev/null)
+crm-serve --listen 127.0.0.1:0 --rate 0 --no-webhooks --busy-timeout 0.5 2>serve.log &
+srv=$!
+for _ in $(seq 100); do grep -q listening serve.log 2>/dev/null && break; sleep 0.05; done
+U=$(sed -n 's/.*listening on //p' serve.log)
+sqlite3 "$CRM_DB" "BEGIN IMMEDIATE; SELECT 1;" ".shell sleep 2" "COMMIT;" >/dev/null &
+lock=$!
+sleep 0.3
+st=$(curl -s -o api.json -w '%{http_code}' -X POST -H "Authorization: Bearer $tok" -H 'Content-Type: application/json' \
+	-d '{"first_name":"Locked","email":"locked@api.example"}' "$U/v1/contacts")
+is "$st $(jq -r .error api.json)" "503 busy" "a POST the database cannot take in time: 503"
+wait "$lock"
+is "$(q "select count(*) from contacts where email = 'locked@api.example'")" "0" "and nothing was written"
+st=$(curl -s -o api.json -w '%{http_code}' -X POST -H "Authorization: Bearer $tok" -H 'Content-Type: application/json' \
+	-d '{"first_name":"Locked","email":"locked@api.example"}' "$U/v1/contacts")
+is "$st" "201" "the same POST once the lock is free: 201"
+kill "$srv"; wait "$srv" 2>/dev/null
 done_testing
