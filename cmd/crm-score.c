@@ -367,6 +367,7 @@ static int cmd_follow(sqlite3 *db, const struct crm_entity *t, long long from,
 		cli_die(CRM_ESOFTWARE, "out of memory");
 	if (crm_scoring_open(&sc, db, t, &e) < 0)
 		cli_die_err(&e);
+	sc.open_only = 1;
 	snprintf(key, sizeof(key), "score.cursor.%s", t->kind);
 	if (cursor < 0) {
 		sqlite3_stmt *q;

@@ -667,12 +667,25 @@ out:
 
 int crm_merge_survivor(sqlite3 *db, const struct crm_entity *t, char *id)
 {
-	char sql[128];
+	/* Constant strings: the statements stay prepared (crm_db_stmt), as
+	 * a pipe asks this for every record. */
+	static const char *const sqls[][2] = {
+		{ "contacts", "SELECT merged_into FROM contacts WHERE id = ?1" },
+		{ "accounts", "SELECT merged_into FROM accounts WHERE id = ?1" },
+		{ "deals", "SELECT merged_into FROM deals WHERE id = ?1" },
+		{ "interactions", "SELECT merged_into FROM interactions WHERE id = ?1" },
+		{ "tasks", "SELECT merged_into FROM tasks WHERE id = ?1" },
+		{ "users", "SELECT merged_into FROM users WHERE id = ?1" },
+		{ "products", "SELECT merged_into FROM products WHERE id = ?1" },
+	};
+	const char *sql = NULL;
 	sqlite3_stmt *st;
 	int found = 0, rc = SQLITE_DONE;
 
-	snprintf(sql, sizeof(sql), "SELECT merged_into FROM %s WHERE id = ?1", t->table);
-	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
+	for (size_t i = 0; i < sizeof(sqls) / sizeof(sqls[0]); i++)
+		if (!strcmp(sqls[i][0], t->table))
+			sql = sqls[i][1];
+	if (!sql || !(st = crm_db_stmt(db, sql)))
 		return -1;
 	for (int depth = 0; depth < 32; depth++) {
 		sqlite3_bind_text(st, 1, id, -1, SQLITE_TRANSIENT);
@@ -684,7 +697,7 @@ int crm_merge_survivor(sqlite3 *db, const struct crm_entity *t, char *id)
 		snprintf(id, CRM_ID_MAX, "%s", sqlite3_column_text(st, 0));
 		sqlite3_reset(st);
 	}
-	sqlite3_finalize(st);
+	crm_db_stmt_done(db, st);
 	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
 		return -1;
 	return found;

@@ -98,7 +98,7 @@ int crm_scoring_chunk(struct crm_scoring *s, sqlite3 *db, const char *const *ids
 			out[i].reason = "no such record in the database";
 			continue;
 		}
-		if (!isnan(d.y[x])) {
+		if (s->open_only && !isnan(d.y[x])) {
 			out[i].reason = "closed: its outcome is known";
 			continue;
 		}

@@ -24,6 +24,9 @@ struct crm_scoring {
 	struct crm_model m;
 	char *hist;		/* history rates the rows are given */
 	size_t scored, merged, missing, closed;	/* so far */
+	/* Closed records are not scored (else they are, as of their
+	 * outcome: what a bias audit of the outcomes needs). */
+	int open_only;
 };
 
 /* The scoring state for type t: its active model (an error when it has
@@ -42,8 +45,8 @@ struct crm_scored {
 /*
  * Score the records ids[0..n) of s's type as they are now into out[0..n)
  * and store their scores, in one transaction. An id merged away is scored
- * as its survivor; an id no record has, or a closed record, gets a reason
- * instead of a score.
+ * as its survivor; an id no record has (or with open_only, a closed
+ * record) gets a reason instead of a score.
  */
 int crm_scoring_chunk(struct crm_scoring *s, sqlite3 *db, const char *const *ids, size_t n,
 		      struct crm_scored *out, struct crm_err *e);
