@@ -129,6 +129,7 @@ bench: deps
 	CRM_BUILD=$(abspath $(O)) tests/bench/crypt.sh
 	CRM_BUILD=$(abspath $(O)) tests/bench/dedupe.sh
 	CRM_BUILD=$(abspath $(O)) tests/bench/score.sh
+	CRM_BUILD=$(abspath $(O)) tests/bench/pipe.sh
 	CRM_BUILD=$(abspath $(O)) tests/bench/transcribe.sh
 	CRM_BUILD=$(abspath $(O)) tests/bench/nightly.sh
 	CRM_BUILD=$(abspath $(O)) tests/bench/serve.sh
