@@ -3,6 +3,7 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -322,82 +323,138 @@ void cli_in_init(struct cli_in *in, char **files, int nfiles)
 	memset(in, 0, sizeof(*in));
 	in->files = nfiles ? files : dash;
 	in->nfiles = nfiles ? nfiles : 1;
+	pthread_mutex_init(&in->mu, NULL);
+	pthread_cond_init(&in->cv, NULL);
 }
 
+/*
+ * The input is read by a thread of its own into a queue, as fast as the
+ * stage before writes it (up to IN_AHEAD bytes ahead): that stage is never
+ * held up writing while this one works on a chunk.
+ */
+#define IN_AHEAD ((size_t)64 << 20)
+
+/* Drop the chunk handed out last; the lines queued after it move up.
+ * Called with the lock held. */
 static void in_clear(struct cli_in *in)
 {
-	for (size_t i = 0; i < in->n; i++)
+	for (size_t i = 0; i < in->n; i++) {
+		in->bytes -= in->len[i];
 		free(in->line[i]);
+	}
+	memmove(in->line, in->line + in->n, (in->queued - in->n) * sizeof(*in->line));
+	memmove(in->len, in->len + in->n, (in->queued - in->n) * sizeof(*in->len));
+	in->queued -= in->n;
 	in->n = 0;
+}
+
+/* Queue one line (copied); called with the lock held. */
+static void in_push(struct cli_in *in, const char *s, size_t n)
+{
+	if (in->queued == in->alloc) {
+		size_t na = in->alloc ? in->alloc * 2 : 64;
+		char **l = realloc(in->line, na * sizeof(*l));
+		size_t *ln = realloc(in->len, na * sizeof(*ln));
+
+		if (l)
+			in->line = l;
+		if (ln)
+			in->len = ln;
+		if (!l || !ln)
+			cli_die(CRM_ESOFTWARE, "out of memory");
+		in->alloc = na;
+	}
+	if (!(in->line[in->queued] = malloc(n + 1)))
+		cli_die(CRM_ESOFTWARE, "out of memory");
+	memcpy(in->line[in->queued], s, n);
+	in->line[in->queued][n] = 0;
+	in->len[in->queued++] = n;
+	in->bytes += n;
+}
+
+static void *in_reader(void *arg)
+{
+	struct cli_in *in = arg;
+	struct crm_err e = { 0 };
+	struct crm_reader r;
+
+	for (int f = 0; f < in->nfiles; f++) {
+		int rc;
+
+		if (crm_reader_open(&r, in->files[f], 0, &e) < 0)
+			cli_die_err(&e);
+		while ((rc = crm_reader_line(&r, &e)) != CRM_LINE_EOF) {
+			if (rc < 0)
+				cli_die_err(&e);
+			if (rc == CRM_LINE_TOOLONG) {
+				cli_warn("%s:%ld: line longer than %zu bytes: left out",
+					 in->files[f], r.lineno, r.cap);
+				continue;
+			}
+			if (!r.line.len)
+				continue;
+			pthread_mutex_lock(&in->mu);
+			while (in->bytes >= IN_AHEAD)
+				pthread_cond_wait(&in->cv, &in->mu);
+			in_push(in, r.line.data, r.line.len);
+			in->lines++;
+			pthread_cond_broadcast(&in->cv);
+			pthread_mutex_unlock(&in->mu);
+		}
+		crm_reader_release(&r);
+	}
+	pthread_mutex_lock(&in->mu);
+	in->eof = 1;
+	pthread_cond_broadcast(&in->cv);
+	pthread_mutex_unlock(&in->mu);
+	return NULL;
 }
 
 size_t cli_in_chunk(struct cli_in *in, size_t max)
 {
-	struct crm_err e = { 0 };
-
+	pthread_mutex_lock(&in->mu);
 	in_clear(in);
-	while (in->n < max) {
-		int rc;
-
-		if (!in->r) {
-			if (in->cur >= in->nfiles)
-				break;
-			if (!(in->r = malloc(sizeof(*in->r))))
-				cli_die(CRM_ESOFTWARE, "out of memory");
-			if (crm_reader_open(in->r, in->files[in->cur], 0, &e) < 0)
-				cli_die_err(&e);
-		}
-		/* Some in hand and nothing more ready: work on these. */
-		if (in->n && !crm_reader_ready(in->r))
-			break;
-		rc = crm_reader_line(in->r, &e);
-		if (rc < 0)
-			cli_die_err(&e);
-		if (rc == CRM_LINE_EOF) {
-			crm_reader_release(in->r);
-			free(in->r);
-			in->r = NULL;
-			in->cur++;
-			continue;
-		}
-		in->lines++;
-		if (rc == CRM_LINE_TOOLONG) {
-			cli_warn("%s:%ld: line longer than %zu bytes: left out",
-				 in->files[in->cur], in->r->lineno, in->r->cap);
-			continue;
-		}
-		if (!in->r->line.len)
-			continue;
-		if (in->n == in->alloc) {
-			size_t na = in->alloc ? in->alloc * 2 : 64;
-			char **l = realloc(in->line, na * sizeof(*l));
-			size_t *ln = realloc(in->len, na * sizeof(*ln));
-
-			if (l)
-				in->line = l;
-			if (ln)
-				in->len = ln;
-			if (!l || !ln)
-				cli_die(CRM_ESOFTWARE, "out of memory");
-			in->alloc = na;
-		}
-		if (!(in->line[in->n] = malloc(in->r->line.len + 1)))
-			cli_die(CRM_ESOFTWARE, "out of memory");
-		memcpy(in->line[in->n], in->r->line.data, in->r->line.len + 1);
-		in->len[in->n++] = in->r->line.len;
+	if (!in->started) {
+		in->started = 1;
+		if (pthread_create(&in->thread, NULL, in_reader, in) != 0)
+			cli_die(CRM_ESOFTWARE, "cannot start the input thread");
 	}
+	/* Wait for a line, or the end; then take what is there. */
+	while (!in->queued && !in->eof)
+		pthread_cond_wait(&in->cv, &in->mu);
+	in->n = in->queued < max ? in->queued : max;
+	pthread_cond_broadcast(&in->cv);
+	pthread_mutex_unlock(&in->mu);
 	return in->n;
 }
 
 void cli_in_release(struct cli_in *in)
 {
+	int eof;
+
+	if (!in->started) {
+		free(in->line);
+		free(in->len);
+		memset(in, 0, sizeof(*in));
+		return;
+	}
+	pthread_mutex_lock(&in->mu);
+	eof = in->eof;
+	pthread_mutex_unlock(&in->mu);
+	/* Stopped before the end of the input (the process is on its way
+	 * out): the reader may sit in read(2) for good; it is left to the
+	 * exit, with what it holds. */
+	if (!eof) {
+		pthread_detach(in->thread);
+		return;
+	}
+	pthread_join(in->thread, NULL);
+	in->n = in->queued;
 	in_clear(in);
 	free(in->line);
 	free(in->len);
-	if (in->r) {
-		crm_reader_release(in->r);
-		free(in->r);
-	}
+	pthread_mutex_destroy(&in->mu);
+	pthread_cond_destroy(&in->cv);
 	memset(in, 0, sizeof(*in));
 }
 

@@ -6,6 +6,7 @@
 #ifndef CRM_CLI_H
 #define CRM_CLI_H
 
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 
@@ -66,12 +67,17 @@ const struct crm_entity *cli_type(const char *arg, const char *a, const char *b)
  */
 struct cli_in {
 	char **files;
-	int nfiles, cur;
-	struct crm_reader *r;
-	char **line;		/* the chunk: NUL-terminated lines */
+	int nfiles;
+	char **line;		/* the chunk: NUL-terminated lines, line[0..n) */
 	size_t *len;
 	size_t n, alloc;
+	size_t queued, bytes;	/* lines read (the chunk and those after it) */
 	long long lines;	/* read so far */
+	/* The reading thread and the queue it fills. */
+	pthread_t thread;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	int started, eof;
 };
 void cli_in_init(struct cli_in *in, char **files, int nfiles);
 /* The next chunk into in->line[0..in->n); 0 at the end of the input. */

@@ -321,7 +321,7 @@ int main(int argc, char **argv)
 
 					o[x] = json_loadb(in.line[x], in.len[x], 0, NULL);
 					if (!o[x]) {
-						cli_warn("%s: not a JSON record: left out", in.files[in.cur < in.nfiles ? in.cur : in.nfiles - 1]);
+						cli_warn("not a JSON record: left out: %.60s", in.line[x]);
 						continue;
 					}
 					if ((id = json_string_value(json_object_get(o[x], "id"))))

@@ -163,66 +163,126 @@ static void put_meta(sqlite3 *db, const char *key, const char *value)
  * keys, or "score": null and the reason; a merged id is scored as its
  * survivor, with merged_into. Everything else passes through.
  */
+/*
+ * A record with the score keys added. The line is extended as it is when
+ * it is a plain object without them (most records: no tree is built);
+ * else through jansson.
+ */
+static void put_scored(const char *line, size_t len, const struct crm_scored *o,
+		       const char *model, struct crm_buf *b)
+{
+	size_t end = len;
+
+	crm_buf_reset(b);
+	while (end && (line[end - 1] == ' ' || line[end - 1] == '\t'))
+		end--;
+	if (end && line[end - 1] == '}' && !memmem(line, len, "\"score\"", 7) &&
+	    !memmem(line, len, "\"merged_into\"", 13) && !memmem(line, len, "\"reason\"", 8) &&
+	    !memmem(line, len, "\"probability\"", 13) && !memmem(line, len, "\"model\"", 7)) {
+		size_t k = end - 1;
+
+		while (k && (line[k - 1] == ' ' || line[k - 1] == '\t'))
+			k--;
+		crm_buf_add(b, line, k);
+		if (k && line[k - 1] != '{')
+			crm_buf_addc(b, ',');
+		if (o->merged)
+			crm_buf_addf(b, "\"merged_into\":\"%s\",", o->id);
+		if (isnan(o->p)) {
+			crm_buf_adds(b, "\"score\":null,\"reason\":");
+			crm_json_str(b, o->reason, strlen(o->reason));
+		} else {
+			crm_buf_addf(b, "\"score\":%ld,\"probability\":", lround(100.0 * o->p));
+			crm_json_num(b, round(o->p * 1e4) / 1e4);
+			crm_buf_addf(b, ",\"model\":\"%s\"", model);
+		}
+		crm_buf_adds(b, "}");
+		return;
+	}
+	{
+		json_t *j = json_loadb(line, len, 0, NULL);
+		char *text;
+
+		if (o->merged)
+			json_object_set_new(j, "merged_into", json_string(o->id));
+		if (isnan(o->p)) {
+			json_object_set_new(j, "score", json_null());
+			json_object_set_new(j, "reason", json_string(o->reason));
+		} else {
+			json_object_set_new(j, "score", json_integer(lround(100.0 * o->p)));
+			json_object_set_new(j, "probability", json_real(round(o->p * 1e4) / 1e4));
+			json_object_set_new(j, "model", json_string(model));
+		}
+		text = json_dumps(j, JSON_COMPACT | JSON_REAL_PRECISION(6));
+		crm_buf_adds(b, text ? text : "");
+		free(text);
+		json_decref(j);
+	}
+}
+
+/* The id of a record line into id[CRM_ID_MAX], "" when none. */
+static void line_id(const char *line, size_t len, char *id)
+{
+	*id = 0;
+	if (crm_json_top_string(line, len, "id", id, CRM_ID_MAX) < 0) {
+		json_t *o = json_loadb(line, len, 0, NULL);
+		const char *v = json_string_value(json_object_get(o, "id"));
+
+		if (v && strlen(v) < CRM_ID_MAX)
+			memcpy(id, v, strlen(v) + 1);
+		json_decref(o);
+	}
+}
+
+/*
+ * Records from files or stdin: each of the type is scored as it is when
+ * it arrives (a chunk at a time) and gets score, probability and model
+ * keys, or "score": null and the reason; a merged id is scored as its
+ * survivor, with merged_into. Everything else passes through.
+ */
 static int cmd_score_stream(sqlite3 *db, const struct crm_entity *t, int quiet,
 			    char **files, int nfiles)
 {
 	struct crm_scoring sc;
 	struct crm_err e = { 0 };
 	struct cli_in in;
+	struct crm_buf b;
 	const char **ids = NULL;
 	struct crm_scored *out = NULL;
-	json_t **obj = NULL;
+	char (*idv)[CRM_ID_MAX] = NULL;
 	size_t max = 1000;
 
 	if (crm_scoring_open(&sc, db, t, &e) < 0)
 		cli_die_err(&e);
 	ids = calloc(max, sizeof(*ids));
 	out = calloc(max, sizeof(*out));
-	obj = calloc(max, sizeof(*obj));
-	if (!ids || !out || !obj)
+	idv = calloc(max, sizeof(*idv));
+	if (!ids || !out || !idv)
 		cli_die(CRM_ESOFTWARE, "out of memory");
+	crm_buf_init(&b, 0);
 	cli_in_init(&in, files, nfiles);
 	while (cli_in_chunk(&in, max)) {
 		size_t k = 0;
 
 		for (size_t i = 0; i < in.n; i++) {
-			const char *id;
-
-			obj[i] = json_loadb(in.line[i], in.len[i], 0, NULL);
-			id = json_string_value(json_object_get(obj[i], "id"));
-			if (id && crm_entity_by_id(id) == t)
-				ids[k++] = id;
+			line_id(in.line[i], in.len[i], idv[i]);
+			if (crm_entity_by_id(idv[i]) == t)
+				ids[k++] = idv[i];
 		}
 		if (crm_scoring_chunk(&sc, db, ids, k, out, &e) < 0)
 			cli_die_err(&e);
 		k = 0;
 		for (size_t i = 0; i < in.n; i++) {
-			const char *id = json_string_value(json_object_get(obj[i], "id"));
-			char *text;
-
-			if (!id || crm_entity_by_id(id) != t) {	/* passed on */
+			if (crm_entity_by_id(idv[i]) != t) {	/* passed on */
 				out_record(in.line[i], in.len[i]);
-				json_decref(obj[i]);
 				continue;
 			}
-			if (out[k].merged)
-				json_object_set_new(obj[i], "merged_into", json_string(out[k].id));
-			if (isnan(out[k].p)) {
-				json_object_set_new(obj[i], "score", json_null());
-				json_object_set_new(obj[i], "reason", json_string(out[k].reason));
-			} else {
-				json_object_set_new(obj[i], "score", json_integer(lround(100.0 * out[k].p)));
-				json_object_set_new(obj[i], "probability", json_real(round(out[k].p * 1e4) / 1e4));
-				json_object_set_new(obj[i], "model", json_string(sc.m.id));
-			}
-			k++;
-			text = json_dumps(obj[i], JSON_COMPACT | JSON_REAL_PRECISION(6));
-			if (text)
-				out_record(text, strlen(text));
-			free(text);
-			json_decref(obj[i]);
+			put_scored(in.line[i], in.len[i], &out[k++], sc.m.id, &b);
+			out_record(b.data, b.len);
 		}
 	}
+	if (crm_scoring_flush(&sc, db, &e) < 0)
+		cli_die_err(&e);
 	if (!quiet) {
 		fprintf(stderr, "%s: %zu %ss scored with model %s", cli_prog, sc.scored, t->kind, sc.m.id);
 		if (sc.merged)
@@ -234,9 +294,10 @@ static int cmd_score_stream(sqlite3 *db, const struct crm_entity *t, int quiet,
 		fputc('\n', stderr);
 	}
 	cli_in_release(&in);
+	crm_buf_release(&b);
 	free(ids);
 	free(out);
-	free(obj);
+	free(idv);
 	crm_scoring_release(&sc);
 	return 0;
 }
@@ -427,7 +488,8 @@ static int cmd_follow(sqlite3 *db, const struct crm_entity *t, long long from,
 			sqlite3_reset(prev);
 		}
 		t0 = crm_now();
-		if (n && crm_scoring_chunk(&sc, db, idp, n, out, &e) < 0)
+		if ((n && crm_scoring_chunk(&sc, db, idp, n, out, &e) < 0) ||
+		    crm_scoring_flush(&sc, db, &e) < 0)
 			cli_die_err(&e);
 		for (size_t k = 0; k < n; k++) {
 			double ms = 1000 * (crm_now() - t0) / (double)n;

@@ -45,16 +45,17 @@ static long busy_limit(void)
 
 /*
  * The lock is held by another writer: wait, with backoff from 1 ms to
- * 100 ms, for as long as crm_db_busy_timeout allows (by default until it
+ * 10 ms, for as long as crm_db_busy_timeout allows (by default until it
  * is free). Every writer keeps its transactions short, so the wait is
  * that of one transaction; a row is never dropped because of it.
  */
 int crm_db_busy_wait(int n)
 {
 	long limit = busy_limit();
-	long ms = n < 7 ? 1L << n : 100;
-	/* Waited so far: 1 + 2 + ... + 64 ms, then 100 ms a time. */
-	long waited = n < 7 ? (1L << n) - 1 : 127 + (long)(n - 7) * 100;
+	long ms = n < 4 ? 1L << n : 10;
+	/* Waited so far: 1 + 2 + 4 + 8 ms, then 10 ms a time: a lock is
+	 * taken soon after it is free, and polling costs nothing much. */
+	long waited = n < 4 ? (1L << n) - 1 : 15 + (long)(n - 4) * 10;
 	struct timespec ts;
 
 	if (limit >= 0 && waited >= limit)
@@ -141,6 +142,20 @@ int crm_db_exec(sqlite3 *db, const char *sql, struct crm_err *e)
 int crm_db_begin(sqlite3 *db, struct crm_err *e)
 {
 	return crm_db_exec(db, "BEGIN IMMEDIATE", e);
+}
+
+int crm_db_try_begin(sqlite3 *db, struct crm_err *e)
+{
+	int rc;
+
+	sqlite3_busy_handler(db, NULL, NULL);
+	rc = sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
+	sqlite3_busy_handler(db, on_busy, NULL);
+	if (rc == SQLITE_OK)
+		return 0;
+	if ((rc & 0xff) == SQLITE_BUSY)
+		return 1;
+	return crm_db_err(db, e, "begin");
 }
 
 int crm_db_commit(sqlite3 *db, struct crm_err *e)

@@ -54,6 +54,10 @@ int crm_db_migrate(sqlite3 *db, int *from, int *to, struct crm_err *e);
 /* BEGIN IMMEDIATE / COMMIT / ROLLBACK; -1 with e filled on failure. */
 int crm_db_begin(sqlite3 *db, struct crm_err *e);
 int crm_db_commit(sqlite3 *db, struct crm_err *e);
+/* BEGIN IMMEDIATE if the lock is free now: 0 begun, 1 busy (nothing
+ * begun; the caller does something else and comes back), -1 with e. For
+ * connections opened by crm_db_open. */
+int crm_db_try_begin(sqlite3 *db, struct crm_err *e);
 void crm_db_rollback(sqlite3 *db);
 
 /* Run SQL without results; -1 with e filled. */

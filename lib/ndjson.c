@@ -291,3 +291,55 @@ int crm_json_value(struct crm_buf *b, const json_t *v)
 	return json_dump_callback(v, dump_cb, b,
 				  JSON_COMPACT | JSON_ENCODE_ANY);
 }
+
+int crm_json_top_string(const char *s, size_t n, const char *key, char *out, size_t outn)
+{
+	size_t klen = strlen(key), i = 0;
+	int depth = 0, expect_key = 0;
+
+	while (i < n) {
+		char c = s[i];
+
+		if (c == '"') {
+			size_t j = i + 1, start = j;
+			int esc = 0;
+
+			while (j < n && s[j] != '"') {
+				if (s[j] == '\\')
+					esc = 1, j++;
+				j++;
+			}
+			if (j >= n)
+				return -1;
+			if (depth == 1 && expect_key && !esc && j - start == klen &&
+			    !memcmp(s + start, key, klen)) {
+				/* The key: its value must be a plain string. */
+				size_t k = j + 1, vs;
+
+				while (k < n && (s[k] == ' ' || s[k] == '\t' || s[k] == ':'))
+					k++;
+				if (k >= n || s[k] != '"')
+					return -1;
+				vs = ++k;
+				while (k < n && s[k] != '"' && s[k] != '\\')
+					k++;
+				if (k >= n || s[k] != '"' || k - vs >= outn)
+					return -1;
+				memcpy(out, s + vs, k - vs);
+				out[k - vs] = 0;
+				return 1;
+			}
+			expect_key = 0;
+			i = j + 1;
+			continue;
+		}
+		if (c == '{' || c == '[')
+			depth++;
+		else if (c == '}' || c == ']')
+			depth--;
+		if ((c == '{' || c == ',') && depth == 1)
+			expect_key = 1;
+		i++;
+	}
+	return 0;
+}

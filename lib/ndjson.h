@@ -36,6 +36,14 @@ enum {
  */
 int crm_ndjson_next(struct crm_reader *r, json_t **out, struct crm_err *e);
 
+/*
+ * The string value of key at the top level of the JSON object s[0..n)
+ * into out[outn], without building a tree: 1 found, 0 not there, -1 when
+ * the text is not that simple (escapes, another type, too long): parse it
+ * then. A filter reads each record's id this way.
+ */
+int crm_json_top_string(const char *s, size_t n, const char *key, char *out, size_t outn);
+
 /* Append s[0..n) as a quoted JSON string; invalid UTF-8 bytes become U+FFFD. */
 int crm_json_str(struct crm_buf *b, const char *s, size_t n);
 /* Append ,"key": (or {"key": when b is empty or ends in '{'). */

@@ -27,6 +27,14 @@ struct crm_scoring {
 	/* Closed records are not scored (else they are, as of their
 	 * outcome: what a bias audit of the outcomes needs). */
 	int open_only;
+	/* Scores not written yet: a chunk whose write would wait for another
+	 * writer leaves them for the next chunk's transaction. */
+	struct crm_pending {
+		char id[CRM_ID_MAX];
+		float p;
+	} *pend;
+	size_t npend, apend;
+	char now[32];
 };
 
 /* The scoring state for type t: its active model (an error when it has
@@ -44,11 +52,15 @@ struct crm_scored {
 
 /*
  * Score the records ids[0..n) of s's type as they are now into out[0..n)
- * and store their scores, in one transaction. An id merged away is scored
+ * and store their scores, in one transaction (or, when another writer
+ * holds the lock, with the next chunk's: crm_scoring_flush at the end). An id merged away is scored
  * as its survivor; an id no record has (or with open_only, a closed
  * record) gets a reason instead of a score.
  */
 int crm_scoring_chunk(struct crm_scoring *s, sqlite3 *db, const char *const *ids, size_t n,
 		      struct crm_scored *out, struct crm_err *e);
+
+/* Write the scores still pending, waiting for the lock if need be. */
+int crm_scoring_flush(struct crm_scoring *s, sqlite3 *db, struct crm_err *e);
 
 #endif
