@@ -38,7 +38,7 @@ static const struct cli_opt opts[] = {
 };
 
 static const struct cli cli = {
-	"crm-dedupe", "[--all] [options] [< records.ndjson]\n"
+	"crm-dedupe", "[--all] [options] [FILE | -]...   (records from files or stdin)\n"
 	"       crm-dedupe review | accept ID... | reject ID... | merges\n"
 	"       crm-dedupe undo MERGE_ID... | merge ID ID",
 	"Find duplicate contacts or accounts by probabilistic matching, merge\n"
@@ -302,46 +302,42 @@ static int cmp_str(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-/* Read NDJSON records from stdin; bad lines are reported and passed on. */
-static void read_incoming(struct incoming *in, const struct crm_entity *type)
+/* Read NDJSON records from files (none: stdin) until their end, as
+ * dedupe needs them all; bad lines are reported and passed on. */
+static void read_incoming(struct incoming *in, const struct crm_entity *type,
+			  char **files, int nfiles)
 {
-	struct crm_reader r;
-	struct crm_err e = { 0 };
-	int rc;
+	struct cli_in ci;
 
-	if (crm_reader_open(&r, "-", 0, &e) < 0)
-		cli_die_err(&e);
-	while ((rc = crm_reader_line(&r, &e)) != CRM_LINE_EOF) {
-		json_t *o, *t, *id;
-		char **p;
+	cli_in_init(&ci, files, nfiles);
+	while (cli_in_chunk(&ci, 1000))
+		for (size_t x = 0; x < ci.n; x++) {
+			json_t *o, *t, *id;
+			char **p;
 
-		if (rc < 0)
-			cli_die_err(&e);
-		if (rc == CRM_LINE_TOOLONG || !r.line.len)
-			continue;
-		p = realloc(in->line, (in->n + 1) * sizeof(*p));
-		if (!p || !(p[in->n] = strdup(r.line.data)))
-			cli_die(CRM_ESOFTWARE, "out of memory");
-		in->line = p;
-		in->n++;
-		o = json_loadb(r.line.data, r.line.len, 0, NULL);
-		if (!o) {
-			cli_warn("-:%ld: not a JSON record, passed on as it is", r.lineno);
-			continue;
-		}
-		t = json_object_get(o, "type");
-		id = json_object_get(o, "id");
-		if (json_is_string(id) && (!json_is_string(t) ||
-					    crm_entity_find(json_string_value(t)) == type)) {
-			p = realloc(in->ids, (in->nids + 1) * sizeof(*p));
-			if (!p || !(p[in->nids] = strdup(json_string_value(id))))
+			p = realloc(in->line, (in->n + 1) * sizeof(*p));
+			if (!p || !(p[in->n] = strdup(ci.line[x])))
 				cli_die(CRM_ESOFTWARE, "out of memory");
-			in->ids = p;
-			in->nids++;
+			in->line = p;
+			in->n++;
+			o = json_loadb(ci.line[x], ci.len[x], 0, NULL);
+			if (!o) {
+				cli_warn("not a JSON record, passed on as it is: %.60s", ci.line[x]);
+				continue;
+			}
+			t = json_object_get(o, "type");
+			id = json_object_get(o, "id");
+			if (json_is_string(id) && (!json_is_string(t) ||
+						    crm_entity_find(json_string_value(t)) == type)) {
+				p = realloc(in->ids, (in->nids + 1) * sizeof(*p));
+				if (!p || !(p[in->nids] = strdup(json_string_value(id))))
+					cli_die(CRM_ESOFTWARE, "out of memory");
+				in->ids = p;
+				in->nids++;
+			}
+			json_decref(o);
 		}
-		json_decref(o);
-	}
-	crm_reader_release(&r);
+	cli_in_release(&ci);
 	if (in->nids)
 		qsort(in->ids, in->nids, sizeof(*in->ids), cmp_str);
 }
@@ -594,12 +590,15 @@ int main(int argc, char **argv)
 			return cmd_undo(n, rest);
 		if (!strcmp(cmd, "merge"))
 			return cmd_merge(type, n, rest);
-		cli_die(CRM_EUSAGE, "unknown command '%s' (want review, accept, reject, merges, undo or merge)", cmd);
+		/* Else files of records (or -), like a pipe. */
+		if (strcmp(cmd, "-") && access(cmd, F_OK) != 0)
+			cli_die(CRM_EUSAGE, "'%s' is no command (review, accept, reject, merges, undo, merge) "
+				"and no file", cmd);
 	}
-	if (!all && isatty(0))
-		cli_die(CRM_EUSAGE, "say --all to check the whole database, or pipe records in");
+	if (!all && optind >= argc && isatty(0))
+		cli_die(CRM_EUSAGE, "say --all to check the whole database, or give or pipe records in");
 	if (!all)
-		read_incoming(&in, type);
+		read_incoming(&in, type, argv + optind, argc - optind);
 	if (review > automerge)
 		cli_die(CRM_EUSAGE, "--review must not be above --auto-merge");
 	if (crm_db_open(&db, cli_db, dry ? CRM_DB_READONLY : 0, &e) < 0)

@@ -61,6 +61,9 @@ is "$(jq -r .duplicate.action dry.ndjson | sort | uniq -c | awk '{$1 = $1; print
 like "$(jq -r '.duplicate.why' dry.ndjson | sort -u)" "not in the database" "each says it was compared by its own fields"
 like "$(cat dry.err)" "12 incoming records are not in the database" "and the summary says so"
 
+crm-import -n --source other copies.csv 2>/dev/null >copies.ndjson
+is "$(crm-dedupe -n copies.ndjson 2>/dev/null | jq -r .duplicate.action | sort | uniq -c | awk '{$1 = $1; print}')" "12 merge" "crm-dedupe takes a file of records too"
+
 # Follow mode scores records created since the cursor.
 crm-score --follow --once -q -t contact >/dev/null
 printf 'first_name,last_name,email,company\n' >fol.csv
