@@ -188,6 +188,8 @@ static void put_scored(const char *line, size_t len, const struct crm_scored *o,
 			crm_buf_addc(b, ',');
 		if (o->merged)
 			crm_buf_addf(b, "\"merged_into\":\"%s\",", o->id);
+		if (o->outsider)
+			crm_buf_adds(b, "\"in_database\":false,");
 		if (isnan(o->p)) {
 			crm_buf_adds(b, "\"score\":null,\"reason\":");
 			crm_json_str(b, o->reason, strlen(o->reason));
@@ -205,6 +207,8 @@ static void put_scored(const char *line, size_t len, const struct crm_scored *o,
 
 		if (o->merged)
 			json_object_set_new(j, "merged_into", json_string(o->id));
+		if (o->outsider)
+			json_object_set_new(j, "in_database", json_false());
 		if (isnan(o->p)) {
 			json_object_set_new(j, "score", json_null());
 			json_object_set_new(j, "reason", json_string(o->reason));
@@ -247,7 +251,7 @@ static int cmd_score_stream(sqlite3 *db, const struct crm_entity *t, int quiet,
 	struct crm_err e = { 0 };
 	struct cli_in in;
 	struct crm_buf b;
-	const char **ids = NULL;
+	const char **ids = NULL, **jsonp = NULL;
 	struct crm_scored *out = NULL;
 	char (*idv)[CRM_ID_MAX] = NULL;
 	size_t max = 1000;
@@ -255,9 +259,10 @@ static int cmd_score_stream(sqlite3 *db, const struct crm_entity *t, int quiet,
 	if (crm_scoring_open(&sc, db, t, &e) < 0)
 		cli_die_err(&e);
 	ids = calloc(max, sizeof(*ids));
+	jsonp = calloc(max, sizeof(*jsonp));
 	out = calloc(max, sizeof(*out));
 	idv = calloc(max, sizeof(*idv));
-	if (!ids || !out || !idv)
+	if (!ids || !jsonp || !out || !idv)
 		cli_die(CRM_ESOFTWARE, "out of memory");
 	crm_buf_init(&b, 0);
 	cli_in_init(&in, files, nfiles);
@@ -266,10 +271,12 @@ static int cmd_score_stream(sqlite3 *db, const struct crm_entity *t, int quiet,
 
 		for (size_t i = 0; i < in.n; i++) {
 			line_id(in.line[i], in.len[i], idv[i]);
-			if (crm_entity_by_id(idv[i]) == t)
+			if (crm_entity_by_id(idv[i]) == t) {
+				jsonp[k] = in.line[i];
 				ids[k++] = idv[i];
+			}
 		}
-		if (crm_scoring_chunk(&sc, db, ids, k, out, &e) < 0)
+		if (crm_scoring_chunk(&sc, db, ids, k, jsonp, out, &e) < 0)
 			cli_die_err(&e);
 		k = 0;
 		for (size_t i = 0; i < in.n; i++) {
@@ -289,6 +296,8 @@ static int cmd_score_stream(sqlite3 *db, const struct crm_entity *t, int quiet,
 			fprintf(stderr, " (%zu as the record they were merged into)", sc.merged);
 		if (sc.closed)
 			fprintf(stderr, "; %zu closed, not scored", sc.closed);
+		if (sc.outsiders)
+			fprintf(stderr, "; %zu not in the database, scored from their own fields", sc.outsiders);
 		if (sc.missing)
 			fprintf(stderr, "; %zu not in the database, not scored", sc.missing);
 		fputc('\n', stderr);
@@ -296,6 +305,7 @@ static int cmd_score_stream(sqlite3 *db, const struct crm_entity *t, int quiet,
 	cli_in_release(&in);
 	crm_buf_release(&b);
 	free(ids);
+	free(jsonp);
 	free(out);
 	free(idv);
 	crm_scoring_release(&sc);
@@ -400,6 +410,20 @@ static size_t affected(sqlite3 *db, const struct crm_entity *t, const char *enti
 	return n;
 }
 
+/* The follow cursor into meta, in a transaction of its own. */
+static void save_cursor(sqlite3 *db, const char *key, long long cursor)
+{
+	struct crm_err e = { 0 };
+	char v[32];
+
+	snprintf(v, sizeof(v), "%lld", cursor);
+	if (crm_db_begin(db, &e) < 0)
+		cli_die_err(&e);
+	put_meta(db, key, v);
+	if (crm_db_commit(db, &e) < 0)
+		cli_die_err(&e);
+}
+
 /*
  * Follow the event log: rescore the open records each event touches (new
  * ones included) and print those whose score changed. Events are taken
@@ -440,16 +464,7 @@ static int cmd_follow(sqlite3 *db, const struct crm_entity *t, long long from,
 		sqlite3_finalize(q);
 	}
 	/* Where this run starts is where the next one goes on from. */
-	{
-		char v[32];
-
-		snprintf(v, sizeof(v), "%lld", cursor);
-		if (crm_db_begin(db, &e) < 0)
-			cli_die_err(&e);
-		put_meta(db, key, v);
-		if (crm_db_commit(db, &e) < 0)
-			cli_die_err(&e);
-	}
+	save_cursor(db, key, cursor);
 	sqlite3_prepare_v2(db, "SELECT seq, entity, entity_id FROM events WHERE seq > ?1 ORDER BY seq LIMIT 500",
 			   -1, &ev, NULL);
 	/* A change is measured against the score last stored. */
@@ -488,7 +503,7 @@ static int cmd_follow(sqlite3 *db, const struct crm_entity *t, long long from,
 			sqlite3_reset(prev);
 		}
 		t0 = crm_now();
-		if ((n && crm_scoring_chunk(&sc, db, idp, n, out, &e) < 0) ||
+		if ((n && crm_scoring_chunk(&sc, db, idp, n, NULL, out, &e) < 0) ||
 		    crm_scoring_flush(&sc, db, &e) < 0)
 			cli_die_err(&e);
 		for (size_t k = 0; k < n; k++) {
@@ -510,17 +525,8 @@ static int cmd_follow(sqlite3 *db, const struct crm_entity *t, long long from,
 			       t->kind, out[k].id, score, before[k], out[k].p, sc.m.id, seqs[k], ms);
 		}
 		fflush(stdout);
-		if (batch_end != cursor) {
-			char v[32];
-
-			cursor = batch_end;
-			snprintf(v, sizeof(v), "%lld", cursor);
-			if (crm_db_begin(db, &e) < 0)
-				cli_die_err(&e);
-			put_meta(db, key, v);
-			if (crm_db_commit(db, &e) < 0)
-				cli_die_err(&e);
-		}
+		if (batch_end != cursor)
+			save_cursor(db, key, cursor = batch_end);
 		if (!seen) {
 			if (once)
 				break;

@@ -262,6 +262,28 @@ out:
 	return rc;
 }
 
+/* A row of record r: its probability, role and label. */
+static int add_row(struct crm_audit_pop *pop, uint32_t r, float p, uint8_t role,
+		   uint8_t label, struct crm_err *e)
+{
+	if (pop->n == pop->cap) {
+		size_t cap = pop->cap ? pop->cap * 2 : 1024;
+
+		if (grow(&pop->p, cap, sizeof(*pop->p)) < 0 ||
+		    grow(&pop->role, cap, sizeof(*pop->role)) < 0 ||
+		    grow(&pop->label, cap, sizeof(*pop->label)) < 0 ||
+		    grow(&pop->rec, cap, sizeof(*pop->rec)) < 0)
+			return crm_err_set(e, CRM_ESOFTWARE, "out of memory");
+		pop->cap = cap;
+	}
+	pop->p[pop->n] = p;
+	pop->role[pop->n] = role;
+	pop->label[pop->n] = label;
+	pop->rec[pop->n] = r;
+	pop->n++;
+	return 0;
+}
+
 int crm_audit_pop_open_own(struct crm_audit_pop *pop, const struct crm_entity *type,
 			   const char *const *attrs, size_t nattr, struct crm_err *e)
 {
@@ -305,22 +327,7 @@ int crm_audit_pop_add_own(struct crm_audit_pop *pop, const char *id, const char 
 			return crm_err_set(e, CRM_ESOFTWARE, "out of memory");
 	}
 	pop->nrec++;
-	if (pop->n == pop->cap) {
-		size_t cap = pop->cap ? pop->cap * 2 : 1024;
-
-		if (grow(&pop->p, cap, sizeof(*pop->p)) < 0 ||
-		    grow(&pop->role, cap, sizeof(*pop->role)) < 0 ||
-		    grow(&pop->label, cap, sizeof(*pop->label)) < 0 ||
-		    grow(&pop->rec, cap, sizeof(*pop->rec)) < 0)
-			return crm_err_set(e, CRM_ESOFTWARE, "out of memory");
-		pop->cap = cap;
-	}
-	pop->p[pop->n] = p;
-	pop->role[pop->n] = role;
-	pop->label[pop->n] = label;
-	pop->rec[pop->n] = (uint32_t)i;
-	pop->n++;
-	return 0;
+	return add_row(pop, (uint32_t)i, p, role, label, e);
 }
 
 /* Drop the per-attribute codes kept for grouping. */
@@ -387,22 +394,7 @@ int crm_audit_pop_add(struct crm_audit_pop *pop, const char *id, float p,
 		return 1;
 	if (pop->acode[0] || pop->acode[1])
 		forget_codes(pop);	/* the rows change: group anew */
-	if (pop->n == pop->cap) {
-		size_t cap = pop->cap ? pop->cap * 2 : 1024;
-
-		if (grow(&pop->p, cap, sizeof(*pop->p)) < 0 ||
-		    grow(&pop->role, cap, sizeof(*pop->role)) < 0 ||
-		    grow(&pop->label, cap, sizeof(*pop->label)) < 0 ||
-		    grow(&pop->rec, cap, sizeof(*pop->rec)) < 0)
-			return crm_err_set(e, CRM_ESOFTWARE, "out of memory");
-		pop->cap = cap;
-	}
-	pop->p[pop->n] = p;
-	pop->role[pop->n] = role;
-	pop->label[pop->n] = label;
-	pop->rec[pop->n] = (uint32_t)r;
-	pop->n++;
-	return 0;
+	return add_row(pop, (uint32_t)r, p, role, label, e);
 }
 
 int crm_audit_pop_model(struct crm_audit_pop *pop, sqlite3 *db,

@@ -7,10 +7,13 @@
 
 #include <xgboost/c_api.h>
 
+#include <jansson.h>
+
 #include "db.h"
 #include "explain.h"
 #include "features.h"
 #include "merge.h"
+#include "ndjson.h"
 #include "scoring.h"
 
 int crm_scoring_open(struct crm_scoring *s, sqlite3 *db, const struct crm_entity *t,
@@ -76,8 +79,131 @@ int crm_scoring_flush(struct crm_scoring *s, sqlite3 *db, struct crm_err *e)
 	return write_pending(s, db, e);
 }
 
+/*
+ * Score records that are not in the database from their own fields (the
+ * JSON of their lines, json[k] for out[k] with k in miss[0..nmiss)): they
+ * are put in a temporary table that stands in for the type's table (in
+ * SQLite a temp table hides the main one of its name), built and
+ * predicted like the others, and not stored. Called inside the chunk's
+ * read transaction.
+ */
+static int score_outsiders(struct crm_scoring *s, sqlite3 *db, const char *const *json,
+			   const size_t *miss, size_t nmiss, struct crm_scored *out,
+			   struct crm_err *e)
+{
+	const char *table = s->t->table;
+	struct crm_buf sql;
+	struct crm_dataset d;
+	sqlite3_stmt *cols = NULL, *ins = NULL;
+	const char **ids = calloc(nmiss ? nmiss : 1, sizeof(*ids));
+	char *names[64];
+	size_t ncol = 0;
+	float *p = NULL;
+	int rc = -1;
+
+	crm_buf_init(&sql, 0);
+	crm_dataset_init(&d, s->t);
+	if (!ids)
+		return crm_err_set(e, CRM_ESOFTWARE, "out of memory");
+	crm_buf_addf(&sql, "CREATE TEMP TABLE %s AS SELECT * FROM main.%s WHERE 0", table, table);
+	if (crm_db_exec(db, sql.data, e) < 0)
+		goto out;
+	if (sqlite3_prepare_v2(db, "SELECT name FROM pragma_table_info(?1, 'main')", -1, &cols, NULL)) {
+		crm_db_err(db, e, "records");
+		goto drop;
+	}
+	sqlite3_bind_text(cols, 1, table, -1, SQLITE_STATIC);
+	crm_buf_reset(&sql);
+	crm_buf_addf(&sql, "INSERT INTO temp.%s (", table);
+	while (sqlite3_step(cols) == SQLITE_ROW && ncol < 64) {
+		names[ncol] = strdup((const char *)sqlite3_column_text(cols, 0));
+		crm_buf_addf(&sql, "%s\"%s\"", ncol ? "," : "", names[ncol]);
+		ncol++;
+	}
+	crm_buf_adds(&sql, ") VALUES (");
+	for (size_t c = 0; c < ncol; c++)
+		crm_buf_addf(&sql, "%s?%zu", c ? "," : "", c + 1);
+	crm_buf_addc(&sql, ')');
+	if (sqlite3_prepare_v2(db, sql.data, -1, &ins, NULL)) {
+		crm_db_err(db, e, "records");
+		goto drop;
+	}
+	for (size_t k = 0; k < nmiss; k++) {
+		json_t *o = json_loads(json[miss[k]], 0, NULL);
+		int any = 0;
+
+		/* Only a record with something to go by: not a bare id. */
+		for (size_t c = 0; c < ncol; c++)
+			any |= strcmp(names[c], "id") && strcmp(names[c], "source") &&
+			       json_object_get(o, names[c]) && !json_is_null(json_object_get(o, names[c]));
+		if (!any) {
+			json_decref(o);
+			ids[k] = "";
+			continue;
+		}
+		for (size_t c = 0; c < ncol; c++) {
+			json_t *v = json_object_get(o, names[c]);
+			char *text;
+
+			if (!strcmp(names[c], "merged_into") || !v || json_is_null(v))
+				sqlite3_bind_null(ins, (int)c + 1);
+			else if (json_is_string(v))
+				sqlite3_bind_text(ins, (int)c + 1, json_string_value(v), -1, SQLITE_TRANSIENT);
+			else if (json_is_integer(v))
+				sqlite3_bind_int64(ins, (int)c + 1, json_integer_value(v));
+			else if (json_is_number(v))
+				sqlite3_bind_double(ins, (int)c + 1, json_number_value(v));
+			else if ((text = json_dumps(v, JSON_COMPACT))) {
+				sqlite3_bind_text(ins, (int)c + 1, text, -1, SQLITE_TRANSIENT);
+				free(text);
+			}
+		}
+		if (!json_object_get(o, "created_at"))
+			for (size_t c = 0; c < ncol; c++)
+				if (!strcmp(names[c], "created_at"))
+					sqlite3_bind_text(ins, (int)c + 1, s->now, -1, SQLITE_STATIC);
+		sqlite3_step(ins);
+		sqlite3_reset(ins);
+		sqlite3_clear_bindings(ins);
+		json_decref(o);
+		ids[k] = out[miss[k]].id;
+	}
+	if (crm_dataset_build_ids(&d, db, s->t, ids, nmiss, &s->m.schema, s->hist, e) < 0)
+		goto drop;
+	if (!(p = malloc((d.n ? d.n : 1) * sizeof(*p)))) {
+		crm_err_set(e, CRM_ESOFTWARE, "out of memory");
+		goto drop;
+	}
+	if (d.n && crm_model_predict_adjusted(&s->m, &d, 0, d.n, p, e) < 0)
+		goto drop;
+	for (size_t k = 0; k < nmiss; k++) {
+		long x = *ids[k] ? crm_dataset_row(&d, out[miss[k]].id) : -1;
+
+		if (x < 0)
+			continue;
+		out[miss[k]].p = p[x];
+		out[miss[k]].reason = NULL;
+		out[miss[k]].outsider = 1;
+	}
+	rc = 0;
+drop:
+	sqlite3_finalize(ins);
+	sqlite3_finalize(cols);
+	crm_buf_reset(&sql);
+	crm_buf_addf(&sql, "DROP TABLE IF EXISTS temp.%s", table);
+	crm_db_exec(db, sql.data, NULL);
+out:
+	for (size_t c = 0; c < ncol; c++)
+		free(names[c]);
+	crm_dataset_release(&d);
+	crm_buf_release(&sql);
+	free(ids);
+	free(p);
+	return rc;
+}
+
 int crm_scoring_chunk(struct crm_scoring *s, sqlite3 *db, const char *const *ids, size_t n,
-		      struct crm_scored *out, struct crm_err *e)
+		      const char *const *json, struct crm_scored *out, struct crm_err *e)
 {
 	struct crm_dataset d;
 	const char **live = calloc(n ? n : 1, sizeof(*live));
@@ -101,6 +227,7 @@ int crm_scoring_chunk(struct crm_scoring *s, sqlite3 *db, const char *const *ids
 		out[i].p = NAN;
 		out[i].reason = NULL;
 		out[i].merged = 0;
+		out[i].outsider = 0;
 		if ((r = crm_merge_survivor(db, s->t, out[i].id)) < 0) {
 			crm_db_err(db, e, "records");
 			goto out;
@@ -117,10 +244,9 @@ int crm_scoring_chunk(struct crm_scoring *s, sqlite3 *db, const char *const *ids
 		crm_err_set(e, CRM_ESOFTWARE, "out of memory");
 		goto out;
 	}
-	crm_db_rollback(db);	/* the read transaction: nothing written */
+	crm_db_timestamp(s->now, sizeof(s->now));
 	if (d.n && crm_model_predict_adjusted(&s->m, &d, 0, d.n, p, e) < 0)
 		goto out;
-	crm_db_timestamp(s->now, sizeof(s->now));
 	if (s->npend + n > s->apend) {
 		size_t na = (s->npend + n) * 2;
 		struct crm_pending *np = realloc(s->pend, na * sizeof(*np));
@@ -132,23 +258,44 @@ int crm_scoring_chunk(struct crm_scoring *s, sqlite3 *db, const char *const *ids
 		s->pend = np;
 		s->apend = na;
 	}
-	for (size_t i = 0; i < n; i++) {
-		long x;
+	{
+		size_t *miss = malloc((n ? n : 1) * sizeof(*miss)), nmiss = 0;
 
-		if (out[i].reason)
-			continue;
-		if ((x = crm_dataset_row(&d, out[i].id)) < 0) {
-			out[i].reason = "no such record in the database";
-			continue;
+		if (!miss) {
+			crm_err_set(e, CRM_ESOFTWARE, "out of memory");
+			goto out;
 		}
-		if (s->open_only && !isnan(d.y[x])) {
-			out[i].reason = "closed: its outcome is known";
-			continue;
+		for (size_t i = 0; i < n; i++) {
+			long x;
+
+			if (out[i].reason && !out[i].merged && json && json[i]) {
+				miss[nmiss++] = i;
+				continue;
+			}
+			if (out[i].reason)
+				continue;
+			if ((x = crm_dataset_row(&d, out[i].id)) < 0) {
+				out[i].reason = "no such record in the database";
+				if (json && json[i])
+					miss[nmiss++] = i;
+				continue;
+			}
+			if (s->open_only && !isnan(d.y[x])) {
+				out[i].reason = "closed: its outcome is known";
+				continue;
+			}
+			out[i].p = p[x];
+			memcpy(s->pend[s->npend].id, out[i].id, CRM_ID_MAX);
+			s->pend[s->npend++].p = p[x];
 		}
-		out[i].p = p[x];
-		memcpy(s->pend[s->npend].id, out[i].id, CRM_ID_MAX);
-		s->pend[s->npend++].p = p[x];
+		/* Not in the database: scored from their own fields, not stored. */
+		if (nmiss && score_outsiders(s, db, json, miss, nmiss, out, e) < 0) {
+			free(miss);
+			goto out;
+		}
+		free(miss);
 	}
+	crm_db_rollback(db);	/* the read transaction: nothing written */
 	/* Written now if the lock is free; else with the next chunk, so a
 	 * filter never stands still behind another writer's batch. */
 	if (s->npend) {
@@ -158,6 +305,7 @@ int crm_scoring_chunk(struct crm_scoring *s, sqlite3 *db, const char *const *ids
 			goto out;
 	}
 	for (size_t i = 0; i < n; i++) {
+		s->outsiders += out[i].outsider;
 		if (!isnan(out[i].p))
 			s->scored++;
 		else if (out[i].reason && out[i].reason[0] == 'c')

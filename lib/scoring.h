@@ -23,7 +23,7 @@ struct crm_scoring {
 	const struct crm_entity *t;
 	struct crm_model m;
 	char *hist;		/* history rates the rows are given */
-	size_t scored, merged, missing, closed;	/* so far */
+	size_t scored, merged, missing, closed, outsiders;	/* so far */
 	/* Closed records are not scored (else they are, as of their
 	 * outcome: what a bias audit of the outcomes needs). */
 	int open_only;
@@ -46,6 +46,7 @@ void crm_scoring_release(struct crm_scoring *s);
 struct crm_scored {
 	char id[CRM_ID_MAX];	/* the record scored: a merged id's survivor */
 	int merged;		/* the id given was merged into id */
+	int outsider;		/* not in the database: scored from its own fields, not stored */
 	float p;		/* the probability, NAN when not scored */
 	const char *reason;	/* why not, when not */
 };
@@ -54,11 +55,12 @@ struct crm_scored {
  * Score the records ids[0..n) of s's type as they are now into out[0..n)
  * and store their scores, in one transaction (or, when another writer
  * holds the lock, with the next chunk's: crm_scoring_flush at the end). An id merged away is scored
- * as its survivor; an id no record has (or with open_only, a closed
- * record) gets a reason instead of a score.
+ * as its survivor; an id no record has is scored from its own fields
+ * when its record's JSON is given (json[i], or json NULL), else it gets
+ * a reason instead of a score, as does a closed record with open_only.
  */
 int crm_scoring_chunk(struct crm_scoring *s, sqlite3 *db, const char *const *ids, size_t n,
-		      struct crm_scored *out, struct crm_err *e);
+		      const char *const *json, struct crm_scored *out, struct crm_err *e);
 
 /* Write the scores still pending, waiting for the lock if need be. */
 int crm_scoring_flush(struct crm_scoring *s, sqlite3 *db, struct crm_err *e);

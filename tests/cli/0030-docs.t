@@ -57,4 +57,8 @@ if command -v bash >/dev/null; then
 	is "$(echo "$got" | sed -n 3p)" "dedupe" "bash: crm ded<TAB>"
 	is "$(echo "$got" | sed -n 4p)" "ndjson csv table" "bash: crm-export --format <TAB>"
 fi
+# Prose that mdoc would read as a macro (".It In transit" renders as an
+# include directive): an item starting with a callable macro's name.
+bad=$(grep -n -E '^\.It (In|At|No|An|Ad|Em|Ap|Ux|Bx) [a-z]' "$TOP"/man/*.[157] | head -3)
+is "$bad" "" "no list item begins with a word mdoc takes for a macro"
 done_testing

@@ -27,6 +27,16 @@ crm-score --all -q -t deal 2>/dev/null | jq -r 'select(.id as $i | $i) | "\(.id)
 is "$(wc -l <pipe.txt)" "5" "five changed deals scored in the pipe"
 is "$(join pipe.txt all.txt | awk '$2 != $3' | wc -l)" "0" "each with the score a full run gives right after"
 
+# A dry run upstream: records not in the database are scored from their
+# own fields, say so, and score what they score once imported.
+printf 'first_name,last_name,email,company\nDry,Run,dry1@dryrun.example,Acme\nDry2,Run,dry2@dryrun.example,Acme\n' >dry.csv
+crm-import -n dry.csv 2>/dev/null | crm-score -t contact >dry.ndjson 2>dry.err
+is "$(jq -r '[.in_database, (.score != null)] | map(tostring) | join(" ")' dry.ndjson | sort -u)" "false true" "crm-import -n | crm-score: scored from their own fields, saying so"
+like "$(cat dry.err)" "2 not in the database, scored from their own fields" "the summary says so"
+is "$(q "select count(*) from contacts where email like '%@dryrun.example'")" "0" "and nothing was written"
+crm-import dry.csv 2>/dev/null | crm-score -t contact 2>/dev/null | jq -r '.score' >real.txt
+is "$(jq -r .score dry.ndjson | tr '\n' ' ')" "$(tr '\n' ' ' <real.txt)" "the same scores as once they are imported"
+
 # A merged id is scored as its survivor; an id nobody has, with a reason.
 a=$(jq -r 'select(.first_name == "New1") | .id' scored.ndjson)
 b=$(jq -r 'select(.first_name == "New2") | .id' scored.ndjson)

@@ -21,7 +21,7 @@ crm-serve --listen 127.0.0.1:0 --rate 0 --no-webhooks 2>serve.log &
 srv=$!
 for _ in $(seq 100); do grep -q listening serve.log 2>/dev/null && break; sleep 0.05; done
 U=$(sed -n 's/.*listening on //p' serve.log)
-(i=0; while :; do i=$((i + 1))
+(i=0; while [ ! -e stop.writer ]; do i=$((i + 1))
 	curl -s -o /dev/null -w '%{http_code}\n' -X POST -H "Authorization: Bearer $tok" -H 'Content-Type: application/json' \
 		-d "{\"first_name\":\"Bg$i\",\"email\":\"bg$i@writer.example\"}" "$U/v1/contacts"
 done >bg.codes) &
@@ -90,7 +90,7 @@ crm score train -q >/dev/null 2>&1 && crm score --all 2>/dev/null | head -10 | c
 is "$(jq -r 'select(.type == "explanation" and .next_action != null) | .id' readme2.out | wc -l)" "10" "README: score --all | head | explain --next-action: ten with their next action"
 crm export -t deal -w stage=Negotiation -w 'amount>10000' >readme3.out 2>/dev/null; ok $? "README: export with filters"
 
-kill "$writer" 2>/dev/null; wait "$writer" 2>/dev/null
+touch stop.writer; wait "$writer" 2>/dev/null
 kill "$srv"; wait "$srv" 2>/dev/null
 is "$(grep -v -c '^201$' bg.codes)" "0" "the second writer's $(wc -l <bg.codes) POSTs were all taken (201)"
 is "$(q "select count(*) from contacts where email like 'bg%@writer.example'")" "$(grep -c '^201$' bg.codes)" "and all are in the database"

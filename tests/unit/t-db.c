@@ -47,7 +47,23 @@ static void test_db(void)
 	is_str(pragma_text(db, "PRAGMA journal_mode"), "wal", "WAL");
 	is_int(pragma_int(db, "PRAGMA foreign_keys"), 1, "foreign keys on");
 	is_int(pragma_int(db, "PRAGMA secure_delete"), 1, "secure_delete on");
-	ok(pragma_int(db, "PRAGMA busy_timeout") >= 1000, "busy timeout set");
+	{	/* A second writer waits for the lock, within its bound. */
+		sqlite3 *db2;
+		double t0;
+		int rc;
+
+		crm_db_busy_timeout(300);
+		ok(crm_db_open(&db2, path, 0, &e) == 0, "a second connection");
+		sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
+		t0 = crm_now();
+		rc = sqlite3_exec(db2, "BEGIN IMMEDIATE", NULL, NULL, NULL);
+		ok(rc == SQLITE_BUSY && crm_now() - t0 >= 0.25, "a writer waits for the lock up to its bound (%.2f s)",
+		   crm_now() - t0);
+		sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
+		ok(sqlite3_exec(db2, "BEGIN IMMEDIATE; COMMIT", NULL, NULL, NULL) == SQLITE_OK, "and gets it once free");
+		crm_db_close(db2);
+		crm_db_busy_timeout(-1);
+	}
 	is_int(pragma_int(db, "PRAGMA user_version"), crm_db_schema_version(), "schema current");
 	for (size_t i = 0; i < crm_nentities; i++) {
 		char sql[128];
