@@ -342,8 +342,10 @@ static void in_clear(struct cli_in *in)
 		in->bytes -= in->len[i];
 		free(in->line[i]);
 	}
-	memmove(in->line, in->line + in->n, (in->queued - in->n) * sizeof(*in->line));
-	memmove(in->len, in->len + in->n, (in->queued - in->n) * sizeof(*in->len));
+	if (in->queued > in->n) {
+		memmove(in->line, in->line + in->n, (in->queued - in->n) * sizeof(*in->line));
+		memmove(in->len, in->len + in->n, (in->queued - in->n) * sizeof(*in->len));
+	}
 	in->queued -= in->n;
 	in->n = 0;
 }

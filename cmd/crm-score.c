@@ -28,10 +28,10 @@ enum { O_ALL = 256, O_HOLDOUT, O_ROUNDS, O_DEPTH, O_ETA, O_FORCE, O_SEED,
 static const struct cli_opt opts[] = {
 	{ "type", 't', "TYPE", "deal (default) or contact" },
 	{ "all", O_ALL, NULL, "score every open record (the default on a terminal)" },
-	{ "holdout", O_HOLDOUT, "SHARE", "train: latest share of closed records held out (default 0.2)" },
-	{ "rounds", O_ROUNDS, "N", "train: most boosting rounds (default 300)" },
-	{ "depth", O_DEPTH, "N", "train: tree depth (default 5)" },
-	{ "eta", O_ETA, "X", "train: learning rate (default 0.05)" },
+	{ "holdout", O_HOLDOUT, "SHARE", "train: keep this share out of everything and measure on it (default 0: none)" },
+	{ "rounds", O_ROUNDS, "N", "train: most boosting rounds (default 400; cross-validation chooses)" },
+	{ "depth", O_DEPTH, "N", "train: tree depth (default: searched, 4 or 6)" },
+	{ "eta", O_ETA, "X", "train: learning rate (default 0.1)" },
 	{ "seed", O_SEED, "N", "train: random seed (default 1)" },
 	{ "force", O_FORCE, NULL, "train: activate the new model even if it is worse" },
 	{ "dump-features", O_DUMP, "FILE", "train: also write the training rows as CSV" },
@@ -74,20 +74,47 @@ static int cmd_train(sqlite3 *db, const struct crm_entity *t,
 	crm_model_init(&m);
 	if (crm_model_train(db, t, o, &m, &activated, &e) < 0)
 		cli_die_err(&e);
-	printf("{\"type\":\"model\",\"id\":\"%s\",\"entity\":\"%s\",\"active\":%s,"
-	       "\"auc\":%.4f,\"logloss\":%.4f,\"brier\":%.4f,\"base_rate\":%.4f,"
-	       "\"train\":%zu,\"holdout\":%zu,\"trees\":%zu,\"features\":%zu}\n",
-	       m.id, t->kind, activated ? "true" : "false", m.metrics.auc,
-	       m.metrics.logloss, m.metrics.brier, m.metrics.base_rate,
-	       m.metrics.ntrain, m.metrics.ntest, m.metrics.trees, m.schema.nfeat);
+	{
+		struct crm_buf b;
+
+		crm_buf_init(&b, 0);
+		crm_buf_addf(&b, "{\"type\":\"model\",\"id\":\"%s\",\"entity\":\"%s\",\"active\":%s,"
+			     "\"auc\":%.4f,\"auc_ci\":[%.4f,%.4f],\"signal\":%s,\"logloss\":%.4f,"
+			     "\"base_logloss\":%.4f,\"brier\":%.4f,\"base_rate\":%.4f,\"folds\":%d,"
+			     "\"fold_order\":\"%s\",\"train\":%zu,\"trees\":%zu,\"depth\":%d,"
+			     "\"min_child_weight\":%g,\"features\":%zu",
+			     m.id, t->kind, activated ? "true" : "false", m.metrics.auc, m.metrics.auc_lo,
+			     m.metrics.auc_hi, m.metrics.signal ? "true" : "false", m.metrics.logloss,
+			     m.metrics.base_logloss, m.metrics.brier, m.metrics.base_rate, m.metrics.folds,
+			     m.metrics.by_time ? "time" : "stratified", m.metrics.ntrain, m.metrics.trees,
+			     m.metrics.depth, m.metrics.mcw, m.schema.nfeat);
+		if (!isnan(m.metrics.holdout_auc))
+			crm_buf_addf(&b, ",\"holdout_auc\":%.4f", m.metrics.holdout_auc);
+		if (!m.metrics.signal)
+			crm_buf_adds(&b, ",\"verdict\":\"no signal\"");
+		crm_buf_adds(&b, "}\n");
+		cli_write(b.data, b.len);
+		crm_buf_release(&b);
+	}
 	if (!quiet) {
-		fprintf(stderr, "%s: model %s: %zu features, %zu trees, trained on %zu %ss, "
-			"tested on the latest %zu\n", cli_prog, m.id, m.schema.nfeat,
-			m.metrics.trees, m.metrics.ntrain, t->kind, m.metrics.ntest);
-		fprintf(stderr, "  holdout AUC %.4f, log loss %.4f, Brier %.4f, base rate %.1f%%%s\n",
-			m.metrics.auc, m.metrics.logloss, m.metrics.brier,
-			100 * m.metrics.base_rate,
-			activated ? "" : "; NOT activated: the active model is better (--force)");
+		fprintf(stderr, "%s: model %s: %zu features, %zu trees (depth %d), %d-fold cross-validation "
+			"(%s folds) on %zu closed %ss, then refit on all of them\n", cli_prog, m.id,
+			m.schema.nfeat, m.metrics.trees, m.metrics.depth, m.metrics.folds,
+			m.metrics.by_time ? "business-time" : "stratified random",
+			m.metrics.ntrain, t->kind);
+		fprintf(stderr, "  cross-validated AUC %.4f (95%% interval %.4f-%.4f), log loss %.4f "
+			"(base rate's %.4f), Brier %.4f, base rate %.1f%%\n",
+			m.metrics.auc, m.metrics.auc_lo, m.metrics.auc_hi, m.metrics.logloss,
+			m.metrics.base_logloss, m.metrics.brier, 100 * m.metrics.base_rate);
+		if (!isnan(m.metrics.holdout_auc))
+			fprintf(stderr, "  held-out AUC %.4f\n", m.metrics.holdout_auc);
+		if (!m.metrics.signal)
+			fprintf(stderr, "  no signal: %s; the model is %s\n",
+				m.metrics.auc_lo <= 0.5 ? "the AUC's 95% interval does not lie above chance (0.5)"
+							: "its log loss is no better than the base rate's",
+				activated ? "active (--force)" : "NOT activated: its scores would rank by chance");
+		else if (!activated)
+			fprintf(stderr, "  NOT activated: the active model is better (--force)\n");
 		for (size_t k = 0; k < m.nleaks; k++)
 			fprintf(stderr, "  left out %s: %s\n", m.leak[k], m.leak_why[k]);
 		fprintf(stderr, "  reliability: predicted -> observed (n)\n");
@@ -563,7 +590,7 @@ static int is_subcommand(const char *s)
 int main(int argc, char **argv)
 {
 	const struct crm_entity *t = crm_entity_find("deal");
-	struct crm_train_opts o = { 300, 5, 0.05, 0.2, 0, 1, NULL, NULL, NULL, 0, 0 };
+	struct crm_train_opts o = { 400, 5, 0.1, 0, 0, 1, NULL, NULL, NULL, 0, 0, 0 };
 	FILE *dump = NULL;
 	const char *dump_path = NULL;
 	struct crm_err e = { 0 };
@@ -581,9 +608,9 @@ int main(int argc, char **argv)
 			t_given = 1;
 			break;
 		case O_ALL: all = 1; break;
-		case O_HOLDOUT: o.holdout = cli_num("holdout", arg, 0.05, 0.5); break;
+		case O_HOLDOUT: o.holdout = cli_num("holdout", arg, 0, 0.5); break;
 		case O_ROUNDS: o.rounds = (int)cli_num("rounds", arg, 1, 10000); break;
-		case O_DEPTH: o.depth = (int)cli_num("depth", arg, 1, 16); break;
+		case O_DEPTH: o.depth = (int)cli_num("depth", arg, 1, 16); o.depth_given = 1; break;
 		case O_ETA: o.eta = cli_num("eta", arg, 0.001, 1); break;
 		case O_SEED: o.seed = (unsigned)cli_num("seed", arg, 0, 4294967295.0); break;
 		case O_FORCE: o.force = 1; break;

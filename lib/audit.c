@@ -622,8 +622,8 @@ int crm_audit_pop_groups(struct crm_audit_pop *pop, unsigned mask, int bins,
 
 /* Rows of pop: d's open records and the holdout (ids, labels), with p. */
 static int whatif_rows(struct crm_audit_pop *pop, struct crm_dataset *d, const float *p,
-		       char *const *hold_id, const float *hold_y, size_t nhold,
-		       double *auc, struct crm_err *e)
+		       char *const *hold_id, const float *hold_y, const float *hold_p,
+		       size_t nhold, double *auc, struct crm_err *e)
 {
 	float *hp = malloc((nhold ? nhold : 1) * sizeof(*hp)), *hy = malloc((nhold ? nhold : 1) * sizeof(*hy));
 	size_t nh = 0;
@@ -641,9 +641,11 @@ static int whatif_rows(struct crm_audit_pop *pop, struct crm_dataset *d, const f
 
 		if (r < 0)
 			continue;
-		if (crm_audit_pop_add(pop, hold_id[k], p[r], 2, hold_y[k] > 0.5, e) < 0)
+		/* The out-of-fold prediction where there is one: a refit
+		 * model has seen these rows. */
+		if (crm_audit_pop_add(pop, hold_id[k], hold_p ? hold_p[k] : p[r], 2, hold_y[k] > 0.5, e) < 0)
 			goto fail;
-		hp[nh] = p[r];
+		hp[nh] = hold_p ? hold_p[k] : p[r];
 		hy[nh++] = hold_y[k];
 	}
 	*auc = crm_auc(hp, hy, nh);
@@ -658,7 +660,7 @@ fail:
 
 /* The stored holdout of model id: ids and outcomes (new arrays). */
 static int stored_holdout(sqlite3 *db, const char *id, char ***hid, float **hy,
-			  size_t *n, struct crm_err *e)
+			  float **hp, size_t *n, struct crm_err *e)
 {
 	sqlite3_stmt *st;
 	size_t cap = 0;
@@ -666,19 +668,24 @@ static int stored_holdout(sqlite3 *db, const char *id, char ***hid, float **hy,
 
 	*hid = NULL;
 	*hy = NULL;
+	if (hp)
+		*hp = NULL;
 	*n = 0;
-	if (sqlite3_prepare_v2(db, "SELECT entity_id, label FROM holdout_scores WHERE model_id = ?1",
+	if (sqlite3_prepare_v2(db, "SELECT entity_id, label, probability FROM holdout_scores WHERE model_id = ?1",
 			       -1, &st, NULL) != SQLITE_OK)
 		return crm_db_err(db, e, "cannot read the holdout");
 	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		if (*n == cap) {
 			cap = cap ? cap * 2 : 1024;
-			if (grow(hid, cap, sizeof(**hid)) < 0 || grow(hy, cap, sizeof(**hy)) < 0)
+			if (grow(hid, cap, sizeof(**hid)) < 0 || grow(hy, cap, sizeof(**hy)) < 0 ||
+			    (hp && grow(hp, cap, sizeof(**hp)) < 0))
 				break;
 		}
 		if (!((*hid)[*n] = strdup((const char *)sqlite3_column_text(st, 0))))
 			break;
+		if (hp)
+			(*hp)[*n] = (float)sqlite3_column_double(st, 2);
 		(*hy)[(*n)++] = (float)sqlite3_column_int(st, 1);
 	}
 	sqlite3_finalize(st);
@@ -706,9 +713,9 @@ int crm_audit_whatif(sqlite3 *db, const struct crm_override *ov, size_t n,
 	const struct crm_entity *type = before->type;
 	struct crm_model m1, m2;
 	struct crm_dataset d1, d2;
-	float *p1 = NULL, *p2 = NULL, *hy = NULL;
-	char **hid = NULL;
-	size_t nh = 0;
+	float *p1 = NULL, *p2 = NULL, *hy = NULL, *hy1 = NULL, *hp1 = NULL;
+	char **hid = NULL, **hid1 = NULL;
+	size_t nh = 0, nh1 = 0;
 	int retrain = 0, rc = -1;
 
 	crm_model_init(&m1);
@@ -727,7 +734,7 @@ int crm_audit_whatif(sqlite3 *db, const struct crm_override *ov, size_t n,
 	if (predict_all(db, &m1, &d1, &p1, e) < 0)
 		goto out;
 	if (retrain) {
-		struct crm_train_opts o = { 300, 5, 0.05, 0.2, 0, 1, NULL, NULL, ov, n, 1 };
+		struct crm_train_opts o = { 400, 5, 0.1, 0, 0, 1, NULL, NULL, ov, n, 1, 1 };
 		sqlite3_stmt *st;
 		int activated;
 
@@ -737,7 +744,8 @@ int crm_audit_whatif(sqlite3 *db, const struct crm_override *ov, size_t n,
 				       "json_extract(params, '$.seed') FROM models WHERE id = ?1", -1, &st, NULL) == SQLITE_OK) {
 			sqlite3_bind_text(st, 1, m1.id, -1, SQLITE_STATIC);
 			if (sqlite3_step(st) == SQLITE_ROW) {
-				o.rounds = sqlite3_column_int(st, 0);
+				/* The chosen config again, rounds chosen anew. */
+				o.rounds = sqlite3_column_int(st, 0) * 2 + 40;
 				o.depth = sqlite3_column_int(st, 1);
 				o.eta = sqlite3_column_double(st, 2);
 				o.holdout = sqlite3_column_double(st, 3);
@@ -748,20 +756,20 @@ int crm_audit_whatif(sqlite3 *db, const struct crm_override *ov, size_t n,
 		if (crm_model_train(db, type, &o, &m2, &activated, e) < 0 ||
 		    predict_all(db, &m2, &d2, &p2, e) < 0)
 			goto out;
-		hid = m2.hold_id;
-		hy = m2.hold_y;
-		nh = m2.nhold;
-		if (whatif_rows(before, &d1, p1, hid, hy, nh, &auc[0], e) < 0 ||
-		    whatif_rows(after, &d2, p2, hid, hy, nh, &auc[1], e) < 0)
+		/* Both models out of sample: the active one's stored
+		 * out-of-fold predictions against the new one's. */
+		if (stored_holdout(db, m1.id, &hid1, &hy1, &hp1, &nh1, e) < 0 ||
+		    whatif_rows(before, &d1, p1, hid1, hy1, hp1, nh1, &auc[0], e) < 0 ||
+		    whatif_rows(after, &d2, p2, m2.hold_id, m2.hold_y, m2.hold_p, m2.nhold, &auc[1], e) < 0)
 			goto out;
 	} else {
-		if (stored_holdout(db, m1.id, &hid, &hy, &nh, e) < 0)
+		if (stored_holdout(db, m1.id, &hid, &hy, NULL, &nh, e) < 0)
 			goto out;
-		if (whatif_rows(before, &d1, p1, hid, hy, nh, &auc[0], e) < 0 ||
+		if (whatif_rows(before, &d1, p1, hid, hy, NULL, nh, &auc[0], e) < 0 ||
 		    crm_override_apply(&m1, ov, n, e) < 0 ||
 		    !(p2 = malloc((d1.n ? d1.n : 1) * sizeof(*p2))) ||
 		    (d1.n && crm_model_predict_adjusted(&m1, &d1, 0, d1.n, p2, e) < 0) ||
-		    whatif_rows(after, &d1, p2, hid, hy, nh, &auc[1], e) < 0) {
+		    whatif_rows(after, &d1, p2, hid, hy, NULL, nh, &auc[1], e) < 0) {
 			if (!p2)
 				crm_err_set(e, CRM_ESOFTWARE, "out of memory");
 			goto out;
@@ -769,6 +777,11 @@ int crm_audit_whatif(sqlite3 *db, const struct crm_override *ov, size_t n,
 	}
 	rc = 0;
 out:
+	for (size_t i = 0; i < nh1; i++)
+		free(hid1[i]);
+	free(hid1);
+	free(hy1);
+	free(hp1);
 	if (!retrain) {
 		for (size_t i = 0; i < nh; i++)
 			free(hid[i]);

@@ -229,9 +229,20 @@ static int schema_parse(struct crm_dataset *d, const char *json, struct crm_err 
 static int metrics_json(const struct crm_metrics *mt, struct crm_buf *b)
 {
 	int rc = crm_buf_addf(b, "{\"auc\":%.6f,\"logloss\":%.6f,\"brier\":%.6f,\"base_rate\":%.6f,"
-			      "\"train\":%zu,\"holdout\":%zu,\"trees\":%zu,\"reliability\":[",
+			      "\"train\":%zu,\"holdout\":%zu,\"trees\":%zu,",
 			      mt->auc, mt->logloss, mt->brier, mt->base_rate, mt->ntrain,
 			      mt->ntest, mt->trees);
+
+	rc |= crm_buf_adds(b, "\"auc_ci\":[");
+	rc |= crm_json_num(b, isnan(mt->auc_lo) ? 0 : round(mt->auc_lo * 1e4) / 1e4);
+	rc |= crm_buf_addc(b, ',');
+	rc |= crm_json_num(b, isnan(mt->auc_hi) ? 0 : round(mt->auc_hi * 1e4) / 1e4);
+	rc |= crm_buf_addf(b, "],\"base_logloss\":%.6f,\"signal\":%s,\"folds\":%d,\"fold_order\":\"%s\",",
+			   mt->base_logloss, mt->signal ? "true" : "false", mt->folds,
+			   mt->by_time ? "time" : "stratified");
+	if (!isnan(mt->holdout_auc) && mt->holdout_auc > 0)
+		rc |= crm_buf_addf(b, "\"holdout_auc\":%.6f,", mt->holdout_auc);
+	rc |= crm_buf_adds(b, "\"reliability\":[");
 
 	for (int i = 0, first = 1; i < 10; i++) {
 		if (!mt->bin_n[i])
@@ -370,8 +381,8 @@ static int dump_csv(const struct crm_dataset *d, const size_t *idx, size_t nfit,
 }
 
 /* Monotone constraints an admin set: "(0,1,0,-1,...)". */
-static int set_monotone(struct crm_model *m, const struct crm_dataset *d,
-			struct crm_err *e)
+static int set_monotone(const struct crm_model *m, const struct crm_dataset *d,
+			BoosterHandle b, struct crm_err *e)
 {
 	struct crm_buf mc;
 	int any = 0, rc = 0;
@@ -390,9 +401,290 @@ static int set_monotone(struct crm_model *m, const struct crm_dataset *d,
 		crm_buf_addf(&mc, "%s%d", j ? "," : "", c);
 	}
 	crm_buf_addc(&mc, ')');
-	if (any && XGBoosterSetParam(m->booster, "monotone_constraints", mc.data) != 0)
+	if (any && XGBoosterSetParam(b, "monotone_constraints", mc.data) != 0)
 		rc = crm_err_set(e, CRM_ESOFTWARE, "xgboost: %s", XGBGetLastError());
 	crm_buf_release(&mc);
+	return rc;
+}
+
+/* ---- cross-validation ---------------------------------------------------- */
+
+/*
+ * Do the closed records carry business times from their source (created,
+ * closed, converted dates that were imported), or only the import's own
+ * clock? Times that fall on at least ten days, no day holding half of
+ * them, are taken as business times.
+ */
+static int business_times(const struct crm_dataset *d, const size_t *idx, size_t n)
+{
+	char (*day)[11] = malloc((n ? n : 1) * sizeof(*day));
+	size_t distinct = 0, run = 0, top = 0;
+
+	if (!day)
+		return 0;
+	for (size_t i = 0; i < n; i++)
+		snprintf(day[i], sizeof(day[i]), "%.10s", d->asof[idx[i]] ? d->asof[idx[i]] : "");
+	qsort(day, n, sizeof(*day), (int (*)(const void *, const void *))strcmp);
+	for (size_t i = 0; i < n; i++) {
+		if (!i || strcmp(day[i], day[i - 1])) {
+			distinct++;
+			run = 0;
+		}
+		if (++run > top)
+			top = run;
+	}
+	free(day);
+	return distinct >= 10 && top * 2 < n;
+}
+
+/* A small, seeded generator for the folds (xorshift64*). */
+static uint64_t rnd(uint64_t *s)
+{
+	*s ^= *s >> 12;
+	*s ^= *s << 25;
+	*s ^= *s >> 27;
+	return *s * 0x2545F4914F6CDD1DULL;
+}
+
+/*
+ * Folds of the n closed records idx[0..n) (sorted by business time when
+ * by_time): contiguous blocks in time order, else stratified random
+ * folds (each with its share of both outcomes). fold[i] is idx[i]'s.
+ */
+static void make_folds(const struct crm_dataset *d, const size_t *idx, size_t n, int k,
+		       int by_time, unsigned seed, int *fold)
+{
+	uint64_t s = 0x9E3779B97F4A7C15ULL ^ seed;
+	size_t *order, np = 0, nn = 0;
+
+	if (by_time) {
+		for (size_t i = 0; i < n; i++)
+			fold[i] = (int)(i * (size_t)k / n);
+		return;
+	}
+	order = malloc((n ? n : 1) * sizeof(*order));
+	if (!order) {
+		for (size_t i = 0; i < n; i++)
+			fold[i] = (int)(i % (size_t)k);
+		return;
+	}
+	/* Positives first, then negatives, each shuffled; dealt in turn. */
+	for (size_t i = 0; i < n; i++)
+		if (d->y[idx[i]] > 0.5)
+			order[np++] = i;
+	for (size_t i = 0; i < n; i++)
+		if (d->y[idx[i]] <= 0.5)
+			order[np + nn++] = i;
+	for (size_t i = np; i > 1; i--) {
+		size_t j = rnd(&s) % i, t = order[i - 1];
+
+		order[i - 1] = order[j];
+		order[j] = t;
+	}
+	for (size_t i = nn; i > 1; i--) {
+		size_t j = rnd(&s) % i, t = order[np + i - 1];
+
+		order[np + i - 1] = order[np + j];
+		order[np + j] = t;
+	}
+	for (size_t i = 0; i < n; i++)
+		fold[order[i]] = (int)(i % (size_t)k);
+	free(order);
+}
+
+struct cv_config {
+	int depth;
+	double mcw, lambda;
+};
+
+/* A booster over dtr (and dva, evaluated) with config c. */
+static int booster_new(const struct crm_model *m, const struct crm_dataset *d,
+		       DMatrixHandle dtr, DMatrixHandle dva, const struct cv_config *c,
+		       double eta, double rate, unsigned seed, BoosterHandle *out,
+		       struct crm_err *e)
+{
+	DMatrixHandle dm[2] = { dtr, dva };
+	BoosterHandle b = NULL;
+	char v[64];
+	int rc = -1;
+
+	XG(XGBoosterCreate(dm, dva ? 2 : 1, &b));
+	XG(XGBoosterSetParam(b, "objective", "binary:logistic"));
+	XG(XGBoosterSetParam(b, "eval_metric", "auc"));
+	XG(XGBoosterSetParam(b, "tree_method", "hist"));
+	snprintf(v, sizeof(v), "%d", c->depth);
+	XG(XGBoosterSetParam(b, "max_depth", v));
+	snprintf(v, sizeof(v), "%g", eta);
+	XG(XGBoosterSetParam(b, "eta", v));
+	snprintf(v, sizeof(v), "%g", c->mcw);
+	XG(XGBoosterSetParam(b, "min_child_weight", v));
+	snprintf(v, sizeof(v), "%g", c->lambda);
+	XG(XGBoosterSetParam(b, "lambda", v));
+	snprintf(v, sizeof(v), "%u", seed);
+	XG(XGBoosterSetParam(b, "seed", v));
+	/* Start from the win rate, not 0.5: calibrated even with few trees. */
+	snprintf(v, sizeof(v), "%.6f", fmin(fmax(rate, 0.01), 0.99));
+	XG(XGBoosterSetParam(b, "base_score", v));
+	XG(XGBoosterSetParam(b, "subsample", "0.9"));
+	XG(XGBoosterSetParam(b, "max_cat_to_onehot", "4"));
+	XG(XGBoosterSetParam(b, "nthread", "2"));
+	XG(XGBoosterSetParam(b, "verbosity", "0"));
+	if (set_monotone(m, d, b, e) < 0)
+		goto out;
+	*out = b;
+	b = NULL;
+	rc = 0;
+out:
+	if (b)
+		XGBoosterFree(b);
+	return rc;
+}
+
+/* The AUC XGBoost reports for round r on its second matrix. */
+static double eval_auc(BoosterHandle b, int r, DMatrixHandle dva)
+{
+	const char *names[] = { "v" }, *res, *p;
+
+	if (XGBoosterEvalOneIter(b, r, &dva, names, 1, &res) != 0 || !(p = strstr(res, "auc:")))
+		return NAN;
+	return strtod(p + 4, NULL);
+}
+
+/* AUC of p against y with a 95% bootstrap interval (seeded). */
+static void auc_interval(const float *p, const float *y, size_t n, unsigned seed,
+			 double *lo, double *hi)
+{
+	enum { B = 200 };
+	double a[B];
+	float *bp = malloc((n ? n : 1) * sizeof(*bp)), *by = malloc((n ? n : 1) * sizeof(*by));
+	uint64_t s = 0xD1B54A32D192ED03ULL ^ seed;
+	int k = 0;
+
+	*lo = *hi = NAN;
+	if (!bp || !by || n < 10) {
+		free(bp);
+		free(by);
+		return;
+	}
+	for (int r = 0; r < B; r++) {
+		double v;
+
+		for (size_t i = 0; i < n; i++) {
+			size_t j = rnd(&s) % n;
+
+			bp[i] = p[j];
+			by[i] = y[j];
+		}
+		if (!isnan(v = crm_auc(bp, by, n)))
+			a[k++] = v;
+	}
+	free(bp);
+	free(by);
+	if (k < 10)
+		return;
+	for (int i = 1; i < k; i++)	/* insertion sort: 200 values */
+		for (int j = i; j > 0 && a[j - 1] > a[j]; j--) {
+			double t = a[j];
+
+			a[j] = a[j - 1];
+			a[j - 1] = t;
+		}
+	*lo = a[(int)(0.025 * k)];
+	*hi = a[(int)(0.975 * k) < k ? (int)(0.975 * k) : k - 1];
+}
+
+/*
+ * Cross-validate config c over the K folds of the n records idx[0..n)
+ * (labels y): rounds chosen by the mean validation AUC (stopping 40 rounds
+ * after the best), and the out-of-fold predictions at that round into
+ * oof. *rounds and *cv_auc (the mean over folds) are what was found.
+ */
+static int cross_validate(const struct crm_model *m, const struct crm_dataset *d,
+			  const size_t *idx, const float *y, size_t n, const int *fold,
+			  int k, const struct cv_config *c, double eta, int max_rounds,
+			  unsigned seed, float *oof, int *rounds, double *cv_auc,
+			  struct crm_err *e)
+{
+	BoosterHandle *b = calloc((size_t)k, sizeof(*b));
+	DMatrixHandle *dtr = calloc((size_t)k, sizeof(*dtr)), *dva = calloc((size_t)k, sizeof(*dva));
+	size_t *ti = malloc((n ? n : 1) * sizeof(*ti)), *vi = malloc((n ? n : 1) * sizeof(*vi));
+	float *ty = malloc((n ? n : 1) * sizeof(*ty)), *vy = malloc((n ? n : 1) * sizeof(*vy));
+	size_t *nv = calloc((size_t)k, sizeof(*nv));
+	double best = -1;
+	int best_r = 0, rc = -1;
+
+	if (!b || !dtr || !dva || !ti || !vi || !ty || !vy || !nv) {
+		crm_err_set(e, CRM_ESOFTWARE, "out of memory");
+		goto out;
+	}
+	for (int f = 0; f < k; f++) {
+		size_t nt = 0, nvv = 0;
+		double w = 0;
+
+		for (size_t i = 0; i < n; i++)
+			if (fold[i] == f)
+				vi[nvv] = idx[i], vy[nvv++] = y[i];
+			else
+				ti[nt] = idx[i], ty[nt++] = y[i], w += y[i];
+		nv[f] = nvv;
+		if (!(dtr[f] = matrix(d, ti, nt, ty, e)) || !(dva[f] = matrix(d, vi, nvv, vy, e)) ||
+		    booster_new(m, d, dtr[f], dva[f], c, eta, nt ? w / (double)nt : 0.5, seed, &b[f], e) < 0)
+			goto out;
+	}
+	for (int r = 0; r < max_rounds; r++) {
+		double sum = 0;
+		int got = 0;
+
+		for (int f = 0; f < k; f++) {
+			double a;
+
+			XG(XGBoosterUpdateOneIter(b[f], r, dtr[f]));
+			if (!isnan(a = eval_auc(b[f], r, dva[f])))
+				sum += a, got++;
+		}
+		if (got && sum / got > best + 1e-6) {
+			best = sum / got;
+			best_r = r;
+		} else if (r - best_r >= 40) {
+			break;
+		}
+	}
+	/* The out-of-fold predictions at the chosen round. */
+	for (int f = 0; f < k; f++) {
+		size_t j = 0;
+		float *pv = malloc((nv[f] ? nv[f] : 1) * sizeof(*pv));
+
+		if (!pv || predict(b[f], dva[f], nv[f], (size_t)best_r + 1, pv, e) < 0) {
+			free(pv);
+			if (!*e->msg)
+				crm_err_set(e, CRM_ESOFTWARE, "out of memory");
+			goto out;
+		}
+		for (size_t i = 0; i < n; i++)
+			if (fold[i] == f)
+				oof[i] = pv[j++];
+		free(pv);
+	}
+	*rounds = best_r + 1;
+	*cv_auc = best;
+	rc = 0;
+out:
+	for (int f = 0; b && dtr && dva && f < k; f++) {
+		if (b[f])
+			XGBoosterFree(b[f]);
+		if (dtr[f])
+			XGDMatrixFree(dtr[f]);
+		if (dva[f])
+			XGDMatrixFree(dva[f]);
+	}
+	free(b);
+	free(dtr);
+	free(dva);
+	free(ti);
+	free(vi);
+	free(ty);
+	free(vy);
+	free(nv);
 	return rc;
 }
 
@@ -400,16 +692,16 @@ int crm_model_train(sqlite3 *db, const struct crm_entity *type,
 		    const struct crm_train_opts *opts, struct crm_model *m,
 		    int *activated, struct crm_err *e)
 {
-	struct crm_train_opts o = { 300, 5, 0.05, 0.2, 0, 1, NULL, NULL, NULL, 0, 0 };
+	struct crm_train_opts o = { 400, 5, 0.1, 0, 0, 1, NULL, NULL, NULL, 0, 0, 0 };
 	struct crm_dataset d;
-	size_t *idx = NULL, nclosed = 0, ntest, ntrain, nfit, nval, wins = 0;
+	size_t *idx = NULL, nclosed = 0, ntest, ntrain, wins = 0;
 	float *ytr = NULL, *yte = NULL, *p = NULL, *pv = NULL;
-	DMatrixHandle dtr = NULL, dte = NULL, dva = NULL;
+	DMatrixHandle dtr = NULL, dte = NULL;
 	struct crm_buf feats, mets, params, blob;
+	struct cv_config chosen = { 6, 1, 1 };
 	bst_ulong len;
 	const char *raw;
-	int rc = -1, best_round = 0;
-	double best_auc = -1;
+	int rc = -1, best_round = 0, by_time = 0, nfolds = 5, *fold = NULL;
 
 	crm_dataset_init(&d, type);
 	crm_buf_init(&feats, 0);
@@ -418,10 +710,10 @@ int crm_model_train(sqlite3 *db, const struct crm_entity *type,
 	crm_buf_init(&blob, 0);
 	if (opts) {
 		o = *opts;
-		if (o.rounds <= 0) o.rounds = 300;
+		if (o.rounds <= 0) o.rounds = 400;
 		if (o.depth <= 0) o.depth = 5;
-		if (o.eta <= 0) o.eta = 0.05;
-		if (o.holdout <= 0 || o.holdout >= 0.9) o.holdout = 0.2;
+		if (o.eta <= 0) o.eta = 0.1;
+		if (o.holdout < 0 || o.holdout >= 0.9) o.holdout = 0;
 	}
 	*activated = 0;
 	m->type = type;
@@ -460,108 +752,152 @@ int crm_model_train(sqlite3 *db, const struct crm_entity *type,
 			nclosed - wins, CRM_MIN_CLOSED, CRM_MIN_CLASS);
 		goto out;
 	}
-	/* The latest closed records are the holdout. */
-	crm_dataset_sort_asof(&d, idx, nclosed);
-	ntest = (size_t)((double)nclosed * o.holdout);
+	/*
+	 * The protocol. Folds in business-time order when the records carry
+	 * business times, stratified random folds when they do not (all
+	 * imported at once: their order is the file's, not time's). A small
+	 * search over depth and minimum child weight, each config's rounds
+	 * chosen by the mean validation AUC over the folds; the out-of-fold
+	 * predictions are the model's out-of-sample record (metrics with an
+	 * interval, the stored holdout scores); then the chosen config is
+	 * refit on every closed record. With --holdout, a share of them
+	 * (the latest, or a stratified random one) is kept out of all of it
+	 * and only measured, to compare with other tools on one split.
+	 */
+	by_time = business_times(&d, idx, nclosed);
+	if (by_time)
+		crm_dataset_sort_asof(&d, idx, nclosed);
+	ntest = o.holdout > 0 ? (size_t)((double)nclosed * o.holdout) : 0;
+	if (ntest && !by_time) {	/* a stratified random holdout, at the end */
+		int *hf = malloc(nclosed * sizeof(*hf));
+		size_t *tmp = malloc(nclosed * sizeof(*tmp)), a = 0, b2 = 0;
+		int parts = (int)lround(1.0 / o.holdout);
+
+		if (!hf || !tmp) {
+			free(hf);
+			free(tmp);
+			goto nomem;
+		}
+		make_folds(&d, idx, nclosed, parts < 2 ? 2 : parts, 0, o.seed, hf);
+		for (size_t i = 0; i < nclosed; i++)
+			if (hf[i])
+				tmp[a++] = idx[i];
+		b2 = a;
+		for (size_t i = 0; i < nclosed; i++)
+			if (!hf[i])
+				tmp[b2++] = idx[i];
+		memcpy(idx, tmp, nclosed * sizeof(*idx));
+		ntest = nclosed - a;
+		free(hf);
+		free(tmp);
+	}
 	ntrain = nclosed - ntest;
+	nfolds = ntrain >= 200000 ? 3 : 5;
 	ytr = malloc(ntrain * sizeof(*ytr));
 	yte = malloc((ntest ? ntest : 1) * sizeof(*yte));
-	p = malloc((ntest ? ntest : 1) * sizeof(*p));
-	if (!ytr || !yte || !p)
+	p = malloc((ntrain ? ntrain : 1) * sizeof(*p));
+	pv = malloc((ntrain ? ntrain : 1) * sizeof(*pv));
+	fold = malloc((ntrain ? ntrain : 1) * sizeof(*fold));
+	if (!ytr || !yte || !p || !pv || !fold)
 		goto nomem;
 	for (size_t i = 0; i < ntrain; i++)
 		ytr[i] = d.y[idx[i]];
 	for (size_t i = 0; i < ntest; i++)
 		yte[i] = d.y[idx[ntrain + i]];
-	/*
-	 * Early stopping looks at the latest 15% of the training part, never
-	 * at the holdout, which is only measured: its AUC is not chosen for.
-	 */
-	nfit = ntest ? ntrain - ntrain * 15 / 100 : ntrain;
-	nval = ntrain - nfit;
-	pv = malloc((nval ? nval : 1) * sizeof(*pv));
-	if (!pv)
-		goto nomem;
-	if (o.dump && dump_csv(&d, idx, nfit, ntrain, nclosed, o.dump, o.dump_ctx, e) < 0)
+	make_folds(&d, idx, ntrain, nfolds, by_time, o.seed, fold);
+	if (o.dump && dump_csv(&d, idx, ntrain, ntrain, nclosed, o.dump, o.dump_ctx, e) < 0)
 		goto out;
-	if (!(dtr = matrix(&d, idx, nfit, ytr, e)) ||
-	    (nval && !(dva = matrix(&d, idx + nfit, nval, ytr + nfit, e))) ||
-	    !(dte = matrix(&d, idx + ntrain, ntest, yte, e)))
-		goto out;
-	XG(XGBoosterCreate(&dtr, 1, &m->booster));
 	{
-		char v[32];
+		/* The search: bounded, smaller on big data (the nightly run). */
+		struct cv_config grid[] = {
+			{ 4, 1, 1 }, { 6, 1, 1 }, { 4, 5, 5 }, { 6, 5, 5 },
+		};
+		size_t ngrid = ntrain >= 200000 ? 2 : sizeof(grid) / sizeof(grid[0]);
+		double best_cv = -1;
 
-		XG(XGBoosterSetParam(m->booster, "objective", "binary:logistic"));
-		XG(XGBoosterSetParam(m->booster, "tree_method", "hist"));
-		snprintf(v, sizeof(v), "%d", o.depth);
-		XG(XGBoosterSetParam(m->booster, "max_depth", v));
-		snprintf(v, sizeof(v), "%g", o.eta);
-		XG(XGBoosterSetParam(m->booster, "eta", v));
-		snprintf(v, sizeof(v), "%u", o.seed);
-		XG(XGBoosterSetParam(m->booster, "seed", v));
-		XG(XGBoosterSetParam(m->booster, "min_child_weight", "2"));
-		/* Start from the training win rate, not 0.5: calibrated even
-		 * when early stopping keeps few trees. */
-		{
-			double w = 0;
-
-			for (size_t i = 0; i < nfit; i++)
-				w += ytr[i];
-			snprintf(v, sizeof(v), "%.6f", fmin(fmax(w / (double)nfit, 0.01), 0.99));
-			XG(XGBoosterSetParam(m->booster, "base_score", v));
+		if (o.depth_given) {	/* a depth asked for is the search */
+			grid[0].depth = grid[1].depth = o.depth;
+			grid[1].mcw = grid[1].lambda = 5;
+			ngrid = 2;
 		}
-		XG(XGBoosterSetParam(m->booster, "subsample", "0.9"));
-		XG(XGBoosterSetParam(m->booster, "max_cat_to_onehot", "4"));
-		XG(XGBoosterSetParam(m->booster, "nthread", "2"));
-		XG(XGBoosterSetParam(m->booster, "verbosity", "0"));
-		if (set_monotone(m, &d, e) < 0)
-			goto out;
-	}
-	for (int r = 0; r < o.rounds; r++) {
-		double auc;
+		for (size_t g = 0; g < ngrid; g++) {
+			int r;
+			double cv;
 
-		XG(XGBoosterUpdateOneIter(m->booster, r, dtr));
-		if (!nval)
-			continue;
-		if (predict(m->booster, dva, nval, (size_t)r + 1, pv, e) < 0)
-			goto out;
-		auc = crm_auc(pv, ytr + nfit, nval);
-		if (auc > best_auc + 1e-6) {
-			best_auc = auc;
-			best_round = r;
-		} else if (r - best_round >= 30) {
-			break;
+			if (cross_validate(m, &d, idx, ytr, ntrain, fold, nfolds, &grid[g], o.eta, o.rounds,
+					   o.seed, pv, &r, &cv, e) < 0)
+				goto out;
+			if (cv > best_cv + 1e-6) {
+				float *t = p;
+
+				best_cv = cv;
+				best_round = r - 1;
+				chosen = grid[g];
+				p = pv;		/* keep the best config's out-of-fold predictions */
+				pv = t;
+			}
 		}
 	}
-	if (!nval)
-		best_round = o.rounds - 1;
-	/* Keep the best number of trees; then measure on the holdout. */
+	/* Out-of-sample metrics, with an interval, from the folds. */
+	metrics_of(p, ytr, ntrain, &m->metrics);
+	auc_interval(p, ytr, ntrain, o.seed, &m->metrics.auc_lo, &m->metrics.auc_hi);
 	{
-		BoosterHandle cut;
+		double b = 0;
 
-		XG(XGBoosterSlice(m->booster, 0, best_round + 1, 1, &cut));
-		XGBoosterFree(m->booster);
-		m->booster = cut;
+		for (size_t i = 0; i < ntrain; i++)
+			b += ytr[i];
+		b = fmin(fmax(b / (double)ntrain, 1e-7), 1 - 1e-7);
+		m->metrics.base_logloss = -(b * log(b) + (1 - b) * log(1 - b));
+		/* Nothing to learn: chance is inside the AUC's interval, or
+		 * the predictions are no better than the base rate. */
+		m->metrics.signal = !(m->metrics.auc_lo <= 0.5) &&
+				    m->metrics.logloss < m->metrics.base_logloss;
+	}
+	m->metrics.folds = nfolds;
+	m->metrics.by_time = by_time;
+	/* The refit: every closed record not held out. */
+	{
+		double w = 0;
+
+		for (size_t i = 0; i < ntrain; i++)
+			w += ytr[i];
+		if (!(dtr = matrix(&d, idx, ntrain, ytr, e)) ||
+		    booster_new(m, &d, dtr, NULL, &chosen, o.eta, w / (double)ntrain, o.seed,
+				&m->booster, e) < 0)
+			goto out;
+		for (int r = 0; r <= best_round; r++)
+			XG(XGBoosterUpdateOneIter(m->booster, r, dtr));
 	}
 	if (ntest) {
-		if (predict(m->booster, dte, ntest, 0, p, e) < 0)
+		float *ph = malloc(ntest * sizeof(*ph));
+
+		if (!ph || !(dte = matrix(&d, idx + ntrain, ntest, yte, e)) ||
+		    predict(m->booster, dte, ntest, 0, ph, e) < 0) {
+			free(ph);
+			if (!*e->msg)
+				goto nomem;
 			goto out;
-		metrics_of(p, yte, ntest, &m->metrics);
+		}
+		m->metrics.holdout_auc = crm_auc(ph, yte, ntest);
+		free(ph);
+	} else {
+		m->metrics.holdout_auc = NAN;
 	}
-	/* The holdout's predictions, kept for audits. */
-	m->hold_id = calloc(ntest ? ntest : 1, sizeof(*m->hold_id));
+	/* The out-of-fold predictions, kept for audits: out-of-sample. */
+	m->hold_id = calloc(ntrain ? ntrain : 1, sizeof(*m->hold_id));
 	if (!m->hold_id)
 		goto nomem;
-	for (size_t i = 0; i < ntest; i++)
-		if (!(m->hold_id[m->nhold++] = strdup(d.id[idx[ntrain + i]])))
+	for (size_t i = 0; i < ntrain; i++)
+		if (!(m->hold_id[m->nhold++] = strdup(d.id[idx[i]])))
 			goto nomem;
 	m->hold_p = p;
-	m->hold_y = yte;
-	p = yte = NULL;
+	m->hold_y = ytr;
+	p = ytr = NULL;
 	m->metrics.trees = (size_t)best_round + 1;
-	m->metrics.ntrain = nfit;
-	m->metrics.ntest = ntest;
+	m->metrics.ntrain = ntrain;
+	m->metrics.ntest = ntrain;
+	m->metrics.depth = chosen.depth;
+	m->metrics.mcw = chosen.mcw;
 	m->metrics.base_rate = d.base_rate;
 	if (o.no_store) {
 		snprintf(m->id, sizeof(m->id), "what-if");
@@ -593,8 +929,11 @@ int crm_model_train(sqlite3 *db, const struct crm_entity *type,
 
 		XGBoostVersion(&vmaj, &vmin, &vpat);
 		if (schema_json(&d, &feats) < 0 || metrics_json(&m->metrics, &mets) < 0 ||
-		    crm_buf_addf(&params, "{\"rounds\":%d,\"depth\":%d,\"eta\":%g,\"holdout\":%g,\"seed\":%u,\"xgboost\":\"%d.%d.%d\",\"left_out\":[",
-				 o.rounds, o.depth, o.eta, o.holdout, o.seed, vmaj, vmin, vpat) < 0)
+		    crm_buf_addf(&params, "{\"rounds\":%d,\"depth\":%d,\"min_child_weight\":%g,\"lambda\":%g,"
+				 "\"eta\":%g,\"folds\":%d,\"fold_order\":\"%s\",\"holdout\":%g,\"seed\":%u,"
+				 "\"xgboost\":\"%d.%d.%d\",\"left_out\":[",
+				 best_round + 1, chosen.depth, chosen.mcw, chosen.lambda, o.eta, nfolds,
+				 by_time ? "time" : "stratified", o.holdout, o.seed, vmaj, vmin, vpat) < 0)
 			goto nomem;
 		for (size_t k = 0; k < m->nleaks; k++) {
 			crm_buf_adds(&params, k ? ",{\"feature\":" : "{\"feature\":");
@@ -618,7 +957,8 @@ int crm_model_train(sqlite3 *db, const struct crm_entity *type,
 				prev_better = sqlite3_column_int(st, 0);
 			sqlite3_finalize(st);
 		}
-		*activated = o.force || !prev_better;
+		/* A model that found nothing is not put in charge by itself. */
+		*activated = o.force || (!prev_better && m->metrics.signal);
 		if (*activated) {
 			sqlite3_prepare_v2(db, "UPDATE models SET active = 0 WHERE entity = ?1 AND active = 1", -1, &st, NULL);
 			sqlite3_bind_text(st, 1, type->kind, -1, SQLITE_STATIC);
@@ -686,8 +1026,7 @@ out:
 		XGDMatrixFree(dtr);
 	if (dte)
 		XGDMatrixFree(dte);
-	if (dva)
-		XGDMatrixFree(dva);
+	free(fold);
 	free(pv);
 	free(idx);
 	free(ytr);

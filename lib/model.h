@@ -29,7 +29,7 @@ struct crm_train_opts {
 	int rounds;		/* most boosting rounds (default 300) */
 	int depth;		/* tree depth (default 5) */
 	double eta;		/* learning rate (default 0.05) */
-	double holdout;		/* share of the latest closed records held out (0.2) */
+	double holdout;		/* share kept out of training and only measured (0: none) */
 	int force;		/* activate even if worse than the active model */
 	unsigned seed;
 	/* If set: the training data as CSV lines (id, split, label, features),
@@ -42,10 +42,20 @@ struct crm_train_opts {
 	const struct crm_override *extra;
 	size_t nextra;
 	int no_store;
+	int depth_given;	/* depth was asked for: search only it */
 };
 
 struct crm_metrics {
+	/* Out-of-fold: every closed record predicted by a model that did
+	 * not see it, over K folds. */
 	double auc, logloss, brier, base_rate;
+	double auc_lo, auc_hi;		/* 95% bootstrap interval of the AUC */
+	double base_logloss;		/* the base rate's log loss */
+	int signal;			/* the interval excludes chance, log loss beats the base rate */
+	int folds, by_time;		/* K; folds in business-time order, else stratified */
+	double holdout_auc;		/* on --holdout rows kept out of everything, or NAN */
+	int depth;			/* the config chosen */
+	double mcw;
 	size_t ntrain, ntest, trees;
 	double bin_pred[10], bin_obs[10];	/* reliability table */
 	size_t bin_n[10];

@@ -19,4 +19,13 @@ is "$(q "select team||'|'||manager from users where name='Anna Snelling'")" "Cen
 is "$(q "select json_extract(attrs,'$.year_established') from accounts where name='Acme Corporation'")" "1996" "year_established kept as a custom field"
 crm-import --source maven "$M"/*.csv >/dev/null 2>err
 like "$(cat err)" "0 inserted, 0 updated, 8927 unchanged" "re-import changes nothing"
+# Maven's deals carry no signal once the close value (known only at the
+# outcome) is left out: training says so and does not put the model in
+# charge.
+crm-score train -t deal >model.json 2>err
+is "$(jq -r '[.signal, .active, .verdict] | map(tostring) | join(" ")' model.json)" "false false no signal" "Maven: no signal, not activated"
+like "$(cat err)" "no signal: the AUC's 95% interval does not lie above chance" "said in words"
+like "$(cat err)" "left out amount" "with the leak left out"
+crm-score train -t deal --force -q >forced.json
+is "$(jq -r .active forced.json)" "true" "--force activates it all the same"
 done_testing

@@ -9,8 +9,8 @@ crm-import -q sample/* >/dev/null
 crm-score train >model.json 2>err
 ok $? "crm-score train"
 auc=$(jq -r .auc model.json)
-is "$(awk -v a="$auc" 'BEGIN { print (a >= 0.65) }')" "1" "the planted engagement signal is found (holdout AUC $auc)"
-like "$(cat err)" "holdout AUC" "metrics on stderr"
+is "$(awk -v a="$auc" 'BEGIN { print (a >= 0.65) }')" "1" "the planted engagement signal is found (cross-validated AUC $auc)"
+like "$(cat err)" "cross-validated AUC" "metrics on stderr, cross-validated"
 like "$(cat err)" "reliability" "with a reliability table"
 is "$(jq -r .active model.json)" "true" "the first model is active"
 is "$(q "select count(*) from models where active = 1 and entity = 'deal'")" "1" "stored, one active"
