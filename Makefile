@@ -130,6 +130,7 @@ bench: deps
 	CRM_BUILD=$(abspath $(O)) tests/bench/dedupe.sh
 	CRM_BUILD=$(abspath $(O)) tests/bench/score.sh
 	CRM_BUILD=$(abspath $(O)) tests/bench/pipe.sh
+	CRM_BUILD=$(abspath $(O)) tests/bench/models.sh
 	CRM_BUILD=$(abspath $(O)) tests/bench/transcribe.sh
 	CRM_BUILD=$(abspath $(O)) tests/bench/nightly.sh
 	CRM_BUILD=$(abspath $(O)) tests/bench/serve.sh
