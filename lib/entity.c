@@ -106,7 +106,7 @@ static const struct crm_field contact_fields[] = {
 	  "converted=converted yes true 1 y won customer;"
 	  "lost=lost no false 0 n notconverted unqualified disqualified" },
 	{ "outcome_at", CRM_T_TIME, 0,
-	  "outcomeat converteddate convertedat conversiondate becameacustomerdate", NULL },
+	  "outcomeat outcomedate converteddate convertedat conversiondate becameacustomerdate", NULL },
 	{ "country", CRM_T_TEXT, 0, "country countryregion", NULL },
 	{ "city", CRM_T_TEXT, 0, "city town", NULL },
 	CREATED,

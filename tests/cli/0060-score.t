@@ -105,6 +105,24 @@ crm-score --db small.db train 2>err
 is "$?" "65" "too little history: exit 65"
 like "$(cat err)" "2 closed deals (1 won, 1 not); need at least 100 closed with 20 of each" "says what is missing"
 
+# Leads learn from engagement: converted leads carry their conversion
+# date, so the lead model sees what they did before it.
+crm-score train -t contact --force -q >lm.json
+like "$(crm-score --all -q -t contact | head -5 | crm-explain -f ndjson --top 3 | jq -r '.factors[].text')" "pricing page" \
+	"the top leads' reasons include their engagement"
+low=$(crm-score --all -q -t contact | tail -1 | jq -r .id)
+em=$(crm-export -t contact -w id="$low" | jq -r .email)
+before_s=$(crm-score --all -q -t contact | jq -r "select(.id == \"$low\") | .score")
+crm-score --follow --once -q -t contact >/dev/null
+for i in 1 2 3; do
+	printf '{"type":"interaction","kind":"page_view","contact":"%s","occurred_at":"%s","subject":"/pricing"}\n' \
+		"$em" "$(date -u -d "$i hours ago" +%Y-%m-%dT%H:%M:%SZ)"
+done | crm-import -q - >/dev/null
+crm-score --follow --once -t contact >surge.ndjson 2>/dev/null
+after_s=$(jq -r "select(.id == \"$low\") | .score" surge.ndjson)
+ok "$([ "${after_s:-0}" -gt "$before_s" ]; echo $?)" "a lead whose engagement surges rises ($before_s -> $after_s)"
+like "$(crm-explain -f ndjson "$low" | jq -r '.factors[].text')" "pricing page" "with the surge among its reasons"
+
 # Maven: the close value is only known at the close, and is left out.
 M=$TOP/../shared/data/maven-crm
 if [ -f "$M/sales_pipeline.csv" ]; then

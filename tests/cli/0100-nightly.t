@@ -52,6 +52,7 @@ ok "$([ -f calls2/x@example.com_2026-11-20T09-00.wav ] && [ ! -e calls2/failed/x
 "$TOP"/scripts/ci-quality.sh --check invalid.email >ci.out 2>ci.err
 is "$?" "0" "ci-quality: a passing check, exit 0"
 like "$(cat ci.out)" "invalid.email" "the check is listed"
+sqlite3 "$CRM_DB" "update contacts set outcome_at = null where outcome = 'converted' and rowid % 2 = 0"	# an export without lifecycle dates
 GITHUB_STEP_SUMMARY=$T/summary.md "$TOP"/scripts/ci-quality.sh --check leakage.undated_outcome >ci.out 2>ci.err
 is "$?" "1" "ci-quality: a failing check, exit 1 ($(cat ci.out))"
 like "$(cat summary.md)" "### Data quality: fail" "the job summary says so"
