@@ -996,7 +996,15 @@ static int leads_top_build(struct crm_api *a, sqlite3 *db, const struct crm_api_
 	sqlite3_finalize(st);
 	if (rc != SQLITE_DONE)
 		return db_error(rs, db, NULL);
-	crm_buf_addf(&rs->body, "],\"model\":\"%s\"}\n", model);
+	crm_buf_addf(&rs->body, "],\"model\":\"%s\"", model);
+	{	/* A model without signal: the order is not to be trusted. */
+		char sig[8] = "";
+
+		if (*model && crm_db_text1(db, "SELECT json_extract(metrics, '$.signal') FROM models WHERE id = ?1",
+					   model, sig, sizeof(sig), &e) > 0 && !strcmp(sig, "0"))
+			crm_buf_addf(&rs->body, ",\"informative\":false,\"note\":\"%s\"", CRM_NO_SIGNAL_NOTE);
+	}
+	crm_buf_adds(&rs->body, "}\n");
 	rs->status = 200;
 	return 200;
 }

@@ -155,13 +155,19 @@ int crm_explain_record(sqlite3 *db, const struct crm_model *m,
 	}
 	qsort(f, d->nfeat, sizeof(*f), cmp_factor);
 	crm_buf_init(&text, 0);
-	if (table)
+	if (table) {
 		crm_buf_addf(b, "%s  score %ld (probability %.2f)\n", d->id[i],
 			     lround(100.0 * p), p);
-	else
+		if (!m->metrics.signal)
+			crm_buf_addf(b, "  note: %s\n", CRM_NO_SIGNAL_NOTE);
+	} else {
 		crm_buf_addf(b, "{\"type\":\"explanation\",\"id\":\"%s\",\"entity\":\"%s\","
-			     "\"score\":%ld,\"probability\":%.4f,\"model\":\"%s\",\"factors\":[",
+			     "\"score\":%ld,\"probability\":%.4f,\"model\":\"%s\",",
 			     d->id[i], d->type->kind, lround(100.0 * p), p, m->id);
+		if (!m->metrics.signal)
+			crm_buf_addf(b, "\"informative\":false,\"note\":\"%s\",", CRM_NO_SIGNAL_NOTE);
+		crm_buf_adds(b, "\"factors\":[");
+	}
 	for (size_t k = 0, shown = 0; k < d->nfeat && shown < top; k++) {
 		size_t j = f[k].j;
 		float v = d->x[i * d->nfeat + j];

@@ -1067,8 +1067,14 @@ int crm_model_load(sqlite3 *db, const struct crm_entity *type, const char *id,
 	{
 		json_t *mt = json_loads((const char *)sqlite3_column_text(st, 3), 0, NULL);
 
+		json_t *sg = json_object_get(mt, "signal"), *ci = json_object_get(mt, "auc_ci");
+
 		m->metrics.auc = json_number_value(json_object_get(mt, "auc"));
 		m->metrics.base_rate = json_number_value(json_object_get(mt, "base_rate"));
+		/* Models from before the verdict count as informative. */
+		m->metrics.signal = sg ? json_is_true(sg) : 1;
+		m->metrics.auc_lo = json_number_value(json_array_get(ci, 0));
+		m->metrics.auc_hi = json_number_value(json_array_get(ci, 1));
 		json_decref(mt);
 	}
 	{

@@ -102,6 +102,10 @@ int crm_model_train(sqlite3 *db, const struct crm_entity *type,
 int crm_model_load(sqlite3 *db, const struct crm_entity *type, const char *id,
 		   struct crm_model *m, struct crm_err *e);
 
+/* What a score of a model without signal is said to be, wherever it is
+ * shown (explanations, next actions, the leads page). */
+#define CRM_NO_SIGNAL_NOTE "the model found no signal in the history: this score does not rank records"
+
 /* Make model id the active one of its type (rollback is this). */
 int crm_model_activate(sqlite3 *db, const char *id, struct crm_err *e);
 

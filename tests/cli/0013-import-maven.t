@@ -28,4 +28,7 @@ like "$(cat err)" "no signal: the AUC's 95% interval does not lie above chance" 
 like "$(cat err)" "left out amount" "with the leak left out"
 crm-score train -t deal --force -q >forced.json
 is "$(jq -r .active forced.json)" "true" "--force activates it all the same"
+crm-score --all -q -t deal | head -1 | crm-explain -f ndjson --next-action >ex.json
+is "$(jq -r '[.informative, .note] | map(tostring) | join(": ")' ex.json)" "false: the model found no signal in the history: this score does not rank records" \
+	"and its explanations say the score is not informative"
 done_testing
