@@ -905,7 +905,7 @@ static int leads_top_build(struct crm_api *a, sqlite3 *db, const struct crm_api_
 	const struct crm_entity *t = crm_entity_find("contact");
 	const char *par[8], *owner = arg(rq, "owner");
 	long limit = count_arg(rq, "limit", 10, 50, rs);
-	int np = 0, rc;
+	int np = 0, rc, informative = 1;
 	char model[CRM_ID_MAX];
 	struct crm_buf sql, b;
 	struct crm_err e = { 0 };
@@ -935,7 +935,18 @@ static int leads_top_build(struct crm_api *a, sqlite3 *db, const struct crm_api_
 		par[np++] = !strcmp(owner, "me") ? rq->who->user : owner;
 	}
 	own_clause(rq->who, t, "c.", &sql, par, &np);
-	crm_buf_addf(&sql, " ORDER BY s.probability DESC LIMIT %ld", limit);
+	{	/* A model without signal does not rank: the most recently
+		 * active leads come first instead. */
+		char sig[8] = "";
+
+		informative = !(crm_db_text1(db, "SELECT json_extract(metrics, '$.signal') FROM models WHERE id = ?1",
+					     model, sig, sizeof(sig), &e) > 0 && !strcmp(sig, "0"));
+	}
+	if (informative)
+		crm_buf_addf(&sql, " ORDER BY s.probability DESC LIMIT %ld", limit);
+	else
+		crm_buf_addf(&sql, " ORDER BY (SELECT max(occurred_at) FROM interactions i WHERE i.contact_id = c.id) DESC, "
+			     "c.id LIMIT %ld", limit);
 	if (!(st = prepare_bound(db, &sql, par, np)))
 		return db_error(rs, db, NULL);
 	crm_buf_init(&b, 0);
@@ -997,13 +1008,9 @@ static int leads_top_build(struct crm_api *a, sqlite3 *db, const struct crm_api_
 	if (rc != SQLITE_DONE)
 		return db_error(rs, db, NULL);
 	crm_buf_addf(&rs->body, "],\"model\":\"%s\"", model);
-	{	/* A model without signal: the order is not to be trusted. */
-		char sig[8] = "";
-
-		if (*model && crm_db_text1(db, "SELECT json_extract(metrics, '$.signal') FROM models WHERE id = ?1",
-					   model, sig, sizeof(sig), &e) > 0 && !strcmp(sig, "0"))
-			crm_buf_addf(&rs->body, ",\"informative\":false,\"note\":\"%s\"", CRM_NO_SIGNAL_NOTE);
-	}
+	if (!informative)
+		crm_buf_addf(&rs->body, ",\"informative\":false,\"order\":\"latest activity\",\"note\":\"%s\"",
+			     CRM_NO_SIGNAL_NOTE);
 	crm_buf_adds(&rs->body, "}\n");
 	rs->status = 200;
 	return 200;
