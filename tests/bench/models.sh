@@ -19,10 +19,11 @@ trap 'rm -rf "$dir"' EXIT
 
 line() {	# line SET TYPE DB
 	r=$(CRM_DB=$3 "$top"/scripts/compare-python -t "$2" 2>/dev/null | tail -1)
-	printf '%-22s cv AUC %s %s  held-out AUC: crm %s, xgboost %s (ratio %s), sklearn %s (ratio %s)  [%s folds]\n' "$1" \
+	printf '%-22s cv AUC %s %s  held-out AUC: crm %s, xgboost %s (ratio %s), sklearn %s (ratio %s)  [%s folds]  train s: crm %s (search+refit), xgboost %s, sklearn %s\n' "$1" \
 		"$(echo "$r" | jq -r .crm_cv_auc)" "$(echo "$r" | jq -c .crm_cv_auc_ci)" \
 		"$(echo "$r" | jq -r .crm_auc)" "$(echo "$r" | jq -r .xgboost_auc)" "$(echo "$r" | jq -r .crm_over_xgboost)" \
-		"$(echo "$r" | jq -r .sklearn_auc)" "$(echo "$r" | jq -r .crm_over_sklearn)" "$(echo "$r" | jq -r .crm_folds)"
+		"$(echo "$r" | jq -r .sklearn_auc)" "$(echo "$r" | jq -r .crm_over_sklearn)" "$(echo "$r" | jq -r .crm_folds)" \
+		"$(echo "$r" | jq -r .crm_seconds)" "$(echo "$r" | jq -r .xgboost_seconds)" "$(echo "$r" | jq -r .sklearn_seconds)"
 }
 
 "$top"/scripts/gen-sample -n 3000 -s 5 "$dir/sample" >/dev/null
