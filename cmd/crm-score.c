@@ -339,6 +339,22 @@ static int cmd_score_stream(sqlite3 *db, const struct crm_entity *t, int quiet,
 	return 0;
 }
 
+struct ranked {
+	float p;
+	size_t i;
+};
+
+static int by_score(const void *a, const void *b)
+{
+	const struct ranked *x = a, *y = b;
+
+	if (isnan(x->p) != isnan(y->p))
+		return isnan(x->p) ? 1 : -1;
+	if (x->p != y->p && !isnan(x->p))
+		return x->p < y->p ? 1 : -1;
+	return (x->i > y->i) - (x->i < y->i);
+}
+
 static int cmd_score(sqlite3 *db, const struct crm_entity *t, int quiet)
 {
 	struct crm_model m;
@@ -346,12 +362,14 @@ static int cmd_score(sqlite3 *db, const struct crm_entity *t, int quiet)
 	struct crm_err e = { 0 };
 	float *p;
 	size_t *open, nopen = 0;
+	struct ranked *rank;
 	char now[32];
 	double t0 = crm_now();
 
 	load_scored(db, t, &m, &d, &p);
 	open = malloc((d.n ? d.n : 1) * sizeof(*open));
-	if (!open)
+	rank = malloc((d.n ? d.n : 1) * sizeof(*rank));
+	if (!open || !rank)
 		cli_die(CRM_ESOFTWARE, "out of memory");
 	for (size_t i = 0; i < d.n; i++)
 		if (isnan(d.y[i]))
@@ -375,18 +393,12 @@ static int cmd_score(sqlite3 *db, const struct crm_entity *t, int quiet)
 		put_score(db, d.id[open[k]], m.id, p[open[k]], now);
 	if (crm_db_commit(db, &e) < 0)
 		cli_die_err(&e);
-	/* Highest first, with ranks. */
-	for (size_t a = 1; a < nopen; a++) {
-		size_t v = open[a], b = a;
-
-		while (b > 0 && p[open[b - 1]] < p[v]) {
-			open[b] = open[b - 1];
-			b--;
-		}
-		open[b] = v;
-	}
+	/* Highest first, with ranks; ties in the dataset's order. */
+	for (size_t k = 0; k < nopen; k++)
+		rank[k] = (struct ranked){ p[open[k]], open[k] };
+	qsort(rank, nopen, sizeof(*rank), by_score);
 	for (size_t k = 0; k < nopen; k++) {
-		size_t i = open[k];
+		size_t i = rank[k].i;
 		char line[256];
 		int len = snprintf(line, sizeof(line),
 			"{\"type\":\"%s\",\"id\":\"%s\",\"score\":%ld,\"probability\":%.4f,\"rank\":%zu,\"model\":\"%s\"}\n",
@@ -400,6 +412,7 @@ static int cmd_score(sqlite3 *db, const struct crm_entity *t, int quiet)
 			nopen, t->kind, m.id, crm_now() - t0);
 	free(p);
 	free(open);
+	free(rank);
 	crm_dataset_release(&d);
 	crm_model_release(&m);
 	return 0;

@@ -24,6 +24,7 @@ is "$(wc -l <scores.ndjson | tr -d ' ')" "$n" "every open deal scored"
 is "$(jq -r 'select(.score < 0 or .score > 100) | .id' scores.ndjson | wc -l | tr -d ' ')" "0" "scores are 0-100"
 is "$(head -1 scores.ndjson | jq -r .rank)" "1" "ranked, best first"
 is "$(jq -s '[.[].probability] | . == (sort | reverse)' scores.ndjson)" "true" "in order of probability"
+is "$(jq -s '[.[].rank] == [range(1; length + 1)]' scores.ndjson)" "true" "ranked 1 to n"
 is "$(q "select count(*) from scores where model_id = '$m1'")" "$n" "scores written to the database"
 
 # A worse model does not replace the active one without --force.
