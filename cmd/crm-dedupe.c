@@ -292,7 +292,7 @@ static int cmd_merge(const struct crm_entity *type, int argc, char **argv)
 
 struct incoming {
 	char **line;		/* NDJSON lines as read, in order */
-	size_t n;
+	size_t n, cap;
 	char **ids;		/* sorted ids of records of the type */
 	size_t nids;
 };
@@ -315,10 +315,14 @@ static void read_incoming(struct incoming *in, const struct crm_entity *type,
 			json_t *o, *t, *id;
 			char **p;
 
-			p = realloc(in->line, (in->n + 1) * sizeof(*p));
-			if (!p || !(p[in->n] = strdup(ci.line[x])))
+			if (in->n == in->cap) {
+				in->cap = in->cap ? 2 * in->cap : 1024;
+				if (!(p = realloc(in->line, in->cap * sizeof(*p))))
+					cli_die(CRM_ESOFTWARE, "out of memory");
+				in->line = p;
+			}
+			if (!(in->line[in->n] = strdup(ci.line[x])))
 				cli_die(CRM_ESOFTWARE, "out of memory");
-			in->line = p;
 			in->n++;
 			o = json_loadb(ci.line[x], ci.len[x], 0, NULL);
 			if (!o) {

@@ -316,6 +316,7 @@ int main(int argc, char **argv)
 
 				if (!o)
 					cli_die(CRM_ESOFTWARE, "out of memory");
+				idv = realloc_ids(idv, in.n);
 				for (size_t x = 0; x < in.n; x++) {
 					const char *id;
 
@@ -325,7 +326,7 @@ int main(int argc, char **argv)
 						continue;
 					}
 					if ((id = json_string_value(json_object_get(o[x], "id"))))
-						idv = realloc_ids(idv, k + 1), idv[k++] = id;
+						idv[k++] = id;
 				}
 				status |= explain_chunk(db, idv, k, top, table);
 				for (size_t x = 0; x < in.n; x++)
