@@ -320,6 +320,9 @@ static void read_incoming(struct incoming *in, const struct crm_entity *type,
 				if (!(p = realloc(in->line, in->cap * sizeof(*p))))
 					cli_die(CRM_ESOFTWARE, "out of memory");
 				in->line = p;
+				if (!(p = realloc(in->ids, in->cap * sizeof(*p))))	/* nids <= n */
+					cli_die(CRM_ESOFTWARE, "out of memory");
+				in->ids = p;
 			}
 			if (!(in->line[in->n] = strdup(ci.line[x])))
 				cli_die(CRM_ESOFTWARE, "out of memory");
@@ -333,10 +336,8 @@ static void read_incoming(struct incoming *in, const struct crm_entity *type,
 			id = json_object_get(o, "id");
 			if (json_is_string(id) && (!json_is_string(t) ||
 						    crm_entity_find(json_string_value(t)) == type)) {
-				p = realloc(in->ids, (in->nids + 1) * sizeof(*p));
-				if (!p || !(p[in->nids] = strdup(json_string_value(id))))
+				if (!(in->ids[in->nids] = strdup(json_string_value(id))))
 					cli_die(CRM_ESOFTWARE, "out of memory");
-				in->ids = p;
 				in->nids++;
 			}
 			json_decref(o);
