@@ -84,9 +84,11 @@ static void add_fields(struct crm_linkage *lk, const char *spec)
 }
 
 static void write_pair(struct crm_buf *b, const struct crm_linkage *lk,
-		       const struct crm_pair *p, uint32_t cluster,
+		       const struct crm_pair *p, uint32_t cluster, double weakest,
 		       const char *action, const char *why)
 {
+	double w[CRM_LINK_MAXF];
+
 	crm_buf_adds(b, "{\"type\":\"match\",\"a\":");
 	crm_json_str(b, lk->id[p->a], strlen(lk->id[p->a]));
 	crm_buf_adds(b, ",\"b\":");
@@ -103,14 +105,18 @@ static void write_pair(struct crm_buf *b, const struct crm_linkage *lk,
 	}
 	crm_buf_adds(b, "\"group\":");
 	crm_json_str(b, lk->id[cluster], strlen(lk->id[cluster]));
+	if (weakest < 1) {
+		crm_buf_adds(b, ",\"weakest\":");
+		crm_json_num(b, round(weakest * 1e6) / 1e6);
+	}
 	crm_buf_adds(b, ",\"fields\":{");
+	crm_linkage_pair_weights(lk, p, w);
 	for (size_t i = 0; i < lk->nf; i++) {
 		if (i)
 			crm_buf_addc(b, ',');
 		crm_json_str(b, lk->f[i].name, strlen(lk->f[i].name));
 		crm_buf_addf(b, ":{\"level\":\"%s\",\"weight\":%.3f}",
-			     crm_level_name(p->lev[i]),
-			     crm_linkage_field_weight(lk, i, p->lev[i]));
+			     crm_level_name(p->lev[i]), w[i]);
 	}
 	crm_buf_adds(b, "}}\n");
 }
@@ -414,8 +420,8 @@ static int is_incoming(const struct incoming *in, const char *id)
  * record it was merged into, if it was.
  */
 static void write_incoming(sqlite3 *db, const struct incoming *in,
-			   struct crm_linkage *lk, double automerge,
-			   double review, int dry)
+			   struct crm_linkage *lk, const uint32_t *cluster,
+			   double automerge, double review, int dry)
 {
 	const struct crm_pair **best = calloc(lk->n ? lk->n : 1, sizeof(*best));
 	char sql[128];
@@ -455,8 +461,8 @@ static void write_incoming(sqlite3 *db, const struct incoming *in,
 				p = best[x];
 			if (p && p->p >= review) {
 				char why[340];
-				const char *act = crm_dedupe_action(db, lk, p, automerge, review,
-								    why, sizeof(why));
+				const char *act = crm_dedupe_action(db, lk, p, cluster, automerge,
+								    review, why, sizeof(why));
 
 				json_object_set_new(d, "of", json_string(lk->id[(long)p->a == x ? p->b : p->a]));
 				json_object_set_new(d, "probability", json_real(round((double)p->p * 1e6) / 1e6));
@@ -556,6 +562,7 @@ int main(int argc, char **argv)
 	struct crm_buf out;
 	struct incoming in = { 0 };
 	uint32_t *cluster;
+	float *weakest;
 	size_t nmerge = 0, nreview = 0, outsiders = 0;
 	double t0;
 	sqlite3 *db;
@@ -652,7 +659,7 @@ int main(int argc, char **argv)
 				lk.pairs[k].p = 0;
 		free(best);
 	}
-	if (crm_linkage_cluster(&lk, automerge, 10, &cluster, &e) < 0)
+	if (crm_linkage_cluster(&lk, automerge, review, 10, &cluster, &weakest, &e) < 0)
 		cli_die_err(&e);
 	crm_buf_init(&out, 0);
 	for (size_t k = 0; k < lk.npairs; k++) {
@@ -666,8 +673,8 @@ int main(int argc, char **argv)
 			nreview++;
 		if ((!allpairs && p->p < review) || !all)
 			continue;
-		action = crm_dedupe_action(db, &lk, p, automerge, review, why, sizeof(why));
-		write_pair(&out, &lk, p, cluster[p->a], action, why);
+		action = crm_dedupe_action(db, &lk, p, cluster, automerge, review, why, sizeof(why));
+		write_pair(&out, &lk, p, cluster[p->a], weakest[cluster[p->a]], action, why);
 		if (out.len > 65536) {
 			if (out_lines(out.data, out.len, pair_keys) < 0)
 				break;
@@ -680,7 +687,7 @@ int main(int argc, char **argv)
 				     NULL, &res, &e) < 0)
 		cli_die_err(&e);
 	if (!all)
-		write_incoming(db, &in, &lk, automerge, review, dry);
+		write_incoming(db, &in, &lk, cluster, automerge, review, dry);
 	if (!quiet) {
 		double all_pairs = (double)lk.n * (double)(lk.n ? lk.n - 1 : 0) / 2;
 
@@ -698,8 +705,8 @@ int main(int argc, char **argv)
 		if (lk.nlabels[0] + lk.nlabels[1])
 			fprintf(stderr, "; %zu labelled pairs (%zu matches)",
 				lk.nlabels[0] + lk.nlabels[1], lk.nlabels[1]);
-		fprintf(stderr, "; EM %d iterations, %.4f%% matches among them; %zu pairs >= %.2f, %zu to review",
-			lk.iterations, 100 * lk.lambda, nmerge, automerge, nreview);
+		fprintf(stderr, "; EM %d iterations, %.0f matches expected; %zu pairs >= %.2f, %zu to review",
+			lk.iterations, lk.lambda * all_pairs, nmerge, automerge, nreview);
 		if (dry)
 			fprintf(stderr, "; dry run: nothing changed");
 		else
@@ -714,6 +721,7 @@ int main(int argc, char **argv)
 				crm_linkage_field_weight(&lk, i, 3), crm_linkage_field_weight(&lk, i, 4));
 	}
 	free(cluster);
+	free(weakest);
 	for (size_t i = 0; i < in.n; i++)
 		free(in.line[i]);
 	for (size_t i = 0; i < in.nids; i++)

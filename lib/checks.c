@@ -164,7 +164,7 @@ static int duplicates(sqlite3 *db, struct crm_check *c, struct crm_err *e)
 	c->total = (long long)(lk.n + lk.skipped);
 	if (lk.n >= 2) {
 		if (crm_linkage_block(&lk, e) < 0 || crm_linkage_train(&lk, 1, e) < 0 ||
-		    crm_linkage_cluster(&lk, 0.9, 50, &cl, e) < 0)
+		    crm_linkage_cluster(&lk, 0.9, 0.5, 50, &cl, NULL, e) < 0)
 			goto out;
 		for (size_t i = 0; i < lk.n; i++)
 			c->count += cl[i] != i;

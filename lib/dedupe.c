@@ -45,14 +45,15 @@ static int fields_json(const struct crm_linkage *lk, const struct crm_pair *p,
 		       struct crm_buf *f)
 {
 	int rc = crm_buf_addc(f, '{');
+	double w[CRM_LINK_MAXF];
 
+	crm_linkage_pair_weights(lk, p, w);
 	for (size_t i = 0; i < lk->nf; i++) {
 		if (i)
 			rc |= crm_buf_addc(f, ',');
 		rc |= crm_json_str(f, lk->f[i].name, strlen(lk->f[i].name));
 		rc |= crm_buf_addf(f, ":{\"level\":\"%s\",\"weight\":%.3f}",
-				   crm_level_name(p->lev[i]),
-				   crm_linkage_field_weight(lk, i, p->lev[i]));
+				   crm_level_name(p->lev[i]), w[i]);
 	}
 	return rc | crm_buf_addc(f, '}');
 }
@@ -88,8 +89,8 @@ static int owners_differ(sqlite3 *db, const struct crm_entity *t, const char *a,
 }
 
 const char *crm_dedupe_action(sqlite3 *db, const struct crm_linkage *lk,
-			      const struct crm_pair *p, double automerge,
-			      double review, char *why, size_t n)
+			      const struct crm_pair *p, const uint32_t *cluster,
+			      double automerge, double review, char *why, size_t n)
 {
 	char owners[300];
 
@@ -102,6 +103,10 @@ const char *crm_dedupe_action(sqlite3 *db, const struct crm_linkage *lk,
 		return p->p < automerge ? "review" : "merge";
 	if (p->p < automerge)
 		return "review";
+	if (cluster && cluster[p->a] != cluster[p->b]) {
+		snprintf(why, n, "held apart: other records of the two groups do not match");
+		return "review";
+	}
 	if (owners_differ(db, lk->type, lk->id[p->a], lk->id[p->b], owners, sizeof(owners)) > 0) {
 		snprintf(why, n, "two owners: %s", owners);
 		return "review";
@@ -243,8 +248,9 @@ int crm_dedupe_apply(sqlite3 *db, const struct crm_linkage *lk,
 		const struct crm_pair *p = &lk->pairs[k];
 		int qr;
 
-		if (p->p < review || p->p >= automerge ||
+		if (p->p < review ||
 		    (cluster[p->a] == cluster[p->b] && !held[p->a] && !held[p->b]) ||
+		    (p->p >= automerge && cluster[p->a] == cluster[p->b]) ||
 		    p->a >= lk->n_db || p->b >= lk->n_db)
 			continue;
 		if (!in_tx && crm_db_begin(db, e) < 0)
@@ -259,7 +265,9 @@ int crm_dedupe_apply(sqlite3 *db, const struct crm_linkage *lk,
 		if ((qr = queue_review(db, q, lk->type->kind,
 				       held[p->a] ? lk->id[p->a] : live[cluster[p->a]],
 				       held[p->b] ? lk->id[p->b] : live[cluster[p->b]],
-				       p->p, p->weight, f.data, NULL, now, e)) < 0)
+				       p->p, p->weight, f.data,
+				       p->p >= automerge ? "held apart: other records of the two groups do not match" : NULL,
+				       now, e)) < 0)
 			goto out;
 		res->queued += qr;
 	}

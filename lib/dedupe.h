@@ -38,12 +38,14 @@ int crm_dedupe_apply(sqlite3 *db, const struct crm_linkage *lk,
 
 /*
  * What crm_dedupe_apply does with pair p: "merge", "review" or
- * "distinct". A sure pair of records with two different owners is
- * "review", and why (n bytes) says so; else why is "".
+ * "distinct". A sure pair is "review", and why (n bytes) says so, when
+ * its records have two different owners, when one is the other's parent,
+ * or when cluster (may be NULL) kept them apart (other pairs across their
+ * groups do not hold); else why is "".
  */
 const char *crm_dedupe_action(sqlite3 *db, const struct crm_linkage *lk,
-			      const struct crm_pair *p, double automerge,
-			      double review, char *why, size_t n);
+			      const struct crm_pair *p, const uint32_t *cluster,
+			      double automerge, double review, char *why, size_t n);
 
 /*
  * Accept (merge) or reject an open review entry, in one transaction. On

@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include "db.h"
@@ -36,12 +37,19 @@
 #define EM_MAX_ITER 200
 #define M_PRIOR 10.0	/* weight of the prior on m, in pairs */
 #define LABEL_PRIOR 100.0	/* weight of the unsupervised m and u against labels */
+#define TF_SCALE 8.0		/* value frequencies in eighths of a bit */
+#define TF_MAX_GAIN 3.0		/* bits a rare value may add to its level's weight */
+#define MI_MIN 0.0005		/* nats: fields less related go as independent */
+#define U_SHRINK 20.0		/* pseudo-pairs pulling u given a parent towards u */
+#define U_ROUNDS 4		/* rounds of u without the random pairs that match */
+#define U_STRANGERS 20.0	/* strangers per match, for u given a level */
+#define M_CONFLICT 0.01		/* most m of "different" for an organisation's name */
 
 /* Starting m, and the centre of its prior: how matches usually compare. */
 static const double m0[CRM_LEVELS] = { 1, 0.90, 0.05, 0.03, 0.02 };
 
 static const char *const cmp_names[] = { "name", "text", "company", "email",
-					 "phone", "id", "date", "code" };
+					 "phone", "id", "date", "code", "address" };
 static const char *const level_names[] = { "missing", "exact", "close",
 					   "fuzzy", "different" };
 
@@ -74,6 +82,9 @@ void crm_linkage_release(struct crm_linkage *lk)
 {
 	for (size_t i = 0; i < lk->nf; i++)
 		free(lk->f[i].name);
+	free(lk->tf);
+	free(lk->ucond);
+	free(lk->words);
 	for (size_t i = 0; i < lk->nchunks; i++)
 		free(lk->chunks[i]);
 	free(lk->chunks);
@@ -150,6 +161,10 @@ static enum crm_cmp guess_cmp(const char *key, char **vals, size_t n)
 		return CRM_CMP_NAME;
 	if (strstr(k, "company") || strstr(k, "employer"))
 		return CRM_CMP_COMPANY;
+	if (strstr(k, "addr") || strstr(k, "street"))
+		return CRM_CMP_ADDRESS;
+	if (strstr(k, "website") || strstr(k, "domain") || strstr(k, "url"))
+		return CRM_CMP_ID;
 	for (size_t i = 0; i < n; i++) {
 		char out[CRM_TIME_MAX];
 		const char *why, *p = vals[i];
@@ -286,6 +301,9 @@ static void match_value(enum crm_cmp c, const char *raw, char *out)
 	case CRM_CMP_PHONE:
 		crm_key_phone(raw, out);
 		break;
+	case CRM_CMP_ADDRESS:
+		crm_key_address(raw, out);
+		break;
 	case CRM_CMP_DATE:
 		if (crm_parse_time(raw, CRM_DATE_MDY, t, &why) == 0) {
 			/* YYYY-MM-DD... -> YYYYMMDD */
@@ -299,7 +317,17 @@ static void match_value(enum crm_cmp c, const char *raw, char *out)
 	case CRM_CMP_ID:
 	case CRM_CMP_CODE: {
 		size_t k = 0;
+		const char *host = strstr(raw, "://");
+		char site[256];
 
+		/* A website is its host: https://www.acme.com/about is acme.com. */
+		if (host || !strncasecmp(raw, "www.", 4)) {
+			raw = host ? host + 3 : raw;
+			if (!strncasecmp(raw, "www.", 4))
+				raw += 4;
+			snprintf(site, sizeof(site), "%.*s", (int)strcspn(raw, "/?#"), raw);
+			raw = site;
+		}
 		crm_fold(raw, out);
 		for (size_t i = 0; out[i]; i++)
 			if (out[i] != ' ')
@@ -514,6 +542,44 @@ static int same_digits(const char *a, const char *b)
 	}
 }
 
+/* The house number of a street address key: its first word of digits. */
+static size_t house_number(const char *s, const char **num)
+{
+	for (const char *w = s; *w;) {
+		size_t len = strcspn(w, " ");
+
+		if (w[0] >= '0' && w[0] <= '9') {
+			*num = w;
+			return len;
+		}
+		w += len;
+		while (*w == ' ')
+			w++;
+	}
+	*num = NULL;
+	return 0;
+}
+
+/*
+ * Two address keys: equal is exact; the same house number and a close
+ * street is close; the same number and a fuzzy street is fuzzy; two
+ * different numbers are different buildings whatever the street.
+ */
+static int compare_address(const char *a, const char *b)
+{
+	const char *na, *nb;
+	size_t la = house_number(a, &na), lb = house_number(b, &nb);
+	double jw = crm_jaro_winkler(a, b), ts = crm_token_set(a, b);
+
+	if (la && lb && (la != lb || strncmp(na, nb, la)))
+		return CRM_LV_DIFF;
+	if (jw >= 0.92 || ts == 1.0)
+		return la && lb ? CRM_LV_CLOSE : CRM_LV_FUZZY;
+	if (jw >= 0.80 || ts >= 0.5)
+		return CRM_LV_FUZZY;
+	return CRM_LV_DIFF;
+}
+
 static int compare_field(enum crm_cmp c, const char *a, const char *b)
 {
 	double jw;
@@ -527,23 +593,46 @@ static int compare_field(enum crm_cmp c, const char *a, const char *b)
 		jw = crm_jaro_winkler(a, b);
 		return jw >= 0.92 ? CRM_LV_CLOSE : jw >= 0.80 ? CRM_LV_FUZZY : CRM_LV_DIFF;
 	case CRM_CMP_TEXT:
-	case CRM_CMP_COMPANY:
 		jw = crm_jaro_winkler(a, b);
 		if (jw >= 0.92 || crm_token_set(a, b) == 1.0)
 			return CRM_LV_CLOSE;
 		return jw >= 0.80 ? CRM_LV_FUZZY : CRM_LV_DIFF;
+	case CRM_CMP_COMPANY: {
+		/* One name within the other ("Spago", "Spago Los Angeles") is
+		 * close; names that share a word or look alike are fuzzy (two
+		 * outlets of one brand are too); names with nothing in common
+		 * are two organisations. */
+		double ts = crm_token_set(a, b);
+
+		jw = crm_jaro_winkler(a, b);
+		if (jw >= 0.92 || ts == 1.0)
+			return CRM_LV_CLOSE;
+		return jw >= 0.80 || ts > 0 ? CRM_LV_FUZZY : CRM_LV_DIFF;
+	}
 	case CRM_CMP_EMAIL: {
 		const char *x = strchr(a, '@'), *y = strchr(b, '@');
+		size_t la = x ? (size_t)(x - a) : strlen(a), lb = y ? (size_t)(y - b) : strlen(b);
 
-		/* Same person, new employer: the local part stays. */
-		if (x && y && x - a == y - b && !strncmp(a, b, (size_t)(x - a)) &&
-		    x - a > 3)
+		/* One typo inside the local part is close; not at its ends,
+		 * where an initial sits (jsmith, msmith; jamesk, jamesr), nor
+		 * in its digits (john.smith1, john.smith2): those are two
+		 * people. */
+		if (la >= 5 && lb >= 5 && a[0] == b[0] && a[la - 1] == b[lb - 1] &&
+		    crm_edit_distance(a, b, 1) <= 1 && same_digits(a, b))
 			return CRM_LV_CLOSE;
-		/* One typo is close, unless it is in the digits: john.smith1
-		 * and john.smith2 are two people. */
-		return crm_edit_distance(a, b, 1) <= 1 && same_digits(a, b) ?
-		       CRM_LV_CLOSE : CRM_LV_DIFF;
+		/* Two mailboxes at one domain are two people (colleagues, or
+		 * two accounts of one provider). Mailboxes at two domains are
+		 * no such conflict: a personal address beside a work one is a
+		 * second channel, a new work domain a new employer, which
+		 * the company field counts already (domain and company go
+		 * together), and the same local part elsewhere is made from
+		 * the name, which the name fields count. */
+		if (x && y && !strcmp(x, y))
+			return CRM_LV_DIFF;
+		return CRM_LV_FUZZY;
 	}
+	case CRM_CMP_ADDRESS:
+		return compare_address(a, b);
 	case CRM_CMP_DATE:
 		if (strlen(a) == 8 && strlen(b) == 8) {
 			/* Day and month swapped, or one digit wrong. */
@@ -584,11 +673,98 @@ static void name_fields(const struct crm_linkage *lk, int *first, int *last)
 	}
 }
 
+static uint64_t hash_str(uint64_t h, const char *s, size_t n);
+
+/* Records whose company names hold a word, from the table of words. */
+static double word_df(const struct crm_linkage *lk, const char *w, size_t n)
+{
+	uint64_t h = hash_str(0xcbf29ce484222325ULL, w, n) | 1;
+
+	if (!lk->words)
+		return 0;
+	for (size_t s = h & (lk->nwords_cap - 1); lk->words[s].h; s = (s + 1) & (lk->nwords_cap - 1))
+		if (lk->words[s].h == h)
+			return lk->words[s].n;
+	return 0;
+}
+
+/* The sum of the squared IDF of s's distinct words; in *shared, of those
+ * also in t (when t). */
+static double idf_mass(const struct crm_linkage *lk, const char *s, const char *t,
+		       double *shared)
+{
+	double sum = 0, both = 0, docs = (double)lk->nwords_docs + 1;
+
+	for (const char *w = s; *w;) {
+		size_t n = strcspn(w, " "), dup = 0;
+
+		for (const char *v = s; v < w && !dup;) {	/* a word seen already */
+			size_t m = strcspn(v, " ");
+
+			dup = m == n && !strncmp(v, w, n);
+			v += m;
+			while (*v == ' ')
+				v++;
+		}
+		if (n && !dup) {
+			double idf = log(docs / (word_df(lk, w, n) + 0.5));
+			int in = 0;
+
+			idf = idf > 0 ? idf * idf : 0;
+			sum += idf;
+			for (const char *v = t; v && *v && !in;) {
+				size_t m = strcspn(v, " ");
+
+				in = m == n && !strncmp(v, w, n);
+				v += m;
+				while (*v == ' ')
+					v++;
+			}
+			both += in ? idf : 0;
+		}
+		w += n;
+		while (*w == ' ')
+			w++;
+	}
+	if (shared)
+		*shared = both;
+	return sum;
+}
+
+/*
+ * Company names, by the words they share weighted by how rare each word is
+ * (TF-IDF cosine): "Acme Holdings" and "Acme Corp Europe" share the word
+ * that matters; "Ritz-Carlton Cafe" and "Ritz-Carlton Dining Room" share
+ * the brand and differ in what tells two outlets apart. A typo is close.
+ */
+static int compare_company(const struct crm_linkage *lk, const char *a, const char *b)
+{
+	double shared, sa, sb, cosine;
+	size_t la = strlen(a), lb = strlen(b);
+
+	if (!strcmp(a, b))
+		return CRM_LV_EXACT;
+	if (!lk->words)
+		return compare_field(CRM_CMP_TEXT, a, b);
+	if ((la > lb ? la : lb) >= 6 && crm_edit_distance(a, b, 1) <= 1)
+		return CRM_LV_CLOSE;
+	sa = idf_mass(lk, a, b, &shared);
+	sb = idf_mass(lk, b, NULL, NULL);
+	cosine = sa > 0 && sb > 0 ? shared / sqrt(sa * sb) : 0;
+	if (cosine >= 0.8)
+		return CRM_LV_CLOSE;
+	if (cosine >= 0.4 || crm_jaro_winkler(a, b) >= 0.92)
+		return CRM_LV_FUZZY;
+	return CRM_LV_DIFF;
+}
+
 static void compare_pair(const struct crm_linkage *lk, uint32_t a, uint32_t b,
 			 int fi, int li, uint8_t *lev)
 {
 	for (size_t i = 0; i < lk->nf; i++)
-		lev[i] = (uint8_t)compare_field(lk->f[i].cmp, V(lk, a, i), V(lk, b, i));
+		lev[i] = (uint8_t)(lk->f[i].cmp == CRM_CMP_COMPANY && V(lk, a, i) && V(lk, b, i) ?
+				   compare_company(lk, V(lk, a, i), V(lk, b, i)) :
+				   compare_field(lk->f[i].cmp, V(lk, a, i), V(lk, b, i)));
 	/* First and last name swapped: close on both, if crosswise equal. */
 	if (fi >= 0 && li >= 0 && lev[fi] >= CRM_LV_FUZZY && lev[li] >= CRM_LV_FUZZY &&
 	    compare_field(CRM_CMP_NAME, V(lk, a, (size_t)fi), V(lk, b, (size_t)li)) <= CRM_LV_CLOSE &&
@@ -618,6 +794,17 @@ static size_t block_part(enum crm_cmp c, const char *v, char *out)
 	case CRM_CMP_NAME:
 		crm_nysiis(v, out);
 		return strlen(out);
+	case CRM_CMP_ADDRESS: {
+		/* The house number and the street's first word. */
+		const char *sp = strchr(v, ' ');
+
+		n = sp ? (size_t)(sp - v) + 1 + strcspn(sp + 1, " ") : strlen(v);
+		if (n > 63)
+			n = 63;
+		memcpy(out, v, n);
+		out[n] = '\0';
+		return n;
+	}
 	case CRM_CMP_COMPANY:
 	case CRM_CMP_TEXT:
 		n = strcspn(v, " ");
@@ -823,6 +1010,76 @@ static void compare_all(struct crm_linkage *lk, int fi, int li)
 		pthread_join(th[t], NULL);
 }
 
+/* Count one word of a company name: -1 when out of memory. */
+static int word_add(struct crm_linkage *lk, const char *w, size_t len)
+{
+	uint64_t h = hash_str(0xcbf29ce484222325ULL, w, len) | 1;
+	size_t s;
+
+	if (2 * (lk->nwords + 1) > lk->nwords_cap) {
+		size_t cap = lk->nwords_cap ? 2 * lk->nwords_cap : 1024;
+		struct crm_word *t = calloc(cap, sizeof(*t));
+
+		if (!t)
+			return -1;
+		for (size_t i = 0; i < lk->nwords_cap; i++)
+			if (lk->words[i].h) {
+				for (s = lk->words[i].h & (cap - 1); t[s].h; s = (s + 1) & (cap - 1))
+					;
+				t[s] = lk->words[i];
+			}
+		free(lk->words);
+		lk->words = t;
+		lk->nwords_cap = cap;
+	}
+	for (s = h & (lk->nwords_cap - 1); lk->words[s].h && lk->words[s].h != h;
+	     s = (s + 1) & (lk->nwords_cap - 1))
+		;
+	if (!lk->words[s].h) {
+		lk->words[s].h = h;
+		lk->nwords++;
+	}
+	lk->words[s].n++;
+	return 0;
+}
+
+/* The words of company names, and in how many names each is. */
+static int count_words(struct crm_linkage *lk)
+{
+	free(lk->words);
+	lk->words = NULL;
+	lk->nwords = lk->nwords_cap = lk->nwords_docs = 0;
+	for (size_t i = 0; i < lk->nf; i++) {
+		if (lk->f[i].cmp != CRM_CMP_COMPANY)
+			continue;
+		for (uint32_t r = 0; r < lk->n; r++) {
+			const char *v = V(lk, r, i);
+
+			if (!v)
+				continue;
+			lk->nwords_docs++;
+			for (const char *w = v; *w;) {
+				size_t len = strcspn(w, " "), dup = 0;
+
+				for (const char *x = v; x < w && !dup;) {
+					size_t m = strcspn(x, " ");
+
+					dup = m == len && !strncmp(x, w, len);
+					x += m;
+					while (*x == ' ')
+						x++;
+				}
+				if (!dup && len && word_add(lk, w, len) < 0)
+					return -1;
+				w += len;
+				while (*w == ' ')
+					w++;
+			}
+		}
+	}
+	return 0;
+}
+
 int crm_linkage_block(struct crm_linkage *lk, struct crm_err *e)
 {
 	struct hidx *keys;
@@ -832,6 +1089,8 @@ int crm_linkage_block(struct crm_linkage *lk, struct crm_err *e)
 
 	if (lk->n < 2)
 		return 0;
+	if (count_words(lk) < 0)
+		return crm_err_set(e, CRM_ESOFTWARE, "out of memory");
 	keys = malloc(lk->n * sizeof(*keys));
 	if (!keys)
 		return crm_err_set(e, CRM_ESOFTWARE, "out of memory");
@@ -867,6 +1126,12 @@ int crm_linkage_block(struct crm_linkage *lk, struct crm_err *e)
 	for (size_t i = 0; i < pb.n; i++)
 		if (!i || pb.p[i] != pb.p[i - 1])
 			pb.p[k++] = pb.p[i];
+	if (k && k < pb.alloc) {	/* give back the room of the repeats first */
+		uint64_t *p = realloc(pb.p, k * sizeof(*p));
+
+		if (p)
+			pb.p = p;
+	}
 	free(lk->pairs);
 	lk->pairs = calloc(k ? k : 1, sizeof(*lk->pairs));
 	if (!lk->pairs)
@@ -965,24 +1230,51 @@ static int ptable_add(struct ptable *pt, const uint8_t *lev, size_t nf)
 	return 0;
 }
 
-/* log of the Bayes factor of a pattern under m and u. */
+/*
+ * u of field j at level l, given the levels of the pair: between
+ * strangers, conditioned on the level of the field it goes with.
+ */
+static double *ucond(const struct crm_linkage *lk, size_t i, size_t j)
+{
+	return lk->ucond + ((i * CRM_LINK_MAXF + j) * CRM_LEVELS * CRM_LEVELS);
+}
+
+/* u of field j at its level in lev, given the levels of the fields in
+ * the bit set cond[j]: the largest of the u given each (none: j's own). */
+static double u_of(const struct crm_linkage *lk, size_t j, const uint8_t *lev,
+		   const uint32_t *cond)
+{
+	double u = 0;
+
+	if (!cond[j])
+		return lk->f[j].u[lev[j]];
+	for (size_t k = 0; k < lk->nf; k++)
+		if (cond[j] >> k & 1)
+			u = fmax(u, ucond(lk, k, j)[lev[k] * CRM_LEVELS + lev[j]]);
+	return u;
+}
+
+/* log of the Bayes factor of a pattern under m and u; masked fields
+ * (the session's own) are left out, but still condition the others. */
 static double log_bf(const struct crm_linkage *lk, double m[][CRM_LEVELS],
-		     const uint8_t *lev)
+		     const uint8_t *lev, const uint8_t *mask, const uint32_t *cond)
 {
 	double w = 0;
 
 	for (size_t i = 0; i < lk->nf; i++)
-		if (lev[i] != CRM_LV_MISSING)
-			w += log(m[i][lev[i]] / lk->f[i].u[lev[i]]);
+		if (lev[i] != CRM_LV_MISSING && !mask[i])
+			w += log(m[i][lev[i]] / u_of(lk, i, lev, cond));
 	return w;
 }
 
 /*
- * EM over the patterns of pt: lambda always, m too when learn_m. Fields
- * that are missing in every pattern keep their m. Returns iterations.
+ * EM over the patterns of pt: lambda always, m too when learn_m, for the
+ * fields not masked. Fields missing in every pattern keep their m.
+ * Returns iterations.
  */
 static int em(const struct crm_linkage *lk, const struct ptable *pt,
-	      double m[][CRM_LEVELS], double *lambda, int learn_m)
+	      double m[][CRM_LEVELS], double *lambda, const uint8_t *mask,
+	      const uint32_t *cond)
 {
 	int it;
 
@@ -996,19 +1288,21 @@ static int em(const struct crm_linkage *lk, const struct ptable *pt,
 
 			if (!p->used)
 				continue;
-			w = prior + log_bf(lk, m, p->lev);
+			w = prior + log_bf(lk, m, p->lev, mask, cond);
 			q = w > 30 ? 1.0 : w < -30 ? 0.0 : 1.0 / (1.0 + exp(-w));
 			pm += q * p->count;
 			tot += p->count;
 			for (size_t i = 0; i < lk->nf; i++)
 				mc[i][p->lev[i]] += q * p->count;
 		}
-		for (size_t i = 0; learn_m && i < lk->nf; i++) {
+		for (size_t i = 0; i < lk->nf; i++) {
 			double sum = 0;
 
+			if (mask[i])
+				continue;
 			for (int l = 1; l < CRM_LEVELS; l++)
 				sum += mc[i][l];
-			if (sum == 0 && mc[i][0] > 0)
+			if (sum == 0)
 				continue;	/* not compared in this session */
 			for (int l = 1; l < CRM_LEVELS; l++) {
 				/* A Dirichlet prior worth M_PRIOR pairs,
@@ -1030,149 +1324,528 @@ static int em(const struct crm_linkage *lk, const struct ptable *pt,
 	return it;
 }
 
-int crm_linkage_train(struct crm_linkage *lk, uint64_t seed, struct crm_err *e)
+/*
+ * Value frequencies: for each record and field, -TF_SCALE log2 of the
+ * share of the other records with the field that hold the same value.
+ */
+static int term_frequencies(struct crm_linkage *lk)
 {
-	int fi, li;
-	double ucount[CRM_LINK_MAXF][CRM_LEVELS] = { { 0 } };
-	double msum[CRM_LINK_MAXF][CRM_LEVELS] = { { 0 } }, m[CRM_LINK_MAXF][CRM_LEVELS];
-	int mcount[CRM_LINK_MAXF] = { 0 }, seen[CRM_LINK_MAXF][CRM_LEVELS] = { { 0 } };
-	struct ptable all = { 0 };
-	struct crm_rng rng;
+	struct hidx *keys = malloc((lk->n ? lk->n : 1) * sizeof(*keys));
 
-	if (lk->n < 2 || !lk->npairs)
-		return 0;
-	crm_rng_seed(&rng, seed);
-	name_fields(lk, &fi, &li);
-	/* u: how often each level happens between random records. */
-	{
-		size_t samples = U_SAMPLES;
-		double pairs = (double)lk->n * (double)(lk->n - 1) / 2;
+	free(lk->tf);
+	lk->tf = calloc(lk->n * lk->nf + 1, 1);
+	if (!keys || !lk->tf) {
+		free(keys);
+		return -1;
+	}
+	for (size_t f = 0; f < lk->nf; f++) {
+		size_t nk = 0;
 
-		if (pairs < (double)samples)
-			samples = (size_t)pairs;
-		for (size_t s = 0; s < samples; s++) {
-			uint32_t a = (uint32_t)(crm_rng_next(&rng) % lk->n);
-			uint32_t b = (uint32_t)(crm_rng_next(&rng) % lk->n);
-			uint8_t lev[CRM_LINK_MAXF];
+		for (uint32_t r = 0; r < lk->n; r++) {
+			const char *v = V(lk, r, f);
 
-			if (a == b)
+			if (!v)
 				continue;
-			compare_pair(lk, a, b, fi, li, lev);
-			for (size_t i = 0; i < lk->nf; i++)
-				ucount[i][lev[i]]++;
+			keys[nk].h = hash_str(0xcbf29ce484222325ULL, v, strlen(v));
+			keys[nk].i = r;
+			nk++;
+		}
+		qsort(keys, nk, sizeof(*keys), cmp_hidx);
+		for (size_t s = 0; s < nk;) {
+			size_t end = s + 1;
+			double q;
+
+			while (end < nk && keys[end].h == keys[s].h)
+				end++;
+			/* Leave the record itself out; a value no third
+			 * record holds says nothing of how common it is
+			 * (0: the field's own weight). */
+			q = end - s < 3 ? 0 : -TF_SCALE * log2((double)(end - s - 1) / (double)nk);
+			for (size_t i = s; i < end; i++)
+				lk->tf[(size_t)keys[i].i * lk->nf + f] =
+					(uint8_t)(end - s < 3 ? 0 : q < 1 ? 1 : q > 255 ? 255 : lround(q));
+			s = end;
 		}
 	}
+	free(keys);
+	return 0;
+}
+
+double crm_linkage_pair_weights(const struct crm_linkage *lk, const struct crm_pair *p,
+				double *w)
+{
+	double sum = 0, fw[CRM_LINK_MAXF];
+
+	for (size_t j = 0; j < lk->nf; j++) {
+		const struct crm_lfield *f = &lk->f[j];
+		int l = p->lev[j];
+		double x = f->parent >= 0 ? f->wc[p->lev[f->parent]][l] : f->w[l];
+
+		if ((l == CRM_LV_EXACT || l == CRM_LV_CLOSE) && lk->tf && x > 0) {
+			/* Equal values: as rare as this value, not as the
+			 * field's values are on average; close ones no rarer
+			 * than the commoner of the two. */
+			uint8_t qa = lk->tf[(size_t)p->a * lk->nf + j], qb = lk->tf[(size_t)p->b * lk->nf + j];
+			uint8_t q = l == CRM_LV_EXACT || !qb || (qa && qa < qb) ? qa : qb;
+			double adj = log2(f->u[CRM_LV_EXACT]) + q / TF_SCALE;
+
+			if (q)
+				x = fmax(x + fmin(adj, l == CRM_LV_EXACT ? TF_MAX_GAIN : 0), 0);
+		}
+		fw[j] = x;
+		sum += x;
+	}
+	if (w)
+		memcpy(w, fw, lk->nf * sizeof(*w));
+	return sum;
+}
+
+double crm_linkage_prob(const struct crm_linkage *lk, double w)
+{
+	double t = w + log2(lk->lambda / (1 - lk->lambda));
+
+	return t > 60 ? 1.0 : t < -60 ? 0.0 : 1.0 / (1.0 + exp2(-t));
+}
+
+/*
+ * lambda, the chance that two records picked at random are one, by EM
+ * with m and u fixed. Every field of a pair counts, those the blocking
+ * rules chose it by too, so the prior is over all pairs, not over the
+ * candidates (which would count the blocking fields twice); pairs that
+ * are no candidates are taken as strangers. Over a histogram of the
+ * candidates' weights.
+ */
+static int em_lambda(struct crm_linkage *lk)
+{
+	enum { BINS = 4001 };	/* 0.05 bits each, -100 .. +100 */
+	double *count = calloc(BINS, sizeof(*count));
+	double all = (double)lk->n * (double)(lk->n - 1) / 2;
+	int it;
+
+	if (!count)
+		return -1;
+	for (size_t k = 0; k < lk->npairs; k++) {
+		double w = crm_linkage_pair_weights(lk, &lk->pairs[k], NULL);
+		long b = lround(w * 20) + BINS / 2;
+
+		count[b < 0 ? 0 : b >= BINS ? BINS - 1 : b]++;
+	}
+	lk->lambda = fmin(0.01 * (double)lk->npairs / all, 0.5);
+	for (it = 1; it <= EM_MAX_ITER; it++) {
+		double prior = log2(lk->lambda / (1 - lk->lambda)), pm = 0;
+
+		for (int b = 0; b < BINS; b++) {
+			double t;
+
+			if (!count[b])
+				continue;
+			t = (b - BINS / 2) / 20.0 + prior;
+			pm += count[b] * (t > 60 ? 1.0 : t < -60 ? 0.0 : 1.0 / (1.0 + exp2(-t)));
+		}
+		pm = fmin(fmax(pm / all, 1e-12), 0.5);
+		if (fabs(pm - lk->lambda) < 1e-6 * pm) {
+			lk->lambda = pm;
+			break;
+		}
+		lk->lambda = pm;
+	}
+	lk->iterations += it;
+	free(count);
+	return 0;
+}
+
+/* Levels of the random pairs u is measured on. */
+struct usample {
+	uint8_t (*lev)[CRM_LINK_MAXF];
+	uint32_t (*ab)[2];
+	float *keep;		/* weight: 1 - the chance it is a match */
+	size_t n;
+};
+
+/*
+ * u from the kept random pairs: each field's levels, and, along a tree
+ * joining the fields that go together most between strangers (Chow and
+ * Liu's, on mutual information), each field's levels given its parent's.
+ * lambda and m are the last estimates (of how many random pairs match,
+ * and how).
+ */
+static void estimate_u(struct crm_linkage *lk, const struct usample *us, double lambda)
+{
+	static double c[CRM_LINK_MAXF][CRM_LINK_MAXF][CRM_LEVELS][CRM_LEVELS];
+	double tot = 0, mi[CRM_LINK_MAXF][CRM_LINK_MAXF] = { { 0 } };
+	int comp[CRM_LINK_MAXF], adj[CRM_LINK_MAXF][CRM_LINK_MAXF] = { { 0 } };
+
+	memset(c, 0, sizeof(c));
+	for (size_t s = 0; s < us->n; s++) {
+		double k = us->keep[s];
+
+		if (k <= 0)
+			continue;
+		tot += k;
+		for (size_t i = 0; i < lk->nf; i++)
+			for (size_t j = 0; j < lk->nf; j++)
+				c[i][j][us->lev[s][i]][us->lev[s][j]] += k;
+	}
 	for (size_t i = 0; i < lk->nf; i++) {
-		double tot = 0;
+		double n = 0;
 
 		for (int l = 1; l < CRM_LEVELS; l++)
-			tot += ucount[i][l];
+			n += c[i][i][l][l];
 		for (int l = 1; l < CRM_LEVELS; l++)
-			lk->f[i].u[l] = (ucount[i][l] + 0.5) / (tot + 0.5 * (CRM_LEVELS - 1));
+			lk->f[i].u[l] = (c[i][i][l][l] + 0.5) / (n + 0.5 * (CRM_LEVELS - 1));
 		lk->f[i].u[0] = 1;
+		lk->f[i].parent = -1;
+		comp[i] = (int)i;
+	}
+	/* Mutual information of each two fields' levels. */
+	for (size_t i = 0; i < lk->nf; i++)
+		for (size_t j = i + 1; j < lk->nf && tot > 0; j++) {
+			double v = 0;
+
+			for (int a = 0; a < CRM_LEVELS; a++)
+				for (int b = 0; b < CRM_LEVELS; b++) {
+					double pij = c[i][j][a][b] / tot;
+					double pi = c[i][i][a][a] / tot, pj = c[j][j][b][b] / tot;
+
+					if (pij > 0)
+						v += pij * log(pij / (pi * pj));
+				}
+			mi[i][j] = mi[j][i] = v;
+		}
+	/* The tree: strongest links first, none that closes a loop. */
+	for (;;) {
+		double best = MI_MIN;
+		size_t bi = 0, bj = 0;
+
+		for (size_t i = 0; i < lk->nf; i++)
+			for (size_t j = i + 1; j < lk->nf; j++)
+				if (comp[i] != comp[j] && mi[i][j] > best) {
+					best = mi[i][j];
+					bi = i;
+					bj = j;
+				}
+		if (best <= MI_MIN)
+			break;
+		adj[bi][bj] = adj[bj][bi] = 1;
+		for (size_t k = 0, from = (size_t)comp[bj]; k < lk->nf; k++)
+			if ((size_t)comp[k] == from)
+				comp[k] = comp[bi];
+	}
+	/* Rooted at each part's first field: every other field's parent is
+	 * its neighbour towards the root. */
+	{
+		int seen[CRM_LINK_MAXF] = { 0 }, queue[CRM_LINK_MAXF], qh = 0, qt = 0;
+
+		for (size_t r = 0; r < lk->nf; r++) {
+			if (seen[r])
+				continue;
+			seen[r] = 1;
+			queue[qt++] = (int)r;
+			while (qh < qt) {
+				int x = queue[qh++];
+
+				for (size_t y = 0; y < lk->nf; y++)
+					if (adj[x][y] && !seen[y]) {
+						seen[y] = 1;
+						lk->f[y].parent = x;
+						queue[qt++] = (int)y;
+					}
+			}
+		}
 	}
 	/*
-	 * m: one EM session per blocking rule, on a sample of its pairs, with
-	 * the rule's own fields left out: pairs that were chosen for agreeing
-	 * on them say nothing about how matches compare there (Splink's way).
-	 * Each field's m is the mean over the sessions that could see it.
+	 * Conditional tables for every two related fields, shrunk towards
+	 * the field's own u where the given level is rare; and only where
+	 * strangers outnumber the matches among random pairs with that level
+	 * by far: in a small set full of copies, random pairs agreeing on a
+	 * name are as often one person as two.
 	 */
+	for (size_t i = 0; i < lk->nf; i++)
+		for (size_t j = 0; j < lk->nf; j++) {
+			double *t = ucond(lk, i, j);
+
+			lk->mi[i][j] = (float)mi[i][j];
+			for (int a = 0; a < CRM_LEVELS; a++) {
+				double n = 0, ui = tot > 0 ? c[i][i][a][a] / tot : 0;
+				int own = i == j || ui < U_STRANGERS * lambda * lk->f[i].m[a];
+
+				for (int l = 1; l < CRM_LEVELS; l++)
+					n += c[i][j][a][l];
+				t[a * CRM_LEVELS] = 1;
+				for (int l = 1; l < CRM_LEVELS; l++)
+					t[a * CRM_LEVELS + l] = own ? lk->f[j].u[l] :
+						(c[i][j][a][l] + U_SHRINK * lk->f[j].u[l]) / (n + U_SHRINK);
+			}
+		}
+	for (size_t j = 0; j < lk->nf; j++)
+		if (lk->f[j].parent >= 0)
+			for (int a = 0; a < CRM_LEVELS; a++)
+				memcpy(lk->f[j].uc[a], ucond(lk, (size_t)lk->f[j].parent, j) + a * CRM_LEVELS,
+				       sizeof(lk->f[j].uc[a]));
+}
+
+/*
+ * Weights from m and u: log2(m/u), per level and, for a field with a
+ * parent, per level of the parent; a better level never weighs less than
+ * a worse one (a rare "fuzzy" must not cost more than "different"), and
+ * levels never seen weigh 0.
+ */
+static void weights(struct crm_linkage *lk, int seen[][CRM_LEVELS])
+{
+	for (size_t i = 0; i < lk->nf; i++) {
+		struct crm_lfield *f = &lk->f[i];
+
+		for (int a = -1; a < CRM_LEVELS; a++) {
+			double *w = a < 0 ? f->w : f->wc[a], floor = -INFINITY;
+			const double *u = a < 0 ? f->u : f->uc[a];
+
+			w[0] = 0;
+			for (int l = CRM_LEVELS - 1; l >= 1; l--) {
+				if (!seen[i][l]) {
+					w[l] = 0;
+					continue;
+				}
+				w[l] = fmax(log2(f->m[l] / u[l]), floor);
+				/* Two mailboxes at one domain are no worse a
+				 * sign than two at two domains, nor better:
+				 * the email levels below close are kinds, not
+				 * ranks. */
+				floor = f->cmp == CRM_CMP_EMAIL && l == CRM_LV_DIFF ? -INFINITY : w[l];
+			}
+		}
+	}
+}
+
+/*
+ * m: one EM session per blocking rule, on a sample of its pairs. The
+ * rule's own fields are left out: pairs that were chosen for agreeing on
+ * them say nothing about how matches compare there (Splink's way); they
+ * still condition u of the fields that go with them (between colleagues,
+ * who share a company, two mailboxes at one domain are no surprise).
+ * Each field's m is the mean over the sessions that could see it,
+ * weighted by the matches each found.
+ */
+static int estimate_m(struct crm_linkage *lk, int fi, int li, size_t *sessions)
+{
+	double msum[CRM_LINK_MAXF][CRM_LEVELS] = { { 0 } }, mweight[CRM_LINK_MAXF] = { 0 };
+	double m[CRM_LINK_MAXF][CRM_LEVELS];
+
+	*sessions = 0;
 	for (size_t r = 0; r < lk->nrules; r++) {
 		const struct crm_lrule *rule = &lk->rules[r];
 		struct ptable pt = { 0 };
 		double lambda = 0.01;
+		uint8_t mask[CRM_LINK_MAXF] = { 0 };
+		uint32_t cond[CRM_LINK_MAXF];
 
 		for (size_t i = 0; i < lk->nf; i++)
 			memcpy(m[i], m0, sizeof(m0));
+		mask[rule->x] = 1;
+		if (rule->y >= 0)
+			mask[rule->y] = 1;
+		/* u of each field given its parent and the rule's fields it
+		 * goes with: colleagues, chosen for sharing a company, share
+		 * its mail domain and its city too. */
+		for (size_t j = 0; j < lk->nf; j++) {
+			cond[j] = lk->f[j].parent >= 0 ? 1u << lk->f[j].parent : 0;
+			for (size_t k = 0; k < lk->nf; k++)
+				if (mask[k] && k != j && lk->mi[k][j] > MI_MIN)
+					cond[j] |= 1u << k;
+		}
 		for (size_t k = 0; k < rule->nsample; k++) {
 			uint8_t lev[CRM_LINK_MAXF];
 
 			compare_pair(lk, (uint32_t)(rule->sample[k] >> 32),
 				     (uint32_t)rule->sample[k], fi, li, lev);
-			lev[rule->x] = CRM_LV_MISSING;
-			if (rule->y >= 0)
-				lev[rule->y] = CRM_LV_MISSING;
 			if (ptable_add(&pt, lev, lk->nf) < 0) {
 				free(pt.t);
-				return crm_err_set(e, CRM_ESOFTWARE, "out of memory");
+				return -1;
 			}
 		}
 		if (pt.n) {
-			lk->iterations += em(lk, &pt, m, &lambda, 1);
+			double found;
+
+			lk->iterations += em(lk, &pt, m, &lambda, mask, cond);
+			found = lambda * (double)rule->nsample;
+			(*sessions)++;
+			if (getenv("CRM_LINK_DEBUG")) {
+				fprintf(stderr, "rule %s+%s n=%zu lambda=%.4f", lk->f[rule->x].name, rule->y >= 0 ? lk->f[rule->y].name : "-", rule->nsample, lambda);
+				for (size_t i = 0; i < lk->nf; i++) if (!mask[i]) fprintf(stderr, " %s[%.3f %.3f %.3f %.3f]", lk->f[i].name, m[i][1], m[i][2], m[i][3], m[i][4]);
+				fprintf(stderr, "\n");
+			}
 			for (size_t i = 0; i < lk->nf; i++) {
-				if ((int)i == rule->x || (int)i == rule->y)
+				if (mask[i])
 					continue;
 				for (int l = 1; l < CRM_LEVELS; l++)
-					msum[i][l] += m[i][l];
-				mcount[i]++;
+					msum[i][l] += found * m[i][l];
+				mweight[i] += found;
 			}
 		}
 		free(pt.t);
 	}
-	for (size_t i = 0; i < lk->nf; i++)
+	for (size_t i = 0; i < lk->nf; i++) {
 		for (int l = 0; l < CRM_LEVELS; l++)
-			lk->f[i].m[l] = m[i][l] = mcount[i] && l ? msum[i][l] / mcount[i] : m0[l];
+			lk->f[i].m[l] = mweight[i] > 0 && l ? msum[i][l] / mweight[i] : m0[l];
+		/* An organisation is its name: two accounts whose names have
+		 * nothing in common are two, also at one address with one
+		 * switchboard (restaurants of a hotel, firms in a building),
+		 * which EM, seeing all else agree, would take for one. */
+		if (lk->f[i].cmp == CRM_CMP_COMPANY && !strcmp(lk->f[i].name, "name") &&
+		    lk->f[i].m[CRM_LV_DIFF] > M_CONFLICT) {
+			double rest = 1 - lk->f[i].m[CRM_LV_DIFF];
+
+			for (int l = 1; l < CRM_LV_DIFF; l++)
+				lk->f[i].m[l] *= (1 - M_CONFLICT) / rest;
+			lk->f[i].m[CRM_LV_DIFF] = M_CONFLICT;
+		}
+	}
 	/* Labelled pairs, when given, pull m and u towards what they show. */
 	for (size_t i = 0; i < lk->nf; i++) {
 		refine(lk->f[i].m, lk->lab[1][i]);
 		refine(lk->f[i].u, lk->lab[0][i]);
-		memcpy(m[i], lk->f[i].m, sizeof(m[i]));
+	}
+	return 0;
+}
+
+int crm_linkage_train(struct crm_linkage *lk, uint64_t seed, struct crm_err *e)
+{
+	int fi, li;
+	int seen[CRM_LINK_MAXF][CRM_LEVELS] = { { 0 } };
+	struct usample us = { 0 };
+	struct crm_rng rng;
+	size_t samples = U_SAMPLES, sessions;
+	double pairs = (double)lk->n * (double)(lk->n - 1) / 2, lambda0 = 0;
+	int rc = -1;
+
+	if (lk->n < 2 || !lk->npairs)
+		return 0;
+	if (term_frequencies(lk) < 0)
+		return crm_err_set(e, CRM_ESOFTWARE, "out of memory");
+	crm_rng_seed(&rng, seed);
+	name_fields(lk, &fi, &li);
+	if (pairs < (double)samples)
+		samples = (size_t)pairs;
+	us.lev = malloc((samples ? samples : 1) * sizeof(*us.lev));
+	us.ab = malloc((samples ? samples : 1) * sizeof(*us.ab));
+	us.keep = malloc((samples ? samples : 1) * sizeof(*us.keep));
+	free(lk->ucond);
+	lk->ucond = calloc(CRM_LINK_MAXF * CRM_LINK_MAXF * CRM_LEVELS * CRM_LEVELS, sizeof(double));
+	if (!us.lev || !us.ab || !us.keep || !lk->ucond)
+		goto nomem;
+	/* Random pairs: strangers, nearly all. */
+	for (size_t s = 0; s < samples; s++) {
+		uint32_t a = (uint32_t)(crm_rng_next(&rng) % lk->n);
+		uint32_t b = (uint32_t)(crm_rng_next(&rng) % lk->n);
+
+		if (a == b)
+			continue;
+		compare_pair(lk, a < b ? a : b, a < b ? b : a, fi, li, us.lev[us.n]);
+		us.ab[us.n][0] = a < b ? a : b;
+		us.ab[us.n][1] = a < b ? b : a;
+		us.keep[us.n] = 1;
+		for (size_t i = 0; i < lk->nf; i++)
+			seen[i][us.lev[us.n][i]] = 1;
+		us.n++;
+	}
+	/* A first guess at lambda: candidates that agree on every field both
+	 * have, two at least. */
+	for (size_t k = 0; k < lk->npairs; k++) {
+		int both = 0, agree = 0;
+
+		for (size_t i = 0; i < lk->nf; i++) {
+			int l = lk->pairs[k].lev[i];
+
+			seen[i][l] = 1;
+			both += l != CRM_LV_MISSING;
+			agree += l == CRM_LV_EXACT || l == CRM_LV_CLOSE;
+		}
+		lambda0 += both >= 2 && agree == both;
+	}
+	lambda0 = fmax(lambda0, 1) / pairs;
+	for (size_t i = 0; i < lk->nf; i++)
+		memcpy(lk->f[i].m, m0, sizeof(m0));
+	for (size_t i = 0; i < lk->nf; i++)
 		for (int l = 1; l < CRM_LEVELS; l++)
 			if (lk->lab[0][i][l] > 0 || lk->lab[1][i][l] > 0)
 				seen[i][l] = 1;
+	/*
+	 * Rounds: the random pairs hold some true matches (many, in a small
+	 * set full of copies), which make fields look more alike, and more
+	 * correlated, between strangers than they are; each round measures
+	 * u again with each random pair weighted by the chance the last
+	 * round gives that it is no match, until that settles.
+	 */
+	for (int round = 0, again = 1; again && round < U_ROUNDS; round++) {
+		double matches = 0, before = 0;
+
+		for (size_t s = 0; s < us.n; s++)
+			before += 1 - us.keep[s];
+		estimate_u(lk, &us, round ? lk->lambda : lambda0);
+		if (estimate_m(lk, fi, li, &sessions) < 0)
+			goto nomem;
+		weights(lk, seen);
+		if (em_lambda(lk) < 0)
+			goto nomem;
+		for (size_t s = 0; s < us.n; s++) {
+			struct crm_pair p = { .a = us.ab[s][0], .b = us.ab[s][1] };
+
+			memcpy(p.lev, us.lev[s], sizeof(p.lev));
+			us.keep[s] = (float)(1 - crm_linkage_prob(lk, crm_linkage_pair_weights(lk, &p, NULL)));
+			matches += 1 - us.keep[s];
+		}
+		/* Random pairs are nearly all strangers: a round that calls
+		 * many of them matches is not to be trusted with leaving them
+		 * out. */
+		if (matches > (double)us.n / 20) {
+			for (size_t s = 0; s < us.n; s++)
+				us.keep[s] = 1;
+			break;
+		}
+		again = fabs(matches - before) > 0.02 * matches + 1;
 	}
-	/* lambda: the share of matches among all candidates, m and u fixed. */
 	for (size_t k = 0; k < lk->npairs; k++) {
-		if (ptable_add(&all, lk->pairs[k].lev, lk->nf) < 0) {
-			free(all.t);
-			return crm_err_set(e, CRM_ESOFTWARE, "out of memory");
-		}
-		for (size_t i = 0; i < lk->nf; i++)
-			seen[i][lk->pairs[k].lev[i]] = 1;
-	}
-	lk->lambda = 0.01;
-	lk->iterations += em(lk, &all, m, &lk->lambda, 0);
-	free(all.t);
-	/* Weights: a better level never weighs less than a worse one (a
-	 * rare "fuzzy" must not cost more than "different"); levels never
-	 * seen, in the sample or the candidates, weigh 0. */
-	for (size_t i = 0; i < lk->nf; i++) {
-		double floor = -INFINITY;
+		struct crm_pair *p = &lk->pairs[k];
+		double w = crm_linkage_pair_weights(lk, p, NULL);
 
-		for (int l = 1; l < CRM_LEVELS; l++)
-			if (ucount[i][l] > 0)
-				seen[i][l] = 1;
-		lk->f[i].w[0] = 0;
-		for (int l = CRM_LEVELS - 1; l >= 1; l--) {
-			if (!seen[i][l]) {
-				lk->f[i].w[l] = 0;
-				continue;
-			}
-			lk->f[i].w[l] = fmax(log2(lk->f[i].m[l] / lk->f[i].u[l]), floor);
-			floor = lk->f[i].w[l];
-		}
+		p->weight = (float)w;
+		p->p = (float)crm_linkage_prob(lk, w);
 	}
-	/* Score. */
-	{
-		double prior = log2(lk->lambda / (1 - lk->lambda));
-
-		for (size_t k = 0; k < lk->npairs; k++) {
-			struct crm_pair *p = &lk->pairs[k];
-			double w = 0, t;
-
-			for (size_t i = 0; i < lk->nf; i++)
-				w += lk->f[i].w[p->lev[i]];
-			t = w + prior;
-			p->weight = (float)w;
-			p->p = (float)(t > 60 ? 1.0 : t < -60 ? 0.0 : 1.0 / (1.0 + exp2(-t)));
-		}
-	}
-	return 0;
+	rc = 0;
+	goto out;
+nomem:
+	crm_err_set(e, CRM_ESOFTWARE, "out of memory");
+out:
+	free(us.lev);
+	free(us.ab);
+	free(us.keep);
+	return rc;
 }
 
 double crm_linkage_field_weight(const struct crm_linkage *lk, size_t i, int lev)
 {
 	return lk->f[i].w[lev];
+}
+
+double crm_linkage_estimate(const struct crm_linkage *lk, double threshold,
+			    double *precision, double *recall, double *unsure)
+{
+	double all = 0, above = 0, nabove = 0, mid = 0;
+
+	for (size_t k = 0; k < lk->npairs; k++) {
+		double p = lk->pairs[k].p;
+
+		all += p;
+		if (p >= threshold) {
+			above += p;
+			nabove++;
+		} else if (p >= 0.1) {
+			mid += p;
+		}
+	}
+	*precision = nabove ? above / nabove : 1;
+	*recall = all > 0 ? above / all : 1;
+	*unsure = all > 0 ? mid / all : 0;
+	return all;
 }
 
 /* ---- clustering -------------------------------------------------------- */
@@ -1195,20 +1868,37 @@ static int cmp_pair_p(const void *x, const void *y)
 	return (*a)->weight > (*b)->weight ? -1 : (*a)->weight < (*b)->weight;
 }
 
+/* Probability of records a and b, compared now. */
+static double pair_p(const struct crm_linkage *lk, uint32_t a, uint32_t b)
+{
+	struct crm_pair p = { .a = a < b ? a : b, .b = a < b ? b : a };
+	int fi, li;
+
+	name_fields(lk, &fi, &li);
+	compare_pair(lk, p.a, p.b, fi, li, p.lev);
+	return crm_linkage_prob(lk, crm_linkage_pair_weights(lk, &p, NULL));
+}
+
 int crm_linkage_cluster(const struct crm_linkage *lk, double threshold,
-			size_t max, uint32_t **cluster, struct crm_err *e)
+			double doubt, size_t max, uint32_t **cluster,
+			float **weakest, struct crm_err *e)
 {
 	uint32_t *parent = malloc((lk->n ? lk->n : 1) * sizeof(*parent));
 	uint32_t *size = malloc((lk->n ? lk->n : 1) * sizeof(*size));
+	uint32_t *next = malloc((lk->n ? lk->n : 1) * sizeof(*next));	/* members, a ring */
+	float *low = malloc((lk->n ? lk->n : 1) * sizeof(*low));
 	const struct crm_pair **order = NULL;
 	size_t n = 0;
 
 	*cluster = NULL;
-	if (!parent || !size)
+	if (weakest)
+		*weakest = NULL;
+	if (!parent || !size || !next || !low)
 		goto nomem;
 	for (uint32_t i = 0; i < lk->n; i++) {
-		parent[i] = i;
+		parent[i] = next[i] = i;
 		size[i] = 1;
+		low[i] = 1;
 	}
 	order = malloc((lk->npairs ? lk->npairs : 1) * sizeof(*order));
 	if (!order)
@@ -1220,8 +1910,30 @@ int crm_linkage_cluster(const struct crm_linkage *lk, double threshold,
 	qsort(order, n, sizeof(*order), cmp_pair_p);
 	for (size_t k = 0; k < n; k++) {
 		uint32_t a = find(parent, order[k]->a), b = find(parent, order[k]->b);
+		double lowest = order[k]->p;
+		int ok = 1;
 
 		if (a == b || size[a] + size[b] > max)
+			continue;
+		/* Every pair across the two groups must hold, not this one only. */
+		if (size[a] + size[b] > 2) {
+			uint32_t x = a;
+
+			do {
+				uint32_t y = b;
+
+				do {
+					double p = pair_p(lk, x, y);
+
+					if (p < doubt)
+						ok = 0;
+					lowest = fmin(lowest, p);
+					y = next[y];
+				} while (ok && y != b);
+				x = next[x];
+			} while (ok && x != a);
+		}
+		if (!ok)
 			continue;
 		if (a > b) {
 			uint32_t t = a;
@@ -1231,17 +1943,31 @@ int crm_linkage_cluster(const struct crm_linkage *lk, double threshold,
 		}
 		parent[b] = a;
 		size[a] += size[b];
+		low[a] = (float)fmin(fmin(low[a], low[b]), lowest);
+		{	/* splice the rings */
+			uint32_t t = next[a];
+
+			next[a] = next[b];
+			next[b] = t;
+		}
 	}
 	for (uint32_t i = 0; i < lk->n; i++)
 		parent[i] = find(parent, i);
 	/* Roots are the smallest index of their group: unions keep the lower. */
 	free(size);
+	free(next);
 	free(order);
 	*cluster = parent;
+	if (weakest)
+		*weakest = low;
+	else
+		free(low);
 	return 0;
 nomem:
 	free(parent);
 	free(size);
+	free(next);
+	free(low);
 	free(order);
 	return crm_err_set(e, CRM_ESOFTWARE, "out of memory");
 }

@@ -29,6 +29,7 @@ enum crm_cmp {
 	CRM_CMP_ID,		/* identifiers: exact, one typo */
 	CRM_CMP_DATE,		/* dates: exact, typo or day/month swap, year */
 	CRM_CMP_CODE,		/* postcodes, states, numbers: exact, one typo */
+	CRM_CMP_ADDRESS,	/* street addresses: numbers as such, St/Street */
 };
 
 /* Comparison levels: 0 is "missing" (weight 0). */
@@ -42,6 +43,9 @@ struct crm_lfield {
 	enum crm_cmp cmp;
 	double m[CRM_LEVELS], u[CRM_LEVELS];
 	double w[CRM_LEVELS];	/* weights used: log2(m/u), made monotone */
+	int parent;		/* the field this one goes with between strangers, or -1 */
+	double uc[CRM_LEVELS][CRM_LEVELS];	/* u given the parent's level */
+	double wc[CRM_LEVELS][CRM_LEVELS];	/* weights given the parent's level */
 };
 
 struct crm_pair {
@@ -49,6 +53,12 @@ struct crm_pair {
 	uint8_t lev[CRM_LINK_MAXF];
 	float weight;			/* log2 Bayes factor of the fields */
 	float p;			/* match probability */
+};
+
+/* A word of company names and how many names hold it. */
+struct crm_word {
+	uint64_t h;			/* hash, odd; 0: a free slot */
+	uint32_t n;
 };
 
 /* A blocking rule and the sample of its pairs that m is trained on. */
@@ -63,6 +73,14 @@ struct crm_lrule {
 
 struct crm_linkage {
 	const struct crm_entity *type;
+	uint8_t *tf;			/* n * nf: -8 log2 of the value's frequency among
+					 * records that have the field (0: not kept) */
+	struct crm_word *words;		/* words of company names, hashed */
+	size_t nwords, nwords_cap, nwords_docs;
+	double *ucond;			/* [i][j][a][b]: u of level b of field j given
+					 * level a of field i, between strangers */
+	float mi[CRM_LINK_MAXF][CRM_LINK_MAXF];	/* mutual information of two
+					 * fields' levels, between strangers */
 	struct crm_lfield f[CRM_LINK_MAXF];
 	size_t nf;
 	size_t n;			/* records */
@@ -75,7 +93,7 @@ struct crm_linkage {
 	struct crm_lrule rules[CRM_LINK_MAXRULES];
 	size_t nrules;
 	size_t dropped_rules;		/* rules that would pair too much */
-	double lambda;			/* share of matches among candidates */
+	double lambda;			/* chance two records at random are one */
 	int iterations;			/* EM iterations run */
 	size_t block_cap;		/* largest block paired in full */
 	double lab[2][CRM_LINK_MAXF][CRM_LEVELS];	/* labelled level counts: [0] non-matches, [1] matches */
@@ -144,13 +162,42 @@ int crm_linkage_train(struct crm_linkage *lk, uint64_t seed, struct crm_err *e);
 double crm_linkage_field_weight(const struct crm_linkage *lk, size_t i, int lev);
 
 /*
+ * The weights of pair p's fields (w may be NULL), as its score counts
+ * them: a field's level weight, where two values are equal adjusted for
+ * how common the value is (a shared "Smith" says less than a shared
+ * "Wojciechowski"), and where a field agrees along with one it goes with
+ * among strangers (company and city, name and email), less the part the
+ * other already counted. Returns their sum.
+ */
+double crm_linkage_pair_weights(const struct crm_linkage *lk, const struct crm_pair *p,
+				double *w);
+
+/* Probability of a pair of total weight w, under the trained prior. */
+double crm_linkage_prob(const struct crm_linkage *lk, double w);
+
+/*
+ * The model's own estimate, from its probabilities alone (no labels), of
+ * the precision and recall among candidates of merging pairs with p >=
+ * threshold; and of how sure it is: the share of the expected matches in
+ * pairs it cannot call (0.1 <= p < threshold). Returns the expected
+ * number of matches among the candidates.
+ */
+double crm_linkage_estimate(const struct crm_linkage *lk, double threshold,
+			    double *precision, double *recall, double *unsure);
+
+/*
  * Group records linked by pairs with p >= threshold into clusters:
  * cluster[i] is the index of the first record of i's group (so records
- * alone have cluster[i] == i). Groups are not allowed past max members,
- * so one weak link cannot chain two large groups together. cluster is a
- * new array of lk->n entries.
+ * alone have cluster[i] == i). Strongest links first; two groups are
+ * joined only when every pair across them scores at least doubt (pairs
+ * that were no candidates are compared then), so one link cannot join
+ * records the others say are different people; and never past max
+ * members. weakest (may be NULL) gets, per group root, the lowest
+ * probability between two of its members (1 for records alone). Both are
+ * new arrays of lk->n entries.
  */
 int crm_linkage_cluster(const struct crm_linkage *lk, double threshold,
-			size_t max, uint32_t **cluster, struct crm_err *e);
+			double doubt, size_t max, uint32_t **cluster,
+			float **weakest, struct crm_err *e);
 
 #endif

@@ -496,3 +496,72 @@ void crm_key_company(const char *s, char *out)
 	out[k] = '\0';
 	free(buf);
 }
+
+int crm_email_personal(const char *key)
+{
+	static const char *const free_mail[] = {
+		"gmail.com", "yahoo.com", "yahoo.co.uk", "yahoo.fr", "ymail.com",
+		"outlook.com", "hotmail.com", "hotmail.co.uk", "hotmail.fr",
+		"live.com", "msn.com", "icloud.com", "me.com", "mac.com",
+		"aol.com", "gmx.com", "gmx.de", "gmx.net", "web.de", "t-online.de",
+		"proton.me", "protonmail.com", "mail.com", "mail.ru", "yandex.ru",
+		"yandex.com", "qq.com", "163.com", "126.com", "naver.com",
+		"orange.fr", "free.fr", "laposte.net", "libero.it", "btinternet.com",
+		"comcast.net", "verizon.net", "att.net", "fastmail.com", "zoho.com",
+		NULL
+	};
+	const char *at = strchr(key, '@');
+
+	if (!at)
+		return 0;
+	for (int i = 0; free_mail[i]; i++)
+		if (!strcmp(at + 1, free_mail[i]))
+			return 1;
+	return 0;
+}
+
+void crm_key_address(const char *s, char *out)
+{
+	static const char *const abbr[][2] = {
+		{ "street", "st" }, { "str", "st" }, { "avenue", "ave" }, { "av", "ave" },
+		{ "boulevard", "blvd" }, { "blv", "blvd" }, { "bd", "blvd" },
+		{ "road", "rd" }, { "drive", "dr" }, { "lane", "ln" },
+		{ "place", "pl" }, { "court", "ct" }, { "square", "sq" },
+		{ "highway", "hwy" }, { "parkway", "pkwy" }, { "terrace", "ter" },
+		{ "circle", "cir" }, { "suite", "ste" }, { "apartment", "apt" },
+		{ "unit", "apt" }, { "floor", "fl" }, { "building", "bldg" },
+		{ "north", "n" }, { "south", "s" }, { "east", "e" }, { "west", "w" },
+		{ "northeast", "ne" }, { "northwest", "nw" }, { "southeast", "se" },
+		{ "southwest", "sw" }, { "first", "1st" }, { "second", "2nd" },
+		{ "third", "3rd" }, { "fourth", "4th" }, { "fifth", "5th" },
+		{ "and", "&" },
+	};
+	char *buf = malloc(2 * strlen(s) + 1);
+	size_t k = 0;
+
+	out[0] = '\0';
+	if (!buf)
+		return;
+	crm_fold(s, buf);
+	for (char *w = buf; *w;) {
+		size_t len = strcspn(w, " ");
+		const char *put = w;
+		size_t plen = len;
+
+		for (size_t i = 0; i < sizeof(abbr) / sizeof(abbr[0]); i++)
+			if (strlen(abbr[i][0]) == len && !strncmp(w, abbr[i][0], len)) {
+				put = abbr[i][1];
+				plen = strlen(put);
+				break;
+			}
+		if (k)
+			out[k++] = ' ';
+		memcpy(out + k, put, plen);
+		k += plen;
+		w += len;
+		while (*w == ' ')
+			w++;
+	}
+	out[k] = '\0';
+	free(buf);
+}

@@ -60,4 +60,14 @@ void crm_key_email(const char *s, char *out);
 void crm_key_phone(const char *s, char *out);
 void crm_key_company(const char *s, char *out);
 
+/*
+ * Street address key: folded, street types, directions and unit words in
+ * one short form ("Street" and "St." are "st", "West" is "w", "Suite" is
+ * "ste"), so numbers and names can be compared as such.
+ */
+void crm_key_address(const char *s, char *out);
+
+/* Is the email match key a personal (free-mail) address? */
+int crm_email_personal(const char *key);
+
 #endif
