@@ -43,7 +43,7 @@
 #define U_SHRINK 20.0		/* pseudo-pairs pulling u given a parent towards u */
 #define U_ROUNDS 4		/* rounds of u without the random pairs that match */
 #define U_STRANGERS 20.0	/* strangers per match, for u given a level */
-#define M_CONFLICT 0.01		/* most m of "different" for an organisation's name */
+#define M_CONFLICT 0.01		/* most m of "fuzzy" or "different" for an organisation's name */
 
 /* Starting m, and the centre of its prior: how matches usually compare. */
 static const double m0[CRM_LEVELS] = { 1, 0.90, 0.05, 0.03, 0.02 };
@@ -765,6 +765,19 @@ static void compare_pair(const struct crm_linkage *lk, uint32_t a, uint32_t b,
 		lev[i] = (uint8_t)(lk->f[i].cmp == CRM_CMP_COMPANY && V(lk, a, i) && V(lk, b, i) ?
 				   compare_company(lk, V(lk, a, i), V(lk, b, i)) :
 				   compare_field(lk->f[i].cmp, V(lk, a, i), V(lk, b, i)));
+	/*
+	 * An email's local part is made from the name: where the names
+	 * differ, a one-letter difference between two addresses is that
+	 * same difference (mark.hernandez, mary.hernandez), not a typo. Two
+	 * mailboxes at one domain are then two people; at two, no more.
+	 */
+	for (size_t i = 0; i < lk->nf; i++)
+		if (lk->f[i].cmp == CRM_CMP_EMAIL && lev[i] == CRM_LV_CLOSE &&
+		    ((fi >= 0 && lev[fi] >= CRM_LV_FUZZY) || (li >= 0 && lev[li] >= CRM_LV_FUZZY))) {
+			const char *x = strchr(V(lk, a, i), '@'), *y = strchr(V(lk, b, i), '@');
+
+			lev[i] = x && y && !strcmp(x, y) ? CRM_LV_DIFF : CRM_LV_FUZZY;
+		}
 	/* First and last name swapped: close on both, if crosswise equal. */
 	if (fi >= 0 && li >= 0 && lev[fi] >= CRM_LV_FUZZY && lev[li] >= CRM_LV_FUZZY &&
 	    compare_field(CRM_CMP_NAME, V(lk, a, (size_t)fi), V(lk, b, (size_t)li)) <= CRM_LV_CLOSE &&
@@ -1371,6 +1384,12 @@ static int term_frequencies(struct crm_linkage *lk)
 	return 0;
 }
 
+/* Does level l count as agreement (exact or close)? */
+static int agrees(int l)
+{
+	return l == CRM_LV_EXACT || l == CRM_LV_CLOSE;
+}
+
 double crm_linkage_pair_weights(const struct crm_linkage *lk, const struct crm_pair *p,
 				double *w)
 {
@@ -1393,8 +1412,31 @@ double crm_linkage_pair_weights(const struct crm_linkage *lk, const struct crm_p
 				x = fmax(x + fmin(adj, l == CRM_LV_EXACT ? TF_MAX_GAIN : 0), 0);
 		}
 		fw[j] = x;
-		sum += x;
 	}
+	/*
+	 * An address and a phone that both agree are one fact, not two:
+	 * the people of a household, the organisations of a site (the
+	 * outlets of a hotel, the firms of a building, a parent and its
+	 * subsidiary) share the address and the number together. The
+	 * stronger counts; the other adds nothing.
+	 */
+	{
+		int best = -1;
+
+		for (size_t j = 0; j < lk->nf; j++)
+			if ((lk->f[j].cmp == CRM_CMP_ADDRESS || lk->f[j].cmp == CRM_CMP_PHONE) &&
+			    agrees(p->lev[j]) && fw[j] > 0) {
+				if (best < 0 || fw[j] > fw[best]) {
+					if (best >= 0)
+						fw[best] = 0;
+					best = (int)j;
+				} else {
+					fw[j] = 0;
+				}
+			}
+	}
+	for (size_t j = 0; j < lk->nf; j++)
+		sum += fw[j];
 	if (w)
 		memcpy(w, fw, lk->nf * sizeof(*w));
 	return sum;
@@ -1668,11 +1710,6 @@ static int estimate_m(struct crm_linkage *lk, int fi, int li, size_t *sessions)
 			lk->iterations += em(lk, &pt, m, &lambda, mask, cond);
 			found = lambda * (double)rule->nsample;
 			(*sessions)++;
-			if (getenv("CRM_LINK_DEBUG")) {
-				fprintf(stderr, "rule %s+%s n=%zu lambda=%.4f", lk->f[rule->x].name, rule->y >= 0 ? lk->f[rule->y].name : "-", rule->nsample, lambda);
-				for (size_t i = 0; i < lk->nf; i++) if (!mask[i]) fprintf(stderr, " %s[%.3f %.3f %.3f %.3f]", lk->f[i].name, m[i][1], m[i][2], m[i][3], m[i][4]);
-				fprintf(stderr, "\n");
-			}
 			for (size_t i = 0; i < lk->nf; i++) {
 				if (mask[i])
 					continue;
@@ -1686,17 +1723,20 @@ static int estimate_m(struct crm_linkage *lk, int fi, int li, size_t *sessions)
 	for (size_t i = 0; i < lk->nf; i++) {
 		for (int l = 0; l < CRM_LEVELS; l++)
 			lk->f[i].m[l] = mweight[i] > 0 && l ? msum[i][l] / mweight[i] : m0[l];
-		/* An organisation is its name: two accounts whose names have
-		 * nothing in common are two, also at one address with one
-		 * switchboard (restaurants of a hotel, firms in a building),
+		/* An organisation is its name: two accounts whose names do
+		 * not hold one another are two (two outlets of one brand
+		 * share words, not the name), also at one address with one
+		 * switchboard (restaurants of a hotel, firms of a building),
 		 * which EM, seeing all else agree, would take for one. */
-		if (lk->f[i].cmp == CRM_CMP_COMPANY && !strcmp(lk->f[i].name, "name") &&
-		    lk->f[i].m[CRM_LV_DIFF] > M_CONFLICT) {
-			double rest = 1 - lk->f[i].m[CRM_LV_DIFF];
+		if (lk->f[i].cmp == CRM_CMP_COMPANY && !strcmp(lk->f[i].name, "name")) {
+			double *mi = lk->f[i].m, over = 0;
 
-			for (int l = 1; l < CRM_LV_DIFF; l++)
-				lk->f[i].m[l] *= (1 - M_CONFLICT) / rest;
-			lk->f[i].m[CRM_LV_DIFF] = M_CONFLICT;
+			for (int l = CRM_LV_FUZZY; l <= CRM_LV_DIFF; l++)
+				if (mi[l] > M_CONFLICT) {
+					over += mi[l] - M_CONFLICT;
+					mi[l] = M_CONFLICT;
+				}
+			mi[CRM_LV_EXACT] += over;
 		}
 	}
 	/* Labelled pairs, when given, pull m and u towards what they show. */
