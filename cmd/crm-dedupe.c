@@ -712,13 +712,30 @@ int main(int argc, char **argv)
 		else
 			fprintf(stderr, "; %zu records merged, %zu new reviews", res.merged, res.queued);
 		if (!dry && res.held)
-			fprintf(stderr, " (%zu sure pairs of two owners among them, left to a person)", res.held);
+			fprintf(stderr, " (%zu sure pairs of two owners or of a parent and child among them, left to a person)", res.held);
 		fprintf(stderr, "; %.2f s\n", crm_now() - t0);
-		for (size_t i = 0; i < lk.nf; i++)
-			fprintf(stderr, "  %-24s %-8s exact %+6.2f  close %+6.2f  fuzzy %+6.2f  different %+6.2f\n",
+		for (size_t i = 0; i < lk.nf; i++) {
+			fprintf(stderr, "  %-24s %-8s exact %+6.2f  close %+6.2f  fuzzy %+6.2f  different %+6.2f",
 				lk.f[i].name, crm_cmp_name(lk.f[i].cmp),
 				crm_linkage_field_weight(&lk, i, 1), crm_linkage_field_weight(&lk, i, 2),
 				crm_linkage_field_weight(&lk, i, 3), crm_linkage_field_weight(&lk, i, 4));
+			if (lk.f[i].parent >= 0)
+				fprintf(stderr, "  (between strangers, goes with %s)", lk.f[lk.f[i].parent].name);
+			fputc('\n', stderr);
+		}
+		if (lk.npairs) {
+			double prec, rec, unsure;
+
+			crm_linkage_estimate(&lk, automerge, &prec, &rec, &unsure);
+			fprintf(stderr, "  the model's own estimate at %g: precision %.4f, recall %.4f "
+				"of the matches among the candidates\n", automerge, prec, rec);
+		}
+	}
+	{
+		char doubt[300];
+
+		if (crm_linkage_check(&lk, automerge, doubt, sizeof(doubt)))
+			cli_warn("warning: %s", doubt);
 	}
 	free(cluster);
 	free(weakest);

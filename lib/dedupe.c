@@ -88,12 +88,51 @@ static int owners_differ(sqlite3 *db, const struct crm_entity *t, const char *a,
 	return rc;
 }
 
+/*
+ * Is one of records a and b of t the other's parent (an account and its
+ * subsidiary)? 1 yes, 0 no, -1 on a database error.
+ */
+static int parent_child(sqlite3 *db, const struct crm_entity *t, const char *a,
+			const char *b)
+{
+	char sql[160];
+	sqlite3_stmt *st;
+	int rc;
+
+	if (crm_entity_field(t, "parent_id") < 0)
+		return 0;
+	snprintf(sql, sizeof(sql), "SELECT 1 FROM %s WHERE (id = ?1 AND parent_id = ?2) OR "
+		 "(id = ?2 AND parent_id = ?1)", t->table);
+	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
+		return -1;
+	sqlite3_bind_text(st, 1, a, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, b, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -1;
+}
+
+/*
+ * Must a person decide on merging a and b? Two owners, or a parent and
+ * its child: 1, and why (n bytes); 0 no; -1 on a database error.
+ */
+static int kept_apart(sqlite3 *db, const struct crm_entity *t, const char *a,
+		      const char *b, char *why, size_t n)
+{
+	char owners[300];
+	int rc = parent_child(db, t, a, b);
+
+	if (rc)
+		return rc < 0 ? -1 : (snprintf(why, n, "parent and child"), 1);
+	if ((rc = owners_differ(db, t, a, b, owners, sizeof(owners))) > 0)
+		snprintf(why, n, "two owners: %s", owners);
+	return rc;
+}
+
 const char *crm_dedupe_action(sqlite3 *db, const struct crm_linkage *lk,
 			      const struct crm_pair *p, const uint32_t *cluster,
 			      double automerge, double review, char *why, size_t n)
 {
-	char owners[300];
-
 	*why = 0;
 	if (p->a >= lk->n_db || p->b >= lk->n_db)
 		snprintf(why, n, "not in the database (a dry run upstream?): compared by its own fields, not merged");
@@ -107,10 +146,9 @@ const char *crm_dedupe_action(sqlite3 *db, const struct crm_linkage *lk,
 		snprintf(why, n, "held apart: other records of the two groups do not match");
 		return "review";
 	}
-	if (owners_differ(db, lk->type, lk->id[p->a], lk->id[p->b], owners, sizeof(owners)) > 0) {
-		snprintf(why, n, "two owners: %s", owners);
+	if (kept_apart(db, lk->type, lk->id[p->a], lk->id[p->b], why, n) > 0)
 		return "review";
-	}
+	*why = 0;
 	return "merge";
 }
 
@@ -191,7 +229,7 @@ int crm_dedupe_apply(sqlite3 *db, const struct crm_linkage *lk,
 	for (uint32_t i = 0; i < lk->n; i++) {
 		uint32_t g = cluster[i];
 		struct crm_merge_info info = { best[i], NAN, "auto", NULL };
-		char mid[CRM_ID_MAX], surv[CRM_ID_MAX], owners[300], why[340];
+		char mid[CRM_ID_MAX], surv[CRM_ID_MAX], why[340];
 		int od;
 
 		if (g == i) {
@@ -207,16 +245,16 @@ int crm_dedupe_apply(sqlite3 *db, const struct crm_linkage *lk,
 		if (!in_tx && crm_db_begin(db, e) < 0)
 			goto out;
 		in_tx = 1;
-		/* Records of two owners are never merged without a person:
-		 * the pair waits in the review queue, saying why. */
-		if ((od = owners_differ(db, lk->type, live[g], lk->id[i], owners, sizeof(owners))) < 0) {
-			crm_db_err(db, e, "cannot read owners");
+		/* Records of two owners, or a parent and its child, are never
+		 * merged without a person: the pair waits in the review
+		 * queue, saying why. */
+		if ((od = kept_apart(db, lk->type, live[g], lk->id[i], why, sizeof(why))) < 0) {
+			crm_db_err(db, e, "cannot read owners and parents");
 			goto out;
 		}
 		if (od) {
 			int qr;
 
-			snprintf(why, sizeof(why), "two owners: %s", owners);
 			if ((qr = queue_review(db, q, lk->type->kind, live[g], lk->id[i], best[i], NAN,
 					       "{}", why, now, e)) < 0)
 				goto out;

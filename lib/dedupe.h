@@ -14,7 +14,8 @@ struct crm_dedupe_result {
 	size_t merged;		/* records merged into others */
 	size_t failed;		/* merges refused (reported through warn) */
 	size_t queued;		/* new review entries */
-	size_t held;		/* sure pairs of two owners, sent to review */
+	size_t held;		/* sure pairs of two owners, or of a parent and
+				 * its child, sent to review */
 };
 
 /*

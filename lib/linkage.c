@@ -622,13 +622,16 @@ static int compare_field(enum crm_cmp c, const char *a, const char *b)
 			return CRM_LV_CLOSE;
 		/* Two mailboxes at one domain are two people (colleagues, or
 		 * two accounts of one provider). Mailboxes at two domains are
-		 * no such conflict: a personal address beside a work one is a
-		 * second channel, a new work domain a new employer, which
-		 * the company field counts already (domain and company go
-		 * together), and the same local part elsewhere is made from
-		 * the name, which the name fields count. */
+		 * no such conflict: a new work domain is a new employer,
+		 * which the company field counts already (domain and company
+		 * go together), and the same local part elsewhere is made
+		 * from the name, which the name fields count. */
 		if (x && y && !strcmp(x, y))
 			return CRM_LV_DIFF;
+		/* A personal address beside a work one: another channel of
+		 * anyone; nothing to compare. */
+		if (crm_email_personal(a) != crm_email_personal(b))
+			return CRM_LV_MISSING;
 		return CRM_LV_FUZZY;
 	}
 	case CRM_CMP_ADDRESS:
@@ -1400,7 +1403,12 @@ double crm_linkage_pair_weights(const struct crm_linkage *lk, const struct crm_p
 		int l = p->lev[j];
 		double x = f->parent >= 0 ? f->wc[p->lev[f->parent]][l] : f->w[l];
 
-		if ((l == CRM_LV_EXACT || l == CRM_LV_CLOSE) && lk->tf && x > 0) {
+		/* A value's rarity says nothing more where the field it goes
+		 * with explains the agreement (one mail domain, one company). */
+		int explained = f->parent >= 0 &&
+				f->uc[p->lev[f->parent]][CRM_LV_EXACT] > 2 * f->u[CRM_LV_EXACT];
+
+		if ((l == CRM_LV_EXACT || l == CRM_LV_CLOSE) && lk->tf && x > 0 && !explained) {
 			/* Equal values: as rare as this value, not as the
 			 * field's values are on average; close ones no rarer
 			 * than the commoner of the two. */
@@ -1886,6 +1894,25 @@ double crm_linkage_estimate(const struct crm_linkage *lk, double threshold,
 	*recall = all > 0 ? above / all : 1;
 	*unsure = all > 0 ? mid / all : 0;
 	return all;
+}
+
+int crm_linkage_check(const struct crm_linkage *lk, double threshold, char *msg, size_t n)
+{
+	double prec, rec, unsure, expect = crm_linkage_estimate(lk, threshold, &prec, &rec, &unsure);
+
+	*msg = 0;
+	if (!lk->npairs)
+		return 0;
+	if (expect > 0.95 * (double)lk->npairs && lk->npairs > 100)
+		snprintf(msg, n, "the model takes %.0f of the %zu candidate pairs for matches: it cannot "
+			 "tell them apart (fields that agree between strangers?)", expect, lk->npairs);
+	else if (prec < 0.99)
+		snprintf(msg, n, "the model expects a precision of %.3f at %g: raise --auto-merge, "
+			 "or label some pairs (--train)", prec, threshold);
+	else if (unsure > 0.25)
+		snprintf(msg, n, "the model cannot call %.0f%% of the matches it expects (between 0.1 "
+			 "and %g): label some pairs (--train), or compare more fields", 100 * unsure, threshold);
+	return *msg != 0;
 }
 
 /* ---- clustering -------------------------------------------------------- */

@@ -186,6 +186,14 @@ double crm_linkage_estimate(const struct crm_linkage *lk, double threshold,
 			    double *precision, double *recall, double *unsure);
 
 /*
+ * Is the model's estimate poor? When it takes nearly every candidate pair
+ * for a match, expects a precision below 0.99 at threshold, or cannot
+ * call more than a quarter of the matches it expects: 1 and why, in msg
+ * (n bytes).
+ */
+int crm_linkage_check(const struct crm_linkage *lk, double threshold, char *msg, size_t n);
+
+/*
  * Group records linked by pairs with p >= threshold into clusters:
  * cluster[i] is the index of the first record of i's group (so records
  * alone have cluster[i] == i). Strongest links first; two groups are

@@ -27,7 +27,7 @@ quality() {
 	printf '== %s (%s records; %s)\n' "$1" \
 		"$(crm-export --db "$dir/$1.db" -t "$2" -f csv --fields id | tail -n +2 | wc -l)" \
 		"$(sed -n 's/^crm-dedupe: //p' "$dir/$1.err" | head -1)"
-	grep -i 'warning' "$dir/$1.err" || true
+	grep -i 'warning\|own estimate' "$dir/$1.err" | sed 's/^ *//' || true
 	CRM_DB=$dir/$1.db "$top"/scripts/dedupe-eval -t "$2" --threshold 0.98 --truth "$3" "$dir/$1.pairs" |
 		sed -n '/^predicted/,$p'
 }
