@@ -141,6 +141,7 @@ int crm_linkage_add_field(struct crm_linkage *lk, const char *name,
 	if (!(lk->f[lk->nf].name = strdup(name)))
 		return crm_err_set(e, CRM_ESOFTWARE, "out of memory");
 	lk->f[lk->nf].cmp = cmp;
+	lk->f[lk->nf].parent = -1;
 	lk->nf++;
 	return 0;
 }
@@ -1617,7 +1618,9 @@ static void estimate_u(struct crm_linkage *lk, const struct usample *us, double 
 			lk->mi[i][j] = (float)mi[i][j];
 			for (int a = 0; a < CRM_LEVELS; a++) {
 				double n = 0, ui = tot > 0 ? c[i][i][a][a] / tot : 0;
-				int own = i == j || ui < U_STRANGERS * lambda * lk->f[i].m[a];
+				/* A field left empty says nothing of the others. */
+				int own = i == j || a == CRM_LV_MISSING ||
+					  ui < U_STRANGERS * lambda * lk->f[i].m[a];
 
 				for (int l = 1; l < CRM_LEVELS; l++)
 					n += c[i][j][a][l];

@@ -92,5 +92,13 @@ int main(void)
 	is_str(key(crm_key_phone, "12-34"), "", "too short");
 	is_str(key(crm_key_company, "Acme Widgets, Inc."), "acme widgets", "legal suffix dropped");
 	is_str(key(crm_key_company, "The Müller GmbH & Co. KG"), "muller", "several suffixes and accents");
+	is_str(key(crm_key_address, "12 Main Street, Suite 400"), "12 main st ste 400", "street and suite in short form");
+	is_str(key(crm_key_address, "12 MAIN ST."), "12 main st", "and the same key for the short form");
+	is_str(key(crm_key_address, "435 S. La Cienega Boulevard"), "435 s la cienega blvd", "directions and boulevards");
+	is_str(key(crm_key_address, "8638 West Third St"), "8638 w 3rd st", "ordinal street names as numbers");
+	ok(crm_email_personal("ann.lee@gmail.com") && crm_email_personal("ann@yahoo.co.uk"),
+	   "free-mail addresses are personal");
+	ok(!crm_email_personal("ann.lee@acme.com") && !crm_email_personal("nodomain"),
+	   "a company's domain is not");
 	return done_testing();
 }
