@@ -679,6 +679,21 @@ static void name_fields(const struct crm_linkage *lk, int *first, int *last)
 
 static uint64_t hash_str(uint64_t h, const char *s, size_t n);
 
+/* Does s, up to end (NULL: all of it), hold the word w[0..n)? */
+static int has_word(const char *s, const char *end, const char *w, size_t n)
+{
+	while (*s && (!end || s < end)) {
+		size_t m = strcspn(s, " ");
+
+		if (m == n && !strncmp(s, w, n))
+			return 1;
+		s += m;
+		while (*s == ' ')
+			s++;
+	}
+	return 0;
+}
+
 /* Records whose company names hold a word, from the table of words. */
 static double word_df(const struct crm_linkage *lk, const char *w, size_t n)
 {
@@ -700,31 +715,14 @@ static double idf_mass(const struct crm_linkage *lk, const char *s, const char *
 	double sum = 0, both = 0, docs = (double)lk->nwords_docs + 1;
 
 	for (const char *w = s; *w;) {
-		size_t n = strcspn(w, " "), dup = 0;
+		size_t n = strcspn(w, " ");
 
-		for (const char *v = s; v < w && !dup;) {	/* a word seen already */
-			size_t m = strcspn(v, " ");
-
-			dup = m == n && !strncmp(v, w, n);
-			v += m;
-			while (*v == ' ')
-				v++;
-		}
-		if (n && !dup) {
+		if (n && !has_word(s, w, w, n)) {	/* each word once */
 			double idf = log(docs / (word_df(lk, w, n) + 0.5));
-			int in = 0;
 
 			idf = idf > 0 ? idf * idf : 0;
 			sum += idf;
-			for (const char *v = t; v && *v && !in;) {
-				size_t m = strcspn(v, " ");
-
-				in = m == n && !strncmp(v, w, n);
-				v += m;
-				while (*v == ' ')
-					v++;
-			}
-			both += in ? idf : 0;
+			both += t && has_word(t, NULL, w, n) ? idf : 0;
 		}
 		w += n;
 		while (*w == ' ')
@@ -1076,17 +1074,9 @@ static int count_words(struct crm_linkage *lk)
 				continue;
 			lk->nwords_docs++;
 			for (const char *w = v; *w;) {
-				size_t len = strcspn(w, " "), dup = 0;
+				size_t len = strcspn(w, " ");
 
-				for (const char *x = v; x < w && !dup;) {
-					size_t m = strcspn(x, " ");
-
-					dup = m == len && !strncmp(x, w, len);
-					x += m;
-					while (*x == ' ')
-						x++;
-				}
-				if (!dup && len && word_add(lk, w, len) < 0)
+				if (len && !has_word(v, w, w, len) && word_add(lk, w, len) < 0)
 					return -1;
 				w += len;
 				while (*w == ' ')
@@ -1844,10 +1834,10 @@ int crm_linkage_train(struct crm_linkage *lk, uint64_t seed, struct crm_err *e)
 			us.keep[s] = (float)(1 - crm_linkage_prob(lk, crm_linkage_pair_weights(lk, &p, NULL)));
 			matches += 1 - us.keep[s];
 		}
-		/* Random pairs are nearly all strangers: a round that calls
-		 * many of them matches is not to be trusted with leaving them
-		 * out. */
-		if (matches > (double)us.n / 20) {
+		/* A round that expects more than two matches per record has
+		 * run away (most pairs in a set are strangers): it is not to
+		 * be trusted with leaving random pairs out. */
+		if (lk->lambda * pairs > 2.0 * (double)lk->n) {
 			for (size_t s = 0; s < us.n; s++)
 				us.keep[s] = 1;
 			break;
