@@ -1331,13 +1331,32 @@ static int em(const struct crm_linkage *lk, const struct ptable *pt,
 	return it;
 }
 
+static uint32_t find(uint32_t *parent, uint32_t x);
+
+struct gkey {
+	uint64_t h;
+	uint32_t g, i;
+};
+
+static int cmp_gkey(const void *x, const void *y)
+{
+	const struct gkey *a = x, *b = y;
+
+	if (a->h != b->h)
+		return a->h < b->h ? -1 : 1;
+	return a->g < b->g ? -1 : a->g > b->g;
+}
+
 /*
  * Value frequencies: for each record and field, -TF_SCALE log2 of the
- * share of the other records with the field that hold the same value.
+ * share of the other people with the field who hold the same value. A
+ * person is a group of records (group: each record's group, NULL: every
+ * record its own), so that in a set full of copies a name is not common
+ * for being copied.
  */
-static int term_frequencies(struct crm_linkage *lk)
+static int term_frequencies(struct crm_linkage *lk, const uint32_t *group)
 {
-	struct hidx *keys = malloc((lk->n ? lk->n : 1) * sizeof(*keys));
+	struct gkey *keys = malloc((lk->n ? lk->n : 1) * sizeof(*keys));
 
 	free(lk->tf);
 	lk->tf = calloc(lk->n * lk->nf + 1, 1);
@@ -1346,7 +1365,7 @@ static int term_frequencies(struct crm_linkage *lk)
 		return -1;
 	}
 	for (size_t f = 0; f < lk->nf; f++) {
-		size_t nk = 0;
+		size_t nk = 0, people = 0;
 
 		for (uint32_t r = 0; r < lk->n; r++) {
 			const char *v = V(lk, r, f);
@@ -1354,23 +1373,26 @@ static int term_frequencies(struct crm_linkage *lk)
 			if (!v)
 				continue;
 			keys[nk].h = hash_str(0xcbf29ce484222325ULL, v, strlen(v));
+			keys[nk].g = group ? group[r] : r;
 			keys[nk].i = r;
 			nk++;
 		}
-		qsort(keys, nk, sizeof(*keys), cmp_hidx);
+		qsort(keys, nk, sizeof(*keys), cmp_gkey);
+		for (size_t k = 0; k < nk; k++)
+			people += !k || keys[k].h != keys[k - 1].h || keys[k].g != keys[k - 1].g;
 		for (size_t s = 0; s < nk;) {
-			size_t end = s + 1;
+			size_t end = s + 1, held = 1;
 			double q;
 
-			while (end < nk && keys[end].h == keys[s].h)
-				end++;
-			/* Leave the record itself out; a value no third
-			 * record holds says nothing of how common it is
-			 * (0: the field's own weight). */
-			q = end - s < 3 ? 0 : -TF_SCALE * log2((double)(end - s - 1) / (double)nk);
+			for (; end < nk && keys[end].h == keys[s].h; end++)
+				held += keys[end].g != keys[end - 1].g;
+			/* Leave the person out; a value no third person holds
+			 * says nothing of how common it is (0: the field's own
+			 * weight). */
+			q = held < 3 ? 0 : -TF_SCALE * log2((double)(held - 1) / (double)people);
 			for (size_t i = s; i < end; i++)
 				lk->tf[(size_t)keys[i].i * lk->nf + f] =
-					(uint8_t)(end - s < 3 ? 0 : q < 1 ? 1 : q > 255 ? 255 : lround(q));
+					(uint8_t)(held < 3 ? 0 : q < 1 ? 1 : q > 255 ? 255 : lround(q));
 			s = end;
 		}
 	}
@@ -1756,11 +1778,12 @@ int crm_linkage_train(struct crm_linkage *lk, uint64_t seed, struct crm_err *e)
 	struct crm_rng rng;
 	size_t samples = U_SAMPLES, sessions;
 	double pairs = (double)lk->n * (double)(lk->n - 1) / 2, lambda0 = 0;
+	uint32_t *group = NULL;
 	int rc = -1;
 
 	if (lk->n < 2 || !lk->npairs)
 		return 0;
-	if (term_frequencies(lk) < 0)
+	if (term_frequencies(lk, NULL) < 0)
 		return crm_err_set(e, CRM_ESOFTWARE, "out of memory");
 	crm_rng_seed(&rng, seed);
 	name_fields(lk, &fi, &li);
@@ -1844,6 +1867,32 @@ int crm_linkage_train(struct crm_linkage *lk, uint64_t seed, struct crm_err *e)
 		}
 		again = fabs(matches - before) > 0.02 * matches + 1;
 	}
+	/* Value frequencies again, counting people, not records: records
+	 * the model links (p >= 0.5) under the same name are one. */
+	if (!(group = malloc(lk->n * sizeof(*group))))
+		goto nomem;
+	for (uint32_t i = 0; i < lk->n; i++)
+		group[i] = i;
+	for (size_t k = 0; k < lk->npairs; k++) {
+		const struct crm_pair *p = &lk->pairs[k];
+		int named = 1;
+
+		/* Only where the names are the same: two outlets of one
+		 * brand, linked by a shared site, are two. */
+		for (size_t i = 0; i < lk->nf; i++)
+			if ((lk->f[i].cmp == CRM_CMP_NAME || lk->f[i].cmp == CRM_CMP_COMPANY) &&
+			    p->lev[i] != CRM_LV_EXACT && p->lev[i] != CRM_LV_MISSING)
+				named = 0;
+		if (named && crm_linkage_prob(lk, crm_linkage_pair_weights(lk, p, NULL)) >= 0.5) {
+			uint32_t x = find(group, p->a), y = find(group, p->b);
+
+			group[x > y ? x : y] = x > y ? y : x;
+		}
+	}
+	for (uint32_t i = 0; i < lk->n; i++)
+		group[i] = find(group, i);
+	if (term_frequencies(lk, group) < 0 || em_lambda(lk) < 0)
+		goto nomem;
 	for (size_t k = 0; k < lk->npairs; k++) {
 		struct crm_pair *p = &lk->pairs[k];
 		double w = crm_linkage_pair_weights(lk, p, NULL);
@@ -1859,6 +1908,7 @@ out:
 	free(us.lev);
 	free(us.ab);
 	free(us.keep);
+	free(group);
 	return rc;
 }
 
