@@ -460,14 +460,12 @@ void crm_key_phone(const char *s, char *out)
 	out[n] = '\0';
 }
 
-void crm_key_company(const char *s, char *out)
+/*
+ * Fold s into out word by word, each word found in map[i][0] replaced by
+ * map[i][1] (NULL: dropped).
+ */
+static void map_words(const char *s, char *out, const char *const (*map)[2], size_t nmap)
 {
-	static const char *const legal[] = {
-		"inc", "incorporated", "ltd", "limited", "llc", "llp", "lp",
-		"gmbh", "ag", "kg", "corp", "corporation", "co", "company", "sa",
-		"sas", "sarl", "srl", "spa", "bv", "nv", "plc", "pty", "pte", "oy",
-		"ab", "as", "aps", "kk", "the", NULL
-	};
 	char *buf = malloc(2 * strlen(s) + 1);
 	size_t k = 0;
 
@@ -476,18 +474,21 @@ void crm_key_company(const char *s, char *out)
 		return;
 	crm_fold(s, buf);
 	for (char *w = buf; *w;) {
-		char *end = strchr(w, ' ');
-		size_t len = end ? (size_t)(end - w) : strlen(w);
-		int drop = 0;
+		size_t len = strcspn(w, " ");
+		const char *put = w;
+		size_t plen = len;
 
-		for (int i = 0; legal[i]; i++)
-			if (strlen(legal[i]) == len && !strncmp(w, legal[i], len))
-				drop = 1;
-		if (!drop) {
+		for (size_t i = 0; i < nmap; i++)
+			if (strlen(map[i][0]) == len && !strncmp(w, map[i][0], len)) {
+				put = map[i][1];
+				plen = put ? strlen(put) : 0;
+				break;
+			}
+		if (put) {
 			if (k)
 				out[k++] = ' ';
-			memcpy(out + k, w, len);
-			k += len;
+			memcpy(out + k, put, plen);
+			k += plen;
 		}
 		w += len;
 		while (*w == ' ')
@@ -495,6 +496,21 @@ void crm_key_company(const char *s, char *out)
 	}
 	out[k] = '\0';
 	free(buf);
+}
+
+void crm_key_company(const char *s, char *out)
+{
+	static const char *const legal[][2] = {
+		{ "inc", NULL }, { "incorporated", NULL }, { "ltd", NULL }, { "limited", NULL },
+		{ "llc", NULL }, { "llp", NULL }, { "lp", NULL }, { "gmbh", NULL }, { "ag", NULL },
+		{ "kg", NULL }, { "corp", NULL }, { "corporation", NULL }, { "co", NULL },
+		{ "company", NULL }, { "sa", NULL }, { "sas", NULL }, { "sarl", NULL },
+		{ "srl", NULL }, { "spa", NULL }, { "bv", NULL }, { "nv", NULL }, { "plc", NULL },
+		{ "pty", NULL }, { "pte", NULL }, { "oy", NULL }, { "ab", NULL }, { "as", NULL },
+		{ "aps", NULL }, { "kk", NULL }, { "the", NULL },
+	};
+
+	map_words(s, out, legal, sizeof(legal) / sizeof(legal[0]));
 }
 
 int crm_email_personal(const char *key)
@@ -534,34 +550,8 @@ void crm_key_address(const char *s, char *out)
 		{ "northeast", "ne" }, { "northwest", "nw" }, { "southeast", "se" },
 		{ "southwest", "sw" }, { "first", "1st" }, { "second", "2nd" },
 		{ "third", "3rd" }, { "fourth", "4th" }, { "fifth", "5th" },
-		{ "and", "&" },
+		{ "and", NULL },
 	};
-	char *buf = malloc(2 * strlen(s) + 1);
-	size_t k = 0;
 
-	out[0] = '\0';
-	if (!buf)
-		return;
-	crm_fold(s, buf);
-	for (char *w = buf; *w;) {
-		size_t len = strcspn(w, " ");
-		const char *put = w;
-		size_t plen = len;
-
-		for (size_t i = 0; i < sizeof(abbr) / sizeof(abbr[0]); i++)
-			if (strlen(abbr[i][0]) == len && !strncmp(w, abbr[i][0], len)) {
-				put = abbr[i][1];
-				plen = strlen(put);
-				break;
-			}
-		if (k)
-			out[k++] = ' ';
-		memcpy(out + k, put, plen);
-		k += plen;
-		w += len;
-		while (*w == ' ')
-			w++;
-	}
-	out[k] = '\0';
-	free(buf);
+	map_words(s, out, abbr, sizeof(abbr) / sizeof(abbr[0]));
 }

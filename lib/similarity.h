@@ -63,7 +63,7 @@ void crm_key_company(const char *s, char *out);
 /*
  * Street address key: folded, street types, directions and unit words in
  * one short form ("Street" and "St." are "st", "West" is "w", "Suite" is
- * "ste"), so numbers and names can be compared as such.
+ * "ste", "and" dropped), so numbers and names can be compared as such.
  */
 void crm_key_address(const char *s, char *out);
 
