@@ -342,11 +342,67 @@ sqlite3_stmt *crm_db_stmt(sqlite3 *db, const char *sql)
 	return st;
 }
 
+/* Statements of SQL built at run time, matched by text, the least
+ * recently used given up first. */
+#define TEXT_CACHE 32
+
+static _Thread_local struct {
+	sqlite3 *db;
+	char *sql;
+	sqlite3_stmt *st;
+	int busy;
+	unsigned long used;
+} text_cache[TEXT_CACHE];
+static _Thread_local unsigned long text_clock;
+
+sqlite3_stmt *crm_db_stmt_text(sqlite3 *db, const char *sql)
+{
+	size_t slot = TEXT_CACHE;
+	sqlite3_stmt *st;
+	char *copy;
+
+	for (size_t i = 0; i < TEXT_CACHE; i++) {
+		if (text_cache[i].db == db && !text_cache[i].busy && !strcmp(text_cache[i].sql, sql)) {
+			sqlite3_reset(text_cache[i].st);
+			sqlite3_clear_bindings(text_cache[i].st);
+			text_cache[i].busy = 1;
+			text_cache[i].used = ++text_clock;
+			return text_cache[i].st;
+		}
+		/* The slot to fill: a free one, else the least recently used. */
+		if (text_cache[i].busy)
+			continue;
+		if (slot == TEXT_CACHE ||
+		    (text_cache[slot].db && (!text_cache[i].db || text_cache[i].used < text_cache[slot].used)))
+			slot = i;
+	}
+	if (sqlite3_prepare_v3(db, sql, -1, SQLITE_PREPARE_PERSISTENT, &st, NULL) != SQLITE_OK)
+		return NULL;
+	if (slot < TEXT_CACHE && (copy = strdup(sql))) {
+		if (text_cache[slot].db) {
+			sqlite3_finalize(text_cache[slot].st);
+			free(text_cache[slot].sql);
+		}
+		text_cache[slot].db = db;
+		text_cache[slot].sql = copy;
+		text_cache[slot].st = st;
+		text_cache[slot].busy = 1;
+		text_cache[slot].used = ++text_clock;
+	}
+	return st;
+}
+
 void crm_db_stmt_done(sqlite3 *db, sqlite3_stmt *st)
 {
 	for (size_t i = 0; i < STMT_CACHE; i++)
 		if (stmt_cache[i].db == db && stmt_cache[i].st == st) {
 			sqlite3_reset(st);
+			return;
+		}
+	for (size_t i = 0; i < TEXT_CACHE; i++)
+		if (text_cache[i].db == db && text_cache[i].st == st) {
+			sqlite3_reset(st);
+			text_cache[i].busy = 0;
 			return;
 		}
 	sqlite3_finalize(st);
@@ -375,6 +431,12 @@ void crm_db_close(sqlite3 *db)
 			stmt_cache[i].db = NULL;
 			stmt_cache[i].sql = NULL;
 			stmt_cache[i].st = NULL;
+		}
+	for (size_t i = 0; i < TEXT_CACHE; i++)
+		if (text_cache[i].db == db) {
+			sqlite3_finalize(text_cache[i].st);
+			free(text_cache[i].sql);
+			memset(&text_cache[i], 0, sizeof(text_cache[i]));
 		}
 	crm_crypt_detach(db);
 	sqlite3_close(db);

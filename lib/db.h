@@ -79,6 +79,14 @@ int crm_db_err(sqlite3 *db, struct crm_err *e, const char *what);
 sqlite3_stmt *crm_db_stmt(sqlite3 *db, const char *sql);
 void crm_db_stmt_done(sqlite3 *db, sqlite3_stmt *st);
 
+/*
+ * The same for SQL built at run time (a table's name in it): matched by
+ * text, a few dozen kept, the least recently used given up first. A
+ * statement is one caller's until given back: asking twice for one text
+ * gives two.
+ */
+sqlite3_stmt *crm_db_stmt_text(sqlite3 *db, const char *sql);
+
 /* Set meta key to value (insert or replace); 0, or -1 with e. */
 int crm_db_set_meta(sqlite3 *db, const char *key, const char *value, struct crm_err *e);
 

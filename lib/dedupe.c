@@ -65,7 +65,7 @@ static int fields_json(const struct crm_linkage *lk, const struct crm_pair *p,
 static int owners_differ(sqlite3 *db, const struct crm_entity *t, const char *a,
 			 const char *b, char *owners, size_t n)
 {
-	char sql[160];
+	char sql[256];
 	sqlite3_stmt *st;
 	int rc = 0;
 
@@ -74,7 +74,7 @@ static int owners_differ(sqlite3 *db, const struct crm_entity *t, const char *a,
 	snprintf(sql, sizeof(sql), "SELECT x.owner, y.owner FROM %s x, %s y WHERE x.id = ?1 AND y.id = ?2 "
 		 "AND x.owner IS NOT NULL AND y.owner IS NOT NULL AND x.owner != y.owner",
 		 t->table, t->table);
-	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
+	if (!(st = crm_db_stmt_text(db, sql)))
 		return -1;
 	sqlite3_bind_text(st, 1, a, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, b, -1, SQLITE_STATIC);
@@ -84,7 +84,7 @@ static int owners_differ(sqlite3 *db, const struct crm_entity *t, const char *a,
 	} else {
 		rc = rc == SQLITE_DONE ? 0 : -1;
 	}
-	sqlite3_finalize(st);
+	crm_db_stmt_done(db, st);
 	return rc;
 }
 
@@ -95,7 +95,7 @@ static int owners_differ(sqlite3 *db, const struct crm_entity *t, const char *a,
 static int parent_child(sqlite3 *db, const struct crm_entity *t, const char *a,
 			const char *b)
 {
-	char sql[160];
+	char sql[256];
 	sqlite3_stmt *st;
 	int rc;
 
@@ -103,12 +103,12 @@ static int parent_child(sqlite3 *db, const struct crm_entity *t, const char *a,
 		return 0;
 	snprintf(sql, sizeof(sql), "SELECT 1 FROM %s WHERE (id = ?1 AND parent_id = ?2) OR "
 		 "(id = ?2 AND parent_id = ?1)", t->table);
-	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
+	if (!(st = crm_db_stmt_text(db, sql)))
 		return -1;
 	sqlite3_bind_text(st, 1, a, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, b, -1, SQLITE_STATIC);
 	rc = sqlite3_step(st);
-	sqlite3_finalize(st);
+	crm_db_stmt_done(db, st);
 	return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -1;
 }
 
@@ -220,6 +220,9 @@ int crm_dedupe_apply(sqlite3 *db, const struct crm_linkage *lk,
 		}
 	}
 	crm_db_timestamp(now, sizeof(now));
+	/* Merging reads and writes pages all over the table and its
+	 * indexes: a larger page cache for this connection. */
+	crm_db_exec(db, "PRAGMA cache_size = -65536", NULL);
 	if (sqlite3_prepare_v2(db, "INSERT INTO match_reviews (id, entity, a_id, b_id, probability, weight, fields, created_at, reason) "
 			       "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) ON CONFLICT (a_id, b_id) DO NOTHING",
 			       -1, &q, NULL) != SQLITE_OK) {

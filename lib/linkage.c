@@ -1472,7 +1472,7 @@ double crm_linkage_prob(const struct crm_linkage *lk, double w)
 
 /*
  * lambda, the chance that two records picked at random are one, by EM
- * with m and u fixed. Every field of a pair counts, those the blocking
+ * with m and u fixed; each candidate's weight is kept in its pair. Every field of a pair counts, those the blocking
  * rules chose it by too, so the prior is over all pairs, not over the
  * candidates (which would count the blocking fields twice); pairs that
  * are no candidates are taken as strangers. Over a histogram of the
@@ -1491,6 +1491,7 @@ static int em_lambda(struct crm_linkage *lk)
 		double w = crm_linkage_pair_weights(lk, &lk->pairs[k], NULL);
 		long b = lround(w * 20) + BINS / 2;
 
+		lk->pairs[k].weight = (float)w;
 		count[b < 0 ? 0 : b >= BINS ? BINS - 1 : b]++;
 	}
 	lk->lambda = fmin(0.01 * (double)lk->npairs / all, 0.5);
@@ -1883,7 +1884,7 @@ int crm_linkage_train(struct crm_linkage *lk, uint64_t seed, struct crm_err *e)
 			if ((lk->f[i].cmp == CRM_CMP_NAME || lk->f[i].cmp == CRM_CMP_COMPANY) &&
 			    p->lev[i] != CRM_LV_EXACT && p->lev[i] != CRM_LV_MISSING)
 				named = 0;
-		if (named && crm_linkage_prob(lk, crm_linkage_pair_weights(lk, p, NULL)) >= 0.5) {
+		if (named && crm_linkage_prob(lk, p->weight) >= 0.5) {
 			uint32_t x = find(group, p->a), y = find(group, p->b);
 
 			group[x > y ? x : y] = x > y ? y : x;
@@ -1893,13 +1894,8 @@ int crm_linkage_train(struct crm_linkage *lk, uint64_t seed, struct crm_err *e)
 		group[i] = find(group, i);
 	if (term_frequencies(lk, group) < 0 || em_lambda(lk) < 0)
 		goto nomem;
-	for (size_t k = 0; k < lk->npairs; k++) {
-		struct crm_pair *p = &lk->pairs[k];
-		double w = crm_linkage_pair_weights(lk, p, NULL);
-
-		p->weight = (float)w;
-		p->p = (float)crm_linkage_prob(lk, w);
-	}
+	for (size_t k = 0; k < lk->npairs; k++)
+		lk->pairs[k].p = (float)crm_linkage_prob(lk, lk->pairs[k].weight);
 	rc = 0;
 	goto out;
 nomem:

@@ -70,8 +70,7 @@ static int table_cols(sqlite3 *db, const char *table, struct cols *c,
 
 	c->name = NULL;
 	c->n = 0;
-	if (sqlite3_prepare_v2(db, "SELECT name FROM pragma_table_info(?1) ORDER BY cid",
-			       -1, &st, NULL) != SQLITE_OK)
+	if (!(st = crm_db_stmt(db, "SELECT name FROM pragma_table_info(?1) ORDER BY cid")))
 		return crm_db_err(db, e, "cannot read schema");
 	sqlite3_bind_text(st, 1, table, -1, SQLITE_STATIC);
 	while (sqlite3_step(st) == SQLITE_ROW) {
@@ -80,14 +79,14 @@ static int table_cols(sqlite3 *db, const char *table, struct cols *c,
 		if (!p || !(p[c->n] = strdup((const char *)sqlite3_column_text(st, 0)))) {
 			if (p)
 				c->name = p;
-			sqlite3_finalize(st);
+			crm_db_stmt_done(db, st);
 			cols_release(c);
 			return crm_err_set(e, CRM_ESOFTWARE, "out of memory");
 		}
 		c->name = p;
 		c->n++;
 	}
-	sqlite3_finalize(st);
+	crm_db_stmt_done(db, st);
 	return 0;
 }
 
@@ -109,9 +108,9 @@ static int row_snapshot(sqlite3 *db, const char *table, const struct cols *c,
 		crm_buf_release(&sql);
 		return crm_err_set(e, CRM_ESOFTWARE, "out of memory");
 	}
-	rc = sqlite3_prepare_v2(db, sql.data, -1, &st, NULL);
+	st = crm_db_stmt_text(db, sql.data);
 	crm_buf_release(&sql);
-	if (rc != SQLITE_OK)
+	if (!st)
 		return crm_db_err(db, e, "cannot read record");
 	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
 	rc = sqlite3_step(st);
@@ -122,17 +121,27 @@ static int row_snapshot(sqlite3 *db, const char *table, const struct cols *c,
 	} else {
 		rc = rc == SQLITE_DONE ? 1 : crm_db_err(db, e, "cannot read record");
 	}
-	sqlite3_finalize(st);
+	crm_db_stmt_done(db, st);
 	return rc;
 }
 
-/* Run sql with text parameters p1..p3 (NULL: unbound); -1 with e. */
+/* Run sql with text parameters p1..p3 (NULL: unbound); -1 with e. A
+ * merge runs the same few statements each time: they are kept prepared. */
 static int exec3(sqlite3 *db, const char *sql, const char *p1, const char *p2,
 		 const char *p3, struct crm_err *e)
 {
 	const char *p[3] = { p1, p2, p3 };
+	sqlite3_stmt *st = crm_db_stmt_text(db, sql);
+	int rc;
 
-	return crm_db_run(db, sql, p, 3, "write", e) < 0 ? -1 : 0;
+	if (!st)
+		return crm_db_err(db, e, "write");
+	for (int i = 0; i < 3; i++)
+		if (p[i])
+			sqlite3_bind_text(st, i + 1, p[i], -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	crm_db_stmt_done(db, st);
+	return rc == SQLITE_DONE || rc == SQLITE_ROW ? 0 : crm_db_err(db, e, "write");
 }
 
 /* One value of a query with text parameters, as a new string or NULL. */
@@ -142,7 +151,7 @@ static char *query1(sqlite3 *db, const char *sql, const char *p1,
 	sqlite3_stmt *st;
 	char *v = NULL;
 
-	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
+	if (!(st = crm_db_stmt_text(db, sql)))
 		return NULL;
 	if (p1)
 		sqlite3_bind_text(st, 1, p1, -1, SQLITE_STATIC);
@@ -150,7 +159,7 @@ static char *query1(sqlite3 *db, const char *sql, const char *p1,
 		sqlite3_bind_text(st, 2, p2, -1, SQLITE_STATIC);
 	if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL)
 		v = strdup((const char *)sqlite3_column_text(st, 0));
-	sqlite3_finalize(st);
+	crm_db_stmt_done(db, st);
 	return v;
 }
 
@@ -261,17 +270,17 @@ int crm_merge(sqlite3 *db, const struct crm_entity *t, const char *a,
 
 		crm_buf_reset(&sql);
 		crm_buf_addf(&sql, "SELECT * FROM %s WHERE id = ?1", t->table);
-		if (sqlite3_prepare_v2(db, sql.data, -1, &ra, NULL) != SQLITE_OK ||
-		    sqlite3_prepare_v2(db, sql.data, -1, &rb, NULL) != SQLITE_OK) {
-			sqlite3_finalize(ra);
+		if (!(ra = crm_db_stmt_text(db, sql.data)) || !(rb = crm_db_stmt_text(db, sql.data))) {
+			if (ra)
+				crm_db_stmt_done(db, ra);
 			crm_db_err(db, e, "cannot read records");
 			goto fail;
 		}
 		sqlite3_bind_text(ra, 1, a, -1, SQLITE_STATIC);
 		sqlite3_bind_text(rb, 1, b, -1, SQLITE_STATIC);
 		if (sqlite3_step(ra) != SQLITE_ROW || sqlite3_step(rb) != SQLITE_ROW) {
-			sqlite3_finalize(ra);
-			sqlite3_finalize(rb);
+			crm_db_stmt_done(db, ra);
+			crm_db_stmt_done(db, rb);
 			crm_db_err(db, e, "cannot read records");
 			goto fail;
 		}
@@ -375,8 +384,8 @@ int crm_merge(sqlite3 *db, const struct crm_entity *t, const char *a,
 			}
 			crm_buf_addc(&dec, ']');
 		}
-		sqlite3_finalize(ra);
-		sqlite3_finalize(rb);
+		crm_db_stmt_done(db, ra);
+		crm_db_stmt_done(db, rb);
 		if (upd) {
 			crm_buf_adds(&sql, " WHERE id = ?2");
 			if (exec3(db, sql.data, l_snap, s_id, NULL, e) < 0)
@@ -424,7 +433,7 @@ int crm_merge(sqlite3 *db, const struct crm_entity *t, const char *a,
 			crm_buf_reset(&sql);
 			crm_buf_addf(&sql, "SELECT id FROM %s WHERE %s = ?1 AND id != ?2",
 				     links[k].table, links[k].column);
-			if (sqlite3_prepare_v2(db, sql.data, -1, &st, NULL) != SQLITE_OK) {
+			if (!(st = crm_db_stmt_text(db, sql.data))) {
 				crm_db_err(db, e, "cannot read links");
 				goto fail;
 			}
@@ -439,7 +448,7 @@ int crm_merge(sqlite3 *db, const struct crm_entity *t, const char *a,
 				crm_buf_addc(&snap, '}');
 				first = 0;
 			}
-			sqlite3_finalize(st);
+			crm_db_stmt_done(db, st);
 			crm_buf_reset(&sql);
 			crm_buf_addf(&sql, "UPDATE %s SET %s = ?1 WHERE %s = ?2 AND id != ?1",
 				     links[k].table, links[k].column, links[k].column);
@@ -462,9 +471,9 @@ int crm_merge(sqlite3 *db, const struct crm_entity *t, const char *a,
 	{
 		sqlite3_stmt *st;
 
-		if (sqlite3_prepare_v2(db,
+		if (!(st = crm_db_stmt(db,
 			"INSERT INTO merges (id, entity, survivor_id, merged_id, probability, weight, reason, decisions, snapshot, created_at) "
-			"VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)", -1, &st, NULL) != SQLITE_OK) {
+			"VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"))) {
 			crm_db_err(db, e, "cannot record the merge");
 			goto fail;
 		}
@@ -481,7 +490,7 @@ int crm_merge(sqlite3 *db, const struct crm_entity *t, const char *a,
 		sqlite3_bind_text(st, 9, snap.data, -1, SQLITE_STATIC);
 		sqlite3_bind_text(st, 10, now, -1, SQLITE_STATIC);
 		found = sqlite3_step(st);
-		sqlite3_finalize(st);
+		crm_db_stmt_done(db, st);
 		if (found != SQLITE_DONE) {
 			crm_db_err(db, e, "cannot record the merge");
 			goto fail;

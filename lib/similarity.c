@@ -513,27 +513,30 @@ void crm_key_company(const char *s, char *out)
 	map_words(s, out, legal, sizeof(legal) / sizeof(legal[0]));
 }
 
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
 int crm_email_personal(const char *key)
 {
-	static const char *const free_mail[] = {
-		"gmail.com", "yahoo.com", "yahoo.co.uk", "yahoo.fr", "ymail.com",
-		"outlook.com", "hotmail.com", "hotmail.co.uk", "hotmail.fr",
-		"live.com", "msn.com", "icloud.com", "me.com", "mac.com",
-		"aol.com", "gmx.com", "gmx.de", "gmx.net", "web.de", "t-online.de",
-		"proton.me", "protonmail.com", "mail.com", "mail.ru", "yandex.ru",
-		"yandex.com", "qq.com", "163.com", "126.com", "naver.com",
-		"orange.fr", "free.fr", "laposte.net", "libero.it", "btinternet.com",
-		"comcast.net", "verizon.net", "att.net", "fastmail.com", "zoho.com",
-		NULL
+	static const char *const free_mail[] = {	/* sorted */
+		"126.com", "163.com", "aol.com", "att.net", "btinternet.com",
+		"comcast.net", "fastmail.com", "free.fr", "gmail.com", "gmx.com",
+		"gmx.de", "gmx.net", "hotmail.co.uk", "hotmail.com", "hotmail.fr",
+		"icloud.com", "laposte.net", "libero.it", "live.com", "mac.com",
+		"mail.com", "mail.ru", "me.com", "msn.com", "naver.com",
+		"orange.fr", "outlook.com", "proton.me", "protonmail.com", "qq.com",
+		"t-online.de", "verizon.net", "web.de", "yahoo.co.uk", "yahoo.com",
+		"yahoo.fr", "yandex.com", "yandex.ru", "ymail.com", "zoho.com",
 	};
-	const char *at = strchr(key, '@');
+	const char *at = strchr(key, '@'), *domain;
 
 	if (!at)
 		return 0;
-	for (int i = 0; free_mail[i]; i++)
-		if (!strcmp(at + 1, free_mail[i]))
-			return 1;
-	return 0;
+	domain = at + 1;
+	return bsearch(&domain, free_mail, sizeof(free_mail) / sizeof(free_mail[0]),
+		       sizeof(free_mail[0]), cmp_str) != NULL;
 }
 
 void crm_key_address(const char *s, char *out)
