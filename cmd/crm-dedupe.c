@@ -75,7 +75,7 @@ static void add_fields(struct crm_linkage *lk, const char *spec)
 			*colon = '\0';
 			cmp = crm_cmp_parse(colon + 1);
 			if (cmp < 0)
-				cli_die(CRM_EUSAGE, "--fields: unknown comparator '%s' (want name, text, company, email, phone, id, date or code)", colon + 1);
+				cli_die(CRM_EUSAGE, "--fields: unknown comparator '%s' (want name, text, company, email, phone, id, date, code or address)", colon + 1);
 		}
 		if (crm_linkage_add_field(lk, tok, (enum crm_cmp)cmp, &e) < 0)
 			cli_die_err(&e);
