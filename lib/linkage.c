@@ -9,10 +9,17 @@
  *   block    each rule maps a record to a 64-bit hash of one or two field
  *            keys; records are sorted by it and paired within equal runs
  *            up to block_cap long; the pairs of all rules are merged;
- *   compare  a level per field and pair;
- *   train    u from random pairs, m and lambda by EM over the distinct
- *            comparison patterns (a few thousand, however many pairs);
- *   score    weight = sum of log2(m/u), p from weight and prior.
+ *   compare  a level per field and pair (company names by IDF-weighted
+ *            words, counted once at blocking);
+ *   train    u from random pairs, in rounds that leave out the pairs the
+ *            last round took for matches, each field's u given the field
+ *            it goes with between strangers (a Chow-Liu tree); m by EM
+ *            over the distinct comparison patterns of each blocking
+ *            rule's sample, the rule's fields left out; lambda, over all
+ *            pairs, by EM over a histogram of the candidates' weights;
+ *   score    weight = sum of log2(m/u), adjusted for how common each
+ *            shared value is; p from weight and lambda;
+ *   cluster  strongest links first, every pair across two groups checked.
  */
 #include <math.h>
 #include <pthread.h>
@@ -1691,12 +1698,11 @@ static void weights(struct crm_linkage *lk, int seen[][CRM_LEVELS])
  * Each field's m is the mean over the sessions that could see it,
  * weighted by the matches each found.
  */
-static int estimate_m(struct crm_linkage *lk, int fi, int li, size_t *sessions)
+static int estimate_m(struct crm_linkage *lk, int fi, int li)
 {
 	double msum[CRM_LINK_MAXF][CRM_LEVELS] = { { 0 } }, mweight[CRM_LINK_MAXF] = { 0 };
 	double m[CRM_LINK_MAXF][CRM_LEVELS];
 
-	*sessions = 0;
 	for (size_t r = 0; r < lk->nrules; r++) {
 		const struct crm_lrule *rule = &lk->rules[r];
 		struct ptable pt = { 0 };
@@ -1733,7 +1739,6 @@ static int estimate_m(struct crm_linkage *lk, int fi, int li, size_t *sessions)
 
 			lk->iterations += em(lk, &pt, m, &lambda, mask, cond);
 			found = lambda * (double)rule->nsample;
-			(*sessions)++;
 			for (size_t i = 0; i < lk->nf; i++) {
 				if (mask[i])
 					continue;
@@ -1777,7 +1782,7 @@ int crm_linkage_train(struct crm_linkage *lk, uint64_t seed, struct crm_err *e)
 	int seen[CRM_LINK_MAXF][CRM_LEVELS] = { { 0 } };
 	struct usample us = { 0 };
 	struct crm_rng rng;
-	size_t samples = U_SAMPLES, sessions;
+	size_t samples = U_SAMPLES;
 	double pairs = (double)lk->n * (double)(lk->n - 1) / 2, lambda0 = 0;
 	uint32_t *group = NULL;
 	int rc = -1;
@@ -1846,7 +1851,7 @@ int crm_linkage_train(struct crm_linkage *lk, uint64_t seed, struct crm_err *e)
 		for (size_t s = 0; s < us.n; s++)
 			before += 1 - us.keep[s];
 		estimate_u(lk, &us, round ? lk->lambda : lambda0);
-		if (estimate_m(lk, fi, li, &sessions) < 0)
+		if (estimate_m(lk, fi, li) < 0)
 			goto nomem;
 		weights(lk, seen);
 		if (em_lambda(lk) < 0)

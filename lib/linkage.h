@@ -4,12 +4,15 @@
  * Records of one type are loaded with a set of compared fields, each with
  * a comparator. Blocking rules (several, OR-ed) choose candidate pairs; each
  * pair gets a comparison level per field (exact, close, fuzzy, different,
- * or missing); u, the chance of each level among non-matches, is measured
- * on random pairs; m, the chance among matches, and the share of matches
- * among candidates are learned without labels by expectation-maximisation
- * over the candidates' comparison patterns. A pair's match weight is the
- * sum of log2(m/u) over its fields, its probability follows from the
- * weight and the prior, and every field's part can be shown.
+ * or missing); u, the chance of each level between two different people,
+ * is measured on random pairs, given the level of the field each goes with
+ * between strangers; m, the chance for one person, and lambda, the chance
+ * that two records picked at random are one, are learned without labels by
+ * expectation-maximisation. A pair's match weight is the sum of log2(m/u)
+ * over its fields, adjusted for how common each shared value is; its
+ * probability follows from the weight and lambda, and is calibrated: a
+ * pair scored p is a match about p of the time. Every field's part can be
+ * shown.
  */
 #ifndef CRM_LINKAGE_H
 #define CRM_LINKAGE_H
