@@ -8,14 +8,9 @@
 #   import   crm-import of every file (contacts sealed, messages sealed)
 #   score    crm-score --all of the contact model (trained once per database)
 # and prints the medians and the ratio on/off (target: at most 1.3).
-set -eu
-top=$(cd "$(dirname "$0")/../.." && pwd)
-: "${CRM_BUILD:=$top/build}"
-PATH=$CRM_BUILD:$PATH
+. "$(dirname "$0")/lib.sh"
 N=${BENCH_CRYPT_ROWS:-200000}
 RUNS=${BENCH_RUNS:-3}
-dir=$(mktemp -d "${TMPDIR:-/tmp}/crm-bench.XXXXXX")
-trap 'rm -rf "$dir"' EXIT
 unset CRM_KEY_FILE CRM_KEY_STORE
 
 "$top"/scripts/gen-sample -n "$N" "$dir/sample" >/dev/null

@@ -13,14 +13,9 @@
 #   Speed: N generated contacts (BENCH_DEDUPE_ROWS, default 1000000; 0
 #   skips it) with about 10% planted duplicates: wall time and peak memory.
 #   Target: < 60 s, < 1 GiB.
-set -eu
-top=$(cd "$(dirname "$0")/../.." && pwd)
-: "${CRM_BUILD:=$top/build}"
-PATH=$CRM_BUILD:$PATH
+. "$(dirname "$0")/lib.sh"
 N=${BENCH_DEDUPE_ROWS:-1000000}
 D=$top/../shared/data
-dir=$(mktemp -d "${TMPDIR:-/tmp}/crm-bench.XXXXXX")
-trap 'rm -rf "$dir"' EXIT
 
 # naive DB TYPE: the pairs exact-key rules find, as a user would write
 # them in SQL (same email, same phone digits, same name and city or

@@ -6,15 +6,10 @@
 #   Python: pandas reads and joins the same CSVs, encodes categories,
 #           splits by close date, trains xgboost (early stopping on a
 #           validation slice), scores the open deals
-set -eu
-top=$(cd "$(dirname "$0")/../.." && pwd)
-: "${CRM_BUILD:=$top/build}"
-PATH=$CRM_BUILD:$PATH
+. "$(dirname "$0")/lib.sh"
 M=$top/../shared/data/maven-crm
 [ -f "$M/sales_pipeline.csv" ] || { echo "e2e: no Maven data, skipped"; exit 0; }
 /usr/bin/python3 -c 'import xgboost, pandas' 2>/dev/null || { echo "e2e: no python3-xgboost, skipped"; exit 0; }
-dir=$(mktemp -d "${TMPDIR:-/tmp}/crm-bench.XXXXXX")
-trap 'rm -rf "$dir"' EXIT
 now() { date +%s.%N; }
 median() { sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
 

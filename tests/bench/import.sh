@@ -8,14 +8,9 @@
 #   ndjson     crm-import of the NDJSON: the same
 # and prints the median rows/s and the ratio to the reference, and the peak
 # memory of crm-import at N/10 and N rows (streaming: it must not grow).
-set -eu
-top=$(cd "$(dirname "$0")/../.." && pwd)
-: "${CRM_BUILD:=$top/build}"
-PATH=$CRM_BUILD:$PATH
+. "$(dirname "$0")/lib.sh"
 N=${BENCH_ROWS:-1000000}
 RUNS=${BENCH_RUNS:-3}
-dir=$(mktemp -d "${TMPDIR:-/tmp}/crm-bench.XXXXXX")
-trap 'rm -rf "$dir"' EXIT
 
 "$top"/scripts/gen-sample --contacts "$N" >"$dir/c.csv"
 "$top"/scripts/gen-sample --contacts "$N" --ndjson >"$dir/c.ndjson"

@@ -5,17 +5,12 @@
 # Maven deals, the Olist leads. Prints crm's cross-validated AUC with its
 # interval, crm's and the references' AUC on the held-out rows, and the
 # ratio. Needs Debian's python3-xgboost, python3-sklearn, python3-pandas.
-set -eu
-top=$(cd "$(dirname "$0")/../.." && pwd)
-: "${CRM_BUILD:=$top/build}"
-PATH=$CRM_BUILD:$PATH
+. "$(dirname "$0")/lib.sh"
 data=$top/../shared/data
 /usr/bin/python3 -c 'import xgboost, sklearn, pandas' 2>/dev/null || {
 	echo "models: skipped (needs python3-xgboost, python3-sklearn, python3-pandas)"
 	exit 0
 }
-dir=$(mktemp -d "${TMPDIR:-/tmp}/crm-bench.XXXXXX")
-trap 'rm -rf "$dir"' EXIT
 
 line() {	# line SET TYPE DB
 	r=$(CRM_DB=$3 "$top"/scripts/compare-python -t "$2" 2>/dev/null | tail -1)

@@ -5,15 +5,10 @@
 # duplicates, ERP invoices and calls: each stage's time, and the total
 # against the 5-minute target. The import that loads the CRM first is
 # timed too, but it is not part of the night.
-set -eu
-top=$(cd "$(dirname "$0")/../.." && pwd)
-: "${CRM_BUILD:=$top/build}"
+. "$(dirname "$0")/lib.sh"
 export CRM_BUILD
-PATH=$CRM_BUILD:$PATH
 N=${BENCH_NIGHTLY_CONTACTS:-100000}
 I=${BENCH_NIGHTLY_INTERACTIONS:-1000000}
-dir=$(mktemp -d "${TMPDIR:-/tmp}/crm-bench.XXXXXX")
-trap 'rm -rf "$dir"' EXIT
 
 "$top"/scripts/gen-sample -n "$N" -i "$I" --full "$dir/s"
 export CRM_DB="$dir/crm.db"

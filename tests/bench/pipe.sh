@@ -6,13 +6,8 @@
 #   crm-import new.csv >/dev/null; crm-score -t contact --all >/dev/null
 # each on its own copy of the same database, measured in the same run
 # (median of 3). The pipe must not be slower.
-set -eu
-top=$(cd "$(dirname "$0")/../.." && pwd)
-: "${CRM_BUILD:=$top/build}"
-PATH=$CRM_BUILD:$PATH
+. "$(dirname "$0")/lib.sh"
 N=${BENCH_PIPE_ROWS:-1000000}
-dir=$(mktemp -d "${TMPDIR:-/tmp}/crm-bench.XXXXXX")
-trap 'rm -rf "$dir"' EXIT
 
 "$top"/scripts/gen-sample -n 20000 -s 3 "$dir/base" >/dev/null
 export CRM_DB="$dir/base.db"

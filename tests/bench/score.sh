@@ -4,13 +4,8 @@
 # time crm-score --all end to end (features from the database, predict,
 # write scores; target < 30 s at 1M), one rescore after an interaction
 # (target < 5 ms), and the prediction step against XGBoost's own.
-set -eu
-top=$(cd "$(dirname "$0")/../.." && pwd)
-: "${CRM_BUILD:=$top/build}"
-PATH=$CRM_BUILD:$PATH
+. "$(dirname "$0")/lib.sh"
 N=${BENCH_SCORE_ROWS:-1000000}
-dir=$(mktemp -d "${TMPDIR:-/tmp}/crm-bench.XXXXXX")
-trap 'rm -rf "$dir"' EXIT
 
 "$top"/scripts/gen-sample -n "$N" "$dir/sample"
 export CRM_DB="$dir/crm.db"

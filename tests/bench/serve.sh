@@ -16,16 +16,12 @@
 # (default 1800; 0 skips it) at 100 connections of the mixed load,
 # sampling the server's memory and open descriptors every 30 s.
 # The rate limit is off: this measures capacity, not the limit.
-set -eu
-top=$(cd "$(dirname "$0")/../.." && pwd)
-: "${CRM_BUILD:=$top/build}"
-PATH=$CRM_BUILD:$PATH
+. "$(dirname "$0")/lib.sh"
 N=${BENCH_SERVE_CONTACTS:-100000}
 SECS=${BENCH_SERVE_SECONDS:-60}
 SOAK=${BENCH_SOAK_SECONDS:-1800}
 CONNS=${BENCH_SERVE_CONNECTIONS:-500}
 command -v wrk >/dev/null || { echo "serve.sh: wrk is not installed (apt-get install wrk)" >&2; exit 1; }
-dir=$(mktemp -d "${TMPDIR:-/tmp}/crm-bench.XXXXXX")
 trap 'if [ -n "$srv" ]; then kill "$srv" 2>/dev/null || true; fi; rm -rf "$dir"' EXIT
 srv=
 ulimit -n 65536 2>/dev/null || ulimit -n 4096

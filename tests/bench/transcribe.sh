@@ -9,12 +9,7 @@
 # call on one core (target <= 0.3), median of three runs, against the
 # reference's. Action items and hesitation against the labelled calls
 # (targets: recall >= 0.9, precision >= 0.8, hesitation accuracy >= 0.85).
-set -eu
-top=$(cd "$(dirname "$0")/../.." && pwd)
-: "${CRM_BUILD:=$top/build}"
-PATH=$CRM_BUILD:$PATH
-dir=$(mktemp -d "${TMPDIR:-/tmp}/crm-bench.XXXXXX")
-trap 'rm -rf "$dir"' EXIT
+. "$(dirname "$0")/lib.sh"
 eval=$top/tests/data/asr/eval.txt
 voices="slt kal16 rms awb"
 ref=$(command -v pocketsphinx_continuous || true)
