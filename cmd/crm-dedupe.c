@@ -87,8 +87,6 @@ static void write_pair(struct crm_buf *b, const struct crm_linkage *lk,
 		       const struct crm_pair *p, uint32_t cluster, double weakest,
 		       const char *action, const char *why)
 {
-	double w[CRM_LINK_MAXF];
-
 	crm_buf_adds(b, "{\"type\":\"match\",\"a\":");
 	crm_json_str(b, lk->id[p->a], strlen(lk->id[p->a]));
 	crm_buf_adds(b, ",\"b\":");
@@ -109,16 +107,9 @@ static void write_pair(struct crm_buf *b, const struct crm_linkage *lk,
 		crm_buf_adds(b, ",\"weakest\":");
 		crm_json_num(b, round(weakest * 1e6) / 1e6);
 	}
-	crm_buf_adds(b, ",\"fields\":{");
-	crm_linkage_pair_weights(lk, p, w);
-	for (size_t i = 0; i < lk->nf; i++) {
-		if (i)
-			crm_buf_addc(b, ',');
-		crm_json_str(b, lk->f[i].name, strlen(lk->f[i].name));
-		crm_buf_addf(b, ":{\"level\":\"%s\",\"weight\":%.3f}",
-			     crm_level_name(p->lev[i]), w[i]);
-	}
-	crm_buf_adds(b, "}}\n");
+	crm_buf_adds(b, ",\"fields\":");
+	crm_dedupe_fields_json(lk, p, b);
+	crm_buf_adds(b, "}\n");
 }
 
 

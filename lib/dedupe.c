@@ -40,9 +40,8 @@ int crm_dedupe_drop_rejected(sqlite3 *db, struct crm_linkage *lk,
 	return 0;
 }
 
-/* The per-field levels and weights of a pair, as a JSON object. */
-static int fields_json(const struct crm_linkage *lk, const struct crm_pair *p,
-		       struct crm_buf *f)
+int crm_dedupe_fields_json(const struct crm_linkage *lk, const struct crm_pair *p,
+			   struct crm_buf *f)
 {
 	int rc = crm_buf_addc(f, '{');
 	double w[CRM_LINK_MAXF];
@@ -298,7 +297,7 @@ int crm_dedupe_apply(sqlite3 *db, const struct crm_linkage *lk,
 			goto out;
 		in_tx = 1;
 		crm_buf_reset(&f);
-		if (fields_json(lk, p, &f) < 0) {
+		if (crm_dedupe_fields_json(lk, p, &f) < 0) {
 			crm_err_set(e, CRM_ESOFTWARE, "out of memory");
 			goto out;
 		}

@@ -49,6 +49,13 @@ const char *crm_dedupe_action(sqlite3 *db, const struct crm_linkage *lk,
 			      double automerge, double review, char *why, size_t n);
 
 /*
+ * Append the per-field levels and weights of pair p, as the pair's score
+ * counts them, to f as a JSON object; -1 when out of memory.
+ */
+int crm_dedupe_fields_json(const struct crm_linkage *lk, const struct crm_pair *p,
+			   struct crm_buf *f);
+
+/*
  * Accept (merge) or reject an open review entry, in one transaction. On
  * accept, merge_id, survivor and merged (CRM_ID_MAX bytes each) say what
  * happened; merge_id is "" when the two were one record already. -1 with
