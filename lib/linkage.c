@@ -601,22 +601,11 @@ static int compare_field(enum crm_cmp c, const char *a, const char *b)
 		jw = crm_jaro_winkler(a, b);
 		return jw >= 0.92 ? CRM_LV_CLOSE : jw >= 0.80 ? CRM_LV_FUZZY : CRM_LV_DIFF;
 	case CRM_CMP_TEXT:
+	case CRM_CMP_COMPANY:	/* by its words' rarity in compare_company() */
 		jw = crm_jaro_winkler(a, b);
 		if (jw >= 0.92 || crm_token_set(a, b) == 1.0)
 			return CRM_LV_CLOSE;
 		return jw >= 0.80 ? CRM_LV_FUZZY : CRM_LV_DIFF;
-	case CRM_CMP_COMPANY: {
-		/* One name within the other ("Spago", "Spago Los Angeles") is
-		 * close; names that share a word or look alike are fuzzy (two
-		 * outlets of one brand are too); names with nothing in common
-		 * are two organisations. */
-		double ts = crm_token_set(a, b);
-
-		jw = crm_jaro_winkler(a, b);
-		if (jw >= 0.92 || ts == 1.0)
-			return CRM_LV_CLOSE;
-		return jw >= 0.80 || ts > 0 ? CRM_LV_FUZZY : CRM_LV_DIFF;
-	}
 	case CRM_CMP_EMAIL: {
 		const char *x = strchr(a, '@'), *y = strchr(b, '@');
 		size_t la = x ? (size_t)(x - a) : strlen(a), lb = y ? (size_t)(y - b) : strlen(b);
@@ -1426,7 +1415,8 @@ double crm_linkage_pair_weights(const struct crm_linkage *lk, const struct crm_p
 		/* A value's rarity says nothing more where the field it goes
 		 * with explains the agreement (one mail domain, one company). */
 		int explained = f->parent >= 0 &&
-				f->uc[p->lev[f->parent]][CRM_LV_EXACT] > 2 * f->u[CRM_LV_EXACT];
+				ucond(lk, (size_t)f->parent, j)[p->lev[f->parent] * CRM_LEVELS + CRM_LV_EXACT] >
+				2 * f->u[CRM_LV_EXACT];
 
 		if ((l == CRM_LV_EXACT || l == CRM_LV_CLOSE) && lk->tf && x > 0 && !explained) {
 			/* Equal values: as rare as this value, not as the
@@ -1650,11 +1640,6 @@ static void estimate_u(struct crm_linkage *lk, const struct usample *us, double 
 						(c[i][j][a][l] + U_SHRINK * lk->f[j].u[l]) / (n + U_SHRINK);
 			}
 		}
-	for (size_t j = 0; j < lk->nf; j++)
-		if (lk->f[j].parent >= 0)
-			for (int a = 0; a < CRM_LEVELS; a++)
-				memcpy(lk->f[j].uc[a], ucond(lk, (size_t)lk->f[j].parent, j) + a * CRM_LEVELS,
-				       sizeof(lk->f[j].uc[a]));
 }
 
 /*
@@ -1670,7 +1655,8 @@ static void weights(struct crm_linkage *lk, int seen[][CRM_LEVELS])
 
 		for (int a = -1; a < CRM_LEVELS; a++) {
 			double *w = a < 0 ? f->w : f->wc[a], floor = -INFINITY;
-			const double *u = a < 0 ? f->u : f->uc[a];
+			const double *u = a < 0 || f->parent < 0 ? f->u :
+					  ucond(lk, (size_t)f->parent, i) + a * CRM_LEVELS;
 
 			w[0] = 0;
 			for (int l = CRM_LEVELS - 1; l >= 1; l--) {

@@ -47,7 +47,6 @@ struct crm_lfield {
 	double m[CRM_LEVELS], u[CRM_LEVELS];
 	double w[CRM_LEVELS];	/* weights used: log2(m/u), made monotone */
 	int parent;		/* the field this one goes with between strangers, or -1 */
-	double uc[CRM_LEVELS][CRM_LEVELS];	/* u given the parent's level */
 	double wc[CRM_LEVELS][CRM_LEVELS];	/* weights given the parent's level */
 };
 
