@@ -1965,13 +1965,11 @@ static int cmp_pair_p(const void *x, const void *y)
 	return (*a)->weight > (*b)->weight ? -1 : (*a)->weight < (*b)->weight;
 }
 
-/* Probability of records a and b, compared now. */
-static double pair_p(const struct crm_linkage *lk, uint32_t a, uint32_t b)
+/* Probability of records a and b, compared now (fi, li: the name fields). */
+static double pair_p(const struct crm_linkage *lk, uint32_t a, uint32_t b, int fi, int li)
 {
 	struct crm_pair p = { .a = a < b ? a : b, .b = a < b ? b : a };
-	int fi, li;
 
-	name_fields(lk, &fi, &li);
 	compare_pair(lk, p.a, p.b, fi, li, p.lev);
 	return crm_linkage_prob(lk, crm_linkage_pair_weights(lk, &p, NULL));
 }
@@ -1986,7 +1984,9 @@ int crm_linkage_cluster(const struct crm_linkage *lk, double threshold,
 	float *low = malloc((lk->n ? lk->n : 1) * sizeof(*low));
 	const struct crm_pair **order = NULL;
 	size_t n = 0;
+	int fi, li;
 
+	name_fields(lk, &fi, &li);
 	*cluster = NULL;
 	if (weakest)
 		*weakest = NULL;
@@ -2020,7 +2020,7 @@ int crm_linkage_cluster(const struct crm_linkage *lk, double threshold,
 				uint32_t y = b;
 
 				do {
-					double p = pair_p(lk, x, y);
+					double p = pair_p(lk, x, y, fi, li);
 
 					if (p < doubt)
 						ok = 0;
