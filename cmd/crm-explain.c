@@ -152,8 +152,11 @@ static void release_scorings(void)
 
 /*
  * Explain ids[0..n), in their order, each as it is now: a merged id as
- * the record it was merged into (saying so). Returns 0, or CRM_EDATA when
- * some could not be explained (each said).
+ * the record it was merged into (saying so). The chunk is read in one
+ * read transaction, so a merge by another tool between finding the
+ * survivor and reading it cannot lose the record; the output is written
+ * after the transaction ends. Returns 0, or CRM_EDATA when some could not
+ * be explained (each said).
  */
 static int explain_chunk(sqlite3 *db, const char *const *ids, size_t n, size_t top, int table)
 {
@@ -163,13 +166,16 @@ static int explain_chunk(sqlite3 *db, const char *const *ids, size_t n, size_t t
 	size_t nwant[2] = { 0, 0 };
 	int *merged = calloc(n ? n : 1, sizeof(*merged)), status = 0;
 	struct crm_err e = { 0 };
-	struct crm_buf b;
+	struct crm_buf b, out;
 
 	want[0] = calloc(n ? n : 1, sizeof(*want[0]));
 	want[1] = calloc(n ? n : 1, sizeof(*want[1]));
 	if (!live || !merged || !want[0] || !want[1])
 		cli_die(CRM_ESOFTWARE, "out of memory");
 	crm_buf_init(&b, 0);
+	crm_buf_init(&out, 0);
+	if (crm_db_exec(db, "BEGIN", &e) < 0)
+		cli_die_err(&e);
 	for (size_t k = 0; k < n; k++) {
 		const struct crm_entity *t = crm_entity_by_id(ids[k]);
 		int r;
@@ -228,8 +234,11 @@ static int explain_chunk(sqlite3 *db, const char *const *ids, size_t n, size_t t
 		} else if (merged[k]) {
 			cli_warn("%s was merged into %s: explained as %s", ids[k], live[k], live[k]);
 		}
-		cli_write(b.data, b.len);
+		crm_buf_add(&out, b.data, b.len);
 	}
+	crm_db_rollback(db);	/* the read transaction: nothing written */
+	cli_write(out.data, out.len);
+	crm_buf_release(&out);
 	crm_buf_release(&b);
 	crm_dataset_release(&d[0]);
 	crm_dataset_release(&d[1]);
