@@ -1366,8 +1366,20 @@ int crm_api_handle(struct crm_api *a, sqlite3 *db, const struct crm_api_req *rq,
 	} else if (nseg >= 2 && nseg <= 4 && api_type(seg[1])) {
 		const struct crm_entity *t = api_type(seg[1]);
 
-		rc = nseg == 2 ? collection(a, db, rq, t, body, rs)
-			       : record(a, db, rq, t, seg[2], nseg == 4 ? seg[3] : NULL, body, rs);
+		if (nseg == 2) {
+			rc = collection(a, db, rq, t, body, rs);
+		} else if (!strcmp(rq->method, "GET")) {
+			/* One snapshot: a merge between finding the survivor
+			 * and reading it cannot turn a record into a 404. */
+			if (crm_db_exec(db, "BEGIN", NULL) < 0) {
+				rc = db_error(rs, db, NULL);
+			} else {
+				rc = record(a, db, rq, t, seg[2], nseg == 4 ? seg[3] : NULL, body, rs);
+				crm_db_rollback(db);
+			}
+		} else {
+			rc = record(a, db, rq, t, seg[2], nseg == 4 ? seg[3] : NULL, body, rs);
+		}
 	} else {
 		rc = crm_api_error(rs, 404, "not_found", "no route %s", rq->path);
 	}
