@@ -7,6 +7,8 @@
 #   make bench      import speed against sqlite3's .import; dedupe quality and
 #                   speed; scoring speed and the predictor against XGBoost's;
 #                   word error rate and speed of transcription, action items
+#   make fuzz       libFuzzer (clang) on each input parser, FUZZ_TIME seconds
+#                   each (default 60); what they find is kept in tests/fuzz/
 #   make install    PREFIX=/usr/local DESTDIR= (and make uninstall)
 #   make lint       mandoc -Tlint, cppcheck
 #
@@ -55,6 +57,9 @@ TOOLS = crm crm-import crm-export crm-dedupe crm-score crm-explain crm-audit \
 BINS  = $(TOOLS:%=$(O)/%)
 UNIT_SRC = $(wildcard tests/unit/t-*.c)
 UNIT  = $(UNIT_SRC:tests/unit/%.c=$(O)/tests/%)
+FUZZ  = $(patsubst tests/fuzz/fuzz-%.c,%,$(wildcard tests/fuzz/fuzz-*.c))
+REPLAY = $(FUZZ:%=$(O)/fuzz/replay-%)
+FUZZ_TIME ?= 60
 MAN   = $(wildcard man/*.[157])
 
 all: $(BINS)
@@ -101,6 +106,21 @@ $(O)/tests/t-%: $(O)/tests/unit/t-%.o $(O)/libcrm.a
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
 
+# The fuzz harnesses: replayed over their corpus by make check (any
+# compiler), run as fuzzers by make fuzz (clang's libFuzzer).
+$(O)/fuzz/replay-%: $(O)/tests/fuzz/fuzz-%.o $(O)/tests/fuzz/replay.o $(O)/libcrm.a
+	@mkdir -p $(@D)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
+
+$(O)/fuzz/fuzz-%: $(O)/tests/fuzz/fuzz-%.o $(O)/libcrm.a
+	@mkdir -p $(@D)
+	$(CC) $(LDFLAGS) -fsanitize=fuzzer -o $@ $^ $(LIBS)
+
+fuzz: deps
+	@$(MAKE) --no-print-directory O=build-fuzz CC=clang SANITIZE=address,undefined \
+		CFLAGS='-O1 -g -fsanitize=fuzzer-no-link' $(FUZZ:%=build-fuzz/fuzz/fuzz-%)
+	scripts/fuzz -t $(FUZZ_TIME) -b build-fuzz/fuzz $(FUZZ)
+
 deps:
 	@scripts/install-deps
 
@@ -111,7 +131,7 @@ check: deps
 	@$(MAKE) --no-print-directory all unit
 	CRM_BUILD=$(abspath $(O)) $(PROVE) $(PROVE_FLAGS) $(UNIT) tests/cli/*.t
 
-unit: $(UNIT)
+unit: $(UNIT) $(REPLAY)
 
 asan:
 	$(MAKE) O=build-asan SANITIZE=address,undefined CFLAGS='-O1 -g' check
@@ -170,7 +190,7 @@ uninstall:
 clean:
 	rm -rf build build-asan
 
-.PHONY: all check unit asan demo bench lint install uninstall clean deps
+.PHONY: all check unit asan demo bench lint install uninstall clean deps fuzz
 .SECONDARY:
 
 -include $(shell find $(O) -name '*.d' 2>/dev/null)

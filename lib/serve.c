@@ -163,6 +163,8 @@ static void logf_(struct crm_server *s, const char *fmt, ...)
 	s->o.log(s->o.log_ctx, line);
 }
 
+/* libmicrohttpd's messages: fmt is its own, a printf format. */
+__attribute__((format(printf, 2, 0)))
 static void mhd_log(void *cls, const char *fmt, va_list ap)
 {
 	struct crm_server *s = cls;

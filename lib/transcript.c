@@ -8,6 +8,7 @@
 
 #include <jansson.h>
 
+#include "normalize.h"
 #include "transcript.h"
 
 void crm_transcript_free(struct crm_transcript *t)
@@ -20,19 +21,37 @@ void crm_transcript_free(struct crm_transcript *t)
 	memset(t, 0, sizeof *t);
 }
 
-/* Copy s[0..n) with runs of white space as one space, trimmed. */
+/*
+ * Copy s[0..n) with runs of white space (and control characters) as one
+ * space, trimmed, and bytes that are not UTF-8 as U+FFFD: every stored
+ * text can be written as JSON.
+ */
 static char *squeeze(const char *s, size_t n)
 {
-	char *o = malloc(n + 1), *p = o;
+	/* A bad byte becomes U+FFFD: three bytes for one. */
+	char *o = malloc(3 * n + 1), *p = o;
 
 	if (!o)
 		return NULL;
 	for (size_t i = 0; i < n; i++) {
-		if (isspace((unsigned char)s[i])) {
+		unsigned char c = (unsigned char)s[i];
+
+		if (c >= 0x80) {
+			size_t len = c >= 0xf0 ? 4 : c >= 0xe0 ? 3 : 2;
+
+			if (i + len <= n && crm_utf8_valid(s + i, len, NULL)) {
+				memcpy(p, s + i, len);
+				p += len;
+				i += len - 1;
+			} else {
+				memcpy(p, "\xEF\xBF\xBD", 3);
+				p += 3;
+			}
+		} else if (isspace(c) || iscntrl(c)) {
 			if (p > o && p[-1] != ' ')
 				*p++ = ' ';
 		} else {
-			*p++ = s[i];
+			*p++ = (char)c;
 		}
 	}
 	while (p > o && p[-1] == ' ')
