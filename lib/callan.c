@@ -472,6 +472,19 @@ static int due_in(const struct words *w, time_t t, char due[11], char *phrase, s
 	return 0;
 }
 
+/* Is there a date phrase in w at or after from? */
+static int date_after(const struct words *w, size_t from)
+{
+	struct tm now, out;
+	time_t t = 0;
+
+	gmtime_r(&t, &now);
+	for (size_t i = from; i < w->n; i++)
+		if (date_at(w, i, &now, &out))
+			return 1;
+	return 0;
+}
+
 int crm_due_date(const char *text, time_t t, char due[11], char *phrase, size_t n)
 {
 	struct words w;
@@ -637,17 +650,40 @@ static const char *const REQ_TRIG[] = {
 	"make sure you", "do not forget to", "you should", "would you mind",
 	"you are going to",
 };
-static const char *const ACT_VERBS =
-	"send|sending|email|forward|share|schedule|book|set|follow|call|review|sign|"
-	"check|confirm|get|introduce|loop|prepare|put|draft|update|provide|arrange|"
-	"talk|discuss|ask|find|look|run|submit|return|complete|fill|approve|invite|"
-	"connect|circle|reach|organize|organise|create|write|order|give|reply|respond|"
-	"present|bring|pull|start|try|test|install|send|deliver|ship|demo|walk|"
-	"escalate|fix|investigate|research|clarify|resend|finalize|finalise|run|include|attach|"
-	"coordinate|plan|compile|gather|collect|double|touch|ping|text|"
-	"process|pay|issue|raise|open|extend|add|remove|grant|enable|"
-	"transfer|migrate|map|export|import|reschedule|move|"
-	"decide|compare|evaluate|join|attend|meet|speak|remind";
+/*
+ * The verb after a trigger is open: any word is an action, except the
+ * verbs of thinking, feeling and being, verbs of waiting, and words that
+ * are not verbs at all. A closed list of action verbs misses every verb
+ * of a trade it was not written for ("bind cover", "countersign", "ring
+ * you", "preload the fee stages").
+ */
+static const char *const NOT_VERBS =
+	/* thinking, feeling, perceiving, being, wanting, intending */
+	"be|been|being|am|is|are|was|were|think|see|hear|say|know|understand|imagine|"
+	"guess|bet|admit|agree|remember|forget|love|like|want|wish|hope|believe|feel|"
+	"mean|need|appreciate|assume|suppose|expect|promise|tell|notice|recall|"
+	"wonder|worry|doubt|mind|care|prefer|enjoy|afford|stand|live|survive|aim|"
+	"intend|plan|mute|"
+	/* waiting and having (have: only with a deadline, below) */
+	"wait|watch|keep|stay|hold|leave|stop|let|have|has|had|try|go|come|sleep|"
+	"relax|manage|help|do|does|did|done|buy|pay|take|use|win|lose";
+/* Words that are not verbs, nor the object of one. */
+static const char *const FUNC =
+	"the|a|an|this|that|these|those|it|its|you|your|him|her|them|us|me|my|our|"
+	"their|his|there|here|what|which|who|whom|how|why|where|when|not|never|so|to|"
+	"of|for|in|on|at|with|by|from|about|as|and|or|but|if|then|now|today|tomorrow|"
+	"yes|no|okay|ok|right|well|all|both|each|every|some|any|more|most|very|too|"
+	"much|many|also|just|only|even|again|always|definitely|probably|absolutely|"
+	"sure|certainly|maybe|perhaps|surely|um|uh|hmm|er|erm|like|kind|sort|bit|"
+	"either|neither|one|i|we|he|she|they|will|would|can|could|should|shall|must|"
+	"may|might|please|go|ahead|thanks|thank|up|out|down|off|over|back|into|onto";
+/*
+ * Verbs in the list above that still act in some turns: "do the import",
+ * "pay the invoice", "take it to my director", "help you set up", "keep
+ * you posted"; they act when an object follows that is not a pronoun
+ * alone ("we can do it", "I'll take it" are assents).
+ */
+static const char *const WEAK_VERBS = "do|pay|take|buy|use|help|keep|try|have";
 /* In-call asks and small talk that look like requests or commitments. */
 static const char *const NOT_ACTION[] = {
 	"can|could you tell|hear|see|walk|explain|describe|elaborate|clarify me|us|that|what",
@@ -689,6 +725,49 @@ static size_t count_any(const struct words *w, const char *const *ph, size_t n)
 	return c;
 }
 
+/* Does the word at v start an action ("send the deck", not "see")? */
+static int is_action(const struct words *w, size_t v)
+{
+	const char *x = w->w[v];
+
+	if (!strcmp(x, "let"))
+		return match_at(w, v + 1, "me|us|you know") > 0;
+	if (!strcmp(x, "try") && match_at(w, v + 1, "to"))	/* "I'll try to send" */
+		return v + 2 < w->n && is_action(w, v + 2);
+	if (!strcmp(x, "have") || !strcmp(x, "keep"))	/* "have it to you by Friday" */
+		return v + 1 < w->n && !word_in(w->w[v + 1], "to|a|been|no|any|got") &&
+		       (date_after(w, v + 1) || find(w, v + 1, "posted|updated|informed|in the loop") >= 0);
+	if (word_in(x, WEAK_VERBS))
+		return v + 1 < w->n && !(word_in(w->w[v + 1], "it|that|this|them|so|something|anything|care|a") &&
+					 v + 2 >= w->n);
+	if (match_at(w, v, "go back to"))
+		return 1;
+	if (!strcmp(x, "look"))	/* "look into it", not "look out for" */
+		return v + 1 < w->n && !word_in(w->w[v + 1], "out|forward|at|like|good|great|fine");
+	if (word_in(x, NOT_VERBS) || word_in(x, FUNC))
+		return 0;
+	/* A number, a date or a word that is not a word. */
+	return isalpha((unsigned char)x[0]) || (unsigned char)x[0] >= 0x80;
+}
+
+/*
+ * Does the verb at v act on something: a word after it, before the next
+ * trigger, that is not a pronoun or a particle ("I'll confirm", "let's fix
+ * it, then", "we can work on that" name nothing to do).
+ */
+static int has_object(const struct words *w, size_t v)
+{
+	for (size_t j = v + 1; j < w->n; j++) {
+		if (match_at(w, j, "i|we|you will|can|shall") || match_at(w, j, "let me|us"))
+			break;
+		if (match_at(w, j, "back to"))	/* "get back to you", "go back to them" */
+			return 1;
+		if (!word_in(w->w[j], FUNC))
+			return 1;
+	}
+	return 0;
+}
+
 /* Action item in sentence s (clause from position from), 1 if found. */
 static int action_in(const struct words *w, size_t from, int question, int *request, size_t *at)
 {
@@ -717,6 +796,15 @@ static int action_in(const struct words *w, size_t from, int question, int *requ
 		for (size_t b = i > 3 ? i - 3 : 0; b < i; b++)
 			if (word_in(w->w[b], "if|unless|when|once|whether|before|after|until|so|because|since"))
 				skip = 1;
+		/* "I'm not sure we'll renew", "I think we can fill it": a
+		 * belief about what may happen, not a commitment. */
+		for (size_t b = i > 3 ? i - 3 : 0; b < i; b++)
+			if (word_in(w->w[b], "think|doubt|believe|guess|suppose|reckon|expect|hope") ||
+			    (b > 0 && !strcmp(w->w[b], "sure") && word_in(w->w[b - 1], "not|am|are|is|pretty|quite")))
+				skip = 1;
+		/* "I'll see what I can share": a clause inside another. */
+		if (i > 0 && word_in(w->w[i - 1], "what|how|which|whatever|anything|something"))
+			skip = 1;
 		if (i + k < w->n && word_in(w->w[i + k], "not|never"))
 			skip = 1;
 		if (skip) {
@@ -725,10 +813,10 @@ static int action_in(const struct words *w, size_t from, int question, int *requ
 		}
 		/* The verb: within three words ("go ahead and send"). */
 		for (size_t v = i + k; v < w->n && v <= i + k + 3; v++) {
-			if (word_in(w->w[v], "please|go|ahead|and|both"))
+			if (word_in(w->w[v], "please|go|ahead|and|both|all") &&
+			    !match_at(w, v, "go back to"))
 				continue;
-			if (word_is(w->w[v], ACT_VERBS, strlen(ACT_VERBS)) ||
-			    (!strcmp(w->w[v], "let") && match_at(w, v + 1, "me|us know"))) {
+			if (is_action(w, v) && has_object(w, v)) {
 				*request = req;
 				*at = i;
 				return 1;
@@ -939,6 +1027,13 @@ static int sentence_actions(struct crm_analysis *a, const struct crm_transcript 
 		it->owner = owner;
 		it->utt = s->utt;
 		it->request = request;
+		it->question = s->question;
+		/* The object right after the verb is a pronoun. */
+		for (size_t j = 1; j < clause.n && j <= 4; j++)
+			if (word_in(clause.w[j], "it|that|this|them|him|her|those|these")) {
+				it->anaphor = !word_in(clause.w[j - 1], "and|or|so|if|that") && j >= 2;
+				break;
+			}
 		/* Due date: in the clause, else anywhere in the sentence. */
 		char phrase[96];
 		if (due_in(&clause, o->call_time, it->due, phrase, sizeof phrase) ||
@@ -969,41 +1064,134 @@ static int sentence_actions(struct crm_analysis *a, const struct crm_transcript 
 	return 0;
 }
 
+static void item_free(struct crm_action *x)
+{
+	free(x->text);
+	free(x->speaker);
+	free(x->due_phrase);
+}
+
+/* b takes a's due date when b has no phrase of its own and a has. */
+static void due_from(struct crm_action *b, struct crm_action *a)
+{
+	if (b->due_phrase || !a->due_phrase)
+		return;
+	b->due_phrase = a->due_phrase;
+	a->due_phrase = NULL;
+	memcpy(b->due, a->due, sizeof b->due);
+}
+
+/* The reply to utterance u: the next utterance by someone else, or -1. */
+static long reply_to(const struct crm_transcript *t, size_t u)
+{
+	for (size_t r = u + 1; r < t->n && r <= u + 2; r++)
+		if (t->u[r].speaker && t->u[u].speaker && strcasecmp(t->u[r].speaker, t->u[u].speaker))
+			return (long)r;
+	return -1;
+}
+
+/* How the reply answers a request: 1 yes, -1 no, 0 neither. */
+static int answer(const char *text)
+{
+	struct words w;
+	size_t n;
+
+	fold(text, strlen(text), &w);
+	n = w.n < 6 ? w.n : 6;
+	for (size_t i = 0; i < n; i++) {
+		if (word_in(w.w[i], "no|not|cannot|unfortunately|afraid|nope|never") ||
+		    match_at(&w, i, "will not|would not|rather not|hard to|tricky|difficult"))
+			return -1;
+		if (word_in(w.w[i], "yes|yeah|yep|yup|sure|absolutely|certainly|definitely|okay|ok|"
+			    "fine|course|done|noted|happy|gladly|will|can|shall|right") ||
+		    match_at(&w, i, "no problem|sounds good|will do|can do|of course|i will|we will"))
+			return 1;
+	}
+	return 0;
+}
+
 /*
- * "Could you send the plan?" - "Sure, I'll send it by Friday": a request
- * the other side accepts is one item, due when the answer says.
+ * Requests and what became of them. "Could you send the form?" - "Yes,
+ * I'll send the supplier form this afternoon": the item is the doer's
+ * own words, due when either says. A request refused, or a question the
+ * other side does not take up, is no item ("can you waive them?" - "we
+ * cannot"). "I can give you the lane data. I will share it by Monday":
+ * the second only says when the first is due.
  */
-static void merge_accepted(struct crm_analysis *a)
+static void resolve_items(struct crm_analysis *a, const struct crm_transcript *t)
 {
 	size_t n = 0;
+	char *gone = calloc(a->nitems ? a->nitems : 1, 1);
 
+	if (!gone)
+		return;
 	for (size_t i = 0; i < a->nitems; i++) {
-		struct crm_action *b = &a->items[i], *req = NULL;
-		for (size_t j = n; j-- > 0; ) {
-			struct crm_action *x = &a->items[j];
-			if (b->utt > x->utt + 2)
+		struct crm_action *x = &a->items[i];
+		long r;
+		int ans, taken = 0;
+
+		if (!x->request)
+			continue;
+		if ((r = reply_to(t, x->utt)) < 0)
+			continue;	/* the last word of the call, or no speakers */
+		/* A commitment in the reply by the one asked takes it up. */
+		for (size_t j = i + 1; j < a->nitems; j++) {
+			struct crm_action *b = &a->items[j];
+
+			if (b->utt > (size_t)r)
 				break;
-			if (x->request && !b->request && b->utt > x->utt && x->owner == b->owner &&
-			    x->speaker && b->speaker && strcmp(x->speaker, b->speaker)) {
-				req = x;
+			if (b->utt == (size_t)r && !b->request && b->owner == x->owner && !gone[j]) {
+				/* The item is the exchange: what was asked
+				 * names the thing, the answer who and when. */
+				size_t lx = strlen(x->text), lb = strlen(b->text);
+				char *both = malloc(lx + lb + 2);
+
+				if (both) {
+					memcpy(both, x->text, lx);
+					both[lx] = ' ';
+					memcpy(both + lx + 1, b->text, lb + 1);
+					free(b->text);
+					b->text = both;
+				}
+				due_from(b, x);
+				gone[i] = 1;
+				taken = 1;
 				break;
 			}
 		}
-		if (!req) {
-			a->items[n++] = *b;
+		if (taken)
 			continue;
+		ans = answer(t->u[r].text);
+		if (ans < 0 || (ans == 0 && x->question))
+			gone[i] = 1;
+	}
+	/* "... I will share it by Monday": a pronoun object continues the
+	 * item before it by the same speaker in the same turn. */
+	for (size_t i = 1; i < a->nitems; i++) {
+		struct crm_action *b = &a->items[i];
+
+		if (!b->anaphor || gone[i])
+			continue;
+		for (size_t j = i; j-- > 0; ) {
+			struct crm_action *x = &a->items[j];
+
+			if (gone[j])
+				continue;
+			if (x->utt == b->utt && x->owner == b->owner) {
+				due_from(x, b);
+				gone[i] = 1;
+			}
+			break;
 		}
-		if (b->due_phrase || !req->due_phrase) {
-			free(req->due_phrase);
-			req->due_phrase = b->due_phrase;
-			b->due_phrase = NULL;
-			memcpy(req->due, b->due, sizeof req->due);
-		}
-		free(b->text);
-		free(b->speaker);
-		free(b->due_phrase);
+	}
+	for (size_t i = 0; i < a->nitems; i++) {
+		if (gone[i])
+			item_free(&a->items[i]);
+		else
+			a->items[n++] = a->items[i];
 	}
 	a->nitems = n;
+	free(gone);
 }
 
 int crm_callan(const struct crm_transcript *t, const struct crm_callan_opts *o,
@@ -1118,7 +1306,7 @@ int crm_callan(const struct crm_transcript *t, const struct crm_callan_opts *o,
 		if (w->n < 4)
 			s->score -= 1;
 	}
-	merge_accepted(a);
+	resolve_items(a, t);
 	hes += fillers + pauses;
 	hes -= counter;
 	a->hesitation = hes > 0 ? 1 - exp(-1.2 * hes) : 0;

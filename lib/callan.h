@@ -39,6 +39,8 @@ struct crm_action {
 	char *due_phrase;	/* "by friday", or NULL when defaulted */
 	size_t utt;		/* index of the utterance */
 	int request;		/* asked of the other side, not committed to */
+	int question;		/* asked as a question ("could you...?") */
+	int anaphor;		/* its object is a pronoun ("share it") */
 };
 
 struct crm_cue {
