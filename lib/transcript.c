@@ -289,6 +289,14 @@ static int add_cue(struct crm_transcript *t, long st, long en, struct crm_buf *t
 	return rc;
 }
 
+/* Does the line s[0..len) (not NUL-terminated) start with word? */
+static int starts(const char *s, size_t len, const char *word)
+{
+	size_t n = strlen(word);
+
+	return len >= n && !memcmp(s, word, n);
+}
+
 static int parse_cues(struct crm_transcript *t, int vtt, const char *name,
 		      const char *data, size_t n, struct crm_err *e)
 {
@@ -313,8 +321,8 @@ static int parse_cues(struct crm_transcript *t, int vtt, const char *name,
 		}
 		if (skip)
 			continue;
-		if (!in_cue && vtt && (!strncmp(s, "NOTE", 4) || !strncmp(s, "STYLE", 5) ||
-				       !strncmp(s, "REGION", 6))) {
+		if (!in_cue && vtt && (starts(s, len, "NOTE") || starts(s, len, "STYLE") ||
+				       starts(s, len, "REGION"))) {
 			skip = 1;
 			continue;
 		}
