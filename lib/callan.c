@@ -691,8 +691,7 @@ static const char *const NOT_ACTION[] = {
 	"i|we can see|hear|tell|understand|imagine|say",
 	"you can see|hear", "let me share my screen", "let me see", "let me know",
 	"let me ask|tell|explain|show|walk|be|just|start|introduce myself",
-	"let us get started|start|begin|see", "i will be honest|out|back|there|on",
-	"we will be", "you will be", "i will be", "please let me know",
+	"let us get started|start|begin|see", "i will be honest|out", "please let me know",
 	"thank you", "can i", "could i", "you can also", "i need to think",
 	"we need to think", "can you walk me through", "could you walk me through",
 	"would you say", "i can imagine", "you can cancel", "can we cancel",
@@ -734,9 +733,22 @@ static int is_action(const struct words *w, size_t v)
 		return match_at(w, v + 1, "me|us|you know") > 0;
 	if (!strcmp(x, "try") && match_at(w, v + 1, "to"))	/* "I'll try to send" */
 		return v + 2 < w->n && is_action(w, v + 2);
-	if (!strcmp(x, "have") || !strcmp(x, "keep"))	/* "have it to you by Friday" */
-		return v + 1 < w->n && !word_in(w->w[v + 1], "to|a|been|no|any|got") &&
-		       (date_after(w, v + 1) || find(w, v + 1, "posted|updated|informed|in the loop") >= 0);
+	if (!strcmp(x, "have") || !strcmp(x, "keep")) {
+		if (v + 1 >= w->n || word_in(w->w[v + 1], "to|a|an|been|no|any|got|some|questions|concerns"))
+			return 0;
+		/* "have it to you by Friday", "keep you posted" */
+		if (date_after(w, v + 1) || find(w, v + 1, "posted|updated|informed|in the loop") >= 0)
+			return 1;
+		/* "have biomed send you the serials": someone made to act */
+		for (size_t j = v + 2; j < w->n && j <= v + 4; j++)
+			if (!word_in(w->w[j], FUNC) && !word_in(w->w[j], NOT_VERBS) && j + 1 < w->n &&
+			    word_in(w->w[j + 1], "you|us|the|out|over|them|it|me|up"))
+				return 1;
+		return 0;
+	}
+	/* "I'll be on site on the 28th": being somewhere, at a time. */
+	if (!strcmp(x, "be"))
+		return match_at(w, v + 1, "on site|onsite|there|in|at|over|back") && date_after(w, v + 1);
 	if (word_in(x, WEAK_VERBS))
 		return v + 1 < w->n && !(word_in(w->w[v + 1], "it|that|this|them|so|something|anything|care|a") &&
 					 v + 2 >= w->n);
@@ -794,8 +806,12 @@ static int action_in(const struct words *w, size_t from, int question, int *requ
 		/* "if you could sign...", "so we can pay" are conditions and
 		 * purposes; "we will not" is a refusal. */
 		for (size_t b = i > 3 ? i - 3 : 0; b < i; b++)
-			if (word_in(w->w[b], "if|unless|when|once|whether|before|after|until|so|because|since"))
+			if (word_in(w->w[b], "if|unless|when|once|whether|before|after|until|because|since"))
 				skip = 1;
+		/* "so (that) we can pay" is a purpose; "so I'll send it" goes on. */
+		if ((i > 0 && !strcmp(w->w[i - 1], "so") && i + 1 < w->n && word_in(w->w[i + 1], "can|could")) ||
+		    (i > 1 && match_at(w, i - 2, "so that")))
+			skip = 1;
 		/* "I'm not sure we'll renew", "I think we can fill it": a
 		 * belief about what may happen, not a commitment. */
 		for (size_t b = i > 3 ? i - 3 : 0; b < i; b++)
@@ -859,11 +875,77 @@ static const char *const REP_NAMES[] = {"rep", "agent", "sales", "seller", "host
 static const char *const CUST_NAMES[] = {"customer", "client", "prospect", "buyer",
 					 "lead", "caller", "guest", NULL};
 
+/*
+ * The rep's side beyond the rep: a speaker the rep brings to the call
+ * ("I've got Ngozi with me, she's our solutions engineer", "my colleague
+ * Beth") speaks for the seller. Names (lower case, first word) in team.
+ */
+#define MAXTEAM 8
+struct team {
+	char name[MAXTEAM][32];
+	size_t n;
+};
+
+static int team_has(const struct team *tm, const char *speaker)
+{
+	char first[32];
+	size_t k = 0;
+
+	for (; speaker[k] && speaker[k] != ' ' && k + 1 < sizeof first; k++)
+		first[k] = (char)tolower((unsigned char)speaker[k]);
+	first[k] = 0;
+	for (size_t i = 0; i < tm->n; i++)
+		if (!strcmp(tm->name[i], first))
+			return 1;
+	return 0;
+}
+
+static void find_team(const struct crm_transcript *t, const char *rep, struct team *tm)
+{
+	tm->n = 0;
+	if (!rep)
+		return;
+	for (size_t i = 0; i < t->n; i++) {
+		struct words w;
+
+		if (!t->u[i].speaker || strcasecmp(t->u[i].speaker, rep))
+			continue;
+		fold(t->u[i].text, strlen(t->u[i].text), &w);
+		for (size_t x = 0; x < t->n; x++) {
+			const char *sp = t->u[x].speaker;
+			char first[32];
+			size_t k = 0;
+
+			if (!sp || !strcasecmp(sp, rep) || team_has(tm, sp) || tm->n == MAXTEAM)
+				continue;
+			for (; sp[k] && sp[k] != ' ' && k + 1 < sizeof first; k++)
+				first[k] = (char)tolower((unsigned char)sp[k]);
+			first[k] = 0;
+			for (size_t j = 0; j < w.n; j++) {
+				if (strcmp(w.w[j], first))
+					continue;
+				/* "Ngozi with me", "my colleague Beth", "Beth,
+				 * our solutions engineer", "joined by Sam" */
+				if (match_at(&w, j + 1, "with me|us") || match_at(&w, j + 1, "our|my") ||
+				    match_at(&w, j + 1, "is|who is our|my") ||
+				    (j > 0 && word_in(w.w[j - 1], "colleague|colleagues|teammate|by|engineer|manager|partner")) ||
+				    (j > 1 && match_at(&w, j - 2, "got|have|brought|with|joining")) ||
+				    (j > 1 && match_at(&w, j - 2, "with me|us"))) {
+					snprintf(tm->name[tm->n++], sizeof tm->name[0], "%s", first);
+					break;
+				}
+			}
+		}
+	}
+}
+
 static enum crm_owner role_of(const char *speaker, const char *rep, const char *first,
-			      int has_rep_name)
+			      int has_rep_name, const struct team *tm)
 {
 	if (!speaker)
 		return CRM_OWNER_UNKNOWN;
+	if (team_has(tm, speaker))
+		return CRM_OWNER_REP;
 	if (rep)
 		return !strcasecmp(speaker, rep) ? CRM_OWNER_REP : CRM_OWNER_CUSTOMER;
 	if (has_rep_name)
@@ -1201,6 +1283,7 @@ int crm_callan(const struct crm_transcript *t, const struct crm_callan_opts *o,
 	size_t ns = 0, alloc = 0;
 	const char *first = NULL;
 	int has_rep_name = 0, known = 0;
+	struct team tm;
 	double thr = o->hesitation_threshold > 0 ? o->hesitation_threshold : 0.5;
 	double pause = o->pause_ms > 0 ? o->pause_ms : 2500;
 	double hes = 0, counter = 0, fillers = 0, pauses = 0, wsum = 0, ssum = 0;
@@ -1217,11 +1300,12 @@ int crm_callan(const struct crm_transcript *t, const struct crm_callan_opts *o,
 		}
 	if (o->rep)
 		known = 1;
+	find_team(t, o->rep ? o->rep : has_rep_name ? NULL : first, &tm);
 	if (!(a->utt_sentiment = calloc(t->n ? t->n : 1, sizeof *a->utt_sentiment)))
 		goto oom;
 	a->nutt = t->n;
 	for (size_t i = 0; i < t->n; i++) {
-		enum crm_owner role = known ? role_of(t->u[i].speaker, o->rep, first, has_rep_name)
+		enum crm_owner role = known ? role_of(t->u[i].speaker, o->rep, first, has_rep_name, &tm)
 					    : CRM_OWNER_UNKNOWN;
 		if (split(t->u[i].text, i, role, &S, &ns, &alloc) < 0)
 			goto oom;
@@ -1243,7 +1327,7 @@ int crm_callan(const struct crm_transcript *t, const struct crm_callan_opts *o,
 		}
 		/* A long silence before the customer answers the rep. */
 		if (role == CRM_OWNER_CUSTOMER && i > 0 && t->u[i - 1].end >= 0 && t->u[i].start >= 0 &&
-		    role_of(t->u[i - 1].speaker, o->rep, first, has_rep_name) == CRM_OWNER_REP &&
+		    role_of(t->u[i - 1].speaker, o->rep, first, has_rep_name, &tm) == CRM_OWNER_REP &&
 		    t->u[i].start - t->u[i - 1].end >= pause && pauses < 0.6) {
 			pauses += 0.3;
 			if (add_cue(a, NULL, 0, 0, "long pause", "pause", i, 0.3) < 0)
