@@ -315,9 +315,17 @@ static size_t date_at(const struct words *w, size_t i, const struct tm *now, str
 	    (k = match_at(w, i, "this afternoon|morning|evening")) ||
 	    (k = match_at(w, i, "later today")) || (k = match_at(w, i, "right away")) ||
 	    (k = match_at(w, i, "as soon as possible")) ||
-	    (k = match_at(w, i, "after the|this call|meeting"))) {
+	    (k = match_at(w, i, "after the|this call|meeting")) ||
+	    (k = match_at(w, i, "within|in the|an hour")) || (k = match_at(w, i, "within|in the next hour")) ||
+	    (k = match_at(w, i, "first thing")) || (k = match_at(w, i, "by noon|lunch|lunchtime"))) {
 		ymd(out, y, m, d);
 		return k;
+	}
+	/* "by two o'clock", "at 3 pm": a time with no day is today. */
+	if (!strcmp(w->w[i], "by") && i + 2 < w->n && (count_word(w->w[i + 1]) > 0 || isdigit((unsigned char)w->w[i + 1][0])) &&
+	    word_in(w->w[i + 2], "o'clock|oclock|pm|am|p|a")) {
+		ymd(out, y, m, d);
+		return 3;
 	}
 	if ((k = match_at(w, i, "day after tomorrow"))) {
 		ymd(out, y, m, d + 2);
@@ -360,6 +368,32 @@ static size_t date_at(const struct words *w, size_t i, const struct tm *now, str
 		ymd(out, y, qm, days_in_month(y, qm));
 		return k;
 	}
+	/* "end of q3", "by the third quarter", "q2" */
+	{
+		size_t j = i, q = 0;
+		int qn = -1;
+
+		if ((q = match_at(w, j, "end of the")) || (q = match_at(w, j, "end of")) ||
+		    (q = match_at(w, j, "the")))
+			j += q;
+		if (j < w->n) {
+			const char *x = w->w[j];
+
+			if (x[0] == 'q' && x[1] >= '1' && x[1] <= '4' && !x[2])
+				qn = x[1] - '1', j++;
+			else if (j + 1 < w->n && !strcmp(w->w[j + 1], "quarter") &&
+				 (qn = lookup(x, ORDINALS, 5) - 1) >= 0 && qn < 4)
+				j += 2;
+			else
+				qn = -1;
+		}
+		if (qn >= 0) {
+			int qy = qn * 3 + 2 < m ? y + 1 : y;
+
+			ymd(out, qy, qn * 3 + 2, days_in_month(qy, qn * 3 + 2));
+			return j - i;
+		}
+	}
 	if ((k = match_at(w, i, "next quarter"))) {
 		ymd(out, y, m / 3 * 3 + 3, 1);
 		return k;
@@ -400,6 +434,16 @@ static size_t date_at(const struct words *w, size_t i, const struct tm *now, str
 			thisw = 1, j++;
 		if (j < w->n && (v = lookup(w->w[j], WDAYS, 7)) >= 0) {
 			int off;
+			size_t used;
+
+			/* "Thursday the 12th": the date says which Thursday. */
+			if (j + 2 < w->n && !strcmp(w->w[j + 1], "the") && day_of_month(w, j + 2, &used) > 0)
+				return date_at(w, j + 1, now, out) ? j + 2 + used - i : 0;
+			/* "Friday next week" */
+			if (!next && !thisw && match_at(w, j + 1, "next week")) {
+				ymd(out, y, m, monday + 7 + (v + 6) % 7);
+				return j + 3 - i;
+			}
 			if (next)
 				off = monday + 7 + (v + 6) % 7 - d;
 			else {
