@@ -665,6 +665,28 @@ static const struct { const char *ph, *kind; double w; } HES[] = {
 	{"another|other vendor|vendors|provider|providers|option|options|solution|tool", "competition", 0.6},
 	{"a competitor", "competition", 0.5}, {"evaluating|comparing", "competition", 0.4},
 	{"worried|concerned", "risk", 0.3}, {"hiring freeze", "budget", 0.7},
+	/* Deferral: pushing, postponing, taking it up later. */
+	{"might|may|could push|delay|postpone|defer|move", "timing", 0.6},
+	{"push|pushing|delay|delaying|postpone|postponing|defer|deferring it|this|that|things", "timing", 0.6},
+	{"next financial|fiscal|budget year", "timing", 0.7}, {"take it|this up again|later", "timing", 0.5},
+	{"after q1|q2|q3|q4", "timing", 0.5}, {"will take some|a time", "timing", 0.5},
+	{"come back to it|this|that", "timing", 0.4},
+	/* Not committing, not deciding. */
+	{"let us see", "uncertainty", 0.6}, {"see how it goes", "uncertainty", 0.5},
+	{"not promising|committing", "uncertainty", 0.7}, {"cannot promise|commit", "uncertainty", 0.7},
+	{"not want|like to commit", "uncertainty", 0.7}, {"no promises", "uncertainty", 0.5},
+	{"nothing is fixed|decided|final|settled", "uncertainty", 0.6},
+	{"difficult|tricky|tough", "uncertainty", 0.4},
+	/* Looking elsewhere. */
+	{"other|more|another|alternative quote|quotes|carrier|carriers|supplier|suppliers|bid|bids|offer|offers|vendors|providers", "competition", 0.6},
+	{"alternatives", "competition", 0.5}, {"to market", "competition", 0.6},
+	{"test|tested|testing the market", "competition", 0.6},
+	/* Someone else decides. */
+	{"board|management|committee|office will|would|needs|need|has|have want|to|approve|approval", "authority", 0.5},
+	{"with management|the board", "authority", 0.5}, {"gets|get|be approved", "authority", 0.4},
+	/* Money. */
+	{"cash|money|funds|budget|budgets is|are|was|were tight|limited|frozen|short|constrained", "budget", 0.8},
+	{"is a lot", "price", 0.4},
 	{"um|uh|hmm|erm|er", "filler", 0.1},
 };
 
@@ -677,6 +699,9 @@ static const char *const COMMIT[] = {
 	/* a decision, either way, ends the hesitating */
 	"we|i went|go with", "we|i chose|picked|selected", "decided to go|stay|sign",
 	"decided against",
+	/* eagerness */
+	"keen|eager|excited to", "like|want to be live|start|roll|go|get",
+	"quite|really taken with", "team|everyone loved|liked|love|like",
 };
 
 /* Action items. */
@@ -766,6 +791,11 @@ static size_t count_any(const struct words *w, const char *const *ph, size_t n)
 	for (size_t i = 0; i < n; i++)
 		c += find(w, 0, ph[i]) >= 0;
 	return c;
+}
+
+static int is_trigger_word(const char *x)
+{
+	return word_in(x, "will|going|need|have|must|should|plan|happy|make|sure|want|let");
 }
 
 /* Does the word at v start an action ("send the deck", not "see")? */
@@ -1154,6 +1184,22 @@ static int sentence_actions(struct crm_analysis *a, const struct crm_transcript 
 		it->utt = s->utt;
 		it->request = request;
 		it->question = s->question;
+		/* What it acts on: the first phrase after the verb (the
+		 * first word past the trigger) that is not function words. */
+		for (size_t j = 1, verb = 0; j < clause.n; j++) {
+			if (word_in(clause.w[j], FUNC) || is_trigger_word(clause.w[j]))
+				continue;
+			if (!verb) {
+				verb = j;
+				continue;
+			}
+			/* The head of the phrase: its last word ("the roi
+			 * calculator tomorrow": calculator). */
+			while (j + 1 < clause.n && !word_in(clause.w[j + 1], FUNC))
+				j++;
+			snprintf(it->object, sizeof it->object, "%s", clause.w[j]);
+			break;
+		}
 		/* The object right after the verb is a pronoun. */
 		for (size_t j = 1; j < clause.n && j <= 4; j++)
 			if (word_in(clause.w[j], "it|that|this|them|him|her|those|these")) {
@@ -1308,6 +1354,23 @@ static void resolve_items(struct crm_analysis *a, const struct crm_transcript *t
 				gone[i] = 1;
 			}
 			break;
+		}
+	}
+	/* "I'll get that calculator over": said again later, the same
+	 * owner acting on the same thing, with no date of its own. */
+	for (size_t i = 1; i < a->nitems; i++) {
+		struct crm_action *b = &a->items[i];
+
+		if (gone[i] || !b->object[0] || b->due_phrase)
+			continue;
+		for (size_t j = 0; j < i; j++) {
+			struct crm_action *x = &a->items[j];
+
+			if (!gone[j] && x->owner == b->owner && x->utt + 2 < b->utt &&
+			    !strcmp(x->object, b->object)) {
+				gone[i] = 1;
+				break;
+			}
 		}
 	}
 	for (size_t i = 0; i < a->nitems; i++) {

@@ -8,12 +8,20 @@
  *
  * Action items are commitments ("I will send the proposal", "we need to
  * check with finance": the speaker owns it) and requests ("could you send
- * the security questionnaire": the other side owns it), with an action verb
- * (send, schedule, review, sign, check...); in-call asks ("can you walk me
- * through...") are not items. The owner is "rep" or "customer" once the
- * rep's speaker is known (a name given, a speaker called rep/agent/host,
- * or whoever opens the call); without speakers, from what the item is
- * (a proposal is sent by the rep, a budget checked by the customer).
+ * the security questionnaire": the other side owns it). The verb after
+ * the trigger is open - any word but verbs of thinking, feeling, being and
+ * waiting - and must act on something ("I'll confirm" does not). Beliefs
+ * ("I'm not sure we'll renew"), conditions, purposes and embedded clauses
+ * are not commitments; in-call asks ("can you walk me through...") are
+ * not items. A request answered by a commitment is one item, the
+ * exchange; a request refused, or a question the other side does not
+ * take up, is none. A later "I will share it by Monday" dates the item
+ * before it; the same thing promised again later is not a second item.
+ * The owner is "rep" or "customer" once the rep's speaker is known (a
+ * name given, a speaker called rep/agent/host, or whoever opens the
+ * call; a colleague the rep brings is on the rep's side); without
+ * speakers, from what the item is (a proposal is sent by the rep, a
+ * budget checked by the customer).
  *
  * Due dates come from phrases ("by Friday", "tomorrow", "next week",
  * "end of the quarter", "in two weeks", "on the 15th", "March 3")
@@ -41,6 +49,7 @@ struct crm_action {
 	int request;		/* asked of the other side, not committed to */
 	int question;		/* asked as a question ("could you...?") */
 	int anaphor;		/* its object is a pronoun ("share it") */
+	char object[24];	/* the first word it acts on ("calculator"), or "" */
 };
 
 struct crm_cue {
