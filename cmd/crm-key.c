@@ -10,20 +10,28 @@
 #include "../lib/crypt.h"
 #include "../lib/db.h"
 #include "../lib/privacy.h"
+#include "../lib/seal.h"
 #include "cli.h"
+
+enum { O_BATCH = 256 };
 
 static const struct cli_opt opts[] = {
 	{ "format", 'f', "FMT", "status: ndjson or table (default: table on a terminal)" },
+	{ "batch", O_BATCH, "N", "seal: rows a transaction (default 1000)" },
+	{ "quiet", 'q', NULL, "seal: no progress or summary on stderr" },
 	{ NULL, 0, NULL, NULL }
 };
 
 static const struct cli cli = {
-	"crm-key", "init | rotate | retire | status   (with --key-file FILE or CRM_KEY_FILE)",
+	"crm-key", "init | rotate | retire | seal | status   (with --key-file FILE or CRM_KEY_FILE)",
 	"Manage the master key that wraps the data keys of field encryption.\n\n"
 	"  init     create the key file (mode 0600) and the database's key store\n"
 	"  rotate   add a new master key, rewrap every data key under it, move the old\n"
 	"           ones to KEY_FILE.retired\n"
 	"  retire   rewrap any straggler, then wipe and remove KEY_FILE.retired\n"
+	"  seal     seal what the database holds in clear from before the key (people's\n"
+	"           fields, natural keys, transcripts, merge snapshots); in batches, a\n"
+	"           rerun after an interruption goes on where it stopped\n"
 	"  status   the key versions, data keys and where the key store is",
 	opts,
 };
@@ -52,17 +60,58 @@ static void audit(const char *action, const char *detail)
 	crm_db_close(db);
 }
 
+static void seal_progress(void *arg, const char *table, const struct crm_seal_stats *st)
+{
+	(void)arg;
+	fprintf(stderr, "\r\033[Kcrm-key: sealing %s: %lld rows, %lld cells", table, st->rows, st->cells);
+}
+
+static void seal(long batch, int quiet)
+{
+	struct crm_err e = { 0 };
+	struct crm_seal_stats st;
+	char actor[128], detail[160];
+	sqlite3 *db;
+
+	crm_actor_cli(actor, sizeof(actor));
+	if (crm_db_open(&db, cli_db, 0, &e) < 0)
+		cli_die_err(&e);
+	if (crm_seal_all(db, batch, &st, quiet || !cli_isatty(2) ? NULL : seal_progress, NULL, &e) < 0) {
+		if (!quiet && cli_isatty(2))
+			fputs("\r\033[K", stderr);
+		cli_die_err(&e);
+	}
+	if (!quiet && cli_isatty(2))
+		fputs("\r\033[K", stderr);
+	snprintf(detail, sizeof(detail), "{\"rows\":%lld,\"cells\":%lld,\"keys\":%lld,\"batches\":%lld}",
+		 st.rows, st.cells, st.keys, st.batches);
+	if (crm_audit_append(db, actor, "key-seal", NULL, NULL, detail, &e) < 0)
+		cli_die_err(&e);
+	crm_db_close(db);
+	if (!quiet)
+		fprintf(stderr, "crm-key: %lld cells of %lld rows sealed, %lld people given a data key\n",
+			st.cells, st.rows, st.keys);
+	printf("%s\n", detail);
+}
+
 int main(int argc, char **argv)
 {
 	struct crm_err e = { 0 };
 	const char *arg, *cmd, *kf;
 	int k, table = cli_isatty(1);
 
+	long batch = 1000;
+	int quiet = 0;
+
 	while ((k = cli_next(&cli, argc, argv, &arg)) != -1)
 		if (k == 'f')
 			table = cli_table(arg);
+		else if (k == O_BATCH)
+			batch = (long)cli_num("batch", arg, 1, 1e7);
+		else if (k == 'q')
+			quiet = 1;
 	if (optind >= argc)
-		cli_die(CRM_EUSAGE, "say what to do: init, rotate, retire or status (see --help)");
+		cli_die(CRM_EUSAGE, "say what to do: init, rotate, retire, seal or status (see --help)");
 	cmd = argv[optind];
 	if (optind + 1 < argc)
 		cli_die(CRM_EUSAGE, "unexpected argument '%s'", argv[optind + 1]);
@@ -93,6 +142,8 @@ int main(int argc, char **argv)
 		audit("key-retire", detail);
 		fprintf(stderr, "crm-key: %d retired master key%s removed (%lld stragglers rewrapped first)\n",
 			r, r == 1 ? "" : "s", n);
+	} else if (!strcmp(cmd, "seal")) {
+		seal(batch, quiet);
 	} else if (!strcmp(cmd, "status")) {
 		struct crm_key_status st;
 		char line[4400];
@@ -110,7 +161,7 @@ int main(int argc, char **argv)
 				 kf, st.version, st.versions, st.retired, st.keys, st.stale, st.store);
 		cli_write(line, strlen(line));
 	} else {
-		cli_die(CRM_EUSAGE, "unknown command '%s' (want init, rotate, retire or status)", cmd);
+		cli_die(CRM_EUSAGE, "unknown command '%s' (want init, rotate, retire, seal or status)", cmd);
 	}
 	return cli_finish(0);
 }

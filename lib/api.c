@@ -1099,12 +1099,18 @@ static int calls(sqlite3 *db, const struct crm_api_req *rq, struct crm_api_res *
 		     "coalesce(crm_dec(c.last_name, 'contacts', 'last_name', c.id), '')), "
 		     "'company', c.company, 'duration', t.duration, 'sentiment', t.sentiment, "
 		     "'hesitation', t.hesitation, 'hesitant', json(CASE WHEN t.hesitant THEN 'true' ELSE 'false' END), "
-		     "'summary', json_extract(t.analysis, '$.summary'), "
-		     "'cues', json_extract(t.analysis, '$.hesitation.cues')) "
+		     "'summary', json_extract(a.an, '$.summary'), "
+		     "'cues', json_extract(a.an, '$.hesitation.cues')) "
 		     "FROM transcripts t JOIN interactions i ON i.id = t.interaction_id "
+		     /* a sealed analysis is a JSON string: opened for the
+		      * calls listed only */
+		     "JOIN (SELECT crm_dec(json_extract(analysis, '$'), 'transcripts', 'analysis', "
+		     "interaction_id) AS an, interaction_id FROM transcripts) a ON a.interaction_id = t.interaction_id "
+		     "LEFT JOIN contacts c ON c.id = i.contact_id WHERE i.id IN ("
+		     "SELECT i.id FROM transcripts t JOIN interactions i ON i.id = t.interaction_id "
 		     "LEFT JOIN contacts c ON c.id = i.contact_id WHERE 1");
 	own_clause(rq->who, t, "c.", &sql, par, &np);
-	crm_buf_addf(&sql, " ORDER BY i.occurred_at DESC LIMIT %ld", limit);
+	crm_buf_addf(&sql, " ORDER BY i.occurred_at DESC LIMIT %ld) ORDER BY i.occurred_at DESC", limit);
 	if (!(st = prepare_bound(db, &sql, par, np)))
 		return db_error(rs, db, NULL);
 	return json_rows(db, st, rs);

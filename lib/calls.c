@@ -27,6 +27,70 @@ static void bind_text(sqlite3_stmt *st, int i, const char *s)
 		sqlite3_bind_null(st, i);
 }
 
+/*
+ * With a master key, what a call says about a person is sealed under the
+ * person's data key, like their other fields: the transcript, the
+ * analysis, the summary, the task titles, the file name.
+ */
+struct seal {
+	struct crm_crypt *cc;	/* NULL: stored in clear */
+	uint64_t dk;
+};
+
+/* Bind v[0..n) to parameter i as table.column of row id stores it. */
+static int bind_cell(const struct seal *sl, sqlite3_stmt *st, int i, const char *table,
+		     const char *column, const char *id, const char *v, struct crm_err *e)
+{
+	struct crm_buf b = {0};
+
+	if (!sl->cc || !v || !*v) {
+		bind_text(st, i, v);
+		return 0;
+	}
+	if (crm_crypt_seal(sl->cc, sl->dk, table, column, id, v, strlen(v), &b, e) < 0)
+		return -1;
+	sqlite3_bind_text(st, i, b.data, (int)b.len, SQLITE_TRANSIENT);
+	crm_buf_release(&b);
+	return 0;
+}
+
+/* The data key of the call's contact (given one if it has none), or a
+ * fresh one for a call with no contact. */
+static int call_key(sqlite3 *db, const struct crm_call_out *out, struct seal *sl, struct crm_err *e)
+{
+	sqlite3_stmt *st;
+
+	sl->cc = crm_crypt_of(db);
+	sl->dk = 0;
+	if (!sl->cc)
+		return 0;
+	if (out->contact[0]) {
+		if (prep(db, &st, "SELECT dk FROM contacts WHERE id = ?1", e) < 0)
+			return -1;
+		bind_text(st, 1, out->contact);
+		if (sqlite3_step(st) == SQLITE_ROW)
+			sl->dk = (uint64_t)sqlite3_column_int64(st, 0);
+		sqlite3_finalize(st);
+	}
+	if (sl->dk)
+		return 0;
+	if (crm_crypt_new_key(sl->cc, &sl->dk, e) < 0)
+		return -1;
+	if (out->contact[0]) {
+		if (prep(db, &st, "UPDATE contacts SET dk = ?1 WHERE id = ?2 AND dk IS NULL", e) < 0)
+			return -1;
+		sqlite3_bind_int64(st, 1, (sqlite3_int64)sl->dk);
+		bind_text(st, 2, out->contact);
+		if (sqlite3_step(st) != SQLITE_DONE) {
+			sqlite3_finalize(st);
+			return crm_db_err(db, e, "contact key");
+		}
+		sqlite3_finalize(st);
+	}
+	crm_crypt_mark(db);
+	return 0;
+}
+
 /* Follow merged_into to the surviving record. */
 static int survivor(sqlite3 *db, const char *table, char id[CRM_ID_MAX], struct crm_err *e)
 {
@@ -103,15 +167,17 @@ static int resolve(sqlite3 *db, const struct crm_call_in *in, struct crm_call_ou
 }
 
 static int add_task(sqlite3 *db, const struct crm_call_in *in, struct crm_call_out *out,
-		    const char *key, const char *title, const char *due, json_t *attrs,
-		    const char *now, struct crm_err *e)
+		    const struct seal *sl, const char *key, const char *title, const char *due,
+		    json_t *attrs, const char *now, struct crm_err *e)
 {
 	sqlite3_stmt *st;
 	char id[CRM_ID_MAX], skey[256];
-	char *a = json_dumps(attrs, JSON_COMPACT | JSON_SORT_KEYS);
+	char *a;
 	int rc;
 
-	if (!a)
+	if (sl->cc)	/* the speaker's name is in the sealed transcript */
+		json_object_del(attrs, "speaker");
+	if (!(a = json_dumps(attrs, JSON_COMPACT | JSON_SORT_KEYS)))
 		return crm_err_set(e, CRM_ESOFTWARE, "out of memory");
 	snprintf(skey, sizeof skey, "%s:%s", in->sha, key);
 	crm_id_new("t_", id);
@@ -125,7 +191,11 @@ static int add_task(sqlite3 *db, const struct crm_call_in *in, struct crm_call_o
 	}
 	bind_text(st, 1, id);
 	bind_text(st, 2, skey);
-	bind_text(st, 3, title);
+	if (bind_cell(sl, st, 3, "tasks", "title", id, title, e) < 0) {
+		sqlite3_finalize(st);
+		free(a);
+		return -1;
+	}
 	bind_text(st, 4, out->owner);
 	bind_text(st, 5, out->contact);
 	bind_text(st, 6, out->deal);
@@ -141,7 +211,7 @@ static int add_task(sqlite3 *db, const struct crm_call_in *in, struct crm_call_o
 }
 
 static int store_tasks(sqlite3 *db, const struct crm_call_in *in, struct crm_call_out *out,
-		       const char *now, struct crm_err *e)
+		       const struct seal *sl, const char *now, struct crm_err *e)
 {
 	const struct crm_analysis *a = in->a;
 
@@ -168,7 +238,7 @@ static int store_tasks(sqlite3 *db, const struct crm_call_in *in, struct crm_cal
 				  "speaker", it->speaker, "waiting_on", waiting ? "customer" : NULL);
 		if (!attrs)
 			return crm_err_set(e, CRM_ESOFTWARE, "out of memory");
-		rc = add_task(db, in, out, key, title, it->due[0] ? it->due : NULL, attrs, now, e);
+		rc = add_task(db, in, out, sl, key, title, it->due[0] ? it->due : NULL, attrs, now, e);
 		json_decref(attrs);
 		if (rc < 0)
 			return -1;
@@ -198,7 +268,7 @@ static int store_tasks(sqlite3 *db, const struct crm_call_in *in, struct crm_cal
 				  "hesitation", a->hesitation);
 		if (!attrs)
 			return crm_err_set(e, CRM_ESOFTWARE, "out of memory");
-		rc = add_task(db, in, out, "hesitation", title, due, attrs, now, e);
+		rc = add_task(db, in, out, sl, "hesitation", title, due, attrs, now, e);
 		json_decref(attrs);
 		if (rc < 0)
 			return -1;
@@ -207,7 +277,7 @@ static int store_tasks(sqlite3 *db, const struct crm_call_in *in, struct crm_cal
 }
 
 static int insert_call(sqlite3 *db, const struct crm_call_in *in, struct crm_call_out *out,
-		       const char *account, const char *now, struct crm_err *e)
+		       const struct seal *sl, const char *account, const char *now, struct crm_err *e)
 {
 	const struct crm_analysis *a = in->a;
 	sqlite3_stmt *st = NULL;
@@ -222,8 +292,9 @@ static int insert_call(sqlite3 *db, const struct crm_call_in *in, struct crm_cal
 		goto oom;
 	gmtime_r(&in->call_time, &tm);
 	strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", &tm);
-	at = json_pack("{s:s,s:f,s:b,s:f,s:s,s:O}", "file", in->file, "duration", in->t->duration,
-		       "hesitant", a->hesitant, "hesitation", a->hesitation,
+	/* The file's name can name the person: not in clear beside a key. */
+	at = json_pack("{s:s?,s:f,s:b,s:f,s:s,s:O}", "file", sl->cc ? NULL : in->file,
+		       "duration", in->t->duration, "hesitant", a->hesitant, "hesitation", a->hesitation,
 		       "sentiment", a->sentiment_label, "trackers", json_object_get(aj, "trackers"));
 	if (!at || !(attrs = json_dumps(at, JSON_COMPACT)) ||
 	    !(ajson = json_dumps(aj, JSON_COMPACT)))
@@ -244,8 +315,9 @@ static int insert_call(sqlite3 *db, const struct crm_call_in *in, struct crm_cal
 	bind_text(st, 4, out->contact);
 	bind_text(st, 5, account);
 	bind_text(st, 6, out->deal);
-	bind_text(st, 7, subject);
-	bind_text(st, 8, a->summary);
+	if (bind_cell(sl, st, 7, "interactions", "subject", out->interaction, subject, e) < 0 ||
+	    bind_cell(sl, st, 8, "interactions", "body", out->interaction, a->summary, e) < 0)
+		goto done;
 	bind_text(st, 9, attrs);
 	bind_text(st, 10, now);
 	if (sqlite3_step(st) != SQLITE_DONE) {
@@ -260,14 +332,35 @@ static int insert_call(sqlite3 *db, const struct crm_call_in *in, struct crm_cal
 		goto done;
 	bind_text(st, 1, out->interaction);
 	bind_text(st, 2, in->sha);
-	bind_text(st, 3, in->file);
+	if (bind_cell(sl, st, 3, "transcripts", "file", out->interaction, in->file, e) < 0)
+		goto done;
 	bind_text(st, 4, in->format);
 	bind_text(st, 5, in->engine);
 	sqlite3_bind_double(st, 6, in->t->duration);
 	sqlite3_bind_int64(st, 7, (sqlite3_int64)in->t->n);
-	sqlite3_bind_blob(st, 8, z.data, (int)z.len, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 9, (sqlite3_int64)strlen(tjson));
-	bind_text(st, 10, ajson);
+	if (sl->cc) {
+		/* The compressed utterances sealed; the analysis sealed and
+		 * kept as a JSON string, so the column stays JSON. */
+		struct crm_buf c = {0};
+
+		if (crm_crypt_seal(sl->cc, sl->dk, "transcripts", "body", out->interaction, z.data, z.len,
+				   &c, e) < 0)
+			goto done;
+		sqlite3_bind_text(st, 8, c.data, (int)c.len, SQLITE_TRANSIENT);
+		crm_buf_reset(&c);
+		if (crm_buf_addc(&c, '"') < 0 ||
+		    crm_crypt_seal(sl->cc, sl->dk, "transcripts", "analysis", out->interaction, ajson,
+				   strlen(ajson), &c, e) < 0 || crm_buf_addc(&c, '"') < 0) {
+			crm_buf_release(&c);
+			goto done;
+		}
+		sqlite3_bind_text(st, 10, c.data, (int)c.len, SQLITE_TRANSIENT);
+		crm_buf_release(&c);
+	} else {
+		sqlite3_bind_blob(st, 8, z.data, (int)z.len, SQLITE_STATIC);
+		bind_text(st, 10, ajson);
+	}
 	sqlite3_bind_double(st, 11, a->sentiment);
 	sqlite3_bind_double(st, 12, a->hesitation);
 	sqlite3_bind_int(st, 13, a->hesitant);
@@ -295,6 +388,7 @@ int crm_call_store(sqlite3 *db, const struct crm_call_in *in, struct crm_call_ou
 		   struct crm_err *e)
 {
 	char account[CRM_ID_MAX], now[40];
+	struct seal sl;
 	int r;
 
 	memset(out, 0, sizeof *out);
@@ -312,9 +406,9 @@ int crm_call_store(sqlite3 *db, const struct crm_call_in *in, struct crm_call_ou
 		crm_db_rollback(db);
 		return 0;
 	}
-	if (resolve(db, in, out, account, e) < 0 ||
-	    insert_call(db, in, out, account, now, e) < 0 ||
-	    (!in->no_tasks && store_tasks(db, in, out, now, e) < 0) ||
+	if (resolve(db, in, out, account, e) < 0 || call_key(db, out, &sl, e) < 0 ||
+	    insert_call(db, in, out, &sl, account, now, e) < 0 ||
+	    (!in->no_tasks && store_tasks(db, in, out, &sl, now, e) < 0) ||
 	    crm_db_commit(db, e) < 0)
 		goto fail;
 	return 0;
@@ -323,11 +417,53 @@ fail:
 	return -1;
 }
 
+int crm_call_open(sqlite3 *db, const char *interaction, const void *body, size_t nbody,
+		  const char *analysis, size_t nanalysis, struct crm_buf *utt,
+		  struct crm_buf *an, struct crm_err *e)
+{
+	struct crm_crypt *cc = crm_crypt_of(db);
+	struct crm_buf z = {0};
+	uint64_t dk;
+	int rc = -1;
+
+	if (body && crm_crypt_cell_key(body, nbody, &dk)) {
+		if (!cc)
+			return crm_err_set(e, CRM_EUSAGE, "the transcript of %s is sealed: give the key (--key-file)",
+					   interaction);
+		if (crm_crypt_open(cc, "transcripts", "body", interaction, body, nbody, &z, e) < 0)
+			goto out;
+		body = z.data;
+		nbody = z.len;
+	}
+	if (utt && crm_zstd_unpack(body, nbody, utt, e) < 0)
+		goto out;
+	if (an) {
+		crm_buf_reset(an);
+		if (nanalysis > 2 && analysis[0] == '"') {	/* sealed: a JSON string */
+			if (!cc) {
+				crm_err_set(e, CRM_EUSAGE, "the analysis of %s is sealed: give the key (--key-file)",
+					    interaction);
+				goto out;
+			}
+			if (crm_crypt_open(cc, "transcripts", "analysis", interaction, analysis + 1,
+					   nanalysis - 2, an, e) < 0)
+				goto out;
+		} else if (crm_buf_add(an, analysis, nanalysis) < 0 || crm_buf_add(an, "", 0) < 0) {
+			crm_err_set(e, CRM_ESOFTWARE, "out of memory");
+			goto out;
+		}
+	}
+	rc = 0;
+out:
+	crm_buf_release(&z);
+	return rc;
+}
+
 int crm_call_transcript(sqlite3 *db, const char *interaction, struct crm_transcript *t,
 			char **analysis, struct crm_err *e)
 {
 	sqlite3_stmt *st;
-	struct crm_buf b = {0};
+	struct crm_buf b = {0}, an = {0};
 	int rc = -1;
 
 	*analysis = NULL;
@@ -336,12 +472,14 @@ int crm_call_transcript(sqlite3 *db, const char *interaction, struct crm_transcr
 	bind_text(st, 1, interaction);
 	switch (sqlite3_step(st)) {
 	case SQLITE_ROW:
-		if (crm_zstd_unpack(sqlite3_column_blob(st, 0), (size_t)sqlite3_column_bytes(st, 0),
-				    &b, e) < 0 ||
+		if (crm_call_open(db, interaction, sqlite3_column_blob(st, 0), (size_t)sqlite3_column_bytes(st, 0),
+				  (const char *)sqlite3_column_text(st, 1), (size_t)sqlite3_column_bytes(st, 1),
+				  &b, &an, e) < 0 ||
 		    crm_transcript_from_json(t, b.data, e) < 0)
 			break;
 		t->duration = sqlite3_column_double(st, 2);
-		if (!(*analysis = strdup((const char *)sqlite3_column_text(st, 1)))) {
+		*analysis = crm_buf_detach(&an, NULL);
+		if (!*analysis) {
 			crm_err_set(e, CRM_ESOFTWARE, "out of memory");
 			break;
 		}
@@ -355,5 +493,6 @@ int crm_call_transcript(sqlite3 *db, const char *interaction, struct crm_transcr
 	}
 	sqlite3_finalize(st);
 	crm_buf_release(&b);
+	crm_buf_release(&an);
 	return rc;
 }

@@ -46,7 +46,16 @@ struct crm_call_out {
 int crm_call_store(sqlite3 *db, const struct crm_call_in *in, struct crm_call_out *out,
 		   struct crm_err *e);
 
-/* The stored transcript of a call interaction (decompressed). */
+/*
+ * A stored transcript's cells as they are read (body: the zstd blob, or
+ * a sealed cell; analysis: JSON, or the sealed cell as a JSON string):
+ * the utterances' JSON into utt and the analysis's into an (either may
+ * be NULL), opened with the database's key, decompressed, NUL-terminated.
+ */
+int crm_call_open(sqlite3 *db, const char *interaction, const void *body, size_t nbody,
+		  const char *analysis, size_t nanalysis, struct crm_buf *utt,
+		  struct crm_buf *an, struct crm_err *e);
+/* The stored transcript of a call interaction (decompressed, opened). */
 int crm_call_transcript(sqlite3 *db, const char *interaction, struct crm_transcript *t,
 			char **analysis, struct crm_err *e);
 

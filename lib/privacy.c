@@ -11,11 +11,15 @@
 #include <sodium.h>
 
 #include "auth.h"
+#include "calls.h"
 #include "crypt.h"
+#include "entity.h"
+#include "explain.h"
 #include "db.h"
 #include "ndjson.h"
 #include "privacy.h"
 #include "row.h"
+#include "scoring.h"
 
 void crm_actor_cli(char *out, size_t n)
 {
@@ -500,6 +504,9 @@ int crm_forget(sqlite3 *db, const char *subject, const char *actor,
 		   collect_keys(db, "SELECT subject, body FROM interactions WHERE contact_id IN (SELECT id FROM temp.subject)",
 				&keys, &nkeys, &akeys, e) < 0 ||
 		   collect_keys(db, "SELECT title FROM tasks WHERE contact_id IN (SELECT id FROM temp.subject)",
+				&keys, &nkeys, &akeys, e) < 0 ||
+		   collect_keys(db, "SELECT t.body, json_extract(t.analysis, '$'), t.file FROM transcripts t "
+				"JOIN interactions i ON i.id = t.interaction_id WHERE i.contact_id IN (SELECT id FROM temp.subject)",
 				&keys, &nkeys, &akeys, e) < 0))
 		goto fail;
 	{	/* each key once */
@@ -615,6 +622,120 @@ static int emit_rows(sqlite3 *db, const char *kind, const char *sql,
 	return rc == SQLITE_DONE ? 0 : crm_db_err(db, e, kind);
 }
 
+/*
+ * The subject's calls: each transcript with its utterances and analysis
+ * opened and decompressed (in the database they are sealed and packed).
+ */
+static int emit_transcripts(sqlite3 *db, int (*emit)(void *, const char *, size_t), void *ctx,
+			    struct crm_buf *b, long long *count, struct crm_err *e)
+{
+	sqlite3_stmt *st;
+	struct crm_buf utt = { 0 }, an = { 0 };
+	int rc;
+
+	if (sqlite3_prepare_v2(db, "SELECT t.interaction_id, crm_dec(t.file, 'transcripts', 'file', t.interaction_id), "
+			       "t.format, t.engine, t.duration, t.body, t.analysis, t.sentiment, t.hesitation, "
+			       "t.hesitant, t.created_at FROM transcripts t JOIN interactions i ON i.id = t.interaction_id "
+			       "WHERE i.contact_id IN (SELECT id FROM temp.subject) ORDER BY i.occurred_at, t.rowid",
+			       -1, &st, NULL) != SQLITE_OK)
+		return crm_db_err(db, e, "transcripts");
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		const char *id = (const char *)sqlite3_column_text(st, 0);
+		const char *k[] = { "file", "format", "engine" };
+
+		if (crm_call_open(db, id, sqlite3_column_blob(st, 5), (size_t)sqlite3_column_bytes(st, 5),
+				  (const char *)sqlite3_column_text(st, 6), (size_t)sqlite3_column_bytes(st, 6),
+				  &utt, &an, e) < 0)
+			goto fail;
+		crm_buf_reset(b);
+		crm_buf_adds(b, "{\"type\":\"transcript\",\"interaction_id\":");
+		crm_json_str(b, id, strlen(id));
+		for (int c = 1; c <= 3; c++) {
+			const char *v = (const char *)sqlite3_column_text(st, c);
+
+			crm_json_key(b, k[c - 1]);
+			if (v)
+				crm_json_str(b, v, strlen(v));
+			else
+				crm_buf_adds(b, "null");
+		}
+		crm_json_figure(b, "duration", sqlite3_column_double(st, 4));
+		crm_json_key(b, "utterances");
+		crm_buf_add(b, utt.data, strlen(utt.data));
+		crm_json_key(b, "analysis");
+		crm_buf_add(b, an.data, strlen(an.data));
+		crm_json_figure(b, "sentiment", sqlite3_column_double(st, 7));
+		crm_json_figure(b, "hesitation", sqlite3_column_double(st, 8));
+		crm_buf_addf(b, ",\"hesitant\":%s,\"created_at\":", sqlite3_column_int(st, 9) ? "true" : "false");
+		crm_json_str(b, (const char *)sqlite3_column_text(st, 10), (size_t)sqlite3_column_bytes(st, 10));
+		if (crm_buf_adds(b, "}\n") < 0) {
+			crm_err_set(e, CRM_ESOFTWARE, "out of memory");
+			goto fail;
+		}
+		(*count)++;
+		if (emit(ctx, b->data, b->len) < 0) {
+			crm_err_set(e, CRM_EIO, "write error");
+			goto fail;
+		}
+	}
+	sqlite3_finalize(st);
+	crm_buf_release(&utt);
+	crm_buf_release(&an);
+	return rc == SQLITE_DONE ? 0 : crm_db_err(db, e, "transcripts");
+fail:
+	sqlite3_finalize(st);
+	crm_buf_release(&utt);
+	crm_buf_release(&an);
+	return -1;
+}
+
+/* Why each of the subject's scores is what it is: their explanation
+ * under the active lead model, as crm-explain gives it. */
+static int emit_explanations(sqlite3 *db, int (*emit)(void *, const char *, size_t), void *ctx,
+			     struct crm_buf *b, long long *count, struct crm_err *e)
+{
+	const struct crm_entity *t = crm_entity_find("contact");
+	struct crm_scoring sc;
+	struct crm_err none = { 0 };
+	sqlite3_stmt *st;
+	int rc;
+
+	if (crm_scoring_open(&sc, db, t, &none) < 0)
+		return 0;	/* no model: the scores stand without */
+	if (sqlite3_prepare_v2(db, "SELECT DISTINCT entity_id FROM scores WHERE entity_id IN "
+			       "(SELECT id FROM temp.subject) ORDER BY entity_id", -1, &st, NULL) != SQLITE_OK) {
+		crm_scoring_release(&sc);
+		return crm_db_err(db, e, "scores");
+	}
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		const char *id = (const char *)sqlite3_column_text(st, 0);
+		struct crm_dataset one;
+		int r;
+
+		crm_buf_reset(b);
+		r = crm_dataset_build_one(&one, db, t, id, &sc.m.schema, sc.hist, e);
+		if (r == 0)
+			r = crm_explain_record(NULL, &sc.m, &one, 0, 5, 0, b, e);
+		crm_dataset_release(&one);
+		if (r < 0)
+			goto fail;
+		if (r > 0 || !b->len)
+			continue;
+		(*count)++;
+		if (emit(ctx, b->data, b->len) < 0) {
+			crm_err_set(e, CRM_EIO, "write error");
+			goto fail;
+		}
+	}
+	sqlite3_finalize(st);
+	crm_scoring_release(&sc);
+	return rc == SQLITE_DONE ? 0 : crm_db_err(db, e, "scores");
+fail:
+	sqlite3_finalize(st);
+	crm_scoring_release(&sc);
+	return -1;
+}
+
 int crm_subject_export(sqlite3 *db, const char *subject, const char *actor,
 		       int (*emit)(void *ctx, const char *rec, size_t n),
 		       void *ctx, struct crm_err *e)
@@ -623,9 +744,6 @@ int crm_subject_export(sqlite3 *db, const char *subject, const char *actor,
 		{ "contact", "SELECT * FROM contacts WHERE id IN (SELECT id FROM temp.subject) ORDER BY rowid" },
 		{ "deal", "SELECT * FROM deals WHERE contact_id IN (SELECT id FROM temp.subject) ORDER BY rowid" },
 		{ "interaction", "SELECT * FROM interactions WHERE contact_id IN (SELECT id FROM temp.subject) ORDER BY occurred_at, rowid" },
-		{ "transcript", "SELECT t.interaction_id, t.file, t.format, t.engine, t.duration, t.utterances, t.analysis AS fields, "
-				"t.sentiment, t.hesitation, t.hesitant, t.created_at FROM transcripts t JOIN interactions i ON i.id = t.interaction_id "
-				"WHERE i.contact_id IN (SELECT id FROM temp.subject)" },
 		{ "task", "SELECT * FROM tasks WHERE contact_id IN (SELECT id FROM temp.subject) ORDER BY rowid" },
 		{ "score", "SELECT s.entity_id, s.model_id, m.entity AS model_entity, s.probability, s.score, s.computed_at "
 			   "FROM scores s LEFT JOIN models m ON m.id = s.model_id WHERE s.entity_id IN (SELECT id FROM temp.subject)" },
@@ -658,6 +776,9 @@ int crm_subject_export(sqlite3 *db, const char *subject, const char *actor,
 	for (size_t i = 0; i < sizeof(parts) / sizeof(parts[0]); i++)
 		if (emit_rows(db, parts[i].kind, parts[i].sql, emit, ctx, &b, &count, e) < 0)
 			goto out;
+	if (emit_transcripts(db, emit, ctx, &b, &count, e) < 0 ||
+	    emit_explanations(db, emit, ctx, &b, &count, e) < 0)
+		goto out;
 	rc = 0;
 out:
 	crm_buf_release(&b);

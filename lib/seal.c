@@ -1,0 +1,523 @@
+/*
+ * seal.c - seal a database that holds people's data in clear.
+ *
+ * Tables are walked by rowid, a batch of rows per transaction; each row
+ * that needs it is rewritten in one UPDATE. What is sealed already is
+ * left as it is, so a rerun after a kill only finishes the work.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "crypt.h"
+#include "db.h"
+#include "entity.h"
+#include "seal.h"
+
+static int sealed(const char *s)
+{
+	return s && !strncmp(s, CRM_ENC_PREFIX, strlen(CRM_ENC_PREFIX));
+}
+
+/*
+ * The data key of contact id: its own, or a new one set on it now (when
+ * id is NULL or names no contact: a new key for the row alone).
+ */
+static int contact_key(sqlite3 *db, struct crm_crypt *cc, const char *id, uint64_t *dk,
+		       struct crm_seal_stats *st, struct crm_err *e)
+{
+	sqlite3_stmt *q;
+	int found = 0;
+
+	*dk = 0;
+	if (id) {
+		if (!(q = crm_db_stmt(db, "SELECT dk FROM contacts WHERE id = ?1")))
+			return crm_db_err(db, e, "contacts");
+		sqlite3_bind_text(q, 1, id, -1, SQLITE_STATIC);
+		if (sqlite3_step(q) == SQLITE_ROW) {
+			found = 1;
+			*dk = (uint64_t)sqlite3_column_int64(q, 0);
+		}
+		crm_db_stmt_done(db, q);
+	}
+	if (*dk)
+		return 0;
+	if (crm_crypt_new_key(cc, dk, e) < 0)
+		return -1;
+	if (found) {
+		if (!(q = crm_db_stmt(db, "UPDATE contacts SET dk = ?1 WHERE id = ?2 AND dk IS NULL")))
+			return crm_db_err(db, e, "contacts");
+		sqlite3_bind_int64(q, 1, (sqlite3_int64)*dk);
+		sqlite3_bind_text(q, 2, id, -1, SQLITE_STATIC);
+		if (sqlite3_step(q) != SQLITE_DONE) {
+			crm_db_stmt_done(db, q);
+			return crm_db_err(db, e, "contacts");
+		}
+		crm_db_stmt_done(db, q);
+		st->keys++;
+	}
+	return 0;
+}
+
+/* One column's new value, for the row's UPDATE. */
+struct set {
+	const char *col;
+	char *val;		/* owned; NULL binds NULL */
+	int blob;
+	size_t n;
+};
+
+struct change {
+	struct set s[32];
+	size_t n;
+};
+
+static int change_add(struct change *c, const char *col, const void *v, size_t n, int blob)
+{
+	char *p;
+
+	if (c->n == sizeof(c->s) / sizeof(c->s[0]))
+		return -1;
+	if (!(p = malloc(n + 1)))
+		return -1;
+	memcpy(p, v, n);
+	p[n] = 0;
+	c->s[c->n++] = (struct set){ col, p, blob, n };
+	return 0;
+}
+
+static void change_free(struct change *c)
+{
+	for (size_t i = 0; i < c->n; i++)
+		free(c->s[i].val);
+	c->n = 0;
+}
+
+/* UPDATE table SET the changed columns WHERE rowid = rowid. */
+static int change_write(sqlite3 *db, const char *table, sqlite3_int64 rowid, struct change *c,
+			struct crm_seal_stats *st, struct crm_err *e)
+{
+	struct crm_buf sql;
+	sqlite3_stmt *q;
+	int rc;
+
+	if (!c->n)
+		return 0;
+	crm_buf_init(&sql, 0);
+	crm_buf_addf(&sql, "UPDATE %s SET ", table);
+	for (size_t i = 0; i < c->n; i++)
+		crm_buf_addf(&sql, "%s%s = ?%zu", i ? ", " : "", c->s[i].col, i + 1);
+	if (crm_buf_addf(&sql, " WHERE rowid = ?%zu", c->n + 1) < 0) {
+		crm_buf_release(&sql);
+		return crm_err_set(e, CRM_ESOFTWARE, "out of memory");
+	}
+	q = crm_db_stmt_text(db, sql.data);
+	crm_buf_release(&sql);
+	if (!q)
+		return crm_db_err(db, e, table);
+	for (size_t i = 0; i < c->n; i++) {
+		if (c->s[i].blob)
+			sqlite3_bind_blob(q, (int)i + 1, c->s[i].val, (int)c->s[i].n, SQLITE_STATIC);
+		else
+			sqlite3_bind_text(q, (int)i + 1, c->s[i].val, (int)c->s[i].n, SQLITE_STATIC);
+	}
+	sqlite3_bind_int64(q, (int)c->n + 1, rowid);
+	rc = sqlite3_step(q);
+	crm_db_stmt_done(db, q);
+	if (rc != SQLITE_DONE)
+		return crm_db_err(db, e, table);
+	st->rows++;
+	return 0;
+}
+
+/* Seal text v as table.col of row id under dk into the change. */
+static int seal_into(struct crm_crypt *cc, uint64_t dk, const char *table, const char *col,
+		     const char *id, const void *v, size_t n, const char *wrap, struct change *c,
+		     struct crm_seal_stats *st, struct crm_err *e)
+{
+	struct crm_buf b;
+	int rc;
+
+	crm_buf_init(&b, 0);
+	if ((wrap && crm_buf_adds(&b, wrap) < 0) ||
+	    crm_crypt_seal(cc, dk, table, col, id, v, n, &b, e) < 0 ||
+	    (wrap && crm_buf_adds(&b, wrap) < 0)) {
+		crm_buf_release(&b);
+		return *e->msg ? -1 : crm_err_set(e, CRM_ESOFTWARE, "out of memory");
+	}
+	rc = change_add(c, col, b.data, b.len, 0);
+	crm_buf_release(&b);
+	if (rc < 0)
+		return crm_err_set(e, CRM_ESOFTWARE, "out of memory");
+	st->cells++;
+	return 0;
+}
+
+/* A merge keeps the other record's emails and phones in attrs: each
+ * sealed as the row's own email and phone would be. */
+static int seal_alternates(sqlite3 *db, struct crm_crypt *cc, const struct crm_entity *t,
+			   const char *id, uint64_t *dk, json_t *o, int *changed,
+			   struct crm_seal_stats *st, struct crm_err *e)
+{
+	static const char *const keys[][2] = { { "emails", "email" }, { "phones", "phone" } };
+
+	for (size_t k = 0; json_is_object(o) && k < 2; k++) {
+		json_t *arr = json_object_get(o, keys[k][0]), *v;
+		size_t i;
+
+		json_array_foreach(arr, i, v) {
+			const char *s = json_string_value(v);
+			struct crm_buf b;
+
+			if (!s || !*s || sealed(s))
+				continue;
+			if (!*dk && contact_key(db, cc, id, dk, st, e) < 0)
+				return -1;
+			crm_buf_init(&b, 0);
+			if (crm_crypt_seal(cc, *dk, t->table, keys[k][1], id, s, strlen(s), &b, e) < 0) {
+				crm_buf_release(&b);
+				return -1;
+			}
+			json_array_set_new(arr, i, json_stringn(b.data, b.len));
+			crm_buf_release(&b);
+			st->cells++;
+			*changed = 1;
+		}
+	}
+	return 0;
+}
+
+/* The same for a row's attrs text, into the row's change. */
+static int seal_attrs(sqlite3 *db, struct crm_crypt *cc, const struct crm_entity *t,
+		      const char *id, uint64_t *dk, const char *attrs, struct change *c,
+		      struct crm_seal_stats *st, struct crm_err *e)
+{
+	json_t *o = json_loads(attrs, 0, NULL);
+	int changed = 0, rc;
+
+	rc = seal_alternates(db, cc, t, id, dk, o, &changed, st, e);
+	if (rc == 0 && changed) {
+		char *text = json_dumps(o, JSON_COMPACT);
+
+		if (!text || change_add(c, "attrs", text, strlen(text), 0) < 0)
+			rc = crm_err_set(e, CRM_ESOFTWARE, "out of memory");
+		free(text);
+	}
+	json_decref(o);
+	return rc;
+}
+
+/*
+ * Contacts, interactions, tasks: each personal cell sealed under the
+ * person's key, the natural key replaced by its blind index, and for
+ * contacts the blind indexes of email and phone.
+ */
+static int seal_row(sqlite3 *db, struct crm_crypt *cc, const struct crm_entity *t,
+		    sqlite3_stmt *r, struct crm_seal_stats *st, struct crm_err *e)
+{
+	struct change c = { .n = 0 };
+	const char *id = (const char *)sqlite3_column_text(r, 1);
+	const char *owner = (const char *)sqlite3_column_text(r, 2);
+	const char *kind = (const char *)sqlite3_column_text(r, 3);
+	const char *ext = (const char *)sqlite3_column_text(r, 4);
+	const char *key = (const char *)sqlite3_column_text(r, 5);
+	const char *source = (const char *)sqlite3_column_text(r, 6);
+	uint64_t dk = 0;
+	int col = 7, rc = -1;
+
+	for (size_t i = 0; i < t->nfields; i++) {
+		const struct crm_field *f = &t->fields[i];
+		const char *v;
+
+		if (!(f->flags & CRM_F_PERSONAL))
+			continue;
+		v = (const char *)sqlite3_column_text(r, col++);
+		if (!v || !*v || sealed(v) || !crm_entity_personal(t, f, kind))
+			continue;
+		if (!dk && contact_key(db, cc, t->subject ? id : owner, &dk, st, e) < 0)
+			goto out;
+		if (seal_into(cc, dk, t->table, f->name, id, v, strlen(v), NULL, &c, st, e) < 0)
+			goto out;
+		if (t->subject && (!strcmp(f->name, "email") || !strcmp(f->name, "phone"))) {
+			char bi[CRM_BIDX_MAX];
+
+			if (crm_crypt_bidx_ident(cc, f->name, v, bi) < 0) {
+				crm_err_set(e, CRM_ESOFTWARE, "out of memory");
+				goto out;
+			}
+			if (change_add(&c, !strcmp(f->name, "email") ? "email_bi" : "phone_bi", bi,
+				       strlen(bi), 0) < 0) {
+				crm_err_set(e, CRM_ESOFTWARE, "out of memory");
+				goto out;
+			}
+		}
+	}
+	/* A merge keeps the other record's email and phone as alternates
+	 * in attrs: sealed as the row's own email and phone would be. */
+	if (t->subject && sqlite3_column_type(r, col) == SQLITE_TEXT &&
+	    seal_attrs(db, cc, t, id, &dk, (const char *)sqlite3_column_text(r, col), &c, st, e) < 0)
+		goto out;
+	/* A natural key of names and emails shows them: its blind index
+	 * instead, as the importer keeps with a key. A call's key is the
+	 * hash of its file, not a person's data. */
+	if (!ext && key && strncmp(key, "bi1:", 4) && (!source || strcmp(source, "transcribe"))) {
+		char bi[CRM_BIDX_MAX];
+
+		crm_crypt_bidx(cc, "key", key, strlen(key), bi);
+		if (change_add(&c, "src_key", bi, strlen(bi), 0) < 0) {
+			crm_err_set(e, CRM_ESOFTWARE, "out of memory");
+			goto out;
+		}
+	}
+	rc = change_write(db, t->table, sqlite3_column_int64(r, 0), &c, st, e);
+out:
+	change_free(&c);
+	return rc;
+}
+
+/* A transcript: its utterances, analysis and file name, for its person. */
+static int seal_transcript(sqlite3 *db, struct crm_crypt *cc, sqlite3_stmt *r,
+			   struct crm_seal_stats *st, struct crm_err *e)
+{
+	struct change c = { .n = 0 };
+	const char *id = (const char *)sqlite3_column_text(r, 1);
+	const char *contact = (const char *)sqlite3_column_text(r, 2);
+	const void *body = sqlite3_column_blob(r, 3);
+	size_t nbody = (size_t)sqlite3_column_bytes(r, 3);
+	const char *analysis = (const char *)sqlite3_column_text(r, 4);
+	const char *file = (const char *)sqlite3_column_text(r, 5);
+	uint64_t dk = 0, k;
+	int rc = -1;
+
+	if (body && !crm_crypt_cell_key(body, nbody, &k)) {
+		if (contact_key(db, cc, contact, &dk, st, e) < 0 ||
+		    seal_into(cc, dk, "transcripts", "body", id, body, nbody, NULL, &c, st, e) < 0)
+			goto out;
+	}
+	if (analysis && analysis[0] != '"') {	/* sealed: a JSON string */
+		if ((!dk && contact_key(db, cc, contact, &dk, st, e) < 0) ||
+		    seal_into(cc, dk, "transcripts", "analysis", id, analysis, strlen(analysis), "\"", &c,
+			      st, e) < 0)
+			goto out;
+	}
+	if (file && *file && !sealed(file)) {
+		if ((!dk && contact_key(db, cc, contact, &dk, st, e) < 0) ||
+		    seal_into(cc, dk, "transcripts", "file", id, file, strlen(file), NULL, &c, st, e) < 0)
+			goto out;
+	}
+	rc = change_write(db, "transcripts", sqlite3_column_int64(r, 0), &c, st, e);
+out:
+	change_free(&c);
+	return rc;
+}
+
+/*
+ * A merge snapshot keeps whole contact rows (before and after) that undo
+ * writes back: their personal fields sealed for the row they restore,
+ * with its key and blind indexes, as that row would hold them now.
+ */
+static int seal_snapshot_row(sqlite3 *db, struct crm_crypt *cc, json_t *row, int *changed,
+			     struct crm_seal_stats *st, struct crm_err *e)
+{
+	const struct crm_entity *t = crm_entity_find("contact");
+	const char *id = json_string_value(json_object_get(row, "id"));
+	uint64_t dk = (uint64_t)json_integer_value(json_object_get(row, "dk"));
+	const char *key = json_string_value(json_object_get(row, "src_key"));
+
+	if (!id)
+		return 0;
+	for (size_t i = 0; i < t->nfields; i++) {
+		const struct crm_field *f = &t->fields[i];
+		const char *v = json_string_value(json_object_get(row, f->name));
+		struct crm_buf b;
+
+		if (!crm_entity_personal(t, f, NULL) || !v || !*v || sealed(v))
+			continue;
+		if (!dk) {
+			if (contact_key(db, cc, id, &dk, st, e) < 0)
+				return -1;
+			json_object_set_new(row, "dk", json_integer((json_int_t)dk));
+		}
+		if (t->subject && (!strcmp(f->name, "email") || !strcmp(f->name, "phone"))) {
+			char bi[CRM_BIDX_MAX];
+
+			if (crm_crypt_bidx_ident(cc, f->name, v, bi) < 0)
+				return crm_err_set(e, CRM_ESOFTWARE, "out of memory");
+			json_object_set_new(row, !strcmp(f->name, "email") ? "email_bi" : "phone_bi", json_string(bi));
+		}
+		crm_buf_init(&b, 0);
+		if (crm_crypt_seal(cc, dk, t->table, f->name, id, v, strlen(v), &b, e) < 0) {
+			crm_buf_release(&b);
+			return -1;
+		}
+		json_object_set_new(row, f->name, json_stringn(b.data, b.len));
+		crm_buf_release(&b);
+		st->cells++;
+		*changed = 1;
+	}
+	if (seal_alternates(db, cc, t, id, &dk, json_object_get(row, "attrs"), changed, st, e) < 0)
+		return -1;
+	if (dk && !json_integer_value(json_object_get(row, "dk")))
+		json_object_set_new(row, "dk", json_integer((json_int_t)dk));
+	if (key && strncmp(key, "bi1:", 4) && json_is_null(json_object_get(row, "external_id"))) {
+		char bi[CRM_BIDX_MAX];
+
+		crm_crypt_bidx(cc, "key", key, strlen(key), bi);
+		json_object_set_new(row, "src_key", json_string(bi));
+		*changed = 1;
+	}
+	return 0;
+}
+
+static int seal_merge(sqlite3 *db, struct crm_crypt *cc, sqlite3_stmt *r,
+		      struct crm_seal_stats *st, struct crm_err *e)
+{
+	static const char *const parts[] = { "survivor", "merged", "after" };
+	const char *snap = (const char *)sqlite3_column_text(r, 2);
+	json_t *o;
+	int changed = 0, rc = 0;
+
+	if (!snap || strcmp((const char *)sqlite3_column_text(r, 1), "contact"))
+		return 0;
+	if (!(o = json_loads(snap, 0, NULL)))
+		return crm_err_set(e, CRM_EDATA, "merge %s: its snapshot is not JSON", sqlite3_column_text(r, 3));
+	for (size_t i = 0; i < 3 && rc == 0; i++) {
+		json_t *row = json_object_get(o, parts[i]);
+
+		if (json_is_object(row))
+			rc = seal_snapshot_row(db, cc, row, &changed, st, e);
+	}
+	if (rc == 0 && changed) {
+		char *text = json_dumps(o, JSON_COMPACT);
+		struct change c = { .n = 0 };
+
+		if (!text || change_add(&c, "snapshot", text, strlen(text), 0) < 0)
+			rc = crm_err_set(e, CRM_ESOFTWARE, "out of memory");
+		else
+			rc = change_write(db, "merges", sqlite3_column_int64(r, 0), &c, st, e);
+		change_free(&c);
+		free(text);
+	}
+	json_decref(o);
+	return rc;
+}
+
+enum { K_ROW, K_TRANSCRIPT, K_MERGE };
+
+/* The query of a table's next batch: rowid first, after ?1, ?2 rows. */
+static int batch_sql(const struct crm_entity *t, int kind, struct crm_buf *sql)
+{
+	int rc = 0;
+
+	if (kind == K_TRANSCRIPT)
+		return crm_buf_adds(sql, "SELECT t.rowid, t.interaction_id, i.contact_id, t.body, t.analysis, t.file "
+				    "FROM transcripts t LEFT JOIN interactions i ON i.id = t.interaction_id "
+				    "WHERE t.rowid > ?1 ORDER BY t.rowid LIMIT ?2");
+	if (kind == K_MERGE)
+		return crm_buf_adds(sql, "SELECT rowid, entity, snapshot, id FROM merges "
+				    "WHERE rowid > ?1 ORDER BY rowid LIMIT ?2");
+	rc |= crm_buf_addf(sql, "SELECT rowid, id, %s, %s, external_id, src_key, source",
+			   t->subject ? "NULL" : "contact_id",
+			   crm_entity_field(t, "kind") >= 0 ? "kind" : "NULL");
+	for (size_t i = 0; i < t->nfields; i++)
+		if (t->fields[i].flags & CRM_F_PERSONAL)
+			rc |= crm_buf_addf(sql, ", %s", t->fields[i].name);
+	if (t->subject)
+		rc |= crm_buf_adds(sql, ", attrs");
+	return rc | crm_buf_addf(sql, " FROM %s WHERE rowid > ?1 ORDER BY rowid LIMIT ?2", t->table);
+}
+
+static int seal_table(sqlite3 *db, struct crm_crypt *cc, const struct crm_entity *t, int kind,
+		      long batch, struct crm_seal_stats *st,
+		      void (*progress)(void *, const char *, const struct crm_seal_stats *),
+		      void *arg, struct crm_err *e)
+{
+	const char *name = kind == K_TRANSCRIPT ? "transcripts" : kind == K_MERGE ? "merges" : t->table;
+	struct crm_buf sql;
+	sqlite3_int64 last = 0;
+	int more = 1;
+
+	crm_buf_init(&sql, 0);
+	if (batch_sql(t, kind, &sql) < 0) {
+		crm_buf_release(&sql);
+		return crm_err_set(e, CRM_ESOFTWARE, "out of memory");
+	}
+	while (more) {
+		sqlite3_stmt *r;
+		long n = 0;
+		int rc = 0, step;
+
+		if (crm_db_begin(db, e) < 0)
+			goto fail;
+		if (!(r = crm_db_stmt_text(db, sql.data))) {
+			crm_db_err(db, e, name);
+			crm_db_rollback(db);
+			goto fail;
+		}
+		sqlite3_bind_int64(r, 1, last);
+		sqlite3_bind_int64(r, 2, batch);
+		while (rc == 0 && (step = sqlite3_step(r)) == SQLITE_ROW) {
+			/* The row's bytes stay ours while it is rewritten:
+			 * the UPDATE is another statement. */
+			last = sqlite3_column_int64(r, 0);
+			n++;
+			rc = kind == K_TRANSCRIPT ? seal_transcript(db, cc, r, st, e)
+			     : kind == K_MERGE ? seal_merge(db, cc, r, st, e)
+			     : seal_row(db, cc, t, r, st, e);
+		}
+		crm_db_stmt_done(db, r);
+		if (rc < 0 || (step != SQLITE_ROW && step != SQLITE_DONE && !crm_db_err(db, e, name))) {
+			crm_db_rollback(db);
+			goto fail;
+		}
+		if (crm_db_commit(db, e) < 0)
+			goto fail;
+		st->batches++;
+		crm_fault("seal-batch");
+		if (progress)
+			progress(arg, name, st);
+		more = n == batch;
+	}
+	crm_buf_release(&sql);
+	return 0;
+fail:
+	crm_buf_release(&sql);
+	return -1;
+}
+
+int crm_seal_all(sqlite3 *db, long batch, struct crm_seal_stats *st,
+		 void (*progress)(void *arg, const char *table, const struct crm_seal_stats *st),
+		 void *arg, struct crm_err *e)
+{
+	struct crm_crypt *cc = crm_crypt_of(db);
+	static const char *const types[] = { "contact", "interaction", "task" };
+
+	memset(st, 0, sizeof(*st));
+	if (!cc)
+		return crm_err_set(e, CRM_EUSAGE, "sealing needs the master key (--key-file or CRM_KEY_FILE)");
+	if (batch < 1)
+		batch = 1000;
+	crm_crypt_mark(db);
+	for (size_t i = 0; i < sizeof(types) / sizeof(types[0]); i++)
+		if (seal_table(db, cc, crm_entity_find(types[i]), K_ROW, batch, st, progress, arg, e) < 0)
+			return -1;
+	if (seal_table(db, cc, NULL, K_TRANSCRIPT, batch, st, progress, arg, e) < 0 ||
+	    seal_table(db, cc, NULL, K_MERGE, batch, st, progress, arg, e) < 0)
+		return -1;
+	/* What a call's rows said in clear beside the sealed cells. */
+	if (crm_db_begin(db, e) < 0 ||
+	    crm_db_exec(db, "UPDATE interactions SET attrs = json_remove(attrs, '$.file') "
+			"WHERE kind = 'call' AND json_type(attrs, '$.file') = 'text'", e) < 0 ||
+	    crm_db_exec(db, "UPDATE tasks SET attrs = json_remove(attrs, '$.speaker') "
+			"WHERE origin = 'call' AND json_type(attrs, '$.speaker') IS NOT NULL", e) < 0 ||
+	    crm_db_commit(db, e) < 0) {
+		crm_db_rollback(db);
+		return -1;
+	}
+	/* The clear text is in the log: written back into the file, whose
+	 * freed pages secure_delete zeroes. */
+	sqlite3_wal_checkpoint_v2(db, NULL, SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL);
+	return 0;
+}
