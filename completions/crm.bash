@@ -38,7 +38,7 @@ _crm_tool() {
 	elif [ "$tool" = crm-audit ]; then
 		COMPREPLY=($(compgen -W "bias quality privacy history trail" -- "$cur"))
 	elif [ "$tool" = crm-key ]; then
-		COMPREPLY=($(compgen -W "init rotate retire status" -- "$cur"))
+		COMPREPLY=($(compgen -W "init rotate retire seal status" -- "$cur"))
 	elif [ "$tool" = crm-forget ] || [ "$tool" = crm-purge ]; then
 		COMPREPLY=()
 	elif [ "$tool" = crm-serve ]; then

@@ -60,7 +60,7 @@ complete -c crm-serve -l secret-file -r -F
 complete -c crm-serve -l url-file -r -F
 complete -c crm-events -s f -l format -x -a 'ndjson table'
 complete -c crm-events -l entity -x -a 'contact account deal interaction task user product score call merge'
-complete -c crm-key -n __fish_use_subcommand -a 'init rotate retire status'
+complete -c crm-key -n __fish_use_subcommand -a 'init rotate retire seal status'
 complete -c crm-key -s f -l format -x -a 'ndjson table'
 complete -c crm-import -l suppressed -x -a 'refuse flag'
 complete -c crm-purge -l retain -x -a 'interactions= transcripts= leads= events= deliveries='
