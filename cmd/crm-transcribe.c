@@ -20,6 +20,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <curl/curl.h>
 #include <jansson.h>
 
 #include "../lib/asr.h"
@@ -27,12 +28,14 @@
 #include "../lib/calls.h"
 #include "../lib/db.h"
 #include "../lib/id.h"
+#include "../lib/llm.h"
 #include "../lib/transcript.h"
 #include "cli.h"
 
 enum { O_URL = 256, O_KEYFILE, O_MODEL, O_LANG, O_TIMEOUT, O_RETRIES, O_PHRASES,
        O_NODOMAIN, O_MODELDIR, O_SPEAKERS, O_REP, O_INFMT, O_DEAL, O_AT, O_NOTASKS,
-       O_WATCH, O_ONCE, O_HES, O_TRANSCRIPT, O_WEIGHT };
+       O_WATCH, O_ONCE, O_HES, O_TRANSCRIPT, O_WEIGHT, O_ANALYZER, O_LLM_URL, O_LLM_MODEL,
+       O_LLM_KEYFILE, O_LLM_CONTEXT };
 
 static const struct cli_opt opts[] = {
 	{ "contact", 'c', "ID|EMAIL", "the contact the call was with" },
@@ -44,8 +47,13 @@ static const struct cli_opt opts[] = {
 	{ "api-key-file", O_KEYFILE, "FILE", "http engine: file holding the API key ($CRM_ASR_API_KEY)" },
 	{ "model", O_MODEL, "NAME", "http engine: model name (default whisper-1)" },
 	{ "language", O_LANG, "CODE", "http engine: spoken language, ISO 639-1" },
-	{ "timeout", O_TIMEOUT, "SECONDS", "http engine: per attempt (default 300)" },
-	{ "retries", O_RETRIES, "N", "http engine: retries with backoff (default 3)" },
+	{ "timeout", O_TIMEOUT, "SECONDS", "http engine and model: per attempt (default 300, 120)" },
+	{ "retries", O_RETRIES, "N", "http engine and model: retries with backoff (default 3)" },
+	{ "analyzer", O_ANALYZER, "NAME", "rules (default), llm, or both (store both, report where they differ)" },
+	{ "llm-url", O_LLM_URL, "URL", "the model's OpenAI-compatible server ($CRM_LLM_URL)" },
+	{ "llm-model", O_LLM_MODEL, "NAME", "the model's name on that server ($CRM_LLM_MODEL)" },
+	{ "llm-key-file", O_LLM_KEYFILE, "FILE", "file holding the model server's API key ($CRM_LLM_API_KEY)" },
+	{ "llm-context", O_LLM_CONTEXT, "CHARS", "transcript characters a request holds; longer calls go in windows (24000)" },
 	{ "phrases", O_PHRASES, "FILE", "sphinx: sentences with your products' words, one a line" },
 	{ "no-domain-lm", O_NODOMAIN, NULL, "sphinx: decode without the sales-call language model" },
 	{ "domain-weight", O_WEIGHT, "W", "sphinx: weight of the sales-call model, 0..1 (default 0.5)" },
@@ -72,6 +80,8 @@ static const struct cli cli = {
 static struct crm_asr_opts asr_o;
 static struct crm_asr *asr;
 static struct crm_callan_opts an_o;
+static struct crm_llm_opts llm_o;
+static enum crm_analyzer analyzer = CRM_ANALYZER_RULES;
 static const char *opt_contact, *opt_deal, *opt_infmt;
 static time_t opt_at;
 static int dry_run, no_tasks, table, quiet, with_transcript;
@@ -325,8 +335,10 @@ static int process(const char *path, struct crm_err *e)
 	struct crm_callan_opts ao = an_o;
 	if (!ao.rep && h.rep[0])
 		ao.rep = h.rep;
-	if (crm_callan(&t, &ao, &a, e) < 0)
+	if (crm_call_analyze(analyzer, &llm_o, &t, &ao, &a, NULL, e) < 0)
 		goto done;
+	if (a.fallback && !quiet)
+		cli_warn("%s: the rules' analysis stands: %s", path, a.fallback);
 	if (!dry_run) {
 		struct crm_call_in in = {0};
 		crm_hash_init(&hh);
@@ -577,8 +589,8 @@ static int show(int argc, char **argv)
 
 int main(int argc, char **argv)
 {
-	const char *arg, *watch_dir = NULL, *keyfile = NULL;
-	char *key = NULL, speakers[256];
+	const char *arg, *watch_dir = NULL, *keyfile = NULL, *llm_keyfile = NULL;
+	char *key = NULL, *llm_key = NULL, speakers[256];
 	int k, once = 0, status = 0;
 	struct crm_err e = {0};
 
@@ -586,6 +598,8 @@ int main(int argc, char **argv)
 	asr_o.engine = getenv("CRM_ASR_ENGINE");
 	asr_o.url = getenv("CRM_ASR_URL");
 	asr_o.retries = 3;
+	llm_o.url = getenv("CRM_LLM_URL");
+	llm_o.model = getenv("CRM_LLM_MODEL");
 	while ((k = cli_next(&cli, argc, argv, &arg)) != -1) {
 		switch (k) {
 		case 'c': opt_contact = arg; break;
@@ -604,8 +618,16 @@ int main(int argc, char **argv)
 		case O_KEYFILE: keyfile = arg; break;
 		case O_MODEL: asr_o.model = arg; break;
 		case O_LANG: asr_o.language = arg; break;
-		case O_TIMEOUT: asr_o.timeout = (long)cli_num("--timeout", arg, 1, 86400); break;
+		case O_TIMEOUT: asr_o.timeout = llm_o.timeout = (long)cli_num("--timeout", arg, 1, 86400); break;
 		case O_RETRIES: asr_o.retries = (int)cli_num("--retries", arg, 0, 20); break;
+		case O_ANALYZER:
+			if ((int)(analyzer = crm_analyzer_parse(arg)) < 0)
+				cli_die(CRM_EUSAGE, "--analyzer: want rules, llm or both, not '%s'", arg);
+			break;
+		case O_LLM_URL: llm_o.url = arg; break;
+		case O_LLM_MODEL: llm_o.model = arg; break;
+		case O_LLM_KEYFILE: llm_keyfile = arg; break;
+		case O_LLM_CONTEXT: llm_o.context = (size_t)cli_num("--llm-context", arg, 200, 1e8); break;
 		case O_PHRASES: asr_o.phrases = arg; break;
 		case O_NODOMAIN: asr_o.no_domain = 1; break;
 		case O_WEIGHT: asr_o.domain_weight = cli_num("--domain-weight", arg, 0.01, 0.99); break;
@@ -655,6 +677,14 @@ int main(int argc, char **argv)
 			cli_die(CRM_EUSAGE, "--engine http needs --url or $CRM_ASR_URL");
 		asr_o.api_key = key = cli_secret(keyfile, "CRM_ASR_API_KEY");
 	}
+	llm_o.retries = asr_o.retries;
+	if (analyzer != CRM_ANALYZER_RULES) {
+		if (!llm_o.url)
+			cli_die(CRM_EUSAGE, "--analyzer %s needs --llm-url or $CRM_LLM_URL", analyzer == CRM_ANALYZER_LLM ? "llm" : "both");
+		llm_o.api_key = llm_key = cli_secret(llm_keyfile, "CRM_LLM_API_KEY");
+		if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
+			cli_die(CRM_ESOFTWARE, "curl did not initialise");
+	}
 	if (!dry_run && crm_db_open(&db, cli_db, CRM_DB_CREATE, &e) < 0)
 		cli_die_err(&e);
 	if (watch_dir) {
@@ -675,6 +705,10 @@ int main(int argc, char **argv)
 			cli_warn("%.1f s of audio in %.1f s (real-time factor %.2f)", au, sp, sp / au);
 	}
 	crm_asr_free(asr);
+	if (llm_key) {
+		explicit_bzero(llm_key, strlen(llm_key));
+		free(llm_key);
+	}
 	if (key) {
 		explicit_bzero(key, strlen(key));
 		free(key);

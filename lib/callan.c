@@ -625,7 +625,7 @@ double crm_sentiment(const char *text)
 	return sentiment_words(&w);
 }
 
-static const char *sentiment_label(double s)
+const char *crm_sentiment_label(double s)
 {
 	return s >= 0.05 ? "positive" : s <= -0.05 ? "negative" : "neutral";
 }
@@ -1083,6 +1083,9 @@ void crm_analysis_free(struct crm_analysis *a)
 	for (size_t i = 0; i < a->ntalk; i++)
 		free(a->talk[i].speaker);
 	free(a->talk);
+	free(a->fallback);
+	json_decref(a->rules);
+	json_decref(a->disagreements);
 	memset(a, 0, sizeof *a);
 }
 
@@ -1442,7 +1445,7 @@ int crm_callan(const struct crm_transcript *t, const struct crm_callan_opts *o,
 		}
 	}
 	a->sentiment = wsum > 0 ? ssum / wsum : 0;
-	a->sentiment_label = sentiment_label(a->sentiment);
+	a->sentiment_label = crm_sentiment_label(a->sentiment);
 	for (size_t i = 0; i < a->ntalk; i++)
 		if (a->talk[i].words)
 			a->talk[i].sentiment /= (double)a->talk[i].words;
@@ -1620,5 +1623,12 @@ void *crm_analysis_json(const struct crm_analysis *a, const struct crm_transcrip
 	json_object_set_new(o, "questions", json_integer(a->questions));
 	if (a->longest_monologue > 0)
 		json_object_set_new(o, "longest_monologue", round3(a->longest_monologue));
+	json_object_set_new(o, "analyzer", json_string(a->analyzer ? a->analyzer : "rules"));
+	if (a->fallback)
+		json_object_set_new(o, "fallback", json_string(a->fallback));
+	if (a->rules)
+		json_object_set(o, "rules", a->rules);
+	if (a->disagreements)
+		json_object_set(o, "disagreements", a->disagreements);
 	return o;
 }

@@ -89,6 +89,14 @@ struct crm_analysis {
 	size_t ntalk;
 	long questions;		/* from the customer when known */
 	double longest_monologue;	/* seconds, 0 unknown */
+	/* Who found the items, summary, hesitation and sentiment: "rules"
+	 * (NULL is the same), "llm" or "both" (the model's, the rules'
+	 * beside them); why the model's answer is not used, when it is
+	 * not; with "both", the rules' own findings and where the two
+	 * disagree (jansson json_t *, as void * here). */
+	const char *analyzer;
+	char *fallback;
+	void *rules, *disagreements;
 };
 
 struct crm_callan_opts {
@@ -103,6 +111,8 @@ int crm_callan(const struct crm_transcript *t, const struct crm_callan_opts *o,
 void crm_analysis_free(struct crm_analysis *a);
 const char *crm_owner_name(enum crm_owner o);
 
+/* "positive", "neutral" or "negative" for a sentiment score. */
+const char *crm_sentiment_label(double s);
 /* Sentiment of one text, -1..1 (exposed for tests). */
 double crm_sentiment(const char *text);
 /*
