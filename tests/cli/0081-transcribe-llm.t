@@ -89,14 +89,16 @@ is "$(jq -r '.utterances | "\(.[0]) \(.[1])"' srv.log | awk 'NR > 1 && $1 > last
 is "$(jq -r '.utterances[1]' srv.log | tail -1)" "81" "the last window reaches the end"
 is "$(echo "$out" | jq -r '.action_items[] | "\(.utterance) \(.due)"')" "80 2026-01-16" "the one item, once"
 
-# Both: stored, with the rules' findings and where the two differ.
+# Both: stored, with the rules' findings and where the two differ (the
+# stand-in knows a few verbs; the rules any).
+printf 'Priya: Hi Gareth, thanks for making time.\nGareth: I will countersign the order form by Friday.\nPriya: Great. I will send the invoice tomorrow.\n' >both.txt
 crm-transcribe -q -f ndjson --rep Priya --at 2026-01-13T10:00 --analyzer both --llm-url "$U" \
-	--llm-model stand-in --llm-key-file key call.txt >both.out 2>err
+	--llm-model stand-in --llm-key-file key both.txt >both.out 2>err
 is "$?" "0" "--analyzer both stores the call $(cat err)"
 is "$(jq -r .analyzer both.out)" "both" "the record says both"
 is "$(jq -r '.rules.action_items | length' both.out)" "2" "the rules' items beside the model's"
-is "$(jq -c '.disagreements' both.out)" '[{"kind":"hesitant","llm":false,"rules":true}]' \
-	"where they differ: the same items, but only the rules call the customer hesitant"
+is "$(jq -c '.disagreements' both.out)" '[{"kind":"item only in rules","utterance":1,"text":"I will countersign the order form by Friday."}]' \
+	"where they differ, by utterance"
 I=$(jq -r .interaction both.out)
 is "$(crm-transcribe show "$I" -f ndjson | jq -r '.analysis.analyzer // .analyzer')" "both" "the stored analysis keeps both"
 printf 'Priya: Hi.\nGareth: Hello.\nPriya: I will call you tomorrow.\nGareth: Maybe, I am not sure about the budget.\n' >diff.txt
