@@ -11,6 +11,7 @@ _crm_values() {	# option -> its values
 	--dates) echo "mdy dmy" ;;
 	--output) echo "auto ndjson table none" ;;
 	-e|--engine) echo "sphinx http" ;;
+	--analyzer) echo "rules llm both" ;;
 	--status) echo "ok warn fail" ;;
 	--input-format) echo "wav vtt srt text json" ;;
 	--suppressed) echo "refuse flag" ;;
@@ -26,7 +27,7 @@ _crm_tool() {
 		return
 	fi
 	case $prev in
-	--db|--key-file|-r|--rejects|--api-key-file|--phrases|--webhook-file|--password-file|--oauth2-token-file|--tls-cert|--tls-key|--secret-file|--url-file) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+	--db|--key-file|-r|--rejects|--api-key-file|--llm-key-file|--phrases|--webhook-file|--password-file|--oauth2-token-file|--tls-cert|--tls-key|--secret-file|--url-file) COMPREPLY=($(compgen -f -- "$cur")); return ;;
 	--watch|--model-dir) COMPREPLY=($(compgen -d -- "$cur")); return ;;
 	esac
 	if [[ $cur == -* ]]; then

@@ -41,6 +41,7 @@ complete -c crm-audit -l report -r -F
 complete -c crm-transcribe -n __fish_use_subcommand -a 'show'
 complete -c crm-transcribe -F
 complete -c crm-transcribe -s e -l engine -x -a 'sphinx http'
+complete -c crm-transcribe -l analyzer -x -a 'rules llm both'
 complete -c crm-transcribe -l input-format -x -a 'wav vtt srt text json'
 complete -c crm-transcribe -s f -l format -x -a 'ndjson table'
 complete -c crm-transcribe -l watch -x -a '(__fish_complete_directories)'
