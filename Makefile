@@ -28,7 +28,7 @@ FISHCOMPDIR ?= $(DATADIR)/fish/vendor_completions.d
 CC       ?= cc
 PKG_CONFIG ?= pkg-config
 CFLAGS   ?= -O2 -g
-PKGS      = sqlite3 jansson libzstd xgboost libcurl libcrypto libmicrohttpd libsodium
+PKGS      = sqlite3 jansson libzstd xgboost libcurl libcrypto libmicrohttpd libsodium sndfile
 # PocketSphinx's headers are not warning-clean: included as system headers.
 ASR_CFLAGS = $(shell $(PKG_CONFIG) --cflags pocketsphinx | sed 's/-I/-isystem /g')
 ASR_LIBS   = $(shell $(PKG_CONFIG) --libs pocketsphinx)

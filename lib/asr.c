@@ -228,7 +228,7 @@ static int sphinx_file(struct crm_asr *a, const char *name, const void *data, si
 	struct crm_audio au;
 	long nspan = 0;
 
-	if (crm_audio_wav(&au, name, data, n, e) < 0)
+	if (crm_audio_decode(&au, name, data, n, e) < 0)
 		return -1;
 	t->duration = (double)au.n / CRM_AUDIO_RATE;
 	for (int c = 0; c < au.channels; c++) {

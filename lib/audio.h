@@ -28,6 +28,13 @@ void crm_audio_free(struct crm_audio *a);
 /* Decode a WAV file's bytes; name is for messages. */
 int crm_audio_wav(struct crm_audio *a, const char *name, const void *data,
 		  size_t n, struct crm_err *e);
+/*
+ * Any audio: PCM WAV as crm_audio_wav reads it, anything else libsndfile
+ * reads (FLAC, Ogg Vorbis and Opus, MP3, A-law and mu-law WAV, AIFF), to
+ * the same 16 kHz channels.
+ */
+int crm_audio_decode(struct crm_audio *a, const char *name, const void *data,
+		     size_t n, struct crm_err *e);
 
 /* A stretch of speech, in samples. */
 struct crm_span {

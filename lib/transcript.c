@@ -119,7 +119,10 @@ enum crm_tformat crm_transcript_probe(const char *name, const void *data, size_t
 	const char *p = data;
 	size_t i = 0;
 
-	if (n >= 12 && !memcmp(p, "RIFF", 4) && !memcmp(p + 8, "WAVE", 4))
+	/* Audio: WAV, FLAC, Ogg (Vorbis, Opus), AIFF, MP3 with a tag. */
+	if ((n >= 12 && !memcmp(p, "RIFF", 4) && !memcmp(p + 8, "WAVE", 4)) ||
+	    (n >= 4 && (!memcmp(p, "fLaC", 4) || !memcmp(p, "OggS", 4) || !memcmp(p, "FORM", 4) ||
+			!memcmp(p, "ID3", 3))))
 		return CRM_TF_WAV;
 	if (n >= 3 && !memcmp(p, "\xEF\xBB\xBF", 3))
 		i = 3;
@@ -129,7 +132,8 @@ enum crm_tformat crm_transcript_probe(const char *name, const void *data, size_t
 		i++;
 	if (i < n && (p[i] == '{' || p[i] == '['))
 		return CRM_TF_JSON;
-	if (ends(name, ".wav"))
+	if (ends(name, ".wav") || ends(name, ".flac") || ends(name, ".ogg") || ends(name, ".opus") ||
+	    ends(name, ".mp3") || ends(name, ".aiff"))
 		return CRM_TF_WAV;
 	if (ends(name, ".vtt"))
 		return CRM_TF_VTT;
