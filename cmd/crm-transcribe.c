@@ -81,6 +81,7 @@ static struct crm_asr_opts asr_o;
 static struct crm_asr *asr;
 static struct crm_callan_opts an_o;
 static struct crm_llm_opts llm_o;
+static struct crm_llm_stats llm_total;
 static enum crm_analyzer analyzer = CRM_ANALYZER_RULES;
 static const char *opt_contact, *opt_deal, *opt_infmt;
 static time_t opt_at;
@@ -335,8 +336,17 @@ static int process(const char *path, struct crm_err *e)
 	struct crm_callan_opts ao = an_o;
 	if (!ao.rep && h.rep[0])
 		ao.rep = h.rep;
-	if (crm_call_analyze(analyzer, &llm_o, &t, &ao, &a, NULL, e) < 0)
-		goto done;
+	{
+		struct crm_llm_stats ls;
+
+		if (crm_call_analyze(analyzer, &llm_o, &t, &ao, &a, &ls, e) < 0)
+			goto done;
+		llm_total.requests += ls.requests;
+		llm_total.windows += ls.windows;
+		llm_total.build_ms += ls.build_ms;
+		llm_total.check_ms += ls.check_ms;
+		llm_total.wait_ms += ls.wait_ms;
+	}
 	if (a.fallback && !quiet)
 		cli_warn("%s: the rules' analysis stands: %s", path, a.fallback);
 	if (!dry_run) {
@@ -705,6 +715,10 @@ int main(int argc, char **argv)
 			cli_warn("%.1f s of audio in %.1f s (real-time factor %.2f)", au, sp, sp / au);
 	}
 	crm_asr_free(asr);
+	if (analyzer != CRM_ANALYZER_RULES && !quiet)
+		cli_warn("model: %ld requests for %ld windows; building them %.1f ms, checking the answers %.1f ms, "
+			 "waiting for the server %.1f ms", llm_total.requests, llm_total.windows,
+			 llm_total.build_ms, llm_total.check_ms, llm_total.wait_ms);
 	if (llm_key) {
 		explicit_bzero(llm_key, strlen(llm_key));
 		free(llm_key);
