@@ -290,7 +290,8 @@ static int sndfile(struct crm_audio *a, const char *name, const void *data, size
 
 	memset(a, 0, sizeof *a);
 	if (!sf)
-		return crm_err_set(e, CRM_EDATA, "%s: not audio this build reads (%s)", name, sf_strerror(NULL));
+		return crm_err_set(e, CRM_EDATA, "%s: not audio (not WAV, FLAC, Ogg, MP3 or AIFF: %s)", name,
+				   sf_strerror(NULL));
 	if (info.channels < 1 || info.channels > 2 || info.samplerate < 8000 || info.samplerate > 192000 ||
 	    info.frames <= 0 || info.frames / info.samplerate > MAX_SECONDS) {
 		sf_close(sf);

@@ -81,9 +81,12 @@ static const struct def defs[] = {
 	{ "privacy", "erasure.overdue", "erasure requests not carried out in time", 0, 0,
 	  "SELECT count(*) FILTER (WHERE done_at IS NULL AND received_at < strftime('%Y-%m-%dT%H:%M:%SZ', 'now', '-' || ?1 || ' days')), "
 	  "count(*) FILTER (WHERE done_at IS NULL) FROM subject_requests WHERE kind = 'erasure'" },
-	{ "privacy", "encryption.plaintext", "personal fields stored in plain text while a key is configured", 0, 0,
+	{ "privacy", "encryption.plaintext", "personal fields stored in plain text while a key is configured (crm key seal)", 0, 0,
 	  "SELECT count(*) FILTER (WHERE email NOT LIKE 'enc:%' OR phone NOT LIKE 'enc:%' OR first_name NOT LIKE 'enc:%' "
 	  "OR last_name NOT LIKE 'enc:%'), count(*) FROM contacts" },
+	{ "privacy", "encryption.transcripts", "call transcripts stored in clear while a key is configured (crm key seal)", 0, 0,
+	  "SELECT count(*) FILTER (WHERE CAST(substr(body, 1, 4) AS TEXT) != 'enc:' OR substr(analysis, 1, 1) != '\"'), "
+	  "count(*) FROM transcripts" },
 };
 
 size_t crm_checks(const char *kind, struct crm_check *out, size_t max)
@@ -193,7 +196,7 @@ int crm_checks_run(sqlite3 *db, struct crm_check *c, size_t n,
 				d = &defs[j];
 		c[k].count = c[k].total = 0;
 		c[k].note[0] = 0;
-		if (!strcmp(c[k].name, "encryption.plaintext") && !key_configured) {
+		if (!strncmp(c[k].name, "encryption.", 11) && !key_configured) {
 			c[k].status = CRM_CHECK_SKIP;
 			snprintf(c[k].note, sizeof(c[k].note), "no encryption key is configured (CRM_KEY_FILE)");
 			continue;

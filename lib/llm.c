@@ -517,7 +517,7 @@ int crm_call_analyze(enum crm_analyzer how, const struct crm_llm_opts *lo,
 	struct crm_err le = { 0 };
 	size_t (*win)[2] = NULL, nw;
 	json_t **ans = NULL;
-	int ok = 1;
+	int ok = 1, rc = -1;
 
 	if (!st)
 		st = &none;
@@ -549,26 +549,25 @@ int crm_call_analyze(enum crm_analyzer how, const struct crm_llm_opts *lo,
 		a->rules = rules_json(a, t);
 		if (crm_callan(t, o, &rules, e) < 0 || apply(a, t, o, ans, win, nw) < 0) {
 			crm_analysis_free(&rules);
-			goto oom;
+			goto out;
 		}
 		a->disagreements = disagreements(a, &rules);
 		a->analyzer = "both";
 		crm_analysis_free(&rules);
 	} else {
 		if (apply(a, t, o, ans, win, nw) < 0)
-			goto oom;
+			goto out;
 		a->analyzer = "llm";
 	}
+	rc = 0;
+out:
 	for (size_t w = 0; w < nw; w++)
 		json_decref(ans[w]);
 	free(ans);
 	free(win);
+	if (rc < 0) {
+		crm_analysis_free(a);
+		return crm_err_set(e, CRM_ESOFTWARE, "out of memory analysing the call");
+	}
 	return 0;
-oom:
-	for (size_t w = 0; w < nw; w++)
-		json_decref(ans[w]);
-	free(ans);
-	free(win);
-	crm_analysis_free(a);
-	return crm_err_set(e, CRM_ESOFTWARE, "out of memory analysing the call");
 }

@@ -138,7 +138,7 @@ like "$(cat err)" "broken.vtt:3: bad cue timing" "the file and line are named"
 printf 'this is not audio' >fake.wav
 crm-transcribe fake.wav 2>err >/dev/null
 is "$?" "65" "a .wav that is not audio: exit 65"
-like "$(cat err)" "fake.wav: not a WAV file" "the reason is given"
+like "$(cat err)" "fake.wav: not audio (not WAV, FLAC" "the reason is given"
 : >empty.vtt
 crm-transcribe empty.vtt 2>err >/dev/null
 like "$(cat err)" "empty.vtt: empty file" "an empty file"

@@ -24,7 +24,7 @@ is "$(crm-transcribe -n -f ndjson noext 2>/dev/null | jq -r '.utterances > 0')" 
 printf 'fLaC\0\0\0\042garbage' >bad.flac
 crm-transcribe -n -q bad.flac >/dev/null 2>err
 is "$?" "65" "a broken FLAC file is bad data"
-like "$(cat err)" "bad.flac: not audio this build reads" "and says so"
+like "$(cat err)" "bad.flac: not audio (not WAV, FLAC, Ogg, MP3 or AIFF" "and says so"
 
 # Real voices (the public recordings in ../shared/data/audio).
 A=$TOP/../shared/data/audio

@@ -76,6 +76,8 @@ ok "$([ "$(scan Flibbertigibbet plain.db plain.db-wal)" -gt 0 ] && [ "$(scan Zor
 	"before the key: names and the call in clear"
 crm-key --key-file "$T/k2" init 2>/dev/null
 export CRM_KEY_FILE=$T/k2
+crm-audit privacy --check encryption.transcripts >audit.ndjson
+is "$?:$(jq -r "select(.check) | .count" audit.ndjson)" "1:1" "before sealing, the privacy audit names the transcript in clear"
 CRM_FAULT=seal-batch crm-key seal -q --batch 1 >/dev/null 2>&1
 is "$?" "137" "crm key seal killed after its first batch"
 is "$(sqlite3 plain.db "select count(*) from contacts where first_name like 'enc:%'")" "1" "that batch is sealed, the rest not yet"
@@ -86,6 +88,8 @@ is "$(scan Flibbertigibbet plain.db plain.db-wal) $(scan Zorblatt plain.db plain
 is "$(sqlite3 plain.db "select count(*) from contacts where dk is null or (email is not null and email_bi is null)")" "0" \
 	"every person has a data key and blind indexes"
 is "$(crm-key seal -q 2>/dev/null | jq -r .cells)" "0" "a third run has nothing left to seal"
+crm-audit privacy --check encryption.transcripts --check encryption.plaintext >audit.ndjson
+is "$?:$(jq -r "select(.check) | .status" audit.ndjson | tr '\n' ' ')" "0:pass pass " "the privacy audit finds nothing in clear"
 is "$(crm-export -t contact | jq -r '"\(.first_name) \(.last_name) \(.email) \(.phone)"' | sort | tr '\n' '|')" \
 	"Ann Leeward ann@example.com null|Quinta Zorblatt quinta@zorb.example +1 555 0101 999|" "every field opens"
 like "$(crm-transcribe show "$(sqlite3 plain.db "select interaction_id from transcripts")" -f ndjson | jq -r '.utterances[1].text')" \
