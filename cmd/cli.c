@@ -219,6 +219,8 @@ int cli_write(const void *buf, size_t n)
 {
 	if (cli_epipe)
 		return -1;
+	if (!n)		/* nothing, perhaps from an empty buffer (NULL) */
+		return 0;
 	if (fwrite(buf, 1, n, stdout) != n) {
 		if (errno == EPIPE) {
 			cli_epipe = 1;
