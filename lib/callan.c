@@ -848,6 +848,10 @@ static int has_object(const struct words *w, size_t v)
 			break;
 		if (match_at(w, j, "back to"))	/* "get back to you", "go back to them" */
 			return 1;
+		/* "check with them", "talk to him": people are something to
+		 * act on ("talk to you soon" is a goodbye) */
+		if (match_at(w, j, "with|to him|her|them|you|us|everyone|someone"))
+			return !(j + 2 < w->n && word_in(w->w[j + 2], "soon|later"));
 		if (!word_in(w->w[j], FUNC))
 			return 1;
 	}
