@@ -84,7 +84,11 @@ static int change_add(struct change *c, const char *col, const void *v, size_t n
 		return -1;
 	memcpy(p, v, n);
 	p[n] = 0;
-	c->s[c->n++] = (struct set){ col, p, blob, n };
+	c->s[c->n].col = col;
+	c->s[c->n].val = p;
+	c->s[c->n].blob = blob;
+	c->s[c->n].n = n;
+	c->n++;
 	return 0;
 }
 
