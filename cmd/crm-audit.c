@@ -482,7 +482,7 @@ static int cmd_bias(sqlite3 *db, struct bias_args *a)
 			crm_buf_addc(&params, ',');
 		crm_json_str(&params, a->by[k], strlen(a->by[k]));
 	}
-	crm_buf_addf(&params, "],\"threshold\":%.6f,\"min_ratio\":%g,\"max_diff\":%g,\"confidence\":%g,"
+	crm_buf_addf(&params, "],\"threshold\":%.9g,\"min_ratio\":%g,\"max_diff\":%g,\"confidence\":%g,"
 		     "\"bootstrap\":%d,\"min_group\":%zu,\"source\":\"%s\"}", thr, a->fo.min_ratio,
 		     a->fo.max_diff, a->fo.confidence, a->fo.resamples, a->fo.min_group,
 		     piped ? "stdin" : "scores");
@@ -494,7 +494,7 @@ static int cmd_bias(sqlite3 *db, struct bias_args *a)
 		char line[512];
 		int len = snprintf(line, sizeof(line),
 			"{\"type\":\"audit\",\"kind\":\"bias\",\"id\":%s%s%s,\"entity\":\"%s\",\"model\":%s%s%s,"
-			"\"threshold\":%.4f,\"scored\":%zu,\"selected\":%zu,\"holdout\":%zu,\"violations\":%d,\"verdict\":\"%s\"}\n",
+			"\"threshold\":%.9g,\"scored\":%zu,\"selected\":%zu,\"holdout\":%zu,\"violations\":%d,\"verdict\":\"%s\"}\n",
 			*id ? "\"" : "", *id ? id : "null", *id ? "\"" : "", a->type->kind,
 			*model ? "\"" : "", *model ? model : "null", *model ? "\"" : "",
 			thr, nsel, nsel_chosen, nout, violations, violations ? "fail" : "pass");
