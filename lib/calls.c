@@ -11,6 +11,7 @@
 #include "crypt.h"
 #include "db.h"
 #include "pack.h"
+#include "seal.h"
 
 static int prep(sqlite3 *db, sqlite3_stmt **st, const char *sql, struct crm_err *e)
 {
@@ -58,35 +59,13 @@ static int bind_cell(const struct seal *sl, sqlite3_stmt *st, int i, const char 
  * fresh one for a call with no contact. */
 static int call_key(sqlite3 *db, const struct crm_call_out *out, struct seal *sl, struct crm_err *e)
 {
-	sqlite3_stmt *st;
+	int given;
 
-	sl->cc = crm_crypt_of(db);
 	sl->dk = 0;
-	if (!sl->cc)
+	if (!(sl->cc = crm_crypt_of(db)))
 		return 0;
-	if (out->contact[0]) {
-		if (prep(db, &st, "SELECT dk FROM contacts WHERE id = ?1", e) < 0)
-			return -1;
-		bind_text(st, 1, out->contact);
-		if (sqlite3_step(st) == SQLITE_ROW)
-			sl->dk = (uint64_t)sqlite3_column_int64(st, 0);
-		sqlite3_finalize(st);
-	}
-	if (sl->dk)
-		return 0;
-	if (crm_crypt_new_key(sl->cc, &sl->dk, e) < 0)
+	if (crm_seal_person_key(db, sl->cc, out->contact[0] ? out->contact : NULL, &sl->dk, &given, e) < 0)
 		return -1;
-	if (out->contact[0]) {
-		if (prep(db, &st, "UPDATE contacts SET dk = ?1 WHERE id = ?2 AND dk IS NULL", e) < 0)
-			return -1;
-		sqlite3_bind_int64(st, 1, (sqlite3_int64)sl->dk);
-		bind_text(st, 2, out->contact);
-		if (sqlite3_step(st) != SQLITE_DONE) {
-			sqlite3_finalize(st);
-			return crm_db_err(db, e, "contact key");
-		}
-		sqlite3_finalize(st);
-	}
 	crm_crypt_mark(db);
 	return 0;
 }

@@ -21,17 +21,14 @@ static int sealed(const char *s)
 	return s && !strncmp(s, CRM_ENC_PREFIX, strlen(CRM_ENC_PREFIX));
 }
 
-/*
- * The data key of contact id: its own, or a new one set on it now (when
- * id is NULL or names no contact: a new key for the row alone).
- */
-static int contact_key(sqlite3 *db, struct crm_crypt *cc, const char *id, uint64_t *dk,
-		       struct crm_seal_stats *st, struct crm_err *e)
+int crm_seal_person_key(sqlite3 *db, struct crm_crypt *cc, const char *id, uint64_t *dk,
+			int *given, struct crm_err *e)
 {
 	sqlite3_stmt *q;
 	int found = 0;
 
 	*dk = 0;
+	*given = 0;
 	if (id) {
 		if (!(q = crm_db_stmt(db, "SELECT dk FROM contacts WHERE id = ?1")))
 			return crm_db_err(db, e, "contacts");
@@ -56,8 +53,19 @@ static int contact_key(sqlite3 *db, struct crm_crypt *cc, const char *id, uint64
 			return crm_db_err(db, e, "contacts");
 		}
 		crm_db_stmt_done(db, q);
-		st->keys++;
+		*given = 1;
 	}
+	return 0;
+}
+
+static int contact_key(sqlite3 *db, struct crm_crypt *cc, const char *id, uint64_t *dk,
+		       struct crm_seal_stats *st, struct crm_err *e)
+{
+	int given;
+
+	if (crm_seal_person_key(db, cc, id, dk, &given, e) < 0)
+		return -1;
+	st->keys += given;
 	return 0;
 }
 

@@ -18,6 +18,7 @@
 
 #include <sqlite3.h>
 
+#include "crypt.h"
 #include "util.h"
 
 struct crm_seal_stats {
@@ -26,6 +27,14 @@ struct crm_seal_stats {
 	long long keys;		/* data keys given to people who had none */
 	long long batches;	/* transactions committed */
 };
+
+/*
+ * The data key of contact id: its own, or a new one set on it now
+ * (*given 1); a new key for the row alone when id is NULL or names no
+ * contact.
+ */
+int crm_seal_person_key(sqlite3 *db, struct crm_crypt *cc, const char *id, uint64_t *dk,
+			int *given, struct crm_err *e);
 
 /*
  * Seal db (opened with its key) in batches of batch rows. progress, when
