@@ -544,10 +544,16 @@ int crm_call_analyze(enum crm_analyzer how, const struct crm_llm_opts *lo,
 		/* The rules' analysis stands, and says why. */
 		a->fallback = strdup(le.msg);
 	} else if (how == CRM_ANALYZER_BOTH) {
-		/* The rules' findings go beside the model's, and a second
-		 * copy of them is kept to compare with. */
+		/* The rules' findings go beside the model's; their items are
+		 * kept aside to compare with. */
 		a->rules = rules_json(a, t);
-		if (crm_callan(t, o, &rules, e) < 0 || apply(a, t, o, ans, win, nw) < 0) {
+		memset(&rules, 0, sizeof(rules));
+		rules.items = a->items;
+		rules.nitems = a->nitems;
+		rules.hesitant = a->hesitant;
+		a->items = NULL;
+		a->nitems = 0;
+		if (apply(a, t, o, ans, win, nw) < 0) {
 			crm_analysis_free(&rules);
 			goto out;
 		}
