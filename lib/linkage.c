@@ -603,7 +603,11 @@ static int compare_field(enum crm_cmp c, const char *a, const char *b)
 	case CRM_CMP_TEXT:
 	case CRM_CMP_COMPANY:	/* by its words' rarity in compare_company() */
 		jw = crm_jaro_winkler(a, b);
-		if (jw >= 0.92 || crm_token_set(a, b) == 1.0)
+		/* One typo in a word of five letters or more is close
+		 * wherever it is: Jaro's window pairs a letter put in front
+		 * ("nLondon") with the wrong letters and says 0.79. */
+		if (jw >= 0.92 || crm_token_set(a, b) == 1.0 ||
+		    (strlen(a) >= 5 && strlen(b) >= 5 && crm_edit_distance(a, b, 1) <= 1))
 			return CRM_LV_CLOSE;
 		return jw >= 0.80 ? CRM_LV_FUZZY : CRM_LV_DIFF;
 	case CRM_CMP_EMAIL: {
@@ -776,12 +780,41 @@ static void compare_pair(const struct crm_linkage *lk, uint32_t a, uint32_t b,
 
 			lev[i] = x && y && !strcmp(x, y) ? CRM_LV_DIFF : CRM_LV_FUZZY;
 		}
+	/*
+	 * A name in the other field: "Imogen" as the last name of one and
+	 * the first of the other, whose last name is not there. As close as
+	 * the two are crosswise (equal is close: the swap is a difference),
+	 * where the crosswise pair that is left has nothing to say against.
+	 */
+	if (fi >= 0 && li >= 0)
+		for (int s = 0; s < 2; s++) {
+			size_t f1 = (size_t)(s ? li : fi), f2 = (size_t)(s ? fi : li);
+			uint32_t x = a, y = b;
+
+			for (int t = 0; t < 2; t++, x = b, y = a)
+				if (lev[f1] == CRM_LV_DIFF && lev[f2] == CRM_LV_MISSING && V(lk, x, f1) &&
+				    V(lk, y, f2)) {
+					int c = compare_field(CRM_CMP_NAME, V(lk, x, f1), V(lk, y, f2));
+
+					if (c <= CRM_LV_FUZZY)
+						lev[f1] = (uint8_t)(c <= CRM_LV_CLOSE ? CRM_LV_CLOSE : c);
+				}
+		}
 	/* First and last name swapped: close on both, if crosswise equal. */
 	if (fi >= 0 && li >= 0 && lev[fi] >= CRM_LV_FUZZY && lev[li] >= CRM_LV_FUZZY &&
 	    compare_field(CRM_CMP_NAME, V(lk, a, (size_t)fi), V(lk, b, (size_t)li)) <= CRM_LV_CLOSE &&
 	    compare_field(CRM_CMP_NAME, V(lk, a, (size_t)li), V(lk, b, (size_t)fi)) <= CRM_LV_CLOSE &&
 	    lev[fi] != CRM_LV_MISSING && lev[li] != CRM_LV_MISSING)
 		lev[fi] = lev[li] = CRM_LV_CLOSE;
+}
+
+void crm_linkage_compare(const struct crm_linkage *lk, uint32_t a, uint32_t b,
+			 uint8_t *lev)
+{
+	int fi, li;
+
+	name_fields(lk, &fi, &li);
+	compare_pair(lk, a, b, fi, li, lev);
 }
 
 /* ---- blocking ------------------------------------------------------------ */
@@ -1098,11 +1131,14 @@ int crm_linkage_block(struct crm_linkage *lk, struct crm_err *e)
 	if (!keys)
 		return crm_err_set(e, CRM_ESOFTWARE, "out of memory");
 	name_fields(lk, &fi, &li);
-	/* Exact keys alone: email, phone, ids, dates with nothing else. */
+	/* Exact keys alone: email, phone, ids; a date (of birth) alone, so
+	 * copies whose every other field has a typo meet (a rule that would
+	 * pair too many is left out in block_rule()). */
 	for (size_t i = 0; i < lk->nf; i++) {
 		enum crm_cmp c = lk->f[i].cmp;
 
-		if ((c == CRM_CMP_EMAIL || c == CRM_CMP_PHONE || c == CRM_CMP_ID) &&
+		if ((c == CRM_CMP_EMAIL || c == CRM_CMP_PHONE || c == CRM_CMP_ID ||
+		     c == CRM_CMP_DATE) &&
 		    block_rule(lk, (int)i, -1, 0, keys, &pb) < 0)
 			goto nomem;
 	}

@@ -143,6 +143,10 @@ int crm_linkage_add_record(struct crm_linkage *lk, const char *id, const char *c
 /* Index of the record with id, or -1 (sorts an index on first use). */
 long crm_linkage_find(struct crm_linkage *lk, const char *id);
 
+/* The level of agreement of records a and b (indexes) on each field. */
+void crm_linkage_compare(const struct crm_linkage *lk, uint32_t a, uint32_t b,
+			 uint8_t *lev);
+
 /* Candidate pairs from the blocking rules, compared. */
 int crm_linkage_block(struct crm_linkage *lk, struct crm_err *e);
 

@@ -52,6 +52,47 @@ static void weakest_link(void)
 	crm_linkage_release(&lk);
 }
 
+/*
+ * Levels of agreement where copies are made by hand: a name in the other
+ * field, whose own field is empty; a letter put before a place name.
+ * Two people whose names only cross once are not one.
+ */
+static void levels(void)
+{
+	struct crm_linkage lk;
+	struct crm_err e = { 0 };
+	const char *r[][3] = {
+		{ "Imogen", NULL, "London" },		/* 0 */
+		{ "Wilkinson", "Imogen", "nLondon" },	/* 1 */
+		{ "James", "Reuben", "London" },	/* 2 */
+		{ "Reuben", "Smith", "Leeds" },		/* 3 */
+		{ "Reuben", NULL, "Loodon" },		/* 4 */
+		{ "Imgeen", NULL, NULL },		/* 5 */
+	};
+	uint8_t lev[CRM_LINK_MAXF];
+
+	crm_linkage_init(&lk, crm_entity_find("contact"));
+	crm_linkage_add_field(&lk, "first_name", CRM_CMP_NAME, &e);
+	crm_linkage_add_field(&lk, "last_name", CRM_CMP_NAME, &e);
+	crm_linkage_add_field(&lk, "city", CRM_CMP_TEXT, &e);
+	for (size_t i = 0; i < sizeof(r) / sizeof(*r); i++)
+		crm_linkage_add_record(&lk, "x", r[i], &e);
+	crm_linkage_compare(&lk, 0, 1, lev);
+	ok(lev[0] == CRM_LV_CLOSE && lev[1] == CRM_LV_MISSING,
+	   "a first name given as the other's last name, its own last name empty: close (%d %d)",
+	   lev[0], lev[1]);
+	ok(lev[2] == CRM_LV_CLOSE, "a letter put before a place name: close (%d)", lev[2]);
+	crm_linkage_compare(&lk, 2, 4, lev);
+	ok(lev[0] == CRM_LV_CLOSE, "either way round (%d)", lev[0]);
+	ok(lev[2] == CRM_LV_CLOSE, "one letter wrong in a place (%d)", lev[2]);
+	crm_linkage_compare(&lk, 5, 1, lev);
+	ok(lev[0] == CRM_LV_FUZZY, "a typo in the moved name: as far as the two are (%d)", lev[0]);
+	crm_linkage_compare(&lk, 2, 3, lev);
+	ok(lev[0] == CRM_LV_DIFF && lev[1] == CRM_LV_DIFF,
+	   "a name that crosses once, the other pair different: different (%d %d)", lev[0], lev[1]);
+	crm_linkage_release(&lk);
+}
+
 int main(void)
 {
 	char path[64], sql[512];
@@ -157,5 +198,6 @@ int main(void)
 	snprintf(sql, sizeof(sql), "%s-shm", path);
 	unlink(sql);
 	weakest_link();
+	levels();
 	return done_testing();
 }
