@@ -888,6 +888,57 @@ static int cmp_u64(const void *x, const void *y)
 	return a < b ? -1 : a > b;
 }
 
+/*
+ * Least-significant-digit radix sorts, a byte a pass, passes where every
+ * key has the same byte skipped (pair keys are two ids under 2^32, hash
+ * keys use all eight): millions of keys sort several times faster than
+ * with qsort, in the same room (a buffer as large as the array, which
+ * glibc's merge sort takes too). Stable. -1 when the buffer cannot be had.
+ */
+#define RADIX_SORT(NAME, T, KEY)						\
+static int NAME(T *a, size_t n)							\
+{										\
+	T *tmp, *src = a, *dst;							\
+	size_t count[8][256] = { { 0 } };					\
+										\
+	if (n < 2)								\
+		return 0;							\
+	tmp = malloc(n * sizeof(*tmp));						\
+	if (!tmp)								\
+		return -1;							\
+	dst = tmp;								\
+	for (size_t i = 0; i < n; i++)						\
+		for (int d = 0; d < 8; d++)					\
+			count[d][(KEY(a[i]) >> (8 * d)) & 0xff]++;		\
+	for (int d = 0; d < 8; d++) {						\
+		size_t pos = 0;							\
+		T *t;								\
+										\
+		if (count[d][(KEY(a[0]) >> (8 * d)) & 0xff] == n)		\
+			continue;	/* one value of this byte: in order */	\
+		for (int b = 0; b < 256; b++) {					\
+			size_t c = count[d][b];					\
+										\
+			count[d][b] = pos;					\
+			pos += c;						\
+		}								\
+		for (size_t i = 0; i < n; i++)					\
+			dst[count[d][(KEY(src[i]) >> (8 * d)) & 0xff]++] = src[i];	\
+		t = src;							\
+		src = dst;							\
+		dst = t;							\
+	}									\
+	if (src != a)								\
+		memcpy(a, src, n * sizeof(*a));					\
+	free(tmp);								\
+	return 0;								\
+}
+
+#define KEY_U64(x) (x)
+#define KEY_HIDX(x) ((x).h)
+RADIX_SORT(sort_u64, uint64_t, KEY_U64)
+RADIX_SORT(sort_hidx, struct hidx, KEY_HIDX)
+
 struct pairbuf {
 	uint64_t *p;
 	size_t n, alloc;
@@ -947,7 +998,9 @@ static int block_rule(struct crm_linkage *lk, int x, int y, int swap,
 		keys[nk].i = r;
 		nk++;
 	}
-	qsort(keys, nk, sizeof(*keys), cmp_hidx);
+	/* Stable by hash: records of one key stay in index order. */
+	if (sort_hidx(keys, nk) < 0)
+		qsort(keys, nk, sizeof(*keys), cmp_hidx);
 	{
 		/* Count first: a rule on two common values (first name and
 		 * city) pairs mostly strangers, and is left out. */
@@ -1161,7 +1214,8 @@ int crm_linkage_block(struct crm_linkage *lk, struct crm_err *e)
 		    block_rule(lk, (int)i, -1, 0, keys, &pb) < 0)
 			goto nomem;
 	if (pb.n)
-		qsort(pb.p, pb.n, sizeof(*pb.p), cmp_u64);
+		if (sort_u64(pb.p, pb.n) < 0)
+			qsort(pb.p, pb.n, sizeof(*pb.p), cmp_u64);
 	for (size_t i = 0; i < pb.n; i++)
 		if (!i || pb.p[i] != pb.p[i - 1])
 			pb.p[k++] = pb.p[i];
