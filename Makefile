@@ -28,7 +28,7 @@ FISHCOMPDIR ?= $(DATADIR)/fish/vendor_completions.d
 CC       ?= cc
 PKG_CONFIG ?= pkg-config
 CFLAGS   ?= -O2 -g
-PKGS      = sqlite3 jansson libzstd xgboost libcurl libcrypto libmicrohttpd libsodium sndfile
+PKGS      = sqlite3 jansson libzstd xgboost libcurl libcrypto libmicrohttpd libsodium sndfile libpq
 # PocketSphinx's headers are not warning-clean: included as system headers.
 ASR_CFLAGS = $(shell $(PKG_CONFIG) --cflags pocketsphinx | sed 's/-I/-isystem /g')
 ASR_LIBS   = $(shell $(PKG_CONFIG) --libs pocketsphinx)
@@ -47,13 +47,15 @@ ALL_CFLAGS += -fsanitize=$(SANITIZE) -fno-omit-frame-pointer -fno-sanitize-recov
 LDFLAGS += -fsanitize=$(SANITIZE)
 endif
 
-LIB_SRC = $(wildcard lib/*.c)
-LIB_OBJ = $(LIB_SRC:%.c=$(O)/%.o) $(O)/lib/migrations.o $(O)/lib/lmtext.o $(O)/lib/pagetext.o
+LIB_SRC = $(wildcard lib/*.c lib/store/*.c)
+LIB_OBJ = $(LIB_SRC:%.c=$(O)/%.o) $(O)/lib/migrations.o $(O)/lib/pg-migrations.o \
+          $(O)/lib/lmtext.o $(O)/lib/pagetext.o
 MIGRATIONS = $(sort $(wildcard lib/sql/*.sql))
+PG_MIGRATIONS = $(sort $(wildcard lib/sql/pg/*.sql))
 
 TOOLS = crm crm-import crm-export crm-dedupe crm-score crm-explain crm-audit \
         crm-transcribe crm-notify crm-serve crm-events crm-key crm-forget \
-        crm-purge
+        crm-purge crm-db
 BINS  = $(TOOLS:%=$(O)/%)
 UNIT_SRC = $(wildcard tests/unit/t-*.c)
 UNIT  = $(UNIT_SRC:tests/unit/%.c=$(O)/tests/%)
@@ -71,6 +73,13 @@ $(O)/lib/migrations.c: $(MIGRATIONS) scripts/sql2c.sh
 $(O)/%.o: %.c
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) -MMD -MP -c -o $@ $<
+
+$(O)/lib/pg-migrations.c: $(PG_MIGRATIONS) scripts/sql2c.sh
+	@mkdir -p $(@D)
+	scripts/sql2c.sh $@ -n crm_pg_migrations $(PG_MIGRATIONS)
+
+$(O)/lib/pg-migrations.o: $(O)/lib/pg-migrations.c
+	$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) -c -o $@ $<
 
 $(O)/lib/migrations.o: $(O)/lib/migrations.c
 	$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) -c -o $@ $<

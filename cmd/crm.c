@@ -34,6 +34,7 @@ static const struct cli cli = {
 	"  key       the master key of field encryption: init, rotate, status (crm-key(1))\n"
 	"  forget    erase a person, with a receipt (crm-forget(1))\n"
 	"  purge     delete what is past its retention period (crm-purge(1))\n"
+	"  db        the database: schema, row counts, copy to PostgreSQL and back (crm-db(1))\n"
 	"  help      show help for crm or a command\n"
 	"  version   show the version",
 	opts,
@@ -41,7 +42,7 @@ static const struct cli cli = {
 
 static const char *const commands[] = { "init", "import", "export", "dedupe",
 					"score", "explain", "audit", "transcribe", "notify", "serve",
-					"events", "key", "forget", "purge", "help",
+					"events", "key", "forget", "purge", "db", "help",
 					"version", NULL };
 
 static int cmd_init(int argc, char **argv)

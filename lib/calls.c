@@ -326,7 +326,7 @@ static int insert_call(sqlite3 *db, const struct crm_call_in *in, struct crm_cal
 		if (crm_crypt_seal(sl->cc, sl->dk, "transcripts", "body", out->interaction, z.data, z.len,
 				   &c, e) < 0)
 			goto done;
-		sqlite3_bind_text(st, 8, c.data, (int)c.len, SQLITE_TRANSIENT);
+		sqlite3_bind_blob(st, 8, c.data, (int)c.len, SQLITE_TRANSIENT);	/* a BLOB column */
 		crm_buf_reset(&c);
 		if (crm_buf_addc(&c, '"') < 0 ||
 		    crm_crypt_seal(sl->cc, sl->dk, "transcripts", "analysis", out->interaction, ajson,

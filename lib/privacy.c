@@ -326,8 +326,9 @@ static int collect_keys(sqlite3 *db, const char *sql, uint64_t **ids, size_t *n,
 
 			if (sqlite3_column_type(st, c) == SQLITE_INTEGER)
 				k = (uint64_t)sqlite3_column_int64(st, c);
-			else if (sqlite3_column_type(st, c) == SQLITE_TEXT &&
-				 !crm_crypt_cell_key((const char *)sqlite3_column_text(st, c),
+			else if ((sqlite3_column_type(st, c) == SQLITE_TEXT ||
+				  sqlite3_column_type(st, c) == SQLITE_BLOB) &&	/* a sealed body */
+				 !crm_crypt_cell_key(sqlite3_column_blob(st, c),
 						     (size_t)sqlite3_column_bytes(st, c), &k))
 				continue;
 			if (!k)

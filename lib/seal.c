@@ -159,7 +159,9 @@ static int seal_into(struct crm_crypt *cc, uint64_t dk, const char *table, const
 		crm_buf_release(&b);
 		return *e->msg ? -1 : crm_err_set(e, CRM_ESOFTWARE, "out of memory");
 	}
-	rc = change_add(c, col, b.data, b.len, 0);
+	/* A sealed cell of a BLOB column stays a blob (the transcript's
+	 * compressed body): one storage class per column, on every backend. */
+	rc = change_add(c, col, b.data, b.len, !strcmp(table, "transcripts") && !strcmp(col, "body"));
 	crm_buf_release(&b);
 	if (rc < 0)
 		return crm_err_set(e, CRM_ESOFTWARE, "out of memory");

@@ -59,3 +59,28 @@ done_testing() {
 q() {	# q SQL - one value from the test database
 	sqlite3 "$CRM_DB" "$1"
 }
+
+# pg_start: a PostgreSQL server for this test. $CRM_TEST_PG (a URL of a
+# server where role crm may create databases, as .ci/run starts) is used
+# when set; else a throwaway cluster is started (scripts/pg-cluster) and
+# stopped at exit. Sets PG_ADMIN (a superuser URL of the server's
+# "postgres" database). Skips the whole test when PostgreSQL is missing.
+pg_start() {
+	if [ -n "${CRM_TEST_PG:-}" ]; then
+		PG_ADMIN=$CRM_TEST_PG
+		return 0
+	fi
+	"$TOP"/scripts/pg-cluster bindir >/dev/null 2>&1 || skip_all "PostgreSQL is not installed"
+	_pgdir=$(mktemp -d "${TMPDIR:-/tmp}/crm-pg.XXXXXX")
+	chmod 755 "$_pgdir"
+	trap '"$TOP"/scripts/pg-cluster stop "$_pgdir"; rm -rf "$_pgdir" "$T"' EXIT
+	"$TOP"/scripts/pg-cluster start "$_pgdir" >/dev/null || { echo "Bail out! cannot start PostgreSQL"; exit 1; }
+	PG_ADMIN="postgresql://postgres@127.0.0.1:$(cat "$_pgdir/port")/postgres"
+}
+
+# pg_newdb NAME: a new, empty database NAME owned by role crm; prints its URL.
+pg_newdb() {
+	psql -q -v ON_ERROR_STOP=1 -v VERBOSITY=terse "$PG_ADMIN" -c "SET client_min_messages = warning" -c "DROP DATABASE IF EXISTS \"$1\"" \
+		-c "CREATE DATABASE \"$1\" OWNER crm" >/dev/null || { echo "Bail out! cannot create database $1"; exit 1; }
+	echo "$PG_ADMIN" | sed "s,//[^@]*@,//crm@,; s,/postgres\$,/$1,"
+}

@@ -1,0 +1,63 @@
+/*
+ * backend.h - what a storage backend provides (store/sqlite.c,
+ * store/pg.c); store.c dispatches to it. Not for use above lib/store.
+ */
+#ifndef CRM_STORE_BACKEND_H
+#define CRM_STORE_BACKEND_H
+
+#include "store.h"
+
+struct crm_store_ops {
+	enum crm_store_kind kind;
+	int (*open)(struct crm_store *s, const char *target, int flags, struct crm_err *e);
+	void (*close)(struct crm_store *s);
+	int (*exec)(struct crm_store *s, const char *sql, struct crm_err *e);
+	int (*begin)(struct crm_store *s, struct crm_err *e);
+	int (*version)(struct crm_store *s, int *v, struct crm_err *e);
+	/* Run migration n (from 1) and record it, inside a transaction. */
+	int (*apply)(struct crm_store *s, int n, struct crm_err *e);
+	int (*tables)(struct crm_store *s, char ***out, struct crm_err *e);
+	int (*load_begin)(struct crm_store *s, struct crm_err *e);
+	int (*load_end)(struct crm_store *s, struct crm_err *e);
+	int (*counters)(struct crm_store *s, struct crm_counter *out, size_t max, size_t *n,
+			struct crm_err *e);
+	int (*set_counter)(struct crm_store *s, const char *table, long long last,
+			   struct crm_err *e);
+	int (*prepare)(struct crm_store *s, const char *sql, int flags,
+		       struct crm_stmt **out, struct crm_err *e);
+	int (*bind)(struct crm_stmt *st, int i, enum crm_type t, long long iv, double dv,
+		    const void *p, size_t n);
+	int (*step)(struct crm_stmt *st, struct crm_err *e);
+	long long (*changes)(struct crm_stmt *st);
+	int (*columns)(struct crm_stmt *st);
+	const char *(*column_name)(struct crm_stmt *st, int i);
+	enum crm_type (*type)(struct crm_stmt *st, int i);
+	long long (*int64)(struct crm_stmt *st, int i);
+	double (*dbl)(struct crm_stmt *st, int i);
+	const void *(*bytes)(struct crm_stmt *st, int i, size_t *n);
+	void (*reset)(struct crm_stmt *st);
+	void (*free)(struct crm_stmt *st);
+};
+
+/* The common head of every backend's connection and statement. */
+struct crm_store {
+	const struct crm_store_ops *ops;
+	char name[512];
+	void *h;		/* the backend's handle */
+};
+
+struct crm_stmt {
+	const struct crm_store_ops *ops;
+	struct crm_store *s;
+};
+
+extern const struct crm_store_ops crm_store_sqlite;
+extern const struct crm_store_ops crm_store_pg;
+
+/* The migrations of each dialect, compiled in from lib/sql/. */
+extern const char *const crm_migrations[];
+extern const size_t crm_nmigrations;
+extern const char *const crm_pg_migrations[];
+extern const size_t crm_pg_nmigrations;
+
+#endif

@@ -1,0 +1,688 @@
+/*
+ * pg.c - the PostgreSQL backend, through libpq.
+ *
+ * Statements are prepared on the server once ("?" numbered to $1...) and
+ * described, so each parameter is sent the way its column takes it: bytea
+ * in binary, everything else as text (integers in decimal, doubles with
+ * 17 digits, which PostgreSQL reads back to the same bits). Results come
+ * as text; bytea is unescaped when asked for. The schema's version is the
+ * one row of crm_schema.
+ */
+#include <libpq-fe.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "backend.h"
+
+#define BYTEAOID 17
+#define BOOLOID 16
+#define INT8OID 20
+#define INT2OID 21
+#define INT4OID 23
+#define FLOAT4OID 700
+#define FLOAT8OID 701
+#define NUMERICOID 1700
+
+struct pq {
+	PGconn *conn;
+	unsigned next;		/* for statement names */
+};
+
+struct param {
+	char *v;		/* NULL: SQL NULL */
+	int len, binary;
+	char num[32];
+};
+
+struct pq_stmt {
+	struct crm_stmt head;
+	char name[24];
+	int nparams, stream, executed, done, row, nrows;
+	Oid *ptypes;
+	struct param *p;
+	PGresult *res;
+	long long changes;
+	unsigned char **unesc;	/* per column, the bytea of the row */
+	size_t *unesc_n;
+};
+
+#define CONN(s) (((struct pq *)(s)->h)->conn)
+
+static void quiet(void *arg, const char *msg)
+{
+	(void)arg;
+	(void)msg;
+}
+
+/* An exit code for a server's error, by its SQLSTATE class. */
+static int code_of(const char *state)
+{
+	if (!state)
+		return CRM_EUNAVAILABLE;	/* no answer: the connection */
+	if (!strncmp(state, "23", 2) || !strncmp(state, "22", 2))
+		return CRM_EDATA;
+	if (!strcmp(state, "40001") || !strcmp(state, "40P01") || !strcmp(state, "55P03") ||
+	    !strncmp(state, "08", 2) || !strncmp(state, "57", 2))
+		return CRM_EUNAVAILABLE;
+	if (!strncmp(state, "53", 2) || !strncmp(state, "58", 2))
+		return CRM_EIO;
+	if (!strncmp(state, "28", 2) || !strcmp(state, "3D000"))
+		return CRM_ENOINPUT;
+	return CRM_ESOFTWARE;
+}
+
+static int fail(struct crm_store *s, PGresult *r, struct crm_err *e, const char *what)
+{
+	const char *msg = r ? PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY) : NULL;
+	char m[CRM_ERR_MAX];
+
+	snprintf(m, sizeof(m), "%s", msg ? msg : PQerrorMessage(CONN(s)));
+	m[strcspn(m, "\n")] = '\0';
+	return crm_err_set(e, code_of(r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL),
+			   "%s: %s: %s", s->name, what, m);
+}
+
+static int pq_open(struct crm_store *s, const char *target, int flags, struct crm_err *e)
+{
+	struct pq *q = calloc(1, sizeof(*q));
+	char m[CRM_ERR_MAX];
+
+	if (!q)
+		return crm_err_set(e, CRM_ESOFTWARE, "out of memory");
+	q->conn = PQconnectdb(target);
+	if (!q->conn || PQstatus(q->conn) != CONNECTION_OK) {
+		snprintf(m, sizeof(m), "%s", q->conn ? PQerrorMessage(q->conn) : "out of memory");
+		m[strcspn(m, "\n")] = '\0';
+		crm_err_set(e, strstr(m, "does not exist") || strstr(m, "authentication") ?
+			       CRM_ENOINPUT : CRM_EUNAVAILABLE, "%s: %s", s->name, m);
+		PQfinish(q->conn);
+		free(q);
+		return -1;
+	}
+	PQsetNoticeProcessor(q->conn, quiet, NULL);
+	s->h = q;
+	if (flags & CRM_STORE_READONLY) {
+		PGresult *r = PQexec(q->conn, "SET default_transaction_read_only = on");
+
+		PQclear(r);
+	}
+	return 0;
+}
+
+static void pq_close(struct crm_store *s)
+{
+	struct pq *q = s->h;
+
+	PQfinish(q->conn);
+	free(q);
+}
+
+static int pq_exec(struct crm_store *s, const char *sql, struct crm_err *e)
+{
+	PGresult *r = PQexec(CONN(s), sql);
+	ExecStatusType t = PQresultStatus(r);
+
+	if (t != PGRES_COMMAND_OK && t != PGRES_TUPLES_OK) {
+		fail(s, r, e, "exec");
+		PQclear(r);
+		return -1;
+	}
+	PQclear(r);
+	return 0;
+}
+
+static int pq_begin(struct crm_store *s, struct crm_err *e)
+{
+	return pq_exec(s, "BEGIN", e);
+}
+
+/* The version, after waiting for anyone migrating (the lock is the
+ * transaction's when in one, else the statement's). */
+static int pq_version(struct crm_store *s, int *v, struct crm_err *e)
+{
+	PGresult *r = PQexec(CONN(s),
+			     "SELECT pg_advisory_xact_lock(hashtext('crm.migrate')), "
+			     "to_regclass('crm_schema') IS NOT NULL");
+
+	if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+		fail(s, r, e, "cannot read the schema version");
+		PQclear(r);
+		return -1;
+	}
+	*v = 0;
+	if (strcmp(PQgetvalue(r, 0, 1), "t") == 0) {
+		PQclear(r);
+		r = PQexec(CONN(s), "SELECT coalesce(max(version), 0) FROM crm_schema");
+		if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+			fail(s, r, e, "cannot read the schema version");
+			PQclear(r);
+			return -1;
+		}
+		*v = atoi(PQgetvalue(r, 0, 0));
+	}
+	PQclear(r);
+	return 0;
+}
+
+static int pq_apply(struct crm_store *s, int n, struct crm_err *e)
+{
+	char sql[160];
+
+	if ((size_t)n > crm_pg_nmigrations)
+		return crm_err_set(e, CRM_ESOFTWARE, "no PostgreSQL migration %d", n);
+	if (pq_exec(s, crm_pg_migrations[n - 1], e) < 0)
+		return -1;
+	snprintf(sql, sizeof(sql),
+		 "CREATE TABLE IF NOT EXISTS crm_schema (version integer NOT NULL);"
+		 "DELETE FROM crm_schema; INSERT INTO crm_schema VALUES (%d)", n);
+	return pq_exec(s, sql, e);
+}
+
+static int pq_tables(struct crm_store *s, char ***out, struct crm_err *e)
+{
+	PGresult *r = PQexec(CONN(s),
+			     "SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+			     "WHERE c.relkind = 'r' AND n.nspname = current_schema() "
+			     "AND c.relname <> 'crm_schema' ORDER BY c.oid");
+	char **list;
+	int n;
+
+	*out = NULL;
+	if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+		fail(s, r, e, "cannot list the schema");
+		PQclear(r);
+		return -1;
+	}
+	n = PQntuples(r);
+	list = calloc((size_t)n + 1, sizeof(*list));
+	for (int i = 0; list && i < n; i++)
+		if (!(list[i] = strdup(PQgetvalue(r, i, 0)))) {
+			crm_store_free_list(list);
+			list = NULL;
+		}
+	PQclear(r);
+	if (!list)
+		return crm_err_set(e, CRM_ESOFTWARE, "out of memory");
+	*out = list;
+	return 0;
+}
+
+static int pq_load_begin(struct crm_store *s, struct crm_err *e)
+{
+	return pq_exec(s, "SET LOCAL crm.copy = 'on'; SET CONSTRAINTS ALL DEFERRED", e);
+}
+
+/* Identity columns continue after the largest value loaded. */
+static int pq_load_end(struct crm_store *s, struct crm_err *e)
+{
+	return pq_exec(s,
+		"DO $$ DECLARE r record; BEGIN "
+		"FOR r IN SELECT table_name, column_name FROM information_schema.columns "
+		"WHERE table_schema = current_schema() AND is_identity = 'YES' LOOP "
+		"EXECUTE format('SELECT setval(pg_get_serial_sequence(%L, %L), "
+		"coalesce((SELECT max(%I) FROM %I), 0) + 1, false)', "
+		"r.table_name, r.column_name, r.column_name, r.table_name); "
+		"END LOOP; END $$; SET LOCAL crm.copy = 'off'", e);
+}
+
+/* An identity column's sequence: the last value it gave (none when it
+ * gave none since it was set to start past the rows loaded). */
+static int pq_counters(struct crm_store *s, struct crm_counter *out, size_t max, size_t *n,
+		       struct crm_err *e)
+{
+	PGresult *r = PQexec(CONN(s),
+			     "SELECT table_name, pg_sequence_last_value(pg_get_serial_sequence("
+			     "quote_ident(table_name), column_name)) FROM information_schema.columns "
+			     "WHERE table_schema = current_schema() AND is_identity = 'YES' ORDER BY 1");
+
+	if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+		fail(s, r, e, "cannot read the counters");
+		PQclear(r);
+		return -1;
+	}
+	for (int i = 0; i < PQntuples(r); i++) {
+		if (PQgetisnull(r, i, 1))
+			continue;
+		if (*n == max) {
+			PQclear(r);
+			return crm_err_set(e, CRM_ESOFTWARE, "more than %zu counters", max);
+		}
+		snprintf(out[*n].table, sizeof(out[*n].table), "%s", PQgetvalue(r, i, 0));
+		out[(*n)++].last = atoll(PQgetvalue(r, i, 1));
+	}
+	PQclear(r);
+	return 0;
+}
+
+static int pq_set_counter(struct crm_store *s, const char *table, long long last,
+			  struct crm_err *e)
+{
+	const char *sql =
+		"SELECT setval(pg_get_serial_sequence(quote_ident(table_name), column_name), $2::bigint, true) "
+		"FROM information_schema.columns WHERE table_schema = current_schema() "
+		"AND table_name = $1 AND is_identity = 'YES' AND $2::bigint > 0 "
+		"AND $2::bigint >= coalesce(pg_sequence_last_value(pg_get_serial_sequence("
+		"quote_ident(table_name), column_name)), 0)";
+	char num[32];
+	const char *v[2] = { table, num };
+	PGresult *r;
+
+	snprintf(num, sizeof(num), "%lld", last);
+	r = PQexecParams(CONN(s), sql, 2, NULL, v, NULL, NULL, 0);
+	if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+		fail(s, r, e, "cannot set a counter");
+		PQclear(r);
+		return -1;
+	}
+	PQclear(r);
+	return 0;
+}
+
+/* sql with "?" numbered as $1, $2... outside quotes; *n the count. */
+static char *number_params(const char *sql, int *n)
+{
+	size_t len = strlen(sql);
+	char *out = malloc(len * 12 + 1), *o = out, quote = 0;
+
+	*n = 0;
+	if (!out)
+		return NULL;
+	for (const char *p = sql; *p; p++) {
+		if (quote) {
+			if (*p == quote)
+				quote = 0;
+		} else if (*p == '\'' || *p == '"') {
+			quote = *p;
+		} else if (*p == '?') {
+			o += snprintf(o, 12, "$%d", ++*n);
+			continue;
+		}
+		*o++ = *p;
+	}
+	*o = '\0';
+	return out;
+}
+
+static int pq_prepare(struct crm_store *s, const char *sql, int flags,
+		      struct crm_stmt **out, struct crm_err *e)
+{
+	struct pq *q = s->h;
+	struct pq_stmt *x = calloc(1, sizeof(*x));
+	char *text;
+	PGresult *r;
+	int n;
+
+	*out = NULL;
+	if (!x || !(text = number_params(sql, &n))) {
+		free(x);
+		return crm_err_set(e, CRM_ESOFTWARE, "out of memory");
+	}
+	x->head.ops = &crm_store_pg;
+	x->head.s = s;
+	x->stream = flags & CRM_STMT_STREAM;
+	snprintf(x->name, sizeof(x->name), "crm_%u", q->next++);
+	r = PQprepare(q->conn, x->name, text, 0, NULL);
+	free(text);
+	if (PQresultStatus(r) != PGRES_COMMAND_OK) {
+		fail(s, r, e, "prepare");
+		PQclear(r);
+		free(x);
+		return -1;
+	}
+	PQclear(r);
+	r = PQdescribePrepared(q->conn, x->name);
+	if (PQresultStatus(r) != PGRES_COMMAND_OK) {
+		fail(s, r, e, "describe");
+		PQclear(r);
+		crm_stmt_free(&x->head);
+		return -1;
+	}
+	x->nparams = PQnparams(r);
+	x->ptypes = calloc((size_t)x->nparams + 1, sizeof(*x->ptypes));
+	x->p = calloc((size_t)x->nparams + 1, sizeof(*x->p));
+	for (int i = 0; x->ptypes && i < x->nparams; i++)
+		x->ptypes[i] = PQparamtype(r, i);
+	PQclear(r);
+	if (!x->ptypes || !x->p) {
+		crm_stmt_free(&x->head);
+		return crm_err_set(e, CRM_ESOFTWARE, "out of memory");
+	}
+	*out = &x->head;
+	return 0;
+}
+
+static void clear_row(struct pq_stmt *x)
+{
+	if (x->unesc && x->res) {
+		for (int i = 0; i < PQnfields(x->res); i++) {
+			free(x->unesc[i]);
+			x->unesc[i] = NULL;
+		}
+	}
+}
+
+static void clear_result(struct pq_stmt *x)
+{
+	clear_row(x);
+	free(x->unesc);
+	free(x->unesc_n);
+	x->unesc = NULL;
+	x->unesc_n = NULL;
+	PQclear(x->res);
+	x->res = NULL;
+}
+
+/* Finish a streamed run: read what is left of it. */
+static void drain(struct pq_stmt *x)
+{
+	PGresult *r;
+
+	if (!x->stream || !x->executed)
+		return;
+	while ((r = PQgetResult(CONN(x->head.s))))
+		PQclear(r);
+}
+
+static void pq_reset(struct crm_stmt *st)
+{
+	struct pq_stmt *x = (struct pq_stmt *)st;
+
+	if (x->stream && x->executed && x->res && PQresultStatus(x->res) == PGRES_SINGLE_TUPLE)
+		drain(x);
+	clear_result(x);
+	x->executed = 0;
+	x->done = 0;
+	x->row = -1;
+}
+
+static int pq_bind(struct crm_stmt *st, int i, enum crm_type t, long long iv, double dv,
+		   const void *p, size_t n)
+{
+	struct pq_stmt *x = (struct pq_stmt *)st;
+	struct param *pm;
+
+	if (i < 1 || i > x->nparams)
+		return -1;
+	if (x->executed)
+		pq_reset(st);
+	pm = &x->p[i - 1];
+	if (pm->v != pm->num)
+		free(pm->v);
+	pm->v = NULL;
+	pm->binary = 0;
+	pm->len = 0;
+	switch (t) {
+	case CRM_NULL:
+		return 0;
+	case CRM_INTEGER:
+		pm->len = snprintf(pm->num, sizeof(pm->num), "%lld", iv);
+		pm->v = pm->num;
+		return 0;
+	case CRM_REAL:
+		pm->len = snprintf(pm->num, sizeof(pm->num), "%.17g", dv);
+		pm->v = pm->num;
+		return 0;
+	case CRM_TEXT:
+	case CRM_BLOB:
+		if (n > 0x7fffffff || !(pm->v = malloc(n + 1)))
+			return -1;
+		memcpy(pm->v, p, n);
+		pm->v[n] = '\0';
+		pm->len = (int)n;
+		/* bytea takes the bytes as they are; a text column takes
+		 * text (a NUL in it is refused by the server). */
+		pm->binary = x->ptypes[i - 1] == BYTEAOID;
+		return 0;
+	}
+	return -1;
+}
+
+static int run(struct pq_stmt *x, struct crm_err *e)
+{
+	struct crm_store *s = x->head.s;
+	const char **values = calloc((size_t)x->nparams + 1, sizeof(*values));
+	int *lens = calloc((size_t)x->nparams + 1, sizeof(*lens));
+	int *formats = calloc((size_t)x->nparams + 1, sizeof(*formats));
+	int rc = -1;
+
+	if (!values || !lens || !formats) {
+		crm_err_set(e, CRM_ESOFTWARE, "out of memory");
+		goto out;
+	}
+	for (int i = 0; i < x->nparams; i++) {
+		values[i] = x->p[i].v;
+		lens[i] = x->p[i].len;
+		formats[i] = x->p[i].binary;
+	}
+	x->executed = 1;
+	x->row = -1;
+	x->changes = 0;
+	if (x->stream) {
+		if (!PQsendQueryPrepared(CONN(s), x->name, x->nparams, values, lens, formats, 0) ||
+		    !PQsetSingleRowMode(CONN(s))) {
+			fail(s, NULL, e, "query");
+			goto out;
+		}
+	} else {
+		x->res = PQexecPrepared(CONN(s), x->name, x->nparams, values, lens, formats, 0);
+		if (PQresultStatus(x->res) != PGRES_TUPLES_OK && PQresultStatus(x->res) != PGRES_COMMAND_OK) {
+			fail(s, x->res, e, "step");
+			clear_result(x);
+			goto out;
+		}
+		x->nrows = PQntuples(x->res);
+		x->changes = atoll(PQcmdTuples(x->res));
+	}
+	rc = 0;
+out:
+	free(values);
+	free(lens);
+	free(formats);
+	return rc;
+}
+
+static int new_row(struct pq_stmt *x, struct crm_err *e)
+{
+	int nf = PQnfields(x->res);
+
+	if (!x->unesc) {
+		x->unesc = calloc((size_t)nf + 1, sizeof(*x->unesc));
+		x->unesc_n = calloc((size_t)nf + 1, sizeof(*x->unesc_n));
+		if (!x->unesc || !x->unesc_n)
+			return crm_err_set(e, CRM_ESOFTWARE, "out of memory");
+	}
+	return 1;
+}
+
+static int step(struct pq_stmt *x, struct crm_err *e);
+
+/* As SQLite's: a step after the last row runs the statement again. */
+static int pq_step(struct crm_stmt *st, struct crm_err *e)
+{
+	struct pq_stmt *x = (struct pq_stmt *)st;
+	int rc;
+
+	if (x->done)
+		pq_reset(st);
+	rc = step(x, e);
+	x->done = rc <= 0;
+	return rc;
+}
+
+static int step(struct pq_stmt *x, struct crm_err *e)
+{
+	struct crm_stmt *st = &x->head;
+
+	if (!x->executed && run(x, e) < 0)
+		return -1;
+	if (!x->stream) {
+		if (!x->res)
+			return 0;
+		clear_row(x);
+		if (++x->row >= x->nrows)
+			return 0;
+		return new_row(x, e);
+	}
+	/* Streamed: one result a row, then the end of the set. */
+	if (x->res && PQresultStatus(x->res) != PGRES_SINGLE_TUPLE)
+		return 0;
+	clear_result(x);
+	x->res = PQgetResult(CONN(st->s));
+	if (!x->res)
+		return 0;
+	switch (PQresultStatus(x->res)) {
+	case PGRES_SINGLE_TUPLE:
+		x->row = 0;
+		return new_row(x, e);
+	case PGRES_TUPLES_OK:
+	case PGRES_COMMAND_OK:
+		x->changes = atoll(PQcmdTuples(x->res));
+		drain(x);
+		return 0;
+	default:
+		fail(st->s, x->res, e, "step");
+		drain(x);
+		return -1;
+	}
+}
+
+static long long pq_changes(struct crm_stmt *st)
+{
+	return ((struct pq_stmt *)st)->changes;
+}
+
+static int pq_columns(struct crm_stmt *st)
+{
+	struct pq_stmt *x = (struct pq_stmt *)st;
+
+	return x->res ? PQnfields(x->res) : 0;
+}
+
+static const char *pq_column_name(struct crm_stmt *st, int i)
+{
+	struct pq_stmt *x = (struct pq_stmt *)st;
+
+	return x->res ? PQfname(x->res, i) : NULL;
+}
+
+static int has_value(struct pq_stmt *x, int i)
+{
+	return x->res && x->row >= 0 && x->row < PQntuples(x->res) && i >= 0 &&
+	       i < PQnfields(x->res) && !PQgetisnull(x->res, x->row, i);
+}
+
+static enum crm_type pq_type(struct crm_stmt *st, int i)
+{
+	struct pq_stmt *x = (struct pq_stmt *)st;
+
+	if (!has_value(x, i))
+		return CRM_NULL;
+	switch (PQftype(x->res, i)) {
+	case INT8OID:
+	case INT4OID:
+	case INT2OID:
+	case BOOLOID:
+		return CRM_INTEGER;
+	case FLOAT8OID:
+	case FLOAT4OID:
+	case NUMERICOID:
+		return CRM_REAL;
+	case BYTEAOID:
+		return CRM_BLOB;
+	default:
+		return CRM_TEXT;
+	}
+}
+
+static long long pq_int64(struct crm_stmt *st, int i)
+{
+	struct pq_stmt *x = (struct pq_stmt *)st;
+	const char *v;
+
+	if (!has_value(x, i))
+		return 0;
+	v = PQgetvalue(x->res, x->row, i);
+	if (PQftype(x->res, i) == BOOLOID)
+		return *v == 't';
+	return strtoll(v, NULL, 10);
+}
+
+static double pq_double(struct crm_stmt *st, int i)
+{
+	struct pq_stmt *x = (struct pq_stmt *)st;
+
+	return has_value(x, i) ? strtod(PQgetvalue(x->res, x->row, i), NULL) : 0;
+}
+
+static const void *pq_bytes(struct crm_stmt *st, int i, size_t *n)
+{
+	struct pq_stmt *x = (struct pq_stmt *)st;
+
+	*n = 0;
+	if (!has_value(x, i))
+		return NULL;
+	if (PQftype(x->res, i) != BYTEAOID) {
+		*n = (size_t)PQgetlength(x->res, x->row, i);
+		return PQgetvalue(x->res, x->row, i);
+	}
+	if (!x->unesc[i]) {
+		size_t len = 0;
+		unsigned char *b = PQunescapeBytea((const unsigned char *)PQgetvalue(x->res, x->row, i), &len);
+		unsigned char *z = b ? malloc(len + 1) : NULL;	/* NUL-terminated, as text is */
+
+		if (z)
+			memcpy(z, b, len);
+		PQfreemem(b);
+		if (!z)
+			return NULL;
+		z[len] = '\0';
+		x->unesc[i] = z;
+		x->unesc_n[i] = len;
+	}
+	*n = x->unesc_n[i];
+	return x->unesc[i];
+}
+
+static void pq_free(struct crm_stmt *st)
+{
+	struct pq_stmt *x = (struct pq_stmt *)st;
+	char sql[48];
+
+	pq_reset(st);
+	snprintf(sql, sizeof(sql), "DEALLOCATE %s", x->name);
+	PQclear(PQexec(CONN(st->s), sql));
+	for (int i = 0; x->p && i < x->nparams; i++)
+		if (x->p[i].v != x->p[i].num)
+			free(x->p[i].v);
+	free(x->p);
+	free(x->ptypes);
+	free(x);
+}
+
+const struct crm_store_ops crm_store_pg = {
+	.kind = CRM_STORE_POSTGRES,
+	.open = pq_open,
+	.close = pq_close,
+	.exec = pq_exec,
+	.begin = pq_begin,
+	.version = pq_version,
+	.apply = pq_apply,
+	.tables = pq_tables,
+	.load_begin = pq_load_begin,
+	.load_end = pq_load_end,
+	.counters = pq_counters,
+	.set_counter = pq_set_counter,
+	.prepare = pq_prepare,
+	.bind = pq_bind,
+	.step = pq_step,
+	.changes = pq_changes,
+	.columns = pq_columns,
+	.column_name = pq_column_name,
+	.type = pq_type,
+	.int64 = pq_int64,
+	.dbl = pq_double,
+	.bytes = pq_bytes,
+	.reset = pq_reset,
+	.free = pq_free,
+};

@@ -1,0 +1,299 @@
+/*
+ * store.c - one interface over the backends (backend.h): the target
+ * picks one, and every call goes to it. The calls that are the same on
+ * both (migrations, the list helpers) are here.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "backend.h"
+
+int crm_store_is_url(const char *target)
+{
+	return target && (!strncmp(target, "postgresql://", 13) || !strncmp(target, "postgres://", 11));
+}
+
+/* target with the password of a URL masked. */
+static void display_name(char *out, size_t n, const char *target)
+{
+	const char *scheme = strstr(target, "://"), *at, *colon;
+
+	if (!crm_store_is_url(target) || !scheme ||
+	    !(at = strchr(scheme + 3, '@')) ||
+	    !(colon = memchr(scheme + 3, ':', (size_t)(at - scheme - 3)))) {
+		snprintf(out, n, "%s", target);
+		return;
+	}
+	snprintf(out, n, "%.*s:***%s", (int)(colon - target), target, at);
+}
+
+int crm_store_open(struct crm_store **out, const char *target, int flags, struct crm_err *e)
+{
+	const struct crm_store_ops *ops = crm_store_is_url(target) ? &crm_store_pg : &crm_store_sqlite;
+	struct crm_store *s = calloc(1, sizeof(*s));
+	int v;
+
+	*out = NULL;
+	if (!s)
+		return crm_err_set(e, CRM_ESOFTWARE, "out of memory");
+	s->ops = ops;
+	display_name(s->name, sizeof(s->name), target);
+	if (ops->open(s, target, flags, e) < 0) {
+		free(s);
+		return -1;
+	}
+	if (!(flags & (CRM_STORE_NOMIGRATE | CRM_STORE_READONLY))) {
+		if (crm_store_migrate(s, NULL, NULL, e) < 0)
+			goto fail;
+	} else if (!(flags & CRM_STORE_NOMIGRATE)) {
+		if (crm_store_version(s, &v, e) < 0)
+			goto fail;
+		if (v != crm_store_schema_version()) {
+			crm_err_set(e, CRM_EDATA, "%s: schema version %d, this build needs %d%s",
+				    s->name, v, crm_store_schema_version(),
+				    v > crm_store_schema_version() ? ": upgrade crm" : " (run 'crm init')");
+			goto fail;
+		}
+	}
+	*out = s;
+	return 0;
+fail:
+	crm_store_close(s);
+	return -1;
+}
+
+void crm_store_close(struct crm_store *s)
+{
+	if (!s)
+		return;
+	s->ops->close(s);
+	free(s);
+}
+
+enum crm_store_kind crm_store_kind(const struct crm_store *s)
+{
+	return s->ops->kind;
+}
+
+const char *crm_store_name(const struct crm_store *s)
+{
+	return s->name;
+}
+
+int crm_store_exec(struct crm_store *s, const char *sql, struct crm_err *e)
+{
+	return s->ops->exec(s, sql, e);
+}
+
+int crm_store_begin(struct crm_store *s, struct crm_err *e)
+{
+	return s->ops->begin(s, e);
+}
+
+int crm_store_commit(struct crm_store *s, struct crm_err *e)
+{
+	if (s->ops->exec(s, "COMMIT", e) < 0) {
+		crm_store_rollback(s);
+		return -1;
+	}
+	return 0;
+}
+
+void crm_store_rollback(struct crm_store *s)
+{
+	struct crm_err ignore = { 0 };
+
+	s->ops->exec(s, "ROLLBACK", &ignore);
+}
+
+int crm_store_version(struct crm_store *s, int *v, struct crm_err *e)
+{
+	return s->ops->version(s, v, e);
+}
+
+int crm_store_schema_version(void)
+{
+	return (int)crm_nmigrations;
+}
+
+int crm_store_migrate(struct crm_store *s, int *from, int *to, struct crm_err *e)
+{
+	int v;
+
+	if (crm_store_version(s, &v, e) < 0)
+		return -1;
+	if (from)
+		*from = v;
+	if (v > crm_store_schema_version())
+		return crm_err_set(e, CRM_EDATA,
+				   "%s: schema version %d is newer than this build of crm knows (%d): upgrade crm",
+				   s->name, v, crm_store_schema_version());
+	while (v < crm_store_schema_version()) {
+		if (crm_store_begin(s, e) < 0)
+			return -1;
+		/* Another process may have migrated while we waited. */
+		if (crm_store_version(s, &v, e) < 0)
+			goto fail;
+		if (v >= crm_store_schema_version()) {
+			crm_store_rollback(s);
+			break;
+		}
+		if (s->ops->apply(s, v + 1, e) < 0) {
+			char msg[CRM_ERR_MAX];
+
+			snprintf(msg, sizeof(msg), "%s", e->msg);
+			crm_err_set(e, e->code, "%s: migration %d: %s", s->name, v + 1, msg);
+			goto fail;
+		}
+		if (crm_store_commit(s, e) < 0)
+			return -1;
+		v++;
+	}
+	if (to)
+		*to = v;
+	return 0;
+fail:
+	crm_store_rollback(s);
+	return -1;
+}
+
+int crm_store_tables(struct crm_store *s, char ***out, struct crm_err *e)
+{
+	return s->ops->tables(s, out, e);
+}
+
+void crm_store_free_list(char **list)
+{
+	if (!list)
+		return;
+	for (char **p = list; *p; p++)
+		free(*p);
+	free(list);
+}
+
+int crm_store_load_begin(struct crm_store *s, struct crm_err *e)
+{
+	return s->ops->load_begin(s, e);
+}
+
+int crm_store_load_end(struct crm_store *s, struct crm_err *e)
+{
+	return s->ops->load_end(s, e);
+}
+
+int crm_store_counters(struct crm_store *s, struct crm_counter *out, size_t max, size_t *n,
+		       struct crm_err *e)
+{
+	*n = 0;
+	return s->ops->counters(s, out, max, n, e);
+}
+
+int crm_store_set_counter(struct crm_store *s, const char *table, long long last,
+			  struct crm_err *e)
+{
+	return s->ops->set_counter(s, table, last, e);
+}
+
+int crm_store_prepare(struct crm_store *s, const char *sql, int flags,
+		      struct crm_stmt **out, struct crm_err *e)
+{
+	return s->ops->prepare(s, sql, flags, out, e);
+}
+
+int crm_stmt_bind_null(struct crm_stmt *st, int i)
+{
+	return st->ops->bind(st, i, CRM_NULL, 0, 0, NULL, 0);
+}
+
+int crm_stmt_bind_int64(struct crm_stmt *st, int i, long long v)
+{
+	return st->ops->bind(st, i, CRM_INTEGER, v, 0, NULL, 0);
+}
+
+int crm_stmt_bind_double(struct crm_stmt *st, int i, double v)
+{
+	return st->ops->bind(st, i, CRM_REAL, 0, v, NULL, 0);
+}
+
+int crm_stmt_bind_text(struct crm_stmt *st, int i, const char *v, size_t n)
+{
+	if (!v)
+		return crm_stmt_bind_null(st, i);
+	return st->ops->bind(st, i, CRM_TEXT, 0, 0, v, n == (size_t)-1 ? strlen(v) : n);
+}
+
+int crm_stmt_bind_blob(struct crm_stmt *st, int i, const void *v, size_t n)
+{
+	return st->ops->bind(st, i, CRM_BLOB, 0, 0, v ? v : "", n);
+}
+
+int crm_stmt_step(struct crm_stmt *st, struct crm_err *e)
+{
+	return st->ops->step(st, e);
+}
+
+long long crm_stmt_changes(struct crm_stmt *st)
+{
+	return st->ops->changes(st);
+}
+
+int crm_stmt_columns(struct crm_stmt *st)
+{
+	return st->ops->columns(st);
+}
+
+const char *crm_stmt_column_name(struct crm_stmt *st, int i)
+{
+	return st->ops->column_name(st, i);
+}
+
+enum crm_type crm_stmt_type(struct crm_stmt *st, int i)
+{
+	return st->ops->type(st, i);
+}
+
+long long crm_stmt_int64(struct crm_stmt *st, int i)
+{
+	return st->ops->int64(st, i);
+}
+
+double crm_stmt_double(struct crm_stmt *st, int i)
+{
+	return st->ops->dbl(st, i);
+}
+
+const char *crm_stmt_text(struct crm_stmt *st, int i)
+{
+	size_t n;
+
+	if (st->ops->type(st, i) == CRM_NULL)
+		return NULL;
+	return st->ops->bytes(st, i, &n);
+}
+
+const void *crm_stmt_blob(struct crm_stmt *st, int i)
+{
+	size_t n;
+
+	return st->ops->bytes(st, i, &n);
+}
+
+size_t crm_stmt_bytes(struct crm_stmt *st, int i)
+{
+	size_t n = 0;
+
+	st->ops->bytes(st, i, &n);
+	return n;
+}
+
+void crm_stmt_reset(struct crm_stmt *st)
+{
+	st->ops->reset(st);
+}
+
+void crm_stmt_free(struct crm_stmt *st)
+{
+	if (st)
+		st->ops->free(st);
+}

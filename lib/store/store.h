@@ -1,0 +1,132 @@
+/*
+ * store.h - the database behind the tools, through one small interface:
+ * connections, prepared statements with bound parameters, rows,
+ * transactions and the schema's version, whatever the backend.
+ *
+ * A target names the backend: "postgresql://..." (or "postgres://...")
+ * is a PostgreSQL server, reached through libpq (store/pg.c); anything
+ * else is the path of an SQLite file (store/sqlite.c). SQL is written
+ * once, in the dialect both accept, with "?" for parameters (PostgreSQL
+ * gets $1, $2...); what differs between them is asked for by name here
+ * (crm_store_load_begin) rather than written twice by callers.
+ *
+ * Errors fill a struct crm_err with the tools' exit codes: a constraint
+ * is CRM_EDATA, a server that is down or a lock or serialization conflict
+ * CRM_EUNAVAILABLE (try again), a full disk CRM_EIO.
+ */
+#ifndef CRM_STORE_H
+#define CRM_STORE_H
+
+#include <stddef.h>
+
+#include "../util.h"
+
+enum crm_store_kind { CRM_STORE_SQLITE, CRM_STORE_POSTGRES };
+
+/* The storage class of a value: SQLite's five, which PostgreSQL's column
+ * types map onto (integers, floating point, bytea, the rest text). */
+enum crm_type { CRM_NULL, CRM_INTEGER, CRM_REAL, CRM_TEXT, CRM_BLOB };
+
+/* Open flags. */
+#define CRM_STORE_READONLY	0x1	/* no writes; the schema must be current */
+#define CRM_STORE_CREATE	0x2	/* create an SQLite file that is not there */
+#define CRM_STORE_NOMIGRATE	0x4	/* leave the schema as it is */
+
+/* Prepare flags. */
+#define CRM_STMT_STREAM	0x1	/* rows one at a time (PostgreSQL: the
+				 * connection runs nothing else until the
+				 * last row, so give it one of its own) */
+
+struct crm_store;
+struct crm_stmt;
+
+/* Is target a PostgreSQL URL? */
+int crm_store_is_url(const char *target);
+
+/*
+ * Open target (see above) and, unless CRM_STORE_NOMIGRATE or
+ * CRM_STORE_READONLY, bring its schema to this build's version. *out is
+ * the caller's, closed with crm_store_close(). -1 with e filled.
+ */
+int crm_store_open(struct crm_store **out, const char *target, int flags, struct crm_err *e);
+void crm_store_close(struct crm_store *s);
+
+enum crm_store_kind crm_store_kind(const struct crm_store *s);
+/* The target, with a password in a URL replaced by "***": for messages. */
+const char *crm_store_name(const struct crm_store *s);
+
+/* SQL without parameters or results; several statements allowed. */
+int crm_store_exec(struct crm_store *s, const char *sql, struct crm_err *e);
+
+/* A write transaction (SQLite: BEGIN IMMEDIATE, waiting for the lock as
+ * crm_db_busy_timeout allows), its commit and its rollback. */
+int crm_store_begin(struct crm_store *s, struct crm_err *e);
+int crm_store_commit(struct crm_store *s, struct crm_err *e);
+void crm_store_rollback(struct crm_store *s);
+
+/* The schema version of the database (0: empty), and this build's. */
+int crm_store_version(struct crm_store *s, int *v, struct crm_err *e);
+int crm_store_schema_version(void);
+/* Apply the migrations above the database's version, each in its own
+ * transaction; *from and *to (may be NULL) get the versions. */
+int crm_store_migrate(struct crm_store *s, int *from, int *to, struct crm_err *e);
+
+/*
+ * The tables that hold data, in an order rows can be loaded in (a table
+ * after those it refers to), as a NULL-terminated array the caller frees
+ * with crm_store_free_list(). The schema's own bookkeeping is not listed.
+ */
+int crm_store_tables(struct crm_store *s, char ***out, struct crm_err *e);
+void crm_store_free_list(char **list);
+
+/*
+ * Rows that follow, until crm_store_load_end(), are copies of history
+ * (crm db copy): no trigger appends events or stage history for them,
+ * references are checked at the end, and identity counters are moved
+ * past the largest id loaded. Inside a transaction the caller holds.
+ */
+int crm_store_load_begin(struct crm_store *s, struct crm_err *e);
+int crm_store_load_end(struct crm_store *s, struct crm_err *e);
+
+/*
+ * The counters that number new rows (events.seq, audit_log.seq, ...): the
+ * last value each table's gave, which is not always its largest row (the
+ * rows after it may be gone, and a number is never given twice). As
+ * crm_db_copy carries them over: the table's names and values into
+ * out[0..*n) (room for max); and setting one, never below a row loaded.
+ */
+struct crm_counter {
+	char table[64];
+	long long last;
+};
+int crm_store_counters(struct crm_store *s, struct crm_counter *out, size_t max, size_t *n,
+		       struct crm_err *e);
+int crm_store_set_counter(struct crm_store *s, const char *table, long long last,
+			  struct crm_err *e);
+
+/* Statements. Parameters are numbered from 1, columns from 0. */
+int crm_store_prepare(struct crm_store *s, const char *sql, int flags,
+		      struct crm_stmt **out, struct crm_err *e);
+int crm_stmt_bind_null(struct crm_stmt *st, int i);
+int crm_stmt_bind_int64(struct crm_stmt *st, int i, long long v);
+int crm_stmt_bind_double(struct crm_stmt *st, int i, double v);
+int crm_stmt_bind_text(struct crm_stmt *st, int i, const char *v, size_t n);
+int crm_stmt_bind_blob(struct crm_stmt *st, int i, const void *v, size_t n);
+/* Run, or go to the next row: 1 a row, 0 done, -1 with e. */
+int crm_stmt_step(struct crm_stmt *st, struct crm_err *e);
+/* Rows the last run changed. */
+long long crm_stmt_changes(struct crm_stmt *st);
+int crm_stmt_columns(struct crm_stmt *st);
+const char *crm_stmt_column_name(struct crm_stmt *st, int i);
+enum crm_type crm_stmt_type(struct crm_stmt *st, int i);
+long long crm_stmt_int64(struct crm_stmt *st, int i);
+double crm_stmt_double(struct crm_stmt *st, int i);
+/* Text or bytes of a value, valid until the next step; NULL for NULL. */
+const char *crm_stmt_text(struct crm_stmt *st, int i);
+const void *crm_stmt_blob(struct crm_stmt *st, int i);
+size_t crm_stmt_bytes(struct crm_stmt *st, int i);
+/* Ready to bind and run again; bindings are kept until rebound. */
+void crm_stmt_reset(struct crm_stmt *st);
+void crm_stmt_free(struct crm_stmt *st);
+
+#endif

@@ -1,0 +1,118 @@
+#!/bin/sh
+# crm db: the schema on PostgreSQL (a real server on loopback), and a
+# database copied from SQLite to PostgreSQL and back with every row the
+# same: ids, merges and their snapshots, events and their sequence,
+# models, transcripts, sealed cells byte for byte; the history is copied,
+# not made again by triggers; a failed copy leaves nothing behind.
+. "$(dirname "$0")/lib.sh"
+pg_start
+unset CRM_KEY_STORE
+export CRM_KEY_FILE=$T/master.key
+NAME=Qwertyzuio
+EMAIL=qwerty.canary.z3@example.org
+
+# ---- a database with a bit of everything, sealed
+crm init 2>/dev/null
+crm-key init 2>/dev/null
+"$TOP"/scripts/gen-sample -n 700 --full sample 2>/dev/null
+printf 'first_name,last_name,email,company\n%s,Canaryhill,%s,Acme\n' "$NAME" "$EMAIL" >canary.csv
+crm-import -q sample/accounts.csv sample/contacts.csv sample/deals.csv sample/duplicates.csv \
+	sample/interactions.ndjson canary.csv >/dev/null 2>&1
+ok $? "import a sample"
+crm-dedupe --all -q >/dev/null 2>&1; ok $? "dedupe merges its copies"
+crm-score train -t deal -q >/dev/null 2>&1 && crm-score -t deal --all -q >/dev/null 2>&1
+ok $? "a deal model, and scores"
+crm-transcribe -q --contact "$EMAIL" "$TOP"/tests/data/calls/c01.txt >/dev/null 2>&1
+ok $? "a call, transcribed and analysed"
+crm-serve token add ci --role admin >/dev/null 2>&1; ok $? "an API token"
+crm-forget --email nobody.at.all@example.com >/dev/null 2>&1
+for t in merges events models transcripts scores api_tokens; do
+	[ "$(sqlite3 crm.db "select count(*) from $t")" -gt 0 ]; ok $? "the source has $t"
+done
+is "$(sqlite3 crm.db "select count(*) from contacts where first_name like 'enc:%'")" \
+	"$(sqlite3 crm.db "select count(*) from contacts where first_name is not null")" "names are sealed"
+
+# The newest events purged: their numbers are never given again.
+sqlite3 crm.db "delete from events where seq > (select max(seq) - 3 from events)"
+max=$(sqlite3 crm.db "select seq from sqlite_sequence where name = 'events'")
+[ "$max" -gt "$(sqlite3 crm.db "select max(seq) from events")" ]; ok $? "the source's event counter is past its last row"
+
+# ---- the schema on PostgreSQL
+U=$(pg_newdb copy1)
+crm-db init "$U" 2>err; ok $? "crm db init on PostgreSQL"
+like "$(cat err)" "schema version 0 -> $(sqlite3 crm.db 'pragma user_version')" "to this build's version"
+crm-db init "$U" 2>err; like "$(cat err)" "schema is current" "twice: current"
+U2=$(pg_newdb twice)
+crm-db init -q "$U2" & crm-db init -q "$U2"; a=$?; wait $!; b=$?
+is "$a $b" "0 0" "two at once on an empty database: both succeed (one waits)"
+is "$(psql -At "$U2" -c 'select version from crm_schema')" "$(sqlite3 crm.db 'pragma user_version')" "migrated once"
+for t in $(sqlite3 crm.db "select name from sqlite_master where type = 'table' and name not like 'sqlite_%'"); do
+	psql -At "$U" -c "select 1 from \"$t\" limit 0" >/dev/null 2>&1 || echo "$t"
+done >missing
+is "$(cat missing)" "" "every table of the SQLite schema is there"
+is "$(psql -At "$U" -c "select data_type from information_schema.columns where table_name = 'contacts' and column_name = 'attrs'")" \
+	"jsonb" "attrs is jsonb"
+
+# ---- SQLite to PostgreSQL
+crm-db copy crm.db "$U" >out 2>err; ok $? "copy crm.db to PostgreSQL"
+crm-db count crm.db >src.count
+is "$(jq -c .rows out)" "$(jq -c .rows src.count)" "every table's rows, counted"
+crm-db count "$U" >pg.count; is "$(jq -c .rows pg.count)" "$(jq -c .rows src.count)" "as PostgreSQL counts them"
+is "$(psql -At "$U" -c "select string_agg(seq || ' ' || entity_id || ' ' || op, ',' order by seq) from events")" \
+	"$(sqlite3 crm.db "select group_concat(seq || ' ' || entity_id || ' ' || op, ',') from (select * from events order by seq)")" \
+	"events keep their sequence numbers (no trigger added any)"
+is "$(psql -At "$U" -c "select count(*) from deal_stages")" "$(sqlite3 crm.db "select count(*) from deal_stages")" "stage history as it was"
+id=$(sqlite3 crm.db "select id from contacts where company = 'Acme' and email like 'enc:%' limit 1")
+is "$(psql -At "$U" -c "select first_name || email from contacts where id = '$id'")" \
+	"$(sqlite3 crm.db "select first_name || email from contacts where id = '$id'")" "a sealed cell, byte for byte"
+is "$(psql -At "$U" -c "select md5(blob) from models order by id" | tr '\n' ' ')" \
+	"$(for m in $(sqlite3 crm.db "select id from models order by id"); do sqlite3 crm.db "select hex(blob) from models where id = '$m'" | xxd -r -p | md5sum | cut -d' ' -f1; done | tr '\n' ' ')" \
+	"model blobs, byte for byte"
+PGDATABASE= pg_dump "$U" >dump.sql 2>/dev/null
+ok $? "pg_dump of the copy"
+grep -c -F -e "$NAME" -e "$EMAIL" dump.sql >hits; is "$(cat hits)" "0" "no canary in clear in a dump of the data"
+is "$(grep -c -i 'master\|crm.db.keys' dump.sql)" "0" "no key material in it"
+
+# New writes go on after the copied history, never reusing a number.
+psql -q "$U" -c "insert into contacts (id, source, src_key, created_at, updated_at) values ('c_new', 'psql', 'k1', 't', 't'); update contacts set city = 'Oslo', title = 'CTO' where id = 'c_new'" 2>&1
+is "$(psql -At "$U" -c "select seq - $max || ' ' || op || ' ' || coalesce(payload::text, '') from events where entity_id = 'c_new' order by seq" | tr '\n' '|')" \
+	"1 insert |2 update {\"changed\":[\"title\",\"city\"]}|" "an insert and an update after the copy: the next seq, the changed columns"
+sqlite3 crm.db "insert into contacts (id, source, src_key, created_at, updated_at) values ('c_new', 'psql', 'k1', 't', 't'); update contacts set city = 'Oslo', title = 'CTO' where id = 'c_new'; select payload from events where entity_id = 'c_new' and op = 'update'" >sq.payload
+is "$(cat sq.payload)" '{"changed":["title","city"]}' "the same payload SQLite's trigger writes"
+sqlite3 crm.db "delete from contacts where id = 'c_new'; delete from events where entity_id = 'c_new'"
+psql -At "$U" -c "LISTEN crm_events; UPDATE deals SET stage = 'closing' WHERE id = (SELECT min(id) FROM deals);" >notify.out 2>&1
+like "$(cat notify.out)" 'notification "crm_events"' "a change wakes the listeners of crm_events"
+is "$(psql -At "$U" -c "select stage from deal_stages where deal_id = (select min(id) from deals) order by at desc, stage limit 1")" "closing" \
+	"and the stage history grows"
+
+# ---- and back: the same data
+crm-db copy "$U" back.db >/dev/null 2>err; ok $? "copy PostgreSQL to a new SQLite file"
+is "$(sqlite3 back.db "select count(*) from contacts where id = 'c_new'; select seq from sqlite_sequence where name = 'events'" | tr '\n' ' ')" \
+	"1 $(psql -At "$U" -c "select max(seq) from events") " "with what was written on PostgreSQL, and its counter"
+U3=$(pg_newdb copy3)
+crm-db copy -q crm.db "$U3" >/dev/null 2>&1 && crm-db copy -q "$U3" back3.db >/dev/null 2>&1
+ok $? "a second round trip, untouched"
+python3 "$TOP"/tests/cli/dbcmp.py crm.db back3.db >cmp.out 2>&1; ok $? "SQLite -> PostgreSQL -> SQLite: every table the same ($(tail -1 cmp.out))"
+cp crm.db.keys back3.db.keys 2>/dev/null
+crm-export --db back3.db -t contact -f csv --fields first_name,email 2>/dev/null | grep -c -F "$NAME,$EMAIL" >found
+is "$(cat found)" "1" "the copy opens with the key: sealed cells stayed bound to their rows"
+
+# ---- refusals, and nothing half-done
+crm-db copy crm.db "$U" >/dev/null 2>err; is "$?" "65" "into a database that is not empty: refused"
+like "$(cat err)" "is not empty" "and says why"
+crm-db copy crm.db back.db 2>err; is "$?" "2" "onto an existing file: refused"
+crm-db copy nosuch.db "$(pg_newdb x1)" 2>err; is "$?" "66" "a missing source"
+crm-db copy crm.db "postgresql://crm:secret@127.0.0.1:1/none" 2>err; is "$?" "69" "a server that is not there: unavailable"
+like "$(cat err)" "crm:***@127.0.0.1" "the password is not printed"
+cp crm.db bad.db
+sqlite3 bad.db "update accounts set employees = 'lots' where rowid = (select max(rowid) from accounts)"
+U4=$(pg_newdb copy4)
+crm-db copy bad.db "$U4" 2>err; is "$?" "65" "a value the column cannot take: refused"
+like "$(cat err)" "accounts, row" "naming the table and row"
+is "$(crm-db count "$U4" | jq .total)" "0" "and nothing of the copy is left"
+crm-db copy crm.db plain.db >/dev/null 2>&1; ok $? "SQLite to SQLite: the same path"
+python3 "$TOP"/tests/cli/dbcmp.py crm.db plain.db >/dev/null 2>&1; ok $? "and the same data"
+crm-db bogus 2>err; is "$?" "2" "an unknown command"
+crm db count crm.db | jq -e '.total > 0' >/dev/null; ok $? "crm db dispatches to crm-db"
+
+done_testing
