@@ -40,6 +40,11 @@ _crm_tool() {
 		COMPREPLY=($(compgen -W "bias quality privacy history trail" -- "$cur"))
 	elif [ "$tool" = crm-key ]; then
 		COMPREPLY=($(compgen -W "init rotate retire seal status" -- "$cur"))
+	elif [ "$tool" = crm-db ]; then
+		case $prev in
+		crm-db|db) COMPREPLY=($(compgen -W "init count copy" -- "$cur")) ;;
+		*) COMPREPLY=($(compgen -W "postgresql://" -- "$cur") $(compgen -f -- "$cur")) ;;
+		esac
 	elif [ "$tool" = crm-forget ] || [ "$tool" = crm-purge ]; then
 		COMPREPLY=()
 	elif [ "$tool" = crm-serve ]; then
@@ -95,6 +100,7 @@ _crm_events() { _crm_tool crm-events; }
 _crm_key() { _crm_tool crm-key; }
 _crm_forget() { _crm_tool crm-forget; }
 _crm_purge() { _crm_tool crm-purge; }
+_crm_db() { _crm_tool crm-db; }
 complete -F _crm crm
 complete -F _crm_import crm-import
 complete -F _crm_export crm-export
@@ -109,3 +115,4 @@ complete -F _crm_events crm-events
 complete -F _crm_key crm-key
 complete -F _crm_forget crm-forget
 complete -F _crm_purge crm-purge
+complete -F _crm_db crm-db

@@ -5,7 +5,7 @@ function __crm_opts --argument-names tool
     $tool --complete-options 2>/dev/null | string match -r -- '^--[^=]+' | string replace -- '--' ''
 end
 
-for tool in crm-import crm-export crm-dedupe crm-score crm-explain crm-audit crm-transcribe crm-notify crm-serve crm-events crm-key crm-forget crm-purge
+for tool in crm-import crm-export crm-dedupe crm-score crm-explain crm-audit crm-transcribe crm-notify crm-serve crm-events crm-key crm-forget crm-purge crm-db
     complete -c $tool -f
     for o in (__crm_opts $tool)
         complete -c $tool -l $o
@@ -64,4 +64,6 @@ complete -c crm-events -l entity -x -a 'contact account deal interaction task us
 complete -c crm-key -n __fish_use_subcommand -a 'init rotate retire seal status'
 complete -c crm-key -s f -l format -x -a 'ndjson table'
 complete -c crm-import -l suppressed -x -a 'refuse flag'
+complete -c crm-db -n __fish_use_subcommand -a 'init count copy'
+complete -c crm-db -n '__fish_seen_subcommand_from init count copy' -F
 complete -c crm-purge -l retain -x -a 'interactions= transcripts= leads= events= deliveries='
