@@ -9,6 +9,7 @@
 
 #include "../lib/db.h"
 #include "../lib/dbcopy.h"
+#include "../lib/ndjson.h"
 #include "cli.h"
 
 #define MAX_TABLES 64
@@ -57,19 +58,6 @@ static void open_or_die(struct crm_store **s, const char *target, int flags)
 		cli_die_err(&e);
 }
 
-/* JSON string of s (names and URLs: no control characters). */
-static void put_json_string(struct crm_buf *b, const char *s)
-{
-	crm_buf_addc(b, '"');
-	for (; *s; s++) {
-		if (*s == '"' || *s == '\\')
-			crm_buf_addc(b, '\\');
-		if ((unsigned char)*s >= 0x20)
-			crm_buf_addc(b, *s);
-	}
-	crm_buf_addc(b, '"');
-}
-
 static void print_counts(const char *type, struct crm_store *from, struct crm_store *to,
 			 const struct crm_copy_table *t, size_t n)
 {
@@ -88,14 +76,14 @@ static void print_counts(const char *type, struct crm_store *from, struct crm_st
 	crm_buf_addf(&b, "{\"type\":\"%s\"", type);
 	if (from) {
 		crm_buf_adds(&b, ",\"from\":");
-		put_json_string(&b, crm_store_name(from));
+		crm_json_str(&b, crm_store_name(from), strlen(crm_store_name(from)));
 	}
 	crm_buf_adds(&b, to && from ? ",\"to\":" : ",\"db\":");
-	put_json_string(&b, crm_store_name(to));
+	crm_json_str(&b, crm_store_name(to), strlen(crm_store_name(to)));
 	crm_buf_adds(&b, ",\"rows\":{");
 	for (size_t i = 0; i < n; i++) {
 		crm_buf_adds(&b, i ? "," : "");
-		put_json_string(&b, t[i].name);
+		crm_json_str(&b, t[i].name, strlen(t[i].name));
 		crm_buf_addf(&b, ":%lld", t[i].rows);
 		total += t[i].rows;
 	}

@@ -6,9 +6,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "../lib/db.h"
+#include "../lib/ndjson.h"
+#include "../lib/store/store.h"
 #include "cli.h"
 
 enum { O_SINCE = 256, O_FOLLOW, O_ENTITY, O_OP, O_LIMIT, O_INTERVAL };
@@ -26,19 +27,41 @@ static const struct cli_opt opts[] = {
 
 static const struct cli cli = {
 	"crm-events", "[options]",
-	"Print the change log (the events table) as NDJSON, and follow it.",
+	"Print the change log (the events table) as NDJSON, and follow it; on SQLite or PostgreSQL.",
 	opts,
 };
+
+/* One event as the NDJSON line of the change log: {"seq":..,"at":..,
+ * "entity":..,"id":..,"op":..,"payload":..}. */
+static int event_line(struct crm_buf *b, struct crm_stmt *st)
+{
+	const char *payload = crm_stmt_text(st, 5);
+	int bad = 0;
+
+	crm_buf_reset(b);
+	bad |= crm_json_key(b, "seq") < 0 || crm_json_int(b, crm_stmt_int64(st, 0)) < 0;
+	for (int c = 1; c <= 4; c++) {
+		static const char *const keys[] = { NULL, "at", "entity", "id", "op" };
+		const char *v = crm_stmt_text(st, c);
+
+		bad |= crm_json_key(b, keys[c]) < 0 || crm_json_str(b, v ? v : "", v ? strlen(v) : 0) < 0;
+	}
+	bad |= crm_json_key(b, "payload") < 0;
+	bad |= payload ? crm_json_compact(b, payload, strlen(payload)) < 0 : crm_buf_adds(b, "null") < 0;
+	bad |= crm_buf_adds(b, "}\n") < 0;
+	return bad ? -1 : 0;
+}
 
 int main(int argc, char **argv)
 {
 	const char *arg, *entity = NULL, *op = NULL;
 	long long since = -1, limit = -1, n = 0;
 	double interval = 0.2;
-	int k, follow = 0, table = cli_isatty(1), rc, done = 0;
+	int k, follow = 0, table = cli_isatty(1), rc = 0, done = 0;
 	struct crm_err e = { 0 };
-	sqlite3_stmt *st;
-	sqlite3 *db;
+	struct crm_stmt *st;
+	struct crm_store *s;
+	struct crm_buf line;
 
 	while ((k = cli_next(&cli, argc, argv, &arg)) != -1) {
 		switch (k) {
@@ -53,67 +76,68 @@ int main(int argc, char **argv)
 	}
 	if (optind < argc)
 		cli_die(CRM_EUSAGE, "unexpected argument '%s'", argv[optind]);
-	if (crm_db_open(&db, cli_db, CRM_DB_READONLY, &e) < 0)
+	if (crm_store_open(&s, crm_db_path(cli_db), CRM_STORE_READONLY, &e) < 0)
+		cli_die_err(&e);
+	/* Heard from before the first look: nothing logged between the two
+	 * goes unnoticed until the next interval. */
+	if (follow && crm_store_listen(s, &e) < 0)
 		cli_die_err(&e);
 	if (since < 0) {
 		since = 0;
 		if (follow) {
-			char v[32];
-
-			if (crm_db_text1(db, "SELECT coalesce(max(seq), 0) FROM events WHERE ?1 IS NULL", NULL,
-					 v, sizeof(v), &e) < 0)
+			if (crm_store_prepare(s, "SELECT coalesce(max(seq), 0) FROM events", 0, &st, &e) < 0 ||
+			    crm_stmt_step(st, &e) < 0)
 				cli_die_err(&e);
-			since = atoll(v);
+			since = crm_stmt_int64(st, 0);
+			crm_stmt_free(st);
 		}
 	}
-	if (sqlite3_prepare_v2(db, "SELECT seq, json_object('seq', seq, 'at', at, 'entity', entity, 'id', entity_id, "
-			       "'op', op, 'payload', json(payload)), at, entity, entity_id, op FROM events "
-			       "WHERE seq > ?1 AND (?2 IS NULL OR entity = ?2) AND (?3 IS NULL OR op = ?3) "
-			       "ORDER BY seq LIMIT 1000", -1, &st, NULL) != SQLITE_OK)
-		cli_die(CRM_ESOFTWARE, "%s", sqlite3_errmsg(db));
-	sqlite3_bind_text(st, 2, entity, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 3, op, -1, SQLITE_STATIC);
+	if (crm_store_prepare(s, "SELECT seq, at, entity, entity_id, op, payload FROM events "
+			      "WHERE seq > ? AND (CAST(? AS TEXT) IS NULL OR entity = ?) "
+			      "AND (CAST(? AS TEXT) IS NULL OR op = ?) ORDER BY seq LIMIT 1000", 0, &st, &e) < 0)
+		cli_die_err(&e);
+	crm_stmt_bind_text(st, 2, entity, (size_t)-1);
+	crm_stmt_bind_text(st, 3, entity, (size_t)-1);
+	crm_stmt_bind_text(st, 4, op, (size_t)-1);
+	crm_stmt_bind_text(st, 5, op, (size_t)-1);
+	crm_buf_init(&line, 0);
 	cli_catch_stop();
 	while (!cli_stopping && !done) {
 		int got = 0;
 
-		sqlite3_bind_int64(st, 1, since);
-		while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-			char line[512];
-			const char *json = (const char *)sqlite3_column_text(st, 1);
-
-			since = sqlite3_column_int64(st, 0);
-			got++;
+		crm_stmt_bind_int64(st, 1, since);
+		while ((rc = crm_stmt_step(st, &e)) == 1) {
 			int w;
 
+			since = crm_stmt_int64(st, 0);
+			got++;
 			if (table) {
-				snprintf(line, sizeof(line), "%8lld  %.19s  %-11s %-22s %s\n", since,
-					 sqlite3_column_text(st, 2), sqlite3_column_text(st, 3),
-					 sqlite3_column_text(st, 4), sqlite3_column_text(st, 5));
-				w = cli_write(line, strlen(line));
-			} else {
-				w = cli_write(json, strlen(json)) < 0 ? -1 : cli_write("\n", 1);
+				crm_buf_reset(&line);
+				crm_buf_addf(&line, "%8lld  %.19s  %-11s %-22s %s\n", since,
+					     crm_stmt_text(st, 1), crm_stmt_text(st, 2),
+					     crm_stmt_text(st, 3), crm_stmt_text(st, 4));
+			} else if (event_line(&line, st) < 0) {
+				cli_die(CRM_ESOFTWARE, "out of memory");
 			}
+			w = cli_write(line.data, line.len);
 			if (w < 0 || (limit > 0 && ++n >= limit)) {
 				done = 1;
 				break;
 			}
 		}
-		if (!done && rc != SQLITE_DONE)
-			cli_die(crm_db_code(rc), "%s", sqlite3_errmsg(db));
-		sqlite3_reset(st);
+		if (rc < 0)
+			cli_die_err(&e);
+		crm_stmt_reset(st);
 		fflush(stdout);
 		if (got)
 			continue;
 		if (!follow)
 			break;
-		{
-			struct timespec ts = { (time_t)interval, (long)((interval - (double)(time_t)interval) * 1e9) };
-
-			nanosleep(&ts, NULL);
-		}
+		if (crm_store_wait(s, (int)(interval * 1000), &e) < 0)
+			cli_die_err(&e);
 	}
-	sqlite3_finalize(st);
-	crm_db_close(db);
+	crm_buf_release(&line);
+	crm_stmt_free(st);
+	crm_store_close(s);
 	return cli_finish(0);
 }

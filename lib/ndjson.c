@@ -164,6 +164,31 @@ int crm_ndjson_next(struct crm_reader *r, json_t **out, struct crm_err *e)
 
 static const char hex[] = "0123456789abcdef";
 
+int crm_json_compact(struct crm_buf *b, const char *s, size_t n)
+{
+	int in = 0, esc = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		char c = s[i];
+
+		if (in) {
+			if (esc)
+				esc = 0;
+			else if (c == '\\')
+				esc = 1;
+			else if (c == '"')
+				in = 0;
+		} else if (c == '"') {
+			in = 1;
+		} else if (c == ' ' || c == '\t' || c == '\n' || c == '\r') {
+			continue;
+		}
+		if (crm_buf_addc(b, c) < 0)
+			return -1;
+	}
+	return 0;
+}
+
 int crm_json_str(struct crm_buf *b, const char *str, size_t n)
 {
 	const unsigned char *s = (const unsigned char *)str;

@@ -46,6 +46,9 @@ int crm_json_top_string(const char *s, size_t n, const char *key, char *out, siz
 
 /* Append s[0..n) as a quoted JSON string; invalid UTF-8 bytes become U+FFFD. */
 int crm_json_str(struct crm_buf *b, const char *s, size_t n);
+/* Append the JSON text s[0..n) without the white space between its
+ * tokens (numbers and strings kept as written). */
+int crm_json_compact(struct crm_buf *b, const char *s, size_t n);
 /* Append ,"key": (or {"key": when b is empty or ends in '{'). */
 int crm_json_key(struct crm_buf *b, const char *key);
 /* Append a number in the shortest form that reads back exactly. */

@@ -23,6 +23,8 @@ struct crm_store_ops {
 			struct crm_err *e);
 	int (*set_counter)(struct crm_store *s, const char *table, long long last,
 			   struct crm_err *e);
+	int (*listen)(struct crm_store *s, struct crm_err *e);
+	int (*wait)(struct crm_store *s, int ms, struct crm_err *e);
 	int (*prepare)(struct crm_store *s, const char *sql, int flags,
 		       struct crm_stmt **out, struct crm_err *e);
 	int (*bind)(struct crm_stmt *st, int i, enum crm_type t, long long iv, double dv,

@@ -8,7 +8,9 @@
  * as text; bytea is unescaped when asked for. The schema's version is the
  * one row of crm_schema.
  */
+#include <errno.h>
 #include <libpq-fe.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -277,6 +279,43 @@ static int pq_set_counter(struct crm_store *s, const char *table, long long last
 	}
 	PQclear(r);
 	return 0;
+}
+
+static int pq_listen(struct crm_store *s, struct crm_err *e)
+{
+	return pq_exec(s, "LISTEN crm_events", e);
+}
+
+/* Notifications read so far: any at all is a wake-up. */
+static int heard(struct crm_store *s)
+{
+	PGnotify *n;
+	int any = 0;
+
+	while ((n = PQnotifies(CONN(s)))) {
+		any = 1;
+		PQfreemem(n);
+	}
+	return any;
+}
+
+static int pq_wait(struct crm_store *s, int ms, struct crm_err *e)
+{
+	struct pollfd p = { .fd = PQsocket(CONN(s)), .events = POLLIN };
+	int rc;
+
+	if (!PQconsumeInput(CONN(s)))
+		return fail(s, NULL, e, "wait");
+	if (heard(s))
+		return 1;
+	rc = poll(&p, 1, ms);
+	if (rc < 0 && errno != EINTR)
+		return crm_err_set(e, CRM_EIO, "%s: wait: %s", s->name, strerror(errno));
+	if (rc <= 0)
+		return 0;
+	if (!PQconsumeInput(CONN(s)))
+		return fail(s, NULL, e, "wait");
+	return heard(s);
 }
 
 /* sql with "?" numbered as $1, $2... outside quotes; *n the count. */
@@ -673,6 +712,8 @@ const struct crm_store_ops crm_store_pg = {
 	.load_end = pq_load_end,
 	.counters = pq_counters,
 	.set_counter = pq_set_counter,
+	.listen = pq_listen,
+	.wait = pq_wait,
 	.prepare = pq_prepare,
 	.bind = pq_bind,
 	.step = pq_step,

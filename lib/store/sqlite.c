@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "../db.h"
 #include "backend.h"
@@ -216,6 +217,23 @@ static int sq_set_counter(struct crm_store *s, const char *table, long long last
 	return rc == SQLITE_DONE ? 0 : crm_db_err(DB(s), e, "cannot set a counter");
 }
 
+static int sq_listen(struct crm_store *s, struct crm_err *e)
+{
+	(void)s;
+	(void)e;
+	return 0;
+}
+
+static int sq_wait(struct crm_store *s, int ms, struct crm_err *e)
+{
+	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
+
+	(void)s;
+	(void)e;
+	nanosleep(&ts, NULL);
+	return 0;
+}
+
 static int sq_prepare(struct crm_store *s, const char *sql, int flags,
 		      struct crm_stmt **out, struct crm_err *e)
 {
@@ -352,6 +370,8 @@ const struct crm_store_ops crm_store_sqlite = {
 	.load_end = sq_load_end,
 	.counters = sq_counters,
 	.set_counter = sq_set_counter,
+	.listen = sq_listen,
+	.wait = sq_wait,
 	.prepare = sq_prepare,
 	.bind = sq_bind,
 	.step = sq_step,

@@ -195,6 +195,16 @@ int crm_store_set_counter(struct crm_store *s, const char *table, long long last
 	return s->ops->set_counter(s, table, last, e);
 }
 
+int crm_store_listen(struct crm_store *s, struct crm_err *e)
+{
+	return s->ops->listen(s, e);
+}
+
+int crm_store_wait(struct crm_store *s, int ms, struct crm_err *e)
+{
+	return s->ops->wait(s, ms < 0 ? 0 : ms, e);
+}
+
 int crm_store_prepare(struct crm_store *s, const char *sql, int flags,
 		      struct crm_stmt **out, struct crm_err *e)
 {

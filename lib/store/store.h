@@ -104,6 +104,16 @@ int crm_store_counters(struct crm_store *s, struct crm_counter *out, size_t max,
 int crm_store_set_counter(struct crm_store *s, const char *table, long long last,
 			  struct crm_err *e);
 
+/*
+ * The change log's wake-up. crm_store_listen() starts hearing of new
+ * events (PostgreSQL: LISTEN crm_events, which every commit that logged
+ * an event notifies); crm_store_wait() then waits until one may have
+ * come, or ms pass: 1 woken, 0 timed out, -1 with e. SQLite has no such
+ * signal: its wait is the whole ms, and the caller looks again.
+ */
+int crm_store_listen(struct crm_store *s, struct crm_err *e);
+int crm_store_wait(struct crm_store *s, int ms, struct crm_err *e);
+
 /* Statements. Parameters are numbered from 1, columns from 0. */
 int crm_store_prepare(struct crm_store *s, const char *sql, int flags,
 		      struct crm_stmt **out, struct crm_err *e);

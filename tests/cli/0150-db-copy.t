@@ -73,10 +73,30 @@ ok $? "pg_dump of the copy"
 grep -c -F -e "$NAME" -e "$EMAIL" dump.sql >hits; is "$(cat hits)" "0" "no canary in clear in a dump of the data"
 is "$(grep -c -i 'master\|crm.db.keys' dump.sql)" "0" "no key material in it"
 
+# The change log read through either backend: the same lines.
+crm-events --db crm.db -f ndjson >sq.events 2>/dev/null
+crm-events --db "$U" -f ndjson >pg.events 2>err; ok $? "crm-events on PostgreSQL"
+[ -s sq.events ] && cmp -s sq.events pg.events; ok $? "the same events, line for line, as from the SQLite file ($(wc -l <pg.events) lines)"
+crm-events --db "$U" -f ndjson --entity merge --op done --limit 2 >m.events
+is "$(jq -r '.entity + " " + .op' m.events | sort -u)" "merge done" "filtered by kind and operation"
+
+# Followed: a commit wakes the reader at once (LISTEN/NOTIFY), not at its
+# next look (30 s away).
+crm-events --db "$U" --follow --interval 30 -f ndjson --limit 1 >f.events 2>f.err &
+fpid=$!
+sleep 1
+t0=$(date +%s)
+psql -q "$U" -c "update deals set stage = 'follow-test' where id = (select min(id) from deals)"
+i=0; while kill -0 $fpid 2>/dev/null && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
+kill $fpid 2>/dev/null; wait $fpid 2>/dev/null
+is "$(jq -r '.entity + " " + .op + " " + (.payload.changed | join(","))' f.events)" "deal update stage" \
+	"crm-events --follow on PostgreSQL prints the change"
+[ $(( $(date +%s) - t0 )) -lt 10 ]; ok $? "within seconds of the commit, not at the 30 s interval"
+
 # New writes go on after the copied history, never reusing a number.
 psql -q "$U" -c "insert into contacts (id, source, src_key, created_at, updated_at) values ('c_new', 'psql', 'k1', 't', 't'); update contacts set city = 'Oslo', title = 'CTO' where id = 'c_new'" 2>&1
 is "$(psql -At "$U" -c "select seq - $max || ' ' || op || ' ' || coalesce(payload::text, '') from events where entity_id = 'c_new' order by seq" | tr '\n' '|')" \
-	"1 insert |2 update {\"changed\":[\"title\",\"city\"]}|" "an insert and an update after the copy: the next seq, the changed columns"
+	"2 insert |3 update {\"changed\":[\"title\",\"city\"]}|" "an insert and an update after the copy: the next seq (after the followed one), the changed columns"
 sqlite3 crm.db "insert into contacts (id, source, src_key, created_at, updated_at) values ('c_new', 'psql', 'k1', 't', 't'); update contacts set city = 'Oslo', title = 'CTO' where id = 'c_new'; select payload from events where entity_id = 'c_new' and op = 'update'" >sq.payload
 is "$(cat sq.payload)" '{"changed":["title","city"]}' "the same payload SQLite's trigger writes"
 sqlite3 crm.db "delete from contacts where id = 'c_new'; delete from events where entity_id = 'c_new'"

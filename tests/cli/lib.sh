@@ -60,9 +60,9 @@ q() {	# q SQL - one value from the test database
 	sqlite3 "$CRM_DB" "$1"
 }
 
-# pg_start: a PostgreSQL server for this test. $CRM_TEST_PG (a URL of a
-# server where role crm may create databases, as .ci/run starts) is used
-# when set; else a throwaway cluster is started (scripts/pg-cluster) and
+# pg_start: a PostgreSQL server for this test. $CRM_TEST_PG (a superuser
+# URL of a server's "postgres" database, whose role crm may log in, as
+# .ci/run starts it) is used when set; else a throwaway cluster is started (scripts/pg-cluster) and
 # stopped at exit. Sets PG_ADMIN (a superuser URL of the server's
 # "postgres" database). Skips the whole test when PostgreSQL is missing.
 pg_start() {
@@ -78,8 +78,10 @@ pg_start() {
 	PG_ADMIN="postgresql://postgres@127.0.0.1:$(cat "$_pgdir/port")/postgres"
 }
 
-# pg_newdb NAME: a new, empty database NAME owned by role crm; prints its URL.
+# pg_newdb NAME: a new, empty database owned by role crm, NAME and this
+# test's process id in its name; prints its URL.
 pg_newdb() {
+	set -- "t$$_$1"
 	psql -q -v ON_ERROR_STOP=1 -v VERBOSITY=terse "$PG_ADMIN" -c "SET client_min_messages = warning" -c "DROP DATABASE IF EXISTS \"$1\"" \
 		-c "CREATE DATABASE \"$1\" OWNER crm" >/dev/null || { echo "Bail out! cannot create database $1"; exit 1; }
 	echo "$PG_ADMIN" | sed "s,//[^@]*@,//crm@,; s,/postgres\$,/$1,"
