@@ -71,54 +71,12 @@ int crm_db_count(struct crm_store *s, struct crm_copy_table *out, size_t max, si
 	return rc;
 }
 
-/* INSERT INTO t (columns of st) VALUES (?, ...). */
-static char *insert_sql(const char *qt, struct crm_stmt *st)
-{
-	int nc = crm_stmt_columns(st), bad = 0;
-	struct crm_buf b;
-
-	crm_buf_init(&b, 0);
-	bad |= crm_buf_addf(&b, "INSERT INTO %s (", qt);
-	for (int i = 0; i < nc; i++) {
-		const char *c = crm_stmt_column_name(st, i);
-
-		bad |= !c || strchr(c, '"') != NULL;
-		bad |= crm_buf_addf(&b, "%s\"%s\"", i ? ", " : "", c ? c : "");
-	}
-	bad |= crm_buf_adds(&b, ") VALUES (");
-	for (int i = 0; i < nc; i++)
-		bad |= crm_buf_adds(&b, i ? ", ?" : "?");
-	bad |= crm_buf_adds(&b, ")");
-	if (bad) {
-		crm_buf_release(&b);
-		return NULL;
-	}
-	return crm_buf_detach(&b, NULL);
-}
-
-static int bind_value(struct crm_stmt *to, int i, struct crm_stmt *from, int c)
-{
-	switch (crm_stmt_type(from, c)) {
-	case CRM_NULL:
-		return crm_stmt_bind_null(to, i);
-	case CRM_INTEGER:
-		return crm_stmt_bind_int64(to, i, crm_stmt_int64(from, c));
-	case CRM_REAL:
-		return crm_stmt_bind_double(to, i, crm_stmt_double(from, c));
-	case CRM_TEXT:
-		return crm_stmt_bind_text(to, i, crm_stmt_text(from, c), crm_stmt_bytes(from, c));
-	case CRM_BLOB:
-		return crm_stmt_bind_blob(to, i, crm_stmt_blob(from, c), crm_stmt_bytes(from, c));
-	}
-	return -1;
-}
-
 static int copy_table(struct crm_store *src, struct crm_store *dst, const char *table,
 		      crm_copy_progress *progress, void *arg, long long *rows, struct crm_err *e)
 {
 	char q[80], sql[128];
-	struct crm_stmt *from = NULL, *to = NULL;
-	char *ins = NULL;
+	struct crm_stmt *from = NULL;
+	struct crm_bulk *b = NULL;
 	int rc;
 
 	*rows = 0;
@@ -128,37 +86,25 @@ static int copy_table(struct crm_store *src, struct crm_store *dst, const char *
 	if (crm_store_prepare(src, sql, CRM_STMT_STREAM, &from, e) < 0)
 		return -1;
 	while ((rc = crm_stmt_step(from, e)) == 1) {
-		if (!to) {
-			if (!(ins = insert_sql(q, from))) {
-				rc = crm_err_set(e, CRM_ESOFTWARE, "%s: cannot build the insert", table);
-				break;
-			}
-			if (crm_store_prepare(dst, ins, 0, &to, e) < 0) {
-				rc = -1;
-				break;
-			}
+		if (!b && crm_store_bulk_begin(dst, table, from, &b, e) < 0) {
+			rc = -1;
+			break;
 		}
-		for (int c = 0; c < crm_stmt_columns(from); c++)
-			if (bind_value(to, c + 1, from, c) < 0) {
-				rc = crm_err_set(e, CRM_ESOFTWARE, "%s: cannot bind column %s",
-						 table, crm_stmt_column_name(from, c));
-				goto out;
-			}
-		if (crm_stmt_step(to, e) < 0) {
-			char msg[CRM_ERR_MAX];
-
-			snprintf(msg, sizeof(msg), "%s", e->msg);
-			rc = crm_err_set(e, e->code, "%s, row %lld: %s", table, *rows + 1, msg);
-			goto out;
+		if (crm_bulk_row(b, from, e) < 0) {
+			rc = -1;
+			break;
 		}
-		crm_stmt_reset(to);
 		if (++*rows % 10000 == 0 && progress)
 			progress(table, *rows, 0, arg);
 	}
-out:
+	if (rc < 0) {
+		struct crm_err ignore = { 0 };
+
+		crm_bulk_end(b, &ignore);
+	} else if (crm_bulk_end(b, e) < 0) {
+		rc = -1;
+	}
 	crm_stmt_free(from);
-	crm_stmt_free(to);
-	free(ins);
 	if (rc < 0)
 		return -1;
 	if (progress)

@@ -23,6 +23,10 @@ struct crm_store_ops {
 			struct crm_err *e);
 	int (*set_counter)(struct crm_store *s, const char *table, long long last,
 			   struct crm_err *e);
+	/* Bulk loads; NULL: one INSERT a row (store.c). */
+	int (*bulk_begin)(struct crm_bulk *b, struct crm_stmt *from, struct crm_err *e);
+	int (*bulk_row)(struct crm_bulk *b, struct crm_stmt *from, struct crm_err *e);
+	int (*bulk_end)(struct crm_bulk *b, struct crm_err *e);
 	int (*listen)(struct crm_store *s, struct crm_err *e);
 	int (*wait)(struct crm_store *s, int ms, struct crm_err *e);
 	int (*prepare)(struct crm_store *s, const char *sql, int flags,
@@ -51,6 +55,14 @@ struct crm_store {
 struct crm_stmt {
 	const struct crm_store_ops *ops;
 	struct crm_store *s;
+};
+
+struct crm_bulk {
+	struct crm_store *s;
+	char table[64];		/* as named: checked, no quotes */
+	long long rows;
+	struct crm_stmt *ins;	/* the INSERT of the generic load */
+	void *h;		/* the backend's */
 };
 
 extern const struct crm_store_ops crm_store_sqlite;

@@ -205,6 +205,110 @@ int crm_store_wait(struct crm_store *s, int ms, struct crm_err *e)
 	return s->ops->wait(s, ms < 0 ? 0 : ms, e);
 }
 
+/* INSERT INTO "t" ("c", ...) VALUES (?, ...) for the columns of st. */
+static char *insert_sql(const char *table, struct crm_stmt *st)
+{
+	int nc = crm_stmt_columns(st), bad = 0;
+	struct crm_buf b;
+
+	crm_buf_init(&b, 0);
+	bad |= crm_buf_addf(&b, "INSERT INTO \"%s\" (", table);
+	for (int i = 0; i < nc; i++) {
+		const char *c = crm_stmt_column_name(st, i);
+
+		bad |= !c || strchr(c, '"') != NULL;
+		bad |= crm_buf_addf(&b, "%s\"%s\"", i ? ", " : "", c ? c : "");
+	}
+	bad |= crm_buf_adds(&b, ") VALUES (");
+	for (int i = 0; i < nc; i++)
+		bad |= crm_buf_adds(&b, i ? ", ?" : "?");
+	bad |= crm_buf_adds(&b, ")");
+	if (bad) {
+		crm_buf_release(&b);
+		return NULL;
+	}
+	return crm_buf_detach(&b, NULL);
+}
+
+static int bind_value(struct crm_stmt *to, int i, struct crm_stmt *from, int c)
+{
+	switch (crm_stmt_type(from, c)) {
+	case CRM_NULL:
+		return crm_stmt_bind_null(to, i);
+	case CRM_INTEGER:
+		return crm_stmt_bind_int64(to, i, crm_stmt_int64(from, c));
+	case CRM_REAL:
+		return crm_stmt_bind_double(to, i, crm_stmt_double(from, c));
+	case CRM_TEXT:
+		return crm_stmt_bind_text(to, i, crm_stmt_text(from, c), crm_stmt_bytes(from, c));
+	case CRM_BLOB:
+		return crm_stmt_bind_blob(to, i, crm_stmt_blob(from, c), crm_stmt_bytes(from, c));
+	}
+	return -1;
+}
+
+int crm_store_bulk_begin(struct crm_store *s, const char *table, struct crm_stmt *from,
+			 struct crm_bulk **out, struct crm_err *e)
+{
+	struct crm_bulk *b;
+	char *sql;
+	int rc;
+
+	*out = NULL;
+	if (strchr(table, '"') || strlen(table) >= sizeof(b->table))
+		return crm_err_set(e, CRM_EDATA, "odd table name '%s'", table);
+	if (!(b = calloc(1, sizeof(*b))))
+		return crm_err_set(e, CRM_ESOFTWARE, "out of memory");
+	b->s = s;
+	snprintf(b->table, sizeof(b->table), "%s", table);
+	if (s->ops->bulk_begin) {
+		rc = s->ops->bulk_begin(b, from, e);
+	} else if (!(sql = insert_sql(table, from))) {
+		rc = crm_err_set(e, CRM_EDATA, "%s: cannot name its columns", table);
+	} else {
+		rc = crm_store_prepare(s, sql, 0, &b->ins, e);
+		free(sql);
+	}
+	if (rc < 0) {
+		free(b);
+		return -1;
+	}
+	*out = b;
+	return 0;
+}
+
+int crm_bulk_row(struct crm_bulk *b, struct crm_stmt *from, struct crm_err *e)
+{
+	char msg[CRM_ERR_MAX];
+
+	b->rows++;
+	if (b->s->ops->bulk_row)
+		return b->s->ops->bulk_row(b, from, e);
+	for (int c = 0; c < crm_stmt_columns(from); c++)
+		if (bind_value(b->ins, c + 1, from, c) < 0)
+			return crm_err_set(e, CRM_ESOFTWARE, "%s, row %lld: cannot bind column %s",
+					   b->table, b->rows, crm_stmt_column_name(from, c));
+	if (crm_stmt_step(b->ins, e) < 0) {
+		snprintf(msg, sizeof(msg), "%s", e->msg);
+		return crm_err_set(e, e->code, "%s, row %lld: %s", b->table, b->rows, msg);
+	}
+	crm_stmt_reset(b->ins);
+	return 0;
+}
+
+int crm_bulk_end(struct crm_bulk *b, struct crm_err *e)
+{
+	int rc = 0;
+
+	if (!b)
+		return 0;
+	if (b->s->ops->bulk_end)
+		rc = b->s->ops->bulk_end(b, e);
+	crm_stmt_free(b->ins);
+	free(b);
+	return rc;
+}
+
 int crm_store_prepare(struct crm_store *s, const char *sql, int flags,
 		      struct crm_stmt **out, struct crm_err *e)
 {

@@ -114,6 +114,20 @@ int crm_store_set_counter(struct crm_store *s, const char *table, long long last
 int crm_store_listen(struct crm_store *s, struct crm_err *e);
 int crm_store_wait(struct crm_store *s, int ms, struct crm_err *e);
 
+/*
+ * Rows in bulk into table (crm_db_copy): the columns are named by the
+ * statement from, and each crm_bulk_row() takes the values of its current
+ * row. PostgreSQL streams them with COPY; SQLite inserts them with one
+ * prepared statement. A row that does not fit is reported by
+ * crm_bulk_row() or, streamed, by crm_bulk_end() (with the table and
+ * row named); crm_bulk_end() always frees b.
+ */
+struct crm_bulk;
+int crm_store_bulk_begin(struct crm_store *s, const char *table, struct crm_stmt *from,
+			 struct crm_bulk **out, struct crm_err *e);
+int crm_bulk_row(struct crm_bulk *b, struct crm_stmt *from, struct crm_err *e);
+int crm_bulk_end(struct crm_bulk *b, struct crm_err *e);
+
 /* Statements. Parameters are numbered from 1, columns from 0. */
 int crm_store_prepare(struct crm_store *s, const char *sql, int flags,
 		      struct crm_stmt **out, struct crm_err *e);
