@@ -1,0 +1,115 @@
+#!/bin/sh
+# pg.sh - the PostgreSQL road, measured against what a user would do
+# instead, on one throwaway cluster on loopback (scripts/pg-cluster):
+#
+#   copy       crm db copy of N imported contacts with their events
+#              (BENCH_PG_ROWS, default 1000000) from SQLite to PostgreSQL,
+#              and back; reference: the same tables through sqlite3 -csv
+#              piped into psql's \copy (no types, no counters, no checks),
+#              and psql \copy out piped into sqlite3 .import
+#   events     crm-events --follow: commit-to-line latency, median of 20
+#              commits, on PostgreSQL (LISTEN/NOTIFY) and on SQLite
+#              (polling every --interval, 0.2 s by default)
+#   pgbench    pgbench's own TPS on the same server (scale 10, 8 clients,
+#              10 s, read-write and select-only): what PostgreSQL does here
+#
+# Medians of BENCH_RUNS runs (default 3).
+. "$(dirname "$0")/lib.sh"
+N=${BENCH_PG_ROWS:-1000000}
+RUNS=${BENCH_RUNS:-3}
+bin=$("$top"/scripts/pg-cluster bindir) || { echo "pg.sh: PostgreSQL is not installed: skipped"; exit 0; }
+pg=$(mktemp -d /tmp/crm-bench-pg.XXXXXX)
+chmod 755 "$pg"
+trap '"$top"/scripts/pg-cluster stop "$pg"; rm -rf "$pg" "$dir"' EXIT
+"$top"/scripts/pg-cluster start "$pg" >/dev/null
+port=$(cat "$pg/port")
+admin="postgresql://postgres@127.0.0.1:$port/postgres"
+url() { echo "postgresql://crm@127.0.0.1:$port/$1"; }
+newdb() { psql -q "$admin" -c "SET client_min_messages = warning" -c "DROP DATABASE IF EXISTS $1" -c "CREATE DATABASE $1 OWNER crm"; }
+now() { date +%s.%N; }
+median() { sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
+
+"$top"/scripts/gen-sample --contacts "$N" >"$dir/c.csv"
+crm --db "$dir/crm.db" init 2>/dev/null
+crm-import --db "$dir/crm.db" -q -t contact --output none "$dir/c.csv"
+rows=$(crm-db count "$dir/crm.db" | jq .total)
+echo "== copy: $N contacts, $rows rows in all (contacts, events, imports), runs: $RUNS (median)"
+
+for r in $(seq "$RUNS"); do
+	newdb c
+	t0=$(now)
+	crm-db copy -q "$dir/crm.db" "$(url c)" >/dev/null
+	t1=$(now)
+	echo "$t1 - $t0" | bc >>"$dir/to"
+	rm -f "$dir/back.db"*
+	t0=$(now)
+	crm-db copy -q "$(url c)" "$dir/back.db" >/dev/null
+	t1=$(now)
+	echo "$t1 - $t0" | bc >>"$dir/from"
+	# The reference: each table as CSV into an empty schema, and out again.
+	newdb r
+	crm-db init -q "$(url r)"
+	psql -q "$(url r)" -c "ALTER TABLE events DISABLE TRIGGER USER" >/dev/null 2>&1 || true
+	t0=$(now)
+	for t in contacts events imports meta; do
+		cols=$(sqlite3 "$dir/crm.db" "select group_concat(name, ',') from pragma_table_info('$t')")
+		sqlite3 -csv "$dir/crm.db" "select $cols from $t" |
+			psql -q "$(url r)" -c "SET crm.copy = 'on'" -c "\\copy $t ($cols) from stdin csv"
+	done
+	t1=$(now)
+	echo "$t1 - $t0" | bc >>"$dir/refto"
+	rm -f "$dir/ref.db"
+	t0=$(now)
+	for t in contacts events imports meta; do
+		psql -q "$(url r)" -c "\\copy $t to stdout csv header" >"$dir/$t.csv"
+		sqlite3 "$dir/ref.db" -cmd '.mode csv' ".import $dir/$t.csv $t"
+	done
+	t1=$(now)
+	echo "$t1 - $t0" | bc >>"$dir/reffrom"
+done
+python3 "$top"/tests/cli/dbcmp.py "$dir/crm.db" "$dir/back.db" >"$dir/cmp" || { cat "$dir/cmp"; exit 1; }
+for w in to from; do
+	crm=$(median <"$dir/$w")
+	ref=$(median <"$dir/ref$w")
+	printf '%-28s crm db copy %6.2f s (%8.0f rows/s)   sqlite3|psql \\copy %6.2f s (%8.0f rows/s)   ratio %.2f\n' \
+		"$([ $w = to ] && echo 'SQLite -> PostgreSQL' || echo 'PostgreSQL -> SQLite')" \
+		"$crm" "$(echo "$rows / $crm" | bc -l)" "$ref" "$(echo "$rows / $ref" | bc -l)" "$(echo "$ref / $crm" | bc -l)"
+done
+echo "(the round trip gives every table back the same: $(tail -1 "$dir/cmp"))"
+
+echo "== events: an event's time to its crm-events --follow line, median of 20 commits"
+latency() {	# DB WRITER: seconds from each event's time ("at") to its line
+	crm-events --db "$1" --follow -f ndjson --limit 20 2>/dev/null |
+		while IFS= read -r l; do printf '%s %s\n' "$(date +%s.%N)" "$l"; done >"$dir/ev" &
+	pid=$!
+	sleep 1
+	for i in $(seq 20); do
+		$2 "update contacts set title = 'bench $i' where id = (select min(id) from contacts)"
+		sleep 0.3
+	done
+	wait "$pid"
+	python3 -c '
+import sys, json, datetime, statistics
+d = []
+for l in open(sys.argv[1]):
+    t, j = l.split(" ", 1)
+    at = datetime.datetime.strptime(json.loads(j)["at"], "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=datetime.timezone.utc)
+    d.append(float(t) - at.timestamp())
+print(statistics.median(d))' "$dir/ev"
+}
+pgw() { psql -q "$(url c)" -c "$1"; }
+sqw() { sqlite3 "$dir/crm.db" "$1"; }
+newdb c
+crm-db copy -q "$dir/crm.db" "$(url c)" >/dev/null
+lp=$(latency "$(url c)" pgw)
+ls=$(latency "$dir/crm.db" sqw)
+printf 'PostgreSQL (LISTEN/NOTIFY) %.4f s   SQLite (polling every 0.2 s) %.4f s   ratio %.1f\n' "$lp" "$ls" "$(echo "$ls / $lp" | bc -l)"
+
+echo "== pgbench on the same server (scale 10, 8 clients, 10 s): what PostgreSQL does here"
+psql -q "$admin" -c "CREATE DATABASE bench" >/dev/null
+"$bin"/pgbench -q -i -s 10 -h 127.0.0.1 -p "$port" -U postgres bench >/dev/null 2>&1
+for mode in read-write select-only; do
+	tps=$("$bin"/pgbench $([ $mode = select-only ] && echo -S) -c 8 -j 2 -T 10 -h 127.0.0.1 -p "$port" \
+		-U postgres bench 2>/dev/null | sed -n 's/^tps = \([0-9.]*\).*/\1/p' | head -1)
+	printf '%-12s %10.0f transactions/s\n' "$mode" "$tps"
+done
