@@ -13,7 +13,8 @@
 
 struct sq {
 	sqlite3 *db;
-	char **triggers;	/* CREATE TRIGGER statements set aside by load_begin */
+	char **triggers;	/* "type name\nCREATE ..." of the triggers and indexes
+				 * load_begin set aside */
 };
 
 struct sq_stmt {
@@ -137,23 +138,27 @@ static int sq_tables(struct crm_store *s, char ***out, struct crm_err *e)
 
 /*
  * SQLite cannot turn triggers off for one connection: they are set aside
- * (dropped, inside the caller's transaction) and made again at the end.
- * sqlite_sequence follows the largest rowid loaded by itself.
+ * (dropped, inside the caller's transaction) and made again at the end;
+ * so are the indexes, which are built faster once from the loaded rows
+ * than row by row. sqlite_sequence follows the largest rowid loaded.
  */
 static int sq_load_begin(struct crm_store *s, struct crm_err *e)
 {
 	struct sq *q = s->h;
 
-	if (crm_db_exec(q->db, "PRAGMA defer_foreign_keys = ON", e) < 0 ||
-	    sq_list(s, "SELECT sql FROM sqlite_master WHERE type = 'trigger' ORDER BY rowid",
+	/* A big cache while loading: pages are written once, at commit,
+	 * instead of spilled to the log and read back. */
+	if (crm_db_exec(q->db, "PRAGMA defer_foreign_keys = ON; PRAGMA cache_size = -262144", e) < 0 ||
+	    sq_list(s, "SELECT type || ' ' || name || char(10) || sql FROM sqlite_master "
+		       "WHERE type IN ('trigger', 'index') AND sql IS NOT NULL ORDER BY rowid",
 		    &q->triggers, e) < 0)
 		return -1;
 	for (char **t = q->triggers; *t; t++) {
-		char drop[256], name[128];
+		char drop[256], type[16], name[128];
 
-		if (sscanf(*t, "CREATE TRIGGER %127s", name) != 1)
-			return crm_err_set(e, CRM_ESOFTWARE, "cannot read a trigger: %.60s", *t);
-		snprintf(drop, sizeof(drop), "DROP TRIGGER \"%s\"", name);
+		if (sscanf(*t, "%15s %127[^\n]", type, name) != 2)
+			return crm_err_set(e, CRM_ESOFTWARE, "cannot read the schema: %.60s", *t);
+		snprintf(drop, sizeof(drop), "DROP %s \"%s\"", !strcmp(type, "index") ? "INDEX" : "TRIGGER", name);
 		if (crm_db_exec(q->db, drop, e) < 0)
 			return -1;
 	}
@@ -166,9 +171,11 @@ static int sq_load_end(struct crm_store *s, struct crm_err *e)
 	int rc = 0;
 
 	for (char **t = q->triggers; t && *t && rc == 0; t++)
-		rc = crm_db_exec(q->db, *t, e);
+		rc = crm_db_exec(q->db, strchr(*t, '\n') + 1, e);
 	crm_store_free_list(q->triggers);
 	q->triggers = NULL;
+	if (rc == 0)
+		rc = crm_db_exec(q->db, "PRAGMA cache_size = -2000", e);
 	return rc;
 }
 

@@ -50,6 +50,16 @@ for t in $(sqlite3 crm.db "select name from sqlite_master where type = 'table' a
 	psql -At "$U" -c "select 1 from \"$t\" limit 0" >/dev/null 2>&1 || echo "$t"
 done >missing
 is "$(cat missing)" "" "every table of the SQLite schema is there"
+for t in $(sqlite3 crm.db "select name from sqlite_master where type = 'table' and name not like 'sqlite_%'"); do
+	a=$(sqlite3 crm.db "select group_concat(name, ',') from pragma_table_info('$t')")
+	b=$(psql -At "$U" -c "select string_agg(column_name, ',' order by ordinal_position) from information_schema.columns where table_name = '$t' and table_schema = current_schema()")
+	[ "$a" = "$b" ] || echo "$t: $a / $b"
+done >columns
+is "$(cat columns)" "" "with the same columns in the same order (both dialects' migrations agree)"
+for t in $(sqlite3 crm.db "select name from sqlite_master where type = 'index' and sql is not null"); do
+	psql -At "$U" -c "select 1 from pg_indexes where indexname = '$t'" | grep -q 1 || echo "$t"
+done >indexes
+is "$(cat indexes)" "" "and the same indexes"
 is "$(psql -At "$U" -c "select data_type from information_schema.columns where table_name = 'contacts' and column_name = 'attrs'")" \
 	"jsonb" "attrs is jsonb"
 
