@@ -92,7 +92,8 @@ is "$(jq -r '.entity + " " + .op' m.events | sort -u)" "merge done" "filtered by
 
 # Followed: a commit wakes the reader at once (LISTEN/NOTIFY), not at its
 # next look (30 s away).
-crm-events --db "$U" --follow --interval 30 -f ndjson --limit 1 >f.events 2>f.err &
+last=$(psql -At "$U" -c "select max(seq) from events")
+crm-events --db "$U" --follow --since "$last" --interval 30 -f ndjson --limit 1 >f.events 2>f.err &
 fpid=$!
 sleep 1
 t0=$(date +%s)
