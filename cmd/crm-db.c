@@ -114,12 +114,12 @@ int main(int argc, char **argv)
 		if (optind < argc)
 			cli_die(CRM_EUSAGE, "%s: unexpected argument '%s'", cmd, argv[optind]);
 		if (!strcmp(cmd, "count")) {
-			open_or_die(&s, target, CRM_STORE_READONLY);
+			open_or_die(&s, target, CRM_STORE_READONLY | CRM_STORE_PLAIN);
 			if (crm_db_count(s, t, MAX_TABLES, &n, &e) < 0)
 				cli_die_err(&e);
 			print_counts("count", NULL, s, t, n);
 		} else {
-			open_or_die(&s, target, CRM_STORE_CREATE | CRM_STORE_NOMIGRATE);
+			open_or_die(&s, target, CRM_STORE_CREATE | CRM_STORE_NOMIGRATE | CRM_STORE_PLAIN);
 			if (crm_store_migrate(s, &from, &to, &e) < 0)
 				cli_die_err(&e);
 			if (!quiet)
@@ -138,8 +138,8 @@ int main(int argc, char **argv)
 		cli_die(CRM_EUSAGE, "copy: SOURCE and DEST are the same");
 	if (!crm_store_is_url(argv[optind + 1]) && access(argv[optind + 1], F_OK) == 0)
 		cli_die(CRM_EUSAGE, "copy: %s exists: copy into a new file", argv[optind + 1]);
-	open_or_die(&s, argv[optind], CRM_STORE_READONLY);
-	open_or_die(&d, argv[optind + 1], CRM_STORE_CREATE);
+	open_or_die(&s, argv[optind], CRM_STORE_READONLY | CRM_STORE_PLAIN);
+	open_or_die(&d, argv[optind + 1], CRM_STORE_CREATE | CRM_STORE_PLAIN);
 	if (crm_db_copy(s, d, progress, NULL, t, MAX_TABLES, &n, &e) < 0) {
 		crm_store_close(d);
 		if (!crm_store_is_url(argv[optind + 1]))	/* made here: nothing of it is kept */

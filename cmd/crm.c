@@ -11,6 +11,7 @@
 
 #include "../lib/crypt.h"
 #include "../lib/db.h"
+#include "../lib/store/store.h"
 #include "cli.h"
 
 static const struct cli_opt opts[] = {
@@ -48,21 +49,19 @@ static const char *const commands[] = { "init", "import", "export", "dedupe",
 static int cmd_init(int argc, char **argv)
 {
 	struct crm_err e = { 0 };
-	sqlite3 *db;
+	struct crm_store *s;
 	int from = 0, to = 0;
 
 	if (argc > 1)
 		cli_die(CRM_EUSAGE, "init: unexpected argument '%s'", argv[1]);
-	if (crm_db_open(&db, cli_db, CRM_DB_CREATE | CRM_DB_NOMIGRATE, &e) < 0 ||
-	    crm_db_migrate(db, &from, &to, &e) < 0)
+	if (crm_store_open(&s, crm_db_path(cli_db), CRM_STORE_CREATE | CRM_STORE_NOMIGRATE, &e) < 0 ||
+	    crm_store_migrate(s, &from, &to, &e) < 0)
 		cli_die_err(&e);
-	crm_db_close(db);
 	if (from == to)
-		fprintf(stderr, "crm: %s: schema is current (version %d)\n",
-			crm_db_path(cli_db), to);
+		fprintf(stderr, "crm: %s: schema is current (version %d)\n", crm_store_name(s), to);
 	else
-		fprintf(stderr, "crm: %s: schema version %d -> %d\n",
-			crm_db_path(cli_db), from, to);
+		fprintf(stderr, "crm: %s: schema version %d -> %d\n", crm_store_name(s), from, to);
+	crm_store_close(s);
 	return cli_finish(0);
 }
 

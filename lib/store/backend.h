@@ -16,6 +16,9 @@ struct crm_store_ops {
 	int (*version)(struct crm_store *s, int *v, struct crm_err *e);
 	/* Run migration n (from 1) and record it, inside a transaction. */
 	int (*apply)(struct crm_store *s, int n, struct crm_err *e);
+	/* Take (on) or give back the right to migrate; NULL: the write
+	 * transaction of each migration is enough (SQLite). */
+	int (*migrating)(struct crm_store *s, int on, struct crm_err *e);
 	int (*tables)(struct crm_store *s, char ***out, struct crm_err *e);
 	int (*load_begin)(struct crm_store *s, struct crm_err *e);
 	int (*load_end)(struct crm_store *s, struct crm_err *e);

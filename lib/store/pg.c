@@ -139,13 +139,9 @@ static int pq_begin(struct crm_store *s, struct crm_err *e)
 	return pq_exec(s, "BEGIN", e);
 }
 
-/* The version, after waiting for anyone migrating (the lock is the
- * transaction's when in one, else the statement's). */
 static int pq_version(struct crm_store *s, int *v, struct crm_err *e)
 {
-	PGresult *r = PQexec(CONN(s),
-			     "SELECT pg_advisory_xact_lock(hashtext('crm.migrate')), "
-			     "to_regclass('crm_schema') IS NOT NULL");
+	PGresult *r = PQexec(CONN(s), "SELECT to_regclass('crm_schema') IS NOT NULL");
 
 	if (PQresultStatus(r) != PGRES_TUPLES_OK) {
 		fail(s, r, e, "cannot read the schema version");
@@ -153,7 +149,7 @@ static int pq_version(struct crm_store *s, int *v, struct crm_err *e)
 		return -1;
 	}
 	*v = 0;
-	if (strcmp(PQgetvalue(r, 0, 1), "t") == 0) {
+	if (strcmp(PQgetvalue(r, 0, 0), "t") == 0) {
 		PQclear(r);
 		r = PQexec(CONN(s), "SELECT coalesce(max(version), 0) FROM crm_schema");
 		if (PQresultStatus(r) != PGRES_TUPLES_OK) {
@@ -165,6 +161,14 @@ static int pq_version(struct crm_store *s, int *v, struct crm_err *e)
 	}
 	PQclear(r);
 	return 0;
+}
+
+/* One migrator at a time, for the whole of its run (a session lock:
+ * the next one reads the version after the last commit). */
+static int pq_migrating(struct crm_store *s, int on, struct crm_err *e)
+{
+	return pq_exec(s, on ? "SELECT pg_advisory_lock(hashtext('crm.migrate'))" :
+			       "SELECT pg_advisory_unlock(hashtext('crm.migrate'))", e);
 }
 
 static int pq_apply(struct crm_store *s, int n, struct crm_err *e)
@@ -894,6 +898,7 @@ const struct crm_store_ops crm_store_pg = {
 	.begin = pq_begin,
 	.version = pq_version,
 	.apply = pq_apply,
+	.migrating = pq_migrating,
 	.tables = pq_tables,
 	.load_begin = pq_load_begin,
 	.load_end = pq_load_end,

@@ -29,7 +29,7 @@ struct sq_stmt {
 static int sq_open(struct crm_store *s, const char *target, int flags, struct crm_err *e)
 {
 	struct sq *q = calloc(1, sizeof(*q));
-	int dflags = CRM_DB_NOMIGRATE | CRM_DB_PLAIN;
+	int dflags = CRM_DB_NOMIGRATE | (flags & CRM_STORE_PLAIN ? CRM_DB_PLAIN : 0);
 
 	if (!q)
 		return crm_err_set(e, CRM_ESOFTWARE, "out of memory");

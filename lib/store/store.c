@@ -117,7 +117,7 @@ int crm_store_schema_version(void)
 	return (int)crm_nmigrations;
 }
 
-int crm_store_migrate(struct crm_store *s, int *from, int *to, struct crm_err *e)
+static int migrate(struct crm_store *s, int *from, int *to, struct crm_err *e)
 {
 	int v;
 
@@ -156,6 +156,19 @@ int crm_store_migrate(struct crm_store *s, int *from, int *to, struct crm_err *e
 fail:
 	crm_store_rollback(s);
 	return -1;
+}
+
+int crm_store_migrate(struct crm_store *s, int *from, int *to, struct crm_err *e)
+{
+	struct crm_err ignore = { 0 };
+	int rc;
+
+	if (s->ops->migrating && s->ops->migrating(s, 1, e) < 0)
+		return -1;
+	rc = migrate(s, from, to, e);
+	if (s->ops->migrating)
+		s->ops->migrating(s, 0, &ignore);
+	return rc;
 }
 
 int crm_store_tables(struct crm_store *s, char ***out, struct crm_err *e)

@@ -31,6 +31,8 @@ enum crm_type { CRM_NULL, CRM_INTEGER, CRM_REAL, CRM_TEXT, CRM_BLOB };
 #define CRM_STORE_READONLY	0x1	/* no writes; the schema must be current */
 #define CRM_STORE_CREATE	0x2	/* create an SQLite file that is not there */
 #define CRM_STORE_NOMIGRATE	0x4	/* leave the schema as it is */
+#define CRM_STORE_PLAIN		0x8	/* an encrypted SQLite file without its key:
+					 * cells as they are (crm db copy) */
 
 /* Prepare flags. */
 #define CRM_STMT_STREAM	0x1	/* rows one at a time (PostgreSQL: the

@@ -144,6 +144,14 @@ is "$(crm-db count "$U4" | jq .total)" "0" "and nothing of the copy is left"
 crm-db copy crm.db plain.db >/dev/null 2>&1; ok $? "SQLite to SQLite: the same path"
 python3 "$TOP"/tests/cli/dbcmp.py crm.db plain.db >/dev/null 2>&1; ok $? "and the same data"
 crm-db bogus 2>err; is "$?" "2" "an unknown command"
+U5=$(pg_newdb init5)
+crm --db "$U5" init 2>err; ok $? "crm init on a PostgreSQL URL"
+like "$(cat err)" "schema version 0 -> " "makes the schema there"
+crm-import --db "postgresql://crm:secret@127.0.0.1:1/x" canary.csv >/dev/null 2>err; is "$?" "2" \
+	"a tool that works on SQLite only refuses a PostgreSQL URL"
+like "$(cat err)" "reads and writes an SQLite file" "and says so"
+grep -q secret err; is "$?" "1" "without printing the password"
+[ ! -e postgresql: ]; ok $? "and makes no file of the URL"
 crm db count crm.db | jq -e '.total > 0' >/dev/null; ok $? "crm db dispatches to crm-db"
 
 done_testing
