@@ -43,7 +43,7 @@ struct crm_store_ops {
 	enum crm_type (*type)(struct crm_stmt *st, int i);
 	long long (*int64)(struct crm_stmt *st, int i);
 	double (*dbl)(struct crm_stmt *st, int i);
-	const void *(*bytes)(struct crm_stmt *st, int i, size_t *n);
+	const void *(*bytes)(struct crm_stmt *st, int i, size_t *n);	/* n may be NULL */
 	void (*reset)(struct crm_stmt *st);
 	void (*free)(struct crm_stmt *st);
 };

@@ -848,7 +848,10 @@ static double pq_double(struct crm_stmt *st, int i)
 static const void *pq_bytes(struct crm_stmt *st, int i, size_t *n)
 {
 	struct pq_stmt *x = (struct pq_stmt *)st;
+	size_t ignore;
 
+	if (!n)
+		n = &ignore;
 	*n = 0;
 	if (!has_value(x, i))
 		return NULL;

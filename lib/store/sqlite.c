@@ -348,7 +348,8 @@ static const void *sq_bytes(struct crm_stmt *st, int i, size_t *n)
 	const void *p = sqlite3_column_type(ST(st), i) == SQLITE_BLOB ?
 			sqlite3_column_blob(ST(st), i) : (const void *)sqlite3_column_text(ST(st), i);
 
-	*n = (size_t)sqlite3_column_bytes(ST(st), i);
+	if (n)
+		*n = (size_t)sqlite3_column_bytes(ST(st), i);
 	return p;
 }
 

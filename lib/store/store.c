@@ -392,18 +392,14 @@ double crm_stmt_double(struct crm_stmt *st, int i)
 
 const char *crm_stmt_text(struct crm_stmt *st, int i)
 {
-	size_t n;
-
 	if (st->ops->type(st, i) == CRM_NULL)
 		return NULL;
-	return st->ops->bytes(st, i, &n);
+	return st->ops->bytes(st, i, NULL);
 }
 
 const void *crm_stmt_blob(struct crm_stmt *st, int i)
 {
-	size_t n;
-
-	return st->ops->bytes(st, i, &n);
+	return st->ops->bytes(st, i, NULL);
 }
 
 size_t crm_stmt_bytes(struct crm_stmt *st, int i)
