@@ -1,7 +1,8 @@
 /*
  * store.c - one interface over the backends (backend.h): the target
- * picks one, and every call goes to it. The calls that are the same on
- * both (migrations, the list helpers) are here.
+ * picks one, and every call goes to it. What is the same on both is
+ * here: migrations, the list helpers, and the bulk load by INSERT that
+ * a backend without a faster way uses.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -142,7 +143,9 @@ static int migrate(struct crm_store *s, int *from, int *to, struct crm_err *e)
 		if (s->ops->apply(s, v + 1, e) < 0) {
 			char msg[CRM_ERR_MAX];
 
-			snprintf(msg, sizeof(msg), "%s", e->msg);
+			/* The backend's message may name the database already. */
+			snprintf(msg, sizeof(msg), "%s", !strncmp(e->msg, s->name, strlen(s->name)) &&
+				 e->msg[strlen(s->name)] == ':' ? e->msg + strlen(s->name) + 2 : e->msg);
 			crm_err_set(e, e->code, "%s: migration %d: %s", s->name, v + 1, msg);
 			goto fail;
 		}
