@@ -25,8 +25,9 @@ ok $? "a deal model, and scores"
 crm-transcribe -q --contact "$EMAIL" "$TOP"/tests/data/calls/c01.txt >/dev/null 2>&1
 ok $? "a call, transcribed and analysed"
 crm-serve token add ci --role admin >/dev/null 2>&1; ok $? "an API token"
-crm-forget --email nobody.at.all@example.com >/dev/null 2>&1
-for t in merges events models transcripts scores api_tokens; do
+gone=$(sed -n 5p sample/contacts.csv | grep -o '[^,"]*@[^,"]*' | head -1)
+crm-forget "$gone" >/dev/null 2>&1; ok $? "a person forgotten ($gone)"
+for t in merges events models transcripts scores api_tokens subject_requests suppressions audit_log; do
 	[ "$(sqlite3 crm.db "select count(*) from $t")" -gt 0 ]; ok $? "the source has $t"
 done
 is "$(sqlite3 crm.db "select count(*) from contacts where first_name like 'enc:%'")" \
