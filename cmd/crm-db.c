@@ -16,6 +16,7 @@
 
 static const struct cli_opt opts[] = {
 	{ "quiet", 'q', NULL, "no progress on a terminal" },
+	{ "format", 'f', "FMT", "ndjson or table (default: table on a terminal)" },
 	{ NULL, 0, NULL, NULL }
 };
 
@@ -28,7 +29,7 @@ static const struct cli cli = {
 	opts,
 };
 
-static int quiet;
+static int quiet, as_table = -1;
 
 /* A new SQLite file and its WAL, taken back after a failed copy. */
 static void remove_db(const char *path)
@@ -64,7 +65,7 @@ static void print_counts(const char *type, struct crm_store *from, struct crm_st
 	struct crm_buf b;
 	long long total = 0;
 
-	if (cli_isatty(1)) {
+	if (as_table) {
 		for (size_t i = 0; i < n; i++) {
 			printf("%-22s %12lld\n", t[i].name, t[i].rows);
 			total += t[i].rows;
@@ -101,9 +102,14 @@ int main(int argc, char **argv)
 	size_t n;
 	int k;
 
-	while ((k = cli_next(&cli, argc, argv, &arg)) != -1)
+	while ((k = cli_next(&cli, argc, argv, &arg)) != -1) {
 		if (k == 'q')
 			quiet = 1;
+		else if (k == 'f')
+			as_table = cli_table(arg);
+	}
+	if (as_table < 0)
+		as_table = cli_isatty(1);
 	if (optind >= argc)
 		cli_die(CRM_EUSAGE, "say what to do: init, count or copy (see --help)");
 	cmd = argv[optind++];

@@ -65,5 +65,6 @@ complete -c crm-key -n __fish_use_subcommand -a 'init rotate retire seal status'
 complete -c crm-key -s f -l format -x -a 'ndjson table'
 complete -c crm-import -l suppressed -x -a 'refuse flag'
 complete -c crm-db -n __fish_use_subcommand -a 'init count copy'
+complete -c crm-db -s f -l format -x -a 'ndjson table'
 complete -c crm-db -n '__fish_seen_subcommand_from init count copy' -F
 complete -c crm-purge -l retain -x -a 'interactions= transcripts= leads= events= deliveries='

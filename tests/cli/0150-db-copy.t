@@ -154,5 +154,6 @@ like "$(cat err)" "reads and writes an SQLite file" "and says so"
 grep -q secret err; is "$?" "1" "without printing the password"
 [ ! -e postgresql: ]; ok $? "and makes no file of the URL"
 crm db count crm.db | jq -e '.total > 0' >/dev/null; ok $? "crm db dispatches to crm-db"
+is "$(crm-db count -f table crm.db | awk '$1 == "total" { print $2 }')" "$(jq .total src.count)" "count -f table: a row per table and the total"
 
 done_testing
