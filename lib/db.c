@@ -173,7 +173,7 @@ void crm_db_rollback(sqlite3 *db)
 		sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
 }
 
-static int user_version(sqlite3 *db, int *v, struct crm_err *e)
+int crm_db_user_version(sqlite3 *db, int *v, struct crm_err *e)
 {
 	sqlite3_stmt *st;
 
@@ -186,49 +186,6 @@ static int user_version(sqlite3 *db, int *v, struct crm_err *e)
 	*v = sqlite3_column_int(st, 0);
 	sqlite3_finalize(st);
 	return 0;
-}
-
-int crm_db_migrate(sqlite3 *db, int *from, int *to, struct crm_err *e)
-{
-	char sql[64];
-	int v;
-
-	if (user_version(db, &v, e) < 0)
-		return -1;
-	if (from)
-		*from = v;
-	if (v > (int)crm_nmigrations)
-		return crm_err_set(e, CRM_EDATA,
-			"schema version %d is newer than this build of crm knows (%zu): upgrade crm",
-			v, crm_nmigrations);
-	while (v < (int)crm_nmigrations) {
-		if (crm_db_begin(db, e) < 0)
-			return -1;
-		/* Another process may have migrated while we waited. */
-		if (user_version(db, &v, e) < 0)
-			goto fail;
-		if (v >= (int)crm_nmigrations) {
-			crm_db_rollback(db);
-			break;
-		}
-		if (crm_db_exec(db, crm_migrations[v], e) < 0) {
-			char msg[CRM_ERR_MAX];
-
-			snprintf(msg, sizeof(msg), "%s", e->msg);
-			crm_err_set(e, e->code, "migration %d: %s", v + 1, msg);
-			goto fail;
-		}
-		snprintf(sql, sizeof(sql), "PRAGMA user_version = %d", v + 1);
-		if (crm_db_exec(db, sql, e) < 0 || crm_db_commit(db, e) < 0)
-			goto fail;
-		v++;
-	}
-	if (to)
-		*to = v;
-	return 0;
-fail:
-	crm_db_rollback(db);
-	return -1;
 }
 
 int crm_db_open(sqlite3 **out, const char *path, int flags, struct crm_err *e)
@@ -280,7 +237,7 @@ int crm_db_open(sqlite3 **out, const char *path, int flags, struct crm_err *e)
 		if (crm_db_migrate(db, NULL, NULL, e) < 0)
 			goto fail;
 	} else {
-		if (user_version(db, &v, e) < 0)
+		if (crm_db_user_version(db, &v, e) < 0)
 			goto fail;
 		if (v > (int)crm_nmigrations) {
 			crm_err_set(e, CRM_EDATA,

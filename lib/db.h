@@ -47,9 +47,12 @@ int crm_db_schema_version(void);
 /*
  * Apply every migration above the file's user_version, each in its own
  * transaction. *from and *to (may be NULL) receive the versions before and
- * after. A file newer than this build is an error (CRM_EDATA).
+ * after. A file newer than this build is an error (CRM_EDATA). The loop
+ * is the storage interface's (store/store.c), on this handle.
  */
 int crm_db_migrate(sqlite3 *db, int *from, int *to, struct crm_err *e);
+/* PRAGMA user_version: the file's schema version. */
+int crm_db_user_version(sqlite3 *db, int *v, struct crm_err *e);
 
 /* BEGIN IMMEDIATE / COMMIT / ROLLBACK; -1 with e filled on failure. */
 int crm_db_begin(sqlite3 *db, struct crm_err *e);

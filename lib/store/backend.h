@@ -13,6 +13,8 @@ struct crm_store_ops {
 	void (*close)(struct crm_store *s);
 	int (*exec)(struct crm_store *s, const char *sql, struct crm_err *e);
 	int (*begin)(struct crm_store *s, struct crm_err *e);
+	int (*commit)(struct crm_store *s, struct crm_err *e);	/* rolls back if it fails */
+	void (*rollback)(struct crm_store *s);	/* nothing when none is open */
 	int (*version)(struct crm_store *s, int *v, struct crm_err *e);
 	/* Run migration n (from 1) and record it, inside a transaction. */
 	int (*apply)(struct crm_store *s, int n, struct crm_err *e);

@@ -139,6 +139,21 @@ static int pq_begin(struct crm_store *s, struct crm_err *e)
 	return pq_exec(s, "BEGIN", e);
 }
 
+static int pq_commit(struct crm_store *s, struct crm_err *e)
+{
+	if (pq_exec(s, "COMMIT", e) < 0) {
+		PQclear(PQexec(CONN(s), "ROLLBACK"));
+		return -1;
+	}
+	return 0;
+}
+
+/* Outside a transaction this is a warning, which no one hears. */
+static void pq_rollback(struct crm_store *s)
+{
+	PQclear(PQexec(CONN(s), "ROLLBACK"));
+}
+
 static int pq_version(struct crm_store *s, int *v, struct crm_err *e)
 {
 	PGresult *r = PQexec(CONN(s), "SELECT to_regclass('crm_schema') IS NOT NULL");
@@ -899,6 +914,8 @@ const struct crm_store_ops crm_store_pg = {
 	.close = pq_close,
 	.exec = pq_exec,
 	.begin = pq_begin,
+	.commit = pq_commit,
+	.rollback = pq_rollback,
 	.version = pq_version,
 	.apply = pq_apply,
 	.migrating = pq_migrating,

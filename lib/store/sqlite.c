@@ -56,8 +56,6 @@ static void sq_close(struct crm_store *s)
 
 static int sq_exec(struct crm_store *s, const char *sql, struct crm_err *e)
 {
-	if (!strcmp(sql, "ROLLBACK") && sqlite3_get_autocommit(DB(s)))
-		return 0;
 	return crm_db_exec(DB(s), sql, e);
 }
 
@@ -66,19 +64,19 @@ static int sq_begin(struct crm_store *s, struct crm_err *e)
 	return crm_db_begin(DB(s), e);
 }
 
+static int sq_commit(struct crm_store *s, struct crm_err *e)
+{
+	return crm_db_commit(DB(s), e);
+}
+
+static void sq_rollback(struct crm_store *s)
+{
+	crm_db_rollback(DB(s));
+}
+
 static int sq_version(struct crm_store *s, int *v, struct crm_err *e)
 {
-	sqlite3_stmt *st;
-
-	if (sqlite3_prepare_v2(DB(s), "PRAGMA user_version", -1, &st, NULL) != SQLITE_OK)
-		return crm_db_err(DB(s), e, "cannot read the schema version");
-	if (sqlite3_step(st) != SQLITE_ROW) {
-		sqlite3_finalize(st);
-		return crm_db_err(DB(s), e, "cannot read the schema version");
-	}
-	*v = sqlite3_column_int(st, 0);
-	sqlite3_finalize(st);
-	return 0;
+	return crm_db_user_version(DB(s), v, e);
 }
 
 static int sq_apply(struct crm_store *s, int n, struct crm_err *e)
@@ -371,6 +369,8 @@ const struct crm_store_ops crm_store_sqlite = {
 	.close = sq_close,
 	.exec = sq_exec,
 	.begin = sq_begin,
+	.commit = sq_commit,
+	.rollback = sq_rollback,
 	.version = sq_version,
 	.apply = sq_apply,
 	.tables = sq_tables,
@@ -393,3 +393,12 @@ const struct crm_store_ops crm_store_sqlite = {
 	.reset = sq_reset,
 	.free = sq_free,
 };
+
+/* crm_db_migrate (db.h): the store's migrations, on a handle of db.c's. */
+int crm_db_migrate(sqlite3 *db, int *from, int *to, struct crm_err *e)
+{
+	struct sq q = { .db = db };
+	struct crm_store s = { .ops = &crm_store_sqlite, .h = &q };
+
+	return crm_store_migrate(&s, from, to, e);
+}

@@ -94,18 +94,12 @@ int crm_store_begin(struct crm_store *s, struct crm_err *e)
 
 int crm_store_commit(struct crm_store *s, struct crm_err *e)
 {
-	if (s->ops->exec(s, "COMMIT", e) < 0) {
-		crm_store_rollback(s);
-		return -1;
-	}
-	return 0;
+	return s->ops->commit(s, e);
 }
 
 void crm_store_rollback(struct crm_store *s)
 {
-	struct crm_err ignore = { 0 };
-
-	s->ops->exec(s, "ROLLBACK", &ignore);
+	s->ops->rollback(s);
 }
 
 int crm_store_version(struct crm_store *s, int *v, struct crm_err *e)
@@ -118,8 +112,17 @@ int crm_store_schema_version(void)
 	return (int)crm_nmigrations;
 }
 
+/* "NAME: " for messages, or nothing for a store around a handle that
+ * its opener names (crm_db_migrate). */
+static const char *who(const struct crm_store *s, char *buf, size_t n)
+{
+	snprintf(buf, n, "%s%s", s->name, *s->name ? ": " : "");
+	return buf;
+}
+
 static int migrate(struct crm_store *s, int *from, int *to, struct crm_err *e)
 {
+	char name[sizeof(s->name) + 2];
 	int v;
 
 	if (crm_store_version(s, &v, e) < 0)
@@ -128,8 +131,8 @@ static int migrate(struct crm_store *s, int *from, int *to, struct crm_err *e)
 		*from = v;
 	if (v > crm_store_schema_version())
 		return crm_err_set(e, CRM_EDATA,
-				   "%s: schema version %d is newer than this build of crm knows (%d): upgrade crm",
-				   s->name, v, crm_store_schema_version());
+				   "%sschema version %d is newer than this build of crm knows (%d): upgrade crm",
+				   who(s, name, sizeof(name)), v, crm_store_schema_version());
 	while (v < crm_store_schema_version()) {
 		if (crm_store_begin(s, e) < 0)
 			return -1;
@@ -144,9 +147,10 @@ static int migrate(struct crm_store *s, int *from, int *to, struct crm_err *e)
 			char msg[CRM_ERR_MAX];
 
 			/* The backend's message may name the database already. */
-			snprintf(msg, sizeof(msg), "%s", !strncmp(e->msg, s->name, strlen(s->name)) &&
-				 e->msg[strlen(s->name)] == ':' ? e->msg + strlen(s->name) + 2 : e->msg);
-			crm_err_set(e, e->code, "%s: migration %d: %s", s->name, v + 1, msg);
+			who(s, name, sizeof(name));
+			snprintf(msg, sizeof(msg), "%s", *s->name && !strncmp(e->msg, name, strlen(name)) ?
+				 e->msg + strlen(name) : e->msg);
+			crm_err_set(e, e->code, "%smigration %d: %s", name, v + 1, msg);
 			goto fail;
 		}
 		if (crm_store_commit(s, e) < 0)
