@@ -18,8 +18,6 @@ rows=$(cat "$dir"/sample/*.csv "$dir"/sample/*.ndjson | wc -l)
 crm-key --key-file "$dir/master.key" --db "$dir/k.db" init 2>/dev/null
 echo "encryption: $N contacts, $rows input rows, runs: $RUNS (median)"
 
-now() { date +%s.%N; }
-median() { tr ' ' '\n' | grep . | sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
 
 one() {	# KEYFILE-or-empty -> "import-seconds score-seconds"
 	rm -f "$dir"/crm.db*

@@ -10,8 +10,6 @@
 M=$top/../shared/data/maven-crm
 [ -f "$M/sales_pipeline.csv" ] || { echo "e2e: no Maven data, skipped"; exit 0; }
 /usr/bin/python3 -c 'import xgboost, pandas' 2>/dev/null || { echo "e2e: no python3-xgboost, skipped"; exit 0; }
-now() { date +%s.%N; }
-median() { sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
 
 crm_run() {
 	rm -f "$dir"/crm.db*

@@ -17,8 +17,6 @@ RUNS=${BENCH_RUNS:-3}
 head -n $((N / 10 + 1)) "$dir/c.csv" >"$dir/small.csv"
 echo "rows: $N, CSV $(($(wc -c <"$dir/c.csv") / N)) bytes/row, runs: $RUNS (median)"
 
-now() { date +%s.%N; }
-median() { sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
 
 time_ref() {
 	rm -f "$dir/ref.db"

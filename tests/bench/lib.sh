@@ -7,3 +7,8 @@ top=$(cd "$(dirname "$0")/../.." && pwd)
 PATH=$CRM_BUILD:$PATH
 dir=$(mktemp -d "${TMPDIR:-/tmp}/crm-bench.XXXXXX")
 trap 'rm -rf "$dir"' EXIT
+
+# now: the time in seconds with nanoseconds. median: of numbers on
+# stdin, one or more to a line.
+now() { date +%s.%N; }
+median() { tr ' ' '\n' | grep . | sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }

@@ -26,8 +26,6 @@ port=$(cat "$pg/port")
 admin="postgresql://postgres@127.0.0.1:$port/postgres"
 url() { echo "postgresql://crm@127.0.0.1:$port/$1"; }
 newdb() { psql -q "$admin" -c "SET client_min_messages = warning" -c "DROP DATABASE IF EXISTS $1" -c "CREATE DATABASE $1 OWNER crm"; }
-now() { date +%s.%N; }
-median() { sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
 
 "$top"/scripts/gen-sample --contacts "$N" >"$dir/c.csv"
 crm --db "$dir/crm.db" init 2>/dev/null
