@@ -19,7 +19,6 @@ N=${BENCH_PG_ROWS:-1000000}
 RUNS=${BENCH_RUNS:-3}
 bin=$("$top"/scripts/pg-cluster bindir) || { echo "pg.sh: PostgreSQL is not installed: skipped"; exit 0; }
 pg=$(mktemp -d /tmp/crm-bench-pg.XXXXXX)
-chmod 755 "$pg"
 trap '"$top"/scripts/pg-cluster stop "$pg"; rm -rf "$pg" "$dir"' EXIT
 "$top"/scripts/pg-cluster start "$pg" >/dev/null
 port=$(cat "$pg/port")

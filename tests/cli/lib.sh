@@ -72,7 +72,6 @@ pg_start() {
 	fi
 	"$TOP"/scripts/pg-cluster bindir >/dev/null 2>&1 || skip_all "PostgreSQL is not installed"
 	_pgdir=$(mktemp -d "${TMPDIR:-/tmp}/crm-pg.XXXXXX")
-	chmod 755 "$_pgdir"
 	trap '"$TOP"/scripts/pg-cluster stop "$_pgdir"; rm -rf "$_pgdir" "$T"' EXIT
 	"$TOP"/scripts/pg-cluster start "$_pgdir" >/dev/null || { echo "Bail out! cannot start PostgreSQL"; exit 1; }
 	PG_ADMIN="postgresql://postgres@127.0.0.1:$(cat "$_pgdir/port")/postgres"
