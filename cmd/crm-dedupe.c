@@ -18,6 +18,7 @@
 #include "../lib/row.h"
 #include "../lib/ndjson.h"
 #include "cli.h"
+#include "../lib/store/sqlite.h"
 
 enum { O_ALL = 256, O_FIELDS, O_AUTO, O_REVIEW, O_SEED, O_CAP, O_PAIRS, O_TRAIN };
 
@@ -157,6 +158,7 @@ static const char *const row_keys[] = { "id", "a_id", "b_id", "survivor_id", "me
 static int print_rows(sqlite3 *db, const char *sql, const char *kind,
 		      const char *param)
 {
+	struct crm_sq_wrap rw;
 	sqlite3_stmt *st;
 	struct crm_buf b;
 	int n = 0;
@@ -168,7 +170,7 @@ static int print_rows(sqlite3 *db, const char *sql, const char *kind,
 	crm_buf_init(&b, 0);
 	while (sqlite3_step(st) == SQLITE_ROW) {
 		crm_buf_reset(&b);
-		crm_row_json(&b, st, kind, NULL);
+		crm_row_json(&b, crm_sq_wrap(&rw, st), kind, NULL);
 		if (out_lines(b.data, b.len, row_keys) < 0)
 			break;
 		n++;

@@ -13,6 +13,7 @@
 #include "../lib/crypt.h"
 #include "../lib/csvread.h"
 #include "../lib/db.h"
+#include "../lib/store/sqlite.h"
 #include "../lib/export.h"
 #include "../lib/ndjson.h"
 #include "../lib/normalize.h"
@@ -99,19 +100,19 @@ static void table_cell(struct crm_buf *b, const char *s, size_t n)
 }
 
 /* Index of column name in st, or -1. */
-static int stmt_col(sqlite3_stmt *st, const char *name)
+static int stmt_col(struct crm_stmt *st, const char *name)
 {
-	for (int i = 0; i < sqlite3_column_count(st); i++)
-		if (!strcmp(sqlite3_column_name(st, i), name))
+	for (int i = 0; i < crm_stmt_columns(st); i++)
+		if (!strcmp(crm_stmt_column_name(st, i), name))
 			return i;
 	return -1;
 }
 
 /* Text of a cell for CSV and tables: attrs.KEY looked up in attrs. */
-static void cell(sqlite3_stmt *st, int col, const char *attr, json_t *attrs,
+static void cell(struct crm_stmt *st, int col, const char *attr, json_t *attrs,
 		 const char *table, int idcol, struct crm_buf *out)
 {
-	struct crm_crypt *cc = crm_crypt_of(sqlite3_db_handle(st));
+	struct crm_crypt *cc = crm_store_crypt(crm_stmt_store(st));
 
 	crm_buf_reset(out);
 	if (attr) {
@@ -123,21 +124,20 @@ static void cell(sqlite3_stmt *st, int col, const char *attr, json_t *attrs,
 			crm_json_value(out, v);
 		return;
 	}
-	if (col >= 0 && sqlite3_column_type(st, col) != SQLITE_NULL) {
-		const char *s = (const char *)sqlite3_column_text(st, col);
-		size_t n = (size_t)sqlite3_column_bytes(st, col);
+	if (col >= 0 && crm_stmt_type(st, col) != CRM_NULL) {
+		const char *s = crm_stmt_text(st, col);
+		size_t n = crm_stmt_bytes(st, col);
 		struct crm_err e;
 
-		if (sqlite3_column_type(st, col) == SQLITE_FLOAT) {
-			crm_json_num(out, sqlite3_column_double(st, col));
+		if (crm_stmt_type(st, col) == CRM_REAL) {
+			crm_json_num(out, crm_stmt_double(st, col));
 		} else if (cc && idcol >= 0 && n > 4 && !memcmp(s, CRM_ENC_PREFIX, 4)) {
-			if (crm_crypt_open(cc, table, sqlite3_column_name(st, col),
-					   (const char *)sqlite3_column_text(st, idcol), s, n, out, &e) < 0 &&
+			if (crm_crypt_open(cc, table, crm_stmt_column_name(st, col),
+					   crm_stmt_text(st, idcol), s, n, out, &e) < 0 &&
 			    e.code != CRM_ENOINPUT)	/* erased: an empty cell */
 				cli_die_err(&e);
 		} else
-			crm_buf_add(out, sqlite3_column_text(st, col),
-				    (size_t)sqlite3_column_bytes(st, col));
+			crm_buf_add(out, s, n);
 	}
 	if (!out->data)
 		crm_buf_add(out, "", 0);
@@ -171,8 +171,8 @@ static void columns_add(struct columns *c, const char *name, int col)
 	c->col[c->n++] = col;
 }
 
-static void pick_columns(sqlite3 *db, const struct crm_export_query *q,
-			 sqlite3_stmt *st, const char *fields, enum fmt fmt,
+static void pick_columns(struct crm_store *db, const struct crm_export_query *q,
+			 struct crm_stmt *st, const char *fields, enum fmt fmt,
 			 struct columns *c)
 {
 	struct crm_err e = { 0 };
@@ -203,9 +203,9 @@ static void pick_columns(sqlite3 *db, const struct crm_export_query *q,
 		return;
 	}
 	/* CSV: every column, then every custom field as attrs.KEY. */
-	for (int i = 0; i < sqlite3_column_count(st); i++)
-		if (strcmp(sqlite3_column_name(st, i), "attrs") != 0)
-			columns_add(c, sqlite3_column_name(st, i), i);
+	for (int i = 0; i < crm_stmt_columns(st); i++)
+		if (strcmp(crm_stmt_column_name(st, i), "attrs") != 0)
+			columns_add(c, crm_stmt_column_name(st, i), i);
 	{
 		char **keys;
 		size_t n;
@@ -224,9 +224,10 @@ static void pick_columns(sqlite3 *db, const struct crm_export_query *q,
 }
 
 /* Write the rows of st in fmt; returns the number written. */
-static long write_rows(sqlite3 *db, const struct crm_export_query *q,
-		       sqlite3_stmt *st, enum fmt fmt, const char *fields)
+static long write_rows(struct crm_store *db, const struct crm_export_query *q,
+		       struct crm_stmt *st, enum fmt fmt, const char *fields)
 {
+	struct crm_err e = { 0 };
 	struct crm_buf b, v;
 	struct columns c = { 0 };
 	int attrs_col = stmt_col(st, "attrs");
@@ -250,19 +251,16 @@ static long write_rows(sqlite3 *db, const struct crm_export_query *q,
 		}
 		crm_buf_addc(&b, '\n');
 	}
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+	while ((rc = crm_stmt_step(st, &e)) > 0) {
 		n++;
 		if (fmt == F_NDJSON) {
-			struct crm_err e;
-
 			if (crm_row_json_e(&b, st, q->type->kind, NULL, &e) < 0)
 				cli_die_err(&e);
 		} else {
 			json_t *attrs = NULL;
 
 			if (attrs_col >= 0)
-				attrs = json_loads((const char *)sqlite3_column_text(st, attrs_col),
-						   0, NULL);
+				attrs = json_loads(crm_stmt_text(st, attrs_col), 0, NULL);
 			for (size_t i = 0; i < c.n; i++) {
 				const char *attr = c.col[i] < 0 &&
 					!strncmp(c.name[i], "attrs.", 6) ? c.name[i] + 6 : NULL;
@@ -285,8 +283,8 @@ static long write_rows(sqlite3 *db, const struct crm_export_query *q,
 			crm_buf_reset(&b);
 		}
 	}
-	if (rc != SQLITE_DONE)
-		cli_die(crm_db_code(rc), "%s: %s", q->type->table, sqlite3_errmsg(db));
+	if (rc < 0)
+		cli_die(e.code, "%s: %s", q->type->table, e.msg);
 	if (fmt == F_TABLE)
 		crm_buf_addf(&b, "(%ld %s)\n\n", n, n == 1 ? q->type->kind : q->type->table);
 	if (b.len)
@@ -308,18 +306,22 @@ static int export_subject(const char *subject)
 {
 	struct crm_err e = { 0 };
 	char actor[128];
+	struct crm_store *s;
 	sqlite3 *db;
 	int rc;
 
-	if (crm_db_open(&db, cli_db, 0, &e) < 0)
+	if (crm_store_open(&s, crm_db_path(cli_db), 0, &e) < 0)
 		cli_die_err(&e);
+	if (!(db = crm_store_sqlite(s)))
+		cli_die(CRM_EUSAGE, "%s: --subject works on SQLite only in this version",
+			crm_store_name(s));
 	crm_actor_cli(actor, sizeof(actor));
 	rc = crm_subject_export(db, subject, actor, emit_line, NULL, &e);
 	if (rc < 0)
 		cli_die_err(&e);
 	if (rc > 0)
 		cli_warn("no contact matches the subject");
-	crm_db_close(db);
+	crm_store_close(s);
 	return cli_finish(rc > 0 ? CRM_EFINDING : 0);
 }
 
@@ -334,7 +336,7 @@ int main(int argc, char **argv)
 	size_t ntypes = 0, nfilters = 0;
 	int key, merged = 0, have_since = 0;
 	enum fmt fmt = cli_isatty(1) ? F_TABLE : F_NDJSON;
-	sqlite3 *db;
+	struct crm_store *db;
 
 	while ((key = cli_next(&cli, argc, argv, &arg)) != -1) {
 		switch (key) {
@@ -392,14 +394,14 @@ int main(int argc, char **argv)
 			types[ntypes++] = &crm_entities[i];
 	if (fmt == F_CSV && ntypes != 1)
 		cli_die(CRM_EUSAGE, "CSV holds one record type: give one --type");
-	if (crm_db_open(&db, cli_db, CRM_DB_READONLY, &e) < 0)
+	if (crm_store_open(&db, crm_db_path(cli_db), CRM_STORE_READONLY, &e) < 0 ||
+	    /* One read transaction: a consistent snapshot across the types. */
+	    crm_store_begin_read(db, &e) < 0)
 		cli_die_err(&e);
-	/* One read transaction: a consistent snapshot across the types. */
-	sqlite3_exec(db, "BEGIN", NULL, NULL, NULL);
 	for (size_t i = 0; i < ntypes; i++) {
 		struct crm_export_query q = { types[i], filters, nfilters,
 					      have_since ? since : NULL, merged };
-		sqlite3_stmt *st;
+		struct crm_stmt *st;
 
 		if (crm_export_prepare(db, &q, &st, &e) < 0) {
 			/* A filter may name a field only some types have. */
@@ -407,16 +409,18 @@ int main(int argc, char **argv)
 				continue;
 			cli_die_err(&e);
 		}
-		if (fmt == F_TABLE && ntypes > 1 && sqlite3_step(st) != SQLITE_ROW) {
-			sqlite3_finalize(st);
+		if (fmt == F_TABLE && ntypes > 1 && crm_stmt_step(st, &e) <= 0) {
+			if (e.code)
+				cli_die_err(&e);
+			crm_stmt_free(st);
 			continue;
 		}
-		sqlite3_reset(st);
+		crm_stmt_reset(st);
 		write_rows(db, &q, st, fmt, fields);
-		sqlite3_finalize(st);
+		crm_stmt_free(st);
 	}
-	sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
-	crm_db_close(db);
+	crm_store_rollback(db);	/* read only: nothing to keep */
+	crm_store_close(db);
 	for (size_t i = 0; i < nfilters; i++)
 		crm_filter_release(&filters[i]);
 	return cli_finish(0);

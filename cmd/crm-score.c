@@ -20,6 +20,7 @@
 #include "../lib/reader.h"
 #include "../lib/row.h"
 #include "cli.h"
+#include "../lib/store/sqlite.h"
 
 enum { O_ALL = 256, O_HOLDOUT, O_ROUNDS, O_DEPTH, O_ETA, O_FORCE, O_SEED,
        O_EXCLUDE, O_SCALE, O_MONOTONE, O_CLEAR, O_WHY, O_WHO, O_FOLLOW, O_ONCE,
@@ -602,6 +603,7 @@ static int is_subcommand(const char *s)
 
 int main(int argc, char **argv)
 {
+	struct crm_sq_wrap rw;
 	const struct crm_entity *t = crm_entity_find("deal");
 	struct crm_train_opts o = { 400, 5, 0.1, 0, 0, 1, NULL, NULL, NULL, 0, 0, 0 };
 	FILE *dump = NULL;
@@ -679,7 +681,7 @@ int main(int argc, char **argv)
 		crm_buf_init(&b, 0);
 		while (sqlite3_step(st) == SQLITE_ROW) {
 			crm_buf_reset(&b);
-			crm_row_json(&b, st, "model", NULL);
+			crm_row_json(&b, crm_sq_wrap(&rw, st), "model", NULL);
 			cli_write(b.data, b.len);
 		}
 		crm_buf_release(&b);
@@ -748,7 +750,7 @@ int main(int argc, char **argv)
 		crm_buf_init(&b, 0);
 		while (sqlite3_step(st) == SQLITE_ROW) {
 			crm_buf_reset(&b);
-			crm_row_json(&b, st, "weight", NULL);
+			crm_row_json(&b, crm_sq_wrap(&rw, st), "weight", NULL);
 			cli_write(b.data, b.len);
 		}
 		crm_buf_release(&b);

@@ -29,6 +29,7 @@
 #include "model.h"
 #include "ndjson.h"
 #include "row.h"
+#include "store/sqlite.h"
 
 /* ---- scoring models, shared by the threads ----------------------------- */
 
@@ -350,6 +351,7 @@ static const struct crm_entity *api_type(const char *table)
 static int row_json(sqlite3 *db, const struct crm_entity *t, const char *id,
 		    struct crm_buf *b, struct crm_err *e)
 {
+	struct crm_sq_wrap rw;
 	static const char *const sqls[][2] = {
 		{ "contacts", "SELECT * FROM contacts WHERE id = ?1" },
 		{ "accounts", "SELECT * FROM accounts WHERE id = ?1" },
@@ -369,7 +371,7 @@ static int row_json(sqlite3 *db, const struct crm_entity *t, const char *id,
 	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW) {
-		crm_row_json(b, st, t->kind, NULL);
+		crm_row_json(b, crm_sq_wrap(&rw, st), t->kind, NULL);
 		if (b->len && b->data[b->len - 1] == '\n')
 			b->data[--b->len] = '\0';
 		rc = 1;
@@ -397,6 +399,7 @@ static sqlite3_stmt *prepare_bound(sqlite3 *db, struct crm_buf *sql, const char 
 static int list(sqlite3 *db, const struct crm_api_req *rq, const struct crm_entity *t,
 		struct crm_api_res *rs)
 {
+	struct crm_sq_wrap rw;
 	const char *par[CRM_API_MAXARGS + 4];
 	int np = 0, rc;
 	long limit = count_arg(rq, "limit", CRM_API_PAGE_DEFAULT, CRM_API_PAGE_MAX, rs);
@@ -455,7 +458,7 @@ static int list(sqlite3 *db, const struct crm_api_req *rq, const struct crm_enti
 		if (n++)
 			crm_buf_addc(&rs->body, ',');
 		snprintf(last, sizeof(last), "%s", sqlite3_column_text(st, 0));
-		crm_row_json(&rs->body, st, t->kind, NULL);
+		crm_row_json(&rs->body, crm_sq_wrap(&rw, st), t->kind, NULL);
 		if (rs->body.data[rs->body.len - 1] == '\n')
 			rs->body.data[--rs->body.len] = '\0';
 	}

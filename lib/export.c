@@ -3,13 +3,13 @@
  *
  * Column names in a filter are checked against the table's own columns
  * before they go into the SQL text; values are always bound. attrs.KEY
- * becomes json_extract(attrs, ?) with the path bound too.
+ * becomes json_extract(attrs, ?) with the path bound too (PostgreSQL:
+ * attrs -> ?, the key bound).
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "db.h"
 #include "crypt.h"
 #include "export.h"
 #include "normalize.h"
@@ -58,91 +58,112 @@ void crm_filter_release(struct crm_filter *f)
 	f->field = f->value = NULL;
 }
 
-/* Is name one of the table's columns? */
-static int is_column(sqlite3 *db, const char *table, const char *name)
+/* Is name one of the columns (cols, NULL-terminated)? */
+static int is_column(char **cols, const char *name)
 {
-	sqlite3_stmt *st;
-	int found = 0;
-
-	if (sqlite3_prepare_v2(db, "SELECT 1 FROM pragma_table_info(?1) WHERE name = ?2",
-			       -1, &st, NULL) != SQLITE_OK)
-		return 0;
-	sqlite3_bind_text(st, 1, table, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, name, -1, SQLITE_STATIC);
-	found = sqlite3_step(st) == SQLITE_ROW;
-	sqlite3_finalize(st);
-	return found && !crm_entity_internal(name);
+	for (; *cols; cols++)
+		if (!strcmp(*cols, name))
+			return !crm_entity_internal(name);
+	return 0;
 }
 
 /* Is column col of t sealed on this connection? */
-static int sealed(sqlite3 *db, const struct crm_entity *t, const char *col)
+static int sealed(struct crm_store *db, const struct crm_entity *t, const char *col)
 {
-	return crm_crypt_of(db) && crm_entity_personal_column(t, col);
+	return crm_store_crypt(db) && crm_entity_personal_column(t, col);
+}
+
+/* The value of attrs key ?k (bound by bind_where) as SQL compares it with
+ * a number (num) or text: json_extract's on SQLite; on PostgreSQL a number
+ * is compared only with a number, and any other value as its text. */
+static int attr_expr(struct crm_buf *sql, int pg, const char *t, int k, int num)
+{
+	if (!pg)
+		return crm_buf_addf(sql, "json_extract(%s.attrs, ?%d)", t, k);
+	if (num)
+		return crm_buf_addf(sql, "(CASE jsonb_typeof(%s.attrs -> ?%d) WHEN 'number' "
+				    "THEN (%s.attrs ->> ?%d)::float8 END)", t, k, t, k);
+	return crm_buf_addf(sql, "(%s.attrs ->> ?%d)", t, k);
 }
 
 /* Append " WHERE ..." for q to sql; binds are numbered from 1 in order. */
-static int where_clause(sqlite3 *db, const struct crm_export_query *q,
+static int where_clause(struct crm_store *db, const struct crm_export_query *q,
 			struct crm_buf *sql, struct crm_err *e)
 {
 	const char *t = q->type->table;
-	int rc = crm_buf_adds(sql, " WHERE 1");
+	int pg = crm_store_kind(db) == CRM_STORE_POSTGRES;
+	int rc = crm_buf_adds(sql, " WHERE true"), k = 1;
+	char **cols;
+
+	if (crm_store_columns(db, t, &cols, e) < 0)
+		return -1;
 
 	/* Columns are qualified: json_each() has an "id" column too. */
 	if (!q->merged)
 		rc |= crm_buf_addf(sql, " AND %s.merged_into IS NULL", t);
 	if (q->since)
-		rc |= crm_buf_addf(sql, " AND %s.updated_at >= ?", t);
+		rc |= crm_buf_addf(sql, " AND %s.updated_at >= ?%d", t, k++);
 	for (size_t i = 0; i < q->nfilters; i++) {
 		const struct crm_filter *f = &q->filters[i];
 		const char *col = f->field;
 		int attr = !strncmp(col, "attrs.", 6);
 
 		if (attr) {
-			rc |= crm_buf_addf(sql, " AND json_extract(%s.attrs, ?)", t);
+			rc |= crm_buf_adds(sql, " AND ");
+			rc |= attr_expr(sql, pg, t, k++, strcmp(f->op, "~") &&
+					crm_is_plain_number(f->value));
 		} else if (!strcmp(col, "id") && !strcmp(f->op, "=") && *f->value && !q->merged) {
 			/* A merged id finds the record it was merged into. */
 			rc |= crm_buf_addf(sql, " AND %s.id = (WITH RECURSIVE up(id, nxt) AS "
-					   "(SELECT id, merged_into FROM %s WHERE id = ? UNION ALL "
+					   "(SELECT id, merged_into FROM %s WHERE id = ?%d UNION ALL "
 					   "SELECT x.id, x.merged_into FROM %s x JOIN up ON x.id = up.nxt) "
-					   "SELECT id FROM up WHERE nxt IS NULL LIMIT 1)", t, t, t);
+					   "SELECT id FROM up WHERE nxt IS NULL LIMIT 1)", t, t, k++, t);
 			continue;
-		} else if (is_column(db, q->type->table, col) && sealed(db, q->type, col)) {
+		} else if (is_column(cols, col) && sealed(db, q->type, col)) {
 			/* Sealed: equality on an email or phone by its blind
 			 * index, anything else on the opened value. */
 			if (q->type->subject && !strcmp(f->op, "=") && *f->value &&
 			    (!strcmp(col, "email") || !strcmp(col, "phone"))) {
-				rc |= crm_buf_addf(sql, " AND %s.%s_bi = crm_bidx('%s', ?)", t, col, col);
+				rc |= crm_buf_addf(sql, " AND %s.%s_bi = crm_bidx('%s', ?%d)", t, col, col, k++);
 				continue;
 			}
 			rc |= crm_buf_addf(sql, " AND crm_dec(%s.\"%s\", '%s', '%s', %s.id)", t, col, t, col, t);
-		} else if (is_column(db, q->type->table, col)) {
+		} else if (is_column(cols, col)) {
 			rc |= crm_buf_addf(sql, " AND %s.\"%s\"", t, col);
 		} else {
+			crm_store_free_list(cols);
 			return crm_err_set(e, CRM_EUSAGE,
 					   "filter '%s%s%s': %ss have no field '%s'",
 					   f->field, f->op, f->value, q->type->kind,
 					   col);
 		}
+		/* LIKE is blind to case on SQLite (ASCII), ILIKE on PostgreSQL. */
 		if (!*f->value && !strcmp(f->op, "="))
 			rc |= crm_buf_adds(sql, " IS NULL");
 		else if (!*f->value && !strcmp(f->op, "!="))
 			rc |= crm_buf_adds(sql, " IS NOT NULL");
 		else if (!strcmp(f->op, "~"))
-			rc |= crm_buf_adds(sql, " LIKE '%' || ? || '%'");
+			rc |= crm_buf_addf(sql, " %s '%%' || ?%d || '%%'", pg ? "ILIKE" : "LIKE", k++);
 		else
-			rc |= crm_buf_addf(sql, " %s ?", f->op);
+			rc |= crm_buf_addf(sql, " %s ?%d", f->op, k++);
 	}
+	crm_store_free_list(cols);
 	if (rc)
 		return crm_err_set(e, CRM_ESOFTWARE, "out of memory");
 	return 0;
 }
 
-static void bind_where(sqlite3_stmt *st, const struct crm_export_query *q)
+static void bind_text(struct crm_stmt *st, int k, const char *v)
 {
-	int k = 1;
+	crm_stmt_bind_text(st, k, v, strlen(v));
+}
+
+static void bind_where(struct crm_stmt *st, const struct crm_export_query *q)
+{
+	int k = 1, pg = crm_store_kind(crm_stmt_store(st)) == CRM_STORE_POSTGRES;
 
 	if (q->since)
-		sqlite3_bind_text(st, k++, q->since, -1, SQLITE_STATIC);
+		bind_text(st, k++, q->since);
 	for (size_t i = 0; i < q->nfilters; i++) {
 		const struct crm_filter *f = &q->filters[i];
 
@@ -151,47 +172,42 @@ static void bind_where(sqlite3_stmt *st, const struct crm_export_query *q)
 
 			/* $."key" so dots and spaces in the key are literal. */
 			snprintf(path, sizeof(path), "$.\"%s\"", f->field + 6);
-			sqlite3_bind_text(st, k++, path, -1, SQLITE_TRANSIENT);
+			bind_text(st, k++, pg ? f->field + 6 : path);
 		}
 		if (!*f->value && (!strcmp(f->op, "=") || !strcmp(f->op, "!=")))
 			continue;
 		if (strcmp(f->op, "~") != 0 && crm_is_plain_number(f->value))
-			sqlite3_bind_double(st, k++, strtod(f->value, NULL));
+			crm_stmt_bind_double(st, k++, strtod(f->value, NULL));
 		else
-			sqlite3_bind_text(st, k++, f->value, -1, SQLITE_STATIC);
+			bind_text(st, k++, f->value);
 	}
 }
 
-int crm_export_prepare(sqlite3 *db, const struct crm_export_query *q,
-		       sqlite3_stmt **st, struct crm_err *e)
+int crm_export_prepare(struct crm_store *db, const struct crm_export_query *q,
+		       struct crm_stmt **st, struct crm_err *e)
 {
+	const char *t = q->type->table;
 	struct crm_buf sql, cols;
-	sqlite3_stmt *ti;
+	char **names;
 	int rc = -1;
 
 	*st = NULL;
+	if (crm_store_columns(db, t, &names, e) < 0)
+		return -1;
 	crm_buf_init(&sql, 0);
 	crm_buf_init(&cols, 0);
-	if (sqlite3_prepare_v2(db, "SELECT name FROM pragma_table_info(?1) ORDER BY cid",
-			       -1, &ti, NULL) != SQLITE_OK)
-		return crm_db_err(db, e, "cannot read schema");
-	sqlite3_bind_text(ti, 1, q->type->table, -1, SQLITE_STATIC);
-	while (sqlite3_step(ti) == SQLITE_ROW) {
-		const char *c = (const char *)sqlite3_column_text(ti, 0);
-
-		if (crm_entity_internal(c))
-			continue;
-		crm_buf_addf(&cols, "%s\"%s\"", cols.len ? ", " : "", c);
-	}
-	sqlite3_finalize(ti);
-	if (crm_buf_addf(&sql, "SELECT %s FROM %s", cols.data, q->type->table) < 0 ||
+	for (char **c = names; *c; c++)
+		if (!crm_entity_internal(*c))
+			crm_buf_addf(&cols, "%s\"%s\"", cols.len ? ", " : "", *c);
+	crm_store_free_list(names);
+	/* Oldest first: SQLite's rowid, or the id, which sorts by time. */
+	if (crm_buf_addf(&sql, "SELECT %s FROM %s", cols.data, t) < 0 ||
 	    where_clause(db, q, &sql, e) < 0 ||
-	    crm_buf_addf(&sql, " ORDER BY %s.rowid", q->type->table) < 0)
+	    crm_buf_addf(&sql, " ORDER BY %s.%s", t,
+			 crm_store_kind(db) == CRM_STORE_POSTGRES ? "id" : "rowid") < 0)
 		goto out;
-	if (sqlite3_prepare_v2(db, sql.data, -1, st, NULL) != SQLITE_OK) {
-		crm_db_err(db, e, "cannot query");
+	if (crm_store_prepare(db, sql.data, CRM_STMT_STREAM, st, e) < 0)
 		goto out;
-	}
 	bind_where(*st, q);
 	rc = 0;
 out:
@@ -200,39 +216,40 @@ out:
 	return rc;
 }
 
-int crm_export_attr_keys(sqlite3 *db, const struct crm_export_query *q,
+int crm_export_attr_keys(struct crm_store *db, const struct crm_export_query *q,
 			 char ***keys, size_t *n, struct crm_err *e)
 {
 	struct crm_buf sql;
-	sqlite3_stmt *st = NULL;
+	struct crm_stmt *st = NULL;
 	char **k = NULL;
 	size_t cnt = 0;
-	int rc = -1;
+	int rc = -1, r;
 
 	*keys = NULL;
 	*n = 0;
 	crm_buf_init(&sql, 0);
-	if (crm_buf_addf(&sql, "SELECT DISTINCT j.key FROM %s, json_each(%s.attrs) AS j",
-			 q->type->table, q->type->table) < 0 ||
+	if (crm_buf_addf(&sql, "SELECT DISTINCT j.key FROM %s, %s(%s.attrs) AS j", q->type->table,
+			 crm_store_kind(db) == CRM_STORE_POSTGRES ? "jsonb_each" : "json_each",
+			 q->type->table) < 0 ||
 	    where_clause(db, q, &sql, e) < 0 ||
 	    crm_buf_adds(&sql, " ORDER BY 1") < 0)
 		goto out;
-	if (sqlite3_prepare_v2(db, sql.data, -1, &st, NULL) != SQLITE_OK) {
-		crm_db_err(db, e, "cannot query");
+	if (crm_store_prepare(db, sql.data, 0, &st, e) < 0)
 		goto out;
-	}
 	bind_where(st, q);
-	while (sqlite3_step(st) == SQLITE_ROW) {
+	while ((r = crm_stmt_step(st, e)) > 0) {
 		char **p = realloc(k, (cnt + 1) * sizeof(*k));
 
 		if (!p)
 			goto nomem;
 		k = p;
-		k[cnt] = strdup((const char *)sqlite3_column_text(st, 0));
+		k[cnt] = strdup(crm_stmt_text(st, 0));
 		if (!k[cnt])
 			goto nomem;
 		cnt++;
 	}
+	if (r < 0)
+		goto fail;
 	*keys = k;
 	*n = cnt;
 	k = NULL;
@@ -240,11 +257,13 @@ int crm_export_attr_keys(sqlite3 *db, const struct crm_export_query *q,
 	goto out;
 nomem:
 	crm_err_set(e, CRM_ESOFTWARE, "out of memory");
+fail:
 	for (size_t i = 0; i < cnt; i++)
 		free(k[i]);
 	free(k);
 out:
-	sqlite3_finalize(st);
+	if (st)
+		crm_stmt_free(st);
 	crm_buf_release(&sql);
 	return rc;
 }

@@ -5,9 +5,8 @@
 #ifndef CRM_EXPORT_H
 #define CRM_EXPORT_H
 
-#include <sqlite3.h>
-
 #include "entity.h"
+#include "store/store.h"
 #include "util.h"
 
 /*
@@ -35,17 +34,18 @@ struct crm_export_query {
 
 /*
  * Prepare the SELECT for q on db: the record columns in table order
- * (internal keys left out), oldest first. *st is new; finalize it.
+ * (internal keys left out), oldest first, streamed (on PostgreSQL run
+ * nothing else on db until its last row). *st is new; crm_stmt_free it.
  * -1 with e when a filter names an unknown field (CRM_EUSAGE).
  */
-int crm_export_prepare(sqlite3 *db, const struct crm_export_query *q,
-		       sqlite3_stmt **st, struct crm_err *e);
+int crm_export_prepare(struct crm_store *db, const struct crm_export_query *q,
+		       struct crm_stmt **st, struct crm_err *e);
 
 /*
  * The distinct attrs keys of the records q selects, sorted, as a new
  * array of new strings in *keys (free each and the array).
  */
-int crm_export_attr_keys(sqlite3 *db, const struct crm_export_query *q,
+int crm_export_attr_keys(struct crm_store *db, const struct crm_export_query *q,
 			 char ***keys, size_t *n, struct crm_err *e);
 
 #endif

@@ -30,6 +30,7 @@
 #include "privacy.h"
 #include "ndjson.h"
 #include "row.h"
+#include "store/sqlite.h"
 
 #define DEFAULT_BATCH 20000	/* about 0.2 s of write lock at full speed */
 #define OUT_FLUSH_BYTES ((size_t)8 << 20)
@@ -1458,6 +1459,7 @@ static int land(struct crm_import *im, struct rec *r, const char *id,
 static int write_existing(struct crm_import *im, struct rec *r, const char *id,
 			  struct crm_err *e)
 {
+	struct crm_sq_wrap rw;
 	struct tstate *ts = r->ts;
 	sqlite3_stmt *st = ts->update;
 	const char *status = NULL;
@@ -1484,7 +1486,7 @@ static int write_existing(struct crm_import *im, struct rec *r, const char *id,
 	if (rc == SQLITE_ROW) {
 		status = "updated";
 		if (im->o.records &&
-		    crm_row_json(&im->out, st, ts->t->kind, status) < 0) {
+		    crm_row_json(&im->out, crm_sq_wrap(&rw, st), ts->t->kind, status) < 0) {
 			sqlite3_reset(st);
 			return crm_err_set(e, CRM_ESOFTWARE, "out of memory");
 		}
@@ -1494,7 +1496,7 @@ static int write_existing(struct crm_import *im, struct rec *r, const char *id,
 		if (im->o.records) {
 			sqlite3_bind_text(ts->get, 1, id, -1, SQLITE_STATIC);
 			if (sqlite3_step(ts->get) == SQLITE_ROW &&
-			    crm_row_json(&im->out, ts->get, ts->t->kind, status) < 0)
+			    crm_row_json(&im->out, crm_sq_wrap(&rw, ts->get), ts->t->kind, status) < 0)
 				rc = SQLITE_NOMEM;
 			sqlite3_reset(ts->get);
 		}

@@ -20,6 +20,7 @@
 #include "privacy.h"
 #include "row.h"
 #include "scoring.h"
+#include "store/sqlite.h"
 
 void crm_actor_cli(char *out, size_t n)
 {
@@ -602,6 +603,7 @@ static int emit_rows(sqlite3 *db, const char *kind, const char *sql,
 		     int (*emit)(void *, const char *, size_t), void *ctx,
 		     struct crm_buf *b, long long *count, struct crm_err *e)
 {
+	struct crm_sq_wrap rw;
 	sqlite3_stmt *st;
 	int rc;
 
@@ -609,7 +611,7 @@ static int emit_rows(sqlite3 *db, const char *kind, const char *sql,
 		return crm_db_err(db, e, kind);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		crm_buf_reset(b);
-		if (crm_row_json_e(b, st, kind, NULL, e) < 0) {
+		if (crm_row_json_e(b, crm_sq_wrap(&rw, st), kind, NULL, e) < 0) {
 			sqlite3_finalize(st);
 			return -1;
 		}

@@ -4,8 +4,7 @@
 #ifndef CRM_ROW_H
 #define CRM_ROW_H
 
-#include <sqlite3.h>
-
+#include "store/store.h"
 #include "util.h"
 
 /*
@@ -13,12 +12,14 @@
  * {"type":KIND, then "status":STATUS if not NULL, then every non-NULL
  * column in order. Internal columns (src_key, name_key...) are left out, a
  * column named attrs is embedded as the JSON it holds, and sealed cells
- * are opened when the connection has a key. -1 when out of memory, or a
+ * are opened when the connection has a key. JSON columns are written
+ * without white space between tokens, as SQLite keeps them (PostgreSQL's
+ * jsonb gives them spaced). -1 when out of memory, or a
  * sealed cell does not open (crm_row_json_e: -2 and why in e).
  */
-int crm_row_json(struct crm_buf *b, sqlite3_stmt *st, const char *kind,
+int crm_row_json(struct crm_buf *b, struct crm_stmt *st, const char *kind,
 		 const char *status);
-int crm_row_json_e(struct crm_buf *b, sqlite3_stmt *st, const char *kind,
+int crm_row_json_e(struct crm_buf *b, struct crm_stmt *st, const char *kind,
 		   const char *status, struct crm_err *e);
 
 #endif

@@ -22,6 +22,7 @@ struct crm_store_ops {
 	 * transaction of each migration is enough (SQLite). */
 	int (*migrating)(struct crm_store *s, int on, struct crm_err *e);
 	int (*tables)(struct crm_store *s, char ***out, struct crm_err *e);
+	struct crm_crypt *(*crypt)(struct crm_store *s);	/* NULL: none */
 	int (*load_begin)(struct crm_store *s, struct crm_err *e);
 	int (*load_end)(struct crm_store *s, struct crm_err *e);
 	int (*counters)(struct crm_store *s, struct crm_counter *out, size_t max, size_t *n,
@@ -40,7 +41,7 @@ struct crm_store_ops {
 		    const void *p, size_t n);
 	int (*step)(struct crm_stmt *st, struct crm_err *e);
 	long long (*changes)(struct crm_stmt *st);
-	int (*columns)(struct crm_stmt *st);
+	int (*ncolumns)(struct crm_stmt *st);
 	const char *(*column_name)(struct crm_stmt *st, int i);
 	enum crm_type (*type)(struct crm_stmt *st, int i);
 	long long (*int64)(struct crm_stmt *st, int i);
@@ -70,7 +71,7 @@ struct crm_bulk {
 	void *h;		/* the backend's */
 };
 
-extern const struct crm_store_ops crm_store_sqlite;
+extern const struct crm_store_ops crm_store_sqlite_ops;
 extern const struct crm_store_ops crm_store_pg;
 
 /* The migrations of each dialect, compiled in from lib/sql/. */

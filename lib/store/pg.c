@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../crypt.h"
 #include "backend.h"
 
 #define BYTEAOID 17
@@ -44,6 +45,7 @@ struct pq_stmt {
 	Oid *ptypes;
 	struct param *p;
 	PGresult *res;
+	PGresult *desc;		/* the statement's description: its columns */
 	long long changes;
 	unsigned char **unesc;	/* per column, the bytea of the row */
 	size_t *unesc_n;
@@ -85,6 +87,32 @@ static int fail(struct crm_store *s, PGresult *r, struct crm_err *e, const char 
 			   "%s: %s: %s", s->name, what, m);
 }
 
+static void pq_close(struct crm_store *s);
+
+/*
+ * Field encryption is not on this backend: the key store is an SQLite
+ * file's neighbour (crypt.h). Refuse a key file rather than write plain
+ * cells into a database that may hold sealed ones, and refuse a database
+ * whose cells were sealed elsewhere (crm db copy) rather than show them
+ * as they are.
+ */
+static int sealed(struct crm_store *s, struct crm_err *e)
+{
+	PGresult *r;
+	int on;
+
+	if (crm_crypt_key_file())
+		return crm_err_set(e, CRM_EUSAGE, "%s: field encryption (--key-file, CRM_KEY_FILE) "
+				   "is not available on PostgreSQL in this version", s->name);
+	r = PQexec(CONN(s), "SELECT 1 FROM meta WHERE key = 'crypt.enabled' AND value = '1'");
+	on = PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) > 0;
+	PQclear(r);
+	if (on)
+		return crm_err_set(e, CRM_EUSAGE, "%s holds sealed cells, which this version opens "
+				   "on SQLite only: copy it to a file with 'crm db copy'", s->name);
+	return 0;
+}
+
 static int pq_open(struct crm_store *s, const char *target, int flags, struct crm_err *e)
 {
 	struct pq *q = calloc(1, sizeof(*q));
@@ -104,6 +132,10 @@ static int pq_open(struct crm_store *s, const char *target, int flags, struct cr
 	}
 	PQsetNoticeProcessor(q->conn, quiet, NULL);
 	s->h = q;
+	if (!(flags & CRM_STORE_PLAIN) && sealed(s, e) < 0) {
+		pq_close(s);
+		return -1;
+	}
 	if (flags & CRM_STORE_READONLY) {
 		PGresult *r = PQexec(q->conn, "SET default_transaction_read_only = on");
 
@@ -524,7 +556,8 @@ static int pq_bulk_end(struct crm_bulk *b, struct crm_err *e)
 	return rc;
 }
 
-/* sql with "?" numbered as $1, $2... outside quotes; *n the count. */
+/* sql with "?" numbered as $1, $2... and "?N" as $N, outside quotes;
+ * *n the largest number. */
 static char *number_params(const char *sql, int *n)
 {
 	size_t len = strlen(sql);
@@ -540,7 +573,17 @@ static char *number_params(const char *sql, int *n)
 		} else if (*p == '\'' || *p == '"') {
 			quote = *p;
 		} else if (*p == '?') {
-			o += snprintf(o, 12, "$%d", ++*n);
+			int k = *n + 1;	/* SQLite's: past the largest so far */
+
+			if (p[1] >= '0' && p[1] <= '9') {
+				char *end;
+
+				k = (int)strtol(p + 1, &end, 10);
+				p = end - 1;
+			}
+			if (k > *n)
+				*n = k;
+			o += snprintf(o, 12, "$%d", k);
 			continue;
 		}
 		*o++ = *p;
@@ -588,7 +631,7 @@ static int pq_prepare(struct crm_store *s, const char *sql, int flags,
 	x->p = calloc((size_t)x->nparams + 1, sizeof(*x->p));
 	for (int i = 0; x->ptypes && i < x->nparams; i++)
 		x->ptypes[i] = PQparamtype(r, i);
-	PQclear(r);
+	x->desc = r;
 	if (!x->ptypes || !x->p) {
 		crm_stmt_free(&x->head);
 		return crm_err_set(e, CRM_ESOFTWARE, "out of memory");
@@ -801,14 +844,14 @@ static int pq_columns(struct crm_stmt *st)
 {
 	struct pq_stmt *x = (struct pq_stmt *)st;
 
-	return x->res ? PQnfields(x->res) : 0;
+	return x->desc ? PQnfields(x->desc) : 0;
 }
 
 static const char *pq_column_name(struct crm_stmt *st, int i)
 {
 	struct pq_stmt *x = (struct pq_stmt *)st;
 
-	return x->res ? PQfname(x->res, i) : NULL;
+	return x->desc && i >= 0 && i < PQnfields(x->desc) ? PQfname(x->desc, i) : NULL;
 }
 
 static int has_value(struct pq_stmt *x, int i)
@@ -905,6 +948,7 @@ static void pq_free(struct crm_stmt *st)
 			free(x->p[i].v);
 	free(x->p);
 	free(x->ptypes);
+	PQclear(x->desc);
 	free(x);
 }
 
@@ -933,7 +977,7 @@ const struct crm_store_ops crm_store_pg = {
 	.bind = pq_bind,
 	.step = pq_step,
 	.changes = pq_changes,
-	.columns = pq_columns,
+	.ncolumns = pq_columns,
 	.column_name = pq_column_name,
 	.type = pq_type,
 	.int64 = pq_int64,

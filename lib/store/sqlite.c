@@ -8,27 +8,18 @@
 #include <string.h>
 #include <time.h>
 
+#include "../crypt.h"
 #include "../db.h"
 #include "backend.h"
+#include "sqlite.h"
 
-struct sq {
-	sqlite3 *db;
-	char **triggers;	/* "type name\nCREATE ..." of the triggers and indexes
-				 * load_begin set aside */
-};
 
-struct sq_stmt {
-	struct crm_stmt head;
-	sqlite3_stmt *st;
-	int done;		/* stepped to the end: the next step runs it again */
-};
-
-#define DB(s) (((struct sq *)(s)->h)->db)
-#define ST(x) (((struct sq_stmt *)(x))->st)
+#define DB(s) (((struct crm_sq *)(s)->h)->db)
+#define ST(x) (((struct crm_sq_stmt *)(x))->st)
 
 static int sq_open(struct crm_store *s, const char *target, int flags, struct crm_err *e)
 {
-	struct sq *q = calloc(1, sizeof(*q));
+	struct crm_sq *q = calloc(1, sizeof(*q));
 	int dflags = CRM_DB_NOMIGRATE | (flags & CRM_STORE_PLAIN ? CRM_DB_PLAIN : 0);
 
 	if (!q)
@@ -47,11 +38,16 @@ static int sq_open(struct crm_store *s, const char *target, int flags, struct cr
 
 static void sq_close(struct crm_store *s)
 {
-	struct sq *q = s->h;
+	struct crm_sq *q = s->h;
 
 	crm_store_free_list(q->triggers);
 	crm_db_close(q->db);
 	free(q);
+}
+
+static struct crm_crypt *sq_crypt(struct crm_store *s)
+{
+	return crm_crypt_of(DB(s));
 }
 
 static int sq_exec(struct crm_store *s, const char *sql, struct crm_err *e)
@@ -142,7 +138,7 @@ static int sq_tables(struct crm_store *s, char ***out, struct crm_err *e)
  */
 static int sq_load_begin(struct crm_store *s, struct crm_err *e)
 {
-	struct sq *q = s->h;
+	struct crm_sq *q = s->h;
 
 	/* A big cache while loading: pages are written once, at commit,
 	 * instead of spilled to the log and read back. */
@@ -165,7 +161,7 @@ static int sq_load_begin(struct crm_store *s, struct crm_err *e)
 
 static int sq_load_end(struct crm_store *s, struct crm_err *e)
 {
-	struct sq *q = s->h;
+	struct crm_sq *q = s->h;
 	int rc = 0;
 
 	for (char **t = q->triggers; t && *t && rc == 0; t++)
@@ -242,7 +238,7 @@ static int sq_wait(struct crm_store *s, int ms, struct crm_err *e)
 static int sq_prepare(struct crm_store *s, const char *sql, int flags,
 		      struct crm_stmt **out, struct crm_err *e)
 {
-	struct sq_stmt *x = calloc(1, sizeof(*x));
+	struct crm_sq_stmt *x = calloc(1, sizeof(*x));
 
 	(void)flags;
 	*out = NULL;
@@ -252,7 +248,7 @@ static int sq_prepare(struct crm_store *s, const char *sql, int flags,
 		free(x);
 		return crm_db_err(DB(s), e, "prepare");
 	}
-	x->head.ops = &crm_store_sqlite;
+	x->head.ops = &crm_store_sqlite_ops;
 	x->head.s = s;
 	*out = &x->head;
 	return 0;
@@ -263,9 +259,9 @@ static int sq_bind(struct crm_stmt *st, int i, enum crm_type t, long long iv, do
 {
 	sqlite3_stmt *x = ST(st);
 
-	if (((struct sq_stmt *)st)->done) {
+	if (((struct crm_sq_stmt *)st)->done) {
 		sqlite3_reset(x);
-		((struct sq_stmt *)st)->done = 0;
+		((struct crm_sq_stmt *)st)->done = 0;
 	}
 	switch (t) {
 	case CRM_NULL:
@@ -284,7 +280,7 @@ static int sq_bind(struct crm_stmt *st, int i, enum crm_type t, long long iv, do
 
 static int sq_step(struct crm_stmt *st, struct crm_err *e)
 {
-	struct sq_stmt *x = (struct sq_stmt *)st;
+	struct crm_sq_stmt *x = (struct crm_sq_stmt *)st;
 	int rc;
 
 	if (x->done) {
@@ -354,7 +350,7 @@ static const void *sq_bytes(struct crm_stmt *st, int i, size_t *n)
 static void sq_reset(struct crm_stmt *st)
 {
 	sqlite3_reset(ST(st));
-	((struct sq_stmt *)st)->done = 0;
+	((struct crm_sq_stmt *)st)->done = 0;
 }
 
 static void sq_free(struct crm_stmt *st)
@@ -363,7 +359,7 @@ static void sq_free(struct crm_stmt *st)
 	free(st);
 }
 
-const struct crm_store_ops crm_store_sqlite = {
+const struct crm_store_ops crm_store_sqlite_ops = {
 	.kind = CRM_STORE_SQLITE,
 	.open = sq_open,
 	.close = sq_close,
@@ -374,6 +370,7 @@ const struct crm_store_ops crm_store_sqlite = {
 	.version = sq_version,
 	.apply = sq_apply,
 	.tables = sq_tables,
+	.crypt = sq_crypt,
 	.load_begin = sq_load_begin,
 	.load_end = sq_load_end,
 	.counters = sq_counters,
@@ -384,7 +381,7 @@ const struct crm_store_ops crm_store_sqlite = {
 	.bind = sq_bind,
 	.step = sq_step,
 	.changes = sq_changes,
-	.columns = sq_columns,
+	.ncolumns = sq_columns,
 	.column_name = sq_column_name,
 	.type = sq_type,
 	.int64 = sq_int64,
@@ -394,11 +391,28 @@ const struct crm_store_ops crm_store_sqlite = {
 	.free = sq_free,
 };
 
+struct crm_stmt *crm_sq_wrap(struct crm_sq_wrap *w, sqlite3_stmt *st)
+{
+	memset(w, 0, sizeof(*w));
+	w->q.db = sqlite3_db_handle(st);
+	w->s.ops = &crm_store_sqlite_ops;
+	w->s.h = &w->q;
+	w->stmt.head.ops = &crm_store_sqlite_ops;
+	w->stmt.head.s = &w->s;
+	w->stmt.st = st;
+	return &w->stmt.head;
+}
+
+sqlite3 *crm_store_sqlite(struct crm_store *s)
+{
+	return s->ops == &crm_store_sqlite_ops ? DB(s) : NULL;
+}
+
 /* crm_db_migrate (db.h): the store's migrations, on a handle of db.c's. */
 int crm_db_migrate(sqlite3 *db, int *from, int *to, struct crm_err *e)
 {
-	struct sq q = { .db = db };
-	struct crm_store s = { .ops = &crm_store_sqlite, .h = &q };
+	struct crm_sq q = { .db = db };
+	struct crm_store s = { .ops = &crm_store_sqlite_ops, .h = &q };
 
 	return crm_store_migrate(&s, from, to, e);
 }

@@ -31,7 +31,7 @@ static void display_name(char *out, size_t n, const char *target)
 
 int crm_store_open(struct crm_store **out, const char *target, int flags, struct crm_err *e)
 {
-	const struct crm_store_ops *ops = crm_store_is_url(target) ? &crm_store_pg : &crm_store_sqlite;
+	const struct crm_store_ops *ops = crm_store_is_url(target) ? &crm_store_pg : &crm_store_sqlite_ops;
 	struct crm_store *s = calloc(1, sizeof(*s));
 	int v;
 
@@ -90,6 +90,62 @@ int crm_store_exec(struct crm_store *s, const char *sql, struct crm_err *e)
 int crm_store_begin(struct crm_store *s, struct crm_err *e)
 {
 	return s->ops->begin(s, e);
+}
+
+int crm_store_begin_read(struct crm_store *s, struct crm_err *e)
+{
+	return s->ops->exec(s, s->ops->kind == CRM_STORE_POSTGRES ?
+			    "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY" : "BEGIN", e);
+}
+
+int crm_store_columns(struct crm_store *s, const char *table, char ***out, struct crm_err *e)
+{
+	const char *sql = s->ops->kind == CRM_STORE_POSTGRES ?
+		"SELECT column_name FROM information_schema.columns WHERE table_schema = "
+		"current_schema() AND table_name = ? ORDER BY ordinal_position" :
+		"SELECT name FROM pragma_table_info(?) ORDER BY cid";
+	struct crm_stmt *st;
+	char **list = calloc(1, sizeof(*list));
+	size_t n = 0;
+	int rc;
+
+	*out = NULL;
+	if (!list)
+		return crm_err_set(e, CRM_ESOFTWARE, "out of memory");
+	if (crm_store_prepare(s, sql, 0, &st, e) < 0) {
+		free(list);
+		return -1;
+	}
+	crm_stmt_bind_text(st, 1, table, strlen(table));
+	while ((rc = crm_stmt_step(st, e)) > 0) {
+		char **grown = realloc(list, (n + 2) * sizeof(*list));
+
+		if (!grown || !(grown[n] = strdup(crm_stmt_text(st, 0)))) {
+			if (grown)
+				list = grown;
+			rc = crm_err_set(e, CRM_ESOFTWARE, "out of memory");
+			break;
+		}
+		list = grown;
+		list[++n] = NULL;
+	}
+	crm_stmt_free(st);
+	if (rc < 0) {
+		crm_store_free_list(list);
+		return -1;
+	}
+	*out = list;
+	return 0;
+}
+
+struct crm_crypt *crm_store_crypt(struct crm_store *s)
+{
+	return s->ops->crypt ? s->ops->crypt(s) : NULL;
+}
+
+struct crm_store *crm_stmt_store(struct crm_stmt *st)
+{
+	return st->s;
 }
 
 int crm_store_commit(struct crm_store *s, struct crm_err *e)
@@ -374,7 +430,7 @@ long long crm_stmt_changes(struct crm_stmt *st)
 
 int crm_stmt_columns(struct crm_stmt *st)
 {
-	return st->ops->columns(st);
+	return st->ops->ncolumns(st);
 }
 
 const char *crm_stmt_column_name(struct crm_stmt *st, int i)

@@ -57,12 +57,29 @@ enum crm_store_kind crm_store_kind(const struct crm_store *s);
 /* The target, with a password in a URL replaced by "***": for messages. */
 const char *crm_store_name(const struct crm_store *s);
 
+/* The columns of table, in order, as a NULL-terminated list
+ * (crm_store_free_list); an empty list when there is no such table. */
+int crm_store_columns(struct crm_store *s, const char *table, char ***out, struct crm_err *e);
+
+/*
+ * Field encryption on this connection (crypt.h), or NULL when it is off.
+ * On PostgreSQL it is off: a key file configured, or a database that
+ * holds sealed cells, refuses to open (CRM_EUSAGE) rather than write
+ * plain cells beside sealed ones or show sealed ones as they are.
+ */
+struct crm_crypt *crm_store_crypt(struct crm_store *s);
+/* The connection a statement was prepared on. */
+struct crm_store *crm_stmt_store(struct crm_stmt *st);
+
 /* SQL without parameters or results; several statements allowed. */
 int crm_store_exec(struct crm_store *s, const char *sql, struct crm_err *e);
 
 /* A write transaction (SQLite: BEGIN IMMEDIATE, waiting for the lock as
  * crm_db_busy_timeout allows), its commit and its rollback. */
 int crm_store_begin(struct crm_store *s, struct crm_err *e);
+/* A read transaction: one snapshot for every statement until its commit
+ * (SQLite: BEGIN; PostgreSQL: REPEATABLE READ, READ ONLY). */
+int crm_store_begin_read(struct crm_store *s, struct crm_err *e);
 int crm_store_commit(struct crm_store *s, struct crm_err *e);
 void crm_store_rollback(struct crm_store *s);
 
@@ -130,7 +147,8 @@ int crm_store_bulk_begin(struct crm_store *s, const char *table, struct crm_stmt
 int crm_bulk_row(struct crm_bulk *b, struct crm_stmt *from, struct crm_err *e);
 int crm_bulk_end(struct crm_bulk *b, struct crm_err *e);
 
-/* Statements. Parameters are numbered from 1, columns from 0. */
+/* Statements. Parameters are numbered from 1, columns from 0: "?" takes
+ * the next number, "?N" number N (which may come more than once). */
 int crm_store_prepare(struct crm_store *s, const char *sql, int flags,
 		      struct crm_stmt **out, struct crm_err *e);
 int crm_stmt_bind_null(struct crm_stmt *st, int i);
