@@ -13,6 +13,7 @@
 #include <sodium.h>
 
 #include "../lib/db.h"
+#include "../lib/store/sqlite.h"
 #include "../lib/erp.h"
 #include "../lib/import.h"
 #include "../lib/mail.h"
@@ -381,6 +382,7 @@ int main(int argc, char **argv)
 	struct crm_import *im;
 	struct input *in;
 	struct crm_err e = { 0 };
+	struct crm_store *s;
 	sqlite3 *db;
 	char **maps = NULL;
 	size_t nmaps = 0, nin;
@@ -546,18 +548,25 @@ int main(int argc, char **argv)
 		if (!c.rejects)
 			cli_die(CRM_ENOINPUT, "%s: %s", c.rejects_path, strerror(errno));
 	}
-	if (crm_db_open(&db, cli_db, CRM_DB_CREATE, &e) < 0)
+	if (crm_store_open(&s, crm_db_path(cli_db), CRM_STORE_CREATE, &e) < 0)
 		cli_die_err(&e);
+	db = crm_store_sqlite(s);
+	for (size_t i = 0; i < nin; i++)
+		mail |= in[i].mail;
+	if (!db && (mail || erp || io.url))
+		cli_die(CRM_EUSAGE, "%s: mail and ERP imports work on SQLite only in this version",
+			crm_store_name(s));
 	/* Bulk work: a fixed 16 MiB page cache (memory stays flat however big
 	 * the input) and fewer, larger checkpoints. */
-	sqlite3_exec(db, "PRAGMA cache_size=-16384; PRAGMA wal_autocheckpoint=16384", NULL, NULL, NULL);
+	if (db)
+		crm_store_exec(s, "PRAGMA cache_size=-16384; PRAGMA wal_autocheckpoint=16384", &e);
 
 	h.ctx = &c;
 	h.records = on_records;
 	h.reject = on_reject;
 	h.warn = on_warn;
 	h.progress = on_progress;
-	im = crm_import_new(db, &o, &h, &e);
+	im = crm_import_new(s, &o, &h, &e);
 	if (!im)
 		cli_die_err(&e);
 	for (size_t i = 0; i < nmaps; i++) {
@@ -622,7 +631,7 @@ int main(int argc, char **argv)
 	}
 	crm_erp_free(ex);
 	crm_import_free(im);
-	crm_db_close(db);
+	crm_store_close(s);
 	if (c.rejects && fclose(c.rejects) != 0) {
 		cli_warn("%s: %s", c.rejects_path, strerror(errno));
 		status = CRM_EIO;

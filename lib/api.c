@@ -487,6 +487,7 @@ struct capture {
 
 static _Thread_local struct {
 	sqlite3 *db;
+	struct crm_sq_wrap store;	/* db, as the importer takes it */
 	struct crm_import *im;
 	struct capture cap;
 } tl;
@@ -544,7 +545,7 @@ static struct crm_import *importer(sqlite3 *db, struct crm_err *e)
 	h.records = cap_record;
 	h.reject = cap_reject;
 	h.may_update = cap_may_update;
-	if (!(tl.im = crm_import_new(db, &o, &h, e)))
+	if (!(tl.im = crm_import_new(crm_sq_store(&tl.store, db), &o, &h, e)))
 		return NULL;
 	if (crm_import_map(tl.im, "id=id", e) < 0) {
 		crm_api_thread_done();

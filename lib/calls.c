@@ -12,6 +12,7 @@
 #include "db.h"
 #include "pack.h"
 #include "seal.h"
+#include "store/sqlite.h"
 
 static int prep(sqlite3 *db, sqlite3_stmt **st, const char *sql, struct crm_err *e)
 {
@@ -59,6 +60,7 @@ static int bind_cell(const struct seal *sl, sqlite3_stmt *st, int i, const char 
  * fresh one for a call with no contact. */
 static int call_key(sqlite3 *db, const struct crm_call_out *out, struct seal *sl, struct crm_err *e)
 {
+	struct crm_sq_wrap sw;
 	int given;
 
 	sl->dk = 0;
@@ -66,7 +68,7 @@ static int call_key(sqlite3 *db, const struct crm_call_out *out, struct seal *sl
 		return 0;
 	if (crm_seal_person_key(db, sl->cc, out->contact[0] ? out->contact : NULL, &sl->dk, &given, e) < 0)
 		return -1;
-	crm_crypt_mark(db);
+	crm_crypt_mark(crm_sq_store(&sw, db));
 	return 0;
 }
 

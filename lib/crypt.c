@@ -14,6 +14,7 @@
 #include <sodium.h>
 
 #include "crypt.h"
+#include "store/store.h"
 #include "db.h"
 
 #define MKEY 32			/* master key */
@@ -615,13 +616,14 @@ static int data_key(struct crm_crypt *c, uint64_t id, unsigned char key[DKEY],
 	return 0;
 }
 
-static int db_encrypted(sqlite3 *db);
-
-void crm_crypt_mark(sqlite3 *db)
+void crm_crypt_mark(struct crm_store *db)
 {
-	if (!db_encrypted(db))
-		sqlite3_exec(db, "INSERT OR REPLACE INTO meta (key, value) VALUES ('crypt.enabled', '1')",
-			     NULL, NULL, NULL);
+	char on[8] = "";
+	struct crm_err e;
+
+	if (crm_store_text1(db, "SELECT value FROM meta WHERE key = 'crypt.enabled'", NULL, on,
+			    sizeof(on), &e) >= 0 && strcmp(on, "1") != 0)
+		crm_store_set_meta(db, "crypt.enabled", "1", &e);
 }
 
 int crm_crypt_new_key(struct crm_crypt *c, uint64_t *id, struct crm_err *e)

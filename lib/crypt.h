@@ -95,7 +95,8 @@ int crm_key_status(const char *key_file, const char *db_path,
 
 /* Note in the database that it holds sealed cells: from then on it is not
  * opened without its key. */
-void crm_crypt_mark(sqlite3 *db);
+struct crm_store;
+void crm_crypt_mark(struct crm_store *db);
 
 /* A fresh data key (from a pool created in batches). */
 int crm_crypt_new_key(struct crm_crypt *c, uint64_t *id, struct crm_err *e);

@@ -10,7 +10,7 @@
  *   3. key: the external id, or a natural key when there is none;
  *   4. write: INSERT ... RETURNING * for a new key; for a known key, one
  *      UPDATE whose WHERE clause holds only if some value differs, so an
- *      unchanged row is not written at all and sqlite3_changes() tells
+ *      unchanged row is not written at all and the rows it returns tell
  *      "updated" from "unchanged".
  * Anything wrong in steps 1-3 rejects the record with a reason; nothing
  * is written for it. Rows are grouped into transactions of opts.batch
@@ -25,6 +25,7 @@
 #include "csvread.h"
 #include "db.h"
 #include "id.h"
+#include "store/store.h"
 #include "crypt.h"
 #include "import.h"
 #include "privacy.h"
@@ -57,9 +58,9 @@ struct keycache_ent {
 /* Prepared statements and caches for one record type. */
 struct tstate {
 	const struct crm_entity *t;
-	sqlite3_stmt *multi, *multi_part;	/* CHUNK rows; multi_n rows */
+	struct crm_stmt *multi, *multi_part;	/* CHUNK rows; multi_n rows */
 	size_t multi_n;
-	sqlite3_stmt *find_key, *find_any_key, *find_id, *insert, *update,
+	struct crm_stmt *find_key, *find_any_key, *find_id, *insert, *update,
 		     *get, *by_name, *by_email, *by_domain, *set_ref,
 		     *set_attr;
 	struct refcache_ent cache[REFCACHE_SIZE];
@@ -105,7 +106,9 @@ struct rec {
 };
 
 struct crm_import {
-	sqlite3 *db;
+	struct crm_store *db;
+	int pg;				/* on PostgreSQL */
+	struct crm_err dberr;		/* why the last lookup failed */
 	struct crm_import_opts o;
 	struct crm_import_hooks h;
 	struct crm_import_stats st;
@@ -137,14 +140,15 @@ struct crm_import {
 	struct crm_buf jraw;
 	/* Another connection's commit (a merge, say) may have changed what
 	 * any cached reference points at: the caches hold only while the
-	 * database's data_version stays. */
-	sqlite3_stmt *data_version;
+	 * database's data_version stays (PostgreSQL: the change log's last
+	 * event, as it stood after this connection's own last commit). */
+	struct crm_stmt *data_version;
 	long long last_version;
 	unsigned epoch;
-	sqlite3_stmt *find_product;
+	struct crm_stmt *find_product;
 	/* Encryption: the connection's keys, a contact's data key, a cell. */
 	struct crm_crypt *cc;
-	sqlite3_stmt *dk_of;
+	struct crm_stmt *dk_of;
 	struct { char id[CRM_ID_MAX]; uint64_t dk; } dk_cache[512];
 	long long nsuppressed;
 	struct crm_buf seal;
@@ -171,19 +175,19 @@ static void tstate_free(struct tstate *ts)
 {
 	if (!ts)
 		return;
-	sqlite3_finalize(ts->multi);
-	sqlite3_finalize(ts->multi_part);
-	sqlite3_finalize(ts->find_key);
-	sqlite3_finalize(ts->find_any_key);
-	sqlite3_finalize(ts->find_id);
-	sqlite3_finalize(ts->insert);
-	sqlite3_finalize(ts->update);
-	sqlite3_finalize(ts->get);
-	sqlite3_finalize(ts->by_name);
-	sqlite3_finalize(ts->by_email);
-	sqlite3_finalize(ts->by_domain);
-	sqlite3_finalize(ts->set_ref);
-	sqlite3_finalize(ts->set_attr);
+	crm_stmt_free(ts->multi);
+	crm_stmt_free(ts->multi_part);
+	crm_stmt_free(ts->find_key);
+	crm_stmt_free(ts->find_any_key);
+	crm_stmt_free(ts->find_id);
+	crm_stmt_free(ts->insert);
+	crm_stmt_free(ts->update);
+	crm_stmt_free(ts->get);
+	crm_stmt_free(ts->by_name);
+	crm_stmt_free(ts->by_email);
+	crm_stmt_free(ts->by_domain);
+	crm_stmt_free(ts->set_ref);
+	crm_stmt_free(ts->set_attr);
 	for (size_t i = 0; i < REFCACHE_SIZE; i++)
 		free(ts->cache[i].key);
 	for (size_t i = 0; i < ts->nkeys; i++)
@@ -191,13 +195,10 @@ static void tstate_free(struct tstate *ts)
 	free(ts);
 }
 
-static int prepare(sqlite3 *db, sqlite3_stmt **st, const char *sql,
+static int prepare(struct crm_store *db, struct crm_stmt **st, const char *sql,
 		   struct crm_err *e)
 {
-	if (sqlite3_prepare_v3(db, sql, -1, SQLITE_PREPARE_PERSISTENT, st,
-			       NULL) != SQLITE_OK)
-		return crm_db_err(db, e, "cannot prepare statement");
-	return 0;
+	return crm_store_prepare(db, sql, 0, st, e);
 }
 
 /* Parameter numbers in the insert and update statements. */
@@ -289,7 +290,7 @@ static int build_update_sql(const struct crm_entity *t, struct crm_buf *upd)
 	crm_buf_init(&cond, 0);
 	rc |= crm_buf_addf(upd, "UPDATE %s SET external_id = coalesce(external_id, ?%d)",
 			   t->table, P_EXT);
-	rc |= crm_buf_addf(&cond, "external_id IS NOT coalesce(external_id, ?%d)",
+	rc |= crm_buf_addf(&cond, "external_id IS DISTINCT FROM coalesce(external_id, ?%d)",
 			   P_EXT);
 	for (size_t i = 0; i < t->nfields; i++) {
 		const struct crm_field *f = &t->fields[i];
@@ -298,7 +299,7 @@ static int build_update_sql(const struct crm_entity *t, struct crm_buf *upd)
 			continue;
 		rc |= crm_buf_addf(upd, ", %s = coalesce(?%d, %s)", f->name,
 				   P_FIELD(i), f->name);
-		rc |= crm_buf_addf(&cond, " OR %s IS NOT coalesce(?%d, %s)",
+		rc |= crm_buf_addf(&cond, " OR %s IS DISTINCT FROM coalesce(?%d, %s)",
 				   f->name, P_FIELD(i), f->name);
 	}
 	if (t->has_name_key)
@@ -308,7 +309,8 @@ static int build_update_sql(const struct crm_entity *t, struct crm_buf *upd)
 		rc |= crm_buf_addf(upd, ", dk = coalesce(dk, ?%d), email_bi = coalesce(?%d, email_bi), phone_bi = coalesce(?%d, phone_bi)",
 				   P_DK(t), P_EMAILBI(t), P_PHONEBI(t));
 	rc |= crm_buf_addf(upd,
-		", attrs = json_patch(attrs, ?%d), updated_at = ?%d WHERE id = ?%d AND (%s OR attrs IS NOT json_patch(attrs, ?%d)) RETURNING *",
+		", attrs = json_patch(attrs, ?%d), updated_at = ?%d WHERE id = ?%d AND "
+		"(%s OR attrs IS DISTINCT FROM json_patch(attrs, ?%d)) RETURNING *",
 		P_ATTRS(t), P_NOW(t), P_ID, cond.data, P_ATTRS(t));
 	crm_buf_release(&cond);
 	return rc ? -1 : 0;
@@ -320,7 +322,8 @@ static struct tstate *tstate_get(struct crm_import *im,
 	size_t idx = (size_t)(t - crm_entities);
 	struct tstate *ts = im->ts[idx];
 	struct crm_buf ins, upd, sql;
-	sqlite3 *db = im->db;
+	struct crm_store *db = im->db;
+	const char *rowid = crm_store_rowid(db);
 
 	if (ts)
 		return ts;
@@ -360,21 +363,26 @@ static struct tstate *tstate_get(struct crm_import *im,
 	} while (0)
 	PREP(find_key, "SELECT id, merged_into FROM %s WHERE source = ?1 AND src_key = ?2",
 	     t->table);
-	PREP(find_any_key, "SELECT id, merged_into FROM %s WHERE src_key = ?1 ORDER BY rowid LIMIT 1",
-	     t->table);
+	PREP(find_any_key, "SELECT id, merged_into FROM %s WHERE src_key = ?1 ORDER BY %s LIMIT 1",
+	     t->table, rowid);
 	PREP(find_id, "SELECT id, merged_into FROM %s WHERE id = ?1", t->table);
 	PREP(get, "SELECT * FROM %s WHERE id = ?1", t->table);
-	PREP(set_attr, "UPDATE %s SET attrs = json_set(attrs, '$.' || json_quote(?2), ?3) WHERE id = ?1",
-	     t->table);
+	if (im->pg)
+		PREP(set_attr, "UPDATE %s SET attrs = jsonb_set(attrs, ARRAY[?2::text], to_jsonb(?3::text)) "
+		     "WHERE id = ?1", t->table);
+	else
+		PREP(set_attr, "UPDATE %s SET attrs = json_set(attrs, '$.' || json_quote(?2), ?3) "
+		     "WHERE id = ?1", t->table);
 	if (t->has_name_key)
-		PREP(by_name, "SELECT id, merged_into FROM %s WHERE name_key = ?1 ORDER BY merged_into IS NOT NULL, rowid LIMIT 1",
-		     t->table);
+		PREP(by_name, "SELECT id, merged_into FROM %s WHERE name_key = ?1 "
+		     "ORDER BY merged_into IS NOT NULL, %s LIMIT 1", t->table, rowid);
 	if (crm_entity_field(t, "email") >= 0)
-		PREP(by_email, "SELECT id, merged_into FROM %s WHERE %s = ?1 ORDER BY merged_into IS NOT NULL, rowid LIMIT 1",
-		     t->table, t->subject && im->cc ? "email_bi" : "email");
+		PREP(by_email, "SELECT id, merged_into FROM %s WHERE %s = ?1 "
+		     "ORDER BY merged_into IS NOT NULL, %s LIMIT 1",
+		     t->table, t->subject && im->cc ? "email_bi" : "email", rowid);
 	if (crm_entity_field(t, "domain") >= 0)
-		PREP(by_domain, "SELECT id, merged_into FROM %s WHERE domain = ?1 ORDER BY merged_into IS NOT NULL, rowid LIMIT 1",
-		     t->table);
+		PREP(by_domain, "SELECT id, merged_into FROM %s WHERE domain = ?1 "
+		     "ORDER BY merged_into IS NOT NULL, %s LIMIT 1", t->table, rowid);
 	if (crm_entity_field(t, "parent_id") >= 0)
 		PREP(set_ref, "UPDATE %s SET parent_id = ?2 WHERE id = ?1",
 		     t->table);
@@ -392,25 +400,27 @@ fail:
 	return NULL;
 }
 
-struct crm_import *crm_import_new(sqlite3 *db, const struct crm_import_opts *o,
+struct crm_import *crm_import_new(struct crm_store *db, const struct crm_import_opts *o,
 				  const struct crm_import_hooks *h,
 				  struct crm_err *e)
 {
 	struct crm_import *im = calloc(1, sizeof(*im));
+	char sql[160];
 
 	if (!im) {
 		crm_err_set(e, CRM_ESOFTWARE, "out of memory");
 		return NULL;
 	}
 	im->db = db;
-	im->cc = crm_crypt_of(db);
+	im->pg = crm_store_kind(db) == CRM_STORE_POSTGRES;
+	im->cc = crm_store_crypt(db);
 	if (im->cc && !im->o.dry_run)
 		crm_crypt_mark(db);
 	{	/* Is anyone suppressed? Most databases have no one. */
 		char n[32] = "0";
 		struct crm_err ign;
 
-		crm_db_text1(db, "SELECT count(*) FROM suppressions", NULL, n, sizeof(n), &ign);
+		crm_store_text1(db, "SELECT count(*) FROM suppressions", NULL, n, sizeof(n), &ign);
 		im->nsuppressed = atoll(n);
 	}
 	if (o)
@@ -424,9 +434,9 @@ struct crm_import *crm_import_new(sqlite3 *db, const struct crm_import_opts *o,
 	crm_buf_init(&im->out, 0);
 	crm_buf_init(&im->jraw, 0);
 	crm_buf_init(&im->file_cols, 0);
-	if (prepare(db, &im->find_product,
-		    "SELECT name FROM products WHERE name_key = ?1 ORDER BY merged_into IS NOT NULL, rowid LIMIT 1",
-		    e) < 0) {
+	snprintf(sql, sizeof(sql), "SELECT name FROM products WHERE name_key = ?1 "
+		 "ORDER BY merged_into IS NOT NULL, %s LIMIT 1", crm_store_rowid(db));
+	if (prepare(db, &im->find_product, sql, e) < 0) {
 		crm_import_free(im);
 		return NULL;
 	}
@@ -445,7 +455,7 @@ void crm_import_free(struct crm_import *im)
 	if (!im)
 		return;
 	if (im->in_tx)
-		crm_db_rollback(im->db);
+		crm_store_rollback(im->db);
 	for (size_t i = 0; i < 16; i++)
 		tstate_free(im->ts[i]);
 	for (size_t i = 0; i < im->nmaps; i++) {
@@ -460,9 +470,9 @@ void crm_import_free(struct crm_import *im)
 	free(im->owner);
 	free(im->jr);
 	crm_buf_release(&im->jraw);
-	sqlite3_finalize(im->find_product);
-	sqlite3_finalize(im->data_version);
-	sqlite3_finalize(im->dk_of);
+	crm_stmt_free(im->find_product);
+	crm_stmt_free(im->data_version);
+	crm_stmt_free(im->dk_of);
 	crm_buf_release(&im->seal);
 	for (size_t i = 0; i < CHUNK; i++)
 		rec_release(&im->recs[i]);
@@ -772,18 +782,18 @@ static int rec_derive(struct crm_import *im, struct rec *r)
 		/* "GTXPro" in a pipeline export is the catalogue's "GTX Pro". */
 		if (r->has[pr]) {
 			char *key = malloc(r->val[pr].len + 1);
-			sqlite3_stmt *q = im->find_product;
+			struct crm_stmt *q = im->find_product;
 
 			if (!key)
 				return reason(r, "out of memory");
 			crm_norm_key(r->val[pr].data, key);
-			sqlite3_bind_text(q, 1, key, -1, SQLITE_TRANSIENT);
-			if (sqlite3_step(q) == SQLITE_ROW) {
-				const char *name = (const char *)sqlite3_column_text(q, 0);
+			crm_stmt_bind_text_ref(q, 1, key, (size_t)-1);
+			if (crm_stmt_step(q, &im->dberr) > 0) {
+				const char *name = crm_stmt_text(q, 0);
 
 				set_val(r, pr, name, strlen(name));
 			}
-			sqlite3_reset(q);
+			crm_stmt_reset(q);
 			free(key);
 		}
 	}
@@ -796,41 +806,39 @@ static int rec_derive(struct crm_import *im, struct rec *r)
 /* ---- step 2: references ------------------------------------------------ */
 
 /* Follow merged_into pointers from the row q just returned. */
-static int follow_merges(struct tstate *ts, sqlite3_stmt *q, char *id)
+static int follow_merges(struct tstate *ts, struct crm_stmt *q, char *id, struct crm_err *e)
 {
-	const char *m = (const char *)sqlite3_column_text(q, 1);
+	const char *m = crm_stmt_text(q, 1);
 
-	snprintf(id, CRM_ID_MAX, "%s", (const char *)sqlite3_column_text(q, 0));
+	snprintf(id, CRM_ID_MAX, "%s", crm_stmt_text(q, 0));
 	for (int depth = 0; m && depth < 32; depth++) {
 		char next[CRM_ID_MAX];
 
 		snprintf(next, sizeof(next), "%s", m);
-		sqlite3_reset(q);
-		sqlite3_bind_text(ts->find_id, 1, next, -1, SQLITE_TRANSIENT);
-		if (sqlite3_step(ts->find_id) != SQLITE_ROW) {
-			sqlite3_reset(ts->find_id);
+		crm_stmt_reset(q);
+		crm_stmt_bind_text(ts->find_id, 1, next, (size_t)-1);
+		if (crm_stmt_step(ts->find_id, e) <= 0) {
+			crm_stmt_reset(ts->find_id);
 			return 0;
 		}
 		snprintf(id, CRM_ID_MAX, "%s", next);
-		m = (const char *)sqlite3_column_text(ts->find_id, 1);
+		m = crm_stmt_text(ts->find_id, 1);
 		q = ts->find_id;
 	}
-	sqlite3_reset(q);
+	crm_stmt_reset(q);
 	return 0;
 }
 
-/* Run q (bound) and on a row put the surviving id into id; 1 found. */
-static int lookup(struct tstate *ts, sqlite3_stmt *q, char *id)
+/* Run q (bound) and on a row put the surviving id into id; 1 found, -1
+ * with e on an error. */
+static int lookup(struct tstate *ts, struct crm_stmt *q, char *id, struct crm_err *e)
 {
-	int rc = sqlite3_step(q);
+	int rc = crm_stmt_step(q, e);
 
-	if (rc == SQLITE_ROW) {
-		follow_merges(ts, q, id);
-		sqlite3_reset(q);
-		return 1;
-	}
-	sqlite3_reset(q);
-	return rc == SQLITE_DONE ? 0 : -1;
+	if (rc > 0)
+		follow_merges(ts, q, id, e);
+	crm_stmt_reset(q);
+	return rc;
 }
 
 /*
@@ -861,17 +869,17 @@ static int resolve(struct crm_import *im, struct tstate *ts, const char *source,
 			return 0;
 	}
 	if (crm_id_valid(ts->t->prefix, v)) {
-		sqlite3_bind_text(ts->find_id, 1, v, -1, SQLITE_STATIC);
-		found = lookup(ts, ts->find_id, id);
+		crm_stmt_bind_text_ref(ts->find_id, 1, v, (size_t)-1);
+		found = lookup(ts, ts->find_id, id, &im->dberr);
 	}
 	if (!found) {
-		sqlite3_bind_text(ts->find_key, 1, source, -1, SQLITE_STATIC);
-		sqlite3_bind_text(ts->find_key, 2, v, -1, SQLITE_STATIC);
-		found = lookup(ts, ts->find_key, id);
+		crm_stmt_bind_text_ref(ts->find_key, 1, source, (size_t)-1);
+		crm_stmt_bind_text_ref(ts->find_key, 2, v, (size_t)-1);
+		found = lookup(ts, ts->find_key, id, &im->dberr);
 	}
 	if (!found) {
-		sqlite3_bind_text(ts->find_any_key, 1, v, -1, SQLITE_STATIC);
-		found = lookup(ts, ts->find_any_key, id);
+		crm_stmt_bind_text_ref(ts->find_any_key, 1, v, (size_t)-1);
+		found = lookup(ts, ts->find_any_key, id, &im->dberr);
 	}
 	if (!found && strchr(v, '@') && ts->by_email) {
 		char *em = malloc(strlen(v) + 1);
@@ -882,15 +890,15 @@ static int resolve(struct crm_import *im, struct tstate *ts, const char *source,
 
 			if (ts->t->subject && im->cc)
 				crm_crypt_bidx(im->cc, "email", em, strlen(em), bi);
-			sqlite3_bind_text(ts->by_email, 1, ts->t->subject && im->cc ? bi : em,
-					  -1, SQLITE_TRANSIENT);
-			found = lookup(ts, ts->by_email, id);
+			crm_stmt_bind_text(ts->by_email, 1, ts->t->subject && im->cc ? bi : em,
+					   (size_t)-1);
+			found = lookup(ts, ts->by_email, id, &im->dberr);
 		}
 		free(em);
 	}
 	if (!found && ts->by_domain && strchr(v, '.') && !strchr(v, ' ')) {
-		sqlite3_bind_text(ts->by_domain, 1, v, -1, SQLITE_STATIC);
-		found = lookup(ts, ts->by_domain, id);
+		crm_stmt_bind_text_ref(ts->by_domain, 1, v, (size_t)-1);
+		found = lookup(ts, ts->by_domain, id, &im->dberr);
 	}
 	if (!found && ts->by_name) {
 		char *key = malloc(strlen(v) + 1);
@@ -899,8 +907,8 @@ static int resolve(struct crm_import *im, struct tstate *ts, const char *source,
 			return -1;
 		crm_norm_key(v, key);
 		if (*key) {
-			sqlite3_bind_text(ts->by_name, 1, key, -1, SQLITE_TRANSIENT);
-			found = lookup(ts, ts->by_name, id);
+			crm_stmt_bind_text(ts->by_name, 1, key, (size_t)-1);
+			found = lookup(ts, ts->by_name, id, &im->dberr);
 		}
 		free(key);
 	}
@@ -921,21 +929,33 @@ static int resolve(struct crm_import *im, struct tstate *ts, const char *source,
 	return found;
 }
 
+/* The database's version as cache_check compares it. */
+static int data_version(struct crm_import *im, long long *v)
+{
+	struct crm_err e;
+	int rc;
+
+	if (!im->data_version &&
+	    crm_store_prepare(im->db, im->pg ? "SELECT coalesce(max(seq), 0) FROM events" :
+			      "PRAGMA data_version", 0, &im->data_version, &e) < 0)
+		return -1;
+	rc = crm_stmt_step(im->data_version, &e);
+	if (rc > 0)
+		*v = crm_stmt_int64(im->data_version, 0);
+	crm_stmt_reset(im->data_version);
+	return rc > 0 ? 0 : -1;
+}
+
 /* Drop every cached reference if another connection wrote since. */
 static void cache_check(struct crm_import *im)
 {
 	long long v;
 
-	if (!im->data_version &&
-	    sqlite3_prepare_v2(im->db, "PRAGMA data_version", -1, &im->data_version, NULL) != SQLITE_OK)
+	if (data_version(im, &v) < 0)
 		return;
-	if (sqlite3_step(im->data_version) == SQLITE_ROW) {
-		v = sqlite3_column_int64(im->data_version, 0);
-		if (v != im->last_version)
-			im->epoch++;
-		im->last_version = v;
-	}
-	sqlite3_reset(im->data_version);
+	if (v != im->last_version)
+		im->epoch++;
+	im->last_version = v;
 }
 
 static int rec_resolve(struct crm_import *im, struct rec *r, const char *source)
@@ -962,7 +982,7 @@ static int rec_resolve(struct crm_import *im, struct rec *r, const char *source)
 				return reason(r, "%s", e.msg);
 			rc = resolve(im, target, source, r->val[co].data, id);
 			if (rc < 0)
-				return reason(r, "lookup failed: %s", sqlite3_errmsg(im->db));
+				return reason(r, "lookup failed: %s", im->dberr.msg);
 			if (rc == 1 && set_val(r, (int)i, id, strlen(id)) < 0)
 				return reason(r, "out of memory");
 			continue;
@@ -972,7 +992,7 @@ static int rec_resolve(struct crm_import *im, struct rec *r, const char *source)
 			return reason(r, "%s", e.msg);
 		rc = resolve(im, target, source, r->val[i].data, id);
 		if (rc < 0)
-			return reason(r, "lookup failed: %s", sqlite3_errmsg(im->db));
+			return reason(r, "lookup failed: %s", im->dberr.msg);
 		if (rc == 0) {
 			if (f->flags & CRM_F_DEFERRED) {
 				r->deferred_field = (int)i;
@@ -1099,10 +1119,10 @@ static int rec_dk(struct crm_import *im, struct rec *r, const char *id,
 		if (!im->dk_of && prepare(im->db, &im->dk_of,
 				"SELECT dk FROM contacts WHERE id = ?1", e) < 0)
 			return -1;
-		sqlite3_bind_text(im->dk_of, 1, owner, -1, SQLITE_STATIC);
-		if (sqlite3_step(im->dk_of) == SQLITE_ROW)
-			*dk = (uint64_t)sqlite3_column_int64(im->dk_of, 0);
-		sqlite3_reset(im->dk_of);
+		crm_stmt_bind_text_ref(im->dk_of, 1, owner, (size_t)-1);
+		if (crm_stmt_step(im->dk_of, e) > 0)
+			*dk = (uint64_t)crm_stmt_int64(im->dk_of, 0);
+		crm_stmt_reset(im->dk_of);
 		if (*dk && strlen(owner) < CRM_ID_MAX) {
 			memcpy(im->dk_cache[slot].id, owner, strlen(owner) + 1);
 			im->dk_cache[slot].dk = *dk;
@@ -1115,16 +1135,16 @@ static int rec_dk(struct crm_import *im, struct rec *r, const char *id,
 
 /* Bind a blind index of field f of r (email, phone) to parameter p. */
 static void bind_bidx(struct crm_import *im, struct rec *r, const char *f,
-		      sqlite3_stmt *st, int p)
+		      struct crm_stmt *st, int p)
 {
 	int i = crm_entity_field(r->ts->t, f);
 	char bi[CRM_BIDX_MAX];
 
 	if (!im->cc || i < 0 || !r->has[i] ||
 	    crm_crypt_bidx_ident(im->cc, f, r->val[i].data, bi) < 0)
-		sqlite3_bind_null(st, p);
+		crm_stmt_bind_null(st, p);
 	else
-		sqlite3_bind_text(st, p, bi, -1, SQLITE_TRANSIENT);
+		crm_stmt_bind_text(st, p, bi, (size_t)-1);
 }
 
 /*
@@ -1132,7 +1152,7 @@ static void bind_bidx(struct crm_import *im, struct rec *r, const char *f,
  * row id whose cells are sealed under data key dk (0: none). -1 when a
  * cell cannot be sealed (e).
  */
-static int bind_fields(struct crm_import *im, struct rec *r, sqlite3_stmt *st,
+static int bind_fields(struct crm_import *im, struct rec *r, struct crm_stmt *st,
 		       int base, const char *id, uint64_t dk, struct crm_err *e)
 {
 	const struct crm_entity *t = r->ts->t;
@@ -1146,21 +1166,19 @@ static int bind_fields(struct crm_import *im, struct rec *r, sqlite3_stmt *st,
 		if (f->flags & CRM_F_VIRTUAL)
 			continue;
 		if (!r->has[i]) {
-			sqlite3_bind_null(st, p);
+			crm_stmt_bind_null(st, p);
 		} else if (dk && crm_entity_personal(t, f, kind)) {
 			crm_buf_reset(&im->seal);
 			if (crm_crypt_seal(im->cc, dk, t->table, f->name, id, r->val[i].data,
 					   r->val[i].len, &im->seal, e) < 0)
 				return -1;
-			sqlite3_bind_text(st, p, im->seal.data, (int)im->seal.len,
-					  SQLITE_TRANSIENT);
+			crm_stmt_bind_text(st, p, im->seal.data, im->seal.len);
 		} else if (f->type == CRM_T_INT) {
-			sqlite3_bind_int64(st, p, r->ival[i]);
+			crm_stmt_bind_int64(st, p, r->ival[i]);
 		} else if (f->type == CRM_T_REAL) {
-			sqlite3_bind_double(st, p, r->dval[i]);
+			crm_stmt_bind_double(st, p, r->dval[i]);
 		} else {
-			sqlite3_bind_text(st, p, r->val[i].data, (int)r->val[i].len,
-					  SQLITE_STATIC);
+			crm_stmt_bind_text_ref(st, p, r->val[i].data, r->val[i].len);
 		}
 	}
 	if (t->has_name_key) {
@@ -1172,24 +1190,25 @@ static int bind_fields(struct crm_import *im, struct rec *r, sqlite3_stmt *st,
 
 			if (key) {
 				crm_norm_key(r->val[n].data, key);
-				sqlite3_bind_text(st, base + P_NAMEKEY(t), key, -1, free);
+				crm_stmt_bind_text(st, base + P_NAMEKEY(t), key, (size_t)-1);
+				free(key);
 			}
 		} else {
-			sqlite3_bind_null(st, base + P_NAMEKEY(t));
+			crm_stmt_bind_null(st, base + P_NAMEKEY(t));
 		}
 	}
-	sqlite3_bind_text(st, base + P_ATTRS(t), r->nattrs ? r->attrs.data : "{}",
-			  -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, base + P_NOW(t), im->now, -1, SQLITE_STATIC);
+	crm_stmt_bind_text_ref(st, base + P_ATTRS(t), r->nattrs ? r->attrs.data : "{}",
+			       (size_t)-1);
+	crm_stmt_bind_text_ref(st, base + P_NOW(t), im->now, (size_t)-1);
 	if (r->external_id && *r->external_id)
-		sqlite3_bind_text(st, base + P_EXT, r->external_id, -1, SQLITE_STATIC);
+		crm_stmt_bind_text_ref(st, base + P_EXT, r->external_id, (size_t)-1);
 	else
-		sqlite3_bind_null(st, base + P_EXT);
+		crm_stmt_bind_null(st, base + P_EXT);
 	if (t->subject) {
 		if (dk)
-			sqlite3_bind_int64(st, base + P_DK(t), (sqlite3_int64)dk);
+			crm_stmt_bind_int64(st, base + P_DK(t), (long long)dk);
 		else
-			sqlite3_bind_null(st, base + P_DK(t));
+			crm_stmt_bind_null(st, base + P_DK(t));
 		bind_bidx(im, r, "email", st, base + P_EMAILBI(t));
 		bind_bidx(im, r, "phone", st, base + P_PHONEBI(t));
 	}
@@ -1198,14 +1217,13 @@ static int bind_fields(struct crm_import *im, struct rec *r, sqlite3_stmt *st,
 
 /* Bind everything a new row of r needs, with id. */
 static int bind_insert(struct crm_import *im, struct rec *r, const char *id,
-		       sqlite3_stmt *st, int base, struct crm_err *e)
+		       struct crm_stmt *st, int base, struct crm_err *e)
 {
 	uint64_t dk;
 
-	sqlite3_bind_text(st, base + P_ID, id, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, base + P_SOURCE, r->source, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, base + P_KEY, r->key.data, (int)r->key.len,
-			  SQLITE_STATIC);
+	crm_stmt_bind_text_ref(st, base + P_ID, id, (size_t)-1);
+	crm_stmt_bind_text_ref(st, base + P_SOURCE, r->source, (size_t)-1);
+	crm_stmt_bind_text_ref(st, base + P_KEY, r->key.data, r->key.len);
 	if (rec_dk(im, r, id, 0, &dk, e) < 0)
 		return -1;
 	return bind_fields(im, r, st, base, id, dk, e);
@@ -1283,16 +1301,18 @@ static int batch_commit(struct crm_import *im, struct crm_err *e)
 	if (!im->in_tx)
 		return 0;
 	if (im->o.dry_run) {
-		crm_db_rollback(im->db);
-	} else if (crm_db_commit(im->db, e) < 0) {
+		crm_store_rollback(im->db);
+	} else if (crm_store_commit(im->db, e) < 0) {
 		/* Still "in" the batch: the caller counts its rows as lost. */
 		char msg[CRM_ERR_MAX];
 
 		snprintf(msg, sizeof(msg), "%s", e->msg);
-		crm_err_set(e, e->code, "%s: commit: %s",
-			    sqlite3_db_filename(im->db, "main"), msg);
+		crm_err_set(e, e->code, "%s: commit: %s", crm_store_name(im->db), msg);
 		return -1;
 	}
+	/* Our own events are not another connection's writes. */
+	if (im->pg)
+		data_version(im, &im->last_version);
 	im->in_tx = 0;
 	im->in_batch = 0;
 	journal_committed(im);
@@ -1309,7 +1329,7 @@ static int batch_begin(struct crm_import *im, struct crm_err *e)
 {
 	if (im->in_tx)
 		return 0;
-	if (crm_db_begin(im->db, e) < 0)
+	if (crm_store_begin(im->db, e) < 0)
 		return -1;
 	im->in_tx = 1;
 	cache_check(im);
@@ -1413,24 +1433,40 @@ static int insert_json(struct crm_import *im, struct rec *r, const char *id,
 	return 0;
 }
 
-/* Step st; on SQLITE_DONE 0, else reset it and return the result code. */
-static int step_done(sqlite3_stmt *st)
+/*
+ * Run the bound write st to its end inside a savepoint (store.h), so a
+ * refused row takes back only itself: 0, or -1 with why in *err (the
+ * savepoint is then given back; a failure of that is put in *err too).
+ */
+static int write_run(struct crm_import *im, struct crm_stmt *st, struct crm_err *err)
 {
-	int rc = sqlite3_step(st);
+	int rc;
 
-	if (rc == SQLITE_DONE || rc == SQLITE_ROW)
-		return 0;
-	sqlite3_reset(st);
-	return rc ? rc : SQLITE_ERROR;
+	if (crm_store_savepoint(im->db, err) < 0)
+		return -1;
+	while ((rc = crm_stmt_step(st, err)) > 0)
+		;
+	crm_stmt_reset(st);
+	if (rc < 0) {
+		struct crm_err ign;
+
+		if (crm_store_release(im->db, 0, &ign) < 0)
+			*err = ign;
+		return -1;
+	}
+	return crm_store_release(im->db, 1, err);
 }
 
-/* A write failed: reject the record on a constraint, else fatal. */
-static int write_failed(struct crm_import *im, struct rec *r,
-			struct crm_err *e)
+/* A write failed with err: reject the record on a constraint (the
+ * database's words, without the "step: " of the call), else fatal. */
+static int write_failed(struct rec *r, const struct crm_err *err, struct crm_err *e)
 {
-	if (crm_db_code(sqlite3_extended_errcode(im->db)) == CRM_EDATA)
-		return reason(r, "%s", sqlite3_errmsg(im->db)), 1;
-	return crm_db_err(im->db, e, "write");
+	const char *why = strstr(err->msg, "step: ");
+
+	if (err->code == CRM_EDATA)
+		return reason(r, "%s", why ? why + 6 : err->msg), 1;
+	*e = *err;
+	return -1;
 }
 
 /* Count a record that landed as status, under id; -1 when out of memory. */
@@ -1459,10 +1495,10 @@ static int land(struct crm_import *im, struct rec *r, const char *id,
 static int write_existing(struct crm_import *im, struct rec *r, const char *id,
 			  struct crm_err *e)
 {
-	struct crm_sq_wrap rw;
 	struct tstate *ts = r->ts;
-	sqlite3_stmt *st = ts->update;
+	struct crm_stmt *st = ts->update;
 	const char *status = NULL;
+	struct crm_err err = { 0 };
 	uint64_t dk;
 	int rc;
 
@@ -1481,31 +1517,36 @@ static int write_existing(struct crm_import *im, struct rec *r, const char *id,
 	if (rec_dk(im, r, id, 1, &dk, e) < 0 ||
 	    bind_fields(im, r, st, 0, id, dk, e) < 0)
 		return -1;
-	sqlite3_bind_text(st, P_ID, id, -1, SQLITE_STATIC);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
+	crm_stmt_bind_text_ref(st, P_ID, id, (size_t)-1);
+	if (crm_store_savepoint(im->db, e) < 0)
+		return -1;
+	rc = crm_stmt_step(st, &err);
+	if (rc > 0) {
 		status = "updated";
-		if (im->o.records &&
-		    crm_row_json(&im->out, crm_sq_wrap(&rw, st), ts->t->kind, status) < 0) {
-			sqlite3_reset(st);
+		if (im->o.records && crm_row_json(&im->out, st, ts->t->kind, status) < 0) {
+			crm_stmt_reset(st);
+			crm_store_release(im->db, 0, e);
 			return crm_err_set(e, CRM_ESOFTWARE, "out of memory");
 		}
-		rc = sqlite3_step(st);
-	} else if (rc == SQLITE_DONE) {
+		rc = crm_stmt_step(st, &err);
+	}
+	crm_stmt_reset(st);
+	if (crm_store_release(im->db, rc == 0, e) < 0)
+		return -1;
+	if (rc < 0)
+		return write_failed(r, &err, e);
+	if (!status) {
 		status = "unchanged";
 		if (im->o.records) {
-			sqlite3_bind_text(ts->get, 1, id, -1, SQLITE_STATIC);
-			if (sqlite3_step(ts->get) == SQLITE_ROW &&
-			    crm_row_json(&im->out, crm_sq_wrap(&rw, ts->get), ts->t->kind, status) < 0)
-				rc = SQLITE_NOMEM;
-			sqlite3_reset(ts->get);
+			crm_stmt_bind_text_ref(ts->get, 1, id, (size_t)-1);
+			rc = crm_stmt_step(ts->get, e);
+			if (rc > 0 && crm_row_json(&im->out, ts->get, ts->t->kind, status) < 0)
+				rc = crm_err_set(e, CRM_ESOFTWARE, "out of memory");
+			crm_stmt_reset(ts->get);
+			if (rc < 0)
+				return -1;
 		}
 	}
-	if (rc != SQLITE_DONE) {
-		sqlite3_reset(st);
-		return write_failed(im, r, e);
-	}
-	sqlite3_reset(st);
 	if (land(im, r, id, status) < 0)
 		return crm_err_set(e, CRM_ESOFTWARE, "out of memory");
 	return 0;
@@ -1520,15 +1561,16 @@ static int write_one(struct crm_import *im, struct rec *r, const char *newid,
 		     int known, struct crm_err *e)
 {
 	struct tstate *ts = r->ts;
-	sqlite3_stmt *st = ts->insert;
+	struct crm_stmt *st = ts->insert;
+	struct crm_err err;
 	char id[CRM_ID_MAX];
 	int found;
 
 	if (r->id && *r->id) {
-		sqlite3_bind_text(ts->find_id, 1, r->id, -1, SQLITE_STATIC);
-		found = lookup(ts, ts->find_id, id);
+		crm_stmt_bind_text_ref(ts->find_id, 1, r->id, (size_t)-1);
+		found = lookup(ts, ts->find_id, id, e);
 		if (found < 0)
-			return crm_db_err(im->db, e, "lookup");
+			return -1;
 		if (found)
 			return write_existing(im, r, id, e);
 		if (!r->key.len)
@@ -1538,23 +1580,21 @@ static int write_one(struct crm_import *im, struct rec *r, const char *newid,
 	if (!known) {
 		if (bind_insert(im, r, newid, st, 0, e) < 0)
 			return -1;
-		if (step_done(st))
-			return write_failed(im, r, e);
-		sqlite3_reset(st);
+		if (write_run(im, st, &err) < 0)
+			return write_failed(r, &err, e);
 	}
-	if (!known && sqlite3_changes(im->db) == 1) {
+	if (!known && crm_stmt_changes(st) == 1) {
 		if (im->o.records && insert_json(im, r, newid, r->source) < 0)
 			return crm_err_set(e, CRM_ESOFTWARE, "out of memory");
 		if (land(im, r, newid, "inserted") < 0)
 			return crm_err_set(e, CRM_ESOFTWARE, "out of memory");
 		return 0;
 	}
-	sqlite3_bind_text(ts->find_key, 1, r->source, -1, SQLITE_STATIC);
-	sqlite3_bind_text(ts->find_key, 2, r->key.data, (int)r->key.len,
-			  SQLITE_STATIC);
-	found = lookup(ts, ts->find_key, id);
+	crm_stmt_bind_text_ref(ts->find_key, 1, r->source, (size_t)-1);
+	crm_stmt_bind_text_ref(ts->find_key, 2, r->key.data, r->key.len);
+	found = lookup(ts, ts->find_key, id, e);
 	if (found < 0)
-		return crm_db_err(im->db, e, "lookup");
+		return -1;
 	if (!found)
 		return reason(r, "conflicts with an existing record"), 1;
 	return write_existing(im, r, id, e);
@@ -1586,10 +1626,10 @@ static int maybe_commit(struct crm_import *im, struct crm_err *e)
 }
 
 /* The prepared INSERT for n rows of ts. */
-static sqlite3_stmt *multi_stmt(struct crm_import *im, struct tstate *ts,
+static struct crm_stmt *multi_stmt(struct crm_import *im, struct tstate *ts,
 				size_t n, struct crm_err *e)
 {
-	sqlite3_stmt **slot = n == CHUNK ? &ts->multi : &ts->multi_part;
+	struct crm_stmt **slot = n == CHUNK ? &ts->multi : &ts->multi_part;
 	struct crm_buf sql;
 
 	if (n == 1)
@@ -1597,7 +1637,7 @@ static sqlite3_stmt *multi_stmt(struct crm_import *im, struct tstate *ts,
 	/* Reuse the statement for this many rows if there is one. */
 	if (n == CHUNK ? ts->multi != NULL : ts->multi_part != NULL && ts->multi_n == n)
 		return *slot;
-	sqlite3_finalize(*slot);
+	crm_stmt_free(*slot);
 	*slot = NULL;
 	crm_buf_init(&sql, 0);
 	if (build_insert_sql(ts->t, n, &sql) < 0) {
@@ -1622,7 +1662,8 @@ static int flush_pending(struct crm_import *im, struct crm_err *e)
 {
 	size_t n = im->npend;
 	struct tstate *ts;
-	sqlite3_stmt *st;
+	struct crm_stmt *st;
+	struct crm_err err;
 	int rc, all = 0, failed = 0;
 
 	if (!n)
@@ -1637,14 +1678,13 @@ static int flush_pending(struct crm_import *im, struct crm_err *e)
 		if (bind_insert(im, &im->recs[k], im->recs[k].newid, st,
 				(int)k * P_ROW(ts->t), e) < 0)
 			return -1;
-	rc = step_done(st);
-	if (rc == 0) {
-		sqlite3_reset(st);
-		all = sqlite3_changes(im->db) == (int)n;
-	} else if (crm_db_code(sqlite3_extended_errcode(im->db)) == CRM_EDATA) {
+	if (write_run(im, st, &err) == 0) {
+		all = crm_stmt_changes(st) == (long long)n;
+	} else if (err.code == CRM_EDATA) {
 		failed = 1;	/* nothing went in: find the bad row below */
 	} else {
-		return crm_db_err(im->db, e, "write");
+		*e = err;
+		return -1;
 	}
 	im->npend = 0;
 	im->pend_bytes = 0;
@@ -1653,9 +1693,11 @@ static int flush_pending(struct crm_import *im, struct crm_err *e)
 		int in = all;
 
 		if (!all && !failed) {
-			sqlite3_bind_text(ts->find_id, 1, r->newid, -1, SQLITE_STATIC);
-			in = sqlite3_step(ts->find_id) == SQLITE_ROW;
-			sqlite3_reset(ts->find_id);
+			crm_stmt_bind_text_ref(ts->find_id, 1, r->newid, (size_t)-1);
+			in = crm_stmt_step(ts->find_id, e);
+			crm_stmt_reset(ts->find_id);
+			if (in < 0)
+				return -1;
 		}
 		if (in) {
 			if ((im->o.records && insert_json(im, r, r->newid, r->source) < 0) ||
@@ -1886,25 +1928,27 @@ static int finish_deferred(struct crm_import *im, struct crm_err *e)
 		struct deferred *d = &im->defer[i];
 		const struct crm_field *f = &d->ts->t->fields[d->field];
 		char id[CRM_ID_MAX];
-		sqlite3_stmt *st;
+		struct crm_stmt *st;
 		int rc;
 
 		if (batch_begin(im, e) < 0)
 			return -1;
 		rc = resolve(im, d->ts, im->o.source, d->value, id);
-		if (rc < 0)
-			return crm_db_err(im->db, e, "lookup");
+		if (rc < 0) {
+			*e = im->dberr;
+			return -1;
+		}
 		if (rc == 1) {
 			st = d->ts->set_ref;
-			sqlite3_bind_text(st, 1, d->id, -1, SQLITE_STATIC);
-			sqlite3_bind_text(st, 2, id, -1, SQLITE_STATIC);
+			crm_stmt_bind_text_ref(st, 1, d->id, (size_t)-1);
+			crm_stmt_bind_text(st, 2, id, (size_t)-1);
 		} else {
 			char msg[CRM_ERR_MAX];
 
 			st = d->ts->set_attr;
-			sqlite3_bind_text(st, 1, d->id, -1, SQLITE_STATIC);
-			sqlite3_bind_text(st, 2, d->header, -1, SQLITE_STATIC);
-			sqlite3_bind_text(st, 3, d->value, -1, SQLITE_STATIC);
+			crm_stmt_bind_text_ref(st, 1, d->id, (size_t)-1);
+			crm_stmt_bind_text_ref(st, 2, d->header, (size_t)-1);
+			crm_stmt_bind_text_ref(st, 3, d->value, (size_t)-1);
 			im->st.warnings++;
 			snprintf(msg, sizeof(msg),
 				 "%s:%ld: unknown %s '%s' for %s; kept in attrs as '%s'",
@@ -1913,10 +1957,10 @@ static int finish_deferred(struct crm_import *im, struct crm_err *e)
 			if (im->h.warn)
 				im->h.warn(im->h.ctx, msg);
 		}
-		rc = sqlite3_step(st);
-		sqlite3_reset(st);
-		if (rc != SQLITE_DONE)
-			return crm_db_err(im->db, e, "update reference");
+		rc = crm_stmt_step(st, e);
+		crm_stmt_reset(st);
+		if (rc < 0)
+			return -1;
 	}
 	for (size_t i = 0; i < im->ndefer; i++)
 		deferred_free(&im->defer[i]);
@@ -2311,24 +2355,24 @@ int crm_import_probe(const char *path, enum crm_format *fmt,
 static int log_import(struct crm_import *im, const char *name,
 		      const struct crm_import_stats *before, struct crm_err *e)
 {
-	sqlite3_stmt *st;
+	struct crm_stmt *st;
 	char now[32];
 	int rc;
 
 	crm_db_timestamp(now, sizeof(now));
-	if (sqlite3_prepare_v2(im->db, "INSERT INTO imports (at, file, source, entity, columns, rows, rejected) "
-			       "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)", -1, &st, NULL) != SQLITE_OK)
-		return crm_db_err(im->db, e, "cannot log the import");
-	sqlite3_bind_text(st, 1, now, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, name, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 3, im->o.source ? im->o.source : "import", -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 4, im->file_type->kind, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 5, im->file_cols.data, (int)im->file_cols.len, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 6, im->st.rows - before->rows);
-	sqlite3_bind_int64(st, 7, im->st.rejected - before->rejected);
-	rc = sqlite3_step(st);
-	sqlite3_finalize(st);
-	return rc == SQLITE_DONE ? 0 : crm_db_err(im->db, e, "cannot log the import");
+	if (crm_store_prepare(im->db, "INSERT INTO imports (at, file, source, entity, columns, rows, "
+			      "rejected) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)", 0, &st, e) < 0)
+		return -1;
+	crm_stmt_bind_text_ref(st, 1, now, (size_t)-1);
+	crm_stmt_bind_text_ref(st, 2, name, (size_t)-1);
+	crm_stmt_bind_text_ref(st, 3, im->o.source ? im->o.source : "import", (size_t)-1);
+	crm_stmt_bind_text_ref(st, 4, im->file_type->kind, (size_t)-1);
+	crm_stmt_bind_text_ref(st, 5, im->file_cols.data, im->file_cols.len);
+	crm_stmt_bind_int64(st, 6, im->st.rows - before->rows);
+	crm_stmt_bind_int64(st, 7, im->st.rejected - before->rejected);
+	rc = crm_stmt_step(st, e);
+	crm_stmt_free(st);
+	return rc < 0 ? -1 : 0;
 }
 
 static int import_reader(struct crm_import *im, struct crm_reader *r,
@@ -2399,7 +2443,7 @@ static int import_reader(struct crm_import *im, struct crm_reader *r,
 		im->st.inserted = im->at_begin.inserted;
 		im->st.updated = im->at_begin.updated;
 		im->st.unchanged = im->at_begin.unchanged;
-		crm_db_rollback(im->db);
+		crm_store_rollback(im->db);
 		im->in_tx = 0;
 		im->in_batch = 0;
 		crm_buf_reset(&im->out);

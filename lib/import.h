@@ -15,10 +15,10 @@
 
 #include <stdio.h>
 
-#include <sqlite3.h>
 
 #include "entity.h"
 #include "normalize.h"
+#include "store/store.h"
 #include "util.h"
 
 enum crm_format { CRM_FMT_AUTO, CRM_FMT_CSV, CRM_FMT_NDJSON };
@@ -69,7 +69,7 @@ struct crm_import;
  * A new importer writing to db (borrowed, must outlive it). NULL with e
  * filled on failure. Free with crm_import_free().
  */
-struct crm_import *crm_import_new(sqlite3 *db, const struct crm_import_opts *o,
+struct crm_import *crm_import_new(struct crm_store *db, const struct crm_import_opts *o,
 				  const struct crm_import_hooks *h,
 				  struct crm_err *e);
 void crm_import_free(struct crm_import *im);

@@ -135,10 +135,10 @@ int crm_audit_verify(sqlite3 *db, struct crm_audit_verify *v, struct crm_err *e)
  * configured, else under a random key kept in meta (which protects less:
  * it sits beside the hashes).
  */
-static int suppress_hash(sqlite3 *db, const char *field, const char *value,
+static int suppress_hash(struct crm_store *db, const char *field, const char *value,
 			 char out[CRM_BIDX_MAX], struct crm_err *e)
 {
-	struct crm_crypt *cc = crm_crypt_of(db);
+	struct crm_crypt *cc = crm_store_crypt(db);
 	char *v = malloc(strlen(value) + 1), kind[32];
 	int rc = 0;
 
@@ -154,20 +154,20 @@ static int suppress_hash(sqlite3 *db, const char *field, const char *value,
 		size_t klen = 0;
 		crypto_generichash_state h;
 
-		if (crm_db_text1(db, "SELECT value FROM meta WHERE key = 'privacy.salt'",
-				 NULL, salt, sizeof(salt), e) < 0) {
+		if (crm_store_text1(db, "SELECT value FROM meta WHERE key = 'privacy.salt'",
+				    NULL, salt, sizeof(salt), e) < 0) {
 			rc = -1;
 			goto out;
 		}
 		if (!*salt) {
-			if (sqlite3_db_readonly(db, "main") == 1) {
+			if (crm_store_readonly(db)) {
 				/* No salt yet: nothing was ever suppressed. */
 				memcpy(out, "none", 5);
 				goto out;
 			}
 			randombytes_buf(key, sizeof(key));
 			sodium_bin2hex(salt, sizeof(salt), key, sizeof(key));
-			if (crm_db_set_meta(db, "privacy.salt", salt, e) < 0) {
+			if (crm_store_set_meta(db, "privacy.salt", salt, e) < 0) {
 				rc = -1;
 				goto out;
 			}
@@ -190,22 +190,15 @@ out:
 	return rc;
 }
 
-int crm_suppressed(sqlite3 *db, const char *field, const char *value)
+int crm_suppressed(struct crm_store *db, const char *field, const char *value)
 {
-	char h[CRM_BIDX_MAX];
+	char h[CRM_BIDX_MAX], one[8];
 	struct crm_err e;
-	sqlite3_stmt *st;
-	int found;
 
 	if (!value || !*value || suppress_hash(db, field, value, h, &e) < 0)
 		return 0;
-	st = crm_db_stmt(db, "SELECT 1 FROM suppressions WHERE hash = ?1");
-	if (!st)
-		return 0;
-	sqlite3_bind_text(st, 1, h, -1, SQLITE_TRANSIENT);
-	found = sqlite3_step(st) == SQLITE_ROW;
-	crm_db_stmt_done(db, st);
-	return found;
+	return crm_store_text1(db, "SELECT 1 FROM suppressions WHERE hash = ?", h, one,
+			       sizeof(one), &e) > 0;
 }
 
 /* ---- finding a subject ------------------------------------------------ */
@@ -355,6 +348,7 @@ static int collect_keys(sqlite3 *db, const char *sql, uint64_t **ids, size_t *n,
 /* Put the subject's emails and phones on the suppression list. */
 static long long suppress_subject(sqlite3 *db, long long request, struct crm_err *e)
 {
+	struct crm_sq_wrap sw;
 	sqlite3_stmt *st, *ins;
 	struct crm_buf plain;
 	long long n = 0;
@@ -389,7 +383,7 @@ static long long suppress_subject(sqlite3 *db, long long request, struct crm_err
 			} else if (crm_buf_adds(&plain, cell) < 0) {
 				continue;
 			}
-			if (suppress_hash(db, field, plain.data, h, e) < 0)
+			if (suppress_hash(crm_sq_store(&sw, db), field, plain.data, h, e) < 0)
 				goto fail;
 			n++;
 			sqlite3_bind_text(ins, 1, h, -1, SQLITE_TRANSIENT);
@@ -446,6 +440,7 @@ int crm_forget(sqlite3 *db, const char *subject, const char *actor,
 	       int dry_run, struct crm_forget *f, struct crm_buf *rj,
 	       struct crm_err *e)
 {
+	struct crm_sq_wrap sw;
 	struct crm_crypt *cc = crm_crypt_of(db);
 	double t0 = crm_now();
 	uint64_t *keys = NULL;
@@ -456,7 +451,8 @@ int crm_forget(sqlite3 *db, const char *subject, const char *actor,
 
 	memset(f, 0, sizeof(*f));
 	crm_db_timestamp(now, sizeof(now));
-	if (suppress_hash(db, strchr(subject, '@') ? "email" : !strncmp(subject, "c_", 2) ? "id" : "phone",
+	if (suppress_hash(crm_sq_store(&sw, db),
+			  strchr(subject, '@') ? "email" : !strncmp(subject, "c_", 2) ? "id" : "phone",
 			  subject, hash, e) < 0)
 		return -1;
 	/*

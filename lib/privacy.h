@@ -9,6 +9,7 @@
 
 #include <sqlite3.h>
 
+#include "store/store.h"
 #include "util.h"
 
 /* "cli:USER" for a command run by USER; the API passes "token:NAME". */
@@ -32,7 +33,7 @@ struct crm_audit_verify {
 int crm_audit_verify(sqlite3 *db, struct crm_audit_verify *v, struct crm_err *e);
 
 /* Is this email or phone ("email", "phone") on the suppression list? */
-int crm_suppressed(sqlite3 *db, const char *field, const char *value);
+int crm_suppressed(struct crm_store *db, const char *field, const char *value);
 
 struct crm_forget {
 	long long request;	/* subject_requests id */

@@ -15,6 +15,7 @@
 #include "db.h"
 #include "entity.h"
 #include "seal.h"
+#include "store/sqlite.h"
 
 static int sealed(const char *s)
 {
@@ -505,6 +506,7 @@ int crm_seal_all(sqlite3 *db, long batch, struct crm_seal_stats *st,
 		 void (*progress)(void *arg, const char *table, const struct crm_seal_stats *st),
 		 void *arg, struct crm_err *e)
 {
+	struct crm_sq_wrap sw;
 	struct crm_crypt *cc = crm_crypt_of(db);
 	static const char *const types[] = { "contact", "interaction", "task" };
 
@@ -513,7 +515,7 @@ int crm_seal_all(sqlite3 *db, long batch, struct crm_seal_stats *st,
 		return crm_err_set(e, CRM_EUSAGE, "sealing needs the master key (--key-file or CRM_KEY_FILE)");
 	if (batch < 1)
 		batch = 1000;
-	crm_crypt_mark(db);
+	crm_crypt_mark(crm_sq_store(&sw, db));
 	for (size_t i = 0; i < sizeof(types) / sizeof(types[0]); i++)
 		if (seal_table(db, cc, crm_entity_find(types[i]), K_ROW, batch, st, progress, arg, e) < 0)
 			return -1;

@@ -37,8 +37,13 @@ struct crm_store_ops {
 	int (*wait)(struct crm_store *s, int ms, struct crm_err *e);
 	int (*prepare)(struct crm_store *s, const char *sql, int flags,
 		       struct crm_stmt **out, struct crm_err *e);
+	/* ref: p stays valid until the statement runs (SQLite need not
+	 * copy it). */
 	int (*bind)(struct crm_stmt *st, int i, enum crm_type t, long long iv, double dv,
-		    const void *p, size_t n);
+		    const void *p, size_t n, int ref);
+	/* Statement savepoints (store.h); NULL: every statement is atomic
+	 * already (SQLite). */
+	int (*savepoint)(struct crm_store *s, int op, struct crm_err *e);
 	int (*step)(struct crm_stmt *st, struct crm_err *e);
 	long long (*changes)(struct crm_stmt *st);
 	int (*ncolumns)(struct crm_stmt *st);
@@ -55,6 +60,7 @@ struct crm_store_ops {
 struct crm_store {
 	const struct crm_store_ops *ops;
 	char name[512];
+	int flags;		/* as opened */
 	void *h;		/* the backend's handle */
 };
 

@@ -26,6 +26,7 @@
 #define FLOAT4OID 700
 #define FLOAT8OID 701
 #define NUMERICOID 1700
+#define TEXTOID 25
 
 struct pq {
 	PGconn *conn;
@@ -33,9 +34,11 @@ struct pq {
 };
 
 struct param {
-	char *v;		/* NULL: SQL NULL */
+	char *v;		/* NULL: SQL NULL; else num or buf */
 	int len, binary;
 	char num[32];
+	char *buf;		/* text and bytes */
+	size_t cap;
 };
 
 struct pq_stmt {
@@ -169,6 +172,16 @@ static int pq_exec(struct crm_store *s, const char *sql, struct crm_err *e)
 static int pq_begin(struct crm_store *s, struct crm_err *e)
 {
 	return pq_exec(s, "BEGIN", e);
+}
+
+static int pq_savepoint(struct crm_store *s, int op, struct crm_err *e)
+{
+	static const char *const sql[] = {
+		"SAVEPOINT crm_stmt", "RELEASE SAVEPOINT crm_stmt",
+		"ROLLBACK TO SAVEPOINT crm_stmt; RELEASE SAVEPOINT crm_stmt",
+	};
+
+	return pq_exec(s, sql[op], e);
 }
 
 static int pq_commit(struct crm_store *s, struct crm_err *e)
@@ -557,8 +570,9 @@ static int pq_bulk_end(struct crm_bulk *b, struct crm_err *e)
 }
 
 /* sql with "?" numbered as $1, $2... and "?N" as $N, outside quotes;
- * *n the largest number. */
-static char *number_params(const char *sql, int *n)
+ * *n the largest number; used[k - 1] set for each $k the text names
+ * (room for as many as the text has characters). */
+static char *number_params(const char *sql, int *n, char *used)
 {
 	size_t len = strlen(sql);
 	char *out = malloc(len * 12 + 1), *o = out, quote = 0;
@@ -581,8 +595,13 @@ static char *number_params(const char *sql, int *n)
 				k = (int)strtol(p + 1, &end, 10);
 				p = end - 1;
 			}
+			if (k < 1 || (size_t)k > strlen(sql)) {
+				free(out);
+				return NULL;
+			}
 			if (k > *n)
 				*n = k;
+			used[k - 1] = 1;
 			o += snprintf(o, 12, "$%d", k);
 			continue;
 		}
@@ -597,21 +616,35 @@ static int pq_prepare(struct crm_store *s, const char *sql, int flags,
 {
 	struct pq *q = s->h;
 	struct pq_stmt *x = calloc(1, sizeof(*x));
-	char *text;
+	char *text, *used = calloc(strlen(sql) + 1, 1);
+	Oid *types;
 	PGresult *r;
 	int n;
 
 	*out = NULL;
-	if (!x || !(text = number_params(sql, &n))) {
+	if (!x || !used || !(text = number_params(sql, &n, used))) {
 		free(x);
+		free(used);
+		return crm_err_set(e, CRM_ESOFTWARE, "out of memory or a bad parameter number");
+	}
+	/* A number the text skips (SQLite allows it) is text to the server,
+	 * which could not tell its type otherwise. */
+	if (!(types = calloc((size_t)n + 1, sizeof(*types)))) {
+		free(x);
+		free(used);
+		free(text);
 		return crm_err_set(e, CRM_ESOFTWARE, "out of memory");
 	}
+	for (int i = 0; i < n; i++)
+		types[i] = used[i] ? 0 : TEXTOID;
+	free(used);
 	x->head.ops = &crm_store_pg;
 	x->head.s = s;
 	x->stream = flags & CRM_STMT_STREAM;
 	snprintf(x->name, sizeof(x->name), "crm_%u", q->next++);
-	r = PQprepare(q->conn, x->name, text, 0, NULL);
+	r = PQprepare(q->conn, x->name, text, n, types);
 	free(text);
+	free(types);
 	if (PQresultStatus(r) != PGRES_COMMAND_OK) {
 		fail(s, r, e, "prepare");
 		PQclear(r);
@@ -685,7 +718,7 @@ static void pq_reset(struct crm_stmt *st)
 }
 
 static int pq_bind(struct crm_stmt *st, int i, enum crm_type t, long long iv, double dv,
-		   const void *p, size_t n)
+		   const void *p, size_t n, int ref)
 {
 	struct pq_stmt *x = (struct pq_stmt *)st;
 	struct param *pm;
@@ -694,9 +727,8 @@ static int pq_bind(struct crm_stmt *st, int i, enum crm_type t, long long iv, do
 		return -1;
 	if (x->executed)
 		pq_reset(st);
+	(void)ref;	/* sent when run: always copied */
 	pm = &x->p[i - 1];
-	if (pm->v != pm->num)
-		free(pm->v);
 	pm->v = NULL;
 	pm->binary = 0;
 	pm->len = 0;
@@ -713,8 +745,17 @@ static int pq_bind(struct crm_stmt *st, int i, enum crm_type t, long long iv, do
 		return 0;
 	case CRM_TEXT:
 	case CRM_BLOB:
-		if (n > 0x7fffffff || !(pm->v = malloc(n + 1)))
+		if (n > 0x7fffffff)
 			return -1;
+		if (n + 1 > pm->cap) {	/* the buffer is kept for the next value */
+			char *grown = realloc(pm->buf, n + 1 > 64 ? n + 1 : 64);
+
+			if (!grown)
+				return -1;
+			pm->buf = grown;
+			pm->cap = n + 1 > 64 ? n + 1 : 64;
+		}
+		pm->v = pm->buf;
 		memcpy(pm->v, p, n);
 		pm->v[n] = '\0';
 		pm->len = (int)n;
@@ -944,8 +985,7 @@ static void pq_free(struct crm_stmt *st)
 	snprintf(sql, sizeof(sql), "DEALLOCATE %s", x->name);
 	PQclear(PQexec(CONN(st->s), sql));
 	for (int i = 0; x->p && i < x->nparams; i++)
-		if (x->p[i].v != x->p[i].num)
-			free(x->p[i].v);
+		free(x->p[i].buf);
 	free(x->p);
 	free(x->ptypes);
 	PQclear(x->desc);
@@ -959,6 +999,7 @@ const struct crm_store_ops crm_store_pg = {
 	.exec = pq_exec,
 	.begin = pq_begin,
 	.commit = pq_commit,
+	.savepoint = pq_savepoint,
 	.rollback = pq_rollback,
 	.version = pq_version,
 	.apply = pq_apply,

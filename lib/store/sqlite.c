@@ -255,7 +255,7 @@ static int sq_prepare(struct crm_store *s, const char *sql, int flags,
 }
 
 static int sq_bind(struct crm_stmt *st, int i, enum crm_type t, long long iv, double dv,
-		   const void *p, size_t n)
+		   const void *p, size_t n, int ref)
 {
 	sqlite3_stmt *x = ST(st);
 
@@ -271,7 +271,8 @@ static int sq_bind(struct crm_stmt *st, int i, enum crm_type t, long long iv, do
 	case CRM_REAL:
 		return sqlite3_bind_double(x, i, dv) == SQLITE_OK ? 0 : -1;
 	case CRM_TEXT:
-		return sqlite3_bind_text64(x, i, p, n, SQLITE_TRANSIENT, SQLITE_UTF8) == SQLITE_OK ? 0 : -1;
+		return sqlite3_bind_text64(x, i, p, n, ref ? SQLITE_STATIC : SQLITE_TRANSIENT,
+					   SQLITE_UTF8) == SQLITE_OK ? 0 : -1;
 	case CRM_BLOB:
 		return sqlite3_bind_blob64(x, i, p, n, SQLITE_TRANSIENT) == SQLITE_OK ? 0 : -1;
 	}
@@ -401,6 +402,17 @@ struct crm_stmt *crm_sq_wrap(struct crm_sq_wrap *w, sqlite3_stmt *st)
 	w->stmt.head.s = &w->s;
 	w->stmt.st = st;
 	return &w->stmt.head;
+}
+
+struct crm_store *crm_sq_store(struct crm_sq_wrap *w, sqlite3 *db)
+{
+	memset(w, 0, sizeof(*w));
+	w->q.db = db;
+	w->s.ops = &crm_store_sqlite_ops;
+	w->s.h = &w->q;
+	if (sqlite3_db_readonly(db, "main") == 1)
+		w->s.flags = CRM_STORE_READONLY;
+	return &w->s;
 }
 
 sqlite3 *crm_store_sqlite(struct crm_store *s)

@@ -39,6 +39,7 @@ int crm_store_open(struct crm_store **out, const char *target, int flags, struct
 	if (!s)
 		return crm_err_set(e, CRM_ESOFTWARE, "out of memory");
 	s->ops = ops;
+	s->flags = flags;
 	display_name(s->name, sizeof(s->name), target);
 	if (ops->open(s, target, flags, e) < 0) {
 		free(s);
@@ -136,6 +137,62 @@ int crm_store_columns(struct crm_store *s, const char *table, char ***out, struc
 	}
 	*out = list;
 	return 0;
+}
+
+int crm_store_savepoint(struct crm_store *s, struct crm_err *e)
+{
+	return s->ops->savepoint ? s->ops->savepoint(s, 0, e) : 0;
+}
+
+int crm_store_release(struct crm_store *s, int keep, struct crm_err *e)
+{
+	return s->ops->savepoint ? s->ops->savepoint(s, keep ? 1 : 2, e) : 0;
+}
+
+const char *crm_store_rowid(const struct crm_store *s)
+{
+	return s->ops->kind == CRM_STORE_POSTGRES ? "id" : "rowid";
+}
+
+int crm_store_text1(struct crm_store *s, const char *sql, const char *p, char *out, size_t n,
+		    struct crm_err *e)
+{
+	struct crm_stmt *st;
+	int rc;
+
+	if (crm_store_prepare(s, sql, 0, &st, e) < 0)
+		return -1;
+	if (p)
+		crm_stmt_bind_text_ref(st, 1, p, (size_t)-1);
+	rc = crm_stmt_step(st, e);
+	if (rc > 0) {
+		const char *v = crm_stmt_text(st, 0);
+
+		snprintf(out, n, "%s", v ? v : "");
+	}
+	crm_stmt_free(st);
+	return rc;
+}
+
+int crm_store_set_meta(struct crm_store *s, const char *key, const char *value,
+		       struct crm_err *e)
+{
+	struct crm_stmt *st;
+	int rc;
+
+	if (crm_store_prepare(s, "INSERT INTO meta (key, value) VALUES (?, ?) "
+			      "ON CONFLICT (key) DO UPDATE SET value = excluded.value", 0, &st, e) < 0)
+		return -1;
+	crm_stmt_bind_text_ref(st, 1, key, (size_t)-1);
+	crm_stmt_bind_text_ref(st, 2, value, (size_t)-1);
+	rc = crm_stmt_step(st, e);
+	crm_stmt_free(st);
+	return rc < 0 ? -1 : 0;
+}
+
+int crm_store_readonly(const struct crm_store *s)
+{
+	return s->flags & CRM_STORE_READONLY;
 }
 
 struct crm_crypt *crm_store_crypt(struct crm_store *s)
@@ -393,29 +450,36 @@ int crm_store_prepare(struct crm_store *s, const char *sql, int flags,
 
 int crm_stmt_bind_null(struct crm_stmt *st, int i)
 {
-	return st->ops->bind(st, i, CRM_NULL, 0, 0, NULL, 0);
+	return st->ops->bind(st, i, CRM_NULL, 0, 0, NULL, 0, 0);
 }
 
 int crm_stmt_bind_int64(struct crm_stmt *st, int i, long long v)
 {
-	return st->ops->bind(st, i, CRM_INTEGER, v, 0, NULL, 0);
+	return st->ops->bind(st, i, CRM_INTEGER, v, 0, NULL, 0, 0);
 }
 
 int crm_stmt_bind_double(struct crm_stmt *st, int i, double v)
 {
-	return st->ops->bind(st, i, CRM_REAL, 0, v, NULL, 0);
+	return st->ops->bind(st, i, CRM_REAL, 0, v, NULL, 0, 0);
 }
 
 int crm_stmt_bind_text(struct crm_stmt *st, int i, const char *v, size_t n)
 {
 	if (!v)
 		return crm_stmt_bind_null(st, i);
-	return st->ops->bind(st, i, CRM_TEXT, 0, 0, v, n == (size_t)-1 ? strlen(v) : n);
+	return st->ops->bind(st, i, CRM_TEXT, 0, 0, v, n == (size_t)-1 ? strlen(v) : n, 0);
+}
+
+int crm_stmt_bind_text_ref(struct crm_stmt *st, int i, const char *v, size_t n)
+{
+	if (!v)
+		return crm_stmt_bind_null(st, i);
+	return st->ops->bind(st, i, CRM_TEXT, 0, 0, v, n == (size_t)-1 ? strlen(v) : n, 1);
 }
 
 int crm_stmt_bind_blob(struct crm_stmt *st, int i, const void *v, size_t n)
 {
-	return st->ops->bind(st, i, CRM_BLOB, 0, 0, v ? v : "", n);
+	return st->ops->bind(st, i, CRM_BLOB, 0, 0, v ? v : "", n, 0);
 }
 
 int crm_stmt_step(struct crm_stmt *st, struct crm_err *e)

@@ -71,6 +71,17 @@ struct crm_crypt *crm_store_crypt(struct crm_store *s);
 /* The connection a statement was prepared on. */
 struct crm_store *crm_stmt_store(struct crm_stmt *st);
 
+/* Opened with CRM_STORE_READONLY? */
+int crm_store_readonly(const struct crm_store *s);
+
+/* The first column of the first row of sql, run with text parameter p
+ * (NULL: none), into out[n] ("" for NULL): 1 a row, 0 none, -1 with e. */
+int crm_store_text1(struct crm_store *s, const char *sql, const char *p, char *out, size_t n,
+		    struct crm_err *e);
+/* meta key = value, inserted or replaced. */
+int crm_store_set_meta(struct crm_store *s, const char *key, const char *value,
+		       struct crm_err *e);
+
 /* SQL without parameters or results; several statements allowed. */
 int crm_store_exec(struct crm_store *s, const char *sql, struct crm_err *e);
 
@@ -82,6 +93,23 @@ int crm_store_begin(struct crm_store *s, struct crm_err *e);
 int crm_store_begin_read(struct crm_store *s, struct crm_err *e);
 int crm_store_commit(struct crm_store *s, struct crm_err *e);
 void crm_store_rollback(struct crm_store *s);
+
+/*
+ * A statement that fails inside a transaction takes back only what it
+ * did, on either backend: SQLite's statements are atomic by themselves;
+ * a PostgreSQL transaction is lost with any failed statement unless a
+ * savepoint was taken before it. So a caller that goes on after a failed
+ * write (a rejected row) brackets the write: crm_store_savepoint()
+ * before, crm_store_release() after, keep 1 when the write held and 0
+ * when it failed (its changes are taken back, the transaction goes on).
+ * Nothing on SQLite.
+ */
+int crm_store_savepoint(struct crm_store *s, struct crm_err *e);
+int crm_store_release(struct crm_store *s, int keep, struct crm_err *e);
+
+/* The column that orders a table's rows oldest first: "rowid" on SQLite,
+ * "id" on PostgreSQL (ids sort by the time they were made). */
+const char *crm_store_rowid(const struct crm_store *s);
 
 /* The schema version of the database (0: empty), and this build's. */
 int crm_store_version(struct crm_store *s, int *v, struct crm_err *e);
@@ -154,8 +182,12 @@ int crm_store_prepare(struct crm_store *s, const char *sql, int flags,
 int crm_stmt_bind_null(struct crm_stmt *st, int i);
 int crm_stmt_bind_int64(struct crm_stmt *st, int i, long long v);
 int crm_stmt_bind_double(struct crm_stmt *st, int i, double v);
+/* n (size_t)-1: up to the NUL; NULL binds NULL. */
 int crm_stmt_bind_text(struct crm_stmt *st, int i, const char *v, size_t n);
 int crm_stmt_bind_blob(struct crm_stmt *st, int i, const void *v, size_t n);
+/* Text that stays valid and unchanged until the statement has run (SQLite
+ * does not copy it); n (size_t)-1: up to its NUL. */
+int crm_stmt_bind_text_ref(struct crm_stmt *st, int i, const char *v, size_t n);
 /* Run, or go to the next row: 1 a row, 0 done, -1 with e. */
 int crm_stmt_step(struct crm_stmt *st, struct crm_err *e);
 /* Rows the last run changed. */

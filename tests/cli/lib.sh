@@ -57,7 +57,27 @@ done_testing() {
 }
 
 q() {	# q SQL - one value from the test database
-	sqlite3 "$CRM_DB" "$1"
+	if on_pg; then
+		# SQLite's SQL on what the server holds: a copy, cell for
+		# cell (0150-db-copy.t checks that it is).
+		rm -f "$T/.q.db" "$T/.q.db-wal" "$T/.q.db-shm"
+		crm-db copy -q "$CRM_DB" "$T/.q.db" >/dev/null || return 1
+		sqlite3 "$T/.q.db" "$1"
+	else
+		sqlite3 "$CRM_DB" "$1"
+	fi
+}
+
+on_pg() {	# on_pg - is the test's database on PostgreSQL?
+	[ "${CRM_TEST_BACKEND:-sqlite}" = postgresql ]
+}
+
+dbsql() {	# dbsql SQL - run SQL on the test database itself (its dialect)
+	if on_pg; then
+		psql -q -X -v ON_ERROR_STOP=1 "$CRM_DB" -c "SET client_min_messages = warning" -c "$1" >/dev/null
+	else
+		sqlite3 "$CRM_DB" "$1"
+	fi
 }
 
 # pg_start: a PostgreSQL server for this test. $CRM_TEST_PG (a superuser
@@ -85,3 +105,12 @@ pg_newdb() {
 		-c "CREATE DATABASE \"$1\" OWNER crm" >/dev/null || { echo "Bail out! cannot create database $1"; exit 1; }
 	echo "$PG_ADMIN" | sed "s,//[^@]*@,//crm@,; s,/postgres\$,/$1,"
 }
+
+# CRM_TEST_BACKEND=postgresql (make check's second pass): the test's
+# database is a new, empty PostgreSQL database instead of $T/crm.db.
+if [ "${CRM_TEST_BACKEND:-sqlite}" = postgresql ]; then
+	pg_start
+	CRM_DB=$(pg_newdb main)
+	export CRM_DB
+	echo "# on $CRM_DB"
+fi
