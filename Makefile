@@ -137,9 +137,15 @@ deps:
 PROVE ?= prove
 PROVE_FLAGS ?=
 
+# A test whose header says "# backends: sqlite postgresql" runs twice:
+# on an SQLite file, then on a new PostgreSQL database (tests/cli/lib.sh;
+# $CRM_TEST_PG names a server to use, else each starts its own).
+PG_TESTS = $(shell grep -l '^\# backends:.*postgresql' tests/cli/*.t)
+
 check: deps
 	@$(MAKE) --no-print-directory all unit
 	CRM_BUILD=$(abspath $(O)) $(PROVE) $(PROVE_FLAGS) $(UNIT) tests/cli/*.t
+	CRM_BUILD=$(abspath $(O)) CRM_TEST_BACKEND=postgresql $(PROVE) $(PROVE_FLAGS) $(PG_TESTS)
 
 unit: $(UNIT) $(REPLAY)
 

@@ -1,5 +1,6 @@
 #!/bin/sh
 # crm: the dispatcher, init, help, version.
+# backends: sqlite postgresql
 . "$(dirname "$0")/lib.sh"
 
 out=$(crm version)

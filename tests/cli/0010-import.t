@@ -1,5 +1,6 @@
 #!/bin/sh
 # crm-import: mapping, references, custom fields, upserts, output.
+# backends: sqlite postgresql
 . "$(dirname "$0")/lib.sh"
 F=$TOP/tests/fixtures
 

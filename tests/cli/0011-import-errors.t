@@ -1,6 +1,7 @@
 #!/bin/sh
 # crm-import: bad input is reported with file, line and reason, and every
 # row is accounted for: in the database or in the rejects file.
+# backends: sqlite postgresql
 . "$(dirname "$0")/lib.sh"
 F=$TOP/tests/fixtures
 

@@ -1,6 +1,7 @@
 #!/bin/sh
 # crm-import: kill -9 in the middle leaves a consistent database, and a
 # re-run completes the import without duplicates.
+# backends: sqlite postgresql
 . "$(dirname "$0")/lib.sh"
 
 "$TOP"/scripts/gen-sample --contacts 60000 -s 7 >big.csv
@@ -9,7 +10,7 @@ crm-import -t contact --batch 500 big.csv >out.ndjson 2>/dev/null &
 pid=$!
 # Wait until some batches have committed, then kill without warning.
 i=0
-while [ "$(sqlite3 "$CRM_DB" 'select count(*) from contacts' 2>/dev/null || echo 0)" -lt 2000 ] && [ $i -lt 200 ]; do
+while [ "$(dbsql 'select count(*) from contacts' 2>/dev/null || echo 0)" -lt 2000 ] && [ $i -lt 200 ]; do
 	sleep 0.05; i=$((i + 1))
 done
 kill -9 $pid 2>/dev/null

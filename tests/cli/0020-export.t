@@ -1,5 +1,6 @@
 #!/bin/sh
 # crm-export: filters, formats, and the round trip import -> export -> import.
+# backends: sqlite postgresql
 . "$(dirname "$0")/lib.sh"
 F=$TOP/tests/fixtures
 

@@ -2,6 +2,7 @@
 # Round trips and the import defects found beside the pipes: export then
 # import gives the same records; a file of another type, a --map of a
 # missing column and other systems' exports are handled as a user expects.
+# backends: sqlite postgresql
 . "$(dirname "$0")/lib.sh"
 
 crm init 2>/dev/null

@@ -72,9 +72,9 @@ on_pg() {	# on_pg - is the test's database on PostgreSQL?
 	[ "${CRM_TEST_BACKEND:-sqlite}" = postgresql ]
 }
 
-dbsql() {	# dbsql SQL - run SQL on the test database itself (its dialect)
+dbsql() {	# dbsql SQL - run SQL on the test database itself (in its dialect)
 	if on_pg; then
-		psql -q -X -v ON_ERROR_STOP=1 "$CRM_DB" -c "SET client_min_messages = warning" -c "$1" >/dev/null
+		psql -q -X -At -v ON_ERROR_STOP=1 "$CRM_DB" -c "SET client_min_messages = warning" -c "$1"
 	else
 		sqlite3 "$CRM_DB" "$1"
 	fi
