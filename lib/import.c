@@ -201,6 +201,13 @@ static int prepare(struct crm_store *db, struct crm_stmt **st, const char *sql,
 	return crm_store_prepare(db, sql, 0, st, e);
 }
 
+/* A write that may refuse one row: the batch goes on without it. */
+static int prepare_write(struct crm_store *db, struct crm_stmt **st, const char *sql,
+			 struct crm_err *e)
+{
+	return crm_store_prepare(db, sql, CRM_STMT_ATOMIC, st, e);
+}
+
 /* Parameter numbers in the insert and update statements. */
 #define P_ID 1
 #define P_SOURCE 2
@@ -264,8 +271,9 @@ static int insert_tuple(const struct crm_entity *t, struct crm_buf *b, int base)
 }
 
 /*
- * INSERT of n rows. A known key is not an error here: the rows that did
- * not go in are updated one by one afterwards.
+ * INSERT of n rows, returning the ids of those that went in. A known key
+ * is not an error here: the rows that did not go in are updated one by
+ * one afterwards.
  */
 static int build_insert_sql(const struct crm_entity *t, size_t n,
 			    struct crm_buf *b)
@@ -279,7 +287,7 @@ static int build_insert_sql(const struct crm_entity *t, size_t n,
 			rc |= crm_buf_adds(b, ", ");
 		rc |= insert_tuple(t, b, (int)k * P_ROW(t));
 	}
-	return rc | crm_buf_adds(b, " ON CONFLICT (src_key, source) DO NOTHING");
+	return rc | crm_buf_adds(b, " ON CONFLICT (src_key, source) DO NOTHING RETURNING id");
 }
 
 static int build_update_sql(const struct crm_entity *t, struct crm_buf *upd)
@@ -352,8 +360,8 @@ static struct tstate *tstate_get(struct crm_import *im,
 		crm_err_set(e, CRM_ESOFTWARE, "out of memory");
 		goto fail;
 	}
-	if (prepare(db, &ts->insert, ins.data, e) < 0 ||
-	    prepare(db, &ts->update, upd.data, e) < 0)
+	if (prepare_write(db, &ts->insert, ins.data, e) < 0 ||
+	    prepare_write(db, &ts->update, upd.data, e) < 0)
 		goto fail;
 #define PREP(stmt, ...) do { \
 		crm_buf_reset(&sql); \
@@ -1433,28 +1441,16 @@ static int insert_json(struct crm_import *im, struct rec *r, const char *id,
 	return 0;
 }
 
-/*
- * Run the bound write st to its end inside a savepoint (store.h), so a
- * refused row takes back only itself: 0, or -1 with why in *err (the
- * savepoint is then given back; a failure of that is put in *err too).
- */
-static int write_run(struct crm_import *im, struct crm_stmt *st, struct crm_err *err)
+/* Run the bound write st to its end: 0, or -1 with why in *err (a
+ * refused row takes back only itself: prepare_write). */
+static int write_run(struct crm_stmt *st, struct crm_err *err)
 {
 	int rc;
 
-	if (crm_store_savepoint(im->db, err) < 0)
-		return -1;
 	while ((rc = crm_stmt_step(st, err)) > 0)
 		;
 	crm_stmt_reset(st);
-	if (rc < 0) {
-		struct crm_err ign;
-
-		if (crm_store_release(im->db, 0, &ign) < 0)
-			*err = ign;
-		return -1;
-	}
-	return crm_store_release(im->db, 1, err);
+	return rc;
 }
 
 /* A write failed with err: reject the record on a constraint (the
@@ -1518,21 +1514,16 @@ static int write_existing(struct crm_import *im, struct rec *r, const char *id,
 	    bind_fields(im, r, st, 0, id, dk, e) < 0)
 		return -1;
 	crm_stmt_bind_text_ref(st, P_ID, id, (size_t)-1);
-	if (crm_store_savepoint(im->db, e) < 0)
-		return -1;
 	rc = crm_stmt_step(st, &err);
 	if (rc > 0) {
 		status = "updated";
 		if (im->o.records && crm_row_json(&im->out, st, ts->t->kind, status) < 0) {
 			crm_stmt_reset(st);
-			crm_store_release(im->db, 0, e);
 			return crm_err_set(e, CRM_ESOFTWARE, "out of memory");
 		}
 		rc = crm_stmt_step(st, &err);
 	}
 	crm_stmt_reset(st);
-	if (crm_store_release(im->db, rc == 0, e) < 0)
-		return -1;
 	if (rc < 0)
 		return write_failed(r, &err, e);
 	if (!status) {
@@ -1580,7 +1571,7 @@ static int write_one(struct crm_import *im, struct rec *r, const char *newid,
 	if (!known) {
 		if (bind_insert(im, r, newid, st, 0, e) < 0)
 			return -1;
-		if (write_run(im, st, &err) < 0)
+		if (write_run(st, &err) < 0)
 			return write_failed(r, &err, e);
 	}
 	if (!known && crm_stmt_changes(st) == 1) {
@@ -1645,7 +1636,7 @@ static struct crm_stmt *multi_stmt(struct crm_import *im, struct tstate *ts,
 		crm_err_set(e, CRM_ESOFTWARE, "out of memory");
 		return NULL;
 	}
-	if (prepare(im->db, slot, sql.data, e) < 0)
+	if (prepare_write(im->db, slot, sql.data, e) < 0)
 		*slot = NULL;
 	crm_buf_release(&sql);
 	if (n != CHUNK)
@@ -1664,7 +1655,8 @@ static int flush_pending(struct crm_import *im, struct crm_err *e)
 	struct tstate *ts;
 	struct crm_stmt *st;
 	struct crm_err err;
-	int rc, all = 0, failed = 0;
+	char in[CHUNK] = { 0 };	/* went in */
+	int rc, failed = 0;
 
 	if (!n)
 		return 0;
@@ -1678,28 +1670,36 @@ static int flush_pending(struct crm_import *im, struct crm_err *e)
 		if (bind_insert(im, &im->recs[k], im->recs[k].newid, st,
 				(int)k * P_ROW(ts->t), e) < 0)
 			return -1;
-	if (write_run(im, st, &err) == 0) {
-		all = crm_stmt_changes(st) == (long long)n;
-	} else if (err.code == CRM_EDATA) {
-		failed = 1;	/* nothing went in: find the bad row below */
-	} else {
+	/* The ids returned are those that went in, in the order given. */
+	for (size_t k = 0; (rc = crm_stmt_step(st, &err)) > 0;) {
+		const char *id = crm_stmt_text(st, 0);
+		size_t j = k;
+
+		while (j < n && strcmp(im->recs[j].newid, id))
+			j++;
+		if (j == n)	/* out of order after all: look everywhere */
+			for (j = 0; j < n && (in[j] || strcmp(im->recs[j].newid, id)); j++)
+				;
+		if (j < n) {
+			in[j] = 1;
+			k = j + 1;
+		}
+	}
+	crm_stmt_reset(st);
+	if (rc < 0 && err.code != CRM_EDATA) {
 		*e = err;
 		return -1;
+	}
+	if (rc < 0) {	/* nothing went in: find the bad row below */
+		failed = 1;
+		memset(in, 0, sizeof(in));
 	}
 	im->npend = 0;
 	im->pend_bytes = 0;
 	for (size_t k = 0; k < n; k++) {
 		struct rec *r = &im->recs[k];
-		int in = all;
 
-		if (!all && !failed) {
-			crm_stmt_bind_text_ref(ts->find_id, 1, r->newid, (size_t)-1);
-			in = crm_stmt_step(ts->find_id, e);
-			crm_stmt_reset(ts->find_id);
-			if (in < 0)
-				return -1;
-		}
-		if (in) {
+		if (in[k]) {
 			if ((im->o.records && insert_json(im, r, r->newid, r->source) < 0) ||
 			    land(im, r, r->newid, "inserted") < 0)
 				return crm_err_set(e, CRM_ESOFTWARE, "out of memory");

@@ -41,9 +41,7 @@ struct crm_store_ops {
 	 * copy it). */
 	int (*bind)(struct crm_stmt *st, int i, enum crm_type t, long long iv, double dv,
 		    const void *p, size_t n, int ref);
-	/* Statement savepoints (store.h); NULL: every statement is atomic
-	 * already (SQLite). */
-	int (*savepoint)(struct crm_store *s, int op, struct crm_err *e);
+
 	int (*step)(struct crm_stmt *st, struct crm_err *e);
 	long long (*changes)(struct crm_stmt *st);
 	int (*ncolumns)(struct crm_stmt *st);

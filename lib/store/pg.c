@@ -44,7 +44,9 @@ struct param {
 struct pq_stmt {
 	struct crm_stmt head;
 	char name[24];
-	int nparams, stream, executed, done, row, nrows;
+	int nparams, stream, atomic, executed, done, row, nrows;
+	const char **values;	/* what run() sends */
+	int *lens, *formats;
 	Oid *ptypes;
 	struct param *p;
 	PGresult *res;
@@ -172,16 +174,6 @@ static int pq_exec(struct crm_store *s, const char *sql, struct crm_err *e)
 static int pq_begin(struct crm_store *s, struct crm_err *e)
 {
 	return pq_exec(s, "BEGIN", e);
-}
-
-static int pq_savepoint(struct crm_store *s, int op, struct crm_err *e)
-{
-	static const char *const sql[] = {
-		"SAVEPOINT crm_stmt", "RELEASE SAVEPOINT crm_stmt",
-		"ROLLBACK TO SAVEPOINT crm_stmt; RELEASE SAVEPOINT crm_stmt",
-	};
-
-	return pq_exec(s, sql[op], e);
 }
 
 static int pq_commit(struct crm_store *s, struct crm_err *e)
@@ -641,6 +633,7 @@ static int pq_prepare(struct crm_store *s, const char *sql, int flags,
 	x->head.ops = &crm_store_pg;
 	x->head.s = s;
 	x->stream = flags & CRM_STMT_STREAM;
+	x->atomic = flags & CRM_STMT_ATOMIC;
 	snprintf(x->name, sizeof(x->name), "crm_%u", q->next++);
 	r = PQprepare(q->conn, x->name, text, n, types);
 	free(text);
@@ -662,10 +655,13 @@ static int pq_prepare(struct crm_store *s, const char *sql, int flags,
 	x->nparams = PQnparams(r);
 	x->ptypes = calloc((size_t)x->nparams + 1, sizeof(*x->ptypes));
 	x->p = calloc((size_t)x->nparams + 1, sizeof(*x->p));
+	x->values = calloc((size_t)x->nparams + 1, sizeof(*x->values));
+	x->lens = calloc((size_t)x->nparams + 1, sizeof(*x->lens));
+	x->formats = calloc((size_t)x->nparams + 1, sizeof(*x->formats));
 	for (int i = 0; x->ptypes && i < x->nparams; i++)
 		x->ptypes[i] = PQparamtype(r, i);
 	x->desc = r;
-	if (!x->ptypes || !x->p) {
+	if (!x->ptypes || !x->p || !x->values || !x->lens || !x->formats) {
 		crm_stmt_free(&x->head);
 		return crm_err_set(e, CRM_ESOFTWARE, "out of memory");
 	}
@@ -767,18 +763,58 @@ static int pq_bind(struct crm_stmt *st, int i, enum crm_type t, long long iv, do
 	return -1;
 }
 
+/*
+ * x run inside a savepoint, in one round trip: SAVEPOINT, the statement
+ * and RELEASE sent as a pipeline. When the statement fails, the savepoint
+ * is rolled back: the transaction goes on without its changes. Outside a
+ * transaction a statement is atomic already. The statement's result, or
+ * the first error.
+ */
+static PGresult *exec_atomic(struct pq_stmt *x)
+{
+	PGconn *c = CONN(x->head.s);
+	PGresult *r, *res = NULL;
+	int ok;
+
+	if (PQtransactionStatus(c) != PQTRANS_INTRANS || !PQenterPipelineMode(c))
+		return PQexecPrepared(c, x->name, x->nparams, x->values, x->lens, x->formats, 0);
+	ok = PQsendQueryParams(c, "SAVEPOINT crm_stmt", 0, NULL, NULL, NULL, NULL, 0) &&
+	     PQsendQueryPrepared(c, x->name, x->nparams, x->values, x->lens, x->formats, 0) &&
+	     PQsendQueryParams(c, "RELEASE SAVEPOINT crm_stmt", 0, NULL, NULL, NULL, NULL, 0) &&
+	     PQpipelineSync(c);
+	/* Each query's results end with a NULL; the sync ends the pipeline.
+	 * Kept: the statement's result, or the first failure. */
+	for (int q = 0; ok && q < 4; q++) {
+		while ((r = PQgetResult(c))) {
+			ExecStatusType t = PQresultStatus(r);
+			int bad = t == PGRES_FATAL_ERROR || t == PGRES_PIPELINE_ABORTED;
+
+			if (t == PGRES_PIPELINE_SYNC) {
+				PQclear(r);
+				q = 4;
+				break;
+			}
+			if ((q == 1 || bad) && (!res || (bad && PQresultStatus(res) == PGRES_PIPELINE_ABORTED))) {
+				PQclear(res);
+				res = r;
+			} else {
+				PQclear(r);
+			}
+		}
+	}
+	PQexitPipelineMode(c);
+	if (!ok || !res || PQresultStatus(res) == PGRES_FATAL_ERROR ||
+	    PQresultStatus(res) == PGRES_PIPELINE_ABORTED)
+		PQclear(PQexec(c, "ROLLBACK TO SAVEPOINT crm_stmt; RELEASE SAVEPOINT crm_stmt"));
+	return res;
+}
+
 static int run(struct pq_stmt *x, struct crm_err *e)
 {
 	struct crm_store *s = x->head.s;
-	const char **values = calloc((size_t)x->nparams + 1, sizeof(*values));
-	int *lens = calloc((size_t)x->nparams + 1, sizeof(*lens));
-	int *formats = calloc((size_t)x->nparams + 1, sizeof(*formats));
-	int rc = -1;
+	const char **values = x->values;
+	int *lens = x->lens, *formats = x->formats;
 
-	if (!values || !lens || !formats) {
-		crm_err_set(e, CRM_ESOFTWARE, "out of memory");
-		goto out;
-	}
 	for (int i = 0; i < x->nparams; i++) {
 		values[i] = x->p[i].v;
 		lens[i] = x->p[i].len;
@@ -789,26 +825,20 @@ static int run(struct pq_stmt *x, struct crm_err *e)
 	x->changes = 0;
 	if (x->stream) {
 		if (!PQsendQueryPrepared(CONN(s), x->name, x->nparams, values, lens, formats, 0) ||
-		    !PQsetSingleRowMode(CONN(s))) {
-			fail(s, NULL, e, "query");
-			goto out;
-		}
-	} else {
-		x->res = PQexecPrepared(CONN(s), x->name, x->nparams, values, lens, formats, 0);
-		if (PQresultStatus(x->res) != PGRES_TUPLES_OK && PQresultStatus(x->res) != PGRES_COMMAND_OK) {
-			fail(s, x->res, e, "step");
-			clear_result(x);
-			goto out;
-		}
-		x->nrows = PQntuples(x->res);
-		x->changes = atoll(PQcmdTuples(x->res));
+		    !PQsetSingleRowMode(CONN(s)))
+			return fail(s, NULL, e, "query");
+		return 0;
 	}
-	rc = 0;
-out:
-	free(values);
-	free(lens);
-	free(formats);
-	return rc;
+	x->res = x->atomic ? exec_atomic(x) :
+		 PQexecPrepared(CONN(s), x->name, x->nparams, values, lens, formats, 0);
+	if (PQresultStatus(x->res) != PGRES_TUPLES_OK && PQresultStatus(x->res) != PGRES_COMMAND_OK) {
+		fail(s, x->res, e, "step");
+		clear_result(x);
+		return -1;
+	}
+	x->nrows = PQntuples(x->res);
+	x->changes = atoll(PQcmdTuples(x->res));
+	return 0;
 }
 
 static int new_row(struct pq_stmt *x, struct crm_err *e)
@@ -988,6 +1018,9 @@ static void pq_free(struct crm_stmt *st)
 		free(x->p[i].buf);
 	free(x->p);
 	free(x->ptypes);
+	free(x->values);
+	free(x->lens);
+	free(x->formats);
 	PQclear(x->desc);
 	free(x);
 }
@@ -999,7 +1032,6 @@ const struct crm_store_ops crm_store_pg = {
 	.exec = pq_exec,
 	.begin = pq_begin,
 	.commit = pq_commit,
-	.savepoint = pq_savepoint,
 	.rollback = pq_rollback,
 	.version = pq_version,
 	.apply = pq_apply,

@@ -139,16 +139,6 @@ int crm_store_columns(struct crm_store *s, const char *table, char ***out, struc
 	return 0;
 }
 
-int crm_store_savepoint(struct crm_store *s, struct crm_err *e)
-{
-	return s->ops->savepoint ? s->ops->savepoint(s, 0, e) : 0;
-}
-
-int crm_store_release(struct crm_store *s, int keep, struct crm_err *e)
-{
-	return s->ops->savepoint ? s->ops->savepoint(s, keep ? 1 : 2, e) : 0;
-}
-
 const char *crm_store_rowid(const struct crm_store *s)
 {
 	return s->ops->kind == CRM_STORE_POSTGRES ? "id" : "rowid";

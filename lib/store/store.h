@@ -38,6 +38,14 @@ enum crm_type { CRM_NULL, CRM_INTEGER, CRM_REAL, CRM_TEXT, CRM_BLOB };
 #define CRM_STMT_STREAM	0x1	/* rows one at a time (PostgreSQL: the
 				 * connection runs nothing else until the
 				 * last row, so give it one of its own) */
+#define CRM_STMT_ATOMIC	0x2	/* when it fails inside a transaction, only
+				 * its own changes are taken back and the
+				 * transaction goes on, as every SQLite
+				 * statement does (PostgreSQL: a savepoint
+				 * around it, in the same round trip; a
+				 * failed statement would end the
+				 * transaction). For writes that may be
+				 * refused one at a time: a rejected row. */
 
 struct crm_store;
 struct crm_stmt;
@@ -93,19 +101,6 @@ int crm_store_begin(struct crm_store *s, struct crm_err *e);
 int crm_store_begin_read(struct crm_store *s, struct crm_err *e);
 int crm_store_commit(struct crm_store *s, struct crm_err *e);
 void crm_store_rollback(struct crm_store *s);
-
-/*
- * A statement that fails inside a transaction takes back only what it
- * did, on either backend: SQLite's statements are atomic by themselves;
- * a PostgreSQL transaction is lost with any failed statement unless a
- * savepoint was taken before it. So a caller that goes on after a failed
- * write (a rejected row) brackets the write: crm_store_savepoint()
- * before, crm_store_release() after, keep 1 when the write held and 0
- * when it failed (its changes are taken back, the transaction goes on).
- * Nothing on SQLite.
- */
-int crm_store_savepoint(struct crm_store *s, struct crm_err *e);
-int crm_store_release(struct crm_store *s, int keep, struct crm_err *e);
 
 /* The column that orders a table's rows oldest first: "rowid" on SQLite,
  * "id" on PostgreSQL (ids sort by the time they were made). */

@@ -132,6 +132,26 @@ static void suite(void)
 	   crm_store_exec(s, "DELETE FROM contacts WHERE id = 'c_t1'", &e) == 0 &&
 	   one_int(s, "SELECT max(seq) FROM events") == 1002, "a counter is never set back");
 
+	/* In a transaction, an atomic statement that fails takes back only
+	 * itself; the transaction goes on and commits the rest. */
+	ok(crm_store_begin(s, &e) == 0 &&
+	   crm_store_prepare(s, "INSERT INTO meta (key, value) VALUES (?, 'x'), ('t-atom-b', 'x')",
+			     CRM_STMT_ATOMIC, &st, &e) == 0, "an atomic insert of two rows");
+	crm_stmt_bind_text(st, 1, "t-atom-a", (size_t)-1);
+	ok(crm_stmt_step(st, &e) == 0 && crm_stmt_changes(st) == 2, "both in (%s)", e.msg);
+	crm_stmt_reset(st);
+	crm_stmt_bind_text(st, 1, "t-atom-c", (size_t)-1);
+	ok(crm_stmt_step(st, &e) < 0 && e.code == CRM_EDATA, "again: the second row is a duplicate, refused");
+	crm_stmt_reset(st);
+	crm_stmt_bind_text(st, 1, "t-atom-d", (size_t)-1);
+	ok(crm_stmt_step(st, &e) < 0, "and again");
+	crm_stmt_free(st);
+	ok(crm_store_exec(s, "INSERT INTO meta (key, value) VALUES ('t-atom-e', 'x')", &e) == 0,
+	   "the transaction goes on (%s)", e.msg);
+	ok(crm_store_commit(s, &e) == 0, "and commits (%s)", e.msg);
+	is_int(one_int(s, "SELECT count(*) FROM meta WHERE key LIKE 't-atom-%'"), 3,
+	       "what held is kept; the refused statements left nothing (no t-atom-c or -d)");
+
 	/* Errors name what went wrong. */
 	ok(crm_store_prepare(s, "SELECT nosuch FROM meta", 0, &st, &e) < 0 && strstr(e.msg, "nosuch"),
 	   "an unknown column: prepare fails, naming it (%s)", e.msg);
