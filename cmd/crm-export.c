@@ -398,6 +398,9 @@ int main(int argc, char **argv)
 	    /* One read transaction: a consistent snapshot across the types. */
 	    crm_store_begin_read(db, &e) < 0)
 		cli_die_err(&e);
+	if (crm_store_sealed(db))
+		cli_die(CRM_EUSAGE, "%s holds sealed cells, which this version opens on SQLite only "
+			"(crm db copy it to a file)", crm_store_name(db));
 	for (size_t i = 0; i < ntypes; i++) {
 		struct crm_export_query q = { types[i], filters, nfilters,
 					      have_since ? since : NULL, merged };

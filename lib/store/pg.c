@@ -15,7 +15,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../crypt.h"
 #include "backend.h"
 
 #define BYTEAOID 17
@@ -94,30 +93,6 @@ static int fail(struct crm_store *s, PGresult *r, struct crm_err *e, const char 
 
 static void pq_close(struct crm_store *s);
 
-/*
- * Field encryption is not on this backend: the key store is an SQLite
- * file's neighbour (crypt.h). Refuse a key file rather than write plain
- * cells into a database that may hold sealed ones, and refuse a database
- * whose cells were sealed elsewhere (crm db copy) rather than show them
- * as they are.
- */
-static int sealed(struct crm_store *s, struct crm_err *e)
-{
-	PGresult *r;
-	int on;
-
-	if (crm_crypt_key_file())
-		return crm_err_set(e, CRM_EUSAGE, "%s: field encryption (--key-file, CRM_KEY_FILE) "
-				   "is not available on PostgreSQL in this version", s->name);
-	r = PQexec(CONN(s), "SELECT 1 FROM meta WHERE key = 'crypt.enabled' AND value = '1'");
-	on = PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) > 0;
-	PQclear(r);
-	if (on)
-		return crm_err_set(e, CRM_EUSAGE, "%s holds sealed cells, which this version opens "
-				   "on SQLite only: copy it to a file with 'crm db copy'", s->name);
-	return 0;
-}
-
 static int pq_open(struct crm_store *s, const char *target, int flags, struct crm_err *e)
 {
 	struct pq *q = calloc(1, sizeof(*q));
@@ -137,10 +112,6 @@ static int pq_open(struct crm_store *s, const char *target, int flags, struct cr
 	}
 	PQsetNoticeProcessor(q->conn, quiet, NULL);
 	s->h = q;
-	if (!(flags & CRM_STORE_PLAIN) && sealed(s, e) < 0) {
-		pq_close(s);
-		return -1;
-	}
 	if (flags & CRM_STORE_READONLY) {
 		PGresult *r = PQexec(q->conn, "SET default_transaction_read_only = on");
 

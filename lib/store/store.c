@@ -190,6 +190,16 @@ struct crm_crypt *crm_store_crypt(struct crm_store *s)
 	return s->ops->crypt ? s->ops->crypt(s) : NULL;
 }
 
+int crm_store_sealed(struct crm_store *s)
+{
+	char on[8] = "";
+	struct crm_err e;
+
+	return !crm_store_crypt(s) &&
+	       crm_store_text1(s, "SELECT value FROM meta WHERE key = 'crypt.enabled'", NULL, on,
+			       sizeof(on), &e) > 0 && !strcmp(on, "1");
+}
+
 struct crm_store *crm_stmt_store(struct crm_stmt *st)
 {
 	return st->s;

@@ -70,12 +70,18 @@ const char *crm_store_name(const struct crm_store *s);
 int crm_store_columns(struct crm_store *s, const char *table, char ***out, struct crm_err *e);
 
 /*
- * Field encryption on this connection (crypt.h), or NULL when it is off.
- * On PostgreSQL it is off: a key file configured, or a database that
- * holds sealed cells, refuses to open (CRM_EUSAGE) rather than write
- * plain cells beside sealed ones or show sealed ones as they are.
+ * Field encryption on this connection (crypt.h), or NULL when it is off
+ * (always, on PostgreSQL in this version).
  */
 struct crm_crypt *crm_store_crypt(struct crm_store *s);
+/*
+ * Does the database hold sealed cells this connection cannot open (it
+ * has no key, or its backend cannot seal)? A tool that reads or writes
+ * personal fields then refuses, rather than show "enc:..." cells or
+ * write plain ones beside them; SQLite's connections refuse such a file
+ * when they open it already (crypt.h).
+ */
+int crm_store_sealed(struct crm_store *s);
 /* The connection a statement was prepared on. */
 struct crm_store *crm_stmt_store(struct crm_stmt *st);
 

@@ -7,6 +7,11 @@
 #              and back; reference: the same tables through sqlite3 -csv
 #              piped into psql's \copy (no types, no counters, no checks),
 #              and psql \copy out piped into sqlite3 .import
+#   import     crm-import of N contacts (CSV: upsert, no records out) into
+#              an SQLite file and into PostgreSQL, side by side; reference:
+#              psql's \copy of the same CSV into a bare table (no keys, no
+#              triggers: what the server ingests at most); and a re-import
+#              of N/10 of them, every row unchanged, on both
 #   events     crm-events --follow: commit-to-line latency, median of 20
 #              commits, on PostgreSQL (LISTEN/NOTIFY) and on SQLite
 #              (polling every --interval, 0.2 s by default)
@@ -73,6 +78,50 @@ for w in to from; do
 		"$crm" "$(echo "$rows / $crm" | bc -l)" "$ref" "$(echo "$rows / $ref" | bc -l)" "$(echo "$ref / $crm" | bc -l)"
 done
 echo "(the round trip gives every table back the same: $(tail -1 "$dir/cmp"))"
+
+echo "== import: $N contacts from CSV, runs: $RUNS (median)"
+head -n $((N / 10 + 1)) "$dir/c.csv" >"$dir/tenth.csv"
+cols=$(head -1 "$dir/c.csv" | tr -d '\r' | sed 's/[^,]*/"&" text/g')
+for r in $(seq "$RUNS"); do
+	rm -f "$dir/i.db"*
+	crm --db "$dir/i.db" init 2>/dev/null
+	t0=$(now)
+	crm-import --db "$dir/i.db" -q -t contact --output none "$dir/c.csv"
+	t1=$(now)
+	echo "$t1 - $t0" | bc >>"$dir/isq"
+	newdb i
+	crm --db "$(url i)" init 2>/dev/null
+	t0=$(now)
+	crm-import --db "$(url i)" -q -t contact --output none "$dir/c.csv"
+	t1=$(now)
+	echo "$t1 - $t0" | bc >>"$dir/ipg"
+	newdb b
+	psql -q "$(url b)" -c "CREATE TABLE t ($cols)"
+	t0=$(now)
+	psql -q "$(url b)" -c "\\copy t from '$dir/c.csv' csv header"
+	t1=$(now)
+	echo "$t1 - $t0" | bc >>"$dir/iref"
+done
+[ "$(crm-db count "$(url i)" | jq .rows.contacts)" = "$N" ] || { echo "pg.sh: PostgreSQL import lost rows" >&2; exit 1; }
+for r in $(seq "$RUNS"); do
+	t0=$(now)
+	crm-import --db "$dir/i.db" -q -t contact --output none "$dir/tenth.csv"
+	t1=$(now)
+	echo "$t1 - $t0" | bc >>"$dir/usq"
+	t0=$(now)
+	crm-import --db "$(url i)" -q -t contact --output none "$dir/tenth.csv"
+	t1=$(now)
+	echo "$t1 - $t0" | bc >>"$dir/upg"
+done
+sq=$(median <"$dir/isq"); pq=$(median <"$dir/ipg"); ref=$(median <"$dir/iref")
+printf '%-34s %9.0f rows/s  (%s s)\n' "SQLite: crm-import" "$(echo "$N / $sq" | bc -l)" "$sq"
+printf '%-34s %9.0f rows/s  (%s s)  ratio to SQLite %.2f\n' "PostgreSQL: crm-import" \
+	"$(echo "$N / $pq" | bc -l)" "$pq" "$(echo "$sq / $pq" | bc -l)"
+printf '%-34s %9.0f rows/s  (%s s)  crm-import on PostgreSQL: ratio %.2f\n' "PostgreSQL: psql \\copy, bare table" \
+	"$(echo "$N / $ref" | bc -l)" "$ref" "$(echo "$ref / $pq" | bc -l)"
+sq=$(median <"$dir/usq"); pq=$(median <"$dir/upg")
+printf 're-import of %d unchanged rows      SQLite %9.0f rows/s   PostgreSQL %9.0f rows/s   ratio %.2f\n' \
+	$((N / 10)) "$(echo "$N / 10 / $sq" | bc -l)" "$(echo "$N / 10 / $pq" | bc -l)" "$(echo "$sq / $pq" | bc -l)"
 
 echo "== events: an event's time to its crm-events --follow line, median of 20 commits"
 latency() {	# DB WRITER: seconds from each event's time ("at") to its line

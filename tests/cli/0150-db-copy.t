@@ -88,6 +88,12 @@ is "$(grep -c -i 'master\|crm.db.keys' dump.sql)" "0" "no key material in it"
 crm-events --db crm.db -f ndjson >sq.events 2>/dev/null
 crm-events --db "$U" -f ndjson >pg.events 2>err; ok $? "crm-events on PostgreSQL"
 [ -s sq.events ] && cmp -s sq.events pg.events; ok $? "the same events, line for line, as from the SQLite file ($(wc -l <pg.events) lines)"
+crm-export --db "$U" -t contact >/dev/null 2>err; is "$?" "2" "crm-export refuses sealed cells it cannot open"
+like "$(cat err)" "holds sealed cells" "and says why"
+printf 'email\nnew@example.com\n' | crm-import --db "$U" -t contact >/dev/null 2>err
+is "$?" "2" "crm-import refuses a key file on PostgreSQL"
+like "$(cat err)" "would be written in plain text" "rather than write personal fields in plain text"
+is "$(psql -At "$U" -c "select count(*) from contacts where email = 'new@example.com'")" "0" "and wrote nothing"
 crm-events --db "$U" -f ndjson --entity merge --op done --limit 2 >m.events
 is "$(jq -r '.entity + " " + .op' m.events | sort -u)" "merge done" "filtered by kind and operation"
 

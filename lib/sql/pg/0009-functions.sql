@@ -1,4 +1,5 @@
--- migration 9 (PostgreSQL): SQLite's functions the tools' SQL calls
+-- migration 9 (PostgreSQL): SQLite's functions the tools' SQL calls, and
+-- the change log of inserts written a statement at a time
 -- (lib/sql/0009-functions.sql)
 
 -- json_patch(target, patch): RFC 7396 merge patch, as SQLite's: members
@@ -24,3 +25,64 @@ BEGIN
 	END LOOP;
 	RETURN r;
 END $$;
+
+-- New records' events a statement at a time: one INSERT ... SELECT from
+-- the statement's new rows instead of a PL/pgSQL call a row (a bulk
+-- import writes 64 rows to a statement). Updates and deletes stay row
+-- triggers: their payload compares each row's old and new values.
+CREATE FUNCTION crm_record_inserts() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+	IF crm_copying() THEN
+		RETURN NULL;
+	END IF;
+	PERFORM pg_advisory_xact_lock(hashtext('crm.events'));
+	INSERT INTO events (at, entity, entity_id, op, payload)
+	SELECT crm_now(), TG_ARGV[0], id, 'insert', NULL FROM new_rows;
+	IF FOUND THEN
+		PERFORM pg_notify('crm_events', '');
+	END IF;
+	RETURN NULL;
+END
+$$;
+DROP TRIGGER users_events ON users;
+CREATE TRIGGER users_events AFTER UPDATE OR DELETE ON users
+	FOR EACH ROW EXECUTE FUNCTION crm_record_event('user',
+	'source,external_id,name,email,manager,team,role,attrs,merged_into,created_at');
+CREATE TRIGGER users_inserts AFTER INSERT ON users REFERENCING NEW TABLE AS new_rows
+	FOR EACH STATEMENT EXECUTE FUNCTION crm_record_inserts('user');
+DROP TRIGGER products_events ON products;
+CREATE TRIGGER products_events AFTER UPDATE OR DELETE ON products
+	FOR EACH ROW EXECUTE FUNCTION crm_record_event('product',
+	'source,external_id,name,series,price,attrs,merged_into,created_at');
+CREATE TRIGGER products_inserts AFTER INSERT ON products REFERENCING NEW TABLE AS new_rows
+	FOR EACH STATEMENT EXECUTE FUNCTION crm_record_inserts('product');
+DROP TRIGGER accounts_events ON accounts;
+CREATE TRIGGER accounts_events AFTER UPDATE OR DELETE ON accounts
+	FOR EACH ROW EXECUTE FUNCTION crm_record_event('account',
+	'source,external_id,name,domain,industry,employees,revenue,country,city,owner,parent_id,attrs,merged_into,created_at');
+CREATE TRIGGER accounts_inserts AFTER INSERT ON accounts REFERENCING NEW TABLE AS new_rows
+	FOR EACH STATEMENT EXECUTE FUNCTION crm_record_inserts('account');
+DROP TRIGGER contacts_events ON contacts;
+CREATE TRIGGER contacts_events AFTER UPDATE OR DELETE ON contacts
+	FOR EACH ROW EXECUTE FUNCTION crm_record_event('contact',
+	'source,external_id,first_name,last_name,email,phone,title,company,account_id,lifecycle_stage,lead_source,owner,consent,outcome,outcome_at,country,city,attrs,merged_into,created_at');
+CREATE TRIGGER contacts_inserts AFTER INSERT ON contacts REFERENCING NEW TABLE AS new_rows
+	FOR EACH STATEMENT EXECUTE FUNCTION crm_record_inserts('contact');
+DROP TRIGGER deals_events ON deals;
+CREATE TRIGGER deals_events AFTER UPDATE OR DELETE ON deals
+	FOR EACH ROW EXECUTE FUNCTION crm_record_event('deal',
+	'source,external_id,name,account_id,contact_id,owner,product,stage,amount,currency,outcome,closed_at,attrs,merged_into,created_at');
+CREATE TRIGGER deals_inserts AFTER INSERT ON deals REFERENCING NEW TABLE AS new_rows
+	FOR EACH STATEMENT EXECUTE FUNCTION crm_record_inserts('deal');
+DROP TRIGGER interactions_events ON interactions;
+CREATE TRIGGER interactions_events AFTER UPDATE OR DELETE ON interactions
+	FOR EACH ROW EXECUTE FUNCTION crm_record_event('interaction',
+	'source,external_id,kind,occurred_at,contact_id,account_id,deal_id,direction,subject,body,attrs,merged_into,created_at');
+CREATE TRIGGER interactions_inserts AFTER INSERT ON interactions REFERENCING NEW TABLE AS new_rows
+	FOR EACH STATEMENT EXECUTE FUNCTION crm_record_inserts('interaction');
+DROP TRIGGER tasks_events ON tasks;
+CREATE TRIGGER tasks_events AFTER UPDATE OR DELETE ON tasks
+	FOR EACH ROW EXECUTE FUNCTION crm_record_event('task',
+	'source,external_id,title,owner,contact_id,deal_id,due_at,status,origin,attrs,merged_into,created_at');
+CREATE TRIGGER tasks_inserts AFTER INSERT ON tasks REFERENCING NEW TABLE AS new_rows
+	FOR EACH STATEMENT EXECUTE FUNCTION crm_record_inserts('task');
