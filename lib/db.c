@@ -31,7 +31,7 @@ void crm_db_busy_timeout(long ms)
 	busy_ms = ms < 0 ? -1 : ms;
 }
 
-static long busy_limit(void)
+long crm_db_busy_limit(void)
 {
 	if (busy_ms == -2) {
 		const char *v = getenv("CRM_BUSY_TIMEOUT");
@@ -51,7 +51,7 @@ static long busy_limit(void)
  */
 int crm_db_busy_wait(int n)
 {
-	long limit = busy_limit();
+	long limit = crm_db_busy_limit();
 	long ms = n < 4 ? 1L << n : 10;
 	/* Waited so far: 1 + 2 + 4 + 8 ms, then 10 ms a time: a lock is
 	 * taken soon after it is free, and polling costs nothing much. */

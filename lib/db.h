@@ -37,6 +37,8 @@ void crm_db_close(sqlite3 *db);
  * $CRM_BUSY_TIMEOUT gives seconds) for as long as it takes.
  */
 void crm_db_busy_timeout(long ms);
+/* That bound in ms, or -1 for none. */
+long crm_db_busy_limit(void);
 /* The wait of a busy handler's n-th call (from 0) under that bound: 1
  * after waiting, 0 when the bound is reached. */
 int crm_db_busy_wait(int n);

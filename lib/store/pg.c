@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../db.h"
 #include "backend.h"
 
 #define BYTEAOID 17
@@ -142,9 +143,27 @@ static int pq_exec(struct crm_store *s, const char *sql, struct crm_err *e)
 	return 0;
 }
 
+/*
+ * Writers take turns, as on SQLite (BEGIN IMMEDIATE): a write
+ * transaction holds the lock the change log's numbering takes
+ * (crm_event, lib/sql/pg/0001) from its start, not from its first
+ * event. Two writers then never wait on each other's rows while one
+ * holds that lock (a deadlock, and a batch lost), and a wait longer than
+ * the busy timeout (--busy-timeout, CRM_BUSY_TIMEOUT) fails as SQLite's
+ * does: CRM_EUNAVAILABLE. Readers do not take it.
+ */
 static int pq_begin(struct crm_store *s, struct crm_err *e)
 {
-	return pq_exec(s, "BEGIN", e);
+	long ms = crm_db_busy_limit();
+	char sql[200];
+
+	snprintf(sql, sizeof(sql), "BEGIN; SET LOCAL lock_timeout = %ld; "
+		 "SELECT pg_advisory_xact_lock(hashtext('crm.events'))", ms < 0 ? 0 : ms > 0 ? ms : 1);
+	if (pq_exec(s, sql, e) < 0) {
+		PQclear(PQexec(CONN(s), "ROLLBACK"));
+		return -1;
+	}
+	return 0;
 }
 
 static int pq_commit(struct crm_store *s, struct crm_err *e)
