@@ -152,6 +152,38 @@ static void suite(void)
 	is_int(one_int(s, "SELECT count(*) FROM meta WHERE key LIKE 't-atom-%'"), 3,
 	       "what held is kept; the refused statements left nothing (no t-atom-c or -d)");
 
+	/* SQLite's time functions, as the tools call them, the same on both. */
+	{
+		static const char *const q[][2] = {
+			{ "SELECT strftime('%Y-%m-%dT%H:%M:%fZ', '2024-03-01T10:00:00.250Z', '-7 days')",
+			  "2024-02-23T10:00:00.250Z" },
+			{ "SELECT strftime('%Y-%m-%dT%H:%M:%SZ', '2024-03-01', '+2 days')", "2024-03-03T00:00:00Z" },
+			{ "SELECT strftime('%Y-%m-%d', '2024-12-31T23:30:00Z', '+1 hours')", "2025-01-01" },
+			{ "SELECT strftime('%Y-%m-%dT%H:%M:%fZ', '2024-02-29 06:07:08')", "2024-02-29T06:07:08.000Z" },
+			{ "SELECT julianday('2024-03-01T12:00:00Z') - julianday('2024-02-29')", "1.5" },
+			{ "SELECT julianday('2000-01-01T12:00:00Z')", "2451545.0" },
+			{ "SELECT strftime('%Y-%m-%dT%H:%M:%SZ', 'now', '-' || 3 || ' days') < "
+			  "strftime('%Y-%m-%dT%H:%M:%SZ', 'now')", "1" },
+			{ "SELECT coalesce(julianday('not a time'), -1.0)", "-1.0" },
+		};
+
+		for (size_t i = 0; i < sizeof(q) / sizeof(q[0]); i++) {
+			char got[64] = "";
+
+			memset(&e, 0, sizeof(e));
+			ok(crm_store_prepare(s, q[i][0], 0, &st, &e) == 0 && crm_stmt_step(st, &e) == 1,
+			   "%s (%s)", q[i][0], e.msg);
+			if (crm_stmt_type(st, 0) == CRM_REAL)
+				snprintf(got, sizeof(got), "%.1f", crm_stmt_double(st, 0));
+			else if (crm_stmt_type(st, 0) == CRM_INTEGER)
+				snprintf(got, sizeof(got), "%lld", crm_stmt_int64(st, 0));
+			else if (crm_stmt_text(st, 0))
+				snprintf(got, sizeof(got), "%s", crm_stmt_text(st, 0));
+			crm_stmt_free(st);
+			ok(!strcmp(got, q[i][1]), "gives %s (%s)", q[i][1], got);
+		}
+	}
+
 	/* Errors name what went wrong. */
 	ok(crm_store_prepare(s, "SELECT nosuch FROM meta", 0, &st, &e) < 0 && strstr(e.msg, "nosuch"),
 	   "an unknown column: prepare fails, naming it (%s)", e.msg);

@@ -86,3 +86,70 @@ CREATE TRIGGER tasks_events AFTER UPDATE OR DELETE ON tasks
 	'source,external_id,title,owner,contact_id,deal_id,due_at,status,origin,attrs,merged_into,created_at');
 CREATE TRIGGER tasks_inserts AFTER INSERT ON tasks REFERENCING NEW TABLE AS new_rows
 	FOR EACH STATEMENT EXECUTE FUNCTION crm_record_inserts('task');
+
+-- SQLite's date and time functions as the tools call them, on the text
+-- times crm keeps (ISO 8601, UTC, "Z"): a time value is 'now' (the
+-- statement's time) or a date with an optional time; anything else is
+-- NULL, as in SQLite. Modifiers are intervals: '-7 days', '+2 hours'.
+CREATE FUNCTION crm_instant(t text) RETURNS timestamp LANGUAGE sql STABLE AS $$
+	SELECT CASE
+		WHEN t = 'now' THEN statement_timestamp() AT TIME ZONE 'UTC'
+		WHEN t ~ '^\d{4}-\d\d-\d\d([T ]\d\d:\d\d(:\d\d(\.\d+)?)?)?Z?$' THEN rtrim(t, 'Z')::timestamp
+	END
+$$;
+
+CREATE FUNCTION julianday(t text) RETURNS double precision LANGUAGE sql STABLE AS $$
+	SELECT extract(epoch FROM crm_instant(t))::double precision / 86400 + 2440587.5
+$$;
+
+CREATE FUNCTION strftime(fmt text, t text, VARIADIC mods text[]) RETURNS text
+LANGUAGE plpgsql STABLE AS $$
+DECLARE
+	ts timestamp := crm_instant(t);
+	m text;
+	out text := '';
+	i int := 1;
+	c text;
+BEGIN
+	IF ts IS NULL THEN
+		RETURN NULL;
+	END IF;
+	FOREACH m IN ARRAY coalesce(mods, '{}') LOOP
+		IF m !~ '^\s*[+-]?\d+(\.\d+)?\s+(second|minute|hour|day|month|year)s?\s*$' THEN
+			RETURN NULL;
+		END IF;
+		ts := ts + m::interval;
+	END LOOP;
+	WHILE i <= length(fmt) LOOP
+		c := substr(fmt, i, 1);
+		IF c = '%' AND i < length(fmt) THEN
+			i := i + 1;
+			c := substr(fmt, i, 1);
+			out := out || CASE c
+				WHEN 'Y' THEN to_char(ts, 'YYYY')
+				WHEN 'm' THEN to_char(ts, 'MM')
+				WHEN 'd' THEN to_char(ts, 'DD')
+				WHEN 'H' THEN to_char(ts, 'HH24')
+				WHEN 'M' THEN to_char(ts, 'MI')
+				WHEN 'S' THEN to_char(ts, 'SS')
+				WHEN 'f' THEN to_char(ts, 'SS.MS')
+				WHEN 's' THEN floor(extract(epoch FROM ts))::bigint::text
+				WHEN 'j' THEN to_char(ts, 'DDD')
+				WHEN 'w' THEN extract(dow FROM ts)::int::text
+				WHEN '%' THEN '%'
+			END;
+			IF out IS NULL THEN
+				RAISE EXCEPTION 'strftime: %% % is not supported here', c;
+			END IF;
+		ELSE
+			out := out || c;
+		END IF;
+		i := i + 1;
+	END LOOP;
+	RETURN out;
+END
+$$;
+
+CREATE FUNCTION strftime(fmt text, t text) RETURNS text LANGUAGE sql STABLE AS $$
+	SELECT strftime(fmt, t, VARIADIC '{}'::text[])
+$$;
