@@ -14,6 +14,7 @@
 #include "../lib/checks.h"
 #include "../lib/crypt.h"
 #include "../lib/db.h"
+#include "../lib/store/sqlite.h"
 #include "../lib/privacy.h"
 #include "../lib/fairness.h"
 #include "../lib/model.h"
@@ -385,7 +386,7 @@ static int cmd_bias(sqlite3 *db, struct bias_args *a)
 		struct crm_model m;
 
 		crm_model_init(&m);
-		if (crm_model_load(db, a->type, a->model, &m, &e) < 0)
+		if (crm_model_load(CRM_SQ_STORE(db), a->type, a->model, &m, &e) < 0)
 			cli_die_err(&e);
 		snprintf(model, sizeof(model), "%s", m.id);
 		crm_model_release(&m);

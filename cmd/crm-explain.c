@@ -12,6 +12,7 @@
 #include <jansson.h>
 
 #include "../lib/db.h"
+#include "../lib/store/store.h"
 #include "../lib/explain.h"
 #include "../lib/merge.h"
 #include "../lib/model.h"
@@ -55,7 +56,7 @@ static void segment_text(struct crm_buf *b, const struct crm_dataset *d,
 	}
 }
 
-static int cmd_patterns(sqlite3 *db, const struct crm_entity *t, size_t support,
+static int cmd_patterns(struct crm_store *db, const struct crm_entity *t, size_t support,
 			double alpha, int table)
 {
 	struct crm_dataset d;
@@ -130,7 +131,7 @@ static const char **realloc_ids(const char **v, size_t n)
 static struct crm_scoring sc[2];
 static int sc_loaded[2];
 
-static struct crm_scoring *scoring_of(sqlite3 *db, const struct crm_entity *t)
+static struct crm_scoring *scoring_of(struct crm_store *db, const struct crm_entity *t)
 {
 	int k = !strcmp(t->kind, "contact");
 	struct crm_err e = { 0 };
@@ -158,7 +159,7 @@ static void release_scorings(void)
  * after the transaction ends. Returns 0, or CRM_EDATA when some could not
  * be explained (each said).
  */
-static int explain_chunk(sqlite3 *db, const char *const *ids, size_t n, size_t top, int table)
+static int explain_chunk(struct crm_store *db, const char *const *ids, size_t n, size_t top, int table)
 {
 	struct crm_dataset d[2];
 	char (*live)[CRM_ID_MAX] = calloc(n ? n : 1, sizeof(*live));
@@ -174,7 +175,7 @@ static int explain_chunk(sqlite3 *db, const char *const *ids, size_t n, size_t t
 		cli_die(CRM_ESOFTWARE, "out of memory");
 	crm_buf_init(&b, 0);
 	crm_buf_init(&out, 0);
-	if (crm_db_exec(db, "BEGIN", &e) < 0)
+	if (crm_store_begin_read(db, &e) < 0)
 		cli_die_err(&e);
 	for (size_t k = 0; k < n; k++) {
 		const struct crm_entity *t = crm_entity_by_id(ids[k]);
@@ -184,7 +185,7 @@ static int explain_chunk(sqlite3 *db, const char *const *ids, size_t n, size_t t
 		if (!t || (strcmp(t->kind, "deal") && strcmp(t->kind, "contact")))
 			continue;
 		if ((r = crm_merge_survivor(db, t, live[k])) < 0)
-			cli_die(CRM_EUNAVAILABLE, "%s", sqlite3_errmsg(db));
+			cli_die(CRM_EUNAVAILABLE, "%s: cannot read merges", crm_store_name(db));
 		merged[k] = r == 2;
 		want[!strcmp(t->kind, "contact")][nwant[!strcmp(t->kind, "contact")]++] = live[k];
 	}
@@ -236,7 +237,7 @@ static int explain_chunk(sqlite3 *db, const char *const *ids, size_t n, size_t t
 		}
 		crm_buf_add(&out, b.data, b.len);
 	}
-	crm_db_rollback(db);	/* the read transaction: nothing written */
+	crm_store_rollback(db);	/* the read transaction: nothing written */
 	cli_write(out.data, out.len);
 	crm_buf_release(&out);
 	crm_buf_release(&b);
@@ -258,7 +259,7 @@ int main(int argc, char **argv)
 	int patterns = 0;
 	int key, table = cli_isatty(1), status = 0;
 	struct crm_err e = { 0 };
-	sqlite3 *db;
+	struct crm_store *db;
 
 	while ((key = cli_next(&cli, argc, argv, &arg)) != -1) {
 		switch (key) {
@@ -288,13 +289,13 @@ int main(int argc, char **argv)
 		}
 	}
 	if (patterns) {
-		if (crm_db_open(&db, cli_db, 0, &e) < 0)
+		if (crm_store_open(&db, crm_db_path(cli_db), 0, &e) < 0)
 			cli_die_err(&e);
 		cmd_patterns(db, ptype, support, alpha, table);
-		crm_db_close(db);
+		crm_store_close(db);
 		return cli_finish(0);
 	}
-	if (crm_db_open(&db, cli_db, CRM_DB_READONLY, &e) < 0)
+	if (crm_store_open(&db, crm_db_path(cli_db), CRM_STORE_READONLY, &e) < 0)
 		cli_die_err(&e);
 	/* Operands that are ids are explained; the others are files of
 	 * records (or -), read a chunk at a time like stdin. */
@@ -348,6 +349,6 @@ int main(int argc, char **argv)
 		free(idv);
 	}
 	release_scorings();
-	crm_db_close(db);
+	crm_store_close(db);
 	return cli_finish(status);
 }

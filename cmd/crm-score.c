@@ -20,7 +20,7 @@
 #include "../lib/reader.h"
 #include "../lib/row.h"
 #include "cli.h"
-#include "../lib/store/sqlite.h"
+#include "../lib/store/store.h"
 
 enum { O_ALL = 256, O_HOLDOUT, O_ROUNDS, O_DEPTH, O_ETA, O_FORCE, O_SEED,
        O_EXCLUDE, O_SCALE, O_MONOTONE, O_CLEAR, O_WHY, O_WHO, O_FOLLOW, O_ONCE,
@@ -65,7 +65,7 @@ static int write_dump(void *ctx, const char *line, size_t len)
 	return fwrite(line, 1, len, ctx) == len ? 0 : -1;
 }
 
-static int cmd_train(sqlite3 *db, const struct crm_entity *t,
+static int cmd_train(struct crm_store *db, const struct crm_entity *t,
 		     const struct crm_train_opts *o, int quiet)
 {
 	struct crm_model m;
@@ -133,7 +133,7 @@ static int cmd_train(sqlite3 *db, const struct crm_entity *t,
  * The active model of type t with its overrides, every live record's
  * features as of now in d, and their probabilities in *p (a new array).
  */
-static void load_scored(sqlite3 *db, const struct crm_entity *t,
+static void load_scored(struct crm_store *db, const struct crm_entity *t,
 			struct crm_model *m, struct crm_dataset *d, float **p)
 {
 	struct crm_err e = { 0 };
@@ -168,7 +168,7 @@ static int out_record(const char *line, size_t len)
 	return len && line[len - 1] == '\n' ? 0 : cli_write("\n", 1);
 }
 
-static void put_score(sqlite3 *db, const char *id, const char *model, float p,
+static void put_score(struct crm_store *db, const char *id, const char *model, float p,
 		      const char *now)
 {
 	struct crm_err e = { 0 };
@@ -177,11 +177,11 @@ static void put_score(sqlite3 *db, const char *id, const char *model, float p,
 		cli_die_err(&e);
 }
 
-static void put_meta(sqlite3 *db, const char *key, const char *value)
+static void put_meta(struct crm_store *db, const char *key, const char *value)
 {
 	struct crm_err e = { 0 };
 
-	if (crm_db_set_meta(db, key, value, &e) < 0)
+	if (crm_store_set_meta(db, key, value, &e) < 0)
 		cli_die_err(&e);
 }
 
@@ -272,7 +272,7 @@ static void line_id(const char *line, size_t len, char *id)
  * keys, or "score": null and the reason; a merged id is scored as its
  * survivor, with merged_into. Everything else passes through.
  */
-static int cmd_score_stream(sqlite3 *db, const struct crm_entity *t, int quiet,
+static int cmd_score_stream(struct crm_store *db, const struct crm_entity *t, int quiet,
 			    char **files, int nfiles)
 {
 	struct crm_scoring sc;
@@ -356,7 +356,7 @@ static int by_score(const void *a, const void *b)
 	return (x->i > y->i) - (x->i < y->i);
 }
 
-static int cmd_score(sqlite3 *db, const struct crm_entity *t, int quiet)
+static int cmd_score(struct crm_store *db, const struct crm_entity *t, int quiet)
 {
 	struct crm_model m;
 	struct crm_dataset d;
@@ -376,7 +376,7 @@ static int cmd_score(sqlite3 *db, const struct crm_entity *t, int quiet)
 		if (isnan(d.y[i]))
 			open[nopen++] = i;
 	crm_db_timestamp(now, sizeof(now));
-	if (crm_db_begin(db, &e) < 0)
+	if (crm_store_begin(db, &e) < 0)
 		cli_die_err(&e);
 	/* The history rates as of this run, for explaining one record fast. */
 	{
@@ -392,7 +392,7 @@ static int cmd_score(sqlite3 *db, const struct crm_entity *t, int quiet)
 	}
 	for (size_t k = 0; k < nopen; k++)
 		put_score(db, d.id[open[k]], m.id, p[open[k]], now);
-	if (crm_db_commit(db, &e) < 0)
+	if (crm_store_commit(db, &e) < 0)
 		cli_die_err(&e);
 	/* Highest first, with ranks; ties in the dataset's order. */
 	for (size_t k = 0; k < nopen; k++)
@@ -420,12 +420,13 @@ static int cmd_score(sqlite3 *db, const struct crm_entity *t, int quiet)
 }
 
 /* Open records of the model's type that an event may change. */
-static size_t affected(sqlite3 *db, const struct crm_entity *t, const char *entity,
+static size_t affected(struct crm_store *db, const struct crm_entity *t, const char *entity,
 		       const char *eid, char ids[][CRM_ID_MAX], size_t max)
 {
 	int is_deal = !strcmp(t->kind, "deal");
 	const char *sql = NULL;
-	sqlite3_stmt *st;
+	struct crm_stmt *st;
+	struct crm_err e = { 0 };
 	size_t n = 0;
 
 	if (!strcmp(entity, t->kind)) {
@@ -442,26 +443,26 @@ static size_t affected(sqlite3 *db, const struct crm_entity *t, const char *enti
 	else if (!strcmp(entity, "account"))
 		sql = is_deal ? "SELECT id FROM deals WHERE account_id = ?1 AND outcome IS NULL AND merged_into IS NULL" :
 				"SELECT id FROM contacts WHERE account_id = ?1 AND outcome IS NULL AND merged_into IS NULL";
-	if (!sql || sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
+	if (!sql || crm_store_prepare(db, sql, 0, &st, &e) < 0)
 		return 0;
-	sqlite3_bind_text(st, 1, eid, -1, SQLITE_STATIC);
-	while (n < max && sqlite3_step(st) == SQLITE_ROW)
-		snprintf(ids[n++], CRM_ID_MAX, "%s", sqlite3_column_text(st, 0));
-	sqlite3_finalize(st);
+	crm_stmt_bind_text_ref(st, 1, eid, (size_t)-1);
+	while (n < max && crm_stmt_step(st, &e) > 0)
+		snprintf(ids[n++], CRM_ID_MAX, "%s", crm_stmt_text(st, 0));
+	crm_stmt_free(st);
 	return n;
 }
 
 /* The follow cursor into meta, in a transaction of its own. */
-static void save_cursor(sqlite3 *db, const char *key, long long cursor)
+static void save_cursor(struct crm_store *db, const char *key, long long cursor)
 {
 	struct crm_err e = { 0 };
 	char v[32];
 
 	snprintf(v, sizeof(v), "%lld", cursor);
-	if (crm_db_begin(db, &e) < 0)
+	if (crm_store_begin(db, &e) < 0)
 		cli_die_err(&e);
 	put_meta(db, key, v);
-	if (crm_db_commit(db, &e) < 0)
+	if (crm_store_commit(db, &e) < 0)
 		cli_die_err(&e);
 }
 
@@ -473,7 +474,7 @@ static void save_cursor(sqlite3 *db, const char *key, long long cursor)
  * --once from cron goes on where the last one stopped and gives the
  * scores a continuous run gives.
  */
-static int cmd_follow(sqlite3 *db, const struct crm_entity *t, long long from,
+static int cmd_follow(struct crm_store *db, const struct crm_entity *t, long long from,
 		      int once, int quiet)
 {
 	struct crm_scoring sc;
@@ -482,7 +483,7 @@ static int cmd_follow(sqlite3 *db, const struct crm_entity *t, long long from,
 	long long cursor = from;
 	size_t nrescored = 0, nchanged = 0, max = 512;
 	double total_ms = 0, max_ms = 0;
-	sqlite3_stmt *ev, *prev;
+	struct crm_stmt *ev, *prev;
 	char (*ids)[CRM_ID_MAX] = calloc(max, sizeof(*ids));
 	const char **idp = calloc(max, sizeof(*idp));
 	long long *seqs = calloc(max, sizeof(*seqs));
@@ -496,33 +497,34 @@ static int cmd_follow(sqlite3 *db, const struct crm_entity *t, long long from,
 	sc.open_only = 1;
 	snprintf(key, sizeof(key), "score.cursor.%s", t->kind);
 	if (cursor < 0) {
-		sqlite3_stmt *q;
+		struct crm_stmt *q;
 
-		sqlite3_prepare_v2(db, "SELECT coalesce((SELECT CAST(value AS INTEGER) FROM meta WHERE key = ?1), "
-				       "(SELECT coalesce(max(seq), 0) FROM events))", -1, &q, NULL);
-		sqlite3_bind_text(q, 1, key, -1, SQLITE_STATIC);
-		cursor = sqlite3_step(q) == SQLITE_ROW ? sqlite3_column_int64(q, 0) : 0;
-		sqlite3_finalize(q);
+		crm_store_prepare(db, "SELECT coalesce((SELECT CAST(value AS INTEGER) FROM meta WHERE key = ?1), "
+				       "(SELECT coalesce(max(seq), 0) FROM events))", 0, &q, &e);
+		crm_stmt_bind_text_ref(q, 1, key, (size_t)-1);
+		cursor = crm_stmt_step(q, &e) > 0 ? crm_stmt_int64(q, 0) : 0;
+		crm_stmt_free(q);
 	}
 	/* Where this run starts is where the next one goes on from. */
 	save_cursor(db, key, cursor);
-	sqlite3_prepare_v2(db, "SELECT seq, entity, entity_id FROM events WHERE seq > ?1 ORDER BY seq LIMIT 500",
-			   -1, &ev, NULL);
+	if (crm_store_prepare(db, "SELECT seq, entity, entity_id FROM events WHERE seq > ?1 ORDER BY seq LIMIT 500",
+			      0, &ev, &e) < 0)
+		cli_die_err(&e);
 	/* A change is measured against the score last stored. */
-	sqlite3_prepare_v2(db, "SELECT score FROM scores WHERE entity_id = ?1 AND model_id = ?2", -1, &prev, NULL);
+	crm_store_prepare(db, "SELECT score FROM scores WHERE entity_id = ?1 AND model_id = ?2", 0, &prev, &e);
 	for (;;) {
 		size_t seen = 0, n = 0;
 		long long batch_end = cursor;
 		double t0;
 
-		sqlite3_bind_int64(ev, 1, cursor);
-		while (sqlite3_step(ev) == SQLITE_ROW && n + 64 <= max) {
+		crm_stmt_bind_int64(ev, 1, cursor);
+		while (crm_stmt_step(ev, &e) > 0 && n + 64 <= max) {
 			char entity[32], eid[CRM_ID_MAX], got[64][CRM_ID_MAX];
 			size_t na;
 
-			batch_end = sqlite3_column_int64(ev, 0);
-			snprintf(entity, sizeof(entity), "%s", sqlite3_column_text(ev, 1));
-			snprintf(eid, sizeof(eid), "%s", sqlite3_column_text(ev, 2));
+			batch_end = crm_stmt_int64(ev, 0);
+			snprintf(entity, sizeof(entity), "%s", crm_stmt_text(ev, 1));
+			snprintf(eid, sizeof(eid), "%s", crm_stmt_text(ev, 2));
 			seen++;
 			na = affected(db, t, entity, eid, got, 64);
 			for (size_t k = 0; k < na; k++) {
@@ -535,13 +537,13 @@ static int cmd_follow(sqlite3 *db, const struct crm_entity *t, long long from,
 				seqs[x] = batch_end;
 			}
 		}
-		sqlite3_reset(ev);
+		crm_stmt_reset(ev);
 		for (size_t k = 0; k < n; k++) {
 			idp[k] = ids[k];
-			sqlite3_bind_text(prev, 1, ids[k], -1, SQLITE_STATIC);
-			sqlite3_bind_text(prev, 2, sc.m.id, -1, SQLITE_STATIC);
-			before[k] = sqlite3_step(prev) == SQLITE_ROW ? sqlite3_column_int(prev, 0) : -1;
-			sqlite3_reset(prev);
+			crm_stmt_bind_text_ref(prev, 1, ids[k], (size_t)-1);
+			crm_stmt_bind_text_ref(prev, 2, sc.m.id, (size_t)-1);
+			before[k] = crm_stmt_step(prev, &e) > 0 ? (int)crm_stmt_int64(prev, 0) : -1;
+			crm_stmt_reset(prev);
 		}
 		t0 = crm_now();
 		if ((n && crm_scoring_chunk(&sc, db, idp, n, NULL, out, &e) < 0) ||
@@ -580,8 +582,8 @@ static int cmd_follow(sqlite3 *db, const struct crm_entity *t, long long from,
 		fprintf(stderr, "%s: %zu rescores, %zu changed; %.2f ms on average, %.2f at most; cursor %lld\n",
 			cli_prog, nrescored, nchanged, nrescored ? total_ms / (double)nrescored : 0.0,
 			max_ms, cursor);
-	sqlite3_finalize(ev);
-	sqlite3_finalize(prev);
+	crm_stmt_free(ev);
+	crm_stmt_free(prev);
 	crm_scoring_release(&sc);
 	free(ids);
 	free(idp);
@@ -603,7 +605,6 @@ static int is_subcommand(const char *s)
 
 int main(int argc, char **argv)
 {
-	struct crm_sq_wrap rw;
 	const struct crm_entity *t = crm_entity_find("deal");
 	struct crm_train_opts o = { 400, 5, 0.1, 0, 0, 1, NULL, NULL, NULL, 0, 0, 0 };
 	FILE *dump = NULL;
@@ -614,7 +615,7 @@ int main(int argc, char **argv)
 	int key, quiet = 0, all = 0, follow = 0, once = 0, t_given = 0;
 	char actor[160];
 	long long from = -1;
-	sqlite3 *db;
+	struct crm_store *db;
 
 	while ((key = cli_next(&cli, argc, argv, &arg)) != -1) {
 		switch (key) {
@@ -651,7 +652,7 @@ int main(int argc, char **argv)
 		cmd = argv[optind];
 	if (table < 0)
 		table = cli_isatty(1);
-	if (crm_db_open(&db, cli_db, 0, &e) < 0)
+	if (crm_store_open(&db, crm_db_path(cli_db), 0, &e) < 0)
 		cli_die_err(&e);
 	if (!cmd && follow) {
 		cmd_follow(db, t, from, once, quiet);
@@ -671,28 +672,33 @@ int main(int argc, char **argv)
 		if (dump && fclose(dump) != 0)
 			cli_die(CRM_EIO, "%s: %s", dump_path, strerror(errno));
 	} else if (!strcmp(cmd, "models")) {
-		sqlite3_stmt *st;
+		struct crm_stmt *st;
 		struct crm_buf b;
 
-		sqlite3_prepare_v2(db, "SELECT id, entity, active, created_at, json(metrics) AS attrs, json(params) AS payload "
-				       "FROM models WHERE ?1 IS NULL OR entity = ?1 ORDER BY created_at, id", -1, &st, NULL);
+		/* metrics and params as JSON columns, written as JSON (row.h). */
+		if (crm_store_prepare(db, crm_store_kind(db) == CRM_STORE_POSTGRES ?
+				      "SELECT id, entity, active, created_at, metrics AS attrs, params AS payload "
+				      "FROM models WHERE ?1::text IS NULL OR entity = ?1 ORDER BY created_at, id" :
+				      "SELECT id, entity, active, created_at, json(metrics) AS attrs, json(params) AS payload "
+				      "FROM models WHERE ?1 IS NULL OR entity = ?1 ORDER BY created_at, id", 0, &st, &e) < 0)
+			cli_die_err(&e);
 		if (t_given)
-			sqlite3_bind_text(st, 1, t->kind, -1, SQLITE_STATIC);
+			crm_stmt_bind_text_ref(st, 1, t->kind, (size_t)-1);
 		crm_buf_init(&b, 0);
-		while (sqlite3_step(st) == SQLITE_ROW) {
+		while (crm_stmt_step(st, &e) > 0) {
 			crm_buf_reset(&b);
-			crm_row_json(&b, crm_sq_wrap(&rw, st), "model", NULL);
+			crm_row_json(&b, st, "model", NULL);
 			cli_write(b.data, b.len);
 		}
 		crm_buf_release(&b);
-		sqlite3_finalize(st);
+		crm_stmt_free(st);
 	} else if (!strcmp(cmd, "activate")) {
 		if (optind + 2 != argc)
 			cli_die(CRM_EUSAGE, "activate: give one model id (see 'crm-score models')");
 		if (t_given) {	/* "-t deal": the model must be a deal model */
 			char kind[32] = "";
 
-			if (crm_db_text1(db, "SELECT entity FROM models WHERE id = ?1", argv[optind + 1],
+			if (crm_store_text1(db, "SELECT entity FROM models WHERE id = ?1", argv[optind + 1],
 					 kind, sizeof(kind), &e) < 0)
 				cli_die_err(&e);
 			if (*kind && strcmp(kind, t->kind))
@@ -740,24 +746,24 @@ int main(int argc, char **argv)
 			fprintf(stderr, "%s: takes effect when the next model is trained ('crm-score train')\n",
 				cli_prog);
 	} else if (!strcmp(cmd, "weights")) {
-		sqlite3_stmt *st;
+		struct crm_stmt *st;
 		struct crm_buf b;
 
 		/* Every override ever made, newest last: the audit trail. */
-		sqlite3_prepare_v2(db, "SELECT id, entity, feature, action, value, who, why, at, "
+		crm_store_prepare(db, "SELECT id, entity, feature, action, value, who, why, at, "
 				       "id = (SELECT max(id) FROM weights w2 WHERE w2.entity = w.entity AND w2.feature = w.feature) "
-				       "AND action != 'clear' AS in_force FROM weights w ORDER BY id", -1, &st, NULL);
+				       "AND action != 'clear' AS in_force FROM weights w ORDER BY id", 0, &st, &e);
 		crm_buf_init(&b, 0);
-		while (sqlite3_step(st) == SQLITE_ROW) {
+		while (crm_stmt_step(st, &e) > 0) {
 			crm_buf_reset(&b);
-			crm_row_json(&b, crm_sq_wrap(&rw, st), "weight", NULL);
+			crm_row_json(&b, st, "weight", NULL);
 			cli_write(b.data, b.len);
 		}
 		crm_buf_release(&b);
-		sqlite3_finalize(st);
+		crm_stmt_free(st);
 	} else {
 		cli_die(CRM_EUSAGE, "unknown command '%s' (want train, models, activate, weight or weights)", cmd);
 	}
-	crm_db_close(db);
+	crm_store_close(db);
 	return cli_finish(0);
 }

@@ -146,15 +146,15 @@ static struct scorer *scorer_get(struct crm_api *a, sqlite3 *db, const char *kin
 		if (*active) {
 			const struct crm_entity *t = crm_entity_find(kind);
 
-			if (crm_model_load(db, t, active, &s->m, e) < 0 ||
-			    crm_override_load(db, t, &s->m, e) < 0) {
+			if (crm_model_load(CRM_SQ_STORE(db), t, active, &s->m, e) < 0 ||
+			    crm_override_load(CRM_SQ_STORE(db), t, &s->m, e) < 0) {
 				crm_model_release(&s->m);
 				crm_model_init(&s->m);
 				s->state = 0;
 				pthread_rwlock_unlock(&s->lk);
 				return NULL;
 			}
-			s->hist = crm_explain_history(db, s->m.id);
+			s->hist = crm_explain_history(CRM_SQ_STORE(db), s->m.id);
 			/* One record at a time: OpenMP's threads only cost here. */
 			XGBoosterSetParam(s->m.booster, "nthread", "1");
 			s->state = 1;
@@ -753,7 +753,7 @@ static int rescore(struct crm_api *a, sqlite3 *db, const char *kind, const char 
 	r->previous = -1;
 	if (!(s = scorer_get(a, db, kind, e)))
 		return *e->msg ? -1 : 0;
-	rc = crm_dataset_build_one(&one, db, s->m.type, id, &s->m.schema, s->hist, e);
+	rc = crm_dataset_build_one(&one, CRM_SQ_STORE(db), s->m.type, id, &s->m.schema, s->hist, e);
 	if (rc == 0 && !isnan(one.y[0]))
 		rc = 1;		/* closed: not scored */
 	if (rc == 0) {
@@ -783,7 +783,7 @@ static int rescore(struct crm_api *a, sqlite3 *db, const char *kind, const char 
 		if (sqlite3_step(st) == SQLITE_ROW)
 			r->previous = sqlite3_column_int(st, 0);
 		sqlite3_finalize(st);
-		if (crm_score_put(db, id, r->model, p, now, e) < 0)
+		if (crm_score_put(CRM_SQ_STORE(db), id, r->model, p, now, e) < 0)
 			return -1;
 	}
 	xcache_drop(a, id);
@@ -843,10 +843,10 @@ static int explanation(struct crm_api *a, sqlite3 *db, const char *kind, const c
 	pthread_mutex_unlock(&a->xmu);
 	if (!(s = scorer_get(a, db, kind, e)))
 		return *e->msg ? -1 : 0;
-	rc = crm_dataset_build_one(&one, db, s->m.type, id, &s->m.schema, s->hist, e);
+	rc = crm_dataset_build_one(&one, CRM_SQ_STORE(db), s->m.type, id, &s->m.schema, s->hist, e);
 	if (rc == 0) {
 		pthread_mutex_lock(&s->xgb);
-		rc = crm_explain_record(db, &s->m, &one, 0, 5, 0, b, e);
+		rc = crm_explain_record(CRM_SQ_STORE(db), &s->m, &one, 0, 5, 0, b, e);
 		pthread_mutex_unlock(&s->xgb);
 	}
 	crm_dataset_release(&one);
@@ -1158,7 +1158,7 @@ static int weights(struct crm_api *a, sqlite3 *db, const struct crm_api_req *rq,
 			return crm_api_error(rs, 400, "bad_field", "feature, action and why are required");
 		if (value && !json_is_number(value))
 			return crm_api_error(rs, 400, "bad_field", "value: want a number");
-		if (crm_override_add(db, t, feature, action, json_number_value(value),
+		if (crm_override_add(CRM_SQ_STORE(db), t, feature, action, json_number_value(value),
 				     rq->who->name, why, &e) < 0) {
 			if (e.code == CRM_EDATA || e.code == CRM_EUSAGE)
 				return crm_api_error(rs, 422, "rejected", "%s", e.msg);
@@ -1203,7 +1203,7 @@ static int record(struct crm_api *a, sqlite3 *db, const struct crm_api_req *rq,
 	if (strlen(id) >= sizeof(live))
 		return crm_api_error(rs, 404, "not_found", "no %s '%s'", t->kind, id);
 	memcpy(live, id, strlen(id) + 1);
-	if ((rc = crm_merge_survivor(db, t, live)) < 0)
+	if ((rc = crm_merge_survivor(CRM_SQ_STORE(db), t, live)) < 0)
 		return db_error(rs, db, NULL);
 	if (rc == 2) {
 		if (!strcmp(rq->method, "DELETE"))

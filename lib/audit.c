@@ -10,6 +10,7 @@
 #include "db.h"
 #include "id.h"
 #include "model.h"
+#include "store/sqlite.h"
 
 /* Interned strings: code 0 is "(missing)". */
 struct crm_intern {
@@ -699,7 +700,7 @@ static int predict_all(sqlite3 *db, const struct crm_model *m, struct crm_datase
 		       float **p, struct crm_err *e)
 {
 	crm_dataset_init(d, m->type);
-	if (crm_dataset_build(d, db, NULL, &m->schema, e) < 0 || crm_dataset_index(d) < 0)
+	if (crm_dataset_build(d, CRM_SQ_STORE(db), NULL, &m->schema, e) < 0 || crm_dataset_index(d) < 0)
 		return -1;
 	if (!(*p = malloc((d->n ? d->n : 1) * sizeof(**p))))
 		return crm_err_set(e, CRM_ESOFTWARE, "out of memory");
@@ -722,7 +723,7 @@ int crm_audit_whatif(sqlite3 *db, const struct crm_override *ov, size_t n,
 	crm_model_init(&m2);
 	crm_dataset_init(&d1, type);
 	crm_dataset_init(&d2, type);
-	if (crm_model_load(db, type, NULL, &m1, e) < 0 || crm_override_load(db, type, &m1, e) < 0)
+	if (crm_model_load(CRM_SQ_STORE(db), type, NULL, &m1, e) < 0 || crm_override_load(CRM_SQ_STORE(db), type, &m1, e) < 0)
 		goto out;
 	for (size_t i = 0; i < n; i++) {
 		if (!strcmp(ov[i].action, "exclude") || !strcmp(ov[i].action, "monotone"))
@@ -753,7 +754,7 @@ int crm_audit_whatif(sqlite3 *db, const struct crm_override *ov, size_t n,
 			}
 			sqlite3_finalize(st);
 		}
-		if (crm_model_train(db, type, &o, &m2, &activated, e) < 0 ||
+		if (crm_model_train(CRM_SQ_STORE(db), type, &o, &m2, &activated, e) < 0 ||
 		    predict_all(db, &m2, &d2, &p2, e) < 0)
 			goto out;
 		/* Both models out of sample: the active one's stored

@@ -157,8 +157,7 @@ int crm_db_copy(struct crm_store *src, struct crm_store *dst, crm_copy_progress 
 		}
 	}
 	/* One snapshot of the source; one transaction on the destination. */
-	if (crm_store_exec(src, crm_store_kind(src) == CRM_STORE_POSTGRES ?
-			   "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY" : "BEGIN", e) < 0)
+	if (crm_store_begin_read(src, e) < 0)
 		goto out;
 	if (crm_store_begin(dst, e) < 0 || crm_store_load_begin(dst, e) < 0)
 		goto fail;

@@ -13,6 +13,7 @@
 #include "dedupe.h"
 #include "merge.h"
 #include "ndjson.h"
+#include "store/sqlite.h"
 
 #define MERGES_PER_TX 500
 
@@ -364,7 +365,7 @@ int crm_review_decide(sqlite3 *db, const char *review_id, int accept,
 		struct crm_merge_info info = { p, w, "review", NULL };
 
 		/* Either side may have been merged since: use the survivors. */
-		if (crm_merge_survivor(db, t, a) <= 0 || crm_merge_survivor(db, t, b) <= 0) {
+		if (crm_merge_survivor(CRM_SQ_STORE(db), t, a) <= 0 || crm_merge_survivor(CRM_SQ_STORE(db), t, b) <= 0) {
 			crm_err_set(e, CRM_EDATA, "%s: a record of the pair is gone", review_id);
 			goto fail;
 		}

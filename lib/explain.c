@@ -10,7 +10,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <sqlite3.h>
 
 #include "explain.h"
 #include "model.h"
@@ -104,18 +103,19 @@ int crm_explain_sentence(struct crm_buf *b, const struct crm_dataset *d,
 }
 
 /* The history rates stored by the last scoring run of model id, or NULL. */
-char *crm_explain_history(sqlite3 *db, const char *model)
+char *crm_explain_history(struct crm_store *db, const char *model)
 {
-	sqlite3_stmt *st;
+	struct crm_stmt *st;
+	struct crm_err ign, *e = &ign;
 	char key[64], *v = NULL;
 
 	snprintf(key, sizeof(key), "history.%s", model);
-	if (sqlite3_prepare_v2(db, "SELECT value FROM meta WHERE key = ?1", -1, &st, NULL) != SQLITE_OK)
+	if (crm_store_prepare(db, "SELECT value FROM meta WHERE key = ?1", 0, &st, e) < 0)
 		return NULL;
-	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
-	if (sqlite3_step(st) == SQLITE_ROW)
-		v = strdup((const char *)sqlite3_column_text(st, 0));
-	sqlite3_finalize(st);
+	crm_stmt_bind_text_ref(st, 1, key, (size_t)-1);
+	if (crm_stmt_step(st, e) > 0)
+		v = strdup(crm_stmt_text(st, 0));
+	crm_stmt_free(st);
 	return v;
 }
 
@@ -131,7 +131,7 @@ static int cmp_factor(const void *a, const void *b)
 	return fabsf(y->c) > fabsf(x->c) ? 1 : fabsf(y->c) < fabsf(x->c) ? -1 : 0;
 }
 
-int crm_explain_record(sqlite3 *db, const struct crm_model *m,
+int crm_explain_record(struct crm_store *db, const struct crm_model *m,
 		       const struct crm_dataset *d, size_t i, size_t top,
 		       int table, struct crm_buf *b, struct crm_err *e)
 {

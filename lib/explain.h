@@ -5,7 +5,7 @@
 #ifndef CRM_EXPLAIN_H
 #define CRM_EXPLAIN_H
 
-#include <sqlite3.h>
+#include "store/store.h"
 
 #include "features.h"
 #include "model.h"
@@ -26,11 +26,11 @@ int crm_explain_sentence(struct crm_buf *b, const struct crm_dataset *d,
  * sentences, as one NDJSON object ({"type":"explanation",...}) or a few
  * table lines appended to b. With db, also the next best action.
  */
-int crm_explain_record(sqlite3 *db, const struct crm_model *m,
+int crm_explain_record(struct crm_store *db, const struct crm_model *m,
 		       const struct crm_dataset *d, size_t i, size_t top,
 		       int table, struct crm_buf *b, struct crm_err *e);
 
 /* The history rates the last scoring run of model stored, or NULL. */
-char *crm_explain_history(sqlite3 *db, const char *model);
+char *crm_explain_history(struct crm_store *db, const char *model);
 
 #endif

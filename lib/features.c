@@ -182,7 +182,7 @@ int crm_dataset_index(struct crm_dataset *d)
 	return found < 0 ? -1 : 0;
 }
 
-int crm_dataset_refresh(struct crm_dataset *d, sqlite3 *db, const char *id,
+int crm_dataset_refresh(struct crm_dataset *d, struct crm_store *db, const char *id,
 			const char *now, size_t *row, struct crm_err *e)
 {
 	struct crm_dataset one;
@@ -468,28 +468,35 @@ out:
 }
 
 /* Custom fields worth a feature: common enough; numbers or categories. */
-static int choose_attrs(struct crm_dataset *d, sqlite3 *db, const char *sql_from,
+static int choose_attrs(struct crm_dataset *d, struct crm_store *db, const char *sql_from,
 			const char *where, const char *prefix, const char *attrs_expr,
 			struct crm_err *e)
 {
 	struct crm_buf sql;
-	sqlite3_stmt *st;
+	struct crm_stmt *st;
 	int rc = 0;
 
 	crm_buf_init(&sql, 0);
-	crm_buf_addf(&sql,
-		"SELECT j.key, sum(j.type IN ('integer', 'real')), count(*) FROM %s, json_each(%s) AS j "
-		"WHERE j.type IN ('integer', 'real', 'text', 'true', 'false')%s "
-		"GROUP BY j.key HAVING count(*) >= ?1 ORDER BY count(*) DESC, j.key",
-		sql_from, attrs_expr, where);
-	if (sqlite3_prepare_v2(db, sql.data, -1, &st, NULL) != SQLITE_OK) {
+	if (crm_store_kind(db) == CRM_STORE_POSTGRES)
+		crm_buf_addf(&sql,
+			"SELECT j.key, sum((jsonb_typeof(j.value) = 'number')::int), count(*) FROM %s, "
+			"jsonb_each(%s) AS j WHERE jsonb_typeof(j.value) IN ('number', 'string', 'boolean')%s "
+			"GROUP BY j.key HAVING count(*) >= ?1 ORDER BY count(*) DESC, j.key",
+			sql_from, attrs_expr, where);
+	else
+		crm_buf_addf(&sql,
+			"SELECT j.key, sum(j.type IN ('integer', 'real')), count(*) FROM %s, json_each(%s) AS j "
+			"WHERE j.type IN ('integer', 'real', 'text', 'true', 'false')%s "
+			"GROUP BY j.key HAVING count(*) >= ?1 ORDER BY count(*) DESC, j.key",
+			sql_from, attrs_expr, where);
+	if (crm_store_prepare(db, sql.data, 0, &st, e) < 0) {
 		crm_buf_release(&sql);
-		return crm_db_err(db, e, "cannot read custom fields");
+		return -1;
 	}
-	sqlite3_bind_double(st, 1, fmax(1.0, ATTR_MIN_SHARE * (double)d->n));
-	while (sqlite3_step(st) == SQLITE_ROW) {
-		const char *key = (const char *)sqlite3_column_text(st, 0);
-		double nums = sqlite3_column_double(st, 1), all = sqlite3_column_double(st, 2);
+	crm_stmt_bind_double(st, 1, fmax(1.0, ATTR_MIN_SHARE * (double)d->n));
+	while (crm_stmt_step(st, e) > 0) {
+		const char *key = crm_stmt_text(st, 0);
+		double nums = crm_stmt_double(st, 1), all = crm_stmt_double(st, 2);
 		char name[200];
 
 		snprintf(name, sizeof(name), "%s%s", prefix, key);
@@ -499,12 +506,71 @@ static int choose_attrs(struct crm_dataset *d, sqlite3 *db, const char *sql_from
 			break;
 		}
 	}
-	sqlite3_finalize(st);
+	crm_stmt_free(st);
 	crm_buf_release(&sql);
 	return rc;
 }
 
-int crm_dataset_build(struct crm_dataset *d, sqlite3 *db, const char *now,
+/*
+ * Each record's as-of time and the bounds of its engagement windows
+ * into the temporary table feat_asof2, computed once per record rather
+ * than per interaction joined. SQLite inserts them a row at a time in
+ * one transaction; PostgreSQL takes them in one statement (arrays), as a
+ * round trip a record would cost more than the rest.
+ */
+static int asof_windows(struct crm_dataset *d, struct crm_store *db, struct crm_err *e)
+{
+	struct crm_stmt *st;
+	int rc = 0;
+
+	if (crm_store_kind(db) == CRM_STORE_POSTGRES) {
+		struct crm_buf ids, at;
+
+		crm_buf_init(&ids, 0);
+		crm_buf_init(&at, 0);
+		if (crm_store_text_array(&ids, (const char *const *)d->id, d->n) < 0 ||
+		    crm_store_text_array(&at, (const char *const *)d->asof, d->n) < 0) {
+			rc = crm_err_set(e, CRM_ESOFTWARE, "out of memory");
+		} else if (crm_store_prepare(db,
+			"INSERT INTO feat_asof2 SELECT o - 1, r, to_char(t, 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"'),"
+			" to_char(t - interval '7 days', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"'),"
+			" to_char(t - interval '28 days', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"'),"
+			" to_char(t - interval '30 days', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"'),"
+			" to_char(t - interval '90 days', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')"
+			" FROM (SELECT r, crm_instant(a) AS t, o FROM unnest(?::text[], ?::text[])"
+			" WITH ORDINALITY AS x(r, a, o)) s", 0, &st, e) < 0) {
+			rc = -1;
+		} else {
+			crm_stmt_bind_text(st, 1, ids.data, ids.len);
+			crm_stmt_bind_text(st, 2, at.data, at.len);
+			rc = crm_stmt_step(st, e) < 0 ? -1 : 0;
+			crm_stmt_free(st);
+		}
+		crm_buf_release(&ids);
+		crm_buf_release(&at);
+		return rc;
+	}
+	if (crm_store_prepare(db, "INSERT INTO feat_asof2 SELECT ?1, ?2, t,"
+			      " strftime('%Y-%m-%dT%H:%M:%fZ', t, '-7 days'),"
+			      " strftime('%Y-%m-%dT%H:%M:%fZ', t, '-28 days'),"
+			      " strftime('%Y-%m-%dT%H:%M:%fZ', t, '-30 days'),"
+			      " strftime('%Y-%m-%dT%H:%M:%fZ', t, '-90 days')"
+			      " FROM (SELECT strftime('%Y-%m-%dT%H:%M:%fZ', ?3) AS t)", 0, &st, e) < 0)
+		return -1;
+	crm_store_exec(db, "SAVEPOINT feat", NULL);
+	for (size_t i = 0; i < d->n && rc == 0; i++) {
+		crm_stmt_bind_int64(st, 1, (long long)i);
+		crm_stmt_bind_text_ref(st, 2, d->id[i], (size_t)-1);
+		crm_stmt_bind_text_ref(st, 3, d->asof[i], (size_t)-1);
+		rc = crm_stmt_step(st, e) < 0 ? -1 : 0;
+		crm_stmt_reset(st);
+	}
+	crm_store_exec(db, "RELEASE feat", NULL);
+	crm_stmt_free(st);
+	return rc;
+}
+
+int crm_dataset_build(struct crm_dataset *d, struct crm_store *db, const char *now,
 		      const struct crm_dataset *schema, struct crm_err *e)
 {
 	int is_deal = !strcmp(d->type->kind, "deal");
@@ -516,7 +582,7 @@ int crm_dataset_build(struct crm_dataset *d, sqlite3 *db, const char *now,
 	/* ERP invoices are the account's history, not opportunities. */
 	const char *only = is_deal ? " AND d.source <> 'erp'" : "";
 	struct crm_buf sql;
-	sqlite3_stmt *st = NULL;
+	struct crm_stmt *st = NULL;
 	char nowbuf[32], **raw = NULL;
 	size_t ncols = 0, nbase, alloc = 0;
 	int rc = -1, step;
@@ -540,7 +606,7 @@ int crm_dataset_build(struct crm_dataset *d, sqlite3 *db, const char *now,
 			d->feat[d->nfeat - 1].ncats = schema->feat[j].ncats;
 		}
 	} else {
-		sqlite3_stmt *cnt;
+		struct crm_stmt *cnt;
 
 		for (const struct colspec *c = cols; c->name; c++)
 			if (add_feature(d, c->name, c->kind, c->expr) < 0)
@@ -549,13 +615,11 @@ int crm_dataset_build(struct crm_dataset *d, sqlite3 *db, const char *now,
 			if (add_feature(d, *g, CRM_FEAT_NUM, "interactions") < 0)
 				goto nomem;
 		crm_buf_addf(&sql, "SELECT count(*) FROM %s WHERE %s.merged_into IS NULL%s", from, me, only);
-		if (sqlite3_prepare_v2(db, sql.data, -1, &cnt, NULL) != SQLITE_OK) {
-			crm_db_err(db, e, "cannot read records");
+		if (crm_store_prepare(db, sql.data, 0, &cnt, e) < 0)
 			goto out;
-		}
-		if (sqlite3_step(cnt) == SQLITE_ROW)
-			d->n = (size_t)sqlite3_column_int64(cnt, 0);
-		sqlite3_finalize(cnt);
+		if (crm_stmt_step(cnt, e) > 0)
+			d->n = (size_t)crm_stmt_int64(cnt, 0);
+		crm_stmt_free(cnt);
 		if (choose_attrs(d, db, from, only, "attrs.", is_deal ? "d.attrs" : "c.attrs", e) < 0 ||
 		    (is_deal && choose_attrs(d, db, from, only, "account.attrs.", "a.attrs", e) < 0))
 			goto out;
@@ -581,17 +645,16 @@ int crm_dataset_build(struct crm_dataset *d, sqlite3 *db, const char *now,
 	if (d->only_id)
 		crm_buf_addf(&sql, " FROM %s WHERE %s.id = ?1 AND %s.merged_into IS NULL%s", from, me, me, only);
 	else if (d->only_listed)
-		crm_buf_addf(&sql, " FROM %s WHERE %s.id IN (SELECT id FROM temp.crm_only) AND %s.merged_into IS NULL%s",
+		crm_buf_addf(&sql, " FROM %s WHERE %s.id IN (SELECT id FROM crm_only) AND %s.merged_into IS NULL%s",
 			     from, me, me, only);
 	else
-		crm_buf_addf(&sql, " FROM %s WHERE %s.merged_into IS NULL%s ORDER BY %s.rowid", from, me, only, me);
-	if (sqlite3_prepare_v2(db, sql.data, -1, &st, NULL) != SQLITE_OK) {
-		crm_db_err(db, e, "cannot read records");
+		crm_buf_addf(&sql, " FROM %s WHERE %s.merged_into IS NULL%s ORDER BY %s.%s", from, me, only, me,
+			     crm_store_rowid(db));
+	if (crm_store_prepare(db, sql.data, CRM_STMT_STREAM, &st, e) < 0)
 		goto out;
-	}
 	if (d->only_id)
-		sqlite3_bind_text(st, 1, d->only_id, -1, SQLITE_STATIC);
-	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+		crm_stmt_bind_text_ref(st, 1, d->only_id, (size_t)-1);
+	while ((step = crm_stmt_step(st, e)) > 0) {
 		size_t i = d->n;
 
 		if (i == alloc) {
@@ -620,15 +683,15 @@ int crm_dataset_build(struct crm_dataset *d, sqlite3 *db, const char *now,
 			if (raw)
 				raw[i * CRM_MAXFEAT + j] = NULL;
 		}
-		d->id[i] = strdup((const char *)sqlite3_column_text(st, 0));
-		d->asof[i] = strdup(sqlite3_column_type(st, 1) == SQLITE_NULL ? now :
-				    (const char *)sqlite3_column_text(st, 1));
+		d->id[i] = strdup(crm_stmt_text(st, 0));
+		d->asof[i] = strdup(crm_stmt_type(st, 1) == CRM_NULL ? now :
+				    crm_stmt_text(st, 1));
 		if (!d->id[i] || !d->asof[i])
 			goto nomem;
-		d->y[i] = sqlite3_column_type(st, 1) == SQLITE_NULL ? NAN :
-			  (float)sqlite3_column_int(st, 2);
-		d->days[i] = sqlite3_column_type(st, 5) == SQLITE_NULL || isnan(d->y[i]) ? NAN :
-			     (float)sqlite3_column_double(st, 5);
+		d->y[i] = crm_stmt_type(st, 1) == CRM_NULL ? NAN :
+			  (float)(int)crm_stmt_int64(st, 2);
+		d->days[i] = crm_stmt_type(st, 5) == CRM_NULL || isnan(d->y[i]) ? NAN :
+			     (float)crm_stmt_double(st, 5);
 		d->n++;
 		{
 			/* Each record's custom fields are parsed once, when needed. */
@@ -646,24 +709,24 @@ int crm_dataset_build(struct crm_dataset *d, sqlite3 *db, const char *now,
 						col = 6 + (int)c;
 				if (col < 0 && !strncmp(f->name, "attrs.", 6)) {
 					if (!own_done) {
-						own = json_loads((const char *)sqlite3_column_text(st, 3) ?: "{}", 0, NULL);
+						own = json_loads(crm_stmt_text(st, 3) ?: "{}", 0, NULL);
 						own_done = 1;
 					}
 					o = own;
 					key = f->name + 6;
 				} else if (col < 0 && !strncmp(f->name, "account.attrs.", 14)) {
 					if (!acc_done) {
-						acc = json_loads((const char *)sqlite3_column_text(st, 4) ?: "{}", 0, NULL);
+						acc = json_loads(crm_stmt_text(st, 4) ?: "{}", 0, NULL);
 						acc_done = 1;
 					}
 					o = acc;
 					key = f->name + 14;
 				}
-				if (col >= 0 && sqlite3_column_type(st, col) != SQLITE_NULL) {
+				if (col >= 0 && crm_stmt_type(st, col) != CRM_NULL) {
 					if (f->kind == CRM_FEAT_NUM)
-						d->x[i * CRM_MAXFEAT + j] = (float)sqlite3_column_double(st, col);
+						d->x[i * CRM_MAXFEAT + j] = (float)crm_stmt_double(st, col);
 					else
-						set_cat(d, raw, i, j, (const char *)sqlite3_column_text(st, col));
+						set_cat(d, raw, i, j, crm_stmt_text(st, col));
 					continue;
 				}
 				if (!key || !(v = json_object_get(o, key)))
@@ -685,11 +748,9 @@ int crm_dataset_build(struct crm_dataset *d, sqlite3 *db, const char *now,
 			json_decref(acc);
 		}
 	}
-	if (step != SQLITE_DONE) {
-		crm_db_err(db, e, "cannot read records");
+	if (step < 0)
 		goto out;
-	}
-	sqlite3_finalize(st);
+	crm_stmt_free(st);
 	st = NULL;
 	/* Categories chosen from the data, then codes (a schema's were coded
 	 * as read). */
@@ -703,31 +764,12 @@ int crm_dataset_build(struct crm_dataset *d, sqlite3 *db, const char *now,
 	}
 	/* Engagement, aggregated by SQLite as of each record's time. */
 	/* The window bounds are computed once per record, not per row joined. */
-	if (crm_db_exec(db, "CREATE TEMP TABLE IF NOT EXISTS feat_asof2 (i INTEGER PRIMARY KEY, rid TEXT, asof TEXT,"
+	if (crm_store_exec(db, "CREATE TEMP TABLE IF NOT EXISTS feat_asof2 (i INTEGER PRIMARY KEY, rid TEXT, asof TEXT,"
 			    " d7 TEXT, d28 TEXT, d30 TEXT, d90 TEXT);"
 			    "DELETE FROM feat_asof2", e) < 0)
 		goto out;
-	if (sqlite3_prepare_v2(db, "INSERT INTO feat_asof2 SELECT ?1, ?2, t,"
-			       " strftime('%Y-%m-%dT%H:%M:%fZ', t, '-7 days'),"
-			       " strftime('%Y-%m-%dT%H:%M:%fZ', t, '-28 days'),"
-			       " strftime('%Y-%m-%dT%H:%M:%fZ', t, '-30 days'),"
-			       " strftime('%Y-%m-%dT%H:%M:%fZ', t, '-90 days')"
-			       " FROM (SELECT strftime('%Y-%m-%dT%H:%M:%fZ', ?3) AS t)",
-			       -1, &st, NULL) != SQLITE_OK) {
-		crm_db_err(db, e, "cannot prepare");
+	if (asof_windows(d, db, e) < 0)
 		goto out;
-	}
-	crm_db_exec(db, "SAVEPOINT feat", NULL);
-	for (size_t i = 0; i < d->n; i++) {
-		sqlite3_bind_int64(st, 1, (sqlite3_int64)i);
-		sqlite3_bind_text(st, 2, d->id[i], -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 3, d->asof[i], -1, SQLITE_STATIC);
-		sqlite3_step(st);
-		sqlite3_reset(st);
-	}
-	crm_db_exec(db, "RELEASE feat", NULL);
-	sqlite3_finalize(st);
-	st = NULL;
 	/* Interactions of the record: a deal's own and its contact's. */
 	crm_buf_reset(&sql);
 	{
@@ -738,8 +780,8 @@ int crm_dataset_build(struct crm_dataset *d, sqlite3 *db, const char *now,
 			" count(*),"
 			" count(*) FILTER (WHERE i.occurred_at >= r.d28 AND i.occurred_at < r.d7),"
 			" julianday(r.asof) - julianday(max(i.occurred_at)),"
-			" count(*) FILTER (WHERE i.subject LIKE '%pricing%' AND i.occurred_at >= r.d7),"
-			" count(*) FILTER (WHERE i.subject LIKE '%pricing%' AND i.occurred_at >= r.d30),"
+			" count(*) FILTER (WHERE lower(i.subject) LIKE '%pricing%' AND i.occurred_at >= r.d7),"
+			" count(*) FILTER (WHERE lower(i.subject) LIKE '%pricing%' AND i.occurred_at >= r.d30),"
 			" count(*) FILTER (WHERE i.kind = 'email' AND i.direction = 'inbound'),"
 			" count(*) FILTER (WHERE i.kind = 'email_open'),"
 			" count(*) FILTER (WHERE i.kind = 'meeting'),"
@@ -754,10 +796,8 @@ int crm_dataset_build(struct crm_dataset *d, sqlite3 *db, const char *now,
 			" AND i.occurred_at < r.asof AND i.occurred_at >= r.d90"
 			" GROUP BY r.i");
 	}
-	if (sqlite3_prepare_v2(db, sql.data, -1, &st, NULL) != SQLITE_OK) {
-		crm_db_err(db, e, "cannot aggregate interactions");
+	if (crm_store_prepare(db, sql.data, 0, &st, e) < 0)
 		goto out;
-	}
 	{
 		int base = crm_dataset_feature(d, "touches_7d");
 
@@ -767,26 +807,26 @@ int crm_dataset_build(struct crm_dataset *d, sqlite3 *db, const char *now,
 				for (int g = 0; engage_names[g]; g++)
 					if (strcmp(engage_names[g], "days_since_touch") != 0)
 						d->x[i * CRM_MAXFEAT + (size_t)base + (size_t)g] = 0;
-		while (base >= 0 && sqlite3_step(st) == SQLITE_ROW) {
-			size_t i = (size_t)sqlite3_column_int64(st, 0);
+		while (base >= 0 && crm_stmt_step(st, e) > 0) {
+			size_t i = (size_t)crm_stmt_int64(st, 0);
 			float *row = &d->x[i * CRM_MAXFEAT + (size_t)base];
-			double before = sqlite3_column_double(st, 4) / 3.0;
+			double before = crm_stmt_double(st, 4) / 3.0;
 
-			row[0] = (float)sqlite3_column_double(st, 1);
-			row[1] = (float)sqlite3_column_double(st, 2);
-			row[2] = (float)sqlite3_column_double(st, 3);
+			row[0] = (float)crm_stmt_double(st, 1);
+			row[1] = (float)crm_stmt_double(st, 2);
+			row[2] = (float)crm_stmt_double(st, 3);
 			/* This week against the average of the three before it. */
 			row[3] = (float)((row[0] + 1.0) / (before + 1.0));
-			row[4] = (float)sqlite3_column_double(st, 5);
+			row[4] = (float)crm_stmt_double(st, 5);
 			for (int g = 5; g < 11; g++)
-				row[g] = (float)sqlite3_column_double(st, g + 1);
+				row[g] = (float)crm_stmt_double(st, g + 1);
 		}
 	}
-	sqlite3_finalize(st);
+	crm_stmt_free(st);
 	st = NULL;
 	/* Leave the temporary table empty: the next build, often of one
 	 * record, should not pay for this one's rows. */
-	crm_db_exec(db, "DELETE FROM feat_asof2", NULL);
+	crm_store_exec(db, "DELETE FROM feat_asof2", NULL);
 	/* History: win rates of earlier records with the same values. */
 	nbase = d->nfeat;
 	if (add_history(d, nbase) < 0)
@@ -806,7 +846,7 @@ int crm_dataset_build(struct crm_dataset *d, sqlite3 *db, const char *now,
 nomem:
 	crm_err_set(e, CRM_ESOFTWARE, "out of memory");
 out:
-	sqlite3_finalize(st);
+	crm_stmt_free(st);
 	if (raw) {
 		for (size_t i = 0; i < d->n; i++)
 			for (size_t j = 0; j < CRM_MAXFEAT; j++)
@@ -860,7 +900,7 @@ int crm_dataset_history_json(const struct crm_dataset *d, struct crm_buf *b)
 	return rc ? -1 : 0;
 }
 
-int crm_dataset_build_one(struct crm_dataset *d, sqlite3 *db, const struct crm_entity *type,
+int crm_dataset_build_one(struct crm_dataset *d, struct crm_store *db, const struct crm_entity *type,
 			  const char *id, const struct crm_dataset *schema,
 			  const char *hist, struct crm_err *e)
 {
@@ -875,30 +915,50 @@ int crm_dataset_build_one(struct crm_dataset *d, sqlite3 *db, const struct crm_e
 	return 0;
 }
 
-int crm_dataset_build_ids(struct crm_dataset *d, sqlite3 *db, const struct crm_entity *type,
+int crm_dataset_build_ids(struct crm_dataset *d, struct crm_store *db, const struct crm_entity *type,
 			  const char *const *ids, size_t n, const struct crm_dataset *schema,
 			  const char *hist, struct crm_err *e)
 {
-	sqlite3_stmt *st;
+	struct crm_stmt *st;
 	int rc = -1;
 
 	crm_dataset_init(d, type);
 	d->only_listed = 1;
-	if (crm_db_exec(db, "CREATE TEMP TABLE IF NOT EXISTS crm_only (id TEXT PRIMARY KEY);"
-			    "DELETE FROM temp.crm_only", e) < 0)
+	if (crm_store_exec(db, "CREATE TEMP TABLE IF NOT EXISTS crm_only (id TEXT PRIMARY KEY);"
+			   "DELETE FROM crm_only", e) < 0)
 		return -1;
-	if (sqlite3_prepare_v2(db, "INSERT OR IGNORE INTO temp.crm_only VALUES (?1)", -1, &st, NULL))
-		return crm_db_err(db, e, "records");
-	for (size_t i = 0; i < n; i++) {
-		sqlite3_bind_text(st, 1, ids[i], -1, SQLITE_STATIC);
-		sqlite3_step(st);
-		sqlite3_reset(st);
+	if (crm_store_kind(db) == CRM_STORE_POSTGRES) {
+		/* One statement for the list: a round trip an id would cost
+		 * more than the build. */
+		struct crm_buf arr;
+
+		crm_buf_init(&arr, 0);
+		if (crm_store_text_array(&arr, ids, n) < 0 ||
+		    crm_store_prepare(db, "INSERT INTO crm_only SELECT DISTINCT unnest(?::text[])", 0, &st, e) < 0) {
+			crm_buf_release(&arr);
+			return crm_err_set(e, e->code ? e->code : CRM_ESOFTWARE, "%s", e->code ? e->msg : "out of memory");
+		}
+		crm_stmt_bind_text(st, 1, arr.data, arr.len);
+		crm_buf_release(&arr);
+		rc = crm_stmt_step(st, e);
+		crm_stmt_free(st);
+		if (rc < 0)
+			return -1;
+		rc = -1;
+	} else {
+		if (crm_store_prepare(db, "INSERT OR IGNORE INTO crm_only VALUES (?1)", 0, &st, e) < 0)
+			return -1;
+		for (size_t i = 0; i < n; i++) {
+			crm_stmt_bind_text_ref(st, 1, ids[i], (size_t)-1);
+			crm_stmt_step(st, e);
+			crm_stmt_reset(st);
+		}
+		crm_stmt_free(st);
 	}
-	sqlite3_finalize(st);
 	if (crm_dataset_build(d, db, NULL, schema, e) == 0 &&
 	    (!hist || !d->n || crm_dataset_set_history(d, hist, e) == 0))
 		rc = 0;
-	crm_db_exec(db, "DELETE FROM temp.crm_only", NULL);
+	crm_store_exec(db, "DELETE FROM crm_only", NULL);
 	return rc;
 }
 

@@ -10,9 +10,8 @@
 #ifndef CRM_FEATURES_H
 #define CRM_FEATURES_H
 
-#include <sqlite3.h>
-
 #include "entity.h"
+#include "store/store.h"
 #include "util.h"
 
 #define CRM_MAXFEAT 96
@@ -54,7 +53,7 @@ void crm_dataset_release(struct crm_dataset *d);
  * scoring with a trained model) the same features and category codes are
  * used; unknown categories become "(other)".
  */
-int crm_dataset_build(struct crm_dataset *d, sqlite3 *db, const char *now,
+int crm_dataset_build(struct crm_dataset *d, struct crm_store *db, const char *now,
 		      const struct crm_dataset *schema, struct crm_err *e);
 
 /*
@@ -63,7 +62,7 @@ int crm_dataset_build(struct crm_dataset *d, sqlite3 *db, const char *now,
  * change only when records close, stay. A record not in d is appended.
  * *row gets its row. 0, or -1 with e (CRM_EDATA: no such live record).
  */
-int crm_dataset_refresh(struct crm_dataset *d, sqlite3 *db, const char *id,
+int crm_dataset_refresh(struct crm_dataset *d, struct crm_store *db, const char *id,
 			const char *now, size_t *row, struct crm_err *e);
 
 /*
@@ -84,7 +83,7 @@ int crm_dataset_set_history(struct crm_dataset *d, const char *json,
  * what a full build would give it. 0, 1 when id is no live record of
  * type, -1 with e.
  */
-int crm_dataset_build_one(struct crm_dataset *d, sqlite3 *db, const struct crm_entity *type,
+int crm_dataset_build_one(struct crm_dataset *d, struct crm_store *db, const struct crm_entity *type,
 			  const char *id, const struct crm_dataset *schema,
 			  const char *hist, struct crm_err *e);
 
@@ -93,7 +92,7 @@ int crm_dataset_build_one(struct crm_dataset *d, sqlite3 *db, const struct crm_e
  * now: crm_dataset_build_one for a chunk of records at once. Ids that are
  * no live record of type are left out (find rows with crm_dataset_row).
  */
-int crm_dataset_build_ids(struct crm_dataset *d, sqlite3 *db, const struct crm_entity *type,
+int crm_dataset_build_ids(struct crm_dataset *d, struct crm_store *db, const struct crm_entity *type,
 			  const char *const *ids, size_t n, const struct crm_dataset *schema,
 			  const char *hist, struct crm_err *e);
 

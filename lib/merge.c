@@ -674,10 +674,10 @@ out:
 	return rc;
 }
 
-int crm_merge_survivor(sqlite3 *db, const struct crm_entity *t, char *id)
+int crm_merge_survivor(struct crm_store *db, const struct crm_entity *t, char *id)
 {
-	/* Constant strings: the statements stay prepared (crm_db_stmt), as
-	 * a pipe asks this for every record. */
+	/* Constant strings: the statements stay prepared (crm_store_stmt),
+	 * as a pipe asks this for every record. */
 	static const char *const sqls[][2] = {
 		{ "contacts", "SELECT merged_into FROM contacts WHERE id = ?1" },
 		{ "accounts", "SELECT merged_into FROM accounts WHERE id = ?1" },
@@ -688,26 +688,25 @@ int crm_merge_survivor(sqlite3 *db, const struct crm_entity *t, char *id)
 		{ "products", "SELECT merged_into FROM products WHERE id = ?1" },
 	};
 	const char *sql = NULL;
-	sqlite3_stmt *st;
-	int found = 0, rc = SQLITE_DONE;
+	struct crm_stmt *st;
+	struct crm_err e;
+	int found = 0, rc = 0;
 
 	for (size_t i = 0; i < sizeof(sqls) / sizeof(sqls[0]); i++)
 		if (!strcmp(sqls[i][0], t->table))
 			sql = sqls[i][1];
-	if (!sql || !(st = crm_db_stmt(db, sql)))
+	if (!sql || !(st = crm_store_stmt(db, sql, &e)))
 		return -1;
 	for (int depth = 0; depth < 32; depth++) {
-		sqlite3_bind_text(st, 1, id, -1, SQLITE_TRANSIENT);
-		if ((rc = sqlite3_step(st)) != SQLITE_ROW)
+		crm_stmt_bind_text(st, 1, id, (size_t)-1);
+		if ((rc = crm_stmt_step(st, &e)) <= 0)
 			break;
 		found = found ? 2 : 1;
-		if (sqlite3_column_type(st, 0) == SQLITE_NULL)
+		if (crm_stmt_type(st, 0) == CRM_NULL)
 			break;
-		snprintf(id, CRM_ID_MAX, "%s", sqlite3_column_text(st, 0));
-		sqlite3_reset(st);
+		snprintf(id, CRM_ID_MAX, "%s", crm_stmt_text(st, 0));
+		crm_stmt_reset(st);
 	}
-	crm_db_stmt_done(db, st);
-	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-		return -1;
-	return found;
+	crm_store_stmt_done(st);
+	return rc < 0 ? -1 : found;
 }

@@ -14,6 +14,7 @@
 #include <sqlite3.h>
 
 #include "entity.h"
+#include "store/store.h"
 #include "id.h"
 #include "util.h"
 
@@ -51,6 +52,6 @@ int crm_merge_undo(sqlite3 *db, const char *merge_id, struct crm_err *e);
  * live itself, 2 when it was merged (id changed), 0 when there is no such
  * record, -1 on a database error.
  */
-int crm_merge_survivor(sqlite3 *db, const struct crm_entity *t, char *id);
+int crm_merge_survivor(struct crm_store *db, const struct crm_entity *t, char *id);
 
 #endif

@@ -688,7 +688,7 @@ out:
 	return rc;
 }
 
-int crm_model_train(sqlite3 *db, const struct crm_entity *type,
+int crm_model_train(struct crm_store *db, const struct crm_entity *type,
 		    const struct crm_train_opts *opts, struct crm_model *m,
 		    int *activated, struct crm_err *e)
 {
@@ -910,7 +910,7 @@ int crm_model_train(sqlite3 *db, const struct crm_entity *type,
 	{
 		struct crm_hash h;
 		char hex[33], now[32], dh[33];
-		sqlite3_stmt *st;
+		struct crm_stmt *st;
 		int prev_better = 0;
 
 		if (crm_zstd_pack(raw, len, &blob, e) < 0)
@@ -946,66 +946,67 @@ int crm_model_train(sqlite3 *db, const struct crm_entity *type,
 			goto nomem;
 		crm_id_new("m_", m->id);
 		crm_db_timestamp(now, sizeof(now));
-		if (crm_db_begin(db, e) < 0)
+		if (crm_store_begin(db, e) < 0)
 			goto out;
 		/* Only better (or as good) models become active by themselves. */
-		if (sqlite3_prepare_v2(db, "SELECT json_extract(metrics, '$.auc') > ?2 + 1e-9 FROM models WHERE entity = ?1 AND active = 1",
-				       -1, &st, NULL) == SQLITE_OK) {
-			sqlite3_bind_text(st, 1, type->kind, -1, SQLITE_STATIC);
-			sqlite3_bind_double(st, 2, m->metrics.auc);
-			if (sqlite3_step(st) == SQLITE_ROW)
-				prev_better = sqlite3_column_int(st, 0);
-			sqlite3_finalize(st);
+		if (crm_store_prepare(db, crm_store_kind(db) == CRM_STORE_POSTGRES ?
+				      "SELECT (metrics ->> 'auc')::float8 > ?2 + 1e-9 FROM models WHERE entity = ?1 AND active = 1" :
+				      "SELECT json_extract(metrics, '$.auc') > ?2 + 1e-9 FROM models WHERE entity = ?1 AND active = 1",
+				      0, &st, e) == 0) {
+			crm_stmt_bind_text_ref(st, 1, type->kind, (size_t)-1);
+			crm_stmt_bind_double(st, 2, m->metrics.auc);
+			if (crm_stmt_step(st, e) > 0)
+				prev_better = (int)crm_stmt_int64(st, 0);
+			crm_stmt_free(st);
 		}
 		/* A model that found nothing is not put in charge by itself. */
 		*activated = o.force || (!prev_better && m->metrics.signal);
 		if (*activated) {
-			sqlite3_prepare_v2(db, "UPDATE models SET active = 0 WHERE entity = ?1 AND active = 1", -1, &st, NULL);
-			sqlite3_bind_text(st, 1, type->kind, -1, SQLITE_STATIC);
-			sqlite3_step(st);
-			sqlite3_finalize(st);
-		}
-		if (sqlite3_prepare_v2(db, "INSERT INTO models (id, entity, created_at, params, features, metrics, data_hash, blob, blob_size, blob_hash, active) "
-				       "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)", -1, &st, NULL) != SQLITE_OK) {
-			crm_db_err(db, e, "cannot store the model");
-			goto rollback;
-		}
-		sqlite3_bind_text(st, 1, m->id, -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 2, type->kind, -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 3, now, -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 4, params.data, -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 5, feats.data, -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 6, mets.data, -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 7, dh, -1, SQLITE_STATIC);
-		sqlite3_bind_blob(st, 8, blob.data, (int)blob.len, SQLITE_STATIC);
-		sqlite3_bind_int64(st, 9, (sqlite3_int64)len);
-		sqlite3_bind_text(st, 10, hex, -1, SQLITE_STATIC);
-		sqlite3_bind_int(st, 11, *activated);
-		if (sqlite3_step(st) != SQLITE_DONE) {
-			sqlite3_finalize(st);
-			crm_db_err(db, e, "cannot store the model");
-			goto rollback;
-		}
-		sqlite3_finalize(st);
-		if (sqlite3_prepare_v2(db, "INSERT INTO holdout_scores (model_id, entity_id, probability, label) "
-				       "VALUES (?1, ?2, ?3, ?4)", -1, &st, NULL) != SQLITE_OK) {
-			crm_db_err(db, e, "cannot store the holdout");
-			goto rollback;
-		}
-		sqlite3_bind_text(st, 1, m->id, -1, SQLITE_STATIC);
-		for (size_t i = 0; i < m->nhold; i++) {
-			sqlite3_bind_text(st, 2, m->hold_id[i], -1, SQLITE_STATIC);
-			sqlite3_bind_double(st, 3, m->hold_p[i]);
-			sqlite3_bind_int(st, 4, m->hold_y[i] > 0.5);
-			if (sqlite3_step(st) != SQLITE_DONE) {
-				sqlite3_finalize(st);
-				crm_db_err(db, e, "cannot store the holdout");
+			if (crm_store_prepare(db, "UPDATE models SET active = 0 WHERE entity = ?1 AND active = 1",
+					      0, &st, e) < 0)
+				goto rollback;
+			crm_stmt_bind_text_ref(st, 1, type->kind, (size_t)-1);
+			if (crm_stmt_step(st, e) < 0) {
+				crm_stmt_free(st);
 				goto rollback;
 			}
-			sqlite3_reset(st);
+			crm_stmt_free(st);
 		}
-		sqlite3_finalize(st);
-		if (crm_db_commit(db, e) < 0)
+		if (crm_store_prepare(db, "INSERT INTO models (id, entity, created_at, params, features, metrics, data_hash, blob, blob_size, blob_hash, active) "
+				       "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)", 0, &st, e) < 0)
+			goto rollback;
+		crm_stmt_bind_text_ref(st, 1, m->id, (size_t)-1);
+		crm_stmt_bind_text_ref(st, 2, type->kind, (size_t)-1);
+		crm_stmt_bind_text_ref(st, 3, now, (size_t)-1);
+		crm_stmt_bind_text_ref(st, 4, params.data, (size_t)-1);
+		crm_stmt_bind_text_ref(st, 5, feats.data, (size_t)-1);
+		crm_stmt_bind_text_ref(st, 6, mets.data, (size_t)-1);
+		crm_stmt_bind_text_ref(st, 7, dh, (size_t)-1);
+		crm_stmt_bind_blob(st, 8, blob.data, blob.len);
+		crm_stmt_bind_int64(st, 9, (long long)len);
+		crm_stmt_bind_text_ref(st, 10, hex, (size_t)-1);
+		crm_stmt_bind_int64(st, 11, *activated);
+		if (crm_stmt_step(st, e) < 0) {
+			crm_stmt_free(st);
+			goto rollback;
+		}
+		crm_stmt_free(st);
+		if (crm_store_prepare(db, "INSERT INTO holdout_scores (model_id, entity_id, probability, label) "
+				       "VALUES (?1, ?2, ?3, ?4)", 0, &st, e) < 0)
+			goto rollback;
+		crm_stmt_bind_text_ref(st, 1, m->id, (size_t)-1);
+		for (size_t i = 0; i < m->nhold; i++) {
+			crm_stmt_bind_text_ref(st, 2, m->hold_id[i], (size_t)-1);
+			crm_stmt_bind_double(st, 3, m->hold_p[i]);
+			crm_stmt_bind_int64(st, 4, m->hold_y[i] > 0.5);
+			if (crm_stmt_step(st, e) < 0) {
+				crm_stmt_free(st);
+				goto rollback;
+			}
+			crm_stmt_reset(st);
+		}
+		crm_stmt_free(st);
+		if (crm_store_commit(db, e) < 0)
 			goto out;
 	}
 schema:
@@ -1017,7 +1018,7 @@ schema:
 	rc = 0;
 	goto out;
 rollback:
-	crm_db_rollback(db);
+	crm_store_rollback(db);
 	goto out;
 nomem:
 	crm_err_set(e, CRM_ESOFTWARE, "out of memory");
@@ -1040,32 +1041,32 @@ out:
 	return rc;
 }
 
-int crm_model_load(sqlite3 *db, const struct crm_entity *type, const char *id,
+int crm_model_load(struct crm_store *db, const struct crm_entity *type, const char *id,
 		   struct crm_model *m, struct crm_err *e)
 {
-	sqlite3_stmt *st;
+	struct crm_stmt *st;
 	char *raw = NULL;
 	int rc = -1;
 
-	if (sqlite3_prepare_v2(db, id ?
+	if (crm_store_prepare(db, id ?
 		"SELECT id, entity, features, metrics, blob, blob_size, blob_hash FROM models WHERE id = ?1" :
 		"SELECT id, entity, features, metrics, blob, blob_size, blob_hash FROM models WHERE entity = ?1 AND active = 1",
-		-1, &st, NULL) != SQLITE_OK)
-		return crm_db_err(db, e, "cannot read models");
-	sqlite3_bind_text(st, 1, id ? id : type->kind, -1, SQLITE_STATIC);
-	if (sqlite3_step(st) != SQLITE_ROW) {
-		sqlite3_finalize(st);
+		0, &st, e) < 0)
+		return -1;
+	crm_stmt_bind_text_ref(st, 1, id ? id : type->kind, (size_t)-1);
+	if (crm_stmt_step(st, e) <= 0) {
+		crm_stmt_free(st);
 		return id ? crm_err_set(e, CRM_EDATA, "no model '%s'", id) :
 			    crm_err_set(e, CRM_EDATA, "no active %s model: run 'crm-score train -t %s'",
 					type->kind, type->kind);
 	}
-	snprintf(m->id, sizeof(m->id), "%s", sqlite3_column_text(st, 0));
-	m->type = crm_entity_find((const char *)sqlite3_column_text(st, 1));
+	snprintf(m->id, sizeof(m->id), "%s", crm_stmt_text(st, 0));
+	m->type = crm_entity_find(crm_stmt_text(st, 1));
 	crm_dataset_init(&m->schema, m->type);
-	if (schema_parse(&m->schema, (const char *)sqlite3_column_text(st, 2), e) < 0)
+	if (schema_parse(&m->schema, crm_stmt_text(st, 2), e) < 0)
 		goto out;
 	{
-		json_t *mt = json_loads((const char *)sqlite3_column_text(st, 3), 0, NULL);
+		json_t *mt = json_loads(crm_stmt_text(st, 3), 0, NULL);
 
 		json_t *sg = json_object_get(mt, "signal"), *ci = json_object_get(mt, "auc_ci");
 
@@ -1078,12 +1079,12 @@ int crm_model_load(sqlite3 *db, const struct crm_entity *type, const char *id,
 		json_decref(mt);
 	}
 	{
-		size_t size = (size_t)sqlite3_column_int64(st, 5), z = 0;
+		size_t size = (size_t)crm_stmt_int64(st, 5), z = 0;
 		struct crm_hash h;
 		struct crm_buf unpacked = { 0 };
 		char hex[33];
-		int bad = crm_zstd_unpack(sqlite3_column_blob(st, 4),
-					  (size_t)sqlite3_column_bytes(st, 4), &unpacked, NULL) < 0;
+		int bad = crm_zstd_unpack(crm_stmt_blob(st, 4),
+					  crm_stmt_bytes(st, 4), &unpacked, NULL) < 0;
 
 		raw = crm_buf_detach(&unpacked, &z);
 		crm_hash_init(&h);
@@ -1091,7 +1092,7 @@ int crm_model_load(sqlite3 *db, const struct crm_entity *type, const char *id,
 			crm_hash_add(&h, raw, z);
 		crm_hash_hex(&h, hex);
 		if (bad || z != size ||
-		    strcmp(hex, (const char *)sqlite3_column_text(st, 6)) != 0) {
+		    strcmp(hex, crm_stmt_text(st, 6)) != 0) {
 			crm_err_set(e, CRM_EDATA, "model %s is damaged: its blob does not match its hash",
 				    m->id);
 			goto out;
@@ -1106,31 +1107,37 @@ int crm_model_load(sqlite3 *db, const struct crm_entity *type, const char *id,
 	rc = 0;
 out:
 	free(raw);
-	sqlite3_finalize(st);
+	crm_stmt_free(st);
 	return rc;
 }
 
-int crm_model_activate(sqlite3 *db, const char *id, struct crm_err *e)
+int crm_model_activate(struct crm_store *db, const char *id, struct crm_err *e)
 {
-	sqlite3_stmt *st;
+	struct crm_stmt *st;
 	int ok;
 
-	if (crm_db_begin(db, e) < 0)
+	if (crm_store_begin(db, e) < 0)
 		return -1;
-	sqlite3_prepare_v2(db, "UPDATE models SET active = 0 WHERE active = 1 AND entity = (SELECT entity FROM models WHERE id = ?1)",
-			   -1, &st, NULL);
-	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-	sqlite3_step(st);
-	sqlite3_finalize(st);
-	sqlite3_prepare_v2(db, "UPDATE models SET active = 1 WHERE id = ?1", -1, &st, NULL);
-	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-	ok = sqlite3_step(st) == SQLITE_DONE && sqlite3_changes(db) == 1;
-	sqlite3_finalize(st);
+	if (crm_store_prepare(db, "UPDATE models SET active = 0 WHERE active = 1 AND entity = "
+			      "(SELECT entity FROM models WHERE id = ?1)", 0, &st, e) < 0) {
+		crm_store_rollback(db);
+		return -1;
+	}
+	crm_stmt_bind_text_ref(st, 1, id, (size_t)-1);
+	ok = crm_stmt_step(st, e) == 0;
+	crm_stmt_free(st);
+	if (!ok || crm_store_prepare(db, "UPDATE models SET active = 1 WHERE id = ?1", 0, &st, e) < 0) {
+		crm_store_rollback(db);
+		return -1;
+	}
+	crm_stmt_bind_text_ref(st, 1, id, (size_t)-1);
+	ok = crm_stmt_step(st, e) == 0 && crm_stmt_changes(st) == 1;
+	crm_stmt_free(st);
 	if (!ok) {
-		crm_db_rollback(db);
+		crm_store_rollback(db);
 		return crm_err_set(e, CRM_EDATA, "no model '%s'", id);
 	}
-	return crm_db_commit(db, e);
+	return crm_store_commit(db, e);
 }
 
 int crm_model_predict(const struct crm_model *m, const struct crm_dataset *d,
@@ -1173,7 +1180,7 @@ int crm_model_contribs(const struct crm_model *m, const struct crm_dataset *d,
 	return rc;
 }
 
-int crm_feature_known(sqlite3 *db, const struct crm_entity *t, const char *name,
+int crm_feature_known(struct crm_store *db, const struct crm_entity *t, const char *name,
 		      struct crm_buf *near, struct crm_err *e)
 {
 	struct crm_model m;
@@ -1223,11 +1230,11 @@ int crm_feature_known(sqlite3 *db, const struct crm_entity *t, const char *name,
 	return found;
 }
 
-int crm_override_add(sqlite3 *db, const struct crm_entity *type,
+int crm_override_add(struct crm_store *db, const struct crm_entity *type,
 		     const char *feature, const char *action, double value,
 		     const char *who, const char *why, struct crm_err *e)
 {
-	sqlite3_stmt *st;
+	struct crm_stmt *st;
 	char now[32];
 	int rc;
 
@@ -1238,44 +1245,42 @@ int crm_override_add(sqlite3 *db, const struct crm_entity *type,
 	if (!strcmp(action, "scale") && (value < 0 || value > 10))
 		return crm_err_set(e, CRM_EUSAGE, "scale wants a factor from 0 to 10");
 	crm_db_timestamp(now, sizeof(now));
-	if (sqlite3_prepare_v2(db, "INSERT INTO weights (entity, feature, action, value, who, why, at) "
-			       "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)", -1, &st, NULL) != SQLITE_OK)
-		return crm_db_err(db, e, "cannot record the override");
-	sqlite3_bind_text(st, 1, type->kind, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, feature, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 3, action, -1, SQLITE_STATIC);
+	if (crm_store_prepare(db, "INSERT INTO weights (entity, feature, action, value, who, why, at) "
+			       "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)", 0, &st, e) < 0)
+		return -1;
+	crm_stmt_bind_text_ref(st, 1, type->kind, (size_t)-1);
+	crm_stmt_bind_text_ref(st, 2, feature, (size_t)-1);
+	crm_stmt_bind_text_ref(st, 3, action, (size_t)-1);
 	if (!strcmp(action, "scale") || !strcmp(action, "monotone"))
-		sqlite3_bind_double(st, 4, value);
-	sqlite3_bind_text(st, 5, who, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 6, why, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 7, now, -1, SQLITE_STATIC);
-	rc = sqlite3_step(st);
-	sqlite3_finalize(st);
-	if (rc != SQLITE_DONE)
-		return crm_db_err(db, e, "cannot record the override");
-	return 0;
+		crm_stmt_bind_double(st, 4, value);
+	crm_stmt_bind_text_ref(st, 5, who, (size_t)-1);
+	crm_stmt_bind_text_ref(st, 6, why, (size_t)-1);
+	crm_stmt_bind_text_ref(st, 7, now, (size_t)-1);
+	rc = crm_stmt_step(st, e);
+	crm_stmt_free(st);
+	return rc < 0 ? -1 : 0;
 }
 
-int crm_override_load(sqlite3 *db, const struct crm_entity *type,
+int crm_override_load(struct crm_store *db, const struct crm_entity *type,
 		      struct crm_model *m, struct crm_err *e)
 {
-	sqlite3_stmt *st;
+	struct crm_stmt *st;
 
 	m->nov = 0;
-	if (sqlite3_prepare_v2(db,
+	if (crm_store_prepare(db,
 		"SELECT feature, action, value FROM weights w WHERE entity = ?1 AND id = "
 		"(SELECT max(id) FROM weights w2 WHERE w2.entity = w.entity AND w2.feature = w.feature) "
-		"AND action != 'clear' ORDER BY feature", -1, &st, NULL) != SQLITE_OK)
-		return crm_db_err(db, e, "cannot read overrides");
-	sqlite3_bind_text(st, 1, type->kind, -1, SQLITE_STATIC);
-	while (sqlite3_step(st) == SQLITE_ROW && m->nov < CRM_MAXOVERRIDES) {
+		"AND action != 'clear' ORDER BY feature", 0, &st, e) < 0)
+		return -1;
+	crm_stmt_bind_text_ref(st, 1, type->kind, (size_t)-1);
+	while (crm_stmt_step(st, e) > 0 && m->nov < CRM_MAXOVERRIDES) {
 		struct crm_override *o = &m->ov[m->nov++];
 
-		snprintf(o->feature, sizeof(o->feature), "%s", sqlite3_column_text(st, 0));
-		snprintf(o->action, sizeof(o->action), "%s", sqlite3_column_text(st, 1));
-		o->value = sqlite3_column_double(st, 2);
+		snprintf(o->feature, sizeof(o->feature), "%s", crm_stmt_text(st, 0));
+		snprintf(o->action, sizeof(o->action), "%s", crm_stmt_text(st, 1));
+		o->value = crm_stmt_double(st, 2);
 	}
-	sqlite3_finalize(st);
+	crm_stmt_free(st);
 	return 0;
 }
 
@@ -1334,23 +1339,23 @@ int crm_model_predict_adjusted(const struct crm_model *m,
 	return 0;
 }
 
-int crm_score_put(sqlite3 *db, const char *id, const char *model, double p,
+int crm_score_put(struct crm_store *db, const char *id, const char *model, double p,
 		  const char *now, struct crm_err *e)
 {
-	sqlite3_stmt *st = crm_db_stmt(db, "INSERT INTO scores (entity_id, model_id, probability, score, computed_at) "
-				       "VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (entity_id, model_id) DO UPDATE SET "
-				       "probability = excluded.probability, score = excluded.score, "
-				       "computed_at = excluded.computed_at");
+	struct crm_stmt *st = crm_store_stmt(db, "INSERT INTO scores (entity_id, model_id, probability, score, "
+					     "computed_at) VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (entity_id, model_id) "
+					     "DO UPDATE SET probability = excluded.probability, score = excluded.score, "
+					     "computed_at = excluded.computed_at", e);
 	int rc;
 
 	if (!st)
-		return crm_db_err(db, e, "scores");
-	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, model, -1, SQLITE_STATIC);
-	sqlite3_bind_double(st, 3, p);
-	sqlite3_bind_int(st, 4, (int)lround(100.0 * p));
-	sqlite3_bind_text(st, 5, now, -1, SQLITE_STATIC);
-	rc = sqlite3_step(st);
-	crm_db_stmt_done(db, st);
-	return rc == SQLITE_DONE ? 0 : crm_db_err(db, e, "scores");
+		return -1;
+	crm_stmt_bind_text_ref(st, 1, id, (size_t)-1);
+	crm_stmt_bind_text_ref(st, 2, model, (size_t)-1);
+	crm_stmt_bind_double(st, 3, p);
+	crm_stmt_bind_int64(st, 4, (int)lround(100.0 * p));
+	crm_stmt_bind_text_ref(st, 5, now, (size_t)-1);
+	rc = crm_stmt_step(st, e);
+	crm_store_stmt_done(st);
+	return rc < 0 ? -1 : 0;
 }

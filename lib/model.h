@@ -4,7 +4,7 @@
 #ifndef CRM_MODEL_H
 #define CRM_MODEL_H
 
-#include <sqlite3.h>
+#include "store/store.h"
 #include <xgboost/c_api.h>
 
 #include "entity.h"
@@ -91,7 +91,7 @@ void crm_model_release(struct crm_model *m);
  * stored with the model (holdout_scores). Refuses (CRM_EDATA) too little history, saying
  * how much there is and how much is needed.
  */
-int crm_model_train(sqlite3 *db, const struct crm_entity *type,
+int crm_model_train(struct crm_store *db, const struct crm_entity *type,
 		    const struct crm_train_opts *opts, struct crm_model *m,
 		    int *activated, struct crm_err *e);
 
@@ -99,7 +99,7 @@ int crm_model_train(sqlite3 *db, const struct crm_entity *type,
  * Load a stored model: the active one of type (id NULL) or by id. The blob
  * is checked against its hash before use (CRM_EDATA when damaged).
  */
-int crm_model_load(sqlite3 *db, const struct crm_entity *type, const char *id,
+int crm_model_load(struct crm_store *db, const struct crm_entity *type, const char *id,
 		   struct crm_model *m, struct crm_err *e);
 
 /* What a score of a model without signal is said to be, wherever it is
@@ -107,7 +107,7 @@ int crm_model_load(sqlite3 *db, const struct crm_entity *type, const char *id,
 #define CRM_NO_SIGNAL_NOTE "the model found no signal in the history: this score does not rank records"
 
 /* Make model id the active one of its type (rollback is this). */
-int crm_model_activate(sqlite3 *db, const char *id, struct crm_err *e);
+int crm_model_activate(struct crm_store *db, const char *id, struct crm_err *e);
 
 /*
  * Probabilities for rows [from, from + n) of a dataset built with the
@@ -128,7 +128,7 @@ int crm_model_contribs(const struct crm_model *m, const struct crm_dataset *d,
  * records a model would be trained on)? 1, or 0 with up to three close
  * names in near ("" when none), -1 with e.
  */
-int crm_feature_known(sqlite3 *db, const struct crm_entity *t, const char *name,
+int crm_feature_known(struct crm_store *db, const struct crm_entity *t, const char *name,
 		      struct crm_buf *near, struct crm_err *e);
 
 /*
@@ -137,12 +137,12 @@ int crm_feature_known(sqlite3 *db, const struct crm_entity *t, const char *name,
  * -1: the score may only rise, or only fall, with the feature) or "clear".
  * who and why are required.
  */
-int crm_override_add(sqlite3 *db, const struct crm_entity *type,
+int crm_override_add(struct crm_store *db, const struct crm_entity *type,
 		     const char *feature, const char *action, double value,
 		     const char *who, const char *why, struct crm_err *e);
 
 /* Load the overrides in force for type into m->ov. */
-int crm_override_load(sqlite3 *db, const struct crm_entity *type,
+int crm_override_load(struct crm_store *db, const struct crm_entity *type,
 		      struct crm_model *m, struct crm_err *e);
 
 /*
@@ -166,7 +166,7 @@ int crm_model_predict_adjusted(const struct crm_model *m,
  * Store probability p as record id's score under model (0-100, rounded),
  * computed at now; the latest score per model is kept. 0, or -1 with e.
  */
-int crm_score_put(sqlite3 *db, const char *id, const char *model, double p,
+int crm_score_put(struct crm_store *db, const char *id, const char *model, double p,
 		  const char *now, struct crm_err *e);
 
 double crm_auc(const float *p, const float *y, size_t n);

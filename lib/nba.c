@@ -31,35 +31,35 @@ static void reason(struct crm_action *a, const char *fmt, ...)
 	va_end(ap);
 }
 
-int crm_next_action(sqlite3 *db, const struct crm_dataset *d, size_t i,
+int crm_next_action(struct crm_store *db, const struct crm_dataset *d, size_t i,
 		    double p, struct crm_action *a, struct crm_err *e)
 {
 	float pv7 = feat(d, i, "pricing_views_7d"), pv30 = feat(d, i, "pricing_views_30d");
 	float vel = feat(d, i, "touch_velocity"), t30 = feat(d, i, "touches_30d");
 	float meet = feat(d, i, "meetings_90d"), since = feat(d, i, "days_since_touch");
-	sqlite3_stmt *st;
+	struct crm_stmt *st;
 	int is_deal = !strcmp(d->type->kind, "deal");
 
 	memset(a, 0, sizeof(*a));
 	/* 1. An open task that is due: do what was promised. */
-	if (sqlite3_prepare_v2(db, is_deal ?
+	if (crm_store_prepare(db, is_deal ?
 		"SELECT title, due_at FROM tasks WHERE status = 'open' AND (deal_id = ?1 OR contact_id = "
 		"(SELECT contact_id FROM deals WHERE id = ?1)) AND due_at IS NOT NULL AND "
 		"due_at <= strftime('%Y-%m-%dT%H:%M:%SZ', 'now', '+2 days') ORDER BY due_at LIMIT 1" :
 		"SELECT title, due_at FROM tasks WHERE status = 'open' AND contact_id = ?1 AND due_at IS NOT NULL AND "
 		"due_at <= strftime('%Y-%m-%dT%H:%M:%SZ', 'now', '+2 days') ORDER BY due_at LIMIT 1",
-		-1, &st, NULL) != SQLITE_OK)
-		return crm_err_set(e, CRM_ESOFTWARE, "cannot read tasks: %s", sqlite3_errmsg(db));
-	sqlite3_bind_text(st, 1, d->id[i], -1, SQLITE_STATIC);
-	if (sqlite3_step(st) == SQLITE_ROW) {
+		0, &st, e) < 0)
+		return -1;
+	crm_stmt_bind_text_ref(st, 1, d->id[i], (size_t)-1);
+	if (crm_stmt_step(st, e) > 0) {
 		a->action = "follow_up";
 		a->title = "Follow up on an open action item";
 		snprintf(a->reason[a->nreasons++], sizeof(a->reason[0]), "\"%s\" is due %s",
-			 sqlite3_column_text(st, 0), sqlite3_column_text(st, 1));
-		sqlite3_finalize(st);
+			 crm_stmt_text(st, 0), crm_stmt_text(st, 1));
+		crm_stmt_free(st);
 		return 0;
 	}
-	sqlite3_finalize(st);
+	crm_stmt_free(st);
 	/* 2. Interest is peaking: call while it lasts. */
 	if ((pv7 >= 2 || (vel >= 2 && t30 >= 3)) && !(meet > 0 && since < 3)) {
 		a->action = "call_now";

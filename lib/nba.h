@@ -4,7 +4,7 @@
 #ifndef CRM_NBA_H
 #define CRM_NBA_H
 
-#include <sqlite3.h>
+#include "store/store.h"
 
 #include "features.h"
 #include "util.h"
@@ -23,7 +23,7 @@ struct crm_action {
  * views this week, engagement up) without a meeting; engaged but not yet
  * at pricing; a likely win gone quiet; an unlikely one; else nothing.
  */
-int crm_next_action(sqlite3 *db, const struct crm_dataset *d, size_t i,
+int crm_next_action(struct crm_store *db, const struct crm_dataset *d, size_t i,
 		    double p, struct crm_action *a, struct crm_err *e);
 
 #endif

@@ -699,7 +699,7 @@ static int emit_explanations(sqlite3 *db, int (*emit)(void *, const char *, size
 	sqlite3_stmt *st;
 	int rc;
 
-	if (crm_scoring_open(&sc, db, t, &none) < 0)
+	if (crm_scoring_open(&sc, CRM_SQ_STORE(db), t, &none) < 0)
 		return 0;	/* no model: the scores stand without */
 	if (sqlite3_prepare_v2(db, "SELECT DISTINCT entity_id FROM scores WHERE entity_id IN "
 			       "(SELECT id FROM temp.subject) ORDER BY entity_id", -1, &st, NULL) != SQLITE_OK) {
@@ -712,7 +712,7 @@ static int emit_explanations(sqlite3 *db, int (*emit)(void *, const char *, size
 		int r;
 
 		crm_buf_reset(b);
-		r = crm_dataset_build_one(&one, db, t, id, &sc.m.schema, sc.hist, e);
+		r = crm_dataset_build_one(&one, CRM_SQ_STORE(db), t, id, &sc.m.schema, sc.hist, e);
 		if (r == 0)
 			r = crm_explain_record(NULL, &sc.m, &one, 0, 5, 0, b, e);
 		crm_dataset_release(&one);

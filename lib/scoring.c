@@ -16,7 +16,7 @@
 #include "ndjson.h"
 #include "scoring.h"
 
-int crm_scoring_open(struct crm_scoring *s, sqlite3 *db, const struct crm_entity *t,
+int crm_scoring_open(struct crm_scoring *s, struct crm_store *db, const struct crm_entity *t,
 		     struct crm_err *e)
 {
 	memset(s, 0, sizeof(*s));
@@ -57,24 +57,24 @@ void crm_scoring_release(struct crm_scoring *s)
 }
 
 /* Write the pending scores in the transaction open on db. */
-static int write_pending(struct crm_scoring *s, sqlite3 *db, struct crm_err *e)
+static int write_pending(struct crm_scoring *s, struct crm_store *db, struct crm_err *e)
 {
 	for (size_t i = 0; i < s->npend; i++)
 		if (crm_score_put(db, s->pend[i].id, s->m.id, s->pend[i].p, s->now, e) < 0) {
-			crm_db_rollback(db);
+			crm_store_rollback(db);
 			return -1;
 		}
-	if (crm_db_commit(db, e) < 0)
+	if (crm_store_commit(db, e) < 0)
 		return -1;
 	s->npend = 0;
 	return 0;
 }
 
-int crm_scoring_flush(struct crm_scoring *s, sqlite3 *db, struct crm_err *e)
+int crm_scoring_flush(struct crm_scoring *s, struct crm_store *db, struct crm_err *e)
 {
 	if (!s->npend)
 		return 0;
-	if (crm_db_begin(db, e) < 0)
+	if (crm_store_begin(db, e) < 0)
 		return -1;
 	return write_pending(s, db, e);
 }
@@ -87,14 +87,15 @@ int crm_scoring_flush(struct crm_scoring *s, sqlite3 *db, struct crm_err *e)
  * predicted like the others, and not stored. Called inside the chunk's
  * read transaction.
  */
-static int score_outsiders(struct crm_scoring *s, sqlite3 *db, const char *const *json,
+static int score_outsiders(struct crm_scoring *s, struct crm_store *db, const char *const *json,
 			   const size_t *miss, size_t nmiss, struct crm_scored *out,
 			   struct crm_err *e)
 {
 	const char *table = s->t->table;
 	struct crm_buf sql;
 	struct crm_dataset d;
-	sqlite3_stmt *cols = NULL, *ins = NULL;
+	struct crm_stmt *ins = NULL;
+	char **colnames = NULL;
 	const char **ids = calloc(nmiss ? nmiss : 1, sizeof(*ids));
 	char *names[64];
 	size_t ncol = 0;
@@ -105,18 +106,19 @@ static int score_outsiders(struct crm_scoring *s, sqlite3 *db, const char *const
 	crm_dataset_init(&d, s->t);
 	if (!ids)
 		return crm_err_set(e, CRM_ESOFTWARE, "out of memory");
-	crm_buf_addf(&sql, "CREATE TEMP TABLE %s AS SELECT * FROM main.%s WHERE 0", table, table);
-	if (crm_db_exec(db, sql.data, e) < 0)
+	/* A temporary table of the same name hides the real one from the
+	 * statements of this connection (SQLite's temp schema, PostgreSQL's
+	 * pg_temp), so the features are read from it. */
+	if (crm_store_columns(db, table, &colnames, e) < 0)
 		goto out;
-	if (sqlite3_prepare_v2(db, "SELECT name FROM pragma_table_info(?1, 'main')", -1, &cols, NULL)) {
-		crm_db_err(db, e, "records");
-		goto drop;
-	}
-	sqlite3_bind_text(cols, 1, table, -1, SQLITE_STATIC);
+	crm_buf_addf(&sql, "CREATE TEMP TABLE %s AS SELECT * FROM %s.%s WHERE false", table,
+		     crm_store_kind(db) == CRM_STORE_POSTGRES ? "public" : "main", table);
+	if (crm_store_exec(db, sql.data, e) < 0)
+		goto out;
 	crm_buf_reset(&sql);
-	crm_buf_addf(&sql, "INSERT INTO temp.%s (", table);
-	while (sqlite3_step(cols) == SQLITE_ROW && ncol < 64) {
-		names[ncol] = strdup((const char *)sqlite3_column_text(cols, 0));
+	crm_buf_addf(&sql, "INSERT INTO %s (", table);
+	for (char **c = colnames; *c && ncol < 64; c++) {
+		names[ncol] = strdup(*c);
 		crm_buf_addf(&sql, "%s\"%s\"", ncol ? "," : "", names[ncol]);
 		ncol++;
 	}
@@ -124,10 +126,8 @@ static int score_outsiders(struct crm_scoring *s, sqlite3 *db, const char *const
 	for (size_t c = 0; c < ncol; c++)
 		crm_buf_addf(&sql, "%s?%zu", c ? "," : "", c + 1);
 	crm_buf_addc(&sql, ')');
-	if (sqlite3_prepare_v2(db, sql.data, -1, &ins, NULL)) {
-		crm_db_err(db, e, "records");
+	if (crm_store_prepare(db, sql.data, 0, &ins, e) < 0)
 		goto drop;
-	}
 	for (size_t k = 0; k < nmiss; k++) {
 		json_t *o = json_loads(json[miss[k]], 0, NULL);
 		int any = 0;
@@ -146,25 +146,26 @@ static int score_outsiders(struct crm_scoring *s, sqlite3 *db, const char *const
 			char *text;
 
 			if (!strcmp(names[c], "merged_into") || !v || json_is_null(v))
-				sqlite3_bind_null(ins, (int)c + 1);
+				crm_stmt_bind_null(ins, (int)c + 1);
 			else if (json_is_string(v))
-				sqlite3_bind_text(ins, (int)c + 1, json_string_value(v), -1, SQLITE_TRANSIENT);
+				crm_stmt_bind_text(ins, (int)c + 1, json_string_value(v), (size_t)-1);
 			else if (json_is_integer(v))
-				sqlite3_bind_int64(ins, (int)c + 1, json_integer_value(v));
+				crm_stmt_bind_int64(ins, (int)c + 1, json_integer_value(v));
 			else if (json_is_number(v))
-				sqlite3_bind_double(ins, (int)c + 1, json_number_value(v));
+				crm_stmt_bind_double(ins, (int)c + 1, json_number_value(v));
 			else if ((text = json_dumps(v, JSON_COMPACT))) {
-				sqlite3_bind_text(ins, (int)c + 1, text, -1, SQLITE_TRANSIENT);
+				crm_stmt_bind_text(ins, (int)c + 1, text, (size_t)-1);
 				free(text);
 			}
 		}
 		if (!json_object_get(o, "created_at"))
 			for (size_t c = 0; c < ncol; c++)
 				if (!strcmp(names[c], "created_at"))
-					sqlite3_bind_text(ins, (int)c + 1, s->now, -1, SQLITE_STATIC);
-		sqlite3_step(ins);
-		sqlite3_reset(ins);
-		sqlite3_clear_bindings(ins);
+					crm_stmt_bind_text_ref(ins, (int)c + 1, s->now, (size_t)-1);
+		crm_stmt_step(ins, e);
+		crm_stmt_reset(ins);
+		for (size_t c = 0; c < ncol; c++)
+			crm_stmt_bind_null(ins, (int)c + 1);
 		json_decref(o);
 		ids[k] = out[miss[k]].id;
 	}
@@ -187,11 +188,12 @@ static int score_outsiders(struct crm_scoring *s, sqlite3 *db, const char *const
 	}
 	rc = 0;
 drop:
-	sqlite3_finalize(ins);
-	sqlite3_finalize(cols);
+	crm_stmt_free(ins);
+	crm_store_free_list(colnames);
 	crm_buf_reset(&sql);
-	crm_buf_addf(&sql, "DROP TABLE IF EXISTS temp.%s", table);
-	crm_db_exec(db, sql.data, NULL);
+	crm_buf_addf(&sql, "DROP TABLE IF EXISTS %s.%s", crm_store_kind(db) == CRM_STORE_POSTGRES ?
+		     "pg_temp" : "temp", table);
+	crm_store_exec(db, sql.data, NULL);
 out:
 	for (size_t c = 0; c < ncol; c++)
 		free(names[c]);
@@ -202,7 +204,7 @@ out:
 	return rc;
 }
 
-int crm_scoring_chunk(struct crm_scoring *s, sqlite3 *db, const char *const *ids, size_t n,
+int crm_scoring_chunk(struct crm_scoring *s, struct crm_store *db, const char *const *ids, size_t n,
 		      const char *const *json, struct crm_scored *out, struct crm_err *e)
 {
 	struct crm_dataset d;
@@ -215,7 +217,7 @@ int crm_scoring_chunk(struct crm_scoring *s, sqlite3 *db, const char *const *ids
 		return crm_err_set(e, CRM_ESOFTWARE, "out of memory");
 	/* The chunk is read in one read transaction (one snapshot, and the
 	 * file's locks taken once, not per record); written in another. */
-	if (crm_db_exec(db, "BEGIN", e) < 0) {
+	if (crm_store_begin_read(db, e) < 0) {
 		free(live);
 		return -1;
 	}
@@ -229,7 +231,7 @@ int crm_scoring_chunk(struct crm_scoring *s, sqlite3 *db, const char *const *ids
 		out[i].merged = 0;
 		out[i].outsider = 0;
 		if ((r = crm_merge_survivor(db, s->t, out[i].id)) < 0) {
-			crm_db_err(db, e, "records");
+			crm_err_set(e, CRM_EIO, "cannot read merges");
 			goto out;
 		}
 		out[i].merged = r == 2;
@@ -295,11 +297,11 @@ int crm_scoring_chunk(struct crm_scoring *s, sqlite3 *db, const char *const *ids
 		}
 		free(miss);
 	}
-	crm_db_rollback(db);	/* the read transaction: nothing written */
+	crm_store_rollback(db);	/* the read transaction: nothing written */
 	/* Written now if the lock is free; else with the next chunk, so a
 	 * filter never stands still behind another writer's batch. */
 	if (s->npend) {
-		int r = crm_db_try_begin(db, e);
+		int r = crm_store_try_begin(db, e);
 
 		if (r < 0 || (r == 0 && write_pending(s, db, e) < 0))
 			goto out;
@@ -317,7 +319,7 @@ int crm_scoring_chunk(struct crm_scoring *s, sqlite3 *db, const char *const *ids
 	rc = 0;
 out:
 	if (rc < 0)
-		crm_db_rollback(db);
+		crm_store_rollback(db);
 	crm_dataset_release(&d);
 	free(live);
 	free(p);

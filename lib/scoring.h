@@ -12,7 +12,7 @@
 #ifndef CRM_SCORING_H
 #define CRM_SCORING_H
 
-#include <sqlite3.h>
+#include "store/store.h"
 
 #include "entity.h"
 #include "id.h"
@@ -39,7 +39,7 @@ struct crm_scoring {
 
 /* The scoring state for type t: its active model (an error when it has
  * none), overrides and history rates. */
-int crm_scoring_open(struct crm_scoring *s, sqlite3 *db, const struct crm_entity *t,
+int crm_scoring_open(struct crm_scoring *s, struct crm_store *db, const struct crm_entity *t,
 		     struct crm_err *e);
 void crm_scoring_release(struct crm_scoring *s);
 
@@ -59,10 +59,10 @@ struct crm_scored {
  * when its record's JSON is given (json[i], or json NULL), else it gets
  * a reason instead of a score, as does a closed record with open_only.
  */
-int crm_scoring_chunk(struct crm_scoring *s, sqlite3 *db, const char *const *ids, size_t n,
+int crm_scoring_chunk(struct crm_scoring *s, struct crm_store *db, const char *const *ids, size_t n,
 		      const char *const *json, struct crm_scored *out, struct crm_err *e);
 
 /* Write the scores still pending, waiting for the lock if need be. */
-int crm_scoring_flush(struct crm_scoring *s, sqlite3 *db, struct crm_err *e);
+int crm_scoring_flush(struct crm_scoring *s, struct crm_store *db, struct crm_err *e);
 
 #endif

@@ -14,6 +14,7 @@ struct crm_store_ops {
 	int (*exec)(struct crm_store *s, const char *sql, struct crm_err *e);
 	int (*begin)(struct crm_store *s, struct crm_err *e);
 	int (*commit)(struct crm_store *s, struct crm_err *e);	/* rolls back if it fails */
+	int (*try_begin)(struct crm_store *s, struct crm_err *e);
 	void (*rollback)(struct crm_store *s);	/* nothing when none is open */
 	int (*version)(struct crm_store *s, int *v, struct crm_err *e);
 	/* Run migration n (from 1) and record it, inside a transaction. */
@@ -51,6 +52,8 @@ struct crm_store_ops {
 	double (*dbl)(struct crm_stmt *st, int i);
 	const void *(*bytes)(struct crm_stmt *st, int i, size_t *n);	/* n may be NULL */
 	void (*reset)(struct crm_stmt *st);
+	struct crm_stmt *(*cached)(struct crm_store *s, const char *sql, struct crm_err *e);
+	void (*cached_done)(struct crm_stmt *st);
 	void (*free)(struct crm_stmt *st);
 };
 

@@ -28,9 +28,16 @@
 #define NUMERICOID 1700
 #define TEXTOID 25
 
+#define PQ_CACHE 32
+
 struct pq {
 	PGconn *conn;
 	unsigned next;		/* for statement names */
+	struct {		/* crm_store_stmt's, by the address of their SQL */
+		const char *sql;
+		struct crm_stmt *st;
+		int busy;
+	} cache[PQ_CACHE];
 };
 
 struct param {
@@ -125,6 +132,9 @@ static void pq_close(struct crm_store *s)
 {
 	struct pq *q = s->h;
 
+	for (int i = 0; i < PQ_CACHE; i++)
+		if (q->cache[i].st)
+			crm_stmt_free(q->cache[i].st);
 	PQfinish(q->conn);
 	free(q);
 }
@@ -164,6 +174,25 @@ static int pq_begin(struct crm_store *s, struct crm_err *e)
 		return -1;
 	}
 	return 0;
+}
+
+static int pq_try_begin(struct crm_store *s, struct crm_err *e)
+{
+	PGresult *r;
+	int got, failed;
+
+	if (pq_exec(s, "BEGIN", e) < 0)
+		return -1;
+	r = PQexec(CONN(s), "SELECT pg_try_advisory_xact_lock(hashtext('crm.events'))");
+	failed = PQresultStatus(r) != PGRES_TUPLES_OK;
+	got = !failed && *PQgetvalue(r, 0, 0) == 't';
+	if (failed)
+		fail(s, r, e, "begin");
+	PQclear(r);
+	if (got)
+		return 0;
+	PQclear(PQexec(CONN(s), "ROLLBACK"));
+	return failed ? -1 : 1;
 }
 
 static int pq_commit(struct crm_store *s, struct crm_err *e)
@@ -1015,6 +1044,45 @@ static void pq_free(struct crm_stmt *st)
 	free(x);
 }
 
+/* A statement the cache holds is reset when given back; one made because
+ * the cache was full, or its entry busy, is freed. */
+static struct crm_stmt *pq_cached(struct crm_store *s, const char *sql, struct crm_err *e)
+{
+	struct pq *q = s->h;
+	struct crm_stmt *st;
+	int slot = -1;
+
+	for (int i = 0; i < PQ_CACHE; i++) {
+		if (q->cache[i].sql == sql && !q->cache[i].busy) {
+			q->cache[i].busy = 1;
+			return q->cache[i].st;
+		}
+		if (!q->cache[i].sql && slot < 0)
+			slot = i;
+	}
+	if (crm_store_prepare(s, sql, 0, &st, e) < 0)
+		return NULL;
+	if (slot >= 0) {
+		q->cache[slot].sql = sql;
+		q->cache[slot].st = st;
+		q->cache[slot].busy = 1;
+	}
+	return st;
+}
+
+static void pq_cached_done(struct crm_stmt *st)
+{
+	struct pq *q = st->s->h;
+
+	for (int i = 0; i < PQ_CACHE; i++)
+		if (q->cache[i].st == st) {
+			pq_reset(st);
+			q->cache[i].busy = 0;
+			return;
+		}
+	crm_stmt_free(st);
+}
+
 const struct crm_store_ops crm_store_pg = {
 	.kind = CRM_STORE_POSTGRES,
 	.open = pq_open,
@@ -1022,6 +1090,7 @@ const struct crm_store_ops crm_store_pg = {
 	.exec = pq_exec,
 	.begin = pq_begin,
 	.commit = pq_commit,
+	.try_begin = pq_try_begin,
 	.rollback = pq_rollback,
 	.version = pq_version,
 	.apply = pq_apply,
@@ -1048,4 +1117,6 @@ const struct crm_store_ops crm_store_pg = {
 	.bytes = pq_bytes,
 	.reset = pq_reset,
 	.free = pq_free,
+	.cached = pq_cached,
+	.cached_done = pq_cached_done,
 };

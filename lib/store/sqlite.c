@@ -60,6 +60,11 @@ static int sq_begin(struct crm_store *s, struct crm_err *e)
 	return crm_db_begin(DB(s), e);
 }
 
+static int sq_try_begin(struct crm_store *s, struct crm_err *e)
+{
+	return crm_db_try_begin(DB(s), e);
+}
+
 static int sq_commit(struct crm_store *s, struct crm_err *e)
 {
 	return crm_db_commit(DB(s), e);
@@ -360,6 +365,32 @@ static void sq_free(struct crm_stmt *st)
 	free(st);
 }
 
+/* The statement cache is db.c's (crm_db_stmt), shared with the code that
+ * holds the handle itself; each caller gets a wrapper of its own. */
+static struct crm_stmt *sq_cached(struct crm_store *s, const char *sql, struct crm_err *e)
+{
+	struct crm_sq_stmt *w = calloc(1, sizeof(*w));
+
+	if (!w) {
+		crm_err_set(e, CRM_ESOFTWARE, "out of memory");
+		return NULL;
+	}
+	if (!(w->st = crm_db_stmt(DB(s), sql))) {
+		crm_db_err(DB(s), e, "prepare");
+		free(w);
+		return NULL;
+	}
+	w->head.ops = s->ops;
+	w->head.s = s;
+	return &w->head;
+}
+
+static void sq_cached_done(struct crm_stmt *st)
+{
+	crm_db_stmt_done(DB(st->s), ST(st));
+	free(st);
+}
+
 const struct crm_store_ops crm_store_sqlite_ops = {
 	.kind = CRM_STORE_SQLITE,
 	.open = sq_open,
@@ -367,6 +398,7 @@ const struct crm_store_ops crm_store_sqlite_ops = {
 	.exec = sq_exec,
 	.begin = sq_begin,
 	.commit = sq_commit,
+	.try_begin = sq_try_begin,
 	.rollback = sq_rollback,
 	.version = sq_version,
 	.apply = sq_apply,
@@ -390,6 +422,8 @@ const struct crm_store_ops crm_store_sqlite_ops = {
 	.bytes = sq_bytes,
 	.reset = sq_reset,
 	.free = sq_free,
+	.cached = sq_cached,
+	.cached_done = sq_cached_done,
 };
 
 struct crm_stmt *crm_sq_wrap(struct crm_sq_wrap *w, sqlite3_stmt *st)

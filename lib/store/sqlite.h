@@ -38,6 +38,9 @@ struct crm_stmt *crm_sq_wrap(struct crm_sq_wrap *w, sqlite3_stmt *st);
 /* A connection of the interface over db, held by w likewise (no
  * crm_store_close; db stays open). */
 struct crm_store *crm_sq_store(struct crm_sq_wrap *w, sqlite3 *db);
+/* The same over a wrapper that lives until the end of the enclosing
+ * block: for one call. */
+#define CRM_SQ_STORE(db) crm_sq_store(&(struct crm_sq_wrap){ 0 }, (db))
 
 /* The SQLite handle under s; NULL on another backend. */
 sqlite3 *crm_store_sqlite(struct crm_store *s);

@@ -93,6 +93,11 @@ int crm_store_begin(struct crm_store *s, struct crm_err *e)
 	return s->ops->begin(s, e);
 }
 
+int crm_store_try_begin(struct crm_store *s, struct crm_err *e)
+{
+	return s->ops->try_begin(s, e);
+}
+
 int crm_store_begin_read(struct crm_store *s, struct crm_err *e)
 {
 	return s->ops->exec(s, s->ops->kind == CRM_STORE_POSTGRES ?
@@ -142,6 +147,29 @@ int crm_store_columns(struct crm_store *s, const char *table, char ***out, struc
 const char *crm_store_rowid(const struct crm_store *s)
 {
 	return s->ops->kind == CRM_STORE_POSTGRES ? "id" : "rowid";
+}
+
+int crm_store_text_array(struct crm_buf *b, const char *const *v, size_t n)
+{
+	int rc = crm_buf_addc(b, '{');
+
+	for (size_t i = 0; i < n; i++) {
+		if (i)
+			rc |= crm_buf_addc(b, ',');
+		if (!v[i]) {
+			rc |= crm_buf_adds(b, "NULL");
+			continue;
+		}
+		rc |= crm_buf_addc(b, '"');
+		for (const char *p = v[i]; *p; p++) {
+			if (*p == '"' || *p == '\\')
+				rc |= crm_buf_addc(b, '\\');
+			rc |= crm_buf_addc(b, *p);
+		}
+		rc |= crm_buf_addc(b, '"');
+	}
+	rc |= crm_buf_addc(b, '}');
+	return rc ? -1 : 0;
 }
 
 int crm_store_text1(struct crm_store *s, const char *sql, const char *p, char *out, size_t n,
@@ -535,6 +563,17 @@ size_t crm_stmt_bytes(struct crm_stmt *st, int i)
 
 	st->ops->bytes(st, i, &n);
 	return n;
+}
+
+struct crm_stmt *crm_store_stmt(struct crm_store *s, const char *sql, struct crm_err *e)
+{
+	return s->ops->cached(s, sql, e);
+}
+
+void crm_store_stmt_done(struct crm_stmt *st)
+{
+	if (st)
+		st->ops->cached_done(st);
 }
 
 void crm_stmt_reset(struct crm_stmt *st)

@@ -92,6 +92,11 @@ int crm_store_readonly(const struct crm_store *s);
  * (NULL: none), into out[n] ("" for NULL): 1 a row, 0 none, -1 with e. */
 int crm_store_text1(struct crm_store *s, const char *sql, const char *p, char *out, size_t n,
 		    struct crm_err *e);
+/* v[0..n) (NULL for NULL) as a PostgreSQL array literal appended to b,
+ * to bind as one text[] parameter ("unnest(?::text[])"): one statement
+ * for a list instead of one for each. -1 when out of memory. */
+int crm_store_text_array(struct crm_buf *b, const char *const *v, size_t n);
+
 /* meta key = value, inserted or replaced. */
 int crm_store_set_meta(struct crm_store *s, const char *key, const char *value,
 		       struct crm_err *e);
@@ -102,6 +107,9 @@ int crm_store_exec(struct crm_store *s, const char *sql, struct crm_err *e);
 /* A write transaction (SQLite: BEGIN IMMEDIATE, waiting for the lock as
  * crm_db_busy_timeout allows), its commit and its rollback. */
 int crm_store_begin(struct crm_store *s, struct crm_err *e);
+/* crm_store_begin if no other writer holds the lock now: 0 begun, 1 busy
+ * (nothing begun; do something else and come back), -1 with e. */
+int crm_store_try_begin(struct crm_store *s, struct crm_err *e);
 /* A read transaction: one snapshot for every statement until its commit
  * (SQLite: BEGIN; PostgreSQL: REPEATABLE READ, READ ONLY). */
 int crm_store_begin_read(struct crm_store *s, struct crm_err *e);
@@ -175,6 +183,16 @@ int crm_store_bulk_begin(struct crm_store *s, const char *table, struct crm_stmt
 			 struct crm_bulk **out, struct crm_err *e);
 int crm_bulk_row(struct crm_bulk *b, struct crm_stmt *from, struct crm_err *e);
 int crm_bulk_end(struct crm_bulk *b, struct crm_err *e);
+
+/*
+ * A prepared statement kept by the connection for the next caller of the
+ * same sql, which must be a string constant (it is matched by address):
+ * for a statement run once a record, where preparing it each time would
+ * cost more than running it. Give it back with crm_store_stmt_done()
+ * (which resets it), never crm_stmt_free(). NULL with e on an error.
+ */
+struct crm_stmt *crm_store_stmt(struct crm_store *s, const char *sql, struct crm_err *e);
+void crm_store_stmt_done(struct crm_stmt *st);
 
 /* Statements. Parameters are numbered from 1, columns from 0: "?" takes
  * the next number, "?N" number N (which may come more than once). */
