@@ -100,8 +100,10 @@ int crm_store_try_begin(struct crm_store *s, struct crm_err *e)
 
 int crm_store_begin_read(struct crm_store *s, struct crm_err *e)
 {
+	/* Not READ ONLY on PostgreSQL: that forbids making temporary
+	 * tables, which readers use (features.c), as SQLite allows. */
 	return s->ops->exec(s, s->ops->kind == CRM_STORE_POSTGRES ?
-			    "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY" : "BEGIN", e);
+			    "BEGIN ISOLATION LEVEL REPEATABLE READ" : "BEGIN", e);
 }
 
 int crm_store_columns(struct crm_store *s, const char *table, char ***out, struct crm_err *e)

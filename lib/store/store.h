@@ -28,7 +28,8 @@ enum crm_store_kind { CRM_STORE_SQLITE, CRM_STORE_POSTGRES };
 enum crm_type { CRM_NULL, CRM_INTEGER, CRM_REAL, CRM_TEXT, CRM_BLOB };
 
 /* Open flags. */
-#define CRM_STORE_READONLY	0x1	/* no writes; the schema must be current */
+#define CRM_STORE_READONLY	0x1	/* no writes; the schema must be current
+					 * (SQLite opens the file read-only) */
 #define CRM_STORE_CREATE	0x2	/* create an SQLite file that is not there */
 #define CRM_STORE_NOMIGRATE	0x4	/* leave the schema as it is */
 #define CRM_STORE_PLAIN		0x8	/* an encrypted SQLite file without its key:
@@ -111,7 +112,8 @@ int crm_store_begin(struct crm_store *s, struct crm_err *e);
  * (nothing begun; do something else and come back), -1 with e. */
 int crm_store_try_begin(struct crm_store *s, struct crm_err *e);
 /* A read transaction: one snapshot for every statement until its commit
- * (SQLite: BEGIN; PostgreSQL: REPEATABLE READ, READ ONLY). */
+ * (SQLite: BEGIN; PostgreSQL: REPEATABLE READ). Temporary tables may be
+ * made and written in it. */
 int crm_store_begin_read(struct crm_store *s, struct crm_err *e);
 int crm_store_commit(struct crm_store *s, struct crm_err *e);
 void crm_store_rollback(struct crm_store *s);
