@@ -2,6 +2,7 @@
 # crm-score: train on history with a planted signal, refuse too little
 # history, leave out features known only at the outcome, store, activate,
 # detect damage, score open records.
+# backends: sqlite postgresql
 . "$(dirname "$0")/lib.sh"
 
 "$TOP"/scripts/gen-sample -n 3000 -s 5 sample
@@ -95,7 +96,11 @@ crm-score --follow --once -q >f2.ndjson
 is "$(wc -l <f2.ndjson | tr -d ' ')" "0" "the next run goes on from where this one stopped"
 
 # A damaged blob is found before use.
-sqlite3 "$CRM_DB" "update models set blob = zeroblob(length(blob)) where id = '$m1'"
+if on_pg; then
+	dbsql "update models set blob = decode(repeat('00', length(blob)), 'hex') where id = '$m1'"
+else
+	dbsql "update models set blob = zeroblob(length(blob)) where id = '$m1'"
+fi
 crm-score --all >/dev/null 2>err
 is "$?" "65" "damaged model: exit 65"
 like "$(cat err)" "damaged" "says so"

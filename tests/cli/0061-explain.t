@@ -1,5 +1,6 @@
 #!/bin/sh
 # crm-explain: the factors of a score, in sentences from the record's values.
+# backends: sqlite postgresql
 . "$(dirname "$0")/lib.sh"
 
 "$TOP"/scripts/gen-sample -n 3000 -s 5 sample
@@ -32,7 +33,7 @@ ids=$(head -5 scores.ndjson | jq -r .id | tr '\n' ' ')
 is "$(q "select count(*) from meta where key like 'history.%'")" "1" "crm-score --all stores the history rates"
 # shellcheck disable=SC2086
 crm-explain -f ndjson --top 40 --next-action $ids >fast.ndjson
-sqlite3 "$CRM_DB" "delete from meta where key like 'history.%'"
+dbsql "delete from meta where key like 'history.%'"
 # shellcheck disable=SC2086
 crm-explain -f ndjson --top 40 --next-action $ids >full.ndjson
 is "$(cmp fast.ndjson full.ndjson >/dev/null && echo same || diff fast.ndjson full.ndjson | head -3)" "same" "the fast path gives the full build's explanation"
