@@ -324,14 +324,35 @@ static int build_update_sql(const struct crm_entity *t, struct crm_buf *upd)
 	return rc ? -1 : 0;
 }
 
+/*
+ * The oldest record of table whose col is ?1 (live ones first, with
+ * live_first): its id and merged_into, as new text in b. On PostgreSQL
+ * the matches are found first and then ordered: a plan made for any
+ * value would rather walk the id index in order, filtering, through the
+ * whole table.
+ */
+static const char *first_sql(struct crm_buf *b, int pg, const char *table, const char *col,
+			     int live_first)
+{
+	const char *order = live_first ? "merged_into IS NOT NULL, " : "";
+
+	crm_buf_reset(b);
+	if (pg)
+		crm_buf_addf(b, "WITH m AS MATERIALIZED (SELECT id, merged_into FROM %s WHERE %s = ?1) "
+			     "SELECT id, merged_into FROM m ORDER BY %sid LIMIT 1", table, col, order);
+	else
+		crm_buf_addf(b, "SELECT id, merged_into FROM %s WHERE %s = ?1 ORDER BY %srowid LIMIT 1",
+			     table, col, order);
+	return b->data ? b->data : "";
+}
+
 static struct tstate *tstate_get(struct crm_import *im,
 				 const struct crm_entity *t, struct crm_err *e)
 {
 	size_t idx = (size_t)(t - crm_entities);
 	struct tstate *ts = im->ts[idx];
-	struct crm_buf ins, upd, sql;
+	struct crm_buf ins, upd, sql, q;
 	struct crm_store *db = im->db;
-	const char *rowid = crm_store_rowid(db);
 
 	if (ts)
 		return ts;
@@ -356,6 +377,7 @@ static struct tstate *tstate_get(struct crm_import *im,
 	crm_buf_init(&ins, 0);
 	crm_buf_init(&upd, 0);
 	crm_buf_init(&sql, 0);
+	crm_buf_init(&q, 0);
 	if (build_insert_sql(t, 1, &ins) < 0 || build_update_sql(t, &upd) < 0) {
 		crm_err_set(e, CRM_ESOFTWARE, "out of memory");
 		goto fail;
@@ -371,8 +393,7 @@ static struct tstate *tstate_get(struct crm_import *im,
 	} while (0)
 	PREP(find_key, "SELECT id, merged_into FROM %s WHERE source = ?1 AND src_key = ?2",
 	     t->table);
-	PREP(find_any_key, "SELECT id, merged_into FROM %s WHERE src_key = ?1 ORDER BY %s LIMIT 1",
-	     t->table, rowid);
+	PREP(find_any_key, "%s", first_sql(&q, im->pg, t->table, "src_key", 0));
 	PREP(find_id, "SELECT id, merged_into FROM %s WHERE id = ?1", t->table);
 	PREP(get, "SELECT * FROM %s WHERE id = ?1", t->table);
 	if (im->pg)
@@ -382,15 +403,12 @@ static struct tstate *tstate_get(struct crm_import *im,
 		PREP(set_attr, "UPDATE %s SET attrs = json_set(attrs, '$.' || json_quote(?2), ?3) "
 		     "WHERE id = ?1", t->table);
 	if (t->has_name_key)
-		PREP(by_name, "SELECT id, merged_into FROM %s WHERE name_key = ?1 "
-		     "ORDER BY merged_into IS NOT NULL, %s LIMIT 1", t->table, rowid);
+		PREP(by_name, "%s", first_sql(&q, im->pg, t->table, "name_key", 1));
 	if (crm_entity_field(t, "email") >= 0)
-		PREP(by_email, "SELECT id, merged_into FROM %s WHERE %s = ?1 "
-		     "ORDER BY merged_into IS NOT NULL, %s LIMIT 1",
-		     t->table, t->subject && im->cc ? "email_bi" : "email", rowid);
+		PREP(by_email, "%s", first_sql(&q, im->pg, t->table,
+					       t->subject && im->cc ? "email_bi" : "email", 1));
 	if (crm_entity_field(t, "domain") >= 0)
-		PREP(by_domain, "SELECT id, merged_into FROM %s WHERE domain = ?1 "
-		     "ORDER BY merged_into IS NOT NULL, %s LIMIT 1", t->table, rowid);
+		PREP(by_domain, "%s", first_sql(&q, im->pg, t->table, "domain", 1));
 	if (crm_entity_field(t, "parent_id") >= 0)
 		PREP(set_ref, "UPDATE %s SET parent_id = ?2 WHERE id = ?1",
 		     t->table);
@@ -398,12 +416,14 @@ static struct tstate *tstate_get(struct crm_import *im,
 	crm_buf_release(&ins);
 	crm_buf_release(&upd);
 	crm_buf_release(&sql);
+	crm_buf_release(&q);
 	im->ts[idx] = ts;
 	return ts;
 fail:
 	crm_buf_release(&ins);
 	crm_buf_release(&upd);
 	crm_buf_release(&sql);
+	crm_buf_release(&q);
 	tstate_free(ts);
 	return NULL;
 }
@@ -413,7 +433,7 @@ struct crm_import *crm_import_new(struct crm_store *db, const struct crm_import_
 				  struct crm_err *e)
 {
 	struct crm_import *im = calloc(1, sizeof(*im));
-	char sql[160];
+	char sql[200];
 
 	if (!im) {
 		crm_err_set(e, CRM_ESOFTWARE, "out of memory");
@@ -451,8 +471,10 @@ struct crm_import *crm_import_new(struct crm_store *db, const struct crm_import_
 	crm_buf_init(&im->out, 0);
 	crm_buf_init(&im->jraw, 0);
 	crm_buf_init(&im->file_cols, 0);
-	snprintf(sql, sizeof(sql), "SELECT name FROM products WHERE name_key = ?1 "
-		 "ORDER BY merged_into IS NOT NULL, %s LIMIT 1", crm_store_rowid(db));
+	snprintf(sql, sizeof(sql), im->pg ?
+		 "WITH m AS MATERIALIZED (SELECT name, merged_into, id FROM products WHERE name_key = ?1) "
+		 "SELECT name FROM m ORDER BY merged_into IS NOT NULL, id LIMIT 1" :
+		 "SELECT name FROM products WHERE name_key = ?1 ORDER BY merged_into IS NOT NULL, rowid LIMIT 1");
 	if (prepare(db, &im->find_product, sql, e) < 0) {
 		crm_import_free(im);
 		return NULL;
