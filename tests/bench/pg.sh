@@ -12,6 +12,9 @@
 #              psql's \copy of the same CSV into a bare table (no keys, no
 #              triggers: what the server ingests at most); and a re-import
 #              of N/10 of them, every row unchanged, on both
+#   score      a generated CRM of BENCH_PG_SCORE_ROWS contacts (default
+#              N) with deals and interactions, imported, the contact
+#              model trained, and crm-score --all, on both backends
 #   events     crm-events --follow: commit-to-line latency, median of 20
 #              commits, on PostgreSQL (LISTEN/NOTIFY) and on SQLite
 #              (polling every --interval, 0.2 s by default)
@@ -122,6 +125,29 @@ printf '%-34s %9.0f rows/s  (%s s)  crm-import on PostgreSQL: ratio %.2f\n' "Pos
 sq=$(median <"$dir/usq"); pq=$(median <"$dir/upg")
 printf 're-import of %d unchanged rows      SQLite %9.0f rows/s   PostgreSQL %9.0f rows/s   ratio %.2f\n' \
 	$((N / 10)) "$(echo "$N / 10 / $sq" | bc -l)" "$(echo "$N / 10 / $pq" | bc -l)" "$(echo "$sq / $pq" | bc -l)"
+
+S=${BENCH_PG_SCORE_ROWS:-$N}
+echo "== score: a generated CRM of $S contacts with deals and interactions, one run each"
+"$top"/scripts/gen-sample -n "$S" "$dir/sample" >/dev/null
+newdb s
+for db in "$dir/s.db" "$(url s)"; do
+	crm --db "$db" init 2>/dev/null
+	t0=$(now)
+	crm-import --db "$db" -q --output none "$dir"/sample/*
+	t1=$(now)
+	crm-score --db "$db" -t contact train -q >"$dir/model.json"
+	t2=$(now)
+	crm-score --db "$db" -t contact --all -q >"$dir/scores.ndjson"
+	t3=$(now)
+	printf '%-10s import %7.1f s   train %6.1f s (AUC %s)   crm-score --all %6.1f s (%d scored, %8.0f records/s)\n' \
+		"$(case $db in postgresql*) echo PostgreSQL ;; *) echo SQLite ;; esac)" \
+		"$(echo "$t1 - $t0" | bc)" "$(echo "$t2 - $t1" | bc)" "$(jq -r .auc "$dir/model.json")" \
+		"$(echo "$t3 - $t2" | bc)" "$(wc -l <"$dir/scores.ndjson")" \
+		"$(echo "$(wc -l <"$dir/scores.ndjson") / ($t3 - $t2)" | bc -l)"
+	echo "$t3 - $t2" | bc >>"$dir/stimes"
+done
+printf 'crm-score --all, PostgreSQL against SQLite: ratio %.2f\n' \
+	"$(echo "$(head -1 "$dir/stimes") / $(tail -1 "$dir/stimes")" | bc -l)"
 
 echo "== events: an event's time to its crm-events --follow line, median of 20 commits"
 latency() {	# DB WRITER: seconds from each event's time ("at") to its line
