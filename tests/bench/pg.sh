@@ -85,36 +85,30 @@ echo "(the round trip gives every table back the same: $(tail -1 "$dir/cmp"))"
 echo "== import: $N contacts from CSV, runs: $RUNS (median)"
 head -n $((N / 10 + 1)) "$dir/c.csv" >"$dir/tenth.csv"
 cols=$(head -1 "$dir/c.csv" | tr -d '\r' | sed 's/[^,]*/"&" text/g')
+# timed FILE CMD...: run CMD, add its seconds to FILE.
+timed() {
+	f=$1
+	shift
+	t0=$(now)
+	"$@"
+	t1=$(now)
+	echo "$t1 - $t0" | bc >>"$f"
+}
 for r in $(seq "$RUNS"); do
 	rm -f "$dir/i.db"*
 	crm --db "$dir/i.db" init 2>/dev/null
-	t0=$(now)
-	crm-import --db "$dir/i.db" -q -t contact --output none "$dir/c.csv"
-	t1=$(now)
-	echo "$t1 - $t0" | bc >>"$dir/isq"
+	timed "$dir/isq" crm-import --db "$dir/i.db" -q -t contact --output none "$dir/c.csv"
 	newdb i
 	crm --db "$(url i)" init 2>/dev/null
-	t0=$(now)
-	crm-import --db "$(url i)" -q -t contact --output none "$dir/c.csv"
-	t1=$(now)
-	echo "$t1 - $t0" | bc >>"$dir/ipg"
+	timed "$dir/ipg" crm-import --db "$(url i)" -q -t contact --output none "$dir/c.csv"
 	newdb b
 	psql -q "$(url b)" -c "CREATE TABLE t ($cols)"
-	t0=$(now)
-	psql -q "$(url b)" -c "\\copy t from '$dir/c.csv' csv header"
-	t1=$(now)
-	echo "$t1 - $t0" | bc >>"$dir/iref"
+	timed "$dir/iref" psql -q "$(url b)" -c "\\copy t from '$dir/c.csv' csv header"
 done
 [ "$(crm-db count "$(url i)" | jq .rows.contacts)" = "$N" ] || { echo "pg.sh: PostgreSQL import lost rows" >&2; exit 1; }
 for r in $(seq "$RUNS"); do
-	t0=$(now)
-	crm-import --db "$dir/i.db" -q -t contact --output none "$dir/tenth.csv"
-	t1=$(now)
-	echo "$t1 - $t0" | bc >>"$dir/usq"
-	t0=$(now)
-	crm-import --db "$(url i)" -q -t contact --output none "$dir/tenth.csv"
-	t1=$(now)
-	echo "$t1 - $t0" | bc >>"$dir/upg"
+	timed "$dir/usq" crm-import --db "$dir/i.db" -q -t contact --output none "$dir/tenth.csv"
+	timed "$dir/upg" crm-import --db "$(url i)" -q -t contact --output none "$dir/tenth.csv"
 done
 sq=$(median <"$dir/isq"); pq=$(median <"$dir/ipg"); ref=$(median <"$dir/iref")
 printf '%-34s %9.0f rows/s  (%s s)\n' "SQLite: crm-import" "$(echo "$N / $sq" | bc -l)" "$sq"

@@ -28,7 +28,7 @@ int main(int argc, char **argv)
 	struct crm_err e = { 0 };
 	struct crm_model m;
 	struct crm_dataset d;
-	sqlite3 *db;
+	struct crm_store *db;
 	float *p;
 	double ours[5], theirs[5];
 	DMatrixHandle dm;
@@ -40,7 +40,7 @@ int main(int argc, char **argv)
 	}
 	crm_model_init(&m);
 	crm_dataset_init(&d, crm_entity_find(argv[2]));
-	if (crm_db_open(&db, argv[1], CRM_DB_READONLY, &e) < 0 ||
+	if (crm_store_open(&db, argv[1], CRM_STORE_READONLY, &e) < 0 ||
 	    crm_model_load(db, d.type, NULL, &m, &e) < 0 ||
 	    crm_dataset_build(&d, db, NULL, &m.schema, &e) < 0) {
 		fprintf(stderr, "predict: %s\n", e.msg);
@@ -74,6 +74,6 @@ int main(int argc, char **argv)
 	free(p);
 	crm_dataset_release(&d);
 	crm_model_release(&m);
-	crm_db_close(db);
+	crm_store_close(db);
 	return 0;
 }

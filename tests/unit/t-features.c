@@ -7,12 +7,12 @@
 #include "../../lib/features.h"
 #include "tap.h"
 
-static sqlite3 *db;
+static struct crm_store *db;
 static struct crm_err e;
 
 static void sql(const char *s)
 {
-	if (crm_db_exec(db, s, &e) < 0)
+	if (crm_store_exec(db, s, &e) < 0)
 		printf("# sql failed: %s\n", e.msg);
 }
 
@@ -33,7 +33,7 @@ int main(void)
 
 	snprintf(path, sizeof(path), "/tmp/crm-features-%d.db", (int)getpid());
 	unlink(path);
-	if (crm_db_open(&db, path, CRM_DB_CREATE, &e) < 0) {
+	if (crm_store_open(&db, path, CRM_STORE_CREATE, &e) < 0) {
 		printf("Bail out! %s\n", e.msg);
 		return 1;
 	}
@@ -143,7 +143,7 @@ int main(void)
 		crm_dataset_release(&full);
 	}
 	crm_dataset_release(&d);
-	crm_db_close(db);
+	crm_store_close(db);
 	unlink(path);
 	snprintf(path + strlen(path), 8, "-wal");
 	unlink(path);
