@@ -206,8 +206,9 @@ int crm_stmt_bind_double(struct crm_stmt *st, int i, double v);
 /* n (size_t)-1: up to the NUL; NULL binds NULL. */
 int crm_stmt_bind_text(struct crm_stmt *st, int i, const char *v, size_t n);
 int crm_stmt_bind_blob(struct crm_stmt *st, int i, const void *v, size_t n);
-/* Text that stays valid and unchanged until the statement has run (SQLite
- * does not copy it); n (size_t)-1: up to its NUL. */
+/* Text the caller keeps valid and unchanged for as long as it is bound
+ * (until rebound, or the statement is freed): SQLite does not copy it.
+ * n (size_t)-1: up to its NUL. */
 int crm_stmt_bind_text_ref(struct crm_stmt *st, int i, const char *v, size_t n);
 /* Run, or go to the next row: 1 a row, 0 done, -1 with e. */
 int crm_stmt_step(struct crm_stmt *st, struct crm_err *e);
