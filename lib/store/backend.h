@@ -57,10 +57,12 @@ struct crm_store_ops {
 	void (*free)(struct crm_stmt *st);
 };
 
+#define CRM_STORE_NAME_MAX 512
+
 /* The common head of every backend's connection and statement. */
 struct crm_store {
 	const struct crm_store_ops *ops;
-	char name[512];
+	const char *name;	/* "" for a store around a handle (store/sqlite.h) */
 	int flags;		/* as opened */
 	void *h;		/* the backend's handle */
 };

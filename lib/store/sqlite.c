@@ -428,24 +428,22 @@ const struct crm_store_ops crm_store_sqlite_ops = {
 
 struct crm_stmt *crm_sq_wrap(struct crm_sq_wrap *w, sqlite3_stmt *st)
 {
-	memset(w, 0, sizeof(*w));
-	w->q.db = sqlite3_db_handle(st);
-	w->s.ops = &crm_store_sqlite_ops;
-	w->s.h = &w->q;
+	crm_sq_store(w, sqlite3_db_handle(st));
 	w->stmt.head.ops = &crm_store_sqlite_ops;
 	w->stmt.head.s = &w->s;
 	w->stmt.st = st;
+	w->stmt.done = 0;
 	return &w->stmt.head;
 }
 
 struct crm_store *crm_sq_store(struct crm_sq_wrap *w, sqlite3 *db)
 {
-	memset(w, 0, sizeof(*w));
 	w->q.db = db;
+	w->q.triggers = NULL;
 	w->s.ops = &crm_store_sqlite_ops;
+	w->s.name = "";
 	w->s.h = &w->q;
-	if (sqlite3_db_readonly(db, "main") == 1)
-		w->s.flags = CRM_STORE_READONLY;
+	w->s.flags = sqlite3_db_readonly(db, "main") == 1 ? CRM_STORE_READONLY : 0;
 	return &w->s;
 }
 
@@ -458,7 +456,7 @@ sqlite3 *crm_store_sqlite(struct crm_store *s)
 int crm_db_migrate(sqlite3 *db, int *from, int *to, struct crm_err *e)
 {
 	struct crm_sq q = { .db = db };
-	struct crm_store s = { .ops = &crm_store_sqlite_ops, .h = &q };
+	struct crm_store s = { .ops = &crm_store_sqlite_ops, .name = "", .h = &q };
 
 	return crm_store_migrate(&s, from, to, e);
 }

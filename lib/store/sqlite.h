@@ -40,7 +40,7 @@ struct crm_stmt *crm_sq_wrap(struct crm_sq_wrap *w, sqlite3_stmt *st);
 struct crm_store *crm_sq_store(struct crm_sq_wrap *w, sqlite3 *db);
 /* The same over a wrapper that lives until the end of the enclosing
  * block: for one call. */
-#define CRM_SQ_STORE(db) crm_sq_store(&(struct crm_sq_wrap){ 0 }, (db))
+#define CRM_SQ_STORE(db) crm_sq_store(&(struct crm_sq_wrap){ .q.db = NULL }, (db))
 
 /* The SQLite handle under s; NULL on another backend. */
 sqlite3 *crm_store_sqlite(struct crm_store *s);

@@ -32,7 +32,8 @@ static void display_name(char *out, size_t n, const char *target)
 int crm_store_open(struct crm_store **out, const char *target, int flags, struct crm_err *e)
 {
 	const struct crm_store_ops *ops = crm_store_is_url(target) ? &crm_store_pg : &crm_store_sqlite_ops;
-	struct crm_store *s = calloc(1, sizeof(*s));
+	/* The name is kept after the struct, in the same allocation. */
+	struct crm_store *s = calloc(1, sizeof(*s) + CRM_STORE_NAME_MAX);
 	int v;
 
 	*out = NULL;
@@ -40,7 +41,8 @@ int crm_store_open(struct crm_store **out, const char *target, int flags, struct
 		return crm_err_set(e, CRM_ESOFTWARE, "out of memory");
 	s->ops = ops;
 	s->flags = flags;
-	display_name(s->name, sizeof(s->name), target);
+	display_name((char *)(s + 1), CRM_STORE_NAME_MAX, target);
+	s->name = (const char *)(s + 1);
 	if (ops->open(s, target, flags, e) < 0) {
 		free(s);
 		return -1;
@@ -265,7 +267,7 @@ static const char *who(const struct crm_store *s, char *buf, size_t n)
 
 static int migrate(struct crm_store *s, int *from, int *to, struct crm_err *e)
 {
-	char name[sizeof(s->name) + 2];
+	char name[CRM_STORE_NAME_MAX + 2];
 	int v;
 
 	if (crm_store_version(s, &v, e) < 0)
