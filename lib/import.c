@@ -326,23 +326,25 @@ static int build_update_sql(const struct crm_entity *t, struct crm_buf *upd)
 
 /*
  * The oldest record of table whose col is ?1 (live ones first, with
- * live_first): its id and merged_into, as new text in b. On PostgreSQL
+ * live_first): its columns what, as new text in b. On PostgreSQL
  * the matches are found first and then ordered: a plan made for any
  * value would rather walk the id index in order, filtering, through the
  * whole table.
  */
-static const char *first_sql(struct crm_buf *b, int pg, const char *table, const char *col,
-			     int live_first)
+#define IDS "id, merged_into"	/* what a reference lookup reads */
+
+static const char *first_sql(struct crm_buf *b, int pg, const char *what, const char *table,
+			     const char *col, int live_first)
 {
 	const char *order = live_first ? "merged_into IS NOT NULL, " : "";
 
 	crm_buf_reset(b);
 	if (pg)
-		crm_buf_addf(b, "WITH m AS MATERIALIZED (SELECT id, merged_into FROM %s WHERE %s = ?1) "
-			     "SELECT id, merged_into FROM m ORDER BY %sid LIMIT 1", table, col, order);
+		crm_buf_addf(b, "WITH m AS MATERIALIZED (SELECT * FROM %s WHERE %s = ?1) "
+			     "SELECT %s FROM m ORDER BY %sid LIMIT 1", table, col, what, order);
 	else
-		crm_buf_addf(b, "SELECT id, merged_into FROM %s WHERE %s = ?1 ORDER BY %srowid LIMIT 1",
-			     table, col, order);
+		crm_buf_addf(b, "SELECT %s FROM %s WHERE %s = ?1 ORDER BY %srowid LIMIT 1",
+			     what, table, col, order);
 	return b->data ? b->data : "";
 }
 
@@ -393,7 +395,7 @@ static struct tstate *tstate_get(struct crm_import *im,
 	} while (0)
 	PREP(find_key, "SELECT id, merged_into FROM %s WHERE source = ?1 AND src_key = ?2",
 	     t->table);
-	PREP(find_any_key, "%s", first_sql(&q, im->pg, t->table, "src_key", 0));
+	PREP(find_any_key, "%s", first_sql(&q, im->pg, IDS, t->table, "src_key", 0));
 	PREP(find_id, "SELECT id, merged_into FROM %s WHERE id = ?1", t->table);
 	PREP(get, "SELECT * FROM %s WHERE id = ?1", t->table);
 	if (im->pg)
@@ -403,12 +405,12 @@ static struct tstate *tstate_get(struct crm_import *im,
 		PREP(set_attr, "UPDATE %s SET attrs = json_set(attrs, '$.' || json_quote(?2), ?3) "
 		     "WHERE id = ?1", t->table);
 	if (t->has_name_key)
-		PREP(by_name, "%s", first_sql(&q, im->pg, t->table, "name_key", 1));
+		PREP(by_name, "%s", first_sql(&q, im->pg, IDS, t->table, "name_key", 1));
 	if (crm_entity_field(t, "email") >= 0)
-		PREP(by_email, "%s", first_sql(&q, im->pg, t->table,
+		PREP(by_email, "%s", first_sql(&q, im->pg, IDS, t->table,
 					       t->subject && im->cc ? "email_bi" : "email", 1));
 	if (crm_entity_field(t, "domain") >= 0)
-		PREP(by_domain, "%s", first_sql(&q, im->pg, t->table, "domain", 1));
+		PREP(by_domain, "%s", first_sql(&q, im->pg, IDS, t->table, "domain", 1));
 	if (crm_entity_field(t, "parent_id") >= 0)
 		PREP(set_ref, "UPDATE %s SET parent_id = ?2 WHERE id = ?1",
 		     t->table);
@@ -433,7 +435,8 @@ struct crm_import *crm_import_new(struct crm_store *db, const struct crm_import_
 				  struct crm_err *e)
 {
 	struct crm_import *im = calloc(1, sizeof(*im));
-	char sql[200];
+	struct crm_buf sql;
+	int rc;
 
 	if (!im) {
 		crm_err_set(e, CRM_ESOFTWARE, "out of memory");
@@ -471,11 +474,10 @@ struct crm_import *crm_import_new(struct crm_store *db, const struct crm_import_
 	crm_buf_init(&im->out, 0);
 	crm_buf_init(&im->jraw, 0);
 	crm_buf_init(&im->file_cols, 0);
-	snprintf(sql, sizeof(sql), im->pg ?
-		 "WITH m AS MATERIALIZED (SELECT name, merged_into, id FROM products WHERE name_key = ?1) "
-		 "SELECT name FROM m ORDER BY merged_into IS NOT NULL, id LIMIT 1" :
-		 "SELECT name FROM products WHERE name_key = ?1 ORDER BY merged_into IS NOT NULL, rowid LIMIT 1");
-	if (prepare(db, &im->find_product, sql, e) < 0) {
+	crm_buf_init(&sql, 0);
+	rc = prepare(db, &im->find_product, first_sql(&sql, im->pg, "name", "products", "name_key", 1), e);
+	crm_buf_release(&sql);
+	if (rc < 0) {
 		crm_import_free(im);
 		return NULL;
 	}
