@@ -192,13 +192,20 @@ out:
 
 int crm_suppressed(struct crm_store *db, const char *field, const char *value)
 {
-	char h[CRM_BIDX_MAX], one[8];
+	char h[CRM_BIDX_MAX];
 	struct crm_err e;
+	struct crm_stmt *st;
+	int found;
 
 	if (!value || !*value || suppress_hash(db, field, value, h, &e) < 0)
 		return 0;
-	return crm_store_text1(db, "SELECT 1 FROM suppressions WHERE hash = ?", h, one,
-			       sizeof(one), &e) > 0;
+	/* Kept prepared: an import asks this for every person it reads. */
+	if (!(st = crm_store_stmt(db, "SELECT 1 FROM suppressions WHERE hash = ?1", &e)))
+		return 0;
+	crm_stmt_bind_text_ref(st, 1, h, (size_t)-1);
+	found = crm_stmt_step(st, &e) > 0;
+	crm_store_stmt_done(st);
+	return found;
 }
 
 /* ---- finding a subject ------------------------------------------------ */
