@@ -159,38 +159,49 @@ static int pq_exec(struct crm_store *s, const char *sql, struct crm_err *e)
  * holds that lock (a deadlock, and a batch lost), and a wait longer than
  * the busy timeout (--busy-timeout, CRM_BUSY_TIMEOUT) fails as SQLite's
  * does: CRM_EUNAVAILABLE. Readers do not take it.
+ *
+ * begin_with: BEGIN, that wait bound, and lock, the advisory lock
+ * function to take it with; the lock's result, or NULL with e and
+ * nothing begun.
  */
-static int pq_begin(struct crm_store *s, struct crm_err *e)
+static PGresult *begin_with(struct crm_store *s, const char *lock, struct crm_err *e)
 {
 	long ms = crm_db_busy_limit();
 	char sql[200];
+	PGresult *r;
 
-	snprintf(sql, sizeof(sql), "BEGIN; SET LOCAL lock_timeout = %ld; "
-		 "SELECT pg_advisory_xact_lock(hashtext('crm.events'))", ms < 0 ? 0 : ms > 0 ? ms : 1);
-	if (pq_exec(s, sql, e) < 0) {
-		PQclear(PQexec(CONN(s), "ROLLBACK"));
-		return -1;
-	}
-	return 0;
+	snprintf(sql, sizeof(sql), "BEGIN; SET LOCAL lock_timeout = %ld; SELECT %s(hashtext('crm.events'))",
+		 ms < 0 ? 0 : ms > 0 ? ms : 1, lock);
+	r = PQexec(CONN(s), sql);	/* the last statement's result */
+	if (PQresultStatus(r) == PGRES_TUPLES_OK)
+		return r;
+	fail(s, r, e, "begin");
+	PQclear(r);
+	PQclear(PQexec(CONN(s), "ROLLBACK"));
+	return NULL;
+}
+
+static int pq_begin(struct crm_store *s, struct crm_err *e)
+{
+	PGresult *r = begin_with(s, "pg_advisory_xact_lock", e);
+
+	PQclear(r);
+	return r ? 0 : -1;
 }
 
 static int pq_try_begin(struct crm_store *s, struct crm_err *e)
 {
-	PGresult *r;
-	int got, failed;
+	PGresult *r = begin_with(s, "pg_try_advisory_xact_lock", e);
+	int got;
 
-	if (pq_exec(s, "BEGIN", e) < 0)
+	if (!r)
 		return -1;
-	r = PQexec(CONN(s), "SELECT pg_try_advisory_xact_lock(hashtext('crm.events'))");
-	failed = PQresultStatus(r) != PGRES_TUPLES_OK;
-	got = !failed && *PQgetvalue(r, 0, 0) == 't';
-	if (failed)
-		fail(s, r, e, "begin");
+	got = *PQgetvalue(r, 0, 0) == 't';
 	PQclear(r);
 	if (got)
 		return 0;
 	PQclear(PQexec(CONN(s), "ROLLBACK"));
-	return failed ? -1 : 1;
+	return 1;
 }
 
 static int pq_commit(struct crm_store *s, struct crm_err *e)
