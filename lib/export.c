@@ -88,15 +88,11 @@ static int attr_expr(struct crm_buf *sql, int pg, const char *t, int k, int num)
 
 /* Append " WHERE ..." for q to sql; binds are numbered from 1 in order. */
 static int where_clause(struct crm_store *db, const struct crm_export_query *q,
-			struct crm_buf *sql, struct crm_err *e)
+			char **cols, struct crm_buf *sql, struct crm_err *e)
 {
 	const char *t = q->type->table;
 	int pg = crm_store_kind(db) == CRM_STORE_POSTGRES;
 	int rc = crm_buf_adds(sql, " WHERE true"), k = 1;
-	char **cols;
-
-	if (crm_store_columns(db, t, &cols, e) < 0)
-		return -1;
 
 	/* Columns are qualified: json_each() has an "id" column too. */
 	if (!q->merged)
@@ -131,7 +127,6 @@ static int where_clause(struct crm_store *db, const struct crm_export_query *q,
 		} else if (is_column(cols, col)) {
 			rc |= crm_buf_addf(sql, " AND %s.\"%s\"", t, col);
 		} else {
-			crm_store_free_list(cols);
 			return crm_err_set(e, CRM_EUSAGE,
 					   "filter '%s%s%s': %ss have no field '%s'",
 					   f->field, f->op, f->value, q->type->kind,
@@ -147,7 +142,6 @@ static int where_clause(struct crm_store *db, const struct crm_export_query *q,
 		else
 			rc |= crm_buf_addf(sql, " %s ?%d", f->op, k++);
 	}
-	crm_store_free_list(cols);
 	if (rc)
 		return crm_err_set(e, CRM_ESOFTWARE, "out of memory");
 	return 0;
@@ -199,18 +193,16 @@ int crm_export_prepare(struct crm_store *db, const struct crm_export_query *q,
 	for (char **c = names; *c; c++)
 		if (!crm_entity_internal(*c))
 			crm_buf_addf(&cols, "%s\"%s\"", cols.len ? ", " : "", *c);
-	crm_store_free_list(names);
-	/* Oldest first: SQLite's rowid, or the id, which sorts by time. */
 	if (crm_buf_addf(&sql, "SELECT %s FROM %s", cols.data, t) < 0 ||
-	    where_clause(db, q, &sql, e) < 0 ||
-	    crm_buf_addf(&sql, " ORDER BY %s.%s", t,
-			 crm_store_kind(db) == CRM_STORE_POSTGRES ? "id" : "rowid") < 0)
+	    where_clause(db, q, names, &sql, e) < 0 ||
+	    crm_buf_addf(&sql, " ORDER BY %s.%s", t, crm_store_rowid(db)) < 0)
 		goto out;
 	if (crm_store_prepare(db, sql.data, CRM_STMT_STREAM, st, e) < 0)
 		goto out;
 	bind_where(*st, q);
 	rc = 0;
 out:
+	crm_store_free_list(names);
 	crm_buf_release(&sql);
 	crm_buf_release(&cols);
 	return rc;
@@ -221,17 +213,19 @@ int crm_export_attr_keys(struct crm_store *db, const struct crm_export_query *q,
 {
 	struct crm_buf sql;
 	struct crm_stmt *st = NULL;
-	char **k = NULL;
+	char **k = NULL, **names;
 	size_t cnt = 0;
 	int rc = -1, r;
 
 	*keys = NULL;
 	*n = 0;
+	if (crm_store_columns(db, q->type->table, &names, e) < 0)
+		return -1;
 	crm_buf_init(&sql, 0);
 	if (crm_buf_addf(&sql, "SELECT DISTINCT j.key FROM %s, %s(%s.attrs) AS j", q->type->table,
 			 crm_store_kind(db) == CRM_STORE_POSTGRES ? "jsonb_each" : "json_each",
 			 q->type->table) < 0 ||
-	    where_clause(db, q, &sql, e) < 0 ||
+	    where_clause(db, q, names, &sql, e) < 0 ||
 	    crm_buf_adds(&sql, " ORDER BY 1") < 0)
 		goto out;
 	if (crm_store_prepare(db, sql.data, 0, &st, e) < 0)
@@ -262,6 +256,7 @@ fail:
 		free(k[i]);
 	free(k);
 out:
+	crm_store_free_list(names);
 	if (st)
 		crm_stmt_free(st);
 	crm_buf_release(&sql);
