@@ -518,6 +518,9 @@ static int choose_attrs(struct crm_dataset *d, struct crm_store *db, const char 
  * one transaction; PostgreSQL takes them in one statement (arrays), as a
  * round trip a record would cost more than the rest.
  */
+/* to_char's format of strftime's %Y-%m-%dT%H:%M:%fZ, closing the call. */
+#define ISO "'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')"
+
 static int asof_windows(struct crm_dataset *d, struct crm_store *db, struct crm_err *e)
 {
 	struct crm_stmt *st;
@@ -532,11 +535,11 @@ static int asof_windows(struct crm_dataset *d, struct crm_store *db, struct crm_
 		    crm_store_text_array(&at, (const char *const *)d->asof, d->n) < 0) {
 			rc = crm_err_set(e, CRM_ESOFTWARE, "out of memory");
 		} else if (crm_store_prepare(db,
-			"INSERT INTO feat_asof2 SELECT o - 1, r, to_char(t, 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"'),"
-			" to_char(t - interval '7 days', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"'),"
-			" to_char(t - interval '28 days', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"'),"
-			" to_char(t - interval '30 days', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"'),"
-			" to_char(t - interval '90 days', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')"
+			"INSERT INTO feat_asof2 SELECT o - 1, r, to_char(t, " ISO ","
+			" to_char(t - interval '7 days', " ISO ","
+			" to_char(t - interval '28 days', " ISO ","
+			" to_char(t - interval '30 days', " ISO ","
+			" to_char(t - interval '90 days', " ISO
 			" FROM (SELECT r, crm_instant(a) AS t, o FROM unnest(?::text[], ?::text[])"
 			" WITH ORDINALITY AS x(r, a, o)) s", 0, &st, e) < 0) {
 			rc = -1;
