@@ -68,7 +68,7 @@ static int cmd_trail(sqlite3 *db)
 	struct crm_err e = { 0 };
 	char line[256];
 
-	if (crm_audit_verify(db, &v, &e) < 0)
+	if (crm_audit_verify(CRM_SQ_STORE(db), &v, &e) < 0)
 		cli_die_err(&e);
 	snprintf(line, sizeof(line),
 		 "{\"type\":\"trail\",\"status\":\"%s\",\"entries\":%lld,\"broken_at\":%lld,\"head\":\"%s\"}\n",

@@ -10,6 +10,7 @@
 #include "../lib/crypt.h"
 #include "../lib/db.h"
 #include "../lib/privacy.h"
+#include "../lib/store/sqlite.h"
 #include "../lib/seal.h"
 #include "cli.h"
 
@@ -55,7 +56,7 @@ static void audit(const char *action, const char *detail)
 
 	crm_actor_cli(actor, sizeof(actor));
 	if (crm_db_open(&db, cli_db, CRM_DB_CREATE, &e) < 0 ||
-	    crm_audit_append(db, actor, action, NULL, NULL, detail, &e) < 0)
+	    crm_audit_append(CRM_SQ_STORE(db), actor, action, NULL, NULL, detail, &e) < 0)
 		cli_die_err(&e);
 	crm_db_close(db);
 }
@@ -85,7 +86,7 @@ static void seal(long batch, int quiet)
 		fputs("\r\033[K", stderr);
 	snprintf(detail, sizeof(detail), "{\"rows\":%lld,\"cells\":%lld,\"keys\":%lld,\"batches\":%lld}",
 		 st.rows, st.cells, st.keys, st.batches);
-	if (crm_audit_append(db, actor, "key-seal", NULL, NULL, detail, &e) < 0)
+	if (crm_audit_append(CRM_SQ_STORE(db), actor, "key-seal", NULL, NULL, detail, &e) < 0)
 		cli_die_err(&e);
 	crm_db_close(db);
 	if (!quiet)

@@ -14,7 +14,10 @@
 #include "../lib/auth.h"
 #include "../lib/db.h"
 #include "../lib/hooks.h"
+#include "../lib/ndjson.h"
+#include "../lib/row.h"
 #include "../lib/serve.h"
+#include "../lib/store/store.h"
 #include "cli.h"
 
 enum { O_LISTEN = 256, O_CERT, O_KEY, O_INSECURE, O_THREADS, O_MAXCONN, O_PERIP,
@@ -79,34 +82,55 @@ static void log_line(void *ctx, const char *line)
 	fprintf(stderr, "%s: %s\n", cli_prog, line);
 }
 
-/* Print the rows of sql as NDJSON or a table of the first columns. */
-static void print_rows(sqlite3 *db, const char *sql, const char *p, int table)
+/*
+ * Print the rows of sql: its first ncols columns as NDJSON objects (the
+ * columns json_cols names hold JSON), with "host", the host of a URL in
+ * column ncols, when with_host; or on a terminal the columns show lists
+ * (ending in -1) as a table.
+ */
+static void print_rows(struct crm_store *db, const char *sql, int ncols, const char *json_cols,
+		       int with_host, const int *show, int table)
 {
-	sqlite3_stmt *st;
+	struct crm_err e = { 0 };
+	struct crm_buf b;
+	struct crm_stmt *st;
 	int rc;
 
-	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
-		cli_die(CRM_ESOFTWARE, "%s", sqlite3_errmsg(db));
-	if (p)
-		sqlite3_bind_text(st, 1, p, -1, SQLITE_STATIC);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		const char *json = (const char *)sqlite3_column_text(st, 0);
-
+	if (crm_store_prepare(db, sql, 0, &st, &e) < 0)
+		cli_die_err(&e);
+	crm_buf_init(&b, 0);
+	while ((rc = crm_stmt_step(st, &e)) == 1) {
+		crm_buf_reset(&b);
 		if (table) {
-			for (int c = 1; c < sqlite3_column_count(st); c++)
-				printf("%s%-*s", c > 1 ? "  " : "", c + 1 < sqlite3_column_count(st) ? 22 : 0,
-				       sqlite3_column_text(st, c) ? (const char *)sqlite3_column_text(st, c) : "-");
+			for (int i = 0; show[i] >= 0; i++) {
+				const char *v = crm_stmt_text(st, show[i]);
+
+				printf("%s%-*s", i ? "  " : "", show[i + 1] >= 0 ? 22 : 0, v ? v : "-");
+			}
 			printf("\n");
-		} else if (cli_write(json, strlen(json)) < 0 || cli_write("\n", 1) < 0) {
-			break;
+			continue;
 		}
+		if (crm_row_object(&b, st, ncols, json_cols) < 0)
+			break;
+		if (with_host) {	/* the URL is a secret (Slack's especially) */
+			const char *url = crm_stmt_text(st, ncols), *h = url ? strstr(url, "://") : NULL;
+
+			h = h ? h + 3 : "";
+			b.data[--b.len] = '\0';
+			crm_buf_adds(&b, ",\"host\":");
+			crm_json_str(&b, h, strcspn(h, "/?#"));
+			crm_buf_addc(&b, '}');
+		}
+		if (crm_buf_addc(&b, '\n') < 0 || cli_write(b.data, b.len) < 0)
+			break;
 	}
-	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-		cli_die(crm_db_code(rc), "%s", sqlite3_errmsg(db));
-	sqlite3_finalize(st);
+	crm_buf_release(&b);
+	crm_stmt_free(st);
+	if (rc < 0)
+		cli_die_err(&e);
 }
 
-static int cmd_token(sqlite3 *db, int argc, char **argv, const char *role, const char *user,
+static int cmd_token(struct crm_store *db, int argc, char **argv, const char *role, const char *user,
 		     const char *team, const char *expires, int table)
 {
 	struct crm_err e = { 0 };
@@ -129,10 +153,11 @@ static int cmd_token(sqlite3 *db, int argc, char **argv, const char *role, const
 		return 0;
 	}
 	if (argc == 2 && !strcmp(argv[1], "list")) {
-		print_rows(db, "SELECT json_object('id', id, 'name', name, 'role', role, 'user', user, 'team', team, "
-			   "'created_at', created_at, 'expires_at', expires_at, 'revoked_at', revoked_at), "
-			   "id, name, role, user, coalesce(revoked_at, expires_at) FROM api_tokens ORDER BY created_at",
-			   NULL, table);
+		static const int show[] = { 0, 1, 2, 3, 8, -1 };
+
+		print_rows(db, "SELECT id, name, role, \"user\", team, created_at, expires_at, revoked_at, "
+			   "coalesce(revoked_at, expires_at) FROM api_tokens ORDER BY created_at",
+			   8, NULL, 0, show, table);
 		return 0;
 	}
 	if (argc == 3 && !strcmp(argv[1], "revoke")) {
@@ -150,7 +175,7 @@ struct hookargs {
 	struct crm_hooks_opts ho;
 };
 
-static int cmd_hook(sqlite3 *db, int argc, char **argv, const struct hookargs *h, int table)
+static int cmd_hook(struct crm_store *db, int argc, char **argv, const struct hookargs *h, int table)
 {
 	struct crm_err e = { 0 };
 
@@ -174,13 +199,12 @@ static int cmd_hook(sqlite3 *db, int argc, char **argv, const struct hookargs *h
 		return 0;
 	}
 	if (argc == 2 && !strcmp(argv[1], "list")) {
-		/* The URL is a secret (Slack's especially): its host only. */
-		print_rows(db, "SELECT json_object('id', id, 'host', substr(url, instr(url, '://') + 3, "
-			   "instr(substr(url, instr(url, '://') + 3) || '/', '/') - 1), 'format', format, "
-			   "'events', json(events), 'threshold', threshold, 'active', active, 'created_at', created_at, "
-			   "'pending', (SELECT count(*) FROM webhook_deliveries d WHERE d.webhook_id = w.id AND status = 'pending'), "
-			   "'dead', (SELECT count(*) FROM webhook_deliveries d WHERE d.webhook_id = w.id AND status = 'dead')), "
-			   "id, format, events, threshold FROM webhooks w ORDER BY created_at", NULL, table);
+		static const int show[] = { 0, 1, 2, 3, -1 };
+
+		print_rows(db, "SELECT id, format, events, threshold, active, created_at, "
+			   "(SELECT count(*) FROM webhook_deliveries d WHERE d.webhook_id = w.id AND status = 'pending') AS pending, "
+			   "(SELECT count(*) FROM webhook_deliveries d WHERE d.webhook_id = w.id AND status = 'dead') AS dead, "
+			   "url FROM webhooks w ORDER BY created_at", 8, "events", 1, show, table);
 		return 0;
 	}
 	if (argc == 3 && !strcmp(argv[1], "rm")) {
@@ -189,14 +213,14 @@ static int cmd_hook(sqlite3 *db, int argc, char **argv, const struct hookargs *h
 		return 0;
 	}
 	if (argc == 2 && !strcmp(argv[1], "deliveries")) {
+		static const int show[] = { 0, 1, 3, 4, 5, -1 };
+
 		print_rows(db, h->dead ?
-			   "SELECT json_object('id', id, 'webhook', webhook_id, 'seq', seq, 'type', type, 'status', status, "
-			   "'attempts', attempts, 'last_status', last_status, 'last_error', last_error, 'created_at', created_at), "
-			   "id, webhook_id, type, status, attempts FROM webhook_deliveries WHERE status = 'dead' ORDER BY id" :
-			   "SELECT json_object('id', id, 'webhook', webhook_id, 'seq', seq, 'type', type, 'status', status, "
-			   "'attempts', attempts, 'last_status', last_status, 'last_error', last_error, 'created_at', created_at, "
-			   "'delivered_at', delivered_at), id, webhook_id, type, status, attempts FROM webhook_deliveries ORDER BY id",
-			   NULL, table);
+			   "SELECT id, webhook_id AS webhook, seq, type, status, attempts, last_status, last_error, "
+			   "created_at FROM webhook_deliveries WHERE status = 'dead' ORDER BY id" :
+			   "SELECT id, webhook_id AS webhook, seq, type, status, attempts, last_status, last_error, "
+			   "created_at, delivered_at FROM webhook_deliveries ORDER BY id",
+			   h->dead ? 9 : 10, NULL, 0, show, table);
 		return 0;
 	}
 	if ((argc == 2 || argc == 3) && !strcmp(argv[1], "retry")) {
@@ -247,7 +271,7 @@ int main(int argc, char **argv)
 	struct crm_server *s;
 	int k, table = cli_isatty(1);
 	sigset_t set;
-	sqlite3 *db;
+	struct crm_store *db;
 
 	o.listen = "127.0.0.1:8080";
 	o.rate = 50;
@@ -302,12 +326,12 @@ int main(int argc, char **argv)
 
 		if (strcmp(argv[optind], "token") && strcmp(argv[optind], "hook"))
 			cli_die(CRM_EUSAGE, "unknown command '%s' (token or hook)", argv[optind]);
-		if (crm_db_open(&db, cli_db, 0, &e) < 0)
+		if (crm_store_open(&db, crm_db_path(cli_db), 0, &e) < 0)
 			cli_die_err(&e);
 		status = !strcmp(argv[optind], "token") ?
 			 cmd_token(db, argc - optind, argv + optind, role, user, team, expires, table) :
 			 cmd_hook(db, argc - optind, argv + optind, &h, table);
-		crm_db_close(db);
+		crm_store_close(db);
 		return cli_finish(status);
 	}
 	if (!cert != !key)

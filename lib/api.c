@@ -29,7 +29,7 @@
 #include "model.h"
 #include "ndjson.h"
 #include "row.h"
-#include "store/sqlite.h"
+#include "store/store.h"
 
 /* ---- scoring models, shared by the threads ----------------------------- */
 
@@ -117,7 +117,7 @@ void crm_api_free(struct crm_api *a)
  * The active model is looked up at most once a second, so a model trained
  * by cron is picked up without a restart.
  */
-static struct scorer *scorer_get(struct crm_api *a, sqlite3 *db, const char *kind,
+static struct scorer *scorer_get(struct crm_api *a, struct crm_store *db, const char *kind,
 				 struct crm_err *e)
 {
 	struct scorer *s = &a->sc[!strcmp(kind, "deal")];
@@ -128,7 +128,7 @@ static struct scorer *scorer_get(struct crm_api *a, sqlite3 *db, const char *kin
 	pthread_rwlock_rdlock(&s->lk);
 	stale = s->state == 0 || now - s->checked > 1.0;
 	if (stale) {
-		if (crm_db_text1(db, "SELECT id FROM models WHERE entity = ?1 AND active = 1",
+		if (crm_store_text1(db, "SELECT id FROM models WHERE entity = ?1 AND active = 1",
 				 kind, active, sizeof(active), e) < 0) {
 			pthread_rwlock_unlock(&s->lk);
 			return NULL;
@@ -146,15 +146,15 @@ static struct scorer *scorer_get(struct crm_api *a, sqlite3 *db, const char *kin
 		if (*active) {
 			const struct crm_entity *t = crm_entity_find(kind);
 
-			if (crm_model_load(CRM_SQ_STORE(db), t, active, &s->m, e) < 0 ||
-			    crm_override_load(CRM_SQ_STORE(db), t, &s->m, e) < 0) {
+			if (crm_model_load(db, t, active, &s->m, e) < 0 ||
+			    crm_override_load(db, t, &s->m, e) < 0) {
 				crm_model_release(&s->m);
 				crm_model_init(&s->m);
 				s->state = 0;
 				pthread_rwlock_unlock(&s->lk);
 				return NULL;
 			}
-			s->hist = crm_explain_history(CRM_SQ_STORE(db), s->m.id);
+			s->hist = crm_explain_history(db, s->m.id);
 			/* One record at a time: OpenMP's threads only cost here. */
 			XGBoosterSetParam(s->m.booster, "nthread", "1");
 			s->state = 1;
@@ -197,13 +197,13 @@ int crm_api_error(struct crm_api_res *rs, int status, const char *code,
 	return status;
 }
 
-static int db_error(struct crm_api_res *rs, sqlite3 *db, const struct crm_err *e)
+/* The answer to a failed database call: 503 when it is busy or down
+ * (the client tries again), else 500. */
+static int db_error(struct crm_api_res *rs, const struct crm_err *e)
 {
-	int rc = sqlite3_errcode(db);
-
-	if (rc == SQLITE_BUSY || rc == SQLITE_LOCKED || (e && e->code == CRM_EUNAVAILABLE))
+	if (e->code == CRM_EUNAVAILABLE)
 		return crm_api_error(rs, 503, "busy", "the database is busy; nothing was written; try again");
-	return crm_api_error(rs, 500, "internal", "%s", e && *e->msg ? e->msg : sqlite3_errmsg(db));
+	return crm_api_error(rs, 500, "internal", "%s", *e->msg ? e->msg : "database error");
 }
 
 static const char *arg(const struct crm_api_req *rq, const char *k)
@@ -271,7 +271,7 @@ static void own_clause(const struct crm_principal *p, const struct crm_entity *t
  * Does record id of t exist (1), and may p reach it (*ok)? 0 when there is
  * no such record; -1 on a database error.
  */
-static int reach(sqlite3 *db, const struct crm_principal *p,
+static int reach(struct crm_store *db, const struct crm_principal *p,
 		 const struct crm_entity *t, const char *id, int *ok, struct crm_err *e)
 {
 	static const char *const sqls[][2] = {
@@ -284,7 +284,7 @@ static int reach(sqlite3 *db, const struct crm_principal *p,
 	};
 	const char *sql = NULL;
 	char owner[256];
-	sqlite3_stmt *st;
+	struct crm_stmt *st;
 	int rc, null_owner;
 
 	for (size_t i = 0; i < sizeof(sqls) / sizeof(sqls[0]); i++)
@@ -294,17 +294,17 @@ static int reach(sqlite3 *db, const struct crm_principal *p,
 		*ok = p->role == CRM_ROLE_ADMIN;
 		return 1;
 	}
-	if (!(st = crm_db_stmt(db, sql)))
-		return crm_db_err(db, e, t->table);
-	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-	rc = sqlite3_step(st);
-	if (rc != SQLITE_ROW) {
-		crm_db_stmt_done(db, st);
-		return rc == SQLITE_DONE ? 0 : crm_db_err(db, e, t->table);
+	if (!(st = crm_store_stmt(db, sql, e)))
+		return -1;
+	crm_stmt_bind_text_ref(st, 1, id, (size_t)-1);
+	rc = crm_stmt_step(st, e);
+	if (rc != 1) {
+		crm_store_stmt_done(st);
+		return rc == 0 ? 0 : -1;
 	}
-	null_owner = sqlite3_column_type(st, 0) == SQLITE_NULL;
-	snprintf(owner, sizeof(owner), "%s", null_owner ? "" : (const char *)sqlite3_column_text(st, 0));
-	crm_db_stmt_done(db, st);
+	null_owner = crm_stmt_type(st, 0) == CRM_NULL;
+	snprintf(owner, sizeof(owner), "%s", null_owner ? "" : crm_stmt_text(st, 0));
+	crm_store_stmt_done(st);
 	rc = crm_auth_owns(db, p, null_owner ? NULL : owner, e);
 	if (rc < 0)
 		return -1;
@@ -312,7 +312,7 @@ static int reach(sqlite3 *db, const struct crm_principal *p,
 	return 1;
 }
 
-int crm_api_visible(sqlite3 *db, const struct crm_principal *p,
+int crm_api_visible(struct crm_store *db, const struct crm_principal *p,
 		    const char *entity, const char *entity_id)
 {
 	const struct crm_entity *t;
@@ -348,10 +348,9 @@ static const struct crm_entity *api_type(const char *table)
 }
 
 /* Append the row of t with id as JSON (no newline); 1, 0 none, -1. */
-static int row_json(sqlite3 *db, const struct crm_entity *t, const char *id,
+static int row_json(struct crm_store *db, const struct crm_entity *t, const char *id,
 		    struct crm_buf *b, struct crm_err *e)
 {
-	struct crm_sq_wrap rw;
 	static const char *const sqls[][2] = {
 		{ "contacts", "SELECT * FROM contacts WHERE id = ?1" },
 		{ "accounts", "SELECT * FROM accounts WHERE id = ?1" },
@@ -360,51 +359,52 @@ static int row_json(sqlite3 *db, const struct crm_entity *t, const char *id,
 		{ "interactions", "SELECT * FROM interactions WHERE id = ?1" },
 	};
 	const char *sql = NULL;
-	sqlite3_stmt *st;
+	struct crm_stmt *st;
 	int rc;
 
 	for (size_t i = 0; i < sizeof(sqls) / sizeof(sqls[0]); i++)
 		if (!strcmp(sqls[i][0], t->table))
 			sql = sqls[i][1];
-	if (!sql || !(st = crm_db_stmt(db, sql)))
-		return crm_db_err(db, e, t->table);
-	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
-		crm_row_json(b, crm_sq_wrap(&rw, st), t->kind, NULL);
+	if (!sql || !(st = crm_store_stmt(db, sql, e)))
+		return -1;
+	crm_stmt_bind_text_ref(st, 1, id, (size_t)-1);
+	rc = crm_stmt_step(st, e);
+	if (rc == 1) {
+		crm_row_json(b, st, t->kind, NULL);
 		if (b->len && b->data[b->len - 1] == '\n')
 			b->data[--b->len] = '\0';
 		rc = 1;
 	} else {
-		rc = rc == SQLITE_DONE ? 0 : crm_db_err(db, e, t->table);
+		rc = rc == 0 ? 0 : -1;
 	}
-	crm_db_stmt_done(db, st);
+	crm_store_stmt_done(st);
 	return rc;
 }
 
 /* Prepare sql (released here) with its text parameters bound; NULL on an error. */
-static sqlite3_stmt *prepare_bound(sqlite3 *db, struct crm_buf *sql, const char *const *par, int np)
+static struct crm_stmt *prepare_bound(struct crm_store *db, struct crm_buf *sql, const char *const *par, int np,
+				      struct crm_err *e)
 {
-	sqlite3_stmt *st;
-	int rc = sqlite3_prepare_v2(db, sql->data, -1, &st, NULL);
+	struct crm_stmt *st;
+	int rc = crm_store_prepare(db, sql->data, 0, &st, e);
 
 	crm_buf_release(sql);
-	if (rc != SQLITE_OK)
+	if (rc < 0)
 		return NULL;
 	for (int i = 0; i < np; i++)
-		sqlite3_bind_text(st, i + 1, par[i], -1, SQLITE_STATIC);
+		crm_stmt_bind_text_ref(st, i + 1, par[i], (size_t)-1);
 	return st;
 }
 
-static int list(sqlite3 *db, const struct crm_api_req *rq, const struct crm_entity *t,
+static int list(struct crm_store *db, const struct crm_api_req *rq, const struct crm_entity *t,
 		struct crm_api_res *rs)
 {
-	struct crm_sq_wrap rw;
 	const char *par[CRM_API_MAXARGS + 4];
 	int np = 0, rc;
 	long limit = count_arg(rq, "limit", CRM_API_PAGE_DEFAULT, CRM_API_PAGE_MAX, rs);
 	struct crm_buf sql;
-	sqlite3_stmt *st;
+	struct crm_err e = { 0 };
+	struct crm_stmt *st;
 	char last[CRM_ID_MAX] = "";
 	long n = 0;
 
@@ -426,7 +426,7 @@ static int list(sqlite3 *db, const struct crm_api_req *rq, const struct crm_enti
 			crm_buf_addf(&sql, " AND due_at < ?%d", np + 1);
 		} else if ((f = crm_entity_field(t, k)) >= 0 &&
 			   !(t->fields[f].flags & CRM_F_VIRTUAL)) {
-			if (!crm_crypt_of(db) || !crm_entity_personal_column(t, k))
+			if (!crm_store_crypt(db) || !crm_entity_personal_column(t, k))
 				crm_buf_addf(&sql, " AND %s = ?%d", t->fields[f].name, np + 1);
 			else if (t->subject && (!strcmp(k, "email") || !strcmp(k, "phone")))
 				/* sealed: found by blind index */
@@ -449,29 +449,29 @@ static int list(sqlite3 *db, const struct crm_api_req *rq, const struct crm_enti
 	crm_buf_addf(&sql, " ORDER BY id LIMIT %ld", limit + 1);
 	if (crm_entity_has_personal(t))
 		rs->subject_read = 1;	/* people's data: the audit trail notes it */
-	if (!(st = prepare_bound(db, &sql, par, np)))
-		return db_error(rs, db, NULL);
+	if (!(st = prepare_bound(db, &sql, par, np, &e)))
+		return db_error(rs, &e);
 	crm_buf_adds(&rs->body, "{\"data\":[");
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+	while ((rc = crm_stmt_step(st, &e)) == 1) {
 		if (n == limit)
 			break;
 		if (n++)
 			crm_buf_addc(&rs->body, ',');
-		snprintf(last, sizeof(last), "%s", sqlite3_column_text(st, 0));
-		crm_row_json(&rs->body, crm_sq_wrap(&rw, st), t->kind, NULL);
+		snprintf(last, sizeof(last), "%s", crm_stmt_text(st, 0));
+		crm_row_json(&rs->body, st, t->kind, NULL);
 		if (rs->body.data[rs->body.len - 1] == '\n')
 			rs->body.data[--rs->body.len] = '\0';
 	}
-	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
-		sqlite3_finalize(st);
-		return db_error(rs, db, NULL);
+	if (rc < 0) {
+		crm_stmt_free(st);
+		return db_error(rs, &e);
 	}
 	crm_buf_adds(&rs->body, "],\"next_cursor\":");
-	if (rc == SQLITE_ROW)
+	if (rc == 1)
 		crm_buf_addf(&rs->body, "\"%s\"}\n", last);
 	else
 		crm_buf_adds(&rs->body, "null}\n");
-	sqlite3_finalize(st);
+	crm_stmt_free(st);
 	rs->status = 200;
 	return 200;
 }
@@ -486,8 +486,7 @@ struct capture {
 };
 
 static _Thread_local struct {
-	sqlite3 *db;
-	struct crm_sq_wrap store;	/* db, as the importer takes it */
+	struct crm_store *db;
 	struct crm_import *im;
 	struct capture cap;
 } tl;
@@ -533,7 +532,7 @@ void crm_api_thread_done(void)
 	tl.db = NULL;
 }
 
-static struct crm_import *importer(sqlite3 *db, struct crm_err *e)
+static struct crm_import *importer(struct crm_store *db, struct crm_err *e)
 {
 	static const struct crm_import_opts o = { .source = "api", .batch = 1, .records = 1 };
 	struct crm_import_hooks h = { 0 };
@@ -545,7 +544,7 @@ static struct crm_import *importer(sqlite3 *db, struct crm_err *e)
 	h.records = cap_record;
 	h.reject = cap_reject;
 	h.may_update = cap_may_update;
-	if (!(tl.im = crm_import_new(crm_sq_store(&tl.store, db), &o, &h, e)))
+	if (!(tl.im = crm_import_new(db, &o, &h, e)))
 		return NULL;
 	if (crm_import_map(tl.im, "id=id", e) < 0) {
 		crm_api_thread_done();
@@ -561,7 +560,7 @@ static struct crm_import *importer(sqlite3 *db, struct crm_err *e)
  * references within what the caller reaches. Returns 0, or the status of
  * the error set in rs.
  */
-static int check_body(sqlite3 *db, const struct crm_principal *p, const struct crm_entity *t,
+static int check_body(struct crm_store *db, const struct crm_principal *p, const struct crm_entity *t,
 		      json_t *o, int create, struct crm_api_res *rs)
 {
 	const char *k;
@@ -610,7 +609,7 @@ static int check_body(sqlite3 *db, const struct crm_principal *p, const struct c
 			int rc = crm_auth_owns(db, p, json_string_value(v), &e);
 
 			if (rc < 0)
-				return db_error(rs, db, &e);
+				return db_error(rs, &e);
 			if (!rc)
 				return crm_api_error(rs, 403, "forbidden",
 						     "you cannot give records to '%s'", json_string_value(v));
@@ -623,7 +622,7 @@ static int check_body(sqlite3 *db, const struct crm_principal *p, const struct c
 				continue;
 			rc = reach(db, p, rt, json_string_value(v), &ok, &e);
 			if (rc < 0)
-				return db_error(rs, db, &e);
+				return db_error(rs, &e);
 			if ((!rc || !ok) && (p->role != CRM_ROLE_ADMIN || !rc))
 				return crm_api_error(rs, 422, "bad_reference", "%s: no %s '%s'",
 						     k, rt->kind, json_string_value(v));
@@ -646,7 +645,7 @@ static int check_body(sqlite3 *db, const struct crm_principal *p, const struct c
  * cannot reach (its owner changed since) is a 409 that shows nothing of
  * it. A found record keeps its owner unless the body names one.
  */
-static int write_record(sqlite3 *db, const struct crm_principal *p,
+static int write_record(struct crm_store *db, const struct crm_principal *p,
 			const struct crm_entity *t, json_t *o, int create,
 			struct crm_api_res *rs)
 {
@@ -657,7 +656,7 @@ static int write_record(sqlite3 *db, const struct crm_principal *p,
 	int rc;
 
 	if (!im)
-		return db_error(rs, db, &e);
+		return db_error(rs, &e);
 	if (crm_import_set_owner(im, create && *p->user ? p->user : NULL) < 0)
 		return crm_api_error(rs, 500, "internal", "out of memory");
 	if (create) {
@@ -685,7 +684,7 @@ static int write_record(sqlite3 *db, const struct crm_principal *p,
 	if (rc < 0) {
 		/* A failed batch leaves the importer mid-way: start afresh. */
 		crm_api_thread_done();
-		return db_error(rs, db, &e);
+		return db_error(rs, &e);
 	}
 	if (!tl.cap.rec.len && tl.cap.conflict)
 		return crm_api_error(rs, 409, "conflict",
@@ -709,7 +708,7 @@ struct rescore {
 
 static void xcache_drop(struct crm_api *a, const char *id);
 
-void crm_api_invalidate(struct crm_api *a, sqlite3 *db, const char *entity,
+void crm_api_invalidate(struct crm_api *a, struct crm_store *db, const char *entity,
 			const char *entity_id)
 {
 	static const struct {
@@ -723,23 +722,25 @@ void crm_api_invalidate(struct crm_api *a, sqlite3 *db, const char *entity,
 		{ "deal", "SELECT contact_id FROM deals WHERE id = ?1" },
 	};
 
+	struct crm_err e = { 0 };
+
 	if (!strcmp(entity, "contact") || !strcmp(entity, "deal") || !strcmp(entity, "score"))
 		xcache_drop(a, entity_id);
 	for (size_t i = 0; i < sizeof(via) / sizeof(via[0]); i++) {
-		sqlite3_stmt *st;
+		struct crm_stmt *st;
 
-		if (strcmp(entity, via[i].entity) || !(st = crm_db_stmt(db, via[i].sql)))
+		if (strcmp(entity, via[i].entity) || !(st = crm_store_stmt(db, via[i].sql, &e)))
 			continue;
-		sqlite3_bind_text(st, 1, entity_id, -1, SQLITE_STATIC);
-		while (sqlite3_step(st) == SQLITE_ROW)
-			if (sqlite3_column_type(st, 0) != SQLITE_NULL)
-				xcache_drop(a, (const char *)sqlite3_column_text(st, 0));
-		crm_db_stmt_done(db, st);
+		crm_stmt_bind_text_ref(st, 1, entity_id, (size_t)-1);
+		while (crm_stmt_step(st, &e) > 0)
+			if (crm_stmt_type(st, 0) != CRM_NULL)
+				xcache_drop(a, crm_stmt_text(st, 0));
+		crm_store_stmt_done(st);
 	}
 }
 
 /* Score record id of kind now, store it and say how it moved. */
-static int rescore(struct crm_api *a, sqlite3 *db, const char *kind, const char *id,
+static int rescore(struct crm_api *a, struct crm_store *db, const char *kind, const char *id,
 		   struct rescore *r, struct crm_err *e)
 {
 	struct scorer *s;
@@ -753,7 +754,7 @@ static int rescore(struct crm_api *a, sqlite3 *db, const char *kind, const char 
 	r->previous = -1;
 	if (!(s = scorer_get(a, db, kind, e)))
 		return *e->msg ? -1 : 0;
-	rc = crm_dataset_build_one(&one, CRM_SQ_STORE(db), s->m.type, id, &s->m.schema, s->hist, e);
+	rc = crm_dataset_build_one(&one, db, s->m.type, id, &s->m.schema, s->hist, e);
 	if (rc == 0 && !isnan(one.y[0]))
 		rc = 1;		/* closed: not scored */
 	if (rc == 0) {
@@ -773,17 +774,18 @@ static int rescore(struct crm_api *a, sqlite3 *db, const char *kind, const char 
 	r->score = (int)lround(100.0 * p);
 	crm_db_timestamp(now, sizeof(now));
 	{
-		sqlite3_stmt *st;
+		struct crm_stmt *st;
 
-		if (sqlite3_prepare_v2(db, "SELECT score FROM scores WHERE entity_id = ?1 AND model_id = ?2",
-				       -1, &st, NULL) != SQLITE_OK)
-			return crm_db_err(db, e, "scores");
-		sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 2, r->model, -1, SQLITE_STATIC);
-		if (sqlite3_step(st) == SQLITE_ROW)
-			r->previous = sqlite3_column_int(st, 0);
-		sqlite3_finalize(st);
-		if (crm_score_put(CRM_SQ_STORE(db), id, r->model, p, now, e) < 0)
+		if (!(st = crm_store_stmt(db, "SELECT score FROM scores WHERE entity_id = ?1 AND model_id = ?2", e)))
+			return -1;
+		crm_stmt_bind_text_ref(st, 1, id, (size_t)-1);
+		crm_stmt_bind_text_ref(st, 2, r->model, (size_t)-1);
+		if ((rc = crm_stmt_step(st, e)) > 0)
+			r->previous = (int)crm_stmt_int64(st, 0);
+		crm_store_stmt_done(st);
+		if (rc < 0)
+			return -1;
+		if (crm_score_put(db, id, r->model, p, now, e) < 0)
 			return -1;
 	}
 	xcache_drop(a, id);
@@ -823,7 +825,7 @@ static void xcache_drop(struct crm_api *a, const char *id)
  * The explanation of record id (kind) with its next action, as JSON into
  * b. 1, 0 when there is no model or no such open record, -1 with e.
  */
-static int explanation(struct crm_api *a, sqlite3 *db, const char *kind, const char *id,
+static int explanation(struct crm_api *a, struct crm_store *db, const char *kind, const char *id,
 		       struct crm_buf *b, struct crm_err *e)
 {
 	struct xent *x;
@@ -843,10 +845,10 @@ static int explanation(struct crm_api *a, sqlite3 *db, const char *kind, const c
 	pthread_mutex_unlock(&a->xmu);
 	if (!(s = scorer_get(a, db, kind, e)))
 		return *e->msg ? -1 : 0;
-	rc = crm_dataset_build_one(&one, CRM_SQ_STORE(db), s->m.type, id, &s->m.schema, s->hist, e);
+	rc = crm_dataset_build_one(&one, db, s->m.type, id, &s->m.schema, s->hist, e);
 	if (rc == 0) {
 		pthread_mutex_lock(&s->xgb);
-		rc = crm_explain_record(CRM_SQ_STORE(db), &s->m, &one, 0, 5, 0, b, e);
+		rc = crm_explain_record(db, &s->m, &one, 0, 5, 0, b, e);
 		pthread_mutex_unlock(&s->xgb);
 	}
 	crm_dataset_release(&one);
@@ -865,7 +867,7 @@ static int explanation(struct crm_api *a, sqlite3 *db, const char *kind, const c
 	return 1;
 }
 
-static int get_explain(struct crm_api *a, sqlite3 *db, const struct crm_entity *t,
+static int get_explain(struct crm_api *a, struct crm_store *db, const struct crm_entity *t,
 		       const char *id, int nba_only, struct crm_api_res *rs)
 {
 	struct crm_err e = { 0 };
@@ -877,7 +879,7 @@ static int get_explain(struct crm_api *a, sqlite3 *db, const struct crm_entity *
 	if (rc <= 0) {
 		crm_buf_release(&b);
 		if (rc < 0)
-			return db_error(rs, db, &e);
+			return db_error(rs, &e);
 		return crm_api_error(rs, 409, "not_scored", "%s '%s' has no score: no active %s model, or it is closed",
 				     t->kind, id, t->kind);
 	}
@@ -903,7 +905,7 @@ static int get_explain(struct crm_api *a, sqlite3 *db, const struct crm_entity *
 }
 
 /* /v1/leads/top: the caller's open leads by score, with their reasons. */
-static int leads_top_build(struct crm_api *a, sqlite3 *db, const struct crm_api_req *rq,
+static int leads_top_build(struct crm_api *a, struct crm_store *db, const struct crm_api_req *rq,
 		     struct crm_api_res *rs)
 {
 	const struct crm_entity *t = crm_entity_find("contact");
@@ -913,7 +915,7 @@ static int leads_top_build(struct crm_api *a, sqlite3 *db, const struct crm_api_
 	char model[CRM_ID_MAX];
 	struct crm_buf sql, b;
 	struct crm_err e = { 0 };
-	sqlite3_stmt *st;
+	struct crm_stmt *st;
 	long n = 0;
 
 	if (limit < 0)
@@ -922,10 +924,10 @@ static int leads_top_build(struct crm_api *a, sqlite3 *db, const struct crm_api_
 		if (strcmp(rq->args[i].k, "limit") && strcmp(rq->args[i].k, "owner"))
 			return crm_api_error(rs, 400, "unknown_parameter", "leads/top takes limit and owner, not '%s'",
 					     rq->args[i].k);
-	rc = crm_db_text1(db, "SELECT id FROM models WHERE entity = ?1 AND active = 1", "contact",
+	rc = crm_store_text1(db, "SELECT id FROM models WHERE entity = ?1 AND active = 1", "contact",
 			  model, sizeof(model), &e);
 	if (rc < 0)
-		return db_error(rs, db, &e);
+		return db_error(rs, &e);
 	if (!rc)
 		return crm_api_error(rs, 409, "no_model", "no active lead model: run 'crm score train -t contact'");
 	crm_buf_init(&sql, 0);
@@ -941,22 +943,33 @@ static int leads_top_build(struct crm_api *a, sqlite3 *db, const struct crm_api_
 	own_clause(rq->who, t, "c.", &sql, par, &np);
 	{	/* A model without signal does not rank: the most recently
 		 * active leads come first instead. */
-		char sig[8] = "";
+		struct crm_stmt *q = crm_store_stmt(db, "SELECT metrics FROM models WHERE id = ?1", &e);
+		json_t *m = NULL;
 
-		informative = !(crm_db_text1(db, "SELECT json_extract(metrics, '$.signal') FROM models WHERE id = ?1",
-					     model, sig, sizeof(sig), &e) > 0 && !strcmp(sig, "0"));
+		if (q) {
+			crm_stmt_bind_text_ref(q, 1, model, (size_t)-1);
+			if ((rc = crm_stmt_step(q, &e)) > 0 && crm_stmt_text(q, 0))
+				m = json_loads(crm_stmt_text(q, 0), 0, NULL);
+			crm_store_stmt_done(q);
+		}
+		if (!q || rc < 0) {
+			crm_buf_release(&sql);
+			return db_error(rs, &e);
+		}
+		informative = !json_is_false(json_object_get(m, "signal"));
+		json_decref(m);
 	}
 	if (informative)
 		crm_buf_addf(&sql, " ORDER BY s.probability DESC LIMIT %ld", limit);
 	else
 		crm_buf_addf(&sql, " ORDER BY (SELECT max(occurred_at) FROM interactions i WHERE i.contact_id = c.id) DESC, "
 			     "c.id LIMIT %ld", limit);
-	if (!(st = prepare_bound(db, &sql, par, np)))
-		return db_error(rs, db, NULL);
+	if (!(st = prepare_bound(db, &sql, par, np, &e)))
+		return db_error(rs, &e);
 	crm_buf_init(&b, 0);
 	crm_buf_adds(&rs->body, "{\"data\":[");
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		const char *id = (const char *)sqlite3_column_text(st, 0);
+	while ((rc = crm_stmt_step(st, &e)) == 1) {
+		const char *id = crm_stmt_text(st, 0);
 		json_t *x = NULL;
 
 		if (n++)
@@ -964,17 +977,17 @@ static int leads_top_build(struct crm_api *a, sqlite3 *db, const struct crm_api_
 		crm_buf_adds(&rs->body, "{\"id\":");
 		crm_json_str(&rs->body, id, strlen(id));
 		for (int c = 1; c <= 5; c++) {
-			const char *v = (const char *)sqlite3_column_text(st, c);
+			const char *v = crm_stmt_text(st, c);
 
-			crm_buf_addf(&rs->body, ",\"%s\":", sqlite3_column_name(st, c));
+			crm_buf_addf(&rs->body, ",\"%s\":", crm_stmt_column_name(st, c));
 			if (v)
 				crm_json_str(&rs->body, v, strlen(v));
 			else
 				crm_buf_adds(&rs->body, "null");
 		}
 		crm_buf_addf(&rs->body, ",\"score\":%d,\"probability\":%.4f,\"scored_at\":\"%s\"",
-			     sqlite3_column_int(st, 6), sqlite3_column_double(st, 7),
-			     sqlite3_column_text(st, 8));
+			     (int)crm_stmt_int64(st, 6), crm_stmt_double(st, 7),
+			     crm_stmt_text(st, 8));
 		crm_buf_reset(&b);
 		if (explanation(a, db, "contact", id, &b, &e) > 0)
 			x = json_loadb(b.data, b.len, 0, NULL);
@@ -1008,9 +1021,9 @@ static int leads_top_build(struct crm_api *a, sqlite3 *db, const struct crm_api_
 		crm_err_clear(&e);
 	}
 	crm_buf_release(&b);
-	sqlite3_finalize(st);
-	if (rc != SQLITE_DONE)
-		return db_error(rs, db, NULL);
+	crm_stmt_free(st);
+	if (rc != 0)
+		return db_error(rs, &e);
 	crm_buf_addf(&rs->body, "],\"model\":\"%s\"", model);
 	if (!informative)
 		crm_buf_addf(&rs->body, ",\"informative\":false,\"order\":\"latest activity\",\"note\":\"%s\"",
@@ -1020,7 +1033,7 @@ static int leads_top_build(struct crm_api *a, sqlite3 *db, const struct crm_api_
 	return 200;
 }
 
-static int leads_top(struct crm_api *a, sqlite3 *db, const struct crm_api_req *rq,
+static int leads_top(struct crm_api *a, struct crm_store *db, const struct crm_api_req *rq,
 		     struct crm_api_res *rs)
 {
 	const struct crm_principal *w = rq->who;
@@ -1028,14 +1041,15 @@ static int leads_top(struct crm_api *a, sqlite3 *db, const struct crm_api_req *r
 	char key[400];
 	long long seq = -1;
 	struct tent *t;
-	sqlite3_stmt *st = crm_db_stmt(db, "SELECT coalesce(max(seq), 0) FROM events");
+	struct crm_err e = { 0 };
+	struct crm_stmt *st = crm_store_stmt(db, "SELECT coalesce(max(seq), 0) FROM events", &e);
 	double now = crm_now();
 	int rc;
 
-	if (st && sqlite3_step(st) == SQLITE_ROW)
-		seq = sqlite3_column_int64(st, 0);
+	if (st && crm_stmt_step(st, &e) > 0)
+		seq = crm_stmt_int64(st, 0);
 	if (st)
-		crm_db_stmt_done(db, st);
+		crm_store_stmt_done(st);
 	snprintf(key, sizeof(key), "%d|%s|%s|%s|%s|%zu", (int)w->role, w->user, w->team,
 		 limit ? limit : "", owner ? owner : "", rq->nargs);
 	t = &a->tc[crm_strhash(key) % TCACHE];
@@ -1060,35 +1074,56 @@ static int leads_top(struct crm_api *a, sqlite3 *db, const struct crm_api_req *r
 	return rc;
 }
 
-/* Answer {"data":[...]} from st, whose first column is one JSON object a
- * row; finalizes st. */
-static int json_rows(sqlite3 *db, sqlite3_stmt *st, struct crm_api_res *rs)
+/* Answer {"data":[...]} from st, a row an object of its columns, the
+ * last with_an of them ("analysis") a call's analysis, of which the
+ * summary and the hesitation cues are shown; frees st. */
+static int json_rows(struct crm_stmt *st, int with_an, struct crm_api_res *rs, struct crm_err *e)
 {
-	int rc, n = 0;
+	int rc, n = 0, nc = crm_stmt_columns(st) - with_an;
 
 	crm_buf_adds(&rs->body, "{\"data\":[");
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+	while ((rc = crm_stmt_step(st, e)) == 1) {
 		if (n++)
 			crm_buf_addc(&rs->body, ',');
-		crm_buf_adds(&rs->body, (const char *)sqlite3_column_text(st, 0));
+		crm_row_object(&rs->body, st, nc, NULL);
+		if (with_an) {
+			rs->body.data[--rs->body.len] = '\0';	/* the '}' */
+			const char *an = crm_stmt_text(st, nc);
+			json_t *x = an ? json_loads(an, 0, NULL) : NULL;
+			json_t *sum = json_object_get(x, "summary");
+			json_t *cues = json_object_get(json_object_get(x, "hesitation"), "cues");
+			char *t;
+
+			crm_buf_adds(&rs->body, ",\"summary\":");
+			t = sum ? json_dumps(sum, JSON_ENCODE_ANY | JSON_COMPACT) : NULL;
+			crm_buf_adds(&rs->body, t ? t : "null");
+			free(t);
+			crm_buf_adds(&rs->body, ",\"cues\":");
+			t = cues ? json_dumps(cues, JSON_ENCODE_ANY | JSON_COMPACT) : NULL;
+			crm_buf_adds(&rs->body, t ? t : "null");
+			free(t);
+			json_decref(x);
+			crm_buf_addc(&rs->body, '}');
+		}
 	}
-	sqlite3_finalize(st);
-	if (rc != SQLITE_DONE)
-		return db_error(rs, db, NULL);
+	crm_stmt_free(st);
+	if (rc < 0)
+		return db_error(rs, e);
 	crm_buf_adds(&rs->body, "]}\n");
 	rs->status = 200;
 	return 200;
 }
 
 /* /v1/calls: recent analysed calls with their hesitation flags. */
-static int calls(sqlite3 *db, const struct crm_api_req *rq, struct crm_api_res *rs)
+static int calls(struct crm_store *db, const struct crm_api_req *rq, struct crm_api_res *rs)
 {
 	const struct crm_entity *t = crm_entity_find("contact");
 	const char *par[8];
 	long limit = count_arg(rq, "limit", 10, CRM_API_PAGE_MAX, rs);
 	int np = 0;
 	struct crm_buf sql;
-	sqlite3_stmt *st;
+	struct crm_err e = { 0 };
+	struct crm_stmt *st;
 
 	if (limit < 0)
 		return rs->status;
@@ -1097,31 +1132,28 @@ static int calls(sqlite3 *db, const struct crm_api_req *rq, struct crm_api_res *
 			return crm_api_error(rs, 400, "unknown_parameter", "calls takes limit, not '%s'",
 					     rq->args[i].k);
 	crm_buf_init(&sql, 0);
-	crm_buf_adds(&sql, "SELECT json_object('id', i.id, 'occurred_at', i.occurred_at, "
-		     "'contact_id', i.contact_id, 'deal_id', i.deal_id, "
-		     "'name', trim(coalesce(crm_dec(c.first_name, 'contacts', 'first_name', c.id), '') || ' ' || "
-		     "coalesce(crm_dec(c.last_name, 'contacts', 'last_name', c.id), '')), "
-		     "'company', c.company, 'duration', t.duration, 'sentiment', t.sentiment, "
-		     "'hesitation', t.hesitation, 'hesitant', json(CASE WHEN t.hesitant THEN 'true' ELSE 'false' END), "
-		     "'summary', json_extract(a.an, '$.summary'), "
-		     "'cues', json_extract(a.an, '$.hesitation.cues')) "
+	crm_buf_addf(&sql, "SELECT i.id, i.occurred_at, i.contact_id, i.deal_id, "
+		     "trim(coalesce(crm_dec(c.first_name, 'contacts', 'first_name', c.id), '') || ' ' || "
+		     "coalesce(crm_dec(c.last_name, 'contacts', 'last_name', c.id), '')) AS name, "
+		     "c.company, t.duration, t.sentiment, t.hesitation, t.hesitant <> 0 AS hesitant, "
+		     /* a sealed analysis is a JSON string, opened for the
+		      * calls listed only (SQLite); PostgreSQL holds none */
+		     "%s AS analysis "
 		     "FROM transcripts t JOIN interactions i ON i.id = t.interaction_id "
-		     /* a sealed analysis is a JSON string: opened for the
-		      * calls listed only */
-		     "JOIN (SELECT crm_dec(json_extract(analysis, '$'), 'transcripts', 'analysis', "
-		     "interaction_id) AS an, interaction_id FROM transcripts) a ON a.interaction_id = t.interaction_id "
 		     "LEFT JOIN contacts c ON c.id = i.contact_id WHERE i.id IN ("
 		     "SELECT i.id FROM transcripts t JOIN interactions i ON i.id = t.interaction_id "
-		     "LEFT JOIN contacts c ON c.id = i.contact_id WHERE 1");
+		     "LEFT JOIN contacts c ON c.id = i.contact_id WHERE 1 = 1",
+		     crm_store_kind(db) == CRM_STORE_POSTGRES ? "t.analysis::text" :
+		     "crm_dec(json_extract(t.analysis, '$'), 'transcripts', 'analysis', t.interaction_id)");
 	own_clause(rq->who, t, "c.", &sql, par, &np);
 	crm_buf_addf(&sql, " ORDER BY i.occurred_at DESC LIMIT %ld) ORDER BY i.occurred_at DESC", limit);
-	if (!(st = prepare_bound(db, &sql, par, np)))
-		return db_error(rs, db, NULL);
-	return json_rows(db, st, rs);
+	if (!(st = prepare_bound(db, &sql, par, np, &e)))
+		return db_error(rs, &e);
+	return json_rows(st, 1, rs, &e);
 }
 
 /* /v1/weights: the overrides in force (GET) or a new one (POST), admins only. */
-static int weights(struct crm_api *a, sqlite3 *db, const struct crm_api_req *rq, json_t *o,
+static int weights(struct crm_api *a, struct crm_store *db, const struct crm_api_req *rq, json_t *o,
 		   struct crm_api_res *rs)
 {
 	struct crm_err e = { 0 };
@@ -1129,14 +1161,13 @@ static int weights(struct crm_api *a, sqlite3 *db, const struct crm_api_req *rq,
 	if (rq->who->role != CRM_ROLE_ADMIN)
 		return crm_api_error(rs, 403, "forbidden", "model weights are for admins");
 	if (!strcmp(rq->method, "GET")) {
-		sqlite3_stmt *st;
+		struct crm_stmt *st;
 
-		if (sqlite3_prepare_v2(db, "SELECT json_object('entity', entity, 'feature', feature, 'action', action, "
-				       "'value', value, 'who', who, 'why', why, 'at', at) FROM weights w "
-				       "WHERE id = (SELECT max(id) FROM weights v WHERE v.entity = w.entity AND v.feature = w.feature) "
-				       "AND action != 'clear' ORDER BY entity, feature", -1, &st, NULL) != SQLITE_OK)
-			return db_error(rs, db, NULL);
-		return json_rows(db, st, rs);
+		if (crm_store_prepare(db, "SELECT entity, feature, action, value, who, why, at FROM weights w "
+				      "WHERE id = (SELECT max(id) FROM weights v WHERE v.entity = w.entity AND v.feature = w.feature) "
+				      "AND action != 'clear' ORDER BY entity, feature", 0, &st, &e) < 0)
+			return db_error(rs, &e);
+		return json_rows(st, 0, rs, &e);
 	}
 	{
 		const char *kind = json_string_value(json_object_get(o, "entity"));
@@ -1158,11 +1189,11 @@ static int weights(struct crm_api *a, sqlite3 *db, const struct crm_api_req *rq,
 			return crm_api_error(rs, 400, "bad_field", "feature, action and why are required");
 		if (value && !json_is_number(value))
 			return crm_api_error(rs, 400, "bad_field", "value: want a number");
-		if (crm_override_add(CRM_SQ_STORE(db), t, feature, action, json_number_value(value),
+		if (crm_override_add(db, t, feature, action, json_number_value(value),
 				     rq->who->name, why, &e) < 0) {
 			if (e.code == CRM_EDATA || e.code == CRM_EUSAGE)
 				return crm_api_error(rs, 422, "rejected", "%s", e.msg);
-			return db_error(rs, db, &e);
+			return db_error(rs, &e);
 		}
 		/* Scores and explanations follow the override from now on:
 		 * the model is loaded again, with it. */
@@ -1187,7 +1218,7 @@ static int weights(struct crm_api *a, sqlite3 *db, const struct crm_api_req *rq,
 
 /* ---- routing ------------------------------------------------------------ */
 
-static int record(struct crm_api *a, sqlite3 *db, const struct crm_api_req *rq,
+static int record(struct crm_api *a, struct crm_store *db, const struct crm_api_req *rq,
 		  const struct crm_entity *t, const char *id, const char *sub,
 		  json_t *body, struct crm_api_res *rs)
 {
@@ -1203,8 +1234,8 @@ static int record(struct crm_api *a, sqlite3 *db, const struct crm_api_req *rq,
 	if (strlen(id) >= sizeof(live))
 		return crm_api_error(rs, 404, "not_found", "no %s '%s'", t->kind, id);
 	memcpy(live, id, strlen(id) + 1);
-	if ((rc = crm_merge_survivor(CRM_SQ_STORE(db), t, live)) < 0)
-		return db_error(rs, db, NULL);
+	if ((rc = crm_merge_survivor(db, t, live)) < 0)
+		return db_error(rs, &e);
 	if (rc == 2) {
 		if (!strcmp(rq->method, "DELETE"))
 			return crm_api_error(rs, 409, "merged", "%s '%s' was merged into %s: delete that one",
@@ -1214,7 +1245,7 @@ static int record(struct crm_api *a, sqlite3 *db, const struct crm_api_req *rq,
 	}
 	rc = reach(db, rq->who, t, id, &ok, &e);
 	if (rc < 0)
-		return db_error(rs, db, &e);
+		return db_error(rs, &e);
 	if (!rc || !ok)
 		return crm_api_error(rs, 404, "not_found", "no %s '%s'", t->kind, id);
 	if (sub) {
@@ -1232,7 +1263,7 @@ static int record(struct crm_api *a, sqlite3 *db, const struct crm_api_req *rq,
 		if (rq->nargs)
 			return crm_api_error(rs, 400, "unknown_parameter", "a record takes no parameters");
 		if (row_json(db, t, id, &rs->body, &e) < 0)
-			return db_error(rs, db, &e);
+			return db_error(rs, &e);
 		if (merged_from && rs->body.len && rs->body.data[rs->body.len - 1] == '}') {
 			rs->body.len--;
 			crm_buf_addf(&rs->body, ",\"merged_from\":\"%s\"}", merged_from);
@@ -1250,19 +1281,19 @@ static int record(struct crm_api *a, sqlite3 *db, const struct crm_api_req *rq,
 	}
 	if (!strcmp(rq->method, "DELETE")) {
 		char sql[128];
-		sqlite3_stmt *st;
+		struct crm_stmt *st;
 
 		snprintf(sql, sizeof(sql), "DELETE FROM %s WHERE id = ?1", t->table);
-		if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
-			return db_error(rs, db, NULL);
-		sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-		rc = sqlite3_step(st);
-		sqlite3_finalize(st);
-		if (rc == SQLITE_CONSTRAINT)
+		if (crm_store_prepare(db, sql, 0, &st, &e) < 0)
+			return db_error(rs, &e);
+		crm_stmt_bind_text_ref(st, 1, id, (size_t)-1);
+		rc = crm_stmt_step(st, &e);
+		crm_stmt_free(st);
+		if (rc < 0 && e.code == CRM_EDATA)
 			return crm_api_error(rs, 409, "conflict", "%s '%s' has records that refer to it",
 					     t->kind, id);
-		if (rc != SQLITE_DONE)
-			return db_error(rs, db, NULL);
+		if (rc < 0)
+			return db_error(rs, &e);
 		crm_buf_addf(&rs->body, "{\"status\":\"deleted\",\"id\":\"%s\"}\n", id);
 		rs->status = 200;
 		return 200;
@@ -1270,7 +1301,7 @@ static int record(struct crm_api *a, sqlite3 *db, const struct crm_api_req *rq,
 	return crm_api_error(rs, 405, "method_not_allowed", "%s takes GET, PATCH or DELETE", rq->path);
 }
 
-static int collection(struct crm_api *a, sqlite3 *db, const struct crm_api_req *rq,
+static int collection(struct crm_api *a, struct crm_store *db, const struct crm_api_req *rq,
 		      const struct crm_entity *t, json_t *body, struct crm_api_res *rs)
 {
 	struct crm_err e = { 0 };
@@ -1293,7 +1324,7 @@ static int collection(struct crm_api *a, sqlite3 *db, const struct crm_api_req *
 	cid = json_object_get(o, "contact_id");
 	if (json_is_string(cid) && rescore(a, db, "contact", json_string_value(cid), &r, &e) < 0) {
 		json_decref(o);
-		return db_error(rs, db, &e);
+		return db_error(rs, &e);
 	}
 	if (json_is_string(cid) && r.done) {
 		json_t *s = json_pack("{s:s, s:i, s:f, s:s, s:f}", "id", json_string_value(cid),
@@ -1315,7 +1346,7 @@ static int collection(struct crm_api *a, sqlite3 *db, const struct crm_api_req *
 	return rc;
 }
 
-int crm_api_handle(struct crm_api *a, sqlite3 *db, const struct crm_api_req *rq,
+int crm_api_handle(struct crm_api *a, struct crm_store *db, const struct crm_api_req *rq,
 		   struct crm_api_res *rs)
 {
 	char seg[5][128];
@@ -1381,11 +1412,13 @@ int crm_api_handle(struct crm_api *a, sqlite3 *db, const struct crm_api_req *rq,
 		} else if (!strcmp(rq->method, "GET")) {
 			/* One snapshot: a merge between finding the survivor
 			 * and reading it cannot turn a record into a 404. */
-			if (crm_db_exec(db, "BEGIN", NULL) < 0) {
-				rc = db_error(rs, db, NULL);
+			struct crm_err e = { 0 };
+
+			if (crm_store_begin_read(db, &e) < 0) {
+				rc = db_error(rs, &e);
 			} else {
 				rc = record(a, db, rq, t, seg[2], nseg == 4 ? seg[3] : NULL, body, rs);
-				crm_db_rollback(db);
+				crm_store_rollback(db);
 			}
 		} else {
 			rc = record(a, db, rq, t, seg[2], nseg == 4 ? seg[3] : NULL, body, rs);

@@ -8,10 +8,10 @@
 
 #include <stddef.h>
 
-#include <sqlite3.h>
-
 #include "auth.h"
 #include "util.h"
+
+struct crm_store;
 
 #define CRM_API_MAXARGS 32
 #define CRM_API_PAGE_DEFAULT 50
@@ -48,7 +48,7 @@ void crm_api_free(struct crm_api *a);
  * initialised by the caller). Always answers: errors are a 4xx or 5xx
  * status with {"error": CODE, "message": TEXT}. Returns the status.
  */
-int crm_api_handle(struct crm_api *a, sqlite3 *db, const struct crm_api_req *rq,
+int crm_api_handle(struct crm_api *a, struct crm_store *db, const struct crm_api_req *rq,
 		   struct crm_api_res *rs);
 
 /* Set rs to an error: status, a short code ("not_found") and a message. */
@@ -59,14 +59,14 @@ int crm_api_error(struct crm_api_res *rs, int status, const char *code,
  * Is event (entity, entity_id) about a record p may see? 1 or 0; -1 on a
  * database error. Admins see every event.
  */
-int crm_api_visible(sqlite3 *db, const struct crm_principal *p,
+int crm_api_visible(struct crm_store *db, const struct crm_principal *p,
 		    const char *entity, const char *entity_id);
 
 /*
  * An event touched (entity, entity_id): forget what is cached about the
  * contacts and deals it concerns. db is the caller's connection.
  */
-void crm_api_invalidate(struct crm_api *a, sqlite3 *db, const char *entity,
+void crm_api_invalidate(struct crm_api *a, struct crm_store *db, const char *entity,
 			const char *entity_id);
 
 /* Is this thread's importer and statement cache to be dropped (thread end)? */

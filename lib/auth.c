@@ -9,6 +9,7 @@
 
 #include "auth.h"
 #include "db.h"
+#include "store/store.h"
 
 static const char *const role_names[] = { "", "rep", "manager", "admin" };
 
@@ -70,13 +71,13 @@ int crm_random(void *buf, size_t n)
 	return 0;
 }
 
-int crm_token_add(sqlite3 *db, const char *name, enum crm_role role,
+int crm_token_add(struct crm_store *db, const char *name, enum crm_role role,
 		  const char *user, const char *team, const char *expires,
 		  char *out, char *id_out, struct crm_err *e)
 {
 	unsigned char raw[32];
 	char hash[65], now[32];
-	sqlite3_stmt *st;
+	struct crm_stmt *st;
 	int rc;
 
 	if (crm_random(raw, sizeof(raw)) < 0)
@@ -86,49 +87,49 @@ int crm_token_add(sqlite3 *db, const char *name, enum crm_role role,
 	crm_sha256_hex(out, strlen(out), hash);
 	crm_id_new("tk_", id_out);
 	crm_db_timestamp(now, sizeof(now));
-	if (sqlite3_prepare_v2(db, "INSERT INTO api_tokens (id, name, hash, role, user, team, created_at, expires_at) "
-			       "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)", -1, &st, NULL) != SQLITE_OK)
-		return crm_db_err(db, e, "tokens");
-	sqlite3_bind_text(st, 1, id_out, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, name, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 3, hash, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 4, role_names[role], -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 5, user, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 6, team && *team ? team : NULL, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 7, now, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 8, expires, -1, SQLITE_STATIC);
-	rc = sqlite3_step(st);
-	sqlite3_finalize(st);
-	if (rc != SQLITE_DONE)
-		return crm_db_err(db, e, "tokens");
-	return 0;
+	if (crm_store_prepare(db, "INSERT INTO api_tokens (id, name, hash, role, \"user\", team, created_at, expires_at) "
+			       "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)", 0, &st, e) < 0)
+		return -1;
+	crm_stmt_bind_text_ref(st, 1, id_out, (size_t)-1);
+	crm_stmt_bind_text_ref(st, 2, name, (size_t)-1);
+	crm_stmt_bind_text_ref(st, 3, hash, (size_t)-1);
+	crm_stmt_bind_text_ref(st, 4, role_names[role], (size_t)-1);
+	crm_stmt_bind_text_ref(st, 5, user, (size_t)-1);
+	crm_stmt_bind_text_ref(st, 6, team && *team ? team : NULL, (size_t)-1);
+	crm_stmt_bind_text_ref(st, 7, now, (size_t)-1);
+	crm_stmt_bind_text_ref(st, 8, expires, (size_t)-1);
+	rc = crm_stmt_step(st, e);
+	crm_stmt_free(st);
+	return rc < 0 ? -1 : 0;
 }
 
-int crm_token_revoke(sqlite3 *db, const char *which, struct crm_err *e)
+int crm_token_revoke(struct crm_store *db, const char *which, struct crm_err *e)
 {
-	sqlite3_stmt *st;
+	struct crm_stmt *st;
 	char now[32];
+	long long changes;
 	int rc;
 
 	crm_db_timestamp(now, sizeof(now));
-	if (sqlite3_prepare_v2(db, "UPDATE api_tokens SET revoked_at = ?2 "
-			       "WHERE (id = ?1 OR name = ?1) AND revoked_at IS NULL", -1, &st, NULL) != SQLITE_OK)
-		return crm_db_err(db, e, "tokens");
-	sqlite3_bind_text(st, 1, which, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, now, -1, SQLITE_STATIC);
-	rc = sqlite3_step(st);
-	sqlite3_finalize(st);
-	if (rc != SQLITE_DONE)
-		return crm_db_err(db, e, "tokens");
-	if (!sqlite3_changes(db))
+	if (crm_store_prepare(db, "UPDATE api_tokens SET revoked_at = ?2 "
+			       "WHERE (id = ?1 OR name = ?1) AND revoked_at IS NULL", 0, &st, e) < 0)
+		return -1;
+	crm_stmt_bind_text_ref(st, 1, which, (size_t)-1);
+	crm_stmt_bind_text_ref(st, 2, now, (size_t)-1);
+	rc = crm_stmt_step(st, e);
+	changes = crm_stmt_changes(st);
+	crm_stmt_free(st);
+	if (rc < 0)
+		return -1;
+	if (!changes)
 		return crm_err_set(e, CRM_EDATA, "no live token '%s'", which);
 	return 0;
 }
 
-int crm_token_check(sqlite3 *db, const char *token, struct crm_principal *p,
+int crm_token_check(struct crm_store *db, const char *token, struct crm_principal *p,
 		    const char **why, struct crm_err *e)
 {
-	sqlite3_stmt *st;
+	struct crm_stmt *st;
 	char hash[65], now[32];
 	int rc;
 
@@ -136,40 +137,39 @@ int crm_token_check(sqlite3 *db, const char *token, struct crm_principal *p,
 	if (strncmp(token, "crm_", 4) || strlen(token) != CRM_TOKEN_LEN)
 		return 0;
 	crm_sha256_hex(token, strlen(token), hash);
-	if (!(st = crm_db_stmt(db, "SELECT id, name, role, user, coalesce(team, ''), expires_at, revoked_at "
-			       "FROM api_tokens WHERE hash = ?1")))
-		return crm_db_err(db, e, "tokens");
-	sqlite3_bind_text(st, 1, hash, -1, SQLITE_STATIC);
-	rc = sqlite3_step(st);
-	if (rc != SQLITE_ROW) {
-		crm_db_stmt_done(db, st);
-		return rc == SQLITE_DONE ? 0 : crm_db_err(db, e, "tokens");
+	if (!(st = crm_store_stmt(db, "SELECT id, name, role, \"user\", coalesce(team, ''), expires_at, revoked_at "
+			       "FROM api_tokens WHERE hash = ?1", e)))
+		return -1;
+	crm_stmt_bind_text_ref(st, 1, hash, (size_t)-1);
+	if ((rc = crm_stmt_step(st, e)) <= 0) {
+		crm_store_stmt_done(st);
+		return rc;
 	}
 	crm_db_timestamp(now, sizeof(now));
-	if (sqlite3_column_type(st, 6) != SQLITE_NULL) {
+	if (crm_stmt_type(st, 6) != CRM_NULL) {
 		*why = "token revoked";
 		rc = 0;
-	} else if (sqlite3_column_type(st, 5) != SQLITE_NULL &&
-		   strcmp((const char *)sqlite3_column_text(st, 5), now) <= 0) {
+	} else if (crm_stmt_type(st, 5) != CRM_NULL &&
+		   strcmp(crm_stmt_text(st, 5), now) <= 0) {
 		*why = "token expired";
 		rc = 0;
 	} else {
-		snprintf(p->token_id, sizeof(p->token_id), "%s", sqlite3_column_text(st, 0));
-		snprintf(p->name, sizeof(p->name), "%s", sqlite3_column_text(st, 1));
-		p->role = crm_role_parse((const char *)sqlite3_column_text(st, 2));
-		snprintf(p->user, sizeof(p->user), "%s", sqlite3_column_text(st, 3));
-		snprintf(p->team, sizeof(p->team), "%s", sqlite3_column_text(st, 4));
+		snprintf(p->token_id, sizeof(p->token_id), "%s", crm_stmt_text(st, 0));
+		snprintf(p->name, sizeof(p->name), "%s", crm_stmt_text(st, 1));
+		p->role = crm_role_parse(crm_stmt_text(st, 2));
+		snprintf(p->user, sizeof(p->user), "%s", crm_stmt_text(st, 3));
+		snprintf(p->team, sizeof(p->team), "%s", crm_stmt_text(st, 4));
 		*why = NULL;
 		rc = p->role != CRM_ROLE_NONE;
 	}
-	crm_db_stmt_done(db, st);
+	crm_store_stmt_done(st);
 	return rc;
 }
 
-int crm_auth_owns(sqlite3 *db, const struct crm_principal *p,
+int crm_auth_owns(struct crm_store *db, const struct crm_principal *p,
 		  const char *owner, struct crm_err *e)
 {
-	sqlite3_stmt *st;
+	struct crm_stmt *st;
 	int rc;
 
 	if (p->role == CRM_ROLE_ADMIN)
@@ -180,13 +180,11 @@ int crm_auth_owns(sqlite3 *db, const struct crm_principal *p,
 		return 1;
 	if (p->role != CRM_ROLE_MANAGER || !*p->team)
 		return 0;
-	if (!(st = crm_db_stmt(db, "SELECT 1 FROM users WHERE name = ?1 AND team = ?2 AND merged_into IS NULL")))
-		return crm_db_err(db, e, "users");
-	sqlite3_bind_text(st, 1, owner, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, p->team, -1, SQLITE_STATIC);
-	rc = sqlite3_step(st);
-	crm_db_stmt_done(db, st);
-	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-		return crm_db_err(db, e, "users");
-	return rc == SQLITE_ROW;
+	if (!(st = crm_store_stmt(db, "SELECT 1 FROM users WHERE name = ?1 AND team = ?2 AND merged_into IS NULL", e)))
+		return -1;
+	crm_stmt_bind_text_ref(st, 1, owner, (size_t)-1);
+	crm_stmt_bind_text_ref(st, 2, p->team, (size_t)-1);
+	rc = crm_stmt_step(st, e);
+	crm_store_stmt_done(st);
+	return rc;
 }

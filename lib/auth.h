@@ -10,10 +10,11 @@
 
 #include <stddef.h>
 
-#include <sqlite3.h>
 
 #include "id.h"
 #include "util.h"
+
+struct crm_store;
 
 #define CRM_TOKEN_LEN 68	/* "crm_" + 64 hex digits */
 
@@ -35,19 +36,19 @@ const char *crm_role_name(enum crm_role r);
  * Create a token: a new row in api_tokens and the token text in
  * out[CRM_TOKEN_LEN + 1], shown once. expires may be NULL (never).
  */
-int crm_token_add(sqlite3 *db, const char *name, enum crm_role role,
+int crm_token_add(struct crm_store *db, const char *name, enum crm_role role,
 		  const char *user, const char *team, const char *expires,
 		  char *out, char *id_out, struct crm_err *e);
 
 /* Revoke by id or name; 0, or -1 with e (CRM_EDATA: no such token). */
-int crm_token_revoke(sqlite3 *db, const char *which, struct crm_err *e);
+int crm_token_revoke(struct crm_store *db, const char *which, struct crm_err *e);
 
 /*
  * The principal of a bearer token. 1 and *p filled when the token is
  * known, live and unexpired; 0 with why ("unknown token", "token
  * expired", "token revoked") otherwise; -1 with e on a database error.
  */
-int crm_token_check(sqlite3 *db, const char *token, struct crm_principal *p,
+int crm_token_check(struct crm_store *db, const char *token, struct crm_principal *p,
 		    const char **why, struct crm_err *e);
 
 /* SHA-256 of data as 64 hex digits into out[65]. */
@@ -65,7 +66,7 @@ int crm_random(void *buf, size_t n);
  * a rep if owner is p->user; a manager also if owner is in p->team by
  * the users table. 1 yes, 0 no, -1 with e on a database error.
  */
-int crm_auth_owns(sqlite3 *db, const struct crm_principal *p,
+int crm_auth_owns(struct crm_store *db, const struct crm_principal *p,
 		  const char *owner, struct crm_err *e);
 
 #endif

@@ -9,6 +9,7 @@
  * applied in order, each in one transaction, tracked by user_version.
  */
 #include <errno.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -49,6 +50,13 @@ long crm_db_busy_limit(void)
  * is free). Every writer keeps its transactions short, so the wait is
  * that of one transaction; a row is never dropped because of it.
  */
+static atomic_ulong busy_waits;
+
+unsigned long crm_db_busy_waits(void)
+{
+	return atomic_load(&busy_waits);
+}
+
 int crm_db_busy_wait(int n)
 {
 	long limit = crm_db_busy_limit();
@@ -62,6 +70,7 @@ int crm_db_busy_wait(int n)
 		return 0;
 	ts.tv_sec = ms / 1000;
 	ts.tv_nsec = (ms % 1000) * 1000000L;
+	atomic_fetch_add(&busy_waits, 1);
 	nanosleep(&ts, NULL);
 	return 1;
 }

@@ -42,6 +42,8 @@ long crm_db_busy_limit(void);
 /* The wait of a busy handler's n-th call (from 0) under that bound: 1
  * after waiting, 0 when the bound is reached. */
 int crm_db_busy_wait(int n);
+/* Waits for a lock so far, by every connection of the process. */
+unsigned long crm_db_busy_waits(void);
 
 /* The schema version this build writes; PRAGMA user_version of a current file. */
 int crm_db_schema_version(void);

@@ -16,16 +16,17 @@
 
 #include "auth.h"
 #include "db.h"
+#include "store/store.h"
 #include "hooks.h"
 #include "notify.h"
 
-int crm_hook_add(sqlite3 *db, const char *url, const char *format, const char *events,
+int crm_hook_add(struct crm_store *db, const char *url, const char *format, const char *events,
 		 int threshold, const char *secret, char *id_out, char *secret_out,
 		 struct crm_err *e)
 {
 	json_t *ev = json_array();
 	char now[32], *evtext, *copy, *save = NULL;
-	sqlite3_stmt *st;
+	struct crm_stmt *st;
 	int rc;
 
 	if (strncmp(url, "http://", 7) && strncmp(url, "https://", 8))
@@ -73,99 +74,117 @@ int crm_hook_add(sqlite3 *db, const char *url, const char *format, const char *e
 	json_decref(ev);
 	crm_id_new("wh_", id_out);
 	crm_db_timestamp(now, sizeof(now));
-	if (crm_db_begin(db, e) < 0) {
+	if (crm_store_begin(db, e) < 0) {
 		free(evtext);
 		return -1;
 	}
-	if (sqlite3_prepare_v2(db, "INSERT INTO webhooks (id, url, format, events, threshold, secret, created_at) "
-			       "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)", -1, &st, NULL) != SQLITE_OK) {
+	if (crm_store_prepare(db, "INSERT INTO webhooks (id, url, format, events, threshold, secret, created_at) "
+			       "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)", 0, &st, e) < 0) {
 		free(evtext);
-		crm_db_rollback(db);
-		return crm_db_err(db, e, "webhooks");
+		crm_store_rollback(db);
+		return -1;
 	}
-	sqlite3_bind_text(st, 1, id_out, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, url, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 3, format, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 4, evtext, -1, SQLITE_STATIC);
-	sqlite3_bind_int(st, 5, threshold < 0 ? 70 : threshold);
-	sqlite3_bind_text(st, 6, *secret_out ? secret_out : NULL, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 7, now, -1, SQLITE_STATIC);
-	rc = sqlite3_step(st);
-	sqlite3_finalize(st);
+	crm_stmt_bind_text_ref(st, 1, id_out, (size_t)-1);
+	crm_stmt_bind_text_ref(st, 2, url, (size_t)-1);
+	crm_stmt_bind_text_ref(st, 3, format, (size_t)-1);
+	crm_stmt_bind_text_ref(st, 4, evtext, (size_t)-1);
+	crm_stmt_bind_int64(st, 5, threshold < 0 ? 70 : threshold);
+	crm_stmt_bind_text_ref(st, 6, *secret_out ? secret_out : NULL, (size_t)-1);
+	crm_stmt_bind_text_ref(st, 7, now, (size_t)-1);
+	rc = crm_stmt_step(st, e);
+	crm_stmt_free(st);
 	free(evtext);
-	if (rc != SQLITE_DONE) {
-		crm_db_err(db, e, "webhooks");
-		crm_db_rollback(db);
+	if (rc < 0) {
+		crm_store_rollback(db);
 		return -1;
 	}
 	/* The first subscription starts the cursor at the log's end: a new
 	 * receiver is not sent the whole history. */
-	if (crm_db_exec(db, "INSERT OR IGNORE INTO meta (key, value) "
-			"SELECT 'hooks.cursor', coalesce(max(seq), 0) FROM events", e) < 0) {
-		crm_db_rollback(db);
+	if (crm_store_exec(db, "INSERT INTO meta (key, value) "
+			   "SELECT 'hooks.cursor', coalesce(max(seq), 0) FROM events WHERE true "
+			   "ON CONFLICT (key) DO NOTHING", e) < 0) {
+		crm_store_rollback(db);
 		return -1;
 	}
-	return crm_db_commit(db, e);
+	return crm_store_commit(db, e);
 }
 
-int crm_hook_remove(sqlite3 *db, const char *id, struct crm_err *e)
+int crm_hook_remove(struct crm_store *db, const char *id, struct crm_err *e)
 {
-	sqlite3_stmt *st;
+	struct crm_stmt *st;
+	long long changes;
 	int rc;
 
-	if (sqlite3_prepare_v2(db, "DELETE FROM webhooks WHERE id = ?1", -1, &st, NULL) != SQLITE_OK)
-		return crm_db_err(db, e, "webhooks");
-	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-	rc = sqlite3_step(st);
-	sqlite3_finalize(st);
-	if (rc != SQLITE_DONE)
-		return crm_db_err(db, e, "webhooks");
-	if (!sqlite3_changes(db))
+	if (crm_store_prepare(db, "DELETE FROM webhooks WHERE id = ?1", 0, &st, e) < 0)
+		return -1;
+	crm_stmt_bind_text_ref(st, 1, id, (size_t)-1);
+	rc = crm_stmt_step(st, e);
+	changes = crm_stmt_changes(st);
+	crm_stmt_free(st);
+	if (rc < 0)
+		return -1;
+	if (!changes)
 		return crm_err_set(e, CRM_EDATA, "no webhook '%s'", id);
 	return 0;
 }
 
-long crm_hook_requeue(sqlite3 *db, const char *id, struct crm_err *e)
+long crm_hook_requeue(struct crm_store *db, const char *id, struct crm_err *e)
 {
-	sqlite3_stmt *st;
+	struct crm_stmt *st;
+	long long changes;
 	int rc;
 
-	if (sqlite3_prepare_v2(db, "UPDATE webhook_deliveries SET status = 'pending', attempts = 0, next_at = ?2 "
-			       "WHERE status = 'dead' AND (?1 IS NULL OR webhook_id = ?1)", -1, &st, NULL) != SQLITE_OK)
-		return crm_db_err(db, e, "webhook_deliveries");
-	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-	sqlite3_bind_double(st, 2, crm_now());
-	rc = sqlite3_step(st);
-	sqlite3_finalize(st);
-	if (rc != SQLITE_DONE)
-		return crm_db_err(db, e, "webhook_deliveries");
-	return sqlite3_changes(db);
+	if (crm_store_prepare(db, "UPDATE webhook_deliveries SET status = 'pending', attempts = 0, next_at = ?2 "
+			       "WHERE status = 'dead' AND (?1 IS NULL OR webhook_id = ?1)", 0, &st, e) < 0)
+		return -1;
+	crm_stmt_bind_text_ref(st, 1, id, (size_t)-1);
+	crm_stmt_bind_double(st, 2, crm_now());
+	rc = crm_stmt_step(st, e);
+	changes = crm_stmt_changes(st);
+	crm_stmt_free(st);
+	return rc < 0 ? -1 : (long)changes;
 }
 
 /* ---- events to deliveries ----------------------------------------------- */
 
 /* Name, company and owner of a contact or deal, for messages. */
-static void describe(sqlite3 *db, const char *id, json_t *data)
+static void describe(struct crm_store *db, const char *id, json_t *data)
 {
-	sqlite3_stmt *st;
+	struct crm_err e = { 0 };
+	struct crm_stmt *st;
 	const char *sql = !strncmp(id, "d_", 2) ?
 		"SELECT name, NULL, owner FROM deals WHERE id = ?1" :
 		"SELECT nullif(trim(coalesce(crm_dec(first_name, 'contacts', 'first_name', id), '') || ' ' || "
 		"coalesce(crm_dec(last_name, 'contacts', 'last_name', id), '')), ''), company, owner "
 		"FROM contacts WHERE id = ?1";
 
-	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
+	if (crm_store_prepare(db, sql, 0, &st, &e) < 0)
 		return;
-	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-	if (sqlite3_step(st) == SQLITE_ROW)
+	crm_stmt_bind_text_ref(st, 1, id, (size_t)-1);
+	if (crm_stmt_step(st, &e) > 0)
 		for (int c = 0; c < 3; c++) {
 			static const char *const keys[] = { "name", "company", "owner" };
-			const char *v = (const char *)sqlite3_column_text(st, c);
+			const char *v = crm_stmt_text(st, c);
 
 			if (v)
 				json_object_set_new(data, keys[c], json_string(v));
 		}
-	sqlite3_finalize(st);
+	crm_stmt_free(st);
+}
+
+/* Does a subscription to events (a JSON array of types) want type? */
+static int wants(const char *events, const char *type)
+{
+	json_t *a = events ? json_loads(events, 0, NULL) : NULL, *v;
+	size_t i;
+	int yes = 0;
+
+	json_array_foreach(a, i, v)
+		if (json_is_string(v) && (!strcmp(json_string_value(v), "*") ||
+					  !strcmp(json_string_value(v), type)))
+			yes = 1;
+	json_decref(a);
+	return yes;
 }
 
 /* The webhook type of an event the enqueue query selected. */
@@ -245,34 +264,38 @@ static char *slack_body(const char *type, json_t *data, int thr)
 }
 
 /* Tasks whose due time passed since the last pass become task/due events. */
-static int tasks_due(sqlite3 *db, const char *now, struct crm_err *e)
+static int tasks_due(struct crm_store *db, const char *now, struct crm_err *e)
 {
 	char until[64] = "";
-	sqlite3_stmt *st;
+	struct crm_stmt *st;
 	int rc;
 
-	if (crm_db_text1(db, "SELECT value FROM meta WHERE key = ?1", "hooks.due_until",
+	if (crm_store_text1(db, "SELECT value FROM meta WHERE key = ?1", "hooks.due_until",
 			 until, sizeof(until), e) < 0)
 		return -1;
 	if (*until) {
-		if (sqlite3_prepare_v2(db, "INSERT INTO events (at, entity, entity_id, op, payload) "
-				       "SELECT ?2, 'task', id, 'due', json_object('title', title, 'owner', owner, "
-				       "'due_at', due_at, 'contact_id', contact_id, 'deal_id', deal_id) FROM tasks "
-				       "WHERE status = 'open' AND merged_into IS NULL AND due_at > ?1 AND due_at <= ?2 "
-				       "ORDER BY due_at", -1, &st, NULL) != SQLITE_OK)
-			return crm_db_err(db, e, "tasks");
-		sqlite3_bind_text(st, 1, until, -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 2, now, -1, SQLITE_STATIC);
-		rc = sqlite3_step(st);
-		sqlite3_finalize(st);
-		if (rc != SQLITE_DONE)
-			return crm_db_err(db, e, "tasks");
+		char sql[512];
+
+		/* json_object is json_build_object on PostgreSQL */
+		snprintf(sql, sizeof(sql), "INSERT INTO events (at, entity, entity_id, op, payload) "
+			 "SELECT ?2, 'task', id, 'due', %s('title', title, 'owner', owner, "
+			 "'due_at', due_at, 'contact_id', contact_id, 'deal_id', deal_id) FROM tasks "
+			 "WHERE status = 'open' AND merged_into IS NULL AND due_at > ?1 AND due_at <= ?2 "
+			 "ORDER BY due_at", crm_store_kind(db) == CRM_STORE_POSTGRES ? "json_build_object" : "json_object");
+		if (crm_store_prepare(db, sql, 0, &st, e) < 0)
+			return -1;
+		crm_stmt_bind_text_ref(st, 1, until, (size_t)-1);
+		crm_stmt_bind_text_ref(st, 2, now, (size_t)-1);
+		rc = crm_stmt_step(st, e);
+		crm_stmt_free(st);
+		if (rc < 0)
+			return -1;
 	}
-	return crm_db_set_meta(db, "hooks.due_until", now, e);
+	return crm_store_set_meta(db, "hooks.due_until", now, e);
 }
 
 /* The event data of a delivery: the payload, the record's id, and who it is about. */
-static json_t *event_data(sqlite3 *db, const char *entity, const char *eid, json_t *payload)
+static json_t *event_data(struct crm_store *db, const char *entity, const char *eid, json_t *payload)
 {
 	json_t *data = json_deep_copy(payload);
 	struct crm_err e = { 0 };
@@ -283,7 +306,7 @@ static json_t *event_data(sqlite3 *db, const char *entity, const char *eid, json
 	} else if (!strcmp(entity, "call") || !strcmp(entity, "task")) {
 		char cid[CRM_ID_MAX] = "";
 
-		crm_db_text1(db, !strcmp(entity, "call") ? "SELECT contact_id FROM interactions WHERE id = ?1" :
+		crm_store_text1(db, !strcmp(entity, "call") ? "SELECT contact_id FROM interactions WHERE id = ?1" :
 			     "SELECT contact_id FROM tasks WHERE id = ?1", eid, cid, sizeof(cid), &e);
 		if (*cid) {
 			json_object_set_new(data, "contact_id", json_string(cid));
@@ -298,20 +321,20 @@ static json_t *event_data(sqlite3 *db, const char *entity, const char *eid, json
  * subscription that wants the type, in one transaction with the cursor
  * (which moves past the events no one wants too).
  */
-static int enqueue(sqlite3 *db, struct crm_hooks_stats *hs, struct crm_err *e)
+static int enqueue(struct crm_store *db, struct crm_hooks_stats *hs, struct crm_err *e)
 {
 	char cur[32] = "", end[32] = "", now[32];
-	sqlite3_stmt *ev = NULL, *wh = NULL, *ins = NULL;
+	struct crm_stmt *ev = NULL, *wh = NULL, *ins = NULL;
 	long long cursor, last;
 	int rc = -1, n = 0;
 
 	crm_db_timestamp(now, sizeof(now));
-	if (crm_db_begin(db, e) < 0)
+	if (crm_store_begin(db, e) < 0)
 		return -1;
 	if (tasks_due(db, now, e) < 0)
 		goto out;
-	if (crm_db_text1(db, "SELECT value FROM meta WHERE key = ?1", "hooks.cursor", cur, sizeof(cur), e) < 0 ||
-	    crm_db_text1(db, "SELECT coalesce(max(seq), 0) FROM events WHERE ?1 IS NULL", NULL, end, sizeof(end), e) < 0)
+	if (crm_store_text1(db, "SELECT value FROM meta WHERE key = ?1", "hooks.cursor", cur, sizeof(cur), e) < 0 ||
+	    crm_store_text1(db, "SELECT coalesce(max(seq), 0) FROM events WHERE ?1 IS NULL", NULL, end, sizeof(end), e) < 0)
 		goto out;
 	if (!*cur) {	/* no subscription yet */
 		rc = 0;
@@ -319,45 +342,47 @@ static int enqueue(sqlite3 *db, struct crm_hooks_stats *hs, struct crm_err *e)
 	}
 	cursor = atoll(cur);
 	last = atoll(end);
-	if (sqlite3_prepare_v2(db, "SELECT seq, at, entity, entity_id, payload FROM events WHERE seq > ?1 AND seq <= ?2 "
-			       "AND ((entity = 'score' AND op = 'changed') "
-			       "OR (entity = 'call' AND op = 'analysed' AND json_extract(payload, '$.hesitant')) "
+	if (crm_store_prepare(db, "SELECT seq, at, entity, entity_id, payload FROM events WHERE seq > ?1 AND seq <= ?2 "
+			       "AND ((entity = 'score' AND op = 'changed') OR (entity = 'call' AND op = 'analysed') "
 			       "OR (entity = 'task' AND op = 'due') OR (entity = 'merge' AND op = 'done')) "
-			       "ORDER BY seq LIMIT 1000", -1, &ev, NULL) != SQLITE_OK ||
-	    sqlite3_prepare_v2(db, "SELECT id, format, threshold FROM webhooks w WHERE active = 1 "
-			       "AND EXISTS (SELECT 1 FROM json_each(w.events) WHERE value IN ('*', ?1))",
-			       -1, &wh, NULL) != SQLITE_OK ||
-	    sqlite3_prepare_v2(db, "INSERT OR IGNORE INTO webhook_deliveries (webhook_id, seq, type, body, next_at, created_at) "
-			       "VALUES (?1, ?2, ?3, ?4, ?5, ?6)", -1, &ins, NULL) != SQLITE_OK) {
-		crm_db_err(db, e, "webhooks");
+			       "ORDER BY seq LIMIT 1000", 0, &ev, e) < 0 ||
+	    crm_store_prepare(db, "SELECT id, format, threshold, events FROM webhooks WHERE active = 1 ORDER BY id",
+			      0, &wh, e) < 0 ||
+	    crm_store_prepare(db, "INSERT INTO webhook_deliveries (webhook_id, seq, type, body, next_at, created_at) "
+			      "VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT DO NOTHING", 0, &ins, e) < 0)
 		goto out;
-	}
-	sqlite3_bind_int64(ev, 1, cursor);
-	sqlite3_bind_int64(ev, 2, last);
-	while ((rc = sqlite3_step(ev)) == SQLITE_ROW) {
-		long long seq = sqlite3_column_int64(ev, 0);
-		const char *entity = (const char *)sqlite3_column_text(ev, 2);
-		const char *ptext = (const char *)sqlite3_column_text(ev, 4);
+	crm_stmt_bind_int64(ev, 1, cursor);
+	crm_stmt_bind_int64(ev, 2, last);
+	while ((rc = crm_stmt_step(ev, e)) == 1) {
+		long long seq = crm_stmt_int64(ev, 0);
+		const char *entity = crm_stmt_text(ev, 2);
+		const char *ptext = crm_stmt_text(ev, 4);
 		const char *type = hook_type(entity);
 		json_t *payload = ptext ? json_loads(ptext, 0, NULL) : NULL;
-		json_t *data = event_data(db, entity, (const char *)sqlite3_column_text(ev, 3),
+		json_t *data = event_data(db, entity, crm_stmt_text(ev, 3),
 					  payload ? payload : json_object());
+
+		/* a call: only when the analysis found hesitation */
+		json_t *h = json_object_get(payload, "hesitant");
+		int wanted = strcmp(entity, "call") || json_is_true(h) ||
+			     (json_is_integer(h) && json_integer_value(h));
 
 		json_decref(payload);
 		cursor = seq;
 		n++;
-		sqlite3_bind_text(wh, 1, type, -1, SQLITE_STATIC);
-		while (sqlite3_step(wh) == SQLITE_ROW) {
-			const char *wid = (const char *)sqlite3_column_text(wh, 0);
-			int thr = sqlite3_column_int(wh, 2);
+		while (wanted && crm_stmt_step(wh, e) > 0) {
+			const char *wid = crm_stmt_text(wh, 0);
+			int thr = (int)crm_stmt_int64(wh, 2);
 			char *body;
 
+			if (!wants(crm_stmt_text(wh, 3), type))
+				continue;
 			if (!strcmp(entity, "score")) {
 				if (!crossed(data, thr))
 					continue;
 				json_object_set_new(data, "threshold", json_integer(thr));
 			}
-			if (!strcmp((const char *)sqlite3_column_text(wh, 1), "slack")) {
+			if (!strcmp(crm_stmt_text(wh, 1), "slack")) {
 				body = slack_body(type, data, thr);
 			} else {
 				char did[64];
@@ -365,53 +390,48 @@ static int enqueue(sqlite3 *db, struct crm_hooks_stats *hs, struct crm_err *e)
 
 				snprintf(did, sizeof(did), "%s-%lld", wid, seq);
 				o = json_pack("{s:s, s:s, s:I, s:s, s:O}", "id", did, "type", type, "seq",
-					      (json_int_t)seq, "at", (const char *)sqlite3_column_text(ev, 1),
+					      (json_int_t)seq, "at", crm_stmt_text(ev, 1),
 					      "data", data);
 				body = json_dumps(o, JSON_COMPACT);
 				json_decref(o);
 			}
 			if (!body)
 				continue;
-			sqlite3_bind_text(ins, 1, wid, -1, SQLITE_TRANSIENT);
-			sqlite3_bind_int64(ins, 2, seq);
-			sqlite3_bind_text(ins, 3, type, -1, SQLITE_STATIC);
-			sqlite3_bind_text(ins, 4, body, -1, SQLITE_TRANSIENT);
-			sqlite3_bind_double(ins, 5, crm_now());
-			sqlite3_bind_text(ins, 6, now, -1, SQLITE_STATIC);
+			crm_stmt_bind_text(ins, 1, wid, (size_t)-1);
+			crm_stmt_bind_int64(ins, 2, seq);
+			crm_stmt_bind_text_ref(ins, 3, type, (size_t)-1);
+			crm_stmt_bind_text(ins, 4, body, (size_t)-1);
+			crm_stmt_bind_double(ins, 5, crm_now());
+			crm_stmt_bind_text_ref(ins, 6, now, (size_t)-1);
 			free(body);
-			rc = sqlite3_step(ins);
-			sqlite3_reset(ins);
-			if (rc != SQLITE_DONE) {
-				sqlite3_reset(wh);
+			rc = crm_stmt_step(ins, e);
+			crm_stmt_reset(ins);
+			if (rc < 0) {
+				crm_stmt_reset(wh);
 				json_decref(data);
-				crm_db_err(db, e, "webhook_deliveries");
-				rc = -1;
 				goto out;
 			}
-			hs->queued += (size_t)sqlite3_changes(db);
+			hs->queued += (size_t)crm_stmt_changes(ins);
 		}
-		sqlite3_reset(wh);
+		crm_stmt_reset(wh);
 		json_decref(data);
 	}
-	if (rc != SQLITE_DONE) {
-		crm_db_err(db, e, "events");
-		rc = -1;
+	if (rc < 0)
 		goto out;
-	}
 	/* A short page reached the end of the log as it stood. */
 	if (n < 1000)
 		cursor = last;
 	snprintf(cur, sizeof(cur), "%lld", cursor);
-	rc = crm_db_set_meta(db, "hooks.cursor", cur, e);
+	rc = crm_store_set_meta(db, "hooks.cursor", cur, e);
 out:
-	sqlite3_finalize(ev);
-	sqlite3_finalize(wh);
-	sqlite3_finalize(ins);
+	crm_stmt_free(ev);
+	crm_stmt_free(wh);
+	crm_stmt_free(ins);
 	if (rc < 0) {
-		crm_db_rollback(db);
+		crm_store_rollback(db);
 		return -1;
 	}
-	return crm_db_commit(db, e);
+	return crm_store_commit(db, e);
 }
 
 /* ---- deliveries --------------------------------------------------------- */
@@ -432,56 +452,56 @@ static void due_free(struct due *d)
 	free(d->wh);
 }
 
-static char *col(sqlite3_stmt *st, int c)
+static char *col(struct crm_stmt *st, int c)
 {
-	const char *v = (const char *)sqlite3_column_text(st, c);
+	const char *v = crm_stmt_text(st, c);
 
 	return v ? strdup(v) : NULL;
 }
 
 /* Claim up to max deliveries that are due; their count. */
-static int claim(sqlite3 *db, struct due *d, int max, struct crm_err *e)
+static int claim(struct crm_store *db, struct due *d, int max, struct crm_err *e)
 {
-	sqlite3_stmt *q, *u;
+	struct crm_stmt *q, *u;
 	double now = crm_now();
 	int n = 0, rc;
 
-	if (crm_db_begin(db, e) < 0)
+	if (crm_store_begin(db, e) < 0)
 		return -1;
-	if (sqlite3_prepare_v2(db, "SELECT d.id, w.url, w.format, w.secret, d.body, d.type, d.attempts, w.id "
+	if (crm_store_prepare(db, "SELECT d.id, w.url, w.format, w.secret, d.body, d.type, d.attempts, w.id "
 			       "FROM webhook_deliveries d JOIN webhooks w ON w.id = d.webhook_id "
 			       "WHERE d.status = 'pending' AND d.next_at <= ?1 AND w.active = 1 "
-			       "ORDER BY d.next_at LIMIT ?2", -1, &q, NULL) != SQLITE_OK) {
-		crm_db_rollback(db);
-		return crm_db_err(db, e, "webhook_deliveries");
+			       "ORDER BY d.next_at LIMIT ?2", 0, &q, e) < 0) {
+		crm_store_rollback(db);
+		return -1;
 	}
-	if (sqlite3_prepare_v2(db, "UPDATE webhook_deliveries SET next_at = ?2 WHERE id = ?1", -1, &u, NULL) != SQLITE_OK) {
-		sqlite3_finalize(q);
-		crm_db_rollback(db);
-		return crm_db_err(db, e, "webhook_deliveries");
+	if (crm_store_prepare(db, "UPDATE webhook_deliveries SET next_at = ?2 WHERE id = ?1", 0, &u, e) < 0) {
+		crm_stmt_free(q);
+		crm_store_rollback(db);
+		return -1;
 	}
-	sqlite3_bind_double(q, 1, now);
-	sqlite3_bind_int(q, 2, max);
-	while ((rc = sqlite3_step(q)) == SQLITE_ROW && n < max) {
+	crm_stmt_bind_double(q, 1, now);
+	crm_stmt_bind_int64(q, 2, max);
+	while ((rc = crm_stmt_step(q, e)) == 1 && n < max) {
 		struct due *x = &d[n++];
 
-		x->id = sqlite3_column_int64(q, 0);
+		x->id = crm_stmt_int64(q, 0);
 		x->url = col(q, 1);
 		x->format = col(q, 2);
 		x->secret = col(q, 3);
 		x->body = col(q, 4);
 		x->type = col(q, 5);
-		x->attempts = sqlite3_column_int(q, 6);
+		x->attempts = (int)crm_stmt_int64(q, 6);
 		x->wh = col(q, 7);
 		/* A lease: another process leaves it alone for a minute. */
-		sqlite3_bind_int64(u, 1, x->id);
-		sqlite3_bind_double(u, 2, now + 60);
-		sqlite3_step(u);
-		sqlite3_reset(u);
+		crm_stmt_bind_int64(u, 1, x->id);
+		crm_stmt_bind_double(u, 2, now + 60);
+		crm_stmt_step(u, e);
+		crm_stmt_reset(u);
 	}
-	sqlite3_finalize(q);
-	sqlite3_finalize(u);
-	if (crm_db_commit(db, e) < 0) {
+	crm_stmt_free(q);
+	crm_stmt_free(u);
+	if (crm_store_commit(db, e) < 0) {
 		for (int i = 0; i < n; i++)
 			due_free(&d[i]);
 		return -1;
@@ -489,10 +509,10 @@ static int claim(sqlite3 *db, struct due *d, int max, struct crm_err *e)
 	return n;
 }
 
-static int settle(sqlite3 *db, const struct due *d, int ok, long status, const char *err,
+static int settle(struct crm_store *db, const struct due *d, int ok, long status, const char *err,
 		  const struct crm_hooks_opts *o, struct crm_hooks_stats *hs, struct crm_err *e)
 {
-	sqlite3_stmt *st;
+	struct crm_stmt *st;
 	char now[32];
 	int attempts = d->attempts + 1, dead = !ok && (attempts >= o->attempts || status == 410);
 	double delay = o->backoff * pow(2, attempts - 1);
@@ -501,22 +521,21 @@ static int settle(sqlite3 *db, const struct due *d, int ok, long status, const c
 	if (delay > 3600)
 		delay = 3600;
 	crm_db_timestamp(now, sizeof(now));
-	if (sqlite3_prepare_v2(db, "UPDATE webhook_deliveries SET status = ?2, attempts = ?3, next_at = ?4, "
-			       "last_status = ?5, last_error = ?6, delivered_at = ?7 WHERE id = ?1",
-			       -1, &st, NULL) != SQLITE_OK)
-		return crm_db_err(db, e, "webhook_deliveries");
-	sqlite3_bind_int64(st, 1, d->id);
-	sqlite3_bind_text(st, 2, ok ? "delivered" : dead ? "dead" : "pending", -1, SQLITE_STATIC);
-	sqlite3_bind_int(st, 3, attempts);
-	sqlite3_bind_double(st, 4, crm_now() + delay);
+	if (crm_store_prepare(db, "UPDATE webhook_deliveries SET status = ?2, attempts = ?3, next_at = ?4, "
+			      "last_status = ?5, last_error = ?6, delivered_at = ?7 WHERE id = ?1", 0, &st, e) < 0)
+		return -1;
+	crm_stmt_bind_int64(st, 1, d->id);
+	crm_stmt_bind_text_ref(st, 2, ok ? "delivered" : dead ? "dead" : "pending", (size_t)-1);
+	crm_stmt_bind_int64(st, 3, attempts);
+	crm_stmt_bind_double(st, 4, crm_now() + delay);
 	if (status)
-		sqlite3_bind_int64(st, 5, status);
-	sqlite3_bind_text(st, 6, ok ? NULL : err, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 7, ok ? now : NULL, -1, SQLITE_STATIC);
-	rc = sqlite3_step(st);
-	sqlite3_finalize(st);
-	if (rc != SQLITE_DONE)
-		return crm_db_err(db, e, "webhook_deliveries");
+		crm_stmt_bind_int64(st, 5, status);
+	crm_stmt_bind_text_ref(st, 6, ok ? NULL : err, (size_t)-1);
+	crm_stmt_bind_text_ref(st, 7, ok ? now : NULL, (size_t)-1);
+	rc = crm_stmt_step(st, e);
+	crm_stmt_free(st);
+	if (rc < 0)
+		return -1;
 	if (ok)
 		hs->delivered++;
 	if (dead)
@@ -524,7 +543,7 @@ static int settle(sqlite3 *db, const struct due *d, int ok, long status, const c
 	return 0;
 }
 
-static int deliver(sqlite3 *db, const struct crm_hooks_opts *o, struct crm_hooks_stats *hs,
+static int deliver(struct crm_store *db, const struct crm_hooks_opts *o, struct crm_hooks_stats *hs,
 		   struct crm_err *e)
 {
 	struct due d[16];
@@ -578,7 +597,7 @@ static int deliver(sqlite3 *db, const struct crm_hooks_opts *o, struct crm_hooks
 	return 0;
 }
 
-int crm_hooks_pass(sqlite3 *db, const struct crm_hooks_opts *o,
+int crm_hooks_pass(struct crm_store *db, const struct crm_hooks_opts *o,
 		   struct crm_hooks_stats *hs, struct crm_err *e)
 {
 	if (enqueue(db, hs, e) < 0)

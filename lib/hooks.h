@@ -15,10 +15,11 @@
 #include <stdatomic.h>
 #include <stddef.h>
 
-#include <sqlite3.h>
 
 #include "id.h"
 #include "util.h"
+
+struct crm_store;
 
 /* Event types a subscription can ask for. */
 #define CRM_HOOK_TYPES "score.crossed call.hesitant task.due merge.done"
@@ -43,21 +44,21 @@ struct crm_hooks_stats {
  * or "json"; threshold for score.crossed (-1: 70). A json subscription
  * without a secret gets a new one, returned in secret_out[65].
  */
-int crm_hook_add(sqlite3 *db, const char *url, const char *format, const char *events,
+int crm_hook_add(struct crm_store *db, const char *url, const char *format, const char *events,
 		 int threshold, const char *secret, char *id_out, char *secret_out,
 		 struct crm_err *e);
 
 /* Delete a subscription and its deliveries. */
-int crm_hook_remove(sqlite3 *db, const char *id, struct crm_err *e);
+int crm_hook_remove(struct crm_store *db, const char *id, struct crm_err *e);
 
 /* Requeue dead deliveries (of one subscription, or all with NULL); their count. */
-long crm_hook_requeue(sqlite3 *db, const char *id, struct crm_err *e);
+long crm_hook_requeue(struct crm_store *db, const char *id, struct crm_err *e);
 
 /*
  * One pass: tasks fallen due become task/due events; new events become
  * deliveries; deliveries due are tried once each. 0, or -1 with e.
  */
-int crm_hooks_pass(sqlite3 *db, const struct crm_hooks_opts *o,
+int crm_hooks_pass(struct crm_store *db, const struct crm_hooks_opts *o,
 		   struct crm_hooks_stats *st, struct crm_err *e);
 
 #endif

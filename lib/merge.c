@@ -20,6 +20,7 @@
 #include "merge.h"
 #include "ndjson.h"
 #include "privacy.h"
+#include "store/sqlite.h"
 
 /* Columns that point at a record of a type, moved to the survivor. */
 static const struct {
@@ -517,7 +518,7 @@ int crm_merge(sqlite3 *db, const struct crm_entity *t, const char *a,
 		crm_buf_addc(&d, ',');
 		crm_json_str(&d, us, strlen(us));
 		crm_buf_adds(&d, "]}");
-		arc = d.data ? crm_audit_append(db, actor, "merge-across-owners", t->kind, s_id, d.data, e)
+		arc = d.data ? crm_audit_append(CRM_SQ_STORE(db), actor, "merge-across-owners", t->kind, s_id, d.data, e)
 			     : crm_err_set(e, CRM_ESOFTWARE, "out of memory");
 		crm_buf_release(&d);
 		if (arc < 0)

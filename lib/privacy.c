@@ -57,58 +57,70 @@ static int chain_hash(const char *prev, const char *at, const char *actor,
 	return 0;
 }
 
-int crm_audit_append(sqlite3 *db, const char *actor, const char *action,
+int crm_audit_append(struct crm_store *db, const char *actor, const char *action,
 		     const char *entity, const char *entity_id,
 		     const char *detail, struct crm_err *e)
 {
-	int own = sqlite3_get_autocommit(db);
+	int own = !crm_store_in_transaction(db);
 	char prev[65], hash[65], at[32];
+	struct crm_stmt *st;
+	int rc;
 
-	if (own && crm_db_exec(db, "BEGIN IMMEDIATE", e) < 0)
+	/* The chain's last link is read and extended under the write lock,
+	 * so two writers never extend the same link. */
+	if (own && crm_store_begin(db, e) < 0)
 		return -1;
 	memcpy(prev, genesis, sizeof(prev));
-	if (crm_db_text1(db, "SELECT hash FROM audit_log ORDER BY seq DESC LIMIT 1",
-			 NULL, prev, sizeof(prev), e) < 0)
+	if (crm_store_text1(db, "SELECT hash FROM audit_log ORDER BY seq DESC LIMIT 1",
+			    NULL, prev, sizeof(prev), e) < 0)
 		goto fail;
 	crm_db_timestamp(at, sizeof(at));
 	if (chain_hash(prev, at, actor, action, entity, entity_id, detail, hash) < 0) {
 		crm_err_set(e, CRM_ESOFTWARE, "out of memory");
 		goto fail;
 	}
-	{
-		const char *p[] = { at, actor, action, entity, entity_id, detail, prev, hash };
-
-		if (crm_db_run(db, "INSERT INTO audit_log (at, actor, action, entity, entity_id, detail, prev, hash) "
-			       "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)", p, 8, "audit log", e) < 0)
-			goto fail;
-	}
-	if (own && crm_db_commit(db, e) < 0)
+	if (!(st = crm_store_stmt(db, "INSERT INTO audit_log (at, actor, action, entity, entity_id, detail, prev, hash) "
+				  "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)", e)))
 		goto fail;
+	crm_stmt_bind_text_ref(st, 1, at, (size_t)-1);
+	crm_stmt_bind_text_ref(st, 2, actor, (size_t)-1);
+	crm_stmt_bind_text_ref(st, 3, action, (size_t)-1);
+	crm_stmt_bind_text_ref(st, 4, entity, (size_t)-1);
+	crm_stmt_bind_text_ref(st, 5, entity_id, (size_t)-1);
+	crm_stmt_bind_text_ref(st, 6, detail, (size_t)-1);
+	crm_stmt_bind_text_ref(st, 7, prev, (size_t)-1);
+	crm_stmt_bind_text_ref(st, 8, hash, (size_t)-1);
+	rc = crm_stmt_step(st, e);
+	crm_store_stmt_done(st);
+	if (rc < 0)
+		goto fail;
+	if (own && crm_store_commit(db, e) < 0)
+		return -1;
 	return 0;
 fail:
 	if (own)
-		crm_db_rollback(db);
+		crm_store_rollback(db);
 	return -1;
 }
 
-int crm_audit_verify(sqlite3 *db, struct crm_audit_verify *v, struct crm_err *e)
+int crm_audit_verify(struct crm_store *db, struct crm_audit_verify *v, struct crm_err *e)
 {
-	sqlite3_stmt *st;
+	struct crm_stmt *st;
 	char prev[65], hash[65];
 	long long last = 0;
 	int rc;
 
 	memset(v, 0, sizeof(*v));
 	memcpy(prev, genesis, sizeof(prev));
-	if (sqlite3_prepare_v2(db, "SELECT seq, at, actor, action, entity, entity_id, detail, prev, hash "
-			       "FROM audit_log ORDER BY seq", -1, &st, NULL) != SQLITE_OK)
-		return crm_db_err(db, e, "audit log");
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		long long seq = sqlite3_column_int64(st, 0);
+	if (crm_store_prepare(db, "SELECT seq, at, actor, action, entity, entity_id, detail, prev, hash "
+			      "FROM audit_log ORDER BY seq", CRM_STMT_STREAM, &st, e) < 0)
+		return -1;
+	while ((rc = crm_stmt_step(st, e)) == 1) {
+		long long seq = crm_stmt_int64(st, 0);
 		const char *col[8];
 
 		for (int i = 0; i < 8; i++)
-			col[i] = (const char *)sqlite3_column_text(st, 1 + i);
+			col[i] = crm_stmt_text(st, 1 + i);
 		v->entries++;
 		if (!v->broken_at) {
 			chain_hash(prev, col[0], col[1], col[2], col[3], col[4], col[5], hash);
@@ -121,9 +133,9 @@ int crm_audit_verify(sqlite3 *db, struct crm_audit_verify *v, struct crm_err *e)
 		last = seq;
 		snprintf(prev, sizeof(prev), "%s", col[7] ? col[7] : "");
 	}
-	sqlite3_finalize(st);
-	if (rc != SQLITE_DONE)
-		return crm_db_err(db, e, "audit log");
+	crm_stmt_free(st);
+	if (rc < 0)
+		return -1;
 	memcpy(v->head, prev, sizeof(v->head));
 	return 0;
 }
@@ -582,7 +594,7 @@ int crm_forget(sqlite3 *db, const char *subject, const char *actor,
 			       p, 3, "request", e) < 0)
 			goto fail;
 	}
-	if (crm_audit_append(db, actor, "forget", "contact", first, rj->data, e) < 0)
+	if (crm_audit_append(CRM_SQ_STORE(db), actor, "forget", "contact", first, rj->data, e) < 0)
 		goto fail;
 	crm_fault("forget-deleted");
 	if (crm_db_commit(db, e) < 0)
@@ -793,7 +805,7 @@ out:
 
 		crm_db_text1(db, "SELECT min(id) FROM temp.subject", NULL, first, sizeof(first), e);
 		snprintf(detail, sizeof(detail), "{\"records\":%lld}", count);
-		if (crm_audit_append(db, actor, "export-subject", "contact", first, detail, e) < 0 ||
+		if (crm_audit_append(CRM_SQ_STORE(db), actor, "export-subject", "contact", first, detail, e) < 0 ||
 		    crm_db_commit(db, e) < 0) {
 			crm_db_rollback(db);
 			return -1;
@@ -851,7 +863,7 @@ int crm_purge(sqlite3 *db, const struct crm_purge_rule *rules, size_t n,
 	snprintf(detail, sizeof(detail),
 		 "{\"interactions\":%lld,\"transcripts\":%lld,\"leads\":%lld,\"events\":%lld,\"deliveries\":%lld}",
 		 p->interactions, p->transcripts, p->leads, p->events, p->deliveries);
-	if (crm_audit_append(db, actor, "purge", NULL, NULL, detail, e) < 0 ||
+	if (crm_audit_append(CRM_SQ_STORE(db), actor, "purge", NULL, NULL, detail, e) < 0 ||
 	    crm_db_commit(db, e) < 0)
 		goto fail;
 	sqlite3_wal_checkpoint_v2(db, NULL, SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL);

@@ -20,7 +20,7 @@ void crm_actor_cli(char *out, size_t n);
  * to entity/entity_id, with detail (a JSON object or NULL). Inside the
  * caller's transaction if one is open, else in one of its own.
  */
-int crm_audit_append(sqlite3 *db, const char *actor, const char *action,
+int crm_audit_append(struct crm_store *db, const char *actor, const char *action,
 		     const char *entity, const char *entity_id,
 		     const char *detail, struct crm_err *e);
 
@@ -30,7 +30,7 @@ struct crm_audit_verify {
 	char head[65];		/* hash of the last entry */
 };
 /* Recompute the chain. */
-int crm_audit_verify(sqlite3 *db, struct crm_audit_verify *v, struct crm_err *e);
+int crm_audit_verify(struct crm_store *db, struct crm_audit_verify *v, struct crm_err *e);
 
 /* Is this email or phone ("email", "phone") on the suppression list? */
 int crm_suppressed(struct crm_store *db, const char *field, const char *value);

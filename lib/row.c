@@ -96,3 +96,47 @@ int crm_row_json(struct crm_buf *b, struct crm_stmt *st, const char *kind,
 
 	return crm_row_json_e(b, st, kind, status, &e) < 0 ? -1 : 0;
 }
+
+/* Is name a word of the space-separated list? */
+static int listed(const char *list, const char *name)
+{
+	size_t n = strlen(name);
+
+	for (const char *p = list; p && (p = strstr(p, name)); p += n)
+		if ((p == list || p[-1] == ' ') && (!p[n] || p[n] == ' '))
+			return 1;
+	return 0;
+}
+
+int crm_row_object(struct crm_buf *b, struct crm_stmt *st, int ncols, const char *json_cols)
+{
+	int spaced = crm_store_kind(crm_stmt_store(st)) == CRM_STORE_POSTGRES;
+	int rc = crm_buf_addc(b, '{');
+
+	for (int i = 0; i < ncols && rc >= 0; i++) {
+		const char *name = crm_stmt_column_name(st, i);
+		const char *v = crm_stmt_text(st, i);
+		size_t len = crm_stmt_bytes(st, i);
+
+		if ((i && crm_buf_addc(b, ',') < 0) || crm_json_str(b, name, strlen(name)) < 0 ||
+		    crm_buf_addc(b, ':') < 0)
+			return -1;
+		switch (crm_stmt_type(st, i)) {
+		case CRM_NULL:
+			rc = crm_buf_adds(b, "null");
+			break;
+		case CRM_INTEGER:
+			rc = crm_json_int(b, crm_stmt_int64(st, i));
+			break;
+		case CRM_REAL:
+			rc = crm_json_num(b, crm_stmt_double(st, i));
+			break;
+		default:
+			if (listed(json_cols, name))
+				rc = spaced ? crm_json_compact(b, v, len) : crm_buf_add(b, v, len);
+			else
+				rc = crm_json_str(b, v, len);
+		}
+	}
+	return rc < 0 || crm_buf_addc(b, '}') < 0 ? -1 : 0;
+}

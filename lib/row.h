@@ -22,4 +22,13 @@ int crm_row_json(struct crm_buf *b, struct crm_stmt *st, const char *kind,
 int crm_row_json_e(struct crm_buf *b, struct crm_stmt *st, const char *kind,
 		   const char *status, struct crm_err *e);
 
+/*
+ * Append the first ncols columns of st's current row as one JSON object
+ * (no newline), each by its column name: NULL as null, numbers as
+ * numbers, text as strings but for the columns json_cols names (a
+ * space-separated list, or NULL), which hold JSON and are embedded. -1
+ * when out of memory.
+ */
+int crm_row_object(struct crm_buf *b, struct crm_stmt *st, int ncols, const char *json_cols);
+
 #endif

@@ -30,6 +30,7 @@
 #include "ndjson.h"
 #include "privacy.h"
 #include "serve.h"
+#include "store/store.h"
 
 extern const char crm_page_html[];
 
@@ -53,7 +54,6 @@ struct metrics {
 	atomic_ulong count[R_N][NCODES];
 	atomic_ulong bucket[R_N][NBUCKETS + 1];
 	atomic_ulong sum_us[R_N];
-	atomic_ulong busy_retries;
 	atomic_ulong rate_limited;
 	atomic_ulong idle_shut;
 	atomic_long streams;
@@ -180,32 +180,23 @@ static void mhd_log(void *cls, const char *fmt, va_list ap)
 	s->o.log(s->o.log_ctx, line);
 }
 
-/* Busy: wait as every tool does (crm_db_busy_timeout; crm-serve bounds
- * it), and count it. */
-static int on_busy(void *ctx, int n)
-{
-	struct crm_server *s = ctx;
-
-	atomic_fetch_add(&s->m.busy_retries, 1);
-	return crm_db_busy_wait(n);
-}
-
 static void close_db(void *p)
 {
 	crm_api_thread_done();
-	crm_db_close(p);
+	crm_store_close(p);
 }
 
-/* This thread's connection to the database, opened on first use. */
-static sqlite3 *thread_db(struct crm_server *s, struct crm_err *e)
+/* This thread's connection to the database, opened on first use. A busy
+ * database is waited for as every tool waits (crm_db_busy_timeout;
+ * crm-serve bounds it). */
+static struct crm_store *thread_db(struct crm_server *s, struct crm_err *e)
 {
-	sqlite3 *db = pthread_getspecific(s->dbkey);
+	struct crm_store *db = pthread_getspecific(s->dbkey);
 
 	if (db)
 		return db;
-	if (crm_db_open(&db, s->o.db_path, CRM_DB_NOMIGRATE, e) < 0)
+	if (crm_store_open(&db, s->o.db_path, CRM_STORE_NOMIGRATE, e) < 0)
 		return NULL;
-	sqlite3_busy_handler(db, on_busy, s);
 	pthread_setspecific(s->dbkey, db);
 	return db;
 }
@@ -318,8 +309,8 @@ static void metrics_text(struct crm_server *s, struct crm_buf *b)
 		crm_buf_addf(b, "crm_http_request_duration_seconds_count{route=\"%s\"} %lu\n",
 			     route_names[r], cum);
 	}
-	metric(b, "crm_db_busy_retries_total", "counter", "Waits for a database lock.",
-	       (double)atomic_load(&s->m.busy_retries));
+	metric(b, "crm_db_busy_retries_total", "counter", "Waits for an SQLite database's lock.",
+	       (double)crm_db_busy_waits());
 	metric(b, "crm_http_rate_limited_total", "counter", "Requests refused with 429.",
 	       (double)atomic_load(&s->m.rate_limited));
 	metric(b, "crm_http_idle_closed_total", "counter",
@@ -362,7 +353,7 @@ static int rate_ok(struct crm_server *s, const char *id)
 }
 
 /* The principal of token, from the cache or the database; as crm_token_check. */
-static int check_token(struct crm_server *s, sqlite3 *db, const char *token,
+static int check_token(struct crm_server *s, struct crm_store *db, const char *token,
 		       struct crm_principal *who, const char **why, struct crm_err *e)
 {
 	struct tkent *k;
@@ -392,21 +383,22 @@ static int check_token(struct crm_server *s, sqlite3 *db, const char *token,
 /* ---- the event stream --------------------------------------------------- */
 
 /* Append the events after st->cursor that st's reader may see. */
-static int sse_fill(struct sse *st, sqlite3 *db)
+static int sse_fill(struct sse *st, struct crm_store *db)
 {
-	sqlite3_stmt *q;
+	struct crm_err e = { 0 };
+	struct crm_stmt *q;
 	int rc, n = 0;
 
-	if (sqlite3_prepare_v2(db, "SELECT seq, at, entity, entity_id, op, payload FROM events "
-			       "WHERE seq > ?1 ORDER BY seq LIMIT 200", -1, &q, NULL) != SQLITE_OK)
+	if (!(q = crm_store_stmt(db, "SELECT seq, at, entity, entity_id, op, payload FROM events "
+				 "WHERE seq > ?1 ORDER BY seq LIMIT 200", &e)))
 		return -1;
-	sqlite3_bind_int64(q, 1, st->cursor);
-	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
-		long long seq = sqlite3_column_int64(q, 0);
-		const char *entity = (const char *)sqlite3_column_text(q, 2);
-		const char *eid = (const char *)sqlite3_column_text(q, 3);
-		const char *op = (const char *)sqlite3_column_text(q, 4);
-		const char *payload = (const char *)sqlite3_column_text(q, 5);
+	crm_stmt_bind_int64(q, 1, st->cursor);
+	while ((rc = crm_stmt_step(q, &e)) == 1) {
+		long long seq = crm_stmt_int64(q, 0);
+		const char *entity = crm_stmt_text(q, 2);
+		const char *eid = crm_stmt_text(q, 3);
+		const char *op = crm_stmt_text(q, 4);
+		const char *payload = crm_stmt_text(q, 5);
 
 		st->cursor = seq;
 		n++;
@@ -414,11 +406,11 @@ static int sse_fill(struct sse *st, sqlite3 *db)
 			continue;
 		crm_buf_addf(&st->out, "id: %lld\nevent: %s.%s\ndata: {\"seq\":%lld,\"at\":\"%s\","
 			     "\"entity\":\"%s\",\"id\":\"%s\",\"op\":\"%s\",\"payload\":%s}\n\n",
-			     seq, entity, op, seq, sqlite3_column_text(q, 1), entity, eid, op,
+			     seq, entity, op, seq, crm_stmt_text(q, 1), entity, eid, op,
 			     payload ? payload : "null");
 	}
-	sqlite3_finalize(q);
-	return rc == SQLITE_DONE ? n : -1;
+	crm_store_stmt_done(q);
+	return rc == 0 ? n : -1;
 }
 
 static ssize_t sse_read(void *cls, uint64_t pos, char *buf, size_t max)
@@ -426,7 +418,7 @@ static ssize_t sse_read(void *cls, uint64_t pos, char *buf, size_t max)
 	struct sse *st = cls;
 	struct crm_server *s = st->s;
 	struct crm_err e = { 0 };
-	sqlite3 *db;
+	struct crm_store *db;
 	size_t n;
 
 	(void)pos;
@@ -615,7 +607,7 @@ static void audit_queue(struct crm_server *s, const struct crm_principal *who,
 	pthread_mutex_unlock(&s->audmu);
 }
 
-static void audit_flush(struct crm_server *s, sqlite3 *db)
+static void audit_flush(struct crm_server *s, struct crm_store *db)
 {
 	struct audit_ent *q;
 	struct crm_err e = { 0 };
@@ -631,7 +623,7 @@ static void audit_flush(struct crm_server *s, sqlite3 *db)
 	if (!n)
 		return;
 	crm_buf_init(&d, 0);
-	if (crm_db_exec(db, "BEGIN IMMEDIATE", &e) == 0) {
+	if (crm_store_begin(db, &e) == 0) {
 		size_t i;
 
 		for (i = 0; i < n; i++) {
@@ -643,8 +635,8 @@ static void audit_flush(struct crm_server *s, sqlite3 *db)
 					     q[i].id[0] ? q[i].id : NULL, d.data, &e) < 0)
 				break;
 		}
-		if (i < n || crm_db_commit(db, &e) < 0) {
-			crm_db_rollback(db);
+		if (i < n || crm_store_commit(db, &e) < 0) {
+			crm_store_rollback(db);
 			logf_(s, "audit trail: %s (%zu entries lost)", e.msg, n);
 		}
 	} else {
@@ -658,41 +650,49 @@ static void *watcher(void *arg)
 {
 	struct crm_server *s = arg;
 	struct crm_err e = { 0 };
-	sqlite3 *db = NULL;
+	struct crm_store *db = NULL;
 	long long cursor = -1;
 
-	if (crm_db_open(&db, s->o.db_path, CRM_DB_NOMIGRATE, &e) < 0) {
+	if (crm_store_open(&db, s->o.db_path, CRM_STORE_NOMIGRATE, &e) < 0 ||
+	    crm_store_listen(db, &e) < 0) {
 		logf_(s, "event watcher: %s", e.msg);
+		crm_store_close(db);
 		return NULL;
 	}
 	while (!atomic_load(&s->stop)) {
-		struct timespec ts = { 0, 100 * 1000 * 1000 };
-		sqlite3_stmt *q;
+		struct crm_stmt *q;
 
-		if (cursor < 0 && (q = crm_db_stmt(db, "SELECT coalesce(max(seq), 0) FROM events"))) {
-			if (sqlite3_step(q) == SQLITE_ROW)
-				cursor = sqlite3_column_int64(q, 0);
-			crm_db_stmt_done(db, q);
+		if (cursor < 0 && (q = crm_store_stmt(db, "SELECT coalesce(max(seq), 0) FROM events", &e))) {
+			if (crm_stmt_step(q, &e) > 0)
+				cursor = crm_stmt_int64(q, 0);
+			crm_store_stmt_done(q);
 		}
 		/* New events: what they touch leaves the caches, then the
 		 * streams behind them wake. */
-		if (cursor >= 0 && (q = crm_db_stmt(db, "SELECT seq, entity, entity_id FROM events "
-						    "WHERE seq > ?1 ORDER BY seq LIMIT 5000"))) {
-			sqlite3_bind_int64(q, 1, cursor);
-			while (sqlite3_step(q) == SQLITE_ROW) {
-				cursor = sqlite3_column_int64(q, 0);
-				crm_api_invalidate(s->api, db, (const char *)sqlite3_column_text(q, 1),
-						   (const char *)sqlite3_column_text(q, 2));
+		if (cursor >= 0 && (q = crm_store_stmt(db, "SELECT seq, entity, entity_id FROM events "
+						    "WHERE seq > ?1 ORDER BY seq LIMIT 5000", &e))) {
+			crm_stmt_bind_int64(q, 1, cursor);
+			while (crm_stmt_step(q, &e) > 0) {
+				cursor = crm_stmt_int64(q, 0);
+				crm_api_invalidate(s->api, db, crm_stmt_text(q, 1),
+						   crm_stmt_text(q, 2));
 			}
-			crm_db_stmt_done(db, q);
+			crm_store_stmt_done(q);
 			atomic_store(&s->last_seq, cursor);
 		}
 		wake_streams(s, 0);
 		reap(s);
 		audit_flush(s, db);
-		nanosleep(&ts, NULL);
+		/* Woken by a commit on PostgreSQL (another server's too);
+		 * SQLite's wait is the whole tenth of a second. */
+		if (crm_store_wait(db, 100, &e) < 0) {
+			logf_(s, "event watcher: %s", e.msg);
+			crm_err_clear(&e);
+			nanosleep(&(struct timespec){ 0, 100 * 1000 * 1000 }, NULL);
+		}
+		crm_err_clear(&e);
 	}
-	crm_db_close(db);
+	crm_store_close(db);
 	return NULL;
 }
 
@@ -703,12 +703,12 @@ static void *hooker(void *arg)
 	struct crm_server *s = arg;
 	struct crm_err e = { 0 };
 	struct crm_hooks_opts ho = { 0 };
-	sqlite3 *db = NULL;
+	struct crm_store *db = NULL;
 
 	ho.backoff = s->o.hook_backoff;
 	ho.attempts = s->o.hook_attempts;
 	ho.stop = &s->stop;
-	if (crm_db_open(&db, s->o.db_path, CRM_DB_NOMIGRATE, &e) < 0) {
+	if (crm_store_open(&db, s->o.db_path, CRM_STORE_NOMIGRATE, &e) < 0) {
 		logf_(s, "webhooks: %s", e.msg);
 		return NULL;
 	}
@@ -725,7 +725,7 @@ static void *hooker(void *arg)
 		if (!hs.tried)
 			nanosleep(&ts, NULL);
 	}
-	crm_db_close(db);
+	crm_store_close(db);
 	return NULL;
 }
 
@@ -793,18 +793,18 @@ static const char *bearer(struct MHD_Connection *c)
 static enum MHD_Result health(struct crm_server *s, struct MHD_Connection *c, struct req *r)
 {
 	struct crm_err e = { 0 };
-	sqlite3 *db = thread_db(s, &e);
+	struct crm_store *db = thread_db(s, &e);
 	struct crm_buf b;
 	char v[64] = "";
 
 	crm_buf_init(&b, 0);
-	if (!db || crm_db_text1(db, "SELECT coalesce(max(seq), 0) FROM events WHERE ?1 IS NULL", NULL,
+	if (!db || crm_store_text1(db, "SELECT coalesce(max(seq), 0) FROM events WHERE ?1 IS NULL", NULL,
 				v, sizeof(v), &e) < 0) {
 		crm_buf_release(&b);
 		return send_error(c, r, 503, "unavailable", e.msg);
 	}
 	crm_buf_addf(&b, "{\"status\":\"ok\",\"version\":\"%s\",\"schema\":%d,\"last_event\":%s,"
-		     "\"uptime\":%.0f,\"streams\":%ld}\n", CRM_VERSION, crm_db_schema_version(), v,
+		     "\"uptime\":%.0f,\"streams\":%ld}\n", CRM_VERSION, crm_store_schema_version(), v,
 		     crm_now() - s->started, atomic_load(&s->m.streams));
 	return send_buf(c, r, 200, &b, "application/json");
 }
@@ -910,7 +910,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 	struct crm_api_res rs;
 	struct crm_err e = { 0 };
 	const char *token, *why;
-	sqlite3 *db;
+	struct crm_store *db;
 	enum MHD_Result ret;
 	int rc;
 
@@ -1155,7 +1155,7 @@ struct crm_server *crm_serve_start(const struct crm_serve_opts *o, struct crm_er
 	unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_ALLOW_SUSPEND_RESUME;
 	const union MHD_DaemonInfo *di;
 	int loopback;
-	sqlite3 *db;
+	struct crm_store *db;
 
 	if (!s) {
 		crm_err_set(e, CRM_ESOFTWARE, "out of memory");
@@ -1196,9 +1196,15 @@ struct crm_server *crm_serve_start(const struct crm_serve_opts *o, struct crm_er
 		goto fail;
 	}
 	/* Bring the schema up to date once, before the threads open it. */
-	if (crm_db_open(&db, o->db_path, 0, e) < 0)
+	if (crm_store_open(&db, o->db_path, 0, e) < 0)
 		goto fail;
-	crm_db_close(db);
+	if (crm_store_sealed(db)) {
+		crm_err_set(e, CRM_EUSAGE, "%s holds sealed cells, which this version opens on SQLite only",
+			    crm_store_name(db));
+		crm_store_close(db);
+		goto fail;
+	}
+	crm_store_close(db);
 	if (!(s->api = crm_api_new())) {
 		crm_err_set(e, CRM_ESOFTWARE, "out of memory");
 		goto fail;
@@ -1283,11 +1289,11 @@ void crm_serve_stop(struct crm_server *s)
 	MHD_stop_daemon(s->d);
 	{	/* what came in after the watcher's last pass */
 		struct crm_err e = { 0 };
-		sqlite3 *db;
+		struct crm_store *db;
 
-		if (s->naud && crm_db_open(&db, s->o.db_path, CRM_DB_NOMIGRATE, &e) == 0) {
+		if (s->naud && crm_store_open(&db, s->o.db_path, CRM_STORE_NOMIGRATE, &e) == 0) {
 			audit_flush(s, db);
-			crm_db_close(db);
+			crm_store_close(db);
 		}
 		free(s->aud);
 	}

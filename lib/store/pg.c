@@ -219,6 +219,11 @@ static void pq_rollback(struct crm_store *s)
 	PQclear(PQexec(CONN(s), "ROLLBACK"));
 }
 
+static int pq_in_transaction(struct crm_store *s)
+{
+	return PQtransactionStatus(CONN(s)) != PQTRANS_IDLE;
+}
+
 static int pq_version(struct crm_store *s, int *v, struct crm_err *e)
 {
 	PGresult *r = PQexec(CONN(s), "SELECT to_regclass('crm_schema') IS NOT NULL");
@@ -1101,6 +1106,7 @@ const struct crm_store_ops crm_store_pg = {
 	.commit = pq_commit,
 	.try_begin = pq_try_begin,
 	.rollback = pq_rollback,
+	.in_transaction = pq_in_transaction,
 	.version = pq_version,
 	.apply = pq_apply,
 	.migrating = pq_migrating,

@@ -75,6 +75,11 @@ static void sq_rollback(struct crm_store *s)
 	crm_db_rollback(DB(s));
 }
 
+static int sq_in_transaction(struct crm_store *s)
+{
+	return !sqlite3_get_autocommit(DB(s));
+}
+
 static int sq_version(struct crm_store *s, int *v, struct crm_err *e)
 {
 	return crm_db_user_version(DB(s), v, e);
@@ -400,6 +405,7 @@ const struct crm_store_ops crm_store_sqlite_ops = {
 	.commit = sq_commit,
 	.try_begin = sq_try_begin,
 	.rollback = sq_rollback,
+	.in_transaction = sq_in_transaction,
 	.version = sq_version,
 	.apply = sq_apply,
 	.tables = sq_tables,

@@ -569,6 +569,11 @@ size_t crm_stmt_bytes(struct crm_stmt *st, int i)
 	return n;
 }
 
+int crm_store_in_transaction(struct crm_store *s)
+{
+	return s->ops->in_transaction(s);
+}
+
 struct crm_stmt *crm_store_stmt(struct crm_store *s, const char *sql, struct crm_err *e)
 {
 	return s->ops->cached(s, sql, e);

@@ -117,6 +117,9 @@ int crm_store_try_begin(struct crm_store *s, struct crm_err *e);
 int crm_store_begin_read(struct crm_store *s, struct crm_err *e);
 int crm_store_commit(struct crm_store *s, struct crm_err *e);
 void crm_store_rollback(struct crm_store *s);
+/* Is a transaction open on s? (A function that must write atomically
+ * opens its own only when its caller has none.) */
+int crm_store_in_transaction(struct crm_store *s);
 
 /* The column that orders a table's rows oldest first: "rowid" on SQLite,
  * "id" on PostgreSQL (ids sort by the time they were made). */
