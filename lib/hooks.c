@@ -135,7 +135,7 @@ long crm_hook_requeue(struct crm_store *db, const char *id, struct crm_err *e)
 	int rc;
 
 	if (crm_store_prepare(db, "UPDATE webhook_deliveries SET status = 'pending', attempts = 0, next_at = ?2 "
-			       "WHERE status = 'dead' AND (?1 IS NULL OR webhook_id = ?1)", 0, &st, e) < 0)
+			       "WHERE status = 'dead' AND (CAST(?1 AS text) IS NULL OR webhook_id = ?1)", 0, &st, e) < 0)
 		return -1;
 	crm_stmt_bind_text_ref(st, 1, id, (size_t)-1);
 	crm_stmt_bind_double(st, 2, crm_now());
@@ -334,7 +334,7 @@ static int enqueue(struct crm_store *db, struct crm_hooks_stats *hs, struct crm_
 	if (tasks_due(db, now, e) < 0)
 		goto out;
 	if (crm_store_text1(db, "SELECT value FROM meta WHERE key = ?1", "hooks.cursor", cur, sizeof(cur), e) < 0 ||
-	    crm_store_text1(db, "SELECT coalesce(max(seq), 0) FROM events WHERE ?1 IS NULL", NULL, end, sizeof(end), e) < 0)
+	    crm_store_text1(db, "SELECT coalesce(max(seq), 0) FROM events", NULL, end, sizeof(end), e) < 0)
 		goto out;
 	if (!*cur) {	/* no subscription yet */
 		rc = 0;

@@ -798,7 +798,7 @@ static enum MHD_Result health(struct crm_server *s, struct MHD_Connection *c, st
 	char v[64] = "";
 
 	crm_buf_init(&b, 0);
-	if (!db || crm_store_text1(db, "SELECT coalesce(max(seq), 0) FROM events WHERE ?1 IS NULL", NULL,
+	if (!db || crm_store_text1(db, "SELECT coalesce(max(seq), 0) FROM events", NULL,
 				v, sizeof(v), &e) < 0) {
 		crm_buf_release(&b);
 		return send_error(c, r, 503, "unavailable", e.msg);

@@ -4,6 +4,7 @@
 # rescoring on a new interaction, leads/top, explain, next action, the
 # event stream and crm-events, webhooks (signed, retried, dead-lettered,
 # never blocking), limits (body, rate, slow clients), metrics and TLS.
+# backends: sqlite postgresql
 . "$(dirname "$0")/lib.sh"
 
 command -v curl >/dev/null || skip_all "no curl"
@@ -236,7 +237,7 @@ like "$id" "wh_" "hook add"
 due=$(date -u -d '+2 seconds' +%Y-%m-%dT%H:%M:%SZ)
 send "$ana" POST /v1/tasks "{\"title\":\"Send the MSA\",\"contact_id\":\"$lead\",\"due_at\":\"$due\"}" >task.json
 is "$(cat status) $(jq -r .owner task.json)" "201 Ana Ruiz" "create a task"
-sqlite3 "$CRM_DB" "update scores set score = 95 where entity_id = '$lead'"
+dbsql "update scores set score = 95 where entity_id = '$lead'"
 for _ in $(seq 100); do [ "$(jq -s 'map(select(.status == 200)) | length' hook.log 2>/dev/null)" = 2 ] && break; sleep 0.1; done
 is "$(jq -r 'select(.status == 200) | .headers["X-Crm-Event"] // .headers["X-CRM-Event"]' hook.log | sort | tr '\n' ' ')" "score.crossed task.due " \
 	"a score crossing 90 and a task falling due are delivered"
@@ -253,7 +254,7 @@ kill $rcv; wait $rcv 2>/dev/null
 # Dead letters: a receiver that is not there.
 port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 dead=$(crm-serve hook add "http://127.0.0.1:$port/nobody" --format json --events 'score.crossed' --threshold 80 2>/dev/null)
-sqlite3 "$CRM_DB" "update scores set score = 81 where entity_id = (select entity_id from scores where score < 80 limit 1)"
+dbsql "update scores set score = 81 where entity_id = (select entity_id from scores where score < 80 limit 1)"
 for _ in $(seq 100); do [ "$(q "select count(*) from webhook_deliveries where webhook_id = '$dead' and status = 'dead'")" -ge 1 ] && break; sleep 0.1; done
 is "$(q "select status || ' ' || attempts from webhook_deliveries where webhook_id = '$dead' limit 1")" "dead 2" "after the last attempt: the dead-letter list"
 like "$(crm-serve hook deliveries --dead --format ndjson | jq -r .last_error)" "127.0.0.1" "which says why"
@@ -266,7 +267,7 @@ python3 "$TOP/tests/cli/hook-receiver.py" port slow.log 0 200 3 &
 rcv=$!
 for _ in $(seq 50); do [ -s port ] && break; sleep 0.1; done
 crm-serve hook add "http://127.0.0.1:$(cat port)/slow" --events '*' --threshold 10 >/dev/null 2>&1
-sqlite3 "$CRM_DB" "update scores set score = 11 where entity_id in (select entity_id from scores where score < 10 limit 3)"
+dbsql "update scores set score = 11 where entity_id in (select entity_id from scores where score < 10 limit 3)"
 sleep 0.6
 t=$(curl -s -o /dev/null -w '%{time_total}' -H "Authorization: Bearer $ana" "$U/v1/leads/top")
 is "$(awk -v t="$t" 'BEGIN { print (t < 0.5) }')" "1" "a request while a delivery waits on a slow receiver: ${t}s"

@@ -3,6 +3,7 @@
 # leads and their reasons, a real click on a lead shows its factors and
 # next action, and a task made through the API appears live from the
 # event stream. The screenshot is kept in $CRM_BUILD/artifacts.
+# backends: sqlite postgresql
 . "$(dirname "$0")/lib.sh"
 
 command -v chromium >/dev/null || skip_all "no chromium"

@@ -3,6 +3,7 @@
 # are made of is answered at once with 400 (413 for a body over the
 # limit) and a closed connection; idle connections of one address cannot
 # starve that address's real requests; the media type is matched exactly.
+# backends: sqlite postgresql
 . "$(dirname "$0")/lib.sh"
 
 command -v python3 >/dev/null || skip_all "no python3"
