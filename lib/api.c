@@ -1418,7 +1418,10 @@ int crm_api_handle(struct crm_api *a, struct crm_store *db, const struct crm_api
 				rc = db_error(rs, &e);
 			} else {
 				rc = record(a, db, rq, t, seg[2], nseg == 4 ? seg[3] : NULL, body, rs);
-				crm_store_rollback(db);
+				/* committed, not rolled back: PostgreSQL would drop
+				 * the temporary tables an explanation made */
+				if (crm_store_commit(db, &e) < 0)
+					crm_store_rollback(db);
 			}
 		} else {
 			rc = record(a, db, rq, t, seg[2], nseg == 4 ? seg[3] : NULL, body, rs);

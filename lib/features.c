@@ -577,6 +577,7 @@ int crm_dataset_build(struct crm_dataset *d, struct crm_store *db, const char *n
 		      const struct crm_dataset *schema, struct crm_err *e)
 {
 	int is_deal = !strcmp(d->type->kind, "deal");
+	int pg = crm_store_kind(db) == CRM_STORE_POSTGRES;
 	const struct colspec *cols = is_deal ? deal_cols : contact_cols;
 	const char *from = is_deal ?
 		"deals d LEFT JOIN accounts a ON a.id = d.account_id LEFT JOIN contacts c ON c.id = d.contact_id" :
@@ -790,14 +791,23 @@ int crm_dataset_build(struct crm_dataset *d, struct crm_store *db, const char *n
 			" count(*) FILTER (WHERE i.kind = 'meeting'),"
 			" count(*) FILTER (WHERE i.kind = 'call')"
 			" FROM feat_asof2 r");
+		/* PostgreSQL has no statistics on the temporary table and
+		 * would hash every interaction to join one record: a lateral
+		 * subquery looks each record's up by its index, as SQLite
+		 * does. */
+		if (pg)
+			crm_buf_adds(&sql, " CROSS JOIN LATERAL (SELECT i.* FROM");
 		if (is_deal)
-			crm_buf_adds(&sql, " JOIN deals dd ON dd.id = r.rid"
+			crm_buf_adds(&sql, pg ? " deals dd JOIN interactions i ON (i.deal_id = dd.id OR i.contact_id = dd.contact_id)"
+					   " WHERE dd.id = r.rid" :
+					   " JOIN deals dd ON dd.id = r.rid"
 					   " JOIN interactions i ON (i.deal_id = dd.id OR i.contact_id = dd.contact_id)");
 		else
-			crm_buf_adds(&sql, " JOIN interactions i ON i.contact_id = r.rid");
-		crm_buf_adds(&sql,
-			" AND i.occurred_at < r.asof AND i.occurred_at >= r.d90"
-			" GROUP BY r.i");
+			crm_buf_adds(&sql, pg ? " interactions i WHERE i.contact_id = r.rid" :
+					   " JOIN interactions i ON i.contact_id = r.rid");
+		crm_buf_adds(&sql, " AND i.occurred_at < r.asof AND i.occurred_at >= r.d90");
+		/* OFFSET 0 keeps the planner from flattening it back */
+		crm_buf_adds(&sql, pg ? " OFFSET 0) i GROUP BY r.i" : " GROUP BY r.i");
 	}
 	if (crm_store_prepare(db, sql.data, 0, &st, e) < 0)
 		goto out;

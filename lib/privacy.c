@@ -57,50 +57,122 @@ static int chain_hash(const char *prev, const char *at, const char *actor,
 	return 0;
 }
 
-int crm_audit_append(struct crm_store *db, const char *actor, const char *action,
-		     const char *entity, const char *entity_id,
-		     const char *detail, struct crm_err *e)
+/* Insert the entries with their chain, one statement a row (SQLite). */
+static int insert_each(struct crm_store *db, const struct crm_audit_entry *v, size_t n,
+		       const char *at, char (*chain)[65], struct crm_err *e)
 {
-	int own = !crm_store_in_transaction(db);
-	char prev[65], hash[65], at[32];
-	struct crm_stmt *st;
-	int rc;
+	struct crm_stmt *st = crm_store_stmt(db, "INSERT INTO audit_log (at, actor, action, entity, entity_id, "
+					     "detail, prev, hash) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)", e);
+	int rc = 0;
 
-	/* The chain's last link is read and extended under the write lock,
-	 * so two writers never extend the same link. */
-	if (own && crm_store_begin(db, e) < 0)
+	if (!st)
 		return -1;
-	memcpy(prev, genesis, sizeof(prev));
-	if (crm_store_text1(db, "SELECT hash FROM audit_log ORDER BY seq DESC LIMIT 1",
-			    NULL, prev, sizeof(prev), e) < 0)
-		goto fail;
-	crm_db_timestamp(at, sizeof(at));
-	if (chain_hash(prev, at, actor, action, entity, entity_id, detail, hash) < 0) {
-		crm_err_set(e, CRM_ESOFTWARE, "out of memory");
-		goto fail;
+	for (size_t i = 0; i < n && rc >= 0; i++) {
+		crm_stmt_bind_text_ref(st, 1, at, (size_t)-1);
+		crm_stmt_bind_text_ref(st, 2, v[i].actor, (size_t)-1);
+		crm_stmt_bind_text_ref(st, 3, v[i].action, (size_t)-1);
+		crm_stmt_bind_text_ref(st, 4, v[i].entity, (size_t)-1);
+		crm_stmt_bind_text_ref(st, 5, v[i].entity_id, (size_t)-1);
+		crm_stmt_bind_text_ref(st, 6, v[i].detail, (size_t)-1);
+		crm_stmt_bind_text_ref(st, 7, chain[i], (size_t)-1);
+		crm_stmt_bind_text_ref(st, 8, chain[i + 1], (size_t)-1);
+		rc = crm_stmt_step(st, e);
+		crm_stmt_reset(st);
+	}
+	crm_store_stmt_done(st);
+	return rc < 0 ? -1 : 0;
+}
+
+/* The same in one statement of arrays, in order (PostgreSQL: a round
+ * trip for all of them). */
+static int insert_arrays(struct crm_store *db, const struct crm_audit_entry *v, size_t n,
+			 const char *at, char (*chain)[65], struct crm_err *e)
+{
+	struct crm_buf a[7];
+	const char **col = calloc(n ? n : 1, sizeof(*col));
+	struct crm_stmt *st = NULL;
+	int rc = -1;
+
+	for (int k = 0; k < 7; k++)
+		crm_buf_init(&a[k], 0);
+	if (!col)
+		goto nomem;
+	for (int k = 0; k < 7; k++) {
+		for (size_t i = 0; i < n; i++)
+			col[i] = k == 0 ? v[i].actor : k == 1 ? v[i].action : k == 2 ? v[i].entity :
+				 k == 3 ? v[i].entity_id : k == 4 ? v[i].detail : k == 5 ? chain[i] : chain[i + 1];
+		if (crm_store_text_array(&a[k], col, n) < 0)
+			goto nomem;
 	}
 	if (!(st = crm_store_stmt(db, "INSERT INTO audit_log (at, actor, action, entity, entity_id, detail, prev, hash) "
-				  "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)", e)))
-		goto fail;
+				  "SELECT ?1, a, b, c, d, f::json, g, h FROM unnest(?2::text[], ?3::text[], ?4::text[], "
+				  "?5::text[], ?6::text[], ?7::text[], ?8::text[]) WITH ORDINALITY AS x(a, b, c, d, f, g, h, o) "
+				  "ORDER BY o", e)))
+		goto out;
 	crm_stmt_bind_text_ref(st, 1, at, (size_t)-1);
-	crm_stmt_bind_text_ref(st, 2, actor, (size_t)-1);
-	crm_stmt_bind_text_ref(st, 3, action, (size_t)-1);
-	crm_stmt_bind_text_ref(st, 4, entity, (size_t)-1);
-	crm_stmt_bind_text_ref(st, 5, entity_id, (size_t)-1);
-	crm_stmt_bind_text_ref(st, 6, detail, (size_t)-1);
-	crm_stmt_bind_text_ref(st, 7, prev, (size_t)-1);
-	crm_stmt_bind_text_ref(st, 8, hash, (size_t)-1);
-	rc = crm_stmt_step(st, e);
+	for (int k = 0; k < 7; k++)
+		crm_stmt_bind_text_ref(st, k + 2, a[k].data, a[k].len);
+	rc = crm_stmt_step(st, e) < 0 ? -1 : 0;
 	crm_store_stmt_done(st);
+	goto out;
+nomem:
+	crm_err_set(e, CRM_ESOFTWARE, "out of memory");
+out:
+	for (int k = 0; k < 7; k++)
+		crm_buf_release(&a[k]);
+	free(col);
+	return rc;
+}
+
+int crm_audit_append_all(struct crm_store *db, const struct crm_audit_entry *v, size_t n,
+			 struct crm_err *e)
+{
+	int own = !crm_store_in_transaction(db), rc;
+	char at[32], (*chain)[65];
+
+	if (!n)
+		return 0;
+	if (!(chain = malloc((n + 1) * sizeof(*chain))))
+		return crm_err_set(e, CRM_ESOFTWARE, "out of memory");
+	/* The chain's last link is read and extended under the write lock,
+	 * so two writers never extend the same link. */
+	if (own && crm_store_begin(db, e) < 0) {
+		free(chain);
+		return -1;
+	}
+	memcpy(chain[0], genesis, sizeof(chain[0]));
+	if (crm_store_text1(db, "SELECT hash FROM audit_log ORDER BY seq DESC LIMIT 1",
+			    NULL, chain[0], sizeof(chain[0]), e) < 0)
+		goto fail;
+	crm_db_timestamp(at, sizeof(at));
+	for (size_t i = 0; i < n; i++)
+		if (chain_hash(chain[i], at, v[i].actor, v[i].action, v[i].entity, v[i].entity_id,
+			       v[i].detail, chain[i + 1]) < 0) {
+			crm_err_set(e, CRM_ESOFTWARE, "out of memory");
+			goto fail;
+		}
+	rc = crm_store_kind(db) == CRM_STORE_POSTGRES ? insert_arrays(db, v, n, at, chain, e) :
+							insert_each(db, v, n, at, chain, e);
 	if (rc < 0)
 		goto fail;
+	free(chain);
 	if (own && crm_store_commit(db, e) < 0)
 		return -1;
 	return 0;
 fail:
+	free(chain);
 	if (own)
 		crm_store_rollback(db);
 	return -1;
+}
+
+int crm_audit_append(struct crm_store *db, const char *actor, const char *action,
+		     const char *entity, const char *entity_id,
+		     const char *detail, struct crm_err *e)
+{
+	const struct crm_audit_entry one = { actor, action, entity, entity_id, detail };
+
+	return crm_audit_append_all(db, &one, 1, e);
 }
 
 int crm_audit_verify(struct crm_store *db, struct crm_audit_verify *v, struct crm_err *e)

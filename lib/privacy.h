@@ -23,6 +23,12 @@ void crm_actor_cli(char *out, size_t n);
 int crm_audit_append(struct crm_store *db, const char *actor, const char *action,
 		     const char *entity, const char *entity_id,
 		     const char *detail, struct crm_err *e);
+/* Append n entries at once, in order (one round trip on PostgreSQL). */
+struct crm_audit_entry {
+	const char *actor, *action, *entity, *entity_id, *detail;
+};
+int crm_audit_append_all(struct crm_store *db, const struct crm_audit_entry *v, size_t n,
+			 struct crm_err *e);
 
 struct crm_audit_verify {
 	long long entries;

@@ -610,9 +610,10 @@ static void audit_queue(struct crm_server *s, const struct crm_principal *who,
 static void audit_flush(struct crm_server *s, struct crm_store *db)
 {
 	struct audit_ent *q;
+	struct crm_audit_entry *v;
 	struct crm_err e = { 0 };
 	struct crm_buf d;
-	size_t n;
+	size_t n, *off;
 
 	pthread_mutex_lock(&s->audmu);
 	q = s->aud;
@@ -623,26 +624,27 @@ static void audit_flush(struct crm_server *s, struct crm_store *db)
 	if (!n)
 		return;
 	crm_buf_init(&d, 0);
-	if (crm_store_begin(db, &e) == 0) {
-		size_t i;
-
-		for (i = 0; i < n; i++) {
-			crm_buf_reset(&d);
-			crm_buf_adds(&d, "{\"path\":");
-			crm_json_str(&d, q[i].path, strlen(q[i].path));
-			crm_buf_addc(&d, '}');
-			if (crm_audit_append(db, q[i].actor, q[i].action, q[i].entity,
-					     q[i].id[0] ? q[i].id : NULL, d.data, &e) < 0)
-				break;
-		}
-		if (i < n || crm_store_commit(db, &e) < 0) {
-			crm_store_rollback(db);
-			logf_(s, "audit trail: %s (%zu entries lost)", e.msg, n);
-		}
+	v = calloc(n, sizeof(*v));
+	off = calloc(n, sizeof(*off));
+	/* the details, one after another in d, each ending in its NUL */
+	for (size_t i = 0; v && off && i < n; i++) {
+		off[i] = d.len;
+		crm_buf_adds(&d, "{\"path\":");
+		crm_json_str(&d, q[i].path, strlen(q[i].path));
+		crm_buf_add(&d, "}", 2);
+	}
+	if (!v || !off || !d.data) {
+		logf_(s, "audit trail: out of memory (%zu entries lost)", n);
 	} else {
-		logf_(s, "audit trail: %s (%zu entries lost)", e.msg, n);
+		for (size_t i = 0; i < n; i++)
+			v[i] = (struct crm_audit_entry){ q[i].actor, q[i].action, q[i].entity,
+							 q[i].id[0] ? q[i].id : NULL, d.data + off[i] };
+		if (crm_audit_append_all(db, v, n, &e) < 0)
+			logf_(s, "audit trail: %s (%zu entries lost)", e.msg, n);
 	}
 	crm_buf_release(&d);
+	free(v);
+	free(off);
 	free(q);
 }
 

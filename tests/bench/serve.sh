@@ -27,89 +27,8 @@ srv=
 ulimit -n 65536 2>/dev/null || ulimit -n 4096
 
 export CRM_DB="$dir/crm.db"
-t0=$(date +%s)
-"$top"/scripts/gen-sample -n "$N" -i $((N * 10)) "$dir/s" >/dev/null
-crm-import -q --output none "$dir"/s/*
-crm-score -t contact train -q >/dev/null
-crm-score -t contact --all -q >/dev/null
-printf 'load: %d contacts, %d interactions, trained and scored in %d s (not measured)\n' \
-	"$(sqlite3 "$CRM_DB" 'select count(*) from contacts')" "$(sqlite3 "$CRM_DB" 'select count(*) from interactions')" \
-	$(($(date +%s) - t0))
-
-# Five reps, a token each, and ids of their own open leads for the scripts.
-: >"$dir/reps.lua"
-printf 'reps = {\n' >>"$dir/reps.lua"
-sqlite3 "$CRM_DB" "select distinct owner from contacts where owner is not null order by 1" | while read -r owner; do
-	tok=$(crm-serve token add "$owner" 2>/dev/null)
-	ids=$(sqlite3 "$CRM_DB" "select '\"' || id || '\"' from contacts where owner = '$owner' and outcome is null and merged_into is null order by random() limit 2000" | paste -sd,)
-	printf '  { token = "%s", ids = { %s } },\n' "$tok" "$ids" >>"$dir/reps.lua"
-done
-printf '}\n' >>"$dir/reps.lua"
-
-cat >"$dir/common.lua" <<'EOF'
-dofile(os.getenv("REPS"))
--- Counters are globals of each thread's state, read back in done().
-local threads = {}
-n, posts, acked, bad = 0, 0, 0, 0
-local write_every = tonumber(os.getenv("WRITE_EVERY") or "0")
-local path_only = os.getenv("ONLY")
-function setup(thread)
-	thread:set("tid", #threads + 1)
-	table.insert(threads, thread)
-end
-function init(args)
-	math.randomseed(os.time() * 7 + (tid or 0))
-end
-function request()
-	n = n + 1
-	local rep = reps[(n % #reps) + 1]
-	local id = rep.ids[math.random(#rep.ids)]
-	local h = { ["Authorization"] = "Bearer " .. rep.token }
-	if path_only then
-		return wrk.format("GET", path_only, h)
-	end
-	if os.getenv("WARM_ALL") then	-- every lead once, in turn
-		local k = math.floor(n / #reps)
-		rep = reps[(n % #reps) + 1]
-		id = rep.ids[(k % #rep.ids) + 1]
-		return wrk.format("GET", "/v1/contacts/" .. id .. "/next-action", { ["Authorization"] = "Bearer " .. rep.token })
-	end
-	if write_every > 0 and n % write_every == 0 then
-		posts = posts + 1
-		h["Content-Type"] = "application/json"
-		local body = string.format('{"kind":"web_visit","contact_id":"%s","occurred_at":"2026-11-20T10:00:00Z","external_id":"bench-%s-%d-%d","subject":"/pricing","attrs":{"url":"https://example.com/pricing"}}',
-			id, os.getenv("RUN") or "x", tid, posts)
-		return wrk.format("POST", "/v1/interactions", h, body)
-	end
-	local k = n % 3
-	if k == 0 then
-		return wrk.format("GET", "/v1/contacts/" .. id, h)
-	elseif k == 1 then
-		return wrk.format("GET", "/v1/leads/top", h)
-	end
-	return wrk.format("GET", "/v1/contacts/" .. id .. "/next-action", h)
-end
-function response(status, headers, body)
-	if status == 201 then
-		acked = acked + 1
-	elseif status >= 400 then
-		bad = bad + 1
-	end
-end
-function done(summary, latency, requests)
-	local a, p, b = 0, 0, 0
-	for _, t in ipairs(threads) do
-		a = a + (t:get("acked") or 0)
-		p = p + (t:get("posts") or 0)
-		b = b + (t:get("bad") or 0)
-	end
-	local e = summary.errors
-	io.write(string.format('{"requests":%d,"seconds":%.1f,"rps":%.0f,"p50_ms":%.2f,"p90_ms":%.2f,"p99_ms":%.2f,"max_ms":%.2f,"errors":%d,"http_errors":%d,"posts":%d,"acked":%d}\n',
-		summary.requests, summary.duration / 1e6, summary.requests / (summary.duration / 1e6),
-		latency:percentile(50) / 1000, latency:percentile(90) / 1000, latency:percentile(99) / 1000,
-		latency.max / 1000, e.connect + e.read + e.write + e.timeout, e.status + b, p, a))
-end
-EOF
+. "$top/tests/bench/serve-lib.sh"
+serve_load "$N"
 
 crm-serve --listen 127.0.0.1:0 --rate 0 --threads 4 --no-webhooks ${BENCH_SERVE_LOG:+--access-log} 2>"$dir/serve.log" &
 srv=$!
@@ -120,7 +39,7 @@ export REPS="$dir/reps.lua"
 run() {	# run LABEL CONNS SECONDS [ENV...] - one wrk run, its JSON line on stdout
 	label=$1 c=$2 s=$3
 	shift 3
-	env RUN="$label" "$@" wrk -t2 -c"$c" -d"${s}s" --timeout 10s -s "$dir/common.lua" "$U" 2>/dev/null | grep '^{' |
+	env RUN="$label" "$@" wrk -t2 -c"$c" -d"${s}s" --timeout 10s -s "$top/tests/bench/serve.lua" "$U" 2>/dev/null | grep '^{' |
 		jq -c --arg l "$label" '. + {run: $l}'
 }
 # Cold: the first minute after a start, every explanation computed anew.
