@@ -7,7 +7,9 @@
 #   make bench      import speed against sqlite3's .import; dedupe quality and
 #                   speed; scoring speed and the predictor against XGBoost's;
 #                   word error rate and speed of transcription, action items;
-#                   crm db copy to PostgreSQL and back, events, pgbench
+#                   crm-serve with 1, 2 and 3 processes on SQLite and on
+#                   PostgreSQL; crm db copy to PostgreSQL and back, events,
+#                   pgbench
 #   make fuzz       libFuzzer (clang) on each input parser, FUZZ_TIME seconds
 #                   each (default 60); what they find is kept in tests/fuzz/
 #   make install    PREFIX=/usr/local DESTDIR= (and make uninstall)
@@ -170,6 +172,7 @@ bench: deps
 	CRM_BUILD=$(abspath $(O)) tests/bench/transcribe.sh
 	CRM_BUILD=$(abspath $(O)) tests/bench/nightly.sh
 	CRM_BUILD=$(abspath $(O)) tests/bench/serve.sh
+	CRM_BUILD=$(abspath $(O)) tests/bench/fleet.sh
 	CRM_BUILD=$(abspath $(O)) tests/bench/e2e.sh
 	CRM_BUILD=$(abspath $(O)) tests/bench/pg.sh
 

@@ -76,7 +76,7 @@ load() {
 	i=0 wpids=
 	while read -r u; do
 		i=$((i + 1))
-		env RUN="$label$i" "$@" wrk -t1 -c$((CONNS / k)) -d"${s}s" --timeout 10s \
+		env RUN="$backend$k$label$i" "$@" wrk -t1 -c$((CONNS / k)) -d"${s}s" --timeout 10s \
 			-s "$top/tests/bench/serve.lua" "$u" 2>/dev/null | grep '^{' >"$dir/w$i.json" &
 		wpids="$wpids $!"
 	done <"$dir/urls"
