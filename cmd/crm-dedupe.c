@@ -18,7 +18,7 @@
 #include "../lib/row.h"
 #include "../lib/ndjson.h"
 #include "cli.h"
-#include "../lib/store/sqlite.h"
+#include "../lib/store/store.h"
 
 enum { O_ALL = 256, O_FIELDS, O_AUTO, O_REVIEW, O_SEED, O_CAP, O_PAIRS, O_TRAIN };
 
@@ -116,12 +116,12 @@ static void write_pair(struct crm_buf *b, const struct crm_linkage *lk,
 
 /* ---- subcommands ---------------------------------------------------------- */
 
-static sqlite3 *open_rw(void)
+static struct crm_store *open_rw(void)
 {
 	struct crm_err e = { 0 };
-	sqlite3 *db;
+	struct crm_store *db;
 
-	if (crm_db_open(&db, cli_db, 0, &e) < 0)
+	if (crm_store_open(&db, crm_db_path(cli_db), 0, &e) < 0)
 		cli_die_err(&e);
 	return db;
 }
@@ -155,63 +155,63 @@ static const char *const row_keys[] = { "id", "a_id", "b_id", "survivor_id", "me
 					"probability", "reason", NULL };
 
 /* Print query rows as NDJSON records of kind. */
-static int print_rows(sqlite3 *db, const char *sql, const char *kind,
+static int print_rows(struct crm_store *db, const char *sql, const char *kind,
 		      const char *param)
 {
-	struct crm_sq_wrap rw;
-	sqlite3_stmt *st;
+	struct crm_err e = { 0 };
+	struct crm_stmt *st;
 	struct crm_buf b;
 	int n = 0;
 
-	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
-		cli_die(CRM_ESOFTWARE, "%s", sqlite3_errmsg(db));
+	if (crm_store_prepare(db, sql, 0, &st, &e) < 0)
+		cli_die_err(&e);
 	if (param)
-		sqlite3_bind_text(st, 1, param, -1, SQLITE_STATIC);
+		crm_stmt_bind_text_ref(st, 1, param, (size_t)-1);
 	crm_buf_init(&b, 0);
-	while (sqlite3_step(st) == SQLITE_ROW) {
+	while (crm_stmt_step(st, &e) > 0) {
 		crm_buf_reset(&b);
-		crm_row_json(&b, crm_sq_wrap(&rw, st), kind, NULL);
+		crm_row_json(&b, st, kind, NULL);
 		if (out_lines(b.data, b.len, row_keys) < 0)
 			break;
 		n++;
 	}
 	crm_buf_release(&b);
-	sqlite3_finalize(st);
+	crm_stmt_free(st);
 	return n;
 }
 
 static int cmd_review(void)
 {
-	sqlite3 *db;
+	struct crm_store *db;
 	struct crm_err e = { 0 };
 
-	if (crm_db_open(&db, cli_db, CRM_DB_READONLY, &e) < 0)
+	if (crm_store_open(&db, crm_db_path(cli_db), CRM_STORE_READONLY, &e) < 0)
 		cli_die_err(&e);
 	print_rows(db, "SELECT id, entity, a_id, b_id, probability, weight, reason, fields, created_at "
 		       "FROM match_reviews WHERE status = 'open' ORDER BY reason IS NULL, probability DESC",
 		   "review", NULL);
-	crm_db_close(db);
+	crm_store_close(db);
 	return cli_finish(0);
 }
 
 static int cmd_merges(void)
 {
-	sqlite3 *db;
+	struct crm_store *db;
 	struct crm_err e = { 0 };
 
-	if (crm_db_open(&db, cli_db, CRM_DB_READONLY, &e) < 0)
+	if (crm_store_open(&db, crm_db_path(cli_db), CRM_STORE_READONLY, &e) < 0)
 		cli_die_err(&e);
 	print_rows(db, "SELECT id, entity, survivor_id, merged_id, probability, weight, reason, status, "
 		       "decisions, created_at, undone_at FROM merges ORDER BY created_at, id",
 		   "merge", NULL);
-	crm_db_close(db);
+	crm_store_close(db);
 	return cli_finish(0);
 }
 
 /* accept or reject review ids. */
 static int cmd_decide(int accept, int argc, char **argv)
 {
-	sqlite3 *db = open_rw();
+	struct crm_store *db = open_rw();
 	struct crm_err e = { 0 };
 	int status = 0;
 
@@ -232,38 +232,38 @@ static int cmd_decide(int accept, int argc, char **argv)
 			printf("{\"type\":\"merge\",\"id\":\"%s\",\"review\":\"%s\",\"survivor_id\":\"%s\",\"merged_id\":\"%s\"}\n",
 			       mid[0] ? mid : "-", argv[i], surv, merged);
 	}
-	crm_db_close(db);
+	crm_store_close(db);
 	return cli_finish(status);
 }
 
 static int cmd_undo(int argc, char **argv)
 {
-	sqlite3 *db = open_rw();
+	struct crm_store *db = open_rw();
 	struct crm_err e = { 0 };
 	int status = 0;
 
 	if (argc < 1)
 		cli_die(CRM_EUSAGE, "undo: give merge ids (see 'crm-dedupe merges')");
 	for (int i = 0; i < argc; i++) {
-		if (crm_db_begin(db, &e) < 0)
+		if (crm_store_begin(db, &e) < 0)
 			cli_die_err(&e);
 		if (crm_merge_undo(db, argv[i], &e) < 0) {
-			crm_db_rollback(db);
+			crm_store_rollback(db);
 			cli_warn("undo %s: %s", argv[i], e.msg);
 			status = e.code;
 			continue;
 		}
-		if (crm_db_commit(db, &e) < 0)
+		if (crm_store_commit(db, &e) < 0)
 			cli_die_err(&e);
 		printf("{\"type\":\"merge\",\"id\":\"%s\",\"status\":\"undone\"}\n", argv[i]);
 	}
-	crm_db_close(db);
+	crm_store_close(db);
 	return cli_finish(status);
 }
 
 static int cmd_merge(const struct crm_entity *type, int argc, char **argv)
 {
-	sqlite3 *db = open_rw();
+	struct crm_store *db = open_rw();
 	struct crm_err e = { 0 };
 	struct crm_merge_info info = { NAN, NAN, "manual", NULL };
 	char mid[CRM_ID_MAX], surv[CRM_ID_MAX];
@@ -275,15 +275,15 @@ static int cmd_merge(const struct crm_entity *type, int argc, char **argv)
 	if (!t || t != crm_entity_by_id(argv[1]))
 		cli_die(CRM_EUSAGE, "merge: '%s' and '%s' are not records of one type", argv[0], argv[1]);
 	(void)type;
-	if (crm_db_begin(db, &e) < 0 ||
+	if (crm_store_begin(db, &e) < 0 ||
 	    crm_merge(db, t, argv[0], argv[1], &info, mid, surv, &e) < 0 ||
-	    crm_db_commit(db, &e) < 0) {
-		crm_db_rollback(db);
+	    crm_store_commit(db, &e) < 0) {
+		crm_store_rollback(db);
 		cli_die_err(&e);
 	}
 	printf("{\"type\":\"merge\",\"id\":\"%s\",\"survivor_id\":\"%s\",\"merged_id\":\"%s\"}\n",
 	       mid, surv, strcmp(surv, argv[0]) ? argv[0] : argv[1]);
-	crm_db_close(db);
+	crm_store_close(db);
 	return cli_finish(0);
 }
 
@@ -351,16 +351,16 @@ static void read_incoming(struct incoming *in, const struct crm_entity *type,
  * records from elsewhere) join the comparison with their own fields.
  * Returns how many.
  */
-static size_t add_outsiders(sqlite3 *db, struct crm_linkage *lk, const struct incoming *in)
+static size_t add_outsiders(struct crm_store *db, struct crm_linkage *lk, const struct incoming *in)
 {
 	struct crm_err e = { 0 };
-	sqlite3_stmt *st;
+	struct crm_stmt *st;
 	char sql[96];
 	size_t added = 0;
 
 	snprintf(sql, sizeof(sql), "SELECT 1 FROM %s WHERE id = ?1", lk->type->table);
-	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
-		cli_die(CRM_EUNAVAILABLE, "%s", sqlite3_errmsg(db));
+	if (crm_store_prepare(db, sql, 0, &st, &e) < 0)
+		cli_die_err(&e);
 	for (size_t k = 0; k < in->n; k++) {
 		json_t *o = json_loads(in->line[k], 0, NULL), *t, *attrs;
 		const char *id, *raw[CRM_LINK_MAXF];
@@ -374,9 +374,9 @@ static size_t add_outsiders(sqlite3 *db, struct crm_linkage *lk, const struct in
 			json_decref(o);
 			continue;
 		}
-		sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-		there = sqlite3_step(st) == SQLITE_ROW;
-		sqlite3_reset(st);
+		crm_stmt_bind_text_ref(st, 1, id, (size_t)-1);
+		there = crm_stmt_step(st, &e) > 0;
+		crm_stmt_reset(st);
 		if (there) {	/* merged away: its survivor speaks for it */
 			json_decref(o);
 			continue;
@@ -398,7 +398,7 @@ static size_t add_outsiders(sqlite3 *db, struct crm_linkage *lk, const struct in
 		added++;
 		json_decref(o);
 	}
-	sqlite3_finalize(st);
+	crm_stmt_free(st);
 	return added;
 }
 
@@ -412,13 +412,14 @@ static int is_incoming(const struct incoming *in, const char *id)
  * key: its most likely match, the probability, the action, and the
  * record it was merged into, if it was.
  */
-static void write_incoming(sqlite3 *db, const struct incoming *in,
+static void write_incoming(struct crm_store *db, const struct incoming *in,
 			   struct crm_linkage *lk, const uint32_t *cluster,
 			   double automerge, double review, int dry)
 {
 	const struct crm_pair **best = calloc(lk->n ? lk->n : 1, sizeof(*best));
 	char sql[128];
-	sqlite3_stmt *mi = NULL;
+	struct crm_err e = { 0 };
+	struct crm_stmt *mi = NULL;
 
 	if (!best)
 		cli_die(CRM_ESOFTWARE, "out of memory");
@@ -431,7 +432,8 @@ static void write_incoming(sqlite3 *db, const struct incoming *in,
 			best[p->b] = p;
 	}
 	snprintf(sql, sizeof(sql), "SELECT merged_into FROM %s WHERE id = ?1", lk->type->table);
-	sqlite3_prepare_v2(db, sql, -1, &mi, NULL);
+	if (!dry && crm_store_prepare(db, sql, 0, &mi, &e) < 0)
+		cli_die_err(&e);
 	for (size_t i = 0; i < in->n; i++) {
 		json_t *o = json_loads(in->line[i], 0, NULL), *id;
 		char *text;
@@ -466,12 +468,12 @@ static void write_incoming(sqlite3 *db, const struct incoming *in,
 				json_object_set_new(d, "action", json_string("distinct"));
 			}
 			if (!dry && mi) {
-				sqlite3_bind_text(mi, 1, rid, -1, SQLITE_STATIC);
-				if (sqlite3_step(mi) == SQLITE_ROW &&
-				    sqlite3_column_type(mi, 0) != SQLITE_NULL)
+				crm_stmt_bind_text_ref(mi, 1, rid, (size_t)-1);
+				if (crm_stmt_step(mi, &e) > 0 &&
+				    crm_stmt_type(mi, 0) != CRM_NULL)
 					json_object_set_new(d, "merged_into",
-						json_string((const char *)sqlite3_column_text(mi, 0)));
-				sqlite3_reset(mi);
+						json_string(crm_stmt_text(mi, 0)));
+				crm_stmt_reset(mi);
 			}
 			json_object_set_new(o, "duplicate", d);
 		}
@@ -484,7 +486,7 @@ static void write_incoming(sqlite3 *db, const struct incoming *in,
 		free(text);
 		json_decref(o);
 	}
-	sqlite3_finalize(mi);
+	crm_stmt_free(mi);
 	free(best);
 }
 
@@ -558,7 +560,7 @@ int main(int argc, char **argv)
 	float *weakest;
 	size_t nmerge = 0, nreview = 0, outsiders = 0;
 	double t0;
-	sqlite3 *db;
+	struct crm_store *db;
 
 	while ((key = cli_next(&cli, argc, argv, &arg)) != -1) {
 		switch (key) {
@@ -606,7 +608,7 @@ int main(int argc, char **argv)
 		read_incoming(&in, type, argv + optind, argc - optind);
 	if (review > automerge)
 		cli_die(CRM_EUSAGE, "--review must not be above --auto-merge");
-	if (crm_db_open(&db, cli_db, dry ? CRM_DB_READONLY : 0, &e) < 0)
+	if (crm_store_open(&db, crm_db_path(cli_db), dry ? CRM_STORE_READONLY : 0, &e) < 0)
 		cli_die_err(&e);
 	t0 = crm_now();
 	crm_linkage_init(&lk, type);
@@ -740,6 +742,6 @@ int main(int argc, char **argv)
 	free(in.ids);
 	crm_buf_release(&out);
 	crm_linkage_release(&lk);
-	crm_db_close(db);
+	crm_store_close(db);
 	return cli_finish(0);
 }

@@ -13,31 +13,30 @@
 #include "dedupe.h"
 #include "merge.h"
 #include "ndjson.h"
-#include "store/sqlite.h"
+#include "store/store.h"
 
 #define MERGES_PER_TX 500
 
-int crm_dedupe_drop_rejected(sqlite3 *db, struct crm_linkage *lk,
+int crm_dedupe_drop_rejected(struct crm_store *db, struct crm_linkage *lk,
 			     struct crm_err *e)
 {
-	sqlite3_stmt *st;
+	struct crm_stmt *st;
 
-	if (sqlite3_prepare_v2(db, "SELECT 1 FROM match_reviews WHERE status = 'rejected' AND "
-			       "((a_id = ?1 AND b_id = ?2) OR (a_id = ?2 AND b_id = ?1))",
-			       -1, &st, NULL) != SQLITE_OK)
-		return crm_db_err(db, e, "cannot read the review queue");
+	if (crm_store_prepare(db, "SELECT 1 FROM match_reviews WHERE status = 'rejected' AND "
+			      "((a_id = ?1 AND b_id = ?2) OR (a_id = ?2 AND b_id = ?1))", 0, &st, e) < 0)
+		return -1;
 	for (size_t k = 0; k < lk->npairs; k++) {
 		struct crm_pair *p = &lk->pairs[k];
 
 		if (p->p < 0.5)
 			continue;
-		sqlite3_bind_text(st, 1, lk->id[p->a], -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 2, lk->id[p->b], -1, SQLITE_STATIC);
-		if (sqlite3_step(st) == SQLITE_ROW)
+		crm_stmt_bind_text_ref(st, 1, lk->id[p->a], (size_t)-1);
+		crm_stmt_bind_text_ref(st, 2, lk->id[p->b], (size_t)-1);
+		if (crm_stmt_step(st, e) > 0)
 			p->p = 0;
-		sqlite3_reset(st);
+		crm_stmt_reset(st);
 	}
-	sqlite3_finalize(st);
+	crm_stmt_free(st);
 	return 0;
 }
 
@@ -62,11 +61,12 @@ int crm_dedupe_fields_json(const struct crm_linkage *lk, const struct crm_pair *
  * Do records a and b of t have two different owners? 1 yes (their names
  * into owners, "A and B"), 0 no, -1 on a database error.
  */
-static int owners_differ(sqlite3 *db, const struct crm_entity *t, const char *a,
+static int owners_differ(struct crm_store *db, const struct crm_entity *t, const char *a,
 			 const char *b, char *owners, size_t n)
 {
 	char sql[256];
-	sqlite3_stmt *st;
+	struct crm_err e = { 0 };
+	struct crm_stmt *st;
 	int rc = 0;
 
 	if (crm_entity_field(t, "owner") < 0)
@@ -74,17 +74,13 @@ static int owners_differ(sqlite3 *db, const struct crm_entity *t, const char *a,
 	snprintf(sql, sizeof(sql), "SELECT x.owner, y.owner FROM %s x, %s y WHERE x.id = ?1 AND y.id = ?2 "
 		 "AND x.owner IS NOT NULL AND y.owner IS NOT NULL AND x.owner != y.owner",
 		 t->table, t->table);
-	if (!(st = crm_db_stmt_text(db, sql)))
+	if (!(st = crm_store_stmt_text(db, sql, &e)))
 		return -1;
-	sqlite3_bind_text(st, 1, a, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, b, -1, SQLITE_STATIC);
-	if ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		snprintf(owners, n, "%s and %s", sqlite3_column_text(st, 0), sqlite3_column_text(st, 1));
-		rc = 1;
-	} else {
-		rc = rc == SQLITE_DONE ? 0 : -1;
-	}
-	crm_db_stmt_done(db, st);
+	crm_stmt_bind_text_ref(st, 1, a, (size_t)-1);
+	crm_stmt_bind_text_ref(st, 2, b, (size_t)-1);
+	if ((rc = crm_stmt_step(st, &e)) == 1)
+		snprintf(owners, n, "%s and %s", crm_stmt_text(st, 0), crm_stmt_text(st, 1));
+	crm_store_stmt_done(st);
 	return rc;
 }
 
@@ -92,31 +88,32 @@ static int owners_differ(sqlite3 *db, const struct crm_entity *t, const char *a,
  * Is one of records a and b of t the other's parent (an account and its
  * subsidiary)? 1 yes, 0 no, -1 on a database error.
  */
-static int parent_child(sqlite3 *db, const struct crm_entity *t, const char *a,
+static int parent_child(struct crm_store *db, const struct crm_entity *t, const char *a,
 			const char *b)
 {
 	char sql[256];
-	sqlite3_stmt *st;
+	struct crm_err e = { 0 };
+	struct crm_stmt *st;
 	int rc;
 
 	if (crm_entity_field(t, "parent_id") < 0)
 		return 0;
 	snprintf(sql, sizeof(sql), "SELECT 1 FROM %s WHERE (id = ?1 AND parent_id = ?2) OR "
 		 "(id = ?2 AND parent_id = ?1)", t->table);
-	if (!(st = crm_db_stmt_text(db, sql)))
+	if (!(st = crm_store_stmt_text(db, sql, &e)))
 		return -1;
-	sqlite3_bind_text(st, 1, a, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, b, -1, SQLITE_STATIC);
-	rc = sqlite3_step(st);
-	crm_db_stmt_done(db, st);
-	return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -1;
+	crm_stmt_bind_text_ref(st, 1, a, (size_t)-1);
+	crm_stmt_bind_text_ref(st, 2, b, (size_t)-1);
+	rc = crm_stmt_step(st, &e);
+	crm_store_stmt_done(st);
+	return rc;
 }
 
 /*
  * Must a person decide on merging a and b? Two owners, or a parent and
  * its child: 1, and why (n bytes); 0 no; -1 on a database error.
  */
-static int kept_apart(sqlite3 *db, const struct crm_entity *t, const char *a,
+static int kept_apart(struct crm_store *db, const struct crm_entity *t, const char *a,
 		      const char *b, char *why, size_t n)
 {
 	char owners[300];
@@ -129,7 +126,7 @@ static int kept_apart(sqlite3 *db, const struct crm_entity *t, const char *a,
 	return rc;
 }
 
-const char *crm_dedupe_action(sqlite3 *db, const struct crm_linkage *lk,
+const char *crm_dedupe_action(struct crm_store *db, const struct crm_linkage *lk,
 			      const struct crm_pair *p, const uint32_t *cluster,
 			      double automerge, double review, char *why, size_t n)
 {
@@ -153,7 +150,7 @@ const char *crm_dedupe_action(sqlite3 *db, const struct crm_linkage *lk,
 }
 
 /* Queue a and b for review (once per pair); 1 if queued, 0 if it was. */
-static int queue_review(sqlite3 *db, sqlite3_stmt *q, const char *kind, const char *a,
+static int queue_review(struct crm_stmt *q, const char *kind, const char *a,
 			const char *b, double p, double w, const char *fields,
 			const char *reason, const char *now, struct crm_err *e)
 {
@@ -166,30 +163,30 @@ static int queue_review(sqlite3 *db, sqlite3_stmt *q, const char *kind, const ch
 		b = tmp;
 	}
 	crm_id_new("r_", rid);
-	sqlite3_bind_text(q, 1, rid, -1, SQLITE_STATIC);
-	sqlite3_bind_text(q, 2, kind, -1, SQLITE_STATIC);
-	sqlite3_bind_text(q, 3, a, -1, SQLITE_STATIC);
-	sqlite3_bind_text(q, 4, b, -1, SQLITE_STATIC);
-	sqlite3_bind_double(q, 5, p);
+	crm_stmt_bind_text_ref(q, 1, rid, (size_t)-1);
+	crm_stmt_bind_text_ref(q, 2, kind, (size_t)-1);
+	crm_stmt_bind_text_ref(q, 3, a, (size_t)-1);
+	crm_stmt_bind_text_ref(q, 4, b, (size_t)-1);
+	crm_stmt_bind_double(q, 5, p);
 	if (isnan(w))
-		sqlite3_bind_null(q, 6);
+		crm_stmt_bind_null(q, 6);
 	else
-		sqlite3_bind_double(q, 6, w);
-	sqlite3_bind_text(q, 7, fields, -1, SQLITE_STATIC);
-	sqlite3_bind_text(q, 8, now, -1, SQLITE_STATIC);
+		crm_stmt_bind_double(q, 6, w);
+	crm_stmt_bind_text_ref(q, 7, fields, (size_t)-1);
+	crm_stmt_bind_text_ref(q, 8, now, (size_t)-1);
 	if (reason)
-		sqlite3_bind_text(q, 9, reason, -1, SQLITE_STATIC);
+		crm_stmt_bind_text_ref(q, 9, reason, (size_t)-1);
 	else
-		sqlite3_bind_null(q, 9);
-	if (sqlite3_step(q) != SQLITE_DONE) {
-		sqlite3_reset(q);
-		return crm_db_err(db, e, "cannot write the review queue");
+		crm_stmt_bind_null(q, 9);
+	if (crm_stmt_step(q, e) < 0) {
+		crm_stmt_reset(q);
+		return -1;
 	}
-	sqlite3_reset(q);
-	return sqlite3_changes(db) > 0;
+	crm_stmt_reset(q);
+	return crm_stmt_changes(q) > 0;
 }
 
-int crm_dedupe_apply(sqlite3 *db, const struct crm_linkage *lk,
+int crm_dedupe_apply(struct crm_store *db, const struct crm_linkage *lk,
 		     const uint32_t *cluster, double automerge, double review,
 		     void (*warn)(void *ctx, const char *msg), void *ctx,
 		     struct crm_dedupe_result *res, struct crm_err *e)
@@ -197,7 +194,7 @@ int crm_dedupe_apply(sqlite3 *db, const struct crm_linkage *lk,
 	const char **live = calloc(lk->n ? lk->n : 1, sizeof(*live));	/* group -> survivor */
 	double *best = calloc(lk->n ? lk->n : 1, sizeof(*best));
 	char *held = calloc(lk->n ? lk->n : 1, 1);	/* left unmerged: two owners */
-	sqlite3_stmt *q = NULL;
+	struct crm_stmt *q = NULL;
 	struct crm_buf f;
 	int in_tx = 0, rc = -1;
 	char now[32];
@@ -222,13 +219,12 @@ int crm_dedupe_apply(sqlite3 *db, const struct crm_linkage *lk,
 	crm_db_timestamp(now, sizeof(now));
 	/* Merging reads and writes pages all over the table and its
 	 * indexes: a larger page cache for this connection. */
-	crm_db_exec(db, "PRAGMA cache_size = -65536", NULL);
-	if (sqlite3_prepare_v2(db, "INSERT INTO match_reviews (id, entity, a_id, b_id, probability, weight, fields, created_at, reason) "
-			       "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) ON CONFLICT (a_id, b_id) DO NOTHING",
-			       -1, &q, NULL) != SQLITE_OK) {
-		crm_db_err(db, e, "cannot write the review queue");
+	if (crm_store_kind(db) == CRM_STORE_SQLITE)
+		crm_store_exec(db, "PRAGMA cache_size = -65536", NULL);
+	if (crm_store_prepare(db, "INSERT INTO match_reviews (id, entity, a_id, b_id, probability, weight, fields, created_at, reason) "
+			      "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) ON CONFLICT (a_id, b_id) DO NOTHING",
+			      0, &q, e) < 0)
 		goto out;
-	}
 	for (uint32_t i = 0; i < lk->n; i++) {
 		uint32_t g = cluster[i];
 		struct crm_merge_info info = { best[i], NAN, "auto", NULL };
@@ -245,20 +241,20 @@ int crm_dedupe_apply(sqlite3 *db, const struct crm_linkage *lk,
 			held[i] = 1;
 			continue;
 		}
-		if (!in_tx && crm_db_begin(db, e) < 0)
+		if (!in_tx && crm_store_begin(db, e) < 0)
 			goto out;
 		in_tx = 1;
 		/* Records of two owners, or a parent and its child, are never
 		 * merged without a person: the pair waits in the review
 		 * queue, saying why. */
 		if ((od = kept_apart(db, lk->type, live[g], lk->id[i], why, sizeof(why))) < 0) {
-			crm_db_err(db, e, "cannot read owners and parents");
+			crm_err_set(e, CRM_EUNAVAILABLE, "cannot read the owners of %s and %s", live[g], lk->id[i]);
 			goto out;
 		}
 		if (od) {
 			int qr;
 
-			if ((qr = queue_review(db, q, lk->type->kind, live[g], lk->id[i], best[i], NAN,
+			if ((qr = queue_review(q, lk->type->kind, live[g], lk->id[i], best[i], NAN,
 					       "{}", why, now, e)) < 0)
 				goto out;
 			res->queued += qr;
@@ -280,7 +276,7 @@ int crm_dedupe_apply(sqlite3 *db, const struct crm_linkage *lk,
 		if (strcmp(surv, live[g]) != 0)
 			live[g] = lk->id[i];
 		if (++res->merged % MERGES_PER_TX == 0) {
-			if (crm_db_commit(db, e) < 0)
+			if (crm_store_commit(db, e) < 0)
 				goto out_committed;
 			in_tx = 0;
 		}
@@ -294,7 +290,7 @@ int crm_dedupe_apply(sqlite3 *db, const struct crm_linkage *lk,
 		    (p->p >= automerge && cluster[p->a] == cluster[p->b]) ||
 		    p->a >= lk->n_db || p->b >= lk->n_db)
 			continue;
-		if (!in_tx && crm_db_begin(db, e) < 0)
+		if (!in_tx && crm_store_begin(db, e) < 0)
 			goto out;
 		in_tx = 1;
 		crm_buf_reset(&f);
@@ -303,7 +299,7 @@ int crm_dedupe_apply(sqlite3 *db, const struct crm_linkage *lk,
 			goto out;
 		}
 		/* Between the records that are left: a merged one's survivor. */
-		if ((qr = queue_review(db, q, lk->type->kind,
+		if ((qr = queue_review(q, lk->type->kind,
 				       held[p->a] ? lk->id[p->a] : live[cluster[p->a]],
 				       held[p->b] ? lk->id[p->b] : live[cluster[p->b]],
 				       p->p, p->weight, f.data,
@@ -312,16 +308,16 @@ int crm_dedupe_apply(sqlite3 *db, const struct crm_linkage *lk,
 			goto out;
 		res->queued += qr;
 	}
-	if (in_tx && crm_db_commit(db, e) < 0)
+	if (in_tx && crm_store_commit(db, e) < 0)
 		goto out_committed;
 	in_tx = 0;
 	rc = 0;
 	goto out_committed;
 out:
 	if (in_tx)
-		crm_db_rollback(db);
+		crm_store_rollback(db);
 out_committed:
-	sqlite3_finalize(q);
+	crm_stmt_free(q);
 	crm_buf_release(&f);
 	free(live);
 	free(best);
@@ -329,43 +325,41 @@ out_committed:
 	return rc;
 }
 
-int crm_review_decide(sqlite3 *db, const char *review_id, int accept,
+int crm_review_decide(struct crm_store *db, const char *review_id, int accept,
 		      char *merge_id, char *survivor, char *merged,
 		      struct crm_err *e)
 {
 	const struct crm_entity *t;
-	sqlite3_stmt *st;
+	struct crm_stmt *st;
 	char a[CRM_ID_MAX], b[CRM_ID_MAX], now[32];
 	double p = NAN, w = NAN;
 	int rc;
 
 	merge_id[0] = survivor[0] = merged[0] = '\0';
-	if (crm_db_begin(db, e) < 0)
+	if (crm_store_begin(db, e) < 0)
 		return -1;
-	if (sqlite3_prepare_v2(db, "SELECT entity, a_id, b_id, probability, weight FROM match_reviews "
-			       "WHERE id = ?1 AND status = 'open'", -1, &st, NULL) != SQLITE_OK) {
-		crm_db_err(db, e, "cannot read the review queue");
+	if (crm_store_prepare(db, "SELECT entity, a_id, b_id, probability, weight FROM match_reviews "
+			      "WHERE id = ?1 AND status = 'open'", 0, &st, e) < 0)
 		goto fail;
-	}
-	sqlite3_bind_text(st, 1, review_id, -1, SQLITE_STATIC);
-	if (sqlite3_step(st) != SQLITE_ROW ||
-	    !(t = crm_entity_find((const char *)sqlite3_column_text(st, 0)))) {
-		sqlite3_finalize(st);
+	crm_stmt_bind_text_ref(st, 1, review_id, (size_t)-1);
+	if (crm_stmt_step(st, e) <= 0 ||
+	    !(t = crm_entity_find(crm_stmt_text(st, 0)))) {
+		crm_stmt_free(st);
 		crm_err_set(e, CRM_EDATA, "no open review '%s'", review_id);
 		goto fail;
 	}
-	snprintf(a, sizeof(a), "%s", sqlite3_column_text(st, 1));
-	snprintf(b, sizeof(b), "%s", sqlite3_column_text(st, 2));
-	if (sqlite3_column_type(st, 3) != SQLITE_NULL)
-		p = sqlite3_column_double(st, 3);
-	if (sqlite3_column_type(st, 4) != SQLITE_NULL)
-		w = sqlite3_column_double(st, 4);
-	sqlite3_finalize(st);
+	snprintf(a, sizeof(a), "%s", crm_stmt_text(st, 1));
+	snprintf(b, sizeof(b), "%s", crm_stmt_text(st, 2));
+	if (crm_stmt_type(st, 3) != CRM_NULL)
+		p = crm_stmt_double(st, 3);
+	if (crm_stmt_type(st, 4) != CRM_NULL)
+		w = crm_stmt_double(st, 4);
+	crm_stmt_free(st);
 	if (accept) {
 		struct crm_merge_info info = { p, w, "review", NULL };
 
 		/* Either side may have been merged since: use the survivors. */
-		if (crm_merge_survivor(CRM_SQ_STORE(db), t, a) <= 0 || crm_merge_survivor(CRM_SQ_STORE(db), t, b) <= 0) {
+		if (crm_merge_survivor(db, t, a) <= 0 || crm_merge_survivor(db, t, b) <= 0) {
 			crm_err_set(e, CRM_EDATA, "%s: a record of the pair is gone", review_id);
 			goto fail;
 		}
@@ -378,22 +372,18 @@ int crm_review_decide(sqlite3 *db, const char *review_id, int accept,
 		}
 	}
 	crm_db_timestamp(now, sizeof(now));
-	if (sqlite3_prepare_v2(db, "UPDATE match_reviews SET status = ?1, decided_at = ?2 WHERE id = ?3",
-			       -1, &st, NULL) != SQLITE_OK) {
-		crm_db_err(db, e, "cannot write the review queue");
+	if (crm_store_prepare(db, "UPDATE match_reviews SET status = ?1, decided_at = ?2 WHERE id = ?3",
+			      0, &st, e) < 0)
 		goto fail;
-	}
-	sqlite3_bind_text(st, 1, accept ? "accepted" : "rejected", -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, now, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 3, review_id, -1, SQLITE_STATIC);
-	rc = sqlite3_step(st);
-	sqlite3_finalize(st);
-	if (rc != SQLITE_DONE) {
-		crm_db_err(db, e, "cannot write the review queue");
+	crm_stmt_bind_text_ref(st, 1, accept ? "accepted" : "rejected", (size_t)-1);
+	crm_stmt_bind_text_ref(st, 2, now, (size_t)-1);
+	crm_stmt_bind_text_ref(st, 3, review_id, (size_t)-1);
+	rc = crm_stmt_step(st, e);
+	crm_stmt_free(st);
+	if (rc < 0)
 		goto fail;
-	}
-	return crm_db_commit(db, e);
+	return crm_store_commit(db, e);
 fail:
-	crm_db_rollback(db);
+	crm_store_rollback(db);
 	return -1;
 }

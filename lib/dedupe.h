@@ -5,9 +5,9 @@
 #ifndef CRM_DEDUPE_H
 #define CRM_DEDUPE_H
 
-#include <sqlite3.h>
 
 #include "linkage.h"
+#include "store/store.h"
 #include "util.h"
 
 struct crm_dedupe_result {
@@ -22,7 +22,7 @@ struct crm_dedupe_result {
  * Set to 0 the probability of every pair a person rejected before, so it
  * is neither merged nor queued again.
  */
-int crm_dedupe_drop_rejected(sqlite3 *db, struct crm_linkage *lk,
+int crm_dedupe_drop_rejected(struct crm_store *db, struct crm_linkage *lk,
 			     struct crm_err *e);
 
 /*
@@ -32,7 +32,7 @@ int crm_dedupe_drop_rejected(sqlite3 *db, struct crm_linkage *lk,
  * refused is passed to warn (may be NULL) and counted. -1 with e on a
  * database error; merges committed before it stay.
  */
-int crm_dedupe_apply(sqlite3 *db, const struct crm_linkage *lk,
+int crm_dedupe_apply(struct crm_store *db, const struct crm_linkage *lk,
 		     const uint32_t *cluster, double automerge, double review,
 		     void (*warn)(void *ctx, const char *msg), void *ctx,
 		     struct crm_dedupe_result *res, struct crm_err *e);
@@ -44,7 +44,7 @@ int crm_dedupe_apply(sqlite3 *db, const struct crm_linkage *lk,
  * or when cluster (may be NULL) kept them apart (other pairs across their
  * groups do not hold); else why is "".
  */
-const char *crm_dedupe_action(sqlite3 *db, const struct crm_linkage *lk,
+const char *crm_dedupe_action(struct crm_store *db, const struct crm_linkage *lk,
 			      const struct crm_pair *p, const uint32_t *cluster,
 			      double automerge, double review, char *why, size_t n);
 
@@ -61,7 +61,7 @@ int crm_dedupe_fields_json(const struct crm_linkage *lk, const struct crm_pair *
  * happened; merge_id is "" when the two were one record already. -1 with
  * e: CRM_EDATA when there is no such open entry or its records are gone.
  */
-int crm_review_decide(sqlite3 *db, const char *review_id, int accept,
+int crm_review_decide(struct crm_store *db, const char *review_id, int accept,
 		      char *merge_id, char *survivor, char *merged,
 		      struct crm_err *e);
 

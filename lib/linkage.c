@@ -30,6 +30,7 @@
 #include <unistd.h>
 
 #include "db.h"
+#include "store/store.h"
 #include "crypt.h"
 #include "linkage.h"
 #include "normalize.h"
@@ -197,7 +198,17 @@ static enum crm_cmp guess_cmp(const char *key, char **vals, size_t n)
 	return strstr(k, "id") ? CRM_CMP_ID : CRM_CMP_TEXT;
 }
 
-int crm_linkage_auto_fields(struct crm_linkage *lk, sqlite3 *db,
+/* The parameter that names custom field key to the expression below:
+ * a JSON path on SQLite, the key itself on PostgreSQL. */
+static void attr_param(struct crm_store *db, const char *key, char *out, size_t n)
+{
+	if (crm_store_kind(db) == CRM_STORE_POSTGRES)
+		snprintf(out, n, "%s", key);
+	else
+		snprintf(out, n, "$.\"%s\"", key);
+}
+
+int crm_linkage_auto_fields(struct crm_linkage *lk, struct crm_store *db,
 			    struct crm_err *e)
 {
 	static const struct {
@@ -219,8 +230,9 @@ int crm_linkage_auto_fields(struct crm_linkage *lk, sqlite3 *db,
 		{ "product", "name", CRM_CMP_COMPANY },
 	};
 	struct crm_buf sql;
-	sqlite3_stmt *st = NULL;
+	struct crm_stmt *st = NULL;
 	long long total = 0;
+	int pg = crm_store_kind(db) == CRM_STORE_POSTGRES;
 	int rc = -1;
 
 	for (size_t i = 0; i < sizeof(own) / sizeof(own[0]); i++)
@@ -231,43 +243,43 @@ int crm_linkage_auto_fields(struct crm_linkage *lk, sqlite3 *db,
 	crm_buf_init(&sql, 0);
 	if (crm_buf_addf(&sql, "SELECT count(*) FROM %s WHERE merged_into IS NULL",
 			 lk->type->table) < 0 ||
-	    sqlite3_prepare_v2(db, sql.data, -1, &st, NULL) != SQLITE_OK) {
-		crm_db_err(db, e, "cannot read records");
+	    crm_store_prepare(db, sql.data, 0, &st, e) < 0)
 		goto out;
-	}
-	if (sqlite3_step(st) == SQLITE_ROW)
-		total = sqlite3_column_int64(st, 0);
-	sqlite3_finalize(st);
+	if (crm_stmt_step(st, e) > 0)
+		total = crm_stmt_int64(st, 0);
+	crm_stmt_free(st);
 	st = NULL;
 	crm_buf_reset(&sql);
-	if (crm_buf_addf(&sql,
+	if (crm_buf_addf(&sql, pg ?
+		"SELECT j.key, count(*) FROM %s, jsonb_each(%s.attrs) AS j "
+		"WHERE merged_into IS NULL AND jsonb_typeof(j.value) IN ('string', 'number') "
+		"GROUP BY j.key HAVING count(*) * 3 >= ?1 ORDER BY count(*) DESC, j.key" :
 		"SELECT j.key, count(*) FROM %s, json_each(%s.attrs) AS j "
 		"WHERE merged_into IS NULL AND j.type IN ('text', 'integer', 'real') "
 		"GROUP BY j.key HAVING count(*) * 3 >= ?1 ORDER BY count(*) DESC, j.key",
 		lk->type->table, lk->type->table) < 0 ||
-	    sqlite3_prepare_v2(db, sql.data, -1, &st, NULL) != SQLITE_OK) {
-		crm_db_err(db, e, "cannot read custom fields");
+	    crm_store_prepare(db, sql.data, 0, &st, e) < 0)
 		goto out;
-	}
-	sqlite3_bind_int64(st, 1, total);
-	while (sqlite3_step(st) == SQLITE_ROW && lk->nf < CRM_LINK_MAXF) {
-		const char *key = (const char *)sqlite3_column_text(st, 0);
+	crm_stmt_bind_int64(st, 1, total);
+	while (crm_stmt_step(st, e) > 0 && lk->nf < CRM_LINK_MAXF) {
+		const char *key = crm_stmt_text(st, 0);
 		char name[300], path[300], *vals[200];
 		size_t nv = 0;
-		sqlite3_stmt *q;
+		struct crm_stmt *q;
 
 		snprintf(name, sizeof(name), "attrs.%s", key);
-		snprintf(path, sizeof(path), "$.\"%s\"", key);
+		attr_param(db, key, path, sizeof(path));
 		crm_buf_reset(&sql);
-		crm_buf_addf(&sql, "SELECT json_extract(attrs, ?1) FROM %s WHERE json_extract(attrs, ?1) IS NOT NULL LIMIT 200",
+		crm_buf_addf(&sql, pg ? "SELECT attrs ->> ?1 FROM %s WHERE attrs ->> ?1 IS NOT NULL LIMIT 200" :
+			     "SELECT json_extract(attrs, ?1) FROM %s WHERE json_extract(attrs, ?1) IS NOT NULL LIMIT 200",
 			     lk->type->table);
-		if (sqlite3_prepare_v2(db, sql.data, -1, &q, NULL) != SQLITE_OK)
+		if (crm_store_prepare(db, sql.data, 0, &q, e) < 0)
 			continue;
-		sqlite3_bind_text(q, 1, path, -1, SQLITE_TRANSIENT);
-		while (nv < 200 && sqlite3_step(q) == SQLITE_ROW)
-			if ((vals[nv] = strdup((const char *)sqlite3_column_text(q, 0))))
+		crm_stmt_bind_text(q, 1, path, (size_t)-1);
+		while (nv < 200 && crm_stmt_step(q, e) > 0)
+			if ((vals[nv] = strdup(crm_stmt_text(q, 0))))
 				nv++;
-		sqlite3_finalize(q);
+		crm_stmt_free(q);
 		rc = crm_linkage_add_field(lk, name, guess_cmp(key, vals, nv), e);
 		for (size_t i = 0; i < nv; i++)
 			free(vals[i]);
@@ -276,7 +288,7 @@ int crm_linkage_auto_fields(struct crm_linkage *lk, sqlite3 *db,
 	}
 	rc = 0;
 out:
-	sqlite3_finalize(st);
+	crm_stmt_free(st);
 	crm_buf_release(&sql);
 	return rc;
 }
@@ -346,14 +358,15 @@ static void match_value(enum crm_cmp c, const char *raw, char *out)
 	}
 }
 
-/* SQL expression for field f: a checked column name, or json_extract. */
-static int field_expr(struct crm_linkage *lk, size_t i, int sealed,
+/* SQL expression for field f: a checked column name, or a custom field
+ * as text. */
+static int field_expr(struct crm_linkage *lk, size_t i, int sealed, int pg,
 		      struct crm_buf *sql)
 {
 	const char *name = lk->f[i].name;
 
 	if (!strncmp(name, "attrs.", 6))
-		return crm_buf_addf(sql, ", json_extract(attrs, ?%zu)", i + 1);
+		return crm_buf_addf(sql, pg ? ", attrs ->> ?%zu" : ", json_extract(attrs, ?%zu)", i + 1);
 	/* Sealed cells are compared as plain text, in memory only. */
 	if (sealed && crm_entity_personal_column(lk->type, name))
 		return crm_buf_addf(sql, ", crm_dec(\"%s\", '%s', '%s', id)", name,
@@ -438,10 +451,10 @@ int crm_linkage_add_record(struct crm_linkage *lk, const char *id, const char *c
 	return rc < 0 ? crm_err_set(e, CRM_ESOFTWARE, "out of memory") : 0;
 }
 
-int crm_linkage_load(struct crm_linkage *lk, sqlite3 *db, struct crm_err *e)
+int crm_linkage_load(struct crm_linkage *lk, struct crm_store *db, struct crm_err *e)
 {
 	struct crm_buf sql, buf;
-	sqlite3_stmt *st = NULL;
+	struct crm_stmt *st = NULL;
 	size_t alloc = 0;
 	int rc = -1, step;
 
@@ -451,32 +464,28 @@ int crm_linkage_load(struct crm_linkage *lk, sqlite3 *db, struct crm_err *e)
 		return crm_err_set(e, CRM_EUSAGE, "no fields to compare");
 	crm_buf_adds(&sql, "SELECT id");
 	for (size_t i = 0; i < lk->nf; i++)
-		field_expr(lk, i, crm_crypt_of(db) != NULL, &sql);
-	if (crm_buf_addf(&sql, " FROM %s WHERE merged_into IS NULL ORDER BY rowid",
-			 lk->type->table) < 0 ||
-	    sqlite3_prepare_v2(db, sql.data, -1, &st, NULL) != SQLITE_OK) {
-		crm_db_err(db, e, "cannot read records");
+		field_expr(lk, i, crm_store_crypt(db) != NULL, crm_store_kind(db) == CRM_STORE_POSTGRES, &sql);
+	if (crm_buf_addf(&sql, " FROM %s WHERE merged_into IS NULL ORDER BY %s",
+			 lk->type->table, crm_store_rowid(db)) < 0 ||
+	    crm_store_prepare(db, sql.data, CRM_STMT_STREAM, &st, e) < 0)
 		goto out;
-	}
 	for (size_t i = 0; i < lk->nf; i++)
 		if (!strncmp(lk->f[i].name, "attrs.", 6)) {
 			char path[300];
 
-			snprintf(path, sizeof(path), "$.\"%s\"", lk->f[i].name + 6);
-			sqlite3_bind_text(st, (int)i + 1, path, -1, SQLITE_TRANSIENT);
+			attr_param(db, lk->f[i].name + 6, path, sizeof(path));
+			crm_stmt_bind_text(st, (int)i + 1, path, (size_t)-1);
 		}
-	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+	while ((step = crm_stmt_step(st, e)) == 1) {
 		const char *raw[CRM_LINK_MAXF];
 
 		for (size_t i = 0; i < lk->nf; i++)
-			raw[i] = (const char *)sqlite3_column_text(st, (int)i + 1);
-		if (add_row(lk, (const char *)sqlite3_column_text(st, 0), raw, &buf, &alloc) < 0)
+			raw[i] = crm_stmt_text(st, (int)i + 1);
+		if (add_row(lk, crm_stmt_text(st, 0), raw, &buf, &alloc) < 0)
 			goto nomem;
 	}
-	if (step != SQLITE_DONE) {
-		crm_db_err(db, e, "cannot read records");
+	if (step < 0)
 		goto out;
-	}
 	if (lk->n > UINT32_MAX - 1) {
 		crm_err_set(e, CRM_EUSAGE, "too many records");
 		goto out;
@@ -487,7 +496,7 @@ int crm_linkage_load(struct crm_linkage *lk, sqlite3 *db, struct crm_err *e)
 nomem:
 	crm_err_set(e, CRM_ESOFTWARE, "out of memory");
 out:
-	sqlite3_finalize(st);
+	crm_stmt_free(st);
 	crm_buf_release(&sql);
 	crm_buf_release(&buf);
 	return rc;

@@ -17,11 +17,12 @@
 #ifndef CRM_LINKAGE_H
 #define CRM_LINKAGE_H
 
-#include <sqlite3.h>
 #include <stdint.h>
 
 #include "entity.h"
 #include "util.h"
+
+struct crm_store;
 
 enum crm_cmp {
 	CRM_CMP_NAME,		/* person names: nicknames, Jaro-Winkler */
@@ -123,14 +124,14 @@ const char *crm_level_name(int level);
  * phone, company...) and every custom field that at least a third of the
  * records have, with a comparator guessed from its name and values.
  */
-int crm_linkage_auto_fields(struct crm_linkage *lk, sqlite3 *db,
+int crm_linkage_auto_fields(struct crm_linkage *lk, struct crm_store *db,
 			    struct crm_err *e);
 
 /*
  * Load every record of the type that was not merged away. Records with
  * none of the fields are counted in lk->skipped and left out.
  */
-int crm_linkage_load(struct crm_linkage *lk, sqlite3 *db, struct crm_err *e);
+int crm_linkage_load(struct crm_linkage *lk, struct crm_store *db, struct crm_err *e);
 
 /*
  * Add a record that is not in the database (one on its way in, from a dry

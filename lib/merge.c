@@ -4,23 +4,27 @@
  * The snapshot of a merge is one JSON object:
  *   {"survivor": {row before}, "merged": {row before},
  *    "after": {survivor after}, "links": [{"table","column","id"}...]}
- * Rows are built by SQLite's json_object() from every column, so a value
- * comes back from json_extract() with its type. Undo restores the merged
- * row whole, moves back the links that still point at the survivor, and
- * resets each survivor field whose value is still the one the merge gave
- * it; a field edited since keeps the edit.
+ * A row is an object of every column with its value's type (attrs
+ * embedded as the object it holds), so a value goes back with its type.
+ * Undo restores the merged row whole, moves back the links that still
+ * point at the survivor, and resets each survivor field whose value is
+ * still the one the merge gave it; a field edited since keeps the edit.
+ * The rows are read and compared here, in C, and written with bound
+ * values: the same on every backend.
  */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include <jansson.h>
+
 #include "db.h"
 #include "crypt.h"
 #include "merge.h"
 #include "ndjson.h"
 #include "privacy.h"
-#include "store/sqlite.h"
+#include "store/store.h"
 
 /* Columns that point at a record of a type, moved to the survivor. */
 static const struct {
@@ -50,452 +54,455 @@ static int fixed_column(const char *c)
 	return 0;
 }
 
-struct cols {
-	char **name;
-	size_t n;
-};
-
-static void cols_release(struct cols *c)
+/* The row of table with id as a JSON object of its columns; NULL with
+ * *found 0 when there is none, or on an error (e set, *found -1). */
+static json_t *row_read(struct crm_store *db, const char *table, const char *id, int *found,
+			struct crm_err *e)
 {
-	for (size_t i = 0; i < c->n; i++)
-		free(c->name[i]);
-	free(c->name);
-	c->name = NULL;
-	c->n = 0;
-}
-
-static int table_cols(sqlite3 *db, const char *table, struct cols *c,
-		      struct crm_err *e)
-{
-	sqlite3_stmt *st;
-
-	c->name = NULL;
-	c->n = 0;
-	if (!(st = crm_db_stmt(db, "SELECT name FROM pragma_table_info(?1) ORDER BY cid")))
-		return crm_db_err(db, e, "cannot read schema");
-	sqlite3_bind_text(st, 1, table, -1, SQLITE_STATIC);
-	while (sqlite3_step(st) == SQLITE_ROW) {
-		char **p = realloc(c->name, (c->n + 1) * sizeof(*p));
-
-		if (!p || !(p[c->n] = strdup((const char *)sqlite3_column_text(st, 0)))) {
-			if (p)
-				c->name = p;
-			crm_db_stmt_done(db, st);
-			cols_release(c);
-			return crm_err_set(e, CRM_ESOFTWARE, "out of memory");
-		}
-		c->name = p;
-		c->n++;
-	}
-	crm_db_stmt_done(db, st);
-	return 0;
-}
-
-/* A row as a JSON object of all its columns, into b; 0 found, 1 not, -1. */
-static int row_snapshot(sqlite3 *db, const char *table, const struct cols *c,
-			const char *id, struct crm_buf *b, struct crm_err *e)
-{
-	struct crm_buf sql;
-	sqlite3_stmt *st;
+	char sql[96];
+	struct crm_stmt *st;
+	json_t *o = NULL;
 	int rc;
 
-	crm_buf_init(&sql, 0);
-	crm_buf_adds(&sql, "SELECT json_object(");
-	for (size_t i = 0; i < c->n; i++)
-		crm_buf_addf(&sql, "%s'%s', %s%s%s", i ? ", " : "", c->name[i],
-			     strcmp(c->name[i], "attrs") ? "" : "json(",
-			     c->name[i], strcmp(c->name[i], "attrs") ? "" : ")");
-	if (crm_buf_addf(&sql, ") FROM %s WHERE id = ?1", table) < 0) {
-		crm_buf_release(&sql);
-		return crm_err_set(e, CRM_ESOFTWARE, "out of memory");
+	*found = -1;
+	snprintf(sql, sizeof(sql), "SELECT * FROM %s WHERE id = ?1", table);
+	if (!(st = crm_store_stmt_text(db, sql, e)))
+		return NULL;
+	crm_stmt_bind_text_ref(st, 1, id, (size_t)-1);
+	if ((rc = crm_stmt_step(st, e)) > 0 && (o = json_object())) {
+		for (int i = 0; i < crm_stmt_columns(st); i++) {
+			const char *col = crm_stmt_column_name(st, i), *v = crm_stmt_text(st, i);
+			json_t *x;
+
+			switch (crm_stmt_type(st, i)) {
+			case CRM_NULL:
+				x = json_null();
+				break;
+			case CRM_INTEGER:
+				x = json_integer(crm_stmt_int64(st, i));
+				break;
+			case CRM_REAL:
+				x = json_real(crm_stmt_double(st, i));
+				break;
+			default:
+				x = !strcmp(col, "attrs") ? json_loads(v, JSON_DECODE_ANY, NULL) :
+							    json_stringn(v, crm_stmt_bytes(st, i));
+				if (!x)
+					x = json_stringn(v, crm_stmt_bytes(st, i));
+			}
+			json_object_set_new(o, col, x);
+		}
 	}
-	st = crm_db_stmt_text(db, sql.data);
-	crm_buf_release(&sql);
-	if (!st)
-		return crm_db_err(db, e, "cannot read record");
-	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
-		crm_buf_reset(b);
-		crm_buf_add(b, sqlite3_column_text(st, 0), (size_t)sqlite3_column_bytes(st, 0));
-		rc = 0;
-	} else {
-		rc = rc == SQLITE_DONE ? 1 : crm_db_err(db, e, "cannot read record");
+	crm_store_stmt_done(st);
+	if (rc > 0 && !o)
+		crm_err_set(e, CRM_ESOFTWARE, "out of memory");
+	*found = rc < 0 || (rc > 0 && !o) ? -1 : rc;
+	return o;
+}
+
+/* Bind a value of a row (row_read) to parameter i, with its type. */
+static int bind_json(struct crm_stmt *st, int i, const json_t *v)
+{
+	switch (json_typeof(v)) {
+	case JSON_STRING:
+		return crm_stmt_bind_text(st, i, json_string_value(v), json_string_length(v));
+	case JSON_INTEGER:
+		return crm_stmt_bind_int64(st, i, (long long)json_integer_value(v));
+	case JSON_REAL:
+		return crm_stmt_bind_double(st, i, json_real_value(v));
+	case JSON_TRUE:
+	case JSON_FALSE:
+		return crm_stmt_bind_int64(st, i, json_is_true(v));
+	case JSON_OBJECT:
+	case JSON_ARRAY: {
+		char *t = json_dumps(v, JSON_COMPACT);
+		int rc = t ? crm_stmt_bind_text(st, i, t, (size_t)-1) : -1;
+
+		free(t);
+		return rc;
 	}
-	crm_db_stmt_done(db, st);
+	default:
+		return crm_stmt_bind_null(st, i);
+	}
+}
+
+/*
+ * An UPDATE of table's row id built as it goes: set() adds "col" = value,
+ * run() sends it (nothing when no column was set). The values are the
+ * caller's until run().
+ */
+struct upd {
+	struct crm_buf sql;
+	const json_t *v[128];
+	int n;
+};
+
+static void upd_init(struct upd *u, const char *table)
+{
+	crm_buf_init(&u->sql, 0);
+	crm_buf_addf(&u->sql, "UPDATE %s SET ", table);
+	u->n = 0;
+}
+
+static int upd_set(struct upd *u, const char *col, const json_t *v)
+{
+	if (u->n == (int)(sizeof(u->v) / sizeof(u->v[0])))
+		return -1;
+	u->v[u->n++] = v;
+	return crm_buf_addf(&u->sql, "%s\"%s\" = ?%d", u->n > 1 ? ", " : "", col, u->n);
+}
+
+static int upd_run(struct crm_store *db, struct upd *u, const char *id, struct crm_err *e)
+{
+	struct crm_stmt *st;
+	int rc = 0;
+
+	if (u->n && crm_buf_addf(&u->sql, " WHERE id = ?%d", u->n + 1) < 0)
+		rc = crm_err_set(e, CRM_ESOFTWARE, "out of memory");
+	else if (u->n && (st = crm_store_stmt_text(db, u->sql.data, e))) {
+		for (int i = 0; i < u->n; i++)
+			bind_json(st, i + 1, u->v[i]);
+		crm_stmt_bind_text_ref(st, u->n + 1, id, (size_t)-1);
+		rc = crm_stmt_step(st, e) < 0 ? -1 : 0;
+		crm_store_stmt_done(st);
+	} else if (u->n) {
+		rc = -1;
+	}
+	crm_buf_release(&u->sql);
 	return rc;
 }
 
 /* Run sql with text parameters p1..p3 (NULL: unbound); -1 with e. A
  * merge runs the same few statements each time: they are kept prepared. */
-static int exec3(sqlite3 *db, const char *sql, const char *p1, const char *p2,
+static int exec3(struct crm_store *db, const char *sql, const char *p1, const char *p2,
 		 const char *p3, struct crm_err *e)
 {
 	const char *p[3] = { p1, p2, p3 };
-	sqlite3_stmt *st = crm_db_stmt_text(db, sql);
+	struct crm_stmt *st;
 	int rc;
 
-	if (!st)
-		return crm_db_err(db, e, "write");
+	if (!(st = crm_store_stmt_text(db, sql, e)))
+		return -1;
 	for (int i = 0; i < 3; i++)
 		if (p[i])
-			sqlite3_bind_text(st, i + 1, p[i], -1, SQLITE_STATIC);
-	rc = sqlite3_step(st);
-	crm_db_stmt_done(db, st);
-	return rc == SQLITE_DONE || rc == SQLITE_ROW ? 0 : crm_db_err(db, e, "write");
+			crm_stmt_bind_text_ref(st, i + 1, p[i], (size_t)-1);
+	rc = crm_stmt_step(st, e);
+	crm_store_stmt_done(st);
+	return rc < 0 ? -1 : 0;
 }
 
-/* One value of a query with text parameters, as a new string or NULL. */
-static char *query1(sqlite3 *db, const char *sql, const char *p1,
-		    const char *p2)
+/* RFC 7396, as SQLite's json_patch: patch's members over target's. */
+static json_t *merge_patch(json_t *target, json_t *patch)
 {
-	sqlite3_stmt *st;
-	char *v = NULL;
+	const char *k;
+	json_t *v;
 
-	if (!(st = crm_db_stmt_text(db, sql)))
-		return NULL;
-	if (p1)
-		sqlite3_bind_text(st, 1, p1, -1, SQLITE_STATIC);
-	if (p2)
-		sqlite3_bind_text(st, 2, p2, -1, SQLITE_STATIC);
-	if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL)
-		v = strdup((const char *)sqlite3_column_text(st, 0));
-	crm_db_stmt_done(db, st);
-	return v;
-}
-
-/* Number of keys of a JSON object (counts top-level members). */
-static int count_keys(const char *json)
-{
-	int depth = 0, n = 0, str = 0, any = 0;
-
-	for (const char *p = json ? json : ""; *p; p++) {
-		if (str) {
-			if (*p == '\\' && p[1])
-				p++;
-			else if (*p == '"')
-				str = 0;
-			continue;
-		}
-		if (*p == '"') {
-			str = 1;
-			if (depth == 1)
-				any = 1;
-		} else if (*p == '{' || *p == '[') {
-			depth++;
-		} else if (*p == '}' || *p == ']') {
-			depth--;
-		} else if (*p == ',' && depth == 1) {
-			n++;
-		}
+	if (!json_is_object(patch))
+		return json_incref(patch);
+	target = json_is_object(target) ? json_deep_copy(target) : json_object();
+	json_object_foreach(patch, k, v) {
+		if (json_is_null(v))
+			json_object_del(target, k);
+		else
+			json_object_set_new(target, k, merge_patch(json_object_get(target, k), v));
 	}
-	return any ? n + 1 : 0;
+	return target;
 }
 
-/* Do the two rows hold the same value in column i? */
-static int same_value(sqlite3_stmt *x, sqlite3_stmt *y, int i)
+/* Fields set, for choosing the survivor: columns a merge decides on, and
+ * custom fields. */
+static int completeness(json_t *row)
 {
-	int tx = sqlite3_column_type(x, i), ty = sqlite3_column_type(y, i);
+	const char *k;
+	json_t *v;
+	int n = 0;
 
-	if (tx != ty)
-		return 0;
-	switch (tx) {
-	case SQLITE_NULL:
-		return 1;
-	case SQLITE_INTEGER:
-		return sqlite3_column_int64(x, i) == sqlite3_column_int64(y, i);
-	case SQLITE_FLOAT:
-		return sqlite3_column_double(x, i) == sqlite3_column_double(y, i);
-	default:
-		return sqlite3_column_bytes(x, i) == sqlite3_column_bytes(y, i) &&
-		       !memcmp(sqlite3_column_blob(x, i), sqlite3_column_blob(y, i),
-			       (size_t)sqlite3_column_bytes(x, i));
+	json_object_foreach(row, k, v) {
+		if (!strcmp(k, "attrs"))
+			n += json_is_object(v) ? (int)json_object_size(v) : 0;
+		else if (!fixed_column(k))
+			n += !json_is_null(v);
 	}
+	return n;
 }
 
-static void rollback_to(sqlite3 *db, const char *name)
+/* Is text column k of x before (<0) or after (>0) that of y? 0 when either
+ * is not text. */
+static int text_cmp(json_t *x, json_t *y, const char *k)
+{
+	json_t *a = json_object_get(x, k), *b = json_object_get(y, k);
+
+	return json_is_string(a) && json_is_string(b) ? strcmp(json_string_value(a), json_string_value(b)) : 0;
+}
+
+/* A transaction, or a savepoint inside the caller's: begun, its end. */
+static int part_begin(struct crm_store *db, const char *name, int *own, struct crm_err *e)
+{
+	char sql[64];
+
+	if ((*own = !crm_store_in_transaction(db)))
+		return crm_store_begin(db, e);
+	snprintf(sql, sizeof(sql), "SAVEPOINT %s", name);
+	return crm_store_exec(db, sql, e);
+}
+
+static int part_end(struct crm_store *db, const char *name, int own, int ok, struct crm_err *e)
 {
 	char sql[96];
 
-	snprintf(sql, sizeof(sql), "ROLLBACK TO %s; RELEASE %s", name, name);
-	sqlite3_exec(db, sql, NULL, NULL, NULL);
+	if (own) {
+		if (ok)
+			return crm_store_commit(db, e);
+		crm_store_rollback(db);
+		return -1;
+	}
+	snprintf(sql, sizeof(sql), ok ? "RELEASE %s" : "ROLLBACK TO %s; RELEASE %s", name, name);
+	if (ok)
+		return crm_store_exec(db, sql, e);
+	crm_store_exec(db, sql, NULL);
+	return -1;
 }
 
-int crm_merge(sqlite3 *db, const struct crm_entity *t, const char *a,
+/* A sealed cell of the merged record, sealed again for the survivor's
+ * row and data key dk (0: the cell's own); the value to write. */
+static json_t *reseal(struct crm_crypt *cc, const struct crm_entity *t, const char *col,
+		      const char *from, const char *to, json_t *v, uint64_t dk, struct crm_err *e)
+{
+	const char *cell = json_string_value(v);
+	struct crm_buf plain, out;
+	json_t *r = NULL;
+
+	if (!cell || strncmp(cell, CRM_ENC_PREFIX, 4))
+		return json_incref(v);
+	crm_buf_init(&plain, 0);
+	crm_buf_init(&out, 0);
+	if (!dk && !crm_crypt_cell_key(cell, strlen(cell), &dk))
+		dk = 0;
+	if (crm_crypt_open(cc, t->table, col, from, cell, strlen(cell), &plain, e) == 0 &&
+	    crm_crypt_seal(cc, dk, t->table, col, to, plain.data ? plain.data : "", plain.len, &out, e) == 0)
+		r = json_stringn(out.data, out.len);
+	if (plain.data)
+		memset(plain.data, 0, plain.len);
+	crm_buf_release(&plain);
+	crm_buf_release(&out);
+	return r;
+}
+
+int crm_merge(struct crm_store *db, const struct crm_entity *t, const char *a,
 	      const char *b, const struct crm_merge_info *info,
 	      char *merge_id, char *survivor, struct crm_err *e)
 {
-	struct cols c = { 0 };
-	struct crm_buf sa, sb, sql, dec, snap, after;
-	const char *s_id, *l_id, *s_snap, *l_snap;
-	char now[32], *v = NULL, owners[520] = "";
-	const char *alt[2];
-	int rc = -1, found, nalt = 0;
+	struct crm_crypt *cc = crm_store_crypt(db);
+	json_t *ra = NULL, *rb = NULL, *ss, *ls, *keep = json_array(), *linkv = json_array();
+	json_t *attrs = NULL, *after = NULL, *snap = NULL;
+	struct crm_buf sql, dec;
+	const char *s_id, *l_id, *k;
+	char now[32], owners[520] = "", *snaptext = NULL;
+	json_t *v;
+	struct upd u;
+	int rc = -1, own = 0, found, l_newer, l_older;
 
-	crm_buf_init(&sa, 0);
-	crm_buf_init(&sb, 0);
 	crm_buf_init(&sql, 0);
 	crm_buf_init(&dec, 0);
-	crm_buf_init(&snap, 0);
-	crm_buf_init(&after, 0);
-	int sealed = crm_crypt_of(db) != NULL;
-
-	if (!strcmp(a, b))
-		return crm_err_set(e, CRM_EDATA, "cannot merge %s with itself", a);
-	if (crm_db_exec(db, "SAVEPOINT crm_merge", e) < 0)
-		return -1;
-	if (table_cols(db, t->table, &c, e) < 0)
-		goto fail;
-	if ((found = row_snapshot(db, t->table, &c, a, &sa, e)) != 0) {
-		if (found > 0)
-			crm_err_set(e, CRM_EDATA, "no %s '%s'", t->kind, a);
-		goto fail;
+	upd_init(&u, t->table);
+	if (!strcmp(a, b)) {
+		rc = crm_err_set(e, CRM_EDATA, "cannot merge %s with itself", a);
+		goto out;
 	}
-	if ((found = row_snapshot(db, t->table, &c, b, &sb, e)) != 0) {
-		if (found > 0)
-			crm_err_set(e, CRM_EDATA, "no %s '%s'", t->kind, b);
+	if (part_begin(db, "crm_merge", &own, e) < 0)
+		goto out;
+	if (!(ra = row_read(db, t->table, a, &found, e)) || !(rb = row_read(db, t->table, b, &found, e))) {
+		if (found == 0)
+			crm_err_set(e, CRM_EDATA, "no %s '%s'", t->kind, ra ? b : a);
 		goto fail;
 	}
 	/* Both must still be live. */
-	v = query1(db, "SELECT coalesce(json_extract(?1, '$.merged_into'), json_extract(?2, '$.merged_into'))",
-		   sa.data, sb.data);
-	if (v) {
-		crm_err_set(e, CRM_EDATA, "%s or %s was already merged into %s", a, b, v);
+	if (!json_is_null(v = json_object_get(ra, "merged_into")) ||
+	    !json_is_null(v = json_object_get(rb, "merged_into"))) {
+		if (v)
+			crm_err_set(e, CRM_EDATA, "%s or %s was already merged into %s", a, b, json_string_value(v));
+		else
+			crm_err_set(e, CRM_ESOFTWARE, "%s has no merged_into", t->table);
 		goto fail;
 	}
-	/* Both rows, column by column, compared in C. */
+	/* The survivor: more complete (fields, then custom fields), then older. */
 	{
-		sqlite3_stmt *ra = NULL, *rb = NULL;
-		int ca = 0, cb = 0, a_first, l_newer, ncol;
-		int upd = 0;
+		int ca = completeness(ra), cb = completeness(rb);
+		int a_first = ca > cb || (ca == cb && strcmp(a, b) < 0);
 
-		crm_buf_reset(&sql);
-		crm_buf_addf(&sql, "SELECT * FROM %s WHERE id = ?1", t->table);
-		if (!(ra = crm_db_stmt_text(db, sql.data)) || !(rb = crm_db_stmt_text(db, sql.data))) {
-			if (ra)
-				crm_db_stmt_done(db, ra);
-			crm_db_err(db, e, "cannot read records");
-			goto fail;
-		}
-		sqlite3_bind_text(ra, 1, a, -1, SQLITE_STATIC);
-		sqlite3_bind_text(rb, 1, b, -1, SQLITE_STATIC);
-		if (sqlite3_step(ra) != SQLITE_ROW || sqlite3_step(rb) != SQLITE_ROW) {
-			crm_db_stmt_done(db, ra);
-			crm_db_stmt_done(db, rb);
-			crm_db_err(db, e, "cannot read records");
-			goto fail;
-		}
-		ncol = sqlite3_column_count(ra);
-		/* The survivor: more complete (fields, then custom fields), then older. */
-		for (int i = 0; i < ncol; i++) {
-			const char *col = sqlite3_column_name(ra, i);
-
-			if (!strcmp(col, "attrs")) {
-				ca += count_keys((const char *)sqlite3_column_text(ra, i));
-				cb += count_keys((const char *)sqlite3_column_text(rb, i));
-			} else if (!fixed_column(col)) {
-				ca += sqlite3_column_type(ra, i) != SQLITE_NULL;
-				cb += sqlite3_column_type(rb, i) != SQLITE_NULL;
-			}
-		}
-		a_first = ca > cb || (ca == cb && strcmp(a, b) < 0);
+		ss = a_first ? ra : rb;
+		ls = a_first ? rb : ra;
 		s_id = a_first ? a : b;
 		l_id = a_first ? b : a;
-		s_snap = a_first ? sa.data : sb.data;
-		l_snap = a_first ? sb.data : sa.data;
-		{
-			sqlite3_stmt *ss = a_first ? ra : rb, *ls = a_first ? rb : ra;
-			int ucol = -1, ccol = -1, l_older = 0;
-
-			for (int i = 0; i < ncol; i++) {
-				if (!strcmp(sqlite3_column_name(ss, i), "updated_at"))
-					ucol = i;
-				if (!strcmp(sqlite3_column_name(ss, i), "created_at"))
-					ccol = i;
-			}
-			l_older = ccol >= 0 && sqlite3_column_type(ls, ccol) == SQLITE_TEXT &&
-				  sqlite3_column_type(ss, ccol) == SQLITE_TEXT &&
-				  strcmp((const char *)sqlite3_column_text(ls, ccol),
-					 (const char *)sqlite3_column_text(ss, ccol)) < 0;
-			l_newer = ucol >= 0 && sqlite3_column_type(ls, ucol) == SQLITE_TEXT &&
-				  sqlite3_column_type(ss, ucol) == SQLITE_TEXT &&
-				  strcmp((const char *)sqlite3_column_text(ls, ucol),
-					 (const char *)sqlite3_column_text(ss, ucol)) > 0;
-			/*
-			 * Field by field: empty in the survivor -> the other's
-			 * value; both set and different -> the more recently
-			 * updated record's value, except emails and phones,
-			 * where the survivor's stays and the other's is kept
-			 * as an alternate in attrs.
-			 */
-			crm_buf_addc(&dec, '[');
-			crm_buf_reset(&sql);
-			crm_buf_addf(&sql, "UPDATE %s SET updated_at = updated_at", t->table);
-			for (int i = 0; i < ncol; i++) {
-				const char *col = sqlite3_column_name(ss, i);
-				const char *from, *why;
-
-				if (fixed_column(col) || sqlite3_column_type(ls, i) == SQLITE_NULL ||
-				    same_value(ss, ls, i))
-					continue;
-				if (sqlite3_column_type(ss, i) == SQLITE_NULL) {
-					from = "merged";
-					why = "filled an empty field";
-				} else if (!strcmp(col, "email") || !strcmp(col, "phone")) {
-					from = "survivor";
-					why = "the other kept as an alternate";
-				} else if (!strcmp(col, "owner")) {
-					/* Two owners: the record stays with whoever
-					 * had it first, never with the newer copy. */
-					from = l_older ? "merged" : "survivor";
-					why = "owned first";
-					snprintf(owners, sizeof(owners), "%s\x1f%s",
-						 (const char *)sqlite3_column_text(ss, i),
-						 (const char *)sqlite3_column_text(ls, i));
-				} else if (l_newer) {
-					from = "merged";
-					why = "more recent";
-				} else {
-					from = "survivor";
-					why = "more recent";
-				}
-				if (dec.len > 1)
-					crm_buf_addc(&dec, ',');
-				crm_buf_adds(&dec, "{\"field\":");
-				crm_json_str(&dec, col, strlen(col));
-				crm_buf_addf(&dec, ",\"from\":\"%s\",\"why\":\"%s\"}", from, why);
-				if (!strcmp(from, "merged") && sealed && crm_entity_personal_column(t, col)) {
-					/* A sealed cell is bound to its row: open it
-					 * and seal it again for the survivor. */
-					crm_buf_addf(&sql, ", \"%s\" = crm_reseal(json_extract(?1, '$.%s'), '%s', '%s', "
-						     "json_extract(?1, '$.id'), ?2, coalesce(dk, json_extract(?1, '$.dk'))), "
-						     "dk = coalesce(dk, json_extract(?1, '$.dk'))",
-						     col, col, t->table, col);
-					if (t->subject && (!strcmp(col, "email") || !strcmp(col, "phone")))
-						crm_buf_addf(&sql, ", %s_bi = json_extract(?1, '$.%s_bi')", col, col);
-					upd = 1;
-				} else if (!strcmp(from, "merged")) {
-					crm_buf_addf(&sql, ", \"%s\" = json_extract(?1, '$.%s')", col, col);
-					if (!strcmp(col, "name") && t->has_name_key)
-						crm_buf_adds(&sql, ", name_key = json_extract(?1, '$.name_key')");
-					upd = 1;
-				} else if (why[0] == 't') {
-					alt[nalt++] = !strcmp(col, "email") ? "email" : "phone";
-				}
-			}
-			crm_buf_addc(&dec, ']');
-		}
-		crm_db_stmt_done(db, ra);
-		crm_db_stmt_done(db, rb);
-		if (upd) {
-			crm_buf_adds(&sql, " WHERE id = ?2");
-			if (exec3(db, sql.data, l_snap, s_id, NULL, e) < 0)
-				goto fail;
-		}
 	}
+	l_older = text_cmp(ls, ss, "created_at") < 0;
+	l_newer = text_cmp(ls, ss, "updated_at") > 0;
 	crm_db_timestamp(now, sizeof(now));
-	/* attrs.emails / attrs.phones: the other's values, once each. */
-	for (int k = 0; k < nalt; k++) {
-		char key[32];
+	/*
+	 * Field by field: empty in the survivor -> the other's value; both
+	 * set and different -> the more recently updated record's value,
+	 * except emails and phones, where the survivor's stays and the
+	 * other's is kept as an alternate in attrs.
+	 */
+	crm_buf_addc(&dec, '[');
+	json_object_foreach(ss, k, v) {
+		json_t *lv = json_object_get(ls, k);
+		const char *from, *why;
 
-		snprintf(key, sizeof(key), "$.%ss", alt[k]);
-		crm_buf_reset(&sql);
-		crm_buf_addf(&sql,
-			"UPDATE %s SET attrs = json_set(attrs, ?1, "
-			"(SELECT json_group_array(value) FROM (SELECT value FROM json_each(coalesce(json_extract(attrs, ?1), '[]')) "
-			"UNION SELECT json_extract(?2, '$.%s')))) WHERE id = ?3",
-			t->table, alt[k]);
-		if (exec3(db, sql.data, key, l_snap, s_id, e) < 0)
-			goto fail;
+		if (fixed_column(k) || !lv || json_is_null(lv) || json_equal(v, lv))
+			continue;
+		if (json_is_null(v)) {
+			from = "merged";
+			why = "filled an empty field";
+		} else if (!strcmp(k, "email") || !strcmp(k, "phone")) {
+			from = "survivor";
+			why = "the other kept as an alternate";
+		} else if (!strcmp(k, "owner")) {
+			/* Two owners: the record stays with whoever had it
+			 * first, never with the newer copy. */
+			from = l_older ? "merged" : "survivor";
+			why = "owned first";
+			snprintf(owners, sizeof(owners), "%s\x1f%s", json_string_value(v) ?: "",
+				 json_string_value(lv) ?: "");
+		} else {
+			from = l_newer ? "merged" : "survivor";
+			why = "more recent";
+		}
+		if (dec.len > 1)
+			crm_buf_addc(&dec, ',');
+		crm_buf_adds(&dec, "{\"field\":");
+		crm_json_str(&dec, k, strlen(k));
+		crm_buf_addf(&dec, ",\"from\":\"%s\",\"why\":\"%s\"}", from, why);
+		if (!strcmp(from, "merged") && cc && crm_entity_personal_column(t, k)) {
+			/* A sealed cell is bound to its row: open it and seal
+			 * it again for the survivor, under its data key. */
+			json_t *dk = json_object_get(ss, "dk");
+			json_t *x;
+
+			if (json_is_null(dk))
+				dk = json_object_get(ls, "dk");
+			x = reseal(cc, t, k, l_id, s_id, lv, json_is_integer(dk) ? (uint64_t)json_integer_value(dk) : 0, e);
+			if (!x || json_array_append_new(keep, x) < 0 || upd_set(&u, k, x) < 0)
+				goto fail;
+			if (json_is_null(json_object_get(ss, "dk")) && json_is_integer(dk))
+				upd_set(&u, "dk", dk);
+			if (t->subject && (!strcmp(k, "email") || !strcmp(k, "phone"))) {
+				char bi[64];
+
+				snprintf(bi, sizeof(bi), "%s_bi", k);
+				upd_set(&u, bi, json_object_get(ls, bi) ?: json_null());
+			}
+		} else if (!strcmp(from, "merged")) {
+			upd_set(&u, k, lv);
+			if (!strcmp(k, "name") && t->has_name_key)
+				upd_set(&u, "name_key", json_object_get(ls, "name_key") ?: json_null());
+		} else if (why[0] == 't') {
+			/* attrs.emails / attrs.phones: the other's values,
+			 * once each */
+			char key[16];
+			json_t *list;
+
+			if (!attrs)
+				attrs = json_is_object(json_object_get(ss, "attrs")) ?
+					json_deep_copy(json_object_get(ss, "attrs")) : json_object();
+			snprintf(key, sizeof(key), "%ss", k);
+			if (!json_is_array(list = json_object_get(attrs, key))) {
+				list = json_array();
+				json_object_set_new(attrs, key, list);
+			}
+			{
+				size_t i;
+				json_t *x;
+				int have = 0;
+
+				json_array_foreach(list, i, x)
+					have |= json_equal(x, lv);
+				if (!have)
+					json_array_append(list, lv);
+			}
+		}
 	}
+	crm_buf_addc(&dec, ']');
 	/* Custom fields: the survivor's win, the other's fill in. The older
 	 * created_at stays: the customer has been known since then. */
-	crm_buf_reset(&sql);
-	crm_buf_addf(&sql,
-		"UPDATE %s SET attrs = json_patch(json_extract(?1, '$.attrs'), attrs), "
-		"created_at = min(created_at, json_extract(?1, '$.created_at')), updated_at = ?2 WHERE id = ?3",
-		t->table);
-	if (exec3(db, sql.data, l_snap, now, s_id, e) < 0)
-		goto fail;
-	/* Links to the merged record now point at the survivor. */
-	crm_buf_adds(&snap, "{\"survivor\":");
-	crm_buf_adds(&snap, s_snap);
-	crm_buf_adds(&snap, ",\"merged\":");
-	crm_buf_adds(&snap, l_snap);
-	crm_buf_adds(&snap, ",\"links\":[");
 	{
-		int first = 1;
+		json_t *pa = merge_patch(json_object_get(ls, "attrs"),
+					 attrs ? attrs : json_object_get(ss, "attrs"));
 
-		for (size_t k = 0; k < sizeof(links) / sizeof(links[0]); k++) {
-			sqlite3_stmt *st;
-
-			if (strcmp(links[k].kind, t->kind))
-				continue;
-			crm_buf_reset(&sql);
-			crm_buf_addf(&sql, "SELECT id FROM %s WHERE %s = ?1 AND id != ?2",
-				     links[k].table, links[k].column);
-			if (!(st = crm_db_stmt_text(db, sql.data))) {
-				crm_db_err(db, e, "cannot read links");
-				goto fail;
-			}
-			sqlite3_bind_text(st, 1, l_id, -1, SQLITE_STATIC);
-			sqlite3_bind_text(st, 2, s_id, -1, SQLITE_STATIC);
-			while (sqlite3_step(st) == SQLITE_ROW) {
-				const char *lid = (const char *)sqlite3_column_text(st, 0);
-
-				crm_buf_addf(&snap, "%s{\"table\":\"%s\",\"column\":\"%s\",\"id\":",
-					     first ? "" : ",", links[k].table, links[k].column);
-				crm_json_str(&snap, lid, strlen(lid));
-				crm_buf_addc(&snap, '}');
-				first = 0;
-			}
-			crm_db_stmt_done(db, st);
-			crm_buf_reset(&sql);
-			crm_buf_addf(&sql, "UPDATE %s SET %s = ?1 WHERE %s = ?2 AND id != ?1",
-				     links[k].table, links[k].column, links[k].column);
-			if (exec3(db, sql.data, s_id, l_id, NULL, e) < 0)
-				goto fail;
-		}
+		if (!pa || json_array_append_new(keep, pa) < 0 || upd_set(&u, "attrs", pa) < 0)
+			goto fail;
+		if (text_cmp(ls, ss, "created_at") < 0)
+			upd_set(&u, "created_at", json_object_get(ls, "created_at"));
+		json_array_append_new(keep, json_string(now));
+		upd_set(&u, "updated_at", json_array_get(keep, json_array_size(keep) - 1));
+		if (upd_run(db, &u, s_id, e) < 0)
+			goto fail;
 	}
-	crm_buf_adds(&snap, "]");
+	/* Links to the merged record now point at the survivor. */
+	for (size_t n = 0; n < sizeof(links) / sizeof(links[0]); n++) {
+		struct crm_stmt *st;
+
+		if (strcmp(links[n].kind, t->kind))
+			continue;
+		crm_buf_reset(&sql);
+		crm_buf_addf(&sql, "SELECT id FROM %s WHERE %s = ?1 AND id != ?2",
+			     links[n].table, links[n].column);
+		if (!(st = crm_store_stmt_text(db, sql.data, e)))
+			goto fail;
+		crm_stmt_bind_text_ref(st, 1, l_id, (size_t)-1);
+		crm_stmt_bind_text_ref(st, 2, s_id, (size_t)-1);
+		while ((found = crm_stmt_step(st, e)) > 0)
+			json_array_append_new(linkv, json_pack("{s:s, s:s, s:s}", "table", links[n].table,
+							       "column", links[n].column, "id",
+							       crm_stmt_text(st, 0)));
+		crm_store_stmt_done(st);
+		if (found < 0)
+			goto fail;
+		crm_buf_reset(&sql);
+		crm_buf_addf(&sql, "UPDATE %s SET %s = ?1 WHERE %s = ?2 AND id != ?1",
+			     links[n].table, links[n].column, links[n].column);
+		if (exec3(db, sql.data, s_id, l_id, NULL, e) < 0)
+			goto fail;
+	}
 	crm_buf_reset(&sql);
-	crm_buf_addf(&sql, "UPDATE %s SET merged_into = ?1, updated_at = ?2 WHERE id = ?3",
-		     t->table);
+	crm_buf_addf(&sql, "UPDATE %s SET merged_into = ?1, updated_at = ?2 WHERE id = ?3", t->table);
 	if (exec3(db, sql.data, s_id, now, l_id, e) < 0)
 		goto fail;
-	if (row_snapshot(db, t->table, &c, s_id, &after, e) != 0)
+	if (!(after = row_read(db, t->table, s_id, &found, e)))
 		goto fail;
-	crm_buf_adds(&snap, ",\"after\":");
-	crm_buf_adds(&snap, after.data);
-	crm_buf_addc(&snap, '}');
+	snap = json_pack("{s:O, s:O, s:O, s:O}", "survivor", ss, "merged", ls, "links", linkv, "after", after);
+	if (!snap || !(snaptext = json_dumps(snap, JSON_COMPACT)) || !dec.data) {
+		crm_err_set(e, CRM_ESOFTWARE, "out of memory");
+		goto fail;
+	}
 	crm_id_new("m_", merge_id);
 	{
-		sqlite3_stmt *st;
+		struct crm_stmt *st;
 
-		if (!(st = crm_db_stmt(db,
+		if (!(st = crm_store_stmt(db,
 			"INSERT INTO merges (id, entity, survivor_id, merged_id, probability, weight, reason, decisions, snapshot, created_at) "
-			"VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"))) {
-			crm_db_err(db, e, "cannot record the merge");
+			"VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)", e)))
 			goto fail;
-		}
-		sqlite3_bind_text(st, 1, merge_id, -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 2, t->kind, -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 3, s_id, -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 4, l_id, -1, SQLITE_STATIC);
+		crm_stmt_bind_text_ref(st, 1, merge_id, (size_t)-1);
+		crm_stmt_bind_text_ref(st, 2, t->kind, (size_t)-1);
+		crm_stmt_bind_text_ref(st, 3, s_id, (size_t)-1);
+		crm_stmt_bind_text_ref(st, 4, l_id, (size_t)-1);
 		if (info && !isnan(info->probability))
-			sqlite3_bind_double(st, 5, info->probability);
+			crm_stmt_bind_double(st, 5, info->probability);
+		else
+			crm_stmt_bind_null(st, 5);
 		if (info && !isnan(info->weight))
-			sqlite3_bind_double(st, 6, info->weight);
-		sqlite3_bind_text(st, 7, info && info->reason ? info->reason : "manual", -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 8, dec.data, -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 9, snap.data, -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 10, now, -1, SQLITE_STATIC);
-		found = sqlite3_step(st);
-		crm_db_stmt_done(db, st);
-		if (found != SQLITE_DONE) {
-			crm_db_err(db, e, "cannot record the merge");
+			crm_stmt_bind_double(st, 6, info->weight);
+		else
+			crm_stmt_bind_null(st, 6);
+		crm_stmt_bind_text_ref(st, 7, info && info->reason ? info->reason : "manual", (size_t)-1);
+		crm_stmt_bind_text_ref(st, 8, dec.data, (size_t)-1);
+		crm_stmt_bind_text_ref(st, 9, snaptext, (size_t)-1);
+		crm_stmt_bind_text_ref(st, 10, now, (size_t)-1);
+		found = crm_stmt_step(st, e);
+		crm_store_stmt_done(st);
+		if (found < 0)
 			goto fail;
-		}
 	}
 	if (*owners) {
 		/* A merge across owners is in the audit trail, as such. */
@@ -518,159 +525,137 @@ int crm_merge(sqlite3 *db, const struct crm_entity *t, const char *a,
 		crm_buf_addc(&d, ',');
 		crm_json_str(&d, us, strlen(us));
 		crm_buf_adds(&d, "]}");
-		arc = d.data ? crm_audit_append(CRM_SQ_STORE(db), actor, "merge-across-owners", t->kind, s_id, d.data, e)
+		arc = d.data ? crm_audit_append(db, actor, "merge-across-owners", t->kind, s_id, d.data, e)
 			     : crm_err_set(e, CRM_ESOFTWARE, "out of memory");
 		crm_buf_release(&d);
 		if (arc < 0)
 			goto fail;
 	}
-	if (crm_db_exec(db, "RELEASE crm_merge", e) < 0)
-		goto fail;
 	snprintf(survivor, CRM_ID_MAX, "%s", s_id);
-	rc = 0;
+	rc = part_end(db, "crm_merge", own, 1, e);
 	goto out;
 fail:
-	rollback_to(db, "crm_merge");
+	part_end(db, "crm_merge", own, 0, NULL);
 out:
-	free(v);
-	cols_release(&c);
-	crm_buf_release(&sa);
-	crm_buf_release(&sb);
+	if (u.sql.data)
+		crm_buf_release(&u.sql);
+	json_decref(ra);
+	json_decref(rb);
+	json_decref(keep);
+	json_decref(linkv);
+	json_decref(attrs);
+	json_decref(after);
+	json_decref(snap);
+	free(snaptext);
 	crm_buf_release(&sql);
 	crm_buf_release(&dec);
-	crm_buf_release(&snap);
-	crm_buf_release(&after);
 	return rc;
 }
 
-int crm_merge_undo(sqlite3 *db, const char *merge_id, struct crm_err *e)
+int crm_merge_undo(struct crm_store *db, const char *merge_id, struct crm_err *e)
 {
 	const struct crm_entity *t;
-	struct cols c = { 0 };
 	struct crm_buf sql;
-	sqlite3_stmt *st = NULL;
-	char *kind = NULL, *s_id = NULL, *l_id = NULL, *snap = NULL, *v = NULL;
-	char now[32];
-	int rc = -1;
+	struct crm_stmt *st = NULL;
+	json_t *snap = NULL, *cur = NULL, *sv, *mv, *av, *link;
+	char kind[32] = "", s_id[CRM_ID_MAX] = "", l_id[CRM_ID_MAX] = "", now[32], **cols = NULL;
+	struct upd u;
+	size_t i;
+	int rc = -1, own = 0, found;
 
 	crm_buf_init(&sql, 0);
-	if (crm_db_exec(db, "SAVEPOINT crm_undo", e) < 0)
+	u.sql.data = NULL;
+	if (part_begin(db, "crm_undo", &own, e) < 0)
 		return -1;
-	if (sqlite3_prepare_v2(db, "SELECT entity, survivor_id, merged_id, snapshot, status FROM merges WHERE id = ?1",
-			       -1, &st, NULL) != SQLITE_OK) {
-		crm_db_err(db, e, "cannot read merges");
+	if (!(st = crm_store_stmt(db, "SELECT entity, survivor_id, merged_id, snapshot, status FROM merges WHERE id = ?1", e)))
+		goto fail;
+	crm_stmt_bind_text_ref(st, 1, merge_id, (size_t)-1);
+	if ((found = crm_stmt_step(st, e)) <= 0) {
+		if (!found)
+			crm_err_set(e, CRM_EDATA, "no merge '%s'", merge_id);
 		goto fail;
 	}
-	sqlite3_bind_text(st, 1, merge_id, -1, SQLITE_STATIC);
-	if (sqlite3_step(st) != SQLITE_ROW) {
-		crm_err_set(e, CRM_EDATA, "no merge '%s'", merge_id);
-		goto fail;
-	}
-	if (strcmp((const char *)sqlite3_column_text(st, 4), "merged") != 0) {
+	if (strcmp(crm_stmt_text(st, 4), "merged") != 0) {
 		crm_err_set(e, CRM_EDATA, "merge '%s' was already undone", merge_id);
 		goto fail;
 	}
-	kind = strdup((const char *)sqlite3_column_text(st, 0));
-	s_id = strdup((const char *)sqlite3_column_text(st, 1));
-	l_id = strdup((const char *)sqlite3_column_text(st, 2));
-	snap = strdup((const char *)sqlite3_column_text(st, 3));
-	sqlite3_finalize(st);
+	snprintf(kind, sizeof(kind), "%s", crm_stmt_text(st, 0));
+	snprintf(s_id, sizeof(s_id), "%s", crm_stmt_text(st, 1));
+	snprintf(l_id, sizeof(l_id), "%s", crm_stmt_text(st, 2));
+	snap = json_loads(crm_stmt_text(st, 3), 0, NULL);
+	crm_store_stmt_done(st);
 	st = NULL;
-	if (!kind || !s_id || !l_id || !snap) {
-		crm_err_set(e, CRM_ESOFTWARE, "out of memory");
+	sv = json_object_get(snap, "survivor");
+	mv = json_object_get(snap, "merged");
+	av = json_object_get(snap, "after");
+	if (!json_is_object(sv) || !json_is_object(mv) || !json_is_object(av)) {
+		crm_err_set(e, CRM_EDATA, "merge '%s': its snapshot is not one this version reads", merge_id);
 		goto fail;
 	}
-	t = crm_entity_find(kind);
-	if (!t || table_cols(db, t->table, &c, e) < 0)
+	if (!(t = crm_entity_find(kind)) || crm_store_columns(db, t->table, &cols, e) < 0)
 		goto fail;
-	crm_buf_addf(&sql, "SELECT merged_into FROM %s WHERE id = ?1", t->table);
-	v = query1(db, sql.data, s_id, NULL);
-	if (v) {
+	if (!(cur = row_read(db, t->table, s_id, &found, e)))
+		goto fail;
+	if (!json_is_null(json_object_get(cur, "merged_into"))) {
 		crm_err_set(e, CRM_EDATA, "%s was merged into %s since: undo that merge first",
-			    s_id, v);
+			    s_id, json_string_value(json_object_get(cur, "merged_into")));
 		goto fail;
 	}
 	crm_db_timestamp(now, sizeof(now));
 	/* Survivor fields still as the merge left them go back. */
-	for (size_t i = 0; i < c.n; i++) {
-		const char *col = c.name[i];
-		char path[80];
+	upd_init(&u, t->table);
+	for (i = 0; cols[i]; i++) {
+		json_t *was = json_object_get(sv, cols[i]), *left = json_object_get(av, cols[i]);
 
-		if (!strcmp(col, "id") || !strcmp(col, "updated_at"))
+		if (!strcmp(cols[i], "id") || !strcmp(cols[i], "updated_at") || !was || !left)
 			continue;
-		snprintf(path, sizeof(path), "$.%s", col);
-		crm_buf_reset(&sql);
-		if (!strcmp(col, "attrs"))
-			crm_buf_addf(&sql,
-				"UPDATE %s SET attrs = json_extract(?1, '$.survivor.attrs') "
-				"WHERE id = ?3 AND json(attrs) IS json_extract(?1, '$.after.attrs')",
-				t->table);
-		else
-			crm_buf_addf(&sql,
-				"UPDATE %s SET \"%s\" = json_extract(?1, '$.survivor.' || substr(?2, 3)) "
-				"WHERE id = ?3 AND \"%s\" IS json_extract(?1, '$.after.' || substr(?2, 3))",
-				t->table, col, col);
-		if (exec3(db, sql.data, snap, path, s_id, e) < 0)
-			goto fail;
+		if (json_equal(json_object_get(cur, cols[i]), left) && !json_equal(was, left))
+			upd_set(&u, cols[i], was);
 	}
-	/* The merged record as it was. */
-	for (size_t i = 0; i < c.n; i++) {
-		const char *col = c.name[i];
-
-		if (!strcmp(col, "id"))
-			continue;
-		crm_buf_reset(&sql);
-		crm_buf_addf(&sql, "UPDATE %s SET \"%s\" = json_extract(?1, '$.merged.%s') WHERE id = ?2",
-			     t->table, col, col);
-		if (exec3(db, sql.data, snap, l_id, NULL, e) < 0)
-			goto fail;
-	}
-	/* Links that still point at the survivor go back. */
-	if (sqlite3_prepare_v2(db, "SELECT json_extract(value, '$.table'), json_extract(value, '$.column'), json_extract(value, '$.id') "
-			       "FROM json_each(?1, '$.links')", -1, &st, NULL) != SQLITE_OK) {
-		crm_db_err(db, e, "cannot read the snapshot");
+	if (upd_run(db, &u, s_id, e) < 0)
 		goto fail;
-	}
-	sqlite3_bind_text(st, 1, snap, -1, SQLITE_STATIC);
-	while (sqlite3_step(st) == SQLITE_ROW) {
-		const char *tbl = (const char *)sqlite3_column_text(st, 0);
-		const char *col = (const char *)sqlite3_column_text(st, 1);
-		const char *lid = (const char *)sqlite3_column_text(st, 2);
+	/* The merged record as it was. */
+	upd_init(&u, t->table);
+	for (i = 0; cols[i]; i++)
+		if (strcmp(cols[i], "id"))
+			upd_set(&u, cols[i], json_object_get(mv, cols[i]) ?: json_null());
+	if (upd_run(db, &u, l_id, e) < 0)
+		goto fail;
+	/* Links that still point at the survivor go back. */
+	json_array_foreach(json_object_get(snap, "links"), i, link) {
+		const char *tbl = json_string_value(json_object_get(link, "table"));
+		const char *col = json_string_value(json_object_get(link, "column"));
+		const char *lid = json_string_value(json_object_get(link, "id"));
 		int known = 0;
 
 		/* Only the link tables we write: never SQL from the snapshot. */
-		for (size_t k = 0; k < sizeof(links) / sizeof(links[0]); k++)
+		for (size_t k = 0; tbl && col && k < sizeof(links) / sizeof(links[0]); k++)
 			if (!strcmp(links[k].table, tbl) && !strcmp(links[k].column, col))
 				known = 1;
-		if (!known)
+		if (!known || !lid)
 			continue;
 		crm_buf_reset(&sql);
-		crm_buf_addf(&sql, "UPDATE %s SET %s = ?1 WHERE id = ?2 AND %s = ?3",
-			     tbl, col, col);
+		crm_buf_addf(&sql, "UPDATE %s SET %s = ?1 WHERE id = ?2 AND %s = ?3", tbl, col, col);
 		if (exec3(db, sql.data, l_id, lid, s_id, e) < 0)
 			goto fail;
 	}
-	sqlite3_finalize(st);
-	st = NULL;
 	crm_buf_reset(&sql);
 	crm_buf_addf(&sql, "UPDATE %s SET updated_at = ?1 WHERE id IN (?2, ?3)", t->table);
 	if (exec3(db, sql.data, now, s_id, l_id, e) < 0 ||
 	    exec3(db, "UPDATE merges SET status = 'undone', undone_at = ?1 WHERE id = ?2",
-		  now, merge_id, NULL, e) < 0 ||
-	    crm_db_exec(db, "RELEASE crm_undo", e) < 0)
+		  now, merge_id, NULL, e) < 0)
 		goto fail;
-	rc = 0;
+	rc = part_end(db, "crm_undo", own, 1, e);
 	goto out;
 fail:
-	rollback_to(db, "crm_undo");
+	crm_store_stmt_done(st);
+	part_end(db, "crm_undo", own, 0, NULL);
 out:
-	sqlite3_finalize(st);
-	free(kind);
-	free(s_id);
-	free(l_id);
-	free(snap);
-	free(v);
-	cols_release(&c);
+	if (u.sql.data)
+		crm_buf_release(&u.sql);
+	crm_store_free_list(cols);
+	json_decref(snap);
+	json_decref(cur);
 	crm_buf_release(&sql);
 	return rc;
 }

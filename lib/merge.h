@@ -11,8 +11,6 @@
 #ifndef CRM_MERGE_H
 #define CRM_MERGE_H
 
-#include <sqlite3.h>
-
 #include "entity.h"
 #include "store/store.h"
 #include "id.h"
@@ -30,11 +28,12 @@ struct crm_merge_info {
  * created first stays, and the merge goes to the audit trail as
  * "merge-across-owners" (automatic merges never get here: crm_dedupe_apply
  * sends such pairs to review). Runs in a savepoint: on failure nothing
- * changed. *merge_id (CRM_ID_MAX bytes) receives the merge's id and
+ * changed (its own transaction, or a savepoint in the
+ * caller's). *merge_id (CRM_ID_MAX bytes) receives the merge's id and
  * *survivor the survivor's. Returns 0, or -1 with e: CRM_EDATA when a or b
  * does not exist or was already merged away.
  */
-int crm_merge(sqlite3 *db, const struct crm_entity *t, const char *a,
+int crm_merge(struct crm_store *db, const struct crm_entity *t, const char *a,
 	      const char *b, const struct crm_merge_info *info,
 	      char *merge_id, char *survivor, struct crm_err *e);
 
@@ -44,7 +43,7 @@ int crm_merge(sqlite3 *db, const struct crm_entity *t, const char *a,
  * it was edited since. Refused (CRM_EDATA) when the survivor was itself
  * merged away later: undo that merge first.
  */
-int crm_merge_undo(sqlite3 *db, const char *merge_id, struct crm_err *e);
+int crm_merge_undo(struct crm_store *db, const char *merge_id, struct crm_err *e);
 
 /*
  * Follow id (CRM_ID_MAX bytes) of type t to the record it was merged into,

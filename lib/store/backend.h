@@ -55,6 +55,7 @@ struct crm_store_ops {
 	void (*reset)(struct crm_stmt *st);
 	struct crm_stmt *(*cached)(struct crm_store *s, const char *sql, struct crm_err *e);
 	void (*cached_done)(struct crm_stmt *st);
+	struct crm_stmt *(*cached_text)(struct crm_store *s, const char *sql, struct crm_err *e);
 	void (*free)(struct crm_stmt *st);
 };
 

@@ -38,6 +38,13 @@ struct pq {
 		struct crm_stmt *st;
 		int busy;
 	} cache[PQ_CACHE];
+	struct {		/* crm_store_stmt_text's, by their text */
+		char *sql;
+		struct crm_stmt *st;
+		int busy;
+		unsigned long used;
+	} tcache[PQ_CACHE];
+	unsigned long clock;
 };
 
 struct param {
@@ -130,9 +137,13 @@ static void pq_close(struct crm_store *s)
 {
 	struct pq *q = s->h;
 
-	for (int i = 0; i < PQ_CACHE; i++)
+	for (int i = 0; i < PQ_CACHE; i++) {
 		if (q->cache[i].st)
 			crm_stmt_free(q->cache[i].st);
+		if (q->tcache[i].st)
+			crm_stmt_free(q->tcache[i].st);
+		free(q->tcache[i].sql);
+	}
 	PQfinish(q->conn);
 	free(q);
 }
@@ -1084,14 +1095,49 @@ static struct crm_stmt *pq_cached(struct crm_store *s, const char *sql, struct c
 	return st;
 }
 
+static struct crm_stmt *pq_cached_text(struct crm_store *s, const char *sql, struct crm_err *e)
+{
+	struct pq *q = s->h;
+	struct crm_stmt *st;
+	char *copy;
+	int slot = -1;
+
+	for (int i = 0; i < PQ_CACHE; i++) {
+		if (q->tcache[i].sql && !q->tcache[i].busy && !strcmp(q->tcache[i].sql, sql)) {
+			q->tcache[i].busy = 1;
+			q->tcache[i].used = ++q->clock;
+			return q->tcache[i].st;
+		}
+		/* the slot to fill: a free one, else the least recently used */
+		if (!q->tcache[i].busy && (slot < 0 || (q->tcache[slot].sql &&
+		    (!q->tcache[i].sql || q->tcache[i].used < q->tcache[slot].used))))
+			slot = i;
+	}
+	if (crm_store_prepare(s, sql, 0, &st, e) < 0)
+		return NULL;
+	if (slot >= 0 && (copy = strdup(sql))) {
+		if (q->tcache[slot].st)
+			crm_stmt_free(q->tcache[slot].st);
+		free(q->tcache[slot].sql);
+		q->tcache[slot].sql = copy;
+		q->tcache[slot].st = st;
+		q->tcache[slot].busy = 1;
+		q->tcache[slot].used = ++q->clock;
+	}
+	return st;
+}
+
 static void pq_cached_done(struct crm_stmt *st)
 {
 	struct pq *q = st->s->h;
 
 	for (int i = 0; i < PQ_CACHE; i++)
-		if (q->cache[i].st == st) {
+		if (q->cache[i].st == st || q->tcache[i].st == st) {
 			pq_reset(st);
-			q->cache[i].busy = 0;
+			if (q->cache[i].st == st)
+				q->cache[i].busy = 0;
+			else
+				q->tcache[i].busy = 0;
 			return;
 		}
 	crm_stmt_free(st);
@@ -1134,4 +1180,5 @@ const struct crm_store_ops crm_store_pg = {
 	.free = pq_free,
 	.cached = pq_cached,
 	.cached_done = pq_cached_done,
+	.cached_text = pq_cached_text,
 };

@@ -370,9 +370,10 @@ static void sq_free(struct crm_stmt *st)
 	free(st);
 }
 
-/* The statement cache is db.c's (crm_db_stmt), shared with the code that
- * holds the handle itself; each caller gets a wrapper of its own. */
-static struct crm_stmt *sq_cached(struct crm_store *s, const char *sql, struct crm_err *e)
+/* The statement caches are db.c's (crm_db_stmt, crm_db_stmt_text),
+ * shared with the code that holds the handle itself; each caller gets a
+ * wrapper of its own. */
+static struct crm_stmt *sq_cache(struct crm_store *s, const char *sql, int by_text, struct crm_err *e)
 {
 	struct crm_sq_stmt *w = calloc(1, sizeof(*w));
 
@@ -380,7 +381,7 @@ static struct crm_stmt *sq_cached(struct crm_store *s, const char *sql, struct c
 		crm_err_set(e, CRM_ESOFTWARE, "out of memory");
 		return NULL;
 	}
-	if (!(w->st = crm_db_stmt(DB(s), sql))) {
+	if (!(w->st = by_text ? crm_db_stmt_text(DB(s), sql) : crm_db_stmt(DB(s), sql))) {
 		crm_db_err(DB(s), e, "prepare");
 		free(w);
 		return NULL;
@@ -388,6 +389,16 @@ static struct crm_stmt *sq_cached(struct crm_store *s, const char *sql, struct c
 	w->head.ops = s->ops;
 	w->head.s = s;
 	return &w->head;
+}
+
+static struct crm_stmt *sq_cached(struct crm_store *s, const char *sql, struct crm_err *e)
+{
+	return sq_cache(s, sql, 0, e);
+}
+
+static struct crm_stmt *sq_cached_text(struct crm_store *s, const char *sql, struct crm_err *e)
+{
+	return sq_cache(s, sql, 1, e);
 }
 
 static void sq_cached_done(struct crm_stmt *st)
@@ -430,6 +441,7 @@ const struct crm_store_ops crm_store_sqlite_ops = {
 	.free = sq_free,
 	.cached = sq_cached,
 	.cached_done = sq_cached_done,
+	.cached_text = sq_cached_text,
 };
 
 struct crm_stmt *crm_sq_wrap(struct crm_sq_wrap *w, sqlite3_stmt *st)

@@ -579,6 +579,11 @@ struct crm_stmt *crm_store_stmt(struct crm_store *s, const char *sql, struct crm
 	return s->ops->cached(s, sql, e);
 }
 
+struct crm_stmt *crm_store_stmt_text(struct crm_store *s, const char *sql, struct crm_err *e)
+{
+	return s->ops->cached_text(s, sql, e);
+}
+
 void crm_store_stmt_done(struct crm_stmt *st)
 {
 	if (st)

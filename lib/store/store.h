@@ -198,6 +198,9 @@ int crm_bulk_end(struct crm_bulk *b, struct crm_err *e);
  */
 struct crm_stmt *crm_store_stmt(struct crm_store *s, const char *sql, struct crm_err *e);
 void crm_store_stmt_done(struct crm_stmt *st);
+/* The same for SQL built at run time, matched by its text (the least
+ * recently used given up first); given back with crm_store_stmt_done(). */
+struct crm_stmt *crm_store_stmt_text(struct crm_store *s, const char *sql, struct crm_err *e);
 
 /* Statements. Parameters are numbered from 1, columns from 0: "?" takes
  * the next number, "?N" number N (which may come more than once). */

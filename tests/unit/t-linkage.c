@@ -5,6 +5,7 @@
 
 #include "../../lib/db.h"
 #include "../../lib/linkage.h"
+#include "../../lib/store/sqlite.h"
 #include "tap.h"
 
 static const char *const first[] = { "anna", "ben", "carla", "dmitri", "elena",
@@ -141,7 +142,7 @@ int main(void)
 	   crm_linkage_add_field(&lk, "attrs.born", CRM_CMP_DATE, &e) == 0, "fields");
 	ok(crm_linkage_add_field(&lk, "nosuch", CRM_CMP_TEXT, &e) < 0 && e.code == CRM_EUSAGE,
 	   "unknown field refused");
-	ok(crm_linkage_load(&lk, db, &e) == 0, "load");
+	ok(crm_linkage_load(&lk, CRM_SQ_STORE(db), &e) == 0, "load");
 	is_int(lk.n, 660, "660 records");
 	ok(crm_linkage_block(&lk, &e) == 0, "block");
 	ok(lk.npairs > 0 && lk.npairs < 660 * 659 / 2 / 10,
