@@ -1,5 +1,6 @@
 #!/bin/sh
 # crm-dedupe: candidate pairs, learned weights, probabilities, groups.
+# backends: sqlite postgresql
 . "$(dirname "$0")/lib.sh"
 F=$TOP/tests/fixtures
 
@@ -36,7 +37,7 @@ is "$(wc -c <out | tr -d ' ')" "0" "and nothing written"
 # Labelled pairs refine the weights: "same surname, not the same person".
 P08=$(q "select id from contacts where external_id='P08'")
 P09=$(q "select id from contacts where external_id='P09'")
-sqlite3 "$CRM_DB" "update contacts set last_name = 'Smith' where external_id in ('P10','P11','P12','P13','P14','P15','P16')"
+dbsql "update contacts set last_name = 'Smith' where external_id in ('P10','P11','P12','P13','P14','P15','P16')"
 for x in P10 P11 P12 P13 P14 P15 P16; do
 	printf '{"a":"%s","b":"%s","match":false}\n' "$P09" "$(q "select id from contacts where external_id='$x'")"
 done >labels.ndjson

@@ -3,6 +3,7 @@
 # conflicts, correlated fields, calibration on a generated population,
 # and accounts (legal forms, street addresses, websites, sites shared by
 # several organisations, a parent and its child).
+# backends: sqlite postgresql
 . "$(dirname "$0")/lib.sh"
 
 # pair DB A B: the pair line of records with external ids A and B.

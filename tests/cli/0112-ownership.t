@@ -4,6 +4,7 @@
 # reaches a record they could not reach before, owners change only when
 # the caller may give records away, and a merge never moves a record to
 # the rep who entered the later copy.
+# backends: sqlite postgresql
 . "$(dirname "$0")/lib.sh"
 
 command -v curl >/dev/null || skip_all "no curl"
@@ -31,7 +32,7 @@ get() {
 	cat body
 }
 owners() {	# every record's owner, for the "nobody gained anything" checks
-	sqlite3 crm.db "select id || ' ' || coalesce(owner, '-') from contacts union all
+	q "select id || ' ' || coalesce(owner, '-') from contacts union all
 		select id || ' ' || coalesce(owner, '-') from deals union all
 		select id || ' ' || coalesce(owner, '-') from tasks union all
 		select id || ' ' || coalesce(contact_id, '-') from interactions order by 1"
@@ -60,13 +61,13 @@ is "$(cat status)" "201" "Ana's HS-1001 is a record of her own, not Dev's"
 is "$(jq -r '.owner + " " + (.id != "'"$maria"'" | tostring)' x.json)" "Ana Ruiz true" "owned by her, another id"
 grep -q -e Maria -e maria x.json; ok $((! $?)) "nothing of Dev's record in the answer"
 send "$ana" POST /v1/contacts '{"email":"kim@byemail.example","first_name":"Kimberly"}' >/dev/null
-is "$(cat status) $(sqlite3 crm.db "select owner || ' ' || first_name from contacts where id = '$kim'")" "201 Dev Patel Kim" "by email: a new record of hers; Dev's keeps owner and name"
+is "$(cat status) $(q "select owner || ' ' || first_name from contacts where id = '$kim'")" "201 Dev Patel Kim" "by email: a new record of hers; Dev's keeps owner and name"
 send "$ana" POST /v1/deals "{\"external_id\":\"D-1\",\"name\":\"Mine now\",\"contact_id\":\"$anas\"}" >/dev/null
-is "$(sqlite3 crm.db "select owner || ' ' || name || ' ' || contact_id from deals where id = '$deal'")" "Dev Patel Lopez renewal $maria" "by a deal's external id: Dev's deal untouched"
+is "$(q "select owner || ' ' || name || ' ' || contact_id from deals where id = '$deal'")" "Dev Patel Lopez renewal $maria" "by a deal's external id: Dev's deal untouched"
 send "$ana" POST /v1/tasks "{\"external_id\":\"T-1\",\"title\":\"Mine\",\"contact_id\":\"$anas\"}" >/dev/null
-is "$(sqlite3 crm.db "select owner || ' ' || contact_id from tasks where id = '$task'")" "Dev Patel $maria" "by a task's external id: untouched"
+is "$(q "select owner || ' ' || contact_id from tasks where id = '$task'")" "Dev Patel $maria" "by a task's external id: untouched"
 send "$ana" POST /v1/interactions "{\"external_id\":\"I-1\",\"kind\":\"call\",\"contact_id\":\"$anas\",\"occurred_at\":\"2026-11-01T10:00:00Z\"}" >/dev/null
-is "$(sqlite3 crm.db "select contact_id from interactions where id = '$ix'")" "$maria" "by an interaction's external id: it stays on Dev's contact"
+is "$(q "select contact_id from interactions where id = '$ix'")" "$maria" "by an interaction's external id: it stays on Dev's contact"
 is "$(get "$dev" /v1/contacts | jq -r '[.data[].id] | sort | join(" ")')" "$(printf '%s\n' "$maria" "$kim" | sort | tr '\n' ' ' | sed 's/ $//')" "Dev's list is whole"
 
 # PATCH and explicit ids.
@@ -83,9 +84,9 @@ is "$(cat status) $(jq -r .error body)" "400 forbidden_field" "created_at is the
 
 # A manager: reaches the team, changes it, cannot take another team's.
 send "$mgr" PATCH "/v1/contacts/$maria" '{"title":"CEO"}' >/dev/null
-is "$(cat status) $(sqlite3 crm.db "select owner from contacts where id = '$maria'")" "200 Dev Patel" "a manager edits a team record; the owner stays"
+is "$(cat status) $(q "select owner from contacts where id = '$maria'")" "200 Dev Patel" "a manager edits a team record; the owner stays"
 send "$mgr" POST /v1/contacts '{"external_id":"HS-1001","first_name":"Maria","owner":"Dev Patel"}' >/dev/null
-is "$(cat status) $(sqlite3 crm.db "select count(*) from contacts where external_id = 'HS-1001' and owner = 'Dev Patel'")" "200 1" "a manager's upsert for Dev finds Dev's record (his key)"
+is "$(cat status) $(q "select count(*) from contacts where external_id = 'HS-1001' and owner = 'Dev Patel'")" "200 1" "a manager's upsert for Dev finds Dev's record (his key)"
 send "$wmg" PATCH "/v1/contacts/$maria" '{"owner":"Wes Long"}' >/dev/null
 is "$(cat status)" "404" "another team's manager cannot reach it"
 # A record moved to Ana by the manager keeps its key: Dev's next upsert
@@ -95,12 +96,12 @@ is "$(cat status)" "200" "the manager gives Kim to Ana"
 send "$dev" POST /v1/contacts '{"first_name":"Kim","email":"kim@byemail.example"}' >/dev/null
 is "$(cat status) $(jq -r .error body)" "409 conflict" "Dev's upsert on the key of a record now Ana's: 409"
 grep -q -e Kim -e kim@ body; ok $((! $?)) "without its contents"
-is "$(sqlite3 crm.db "select owner from contacts where id = '$kim'")" "Ana Ruiz" "and Ana keeps it"
+is "$(q "select owner from contacts where id = '$kim'")" "Ana Ruiz" "and Ana keeps it"
 send "$mgr" PATCH "/v1/contacts/$kim" '{"owner":"Dev Patel"}' >/dev/null
 
 # An admin may give records away.
 send "$adm" PATCH "/v1/contacts/$anas" '{"owner":"Wes Long"}' >/dev/null
-is "$(cat status) $(sqlite3 crm.db "select owner from contacts where id = '$anas'")" "200 Wes Long" "an admin reassigns"
+is "$(cat status) $(q "select owner from contacts where id = '$anas'")" "200 Wes Long" "an admin reassigns"
 send "$adm" PATCH "/v1/contacts/$anas" '{"owner":"Ana Ruiz"}' >/dev/null
 after=$(owners)
 is "$(printf '%s\n' "$before" | while read -r id o; do printf '%s\n' "$after" | grep -q "^$id $o\$" || echo "$id"; done)" "" "after all that, every record of before has its owner and contact of before"
@@ -122,7 +123,7 @@ for i in 1 2 3; do
 	send "$dev" POST /v1/interactions "{\"kind\":\"note\",\"contact_id\":\"$p2\",\"occurred_at\":\"2026-11-0${i}T11:00:00Z\",\"subject\":\"after $i\"}" >after$i.json
 done
 is "$(jq -r .contact_id after1.json after2.json after3.json | sort -u)" "$p1" "after a merge by another process, the server writes to the survivor"
-is "$(sqlite3 crm.db "select count(*) from interactions where contact_id = '$p2'")" "0" "nothing lands on the merged-away contact"
+is "$(q "select count(*) from interactions where contact_id = '$p2'")" "0" "nothing lands on the merged-away contact"
 is "$(get "$dev" "/v1/contacts/$p2" | jq -r '.id + " " + .merged_from')" "$p1 $p2" "GET of a merged id: the survivor, saying so"
 send "$dev" DELETE "/v1/contacts/$p2" '' >/dev/null
 is "$(cat status) $(jq -r .error body)" "409 merged" "DELETE through a merged id is refused"
@@ -130,15 +131,15 @@ is "$(crm-export -t contact -w id="$p2" | jq -r .id)" "$p1" "crm-export -w id= o
 kill "$srv"; wait "$srv" 2>/dev/null
 crm-dedupe --all >pairs.ndjson 2>dd.err; ok $? "dedupe --all: $(head -c 160 dd.err)"
 is "$(jq -r --arg a "$maria" --arg b "$copy" 'select((.a == $a and .b == $b) or (.a == $b and .b == $a)) | .action + " / " + .why' pairs.ndjson)" "review / two owners: Dev Patel and Ana Ruiz" "the sure pair of two owners goes to review, saying why"
-is "$(sqlite3 crm.db "select count(*) from contacts where id in ('$maria', '$copy') and merged_into is null") $(sqlite3 crm.db "select owner from contacts where id = '$maria'")" "2 Dev Patel" "nothing merged; Dev keeps his contact"
-is "$(sqlite3 crm.db "select count(*) from interactions where contact_id = '$maria'")" "15" "with its interactions"
+is "$(q "select count(*) from contacts where id in ('$maria', '$copy') and merged_into is null") $(q "select owner from contacts where id = '$maria'")" "2 Dev Patel" "nothing merged; Dev keeps his contact"
+is "$(q "select count(*) from interactions where contact_id = '$maria'")" "15" "with its interactions"
 crm-dedupe review | jq -c --arg a "$maria" --arg b "$copy" 'select([.a_id, .b_id] | sort == ([$a, $b] | sort))' >rev.json
 is "$(jq -r .reason rev.json)" "two owners: Dev Patel and Ana Ruiz" "the review queue says two owners meet"
 # An admin decides: the record stays with the one who had it first.
 rid=$(jq -r .id rev.json)
 crm-dedupe accept "$rid" >acc.json 2>/dev/null; ok $? "an admin accepts the pair"
 surv=$(jq -r .survivor_id acc.json)
-is "$(sqlite3 crm.db "select owner from contacts where id = '$surv'")" "Dev Patel" "the survivor is owned by who had it first"
-is "$(sqlite3 crm.db "select count(*) from audit_log where action = 'merge-across-owners' and detail like '%Dev Patel%Ana Ruiz%'")" "1" "the merge across owners is in the audit trail"
-is "$(sqlite3 crm.db "select json_extract(value, '\$.why') from merges, json_each(decisions) where json_extract(value, '\$.field') = 'owner'")" "owned first" "and its decision says why"
+is "$(q "select owner from contacts where id = '$surv'")" "Dev Patel" "the survivor is owned by who had it first"
+is "$(q "select count(*) from audit_log where action = 'merge-across-owners' and detail like '%Dev Patel%Ana Ruiz%'")" "1" "the merge across owners is in the audit trail"
+is "$(q "select json_extract(value, '\$.why') from merges, json_each(decisions) where json_extract(value, '\$.field') = 'owner'")" "owned first" "and its decision says why"
 done_testing

@@ -3,7 +3,8 @@
 # behind a load balancer. A write through one node is in the event
 # streams of the others; a token made or revoked with the CLI holds on
 # every node; a webhook is delivered once across the fleet; writes through
-# all three nodes and an import at the same time lose and double nothing;
+# all three nodes, an import and dedupe's merges at the same time lose and
+# double nothing;
 # and a node killed with -9 mid-write loses no write it acknowledged.
 . "$(dirname "$0")/lib.sh"
 
@@ -81,6 +82,9 @@ is "$(pq "select count(*) from webhook_deliveries where status = 'delivered'")" 
 kill $rcv; wait $rcv 2>/dev/null
 
 # --- writes through three nodes and an import, at the same time -----------------------------
+# people with duplicates among them, for dedupe to merge meanwhile
+"$TOP"/scripts/gen-people -n 1500 -d 0.3 -s 5 >people.csv
+crm-import -q -s people -t contact --output none people.csv
 before=$(pq "select count(*) from contacts")
 for n in 1 2 3; do
 	(
@@ -91,9 +95,13 @@ for n in 1 2 3; do
 	) &
 	echo $! >"w$n"
 done
+crm-dedupe --all -q >dedupe.ndjson 2>dedupe.err &
+dd=$!
 "$TOP"/scripts/gen-sample -n 300 -s 99 more
 crm-import -q -s batch -t contact more/contacts.csv >imported.ndjson 2>import.err
 ok $? "an import beside them"
+wait $dd
+ok $? "and crm-dedupe --all merging at the same time $(head -c 200 dedupe.err)"
 for n in 1 2 3; do wait "$(cat "w$n")"; done
 is "$(cat w1.out w2.out w3.out | grep -c ' 201$')" "180" "every write through a node: 201"
 imp=$(jq -s 'map(select(.status == "inserted")) | length' imported.ndjson)
@@ -103,6 +111,12 @@ is "$(pq "select count(distinct email) from contacts where email like 'n_.w%@exa
 is "$(pq "select count(*) from contacts c where email like 'n_.w%@example.org' and \
 	(select count(*) from events e where e.entity = 'contact' and e.entity_id = c.id and e.op = 'insert') != 1")" "0" \
 	"and each has one insert event"
+m=$(pq "select count(*) from merges")
+ok "$([ "$m" -gt 0 ] && echo 0 || echo 1)" "dedupe merged records meanwhile ($m)"
+is "$(pq "select count(*) from (select merged_id from merges where status = 'merged' group by merged_id having count(*) > 1) x")" "0" \
+	"no record merged twice"
+is "$(pq "select count(*) from merges m where status = 'merged' and not exists (select 1 from contacts c where c.id = m.merged_id and c.merged_into = m.survivor_id)")" "0" \
+	"every logged merge happened"
 
 # --- kill -9 of a node mid-write loses no acknowledged write -------------------------------
 (
