@@ -14,6 +14,7 @@
 #include "db.h"
 #include "entity.h"
 #include "linkage.h"
+#include "store/sqlite.h"
 
 struct def {
 	const char *kind, *name, *what;
@@ -162,7 +163,7 @@ static int duplicates(sqlite3 *db, struct crm_check *c, struct crm_err *e)
 	int rc = -1;
 
 	crm_linkage_init(&lk, crm_entity_find("contact"));
-	if (crm_linkage_auto_fields(&lk, db, e) < 0 || crm_linkage_load(&lk, db, e) < 0)
+	if (crm_linkage_auto_fields(&lk, CRM_SQ_STORE(db), e) < 0 || crm_linkage_load(&lk, CRM_SQ_STORE(db), e) < 0)
 		goto out;
 	c->total = (long long)(lk.n + lk.skipped);
 	if (lk.n >= 2) {
