@@ -13,7 +13,6 @@
 #include "../lib/crypt.h"
 #include "../lib/csvread.h"
 #include "../lib/db.h"
-#include "../lib/store/sqlite.h"
 #include "../lib/export.h"
 #include "../lib/ndjson.h"
 #include "../lib/normalize.h"
@@ -307,16 +306,15 @@ static int export_subject(const char *subject)
 	struct crm_err e = { 0 };
 	char actor[128];
 	struct crm_store *s;
-	sqlite3 *db;
 	int rc;
 
 	if (crm_store_open(&s, crm_db_path(cli_db), 0, &e) < 0)
 		cli_die_err(&e);
-	if (!(db = crm_store_sqlite(s)))
-		cli_die(CRM_EUSAGE, "%s: --subject works on SQLite only in this version",
-			crm_store_name(s));
+	if (crm_store_sealed(s))
+		cli_die(CRM_EUSAGE, "%s holds sealed cells, which this version opens on SQLite only "
+			"(crm db copy it to a file)", crm_store_name(s));
 	crm_actor_cli(actor, sizeof(actor));
-	rc = crm_subject_export(db, subject, actor, emit_line, NULL, &e);
+	rc = crm_subject_export(s, subject, actor, emit_line, NULL, &e);
 	if (rc < 0)
 		cli_die_err(&e);
 	if (rc > 0)

@@ -31,14 +31,14 @@ int main(int argc, char **argv)
 	const char *arg;
 	char actor[128];
 	int k, dry = 0, missing = 0;
-	sqlite3 *db;
+	struct crm_store *db;
 
 	while ((k = cli_next(&cli, argc, argv, &arg)) != -1)
 		if (k == 'n')
 			dry = 1;
 	if (optind >= argc)
 		cli_die(CRM_EUSAGE, "say who to forget: an email, a phone number or a contact id");
-	if (crm_db_open(&db, cli_db, 0, &e) < 0)
+	if (crm_store_open(&db, crm_db_path(cli_db), 0, &e) < 0)
 		cli_die_err(&e);
 	crm_actor_cli(actor, sizeof(actor));
 	crm_buf_init(&receipt, 0);
@@ -62,6 +62,6 @@ int main(int argc, char **argv)
 				 "its pages are overwritten at the next checkpoint");
 	}
 	crm_buf_release(&receipt);
-	crm_db_close(db);
+	crm_store_close(db);
 	return cli_finish(missing ? CRM_EFINDING : 0);
 }

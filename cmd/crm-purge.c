@@ -33,7 +33,7 @@ int main(int argc, char **argv)
 	char actor[128], out[512];
 	size_t n = 0;
 	int k, dry = 0;
-	sqlite3 *db;
+	struct crm_store *db;
 
 	while ((k = cli_next(&cli, argc, argv, &arg)) != -1) {
 		if (k == 'n') {
@@ -57,7 +57,7 @@ int main(int argc, char **argv)
 		cli_die(CRM_EUSAGE, "unexpected argument '%s'", argv[optind]);
 	if (!n)
 		cli_die(CRM_EUSAGE, "say what to purge: --retain KIND=DAYS (see --help)");
-	if (crm_db_open(&db, cli_db, 0, &e) < 0)
+	if (crm_store_open(&db, crm_db_path(cli_db), 0, &e) < 0)
 		cli_die_err(&e);
 	crm_actor_cli(actor, sizeof(actor));
 	if (crm_purge(db, rules, n, actor, dry, &p, &e) < 0)
@@ -66,6 +66,6 @@ int main(int argc, char **argv)
 		 "{\"type\":\"purge\",\"dry_run\":%s,\"interactions\":%lld,\"transcripts\":%lld,\"leads\":%lld,\"events\":%lld,\"deliveries\":%lld}\n",
 		 dry ? "true" : "false", p.interactions, p.transcripts, p.leads, p.events, p.deliveries);
 	cli_write(out, strlen(out));
-	crm_db_close(db);
+	crm_store_close(db);
 	return cli_finish(0);
 }

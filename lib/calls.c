@@ -398,11 +398,11 @@ fail:
 	return -1;
 }
 
-int crm_call_open(sqlite3 *db, const char *interaction, const void *body, size_t nbody,
+int crm_call_open(struct crm_store *db, const char *interaction, const void *body, size_t nbody,
 		  const char *analysis, size_t nanalysis, struct crm_buf *utt,
 		  struct crm_buf *an, struct crm_err *e)
 {
-	struct crm_crypt *cc = crm_crypt_of(db);
+	struct crm_crypt *cc = crm_store_crypt(db);
 	struct crm_buf z = {0};
 	uint64_t dk;
 	int rc = -1;
@@ -453,7 +453,7 @@ int crm_call_transcript(sqlite3 *db, const char *interaction, struct crm_transcr
 	bind_text(st, 1, interaction);
 	switch (sqlite3_step(st)) {
 	case SQLITE_ROW:
-		if (crm_call_open(db, interaction, sqlite3_column_blob(st, 0), (size_t)sqlite3_column_bytes(st, 0),
+		if (crm_call_open(CRM_SQ_STORE(db), interaction, sqlite3_column_blob(st, 0), (size_t)sqlite3_column_bytes(st, 0),
 				  (const char *)sqlite3_column_text(st, 1), (size_t)sqlite3_column_bytes(st, 1),
 				  &b, &an, e) < 0 ||
 		    crm_transcript_from_json(t, b.data, e) < 0)

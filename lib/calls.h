@@ -20,6 +20,8 @@
 #include "transcript.h"
 #include "util.h"
 
+struct crm_store;
+
 struct crm_call_in {
 	const char *file;	/* name shown and stored */
 	const char *sha;	/* hex hash of the input bytes */
@@ -52,7 +54,7 @@ int crm_call_store(sqlite3 *db, const struct crm_call_in *in, struct crm_call_ou
  * the utterances' JSON into utt and the analysis's into an (either may
  * be NULL), opened with the database's key, decompressed, NUL-terminated.
  */
-int crm_call_open(sqlite3 *db, const char *interaction, const void *body, size_t nbody,
+int crm_call_open(struct crm_store *db, const char *interaction, const void *body, size_t nbody,
 		  const char *analysis, size_t nanalysis, struct crm_buf *utt,
 		  struct crm_buf *an, struct crm_err *e);
 /* The stored transcript of a call interaction (decompressed, opened). */

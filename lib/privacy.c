@@ -20,7 +20,7 @@
 #include "privacy.h"
 #include "row.h"
 #include "scoring.h"
-#include "store/sqlite.h"
+#include "store/store.h"
 
 void crm_actor_cli(char *out, size_t n)
 {
@@ -292,26 +292,42 @@ int crm_suppressed(struct crm_store *db, const char *field, const char *value)
 	return found;
 }
 
+/* Run sql with text parameters p[0..n); the rows it changed, or -1. */
+static long long run(struct crm_store *db, const char *sql, const char *const *p, int n,
+		     struct crm_err *e)
+{
+	struct crm_stmt *st;
+	long long changes;
+
+	if (crm_store_prepare(db, sql, 0, &st, e) < 0)
+		return -1;
+	for (int i = 0; i < n; i++)
+		crm_stmt_bind_text_ref(st, i + 1, p[i], (size_t)-1);
+	changes = crm_stmt_step(st, e) < 0 ? -1 : crm_stmt_changes(st);
+	crm_stmt_free(st);
+	return changes;
+}
+
 /* ---- finding a subject ------------------------------------------------ */
 
 /*
- * Fill temp.subject with the contacts SUBJECT names and every record
+ * Fill subject with the contacts SUBJECT names and every record
  * merged into them. Returns how many, or -1.
  */
-static long long subject_find(sqlite3 *db, const char *subject, struct crm_err *e)
+static long long subject_find(struct crm_store *db, const char *subject, struct crm_err *e)
 {
-	struct crm_crypt *cc = crm_crypt_of(db);
+	struct crm_crypt *cc = crm_store_crypt(db);
 	const char *field = strchr(subject, '@') ? "email" :
 			    !strncmp(subject, "c_", 2) ? "id" : "phone";
 	char *v = malloc(strlen(subject) + 1), bi[CRM_BIDX_MAX];
-	sqlite3_stmt *st = NULL, *ins = NULL;
+	struct crm_stmt *st = NULL, *ins = NULL;
 	long long n = -1;
 	int rc;
 
 	if (!v)
 		return crm_err_set(e, CRM_ESOFTWARE, "out of memory");
-	if (crm_db_exec(db, "CREATE TEMP TABLE IF NOT EXISTS subject (id TEXT PRIMARY KEY);"
-			    "DELETE FROM temp.subject", e) < 0)
+	if (crm_store_exec(db, "CREATE TEMP TABLE IF NOT EXISTS subject (id TEXT PRIMARY KEY);"
+			    "DELETE FROM subject", e) < 0)
 		goto out;
 	if (!strcmp(field, "id"))
 		snprintf(v, strlen(subject) + 1, "%s", subject);
@@ -323,33 +339,29 @@ static long long subject_find(sqlite3 *db, const char *subject, struct crm_err *
 	}
 	if (cc && strcmp(field, "id"))
 		crm_crypt_bidx(cc, field, v, strlen(v), bi);
-	if (sqlite3_prepare_v2(db, "INSERT OR IGNORE INTO temp.subject VALUES (?1)", -1, &ins, NULL)) {
-		crm_db_err(db, e, "subject");
+	if (crm_store_prepare(db, "INSERT INTO subject VALUES (?1) ON CONFLICT DO NOTHING", 0, &ins, e) < 0)
 		goto out;
-	}
 	/* The roots: records that hold the identifier, followed to the
 	 * record they were merged into. */
 	if (!strcmp(field, "id"))
-		rc = sqlite3_prepare_v2(db, "SELECT id, merged_into, NULL FROM contacts WHERE id = ?1", -1, &st, NULL);
+		rc = crm_store_prepare(db, "SELECT id, merged_into, NULL FROM contacts WHERE id = ?1", 0, &st, e);
 	else if (cc)
-		rc = sqlite3_prepare_v2(db, !strcmp(field, "email") ?
+		rc = crm_store_prepare(db, !strcmp(field, "email") ?
 			"SELECT id, merged_into, NULL FROM contacts WHERE email_bi = ?1" :
-			"SELECT id, merged_into, NULL FROM contacts WHERE phone_bi = ?1", -1, &st, NULL);
+			"SELECT id, merged_into, NULL FROM contacts WHERE phone_bi = ?1", 0, &st, e);
 	else
-		rc = sqlite3_prepare_v2(db, !strcmp(field, "email") ?
+		rc = crm_store_prepare(db, !strcmp(field, "email") ?
 			"SELECT id, merged_into, NULL FROM contacts WHERE email = ?1" :
-			"SELECT id, merged_into, phone FROM contacts WHERE phone IS NOT NULL", -1, &st, NULL);
-	if (rc) {
-		crm_db_err(db, e, "subject");
+			"SELECT id, merged_into, phone FROM contacts WHERE phone IS NOT NULL", 0, &st, e);
+	if (rc < 0)
 		goto out;
-	}
-	if (sqlite3_bind_parameter_count(st))
-		sqlite3_bind_text(st, 1, cc && strcmp(field, "id") ? bi : v, -1, SQLITE_STATIC);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		const char *p = (const char *)sqlite3_column_text(st, 2);
-		const char *root = sqlite3_column_type(st, 1) == SQLITE_NULL ?
-			(const char *)sqlite3_column_text(st, 0) :
-			(const char *)sqlite3_column_text(st, 1);
+	if (cc || strcmp(field, "phone"))	/* the plain phone query takes none */
+		crm_stmt_bind_text_ref(st, 1, cc && strcmp(field, "id") ? bi : v, (size_t)-1);
+	while ((rc = crm_stmt_step(st, e)) == 1) {
+		const char *p = crm_stmt_text(st, 2);
+		const char *root = crm_stmt_type(st, 1) == CRM_NULL ?
+			crm_stmt_text(st, 0) :
+			crm_stmt_text(st, 1);
 
 		if (p) {	/* plain phones: compare digits */
 			char *d = malloc(strlen(p) + 1);
@@ -363,32 +375,29 @@ static long long subject_find(sqlite3 *db, const char *subject, struct crm_err *
 			if (!same)
 				continue;
 		}
-		sqlite3_bind_text(ins, 1, root, -1, SQLITE_TRANSIENT);
-		sqlite3_step(ins);
-		sqlite3_reset(ins);
+		crm_stmt_bind_text(ins, 1, root, (size_t)-1);
+		if (crm_stmt_step(ins, e) < 0)
+			goto out;
+		crm_stmt_reset(ins);
 	}
-	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
-		crm_db_err(db, e, "subject");
+	if (rc < 0)
 		goto out;
-	}
 	/* A merge chain may be several records long: walk up to the
 	 * survivors, then down to everything merged into them. */
-	if (crm_db_exec(db,
-		"INSERT OR IGNORE INTO temp.subject "
-		"WITH RECURSIVE up(id, next) AS (SELECT c.id, c.merged_into FROM contacts c JOIN temp.subject s ON s.id = c.id "
+	if (crm_store_exec(db,
+		"WITH RECURSIVE up(id, next) AS (SELECT c.id, c.merged_into FROM contacts c JOIN subject s ON s.id = c.id "
 		" UNION SELECT c.id, c.merged_into FROM contacts c JOIN up ON c.id = up.next) "
-		"SELECT id FROM up WHERE next IS NULL;"
-		"INSERT OR IGNORE INTO temp.subject "
-		"WITH RECURSIVE down(id) AS (SELECT id FROM temp.subject "
+		"INSERT INTO subject SELECT id FROM up WHERE next IS NULL ON CONFLICT DO NOTHING;"
+		"WITH RECURSIVE down(id) AS (SELECT id FROM subject "
 		" UNION SELECT c.id FROM contacts c JOIN down ON c.merged_into = down.id) "
-		"SELECT id FROM down", e) < 0)
+		"INSERT INTO subject SELECT id FROM down WHERE true ON CONFLICT DO NOTHING", e) < 0)
 		goto out;
 	n = 0;
-	crm_db_text1(db, "SELECT count(*) FROM temp.subject", NULL, bi, sizeof(bi), e);
+	crm_store_text1(db, "SELECT count(*) FROM subject", NULL, bi, sizeof(bi), e);
 	n = atoll(bi);
 out:
-	sqlite3_finalize(st);
-	sqlite3_finalize(ins);
+	crm_stmt_free(st);
+	crm_stmt_free(ins);
 	free(v);
 	return n;
 }
@@ -397,24 +406,24 @@ out:
 
 
 /* Add the data key ids of the sealed cells in column(s) of sql's rows. */
-static int collect_keys(sqlite3 *db, const char *sql, uint64_t **ids, size_t *n,
+static int collect_keys(struct crm_store *db, const char *sql, uint64_t **ids, size_t *n,
 			size_t *alloc, struct crm_err *e)
 {
-	sqlite3_stmt *st;
+	struct crm_stmt *st;
 	int rc;
 
-	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
-		return crm_db_err(db, e, "keys");
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		for (int c = 0; c < sqlite3_column_count(st); c++) {
+	if (crm_store_prepare(db, sql, 0, &st, e) < 0)
+		return -1;
+	while ((rc = crm_stmt_step(st, e)) == 1) {
+		for (int c = 0; c < crm_stmt_columns(st); c++) {
 			uint64_t k = 0;
 
-			if (sqlite3_column_type(st, c) == SQLITE_INTEGER)
-				k = (uint64_t)sqlite3_column_int64(st, c);
-			else if ((sqlite3_column_type(st, c) == SQLITE_TEXT ||
-				  sqlite3_column_type(st, c) == SQLITE_BLOB) &&	/* a sealed body */
-				 !crm_crypt_cell_key(sqlite3_column_blob(st, c),
-						     (size_t)sqlite3_column_bytes(st, c), &k))
+			if (crm_stmt_type(st, c) == CRM_INTEGER)
+				k = (uint64_t)crm_stmt_int64(st, c);
+			else if ((crm_stmt_type(st, c) == CRM_TEXT ||
+				  crm_stmt_type(st, c) == CRM_BLOB) &&	/* a sealed body */
+				 !crm_crypt_cell_key(crm_stmt_blob(st, c),
+						     crm_stmt_bytes(st, c), &k))
 				continue;
 			if (!k)
 				continue;
@@ -423,7 +432,7 @@ static int collect_keys(sqlite3 *db, const char *sql, uint64_t **ids, size_t *n,
 				uint64_t *p = realloc(*ids, na * sizeof(*p));
 
 				if (!p) {
-					sqlite3_finalize(st);
+					crm_stmt_free(st);
 					return crm_err_set(e, CRM_ESOFTWARE, "out of memory");
 				}
 				*ids = p;
@@ -432,35 +441,34 @@ static int collect_keys(sqlite3 *db, const char *sql, uint64_t **ids, size_t *n,
 			(*ids)[(*n)++] = k;
 		}
 	}
-	sqlite3_finalize(st);
-	return rc == SQLITE_DONE ? 0 : crm_db_err(db, e, "keys");
+	crm_stmt_free(st);
+	return rc == 0 ? 0 : -1;
 }
 
 /* Put the subject's emails and phones on the suppression list. */
-static long long suppress_subject(sqlite3 *db, long long request, struct crm_err *e)
+static long long suppress_subject(struct crm_store *db, long long request, struct crm_err *e)
 {
-	struct crm_sq_wrap sw;
-	sqlite3_stmt *st, *ins;
+	struct crm_stmt *st, *ins;
 	struct crm_buf plain;
 	long long n = 0;
 	char now[32];
 	int rc;
 
-	if (sqlite3_prepare_v2(db, "SELECT id, email, phone FROM contacts WHERE id IN (SELECT id FROM temp.subject)",
-			       -1, &st, NULL) != SQLITE_OK)
-		return crm_db_err(db, e, "suppress");
-	if (sqlite3_prepare_v2(db, "INSERT OR IGNORE INTO suppressions VALUES (?1, ?2, ?3, ?4)",
-			       -1, &ins, NULL) != SQLITE_OK) {
-		sqlite3_finalize(st);
-		return crm_db_err(db, e, "suppress");
+	if (crm_store_prepare(db, "SELECT id, email, phone FROM contacts WHERE id IN (SELECT id FROM subject)",
+			      0, &st, e) < 0)
+		return -1;
+	if (crm_store_prepare(db, "INSERT INTO suppressions VALUES (?1, ?2, ?3, ?4) ON CONFLICT DO NOTHING",
+			      0, &ins, e) < 0) {
+		crm_stmt_free(st);
+		return -1;
 	}
 	crm_db_timestamp(now, sizeof(now));
 	crm_buf_init(&plain, 0);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+	while ((rc = crm_stmt_step(st, e)) == 1) {
 		for (int c = 1; c <= 2; c++) {
 			const char *field = c == 1 ? "email" : "phone";
-			const char *cell = (const char *)sqlite3_column_text(st, c);
-			struct crm_crypt *cc = crm_crypt_of(db);
+			const char *cell = crm_stmt_text(st, c);
+			struct crm_crypt *cc = crm_store_crypt(db);
 			char h[CRM_BIDX_MAX];
 
 			if (!cell)
@@ -468,71 +476,74 @@ static long long suppress_subject(sqlite3 *db, long long request, struct crm_err
 			crm_buf_reset(&plain);
 			if (cc) {
 				if (crm_crypt_open(cc, "contacts", field,
-						   (const char *)sqlite3_column_text(st, 0), cell,
-						   (size_t)sqlite3_column_bytes(st, c), &plain, e) < 0)
+						   crm_stmt_text(st, 0), cell,
+						   crm_stmt_bytes(st, c), &plain, e) < 0)
 					continue;	/* already shredded: nothing to hash */
 			} else if (crm_buf_adds(&plain, cell) < 0) {
 				continue;
 			}
-			if (suppress_hash(crm_sq_store(&sw, db), field, plain.data, h, e) < 0)
+			if (suppress_hash(db, field, plain.data, h, e) < 0)
 				goto fail;
 			n++;
-			sqlite3_bind_text(ins, 1, h, -1, SQLITE_TRANSIENT);
-			sqlite3_bind_text(ins, 2, field, -1, SQLITE_STATIC);
-			sqlite3_bind_int64(ins, 3, request);
-			sqlite3_bind_text(ins, 4, now, -1, SQLITE_STATIC);
-			if (sqlite3_step(ins) != SQLITE_DONE) {
-				crm_db_err(db, e, "suppress");
+			crm_stmt_bind_text(ins, 1, h, (size_t)-1);
+			crm_stmt_bind_text_ref(ins, 2, field, (size_t)-1);
+			crm_stmt_bind_int64(ins, 3, request);
+			crm_stmt_bind_text_ref(ins, 4, now, (size_t)-1);
+			if (crm_stmt_step(ins, e) < 0)
 				goto fail;
-			}
-			sqlite3_reset(ins);
+			crm_stmt_reset(ins);
 		}
 	}
 	sodium_memzero(plain.data, plain.alloc);
 	crm_buf_release(&plain);
-	sqlite3_finalize(st);
-	sqlite3_finalize(ins);
+	crm_stmt_free(st);
+	crm_stmt_free(ins);
 	return n;
 fail:
 	crm_buf_release(&plain);
-	sqlite3_finalize(st);
-	sqlite3_finalize(ins);
+	crm_stmt_free(st);
+	crm_stmt_free(ins);
 	return -1;
 }
 
 #define ROWS_OF_SUBJECT \
-	"(SELECT id FROM interactions WHERE contact_id IN (SELECT id FROM temp.subject) " \
-	" UNION ALL SELECT id FROM tasks WHERE contact_id IN (SELECT id FROM temp.subject) " \
-	" UNION ALL SELECT id FROM temp.subject)"
+	"(SELECT id FROM interactions WHERE contact_id IN (SELECT id FROM subject) " \
+	" UNION ALL SELECT id FROM tasks WHERE contact_id IN (SELECT id FROM subject) " \
+	" UNION ALL SELECT id FROM subject)"
 
 /*
  * The erasure request for subject hash: an unfinished one of an earlier
  * run (killed after it suppressed the person) is taken up again, else a
  * new one is made. Its id, or -1.
  */
-static long long forget_request(sqlite3 *db, const char *hash, const char *now,
+static long long forget_request(struct crm_store *db, const char *hash, const char *now,
 				const char *actor, struct crm_err *e)
 {
 	char id[24] = "";
 	const char *p[] = { hash, now, actor };
+	struct crm_stmt *st;
+	long long r;
 
-	if (crm_db_text1(db, "SELECT max(id) FROM subject_requests WHERE kind = 'erasure' "
+	if (crm_store_text1(db, "SELECT max(id) FROM subject_requests WHERE kind = 'erasure' "
 			 "AND subject = ?1 AND done_at IS NULL", hash, id, sizeof(id), e) < 0)
 		return -1;
 	if (*id)
 		return atoll(id);
-	if (crm_db_run(db, "INSERT INTO subject_requests (kind, subject, received_at, actor) "
-		       "VALUES ('erasure', ?1, ?2, ?3)", p, 3, "request", e) < 0)
+	if (crm_store_prepare(db, "INSERT INTO subject_requests (kind, subject, received_at, actor) "
+			      "VALUES ('erasure', ?1, ?2, ?3) RETURNING id", 0, &st, e) < 0)
 		return -1;
-	return sqlite3_last_insert_rowid(db);
+	for (int i = 0; i < 3; i++)
+		crm_stmt_bind_text_ref(st, i + 1, p[i], (size_t)-1);
+	r = crm_stmt_step(st, e) > 0 ? crm_stmt_int64(st, 0) : -1;
+	crm_stmt_free(st);
+	return r;
 }
 
-int crm_forget(sqlite3 *db, const char *subject, const char *actor,
+int crm_forget(struct crm_store *db, const char *subject, const char *actor,
 	       int dry_run, struct crm_forget *f, struct crm_buf *rj,
 	       struct crm_err *e)
 {
-	struct crm_sq_wrap sw;
-	struct crm_crypt *cc = crm_crypt_of(db);
+	struct crm_crypt *cc = crm_store_crypt(db);
 	double t0 = crm_now();
 	uint64_t *keys = NULL;
 	size_t nkeys = 0, akeys = 0;
@@ -542,7 +553,7 @@ int crm_forget(sqlite3 *db, const char *subject, const char *actor,
 
 	memset(f, 0, sizeof(*f));
 	crm_db_timestamp(now, sizeof(now));
-	if (suppress_hash(crm_sq_store(&sw, db),
+	if (suppress_hash(db,
 			  strchr(subject, '@') ? "email" : !strncmp(subject, "c_", 2) ? "id" : "phone",
 			  subject, hash, e) < 0)
 		return -1;
@@ -554,12 +565,12 @@ int crm_forget(sqlite3 *db, const char *subject, const char *actor,
 	 * does all of it but the shredding, counts, and rolls back. The
 	 * request names the subject by keyed hash, never in clear.
 	 */
-	if (crm_db_exec(db, "BEGIN IMMEDIATE", e) < 0)
+	if (crm_store_begin(db, e) < 0)
 		return -1;
 	if ((n = subject_find(db, subject, e)) < 0)
 		goto fail;
 	if (n == 0) {
-		crm_db_rollback(db);
+		crm_store_rollback(db);
 		return 1;
 	}
 	if ((f->request = forget_request(db, hash, now, actor, e)) < 0 ||
@@ -567,13 +578,13 @@ int crm_forget(sqlite3 *db, const char *subject, const char *actor,
 		goto fail;
 	crm_fault("forget-suppressed");
 	if (!dry_run) {
-		if (crm_db_commit(db, e) < 0)
+		if (crm_store_commit(db, e) < 0)
 			goto fail;
 		crm_fault("forget-committed");
 		/* 2. The rest in one transaction: the subject again (a merge
 		 * may have come in between), their keys shredded, their rows
 		 * deleted, the request closed. */
-		if (crm_db_exec(db, "BEGIN IMMEDIATE", e) < 0)
+		if (crm_store_begin(db, e) < 0)
 			return -1;
 		if ((n = subject_find(db, subject, e)) < 0)
 			goto fail;
@@ -581,21 +592,21 @@ int crm_forget(sqlite3 *db, const char *subject, const char *actor,
 			goto fail;
 	}
 	snprintf(rid, sizeof(rid), "%lld", f->request);
-	if (crm_db_text1(db, "SELECT count(*) FROM suppressions WHERE request_id = CAST(?1 AS INTEGER)",
+	if (crm_store_text1(db, "SELECT count(*) FROM suppressions WHERE request_id = CAST(?1 AS INTEGER)",
 			 rid, first, sizeof(first), e) < 0)
 		goto fail;
 	f->suppressed = atoll(first);
 	*first = 0;
-	crm_db_text1(db, "SELECT min(id) FROM temp.subject", NULL, first, sizeof(first), e);
+	crm_store_text1(db, "SELECT min(id) FROM subject", NULL, first, sizeof(first), e);
 	/* Every data key their cells were sealed under. */
-	if (cc && (collect_keys(db, "SELECT dk FROM contacts WHERE id IN (SELECT id FROM temp.subject)",
+	if (cc && (collect_keys(db, "SELECT dk FROM contacts WHERE id IN (SELECT id FROM subject)",
 				&keys, &nkeys, &akeys, e) < 0 ||
-		   collect_keys(db, "SELECT subject, body FROM interactions WHERE contact_id IN (SELECT id FROM temp.subject)",
+		   collect_keys(db, "SELECT subject, body FROM interactions WHERE contact_id IN (SELECT id FROM subject)",
 				&keys, &nkeys, &akeys, e) < 0 ||
-		   collect_keys(db, "SELECT title FROM tasks WHERE contact_id IN (SELECT id FROM temp.subject)",
+		   collect_keys(db, "SELECT title FROM tasks WHERE contact_id IN (SELECT id FROM subject)",
 				&keys, &nkeys, &akeys, e) < 0 ||
 		   collect_keys(db, "SELECT t.body, json_extract(t.analysis, '$'), t.file FROM transcripts t "
-				"JOIN interactions i ON i.id = t.interaction_id WHERE i.contact_id IN (SELECT id FROM temp.subject)",
+				"JOIN interactions i ON i.id = t.interaction_id WHERE i.contact_id IN (SELECT id FROM subject)",
 				&keys, &nkeys, &akeys, e) < 0))
 		goto fail;
 	{	/* each key once */
@@ -618,23 +629,23 @@ int crm_forget(sqlite3 *db, const char *subject, const char *actor,
 		goto fail;
 	crm_fault("forget-shredded");
 #define DEL(field, sql) \
-	do { if ((f->field = crm_db_run(db, sql, NULL, 0, "erase", e)) < 0) goto fail; } while (0)
+	do { if ((f->field = run(db, sql, NULL, 0, e)) < 0) goto fail; } while (0)
 	DEL(deliveries, "DELETE FROM webhook_deliveries WHERE seq IN (SELECT seq FROM events WHERE entity_id IN " ROWS_OF_SUBJECT ")");
 	DEL(events, "DELETE FROM events WHERE entity_id IN " ROWS_OF_SUBJECT);
-	DEL(transcripts, "DELETE FROM transcripts WHERE interaction_id IN (SELECT id FROM interactions WHERE contact_id IN (SELECT id FROM temp.subject))");
-	DEL(scores, "DELETE FROM scores WHERE entity_id IN (SELECT id FROM temp.subject)");
-	if (crm_db_run(db, "DELETE FROM holdout_scores WHERE entity_id IN (SELECT id FROM temp.subject)",
-		       NULL, 0, "erase", e) < 0)
+	DEL(transcripts, "DELETE FROM transcripts WHERE interaction_id IN (SELECT id FROM interactions WHERE contact_id IN (SELECT id FROM subject))");
+	DEL(scores, "DELETE FROM scores WHERE entity_id IN (SELECT id FROM subject)");
+	if (run(db, "DELETE FROM holdout_scores WHERE entity_id IN (SELECT id FROM subject)",
+		       NULL, 0, e) < 0)
 		goto fail;
-	DEL(reviews, "DELETE FROM match_reviews WHERE a_id IN (SELECT id FROM temp.subject) OR b_id IN (SELECT id FROM temp.subject)");
-	DEL(merges, "DELETE FROM merges WHERE survivor_id IN (SELECT id FROM temp.subject) OR merged_id IN (SELECT id FROM temp.subject)");
-	DEL(interactions, "DELETE FROM interactions WHERE contact_id IN (SELECT id FROM temp.subject)");
-	DEL(tasks, "DELETE FROM tasks WHERE contact_id IN (SELECT id FROM temp.subject)");
-	DEL(deals_unlinked, "UPDATE deals SET contact_id = NULL WHERE contact_id IN (SELECT id FROM temp.subject)");
-	if (crm_db_run(db, "UPDATE contacts SET merged_into = NULL WHERE id IN (SELECT id FROM temp.subject)",
-		       NULL, 0, "erase", e) < 0)
+	DEL(reviews, "DELETE FROM match_reviews WHERE a_id IN (SELECT id FROM subject) OR b_id IN (SELECT id FROM subject)");
+	DEL(merges, "DELETE FROM merges WHERE survivor_id IN (SELECT id FROM subject) OR merged_id IN (SELECT id FROM subject)");
+	DEL(interactions, "DELETE FROM interactions WHERE contact_id IN (SELECT id FROM subject)");
+	DEL(tasks, "DELETE FROM tasks WHERE contact_id IN (SELECT id FROM subject)");
+	DEL(deals_unlinked, "UPDATE deals SET contact_id = NULL WHERE contact_id IN (SELECT id FROM subject)");
+	if (run(db, "UPDATE contacts SET merged_into = NULL WHERE id IN (SELECT id FROM subject)",
+		       NULL, 0, e) < 0)
 		goto fail;
-	DEL(contacts, "DELETE FROM contacts WHERE id IN (SELECT id FROM temp.subject)");
+	DEL(contacts, "DELETE FROM contacts WHERE id IN (SELECT id FROM subject)");
 #undef DEL
 	if (dry_run)
 		f->request = 0;
@@ -655,93 +666,97 @@ int crm_forget(sqlite3 *db, const char *subject, const char *actor,
 		goto fail;
 	}
 	if (dry_run) {
-		crm_db_rollback(db);
+		crm_store_rollback(db);
 		free(keys);
 		return 0;
 	}
 	{
 		const char *p[] = { rid, now, rj->data };
 
-		if (crm_db_run(db, "UPDATE subject_requests SET done_at = ?2, receipt = ?3 WHERE id = CAST(?1 AS INTEGER)",
-			       p, 3, "request", e) < 0)
+		if (run(db, "UPDATE subject_requests SET done_at = ?2, receipt = ?3 WHERE id = CAST(?1 AS INTEGER)",
+			       p, 3, e) < 0)
 			goto fail;
 	}
-	if (crm_audit_append(CRM_SQ_STORE(db), actor, "forget", "contact", first, rj->data, e) < 0)
+	if (crm_audit_append(db, actor, "forget", "contact", first, rj->data, e) < 0)
 		goto fail;
 	crm_fault("forget-deleted");
-	if (crm_db_commit(db, e) < 0)
+	if (crm_store_commit(db, e) < 0)
 		goto fail;
 	/* Their bytes are in freed pages (zeroed by secure_delete when the
 	 * log is written back) and in the log: write it back and empty it. */
-	f->checkpointed = sqlite3_wal_checkpoint_v2(db, NULL, SQLITE_CHECKPOINT_TRUNCATE,
-						    NULL, NULL) == SQLITE_OK;
+	{
+		static const char *const erased[] = { "contacts", "interactions", "transcripts", "tasks",
+			"scores", "holdout_scores", "merges", "match_reviews", "events",
+			"webhook_deliveries", NULL };
+
+		f->checkpointed = crm_store_scrub(db, erased);
+	}
 	free(keys);
 	f->ms = (crm_now() - t0) * 1000;
 	return 0;
 fail:
-	crm_db_rollback(db);
+	crm_store_rollback(db);
 	free(keys);
 	return rc;
 }
 
 /* ---- access and portability ------------------------------------------- */
 
-static int emit_rows(sqlite3 *db, const char *kind, const char *sql,
+static int emit_rows(struct crm_store *db, const char *kind, const char *sql,
 		     int (*emit)(void *, const char *, size_t), void *ctx,
 		     struct crm_buf *b, long long *count, struct crm_err *e)
 {
-	struct crm_sq_wrap rw;
-	sqlite3_stmt *st;
+	struct crm_stmt *st;
 	int rc;
 
-	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
-		return crm_db_err(db, e, kind);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+	if (crm_store_prepare(db, sql, 0, &st, e) < 0)
+		return -1;
+	while ((rc = crm_stmt_step(st, e)) == 1) {
 		crm_buf_reset(b);
-		if (crm_row_json_e(b, crm_sq_wrap(&rw, st), kind, NULL, e) < 0) {
-			sqlite3_finalize(st);
+		if (crm_row_json_e(b, st, kind, NULL, e) < 0) {
+			crm_stmt_free(st);
 			return -1;
 		}
 		(*count)++;
 		if (emit(ctx, b->data, b->len) < 0) {
-			sqlite3_finalize(st);
+			crm_stmt_free(st);
 			return crm_err_set(e, CRM_EIO, "write error");
 		}
 	}
-	sqlite3_finalize(st);
-	return rc == SQLITE_DONE ? 0 : crm_db_err(db, e, kind);
+	crm_stmt_free(st);
+	return rc == 0 ? 0 : -1;
 }
 
 /*
  * The subject's calls: each transcript with its utterances and analysis
  * opened and decompressed (in the database they are sealed and packed).
  */
-static int emit_transcripts(sqlite3 *db, int (*emit)(void *, const char *, size_t), void *ctx,
+static int emit_transcripts(struct crm_store *db, int (*emit)(void *, const char *, size_t), void *ctx,
 			    struct crm_buf *b, long long *count, struct crm_err *e)
 {
-	sqlite3_stmt *st;
+	struct crm_stmt *st;
 	struct crm_buf utt = { 0 }, an = { 0 };
 	int rc;
 
-	if (sqlite3_prepare_v2(db, "SELECT t.interaction_id, crm_dec(t.file, 'transcripts', 'file', t.interaction_id), "
-			       "t.format, t.engine, t.duration, t.body, t.analysis, t.sentiment, t.hesitation, "
-			       "t.hesitant, t.created_at FROM transcripts t JOIN interactions i ON i.id = t.interaction_id "
-			       "WHERE i.contact_id IN (SELECT id FROM temp.subject) ORDER BY i.occurred_at, t.rowid",
-			       -1, &st, NULL) != SQLITE_OK)
-		return crm_db_err(db, e, "transcripts");
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		const char *id = (const char *)sqlite3_column_text(st, 0);
+	if (crm_store_prepare(db, "SELECT t.interaction_id, crm_dec(t.file, 'transcripts', 'file', t.interaction_id), "
+			      "t.format, t.engine, t.duration, t.body, t.analysis, t.sentiment, t.hesitation, "
+			      "t.hesitant, t.created_at FROM transcripts t JOIN interactions i ON i.id = t.interaction_id "
+			      "WHERE i.contact_id IN (SELECT id FROM subject) ORDER BY i.occurred_at, t.interaction_id",
+			      0, &st, e) < 0)
+		return -1;
+	while ((rc = crm_stmt_step(st, e)) == 1) {
+		const char *id = crm_stmt_text(st, 0);
 		const char *k[] = { "file", "format", "engine" };
 
-		if (crm_call_open(db, id, sqlite3_column_blob(st, 5), (size_t)sqlite3_column_bytes(st, 5),
-				  (const char *)sqlite3_column_text(st, 6), (size_t)sqlite3_column_bytes(st, 6),
+		if (crm_call_open(db, id, crm_stmt_blob(st, 5), crm_stmt_bytes(st, 5),
+				  crm_stmt_text(st, 6), crm_stmt_bytes(st, 6),
 				  &utt, &an, e) < 0)
 			goto fail;
 		crm_buf_reset(b);
 		crm_buf_adds(b, "{\"type\":\"transcript\",\"interaction_id\":");
 		crm_json_str(b, id, strlen(id));
 		for (int c = 1; c <= 3; c++) {
-			const char *v = (const char *)sqlite3_column_text(st, c);
+			const char *v = crm_stmt_text(st, c);
 
 			crm_json_key(b, k[c - 1]);
 			if (v)
@@ -749,15 +764,15 @@ static int emit_transcripts(sqlite3 *db, int (*emit)(void *, const char *, size_
 			else
 				crm_buf_adds(b, "null");
 		}
-		crm_json_figure(b, "duration", sqlite3_column_double(st, 4));
+		crm_json_figure(b, "duration", crm_stmt_double(st, 4));
 		crm_json_key(b, "utterances");
 		crm_buf_add(b, utt.data, strlen(utt.data));
 		crm_json_key(b, "analysis");
 		crm_buf_add(b, an.data, strlen(an.data));
-		crm_json_figure(b, "sentiment", sqlite3_column_double(st, 7));
-		crm_json_figure(b, "hesitation", sqlite3_column_double(st, 8));
-		crm_buf_addf(b, ",\"hesitant\":%s,\"created_at\":", sqlite3_column_int(st, 9) ? "true" : "false");
-		crm_json_str(b, (const char *)sqlite3_column_text(st, 10), (size_t)sqlite3_column_bytes(st, 10));
+		crm_json_figure(b, "sentiment", crm_stmt_double(st, 7));
+		crm_json_figure(b, "hesitation", crm_stmt_double(st, 8));
+		crm_buf_addf(b, ",\"hesitant\":%s,\"created_at\":", (int)crm_stmt_int64(st, 9) ? "true" : "false");
+		crm_json_str(b, crm_stmt_text(st, 10), crm_stmt_bytes(st, 10));
 		if (crm_buf_adds(b, "}\n") < 0) {
 			crm_err_set(e, CRM_ESOFTWARE, "out of memory");
 			goto fail;
@@ -768,12 +783,12 @@ static int emit_transcripts(sqlite3 *db, int (*emit)(void *, const char *, size_
 			goto fail;
 		}
 	}
-	sqlite3_finalize(st);
+	crm_stmt_free(st);
 	crm_buf_release(&utt);
 	crm_buf_release(&an);
-	return rc == SQLITE_DONE ? 0 : crm_db_err(db, e, "transcripts");
+	return rc == 0 ? 0 : -1;
 fail:
-	sqlite3_finalize(st);
+	crm_stmt_free(st);
 	crm_buf_release(&utt);
 	crm_buf_release(&an);
 	return -1;
@@ -781,29 +796,29 @@ fail:
 
 /* Why each of the subject's scores is what it is: their explanation
  * under the active lead model, as crm-explain gives it. */
-static int emit_explanations(sqlite3 *db, int (*emit)(void *, const char *, size_t), void *ctx,
+static int emit_explanations(struct crm_store *db, int (*emit)(void *, const char *, size_t), void *ctx,
 			     struct crm_buf *b, long long *count, struct crm_err *e)
 {
 	const struct crm_entity *t = crm_entity_find("contact");
 	struct crm_scoring sc;
 	struct crm_err none = { 0 };
-	sqlite3_stmt *st;
+	struct crm_stmt *st;
 	int rc;
 
-	if (crm_scoring_open(&sc, CRM_SQ_STORE(db), t, &none) < 0)
+	if (crm_scoring_open(&sc, db, t, &none) < 0)
 		return 0;	/* no model: the scores stand without */
-	if (sqlite3_prepare_v2(db, "SELECT DISTINCT entity_id FROM scores WHERE entity_id IN "
-			       "(SELECT id FROM temp.subject) ORDER BY entity_id", -1, &st, NULL) != SQLITE_OK) {
+	if (crm_store_prepare(db, "SELECT DISTINCT entity_id FROM scores WHERE entity_id IN "
+			       "(SELECT id FROM subject) ORDER BY entity_id", 0, &st, e) < 0) {
 		crm_scoring_release(&sc);
-		return crm_db_err(db, e, "scores");
+		return -1;
 	}
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		const char *id = (const char *)sqlite3_column_text(st, 0);
+	while ((rc = crm_stmt_step(st, e)) == 1) {
+		const char *id = crm_stmt_text(st, 0);
 		struct crm_dataset one;
 		int r;
 
 		crm_buf_reset(b);
-		r = crm_dataset_build_one(&one, CRM_SQ_STORE(db), t, id, &sc.m.schema, sc.hist, e);
+		r = crm_dataset_build_one(&one, db, t, id, &sc.m.schema, sc.hist, e);
 		if (r == 0)
 			r = crm_explain_record(NULL, &sc.m, &one, 0, 5, 0, b, e);
 		crm_dataset_release(&one);
@@ -817,31 +832,31 @@ static int emit_explanations(sqlite3 *db, int (*emit)(void *, const char *, size
 			goto fail;
 		}
 	}
-	sqlite3_finalize(st);
+	crm_stmt_free(st);
 	crm_scoring_release(&sc);
-	return rc == SQLITE_DONE ? 0 : crm_db_err(db, e, "scores");
+	return rc == 0 ? 0 : -1;
 fail:
-	sqlite3_finalize(st);
+	crm_stmt_free(st);
 	crm_scoring_release(&sc);
 	return -1;
 }
 
-int crm_subject_export(sqlite3 *db, const char *subject, const char *actor,
+int crm_subject_export(struct crm_store *db, const char *subject, const char *actor,
 		       int (*emit)(void *ctx, const char *rec, size_t n),
 		       void *ctx, struct crm_err *e)
 {
 	static const struct { const char *kind, *sql; } parts[] = {
-		{ "contact", "SELECT * FROM contacts WHERE id IN (SELECT id FROM temp.subject) ORDER BY rowid" },
-		{ "deal", "SELECT * FROM deals WHERE contact_id IN (SELECT id FROM temp.subject) ORDER BY rowid" },
-		{ "interaction", "SELECT * FROM interactions WHERE contact_id IN (SELECT id FROM temp.subject) ORDER BY occurred_at, rowid" },
-		{ "task", "SELECT * FROM tasks WHERE contact_id IN (SELECT id FROM temp.subject) ORDER BY rowid" },
+		{ "contact", "SELECT * FROM contacts WHERE id IN (SELECT id FROM subject) ORDER BY id" },
+		{ "deal", "SELECT * FROM deals WHERE contact_id IN (SELECT id FROM subject) ORDER BY id" },
+		{ "interaction", "SELECT * FROM interactions WHERE contact_id IN (SELECT id FROM subject) ORDER BY occurred_at, id" },
+		{ "task", "SELECT * FROM tasks WHERE contact_id IN (SELECT id FROM subject) ORDER BY id" },
 		{ "score", "SELECT s.entity_id, s.model_id, m.entity AS model_entity, s.probability, s.score, s.computed_at "
-			   "FROM scores s LEFT JOIN models m ON m.id = s.model_id WHERE s.entity_id IN (SELECT id FROM temp.subject)" },
+			   "FROM scores s LEFT JOIN models m ON m.id = s.model_id WHERE s.entity_id IN (SELECT id FROM subject)" },
 		{ "merge", "SELECT id, entity, survivor_id, merged_id, probability, reason, decisions, status, created_at, undone_at "
-			   "FROM merges WHERE survivor_id IN (SELECT id FROM temp.subject) OR merged_id IN (SELECT id FROM temp.subject)" },
+			   "FROM merges WHERE survivor_id IN (SELECT id FROM subject) OR merged_id IN (SELECT id FROM subject)" },
 		{ "event", "SELECT seq, at, entity, entity_id, op, payload FROM events WHERE entity_id IN " ROWS_OF_SUBJECT " ORDER BY seq" },
 		{ "audit", "SELECT seq, at, actor, action, entity, entity_id, detail AS payload FROM audit_log "
-			   "WHERE entity_id IN (SELECT id FROM temp.subject) ORDER BY seq" },
+			   "WHERE entity_id IN (SELECT id FROM subject) ORDER BY seq" },
 	};
 	struct crm_buf b;
 	long long n, count = 0;
@@ -849,7 +864,7 @@ int crm_subject_export(sqlite3 *db, const char *subject, const char *actor,
 	int rc = -1;
 
 	crm_buf_init(&b, 0);
-	if (crm_db_exec(db, "BEGIN", e) < 0)
+	if (crm_store_begin_read(db, e) < 0)
 		return -1;
 	if ((n = subject_find(db, subject, e)) < 0)
 		goto out;
@@ -872,46 +887,46 @@ int crm_subject_export(sqlite3 *db, const char *subject, const char *actor,
 	rc = 0;
 out:
 	crm_buf_release(&b);
-	if (rc == 0 && !sqlite3_db_readonly(db, "main")) {
+	if (rc == 0 && !crm_store_readonly(db)) {
 		char first[CRM_ID_MAX] = "";
 
-		crm_db_text1(db, "SELECT min(id) FROM temp.subject", NULL, first, sizeof(first), e);
+		/* The read ends; the audit entry is written under the write
+		 * lock, in a transaction of its own. */
+		crm_store_text1(db, "SELECT min(id) FROM subject", NULL, first, sizeof(first), e);
 		snprintf(detail, sizeof(detail), "{\"records\":%lld}", count);
-		if (crm_audit_append(CRM_SQ_STORE(db), actor, "export-subject", "contact", first, detail, e) < 0 ||
-		    crm_db_commit(db, e) < 0) {
-			crm_db_rollback(db);
+		if (crm_store_commit(db, e) < 0 ||
+		    crm_audit_append(db, actor, "export-subject", "contact", first, detail, e) < 0)
 			return -1;
-		}
 		return 0;
 	}
-	crm_db_rollback(db);
+	crm_store_rollback(db);
 	return rc;
 }
 
 /* ---- retention -------------------------------------------------------- */
 
-int crm_purge(sqlite3 *db, const struct crm_purge_rule *rules, size_t n,
+int crm_purge(struct crm_store *db, const struct crm_purge_rule *rules, size_t n,
 	      const char *actor, int dry_run, struct crm_purge *p,
 	      struct crm_err *e)
 {
 	static const struct { const char *kind, *sql; } del[] = {
-		{ "transcripts", "DELETE FROM transcripts WHERE created_at < strftime('%Y-%m-%dT%H:%M:%SZ', 'now', '-' || ?1 || ' days')" },
-		{ "interactions", "DELETE FROM interactions WHERE occurred_at < strftime('%Y-%m-%dT%H:%M:%SZ', 'now', '-' || ?1 || ' days')" },
+		{ "transcripts", "DELETE FROM transcripts WHERE created_at < strftime('%Y-%m-%dT%H:%M:%SZ', 'now', '-' || CAST(?1 AS text) || ' days')" },
+		{ "interactions", "DELETE FROM interactions WHERE occurred_at < strftime('%Y-%m-%dT%H:%M:%SZ', 'now', '-' || CAST(?1 AS text) || ' days')" },
 		{ "leads", "DELETE FROM contacts WHERE merged_into IS NULL AND coalesce(outcome, '') != 'converted' "
-			   "AND updated_at < strftime('%Y-%m-%dT%H:%M:%SZ', 'now', '-' || ?1 || ' days') "
+			   "AND updated_at < strftime('%Y-%m-%dT%H:%M:%SZ', 'now', '-' || CAST(?1 AS text) || ' days') "
 			   "AND NOT EXISTS (SELECT 1 FROM interactions i WHERE i.contact_id = contacts.id) "
 			   "AND NOT EXISTS (SELECT 1 FROM deals d WHERE d.contact_id = contacts.id) "
 			   "AND NOT EXISTS (SELECT 1 FROM tasks t WHERE t.contact_id = contacts.id) "
 			   "AND NOT EXISTS (SELECT 1 FROM contacts m WHERE m.merged_into = contacts.id)" },
-		{ "deliveries", "DELETE FROM webhook_deliveries WHERE status != 'pending' AND created_at < strftime('%Y-%m-%dT%H:%M:%SZ', 'now', '-' || ?1 || ' days')" },
-		{ "events", "DELETE FROM events WHERE at < strftime('%Y-%m-%dT%H:%M:%SZ', 'now', '-' || ?1 || ' days') "
+		{ "deliveries", "DELETE FROM webhook_deliveries WHERE status != 'pending' AND created_at < strftime('%Y-%m-%dT%H:%M:%SZ', 'now', '-' || CAST(?1 AS text) || ' days')" },
+		{ "events", "DELETE FROM events WHERE at < strftime('%Y-%m-%dT%H:%M:%SZ', 'now', '-' || CAST(?1 AS text) || ' days') "
 			    "AND seq < (SELECT max(seq) FROM events)" },
 	};
 	long long *out[] = { &p->transcripts, &p->interactions, &p->leads, &p->deliveries, &p->events };
 	char detail[256];
 
 	memset(p, 0, sizeof(*p));
-	if (crm_db_exec(db, "BEGIN IMMEDIATE", e) < 0)
+	if (crm_store_begin(db, e) < 0)
 		return -1;
 	/* A dry run deletes too, counts, and rolls back. */
 	for (size_t i = 0; i < sizeof(del) / sizeof(del[0]); i++) {
@@ -925,22 +940,27 @@ int crm_purge(sqlite3 *db, const struct crm_purge_rule *rules, size_t n,
 		if (!r)
 			continue;
 		snprintf(days, sizeof(days), "%g", r->days);
-		if ((*out[i] = crm_db_run(db, del[i].sql, &par, 1, del[i].kind, e)) < 0)
+		if ((*out[i] = run(db, del[i].sql, &par, 1, e)) < 0)
 			goto fail;
 	}
 	if (dry_run) {
-		crm_db_rollback(db);
+		crm_store_rollback(db);
 		return 0;
 	}
 	snprintf(detail, sizeof(detail),
 		 "{\"interactions\":%lld,\"transcripts\":%lld,\"leads\":%lld,\"events\":%lld,\"deliveries\":%lld}",
 		 p->interactions, p->transcripts, p->leads, p->events, p->deliveries);
-	if (crm_audit_append(CRM_SQ_STORE(db), actor, "purge", NULL, NULL, detail, e) < 0 ||
-	    crm_db_commit(db, e) < 0)
+	if (crm_audit_append(db, actor, "purge", NULL, NULL, detail, e) < 0 ||
+	    crm_store_commit(db, e) < 0)
 		goto fail;
-	sqlite3_wal_checkpoint_v2(db, NULL, SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL);
+	{
+		static const char *const purged[] = { "transcripts", "interactions", "contacts",
+			"webhook_deliveries", "events", NULL };
+
+		crm_store_scrub(db, purged);
+	}
 	return 0;
 fail:
-	crm_db_rollback(db);
+	crm_store_rollback(db);
 	return -1;
 }

@@ -7,7 +7,6 @@
 #ifndef CRM_PRIVACY_H
 #define CRM_PRIVACY_H
 
-#include <sqlite3.h>
 
 #include "store/store.h"
 #include "util.h"
@@ -59,7 +58,7 @@ struct crm_forget {
  * checkpoint the log so no freed page keeps their bytes. 0, or 1 when
  * nothing matches SUBJECT (with dry_run: counts only).
  */
-int crm_forget(sqlite3 *db, const char *subject, const char *actor,
+int crm_forget(struct crm_store *db, const char *subject, const char *actor,
 	       int dry_run, struct crm_forget *f, struct crm_buf *receipt_json,
 	       struct crm_err *e);
 
@@ -68,7 +67,7 @@ int crm_forget(sqlite3 *db, const char *subject, const char *actor,
  * the subject's contacts, deals, interactions, transcripts, tasks, scores,
  * merges, events and audit entries. 1 when nothing matches.
  */
-int crm_subject_export(sqlite3 *db, const char *subject, const char *actor,
+int crm_subject_export(struct crm_store *db, const char *subject, const char *actor,
 		       int (*emit)(void *ctx, const char *rec, size_t n),
 		       void *ctx, struct crm_err *e);
 
@@ -80,7 +79,7 @@ struct crm_purge {
 	long long interactions, transcripts, leads, events, deliveries;
 };
 /* Delete what is past its retention period (rules with days > 0). */
-int crm_purge(sqlite3 *db, const struct crm_purge_rule *rules, size_t n,
+int crm_purge(struct crm_store *db, const struct crm_purge_rule *rules, size_t n,
 	      const char *actor, int dry_run, struct crm_purge *p,
 	      struct crm_err *e);
 

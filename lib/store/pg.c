@@ -235,6 +235,22 @@ static int pq_in_transaction(struct crm_store *s)
 	return PQtransactionStatus(CONN(s)) != PQTRANS_IDLE;
 }
 
+static int pq_scrub(struct crm_store *s, const char *const *tables)
+{
+	int ok = 1;
+
+	for (size_t i = 0; tables && tables[i]; i++) {
+		char sql[96];
+		PGresult *r;
+
+		snprintf(sql, sizeof(sql), "VACUUM %s", tables[i]);
+		r = PQexec(CONN(s), sql);
+		ok &= PQresultStatus(r) == PGRES_COMMAND_OK;
+		PQclear(r);
+	}
+	return ok;
+}
+
 static int pq_version(struct crm_store *s, int *v, struct crm_err *e)
 {
 	PGresult *r = PQexec(CONN(s), "SELECT to_regclass('crm_schema') IS NOT NULL");
@@ -1153,6 +1169,7 @@ const struct crm_store_ops crm_store_pg = {
 	.try_begin = pq_try_begin,
 	.rollback = pq_rollback,
 	.in_transaction = pq_in_transaction,
+	.scrub = pq_scrub,
 	.version = pq_version,
 	.apply = pq_apply,
 	.migrating = pq_migrating,

@@ -80,6 +80,12 @@ static int sq_in_transaction(struct crm_store *s)
 	return !sqlite3_get_autocommit(DB(s));
 }
 
+static int sq_scrub(struct crm_store *s, const char *const *tables)
+{
+	(void)tables;
+	return sqlite3_wal_checkpoint_v2(DB(s), NULL, SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL) == SQLITE_OK;
+}
+
 static int sq_version(struct crm_store *s, int *v, struct crm_err *e)
 {
 	return crm_db_user_version(DB(s), v, e);
@@ -417,6 +423,7 @@ const struct crm_store_ops crm_store_sqlite_ops = {
 	.try_begin = sq_try_begin,
 	.rollback = sq_rollback,
 	.in_transaction = sq_in_transaction,
+	.scrub = sq_scrub,
 	.version = sq_version,
 	.apply = sq_apply,
 	.tables = sq_tables,

@@ -569,6 +569,11 @@ size_t crm_stmt_bytes(struct crm_stmt *st, int i)
 	return n;
 }
 
+int crm_store_scrub(struct crm_store *s, const char *const *tables)
+{
+	return s->ops->scrub(s, tables);
+}
+
 int crm_store_in_transaction(struct crm_store *s)
 {
 	return s->ops->in_transaction(s);

@@ -120,6 +120,15 @@ void crm_store_rollback(struct crm_store *s);
 /* Is a transaction open on s? (A function that must write atomically
  * opens its own only when its caller has none.) */
 int crm_store_in_transaction(struct crm_store *s);
+/*
+ * After rows were deleted for good (an erasure, a purge), outside any
+ * transaction: rewrite what still holds their bytes. SQLite writes its
+ * log back into the file (whose freed pages secure_delete zeroed) and
+ * empties it; PostgreSQL vacuums tables (a NULL-terminated list), so
+ * their pages no longer hold the dead rows (its WAL, archives and base
+ * backups still do until they are recycled). 1 done, 0 not.
+ */
+int crm_store_scrub(struct crm_store *s, const char *const *tables);
 
 /* The column that orders a table's rows oldest first: "rowid" on SQLite,
  * "id" on PostgreSQL (ids sort by the time they were made). */
