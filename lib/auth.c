@@ -105,21 +105,13 @@ int crm_token_add(struct crm_store *db, const char *name, enum crm_role role,
 
 int crm_token_revoke(struct crm_store *db, const char *which, struct crm_err *e)
 {
-	struct crm_stmt *st;
 	char now[32];
+	const char *p[] = { which, now };
 	long long changes;
-	int rc;
 
 	crm_db_timestamp(now, sizeof(now));
-	if (crm_store_prepare(db, "UPDATE api_tokens SET revoked_at = ?2 "
-			       "WHERE (id = ?1 OR name = ?1) AND revoked_at IS NULL", 0, &st, e) < 0)
-		return -1;
-	crm_stmt_bind_text_ref(st, 1, which, (size_t)-1);
-	crm_stmt_bind_text_ref(st, 2, now, (size_t)-1);
-	rc = crm_stmt_step(st, e);
-	changes = crm_stmt_changes(st);
-	crm_stmt_free(st);
-	if (rc < 0)
+	if ((changes = crm_store_run(db, "UPDATE api_tokens SET revoked_at = ?2 "
+				     "WHERE (id = ?1 OR name = ?1) AND revoked_at IS NULL", p, 2, e)) < 0)
 		return -1;
 	if (!changes)
 		return crm_err_set(e, CRM_EDATA, "no live token '%s'", which);

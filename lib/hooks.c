@@ -111,17 +111,9 @@ int crm_hook_add(struct crm_store *db, const char *url, const char *format, cons
 
 int crm_hook_remove(struct crm_store *db, const char *id, struct crm_err *e)
 {
-	struct crm_stmt *st;
 	long long changes;
-	int rc;
 
-	if (crm_store_prepare(db, "DELETE FROM webhooks WHERE id = ?1", 0, &st, e) < 0)
-		return -1;
-	crm_stmt_bind_text_ref(st, 1, id, (size_t)-1);
-	rc = crm_stmt_step(st, e);
-	changes = crm_stmt_changes(st);
-	crm_stmt_free(st);
-	if (rc < 0)
+	if ((changes = crm_store_run(db, "DELETE FROM webhooks WHERE id = ?1", &id, 1, e)) < 0)
 		return -1;
 	if (!changes)
 		return crm_err_set(e, CRM_EDATA, "no webhook '%s'", id);

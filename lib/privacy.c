@@ -292,22 +292,6 @@ int crm_suppressed(struct crm_store *db, const char *field, const char *value)
 	return found;
 }
 
-/* Run sql with text parameters p[0..n); the rows it changed, or -1. */
-static long long run(struct crm_store *db, const char *sql, const char *const *p, int n,
-		     struct crm_err *e)
-{
-	struct crm_stmt *st;
-	long long changes;
-
-	if (crm_store_prepare(db, sql, 0, &st, e) < 0)
-		return -1;
-	for (int i = 0; i < n; i++)
-		crm_stmt_bind_text_ref(st, i + 1, p[i], (size_t)-1);
-	changes = crm_stmt_step(st, e) < 0 ? -1 : crm_stmt_changes(st);
-	crm_stmt_free(st);
-	return changes;
-}
-
 /* ---- finding a subject ------------------------------------------------ */
 
 /*
@@ -629,12 +613,12 @@ int crm_forget(struct crm_store *db, const char *subject, const char *actor,
 		goto fail;
 	crm_fault("forget-shredded");
 #define DEL(field, sql) \
-	do { if ((f->field = run(db, sql, NULL, 0, e)) < 0) goto fail; } while (0)
+	do { if ((f->field = crm_store_run(db, sql, NULL, 0, e)) < 0) goto fail; } while (0)
 	DEL(deliveries, "DELETE FROM webhook_deliveries WHERE seq IN (SELECT seq FROM events WHERE entity_id IN " ROWS_OF_SUBJECT ")");
 	DEL(events, "DELETE FROM events WHERE entity_id IN " ROWS_OF_SUBJECT);
 	DEL(transcripts, "DELETE FROM transcripts WHERE interaction_id IN (SELECT id FROM interactions WHERE contact_id IN (SELECT id FROM subject))");
 	DEL(scores, "DELETE FROM scores WHERE entity_id IN (SELECT id FROM subject)");
-	if (run(db, "DELETE FROM holdout_scores WHERE entity_id IN (SELECT id FROM subject)",
+	if (crm_store_run(db, "DELETE FROM holdout_scores WHERE entity_id IN (SELECT id FROM subject)",
 		       NULL, 0, e) < 0)
 		goto fail;
 	DEL(reviews, "DELETE FROM match_reviews WHERE a_id IN (SELECT id FROM subject) OR b_id IN (SELECT id FROM subject)");
@@ -642,7 +626,7 @@ int crm_forget(struct crm_store *db, const char *subject, const char *actor,
 	DEL(interactions, "DELETE FROM interactions WHERE contact_id IN (SELECT id FROM subject)");
 	DEL(tasks, "DELETE FROM tasks WHERE contact_id IN (SELECT id FROM subject)");
 	DEL(deals_unlinked, "UPDATE deals SET contact_id = NULL WHERE contact_id IN (SELECT id FROM subject)");
-	if (run(db, "UPDATE contacts SET merged_into = NULL WHERE id IN (SELECT id FROM subject)",
+	if (crm_store_run(db, "UPDATE contacts SET merged_into = NULL WHERE id IN (SELECT id FROM subject)",
 		       NULL, 0, e) < 0)
 		goto fail;
 	DEL(contacts, "DELETE FROM contacts WHERE id IN (SELECT id FROM subject)");
@@ -673,7 +657,7 @@ int crm_forget(struct crm_store *db, const char *subject, const char *actor,
 	{
 		const char *p[] = { rid, now, rj->data };
 
-		if (run(db, "UPDATE subject_requests SET done_at = ?2, receipt = ?3 WHERE id = CAST(?1 AS INTEGER)",
+		if (crm_store_run(db, "UPDATE subject_requests SET done_at = ?2, receipt = ?3 WHERE id = CAST(?1 AS INTEGER)",
 			       p, 3, e) < 0)
 			goto fail;
 	}
@@ -940,7 +924,7 @@ int crm_purge(struct crm_store *db, const struct crm_purge_rule *rules, size_t n
 		if (!r)
 			continue;
 		snprintf(days, sizeof(days), "%g", r->days);
-		if ((*out[i] = run(db, del[i].sql, &par, 1, e)) < 0)
+		if ((*out[i] = crm_store_run(db, del[i].sql, &par, 1, e)) < 0)
 			goto fail;
 	}
 	if (dry_run) {

@@ -196,6 +196,21 @@ int crm_store_text1(struct crm_store *s, const char *sql, const char *p, char *o
 	return rc;
 }
 
+long long crm_store_run(struct crm_store *s, const char *sql, const char *const *p, int n,
+			struct crm_err *e)
+{
+	struct crm_stmt *st;
+	long long changes;
+
+	if (crm_store_prepare(s, sql, 0, &st, e) < 0)
+		return -1;
+	for (int i = 0; i < n; i++)
+		crm_stmt_bind_text_ref(st, i + 1, p[i], (size_t)-1);
+	changes = crm_stmt_step(st, e) < 0 ? -1 : crm_stmt_changes(st);
+	crm_stmt_free(st);
+	return changes;
+}
+
 int crm_store_set_meta(struct crm_store *s, const char *key, const char *value,
 		       struct crm_err *e)
 {

@@ -98,6 +98,11 @@ int crm_store_text1(struct crm_store *s, const char *sql, const char *p, char *o
  * for a list instead of one for each. -1 when out of memory. */
 int crm_store_text_array(struct crm_buf *b, const char *const *v, size_t n);
 
+/* Run sql with text parameters p[0..n) (NULL binds NULL): the rows it
+ * changed, or -1 with e. */
+long long crm_store_run(struct crm_store *s, const char *sql, const char *const *p, int n,
+			struct crm_err *e);
+
 /* meta key = value, inserted or replaced. */
 int crm_store_set_meta(struct crm_store *s, const char *key, const char *value,
 		       struct crm_err *e);
