@@ -14,7 +14,7 @@
 #include "../lib/checks.h"
 #include "../lib/crypt.h"
 #include "../lib/db.h"
-#include "../lib/store/sqlite.h"
+#include "../lib/store/store.h"
 #include "../lib/privacy.h"
 #include "../lib/fairness.h"
 #include "../lib/model.h"
@@ -62,13 +62,13 @@ static const struct cli cli = {
 };
 
 /* trail: check the audit trail's hash chain; exit 1 when it is broken. */
-static int cmd_trail(sqlite3 *db)
+static int cmd_trail(struct crm_store *db)
 {
 	struct crm_audit_verify v;
 	struct crm_err e = { 0 };
 	char line[256];
 
-	if (crm_audit_verify(CRM_SQ_STORE(db), &v, &e) < 0)
+	if (crm_audit_verify(db, &v, &e) < 0)
 		cli_die_err(&e);
 	snprintf(line, sizeof(line),
 		 "{\"type\":\"trail\",\"status\":\"%s\",\"entries\":%lld,\"broken_at\":%lld,\"head\":\"%s\"}\n",
@@ -363,7 +363,7 @@ static float operating_point(const struct crm_audit_pop *pop, const struct bias_
 	return thr;
 }
 
-static int cmd_bias(sqlite3 *db, struct bias_args *a)
+static int cmd_bias(struct crm_store *db, struct bias_args *a)
 {
 	struct crm_audit_pop pop;
 	struct crm_err e = { 0 };
@@ -386,7 +386,7 @@ static int cmd_bias(sqlite3 *db, struct bias_args *a)
 		struct crm_model m;
 
 		crm_model_init(&m);
-		if (crm_model_load(CRM_SQ_STORE(db), a->type, a->model, &m, &e) < 0)
+		if (crm_model_load(db, a->type, a->model, &m, &e) < 0)
 			cli_die_err(&e);
 		snprintf(model, sizeof(model), "%s", m.id);
 		crm_model_release(&m);
@@ -409,32 +409,33 @@ static int cmd_bias(sqlite3 *db, struct bias_args *a)
 	crm_buf_addc(&findings, ']');
 	/* The overrides in force, which the audit is partly about. */
 	if (db) {
-		sqlite3_stmt *st;
+		struct crm_stmt *st;
 		struct crm_buf b;
 
+		if (crm_store_prepare(db, "SELECT feature, action, value, who, why, at FROM weights w WHERE entity = ?1 AND id = "
+				      "(SELECT max(id) FROM weights w2 WHERE w2.entity = w.entity AND w2.feature = w.feature) "
+				      "AND action != 'clear' ORDER BY feature", 0, &st, &e) < 0)
+			cli_die_err(&e);
 		crm_buf_init(&b, 0);
-		sqlite3_prepare_v2(db, "SELECT feature, action, value, who, why, at FROM weights w WHERE entity = ?1 AND id = "
-				       "(SELECT max(id) FROM weights w2 WHERE w2.entity = w.entity AND w2.feature = w.feature) "
-				       "AND action != 'clear' ORDER BY feature", -1, &st, NULL);
-		sqlite3_bind_text(st, 1, a->type->kind, -1, SQLITE_STATIC);
-		while (sqlite3_step(st) == SQLITE_ROW) {
+		crm_stmt_bind_text_ref(st, 1, a->type->kind, (size_t)-1);
+		while (crm_stmt_step(st, &e) > 0) {
 			crm_buf_reset(&b);
 			crm_buf_adds(&b, "{\"type\":\"override\",\"feature\":");
-			crm_json_str(&b, (const char *)sqlite3_column_text(st, 0), (size_t)sqlite3_column_bytes(st, 0));
-			crm_buf_addf(&b, ",\"action\":\"%s\",\"value\":%g,\"who\":", sqlite3_column_text(st, 1),
-				     sqlite3_column_double(st, 2));
-			crm_json_str(&b, (const char *)sqlite3_column_text(st, 3), (size_t)sqlite3_column_bytes(st, 3));
+			crm_json_str(&b, crm_stmt_text(st, 0), crm_stmt_bytes(st, 0));
+			crm_buf_addf(&b, ",\"action\":\"%s\",\"value\":%g,\"who\":", crm_stmt_text(st, 1),
+				     crm_stmt_double(st, 2));
+			crm_json_str(&b, crm_stmt_text(st, 3), crm_stmt_bytes(st, 3));
 			crm_buf_adds(&b, ",\"why\":");
-			crm_json_str(&b, (const char *)sqlite3_column_text(st, 4), (size_t)sqlite3_column_bytes(st, 4));
-			crm_buf_addf(&b, ",\"at\":\"%s\"}\n", sqlite3_column_text(st, 5));
+			crm_json_str(&b, crm_stmt_text(st, 4), crm_stmt_bytes(st, 4));
+			crm_buf_addf(&b, ",\"at\":\"%s\"}\n", crm_stmt_text(st, 5));
 			if (cli_isatty(1))
-				printf("override in force: %s %s (%s: %s)\n", sqlite3_column_text(st, 1),
-				       sqlite3_column_text(st, 0), sqlite3_column_text(st, 3), sqlite3_column_text(st, 4));
+				printf("override in force: %s %s (%s: %s)\n", crm_stmt_text(st, 1),
+				       crm_stmt_text(st, 0), crm_stmt_text(st, 3), crm_stmt_text(st, 4));
 			else
 				cli_write(b.data, b.len);
 			crm_report_override(&rep, b.data);
 		}
-		sqlite3_finalize(st);
+		crm_stmt_free(st);
 		crm_buf_release(&b);
 	}
 	/* What if: before and after, in memory, nothing stored. */
@@ -526,7 +527,7 @@ static int cmd_bias(sqlite3 *db, struct bias_args *a)
 static const char *const status_name[] = { "pass", "fail", "skip" };
 
 /* quality or privacy: run the checks, print, store; exit 1 on a failure. */
-static int cmd_checks(sqlite3 *db, const char *kind, const char *const *max, size_t nmax,
+static int cmd_checks(struct crm_store *db, const char *kind, const char *const *max, size_t nmax,
 		      const char *const *only, size_t nonly, const struct crm_retention *ret,
 		      const char *report, int store, int quiet)
 {
@@ -633,45 +634,47 @@ static int cmd_checks(sqlite3 *db, const char *kind, const char *const *max, siz
 }
 
 /* The stored audit runs, oldest first. */
-static int cmd_history(sqlite3 *db, const char *kind)
+static int cmd_history(struct crm_store *db, const char *kind)
 {
-	sqlite3_stmt *st;
+	struct crm_err e = { 0 };
+	struct crm_stmt *st;
 	int tty = cli_isatty(1);
 
-	sqlite3_prepare_v2(db, "SELECT id, at, kind, entity, model_id, violations, verdict, json(params) FROM audits "
-			       "WHERE ?1 IS NULL OR kind = ?1 ORDER BY at, id", -1, &st, NULL);
-	sqlite3_bind_text(st, 1, kind, -1, SQLITE_STATIC);
+	if (crm_store_prepare(db, "SELECT id, at, kind, entity, model_id, violations, verdict, params FROM audits "
+			      "WHERE CAST(?1 AS text) IS NULL OR kind = ?1 ORDER BY at, id", 0, &st, &e) < 0)
+		cli_die_err(&e);
+	crm_stmt_bind_text_ref(st, 1, kind, (size_t)-1);
 	if (tty)
 		printf("%-20s %-24s %-8s %-8s %-20s %10s  %s\n", "ID", "AT", "KIND", "ENTITY", "MODEL", "VIOLATIONS", "VERDICT");
-	while (sqlite3_step(st) == SQLITE_ROW) {
+	while (crm_stmt_step(st, &e) > 0) {
 		struct crm_buf b;
 
 		if (tty) {
-			printf("%-20s %-24s %-8s %-8s %-20s %10d  %s\n", sqlite3_column_text(st, 0),
-			       sqlite3_column_text(st, 1), sqlite3_column_text(st, 2),
-			       sqlite3_column_type(st, 3) == SQLITE_NULL ? "-" : (const char *)sqlite3_column_text(st, 3),
-			       sqlite3_column_type(st, 4) == SQLITE_NULL ? "-" : (const char *)sqlite3_column_text(st, 4),
-			       sqlite3_column_int(st, 5), sqlite3_column_text(st, 6));
+			printf("%-20s %-24s %-8s %-8s %-20s %10d  %s\n", crm_stmt_text(st, 0),
+			       crm_stmt_text(st, 1), crm_stmt_text(st, 2),
+			       crm_stmt_type(st, 3) == CRM_NULL ? "-" : crm_stmt_text(st, 3),
+			       crm_stmt_type(st, 4) == CRM_NULL ? "-" : crm_stmt_text(st, 4),
+			       (int)crm_stmt_int64(st, 5), crm_stmt_text(st, 6));
 			continue;
 		}
 		crm_buf_init(&b, 0);
 		crm_buf_addf(&b, "{\"type\":\"audit\",\"id\":\"%s\",\"at\":\"%s\",\"kind\":\"%s\",\"entity\":",
-			     sqlite3_column_text(st, 0), sqlite3_column_text(st, 1), sqlite3_column_text(st, 2));
-		if (sqlite3_column_type(st, 3) == SQLITE_NULL)
+			     crm_stmt_text(st, 0), crm_stmt_text(st, 1), crm_stmt_text(st, 2));
+		if (crm_stmt_type(st, 3) == CRM_NULL)
 			crm_buf_adds(&b, "null");
 		else
-			crm_buf_addf(&b, "\"%s\"", sqlite3_column_text(st, 3));
+			crm_buf_addf(&b, "\"%s\"", crm_stmt_text(st, 3));
 		crm_buf_adds(&b, ",\"model\":");
-		if (sqlite3_column_type(st, 4) == SQLITE_NULL)
+		if (crm_stmt_type(st, 4) == CRM_NULL)
 			crm_buf_adds(&b, "null");
 		else
-			crm_buf_addf(&b, "\"%s\"", sqlite3_column_text(st, 4));
-		crm_buf_addf(&b, ",\"violations\":%d,\"verdict\":\"%s\",\"params\":%s}\n", sqlite3_column_int(st, 5),
-			     sqlite3_column_text(st, 6), sqlite3_column_text(st, 7));
+			crm_buf_addf(&b, "\"%s\"", crm_stmt_text(st, 4));
+		crm_buf_addf(&b, ",\"violations\":%d,\"verdict\":\"%s\",\"params\":%s}\n", (int)crm_stmt_int64(st, 5),
+			     crm_stmt_text(st, 6), crm_stmt_text(st, 7));
 		cli_write(b.data, b.len);
 		crm_buf_release(&b);
 	}
-	sqlite3_finalize(st);
+	crm_stmt_free(st);
 	return 0;
 }
 
@@ -682,7 +685,7 @@ int main(int argc, char **argv)
 	const char *arg, *cmd, *max[32], *only[32], *kind = NULL;
 	size_t nmax = 0, nonly = 0;
 	struct crm_err e = { 0 };
-	sqlite3 *db;
+	struct crm_store *db;
 	int key, rc = 0;
 	long bits;
 
@@ -756,7 +759,7 @@ int main(int argc, char **argv)
 	cmd = argv[optind];
 	if (optind + 1 < argc && strcmp(cmd, "history"))
 		cli_die(CRM_EUSAGE, "%s: unexpected argument '%s'", cmd, argv[optind + 1]);
-	if (crm_db_open(&db, cli_db, 0, &e) < 0) {
+	if (crm_store_open(&db, crm_db_path(cli_db), 0, &e) < 0) {
 		/* Records piped in are audited from their own fields, and the
 		 * run is stored only where a database exists. */
 		if (e.code != CRM_ENOINPUT || strcmp(cmd, "bias") || !cli_stdin_records())
@@ -774,7 +777,6 @@ int main(int argc, char **argv)
 		rc = cmd_trail(db);
 	else
 		cli_die(CRM_EUSAGE, "unknown audit '%s' (want bias, quality, privacy, history or trail)", cmd);
-	if (db)
-		crm_db_close(db);
+	crm_store_close(db);
 	return cli_finish(rc);
 }

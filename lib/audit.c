@@ -6,11 +6,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <jansson.h>
+
 #include "audit.h"
 #include "db.h"
 #include "id.h"
 #include "model.h"
-#include "store/sqlite.h"
+#include "store/store.h"
 
 /* Interned strings: code 0 is "(missing)". */
 struct crm_intern {
@@ -113,13 +115,13 @@ static uint32_t intern(struct crm_intern *in, const char *s)
  * account, c: a deal's contact). A custom field's JSON path goes to path,
  * to be bound; its key is matched without regard to case.
  */
-static int attr_sql(sqlite3 *db, const struct crm_entity *t, const char *name,
+static int attr_sql(struct crm_store *db, const struct crm_entity *t, const char *name,
 		    struct crm_buf *sql, char *path, size_t pathlen, struct crm_err *e)
 {
 	const struct crm_entity *on = t;
 	const char *alias = "r", *rest = name, *key = NULL;
-	int f, is_deal = !strcmp(t->kind, "deal");
-	sqlite3_stmt *st;
+	int f, is_deal = !strcmp(t->kind, "deal"), pg = crm_store_kind(db) == CRM_STORE_POSTGRES;
+	struct crm_stmt *st;
 
 	*path = 0;
 	if (!strncmp(name, "account.", 8)) {
@@ -146,34 +148,39 @@ static int attr_sql(sqlite3 *db, const struct crm_entity *t, const char *name,
 		int found = 0;
 
 		crm_buf_init(&q, 0);
-		crm_buf_addf(&q, "SELECT j.key FROM (SELECT attrs FROM %s WHERE attrs != '{}' LIMIT 5000), "
-			     "json_each(attrs) j WHERE lower(j.key) = lower(?1) ORDER BY j.key = ?1 DESC LIMIT 1", on->table);
-		if (sqlite3_prepare_v2(db, q.data, -1, &st, NULL) != SQLITE_OK) {
+		crm_buf_addf(&q, pg ? "SELECT j.key FROM (SELECT attrs FROM %s WHERE attrs != '{}' LIMIT 5000) s, "
+				      "jsonb_each(s.attrs) j WHERE lower(j.key) = lower(?1) ORDER BY j.key = ?1 DESC LIMIT 1" :
+				      "SELECT j.key FROM (SELECT attrs FROM %s WHERE attrs != '{}' LIMIT 5000), "
+				      "json_each(attrs) j WHERE lower(j.key) = lower(?1) ORDER BY j.key = ?1 DESC LIMIT 1",
+			     on->table);
+		if (crm_store_prepare(db, q.data, 0, &st, e) < 0) {
 			crm_buf_release(&q);
-			return crm_db_err(db, e, "cannot read custom fields");
+			return -1;
 		}
 		crm_buf_release(&q);
-		sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
-		if (sqlite3_step(st) == SQLITE_ROW) {
-			snprintf(path, pathlen, "$.\"%s\"", sqlite3_column_text(st, 0));
+		crm_stmt_bind_text_ref(st, 1, key, (size_t)-1);
+		if (crm_stmt_step(st, e) > 0) {
+			/* SQLite: a JSON path; PostgreSQL: the key itself */
+			snprintf(path, pathlen, pg ? "%s" : "$.\"%s\"", crm_stmt_text(st, 0));
 			found = 1;
 		}
-		sqlite3_finalize(st);
+		crm_stmt_free(st);
 		if (!found)
 			return crm_err_set(e, CRM_EUSAGE, "'%s': no such field or custom field on %s",
 					   name, on->table);
 	}
-	return crm_buf_addf(sql, ", json_extract(%s.attrs, ?)", alias) < 0 ?
+	/* PostgreSQL gives the value as JSON text, opened by the reader */
+	return crm_buf_addf(sql, pg ? ", %s.attrs -> ?" : ", json_extract(%s.attrs, ?)", alias) < 0 ?
 		crm_err_set(e, CRM_ESOFTWARE, "out of memory") : 0;
 }
 
-int crm_audit_pop_open(struct crm_audit_pop *pop, sqlite3 *db,
+int crm_audit_pop_open(struct crm_audit_pop *pop, struct crm_store *db,
 		       const struct crm_entity *type, const char *const *attrs,
 		       size_t nattr, struct crm_err *e)
 {
 	struct crm_buf sql;
 	char path[CRM_AUDIT_MAXATTR][256];
-	sqlite3_stmt *st = NULL;
+	struct crm_stmt *st = NULL;
 	size_t cap = 1024;
 	int rc = -1, np = 0;
 
@@ -193,13 +200,11 @@ int crm_audit_pop_open(struct crm_audit_pop *pop, sqlite3 *db,
 	crm_buf_addf(&sql, " FROM %s r LEFT JOIN accounts a ON a.id = r.account_id%s "
 		     "WHERE r.merged_into IS NULL ORDER BY r.id", type->table,
 		     !strcmp(type->kind, "deal") ? " LEFT JOIN contacts c ON c.id = r.contact_id" : "");
-	if (sqlite3_prepare_v2(db, sql.data, -1, &st, NULL) != SQLITE_OK) {
-		crm_db_err(db, e, "cannot read the records");
+	if (crm_store_prepare(db, sql.data, 0, &st, e) < 0)
 		goto out;
-	}
 	for (size_t a = 0; a < nattr; a++)
 		if (*path[a])
-			sqlite3_bind_text(st, ++np, path[a], -1, SQLITE_STATIC);
+			crm_stmt_bind_text_ref(st, ++np, path[a], (size_t)-1);
 	pop->rec_id = malloc(cap * sizeof(*pop->rec_id));
 	for (size_t a = 0; a < nattr; a++) {
 		pop->rec_val[a] = malloc(cap * sizeof(*pop->rec_val[a]));
@@ -209,7 +214,7 @@ int crm_audit_pop_open(struct crm_audit_pop *pop, sqlite3 *db,
 	}
 	if (!pop->rec_id)
 		goto nomem;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+	while ((rc = crm_stmt_step(st, e)) == 1) {
 		size_t i = pop->nrec;
 
 		if (i == cap) {
@@ -221,24 +226,45 @@ int crm_audit_pop_open(struct crm_audit_pop *pop, sqlite3 *db,
 				    grow(&pop->rec_num[a], cap, sizeof(*pop->rec_num[a])) < 0)
 					goto nomem;
 		}
-		if (!(pop->rec_id[i] = strdup((const char *)sqlite3_column_text(st, 0))))
+		if (!(pop->rec_id[i] = strdup(crm_stmt_text(st, 0))))
 			goto nomem;
 		pop->nrec++;
 		for (size_t a = 0; a < nattr; a++) {
-			int ct = sqlite3_column_type(st, (int)a + 1);
-			char num[64];
+			int ct = crm_stmt_type(st, (int)a + 1);
+			char num[64], text[256];
 			const char *v = num;
 
 			pop->rec_num[a][i] = NAN;
-			if (ct == SQLITE_NULL) {
+			if (ct == CRM_TEXT && *path[a] && crm_store_kind(db) == CRM_STORE_POSTGRES) {
+				/* a custom field as JSON: its number, or its text */
+				json_t *x = json_loads(crm_stmt_text(st, (int)a + 1), JSON_DECODE_ANY, NULL);
+
+				if (json_is_number(x)) {
+					ct = CRM_REAL;
+					pop->rec_num[a][i] = json_number_value(x);
+				} else if (json_is_string(x)) {
+					snprintf(text, sizeof(text), "%s", json_string_value(x));
+				} else {
+					ct = CRM_NULL;
+				}
+				json_decref(x);
+				if (ct == CRM_REAL)
+					snprintf(num, sizeof(num), "%g", pop->rec_num[a][i]);
+				else
+					v = text;
+			}
+			if (ct == CRM_NULL) {
 				pop->rec_val[a][i] = 0;
 				continue;
 			}
-			if (ct == SQLITE_INTEGER || ct == SQLITE_FLOAT) {
-				pop->rec_num[a][i] = sqlite3_column_double(st, (int)a + 1);
+			if (v == text) {
+				;
+			} else if (ct == CRM_INTEGER || ct == CRM_REAL) {
+				if (isnan(pop->rec_num[a][i]))
+					pop->rec_num[a][i] = crm_stmt_double(st, (int)a + 1);
 				snprintf(num, sizeof(num), "%g", pop->rec_num[a][i]);
 			} else {
-				v = (const char *)sqlite3_column_text(st, (int)a + 1);
+				v = crm_stmt_text(st, (int)a + 1);
 			}
 			if (!*v) {
 				pop->rec_val[a][i] = 0;
@@ -248,17 +274,14 @@ int crm_audit_pop_open(struct crm_audit_pop *pop, sqlite3 *db,
 				goto nomem;
 		}
 	}
-	if (rc != SQLITE_DONE) {
-		crm_db_err(db, e, "cannot read the records");
-		rc = -1;
+	if (rc < 0)
 		goto out;
-	}
 	rc = 0;
 	goto out;
 nomem:
 	rc = crm_err_set(e, CRM_ESOFTWARE, "out of memory");
 out:
-	sqlite3_finalize(st);
+	crm_stmt_free(st);
 	crm_buf_release(&sql);
 	return rc;
 }
@@ -398,40 +421,40 @@ int crm_audit_pop_add(struct crm_audit_pop *pop, const char *id, float p,
 	return add_row(pop, (uint32_t)r, p, role, label, e);
 }
 
-int crm_audit_pop_model(struct crm_audit_pop *pop, sqlite3 *db,
+int crm_audit_pop_model(struct crm_audit_pop *pop, struct crm_store *db,
 			const char *model_id, struct crm_err *e)
 {
 	char sql[256];
-	sqlite3_stmt *st;
+	struct crm_stmt *st;
 	int rc;
 
 	snprintf(sql, sizeof(sql), "SELECT s.entity_id, s.probability FROM scores s JOIN %s r ON r.id = s.entity_id "
 		 "WHERE s.model_id = ?1 AND r.outcome IS NULL", pop->type->table);
-	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
-		return crm_db_err(db, e, "cannot read the scores");
-	sqlite3_bind_text(st, 1, model_id, -1, SQLITE_STATIC);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
-		if (crm_audit_pop_add(pop, (const char *)sqlite3_column_text(st, 0),
-				      (float)sqlite3_column_double(st, 1), 1, 0, e) < 0) {
-			sqlite3_finalize(st);
+	if (crm_store_prepare(db, sql, 0, &st, e) < 0)
+		return -1;
+	crm_stmt_bind_text_ref(st, 1, model_id, (size_t)-1);
+	while ((rc = crm_stmt_step(st, e)) == 1)
+		if (crm_audit_pop_add(pop, crm_stmt_text(st, 0),
+				      (float)crm_stmt_double(st, 1), 1, 0, e) < 0) {
+			crm_stmt_free(st);
 			return -1;
 		}
-	sqlite3_finalize(st);
-	if (rc != SQLITE_DONE)
-		return crm_db_err(db, e, "cannot read the scores");
-	if (sqlite3_prepare_v2(db, "SELECT entity_id, probability, label FROM holdout_scores WHERE model_id = ?1",
-			       -1, &st, NULL) != SQLITE_OK)
-		return crm_db_err(db, e, "cannot read the holdout");
-	sqlite3_bind_text(st, 1, model_id, -1, SQLITE_STATIC);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
-		if (crm_audit_pop_add(pop, (const char *)sqlite3_column_text(st, 0),
-				      (float)sqlite3_column_double(st, 1), 2,
-				      (uint8_t)sqlite3_column_int(st, 2), e) < 0) {
-			sqlite3_finalize(st);
+	crm_stmt_free(st);
+	if (rc != 0)
+		return -1;
+	if (crm_store_prepare(db, "SELECT entity_id, probability, label FROM holdout_scores WHERE model_id = ?1",
+			      0, &st, e) < 0)
+		return -1;
+	crm_stmt_bind_text_ref(st, 1, model_id, (size_t)-1);
+	while ((rc = crm_stmt_step(st, e)) == 1)
+		if (crm_audit_pop_add(pop, crm_stmt_text(st, 0),
+				      (float)crm_stmt_double(st, 1), 2,
+				      (uint8_t)(int)crm_stmt_int64(st, 2), e) < 0) {
+			crm_stmt_free(st);
 			return -1;
 		}
-	sqlite3_finalize(st);
-	return rc == SQLITE_DONE ? 0 : crm_db_err(db, e, "cannot read the holdout");
+	crm_stmt_free(st);
+	return rc == 0 ? 0 : -1;
 }
 
 static int cmp_num(const void *a, const void *b)
@@ -660,10 +683,10 @@ fail:
 }
 
 /* The stored holdout of model id: ids and outcomes (new arrays). */
-static int stored_holdout(sqlite3 *db, const char *id, char ***hid, float **hy,
+static int stored_holdout(struct crm_store *db, const char *id, char ***hid, float **hy,
 			  float **hp, size_t *n, struct crm_err *e)
 {
-	sqlite3_stmt *st;
+	struct crm_stmt *st;
 	size_t cap = 0;
 	int rc;
 
@@ -672,42 +695,42 @@ static int stored_holdout(sqlite3 *db, const char *id, char ***hid, float **hy,
 	if (hp)
 		*hp = NULL;
 	*n = 0;
-	if (sqlite3_prepare_v2(db, "SELECT entity_id, label, probability FROM holdout_scores WHERE model_id = ?1",
-			       -1, &st, NULL) != SQLITE_OK)
-		return crm_db_err(db, e, "cannot read the holdout");
-	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+	if (crm_store_prepare(db, "SELECT entity_id, label, probability FROM holdout_scores WHERE model_id = ?1",
+			      0, &st, e) < 0)
+		return -1;
+	crm_stmt_bind_text_ref(st, 1, id, (size_t)-1);
+	while ((rc = crm_stmt_step(st, e)) == 1) {
 		if (*n == cap) {
 			cap = cap ? cap * 2 : 1024;
 			if (grow(hid, cap, sizeof(**hid)) < 0 || grow(hy, cap, sizeof(**hy)) < 0 ||
 			    (hp && grow(hp, cap, sizeof(**hp)) < 0))
 				break;
 		}
-		if (!((*hid)[*n] = strdup((const char *)sqlite3_column_text(st, 0))))
+		if (!((*hid)[*n] = strdup(crm_stmt_text(st, 0))))
 			break;
 		if (hp)
-			(*hp)[*n] = (float)sqlite3_column_double(st, 2);
-		(*hy)[(*n)++] = (float)sqlite3_column_int(st, 1);
+			(*hp)[*n] = (float)crm_stmt_double(st, 2);
+		(*hy)[(*n)++] = (float)(int)crm_stmt_int64(st, 1);
 	}
-	sqlite3_finalize(st);
-	if (rc == SQLITE_ROW)
+	crm_stmt_free(st);
+	if (rc == 1)
 		return crm_err_set(e, CRM_ESOFTWARE, "out of memory");
-	return rc == SQLITE_DONE ? 0 : crm_db_err(db, e, "cannot read the holdout");
+	return rc == 0 ? 0 : -1;
 }
 
 /* Probabilities of every row of a dataset built now with m's schema. */
-static int predict_all(sqlite3 *db, const struct crm_model *m, struct crm_dataset *d,
+static int predict_all(struct crm_store *db, const struct crm_model *m, struct crm_dataset *d,
 		       float **p, struct crm_err *e)
 {
 	crm_dataset_init(d, m->type);
-	if (crm_dataset_build(d, CRM_SQ_STORE(db), NULL, &m->schema, e) < 0 || crm_dataset_index(d) < 0)
+	if (crm_dataset_build(d, db, NULL, &m->schema, e) < 0 || crm_dataset_index(d) < 0)
 		return -1;
 	if (!(*p = malloc((d->n ? d->n : 1) * sizeof(**p))))
 		return crm_err_set(e, CRM_ESOFTWARE, "out of memory");
 	return d->n ? crm_model_predict_adjusted(m, d, 0, d->n, *p, e) : 0;
 }
 
-int crm_audit_whatif(sqlite3 *db, const struct crm_override *ov, size_t n,
+int crm_audit_whatif(struct crm_store *db, const struct crm_override *ov, size_t n,
 		     struct crm_audit_pop *before, struct crm_audit_pop *after,
 		     double auc[2], struct crm_err *e)
 {
@@ -723,7 +746,7 @@ int crm_audit_whatif(sqlite3 *db, const struct crm_override *ov, size_t n,
 	crm_model_init(&m2);
 	crm_dataset_init(&d1, type);
 	crm_dataset_init(&d2, type);
-	if (crm_model_load(CRM_SQ_STORE(db), type, NULL, &m1, e) < 0 || crm_override_load(CRM_SQ_STORE(db), type, &m1, e) < 0)
+	if (crm_model_load(db, type, NULL, &m1, e) < 0 || crm_override_load(db, type, &m1, e) < 0)
 		goto out;
 	for (size_t i = 0; i < n; i++) {
 		if (!strcmp(ov[i].action, "exclude") || !strcmp(ov[i].action, "monotone"))
@@ -736,25 +759,26 @@ int crm_audit_whatif(sqlite3 *db, const struct crm_override *ov, size_t n,
 		goto out;
 	if (retrain) {
 		struct crm_train_opts o = { 400, 5, 0.1, 0, 0, 1, NULL, NULL, ov, n, 1, 1 };
-		sqlite3_stmt *st;
+		struct crm_stmt *st;
 		int activated;
 
 		/* The active model's parameters. */
-		if (sqlite3_prepare_v2(db, "SELECT json_extract(params, '$.rounds'), json_extract(params, '$.depth'), "
-				       "json_extract(params, '$.eta'), json_extract(params, '$.holdout'), "
-				       "json_extract(params, '$.seed') FROM models WHERE id = ?1", -1, &st, NULL) == SQLITE_OK) {
-			sqlite3_bind_text(st, 1, m1.id, -1, SQLITE_STATIC);
-			if (sqlite3_step(st) == SQLITE_ROW) {
+		if (crm_store_prepare(db, "SELECT params FROM models WHERE id = ?1", 0, &st, e) == 0) {
+			json_t *pj = NULL;
+
+			crm_stmt_bind_text_ref(st, 1, m1.id, (size_t)-1);
+			if (crm_stmt_step(st, e) > 0 && (pj = json_loads(crm_stmt_text(st, 0) ?: "", 0, NULL))) {
 				/* The chosen config again, rounds chosen anew. */
-				o.rounds = sqlite3_column_int(st, 0) * 2 + 40;
-				o.depth = sqlite3_column_int(st, 1);
-				o.eta = sqlite3_column_double(st, 2);
-				o.holdout = sqlite3_column_double(st, 3);
-				o.seed = (unsigned)sqlite3_column_int64(st, 4);
+				o.rounds = (int)json_number_value(json_object_get(pj, "rounds")) * 2 + 40;
+				o.depth = (int)json_number_value(json_object_get(pj, "depth"));
+				o.eta = json_number_value(json_object_get(pj, "eta"));
+				o.holdout = json_number_value(json_object_get(pj, "holdout"));
+				o.seed = (unsigned)json_number_value(json_object_get(pj, "seed"));
 			}
-			sqlite3_finalize(st);
+			json_decref(pj);
+			crm_stmt_free(st);
 		}
-		if (crm_model_train(CRM_SQ_STORE(db), type, &o, &m2, &activated, e) < 0 ||
+		if (crm_model_train(db, type, &o, &m2, &activated, e) < 0 ||
 		    predict_all(db, &m2, &d2, &p2, e) < 0)
 			goto out;
 		/* Both models out of sample: the active one's stored
@@ -827,29 +851,29 @@ float crm_audit_top_threshold(const struct crm_audit_pop *pop, size_t k)
 	return t;
 }
 
-int crm_audit_store(sqlite3 *db, const char *kind, const char *entity,
+int crm_audit_store(struct crm_store *db, const char *kind, const char *entity,
 		    const char *model_id, const char *params, const char *findings,
 		    int violations, char *id, struct crm_err *e)
 {
-	sqlite3_stmt *st;
+	struct crm_stmt *st;
 	char now[32];
 	int rc;
 
 	crm_id_new("au_", id);
 	crm_db_timestamp(now, sizeof(now));
-	if (sqlite3_prepare_v2(db, "INSERT INTO audits (id, at, kind, entity, model_id, params, findings, violations, verdict) "
-			       "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)", -1, &st, NULL) != SQLITE_OK)
-		return crm_db_err(db, e, "cannot store the audit");
-	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, now, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 3, kind, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 4, entity, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 5, model_id, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 6, params, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 7, findings, -1, SQLITE_STATIC);
-	sqlite3_bind_int(st, 8, violations);
-	sqlite3_bind_text(st, 9, violations ? "fail" : "pass", -1, SQLITE_STATIC);
-	rc = sqlite3_step(st);
-	sqlite3_finalize(st);
-	return rc == SQLITE_DONE ? 0 : crm_db_err(db, e, "cannot store the audit");
+	if (crm_store_prepare(db, "INSERT INTO audits (id, at, kind, entity, model_id, params, findings, violations, verdict) "
+			       "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)", 0, &st, e) < 0)
+		return -1;
+	crm_stmt_bind_text_ref(st, 1, id, (size_t)-1);
+	crm_stmt_bind_text_ref(st, 2, now, (size_t)-1);
+	crm_stmt_bind_text_ref(st, 3, kind, (size_t)-1);
+	crm_stmt_bind_text_ref(st, 4, entity, (size_t)-1);
+	crm_stmt_bind_text_ref(st, 5, model_id, (size_t)-1);
+	crm_stmt_bind_text_ref(st, 6, params, (size_t)-1);
+	crm_stmt_bind_text_ref(st, 7, findings, (size_t)-1);
+	crm_stmt_bind_int64(st, 8, violations);
+	crm_stmt_bind_text_ref(st, 9, violations ? "fail" : "pass", (size_t)-1);
+	rc = crm_stmt_step(st, e);
+	crm_stmt_free(st);
+	return rc == 0 ? 0 : -1;
 }

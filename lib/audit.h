@@ -10,11 +10,12 @@
 #ifndef CRM_AUDIT_H
 #define CRM_AUDIT_H
 
-#include <sqlite3.h>
 #include <stdint.h>
 
 #include "entity.h"
 #include "util.h"
+
+struct crm_store;
 
 #define CRM_AUDIT_MAXATTR 2
 #define CRM_AUDIT_MAXGROUPS 200	/* distinct values of one attribute */
@@ -63,7 +64,7 @@ int crm_audit_pop_add_own(struct crm_audit_pop *pop, const char *id, const char 
  * Read the attributes' values for every live record of type. Unknown
  * attributes are CRM_EUSAGE, naming them and what there is.
  */
-int crm_audit_pop_open(struct crm_audit_pop *pop, sqlite3 *db,
+int crm_audit_pop_open(struct crm_audit_pop *pop, struct crm_store *db,
 		       const struct crm_entity *type, const char *const *attrs,
 		       size_t nattr, struct crm_err *e);
 void crm_audit_pop_release(struct crm_audit_pop *pop);
@@ -76,7 +77,7 @@ int crm_audit_pop_add(struct crm_audit_pop *pop, const char *id, float p,
  * The rows of a stored model: current scores of open records (selection)
  * and the model's holdout (outcomes).
  */
-int crm_audit_pop_model(struct crm_audit_pop *pop, sqlite3 *db,
+int crm_audit_pop_model(struct crm_audit_pop *pop, struct crm_store *db,
 			const char *model_id, struct crm_err *e);
 
 /*
@@ -99,7 +100,7 @@ struct crm_override;
  * (selection) and one holdout (outcomes), whose AUCs go to auc[0] and
  * auc[1]. Nothing is stored. pop_open() both populations first.
  */
-int crm_audit_whatif(sqlite3 *db, const struct crm_override *ov, size_t n,
+int crm_audit_whatif(struct crm_store *db, const struct crm_override *ov, size_t n,
 		     struct crm_audit_pop *before, struct crm_audit_pop *after,
 		     double auc[2], struct crm_err *e);
 
@@ -110,7 +111,7 @@ float crm_audit_top_threshold(const struct crm_audit_pop *pop, size_t k);
  * Store an audit run: kind (bias, quality, privacy), params and findings
  * as JSON text, the verdict. id (CRM_ID_MAX bytes) gets the run's id.
  */
-int crm_audit_store(sqlite3 *db, const char *kind, const char *entity,
+int crm_audit_store(struct crm_store *db, const char *kind, const char *entity,
 		    const char *model_id, const char *params, const char *findings,
 		    int violations, char *id, struct crm_err *e);
 

@@ -14,7 +14,7 @@
 #include "db.h"
 #include "entity.h"
 #include "linkage.h"
-#include "store/sqlite.h"
+#include "store/store.h"
 
 struct def {
 	const char *kind, *name, *what;
@@ -33,15 +33,16 @@ static const struct def defs[] = {
 	{ "quality", "missing.deal_amount", "open deals without an amount", 1, 0.10,
 	  "SELECT count(*) FILTER (WHERE amount IS NULL), count(*) FROM deals WHERE merged_into IS NULL AND outcome IS NULL" },
 	{ "quality", "invalid.email", "emails that are not an address", 1, 0.01,
-	  "SELECT count(*) FILTER (WHERE email NOT GLOB '?*@?*.?*' OR email GLOB '*[ ,;<>]*' OR email GLOB '*@*@*'), count(*) "
+	  "SELECT count(*) FILTER (WHERE NOT glob('?*@?*.?*', email) OR glob('*[ ,;<>]*', email) OR glob('*@*@*', email)), count(*) "
 	  "FROM contacts WHERE merged_into IS NULL AND email IS NOT NULL" },
 	{ "quality", "invalid.phone", "phone numbers with fewer than 7 or more than 15 digits, or letters", 1, 0.01,
-	  "SELECT count(*) FILTER (WHERE " DIGITS("phone") " NOT BETWEEN 7 AND 15 OR phone GLOB '*[A-Za-z]*'), count(*) "
+	  "SELECT count(*) FILTER (WHERE " DIGITS("phone") " NOT BETWEEN 7 AND 15 OR glob('*[A-Za-z]*', phone)), count(*) "
 	  "FROM contacts WHERE merged_into IS NULL AND phone IS NOT NULL" },
 	{ "quality", "duplicates.contacts", "contacts crm-dedupe would merge away (p >= 0.9)", 1, 0.02, NULL },
 	{ "quality", "stale.deals", "open deals with no change or activity for 90 days", 1, 0.25,
-	  "SELECT count(*) FILTER (WHERE max(d.updated_at, coalesce((SELECT max(occurred_at) FROM interactions i "
-	  "WHERE i.deal_id = d.id OR (d.contact_id IS NOT NULL AND i.contact_id = d.contact_id)), '')) "
+	  "SELECT count(*) FILTER (WHERE (SELECT max(v) FROM (SELECT d.updated_at AS v UNION ALL "
+	  "SELECT max(occurred_at) FROM interactions i "
+	  "WHERE i.deal_id = d.id OR (d.contact_id IS NOT NULL AND i.contact_id = d.contact_id)) u) "
 	  "< strftime('%Y-%m-%dT%H:%M:%SZ', 'now', '-90 days')), count(*) FROM deals d WHERE merged_into IS NULL AND outcome IS NULL" },
 	{ "quality", "orphans.deals", "deals without an account", 1, 0.20,
 	  "SELECT count(*) FILTER (WHERE account_id IS NULL), count(*) FROM deals WHERE merged_into IS NULL" },
@@ -74,13 +75,13 @@ static const struct def defs[] = {
 	  "WHERE c.consent = 'denied' AND i.direction = 'outbound' AND i.kind IN ('email', 'call') "
 	  "AND i.occurred_at >= strftime('%Y-%m-%dT%H:%M:%SZ', 'now', '-30 days')" },
 	{ "privacy", "retention.interactions", "interactions older than their retention period", 0, 0,
-	  "SELECT count(*) FILTER (WHERE occurred_at < strftime('%Y-%m-%dT%H:%M:%SZ', 'now', '-' || ?1 || ' days')), count(*) FROM interactions" },
+	  "SELECT count(*) FILTER (WHERE occurred_at < strftime('%Y-%m-%dT%H:%M:%SZ', 'now', '-' || CAST(?1 AS text) || ' days')), count(*) FROM interactions" },
 	{ "privacy", "retention.leads", "leads never converted, untouched past their retention period", 0, 0,
-	  "SELECT count(*) FILTER (WHERE coalesce(c.outcome, '') != 'converted' AND c.updated_at < strftime('%Y-%m-%dT%H:%M:%SZ', 'now', '-' || ?1 || ' days') "
-	  "AND NOT EXISTS (SELECT 1 FROM interactions i WHERE i.contact_id = c.id AND i.occurred_at >= strftime('%Y-%m-%dT%H:%M:%SZ', 'now', '-' || ?1 || ' days')) "
+	  "SELECT count(*) FILTER (WHERE coalesce(c.outcome, '') != 'converted' AND c.updated_at < strftime('%Y-%m-%dT%H:%M:%SZ', 'now', '-' || CAST(?1 AS text) || ' days') "
+	  "AND NOT EXISTS (SELECT 1 FROM interactions i WHERE i.contact_id = c.id AND i.occurred_at >= strftime('%Y-%m-%dT%H:%M:%SZ', 'now', '-' || CAST(?1 AS text) || ' days')) "
 	  "AND NOT EXISTS (SELECT 1 FROM deals d WHERE d.contact_id = c.id AND d.outcome = 'won')), count(*) FROM contacts c WHERE merged_into IS NULL" },
 	{ "privacy", "erasure.overdue", "erasure requests not carried out in time", 0, 0,
-	  "SELECT count(*) FILTER (WHERE done_at IS NULL AND received_at < strftime('%Y-%m-%dT%H:%M:%SZ', 'now', '-' || ?1 || ' days')), "
+	  "SELECT count(*) FILTER (WHERE done_at IS NULL AND received_at < strftime('%Y-%m-%dT%H:%M:%SZ', 'now', '-' || CAST(?1 AS text) || ' days')), "
 	  "count(*) FILTER (WHERE done_at IS NULL) FROM subject_requests WHERE kind = 'erasure'" },
 	{ "privacy", "encryption.plaintext", "personal fields stored in plain text while a key is configured (crm key seal)", 0, 0,
 	  "SELECT count(*) FILTER (WHERE email NOT LIKE 'enc:%' OR phone NOT LIKE 'enc:%' OR first_name NOT LIKE 'enc:%' "
@@ -156,14 +157,14 @@ int crm_retention_set(struct crm_retention *r, const char *spec)
 }
 
 /* Records crm-dedupe would merge away: linkage at p >= 0.9. */
-static int duplicates(sqlite3 *db, struct crm_check *c, struct crm_err *e)
+static int duplicates(struct crm_store *db, struct crm_check *c, struct crm_err *e)
 {
 	struct crm_linkage lk;
 	uint32_t *cl = NULL;
 	int rc = -1;
 
 	crm_linkage_init(&lk, crm_entity_find("contact"));
-	if (crm_linkage_auto_fields(&lk, CRM_SQ_STORE(db), e) < 0 || crm_linkage_load(&lk, CRM_SQ_STORE(db), e) < 0)
+	if (crm_linkage_auto_fields(&lk, db, e) < 0 || crm_linkage_load(&lk, db, e) < 0)
 		goto out;
 	c->total = (long long)(lk.n + lk.skipped);
 	if (lk.n >= 2) {
@@ -180,7 +181,7 @@ out:
 	return rc;
 }
 
-int crm_checks_run(sqlite3 *db, struct crm_check *c, size_t n,
+int crm_checks_run(struct crm_store *db, struct crm_check *c, size_t n,
 		   const struct crm_retention *r, int key_configured,
 		   struct crm_err *e)
 {
@@ -188,7 +189,7 @@ int crm_checks_run(sqlite3 *db, struct crm_check *c, size_t n,
 
 	for (size_t k = 0; k < n; k++) {
 		const struct def *d = NULL;
-		sqlite3_stmt *st;
+		struct crm_stmt *st;
 
 		if (!c[k].run)
 			continue;
@@ -206,19 +207,25 @@ int crm_checks_run(sqlite3 *db, struct crm_check *c, size_t n,
 			if (duplicates(db, &c[k], e) < 0)
 				return -1;
 		} else {
-			if (sqlite3_prepare_v2(db, d->sql, -1, &st, NULL) != SQLITE_OK)
-				return crm_db_err(db, e, c[k].name);
-			if (sqlite3_bind_parameter_count(st))
-				sqlite3_bind_double(st, 1, !strncmp(c[k].name, "retention.interactions", 22) ? r->interactions :
-						    !strncmp(c[k].name, "retention.leads", 15) ? r->leads : r->erasure_days);
-			if (sqlite3_step(st) == SQLITE_ROW) {
-				c[k].count = sqlite3_column_int64(st, 0);
-				c[k].total = sqlite3_column_int64(st, 1);
-			} else if (sqlite3_errcode(db) != SQLITE_DONE) {
-				sqlite3_finalize(st);
-				return crm_db_err(db, e, c[k].name);
+			int rc;
+
+			if (crm_store_prepare(db, d->sql, 0, &st, e) < 0)
+				return -1;
+			if (strstr(d->sql, "?1")) {	/* the period, in days */
+				char days[32];
+
+				snprintf(days, sizeof(days), "%g", !strncmp(c[k].name, "retention.interactions", 22) ?
+					 r->interactions : !strncmp(c[k].name, "retention.leads", 15) ? r->leads :
+					 r->erasure_days);
+				crm_stmt_bind_text(st, 1, days, (size_t)-1);
 			}
-			sqlite3_finalize(st);
+			if ((rc = crm_stmt_step(st, e)) > 0) {
+				c[k].count = crm_stmt_int64(st, 0);
+				c[k].total = crm_stmt_int64(st, 1);
+			}
+			crm_stmt_free(st);
+			if (rc < 0)
+				return -1;
 		}
 		c[k].value = c[k].share ? (c[k].total ? (double)c[k].count / (double)c[k].total : 0) :
 			(double)c[k].count;

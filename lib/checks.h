@@ -5,9 +5,10 @@
 #ifndef CRM_CHECKS_H
 #define CRM_CHECKS_H
 
-#include <sqlite3.h>
 
 #include "util.h"
+
+struct crm_store;
 
 enum crm_check_status { CRM_CHECK_PASS, CRM_CHECK_FAIL, CRM_CHECK_SKIP };
 
@@ -45,7 +46,7 @@ int crm_retention_set(struct crm_retention *r, const char *spec);
  * encryption is configured (the plaintext check applies). Returns the
  * number failed, or -1 with e.
  */
-int crm_checks_run(sqlite3 *db, struct crm_check *c, size_t n,
+int crm_checks_run(struct crm_store *db, struct crm_check *c, size_t n,
 		   const struct crm_retention *r, int key_configured,
 		   struct crm_err *e);
 

@@ -9,8 +9,11 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <jansson.h>
+
 #include "db.h"
 #include "report.h"
+#include "store/store.h"
 
 static const char *const colours[] = { "#1f77b4", "#d62728", "#2ca02c", "#ff7f0e",
 	"#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf" };
@@ -229,30 +232,44 @@ int crm_report_whatif(struct crm_report *r, const char *json)
 	return json_block(r, "What if", json);
 }
 
-int crm_report_history(struct crm_report *r, sqlite3 *db, const char *kind,
+int crm_report_history(struct crm_report *r, struct crm_store *db, const char *kind,
 		       const char *entity, struct crm_err *e)
 {
 	struct crm_buf *b = &r->body;
-	sqlite3_stmt *st;
+	struct crm_stmt *st;
 	double v[512];
 	char when[512][24];
-	int fail[512];
+	int fail[512], rc = 0;
 	size_t n = 0;
 
 	/* The lowest impact ratio among judged groups of each run, last 512. */
-	if (sqlite3_prepare_v2(db, "SELECT at, verdict, (SELECT min(json_extract(j.value, '$.disparate_impact')) "
-			       "FROM json_each(a.findings) j WHERE json_extract(j.value, '$.verdict') IN ('ok', 'violation')) "
-			       "FROM (SELECT * FROM audits WHERE kind = ?1 AND entity IS ?2 ORDER BY at DESC LIMIT 512) a ORDER BY at",
-			       -1, &st, NULL) != SQLITE_OK)
-		return crm_db_err(db, e, "cannot read the audit history");
-	sqlite3_bind_text(st, 1, kind, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, entity, -1, SQLITE_STATIC);
-	while (n < 512 && sqlite3_step(st) == SQLITE_ROW) {
-		snprintf(when[n], sizeof(when[n]), "%.19s", sqlite3_column_text(st, 0));
-		fail[n] = !strcmp((const char *)sqlite3_column_text(st, 1), "fail");
-		v[n++] = sqlite3_column_type(st, 2) == SQLITE_NULL ? NAN : sqlite3_column_double(st, 2);
+	if (crm_store_prepare(db, "SELECT at, verdict, findings FROM (SELECT at, verdict, findings FROM audits "
+			      "WHERE kind = ?1 AND (entity = ?2 OR (entity IS NULL AND CAST(?2 AS text) IS NULL)) "
+			      "ORDER BY at DESC LIMIT 512) a ORDER BY at", 0, &st, e) < 0)
+		return -1;
+	crm_stmt_bind_text_ref(st, 1, kind, (size_t)-1);
+	crm_stmt_bind_text_ref(st, 2, entity, (size_t)-1);
+	while (n < 512 && (rc = crm_stmt_step(st, e)) > 0) {
+		json_t *fs = json_loads(crm_stmt_text(st, 2) ?: "", 0, NULL), *f;
+		size_t i;
+
+		snprintf(when[n], sizeof(when[n]), "%.19s", crm_stmt_text(st, 0));
+		fail[n] = !strcmp(crm_stmt_text(st, 1), "fail");
+		v[n] = NAN;
+		json_array_foreach(fs, i, f) {
+			const char *verdict = json_string_value(json_object_get(f, "verdict"));
+			json_t *di = json_object_get(f, "disparate_impact");
+
+			if (verdict && (!strcmp(verdict, "ok") || !strcmp(verdict, "violation")) &&
+			    json_is_number(di) && (isnan(v[n]) || json_number_value(di) < v[n]))
+				v[n] = json_number_value(di);
+		}
+		json_decref(fs);
+		n++;
 	}
-	sqlite3_finalize(st);
+	crm_stmt_free(st);
+	if (rc < 0)
+		return -1;
 	crm_buf_addf(b, "<section><h2>History</h2><p>%zu audit%s: the lowest impact ratio of each.</p><figure>",
 		     n, n == 1 ? "" : "s");
 	axes(b, "audit", "lowest impact ratio", 1.2);

@@ -5,10 +5,11 @@
 #ifndef CRM_REPORT_H
 #define CRM_REPORT_H
 
-#include <sqlite3.h>
 
 #include "fairness.h"
 #include "util.h"
+
+struct crm_store;
 
 struct crm_report {
 	struct crm_buf body;
@@ -26,7 +27,7 @@ int crm_report_bias(struct crm_report *r, const char *label,
 int crm_report_override(struct crm_report *r, const char *json);
 int crm_report_whatif(struct crm_report *r, const char *json);
 /* The history of audits of kind (and entity) over time. */
-int crm_report_history(struct crm_report *r, sqlite3 *db, const char *kind,
+int crm_report_history(struct crm_report *r, struct crm_store *db, const char *kind,
 		       const char *entity, struct crm_err *e);
 
 /* Write the page to path (whole or not at all). */

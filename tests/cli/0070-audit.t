@@ -95,7 +95,8 @@ is "$(jq -r 'select(.type == "audit") | .verdict' fair.ndjson)" "pass" "verdict 
 
 # Quality gates. Half the converted leads lose their conversion date, as
 # exports without lifecycle dates have them.
-sqlite3 "$CRM_DB" "update contacts set outcome_at = null where outcome = 'converted' and rowid % 2 = 0"
+dbsql "update contacts set outcome_at = null where outcome = 'converted' and
+	(select count(*) from contacts c2 where c2.outcome = 'converted' and c2.id < contacts.id) % 2 = 0"
 crm-audit quality >qual.ndjson
 is "$?" "1" "quality: exit 1 on a failed check"
 is "$(jq -r 'select(.check == "leakage.undated_outcome") | .status' qual.ndjson)" "fail" "converted leads without a date are flagged"
@@ -123,7 +124,7 @@ is "$(jq -r 'select(.check == "retention.interactions") | .count' priv.ndjson)" 
 is "$(jq -r 'select(.check == "encryption.plaintext") | .status' priv.ndjson)" "skip" "no key configured: skipped"
 crm-audit privacy --retain interactions=100000 >/dev/null; is "$?" "0" "--retain sets the period"
 crm-audit privacy --retain bogus=1 2>/dev/null; is "$?" "2" "an unknown kind is a usage error"
-q "insert into subject_requests (kind, subject, received_at) values ('erasure', 'h1', strftime('%Y-%m-%dT%H:%M:%SZ', 'now', '-45 days'))"
+dbsql "insert into subject_requests (kind, subject, received_at) values ('erasure', 'h1', strftime('%Y-%m-%dT%H:%M:%SZ', 'now', '-45 days'))" >/dev/null
 crm-audit privacy --retain interactions=100000 >er.ndjson; is "$?" "1" "an erasure request 45 days old is overdue"
 is "$(jq -r 'select(.check == "erasure.overdue") | .count' er.ndjson)" "1" "counted"
 crm-key --key-file "$T/k.key" init 2>/dev/null

@@ -72,11 +72,17 @@ is "$(jq -r .interactions purge.json) $(q "select count(*) from interactions whe
 	"a purge deletes what is older than its retention"
 is "$(q "select action from audit_log order by seq" | tr '\n' ' ')" "export-subject forget purge " \
 	"the audit trail: the export, the erasure, the purge"
-q "select 1" >/dev/null
-if on_pg; then
-	crm-audit --db "$T/.q.db" trail >trail.json 2>/dev/null
-else
-	crm-audit trail >trail.json 2>/dev/null
-fi
+crm-audit trail >trail.json 2>/dev/null
 is "$(jq -r .status trail.json)" "pass" "its chain holds"
+
+# --- the gates ---------------------------------------------------------------------------
+dbsql "update contacts set email = 'ann at example', phone = '+1 555 CALL ANN' where external_id = 'P3'" >/dev/null
+crm-audit quality --no-store --check invalid.email --check invalid.phone >quality.ndjson
+is "$?" "1" "quality: a failed check is exit 1"
+is "$(jq -r 'select(.type == "check") | "\(.check)=\(.count)"' quality.ndjson | sort | tr '\n' ' ')" \
+	"invalid.email=1 invalid.phone=1 " "the email that is no address, the phone with letters"
+crm-audit privacy --no-store --check erasure.overdue --check consent.missing --max consent.missing=1 >privacy.ndjson
+is "$?" "0" "privacy: the erasure was carried out in time"
+crm-audit quality --check invalid.email -q >/dev/null
+is "$(crm-audit history | jq -r .kind | tr '\n' ' ')" "quality " "a stored run is in the history"
 done_testing

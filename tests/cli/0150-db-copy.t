@@ -154,7 +154,7 @@ crm-db bogus 2>err; is "$?" "2" "an unknown command"
 U5=$(pg_newdb init5)
 crm --db "$U5" init 2>err; ok $? "crm init on a PostgreSQL URL"
 like "$(cat err)" "schema version 0 -> " "makes the schema there"
-crm-dedupe --db "postgresql://crm:secret@127.0.0.1:1/x" >/dev/null 2>err; is "$?" "2" \
+crm-transcribe --db "postgresql://crm:secret@127.0.0.1:1/x" /dev/null >/dev/null 2>err; is "$?" "2" \
 	"a tool that works on SQLite only refuses a PostgreSQL URL"
 like "$(cat err)" "reads and writes an SQLite file" "and says so"
 grep -q secret err; is "$?" "1" "without printing the password"

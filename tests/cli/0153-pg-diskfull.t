@@ -1,6 +1,7 @@
 #!/bin/sh
-# crm-import into PostgreSQL on a full disk (a tablespace on a small
-# tmpfs): exit 74, whole batches only, the records reported are those
+# crm-import into PostgreSQL on a full disk (the database's tables in a
+# tablespace on a small tmpfs; its catalogs, which every new connection
+# writes, on the server's own disk): exit 74, whole batches only, the records reported are those
 # committed, every other row rejected with the reason, and a re-run with
 # room completes without duplicates. 0014-import-diskfull.t does the same
 # for an SQLite file.
@@ -21,7 +22,9 @@ cleanup() {
 }
 trap 'cleanup; [ -n "${_pgdir:-}" ] && "$TOP"/scripts/pg-cluster stop "$_pgdir" && rm -rf "$_pgdir"; rm -rf "$T"' EXIT
 psql -q "$PG_ADMIN" -c "CREATE TABLESPACE $ts LOCATION '$T/small'" \
-	-c "CREATE DATABASE \"$db\" OWNER crm TABLESPACE $ts" >/dev/null || { echo "Bail out! no tablespace"; exit 1; }
+	-c "CREATE DATABASE \"$db\" OWNER crm" \
+	-c "ALTER DATABASE \"$db\" SET default_tablespace = $ts" -c "GRANT CREATE ON TABLESPACE $ts TO crm" \
+	>/dev/null || { echo "Bail out! no tablespace"; exit 1; }
 U=$(echo "$PG_ADMIN" | sed "s,//[^@]*@,//crm@,; s,/postgres\$,/$db,")
 
 "$TOP"/scripts/gen-sample --contacts 60000 -s 3 >c.csv
