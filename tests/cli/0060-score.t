@@ -129,6 +129,17 @@ after_s=$(jq -r "select(.id == \"$low\") | .score" surge.ndjson)
 ok "$([ "${after_s:-0}" -gt "$before_s" ]; echo $?)" "a lead whose engagement surges rises ($before_s -> $after_s)"
 like "$(crm-explain -f ndjson "$low" | jq -r '.factors[].text')" "pricing page" "with the surge among its reasons"
 
+
+# The bias audit over the same database (its custom field found whatever
+# its case), on either backend.
+crm-score --all -q >/dev/null
+crm-audit bias --by gender --no-store >bias.ndjson 2>/dev/null
+ok "$([ $? -le 1 ] && echo 0 || echo 1)" "crm-audit bias runs"
+is "$(jq -r 'select(.type == "group") | .group' bias.ndjson | sort | tr '\n' ' ')" "F M " "a group for each value of Gender"
+is "$(jq -s 'map(select(.type == "group") | .n) | add' bias.ndjson)" \
+	"$(q "select count(*) from contacts where merged_into is null and outcome is null and json_extract(attrs, '\$.Gender') in ('F', 'M')")" \
+	"over every open lead that has one"
+
 # Maven: the close value is only known at the close, and is left out.
 M=$TOP/../shared/data/maven-crm
 if [ -f "$M/sales_pipeline.csv" ]; then
