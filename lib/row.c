@@ -8,6 +8,40 @@
 #include "ndjson.h"
 #include "row.h"
 
+/* Is name a word of the space-separated list? */
+static int listed(const char *list, const char *name)
+{
+	size_t n = strlen(name);
+
+	for (const char *p = list; p && (p = strstr(p, name)); p += n)
+		if ((p == list || p[-1] == ' ') && (!p[n] || p[n] == ' '))
+			return 1;
+	return 0;
+}
+
+/* Column i's value as JSON: a number, null, the JSON a column holds
+ * (embed; PostgreSQL's spaced form compacted), or a string. */
+static int value_json(struct crm_buf *b, struct crm_stmt *st, int i, int embed, int spaced)
+{
+	const char *v;
+	size_t len;
+
+	switch (crm_stmt_type(st, i)) {
+	case CRM_NULL:
+		return crm_buf_adds(b, "null");
+	case CRM_INTEGER:
+		return crm_json_int(b, crm_stmt_int64(st, i));
+	case CRM_REAL:
+		return crm_json_num(b, crm_stmt_double(st, i));
+	default:
+		v = crm_stmt_text(st, i);
+		len = crm_stmt_bytes(st, i);
+		if (embed)
+			return spaced ? crm_json_compact(b, v, len) : crm_buf_add(b, v, len);
+		return crm_json_str(b, v, len);
+	}
+}
+
 int crm_row_json_e(struct crm_buf *b, struct crm_stmt *st, const char *kind,
 		   const char *status, struct crm_err *e)
 {
@@ -18,6 +52,8 @@ int crm_row_json_e(struct crm_buf *b, struct crm_stmt *st, const char *kind,
 	struct crm_crypt *cc = crm_store_crypt(s);
 	const struct crm_entity *t = cc ? crm_entity_find(kind) : NULL;
 	const char *id = NULL;
+	/* the columns that hold JSON, embedded as it is */
+	const char *json_cols = "attrs payload decisions fields";
 	struct crm_buf plain;
 
 	crm_buf_init(&plain, 0);
@@ -40,38 +76,25 @@ int crm_row_json_e(struct crm_buf *b, struct crm_stmt *st, const char *kind,
 			continue;
 		if (crm_json_key(b, name) < 0)
 			goto fail;
-		switch (type) {
-		case CRM_INTEGER:
-			rc = crm_json_int(b, crm_stmt_int64(st, i));
-			break;
-		case CRM_REAL:
-			rc = crm_json_num(b, crm_stmt_double(st, i));
-			break;
-		default: {
-			const char *v = crm_stmt_text(st, i);
-			size_t len = crm_stmt_bytes(st, i);
-
-			if (!strcmp(name, "attrs") || !strcmp(name, "payload") ||
-			    !strcmp(name, "decisions") || !strcmp(name, "fields")) {
-				rc = spaced ? crm_json_compact(b, v, len) : crm_buf_add(b, v, len);
-			} else if (id && len > 4 && !memcmp(v, CRM_ENC_PREFIX, 4)) {
-				crm_buf_reset(&plain);
-				if (crm_crypt_open(cc, t->table, name, id, v, len, &plain, e) == 0) {
-					rc = crm_json_str(b, plain.data, plain.len);
-				} else if (e->code == CRM_ENOINPUT) {
-					/* Its data key was erased: gone for good. */
-					rc = crm_buf_adds(b, "null");
-				} else {
-					b->len = start;
-					if (b->data)
-						b->data[start] = '\0';
-					crm_buf_release(&plain);
-					return -2;
-				}
+		if (type != CRM_INTEGER && type != CRM_REAL && id && crm_stmt_bytes(st, i) > 4 &&
+		    !memcmp(crm_stmt_text(st, i), CRM_ENC_PREFIX, 4) && !listed(json_cols, name)) {
+			/* a sealed cell: opened with its row's key */
+			crm_buf_reset(&plain);
+			if (crm_crypt_open(cc, t->table, name, id, crm_stmt_text(st, i), crm_stmt_bytes(st, i),
+					   &plain, e) == 0) {
+				rc = crm_json_str(b, plain.data, plain.len);
+			} else if (e->code == CRM_ENOINPUT) {
+				/* Its data key was erased: gone for good. */
+				rc = crm_buf_adds(b, "null");
 			} else {
-				rc = crm_json_str(b, v, len);
+				b->len = start;
+				if (b->data)
+					b->data[start] = '\0';
+				crm_buf_release(&plain);
+				return -2;
 			}
-		}
+		} else {
+			rc = value_json(b, st, i, listed(json_cols, name), spaced);
 		}
 		if (rc < 0)
 			goto fail;
@@ -97,17 +120,6 @@ int crm_row_json(struct crm_buf *b, struct crm_stmt *st, const char *kind,
 	return crm_row_json_e(b, st, kind, status, &e) < 0 ? -1 : 0;
 }
 
-/* Is name a word of the space-separated list? */
-static int listed(const char *list, const char *name)
-{
-	size_t n = strlen(name);
-
-	for (const char *p = list; p && (p = strstr(p, name)); p += n)
-		if ((p == list || p[-1] == ' ') && (!p[n] || p[n] == ' '))
-			return 1;
-	return 0;
-}
-
 int crm_row_object(struct crm_buf *b, struct crm_stmt *st, int ncols, const char *json_cols)
 {
 	int spaced = crm_store_kind(crm_stmt_store(st)) == CRM_STORE_POSTGRES;
@@ -115,28 +127,11 @@ int crm_row_object(struct crm_buf *b, struct crm_stmt *st, int ncols, const char
 
 	for (int i = 0; i < ncols && rc >= 0; i++) {
 		const char *name = crm_stmt_column_name(st, i);
-		const char *v = crm_stmt_text(st, i);
-		size_t len = crm_stmt_bytes(st, i);
 
 		if ((i && crm_buf_addc(b, ',') < 0) || crm_json_str(b, name, strlen(name)) < 0 ||
 		    crm_buf_addc(b, ':') < 0)
 			return -1;
-		switch (crm_stmt_type(st, i)) {
-		case CRM_NULL:
-			rc = crm_buf_adds(b, "null");
-			break;
-		case CRM_INTEGER:
-			rc = crm_json_int(b, crm_stmt_int64(st, i));
-			break;
-		case CRM_REAL:
-			rc = crm_json_num(b, crm_stmt_double(st, i));
-			break;
-		default:
-			if (listed(json_cols, name))
-				rc = spaced ? crm_json_compact(b, v, len) : crm_buf_add(b, v, len);
-			else
-				rc = crm_json_str(b, v, len);
-		}
+		rc = value_json(b, st, i, listed(json_cols, name), spaced);
 	}
 	return rc < 0 || crm_buf_addc(b, '}') < 0 ? -1 : 0;
 }
