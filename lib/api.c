@@ -1281,19 +1281,12 @@ static int record(struct crm_api *a, struct crm_store *db, const struct crm_api_
 	}
 	if (!strcmp(rq->method, "DELETE")) {
 		char sql[128];
-		struct crm_stmt *st;
 
 		snprintf(sql, sizeof(sql), "DELETE FROM %s WHERE id = ?1", t->table);
-		if (crm_store_prepare(db, sql, 0, &st, &e) < 0)
-			return db_error(rs, &e);
-		crm_stmt_bind_text_ref(st, 1, id, (size_t)-1);
-		rc = crm_stmt_step(st, &e);
-		crm_stmt_free(st);
-		if (rc < 0 && e.code == CRM_EDATA)
-			return crm_api_error(rs, 409, "conflict", "%s '%s' has records that refer to it",
-					     t->kind, id);
-		if (rc < 0)
-			return db_error(rs, &e);
+		if (crm_store_run(db, sql, &id, 1, &e) < 0)
+			return e.code == CRM_EDATA ?
+				crm_api_error(rs, 409, "conflict", "%s '%s' has records that refer to it", t->kind, id) :
+				db_error(rs, &e);
 		crm_buf_addf(&rs->body, "{\"status\":\"deleted\",\"id\":\"%s\"}\n", id);
 		rs->status = 200;
 		return 200;

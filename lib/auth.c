@@ -77,8 +77,8 @@ int crm_token_add(struct crm_store *db, const char *name, enum crm_role role,
 {
 	unsigned char raw[32];
 	char hash[65], now[32];
-	struct crm_stmt *st;
-	int rc;
+	const char *p[] = { id_out, name, hash, role_names[role], user, team && *team ? team : NULL,
+			    now, expires };
 
 	if (crm_random(raw, sizeof(raw)) < 0)
 		return crm_err_set(e, CRM_ESOFTWARE, "no random bytes from the kernel");
@@ -87,20 +87,8 @@ int crm_token_add(struct crm_store *db, const char *name, enum crm_role role,
 	crm_sha256_hex(out, strlen(out), hash);
 	crm_id_new("tk_", id_out);
 	crm_db_timestamp(now, sizeof(now));
-	if (crm_store_prepare(db, "INSERT INTO api_tokens (id, name, hash, role, \"user\", team, created_at, expires_at) "
-			       "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)", 0, &st, e) < 0)
-		return -1;
-	crm_stmt_bind_text_ref(st, 1, id_out, (size_t)-1);
-	crm_stmt_bind_text_ref(st, 2, name, (size_t)-1);
-	crm_stmt_bind_text_ref(st, 3, hash, (size_t)-1);
-	crm_stmt_bind_text_ref(st, 4, role_names[role], (size_t)-1);
-	crm_stmt_bind_text_ref(st, 5, user, (size_t)-1);
-	crm_stmt_bind_text_ref(st, 6, team && *team ? team : NULL, (size_t)-1);
-	crm_stmt_bind_text_ref(st, 7, now, (size_t)-1);
-	crm_stmt_bind_text_ref(st, 8, expires, (size_t)-1);
-	rc = crm_stmt_step(st, e);
-	crm_stmt_free(st);
-	return rc < 0 ? -1 : 0;
+	return crm_store_run(db, "INSERT INTO api_tokens (id, name, hash, role, \"user\", team, created_at, expires_at) "
+			     "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)", p, 8, e) < 0 ? -1 : 0;
 }
 
 int crm_token_revoke(struct crm_store *db, const char *which, struct crm_err *e)

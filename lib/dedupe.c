@@ -333,7 +333,6 @@ int crm_review_decide(struct crm_store *db, const char *review_id, int accept,
 	struct crm_stmt *st;
 	char a[CRM_ID_MAX], b[CRM_ID_MAX], now[32];
 	double p = NAN, w = NAN;
-	int rc;
 
 	merge_id[0] = survivor[0] = merged[0] = '\0';
 	if (crm_store_begin(db, e) < 0)
@@ -372,16 +371,13 @@ int crm_review_decide(struct crm_store *db, const char *review_id, int accept,
 		}
 	}
 	crm_db_timestamp(now, sizeof(now));
-	if (crm_store_prepare(db, "UPDATE match_reviews SET status = ?1, decided_at = ?2 WHERE id = ?3",
-			      0, &st, e) < 0)
-		goto fail;
-	crm_stmt_bind_text_ref(st, 1, accept ? "accepted" : "rejected", (size_t)-1);
-	crm_stmt_bind_text_ref(st, 2, now, (size_t)-1);
-	crm_stmt_bind_text_ref(st, 3, review_id, (size_t)-1);
-	rc = crm_stmt_step(st, e);
-	crm_stmt_free(st);
-	if (rc < 0)
-		goto fail;
+	{
+		const char *par[] = { accept ? "accepted" : "rejected", now, review_id };
+
+		if (crm_store_run(db, "UPDATE match_reviews SET status = ?1, decided_at = ?2 WHERE id = ?3",
+				  par, 3, e) < 0)
+			goto fail;
+	}
 	return crm_store_commit(db, e);
 fail:
 	crm_store_rollback(db);

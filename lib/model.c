@@ -961,17 +961,9 @@ int crm_model_train(struct crm_store *db, const struct crm_entity *type,
 		}
 		/* A model that found nothing is not put in charge by itself. */
 		*activated = o.force || (!prev_better && m->metrics.signal);
-		if (*activated) {
-			if (crm_store_prepare(db, "UPDATE models SET active = 0 WHERE entity = ?1 AND active = 1",
-					      0, &st, e) < 0)
-				goto rollback;
-			crm_stmt_bind_text_ref(st, 1, type->kind, (size_t)-1);
-			if (crm_stmt_step(st, e) < 0) {
-				crm_stmt_free(st);
-				goto rollback;
-			}
-			crm_stmt_free(st);
-		}
+		if (*activated && crm_store_run(db, "UPDATE models SET active = 0 WHERE entity = ?1 AND active = 1",
+						&type->kind, 1, e) < 0)
+			goto rollback;
 		if (crm_store_prepare(db, "INSERT INTO models (id, entity, created_at, params, features, metrics, data_hash, blob, blob_size, blob_hash, active) "
 				       "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)", 0, &st, e) < 0)
 			goto rollback;
