@@ -19,14 +19,23 @@ static int listed(const char *list, const char *name)
 	return 0;
 }
 
+/* Does a record column of this name hold JSON, embedded as it is? (On
+ * every column of every row exported: compared, not searched.) */
+static int json_column(const char *name)
+{
+	return !strcmp(name, "attrs") || !strcmp(name, "payload") ||
+	       !strcmp(name, "decisions") || !strcmp(name, "fields");
+}
+
 /* Column i's value as JSON: a number, null, the JSON a column holds
  * (embed; PostgreSQL's spaced form compacted), or a string. */
-static int value_json(struct crm_buf *b, struct crm_stmt *st, int i, int embed, int spaced)
+static int value_json(struct crm_buf *b, struct crm_stmt *st, int i, enum crm_type type, int embed,
+		      int spaced)
 {
 	const char *v;
 	size_t len;
 
-	switch (crm_stmt_type(st, i)) {
+	switch (type) {
 	case CRM_NULL:
 		return crm_buf_adds(b, "null");
 	case CRM_INTEGER:
@@ -52,8 +61,6 @@ int crm_row_json_e(struct crm_buf *b, struct crm_stmt *st, const char *kind,
 	struct crm_crypt *cc = crm_store_crypt(s);
 	const struct crm_entity *t = cc ? crm_entity_find(kind) : NULL;
 	const char *id = NULL;
-	/* the columns that hold JSON, embedded as it is */
-	const char *json_cols = "attrs payload decisions fields";
 	struct crm_buf plain;
 
 	crm_buf_init(&plain, 0);
@@ -77,7 +84,7 @@ int crm_row_json_e(struct crm_buf *b, struct crm_stmt *st, const char *kind,
 		if (crm_json_key(b, name) < 0)
 			goto fail;
 		if (type != CRM_INTEGER && type != CRM_REAL && id && crm_stmt_bytes(st, i) > 4 &&
-		    !memcmp(crm_stmt_text(st, i), CRM_ENC_PREFIX, 4) && !listed(json_cols, name)) {
+		    !memcmp(crm_stmt_text(st, i), CRM_ENC_PREFIX, 4) && !json_column(name)) {
 			/* a sealed cell: opened with its row's key */
 			crm_buf_reset(&plain);
 			if (crm_crypt_open(cc, t->table, name, id, crm_stmt_text(st, i), crm_stmt_bytes(st, i),
@@ -94,7 +101,7 @@ int crm_row_json_e(struct crm_buf *b, struct crm_stmt *st, const char *kind,
 				return -2;
 			}
 		} else {
-			rc = value_json(b, st, i, listed(json_cols, name), spaced);
+			rc = value_json(b, st, i, type, json_column(name), spaced);
 		}
 		if (rc < 0)
 			goto fail;
@@ -131,7 +138,7 @@ int crm_row_object(struct crm_buf *b, struct crm_stmt *st, int ncols, const char
 		if ((i && crm_buf_addc(b, ',') < 0) || crm_json_str(b, name, strlen(name)) < 0 ||
 		    crm_buf_addc(b, ':') < 0)
 			return -1;
-		rc = value_json(b, st, i, listed(json_cols, name), spaced);
+		rc = value_json(b, st, i, crm_stmt_type(st, i), listed(json_cols, name), spaced);
 	}
 	return rc < 0 || crm_buf_addc(b, '}') < 0 ? -1 : 0;
 }
