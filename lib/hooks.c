@@ -165,18 +165,45 @@ static void describe(struct crm_store *db, const char *id, json_t *data)
 }
 
 /* Does a subscription to events (a JSON array of types) want type? */
-static int wants(const char *events, const char *type)
+static int wants(const json_t *events, const char *type)
 {
-	json_t *a = events ? json_loads(events, 0, NULL) : NULL, *v;
+	const json_t *v;
 	size_t i;
-	int yes = 0;
 
-	json_array_foreach(a, i, v)
+	json_array_foreach(events, i, v)
 		if (json_is_string(v) && (!strcmp(json_string_value(v), "*") ||
 					  !strcmp(json_string_value(v), type)))
-			yes = 1;
-	json_decref(a);
-	return yes;
+			return 1;
+	return 0;
+}
+
+/* The active subscriptions, once a pass: [{id, format, threshold,
+ * events}...], or NULL with e. */
+static json_t *subscriptions(struct crm_store *db, struct crm_err *e)
+{
+	json_t *subs = json_array();
+	struct crm_stmt *st;
+	int rc;
+
+	if (crm_store_prepare(db, "SELECT id, format, threshold, events FROM webhooks WHERE active = 1 ORDER BY id",
+			      0, &st, e) < 0) {
+		json_decref(subs);
+		return NULL;
+	}
+	while ((rc = crm_stmt_step(st, e)) > 0) {
+		const char *ev = crm_stmt_text(st, 3);
+
+		json_array_append_new(subs, json_pack("{s:s, s:s, s:I, s:o}", "id", crm_stmt_text(st, 0),
+						      "format", crm_stmt_text(st, 1), "threshold",
+						      (json_int_t)crm_stmt_int64(st, 2), "events",
+						      (ev ? json_loads(ev, 0, NULL) : NULL) ?: json_array()));
+	}
+	crm_stmt_free(st);
+	if (rc < 0) {
+		json_decref(subs);
+		return NULL;
+	}
+	return subs;
 }
 
 /* The webhook type of an event the enqueue query selected. */
@@ -316,7 +343,8 @@ static json_t *event_data(struct crm_store *db, const char *entity, const char *
 static int enqueue(struct crm_store *db, struct crm_hooks_stats *hs, struct crm_err *e)
 {
 	char cur[32] = "", end[32] = "", now[32];
-	struct crm_stmt *ev = NULL, *wh = NULL, *ins = NULL;
+	struct crm_stmt *ev = NULL, *ins = NULL;
+	json_t *subs = NULL;
 	long long cursor, last;
 	int rc = -1, n = 0;
 
@@ -338,8 +366,7 @@ static int enqueue(struct crm_store *db, struct crm_hooks_stats *hs, struct crm_
 			       "AND ((entity = 'score' AND op = 'changed') OR (entity = 'call' AND op = 'analysed') "
 			       "OR (entity = 'task' AND op = 'due') OR (entity = 'merge' AND op = 'done')) "
 			       "ORDER BY seq LIMIT 1000", 0, &ev, e) < 0 ||
-	    crm_store_prepare(db, "SELECT id, format, threshold, events FROM webhooks WHERE active = 1 ORDER BY id",
-			      0, &wh, e) < 0 ||
+	    !(subs = subscriptions(db, e)) ||
 	    crm_store_prepare(db, "INSERT INTO webhook_deliveries (webhook_id, seq, type, body, next_at, created_at) "
 			      "VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT DO NOTHING", 0, &ins, e) < 0)
 		goto out;
@@ -362,19 +389,22 @@ static int enqueue(struct crm_store *db, struct crm_hooks_stats *hs, struct crm_
 		json_decref(payload);
 		cursor = seq;
 		n++;
-		while (wanted && crm_stmt_step(wh, e) > 0) {
-			const char *wid = crm_stmt_text(wh, 0);
-			int thr = (int)crm_stmt_int64(wh, 2);
+		json_t *sub;
+		size_t k;
+
+		json_array_foreach(wanted ? subs : NULL, k, sub) {
+			const char *wid = json_string_value(json_object_get(sub, "id"));
+			int thr = (int)json_integer_value(json_object_get(sub, "threshold"));
 			char *body;
 
-			if (!wants(crm_stmt_text(wh, 3), type))
+			if (!wants(json_object_get(sub, "events"), type))
 				continue;
 			if (!strcmp(entity, "score")) {
 				if (!crossed(data, thr))
 					continue;
 				json_object_set_new(data, "threshold", json_integer(thr));
 			}
-			if (!strcmp(crm_stmt_text(wh, 1), "slack")) {
+			if (!strcmp(json_string_value(json_object_get(sub, "format")), "slack")) {
 				body = slack_body(type, data, thr);
 			} else {
 				char did[64];
@@ -399,13 +429,11 @@ static int enqueue(struct crm_store *db, struct crm_hooks_stats *hs, struct crm_
 			rc = crm_stmt_step(ins, e);
 			crm_stmt_reset(ins);
 			if (rc < 0) {
-				crm_stmt_reset(wh);
 				json_decref(data);
 				goto out;
 			}
 			hs->queued += (size_t)crm_stmt_changes(ins);
 		}
-		crm_stmt_reset(wh);
 		json_decref(data);
 	}
 	if (rc < 0)
@@ -417,7 +445,7 @@ static int enqueue(struct crm_store *db, struct crm_hooks_stats *hs, struct crm_
 	rc = crm_store_set_meta(db, "hooks.cursor", cur, e);
 out:
 	crm_stmt_free(ev);
-	crm_stmt_free(wh);
+	json_decref(subs);
 	crm_stmt_free(ins);
 	if (rc < 0) {
 		crm_store_rollback(db);
