@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "../lib/db.h"
+#include "../lib/crypt.h"
 #include "../lib/dbcopy.h"
 #include "../lib/ndjson.h"
 #include "cli.h"
@@ -100,6 +101,7 @@ int main(int argc, char **argv)
 	struct crm_store *s, *d;
 	const char *arg, *cmd;
 	size_t n;
+	long long keys;
 	int k;
 
 	while ((k = cli_next(&cli, argc, argv, &arg)) != -1) {
@@ -155,5 +157,11 @@ int main(int argc, char **argv)
 	print_counts("copy", s, d, t, n);
 	crm_store_close(s);
 	crm_store_close(d);
+	/* The data keys the sealed cells need go with them, still wrapped. */
+	if (crm_crypt_copy_store(argv[optind], argv[optind + 1], &keys, &e) < 0)
+		cli_die(e.code, "%s (the rows were copied, the keys not)", e.msg);
+	if (keys && !quiet)
+		fprintf(stderr, "%s: %lld data keys copied into the key store of %s\n", cli_prog, keys,
+			argv[optind + 1]);
 	return cli_finish(0);
 }

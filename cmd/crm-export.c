@@ -251,6 +251,12 @@ static long write_rows(struct crm_store *db, const struct crm_export_query *q,
 		crm_buf_addc(&b, '\n');
 	}
 	while ((rc = crm_stmt_step(st, &e)) > 0) {
+		int m = crm_export_match(q, st, &e);
+
+		if (m < 0)
+			cli_die_err(&e);
+		if (!m)
+			continue;
 		n++;
 		if (fmt == F_NDJSON) {
 			if (crm_row_json_e(&b, st, q->type->kind, NULL, &e) < 0)
@@ -396,9 +402,6 @@ int main(int argc, char **argv)
 	    /* One read transaction: a consistent snapshot across the types. */
 	    crm_store_begin_read(db, &e) < 0)
 		cli_die_err(&e);
-	if (crm_store_sealed(db))
-		cli_die(CRM_EUSAGE, "%s holds sealed cells, which this version opens on SQLite only "
-			"(crm db copy it to a file)", crm_store_name(db));
 	for (size_t i = 0; i < ntypes; i++) {
 		struct crm_export_query q = { types[i], filters, nfilters,
 					      have_since ? since : NULL, merged };

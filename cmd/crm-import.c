@@ -255,7 +255,7 @@ static int import_records(struct crm_import *im, const char *name, struct crm_bu
 }
 
 struct imap_ctx {
-	sqlite3 *db;
+	struct crm_store *db;
 	const struct crm_mail_opts *mo;
 	struct ctx *c;
 	struct crm_buf *b;
@@ -273,7 +273,7 @@ static int on_message(void *arg, unsigned long long uid, const char *msg, size_t
 }
 
 /* New mail since the last run; the place is saved once it is imported. */
-static int import_imap(sqlite3 *db, struct crm_import *im, const struct crm_imap_opts *io,
+static int import_imap(struct crm_store *db, struct crm_import *im, const struct crm_imap_opts *io,
 		       const struct crm_mail_opts *mo, struct ctx *c, struct crm_err *e)
 {
 	struct crm_imap_state st;
@@ -306,7 +306,7 @@ static int is_mail_name(const char *p)
 }
 
 /* A file of mail: each message as records, then imported. */
-static int import_mail_file(sqlite3 *db, struct crm_import *im, const char *path,
+static int import_mail_file(struct crm_store *db, struct crm_import *im, const char *path,
 			    const struct crm_mail_opts *mo, struct ctx *c, struct crm_err *e)
 {
 	struct crm_buf b = {0};
@@ -383,7 +383,6 @@ int main(int argc, char **argv)
 	struct input *in;
 	struct crm_err e = { 0 };
 	struct crm_store *s;
-	sqlite3 *db;
 	char **maps = NULL;
 	size_t nmaps = 0, nin;
 	int key, status = 0, stdin_used = 0, mail = 0, erp = 0;
@@ -550,15 +549,9 @@ int main(int argc, char **argv)
 	}
 	if (crm_store_open(&s, crm_db_path(cli_db), CRM_STORE_CREATE, &e) < 0)
 		cli_die_err(&e);
-	db = crm_store_sqlite(s);
-	for (size_t i = 0; i < nin; i++)
-		mail |= in[i].mail;
-	if (!db && (mail || erp || io.url))
-		cli_die(CRM_EUSAGE, "%s: mail and ERP imports work on SQLite only in this version",
-			crm_store_name(s));
-	/* Bulk work: a fixed 16 MiB page cache (memory stays flat however big
-	 * the input) and fewer, larger checkpoints. */
-	if (db)
+	/* Bulk work on SQLite: a fixed 16 MiB page cache (memory stays flat
+	 * however big the input) and fewer, larger checkpoints. */
+	if (crm_store_kind(s) == CRM_STORE_SQLITE)
 		crm_store_exec(s, "PRAGMA cache_size=-16384; PRAGMA wal_autocheckpoint=16384", &e);
 
 	h.ctx = &c;
@@ -585,7 +578,7 @@ int main(int argc, char **argv)
 	c.started = crm_now();
 	if (io.url) {
 		nin = 0;
-		if (import_imap(db, im, &io, &mo, &c, &e) < 0) {
+		if (import_imap(s, im, &io, &mo, &c, &e) < 0) {
 			clear_progress(&c);
 			cli_warn("%s", e.msg);
 			status = e.code ? e.code : CRM_ESOFTWARE;
@@ -594,10 +587,10 @@ int main(int argc, char **argv)
 	for (size_t i = 0; i < nin; i++) {
 		if (in[i].mail && !strcmp(in[i].path, "-"))
 			cli_die(CRM_EUSAGE, "mail is read from files, not stdin");
-		if (erp && !ex && !(ex = crm_erp_new(db, &e)))
+		if (erp && !ex && !(ex = crm_erp_new(s, &e)))
 			cli_die_err(&e);
 		if (erp ? import_erp_file(ex, im, in[i].path, &c, &e) < 0
-		    : in[i].mail ? import_mail_file(db, im, in[i].path, &mo, &c, &e) < 0
+		    : in[i].mail ? import_mail_file(s, im, in[i].path, &mo, &c, &e) < 0
 			       : crm_import_file(im, in[i].path, in[i].fmt, in[i].type, &e) < 0) {
 			clear_progress(&c);
 			cli_warn("%s", e.msg);

@@ -7,10 +7,12 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include <jansson.h>
+
 #include "../lib/crypt.h"
 #include "../lib/db.h"
 #include "../lib/privacy.h"
-#include "../lib/store/sqlite.h"
+#include "../lib/store/store.h"
 #include "../lib/seal.h"
 #include "cli.h"
 
@@ -52,13 +54,13 @@ static void audit(const char *action, const char *detail)
 {
 	struct crm_err e = { 0 };
 	char actor[128];
-	sqlite3 *db;
+	struct crm_store *db;
 
 	crm_actor_cli(actor, sizeof(actor));
-	if (crm_db_open(&db, cli_db, CRM_DB_CREATE, &e) < 0 ||
-	    crm_audit_append(CRM_SQ_STORE(db), actor, action, NULL, NULL, detail, &e) < 0)
+	if (crm_store_open(&db, crm_db_path(cli_db), CRM_STORE_CREATE, &e) < 0 ||
+	    crm_audit_append(db, actor, action, NULL, NULL, detail, &e) < 0)
 		cli_die_err(&e);
-	crm_db_close(db);
+	crm_store_close(db);
 }
 
 static void seal_progress(void *arg, const char *table, const struct crm_seal_stats *st)
@@ -72,10 +74,10 @@ static void seal(long batch, int quiet)
 	struct crm_err e = { 0 };
 	struct crm_seal_stats st;
 	char actor[128], detail[160];
-	sqlite3 *db;
+	struct crm_store *db;
 
 	crm_actor_cli(actor, sizeof(actor));
-	if (crm_db_open(&db, cli_db, 0, &e) < 0)
+	if (crm_store_open(&db, crm_db_path(cli_db), 0, &e) < 0)
 		cli_die_err(&e);
 	if (crm_seal_all(db, batch, &st, quiet || !cli_isatty(2) ? NULL : seal_progress, NULL, &e) < 0) {
 		if (!quiet && cli_isatty(2))
@@ -86,9 +88,9 @@ static void seal(long batch, int quiet)
 		fputs("\r\033[K", stderr);
 	snprintf(detail, sizeof(detail), "{\"rows\":%lld,\"cells\":%lld,\"keys\":%lld,\"batches\":%lld}",
 		 st.rows, st.cells, st.keys, st.batches);
-	if (crm_audit_append(CRM_SQ_STORE(db), actor, "key-seal", NULL, NULL, detail, &e) < 0)
+	if (crm_audit_append(db, actor, "key-seal", NULL, NULL, detail, &e) < 0)
 		cli_die_err(&e);
-	crm_db_close(db);
+	crm_store_close(db);
 	if (!quiet)
 		fprintf(stderr, "crm-key: %lld cells of %lld rows sealed, %lld people given a data key\n",
 			st.cells, st.rows, st.keys);
@@ -148,6 +150,8 @@ int main(int argc, char **argv)
 	} else if (!strcmp(cmd, "status")) {
 		struct crm_key_status st;
 		char line[4400];
+		json_t *o;
+		char *j;
 
 		if (crm_key_status(kf, cli_db, &st, &e) < 0)
 			cli_die_err(&e);
@@ -156,10 +160,15 @@ int main(int argc, char **argv)
 				 "key file     %s\nmaster key   version %d (%d in the file, %d retired kept)\n"
 				 "data keys    %lld (%lld under an older master key)\nkey store    %s\n",
 				 kf, st.version, st.versions, st.retired, st.keys, st.stale, st.store);
-		else
-			snprintf(line, sizeof(line),
-				 "{\"key_file\":\"%s\",\"version\":%d,\"versions\":%d,\"retired\":%d,\"data_keys\":%lld,\"stale\":%lld,\"store\":\"%s\"}\n",
-				 kf, st.version, st.versions, st.retired, st.keys, st.stale, st.store);
+		else if ((o = json_pack("{s:s,s:i,s:i,s:i,s:I,s:I,s:s}", "key_file", kf, "version", st.version,
+					"versions", st.versions, "retired", st.retired, "data_keys",
+					(json_int_t)st.keys, "stale", (json_int_t)st.stale, "store", st.store)) &&
+			 (j = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER))) {
+			snprintf(line, sizeof(line), "%s\n", j);
+			free(j);
+			json_decref(o);
+		} else
+			cli_die(CRM_ESOFTWARE, "out of memory");
 		cli_write(line, strlen(line));
 	} else {
 		cli_die(CRM_EUSAGE, "unknown command '%s' (want init, rotate, retire, seal or status)", cmd);

@@ -29,6 +29,7 @@
 #include "../lib/db.h"
 #include "../lib/id.h"
 #include "../lib/llm.h"
+#include "../lib/store/store.h"
 #include "../lib/transcript.h"
 #include "cli.h"
 
@@ -86,7 +87,7 @@ static enum crm_analyzer analyzer = CRM_ANALYZER_RULES;
 static const char *opt_contact, *opt_deal, *opt_infmt;
 static time_t opt_at;
 static int dry_run, no_tasks, table, quiet, with_transcript;
-static sqlite3 *db;
+static struct crm_store *db;
 
 /* "2026-11-20", "2026-11-20T10:30", "2026-11-20 10:30:00Z": UTC. */
 static int parse_time(const char *s, time_t *t)
@@ -554,7 +555,7 @@ static int show(int argc, char **argv)
 	struct crm_err e = {0};
 	int status = 0;
 
-	if (crm_db_open(&db, cli_db, CRM_DB_READONLY, &e) < 0)
+	if (crm_store_open(&db, crm_db_path(cli_db), CRM_STORE_READONLY, &e) < 0)
 		cli_die_err(&e);
 	for (int i = 0; i < argc; i++) {
 		struct crm_transcript t = {0};
@@ -593,7 +594,7 @@ static int show(int argc, char **argv)
 		free(analysis);
 		crm_transcript_free(&t);
 	}
-	crm_db_close(db);
+	crm_store_close(db);
 	return cli_finish(status);
 }
 
@@ -695,7 +696,7 @@ int main(int argc, char **argv)
 		if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
 			cli_die(CRM_ESOFTWARE, "curl did not initialise");
 	}
-	if (!dry_run && crm_db_open(&db, cli_db, CRM_DB_CREATE, &e) < 0)
+	if (!dry_run && crm_store_open(&db, crm_db_path(cli_db), CRM_STORE_CREATE, &e) < 0)
 		cli_die_err(&e);
 	if (watch_dir) {
 		status = watch(watch_dir, once);
@@ -728,6 +729,6 @@ int main(int argc, char **argv)
 		free(key);
 	}
 	if (db)
-		crm_db_close(db);
+		crm_store_close(db);
 	return cli_finish(status);
 }

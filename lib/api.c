@@ -19,6 +19,7 @@
 #include <xgboost/c_api.h>
 
 #include "api.h"
+#include "calls.h"
 #include "merge.h"
 #include "db.h"
 #include "crypt.h"
@@ -383,10 +384,10 @@ static int row_json(struct crm_store *db, const struct crm_entity *t, const char
 
 /* Prepare sql (released here) with its text parameters bound; NULL on an error. */
 static struct crm_stmt *prepare_bound(struct crm_store *db, struct crm_buf *sql, const char *const *par, int np,
-				      struct crm_err *e)
+				      int flags, struct crm_err *e)
 {
 	struct crm_stmt *st;
-	int rc = crm_store_prepare(db, sql->data, 0, &st, e);
+	int rc = crm_store_prepare(db, sql->data, flags, &st, e);
 
 	crm_buf_release(sql);
 	if (rc < 0)
@@ -394,6 +395,15 @@ static struct crm_stmt *prepare_bound(struct crm_store *db, struct crm_buf *sql,
 	for (int i = 0; i < np; i++)
 		crm_stmt_bind_text_ref(st, i + 1, par[i], (size_t)-1);
 	return st;
+}
+
+/* The index of st's column named name, or -1. */
+static int column_of(struct crm_stmt *st, const char *name)
+{
+	for (int i = 0, n = crm_stmt_columns(st); i < n; i++)
+		if (!strcmp(crm_stmt_column_name(st, i), name))
+			return i;
+	return -1;
 }
 
 static int list(struct crm_store *db, const struct crm_api_req *rq, const struct crm_entity *t,
@@ -406,6 +416,12 @@ static int list(struct crm_store *db, const struct crm_api_req *rq, const struct
 	struct crm_err e = { 0 };
 	struct crm_stmt *st;
 	char last[CRM_ID_MAX] = "";
+	char bi[CRM_API_MAXARGS][CRM_BIDX_MAX];
+	/* Filters on sealed fields without a blind index: the field and the
+	 * value each row's opened cell must equal. */
+	const char *opened[CRM_API_MAXARGS][2];
+	size_t nopened = 0;
+	struct crm_buf cell = { 0 };
 	long n = 0;
 
 	if (limit < 0)
@@ -426,16 +442,20 @@ static int list(struct crm_store *db, const struct crm_api_req *rq, const struct
 			crm_buf_addf(&sql, " AND due_at < ?%d", np + 1);
 		} else if ((f = crm_entity_field(t, k)) >= 0 &&
 			   !(t->fields[f].flags & CRM_F_VIRTUAL)) {
-			if (!crm_store_crypt(db) || !crm_entity_personal_column(t, k))
-				crm_buf_addf(&sql, " AND %s = ?%d", t->fields[f].name, np + 1);
-			else if (t->subject && (!strcmp(k, "email") || !strcmp(k, "phone")))
-				/* sealed: found by blind index */
-				crm_buf_addf(&sql, " AND %s_bi = crm_bidx('%s', ?%d)", k, k, np + 1);
-			else	/* sealed, no index: opened row by row */
-				crm_buf_addf(&sql, " AND crm_dec(%s, '%s', '%s', id) = ?%d",
-					     k, t->table, k, np + 1);
 			if (!strcmp(k, "owner") && !strcmp(v, "me"))
 				v = rq->who->user;
+			if (!crm_store_crypt(db) || !crm_entity_personal_column(t, k)) {
+				crm_buf_addf(&sql, " AND %s = ?%d", t->fields[f].name, np + 1);
+			} else if (t->subject && (!strcmp(k, "email") || !strcmp(k, "phone"))) {
+				/* sealed: found by blind index */
+				crm_crypt_bidx_ident(crm_store_crypt(db), k, v, bi[np]);
+				crm_buf_addf(&sql, " AND %s_bi = ?%d", k, np + 1);
+				v = bi[np];
+			} else {	/* sealed, no index: opened row by row */
+				opened[nopened][0] = t->fields[f].name;
+				opened[nopened++][1] = v;
+				continue;
+			}
 		} else if (!strcmp(k, "external_id") || !strcmp(k, "source")) {
 			crm_buf_addf(&sql, " AND %s = ?%d", k, np + 1);
 		} else {
@@ -446,13 +466,31 @@ static int list(struct crm_store *db, const struct crm_api_req *rq, const struct
 		par[np++] = v;
 	}
 	own_clause(rq->who, t, "t.", &sql, par, &np);
-	crm_buf_addf(&sql, " ORDER BY id LIMIT %ld", limit + 1);
+	crm_buf_adds(&sql, " ORDER BY id");
+	if (!nopened)
+		crm_buf_addf(&sql, " LIMIT %ld", limit + 1);
 	if (crm_entity_has_personal(t))
 		rs->subject_read = 1;	/* people's data: the audit trail notes it */
-	if (!(st = prepare_bound(db, &sql, par, np, &e)))
+	if (!(st = prepare_bound(db, &sql, par, np, nopened ? CRM_STMT_STREAM : 0, &e)))
 		return db_error(rs, &e);
 	crm_buf_adds(&rs->body, "{\"data\":[");
 	while ((rc = crm_stmt_step(st, &e)) == 1) {
+		int pass = 1;
+
+		for (size_t i = 0; i < nopened && pass; i++) {
+			int c = crm_row_cell(st, column_of(st, opened[i][0]), t->table, opened[i][0],
+					     crm_stmt_text(st, 0), &cell, &e);
+
+			if (c < 0) {
+				rc = -1;
+				break;
+			}
+			pass = c > 0 && !strcmp(cell.data, opened[i][1]);
+		}
+		if (rc < 0)
+			break;
+		if (!pass)
+			continue;
 		if (n == limit)
 			break;
 		if (n++)
@@ -462,6 +500,7 @@ static int list(struct crm_store *db, const struct crm_api_req *rq, const struct
 		if (rs->body.data[rs->body.len - 1] == '\n')
 			rs->body.data[--rs->body.len] = '\0';
 	}
+	crm_buf_release(&cell);
 	if (rc < 0) {
 		crm_stmt_free(st);
 		return db_error(rs, &e);
@@ -931,8 +970,7 @@ static int leads_top_build(struct crm_api *a, struct crm_store *db, const struct
 	if (!rc)
 		return crm_api_error(rs, 409, "no_model", "no active lead model: run 'crm score train -t contact'");
 	crm_buf_init(&sql, 0);
-	crm_buf_adds(&sql, "SELECT c.id, crm_dec(c.first_name, 'contacts', 'first_name', c.id) AS first_name, "
-		     "crm_dec(c.last_name, 'contacts', 'last_name', c.id) AS last_name, c.company, c.title, c.owner, "
+	crm_buf_adds(&sql, "SELECT c.id, c.first_name, c.last_name, c.company, c.title, c.owner, "
 		     "s.score, s.probability, s.computed_at FROM scores s JOIN contacts c ON c.id = s.entity_id "
 		     "WHERE s.model_id = ?1 AND c.outcome IS NULL AND c.merged_into IS NULL");
 	par[np++] = model;
@@ -964,13 +1002,14 @@ static int leads_top_build(struct crm_api *a, struct crm_store *db, const struct
 	else
 		crm_buf_addf(&sql, " ORDER BY (SELECT max(occurred_at) FROM interactions i WHERE i.contact_id = c.id) DESC, "
 			     "c.id LIMIT %ld", limit);
-	if (!(st = prepare_bound(db, &sql, par, np, &e)))
+	if (!(st = prepare_bound(db, &sql, par, np, 0, &e)))
 		return db_error(rs, &e);
 	crm_buf_init(&b, 0);
 	crm_buf_adds(&rs->body, "{\"data\":[");
 	while ((rc = crm_stmt_step(st, &e)) == 1) {
 		const char *id = crm_stmt_text(st, 0);
 		json_t *x = NULL;
+		int bad = 0;
 
 		if (n++)
 			crm_buf_addc(&rs->body, ',');
@@ -979,11 +1018,22 @@ static int leads_top_build(struct crm_api *a, struct crm_store *db, const struct
 		for (int c = 1; c <= 5; c++) {
 			const char *v = crm_stmt_text(st, c);
 
+			if (c <= 2) {	/* the name, opened */
+				int r = crm_row_cell(st, c, "contacts", crm_stmt_column_name(st, c), id, &b, &e);
+
+				if ((bad = r < 0))
+					break;
+				v = r ? b.data : NULL;
+			}
 			crm_buf_addf(&rs->body, ",\"%s\":", crm_stmt_column_name(st, c));
 			if (v)
 				crm_json_str(&rs->body, v, strlen(v));
 			else
 				crm_buf_adds(&rs->body, "null");
+		}
+		if (bad) {
+			rc = -1;
+			break;
 		}
 		crm_buf_addf(&rs->body, ",\"score\":%d,\"probability\":%.4f,\"scored_at\":\"%s\"",
 			     (int)crm_stmt_int64(st, 6), crm_stmt_double(st, 7),
@@ -1074,26 +1124,45 @@ static int leads_top(struct crm_api *a, struct crm_store *db, const struct crm_a
 	return rc;
 }
 
-/* Answer {"data":[...]} from st, a row an object of its columns, the
- * last with_an of them ("analysis") a call's analysis, of which the
- * summary and the hesitation cues are shown; frees st. */
-static int json_rows(struct crm_stmt *st, int with_an, struct crm_api_res *rs, struct crm_err *e)
+/* The columns a call's row ends with (calls()), after those shown as they
+ * are: the contact's names, the contact's id, the analysis. */
+#define CALL_TAIL 4
+
+/* Answer {"data":[...]} from st, a row an object of its columns; with
+ * calls, the last CALL_TAIL of them a call's (see calls()): its contact's
+ * name, opened, and its analysis's summary and hesitation cues. Frees st. */
+static int json_rows(struct crm_stmt *st, int calls, struct crm_api_res *rs, struct crm_err *e)
 {
-	int rc, n = 0, nc = crm_stmt_columns(st) - with_an;
+	struct crm_store *db = crm_stmt_store(st);
+	int rc, n = 0, nc = crm_stmt_columns(st) - (calls ? CALL_TAIL : 0);
+	struct crm_buf first = { 0 }, last = { 0 }, an = { 0 };
 
 	crm_buf_adds(&rs->body, "{\"data\":[");
 	while ((rc = crm_stmt_step(st, e)) == 1) {
 		if (n++)
 			crm_buf_addc(&rs->body, ',');
 		crm_row_object(&rs->body, st, nc, NULL);
-		if (with_an) {
-			rs->body.data[--rs->body.len] = '\0';	/* the '}' */
-			const char *an = crm_stmt_text(st, nc);
-			json_t *x = an ? json_loads(an, 0, NULL) : NULL;
-			json_t *sum = json_object_get(x, "summary");
-			json_t *cues = json_object_get(json_object_get(x, "hesitation"), "cues");
+		if (calls) {
+			const char *cid = crm_stmt_text(st, nc + 2), *iid = crm_stmt_text(st, 0);
+			const char *a = crm_stmt_text(st, nc + 3);
+			json_t *x = NULL, *sum, *cues;
 			char *t;
 
+			rs->body.data[--rs->body.len] = '\0';	/* the '}' */
+			if (crm_row_cell(st, nc, "contacts", "first_name", cid, &first, e) < 0 ||
+			    crm_row_cell(st, nc + 1, "contacts", "last_name", cid, &last, e) < 0 ||
+			    (a && crm_call_open(db, iid, NULL, 0, a, crm_stmt_bytes(st, nc + 3), NULL, &an, e) < 0)) {
+				rc = -1;
+				break;
+			}
+			if (first.len && last.len)
+				crm_buf_addc(&first, ' ');
+			crm_buf_add(&first, last.data, last.len);
+			crm_buf_adds(&rs->body, ",\"name\":");
+			crm_json_str(&rs->body, first.data ? first.data : "", first.len);
+			x = a ? json_loads(an.data, 0, NULL) : NULL;
+			sum = json_object_get(x, "summary");
+			cues = json_object_get(json_object_get(x, "hesitation"), "cues");
 			crm_buf_adds(&rs->body, ",\"summary\":");
 			t = sum ? json_dumps(sum, JSON_ENCODE_ANY | JSON_COMPACT) : NULL;
 			crm_buf_adds(&rs->body, t ? t : "null");
@@ -1106,6 +1175,9 @@ static int json_rows(struct crm_stmt *st, int with_an, struct crm_api_res *rs, s
 			crm_buf_addc(&rs->body, '}');
 		}
 	}
+	crm_buf_release(&first);
+	crm_buf_release(&last);
+	crm_buf_release(&an);
 	crm_stmt_free(st);
 	if (rc < 0)
 		return db_error(rs, e);
@@ -1132,22 +1204,18 @@ static int calls(struct crm_store *db, const struct crm_api_req *rq, struct crm_
 			return crm_api_error(rs, 400, "unknown_parameter", "calls takes limit, not '%s'",
 					     rq->args[i].k);
 	crm_buf_init(&sql, 0);
+	/* The last CALL_TAIL columns as json_rows takes them. */
 	crm_buf_addf(&sql, "SELECT i.id, i.occurred_at, i.contact_id, i.deal_id, "
-		     "trim(coalesce(crm_dec(c.first_name, 'contacts', 'first_name', c.id), '') || ' ' || "
-		     "coalesce(crm_dec(c.last_name, 'contacts', 'last_name', c.id), '')) AS name, "
 		     "c.company, t.duration, t.sentiment, t.hesitation, t.hesitant <> 0 AS hesitant, "
-		     /* a sealed analysis is a JSON string, opened for the
-		      * calls listed only (SQLite); PostgreSQL holds none */
-		     "%s AS analysis "
+		     "c.first_name, c.last_name, c.id, %s "
 		     "FROM transcripts t JOIN interactions i ON i.id = t.interaction_id "
 		     "LEFT JOIN contacts c ON c.id = i.contact_id WHERE i.id IN ("
 		     "SELECT i.id FROM transcripts t JOIN interactions i ON i.id = t.interaction_id "
 		     "LEFT JOIN contacts c ON c.id = i.contact_id WHERE 1 = 1",
-		     crm_store_kind(db) == CRM_STORE_POSTGRES ? "t.analysis::text" :
-		     "crm_dec(json_extract(t.analysis, '$'), 'transcripts', 'analysis', t.interaction_id)");
+		     crm_store_kind(db) == CRM_STORE_POSTGRES ? "t.analysis::text" : "t.analysis");
 	own_clause(rq->who, t, "c.", &sql, par, &np);
 	crm_buf_addf(&sql, " ORDER BY i.occurred_at DESC LIMIT %ld) ORDER BY i.occurred_at DESC", limit);
-	if (!(st = prepare_bound(db, &sql, par, np, &e)))
+	if (!(st = prepare_bound(db, &sql, par, np, 0, &e)))
 		return db_error(rs, &e);
 	return json_rows(st, 1, rs, &e);
 }

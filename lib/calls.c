@@ -12,21 +12,11 @@
 #include "db.h"
 #include "pack.h"
 #include "seal.h"
-#include "store/sqlite.h"
+#include "store/store.h"
 
-static int prep(sqlite3 *db, sqlite3_stmt **st, const char *sql, struct crm_err *e)
+static void bind_text(struct crm_stmt *st, int i, const char *s)
 {
-	if (sqlite3_prepare_v2(db, sql, -1, st, NULL) != SQLITE_OK)
-		return crm_db_err(db, e, "prepare");
-	return 0;
-}
-
-static void bind_text(sqlite3_stmt *st, int i, const char *s)
-{
-	if (s && *s)
-		sqlite3_bind_text(st, i, s, -1, SQLITE_TRANSIENT);
-	else
-		sqlite3_bind_null(st, i);
+	crm_stmt_bind_text(st, i, s && *s ? s : NULL, (size_t)-1);
 }
 
 /*
@@ -40,7 +30,7 @@ struct seal {
 };
 
 /* Bind v[0..n) to parameter i as table.column of row id stores it. */
-static int bind_cell(const struct seal *sl, sqlite3_stmt *st, int i, const char *table,
+static int bind_cell(const struct seal *sl, struct crm_stmt *st, int i, const char *table,
 		     const char *column, const char *id, const char *v, struct crm_err *e)
 {
 	struct crm_buf b = {0};
@@ -51,35 +41,35 @@ static int bind_cell(const struct seal *sl, sqlite3_stmt *st, int i, const char 
 	}
 	if (crm_crypt_seal(sl->cc, sl->dk, table, column, id, v, strlen(v), &b, e) < 0)
 		return -1;
-	sqlite3_bind_text(st, i, b.data, (int)b.len, SQLITE_TRANSIENT);
+	crm_stmt_bind_text(st, i, b.data, b.len);
 	crm_buf_release(&b);
 	return 0;
 }
 
 /* The data key of the call's contact (given one if it has none), or a
  * fresh one for a call with no contact. */
-static int call_key(sqlite3 *db, const struct crm_call_out *out, struct seal *sl, struct crm_err *e)
+static int call_key(struct crm_store *db, const struct crm_call_out *out, struct seal *sl,
+		    struct crm_err *e)
 {
-	struct crm_sq_wrap sw;
 	int given;
 
 	sl->dk = 0;
-	if (!(sl->cc = crm_crypt_of(db)))
+	if (!(sl->cc = crm_store_crypt(db)))
 		return 0;
 	if (crm_seal_person_key(db, sl->cc, out->contact[0] ? out->contact : NULL, &sl->dk, &given, e) < 0)
 		return -1;
-	crm_crypt_mark(crm_sq_store(&sw, db));
+	crm_crypt_mark(db);
 	return 0;
 }
 
 /* Follow merged_into to the surviving record. */
-static int survivor(sqlite3 *db, const char *table, char id[CRM_ID_MAX], struct crm_err *e)
+static int survivor(struct crm_store *db, const char *table, char id[CRM_ID_MAX], struct crm_err *e)
 {
 	char sql[128], next[CRM_ID_MAX];
 
 	snprintf(sql, sizeof sql, "SELECT merged_into FROM %s WHERE id = ?1 AND merged_into IS NOT NULL", table);
 	for (int hops = 0; hops < 64; hops++) {
-		int r = crm_db_text1(db, sql, id, next, sizeof next, e);
+		int r = crm_store_text1(db, sql, id, next, sizeof next, e);
 		if (r <= 0)
 			return r;
 		memcpy(id, next, CRM_ID_MAX);
@@ -87,36 +77,41 @@ static int survivor(sqlite3 *db, const char *table, char id[CRM_ID_MAX], struct 
 	return 0;
 }
 
-static int resolve(sqlite3 *db, const struct crm_call_in *in, struct crm_call_out *out,
+static int resolve(struct crm_store *db, const struct crm_call_in *in, struct crm_call_out *out,
 		   char account[CRM_ID_MAX], struct crm_err *e)
 {
 	int r;
 
 	account[0] = 0;
 	if (in->deal) {
-		r = crm_db_text1(db, "SELECT id FROM deals WHERE id = ?1", in->deal, out->deal,
+		r = crm_store_text1(db, "SELECT id FROM deals WHERE id = ?1", in->deal, out->deal,
 			    sizeof out->deal, e);
 		if (r < 0)
 			return -1;
 		if (!r)
 			return crm_err_set(e, CRM_EDATA, "no deal '%s'", in->deal);
 		if (survivor(db, "deals", out->deal, e) < 0 ||
-		    crm_db_text1(db, "SELECT coalesce(account_id, '') FROM deals WHERE id = ?1", out->deal,
+		    crm_store_text1(db, "SELECT coalesce(account_id, '') FROM deals WHERE id = ?1", out->deal,
 			    account, CRM_ID_MAX, e) < 0)
 			return -1;
-		if (!in->contact && crm_db_text1(db, "SELECT coalesce(contact_id, '') FROM deals WHERE id = ?1",
+		if (!in->contact && crm_store_text1(db, "SELECT coalesce(contact_id, '') FROM deals WHERE id = ?1",
 					    out->deal, out->contact, sizeof out->contact, e) < 0)
 			return -1;
 	}
 	if (in->contact) {
+		char bi[CRM_BIDX_MAX];
+		struct crm_crypt *cc = crm_store_crypt(db);
+
+		if (cc && strchr(in->contact, '@') && crm_crypt_bidx_ident(cc, "email", in->contact, bi) < 0)
+			return crm_err_set(e, CRM_ESOFTWARE, "out of memory");
 		r = strchr(in->contact, '@')
-			    ? crm_db_text1(db, crm_crypt_of(db) ?
-					  "SELECT id FROM contacts WHERE email_bi = crm_bidx('email', ?1) "
+			    ? crm_store_text1(db, cc ?
+					  "SELECT id FROM contacts WHERE email_bi = ?1 "
 					  "ORDER BY merged_into IS NOT NULL, created_at LIMIT 1" :
 					  "SELECT id FROM contacts WHERE email = lower(?1) "
 					  "ORDER BY merged_into IS NOT NULL, created_at LIMIT 1",
-				      in->contact, out->contact, sizeof out->contact, e)
-			    : crm_db_text1(db, "SELECT id FROM contacts WHERE id = ?1", in->contact,
+				      cc ? bi : in->contact, out->contact, sizeof out->contact, e)
+			    : crm_store_text1(db, "SELECT id FROM contacts WHERE id = ?1", in->contact,
 				      out->contact, sizeof out->contact, e);
 		if (r < 0)
 			return -1;
@@ -127,31 +122,31 @@ static int resolve(sqlite3 *db, const struct crm_call_in *in, struct crm_call_ou
 		if (survivor(db, "contacts", out->contact, e) < 0)
 			return -1;
 		if (!account[0] &&
-		    crm_db_text1(db, "SELECT coalesce(account_id, '') FROM contacts WHERE id = ?1",
+		    crm_store_text1(db, "SELECT coalesce(account_id, '') FROM contacts WHERE id = ?1",
 			    out->contact, account, CRM_ID_MAX, e) < 0)
 			return -1;
 	}
 	/* The tasks go to the deal's owner, else the contact's, else the account's. */
 	out->owner[0] = 0;
-	if (out->deal[0] && crm_db_text1(db, "SELECT coalesce(owner, '') FROM deals WHERE id = ?1",
+	if (out->deal[0] && crm_store_text1(db, "SELECT coalesce(owner, '') FROM deals WHERE id = ?1",
 				    out->deal, out->owner, sizeof out->owner, e) < 0)
 		return -1;
 	if (!out->owner[0] && out->contact[0] &&
-	    crm_db_text1(db, "SELECT coalesce(owner, '') FROM contacts WHERE id = ?1", out->contact,
+	    crm_store_text1(db, "SELECT coalesce(owner, '') FROM contacts WHERE id = ?1", out->contact,
 		    out->owner, sizeof out->owner, e) < 0)
 		return -1;
 	if (!out->owner[0] && account[0] &&
-	    crm_db_text1(db, "SELECT coalesce(owner, '') FROM accounts WHERE id = ?1", account,
+	    crm_store_text1(db, "SELECT coalesce(owner, '') FROM accounts WHERE id = ?1", account,
 		    out->owner, sizeof out->owner, e) < 0)
 		return -1;
 	return 0;
 }
 
-static int add_task(sqlite3 *db, const struct crm_call_in *in, struct crm_call_out *out,
+static int add_task(struct crm_store *db, const struct crm_call_in *in, struct crm_call_out *out,
 		    const struct seal *sl, const char *key, const char *title, const char *due,
 		    json_t *attrs, const char *now, struct crm_err *e)
 {
-	sqlite3_stmt *st;
+	struct crm_stmt *st;
 	char id[CRM_ID_MAX], skey[256];
 	char *a;
 	int rc;
@@ -162,18 +157,18 @@ static int add_task(sqlite3 *db, const struct crm_call_in *in, struct crm_call_o
 		return crm_err_set(e, CRM_ESOFTWARE, "out of memory");
 	snprintf(skey, sizeof skey, "%s:%s", in->sha, key);
 	crm_id_new("t_", id);
-	if (prep(db, &st,
+	if (crm_store_prepare(db,
 		 "INSERT INTO tasks (id, source, src_key, title, owner, contact_id, deal_id, due_at,"
 		 " status, origin, attrs, created_at, updated_at)"
 		 " VALUES (?1, 'transcribe', ?2, ?3, ?4, ?5, ?6, ?7, 'open', 'call', ?8, ?9, ?9)"
-		 " ON CONFLICT (src_key, source) DO NOTHING", e) < 0) {
+		 " ON CONFLICT (src_key, source) DO NOTHING", 0, &st, e) < 0) {
 		free(a);
 		return -1;
 	}
 	bind_text(st, 1, id);
 	bind_text(st, 2, skey);
 	if (bind_cell(sl, st, 3, "tasks", "title", id, title, e) < 0) {
-		sqlite3_finalize(st);
+		crm_stmt_free(st);
 		free(a);
 		return -1;
 	}
@@ -183,15 +178,14 @@ static int add_task(sqlite3 *db, const struct crm_call_in *in, struct crm_call_o
 	bind_text(st, 7, due);
 	bind_text(st, 8, a);
 	bind_text(st, 9, now);
-	rc = sqlite3_step(st) == SQLITE_DONE ? 0 : crm_db_err(db, e, "insert task");
-	if (rc == 0 && sqlite3_changes(db))
-		out->tasks_new++;
-	sqlite3_finalize(st);
+	rc = crm_stmt_step(st, e) < 0 ? -1 : crm_stmt_changes(st) > 0;
+	out->tasks_new += rc > 0;
+	crm_stmt_free(st);
 	free(a);
 	return rc;
 }
 
-static int store_tasks(sqlite3 *db, const struct crm_call_in *in, struct crm_call_out *out,
+static int store_tasks(struct crm_store *db, const struct crm_call_in *in, struct crm_call_out *out,
 		       const struct seal *sl, const char *now, struct crm_err *e)
 {
 	const struct crm_analysis *a = in->a;
@@ -223,7 +217,7 @@ static int store_tasks(sqlite3 *db, const struct crm_call_in *in, struct crm_cal
 		json_decref(attrs);
 		if (rc < 0)
 			return -1;
-		if (waiting && sqlite3_changes(db))
+		if (waiting && rc > 0)
 			out->tasks_waiting++;
 	}
 	if (a->hesitant) {
@@ -257,11 +251,11 @@ static int store_tasks(sqlite3 *db, const struct crm_call_in *in, struct crm_cal
 	return 0;
 }
 
-static int insert_call(sqlite3 *db, const struct crm_call_in *in, struct crm_call_out *out,
+static int insert_call(struct crm_store *db, const struct crm_call_in *in, struct crm_call_out *out,
 		       const struct seal *sl, const char *account, const char *now, struct crm_err *e)
 {
 	const struct crm_analysis *a = in->a;
-	sqlite3_stmt *st = NULL;
+	struct crm_stmt *st = NULL;
 	char when[32], subject[160];
 	char *tjson = crm_transcript_json(in->t), *ajson = NULL, *attrs = NULL;
 	json_t *aj = crm_analysis_json(a, in->t), *at = NULL;
@@ -285,10 +279,10 @@ static int insert_call(sqlite3 *db, const struct crm_call_in *in, struct crm_cal
 	snprintf(subject, sizeof subject, "Call, %.0f min%s", in->t->duration / 60 + 0.5,
 		 a->hesitant ? ", hesitant" : "");
 	crm_id_new("i_", out->interaction);
-	if (prep(db, &st,
+	if (crm_store_prepare(db,
 		 "INSERT INTO interactions (id, source, src_key, kind, occurred_at, contact_id,"
 		 " account_id, deal_id, subject, body, attrs, created_at, updated_at)"
-		 " VALUES (?1, 'transcribe', ?2, 'call', ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?10)", e) < 0)
+		 " VALUES (?1, 'transcribe', ?2, 'call', ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?10)", 0, &st, e) < 0)
 		goto done;
 	bind_text(st, 1, out->interaction);
 	bind_text(st, 2, in->sha);
@@ -301,15 +295,14 @@ static int insert_call(sqlite3 *db, const struct crm_call_in *in, struct crm_cal
 		goto done;
 	bind_text(st, 9, attrs);
 	bind_text(st, 10, now);
-	if (sqlite3_step(st) != SQLITE_DONE) {
-		crm_db_err(db, e, "insert call");
+	if (crm_stmt_step(st, e) < 0)
 		goto done;
-	}
-	sqlite3_finalize(st);
-	if (prep(db, &st,
+	crm_stmt_free(st);
+	st = NULL;
+	if (crm_store_prepare(db,
 		 "INSERT INTO transcripts (interaction_id, source_sha, file, format, engine, duration,"
 		 " utterances, body, body_size, analysis, sentiment, hesitation, hesitant, created_at)"
-		 " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)", e) < 0)
+		 " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)", 0, &st, e) < 0)
 		goto done;
 	bind_text(st, 1, out->interaction);
 	bind_text(st, 2, in->sha);
@@ -317,9 +310,9 @@ static int insert_call(sqlite3 *db, const struct crm_call_in *in, struct crm_cal
 		goto done;
 	bind_text(st, 4, in->format);
 	bind_text(st, 5, in->engine);
-	sqlite3_bind_double(st, 6, in->t->duration);
-	sqlite3_bind_int64(st, 7, (sqlite3_int64)in->t->n);
-	sqlite3_bind_int64(st, 9, (sqlite3_int64)strlen(tjson));
+	crm_stmt_bind_double(st, 6, in->t->duration);
+	crm_stmt_bind_int64(st, 7, (long long)in->t->n);
+	crm_stmt_bind_int64(st, 9, (long long)strlen(tjson));
 	if (sl->cc) {
 		/* The compressed utterances sealed; the analysis sealed and
 		 * kept as a JSON string, so the column stays JSON. */
@@ -328,7 +321,7 @@ static int insert_call(sqlite3 *db, const struct crm_call_in *in, struct crm_cal
 		if (crm_crypt_seal(sl->cc, sl->dk, "transcripts", "body", out->interaction, z.data, z.len,
 				   &c, e) < 0)
 			goto done;
-		sqlite3_bind_blob(st, 8, c.data, (int)c.len, SQLITE_TRANSIENT);	/* a BLOB column */
+		crm_stmt_bind_blob(st, 8, c.data, c.len);	/* a BLOB column */
 		crm_buf_reset(&c);
 		if (crm_buf_addc(&c, '"') < 0 ||
 		    crm_crypt_seal(sl->cc, sl->dk, "transcripts", "analysis", out->interaction, ajson,
@@ -336,26 +329,24 @@ static int insert_call(sqlite3 *db, const struct crm_call_in *in, struct crm_cal
 			crm_buf_release(&c);
 			goto done;
 		}
-		sqlite3_bind_text(st, 10, c.data, (int)c.len, SQLITE_TRANSIENT);
+		crm_stmt_bind_text(st, 10, c.data, c.len);
 		crm_buf_release(&c);
 	} else {
-		sqlite3_bind_blob(st, 8, z.data, (int)z.len, SQLITE_STATIC);
+		crm_stmt_bind_blob(st, 8, z.data, z.len);
 		bind_text(st, 10, ajson);
 	}
-	sqlite3_bind_double(st, 11, a->sentiment);
-	sqlite3_bind_double(st, 12, a->hesitation);
-	sqlite3_bind_int(st, 13, a->hesitant);
+	crm_stmt_bind_double(st, 11, a->sentiment);
+	crm_stmt_bind_double(st, 12, a->hesitation);
+	crm_stmt_bind_int64(st, 13, a->hesitant);
 	bind_text(st, 14, now);
-	if (sqlite3_step(st) != SQLITE_DONE) {
-		crm_db_err(db, e, "insert transcript");
+	if (crm_stmt_step(st, e) < 0)
 		goto done;
-	}
 	rc = 0;
 	goto done;
 oom:
 	crm_err_set(e, CRM_ESOFTWARE, "out of memory");
 done:
-	sqlite3_finalize(st);
+	crm_stmt_free(st);
 	free(tjson);
 	free(ajson);
 	free(attrs);
@@ -365,7 +356,7 @@ done:
 	return rc;
 }
 
-int crm_call_store(sqlite3 *db, const struct crm_call_in *in, struct crm_call_out *out,
+int crm_call_store(struct crm_store *db, const struct crm_call_in *in, struct crm_call_out *out,
 		   struct crm_err *e)
 {
 	char account[CRM_ID_MAX], now[40];
@@ -374,27 +365,27 @@ int crm_call_store(sqlite3 *db, const struct crm_call_in *in, struct crm_call_ou
 
 	memset(out, 0, sizeof *out);
 	crm_db_timestamp(now, sizeof now);
-	if (crm_db_begin(db, e) < 0)
+	if (crm_store_begin(db, e) < 0)
 		return -1;
-	r = crm_db_text1(db, "SELECT interaction_id FROM transcripts WHERE source_sha = ?1", in->sha,
+	r = crm_store_text1(db, "SELECT interaction_id FROM transcripts WHERE source_sha = ?1", in->sha,
 		    out->interaction, sizeof out->interaction, e);
 	if (r < 0)
 		goto fail;
 	if (r) {
 		out->existed = 1;
-		crm_db_text1(db, "SELECT coalesce(contact_id, ''), coalesce(deal_id, '') FROM interactions WHERE id = ?1",
+		crm_store_text1(db, "SELECT coalesce(contact_id, ''), coalesce(deal_id, '') FROM interactions WHERE id = ?1",
 			out->interaction, out->contact, sizeof out->contact, e);
-		crm_db_rollback(db);
+		crm_store_rollback(db);
 		return 0;
 	}
 	if (resolve(db, in, out, account, e) < 0 || call_key(db, out, &sl, e) < 0 ||
 	    insert_call(db, in, out, &sl, account, now, e) < 0 ||
 	    (!in->no_tasks && store_tasks(db, in, out, &sl, now, e) < 0) ||
-	    crm_db_commit(db, e) < 0)
+	    crm_store_commit(db, e) < 0)
 		goto fail;
 	return 0;
 fail:
-	crm_db_rollback(db);
+	crm_store_rollback(db);
 	return -1;
 }
 
@@ -440,25 +431,25 @@ out:
 	return rc;
 }
 
-int crm_call_transcript(sqlite3 *db, const char *interaction, struct crm_transcript *t,
+int crm_call_transcript(struct crm_store *db, const char *interaction, struct crm_transcript *t,
 			char **analysis, struct crm_err *e)
 {
-	sqlite3_stmt *st;
+	struct crm_stmt *st;
 	struct crm_buf b = {0}, an = {0};
 	int rc = -1;
 
 	*analysis = NULL;
-	if (prep(db, &st, "SELECT body, analysis, duration FROM transcripts WHERE interaction_id = ?1", e) < 0)
+	if (crm_store_prepare(db, "SELECT body, analysis, duration FROM transcripts WHERE interaction_id = ?1",
+			      0, &st, e) < 0)
 		return -1;
 	bind_text(st, 1, interaction);
-	switch (sqlite3_step(st)) {
-	case SQLITE_ROW:
-		if (crm_call_open(CRM_SQ_STORE(db), interaction, sqlite3_column_blob(st, 0), (size_t)sqlite3_column_bytes(st, 0),
-				  (const char *)sqlite3_column_text(st, 1), (size_t)sqlite3_column_bytes(st, 1),
-				  &b, &an, e) < 0 ||
+	switch (crm_stmt_step(st, e)) {
+	case 1:
+		if (crm_call_open(db, interaction, crm_stmt_blob(st, 0), crm_stmt_bytes(st, 0),
+				  crm_stmt_text(st, 1), crm_stmt_bytes(st, 1), &b, &an, e) < 0 ||
 		    crm_transcript_from_json(t, b.data, e) < 0)
 			break;
-		t->duration = sqlite3_column_double(st, 2);
+		t->duration = crm_stmt_double(st, 2);
 		*analysis = crm_buf_detach(&an, NULL);
 		if (!*analysis) {
 			crm_err_set(e, CRM_ESOFTWARE, "out of memory");
@@ -466,13 +457,13 @@ int crm_call_transcript(sqlite3 *db, const char *interaction, struct crm_transcr
 		}
 		rc = 0;
 		break;
-	case SQLITE_DONE:
+	case 0:
 		crm_err_set(e, CRM_ENOINPUT, "no transcript for '%s'", interaction);
 		break;
 	default:
-		crm_db_err(db, e, "read transcript");
+		break;
 	}
-	sqlite3_finalize(st);
+	crm_stmt_free(st);
 	crm_buf_release(&b);
 	crm_buf_release(&an);
 	return rc;

@@ -12,7 +12,6 @@
 #ifndef CRM_CALLS_H
 #define CRM_CALLS_H
 
-#include <sqlite3.h>
 #include <time.h>
 
 #include "callan.h"
@@ -45,7 +44,7 @@ struct crm_call_out {
 	int tasks_waiting;		/* of them, waiting on the customer */
 };
 
-int crm_call_store(sqlite3 *db, const struct crm_call_in *in, struct crm_call_out *out,
+int crm_call_store(struct crm_store *db, const struct crm_call_in *in, struct crm_call_out *out,
 		   struct crm_err *e);
 
 /*
@@ -58,7 +57,7 @@ int crm_call_open(struct crm_store *db, const char *interaction, const void *bod
 		  const char *analysis, size_t nanalysis, struct crm_buf *utt,
 		  struct crm_buf *an, struct crm_err *e);
 /* The stored transcript of a call interaction (decompressed, opened). */
-int crm_call_transcript(sqlite3 *db, const char *interaction, struct crm_transcript *t,
+int crm_call_transcript(struct crm_store *db, const char *interaction, struct crm_transcript *t,
 			char **analysis, struct crm_err *e);
 
 #endif

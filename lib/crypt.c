@@ -4,7 +4,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,7 +33,7 @@ struct slot {
 struct crm_crypt {
 	char *db_path;
 	char *key_file;		/* read again when the store names a newer key */
-	sqlite3 *store;		/* the key store, its own connection */
+	struct crm_store *store;	/* the key store, its own connection */
 	pthread_mutex_t mu;	/* store, cache and pool */
 	int version;		/* current master key */
 	unsigned char master[MAXVER + 1][MKEY];
@@ -52,23 +51,8 @@ static pthread_mutex_t reg_mu = PTHREAD_MUTEX_INITIALIZER;
 static const char *configured;
 static int configured_set;
 static struct crm_crypt *crypts;	/* one per database and process */
-static struct conn {
-	sqlite3 *db;
-	struct crm_crypt *c;
-	struct conn *next;
-} *conns;
-/* Bumped by every attach and detach: crm_crypt_of, asked for every row
- * read, answers from a per-thread memo while the registry stands still. */
-static atomic_uint reg_gen;
-static _Thread_local struct {
-	sqlite3 *db;
-	struct crm_crypt *c;
-	unsigned gen;
-} memo;
 
 static const char store_schema[] =
-	"PRAGMA journal_mode=WAL;"
-	"PRAGMA secure_delete=ON;"
 	"CREATE TABLE IF NOT EXISTS masters ("
 	" version INTEGER PRIMARY KEY,"
 	" tag BLOB NOT NULL,"
@@ -78,6 +62,31 @@ static const char store_schema[] =
 	" version INTEGER NOT NULL,"
 	" wrapped BLOB NOT NULL,"
 	" created_at TEXT NOT NULL);";
+
+/* PostgreSQL's: the same tables, and a sequence that keeps the highest
+ * id given (SQLite's AUTOINCREMENT keeps it in sqlite_sequence). */
+static const char store_schema_pg[] =
+	"SET client_min_messages = warning;"
+	"CREATE TABLE IF NOT EXISTS masters ("
+	" version integer PRIMARY KEY,"
+	" tag bytea NOT NULL,"
+	" created_at text NOT NULL);"
+	"CREATE TABLE IF NOT EXISTS keys ("
+	" id bigint PRIMARY KEY,"
+	" version integer NOT NULL,"
+	" wrapped bytea NOT NULL,"
+	" created_at text NOT NULL);"
+	"CREATE SEQUENCE IF NOT EXISTS keys_high MINVALUE 0 START 0;";
+
+/* The next unused key id (at least ?1 + 1), inside the store's write
+ * transaction; and, on PostgreSQL, the highest id given noted after a
+ * batch (SQLite's AUTOINCREMENT notes it itself). */
+static const char next_id_sqlite[] =
+	"SELECT max(coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'keys'), 0), "
+	"coalesce((SELECT max(id) FROM keys), 0), ?1) + 1";
+static const char next_id_pg[] =
+	"SELECT greatest((SELECT last_value FROM keys_high), "
+	"coalesce((SELECT max(id) FROM keys), 0), ?1) + 1";
 
 void crm_crypt_configure(const char *key_file)
 {
@@ -99,11 +108,20 @@ int crm_crypt_store_path(const char *db_path, char *out, size_t n)
 {
 	const char *env = getenv("CRM_KEY_STORE");
 
+	const char *p = crm_db_path(db_path), *auth, *name;
+	size_t len;
+
 	if (env && *env)
 		return (size_t)snprintf(out, n, "%s", env) >= n ? -1 : 0;
-	if ((size_t)snprintf(out, n, "%s.keys", crm_db_path(db_path)) >= n)
+	if (!crm_store_is_url(p))
+		return (size_t)snprintf(out, n, "%s.keys", p) >= n ? -1 : 0;
+	/* postgresql://who@host:port/NAME?options: database NAME_keys on
+	 * the same server. */
+	auth = strstr(p, "://") + 3;
+	if (!(name = strchr(auth, '/')) || !(len = strcspn(++name, "?")))
 		return -1;
-	return 0;
+	return (size_t)snprintf(out, n, "%.*s_keys%s", (int)(name - p + (ptrdiff_t)len), p,
+				name + len) >= n ? -1 : 0;
 }
 
 /*
@@ -273,13 +291,14 @@ int crm_key_init(const char *key_file, struct crm_err *e)
 
 /* ---- the key store ---------------------------------------------------- */
 
-static int store_err(struct crm_crypt *c, struct crm_err *e, const char *what)
+/* An error of the key store: e as the store filled it, what it was
+ * doing in front. */
+static int store_err(struct crm_err *e, const char *what)
 {
-	char path[4200];
+	char m[CRM_ERR_MAX];
 
-	crm_crypt_store_path(c->db_path, path, sizeof(path));
-	return crm_err_set(e, crm_db_code(sqlite3_errcode(c->store)), "%s: %s: %s",
-			   path, what, sqlite3_errmsg(c->store));
+	snprintf(m, sizeof(m), "%s", e->msg);
+	return crm_err_set(e, e->code, "key store: %s: %s", what, m);
 }
 
 /* Tag that proves which master key a version is: BLAKE2b(key, label). */
@@ -323,30 +342,48 @@ static int unwrap(const struct crm_crypt *c, int v, uint64_t id,
 							  in + NONCE, n - NONCE, ad, sizeof(ad), in, c->master[v]);
 }
 
+/*
+ * The key store of c->db_path (crm_crypt_store_path): an SQLite file
+ * (made, mode 0600, with create) or a PostgreSQL database, which the
+ * operator makes (and gives its own role: crm(7), Deployment).
+ */
 static int store_open(struct crm_crypt *c, int create, struct crm_err *e)
 {
 	char path[4200];
-	int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_FULLMUTEX;
+	int pg;
 
 	if (crm_crypt_store_path(c->db_path, path, sizeof(path)) < 0)
-		return crm_err_set(e, CRM_EUSAGE, "%s: path too long", c->db_path);
-	if (create) {
+		return crm_err_set(e, CRM_EUSAGE,
+				   "%s: no key store for it: name one with CRM_KEY_STORE", c->db_path);
+	pg = crm_store_is_url(path);
+	if (create && !pg) {
 		int fd = open(path, O_WRONLY | O_CREAT, 0600);
 
 		if (fd < 0)
 			return crm_err_set(e, CRM_EIO, "%s: %s", path, strerror(errno));
 		close(fd);
 	}
-	if (sqlite3_open_v2(path, &c->store, flags, NULL) != SQLITE_OK) {
-		crm_err_set(e, CRM_ENOINPUT, "%s: %s", path,
-			    c->store ? sqlite3_errmsg(c->store) : "cannot open");
-		sqlite3_close(c->store);
-		c->store = NULL;
+	if (crm_store_open(&c->store, path, CRM_STORE_OTHER, e) < 0) {
+		if (pg && e->code == CRM_ENOINPUT) {
+			char m[CRM_ERR_MAX];
+
+			snprintf(m, sizeof(m), "%s", e->msg);
+			crm_err_set(e, CRM_ENOINPUT,
+				    "%s (the key store: create that database, owned by a role of its own, "
+				    "or name another with CRM_KEY_STORE; crm(7), Deployment)", m);
+		}
 		return -1;
 	}
-	sqlite3_busy_timeout(c->store, 10000);
-	if (sqlite3_exec(c->store, store_schema, NULL, NULL, NULL) != SQLITE_OK)
-		return store_err(c, e, "schema");
+	/* A new key is on disk before a cell uses it (SQLite's default for
+	 * crm's own file is NORMAL). The tables are made under the
+	 * store's write lock: two processes may start at once. */
+	if ((!pg && crm_store_exec(c->store, "PRAGMA synchronous=FULL", e) < 0) ||
+	    crm_store_begin(c->store, e) < 0 ||
+	    crm_store_exec(c->store, pg ? store_schema_pg : store_schema, e) < 0 ||
+	    crm_store_commit(c->store, e) < 0) {
+		crm_store_rollback(c->store);
+		return store_err(e, "schema");
+	}
 	return 0;
 }
 
@@ -355,45 +392,45 @@ static int store_open(struct crm_crypt *c, int create, struct crm_err *e)
  * insert, a current version the store does not know yet is noted. */
 static int check_masters(struct crm_crypt *c, int insert, struct crm_err *e)
 {
-	sqlite3_stmt *st;
+	struct crm_stmt *st;
 	unsigned char tag[16];
 	int rc, found_current = 0;
-	char path[4200];
 
-	crm_crypt_store_path(c->db_path, path, sizeof(path));
-	if (sqlite3_prepare_v2(c->store, "SELECT version, tag FROM masters", -1, &st, NULL))
-		return store_err(c, e, "read");
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		int v = sqlite3_column_int(st, 0);
+	if (crm_store_prepare(c->store, "SELECT version, tag FROM masters", 0, &st, e) < 0)
+		return store_err(e, "read");
+	while ((rc = crm_stmt_step(st, e)) == 1) {
+		int v = (int)crm_stmt_int64(st, 0);
 
 		if (v < 1 || v > MAXVER || !c->have[v])
 			continue;
 		master_tag(c->master[v], tag);
-		if (sqlite3_column_bytes(st, 1) != 16 ||
-		    sodium_memcmp(tag, sqlite3_column_blob(st, 1), 16)) {
-			sqlite3_finalize(st);
+		if (crm_stmt_bytes(st, 1) != 16 || sodium_memcmp(tag, crm_stmt_blob(st, 1), 16)) {
+			crm_stmt_free(st);
 			return crm_err_set(e, CRM_EDATA,
 					   "%s: master key %d of the key file is not the one this key store was made with",
-					   path, v);
+					   crm_store_name(c->store), v);
 		}
 		if (v == c->version)
 			found_current = 1;
 	}
-	sqlite3_finalize(st);
-	if (rc != SQLITE_DONE)
-		return store_err(c, e, "read");
+	crm_stmt_free(st);
+	if (rc < 0)
+		return store_err(e, "read");
 	if (!found_current && insert) {
+		char now[32];
+
 		master_tag(c->master[c->version], tag);
-		if (sqlite3_prepare_v2(c->store,
-				"INSERT INTO masters VALUES (?1, ?2, strftime('%Y-%m-%dT%H:%M:%SZ', 'now'))",
-				-1, &st, NULL))
-			return store_err(c, e, "write");
-		sqlite3_bind_int(st, 1, c->version);
-		sqlite3_bind_blob(st, 2, tag, 16, SQLITE_TRANSIENT);
-		rc = sqlite3_step(st);
-		sqlite3_finalize(st);
-		if (rc != SQLITE_DONE)
-			return store_err(c, e, "write");
+		crm_db_timestamp(now, sizeof(now));
+		if (crm_store_prepare(c->store, "INSERT INTO masters VALUES (?1, ?2, ?3) ON CONFLICT DO NOTHING",
+				      0, &st, e) < 0)
+			return store_err(e, "write");
+		crm_stmt_bind_int64(st, 1, c->version);
+		crm_stmt_bind_blob(st, 2, tag, 16);
+		crm_stmt_bind_text(st, 3, now, (size_t)-1);
+		rc = crm_stmt_step(st, e);
+		crm_stmt_free(st);
+		if (rc < 0)
+			return store_err(e, "write");
 	}
 	return 0;
 }
@@ -441,15 +478,12 @@ static int keys_reload(struct crm_crypt *c, struct crm_err *e)
 /* The newest master key version the key store knows, 0 on error. */
 static int store_version(struct crm_crypt *c)
 {
-	sqlite3_stmt *st;
-	int v = 0;
+	char v[16] = "";
+	struct crm_err e;
 
-	if (sqlite3_prepare_v2(c->store, "SELECT max(version) FROM masters", -1, &st, NULL))
+	if (crm_store_text1(c->store, "SELECT max(version) FROM masters", NULL, v, sizeof(v), &e) < 0)
 		return 0;
-	if (sqlite3_step(st) == SQLITE_ROW)
-		v = sqlite3_column_int(st, 0);
-	sqlite3_finalize(st);
-	return v;
+	return atoi(v);
 }
 
 /*
@@ -476,31 +510,33 @@ static int keys_current(struct crm_crypt *c, struct crm_err *e)
 
 /* Insert a new wrapped key under id with st (prepared by store_put, or
  * NULL); 1 if the id is taken. */
-static int store_put_st(struct crm_crypt *c, sqlite3_stmt *st, uint64_t id,
+static int store_put_st(struct crm_crypt *c, struct crm_stmt *st, uint64_t id,
 			const unsigned char key[DKEY], struct crm_err *e)
 {
 	unsigned char w[WRAPPED];
+	char now[32];
 	int rc;
 
 	wrap(c, c->version, id, key, w);
-	sqlite3_bind_int64(st, 1, (sqlite3_int64)id);
-	sqlite3_bind_int(st, 2, c->version);
-	sqlite3_bind_blob(st, 3, w, sizeof(w), SQLITE_TRANSIENT);
-	rc = sqlite3_step(st);
-	sqlite3_reset(st);
-	if (rc != SQLITE_DONE)
-		return store_err(c, e, "write");
-	return sqlite3_changes(c->store) ? 0 : 1;
+	crm_db_timestamp(now, sizeof(now));
+	crm_stmt_bind_int64(st, 1, (long long)id);
+	crm_stmt_bind_int64(st, 2, c->version);
+	crm_stmt_bind_blob(st, 3, w, sizeof(w));
+	crm_stmt_bind_text(st, 4, now, (size_t)-1);
+	rc = crm_stmt_step(st, e);
+	crm_stmt_reset(st);
+	if (rc < 0)
+		return store_err(e, "write");
+	return crm_stmt_changes(st) ? 0 : 1;
 }
 
-static sqlite3_stmt *store_put_prepare(struct crm_crypt *c, struct crm_err *e)
+static struct crm_stmt *store_put_prepare(struct crm_crypt *c, struct crm_err *e)
 {
-	sqlite3_stmt *st = NULL;
+	struct crm_stmt *st = NULL;
 
-	if (sqlite3_prepare_v2(c->store,
-			"INSERT OR IGNORE INTO keys VALUES (?1, ?2, ?3, strftime('%Y-%m-%dT%H:%M:%SZ', 'now'))",
-			-1, &st, NULL)) {
-		store_err(c, e, "write");
+	if (crm_store_prepare(c->store, "INSERT INTO keys VALUES (?1, ?2, ?3, ?4) ON CONFLICT DO NOTHING",
+			      0, &st, e) < 0) {
+		store_err(e, "write");
 		return NULL;
 	}
 	return st;
@@ -509,13 +545,13 @@ static sqlite3_stmt *store_put_prepare(struct crm_crypt *c, struct crm_err *e)
 static int store_put(struct crm_crypt *c, uint64_t id, const unsigned char key[DKEY],
 		     struct crm_err *e)
 {
-	sqlite3_stmt *st = store_put_prepare(c, e);
+	struct crm_stmt *st = store_put_prepare(c, e);
 	int rc;
 
 	if (!st)
 		return -1;
 	rc = store_put_st(c, st, id, key, e);
-	sqlite3_finalize(st);
+	crm_stmt_free(st);
 	return rc;
 }
 
@@ -523,24 +559,22 @@ static int store_put(struct crm_crypt *c, uint64_t id, const unsigned char key[D
 static int store_get(struct crm_crypt *c, uint64_t id, unsigned char key[DKEY],
 		     struct crm_err *e)
 {
-	sqlite3_stmt *st = NULL;
+	struct crm_stmt *st = NULL;
 	int rc;
 
-	if (sqlite3_prepare_v2(c->store, "SELECT version, wrapped FROM keys WHERE id = ?1",
-			       -1, &st, NULL))
-		return store_err(c, e, "read");
-	sqlite3_bind_int64(st, 1, (sqlite3_int64)id);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
-		int v = sqlite3_column_int(st, 0);
+	if (crm_store_prepare(c->store, "SELECT version, wrapped FROM keys WHERE id = ?1", 0, &st, e) < 0)
+		return store_err(e, "read");
+	crm_stmt_bind_int64(st, 1, (long long)id);
+	rc = crm_stmt_step(st, e);
+	if (rc == 1) {
+		int v = (int)crm_stmt_int64(st, 0);
 
 		/* Wrapped under a master key we do not have: a rotation
 		 * since we loaded ours. */
 		if (v >= 1 && v <= MAXVER && !c->have[v])
 			keys_reload(c, e);
-		rc = unwrap(c, v, id, sqlite3_column_blob(st, 1),
-			    (size_t)sqlite3_column_bytes(st, 1), key);
-		sqlite3_finalize(st);
+		rc = unwrap(c, v, id, crm_stmt_blob(st, 1), crm_stmt_bytes(st, 1), key);
+		crm_stmt_free(st);
 		if (rc && (v < 1 || v > MAXVER || !c->have[v]))
 			return crm_err_set(e, CRM_EDATA,
 					   "data key %llu is wrapped under master key %d, which %s does not hold "
@@ -552,9 +586,9 @@ static int store_get(struct crm_crypt *c, uint64_t id, unsigned char key[DKEY],
 					   (unsigned long long)id);
 		return 0;
 	}
-	sqlite3_finalize(st);
-	if (rc != SQLITE_DONE)
-		return store_err(c, e, "read");
+	crm_stmt_free(st);
+	if (rc < 0)
+		return store_err(e, "read");
 	return 1;
 }
 
@@ -637,36 +671,27 @@ int crm_crypt_new_key(struct crm_crypt *c, uint64_t *id, struct crm_err *e)
 		 * unused keys, never a cell without its key. Batches double,
 		 * so a small job leaves few unused keys and a big one commits
 		 * rarely. */
-		sqlite3_stmt *ins;
+		struct crm_stmt *ins = NULL, *mx;
 		size_t want = c->batch ? c->batch : 16;
-		uint64_t next;
+		int pg = crm_store_kind(c->store) == CRM_STORE_POSTGRES;
+		uint64_t next = INDEX_KEY_ID + 1;
 
 		c->batch = want * 2 > POOL ? POOL : want * 2;
-		if (sqlite3_exec(c->store, "BEGIN IMMEDIATE", NULL, NULL, NULL)) {
-			rc = store_err(c, e, "begin");
+		if (crm_store_begin(c->store, e) < 0) {
+			rc = store_err(e, "begin");
 			goto out;
 		}
-		if (keys_current(c, e) < 0 || !(ins = store_put_prepare(c, e))) {
-			sqlite3_exec(c->store, "ROLLBACK", NULL, NULL, NULL);
-			rc = -1;
-			goto out;
-		}
-		/* Ids in order, never reused (AUTOINCREMENT keeps the high
+		if (keys_current(c, e) < 0 || !(ins = store_put_prepare(c, e)))
+			goto fail;
+		/* Ids in order, never reused (the store keeps the high
 		 * mark): the table grows at its end, and a shredded key's id
 		 * never names another key. The transaction holds the lock. */
-		{
-			sqlite3_stmt *mx;
-
-			next = INDEX_KEY_ID + 1;
-			if (sqlite3_prepare_v2(c->store,
-					"SELECT max(coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'keys'), 0), "
-					"coalesce((SELECT max(id) FROM keys), 0), ?1) + 1", -1, &mx, NULL) == SQLITE_OK) {
-				sqlite3_bind_int64(mx, 1, INDEX_KEY_ID);
-				if (sqlite3_step(mx) == SQLITE_ROW)
-					next = (uint64_t)sqlite3_column_int64(mx, 0);
-				sqlite3_finalize(mx);
-			}
-		}
+		if (crm_store_prepare(c->store, pg ? next_id_pg : next_id_sqlite, 0, &mx, e) < 0)
+			goto fail;
+		crm_stmt_bind_int64(mx, 1, INDEX_KEY_ID);
+		if (crm_stmt_step(mx, e) == 1)
+			next = (uint64_t)crm_stmt_int64(mx, 0);
+		crm_stmt_free(mx);
 		while (c->npool < want) {
 			unsigned char key[DKEY];
 			uint64_t nid = next++;
@@ -675,13 +700,8 @@ int crm_crypt_new_key(struct crm_crypt *c, uint64_t *id, struct crm_err *e)
 
 			randombytes_buf(key, sizeof(key));
 			r = store_put_st(c, ins, nid, key, e);
-			if (r < 0) {
-				sqlite3_finalize(ins);
-				sqlite3_exec(c->store, "ROLLBACK", NULL, NULL, NULL);
-				c->npool = 0;
-				rc = -1;
-				goto out;
-			}
+			if (r < 0)
+				goto fail;
 			if (r)
 				continue;
 			if ((s = cache_find(c, nid, 1)))
@@ -689,14 +709,30 @@ int crm_crypt_new_key(struct crm_crypt *c, uint64_t *id, struct crm_err *e)
 			sodium_memzero(key, sizeof(key));
 			c->pool[c->npool++] = nid;
 		}
-		sqlite3_finalize(ins);
-		if (sqlite3_exec(c->store, "COMMIT", NULL, NULL, NULL)) {
-			rc = store_err(c, e, "commit");
-			sqlite3_exec(c->store, "ROLLBACK", NULL, NULL, NULL);
+		crm_stmt_free(ins);
+		ins = NULL;
+		if (pg) {
+			char hi[24];
+			const char *p = hi;
+
+			snprintf(hi, sizeof(hi), "%llu", (unsigned long long)(next - 1));
+			if (crm_store_run(c->store, "SELECT setval('keys_high', CAST(?1 AS bigint))", &p, 1, e) < 0)
+				goto fail;
+		}
+		if (crm_store_commit(c->store, e) < 0) {
+			rc = store_err(e, "commit");
 			c->npool = 0;
 			goto out;
 		}
+		goto take;
+fail:
+		crm_stmt_free(ins);
+		crm_store_rollback(c->store);
+		c->npool = 0;
+		rc = -1;
+		goto out;
 	}
+take:
 	*id = c->pool[--c->npool];
 out:
 	pthread_mutex_unlock(&c->mu);
@@ -914,16 +950,17 @@ int crm_crypt_bidx_ident(struct crm_crypt *c, const char *field, const char *v,
 int crm_crypt_shred(struct crm_crypt *c, const uint64_t *ids, size_t n,
 		    struct crm_err *e)
 {
-	sqlite3_stmt *st = NULL;
+	static const char *const tables[] = { "keys", NULL };
+	struct crm_stmt *st = NULL;
 	int rc = -1;
 
 	pthread_mutex_lock(&c->mu);
-	if (sqlite3_exec(c->store, "BEGIN IMMEDIATE", NULL, NULL, NULL)) {
-		store_err(c, e, "begin");
+	if (crm_store_begin(c->store, e) < 0) {
+		store_err(e, "begin");
 		goto out;
 	}
-	if (sqlite3_prepare_v2(c->store, "DELETE FROM keys WHERE id = ?1", -1, &st, NULL)) {
-		store_err(c, e, "erase");
+	if (crm_store_prepare(c->store, "DELETE FROM keys WHERE id = ?1", 0, &st, e) < 0) {
+		store_err(e, "erase");
 		goto rollback;
 	}
 	for (size_t i = 0; i < n; i++) {
@@ -931,25 +968,30 @@ int crm_crypt_shred(struct crm_crypt *c, const uint64_t *ids, size_t n,
 
 		if (ids[i] <= INDEX_KEY_ID)
 			continue;
-		sqlite3_bind_int64(st, 1, (sqlite3_int64)ids[i]);
-		if (sqlite3_step(st) != SQLITE_DONE) {
-			store_err(c, e, "erase");
+		crm_stmt_bind_int64(st, 1, (long long)ids[i]);
+		if (crm_stmt_step(st, e) < 0) {
+			store_err(e, "erase");
 			goto rollback;
 		}
-		sqlite3_reset(st);
+		crm_stmt_reset(st);
 		if ((s = cache_find(c, ids[i], 0)))
 			sodium_memzero(s->key, DKEY);	/* keep the probe chain */
 	}
-	sqlite3_finalize(st);
+	crm_stmt_free(st);
 	st = NULL;
-	if (sqlite3_exec(c->store, "COMMIT", NULL, NULL, NULL)) {
-		store_err(c, e, "commit");
-		goto rollback;
+	if (crm_store_commit(c->store, e) < 0) {
+		store_err(e, "commit");
+		goto out;
 	}
-	/* Out of the log into the file, whose freed pages secure_delete
-	 * zeroed; then the log is truncated. */
-	if (sqlite3_wal_checkpoint_v2(c->store, NULL, SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL)) {
-		store_err(c, e, "checkpoint");
+	/* What still holds the wrapped keys goes: SQLite writes its log
+	 * into the file, whose freed pages secure_delete zeroed, and empties
+	 * it; PostgreSQL writes the table anew without the dead rows. */
+	if (crm_store_kind(c->store) == CRM_STORE_POSTGRES ?
+	    crm_store_exec(c->store, "VACUUM FULL keys", e) < 0 : !crm_store_scrub(c->store, tables)) {
+		if (crm_store_kind(c->store) != CRM_STORE_POSTGRES)
+			crm_err_set(e, CRM_EUNAVAILABLE, "%s: the log was not emptied (a reader?)",
+				    crm_store_name(c->store));
+		store_err(e, "scrub");
 		goto out;
 	}
 	/* Shredded slots must not answer from the cache. */
@@ -962,104 +1004,11 @@ int crm_crypt_shred(struct crm_crypt *c, const uint64_t *ids, size_t n,
 	rc = 0;
 	goto out;
 rollback:
-	sqlite3_finalize(st);
-	sqlite3_exec(c->store, "ROLLBACK", NULL, NULL, NULL);
+	crm_stmt_free(st);
+	crm_store_rollback(c->store);
 out:
 	pthread_mutex_unlock(&c->mu);
 	return rc;
-}
-
-/* ---- SQL functions ---------------------------------------------------- */
-
-static void sql_dec(sqlite3_context *ctx, int argc, sqlite3_value **v)
-{
-	struct crm_crypt *c = sqlite3_user_data(ctx);
-	struct crm_buf out;
-	struct crm_err e;
-	const char *t, *col, *id, *cell;
-
-	(void)argc;
-	if (sqlite3_value_type(v[0]) == SQLITE_NULL)
-		return;
-	cell = (const char *)sqlite3_value_text(v[0]);
-	t = (const char *)sqlite3_value_text(v[1]);
-	col = (const char *)sqlite3_value_text(v[2]);
-	id = (const char *)sqlite3_value_text(v[3]);
-	if (!cell || !t || !col || !id) {
-		sqlite3_result_error(ctx, "crm_dec: NULL argument", -1);
-		return;
-	}
-	crm_buf_init(&out, 0);
-	if (crm_crypt_open(c, t, col, id, cell, (size_t)sqlite3_value_bytes(v[0]), &out, &e) < 0) {
-		if (e.code != CRM_ENOINPUT)	/* erased: NULL */
-			sqlite3_result_error(ctx, e.msg, -1);
-	} else
-		sqlite3_result_text(ctx, out.data ? out.data : "", (int)out.len, free),
-		out.data = NULL;
-	crm_buf_release(&out);
-}
-
-/* crm_dec() without a key: the cell as it is. */
-static void sql_plain(sqlite3_context *ctx, int argc, sqlite3_value **v)
-{
-	(void)argc;
-	sqlite3_result_value(ctx, v[0]);
-}
-
-/* crm_reseal(cell, table, column, from_id, to_id, to_dk): a cell moved
- * to another row (a merge filling a field) sealed for its new place. */
-static void sql_reseal(sqlite3_context *ctx, int argc, sqlite3_value **v)
-{
-	struct crm_crypt *c = sqlite3_user_data(ctx);
-	const char *cell = (const char *)sqlite3_value_text(v[0]);
-	const char *t = (const char *)sqlite3_value_text(v[1]);
-	const char *col = (const char *)sqlite3_value_text(v[2]);
-	const char *from = (const char *)sqlite3_value_text(v[3]);
-	const char *to = (const char *)sqlite3_value_text(v[4]);
-	uint64_t dk = (uint64_t)sqlite3_value_int64(v[5]);
-	struct crm_buf plain, out;
-	struct crm_err e;
-
-	(void)argc;
-	if (!cell || strncmp(cell, CRM_ENC_PREFIX, 4) || !t || !col || !from || !to) {
-		sqlite3_result_value(ctx, v[0]);
-		return;
-	}
-	crm_buf_init(&plain, 0);
-	crm_buf_init(&out, 0);
-	if (!dk && !crm_crypt_cell_key(cell, strlen(cell), &dk))
-		dk = 0;
-	if (crm_crypt_open(c, t, col, from, cell, strlen(cell), &plain, &e) < 0 ||
-	    crm_crypt_seal(c, dk, t, col, to, plain.data ? plain.data : "", plain.len, &out, &e) < 0)
-		sqlite3_result_error(ctx, e.msg, -1);
-	else
-		sqlite3_result_text(ctx, out.data, (int)out.len, free), out.data = NULL;
-	if (plain.data)
-		sodium_memzero(plain.data, plain.len);
-	crm_buf_release(&plain);
-	crm_buf_release(&out);
-}
-
-static void sql_bidx(sqlite3_context *ctx, int argc, sqlite3_value **v)
-{
-	struct crm_crypt *c = sqlite3_user_data(ctx);
-	const char *kind = (const char *)sqlite3_value_text(v[0]);
-	const char *val = (const char *)sqlite3_value_text(v[1]);
-	char out[CRM_BIDX_MAX];
-
-	(void)argc;
-	if (!kind || !val)
-		return;
-	/* Emails and phones are indexed in the form crm_crypt_ident gives. */
-	if (!strcmp(kind, "email") || !strcmp(kind, "phone")) {
-		if (crm_crypt_bidx_ident(c, kind, val, out) < 0) {
-			sqlite3_result_error_nomem(ctx);
-			return;
-		}
-	} else {
-		crm_crypt_bidx(c, kind, val, strlen(val), out);
-	}
-	sqlite3_result_text(ctx, out, -1, SQLITE_TRANSIENT);
 }
 
 /* ---- attaching -------------------------------------------------------- */
@@ -1084,7 +1033,7 @@ static void crypt_free(struct crm_crypt *c)
 {
 	if (!c)
 		return;
-	sqlite3_close(c->store);
+	crm_store_close(c->store);
 	secret_free(c->cache, c->acache * sizeof(*c->cache));
 	free(c->db_path);
 	free(c->key_file);
@@ -1138,38 +1087,25 @@ fail:
 	return -1;
 }
 
-/* Does the database hold sealed data (meta crypt.enabled)? */
-static int db_encrypted(sqlite3 *db)
-{
-	sqlite3_stmt *st;
-	int on = 0;
-
-	if (sqlite3_prepare_v2(db, "SELECT value FROM meta WHERE key = 'crypt.enabled'",
-			       -1, &st, NULL) != SQLITE_OK)
-		return 0;
-	if (sqlite3_step(st) == SQLITE_ROW)
-		on = sqlite3_column_int(st, 0);
-	sqlite3_finalize(st);
-	return on;
-}
-
-int crm_crypt_attach(sqlite3 *db, const char *db_path, int allow_plain,
-		     struct crm_err *e)
+int crm_crypt_attach(struct crm_store *s, const char *target, int allow_plain,
+		     struct crm_crypt **out, struct crm_err *e)
 {
 	const char *key_file = crm_crypt_key_file();
-	const char *path = crm_db_path(db_path);
+	const char *path = crm_db_path(target);
 	struct crm_crypt *c;
-	struct conn *cn;
 	int rc = 0;
 
+	*out = NULL;
 	if (!key_file) {
-		if (!allow_plain && db_encrypted(db))
+		char on[8] = "";
+		struct crm_err ignored;
+
+		if (!allow_plain &&
+		    crm_store_text1(s, "SELECT value FROM meta WHERE key = 'crypt.enabled'", NULL, on,
+				    sizeof(on), &ignored) > 0 && !strcmp(on, "1"))
 			return crm_err_set(e, CRM_EUSAGE,
 					   "%s is encrypted: give its key file (--key-file or CRM_KEY_FILE)",
-					   path);
-		/* Queries name crm_dec() whether or not cells are sealed. */
-		sqlite3_create_function(db, "crm_dec", 4, SQLITE_UTF8 | SQLITE_DETERMINISTIC,
-					NULL, sql_plain, NULL, NULL);
+					   crm_store_name(s));
 		return 0;
 	}
 	pthread_mutex_lock(&reg_mu);
@@ -1184,72 +1120,140 @@ int crm_crypt_attach(sqlite3 *db, const char *db_path, int allow_plain,
 		c->next = crypts;
 		crypts = c;
 	}
-	if (!(cn = malloc(sizeof(*cn)))) {
-		rc = crm_err_set(e, CRM_ESOFTWARE, "out of memory");
-		goto out;
-	}
-	cn->db = db;
-	cn->c = c;
-	cn->next = conns;
-	conns = cn;
-	atomic_fetch_add(&reg_gen, 1);
 	c->refs++;
-	sqlite3_create_function(db, "crm_dec", 4, SQLITE_UTF8, c, sql_dec, NULL, NULL);
-	sqlite3_create_function(db, "crm_reseal", 6, SQLITE_UTF8, c, sql_reseal, NULL, NULL);
-	sqlite3_create_function(db, "crm_bidx", 2, SQLITE_UTF8 | SQLITE_DETERMINISTIC,
-				c, sql_bidx, NULL, NULL);
+	*out = c;
 out:
 	pthread_mutex_unlock(&reg_mu);
 	return rc;
 }
 
-void crm_crypt_detach(sqlite3 *db)
+void crm_crypt_detach(struct crm_crypt *c)
 {
-	struct conn **pp, *cn;
-
+	if (!c)
+		return;
 	pthread_mutex_lock(&reg_mu);
-	for (pp = &conns; (cn = *pp); pp = &cn->next) {
-		if (cn->db != db)
-			continue;
-		*pp = cn->next;
-		atomic_fetch_add(&reg_gen, 1);
-		if (--cn->c->refs == 0) {
-			struct crm_crypt **cp;
-
-			for (cp = &crypts; *cp; cp = &(*cp)->next)
-				if (*cp == cn->c) {
-					*cp = cn->c->next;
-					break;
-				}
-			crypt_free(cn->c);
-		}
-		free(cn);
-		break;
+	if (--c->refs == 0) {
+		for (struct crm_crypt **cp = &crypts; *cp; cp = &(*cp)->next)
+			if (*cp == c) {
+				*cp = c->next;
+				break;
+			}
+		crypt_free(c);
 	}
 	pthread_mutex_unlock(&reg_mu);
 }
 
-struct crm_crypt *crm_crypt_of(sqlite3 *db)
-{
-	struct crm_crypt *c = NULL;
-	unsigned gen = atomic_load(&reg_gen);
+/* ---- moving ----------------------------------------------------------- */
 
-	if (gen == 0)		/* nothing was ever attached */
-		return NULL;
-	if (memo.db == db && memo.gen == gen)
-		return memo.c;
-	pthread_mutex_lock(&reg_mu);
-	gen = atomic_load(&reg_gen);
-	for (struct conn *cn = conns; cn; cn = cn->next)
-		if (cn->db == db) {
-			c = cn->c;
-			break;
+/* The key store of the database target (at path), made ready (its
+ * tables), into *out; 0 when it is not there and !create (*out NULL). */
+static int store_at(const char *target, const char *path, int create, struct crm_store **out,
+		    struct crm_err *e)
+{
+	struct crm_crypt c = { 0 };
+	struct stat sb;
+	int rc;
+
+	*out = NULL;
+	if (!create && !crm_store_is_url(path) && stat(path, &sb) < 0)
+		return 0;
+	c.db_path = (char *)target;
+	rc = store_open(&c, create, e);
+	if (rc < 0 && !create && e->code == CRM_ENOINPUT)
+		return 0;	/* no such database: no key store */
+	if (rc < 0) {
+		crm_store_close(c.store);
+		return -1;
+	}
+	*out = c.store;
+	return 1;
+}
+
+int crm_crypt_copy_store(const char *src, const char *dst, long long *keys, struct crm_err *e)
+{
+	static const char *const tables[] = { "masters", "keys" };
+	char sp[4200], dp[4200], n[24] = "", hi[24] = "";
+	struct crm_store *from = NULL, *to = NULL;
+	int pg, rc = -1;
+
+	*keys = 0;
+	if (crm_crypt_store_path(src, sp, sizeof(sp)) < 0 || crm_crypt_store_path(dst, dp, sizeof(dp)) < 0)
+		return crm_err_set(e, CRM_EUSAGE, "no key store for %s or %s: name one with CRM_KEY_STORE",
+				   src, dst);
+	if (!strcmp(sp, dp))
+		return crm_err_set(e, CRM_EUSAGE, "%s and %s would share the key store %s "
+				   "(CRM_KEY_STORE): unset it to copy one into the other", src, dst, sp);
+	if ((rc = store_at(src, sp, 0, &from, e)) <= 0)
+		return rc;
+	rc = -1;
+	if (store_at(dst, dp, 1, &to, e) < 0)
+		goto out;
+	pg = crm_store_kind(to) == CRM_STORE_POSTGRES;
+	if (crm_store_text1(to, "SELECT count(*) FROM keys", NULL, n, sizeof(n), e) < 0)
+		goto out;
+	if (atoll(n)) {
+		crm_err_set(e, CRM_EDATA, "%s: the key store is not empty (%s keys): copy into a new one",
+			    crm_store_name(to), n);
+		goto out;
+	}
+	if (crm_store_text1(from, crm_store_kind(from) == CRM_STORE_POSTGRES ?
+			    "SELECT greatest((SELECT last_value FROM keys_high), "
+			    "coalesce((SELECT max(id) FROM keys), 0))" :
+			    "SELECT max(coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'keys'), 0), "
+			    "coalesce((SELECT max(id) FROM keys), 0))", NULL, hi, sizeof(hi), e) < 0 ||
+	    crm_store_begin_read(from, e) < 0)
+		goto out;
+	if (crm_store_begin(to, e) < 0 || crm_store_exec(to, "DELETE FROM masters", e) < 0)
+		goto fail;
+	for (size_t t = 0; t < sizeof(tables) / sizeof(tables[0]); t++) {
+		struct crm_stmt *st;
+		struct crm_bulk *b = NULL;
+		char sql[64];
+		int r;
+
+		snprintf(sql, sizeof(sql), "SELECT * FROM %s ORDER BY 1", tables[t]);
+		if (crm_store_prepare(from, sql, CRM_STMT_STREAM, &st, e) < 0)
+			goto fail;
+		while ((r = crm_stmt_step(st, e)) == 1) {
+			if ((!b && crm_store_bulk_begin(to, tables[t], st, &b, e) < 0) ||
+			    crm_bulk_row(b, st, e) < 0) {
+				r = -1;
+				break;
+			}
+			*keys += t == 1 && crm_stmt_int64(st, 0) > INDEX_KEY_ID;
 		}
-	pthread_mutex_unlock(&reg_mu);
-	memo.db = db;
-	memo.c = c;
-	memo.gen = gen;
-	return c;
+		crm_stmt_free(st);
+		if (r < 0) {
+			struct crm_err ignore;
+
+			if (b)
+				crm_bulk_end(b, &ignore);
+			goto fail;
+		}
+		if (b && crm_bulk_end(b, e) < 0)
+			goto fail;
+	}
+	{	/* a key id is never given twice */
+		const char *p = hi;
+
+		if (atoll(hi) > 0 &&
+		    crm_store_run(to, pg ? "SELECT setval('keys_high', CAST(?1 AS bigint))" :
+				  "UPDATE sqlite_sequence SET seq = max(seq, CAST(?1 AS INTEGER)) WHERE name = 'keys'",
+				  &p, 1, e) < 0)
+			goto fail;
+	}
+	if (crm_store_commit(to, e) < 0)
+		goto fail;
+	crm_store_rollback(from);
+	rc = 0;
+	goto out;
+fail:
+	crm_store_rollback(to);
+	crm_store_rollback(from);
+out:
+	crm_store_close(from);
+	crm_store_close(to);
+	return rc;
 }
 
 /* ---- rotation, status ------------------------------------------------- */
@@ -1261,58 +1265,58 @@ struct crm_crypt *crm_crypt_of(sqlite3 *db)
  */
 static int rewrap_stale(struct crm_crypt *c, long long *n, struct crm_err *e)
 {
-	sqlite3_stmt *sel = NULL, *upd = NULL;
+	struct crm_stmt *sel = NULL, *upd = NULL;
 	int rc;
 
 	*n = 0;
-	if (sqlite3_exec(c->store, "BEGIN IMMEDIATE", NULL, NULL, NULL) ||
-	    sqlite3_prepare_v2(c->store, "SELECT id, version, wrapped FROM keys WHERE version != ?1",
-			       -1, &sel, NULL) ||
-	    sqlite3_prepare_v2(c->store, "UPDATE keys SET version = ?2, wrapped = ?3 WHERE id = ?1",
-			       -1, &upd, NULL)) {
-		store_err(c, e, "rewrap");
+	if (crm_store_begin(c->store, e) < 0 ||
+	    crm_store_prepare(c->store, "SELECT id, version, wrapped FROM keys WHERE version != ?1",
+			      0, &sel, e) < 0 ||
+	    crm_store_prepare(c->store, "UPDATE keys SET version = ?2, wrapped = ?3 WHERE id = ?1",
+			      0, &upd, e) < 0) {
+		store_err(e, "rewrap");
 		goto rollback;
 	}
-	sqlite3_bind_int(sel, 1, c->version);
-	while ((rc = sqlite3_step(sel)) == SQLITE_ROW) {
-		uint64_t id = (uint64_t)sqlite3_column_int64(sel, 0);
+	crm_stmt_bind_int64(sel, 1, c->version);
+	while ((rc = crm_stmt_step(sel, e)) == 1) {
+		uint64_t id = (uint64_t)crm_stmt_int64(sel, 0);
+		int v = (int)crm_stmt_int64(sel, 1);
 		unsigned char key[DKEY], w[WRAPPED];
 
-		if (unwrap(c, sqlite3_column_int(sel, 1), id, sqlite3_column_blob(sel, 2),
-			   (size_t)sqlite3_column_bytes(sel, 2), key)) {
+		if (unwrap(c, v, id, crm_stmt_blob(sel, 2), crm_stmt_bytes(sel, 2), key)) {
 			crm_err_set(e, CRM_EDATA,
 				    "data key %llu does not unwrap under master key %d: nothing rewrapped",
-				    (unsigned long long)id, sqlite3_column_int(sel, 1));
+				    (unsigned long long)id, v);
 			goto rollback;
 		}
 		wrap(c, c->version, id, key, w);
 		sodium_memzero(key, sizeof(key));
-		sqlite3_bind_int64(upd, 1, (sqlite3_int64)id);
-		sqlite3_bind_int(upd, 2, c->version);
-		sqlite3_bind_blob(upd, 3, w, sizeof(w), SQLITE_TRANSIENT);
-		if (sqlite3_step(upd) != SQLITE_DONE) {
-			store_err(c, e, "rewrap");
+		crm_stmt_bind_int64(upd, 1, (long long)id);
+		crm_stmt_bind_int64(upd, 2, c->version);
+		crm_stmt_bind_blob(upd, 3, w, sizeof(w));
+		if (crm_stmt_step(upd, e) < 0) {
+			store_err(e, "rewrap");
 			goto rollback;
 		}
-		sqlite3_reset(upd);
+		crm_stmt_reset(upd);
 		(*n)++;
 	}
-	if (rc != SQLITE_DONE) {
-		store_err(c, e, "rewrap");
+	if (rc < 0) {
+		store_err(e, "rewrap");
 		goto rollback;
 	}
-	sqlite3_finalize(sel);
-	sqlite3_finalize(upd);
+	crm_stmt_free(sel);
+	crm_stmt_free(upd);
 	sel = upd = NULL;
-	if (sqlite3_exec(c->store, "COMMIT", NULL, NULL, NULL)) {
-		store_err(c, e, "commit");
+	if (crm_store_commit(c->store, e) < 0) {
+		store_err(e, "commit");
 		goto rollback;
 	}
 	return 0;
 rollback:
-	sqlite3_finalize(sel);
-	sqlite3_finalize(upd);
-	sqlite3_exec(c->store, "ROLLBACK", NULL, NULL, NULL);
+	crm_stmt_free(sel);
+	crm_stmt_free(upd);
+	crm_store_rollback(c->store);
 	*n = 0;
 	return -1;
 }
@@ -1320,17 +1324,14 @@ rollback:
 /* Data keys not under the current master key, or -1. */
 static long long count_stale(struct crm_crypt *c)
 {
-	sqlite3_stmt *q;
-	long long n = -1;
+	char v[24], n[24] = "";
+	struct crm_err e;
 
-	if (sqlite3_prepare_v2(c->store, "SELECT count(*) FROM keys WHERE version != ?1",
-			       -1, &q, NULL))
+	snprintf(v, sizeof(v), "%d", c->version);
+	if (crm_store_text1(c->store, "SELECT count(*) FROM keys WHERE version != CAST(?1 AS integer)",
+			    v, n, sizeof(n), &e) < 0)
 		return -1;
-	sqlite3_bind_int(q, 1, c->version);
-	if (sqlite3_step(q) == SQLITE_ROW)
-		n = sqlite3_column_int64(q, 0);
-	sqlite3_finalize(q);
-	return n;
+	return atoll(n);
 }
 
 /*
@@ -1348,7 +1349,8 @@ static int rewrap_all(struct crm_crypt *c, long long *total, struct crm_err *e)
 			return -1;
 		*total += n;
 		if ((left = count_stale(c)) < 0)
-			return store_err(c, e, "read");
+			return crm_err_set(e, CRM_EUNAVAILABLE, "key store: %s: cannot count the keys left",
+					   crm_store_name(c->store));
 		if (!left)
 			return 0;
 	}
@@ -1394,7 +1396,11 @@ int crm_key_rotate(const char *key_file, const char *db_path,
 	/* 2. Rewrap every data key, until none is left under an old key. */
 	if (rewrap_all(c, rewrapped, e) < 0)
 		goto fail;
-	sqlite3_wal_checkpoint_v2(c->store, NULL, SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL);
+	{
+		static const char *const tables[] = { "keys", NULL };
+
+		crm_store_scrub(c->store, tables);
+	}
 	/* 3. The old keys move to the retired file (with any retired
 	 * before), then leave the key file. A crash between leaves them in
 	 * both. */
@@ -1455,7 +1461,7 @@ int crm_key_status(const char *key_file, const char *db_path,
 		   struct crm_key_status *st, struct crm_err *e)
 {
 	struct crm_crypt *c;
-	sqlite3_stmt *q;
+	struct crm_stmt *q;
 
 	memset(st, 0, sizeof(*st));
 	if (crypt_load(&c, key_file, db_path, 0, e) < 0)
@@ -1465,16 +1471,16 @@ int crm_key_status(const char *key_file, const char *db_path,
 		st->versions += c->have[v];
 	for (int v = 1; v < c->version; v++)
 		st->retired += c->have[v];
-	crm_crypt_store_path(db_path, st->store, sizeof(st->store));
-	if (sqlite3_prepare_v2(c->store,
+	snprintf(st->store, sizeof(st->store), "%s", crm_store_name(c->store));
+	if (crm_store_prepare(c->store,
 			"SELECT count(*), count(*) FILTER (WHERE version != ?1) FROM keys WHERE id > 1",
-			-1, &q, NULL) == SQLITE_OK) {
-		sqlite3_bind_int(q, 1, c->version);
-		if (sqlite3_step(q) == SQLITE_ROW) {
-			st->keys = sqlite3_column_int64(q, 0);
-			st->stale = sqlite3_column_int64(q, 1);
+			0, &q, e) == 0) {
+		crm_stmt_bind_int64(q, 1, c->version);
+		if (crm_stmt_step(q, e) == 1) {
+			st->keys = crm_stmt_int64(q, 0);
+			st->stale = crm_stmt_int64(q, 1);
 		}
-		sqlite3_finalize(q);
+		crm_stmt_free(q);
 	}
 	crypt_free(c);
 	return 0;

@@ -5,8 +5,10 @@
  * Envelope encryption. The master key file (CRM_KEY_FILE, mode 0600) holds
  * numbered master keys; the highest is current. Each person (a contact and
  * what is about them) gets a random 64-byte data key, kept in the key
- * store, a SQLite file beside the database (crm.db.keys), wrapped under a
- * master key. The database itself holds no key material, so a copy of it
+ * store, wrapped under a master key: an SQLite file beside the database
+ * (crm.db.keys), or for a database on PostgreSQL a database of its own on
+ * the same server (.../crm_keys for .../crm), which the operator makes
+ * and gives its own role; CRM_KEY_STORE names another. The database itself holds no key material, so a copy of it
  * is ciphertext only, and deleting a person's data key (crypto-shredding)
  * makes every copy of their cells unreadable, backups included.
  *
@@ -30,8 +32,6 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include <sqlite3.h>
-
 #include "util.h"
 
 #define CRM_ENC_PREFIX "enc:"
@@ -47,21 +47,32 @@ void crm_crypt_configure(const char *key_file);
 /* The key file configured, or NULL when encryption is off. */
 const char *crm_crypt_key_file(void);
 /* The key store of the database at db_path: $CRM_KEY_STORE, else
- * "crm.db" -> "crm.db.keys". */
+ * "crm.db" -> "crm.db.keys", "postgresql://.../crm" ->
+ * "postgresql://.../crm_keys". -1 when too long, or a URL names no
+ * database. */
 int crm_crypt_store_path(const char *db_path, char *out, size_t n);
 
 /*
- * Attach encryption to a connection of the database at db_path (crm_db_open
- * does this): with a key file configured, loads the keys (once per process
- * and database), checks the key file against the key store and registers
- * the SQL functions crm_dec(cell, table, column, id) and crm_bidx(kind,
- * value). Without one, fails if the database holds encrypted data unless
- * allow_plain. A connection without encryption gets crm_crypt_of() NULL.
+ * The encryption of the database at target, for its connection s
+ * (crm_store_open does this): with a key file configured, its keys,
+ * loaded once per process and database and checked against the key
+ * store, into *out (until crm_crypt_detach). Without one, *out is NULL,
+ * and a database that holds sealed cells is refused unless allow_plain.
  */
-int crm_crypt_attach(sqlite3 *db, const char *db_path, int allow_plain,
-		     struct crm_err *e);
-void crm_crypt_detach(sqlite3 *db);
-struct crm_crypt *crm_crypt_of(sqlite3 *db);
+struct crm_store;
+int crm_crypt_attach(struct crm_store *s, const char *target, int allow_plain,
+		     struct crm_crypt **out, struct crm_err *e);
+void crm_crypt_detach(struct crm_crypt *c);
+
+/*
+ * Copy the key store of the database src to that of dst (crm db copy):
+ * the master key checks and every wrapped data key, byte for byte, and
+ * the highest key id given; no key is unwrapped, so no key file is
+ * needed. Nothing is done when src has no key store; dst's must be
+ * empty (on PostgreSQL its database must exist). *keys counts the data
+ * keys copied.
+ */
+int crm_crypt_copy_store(const char *src, const char *dst, long long *keys, struct crm_err *e);
 
 /* Create a key file with master key 1 (refuses to overwrite). */
 int crm_key_init(const char *key_file, struct crm_err *e);
@@ -95,7 +106,6 @@ int crm_key_status(const char *key_file, const char *db_path,
 
 /* Note in the database that it holds sealed cells: from then on it is not
  * opened without its key. */
-struct crm_store;
 void crm_crypt_mark(struct crm_store *db);
 
 /* A fresh data key (from a pool created in batches). */

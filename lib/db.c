@@ -16,7 +16,6 @@
 #include <sys/stat.h>
 #include <time.h>
 
-#include "crypt.h"
 #include "db.h"
 
 extern const char *const crm_migrations[];
@@ -262,10 +261,6 @@ int crm_db_open(sqlite3 **out, const char *path, int flags, struct crm_err *e)
 			goto fail;
 		}
 	}
-	/* With a key configured, cells are sealed and opened on this
-	 * connection (crypt.h); without one, an encrypted file is refused. */
-	if (crm_crypt_attach(db, path, flags & CRM_DB_PLAIN, e) < 0)
-		goto fail;
 	*out = db;
 	return 0;
 fail:
@@ -410,7 +405,6 @@ void crm_db_close(sqlite3 *db)
 			free(text_cache[i].sql);
 			memset(&text_cache[i], 0, sizeof(text_cache[i]));
 		}
-	crm_crypt_detach(db);
 	sqlite3_close(db);
 }
 

@@ -13,7 +13,6 @@
 #define CRM_DB_READONLY	0x1	/* open read-only; the schema must be current */
 #define CRM_DB_CREATE	0x2	/* create the file if it does not exist */
 #define CRM_DB_NOMIGRATE 0x4	/* do not run migrations (crm init does) */
-#define CRM_DB_PLAIN	0x8	/* open an encrypted database without its key */
 
 /*
  * Path of the database: path if not NULL, else $CRM_DB, else "crm.db".

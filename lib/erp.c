@@ -10,11 +10,12 @@
 #include <jansson.h>
 
 #include "csvread.h"
-#include "db.h"
+#include "crypt.h"
 #include "erp.h"
 #include "ndjson.h"
 #include "reader.h"
 #include "similarity.h"
+#include "store/store.h"
 
 #define MIN_SIM 0.92
 #define MARGIN 0.02
@@ -25,8 +26,9 @@ struct acct {
 };
 
 struct crm_erp {
-	sqlite3 *db;
-	sqlite3_stmt *by_id, *by_ext, *by_domain, *by_name, *by_email;
+	struct crm_store *db;
+	struct crm_crypt *cc;	/* emails sealed: found by blind index */
+	struct crm_stmt *by_id, *by_ext, *by_domain, *by_name, *by_email;
 	struct acct *a;	/* loaded on first approximate lookup */
 	size_t na;
 	int loaded;
@@ -78,7 +80,7 @@ static int column_of(const char *header)
 	return -1;
 }
 
-struct crm_erp *crm_erp_new(sqlite3 *db, struct crm_err *e)
+struct crm_erp *crm_erp_new(struct crm_store *db, struct crm_err *e)
 {
 	struct crm_erp *x = calloc(1, sizeof *x);
 
@@ -87,12 +89,14 @@ struct crm_erp *crm_erp_new(sqlite3 *db, struct crm_err *e)
 		return NULL;
 	}
 	x->db = db;
-	if (sqlite3_prepare_v2(db, "SELECT coalesce(merged_into, id) FROM accounts WHERE id = ?1", -1, &x->by_id, NULL) ||
-	    sqlite3_prepare_v2(db, "SELECT coalesce(merged_into, id) FROM accounts WHERE external_id = ?1 ORDER BY source = 'erp' DESC LIMIT 1", -1, &x->by_ext, NULL) ||
-	    sqlite3_prepare_v2(db, "SELECT coalesce(merged_into, id) FROM accounts WHERE domain = ?1 ORDER BY merged_into IS NOT NULL LIMIT 1", -1, &x->by_domain, NULL) ||
-	    sqlite3_prepare_v2(db, "SELECT coalesce(merged_into, id) FROM accounts WHERE lower(name) = lower(?1) ORDER BY merged_into IS NOT NULL LIMIT 1", -1, &x->by_name, NULL) ||
-	    sqlite3_prepare_v2(db, "SELECT account_id FROM contacts WHERE email = lower(?1) AND account_id IS NOT NULL LIMIT 1", -1, &x->by_email, NULL)) {
-		crm_db_err(db, e, "prepare");
+	x->cc = crm_store_crypt(db);
+	if (crm_store_prepare(db, "SELECT coalesce(merged_into, id) FROM accounts WHERE id = ?1", 0, &x->by_id, e) < 0 ||
+	    crm_store_prepare(db, "SELECT coalesce(merged_into, id) FROM accounts WHERE external_id = ?1 ORDER BY source = 'erp' DESC LIMIT 1", 0, &x->by_ext, e) < 0 ||
+	    crm_store_prepare(db, "SELECT coalesce(merged_into, id) FROM accounts WHERE domain = ?1 ORDER BY merged_into IS NOT NULL LIMIT 1", 0, &x->by_domain, e) < 0 ||
+	    crm_store_prepare(db, "SELECT coalesce(merged_into, id) FROM accounts WHERE lower(name) = lower(?1) ORDER BY merged_into IS NOT NULL LIMIT 1", 0, &x->by_name, e) < 0 ||
+	    crm_store_prepare(db, x->cc ? "SELECT account_id FROM contacts WHERE email_bi = ?1 AND account_id IS NOT NULL LIMIT 1"
+				       : "SELECT account_id FROM contacts WHERE email = lower(?1) AND account_id IS NOT NULL LIMIT 1",
+			      0, &x->by_email, e) < 0) {
 		crm_erp_free(x);
 		return NULL;
 	}
@@ -103,27 +107,29 @@ void crm_erp_free(struct crm_erp *x)
 {
 	if (!x)
 		return;
-	sqlite3_finalize(x->by_id);
-	sqlite3_finalize(x->by_ext);
-	sqlite3_finalize(x->by_domain);
-	sqlite3_finalize(x->by_name);
-	sqlite3_finalize(x->by_email);
+	crm_stmt_free(x->by_id);
+	crm_stmt_free(x->by_ext);
+	crm_stmt_free(x->by_domain);
+	crm_stmt_free(x->by_name);
+	crm_stmt_free(x->by_email);
 	for (size_t i = 0; i < x->na; i++)
 		free(x->a[i].key);
 	free(x->a);
 	free(x);
 }
 
-static int one(sqlite3_stmt *st, const char *v, char out[32])
+/* The first column of st's first row for v: 1 into out, 0 none, -1 with e. */
+static int one(struct crm_stmt *st, const char *v, char out[32], struct crm_err *e)
 {
-	int found = 0;
+	int found;
 
-	sqlite3_bind_text(st, 1, v, -1, SQLITE_STATIC);
-	if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_text(st, 0)) {
-		snprintf(out, 32, "%s", (const char *)sqlite3_column_text(st, 0));
-		found = 1;
-	}
-	sqlite3_reset(st);
+	crm_stmt_bind_text_ref(st, 1, v, (size_t)-1);
+	found = crm_stmt_step(st, e);
+	if (found == 1 && crm_stmt_text(st, 0))
+		snprintf(out, 32, "%s", crm_stmt_text(st, 0));
+	else if (found == 1)
+		found = 0;
+	crm_stmt_reset(st);
 	return found;
 }
 
@@ -154,35 +160,36 @@ static int free_mail(const char *domain)
 
 static int load_accounts(struct crm_erp *x, struct crm_err *e)
 {
-	sqlite3_stmt *st;
+	struct crm_stmt *st;
 	size_t alloc = 0;
+	int rc;
 
 	x->loaded = 1;
-	if (sqlite3_prepare_v2(x->db, "SELECT id, name FROM accounts WHERE merged_into IS NULL AND name IS NOT NULL",
-			       -1, &st, NULL) != SQLITE_OK)
-		return crm_db_err(x->db, e, "load accounts");
-	while (sqlite3_step(st) == SQLITE_ROW) {
-		const char *name = (const char *)sqlite3_column_text(st, 1);
+	if (crm_store_prepare(x->db, "SELECT id, name FROM accounts WHERE merged_into IS NULL AND name IS NOT NULL",
+			      CRM_STMT_STREAM, &st, e) < 0)
+		return -1;
+	while ((rc = crm_stmt_step(st, e)) == 1) {
+		const char *name = crm_stmt_text(st, 1);
 		if (x->na == alloc) {
 			alloc = alloc ? alloc * 2 : 1024;
 			struct acct *na = realloc(x->a, alloc * sizeof *na);
 			if (!na) {
-				sqlite3_finalize(st);
+				crm_stmt_free(st);
 				return crm_err_set(e, CRM_ESOFTWARE, "out of memory");
 			}
 			x->a = na;
 		}
 		struct acct *a = &x->a[x->na];
-		snprintf(a->id, sizeof a->id, "%s", (const char *)sqlite3_column_text(st, 0));
+		snprintf(a->id, sizeof a->id, "%s", crm_stmt_text(st, 0));
 		if (!(a->key = malloc(2 * strlen(name) + 2))) {
-			sqlite3_finalize(st);
+			crm_stmt_free(st);
 			return crm_err_set(e, CRM_ESOFTWARE, "out of memory");
 		}
 		crm_key_company(name, a->key);
 		x->na++;
 	}
-	sqlite3_finalize(st);
-	return 0;
+	crm_stmt_free(st);
+	return rc < 0 ? -1 : 0;
 }
 
 /* The account of a row: 1 with id and how it was found (match), 0 when
@@ -190,28 +197,39 @@ static int load_accounts(struct crm_erp *x, struct crm_err *e)
 static int find_account(struct crm_erp *x, const char *const v[C_N], char id[32], char *match,
 			size_t mn, struct crm_err *e)
 {
-	char dom[256];
+	char dom[256], ebi[CRM_BIDX_MAX];
+	int r;
 
-	if (v[C_ACCOUNT] && (one(x->by_id, v[C_ACCOUNT], id) || one(x->by_ext, v[C_ACCOUNT], id))) {
+	if (v[C_ACCOUNT] && ((r = one(x->by_id, v[C_ACCOUNT], id, e)) || (r = one(x->by_ext, v[C_ACCOUNT], id, e)))) {
+		if (r < 0)
+			return -1;
 		snprintf(match, mn, "id");
 		return 1;
 	}
 	if (v[C_DOMAIN]) {
 		domain_of(v[C_DOMAIN], dom, sizeof dom);
-		if (*dom && one(x->by_domain, dom, id)) {
+		if (*dom && (r = one(x->by_domain, dom, id, e))) {
+			if (r < 0)
+				return -1;
 			snprintf(match, mn, "domain");
 			return 1;
 		}
 	}
 	if (v[C_EMAIL]) {
-		if (one(x->by_email, v[C_EMAIL], id)) {
+		if (x->cc && crm_crypt_bidx_ident(x->cc, "email", v[C_EMAIL], ebi) < 0)
+			return crm_err_set(e, CRM_ESOFTWARE, "out of memory");
+		if ((r = one(x->by_email, x->cc ? ebi : v[C_EMAIL], id, e))) {
+			if (r < 0)
+				return -1;
 			snprintf(match, mn, "contact");
 			return 1;
 		}
 		const char *at = strchr(v[C_EMAIL], '@');
 		if (at && !free_mail(at + 1)) {
 			domain_of(at + 1, dom, sizeof dom);
-			if (one(x->by_domain, dom, id)) {
+			if ((r = one(x->by_domain, dom, id, e))) {
+				if (r < 0)
+					return -1;
 				snprintf(match, mn, "email domain");
 				return 1;
 			}
@@ -223,7 +241,9 @@ static int find_account(struct crm_erp *x, const char *const v[C_N], char id[32]
 		const char *name = names[k];
 		if (!name || !*name)
 			continue;
-		if (one(x->by_name, name, id)) {
+		if ((r = one(x->by_name, name, id, e))) {
+			if (r < 0)
+				return -1;
 			snprintf(match, mn, "name");
 			return 1;
 		}

@@ -16,13 +16,14 @@
 #ifndef CRM_ERP_H
 #define CRM_ERP_H
 
-#include <sqlite3.h>
 
 #include "util.h"
 
+struct crm_store;
+
 struct crm_erp;
 
-struct crm_erp *crm_erp_new(sqlite3 *db, struct crm_err *e);
+struct crm_erp *crm_erp_new(struct crm_store *db, struct crm_err *e);
 void crm_erp_free(struct crm_erp *x);
 
 /*

@@ -9,10 +9,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "crypt.h"
 #include "export.h"
 #include "normalize.h"
+#include "row.h"
 
 static const char *const ops[] = { "!=", "<=", ">=", "=", "<", ">", "~", NULL };
 
@@ -73,6 +75,21 @@ static int sealed(struct crm_store *db, const struct crm_entity *t, const char *
 	return crm_store_crypt(db) && crm_entity_personal_column(t, col);
 }
 
+/* A sealed email or phone compared for equality: by its blind index. */
+static int by_index(const struct crm_export_query *q, const struct crm_filter *f)
+{
+	return q->type->subject && !strcmp(f->op, "=") && *f->value &&
+	       (!strcmp(f->field, "email") || !strcmp(f->field, "phone"));
+}
+
+/* Is f a filter on a sealed column that SQL cannot see into, left to
+ * crm_export_match? */
+static int residual(struct crm_store *db, const struct crm_export_query *q,
+		    const struct crm_filter *f)
+{
+	return strncmp(f->field, "attrs.", 6) && sealed(db, q->type, f->field) && !by_index(q, f);
+}
+
 /* The value of attrs key ?k (bound by bind_where) as SQL compares it with
  * a number (num) or text: json_extract's on SQLite; on PostgreSQL a number
  * is compared only with a number, and any other value as its text. */
@@ -117,13 +134,12 @@ static int where_clause(struct crm_store *db, const struct crm_export_query *q,
 			continue;
 		} else if (is_column(cols, col) && sealed(db, q->type, col)) {
 			/* Sealed: equality on an email or phone by its blind
-			 * index, anything else on the opened value. */
-			if (q->type->subject && !strcmp(f->op, "=") && *f->value &&
-			    (!strcmp(col, "email") || !strcmp(col, "phone"))) {
-				rc |= crm_buf_addf(sql, " AND %s.%s_bi = crm_bidx('%s', ?%d)", t, col, col, k++);
-				continue;
-			}
-			rc |= crm_buf_addf(sql, " AND crm_dec(%s.\"%s\", '%s', '%s', %s.id)", t, col, t, col, t);
+			 * index (bound by bind_where); anything else is
+			 * compared with the opened value, row by row
+			 * (crm_export_match). */
+			if (by_index(q, f))
+				rc |= crm_buf_addf(sql, " AND %s.%s_bi = ?%d", t, col, k++);
+			continue;
 		} else if (is_column(cols, col)) {
 			rc |= crm_buf_addf(sql, " AND %s.\"%s\"", t, col);
 		} else {
@@ -154,12 +170,23 @@ static void bind_text(struct crm_stmt *st, int k, const char *v)
 
 static void bind_where(struct crm_stmt *st, const struct crm_export_query *q)
 {
-	int k = 1, pg = crm_store_kind(crm_stmt_store(st)) == CRM_STORE_POSTGRES;
+	struct crm_store *db = crm_stmt_store(st);
+	int k = 1, pg = crm_store_kind(db) == CRM_STORE_POSTGRES;
 
 	if (q->since)
 		bind_text(st, k++, q->since);
 	for (size_t i = 0; i < q->nfilters; i++) {
 		const struct crm_filter *f = &q->filters[i];
+
+		if (residual(db, q, f))
+			continue;
+		if (strncmp(f->field, "attrs.", 6) && sealed(db, q->type, f->field)) {
+			char bi[CRM_BIDX_MAX] = "";
+
+			crm_crypt_bidx_ident(crm_store_crypt(db), f->field, f->value, bi);
+			bind_text(st, k++, bi);
+			continue;
+		}
 
 		if (!strncmp(f->field, "attrs.", 6)) {
 			char path[512];
@@ -206,6 +233,75 @@ out:
 	crm_buf_release(&sql);
 	crm_buf_release(&cols);
 	return rc;
+}
+
+/* Does the opened value v (NULL for none) pass filter f, as SQL would
+ * compare it: numbers as numbers, text byte by byte, ~ ignoring the
+ * case of ASCII letters? */
+static int passes(const struct crm_filter *f, const char *v)
+{
+	int c;
+
+	if (!*f->value && !strcmp(f->op, "="))
+		return !v;
+	if (!*f->value && !strcmp(f->op, "!="))
+		return v != NULL;
+	if (!v)
+		return 0;
+	if (!strcmp(f->op, "~")) {
+		for (const char *p = v; *p; p++)
+			if (!strncasecmp(p, f->value, strlen(f->value)))
+				return 1;
+		return !*f->value;
+	}
+	if (crm_is_plain_number(f->value) && crm_is_plain_number(v)) {
+		double a = strtod(v, NULL), b = strtod(f->value, NULL);
+
+		c = a < b ? -1 : a > b;
+	} else {
+		c = strcmp(v, f->value);
+	}
+	if (!strcmp(f->op, "="))
+		return c == 0;
+	if (!strcmp(f->op, "!="))
+		return c != 0;
+	if (!strcmp(f->op, "<"))
+		return c < 0;
+	if (!strcmp(f->op, "<="))
+		return c <= 0;
+	if (!strcmp(f->op, ">"))
+		return c > 0;
+	return c >= 0;
+}
+
+int crm_export_match(const struct crm_export_query *q, struct crm_stmt *st, struct crm_err *e)
+{
+	struct crm_store *db = crm_stmt_store(st);
+	struct crm_buf v = { 0 };
+	const char *id = NULL;
+	int ok = 1, n = crm_stmt_columns(st);
+
+	for (size_t i = 0; i < q->nfilters && ok > 0; i++) {
+		const struct crm_filter *f = &q->filters[i];
+		int col = -1, r;
+
+		if (!residual(db, q, f))
+			continue;
+		for (int c = 0; c < n; c++) {
+			if (!strcmp(crm_stmt_column_name(st, c), f->field))
+				col = c;
+			if (!id && !strcmp(crm_stmt_column_name(st, c), "id"))
+				id = crm_stmt_text(st, c);
+		}
+		if (col < 0)
+			continue;
+		if ((r = crm_row_cell(st, col, q->type->table, f->field, id, &v, e)) < 0)
+			ok = -1;
+		else
+			ok = passes(f, r ? v.data : NULL);
+	}
+	crm_buf_release(&v);
+	return ok;
 }
 
 int crm_export_attr_keys(struct crm_store *db, const struct crm_export_query *q,

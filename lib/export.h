@@ -40,10 +40,20 @@ struct crm_export_query {
  */
 int crm_export_prepare(struct crm_store *db, const struct crm_export_query *q,
 		       struct crm_stmt **st, struct crm_err *e);
+/*
+ * Does the current row of that statement pass q's filters on sealed
+ * columns, which SQL cannot see into (all but an email's or phone's
+ * equality, found by blind index): each cell opened and compared in
+ * memory. 1 yes, 0 no, -1 with e when a cell does not open. Rows the
+ * statement gives that fail it are not q's.
+ */
+int crm_export_match(const struct crm_export_query *q, struct crm_stmt *st, struct crm_err *e);
 
 /*
  * The distinct attrs keys of the records q selects, sorted, as a new
- * array of new strings in *keys (free each and the array).
+ * array of new strings in *keys (free each and the array). Filters on
+ * sealed columns are not applied here: the keys may be more than the
+ * records crm_export_match passes have.
  */
 int crm_export_attr_keys(struct crm_store *db, const struct crm_export_query *q,
 			 char ***keys, size_t *n, struct crm_err *e);

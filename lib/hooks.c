@@ -18,6 +18,7 @@
 #include "db.h"
 #include "store/store.h"
 #include "hooks.h"
+#include "row.h"
 #include "notify.h"
 
 int crm_hook_add(struct crm_store *db, const char *url, const char *format, const char *events,
@@ -142,26 +143,41 @@ long crm_hook_requeue(struct crm_store *db, const char *id, struct crm_err *e)
 /* Name, company and owner of a contact or deal, for messages. */
 static void describe(struct crm_store *db, const char *id, json_t *data)
 {
+	static const char *const keys[] = { "name", "company", "owner" };
 	struct crm_err e = { 0 };
 	struct crm_stmt *st;
-	const char *sql = !strncmp(id, "d_", 2) ?
-		"SELECT name, NULL, owner FROM deals WHERE id = ?1" :
-		"SELECT nullif(trim(coalesce(crm_dec(first_name, 'contacts', 'first_name', id), '') || ' ' || "
-		"coalesce(crm_dec(last_name, 'contacts', 'last_name', id), '')), ''), company, owner "
-		"FROM contacts WHERE id = ?1";
+	struct crm_buf first, last;
+	int deal = !strncmp(id, "d_", 2);
 
-	if (crm_store_prepare(db, sql, 0, &st, &e) < 0)
+	if (crm_store_prepare(db, deal ? "SELECT name, NULL, owner FROM deals WHERE id = ?1"
+				       : "SELECT first_name, company, owner, last_name FROM contacts WHERE id = ?1",
+			      0, &st, &e) < 0)
 		return;
+	crm_buf_init(&first, 0);
+	crm_buf_init(&last, 0);
 	crm_stmt_bind_text_ref(st, 1, id, (size_t)-1);
 	if (crm_stmt_step(st, &e) > 0)
 		for (int c = 0; c < 3; c++) {
-			static const char *const keys[] = { "name", "company", "owner" };
 			const char *v = crm_stmt_text(st, c);
 
+			if (!c && !deal) {	/* the person's name, opened */
+				int f = crm_row_cell(st, 0, "contacts", "first_name", id, &first, &e);
+				int l = crm_row_cell(st, 3, "contacts", "last_name", id, &last, &e);
+
+				if (f < 0 || l < 0)
+					continue;
+				if (first.len && last.len)
+					crm_buf_addc(&first, ' ');
+				if (last.len)
+					crm_buf_adds(&first, last.data);
+				v = first.len ? first.data : NULL;
+			}
 			if (v)
 				json_object_set_new(data, keys[c], json_string(v));
 		}
 	crm_stmt_free(st);
+	crm_buf_release(&first);
+	crm_buf_release(&last);
 }
 
 /* Does a subscription to events (a JSON array of types) want type? */

@@ -33,6 +33,7 @@
 #include "store/store.h"
 #include "crypt.h"
 #include "linkage.h"
+#include "row.h"
 #include "normalize.h"
 #include "similarity.h"
 #include "stats.h"
@@ -360,17 +361,12 @@ static void match_value(enum crm_cmp c, const char *raw, char *out)
 
 /* SQL expression for field f: a checked column name, or a custom field
  * as text. */
-static int field_expr(struct crm_linkage *lk, size_t i, int sealed, int pg,
-		      struct crm_buf *sql)
+static int field_expr(struct crm_linkage *lk, size_t i, int pg, struct crm_buf *sql)
 {
 	const char *name = lk->f[i].name;
 
 	if (!strncmp(name, "attrs.", 6))
 		return crm_buf_addf(sql, pg ? ", attrs ->> ?%zu" : ", json_extract(attrs, ?%zu)", i + 1);
-	/* Sealed cells are compared as plain text, in memory only. */
-	if (sealed && crm_entity_personal_column(lk->type, name))
-		return crm_buf_addf(sql, ", crm_dec(\"%s\", '%s', '%s', id)", name,
-				    lk->type->table, name);
 	return crm_buf_addf(sql, ", \"%s\"", name);
 }
 
@@ -453,18 +449,21 @@ int crm_linkage_add_record(struct crm_linkage *lk, const char *id, const char *c
 
 int crm_linkage_load(struct crm_linkage *lk, struct crm_store *db, struct crm_err *e)
 {
-	struct crm_buf sql, buf;
+	struct crm_buf sql, buf, plain[CRM_LINK_MAXF] = { { 0 } };
 	struct crm_stmt *st = NULL;
 	size_t alloc = 0;
-	int rc = -1, step;
+	int rc = -1, step, sealed[CRM_LINK_MAXF] = { 0 };
 
 	crm_buf_init(&sql, 0);
 	crm_buf_init(&buf, 0);
 	if (!lk->nf)
 		return crm_err_set(e, CRM_EUSAGE, "no fields to compare");
+	for (size_t i = 0; i < lk->nf; i++)
+		sealed[i] = crm_store_crypt(db) && strncmp(lk->f[i].name, "attrs.", 6) &&
+			    crm_entity_personal_column(lk->type, lk->f[i].name);
 	crm_buf_adds(&sql, "SELECT id");
 	for (size_t i = 0; i < lk->nf; i++)
-		field_expr(lk, i, crm_store_crypt(db) != NULL, crm_store_kind(db) == CRM_STORE_POSTGRES, &sql);
+		field_expr(lk, i, crm_store_kind(db) == CRM_STORE_POSTGRES, &sql);
 	if (crm_buf_addf(&sql, " FROM %s WHERE merged_into IS NULL ORDER BY %s",
 			 lk->type->table, crm_store_rowid(db)) < 0 ||
 	    crm_store_prepare(db, sql.data, CRM_STMT_STREAM, &st, e) < 0)
@@ -479,8 +478,18 @@ int crm_linkage_load(struct crm_linkage *lk, struct crm_store *db, struct crm_er
 	while ((step = crm_stmt_step(st, e)) == 1) {
 		const char *raw[CRM_LINK_MAXF];
 
-		for (size_t i = 0; i < lk->nf; i++)
+		for (size_t i = 0; i < lk->nf; i++) {
 			raw[i] = crm_stmt_text(st, (int)i + 1);
+			/* Sealed cells are compared as plain text, in memory only. */
+			if (sealed[i]) {
+				int r = crm_row_cell(st, (int)i + 1, lk->type->table, lk->f[i].name,
+						     crm_stmt_text(st, 0), &plain[i], e);
+
+				if (r < 0)
+					goto out;
+				raw[i] = r ? plain[i].data : NULL;
+			}
+		}
 		if (add_row(lk, crm_stmt_text(st, 0), raw, &buf, &alloc) < 0)
 			goto nomem;
 	}
@@ -499,6 +508,8 @@ out:
 	crm_stmt_free(st);
 	crm_buf_release(&sql);
 	crm_buf_release(&buf);
+	for (size_t i = 0; i < CRM_LINK_MAXF; i++)
+		crm_buf_release(&plain[i]);
 	return rc;
 }
 

@@ -9,14 +9,15 @@
 #include <curl/curl.h>
 #include <jansson.h>
 
-#include "db.h"
+#include "crypt.h"
 #include "http.h"
 #include "id.h"
 #include "mail.h"
 #include "normalize.h"
+#include "store/store.h"
 
 /* Is addr ours: a --self address or domain, or a user's address? -1 on error. */
-static int ours(sqlite3 *db, const char *addr, const struct crm_mail_opts *o, struct crm_err *e)
+static int ours(struct crm_store *db, const char *addr, const struct crm_mail_opts *o, struct crm_err *e)
 {
 	const char *at = strchr(addr, '@');
 	char one[2];
@@ -27,14 +28,20 @@ static int ours(sqlite3 *db, const char *addr, const struct crm_mail_opts *o, st
 		    (!strchr(s, '@') && at && !strcasecmp(s, at + 1)))
 			return 1;
 	}
-	return crm_db_text1(db, "SELECT 1 FROM users WHERE lower(email) = ?1", addr, one, sizeof one, e);
+	return crm_store_text1(db, "SELECT 1 FROM users WHERE lower(email) = ?1", addr, one, sizeof one, e);
 }
 
-static int known_contact(sqlite3 *db, const char *addr, struct crm_err *e)
+static int known_contact(struct crm_store *db, const char *addr, struct crm_err *e)
 {
-	char one[2];
+	struct crm_crypt *cc = crm_store_crypt(db);
+	char one[2], bi[CRM_BIDX_MAX];
 
-	return crm_db_text1(db, "SELECT 1 FROM contacts WHERE email = ?1", addr, one, sizeof one, e);
+	if (!cc)
+		return crm_store_text1(db, "SELECT 1 FROM contacts WHERE email = ?1", addr, one, sizeof one, e);
+	/* sealed: found by its blind index */
+	if (crm_crypt_bidx_ident(cc, "email", addr, bi) < 0)
+		return crm_err_set(e, CRM_ESOFTWARE, "out of memory");
+	return crm_store_text1(db, "SELECT 1 FROM contacts WHERE email_bi = ?1", bi, one, sizeof one, e);
 }
 
 static int append_json(struct crm_buf *out, json_t *j)
@@ -88,7 +95,7 @@ static const char *bad_header(const struct crm_mail *m)
 	return NULL;
 }
 
-int crm_mail_records(sqlite3 *db, const struct crm_mail *m, const struct crm_mail_opts *o,
+int crm_mail_records(struct crm_store *db, const struct crm_mail *m, const struct crm_mail_opts *o,
 		     struct crm_buf *out, const char **why, struct crm_err *e)
 {
 	static _Thread_local char bad[96];
@@ -199,7 +206,7 @@ oom:
 	return crm_err_set(e, CRM_ESOFTWARE, "out of memory");
 }
 
-long crm_mail_file_records(sqlite3 *db, const char *data, size_t n,
+long crm_mail_file_records(struct crm_store *db, const char *data, size_t n,
 			   const struct crm_mail_opts *o, struct crm_buf *out,
 			   void (*skip)(void *arg, long index, const char *reason),
 			   void *arg, struct crm_err *e)
@@ -393,39 +400,29 @@ static void state_key(const char *url, char *key, size_t n)
 	snprintf(key, n, "imap:%s", url);
 }
 
-int crm_imap_state_load(sqlite3 *db, const char *url, struct crm_imap_state *st, struct crm_err *e)
+int crm_imap_state_load(struct crm_store *db, const char *url, struct crm_imap_state *st, struct crm_err *e)
 {
-	sqlite3_stmt *s;
-	char key[4200];
+	char key[4200], v[256];
+	json_t *o;
+	int r;
 
 	st->uidvalidity = st->uid = 0;
 	state_key(url, key, sizeof key);
-	if (sqlite3_prepare_v2(db, "SELECT json_extract(value, '$.uidvalidity'), json_extract(value, '$.uid')"
-				   " FROM meta WHERE key = ?1", -1, &s, NULL) != SQLITE_OK)
-		return crm_db_err(db, e, "read IMAP state");
-	sqlite3_bind_text(s, 1, key, -1, SQLITE_STATIC);
-	if (sqlite3_step(s) == SQLITE_ROW) {
-		st->uidvalidity = (unsigned long long)sqlite3_column_int64(s, 0);
-		st->uid = (unsigned long long)sqlite3_column_int64(s, 1);
-	}
-	sqlite3_finalize(s);
+	if ((r = crm_store_text1(db, "SELECT value FROM meta WHERE key = ?1", key, v, sizeof v, e)) <= 0)
+		return r;
+	if (!(o = json_loads(v, 0, NULL)))
+		return crm_err_set(e, CRM_EDATA, "meta %s: not JSON", key);
+	st->uidvalidity = (unsigned long long)json_integer_value(json_object_get(o, "uidvalidity"));
+	st->uid = (unsigned long long)json_integer_value(json_object_get(o, "uid"));
+	json_decref(o);
 	return 0;
 }
 
-int crm_imap_state_save(sqlite3 *db, const char *url, const struct crm_imap_state *st, struct crm_err *e)
+int crm_imap_state_save(struct crm_store *db, const char *url, const struct crm_imap_state *st, struct crm_err *e)
 {
-	sqlite3_stmt *s;
-	char key[4200];
-	int rc;
+	char key[4200], v[128];
 
 	state_key(url, key, sizeof key);
-	if (sqlite3_prepare_v2(db, "INSERT INTO meta (key, value) VALUES (?1, json_object('uidvalidity', ?2, 'uid', ?3))"
-				   " ON CONFLICT (key) DO UPDATE SET value = excluded.value", -1, &s, NULL) != SQLITE_OK)
-		return crm_db_err(db, e, "save IMAP state");
-	sqlite3_bind_text(s, 1, key, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(s, 2, (sqlite3_int64)st->uidvalidity);
-	sqlite3_bind_int64(s, 3, (sqlite3_int64)st->uid);
-	rc = sqlite3_step(s) == SQLITE_DONE ? 0 : crm_db_err(db, e, "save IMAP state");
-	sqlite3_finalize(s);
-	return rc;
+	snprintf(v, sizeof v, "{\"uidvalidity\":%llu,\"uid\":%llu}", st->uidvalidity, st->uid);
+	return crm_store_set_meta(db, key, v, e);
 }

@@ -13,10 +13,11 @@
 #ifndef CRM_MAIL_H
 #define CRM_MAIL_H
 
-#include <sqlite3.h>
 
 #include "mime.h"
 #include "util.h"
+
+struct crm_store;
 
 struct crm_mail_opts {
 	const char *const *self;	/* addresses and @domains that are ours */
@@ -30,7 +31,7 @@ struct crm_mail_opts {
  * lead is created, then the interaction). Returns 1 when records were
  * added, 0 when the message was skipped (*why says why), -1 on error.
  */
-int crm_mail_records(sqlite3 *db, const struct crm_mail *m, const struct crm_mail_opts *o,
+int crm_mail_records(struct crm_store *db, const struct crm_mail *m, const struct crm_mail_opts *o,
 		     struct crm_buf *out, const char **why, struct crm_err *e);
 
 /*
@@ -38,7 +39,7 @@ int crm_mail_records(sqlite3 *db, const struct crm_mail *m, const struct crm_mai
  * crm_import_stream(). skip(arg, index, reason) is told of each message
  * skipped or unreadable (index from 1). Returns the number of messages.
  */
-long crm_mail_file_records(sqlite3 *db, const char *data, size_t n,
+long crm_mail_file_records(struct crm_store *db, const char *data, size_t n,
 			   const struct crm_mail_opts *o, struct crm_buf *out,
 			   void (*skip)(void *arg, long index, const char *reason),
 			   void *arg, struct crm_err *e);
@@ -70,7 +71,7 @@ long crm_imap_fetch(const struct crm_imap_opts *o, struct crm_imap_state *st,
 		    void *arg, struct crm_err *e);
 
 /* The state of url kept in the meta table (zeros when none). */
-int crm_imap_state_load(sqlite3 *db, const char *url, struct crm_imap_state *st, struct crm_err *e);
-int crm_imap_state_save(sqlite3 *db, const char *url, const struct crm_imap_state *st, struct crm_err *e);
+int crm_imap_state_load(struct crm_store *db, const char *url, struct crm_imap_state *st, struct crm_err *e);
+int crm_imap_state_save(struct crm_store *db, const char *url, const struct crm_imap_state *st, struct crm_err *e);
 
 #endif

@@ -719,10 +719,10 @@ static int emit_transcripts(struct crm_store *db, int (*emit)(void *, const char
 			    struct crm_buf *b, long long *count, struct crm_err *e)
 {
 	struct crm_stmt *st;
-	struct crm_buf utt = { 0 }, an = { 0 };
+	struct crm_buf utt = { 0 }, an = { 0 }, file = { 0 };
 	int rc;
 
-	if (crm_store_prepare(db, "SELECT t.interaction_id, crm_dec(t.file, 'transcripts', 'file', t.interaction_id), "
+	if (crm_store_prepare(db, "SELECT t.interaction_id, t.file, "
 			      "t.format, t.engine, t.duration, t.body, t.analysis, t.sentiment, t.hesitation, "
 			      "t.hesitant, t.created_at FROM transcripts t JOIN interactions i ON i.id = t.interaction_id "
 			      "WHERE i.contact_id IN (SELECT id FROM subject) ORDER BY i.occurred_at, t.interaction_id",
@@ -742,6 +742,13 @@ static int emit_transcripts(struct crm_store *db, int (*emit)(void *, const char
 		for (int c = 1; c <= 3; c++) {
 			const char *v = crm_stmt_text(st, c);
 
+			if (c == 1) {	/* the file's name, sealed with a key */
+				int r = crm_row_cell(st, 1, "transcripts", "file", id, &file, e);
+
+				if (r < 0)
+					goto fail;
+				v = r ? file.data : NULL;
+			}
 			crm_json_key(b, k[c - 1]);
 			if (v)
 				crm_json_str(b, v, strlen(v));
@@ -770,11 +777,13 @@ static int emit_transcripts(struct crm_store *db, int (*emit)(void *, const char
 	crm_stmt_free(st);
 	crm_buf_release(&utt);
 	crm_buf_release(&an);
+	crm_buf_release(&file);
 	return rc == 0 ? 0 : -1;
 fail:
 	crm_stmt_free(st);
 	crm_buf_release(&utt);
 	crm_buf_release(&an);
+	crm_buf_release(&file);
 	return -1;
 }
 

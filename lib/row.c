@@ -142,3 +142,26 @@ int crm_row_object(struct crm_buf *b, struct crm_stmt *st, int ncols, const char
 	}
 	return rc < 0 || crm_buf_addc(b, '}') < 0 ? -1 : 0;
 }
+
+int crm_row_cell(struct crm_stmt *st, int i, const char *table, const char *column,
+		 const char *id, struct crm_buf *out, struct crm_err *e)
+{
+	struct crm_crypt *cc = crm_store_crypt(crm_stmt_store(st));
+	const char *v = crm_stmt_text(st, i);
+	size_t n = crm_stmt_bytes(st, i);
+
+	crm_buf_reset(out);
+	if (!v)
+		return 0;
+	if (n > 4 && !memcmp(v, CRM_ENC_PREFIX, 4)) {
+		if (!cc)
+			return crm_err_set(e, CRM_EUSAGE, "%s.%s of %s is sealed: give the key (--key-file)",
+					   table, column, id ? id : "?");
+		if (crm_crypt_open(cc, table, column, id ? id : "", v, n, out, e) == 0)
+			return 1;
+		return e->code == CRM_ENOINPUT ? 0 : -1;
+	}
+	if (crm_buf_add(out, v, n) < 0 || crm_buf_add(out, "", 0) < 0)
+		return crm_err_set(e, CRM_ESOFTWARE, "out of memory");
+	return 1;
+}

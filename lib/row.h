@@ -31,4 +31,16 @@ int crm_row_json_e(struct crm_buf *b, struct crm_stmt *st, const char *kind,
  */
 int crm_row_object(struct crm_buf *b, struct crm_stmt *st, int ncols, const char *json_cols);
 
+/*
+ * Column i of st's current row, a cell of table.column in the row whose
+ * id is id, into out (reset first, NUL-terminated): opened when it is
+ * sealed, as it is when not. 1 text in out, 0 NULL (or a sealed cell
+ * whose data key was erased: gone for good), -1 with e when a sealed
+ * cell does not open (changed or moved, or no key on this connection).
+ * The cell is opened only as the place the caller names: a value that
+ * claims another place does not open.
+ */
+int crm_row_cell(struct crm_stmt *st, int i, const char *table, const char *column,
+		 const char *id, struct crm_buf *out, struct crm_err *e);
+
 #endif

@@ -1,7 +1,7 @@
 /*
  * seal.c - seal a database that holds people's data in clear.
  *
- * Tables are walked by rowid, a batch of rows per transaction; each row
+ * Tables are walked in rowid order (on PostgreSQL, by primary key), a batch of rows per transaction; each row
  * that needs it is rewritten in one UPDATE. What is sealed already is
  * left as it is, so a rerun after a kill only finishes the work.
  */
@@ -14,52 +14,54 @@
 #include "crypt.h"
 #include "db.h"
 #include "entity.h"
+#include "id.h"
 #include "seal.h"
-#include "store/sqlite.h"
+#include "store/store.h"
 
 static int sealed(const char *s)
 {
 	return s && !strncmp(s, CRM_ENC_PREFIX, strlen(CRM_ENC_PREFIX));
 }
 
-int crm_seal_person_key(sqlite3 *db, struct crm_crypt *cc, const char *id, uint64_t *dk,
+int crm_seal_person_key(struct crm_store *db, struct crm_crypt *cc, const char *id, uint64_t *dk,
 			int *given, struct crm_err *e)
 {
-	sqlite3_stmt *q;
-	int found = 0;
+	struct crm_stmt *q;
+	int found = 0, rc;
 
 	*dk = 0;
 	*given = 0;
 	if (id) {
-		if (!(q = crm_db_stmt(db, "SELECT dk FROM contacts WHERE id = ?1")))
-			return crm_db_err(db, e, "contacts");
-		sqlite3_bind_text(q, 1, id, -1, SQLITE_STATIC);
-		if (sqlite3_step(q) == SQLITE_ROW) {
+		if (!(q = crm_store_stmt(db, "SELECT dk FROM contacts WHERE id = ?1", e)))
+			return -1;
+		crm_stmt_bind_text_ref(q, 1, id, (size_t)-1);
+		if ((rc = crm_stmt_step(q, e)) == 1) {
 			found = 1;
-			*dk = (uint64_t)sqlite3_column_int64(q, 0);
+			*dk = (uint64_t)crm_stmt_int64(q, 0);
 		}
-		crm_db_stmt_done(db, q);
+		crm_store_stmt_done(q);
+		if (rc < 0)
+			return -1;
 	}
 	if (*dk)
 		return 0;
 	if (crm_crypt_new_key(cc, dk, e) < 0)
 		return -1;
 	if (found) {
-		if (!(q = crm_db_stmt(db, "UPDATE contacts SET dk = ?1 WHERE id = ?2 AND dk IS NULL")))
-			return crm_db_err(db, e, "contacts");
-		sqlite3_bind_int64(q, 1, (sqlite3_int64)*dk);
-		sqlite3_bind_text(q, 2, id, -1, SQLITE_STATIC);
-		if (sqlite3_step(q) != SQLITE_DONE) {
-			crm_db_stmt_done(db, q);
-			return crm_db_err(db, e, "contacts");
-		}
-		crm_db_stmt_done(db, q);
+		if (!(q = crm_store_stmt(db, "UPDATE contacts SET dk = ?1 WHERE id = ?2 AND dk IS NULL", e)))
+			return -1;
+		crm_stmt_bind_int64(q, 1, (long long)*dk);
+		crm_stmt_bind_text_ref(q, 2, id, (size_t)-1);
+		rc = crm_stmt_step(q, e);
+		crm_store_stmt_done(q);
+		if (rc < 0)
+			return -1;
 		*given = 1;
 	}
 	return 0;
 }
 
-static int contact_key(sqlite3 *db, struct crm_crypt *cc, const char *id, uint64_t *dk,
+static int contact_key(struct crm_store *db, struct crm_crypt *cc, const char *id, uint64_t *dk,
 		       struct crm_seal_stats *st, struct crm_err *e)
 {
 	int given;
@@ -108,12 +110,22 @@ static void change_free(struct change *c)
 	c->n = 0;
 }
 
-/* UPDATE table SET the changed columns WHERE rowid = rowid. */
-static int change_write(sqlite3 *db, const char *table, sqlite3_int64 rowid, struct change *c,
+/* The column that orders a table's rows for the batches, and names one:
+ * SQLite's rowid, PostgreSQL's primary key. */
+static const char *order_col(struct crm_store *db, const char *table)
+{
+	if (crm_store_kind(db) == CRM_STORE_POSTGRES && !strcmp(table, "transcripts"))
+		return "interaction_id";
+	return crm_store_rowid(db);
+}
+
+/* UPDATE table SET the changed columns WHERE the row is row r's (its
+ * order_col in column 0 of r). */
+static int change_write(struct crm_store *db, const char *table, struct crm_stmt *r, struct change *c,
 			struct crm_seal_stats *st, struct crm_err *e)
 {
 	struct crm_buf sql;
-	sqlite3_stmt *q;
+	struct crm_stmt *q;
 	int rc;
 
 	if (!c->n)
@@ -122,25 +134,28 @@ static int change_write(sqlite3 *db, const char *table, sqlite3_int64 rowid, str
 	crm_buf_addf(&sql, "UPDATE %s SET ", table);
 	for (size_t i = 0; i < c->n; i++)
 		crm_buf_addf(&sql, "%s%s = ?%zu", i ? ", " : "", c->s[i].col, i + 1);
-	if (crm_buf_addf(&sql, " WHERE rowid = ?%zu", c->n + 1) < 0) {
+	if (crm_buf_addf(&sql, " WHERE %s = ?%zu", order_col(db, table), c->n + 1) < 0) {
 		crm_buf_release(&sql);
 		return crm_err_set(e, CRM_ESOFTWARE, "out of memory");
 	}
-	q = crm_db_stmt_text(db, sql.data);
+	q = crm_store_stmt_text(db, sql.data, e);
 	crm_buf_release(&sql);
 	if (!q)
-		return crm_db_err(db, e, table);
+		return -1;
 	for (size_t i = 0; i < c->n; i++) {
 		if (c->s[i].blob)
-			sqlite3_bind_blob(q, (int)i + 1, c->s[i].val, (int)c->s[i].n, SQLITE_STATIC);
+			crm_stmt_bind_blob(q, (int)i + 1, c->s[i].val, c->s[i].n);
 		else
-			sqlite3_bind_text(q, (int)i + 1, c->s[i].val, (int)c->s[i].n, SQLITE_STATIC);
+			crm_stmt_bind_text_ref(q, (int)i + 1, c->s[i].val, c->s[i].n);
 	}
-	sqlite3_bind_int64(q, (int)c->n + 1, rowid);
-	rc = sqlite3_step(q);
-	crm_db_stmt_done(db, q);
-	if (rc != SQLITE_DONE)
-		return crm_db_err(db, e, table);
+	if (crm_stmt_type(r, 0) == CRM_INTEGER)
+		crm_stmt_bind_int64(q, (int)c->n + 1, crm_stmt_int64(r, 0));
+	else
+		crm_stmt_bind_text(q, (int)c->n + 1, crm_stmt_text(r, 0), (size_t)-1);
+	rc = crm_stmt_step(q, e);
+	crm_store_stmt_done(q);
+	if (rc < 0)
+		return -1;
 	st->rows++;
 	return 0;
 }
@@ -172,7 +187,7 @@ static int seal_into(struct crm_crypt *cc, uint64_t dk, const char *table, const
 
 /* A merge keeps the other record's emails and phones in attrs: each
  * sealed as the row's own email and phone would be. */
-static int seal_alternates(sqlite3 *db, struct crm_crypt *cc, const struct crm_entity *t,
+static int seal_alternates(struct crm_store *db, struct crm_crypt *cc, const struct crm_entity *t,
 			   const char *id, uint64_t *dk, json_t *o, int *changed,
 			   struct crm_seal_stats *st, struct crm_err *e)
 {
@@ -205,7 +220,7 @@ static int seal_alternates(sqlite3 *db, struct crm_crypt *cc, const struct crm_e
 }
 
 /* The same for a row's attrs text, into the row's change. */
-static int seal_attrs(sqlite3 *db, struct crm_crypt *cc, const struct crm_entity *t,
+static int seal_attrs(struct crm_store *db, struct crm_crypt *cc, const struct crm_entity *t,
 		      const char *id, uint64_t *dk, const char *attrs, struct change *c,
 		      struct crm_seal_stats *st, struct crm_err *e)
 {
@@ -229,16 +244,16 @@ static int seal_attrs(sqlite3 *db, struct crm_crypt *cc, const struct crm_entity
  * person's key, the natural key replaced by its blind index, and for
  * contacts the blind indexes of email and phone.
  */
-static int seal_row(sqlite3 *db, struct crm_crypt *cc, const struct crm_entity *t,
-		    sqlite3_stmt *r, struct crm_seal_stats *st, struct crm_err *e)
+static int seal_row(struct crm_store *db, struct crm_crypt *cc, const struct crm_entity *t,
+		    struct crm_stmt *r, struct crm_seal_stats *st, struct crm_err *e)
 {
 	struct change c = { .n = 0 };
-	const char *id = (const char *)sqlite3_column_text(r, 1);
-	const char *owner = (const char *)sqlite3_column_text(r, 2);
-	const char *kind = (const char *)sqlite3_column_text(r, 3);
-	const char *ext = (const char *)sqlite3_column_text(r, 4);
-	const char *key = (const char *)sqlite3_column_text(r, 5);
-	const char *source = (const char *)sqlite3_column_text(r, 6);
+	const char *id = crm_stmt_text(r, 1);
+	const char *owner = crm_stmt_text(r, 2);
+	const char *kind = crm_stmt_text(r, 3);
+	const char *ext = crm_stmt_text(r, 4);
+	const char *key = crm_stmt_text(r, 5);
+	const char *source = crm_stmt_text(r, 6);
 	uint64_t dk = 0;
 	int col = 7, rc = -1;
 
@@ -248,7 +263,7 @@ static int seal_row(sqlite3 *db, struct crm_crypt *cc, const struct crm_entity *
 
 		if (!(f->flags & CRM_F_PERSONAL))
 			continue;
-		v = (const char *)sqlite3_column_text(r, col++);
+		v = crm_stmt_text(r, col++);
 		if (!v || !*v || sealed(v) || !crm_entity_personal(t, f, kind))
 			continue;
 		if (!dk && contact_key(db, cc, t->subject ? id : owner, &dk, st, e) < 0)
@@ -271,8 +286,8 @@ static int seal_row(sqlite3 *db, struct crm_crypt *cc, const struct crm_entity *
 	}
 	/* A merge keeps the other record's email and phone as alternates
 	 * in attrs: sealed as the row's own email and phone would be. */
-	if (t->subject && sqlite3_column_type(r, col) == SQLITE_TEXT &&
-	    seal_attrs(db, cc, t, id, &dk, (const char *)sqlite3_column_text(r, col), &c, st, e) < 0)
+	if (t->subject && crm_stmt_type(r, col) == CRM_TEXT &&
+	    seal_attrs(db, cc, t, id, &dk, crm_stmt_text(r, col), &c, st, e) < 0)
 		goto out;
 	/* A natural key of names and emails shows them: its blind index
 	 * instead, as the importer keeps with a key. A call's key is the
@@ -286,23 +301,23 @@ static int seal_row(sqlite3 *db, struct crm_crypt *cc, const struct crm_entity *
 			goto out;
 		}
 	}
-	rc = change_write(db, t->table, sqlite3_column_int64(r, 0), &c, st, e);
+	rc = change_write(db, t->table, r, &c, st, e);
 out:
 	change_free(&c);
 	return rc;
 }
 
 /* A transcript: its utterances, analysis and file name, for its person. */
-static int seal_transcript(sqlite3 *db, struct crm_crypt *cc, sqlite3_stmt *r,
+static int seal_transcript(struct crm_store *db, struct crm_crypt *cc, struct crm_stmt *r,
 			   struct crm_seal_stats *st, struct crm_err *e)
 {
 	struct change c = { .n = 0 };
-	const char *id = (const char *)sqlite3_column_text(r, 1);
-	const char *contact = (const char *)sqlite3_column_text(r, 2);
-	const void *body = sqlite3_column_blob(r, 3);
-	size_t nbody = (size_t)sqlite3_column_bytes(r, 3);
-	const char *analysis = (const char *)sqlite3_column_text(r, 4);
-	const char *file = (const char *)sqlite3_column_text(r, 5);
+	const char *id = crm_stmt_text(r, 1);
+	const char *contact = crm_stmt_text(r, 2);
+	const void *body = crm_stmt_blob(r, 3);
+	size_t nbody = crm_stmt_bytes(r, 3);
+	const char *analysis = crm_stmt_text(r, 4);
+	const char *file = crm_stmt_text(r, 5);
 	uint64_t dk = 0, k;
 	int rc = -1;
 
@@ -322,7 +337,7 @@ static int seal_transcript(sqlite3 *db, struct crm_crypt *cc, sqlite3_stmt *r,
 		    seal_into(cc, dk, "transcripts", "file", id, file, strlen(file), NULL, &c, st, e) < 0)
 			goto out;
 	}
-	rc = change_write(db, "transcripts", sqlite3_column_int64(r, 0), &c, st, e);
+	rc = change_write(db, "transcripts", r, &c, st, e);
 out:
 	change_free(&c);
 	return rc;
@@ -333,7 +348,7 @@ out:
  * writes back: their personal fields sealed for the row they restore,
  * with its key and blind indexes, as that row would hold them now.
  */
-static int seal_snapshot_row(sqlite3 *db, struct crm_crypt *cc, json_t *row, int *changed,
+static int seal_snapshot_row(struct crm_store *db, struct crm_crypt *cc, json_t *row, int *changed,
 			     struct crm_seal_stats *st, struct crm_err *e)
 {
 	const struct crm_entity *t = crm_entity_find("contact");
@@ -386,18 +401,18 @@ static int seal_snapshot_row(sqlite3 *db, struct crm_crypt *cc, json_t *row, int
 	return 0;
 }
 
-static int seal_merge(sqlite3 *db, struct crm_crypt *cc, sqlite3_stmt *r,
+static int seal_merge(struct crm_store *db, struct crm_crypt *cc, struct crm_stmt *r,
 		      struct crm_seal_stats *st, struct crm_err *e)
 {
 	static const char *const parts[] = { "survivor", "merged", "after" };
-	const char *snap = (const char *)sqlite3_column_text(r, 2);
+	const char *snap = crm_stmt_text(r, 2);
 	json_t *o;
 	int changed = 0, rc = 0;
 
-	if (!snap || strcmp((const char *)sqlite3_column_text(r, 1), "contact"))
+	if (!snap || strcmp(crm_stmt_text(r, 1), "contact"))
 		return 0;
 	if (!(o = json_loads(snap, 0, NULL)))
-		return crm_err_set(e, CRM_EDATA, "merge %s: its snapshot is not JSON", sqlite3_column_text(r, 3));
+		return crm_err_set(e, CRM_EDATA, "merge %s: its snapshot is not JSON", crm_stmt_text(r, 3));
 	for (size_t i = 0; i < 3 && rc == 0; i++) {
 		json_t *row = json_object_get(o, parts[i]);
 
@@ -411,7 +426,7 @@ static int seal_merge(sqlite3 *db, struct crm_crypt *cc, sqlite3_stmt *r,
 		if (!text || change_add(&c, "snapshot", text, strlen(text), 0) < 0)
 			rc = crm_err_set(e, CRM_ESOFTWARE, "out of memory");
 		else
-			rc = change_write(db, "merges", sqlite3_column_int64(r, 0), &c, st, e);
+			rc = change_write(db, "merges", r, &c, st, e);
 		change_free(&c);
 		free(text);
 	}
@@ -421,19 +436,21 @@ static int seal_merge(sqlite3 *db, struct crm_crypt *cc, sqlite3_stmt *r,
 
 enum { K_ROW, K_TRANSCRIPT, K_MERGE };
 
-/* The query of a table's next batch: rowid first, after ?1, ?2 rows. */
-static int batch_sql(const struct crm_entity *t, int kind, struct crm_buf *sql)
+/* The query of a table's next batch: its order_col first, after ?1, ?2
+ * rows. */
+static int batch_sql(struct crm_store *db, const struct crm_entity *t, int kind, struct crm_buf *sql)
 {
+	const char *o = order_col(db, kind == K_TRANSCRIPT ? "transcripts" : kind == K_MERGE ? "merges" : t->table);
 	int rc = 0;
 
 	if (kind == K_TRANSCRIPT)
-		return crm_buf_adds(sql, "SELECT t.rowid, t.interaction_id, i.contact_id, t.body, t.analysis, t.file "
+		return crm_buf_addf(sql, "SELECT t.%s, t.interaction_id, i.contact_id, t.body, t.analysis, t.file "
 				    "FROM transcripts t LEFT JOIN interactions i ON i.id = t.interaction_id "
-				    "WHERE t.rowid > ?1 ORDER BY t.rowid LIMIT ?2");
+				    "WHERE t.%s > ?1 ORDER BY t.%s LIMIT ?2", o, o, o);
 	if (kind == K_MERGE)
-		return crm_buf_adds(sql, "SELECT rowid, entity, snapshot, id FROM merges "
-				    "WHERE rowid > ?1 ORDER BY rowid LIMIT ?2");
-	rc |= crm_buf_addf(sql, "SELECT rowid, id, %s, %s, external_id, src_key, source",
+		return crm_buf_addf(sql, "SELECT %s, entity, snapshot, id FROM merges "
+				    "WHERE %s > ?1 ORDER BY %s LIMIT ?2", o, o, o);
+	rc |= crm_buf_addf(sql, "SELECT %s, id, %s, %s, external_id, src_key, source", o,
 			   t->subject ? "NULL" : "contact_id",
 			   crm_entity_field(t, "kind") >= 0 ? "kind" : "NULL");
 	for (size_t i = 0; i < t->nfields; i++)
@@ -441,53 +458,55 @@ static int batch_sql(const struct crm_entity *t, int kind, struct crm_buf *sql)
 			rc |= crm_buf_addf(sql, ", %s", t->fields[i].name);
 	if (t->subject)
 		rc |= crm_buf_adds(sql, ", attrs");
-	return rc | crm_buf_addf(sql, " FROM %s WHERE rowid > ?1 ORDER BY rowid LIMIT ?2", t->table);
+	return rc | crm_buf_addf(sql, " FROM %s WHERE %s > ?1 ORDER BY %s LIMIT ?2", t->table, o, o);
 }
 
-static int seal_table(sqlite3 *db, struct crm_crypt *cc, const struct crm_entity *t, int kind,
+static int seal_table(struct crm_store *db, struct crm_crypt *cc, const struct crm_entity *t, int kind,
 		      long batch, struct crm_seal_stats *st,
 		      void (*progress)(void *, const char *, const struct crm_seal_stats *),
 		      void *arg, struct crm_err *e)
 {
 	const char *name = kind == K_TRANSCRIPT ? "transcripts" : kind == K_MERGE ? "merges" : t->table;
 	struct crm_buf sql;
-	sqlite3_int64 last = 0;
-	int more = 1;
+	char last[CRM_ID_MAX + 8] = "";	/* the order column of the last row done */
+	int more = 1, byint = !strcmp(order_col(db, name), "rowid");
 
 	crm_buf_init(&sql, 0);
-	if (batch_sql(t, kind, &sql) < 0) {
+	if (batch_sql(db, t, kind, &sql) < 0) {
 		crm_buf_release(&sql);
 		return crm_err_set(e, CRM_ESOFTWARE, "out of memory");
 	}
 	while (more) {
-		sqlite3_stmt *r;
+		struct crm_stmt *r;
 		long n = 0;
-		int rc = 0, step;
+		int rc = 0, step = 0;
 
-		if (crm_db_begin(db, e) < 0)
+		if (crm_store_begin(db, e) < 0)
 			goto fail;
-		if (!(r = crm_db_stmt_text(db, sql.data))) {
-			crm_db_err(db, e, name);
-			crm_db_rollback(db);
+		if (!(r = crm_store_stmt_text(db, sql.data, e))) {
+			crm_store_rollback(db);
 			goto fail;
 		}
-		sqlite3_bind_int64(r, 1, last);
-		sqlite3_bind_int64(r, 2, batch);
-		while (rc == 0 && (step = sqlite3_step(r)) == SQLITE_ROW) {
+		if (byint)
+			crm_stmt_bind_int64(r, 1, atoll(last));
+		else
+			crm_stmt_bind_text(r, 1, last, (size_t)-1);
+		crm_stmt_bind_int64(r, 2, batch);
+		while (rc == 0 && (step = crm_stmt_step(r, e)) == 1) {
 			/* The row's bytes stay ours while it is rewritten:
 			 * the UPDATE is another statement. */
-			last = sqlite3_column_int64(r, 0);
+			snprintf(last, sizeof(last), "%s", crm_stmt_text(r, 0));
 			n++;
 			rc = kind == K_TRANSCRIPT ? seal_transcript(db, cc, r, st, e)
 			     : kind == K_MERGE ? seal_merge(db, cc, r, st, e)
 			     : seal_row(db, cc, t, r, st, e);
 		}
-		crm_db_stmt_done(db, r);
-		if (rc < 0 || (step != SQLITE_ROW && step != SQLITE_DONE && !crm_db_err(db, e, name))) {
-			crm_db_rollback(db);
+		crm_store_stmt_done(r);
+		if (rc < 0 || step < 0) {
+			crm_store_rollback(db);
 			goto fail;
 		}
-		if (crm_db_commit(db, e) < 0)
+		if (crm_store_commit(db, e) < 0)
 			goto fail;
 		st->batches++;
 		crm_fault("seal-batch");
@@ -502,20 +521,22 @@ fail:
 	return -1;
 }
 
-int crm_seal_all(sqlite3 *db, long batch, struct crm_seal_stats *st,
+int crm_seal_all(struct crm_store *db, long batch, struct crm_seal_stats *st,
 		 void (*progress)(void *arg, const char *table, const struct crm_seal_stats *st),
 		 void *arg, struct crm_err *e)
 {
-	struct crm_sq_wrap sw;
-	struct crm_crypt *cc = crm_crypt_of(db);
 	static const char *const types[] = { "contact", "interaction", "task" };
+	static const char *const tables[] = { "contacts", "interactions", "tasks", "transcripts",
+					      "merges", NULL };
+	struct crm_crypt *cc = crm_store_crypt(db);
+	int pg = crm_store_kind(db) == CRM_STORE_POSTGRES;
 
 	memset(st, 0, sizeof(*st));
 	if (!cc)
 		return crm_err_set(e, CRM_EUSAGE, "sealing needs the master key (--key-file or CRM_KEY_FILE)");
 	if (batch < 1)
 		batch = 1000;
-	crm_crypt_mark(crm_sq_store(&sw, db));
+	crm_crypt_mark(db);
 	for (size_t i = 0; i < sizeof(types) / sizeof(types[0]); i++)
 		if (seal_table(db, cc, crm_entity_find(types[i]), K_ROW, batch, st, progress, arg, e) < 0)
 			return -1;
@@ -523,17 +544,21 @@ int crm_seal_all(sqlite3 *db, long batch, struct crm_seal_stats *st,
 	    seal_table(db, cc, NULL, K_MERGE, batch, st, progress, arg, e) < 0)
 		return -1;
 	/* What a call's rows said in clear beside the sealed cells. */
-	if (crm_db_begin(db, e) < 0 ||
-	    crm_db_exec(db, "UPDATE interactions SET attrs = json_remove(attrs, '$.file') "
-			"WHERE kind = 'call' AND json_type(attrs, '$.file') = 'text'", e) < 0 ||
-	    crm_db_exec(db, "UPDATE tasks SET attrs = json_remove(attrs, '$.speaker') "
-			"WHERE origin = 'call' AND json_type(attrs, '$.speaker') IS NOT NULL", e) < 0 ||
-	    crm_db_commit(db, e) < 0) {
-		crm_db_rollback(db);
+	if (crm_store_begin(db, e) < 0 ||
+	    crm_store_exec(db, pg ? "UPDATE interactions SET attrs = attrs - 'file' "
+				    "WHERE kind = 'call' AND jsonb_typeof(attrs -> 'file') = 'string'"
+				  : "UPDATE interactions SET attrs = json_remove(attrs, '$.file') "
+				    "WHERE kind = 'call' AND json_type(attrs, '$.file') = 'text'", e) < 0 ||
+	    crm_store_exec(db, pg ? "UPDATE tasks SET attrs = attrs - 'speaker' "
+				    "WHERE origin = 'call' AND attrs -> 'speaker' IS NOT NULL"
+				  : "UPDATE tasks SET attrs = json_remove(attrs, '$.speaker') "
+				    "WHERE origin = 'call' AND json_type(attrs, '$.speaker') IS NOT NULL", e) < 0 ||
+	    crm_store_commit(db, e) < 0) {
+		crm_store_rollback(db);
 		return -1;
 	}
-	/* The clear text is in the log: written back into the file, whose
-	 * freed pages secure_delete zeroes. */
-	sqlite3_wal_checkpoint_v2(db, NULL, SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL);
+	/* The clear text is in SQLite's log, or in PostgreSQL's dead rows:
+	 * written back and emptied, or vacuumed. */
+	crm_store_scrub(db, tables);
 	return 0;
 }

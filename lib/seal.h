@@ -16,10 +16,10 @@
 #ifndef CRM_SEAL_H
 #define CRM_SEAL_H
 
-#include <sqlite3.h>
-
 #include "crypt.h"
 #include "util.h"
+
+struct crm_store;
 
 struct crm_seal_stats {
 	long long rows;		/* rows changed */
@@ -33,7 +33,7 @@ struct crm_seal_stats {
  * (*given 1); a new key for the row alone when id is NULL or names no
  * contact.
  */
-int crm_seal_person_key(sqlite3 *db, struct crm_crypt *cc, const char *id, uint64_t *dk,
+int crm_seal_person_key(struct crm_store *db, struct crm_crypt *cc, const char *id, uint64_t *dk,
 			int *given, struct crm_err *e);
 
 /*
@@ -41,7 +41,7 @@ int crm_seal_person_key(sqlite3 *db, struct crm_crypt *cc, const char *id, uint6
  * not NULL, is called after each batch with the table and the running
  * counts.
  */
-int crm_seal_all(sqlite3 *db, long batch, struct crm_seal_stats *st,
+int crm_seal_all(struct crm_store *db, long batch, struct crm_seal_stats *st,
 		 void (*progress)(void *arg, const char *table, const struct crm_seal_stats *st),
 		 void *arg, struct crm_err *e);
 

@@ -25,7 +25,6 @@ struct crm_store_ops {
 	 * transaction of each migration is enough (SQLite). */
 	int (*migrating)(struct crm_store *s, int on, struct crm_err *e);
 	int (*tables)(struct crm_store *s, char ***out, struct crm_err *e);
-	struct crm_crypt *(*crypt)(struct crm_store *s);	/* NULL: none */
 	int (*load_begin)(struct crm_store *s, struct crm_err *e);
 	int (*load_end)(struct crm_store *s, struct crm_err *e);
 	int (*counters)(struct crm_store *s, struct crm_counter *out, size_t max, size_t *n,
@@ -68,6 +67,7 @@ struct crm_store {
 	const char *name;	/* "" for a store around a handle (store/sqlite.h) */
 	int flags;		/* as opened */
 	void *h;		/* the backend's handle */
+	struct crm_crypt *crypt;	/* field encryption, or NULL */
 };
 
 struct crm_stmt {

@@ -8,7 +8,6 @@
 #include <string.h>
 #include <time.h>
 
-#include "../crypt.h"
 #include "../db.h"
 #include "backend.h"
 #include "sqlite.h"
@@ -20,7 +19,7 @@
 static int sq_open(struct crm_store *s, const char *target, int flags, struct crm_err *e)
 {
 	struct crm_sq *q = calloc(1, sizeof(*q));
-	int dflags = CRM_DB_NOMIGRATE | (flags & CRM_STORE_PLAIN ? CRM_DB_PLAIN : 0);
+	int dflags = CRM_DB_NOMIGRATE;
 
 	if (!q)
 		return crm_err_set(e, CRM_ESOFTWARE, "out of memory");
@@ -43,11 +42,6 @@ static void sq_close(struct crm_store *s)
 	crm_store_free_list(q->triggers);
 	crm_db_close(q->db);
 	free(q);
-}
-
-static struct crm_crypt *sq_crypt(struct crm_store *s)
-{
-	return crm_crypt_of(DB(s));
 }
 
 static int sq_exec(struct crm_store *s, const char *sql, struct crm_err *e)
@@ -427,7 +421,6 @@ const struct crm_store_ops crm_store_sqlite_ops = {
 	.version = sq_version,
 	.apply = sq_apply,
 	.tables = sq_tables,
-	.crypt = sq_crypt,
 	.load_begin = sq_load_begin,
 	.load_end = sq_load_end,
 	.counters = sq_counters,

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../crypt.h"
 #include "backend.h"
 
 int crm_store_is_url(const char *target)
@@ -47,6 +48,10 @@ int crm_store_open(struct crm_store **out, const char *target, int flags, struct
 		free(s);
 		return -1;
 	}
+	if (flags & CRM_STORE_OTHER) {
+		*out = s;
+		return 0;
+	}
 	if (!(flags & (CRM_STORE_NOMIGRATE | CRM_STORE_READONLY))) {
 		if (crm_store_migrate(s, NULL, NULL, e) < 0)
 			goto fail;
@@ -60,6 +65,11 @@ int crm_store_open(struct crm_store **out, const char *target, int flags, struct
 			goto fail;
 		}
 	}
+	/* With a key configured, cells are sealed and opened on this
+	 * connection; without one, a database with sealed cells is refused.
+	 * CRM_STORE_PLAIN takes cells as they are, key or none. */
+	if (!(flags & CRM_STORE_PLAIN) && crm_crypt_attach(s, target, 0, &s->crypt, e) < 0)
+		goto fail;
 	*out = s;
 	return 0;
 fail:
@@ -72,6 +82,7 @@ void crm_store_close(struct crm_store *s)
 	if (!s)
 		return;
 	s->ops->close(s);
+	crm_crypt_detach(s->crypt);
 	free(s);
 }
 
@@ -234,7 +245,7 @@ int crm_store_readonly(const struct crm_store *s)
 
 struct crm_crypt *crm_store_crypt(struct crm_store *s)
 {
-	return s->ops->crypt ? s->ops->crypt(s) : NULL;
+	return s->crypt;
 }
 
 int crm_store_sealed(struct crm_store *s)

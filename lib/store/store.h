@@ -32,8 +32,10 @@ enum crm_type { CRM_NULL, CRM_INTEGER, CRM_REAL, CRM_TEXT, CRM_BLOB };
 					 * (SQLite opens the file read-only) */
 #define CRM_STORE_CREATE	0x2	/* create an SQLite file that is not there */
 #define CRM_STORE_NOMIGRATE	0x4	/* leave the schema as it is */
-#define CRM_STORE_PLAIN		0x8	/* an encrypted SQLite file without its key:
-					 * cells as they are (crm db copy) */
+#define CRM_STORE_PLAIN		0x8	/* cells as they are, sealed or not, with
+					 * no key loaded (crm db) */
+#define CRM_STORE_OTHER		0x10	/* a database of another schema (the key
+					 * store): no migrations, no encryption */
 
 /* Prepare flags. */
 #define CRM_STMT_STREAM	0x1	/* rows one at a time (PostgreSQL: the
@@ -70,17 +72,14 @@ const char *crm_store_name(const struct crm_store *s);
  * (crm_store_free_list); an empty list when there is no such table. */
 int crm_store_columns(struct crm_store *s, const char *table, char ***out, struct crm_err *e);
 
-/*
- * Field encryption on this connection (crypt.h), or NULL when it is off
- * (always, on PostgreSQL in this version).
- */
+/* Field encryption on this connection (crypt.h), or NULL when it is off. */
 struct crm_crypt *crm_store_crypt(struct crm_store *s);
 /*
  * Does the database hold sealed cells this connection cannot open (it
- * has no key, or its backend cannot seal)? A tool that reads or writes
- * personal fields then refuses, rather than show "enc:..." cells or
- * write plain ones beside them; SQLite's connections refuse such a file
- * when they open it already (crypt.h).
+ * was opened with CRM_STORE_PLAIN and no key)? A tool that reads or
+ * writes personal fields then refuses, rather than show "enc:..." cells
+ * or write plain ones beside them; without CRM_STORE_PLAIN such a
+ * database is refused when it is opened (crypt.h).
  */
 int crm_store_sealed(struct crm_store *s);
 /* The connection a statement was prepared on. */

@@ -3,6 +3,7 @@
 # items with owners and due dates, hesitation, tasks without duplicates;
 # the http engine against a stand-in server on loopback; watch mode; bad
 # input named and set aside.
+# backends: sqlite postgresql
 . "$(dirname "$0")/lib.sh"
 
 cat >contacts.csv <<'EOF'

@@ -4,6 +4,7 @@
 # its errors, and answers from patterns - no model runs here). Every
 # answer is checked against the transcript; an invalid answer, an error
 # or an unreachable server leaves the rules' analysis, saying why.
+# backends: sqlite postgresql
 . "$(dirname "$0")/lib.sh"
 
 command -v python3 >/dev/null || skip_all "no python3"

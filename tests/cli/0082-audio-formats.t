@@ -3,6 +3,7 @@
 # line's) through libsndfile, to the same words; 8 kHz audio; and the
 # public recordings of real voices, one speaker per channel, in the
 # order they spoke.
+# backends: sqlite postgresql
 . "$(dirname "$0")/lib.sh"
 
 command -v flite >/dev/null && command -v sox >/dev/null || skip_all "no flite or sox"

@@ -2,6 +2,7 @@
 # crm-import and mail: .eml and mbox files (MIME, charsets, encodings,
 # attachments, threads), malformed messages, and an IMAP mailbox served by
 # a real dovecot on loopback, read incrementally.
+# backends: sqlite postgresql
 . "$(dirname "$0")/lib.sh"
 
 cat >people.csv <<'EOF'
@@ -177,8 +178,9 @@ trap 'kill $dv 2>/dev/null; rm -rf "$T"' EXIT
 for _ in $(seq 50); do grep -q "starting up" dv/dovecot.log 2>/dev/null && break; sleep 0.1; done
 url="imap://alex%40example.com@127.0.0.1:$port/INBOX"
 printf 's3cret\n' >pw
-CRM_DB=$T/imap.db crm-import -q people.csv >/dev/null
-export CRM_DB=$T/imap.db
+if on_pg; then imapdb=$(pg_newdb imap); else imapdb=$T/imap.db; fi
+CRM_DB=$imapdb crm-import -q people.csv >/dev/null
+export CRM_DB=$imapdb
 crm-import --imap "$url" --password-file pw --self example.com --output ndjson >imap1.out 2>err
 is "$?" "0" "IMAP: exit 0 $(cat err)"
 is "$(jq -r '[.external_id, .direction, .contact_id != null] | join(" ")' imap1.out)" "m1@acme.com inbound true" \

@@ -3,6 +3,7 @@
 # account, found by id, domain, a contact's email or the company name
 # (exactly or approximately); what is not revenue or has no account is
 # rejected with the reason; importing again duplicates nothing.
+# backends: sqlite postgresql
 . "$(dirname "$0")/lib.sh"
 
 cat >accounts.csv <<'EOF2'

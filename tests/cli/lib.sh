@@ -60,11 +60,19 @@ q() {	# q SQL - one value from the test database
 	if on_pg; then
 		# SQLite's SQL on what the server holds: a copy, cell for
 		# cell (0150-db-copy.t checks that it is).
-		rm -f "$T/.q.db" "$T/.q.db-wal" "$T/.q.db-shm"
+		rm -f "$T/.q.db" "$T/.q.db-wal" "$T/.q.db-shm" "$T/.q.db.keys"
 		crm-db copy -q "$CRM_DB" "$T/.q.db" >/dev/null || return 1
 		sqlite3 "$T/.q.db" "$1"
 	else
 		sqlite3 "$CRM_DB" "$1"
+	fi
+}
+
+keysql() {	# keysql SQL - run SQL on the test database's key store
+	if on_pg; then
+		psql -q -X -At -v ON_ERROR_STOP=1 "${CRM_DB}_keys" -c "$1"
+	else
+		sqlite3 "$CRM_DB.keys" "$1"
 	fi
 }
 
@@ -112,5 +120,7 @@ if [ "${CRM_TEST_BACKEND:-sqlite}" = postgresql ]; then
 	pg_start
 	CRM_DB=$(pg_newdb main)
 	export CRM_DB
+	# and its key store, a database of its own beside it (crypt.h)
+	pg_newdb main_keys >/dev/null
 	echo "# on $CRM_DB"
 fi
