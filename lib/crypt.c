@@ -369,8 +369,9 @@ static int store_open(struct crm_crypt *c, int create, struct crm_err *e)
 
 			snprintf(m, sizeof(m), "%s", e->msg);
 			crm_err_set(e, CRM_ENOINPUT,
-				    "%s (the key store: create that database, owned by a role of its own, "
-				    "or name another with CRM_KEY_STORE; crm(7), Deployment)", m);
+				    "%s (the key store: a database of its own, made by the operator "
+				    "and reached with a role of its own, or named with CRM_KEY_STORE; "
+				    "crm(7), Deployment)", m);
 		}
 		return -1;
 	}

@@ -589,7 +589,11 @@ int crm_forget(struct crm_store *db, const char *subject, const char *actor,
 				&keys, &nkeys, &akeys, e) < 0 ||
 		   collect_keys(db, "SELECT title FROM tasks WHERE contact_id IN (SELECT id FROM subject)",
 				&keys, &nkeys, &akeys, e) < 0 ||
-		   collect_keys(db, "SELECT t.body, json_extract(t.analysis, '$'), t.file FROM transcripts t "
+		   /* a sealed analysis is a JSON string: its text */
+		   collect_keys(db, crm_store_kind(db) == CRM_STORE_POSTGRES ?
+				"SELECT t.body, t.analysis #>> '{}', t.file FROM transcripts t "
+				"JOIN interactions i ON i.id = t.interaction_id WHERE i.contact_id IN (SELECT id FROM subject)" :
+				"SELECT t.body, json_extract(t.analysis, '$'), t.file FROM transcripts t "
 				"JOIN interactions i ON i.id = t.interaction_id WHERE i.contact_id IN (SELECT id FROM subject)",
 				&keys, &nkeys, &akeys, e) < 0))
 		goto fail;

@@ -119,7 +119,8 @@ static int pq_open(struct crm_store *s, const char *target, int flags, struct cr
 	if (!q->conn || PQstatus(q->conn) != CONNECTION_OK) {
 		snprintf(m, sizeof(m), "%s", q->conn ? PQerrorMessage(q->conn) : "out of memory");
 		m[strcspn(m, "\n")] = '\0';
-		crm_err_set(e, strstr(m, "does not exist") || strstr(m, "authentication") ?
+		crm_err_set(e, strstr(m, "does not exist") || strstr(m, "authentication") ||
+			       strstr(m, "permission denied") ?
 			       CRM_ENOINPUT : CRM_EUNAVAILABLE, "%s: %s", s->name, m);
 		PQfinish(q->conn);
 		free(q);

@@ -66,7 +66,7 @@ is "$(psql -At "$U" -c "select data_type from information_schema.columns where t
 
 # ---- SQLite to PostgreSQL
 crm-db copy crm.db "$U" >out 2>err; is "$?" "66" "copy to PostgreSQL without a database for the key store: refused"
-like "$(cat err)" "the key store: create that database" "and says what to make"
+like "$(cat err)" "the key store: a database of its own" "and says what to make"
 crm-db count "$U" >pg.count; crm-db count crm.db >src.count
 is "$(jq -c .rows pg.count)" "$(jq -c .rows src.count)" "the rows were copied all the same (the message says so)"
 U=$(pg_newdb copy1b); pg_newdb copy1b_keys >/dev/null
