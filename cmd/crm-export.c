@@ -316,9 +316,6 @@ static int export_subject(const char *subject)
 
 	if (crm_store_open(&s, crm_db_path(cli_db), 0, &e) < 0)
 		cli_die_err(&e);
-	if (crm_store_sealed(s))
-		cli_die(CRM_EUSAGE, "%s holds sealed cells, which this version opens on SQLite only "
-			"(crm db copy it to a file)", crm_store_name(s));
 	crm_actor_cli(actor, sizeof(actor));
 	rc = crm_subject_export(s, subject, actor, emit_line, NULL, &e);
 	if (rc < 0)

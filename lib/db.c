@@ -212,9 +212,7 @@ int crm_db_open(sqlite3 **out, const char *path, int flags, struct crm_err *e)
 	path = crm_db_path(path);
 	if (!strncmp(path, "postgresql://", 13) || !strncmp(path, "postgres://", 11))
 		return crm_err_set(e, CRM_EUSAGE,
-				   "%.*s...: this tool reads and writes an SQLite file; on PostgreSQL "
-				   "crm db, crm-import, crm-export, crm-score, crm-explain, crm-events, crm-serve, crm-dedupe, crm-audit, crm-forget and crm-purge "
-				   "work (crm(7), Deployment)",
+				   "%.*s...: a PostgreSQL URL, not an SQLite file (store.h opens either)",
 				   (int)strcspn(path, "@/:") + 3, path);
 	if (!(flags & CRM_DB_CREATE) && stat(path, &st) < 0)
 		return crm_err_set(e, CRM_ENOINPUT, "%s: %s (run 'crm init' first)",

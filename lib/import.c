@@ -445,12 +445,11 @@ struct crm_import *crm_import_new(struct crm_store *db, const struct crm_import_
 	im->db = db;
 	im->pg = crm_store_kind(db) == CRM_STORE_POSTGRES;
 	im->cc = crm_store_crypt(db);
-	if (!im->cc && (crm_crypt_key_file() || crm_store_sealed(db))) {
-		/* Sealing was asked for, or its cells are sealed, and this
-		 * connection cannot seal. */
-		crm_err_set(e, CRM_EUSAGE, "%s: field encryption is not available on PostgreSQL in "
-			    "this version: personal fields would be written in plain text%s",
-			    crm_store_name(db), crm_crypt_key_file() ? "" : " beside sealed ones");
+	if (!im->cc && crm_store_sealed(db)) {
+		/* A connection that takes cells as they are (crm db). */
+		crm_err_set(e, CRM_EUSAGE, "%s holds sealed cells and this connection has no key: "
+			    "personal fields would be written in plain text beside them",
+			    crm_store_name(db));
 		free(im);
 		return NULL;
 	}

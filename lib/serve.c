@@ -1200,12 +1200,6 @@ struct crm_server *crm_serve_start(const struct crm_serve_opts *o, struct crm_er
 	/* Bring the schema up to date once, before the threads open it. */
 	if (crm_store_open(&db, o->db_path, 0, e) < 0)
 		goto fail;
-	if (crm_store_sealed(db)) {
-		crm_err_set(e, CRM_EUSAGE, "%s holds sealed cells, which this version opens on SQLite only",
-			    crm_store_name(db));
-		crm_store_close(db);
-		goto fail;
-	}
 	crm_store_close(db);
 	if (!(s->api = crm_api_new())) {
 		crm_err_set(e, CRM_ESOFTWARE, "out of memory");
