@@ -336,29 +336,45 @@ void cli_in_init(struct cli_in *in, char **files, int nfiles)
  */
 #define IN_AHEAD ((size_t)64 << 20)
 
-/* Drop the chunk handed out last; the lines queued after it move up.
- * Called with the lock held. */
+/* Free the chunk handed out last (the caller's thread, or the lock held). */
 static void in_clear(struct cli_in *in)
 {
-	for (size_t i = 0; i < in->n; i++) {
-		in->bytes -= in->len[i];
+	for (size_t i = 0; i < in->n; i++)
 		free(in->line[i]);
-	}
-	if (in->queued > in->n) {
-		memmove(in->line, in->line + in->n, (in->queued - in->n) * sizeof(*in->line));
-		memmove(in->len, in->len + in->n, (in->queued - in->n) * sizeof(*in->len));
-	}
-	in->queued -= in->n;
 	in->n = 0;
 }
 
 /* Queue one line (copied); called with the lock held. */
 static void in_push(struct cli_in *in, const char *s, size_t n)
 {
-	if (in->queued == in->alloc) {
-		size_t na = in->alloc ? in->alloc * 2 : 64;
-		char **l = realloc(in->line, na * sizeof(*l));
-		size_t *ln = realloc(in->len, na * sizeof(*ln));
+	if (in->queued == in->qalloc) {
+		size_t na = in->qalloc ? in->qalloc * 2 : 64;
+		char **l = realloc(in->q, na * sizeof(*l));
+		size_t *ln = realloc(in->qlen, na * sizeof(*ln));
+
+		if (l)
+			in->q = l;
+		if (ln)
+			in->qlen = ln;
+		if (!l || !ln)
+			cli_die(CRM_ESOFTWARE, "out of memory");
+		in->qalloc = na;
+	}
+	if (!(in->q[in->queued] = malloc(n + 1)))
+		cli_die(CRM_ESOFTWARE, "out of memory");
+	memcpy(in->q[in->queued], s, n);
+	in->q[in->queued][n] = 0;
+	in->qlen[in->queued++] = n;
+	in->bytes += n;
+}
+
+/* The first n queued lines into the chunk's own arrays; the rest move up.
+ * Called with the lock held. */
+static void in_take(struct cli_in *in, size_t n)
+{
+	if (n > in->alloc) {
+		char **l = realloc(in->line, n * sizeof(*l));
+		size_t *ln = realloc(in->len, n * sizeof(*ln));
 
 		if (l)
 			in->line = l;
@@ -366,14 +382,16 @@ static void in_push(struct cli_in *in, const char *s, size_t n)
 			in->len = ln;
 		if (!l || !ln)
 			cli_die(CRM_ESOFTWARE, "out of memory");
-		in->alloc = na;
+		in->alloc = n;
 	}
-	if (!(in->line[in->queued] = malloc(n + 1)))
-		cli_die(CRM_ESOFTWARE, "out of memory");
-	memcpy(in->line[in->queued], s, n);
-	in->line[in->queued][n] = 0;
-	in->len[in->queued++] = n;
-	in->bytes += n;
+	memcpy(in->line, in->q, n * sizeof(*in->line));
+	memcpy(in->len, in->qlen, n * sizeof(*in->len));
+	for (size_t i = 0; i < n; i++)
+		in->bytes -= in->qlen[i];
+	memmove(in->q, in->q + n, (in->queued - n) * sizeof(*in->q));
+	memmove(in->qlen, in->qlen + n, (in->queued - n) * sizeof(*in->qlen));
+	in->queued -= n;
+	in->n = n;
 }
 
 static void *in_reader(void *arg)
@@ -416,8 +434,8 @@ static void *in_reader(void *arg)
 
 size_t cli_in_chunk(struct cli_in *in, size_t max)
 {
-	pthread_mutex_lock(&in->mu);
 	in_clear(in);
+	pthread_mutex_lock(&in->mu);
 	if (!in->started) {
 		in->started = 1;
 		if (pthread_create(&in->thread, NULL, in_reader, in) != 0)
@@ -426,7 +444,7 @@ size_t cli_in_chunk(struct cli_in *in, size_t max)
 	/* Wait for a line, or the end; then take what is there. */
 	while (!in->queued && !in->eof)
 		pthread_cond_wait(&in->cv, &in->mu);
-	in->n = in->queued < max ? in->queued : max;
+	in_take(in, in->queued < max ? in->queued : max);
 	pthread_cond_broadcast(&in->cv);
 	pthread_mutex_unlock(&in->mu);
 	return in->n;
@@ -436,6 +454,7 @@ void cli_in_release(struct cli_in *in)
 {
 	int eof;
 
+	in_clear(in);
 	if (!in->started) {
 		free(in->line);
 		free(in->len);
@@ -453,8 +472,10 @@ void cli_in_release(struct cli_in *in)
 		return;
 	}
 	pthread_join(in->thread, NULL);
-	in->n = in->queued;
-	in_clear(in);
+	for (size_t i = 0; i < in->queued; i++)
+		free(in->q[i]);
+	free(in->q);
+	free(in->qlen);
 	free(in->line);
 	free(in->len);
 	pthread_mutex_destroy(&in->mu);

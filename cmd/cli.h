@@ -71,9 +71,13 @@ struct cli_in {
 	char **line;		/* the chunk: NUL-terminated lines, line[0..n) */
 	size_t *len;
 	size_t n, alloc;
-	size_t queued, bytes;	/* lines read (the chunk and those after it) */
 	long long lines;	/* read so far */
-	/* The reading thread and the queue it fills. */
+	/* The reading thread and the queue it fills, q[0..queued) holding
+	 * bytes bytes; the chunk's arrays are the caller's alone, so the
+	 * reader never moves them while the caller works on a chunk. */
+	char **q;
+	size_t *qlen;
+	size_t queued, qalloc, bytes;
 	pthread_t thread;
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
