@@ -1208,32 +1208,21 @@ int crm_crypt_copy_store(const char *src, const char *dst, long long *keys, stru
 		goto fail;
 	for (size_t t = 0; t < sizeof(tables) / sizeof(tables[0]); t++) {
 		struct crm_stmt *st;
-		struct crm_bulk *b = NULL;
 		char sql[64];
+		long long rows;
 		int r;
 
 		snprintf(sql, sizeof(sql), "SELECT * FROM %s ORDER BY 1", tables[t]);
 		if (crm_store_prepare(from, sql, CRM_STMT_STREAM, &st, e) < 0)
 			goto fail;
-		while ((r = crm_stmt_step(st, e)) == 1) {
-			if ((!b && crm_store_bulk_begin(to, tables[t], st, &b, e) < 0) ||
-			    crm_bulk_row(b, st, e) < 0) {
-				r = -1;
-				break;
-			}
-			*keys += t == 1 && crm_stmt_int64(st, 0) > INDEX_KEY_ID;
-		}
+		r = crm_store_copy_rows(to, tables[t], st, NULL, NULL, &rows, e);
 		crm_stmt_free(st);
-		if (r < 0) {
-			struct crm_err ignore;
-
-			if (b)
-				crm_bulk_end(b, &ignore);
-			goto fail;
-		}
-		if (b && crm_bulk_end(b, e) < 0)
+		if (r < 0)
 			goto fail;
 	}
+	if (crm_store_text1(to, "SELECT count(*) FROM keys WHERE id > 1", NULL, n, sizeof(n), e) < 0)
+		goto fail;
+	*keys = atoll(n);
 	{	/* a key id is never given twice */
 		const char *p = hi;
 

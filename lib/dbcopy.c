@@ -76,7 +76,6 @@ static int copy_table(struct crm_store *src, struct crm_store *dst, const char *
 {
 	char q[80], sql[128];
 	struct crm_stmt *from = NULL;
-	struct crm_bulk *b = NULL;
 	int rc;
 
 	*rows = 0;
@@ -85,25 +84,7 @@ static int copy_table(struct crm_store *src, struct crm_store *dst, const char *
 	snprintf(sql, sizeof(sql), "SELECT * FROM %s", q);
 	if (crm_store_prepare(src, sql, CRM_STMT_STREAM, &from, e) < 0)
 		return -1;
-	while ((rc = crm_stmt_step(from, e)) == 1) {
-		if (!b && crm_store_bulk_begin(dst, table, from, &b, e) < 0) {
-			rc = -1;
-			break;
-		}
-		if (crm_bulk_row(b, from, e) < 0) {
-			rc = -1;
-			break;
-		}
-		if (++*rows % 10000 == 0 && progress)
-			progress(table, *rows, 0, arg);
-	}
-	if (rc < 0) {
-		struct crm_err ignore = { 0 };
-
-		crm_bulk_end(b, &ignore);
-	} else if (crm_bulk_end(b, e) < 0) {
-		rc = -1;
-	}
+	rc = crm_store_copy_rows(dst, table, from, progress, arg, rows, e);
 	crm_stmt_free(from);
 	if (rc < 0)
 		return -1;

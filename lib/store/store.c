@@ -500,6 +500,31 @@ int crm_bulk_end(struct crm_bulk *b, struct crm_err *e)
 	return rc;
 }
 
+int crm_store_copy_rows(struct crm_store *s, const char *table, struct crm_stmt *from,
+			void (*progress)(const char *table, long long rows, int done, void *arg),
+			void *arg, long long *rows, struct crm_err *e)
+{
+	struct crm_bulk *b = NULL;
+	int rc;
+
+	*rows = 0;
+	while ((rc = crm_stmt_step(from, e)) == 1) {
+		if ((!b && crm_store_bulk_begin(s, table, from, &b, e) < 0) || crm_bulk_row(b, from, e) < 0) {
+			rc = -1;
+			break;
+		}
+		if (++*rows % 10000 == 0 && progress)
+			progress(table, *rows, 0, arg);
+	}
+	if (rc < 0) {
+		struct crm_err ignore = { 0 };
+
+		crm_bulk_end(b, &ignore);
+		return -1;
+	}
+	return crm_bulk_end(b, e);
+}
+
 int crm_store_prepare(struct crm_store *s, const char *sql, int flags,
 		      struct crm_stmt **out, struct crm_err *e)
 {

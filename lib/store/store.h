@@ -201,6 +201,15 @@ int crm_store_bulk_begin(struct crm_store *s, const char *table, struct crm_stmt
 			 struct crm_bulk **out, struct crm_err *e);
 int crm_bulk_row(struct crm_bulk *b, struct crm_stmt *from, struct crm_err *e);
 int crm_bulk_end(struct crm_bulk *b, struct crm_err *e);
+/*
+ * Every row from gives (a statement, usually of another store, run here)
+ * into table of s, by crm_store_bulk_begin and crm_bulk_row; *rows
+ * counts them, and progress (when not NULL) hears of every 10,000th.
+ * Nothing is begun for no rows. Inside a transaction the caller holds.
+ */
+int crm_store_copy_rows(struct crm_store *s, const char *table, struct crm_stmt *from,
+			void (*progress)(const char *table, long long rows, int done, void *arg),
+			void *arg, long long *rows, struct crm_err *e);
 
 /*
  * A prepared statement kept by the connection for the next caller of the

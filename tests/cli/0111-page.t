@@ -15,10 +15,7 @@ crm-score train -q -t contact >/dev/null
 crm-score --all -q -t contact >/dev/null
 tok=$(crm-serve token add ana --user "Ana Ruiz" 2>/dev/null)
 
-crm-serve --listen 127.0.0.1:0 2>serve.log &
-srv=$!
-for _ in $(seq 100); do grep -q listening serve.log 2>/dev/null && break; sleep 0.05; done
-U=$(sed -n 's/.*listening on //p' serve.log)
+serve_start
 
 page=$(curl -s -D headers "$U/")
 like "$page" "What matters now" "/ serves the page"

@@ -17,10 +17,7 @@ ana=$(crm-serve token add ana --user "Ana Ruiz" 2>/dev/null)
 mgr=$(crm-serve token add mia --role manager --team east 2>/dev/null)
 wmg=$(crm-serve token add walt --role manager --team west 2>/dev/null)
 adm=$(crm-serve token add root --role admin 2>/dev/null)
-crm-serve --listen 127.0.0.1:0 --rate 0 --no-webhooks 2>serve.log &
-srv=$!
-for _ in $(seq 100); do grep -q listening serve.log 2>/dev/null && break; sleep 0.05; done
-U=$(sed -n 's/.*listening on //p' serve.log)
+serve_start --rate 0 --no-webhooks
 
 send() {	# send TOKEN METHOD PATH BODY - body to stdout, status to ./status
 	curl -s -o body -w '%{http_code}' -X "$2" -H "Authorization: Bearer $1" \

@@ -142,10 +142,7 @@ is "$(crm-export -t contact -w id="$a" | jq -r '.email + " " + .phone')" "jon.sm
 # The API on the sealed database: opened for the caller, found by blind
 # index, every read of a person and every change in the audit trail.
 crm-serve token add ops --role admin >tok 2>/dev/null
-crm-serve --listen 127.0.0.1:0 2>serve.log &
-srv=$!
-for _ in $(seq 100); do grep -q listening serve.log 2>/dev/null && break; sleep 0.05; done
-U=$(sed -n 's/.*listening on //p' serve.log)
+serve_start
 H="Authorization: Bearer $(cat tok)"
 is "$(curl -s -H "$H" "$U/v1/contacts?email=ANN.LEEWARD@example.com" | jq -r '.data[0].last_name')" "Leeward" "API: ?email= by blind index, the record opened"
 ann=$(curl -s -H "$H" "$U/v1/contacts?email=ann.leeward@example.com" | jq -r '.data[0].id')

@@ -14,10 +14,7 @@ crm-key init 2>/dev/null
 printf 'first_name,last_name,email,phone\nAda,Lovelace,ada@example.org,+44 20 7946 0001\n' >p.csv
 crm-import p.csv >/dev/null 2>&1
 crm-serve token add ops --role admin >tok 2>/dev/null
-crm-serve --listen 127.0.0.1:0 --rate 0 --no-webhooks 2>serve.log &
-srv=$!
-for _ in $(seq 100); do grep -q listening serve.log 2>/dev/null && break; sleep 0.05; done
-U=$(sed -n 's/.*listening on //p' serve.log)
+serve_start --rate 0 --no-webhooks
 H="Authorization: Bearer $(cat tok)"
 
 post() {	# post FROM TO - contacts FROM..TO through the API; statuses to posted
@@ -57,10 +54,7 @@ mv retired.bak "$CRM_KEY_FILE.retired"
 
 # A process that loaded the key file before a rotation notices it: a
 # server started now, then a rotation, then writes through it.
-crm-serve --listen 127.0.0.1:0 --rate 0 --no-webhooks 2>serve.log &
-srv=$!
-for _ in $(seq 100); do grep -q listening serve.log 2>/dev/null && break; sleep 0.05; done
-U=$(sed -n 's/.*listening on //p' serve.log)
+serve_start --rate 0 --no-webhooks
 crm-key rotate 2>/dev/null
 : >posted
 post 241 300

@@ -125,10 +125,7 @@ is "$(scan "$CANARY" after-call.dump)" "0" "the word spoken is not in a backup i
 
 # The API over sealed cells: a list filtered by an opened field, the calls.
 crm-serve token add ops --role admin >tok 2>/dev/null
-crm-serve --listen 127.0.0.1:0 --rate 0 --no-webhooks 2>serve.log &
-srv=$!
-for _ in $(seq 100); do grep -q listening serve.log 2>/dev/null && break; sleep 0.05; done
-U=$(sed -n 's/.*listening on //p' serve.log)
+serve_start --rate 0 --no-webhooks
 H="Authorization: Bearer $(cat tok)"
 is "$(curl -s -H "$H" "$U/v1/contacts?first_name=Bo" | jq -r '[.data[].email] | join(",")')" "bo@example.org" \
 	"GET /v1/contacts?first_name=: opened and compared"

@@ -125,10 +125,7 @@ is "$(jq -r .line rej.ndjson | sort -n | head -1) $(jq -r .line rej.ndjson | sor
 like "$(cat err)" "60 rows: 20 inserted, 0 updated, 0 unchanged, 40 rejected" "the summary adds up to the input"
 # The API: a write that cannot be committed is an error, never a 2xx.
 tok=$(crm-serve token add ops --role admin 2>/dev/null)
-crm-serve --listen 127.0.0.1:0 --rate 0 --no-webhooks --busy-timeout 0.5 2>serve.log &
-srv=$!
-for _ in $(seq 100); do grep -q listening serve.log 2>/dev/null && break; sleep 0.05; done
-U=$(sed -n 's/.*listening on //p' serve.log)
+serve_start --rate 0 --no-webhooks --busy-timeout 0.5
 sqlite3 "$CRM_DB" "BEGIN IMMEDIATE; SELECT 1;" ".shell sleep 2" "COMMIT;" >/dev/null &
 lock=$!
 sleep 0.3

@@ -63,10 +63,7 @@ is "$(jq -r 'select(.type == "audit") | .scored' bias.ndjson)" "400" "all 400 re
 crm-score --all -q -t contact >/dev/null
 sqlite3 "$CRM_DB" "update models set metrics = json_set(metrics, '\$.signal', json('false')) where entity = 'contact' and active = 1"
 tok=$(crm-serve token add lt --role admin 2>/dev/null)
-crm-serve --listen 127.0.0.1:0 --rate 0 --no-webhooks 2>serve.log &
-srv=$!
-for _ in $(seq 100); do grep -q listening serve.log 2>/dev/null && break; sleep 0.05; done
-U=$(sed -n 's/.*listening on //p' serve.log)
+serve_start --rate 0 --no-webhooks
 curl -s -H "Authorization: Bearer $tok" "$U/v1/leads/top?limit=5" >top.json
 is "$(jq -r '[.informative, .order] | map(tostring) | join(" ")' top.json)" "false latest activity" "leads/top of a model without signal: by latest activity, saying so"
 like "$(jq -r .note top.json)" "does not rank records" "with the reason"

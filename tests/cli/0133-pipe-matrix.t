@@ -20,10 +20,7 @@ crm-db copy -q "$CRM_DB" "$T/readme.db" >/dev/null 2>&1
 
 # The second writer: POSTs through the API all the time.
 tok=$(crm-serve token add bot --role admin 2>/dev/null)
-crm-serve --listen 127.0.0.1:0 --rate 0 --no-webhooks 2>serve.log &
-srv=$!
-for _ in $(seq 100); do grep -q listening serve.log 2>/dev/null && break; sleep 0.05; done
-U=$(sed -n 's/.*listening on //p' serve.log)
+serve_start --rate 0 --no-webhooks
 (i=0; while [ ! -e stop.writer ]; do i=$((i + 1))
 	curl -s -o /dev/null -w '%{http_code}\n' -X POST -H "Authorization: Bearer $tok" -H 'Content-Type: application/json' \
 		-d "{\"first_name\":\"Bg$i\",\"email\":\"bg$i@writer.example\"}" "$U/v1/contacts"

@@ -20,7 +20,7 @@ ok() {	# ok CONDITION-EXIT-STATUS DESCRIPTION
 	if [ "$1" -eq 0 ]; then
 		echo "ok $_n - $2"
 	else
-		echo "not ok $_n - $2"
+		echo "not ok $_n - $2" | tee /dev/stderr
 		_failed=$((_failed + 1))
 	fi
 }
@@ -30,8 +30,8 @@ is() {	# is GOT WANT DESCRIPTION
 	if [ "$1" = "$2" ]; then
 		echo "ok $_n - $3"
 	else
-		echo "not ok $_n - $3"
-		printf '#        got: %s\n#   expected: %s\n' "$1" "$2"
+		{ echo "not ok $_n - $3"
+		  printf '#        got: %s\n#   expected: %s\n' "$1" "$2"; } | tee /dev/stderr
 		_failed=$((_failed + 1))
 	fi
 }
@@ -40,8 +40,8 @@ like() {	# like GOT SUBSTRING DESCRIPTION
 	_n=$((_n + 1))
 	case $1 in
 	*"$2"*) echo "ok $_n - $3" ;;
-	*)	echo "not ok $_n - $3"
-		printf '#   %s\n#   does not contain: %s\n' "$1" "$2" | head -20
+	*)	{ echo "not ok $_n - $3"
+		  printf '#   %s\n#   does not contain: %s\n' "$1" "$2" | head -20; } | tee /dev/stderr
 		_failed=$((_failed + 1)) ;;
 	esac
 }
@@ -74,6 +74,13 @@ keysql() {	# keysql SQL - run SQL on the test database's key store
 	else
 		sqlite3 "$CRM_DB.keys" "$1"
 	fi
+}
+
+serve_start() {	# serve_start [OPTION...] - crm-serve on a free port of loopback: $srv, $U
+	crm-serve --listen 127.0.0.1:0 "$@" 2>serve.log &
+	srv=$!
+	for _ in $(seq 100); do grep -q listening serve.log 2>/dev/null && break; sleep 0.05; done
+	U=$(sed -n 's/.*listening on //p' serve.log)
 }
 
 on_pg() {	# on_pg - is the test's database on PostgreSQL?
