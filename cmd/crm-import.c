@@ -13,7 +13,6 @@
 #include <sodium.h>
 
 #include "../lib/db.h"
-#include "../lib/store/sqlite.h"
 #include "../lib/erp.h"
 #include "../lib/import.h"
 #include "../lib/mail.h"

@@ -31,7 +31,6 @@
 #include "privacy.h"
 #include "ndjson.h"
 #include "row.h"
-#include "store/sqlite.h"
 
 #define DEFAULT_BATCH 20000	/* about 0.2 s of write lock at full speed */
 #define OUT_FLUSH_BYTES ((size_t)8 << 20)

@@ -64,7 +64,7 @@ struct crm_store_ops {
 /* The common head of every backend's connection and statement. */
 struct crm_store {
 	const struct crm_store_ops *ops;
-	const char *name;	/* "" for a store around a handle (store/sqlite.h) */
+	const char *name;	/* the target, a password masked */
 	int flags;		/* as opened */
 	void *h;		/* the backend's handle */
 	struct crm_crypt *crypt;	/* field encryption, or NULL */

@@ -10,7 +10,19 @@
 
 #include "../db.h"
 #include "backend.h"
-#include "sqlite.h"
+
+/* The backend's connection and statement. */
+struct crm_sq {
+	sqlite3 *db;
+	char **triggers;	/* "type name\nCREATE ..." of the triggers and indexes
+				 * load_begin set aside */
+};
+
+struct crm_sq_stmt {
+	struct crm_stmt head;
+	sqlite3_stmt *st;
+	int done;		/* stepped to the end: the next step runs it again */
+};
 
 
 #define DB(s) (((struct crm_sq *)(s)->h)->db)
@@ -443,32 +455,6 @@ const struct crm_store_ops crm_store_sqlite_ops = {
 	.cached_done = sq_cached_done,
 	.cached_text = sq_cached_text,
 };
-
-struct crm_stmt *crm_sq_wrap(struct crm_sq_wrap *w, sqlite3_stmt *st)
-{
-	crm_sq_store(w, sqlite3_db_handle(st));
-	w->stmt.head.ops = &crm_store_sqlite_ops;
-	w->stmt.head.s = &w->s;
-	w->stmt.st = st;
-	w->stmt.done = 0;
-	return &w->stmt.head;
-}
-
-struct crm_store *crm_sq_store(struct crm_sq_wrap *w, sqlite3 *db)
-{
-	w->q.db = db;
-	w->q.triggers = NULL;
-	w->s.ops = &crm_store_sqlite_ops;
-	w->s.name = "";
-	w->s.h = &w->q;
-	w->s.flags = sqlite3_db_readonly(db, "main") == 1 ? CRM_STORE_READONLY : 0;
-	return &w->s;
-}
-
-sqlite3 *crm_store_sqlite(struct crm_store *s)
-{
-	return s->ops == &crm_store_sqlite_ops ? DB(s) : NULL;
-}
 
 /* crm_db_migrate (db.h): the store's migrations, on a handle of db.c's. */
 int crm_db_migrate(sqlite3 *db, int *from, int *to, struct crm_err *e)

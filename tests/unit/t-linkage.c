@@ -5,7 +5,7 @@
 
 #include "../../lib/db.h"
 #include "../../lib/linkage.h"
-#include "../../lib/store/sqlite.h"
+#include "../../lib/store/store.h"
 #include "tap.h"
 
 static const char *const first[] = { "anna", "ben", "carla", "dmitri", "elena",
@@ -99,18 +99,18 @@ int main(void)
 	char path[64], sql[512];
 	struct crm_err e = { 0 };
 	struct crm_linkage lk;
-	sqlite3 *db;
+	struct crm_store *db;
 	uint32_t *cluster;
 	int dup_hi = 0, dup_n = 0, other_hi = 0, other_n = 0;
 	unsigned seed = 12345;
 
 	snprintf(path, sizeof(path), "/tmp/crm-linkage-%d.db", (int)getpid());
 	unlink(path);
-	if (crm_db_open(&db, path, CRM_DB_CREATE, &e) < 0) {
+	if (crm_store_open(&db, path, CRM_STORE_CREATE, &e) < 0) {
 		printf("Bail out! %s\n", e.msg);
 		return 1;
 	}
-	crm_db_exec(db, "BEGIN", &e);
+	crm_store_begin(db, &e);
 	/* 600 people; every 10th has a copy with a typo in the surname. */
 	for (int i = 0; i < 600; i++) {
 		const char *f = first[rand_r(&seed) % 14], *l = last[rand_r(&seed) % 20];
@@ -127,13 +127,13 @@ int main(void)
 				 "VALUES ('c_%04d%d', 't', 'k%d_%d', '%s', '%s', '%s.%s%d@x.example.com', "
 				 "json_object('born', '%d-%02d-15'), 't', 't')",
 				 i, copy, i, copy, f, lname, f, l, i, y, m);
-			if (crm_db_exec(db, sql, &e) < 0) {
+			if (crm_store_exec(db, sql, &e) < 0) {
 				printf("Bail out! %s\n", e.msg);
 				return 1;
 			}
 		}
 	}
-	crm_db_exec(db, "COMMIT", &e);
+	crm_store_commit(db, &e);
 
 	crm_linkage_init(&lk, crm_entity_find("contact"));
 	ok(crm_linkage_add_field(&lk, "first_name", CRM_CMP_NAME, &e) == 0 &&
@@ -142,7 +142,7 @@ int main(void)
 	   crm_linkage_add_field(&lk, "attrs.born", CRM_CMP_DATE, &e) == 0, "fields");
 	ok(crm_linkage_add_field(&lk, "nosuch", CRM_CMP_TEXT, &e) < 0 && e.code == CRM_EUSAGE,
 	   "unknown field refused");
-	ok(crm_linkage_load(&lk, CRM_SQ_STORE(db), &e) == 0, "load");
+	ok(crm_linkage_load(&lk, db, &e) == 0, "load");
 	is_int(lk.n, 660, "660 records");
 	ok(crm_linkage_block(&lk, &e) == 0, "block");
 	ok(lk.npairs > 0 && lk.npairs < 660 * 659 / 2 / 10,
@@ -192,7 +192,7 @@ int main(void)
 	}
 	free(cluster);
 	crm_linkage_release(&lk);
-	crm_db_close(db);
+	crm_store_close(db);
 	unlink(path);
 	snprintf(sql, sizeof(sql), "%s-wal", path);
 	unlink(sql);
