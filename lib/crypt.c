@@ -1160,8 +1160,8 @@ static int store_at(const char *target, const char *path, int create, struct crm
 		return 0;
 	c.db_path = (char *)target;
 	rc = store_open(&c, create, e);
-	if (rc < 0 && !create && e->code == CRM_ENOINPUT)
-		return 0;	/* no such database: no key store */
+	if (rc < 0 && !create && e->code == CRM_ENOINPUT && strstr(e->msg, "does not exist"))
+		return 0;	/* no such database: no key store (one not let in is an error) */
 	if (rc < 0) {
 		crm_store_close(c.store);
 		return -1;

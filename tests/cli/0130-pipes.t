@@ -138,4 +138,14 @@ st=$(curl -s -o api.json -w '%{http_code}' -X POST -H "Authorization: Bearer $to
 	-d '{"first_name":"Locked","email":"locked@api.example"}' "$U/v1/contacts")
 is "$st" "201" "the same POST once the lock is free: 201"
 kill "$srv"; wait "$srv" 2>/dev/null
+
+# A stage fed in bursts while it works on a chunk: the input thread queues
+# the next lines meanwhile (under make asan, any use of the queue's memory
+# by the stage is an error).
+crm-export -t contact | head -600 >burst.ndjson
+(for k in 1 2 3 4 5 6; do cat burst.ndjson; sleep 0.05; done) | crm-explain -f ndjson >burst.out 2>burst.err
+is "$? $(jq -r 'select(.type == "explanation") | .id' burst.out | wc -l | tr -d ' ')" "0 $((6 * $(wc -l <burst.ndjson)))" \
+	"crm-explain fed in bursts: every record explained, in order of arrival"
+[ "$(jq -r 'select(.type == "explanation") | .id' burst.out | head -n "$(wc -l <burst.ndjson)")" = "$(jq -r .id burst.ndjson)" ]
+ok $? "the first burst's records first, in their order"
 done_testing
