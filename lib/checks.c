@@ -63,7 +63,7 @@ static const struct def defs[] = {
 	  "SELECT count(*) FILTER (WHERE (outcome = 'won' AND lower(stage) LIKE '%lost%') OR (outcome = 'lost' AND lower(stage) LIKE '%won%')), "
 	  "count(*) FROM deals WHERE merged_into IS NULL AND outcome IS NOT NULL" },
 	{ "quality", "schema.drift", "imports whose columns differ from the previous import of the same source and type", 0, 0,
-	  "SELECT count(*) FILTER (WHERE p.columns IS NOT NULL AND p.columns != i.columns), count(*) FROM imports i "
+	  "SELECT count(*) FILTER (WHERE p.columns IS NOT NULL AND CAST(p.columns AS TEXT) != CAST(i.columns AS TEXT)), count(*) FROM imports i "
 	  "LEFT JOIN imports p ON p.id = (SELECT max(id) FROM imports q WHERE q.source = i.source AND q.entity = i.entity AND q.id < i.id) "
 	  "WHERE i.id IN (SELECT max(id) FROM imports GROUP BY source, entity)" },
 	{ "quality", "import.rejects", "rows rejected by the latest import of each source and type", 1, 0.01,
@@ -87,7 +87,7 @@ static const struct def defs[] = {
 	  "SELECT count(*) FILTER (WHERE email NOT LIKE 'enc:%' OR phone NOT LIKE 'enc:%' OR first_name NOT LIKE 'enc:%' "
 	  "OR last_name NOT LIKE 'enc:%'), count(*) FROM contacts" },
 	{ "privacy", "encryption.transcripts", "call transcripts stored in clear while a key is configured (crm key seal)", 0, 0,
-	  "SELECT count(*) FILTER (WHERE CAST(substr(body, 1, 4) AS TEXT) != 'enc:' OR substr(analysis, 1, 1) != '\"'), "
+	  "SELECT count(*) FILTER (WHERE hex(substr(body, 1, 4)) != '656E633A' OR substr(CAST(analysis AS TEXT), 1, 1) != '\"'), "
 	  "count(*) FROM transcripts" },
 };
 
