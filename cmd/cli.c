@@ -344,22 +344,30 @@ static void in_clear(struct cli_in *in)
 	in->n = 0;
 }
 
+/* Room for n lines in a pair of line and length arrays of *alloc. */
+static void grow(char ***line, size_t **len, size_t *alloc, size_t n)
+{
+	char **l;
+	size_t *ln;
+
+	if (n <= *alloc)
+		return;
+	l = realloc(*line, n * sizeof(*l));
+	ln = realloc(*len, n * sizeof(*ln));
+	if (l)
+		*line = l;
+	if (ln)
+		*len = ln;
+	if (!l || !ln)
+		cli_die(CRM_ESOFTWARE, "out of memory");
+	*alloc = n;
+}
+
 /* Queue one line (copied); called with the lock held. */
 static void in_push(struct cli_in *in, const char *s, size_t n)
 {
-	if (in->queued == in->qalloc) {
-		size_t na = in->qalloc ? in->qalloc * 2 : 64;
-		char **l = realloc(in->q, na * sizeof(*l));
-		size_t *ln = realloc(in->qlen, na * sizeof(*ln));
-
-		if (l)
-			in->q = l;
-		if (ln)
-			in->qlen = ln;
-		if (!l || !ln)
-			cli_die(CRM_ESOFTWARE, "out of memory");
-		in->qalloc = na;
-	}
+	if (in->queued == in->qalloc)
+		grow(&in->q, &in->qlen, &in->qalloc, in->qalloc ? in->qalloc * 2 : 64);
 	if (!(in->q[in->queued] = malloc(n + 1)))
 		cli_die(CRM_ESOFTWARE, "out of memory");
 	memcpy(in->q[in->queued], s, n);
@@ -372,18 +380,7 @@ static void in_push(struct cli_in *in, const char *s, size_t n)
  * Called with the lock held. */
 static void in_take(struct cli_in *in, size_t n)
 {
-	if (n > in->alloc) {
-		char **l = realloc(in->line, n * sizeof(*l));
-		size_t *ln = realloc(in->len, n * sizeof(*ln));
-
-		if (l)
-			in->line = l;
-		if (ln)
-			in->len = ln;
-		if (!l || !ln)
-			cli_die(CRM_ESOFTWARE, "out of memory");
-		in->alloc = n;
-	}
+	grow(&in->line, &in->len, &in->alloc, n);
 	memcpy(in->line, in->q, n * sizeof(*in->line));
 	memcpy(in->len, in->qlen, n * sizeof(*in->len));
 	for (size_t i = 0; i < n; i++)

@@ -85,13 +85,13 @@ int crm_row_json_e(struct crm_buf *b, struct crm_stmt *st, const char *kind,
 			goto fail;
 		if (type != CRM_INTEGER && type != CRM_REAL && id && crm_stmt_bytes(st, i) > 4 &&
 		    !memcmp(crm_stmt_text(st, i), CRM_ENC_PREFIX, 4) && !json_column(name)) {
-			/* a sealed cell: opened with its row's key */
-			crm_buf_reset(&plain);
-			if (crm_crypt_open(cc, t->table, name, id, crm_stmt_text(st, i), crm_stmt_bytes(st, i),
-					   &plain, e) == 0) {
+			/* a sealed cell: opened with its row's key (null when
+			 * the key was erased: gone for good) */
+			int r = crm_row_cell(st, i, t->table, name, id, &plain, e);
+
+			if (r > 0) {
 				rc = crm_json_str(b, plain.data, plain.len);
-			} else if (e->code == CRM_ENOINPUT) {
-				/* Its data key was erased: gone for good. */
+			} else if (r == 0) {
 				rc = crm_buf_adds(b, "null");
 			} else {
 				b->len = start;
