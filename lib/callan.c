@@ -934,73 +934,152 @@ static void strip_adverbs(const struct words *w, struct words *out)
 
 /* Roles. */
 
-static int name_says(const char *s, const char *const *names)
-{
-	char low[64];
-	size_t i;
+/* Titles that come before a name and say nothing of who the person is. */
+static const char *const TITLES = "mr|mrs|ms|mx|miss|dr|prof|sir|dame|rev|hon|mme|mlle|herr|frau";
 
-	for (i = 0; s[i] && i + 1 < sizeof low; i++)
-		low[i] = (char)tolower((unsigned char)s[i]);
-	low[i] = 0;
-	for (; *names; names++)
-		if (strstr(low, *names))
+/*
+ * The name tokens of a speaker label, lower case, letters and digits only,
+ * titles dropped: "Dr. Ada Okafor" is "ada okafor", "J.P." is "jp".
+ */
+static size_t name_tokens(const char *s, char tok[][24], size_t max)
+{
+	size_t n = 0;
+
+	while (*s && n < max) {
+		size_t k = 0;
+		while (*s && (*s == ' ' || *s == '(' || *s == ')' || *s == '[' || *s == ']' || *s == '-'))
+			s++;
+		for (; *s && *s != ' ' && *s != '-' && *s != '(' && *s != ')'; s++)
+			if ((isalnum((unsigned char)*s) || (unsigned char)*s >= 0x80) && k + 1 < sizeof tok[0])
+				tok[n][k++] = (char)tolower((unsigned char)*s);
+		tok[n][k] = 0;
+		if (k && !word_in(tok[n], TITLES))
+			n++;
+	}
+	return n;
+}
+
+/*
+ * Do two labels name one person? Every name token of the shorter occurs
+ * in the longer: "Priya" is "Priya Shah", "Okafor" is "Dr. Okafor".
+ */
+static int same_person(const char *a, const char *b)
+{
+	char ta[6][24], tb[6][24];
+	size_t na = name_tokens(a, ta, 6), nb = name_tokens(b, tb, 6);
+
+	if (!na || !nb)
+		return !strcasecmp(a, b);
+	if (na > nb)
+		return same_person(b, a);
+	for (size_t i = 0; i < na; i++) {
+		int hit = 0;
+		for (size_t j = 0; j < nb && !hit; j++)
+			hit = !strcmp(ta[i], tb[j]);
+		if (!hit)
+			return 0;
+	}
+	return 1;
+}
+
+/* Does a label say a role ("Sales Rep", "Agent 2", "Customer")? Whole words. */
+static int label_says(const char *s, const char *words)
+{
+	char tok[6][24];
+	size_t n = name_tokens(s, tok, 6);
+
+	for (size_t i = 0; i < n; i++) {
+		/* "SPEAKER_AGENT", "agent1": the letters of the token */
+		char *d = tok[i];
+		size_t k = strlen(d);
+		while (k && isdigit((unsigned char)d[k - 1]))
+			d[--k] = 0;
+		if (word_in(d, words))
 			return 1;
+	}
 	return 0;
 }
 
-static const char *const REP_NAMES[] = {"rep", "agent", "sales", "seller", "host",
-					"account exec", "sdr", "bdr", "ae", NULL};
-static const char *const CUST_NAMES[] = {"customer", "client", "prospect", "buyer",
-					 "lead", "caller", "guest", NULL};
+static const char *const REP_LABELS = "rep|agent|sales|seller|salesperson|host|ae|sdr|bdr|"
+				      "representative|advisor|consultant|vendor|account|support";
+static const char *const CUSTOMER_LABELS = "customer|client|prospect|buyer|lead|caller|guest|"
+					   "user|member|patient|buyer";
+
+/*
+ * What a seller says and a buyer does not, by class of English: the
+ * seller speaks of what is sold as theirs and prices it; the buyer speaks
+ * of it as the other's, and of their own budget, bosses and incumbents.
+ * Each is a phrase over folded words.
+ */
+static const char *const SELLS[] = {
+	/* what is sold, as ours */
+	"our product|products|platform|solution|solutions|software|pricing|plans|package|packages|"
+	"offering|subscription|subscriptions|onboarding|licence|licences|license|licenses|tiers|rates|"
+	"implementation|app|tool|service|services|system",
+	/* selling and supplying */
+	"we offer|charge|sell|provide|bill|license|install|supply|ship|integrate|support|include",
+	"i|we can offer|include|throw|waive|extend|discount",
+	/* prices */
+	"per month|seat|seats|user|users|year|licence|license|head|unit|site|annum",
+	"how about a|an", "would you like a|an|to see|me to",
+	/* sending the papers of the sale */
+	"send|email|forward|share the|a|an|our contract|quote|proposal|pricing|invoice|agreement|sow",
+	"send|email|forward|share the|a|an|our revised|updated|new|final|draft contract|quote|"
+	"proposal|pricing|invoice|agreement",
+	"send|email|forward|share you the|a|an|our contract|quote|proposal|pricing|invoice|agreement",
+	/* introducing oneself as calling from a company */
+	"calling|reaching out from|about", "i am calling",
+};
+static const char *const BUYS[] = {
+	"your product|products|platform|solution|solutions|software|pricing|price|prices|plans|"
+	"package|tool|app|offering|quote|proposal|offer",
+	/* the buyer compares */
+	"another|other|second supplier|vendor|provider|offer|quote|bid",
+	"how much does|is|would|will|do",
+	"our|my budget|board|cfo|ceo|boss|procurement|director|"
+	"current|existing|incumbent|vendor|provider|supplier",
+	"we currently|we are currently|we use|we are using|we have been using",
+};
+
+#define MAXSPK 16
+struct roles {
+	const char *spk[MAXSPK];	/* distinct labels, first seen first */
+	size_t n;
+	double sells[MAXSPK];		/* evidence of selling, log-odds */
+	enum crm_owner role[MAXSPK];
+	int rep;			/* index of the rep, -1 unknown */
+	double confidence;		/* that rep is the rep */
+	const char *basis;		/* "given", "label", "words" */
+};
+
+static int spk_index(const struct roles *r, const char *speaker)
+{
+	for (size_t i = 0; speaker && i < r->n; i++)
+		if (!strcmp(r->spk[i], speaker))
+			return (int)i;
+	return -1;
+}
 
 /*
  * The rep's side beyond the rep: a speaker the rep brings to the call
  * ("I've got Ngozi with me, she's our solutions engineer", "my colleague
- * Beth") speaks for the seller. Names (lower case, first word) in team.
+ * Beth") speaks for the seller.
  */
-#define MAXTEAM 8
-struct team {
-	char name[MAXTEAM][32];
-	size_t n;
-};
-
-static int team_has(const struct team *tm, const char *speaker)
+static void find_team(const struct crm_transcript *t, struct roles *r)
 {
-	char first[32];
-	size_t k = 0;
-
-	for (; speaker[k] && speaker[k] != ' ' && k + 1 < sizeof first; k++)
-		first[k] = (char)tolower((unsigned char)speaker[k]);
-	first[k] = 0;
-	for (size_t i = 0; i < tm->n; i++)
-		if (!strcmp(tm->name[i], first))
-			return 1;
-	return 0;
-}
-
-static void find_team(const struct crm_transcript *t, const char *rep, struct team *tm)
-{
-	tm->n = 0;
-	if (!rep)
-		return;
 	for (size_t i = 0; i < t->n; i++) {
 		struct words w;
 
-		if (!t->u[i].speaker || strcasecmp(t->u[i].speaker, rep))
+		if (spk_index(r, t->u[i].speaker) != r->rep)
 			continue;
 		fold(t->u[i].text, strlen(t->u[i].text), &w);
-		for (size_t x = 0; x < t->n; x++) {
-			const char *sp = t->u[x].speaker;
-			char first[32];
-			size_t k = 0;
+		for (size_t x = 0; x < r->n; x++) {
+			char tok[6][24];
 
-			if (!sp || !strcasecmp(sp, rep) || team_has(tm, sp) || tm->n == MAXTEAM)
+			if ((int)x == r->rep || r->role[x] == CRM_OWNER_REP || !name_tokens(r->spk[x], tok, 6))
 				continue;
-			for (; sp[k] && sp[k] != ' ' && k + 1 < sizeof first; k++)
-				first[k] = (char)tolower((unsigned char)sp[k]);
-			first[k] = 0;
 			for (size_t j = 0; j < w.n; j++) {
-				if (strcmp(w.w[j], first))
+				if (strcmp(w.w[j], tok[0]))
 					continue;
 				/* "Ngozi with me", "my colleague Beth", "Beth,
 				 * our solutions engineer", "joined by Sam" */
@@ -1009,7 +1088,7 @@ static void find_team(const struct crm_transcript *t, const char *rep, struct te
 				    (j > 0 && word_in(w.w[j - 1], "colleague|colleagues|teammate|by|engineer|manager|partner")) ||
 				    (j > 1 && match_at(&w, j - 2, "got|have|brought|with|joining")) ||
 				    (j > 1 && match_at(&w, j - 2, "with me|us"))) {
-					snprintf(tm->name[tm->n++], sizeof tm->name[0], "%s", first);
+					r->role[x] = CRM_OWNER_REP;
 					break;
 				}
 			}
@@ -1017,21 +1096,101 @@ static void find_team(const struct crm_transcript *t, const char *rep, struct te
 	}
 }
 
-static enum crm_owner role_of(const char *speaker, const char *rep, const char *first,
-			      int has_rep_name, const struct team *tm)
+/*
+ * Who sells. In order of evidence: the rep named by the caller (--rep,
+ * the CRM's owner of the contact), a label that says the role ("Agent",
+ * "Customer"), then the words: each speaker's sentences that speak as a
+ * seller against those that speak as a buyer, and a small prior for who
+ * opens the call. With no label and too little in the words, the rep is
+ * unknown and the owners of items come from what the items are.
+ */
+static void find_roles(const struct crm_transcript *t, const char *rep, struct roles *r)
 {
-	if (!speaker)
-		return CRM_OWNER_UNKNOWN;
-	if (team_has(tm, speaker))
-		return CRM_OWNER_REP;
-	if (rep)
-		return !strcasecmp(speaker, rep) ? CRM_OWNER_REP : CRM_OWNER_CUSTOMER;
-	if (has_rep_name)
-		return name_says(speaker, REP_NAMES) && !name_says(speaker, CUST_NAMES)
-			       ? CRM_OWNER_REP : CRM_OWNER_CUSTOMER;
-	if (name_says(speaker, CUST_NAMES))
-		return CRM_OWNER_CUSTOMER;
-	return first && !strcasecmp(speaker, first) ? CRM_OWNER_REP : CRM_OWNER_CUSTOMER;
+	memset(r, 0, sizeof *r);
+	r->rep = -1;
+	for (size_t i = 0; i < t->n; i++)
+		if (t->u[i].speaker && spk_index(r, t->u[i].speaker) < 0 && r->n < MAXSPK)
+			r->spk[r->n++] = t->u[i].speaker;
+	if (rep) {
+		for (size_t i = 0; i < r->n && r->rep < 0; i++)
+			if (!strcasecmp(r->spk[i], rep))
+				r->rep = (int)i;
+		for (size_t i = 0; i < r->n && r->rep < 0; i++)
+			if (same_person(r->spk[i], rep))
+				r->rep = (int)i;
+		r->basis = "given";
+		r->confidence = r->rep >= 0 ? 1 : 0;
+	}
+	if (r->rep < 0) {
+		int labelled = 0;
+		for (size_t i = 0; i < r->n; i++) {
+			int s = label_says(r->spk[i], REP_LABELS), c = label_says(r->spk[i], CUSTOMER_LABELS);
+			if (s != c) {
+				labelled = 1;
+				r->role[i] = s ? CRM_OWNER_REP : CRM_OWNER_CUSTOMER;
+				if (s && r->rep < 0)
+					r->rep = (int)i;
+			}
+		}
+		if (labelled) {
+			for (size_t i = 0; i < r->n; i++)
+				if (!r->role[i])
+					r->role[i] = r->rep >= 0 ? CRM_OWNER_CUSTOMER : CRM_OWNER_REP;
+			r->basis = "label";
+			r->confidence = 1;
+			if (r->rep < 0)
+				for (size_t i = 0; i < r->n && r->rep < 0; i++)
+					if (r->role[i] == CRM_OWNER_REP)
+						r->rep = (int)i;
+			find_team(t, r);
+			return;
+		}
+	}
+	if (r->rep < 0 && r->n >= 2) {
+		for (size_t i = 0; i < t->n; i++) {
+			int x = spk_index(r, t->u[i].speaker);
+			struct words w;
+			if (x < 0)
+				continue;
+			fold(t->u[i].text, strlen(t->u[i].text), &w);
+			/* "this is Anita from Bondline", "Elena from VitaBand
+			 * here": who names themselves with a company, early. */
+			char tok[6][24];
+			if (i < 4 && name_tokens(r->spk[x], tok, 6))
+				for (size_t j = 0; j + 1 < w.n; j++)
+					if (!strcmp(w.w[j], tok[0]) && word_in(w.w[j + 1], "from|with|at|here")) {
+						r->sells[x] += 1.5;
+						break;
+					}
+			r->sells[x] += 0.7 * (double)count_any(&w, SELLS, sizeof SELLS / sizeof *SELLS);
+			r->sells[x] -= 0.7 * (double)count_any(&w, BUYS, sizeof BUYS / sizeof *BUYS);
+		}
+		r->sells[0] += 0.3;
+		size_t best = 0, second = 1;
+		for (size_t i = 1; i < r->n; i++)
+			if (r->sells[i] > r->sells[best])
+				second = best, best = i;
+			else if (i != best && r->sells[i] > r->sells[second])
+				second = i;
+		double margin = r->sells[best] - r->sells[second];
+		r->confidence = 1 / (1 + exp(-2 * margin));
+		r->basis = "words";
+		if (r->confidence >= 0.7)	/* more than who opens the call */
+			r->rep = (int)best;
+	}
+	if (r->rep < 0)
+		return;
+	for (size_t i = 0; i < r->n; i++)
+		if (!r->role[i])
+			r->role[i] = (int)i == r->rep ? CRM_OWNER_REP : CRM_OWNER_CUSTOMER;
+	find_team(t, r);
+}
+
+static enum crm_owner role_in(const struct roles *r, const char *speaker)
+{
+	int x = spk_index(r, speaker);
+
+	return x < 0 || r->rep < 0 ? CRM_OWNER_UNKNOWN : r->role[x];
 }
 
 static const char *const TRACK[CRM_NTRK] = {
@@ -1076,6 +1235,7 @@ static char *dup_range(const char *s, size_t n)
 void crm_analysis_free(struct crm_analysis *a)
 {
 	free(a->summary);
+	free(a->rep);
 	for (size_t i = 0; i < a->nitems; i++) {
 		free(a->items[i].text);
 		free(a->items[i].speaker);
@@ -1395,32 +1555,22 @@ int crm_callan(const struct crm_transcript *t, const struct crm_callan_opts *o,
 {
 	struct sent *S = NULL;
 	size_t ns = 0, alloc = 0;
-	const char *first = NULL;
-	int has_rep_name = 0, known = 0;
-	struct team tm;
+	struct roles R;
 	double thr = o->hesitation_threshold > 0 ? o->hesitation_threshold : 0.5;
 	double pause = o->pause_ms > 0 ? o->pause_ms : 2500;
 	double hes = 0, counter = 0, fillers = 0, pauses = 0, wsum = 0, ssum = 0;
 
 	memset(a, 0, sizeof *a);
-	for (size_t i = 0; i < t->n; i++)
-		if (t->u[i].speaker) {
-			if (!first)
-				first = t->u[i].speaker;
-			if (name_says(t->u[i].speaker, REP_NAMES) && !name_says(t->u[i].speaker, CUST_NAMES))
-				has_rep_name = 1;
-			if (strcasecmp(t->u[i].speaker, first))
-				known = 1;	/* two speakers at least */
-		}
-	if (o->rep)
-		known = 1;
-	find_team(t, o->rep ? o->rep : has_rep_name ? NULL : first, &tm);
+	find_roles(t, o->rep, &R);
+	if (R.rep >= 0 && !(a->rep = strdup(R.spk[R.rep])))
+		goto oom;
+	a->rep_confidence = R.rep >= 0 ? R.confidence : 0;
+	a->rep_basis = R.basis;
 	if (!(a->utt_sentiment = calloc(t->n ? t->n : 1, sizeof *a->utt_sentiment)))
 		goto oom;
 	a->nutt = t->n;
 	for (size_t i = 0; i < t->n; i++) {
-		enum crm_owner role = known ? role_of(t->u[i].speaker, o->rep, first, has_rep_name, &tm)
-					    : CRM_OWNER_UNKNOWN;
+		enum crm_owner role = role_in(&R, t->u[i].speaker);
 		if (split(t->u[i].text, i, role, &S, &ns, &alloc) < 0)
 			goto oom;
 		struct words w;
@@ -1441,7 +1591,7 @@ int crm_callan(const struct crm_transcript *t, const struct crm_callan_opts *o,
 		}
 		/* A long silence before the customer answers the rep. */
 		if (role == CRM_OWNER_CUSTOMER && i > 0 && t->u[i - 1].end >= 0 && t->u[i].start >= 0 &&
-		    role_of(t->u[i - 1].speaker, o->rep, first, has_rep_name, &tm) == CRM_OWNER_REP &&
+		    role_in(&R, t->u[i - 1].speaker) == CRM_OWNER_REP &&
 		    t->u[i].start - t->u[i - 1].end >= pause && pauses < 0.6) {
 			pauses += 0.3;
 			if (add_cue(a, NULL, 0, 0, "long pause", "pause", i, 0.3) < 0)
@@ -1624,6 +1774,11 @@ void *crm_analysis_json(const struct crm_analysis *a, const struct crm_transcrip
 						      "sentiment", round3(k->sentiment)));
 	}
 	json_object_set_new(o, "talk", talk);
+	json_object_set_new(o, "rep", a->rep ? json_pack("{s:s,s:o,s:s}", "speaker", a->rep,
+							  "confidence", round3(a->rep_confidence),
+							  "basis", a->rep_basis ? a->rep_basis : "words")
+					    : json_pack("{s:n,s:o}", "speaker", "confidence",
+							round3(a->rep_confidence)));
 	json_object_set_new(o, "questions", json_integer(a->questions));
 	if (a->longest_monologue > 0)
 		json_object_set_new(o, "longest_monologue", round3(a->longest_monologue));

@@ -88,6 +88,12 @@ struct crm_analysis {
 	struct crm_talk *talk;
 	size_t ntalk;
 	long questions;		/* from the customer when known */
+	/* The rep's speaker label, NULL when not known; how sure, and from
+	 * what: "given" (the caller named the rep), "label" (the speaker
+	 * labels say the roles) or "words" (who speaks as the seller). */
+	char *rep;
+	double rep_confidence;
+	const char *rep_basis;
 	double longest_monologue;	/* seconds, 0 unknown */
 	/* Who found the items, summary, hesitation and sentiment: "rules"
 	 * (NULL is the same), "llm" or "both" (the model's, the rules'

@@ -223,27 +223,102 @@ static long parse_ts(const char **sp, const char *end)
 }
 
 /*
- * "Name: text" when the part before the colon looks like a name: up to
- * four words, 40 bytes, starting with a letter, no sentence punctuation.
+ * Speaker labels. A label is a name as people write one: up to five
+ * words of letters, digits, hyphens and apostrophes ("Lee-Smith",
+ * "O'Neil", "Speaker 2", "SPEAKER_01"), a part in brackets ("Dana
+ * (Acme)"), and periods only where names have them: after an honorific or
+ * suffix ("Dr.", "Mrs.", "Jr.") or an initial ("J.", "J.P."). A period
+ * anywhere else makes it a sentence ("Okay. So:"), not a label.
  */
-static size_t speaker_prefix(const char *s, size_t n, size_t *rest)
-{
-	size_t words = 1;
+static const char *const HONORIFICS =
+	"|mr|mrs|ms|mx|miss|dr|prof|sr|jr|st|rev|hon|sir|dame|capt|col|gen|lt|sgt|mme|mlle|"
+	"m|herr|frau|fr|";
 
-	for (size_t i = 0; i < n && i <= 40; i++) {
-		char c = s[i];
-		if (c == ':') {
-			if (i == 0 || (i + 1 < n && s[i + 1] != ' ' && s[i + 1] != '\t'))
+static int name_token_ok(const char *s, size_t n)
+{
+	char low[16];
+	size_t k = 0;
+
+	if (!n)
+		return 0;
+	if (!memchr(s, '.', n))
+		return 1;
+	/* "J.P.", "A.", "J.R.R.": single letters, each with its period. */
+	int initials = 1;
+	for (size_t i = 0; i < n; i += 2)
+		if (!isalpha((unsigned char)s[i]) || i + 1 >= n || s[i + 1] != '.')
+			initials = 0;
+	if (initials)
+		return 1;
+	/* "Dr.", "Mrs.": an honorific, its period last. */
+	if (s[n - 1] != '.' || memchr(s, '.', n - 1) || n - 1 + 3 > sizeof low)
+		return 0;
+	low[k++] = '|';
+	for (size_t i = 0; i + 1 < n; i++)
+		low[k++] = (char)tolower((unsigned char)s[i]);
+	low[k++] = '|';
+	low[k] = 0;
+	return strstr(HONORIFICS, low) != NULL;
+}
+
+/* Is s[0..n) a speaker's name? */
+static int name_ok(const char *s, size_t n)
+{
+	size_t words = 0, i = 0;
+	int depth = 0;
+
+	if (!n || n > 48 || !isalpha((unsigned char)s[0]))
+		return 0;
+	while (i < n) {
+		size_t j = i;
+		while (j < n && s[j] != ' ')
+			j++;
+		if (j > i && ++words > 5)
+			return 0;
+		for (size_t k = i; k < j; k++) {
+			unsigned char c = (unsigned char)s[k];
+			if (c == '(' || c == '[')
+				depth++;
+			else if (c == ')' || c == ']')
+				depth--;
+			else if (!(isalnum(c) || c >= 0x80 || strchr("-'_.&/", c)))
 				return 0;
-			*rest = i + 1;
-			return i;
 		}
-		if (i == 0 && !isalpha((unsigned char)c))
+		if (depth == 0 && j > i && !name_token_ok(s + i, j - i))
 			return 0;
-		if (c == ' ' && ++words > 4)
+		i = j + 1;
+	}
+	return depth == 0;
+}
+
+/*
+ * "Name: text", "**Name:** text", "**Name**: text", "[Name]: text" when
+ * the part before the colon is a name; the name in [*ns, *ns + *nn), the
+ * text from *rest. 0 when the line has no label.
+ */
+static int speaker_prefix(const char *s, size_t n, size_t *ns, size_t *nn, size_t *rest)
+{
+	size_t i = 0;
+
+	while (i < n && (s[i] == '*' || s[i] == '_' || s[i] == '['))
+		i++;
+	for (size_t j = i; j < n && j <= i + 56; j++) {
+		if (s[j] != ':')
+			continue;
+		if (j + 1 < n && s[j + 1] != ' ' && s[j + 1] != '\t' && s[j + 1] != '*')
+			return 0;	/* "14:00", "http://" */
+		size_t e = j;
+		while (e > i && (s[e - 1] == '*' || s[e - 1] == '_' || s[e - 1] == ']' || s[e - 1] == ' '))
+			e--;
+		if (!name_ok(s + i, e - i))
 			return 0;
-		if (strchr(".,?!;\"<>", c))
-			return 0;
+		size_t r = j + 1;
+		while (r < n && (s[r] == '*' || s[r] == '_'))
+			r++;
+		*ns = i;
+		*nn = e - i;
+		*rest = r;
+		return 1;
 	}
 	return 0;
 }
@@ -251,11 +326,11 @@ static size_t speaker_prefix(const char *s, size_t n, size_t *rest)
 static int add_line(struct crm_transcript *t, const char *spk, long st, long en,
 		    const char *s, size_t n)
 {
-	size_t rest = 0, k = spk ? 0 : speaker_prefix(s, n, &rest);
+	size_t ns, nn, rest;
 	char name[64];
 
-	if (k) {
-		snprintf(name, sizeof name, "%.*s", (int)k, s);
+	if (!spk && speaker_prefix(s, n, &ns, &nn, &rest)) {
+		snprintf(name, sizeof name, "%.*s", (int)nn, s + ns);
 		return crm_transcript_add(t, name, st, en, s + rest, n - rest);
 	}
 	return crm_transcript_add(t, spk, st, en, s, n);
@@ -357,11 +432,70 @@ oom:
 	return crm_err_set(e, CRM_ESOFTWARE, "out of memory");
 }
 
+/* A clock time "m:ss", "h:mm:ss" at s[0..n) exactly, in ms; -1 if not. */
+static long clock_ms(const char *s, size_t n)
+{
+	long v = 0, acc = 0;
+	int parts = 0, digits = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		if (isdigit((unsigned char)s[i])) {
+			if (++digits > 2 && parts)
+				return -1;
+			v = v * 10 + (s[i] - '0');
+			if (v > 100000)
+				return -1;
+		} else if (s[i] == ':' && digits) {
+			acc = acc * 60 + v, v = 0, digits = 0, parts++;
+		} else {
+			return -1;
+		}
+	}
+	if (parts < 1 || parts > 2 || digits != 2)
+		return -1;
+	return (acc * 60 + v) * 1000;
+}
+
+/*
+ * "Dana Smith  0:03" or "Dana Smith (00:01:02)" alone on a line: the
+ * speaker of the lines after it (Otter's and Zoom's text exports).
+ */
+static int header_line(const char *s, size_t n, size_t *nn, long *st)
+{
+	size_t e = n, b;
+
+	while (e && s[e - 1] == ' ')
+		e--;
+	int br = e && (s[e - 1] == ')' || s[e - 1] == ']');
+	e -= br;
+	b = e;
+	while (b && (isdigit((unsigned char)s[b - 1]) || s[b - 1] == ':'))
+		b--;
+	if (b == e || (*st = clock_ms(s + b, e - b)) < 0)
+		return 0;
+	if (br && (!b || (s[b - 1] != '(' && s[b - 1] != '[')))
+		return 0;
+	b -= br;
+	if (!b || s[b - 1] != ' ')
+		return 0;
+	while (b && s[b - 1] == ' ')
+		b--;
+	*nn = b;
+	return name_ok(s, b);
+}
+
+/*
+ * Text: "Name: words" lines, "[00:01:02] Name: words", a label alone on a
+ * line or a "Name  0:03" header before the lines it speaks, and bare text.
+ * A line without a label continues the speaker before it.
+ */
 static int parse_text(struct crm_transcript *t, const char *data, size_t n, struct crm_err *e)
 {
 	struct lines l = {data, data + n, 0};
 	const char *s;
 	size_t len;
+	char cur[64] = "";
+	long cur_st = -1;
 
 	while (next_line(&l, &s, &len)) {
 		long st = -1;
@@ -389,7 +523,27 @@ static int parse_text(struct crm_transcript *t, const char *data, size_t n, stru
 			s = q;
 			len = (size_t)(end - q);
 		}
-		if (!blank(s, len) && add_line(t, NULL, st, -1, s, len) < 0)
+		if (blank(s, len))
+			continue;
+		size_t ns, nn, rest;
+		long hst;
+		int rc;
+		if (speaker_prefix(s, len, &ns, &nn, &rest)) {
+			snprintf(cur, sizeof cur, "%.*s", (int)nn, s + ns);
+			if (blank(s + rest, len - rest)) {
+				cur_st = st;
+				continue;
+			}
+			rc = crm_transcript_add(t, cur, st, -1, s + rest, len - rest);
+		} else if (header_line(s, len, &nn, &hst)) {
+			snprintf(cur, sizeof cur, "%.*s", (int)nn, s);
+			cur_st = hst;
+			continue;
+		} else {
+			rc = crm_transcript_add(t, cur[0] ? cur : NULL, st >= 0 ? st : cur_st, -1, s, len);
+		}
+		cur_st = -1;
+		if (rc < 0)
 			return crm_err_set(e, CRM_ESOFTWARE, "out of memory");
 	}
 	return 0;
@@ -431,7 +585,7 @@ static long jms(json_t *o, const char *const *ms_keys, const char *const *s_keys
 
 static const char *const K_TEXT[] = {"text", "content", "transcript", NULL};
 static const char *const K_SPK[] = {"speaker", "speakerName", "speaker_name", "speakerId",
-				    "speaker_id", "name", NULL};
+				    "speaker_id", "name", "role", "channel", NULL};
 static const char *const K_START_MS[] = {"startTimeMillis", "start_ms", "startMs", "start", NULL};
 static const char *const K_END_MS[] = {"endTimeMillis", "end_ms", "endMs", "end", NULL};
 static const char *const K_START_S[] = {NULL};

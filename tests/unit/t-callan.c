@@ -146,6 +146,84 @@ static void test_formats(void)
  * sentence array grows while it is filled; every sentence must keep its
  * own words (a use-after-free once, found under ASan past 64 sentences).
  */
+/* Speaker labels as people write them, and lines that are not labels. */
+static void test_labels(void)
+{
+	static const struct { const char *line, *speaker, *text; } cases[] = {
+		{"Dr. Okafor: Good morning.", "Dr. Okafor", "Good morning."},
+		{"Mrs. Lee-Smith: How much is it?", "Mrs. Lee-Smith", "How much is it?"},
+		{"J.P.: I'll send it.", "J.P.", "I'll send it."},
+		{"A. J. Walsh: fine", "A. J. Walsh", "fine"},
+		{"**Dana Ruiz:** We agree.", "Dana Ruiz", "We agree."},
+		{"**Dana Ruiz**: We agree.", "Dana Ruiz", "We agree."},
+		{"[Sam]: hello", "Sam", "hello"},
+		{"SPEAKER_01: yes", "SPEAKER_01", "yes"},
+		{"Ana (Acme): hi", "Ana (Acme)", "hi"},
+		{"Seán O'Neil: grand", "Seán O'Neil", "grand"},
+		{"Okay. So: what next", NULL, "Okay. So: what next"},
+		{"We meet at 14:00 today", NULL, "We meet at 14:00 today"},
+		{"Note this one thing, really: it matters", NULL, "Note this one thing, really: it matters"},
+		{"Well now that you mention it we: no", NULL, "Well now that you mention it we: no"},
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+		struct crm_transcript t = {0};
+		struct crm_err e = {0};
+		int rc = crm_transcript_parse(&t, CRM_TF_TEXT, "l.txt", cases[i].line,
+					      strlen(cases[i].line), &e);
+		ok(rc == 0 && t.n == 1 && (cases[i].speaker ? t.u[0].speaker && !strcmp(t.u[0].speaker, cases[i].speaker)
+						      : !t.u[0].speaker) && !strcmp(t.u[0].text, cases[i].text),
+		   "label '%s' -> %s", cases[i].line, cases[i].speaker ? cases[i].speaker : "none");
+		crm_transcript_free(&t);
+	}
+	/* A label alone, an Otter header, and lines that continue a speaker. */
+	const char *doc = "Ann Lee  0:03\nHello there.\nSecond line.\n\nBob:\nHi Ann.\nBob Marsh (01:02:03)\nYes.\n";
+	struct crm_transcript t = {0};
+	struct crm_err e = {0};
+	ok(crm_transcript_parse(&t, CRM_TF_TEXT, "o.txt", doc, strlen(doc), &e) == 0 && t.n == 4,
+	   "headers and continuations: 4 utterances (%zu)", t.n);
+	if (t.n == 4) {
+		ok(!strcmp(t.u[0].speaker, "Ann Lee") && t.u[0].start == 3000, "Otter header: speaker and time");
+		ok(!strcmp(t.u[1].speaker, "Ann Lee") && t.u[1].start == -1, "a line continues its speaker");
+		ok(!strcmp(t.u[2].speaker, "Bob"), "a label alone on its line");
+		ok(!strcmp(t.u[3].speaker, "Bob Marsh") && t.u[3].start == 3723000, "header with a time in brackets");
+	}
+	crm_transcript_free(&t);
+}
+
+/* The rep from the labels, from --rep by part of the name, from the words. */
+static void rep_is(const char *doc, const char *rep, const char *want, const char *why)
+{
+	struct crm_transcript t = {0};
+	struct crm_err e = {0};
+	struct crm_analysis a;
+	struct crm_callan_opts o = {at(2026, 3, 2), rep, 0, 0};
+
+	if (crm_transcript_parse(&t, CRM_TF_TEXT, "r.txt", doc, strlen(doc), &e) < 0 ||
+	    crm_callan(&t, &o, &a, &e) < 0) {
+		ok(0, "%s: %s", why, e.msg);
+		crm_transcript_free(&t);
+		return;
+	}
+	is_str(a.rep ? a.rep : "unknown", want, "%s (confidence %.2f)", why, a.rep_confidence);
+	crm_analysis_free(&a);
+	crm_transcript_free(&t);
+}
+
+static void test_roles(void)
+{
+	rep_is("Dr. Okafor: Hello.\nMs. Diaz: Hi.\n", "Okafor", "Dr. Okafor", "--rep names part of a titled label");
+	rep_is("Priya Shah: Hello.\nGareth: Hi.\n", "priya", "Priya Shah", "--rep by a first name, any case");
+	rep_is("Client: Hello, what does it cost?\nAgent 2: It is ten dollars per seat.\n", NULL, "Agent 2",
+	       "labels that say the roles");
+	rep_is("Michael: Hi.\nRae: What does your platform cost?\n", NULL, "Michael",
+	       "role words inside names are not labels ('ae' in Michael, Rae)");
+	rep_is("Gareth: Hi, thanks for calling.\nPriya: Hi Gareth, Priya from PeoplePulse here. Our platform "
+	       "is forty pounds per seat.\nGareth: How much does your platform cost for the stores?\n",
+	       NULL, "Priya", "the one who introduces a company and prices is the rep, not who opens");
+	rep_is("A: Hello.\nB: Hello.\nA: Fine.\nB: Good.\n", NULL, "unknown",
+	       "no evidence: the rep is unknown, not guessed");
+}
+
 static void test_long_call(void)
 {
 	struct crm_transcript t = {0};
@@ -290,6 +368,8 @@ int main(void)
 	test_workdays();
 	test_sentiment();
 	test_formats();
+	test_labels();
+	test_roles();
 	test_long_call();
 	test_lm();
 	test_audio();
