@@ -15,6 +15,8 @@
 #include <jansson.h>
 
 #include "callan.h"
+#include "when.h"
+#include "words.h"
 
 const char *const crm_tracker_names[CRM_NTRK] = {
 	"pricing", "budget", "timeline", "competitor", "authority", "integration",
@@ -26,140 +28,13 @@ const char *crm_owner_name(enum crm_owner o)
 	return o == CRM_OWNER_REP ? "rep" : o == CRM_OWNER_CUSTOMER ? "customer" : "unknown";
 }
 
-/* Words. */
-
-#define MAXW 160
-
-struct words {
-	char *w[MAXW];
-	size_t n;
-	char buf[2048];
-};
-
-static const struct { const char *from, *to; } contractions[] = {
-	{"i'll", "i will"}, {"we'll", "we will"}, {"you'll", "you will"},
-	{"he'll", "he will"}, {"she'll", "she will"}, {"they'll", "they will"},
-	{"it'll", "it will"}, {"i'm", "i am"}, {"we're", "we are"},
-	{"you're", "you are"}, {"they're", "they are"}, {"it's", "it is"},
-	{"that's", "that is"}, {"there's", "there is"}, {"what's", "what is"},
-	{"i've", "i have"}, {"we've", "we have"}, {"you've", "you have"},
-	{"i'd", "i would"}, {"we'd", "we would"}, {"you'd", "you would"},
-	{"don't", "do not"}, {"doesn't", "does not"}, {"didn't", "did not"},
-	{"can't", "cannot"}, {"won't", "will not"}, {"wouldn't", "would not"},
-	{"couldn't", "could not"}, {"shouldn't", "should not"}, {"isn't", "is not"},
-	{"aren't", "are not"}, {"wasn't", "was not"}, {"haven't", "have not"},
-	{"hasn't", "has not"}, {"let's", "let us"}, {"gonna", "going to"},
-	{"wanna", "want to"}, {"gotta", "have to"}, {"can not", "cannot"},
-};
-
-static void fold(const char *s, size_t n, struct words *w)
-{
-	char tmp[2048];
-	size_t k = 0, b = 0;
-
-	/* Lower case; keep letters, digits, apostrophes and '-' in dates. */
-	for (size_t i = 0; i < n && k + 1 < sizeof tmp; i++) {
-		unsigned char c = (unsigned char)s[i];
-		if (c == 0xE2 && i + 2 < n && (unsigned char)s[i + 1] == 0x80 &&
-		    (unsigned char)s[i + 2] == 0x99)	/* ’ */
-			c = '\'', i += 2;
-		if (isalnum(c) || c == '\'' || (c == '-' && k && isdigit((unsigned char)tmp[k - 1])) ||
-		    c >= 0x80)
-			tmp[k++] = (char)tolower(c);
-		else
-			tmp[k++] = ' ';
-	}
-	tmp[k] = 0;
-	w->n = 0;
-	for (char *save = NULL, *t = strtok_r(tmp, " ", &save); t && w->n < MAXW;
-	     t = strtok_r(NULL, " ", &save)) {
-		const char *rep = t;
-		while (*t == '\'')
-			t++;
-		rep = t;
-		for (size_t c = 0; c < sizeof contractions / sizeof *contractions; c++)
-			if (!strcmp(t, contractions[c].from)) {
-				rep = contractions[c].to;
-				break;
-			}
-		size_t L = strlen(rep);
-		if (!L || b + L + 1 >= sizeof w->buf)
-			continue;
-		memcpy(w->buf + b, rep, L + 1);
-		/* A two-word expansion becomes two words. */
-		char *sp = strchr(w->buf + b, ' ');
-		w->w[w->n++] = w->buf + b;
-		if (sp && w->n < MAXW) {
-			*sp = 0;
-			w->w[w->n++] = sp + 1;
-		}
-		b += L + 1;
-	}
-}
-
-/* dst is a copy of src: point its words into its own buffer. */
-static void words_move(struct words *dst, const struct words *src)
-{
-	for (size_t i = 0; i < src->n; i++)
-		dst->w[i] = dst->buf + (src->w[i] - src->buf);
-}
-
-/* Does word w match alternative list alt ("a|b|c", "*")? */
-static int word_is(const char *w, const char *alt, size_t altn)
-{
-	const char *p = alt, *end = alt + altn;
-
-	if (altn == 1 && *alt == '*')
-		return 1;
-	while (p < end) {
-		const char *bar = memchr(p, '|', (size_t)(end - p));
-		size_t len = (size_t)((bar ? bar : end) - p);
-		if (strlen(w) == len && !memcmp(w, p, len))
-			return 1;
-		if (!bar)
-			break;
-		p = bar + 1;
-	}
-	return 0;
-}
-
-static int word_in(const char *w, const char *alts)
-{
-	return word_is(w, alts, strlen(alts));
-}
-
-/* Length in words of phrase ph matched at position i, or 0. */
-static size_t match_at(const struct words *w, size_t i, const char *ph)
-{
-	size_t k = i;
-
-	while (*ph) {
-		const char *sp = strchr(ph, ' ');
-		size_t len = sp ? (size_t)(sp - ph) : strlen(ph);
-		if (k >= w->n || !word_is(w->w[k], ph, len))
-			return 0;
-		k++;
-		ph += len + (sp != NULL);
-	}
-	return k - i;
-}
-
-/* First position of ph at or after from, or -1. */
-static long find(const struct words *w, size_t from, const char *ph)
-{
-	for (size_t i = from; i < w->n; i++)
-		if (match_at(w, i, ph))
-			return (long)i;
-	return -1;
-}
-
 /* Sentences. */
 
 struct sent {
 	size_t utt;
 	const char *s;
 	size_t n;
-	struct words w;
+	struct crm_words w;
 	int question;
 	enum crm_owner role;
 	double score;
@@ -191,7 +66,7 @@ static int split(const char *text, size_t utt, enum crm_owner role, struct sent 
 					return -1;
 				for (size_t k = 0; k < *n; k++) {
 					ns[k] = (*out)[k];
-					words_move(&ns[k].w, &(*out)[k].w);
+					crm_words_move(&ns[k].w, &(*out)[k].w);
 				}
 				free(*out);
 				*out = ns;
@@ -204,7 +79,7 @@ static int split(const char *text, size_t utt, enum crm_owner role, struct sent 
 			st->n = (size_t)(e - s);
 			st->role = role;
 			st->question = *p == '?';
-			fold(s, st->n, &st->w);
+			crm_words_fold(s, st->n, &st->w);
 			if (!st->w.n)
 				(*n)--;
 		}
@@ -213,343 +88,6 @@ static int split(const char *text, size_t utt, enum crm_owner role, struct sent 
 		start = p + 1;
 	}
 	return 0;
-}
-
-/* Due dates. */
-
-static const char *const WDAYS[] = {"sunday", "monday", "tuesday", "wednesday",
-				    "thursday", "friday", "saturday"};
-static const char *const MONTHS[] = {"january", "february", "march", "april", "may",
-				     "june", "july", "august", "september", "october",
-				     "november", "december"};
-static const char *const ORDINALS[] = {"", "first", "second", "third", "fourth", "fifth",
-	"sixth", "seventh", "eighth", "ninth", "tenth", "eleventh", "twelfth", "thirteenth",
-	"fourteenth", "fifteenth", "sixteenth", "seventeenth", "eighteenth", "nineteenth",
-	"twentieth"};
-static const char *const NUMBERS[] = {"zero", "one", "two", "three", "four", "five", "six",
-				      "seven", "eight", "nine", "ten", "eleven", "twelve"};
-
-static int lookup(const char *w, const char *const *tab, int n)
-{
-	for (int i = 0; i < n; i++)
-		if (!strcmp(w, tab[i]))
-			return i;
-	return -1;
-}
-
-/* 1..31 from "15", "15th", "fifteenth", "twenty" "first"; words used in *used. */
-static int day_of_month(const struct words *w, size_t i, size_t *used)
-{
-	const char *s = w->w[i];
-	int d;
-
-	*used = 1;
-	if (isdigit((unsigned char)*s)) {
-		char *end;
-		d = (int)strtol(s, &end, 10);
-		if (*end && strcmp(end, "st") && strcmp(end, "nd") && strcmp(end, "rd") &&
-		    strcmp(end, "th"))
-			return -1;
-		return d >= 1 && d <= 31 ? d : -1;
-	}
-	if ((d = lookup(s, ORDINALS, 21)) > 0)
-		return d;
-	if ((!strcmp(s, "twenty") || !strcmp(s, "thirty")) && i + 1 < w->n) {
-		int o = lookup(w->w[i + 1], ORDINALS, 10);
-		if (o > 0) {
-			*used = 2;
-			d = (s[1] == 'w' ? 20 : 30) + o;
-			return d <= 31 ? d : -1;
-		}
-	}
-	if (!strcmp(s, "thirtieth"))
-		return 30;
-	return -1;
-}
-
-static int count_word(const char *s)
-{
-	int n = lookup(s, NUMBERS, 13);
-
-	if (n >= 0)
-		return n;
-	if (!strcmp(s, "a") || !strcmp(s, "an"))
-		return 1;
-	if (!strcmp(s, "couple"))
-		return 2;
-	if (!strcmp(s, "few"))
-		return 3;
-	if (isdigit((unsigned char)*s))
-		return atoi(s);
-	return -1;
-}
-
-static void ymd(struct tm *tm, int y, int m, int d)
-{
-	memset(tm, 0, sizeof *tm);
-	tm->tm_year = y - 1900;
-	tm->tm_mon = m;
-	tm->tm_mday = d;
-	tm->tm_hour = 12;
-	timegm(tm);	/* normalise */
-}
-
-static int days_in_month(int y, int m)
-{
-	struct tm tm;
-
-	ymd(&tm, y, m + 1, 0);
-	return tm.tm_mday;
-}
-
-/* The date of the phrase at w[i], or 0. */
-static size_t date_at(const struct words *w, size_t i, const struct tm *now, struct tm *out)
-{
-	int y = now->tm_year + 1900, m = now->tm_mon, d = now->tm_mday, wd = now->tm_wday;
-	int monday = d - (wd + 6) % 7;	/* this week's Monday */
-	size_t k;
-	int v;
-
-	if ((k = match_at(w, i, "today|tonight|eod|asap")) ||
-	    (k = match_at(w, i, "end of day|today")) || (k = match_at(w, i, "end of the day")) ||
-	    (k = match_at(w, i, "this afternoon|morning|evening")) ||
-	    (k = match_at(w, i, "later today")) || (k = match_at(w, i, "right away")) ||
-	    (k = match_at(w, i, "as soon as possible")) ||
-	    (k = match_at(w, i, "after the|this call|meeting")) ||
-	    (k = match_at(w, i, "within|in the|an hour")) || (k = match_at(w, i, "within|in the next hour")) ||
-	    (k = match_at(w, i, "first thing")) || (k = match_at(w, i, "by noon|lunch|lunchtime"))) {
-		ymd(out, y, m, d);
-		return k;
-	}
-	/* "by two o'clock", "at 3 pm": a time with no day is today. */
-	if (!strcmp(w->w[i], "by") && i + 2 < w->n && (count_word(w->w[i + 1]) > 0 || isdigit((unsigned char)w->w[i + 1][0])) &&
-	    word_in(w->w[i + 2], "o'clock|oclock|pm|am|p|a")) {
-		ymd(out, y, m, d);
-		return 3;
-	}
-	if ((k = match_at(w, i, "day after tomorrow"))) {
-		ymd(out, y, m, d + 2);
-		return k;
-	}
-	if ((k = match_at(w, i, "tomorrow"))) {
-		ymd(out, y, m, d + 1);
-		return k;
-	}
-	if ((k = match_at(w, i, "end of next week")) || (k = match_at(w, i, "later next week"))) {
-		ymd(out, y, m, monday + 11);
-		return k;
-	}
-	if ((k = match_at(w, i, "next week")) || (k = match_at(w, i, "early next week")) ||
-	    (k = match_at(w, i, "beginning of next week"))) {
-		ymd(out, y, m, monday + 7);
-		return k;
-	}
-	if ((k = match_at(w, i, "end of the|this week")) || (k = match_at(w, i, "end of week")) ||
-	    (k = match_at(w, i, "this week")) || (k = match_at(w, i, "later this week"))) {
-		ymd(out, y, m, wd == 6 || wd == 0 ? monday + 11 : monday + 4);
-		return k;
-	}
-	if ((k = match_at(w, i, "end of next month"))) {
-		ymd(out, y, m + 1, days_in_month(y, m + 1));
-		return k;
-	}
-	if ((k = match_at(w, i, "next month")) || (k = match_at(w, i, "beginning of next month"))) {
-		ymd(out, y, m + 1, 1);
-		return k;
-	}
-	if ((k = match_at(w, i, "end of the|this month")) || (k = match_at(w, i, "month end")) ||
-	    (k = match_at(w, i, "this month"))) {
-		ymd(out, y, m, days_in_month(y, m));
-		return k;
-	}
-	if ((k = match_at(w, i, "end of the|this quarter")) || (k = match_at(w, i, "quarter end")) ||
-	    (k = match_at(w, i, "this quarter"))) {
-		int qm = m / 3 * 3 + 2;
-		ymd(out, y, qm, days_in_month(y, qm));
-		return k;
-	}
-	/* "end of q3", "by the third quarter", "q2" */
-	{
-		size_t j = i, q = 0;
-		int qn = -1;
-
-		if ((q = match_at(w, j, "end of the")) || (q = match_at(w, j, "end of")) ||
-		    (q = match_at(w, j, "the")))
-			j += q;
-		if (j < w->n) {
-			const char *x = w->w[j];
-
-			if (x[0] == 'q' && x[1] >= '1' && x[1] <= '4' && !x[2])
-				qn = x[1] - '1', j++;
-			else if (j + 1 < w->n && !strcmp(w->w[j + 1], "quarter") &&
-				 (qn = lookup(x, ORDINALS, 5) - 1) >= 0 && qn < 4)
-				j += 2;
-			else
-				qn = -1;
-		}
-		if (qn >= 0) {
-			int qy = qn * 3 + 2 < m ? y + 1 : y;
-
-			ymd(out, qy, qn * 3 + 2, days_in_month(qy, qn * 3 + 2));
-			return j - i;
-		}
-	}
-	if ((k = match_at(w, i, "next quarter"))) {
-		ymd(out, y, m / 3 * 3 + 3, 1);
-		return k;
-	}
-	if ((k = match_at(w, i, "end of the|this year")) || (k = match_at(w, i, "year end"))) {
-		ymd(out, y, 11, 31);
-		return k;
-	}
-	/* in two weeks, in 3 days, within a week, two weeks from now */
-	if ((k = match_at(w, i, "in|within")) && i + 2 < w->n) {
-		size_t j = i + 1, u;
-		if (match_at(w, j, "a couple of"))
-			v = 2, u = j + 3;
-		else if (match_at(w, j, "a few"))
-			v = 3, u = j + 2;
-		else
-			v = count_word(w->w[j]), u = j + 1;
-		if (v > 0 && u < w->n) {
-			const char *un = w->w[u];
-			int days = !strncmp(un, "day", 3) ? v : !strncmp(un, "week", 4) ? 7 * v : -1;
-			if (days > 0) {
-				ymd(out, y, m, d + days);
-				return u + 1 - i;
-			}
-			if (!strncmp(un, "month", 5)) {
-				ymd(out, y, m + v, d);
-				return u + 1 - i;
-			}
-		}
-	}
-	/* next monday, this friday, monday, on monday */
-	{
-		size_t j = i;
-		int next = 0, thisw = 0;
-		if (match_at(w, j, "next"))
-			next = 1, j++;
-		else if (match_at(w, j, "this|coming"))
-			thisw = 1, j++;
-		if (j < w->n && (v = lookup(w->w[j], WDAYS, 7)) >= 0) {
-			int off;
-			size_t used;
-
-			/* "Thursday the 12th": the date says which Thursday. */
-			if (j + 2 < w->n && !strcmp(w->w[j + 1], "the") && day_of_month(w, j + 2, &used) > 0)
-				return date_at(w, j + 1, now, out) ? j + 2 + used - i : 0;
-			/* "Friday next week" */
-			if (!next && !thisw && match_at(w, j + 1, "next week")) {
-				ymd(out, y, m, monday + 7 + (v + 6) % 7);
-				return j + 3 - i;
-			}
-			if (next)
-				off = monday + 7 + (v + 6) % 7 - d;
-			else {
-				off = (v - wd + 7) % 7;
-				if (off == 0 && !thisw)
-					off = 7;
-			}
-			ymd(out, y, m, d + off);
-			return j + 1 - i;
-		}
-	}
-	/* march 3, march 3rd, march the third, 3 march, the 15th */
-	if ((v = lookup(w->w[i], MONTHS, 12)) >= 0 && i + 1 < w->n) {
-		size_t j = i + 1, used;
-		if (!strcmp(w->w[j], "the") && j + 1 < w->n)
-			j++;
-		int dd = day_of_month(w, j, &used);
-		if (dd > 0) {
-			ymd(out, v < m || (v == m && dd < d) ? y + 1 : y, v, dd);
-			return j + used - i;
-		}
-	}
-	if (!strcmp(w->w[i], "the") && i + 1 < w->n) {
-		size_t used;
-		int dd = day_of_month(w, i + 1, &used);
-		if (dd > 0) {
-			size_t j = i + 1 + used;
-			if (j + 1 < w->n && !strcmp(w->w[j], "of") &&
-			    (v = lookup(w->w[j + 1], MONTHS, 12)) >= 0) {
-				ymd(out, v < m || (v == m && dd < d) ? y + 1 : y, v, dd);
-				return j + 2 - i;
-			}
-			ymd(out, dd < d ? (m == 11 ? y + 1 : y) : y, dd < d ? (m + 1) % 12 : m, dd);
-			return j - i;
-		}
-	}
-	/* 2026-12-01 */
-	{
-		int yy, mm, dd;
-		char tail;
-		if (sscanf(w->w[i], "%4d-%2d-%2d%c", &yy, &mm, &dd, &tail) == 3 &&
-		    mm >= 1 && mm <= 12 && dd >= 1 && dd <= 31) {
-			ymd(out, yy, mm - 1, dd);
-			return 1;
-		}
-	}
-	return 0;
-}
-
-static int due_in(const struct words *w, time_t t, char due[11], char *phrase, size_t n)
-{
-	struct tm now, out;
-
-	gmtime_r(&t, &now);
-	for (size_t i = 0; i < w->n; i++) {
-		size_t k = date_at(w, i, &now, &out);
-		if (!k)
-			continue;
-		/* "by", "on", "before", "until" belong to the phrase. */
-		size_t s = i > 0 && word_in(w->w[i - 1], "by|on|before|until|till|for") ? i - 1 : i;
-		if (phrase) {
-			size_t o = 0;
-			phrase[0] = 0;
-			for (size_t j = s; j < i + k && o + 1 < n; j++)
-				o += (size_t)snprintf(phrase + o, n - o, "%s%s", j > s ? " " : "", w->w[j]);
-		}
-		strftime(due, 11, "%Y-%m-%d", &out);
-		return 1;
-	}
-	return 0;
-}
-
-/* Is there a date phrase in w at or after from? */
-static int date_after(const struct words *w, size_t from)
-{
-	struct tm now, out;
-	time_t t = 0;
-
-	gmtime_r(&t, &now);
-	for (size_t i = from; i < w->n; i++)
-		if (date_at(w, i, &now, &out))
-			return 1;
-	return 0;
-}
-
-int crm_due_date(const char *text, time_t t, char due[11], char *phrase, size_t n)
-{
-	struct words w;
-
-	fold(text, strlen(text), &w);
-	return due_in(&w, t, due, phrase, n);
-}
-
-void crm_workdays_after(time_t t, int n, char due[11])
-{
-	struct tm tm;
-	int add = 0;
-
-	gmtime_r(&t, &tm);
-	for (int wd = tm.tm_wday; n > 0; ) {
-		add++;
-		wd = (wd + 1) % 7;
-		n -= wd != 0 && wd != 6;
-	}
-	ymd(&tm, tm.tm_year + 1900, tm.tm_mon, tm.tm_mday + add);
-	strftime(due, 11, "%Y-%m-%d", &tm);
 }
 
 /* Sentiment: a small lexicon, negation and intensity (after VADER). */
@@ -582,7 +120,7 @@ static const struct { const char *ph; double v; } LEX[] = {
 	{"no", -0.4},
 };
 
-static double sentiment_words(const struct words *w)
+static double sentiment_words(const struct crm_words *w)
 {
 	double sum = 0;
 
@@ -590,7 +128,7 @@ static double sentiment_words(const struct words *w)
 		size_t k = 0;
 		double v = 0;
 		for (size_t j = 0; j < sizeof LEX / sizeof *LEX; j++)
-			if ((k = match_at(w, i, LEX[j].ph))) {
+			if ((k = crm_match_at(w, i, LEX[j].ph))) {
 				v = LEX[j].v;
 				break;
 			}
@@ -599,15 +137,15 @@ static double sentiment_words(const struct words *w)
 			continue;
 		}
 		/* Intensity from the word before; negation within three before. */
-		if (i > 0 && word_in(w->w[i - 1], "very|really|so|extremely|super|totally|incredibly"))
+		if (i > 0 && crm_word_in(w->w[i - 1], "very|really|so|extremely|super|totally|incredibly"))
 			v *= 1.3;
-		if (i > 1 && match_at(w, i - 2, "a bit|little"))
+		if (i > 1 && crm_match_at(w, i - 2, "a bit|little"))
 			v *= 0.6;
-		else if (i > 0 && word_in(w->w[i - 1], "slightly|somewhat|quite"))
+		else if (i > 0 && crm_word_in(w->w[i - 1], "slightly|somewhat|quite"))
 			v *= 0.7;
 		for (size_t b = i > 3 ? i - 3 : 0; b < i; b++)
-			if (word_in(w->w[b], "not|never|cannot|no|nothing|hardly|without") &&
-			    !(v > 0 && match_at(w, i, "no problem|worries"))) {
+			if (crm_word_in(w->w[b], "not|never|cannot|no|nothing|hardly|without") &&
+			    !(v > 0 && crm_match_at(w, i, "no problem|worries"))) {
 				v *= -0.74;
 				break;
 			}
@@ -619,9 +157,9 @@ static double sentiment_words(const struct words *w)
 
 double crm_sentiment(const char *text)
 {
-	struct words w;
+	struct crm_words w;
 
-	fold(text, strlen(text), &w);
+	crm_words_fold(text, strlen(text), &w);
 	return sentiment_words(&w);
 }
 
@@ -784,53 +322,44 @@ static const char *const REP_SIDE[] = {
 	"calculator", "discount", "onboarding", "agreement", "notes", "sandbox",
 };
 
-static size_t count_any(const struct words *w, const char *const *ph, size_t n)
-{
-	size_t c = 0;
-
-	for (size_t i = 0; i < n; i++)
-		c += find(w, 0, ph[i]) >= 0;
-	return c;
-}
-
 static int is_trigger_word(const char *x)
 {
-	return word_in(x, "will|going|need|have|must|should|plan|happy|make|sure|want|let");
+	return crm_word_in(x, "will|going|need|have|must|should|plan|happy|make|sure|want|let");
 }
 
 /* Does the word at v start an action ("send the deck", not "see")? */
-static int is_action(const struct words *w, size_t v)
+static int is_action(const struct crm_words *w, size_t v)
 {
 	const char *x = w->w[v];
 
 	if (!strcmp(x, "let"))
-		return match_at(w, v + 1, "me|us|you know") > 0;
-	if (!strcmp(x, "try") && match_at(w, v + 1, "to"))	/* "I'll try to send" */
+		return crm_match_at(w, v + 1, "me|us|you know") > 0;
+	if (!strcmp(x, "try") && crm_match_at(w, v + 1, "to"))	/* "I'll try to send" */
 		return v + 2 < w->n && is_action(w, v + 2);
 	if (!strcmp(x, "have") || !strcmp(x, "keep")) {
-		if (v + 1 >= w->n || word_in(w->w[v + 1], "to|a|an|been|no|any|got|some|questions|concerns"))
+		if (v + 1 >= w->n || crm_word_in(w->w[v + 1], "to|a|an|been|no|any|got|some|questions|concerns"))
 			return 0;
 		/* "have it to you by Friday", "keep you posted" */
-		if (date_after(w, v + 1) || find(w, v + 1, "posted|updated|informed|in the loop") >= 0)
+		if (crm_date_after(w, v + 1) || crm_find(w, v + 1, "posted|updated|informed|in the loop") >= 0)
 			return 1;
 		/* "have biomed send you the serials": someone made to act */
 		for (size_t j = v + 2; j < w->n && j <= v + 4; j++)
-			if (!word_in(w->w[j], FUNC) && !word_in(w->w[j], NOT_VERBS) && j + 1 < w->n &&
-			    word_in(w->w[j + 1], "you|us|the|out|over|them|it|me|up"))
+			if (!crm_word_in(w->w[j], FUNC) && !crm_word_in(w->w[j], NOT_VERBS) && j + 1 < w->n &&
+			    crm_word_in(w->w[j + 1], "you|us|the|out|over|them|it|me|up"))
 				return 1;
 		return 0;
 	}
 	/* "I'll be on site on the 28th": being somewhere, at a time. */
 	if (!strcmp(x, "be"))
-		return match_at(w, v + 1, "on site|onsite|there|in|at|over|back") && date_after(w, v + 1);
-	if (word_in(x, WEAK_VERBS))
-		return v + 1 < w->n && !(word_in(w->w[v + 1], "it|that|this|them|so|something|anything|care|a") &&
+		return crm_match_at(w, v + 1, "on site|onsite|there|in|at|over|back") && crm_date_after(w, v + 1);
+	if (crm_word_in(x, WEAK_VERBS))
+		return v + 1 < w->n && !(crm_word_in(w->w[v + 1], "it|that|this|them|so|something|anything|care|a") &&
 					 v + 2 >= w->n);
-	if (match_at(w, v, "go back to"))
+	if (crm_match_at(w, v, "go back to"))
 		return 1;
 	if (!strcmp(x, "look"))	/* "look into it", not "look out for" */
-		return v + 1 < w->n && !word_in(w->w[v + 1], "out|forward|at|like|good|great|fine");
-	if (word_in(x, NOT_VERBS) || word_in(x, FUNC))
+		return v + 1 < w->n && !crm_word_in(w->w[v + 1], "out|forward|at|like|good|great|fine");
+	if (crm_word_in(x, NOT_VERBS) || crm_word_in(x, FUNC))
 		return 0;
 	/* A number, a date or a word that is not a word. */
 	return isalpha((unsigned char)x[0]) || (unsigned char)x[0] >= 0x80;
@@ -841,33 +370,33 @@ static int is_action(const struct words *w, size_t v)
  * trigger, that is not a pronoun or a particle ("I'll confirm", "let's fix
  * it, then", "we can work on that" name nothing to do).
  */
-static int has_object(const struct words *w, size_t v)
+static int has_object(const struct crm_words *w, size_t v)
 {
 	for (size_t j = v + 1; j < w->n; j++) {
-		if (match_at(w, j, "i|we|you will|can|shall") || match_at(w, j, "let me|us"))
+		if (crm_match_at(w, j, "i|we|you will|can|shall") || crm_match_at(w, j, "let me|us"))
 			break;
-		if (match_at(w, j, "back to"))	/* "get back to you", "go back to them" */
+		if (crm_match_at(w, j, "back to"))	/* "get back to you", "go back to them" */
 			return 1;
 		/* "check with them", "talk to him": people are something to
 		 * act on ("talk to you soon" is a goodbye) */
-		if (match_at(w, j, "with|to him|her|them|you|us|everyone|someone"))
-			return !(j + 2 < w->n && word_in(w->w[j + 2], "soon|later"));
-		if (!word_in(w->w[j], FUNC))
+		if (crm_match_at(w, j, "with|to him|her|them|you|us|everyone|someone"))
+			return !(j + 2 < w->n && crm_word_in(w->w[j + 2], "soon|later"));
+		if (!crm_word_in(w->w[j], FUNC))
 			return 1;
 	}
 	return 0;
 }
 
 /* Action item in sentence s (clause from position from), 1 if found. */
-static int action_in(const struct words *w, size_t from, int question, int *request, size_t *at)
+static int action_in(const struct crm_words *w, size_t from, int question, int *request, size_t *at)
 {
 	for (size_t i = from; i < w->n; i++) {
 		size_t k = 0;
 		int req = 0;
 		for (size_t j = 0; !k && j < sizeof COMMIT_TRIG / sizeof *COMMIT_TRIG; j++)
-			k = match_at(w, i, COMMIT_TRIG[j]);
+			k = crm_match_at(w, i, COMMIT_TRIG[j]);
 		for (size_t j = 0; !k && j < sizeof REQ_TRIG / sizeof *REQ_TRIG; j++)
-			if ((k = match_at(w, i, REQ_TRIG[j])))
+			if ((k = crm_match_at(w, i, REQ_TRIG[j])))
 				req = 1;
 		if (!k)
 			continue;
@@ -876,30 +405,30 @@ static int action_in(const struct words *w, size_t from, int question, int *requ
 		/* "a summary you can share" is a relative clause, not a request:
 		 * a bare "you" starts a clause or follows a conjunction. */
 		if (req && !strcmp(w->w[i], "you") && i > 0 &&
-		    !word_in(w->w[i - 1], "and|so|then|but|now|also|okay|ok|great|sure|yes|next|please|that|if"))
+		    !crm_word_in(w->w[i - 1], "and|so|then|but|now|also|okay|ok|great|sure|yes|next|please|that|if"))
 			skip = 1;
 		for (size_t j = 0; j < sizeof NOT_ACTION / sizeof *NOT_ACTION; j++)
-			if (match_at(w, i, NOT_ACTION[j]) || (i > 0 && match_at(w, i - 1, NOT_ACTION[j])))
+			if (crm_match_at(w, i, NOT_ACTION[j]) || (i > 0 && crm_match_at(w, i - 1, NOT_ACTION[j])))
 				skip = 1;
 		/* "if you could sign...", "so we can pay" are conditions and
 		 * purposes; "we will not" is a refusal. */
 		for (size_t b = i > 3 ? i - 3 : 0; b < i; b++)
-			if (word_in(w->w[b], "if|unless|when|once|whether|before|after|until|because|since"))
+			if (crm_word_in(w->w[b], "if|unless|when|once|whether|before|after|until|because|since"))
 				skip = 1;
 		/* "so (that) we can pay" is a purpose; "so I'll send it" goes on. */
-		if ((i > 0 && !strcmp(w->w[i - 1], "so") && i + 1 < w->n && word_in(w->w[i + 1], "can|could")) ||
-		    (i > 1 && match_at(w, i - 2, "so that")))
+		if ((i > 0 && !strcmp(w->w[i - 1], "so") && i + 1 < w->n && crm_word_in(w->w[i + 1], "can|could")) ||
+		    (i > 1 && crm_match_at(w, i - 2, "so that")))
 			skip = 1;
 		/* "I'm not sure we'll renew", "I think we can fill it": a
 		 * belief about what may happen, not a commitment. */
 		for (size_t b = i > 3 ? i - 3 : 0; b < i; b++)
-			if (word_in(w->w[b], "think|doubt|believe|guess|suppose|reckon|expect|hope") ||
-			    (b > 0 && !strcmp(w->w[b], "sure") && word_in(w->w[b - 1], "not|am|are|is|pretty|quite")))
+			if (crm_word_in(w->w[b], "think|doubt|believe|guess|suppose|reckon|expect|hope") ||
+			    (b > 0 && !strcmp(w->w[b], "sure") && crm_word_in(w->w[b - 1], "not|am|are|is|pretty|quite")))
 				skip = 1;
 		/* "I'll see what I can share": a clause inside another. */
-		if (i > 0 && word_in(w->w[i - 1], "what|how|which|whatever|anything|something"))
+		if (i > 0 && crm_word_in(w->w[i - 1], "what|how|which|whatever|anything|something"))
 			skip = 1;
-		if (i + k < w->n && word_in(w->w[i + k], "not|never"))
+		if (i + k < w->n && crm_word_in(w->w[i + k], "not|never"))
 			skip = 1;
 		if (skip) {
 			i += k - 1;
@@ -907,8 +436,8 @@ static int action_in(const struct words *w, size_t from, int question, int *requ
 		}
 		/* The verb: within three words ("go ahead and send"). */
 		for (size_t v = i + k; v < w->n && v <= i + k + 3; v++) {
-			if (word_in(w->w[v], "please|go|ahead|and|both|all") &&
-			    !match_at(w, v, "go back to"))
+			if (crm_word_in(w->w[v], "please|go|ahead|and|both|all") &&
+			    !crm_match_at(w, v, "go back to"))
 				continue;
 			if (is_action(w, v) && has_object(w, v)) {
 				*request = req;
@@ -923,11 +452,11 @@ static int action_in(const struct words *w, size_t from, int question, int *requ
 }
 
 /* Adverbs that sit inside the phrases actions are found by ("I also need to"). */
-static void strip_adverbs(const struct words *w, struct words *out)
+static void strip_adverbs(const struct crm_words *w, struct crm_words *out)
 {
 	out->n = 0;
 	for (size_t i = 0; i < w->n; i++)
-		if (!word_in(w->w[i], "also|just|really|actually|definitely|probably|certainly|"
+		if (!crm_word_in(w->w[i], "also|just|really|actually|definitely|probably|certainly|"
 			     "quickly|then|still|personally|happily|gladly|first"))
 			out->w[out->n++] = w->w[i];
 }
@@ -953,7 +482,7 @@ static size_t name_tokens(const char *s, char tok[][24], size_t max)
 			if ((isalnum((unsigned char)*s) || (unsigned char)*s >= 0x80) && k + 1 < sizeof tok[0])
 				tok[n][k++] = (char)tolower((unsigned char)*s);
 		tok[n][k] = 0;
-		if (k && !word_in(tok[n], TITLES))
+		if (k && !crm_word_in(tok[n], TITLES))
 			n++;
 	}
 	return n;
@@ -994,7 +523,7 @@ static int label_says(const char *s, const char *words)
 		size_t k = strlen(d);
 		while (k && isdigit((unsigned char)d[k - 1]))
 			d[--k] = 0;
-		if (word_in(d, words))
+		if (crm_word_in(d, words))
 			return 1;
 	}
 	return 0;
@@ -1068,11 +597,11 @@ static int spk_index(const struct roles *r, const char *speaker)
 static void find_team(const struct crm_transcript *t, struct roles *r)
 {
 	for (size_t i = 0; i < t->n; i++) {
-		struct words w;
+		struct crm_words w;
 
 		if (spk_index(r, t->u[i].speaker) != r->rep)
 			continue;
-		fold(t->u[i].text, strlen(t->u[i].text), &w);
+		crm_words_fold(t->u[i].text, strlen(t->u[i].text), &w);
 		for (size_t x = 0; x < r->n; x++) {
 			char tok[6][24];
 
@@ -1083,11 +612,11 @@ static void find_team(const struct crm_transcript *t, struct roles *r)
 					continue;
 				/* "Ngozi with me", "my colleague Beth", "Beth,
 				 * our solutions engineer", "joined by Sam" */
-				if (match_at(&w, j + 1, "with me|us") || match_at(&w, j + 1, "our|my") ||
-				    match_at(&w, j + 1, "is|who is our|my") ||
-				    (j > 0 && word_in(w.w[j - 1], "colleague|colleagues|teammate|by|engineer|manager|partner")) ||
-				    (j > 1 && match_at(&w, j - 2, "got|have|brought|with|joining")) ||
-				    (j > 1 && match_at(&w, j - 2, "with me|us"))) {
+				if (crm_match_at(&w, j + 1, "with me|us") || crm_match_at(&w, j + 1, "our|my") ||
+				    crm_match_at(&w, j + 1, "is|who is our|my") ||
+				    (j > 0 && crm_word_in(w.w[j - 1], "colleague|colleagues|teammate|by|engineer|manager|partner")) ||
+				    (j > 1 && crm_match_at(&w, j - 2, "got|have|brought|with|joining")) ||
+				    (j > 1 && crm_match_at(&w, j - 2, "with me|us"))) {
 					r->role[x] = CRM_OWNER_REP;
 					break;
 				}
@@ -1149,23 +678,29 @@ static void find_roles(const struct crm_transcript *t, const char *rep, struct r
 	if (r->rep < 0 && r->n >= 2) {
 		for (size_t i = 0; i < t->n; i++) {
 			int x = spk_index(r, t->u[i].speaker);
-			struct words w;
+			struct crm_words w;
 			if (x < 0)
 				continue;
-			fold(t->u[i].text, strlen(t->u[i].text), &w);
+			crm_words_fold(t->u[i].text, strlen(t->u[i].text), &w);
 			/* "this is Anita from Bondline", "Elena from VitaBand
 			 * here": who names themselves with a company, early. */
 			char tok[6][24];
 			if (i < 4 && name_tokens(r->spk[x], tok, 6))
 				for (size_t j = 0; j + 1 < w.n; j++)
-					if (!strcmp(w.w[j], tok[0]) && word_in(w.w[j + 1], "from|with|at|here")) {
+					if (!strcmp(w.w[j], tok[0]) && crm_word_in(w.w[j + 1], "from|with|at|here")) {
 						r->sells[x] += 1.5;
 						break;
 					}
-			r->sells[x] += 0.7 * (double)count_any(&w, SELLS, sizeof SELLS / sizeof *SELLS);
-			r->sells[x] -= 0.7 * (double)count_any(&w, BUYS, sizeof BUYS / sizeof *BUYS);
+			r->sells[x] += 0.7 * (double)crm_count_any(&w, SELLS, sizeof SELLS / sizeof *SELLS);
+			r->sells[x] -= 0.7 * (double)crm_count_any(&w, BUYS, sizeof BUYS / sizeof *BUYS);
 		}
-		r->sells[0] += 0.3;
+		/* With no word for either side, who opens the call is the
+		 * host (outbound calls): a guess, and said to be one. */
+		int words = 0;
+		for (size_t i = 0; i < r->n; i++)
+			words |= r->sells[i] != 0;
+		if (!words)
+			r->sells[0] += 0.25;
 		size_t best = 0, second = 1;
 		for (size_t i = 1; i < r->n; i++)
 			if (r->sells[i] > r->sells[best])
@@ -1174,8 +709,8 @@ static void find_roles(const struct crm_transcript *t, const char *rep, struct r
 				second = i;
 		double margin = r->sells[best] - r->sells[second];
 		r->confidence = 1 / (1 + exp(-2 * margin));
-		r->basis = "words";
-		if (r->confidence >= 0.7)	/* more than who opens the call */
+		r->basis = words ? "words" : "opened the call";
+		if (r->confidence >= 0.6)
 			r->rep = (int)best;
 	}
 	if (r->rep < 0)
@@ -1203,7 +738,7 @@ static const char *const TRACK[CRM_NTRK] = {
 	"security|secure|gdpr|soc|encrypt|encrypted|encryption|sso|single sign on|compliance|compliant|privacy",
 };
 
-static size_t count_tracker(const struct words *w, const char *spec)
+static size_t count_tracker(const struct crm_words *w, const char *spec)
 {
 	/* spec is "a|b c|d" where a space-free alternative is one word; phrases
 	 * with spaces are checked whole. */
@@ -1215,7 +750,7 @@ static size_t count_tracker(const struct words *w, const char *spec)
 		size_t len = bar ? (size_t)(bar - p) : strlen(p);
 		char ph[64];
 		snprintf(ph, sizeof ph, "%.*s", (int)len, p);
-		for (long at = find(w, 0, ph); at >= 0; at = find(w, (size_t)at + 1, ph))
+		for (long at = crm_find(w, 0, ph); at >= 0; at = crm_find(w, (size_t)at + 1, ph))
 			c++;
 		p += len + (bar != NULL);
 	}
@@ -1254,7 +789,7 @@ void crm_analysis_free(struct crm_analysis *a)
 }
 
 /* A cue: the words w[at..at+k), or text when w is NULL. */
-static int add_cue(struct crm_analysis *a, const struct words *w, size_t at, size_t k,
+static int add_cue(struct crm_analysis *a, const struct crm_words *w, size_t at, size_t k,
 		   const char *text, const char *kind, size_t utt, double weight)
 {
 	struct crm_cue *nc = realloc(a->cues, (a->ncues + 1) * sizeof *nc), *c;
@@ -1301,8 +836,8 @@ static int talk_add(struct crm_analysis *a, const char *speaker, enum crm_owner 
 static int sentence_actions(struct crm_analysis *a, const struct crm_transcript *t,
 			    struct sent *s, const struct crm_callan_opts *o)
 {
-	struct words wa;
-	const struct words *w = &wa;
+	struct crm_words wa;
+	const struct crm_words *w = &wa;
 
 	strip_adverbs(&s->w, &wa);
 	size_t from = 0;
@@ -1317,10 +852,10 @@ static int sentence_actions(struct crm_analysis *a, const struct crm_transcript 
 		size_t at2;
 		if (action_in(w, at + 2, s->question, &req2, &at2)) {
 			end = at2;
-			while (end > at + 2 && word_in(w->w[end - 1], "and|then|but|so|also"))
+			while (end > at + 2 && crm_word_in(w->w[end - 1], "and|then|but|so|also"))
 				end--;
 		}
-		struct words cl;
+		struct crm_words cl;
 		cl.n = 0;
 		for (size_t j = at; j < end; j++)
 			cl.w[cl.n++] = w->w[j];
@@ -1328,18 +863,18 @@ static int sentence_actions(struct crm_analysis *a, const struct crm_transcript 
 			owner = request ? (s->role == CRM_OWNER_REP ? CRM_OWNER_CUSTOMER : CRM_OWNER_REP)
 					: s->role;
 		else {
-			size_t cs = count_any(&cl, CUSTOMER_SIDE, sizeof CUSTOMER_SIDE / sizeof *CUSTOMER_SIDE);
-			size_t rs = count_any(&cl, REP_SIDE, sizeof REP_SIDE / sizeof *REP_SIDE);
-			int me = find(&cl, 0, "me|us") >= 0;
+			size_t cs = crm_count_any(&cl, CUSTOMER_SIDE, sizeof CUSTOMER_SIDE / sizeof *CUSTOMER_SIDE);
+			size_t rs = crm_count_any(&cl, REP_SIDE, sizeof REP_SIDE / sizeof *REP_SIDE);
+			int me = crm_find(&cl, 0, "me|us") >= 0;
 			if (request)
 				owner = rs > cs || (me && rs >= cs) ? CRM_OWNER_REP : CRM_OWNER_CUSTOMER;
 			else
 				owner = cs > rs ? CRM_OWNER_CUSTOMER : CRM_OWNER_REP;
 		}
 		/* "let us" is shared; the rep carries it. */
-		if (match_at(w, at, "let us") && s->role != CRM_OWNER_UNKNOWN)
+		if (crm_match_at(w, at, "let us") && s->role != CRM_OWNER_UNKNOWN)
 			owner = CRM_OWNER_REP;
-		struct words clause = cl;
+		struct crm_words clause = cl;
 		int whole = from == 0 && end == w->n;
 		struct crm_action *ni = realloc(a->items, (a->nitems + 1) * sizeof *ni);
 		if (!ni)
@@ -1354,7 +889,7 @@ static int sentence_actions(struct crm_analysis *a, const struct crm_transcript 
 		/* What it acts on: the first phrase after the verb (the
 		 * first word past the trigger) that is not function words. */
 		for (size_t j = 1, verb = 0; j < clause.n; j++) {
-			if (word_in(clause.w[j], FUNC) || is_trigger_word(clause.w[j]))
+			if (crm_word_in(clause.w[j], FUNC) || is_trigger_word(clause.w[j]))
 				continue;
 			if (!verb) {
 				verb = j;
@@ -1362,21 +897,21 @@ static int sentence_actions(struct crm_analysis *a, const struct crm_transcript 
 			}
 			/* The head of the phrase: its last word ("the roi
 			 * calculator tomorrow": calculator). */
-			while (j + 1 < clause.n && !word_in(clause.w[j + 1], FUNC))
+			while (j + 1 < clause.n && !crm_word_in(clause.w[j + 1], FUNC))
 				j++;
 			snprintf(it->object, sizeof it->object, "%s", clause.w[j]);
 			break;
 		}
 		/* The object right after the verb is a pronoun. */
 		for (size_t j = 1; j < clause.n && j <= 4; j++)
-			if (word_in(clause.w[j], "it|that|this|them|him|her|those|these")) {
-				it->anaphor = !word_in(clause.w[j - 1], "and|or|so|if|that") && j >= 2;
+			if (crm_word_in(clause.w[j], "it|that|this|them|him|her|those|these")) {
+				it->anaphor = !crm_word_in(clause.w[j - 1], "and|or|so|if|that") && j >= 2;
 				break;
 			}
 		/* Due date: in the clause, else anywhere in the sentence. */
 		char phrase[96];
-		if (due_in(&clause, o->call_time, it->due, phrase, sizeof phrase) ||
-		    (whole && due_in(w, o->call_time, it->due, phrase, sizeof phrase))) {
+		if (crm_due_in(&clause, o->call_time, it->due, phrase, sizeof phrase) ||
+		    (whole && crm_due_in(w, o->call_time, it->due, phrase, sizeof phrase))) {
 			if (!(it->due_phrase = strdup(phrase)))
 				return -1;
 		} else if (owner != CRM_OWNER_CUSTOMER) {
@@ -1432,18 +967,18 @@ static long reply_to(const struct crm_transcript *t, size_t u)
 /* How the reply answers a request: 1 yes, -1 no, 0 neither. */
 static int answer(const char *text)
 {
-	struct words w;
+	struct crm_words w;
 	size_t n;
 
-	fold(text, strlen(text), &w);
+	crm_words_fold(text, strlen(text), &w);
 	n = w.n < 6 ? w.n : 6;
 	for (size_t i = 0; i < n; i++) {
-		if (word_in(w.w[i], "no|not|cannot|unfortunately|afraid|nope|never") ||
-		    match_at(&w, i, "will not|would not|rather not|hard to|tricky|difficult"))
+		if (crm_word_in(w.w[i], "no|not|cannot|unfortunately|afraid|nope|never") ||
+		    crm_match_at(&w, i, "will not|would not|rather not|hard to|tricky|difficult"))
 			return -1;
-		if (word_in(w.w[i], "yes|yeah|yep|yup|sure|absolutely|certainly|definitely|okay|ok|"
+		if (crm_word_in(w.w[i], "yes|yeah|yep|yup|sure|absolutely|certainly|definitely|okay|ok|"
 			    "fine|course|done|noted|happy|gladly|will|can|shall|right") ||
-		    match_at(&w, i, "no problem|sounds good|will do|can do|of course|i will|we will"))
+		    crm_match_at(&w, i, "no problem|sounds good|will do|can do|of course|i will|we will"))
 			return 1;
 	}
 	return 0;
@@ -1573,8 +1108,8 @@ int crm_callan(const struct crm_transcript *t, const struct crm_callan_opts *o,
 		enum crm_owner role = role_in(&R, t->u[i].speaker);
 		if (split(t->u[i].text, i, role, &S, &ns, &alloc) < 0)
 			goto oom;
-		struct words w;
-		fold(t->u[i].text, strlen(t->u[i].text), &w);
+		struct crm_words w;
+		crm_words_fold(t->u[i].text, strlen(t->u[i].text), &w);
 		double s = sentiment_words(&w);
 		a->utt_sentiment[i] = s;
 		if (role != CRM_OWNER_REP) {
@@ -1606,7 +1141,7 @@ int crm_callan(const struct crm_transcript *t, const struct crm_callan_opts *o,
 
 	for (size_t k = 0; k < ns; k++) {
 		struct sent *s = &S[k];
-		const struct words *w = &s->w;
+		const struct crm_words *w = &s->w;
 		/* Trackers. */
 		for (int tr = 0; tr < CRM_NTRK; tr++) {
 			size_t c = count_tracker(w, TRACK[tr]);
@@ -1618,7 +1153,7 @@ int crm_callan(const struct crm_transcript *t, const struct crm_callan_opts *o,
 		/* Hesitation: the customer's sentences, or all when unknown. */
 		if (s->role != CRM_OWNER_REP) {
 			for (size_t h = 0; h < sizeof HES / sizeof *HES; h++) {
-				long at = find(w, 0, HES[h].ph);
+				long at = crm_find(w, 0, HES[h].ph);
 				if (at < 0)
 					continue;
 				if (!strcmp(HES[h].kind, "filler")) {
@@ -1635,13 +1170,13 @@ int crm_callan(const struct crm_transcript *t, const struct crm_callan_opts *o,
 					continue;
 				hes += HES[h].w;
 				s->score += 1.5;
-				if (add_cue(a, w, (size_t)at, match_at(w, (size_t)at, HES[h].ph),
+				if (add_cue(a, w, (size_t)at, crm_match_at(w, (size_t)at, HES[h].ph),
 					    NULL, HES[h].kind, s->utt, HES[h].w) < 0)
 					goto oom;
 			}
 			for (size_t c = 0; c < sizeof COMMIT / sizeof *COMMIT; c++) {
-				long at = find(w, 0, COMMIT[c]);
-				if (at >= 0 && !(at > 0 && word_in(w->w[at - 1], "not|never"))) {
+				long at = crm_find(w, 0, COMMIT[c]);
+				if (at >= 0 && !(at > 0 && crm_word_in(w->w[at - 1], "not|never"))) {
 					counter += 0.6;
 					s->score += 1;
 				}
@@ -1649,7 +1184,7 @@ int crm_callan(const struct crm_transcript *t, const struct crm_callan_opts *o,
 		}
 		if (sentence_actions(a, t, s, o) < 0)
 			goto oom;
-		if (find(w, 0, "decided|agreed|agree|decision|go with|signed|approved") >= 0)
+		if (crm_find(w, 0, "decided|agreed|agree|decision|go with|signed|approved") >= 0)
 			s->score += 2;
 		if (w->n < 4)
 			s->score -= 1;

@@ -121,14 +121,6 @@ const char *crm_owner_name(enum crm_owner o);
 const char *crm_sentiment_label(double s);
 /* Sentiment of one text, -1..1 (exposed for tests). */
 double crm_sentiment(const char *text);
-/*
- * Due date of a phrase found in text, relative to the day of t (local
- * time), as YYYY-MM-DD in due; the phrase in phrase. 0 when none.
- */
-int crm_due_date(const char *text, time_t t, char due[11], char *phrase, size_t n);
-
-/* The day n working days (Monday to Friday) after the day of t, UTC. */
-void crm_workdays_after(time_t t, int n, char due[11]);
 
 /* The analysis as a JSON object (jansson json_t *, as void * here). */
 void *crm_analysis_json(const struct crm_analysis *a, const struct crm_transcript *t);

@@ -13,6 +13,7 @@
 #include "pack.h"
 #include "seal.h"
 #include "store/store.h"
+#include "when.h"
 
 static void bind_text(struct crm_stmt *st, int i, const char *s)
 {

@@ -14,6 +14,7 @@
 
 #include "http.h"
 #include "llm.h"
+#include "when.h"
 
 /* The answer's shape, as a JSON schema (response_format, strict). */
 static const char SCHEMA[] =

@@ -11,6 +11,7 @@
 #include "../../lib/callan.h"
 #include "../../lib/lm.h"
 #include "../../lib/transcript.h"
+#include "../../lib/when.h"
 #include "tap.h"
 
 static time_t at(int y, int m, int d)
@@ -220,8 +221,9 @@ static void test_roles(void)
 	rep_is("Gareth: Hi, thanks for calling.\nPriya: Hi Gareth, Priya from PeoplePulse here. Our platform "
 	       "is forty pounds per seat.\nGareth: How much does your platform cost for the stores?\n",
 	       NULL, "Priya", "the one who introduces a company and prices is the rep, not who opens");
-	rep_is("A: Hello.\nB: Hello.\nA: Fine.\nB: Good.\n", NULL, "unknown",
-	       "no evidence: the rep is unknown, not guessed");
+	rep_is("A: Our platform is ten dollars per seat.\nB: Our platform is twelve dollars per seat.\n", NULL,
+	       "unknown", "evidence for both alike: the rep is unknown, not guessed");
+	rep_is("A: Hello.\nB: Hello.\n", NULL, "A", "no evidence at all: who opens the call, said to be a guess");
 }
 
 static void test_long_call(void)
