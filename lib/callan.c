@@ -244,12 +244,39 @@ static const char *const COMMIT[] = {
 
 /* Action items. */
 
+/*
+ * Who will act, and how. A commitment binds the speaker ("I will", "we're
+ * going to", "let me"); an offer only says the speaker could ("I can",
+ * "we'd be happy to") and a proposal puts a plan to the other side ("how
+ * about a trial?", "shall we...", "do you want me to..."): both become
+ * items only when the other side takes them up. A request asks the other
+ * side to act.
+ */
+enum { ACT_COMMIT, ACT_REQUEST, ACT_OFFER, ACT_PROPOSAL };
 static const char *const COMMIT_TRIG[] = {
-	"i|we will", "i|we am|are going to", "i|we can", "i|we shall", "let me",
+	"i|we will", "i|we am|are going to", "i|we shall", "let me",
 	"i|we need to", "i|we have to", "i|we must", "i|we should", "i|we plan to",
-	"i|we would be happy to", "my|our team will", "i|we will make sure to",
-	"let us", "i|we want to make sure to|we", "i|we am|are happy to",
+	"my|our team will", "i|we will make sure to",
+	"let us", "i|we want to make sure to|we",
 };
+static const char *const OFFER_TRIG[] = {
+	"i|we can", "i|we could", "i|we would be happy|glad to", "i|we am|are happy|glad to",
+};
+static const char *const PROPOSE_TRIG[] = {
+	"how about", "shall|should we|i", "what if we|i", "why do not we|i",
+	"would you like me|us to", "do you want me|us to", "want me|us to",
+};
+/*
+ * Acts done in the conversation itself, not after it: presenting ("let
+ * me show you the dashboard", "I'll pull up the report"), moving about
+ * ("let's walk over to the line", "please take a seat") and steering the
+ * talk ("let's start with", "I'll recap"). With no time ahead named, they
+ * are done as they are said.
+ */
+static const char *const IN_CALL =
+	"show|walk|pull|display|demo|demonstrate|scroll|click|zoom|switch|"
+	"jump|turn|head|step|sit|start|begin|recap|summarise|summarize|explain|"
+	"introduce|clarify|repeat|come|move|grab|pause|wrap";
 static const char *const REQ_TRIG[] = {
 	"could|can|would|will you be able to", "are you able to", "would you mind",
 	"could|can|would|will you", "please", "you will need to", "you need to",
@@ -388,20 +415,26 @@ static int has_object(const struct crm_words *w, size_t v)
 }
 
 /* Action item in sentence s (clause from position from), 1 if found. */
-static int action_in(const struct crm_words *w, size_t from, int question, int *request, size_t *at)
+static int action_in(const struct crm_words *w, size_t from, int question, int *kind, size_t *at)
 {
 	for (size_t i = from; i < w->n; i++) {
 		size_t k = 0;
-		int req = 0;
+		int req = 0, how = ACT_COMMIT;
 		for (size_t j = 0; !k && j < sizeof COMMIT_TRIG / sizeof *COMMIT_TRIG; j++)
 			k = crm_match_at(w, i, COMMIT_TRIG[j]);
 		for (size_t j = 0; !k && j < sizeof REQ_TRIG / sizeof *REQ_TRIG; j++)
 			if ((k = crm_match_at(w, i, REQ_TRIG[j])))
-				req = 1;
+				req = 1, how = ACT_REQUEST;
+		for (size_t j = 0; !k && j < sizeof OFFER_TRIG / sizeof *OFFER_TRIG; j++)
+			if ((k = crm_match_at(w, i, OFFER_TRIG[j])))
+				how = ACT_OFFER;
+		for (size_t j = 0; !k && j < sizeof PROPOSE_TRIG / sizeof *PROPOSE_TRIG; j++)
+			if ((k = crm_match_at(w, i, PROPOSE_TRIG[j])))
+				how = ACT_PROPOSAL;
 		if (!k)
 			continue;
-		/* "Is there anything I can send?" offers, it does not commit. */
-		int skip = question && !req;
+		/* "Is there anything I can send?" asks, it does not commit. */
+		int skip = question && how != ACT_REQUEST && how != ACT_PROPOSAL;
 		/* "a summary you can share" is a relative clause, not a request:
 		 * a bare "you" starts a clause or follows a conjunction. */
 		if (req && !strcmp(w->w[i], "you") && i > 0 &&
@@ -434,13 +467,21 @@ static int action_in(const struct crm_words *w, size_t from, int question, int *
 			i += k - 1;
 			continue;
 		}
+		/* "how about a two-week trial": the plan is a noun phrase */
+		if (how == ACT_PROPOSAL && crm_match_at(w, i, "how about") && has_object(w, i + 1)) {
+			*kind = how;
+			*at = i;
+			return 1;
+		}
 		/* The verb: within three words ("go ahead and send"). */
 		for (size_t v = i + k; v < w->n && v <= i + k + 3; v++) {
 			if (crm_word_in(w->w[v], "please|go|ahead|and|both|all") &&
 			    !crm_match_at(w, v, "go back to"))
 				continue;
-			if (is_action(w, v) && has_object(w, v)) {
-				*request = req;
+			if (is_action(w, v) && has_object(w, v) &&
+			    !(crm_word_in(w->w[v], IN_CALL) && !crm_date_after(w, v) &&
+			      !crm_match_at(w, v, "go back to|over"))) {
+				*kind = how;
 				*at = i;
 				return 1;
 			}
@@ -841,9 +882,10 @@ static int sentence_actions(struct crm_analysis *a, const struct crm_transcript 
 
 	strip_adverbs(&s->w, &wa);
 	size_t from = 0;
-	int request;
+	int kind;
 	size_t at;
-	while (from < w->n && action_in(w, from, s->question, &request, &at)) {
+	while (from < w->n && action_in(w, from, s->question, &kind, &at)) {
+		int request = kind == ACT_REQUEST;
 		enum crm_owner owner;
 		/* The clause runs to the next action ("..., and you will
 		 * review it"; unpunctuated speech: "...by friday could you"). */
@@ -885,6 +927,7 @@ static int sentence_actions(struct crm_analysis *a, const struct crm_transcript 
 		it->owner = owner;
 		it->utt = s->utt;
 		it->request = request;
+		it->offer = kind == ACT_OFFER || kind == ACT_PROPOSAL;
 		it->question = s->question;
 		/* What it acts on: the first phrase after the verb (the
 		 * first word past the trigger) that is not function words. */
@@ -977,7 +1020,9 @@ static int answer(const char *text)
 		    crm_match_at(&w, i, "will not|would not|rather not|hard to|tricky|difficult"))
 			return -1;
 		if (crm_word_in(w.w[i], "yes|yeah|yep|yup|sure|absolutely|certainly|definitely|okay|ok|"
-			    "fine|course|done|noted|happy|gladly|will|can|shall|right") ||
+			    "fine|course|done|noted|happy|gladly|will|can|shall|right|please|great|"
+			    "perfect|ideal|brilliant|lovely|excellent|good|helpful|appreciate|thanks|"
+			    "thank|agreed|deal") ||
 		    crm_match_at(&w, i, "no problem|sounds good|will do|can do|of course|i will|we will"))
 			return 1;
 	}
@@ -1004,6 +1049,8 @@ static void resolve_items(struct crm_analysis *a, const struct crm_transcript *t
 		long r;
 		int ans, taken = 0;
 
+		if (x->offer)
+			continue;
 		if (!x->request)
 			continue;
 		if ((r = reply_to(t, x->utt)) < 0)
@@ -1058,6 +1105,30 @@ static void resolve_items(struct crm_analysis *a, const struct crm_transcript *t
 			break;
 		}
 	}
+	/*
+	 * Offers and proposals: an item when dated ("we can issue the PO next
+	 * week" is a plan) or taken up by the other side's next words; not
+	 * when the speaker goes straight on to commit ("what if we looked at
+	 * a smaller option? I'll put one together").
+	 */
+	for (size_t i = 0; i < a->nitems; i++) {
+		struct crm_action *x = &a->items[i];
+		long r;
+
+		if (!x->offer || gone[i] || x->due_phrase || !t->u[x->utt].speaker)
+			continue;
+		for (size_t j = i + 1; j < a->nitems && a->items[j].utt == x->utt; j++)
+			if (!gone[j] && !a->items[j].offer && !a->items[j].request &&
+			    a->items[j].owner == x->owner)
+				gone[i] = 1;
+		/* "I'll email the paperwork" - "I can sign it the same day": an
+		 * offer that answers the other side's item is the exchange. */
+		int answers = 0;
+		for (size_t j = 0; j < i; j++)
+			answers |= !gone[j] && reply_to(t, a->items[j].utt) == (long)x->utt;
+		if (!gone[i] && !answers && ((r = reply_to(t, x->utt)) < 0 || answer(t->u[r].text) <= 0))
+			gone[i] = 1;
+	}
 	/* "I'll get that calculator over": said again later, the same
 	 * owner acting on the same thing, with no date of its own. */
 	for (size_t i = 1; i < a->nitems; i++) {
@@ -1094,6 +1165,8 @@ int crm_callan(const struct crm_transcript *t, const struct crm_callan_opts *o,
 	double thr = o->hesitation_threshold > 0 ? o->hesitation_threshold : 0.5;
 	double pause = o->pause_ms > 0 ? o->pause_ms : 2500;
 	double hes = 0, counter = 0, fillers = 0, pauses = 0, wsum = 0, ssum = 0;
+	size_t last_yes = 0;
+	int any_yes = 0;
 
 	memset(a, 0, sizeof *a);
 	find_roles(t, o->rep, &R);
@@ -1156,8 +1229,10 @@ int crm_callan(const struct crm_transcript *t, const struct crm_callan_opts *o,
 				long at = crm_find(w, 0, HES[h].ph);
 				if (at < 0)
 					continue;
+				/* Fillers say as much of the transcriber's style
+				 * as of the speaker: a little, and no more. */
 				if (!strcmp(HES[h].kind, "filler")) {
-					if (fillers < 0.5)
+					if (fillers < 0.2)
 						fillers += HES[h].w;
 					continue;
 				}
@@ -1168,10 +1243,12 @@ int crm_callan(const struct crm_transcript *t, const struct crm_callan_opts *o,
 						dup = 1;
 				if (dup)
 					continue;
-				hes += HES[h].w;
+				/* A question asks ("how hard is it to set up?");
+				 * it holds back less than a statement does. */
+				double cw = s->question ? HES[h].w / 2 : HES[h].w;
 				s->score += 1.5;
 				if (add_cue(a, w, (size_t)at, crm_match_at(w, (size_t)at, HES[h].ph),
-					    NULL, HES[h].kind, s->utt, HES[h].w) < 0)
+					    NULL, HES[h].kind, s->utt, cw) < 0)
 					goto oom;
 			}
 			for (size_t c = 0; c < sizeof COMMIT / sizeof *COMMIT; c++) {
@@ -1179,6 +1256,8 @@ int crm_callan(const struct crm_transcript *t, const struct crm_callan_opts *o,
 				if (at >= 0 && !(at > 0 && crm_word_in(w->w[at - 1], "not|never"))) {
 					counter += 0.6;
 					s->score += 1;
+					last_yes = s->utt;
+					any_yes = 1;
 				}
 			}
 		}
@@ -1190,6 +1269,15 @@ int crm_callan(const struct crm_transcript *t, const struct crm_callan_opts *o,
 			s->score -= 1;
 	}
 	resolve_items(a, t);
+	/* A doubt the customer's own later words resolve ("not sure about
+	 * the price" ... "let's go ahead") weighs half. */
+	for (size_t c = 0; c < a->ncues; c++) {
+		if (!strcmp(a->cues[c].kind, "pause"))
+			continue;
+		if (any_yes && last_yes > a->cues[c].utt)
+			a->cues[c].weight /= 2;
+		hes += a->cues[c].weight;
+	}
 	hes += fillers + pauses;
 	hes -= counter;
 	a->hesitation = hes > 0 ? 1 - exp(-1.2 * hes) : 0;

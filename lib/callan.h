@@ -48,6 +48,7 @@ struct crm_action {
 	size_t utt;		/* index of the utterance */
 	int request;		/* asked of the other side, not committed to */
 	int question;		/* asked as a question ("could you...?") */
+	int offer;		/* offered or proposed: an item once taken up */
 	int anaphor;		/* its object is a pronoun ("share it") */
 	char object[24];	/* the first word it acts on ("calculator"), or "" */
 };
