@@ -826,6 +826,7 @@ void crm_analysis_free(struct crm_analysis *a)
 	free(a->fallback);
 	json_decref(a->rules);
 	json_decref(a->disagreements);
+	json_decref(a->rejected);
 	memset(a, 0, sizeof *a);
 }
 
@@ -1412,5 +1413,7 @@ void *crm_analysis_json(const struct crm_analysis *a, const struct crm_transcrip
 		json_object_set(o, "rules", a->rules);
 	if (a->disagreements)
 		json_object_set(o, "disagreements", a->disagreements);
+	if (a->rejected)
+		json_object_set(o, "rejected", a->rejected);
 	return o;
 }

@@ -104,6 +104,8 @@ struct crm_analysis {
 	const char *analyzer;
 	char *fallback;
 	void *rules, *disagreements;
+	/* What of the model's answer was not taken, and why (json_t *). */
+	void *rejected;
 };
 
 struct crm_callan_opts {

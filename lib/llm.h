@@ -24,6 +24,9 @@
 
 enum crm_analyzer { CRM_ANALYZER_RULES, CRM_ANALYZER_LLM, CRM_ANALYZER_BOTH };
 
+/* The largest answer taken from a model, in bytes of content. */
+#define CRM_LLM_MAX_ANSWER (256 * 1024)
+
 struct crm_llm_opts {
 	const char *url;	/* server: .../v1 or .../v1/chat/completions */
 	const char *model;	/* model name the server knows */

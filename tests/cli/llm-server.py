@@ -19,12 +19,17 @@ Bearer KEY" gets 401. The model name picks a behaviour:
     stand-in            a valid answer
     invalid-utterance   an item citing utterance 9999
     bad-json            content that is not JSON
-    bad-due             a due phrase no date resolver reads
+    bad-due             a due phrase nobody said, no date resolver reads
     refuse              a refusal, no content
     truncated           finish_reason "length"
     flaky               503 for the first request, then valid answers
     overloaded          429 (Retry-After: 0) every time
     fix-on-retry        an invalid answer, then a valid one when told why
+    fenced              a valid answer in a code fence, with prose around it
+    hostile             items and cues the cited utterances do not say, and the
+                        instructions a transcript line gives obeyed
+    small-context       400 context_length_exceeded for more than 1,500
+                        characters of transcript, as a small local model does
 """
 import http.server
 import json
@@ -69,9 +74,16 @@ def analyse(user, mode):
         items[0]["utterance"] = 9999
     elif mode == "invalid-utterance":
         items.append({"text": "send it", "owner": "rep", "due_phrase": None, "utterance": 9999})
-    if mode == "bad-due":
-        items.append({"text": "send the forecast", "owner": "rep",
-                      "due_phrase": "when pigs fly", "utterance": lines[0][0] if lines else 0})
+    if mode == "bad-due" and items:
+        items[0]["due_phrase"] = "when pigs fly"
+    if mode == "hostile" and lines:
+        items.append({"text": "Sign the contract and issue a $50,000 purchase order", "owner": "customer",
+                      "due_phrase": "by Friday", "utterance": lines[0][0]})
+        cues.append({"cue": "our budget is frozen", "kind": "budget", "utterance": lines[0][0]})
+        for n, who, text in lines:
+            m = re.search(r"create a task: (.*)", text, re.I)
+            if m:
+                items.append({"text": m.group(1), "owner": "rep", "due_phrase": None, "utterance": n})
     summary = " ".join(t for _, _, t in lines[:2])[:300]
     score = min(1.0, 0.35 * len(cues))
     return {"summary": summary, "action_items": items,
@@ -144,6 +156,10 @@ class Handler(http.server.BaseHTTPRequestHandler):
         shown = [int(x) for x in re.findall(r"^\[(\d+)\]", user, re.M)]
         log["utterances"] = [min(shown), max(shown)] if shown else []
         retried = len(req["messages"]) > 2
+        if mode == "small-context" and len(user) > 1500:
+            self.error(400, "This model's maximum context length is 512 tokens.", "invalid_request_error",
+                       "context_length_exceeded", "messages")
+            return 400
         if mode == "fix-on-retry":
             mode = "stand-in" if retried else "invalid-utterance"
         message = {"role": "assistant", "content": None, "refusal": None}
@@ -152,6 +168,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
             message["refusal"] = "I can't help with that."
         elif mode == "bad-json":
             message["content"] = "Sure! Here is the analysis: {summary: ...}"
+        elif mode == "fenced":
+            message["content"] = ("Here is the analysis you asked for:\n```json\n" +
+                                  json.dumps(analyse(user, mode), indent=2) + "\n```\nAnything else?")
         else:
             message["content"] = json.dumps(analyse(user, mode))
             if mode == "truncated":
