@@ -36,7 +36,7 @@
 enum { O_URL = 256, O_KEYFILE, O_MODEL, O_LANG, O_TIMEOUT, O_RETRIES, O_PHRASES,
        O_NODOMAIN, O_MODELDIR, O_SPEAKERS, O_REP, O_INFMT, O_DEAL, O_AT, O_NOTASKS,
        O_WATCH, O_ONCE, O_HES, O_TRANSCRIPT, O_WEIGHT, O_ANALYZER, O_LLM_URL, O_LLM_MODEL,
-       O_LLM_KEYFILE, O_LLM_CONTEXT };
+       O_LLM_KEYFILE, O_LLM_CONTEXT, O_LLM_BUDGET };
 
 static const struct cli_opt opts[] = {
 	{ "contact", 'c', "ID|EMAIL", "the contact the call was with" },
@@ -55,6 +55,7 @@ static const struct cli_opt opts[] = {
 	{ "llm-model", O_LLM_MODEL, "NAME", "the model's name on that server ($CRM_LLM_MODEL)" },
 	{ "llm-key-file", O_LLM_KEYFILE, "FILE", "file holding the model server's API key ($CRM_LLM_API_KEY)" },
 	{ "llm-context", O_LLM_CONTEXT, "CHARS", "transcript characters a request holds; longer calls go in windows (24000)" },
+	{ "llm-budget", O_LLM_BUDGET, "SECONDS", "model time for one call, retries included, before the rules stand (300)" },
 	{ "phrases", O_PHRASES, "FILE", "sphinx: sentences with your products' words, one a line" },
 	{ "no-domain-lm", O_NODOMAIN, NULL, "sphinx: decode without the sales-call language model" },
 	{ "domain-weight", O_WEIGHT, "W", "sphinx: weight of the sales-call model, 0..1 (default 0.5)" },
@@ -639,6 +640,7 @@ int main(int argc, char **argv)
 		case O_LLM_MODEL: llm_o.model = arg; break;
 		case O_LLM_KEYFILE: llm_keyfile = arg; break;
 		case O_LLM_CONTEXT: llm_o.context = (size_t)cli_num("--llm-context", arg, 200, 1e8); break;
+		case O_LLM_BUDGET: llm_o.budget = (long)cli_num("--llm-budget", arg, 1, 86400); break;
 		case O_PHRASES: asr_o.phrases = arg; break;
 		case O_NODOMAIN: asr_o.no_domain = 1; break;
 		case O_WEIGHT: asr_o.domain_weight = cli_num("--domain-weight", arg, 0.01, 0.99); break;

@@ -119,7 +119,7 @@ static char *request_body(const struct crm_llm_opts *lo, const struct crm_transc
 /* POST body to the server; the reply's text into out. 0, or -1 with e
  * (CRM_EUNAVAILABLE: no answer, HTTP error). */
 static int post(const struct crm_llm_opts *lo, const char *body, struct crm_buf *out,
-		struct crm_llm_stats *st, struct crm_err *e)
+		struct crm_llm_stats *st, double deadline, int *too_long, struct crm_err *e)
 {
 	char url[4096], auth[1100], host[256];
 	size_t ul = strlen(lo->url);
@@ -149,11 +149,21 @@ static int post(const struct crm_llm_opts *lo, const char *body, struct crm_buf 
 	curl_easy_setopt(c, CURLOPT_URL, url);
 	curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
 	curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdr);
-	curl_easy_setopt(c, CURLOPT_TIMEOUT, lo->timeout > 0 ? lo->timeout : 120L);
-	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, 10L);
+	/* Each attempt within what is left of the call's budget; no retry
+	 * that the budget could not wait for. */
+	long per = lo->timeout > 0 ? lo->timeout : 120L, left = (long)(deadline - t0);
+	int retries = lo->retries;
+	if (left < 1)
+		left = 1;
+	if (per > left)
+		per = left, retries = 0;
+	else if ((long)(retries + 1) * per > left)
+		retries = (int)(left / per) - 1;
+	curl_easy_setopt(c, CURLOPT_TIMEOUT, per);
+	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, per < 10 ? per : 10L);
 	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(c, CURLOPT_USERAGENT, "crm-transcribe/" CRM_VERSION);
-	cc = crm_http_perform(c, out, lo->retries, &status, &attempts);
+	cc = crm_http_perform(c, out, retries, &status, &attempts);
 	st->requests += attempts;
 	st->wait_ms += (crm_now() - t0) * 1000;
 	if (cc != CURLE_OK) {
@@ -163,7 +173,14 @@ static int post(const struct crm_llm_opts *lo, const char *body, struct crm_buf 
 		/* OpenAI's error shape: {"error": {"message": ...}} */
 		json_t *j = json_loadb(out->data ? out->data : "", out->len, 0, NULL);
 		const char *msg = json_string_value(json_object_get(json_object_get(j, "error"), "message"));
+		const char *code = json_string_value(json_object_get(json_object_get(j, "error"), "code"));
 
+		/* A request longer than the model's context (OpenAI's code;
+		 * llama.cpp and vLLM say so in the message). */
+		*too_long = (status == 400 || status == 413) &&
+			    ((code && strstr(code, "context")) ||
+			     (msg && (strcasestr(msg, "context") || strcasestr(msg, "too long") ||
+				      strcasestr(msg, "maximum") || strcasestr(msg, "tokens"))));
 		crm_err_set(e, CRM_EUNAVAILABLE, "model server %s: HTTP %ld%s%.200s (after %d attempt%s)", host,
 			    status, msg ? ": " : "", msg ? msg : "", attempts, attempts == 1 ? "" : "s");
 		json_decref(j);
@@ -296,7 +313,7 @@ static char *content_of(const char *reply)
 /* Ask about utterances [from, to): the checked answer, or NULL with e. */
 static json_t *ask(const struct crm_llm_opts *lo, const struct crm_transcript *t,
 		   const struct crm_callan_opts *o, size_t from, size_t to,
-		   struct crm_llm_stats *st, struct crm_err *e)
+		   struct crm_llm_stats *st, double deadline, int *too_long, struct crm_err *e)
 {
 	char why[300] = "", *prev = NULL;
 	json_t *ans = NULL;
@@ -311,7 +328,13 @@ static json_t *ask(const struct crm_llm_opts *lo, const struct crm_transcript *t
 			crm_err_set(e, CRM_ESOFTWARE, "out of memory");
 			break;
 		}
-		if (post(lo, body, &reply, st, e) < 0) {
+		if (crm_now() >= deadline) {
+			crm_err_set(e, CRM_EUNAVAILABLE, "the call's model time (%ld s) is spent",
+				    lo->budget > 0 ? lo->budget : 300L);
+			free(body);
+			break;
+		}
+		if (post(lo, body, &reply, st, deadline, too_long, e) < 0) {
 			free(body);
 			crm_buf_release(&reply);
 			break;
@@ -702,15 +725,32 @@ int crm_call_analyze(enum crm_analyzer how, const struct crm_llm_opts *lo,
 		a->fallback = strdup("no model server given (--llm-url)");
 		return 0;
 	}
-	nw = windows(t, lo->context ? lo->context : 24000, &win);
-	st->windows = (long)nw;
-	if (!nw || !(ans = calloc(nw, sizeof(*ans)))) {
+	/* A server whose context is smaller than the window says so (400):
+	 * the windows are halved and the call asked again, down to 1,000
+	 * characters; all within the call's budget of model time. */
+	double deadline = crm_now() + (double)(lo->budget > 0 ? lo->budget : 300);
+	for (size_t context = lo->context ? lo->context : 24000;; context /= 2) {
+		int too_long = 0;
+
+		nw = windows(t, context, &win);
+		st->windows += (long)nw;
+		if (!nw || !(ans = calloc(nw, sizeof(*ans)))) {
+			free(win);
+			crm_analysis_free(a);
+			return crm_err_set(e, CRM_ESOFTWARE, "out of memory");
+		}
+		ok = 1;
+		for (size_t w = 0; w < nw && ok; w++)
+			ok = (ans[w] = ask(lo, t, o, win[w][0], win[w][1], st, deadline, &too_long, &le)) != NULL;
+		if (ok || !too_long || context / 2 < 1000)
+			break;
+		for (size_t w = 0; w < nw; w++)
+			json_decref(ans[w]);
+		free(ans);
 		free(win);
-		crm_analysis_free(a);
-		return crm_err_set(e, CRM_ESOFTWARE, "out of memory");
+		ans = NULL;
+		win = NULL;
 	}
-	for (size_t w = 0; w < nw && ok; w++)
-		ok = (ans[w] = ask(lo, t, o, win[w][0], win[w][1], st, &le)) != NULL;
 	if (!ok) {
 		/* The rules' analysis stands, and says why. */
 		a->fallback = strdup(le.msg);

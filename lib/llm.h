@@ -33,7 +33,10 @@ struct crm_llm_opts {
 	const char *api_key;	/* bearer token, or NULL */
 	long timeout;		/* seconds per attempt (default 120) */
 	int retries;		/* on connection failures, 429, 5xx (3) */
-	size_t context;		/* characters of transcript per request (24000) */
+	size_t context;		/* characters of transcript per request (24000);
+				 * halved while the server says it is too long */
+	long budget;		/* seconds of model time for a whole call (300);
+				 * then the rules' analysis, saying why */
 };
 
 /* What the model path cost, for the benchmark. */

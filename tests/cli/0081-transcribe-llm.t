@@ -107,6 +107,21 @@ out=$(crm-transcribe -n -f ndjson --rep Priya --at 2026-01-13T10:00 --analyzer b
 	--llm-model bad-json --retries 0 --llm-key-file key diff.txt 2>/dev/null)
 is "$(echo "$out" | jq -r .analyzer)" "rules" "both, with an invalid answer: the rules alone, saying why"
 
+# A server with a small context: the windows shrink until it answers.
+for i in $(seq 1 40); do printf 'Priya: Line %s of a long call about the rollout plan and its training.\n' "$i"; done >long.txt
+printf 'Gareth: I will send the signed order form tomorrow.\n' >>long.txt
+: >srv.log
+out=$(crm-transcribe -n -f ndjson --rep Priya --at 2026-01-13T10:00 --analyzer llm --llm-url "$U" \
+	--llm-model small-context --retries 0 --llm-key-file key long.txt 2>err)
+is "$(echo "$out" | jq -r '.analyzer + " " + (.action_items[0].text // "none")')" \
+	"llm send the signed order form tomorrow" "context too small: asked again in smaller windows, answered"
+is "$(jq -s '[.[] | select(.status == 400)] | length > 0' srv.log)" "true" "the server did say 400 first"
+# A server that hangs costs the call's budget, not minutes a window.
+out=$(crm-transcribe -n -f ndjson --rep Priya --at 2026-01-13T10:00 --analyzer llm --llm-url "$U" \
+	--llm-model slow --llm-budget 1 --retries 3 --llm-key-file key diff.txt 2>err)
+is "$(echo "$out" | jq -r .analyzer)" "rules" "a slow server past --llm-budget: the rules stand"
+like "$(echo "$out" | jq -r .fallback)" "Timeout" "and the record says why"
+
 # A model's answer is evidence: checked against the words it cites.
 out=$(run bad-due)
 is "$(echo "$out" | jq -r .analyzer)" "llm" "a due phrase nobody said: the answer is used"

@@ -28,13 +28,15 @@ Bearer KEY" gets 401. The model name picks a behaviour:
     fenced              a valid answer in a code fence, with prose around it
     hostile             items and cues the cited utterances do not say, and the
                         instructions a transcript line gives obeyed
-    small-context       400 context_length_exceeded for more than 1,500
-                        characters of transcript, as a small local model does
+    small-context       400 context_length_exceeded for more than 2,500
+                        characters of prompt, as a small local model does
+    slow                a valid answer after 3 seconds
 """
 import http.server
 import json
 import re
 import sys
+import time
 
 portfile, logfile = sys.argv[1:3]
 key = sys.argv[3] if len(sys.argv) > 3 else None
@@ -156,7 +158,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
         shown = [int(x) for x in re.findall(r"^\[(\d+)\]", user, re.M)]
         log["utterances"] = [min(shown), max(shown)] if shown else []
         retried = len(req["messages"]) > 2
-        if mode == "small-context" and len(user) > 1500:
+        if mode == "slow":
+            time.sleep(3)
+        if mode == "small-context" and len(user) > 2500:
             self.error(400, "This model's maximum context length is 512 tokens.", "invalid_request_error",
                        "context_length_exceeded", "messages")
             return 400
