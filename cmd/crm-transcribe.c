@@ -348,6 +348,10 @@ static int process(const char *path, struct crm_err *e)
 		llm_total.build_ms += ls.build_ms;
 		llm_total.check_ms += ls.check_ms;
 		llm_total.wait_ms += ls.wait_ms;
+		llm_total.items_agreed += ls.items_agreed;
+		llm_total.items_either += ls.items_either;
+		llm_total.calls_compared += ls.calls_compared;
+		llm_total.hesitation_agreed += ls.hesitation_agreed;
 	}
 	if (a.fallback && !quiet)
 		cli_warn("%s: the rules' analysis stands: %s", path, a.fallback);
@@ -722,6 +726,11 @@ int main(int argc, char **argv)
 		cli_warn("model: %ld requests for %ld windows; building them %.1f ms, checking the answers %.1f ms, "
 			 "waiting for the server %.1f ms", llm_total.requests, llm_total.windows,
 			 llm_total.build_ms, llm_total.check_ms, llm_total.wait_ms);
+	if (llm_total.calls_compared && !quiet)
+		cli_warn("model and rules: %ld of %ld items agree (%.0f%%); hesitation agrees on %ld of %ld calls",
+			 llm_total.items_agreed, llm_total.items_either,
+			 llm_total.items_either ? 100.0 * (double)llm_total.items_agreed / (double)llm_total.items_either : 100.0,
+			 llm_total.hesitation_agreed, llm_total.calls_compared);
 	if (llm_key) {
 		explicit_bzero(llm_key, strlen(llm_key));
 		free(llm_key);

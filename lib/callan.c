@@ -827,6 +827,7 @@ void crm_analysis_free(struct crm_analysis *a)
 	json_decref(a->rules);
 	json_decref(a->disagreements);
 	json_decref(a->rejected);
+	json_decref(a->agreement);
 	memset(a, 0, sizeof *a);
 }
 
@@ -1415,5 +1416,7 @@ void *crm_analysis_json(const struct crm_analysis *a, const struct crm_transcrip
 		json_object_set(o, "disagreements", a->disagreements);
 	if (a->rejected)
 		json_object_set(o, "rejected", a->rejected);
+	if (a->agreement)
+		json_object_set(o, "agreement", a->agreement);
 	return o;
 }

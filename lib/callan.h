@@ -104,6 +104,9 @@ struct crm_analysis {
 	const char *analyzer;
 	char *fallback;
 	void *rules, *disagreements;
+	/* With "both": how far the two agree, for a user judging a model:
+	 * {items_agreed, items_either, items (their share), hesitation}. */
+	void *agreement;
 	/* What of the model's answer was not taken, and why (json_t *). */
 	void *rejected;
 };

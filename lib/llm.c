@@ -664,9 +664,26 @@ static json_t *rules_json(const struct crm_analysis *a, const struct crm_transcr
  * not (matched by utterance), an item both found with another owner or
  * due date, and the call's hesitancy.
  */
-static json_t *disagreements(const struct crm_analysis *m, const struct crm_analysis *r)
+static json_t *disagreements(const struct crm_analysis *m, const struct crm_analysis *r,
+			     struct crm_llm_stats *st, json_t **agreement)
 {
 	json_t *d = json_array();
+	long agreed = 0;
+
+	for (size_t i = 0; i < m->nitems; i++) {
+		int same = 0;
+		for (size_t k = 0; k < r->nitems && !same; k++)
+			same = r->items[k].utt == m->items[i].utt && r->items[k].owner == m->items[i].owner;
+		agreed += same;
+	}
+	long all = (long)(m->nitems + r->nitems) - agreed;
+	st->items_agreed += agreed;
+	st->items_either += all;
+	st->calls_compared++;
+	st->hesitation_agreed += m->hesitant == r->hesitant;
+	*agreement = json_pack("{s:I,s:I,s:f,s:b}", "items_agreed", (json_int_t)agreed, "items_either",
+			       (json_int_t)all, "items", all ? round((double)agreed / (double)all * 1000) / 1000 : 1.0,
+			       "hesitation", m->hesitant == r->hesitant);
 
 	for (size_t i = 0; i < m->nitems; i++) {
 		const struct crm_action *x = &m->items[i], *y = NULL;
@@ -768,7 +785,9 @@ int crm_call_analyze(enum crm_analyzer how, const struct crm_llm_opts *lo,
 			crm_analysis_free(&rules);
 			goto out;
 		}
-		a->disagreements = disagreements(a, &rules);
+		json_t *agree = NULL;
+		a->disagreements = disagreements(a, &rules, st, &agree);
+		a->agreement = agree;
 		a->analyzer = "both";
 		crm_analysis_free(&rules);
 	} else {

@@ -46,6 +46,10 @@ struct crm_llm_stats {
 	double build_ms;	/* building requests */
 	double check_ms;	/* parsing and checking answers */
 	double wait_ms;		/* waiting for the server */
+	/* With "both": items the model and the rules agree on (utterance and
+	 * owner), items either found, calls compared, and calls whose
+	 * hesitation flag agrees. */
+	long items_agreed, items_either, calls_compared, hesitation_agreed;
 };
 
 enum crm_analyzer crm_analyzer_parse(const char *s);	/* -1 when unknown */

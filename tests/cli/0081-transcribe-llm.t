@@ -98,6 +98,11 @@ crm-transcribe -q -f ndjson --rep Priya --at 2026-01-13T10:00 --analyzer both --
 is "$?" "0" "--analyzer both stores the call $(cat err)"
 is "$(jq -r .analyzer both.out)" "both" "the record says both"
 is "$(jq -r '.rules.action_items | length' both.out)" "2" "the rules' items beside the model's"
+is "$(jq -c '.agreement' both.out)" '{"items_agreed":1,"items_either":2,"items":0.5,"hesitation":true}' \
+	"agreement per call: the stand-in misses 'countersign', the rules do not"
+crm-transcribe -n -f ndjson --rep Priya --at 2026-01-13T10:00 --analyzer both --llm-url "$U" \
+	--llm-model stand-in --llm-key-file key both.txt >/dev/null 2>err
+like "$(cat err)" "model and rules: 1 of 2 items agree (50%); hesitation agrees on 1 of 1 calls" "and for the run, on stderr"
 is "$(jq -c '.disagreements' both.out)" '[{"kind":"item only in rules","utterance":1,"text":"I will countersign the order form by Friday."}]' \
 	"where they differ, by utterance"
 I=$(jq -r .interaction both.out)

@@ -98,6 +98,14 @@ class Handler(http.server.BaseHTTPRequestHandler):
         pass
 
     def reply(self, status, body, headers=()):
+        # the log line is written before the answer, so a client that has
+        # its answer finds its request in the log
+        log = getattr(self, "log", None)
+        if log is not None:
+            log["status"] = status
+            with open(logfile, "a") as f:
+                f.write(json.dumps(log) + "\n")
+            self.log = None
         data = json.dumps(body).encode()
         self.send_response(status)
         self.send_header("Content-Type", "application/json")
@@ -114,7 +122,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
         n = int(self.headers.get("Content-Length", "0"))
         raw = self.rfile.read(n)
         auth_ok = key is None or self.headers.get("Authorization") == "Bearer " + key
-        log = {"path": self.path, "auth": auth_ok}
+        log = self.log = {"path": self.path, "auth": auth_ok}
         try:
             req = json.loads(raw)
         except ValueError:
@@ -141,9 +149,6 @@ class Handler(http.server.BaseHTTPRequestHandler):
                            "response_format")
             else:
                 status = self.answer(req, log)
-        log["status"] = status
-        with open(logfile, "a") as f:
-            f.write(json.dumps(log) + "\n")
 
     def answer(self, req, log):
         mode = req["model"]
