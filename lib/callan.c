@@ -217,14 +217,14 @@ static const struct { const char *ph, *kind; double w; } HES[] = {
 	{"difficult|tricky|tough", "uncertainty", 0.4},
 	/* Looking elsewhere. */
 	{"other|more|another|alternative quote|quotes|carrier|carriers|supplier|suppliers|bid|bids|offer|offers|vendors|providers", "competition", 0.6},
-	{"alternatives", "competition", 0.5}, {"to market", "competition", 0.6},
+	{"alternatives", "competition", 0.5},
 	{"test|tested|testing the market", "competition", 0.6},
 	/* Someone else decides. */
 	{"board|management|committee|office will|would|needs|need|has|have want|to|approve|approval", "authority", 0.5},
 	{"with management|the board", "authority", 0.5}, {"gets|get|be approved", "authority", 0.4},
 	/* Money. */
 	{"cash|money|funds|budget|budgets is|are|was|were tight|limited|frozen|short|constrained", "budget", 0.8},
-	{"is a lot", "price", 0.4},
+	{"that|it|which is a lot", "price", 0.4}, {"steep|pricey|costly", "price", 0.4},
 	{"um|uh|hmm|erm|er", "filler", 0.1},
 };
 
@@ -239,8 +239,15 @@ static const char *const COMMIT[] = {
 	"decided against",
 	/* eagerness */
 	"keen|eager|excited to", "like|want to be live|start|roll|go|get",
-	"quite|really taken with", "team|everyone loved|liked|love|like",
+	"team|everyone loved|liked|love|like",
 };
+/*
+ * Enthusiasm in any words: a customer sentence the sentiment lexicon
+ * finds clearly warm, with no doubt in it, weighs against hesitation
+ * like a buying signal does, so one idiom of liking ("the team were
+ * taken with it") counts as another would.
+ */
+#define WARM 0.5
 
 /* Action items. */
 
@@ -1169,6 +1176,7 @@ int crm_callan(const struct crm_transcript *t, const struct crm_callan_opts *o,
 	double hes = 0, counter = 0, fillers = 0, pauses = 0, wsum = 0, ssum = 0;
 	size_t last_yes = 0;
 	int any_yes = 0;
+	double warm = 0;
 
 	memset(a, 0, sizeof *a);
 	find_roles(t, o->rep, &R);
@@ -1252,6 +1260,13 @@ int crm_callan(const struct crm_transcript *t, const struct crm_callan_opts *o,
 				if (add_cue(a, w, (size_t)at, crm_match_at(w, (size_t)at, HES[h].ph),
 					    NULL, HES[h].kind, s->utt, cw) < 0)
 					goto oom;
+			}
+			int doubt = 0;
+			for (size_t c = 0; c < a->ncues; c++)
+				doubt |= a->cues[c].utt == s->utt;
+			if (!doubt && s->role == CRM_OWNER_CUSTOMER && sentiment_words(w) >= WARM && warm < 1.2) {
+				counter += 0.3;
+				warm += 0.3;
 			}
 			for (size_t c = 0; c < sizeof COMMIT / sizeof *COMMIT; c++) {
 				long at = crm_find(w, 0, COMMIT[c]);
