@@ -237,10 +237,15 @@ static void print_result(const char *path, const struct crm_transcript *t,
 			     a->sentiment_label, a->hesitation, a->hesitant ? " HESITANT" : "");
 		for (size_t i = 0; i < a->ncues; i++)
 			crm_buf_addf(&b, "    cue: %s (%s)\n", a->cues[i].cue, a->cues[i].kind);
-		for (size_t i = 0; i < a->nitems; i++)
+		for (size_t i = 0; i < a->nitems; i++) {
+			char *said = crm_item_words(&a->items[i], t);
 			crm_buf_addf(&b, "  [%s] %s%s%s%s\n", crm_owner_name(a->items[i].owner),
 				     a->items[i].text, a->items[i].due[0] ? "  due " : "",
 				     a->items[i].due, a->items[i].due_phrase ? "" : a->items[i].due[0] ? " (default)" : "");
+			if (said && *said)	/* the words it came from */
+				crm_buf_addf(&b, "      \"%s\"\n", said);
+			free(said);
+		}
 		crm_buf_adds(&b, "  trackers:");
 		for (int i = 0; i < CRM_NTRK; i++)
 			if (a->trackers[i])

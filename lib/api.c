@@ -1130,7 +1130,8 @@ static int leads_top(struct crm_api *a, struct crm_store *db, const struct crm_a
 
 /* Answer {"data":[...]} from st, a row an object of its columns; with
  * calls, the last CALL_TAIL of them a call's (see calls()): its contact's
- * name, opened, and its analysis's summary and hesitation cues. Frees st. */
+ * name, opened, and its analysis's summary, hesitation cues and action
+ * items with the words they came from. Frees st. */
 static int json_rows(struct crm_stmt *st, int calls, struct crm_api_res *rs, struct crm_err *e)
 {
 	struct crm_store *db = crm_stmt_store(st);
@@ -1170,6 +1171,11 @@ static int json_rows(struct crm_stmt *st, int calls, struct crm_api_res *rs, str
 			crm_buf_adds(&rs->body, ",\"cues\":");
 			t = cues ? json_dumps(cues, JSON_ENCODE_ANY | JSON_COMPACT) : NULL;
 			crm_buf_adds(&rs->body, t ? t : "null");
+			free(t);
+			crm_buf_adds(&rs->body, ",\"action_items\":");
+			t = json_object_get(x, "action_items")
+				    ? json_dumps(json_object_get(x, "action_items"), JSON_ENCODE_ANY | JSON_COMPACT) : NULL;
+			crm_buf_adds(&rs->body, t ? t : "[]");
 			free(t);
 			json_decref(x);
 			crm_buf_addc(&rs->body, '}');

@@ -934,7 +934,7 @@ static int sentence_actions(struct crm_analysis *a, const struct crm_transcript 
 		struct crm_action *it = &a->items[a->nitems];
 		memset(it, 0, sizeof *it);
 		it->owner = owner;
-		it->utt = s->utt;
+		it->utt = it->first = s->utt;
 		it->request = request;
 		it->offer = kind == ACT_OFFER || kind == ACT_PROPOSAL;
 		it->question = s->question;
@@ -1084,6 +1084,7 @@ static void resolve_items(struct crm_analysis *a, const struct crm_transcript *t
 					b->text = both;
 				}
 				due_from(b, x);
+				b->first = x->first;
 				gone[i] = 1;
 				taken = 1;
 				break;
@@ -1365,6 +1366,21 @@ oom:
 	return crm_err_set(e, CRM_ESOFTWARE, "out of memory analysing the call");
 }
 
+char *crm_item_words(const struct crm_action *it, const struct crm_transcript *t)
+{
+	struct crm_buf b = {0};
+	size_t from = it->first <= it->utt ? it->first : it->utt;
+
+	for (size_t u = from; u <= it->utt && u < t->n; u++) {
+		if (b.len)
+			crm_buf_addc(&b, ' ');
+		if (t->u[u].speaker)
+			crm_buf_addf(&b, "%s: ", t->u[u].speaker);
+		crm_buf_adds(&b, t->u[u].text);
+	}
+	return crm_buf_detach(&b, NULL);
+}
+
 static json_t *round3(double v)
 {
 	return json_real(round(v * 1000) / 1000);
@@ -1378,11 +1394,14 @@ void *crm_analysis_json(const struct crm_analysis *a, const struct crm_transcrip
 	json_object_set_new(o, "summary", json_string(a->summary ? a->summary : ""));
 	for (size_t i = 0; i < a->nitems; i++) {
 		const struct crm_action *it = &a->items[i];
-		json_t *x = json_pack("{s:s,s:s,s:s?,s:s?,s:s?,s:I}", "text", it->text,
+		/* the words it came from, so a rep sees why */
+		char *said = crm_item_words(it, t);
+		json_t *x = json_pack("{s:s,s:s,s:s?,s:s?,s:s?,s:I,s:s?}", "text", it->text,
 				      "owner", crm_owner_name(it->owner),
 				      "due", it->due[0] ? it->due : NULL,
 				      "due_phrase", it->due_phrase, "speaker", it->speaker,
-				      "utterance", (json_int_t)it->utt);
+				      "utterance", (json_int_t)it->utt, "words", said);
+		free(said);
 		json_array_append_new(items, x);
 	}
 	json_object_set_new(o, "action_items", items);

@@ -46,6 +46,8 @@ struct crm_action {
 	char due[11];		/* YYYY-MM-DD */
 	char *due_phrase;	/* "by friday", or NULL when defaulted */
 	size_t utt;		/* index of the utterance */
+	size_t first;		/* the first utterance it draws on: a request
+				 * its answer takes up, else utt */
 	int request;		/* asked of the other side, not committed to */
 	int question;		/* asked as a question ("could you...?") */
 	int offer;		/* offered or proposed: an item once taken up */
@@ -127,6 +129,9 @@ const char *crm_owner_name(enum crm_owner o);
 const char *crm_sentiment_label(double s);
 /* Sentiment of one text, -1..1 (exposed for tests). */
 double crm_sentiment(const char *text);
+
+/* The utterances an item came from, "Speaker: words" each (malloc'd). */
+char *crm_item_words(const struct crm_action *it, const struct crm_transcript *t);
 
 /* The analysis as a JSON object (jansson json_t *, as void * here). */
 void *crm_analysis_json(const struct crm_analysis *a, const struct crm_transcript *t);

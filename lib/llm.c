@@ -590,7 +590,7 @@ static int apply(struct crm_analysis *a, const struct crm_transcript *t, const s
 			it = &a->items[a->nitems];
 			memset(it, 0, sizeof(*it));
 			it->owner = owner;
-			it->utt = u;
+			it->utt = it->first = u;
 			it->text = text;
 			if (t->u[u].speaker && !(it->speaker = strdup(t->u[u].speaker))) {
 				free(it->text);

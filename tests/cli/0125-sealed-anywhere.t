@@ -132,6 +132,9 @@ is "$(curl -s -H "$H" "$U/v1/contacts?first_name=Bo" | jq -r '[.data[].email] | 
 is "$(curl -s -H "$H" "$U/v1/contacts?email=BO@example.org" | jq -r '.data[0].last_name')" "Lind" "?email=: by blind index"
 is "$(curl -s -H "$H" "$U/v1/calls" | jq -r '.data[0].name + " / " + (.data[0].summary | tostring | test("pricing"; "i") | tostring)')" \
 	"$CANARY Ortega / true" "GET /v1/calls: the contact's name and the call's summary, opened"
+is "$(curl -s -H "$H" "$U/v1/calls" | jq -r '.data[0].action_items[0] | .text + " / " + .words')" \
+	"Could you send me the pricing? Sure, I'll send the pricing by Friday. / Customer: Well. The project is called $CANARY internally. Could you send me the pricing? Rep: Sure, I'll send the pricing by Friday." \
+	"GET /v1/calls: each item with the words it came from (the request and its answer)"
 kill "$srv"; wait "$srv" 2>/dev/null
 
 # Erasure: the person's data key is shredded; a backup from before no
