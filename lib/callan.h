@@ -7,26 +7,33 @@
  * punctuation and contractions ("I'll" is "i will").
  *
  * Action items are commitments ("I will send the proposal", "we need to
- * check with finance": the speaker owns it) and requests ("could you send
- * the security questionnaire": the other side owns it). The verb after
- * the trigger is open - any word but verbs of thinking, feeling, being and
- * waiting - and must act on something ("I'll confirm" does not). Beliefs
- * ("I'm not sure we'll renew"), conditions, purposes and embedded clauses
- * are not commitments; in-call asks ("can you walk me through...") are
- * not items. A request answered by a commitment is one item, the
- * exchange; a request refused, or a question the other side does not
- * take up, is none. A later "I will share it by Monday" dates the item
- * before it; the same thing promised again later is not a second item.
- * The owner is "rep" or "customer" once the rep's speaker is known (a
- * name given, a speaker called rep/agent/host, or whoever opens the
- * call; a colleague the rep brings is on the rep's side); without
- * speakers, from what the item is (a proposal is sent by the rep, a
- * budget checked by the customer).
+ * check with finance": the speaker owns it), requests ("could you send
+ * the security questionnaire": the other side owns it), and offers and
+ * proposals ("I can send samples", "how about a trial?") once the other
+ * side takes them up or they name a date. The verb after the trigger is
+ * open - any word but verbs of thinking, feeling, being and waiting - and
+ * must act on something ("I'll confirm" does not); acts done in the
+ * conversation itself ("let me show you") are not items. Beliefs,
+ * conditions, purposes and embedded clauses are not commitments. A request
+ * answered by a commitment is one item, the exchange; a request refused,
+ * or a question the other side does not take up, is none. A later "I will
+ * share it by Monday" dates the item before it; the same thing promised
+ * again later is not a second item.
  *
- * Due dates come from phrases ("by Friday", "tomorrow", "next week",
- * "end of the quarter", "in two weeks", "on the 15th", "March 3")
- * relative to the call's date; a rep item without one is due the next
- * working day (due_source "default").
+ * Roles: the rep named by the caller (any part of the name), a label that
+ * says the role, else who speaks as the seller (introduces a company,
+ * prices and offers what is sold as theirs), with a confidence; unknown
+ * when the words do not tell. A colleague the rep brings to the call is
+ * on the rep's side. Without a rep, owners come from what the item is (a
+ * proposal is sent by the rep, a budget checked by the customer).
+ *
+ * Hesitation is read in the customer's words only, by kind of cue
+ * (hedges, deferral, someone else decides, budget, price, alternatives);
+ * a question holds back half, a doubt the customer's later words resolve
+ * weighs half, warm sentences and buying signals weigh against.
+ *
+ * Due dates are when.h's grammar, relative to the call; a rep item without
+ * one is due the next working day.
  */
 #ifndef CRM_CALLAN_H
 #define CRM_CALLAN_H
