@@ -422,8 +422,10 @@ static int has_object(const struct crm_words *w, size_t v)
 }
 
 /* Action item in sentence s (clause from position from), 1 if found. */
-static int action_in(const struct crm_words *w, size_t from, int question, int *kind, size_t *at)
+static int action_in(const struct crm_words *w, size_t from, int question, int *kind, size_t *at,
+		     int *pron)
 {
+	*pron = 0;
 	for (size_t i = from; i < w->n; i++) {
 		size_t k = 0;
 		int req = 0, how = ACT_COMMIT;
@@ -485,11 +487,20 @@ static int action_in(const struct crm_words *w, size_t from, int question, int *
 			if (crm_word_in(w->w[v], "please|go|ahead|and|both|all") &&
 			    !crm_match_at(w, v, "go back to"))
 				continue;
-			if (is_action(w, v) && has_object(w, v) &&
-			    !(crm_word_in(w->w[v], IN_CALL) && !crm_date_after(w, v) &&
-			      !crm_match_at(w, v, "go back to|over"))) {
+			int now = (crm_word_in(w->w[v], IN_CALL) ||
+				   crm_match_at(w, v, "take|have a seat|look|moment|minute|second|break")) &&
+				  !crm_date_after(w, v) && !crm_match_at(w, v, "go back to|over");
+			if (is_action(w, v) && !now && has_object(w, v)) {
 				*kind = how;
 				*at = i;
+				return 1;
+			}
+			/* "I'll send it over tomorrow": a pronoun for the thing;
+			 * an item only where something said names it. */
+			if (is_action(w, v) && !now && crm_match_at(w, v + 1, "it|that|this|them|those|these")) {
+				*kind = how;
+				*at = i;
+				*pron = 1;
 				return 1;
 			}
 			break;
@@ -891,17 +902,17 @@ static int sentence_actions(struct crm_analysis *a, const struct crm_transcript 
 
 	strip_adverbs(&s->w, &wa);
 	size_t from = 0;
-	int kind;
+	int kind, pron;
 	size_t at;
-	while (from < w->n && action_in(w, from, s->question, &kind, &at)) {
+	while (from < w->n && action_in(w, from, s->question, &kind, &at, &pron)) {
 		int request = kind == ACT_REQUEST;
 		enum crm_owner owner;
 		/* The clause runs to the next action ("..., and you will
 		 * review it"; unpunctuated speech: "...by friday could you"). */
 		size_t end = w->n;
-		int req2;
+		int req2, pron2;
 		size_t at2;
-		if (action_in(w, at + 2, s->question, &req2, &at2)) {
+		if (action_in(w, at + 2, s->question, &req2, &at2, &pron2)) {
 			end = at2;
 			while (end > at + 2 && crm_word_in(w->w[end - 1], "and|then|but|so|also"))
 				end--;
@@ -937,6 +948,7 @@ static int sentence_actions(struct crm_analysis *a, const struct crm_transcript 
 		it->utt = it->first = s->utt;
 		it->request = request;
 		it->offer = kind == ACT_OFFER || kind == ACT_PROPOSAL;
+		it->pronoun = pron;
 		it->question = s->question;
 		/* What it acts on: the first phrase after the verb (the
 		 * first word past the trigger) that is not function words. */
@@ -1085,6 +1097,7 @@ static void resolve_items(struct crm_analysis *a, const struct crm_transcript *t
 				}
 				due_from(b, x);
 				b->first = x->first;
+				b->pronoun = 0;	/* the request names the thing */
 				gone[i] = 1;
 				taken = 1;
 				break;
@@ -1156,6 +1169,9 @@ static void resolve_items(struct crm_analysis *a, const struct crm_transcript *t
 			}
 		}
 	}
+	/* A pronoun nothing said names is no item ("we can phase it"). */
+	for (size_t i = 0; i < a->nitems; i++)
+		gone[i] |= a->items[i].pronoun;
 	for (size_t i = 0; i < a->nitems; i++) {
 		if (gone[i])
 			item_free(&a->items[i]);

@@ -59,6 +59,8 @@ struct crm_action {
 	int question;		/* asked as a question ("could you...?") */
 	int offer;		/* offered or proposed: an item once taken up */
 	int anaphor;		/* its object is a pronoun ("share it") */
+	int pronoun;		/* nothing but a pronoun to act on: an item only
+				 * as the answer to a request that names it */
 	char object[24];	/* the first word it acts on ("calculator"), or "" */
 };
 

@@ -635,6 +635,14 @@ static size_t date_at(const struct crm_words *w, size_t i, const struct now *n, 
 		return k;
 	if ((k = crm_match_at(w, i, "a fortnight")))
 		return day(o, n, 14, k);
+	/* "in April" is by its end; "by April", "before April" its start. A
+	 * month alone, full name, not "may", and no day number after it. */
+	if (is(w, i, "in|during|by|before|until|till") && (v = lookup(W(w, i + 1), MONTH, 12)) >= 0 && v != 4 &&
+	    ordinal(w, i + 2, &(size_t){0}) < 0) {
+		int y = v < n->m ? n->y + 1 : n->y;
+		ymd(o, y, v, is(w, i, "in|during") ? days_in(y, v) : 1);
+		return o->len = 2;
+	}
 	if ((k = weekday_at(w, i, n, o)))
 		return k;
 	if ((k = month_date(w, i, n, o)))

@@ -9,6 +9,8 @@
  *            | [next | this | coming] weekday [[the] ordinal] [week | after next]
  *            | month [the] ordinal | ordinal [of] month | the ordinal
  *            | (early | mid | end of | late) (month | next week | next month)
+ *            | (in | during) month-name       (its last day)
+ *            | (by | before | until) month-name  (its first)
  *            | YYYY-MM-DD
  *   clock   := 2pm | 2 pm | 14:00 | 2:30pm | two o'clock | noon | midday
  *   span    := (in | within) [the next | the coming] count unit

@@ -226,6 +226,59 @@ static void test_roles(void)
 	rep_is("A: Hello.\nB: Hello.\n", NULL, "A", "no evidence at all: who opens the call, said to be a guess");
 }
 
+/* The items of a call, "owner:text|..." in order, and its hesitation. */
+static void call_is(const char *doc, const char *rep, const char *want_items, int want_hes,
+		    const char *why)
+{
+	struct crm_transcript t = {0};
+	struct crm_err e = {0};
+	struct crm_analysis a;
+	struct crm_callan_opts o = {at(2026, 3, 2), rep, 0, 0};
+	char got[1024] = "";
+	size_t k = 0;
+
+	if (crm_transcript_parse(&t, CRM_TF_TEXT, "c.txt", doc, strlen(doc), &e) < 0 ||
+	    crm_callan(&t, &o, &a, &e) < 0) {
+		ok(0, "%s: %s", why, e.msg);
+		crm_transcript_free(&t);
+		return;
+	}
+	for (size_t i = 0; i < a.nitems && k + 1 < sizeof got; i++)
+		k += (size_t)snprintf(got + k, sizeof got - k, "%s%s:%s", i ? "|" : "",
+				      crm_owner_name(a.items[i].owner), a.items[i].text);
+	is_str(got, want_items, "%s: items", why);
+	is_int(a.hesitant, want_hes, "%s: hesitant %d (%.2f)", why, want_hes, a.hesitation);
+	crm_analysis_free(&a);
+	crm_transcript_free(&t);
+}
+
+/* Classes of English the analyser reads, one case each. */
+static void test_classes(void)
+{
+	call_is("Dr. Okafor: Welcome in. Please, take a seat. Let me show you the dashboard.\n"
+		"Mrs. Lee: Thanks. It looks clear.\n", "Okafor", "", 0,
+		"acts done in the conversation are no items");
+	call_is("Dr. Okafor: How about a two-week trial?\nMrs. Lee: Sounds good, let's do it.\n", "Okafor",
+		"rep:How about a two-week trial?", 0, "a proposal taken up is an item");
+	call_is("Dr. Okafor: I can also send a case study.\nMrs. Lee: We have plenty of those.\n", "Okafor",
+		"", 0, "an offer not taken up is none");
+	call_is("Dr. Okafor: We can run the pilot in April.\nMrs. Lee: Hm.\n", "Okafor",
+		"rep:We can run the pilot in April.", 0, "an offer with a date is a plan");
+	call_is("Sam: Could you send the security questionnaire?\nAna: Yes, I'll send it over tomorrow.\n", "Ana",
+		"rep:Could you send the security questionnaire? Yes, I'll send it over tomorrow.", 0,
+		"a request and the answer that takes it up are one item");
+	call_is("Ana: Any questions?\nSam: How hard is it to set up?\nAna: About a day.\n", "Ana", "", 0,
+		"a plain question is no hesitation");
+	call_is("Ana: Where are you on this?\nSam: I'm not sure about the price, honestly, maybe next year.\n"
+		"Ana: We can phase it.\nSam: That works, let's go ahead. Please send the contract.\n", "Ana",
+		"rep:Please send the contract.", 0,
+		"an early doubt the call resolves (and 'phase it' names nothing)");
+	call_is("Ana: Where are you on this?\nSam: We love it, honestly.\nAna: Great.\n"
+		"Sam: But I'm not sure we have the budget, I need to check with our CFO, maybe next quarter.\n",
+		"Ana", "customer:But I'm not sure we have the budget, I need to check with our CFO, maybe next quarter.", 1,
+		"a doubt at the end stands");
+}
+
 static void test_long_call(void)
 {
 	struct crm_transcript t = {0};
@@ -372,6 +425,7 @@ int main(void)
 	test_formats();
 	test_labels();
 	test_roles();
+	test_classes();
 	test_long_call();
 	test_lm();
 	test_audio();

@@ -228,6 +228,12 @@ static void forms_on(struct day c)
 		check(c, s, last_of(y, m));
 		snprintf(s, sizeof s, "mid-%s", MON[m - 1]);
 		check(c, s, (struct day){y, m, 15, 0});
+		if (m != 5) {	/* "may" is a verb too */
+			snprintf(s, sizeof s, "we can run it in %s", MON[m - 1]);
+			check(c, s, last_of(y, m));
+			snprintf(s, sizeof s, "we need it by %s", MON[m - 1]);
+			check(c, s, (struct day){y, m, 1, 0});
+		}
 	}
 	check(c, "within two business days", add(c, c.wd == 4 ? 4 : c.wd == 5 ? 4 : c.wd == 6 ? 3 : 2));
 }
