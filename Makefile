@@ -131,7 +131,7 @@ $(O)/fuzz/fuzz-%: $(O)/tests/fuzz/fuzz-%.o $(O)/libcrm.a
 fuzz: deps
 	@$(MAKE) --no-print-directory O=build-fuzz CC=clang SANITIZE=address,undefined \
 		CFLAGS='-O1 -g -fsanitize=fuzzer-no-link' $(FUZZ:%=build-fuzz/fuzz/fuzz-%)
-	scripts/fuzz -t $(FUZZ_TIME) -b build-fuzz/fuzz $(FUZZ)
+	scripts/fuzz -t $(FUZZ_TIME) -b $(abspath build-fuzz/fuzz) $(FUZZ)
 
 deps:
 	@scripts/install-deps

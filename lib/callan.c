@@ -601,9 +601,7 @@ static const char *const CUSTOMER_LABELS = "customer|client|prospect|buyer|lead|
  */
 static const char *const SELLS[] = {
 	/* what is sold, as ours */
-	"our product|products|platform|solution|solutions|software|pricing|plans|package|packages|"
-	"offering|subscription|subscriptions|onboarding|licence|licences|license|licenses|tiers|rates|"
-	"implementation|app|tool|service|services|system",
+	"our product|products|platform|solution|solutions|software|pricing|plans|package|packages|offering|subscription|subscriptions|onboarding|licence|licences|license|licenses|tiers|rates|implementation|app|tool|service|services|system",
 	/* selling and supplying */
 	"we offer|charge|sell|provide|bill|license|install|supply|ship|integrate|support|include",
 	"i|we can offer|include|throw|waive|extend|discount",
@@ -612,20 +610,17 @@ static const char *const SELLS[] = {
 	"how about a|an", "would you like a|an|to see|me to",
 	/* sending the papers of the sale */
 	"send|email|forward|share the|a|an|our contract|quote|proposal|pricing|invoice|agreement|sow",
-	"send|email|forward|share the|a|an|our revised|updated|new|final|draft contract|quote|"
-	"proposal|pricing|invoice|agreement",
+	"send|email|forward|share the|a|an|our revised|updated|new|final|draft contract|quote|proposal|pricing|invoice|agreement",
 	"send|email|forward|share you the|a|an|our contract|quote|proposal|pricing|invoice|agreement",
 	/* introducing oneself as calling from a company */
 	"calling|reaching out from|about", "i am calling",
 };
 static const char *const BUYS[] = {
-	"your product|products|platform|solution|solutions|software|pricing|price|prices|plans|"
-	"package|tool|app|offering|quote|proposal|offer",
+	"your product|products|platform|solution|solutions|software|pricing|price|prices|plans|package|tool|app|offering|quote|proposal|offer",
 	/* the buyer compares */
 	"another|other|second supplier|vendor|provider|offer|quote|bid",
 	"how much does|is|would|will|do",
-	"our|my budget|board|cfo|ceo|boss|procurement|director|"
-	"current|existing|incumbent|vendor|provider|supplier",
+	"our|my budget|board|cfo|ceo|boss|procurement|director|current|existing|incumbent|vendor|provider|supplier",
 	"we currently|we are currently|we use|we are using|we have been using",
 };
 
