@@ -610,6 +610,9 @@ int main(int argc, char **argv)
 				st->unchanged, st->rejected + c.erp_rejected);
 			if (st->lost)
 				fprintf(stderr, ", %lld not written", st->lost);
+			if (st->retried)
+				fprintf(stderr, "; %lld batch%s written again after the connection was lost",
+					st->retried, st->retried == 1 ? "" : "es");
 			if (c.skipped)
 				fprintf(stderr, ", %ld message%s skipped", c.skipped,
 					c.skipped == 1 ? "" : "s");

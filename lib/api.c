@@ -202,8 +202,13 @@ int crm_api_error(struct crm_api_res *rs, int status, const char *code,
  * (the client tries again), else 500. */
 static int db_error(struct crm_api_res *rs, const struct crm_err *e)
 {
+	/* The answer to a COMMIT never came: it may or may not be written. */
+	if (e->unknown)
+		return crm_api_error(rs, 500, "outcome_unknown", "the database did not confirm the write; it "
+				     "may have been made: read it back before trying again (%s)", e->msg);
 	if (e->code == CRM_EUNAVAILABLE)
-		return crm_api_error(rs, 503, "busy", "the database is busy; nothing was written; try again");
+		return crm_api_error(rs, 503, "unavailable", "the database is busy or away; nothing was "
+				     "written; try again (%s)", e->msg);
 	return crm_api_error(rs, 500, "internal", "%s", *e->msg ? e->msg : "database error");
 }
 

@@ -123,6 +123,8 @@ struct crm_import {
 	size_t in_batch;
 	int in_tx;
 	struct crm_import_stats at_begin;	/* stats when the batch began */
+	struct crm_buf hdr;		/* the CSV file's header, as read */
+	long hdr_line;
 	char now[32];
 	char *owner;			/* crm_import_set_owner */
 	/* Every record read since the last commit, with its raw text: when
@@ -509,6 +511,7 @@ void crm_import_free(struct crm_import *im)
 	free(im->owner);
 	free(im->jr);
 	crm_buf_release(&im->jraw);
+	crm_buf_release(&im->hdr);
 	crm_stmt_free(im->find_product);
 	crm_stmt_free(im->data_version);
 	crm_stmt_free(im->dk_of);
@@ -1830,9 +1833,17 @@ static int rec_finish(struct crm_import *im, const char *raw, size_t rawlen,
 		return -1;
 	if (!im->in_tx)
 		cache_check(im);
+	crm_err_clear(&im->dberr);
 	if (rec_normalize(im, r) < 0 || rec_derive(im, r) < 0 ||
-	    rec_resolve(im, r, source) < 0)
+	    rec_resolve(im, r, source) < 0) {
+		/* The database, not the record: the batch stops (and is read
+		 * again when its connection died), the record is not blamed. */
+		if (im->dberr.code == CRM_EUNAVAILABLE || im->dberr.code == CRM_EIO) {
+			*e = im->dberr;
+			return -1;
+		}
 		return reject(im, r->file, r->line, r->why.data, raw, rawlen, e);
+	}
 	if (im->owner) {
 		int oi = crm_entity_field(r->ts->t, "owner");
 
@@ -1913,6 +1924,42 @@ static int rec_finish(struct crm_import *im, const char *raw, size_t rawlen,
 	if (im->npend == CHUNK || im->in_batch + im->npend >= im->o.batch ||
 	    im->pend_bytes >= CHUNK_BYTES)
 		return flush_pending(im, e);
+	return 0;
+}
+
+/*
+ * The open batch died with its connection: forget it (its counts, its
+ * queued records, the ids cached from it) and give its records back to
+ * the reader, after the CSV header, to be read again. Rejected records
+ * stay rejected; the rows are counted once.
+ */
+static int again(struct crm_import *im, struct crm_reader *rd, int csv)
+{
+	im->npend = 0;
+	im->pend_bytes = 0;
+	if (im->in_tx) {
+		im->st.inserted = im->at_begin.inserted;
+		im->st.updated = im->at_begin.updated;
+		im->st.unchanged = im->at_begin.unchanged;
+		crm_store_rollback(im->db);
+		im->in_tx = 0;
+	}
+	im->in_batch = 0;
+	crm_buf_reset(&im->out);
+	im->epoch++;
+	if (csv && crm_reader_again(rd, im->hdr_line, im->hdr.data, im->hdr.len) < 0)
+		return -1;
+	/* Landed in the batch that died is not landed: read again too. */
+	for (size_t i = 0; i < im->njr; i++) {
+		if (im->jr[i].state == JR_REJECTED)
+			continue;
+		if (crm_reader_again(rd, im->jr[i].line, im->jraw.data + im->jr[i].off, im->jr[i].len) < 0)
+			return -1;
+		im->st.rows--;
+	}
+	im->njr = 0;
+	crm_buf_reset(&im->jraw);
+	im->st.retried++;
 	return 0;
 }
 
@@ -2040,6 +2087,13 @@ static int import_csv(struct crm_import *im, struct crm_reader *rd,
 		return -1;
 	if (crm_csv_header(&c, e) < 0)
 		goto out;
+	/* kept, to read the file's open batch again after a lost connection */
+	crm_buf_reset(&im->hdr);
+	if (crm_buf_add(&im->hdr, c.raw.data, c.raw.len) < 0) {
+		crm_err_set(e, CRM_ESOFTWARE, "out of memory");
+		goto out;
+	}
+	im->hdr_line = c.line;
 	if (!type)
 		type = crm_entity_guess(rd->name, (const char *const *)c.header, c.ncols);
 	if (!type) {
@@ -2457,13 +2511,22 @@ static int import_reader(struct crm_import *im, struct crm_reader *r,
 		}
 		fmt = c == '{' ? CRM_FMT_NDJSON : CRM_FMT_CSV;
 	}
-	if (fmt == CRM_FMT_CSV)
-		rc = import_csv(im, &rd, type, e);
-	else
-		rc = import_ndjson(im, &rd, type, e);
-	if (rc == 0 && (flush_pending(im, e) < 0 || finish_deferred(im, e) < 0 ||
-			batch_commit(im, e) < 0))
-		rc = -1;
+	for (double t0 = crm_now();;) {
+		if (fmt == CRM_FMT_CSV)
+			rc = import_csv(im, &rd, type, e);
+		else
+			rc = import_ndjson(im, &rd, type, e);
+		if (rc == 0 && (flush_pending(im, e) < 0 || finish_deferred(im, e) < 0 ||
+				batch_commit(im, e) < 0))
+			rc = -1;
+		/* The connection died under the open batch and nothing of it
+		 * was written: its records are read again on a new one, for
+		 * as long as the store's patience allows. */
+		if (rc == 0 || !e->retry || crm_now() - t0 > (double)crm_store_patience(im->db) / 1000 ||
+		    again(im, &rd, fmt == CRM_FMT_CSV) < 0)
+			break;
+		crm_err_clear(e);
+	}
 	if (rc < 0) {
 		/* Queued records never reached the database. */
 		im->npend = 0;

@@ -41,6 +41,8 @@ struct crm_import_stats {
 	long long rows, inserted, updated, unchanged, rejected, warnings;
 	/* rows read but not written because a fatal error ended their batch */
 	long long lost;
+	/* batches read again because their connection died under them */
+	long long retried;
 };
 
 struct crm_import_hooks {

@@ -51,6 +51,8 @@ int crm_reader_ready(struct crm_reader *r)
 {
 	struct pollfd pfd;
 
+	if (r->iag < r->nag)
+		return 1;
 	if (r->eof || (r->pos < r->end && memchr(r->buf + r->pos, '\n', r->end - r->pos)))
 		return 1;
 	if (r->fd < 0)
@@ -79,6 +81,10 @@ int crm_reader_stream(struct crm_reader *r, const char *name, FILE *fp, size_t c
 
 void crm_reader_release(struct crm_reader *r)
 {
+	crm_buf_release(&r->again);
+	free(r->ag);
+	r->ag = NULL;
+	r->nag = r->iag = r->aag = r->ins = 0;
 	if (r->owns_fp && r->fp)
 		fclose(r->fp);
 	r->fp = NULL;
@@ -197,6 +203,13 @@ int crm_reader_encoding(struct crm_reader *r, const char *charset, struct crm_er
 
 int crm_reader_peek(struct crm_reader *r, struct crm_err *e)
 {
+	for (size_t k = r->iag; k < r->nag; k++)
+		for (size_t i = 0; i < r->ag[k].len; i++) {
+			unsigned char c = (unsigned char)r->again.data[r->ag[k].off + i];
+
+			if (c != ' ' && c != '\t' && c != '\r' && c != '\n')
+				return c;
+		}
 	for (;;) {
 		for (size_t i = r->pos; i < r->end; i++) {
 			unsigned char c = (unsigned char)r->buf[i];
@@ -218,11 +231,53 @@ int crm_reader_peek(struct crm_reader *r, struct crm_err *e)
 	}
 }
 
+int crm_reader_again(struct crm_reader *r, long lineno, const char *raw, size_t len)
+{
+	if (r->nag == r->aag) {
+		size_t na = r->aag ? 2 * r->aag : 64;
+		struct crm_again *p = realloc(r->ag, na * sizeof(*p));
+
+		if (!p)
+			return -1;
+		r->ag = p;
+		r->aag = na;
+	}
+	if (!r->nag)
+		r->resume = r->lineno;
+	/* Before what is still waiting to be read again, after what was
+	 * given back since the last read. */
+	size_t at = r->iag + r->ins;
+	memmove(&r->ag[at + 1], &r->ag[at], (r->nag - at) * sizeof(*r->ag));
+	r->ag[at].lineno = lineno;
+	r->ag[at].off = r->again.len;
+	r->ag[at].len = len;
+	if (crm_buf_add(&r->again, raw, len) < 0)
+		return -1;
+	r->nag++;
+	r->ins++;
+	return 0;
+}
+
 int crm_reader_line(struct crm_reader *r, struct crm_err *e)
 {
 	int toolong = 0, got = 0;
 
 	crm_buf_reset(&r->line);
+	r->ins = 0;
+	if (r->nag) {
+		if (r->iag < r->nag) {
+			const struct crm_again *a = &r->ag[r->iag++];
+
+			if (crm_buf_add(&r->line, r->again.data + a->off, a->len) < 0)
+				return crm_err_set(e, CRM_ESOFTWARE, "%s:%ld: out of memory", r->name, a->lineno);
+			r->lineno = a->lineno;
+			r->crlf = 0;
+			return CRM_LINE_OK;
+		}
+		r->lineno = r->resume;
+		r->nag = r->iag = 0;
+		crm_buf_reset(&r->again);
+	}
 	for (;;) {
 		char *nl;
 		size_t n;

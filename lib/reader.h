@@ -29,6 +29,11 @@ struct crm_reader {
 	char *raw;		/* bytes read, not converted yet */
 	size_t nraw;
 	long long consumed;	/* bytes of input converted */
+	/* Records given back (crm_reader_again), read before the rest. */
+	struct crm_buf again;
+	struct crm_again { long lineno; size_t off, len; } *ag;
+	size_t nag, iag, aag, ins;
+	long resume;		/* the line number to go on from after them */
 };
 
 /*
@@ -64,6 +69,15 @@ void crm_reader_release(struct crm_reader *r);
  * and dropped; r->line holds its first bytes), or -1 on a read error (e).
  */
 int crm_reader_line(struct crm_reader *r, struct crm_err *e);
+
+/*
+ * Give a record back: the next crm_reader_line calls return the records
+ * given back, in order, each as one line with its own line number (a
+ * CSV record of several lines keeps its newlines), then the input goes
+ * on where it was. Records given back between two reads come before
+ * those given back earlier and not read yet. What a failed write had read is read again so.
+ */
+int crm_reader_again(struct crm_reader *r, long lineno, const char *raw, size_t len);
 
 /*
  * Look at the first bytes not yet read without consuming them: returns the

@@ -197,6 +197,9 @@ static struct crm_store *thread_db(struct crm_server *s, struct crm_err *e)
 		return db;
 	if (crm_store_open(&db, s->o.db_path, CRM_STORE_NOMIGRATE, e) < 0)
 		return NULL;
+	/* A database that went away is tried again for a second a request,
+	 * then answered 503 with Retry-After: the next request tries again. */
+	crm_store_set_patience(db, 1000);
 	pthread_setspecific(s->dbkey, db);
 	return db;
 }
@@ -221,7 +224,7 @@ static enum MHD_Result send_buf(struct MHD_Connection *c, struct req *r, int sta
 	MHD_add_response_header(res, "X-Content-Type-Options", "nosniff");
 	if (status == 401)
 		MHD_add_response_header(res, "WWW-Authenticate", "Bearer realm=\"crm\"");
-	if (status == 429)
+	if (status == 429 || status == 503)
 		MHD_add_response_header(res, "Retry-After", "1");
 	if (r->close)
 		MHD_add_response_header(res, "Connection", "close");
@@ -607,6 +610,32 @@ static void audit_queue(struct crm_server *s, const struct crm_principal *who,
 	pthread_mutex_unlock(&s->audmu);
 }
 
+/*
+ * Entries the database could not take (it is away) go back before the
+ * ones that came since, up to a million; 0, or -1 when they would not
+ * fit. q is taken.
+ */
+static int audit_requeue(struct crm_server *s, struct audit_ent *q, size_t n)
+{
+	struct audit_ent *all;
+	int rc = -1;
+
+	pthread_mutex_lock(&s->audmu);
+	if (n + s->naud <= 1000000 && (all = malloc((n + s->naud + 1) * sizeof(*all)))) {
+		memcpy(all, q, n * sizeof(*q));
+		if (s->naud)
+			memcpy(all + n, s->aud, s->naud * sizeof(*all));
+		free(s->aud);
+		s->aud = all;
+		s->naud += n;
+		s->aaud = s->naud + 1;
+		free(q);
+		rc = 0;
+	}
+	pthread_mutex_unlock(&s->audmu);
+	return rc;
+}
+
 static void audit_flush(struct crm_server *s, struct crm_store *db)
 {
 	struct audit_ent *q;
@@ -639,8 +668,16 @@ static void audit_flush(struct crm_server *s, struct crm_store *db)
 		for (size_t i = 0; i < n; i++)
 			v[i] = (struct crm_audit_entry){ q[i].actor, q[i].action, q[i].entity,
 							 q[i].id[0] ? q[i].id : NULL, d.data + off[i] };
-		if (crm_audit_append_all(db, v, n, &e) < 0)
+		if (crm_audit_append_all(db, v, n, &e) < 0 && e.code == CRM_EUNAVAILABLE &&
+		    audit_requeue(s, q, n) == 0) {
+			/* kept for the next pass, in their order */
+			crm_buf_release(&d);
+			free(v);
+			free(off);
+			return;
+		} else if (e.code) {
 			logf_(s, "audit trail: %s (%zu entries lost)", e.msg, n);
+		}
 	}
 	crm_buf_release(&d);
 	free(v);
@@ -655,12 +692,15 @@ static void *watcher(void *arg)
 	struct crm_store *db = NULL;
 	long long cursor = -1;
 
+	int away = 0;
+
 	if (crm_store_open(&db, s->o.db_path, CRM_STORE_NOMIGRATE, &e) < 0 ||
 	    crm_store_listen(db, &e) < 0) {
 		logf_(s, "event watcher: %s", e.msg);
 		crm_store_close(db);
 		return NULL;
 	}
+	crm_store_set_patience(db, 1000);
 	while (!atomic_load(&s->stop)) {
 		struct crm_stmt *q;
 
@@ -687,10 +727,16 @@ static void *watcher(void *arg)
 		audit_flush(s, db);
 		/* Woken by a commit on PostgreSQL (another server's too);
 		 * SQLite's wait is the whole tenth of a second. */
+		/* Said once when the database goes away, once when it is
+		 * back; the streams resume from their cursors. */
 		if (crm_store_wait(db, 100, &e) < 0) {
-			logf_(s, "event watcher: %s", e.msg);
+			if (!away++)
+				logf_(s, "event watcher: %s; trying again", e.msg);
 			crm_err_clear(&e);
 			nanosleep(&(struct timespec){ 0, 100 * 1000 * 1000 }, NULL);
+		} else if (away) {
+			logf_(s, "event watcher: the database is back");
+			away = 0;
 		}
 		crm_err_clear(&e);
 	}
@@ -802,8 +848,12 @@ static enum MHD_Result health(struct crm_server *s, struct MHD_Connection *c, st
 	crm_buf_init(&b, 0);
 	if (!db || crm_store_text1(db, "SELECT coalesce(max(seq), 0) FROM events", NULL,
 				v, sizeof(v), &e) < 0) {
-		crm_buf_release(&b);
-		return send_error(c, r, 503, "unavailable", e.msg);
+		/* up, but the database is not: a balancer takes this node out */
+		crm_buf_addf(&b, "{\"status\":\"degraded\",\"version\":\"%s\",\"database\":", CRM_VERSION);
+		crm_json_str(&b, e.msg, strlen(e.msg));
+		crm_buf_addf(&b, ",\"uptime\":%.0f,\"streams\":%ld}\n", crm_now() - s->started,
+			     atomic_load(&s->m.streams));
+		return send_buf(c, r, 503, &b, "application/json");
 	}
 	crm_buf_addf(&b, "{\"status\":\"ok\",\"version\":\"%s\",\"schema\":%d,\"last_event\":%s,"
 		     "\"uptime\":%.0f,\"streams\":%ld}\n", CRM_VERSION, crm_store_schema_version(), v,

@@ -22,6 +22,7 @@ int crm_err_set(struct crm_err *e, int code, const char *fmt, ...)
 	if (!e)
 		return -1;
 	e->code = code;
+	e->unknown = e->retry = 0;
 	va_start(ap, fmt);
 	vsnprintf(e->msg, sizeof(e->msg), fmt, ap);
 	va_end(ap);
@@ -33,6 +34,7 @@ void crm_err_clear(struct crm_err *e)
 	if (!e)
 		return;
 	e->code = 0;
+	e->unknown = e->retry = 0;
 	e->msg[0] = '\0';
 }
 

@@ -29,6 +29,10 @@ enum crm_code {
 struct crm_err {
 	int code;		/* enum crm_code; 0 when no error */
 	char msg[CRM_ERR_MAX];	/* lower case, no final period */
+	int unknown;		/* a write whose outcome is unknown: the
+				 * answer to its COMMIT never came */
+	int retry;		/* the connection died under it and nothing
+				 * of it was written: it can be run again */
 };
 
 /* Record an error in e (may be NULL); always returns -1 for tail calls. */

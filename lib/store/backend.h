@@ -68,6 +68,9 @@ struct crm_store {
 	int flags;		/* as opened */
 	void *h;		/* the backend's handle */
 	struct crm_crypt *crypt;	/* field encryption, or NULL */
+	long patience;		/* ms to wait for a server that went away;
+				 * -1: the busy timeout, else a minute */
+	long resets;		/* connections made again */
 };
 
 struct crm_stmt {

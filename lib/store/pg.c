@@ -7,13 +7,27 @@
  * 17 digits, which PostgreSQL reads back to the same bits). Results come
  * as text; bytea is unescaped when asked for. The schema's version is the
  * one row of crm_schema.
+ *
+ * Connections heal. A server restarted, a backend terminated, a balancer
+ * that cut an idle connection: the next transaction, or statement outside
+ * one, finds the connection dead (PQstatus), resets it with backoff for
+ * as long as crm_store_patience allows, prepares again what it had
+ * prepared (lazily, by a generation count) and listens again. A
+ * statement that fails because the connection died is run again only
+ * when that is safe: outside a transaction and only reading. A write
+ * whose connection died is an error that says so, and a COMMIT whose
+ * answer never came says its outcome is unknown (CRM_EUNAVAILABLE, with
+ * e->unknown set): the caller checks by key before it reports rows lost.
  */
+#include <ctype.h>
 #include <errno.h>
 #include <libpq-fe.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <time.h>
 
 #include "../db.h"
 #include "backend.h"
@@ -33,6 +47,13 @@
 struct pq {
 	PGconn *conn;
 	unsigned next;		/* for statement names */
+	unsigned gen;		/* connections made: statements prepared on an
+				 * older one are prepared again */
+	int listening;		/* LISTEN again after a reset */
+	char xid[24];		/* the write transaction's id, to ask its fate */
+	int tx;			/* a transaction is open, as the caller sees it:
+				 * one that died with its connection fails every
+				 * statement until the caller ends it */
 	struct {		/* crm_store_stmt's, by the address of their SQL */
 		const char *sql;
 		struct crm_stmt *st;
@@ -58,6 +79,11 @@ struct param {
 struct pq_stmt {
 	struct crm_stmt head;
 	char name[24];
+	char *text;		/* as sent to the server, to prepare it again */
+	Oid *types;
+	int ntypes;
+	unsigned gen;		/* the connection it was prepared on */
+	int reads;		/* only reads: safe to run again */
 	int nparams, stream, atomic, executed, done, row, nrows;
 	const char **values;	/* what run() sends */
 	int *lens, *formats;
@@ -106,6 +132,81 @@ static int fail(struct crm_store *s, PGresult *r, struct crm_err *e, const char 
 			   "%s: %s: %s", s->name, what, m);
 }
 
+/* Did the connection die (server gone, backend terminated)? */
+static int lost(struct crm_store *s)
+{
+	return PQstatus(CONN(s)) == CONNECTION_BAD;
+}
+
+/*
+ * A dead connection made again: reset with backoff (10 ms doubling to a
+ * second) for as long as the store's patience allows. 0, or -1 with e
+ * (CRM_EUNAVAILABLE) when the server stayed away.
+ */
+static int heal(struct crm_store *s, struct crm_err *e)
+{
+	struct pq *q = s->h;
+	long limit = crm_store_patience(s), waited = 0, ms = 10;
+	char m[CRM_ERR_MAX];
+
+	if (!lost(s))
+		return 0;
+	for (;;) {
+		PQreset(q->conn);
+		if (PQstatus(q->conn) == CONNECTION_OK)
+			break;
+		if (waited >= limit) {
+			snprintf(m, sizeof(m), "%s", PQerrorMessage(q->conn));
+			m[strcspn(m, "\n")] = '\0';
+			return crm_err_set(e, CRM_EUNAVAILABLE, "%s: the database is away (%s); tried for %.1f s",
+					   s->name, m, (double)waited / 1000);
+		}
+		struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+		nanosleep(&ts, NULL);
+		waited += ms;
+		ms = ms * 2 > 1000 ? 1000 : ms * 2;
+	}
+	q->gen++;
+	s->resets++;
+	PQsetNoticeProcessor(q->conn, quiet, NULL);
+	if (q->listening) {
+		PGresult *r = PQexec(q->conn, "LISTEN crm_events");
+		PQclear(r);
+	}
+	return 0;
+}
+
+/* The caller's transaction died with its connection: say so, never run
+ * its statements in a new one's autocommit. */
+static int died(struct crm_store *s, struct crm_err *e)
+{
+	struct pq *q = s->h;
+
+	if (!q->tx || (!lost(s) && PQtransactionStatus(q->conn) != PQTRANS_IDLE))
+		return 0;
+	crm_err_set(e, CRM_EUNAVAILABLE, "%s: the connection was lost; the transaction was rolled back",
+		    s->name);
+	if (e)
+		e->retry = 1;
+	return 1;
+}
+
+/* Does sql only read? (SELECT or WITH ... SELECT, no data-changing verb) */
+static int only_reads(const char *sql)
+{
+	static const char *const verbs[] = { "insert", "update", "delete", "create", "drop", "alter",
+					     "nextval", "setval", "truncate", "copy", "lock", "notify", NULL };
+
+	while (isspace((unsigned char)*sql))
+		sql++;
+	if (strncasecmp(sql, "select", 6) && strncasecmp(sql, "with", 4))
+		return 0;
+	for (const char *const *v = verbs; *v; v++)
+		if (strcasestr(sql, *v))
+			return 0;
+	return 1;
+}
+
 static void pq_close(struct crm_store *s);
 
 static int pq_open(struct crm_store *s, const char *target, int flags, struct crm_err *e)
@@ -151,15 +252,38 @@ static void pq_close(struct crm_store *s)
 
 static int pq_exec(struct crm_store *s, const char *sql, struct crm_err *e)
 {
-	PGresult *r = PQexec(CONN(s), sql);
-	ExecStatusType t = PQresultStatus(r);
+	struct pq *q = s->h;
+	int idle = PQtransactionStatus(CONN(s)) == PQTRANS_IDLE || lost(s);
+	int begins = !strncasecmp(sql, "BEGIN", 5);
+	PGresult *r;
+	ExecStatusType t;
 
+	if (!begins && died(s, e))
+		return -1;
+	if (begins)
+		q->tx = 0;
+	if (idle && heal(s, e) < 0)
+		return -1;
+	r = PQexec(CONN(s), sql);
+	t = PQresultStatus(r);
+	/* A read, or a transaction begun, on a connection found dead: once
+	 * more on a new one. */
+	if (t != PGRES_COMMAND_OK && t != PGRES_TUPLES_OK && idle && lost(s) &&
+	    (only_reads(sql) || !strncasecmp(sql, "BEGIN", 5) || !strncasecmp(sql, "LISTEN", 6))) {
+		PQclear(r);
+		if (heal(s, e) < 0)
+			return -1;
+		r = PQexec(CONN(s), sql);
+		t = PQresultStatus(r);
+	}
 	if (t != PGRES_COMMAND_OK && t != PGRES_TUPLES_OK) {
 		fail(s, r, e, "exec");
 		PQclear(r);
 		return -1;
 	}
 	PQclear(r);
+	if (begins)
+		q->tx = 1;
 	return 0;
 }
 
@@ -182,11 +306,26 @@ static PGresult *begin_with(struct crm_store *s, const char *lock, struct crm_er
 	char sql[200];
 	PGresult *r;
 
-	snprintf(sql, sizeof(sql), "BEGIN; SET LOCAL lock_timeout = %ld; SELECT %s(hashtext('crm.events'))",
-		 ms < 0 ? 0 : ms > 0 ? ms : 1, lock);
+	/* The transaction's id comes with the lock: if the answer to its
+	 * COMMIT is lost, the server can say what became of it. */
+	snprintf(sql, sizeof(sql), "BEGIN; SET LOCAL lock_timeout = %ld; "
+		 "SELECT %s(hashtext('crm.events')), txid_current()", ms < 0 ? 0 : ms > 0 ? ms : 1, lock);
+	((struct pq *)s->h)->tx = 0;
+	if (heal(s, e) < 0)
+		return NULL;
 	r = PQexec(CONN(s), sql);	/* the last statement's result */
-	if (PQresultStatus(r) == PGRES_TUPLES_OK)
+	if (PQresultStatus(r) != PGRES_TUPLES_OK && lost(s)) {
+		/* nothing was begun: on a new connection, once more */
+		PQclear(r);
+		if (heal(s, e) < 0)
+			return NULL;
+		r = PQexec(CONN(s), sql);
+	}
+	if (PQresultStatus(r) == PGRES_TUPLES_OK) {
+		snprintf(((struct pq *)s->h)->xid, sizeof(((struct pq *)s->h)->xid), "%s", PQgetvalue(r, 0, 1));
+		((struct pq *)s->h)->tx = 1;
 		return r;
+	}
 	fail(s, r, e, "begin");
 	PQclear(r);
 	PQclear(PQexec(CONN(s), "ROLLBACK"));
@@ -213,27 +352,87 @@ static int pq_try_begin(struct crm_store *s, struct crm_err *e)
 	if (got)
 		return 0;
 	PQclear(PQexec(CONN(s), "ROLLBACK"));
+	((struct pq *)s->h)->tx = 0;
 	return 1;
+}
+
+/*
+ * The fate of the write transaction whose COMMIT went unanswered, asked
+ * on a new connection: 1 committed, 0 rolled back, -1 not known (the
+ * server is still away, or a begin without a transaction id).
+ */
+static int fate(struct crm_store *s)
+{
+	struct pq *q = s->h;
+	const char *v[1] = { q->xid };
+	PGresult *r;
+	int rc = -1;
+
+	if (!q->xid[0] || heal(s, NULL) < 0)
+		return -1;
+	r = PQexecParams(q->conn, "SELECT txid_status($1::bigint)", 1, NULL, v, NULL, NULL, 0);
+	if (PQresultStatus(r) == PGRES_TUPLES_OK && !PQgetisnull(r, 0, 0))
+		rc = !strcmp(PQgetvalue(r, 0, 0), "committed") ? 1 :
+		     !strcmp(PQgetvalue(r, 0, 0), "aborted") ? 0 : -1;
+	PQclear(r);
+	return rc;
 }
 
 static int pq_commit(struct crm_store *s, struct crm_err *e)
 {
-	if (pq_exec(s, "COMMIT", e) < 0) {
-		PQclear(PQexec(CONN(s), "ROLLBACK"));
+	PGresult *r;
+	int f;
+
+	if (died(s, e)) {
+		((struct pq *)s->h)->tx = 0;
 		return -1;
 	}
-	return 0;
+	((struct pq *)s->h)->tx = 0;
+	r = PQexec(CONN(s), "COMMIT");
+
+	if (PQresultStatus(r) == PGRES_COMMAND_OK) {
+		PQclear(r);
+		((struct pq *)s->h)->xid[0] = '\0';
+		return 0;
+	}
+	if ((!r || lost(s)) && (f = fate(s)) >= 0) {
+		/* The answer was lost; the server knows what became of it. */
+		PQclear(r);
+		((struct pq *)s->h)->xid[0] = '\0';
+		if (f == 1)
+			return 0;
+		crm_err_set(e, CRM_EUNAVAILABLE, "%s: the connection was lost at commit; the transaction "
+			    "was rolled back", s->name);
+		if (e)
+			e->retry = 1;
+		return -1;
+	}
+	if (!r || lost(s)) {
+		/* The COMMIT went, or did not; its answer never came. */
+		crm_err_set(e, CRM_EUNAVAILABLE, "%s: the connection was lost at commit: whether the "
+			    "transaction was written is unknown", s->name);
+		if (e)
+			e->unknown = 1;
+	} else {
+		fail(s, r, e, "commit");
+	}
+	PQclear(r);
+	if (!lost(s))
+		PQclear(PQexec(CONN(s), "ROLLBACK"));
+	return -1;
 }
 
 /* Outside a transaction this is a warning, which no one hears. */
 static void pq_rollback(struct crm_store *s)
 {
-	PQclear(PQexec(CONN(s), "ROLLBACK"));
+	((struct pq *)s->h)->tx = 0;
+	if (!lost(s))
+		PQclear(PQexec(CONN(s), "ROLLBACK"));
 }
 
 static int pq_in_transaction(struct crm_store *s)
 {
-	return PQtransactionStatus(CONN(s)) != PQTRANS_IDLE;
+	return ((struct pq *)s->h)->tx || PQtransactionStatus(CONN(s)) != PQTRANS_IDLE;
 }
 
 static int pq_scrub(struct crm_store *s, const char *const *tables)
@@ -400,6 +599,7 @@ static int pq_set_counter(struct crm_store *s, const char *table, long long last
 
 static int pq_listen(struct crm_store *s, struct crm_err *e)
 {
+	((struct pq *)s->h)->listening = 1;
 	return pq_exec(s, "LISTEN crm_events", e);
 }
 
@@ -421,8 +621,15 @@ static int pq_wait(struct crm_store *s, int ms, struct crm_err *e)
 	struct pollfd p = { .fd = PQsocket(CONN(s)), .events = POLLIN };
 	int rc;
 
-	if (!PQconsumeInput(CONN(s)))
-		return fail(s, NULL, e, "wait");
+	/* The connection died: a new one listens again, and the caller reads
+	 * the change log from its cursor, as on any wake-up. */
+	if (lost(s) || !PQconsumeInput(CONN(s))) {
+		if (!lost(s))
+			return fail(s, NULL, e, "wait");
+		if (heal(s, e) < 0)
+			return -1;
+		return 1;
+	}
 	if (heard(s))
 		return 1;
 	rc = poll(&p, 1, ms);
@@ -431,7 +638,7 @@ static int pq_wait(struct crm_store *s, int ms, struct crm_err *e)
 	if (rc <= 0)
 		return 0;
 	if (!PQconsumeInput(CONN(s)))
-		return fail(s, NULL, e, "wait");
+		return lost(s) ? (heal(s, e) < 0 ? -1 : 1) : fail(s, NULL, e, "wait");
 	return heard(s);
 }
 
@@ -696,12 +903,34 @@ static int pq_prepare(struct crm_store *s, const char *sql, int flags,
 	x->stream = flags & CRM_STMT_STREAM;
 	x->atomic = flags & CRM_STMT_ATOMIC;
 	snprintf(x->name, sizeof(x->name), "crm_%u", q->next++);
+	x->reads = only_reads(sql);
+	if (heal(s, e) < 0) {
+		free(text);
+		free(types);
+		free(x);
+		return -1;
+	}
 	r = PQprepare(q->conn, x->name, text, n, types);
-	free(text);
-	free(types);
+	if (PQresultStatus(r) != PGRES_COMMAND_OK && lost(s) &&
+	    PQtransactionStatus(q->conn) != PQTRANS_INTRANS) {
+		PQclear(r);
+		if (heal(s, e) < 0) {
+			free(text);
+			free(types);
+			free(x);
+			return -1;
+		}
+		r = PQprepare(q->conn, x->name, text, n, types);
+	}
+	x->text = text;
+	x->types = types;
+	x->ntypes = n;
+	x->gen = q->gen;
 	if (PQresultStatus(r) != PGRES_COMMAND_OK) {
 		fail(s, r, e, "prepare");
 		PQclear(r);
+		free(x->text);
+		free(x->types);
 		free(x);
 		return -1;
 	}
@@ -870,11 +1099,41 @@ static PGresult *exec_atomic(struct pq_stmt *x)
 	return res;
 }
 
+/* Prepared on this connection: after a reset, prepared again. */
+static int prepared(struct pq_stmt *x, struct crm_err *e)
+{
+	struct crm_store *s = x->head.s;
+	struct pq *q = s->h;
+	PGresult *r;
+
+	if (x->gen == q->gen)
+		return 0;
+	r = PQprepare(q->conn, x->name, x->text, x->ntypes, x->types);
+	if (PQresultStatus(r) != PGRES_COMMAND_OK) {
+		fail(s, r, e, "prepare");
+		PQclear(r);
+		return -1;
+	}
+	PQclear(r);
+	x->gen = q->gen;
+	return 0;
+}
+
 static int run(struct pq_stmt *x, struct crm_err *e)
 {
 	struct crm_store *s = x->head.s;
 	const char **values = x->values;
 	int *lens = x->lens, *formats = x->formats;
+	int idle = PQtransactionStatus(CONN(s)) == PQTRANS_IDLE || lost(s);
+
+	/* Outside a transaction, a dead connection is made again first; in
+	 * one, the transaction died with it and the caller must know. */
+	if (died(s, e))
+		return -1;
+	if (idle && heal(s, e) < 0)
+		return -1;
+	if (prepared(x, e) < 0)
+		return -1;
 
 	for (int i = 0; i < x->nparams; i++) {
 		values[i] = x->p[i].v;
@@ -892,8 +1151,28 @@ static int run(struct pq_stmt *x, struct crm_err *e)
 	}
 	x->res = x->atomic ? exec_atomic(x) :
 		 PQexecPrepared(CONN(s), x->name, x->nparams, values, lens, formats, 0);
+	if (PQresultStatus(x->res) != PGRES_TUPLES_OK && PQresultStatus(x->res) != PGRES_COMMAND_OK &&
+	    idle && lost(s) && x->reads) {
+		/* a read whose connection died: once more, on a new one */
+		clear_result(x);
+		if (heal(s, e) < 0 || prepared(x, e) < 0)
+			return -1;
+		x->res = PQexecPrepared(CONN(s), x->name, x->nparams, values, lens, formats, 0);
+	}
 	if (PQresultStatus(x->res) != PGRES_TUPLES_OK && PQresultStatus(x->res) != PGRES_COMMAND_OK) {
-		fail(s, x->res, e, "step");
+		if (lost(s) && !x->reads && idle) {
+			crm_err_set(e, CRM_EUNAVAILABLE, "%s: the connection was lost while writing: whether "
+				    "the change was made is unknown", s->name);
+			if (e)
+				e->unknown = 1;
+		} else if (lost(s)) {
+			crm_err_set(e, CRM_EUNAVAILABLE, "%s: the connection was lost%s", s->name,
+				    idle ? "" : "; the transaction was rolled back");
+			if (e)
+				e->retry = 1;
+		} else {
+			fail(s, x->res, e, "step");
+		}
 		clear_result(x);
 		return -1;
 	}
@@ -1073,8 +1352,12 @@ static void pq_free(struct crm_stmt *st)
 	char sql[48];
 
 	pq_reset(st);
-	snprintf(sql, sizeof(sql), "DEALLOCATE %s", x->name);
-	PQclear(PQexec(CONN(st->s), sql));
+	if (x->gen == ((struct pq *)st->s->h)->gen && !lost(st->s)) {
+		snprintf(sql, sizeof(sql), "DEALLOCATE %s", x->name);
+		PQclear(PQexec(CONN(st->s), sql));
+	}
+	free(x->text);
+	free(x->types);
 	for (int i = 0; x->p && i < x->nparams; i++)
 		free(x->p[i].buf);
 	free(x->p);

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "../crypt.h"
+#include "../db.h"
 #include "backend.h"
 
 int crm_store_is_url(const char *target)
@@ -42,6 +43,7 @@ int crm_store_open(struct crm_store **out, const char *target, int flags, struct
 		return crm_err_set(e, CRM_ESOFTWARE, "out of memory");
 	s->ops = ops;
 	s->flags = flags;
+	s->patience = -1;
 	display_name((char *)(s + 1), CRM_STORE_NAME_MAX, target);
 	s->name = (const char *)(s + 1);
 	if (ops->open(s, target, flags, e) < 0) {
@@ -99,6 +101,23 @@ const char *crm_store_name(const struct crm_store *s)
 int crm_store_exec(struct crm_store *s, const char *sql, struct crm_err *e)
 {
 	return s->ops->exec(s, sql, e);
+}
+
+void crm_store_set_patience(struct crm_store *s, long ms)
+{
+	s->patience = ms;
+}
+
+long crm_store_patience(const struct crm_store *s)
+{
+	long busy = crm_db_busy_limit();
+
+	return s->patience >= 0 ? s->patience : busy >= 0 ? busy : 60000;
+}
+
+long crm_store_resets(const struct crm_store *s)
+{
+	return s->resets;
 }
 
 int crm_store_begin(struct crm_store *s, struct crm_err *e)

@@ -115,6 +115,17 @@ int crm_store_begin(struct crm_store *s, struct crm_err *e);
 /* crm_store_begin if no other writer holds the lock now: 0 begun, 1 busy
  * (nothing begun; do something else and come back), -1 with e. */
 int crm_store_try_begin(struct crm_store *s, struct crm_err *e);
+/*
+ * How long a connection to a server that went away is tried again
+ * before a statement fails (ms): by default the busy timeout
+ * (--busy-timeout, CRM_BUSY_TIMEOUT) when one is set, else a minute. A
+ * server answering requests sets less, and answers 503 meanwhile.
+ */
+void crm_store_set_patience(struct crm_store *s, long ms);
+long crm_store_patience(const struct crm_store *s);
+/* Connections this store has made again since it was opened. */
+long crm_store_resets(const struct crm_store *s);
+
 /* A read transaction: one snapshot for every statement until its commit
  * (SQLite: BEGIN; PostgreSQL: REPEATABLE READ). Temporary tables may be
  * made and written in it. */
