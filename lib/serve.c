@@ -247,6 +247,16 @@ static enum MHD_Result send_error(struct MHD_Connection *c, struct req *r, int s
 	return ret;
 }
 
+/* The database is away or busy: nothing was written; the client may try
+ * again (Retry-After comes with every 503). */
+static enum MHD_Result send_unavailable(struct MHD_Connection *c, struct req *r, const char *why)
+{
+	char msg[CRM_ERR_MAX + 80];
+
+	snprintf(msg, sizeof(msg), "the database is busy or away; nothing was written; try again (%s)", why);
+	return send_error(c, r, 503, "unavailable", msg);
+}
+
 /* ---- metrics ------------------------------------------------------------ */
 
 static void count(struct crm_server *s, struct req *r)
@@ -1031,14 +1041,14 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 		break;
 	}
 	if (!(db = thread_db(s, &e)))
-		return send_error(c, r, 503, "unavailable", e.msg);
+		return send_unavailable(c, r, e.msg);
 	token = bearer(c);
 	if (!token)
 		return send_error(c, r, 401, "unauthorized", "send a token: Authorization: Bearer crm_...");
 	memset(&who, 0, sizeof(who));
 	rc = check_token(s, db, token, &who, &why, &e);
 	if (rc < 0)
-		return send_error(c, r, 503, "unavailable", e.msg);
+		return send_unavailable(c, r, e.msg);
 	if (!rc)
 		return send_error(c, r, 401, "unauthorized", why);
 	if (!rate_ok(s, who.token_id)) {
