@@ -376,7 +376,14 @@ static int row_json(struct crm_store *db, const struct crm_entity *t, const char
 	crm_stmt_bind_text_ref(st, 1, id, (size_t)-1);
 	rc = crm_stmt_step(st, e);
 	if (rc == 1) {
-		crm_row_json(b, st, t->kind, NULL);
+		/* A row that cannot be written whole (a sealed cell that does
+		 * not open, the key store gone) is an error, not half a body. */
+		if (crm_row_json_e(b, st, t->kind, NULL, e) < 0) {
+			if (!e->code)
+				crm_err_set(e, CRM_ESOFTWARE, "out of memory");
+			crm_store_stmt_done(st);
+			return -1;
+		}
 		if (b->len && b->data[b->len - 1] == '\n')
 			b->data[--b->len] = '\0';
 		rc = 1;
@@ -501,7 +508,12 @@ static int list(struct crm_store *db, const struct crm_api_req *rq, const struct
 		if (n++)
 			crm_buf_addc(&rs->body, ',');
 		snprintf(last, sizeof(last), "%s", crm_stmt_text(st, 0));
-		crm_row_json(&rs->body, st, t->kind, NULL);
+		if (crm_row_json_e(&rs->body, st, t->kind, NULL, &e) < 0) {
+			if (!e.code)
+				crm_err_set(&e, CRM_ESOFTWARE, "out of memory");
+			rc = -1;
+			break;
+		}
 		if (rs->body.data[rs->body.len - 1] == '\n')
 			rs->body.data[--rs->body.len] = '\0';
 	}

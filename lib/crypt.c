@@ -43,6 +43,7 @@ struct crm_crypt {
 	size_t ncache, acache;	/* used, allocated (power of two) */
 	uint64_t pool[POOL];
 	size_t npool, batch;	/* keys on hand; size of the next batch */
+	uint64_t data_high;	/* the highest data key the data names */
 	int refs;
 	struct crm_crypt *next;
 };
@@ -643,9 +644,30 @@ static int data_key(struct crm_crypt *c, uint64_t id, unsigned char key[DKEY],
 	rc = store_get(c, id, key, e);
 	if (rc < 0)
 		return -1;
-	if (rc)
+	if (rc) {
+		/*
+		 * Keys are numbered as they are made, and only erasure takes
+		 * one out: a key the store once gave is erased (its cells
+		 * read as null, gone for good); one past the highest it ever
+		 * gave was never in this store - a key store older than the
+		 * data, or a copy that did not finish - and is an error.
+		 */
+		char last[32] = "0";
+		/* the highest id ever given, erased ones too */
+		const char *high = crm_store_kind(c->store) == CRM_STORE_POSTGRES ?
+			"SELECT greatest((SELECT last_value FROM keys_high), (SELECT coalesce(max(id), 0) FROM keys))" :
+			"SELECT max(coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'keys'), 0), "
+			"(SELECT coalesce(max(id), 0) FROM keys))";
+
+		if (crm_store_text1(c->store, high, NULL, last, sizeof(last), e) < 0)
+			return store_err(e, "read");
+		if (id > strtoull(last, NULL, 10))
+			return crm_err_set(e, CRM_EDATA, "data key %llu is missing from the key store, which holds "
+					   "keys up to %s: a key store older than the data, or a copy not finished",
+					   (unsigned long long)id, last);
 		return crm_err_set(e, CRM_ENOINPUT, "data key %llu is not in the key store (erased)",
 				   (unsigned long long)id);
+	}
 	if ((s = cache_find(c, id, 1)))
 		memcpy(s->key, key, DKEY);
 	return 0;
@@ -693,6 +715,17 @@ int crm_crypt_new_key(struct crm_crypt *c, uint64_t *id, struct crm_err *e)
 		if (crm_stmt_step(mx, e) == 1)
 			next = (uint64_t)crm_stmt_int64(mx, 0);
 		crm_stmt_free(mx);
+		/* A key store that never gave the keys the data names is
+		 * older than the data (restored from an older backup, or a
+		 * copy that did not finish): a new key would take a number
+		 * that sealed cells already point at. */
+		if (c->data_high >= next) {
+			crm_err_set(e, CRM_EDATA, "the key store is older than the data: it gave keys up to %llu, "
+				    "the data names keys up to %llu; new keys would take their numbers. Restore "
+				    "the key store from a backup as new as the data's, or finish the copy "
+				    "(crm db copy)", (unsigned long long)(next - 1), (unsigned long long)c->data_high);
+			goto fail;
+		}
 		while (c->npool < want) {
 			unsigned char key[DKEY];
 			uint64_t nid = next++;
@@ -1123,6 +1156,14 @@ int crm_crypt_attach(struct crm_store *s, const char *target, int allow_plain,
 	}
 	c->refs++;
 	*out = c;
+	{	/* what the data names: a new key must never take one of them */
+		char v[32] = "";
+		struct crm_err ignored;
+
+		if (crm_store_text1(s, "SELECT coalesce(max(dk), 0) FROM contacts", NULL, v, sizeof(v),
+				    &ignored) > 0 && strtoull(v, NULL, 10) > c->data_high)
+			c->data_high = strtoull(v, NULL, 10);
+	}
 out:
 	pthread_mutex_unlock(&reg_mu);
 	return rc;

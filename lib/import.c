@@ -1257,6 +1257,20 @@ static int bind_fields(struct crm_import *im, struct rec *r, struct crm_stmt *st
 	return 0;
 }
 
+/*
+ * A record whose cells cannot be sealed because of its own data key (the
+ * contact it belongs to has a key the key store lacks, or erased) is
+ * rejected with why: 1. Anything else stops the import: -1.
+ */
+static int key_failed(struct rec *r, struct crm_err *e)
+{
+	if (e->code != CRM_EDATA && e->code != CRM_ENOINPUT)
+		return -1;
+	reason(r, "%s", e->msg);
+	crm_err_clear(e);
+	return 1;
+}
+
 /* Bind everything a new row of r needs, with id. */
 static int bind_insert(struct crm_import *im, struct rec *r, const char *id,
 		       struct crm_stmt *st, int base, struct crm_err *e)
@@ -1546,7 +1560,7 @@ static int write_existing(struct crm_import *im, struct rec *r, const char *id,
 		r->has[crm_entity_field(ts->t, "owner")] = 0;
 	if (rec_dk(im, r, id, 1, &dk, e) < 0 ||
 	    bind_fields(im, r, st, 0, id, dk, e) < 0)
-		return -1;
+		return key_failed(r, e);
 	crm_stmt_bind_text_ref(st, P_ID, id, (size_t)-1);
 	rc = crm_stmt_step(st, &err);
 	if (rc > 0) {
@@ -1604,7 +1618,7 @@ static int write_one(struct crm_import *im, struct rec *r, const char *newid,
 	}
 	if (!known) {
 		if (bind_insert(im, r, newid, st, 0, e) < 0)
-			return -1;
+			return key_failed(r, e);
 		if (write_run(st, &err) < 0)
 			return write_failed(r, &err, e);
 	}
@@ -1700,12 +1714,21 @@ static int flush_pending(struct crm_import *im, struct crm_err *e)
 	st = multi_stmt(im, ts, n, e);
 	if (!st)
 		return -1;
-	for (size_t k = 0; k < n; k++)
+	int unbound = 0;
+
+	for (size_t k = 0; k < n && !unbound; k++)
 		if (bind_insert(im, &im->recs[k], im->recs[k].newid, st,
-				(int)k * P_ROW(ts->t), e) < 0)
-			return -1;
+				(int)k * P_ROW(ts->t), e) < 0) {
+			/* one record's data key: it is found and rejected below */
+			if (e->code != CRM_EDATA && e->code != CRM_ENOINPUT)
+				return -1;
+			crm_err_set(&err, CRM_EDATA, "%s", e->msg);
+			crm_err_clear(e);
+			unbound = 1;
+		}
+	rc = unbound ? -1 : 0;
 	/* The ids returned are those that went in, in the order given. */
-	for (size_t k = 0; (rc = crm_stmt_step(st, &err)) > 0;) {
+	for (size_t k = 0; !unbound && (rc = crm_stmt_step(st, &err)) > 0;) {
 		const char *id = crm_stmt_text(st, 0);
 		size_t j = k;
 

@@ -173,4 +173,32 @@ is "$(jq -c '[.rows, .batches >= 2]' seal.out)" "[4,true]" "in batches"
 is "$(dbsql "select count(*) from contacts where email not like 'enc:%' or email_bi is null or dk is null")" "0" "every email sealed and indexed"
 crm-key seal -q >seal2.out 2>/dev/null; is "$(jq .cells seal2.out)" "0" "a second run seals nothing again"
 is "$(crm-export -t contact -w email=bo@example.org -f csv --fields first_name | tail -1)" "Bo" "and everything opens"
+
+# A key store older than the data (restored from an older backup): no
+# new key takes a number the data names, every row is counted with why,
+# and a cell whose key the store never gave is an error, not a null.
+if on_pg; then
+	export CRM_DB=$(pg_newdb four); pg_newdb four_keys >/dev/null
+	keydump() { PGDATABASE= pg_dump -Fc "${CRM_DB}_keys" >"$1"; }
+	keyrestore() { PGDATABASE= pg_restore --clean -d "${CRM_DB}_keys" "$1" 2>/dev/null; }
+else
+	export CRM_DB=$T/four.db
+	keydump() { sqlite3 "$CRM_DB.keys" ".backup $1"; }
+	keyrestore() { sqlite3 "$CRM_DB.keys" ".restore $1"; }
+fi
+crm init 2>/dev/null
+printf 'external_id,first_name,last_name,email\nP1,Ann,Old,ann@old.example\n' >a.csv
+crm-import -q --source s a.csv >/dev/null
+keydump keys.old
+printf 'external_id,first_name,last_name,email\nP2,Bea,New,bea@new.example\n' >b.csv
+crm-import -q --source s b.csv >/dev/null
+keyrestore keys.old
+printf 'external_id,first_name,last_name,email\nP2,Bea,Newer,bea@new.example\nP3,Cy,Fresh,cy@new.example\n' >c.csv
+crm-import --source s c.csv --rejects rej.ndjson >/dev/null 2>err
+is "$?" "65" "an import over a key store older than the data: exit 65"
+like "$(cat err)" "2 rows: 0 inserted, 0 updated, 0 unchanged, 2 rejected" "every row counted: $(cat err)"
+is "$(jq -r .reason rej.ndjson | sort -u | cut -c1-40)" "the key store is older than the data: it" "each with why"
+crm-export -t contact >exp.out 2>err
+is "$?" "65" "export: a cell whose key the store never gave is an error (exit 65)"
+like "$(cat err)" "is missing from the key store" "saying so: $(cat err)"
 done_testing
