@@ -207,8 +207,8 @@ static int db_error(struct crm_api_res *rs, const struct crm_err *e)
 		return crm_api_error(rs, 500, "outcome_unknown", "the database did not confirm the write; it "
 				     "may have been made: read it back before trying again (%s)", e->msg);
 	if (e->code == CRM_EUNAVAILABLE)
-		return crm_api_error(rs, 503, "unavailable", "the database is busy or away; nothing was "
-				     "written; try again (%s)", e->msg);
+		return crm_api_error(rs, 503, e->retry ? "unavailable" : "busy", "the database is %s; nothing "
+				     "was written; try again (%s)", e->retry ? "away" : "busy", e->msg);
 	return crm_api_error(rs, 500, "internal", "%s", *e->msg ? e->msg : "database error");
 }
 
