@@ -32,12 +32,15 @@ static const struct cli cli = {
 
 static int quiet, as_table = -1;
 
-/* A new SQLite file and its WAL, taken back after a failed copy. */
+/* A new SQLite file, its WAL and its key store, taken back after a
+ * failed copy. */
 static void remove_db(const char *path)
 {
 	char p[4096];
 
 	unlink(path);
+	snprintf(p, sizeof(p), "%s.keys", path);
+	unlink(p);
 	snprintf(p, sizeof(p), "%s-wal", path);
 	unlink(p);
 	snprintf(p, sizeof(p), "%s-shm", path);
@@ -102,7 +105,7 @@ int main(int argc, char **argv)
 	const char *arg, *cmd;
 	size_t n;
 	long long keys;
-	int k;
+	int k, made;
 
 	while ((k = cli_next(&cli, argc, argv, &arg)) != -1) {
 		if (k == 'q')
@@ -144,22 +147,40 @@ int main(int argc, char **argv)
 		cli_die(CRM_EUSAGE, "copy: want SOURCE and DEST");
 	if (!strcmp(argv[optind], argv[optind + 1]))
 		cli_die(CRM_EUSAGE, "copy: SOURCE and DEST are the same");
-	if (!crm_store_is_url(argv[optind + 1]) && access(argv[optind + 1], F_OK) == 0)
-		cli_die(CRM_EUSAGE, "copy: %s exists: copy into a new file", argv[optind + 1]);
+	{
+		char kp[4096];
+
+		snprintf(kp, sizeof(kp), "%s.keys", argv[optind + 1]);
+		made = !crm_store_is_url(argv[optind + 1]) && access(argv[optind + 1], F_OK) != 0 &&
+		       access(kp, F_OK) != 0;
+	}
 	open_or_die(&s, argv[optind], CRM_STORE_READONLY | CRM_STORE_PLAIN);
 	open_or_die(&d, argv[optind + 1], CRM_STORE_CREATE | CRM_STORE_PLAIN);
+	/* Whole or nothing. The keys go first (keys no row names are
+	 * harmless), then every row in one transaction: a copy stopped at
+	 * any point leaves a destination with no rows, which a second run
+	 * fills. A destination with rows is never written. */
+	if (crm_db_count(d, t, MAX_TABLES, &n, &e) < 0)
+		cli_die_err(&e);
+	for (size_t i = 0; i < n; i++)
+		if (t[i].rows && strcmp(t[i].name, "meta"))
+			cli_die(CRM_EDATA, "copy: %s is not empty (%s has %lld rows): copy into a new database",
+				crm_store_name(d), t[i].name, t[i].rows);
+	if (crm_crypt_copy_store(argv[optind], argv[optind + 1], 1, &keys, &e) < 0) {
+		crm_store_close(d);
+		if (made)
+			remove_db(argv[optind + 1]);
+		cli_die(e.code, "%s (nothing was copied)", e.msg);
+	}
 	if (crm_db_copy(s, d, progress, NULL, t, MAX_TABLES, &n, &e) < 0) {
 		crm_store_close(d);
-		if (!crm_store_is_url(argv[optind + 1]))	/* made here: nothing of it is kept */
+		if (made)	/* made here: nothing of it is kept */
 			remove_db(argv[optind + 1]);
-		cli_die_err(&e);
+		cli_die(e.code, "%s (no row was copied)", e.msg);
 	}
 	print_counts("copy", s, d, t, n);
 	crm_store_close(s);
 	crm_store_close(d);
-	/* The data keys the sealed cells need go with them, still wrapped. */
-	if (crm_crypt_copy_store(argv[optind], argv[optind + 1], &keys, &e) < 0)
-		cli_die(e.code, "%s (the rows were copied, the keys not)", e.msg);
 	if (keys && !quiet)
 		fprintf(stderr, "%s: %lld data keys copied into the key store of %s\n", cli_prog, keys,
 			argv[optind + 1]);

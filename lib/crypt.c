@@ -1211,7 +1211,8 @@ static int store_at(const char *target, const char *path, int create, struct crm
 	return 1;
 }
 
-int crm_crypt_copy_store(const char *src, const char *dst, long long *keys, struct crm_err *e)
+int crm_crypt_copy_store(const char *src, const char *dst, int replace, long long *keys,
+			 struct crm_err *e)
 {
 	static const char *const tables[] = { "masters", "keys" };
 	char sp[4200], dp[4200], n[24] = "", hi[24] = "";
@@ -1233,7 +1234,7 @@ int crm_crypt_copy_store(const char *src, const char *dst, long long *keys, stru
 	pg = crm_store_kind(to) == CRM_STORE_POSTGRES;
 	if (crm_store_text1(to, "SELECT count(*) FROM keys", NULL, n, sizeof(n), e) < 0)
 		goto out;
-	if (atoll(n)) {
+	if (atoll(n) && !replace) {
 		crm_err_set(e, CRM_EDATA, "%s: the key store is not empty (%s keys): copy into a new one",
 			    crm_store_name(to), n);
 		goto out;
@@ -1245,7 +1246,8 @@ int crm_crypt_copy_store(const char *src, const char *dst, long long *keys, stru
 			    "coalesce((SELECT max(id) FROM keys), 0))", NULL, hi, sizeof(hi), e) < 0 ||
 	    crm_store_begin_read(from, e) < 0)
 		goto out;
-	if (crm_store_begin(to, e) < 0 || crm_store_exec(to, "DELETE FROM masters", e) < 0)
+	if (crm_store_begin(to, e) < 0 || crm_store_exec(to, "DELETE FROM masters", e) < 0 ||
+	    (replace && crm_store_exec(to, "DELETE FROM keys", e) < 0))
 		goto fail;
 	for (size_t t = 0; t < sizeof(tables) / sizeof(tables[0]); t++) {
 		struct crm_stmt *st;

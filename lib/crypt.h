@@ -69,10 +69,12 @@ void crm_crypt_detach(struct crm_crypt *c);
  * the master key checks and every wrapped data key, byte for byte, and
  * the highest key id given; no key is unwrapped, so no key file is
  * needed. Nothing is done when src has no key store; dst's must be
- * empty (on PostgreSQL its database must exist). *keys counts the data
- * keys copied.
+ * empty (on PostgreSQL its database must exist), or with replace, what
+ * it holds (an interrupted copy's keys, beside no data) is replaced.
+ * *keys counts the data keys copied.
  */
-int crm_crypt_copy_store(const char *src, const char *dst, long long *keys, struct crm_err *e);
+int crm_crypt_copy_store(const char *src, const char *dst, int replace, long long *keys,
+			 struct crm_err *e);
 
 /* Create a key file with master key 1 (refuses to overwrite). */
 int crm_key_init(const char *key_file, struct crm_err *e);

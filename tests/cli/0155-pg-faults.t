@@ -153,4 +153,37 @@ is "$got" "1" "crm-events --follow, started before a restart, prints a contact i
 ok "$(kill -0 $follow 2>/dev/null; echo $?)" "and it is still following"
 kill $follow 2>/dev/null
 
+
+# --- crm db copy killed at any point: a destination with no rows, or all ---
+src=$T/src.db
+CRM_KEY_FILE=$T/master.key CRM_DB=$src crm init 2>/dev/null
+CRM_KEY_FILE=$T/master.key CRM_DB=$src crm-key init 2>/dev/null
+CRM_KEY_FILE=$T/master.key CRM_DB=$src crm-import -q --source c big.csv >/dev/null
+want=$(crm-db count "$src" | jq .total)
+dst=$(echo "$CRM_DB" | sed 's,/crm$,/copied,')
+psql -q -X "postgresql://postgres@127.0.0.1:$port/postgres" -c "CREATE DATABASE copied OWNER crm" \
+	-c "CREATE DATABASE copied_keys OWNER crm" >/dev/null
+crm-db init -q "$dst"
+halves=0
+for ms in 50 200 400 700 1000; do
+	crm-db copy -q "$src" "$dst" >/dev/null 2>&1 &
+	cp=$!
+	sleep "$(echo "$ms / 1000" | bc -l)"
+	kill -9 $cp 2>/dev/null
+	wait $cp 2>/dev/null
+	got=$(crm-db count "$dst" | jq .total)
+	[ "$got" = 0 ] || [ "$got" = "$want" ] || halves=$((halves + 1))
+	[ "$got" = "$want" ] && break
+done
+is "$halves" "0" "crm db copy killed -9 at 50 ms to 1 s: the destination had no rows or all of them, never part"
+if [ "$(crm-db count "$dst" | jq .total)" = 0 ]; then
+	crm-db copy -q "$src" "$dst" >/dev/null 2>err
+	ok $? "and a second run completes the copy $(cat err)"
+else
+	ok 0 "(the copy finished before it was killed)"
+fi
+is "$(crm-db count "$dst" | jq .total)" "$want" "every row is there"
+is "$(CRM_KEY_FILE=$T/master.key crm-export --db "$dst" -t contact -w external_id=F123 -f csv --fields email | tail -1)" \
+	"f123@faults26.example" "and every sealed cell opens with its key"
+
 done_testing
