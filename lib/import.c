@@ -914,12 +914,16 @@ static int resolve(struct crm_import *im, struct tstate *ts, const char *source,
 		crm_stmt_bind_text_ref(ts->find_id, 1, v, (size_t)-1);
 		found = lookup(ts, ts->find_id, id, &im->dberr);
 	}
-	if (!found) {
+	/* An address names a person: with encryption on it is looked up by
+	 * its blind index only, never sent as an external id in clear. */
+	int personal = im->cc && crm_entity_has_personal(ts->t) && strchr(v, '@');
+
+	if (!found && !personal) {
 		crm_stmt_bind_text_ref(ts->find_key, 1, source, (size_t)-1);
 		crm_stmt_bind_text_ref(ts->find_key, 2, v, (size_t)-1);
 		found = lookup(ts, ts->find_key, id, &im->dberr);
 	}
-	if (!found) {
+	if (!found && !personal) {
 		crm_stmt_bind_text_ref(ts->find_any_key, 1, v, (size_t)-1);
 		found = lookup(ts, ts->find_any_key, id, &im->dberr);
 	}

@@ -186,4 +186,41 @@ is "$(crm-db count "$dst" | jq .total)" "$want" "every row is there"
 is "$(CRM_KEY_FILE=$T/master.key crm-export --db "$dst" -t contact -w external_id=F123 -f csv --fields email | tail -1)" \
 	"f123@faults26.example" "and every sealed cell opens with its key"
 
+
+# --- nothing in clear on the wire: the server's statement log ---------------
+# Every statement and its parameters logged; the tools work on sealed
+# people the ways a user would; no name or address of theirs reaches the
+# server in clear.
+admin="postgresql://postgres@127.0.0.1:$port/postgres"
+psql -q -X "$admin" -c "CREATE DATABASE sealed OWNER crm" -c "CREATE DATABASE sealed_keys OWNER crm" \
+	-c "ALTER DATABASE sealed SET log_statement = 'all'" -c "ALTER DATABASE sealed_keys SET log_statement = 'all'" >/dev/null
+sdb=$(echo "$CRM_DB" | sed 's,/crm$,/sealed,')
+export CRM_KEY_FILE=$T/sealed.key
+CRM_DB=$sdb crm init 2>/dev/null
+CRM_DB=$sdb crm-key init 2>/dev/null
+printf '%s\n' 'external_id,first_name,last_name,email,phone,company' \
+	'S1,Quillonby,Harrowgate,quillonby.harrowgate@wirecanary.example,+44 20 7946 0991,Wire Co' \
+	'S2,Ann,Lee,ann.lee@wirecanary.example,+44 20 7946 0992,Wire Co' >people.csv
+printf '%s\n' '{"type":"interaction","external_id":"W1","kind":"email","occurred_at":"2026-11-02T10:00:00Z","contact":"quillonby.harrowgate@wirecanary.example","subject":"hello"}' >ints.ndjson
+CRM_DB=$sdb crm-import -q people.csv >/dev/null 2>err; ok $? "sealed people imported $(cat err)"
+CRM_DB=$sdb crm-import -q ints.ndjson >/dev/null 2>err; ok $? "an interaction naming its contact by address $(cat err)"
+is "$(psql -q -X -At "$sdb" -c "select count(*) from interactions where contact_id is not null")" "1" "and it found the contact"
+is "$(CRM_DB=$sdb crm-export -t contact -w email=quillonby.harrowgate@wirecanary.example -f csv --fields first_name | tail -1)" \
+	"Quillonby" "export filtered by a sealed address"
+CRM_DB=$sdb crm-dedupe --all -q >/dev/null 2>&1
+tok=$(CRM_DB=$sdb crm-serve token add wire --role admin 2>/dev/null)
+CRM_DB=$sdb serve_start --rate 0
+is "$(curl -s -H "Authorization: Bearer $tok" "$U/v1/contacts?email=quillonby.harrowgate@wirecanary.example" | jq -r '.data[0].last_name')" \
+	"Harrowgate" "the API filtered by a sealed address"
+is "$(curl -s -H "Authorization: Bearer $tok" "$U/v1/contacts?first_name=Quillonby" | jq -r '.data[0].last_name')" \
+	"Harrowgate" "and by a sealed name"
+kill "$srv"; wait "$srv" 2>/dev/null
+sleep 0.5
+for c in Quillonby Harrowgate wirecanary 7946; do
+	is "$(grep -c -i "$c" "$pgdir/server.log")" "0" "'$c' is not in the server's statement log"
+done
+n=$(grep -c 'statement:\|execute' "$pgdir/server.log")
+is "$(echo "$n" | awk '{ print ($1 > 50) }')" "1" "(which logged the statements: $n lines)"
+unset CRM_KEY_FILE
+
 done_testing
