@@ -440,15 +440,14 @@ static ssize_t sse_read(void *cls, uint64_t pos, char *buf, size_t max)
 	if (st->off == st->out.len) {
 		crm_buf_reset(&st->out);
 		st->off = 0;
-		if (!(db = thread_db(s, &e)))
-			return MHD_CONTENT_READER_END_WITH_ERROR;
-		/* Whole pages of events the reader may not see are skipped. */
-		for (int k = 0; k < 50 && !st->out.len; k++) {
+		/* Whole pages of events the reader may not see are skipped. A
+		 * database away is no end of the stream: it waits, and goes
+		 * on from its cursor when the next wake-up finds it back. */
+		db = thread_db(s, &e);
+		for (int k = 0; db && k < 50 && !st->out.len; k++) {
 			int got = sse_fill(st, db);
 
-			if (got < 0)
-				return MHD_CONTENT_READER_END_WITH_ERROR;
-			if (!got)
+			if (got <= 0)
 				break;
 		}
 		if (!st->out.len && crm_now() - st->last_write >= 15)

@@ -216,7 +216,7 @@ is "$(curl -s -H "Authorization: Bearer $tok" "$U/v1/contacts?first_name=Quillon
 	"Harrowgate" "and by a sealed name"
 kill "$srv"; wait "$srv" 2>/dev/null
 sleep 0.5
-for c in Quillonby Harrowgate wirecanary 7946; do
+for c in Quillonby Harrowgate wirecanary "7946 0991" 79460991; do
 	is "$(grep -c -i "$c" "$pgdir/server.log")" "0" "'$c' is not in the server's statement log"
 done
 n=$(grep -c 'statement:\|execute' "$pgdir/server.log")
