@@ -654,7 +654,9 @@ int main(int argc, char **argv)
 				lk.pairs[k].p = 0;
 		free(best);
 	}
-	if (crm_linkage_cluster(&lk, automerge, review, 10, &cluster, &weakest, &e) < 0)
+	/* No cap worth the name on a group: 20 copies of one person come
+	 * together; the bound only keeps one runaway join from costing n^2. */
+	if (crm_linkage_cluster(&lk, automerge, review, 5000, &cluster, &weakest, &e) < 0)
 		cli_die_err(&e);
 	crm_buf_init(&out, 0);
 	for (size_t k = 0; k < lk.npairs; k++) {

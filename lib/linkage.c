@@ -2084,6 +2084,9 @@ static double pair_p(const struct crm_linkage *lk, uint32_t a, uint32_t b, int f
 	return crm_linkage_prob(lk, crm_linkage_pair_weights(lk, &p, NULL));
 }
 
+/* A pair this unlikely across two groups keeps them apart, whatever the rest. */
+#define CLUSTER_VETO 0.001
+
 int crm_linkage_cluster(const struct crm_linkage *lk, double threshold,
 			double doubt, size_t max, uint32_t **cluster,
 			float **weakest, struct crm_err *e)
@@ -2122,9 +2125,18 @@ int crm_linkage_cluster(const struct crm_linkage *lk, double threshold,
 
 		if (a == b || size[a] + size[b] > max)
 			continue;
-		/* Every pair across the two groups must hold, not this one only. */
+		/*
+		 * Two groups join on the evidence of all their pairs, not of
+		 * the one link: across them, the pairs must hold on average
+		 * (their mean log-odds at least the review threshold's), and
+		 * none may be a clear non-match (odds below 1 in 1,000). One sure link between two different people is
+		 * outvoted by their other pairs; a copy too corrupted to match
+		 * every other copy is held by the rest of its group.
+		 */
 		if (size[a] + size[b] > 2) {
 			uint32_t x = a;
+			double sum = 0, floor_logit = log(doubt / (1 - doubt));
+			size_t pairs = 0;
 
 			do {
 				uint32_t y = b;
@@ -2132,13 +2144,18 @@ int crm_linkage_cluster(const struct crm_linkage *lk, double threshold,
 				do {
 					double p = pair_p(lk, x, y, fi, li);
 
-					if (p < doubt)
+					if (p < CLUSTER_VETO)
 						ok = 0;
+					p = fmin(fmax(p, 1e-9), 1 - 1e-9);
+					sum += log(p / (1 - p));
+					pairs++;
 					lowest = fmin(lowest, p);
 					y = next[y];
 				} while (ok && y != b);
 				x = next[x];
 			} while (ok && x != a);
+			if (ok && (sum / (double)pairs < floor_logit))
+				ok = 0;
 		}
 		if (!ok)
 			continue;

@@ -123,4 +123,16 @@ is "$(echo "$x" | jq -r '.action')" "review" "a parent and its child: to review"
 is "$(echo "$x" | jq -r '.why')" "parent and child" "saying why"
 is "$(sqlite3 a.db "select count(*) from accounts where external_id in ('P1','P2') and merged_into is null")" "2" "both kept"
 is "$(sqlite3 a.db "select reason from match_reviews where reason = 'parent and child'")" "parent and child" "and queued for a person"
+
+# Many copies of one person (a registry, an event list): groups of any
+# size come together when their pairs hold on the whole, and a group
+# never absorbs another person through one link (generated: the shape,
+# not a measure of quality).
+"$TOP"/scripts/gen-people -n 800 -d 0.3 -m 15 -s 9 >many.csv
+crm-import --db many.db -q -t contact --output none many.csv
+crm-dedupe --db many.db --all -q >/dev/null 2>&1
+PATH=$PATH:$TOP/scripts dedupe-groups --db many.db --truth '^E(\d+)' --json >groups.json
+is "$(jq '.largest_group > 10' groups.json)" "true" "a group grows past ten records ($(jq .largest_group groups.json))"
+is "$(jq '.precision >= 0.99 and .recall >= 0.9' groups.json)" "true" \
+	"the groups a merge leaves: precision $(jq .precision groups.json), recall $(jq .recall groups.json)"
 done_testing
