@@ -2084,6 +2084,118 @@ static double pair_p(const struct crm_linkage *lk, uint32_t a, uint32_t b, int f
 	return crm_linkage_prob(lk, crm_linkage_pair_weights(lk, &p, NULL));
 }
 
+/* splitmix64: the estimate's sample, the same every run for a seed. */
+static uint64_t mix(uint64_t *x)
+{
+	uint64_t z = (*x += 0x9e3779b97f4a7c15ULL);
+
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+	return z ^ (z >> 31);
+}
+
+int crm_linkage_merge_estimate(const struct crm_linkage *lk, const uint32_t *cluster,
+			       size_t sample, struct crm_merge_estimate *out, struct crm_err *e)
+{
+	size_t cap = 1, nh = 0;
+	uint64_t *seen, seed = 42;
+	uint32_t *next = NULL, *head = NULL;
+	double right = 0, var_right = 0, together = 0, cand = 0, var_cand = 0;
+	int fi, li;
+
+	memset(out, 0, sizeof(*out));
+	if (lk->n < 2)
+		return 0;
+	name_fields(lk, &fi, &li);
+	/* The candidates, to tell a sampled pair outside them. */
+	while (cap < 2 * lk->npairs + 2)
+		cap <<= 1;
+	if (!(seen = calloc(cap, sizeof(*seen))))
+		return crm_err_set(e, CRM_ESOFTWARE, "out of memory");
+	for (size_t k = 0; k < lk->npairs; k++) {
+		uint64_t key = (uint64_t)lk->pairs[k].a << 32 | lk->pairs[k].b, h = key * 0x9e3779b97f4a7c15ULL;
+		size_t i = (size_t)(h >> 20) & (cap - 1);
+
+		while (seen[i] && seen[i] != key + 1)
+			i = (i + 1) & (cap - 1);
+		if (!seen[i])
+			seen[i] = key + 1, nh++;
+		cand += lk->pairs[k].p;
+		var_cand += lk->pairs[k].p * (1 - lk->pairs[k].p);
+	}
+	/* The pairs put together: every two members of a group. */
+	if (!(next = malloc(lk->n * sizeof(*next))) || !(head = malloc(lk->n * sizeof(*head)))) {
+		free(seen);
+		free(next);
+		return crm_err_set(e, CRM_ESOFTWARE, "out of memory");
+	}
+	for (uint32_t i = 0; i < lk->n; i++)
+		head[i] = UINT32_MAX;
+	for (uint32_t i = lk->n; i-- > 0;) {
+		next[i] = head[cluster[i]];
+		head[cluster[i]] = i;
+	}
+	for (uint32_t g = 0; g < lk->n; g++)
+		for (uint32_t a = head[g]; a != UINT32_MAX; a = next[a])
+			for (uint32_t b = next[a]; b != UINT32_MAX; b = next[b]) {
+				double p = pair_p(lk, a < b ? a : b, a < b ? b : a, fi, li);
+
+				right += p;
+				var_right += p * (1 - p);
+				together++;
+			}
+	/* The matches no rule compared: a sample of the pairs outside the
+	 * candidates, scored, scaled to all of them. */
+	double all = (double)lk->n * (double)(lk->n - 1) / 2, outside = all - (double)nh;
+	double s_sum = 0, s_sq = 0;
+	size_t drawn = 0;
+
+	for (size_t t = 0; t < sample * 4 && drawn < sample && outside > 0; t++) {
+		uint32_t a = (uint32_t)(mix(&seed) % lk->n), b = (uint32_t)(mix(&seed) % lk->n);
+		uint64_t key, h;
+		size_t i;
+
+		if (a == b)
+			continue;
+		if (a > b) {
+			uint32_t x = a;
+
+			a = b;
+			b = x;
+		}
+		key = (uint64_t)a << 32 | b;
+		h = key * 0x9e3779b97f4a7c15ULL;
+		for (i = (size_t)(h >> 20) & (cap - 1); seen[i] && seen[i] != key + 1; i = (i + 1) & (cap - 1))
+			;
+		if (seen[i])
+			continue;	/* a candidate: counted above */
+		double p = pair_p(lk, a, b, fi, li);
+
+		s_sum += p;
+		s_sq += p * p;
+		drawn++;
+	}
+	double mean = drawn ? s_sum / (double)drawn : 0;
+	double sd_mean = drawn > 1 ? sqrt(fmax(s_sq / (double)drawn - mean * mean, 0) / (double)(drawn - 1)) : 0;
+	double missed = mean * outside, sd_missed = sd_mean * outside;
+	double total = cand + missed;
+
+	out->together = together;
+	out->expected_right = right;
+	out->expected_matches = total;
+	out->outside = missed;
+	out->precision = together > 0 ? right / together : 1;
+	out->precision_sd = together > 0 ? sqrt(var_right) / together : 0;
+	out->recall = total > 0 ? fmin(right / total, 1) : 1;
+	/* from the spread of what was put together and of what was missed */
+	out->recall_sd = total > 0 ? sqrt(var_right + var_cand + sd_missed * sd_missed) / total : 0;
+	out->sampled = drawn;
+	free(seen);
+	free(next);
+	free(head);
+	return 0;
+}
+
 /* A pair this unlikely across two groups keeps them apart, whatever the rest. */
 #define CLUSTER_VETO 0.001
 

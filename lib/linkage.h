@@ -193,6 +193,24 @@ double crm_linkage_estimate(const struct crm_linkage *lk, double threshold,
 			    double *precision, double *recall, double *unsure);
 
 /*
+ * What the merges made are worth, by the model's own probabilities: the
+ * pairs put together (every two records of a group of cluster) and how
+ * many of them are expected right; the matches expected in all, those
+ * among the candidates and, from a sample of pairs no blocking rule
+ * compared (sample of them, the same every run), those outside them. So
+ * precision and recall of the groups a merge leaves, each with its
+ * standard deviation. Honest only as far as the probabilities are
+ * calibrated.
+ */
+struct crm_merge_estimate {
+	double together, expected_right, expected_matches, outside;
+	double precision, precision_sd, recall, recall_sd;
+	size_t sampled;
+};
+int crm_linkage_merge_estimate(const struct crm_linkage *lk, const uint32_t *cluster,
+			       size_t sample, struct crm_merge_estimate *out, struct crm_err *e);
+
+/*
  * Is the model's estimate poor? When it takes nearly every candidate pair
  * for a match, expects a precision below 0.99 at threshold, or cannot
  * call more than a quarter of the matches it expects: 1 and why, in msg

@@ -48,7 +48,8 @@ lower(T.first_name)||'/'||lower(T.last_name)||'/'||$dob"
 		awk '{ printf "{\"type\":\"match\",\"a\":\"%s\",\"b\":\"%s\",\"probability\":1,\"action\":\"merge\"}\n", $1, $2 }'
 }
 
-# quality NAME TYPE TRUTH CSV: import, dedupe, evaluate.
+# quality NAME TYPE TRUTH CSV REGEX: import, dedupe, evaluate (TRUTH as
+# sed for dedupe-eval, REGEX the same for dedupe-groups).
 quality() {
 	crm-import --db "$dir/$1.db" -q -t "$2" --output none "$4" 2>"$dir/$1.rej" || true
 	crm-dedupe --db "$dir/$1.db" -t "$2" --all --all-pairs -n >"$dir/$1.pairs" 2>"$dir/$1.err"
@@ -63,15 +64,21 @@ quality() {
 	ref=$(CRM_DB=$dir/$1.db "$top"/scripts/dedupe-eval -t "$2" --json --threshold 0.98 --truth "$3" "$dir/$1.naive" |
 		jq -r '"\(.precision) \(.recall) \(.f1)"')
 	echo "$ref" | awk -v c="$crm" '{ printf "naive exact-key rules (sqlite3, same run): precision %.4f, recall %.4f, F1 %.4f; crm merges F1 / naive F1: %.2f\n", $1, $2, $3, ($3 > 0 ? c / $3 : 0) }'
+	# What a user gets: a real merge, and the groups it leaves, against
+	# the estimate the tool prints of them.
+	crm-dedupe --db "$dir/$1.db" -t "$2" --all >/dev/null 2>"$dir/$1.merge.err"
+	"$top"/scripts/dedupe-groups --db "$dir/$1.db" -t "$2" --truth "$5" |
+		sed 's/^/real merge: /'
+	grep 'groups the merge leaves' "$dir/$1.merge.err" | sed 's/^ */estimate printed: /'
 }
 
 for f in febrl1 febrl2; do
-	[ -f "$D/$f.csv" ] && quality "$f" contact 's/^rec-\([0-9]*\)-.*/\1/' "$D/$f.csv"
+	[ -f "$D/$f.csv" ] && quality "$f" contact 's/^rec-\([0-9]*\)-.*/\1/' "$D/$f.csv" '^rec-(\d+)-'
 done
 if [ -f "$D/dedupe/splink_fake_1000.csv" ]; then
 	awk -F, 'BEGIN { OFS = "," } NR == 1 { print "external_id,first_name,last_name,birth_date,city,email"; next }
 		{ print "rec-" $7 "-" $1, $2, $3, $4, $5, $6 }' "$D/dedupe/splink_fake_1000.csv" >"$dir/fake.csv"
-	quality fake_1000 contact 's/^rec-\([0-9]*\)-.*/\1/' "$dir/fake.csv"
+	quality fake_1000 contact 's/^rec-\([0-9]*\)-.*/\1/' "$dir/fake.csv" '^rec-(\d+)-'
 fi
 if [ -f "$D/dedupe/restaurants_fodors.csv" ]; then
 	awk -F, 'BEGIN { OFS = "," }
@@ -81,10 +88,13 @@ if [ -f "$D/dedupe/restaurants_fodors.csv" ]; then
 		{ print "rec-" ($1 in z ? z[$1] : "z" $1) "-z" $1, $2, $3, $4, $5, $6 }' \
 		"$D/dedupe/restaurants_matches_fodors_zagats.csv" "$D/dedupe/restaurants_fodors.csv" \
 		"$D/dedupe/restaurants_zagats.csv" >"$dir/rest.csv"
-	quality fodors_zagats account 's/^rec-\([z0-9]*\)-.*/\1/' "$dir/rest.csv"
+	quality fodors_zagats account 's/^rec-\([z0-9]*\)-.*/\1/' "$dir/rest.csv" '^rec-([z0-9]+)-'
 fi
 "$top"/scripts/gen-people --crm -n 20000 -d 0.3 -s 11 >"$dir/crm.csv"
-quality crm_copies contact 's/^E\([0-9]*\).*/\1/' "$dir/crm.csv"
+quality crm_copies contact 's/^E\([0-9]*\).*/\1/' "$dir/crm.csv" '^E(\d+)'
+# people with up to 20 copies each, as registries and event lists hold them
+"$top"/scripts/gen-people -n 20000 -d 0.15 -m 20 -s 5 >"$dir/many.csv"
+quality many_copies contact 's/^E\([0-9]*\).*/\1/' "$dir/many.csv" '^E(\d+)'
 
 [ "$N" -gt 0 ] || exit 0
 "$top"/scripts/gen-people -n "$N" >"$dir/people.csv"

@@ -130,9 +130,12 @@ is "$(sqlite3 a.db "select reason from match_reviews where reason = 'parent and 
 # not a measure of quality).
 "$TOP"/scripts/gen-people -n 800 -d 0.3 -m 15 -s 9 >many.csv
 crm-import --db many.db -q -t contact --output none many.csv
-crm-dedupe --db many.db --all -q >/dev/null 2>&1
+crm-dedupe --db many.db --all >/dev/null 2>many.err
 PATH=$PATH:$TOP/scripts dedupe-groups --db many.db --truth '^E(\d+)' --json >groups.json
 is "$(jq '.largest_group > 10' groups.json)" "true" "a group grows past ten records ($(jq .largest_group groups.json))"
 is "$(jq '.precision >= 0.99 and .recall >= 0.9' groups.json)" "true" \
 	"the groups a merge leaves: precision $(jq .precision groups.json), recall $(jq .recall groups.json)"
+est=$(sed -n 's/.*groups the merge leaves, as the model sees them: precision \([0-9.]*\) .*, recall \([0-9.]*\) .*/\1 \2/p' many.err)
+is "$(echo "$est $(jq -r '"\(.precision) \(.recall)"' groups.json)" | awk '{ d1 = $1 - $3; d2 = $2 - $4; print (d1 < 0.1 && d1 > -0.1 && d2 < 0.1 && d2 > -0.1) }')" "1" \
+	"the estimate printed of the merge's groups ($est) is within 0.1 of the truth"
 done_testing
