@@ -166,6 +166,10 @@ int main(int argc, char **argv)
 		if (t[i].rows && strcmp(t[i].name, "meta"))
 			cli_die(CRM_EDATA, "copy: %s is not empty (%s has %lld rows): copy into a new database",
 				crm_store_name(d), t[i].name, t[i].rows);
+	/* Marked first: a copy stopped from here on is refused by every
+	 * tool, saying so, until it is run again. */
+	if (crm_db_copy_mark(d, crm_store_name(s), &e) < 0)
+		cli_die_err(&e);
 	if (crm_crypt_copy_store(argv[optind], argv[optind + 1], 1, &keys, &e) < 0) {
 		crm_store_close(d);
 		if (made)

@@ -32,6 +32,26 @@ static int has(char **list, const char *name)
 	return 0;
 }
 
+/* Does dst bear the mark of a copy begun and not finished? */
+static int marked(struct crm_store *dst)
+{
+	char v[8];
+	struct crm_err ignored;
+
+	return crm_store_text1(dst, "SELECT 1 FROM meta WHERE key = 'copy.incomplete'", NULL, v, sizeof(v),
+			       &ignored) > 0;
+}
+
+int crm_db_copy_mark(struct crm_store *dst, const char *from, struct crm_err *e)
+{
+	const char *p[1] = { from };
+
+	if (marked(dst))
+		return 0;
+	return crm_store_run(dst, "INSERT INTO meta (key, value) VALUES ('copy.incomplete', ?1)", p, 1, e) < 0
+		       ? -1 : 0;
+}
+
 static int count_rows(struct crm_store *s, const char *table, long long *rows, struct crm_err *e)
 {
 	char q[80], sql[128];
@@ -131,6 +151,8 @@ int crm_db_copy(struct crm_store *src, struct crm_store *dst, crm_copy_progress 
 		}
 		if (count_rows(dst, *t, &rows, e) < 0)
 			goto out;
+		if (!strcmp(*t, "meta") && rows && marked(dst))
+			rows--;		/* the mark of this copy, begun */
 		if (rows) {
 			crm_err_set(e, CRM_EDATA, "%s is not empty (%s has %lld rows): copy into a new database",
 				    crm_store_name(dst), *t, rows);
@@ -140,7 +162,8 @@ int crm_db_copy(struct crm_store *src, struct crm_store *dst, crm_copy_progress 
 	/* One snapshot of the source; one transaction on the destination. */
 	if (crm_store_begin_read(src, e) < 0)
 		goto out;
-	if (crm_store_begin(dst, e) < 0 || crm_store_load_begin(dst, e) < 0)
+	if (crm_store_begin(dst, e) < 0 || crm_store_load_begin(dst, e) < 0 ||
+	    crm_store_exec(dst, "DELETE FROM meta WHERE key = 'copy.incomplete'", e) < 0)
 		goto fail;
 	for (char **t = from; *t; t++) {
 		if (*n == max) {

@@ -31,4 +31,11 @@ int crm_db_copy(struct crm_store *src, struct crm_store *dst, crm_copy_progress 
 int crm_db_count(struct crm_store *s, struct crm_copy_table *out, size_t max, size_t *n,
 		 struct crm_err *e);
 
+/*
+ * Mark dst as a copy of from begun and not finished: every tool but
+ * crm db refuses it until crm_db_copy, whose one transaction removes the
+ * mark with the rows it lands, completes it.
+ */
+int crm_db_copy_mark(struct crm_store *dst, const char *from, struct crm_err *e);
+
 #endif

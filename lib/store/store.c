@@ -67,6 +67,19 @@ int crm_store_open(struct crm_store **out, const char *target, int flags, struct
 			goto fail;
 		}
 	}
+	/* A copy that did not finish is no database to work on: only
+	 * crm db (CRM_STORE_PLAIN) opens it, to count it or copy again. */
+	if (!(flags & CRM_STORE_PLAIN)) {
+		char from[CRM_STORE_NAME_MAX] = "";
+		struct crm_err ignored;
+
+		if (crm_store_text1(s, "SELECT value FROM meta WHERE key = 'copy.incomplete'", NULL, from,
+				    sizeof(from), &ignored) > 0) {
+			crm_err_set(e, CRM_EDATA, "%s is a copy of %s that did not finish: run the same "
+				    "'crm db copy' again to complete it", s->name, from);
+			goto fail;
+		}
+	}
 	/* With a key configured, cells are sealed and opened on this
 	 * connection; without one, a database with sealed cells is refused.
 	 * CRM_STORE_PLAIN takes cells as they are, key or none. */
