@@ -730,11 +730,14 @@ int main(int argc, char **argv)
 		if (cluster) {
 			struct crm_merge_estimate me;
 
-			if (crm_linkage_merge_estimate(&lk, cluster, 20000, &me, &e) == 0)
+			if (crm_linkage_merge_estimate(&lk, cluster, 20000, &me, &e) == 0) {
 				fprintf(stderr, "  the groups the merge leaves, as the model sees them: precision %.3f "
 					"(+-%.3f), recall %.3f (+-%.3f) of the %.0f it expects, %.0f of them outside "
 					"the candidates (%zu pairs sampled)\n", me.precision, 2 * me.precision_sd,
 					me.recall, 2 * me.recall_sd, me.expected_matches, me.outside, me.sampled);
+				fprintf(stderr, "  blocking: the candidates hold %.1f%% of the matches expected\n",
+					100 * me.completeness);
+			}
 		}
 	}
 	{

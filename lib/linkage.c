@@ -1228,10 +1228,11 @@ int crm_linkage_block(struct crm_linkage *lk, struct crm_err *e)
 				       (int)i == fi && (int)j == li, keys, &pb) < 0)
 				goto nomem;
 		}
-	/* A company alone, for accounts. */
+	/* A company alone, and an address alone, for accounts: two lists
+	 * that spell a firm's name apart still give its street the same. */
 	for (size_t i = 0; i < lk->nf; i++)
-		if (lk->f[i].cmp == CRM_CMP_COMPANY && !strcmp(lk->type->kind, "account") &&
-		    block_rule(lk, (int)i, -1, 0, keys, &pb) < 0)
+		if ((lk->f[i].cmp == CRM_CMP_COMPANY || lk->f[i].cmp == CRM_CMP_ADDRESS) &&
+		    !strcmp(lk->type->kind, "account") && block_rule(lk, (int)i, -1, 0, keys, &pb) < 0)
 			goto nomem;
 	if (pb.n)
 		if (sort_u64(pb.p, pb.n) < 0)
@@ -2190,6 +2191,7 @@ int crm_linkage_merge_estimate(const struct crm_linkage *lk, const uint32_t *clu
 	/* from the spread of what was put together and of what was missed */
 	out->recall_sd = total > 0 ? sqrt(var_right + var_cand + sd_missed * sd_missed) / total : 0;
 	out->sampled = drawn;
+	out->completeness = total > 0 ? cand / total : 1;
 	free(seen);
 	free(next);
 	free(head);

@@ -205,6 +205,7 @@ double crm_linkage_estimate(const struct crm_linkage *lk, double threshold,
 struct crm_merge_estimate {
 	double together, expected_right, expected_matches, outside;
 	double precision, precision_sd, recall, recall_sd;
+	double completeness;	/* the share of the matches among the candidates */
 	size_t sampled;
 };
 int crm_linkage_merge_estimate(const struct crm_linkage *lk, const uint32_t *cluster,
