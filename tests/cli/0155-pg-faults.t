@@ -46,6 +46,7 @@ within() {	# within SECONDS CMD... - run CMD until it succeeds; the seconds it t
 crm init 2>/dev/null
 "$TOP"/scripts/gen-sample -n 300 -s 5 sample
 crm-import -q sample/* >/dev/null
+crm-score train -q -t contact >/dev/null 2>&1 && crm-score --all -q -t contact >/dev/null 2>&1
 adm=$(crm-serve token add root --role admin 2>/dev/null)
 H="Authorization: Bearer $adm"
 C=$(pq "SELECT id FROM contacts ORDER BY id LIMIT 1")
@@ -96,6 +97,20 @@ got=""
 for _ in $(seq 50); do grep -q "\"id\":\"$new\"" stream.out && { got=1; break; }; sleep 0.1; done
 is "$got" "1" "the event stream opened before the restart and the stop carries the new contact"
 kill $follow 2>/dev/null
+
+# Webhooks after the faults: what crosses is delivered, each once.
+rm -f port hook.log
+python3 "$TOP/tests/cli/hook-receiver.py" port hook.log 0 200 &
+rcv=$!
+for _ in $(seq 50); do [ -s port ] && break; sleep 0.1; done
+pq "update scores set score = 10" >/dev/null
+crm-serve hook add "http://127.0.0.1:$(cat port)/hooks/crm" --events score.crossed --threshold 50 >/dev/null 2>&1
+restart
+pq "update scores set score = 90 where entity_id in (select entity_id from scores order by entity_id limit 10)" >/dev/null
+for _ in $(seq 100); do [ "$(cat hook.log 2>/dev/null | wc -l)" -ge 10 ] && break; sleep 0.1; done
+sleep 1
+is "$(wc -l <hook.log | tr -d ' ')" "10" "webhooks after a restart: 10 crossings, 10 deliveries"
+kill $rcv; wait $rcv 2>/dev/null
 
 # The trail: one entry for every read answered, none lost to the faults.
 sleep 0.5
