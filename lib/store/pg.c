@@ -378,6 +378,65 @@ static int fate(struct crm_store *s)
 	return rc;
 }
 
+/*
+ * The answer to what was just sent, waiting ms at most. A server told to
+ * wait for a synchronous standby that never answers would hold a COMMIT,
+ * or a write outside a transaction, for ever: past ms the wait is
+ * cancelled, and the server answers that the transaction is committed on
+ * it (not yet on the standby), which is then the answer. NULL when no
+ * answer came at all.
+ */
+static PGresult *await(struct crm_store *s, long ms)
+{
+	PGconn *c = CONN(s);
+	PGresult *r, *last = NULL;
+	double until = crm_now() + (double)ms / 1000;
+	int cancelled = 0;
+
+	for (;;) {
+		if (!PQconsumeInput(c))
+			return last;	/* the connection: lost() says so */
+		while (!PQisBusy(c)) {
+			if (!(r = PQgetResult(c)))
+				return last;
+			PQclear(last);
+			last = r;
+		}
+		struct pollfd p = { .fd = PQsocket(c), .events = POLLIN };
+		double left = until - crm_now();
+		int rc = poll(&p, 1, cancelled ? 10000 : left > 0 ? (int)(left * 1000) + 1 : 0);
+
+		if (rc < 0 && errno != EINTR)
+			return last;
+		if (rc == 0 && cancelled)
+			return last;	/* not even the cancel was answered */
+		if (rc == 0) {
+			PGcancel *k = PQgetCancel(c);
+			char buf[256];
+
+			if (k) {
+				PQcancel(k, buf, sizeof(buf));
+				PQfreeCancel(k);
+			}
+			cancelled = 1;
+		}
+	}
+}
+
+/* How long a write outside a transaction may run before it is cancelled
+ * (a big one takes time, and is cancelled whole): the store's patience,
+ * never less than ten seconds. A COMMIT cannot be cancelled but in its
+ * wait for a standby: it waits the store's patience, a second at least. */
+static long write_wait(struct crm_store *s)
+{
+	return crm_store_patience(s) > 10000 ? crm_store_patience(s) : 10000;
+}
+
+static long commit_wait(struct crm_store *s)
+{
+	return crm_store_patience(s) > 1000 ? crm_store_patience(s) : 1000;
+}
+
 static int pq_commit(struct crm_store *s, struct crm_err *e)
 {
 	PGresult *r;
@@ -388,7 +447,7 @@ static int pq_commit(struct crm_store *s, struct crm_err *e)
 		return -1;
 	}
 	((struct pq *)s->h)->tx = 0;
-	r = PQexec(CONN(s), "COMMIT");
+	r = PQsendQuery(CONN(s), "COMMIT") ? await(s, commit_wait(s)) : NULL;
 
 	if (PQresultStatus(r) == PGRES_COMMAND_OK) {
 		PQclear(r);
@@ -1066,7 +1125,10 @@ static PGresult *exec_atomic(struct pq_stmt *x)
 	PGresult *r, *res = NULL;
 	int ok;
 
-	if (PQtransactionStatus(c) != PQTRANS_INTRANS || !PQenterPipelineMode(c))
+	if (PQtransactionStatus(c) != PQTRANS_INTRANS)
+		return PQsendQueryPrepared(c, x->name, x->nparams, x->values, x->lens, x->formats, 0)
+			       ? await(x->head.s, write_wait(x->head.s)) : NULL;
+	if (!PQenterPipelineMode(c))
 		return PQexecPrepared(c, x->name, x->nparams, x->values, x->lens, x->formats, 0);
 	ok = PQsendQueryParams(c, "SAVEPOINT crm_stmt", 0, NULL, NULL, NULL, NULL, 0) &&
 	     PQsendQueryPrepared(c, x->name, x->nparams, x->values, x->lens, x->formats, 0) &&
@@ -1149,8 +1211,13 @@ static int run(struct pq_stmt *x, struct crm_err *e)
 			return fail(s, NULL, e, "query");
 		return 0;
 	}
-	x->res = x->atomic ? exec_atomic(x) :
-		 PQexecPrepared(CONN(s), x->name, x->nparams, values, lens, formats, 0);
+	if (x->atomic)
+		x->res = exec_atomic(x);
+	else if (idle && !x->reads)	/* a write that commits as it runs */
+		x->res = PQsendQueryPrepared(CONN(s), x->name, x->nparams, values, lens, formats, 0)
+				 ? await(s, write_wait(s)) : NULL;
+	else
+		x->res = PQexecPrepared(CONN(s), x->name, x->nparams, values, lens, formats, 0);
 	if (PQresultStatus(x->res) != PGRES_TUPLES_OK && PQresultStatus(x->res) != PGRES_COMMAND_OK &&
 	    idle && lost(s) && x->reads) {
 		/* a read whose connection died: once more, on a new one */

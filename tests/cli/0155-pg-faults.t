@@ -155,6 +155,27 @@ terminate
 wait $imp
 check_import "backends terminated twice during an import" r2
 
+# --- a synchronous standby that never answers ---------------------------------
+# The server commits here and waits for a standby for ever: the tools
+# wait their patience, cancel the wait and report what the server then
+# says - committed here - instead of rows lost.
+serve_start --rate 0
+psql -q -X "postgresql://postgres@127.0.0.1:$port/postgres" -c "ALTER SYSTEM SET synchronous_standby_names = 'nobody'" \
+	-c "SELECT pg_reload_conf()" >/dev/null
+head -11 big.csv >ten.csv
+crm-import --source sync --busy-timeout 1 --output ndjson ten.csv >imp.out 2>imp.err
+is "$?" "0" "an import with a standby that never answers ends"
+like "$(cat imp.err)" "10 rows: 10 inserted" "every row counted as written: $(cat imp.err)"
+is "$(pq "SELECT count(*) FROM contacts WHERE source = 'sync'")" "10" "and they are in the database"
+out=$(curl -s -m 60 -w ' %{http_code} %{time_total}' -X POST -H "$H" -H 'Content-Type: application/json' \
+	--data-binary '{"first_name":"Sync","last_name":"Wait","email":"sync.wait@faults.example"}' "$U/v1/contacts")
+like "$out" " 201" "a POST with the standby away: 201, the contact stored here"
+kill "$srv"; wait "$srv" 2>/dev/null
+is "$(pq "SELECT count(*) FROM contacts WHERE email = 'sync.wait@faults.example'")" "1" \
+	"and it is in the database"
+psql -q -X "postgresql://postgres@127.0.0.1:$port/postgres" -c "ALTER SYSTEM RESET synchronous_standby_names" \
+	-c "SELECT pg_reload_conf()" >/dev/null
+
 # --- crm-events --follow carries on across a restart -------------------------
 crm-events --follow --since "$(pq 'SELECT max(seq) FROM events')" >follow.out 2>follow.err &
 follow=$!
