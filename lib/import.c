@@ -1955,12 +1955,10 @@ static int rec_finish(struct crm_import *im, const char *raw, size_t rawlen,
 }
 
 /*
- * The open batch died with its connection: forget it (its counts, its
- * queued records, the ids cached from it) and give its records back to
- * the reader, after the CSV header, to be read again. Rejected records
- * stay rejected; the rows are counted once.
+ * The open batch did not land: its queued records never reached the
+ * database, and what it wrote is rolled back, its counts with it.
  */
-static int again(struct crm_import *im, struct crm_reader *rd, int csv)
+static void forget_batch(struct crm_import *im)
 {
 	im->npend = 0;
 	im->pend_bytes = 0;
@@ -1973,7 +1971,18 @@ static int again(struct crm_import *im, struct crm_reader *rd, int csv)
 	}
 	im->in_batch = 0;
 	crm_buf_reset(&im->out);
-	im->epoch++;
+}
+
+/*
+ * The open batch died with its connection: forget it (its counts, its
+ * queued records, the ids cached from it) and give its records back to
+ * the reader, after the CSV header, to be read again. Rejected records
+ * stay rejected; the rows are counted once.
+ */
+static int again(struct crm_import *im, struct crm_reader *rd, int csv)
+{
+	forget_batch(im);
+	im->epoch++;	/* ids cached from it name nothing */
 	if (csv && crm_reader_again(rd, im->hdr_line, im->hdr.data, im->hdr.len) < 0)
 		return -1;
 	/* Landed in the batch that died is not landed: read again too. */
@@ -2554,21 +2563,8 @@ static int import_reader(struct crm_import *im, struct crm_reader *r,
 			break;
 		crm_err_clear(e);
 	}
-	if (rc < 0) {
-		/* Queued records never reached the database. */
-		im->npend = 0;
-		im->pend_bytes = 0;
-	}
-	if (rc < 0 && im->in_tx) {
-		/* The open batch is rolled back: its rows did not land. */
-		im->st.inserted = im->at_begin.inserted;
-		im->st.updated = im->at_begin.updated;
-		im->st.unchanged = im->at_begin.unchanged;
-		crm_store_rollback(im->db);
-		im->in_tx = 0;
-		im->in_batch = 0;
-		crm_buf_reset(&im->out);
-	}
+	if (rc < 0)
+		forget_batch(im);
 	/* The database could not take the rows (busy past the timeout, the
 	 * disk full): each is rejected with the reason. A file refused
 	 * whole (a usage error, bad header) is said once. */

@@ -963,30 +963,26 @@ static int pq_prepare(struct crm_store *s, const char *sql, int flags,
 	x->atomic = flags & CRM_STMT_ATOMIC;
 	snprintf(x->name, sizeof(x->name), "crm_%u", q->next++);
 	x->reads = only_reads(sql);
-	if (heal(s, e) < 0) {
-		free(text);
-		free(types);
-		free(x);
-		return -1;
-	}
-	r = PQprepare(q->conn, x->name, text, n, types);
-	if (PQresultStatus(r) != PGRES_COMMAND_OK && lost(s) &&
-	    PQtransactionStatus(q->conn) != PQTRANS_INTRANS) {
-		PQclear(r);
-		if (heal(s, e) < 0) {
-			free(text);
-			free(types);
-			free(x);
-			return -1;
-		}
-		r = PQprepare(q->conn, x->name, text, n, types);
-	}
 	x->text = text;
 	x->types = types;
 	x->ntypes = n;
+	/* On a connection found dead outside a transaction: once more. */
+	int away = 0;
+
+	r = NULL;
+	for (int round = 0; round < 2 && !away; round++) {
+		PQclear(r);
+		r = NULL;
+		if (heal(s, e) < 0)
+			away = 1;
+		else if (PQresultStatus(r = PQprepare(q->conn, x->name, text, n, types)) == PGRES_COMMAND_OK ||
+			 !lost(s) || q->tx)
+			break;
+	}
 	x->gen = q->gen;
 	if (PQresultStatus(r) != PGRES_COMMAND_OK) {
-		fail(s, r, e, "prepare");
+		if (!away)
+			fail(s, r, e, "prepare");
 		PQclear(r);
 		free(x->text);
 		free(x->types);
