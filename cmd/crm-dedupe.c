@@ -558,7 +558,7 @@ int main(int argc, char **argv)
 	struct incoming in = { 0 };
 	uint32_t *cluster;
 	float *weakest;
-	size_t nmerge = 0, nreview = 0, outsiders = 0;
+	size_t nmerge = 0, nreview = 0, outsiders = 0, learnt = 0;
 	double t0;
 	struct crm_store *db;
 
@@ -627,6 +627,8 @@ int main(int argc, char **argv)
 		cli_die_err(&e);
 	if (train)
 		read_labels(&lk, train);
+	if (crm_dedupe_learn_reviews(db, &lk, &learnt, &e) < 0)
+		cli_die_err(&e);
 	if (crm_linkage_train(&lk, seed, &e) < 0)
 		cli_die_err(&e);
 	if (crm_dedupe_drop_rejected(db, &lk, &e) < 0)
@@ -700,8 +702,8 @@ int main(int argc, char **argv)
 		if (lk.big_blocks)
 			fprintf(stderr, ", %llu blocks over the cap", (unsigned long long)lk.big_blocks);
 		if (lk.nlabels[0] + lk.nlabels[1])
-			fprintf(stderr, "; %zu labelled pairs (%zu matches)",
-				lk.nlabels[0] + lk.nlabels[1], lk.nlabels[1]);
+			fprintf(stderr, "; %zu labelled pairs (%zu matches; %zu from decisions in the review queue)",
+				lk.nlabels[0] + lk.nlabels[1], lk.nlabels[1], learnt);
 		fprintf(stderr, "; EM %d iterations, %.0f matches expected; %zu pairs >= %.2f, %zu to review",
 			lk.iterations, lk.lambda * all_pairs, nmerge, automerge, nreview);
 		if (dry)

@@ -40,6 +40,24 @@ int crm_dedupe_drop_rejected(struct crm_store *db, struct crm_linkage *lk,
 	return 0;
 }
 
+int crm_dedupe_learn_reviews(struct crm_store *db, struct crm_linkage *lk, size_t *used,
+			     struct crm_err *e)
+{
+	struct crm_stmt *st;
+	int rc;
+
+	*used = 0;
+	if (crm_store_prepare(db, "SELECT fields, status FROM match_reviews WHERE entity = ?1 AND "
+			      "status <> 'open' AND fields IS NOT NULL ORDER BY id", 0, &st, e) < 0)
+		return -1;
+	crm_stmt_bind_text_ref(st, 1, lk->type->kind, (size_t)-1);
+	while ((rc = crm_stmt_step(st, e)) == 1)
+		*used += (size_t)crm_linkage_label_json(lk, crm_stmt_text(st, 0),
+							!strcmp(crm_stmt_text(st, 1), "accepted"));
+	crm_stmt_free(st);
+	return rc < 0 ? -1 : 0;
+}
+
 int crm_dedupe_fields_json(const struct crm_linkage *lk, const struct crm_pair *p,
 			   struct crm_buf *f)
 {

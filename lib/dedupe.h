@@ -26,6 +26,16 @@ int crm_dedupe_drop_rejected(struct crm_store *db, struct crm_linkage *lk,
 			     struct crm_err *e);
 
 /*
+ * Learn from people: every pair a person accepted or rejected in the
+ * review queue is a label (by the levels its fields had then, so merged
+ * records still count), refining the weights beside the unsupervised
+ * estimate, which outweighs a handful of them (LABEL_PRIOR). Call before
+ * crm_linkage_train(); *used counts the decisions taken.
+ */
+int crm_dedupe_learn_reviews(struct crm_store *db, struct crm_linkage *lk, size_t *used,
+			     struct crm_err *e);
+
+/*
  * Merge each group of cluster (from crm_linkage_cluster()) into one record
  * and queue the pairs between review and automerge, between the records
  * that remain, in transactions of a few hundred merges. A merge that is

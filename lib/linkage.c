@@ -32,6 +32,8 @@
 #include "db.h"
 #include "store/store.h"
 #include "crypt.h"
+#include <jansson.h>
+
 #include "linkage.h"
 #include "row.h"
 #include "normalize.h"
@@ -1281,6 +1283,31 @@ void crm_linkage_label(struct crm_linkage *lk, uint32_t a, uint32_t b,
 	for (size_t i = 0; i < lk->nf; i++)
 		lk->lab[match != 0][i][lev[i]]++;
 	lk->nlabels[match != 0]++;
+}
+
+int crm_linkage_label_json(struct crm_linkage *lk, const char *fields, int match)
+{
+	json_t *o = json_loads(fields, 0, NULL), *f;
+	uint8_t lev[CRM_LINK_MAXF];
+	int ok = json_is_object(o);
+
+	for (size_t i = 0; ok && i < lk->nf; i++) {
+		const char *l;
+
+		f = json_object_get(o, lk->f[i].name);
+		l = json_string_value(json_object_get(f, "level"));
+		ok = 0;
+		for (int k = 0; l && k < CRM_LEVELS && !ok; k++)
+			if (!strcmp(l, level_names[k]))
+				lev[i] = (uint8_t)k, ok = 1;
+	}
+	json_decref(o);
+	if (!ok)
+		return 0;	/* compared on other fields: says nothing of these */
+	for (size_t i = 0; i < lk->nf; i++)
+		lk->lab[match != 0][i][lev[i]]++;
+	lk->nlabels[match != 0]++;
+	return 1;
 }
 
 /* Blend labelled counts into a distribution estimated without them. */

@@ -158,6 +158,13 @@ int crm_linkage_block(struct crm_linkage *lk, struct crm_err *e);
  */
 void crm_linkage_label(struct crm_linkage *lk, uint32_t a, uint32_t b,
 		       int match);
+/*
+ * A label from a person's decision on a pair whose records may be gone
+ * (merged since): its fields' levels as the review queue keeps them
+ * ({"email":{"level":"exact",...},...}). 1 when taken, 0 when it does
+ * not name every field of this comparison.
+ */
+int crm_linkage_label_json(struct crm_linkage *lk, const char *fields, int match);
 
 /* Learn u (random pairs, seeded) and m and lambda (EM); score all pairs. */
 int crm_linkage_train(struct crm_linkage *lk, uint64_t seed, struct crm_err *e);

@@ -76,6 +76,11 @@ crm-dedupe --db r2.db accept "$rid" >out
 like "$(cat out)" '"survivor_id"' "accept merges the pair"
 is "$(sqlite3 r2.db "select count(*) from merges where reason='review'")" "1" "logged as a reviewed merge"
 is "$(crm-dedupe --db r2.db review | grep -c "$rid")" "0" "no longer open"
+# Decisions teach: the next run takes them as labels, merged records or not.
+crm-dedupe --db r.db --all --auto-merge 1 --review 0.5 -n >/dev/null 2>err
+like "$(cat err)" "1 from decisions in the review queue" "a rejection is a label the next run learns from"
+crm-dedupe --db r2.db --all --auto-merge 1 --review 0.5 -n >/dev/null 2>err
+like "$(cat err)" "(1 matches; 1 from decisions in the review queue)" "an acceptance too, though its pair was merged"
 
 # Dry run changes nothing.
 crm-import --db d.db -q -t contact "$F"/people.csv >/dev/null
