@@ -42,7 +42,7 @@ static const struct cli_opt opts[] = {
 	{ "contact", 'c', "ID|EMAIL", "the contact the call was with" },
 	{ "deal", O_DEAL, "ID", "the deal the call was about" },
 	{ "at", O_AT, "TIME", "when the call took place (default: sidecar, file name, mtime)" },
-	{ "rep", O_REP, "NAME", "the speaker who is the rep (default: who opens the call)" },
+	{ "rep", O_REP, "NAME", "the speaker who is the rep, by any part of the name (default: from the labels and words)" },
 	{ "engine", 'e', "NAME", "speech engine: sphinx (default, offline) or http" },
 	{ "url", O_URL, "URL", "http engine: the OpenAI-compatible server ($CRM_ASR_URL)" },
 	{ "api-key-file", O_KEYFILE, "FILE", "http engine: file holding the API key ($CRM_ASR_API_KEY)" },
