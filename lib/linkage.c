@@ -2122,11 +2122,27 @@ static uint64_t mix(uint64_t *x)
 	return z ^ (z >> 31);
 }
 
+/* Is (a, b), a < b, a candidate? The pairs are in (a, b) order. */
+static int candidate(const struct crm_linkage *lk, uint32_t a, uint32_t b)
+{
+	size_t lo = 0, hi = lk->npairs;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		const struct crm_pair *p = &lk->pairs[mid];
+
+		if (p->a < a || (p->a == a && p->b < b))
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < lk->npairs && lk->pairs[lo].a == a && lk->pairs[lo].b == b;
+}
+
 int crm_linkage_merge_estimate(const struct crm_linkage *lk, const uint32_t *cluster,
 			       size_t sample, struct crm_merge_estimate *out, struct crm_err *e)
 {
-	size_t cap = 1, nh = 0;
-	uint64_t *seen, seed = 42;
+	uint64_t seed = 42;
 	uint32_t *next = NULL, *head = NULL;
 	double right = 0, var_right = 0, together = 0, cand = 0, var_cand = 0;
 	int fi, li;
@@ -2135,25 +2151,12 @@ int crm_linkage_merge_estimate(const struct crm_linkage *lk, const uint32_t *clu
 	if (lk->n < 2)
 		return 0;
 	name_fields(lk, &fi, &li);
-	/* The candidates, to tell a sampled pair outside them. */
-	while (cap < 2 * lk->npairs + 2)
-		cap <<= 1;
-	if (!(seen = calloc(cap, sizeof(*seen))))
-		return crm_err_set(e, CRM_ESOFTWARE, "out of memory");
 	for (size_t k = 0; k < lk->npairs; k++) {
-		uint64_t key = (uint64_t)lk->pairs[k].a << 32 | lk->pairs[k].b, h = key * 0x9e3779b97f4a7c15ULL;
-		size_t i = (size_t)(h >> 20) & (cap - 1);
-
-		while (seen[i] && seen[i] != key + 1)
-			i = (i + 1) & (cap - 1);
-		if (!seen[i])
-			seen[i] = key + 1, nh++;
 		cand += lk->pairs[k].p;
 		var_cand += lk->pairs[k].p * (1 - lk->pairs[k].p);
 	}
 	/* The pairs put together: every two members of a group. */
 	if (!(next = malloc(lk->n * sizeof(*next))) || !(head = malloc(lk->n * sizeof(*head)))) {
-		free(seen);
 		free(next);
 		return crm_err_set(e, CRM_ESOFTWARE, "out of memory");
 	}
@@ -2174,14 +2177,12 @@ int crm_linkage_merge_estimate(const struct crm_linkage *lk, const uint32_t *clu
 			}
 	/* The matches no rule compared: a sample of the pairs outside the
 	 * candidates, scored, scaled to all of them. */
-	double all = (double)lk->n * (double)(lk->n - 1) / 2, outside = all - (double)nh;
+	double all = (double)lk->n * (double)(lk->n - 1) / 2, outside = all - (double)lk->npairs;
 	double s_sum = 0, s_sq = 0;
 	size_t drawn = 0;
 
 	for (size_t t = 0; t < sample * 4 && drawn < sample && outside > 0; t++) {
 		uint32_t a = (uint32_t)(mix(&seed) % lk->n), b = (uint32_t)(mix(&seed) % lk->n);
-		uint64_t key, h;
-		size_t i;
 
 		if (a == b)
 			continue;
@@ -2191,12 +2192,8 @@ int crm_linkage_merge_estimate(const struct crm_linkage *lk, const uint32_t *clu
 			a = b;
 			b = x;
 		}
-		key = (uint64_t)a << 32 | b;
-		h = key * 0x9e3779b97f4a7c15ULL;
-		for (i = (size_t)(h >> 20) & (cap - 1); seen[i] && seen[i] != key + 1; i = (i + 1) & (cap - 1))
-			;
-		if (seen[i])
-			continue;	/* a candidate: counted above */
+		if (candidate(lk, a, b))
+			continue;	/* counted above */
 		double p = pair_p(lk, a, b, fi, li);
 
 		s_sum += p;
@@ -2219,7 +2216,6 @@ int crm_linkage_merge_estimate(const struct crm_linkage *lk, const uint32_t *clu
 	out->recall_sd = total > 0 ? sqrt(var_right + var_cand + sd_missed * sd_missed) / total : 0;
 	out->sampled = drawn;
 	out->completeness = total > 0 ? cand / total : 1;
-	free(seen);
 	free(next);
 	free(head);
 	return 0;
