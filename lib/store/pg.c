@@ -201,9 +201,15 @@ static int only_reads(const char *sql)
 		sql++;
 	if (strncasecmp(sql, "select", 6) && strncasecmp(sql, "with", 4))
 		return 0;
+	/* as words: "updated_at" is a column, not an UPDATE */
 	for (const char *const *v = verbs; *v; v++)
-		if (strcasestr(sql, *v))
-			return 0;
+		for (const char *p = sql; (p = strcasestr(p, *v)); p++) {
+			size_t n = strlen(*v);
+
+			if ((p == sql || !(isalnum((unsigned char)p[-1]) || p[-1] == '_')) &&
+			    !(isalnum((unsigned char)p[n]) || p[n] == '_'))
+				return 0;
+		}
 	return 1;
 }
 
@@ -379,12 +385,47 @@ static int fate(struct crm_store *s)
 }
 
 /*
- * The answer to what was just sent, waiting ms at most. A server told to
- * wait for a synchronous standby that never answers would hold a COMMIT,
- * or a write outside a transaction, for ever: past ms the wait is
- * cancelled, and the server answers that the transaction is committed on
- * it (not yet on the standby), which is then the answer. NULL when no
- * answer came at all.
+ * Is connection c's backend waiting for a synchronous standby (its write
+ * committed on this server)? Asked on a connection of its own, made with
+ * c's parameters, since c is busy.
+ */
+static int standby_wait(PGconn *c)
+{
+	PQconninfoOption *opts = PQconninfo(c);
+	const char *kw[64], *val[64];
+	char pid[16];
+	const char *pv[1] = { pid };
+	int n = 0, yes = 0;
+	PGconn *o;
+
+	if (!opts)
+		return 0;
+	for (PQconninfoOption *x = opts; x->keyword && n < 63; x++)
+		if (x->val && *x->val)
+			kw[n] = x->keyword, val[n++] = x->val;
+	kw[n] = val[n] = NULL;
+	o = PQconnectdbParams(kw, val, 0);
+	PQconninfoFree(opts);
+	snprintf(pid, sizeof(pid), "%d", PQbackendPID(c));
+	if (PQstatus(o) == CONNECTION_OK) {
+		PGresult *r = PQexecParams(o, "SELECT wait_event = 'SyncRep' FROM pg_stat_activity WHERE pid = $1::int",
+					   1, NULL, pv, NULL, NULL, 0);
+
+		yes = PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1 && *PQgetvalue(r, 0, 0) == 't';
+		PQclear(r);
+	}
+	PQfinish(o);
+	return yes;
+}
+
+/*
+ * The answer to what was just sent. A server told to wait for a
+ * synchronous standby that never answers would hold a COMMIT, or a write
+ * outside a transaction, for ever: every ms the backend is looked at, and
+ * when it waits for the standby that wait is cancelled; the server then
+ * answers that the transaction is committed on it (not yet on the
+ * standby), which is the answer. A statement that is working is left to
+ * work. NULL when no answer came at all.
  */
 static PGresult *await(struct crm_store *s, long ms)
 {
@@ -410,6 +451,10 @@ static PGresult *await(struct crm_store *s, long ms)
 			return last;
 		if (rc == 0 && cancelled)
 			return last;	/* not even the cancel was answered */
+		if (rc == 0 && !standby_wait(c)) {
+			until = crm_now() + (double)ms / 1000;	/* working: let it */
+			continue;
+		}
 		if (rc == 0) {
 			PGcancel *k = PQgetCancel(c);
 			char buf[256];
@@ -423,15 +468,8 @@ static PGresult *await(struct crm_store *s, long ms)
 	}
 }
 
-/* How long a write outside a transaction may run before it is cancelled
- * (a big one takes time, and is cancelled whole): the store's patience,
- * never less than ten seconds. A COMMIT cannot be cancelled but in its
- * wait for a standby: it waits the store's patience, a second at least. */
-static long write_wait(struct crm_store *s)
-{
-	return crm_store_patience(s) > 10000 ? crm_store_patience(s) : 10000;
-}
-
+/* How often a write's backend is looked at for a standby wait: the
+ * store's patience, a second at least. */
 static long commit_wait(struct crm_store *s)
 {
 	return crm_store_patience(s) > 1000 ? crm_store_patience(s) : 1000;
@@ -1123,7 +1161,7 @@ static PGresult *exec_atomic(struct pq_stmt *x)
 
 	if (PQtransactionStatus(c) != PQTRANS_INTRANS)
 		return PQsendQueryPrepared(c, x->name, x->nparams, x->values, x->lens, x->formats, 0)
-			       ? await(x->head.s, write_wait(x->head.s)) : NULL;
+			       ? await(x->head.s, commit_wait(x->head.s)) : NULL;
 	if (!PQenterPipelineMode(c))
 		return PQexecPrepared(c, x->name, x->nparams, x->values, x->lens, x->formats, 0);
 	ok = PQsendQueryParams(c, "SAVEPOINT crm_stmt", 0, NULL, NULL, NULL, NULL, 0) &&
@@ -1211,7 +1249,7 @@ static int run(struct pq_stmt *x, struct crm_err *e)
 		x->res = exec_atomic(x);
 	else if (idle && !x->reads)	/* a write that commits as it runs */
 		x->res = PQsendQueryPrepared(CONN(s), x->name, x->nparams, values, lens, formats, 0)
-				 ? await(s, write_wait(s)) : NULL;
+				 ? await(s, commit_wait(s)) : NULL;
 	else
 		x->res = PQexecPrepared(CONN(s), x->name, x->nparams, values, lens, formats, 0);
 	if (PQresultStatus(x->res) != PGRES_TUPLES_OK && PQresultStatus(x->res) != PGRES_COMMAND_OK &&
