@@ -701,9 +701,12 @@ int main(int argc, char **argv)
 			fprintf(stderr, " (%zu more dropped: too broad)", lk.dropped_rules);
 		if (lk.big_blocks)
 			fprintf(stderr, ", %llu blocks over the cap", (unsigned long long)lk.big_blocks);
-		if (lk.nlabels[0] + lk.nlabels[1])
-			fprintf(stderr, "; %zu labelled pairs (%zu matches; %zu from decisions in the review queue)",
-				lk.nlabels[0] + lk.nlabels[1], lk.nlabels[1], learnt);
+		if (lk.nlabels[0] + lk.nlabels[1]) {
+			fprintf(stderr, "; %zu labelled pairs (%zu matches", lk.nlabels[0] + lk.nlabels[1], lk.nlabels[1]);
+			if (learnt)
+				fprintf(stderr, "; %zu from decisions in the review queue", learnt);
+			fputc(')', stderr);
+		}
 		fprintf(stderr, "; EM %d iterations, %.0f matches expected; %zu pairs >= %.2f, %zu to review",
 			lk.iterations, lk.lambda * all_pairs, nmerge, automerge, nreview);
 		if (dry)
