@@ -487,6 +487,13 @@ static int action_in(const struct crm_words *w, size_t from, int question, int *
 			if (crm_word_in(w->w[v], "please|go|ahead|and|both|all") &&
 			    !crm_match_at(w, v, "go back to"))
 				continue;
+			/* "I'll be sending the deck": the progressive future
+			 * acts by its -ing verb */
+			if (!strcmp(w->w[v], "be") && v + 1 < w->n && strlen(w->w[v + 1]) > 5 &&
+			    !strcmp(w->w[v + 1] + strlen(w->w[v + 1]) - 3, "ing") &&
+			    !crm_word_in(w->w[v + 1], "going|being|thinking|hoping|wondering|looking|waiting|"
+					 "expecting|planning|meeting|travelling|traveling"))
+				continue;
 			int now = (crm_word_in(w->w[v], IN_CALL) ||
 				   crm_match_at(w, v, "take|have a seat|look|moment|minute|second|break")) &&
 				  !crm_date_after(w, v) && !crm_match_at(w, v, "go back to|over");

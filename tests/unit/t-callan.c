@@ -269,6 +269,10 @@ static void test_classes(void)
 		"a request and the answer that takes it up are one item");
 	call_is("Ana: Any questions?\nSam: How hard is it to set up?\nAna: About a day.\n", "Ana", "", 0,
 		"a plain question is no hesitation");
+	call_is("Ana: I'll be sending the revised quote by Friday.\nSam: Great.\n", "Ana",
+		"rep:I'll be sending the revised quote by Friday.", 0, "the progressive future acts by its verb");
+	call_is("Ana: I'll be waiting for your answer.\nSam: Sure.\n", "Ana", "", 0,
+		"but waiting is no act");
 	call_is("Ana: Where are you on this?\nSam: I'm not sure about the price, honestly, maybe next year.\n"
 		"Ana: We can phase it.\nSam: That works, let's go ahead. Please send the contract.\n", "Ana",
 		"rep:Please send the contract.", 0,
