@@ -2112,16 +2112,6 @@ static double pair_p(const struct crm_linkage *lk, uint32_t a, uint32_t b, int f
 	return crm_linkage_prob(lk, crm_linkage_pair_weights(lk, &p, NULL));
 }
 
-/* splitmix64: the estimate's sample, the same every run for a seed. */
-static uint64_t mix(uint64_t *x)
-{
-	uint64_t z = (*x += 0x9e3779b97f4a7c15ULL);
-
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-	return z ^ (z >> 31);
-}
-
 /* Is (a, b), a < b, a candidate? The pairs are in (a, b) order. */
 static int candidate(const struct crm_linkage *lk, uint32_t a, uint32_t b)
 {
@@ -2142,7 +2132,7 @@ static int candidate(const struct crm_linkage *lk, uint32_t a, uint32_t b)
 int crm_linkage_merge_estimate(const struct crm_linkage *lk, const uint32_t *cluster,
 			       size_t sample, struct crm_merge_estimate *out, struct crm_err *e)
 {
-	uint64_t seed = 42;
+	struct crm_rng rng;	/* the same sample every run */
 	uint32_t *next = NULL, *head = NULL;
 	double right = 0, var_right = 0, together = 0, cand = 0, var_cand = 0;
 	int fi, li;
@@ -2150,6 +2140,7 @@ int crm_linkage_merge_estimate(const struct crm_linkage *lk, const uint32_t *clu
 	memset(out, 0, sizeof(*out));
 	if (lk->n < 2)
 		return 0;
+	crm_rng_seed(&rng, 42);
 	name_fields(lk, &fi, &li);
 	for (size_t k = 0; k < lk->npairs; k++) {
 		cand += lk->pairs[k].p;
@@ -2182,7 +2173,7 @@ int crm_linkage_merge_estimate(const struct crm_linkage *lk, const uint32_t *clu
 	size_t drawn = 0;
 
 	for (size_t t = 0; t < sample * 4 && drawn < sample && outside > 0; t++) {
-		uint32_t a = (uint32_t)(mix(&seed) % lk->n), b = (uint32_t)(mix(&seed) % lk->n);
+		uint32_t a = (uint32_t)(crm_rng_next(&rng) % lk->n), b = (uint32_t)(crm_rng_next(&rng) % lk->n);
 
 		if (a == b)
 			continue;

@@ -437,21 +437,21 @@ static int has_word(const struct crm_words *w, const char *x)
 /* The share of the content words of text that the utterances [a, b] say. */
 static double support(const char *text, const struct crm_transcript *t, size_t a, size_t b)
 {
-	struct crm_words it, u;
-	size_t words = 0, found = 0;
+	struct crm_words it, u[3];
+	size_t words = 0, found = 0, nu = 0;
 
 	crm_words_fold(text, strlen(text), &it);
+	for (size_t k = a; k <= b && k < t->n && nu < 3; k++, nu++)	/* each folded once */
+		crm_words_fold(t->u[k].text, strlen(t->u[k].text), &u[nu]);
 	for (size_t i = 0; i < it.n; i++) {
+		int hit = 0;
+
 		if (!content_word(it.w[i]))
 			continue;
 		words++;
-		for (size_t k = a; k <= b && k < t->n; k++) {
-			crm_words_fold(t->u[k].text, strlen(t->u[k].text), &u);
-			if (has_word(&u, it.w[i])) {
-				found++;
-				break;
-			}
-		}
+		for (size_t k = 0; k < nu && !hit; k++)
+			hit = has_word(&u[k], it.w[i]);
+		found += (size_t)hit;
 	}
 	return words ? (double)found / (double)words : 0;
 }
@@ -489,19 +489,19 @@ static char *own_words(const char *text, const struct crm_transcript *t, size_t 
 	const char *u = t->u[k].text, *p = u, *best = u;
 	size_t bestn = strlen(u);
 	double bs = -1;
+	struct crm_words it;
 
+	crm_words_fold(text, strlen(text), &it);
 	while (*p) {
 		const char *e = p + strcspn(p, ".?!");
 		size_t n = (size_t)(e - p) + (*e != 0);
 		char *sent = crm_strndup(p, n);
 		struct crm_words sw;
 		size_t words = 0, found = 0;
-		struct crm_words it;
 
 		if (!sent)
 			return NULL;
 		crm_words_fold(sent, strlen(sent), &sw);
-		crm_words_fold(text, strlen(text), &it);
 		for (size_t i = 0; i < it.n; i++)
 			if (content_word(it.w[i]))
 				words++, found += (size_t)has_word(&sw, it.w[i]);
