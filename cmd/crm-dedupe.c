@@ -13,6 +13,7 @@
 #include "../lib/db.h"
 #include "../lib/linkage.h"
 #include "../lib/dedupe.h"
+#include "../lib/pairmodel.h"
 #include "../lib/merge.h"
 #include "../lib/reader.h"
 #include "../lib/row.h"
@@ -20,7 +21,10 @@
 #include "cli.h"
 #include "../lib/store/store.h"
 
-enum { O_ALL = 256, O_FIELDS, O_AUTO, O_REVIEW, O_SEED, O_CAP, O_PAIRS, O_TRAIN };
+/* Matches a run must expect to save what it learnt for the next. */
+#define MODEL_MIN_MATCHES 50
+
+enum { O_ALL = 256, O_FIELDS, O_AUTO, O_REVIEW, O_SEED, O_CAP, O_PAIRS, O_TRAIN, O_NOLEARN, O_RETRAIN };
 
 static const struct cli_opt opts[] = {
 	{ "type", 't', "TYPE", "record type: contact (default) or account" },
@@ -30,6 +34,8 @@ static const struct cli_opt opts[] = {
 	{ "review", O_REVIEW, "P", "queue pairs with probability >= P for review (default 0.80)" },
 	{ "all-pairs", O_PAIRS, NULL, "write every candidate pair, whatever its probability" },
 	{ "train", O_TRAIN, "FILE", "labelled pairs (NDJSON: a, b, match) to refine the weights" },
+	{ "retrain", O_RETRAIN, NULL, "learn how copies differ again, not from the model an earlier run saved" },
+	{ "no-learning", O_NOLEARN, NULL, "learn nothing from decisions in the review queue (rejected pairs still stay apart)" },
 	{ "seed", O_SEED, "N", "seed of the random pairs u is measured on (default 1)" },
 	{ "block-cap", O_CAP, "N", "largest block whose records are all paired (default 64)" },
 	{ "dry-run", 'n', NULL, "report, change nothing" },
@@ -550,7 +556,10 @@ int main(int argc, char **argv)
 	double automerge = 0.98, review = 0.80;
 	uint64_t seed = 1;
 	size_t cap = 0;
-	int key, all = 0, quiet = 0, allpairs = 0, dry = 0;
+	int key, all = 0, quiet = 0, allpairs = 0, dry = 0, learn = 1, retrain = 0;
+	char saved[40] = "";
+	struct crm_pairmodel pm = { 0 };
+	double before[2] = { NAN, NAN };
 	struct crm_dedupe_result res = { 0 };
 	struct crm_linkage lk;
 	struct crm_err e = { 0 };
@@ -573,6 +582,8 @@ int main(int argc, char **argv)
 		case O_REVIEW: review = parse_p("review", arg); break;
 		case O_PAIRS: allpairs = 1; break;
 		case O_TRAIN: train = arg; break;
+		case O_NOLEARN: learn = 0; break;
+		case O_RETRAIN: retrain = 1; break;
 		case O_SEED: seed = (uint64_t)cli_num("seed", arg, 0, 1e15); break;
 		case O_CAP: cap = (size_t)cli_num("block-cap", arg, 1, 1e9); break;
 		case 'n': dry = 1; break;
@@ -627,11 +638,22 @@ int main(int argc, char **argv)
 		cli_die_err(&e);
 	if (train)
 		read_labels(&lk, train);
-	if (crm_dedupe_learn_reviews(db, &lk, &learnt, &e) < 0)
+	if (learn && crm_dedupe_learn_reviews(db, &lk, &learnt, &e) < 0)
+		cli_die_err(&e);
+	if (!retrain && !fields && crm_dedupe_model_load(db, &lk, saved, sizeof(saved), &e) < 0)
 		cli_die_err(&e);
 	if (crm_linkage_train(&lk, seed, &e) < 0)
 		cli_die_err(&e);
 	if (crm_dedupe_drop_rejected(db, &lk, &e) < 0)
+		cli_die_err(&e);
+	if (lk.nlabelled && lk.npairs) {
+		double unsure;
+
+		crm_linkage_estimate(&lk, automerge, &before[0], &before[1], &unsure);
+		if (crm_pairmodel_learn(&pm, &lk, seed, &e) < 0)
+			cli_die_err(&e);
+	}
+	if (crm_dedupe_hold_open(db, &lk, automerge, &e) < 0)
 		cli_die_err(&e);
 	/* From a pipe: each incoming record may join its best match only;
 	 * duplicates among the records already there are --all's business. */
@@ -707,6 +729,9 @@ int main(int argc, char **argv)
 				fprintf(stderr, "; %zu from decisions in the review queue", learnt);
 			fputc(')', stderr);
 		}
+		if (lk.m_given)
+			fprintf(stderr, "; how copies differ as learnt by the run of %s (--retrain to learn it again)",
+				saved);
 		fprintf(stderr, "; EM %d iterations, %.0f matches expected; %zu pairs >= %.2f, %zu to review",
 			lk.iterations, lk.lambda * all_pairs, nmerge, automerge, nreview);
 		if (dry)
@@ -731,6 +756,14 @@ int main(int argc, char **argv)
 			crm_linkage_estimate(&lk, automerge, &prec, &rec, &unsure);
 			fprintf(stderr, "  the model's own estimate at %g: precision %.4f, recall %.4f "
 				"of the matches among the candidates\n", automerge, prec, rec);
+			if (pm.used)
+				fprintf(stderr, "  pair model from %zu decisions (%zu matches) and %zu sure pairs: "
+					"%d rounds, held-out log loss %.3f with the weights alone, %.3f with it; "
+					"the estimate before it: precision %.4f, recall %.4f\n",
+					pm.decisions, pm.matches, pm.anchors, pm.rounds, pm.loss_weights,
+					pm.loss_model, before[0], before[1]);
+			else if (pm.why[0])
+				fprintf(stderr, "  no pair model: %s\n", pm.why);
 		}
 		if (cluster) {
 			struct crm_merge_estimate me;
@@ -747,12 +780,20 @@ int main(int argc, char **argv)
 	}
 	{
 		char doubt[300];
+		int poor = crm_linkage_check(&lk, automerge, doubt, sizeof(doubt));
 
-		if (crm_linkage_check(&lk, automerge, doubt, sizeof(doubt)))
+		if (poor)
 			cli_warn("warning: %s", doubt);
+		/* What a sound run learnt of how copies differ serves the
+		 * runs after it, which see the copies merged. */
+		if (!dry && all && !fields && !lk.m_given && (!poor || poor == CRM_LINK_UNSURE) &&
+		    lk.lambda * (double)lk.n * (double)(lk.n ? lk.n - 1 : 0) / 2 >= MODEL_MIN_MATCHES &&
+		    crm_dedupe_model_save(db, &lk, &e) < 0)
+			cli_warn("warning: the model was not saved: %s", e.msg);
 	}
 	free(cluster);
 	free(weakest);
+	crm_pairmodel_release(&pm);
 	for (size_t i = 0; i < in.n; i++)
 		free(in.line[i]);
 	for (size_t i = 0; i < in.nids; i++)

@@ -9,8 +9,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <jansson.h>
+
 #include "db.h"
 #include "dedupe.h"
+#include "id.h"
 #include "merge.h"
 #include "ndjson.h"
 #include "store/store.h"
@@ -40,6 +43,63 @@ int crm_dedupe_drop_rejected(struct crm_store *db, struct crm_linkage *lk,
 	return 0;
 }
 
+/* The index in lk of the record id lives on now (merged_into followed),
+ * or -1. */
+static long living(struct crm_linkage *lk, struct crm_stmt *up, const char *id)
+{
+	char cur[CRM_ID_MAX];
+	struct crm_err e = { 0 };
+
+	snprintf(cur, sizeof(cur), "%s", id);
+	for (int hop = 0; hop < 64; hop++) {
+		long i = crm_linkage_find(lk, cur);
+		int rc;
+
+		if (i >= 0)
+			return i;
+		crm_stmt_bind_text_ref(up, 1, cur, (size_t)-1);
+		rc = crm_stmt_step(up, &e);
+		if (rc == 1 && crm_stmt_type(up, 0) != CRM_NULL)
+			snprintf(cur, sizeof(cur), "%s", crm_stmt_text(up, 0));
+		crm_stmt_reset(up);
+		if (rc != 1)
+			return -1;
+	}
+	return -1;
+}
+
+int crm_dedupe_hold_open(struct crm_store *db, struct crm_linkage *lk, double automerge,
+			 struct crm_err *e)
+{
+	struct crm_stmt *st, *up;
+	char sql[160];
+	float under = nextafterf((float)automerge, 0);
+	int rc;
+
+	while ((double)under >= automerge)
+		under = nextafterf(under, 0);
+	snprintf(sql, sizeof(sql), "SELECT merged_into FROM %s WHERE id = ?1", lk->type->table);
+	if (crm_store_prepare(db, "SELECT a_id, b_id FROM match_reviews WHERE entity = ?1 AND "
+			      "status = 'open'", 0, &st, e) < 0)
+		return -1;
+	if (crm_store_prepare(db, sql, 0, &up, e) < 0) {
+		crm_stmt_free(st);
+		return -1;
+	}
+	crm_stmt_bind_text_ref(st, 1, lk->type->kind, (size_t)-1);
+	while ((rc = crm_stmt_step(st, e)) == 1) {
+		long a = living(lk, up, crm_stmt_text(st, 0)), b = living(lk, up, crm_stmt_text(st, 1));
+		struct crm_pair *p = a >= 0 && b >= 0 && a != b ?
+				     crm_linkage_pair_find(lk, (uint32_t)a, (uint32_t)b) : NULL;
+
+		if (p && p->p >= automerge)
+			p->p = under;
+	}
+	crm_stmt_free(up);
+	crm_stmt_free(st);
+	return rc < 0 ? -1 : 0;
+}
+
 int crm_dedupe_learn_reviews(struct crm_store *db, struct crm_linkage *lk, size_t *used,
 			     struct crm_err *e)
 {
@@ -47,14 +107,70 @@ int crm_dedupe_learn_reviews(struct crm_store *db, struct crm_linkage *lk, size_
 	int rc;
 
 	*used = 0;
-	if (crm_store_prepare(db, "SELECT fields, status FROM match_reviews WHERE entity = ?1 AND "
+	if (crm_store_prepare(db, "SELECT fields, status, probability FROM match_reviews WHERE entity = ?1 AND "
 			      "status <> 'open' AND fields IS NOT NULL ORDER BY id", 0, &st, e) < 0)
 		return -1;
 	crm_stmt_bind_text_ref(st, 1, lk->type->kind, (size_t)-1);
 	while ((rc = crm_stmt_step(st, e)) == 1)
 		*used += (size_t)crm_linkage_label_json(lk, crm_stmt_text(st, 0),
+							crm_stmt_type(st, 2) == CRM_NULL ? NAN :
+							crm_stmt_double(st, 2),
 							!strcmp(crm_stmt_text(st, 1), "accepted"));
 	crm_stmt_free(st);
+	return rc < 0 ? -1 : 0;
+}
+
+/* The meta key of type's saved model, into k (>= 64). */
+static void model_key(const struct crm_linkage *lk, char *k)
+{
+	snprintf(k, 64, "dedupe.model.%s", lk->type->kind);
+}
+
+int crm_dedupe_model_load(struct crm_store *db, struct crm_linkage *lk, char *when, size_t n,
+			  struct crm_err *e)
+{
+	char key[64], *v = malloc(65536);
+	int rc;
+
+	if (!v)
+		return crm_err_set(e, CRM_ESOFTWARE, "out of memory");
+	model_key(lk, key);
+	rc = crm_store_text1(db, "SELECT value FROM meta WHERE key = ?1", key, v, 65536, e);
+	if (rc == 1 && (rc = crm_linkage_m_take(lk, v)) == 1) {
+		json_t *o = json_loads(v, 0, NULL);
+		const char *at = json_string_value(json_object_get(o, "saved_at"));
+
+		snprintf(when, n, "%s", at ? at : "?");
+		json_decref(o);
+	}
+	free(v);
+	return rc;
+}
+
+int crm_dedupe_model_save(struct crm_store *db, const struct crm_linkage *lk, struct crm_err *e)
+{
+	struct crm_buf b;
+	char key[64], now[40];
+	const char *p[2];
+	long long rc;
+
+	crm_buf_init(&b, 0);
+	if (crm_linkage_m_json(lk, &b) < 0 || !b.len) {
+		crm_buf_release(&b);
+		return crm_err_set(e, CRM_ESOFTWARE, "out of memory");
+	}
+	crm_db_timestamp(now, sizeof(now));
+	b.len--;	/* the closing brace: the time goes in */
+	if (crm_buf_addf(&b, ",\"saved_at\":\"%s\"}", now) < 0) {
+		crm_buf_release(&b);
+		return crm_err_set(e, CRM_ESOFTWARE, "out of memory");
+	}
+	model_key(lk, key);
+	p[0] = key;
+	p[1] = b.data;
+	rc = crm_store_run(db, "INSERT INTO meta (key, value) VALUES (?1, ?2) "
+			   "ON CONFLICT (key) DO UPDATE SET value = excluded.value", p, 2, e);
+	crm_buf_release(&b);
 	return rc < 0 ? -1 : 0;
 }
 

@@ -26,6 +26,15 @@ int crm_dedupe_drop_rejected(struct crm_store *db, struct crm_linkage *lk,
 			     struct crm_err *e);
 
 /*
+ * A pair a person has open in the review queue (by the records its two
+ * records now live on) is theirs to decide: it is not merged, however
+ * it scores now (the merges since may have taken away the evidence that
+ * held it apart). Its probability is set just under automerge.
+ */
+int crm_dedupe_hold_open(struct crm_store *db, struct crm_linkage *lk, double automerge,
+			 struct crm_err *e);
+
+/*
  * Learn from people: every pair a person accepted or rejected in the
  * review queue is a label (by the levels its fields had then, so merged
  * records still count), refining the weights beside the unsupervised
@@ -34,6 +43,17 @@ int crm_dedupe_drop_rejected(struct crm_store *db, struct crm_linkage *lk,
  */
 int crm_dedupe_learn_reviews(struct crm_store *db, struct crm_linkage *lk, size_t *used,
 			     struct crm_err *e);
+
+/*
+ * The m of type's comparison saved by an earlier run (see
+ * crm_linkage_m_take): 1 taken into lk, its save time in when (n
+ * bytes); 0 none saved, or one of another comparison. Before
+ * crm_linkage_train.
+ */
+int crm_dedupe_model_load(struct crm_store *db, struct crm_linkage *lk, char *when, size_t n,
+			  struct crm_err *e);
+/* Save lk's m (learnt by this run) for the runs after it. */
+int crm_dedupe_model_save(struct crm_store *db, const struct crm_linkage *lk, struct crm_err *e);
 
 /*
  * Merge each group of cluster (from crm_linkage_cluster()) into one record

@@ -35,6 +35,7 @@
 #include <jansson.h>
 
 #include "linkage.h"
+#include "ndjson.h"
 #include "row.h"
 #include "normalize.h"
 #include "similarity.h"
@@ -103,6 +104,7 @@ void crm_linkage_release(struct crm_linkage *lk)
 	free(lk->val);
 	free(lk->pairs);
 	free(lk->byid);
+	free(lk->labelled);
 	for (size_t i = 0; i < lk->nrules; i++)
 		free(lk->rules[i].sample);
 	memset(lk, 0, sizeof(*lk));
@@ -987,13 +989,18 @@ static int pair_add(struct pairbuf *pb, uint32_t a, uint32_t b)
 	return 0;
 }
 
+/* How a blocking rule reads its values. */
+enum { BLOCK_PLAIN, BLOCK_SWAP };
+
 /*
- * One blocking rule: fields x and y (y < 0: x alone); swap: the two parts
- * in sorted order, so swapped first and last names meet.
+ * One blocking rule: fields x and y (y < 0: x alone). mode BLOCK_SWAP:
+ * the two parts in sorted order, so swapped first and last names meet.
  */
-static int block_rule(struct crm_linkage *lk, int x, int y, int swap,
+static int block_rule(struct crm_linkage *lk, int x, int y, int mode,
 		      struct hidx *keys, struct pairbuf *pb)
 {
+	int swap = mode == BLOCK_SWAP;
+
 	size_t nk = 0;
 
 	for (uint32_t r = 0; r < lk->n; r++) {
@@ -1214,7 +1221,7 @@ int crm_linkage_block(struct crm_linkage *lk, struct crm_err *e)
 
 		if ((c == CRM_CMP_EMAIL || c == CRM_CMP_PHONE || c == CRM_CMP_ID ||
 		     c == CRM_CMP_DATE) &&
-		    block_rule(lk, (int)i, -1, 0, keys, &pb) < 0)
+		    block_rule(lk, (int)i, -1, BLOCK_PLAIN, keys, &pb) < 0)
 			goto nomem;
 	}
 	/* Every two fields together; names by sound. */
@@ -1227,14 +1234,16 @@ int crm_linkage_block(struct crm_linkage *lk, struct crm_err *e)
 			    a == CRM_CMP_ID || b == CRM_CMP_ID)
 				continue;
 			if (block_rule(lk, (int)i, (int)j,
-				       (int)i == fi && (int)j == li, keys, &pb) < 0)
+				       (int)i == fi && (int)j == li ? BLOCK_SWAP : BLOCK_PLAIN,
+				       keys, &pb) < 0)
 				goto nomem;
 		}
 	/* A company alone, and an address alone, for accounts: two lists
 	 * that spell a firm's name apart still give its street the same. */
 	for (size_t i = 0; i < lk->nf; i++)
 		if ((lk->f[i].cmp == CRM_CMP_COMPANY || lk->f[i].cmp == CRM_CMP_ADDRESS) &&
-		    !strcmp(lk->type->kind, "account") && block_rule(lk, (int)i, -1, 0, keys, &pb) < 0)
+		    !strcmp(lk->type->kind, "account") &&
+		    block_rule(lk, (int)i, -1, BLOCK_PLAIN, keys, &pb) < 0)
 			goto nomem;
 	if (pb.n)
 		if (sort_u64(pb.p, pb.n) < 0)
@@ -1270,6 +1279,36 @@ out:
 
 /* ---- training ------------------------------------------------------------ */
 
+/* Count a label and keep it; w may be NULL (weights unknown). */
+static void keep_label(struct crm_linkage *lk, uint32_t a, uint32_t b, const uint8_t *lev,
+		       const float *w, double p, int match)
+{
+	for (size_t i = 0; i < lk->nf; i++)
+		lk->lab[match != 0][i][lev[i]]++;
+	lk->nlabels[match != 0]++;
+	if (lk->nlabelled == lk->labelled_cap) {
+		size_t cap = lk->labelled_cap ? 2 * lk->labelled_cap : 64;
+		struct crm_plabel *t = realloc(lk->labelled, cap * sizeof(*t));
+
+		if (!t)
+			return;	/* counted for m and u all the same */
+		lk->labelled = t;
+		lk->labelled_cap = cap;
+	}
+	{
+		struct crm_plabel *l = &lk->labelled[lk->nlabelled++];
+
+		memset(l, 0, sizeof(*l));
+		l->a = a;
+		l->b = b;
+		l->match = match != 0;
+		l->p = (float)p;
+		memcpy(l->lev, lev, lk->nf);
+		for (size_t i = 0; i < CRM_LINK_MAXF; i++)
+			l->w[i] = w && i < lk->nf ? w[i] : NAN;
+	}
+}
+
 void crm_linkage_label(struct crm_linkage *lk, uint32_t a, uint32_t b,
 		       int match)
 {
@@ -1279,23 +1318,25 @@ void crm_linkage_label(struct crm_linkage *lk, uint32_t a, uint32_t b,
 	if (a >= lk->n || b >= lk->n || a == b)
 		return;
 	name_fields(lk, &fi, &li);
-	compare_pair(lk, a, b, fi, li, lev);
-	for (size_t i = 0; i < lk->nf; i++)
-		lk->lab[match != 0][i][lev[i]]++;
-	lk->nlabels[match != 0]++;
+	compare_pair(lk, a < b ? a : b, a < b ? b : a, fi, li, lev);
+	keep_label(lk, a < b ? a : b, a < b ? b : a, lev, NULL, NAN, match);
 }
 
-int crm_linkage_label_json(struct crm_linkage *lk, const char *fields, int match)
+int crm_linkage_label_json(struct crm_linkage *lk, const char *fields, double p, int match)
 {
 	json_t *o = json_loads(fields, 0, NULL), *f;
 	uint8_t lev[CRM_LINK_MAXF];
+	float w[CRM_LINK_MAXF];
 	int ok = json_is_object(o);
 
 	for (size_t i = 0; ok && i < lk->nf; i++) {
 		const char *l;
+		json_t *wv;
 
 		f = json_object_get(o, lk->f[i].name);
 		l = json_string_value(json_object_get(f, "level"));
+		wv = json_object_get(f, "weight");
+		w[i] = json_is_number(wv) ? (float)json_number_value(wv) : NAN;
 		ok = 0;
 		for (int k = 0; l && k < CRM_LEVELS && !ok; k++)
 			if (!strcmp(l, level_names[k]))
@@ -1304,9 +1345,7 @@ int crm_linkage_label_json(struct crm_linkage *lk, const char *fields, int match
 	json_decref(o);
 	if (!ok)
 		return 0;	/* compared on other fields: says nothing of these */
-	for (size_t i = 0; i < lk->nf; i++)
-		lk->lab[match != 0][i][lev[i]]++;
-	lk->nlabels[match != 0]++;
+	keep_label(lk, UINT32_MAX, UINT32_MAX, lev, w, p, match);
 	return 1;
 }
 
@@ -1605,6 +1644,31 @@ double crm_linkage_prob(const struct crm_linkage *lk, double w)
 	return t > 60 ? 1.0 : t < -60 ? 0.0 : 1.0 / (1.0 + exp2(-t));
 }
 
+double crm_linkage_pair_prob(const struct crm_linkage *lk, const struct crm_pair *p)
+{
+	double w[CRM_LINK_MAXF], sum = crm_linkage_pair_weights(lk, p, w), t;
+	double lambda = fmin(fmax(lk->lambda, 1e-12), 1 - 1e-12);
+
+	if (!lk->adjust)
+		return crm_linkage_prob(lk, sum);
+	t = (sum + log2(lambda / (1 - lambda))) * M_LN2;
+	t = lk->adjust(lk->adjust_ctx, lk, p->lev, w, t);
+	return t > 40 ? 1.0 : t < -40 ? 0.0 : 1.0 / (1.0 + exp(-t));
+}
+
+void crm_linkage_rescore(struct crm_linkage *lk)
+{
+	for (size_t k = 0; k < lk->npairs; k++) {
+		struct crm_pair *p = &lk->pairs[k];
+		double q = crm_linkage_pair_prob(lk, p);
+
+		p->p = (float)q;
+		/* The weight the probability stands for, under the prior. */
+		q = fmin(fmax(q, 1e-12), 1 - 1e-12);
+		p->weight = (float)(log2(q / (1 - q)) - log2(lk->lambda / (1 - lk->lambda)));
+	}
+}
+
 /*
  * lambda, the chance that two records picked at random are one, by EM
  * with m and u fixed; each candidate's weight is kept in its pair. Every field of a pair counts, those the blocking
@@ -1628,6 +1692,11 @@ static int em_lambda(struct crm_linkage *lk)
 
 		lk->pairs[k].weight = (float)w;
 		count[b < 0 ? 0 : b >= BINS ? BINS - 1 : b]++;
+	}
+	if (lk->lambda_given > 0) {	/* the saved prior: a pair scores as it did */
+		lk->lambda = lk->lambda_given;
+		free(count);
+		return 0;
 	}
 	lk->lambda = fmin(0.01 * (double)lk->npairs / all, 0.5);
 	for (it = 1; it <= EM_MAX_ITER; it++) {
@@ -1900,6 +1969,52 @@ static int estimate_m(struct crm_linkage *lk, int fi, int li)
 	return 0;
 }
 
+int crm_linkage_m_json(const struct crm_linkage *lk, struct crm_buf *b)
+{
+	int rc = crm_buf_addf(b, "{\"records\":%zu,\"lambda\":%.6g,\"fields\":[", lk->n, lk->lambda);
+
+	for (size_t i = 0; i < lk->nf; i++) {
+		rc |= crm_buf_adds(b, i ? ",{\"name\":" : "{\"name\":");
+		rc |= crm_json_str(b, lk->f[i].name, strlen(lk->f[i].name));
+		rc |= crm_buf_addf(b, ",\"cmp\":\"%s\",\"m\":[", crm_cmp_name(lk->f[i].cmp));
+		for (int l = 1; l < CRM_LEVELS; l++)
+			rc |= crm_buf_addf(b, "%s%.6g", l > 1 ? "," : "", lk->f[i].m[l]);
+		rc |= crm_buf_adds(b, "]}");
+	}
+	return rc | crm_buf_adds(b, "]}");
+}
+
+int crm_linkage_m_take(struct crm_linkage *lk, const char *json)
+{
+	json_t *o = json_loads(json, 0, NULL), *fs = json_object_get(o, "fields");
+	double m[CRM_LINK_MAXF][CRM_LEVELS] = { { 0 } };
+	double lambda = json_number_value(json_object_get(o, "lambda"));
+	int ok = json_is_array(fs) && json_array_size(fs) == lk->nf && lambda > 0 && lambda < 1;
+
+	for (size_t i = 0; ok && i < lk->nf; i++) {
+		json_t *f = json_array_get(fs, i), *mv = json_object_get(f, "m");
+		const char *name = json_string_value(json_object_get(f, "name"));
+		const char *cmp = json_string_value(json_object_get(f, "cmp"));
+
+		ok = name && cmp && !strcmp(name, lk->f[i].name) &&
+		     !strcmp(cmp, crm_cmp_name(lk->f[i].cmp)) && json_array_size(mv) == CRM_LEVELS - 1;
+		for (int l = 1; ok && l < CRM_LEVELS; l++) {
+			json_t *v = json_array_get(mv, (size_t)l - 1);
+
+			m[i][l] = json_number_value(v);
+			ok = json_is_number(v) && m[i][l] >= 0 && m[i][l] <= 1;
+		}
+	}
+	json_decref(o);
+	if (!ok)
+		return 0;
+	for (size_t i = 0; i < lk->nf; i++)
+		memcpy(lk->f[i].m, m[i], sizeof(m[i]));
+	lk->m_given = 1;
+	lk->lambda_given = lambda;
+	return 1;
+}
+
 int crm_linkage_train(struct crm_linkage *lk, uint64_t seed, struct crm_err *e)
 {
 	int fi, li;
@@ -1956,8 +2071,12 @@ int crm_linkage_train(struct crm_linkage *lk, uint64_t seed, struct crm_err *e)
 		lambda0 += both >= 2 && agree == both;
 	}
 	lambda0 = fmax(lambda0, 1) / pairs;
-	for (size_t i = 0; i < lk->nf; i++)
-		memcpy(lk->f[i].m, m0, sizeof(m0));
+	for (size_t i = 0; i < lk->nf; i++) {
+		if (!lk->m_given)
+			memcpy(lk->f[i].m, m0, sizeof(m0));
+		else	/* labels pull a given m once */
+			refine(lk->f[i].m, lk->lab[1][i]);
+	}
 	for (size_t i = 0; i < lk->nf; i++)
 		for (int l = 1; l < CRM_LEVELS; l++)
 			if (lk->lab[0][i][l] > 0 || lk->lab[1][i][l] > 0)
@@ -1975,8 +2094,11 @@ int crm_linkage_train(struct crm_linkage *lk, uint64_t seed, struct crm_err *e)
 		for (size_t s = 0; s < us.n; s++)
 			before += 1 - us.keep[s];
 		estimate_u(lk, &us, round ? lk->lambda : lambda0);
-		if (estimate_m(lk, fi, li) < 0)
+		if (!lk->m_given && estimate_m(lk, fi, li) < 0)
 			goto nomem;
+		if (lk->m_given)	/* m was refined once, below */
+			for (size_t i = 0; i < lk->nf; i++)
+				refine(lk->f[i].u, lk->lab[0][i]);
 		weights(lk, seen);
 		if (em_lambda(lk) < 0)
 			goto nomem;
@@ -2071,16 +2193,22 @@ int crm_linkage_check(const struct crm_linkage *lk, double threshold, char *msg,
 	*msg = 0;
 	if (!lk->npairs)
 		return 0;
-	if (expect > 0.95 * (double)lk->npairs && lk->npairs > 100)
+	if (expect > 0.95 * (double)lk->npairs && lk->npairs > 100) {
 		snprintf(msg, n, "the model takes %.0f of the %zu candidate pairs for matches: it cannot "
 			 "tell them apart (fields that agree between strangers?)", expect, lk->npairs);
-	else if (prec < 0.99)
+		return CRM_LINK_BLIND;
+	}
+	if (prec < 0.99) {
 		snprintf(msg, n, "the model expects a precision of %.3f at %g: raise --auto-merge, "
 			 "or label some pairs (--train)", prec, threshold);
-	else if (unsure > 0.25)
+		return CRM_LINK_IMPRECISE;
+	}
+	if (unsure > 0.25) {
 		snprintf(msg, n, "the model cannot call %.0f%% of the matches it expects (between 0.1 "
 			 "and %g): label some pairs (--train), or compare more fields", 100 * unsure, threshold);
-	return *msg != 0;
+		return CRM_LINK_UNSURE;
+	}
+	return 0;
 }
 
 /* ---- clustering -------------------------------------------------------- */
@@ -2109,7 +2237,29 @@ static double pair_p(const struct crm_linkage *lk, uint32_t a, uint32_t b, int f
 	struct crm_pair p = { .a = a < b ? a : b, .b = a < b ? b : a };
 
 	compare_pair(lk, p.a, p.b, fi, li, p.lev);
-	return crm_linkage_prob(lk, crm_linkage_pair_weights(lk, &p, NULL));
+	return crm_linkage_pair_prob(lk, &p);
+}
+
+struct crm_pair *crm_linkage_pair_find(struct crm_linkage *lk, uint32_t a, uint32_t b)
+{
+	size_t lo = 0, hi = lk->npairs;
+
+	if (a > b) {
+		uint32_t t = a;
+
+		a = b;
+		b = t;
+	}
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		const struct crm_pair *p = &lk->pairs[mid];
+
+		if (p->a < a || (p->a == a && p->b < b))
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < lk->npairs && lk->pairs[lo].a == a && lk->pairs[lo].b == b ? &lk->pairs[lo] : NULL;
 }
 
 /* Is (a, b), a < b, a candidate? The pairs are in (a, b) order. */

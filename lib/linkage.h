@@ -23,6 +23,7 @@
 #include "util.h"
 
 struct crm_store;
+struct crm_linkage;
 
 enum crm_cmp {
 	CRM_CMP_NAME,		/* person names: nicknames, Jaro-Winkler */
@@ -74,6 +75,22 @@ struct crm_lrule {
 
 #define CRM_LINK_MAXRULES 160
 
+/* A person's verdict on a pair, kept for a supervised model. */
+struct crm_plabel {
+	uint32_t a, b;			/* record indexes; UINT32_MAX: gone (merged) */
+	uint8_t lev[CRM_LINK_MAXF];
+	float w[CRM_LINK_MAXF];		/* the fields' weights when decided (NAN: unknown) */
+	float p;			/* its probability when decided (NAN: unknown) */
+	uint8_t match;
+};
+
+/*
+ * A second opinion on a pair: from its fields' levels and weights (w)
+ * and the log-odds the weights give (natural log), the log-odds to use.
+ */
+typedef double (*crm_linkage_adjust_fn)(const void *ctx, const struct crm_linkage *lk,
+					 const uint8_t *lev, const double *w, double logit);
+
 struct crm_linkage {
 	const struct crm_entity *type;
 	uint8_t *tf;			/* n * nf: -8 log2 of the value's frequency among
@@ -101,6 +118,12 @@ struct crm_linkage {
 	size_t block_cap;		/* largest block paired in full */
 	double lab[2][CRM_LINK_MAXF][CRM_LEVELS];	/* labelled level counts: [0] non-matches, [1] matches */
 	size_t nlabels[2];
+	struct crm_plabel *labelled;	/* every label, in the order given */
+	size_t nlabelled, labelled_cap;
+	int m_given;			/* m was taken from a saved model: not learnt */
+	double lambda_given;		/* and lambda with it (0: learnt) */
+	crm_linkage_adjust_fn adjust;	/* NULL: the weights alone */
+	const void *adjust_ctx;
 	uint32_t *byid;			/* record indexes sorted by id (lazily) */
 	size_t n_db;			/* the first n_db records are in the database */
 	char **chunks;			/* the arena of values */
@@ -148,6 +171,9 @@ long crm_linkage_find(struct crm_linkage *lk, const char *id);
 void crm_linkage_compare(const struct crm_linkage *lk, uint32_t a, uint32_t b,
 			 uint8_t *lev);
 
+/* The candidate pair of records a and b (indexes), or NULL. */
+struct crm_pair *crm_linkage_pair_find(struct crm_linkage *lk, uint32_t a, uint32_t b);
+
 /* Candidate pairs from the blocking rules, compared. */
 int crm_linkage_block(struct crm_linkage *lk, struct crm_err *e);
 
@@ -161,12 +187,31 @@ void crm_linkage_label(struct crm_linkage *lk, uint32_t a, uint32_t b,
 /*
  * A label from a person's decision on a pair whose records may be gone
  * (merged since): its fields' levels as the review queue keeps them
- * ({"email":{"level":"exact",...},...}). 1 when taken, 0 when it does
- * not name every field of this comparison.
+ * ({"email":{"level":"exact",...},...}) and the probability it had then
+ * (NAN: unknown). 1 when taken, 0 when it does not name every field of
+ * this comparison.
  */
-int crm_linkage_label_json(struct crm_linkage *lk, const char *fields, int match);
+int crm_linkage_label_json(struct crm_linkage *lk, const char *fields, double p, int match);
 
-/* Learn u (random pairs, seeded) and m and lambda (EM); score all pairs. */
+/*
+ * m, how the copies of one entity differ, is a property of where the
+ * records come from, and is learnt where there are copies to learn it
+ * from: once the duplicates are merged, EM on what is left finds some
+ * other likeness (colleagues, namesakes) and calls it a match. So m and
+ * the prior are saved after a run that learnt them well and taken on the
+ * next: a pair scores as it did, and running twice is running once.
+ * crm_linkage_m_json appends m of each field, with what it was learnt
+ * on, to b as a JSON object (-1 when out of memory); crm_linkage_m_take
+ * sets m from one (and lk->m_given) when it compares the same fields
+ * the same way: 1 taken, 0 not.
+ */
+int crm_linkage_m_json(const struct crm_linkage *lk, struct crm_buf *b);
+int crm_linkage_m_take(struct crm_linkage *lk, const char *json);
+
+/*
+ * Learn u (random pairs, seeded) and, unless given, m (EM), then lambda
+ * (EM with m and u fixed); score all pairs.
+ */
 int crm_linkage_train(struct crm_linkage *lk, uint64_t seed, struct crm_err *e);
 
 /*
@@ -188,6 +233,15 @@ double crm_linkage_pair_weights(const struct crm_linkage *lk, const struct crm_p
 
 /* Probability of a pair of total weight w, under the trained prior. */
 double crm_linkage_prob(const struct crm_linkage *lk, double w);
+
+/*
+ * Probability of pair p (its levels set): from its weights and, when
+ * lk->adjust is set, as that second opinion has it.
+ */
+double crm_linkage_pair_prob(const struct crm_linkage *lk, const struct crm_pair *p);
+
+/* Score every candidate pair again (after lk->adjust was set). */
+void crm_linkage_rescore(struct crm_linkage *lk);
 
 /*
  * The model's own estimate, from its probabilities alone (no labels), of
@@ -220,10 +274,12 @@ int crm_linkage_merge_estimate(const struct crm_linkage *lk, const uint32_t *clu
 
 /*
  * Is the model's estimate poor? When it takes nearly every candidate pair
- * for a match, expects a precision below 0.99 at threshold, or cannot
- * call more than a quarter of the matches it expects: 1 and why, in msg
- * (n bytes).
+ * for a match (CRM_LINK_BLIND), expects a precision below 0.99 at
+ * threshold (CRM_LINK_IMPRECISE), or cannot call more than a quarter of
+ * the matches it expects (CRM_LINK_UNSURE): which, and why in msg (n
+ * bytes); 0 when it is sound.
  */
+enum { CRM_LINK_BLIND = 1, CRM_LINK_IMPRECISE, CRM_LINK_UNSURE };
 int crm_linkage_check(const struct crm_linkage *lk, double threshold, char *msg, size_t n);
 
 /*
