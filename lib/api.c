@@ -11,6 +11,7 @@
 #include <math.h>
 #include <pthread.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,7 +40,7 @@ struct scorer {
 	pthread_rwlock_t lk;	/* write: (re)loading; read: using */
 	pthread_mutex_t xgb;	/* one XGBoost call at a time */
 	int state;		/* 0 not loaded, 1 loaded, -1 no active model */
-	double checked;		/* when the active model id was last read */
+	_Atomic double checked;	/* when the active model id was last read */
 	struct crm_model m;
 	char *hist;		/* history rates of the last scoring run */
 };
@@ -124,10 +125,12 @@ static struct scorer *scorer_get(struct crm_api *a, struct crm_store *db, const 
 	struct scorer *s = &a->sc[!strcmp(kind, "deal")];
 	char active[CRM_ID_MAX] = "";
 	double now = crm_now();
-	int stale;
+	int stale, asked;
 
 	pthread_rwlock_rdlock(&s->lk);
-	stale = s->state == 0 || now - s->checked > 1.0;
+	/* Asked once a second, whatever the traffic: only a lookup moves
+	 * the clock, so a busy server still sees a new model. */
+	stale = asked = s->state == 0 || now - atomic_load(&s->checked) > 1.0;
 	if (stale) {
 		if (crm_store_text1(db, "SELECT id FROM models WHERE entity = ?1 AND active = 1",
 				 kind, active, sizeof(active), e) < 0) {
@@ -160,11 +163,11 @@ static struct scorer *scorer_get(struct crm_api *a, struct crm_store *db, const 
 			XGBoosterSetParam(s->m.booster, "nthread", "1");
 			s->state = 1;
 		}
-		s->checked = now;
+		atomic_store(&s->checked, now);
 		pthread_rwlock_unlock(&s->lk);
 		pthread_rwlock_rdlock(&s->lk);
-	} else {
-		s->checked = now;
+	} else if (asked) {
+		atomic_store(&s->checked, now);
 	}
 	if (s->state != 1) {
 		pthread_rwlock_unlock(&s->lk);

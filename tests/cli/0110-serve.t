@@ -281,6 +281,24 @@ like "$(cat metrics.txt)" "crm_db_busy_retries_total" "database busy retries"
 is "$(grep -c '^crm_http_requests_total{route="contacts",code="401"}' metrics.txt)" "1" "auth failures are counted"
 
 # --- slow clients ----------------------------------------------------------------------
+# A model trained while requests keep coming is taken up within seconds.
+m0=$(jq -r .score.model post3.json)
+(while :; do curl -s -o /dev/null -H "Authorization: Bearer $ana" -H 'Content-Type: application/json' \
+	-d "{\"kind\":\"email_open\",\"contact_id\":\"$lead\",\"occurred_at\":\"2026-01-02T00:00:00Z\"}" \
+	"$U/v1/interactions"; sleep 0.1; done) &
+traffic=$!
+crm-score train -q -t contact --seed 2 --force >/dev/null 2>&1
+m1=$(q "select id from models where entity = 'contact' and active = 1")
+[ -n "$m1" ] && [ "$m1" != "$m0" ]; ok $? "a new model is active ($m0 -> $m1)"
+got=
+for i in $(seq 60); do	# a request every tenth of a second or so
+	send "$ana" POST /v1/interactions "{\"kind\":\"email_open\",\"contact_id\":\"$lead\",\"occurred_at\":\"$(date -u +%Y-%m-%dT%H:%M:%SZ)\"}" >pick.json
+	got=$(jq -r .score.model pick.json)
+	[ "$got" = "$m1" ] && break
+	sleep 0.1
+done
+kill $traffic
+is "$got" "$m1" "under steady traffic the new model scores (after $i requests)"
 stop
 start --rate 2 --burst 3 --timeout 2
 codes=$(for i in 1 2 3 4 5 6; do curl -s -o /dev/null -w '%{http_code} ' -H "Authorization: Bearer $ana" "$U/v1/me"; done)
