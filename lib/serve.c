@@ -1113,24 +1113,30 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 }
 
 /*
- * Idle connections of one address are capped below its connection limit:
- * past max_idle_per_ip, a new connection shuts the oldest idle one of its
- * address, so a client holding hundreds of idle connections open leaves
- * room for that address's real requests. Called with connmu held.
+ * Idle connections are reclaimed under pressure only: when the server
+ * nears its connection limit, a new connection shuts the oldest idle one
+ * (of any address), as nginx and HAProxy do; a balancer's keep-alive
+ * pool, all from one address, is left alone otherwise. With
+ * max_idle_per_ip set, an address's idle connections are also capped: a
+ * new one past it shuts that address's oldest idle one. Called with
+ * connmu held; nconns is the connections open, this one included.
  */
-static void idle_cap(struct crm_server *s, uint32_t addr)
+static void idle_cap(struct crm_server *s, uint32_t addr, unsigned long nconns)
 {
 	struct conn *oldest = NULL;
 	unsigned n = 0;
+	int pressed = nconns + s->o.max_conns / 16 >= s->o.max_conns;
 
+	if (!pressed && !s->o.max_idle_per_ip)
+		return;
 	for (struct conn *k = s->conns; k; k = k->next) {
-		if (k->addr != addr || k->active || k->busy || k->since > 1e299)
+		if ((!pressed && k->addr != addr) || k->active || k->busy || k->since > 1e299)
 			continue;
 		n++;
 		if (!oldest || k->since < oldest->since)
 			oldest = k;
 	}
-	if (oldest && n >= s->o.max_idle_per_ip) {
+	if (oldest && (pressed || n >= s->o.max_idle_per_ip)) {
 		shutdown(oldest->fd, SHUT_RDWR);
 		oldest->since = 1e300;	/* shut: no longer counted */
 		atomic_fetch_add(&s->m.idle_shut, 1);
@@ -1157,7 +1163,7 @@ static void on_connection(void *cls, struct MHD_Connection *c, void **socket_ctx
 		if (ci && ci->client_addr && ci->client_addr->sa_family == AF_INET)
 			k->addr = ((const struct sockaddr_in *)(const void *)ci->client_addr)->sin_addr.s_addr;
 		pthread_mutex_lock(&s->connmu);
-		idle_cap(s, k->addr);
+		idle_cap(s, k->addr, atomic_load(&s->m.conns));
 		k->next = s->conns;
 		if (s->conns)
 			s->conns->prev = k;
@@ -1227,11 +1233,9 @@ struct crm_server *crm_serve_start(const struct crm_serve_opts *o, struct crm_er
 		s->o.threads = 4;
 	if (!s->o.max_conns)
 		s->o.max_conns = 2048;
-	if (!s->o.max_per_ip)
-		s->o.max_per_ip = 1024;
-	if (!s->o.max_idle_per_ip)
-		s->o.max_idle_per_ip = 64;
-	if (s->o.max_idle_per_ip >= s->o.max_per_ip)
+	/* No per-address limits unless asked: behind a balancer every
+	 * client has its address. */
+	if (s->o.max_per_ip && s->o.max_idle_per_ip >= s->o.max_per_ip)
 		s->o.max_idle_per_ip = s->o.max_per_ip > 1 ? s->o.max_per_ip - 1 : 1;
 	if (!s->o.timeout)
 		s->o.timeout = 15;

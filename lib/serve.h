@@ -17,8 +17,9 @@ struct crm_serve_opts {
 	int insecure;		/* plain HTTP on an address other than loopback */
 	unsigned threads;	/* worker threads (default 4) */
 	unsigned max_conns;	/* connections in all (default 2048) */
-	unsigned max_per_ip;	/* connections per client address (default 1024) */
-	unsigned max_idle_per_ip;	/* of them idle, before the oldest is closed (64) */
+	unsigned max_per_ip;	/* connections per client address (0: no limit) */
+	unsigned max_idle_per_ip;	/* of them idle, before the oldest is closed (0: no
+					 * limit; idle ones are shut near max_conns) */
 	unsigned timeout;	/* seconds for a whole request, and idle (default 15) */
 	size_t max_body;	/* bytes (default 1 MiB) */
 	double rate;		/* requests per second per token (0: no limit) */

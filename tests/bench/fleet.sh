@@ -13,9 +13,8 @@
 # CPU-second of the servers (crm-serve's, and on PostgreSQL the cluster's
 # too). Every acknowledged write is counted in the database afterwards.
 # Reference: pgbench's select-only and simple-update TPS on the same server.
-# All of wrk's connections come from one address, as a load balancer's do:
-# --max-idle-per-ip is raised to their number, or the server would close
-# them as an idle flood.
+# All of wrk's connections come from one address, as a load balancer's do,
+# and the servers run with their default options.
 . "$(dirname "$0")/lib.sh"
 N=${BENCH_FLEET_CONTACTS:-20000}
 SECS=${BENCH_FLEET_SECONDS:-20}
@@ -54,7 +53,7 @@ start() {
 	: >"$dir/urls"
 	pids=
 	for k in $(seq "$2"); do
-		crm-serve --db "$1" --listen 127.0.0.1:0 --rate 0 --threads 4 --no-webhooks --max-idle-per-ip "$CONNS" 2>"$dir/serve$k.log" &
+		crm-serve --db "$1" --listen 127.0.0.1:0 --rate 0 --threads 4 --no-webhooks 2>"$dir/serve$k.log" &
 		pids="$pids $!"
 		for _ in $(seq 200); do grep -q listening "$dir/serve$k.log" 2>/dev/null && break; sleep 0.05; done
 		sed -n 's/.*listening on //p' "$dir/serve$k.log" >>"$dir/urls"

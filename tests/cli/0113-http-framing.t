@@ -1,8 +1,10 @@
 #!/bin/sh
 # crm-serve and HTTP framing: what request smuggling and stalled clients
 # are made of is answered at once with 400 (413 for a body over the
-# limit) and a closed connection; idle connections of one address cannot
-# starve that address's real requests; the media type is matched exactly.
+# limit) and a closed connection; a balancer's keep-alive pool (many idle
+# connections of one address) is kept, and idle connections are shut only
+# near the connection limit, never starving real requests; the media type
+# is matched exactly.
 # backends: sqlite postgresql
 . "$(dirname "$0")/lib.sh"
 
@@ -10,10 +12,14 @@ command -v python3 >/dev/null || skip_all "no python3"
 crm init 2>/dev/null
 tok=$(crm-serve token add ops --role admin 2>/dev/null)
 ulimit -n 4096 2>/dev/null
-crm-serve --listen 127.0.0.1:0 --rate 0 --no-webhooks --timeout 10 --max-per-ip 1024 2>serve.log &
-srv=$!
-for _ in $(seq 100); do grep -q listening serve.log 2>/dev/null && break; sleep 0.05; done
-port=$(sed -n 's/.*listening on http:\/\/127.0.0.1://p' serve.log)
+serve() {	# serve [OPTION...] - crm-serve on a free port: $srv, $port
+	rm -f serve.log
+	crm-serve --listen 127.0.0.1:0 --rate 0 --no-webhooks --timeout 10 "$@" 2>serve.log &
+	srv=$!
+	for _ in $(seq 100); do grep -q listening serve.log 2>/dev/null && break; sleep 0.05; done
+	port=$(sed -n 's/.*listening on http:\/\/127.0.0.1://p' serve.log)
+}
+serve
 probe() { python3 "$TOP/tests/cli/http-probe.py" "$port" "$tok" "$@"; }
 
 fast() {	# fast "STATUS closed SECONDS" - answered in under two seconds?
@@ -34,10 +40,20 @@ is "$(fast "$(probe frame bad-length)")" "400 closed" "a Content-Length that is 
 is "$(curl -s -o /dev/null -w '%{http_code}' -X POST -H "Authorization: Bearer $tok" -H 'Content-Type: application/jsonp' -d '{}' "http://127.0.0.1:$port/v1/contacts")" "415" "application/jsonp is not JSON: 415"
 is "$(curl -s -o /dev/null -w '%{http_code}' -X POST -H "Authorization: Bearer $tok" -H 'Content-Type: application/json; charset=utf-8' -d '{"first_name":"Ct"}' "http://127.0.0.1:$port/v1/contacts")" "201" "application/json with a charset is"
 
-# 1,100 idle connections from this address, then 50 real requests from it.
+# A balancer's pool: 1,100 idle connections from this address, then 50
+# real requests from it, with the default options.
 got=$(probe idle 1100 50)
-is "$got" "50" "with 1,100 idle connections open, 50 of 50 real requests are answered"
-like "$(curl -s "http://127.0.0.1:$port/metrics" -H "Authorization: Bearer $tok")" "crm_http_idle_closed_total" "the closed idle connections are counted"
+is "$got" "50 1100" "with 1,100 idle connections of one address open, 50 of 50 requests answered and all 1,100 kept"
+is "$(curl -s "http://127.0.0.1:$port/metrics" -H "Authorization: Bearer $tok" | sed -n 's/^crm_http_idle_closed_total //p')" "0" "no idle connection was closed"
+kill "$srv"; wait "$srv" 2>/dev/null
+grep -q Sanitizer serve.log; ok $((! $?)) "the server stopped cleanly"
+
+# Near the connection limit, the oldest idle connections make room.
+serve --max-connections 600
+got=$(probe idle 1100 50)
+is "${got% *}" "50" "600 connections at most, 1,100 idle opened: 50 of 50 real requests answered"
+closed=$(curl -s "http://127.0.0.1:$port/metrics" -H "Authorization: Bearer $tok" | sed -n 's/^crm_http_idle_closed_total //p')
+[ "${closed:-0}" -gt 0 ]; ok $? "idle connections were closed to make room ($closed)"
 is "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$port/v1/health")" "200" "and the server is well afterwards"
 kill "$srv"; wait "$srv" 2>/dev/null
 grep -q Sanitizer serve.log; ok $((! $?)) "the server stopped cleanly"

@@ -97,7 +97,17 @@ def idle(n, m):
             s.close()
         except OSError:
             pass
-    print(ok)
+    # Then each held connection asks once: is it still open?
+    kept = 0
+    for s in held:
+        try:
+            s.settimeout(5)
+            s.sendall(("GET /v1/me HTTP/1.1\r\nHost: x\r\n" + AUTH + "\r\n").encode())
+            if s.recv(64).startswith(b"HTTP/1.1 200"):
+                kept += 1
+        except OSError:
+            pass
+    print(ok, kept)
     for s in held:
         s.close()
 
