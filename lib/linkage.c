@@ -2240,7 +2240,7 @@ static double pair_p(const struct crm_linkage *lk, uint32_t a, uint32_t b, int f
 	return crm_linkage_pair_prob(lk, &p);
 }
 
-struct crm_pair *crm_linkage_pair_find(struct crm_linkage *lk, uint32_t a, uint32_t b)
+struct crm_pair *crm_linkage_pair_find(const struct crm_linkage *lk, uint32_t a, uint32_t b)
 {
 	size_t lo = 0, hi = lk->npairs;
 
@@ -2262,21 +2262,10 @@ struct crm_pair *crm_linkage_pair_find(struct crm_linkage *lk, uint32_t a, uint3
 	return lo < lk->npairs && lk->pairs[lo].a == a && lk->pairs[lo].b == b ? &lk->pairs[lo] : NULL;
 }
 
-/* Is (a, b), a < b, a candidate? The pairs are in (a, b) order. */
+/* Is (a, b) a candidate? */
 static int candidate(const struct crm_linkage *lk, uint32_t a, uint32_t b)
 {
-	size_t lo = 0, hi = lk->npairs;
-
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		const struct crm_pair *p = &lk->pairs[mid];
-
-		if (p->a < a || (p->a == a && p->b < b))
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return lo < lk->npairs && lk->pairs[lo].a == a && lk->pairs[lo].b == b;
+	return crm_linkage_pair_find(lk, a, b) != NULL;
 }
 
 int crm_linkage_merge_estimate(const struct crm_linkage *lk, const uint32_t *cluster,

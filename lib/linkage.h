@@ -172,7 +172,7 @@ void crm_linkage_compare(const struct crm_linkage *lk, uint32_t a, uint32_t b,
 			 uint8_t *lev);
 
 /* The candidate pair of records a and b (indexes), or NULL. */
-struct crm_pair *crm_linkage_pair_find(struct crm_linkage *lk, uint32_t a, uint32_t b);
+struct crm_pair *crm_linkage_pair_find(const struct crm_linkage *lk, uint32_t a, uint32_t b);
 
 /* Candidate pairs from the blocking rules, compared. */
 int crm_linkage_block(struct crm_linkage *lk, struct crm_err *e);

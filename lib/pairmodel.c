@@ -274,28 +274,11 @@ static int node_add(struct crm_pairmodel *pm, size_t *cap)
 {
 	if (pm->nnodes == *cap) {
 		size_t c = *cap ? 2 * *cap : 256;
-		int *f = realloc(pm->feat, c * sizeof(*f));
+		struct crm_pairnode *t = realloc(pm->node, c * sizeof(*t));
 
-		if (f)
-			pm->feat = f;
-		float *t = realloc(pm->cut, c * sizeof(*t));
-
-		if (t)
-			pm->cut = t;
-		uint32_t *a = realloc(pm->yes, c * sizeof(*a));
-
-		if (a)
-			pm->yes = a;
-		uint32_t *b = realloc(pm->no, c * sizeof(*b));
-
-		if (b)
-			pm->no = b;
-		uint32_t *m = realloc(pm->miss, c * sizeof(*m));
-
-		if (m)
-			pm->miss = m;
-		if (!f || !t || !a || !b || !m)
+		if (!t)
 			return -1;
+		pm->node = t;
 		*cap = c;
 	}
 	return (int)pm->nnodes++;
@@ -311,8 +294,8 @@ static long flatten(struct crm_pairmodel *pm, json_t *o, size_t *cap)
 	if (self < 0)
 		return -1;
 	if (leaf) {
-		pm->feat[self] = -1;
-		pm->cut[self] = (float)json_number_value(leaf);
+		pm->node[self].feat = -1;
+		pm->node[self].cut = (float)json_number_value(leaf);
 		return self;
 	}
 	{
@@ -320,8 +303,8 @@ static long flatten(struct crm_pairmodel *pm, json_t *o, size_t *cap)
 
 		if (!split || split[0] != 'f' || !json_is_array(kids))
 			return -1;
-		pm->feat[self] = atoi(split + 1);
-		pm->cut[self] = (float)json_number_value(json_object_get(o, "split_condition"));
+		pm->node[self].feat = atoi(split + 1);
+		pm->node[self].cut = (float)json_number_value(json_object_get(o, "split_condition"));
 	}
 	yes = json_integer_value(json_object_get(o, "yes"));
 	no = json_integer_value(json_object_get(o, "no"));
@@ -334,11 +317,11 @@ static long flatten(struct crm_pairmodel *pm, json_t *o, size_t *cap)
 		if (at < 0)
 			return -1;
 		if (id == yes)
-			pm->yes[self] = (uint32_t)at;
+			pm->node[self].yes = (uint32_t)at;
 		if (id == no)
-			pm->no[self] = (uint32_t)at;
+			pm->node[self].no = (uint32_t)at;
 		if (id == miss)
-			pm->miss[self] = (uint32_t)at;
+			pm->node[self].miss = (uint32_t)at;
 	}
 	return self;
 }
@@ -373,12 +356,13 @@ static double trees(const struct crm_pairmodel *pm, const float *x)
 	for (size_t t = 0; t < pm->ntrees; t++) {
 		uint32_t k = pm->root[t];
 
-		while (pm->feat[k] >= 0) {
-			float v = x[pm->feat[k]];
+		while (pm->node[k].feat >= 0) {
+			const struct crm_pairnode *n = &pm->node[k];
+			float v = x[n->feat];
 
-			k = isnan(v) ? pm->miss[k] : v < pm->cut[k] ? pm->yes[k] : pm->no[k];
+			k = isnan(v) ? n->miss : v < n->cut ? n->yes : n->no;
 		}
-		s += pm->cut[k];
+		s += pm->node[k].cut;
 	}
 	return s;
 }
@@ -469,11 +453,7 @@ out:
 
 void crm_pairmodel_release(struct crm_pairmodel *pm)
 {
-	free(pm->feat);
-	free(pm->cut);
-	free(pm->yes);
-	free(pm->no);
-	free(pm->miss);
+	free(pm->node);
 	free(pm->root);
 	memset(pm, 0, sizeof(*pm));
 }

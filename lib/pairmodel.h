@@ -20,11 +20,13 @@
 #define CRM_PAIRMODEL_MIN 30	/* decisions it waits for */
 
 struct crm_pairmodel {
-	/* the trees, flattened: node k splits on feat[k] at cut[k] (yes when
-	 * below), or is a leaf (feat[k] < 0) worth cut[k] */
-	int *feat;
-	float *cut;
-	uint32_t *yes, *no, *miss;
+	/* the trees, flattened: a node splits on feat at cut (yes when
+	 * below), or is a leaf (feat < 0) worth cut */
+	struct crm_pairnode {
+		int feat;
+		float cut;
+		uint32_t yes, no, miss;
+	} *node;
 	uint32_t *root;		/* each tree's first node */
 	size_t ntrees, nnodes;
 	size_t nfields;
