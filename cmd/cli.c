@@ -502,31 +502,35 @@ void cli_table_record(const char *json, size_t n, const char *const *keys, int *
 	if (!o)
 		return;
 	crm_buf_init(&b, 0);
-	if (!*header) {
+	for (int pass = *header; pass < 2; pass++) {
 		for (int k = 0; keys[k]; k++) {
-			const char *dot = strrchr(keys[k], '.');
+			char key[64], cell[128] = "";
+			const char *colon = strchr(keys[k], ':'), *dot;
+			int w = colon ? atoi(colon + 1) : 19;
+			json_t *v;
 
-			crm_buf_addf(&b, keys[k + 1] ? "%-19s " : "%s", dot ? dot + 1 : keys[k]);
+			snprintf(key, sizeof(key), "%.*s", colon ? (int)(colon - keys[k]) : 63, keys[k]);
+			if (!pass) {	/* the header */
+				dot = strrchr(key, '.');
+				snprintf(cell, sizeof(cell), "%s", dot ? dot + 1 : key);
+			} else if (json_is_string(v = dotted(o, key))) {
+				snprintf(cell, sizeof(cell), "%s", json_string_value(v));
+			} else if (json_is_integer(v)) {
+				snprintf(cell, sizeof(cell), "%lld", (long long)json_integer_value(v));
+			} else if (json_is_real(v)) {
+				snprintf(cell, sizeof(cell), "%.4g", json_real_value(v));
+			} else if (json_is_null(v)) {
+				snprintf(cell, sizeof(cell), "-");
+			}
+			if (keys[k + 1])
+				crm_buf_addf(&b, "%-*.*s ", w, w, cell);
+			else
+				crm_buf_adds(&b, cell);
 		}
-		crm_buf_addc(&b, '\n');
-		*header = 1;
-	}
-	for (int k = 0; keys[k]; k++) {
-		json_t *v = dotted(o, keys[k]);
-		char cell[64] = "";
-
-		if (json_is_string(v))
-			snprintf(cell, sizeof(cell), "%s", json_string_value(v));
-		else if (json_is_integer(v))
-			snprintf(cell, sizeof(cell), "%lld", (long long)json_integer_value(v));
-		else if (json_is_real(v))
-			snprintf(cell, sizeof(cell), "%.4g", json_real_value(v));
-		else if (json_is_null(v))
-			snprintf(cell, sizeof(cell), "-");
-		if (keys[k + 1])
-			crm_buf_addf(&b, "%-19.19s ", cell);
-		else
-			crm_buf_adds(&b, cell);
+		if (!pass) {
+			crm_buf_addc(&b, '\n');
+			*header = 1;
+		}
 	}
 	crm_buf_addc(&b, '\n');
 	cli_write(b.data, b.len);

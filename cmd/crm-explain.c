@@ -28,7 +28,7 @@ static int with_nba;
 enum { O_TOP = 256, O_NBA, O_PATTERNS, O_SUPPORT, O_ALPHA };
 
 static const struct cli_opt opts[] = {
-	{ "top", O_TOP, "N", "factors shown per record (default 5)" },
+	{ "top", O_TOP, "N", "factors shown per record (default 3)" },
 	{ "format", 'f', "FMT", "ndjson or table (default: table on a terminal)" },
 	{ "next-action", O_NBA, NULL, "also the next best action, with its reasons" },
 	{ "patterns", O_PATTERNS, NULL, "segments that win or close differently from the rest" },
@@ -217,8 +217,8 @@ static int explain_chunk(struct crm_store *db, const char *const *ids, size_t n,
 			continue;
 		}
 		crm_buf_reset(&b);
-		if (crm_explain_record(with_nba ? db : NULL, &scoring_of(db, t)->m, &d[x], (size_t)row,
-				       top, table, &b, &e) < 0)
+		if (crm_explain_record(db, &scoring_of(db, t)->m, &d[x], (size_t)row, top,
+				       (table ? CRM_EXPLAIN_TABLE : 0) | (with_nba ? CRM_EXPLAIN_NEXT : 0), &b, &e) < 0)
 			cli_die_err(&e);
 		if (merged[k] && !table) {
 			/* Answered for the survivor, saying it was merged. */
@@ -254,7 +254,7 @@ int main(int argc, char **argv)
 {
 	const char *arg;
 	const struct crm_entity *ptype = crm_entity_find("deal");
-	size_t top = 5, support = 30;
+	size_t top = 3, support = 30;
 	double alpha = 0.05;
 	int patterns = 0;
 	int key, table = cli_isatty(1), status = 0;

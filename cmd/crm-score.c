@@ -13,6 +13,7 @@
 #include <jansson.h>
 
 #include "../lib/db.h"
+#include "../lib/explain.h"
 #include "../lib/model.h"
 #include "../lib/scoring.h"
 #include "../lib/ndjson.h"
@@ -153,14 +154,34 @@ static void load_scored(struct crm_store *db, const struct crm_entity *t,
 
 static int table = -1;	/* -f: a table of scores, else NDJSON */
 static int header_done;
+static struct crm_store *names_db;	/* where the table's names are read */
 
-/* A record out: its NDJSON line, or a line of the table on a terminal. */
+/* A record out: its NDJSON line, or a line of the table on a terminal,
+ * where a person reads who the record is before its id. */
 static int out_record(const char *line, size_t len)
 {
-	static const char *const keys[] = { "rank", "score", "probability", "id", "reason", NULL };
+	static const char *const keys[] = { "rank:5", "score:6", "name:20", "company:20", "owner:14", "id:19",
+					    "why", NULL };
 
 	if (table) {
-		cli_table_record(line, len, keys, &header_done);
+		json_t *o = json_loadb(line, len, 0, NULL);
+		const char *id = json_string_value(json_object_get(o, "id"));
+		const struct crm_entity *t = id ? crm_entity_by_id(id) : NULL;
+		struct crm_label l;
+		struct crm_err e = { 0 };
+		char *text;
+
+		if (t && names_db && crm_explain_label(names_db, t, id, &l, &e) > 0) {
+			json_object_set_new(o, "name", json_string(l.name));
+			json_object_set_new(o, "company", json_string(l.company));
+			json_object_set_new(o, "owner", json_string(l.owner));
+		}
+		if (json_object_get(o, "reason") && !json_object_get(o, "why"))	/* not scored */
+			json_object_set(o, "why", json_object_get(o, "reason"));
+		text = o ? json_dumps(o, JSON_COMPACT) : NULL;
+		cli_table_record(text ? text : line, text ? strlen(text) : len, keys, &header_done);
+		free(text);
+		json_decref(o);
 		return 0;
 	}
 	if (cli_write(line, len) < 0)
@@ -342,15 +363,26 @@ static int cmd_score_stream(struct crm_store *db, const struct crm_entity *t, in
 
 struct ranked {
 	float p;
+	long score;	/* as shown */
+	float week;	/* interactions in the last 7 days */
+	float velocity;	/* this week against the weeks before */
 	size_t i;
 };
 
+/* Highest score first; at one score, the lead more engaged this week,
+ * then the faster rising, then the likelier, then the dataset's order. */
 static int by_score(const void *a, const void *b)
 {
 	const struct ranked *x = a, *y = b;
 
 	if (isnan(x->p) != isnan(y->p))
 		return isnan(x->p) ? 1 : -1;
+	if (x->score != y->score)
+		return x->score < y->score ? 1 : -1;
+	if (x->week != y->week && !isnan(x->week) && !isnan(y->week))
+		return x->week < y->week ? 1 : -1;
+	if (x->velocity != y->velocity && !isnan(x->velocity) && !isnan(y->velocity))
+		return x->velocity < y->velocity ? 1 : -1;
 	if (x->p != y->p && !isnan(x->p))
 		return x->p < y->p ? 1 : -1;
 	return (x->i > y->i) - (x->i < y->i);
@@ -394,9 +426,18 @@ static int cmd_score(struct crm_store *db, const struct crm_entity *t, int quiet
 		put_score(db, d.id[open[k]], m.id, p[open[k]], now);
 	if (crm_store_commit(db, &e) < 0)
 		cli_die_err(&e);
-	/* Highest first, with ranks; ties in the dataset's order. */
-	for (size_t k = 0; k < nopen; k++)
-		rank[k] = (struct ranked){ p[open[k]], open[k] };
+	/* Highest first, with ranks; equal scores by engagement this week. */
+	{
+		int wk = crm_dataset_feature(&d, "touches_7d"), ve = crm_dataset_feature(&d, "touch_velocity");
+
+		for (size_t k = 0; k < nopen; k++) {
+			size_t i = open[k];
+
+			rank[k] = (struct ranked){ p[i], isnan(p[i]) ? -1 : lround(100.0 * p[i]),
+				wk >= 0 ? d.x[i * d.nfeat + (size_t)wk] : NAN,
+				ve >= 0 ? d.x[i * d.nfeat + (size_t)ve] : NAN, i };
+		}
+	}
 	qsort(rank, nopen, sizeof(*rank), by_score);
 	for (size_t k = 0; k < nopen; k++) {
 		size_t i = rank[k].i;
@@ -405,12 +446,26 @@ static int cmd_score(struct crm_store *db, const struct crm_entity *t, int quiet
 			"{\"type\":\"%s\",\"id\":\"%s\",\"score\":%ld,\"probability\":%.4f,\"rank\":%zu,\"model\":\"%s\"}\n",
 			t->kind, d.id[i], lround(100.0 * p[i]), p[i], k + 1, m.id);
 
+		if (table) {	/* a person reads why, too */
+			struct crm_buf w;
+
+			crm_buf_init(&w, 0);
+			crm_buf_add(&w, line, (size_t)len - 2);
+			crm_buf_adds(&w, ",\"why\":\"");
+			if (crm_explain_reason(&m, &d, i, &w, &e) < 0)
+				cli_die_err(&e);
+			crm_buf_adds(&w, "\"}");
+			if (out_record(w.data, w.len) < 0)
+				k = nopen;
+			crm_buf_release(&w);
+			continue;
+		}
 		if (out_record(line, (size_t)len) < 0)
 			break;
 	}
 	if (!quiet)
-		fprintf(stderr, "%s: %zu open %ss scored with model %s in %.2f s\n", cli_prog,
-			nopen, t->kind, m.id, crm_now() - t0);
+		fprintf(stderr, "%s: %zu open %ss scored with model %s in %.2f s; equal scores "
+			"ranked by engagement this week\n", cli_prog, nopen, t->kind, m.id, crm_now() - t0);
 	free(p);
 	free(open);
 	free(rank);
@@ -654,6 +709,8 @@ int main(int argc, char **argv)
 		table = cli_isatty(1);
 	if (crm_store_open(&db, crm_db_path(cli_db), 0, &e) < 0)
 		cli_die_err(&e);
+	if (table)
+		names_db = db;
 	if (!cmd && follow) {
 		cmd_follow(db, t, from, once, quiet);
 	} else if (!all && (cmd ? !is_subcommand(cmd) : cli_stdin_records())) {

@@ -907,7 +907,7 @@ static int explanation(struct crm_api *a, struct crm_store *db, const char *kind
 	rc = crm_dataset_build_one(&one, db, s->m.type, id, &s->m.schema, s->hist, e);
 	if (rc == 0) {
 		pthread_mutex_lock(&s->xgb);
-		rc = crm_explain_record(db, &s->m, &one, 0, 5, 0, b, e);
+		rc = crm_explain_record(db, &s->m, &one, 0, 3, CRM_EXPLAIN_NEXT, b, e);
 		pthread_mutex_unlock(&s->xgb);
 	}
 	crm_dataset_release(&one);

@@ -21,14 +21,41 @@
 int crm_explain_sentence(struct crm_buf *b, const struct crm_dataset *d,
 			 size_t j, float v, const char *cat_value);
 
+/* A number as a person writes it: "1,250", "3.4 million"; no exponent. */
+int crm_human_number(struct crm_buf *b, double v);
+
+/* Who a record is, for a person reading: a lead's name and company, a
+ * deal's name, account and contact; its owner. Sealed names opened. */
+struct crm_label {
+	char name[160], company[160], owner[96], contact[160];
+};
+
+/* The label of record id of type t: 1 found, 0 no such record, -1 e. */
+int crm_explain_label(struct crm_store *db, const struct crm_entity *t, const char *id,
+		      struct crm_label *l, struct crm_err *e);
+
+enum {
+	CRM_EXPLAIN_TABLE = 1,	/* table lines, not an NDJSON object */
+	CRM_EXPLAIN_NEXT = 2,	/* with the next best action (needs db) */
+};
+
 /*
- * Explain row i of d under model m: the top factors by TreeSHAP with their
- * sentences, as one NDJSON object ({"type":"explanation",...}) or a few
- * table lines appended to b. With db, also the next best action.
+ * Explain row i of d under model m: a sentence a rep could repeat (who,
+ * how likely against a typical record, the reasons for and against) and
+ * the top factors by TreeSHAP, one line per fact (a category and its
+ * history rate together), as one NDJSON object ({"type":"explanation",
+ * ...}) or a few table lines appended to b. With db, the record is named
+ * (name, company, owner), and with CRM_EXPLAIN_NEXT the next best action
+ * follows.
  */
 int crm_explain_record(struct crm_store *db, const struct crm_model *m,
 		       const struct crm_dataset *d, size_t i, size_t top,
-		       int table, struct crm_buf *b, struct crm_err *e);
+		       int flags, struct crm_buf *b, struct crm_err *e);
+
+/* The strongest reason of row i under m, "+ 7 interactions this week",
+ * appended to b: 1, or 0 when nothing moved the score; -1 with e. */
+int crm_explain_reason(const struct crm_model *m, const struct crm_dataset *d, size_t i,
+		       struct crm_buf *b, struct crm_err *e);
 
 /* The history rates the last scoring run of model stored, or NULL. */
 char *crm_explain_history(struct crm_store *db, const char *model);

@@ -511,6 +511,7 @@ static int booster_new(const struct crm_model *m, const struct crm_dataset *d,
 	XG(XGBoosterCreate(dm, dva ? 2 : 1, &b));
 	XG(XGBoosterSetParam(b, "objective", "binary:logistic"));
 	XG(XGBoosterSetParam(b, "eval_metric", "auc"));
+	XG(XGBoosterSetParam(b, "eval_metric", "logloss"));
 	XG(XGBoosterSetParam(b, "tree_method", "hist"));
 	snprintf(v, sizeof(v), "%d", c->depth);
 	XG(XGBoosterSetParam(b, "max_depth", v));
@@ -541,13 +542,18 @@ out:
 }
 
 /* The AUC XGBoost reports for round r on its second matrix. */
-static double eval_auc(BoosterHandle b, int r, DMatrixHandle dva)
+/* The validation AUC and log loss after round r (NAN where undefined). */
+static void eval_round(BoosterHandle b, int r, DMatrixHandle dva, double *auc, double *logloss)
 {
-	const char *names[] = { "v" }, *res, *p;
+	const char *names[] = { "v" }, *res = NULL, *p;
 
-	if (XGBoosterEvalOneIter(b, r, &dva, names, 1, &res) != 0 || !(p = strstr(res, "auc:")))
-		return NAN;
-	return strtod(p + 4, NULL);
+	*auc = *logloss = NAN;
+	if (XGBoosterEvalOneIter(b, r, &dva, names, 1, &res) != 0)
+		return;
+	if ((p = strstr(res, "v-auc:")))
+		*auc = strtod(p + 6, NULL);
+	if ((p = strstr(res, "v-logloss:")))
+		*logloss = strtod(p + 10, NULL);
 }
 
 /* AUC of p against y with a 95% bootstrap interval (seeded). */
@@ -595,9 +601,12 @@ static void auc_interval(const float *p, const float *y, size_t n, unsigned seed
 
 /*
  * Cross-validate config c over the K folds of the n records idx[0..n)
- * (labels y): rounds chosen by the mean validation AUC (stopping 40 rounds
- * after the best), and the out-of-fold predictions at that round into
- * oof. *rounds and *cv_auc (the mean over folds) are what was found.
+ * (labels y): rounds chosen by the mean validation log loss (stopping 40
+ * rounds after the best), and the out-of-fold predictions at that round
+ * into oof. *rounds and *cv_auc (the mean over folds at that round) are
+ * what was found. Not by AUC: the ranking settles within a few rounds
+ * while the probabilities, shrunk by eta, are still near the base rate;
+ * log loss goes on until they are calibrated, and scores then differ.
  */
 static int cross_validate(const struct crm_model *m, const struct crm_dataset *d,
 			  const size_t *idx, const float *y, size_t n, const int *fold,
@@ -610,7 +619,7 @@ static int cross_validate(const struct crm_model *m, const struct crm_dataset *d
 	size_t *ti = malloc((n ? n : 1) * sizeof(*ti)), *vi = malloc((n ? n : 1) * sizeof(*vi));
 	float *ty = malloc((n ? n : 1) * sizeof(*ty)), *vy = malloc((n ? n : 1) * sizeof(*vy));
 	size_t *nv = calloc((size_t)k, sizeof(*nv));
-	double best = -1;
+	double best = NAN, best_loss = INFINITY;
 	int best_r = 0, rc = -1;
 
 	if (!b || !dtr || !dva || !ti || !vi || !ty || !vy || !nv) {
@@ -632,18 +641,22 @@ static int cross_validate(const struct crm_model *m, const struct crm_dataset *d
 			goto out;
 	}
 	for (int r = 0; r < max_rounds; r++) {
-		double sum = 0;
-		int got = 0;
+		double sum = 0, loss = 0;
+		int got = 0, lost = 0;
 
 		for (int f = 0; f < k; f++) {
-			double a;
+			double a, l;
 
 			XG(XGBoosterUpdateOneIter(b[f], r, dtr[f]));
-			if (!isnan(a = eval_auc(b[f], r, dva[f])))
+			eval_round(b[f], r, dva[f], &a, &l);
+			if (!isnan(a))
 				sum += a, got++;
+			if (!isnan(l))
+				loss += l, lost++;
 		}
-		if (got && sum / got > best + 1e-6) {
-			best = sum / got;
+		if (lost && loss / lost < best_loss - 1e-6) {
+			best_loss = loss / lost;
+			best = got ? sum / got : NAN;
 			best_r = r;
 		} else if (r - best_r >= 40) {
 			break;

@@ -41,21 +41,27 @@ int crm_next_action(struct crm_store *db, const struct crm_dataset *d, size_t i,
 	int is_deal = !strcmp(d->type->kind, "deal");
 
 	memset(a, 0, sizeof(*a));
-	/* 1. An open task that is due: do what was promised. */
+	/* 1. An open task that is due: do what was promised. 2. Any other
+	 * open task (an item from a call, a hesitation to answer) of a
+	 * record worth the time, before anything new. */
 	if (crm_store_prepare(db, is_deal ?
-		"SELECT title, due_at FROM tasks WHERE status = 'open' AND (deal_id = ?1 OR contact_id = "
-		"(SELECT contact_id FROM deals WHERE id = ?1)) AND due_at IS NOT NULL AND "
-		"due_at <= strftime('%Y-%m-%dT%H:%M:%SZ', 'now', '+2 days') ORDER BY due_at LIMIT 1" :
-		"SELECT title, due_at FROM tasks WHERE status = 'open' AND contact_id = ?1 AND due_at IS NOT NULL AND "
-		"due_at <= strftime('%Y-%m-%dT%H:%M:%SZ', 'now', '+2 days') ORDER BY due_at LIMIT 1",
+		"SELECT title, due_at, CASE WHEN due_at <= strftime('%Y-%m-%dT%H:%M:%SZ', 'now', '+2 days') THEN 1 ELSE 0 END FROM tasks "
+		"WHERE status = 'open' AND (deal_id = ?1 OR contact_id = (SELECT contact_id FROM deals WHERE id = ?1)) "
+		"ORDER BY due_at IS NULL, due_at LIMIT 1" :
+		"SELECT title, due_at, CASE WHEN due_at <= strftime('%Y-%m-%dT%H:%M:%SZ', 'now', '+2 days') THEN 1 ELSE 0 END FROM tasks "
+		"WHERE status = 'open' AND contact_id = ?1 ORDER BY due_at IS NULL, due_at LIMIT 1",
 		0, &st, e) < 0)
 		return -1;
 	crm_stmt_bind_text_ref(st, 1, d->id[i], (size_t)-1);
-	if (crm_stmt_step(st, e) > 0) {
+	if (crm_stmt_step(st, e) > 0 && (crm_stmt_int64(st, 2) || p >= 0.2)) {
+		const char *due = crm_stmt_text(st, 1);
+
 		a->action = "follow_up";
 		a->title = "Follow up on an open action item";
-		snprintf(a->reason[a->nreasons++], sizeof(a->reason[0]), "\"%s\" is due %s",
-			 crm_stmt_text(st, 0), crm_stmt_text(st, 1));
+		if (due)
+			reason(a, "\"%s\" is due %.10s", crm_stmt_text(st, 0), due);
+		else
+			reason(a, "\"%s\" is open", crm_stmt_text(st, 0));
 		crm_stmt_free(st);
 		return 0;
 	}
@@ -97,8 +103,27 @@ int crm_next_action(struct crm_store *db, const struct crm_dataset *d, size_t i,
 		reason(a, "Score %.0f: similar records are rarely won", 100 * p);
 		return 0;
 	}
+	/* 6. Likely, engaged, nothing open: move it forward. */
+	if (p >= 0.5) {
+		if (!(meet > 0)) {
+			a->action = "book_meeting";
+			a->title = "Book a meeting";
+			reason(a, "Score %.0f: likely, and no meeting in the last 90 days", 100 * p);
+		} else {
+			a->action = "propose_next_step";
+			a->title = is_deal ? "Propose the next step to close" : "Propose the next step";
+			reason(a, "Score %.0f: likely, %g %s in the last 90 days", 100 * p, meet,
+			       meet == 1 ? "meeting" : "meetings");
+		}
+		if (!isnan(since) && roundf(since) <= 1)
+			reason(a, "Last interaction %s", roundf(since) ? "yesterday" : "today");
+		else if (!isnan(since))
+			reason(a, "Last interaction %.0f days ago", since);
+		return 0;
+	}
 	a->action = "none";
 	a->title = "Nothing now";
-	reason(a, "Score %.0f, engagement steady", 100 * p);
+	reason(a, "Score %.0f, engagement steady: nothing new to act on until the next interaction",
+	       100 * p);
 	return 0;
 }

@@ -14,7 +14,21 @@ crm-explain -f ndjson "$best" >best.json
 ok $? "crm-explain ID"
 is "$(jq -r .id best.json)" "$best" "names the record"
 is "$(jq -r .score best.json)" "$(head -1 scores.ndjson | jq -r .score)" "with the same score"
-is "$(jq '.factors | length' best.json)" "5" "five factors by default"
+is "$(jq '.factors | length' best.json)" "3" "the three that matter most by default"
+# Named, as a person reads it, and a sentence a rep could repeat.
+is "$(jq -r '.name' best.json)" "$(q "select name from deals where id = '$best'")" "the deal's name"
+is "$(jq -r '.company' best.json)" "$(q "select a.name from deals d join accounts a on a.id = d.account_id where d.id = '$best'")" "its company"
+is "$(jq -r '.owner' best.json)" "$(q "select owner from deals where id = '$best'")" "its owner"
+is "$(jq -r .summary best.json | grep -cE "^.+ is (likely|more likely than not|more likely than most) to be won \\(score $(jq -r .score best.json); a typical deal scores [0-9]+\\)\\. Mostly: [a-z]")" "1" \
+	"a summary a rep could repeat"
+# Plain words: no exponent, and one line per fact (a category and its
+# history rate are one reason) for every open record's top factors.
+crm-score --all -q | crm-explain -f ndjson --top 10 >all.ndjson
+is "$(jq -r '.factors[].text' all.ndjson | grep -cE '[0-9]e[+-]?[0-9]')" "0" "no number in exponent form"
+is "$(jq -r '[.factors[].feature | sub("^history\\."; "")] | (length - (unique | length))' all.ndjson | sort -u | tr '\n' ' ')" "0 " \
+	"no subject told twice in one explanation"
+is "$(jq -r '.factors[] | select(.feature | startswith("history.")) | .text' all.ndjson | grep -vc ': similar deals were won')" "0" \
+	"a category's history rate is told in its line"
 like "$(jq -r '.factors[].text' best.json)" "pricing page" "the planted signal is among the reasons"
 is "$(jq '[.factors[].share] | add <= 1.0001' best.json)" "true" "shares are parts of the whole"
 is "$(jq '[.factors[].effect | fabs] | . == (sort | reverse)' best.json)" "true" "strongest first"
