@@ -40,6 +40,142 @@ struct sent {
 	double score;
 };
 
+/* Append s[0..n) with the word "you" made other's name ("your":
+ * other's), for a sentence told by a third person. */
+static void retell(struct crm_buf *b, const char *s, size_t n, const char *other)
+{
+	for (size_t i = 0; i < n;) {
+		int start = i == 0 || !isalpha((unsigned char)s[i - 1]);
+
+		if (start && n - i >= 4 && !strncasecmp(s + i, "your", 4) &&
+		    (n - i == 4 || !isalpha((unsigned char)s[i + 4]))) {
+			crm_buf_addf(b, "%s's", other);
+			i += 4;
+		} else if (start && n - i >= 3 && !strncasecmp(s + i, "you", 3) &&
+			   (n - i == 3 || !isalpha((unsigned char)s[i + 3]))) {
+			crm_buf_adds(b, other);
+			i += 3;
+		} else {
+			crm_buf_addc(b, s[i++]);
+		}
+	}
+}
+
+/* An item as a clause: "Dev will send Sofia the contract" where it was
+ * said as "I will ..." or "I'll ...", an ask as "Dev asked Sofia: ...",
+ * else the words quoted. */
+static void item_clause(struct crm_buf *b, const struct crm_action *it, const char *rep,
+			const char *cust)
+{
+	static const char *const first[] = { "i will ", "i'll ", "we will ", "we'll " };
+	const char *s = it->text;
+	/* Who said it: an ask is said to the side that owns it. */
+	const char *who = it->speaker ? it->speaker : (it->owner == CRM_OWNER_REP) != !!it->request ? rep : cust;
+	const char *other = who == rep || (it->speaker && rep && !strcmp(it->speaker, rep)) ? cust : rep;
+	size_t n = strlen(s);
+
+	if (!it->request)	/* from the commitment on: "Absolutely, I will ..." */
+		for (size_t k = 0; k < sizeof first / sizeof *first; k++)
+			for (const char *p = s; *p; p++)
+				if ((p == s || p[-1] == ' ') && !strncasecmp(p, first[k], strlen(first[k]))) {
+					const char *rest = p + strlen(first[k]);
+					size_t m = strlen(rest);
+
+					while (m && strchr(".!? ", rest[m - 1]))
+						m--;
+					crm_buf_addf(b, "%s will ", who);
+					retell(b, rest, m, other);
+					return;
+				}
+	while (n && strchr(".!? ", s[n - 1]))
+		n--;
+	if (it->request)
+		crm_buf_addf(b, "%s asked %s: \"%.*s\"", who, other, (int)n, s);
+	else
+		crm_buf_addf(b, "%s: \"%.*s\"", who, (int)n, s);
+}
+
+char *crm_call_summary(const struct crm_analysis *a, const char *best, size_t nbest)
+{
+	struct crm_buf b = { 0 };
+	const char *rep = a->rep, *cust = NULL;
+	int agreed = 0, open = 0;
+
+	for (size_t i = 0; i < a->ntalk; i++) {
+		if (a->talk[i].role == CRM_OWNER_CUSTOMER && !cust)
+			cust = a->talk[i].speaker;
+		if (a->talk[i].role == CRM_OWNER_REP && !rep)
+			rep = a->talk[i].speaker;
+	}
+	/* Who. */
+	if (rep && cust)
+		crm_buf_addf(&b, "%s spoke with %s.", rep, cust);
+	else
+		crm_buf_adds(&b, "A call.");
+	if (!rep)
+		rep = "the rep";
+	if (!cust)
+		cust = "the customer";
+	/* What was agreed: commitments, two at most. */
+	for (size_t i = 0; i < a->nitems && agreed < 2; i++) {
+		const struct crm_action *it = &a->items[i];
+
+		if (it->request)
+			continue;
+		crm_buf_adds(&b, agreed++ ? "; " : " Agreed: ");
+		item_clause(&b, it, rep, cust);
+		if (it->due_phrase)
+			crm_buf_addf(&b, " (due %s)", it->due);
+	}
+	if (agreed)
+		crm_buf_addc(&b, '.');
+	/* What is open: asks not yet taken up, two at most. */
+	for (size_t i = 0; i < a->nitems && open < 2; i++) {
+		const struct crm_action *it = &a->items[i];
+
+		if (!it->request)
+			continue;
+		crm_buf_adds(&b, open++ ? "; " : " Open: ");
+		item_clause(&b, it, rep, cust);
+	}
+	if (open)
+		crm_buf_addc(&b, '.');
+	/* The hesitation and its cues, by kind, once each. */
+	if (a->hesitant) {
+		int n = 0;
+
+		crm_buf_addf(&b, " %c%s sounded hesitant", toupper((unsigned char)cust[0]), cust + 1);
+		/* The three weightiest kinds, each by its weightiest cue. */
+		const char *used[3] = { 0 };
+
+		while (n < 3) {
+			const struct crm_cue *c = NULL;
+
+			for (size_t i = 0; i < a->ncues; i++) {
+				int seen = 0;
+
+				for (int j = 0; j < n; j++)
+					seen |= !strcmp(used[j], a->cues[i].kind);
+				if (!seen && (!c || a->cues[i].weight > c->weight))
+					c = &a->cues[i];
+			}
+			if (!c)
+				break;
+			used[n] = c->kind;
+			crm_buf_addf(&b, "%s%s (\"%s\")", n++ ? ", " : ": ", c->kind, c->cue);
+		}
+		crm_buf_addc(&b, '.');
+	} else if (a->sentiment_label && strcmp(a->sentiment_label, "neutral")) {
+		crm_buf_addf(&b, " %c%s sounded %s.", toupper((unsigned char)cust[0]), cust + 1,
+			     a->sentiment_label);
+	}
+	if (!agreed && !open && !a->hesitant && best && nbest)
+		crm_buf_addf(&b, " Nothing agreed or asked; the key moment: \"%.*s\"", (int)nbest, best);
+	if (!b.data)
+		return strdup("");
+	return crm_buf_detach(&b, NULL);
+}
+
 /* Split text into sentences at . ? ! (not inside numbers like 2.5). */
 static int split(const char *text, size_t utt, enum crm_owner role, struct sent **out,
 		 size_t *n, size_t *alloc)
@@ -1329,51 +1465,17 @@ int crm_callan(const struct crm_transcript *t, const struct crm_callan_opts *o,
 					   : twords > 0 ? (double)a->talk[i].words / twords : 0;
 	}
 
-	/* Summary: the four best sentences, in the order they were said. */
+	/* Summary: what happened, from the analysis; the best sentence
+	 * only when nothing was agreed, asked or doubted. */
 	{
-		size_t pick[4] = {0}, np = 0;
-		struct crm_buf b = {0};
-		for (size_t r = 0; r < 4; r++) {
-			double best = 0.9;
-			size_t bi = ns;
-			for (size_t k = 0; k < ns; k++) {
-				int used = 0;
-				for (size_t q = 0; q < np; q++)
-					used |= pick[q] == k;
-				if (!used && S[k].score > best)
-					best = S[k].score, bi = k;
-			}
-			if (bi == ns)
-				break;
-			pick[np++] = bi;
-		}
-		for (size_t q = 1; q < np; q++)	/* chronological */
-			for (size_t r = q; r > 0 && pick[r] < pick[r - 1]; r--) {
-				size_t tmp = pick[r];
-				pick[r] = pick[r - 1];
-				pick[r - 1] = tmp;
-			}
-		for (size_t q = 0; q < np; q++) {
-			const struct sent *s = &S[pick[q]];
-			const char *who = s->role == CRM_OWNER_REP ? "Rep"
-					  : s->role == CRM_OWNER_CUSTOMER ? "Customer" : NULL;
-			int rc = 0;
-			if (b.len)
-				rc |= crm_buf_addc(&b, ' ');
-			if (who)
-				rc |= crm_buf_addf(&b, "%s: ", who);
-			rc |= crm_buf_add(&b, s->s, s->n);
-			if (s->n && !strchr(".?!", s->s[s->n - 1]))
-				rc |= crm_buf_addc(&b, '.');
-			if (rc) {
-				crm_buf_release(&b);
-				goto oom;
-			}
-		}
-		if (!np && t->n && crm_buf_add(&b, t->u[0].text, strlen(t->u[0].text)) < 0)
-			goto oom;
-		a->summary = crm_buf_detach(&b, NULL);
-		if (!a->summary && !(a->summary = strdup("")))
+		size_t best = ns;
+		double top = 0.9;
+
+		for (size_t k = 0; k < ns; k++)
+			if (S[k].score > top)
+				top = S[k].score, best = k;
+		if (!(a->summary = crm_call_summary(a, best < ns ? S[best].s : NULL,
+						    best < ns ? S[best].n : 0)))
 			goto oom;
 	}
 	free(S);

@@ -145,4 +145,14 @@ char *crm_item_words(const struct crm_action *it, const struct crm_transcript *t
 /* The analysis as a JSON object (jansson json_t *, as void * here). */
 void *crm_analysis_json(const struct crm_analysis *a, const struct crm_transcript *t);
 
+/*
+ * What happened on a call, in two to four sentences built from the
+ * analysis a: who spoke with whom, what was agreed (commitments, with
+ * their due dates), what is open (asks not taken up), and the
+ * hesitation with its cues (or the customer's mood). best (nbest bytes),
+ * the call's strongest sentence, is quoted only when nothing else was
+ * found. Allocated; NULL when out of memory.
+ */
+char *crm_call_summary(const struct crm_analysis *a, const char *best, size_t nbest);
+
 #endif

@@ -48,7 +48,7 @@ crm explain --patterns -f table 2>/dev/null | head -4
 echo
 echo "== what the calls said, and the tasks they gave"
 sql "SELECT c.first_name AS contact, CASE t.hesitant WHEN 1 THEN 'hesitant' ELSE '' END AS flag,
-            substr(i.body, 1, 90) AS summary
+            i.body AS summary
      FROM transcripts t JOIN interactions i ON i.id = t.interaction_id JOIN contacts c ON c.id = i.contact_id"
 sql "SELECT owner, due_at, substr(title, 1, 80) AS task FROM tasks WHERE origin = 'call' ORDER BY owner, due_at"
 echo "== is the lead model fair? (the night's bias audit by gender; what if the lead source went?)"

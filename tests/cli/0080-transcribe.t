@@ -61,7 +61,14 @@ like "$(jq -r '[.hesitation.cues[].cue] | join("|")' out.json)" "check with fina
 is "$(jq -r '[.trackers.budget, .trackers.competitor, .trackers.security] | join(" ")' out.json)" "1 1 1" "trackers"
 is "$(jq -r '.sentiment.utterances | length' out.json)" "6" "a sentiment per utterance"
 is "$(jq -r '.sentiment.utterances[0] > 0' out.json)" "true" "thanks are positive ($(jq -c .sentiment.utterances out.json))"
-like "$(jq -r .summary out.json)" "Rep: I will send you the revised proposal by Friday." "summary carries the commitment"
+# The summary says what happened: who, what was agreed, what is open,
+# the hesitation and its cues; not the transcript's opening lines.
+sum=$(jq -r .summary out.json)
+like "$sum" "Alex spoke with Jane." "summary: who"
+like "$sum" "Alex will send Jane the revised proposal by Friday (due 2026-11-27)" "summary: the commitment, retold, with its date"
+like "$sum" "Jane sounded hesitant: " "summary: the hesitation"
+like "$sum" "(\"$(jq -r '[.hesitation.cues[]] | max_by(.weight) | .cue' out.json)\")" "summary: its weightiest cue quoted"
+is "$(printf %s "$sum" | grep -c "$(head -c 40 call.vtt | tail -c 20)")" "0" "summary: not the transcript's first lines"
 is "$(q "select count(*) from interactions where kind = 'call' and contact_id = '$jane'")" "1" "one call stored"
 is "$(q "select count(*) from tasks where contact_id = '$jane' and owner = 'alex' and status = 'open'")" "4" \
 	"four tasks in Alex's queue (the proposal, two waiting on Jane, a hesitation follow-up)"

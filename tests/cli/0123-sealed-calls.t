@@ -50,7 +50,7 @@ crm-export --subject "$E" >subject.ndjson 2>err
 is "$?" "0" "subject export $(cat err)"
 is "$(jq -r 'select(.type == "transcript") | .utterances[1].text' subject.ndjson | grep -c "$CANARY")" "1" \
 	"the export holds the transcript in clear, decompressed"
-like "$(jq -r 'select(.type == "transcript") | "\(.file) \(.analysis.summary)"' subject.ndjson)" "$E.txt Customer: " \
+like "$(jq -r 'select(.type == "transcript") | "\(.file) \(.analysis.summary)"' subject.ndjson)" "$E.txt Rep spoke with Customer. Agreed: Rep will send " \
 	"with its file name and analysis opened"
 is "$(jq -r 'select(.type == "explanation") | .id' subject.ndjson)" "$C" "and the explanation of their score"
 ok "$(jq -e 'select(.type == "explanation") | .factors | length > 0' subject.ndjson >/dev/null; echo $?)" "with its factors"
