@@ -33,6 +33,13 @@ is "$(jq .leads seen.json)" "$(curl -s -H "Authorization: Bearer $tok" "$U/v1/le
 first=$(curl -s -H "Authorization: Bearer $tok" "$U/v1/leads/top?limit=1" | jq -r '.data[0] | .first_name + " " + .last_name')
 is "$(jq -r .first_lead seen.json)" "$first" "highest score first"
 is "$(jq '.reasons >= 1 and .reasons <= 3' seen.json)" "true" "each with 1 to 3 reasons"
+# What the rep sees: scores that differ, a name on every lead, reasons in
+# plain words (no exponent), one line per fact (no subject twice).
+is "$(jq -r '.scores | fromjson | (unique | length) > 1' seen.json)" "true" "scores differ: $(jq -r '.scores | fromjson | join(" ")' seen.json)"
+is "$(jq -r '.names | fromjson | map(select(length > 2 and (test("^c_") | not) and test(" "))) | length' seen.json)" "$(jq .leads seen.json)" "every lead named"
+is "$(jq -r '.why | fromjson | flatten | map(select(test("[0-9]e[+-]?[0-9]"))) | length' seen.json)" "0" "no number in exponent form"
+is "$(jq -r '.why | fromjson | map(map(split(" ")[0:2] | join(" ")) | (length - (unique | length))) | add' seen.json)" "0" \
+	"no lead tells one subject twice"
 is "$(jq -r .who seen.json)" "Ana Ruiz (rep)" "the page knows whose it is"
 is "$(jq -r .address seen.json)" "$U/" "the token left the address bar"
 like "$(jq -r .action seen.json)" "Next: " "clicking a lead shows its next best action"

@@ -124,6 +124,10 @@ try:
     result["leads"] = n
     result["first_lead"] = ws.js("document.querySelector('#leads .lead .name').textContent")
     result["reasons"] = ws.js("document.querySelectorAll('#leads .lead')[0].querySelectorAll('.why li').length")
+    # What a rep reads of every lead: its score, its name, its reasons.
+    result["scores"] = ws.js("JSON.stringify([...document.querySelectorAll('#leads .lead .score')].map(e => e.textContent))")
+    result["names"] = ws.js("JSON.stringify([...document.querySelectorAll('#leads .lead .name')].map(e => e.textContent))")
+    result["why"] = ws.js("JSON.stringify([...document.querySelectorAll('#leads .lead')].map(l => [...l.querySelectorAll('.why li')].map(e => e.textContent)))")
     result["address"] = ws.js("location.href")
     result["who"] = ws.wait("document.getElementById('who').textContent")
     result["live"] = ws.wait("document.getElementById('live').className === 'on' && 'on'")
