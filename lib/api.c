@@ -58,8 +58,14 @@ struct xent {
 	char *json;
 };
 
-/* Whole /v1/leads/top answers, good while the event log has not moved. */
+/*
+ * Whole /v1/leads/top answers. An answer is served as it is for a second
+ * (a write shows in the list within that), then while the event log has
+ * not moved, up to five seconds (a model changed without an event); one
+ * request rebuilds it while the others are served the answer it replaces.
+ */
 #define TCACHE 64
+#define TCACHE_FRESH 1.0
 #define TCACHE_TTL 5.0
 
 struct tent {
@@ -67,6 +73,7 @@ struct tent {
 	long long seq;
 	double at;
 	char *json;
+	int building;	/* a request is rebuilding it */
 };
 
 struct crm_api {
@@ -74,7 +81,13 @@ struct crm_api {
 	pthread_mutex_t xmu;
 	struct xent *xc;
 	struct tent tc[TCACHE];
+	_Atomic unsigned long top_builds;	/* /v1/leads/top answers built */
 };
+
+unsigned long crm_api_top_builds(struct crm_api *a)
+{
+	return atomic_load(&a->top_builds);
+}
 
 struct crm_api *crm_api_new(void)
 {
@@ -395,6 +408,78 @@ static int row_json(struct crm_store *db, const struct crm_entity *t, const char
 	}
 	crm_store_stmt_done(st);
 	return rc;
+}
+
+/*
+ * GET of a record in one statement: the row carries its owner and
+ * merged_into, so the owner check and the merge check need no statement
+ * of their own, nor a transaction around them. 1 answered (200, or 404
+ * when missing or not the caller's), 0 when the long way must answer (a
+ * merged record, a type whose owner lives elsewhere), -1 with e.
+ */
+static int record_get_one(struct crm_store *db, const struct crm_principal *who,
+			  const struct crm_entity *t, const char *id, struct crm_api_res *rs,
+			  struct crm_err *e)
+{
+	static const char *const sqls[][2] = {
+		{ "contacts", "SELECT * FROM contacts WHERE id = ?1" },
+		{ "accounts", "SELECT * FROM accounts WHERE id = ?1" },
+		{ "deals", "SELECT * FROM deals WHERE id = ?1" },
+		{ "tasks", "SELECT * FROM tasks WHERE id = ?1" },
+	};
+	const char *sql = NULL;
+	struct crm_stmt *st;
+	int rc, owner = -1, merged = -1, ok;
+
+	for (size_t i = 0; i < sizeof(sqls) / sizeof(sqls[0]); i++)
+		if (!strcmp(sqls[i][0], t->table))
+			sql = sqls[i][1];
+	if (!sql)
+		return 0;
+	if (!(st = crm_store_stmt(db, sql, e)))
+		return -1;
+	crm_stmt_bind_text_ref(st, 1, id, (size_t)-1);
+	if ((rc = crm_stmt_step(st, e)) <= 0) {
+		crm_store_stmt_done(st);
+		if (rc < 0)
+			return -1;
+		crm_api_error(rs, 404, "not_found", "no %s '%s'", t->kind, id);
+		return 1;
+	}
+	for (int c = 0; c < crm_stmt_columns(st); c++) {
+		const char *n = crm_stmt_column_name(st, c);
+
+		if (!strcmp(n, "owner"))
+			owner = c;
+		else if (!strcmp(n, "merged_into"))
+			merged = c;
+	}
+	if (owner < 0 || merged < 0 || crm_stmt_type(st, merged) != CRM_NULL) {
+		crm_store_stmt_done(st);
+		return 0;
+	}
+	ok = crm_auth_owns(db, who, crm_stmt_type(st, owner) == CRM_NULL ? NULL : crm_stmt_text(st, owner), e);
+	if (ok <= 0) {
+		crm_store_stmt_done(st);
+		if (ok < 0)
+			return -1;
+		crm_api_error(rs, 404, "not_found", "no %s '%s'", t->kind, id);
+		return 1;
+	}
+	/* A row that cannot be written whole (a sealed cell that does not
+	 * open, the key store gone) is an error, not half a body. */
+	if (crm_row_json_e(&rs->body, st, t->kind, NULL, e) < 0) {
+		if (!e->code)
+			crm_err_set(e, CRM_ESOFTWARE, "out of memory");
+		crm_store_stmt_done(st);
+		return -1;
+	}
+	crm_store_stmt_done(st);
+	if (!rs->body.len || rs->body.data[rs->body.len - 1] != '\n')
+		crm_buf_addc(&rs->body, '\n');
+	rs->subject_read = 1;
+	rs->status = 200;
+	return 1;
 }
 
 /* Prepare sql (released here) with its text parameters bound; NULL on an error. */
@@ -1112,35 +1197,55 @@ static int leads_top(struct crm_api *a, struct crm_store *db, const struct crm_a
 	long long seq = -1;
 	struct tent *t;
 	struct crm_err e = { 0 };
-	struct crm_stmt *st = crm_store_stmt(db, "SELECT coalesce(max(seq), 0) FROM events", &e);
+	struct crm_stmt *st;
 	double now = crm_now();
-	int rc;
+	int rc, mine = 0;
 
-	if (st && crm_stmt_step(st, &e) > 0)
-		seq = crm_stmt_int64(st, 0);
-	if (st)
-		crm_store_stmt_done(st);
 	snprintf(key, sizeof(key), "%d|%s|%s|%s|%s|%zu", (int)w->role, w->user, w->team,
 		 limit ? limit : "", owner ? owner : "", rq->nargs);
 	t = &a->tc[crm_strhash(key) % TCACHE];
 	pthread_mutex_lock(&a->xmu);
+	if (t->json && !strcmp(t->key, key) && (now - t->at < TCACHE_FRESH || t->building)) {
+		crm_buf_adds(&rs->body, t->json);
+		pthread_mutex_unlock(&a->xmu);
+		rs->status = 200;
+		return 200;
+	}
+	if (!t->building)
+		t->building = mine = 1;
+	pthread_mutex_unlock(&a->xmu);
+	if ((st = crm_store_stmt(db, "SELECT coalesce(max(seq), 0) FROM events", &e))) {
+		if (crm_stmt_step(st, &e) > 0)
+			seq = crm_stmt_int64(st, 0);
+		crm_store_stmt_done(st);
+	}
+	pthread_mutex_lock(&a->xmu);
 	if (seq >= 0 && t->json && t->seq == seq && now - t->at < TCACHE_TTL && !strcmp(t->key, key)) {
 		crm_buf_adds(&rs->body, t->json);
+		if (mine)
+			t->building = 0;
 		pthread_mutex_unlock(&a->xmu);
 		rs->status = 200;
 		return 200;
 	}
 	pthread_mutex_unlock(&a->xmu);
 	rc = leads_top_build(a, db, rq, rs);
+	atomic_fetch_add(&a->top_builds, 1);
+	pthread_mutex_lock(&a->xmu);
 	if (rc == 200 && seq >= 0) {
-		pthread_mutex_lock(&a->xmu);
-		free(t->json);
-		t->json = crm_strndup(rs->body.data, rs->body.len);
-		snprintf(t->key, sizeof(t->key), "%s", key);
-		t->seq = seq;
-		t->at = now;
-		pthread_mutex_unlock(&a->xmu);
+		char *json = crm_strndup(rs->body.data, rs->body.len);
+
+		if (json) {
+			free(t->json);
+			t->json = json;
+			snprintf(t->key, sizeof(t->key), "%s", key);
+			t->seq = seq;
+			t->at = now;
+		}
 	}
+	if (mine)
+		t->building = 0;
+	pthread_mutex_unlock(&a->xmu);
 	return rc;
 }
 
@@ -1494,7 +1599,15 @@ int crm_api_handle(struct crm_api *a, struct crm_store *db, const struct crm_api
 	} else if (nseg >= 2 && nseg <= 4 && api_type(seg[1])) {
 		const struct crm_entity *t = api_type(seg[1]);
 
-		if (nseg == 2) {
+		struct crm_err e1 = { 0 };
+		int one = 0;
+
+		if (nseg == 3 && !strcmp(rq->method, "GET") && !rq->nargs && crm_id_valid(t->prefix, seg[2]) &&
+		    (one = record_get_one(db, rq->who, t, seg[2], rs, &e1)) < 0)
+			rc = db_error(rs, &e1);
+		else if (one)
+			rc = rs->status;
+		else if (nseg == 2) {
 			rc = collection(a, db, rq, t, body, rs);
 		} else if (!strcmp(rq->method, "GET")) {
 			/* One snapshot: a merge between finding the survivor

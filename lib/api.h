@@ -42,6 +42,8 @@ struct crm_api;
 
 struct crm_api *crm_api_new(void);
 void crm_api_free(struct crm_api *a);
+/* How many /v1/leads/top answers were built, not served from the cache. */
+unsigned long crm_api_top_builds(struct crm_api *a);
 
 /*
  * Handle rq on db (a connection of the calling thread) into rs (its body

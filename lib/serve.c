@@ -13,6 +13,7 @@
 #include <errno.h>
 #include <netinet/in.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <sys/socket.h>
@@ -108,10 +109,15 @@ struct crm_server {
 	pthread_mutex_t connmu;
 	struct conn *conns;
 	/* Audit trail entries of requests, written by the watcher in one
-	 * transaction ten times a second: a read never waits for a write. */
+	 * transaction once a second (AUDIT_TICK): a read never waits for a
+	 * write, and the writers' lock is taken once a tick, not once a
+	 * write. A kill -9 loses at most the last tick; the next start on
+	 * the host says so in the trail (instance_begin). */
 	pthread_mutex_t audmu;
 	struct audit_ent *aud;
 	size_t naud, aaud;
+	double aud_flushed;
+	char instance[300];	/* meta key of this running server */
 	atomic_llong last_seq;
 	atomic_int stop;
 	pthread_t watcher, hooker;
@@ -119,6 +125,9 @@ struct crm_server {
 	unsigned port;
 	double started;
 };
+
+#define AUDIT_TICK 1.0		/* seconds between writes of the trail */
+#define AUDIT_MAX_QUEUE 100000	/* or sooner, when this many wait */
 
 struct audit_ent {
 	char actor[300];
@@ -324,6 +333,9 @@ static void metrics_text(struct crm_server *s, struct crm_buf *b)
 	}
 	metric(b, "crm_db_busy_retries_total", "counter", "Waits for an SQLite database's lock.",
 	       (double)crm_db_busy_waits());
+	metric(b, "crm_leads_top_builds_total", "counter",
+	       "Answers of /v1/leads/top built rather than served from the cache (at most 1 s old).",
+	       (double)crm_api_top_builds(s->api));
 	metric(b, "crm_http_rate_limited_total", "counter", "Requests refused with 429.",
 	       (double)atomic_load(&s->m.rate_limited));
 	metric(b, "crm_http_idle_closed_total", "counter",
@@ -694,6 +706,78 @@ static void audit_flush(struct crm_server *s, struct crm_store *db)
 	free(q);
 }
 
+/*
+ * This server's mark in meta ("serve.open.HOST.PID" = when it started),
+ * removed by a clean stop. A mark of this host whose process is gone
+ * ended without one: the trail says so, and that the reads of its last
+ * tick may be missing.
+ */
+static void instance_begin(struct crm_server *s, struct crm_store *db)
+{
+	char host[256] = "localhost", prefix[300], now[32], like[310];
+	struct crm_err e = { 0 };
+	struct crm_stmt *st;
+	char (*gone)[300] = NULL, (*since)[40] = NULL;
+	size_t ngone = 0;
+
+	gethostname(host, sizeof(host) - 1);
+	snprintf(prefix, sizeof(prefix), "serve.open.%s.", host);
+	snprintf(like, sizeof(like), "%s%%", prefix);
+	if (crm_store_prepare(db, "SELECT key, value FROM meta WHERE key LIKE ?1", 0, &st, &e) == 0) {
+		crm_stmt_bind_text_ref(st, 1, like, (size_t)-1);
+		while (crm_stmt_step(st, &e) > 0) {
+			const char *k = crm_stmt_text(st, 0), *v = crm_stmt_text(st, 1);
+			char *end;
+			long pid;
+			void *p;
+
+			if (strncmp(k, prefix, strlen(prefix)))
+				continue;
+			pid = strtol(k + strlen(prefix), &end, 10);
+			if (*end || pid <= 0 || !(kill((pid_t)pid, 0) < 0 && errno == ESRCH))
+				continue;
+			if (!(p = realloc(gone, (ngone + 1) * sizeof(*gone))))
+				break;
+			gone = p;
+			if (!(p = realloc(since, (ngone + 1) * sizeof(*since))))
+				break;
+			since = p;
+			snprintf(gone[ngone], sizeof(gone[0]), "%s", k);
+			snprintf(since[ngone++], sizeof(since[0]), "%s", v ? v : "");
+		}
+		crm_stmt_free(st);
+	}
+	for (size_t i = 0; i < ngone; i++) {
+		char detail[512];
+		const char *p[1] = { gone[i] };
+
+		snprintf(detail, sizeof(detail), "{\"started\":\"%s\",\"lost\":\"the reads it answered in its "
+			 "last %.0f s, if any, are not in the trail\"}", since[i], AUDIT_TICK);
+		if (crm_store_begin(db, &e) < 0)
+			break;
+		if (crm_audit_append(db, "crm-serve", "serve-unclean-stop", "crm-serve",
+				     gone[i] + strlen("serve.open."), detail, &e) < 0 ||
+		    crm_store_run(db, "DELETE FROM meta WHERE key = ?1", p, 1, &e) < 0 ||
+		    crm_store_commit(db, &e) < 0) {
+			crm_store_rollback(db);
+			break;
+		}
+		logf_(s, "audit trail: the crm-serve that ran as %s did not stop cleanly; said so in the trail",
+		      gone[i] + strlen("serve.open."));
+	}
+	free(gone);
+	free(since);
+	if (e.code)
+		logf_(s, "audit trail: %s", e.msg);
+	crm_err_clear(&e);
+	snprintf(s->instance, sizeof(s->instance), "%s%ld", prefix, (long)getpid());
+	crm_db_timestamp(now, sizeof(now));
+	if (crm_store_set_meta(db, s->instance, now, &e) < 0) {
+		logf_(s, "audit trail: %s", e.msg);
+		s->instance[0] = '\0';
+	}
+}
+
 static void *watcher(void *arg)
 {
 	struct crm_server *s = arg;
@@ -733,7 +817,10 @@ static void *watcher(void *arg)
 		}
 		wake_streams(s, 0);
 		reap(s);
-		audit_flush(s, db);
+		if (crm_now() - s->aud_flushed >= AUDIT_TICK || s->naud >= AUDIT_MAX_QUEUE) {
+			audit_flush(s, db);
+			s->aud_flushed = crm_now();
+		}
 		/* Woken by a commit on PostgreSQL (another server's too);
 		 * SQLite's wait is the whole tenth of a second. */
 		/* Said once when the database goes away, once when it is
@@ -1263,6 +1350,7 @@ struct crm_server *crm_serve_start(const struct crm_serve_opts *o, struct crm_er
 	/* Bring the schema up to date once, before the threads open it. */
 	if (crm_store_open(&db, o->db_path, 0, e) < 0)
 		goto fail;
+	instance_begin(s, db);
 	crm_store_close(db);
 	if (!(s->api = crm_api_new())) {
 		crm_err_set(e, CRM_ESOFTWARE, "out of memory");
@@ -1350,8 +1438,13 @@ void crm_serve_stop(struct crm_server *s)
 		struct crm_err e = { 0 };
 		struct crm_store *db;
 
-		if (s->naud && crm_store_open(&db, s->o.db_path, CRM_STORE_NOMIGRATE, &e) == 0) {
+		if ((s->naud || s->instance[0]) &&
+		    crm_store_open(&db, s->o.db_path, CRM_STORE_NOMIGRATE, &e) == 0) {
+			const char *p[1] = { s->instance };
+
 			audit_flush(s, db);
+			if (s->instance[0] && !s->naud)	/* all written: a clean stop */
+				crm_store_run(db, "DELETE FROM meta WHERE key = ?1", p, 1, &e);
 			crm_store_close(db);
 		}
 		free(s->aud);

@@ -273,6 +273,27 @@ t=$(curl -s -o /dev/null -w '%{time_total}' -H "Authorization: Bearer $ana" "$U/
 is "$(awk -v t="$t" 'BEGIN { print (t < 0.5) }')" "1" "a request while a delivery waits on a slow receiver: ${t}s"
 kill $rcv; wait $rcv 2>/dev/null
 
+# --- leads/top: at most a second stale, not rebuilt by every write ----------------------
+# Twenty writes and forty reads in about two seconds: the list is built
+# about once a second, not once a write; and a write shows in it within
+# a second (the written lead's new score).
+b0=$(curl -s "$U/metrics" | awk '/^crm_leads_top_builds_total/ { print $2 }')
+t0=$(date +%s.%N)
+for i in $(seq 20); do
+	send "$ana" POST /v1/interactions "{\"kind\":\"page_view\",\"contact_id\":\"$lead\",\"occurred_at\":\"$(date -u +%Y-%m-%dT%H:%M:%SZ)\",\"subject\":\"/pricing\"}" >/dev/null
+	get "$ana" "/v1/leads/top?limit=10" >/dev/null
+	get "$ana" "/v1/leads/top?limit=10" >/dev/null
+	sleep 0.05
+done
+t1=$(date +%s.%N)
+b1=$(curl -s "$U/metrics" | awk '/^crm_leads_top_builds_total/ { print $2 }')
+is "$(awk -v a="$b0" -v b="$b1" -v t0="$t0" -v t1="$t1" 'BEGIN { print (b - a <= (t1 - t0) / 1.0 + 2) }')" "1" \
+	"leads/top built $((${b1%.*} - ${b0%.*})) times for 20 writes in $(awk -v t0="$t0" -v t1="$t1" 'BEGIN { printf "%.1f", t1 - t0 }') s"
+want=$(q "select score from scores s join models m on m.id = s.model_id and m.active = 1 where s.entity_id = '$lead'")
+sleep 1.1
+is "$(get "$ana" "/v1/leads/top?limit=50" | jq -r ".data[] | select(.id == \"$lead\") | .score")" "$want" \
+	"a second later the list shows the lead's new score ($want)"
+
 # --- metrics --------------------------------------------------------------------------
 curl -s "$U/metrics" >metrics.txt
 like "$(cat metrics.txt)" 'crm_http_requests_total{route="contacts",code="200"}' "metrics: requests by route and status"
@@ -342,6 +363,23 @@ if command -v openssl >/dev/null; then
 	ok $((! $?)) "TLS 1.1 is refused"
 	stop
 fi
+# --- the read trail: written once a tick; a kill -9 is said in the trail --------------
+is "$(q "select count(*) from meta where key like 'serve.open.%'")" "0" "clean stops leave no server marked running"
+start
+pid=$srv
+get "$ana" "/v1/contacts/$lead" >/dev/null
+sleep 1.5	# a tick: the read is in the trail
+is "$(q "select count(*) from audit_log where action = 'api-read' and entity_id = '$lead' and seq > (select max(seq) - 5 from audit_log)")" "1" \
+	"a read is in the trail within a tick"
+kill -9 "$srv"; wait "$srv" 2>/dev/null
+start
+is "$(q "select count(*) from audit_log where action = 'serve-unclean-stop' and entity_id like '%.$pid'")" "1" \
+	"the next start says in the trail that the last one was killed"
+like "$(q "select detail from audit_log where action = 'serve-unclean-stop'")" "last 1 s" "and what may be missing"
+like "$(cat serve.log)" "did not stop cleanly" "and in its log"
+stop
+is "$(q "select count(*) from meta where key like 'serve.open.%'")" "0" "and its own mark is gone after a clean stop"
+
 crm-serve --listen 0.0.0.0:0 2>err
 is "$?" "2" "plain HTTP off loopback needs --insecure"
 like "$(cat err)" "plain HTTP only on loopback" "and says so"
