@@ -21,7 +21,7 @@
 #include "cli.h"
 
 enum { O_LISTEN = 256, O_CERT, O_KEY, O_INSECURE, O_THREADS, O_MAXCONN, O_PERIP,
-       O_TIMEOUT, O_MAXBODY, O_MAXIDLE, O_RATE, O_BURST, O_NOHOOKS, O_BACKOFF, O_ATTEMPTS,
+       O_TIMEOUT, O_MAXBODY, O_MAXIDLE, O_MAXACTIVE, O_PROXY, O_RATE, O_BURST, O_NOHOOKS, O_BACKOFF, O_ATTEMPTS,
        O_ROLE, O_USER, O_TEAM, O_EXPIRES, O_FORMAT, O_EVENTS, O_THRESHOLD,
        O_SECRETFILE, O_URLFILE, O_ONCE, O_ACCESSLOG, O_DEAD };
 
@@ -34,6 +34,8 @@ static const struct cli_opt opts[] = {
 	{ "max-connections", O_MAXCONN, "N", "open connections in all (default 2048)" },
 	{ "max-per-ip", O_PERIP, "N", "open connections per client address (default: no limit)" },
 	{ "max-idle-per-ip", O_MAXIDLE, "N", "idle connections per client address; past it the oldest is closed (default: no limit)" },
+	{ "max-active-per-ip", O_MAXACTIVE, "N", "requests in flight per client; past it 503 (default: no limit)" },
+	{ "trusted-proxy", O_PROXY, "ADDR,...", "balancers whose X-Forwarded-For names the client (IPv4)" },
 	{ "timeout", O_TIMEOUT, "SECONDS", "a request must arrive whole, and an idle connection closes, within this (default 15)" },
 	{ "max-body", O_MAXBODY, "BYTES", "largest request body (default 1048576)" },
 	{ "rate", O_RATE, "N", "requests per second per token, 0 for no limit (default 50)" },
@@ -287,6 +289,8 @@ int main(int argc, char **argv)
 		case O_MAXCONN: o.max_conns = (unsigned)cli_num("max-connections", arg, 1, 100000); break;
 		case O_PERIP: o.max_per_ip = (unsigned)cli_num("max-per-ip", arg, 1, 100000); break;
 		case O_MAXIDLE: o.max_idle_per_ip = (unsigned)cli_num("max-idle-per-ip", arg, 1, 100000); break;
+		case O_MAXACTIVE: o.max_active_per_ip = (unsigned)cli_num("max-active-per-ip", arg, 1, 100000); break;
+		case O_PROXY: o.trusted_proxy = arg; break;
 		case O_TIMEOUT: o.timeout = (unsigned)cli_num("timeout", arg, 1, 3600); break;
 		case O_MAXBODY: o.max_body = (size_t)cli_num("max-body", arg, 64, 1 << 30); break;
 		case O_RATE: o.rate = cli_num("rate", arg, 0, 1e6); break;

@@ -57,6 +57,7 @@ struct metrics {
 	atomic_ulong sum_us[R_N];
 	atomic_ulong rate_limited;
 	atomic_ulong idle_shut;
+	atomic_ulong too_active;	/* 503: a client with too many in flight */
 	atomic_long streams;
 	atomic_long conns;
 };
@@ -108,6 +109,8 @@ struct crm_server {
 	struct sse *streams;
 	pthread_mutex_t connmu;
 	struct conn *conns;
+	struct inflight *inflight;	/* requests in flight per client (connmu) */
+	size_t ninflight;
 	/* Audit trail entries of requests, written by the watcher in one
 	 * transaction once a second (AUDIT_TICK): a read never waits for a
 	 * write, and the writers' lock is taken once a tick, not once a
@@ -155,6 +158,8 @@ struct req {
 	int status;
 	int too_big;
 	int close;		/* answer, then close the connection */
+	int counted;		/* in its client's requests in flight */
+	char client[48];	/* the client's address (behind a trusted proxy, its) */
 	struct crm_buf body;
 };
 
@@ -339,8 +344,11 @@ static void metrics_text(struct crm_server *s, struct crm_buf *b)
 	metric(b, "crm_http_rate_limited_total", "counter", "Requests refused with 429.",
 	       (double)atomic_load(&s->m.rate_limited));
 	metric(b, "crm_http_idle_closed_total", "counter",
-	       "Idle connections closed to make room for new ones of the same address.",
+	       "Idle connections closed to make room for new ones (near the connection limit).",
 	       (double)atomic_load(&s->m.idle_shut));
+	metric(b, "crm_http_client_busy_total", "counter",
+	       "Requests refused with 503: their client had --max-active-per-ip in flight.",
+	       (double)atomic_load(&s->m.too_active));
 	metric(b, "crm_http_connections", "gauge", "Open connections.", (double)atomic_load(&s->m.conns));
 	metric(b, "crm_event_streams", "gauge", "Open event streams.", (double)atomic_load(&s->m.streams));
 	metric(b, "crm_events_last_seq", "gauge", "Sequence of the newest event in the log.",
@@ -976,6 +984,113 @@ static void conn_state(struct crm_server *s, struct MHD_Connection *c, int activ
 	pthread_mutex_unlock(&s->connmu);
 }
 
+/* ---- clients ------------------------------------------------------------ */
+
+/* Requests in flight of one client address. */
+struct inflight {
+	char addr[48];
+	unsigned n;
+};
+
+/* Is a (dotted IPv4) one of the trusted proxies of the list? */
+static int trusted(const char *list, const char *a)
+{
+	size_t n = strlen(a);
+
+	for (const char *p = list; p && *p;) {
+		const char *end = strchr(p, ',');
+		size_t k = end ? (size_t)(end - p) : strlen(p);
+
+		while (k && *p == ' ')
+			p++, k--;
+		if (k == n && !strncmp(p, a, n))
+			return 1;
+		p = end ? end + 1 : NULL;
+	}
+	return 0;
+}
+
+/*
+ * The client of a request into out: the peer's address; when the peer is
+ * a trusted proxy, the last address of X-Forwarded-For that is not one
+ * (the one the nearest trusted proxy saw; the earlier ones the client
+ * may have written itself).
+ */
+static void client_of(struct crm_server *s, struct MHD_Connection *c, char *out, size_t n)
+{
+	const union MHD_ConnectionInfo *ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	const char *xff;
+
+	snprintf(out, n, "-");
+	if (ci && ci->client_addr && ci->client_addr->sa_family == AF_INET)
+		inet_ntop(AF_INET, &((const struct sockaddr_in *)(const void *)ci->client_addr)->sin_addr,
+			  out, (socklen_t)n);
+	if (!s->o.trusted_proxy || !trusted(s->o.trusted_proxy, out) ||
+	    !(xff = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "X-Forwarded-For")))
+		return;
+	for (size_t end = strlen(xff); end > 0;) {
+		size_t start = end;
+		char a[48];
+
+		while (start > 0 && xff[start - 1] != ',')
+			start--;
+		while (start < end && xff[start] == ' ')
+			start++;
+		snprintf(a, sizeof(a), "%.*s", (int)(end - start), xff + start);
+		while (*a && a[strlen(a) - 1] == ' ')
+			a[strlen(a) - 1] = '\0';
+		if (*a && !trusted(s->o.trusted_proxy, a)) {
+			snprintf(out, n, "%s", a);
+			return;
+		}
+		end = start ? start - 1 : 0;
+	}
+}
+
+/* One more request in flight for r's client: 0, or -1 when it has
+ * max_active_per_ip already (not counted). */
+static int inflight_add(struct crm_server *s, struct req *r)
+{
+	struct inflight *f = NULL;
+	int rc = 0;
+
+	pthread_mutex_lock(&s->connmu);
+	for (size_t i = 0; i < s->ninflight && !f; i++)
+		if (!strcmp(s->inflight[i].addr, r->client))
+			f = &s->inflight[i];
+	if (!f) {
+		struct inflight *p = realloc(s->inflight, (s->ninflight + 1) * sizeof(*p));
+
+		if (p) {
+			s->inflight = p;
+			f = &p[s->ninflight++];
+			snprintf(f->addr, sizeof(f->addr), "%s", r->client);
+			f->n = 0;
+		}
+	}
+	if (f && f->n >= s->o.max_active_per_ip) {
+		rc = -1;
+	} else if (f) {
+		f->n++;
+		r->counted = 1;
+	}
+	pthread_mutex_unlock(&s->connmu);
+	return rc;
+}
+
+static void inflight_done(struct crm_server *s, struct req *r)
+{
+	pthread_mutex_lock(&s->connmu);
+	for (size_t i = 0; i < s->ninflight; i++)
+		if (!strcmp(s->inflight[i].addr, r->client)) {
+			/* a client with nothing in flight leaves the list */
+			if (--s->inflight[i].n == 0)
+				s->inflight[i] = s->inflight[--s->ninflight];
+			break;
+		}
+	pthread_mutex_unlock(&s->connmu);
+}
+
 /* ---- framing ------------------------------------------------------------ */
 
 struct framing {
@@ -1079,6 +1194,14 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 			r->close = 1;
 			return send_error(c, r, bad, bad == 413 ? "too_large" : "bad_request", msg);
 		}
+		client_of(s, c, r->client, sizeof(r->client));
+		/* Too many at once from one client: refused with 503, the
+		 * connections it has kept open. */
+		if (s->o.max_active_per_ip && inflight_add(s, r) < 0) {
+			atomic_fetch_add(&s->m.too_active, 1);
+			return send_error(c, r, 503, "busy",
+					  "too many requests in flight from this client; try again shortly");
+		}
 		return MHD_YES;
 	}
 	if (*upload_size) {
@@ -1180,19 +1303,13 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 	conn_state(s, c, 0, 0);
 	if (!r)
 		return;
+	if (r->counted)
+		inflight_done(s, r);
 	if (r->status) {
 		count(s, r);
-		if (s->o.access_log) {
-			const union MHD_ConnectionInfo *ci =
-				MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
-			char ip[64] = "-";
-
-			if (ci && ci->client_addr && ci->client_addr->sa_family == AF_INET)
-				inet_ntop(AF_INET, &((const struct sockaddr_in *)(const void *)ci->client_addr)->sin_addr,
-					  ip, sizeof(ip));
-			logf_(s, "%s %s %d %.1f ms", ip, route_names[r->route], r->status,
-			      1000 * (crm_now() - r->t0));
-		}
+		if (s->o.access_log)
+			logf_(s, "%s %s %d %.1f ms", *r->client ? r->client : "-", route_names[r->route],
+			      r->status, 1000 * (crm_now() - r->t0));
 	}
 	crm_buf_release(&r->body);
 	free(r);
@@ -1456,5 +1573,6 @@ void crm_serve_stop(struct crm_server *s)
 	pthread_mutex_destroy(&s->tkmu);
 	pthread_mutex_destroy(&s->ssemu);
 	pthread_mutex_destroy(&s->connmu);
+	free(s->inflight);
 	free(s);
 }

@@ -20,6 +20,10 @@ struct crm_serve_opts {
 	unsigned max_per_ip;	/* connections per client address (0: no limit) */
 	unsigned max_idle_per_ip;	/* of them idle, before the oldest is closed (0: no
 					 * limit; idle ones are shut near max_conns) */
+	unsigned max_active_per_ip;	/* requests in flight per client, past it 503
+					 * (0: no limit) */
+	const char *trusted_proxy;	/* comma-separated IPv4 addresses whose
+					 * X-Forwarded-For names the client */
 	unsigned timeout;	/* seconds for a whole request, and idle (default 15) */
 	size_t max_body;	/* bytes (default 1 MiB) */
 	double rate;		/* requests per second per token (0: no limit) */

@@ -57,4 +57,50 @@ closed=$(curl -s "http://127.0.0.1:$port/metrics" -H "Authorization: Bearer $tok
 is "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$port/v1/health")" "200" "and the server is well afterwards"
 kill "$srv"; wait "$srv" 2>/dev/null
 grep -q Sanitizer serve.log; ok $((! $?)) "the server stopped cleanly"
+
+# Too many requests at once from one client: refused with 503, the
+# requests it has under way kept; behind a trusted balancer the client is
+# the one X-Forwarded-For names, not the balancer.
+serve --max-active-per-ip 2 --trusted-proxy 127.0.0.1
+U=http://127.0.0.1:$port
+sse() { curl -s -N -H "Authorization: Bearer $tok" -H "X-Forwarded-For: $1" "$U/v1/events" >"sse.$2" & }
+sse 10.0.0.9 a; a=$!
+sse 10.0.0.9 b; b=$!
+for _ in $(seq 50); do
+	[ "$(curl -s "$U/metrics" | sed -n 's/^crm_http_connections //p')" = 3 ] && break; sleep 0.1
+done
+is "$(curl -s -o body -w '%{http_code}' -H "Authorization: Bearer $tok" -H "X-Forwarded-For: 10.0.0.9" "$U/v1/contacts") $(jq -r .error body)" \
+	"503 busy" "a third request in flight from one client: 503"
+is "$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $tok" -H "X-Forwarded-For: 10.0.0.8" "$U/v1/contacts")" \
+	"200" "another client behind the same balancer is served"
+is "$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $tok" -H "X-Forwarded-For: 10.0.0.8, 10.0.0.9" "$U/v1/contacts")" \
+	"503" "the address the balancer saw counts, not one the client wrote before it"
+kill -0 $a && kill -0 $b; ok $? "the client's streams under way are kept"
+is "$(curl -s "$U/metrics" | sed -n 's/^crm_http_client_busy_total //p')" "2" "the refusals are counted"
+kill $a $b; wait $a $b 2>/dev/null
+# A stream learns its client left when it writes to it (the second write
+# after the close fails): events wake them.
+for i in 1 2 3; do
+	curl -s -o /dev/null -X POST -H "Authorization: Bearer $tok" -H 'Content-Type: application/json' \
+		-H "X-Forwarded-For: 10.0.0.8" -d "{\"email\":\"wake$i@x.example\"}" "$U/v1/contacts"
+	sleep 0.3
+done
+for _ in $(seq 30); do
+	code=$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $tok" -H "X-Forwarded-For: 10.0.0.9" "$U/v1/contacts")
+	[ "$code" = 200 ] && break; sleep 0.1
+done
+is "$code" "200" "once they end, the client is served again"
+kill "$srv"; wait "$srv" 2>/dev/null
+# Without --trusted-proxy, X-Forwarded-For names nobody: the peer counts.
+serve --max-active-per-ip 1
+U=http://127.0.0.1:$port
+sse 10.0.0.9 c; c=$!
+for _ in $(seq 50); do
+	[ "$(curl -s "$U/metrics" | sed -n 's/^crm_http_connections //p')" = 2 ] && break; sleep 0.1
+done
+is "$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $tok" -H "X-Forwarded-For: 10.0.0.1" "$U/v1/contacts")" \
+	"503" "an untrusted peer cannot name another client"
+kill $c; wait $c 2>/dev/null
+kill "$srv"; wait "$srv" 2>/dev/null
+grep -q Sanitizer serve.log; ok $((! $?)) "the server stopped cleanly"
 done_testing
