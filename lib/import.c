@@ -36,6 +36,7 @@
 #define OUT_FLUSH_BYTES ((size_t)8 << 20)
 #define MAX_FIELDS 32	/* more than any type has (user 6 ... contact 17) */
 #define REFCACHE_SIZE 4096	/* entries; power of two */
+#define REFCACHE_WAYS 8		/* a key may sit in any of a set's eight */
 #define KEYCACHE_MAX 256
 #define CHUNK 64		/* new records written by one INSERT */
 #define CUR(im) (&(im)->recs[(im)->npend])	/* the record being filled */
@@ -47,6 +48,7 @@ struct refcache_ent {
 	char id[CRM_ID_MAX];	/* "" when nothing matched... */
 	unsigned gen;		/* ...as of this generation of the table */
 	unsigned epoch;		/* and of the database (crm_import.epoch) */
+	unsigned long used;	/* when last looked at: the set's oldest goes */
 };
 
 struct keycache_ent {
@@ -63,6 +65,7 @@ struct tstate {
 		     *get, *by_name, *by_email, *by_domain, *set_ref,
 		     *set_attr;
 	struct refcache_ent cache[REFCACHE_SIZE];
+	unsigned long clock;	/* look-ups, for the cache's ages */
 	unsigned gen;		/* bumped by every write to the table */
 	struct keycache_ent keys[KEYCACHE_MAX];
 	size_t nkeys;
@@ -901,7 +904,24 @@ static int resolve(struct crm_import *im, struct tstate *ts, const char *source,
 	if (crm_buf_adds(ck, source) < 0 || crm_buf_addc(ck, '\x1f') < 0 ||
 	    crm_buf_adds(ck, v) < 0)
 		return -1;
-	c = &ts->cache[crm_strhash(ck->data) & (REFCACHE_SIZE - 1)];
+	{	/* set-associative: keys that share a slot do not evict each other */
+		struct refcache_ent *set = &ts->cache[crm_strhash(ck->data) & (REFCACHE_SIZE - REFCACHE_WAYS)];
+
+		c = NULL;
+		for (int w = 0; w < REFCACHE_WAYS && !c; w++)
+			if (set[w].key && !strcmp(set[w].key, ck->data))
+				c = &set[w];
+		for (int w = 0; w < REFCACHE_WAYS && !c; w++)
+			if (!set[w].key)
+				c = &set[w];
+		if (!c) {
+			c = &set[0];
+			for (int w = 1; w < REFCACHE_WAYS; w++)
+				if (set[w].used < c->used)
+					c = &set[w];
+		}
+		c->used = ++ts->clock;
+	}
 	if (c->key && !strcmp(c->key, ck->data) && c->epoch == im->epoch) {
 		if (c->id[0]) {
 			memcpy(id, c->id, CRM_ID_MAX);

@@ -123,6 +123,14 @@ struct crm_server {
 	char instance[300];	/* meta key of this running server */
 	atomic_llong last_seq;
 	atomic_int stop;
+	/* Writes of the API, answered in order by one writer thread: a
+	 * write waiting for the database's lock waits in the queue, not in a
+	 * worker thread that has reads to answer. */
+	pthread_mutex_t wmu;
+	pthread_cond_t wcond;
+	struct wjob *wq, **wtail;
+	int wstop, have_writer;
+	pthread_t writer;
 	pthread_t watcher, hooker;
 	int have_watcher, have_hooker;
 	unsigned port;
@@ -159,6 +167,7 @@ struct req {
 	int too_big;
 	int close;		/* answer, then close the connection */
 	int counted;		/* in its client's requests in flight */
+	struct wjob *job;	/* a write handed to the writer thread */
 	char client[48];	/* the client's address (behind a trusted proxy, its) */
 	struct crm_buf body;
 };
@@ -1162,6 +1171,83 @@ static int frame_check(struct MHD_Connection *c, const char *version, size_t max
 	return 0;
 }
 
+/* ---- the writer ---------------------------------------------------------- */
+
+/* A write request, suspended while the writer answers it. */
+struct wjob {
+	struct MHD_Connection *c;
+	struct crm_principal who;
+	struct crm_api_req rq;
+	struct crm_api_res rs;
+	int done;
+	struct wjob *next;
+};
+
+static void *writer(void *arg)
+{
+	struct crm_server *s = arg;
+
+	pthread_mutex_lock(&s->wmu);
+	for (;;) {
+		struct wjob *j = s->wq;
+		struct crm_store *db;
+		struct crm_err e = { 0 };
+
+		if (!j) {
+			if (s->wstop)
+				break;
+			pthread_cond_wait(&s->wcond, &s->wmu);
+			continue;
+		}
+		if (!(s->wq = j->next))
+			s->wtail = &s->wq;
+		pthread_mutex_unlock(&s->wmu);
+		crm_buf_init(&j->rs.body, 0);
+		if (!(db = thread_db(s, &e))) {
+			char msg[CRM_ERR_MAX + 80];
+
+			snprintf(msg, sizeof(msg), "the database is busy or away; nothing was written; try again (%s)",
+				 e.msg);
+			crm_api_error(&j->rs, 503, "unavailable", "%s", msg);
+		} else {
+			crm_api_handle(s->api, db, &j->rq, &j->rs);
+		}
+		pthread_mutex_lock(&s->wmu);
+		j->done = 1;
+		MHD_resume_connection(j->c);
+	}
+	pthread_mutex_unlock(&s->wmu);
+	return NULL;
+}
+
+/* Hand a write to the writer: 0 queued (the connection suspended), -1
+ * when there is no writer (stopping): answer it here. */
+static int writer_queue(struct crm_server *s, struct MHD_Connection *c, struct req *r,
+			const struct crm_principal *who, const struct crm_api_req *rq)
+{
+	struct wjob *j;
+
+	if (!s->have_writer || !(j = calloc(1, sizeof(*j))))
+		return -1;
+	j->c = c;
+	j->who = *who;
+	j->rq = *rq;
+	j->rq.who = &j->who;
+	pthread_mutex_lock(&s->wmu);
+	if (s->wstop) {
+		pthread_mutex_unlock(&s->wmu);
+		free(j);
+		return -1;
+	}
+	r->job = j;
+	MHD_suspend_connection(c);
+	*s->wtail = j;
+	s->wtail = &j->next;
+	pthread_cond_signal(&s->wcond);
+	pthread_mutex_unlock(&s->wmu);
+	return 0;
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
 				  const char *method, const char *version,
 				  const char *upload, size_t *upload_size, void **con_cls)
@@ -1213,6 +1299,22 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 			return MHD_NO;
 		*upload_size = 0;
 		return MHD_YES;
+	}
+	if (r->job) {	/* resumed: the writer has answered */
+		struct wjob *j = r->job;
+		int done;
+
+		pthread_mutex_lock(&s->wmu);
+		done = j->done;
+		pthread_mutex_unlock(&s->wmu);
+		if (!done)
+			return MHD_YES;
+		r->job = NULL;
+		audit_queue(s, &j->who, method, url, &j->rs);
+		ret = send_buf(c, r, j->rs.status, &j->rs.body, "application/json");
+		crm_buf_release(&j->rs.body);
+		free(j);
+		return ret;
 	}
 	conn_state(s, c, 1, 1);
 	if (r->too_big)
@@ -1285,6 +1387,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 	rq.blen = r->body.len;
 	if (MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, collect_arg, &rq) > CRM_API_MAXARGS)
 		return send_error(c, r, 400, "bad_parameter", "too many query parameters");
+	if (strcmp(method, "GET") && strcmp(method, "HEAD") && writer_queue(s, c, r, &who, &rq) == 0)
+		return MHD_YES;
 	crm_buf_init(&rs.body, 0);
 	crm_api_handle(s->api, db, &rq, &rs);
 	audit_queue(s, &who, method, url, &rs);
@@ -1479,6 +1583,9 @@ struct crm_server *crm_serve_start(const struct crm_serve_opts *o, struct crm_er
 	pthread_mutex_init(&s->ssemu, NULL);
 	pthread_mutex_init(&s->connmu, NULL);
 	pthread_mutex_init(&s->audmu, NULL);
+	pthread_mutex_init(&s->wmu, NULL);
+	pthread_cond_init(&s->wcond, NULL);
+	s->wtail = &s->wq;
 	if (o->tls_cert)
 		flags |= MHD_USE_TLS;
 	s->d = MHD_start_daemon(flags, 0, NULL, NULL, on_request, s,
@@ -1506,6 +1613,8 @@ struct crm_server *crm_serve_start(const struct crm_serve_opts *o, struct crm_er
 	s->port = di ? di->port : ntohs(sa.sin_port);
 	if (pthread_create(&s->watcher, NULL, watcher, s) == 0)
 		s->have_watcher = 1;
+	if (pthread_create(&s->writer, NULL, writer, s) == 0)
+		s->have_writer = 1;
 	if (o->hooks && pthread_create(&s->hooker, NULL, hooker, s) == 0)
 		s->have_hooker = 1;
 	return s;
@@ -1531,6 +1640,13 @@ void crm_serve_stop(struct crm_server *s)
 	if (!s)
 		return;
 	atomic_store(&s->stop, 1);
+	/* The writes queued are answered, then the writer ends. */
+	pthread_mutex_lock(&s->wmu);
+	s->wstop = 1;
+	pthread_cond_signal(&s->wcond);
+	pthread_mutex_unlock(&s->wmu);
+	if (s->have_writer)
+		pthread_join(s->writer, NULL);
 	if (s->have_watcher)
 		pthread_join(s->watcher, NULL);
 	if (s->have_hooker)
@@ -1567,6 +1683,8 @@ void crm_serve_stop(struct crm_server *s)
 		free(s->aud);
 	}
 	pthread_mutex_destroy(&s->audmu);
+	pthread_mutex_destroy(&s->wmu);
+	pthread_cond_destroy(&s->wcond);
 	crm_api_free(s->api);
 	pthread_key_delete(s->dbkey);
 	pthread_mutex_destroy(&s->rlmu);

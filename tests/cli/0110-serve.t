@@ -380,6 +380,32 @@ like "$(cat serve.log)" "did not stop cleanly" "and in its log"
 stop
 is "$(q "select count(*) from meta where key like 'serve.open.%'")" "0" "and its own mark is gone after a clean stop"
 
+# --- writes wait in the writer's queue, not in the threads that read -------------------
+# Another process holds the database's write lock for two seconds; four
+# writes arrive at a server of two threads: they wait their turn, and a
+# read meanwhile is answered at once (a write sleeping in a worker thread
+# would hold up every connection of that thread).
+if ! on_pg; then
+	start --threads 2
+	python3 -c 'import sqlite3, sys, time
+c = sqlite3.connect(sys.argv[1], isolation_level=None)
+c.execute("BEGIN IMMEDIATE"); open("locked", "w").close(); time.sleep(2); c.execute("ROLLBACK")' "$CRM_DB" &
+	holder=$!
+	for _ in $(seq 50); do [ -e locked ] && break; sleep 0.05; done
+	for i in 1 2 3 4; do
+		curl -s -o "w$i.json" -w '%{http_code}' -X POST -H "Authorization: Bearer $ana" -H 'Content-Type: application/json' \
+			--data-binary "{\"kind\":\"note\",\"contact_id\":\"$lead\",\"occurred_at\":\"$(date -u -d "$i hours ago" +%Y-%m-%dT%H:%M:%SZ)\"}" \
+			"$U/v1/interactions" >"w$i.status" &
+	done
+	sleep 0.3
+	t=$(curl -s -o /dev/null -w '%{time_total}' -H "Authorization: Bearer $ana" "$U/v1/contacts/$lead")
+	is "$(awk -v t="$t" 'BEGIN { print (t < 0.5) }')" "1" "a read while four writes wait for the lock: ${t}s"
+	wait $holder
+	for _ in $(seq 100); do [ "$(cat w1.status w2.status w3.status w4.status 2>/dev/null | tr -d '\n')" = "201201201201" ] && break; sleep 0.1; done
+	is "$(cat w1.status w2.status w3.status w4.status | tr -d '\n')" "201201201201" "and the four writes land after it, each answered 201"
+	stop
+fi
+
 crm-serve --listen 0.0.0.0:0 2>err
 is "$?" "2" "plain HTTP off loopback needs --insecure"
 like "$(cat err)" "plain HTTP only on loopback" "and says so"
