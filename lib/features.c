@@ -518,6 +518,15 @@ static int choose_attrs(struct crm_dataset *d, struct crm_store *db, const char 
  * one transaction; PostgreSQL takes them in one statement (arrays), as a
  * round trip a record would cost more than the rest.
  */
+/* A statement given back: to the connection's cache, or freed. */
+static void stmt_release(struct crm_stmt *st, int cached)
+{
+	if (cached)
+		crm_store_stmt_done(st);
+	else
+		crm_stmt_free(st);
+}
+
 /* to_char's format of strftime's %Y-%m-%dT%H:%M:%fZ, closing the call. */
 #define ISO "'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')"
 
@@ -534,31 +543,31 @@ static int asof_windows(struct crm_dataset *d, struct crm_store *db, struct crm_
 		if (crm_store_text_array(&ids, (const char *const *)d->id, d->n) < 0 ||
 		    crm_store_text_array(&at, (const char *const *)d->asof, d->n) < 0) {
 			rc = crm_err_set(e, CRM_ESOFTWARE, "out of memory");
-		} else if (crm_store_prepare(db,
+		} else if (!(st = crm_store_stmt(db,
 			"INSERT INTO feat_asof2 SELECT o - 1, r, to_char(t, " ISO ","
 			" to_char(t - interval '7 days', " ISO ","
 			" to_char(t - interval '28 days', " ISO ","
 			" to_char(t - interval '30 days', " ISO ","
 			" to_char(t - interval '90 days', " ISO
 			" FROM (SELECT r, crm_instant(a) AS t, o FROM unnest(?::text[], ?::text[])"
-			" WITH ORDINALITY AS x(r, a, o)) s", 0, &st, e) < 0) {
+			" WITH ORDINALITY AS x(r, a, o)) s", e))) {
 			rc = -1;
 		} else {
 			crm_stmt_bind_text(st, 1, ids.data, ids.len);
 			crm_stmt_bind_text(st, 2, at.data, at.len);
 			rc = crm_stmt_step(st, e) < 0 ? -1 : 0;
-			crm_stmt_free(st);
+			crm_store_stmt_done(st);
 		}
 		crm_buf_release(&ids);
 		crm_buf_release(&at);
 		return rc;
 	}
-	if (crm_store_prepare(db, "INSERT INTO feat_asof2 SELECT ?1, ?2, t,"
-			      " strftime('%Y-%m-%dT%H:%M:%fZ', t, '-7 days'),"
-			      " strftime('%Y-%m-%dT%H:%M:%fZ', t, '-28 days'),"
-			      " strftime('%Y-%m-%dT%H:%M:%fZ', t, '-30 days'),"
-			      " strftime('%Y-%m-%dT%H:%M:%fZ', t, '-90 days')"
-			      " FROM (SELECT strftime('%Y-%m-%dT%H:%M:%fZ', ?3) AS t)", 0, &st, e) < 0)
+	if (!(st = crm_store_stmt(db, "INSERT INTO feat_asof2 SELECT ?1, ?2, t,"
+				  " strftime('%Y-%m-%dT%H:%M:%fZ', t, '-7 days'),"
+				  " strftime('%Y-%m-%dT%H:%M:%fZ', t, '-28 days'),"
+				  " strftime('%Y-%m-%dT%H:%M:%fZ', t, '-30 days'),"
+				  " strftime('%Y-%m-%dT%H:%M:%fZ', t, '-90 days')"
+				  " FROM (SELECT strftime('%Y-%m-%dT%H:%M:%fZ', ?3) AS t)", e)))
 		return -1;
 	crm_store_exec(db, "SAVEPOINT feat", NULL);
 	for (size_t i = 0; i < d->n && rc == 0; i++) {
@@ -569,7 +578,7 @@ static int asof_windows(struct crm_dataset *d, struct crm_store *db, struct crm_
 		crm_stmt_reset(st);
 	}
 	crm_store_exec(db, "RELEASE feat", NULL);
-	crm_stmt_free(st);
+	crm_store_stmt_done(st);
 	return rc;
 }
 
@@ -587,6 +596,7 @@ int crm_dataset_build(struct crm_dataset *d, struct crm_store *db, const char *n
 	const char *only = is_deal ? " AND d.source <> 'erp'" : "";
 	struct crm_buf sql;
 	struct crm_stmt *st = NULL;
+	int cached = 0;	/* st is the connection's: given back, not freed */
 	char nowbuf[32], **raw = NULL;
 	size_t ncols = 0, nbase, alloc = 0;
 	int rc = -1, step;
@@ -654,10 +664,16 @@ int crm_dataset_build(struct crm_dataset *d, struct crm_store *db, const char *n
 	else
 		crm_buf_addf(&sql, " FROM %s WHERE %s.merged_into IS NULL%s ORDER BY %s.%s", from, me, only, me,
 			     crm_store_rowid(db));
-	if (crm_store_prepare(db, sql.data, CRM_STMT_STREAM, &st, e) < 0)
-		goto out;
-	if (d->only_id)
+	/* One record (a rescore as an event arrives): a statement the
+	 * connection keeps, not one prepared for each request. */
+	if (d->only_id) {
+		if (!(st = crm_store_stmt_text(db, sql.data, e)))
+			goto out;
+		cached = 1;
 		crm_stmt_bind_text_ref(st, 1, d->only_id, (size_t)-1);
+	} else if (crm_store_prepare(db, sql.data, CRM_STMT_STREAM, &st, e) < 0) {
+		goto out;
+	}
 	while ((step = crm_stmt_step(st, e)) > 0) {
 		size_t i = d->n;
 
@@ -754,8 +770,9 @@ int crm_dataset_build(struct crm_dataset *d, struct crm_store *db, const char *n
 	}
 	if (step < 0)
 		goto out;
-	crm_stmt_free(st);
+	stmt_release(st, cached);
 	st = NULL;
+	cached = 0;
 	/* Categories chosen from the data, then codes (a schema's were coded
 	 * as read). */
 	for (size_t j = 0; j < d->nfeat && !schema; j++) {
@@ -809,8 +826,9 @@ int crm_dataset_build(struct crm_dataset *d, struct crm_store *db, const char *n
 		/* OFFSET 0 keeps the planner from flattening it back */
 		crm_buf_adds(&sql, pg ? " OFFSET 0) i GROUP BY r.i" : " GROUP BY r.i");
 	}
-	if (crm_store_prepare(db, sql.data, 0, &st, e) < 0)
+	if (!(st = crm_store_stmt_text(db, sql.data, e)))
 		goto out;
+	cached = 1;
 	{
 		int base = crm_dataset_feature(d, "touches_7d");
 
@@ -835,8 +853,9 @@ int crm_dataset_build(struct crm_dataset *d, struct crm_store *db, const char *n
 				row[g] = (float)crm_stmt_double(st, g + 1);
 		}
 	}
-	crm_stmt_free(st);
+	stmt_release(st, cached);
 	st = NULL;
+	cached = 0;
 	/* Leave the temporary table empty: the next build, often of one
 	 * record, should not pay for this one's rows. */
 	crm_store_exec(db, "DELETE FROM feat_asof2", NULL);
@@ -859,7 +878,7 @@ int crm_dataset_build(struct crm_dataset *d, struct crm_store *db, const char *n
 nomem:
 	crm_err_set(e, CRM_ESOFTWARE, "out of memory");
 out:
-	crm_stmt_free(st);
+	stmt_release(st, cached);
 	if (raw) {
 		for (size_t i = 0; i < d->n; i++)
 			for (size_t j = 0; j < CRM_MAXFEAT; j++)

@@ -56,7 +56,7 @@ crm-score --all -q >/dev/null
 # The next best action, with reasons.
 crm-explain --next-action -f ndjson "$best" >nba.json
 ok $? "--next-action"
-is "$(jq -r '.next_action.action | IN("follow_up","call_now","send_pricing","re_engage","nurture","none")' nba.json)" "true" "one of the known actions"
+is "$(jq -r '.next_action.action | IN("follow_up","call_now","send_pricing","re_engage","nurture","book_meeting","propose_next_step","none")' nba.json)" "true" "one of the known actions"
 is "$(jq '.next_action.reasons | length > 0' nba.json)" "true" "with reasons"
 head -40 scores.ndjson | crm-explain --next-action -f ndjson | jq -r 'select(.next_action.action == "call_now") | .next_action.reasons[0]' | head -1 >call.txt
 like "$(cat call.txt)" "pricing page" "a call is suggested for a burst of pricing visits"
