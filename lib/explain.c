@@ -216,13 +216,13 @@ int crm_explain_label(struct crm_store *db, const struct crm_entity *t, const ch
 	int rc;
 
 	memset(l, 0, sizeof(*l));
-	if (crm_store_prepare(db, deal ?
+	/* Kept by the connection: asked for every record a person reads. */
+	if (!(st = crm_store_stmt(db, deal ?
 		"SELECT d.name, NULL, d.owner, a.name, c.first_name, c.last_name, c.id "
 		"FROM deals d LEFT JOIN accounts a ON a.id = d.account_id "
 		"LEFT JOIN contacts c ON c.id = d.contact_id WHERE d.id = ?1" :
 		"SELECT c.first_name, c.last_name, c.owner, coalesce(c.company, a.name), NULL, NULL, NULL "
-		"FROM contacts c LEFT JOIN accounts a ON a.id = c.account_id WHERE c.id = ?1",
-		0, &st, e) < 0)
+		"FROM contacts c LEFT JOIN accounts a ON a.id = c.account_id WHERE c.id = ?1", e)))
 		return -1;
 	crm_stmt_bind_text_ref(st, 1, id, (size_t)-1);
 	crm_buf_init(&first, 0);
@@ -244,7 +244,7 @@ int crm_explain_label(struct crm_store *db, const struct crm_entity *t, const ch
 				 first.len ? first.data : "", first.len && last.len ? " " : "",
 				 last.len ? last.data : "");
 	}
-	crm_stmt_free(st);
+	crm_store_stmt_done(st);
 	crm_buf_release(&first);
 	crm_buf_release(&last);
 	return rc < 0 ? -1 : rc;

@@ -44,13 +44,12 @@ int crm_next_action(struct crm_store *db, const struct crm_dataset *d, size_t i,
 	/* 1. An open task that is due: do what was promised. 2. Any other
 	 * open task (an item from a call, a hesitation to answer) of a
 	 * record worth the time, before anything new. */
-	if (crm_store_prepare(db, is_deal ?
+	if (!(st = crm_store_stmt(db, is_deal ?
 		"SELECT title, due_at, CASE WHEN due_at <= strftime('%Y-%m-%dT%H:%M:%SZ', 'now', '+2 days') THEN 1 ELSE 0 END FROM tasks "
 		"WHERE status = 'open' AND (deal_id = ?1 OR contact_id = (SELECT contact_id FROM deals WHERE id = ?1)) "
 		"ORDER BY due_at IS NULL, due_at LIMIT 1" :
 		"SELECT title, due_at, CASE WHEN due_at <= strftime('%Y-%m-%dT%H:%M:%SZ', 'now', '+2 days') THEN 1 ELSE 0 END FROM tasks "
-		"WHERE status = 'open' AND contact_id = ?1 ORDER BY due_at IS NULL, due_at LIMIT 1",
-		0, &st, e) < 0)
+		"WHERE status = 'open' AND contact_id = ?1 ORDER BY due_at IS NULL, due_at LIMIT 1", e)))
 		return -1;
 	crm_stmt_bind_text_ref(st, 1, d->id[i], (size_t)-1);
 	if (crm_stmt_step(st, e) > 0 && (crm_stmt_int64(st, 2) || p >= 0.2)) {
@@ -62,10 +61,10 @@ int crm_next_action(struct crm_store *db, const struct crm_dataset *d, size_t i,
 			reason(a, "\"%s\" is due %.10s", crm_stmt_text(st, 0), due);
 		else
 			reason(a, "\"%s\" is open", crm_stmt_text(st, 0));
-		crm_stmt_free(st);
+		crm_store_stmt_done(st);
 		return 0;
 	}
-	crm_stmt_free(st);
+	crm_store_stmt_done(st);
 	/* 2. Interest is peaking: call while it lasts. */
 	if ((pv7 >= 2 || (vel >= 2 && t30 >= 3)) && !(meet > 0 && since < 3)) {
 		a->action = "call_now";
