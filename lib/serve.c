@@ -120,7 +120,7 @@ struct crm_server {
 	struct audit_ent *aud;
 	size_t naud, aaud;
 	double aud_flushed;
-	char instance[300];	/* meta key of this running server */
+	char instance[320];	/* meta key of this running server */
 	atomic_llong last_seq;
 	atomic_int stop;
 	/* Writes of the API, answered in order by one writer thread: a
