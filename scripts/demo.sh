@@ -40,9 +40,8 @@ sql "SELECT 'accounts' AS type, count(*) AS n FROM accounts UNION ALL
      SELECT 'calls transcribed', count(*) FROM transcripts"
 echo "== what matters now: the top open deals, why, and what to do"
 crm score --all -q | head -3 | crm explain --next-action -f table
-echo "== the hottest leads, and why"
-crm score -t contact --all -q | head -3 | crm explain -t contact --top 3 -f table 2>/dev/null ||
-	crm score -t contact --all -q | head -3 | crm explain --top 3 -f table
+echo "== the hottest leads, why, and what to do (equal scores: the more engaged this week first)"
+crm score -t contact --all -q | head -3 | crm explain --next-action -f table
 echo "== patterns worth knowing (crm explain --patterns)"
 crm explain --patterns -f table 2>/dev/null | head -4
 echo
