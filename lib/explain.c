@@ -430,6 +430,8 @@ int crm_explain_record(struct crm_store *db, const struct crm_model *m,
 		crm_buf_addf(b, "  %s\n", text.data);
 		if (!m->metrics.signal)
 			crm_buf_addf(b, "  note: %s\n", CRM_NO_SIGNAL_NOTE);
+		else if (m->metrics.auc < CRM_WEAK_AUC)
+			crm_buf_addf(b, "  note: " CRM_WEAK_NOTE "\n", m->metrics.auc);
 	} else {
 		crm_buf_addf(b, "{\"type\":\"explanation\",\"id\":\"%s\",\"entity\":\"%s\",", d->id[i],
 			     d->type->kind);
@@ -450,6 +452,8 @@ int crm_explain_record(struct crm_store *db, const struct crm_model *m,
 			     lround(100.0 * p), p, m->id);
 		if (!m->metrics.signal)
 			crm_buf_addf(b, "\"informative\":false,\"note\":\"%s\",", CRM_NO_SIGNAL_NOTE);
+		else if (m->metrics.auc < CRM_WEAK_AUC)
+			crm_buf_addf(b, "\"weak\":true,\"note\":\"" CRM_WEAK_NOTE "\",", m->metrics.auc);
 		crm_buf_adds(b, "\"summary\":");
 		crm_json_str(b, text.data, text.len);
 		crm_buf_adds(b, ",\"factors\":[");

@@ -105,6 +105,10 @@ int crm_model_load(struct crm_store *db, const struct crm_entity *type, const ch
 /* What a score of a model without signal is said to be, wherever it is
  * shown (explanations, next actions, the leads page). */
 #define CRM_NO_SIGNAL_NOTE "the model found no signal in the history: this score does not rank records"
+/* Below this cross-validated AUC a model with signal is called weak, and
+ * its scores are shown with a note saying so (printf: the AUC). */
+#define CRM_WEAK_AUC 0.65
+#define CRM_WEAK_NOTE "a weak model (AUC %.2f): it tells records apart only a little; read the reasons more than the score"
 
 /* Make model id the active one of its type (rollback is this). */
 int crm_model_activate(struct crm_store *db, const char *id, struct crm_err *e);
