@@ -75,6 +75,12 @@ struct bucket {
 
 struct sse;
 
+/* Requests in flight of one client address. */
+struct inflight {
+	char addr[48];
+	unsigned n;
+};
+
 /* An open connection, for cutting off clients that send too slowly. */
 struct conn {
 	int fd;
@@ -355,6 +361,16 @@ static void metrics_text(struct crm_server *s, struct crm_buf *b)
 	metric(b, "crm_http_idle_closed_total", "counter",
 	       "Idle connections closed to make room for new ones (near the connection limit).",
 	       (double)atomic_load(&s->m.idle_shut));
+	{
+		unsigned long n = 0;
+
+		pthread_mutex_lock(&s->connmu);
+		for (size_t i = 0; i < s->ninflight; i++)
+			n += s->inflight[i].n;
+		pthread_mutex_unlock(&s->connmu);
+		metric(b, "crm_http_client_requests_in_flight", "gauge",
+		       "Requests under way that count towards --max-active-per-ip.", (double)n);
+	}
 	metric(b, "crm_http_client_busy_total", "counter",
 	       "Requests refused with 503: their client had --max-active-per-ip in flight.",
 	       (double)atomic_load(&s->m.too_active));
@@ -995,12 +1011,6 @@ static void conn_state(struct crm_server *s, struct MHD_Connection *c, int activ
 
 /* ---- clients ------------------------------------------------------------ */
 
-/* Requests in flight of one client address. */
-struct inflight {
-	char addr[48];
-	unsigned n;
-};
-
 /* Is a (dotted IPv4) one of the trusted proxies of the list? */
 static int trusted(const char *list, const char *a)
 {
@@ -1282,8 +1292,10 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 		}
 		client_of(s, c, r->client, sizeof(r->client));
 		/* Too many at once from one client: refused with 503, the
-		 * connections it has kept open. */
-		if (s->o.max_active_per_ip && inflight_add(s, r) < 0) {
+		 * connections it has kept open. A balancer's health checks
+		 * and the metrics are never refused. */
+		if (s->o.max_active_per_ip && r->route != R_HEALTH && r->route != R_METRICS &&
+		    inflight_add(s, r) < 0) {
 			atomic_fetch_add(&s->m.too_active, 1);
 			return send_error(c, r, 503, "busy",
 					  "too many requests in flight from this client; try again shortly");
