@@ -361,33 +361,6 @@ static int cmd_score_stream(struct crm_store *db, const struct crm_entity *t, in
 	return 0;
 }
 
-struct ranked {
-	float p;
-	long score;	/* as shown */
-	float week;	/* interactions in the last 7 days */
-	float velocity;	/* this week against the weeks before */
-	size_t i;
-};
-
-/* Highest score first; at one score, the lead more engaged this week,
- * then the faster rising, then the likelier, then the dataset's order. */
-static int by_score(const void *a, const void *b)
-{
-	const struct ranked *x = a, *y = b;
-
-	if (isnan(x->p) != isnan(y->p))
-		return isnan(x->p) ? 1 : -1;
-	if (x->score != y->score)
-		return x->score < y->score ? 1 : -1;
-	if (x->week != y->week && !isnan(x->week) && !isnan(y->week))
-		return x->week < y->week ? 1 : -1;
-	if (x->velocity != y->velocity && !isnan(x->velocity) && !isnan(y->velocity))
-		return x->velocity < y->velocity ? 1 : -1;
-	if (x->p != y->p && !isnan(x->p))
-		return x->p < y->p ? 1 : -1;
-	return (x->i > y->i) - (x->i < y->i);
-}
-
 static int cmd_score(struct crm_store *db, const struct crm_entity *t, int quiet)
 {
 	struct crm_model m;
@@ -395,7 +368,7 @@ static int cmd_score(struct crm_store *db, const struct crm_entity *t, int quiet
 	struct crm_err e = { 0 };
 	float *p;
 	size_t *open, nopen = 0;
-	struct ranked *rank;
+	size_t *rank;
 	char now[32];
 	double t0 = crm_now();
 
@@ -427,20 +400,10 @@ static int cmd_score(struct crm_store *db, const struct crm_entity *t, int quiet
 	if (crm_store_commit(db, &e) < 0)
 		cli_die_err(&e);
 	/* Highest first, with ranks; equal scores by engagement this week. */
-	{
-		int wk = crm_dataset_feature(&d, "touches_7d"), ve = crm_dataset_feature(&d, "touch_velocity");
-
-		for (size_t k = 0; k < nopen; k++) {
-			size_t i = open[k];
-
-			rank[k] = (struct ranked){ p[i], isnan(p[i]) ? -1 : lround(100.0 * p[i]),
-				wk >= 0 ? d.x[i * d.nfeat + (size_t)wk] : NAN,
-				ve >= 0 ? d.x[i * d.nfeat + (size_t)ve] : NAN, i };
-		}
-	}
-	qsort(rank, nopen, sizeof(*rank), by_score);
+	memcpy(rank, open, nopen * sizeof(*rank));
+	crm_scoring_rank(&d, p, rank, nopen);
 	for (size_t k = 0; k < nopen; k++) {
-		size_t i = rank[k].i;
+		size_t i = rank[k];
 		char line[256];
 		int len = snprintf(line, sizeof(line),
 			"{\"type\":\"%s\",\"id\":\"%s\",\"score\":%ld,\"probability\":%.4f,\"rank\":%zu,\"model\":\"%s\"}\n",

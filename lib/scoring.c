@@ -325,3 +325,48 @@ out:
 	free(p);
 	return rc;
 }
+
+struct ranked {
+	float p;
+	long score;	/* as shown */
+	float week;	/* interactions in the last 7 days */
+	float velocity;	/* this week against the weeks before */
+	size_t i;
+};
+
+static int by_score(const void *a, const void *b)
+{
+	const struct ranked *x = a, *y = b;
+
+	if (isnan(x->p) != isnan(y->p))
+		return isnan(x->p) ? 1 : -1;
+	if (x->score != y->score)
+		return x->score < y->score ? 1 : -1;
+	if (x->week != y->week && !isnan(x->week) && !isnan(y->week))
+		return x->week < y->week ? 1 : -1;
+	if (x->velocity != y->velocity && !isnan(x->velocity) && !isnan(y->velocity))
+		return x->velocity < y->velocity ? 1 : -1;
+	if (x->p != y->p && !isnan(x->p))
+		return x->p < y->p ? 1 : -1;
+	return (x->i > y->i) - (x->i < y->i);
+}
+
+void crm_scoring_rank(const struct crm_dataset *d, const float *p, size_t *rows, size_t n)
+{
+	int wk = crm_dataset_feature(d, "touches_7d"), ve = crm_dataset_feature(d, "touch_velocity");
+	struct ranked *r = malloc((n ? n : 1) * sizeof(*r));
+
+	if (!r)		/* out of memory: by probability alone is still an order */
+		return;
+	for (size_t k = 0; k < n; k++) {
+		size_t i = rows[k];
+
+		r[k] = (struct ranked){ p[i], isnan(p[i]) ? -1 : lround(100.0 * p[i]),
+			wk >= 0 ? d->x[i * d->nfeat + (size_t)wk] : NAN,
+			ve >= 0 ? d->x[i * d->nfeat + (size_t)ve] : NAN, i };
+	}
+	qsort(r, n, sizeof(*r), by_score);
+	for (size_t k = 0; k < n; k++)
+		rows[k] = r[k].i;
+	free(r);
+}

@@ -62,6 +62,14 @@ struct crm_scored {
 int crm_scoring_chunk(struct crm_scoring *s, struct crm_store *db, const char *const *ids, size_t n,
 		      const char *const *json, struct crm_scored *out, struct crm_err *e);
 
+/*
+ * Order the rows of d named in rows[0..n) (their probabilities in p, by
+ * row) as a rep reads them: highest score (as shown, 0-100) first; at
+ * one score the record more engaged this week, then the faster rising,
+ * then the likelier, then the dataset's order.
+ */
+void crm_scoring_rank(const struct crm_dataset *d, const float *p, size_t *rows, size_t n);
+
 /* Write the scores still pending, waiting for the lock if need be. */
 int crm_scoring_flush(struct crm_scoring *s, struct crm_store *db, struct crm_err *e);
 
