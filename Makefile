@@ -162,6 +162,7 @@ $(O)/bench-predict: $(O)/tests/bench/predict.o $(O)/libcrm.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
 
 bench: deps
+	@scripts/install-deps --bench
 	@$(MAKE) --no-print-directory all $(O)/bench-predict
 	CRM_BUILD=$(abspath $(O)) tests/bench/import.sh
 	CRM_BUILD=$(abspath $(O)) tests/bench/crypt.sh

@@ -1,12 +1,20 @@
 -- serve.lua - the requests of the serve benchmarks (serve.sh, fleet.sh), for
 -- wrk: reps from $REPS, each asking about their own leads; $WRITE_EVERY,
--- $ONLY and $WARM_ALL shape the mix (see serve.sh).
+-- $ONLY, $WARM_ALL and $PACE_MS shape the mix (see serve.sh).
 dofile(os.getenv("REPS"))
 -- Counters are globals of each thread's state, read back in done().
 local threads = {}
 n, posts, acked, bad = 0, 0, 0, 0
 local write_every = tonumber(os.getenv("WRITE_EVERY") or "0")
 local path_only = os.getenv("ONLY")
+-- $PACE_MS: each connection waits this long between requests, as a user
+-- thinks: the load is set by the users, not by how fast answers come.
+local pace = tonumber(os.getenv("PACE_MS") or "0")
+if pace > 0 then
+	function delay()
+		return math.random(math.floor(pace / 2), pace + math.floor(pace / 2))
+	end
+end
 function setup(thread)
 	thread:set("tid", #threads + 1)
 	table.insert(threads, thread)
