@@ -1183,15 +1183,29 @@ static int frame_check(struct MHD_Connection *c, const char *version, size_t max
 
 /* ---- the writer ---------------------------------------------------------- */
 
-/* A write request, suspended while the writer answers it. */
+/* A write request, suspended while the writer answers it. It holds its
+ * own copy of the request: the connection's may go before it is done. */
 struct wjob {
 	struct MHD_Connection *c;
 	struct crm_principal who;
 	struct crm_api_req rq;
 	struct crm_api_res rs;
-	int done;
+	struct crm_buf copy;	/* method, path, arguments and body */
+	int done;		/* answered: the connection may send it */
+	int orphan;		/* its connection went first */
+	int audited;		/* in the trail's queue */
 	struct wjob *next;
 };
+
+/* The write is in the trail whether or not its answer reached anyone. */
+static void wjob_free(struct crm_server *s, struct wjob *j)
+{
+	if (!j->audited)
+		audit_queue(s, &j->who, j->rq.method, j->rq.path, &j->rs);
+	crm_buf_release(&j->rs.body);
+	crm_buf_release(&j->copy);
+	free(j);
+}
 
 static void *writer(void *arg)
 {
@@ -1223,8 +1237,14 @@ static void *writer(void *arg)
 			crm_api_handle(s->api, db, &j->rq, &j->rs);
 		}
 		pthread_mutex_lock(&s->wmu);
-		j->done = 1;
-		MHD_resume_connection(j->c);
+		if (j->orphan) {
+			pthread_mutex_unlock(&s->wmu);
+			wjob_free(s, j);
+			pthread_mutex_lock(&s->wmu);
+		} else {
+			j->done = 1;
+			MHD_resume_connection(j->c);
+		}
 	}
 	pthread_mutex_unlock(&s->wmu);
 	return NULL;
@@ -1237,15 +1257,46 @@ static int writer_queue(struct crm_server *s, struct MHD_Connection *c, struct r
 {
 	struct wjob *j;
 
+	size_t off[2 + 2 * CRM_API_MAXARGS], k = 0;
+	int bad = 0;
+
 	if (!s->have_writer || !(j = calloc(1, sizeof(*j))))
 		return -1;
 	j->c = c;
 	j->who = *who;
 	j->rq = *rq;
 	j->rq.who = &j->who;
+	/* Its own copy of the strings, each NUL-terminated, one buffer. */
+	crm_buf_init(&j->copy, 0);
+	off[k++] = j->copy.len;
+	bad |= crm_buf_add(&j->copy, rq->method, strlen(rq->method) + 1) < 0;
+	off[k++] = j->copy.len;
+	bad |= crm_buf_add(&j->copy, rq->path, strlen(rq->path) + 1) < 0;
+	for (size_t a = 0; a < rq->nargs; a++) {
+		off[k++] = j->copy.len;
+		bad |= crm_buf_add(&j->copy, rq->args[a].k, strlen(rq->args[a].k) + 1) < 0;
+		off[k++] = j->copy.len;
+		bad |= crm_buf_add(&j->copy, rq->args[a].v ? rq->args[a].v : "", strlen(rq->args[a].v ? rq->args[a].v : "") + 1) < 0;
+	}
+	off[k] = j->copy.len;
+	bad |= crm_buf_add(&j->copy, rq->body ? rq->body : "", rq->body ? rq->blen : 0) < 0 ||
+	       crm_buf_addc(&j->copy, '\0') < 0;
+	if (bad) {
+		crm_buf_release(&j->copy);
+		free(j);
+		return -1;
+	}
+	j->rq.method = j->copy.data + off[0];
+	j->rq.path = j->copy.data + off[1];
+	for (size_t a = 0; a < rq->nargs; a++) {
+		j->rq.args[a].k = j->copy.data + off[2 + 2 * a];
+		j->rq.args[a].v = rq->args[a].v ? j->copy.data + off[3 + 2 * a] : NULL;
+	}
+	j->rq.body = rq->body ? j->copy.data + off[k] : NULL;
 	pthread_mutex_lock(&s->wmu);
 	if (s->wstop) {
 		pthread_mutex_unlock(&s->wmu);
+		crm_buf_release(&j->copy);
 		free(j);
 		return -1;
 	}
@@ -1322,10 +1373,12 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 		if (!done)
 			return MHD_YES;
 		r->job = NULL;
-		audit_queue(s, &j->who, method, url, &j->rs);
+		/* Queued for the trail before the body goes (the new id is
+		 * read from it). */
+		audit_queue(s, &j->who, j->rq.method, j->rq.path, &j->rs);
+		j->audited = 1;
 		ret = send_buf(c, r, j->rs.status, &j->rs.body, "application/json");
-		crm_buf_release(&j->rs.body);
-		free(j);
+		wjob_free(s, j);
 		return ret;
 	}
 	conn_state(s, c, 1, 1);
@@ -1421,6 +1474,18 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 		return;
 	if (r->counted)
 		inflight_done(s, r);
+	if (r->job) {	/* a write whose answer was never sent */
+		struct wjob *j = r->job;
+		int done;
+
+		pthread_mutex_lock(&s->wmu);
+		if (!(done = j->done))
+			j->orphan = 1;	/* the writer frees it */
+		pthread_mutex_unlock(&s->wmu);
+		if (done)
+			wjob_free(s, j);
+		r->job = NULL;
+	}
 	if (r->status) {
 		count(s, r);
 		if (s->o.access_log)

@@ -403,6 +403,24 @@ c.execute("BEGIN IMMEDIATE"); open("locked", "w").close(); time.sleep(2); c.exec
 	wait $holder
 	for _ in $(seq 100); do [ "$(cat w1.status w2.status w3.status w4.status 2>/dev/null | tr -d '\n')" = "201201201201" ] && break; sleep 0.1; done
 	is "$(cat w1.status w2.status w3.status w4.status | tr -d '\n')" "201201201201" "and the four writes land after it, each answered 201"
+	# A client that gives up while its write waits: the write still lands
+	# once, and is in the trail.
+	rm -f locked
+	python3 -c 'import sqlite3, sys, time
+c = sqlite3.connect(sys.argv[1], isolation_level=None)
+c.execute("BEGIN IMMEDIATE"); open("locked", "w").close(); time.sleep(1.5); c.execute("ROLLBACK")' "$CRM_DB" &
+	holder=$!
+	for _ in $(seq 50); do [ -e locked ] && break; sleep 0.05; done
+	curl -s -m 0.5 -o /dev/null -X POST -H "Authorization: Bearer $ana" -H 'Content-Type: application/json' \
+		--data-binary "{\"kind\":\"note\",\"contact_id\":\"$lead\",\"external_id\":\"gave-up\",\"occurred_at\":\"2026-01-03T00:00:00Z\"}" \
+		"$U/v1/interactions"
+	wait $holder
+	sleep 2	# the write, then a tick of the trail
+	gid=$(q "select id from interactions where external_id = 'gave-up'")
+	is "$(q "select count(*) from interactions where external_id = 'gave-up'")" "1" "a write whose client gave up lands once"
+	is "$(q "select count(*) from audit_log where action = 'api-create' and entity_id = '$gid'")" "1" "and is in the trail, with its id"
+	is "$(q "select count(*) from audit_log where action = 'api-create' and entity_id = '$(jq -r .id w4.json)'")" "1" \
+		"as is every write answered, with the id it made"
 	stop
 fi
 
