@@ -369,9 +369,9 @@ static const struct crm_entity *api_type(const char *table)
 	return NULL;
 }
 
-/* Append the row of t with id as JSON (no newline); 1, 0 none, -1. */
-static int row_json(struct crm_store *db, const struct crm_entity *t, const char *id,
-		    struct crm_buf *b, struct crm_err *e)
+/* The statement reading one record of t whole, or NULL for a type the
+ * API does not read by id. A constant: the connection keeps it. */
+static const char *row_sql(const struct crm_entity *t)
 {
 	static const char *const sqls[][2] = {
 		{ "contacts", "SELECT * FROM contacts WHERE id = ?1" },
@@ -380,32 +380,42 @@ static int row_json(struct crm_store *db, const struct crm_entity *t, const char
 		{ "tasks", "SELECT * FROM tasks WHERE id = ?1" },
 		{ "interactions", "SELECT * FROM interactions WHERE id = ?1" },
 	};
-	const char *sql = NULL;
-	struct crm_stmt *st;
-	int rc;
 
 	for (size_t i = 0; i < sizeof(sqls) / sizeof(sqls[0]); i++)
 		if (!strcmp(sqls[i][0], t->table))
-			sql = sqls[i][1];
+			return sqls[i][1];
+	return NULL;
+}
+
+/* The current row of st as a JSON object on b, without a newline. A row
+ * that cannot be written whole (a sealed cell that does not open, the key
+ * store gone) is an error, not half a body. */
+static int row_body(struct crm_stmt *st, const struct crm_entity *t, struct crm_buf *b,
+		    struct crm_err *e)
+{
+	if (crm_row_json_e(b, st, t->kind, NULL, e) < 0) {
+		if (!e->code)
+			crm_err_set(e, CRM_ESOFTWARE, "out of memory");
+		return -1;
+	}
+	if (b->len && b->data[b->len - 1] == '\n')
+		b->data[--b->len] = '\0';
+	return 0;
+}
+
+/* Record id of t as a JSON object on b: 1, 0 when there is none, -1 e. */
+static int row_json(struct crm_store *db, const struct crm_entity *t, const char *id,
+		    struct crm_buf *b, struct crm_err *e)
+{
+	const char *sql = row_sql(t);
+	struct crm_stmt *st;
+	int rc;
+
 	if (!sql || !(st = crm_store_stmt(db, sql, e)))
 		return -1;
 	crm_stmt_bind_text_ref(st, 1, id, (size_t)-1);
-	rc = crm_stmt_step(st, e);
-	if (rc == 1) {
-		/* A row that cannot be written whole (a sealed cell that does
-		 * not open, the key store gone) is an error, not half a body. */
-		if (crm_row_json_e(b, st, t->kind, NULL, e) < 0) {
-			if (!e->code)
-				crm_err_set(e, CRM_ESOFTWARE, "out of memory");
-			crm_store_stmt_done(st);
-			return -1;
-		}
-		if (b->len && b->data[b->len - 1] == '\n')
-			b->data[--b->len] = '\0';
-		rc = 1;
-	} else {
-		rc = rc == 0 ? 0 : -1;
-	}
+	if ((rc = crm_stmt_step(st, e)) == 1 && row_body(st, t, b, e) < 0)
+		rc = -1;
 	crm_store_stmt_done(st);
 	return rc;
 }
@@ -421,20 +431,12 @@ static int record_get_one(struct crm_store *db, const struct crm_principal *who,
 			  const struct crm_entity *t, const char *id, struct crm_api_res *rs,
 			  struct crm_err *e)
 {
-	static const char *const sqls[][2] = {
-		{ "contacts", "SELECT * FROM contacts WHERE id = ?1" },
-		{ "accounts", "SELECT * FROM accounts WHERE id = ?1" },
-		{ "deals", "SELECT * FROM deals WHERE id = ?1" },
-		{ "tasks", "SELECT * FROM tasks WHERE id = ?1" },
-	};
-	const char *sql = NULL;
+	const char *sql = row_sql(t);
 	struct crm_stmt *st;
 	int rc, owner = -1, merged = -1, ok;
 
-	for (size_t i = 0; i < sizeof(sqls) / sizeof(sqls[0]); i++)
-		if (!strcmp(sqls[i][0], t->table))
-			sql = sqls[i][1];
-	if (!sql)
+	/* An interaction's owner is its contact's: the long way. */
+	if (!sql || crm_entity_field(t, "owner") < 0)
 		return 0;
 	if (!(st = crm_store_stmt(db, sql, e)))
 		return -1;
@@ -459,24 +461,16 @@ static int record_get_one(struct crm_store *db, const struct crm_principal *who,
 		return 0;
 	}
 	ok = crm_auth_owns(db, who, crm_stmt_type(st, owner) == CRM_NULL ? NULL : crm_stmt_text(st, owner), e);
-	if (ok <= 0) {
-		crm_store_stmt_done(st);
-		if (ok < 0)
-			return -1;
+	if (ok > 0 && row_body(st, t, &rs->body, e) < 0)
+		ok = -1;
+	crm_store_stmt_done(st);
+	if (ok < 0)
+		return -1;
+	if (!ok) {
 		crm_api_error(rs, 404, "not_found", "no %s '%s'", t->kind, id);
 		return 1;
 	}
-	/* A row that cannot be written whole (a sealed cell that does not
-	 * open, the key store gone) is an error, not half a body. */
-	if (crm_row_json_e(&rs->body, st, t->kind, NULL, e) < 0) {
-		if (!e->code)
-			crm_err_set(e, CRM_ESOFTWARE, "out of memory");
-		crm_store_stmt_done(st);
-		return -1;
-	}
-	crm_store_stmt_done(st);
-	if (!rs->body.len || rs->body.data[rs->body.len - 1] != '\n')
-		crm_buf_addc(&rs->body, '\n');
+	crm_buf_addc(&rs->body, '\n');
 	rs->subject_read = 1;
 	rs->status = 200;
 	return 1;
