@@ -21,6 +21,20 @@
  * A number as a person writes it: "1,250", "12.5", "3.4 million",
  * "1.35 billion"; never an exponent.
  */
+/* "2.50" -> "2.5", "3.00" -> "3": the zeros after the point, and a
+ * point left bare. */
+static void trim_zeros(char *d)
+{
+	size_t n = strlen(d);
+
+	if (!strchr(d, '.'))
+		return;
+	while (d[n - 1] == '0')
+		d[--n] = '\0';
+	if (d[n - 1] == '.')
+		d[--n] = '\0';
+}
+
 int crm_human_number(struct crm_buf *b, double v)
 {
 	static const struct {
@@ -33,31 +47,18 @@ int crm_human_number(struct crm_buf *b, double v)
 
 	if (!isfinite(v))
 		return crm_buf_adds(b, "unknown");
+	/* Three figures: 1.35 billion, 12.5 million, 250 million; 12.5, 3.75. */
 	for (size_t k = 0; k < sizeof(big) / sizeof(big[0]); k++)
 		if (a >= big[k].at) {
-			double x = v / big[k].at;
+			double x = fabs(v / big[k].at);
 
-			/* Three figures, trailing zeros off: 1.35, 12.5, 250. */
-			snprintf(digits, sizeof(digits), "%.*f", fabs(x) >= 100 ? 0 : fabs(x) >= 10 ? 1 : 2, x);
-			if (strchr(digits, '.')) {
-				n = strlen(digits);
-				while (digits[n - 1] == '0')
-					digits[--n] = '\0';
-				if (digits[n - 1] == '.')
-					digits[--n] = '\0';
-			}
+			snprintf(digits, sizeof(digits), "%.*f", x >= 100 ? 0 : x >= 10 ? 1 : 2, v / big[k].at);
+			trim_zeros(digits);
 			return crm_buf_addf(b, "%s %s", digits, big[k].word);
 		}
 	if (a < 10000 && v != floor(v)) {
 		snprintf(digits, sizeof(digits), "%.*f", a >= 100 ? 0 : a >= 10 ? 1 : 2, v);
-		n = strlen(digits);
-		while (strchr(digits, '.') && (digits[n - 1] == '0' || digits[n - 1] == '.'))
-			if (digits[--n] == '.') {
-				digits[n] = '\0';
-				break;
-			} else {
-				digits[n] = '\0';
-			}
+		trim_zeros(digits);
 		return crm_buf_adds(b, digits);
 	}
 	/* Whole numbers with thousands grouped. */
@@ -73,7 +74,6 @@ int crm_human_number(struct crm_buf *b, double v)
 	}
 	return 0;
 }
-
 /* "1 time", "3 times" */
 static const char *plural(float v, const char *one, const char *many)
 {

@@ -356,7 +356,7 @@ void crm_scoring_rank(const struct crm_dataset *d, const float *p, size_t *rows,
 	int wk = crm_dataset_feature(d, "touches_7d"), ve = crm_dataset_feature(d, "touch_velocity");
 	struct ranked *r = malloc((n ? n : 1) * sizeof(*r));
 
-	if (!r)		/* out of memory: by probability alone is still an order */
+	if (!r)		/* out of memory: the rows stay in the dataset's order */
 		return;
 	for (size_t k = 0; k < n; k++) {
 		size_t i = rows[k];

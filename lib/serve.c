@@ -750,7 +750,7 @@ static void instance_begin(struct crm_server *s, struct crm_store *db)
 	char host[256] = "localhost", prefix[300], now[32], like[310];
 	struct crm_err e = { 0 };
 	struct crm_stmt *st;
-	char (*gone)[300] = NULL, (*since)[40] = NULL;
+	struct { char key[300], since[40]; } *gone = NULL;
 	size_t ngone = 0;
 
 	gethostname(host, sizeof(host) - 1);
@@ -772,34 +772,29 @@ static void instance_begin(struct crm_server *s, struct crm_store *db)
 			if (!(p = realloc(gone, (ngone + 1) * sizeof(*gone))))
 				break;
 			gone = p;
-			if (!(p = realloc(since, (ngone + 1) * sizeof(*since))))
-				break;
-			since = p;
-			snprintf(gone[ngone], sizeof(gone[0]), "%s", k);
-			snprintf(since[ngone++], sizeof(since[0]), "%s", v ? v : "");
+			snprintf(gone[ngone].key, sizeof(gone[0].key), "%s", k);
+			snprintf(gone[ngone++].since, sizeof(gone[0].since), "%s", v ? v : "");
 		}
 		crm_stmt_free(st);
 	}
 	for (size_t i = 0; i < ngone; i++) {
+		const char *p[1] = { gone[i].key }, *instance = gone[i].key + strlen("serve.open.");
 		char detail[512];
-		const char *p[1] = { gone[i] };
 
 		snprintf(detail, sizeof(detail), "{\"started\":\"%s\",\"lost\":\"the reads it answered in its "
-			 "last %.0f s, if any, are not in the trail\"}", since[i], AUDIT_TICK);
+			 "last %.0f s, if any, are not in the trail\"}", gone[i].since, AUDIT_TICK);
 		if (crm_store_begin(db, &e) < 0)
 			break;
-		if (crm_audit_append(db, "crm-serve", "serve-unclean-stop", "crm-serve",
-				     gone[i] + strlen("serve.open."), detail, &e) < 0 ||
+		if (crm_audit_append(db, "crm-serve", "serve-unclean-stop", "crm-serve", instance, detail, &e) < 0 ||
 		    crm_store_run(db, "DELETE FROM meta WHERE key = ?1", p, 1, &e) < 0 ||
 		    crm_store_commit(db, &e) < 0) {
 			crm_store_rollback(db);
 			break;
 		}
 		logf_(s, "audit trail: the crm-serve that ran as %s did not stop cleanly; said so in the trail",
-		      gone[i] + strlen("serve.open."));
+		      instance);
 	}
 	free(gone);
-	free(since);
 	if (e.code)
 		logf_(s, "audit trail: %s", e.msg);
 	crm_err_clear(&e);
