@@ -497,6 +497,13 @@ static json_t *dotted(json_t *o, const char *key)
 void cli_table_record(const char *json, size_t n, const char *const *keys, int *header)
 {
 	json_t *o = json_loadb(json, n, 0, NULL);
+
+	cli_table_object(o, keys, header);
+	json_decref(o);
+}
+
+void cli_table_object(json_t *o, const char *const *keys, int *header)
+{
 	struct crm_buf b;
 
 	if (!o)
@@ -535,5 +542,4 @@ void cli_table_record(const char *json, size_t n, const char *const *keys, int *
 	crm_buf_addc(&b, '\n');
 	cli_write(b.data, b.len);
 	crm_buf_release(&b);
-	json_decref(o);
 }

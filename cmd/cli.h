@@ -6,6 +6,7 @@
 #ifndef CRM_CLI_H
 #define CRM_CLI_H
 
+#include <jansson.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -94,6 +95,9 @@ void cli_in_release(struct cli_in *in);
  * line the first time (*header is set then).
  */
 void cli_table_record(const char *json, size_t n, const char *const *keys, int *header);
+/* The same for a record already parsed (not taken). A key "name:20" is
+ * shown in a column 20 wide (19 by default; the last is not cut). */
+void cli_table_object(json_t *o, const char *const *keys, int *header);
 
 /* Is fd a terminal, and may we use colour on it ($NO_COLOR, --color)? */
 int cli_isatty(int fd);

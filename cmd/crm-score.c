@@ -169,7 +169,6 @@ static int out_record(const char *line, size_t len)
 		const struct crm_entity *t = id ? crm_entity_by_id(id) : NULL;
 		struct crm_label l;
 		struct crm_err e = { 0 };
-		char *text;
 
 		if (t && names_db && crm_explain_label(names_db, t, id, &l, &e) > 0) {
 			json_object_set_new(o, "name", json_string(l.name));
@@ -178,9 +177,7 @@ static int out_record(const char *line, size_t len)
 		}
 		if (json_object_get(o, "reason") && !json_object_get(o, "why"))	/* not scored */
 			json_object_set(o, "why", json_object_get(o, "reason"));
-		text = o ? json_dumps(o, JSON_COMPACT) : NULL;
-		cli_table_record(text ? text : line, text ? strlen(text) : len, keys, &header_done);
-		free(text);
+		cli_table_object(o, keys, &header_done);
 		json_decref(o);
 		return 0;
 	}
@@ -410,16 +407,19 @@ static int cmd_score(struct crm_store *db, const struct crm_entity *t, int quiet
 			t->kind, d.id[i], lround(100.0 * p[i]), p[i], k + 1, m.id);
 
 		if (table) {	/* a person reads why, too */
-			struct crm_buf w;
+			struct crm_buf why, w;
 
+			crm_buf_init(&why, 0);
 			crm_buf_init(&w, 0);
-			crm_buf_add(&w, line, (size_t)len - 2);
-			crm_buf_adds(&w, ",\"why\":\"");
-			if (crm_explain_reason(&m, &d, i, &w, &e) < 0)
+			if (crm_explain_reason(&m, &d, i, &why, &e) < 0)
 				cli_die_err(&e);
-			crm_buf_adds(&w, "\"}");
+			crm_buf_add(&w, line, (size_t)len - 2);	/* without "}\n" */
+			crm_buf_adds(&w, ",\"why\":");
+			crm_json_str(&w, why.data ? why.data : "", why.len);
+			crm_buf_addc(&w, '}');
 			if (out_record(w.data, w.len) < 0)
 				k = nopen;
+			crm_buf_release(&why);
 			crm_buf_release(&w);
 			continue;
 		}

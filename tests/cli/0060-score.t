@@ -28,6 +28,12 @@ is "$(jq -s '[.[].score] | . == (sort | reverse)' scores.ndjson)" "true" "in ord
 # At one score the lead more engaged this week comes first (said on stderr).
 crm-score --all >/dev/null 2>err
 like "$(cat err)" "equal scores ranked by engagement this week" "the tie-break is said"
+# The table a person reads: who each record is, then why.
+crm-score --all -f table -q >table.txt
+like "$(head -1 table.txt)" "name                 company              owner          id                  why" "the table names and explains"
+top=$(sed -n 2p table.txt)
+like "$top" "$(q "select name from deals where id = '$(head -1 scores.ndjson | jq -r .id)'" | cut -c1-20)" "the top deal by its name"
+like "$top" "+ " "with its strongest reason"
 is "$(jq -s '[.[].rank] == [range(1; length + 1)]' scores.ndjson)" "true" "ranked 1 to n"
 is "$(q "select count(*) from scores where model_id = '$m1'")" "$n" "scores written to the database"
 
