@@ -612,8 +612,24 @@ static int compare_address(const char *a, const char *b)
 	return CRM_LV_DIFF;
 }
 
+/* Days since 1970 of a date written YYYYMMDD; -1 if it is not one. */
+static int date_days(const char *s, long long *days)
+{
+	int v[8];
+
+	for (int i = 0; i < 8; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return -1;
+		v[i] = s[i] - '0';
+	}
+	*days = (long long)crm_days_from_civil(v[0] * 1000 + v[1] * 100 + v[2] * 10 + v[3],
+					       v[4] * 10 + v[5], v[6] * 10 + v[7]);
+	return 0;
+}
+
 static int compare_field(enum crm_cmp c, const char *a, const char *b)
 {
+	long long da, db;
 	double jw;
 
 	if (!a || !b)
@@ -669,7 +685,10 @@ static int compare_field(enum crm_cmp c, const char *a, const char *b)
 				return CRM_LV_CLOSE;
 			if (crm_edit_distance(a, b, 1) <= 1)
 				return CRM_LV_CLOSE;
-			if (!memcmp(a, b, 4))
+			/* Within a year, as a date misremembered or retyped
+			 * is (the same calendar year across New Year too). */
+			if (!memcmp(a, b, 4) ||
+			    (!date_days(a, &da) && !date_days(b, &db) && llabs(da - db) <= 366))
 				return CRM_LV_FUZZY;
 			return CRM_LV_DIFF;
 		}

@@ -130,7 +130,7 @@ static int check_date(int y, int m, int d, const char **why)
 }
 
 /* Days from 1970-01-01 to y-m-d (proleptic Gregorian). */
-static int64_t days_from_civil(int64_t y, int m, int d)
+int64_t crm_days_from_civil(int64_t y, int m, int d)
 {
 	int64_t era, yoe, doy, doe;
 
@@ -341,7 +341,7 @@ int crm_parse_time(const char *s, enum crm_date_order order, char *out,
 		put_time(out, tmp);
 		return 0;
 	}
-	format_utc(days_from_civil(y, m, d) * 86400 + secs, ms, out);
+	format_utc(crm_days_from_civil(y, m, d) * 86400 + secs, ms, out);
 	return 0;
 }
 

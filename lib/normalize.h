@@ -40,6 +40,9 @@ int crm_parse_time(const char *s, enum crm_date_order order, char *out,
  * Parse a decimal number: -12, 3.5, 1e3, 1,054.50 (comma thousands
  * groups), with an optional leading currency sign ($, €, £, ¥).
  */
+/* Days from 1970-01-01 to y-m-d (proleptic Gregorian; m 1-12). */
+int64_t crm_days_from_civil(int64_t y, int m, int d);
+
 int crm_parse_number(const char *s, double *out, const char **why);
 
 /* Parse an integer (optionally with comma thousands groups, or "12.0"). */

@@ -94,6 +94,33 @@ static void levels(void)
 	crm_linkage_release(&lk);
 }
 
+/* Dates: one slip, a swap, within a year (across New Year too), or not. */
+static void dates(void)
+{
+	struct crm_linkage lk;
+	struct crm_err e = { 0 };
+	const char *r[][1] = {
+		{ "1991-04-05" }, { "1991-05-06" },	/* same year, two digits */
+		{ "1991-12-30" }, { "1992-01-02" },	/* four days, two years */
+		{ "1974-10-05" }, { "1984-10-03" },	/* ten years */
+		{ "1976-09-15" }, { "1977-10-17" },	/* a year and a month */
+		{ "1971-06-24" }, { "1971-05-24" },	/* one digit */
+	};
+	const int want[] = { CRM_LV_FUZZY, CRM_LV_FUZZY, CRM_LV_DIFF, CRM_LV_DIFF, CRM_LV_CLOSE };
+	uint8_t lev[CRM_LINK_MAXF];
+
+	crm_linkage_init(&lk, crm_entity_find("contact"));
+	crm_linkage_add_field(&lk, "attrs.born", CRM_CMP_DATE, &e);
+	for (size_t i = 0; i < sizeof(r) / sizeof(*r); i++)
+		crm_linkage_add_record(&lk, "x", r[i], &e);
+	for (uint32_t i = 0; i < sizeof(want) / sizeof(*want); i++) {
+		crm_linkage_compare(&lk, 2 * i, 2 * i + 1, lev);
+		ok(lev[0] == want[i], "dates %s and %s: level %d (want %d)",
+		   r[2 * i][0], r[2 * i + 1][0], lev[0], want[i]);
+	}
+	crm_linkage_release(&lk);
+}
+
 int main(void)
 {
 	char path[64], sql[512];
@@ -200,5 +227,6 @@ int main(void)
 	unlink(sql);
 	weakest_link();
 	levels();
+	dates();
 	return done_testing();
 }
