@@ -43,6 +43,8 @@ done
 if command -v mandoc >/dev/null; then
 	mandoc -Tlint -W warning "$TOP"/man/*.[157] >lint 2>&1
 	is "$(cat lint)" "" "mandoc -Tlint finds nothing"
+else
+	skip "mandoc -Tlint: mandoc is not installed (scripts/install-deps installs it)"
 fi
 
 # bash completion, run for real.

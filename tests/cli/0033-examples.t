@@ -29,7 +29,7 @@ while IFS="$(printf '\t')" read -r page ex; do
 	rc=$?
 	ran=$((ran + 1))
 	case $rc in
-	2|126|127|124) ok 1 "$page: '$ex' ran (exit $rc: $(head -c 200 err))" ;;
+	2|126|127|124) fail "$page: '$ex' ran (exit $rc: $(head -c 200 err))" ;;
 	*) grep -q -i -e "unknown option" -e "unrecognized option" -e "invalid option" err
 	   ok $((! $?)) "$page: '$ex' runs (exit $rc)" ;;
 	esac

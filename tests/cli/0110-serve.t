@@ -362,6 +362,8 @@ if command -v openssl >/dev/null; then
 	curl -s -o /dev/null --cacert cert.pem --tls-max 1.1 "$U/v1/health"
 	ok $((! $?)) "TLS 1.1 is refused"
 	stop
+else
+	skip "TLS: openssl is not installed"
 fi
 # --- the read trail: written once a tick; a kill -9 is said in the trail --------------
 is "$(q "select count(*) from meta where key like 'serve.open.%'")" "0" "clean stops leave no server marked running"

@@ -13,8 +13,8 @@ crm-score --all -q -t contact >/dev/null 2>&1
 # Freshly imported records reach crm-score committed, and are scored.
 printf 'first_name,last_name,email,company\n' >new.csv
 for i in $(seq 60); do printf 'New%d,Lead,new%d@fresh.example,Acme\n' "$i" "$i" >>new.csv; done
-crm-import --batch 25 new.csv 2>imp.err | crm-score -t contact >scored.ndjson 2>score.err
-is "$?" "0" "crm-import | crm-score: exit 0"
+st crm-import --batch 25 new.csv 2>imp.err | st crm-score -t contact >scored.ndjson 2>score.err
+stages_ok 2 "crm-import | crm-score: every stage exit 0"
 is "$(jq -r 'select(.score != null) | .id' scored.ndjson | wc -l)" "60" "all 60 new contacts scored in the pipe"
 like "$(cat score.err)" "60 contacts scored" "and the summary says so"
 is "$(q "select count(*) from scores where entity_id in (select id from contacts where email like '%@fresh.example')")" "60" "their scores are stored"
@@ -22,15 +22,17 @@ is "$(q "select count(*) from scores where entity_id in (select id from contacts
 # Records changed upstream are scored with their new values: the pipe's
 # scores equal those of a full run right after.
 crm-export -t deal -w outcome= --fields id,amount,stage | head -5 | jq -c '{type: "deal", id, amount: ((.amount // 1000) * 3), stage: "Negotiation"}' >changed.ndjson
-crm-import changed.ndjson 2>/dev/null | crm-score -t deal 2>/dev/null | jq -r 'select(.score != null) | "\(.id) \(.score)"' | sort >pipe.txt
+st crm-import changed.ndjson 2>/dev/null | st crm-score -t deal 2>/dev/null | jq -r 'select(.score != null) | "\(.id) \(.score)"' | sort >pipe.txt
 crm-score --all -q -t deal 2>/dev/null | jq -r 'select(.id as $i | $i) | "\(.id) \(.score)"' | sort >all.txt
+stages_ok 2 "crm-import | crm-score on changed deals: both exit 0"
 is "$(wc -l <pipe.txt)" "5" "five changed deals scored in the pipe"
 is "$(join pipe.txt all.txt | awk '$2 != $3' | wc -l)" "0" "each with the score a full run gives right after"
 
 # A dry run upstream: records not in the database are scored from their
 # own fields, say so, and score what they score once imported.
 printf 'first_name,last_name,email,company\nDry,Run,dry1@dryrun.example,Acme\nDry2,Run,dry2@dryrun.example,Acme\n' >dry.csv
-crm-import -n dry.csv 2>/dev/null | crm-score -t contact >dry.ndjson 2>dry.err
+st crm-import -n dry.csv 2>/dev/null | st crm-score -t contact >dry.ndjson 2>dry.err
+stages_ok 2 "crm-import -n | crm-score: both exit 0"
 is "$(jq -r '[.in_database, (.score != null)] | map(tostring) | join(" ")' dry.ndjson | sort -u)" "false true" "crm-import -n | crm-score: scored from their own fields, saying so"
 like "$(cat dry.err)" "2 not in the database, scored from their own fields" "the summary says so"
 is "$(q "select count(*) from contacts where email like '%@dryrun.example'")" "0" "and nothing was written"
@@ -58,15 +60,16 @@ like "$(cat ex2.err)" "no contact 'c_0000000000000000'" "the unknown one named"
 # import | dedupe | score | explain: the merged copies reach the end.
 printf 'first_name,last_name,email,company\n' >dup.csv
 for i in 3 4 5; do printf 'New%d,Lead,new%d@fresh.example,Acme\n' "$i" "$i" >>dup.csv; done
-crm-import dup.csv 2>/dev/null | crm-dedupe 2>/dev/null | crm-score -t contact 2>/dev/null | crm-explain -f ndjson >chain.json 2>chain.err
-is "$?" "0" "crm-import | crm-dedupe | crm-score | crm-explain: exit 0"
+st crm-import dup.csv 2>/dev/null | st crm-dedupe 2>/dev/null | st crm-score -t contact 2>/dev/null | st crm-explain -f ndjson >chain.json 2>chain.err
+stages_ok 4 "crm-import | crm-dedupe | crm-score | crm-explain: every stage exit 0"
 is "$(jq -r .type chain.json | sort | uniq -c | awk '{$1 = $1; print}')" "3 explanation" "three explanations reach the end"
 
 # A dry run upstream: records not in the database are still compared, by
 # their own fields, and say so.
 crm-export -t contact -w email~@ 2>/dev/null | head -12 | jq -r '[.first_name, .last_name, (.email | sub("@"; "+copy@")), .company] | @csv' |
 	sed '1i first_name,last_name,email,company' >copies.csv
-crm-import -n --source other copies.csv 2>/dev/null | crm-dedupe -n >dry.ndjson 2>dry.err
+st crm-import -n --source other copies.csv 2>/dev/null | st crm-dedupe -n >dry.ndjson 2>dry.err
+stages_ok 2 "crm-import -n | crm-dedupe -n: both exit 0"
 is "$(jq -r .duplicate.action dry.ndjson | sort | uniq -c | awk '{$1 = $1; print}')" "12 merge" "crm-import -n | crm-dedupe -n: the 12 copies are found"
 like "$(jq -r '.duplicate.why' dry.ndjson | sort -u)" "not in the database" "each says it was compared by its own fields"
 like "$(cat dry.err)" "12 incoming records are not in the database" "and the summary says so"

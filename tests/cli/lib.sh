@@ -46,6 +46,37 @@ like() {	# like GOT SUBSTRING DESCRIPTION
 	esac
 }
 
+fail() {	# fail DESCRIPTION - a check that failed where it was made
+	_n=$((_n + 1))
+	echo "not ok $_n - $1" | tee /dev/stderr
+	_failed=$((_failed + 1))
+}
+
+skip() {	# skip REASON - a check not made here, and why (TAP's SKIP)
+	_n=$((_n + 1))
+	echo "ok $_n # SKIP $1"
+}
+
+skip_rest() {	# skip_rest REASON - the checks left are not made here: end
+	skip "$1"
+	done_testing
+	exit
+}
+
+# A pipe's every stage, not only its last (dash has no pipefail): run
+# each as "st CMD ARGS..." and check them all with stages_ok.
+st() {	# st CMD ARGS... - run a stage of a pipe, keeping its exit status
+	"$@"
+	set -- $? "$1"
+	echo "$1 $2" >>"$T/.stages"
+	return "$1"
+}
+
+stages_ok() {	# stages_ok N DESCRIPTION - the last N stages all exited 0
+	is "$(cat "$T/.stages" 2>/dev/null | awk '{ n++; if ($1 != 0) bad = bad " " $2 "=" $1 } END { print n + 0 ":" bad }')" "$1:" "$2"
+	rm -f "$T/.stages"
+}
+
 skip_all() {
 	echo "1..0 # SKIP $1"
 	exit 0
