@@ -13,7 +13,7 @@
 #   make fuzz       libFuzzer (clang) on each input parser, FUZZ_TIME seconds
 #                   each (default 60); what they find is kept in tests/fuzz/
 #   make install    PREFIX=/usr/local DESTDIR= (and make uninstall)
-#   make lint       mandoc -Tlint, cppcheck
+#   make lint       mandoc -Tlint, cppcheck, scripts/lint-src (layers, tests)
 #
 # User CFLAGS are respected; warnings are appended. Dependencies come from
 # pkg-config, except libcsv which ships no .pc file: CSV_CFLAGS/CSV_LIBS.
@@ -179,6 +179,7 @@ bench: deps
 
 lint:
 	mandoc -Tlint -W warning $(MAN)
+	scripts/lint-src
 	cppcheck --quiet --error-exitcode=1 --enable=warning,portability \
 		--std=c11 -D_GNU_SOURCE --suppress=missingIncludeSystem lib cmd
 

@@ -64,11 +64,11 @@ static const struct cli cli = {
 /* trail: check the audit trail's hash chain; exit 1 when it is broken. */
 static int cmd_trail(struct crm_store *db)
 {
-	struct crm_audit_verify v;
+	struct crm_trail_verify v;
 	struct crm_err e = { 0 };
 	char line[256];
 
-	if (crm_audit_verify(db, &v, &e) < 0)
+	if (crm_trail_verify(db, &v, &e) < 0)
 		cli_die_err(&e);
 	snprintf(line, sizeof(line),
 		 "{\"type\":\"trail\",\"status\":\"%s\",\"entries\":%lld,\"broken_at\":%lld,\"head\":\"%s\"}\n",

@@ -10,6 +10,7 @@
 
 #include <jansson.h>
 
+#include "../lib/crypt.h"
 #include "../lib/db.h"
 #include "../lib/linkage.h"
 #include "../lib/dedupe.h"

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../lib/crypt.h"
 #include "../lib/db.h"
 #include "../lib/ndjson.h"
 #include "../lib/store/store.h"

@@ -11,6 +11,7 @@
 
 #include <jansson.h>
 
+#include "../lib/crypt.h"
 #include "../lib/db.h"
 #include "../lib/store/store.h"
 #include "../lib/explain.h"

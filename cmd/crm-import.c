@@ -12,6 +12,7 @@
 #include <jansson.h>
 #include <sodium.h>
 
+#include "../lib/crypt.h"
 #include "../lib/db.h"
 #include "../lib/erp.h"
 #include "../lib/import.h"

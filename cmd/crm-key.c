@@ -58,7 +58,7 @@ static void audit(const char *action, const char *detail)
 
 	crm_actor_cli(actor, sizeof(actor));
 	if (crm_store_open(&db, crm_db_path(cli_db), CRM_STORE_CREATE, &e) < 0 ||
-	    crm_audit_append(db, actor, action, NULL, NULL, detail, &e) < 0)
+	    crm_trail_append(db, actor, action, NULL, NULL, detail, &e) < 0)
 		cli_die_err(&e);
 	crm_store_close(db);
 }
@@ -88,7 +88,7 @@ static void seal(long batch, int quiet)
 		fputs("\r\033[K", stderr);
 	snprintf(detail, sizeof(detail), "{\"rows\":%lld,\"cells\":%lld,\"keys\":%lld,\"batches\":%lld}",
 		 st.rows, st.cells, st.keys, st.batches);
-	if (crm_audit_append(db, actor, "key-seal", NULL, NULL, detail, &e) < 0)
+	if (crm_trail_append(db, actor, "key-seal", NULL, NULL, detail, &e) < 0)
 		cli_die_err(&e);
 	crm_store_close(db);
 	if (!quiet)

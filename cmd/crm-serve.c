@@ -11,6 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "../lib/crypt.h"
 #include "../lib/auth.h"
 #include "../lib/db.h"
 #include "../lib/hooks.h"

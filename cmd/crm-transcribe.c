@@ -23,6 +23,7 @@
 #include <curl/curl.h>
 #include <jansson.h>
 
+#include "../lib/crypt.h"
 #include "../lib/asr.h"
 #include "../lib/callan.h"
 #include "../lib/calls.h"

@@ -1,14 +1,12 @@
 /*
  * auth.c - API tokens and record ownership.
  */
+#include <stdio.h>
 #include <string.h>
-#include <sys/random.h>
-
-#include <openssl/evp.h>
-#include <openssl/hmac.h>
 
 #include "auth.h"
 #include "db.h"
+#include "digest.h"
 #include "store/store.h"
 
 static const char *const role_names[] = { "", "rep", "manager", "admin" };
@@ -26,51 +24,6 @@ const char *crm_role_name(enum crm_role r)
 	return role_names[r];
 }
 
-static void hex(const unsigned char *d, size_t n, char *out)
-{
-	static const char digits[] = "0123456789abcdef";
-
-	for (size_t i = 0; i < n; i++) {
-		out[2 * i] = digits[d[i] >> 4];
-		out[2 * i + 1] = digits[d[i] & 15];
-	}
-	out[2 * n] = '\0';
-}
-
-void crm_sha256_hex(const void *data, size_t n, char *out)
-{
-	unsigned char md[EVP_MAX_MD_SIZE];
-	unsigned int len = 0;
-
-	EVP_Digest(data, n, md, &len, EVP_sha256(), NULL);
-	hex(md, len, out);
-}
-
-void crm_hmac_sha256_hex(const void *key, size_t klen, const void *data,
-			 size_t n, char *out)
-{
-	unsigned char md[EVP_MAX_MD_SIZE];
-	unsigned int len = 0;
-
-	HMAC(EVP_sha256(), key, (int)klen, data, n, md, &len);
-	hex(md, len, out);
-}
-
-int crm_random(void *buf, size_t n)
-{
-	unsigned char *p = buf;
-
-	while (n) {
-		ssize_t got = getrandom(p, n, 0);
-
-		if (got < 0)
-			return -1;
-		p += got;
-		n -= (size_t)got;
-	}
-	return 0;
-}
-
 int crm_token_add(struct crm_store *db, const char *name, enum crm_role role,
 		  const char *user, const char *team, const char *expires,
 		  char *out, char *id_out, struct crm_err *e)
@@ -83,7 +36,7 @@ int crm_token_add(struct crm_store *db, const char *name, enum crm_role role,
 	if (crm_random(raw, sizeof(raw)) < 0)
 		return crm_err_set(e, CRM_ESOFTWARE, "no random bytes from the kernel");
 	memcpy(out, "crm_", 4);
-	hex(raw, sizeof(raw), out + 4);
+	crm_hex(raw, sizeof(raw), out + 4);
 	crm_sha256_hex(out, strlen(out), hash);
 	crm_id_new("tk_", id_out);
 	crm_db_timestamp(now, sizeof(now));

@@ -51,16 +51,6 @@ int crm_token_revoke(struct crm_store *db, const char *which, struct crm_err *e)
 int crm_token_check(struct crm_store *db, const char *token, struct crm_principal *p,
 		    const char **why, struct crm_err *e);
 
-/* SHA-256 of data as 64 hex digits into out[65]. */
-void crm_sha256_hex(const void *data, size_t n, char *out);
-
-/* HMAC-SHA256 of data under key as 64 hex digits into out[65]. */
-void crm_hmac_sha256_hex(const void *key, size_t klen, const void *data,
-			 size_t n, char *out);
-
-/* Fill buf with n random bytes from the kernel; 0 or -1. */
-int crm_random(void *buf, size_t n);
-
 /*
  * May p act on a record owned by owner (NULL: nobody)? Admins may;
  * a rep if owner is p->user; a manager also if owner is in p->team by

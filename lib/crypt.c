@@ -364,7 +364,7 @@ static int store_open(struct crm_crypt *c, int create, struct crm_err *e)
 			return crm_err_set(e, CRM_EIO, "%s: %s", path, strerror(errno));
 		close(fd);
 	}
-	if (crm_store_open(&c->store, path, CRM_STORE_OTHER, e) < 0) {
+	if (crm_store_connect(&c->store, path, CRM_STORE_OTHER, e) < 0) {
 		if (pg && e->code == CRM_ENOINPUT) {
 			char m[CRM_ERR_MAX];
 
@@ -1167,6 +1167,23 @@ int crm_crypt_attach(struct crm_store *s, const char *target, int allow_plain,
 out:
 	pthread_mutex_unlock(&reg_mu);
 	return rc;
+}
+
+int crm_store_open(struct crm_store **out, const char *target, int flags, struct crm_err *e)
+{
+	struct crm_crypt *c = NULL;
+
+	if (crm_store_connect(out, target, flags, e) < 0)
+		return -1;
+	if (flags & (CRM_STORE_PLAIN | CRM_STORE_OTHER))
+		return 0;
+	if (crm_crypt_attach(*out, target, 0, &c, e) < 0) {
+		crm_store_close(*out);
+		*out = NULL;
+		return -1;
+	}
+	crm_store_set_crypt(*out, c, crm_crypt_detach);
+	return 0;
 }
 
 void crm_crypt_detach(struct crm_crypt *c)

@@ -65,6 +65,16 @@ int crm_crypt_attach(struct crm_store *s, const char *target, int allow_plain,
 void crm_crypt_detach(struct crm_crypt *c);
 
 /*
+ * Open the database at target, as every tool does: the store's
+ * connection (crm_store_connect, which flags and e are as for) and,
+ * unless CRM_STORE_PLAIN or CRM_STORE_OTHER, its encryption: with a key
+ * configured, cells are sealed and opened on this connection; without
+ * one, a database with sealed cells is refused. crm_store_close() ends
+ * both.
+ */
+int crm_store_open(struct crm_store **out, const char *target, int flags, struct crm_err *e);
+
+/*
  * Copy the key store of the database src to that of dst (crm db copy):
  * the master key checks and every wrapped data key, byte for byte, and
  * the highest key id given; no key is unwrapped, so no key file is

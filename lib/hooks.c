@@ -16,6 +16,7 @@
 
 #include "auth.h"
 #include "db.h"
+#include "digest.h"
 #include "store/store.h"
 #include "hooks.h"
 #include "row.h"

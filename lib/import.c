@@ -28,7 +28,7 @@
 #include "store/store.h"
 #include "crypt.h"
 #include "import.h"
-#include "privacy.h"
+#include "trail.h"
 #include "ndjson.h"
 #include "row.h"
 

@@ -23,7 +23,7 @@
 #include "crypt.h"
 #include "merge.h"
 #include "ndjson.h"
-#include "privacy.h"
+#include "trail.h"
 #include "store/store.h"
 
 /* Columns that point at a record of a type, moved to the survivor. */
@@ -525,7 +525,7 @@ int crm_merge(struct crm_store *db, const struct crm_entity *t, const char *a,
 		crm_buf_addc(&d, ',');
 		crm_json_str(&d, us, strlen(us));
 		crm_buf_adds(&d, "]}");
-		arc = d.data ? crm_audit_append(db, actor, "merge-across-owners", t->kind, s_id, d.data, e)
+		arc = d.data ? crm_trail_append(db, actor, "merge-across-owners", t->kind, s_id, d.data, e)
 			     : crm_err_set(e, CRM_ESOFTWARE, "out of memory");
 		crm_buf_release(&d);
 		if (arc < 0)

@@ -1,44 +1,16 @@
 /*
- * privacy.h - data subjects' rights and accountability: erasure (GDPR
- * Art. 17, CCPA delete) with crypto-shredding, access and portability
- * (Art. 15/20), the suppression list, retention purges and the audit
- * trail, a hash chain of who did what and when.
+ * privacy.h - data subjects' rights: erasure (GDPR Art. 17, CCPA
+ * delete) with crypto-shredding, access and portability (Art. 15/20),
+ * adding to the suppression list, retention purges. The audit trail and
+ * the suppression list's look-up are below, in trail.h.
  */
 #ifndef CRM_PRIVACY_H
 #define CRM_PRIVACY_H
 
 
 #include "store/store.h"
+#include "trail.h"
 #include "util.h"
-
-/* "cli:USER" for a command run by USER; the API passes "token:NAME". */
-void crm_actor_cli(char *out, size_t n);
-
-/*
- * Append to the audit trail: actor did action (import, forget, read...)
- * to entity/entity_id, with detail (a JSON object or NULL). Inside the
- * caller's transaction if one is open, else in one of its own.
- */
-int crm_audit_append(struct crm_store *db, const char *actor, const char *action,
-		     const char *entity, const char *entity_id,
-		     const char *detail, struct crm_err *e);
-/* Append n entries at once, in order (one round trip on PostgreSQL). */
-struct crm_audit_entry {
-	const char *actor, *action, *entity, *entity_id, *detail;
-};
-int crm_audit_append_all(struct crm_store *db, const struct crm_audit_entry *v, size_t n,
-			 struct crm_err *e);
-
-struct crm_audit_verify {
-	long long entries;
-	long long broken_at;	/* first seq whose hash does not follow, or 0 */
-	char head[65];		/* hash of the last entry */
-};
-/* Recompute the chain. */
-int crm_audit_verify(struct crm_store *db, struct crm_audit_verify *v, struct crm_err *e);
-
-/* Is this email or phone ("email", "phone") on the suppression list? */
-int crm_suppressed(struct crm_store *db, const char *field, const char *value);
 
 struct crm_forget {
 	long long request;	/* subject_requests id */

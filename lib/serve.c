@@ -693,7 +693,7 @@ static int audit_requeue(struct crm_server *s, struct audit_ent *q, size_t n)
 static void audit_flush(struct crm_server *s, struct crm_store *db)
 {
 	struct audit_ent *q;
-	struct crm_audit_entry *v;
+	struct crm_trail_entry *v;
 	struct crm_err e = { 0 };
 	struct crm_buf d;
 	size_t n, *off;
@@ -720,9 +720,9 @@ static void audit_flush(struct crm_server *s, struct crm_store *db)
 		logf_(s, "audit trail: out of memory (%zu entries lost)", n);
 	} else {
 		for (size_t i = 0; i < n; i++)
-			v[i] = (struct crm_audit_entry){ q[i].actor, q[i].action, q[i].entity,
+			v[i] = (struct crm_trail_entry){ q[i].actor, q[i].action, q[i].entity,
 							 q[i].id[0] ? q[i].id : NULL, d.data + off[i] };
-		if (crm_audit_append_all(db, v, n, &e) < 0 && e.code == CRM_EUNAVAILABLE &&
+		if (crm_trail_append_all(db, v, n, &e) < 0 && e.code == CRM_EUNAVAILABLE &&
 		    audit_requeue(s, q, n) == 0) {
 			/* kept for the next pass, in their order */
 			crm_buf_release(&d);
@@ -785,7 +785,7 @@ static void instance_begin(struct crm_server *s, struct crm_store *db)
 			 "last %.0f s, if any, are not in the trail\"}", gone[i].since, AUDIT_TICK);
 		if (crm_store_begin(db, &e) < 0)
 			break;
-		if (crm_audit_append(db, "crm-serve", "serve-unclean-stop", "crm-serve", instance, detail, &e) < 0 ||
+		if (crm_trail_append(db, "crm-serve", "serve-unclean-stop", "crm-serve", instance, detail, &e) < 0 ||
 		    crm_store_run(db, "DELETE FROM meta WHERE key = ?1", p, 1, &e) < 0 ||
 		    crm_store_commit(db, &e) < 0) {
 			crm_store_rollback(db);

@@ -68,6 +68,7 @@ struct crm_store {
 	int flags;		/* as opened */
 	void *h;		/* the backend's handle */
 	struct crm_crypt *crypt;	/* field encryption, or NULL */
+	void (*crypt_release)(struct crm_crypt *);
 	long patience;		/* ms to wait for a server that went away;
 				 * -1: the busy timeout, else a minute */
 	long resets;		/* connections made again */

@@ -8,7 +8,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../crypt.h"
 #include "../db.h"
 #include "backend.h"
 
@@ -31,7 +30,7 @@ static void display_name(char *out, size_t n, const char *target)
 	snprintf(out, n, "%.*s:***%s", (int)(colon - target), target, at);
 }
 
-int crm_store_open(struct crm_store **out, const char *target, int flags, struct crm_err *e)
+int crm_store_connect(struct crm_store **out, const char *target, int flags, struct crm_err *e)
 {
 	const struct crm_store_ops *ops = crm_store_is_url(target) ? &crm_store_pg : &crm_store_sqlite_ops;
 	/* The name is kept after the struct, in the same allocation. */
@@ -80,11 +79,6 @@ int crm_store_open(struct crm_store **out, const char *target, int flags, struct
 			goto fail;
 		}
 	}
-	/* With a key configured, cells are sealed and opened on this
-	 * connection; without one, a database with sealed cells is refused.
-	 * CRM_STORE_PLAIN takes cells as they are, key or none. */
-	if (!(flags & CRM_STORE_PLAIN) && crm_crypt_attach(s, target, 0, &s->crypt, e) < 0)
-		goto fail;
 	*out = s;
 	return 0;
 fail:
@@ -97,7 +91,8 @@ void crm_store_close(struct crm_store *s)
 	if (!s)
 		return;
 	s->ops->close(s);
-	crm_crypt_detach(s->crypt);
+	if (s->crypt_release)
+		s->crypt_release(s->crypt);
 	free(s);
 }
 
@@ -273,6 +268,13 @@ int crm_store_set_meta(struct crm_store *s, const char *key, const char *value,
 int crm_store_readonly(const struct crm_store *s)
 {
 	return s->flags & CRM_STORE_READONLY;
+}
+
+void crm_store_set_crypt(struct crm_store *s, struct crm_crypt *c,
+			 void (*release)(struct crm_crypt *))
+{
+	s->crypt = c;
+	s->crypt_release = release;
 }
 
 struct crm_crypt *crm_store_crypt(struct crm_store *s)

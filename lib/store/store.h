@@ -57,12 +57,22 @@ struct crm_stmt;
 int crm_store_is_url(const char *target);
 
 /*
- * Open target (see above) and, unless CRM_STORE_NOMIGRATE or
+ * Connect to target (see above) and, unless CRM_STORE_NOMIGRATE or
  * CRM_STORE_READONLY, bring its schema to this build's version. *out is
  * the caller's, closed with crm_store_close(). -1 with e filled.
+ *
+ * This is the store without its encryption: tools open a database with
+ * crm_store_open() (crypt.h), which connects and fills the slot below
+ * with the database's keys, or refuses a sealed database without them.
  */
-int crm_store_open(struct crm_store **out, const char *target, int flags, struct crm_err *e);
+int crm_store_connect(struct crm_store **out, const char *target, int flags, struct crm_err *e);
 void crm_store_close(struct crm_store *s);
+
+/* The slot field encryption fills at open: the connection's keys, and
+ * what lets them go at crm_store_close(). */
+struct crm_crypt;
+void crm_store_set_crypt(struct crm_store *s, struct crm_crypt *c,
+			 void (*release)(struct crm_crypt *));
 
 enum crm_store_kind crm_store_kind(const struct crm_store *s);
 /* The target, with a password in a URL replaced by "***": for messages. */

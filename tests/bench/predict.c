@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../../lib/crypt.h"
 #include "../../lib/db.h"
 #include "../../lib/model.h"
 

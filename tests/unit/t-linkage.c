@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <unistd.h>
 
+#include "../../lib/crypt.h"
 #include "../../lib/db.h"
 #include "../../lib/linkage.h"
 #include "../../lib/store/store.h"

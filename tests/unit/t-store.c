@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <unistd.h>
 
+#include "../../lib/crypt.h"
 #include "../../lib/store/store.h"
 #include "tap.h"
 

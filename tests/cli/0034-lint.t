@@ -1,0 +1,48 @@
+#!/bin/sh
+# scripts/lint-src: the layers of lib/README hold, no include loop, no
+# new backend branch above lib/store, no test that cannot fail; and each
+# check fails when its rule is broken (on a copy of the tree).
+. "$(dirname "$0")/lib.sh"
+
+"$TOP"/scripts/lint-src >out 2>&1
+is "$?:$(cat out)" "0:" "the tree passes"
+
+copy() {	# copy: a fresh copy of what lint-src reads, in ./tree
+	rm -rf tree
+	mkdir -p tree/scripts tree/tests
+	cp -r "$TOP"/lib "$TOP"/cmd tree/
+	cp -r "$TOP"/tests/cli tree/tests/
+	cp "$TOP"/scripts/lint-src tree/scripts/
+}
+
+copy
+sed -i '0,/#include "/s|#include "|#include "api.h"\n#include "|' tree/lib/row.c
+tree/scripts/lint-src >out 2>&1
+is "$?" "1" "an include against the layer order fails"
+like "$(cat out)" "lib/row.c: row (layer 3) includes api.h (layer 6), above it" "naming the file and the layers"
+
+copy
+sed -i '0,/#include "/s|#include "|#include "linkage.h"\n#include "|' tree/lib/dedupe.h
+sed -i '0,/#include "/s|#include "|#include "dedupe.h"\n#include "|' tree/lib/linkage.h
+tree/scripts/lint-src >out 2>&1
+is "$?" "1" "two modules of one layer that include each other fail"
+like "$(cat out)" "include loop" "as a loop"
+
+copy
+printf 'int f(struct crm_store *db);\nint f(struct crm_store *db) { return crm_store_kind(db) == CRM_STORE_SQLITE; }\n' >>tree/lib/nba.c
+tree/scripts/lint-src >out 2>&1
+is "$?" "1" "one more backend branch above lib/store fails"
+like "$(cat out)" "lib/nba.c" "and is shown"
+
+copy
+printf 'ok 0 "always"\n' >>tree/tests/cli/0010-import.t
+tree/scripts/lint-src >out 2>&1
+is "$?" "1" "a test that checks a constant fails"
+like "$(cat out)" '0010-import.t' "naming it"
+
+copy
+touch tree/lib/newmod.c
+printf '#include "util.h"\n' >tree/lib/newmod.c
+tree/scripts/lint-src >out 2>&1
+like "$(cat out)" "'newmod' or 'util' is in no layer" "a module in no layer fails"
+done_testing
