@@ -15,7 +15,7 @@
 
 #include "cli.h"
 #include "../lib/crypt.h"
-#include "../lib/db.h"
+#include "../lib/store/store.h"
 
 #ifndef CRM_VERSION
 #define CRM_VERSION "0.0.0"
@@ -161,7 +161,7 @@ int cli_next(const struct cli *c, int argc, char **argv, const char **arg)
 				fprintf(stderr, "%s: --busy-timeout: want seconds, not '%s'\n", c->name, optarg);
 				exit(CRM_EUSAGE);
 			}
-			crm_db_busy_timeout((long)(secs * 1000));
+			crm_store_busy_timeout((long)(secs * 1000));
 			cli_busy_given = 1;
 			continue;
 		}

@@ -13,7 +13,6 @@
 #include "../lib/audit.h"
 #include "../lib/checks.h"
 #include "../lib/crypt.h"
-#include "../lib/db.h"
 #include "../lib/store/store.h"
 #include "../lib/privacy.h"
 #include "../lib/fairness.h"
@@ -759,7 +758,7 @@ int main(int argc, char **argv)
 	cmd = argv[optind];
 	if (optind + 1 < argc && strcmp(cmd, "history"))
 		cli_die(CRM_EUSAGE, "%s: unexpected argument '%s'", cmd, argv[optind + 1]);
-	if (crm_store_open(&db, crm_db_path(cli_db), 0, &e) < 0) {
+	if (crm_store_open(&db, crm_store_target(cli_db), 0, &e) < 0) {
 		/* Records piped in are audited from their own fields, and the
 		 * run is stored only where a database exists. */
 		if (e.code != CRM_ENOINPUT || strcmp(cmd, "bias") || !cli_stdin_records())

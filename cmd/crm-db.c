@@ -7,7 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "../lib/db.h"
+#include "../lib/store/store.h"
 #include "../lib/crypt.h"
 #include "../lib/dbcopy.h"
 #include "../lib/ndjson.h"
@@ -119,7 +119,7 @@ int main(int argc, char **argv)
 		cli_die(CRM_EUSAGE, "say what to do: init, count or copy (see --help)");
 	cmd = argv[optind++];
 	if (!strcmp(cmd, "init") || !strcmp(cmd, "count")) {
-		const char *target = optind < argc ? argv[optind++] : crm_db_path(cli_db);
+		const char *target = optind < argc ? argv[optind++] : crm_store_target(cli_db);
 		int from = 0, to = 0;
 
 		if (optind < argc)

@@ -11,7 +11,6 @@
 #include <jansson.h>
 
 #include "../lib/crypt.h"
-#include "../lib/db.h"
 #include "../lib/linkage.h"
 #include "../lib/dedupe.h"
 #include "../lib/pairmodel.h"
@@ -128,7 +127,7 @@ static struct crm_store *open_rw(void)
 	struct crm_err e = { 0 };
 	struct crm_store *db;
 
-	if (crm_store_open(&db, crm_db_path(cli_db), 0, &e) < 0)
+	if (crm_store_open(&db, crm_store_target(cli_db), 0, &e) < 0)
 		cli_die_err(&e);
 	return db;
 }
@@ -192,7 +191,7 @@ static int cmd_review(void)
 	struct crm_store *db;
 	struct crm_err e = { 0 };
 
-	if (crm_store_open(&db, crm_db_path(cli_db), CRM_STORE_READONLY, &e) < 0)
+	if (crm_store_open(&db, crm_store_target(cli_db), CRM_STORE_READONLY, &e) < 0)
 		cli_die_err(&e);
 	print_rows(db, "SELECT id, entity, a_id, b_id, probability, weight, reason, fields, created_at "
 		       "FROM match_reviews WHERE status = 'open' ORDER BY reason IS NULL, probability DESC",
@@ -206,7 +205,7 @@ static int cmd_merges(void)
 	struct crm_store *db;
 	struct crm_err e = { 0 };
 
-	if (crm_store_open(&db, crm_db_path(cli_db), CRM_STORE_READONLY, &e) < 0)
+	if (crm_store_open(&db, crm_store_target(cli_db), CRM_STORE_READONLY, &e) < 0)
 		cli_die_err(&e);
 	print_rows(db, "SELECT id, entity, survivor_id, merged_id, probability, weight, reason, status, "
 		       "decisions, created_at, undone_at FROM merges ORDER BY created_at, id",
@@ -620,7 +619,7 @@ int main(int argc, char **argv)
 		read_incoming(&in, type, argv + optind, argc - optind);
 	if (review > automerge)
 		cli_die(CRM_EUSAGE, "--review must not be above --auto-merge");
-	if (crm_store_open(&db, crm_db_path(cli_db), dry ? CRM_STORE_READONLY : 0, &e) < 0)
+	if (crm_store_open(&db, crm_store_target(cli_db), dry ? CRM_STORE_READONLY : 0, &e) < 0)
 		cli_die_err(&e);
 	t0 = crm_now();
 	crm_linkage_init(&lk, type);

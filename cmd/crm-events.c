@@ -8,7 +8,6 @@
 #include <string.h>
 
 #include "../lib/crypt.h"
-#include "../lib/db.h"
 #include "../lib/ndjson.h"
 #include "../lib/store/store.h"
 #include "cli.h"
@@ -77,7 +76,7 @@ int main(int argc, char **argv)
 	}
 	if (optind < argc)
 		cli_die(CRM_EUSAGE, "unexpected argument '%s'", argv[optind]);
-	if (crm_store_open(&s, crm_db_path(cli_db), CRM_STORE_READONLY, &e) < 0)
+	if (crm_store_open(&s, crm_store_target(cli_db), CRM_STORE_READONLY, &e) < 0)
 		cli_die_err(&e);
 	/* Heard from before the first look: nothing logged between the two
 	 * goes unnoticed until the next interval. */

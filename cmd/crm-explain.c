@@ -12,7 +12,6 @@
 #include <jansson.h>
 
 #include "../lib/crypt.h"
-#include "../lib/db.h"
 #include "../lib/store/store.h"
 #include "../lib/explain.h"
 #include "../lib/merge.h"
@@ -290,13 +289,13 @@ int main(int argc, char **argv)
 		}
 	}
 	if (patterns) {
-		if (crm_store_open(&db, crm_db_path(cli_db), 0, &e) < 0)
+		if (crm_store_open(&db, crm_store_target(cli_db), 0, &e) < 0)
 			cli_die_err(&e);
 		cmd_patterns(db, ptype, support, alpha, table);
 		crm_store_close(db);
 		return cli_finish(0);
 	}
-	if (crm_store_open(&db, crm_db_path(cli_db), CRM_STORE_READONLY, &e) < 0)
+	if (crm_store_open(&db, crm_store_target(cli_db), CRM_STORE_READONLY, &e) < 0)
 		cli_die_err(&e);
 	/* Operands that are ids are explained; the others are files of
 	 * records (or -), read a chunk at a time like stdin. */

@@ -12,7 +12,7 @@
 
 #include "../lib/crypt.h"
 #include "../lib/csvread.h"
-#include "../lib/db.h"
+#include "../lib/store/store.h"
 #include "../lib/export.h"
 #include "../lib/ndjson.h"
 #include "../lib/normalize.h"
@@ -314,7 +314,7 @@ static int export_subject(const char *subject)
 	struct crm_store *s;
 	int rc;
 
-	if (crm_store_open(&s, crm_db_path(cli_db), 0, &e) < 0)
+	if (crm_store_open(&s, crm_store_target(cli_db), 0, &e) < 0)
 		cli_die_err(&e);
 	crm_actor_cli(actor, sizeof(actor));
 	rc = crm_subject_export(s, subject, actor, emit_line, NULL, &e);
@@ -395,7 +395,7 @@ int main(int argc, char **argv)
 			types[ntypes++] = &crm_entities[i];
 	if (fmt == F_CSV && ntypes != 1)
 		cli_die(CRM_EUSAGE, "CSV holds one record type: give one --type");
-	if (crm_store_open(&db, crm_db_path(cli_db), CRM_STORE_READONLY, &e) < 0 ||
+	if (crm_store_open(&db, crm_store_target(cli_db), CRM_STORE_READONLY, &e) < 0 ||
 	    /* One read transaction: a consistent snapshot across the types. */
 	    crm_store_begin_read(db, &e) < 0)
 		cli_die_err(&e);

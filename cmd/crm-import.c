@@ -13,7 +13,7 @@
 #include <sodium.h>
 
 #include "../lib/crypt.h"
-#include "../lib/db.h"
+#include "../lib/store/store.h"
 #include "../lib/erp.h"
 #include "../lib/import.h"
 #include "../lib/mail.h"
@@ -547,7 +547,7 @@ int main(int argc, char **argv)
 		if (!c.rejects)
 			cli_die(CRM_ENOINPUT, "%s: %s", c.rejects_path, strerror(errno));
 	}
-	if (crm_store_open(&s, crm_db_path(cli_db), CRM_STORE_CREATE, &e) < 0)
+	if (crm_store_open(&s, crm_store_target(cli_db), CRM_STORE_CREATE, &e) < 0)
 		cli_die_err(&e);
 	/* Bulk work on SQLite: a fixed 16 MiB page cache (memory stays flat
 	 * however big the input) and fewer, larger checkpoints. */

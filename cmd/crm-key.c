@@ -10,7 +10,6 @@
 #include <jansson.h>
 
 #include "../lib/crypt.h"
-#include "../lib/db.h"
 #include "../lib/privacy.h"
 #include "../lib/store/store.h"
 #include "../lib/seal.h"
@@ -57,7 +56,7 @@ static void audit(const char *action, const char *detail)
 	struct crm_store *db;
 
 	crm_actor_cli(actor, sizeof(actor));
-	if (crm_store_open(&db, crm_db_path(cli_db), CRM_STORE_CREATE, &e) < 0 ||
+	if (crm_store_open(&db, crm_store_target(cli_db), CRM_STORE_CREATE, &e) < 0 ||
 	    crm_trail_append(db, actor, action, NULL, NULL, detail, &e) < 0)
 		cli_die_err(&e);
 	crm_store_close(db);
@@ -77,7 +76,7 @@ static void seal(long batch, int quiet)
 	struct crm_store *db;
 
 	crm_actor_cli(actor, sizeof(actor));
-	if (crm_store_open(&db, crm_db_path(cli_db), 0, &e) < 0)
+	if (crm_store_open(&db, crm_store_target(cli_db), 0, &e) < 0)
 		cli_die_err(&e);
 	if (crm_seal_all(db, batch, &st, quiet || !cli_isatty(2) ? NULL : seal_progress, NULL, &e) < 0) {
 		if (!quiet && cli_isatty(2))

@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../lib/db.h"
+#include "../lib/store/store.h"
 #include "../lib/privacy.h"
 #include "cli.h"
 
@@ -57,7 +57,7 @@ int main(int argc, char **argv)
 		cli_die(CRM_EUSAGE, "unexpected argument '%s'", argv[optind]);
 	if (!n)
 		cli_die(CRM_EUSAGE, "say what to purge: --retain KIND=DAYS (see --help)");
-	if (crm_store_open(&db, crm_db_path(cli_db), 0, &e) < 0)
+	if (crm_store_open(&db, crm_store_target(cli_db), 0, &e) < 0)
 		cli_die_err(&e);
 	crm_actor_cli(actor, sizeof(actor));
 	if (crm_purge(db, rules, n, actor, dry, &p, &e) < 0)

@@ -12,7 +12,6 @@
 
 #include <jansson.h>
 
-#include "../lib/db.h"
 #include "../lib/explain.h"
 #include "../lib/model.h"
 #include "../lib/scoring.h"
@@ -377,7 +376,7 @@ static int cmd_score(struct crm_store *db, const struct crm_entity *t, int quiet
 	for (size_t i = 0; i < d.n; i++)
 		if (isnan(d.y[i]))
 			open[nopen++] = i;
-	crm_db_timestamp(now, sizeof(now));
+	crm_timestamp(now, sizeof(now));
 	if (crm_store_begin(db, &e) < 0)
 		cli_die_err(&e);
 	/* The history rates as of this run, for explaining one record fast. */
@@ -670,7 +669,7 @@ int main(int argc, char **argv)
 		cmd = argv[optind];
 	if (table < 0)
 		table = cli_isatty(1);
-	if (crm_store_open(&db, crm_db_path(cli_db), 0, &e) < 0)
+	if (crm_store_open(&db, crm_store_target(cli_db), 0, &e) < 0)
 		cli_die_err(&e);
 	if (table)
 		names_db = db;

@@ -13,7 +13,6 @@
 
 #include "../lib/crypt.h"
 #include "../lib/auth.h"
-#include "../lib/db.h"
 #include "../lib/hooks.h"
 #include "../lib/ndjson.h"
 #include "../lib/row.h"
@@ -321,7 +320,7 @@ int main(int argc, char **argv)
 	/* A request waits for another writer's lock at most this long, then
 	 * is a 503: a client is answered, a writer elsewhere is not starved. */
 	if (!cli_busy_given && !getenv("CRM_BUSY_TIMEOUT"))
-		crm_db_busy_timeout(30000);
+		crm_store_busy_timeout(30000);
 	if (!h.ho.backoff)
 		h.ho.backoff = 2;
 	if (!h.ho.attempts)
@@ -331,7 +330,7 @@ int main(int argc, char **argv)
 
 		if (strcmp(argv[optind], "token") && strcmp(argv[optind], "hook"))
 			cli_die(CRM_EUSAGE, "unknown command '%s' (token or hook)", argv[optind]);
-		if (crm_store_open(&db, crm_db_path(cli_db), 0, &e) < 0)
+		if (crm_store_open(&db, crm_store_target(cli_db), 0, &e) < 0)
 			cli_die_err(&e);
 		status = !strcmp(argv[optind], "token") ?
 			 cmd_token(db, argc - optind, argv + optind, role, user, team, expires, table) :
@@ -341,7 +340,7 @@ int main(int argc, char **argv)
 	}
 	if (!cert != !key)
 		cli_die(CRM_EUSAGE, "give both --tls-cert and --tls-key");
-	o.db_path = crm_db_path(cli_db);
+	o.db_path = crm_store_target(cli_db);
 	if (cert) {
 		o.tls_cert = read_pem(cert);
 		o.tls_key = read_pem(key);

@@ -27,7 +27,6 @@
 #include "../lib/asr.h"
 #include "../lib/callan.h"
 #include "../lib/calls.h"
-#include "../lib/db.h"
 #include "../lib/id.h"
 #include "../lib/llm.h"
 #include "../lib/store/store.h"
@@ -566,7 +565,7 @@ static int show(int argc, char **argv)
 	struct crm_err e = {0};
 	int status = 0;
 
-	if (crm_store_open(&db, crm_db_path(cli_db), CRM_STORE_READONLY, &e) < 0)
+	if (crm_store_open(&db, crm_store_target(cli_db), CRM_STORE_READONLY, &e) < 0)
 		cli_die_err(&e);
 	for (int i = 0; i < argc; i++) {
 		struct crm_transcript t = {0};
@@ -708,7 +707,7 @@ int main(int argc, char **argv)
 		if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
 			cli_die(CRM_ESOFTWARE, "curl did not initialise");
 	}
-	if (!dry_run && crm_store_open(&db, crm_db_path(cli_db), CRM_STORE_CREATE, &e) < 0)
+	if (!dry_run && crm_store_open(&db, crm_store_target(cli_db), CRM_STORE_CREATE, &e) < 0)
 		cli_die_err(&e);
 	if (watch_dir) {
 		status = watch(watch_dir, once);

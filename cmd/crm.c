@@ -10,7 +10,6 @@
 #include <unistd.h>
 
 #include "../lib/crypt.h"
-#include "../lib/db.h"
 #include "../lib/store/store.h"
 #include "cli.h"
 
@@ -54,7 +53,7 @@ static int cmd_init(int argc, char **argv)
 
 	if (argc > 1)
 		cli_die(CRM_EUSAGE, "init: unexpected argument '%s'", argv[1]);
-	if (crm_store_open(&s, crm_db_path(cli_db), CRM_STORE_CREATE | CRM_STORE_NOMIGRATE, &e) < 0 ||
+	if (crm_store_open(&s, crm_store_target(cli_db), CRM_STORE_CREATE | CRM_STORE_NOMIGRATE, &e) < 0 ||
 	    crm_store_migrate(s, &from, &to, &e) < 0)
 		cli_die_err(&e);
 	if (from == to)

@@ -22,7 +22,6 @@
 #include "api.h"
 #include "calls.h"
 #include "merge.h"
-#include "db.h"
 #include "crypt.h"
 #include "entity.h"
 #include "explain.h"
@@ -910,7 +909,7 @@ static int rescore(struct crm_api *a, struct crm_store *db, const char *kind, co
 	r->done = 1;
 	r->probability = p;
 	r->score = (int)lround(100.0 * p);
-	crm_db_timestamp(now, sizeof(now));
+	crm_timestamp(now, sizeof(now));
 	{
 		struct crm_stmt *st;
 

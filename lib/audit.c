@@ -9,7 +9,6 @@
 #include <jansson.h>
 
 #include "audit.h"
-#include "db.h"
 #include "id.h"
 #include "model.h"
 #include "store/store.h"
@@ -860,7 +859,7 @@ int crm_audit_store(struct crm_store *db, const char *kind, const char *entity,
 	int rc;
 
 	crm_id_new("au_", id);
-	crm_db_timestamp(now, sizeof(now));
+	crm_timestamp(now, sizeof(now));
 	if (crm_store_prepare(db, "INSERT INTO audits (id, at, kind, entity, model_id, params, findings, violations, verdict) "
 			       "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)", 0, &st, e) < 0)
 		return -1;

@@ -5,7 +5,6 @@
 #include <string.h>
 
 #include "auth.h"
-#include "db.h"
 #include "digest.h"
 #include "store/store.h"
 
@@ -39,7 +38,7 @@ int crm_token_add(struct crm_store *db, const char *name, enum crm_role role,
 	crm_hex(raw, sizeof(raw), out + 4);
 	crm_sha256_hex(out, strlen(out), hash);
 	crm_id_new("tk_", id_out);
-	crm_db_timestamp(now, sizeof(now));
+	crm_timestamp(now, sizeof(now));
 	return crm_store_run(db, "INSERT INTO api_tokens (id, name, hash, role, \"user\", team, created_at, expires_at) "
 			     "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)", p, 8, e) < 0 ? -1 : 0;
 }
@@ -50,7 +49,7 @@ int crm_token_revoke(struct crm_store *db, const char *which, struct crm_err *e)
 	const char *p[] = { which, now };
 	long long changes;
 
-	crm_db_timestamp(now, sizeof(now));
+	crm_timestamp(now, sizeof(now));
 	if ((changes = crm_store_run(db, "UPDATE api_tokens SET revoked_at = ?2 "
 				     "WHERE (id = ?1 OR name = ?1) AND revoked_at IS NULL", p, 2, e)) < 0)
 		return -1;
@@ -78,7 +77,7 @@ int crm_token_check(struct crm_store *db, const char *token, struct crm_principa
 		crm_store_stmt_done(st);
 		return rc;
 	}
-	crm_db_timestamp(now, sizeof(now));
+	crm_timestamp(now, sizeof(now));
 	if (crm_stmt_type(st, 6) != CRM_NULL) {
 		*why = "token revoked";
 		rc = 0;

@@ -9,7 +9,6 @@
 
 #include "calls.h"
 #include "crypt.h"
-#include "db.h"
 #include "pack.h"
 #include "seal.h"
 #include "store/store.h"
@@ -365,7 +364,7 @@ int crm_call_store(struct crm_store *db, const struct crm_call_in *in, struct cr
 	int r;
 
 	memset(out, 0, sizeof *out);
-	crm_db_timestamp(now, sizeof now);
+	crm_timestamp(now, sizeof now);
 	if (crm_store_begin(db, e) < 0)
 		return -1;
 	r = crm_store_text1(db, "SELECT interaction_id FROM transcripts WHERE source_sha = ?1", in->sha,

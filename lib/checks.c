@@ -11,7 +11,6 @@
 #include <string.h>
 
 #include "checks.h"
-#include "db.h"
 #include "entity.h"
 #include "linkage.h"
 #include "store/store.h"

@@ -14,7 +14,6 @@
 
 #include "crypt.h"
 #include "store/store.h"
-#include "db.h"
 
 #define MKEY 32			/* master key */
 #define DKEY 64			/* data key: 32 cipher + 32 nonce/MAC */
@@ -109,7 +108,7 @@ int crm_crypt_store_path(const char *db_path, char *out, size_t n)
 {
 	const char *env = getenv("CRM_KEY_STORE");
 
-	const char *p = crm_db_path(db_path), *auth, *name;
+	const char *p = crm_store_target(db_path), *auth, *name;
 	size_t len;
 
 	if (env && *env)
@@ -422,7 +421,7 @@ static int check_masters(struct crm_crypt *c, int insert, struct crm_err *e)
 		char now[32];
 
 		master_tag(c->master[c->version], tag);
-		crm_db_timestamp(now, sizeof(now));
+		crm_timestamp(now, sizeof(now));
 		if (crm_store_prepare(c->store, "INSERT INTO masters VALUES (?1, ?2, ?3) ON CONFLICT DO NOTHING",
 				      0, &st, e) < 0)
 			return store_err(e, "write");
@@ -520,7 +519,7 @@ static int store_put_st(struct crm_crypt *c, struct crm_stmt *st, uint64_t id,
 	int rc;
 
 	wrap(c, c->version, id, key, w);
-	crm_db_timestamp(now, sizeof(now));
+	crm_timestamp(now, sizeof(now));
 	crm_stmt_bind_int64(st, 1, (long long)id);
 	crm_stmt_bind_int64(st, 2, c->version);
 	crm_stmt_bind_blob(st, 3, w, sizeof(w));
@@ -1086,7 +1085,7 @@ static int crypt_load(struct crm_crypt **out, const char *key_file,
 	*out = NULL;
 	if (!(c = crypt_new(e)))
 		return -1;
-	if (!(c->db_path = strdup(crm_db_path(db_path)))) {
+	if (!(c->db_path = strdup(crm_store_target(db_path)))) {
 		crypt_free(c);
 		return crm_err_set(e, CRM_ESOFTWARE, "out of memory");
 	}
@@ -1125,7 +1124,7 @@ int crm_crypt_attach(struct crm_store *s, const char *target, int allow_plain,
 		     struct crm_crypt **out, struct crm_err *e)
 {
 	const char *key_file = crm_crypt_key_file();
-	const char *path = crm_db_path(target);
+	const char *path = crm_store_target(target);
 	struct crm_crypt *c;
 	int rc = 0;
 

@@ -11,7 +11,6 @@
 
 #include <jansson.h>
 
-#include "db.h"
 #include "dedupe.h"
 #include "id.h"
 #include "merge.h"
@@ -159,7 +158,7 @@ int crm_dedupe_model_save(struct crm_store *db, const struct crm_linkage *lk, st
 		crm_buf_release(&b);
 		return crm_err_set(e, CRM_ESOFTWARE, "out of memory");
 	}
-	crm_db_timestamp(now, sizeof(now));
+	crm_timestamp(now, sizeof(now));
 	b.len--;	/* the closing brace: the time goes in */
 	if (crm_buf_addf(&b, ",\"saved_at\":\"%s\"}", now) < 0) {
 		crm_buf_release(&b);
@@ -350,7 +349,7 @@ int crm_dedupe_apply(struct crm_store *db, const struct crm_linkage *lk,
 				best[p->b] = p->p;
 		}
 	}
-	crm_db_timestamp(now, sizeof(now));
+	crm_timestamp(now, sizeof(now));
 	/* Merging reads and writes pages all over the table and its
 	 * indexes: a larger page cache for this connection. */
 	if (crm_store_kind(db) == CRM_STORE_SQLITE)
@@ -504,7 +503,7 @@ int crm_review_decide(struct crm_store *db, const char *review_id, int accept,
 			snprintf(merged, CRM_ID_MAX, "%s", strcmp(survivor, a) ? a : b);
 		}
 	}
-	crm_db_timestamp(now, sizeof(now));
+	crm_timestamp(now, sizeof(now));
 	{
 		const char *par[] = { accept ? "accepted" : "rejected", now, review_id };
 

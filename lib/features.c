@@ -22,7 +22,7 @@
 
 #include <jansson.h>
 
-#include "db.h"
+#include "store/store.h"
 #include "features.h"
 
 #define HIST_PRIOR 10.0		/* pseudo-records of the base rate per category */
@@ -603,7 +603,7 @@ int crm_dataset_build(struct crm_dataset *d, struct crm_store *db, const char *n
 
 	crm_buf_init(&sql, 0);
 	if (!now) {
-		crm_db_timestamp(nowbuf, sizeof(nowbuf));
+		crm_timestamp(nowbuf, sizeof(nowbuf));
 		now = nowbuf;
 	}
 	/* The feature list: from the schema, or chosen from the data. */

@@ -15,7 +15,6 @@
 #include <jansson.h>
 
 #include "auth.h"
-#include "db.h"
 #include "digest.h"
 #include "store/store.h"
 #include "hooks.h"
@@ -75,7 +74,7 @@ int crm_hook_add(struct crm_store *db, const char *url, const char *format, cons
 	evtext = json_dumps(ev, JSON_COMPACT);
 	json_decref(ev);
 	crm_id_new("wh_", id_out);
-	crm_db_timestamp(now, sizeof(now));
+	crm_timestamp(now, sizeof(now));
 	if (crm_store_begin(db, e) < 0) {
 		free(evtext);
 		return -1;
@@ -365,7 +364,7 @@ static int enqueue(struct crm_store *db, struct crm_hooks_stats *hs, struct crm_
 	long long cursor, last;
 	int rc = -1, n = 0;
 
-	crm_db_timestamp(now, sizeof(now));
+	crm_timestamp(now, sizeof(now));
 	if (crm_store_begin(db, e) < 0)
 		return -1;
 	if (tasks_due(db, now, e) < 0)
@@ -557,7 +556,7 @@ static int settle(struct crm_store *db, const struct due *d, int ok, long status
 
 	if (delay > 3600)
 		delay = 3600;
-	crm_db_timestamp(now, sizeof(now));
+	crm_timestamp(now, sizeof(now));
 	if (crm_store_prepare(db, "UPDATE webhook_deliveries SET status = ?2, attempts = ?3, next_at = ?4, "
 			      "last_status = ?5, last_error = ?6, delivered_at = ?7 WHERE id = ?1", 0, &st, e) < 0)
 		return -1;

@@ -23,7 +23,6 @@
 #include <string.h>
 
 #include "csvread.h"
-#include "db.h"
 #include "id.h"
 #include "store/store.h"
 #include "crypt.h"
@@ -1414,7 +1413,7 @@ static int batch_begin(struct crm_import *im, struct crm_err *e)
 	im->in_tx = 1;
 	cache_check(im);
 	im->at_begin = im->st;
-	crm_db_timestamp(im->now, sizeof(im->now));
+	crm_timestamp(im->now, sizeof(im->now));
 	return 0;
 }
 
@@ -2500,7 +2499,7 @@ static int log_import(struct crm_import *im, const char *name,
 	char now[32];
 	int rc;
 
-	crm_db_timestamp(now, sizeof(now));
+	crm_timestamp(now, sizeof(now));
 	if (crm_store_prepare(im->db, "INSERT INTO imports (at, file, source, entity, columns, rows, "
 			      "rejected) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)", 0, &st, e) < 0)
 		return -1;

@@ -29,7 +29,6 @@
 #include <strings.h>
 #include <unistd.h>
 
-#include "db.h"
 #include "store/store.h"
 #include "crypt.h"
 #include <jansson.h>

@@ -19,7 +19,6 @@
 
 #include <jansson.h>
 
-#include "db.h"
 #include "crypt.h"
 #include "merge.h"
 #include "ndjson.h"
@@ -337,7 +336,7 @@ int crm_merge(struct crm_store *db, const struct crm_entity *t, const char *a,
 	}
 	l_older = text_cmp(ls, ss, "created_at") < 0;
 	l_newer = text_cmp(ls, ss, "updated_at") > 0;
-	crm_db_timestamp(now, sizeof(now));
+	crm_timestamp(now, sizeof(now));
 	/*
 	 * Field by field: empty in the survivor -> the other's value; both
 	 * set and different -> the more recently updated record's value,
@@ -601,7 +600,7 @@ int crm_merge_undo(struct crm_store *db, const char *merge_id, struct crm_err *e
 			    s_id, json_string_value(json_object_get(cur, "merged_into")));
 		goto fail;
 	}
-	crm_db_timestamp(now, sizeof(now));
+	crm_timestamp(now, sizeof(now));
 	/* Survivor fields still as the merge left them go back. */
 	upd_init(&u, t->table);
 	for (i = 0; cols[i]; i++) {

@@ -16,7 +16,7 @@
 
 #include <jansson.h>
 
-#include "db.h"
+#include "store/store.h"
 #include "model.h"
 #include "similarity.h"
 #include "ndjson.h"
@@ -958,7 +958,7 @@ int crm_model_train(struct crm_store *db, const struct crm_entity *type,
 		if (crm_buf_adds(&params, "]}") < 0)
 			goto nomem;
 		crm_id_new("m_", m->id);
-		crm_db_timestamp(now, sizeof(now));
+		crm_timestamp(now, sizeof(now));
 		if (crm_store_begin(db, e) < 0)
 			goto out;
 		/* Only better (or as good) models become active by themselves. */
@@ -1249,7 +1249,7 @@ int crm_override_add(struct crm_store *db, const struct crm_entity *type,
 		return crm_err_set(e, CRM_EUSAGE, "monotone wants +1 or -1");
 	if (!strcmp(action, "scale") && (value < 0 || value > 10))
 		return crm_err_set(e, CRM_EUSAGE, "scale wants a factor from 0 to 10");
-	crm_db_timestamp(now, sizeof(now));
+	crm_timestamp(now, sizeof(now));
 	if (crm_store_prepare(db, "INSERT INTO weights (entity, feature, action, value, who, why, at) "
 			       "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)", 0, &st, e) < 0)
 		return -1;

@@ -14,7 +14,6 @@
 #include "crypt.h"
 #include "entity.h"
 #include "explain.h"
-#include "db.h"
 #include "ndjson.h"
 #include "privacy.h"
 #include "row.h"
@@ -175,7 +174,7 @@ static long long suppress_subject(struct crm_store *db, long long request, struc
 		crm_stmt_free(st);
 		return -1;
 	}
-	crm_db_timestamp(now, sizeof(now));
+	crm_timestamp(now, sizeof(now));
 	crm_buf_init(&plain, 0);
 	while ((rc = crm_stmt_step(st, e)) == 1) {
 		for (int c = 1; c <= 2; c++) {
@@ -265,7 +264,7 @@ int crm_forget(struct crm_store *db, const char *subject, const char *actor,
 	int rc = -1;
 
 	memset(f, 0, sizeof(*f));
-	crm_db_timestamp(now, sizeof(now));
+	crm_timestamp(now, sizeof(now));
 	if (crm_suppress_hash(db,
 			  strchr(subject, '@') ? "email" : !strncmp(subject, "c_", 2) ? "id" : "phone",
 			  subject, hash, e) < 0)
@@ -598,7 +597,7 @@ int crm_subject_export(struct crm_store *db, const char *subject, const char *ac
 		rc = 1;
 		goto out;
 	}
-	crm_db_timestamp(now, sizeof(now));
+	crm_timestamp(now, sizeof(now));
 	if (crm_buf_addf(&b, "{\"type\":\"subject\",\"exported_at\":\"%s\",\"contacts\":%lld}\n", now, n) < 0 ||
 	    emit(ctx, b.data, b.len) < 0) {
 		crm_err_set(e, CRM_EIO, "write error");

@@ -11,7 +11,6 @@
 
 #include <jansson.h>
 
-#include "db.h"
 #include "report.h"
 #include "store/store.h"
 
@@ -299,7 +298,7 @@ int crm_report_write(const struct crm_report *r, const char *path,
 
 	crm_buf_init(&tmp, 0);
 	crm_buf_addf(&tmp, "%s.tmp.%ld", path, (long)getpid());
-	crm_db_timestamp(now, sizeof(now));
+	crm_timestamp(now, sizeof(now));
 	if (!(fp = fopen(tmp.data, "w"))) {
 		crm_err_set(e, CRM_EIO, "%s: %s", tmp.data, strerror(errno));
 		crm_buf_release(&tmp);

@@ -9,7 +9,7 @@
 
 #include <jansson.h>
 
-#include "db.h"
+#include "store/store.h"
 #include "explain.h"
 #include "features.h"
 #include "merge.h"
@@ -246,7 +246,7 @@ int crm_scoring_chunk(struct crm_scoring *s, struct crm_store *db, const char *c
 		crm_err_set(e, CRM_ESOFTWARE, "out of memory");
 		goto out;
 	}
-	crm_db_timestamp(s->now, sizeof(s->now));
+	crm_timestamp(s->now, sizeof(s->now));
 	if (d.n && crm_model_predict_adjusted(&s->m, &d, 0, d.n, p, e) < 0)
 		goto out;
 	if (s->npend + n > s->apend) {

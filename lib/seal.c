@@ -12,7 +12,6 @@
 #include <jansson.h>
 
 #include "crypt.h"
-#include "db.h"
 #include "entity.h"
 #include "id.h"
 #include "seal.h"

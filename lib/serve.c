@@ -26,7 +26,6 @@
 
 #include "api.h"
 #include "auth.h"
-#include "db.h"
 #include "hooks.h"
 #include "ndjson.h"
 #include "privacy.h"
@@ -216,7 +215,7 @@ static void close_db(void *p)
 }
 
 /* This thread's connection to the database, opened on first use. A busy
- * database is waited for as every tool waits (crm_db_busy_timeout;
+ * database is waited for as every tool waits (crm_store_busy_timeout;
  * crm-serve bounds it). */
 static struct crm_store *thread_db(struct crm_server *s, struct crm_err *e)
 {
@@ -352,7 +351,7 @@ static void metrics_text(struct crm_server *s, struct crm_buf *b)
 			     route_names[r], cum);
 	}
 	metric(b, "crm_db_busy_retries_total", "counter", "Waits for an SQLite database's lock.",
-	       (double)crm_db_busy_waits());
+	       (double)crm_store_busy_waits());
 	metric(b, "crm_leads_top_builds_total", "counter",
 	       "Answers of /v1/leads/top built rather than served from the cache (at most 1 s old).",
 	       (double)crm_api_top_builds(s->api));
@@ -799,7 +798,7 @@ static void instance_begin(struct crm_server *s, struct crm_store *db)
 		logf_(s, "audit trail: %s", e.msg);
 	crm_err_clear(&e);
 	snprintf(s->instance, sizeof(s->instance), "%s%ld", prefix, (long)getpid());
-	crm_db_timestamp(now, sizeof(now));
+	crm_timestamp(now, sizeof(now));
 	if (crm_store_set_meta(db, s->instance, now, &e) < 0) {
 		logf_(s, "audit trail: %s", e.msg);
 		s->instance[0] = '\0';

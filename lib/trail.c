@@ -14,7 +14,6 @@
 #include <sodium.h>
 
 #include "crypt.h"
-#include "db.h"
 #include "digest.h"
 #include "trail.h"
 #include "store/store.h"
@@ -141,7 +140,7 @@ int crm_trail_append_all(struct crm_store *db, const struct crm_trail_entry *v, 
 	if (crm_store_text1(db, "SELECT hash FROM audit_log ORDER BY seq DESC LIMIT 1",
 			    NULL, chain[0], sizeof(chain[0]), e) < 0)
 		goto fail;
-	crm_db_timestamp(at, sizeof(at));
+	crm_timestamp(at, sizeof(at));
 	for (size_t i = 0; i < n; i++)
 		if (chain_hash(chain[i], at, v[i].actor, v[i].action, v[i].entity, v[i].entity_id,
 			       v[i].detail, chain[i + 1]) < 0) {

@@ -96,6 +96,9 @@ void crm_fault(const char *point);
 
 double crm_now(void);
 
+/* Current UTC time as "YYYY-MM-DDTHH:MM:SS.mmmZ" into buf (>= 25 bytes). */
+void crm_timestamp(char *buf, size_t n);
+
 /* FNV-1a hash of a string, for hash tables (not for security). */
 uint64_t crm_strhash(const char *s);
 

@@ -29,7 +29,7 @@
 #include <strings.h>
 #include <time.h>
 
-#include "../db.h"
+#include "db.h"
 #include "backend.h"
 
 #define BYTEAOID 17

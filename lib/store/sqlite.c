@@ -1,5 +1,5 @@
 /*
- * sqlite.c - the SQLite backend: one file, opened as lib/db.c opens it
+ * sqlite.c - the SQLite backend: one file, opened as store/db.c opens it
  * (WAL, the busy wait, foreign keys, secure_delete).
  */
 #include <sqlite3.h>
@@ -8,7 +8,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "../db.h"
+#include "db.h"
 #include "backend.h"
 
 /* The backend's connection and statement. */

@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../db.h"
+#include "db.h"
 #include "backend.h"
 
 int crm_store_is_url(const char *target)
@@ -689,4 +689,16 @@ void crm_stmt_free(struct crm_stmt *st)
 {
 	if (st)
 		st->ops->free(st);
+}
+
+const char *crm_store_target(const char *path)
+{
+	const char *env;
+
+	if (path && *path)
+		return path;
+	env = getenv("CRM_DB");
+	if (env && *env)
+		return env;
+	return "crm.db";
 }

@@ -56,6 +56,19 @@ struct crm_stmt;
 /* Is target a PostgreSQL URL? */
 int crm_store_is_url(const char *target);
 
+/* The database a tool opens: target if given, else $CRM_DB, else
+ * ./crm.db. Returns a borrowed string. */
+const char *crm_store_target(const char *target);
+
+/*
+ * How long a connection opened from now on waits for another writer's
+ * lock (SQLite) before giving up as busy: ms, or -1 (the default, unless
+ * $CRM_BUSY_TIMEOUT gives seconds) for as long as it takes.
+ */
+void crm_store_busy_timeout(long ms);
+/* Waits for a lock so far, by every connection of the process. */
+unsigned long crm_store_busy_waits(void);
+
 /*
  * Connect to target (see above) and, unless CRM_STORE_NOMIGRATE or
  * CRM_STORE_READONLY, bring its schema to this build's version. *out is
@@ -120,7 +133,7 @@ int crm_store_set_meta(struct crm_store *s, const char *key, const char *value,
 int crm_store_exec(struct crm_store *s, const char *sql, struct crm_err *e);
 
 /* A write transaction (SQLite: BEGIN IMMEDIATE, waiting for the lock as
- * crm_db_busy_timeout allows), its commit and its rollback. */
+ * crm_store_busy_timeout allows), its commit and its rollback. */
 int crm_store_begin(struct crm_store *s, struct crm_err *e);
 /* crm_store_begin if no other writer holds the lock now: 0 begun, 1 busy
  * (nothing begun; do something else and come back), -1 with e. */

@@ -14,7 +14,7 @@
 #include <string.h>
 
 #include "../../lib/crypt.h"
-#include "../../lib/db.h"
+#include "../../lib/store/store.h"
 #include "../../lib/model.h"
 
 static int cmp_d(const void *a, const void *b)

@@ -41,6 +41,12 @@ is "$?" "1" "a test that checks a constant fails"
 like "$(cat out)" '0010-import.t' "naming it"
 
 copy
+sed -i '0,/#include "/s|#include "|#include <sqlite3.h>\n#include "|' tree/lib/export.c
+tree/scripts/lint-src >out 2>&1
+is "$?" "1" "SQLite included above lib/store fails"
+like "$(cat out)" "lib/export.c" "naming the file"
+
+copy
 touch tree/lib/newmod.c
 printf '#include "util.h"\n' >tree/lib/newmod.c
 tree/scripts/lint-src >out 2>&1

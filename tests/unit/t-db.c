@@ -2,7 +2,8 @@
 #include <stdlib.h>
 #include <unistd.h>
 
-#include "../../lib/db.h"
+#include "../../lib/store/db.h"
+#include "../../lib/store/store.h"
 #include "../../lib/entity.h"
 #include "tap.h"
 
@@ -52,7 +53,7 @@ static void test_db(void)
 		double t0;
 		int rc;
 
-		crm_db_busy_timeout(300);
+		crm_store_busy_timeout(300);
 		ok(crm_db_open(&db2, path, 0, &e) == 0, "a second connection");
 		sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
 		t0 = crm_now();
@@ -62,7 +63,7 @@ static void test_db(void)
 		sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
 		ok(sqlite3_exec(db2, "BEGIN IMMEDIATE; COMMIT", NULL, NULL, NULL) == SQLITE_OK, "and gets it once free");
 		crm_db_close(db2);
-		crm_db_busy_timeout(-1);
+		crm_store_busy_timeout(-1);
 	}
 	is_int(pragma_int(db, "PRAGMA user_version"), crm_db_schema_version(), "schema current");
 	for (size_t i = 0; i < crm_nentities; i++) {
@@ -93,10 +94,10 @@ static void test_db(void)
 		unlink(p2);
 	}
 	setenv("CRM_DB", "/tmp/x.db", 1);
-	is_str(crm_db_path(NULL), "/tmp/x.db", "$CRM_DB is the default");
-	is_str(crm_db_path("a.db"), "a.db", "an explicit path wins");
+	is_str(crm_store_target(NULL), "/tmp/x.db", "$CRM_DB is the default");
+	is_str(crm_store_target("a.db"), "a.db", "an explicit path wins");
 	unsetenv("CRM_DB");
-	is_str(crm_db_path(NULL), "crm.db", "else ./crm.db");
+	is_str(crm_store_target(NULL), "crm.db", "else ./crm.db");
 }
 
 static void test_entity(void)

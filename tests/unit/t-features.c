@@ -4,7 +4,7 @@
 #include <unistd.h>
 
 #include "../../lib/crypt.h"
-#include "../../lib/db.h"
+#include "../../lib/store/store.h"
 #include "../../lib/features.h"
 #include "tap.h"
 

@@ -4,7 +4,6 @@
 #include <unistd.h>
 
 #include "../../lib/crypt.h"
-#include "../../lib/db.h"
 #include "../../lib/linkage.h"
 #include "../../lib/store/store.h"
 #include "tap.h"

@@ -17,6 +17,7 @@
 #include <time.h>
 
 #include "db.h"
+#include "store.h"
 
 extern const char *const crm_migrations[];
 extern const size_t crm_nmigrations;
@@ -26,7 +27,7 @@ static int sqlite_configured;
 /* How long a writer waits for the lock: -1 for as long as it takes. */
 static long busy_ms = -2;	/* -2: not set, read $CRM_BUSY_TIMEOUT */
 
-void crm_db_busy_timeout(long ms)
+void crm_store_busy_timeout(long ms)
 {
 	busy_ms = ms < 0 ? -1 : ms;
 }
@@ -45,13 +46,13 @@ long crm_db_busy_limit(void)
 
 /*
  * The lock is held by another writer: wait, with backoff from 1 ms to
- * 10 ms, for as long as crm_db_busy_timeout allows (by default until it
+ * 10 ms, for as long as crm_store_busy_timeout allows (by default until it
  * is free). Every writer keeps its transactions short, so the wait is
  * that of one transaction; a row is never dropped because of it.
  */
 static atomic_ulong busy_waits;
 
-unsigned long crm_db_busy_waits(void)
+unsigned long crm_store_busy_waits(void)
 {
 	return atomic_load(&busy_waits);
 }
@@ -78,18 +79,6 @@ static int on_busy(void *arg, int n)
 {
 	(void)arg;
 	return crm_db_busy_wait(n);
-}
-
-const char *crm_db_path(const char *path)
-{
-	const char *env;
-
-	if (path && *path)
-		return path;
-	env = getenv("CRM_DB");
-	if (env && *env)
-		return env;
-	return "crm.db";
 }
 
 int crm_db_schema_version(void)
@@ -209,7 +198,7 @@ int crm_db_open(sqlite3 **out, const char *path, int flags, struct crm_err *e)
 		sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
 		sqlite_configured = 1;
 	}
-	path = crm_db_path(path);
+	path = crm_store_target(path);
 	if (!strncmp(path, "postgresql://", 13) || !strncmp(path, "postgres://", 11))
 		return crm_err_set(e, CRM_EUSAGE,
 				   "%.*s...: a PostgreSQL URL, not an SQLite file (store.h opens either)",
@@ -404,18 +393,6 @@ void crm_db_close(sqlite3 *db)
 			memset(&text_cache[i], 0, sizeof(text_cache[i]));
 		}
 	sqlite3_close(db);
-}
-
-void crm_db_timestamp(char *buf, size_t n)
-{
-	struct timespec ts;
-	struct tm tm;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	gmtime_r(&ts.tv_sec, &tm);
-	snprintf(buf, n, "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ",
-		 tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
-		 tm.tm_min, tm.tm_sec, ts.tv_nsec / 1000000);
 }
 
 long long crm_db_run(sqlite3 *db, const char *sql, const char *const *p, int n,

@@ -1,24 +1,21 @@
 /*
- * db.h - the shared SQLite file: open with the pragmas every tool relies on,
- * bring the schema up to date, and run short write transactions.
+ * db.h - the SQLite backend's helper (store/sqlite.c's, and crypt's key
+ * store through the store): open the file with the pragmas every tool
+ * relies on, wait for a busy writer within its bound, run short write
+ * transactions. Nothing above lib/store includes it: the store's
+ * interface is store.h.
  */
 #ifndef CRM_DB_H
 #define CRM_DB_H
 
 #include <sqlite3.h>
 
-#include "util.h"
+#include "../util.h"
 
 /* Open flags for crm_db_open(). */
 #define CRM_DB_READONLY	0x1	/* open read-only; the schema must be current */
 #define CRM_DB_CREATE	0x2	/* create the file if it does not exist */
 #define CRM_DB_NOMIGRATE 0x4	/* do not run migrations (crm init does) */
-
-/*
- * Path of the database: path if not NULL, else $CRM_DB, else "crm.db".
- * Returns a borrowed string.
- */
-const char *crm_db_path(const char *path);
 
 /*
  * Open the database at path with WAL, busy_timeout, foreign_keys and
@@ -30,19 +27,11 @@ const char *crm_db_path(const char *path);
 int crm_db_open(sqlite3 **out, const char *path, int flags, struct crm_err *e);
 void crm_db_close(sqlite3 *db);
 
-/*
- * How long a connection opened from now on waits for another writer's
- * lock before SQLITE_BUSY: ms, or -1 (the default, unless
- * $CRM_BUSY_TIMEOUT gives seconds) for as long as it takes.
- */
-void crm_db_busy_timeout(long ms);
 /* That bound in ms, or -1 for none. */
 long crm_db_busy_limit(void);
 /* The wait of a busy handler's n-th call (from 0) under that bound: 1
  * after waiting, 0 when the bound is reached. */
 int crm_db_busy_wait(int n);
-/* Waits for a lock so far, by every connection of the process. */
-unsigned long crm_db_busy_waits(void);
 
 /* The schema version this build writes; PRAGMA user_version of a current file. */
 int crm_db_schema_version(void);
@@ -95,9 +84,6 @@ sqlite3_stmt *crm_db_stmt_text(sqlite3 *db, const char *sql);
 
 /* Set meta key to value (insert or replace); 0, or -1 with e. */
 int crm_db_set_meta(sqlite3 *db, const char *key, const char *value, struct crm_err *e);
-
-/* Current UTC time as "YYYY-MM-DDTHH:MM:SS.mmmZ" into buf (>= 25 bytes). */
-void crm_db_timestamp(char *buf, size_t n);
 
 /*
  * Run sql once with text parameters p[0..n) (NULL binds NULL): the rows
