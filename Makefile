@@ -179,7 +179,7 @@ bench: deps
 
 lint:
 	mandoc -Tlint -W warning $(MAN)
-	scripts/lint-src
+	O=$(O) scripts/lint-src
 	cppcheck --quiet --error-exitcode=1 --enable=warning,portability \
 		--std=c11 -D_GNU_SOURCE --suppress=missingIncludeSystem lib cmd
 

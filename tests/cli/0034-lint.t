@@ -4,8 +4,8 @@
 # check fails when its rule is broken (on a copy of the tree).
 . "$(dirname "$0")/lib.sh"
 
-"$TOP"/scripts/lint-src >out 2>&1
-is "$?:$(cat out)" "0:" "the tree passes"
+O=$CRM_BUILD "$TOP"/scripts/lint-src >out 2>&1
+is "$?:$(cat out)" "0:" "the tree passes, its build's objects too"
 
 copy() {	# copy: a fresh copy of what lint-src reads, in ./tree
 	rm -rf tree
@@ -45,6 +45,15 @@ sed -i '0,/#include "/s|#include "|#include <sqlite3.h>\n#include "|' tree/lib/e
 tree/scripts/lint-src >out 2>&1
 is "$?" "1" "SQLite included above lib/store fails"
 like "$(cat out)" "lib/export.c" "naming the file"
+
+copy
+mkdir -p tree/build/lib
+printf 'int fb(void);\nint fa(void);\nint fa(void) { return fb(); }\n' >a.c
+printf 'int fa(void);\nint fb(void);\nint fb(void) { return fa() + 1; }\n' >b.c
+cc -c -o tree/build/lib/util.o a.c && cc -c -o tree/build/lib/row.o b.c
+O=$T/tree/build tree/scripts/lint-src >out 2>&1
+is "$?" "1" "two modules whose objects call each other fail"
+like "$(cat out)" "call loop between modules" "as a call loop"
 
 copy
 touch tree/lib/newmod.c
