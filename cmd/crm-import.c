@@ -551,8 +551,7 @@ int main(int argc, char **argv)
 		cli_die_err(&e);
 	/* Bulk work on SQLite: a fixed 16 MiB page cache (memory stays flat
 	 * however big the input) and fewer, larger checkpoints. */
-	if (crm_store_kind(s) == CRM_STORE_SQLITE)
-		crm_store_exec(s, "PRAGMA cache_size=-16384; PRAGMA wal_autocheckpoint=16384", &e);
+	crm_store_bulk(s, 16, 1);
 
 	h.ctx = &c;
 	h.records = on_records;

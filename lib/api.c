@@ -1331,12 +1331,12 @@ static int calls(struct crm_store *db, const struct crm_api_req *rq, struct crm_
 	/* The last CALL_TAIL columns as json_rows takes them. */
 	crm_buf_addf(&sql, "SELECT i.id, i.occurred_at, i.contact_id, i.deal_id, "
 		     "c.company, t.duration, t.sentiment, t.hesitation, t.hesitant <> 0 AS hesitant, "
-		     "c.first_name, c.last_name, c.id, %s "
+		     "c.first_name, c.last_name, c.id, t.analysis%s "
 		     "FROM transcripts t JOIN interactions i ON i.id = t.interaction_id "
 		     "LEFT JOIN contacts c ON c.id = i.contact_id WHERE i.id IN ("
 		     "SELECT i.id FROM transcripts t JOIN interactions i ON i.id = t.interaction_id "
 		     "LEFT JOIN contacts c ON c.id = i.contact_id WHERE 1 = 1",
-		     crm_store_kind(db) == CRM_STORE_POSTGRES ? "t.analysis::text" : "t.analysis");
+		     crm_store_sql(db, CRM_SQL_AS_TEXT));
 	own_clause(rq->who, t, "c.", &sql, par, &np);
 	crm_buf_addf(&sql, " ORDER BY i.occurred_at DESC LIMIT %ld) ORDER BY i.occurred_at DESC", limit);
 	if (!(st = prepare_bound(db, &sql, par, np, 0, &e)))

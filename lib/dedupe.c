@@ -352,8 +352,7 @@ int crm_dedupe_apply(struct crm_store *db, const struct crm_linkage *lk,
 	crm_timestamp(now, sizeof(now));
 	/* Merging reads and writes pages all over the table and its
 	 * indexes: a larger page cache for this connection. */
-	if (crm_store_kind(db) == CRM_STORE_SQLITE)
-		crm_store_exec(db, "PRAGMA cache_size = -65536", NULL);
+	crm_store_bulk(db, 64, 0);
 	if (crm_store_prepare(db, "INSERT INTO match_reviews (id, entity, a_id, b_id, probability, weight, fields, created_at, reason) "
 			      "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) ON CONFLICT (a_id, b_id) DO NOTHING",
 			      0, &q, e) < 0)

@@ -319,7 +319,7 @@ int crm_export_attr_keys(struct crm_store *db, const struct crm_export_query *q,
 		return -1;
 	crm_buf_init(&sql, 0);
 	if (crm_buf_addf(&sql, "SELECT DISTINCT j.key FROM %s, %s(%s.attrs) AS j", q->type->table,
-			 crm_store_kind(db) == CRM_STORE_POSTGRES ? "jsonb_each" : "json_each",
+			 crm_store_sql(db, CRM_SQL_JSON_EACH),
 			 q->type->table) < 0 ||
 	    where_clause(db, q, names, &sql, e) < 0 ||
 	    crm_buf_adds(&sql, " ORDER BY 1") < 0)

@@ -316,7 +316,7 @@ static int tasks_due(struct crm_store *db, const char *now, struct crm_err *e)
 			 "SELECT ?2, 'task', id, 'due', %s('title', title, 'owner', owner, "
 			 "'due_at', due_at, 'contact_id', contact_id, 'deal_id', deal_id) FROM tasks "
 			 "WHERE status = 'open' AND merged_into IS NULL AND due_at > ?1 AND due_at <= ?2 "
-			 "ORDER BY due_at", crm_store_kind(db) == CRM_STORE_POSTGRES ? "json_build_object" : "json_object");
+			 "ORDER BY due_at", crm_store_sql(db, CRM_SQL_JSON_OBJECT));
 		if (crm_store_prepare(db, sql, 0, &st, e) < 0)
 			return -1;
 		crm_stmt_bind_text_ref(st, 1, until, (size_t)-1);

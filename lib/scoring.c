@@ -112,7 +112,7 @@ static int score_outsiders(struct crm_scoring *s, struct crm_store *db, const ch
 	if (crm_store_columns(db, table, &colnames, e) < 0)
 		goto out;
 	crm_buf_addf(&sql, "CREATE TEMP TABLE %s AS SELECT * FROM %s.%s WHERE false", table,
-		     crm_store_kind(db) == CRM_STORE_POSTGRES ? "public" : "main", table);
+		     crm_store_sql(db, CRM_SQL_SCHEMA), table);
 	if (crm_store_exec(db, sql.data, e) < 0)
 		goto out;
 	crm_buf_reset(&sql);
@@ -191,8 +191,7 @@ drop:
 	crm_stmt_free(ins);
 	crm_store_free_list(colnames);
 	crm_buf_reset(&sql);
-	crm_buf_addf(&sql, "DROP TABLE IF EXISTS %s.%s", crm_store_kind(db) == CRM_STORE_POSTGRES ?
-		     "pg_temp" : "temp", table);
+	crm_buf_addf(&sql, "DROP TABLE IF EXISTS %s.%s", crm_store_sql(db, CRM_SQL_TEMP_SCHEMA), table);
 	crm_store_exec(db, sql.data, NULL);
 out:
 	for (size_t c = 0; c < ncol; c++)

@@ -186,6 +186,30 @@ int crm_store_columns(struct crm_store *s, const char *table, char ***out, struc
 	return 0;
 }
 
+const char *crm_store_sql(const struct crm_store *s, enum crm_sql what)
+{
+	static const char *const names[][2] = {
+		[CRM_SQL_JSON_EACH] = { "json_each", "jsonb_each" },
+		[CRM_SQL_JSON_OBJECT] = { "json_object", "json_build_object" },
+		[CRM_SQL_SCHEMA] = { "main", "public" },
+		[CRM_SQL_TEMP_SCHEMA] = { "temp", "pg_temp" },
+		[CRM_SQL_AS_TEXT] = { "", "::text" },
+	};
+
+	return names[what][s->ops->kind == CRM_STORE_POSTGRES];
+}
+
+void crm_store_bulk(struct crm_store *s, int mib, int checkpoints)
+{
+	char sql[96];
+
+	if (s->ops->kind != CRM_STORE_SQLITE)
+		return;
+	snprintf(sql, sizeof(sql), "PRAGMA cache_size = -%d%s", mib * 1024,
+		 checkpoints ? "; PRAGMA wal_autocheckpoint = 16384" : "");
+	s->ops->exec(s, sql, NULL);
+}
+
 const char *crm_store_rowid(const struct crm_store *s)
 {
 	return s->ops->kind == CRM_STORE_POSTGRES ? "id" : "rowid";

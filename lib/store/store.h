@@ -168,6 +168,27 @@ int crm_store_in_transaction(struct crm_store *s);
  */
 int crm_store_scrub(struct crm_store *s, const char *const *tables);
 
+/*
+ * What the two dialects write differently, by name, for SQL built above
+ * the store (SQLite's / PostgreSQL's):
+ */
+enum crm_sql {
+	CRM_SQL_JSON_EACH,	/* a JSON object's keys and values as rows:
+				 * json_each / jsonb_each */
+	CRM_SQL_JSON_OBJECT,	/* a JSON object of name, value, ...:
+				 * json_object / json_build_object */
+	CRM_SQL_SCHEMA,		/* the tables' schema: main / public */
+	CRM_SQL_TEMP_SCHEMA,	/* temporary tables' schema: temp / pg_temp */
+	CRM_SQL_AS_TEXT,	/* after a JSON column, its text: "" / "::text" */
+};
+const char *crm_store_sql(const struct crm_store *s, enum crm_sql what);
+
+/* This connection does bulk work: on SQLite a page cache of mib MiB
+ * (fixed, however big the input) and, with checkpoints set, fewer and
+ * larger WAL checkpoints; nothing on PostgreSQL, whose server owns its
+ * cache. Best effort: nothing is said if it cannot. */
+void crm_store_bulk(struct crm_store *s, int mib, int checkpoints);
+
 /* The column that orders a table's rows oldest first: "rowid" on SQLite,
  * "id" on PostgreSQL (ids sort by the time they were made). */
 const char *crm_store_rowid(const struct crm_store *s);
