@@ -436,39 +436,6 @@ static int cmd_score(struct crm_store *db, const struct crm_entity *t, int quiet
 	return 0;
 }
 
-/* Open records of the model's type that an event may change. */
-static size_t affected(struct crm_store *db, const struct crm_entity *t, const char *entity,
-		       const char *eid, char ids[][CRM_ID_MAX], size_t max)
-{
-	int is_deal = !strcmp(t->kind, "deal");
-	const char *sql = NULL;
-	struct crm_stmt *st;
-	struct crm_err e = { 0 };
-	size_t n = 0;
-
-	if (!strcmp(entity, t->kind)) {
-		snprintf(ids[0], CRM_ID_MAX, "%s", eid);
-		return 1;
-	}
-	if (!strcmp(entity, "interaction"))
-		sql = is_deal ?
-			"SELECT d.id FROM interactions i JOIN deals d ON (d.id = i.deal_id OR d.contact_id = i.contact_id) "
-			"WHERE i.id = ?1 AND d.outcome IS NULL AND d.merged_into IS NULL" :
-			"SELECT contact_id FROM interactions WHERE id = ?1 AND contact_id IS NOT NULL";
-	else if (!strcmp(entity, "contact") && is_deal)
-		sql = "SELECT id FROM deals WHERE contact_id = ?1 AND outcome IS NULL AND merged_into IS NULL";
-	else if (!strcmp(entity, "account"))
-		sql = is_deal ? "SELECT id FROM deals WHERE account_id = ?1 AND outcome IS NULL AND merged_into IS NULL" :
-				"SELECT id FROM contacts WHERE account_id = ?1 AND outcome IS NULL AND merged_into IS NULL";
-	if (!sql || crm_store_prepare(db, sql, 0, &st, &e) < 0)
-		return 0;
-	crm_stmt_bind_text_ref(st, 1, eid, (size_t)-1);
-	while (n < max && crm_stmt_step(st, &e) > 0)
-		snprintf(ids[n++], CRM_ID_MAX, "%s", crm_stmt_text(st, 0));
-	crm_stmt_free(st);
-	return n;
-}
-
 /* The follow cursor into meta, in a transaction of its own. */
 static void save_cursor(struct crm_store *db, const char *key, long long cursor)
 {
@@ -500,7 +467,7 @@ static int cmd_follow(struct crm_store *db, const struct crm_entity *t, long lon
 	long long cursor = from;
 	size_t nrescored = 0, nchanged = 0, max = 512;
 	double total_ms = 0, max_ms = 0;
-	struct crm_stmt *ev, *prev;
+	struct crm_stmt *ev;
 	char (*ids)[CRM_ID_MAX] = calloc(max, sizeof(*ids));
 	const char **idp = calloc(max, sizeof(*idp));
 	long long *seqs = calloc(max, sizeof(*seqs));
@@ -527,8 +494,6 @@ static int cmd_follow(struct crm_store *db, const struct crm_entity *t, long lon
 	if (crm_store_prepare(db, "SELECT seq, entity, entity_id FROM events WHERE seq > ?1 ORDER BY seq LIMIT 500",
 			      0, &ev, &e) < 0)
 		cli_die_err(&e);
-	/* A change is measured against the score last stored. */
-	crm_store_prepare(db, "SELECT score FROM scores WHERE entity_id = ?1 AND model_id = ?2", 0, &prev, &e);
 	for (;;) {
 		size_t seen = 0, n = 0;
 		long long batch_end = cursor;
@@ -543,24 +508,23 @@ static int cmd_follow(struct crm_store *db, const struct crm_entity *t, long lon
 			snprintf(entity, sizeof(entity), "%s", crm_stmt_text(ev, 1));
 			snprintf(eid, sizeof(eid), "%s", crm_stmt_text(ev, 2));
 			seen++;
-			na = affected(db, t, entity, eid, got, 64);
+			na = crm_scoring_touched(db, t, entity, eid, 1, got, 64);
 			for (size_t k = 0; k < na; k++) {
 				size_t x;
 
 				for (x = 0; x < n && strcmp(ids[x], got[k]); x++)
 					;
 				if (x == n)
-					snprintf(ids[n++], CRM_ID_MAX, "%s", got[k]);
+					snprintf(ids[n++], CRM_ID_MAX, "%.*s", CRM_ID_MAX - 1, got[k]);
 				seqs[x] = batch_end;
 			}
 		}
 		crm_stmt_reset(ev);
 		for (size_t k = 0; k < n; k++) {
 			idp[k] = ids[k];
-			crm_stmt_bind_text_ref(prev, 1, ids[k], (size_t)-1);
-			crm_stmt_bind_text_ref(prev, 2, sc.m.id, (size_t)-1);
-			before[k] = crm_stmt_step(prev, &e) > 0 ? (int)crm_stmt_int64(prev, 0) : -1;
-			crm_stmt_reset(prev);
+			/* A change is measured against the score last stored. */
+			before[k] = -1;
+			crm_score_get(db, ids[k], sc.m.id, &before[k], &e);
 		}
 		t0 = crm_now();
 		if ((n && crm_scoring_chunk(&sc, db, idp, n, NULL, out, &e) < 0) ||
@@ -600,7 +564,6 @@ static int cmd_follow(struct crm_store *db, const struct crm_entity *t, long lon
 			cli_prog, nrescored, nchanged, nrescored ? total_ms / (double)nrescored : 0.0,
 			max_ms, cursor);
 	crm_stmt_free(ev);
-	crm_stmt_free(prev);
 	crm_scoring_release(&sc);
 	free(ids);
 	free(idp);

@@ -30,6 +30,7 @@
 #include "model.h"
 #include "ndjson.h"
 #include "row.h"
+#include "scoring.h"
 #include "store/store.h"
 
 /* ---- scoring models, shared by the threads ----------------------------- */
@@ -848,31 +849,20 @@ static void xcache_drop(struct crm_api *a, const char *id);
 void crm_api_invalidate(struct crm_api *a, struct crm_store *db, const char *entity,
 			const char *entity_id)
 {
-	static const struct {
-		const char *entity, *sql;
-	} via[] = {
-		{ "interaction", "SELECT contact_id FROM interactions WHERE id = ?1 UNION ALL "
-				 "SELECT deal_id FROM interactions WHERE id = ?1" },
-		{ "call", "SELECT contact_id FROM interactions WHERE id = ?1" },
-		{ "task", "SELECT contact_id FROM tasks WHERE id = ?1 UNION ALL "
-			  "SELECT deal_id FROM tasks WHERE id = ?1" },
-		{ "deal", "SELECT contact_id FROM deals WHERE id = ?1" },
-	};
-
-	struct crm_err e = { 0 };
-
-	if (!strcmp(entity, "contact") || !strcmp(entity, "deal") || !strcmp(entity, "score"))
+	if (!strcmp(entity, "score")) {
 		xcache_drop(a, entity_id);
-	for (size_t i = 0; i < sizeof(via) / sizeof(via[0]); i++) {
-		struct crm_stmt *st;
+		return;
+	}
+	for (size_t i = 0; i < crm_nentities; i++) {
+		char ids[64][CRM_ID_MAX];
+		const struct crm_entity *t = &crm_entities[i];
+		size_t n;
 
-		if (strcmp(entity, via[i].entity) || !(st = crm_store_stmt(db, via[i].sql, &e)))
+		if (strcmp(t->kind, "contact") && strcmp(t->kind, "deal"))
 			continue;
-		crm_stmt_bind_text_ref(st, 1, entity_id, (size_t)-1);
-		while (crm_stmt_step(st, &e) > 0)
-			if (crm_stmt_type(st, 0) != CRM_NULL)
-				xcache_drop(a, crm_stmt_text(st, 0));
-		crm_store_stmt_done(st);
+		n = crm_scoring_touched(db, t, entity, entity_id, 0, ids, 64);
+		for (size_t k = 0; k < n; k++)
+			xcache_drop(a, ids[k]);
 	}
 }
 
@@ -910,21 +900,9 @@ static int rescore(struct crm_api *a, struct crm_store *db, const char *kind, co
 	r->probability = p;
 	r->score = (int)lround(100.0 * p);
 	crm_timestamp(now, sizeof(now));
-	{
-		struct crm_stmt *st;
-
-		if (!(st = crm_store_stmt(db, "SELECT score FROM scores WHERE entity_id = ?1 AND model_id = ?2", e)))
-			return -1;
-		crm_stmt_bind_text_ref(st, 1, id, (size_t)-1);
-		crm_stmt_bind_text_ref(st, 2, r->model, (size_t)-1);
-		if ((rc = crm_stmt_step(st, e)) > 0)
-			r->previous = (int)crm_stmt_int64(st, 0);
-		crm_store_stmt_done(st);
-		if (rc < 0)
-			return -1;
-		if (crm_score_put(db, id, r->model, p, now, e) < 0)
-			return -1;
-	}
+	if (crm_score_get(db, id, r->model, &r->previous, e) < 0 ||
+	    crm_score_put(db, id, r->model, p, now, e) < 0)
+		return -1;
 	xcache_drop(a, id);
 	r->ms = 1000 * (crm_now() - t0);
 	return 0;
@@ -967,7 +945,6 @@ static int explanation(struct crm_api *a, struct crm_store *db, const char *kind
 {
 	struct xent *x;
 	struct scorer *s;
-	struct crm_dataset one;
 	double now = crm_now();
 	size_t start = b->len;
 	int rc;
@@ -982,13 +959,7 @@ static int explanation(struct crm_api *a, struct crm_store *db, const char *kind
 	pthread_mutex_unlock(&a->xmu);
 	if (!(s = scorer_get(a, db, kind, e)))
 		return *e->msg ? -1 : 0;
-	rc = crm_dataset_build_one(&one, db, s->m.type, id, &s->m.schema, s->hist, e);
-	if (rc == 0) {
-		pthread_mutex_lock(&s->xgb);
-		rc = crm_explain_record(db, &s->m, &one, 0, 3, CRM_EXPLAIN_NEXT, b, e);
-		pthread_mutex_unlock(&s->xgb);
-	}
-	crm_dataset_release(&one);
+	rc = crm_explain_id(db, &s->m, s->hist, id, 3, CRM_EXPLAIN_NEXT, &s->xgb, b, e);
 	scorer_put(s);
 	if (rc)
 		return rc < 0 ? -1 : 0;

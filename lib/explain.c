@@ -504,3 +504,22 @@ int crm_explain_record(struct crm_store *db, const struct crm_model *m,
 	crm_buf_release(&text);
 	return 0;
 }
+
+int crm_explain_id(struct crm_store *db, const struct crm_model *m, const char *hist,
+		   const char *id, size_t top, int flags, pthread_mutex_t *lock,
+		   struct crm_buf *b, struct crm_err *e)
+{
+	struct crm_dataset one;
+	int rc = crm_dataset_build_one(&one, db, m->type, id, &m->schema, hist, e);
+
+	if (rc == 0) {
+		if (lock)
+			pthread_mutex_lock(lock);
+		rc = crm_explain_record(flags & CRM_EXPLAIN_UNNAMED ? NULL : db, m, &one, 0, top,
+					flags & ~CRM_EXPLAIN_UNNAMED, b, e);
+		if (lock)
+			pthread_mutex_unlock(lock);
+	}
+	crm_dataset_release(&one);
+	return rc;
+}

@@ -5,6 +5,8 @@
 #ifndef CRM_EXPLAIN_H
 #define CRM_EXPLAIN_H
 
+#include <pthread.h>
+
 #include "store/store.h"
 
 #include "features.h"
@@ -37,6 +39,7 @@ int crm_explain_label(struct crm_store *db, const struct crm_entity *t, const ch
 enum {
 	CRM_EXPLAIN_TABLE = 1,	/* table lines, not an NDJSON object */
 	CRM_EXPLAIN_NEXT = 2,	/* with the next best action (needs db) */
+	CRM_EXPLAIN_UNNAMED = 4,	/* not named: no name, company or owner */
 };
 
 /*
@@ -51,6 +54,16 @@ enum {
 int crm_explain_record(struct crm_store *db, const struct crm_model *m,
 		       const struct crm_dataset *d, size_t i, size_t top,
 		       int flags, struct crm_buf *b, struct crm_err *e);
+
+/*
+ * Explain record id of m's type as it is now (crm_dataset_build_one with
+ * hist, the history rates, then crm_explain_record); lock, if not NULL,
+ * is held while the model runs. 0 explained, 1 no such open record, -1
+ * with e.
+ */
+int crm_explain_id(struct crm_store *db, const struct crm_model *m, const char *hist,
+		   const char *id, size_t top, int flags, pthread_mutex_t *lock,
+		   struct crm_buf *b, struct crm_err *e);
 
 /* The strongest reason of row i under m, "+ 7 interactions this week",
  * appended to b: 1, or 0 when nothing moved the score; -1 with e. */

@@ -1364,3 +1364,19 @@ int crm_score_put(struct crm_store *db, const char *id, const char *model, doubl
 	crm_store_stmt_done(st);
 	return rc < 0 ? -1 : 0;
 }
+
+int crm_score_get(struct crm_store *db, const char *id, const char *model, int *score,
+		  struct crm_err *e)
+{
+	struct crm_stmt *st = crm_store_stmt(db, "SELECT score FROM scores WHERE entity_id = ?1 AND model_id = ?2", e);
+	int rc;
+
+	if (!st)
+		return -1;
+	crm_stmt_bind_text_ref(st, 1, id, (size_t)-1);
+	crm_stmt_bind_text_ref(st, 2, model, (size_t)-1);
+	if ((rc = crm_stmt_step(st, e)) > 0)
+		*score = (int)crm_stmt_int64(st, 0);
+	crm_store_stmt_done(st);
+	return rc < 0 ? -1 : rc > 0;
+}

@@ -165,14 +165,18 @@ int crm_model_predict_adjusted(const struct crm_model *m,
 			       const struct crm_dataset *d, size_t from,
 			       size_t n, float *p, struct crm_err *e);
 
-/* ROC AUC of probabilities p for labels y (n of them). */
 /*
  * Store probability p as record id's score under model (0-100, rounded),
  * computed at now; the latest score per model is kept. 0, or -1 with e.
  */
 int crm_score_put(struct crm_store *db, const char *id, const char *model, double p,
 		  const char *now, struct crm_err *e);
+/* Record id's stored score under model into *score: 1, 0 when it has
+ * none, -1 with e. */
+int crm_score_get(struct crm_store *db, const char *id, const char *model, int *score,
+		  struct crm_err *e);
 
+/* ROC AUC of probabilities p for labels y (n of them). */
 double crm_auc(const float *p, const float *y, size_t n);
 
 #endif

@@ -538,15 +538,12 @@ static int emit_explanations(struct crm_store *db, int (*emit)(void *, const cha
 		return -1;
 	}
 	while ((rc = crm_stmt_step(st, e)) == 1) {
-		const char *id = crm_stmt_text(st, 0);
-		struct crm_dataset one;
 		int r;
 
 		crm_buf_reset(b);
-		r = crm_dataset_build_one(&one, db, t, id, &sc.m.schema, sc.hist, e);
-		if (r == 0)
-			r = crm_explain_record(NULL, &sc.m, &one, 0, 5, 0, b, e);
-		crm_dataset_release(&one);
+		/* Unnamed: the owner is someone else's data. */
+		r = crm_explain_id(db, &sc.m, sc.hist, crm_stmt_text(st, 0), 5, CRM_EXPLAIN_UNNAMED,
+				   NULL, b, e);
 		if (r < 0)
 			goto fail;
 		if (r > 0 || !b->len)

@@ -369,3 +369,60 @@ void crm_scoring_rank(const struct crm_dataset *d, const float *p, size_t *rows,
 		rows[k] = r[k].i;
 	free(r);
 }
+
+size_t crm_scoring_touched(struct crm_store *db, const struct crm_entity *type,
+			   const char *entity, const char *id, int open,
+			   char ids[][CRM_ID_MAX], size_t max)
+{
+	/* ?2: only open records, not merged away. */
+	static const struct {
+		const char *entity, *type, *sql;
+	} via[] = {
+		{ "interaction", "contact",
+		  "SELECT c.id FROM interactions i JOIN contacts c ON c.id = i.contact_id WHERE i.id = ?1 "
+		  "AND (?2 = 0 OR (c.outcome IS NULL AND c.merged_into IS NULL))" },
+		{ "interaction", "deal",
+		  "SELECT d.id FROM interactions i JOIN deals d ON (d.id = i.deal_id OR d.contact_id = i.contact_id) "
+		  "WHERE i.id = ?1 AND (?2 = 0 OR (d.outcome IS NULL AND d.merged_into IS NULL))" },
+		{ "task", "contact",
+		  "SELECT c.id FROM tasks k JOIN contacts c ON c.id = k.contact_id WHERE k.id = ?1 "
+		  "AND (?2 = 0 OR (c.outcome IS NULL AND c.merged_into IS NULL))" },
+		{ "task", "deal",
+		  "SELECT d.id FROM tasks k JOIN deals d ON d.id = k.deal_id WHERE k.id = ?1 "
+		  "AND (?2 = 0 OR (d.outcome IS NULL AND d.merged_into IS NULL))" },
+		{ "call", "contact",
+		  "SELECT c.id FROM interactions i JOIN contacts c ON c.id = i.contact_id WHERE i.id = ?1 "
+		  "AND (?2 = 0 OR (c.outcome IS NULL AND c.merged_into IS NULL))" },
+		{ "contact", "deal",
+		  "SELECT id FROM deals WHERE contact_id = ?1 AND (?2 = 0 OR (outcome IS NULL AND merged_into IS NULL))" },
+		{ "deal", "contact",
+		  "SELECT c.id FROM deals d JOIN contacts c ON c.id = d.contact_id WHERE d.id = ?1 "
+		  "AND (?2 = 0 OR (c.outcome IS NULL AND c.merged_into IS NULL))" },
+		{ "account", "contact",
+		  "SELECT id FROM contacts WHERE account_id = ?1 AND (?2 = 0 OR (outcome IS NULL AND merged_into IS NULL))" },
+		{ "account", "deal",
+		  "SELECT id FROM deals WHERE account_id = ?1 AND (?2 = 0 OR (outcome IS NULL AND merged_into IS NULL))" },
+	};
+	struct crm_err e = { 0 };
+	size_t n = 0;
+
+	if (!max)
+		return 0;
+	if (!strcmp(entity, type->kind)) {
+		snprintf(ids[0], CRM_ID_MAX, "%s", id);
+		return 1;
+	}
+	for (size_t i = 0; i < sizeof(via) / sizeof(via[0]); i++) {
+		struct crm_stmt *st;
+
+		if (strcmp(entity, via[i].entity) || strcmp(type->kind, via[i].type) ||
+		    !(st = crm_store_stmt(db, via[i].sql, &e)))
+			continue;
+		crm_stmt_bind_text_ref(st, 1, id, (size_t)-1);
+		crm_stmt_bind_int64(st, 2, open);
+		while (n < max && crm_stmt_step(st, &e) > 0)
+			snprintf(ids[n++], CRM_ID_MAX, "%s", crm_stmt_text(st, 0));
+		crm_store_stmt_done(st);
+	}
+	return n;
+}

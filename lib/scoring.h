@@ -73,4 +73,16 @@ void crm_scoring_rank(const struct crm_dataset *d, const float *p, size_t *rows,
 /* Write the scores still pending, waiting for the lock if need be. */
 int crm_scoring_flush(struct crm_scoring *s, struct crm_store *db, struct crm_err *e);
 
+/*
+ * The records of type (contacts or deals) that an event on entity/id may
+ * change: the record itself, or those it hangs off or that hang off it
+ * (an interaction's, a task's or a call's contact and deal, a contact's
+ * deals, an account's contacts or deals). With open, only those not
+ * closed and not merged away. Up to max ids into ids; how many (0 on an
+ * error: nothing to do is what an error costs here).
+ */
+size_t crm_scoring_touched(struct crm_store *db, const struct crm_entity *type,
+			   const char *entity, const char *id, int open,
+			   char ids[][CRM_ID_MAX], size_t max);
+
 #endif
