@@ -126,7 +126,7 @@ int main(int argc, char **argv)
 			cli_die(CRM_EUSAGE, "%s: unexpected argument '%s'", cmd, argv[optind]);
 		if (!strcmp(cmd, "count")) {
 			open_or_die(&s, target, CRM_STORE_READONLY | CRM_STORE_PLAIN);
-			if (crm_db_count(s, t, MAX_TABLES, &n, &e) < 0)
+			if (crm_dbcopy_count(s, t, MAX_TABLES, &n, &e) < 0)
 				cli_die_err(&e);
 			print_counts("count", NULL, s, t, n);
 		} else {
@@ -160,7 +160,7 @@ int main(int argc, char **argv)
 	 * harmless), then every row in one transaction: a copy stopped at
 	 * any point leaves a destination with no rows, which a second run
 	 * fills. A destination with rows is never written. */
-	if (crm_db_count(d, t, MAX_TABLES, &n, &e) < 0)
+	if (crm_dbcopy_count(d, t, MAX_TABLES, &n, &e) < 0)
 		cli_die_err(&e);
 	for (size_t i = 0; i < n; i++)
 		if (t[i].rows && strcmp(t[i].name, "meta"))
@@ -168,7 +168,7 @@ int main(int argc, char **argv)
 				crm_store_name(d), t[i].name, t[i].rows);
 	/* Marked first: a copy stopped from here on is refused by every
 	 * tool, saying so, until it is run again. */
-	if (crm_db_copy_mark(d, crm_store_name(s), &e) < 0)
+	if (crm_dbcopy_mark(d, crm_store_name(s), &e) < 0)
 		cli_die_err(&e);
 	if (crm_crypt_copy_store(argv[optind], argv[optind + 1], 1, &keys, &e) < 0) {
 		crm_store_close(d);
@@ -176,7 +176,7 @@ int main(int argc, char **argv)
 			remove_db(argv[optind + 1]);
 		cli_die(e.code, "%s (nothing was copied)", e.msg);
 	}
-	if (crm_db_copy(s, d, progress, NULL, t, MAX_TABLES, &n, &e) < 0) {
+	if (crm_dbcopy(s, d, progress, NULL, t, MAX_TABLES, &n, &e) < 0) {
 		crm_store_close(d);
 		if (made)	/* made here: nothing of it is kept */
 			remove_db(argv[optind + 1]);

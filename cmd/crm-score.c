@@ -586,7 +586,7 @@ static int is_subcommand(const char *s)
 int main(int argc, char **argv)
 {
 	const struct crm_entity *t = crm_entity_find("deal");
-	struct crm_train_opts o = { 400, 5, 0.1, 0, 0, 1, NULL, NULL, NULL, 0, 0, 0 };
+	struct crm_train_opts o = { CRM_TRAIN_DEFAULTS };
 	FILE *dump = NULL;
 	const char *dump_path = NULL;
 	struct crm_err e = { 0 };

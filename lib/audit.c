@@ -757,7 +757,8 @@ int crm_audit_whatif(struct crm_store *db, const struct crm_override *ov, size_t
 	if (predict_all(db, &m1, &d1, &p1, e) < 0)
 		goto out;
 	if (retrain) {
-		struct crm_train_opts o = { 400, 5, 0.1, 0, 0, 1, NULL, NULL, ov, n, 1, 1 };
+		struct crm_train_opts o = { CRM_TRAIN_DEFAULTS, .extra = ov, .nextra = n, .no_store = 1,
+					    .depth_given = 1 };
 		struct crm_stmt *st;
 		int activated;
 

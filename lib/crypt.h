@@ -41,7 +41,7 @@ struct crm_crypt;
 
 /*
  * Key file to use (--key-file); NULL falls back to $CRM_KEY_FILE. Call
- * before crm_db_open.
+ * before crm_store_open.
  */
 void crm_crypt_configure(const char *key_file);
 /* The key file configured, or NULL when encryption is off. */

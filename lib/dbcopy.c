@@ -42,7 +42,7 @@ static int marked(struct crm_store *dst)
 			       &ignored) > 0;
 }
 
-int crm_db_copy_mark(struct crm_store *dst, const char *from, struct crm_err *e)
+int crm_dbcopy_mark(struct crm_store *dst, const char *from, struct crm_err *e)
 {
 	const char *p[1] = { from };
 
@@ -69,7 +69,7 @@ static int count_rows(struct crm_store *s, const char *table, long long *rows, s
 	return rc < 0 ? -1 : 0;
 }
 
-int crm_db_count(struct crm_store *s, struct crm_copy_table *out, size_t max, size_t *n,
+int crm_dbcopy_count(struct crm_store *s, struct crm_copy_table *out, size_t max, size_t *n,
 		 struct crm_err *e)
 {
 	char **tables;
@@ -127,7 +127,7 @@ static int copy_counters(struct crm_store *src, struct crm_store *dst, struct cr
 	return 0;
 }
 
-int crm_db_copy(struct crm_store *src, struct crm_store *dst, crm_copy_progress *progress,
+int crm_dbcopy(struct crm_store *src, struct crm_store *dst, crm_copy_progress *progress,
 		void *arg, struct crm_copy_table *out, size_t max, size_t *n, struct crm_err *e)
 {
 	char **from = NULL, **to = NULL;

@@ -24,18 +24,18 @@ typedef void crm_copy_progress(const char *table, long long rows, int done, void
  * in one snapshot, dst written in one transaction: a failure or a kill
  * leaves dst as it was. Counts per table go to out[0..*n) (room for max).
  */
-int crm_db_copy(struct crm_store *src, struct crm_store *dst, crm_copy_progress *progress,
+int crm_dbcopy(struct crm_store *src, struct crm_store *dst, crm_copy_progress *progress,
 		void *arg, struct crm_copy_table *out, size_t max, size_t *n, struct crm_err *e);
 
-/* Rows of each table of s, as crm_db_copy reports them. */
-int crm_db_count(struct crm_store *s, struct crm_copy_table *out, size_t max, size_t *n,
+/* Rows of each table of s, as crm_dbcopy reports them. */
+int crm_dbcopy_count(struct crm_store *s, struct crm_copy_table *out, size_t max, size_t *n,
 		 struct crm_err *e);
 
 /*
  * Mark dst as a copy of from begun and not finished: every tool but
- * crm db refuses it until crm_db_copy, whose one transaction removes the
+ * crm db refuses it until crm_dbcopy, whose one transaction removes the
  * mark with the rows it lands, completes it.
  */
-int crm_db_copy_mark(struct crm_store *dst, const char *from, struct crm_err *e);
+int crm_dbcopy_mark(struct crm_store *dst, const char *from, struct crm_err *e);
 
 #endif

@@ -22,7 +22,7 @@
 
 struct acct {
 	char id[32];
-	char *key;	/* crm_key_company of the name */
+	char *key;	/* crm_sim_key_company of the name */
 };
 
 struct crm_erp {
@@ -185,7 +185,7 @@ static int load_accounts(struct crm_erp *x, struct crm_err *e)
 			crm_stmt_free(st);
 			return crm_err_set(e, CRM_ESOFTWARE, "out of memory");
 		}
-		crm_key_company(name, a->key);
+		crm_sim_key_company(name, a->key);
 		x->na++;
 	}
 	crm_stmt_free(st);
@@ -252,7 +252,7 @@ static int find_account(struct crm_erp *x, const char *const v[C_N], char id[32]
 		char *key = malloc(2 * strlen(name) + 2);
 		if (!key)
 			return crm_err_set(e, CRM_ESOFTWARE, "out of memory");
-		crm_key_company(name, key);
+		crm_sim_key_company(name, key);
 		/* The same company key (legal forms dropped): one account, or ambiguous. */
 		size_t same = 0, si = 0;
 		for (size_t i = 0; *key && i < x->na; i++)

@@ -317,16 +317,16 @@ static void match_value(enum crm_cmp c, const char *raw, char *out)
 		crm_fold(raw, out);
 		break;
 	case CRM_CMP_COMPANY:
-		crm_key_company(raw, out);
+		crm_sim_key_company(raw, out);
 		break;
 	case CRM_CMP_EMAIL:
-		crm_key_email(raw, out);
+		crm_sim_key_email(raw, out);
 		break;
 	case CRM_CMP_PHONE:
-		crm_key_phone(raw, out);
+		crm_sim_key_phone(raw, out);
 		break;
 	case CRM_CMP_ADDRESS:
-		crm_key_address(raw, out);
+		crm_sim_key_address(raw, out);
 		break;
 	case CRM_CMP_DATE:
 		if (crm_parse_time(raw, CRM_DATE_MDY, t, &why) == 0) {
@@ -600,7 +600,7 @@ static int compare_address(const char *a, const char *b)
 {
 	const char *na, *nb;
 	size_t la = house_number(a, &na), lb = house_number(b, &nb);
-	double jw = crm_jaro_winkler(a, b), ts = crm_token_set(a, b);
+	double jw = crm_jaro_winkler(a, b), ts = crm_sim_token_set(a, b);
 
 	if (la && lb && (la != lb || strncmp(na, nb, la)))
 		return CRM_LV_DIFF;
@@ -645,7 +645,7 @@ static int compare_field(enum crm_cmp c, const char *a, const char *b)
 		/* One typo in a word of five letters or more is close
 		 * wherever it is: Jaro's window pairs a letter put in front
 		 * ("nLondon") with the wrong letters and says 0.79. */
-		if (jw >= 0.92 || crm_token_set(a, b) == 1.0 ||
+		if (jw >= 0.92 || crm_sim_token_set(a, b) == 1.0 ||
 		    (strlen(a) >= 5 && strlen(b) >= 5 && crm_edit_distance(a, b, 1) <= 1))
 			return CRM_LV_CLOSE;
 		return jw >= 0.80 ? CRM_LV_FUZZY : CRM_LV_DIFF;

@@ -705,7 +705,7 @@ int crm_model_train(struct crm_store *db, const struct crm_entity *type,
 		    const struct crm_train_opts *opts, struct crm_model *m,
 		    int *activated, struct crm_err *e)
 {
-	struct crm_train_opts o = { 400, 5, 0.1, 0, 0, 1, NULL, NULL, NULL, 0, 0, 0 };
+	struct crm_train_opts o = { CRM_TRAIN_DEFAULTS };
 	struct crm_dataset d;
 	size_t *idx = NULL, nclosed = 0, ntest, ntrain, wins = 0;
 	float *ytr = NULL, *yte = NULL, *p = NULL, *pv = NULL;

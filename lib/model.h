@@ -25,10 +25,14 @@ struct crm_override {
 
 #define CRM_MAXOVERRIDES 64
 
+/* The defaults: at most 400 rounds of trees of depth 5 at eta 0.1, no
+ * holdout, seed 1 (CRM_TRAIN_DEFAULTS); a field set after it overrides. */
+#define CRM_TRAIN_DEFAULTS .rounds = 400, .depth = 5, .eta = 0.1, .seed = 1
+
 struct crm_train_opts {
-	int rounds;		/* most boosting rounds (default 300) */
-	int depth;		/* tree depth (default 5) */
-	double eta;		/* learning rate (default 0.05) */
+	int rounds;		/* most boosting rounds */
+	int depth;		/* tree depth */
+	double eta;		/* learning rate */
 	double holdout;		/* share kept out of training and only measured (0: none) */
 	int force;		/* activate even if worse than the active model */
 	unsigned seed;

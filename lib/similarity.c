@@ -237,7 +237,7 @@ static int words(const char *s, char *buf, const char **w)
 	return n;
 }
 
-double crm_token_set(const char *a, const char *b)
+double crm_sim_token_set(const char *a, const char *b)
 {
 	char ba[MAXLEN + 1], bb[MAXLEN + 1];
 	const char *wa[32], *wb[32];
@@ -405,7 +405,7 @@ const char *crm_nickname(const char *name)
 	return name;
 }
 
-void crm_key_email(const char *s, char *out)
+void crm_sim_key_email(const char *s, char *out)
 {
 	const char *at;
 	size_t k = 0;
@@ -437,7 +437,7 @@ void crm_key_email(const char *s, char *out)
 	out[k] = '\0';
 }
 
-void crm_key_phone(const char *s, char *out)
+void crm_sim_key_phone(const char *s, char *out)
 {
 	char d[64];
 	size_t n = 0;
@@ -498,7 +498,7 @@ static void map_words(const char *s, char *out, const char *const (*map)[2], siz
 	free(buf);
 }
 
-void crm_key_company(const char *s, char *out)
+void crm_sim_key_company(const char *s, char *out)
 {
 	static const char *const legal[][2] = {
 		{ "inc", NULL }, { "incorporated", NULL }, { "ltd", NULL }, { "limited", NULL },
@@ -539,7 +539,7 @@ int crm_email_personal(const char *key)
 		       sizeof(free_mail[0]), cmp_str) != NULL;
 }
 
-void crm_key_address(const char *s, char *out)
+void crm_sim_key_address(const char *s, char *out)
 {
 	static const char *const abbr[][2] = {
 		{ "street", "st" }, { "str", "st" }, { "avenue", "ave" }, { "av", "ave" },

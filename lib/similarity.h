@@ -33,7 +33,7 @@ int crm_edit_distance(const char *a, const char *b, int max);
  * words of a and b, so "acme widgets" vs "acme widgets inc" is 1. 0 when
  * either is empty.
  */
-double crm_token_set(const char *a, const char *b);
+double crm_sim_token_set(const char *a, const char *b);
 
 /*
  * NYSIIS phonetic code of a folded name (letters only are used), at most
@@ -56,16 +56,16 @@ const char *crm_nickname(const char *name);
  *     than the subscriber number does); fewer than 6 digits is nothing;
  *   company: folded, legal suffixes (inc, ltd, gmbh, llc...) dropped.
  */
-void crm_key_email(const char *s, char *out);
-void crm_key_phone(const char *s, char *out);
-void crm_key_company(const char *s, char *out);
+void crm_sim_key_email(const char *s, char *out);
+void crm_sim_key_phone(const char *s, char *out);
+void crm_sim_key_company(const char *s, char *out);
 
 /*
  * Street address key: folded, street types, directions and unit words in
  * one short form ("Street" and "St." are "st", "West" is "w", "Suite" is
  * "ste", "and" dropped), so numbers and names can be compared as such.
  */
-void crm_key_address(const char *s, char *out);
+void crm_sim_key_address(const char *s, char *out);
 
 /* Is the email match key a personal (free-mail) address? */
 int crm_email_personal(const char *key);

@@ -221,7 +221,7 @@ int crm_store_load_end(struct crm_store *s, struct crm_err *e);
  * The counters that number new rows (events.seq, audit_log.seq, ...): the
  * last value each table's gave, which is not always its largest row (the
  * rows after it may be gone, and a number is never given twice). As
- * crm_db_copy carries them over: the table's names and values into
+ * crm_dbcopy carries them over: the table's names and values into
  * out[0..*n) (room for max); and setting one, never below a row loaded.
  */
 struct crm_counter {
@@ -244,7 +244,7 @@ int crm_store_listen(struct crm_store *s, struct crm_err *e);
 int crm_store_wait(struct crm_store *s, int ms, struct crm_err *e);
 
 /*
- * Rows in bulk into table (crm_db_copy): the columns are named by the
+ * Rows in bulk into table (crm_dbcopy): the columns are named by the
  * statement from, and each crm_bulk_row() takes the values of its current
  * row. PostgreSQL streams them with COPY; SQLite inserts them with one
  * prepared statement. A row that does not fit is reported by

@@ -31,15 +31,15 @@ static inline void fuzz_field(const char *s, const char *prev)
 	crm_fold(s, out);
 	crm_nysiis(out, code);
 	(void)crm_nickname(code);
-	crm_key_email(s, out);
+	crm_sim_key_email(s, out);
 	(void)crm_email_personal(out);
-	crm_key_phone(s, out);
-	crm_key_company(s, out);
-	crm_key_address(s, out);
+	crm_sim_key_phone(s, out);
+	crm_sim_key_company(s, out);
+	crm_sim_key_address(s, out);
 	if (prev) {
 		(void)crm_jaro_winkler(s, prev);
 		(void)crm_edit_distance(s, prev, 3);
-		(void)crm_token_set(s, prev);
+		(void)crm_sim_token_set(s, prev);
 	}
 	free(out);
 }
