@@ -111,8 +111,6 @@ static int stmt_col(struct crm_stmt *st, const char *name)
 static void cell(struct crm_stmt *st, int col, const char *attr, json_t *attrs,
 		 const char *table, int idcol, struct crm_buf *out)
 {
-	struct crm_crypt *cc = crm_store_crypt(crm_stmt_store(st));
-
 	crm_buf_reset(out);
 	if (attr) {
 		json_t *v = json_object_get(attrs, attr);
@@ -123,20 +121,15 @@ static void cell(struct crm_stmt *st, int col, const char *attr, json_t *attrs,
 			crm_json_value(out, v);
 		return;
 	}
-	if (col >= 0 && crm_stmt_type(st, col) != CRM_NULL) {
-		const char *s = crm_stmt_text(st, col);
-		size_t n = crm_stmt_bytes(st, col);
+	if (col >= 0 && crm_stmt_type(st, col) == CRM_REAL) {
+		crm_json_num(out, crm_stmt_double(st, col));
+	} else if (col >= 0) {
 		struct crm_err e;
 
-		if (crm_stmt_type(st, col) == CRM_REAL) {
-			crm_json_num(out, crm_stmt_double(st, col));
-		} else if (cc && idcol >= 0 && n > 4 && !memcmp(s, CRM_ENC_PREFIX, 4)) {
-			if (crm_crypt_open(cc, table, crm_stmt_column_name(st, col),
-					   crm_stmt_text(st, idcol), s, n, out, &e) < 0 &&
-			    e.code != CRM_ENOINPUT)	/* erased: an empty cell */
-				cli_die_err(&e);
-		} else
-			crm_buf_add(out, s, n);
+		/* A sealed cell opened; one whose key was erased is empty. */
+		if (crm_row_cell(st, col, table, crm_stmt_column_name(st, col),
+				 idcol >= 0 ? crm_stmt_text(st, idcol) : NULL, out, &e) < 0)
+			cli_die_err(&e);
 	}
 	if (!out->data)
 		crm_buf_add(out, "", 0);
