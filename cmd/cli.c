@@ -543,3 +543,13 @@ void cli_table_object(json_t *o, const char *const *keys, int *header)
 	cli_write(b.data, b.len);
 	crm_buf_release(&b);
 }
+
+struct crm_store *cli_open(int flags)
+{
+	struct crm_store *s;
+	struct crm_err e = { 0 };
+
+	if (crm_store_open(&s, crm_store_target(cli_db), flags, &e) < 0)
+		cli_die_err(&e);
+	return s;
+}

@@ -34,6 +34,10 @@ enum { CLI_DB = 'D' + 1000, CLI_VERSION, CLI_COMPLETE, CLI_KEYFILE, CLI_BUSY, CL
 
 extern const char *cli_prog;	/* name for messages */
 extern const char *cli_db;	/* --db value or NULL */
+
+/* Open the database the tool was given (--db, $CRM_DB, ./crm.db) with
+ * crm_store_open's flags, or exit saying why. */
+struct crm_store *cli_open(int flags);
 extern int cli_busy_given;	/* --busy-timeout was given */
 
 /*

@@ -122,16 +122,6 @@ static void write_pair(struct crm_buf *b, const struct crm_linkage *lk,
 
 /* ---- subcommands ---------------------------------------------------------- */
 
-static struct crm_store *open_rw(void)
-{
-	struct crm_err e = { 0 };
-	struct crm_store *db;
-
-	if (crm_store_open(&db, crm_store_target(cli_db), 0, &e) < 0)
-		cli_die_err(&e);
-	return db;
-}
-
 static int table = -1;	/* -f: tables, else NDJSON */
 static int header_done;
 
@@ -189,10 +179,8 @@ static int print_rows(struct crm_store *db, const char *sql, const char *kind,
 static int cmd_review(void)
 {
 	struct crm_store *db;
-	struct crm_err e = { 0 };
 
-	if (crm_store_open(&db, crm_store_target(cli_db), CRM_STORE_READONLY, &e) < 0)
-		cli_die_err(&e);
+	db = cli_open(CRM_STORE_READONLY);
 	print_rows(db, "SELECT id, entity, a_id, b_id, probability, weight, reason, fields, created_at "
 		       "FROM match_reviews WHERE status = 'open' ORDER BY reason IS NULL, probability DESC",
 		   "review", NULL);
@@ -203,10 +191,8 @@ static int cmd_review(void)
 static int cmd_merges(void)
 {
 	struct crm_store *db;
-	struct crm_err e = { 0 };
 
-	if (crm_store_open(&db, crm_store_target(cli_db), CRM_STORE_READONLY, &e) < 0)
-		cli_die_err(&e);
+	db = cli_open(CRM_STORE_READONLY);
 	print_rows(db, "SELECT id, entity, survivor_id, merged_id, probability, weight, reason, status, "
 		       "decisions, created_at, undone_at FROM merges ORDER BY created_at, id",
 		   "merge", NULL);
@@ -217,7 +203,7 @@ static int cmd_merges(void)
 /* accept or reject review ids. */
 static int cmd_decide(int accept, int argc, char **argv)
 {
-	struct crm_store *db = open_rw();
+	struct crm_store *db = cli_open(0);
 	struct crm_err e = { 0 };
 	int status = 0;
 
@@ -244,7 +230,7 @@ static int cmd_decide(int accept, int argc, char **argv)
 
 static int cmd_undo(int argc, char **argv)
 {
-	struct crm_store *db = open_rw();
+	struct crm_store *db = cli_open(0);
 	struct crm_err e = { 0 };
 	int status = 0;
 
@@ -269,7 +255,7 @@ static int cmd_undo(int argc, char **argv)
 
 static int cmd_merge(const struct crm_entity *type, int argc, char **argv)
 {
-	struct crm_store *db = open_rw();
+	struct crm_store *db = cli_open(0);
 	struct crm_err e = { 0 };
 	struct crm_merge_info info = { NAN, NAN, "manual", NULL };
 	char mid[CRM_ID_MAX], surv[CRM_ID_MAX];
@@ -619,8 +605,7 @@ int main(int argc, char **argv)
 		read_incoming(&in, type, argv + optind, argc - optind);
 	if (review > automerge)
 		cli_die(CRM_EUSAGE, "--review must not be above --auto-merge");
-	if (crm_store_open(&db, crm_store_target(cli_db), dry ? CRM_STORE_READONLY : 0, &e) < 0)
-		cli_die_err(&e);
+	db = cli_open(dry ? CRM_STORE_READONLY : 0);
 	t0 = crm_now();
 	crm_linkage_init(&lk, type);
 	if (cap)

@@ -76,8 +76,7 @@ int main(int argc, char **argv)
 	}
 	if (optind < argc)
 		cli_die(CRM_EUSAGE, "unexpected argument '%s'", argv[optind]);
-	if (crm_store_open(&s, crm_store_target(cli_db), CRM_STORE_READONLY, &e) < 0)
-		cli_die_err(&e);
+	s = cli_open(CRM_STORE_READONLY);
 	/* Heard from before the first look: nothing logged between the two
 	 * goes unnoticed until the next interval. */
 	if (follow && crm_store_listen(s, &e) < 0)

@@ -258,7 +258,6 @@ int main(int argc, char **argv)
 	double alpha = 0.05;
 	int patterns = 0;
 	int key, table = cli_isatty(1), status = 0;
-	struct crm_err e = { 0 };
 	struct crm_store *db;
 
 	while ((key = cli_next(&cli, argc, argv, &arg)) != -1) {
@@ -289,14 +288,12 @@ int main(int argc, char **argv)
 		}
 	}
 	if (patterns) {
-		if (crm_store_open(&db, crm_store_target(cli_db), 0, &e) < 0)
-			cli_die_err(&e);
+		db = cli_open(0);
 		cmd_patterns(db, ptype, support, alpha, table);
 		crm_store_close(db);
 		return cli_finish(0);
 	}
-	if (crm_store_open(&db, crm_store_target(cli_db), CRM_STORE_READONLY, &e) < 0)
-		cli_die_err(&e);
+	db = cli_open(CRM_STORE_READONLY);
 	/* Operands that are ids are explained; the others are files of
 	 * records (or -), read a chunk at a time like stdin. */
 	{

@@ -307,8 +307,7 @@ static int export_subject(const char *subject)
 	struct crm_store *s;
 	int rc;
 
-	if (crm_store_open(&s, crm_store_target(cli_db), 0, &e) < 0)
-		cli_die_err(&e);
+	s = cli_open(0);
 	crm_actor_cli(actor, sizeof(actor));
 	rc = crm_subject_export(s, subject, actor, emit_line, NULL, &e);
 	if (rc < 0)

@@ -38,8 +38,7 @@ int main(int argc, char **argv)
 			dry = 1;
 	if (optind >= argc)
 		cli_die(CRM_EUSAGE, "say who to forget: an email, a phone number or a contact id");
-	if (crm_store_open(&db, crm_store_target(cli_db), 0, &e) < 0)
-		cli_die_err(&e);
+	db = cli_open(0);
 	crm_actor_cli(actor, sizeof(actor));
 	crm_buf_init(&receipt, 0);
 	for (int i = optind; i < argc; i++) {

@@ -547,8 +547,7 @@ int main(int argc, char **argv)
 		if (!c.rejects)
 			cli_die(CRM_ENOINPUT, "%s: %s", c.rejects_path, strerror(errno));
 	}
-	if (crm_store_open(&s, crm_store_target(cli_db), CRM_STORE_CREATE, &e) < 0)
-		cli_die_err(&e);
+	s = cli_open(CRM_STORE_CREATE);
 	/* Bulk work on SQLite: a fixed 16 MiB page cache (memory stays flat
 	 * however big the input) and fewer, larger checkpoints. */
 	crm_store_bulk(s, 16, 1);

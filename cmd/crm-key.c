@@ -76,8 +76,7 @@ static void seal(long batch, int quiet)
 	struct crm_store *db;
 
 	crm_actor_cli(actor, sizeof(actor));
-	if (crm_store_open(&db, crm_store_target(cli_db), 0, &e) < 0)
-		cli_die_err(&e);
+	db = cli_open(0);
 	if (crm_seal_all(db, batch, &st, quiet || !cli_isatty(2) ? NULL : seal_progress, NULL, &e) < 0) {
 		if (!quiet && cli_isatty(2))
 			fputs("\r\033[K", stderr);

@@ -57,8 +57,7 @@ int main(int argc, char **argv)
 		cli_die(CRM_EUSAGE, "unexpected argument '%s'", argv[optind]);
 	if (!n)
 		cli_die(CRM_EUSAGE, "say what to purge: --retain KIND=DAYS (see --help)");
-	if (crm_store_open(&db, crm_store_target(cli_db), 0, &e) < 0)
-		cli_die_err(&e);
+	db = cli_open(0);
 	crm_actor_cli(actor, sizeof(actor));
 	if (crm_purge(db, rules, n, actor, dry, &p, &e) < 0)
 		cli_die_err(&e);

@@ -632,8 +632,7 @@ int main(int argc, char **argv)
 		cmd = argv[optind];
 	if (table < 0)
 		table = cli_isatty(1);
-	if (crm_store_open(&db, crm_store_target(cli_db), 0, &e) < 0)
-		cli_die_err(&e);
+	db = cli_open(0);
 	if (table)
 		names_db = db;
 	if (!cmd && follow) {

@@ -330,8 +330,7 @@ int main(int argc, char **argv)
 
 		if (strcmp(argv[optind], "token") && strcmp(argv[optind], "hook"))
 			cli_die(CRM_EUSAGE, "unknown command '%s' (token or hook)", argv[optind]);
-		if (crm_store_open(&db, crm_store_target(cli_db), 0, &e) < 0)
-			cli_die_err(&e);
+		db = cli_open(0);
 		status = !strcmp(argv[optind], "token") ?
 			 cmd_token(db, argc - optind, argv + optind, role, user, team, expires, table) :
 			 cmd_hook(db, argc - optind, argv + optind, &h, table);

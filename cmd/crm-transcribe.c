@@ -565,8 +565,7 @@ static int show(int argc, char **argv)
 	struct crm_err e = {0};
 	int status = 0;
 
-	if (crm_store_open(&db, crm_store_target(cli_db), CRM_STORE_READONLY, &e) < 0)
-		cli_die_err(&e);
+	db = cli_open(CRM_STORE_READONLY);
 	for (int i = 0; i < argc; i++) {
 		struct crm_transcript t = {0};
 		char *analysis;
