@@ -215,8 +215,17 @@ int cli_isatty(int fd)
 	return isatty(fd);
 }
 
+static struct crm_buf *captured;
+
+void cli_capture(struct crm_buf *b)
+{
+	captured = b;
+}
+
 int cli_write(const void *buf, size_t n)
 {
+	if (captured)
+		return crm_buf_add(captured, buf, n) < 0 ? -1 : 0;
 	if (cli_epipe)
 		return -1;
 	if (!n)		/* nothing, perhaps from an empty buffer (NULL) */

@@ -121,6 +121,10 @@ void cli_catch_stop(void);
  * cli_epipe set; other errors die with status 74.
  */
 int cli_write(const void *buf, size_t n);
+/* From now on cli_write appends to b instead (NULL: to stdout again),
+ * for output that is reshaped before it is written. */
+struct crm_buf;
+void cli_capture(struct crm_buf *b);
 extern int cli_epipe;
 
 /* Flush and close stdout at exit; a failure is status 74. */

@@ -7,10 +7,12 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <jansson.h>
 
 #include "../lib/audit.h"
+#include "../lib/cireport.h"
 #include "../lib/checks.h"
 #include "../lib/crypt.h"
 #include "../lib/store/store.h"
@@ -46,6 +48,7 @@ static const struct cli_opt opts[] = {
 	{ "check", O_CHECK, "CHECK", "quality, privacy: run only these checks (repeatable)" },
 	{ "retain", O_RETAIN, "KIND=DAYS", "privacy: retention period (interactions, leads, erasure)" },
 	{ "no-store", O_NO_STORE, NULL, "do not record this run in the audit history" },
+	{ "format", 'f', "FMT", "table (default on a terminal), ndjson, junit or github" },
 	{ "quiet", 'q', NULL, "no summary on stderr" },
 	{ NULL, 0, NULL, NULL }
 };
@@ -59,6 +62,47 @@ static const struct cli cli = {
 	"Audit the scores for bias, and the data for quality and privacy; exit 1 on a violation.",
 	opts,
 };
+
+/* What is written: a table, NDJSON, or NDJSON reshaped for CI at the end. */
+enum { FMT_NDJSON, FMT_TABLE, FMT_JUNIT, FMT_GITHUB };
+static int fmt = -1;
+
+static int tty_out(void)
+{
+	return fmt == FMT_TABLE;
+}
+
+static int parse_format(const char *arg)
+{
+	static const char *const names[] = { "ndjson", "table", "junit", "github" };
+
+	for (int i = 0; i < 4; i++)
+		if (!strcmp(arg, names[i]))
+			return i;
+	cli_die(CRM_EUSAGE, "--format: want table, ndjson, junit or github, not '%s'", arg);
+}
+
+/* The run's NDJSON in captured, written as JUnit XML or GitHub commands. */
+static void write_ci(const char *cmd, const struct crm_buf *captured, double secs)
+{
+	struct crm_buf out, suite;
+	struct crm_err e = { 0 };
+	char host[256] = "", stamp[32];
+
+	crm_buf_init(&out, 0);
+	crm_buf_init(&suite, 0);
+	crm_buf_addf(&suite, "crm-audit %s", cmd);
+	if (gethostname(host, sizeof(host) - 1) < 0)
+		host[0] = '\0';
+	crm_timestamp(stamp, sizeof(stamp));
+	stamp[19] = '\0';	/* YYYY-MM-DDTHH:MM:SS, as JUnit's schema has it */
+	if (crm_ci_report(&out, fmt == FMT_JUNIT ? CRM_CI_JUNIT : CRM_CI_GITHUB, suite.data,
+			  captured->data ? captured->data : "", captured->len, host, stamp, secs, &e) < 0)
+		cli_die_err(&e);
+	cli_write(out.data, out.len);
+	crm_buf_release(&out);
+	crm_buf_release(&suite);
+}
 
 /* trail: check the audit trail's hash chain; exit 1 when it is broken. */
 static int cmd_trail(struct crm_store *db)
@@ -266,7 +310,7 @@ static int measure(struct crm_audit_pop *pop, const struct bias_args *a, float t
 	unsigned masks[3] = { 1, 2, 3 };
 	size_t nmask = pop->nattr == 2 ? 3 : 1;
 	struct crm_fair_opts fo = a->fo;
-	int violations = 0, tty = print && cli_isatty(1);
+	int violations = 0, tty = print && tty_out();
 	struct crm_buf b;
 
 	crm_buf_init(&b, 0);
@@ -427,7 +471,7 @@ static int cmd_bias(struct crm_store *db, struct bias_args *a)
 			crm_buf_adds(&b, ",\"why\":");
 			crm_json_str(&b, crm_stmt_text(st, 4), crm_stmt_bytes(st, 4));
 			crm_buf_addf(&b, ",\"at\":\"%s\"}\n", crm_stmt_text(st, 5));
-			if (cli_isatty(1))
+			if (tty_out())
 				printf("override in force: %s %s (%s: %s)\n", crm_stmt_text(st, 1),
 				       crm_stmt_text(st, 0), crm_stmt_text(st, 3), crm_stmt_text(st, 4));
 			else
@@ -467,7 +511,7 @@ static int cmd_bias(struct crm_store *db, struct bias_args *a)
 		}
 		crm_json_figure(&b, "auc_cost", auc[0] - auc[1]);
 		crm_buf_adds(&b, "}\n");
-		if (cli_isatty(1))
+		if (tty_out())
 			printf("what if %s: violations %d -> %d, lowest impact ratio %.3f -> %.3f, AUC %.4f -> %.4f\n",
 			       a->whatif_spec[w], v[0], v[1], mr[0], mr[1], auc[0], auc[1]);
 		else
@@ -500,7 +544,7 @@ static int cmd_bias(struct crm_store *db, struct bias_args *a)
 			*model ? "\"" : "", *model ? model : "null", *model ? "\"" : "",
 			thr, nsel, nsel_chosen, nout, violations, violations ? "fail" : "pass");
 
-		if (cli_isatty(1))
+		if (tty_out())
 			printf("%s: %zu scored, top %zu selected (score >= %.0f), %zu with outcomes: %d violation%s\n",
 			       violations ? "FAIL" : "PASS", nsel, nsel_chosen, 100 * thr, nout, violations,
 			       violations == 1 ? "" : "s");
@@ -512,7 +556,7 @@ static int cmd_bias(struct crm_store *db, struct bias_args *a)
 		    crm_report_write(&rep, a->report, "Bias audit", &e) < 0)
 			cli_die_err(&e);
 	}
-	if (!a->quiet && !cli_isatty(1))
+	if (!a->quiet && !tty_out())
 		fprintf(stderr, "%s: bias: %d violation%s among %zu scored %ss (top %zu selected)%s%s\n",
 			cli_prog, violations, violations == 1 ? "" : "s", nsel, a->type->kind,
 			nsel_chosen, a->report ? "; report in " : "", a->report ? a->report : "");
@@ -536,7 +580,7 @@ static int cmd_checks(struct crm_store *db, const char *kind, const char *const 
 	struct crm_buf findings, b;
 	const char *key = crm_crypt_key_file();
 	char id[CRM_ID_MAX] = "";
-	int failed, tty = cli_isatty(1);
+	int failed, tty = tty_out();
 
 	for (size_t k = 0; k < nmax; k++)
 		if (crm_check_set_max(c, n, max[k]) < 0)
@@ -637,7 +681,7 @@ static int cmd_history(struct crm_store *db, const char *kind)
 {
 	struct crm_err e = { 0 };
 	struct crm_stmt *st;
-	int tty = cli_isatty(1);
+	int tty = tty_out();
 
 	if (crm_store_prepare(db, "SELECT id, at, kind, entity, model_id, violations, verdict, params FROM audits "
 			      "WHERE CAST(?1 AS text) IS NULL OR kind = ?1 ORDER BY at, id", 0, &st, &e) < 0)
@@ -685,6 +729,8 @@ int main(int argc, char **argv)
 	size_t nmax = 0, nonly = 0;
 	struct crm_err e = { 0 };
 	struct crm_store *db;
+	struct crm_buf captured;
+	double t0;
 	int key, rc = 0;
 	long bits;
 
@@ -751,8 +797,11 @@ int main(int argc, char **argv)
 				cli_die(CRM_EUSAGE, "--retain '%s': want interactions=DAYS, leads=DAYS or erasure=DAYS", arg);
 			break;
 		case 'q': a.quiet = 1; break;
+		case 'f': fmt = parse_format(arg); break;
 		}
 	}
+	if (fmt < 0)
+		fmt = cli_isatty(1) ? FMT_TABLE : FMT_NDJSON;
 	if (optind >= argc)
 		cli_die(CRM_EUSAGE, "say what to audit: bias, quality or privacy (see --help)");
 	cmd = argv[optind];
@@ -765,6 +814,14 @@ int main(int argc, char **argv)
 			cli_die_err(&e);
 		db = NULL;
 	}
+	if (fmt >= FMT_JUNIT) {
+		if (!strcmp(cmd, "history"))
+			cli_die(CRM_EUSAGE, "--format %s: for bias, quality, privacy and trail",
+				fmt == FMT_JUNIT ? "junit" : "github");
+		crm_buf_init(&captured, 0);
+		cli_capture(&captured);
+	}
+	t0 = crm_now();
 	if (!strcmp(cmd, "bias"))
 		rc = cmd_bias(db, &a);
 	else if (!strcmp(cmd, "quality") || !strcmp(cmd, "privacy"))
@@ -776,6 +833,11 @@ int main(int argc, char **argv)
 		rc = cmd_trail(db);
 	else
 		cli_die(CRM_EUSAGE, "unknown audit '%s' (want bias, quality, privacy, history or trail)", cmd);
+	if (fmt >= FMT_JUNIT) {
+		cli_capture(NULL);
+		write_ci(cmd, &captured, crm_now() - t0);
+		crm_buf_release(&captured);
+	}
 	crm_store_close(db);
 	return cli_finish(rc);
 }

@@ -4,7 +4,7 @@
 _crm_values() {	# option -> its values
 	case $1 in
 	-t|--type) case $2 in crm-dedupe) echo "contact account" ;; crm-score) echo "deal contact" ;; crm-audit) echo "contact deal" ;; *) echo "account contact deal interaction product user task" ;; esac ;;
-	-f|--format) case $2 in crm-export) echo "ndjson csv table" ;; crm-explain|crm-transcribe|crm-events|crm-db) echo "ndjson table" ;; crm-serve) echo "json slack ndjson table" ;; *) echo "csv ndjson mail auto" ;; esac ;;
+	-f|--format) case $2 in crm-export) echo "ndjson csv table" ;; crm-explain|crm-transcribe|crm-events|crm-db) echo "ndjson table" ;; crm-serve) echo "json slack ndjson table" ;; crm-audit) echo "table ndjson junit github" ;; *) echo "csv ndjson mail auto" ;; esac ;;
 	--role) echo "rep manager admin" ;;
 	--events) echo "score.crossed call.hesitant task.due merge.done *" ;;
 	--entity) echo "contact account deal interaction task user product score call merge" ;;

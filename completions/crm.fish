@@ -38,6 +38,7 @@ complete -c crm-audit -n __fish_use_subcommand -a 'bias quality privacy history 
 complete -c crm-audit -s t -l type -x -a 'contact deal'
 complete -c crm-audit -l fail-on -x -a 'ratio parity tpr fpr calibration all none'
 complete -c crm-audit -l report -r -F
+complete -c crm-audit -s f -l format -x -a 'table ndjson junit github'
 complete -c crm-transcribe -n __fish_use_subcommand -a 'show'
 complete -c crm-transcribe -F
 complete -c crm-transcribe -s e -l engine -x -a 'sphinx http'
