@@ -56,7 +56,7 @@ LIB_OBJ = $(LIB_SRC:%.c=$(O)/%.o) $(O)/lib/migrations.o $(O)/lib/pg-migrations.o
 MIGRATIONS = $(sort $(wildcard lib/sql/*.sql))
 PG_MIGRATIONS = $(sort $(wildcard lib/sql/pg/*.sql))
 
-TOOLS = crm crm-import crm-export crm-dedupe crm-score crm-explain crm-audit \
+TOOLS = crm crm-import crm-export crm-dedupe crm-score crm-explain crm-audit crm-doctor \
         crm-transcribe crm-notify crm-serve crm-events crm-key crm-forget \
         crm-purge crm-db
 BINS  = $(TOOLS:%=$(O)/%)

@@ -35,6 +35,7 @@ static const struct cli cli = {
 	"  forget    erase a person, with a receipt (crm-forget(1))\n"
 	"  purge     delete what is past its retention period (crm-purge(1))\n"
 	"  db        the database: schema, row counts, copy to PostgreSQL and back (crm-db(1))\n"
+	"  doctor    check the database, keys, models, disk and servers (crm-doctor(1))\n"
 	"  help      show help for crm or a command\n"
 	"  version   show the version",
 	opts,
@@ -42,7 +43,7 @@ static const struct cli cli = {
 
 static const char *const commands[] = { "init", "import", "export", "dedupe",
 					"score", "explain", "audit", "transcribe", "notify", "serve",
-					"events", "key", "forget", "purge", "db", "help",
+					"events", "key", "forget", "purge", "db", "doctor", "help",
 					"version", NULL };
 
 static int cmd_init(int argc, char **argv)

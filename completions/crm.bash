@@ -4,7 +4,7 @@
 _crm_values() {	# option -> its values
 	case $1 in
 	-t|--type) case $2 in crm-dedupe) echo "contact account" ;; crm-score) echo "deal contact" ;; crm-audit) echo "contact deal" ;; *) echo "account contact deal interaction product user task" ;; esac ;;
-	-f|--format) case $2 in crm-export) echo "ndjson csv table" ;; crm-explain|crm-transcribe|crm-events|crm-db) echo "ndjson table" ;; crm-serve) echo "json slack ndjson table" ;; crm-audit) echo "table ndjson junit github" ;; *) echo "csv ndjson mail auto" ;; esac ;;
+	-f|--format) case $2 in crm-export) echo "ndjson csv table" ;; crm-explain|crm-transcribe|crm-events|crm-db|crm-doctor) echo "ndjson table" ;; crm-serve) echo "json slack ndjson table" ;; crm-audit) echo "table ndjson junit github" ;; *) echo "csv ndjson mail auto" ;; esac ;;
 	--role) echo "rep manager admin" ;;
 	--events) echo "score.crossed call.hesitant task.due merge.done *" ;;
 	--entity) echo "contact account deal interaction task user product score call merge" ;;
@@ -101,6 +101,7 @@ _crm_key() { _crm_tool crm-key; }
 _crm_forget() { _crm_tool crm-forget; }
 _crm_purge() { _crm_tool crm-purge; }
 _crm_db() { _crm_tool crm-db; }
+_crm_doctor() { _crm_tool crm-doctor; }
 complete -F _crm crm
 complete -F _crm_import crm-import
 complete -F _crm_export crm-export
@@ -116,3 +117,4 @@ complete -F _crm_key crm-key
 complete -F _crm_forget crm-forget
 complete -F _crm_purge crm-purge
 complete -F _crm_db crm-db
+complete -F _crm_doctor crm-doctor

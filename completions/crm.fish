@@ -5,7 +5,7 @@ function __crm_opts --argument-names tool
     $tool --complete-options 2>/dev/null | string match -r -- '^--[^=]+' | string replace -- '--' ''
 end
 
-for tool in crm-import crm-export crm-dedupe crm-score crm-explain crm-audit crm-transcribe crm-notify crm-serve crm-events crm-key crm-forget crm-purge crm-db
+for tool in crm-import crm-export crm-dedupe crm-score crm-explain crm-audit crm-transcribe crm-notify crm-serve crm-events crm-key crm-forget crm-purge crm-db crm-doctor
     complete -c $tool -f
     for o in (__crm_opts $tool)
         complete -c $tool -l $o
@@ -69,3 +69,4 @@ complete -c crm-db -n __fish_use_subcommand -a 'init count copy'
 complete -c crm-db -s f -l format -x -a 'ndjson table'
 complete -c crm-db -n '__fish_seen_subcommand_from init count copy' -F
 complete -c crm-purge -l retain -x -a 'interactions= transcripts= leads= events= deliveries='
+complete -c crm-doctor -s f -l format -x -a 'ndjson table'

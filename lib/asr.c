@@ -18,7 +18,7 @@
 #include "http.h"
 #include "lm.h"
 
-#define SPHINX_DIR "/usr/share/pocketsphinx/model/en-us"
+#define SPHINX_DIR CRM_ASR_MODEL_DIR
 #define MIN_PAUSE_MS 300
 
 struct crm_asr {

@@ -17,6 +17,10 @@
 #include "transcript.h"
 #include "util.h"
 
+/* Where Debian's pocketsphinx-en-us puts the US English model: the
+ * acoustic model in en-us/, the dictionary and the language model. */
+#define CRM_ASR_MODEL_DIR "/usr/share/pocketsphinx/model/en-us"
+
 struct crm_asr_opts {
 	const char *engine;	/* "sphinx" (default) or "http" */
 	/* sphinx */

@@ -194,9 +194,19 @@ const char *crm_store_sql(const struct crm_store *s, enum crm_sql what)
 		[CRM_SQL_SCHEMA] = { "main", "public" },
 		[CRM_SQL_TEMP_SCHEMA] = { "temp", "pg_temp" },
 		[CRM_SQL_AS_TEXT] = { "", "::text" },
+		[CRM_SQL_VERSION] = { "sqlite_version()", "current_setting('server_version')" },
 	};
 
 	return names[what][s->ops->kind == CRM_STORE_POSTGRES];
+}
+
+int crm_store_integrity(struct crm_store *s, char *out, size_t n, struct crm_err *e)
+{
+	if (s->ops->kind != CRM_STORE_SQLITE)
+		return 2;
+	if (crm_store_text1(s, "PRAGMA quick_check", NULL, out, n, e) < 0)
+		return -1;
+	return strcmp(out, "ok") != 0;
 }
 
 void crm_store_bulk(struct crm_store *s, int mib, int checkpoints)

@@ -180,8 +180,17 @@ enum crm_sql {
 	CRM_SQL_SCHEMA,		/* the tables' schema: main / public */
 	CRM_SQL_TEMP_SCHEMA,	/* temporary tables' schema: temp / pg_temp */
 	CRM_SQL_AS_TEXT,	/* after a JSON column, its text: "" / "::text" */
+	CRM_SQL_VERSION,	/* the engine's version, an expression:
+				 * sqlite_version() / the server's */
 };
 const char *crm_store_sql(const struct crm_store *s, enum crm_sql what);
+
+/*
+ * Check the database's pages and indexes as far as the backend can from
+ * a connection: 0 sound, 1 damaged (out says the first fault), 2 nothing
+ * to check here (PostgreSQL checks its pages itself), -1 with e.
+ */
+int crm_store_integrity(struct crm_store *s, char *out, size_t n, struct crm_err *e);
 
 /* This connection does bulk work: on SQLite a page cache of mib MiB
  * (fixed, however big the input) and, with checkpoints set, fewer and

@@ -3,7 +3,7 @@
 # option a tool knows is in its man page and --help, and the reverse.
 . "$(dirname "$0")/lib.sh"
 
-for tool in crm-import crm-export crm-dedupe crm-score crm-explain crm-audit crm-transcribe crm-notify crm-serve crm-events crm-key crm-forget crm-purge crm-db; do
+for tool in crm-import crm-export crm-dedupe crm-score crm-explain crm-audit crm-transcribe crm-notify crm-serve crm-events crm-key crm-forget crm-purge crm-db crm-doctor; do
 	man=$TOP/man/$tool.1
 	test -f "$man"
 	ok $? "$tool has a man page"
@@ -33,7 +33,7 @@ for tool in crm-import crm-export crm-dedupe crm-score crm-explain crm-audit crm
 	done
 done
 
-for m in crm.1 crm-import.1 crm-export.1 crm-dedupe.1 crm-score.1 crm-explain.1 crm-audit.1 crm-transcribe.1 crm-notify.1 crm-serve.1 crm-events.1 crm-key.1 crm-forget.1 crm-purge.1 crm-db.1 crm.db.5; do
+for m in crm.1 crm-import.1 crm-export.1 crm-dedupe.1 crm-score.1 crm-explain.1 crm-audit.1 crm-transcribe.1 crm-notify.1 crm-serve.1 crm-events.1 crm-key.1 crm-forget.1 crm-purge.1 crm-db.1 crm-doctor.1 crm.db.5; do
 	for s in NAME SYNOPSIS DESCRIPTION EXAMPLES "SEE ALSO"; do
 		[ "$m" = crm.db.5 ] && [ "$s" = SYNOPSIS ] && continue
 		grep -q "^\.Sh $s" "$TOP/man/$m"

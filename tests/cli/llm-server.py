@@ -11,6 +11,8 @@ an item, owned by the rep when its speaker is the rep the prompt names.
 
     llm-server.py PORTFILE LOG [KEY]
 
+GET /v1/models lists the one model, as OpenAI's does (crm-doctor asks).
+
 PORTFILE gets the port. LOG gets one JSON line per request: status,
 model, auth, the response_format type and strictness, and the range of
 utterance numbers shown. With KEY, a request without "Authorization:
@@ -117,6 +119,17 @@ class Handler(http.server.BaseHTTPRequestHandler):
 
     def error(self, status, message, etype, code=None, param=None, headers=()):
         self.reply(status, {"error": {"message": message, "type": etype, "param": param, "code": code}}, headers)
+
+    def do_GET(self):
+        auth_ok = key is None or self.headers.get("Authorization") == "Bearer " + key
+        self.log = {"path": self.path, "auth": auth_ok, "method": "GET"}
+        if not self.path.endswith("/v1/models"):
+            self.error(404, "Unknown request URL: GET " + self.path, "invalid_request_error", "unknown_url")
+        elif not auth_ok:
+            self.error(401, "Incorrect API key provided.", "invalid_request_error", "invalid_api_key")
+        else:
+            self.reply(200, {"object": "list", "data": [{"id": "stand-in", "object": "model",
+                                                         "owned_by": "crm-tests"}]})
 
     def do_POST(self):
         n = int(self.headers.get("Content-Length", "0"))
