@@ -27,6 +27,7 @@ DATADIR  ?= $(PREFIX)/share
 BASHCOMPDIR ?= $(DATADIR)/bash-completion/completions
 ZSHCOMPDIR  ?= $(DATADIR)/zsh/site-functions
 FISHCOMPDIR ?= $(DATADIR)/fish/vendor_completions.d
+UNITDIR  ?= $(PREFIX)/lib/systemd/system
 
 CC       ?= cc
 PKG_CONFIG ?= pkg-config
@@ -67,7 +68,26 @@ REPLAY = $(FUZZ:%=$(O)/fuzz/replay-%)
 FUZZ_TIME ?= 60
 MAN   = $(wildcard man/*.[157])
 
-all: $(BINS)
+UNITS = $(patsubst packaging/systemd/%.in,$(O)/systemd/%,$(wildcard packaging/systemd/*.in)) \
+        $(O)/systemd/crm-nightly.timer
+
+all: $(BINS) $(O)/crm-nightly
+
+# The nightly workflow, a command like the others.
+$(O)/crm-nightly: scripts/nightly.sh
+	@mkdir -p $(@D)
+	cp scripts/nightly.sh $@ && chmod 755 $@
+
+# systemd units, their programs where BINDIR says.
+units: $(UNITS)
+
+$(O)/systemd/%: packaging/systemd/%.in
+	@mkdir -p $(@D)
+	sed 's|@BINDIR@|$(BINDIR)|g' $< >$@
+
+$(O)/systemd/%.timer: packaging/systemd/%.timer
+	@mkdir -p $(@D)
+	cp $< $@
 
 $(O)/lib/migrations.c: $(MIGRATIONS) scripts/sql2c.sh
 	@mkdir -p $(@D)
@@ -187,9 +207,11 @@ install: all
 	mkdir -p $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 \
 		$(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man7 \
 		$(DESTDIR)$(BASHCOMPDIR) $(DESTDIR)$(ZSHCOMPDIR) $(DESTDIR)$(FISHCOMPDIR)
-	install -m 755 $(BINS) $(DESTDIR)$(BINDIR)/
-	mkdir -p $(DESTDIR)$(DATADIR)/crm
-	install -m 755 scripts/nightly.sh scripts/ci-quality.sh $(DESTDIR)$(DATADIR)/crm/
+	install -m 755 $(BINS) $(O)/crm-nightly $(DESTDIR)$(BINDIR)/
+	mkdir -p $(DESTDIR)$(DATADIR)/crm $(DESTDIR)$(UNITDIR)
+	install -m 755 scripts/ci-quality.sh $(DESTDIR)$(DATADIR)/crm/
+	rm -rf $(O)/systemd && $(MAKE) --no-print-directory units BINDIR=$(BINDIR)
+	install -m 644 $(UNITS) $(DESTDIR)$(UNITDIR)/
 	for m in $(MAN); do \
 		s=$${m##*.}; install -m 644 $$m $(DESTDIR)$(MANDIR)/man$$s/; done
 	install -m 644 completions/crm.bash $(DESTDIR)$(BASHCOMPDIR)/crm
@@ -206,13 +228,14 @@ uninstall:
 	for m in $(MAN); do s=$${m##*.}; \
 		rm -f $(DESTDIR)$(MANDIR)/man$$s/$${m##*/}; done
 	rm -f $(DESTDIR)$(ZSHCOMPDIR)/_crm $(DESTDIR)$(FISHCOMPDIR)/crm.fish
-	rm -f $(DESTDIR)$(DATADIR)/crm/nightly.sh $(DESTDIR)$(DATADIR)/crm/ci-quality.sh
+	rm -f $(DESTDIR)$(BINDIR)/crm-nightly $(DESTDIR)$(DATADIR)/crm/ci-quality.sh
+	for u in $(notdir $(UNITS)); do rm -f $(DESTDIR)$(UNITDIR)/$$u; done
 	-rmdir $(DESTDIR)$(DATADIR)/crm 2>/dev/null
 
 clean:
 	rm -rf build build-asan
 
-.PHONY: all check unit asan demo bench lint install uninstall clean deps fuzz
+.PHONY: all check unit asan demo bench lint install uninstall clean deps fuzz units
 .SECONDARY:
 
 -include $(shell find $(O) -name '*.d' 2>/dev/null)

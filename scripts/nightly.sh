@@ -17,12 +17,31 @@
 #   CRM_AUDIT_BY          attribute(s) for the bias audit, space-separated
 #   CRM_SLACK_WEBHOOK     or CRM_SLACK_WEBHOOK_FILE: the summary goes there
 #   CRM_NIGHTLY_STAGES    only these stages, space-separated
+#   CRM_NIGHTLY_LOCK      the lock file (default: the database's path and
+#                         .nightly.lock, or one in $TMPDIR for a URL)
 # Stages: mail erp calls dedupe train score bias quality.
+#
+# One run at a time per database: a second one started while the first
+# holds the lock (cron and the systemd timer both, a slow night) refuses
+# to start, says so and exits 75 (EX_TEMPFAIL: try again later).
 set -u
 PATH=${CRM_BUILD:+$CRM_BUILD:}$PATH
+
+db=${CRM_DB:-crm.db}
+case $db in
+*://*) lock=${TMPDIR:-/tmp}/crm-nightly.$(printf '%s' "$db" | cksum | cut -d' ' -f1).lock ;;
+*) lock=$db.nightly.lock ;;
+esac
+lock=${CRM_NIGHTLY_LOCK:-$lock}
+exec 9>>"$lock" || { echo "crm-nightly: cannot open the lock $lock" >&2; exit 2; }
+if ! flock -n 9; then
+	echo "crm-nightly: another run holds $lock (started $(cat "$lock.started" 2>/dev/null || echo '?')): not starting" >&2
+	exit 75
+fi
+date -u +%FT%TZ >"$lock.started"
 stages=${CRM_NIGHTLY_STAGES:-mail erp calls dedupe train score bias quality}
 log=$(mktemp "${TMPDIR:-/tmp}/crm-nightly.XXXXXX")
-trap 'rm -f "$log" "$log".*' EXIT
+trap 'rm -f "$log" "$log".* "$lock.started"' EXIT
 failed=0 violated=0 summary=
 
 want() { case " $stages " in *" $1 "*) return 0 ;; esac; return 1; }

@@ -49,6 +49,23 @@ ok "$([ "$(q "select max(computed_at) from scores")" != "$scores" ]; echo $?)" "
 ok "$([ -f calls2/x@example.com_2026-11-20T09-00.wav ] && [ ! -e calls2/failed/x@example.com_2026-11-20T09-00.wav ]; echo $?)" \
 	"the recording waits for the engine, not in failed/"
 
+# One run at a time: a second one while the first holds the lock refuses
+# to start (exit 75), and starts once it is free.
+flock "$T/n.lock" sleep 4 &
+holder=$!
+sleep 0.5
+CRM_NIGHTLY_LOCK=$T/n.lock CRM_NIGHTLY_STAGES=quality "$TOP"/scripts/nightly.sh 2>lock.err
+is "$?" "75" "a run while another holds the lock: exit 75"
+like "$(cat lock.err)" "another run holds $T/n.lock" "saying so"
+is "$(grep -c '^quality' lock.err)" "0" "and running nothing"
+wait "$holder"
+CRM_NIGHTLY_LOCK=$T/n.lock CRM_NIGHTLY_STAGES=quality "$TOP"/scripts/nightly.sh 2>lock2.err
+ok "$([ $? -le 1 ]; echo $?)" "once the lock is free, the run goes ahead"
+is "$(grep -c '^quality' lock2.err)" "1" "and its stages run"
+if ! on_pg; then
+	is "$(ls "$CRM_DB".nightly.lock)" "$CRM_DB.nightly.lock" "the lock is kept beside the database by default"
+fi
+
 # ci-quality.sh: a gate for CI jobs.
 "$TOP"/scripts/ci-quality.sh --check invalid.email >ci.out 2>ci.err
 is "$?" "0" "ci-quality: a passing check, exit 0"
