@@ -78,6 +78,11 @@ $(O)/crm-nightly: scripts/nightly.sh
 	@mkdir -p $(@D)
 	cp scripts/nightly.sh $@ && chmod 755 $@
 
+# The Debian package (packaging/deb/build, dpkg-deb).
+DEB = $(O)/crm_$(VERSION)-1_$(shell dpkg --print-architecture 2>/dev/null || echo amd64).deb
+deb: all
+	packaging/deb/build --version $(VERSION)-1 --build $(O) --out $(DEB)
+
 # systemd units, their programs where BINDIR says.
 units: $(UNITS)
 
@@ -235,7 +240,7 @@ uninstall:
 clean:
 	rm -rf build build-asan
 
-.PHONY: all check unit asan demo bench lint install uninstall clean deps fuzz units
+.PHONY: all check unit asan demo bench lint install uninstall clean deps fuzz units deb
 .SECONDARY:
 
 -include $(shell find $(O) -name '*.d' 2>/dev/null)
