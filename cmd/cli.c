@@ -14,6 +14,7 @@
 #include <jansson.h>
 
 #include "cli.h"
+#include "../lib/config.h"
 #include "../lib/crypt.h"
 #include "../lib/store/store.h"
 
@@ -96,6 +97,77 @@ static void complete_opts(const struct cli_opt *o)
 	}
 }
 
+/* ---- the configuration files --------------------------------------------- */
+
+static struct {
+	const char *name;
+	char from[CRM_PATH_MAX + 16];	/* "FILE:LINE" */
+} cfg_from[64];
+static size_t ncfg;
+static unsigned long long env_had;	/* settings set before the files were read, by index */
+
+static void cfg_entry(void *ctx, const char *name, const char *value, int line)
+{
+	const char *path = ctx;
+	const struct crm_setting *s;
+	size_t i, k;
+
+	if (!name) {
+		cli_warn("%s:%d: %s: ignored", path, line, value);
+		return;
+	}
+	if (!(s = crm_setting_find(name))) {
+		cli_warn("%s:%d: no setting %s (crm config lists them): ignored", path, line, name);
+		return;
+	}
+	if (s->secret) {
+		cli_warn("%s:%d: %s is a secret: give it in the environment, or in a file by the "
+			 "tool's --...-file option, not here: ignored", path, line, name);
+		return;
+	}
+	i = (size_t)(s - crm_settings);
+	if (env_had & (1ULL << i))
+		return;		/* the environment wins */
+	setenv(name, value, 1);
+	for (k = 0; k < ncfg && strcmp(cfg_from[k].name, name); k++)
+		;
+	if (k == ncfg && ncfg < sizeof(cfg_from) / sizeof(cfg_from[0]))
+		ncfg++;
+	if (k < ncfg) {
+		cfg_from[k].name = s->name;
+		snprintf(cfg_from[k].from, sizeof(cfg_from[k].from), "%s:%d", path, line);
+	}
+}
+
+/* Apply the configuration files once, under the environment. A process
+ * started by one that read them (the crm dispatcher, crm-nightly) finds
+ * their values in its environment already. */
+static void cfg_load(void)
+{
+	char paths[CRM_CONFIG_MAXFILES][CRM_PATH_MAX];
+	size_t n;
+	struct crm_err e = { 0 };
+
+	if (getenv("CRM_CONFIG_READ"))
+		return;
+	for (const struct crm_setting *s = crm_settings; s->name; s++)
+		if (getenv(s->name))
+			env_had |= 1ULL << (s - crm_settings);
+	n = crm_config_files(paths);
+	for (size_t i = 0; i < n; i++)
+		if (crm_config_read(paths[i], cfg_entry, paths[i], &e) < 0)
+			cli_warn("%s: ignored", e.msg);
+	setenv("CRM_CONFIG_READ", "1", 1);
+}
+
+const char *cli_config_source(const char *name)
+{
+	for (size_t k = 0; k < ncfg; k++)
+		if (!strcmp(cfg_from[k].name, name))
+			return cfg_from[k].from;
+	return NULL;
+}
+
 int cli_next(const struct cli *c, int argc, char **argv, const char **arg)
 {
 	static struct option lopts[64];
@@ -109,6 +181,8 @@ int cli_next(const struct cli *c, int argc, char **argv, const char **arg)
 
 		cli_prog = c->name;
 		signal(SIGPIPE, SIG_IGN);
+		if (!built)
+			cfg_load();
 		for (int t = 0; t < 2; t++)
 			for (const struct cli_opt *o = tabs[t]; o->name; o++) {
 				if (n + 2 >= sizeof(lopts) / sizeof(lopts[0]))

@@ -35,6 +35,10 @@ enum { CLI_DB = 'D' + 1000, CLI_VERSION, CLI_COMPLETE, CLI_KEYFILE, CLI_BUSY, CL
 extern const char *cli_prog;	/* name for messages */
 extern const char *cli_db;	/* --db value or NULL */
 
+/* "FILE:LINE" of the configuration file that gave setting name (an
+ * environment variable) in this process, or NULL. */
+const char *cli_config_source(const char *name);
+
 /* Open the database the tool was given (--db, $CRM_DB, ./crm.db) with
  * crm_store_open's flags, or exit saying why. */
 struct crm_store *cli_open(int flags);

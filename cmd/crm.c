@@ -9,7 +9,9 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "../lib/config.h"
 #include "../lib/crypt.h"
+#include "../lib/ndjson.h"
 #include "../lib/store/store.h"
 #include "cli.h"
 
@@ -36,6 +38,7 @@ static const struct cli cli = {
 	"  purge     delete what is past its retention period (crm-purge(1))\n"
 	"  db        the database: schema, row counts, copy to PostgreSQL and back (crm-db(1))\n"
 	"  doctor    check the database, keys, models, disk and servers (crm-doctor(1))\n"
+	"  config    each setting, its value and where it came from\n"
 	"  help      show help for crm or a command\n"
 	"  version   show the version",
 	opts,
@@ -43,7 +46,7 @@ static const struct cli cli = {
 
 static const char *const commands[] = { "init", "import", "export", "dedupe",
 					"score", "explain", "audit", "transcribe", "notify", "serve",
-					"events", "key", "forget", "purge", "db", "doctor", "help",
+					"events", "key", "forget", "purge", "db", "doctor", "config", "help",
 					"version", NULL };
 
 static int cmd_init(int argc, char **argv)
@@ -62,6 +65,71 @@ static int cmd_init(int argc, char **argv)
 	else
 		fprintf(stderr, "crm: %s: schema version %d -> %d\n", crm_store_name(s), from, to);
 	crm_store_close(s);
+	return cli_finish(0);
+}
+
+/* A value in single quotes for sh. */
+static void sh_quote(struct crm_buf *b, const char *v)
+{
+	crm_buf_addc(b, '\'');
+	for (; *v; v++)
+		if (*v == '\'')
+			crm_buf_adds(b, "'\\''");
+		else
+			crm_buf_addc(b, *v);
+	crm_buf_addc(b, '\'');
+}
+
+/*
+ * config: every setting, its value and where it came from (an option,
+ * the environment, a configuration file and its line, or the default);
+ * secrets are shown set or not, never their value. --sh: the settings
+ * the files gave, as sh assignments to export (crm-nightly's).
+ */
+static int cmd_config(int argc, char **argv, const char *db_option)
+{
+	static const char *const keys[] = { "setting:24", "value:34", "source:30", "what", NULL };
+	int sh = argc > 1 && !strcmp(argv[1], "--sh"), table = cli_isatty(1), header = 0;
+	struct crm_buf b;
+
+	if (argc > 1 + sh)
+		cli_die(CRM_EUSAGE, "config: unexpected argument '%s' (want --sh or nothing)", argv[1 + sh]);
+	crm_buf_init(&b, 0);
+	for (const struct crm_setting *s = crm_settings; s->name; s++) {
+		const char *v = getenv(s->name), *from = cli_config_source(s->name);
+		const char *src = !strcmp(s->name, "CRM_DB") && db_option ? "option --db" :
+				  from ? from : v ? "environment" : "default";
+
+		crm_buf_reset(&b);
+		if (sh) {
+			if (!from)
+				continue;
+			crm_buf_addf(&b, "export %s=", s->name);
+			sh_quote(&b, v);
+			crm_buf_addc(&b, '\n');
+			cli_write(b.data, b.len);
+			continue;
+		}
+		crm_buf_adds(&b, "{\"setting\":");
+		crm_json_str(&b, s->name, strlen(s->name));
+		crm_buf_adds(&b, ",\"value\":");
+		if (s->secret)
+			crm_buf_adds(&b, v ? "\"(set)\"" : "null");
+		else if (v)
+			crm_json_str(&b, v, strlen(v));
+		else
+			crm_json_str(&b, s->fallback, strlen(s->fallback));
+		crm_buf_adds(&b, ",\"source\":");
+		crm_json_str(&b, src, strlen(src));
+		crm_buf_adds(&b, ",\"what\":");
+		crm_json_str(&b, s->what, strlen(s->what));
+		crm_buf_adds(&b, "}\n");
+		if (table)
+			cli_table_record(b.data, b.len, keys, &header);
+		else
+			cli_write(b.data, b.len);
+	}
+	crm_buf_release(&b);
 	return cli_finish(0);
 }
 
@@ -116,6 +184,8 @@ int main(int argc, char **argv)
 	}
 	if (cli_db)
 		setenv("CRM_DB", cli_db, 1);
+	if (!strcmp(argv[optind], "config"))
+		return cmd_config(argc - optind, argv + optind, cli_db);
 	if (crm_crypt_key_file())	/* --key-file reaches the command */
 		setenv("CRM_KEY_FILE", crm_crypt_key_file(), 1);
 	cmd = argv[optind];

@@ -8,7 +8,8 @@
 # speech engine does not stop the scoring. The exit status is 0 when every
 # stage passed, 1 when an audit found a violation, 2 when a stage failed.
 #
-# Settings, from the environment (cron-friendly; unset ones skip their stage):
+# Settings, from the environment or crm's configuration file (crm config;
+# unset ones skip their stage):
 #   CRM_DB                the database (default ./crm.db)
 #   CRM_IMAP_URL          mailbox; CRM_IMAP_PASSWORD or CRM_IMAP_PASSWORD_FILE
 #   CRM_SELF              our addresses or domains, space-separated
@@ -26,6 +27,8 @@
 # to start, says so and exits 75 (EX_TEMPFAIL: try again later).
 set -u
 PATH=${CRM_BUILD:+$CRM_BUILD:}$PATH
+# crm's configuration files, under the environment (crm config).
+eval "$(crm config --sh 2>/dev/null)"
 
 db=${CRM_DB:-crm.db}
 case $db in

@@ -36,7 +36,7 @@ lintian --tag-display-limit 0 "$new" 2>&1 | grep -v 'root privileges' >lint
 is "$(cat lint)" "" "lintian: nothing left unexplained"
 dpkg-deb -c "$new" >files
 for f in ./usr/bin/crm-serve ./usr/bin/crm-doctor ./usr/bin/crm-nightly ./lib/systemd/system/crm-serve.service \
-	 ./lib/systemd/system/crm-nightly.timer ./usr/share/man/man1/crm-doctor.1.gz ./etc/crm/crm.env \
+	 ./lib/systemd/system/crm-nightly.timer ./usr/share/man/man1/crm-doctor.1.gz ./etc/crm/crm.conf \
 	 ./usr/share/bash-completion/completions/crm; do
 	grep -q " $f\$\| $f -> " files
 	ok $? "packaged: $f"

@@ -5,6 +5,9 @@ set -u
 : "${CRM_BUILD:=$(cd "$(dirname "$0")/../.." && pwd)/build}"
 PATH=$CRM_BUILD:$PATH
 export PATH
+# No configuration file of the machine's reaches a test (0036 tests them).
+CRM_CONFIG=/dev/null
+export CRM_CONFIG
 TOP=$(cd "$(dirname "$0")/../.." && pwd)
 T=$(mktemp -d "${TMPDIR:-/tmp}/crm-test.XXXXXX")
 trap 'rm -rf "$T"' EXIT
