@@ -16,6 +16,7 @@
 #include "cli.h"
 #include "../lib/config.h"
 #include "../lib/crypt.h"
+#include "../lib/ndjson.h"
 #include "../lib/store/store.h"
 
 #ifndef CRM_VERSION
@@ -32,31 +33,94 @@ static const struct cli_opt common[] = {
 	{ "db", CLI_DB, "PATH", "database file (default: $CRM_DB, else ./crm.db)" },
 	{ "key-file", CLI_KEYFILE, "FILE", "master key file (default: $CRM_KEY_FILE; none: no encryption)" },
 	{ "busy-timeout", CLI_BUSY, "SECONDS", "give up waiting for another writer's lock after this (default: $CRM_BUSY_TIMEOUT, else wait as long as it takes)" },
+	{ "log-format", CLI_LOGFMT, "FMT", "messages on stderr as text, logfmt or json (default: $CRM_LOG_FORMAT, else logfmt under systemd, else text)" },
 	{ "help", CLI_HELP, NULL, "show this help and exit" },
 	{ "version", CLI_VERSION, NULL, "show the version and exit" },
 	{ NULL, 0, NULL, NULL }
 };
 
+enum { LOG_TEXT, LOG_LOGFMT, LOG_JSON };
+static int log_format = -1;
+
+static int parse_log_format(const char *v)
+{
+	return !strcmp(v, "text") ? LOG_TEXT : !strcmp(v, "logfmt") ? LOG_LOGFMT :
+	       !strcmp(v, "json") ? LOG_JSON : -1;
+}
+
+static int log_fmt(void)
+{
+	if (log_format < 0) {
+		const char *v = getenv("CRM_LOG_FORMAT");
+
+		log_format = v && parse_log_format(v) >= 0 ? parse_log_format(v) :
+			     getenv("JOURNAL_STREAM") ? LOG_LOGFMT : LOG_TEXT;
+	}
+	return log_format;
+}
+
+/* One message as a line of the format in use, on stderr. */
+static void vlog(enum cli_level level, const char *fmt, va_list ap)
+{
+	static const char *const names[] = { "info", "warn", "error" };
+	char msg[4096], now[32];
+	struct crm_buf b;
+	int f = log_fmt();
+
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	if (f == LOG_TEXT) {
+		fprintf(stderr, "%s: %s\n", cli_prog, msg);
+		return;
+	}
+	crm_timestamp(now, sizeof(now));
+	crm_buf_init(&b, 0);
+	if (f == LOG_JSON) {
+		crm_buf_addf(&b, "{\"time\":\"%s\",\"level\":\"%s\",\"prog\":", now, names[level]);
+		crm_json_str(&b, cli_prog, strlen(cli_prog));
+		crm_buf_adds(&b, ",\"msg\":");
+		crm_json_str(&b, msg, strlen(msg));
+		crm_buf_adds(&b, "}\n");
+	} else {
+		crm_buf_addf(&b, "time=%s level=%s prog=%s msg=\"", now, names[level], cli_prog);
+		for (const char *m = msg; *m; m++) {
+			if (*m == '"' || *m == '\\')
+				crm_buf_addc(&b, '\\');
+			if (*m == '\n')
+				crm_buf_adds(&b, "\\n");
+			else
+				crm_buf_addc(&b, *m);
+		}
+		crm_buf_adds(&b, "\"\n");
+	}
+	fwrite(b.data, 1, b.len, stderr);
+	crm_buf_release(&b);
+}
+
+void cli_log(enum cli_level level, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vlog(level, fmt, ap);
+	va_end(ap);
+}
+
 void cli_warn(const char *fmt, ...)
 {
 	va_list ap;
 
-	fprintf(stderr, "%s: ", cli_prog);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	vlog(CLI_WARN, fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
 }
 
 void cli_die(int code, const char *fmt, ...)
 {
 	va_list ap;
 
-	fprintf(stderr, "%s: ", cli_prog);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	vlog(CLI_ERROR, fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
 	exit(code);
 }
 
@@ -226,6 +290,11 @@ int cli_next(const struct cli *c, int argc, char **argv, const char **arg)
 			continue;
 		case CLI_KEYFILE:
 			crm_crypt_configure(optarg);
+			continue;
+		case CLI_LOGFMT:
+			if ((log_format = parse_log_format(optarg)) < 0)
+				cli_die(CRM_EUSAGE, "--log-format: want text, logfmt or json, not '%s'", optarg);
+			setenv("CRM_LOG_FORMAT", optarg, 1);	/* for the programs it runs */
 			continue;
 		case CLI_BUSY: {
 			char *end;

@@ -30,7 +30,7 @@ struct cli {
 };
 
 /* Common option keys handled by cli_next(). */
-enum { CLI_DB = 'D' + 1000, CLI_VERSION, CLI_COMPLETE, CLI_KEYFILE, CLI_BUSY, CLI_HELP = 'h' };
+enum { CLI_DB = 'D' + 1000, CLI_VERSION, CLI_COMPLETE, CLI_KEYFILE, CLI_BUSY, CLI_LOGFMT, CLI_HELP = 'h' };
 
 extern const char *cli_prog;	/* name for messages */
 extern const char *cli_db;	/* --db value or NULL */
@@ -52,6 +52,18 @@ extern int cli_busy_given;	/* --busy-timeout was given */
 int cli_next(const struct cli *c, int argc, char **argv, const char **arg);
 
 void cli_usage(const struct cli *c, FILE *fp);
+
+/*
+ * The tools' messages on stderr, one line each: as "prog: message" for
+ * people (--log-format text, the default), or with time, level and
+ * program as key=value fields (logfmt: the default under systemd, which
+ * sets JOURNAL_STREAM) or as a JSON object (json), for journald and log
+ * shippers. cli_warn is level warn, cli_die error; messages never carry
+ * a secret.
+ */
+enum cli_level { CLI_INFO, CLI_WARN, CLI_ERROR };
+__attribute__((format(printf, 2, 3)))
+void cli_log(enum cli_level level, const char *fmt, ...);
 
 __attribute__((format(printf, 1, 2)))
 void cli_warn(const char *fmt, ...);

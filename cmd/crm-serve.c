@@ -81,7 +81,7 @@ static char *read_pem(const char *path)
 static void log_line(void *ctx, const char *line)
 {
 	(void)ctx;
-	fprintf(stderr, "%s: %s\n", cli_prog, line);
+	cli_log(CLI_INFO, "%s", line);
 }
 
 /*
@@ -357,12 +357,12 @@ int main(int argc, char **argv)
 		const char *host = o.listen;
 		const char *colon = strrchr(host, ':');
 
-		fprintf(stderr, "%s: listening on %s://%.*s:%u\n", cli_prog, cert ? "https" : "http",
+		cli_log(CLI_INFO, "listening on %s://%.*s:%u", cert ? "https" : "http",
 			(int)(colon - host), *host == ':' ? "127.0.0.1" : host, crm_serve_port(s));
 	}
 	k = 0;
 	sigwait(&set, &k);
-	fprintf(stderr, "%s: stopping\n", cli_prog);
+	cli_log(CLI_INFO, "stopping");
 	crm_serve_stop(s);
 	free((char *)o.tls_cert);
 	free((char *)o.tls_key);

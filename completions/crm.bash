@@ -9,6 +9,7 @@ _crm_values() {	# option -> its values
 	--events) echo "score.crossed call.hesitant task.due merge.done *" ;;
 	--entity) echo "contact account deal interaction task user product score call merge" ;;
 	--dates) echo "mdy dmy" ;;
+	--log-format) echo "text logfmt json" ;;
 	--output) echo "auto ndjson table none" ;;
 	-e|--engine) echo "sphinx http" ;;
 	--analyzer) echo "rules llm both" ;;

@@ -12,6 +12,7 @@ for tool in crm-import crm-export crm-dedupe crm-score crm-explain crm-audit crm
     end
     complete -c $tool -s t -l type -x -a 'account contact deal interaction product user task'
     complete -c $tool -l db -r -F
+    complete -c $tool -l log-format -x -a 'text logfmt json'
     complete -c $tool -l key-file -r -F
 end
 complete -c crm-import -s f -l format -x -a 'csv ndjson mail auto'

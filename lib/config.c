@@ -13,6 +13,7 @@ const struct crm_setting crm_settings[] = {
 	{ "CRM_KEY_FILE", "the master key file of field encryption", "none: no encryption", 0 },
 	{ "CRM_KEY_STORE", "where the wrapped data keys are kept", "beside the database", 0 },
 	{ "CRM_BUSY_TIMEOUT", "seconds to wait for another writer's lock", "as long as it takes", 0 },
+	{ "CRM_LOG_FORMAT", "messages on stderr: text, logfmt or json", "logfmt under systemd, else text", 0 },
 	{ "CRM_LLM_URL", "the language-model server for call analysis", "none: the rules alone", 0 },
 	{ "CRM_LLM_MODEL", "the model's name on that server", "the server's default", 0 },
 	{ "CRM_ASR_ENGINE", "the speech engine: sphinx or http", "sphinx", 0 },

@@ -8,6 +8,9 @@ export PATH
 # No configuration file of the machine's reaches a test (0036 tests them).
 CRM_CONFIG=/dev/null
 export CRM_CONFIG
+# Messages for people, whatever runs the tests (0037 tests the others).
+CRM_LOG_FORMAT=text
+export CRM_LOG_FORMAT
 TOP=$(cd "$(dirname "$0")/../.." && pwd)
 T=$(mktemp -d "${TMPDIR:-/tmp}/crm-test.XXXXXX")
 trap 'rm -rf "$T"' EXIT
