@@ -45,10 +45,14 @@ done
 # The previous version: the tree before migration 11, built and
 # packaged the same way.
 prev=73947a0^
-if git -C "$TOP" worktree add -f "$T/old" "$prev" >/dev/null 2>&1 &&
-   make -s -C "$T/old" O="$T/oldbuild" all >oldlog 2>&1; then
+first=$new
+if ! git -C "$TOP" cat-file -e "$prev^{commit}" 2>/dev/null; then
+	skip "the upgrade: the previous version's commit ($prev) is not in this checkout (a shallow clone?)"
+elif git -C "$TOP" worktree add -f "$T/old" "$prev" >/dev/null 2>&1 &&
+     make -s -C "$T/old" O="$T/oldbuild" all >oldlog 2>&1; then
 	"$TOP"/packaging/deb/build --version 0.0.11-1 --build "$T/oldbuild" --out "$T/old.deb" >/dev/null
 	ok $? "the previous version packaged"
+	first=$T/old.deb
 else
 	fail "the previous version ($prev) could not be built: $(tail -3 oldlog 2>/dev/null)"
 fi
@@ -60,10 +64,10 @@ cp /etc/resolv.conf "$R/etc/resolv.conf"
 mount -t proc proc "$R/proc"
 in_root() { chroot "$R" "$@"; }
 as_crm() { chroot "$R" runuser -u crm -- env CRM_DB=/var/lib/crm/crm.db "$@"; }
-cp "$T/old.deb" "$R/tmp/old.deb"
+cp "$first" "$R/tmp/first.deb"
 cp "$new" "$R/tmp/new.deb"
-in_root sh -c 'apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends /tmp/old.deb' >apt1.log 2>&1
-ok $? "the previous version installs with its dependencies $(tail -2 apt1.log)"
+in_root sh -c 'apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends /tmp/first.deb' >apt1.log 2>&1
+ok $? "$([ "$first" = "$new" ] && echo "this" || echo "the previous") version installs with its dependencies $(tail -2 apt1.log)"
 is "$(in_root stat -c '%U:%G %a' /var/lib/crm /etc/crm | tr '\n' ' ')" "crm:crm 750 root:crm 750 " \
 	"the crm user's state folder, the configuration folder root's and the crm group's"
 
@@ -78,9 +82,11 @@ is "$(as_crm crm-db count /var/lib/crm/crm.db 2>/dev/null | jq .rows.contacts)" 
 	"$(($(wc -l <before.csv) - 1))" "the contacts are there ($(($(wc -l <before.csv) - 1)))"
 
 # The upgrade: the schema migrated, nothing lost.
-in_root sh -c 'DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends /tmp/new.deb' >apt2.log 2>&1
-ok $? "the upgrade installs $(tail -2 apt2.log)"
-like "$(cat apt2.log)" "schema version 10 -> 11" "and brings the database's schema up to date"
+if [ "$first" != "$new" ]; then
+	in_root sh -c 'DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends /tmp/new.deb' >apt2.log 2>&1
+	ok $? "the upgrade installs $(tail -2 apt2.log)"
+	like "$(cat apt2.log)" "schema version 10 -> 11" "and brings the database's schema up to date"
+fi
 as_crm crm-export -f csv -t contact --fields id,email,first_name,last_name >after.csv 2>/dev/null
 is "$(cmp before.csv after.csv >/dev/null && echo same || diff before.csv after.csv | head -3)" "same" \
 	"every contact as it was"
