@@ -56,6 +56,12 @@ is "$?" "1" "two modules whose objects call each other fail"
 like "$(cat out)" "call loop between modules" "as a call loop"
 
 copy
+sed -i 's/{ "webhook-file", O_WEBHOOKFILE, "FILE"/{ "webhook", O_WEBHOOKFILE, "URL"/' tree/cmd/crm-notify.c
+tree/scripts/lint-src >out 2>&1
+is "$?" "1" "an option that takes a secret fails"
+like "$(cat out)" "crm-notify.c" "naming the tool"
+
+copy
 touch tree/lib/newmod.c
 printf '#include "util.h"\n' >tree/lib/newmod.c
 tree/scripts/lint-src >out 2>&1
