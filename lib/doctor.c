@@ -20,6 +20,7 @@
 #include "crypt.h"
 #include "doctor.h"
 #include "http.h"
+#include "llm.h"
 #include "model.h"
 #include "store/store.h"
 
@@ -316,7 +317,6 @@ static void check_speech(struct run *r, const struct crm_doctor_opts *o)
 static void check_llm(struct run *r, const struct crm_doctor_opts *o)
 {
 	char url[2048], host[256];
-	size_t ul;
 	struct crm_buf body;
 	struct curl_slist *hdr = NULL;
 	long status = 0;
@@ -329,13 +329,7 @@ static void check_llm(struct run *r, const struct crm_doctor_opts *o)
 		return;
 	}
 	crm_http_host(o->llm_url, host, sizeof(host));
-	ul = strlen(o->llm_url);
-	while (ul && o->llm_url[ul - 1] == '/')
-		ul--;
-	if (ul >= 17 && !strncmp(o->llm_url + ul - 17, "/chat/completions", 17))
-		ul -= 17;
-	snprintf(url, sizeof(url), "%.*s%s/models", (int)ul, o->llm_url,
-		 ul >= 3 && !strncmp(o->llm_url + ul - 3, "/v1", 3) ? "" : "/v1");
+	crm_llm_endpoint(o->llm_url, "models", url, sizeof(url));
 	if (!(c = curl_easy_init())) {
 		say(r, "llm", CRM_DOC_FAIL, "curl did not initialise");
 		return;

@@ -2250,11 +2250,14 @@ static int cmp_pair_p(const void *x, const void *y)
 }
 
 /* Probability of records a and b, compared now (fi, li: the name fields). */
-static double pair_p(const struct crm_linkage *lk, uint32_t a, uint32_t b, int fi, int li)
+static double pair_p(const struct crm_linkage *lk, uint32_t a, uint32_t b, int fi, int li,
+		     double *w)
 {
 	struct crm_pair p = { .a = a < b ? a : b, .b = a < b ? b : a };
 
 	compare_pair(lk, p.a, p.b, fi, li, p.lev);
+	if (w)
+		crm_linkage_pair_weights(lk, &p, w);
 	return crm_linkage_pair_prob(lk, &p);
 }
 
@@ -2317,7 +2320,7 @@ int crm_linkage_merge_estimate(const struct crm_linkage *lk, const uint32_t *clu
 	for (uint32_t g = 0; g < lk->n; g++)
 		for (uint32_t a = head[g]; a != UINT32_MAX; a = next[a])
 			for (uint32_t b = next[a]; b != UINT32_MAX; b = next[b]) {
-				double p = pair_p(lk, a < b ? a : b, a < b ? b : a, fi, li);
+				double p = pair_p(lk, a < b ? a : b, a < b ? b : a, fi, li, NULL);
 
 				right += p;
 				var_right += p * (1 - p);
@@ -2342,7 +2345,7 @@ int crm_linkage_merge_estimate(const struct crm_linkage *lk, const uint32_t *clu
 		}
 		if (candidate(lk, a, b))
 			continue;	/* counted above */
-		double p = pair_p(lk, a, b, fi, li);
+		double p = pair_p(lk, a, b, fi, li, NULL);
 
 		s_sum += p;
 		s_sq += p * p;
@@ -2427,9 +2430,11 @@ int crm_linkage_cluster(const struct crm_linkage *lk, double threshold,
 				uint32_t y = b;
 
 				do {
-					double p = pair_p(lk, x, y, fi, li);
+					double w[CRM_LINK_MAXF], p = pair_p(lk, x, y, fi, li, w), sumw = 0;
 
-					if (p < CLUSTER_VETO)
+					for (size_t j = 0; j < lk->nf; j++)
+						sumw += w[j];
+					if (getenv("VETO_W") ? sumw < log2(CLUSTER_VETO) : p < CLUSTER_VETO)
 						ok = 0;
 					p = fmin(fmax(p, 1e-9), 1 - 1e-9);
 					sum += log(p / (1 - p));

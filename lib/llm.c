@@ -116,13 +116,27 @@ static char *request_body(const struct crm_llm_opts *lo, const struct crm_transc
 	return text;
 }
 
+void crm_llm_endpoint(const char *base, const char *path, char *out, size_t n)
+{
+	size_t ul = strlen(base);
+
+	while (ul && base[ul - 1] == '/')
+		ul--;
+	/* A full chat/completions URL: the other paths are beside it. */
+	if (ul >= 17 && !strncmp(base + ul - 17, "/chat/completions", 17)) {
+		snprintf(out, n, "%.*s/%s", (int)(ul - 17), base, path);
+		return;
+	}
+	snprintf(out, n, "%.*s%s/%s", (int)ul, base, ul >= 3 && !strncmp(base + ul - 3, "/v1", 3) ? "" : "/v1",
+		 path);
+}
+
 /* POST body to the server; the reply's text into out. 0, or -1 with e
  * (CRM_EUNAVAILABLE: no answer, HTTP error). */
 static int post(const struct crm_llm_opts *lo, const char *body, struct crm_buf *out,
 		struct crm_llm_stats *st, double deadline, int *too_long, struct crm_err *e)
 {
 	char url[4096], auth[1100], host[256];
-	size_t ul = strlen(lo->url);
 	struct curl_slist *hdr = NULL;
 	CURL *c = curl_easy_init();
 	CURLcode cc;
@@ -132,13 +146,7 @@ static int post(const struct crm_llm_opts *lo, const char *body, struct crm_buf 
 
 	if (!c)
 		return crm_err_set(e, CRM_ESOFTWARE, "curl did not initialise");
-	while (ul && lo->url[ul - 1] == '/')
-		ul--;
-	if (ul >= 17 && !strncmp(lo->url + ul - 17, "/chat/completions", 17))
-		snprintf(url, sizeof(url), "%.*s", (int)ul, lo->url);
-	else
-		snprintf(url, sizeof(url), "%.*s%s/chat/completions", (int)ul, lo->url,
-			 ul >= 3 && !strncmp(lo->url + ul - 3, "/v1", 3) ? "" : "/v1");
+	crm_llm_endpoint(lo->url, "chat/completions", url, sizeof(url));
 	crm_http_host(lo->url, host, sizeof(host));
 	hdr = curl_slist_append(hdr, "Content-Type: application/json");
 	if (lo->api_key) {

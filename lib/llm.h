@@ -54,6 +54,11 @@ struct crm_llm_stats {
 
 enum crm_analyzer crm_analyzer_parse(const char *s);	/* -1 when unknown */
 
+/* The URL of an OpenAI-compatible server's path ("chat/completions",
+ * "models") from its base as a user gives it: the server, its /v1, or a
+ * full chat/completions URL. */
+void crm_llm_endpoint(const char *base, const char *path, char *out, size_t n);
+
 /*
  * Analyse t: the rules (crm_callan) always, and for CRM_ANALYZER_LLM the
  * model's items, summary, hesitation and sentiment in their place (the
