@@ -2372,7 +2372,8 @@ int crm_linkage_merge_estimate(const struct crm_linkage *lk, const uint32_t *clu
 	return 0;
 }
 
-/* A pair this unlikely across two groups keeps them apart, whatever the rest. */
+/* Fields that say two records differ this strongly (as a likelihood
+ * ratio) keep their groups apart, whatever the rest. */
 #define CLUSTER_VETO 0.001
 
 int crm_linkage_cluster(const struct crm_linkage *lk, double threshold,
@@ -2417,9 +2418,13 @@ int crm_linkage_cluster(const struct crm_linkage *lk, double threshold,
 		 * Two groups join on the evidence of all their pairs, not of
 		 * the one link: across them, the pairs must hold on average
 		 * (their mean log-odds at least the review threshold's), and
-		 * none may be a clear non-match (odds below 1 in 1,000). One sure link between two different people is
-		 * outvoted by their other pairs; a copy too corrupted to match
-		 * every other copy is held by the rest of its group.
+		 * none may be a clear non-match: fields that say so 1,000 to
+		 * 1 (the evidence itself, not a posterior that a small prior
+		 * pulls below any bar: two corrupted copies that share little
+		 * are no evidence against each other). One sure link between
+		 * two different people is outvoted by their other pairs; a
+		 * copy too corrupted to match every other copy is held by the
+		 * rest of its group.
 		 */
 		if (size[a] + size[b] > 2) {
 			uint32_t x = a;
@@ -2434,7 +2439,7 @@ int crm_linkage_cluster(const struct crm_linkage *lk, double threshold,
 
 					for (size_t j = 0; j < lk->nf; j++)
 						sumw += w[j];
-					if (getenv("VETO_W") ? sumw < log2(CLUSTER_VETO) : p < CLUSTER_VETO)
+					if (sumw < log2(CLUSTER_VETO))
 						ok = 0;
 					p = fmin(fmax(p, 1e-9), 1 - 1e-9);
 					sum += log(p / (1 - p));
