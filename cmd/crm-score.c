@@ -657,11 +657,11 @@ int main(int argc, char **argv)
 		struct crm_buf b;
 
 		/* metrics and params as JSON columns, written as JSON (row.h). */
-		if (crm_store_prepare(db, crm_store_kind(db) == CRM_STORE_POSTGRES ?
+		if (crm_store_prepare(db, t_given ?
 				      "SELECT id, entity, active, created_at, metrics AS attrs, params AS payload "
-				      "FROM models WHERE ?1::text IS NULL OR entity = ?1 ORDER BY created_at, id" :
-				      "SELECT id, entity, active, created_at, json(metrics) AS attrs, json(params) AS payload "
-				      "FROM models WHERE ?1 IS NULL OR entity = ?1 ORDER BY created_at, id", 0, &st, &e) < 0)
+				      "FROM models WHERE entity = ?1 ORDER BY created_at, id" :
+				      "SELECT id, entity, active, created_at, metrics AS attrs, params AS payload "
+				      "FROM models ORDER BY created_at, id", 0, &st, &e) < 0)
 			cli_die_err(&e);
 		if (t_given)
 			crm_stmt_bind_text_ref(st, 1, t->kind, (size_t)-1);

@@ -962,14 +962,15 @@ int crm_model_train(struct crm_store *db, const struct crm_entity *type,
 		if (crm_store_begin(db, e) < 0)
 			goto out;
 		/* Only better (or as good) models become active by themselves. */
-		if (crm_store_prepare(db, crm_store_kind(db) == CRM_STORE_POSTGRES ?
-				      "SELECT (metrics ->> 'auc')::float8 > ?2 + 1e-9 FROM models WHERE entity = ?1 AND active = 1" :
-				      "SELECT json_extract(metrics, '$.auc') > ?2 + 1e-9 FROM models WHERE entity = ?1 AND active = 1",
+		if (crm_store_prepare(db, "SELECT metrics FROM models WHERE entity = ?1 AND active = 1",
 				      0, &st, e) == 0) {
 			crm_stmt_bind_text_ref(st, 1, type->kind, (size_t)-1);
-			crm_stmt_bind_double(st, 2, m->metrics.auc);
-			if (crm_stmt_step(st, e) > 0)
-				prev_better = (int)crm_stmt_int64(st, 0);
+			if (crm_stmt_step(st, e) > 0) {
+				json_t *pm = json_loads(crm_stmt_text(st, 0) ? crm_stmt_text(st, 0) : "", 0, NULL);
+
+				prev_better = json_number_value(json_object_get(pm, "auc")) > m->metrics.auc + 1e-9;
+				json_decref(pm);
+			}
 			crm_stmt_free(st);
 		}
 		/* A model that found nothing is not put in charge by itself. */
