@@ -90,26 +90,15 @@ static int residual(struct crm_store *db, const struct crm_export_query *q,
 	return strncmp(f->field, "attrs.", 6) && sealed(db, q->type, f->field) && !by_index(q, f);
 }
 
-/* The value of attrs key ?k (bound by bind_where) as SQL compares it with
- * a number (num) or text: json_extract's on SQLite; on PostgreSQL a number
- * is compared only with a number, and any other value as its text. */
-static int attr_expr(struct crm_buf *sql, int pg, const char *t, int k, int num)
-{
-	if (!pg)
-		return crm_buf_addf(sql, "json_extract(%s.attrs, ?%d)", t, k);
-	if (num)
-		return crm_buf_addf(sql, "(CASE jsonb_typeof(%s.attrs -> ?%d) WHEN 'number' "
-				    "THEN (%s.attrs ->> ?%d)::float8 END)", t, k, t, k);
-	return crm_buf_addf(sql, "(%s.attrs ->> ?%d)", t, k);
-}
-
 /* Append " WHERE ..." for q to sql; binds are numbered from 1 in order. */
 static int where_clause(struct crm_store *db, const struct crm_export_query *q,
 			char **cols, struct crm_buf *sql, struct crm_err *e)
 {
 	const char *t = q->type->table;
-	int pg = crm_store_kind(db) == CRM_STORE_POSTGRES;
+	char attrs[80];
 	int rc = crm_buf_adds(sql, " WHERE true"), k = 1;
+
+	snprintf(attrs, sizeof(attrs), "%s.attrs", t);
 
 	/* Columns are qualified: json_each() has an "id" column too. */
 	if (!q->merged)
@@ -123,8 +112,9 @@ static int where_clause(struct crm_store *db, const struct crm_export_query *q,
 
 		if (attr) {
 			rc |= crm_buf_adds(sql, " AND ");
-			rc |= attr_expr(sql, pg, t, k++, strcmp(f->op, "~") &&
-					crm_is_plain_number(f->value));
+			/* a number compared as a number, else as text */
+			rc |= crm_store_attr(db, sql, attrs, k++, strcmp(f->op, "~") &&
+					     crm_is_plain_number(f->value));
 		} else if (!strcmp(col, "id") && !strcmp(f->op, "=") && *f->value && !q->merged) {
 			/* A merged id finds the record it was merged into. */
 			rc |= crm_buf_addf(sql, " AND %s.id = (WITH RECURSIVE up(id, nxt) AS "
@@ -154,7 +144,7 @@ static int where_clause(struct crm_store *db, const struct crm_export_query *q,
 		else if (!*f->value && !strcmp(f->op, "!="))
 			rc |= crm_buf_adds(sql, " IS NOT NULL");
 		else if (!strcmp(f->op, "~"))
-			rc |= crm_buf_addf(sql, " %s '%%' || ?%d || '%%'", pg ? "ILIKE" : "LIKE", k++);
+			rc |= crm_buf_addf(sql, " %s '%%' || ?%d || '%%'", crm_store_sql(db, CRM_SQL_ILIKE), k++);
 		else
 			rc |= crm_buf_addf(sql, " %s ?%d", f->op, k++);
 	}
@@ -171,7 +161,7 @@ static void bind_text(struct crm_stmt *st, int k, const char *v)
 static void bind_where(struct crm_stmt *st, const struct crm_export_query *q)
 {
 	struct crm_store *db = crm_stmt_store(st);
-	int k = 1, pg = crm_store_kind(db) == CRM_STORE_POSTGRES;
+	int k = 1;
 
 	if (q->since)
 		bind_text(st, k++, q->since);
@@ -191,9 +181,8 @@ static void bind_where(struct crm_stmt *st, const struct crm_export_query *q)
 		if (!strncmp(f->field, "attrs.", 6)) {
 			char path[512];
 
-			/* $."key" so dots and spaces in the key are literal. */
-			snprintf(path, sizeof(path), "$.\"%s\"", f->field + 6);
-			bind_text(st, k++, pg ? f->field + 6 : path);
+			crm_store_attr_key(db, f->field + 6, path, sizeof(path));
+			bind_text(st, k++, path);
 		}
 		if (!*f->value && (!strcmp(f->op, "=") || !strcmp(f->op, "!=")))
 			continue;

@@ -202,16 +202,6 @@ static enum crm_cmp guess_cmp(const char *key, char **vals, size_t n)
 	return strstr(k, "id") ? CRM_CMP_ID : CRM_CMP_TEXT;
 }
 
-/* The parameter that names custom field key to the expression below:
- * a JSON path on SQLite, the key itself on PostgreSQL. */
-static void attr_param(struct crm_store *db, const char *key, char *out, size_t n)
-{
-	if (crm_store_kind(db) == CRM_STORE_POSTGRES)
-		snprintf(out, n, "%s", key);
-	else
-		snprintf(out, n, "$.\"%s\"", key);
-}
-
 int crm_linkage_auto_fields(struct crm_linkage *lk, struct crm_store *db,
 			    struct crm_err *e)
 {
@@ -272,11 +262,11 @@ int crm_linkage_auto_fields(struct crm_linkage *lk, struct crm_store *db,
 		struct crm_stmt *q;
 
 		snprintf(name, sizeof(name), "attrs.%s", key);
-		attr_param(db, key, path, sizeof(path));
+		crm_store_attr_key(db, key, path, sizeof(path));
 		crm_buf_reset(&sql);
-		crm_buf_addf(&sql, pg ? "SELECT attrs ->> ?1 FROM %s WHERE attrs ->> ?1 IS NOT NULL LIMIT 200" :
-			     "SELECT json_extract(attrs, ?1) FROM %s WHERE json_extract(attrs, ?1) IS NOT NULL LIMIT 200",
-			     lk->type->table);
+		crm_buf_adds(&sql, "SELECT v FROM (SELECT ");
+		crm_store_attr(db, &sql, "attrs", 1, 0);
+		crm_buf_addf(&sql, " AS v FROM %s) x WHERE v IS NOT NULL LIMIT 200", lk->type->table);
 		if (crm_store_prepare(db, sql.data, 0, &q, e) < 0)
 			continue;
 		crm_stmt_bind_text(q, 1, path, (size_t)-1);
@@ -364,12 +354,12 @@ static void match_value(enum crm_cmp c, const char *raw, char *out)
 
 /* SQL expression for field f: a checked column name, or a custom field
  * as text. */
-static int field_expr(struct crm_linkage *lk, size_t i, int pg, struct crm_buf *sql)
+static int field_expr(struct crm_linkage *lk, struct crm_store *db, size_t i, struct crm_buf *sql)
 {
 	const char *name = lk->f[i].name;
 
 	if (!strncmp(name, "attrs.", 6))
-		return crm_buf_addf(sql, pg ? ", attrs ->> ?%zu" : ", json_extract(attrs, ?%zu)", i + 1);
+		return crm_buf_adds(sql, ", ") < 0 ? -1 : crm_store_attr(db, sql, "attrs", (int)i + 1, 0);
 	return crm_buf_addf(sql, ", \"%s\"", name);
 }
 
@@ -466,7 +456,7 @@ int crm_linkage_load(struct crm_linkage *lk, struct crm_store *db, struct crm_er
 			    crm_entity_personal_column(lk->type, lk->f[i].name);
 	crm_buf_adds(&sql, "SELECT id");
 	for (size_t i = 0; i < lk->nf; i++)
-		field_expr(lk, i, crm_store_kind(db) == CRM_STORE_POSTGRES, &sql);
+		field_expr(lk, db, i, &sql);
 	if (crm_buf_addf(&sql, " FROM %s WHERE merged_into IS NULL ORDER BY %s",
 			 lk->type->table, crm_store_rowid(db)) < 0 ||
 	    crm_store_prepare(db, sql.data, CRM_STMT_STREAM, &st, e) < 0)
@@ -475,7 +465,7 @@ int crm_linkage_load(struct crm_linkage *lk, struct crm_store *db, struct crm_er
 		if (!strncmp(lk->f[i].name, "attrs.", 6)) {
 			char path[300];
 
-			attr_param(db, lk->f[i].name + 6, path, sizeof(path));
+			crm_store_attr_key(db, lk->f[i].name + 6, path, sizeof(path));
 			crm_stmt_bind_text(st, (int)i + 1, path, (size_t)-1);
 		}
 	while ((step = crm_stmt_step(st, e)) == 1) {

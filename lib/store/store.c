@@ -195,9 +195,28 @@ const char *crm_store_sql(const struct crm_store *s, enum crm_sql what)
 		[CRM_SQL_TEMP_SCHEMA] = { "temp", "pg_temp" },
 		[CRM_SQL_AS_TEXT] = { "", "::text" },
 		[CRM_SQL_VERSION] = { "sqlite_version()", "current_setting('server_version')" },
+		[CRM_SQL_ILIKE] = { "LIKE", "ILIKE" },
 	};
 
 	return names[what][s->ops->kind == CRM_STORE_POSTGRES];
+}
+
+int crm_store_attr(const struct crm_store *s, struct crm_buf *sql, const char *col, int k, int num)
+{
+	if (s->ops->kind != CRM_STORE_POSTGRES)
+		return crm_buf_addf(sql, "json_extract(%s, ?%d)", col, k);
+	if (num)
+		return crm_buf_addf(sql, "(CASE jsonb_typeof(%s -> ?%d) WHEN 'number' "
+				    "THEN (%s ->> ?%d)::float8 END)", col, k, col, k);
+	return crm_buf_addf(sql, "(%s ->> ?%d)", col, k);
+}
+
+void crm_store_attr_key(const struct crm_store *s, const char *key, char *out, size_t n)
+{
+	if (s->ops->kind == CRM_STORE_POSTGRES)
+		snprintf(out, n, "%s", key);
+	else
+		snprintf(out, n, "$.\"%s\"", key);
 }
 
 int crm_store_integrity(struct crm_store *s, char *out, size_t n, struct crm_err *e)

@@ -182,8 +182,21 @@ enum crm_sql {
 	CRM_SQL_AS_TEXT,	/* after a JSON column, its text: "" / "::text" */
 	CRM_SQL_VERSION,	/* the engine's version, an expression:
 				 * sqlite_version() / the server's */
+	CRM_SQL_ILIKE,		/* a LIKE that ignores case: LIKE / ILIKE */
 };
 const char *crm_store_sql(const struct crm_store *s, enum crm_sql what);
+
+/*
+ * Append to sql the value of a custom field of JSON column col, named by
+ * parameter ?k: as text, or with num as a number where it is one (on
+ * PostgreSQL any other value is then NULL; SQLite's json_extract gives
+ * the value as stored). The parameter's text is crm_store_attr_key's.
+ */
+int crm_store_attr(const struct crm_store *s, struct crm_buf *sql, const char *col, int k, int num);
+/* The text of the parameter that names custom field key to crm_store_attr:
+ * a JSON path on SQLite ($."key", dots and spaces literal), the key on
+ * PostgreSQL. */
+void crm_store_attr_key(const struct crm_store *s, const char *key, char *out, size_t n);
 
 /*
  * Check the database's pages and indexes as far as the backend can from
