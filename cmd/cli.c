@@ -59,8 +59,9 @@ static int log_fmt(void)
 	return log_format;
 }
 
-/* One message as a line of the format in use, on stderr. */
-static void vlog(enum cli_level level, const char *fmt, va_list ap)
+/* One message as a line of the format in use, on stderr; a detail
+ * (more) is indented under the one before it in text. */
+static void vlog(enum cli_level level, int more, const char *fmt, va_list ap)
 {
 	static const char *const names[] = { "info", "warn", "error" };
 	char msg[4096], now[32];
@@ -69,7 +70,10 @@ static void vlog(enum cli_level level, const char *fmt, va_list ap)
 
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	if (f == LOG_TEXT) {
-		fprintf(stderr, "%s: %s\n", cli_prog, msg);
+		if (more)
+			fprintf(stderr, "  %s\n", msg);
+		else
+			fprintf(stderr, "%s: %s\n", cli_prog, msg);
 		return;
 	}
 	crm_timestamp(now, sizeof(now));
@@ -101,7 +105,16 @@ void cli_log(enum cli_level level, const char *fmt, ...)
 	va_list ap;
 
 	va_start(ap, fmt);
-	vlog(level, fmt, ap);
+	vlog(level, 0, fmt, ap);
+	va_end(ap);
+}
+
+void cli_log_more(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vlog(CLI_INFO, 1, fmt, ap);
 	va_end(ap);
 }
 
@@ -110,7 +123,7 @@ void cli_warn(const char *fmt, ...)
 	va_list ap;
 
 	va_start(ap, fmt);
-	vlog(CLI_WARN, fmt, ap);
+	vlog(CLI_WARN, 0, fmt, ap);
 	va_end(ap);
 }
 
@@ -119,7 +132,7 @@ void cli_die(int code, const char *fmt, ...)
 	va_list ap;
 
 	va_start(ap, fmt);
-	vlog(CLI_ERROR, fmt, ap);
+	vlog(CLI_ERROR, 0, fmt, ap);
 	va_end(ap);
 	exit(code);
 }

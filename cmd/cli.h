@@ -64,6 +64,10 @@ void cli_usage(const struct cli *c, FILE *fp);
 enum cli_level { CLI_INFO, CLI_WARN, CLI_ERROR };
 __attribute__((format(printf, 2, 3)))
 void cli_log(enum cli_level level, const char *fmt, ...);
+/* A detail under the message before it: indented, without the program's
+ * name, as text; an info line of its own in the other formats. */
+__attribute__((format(printf, 1, 2)))
+void cli_log_more(const char *fmt, ...);
 
 __attribute__((format(printf, 1, 2)))
 void cli_warn(const char *fmt, ...);

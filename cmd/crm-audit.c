@@ -557,8 +557,7 @@ static int cmd_bias(struct crm_store *db, struct bias_args *a)
 			cli_die_err(&e);
 	}
 	if (!a->quiet && !tty_out())
-		fprintf(stderr, "%s: bias: %d violation%s among %zu scored %ss (top %zu selected)%s%s\n",
-			cli_prog, violations, violations == 1 ? "" : "s", nsel, a->type->kind,
+		cli_log(CLI_INFO, "bias: %d violation%s among %zu scored %ss (top %zu selected)%s%s", violations, violations == 1 ? "" : "s", nsel, a->type->kind,
 			nsel_chosen, a->report ? "; report in " : "", a->report ? a->report : "");
 	crm_report_release(&rep);
 	crm_buf_release(&findings);
@@ -670,7 +669,7 @@ static int cmd_checks(struct crm_store *db, const char *kind, const char *const 
 		crm_report_release(&rep);
 	}
 	if (!quiet && !tty)
-		fprintf(stderr, "%s: %s: %d check%s failed\n", cli_prog, kind, failed, failed == 1 ? "" : "s");
+		cli_log(CLI_INFO, "%s: %d check%s failed", kind, failed, failed == 1 ? "" : "s");
 	crm_buf_release(&findings);
 	crm_buf_release(&b);
 	return failed ? 1 : 0;

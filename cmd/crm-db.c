@@ -134,9 +134,8 @@ int main(int argc, char **argv)
 			if (crm_store_migrate(s, &from, &to, &e) < 0)
 				cli_die_err(&e);
 			if (!quiet)
-				fprintf(stderr, from == to ? "%s: %s: schema is current (version %d)\n" :
-					"%s: %s: schema version %d -> %d\n", cli_prog, crm_store_name(s),
-					from == to ? to : from, to);
+				cli_log(CLI_INFO, from == to ? "%s: schema is current (version %d)" :
+					"%s: schema version %d -> %d", crm_store_name(s), from == to ? to : from, to);
 		}
 		crm_store_close(s);
 		return cli_finish(0);
@@ -186,7 +185,7 @@ int main(int argc, char **argv)
 	crm_store_close(s);
 	crm_store_close(d);
 	if (keys && !quiet)
-		fprintf(stderr, "%s: %lld data keys copied into the key store of %s\n", cli_prog, keys,
+		cli_log(CLI_INFO, "%lld data keys copied into the key store of %s", keys,
 			argv[optind + 1]);
 	return cli_finish(0);
 }

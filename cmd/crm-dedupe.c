@@ -696,69 +696,74 @@ int main(int argc, char **argv)
 		write_incoming(db, &in, &lk, cluster, automerge, review, dry);
 	if (!quiet) {
 		double all_pairs = (double)lk.n * (double)(lk.n ? lk.n - 1 : 0) / 2;
+		struct crm_buf m;
 
-		fprintf(stderr, "%s: %zu %s", cli_prog, lk.n, type->table);
+		crm_buf_init(&m, 0);
+		crm_buf_addf(&m, "%zu %s", lk.n, type->table);
 		if (lk.skipped)
-			fprintf(stderr, " (%zu skipped: none of the compared fields)", lk.skipped);
-		fprintf(stderr, ", %zu fields, %zu pairs compared (%.4f%% of all %.0f)",
+			crm_buf_addf(&m, " (%zu skipped: none of the compared fields)", lk.skipped);
+		crm_buf_addf(&m, ", %zu fields, %zu pairs compared (%.4f%% of all %.0f)",
 			lk.nf, lk.npairs, all_pairs ? 100.0 * (double)lk.npairs / all_pairs : 0.0,
 			all_pairs);
-		fprintf(stderr, " by %zu blocking rules", lk.nrules);
+		crm_buf_addf(&m, " by %zu blocking rules", lk.nrules);
 		if (lk.dropped_rules)
-			fprintf(stderr, " (%zu more dropped: too broad)", lk.dropped_rules);
+			crm_buf_addf(&m, " (%zu more dropped: too broad)", lk.dropped_rules);
 		if (lk.big_blocks)
-			fprintf(stderr, ", %llu blocks over the cap", (unsigned long long)lk.big_blocks);
+			crm_buf_addf(&m, ", %llu blocks over the cap", (unsigned long long)lk.big_blocks);
 		if (lk.nlabels[0] + lk.nlabels[1]) {
-			fprintf(stderr, "; %zu labelled pairs (%zu matches", lk.nlabels[0] + lk.nlabels[1], lk.nlabels[1]);
+			crm_buf_addf(&m, "; %zu labelled pairs (%zu matches", lk.nlabels[0] + lk.nlabels[1], lk.nlabels[1]);
 			if (learnt)
-				fprintf(stderr, "; %zu from decisions in the review queue", learnt);
-			fputc(')', stderr);
+				crm_buf_addf(&m, "; %zu from decisions in the review queue", learnt);
+			crm_buf_addc(&m, ')');
 		}
 		if (lk.m_given)
-			fprintf(stderr, "; how copies differ as learnt by the run of %s (--retrain to learn it again)",
+			crm_buf_addf(&m, "; how copies differ as learnt by the run of %s (--retrain to learn it again)",
 				saved);
-		fprintf(stderr, "; EM %d iterations, %.0f matches expected; %zu pairs >= %.2f, %zu to review",
+		crm_buf_addf(&m, "; EM %d iterations, %.0f matches expected; %zu pairs >= %.2f, %zu to review",
 			lk.iterations, lk.lambda * all_pairs, nmerge, automerge, nreview);
 		if (dry)
-			fprintf(stderr, "; dry run: nothing changed");
+			crm_buf_addf(&m, "; dry run: nothing changed");
 		else
-			fprintf(stderr, "; %zu records merged, %zu new reviews", res.merged, res.queued);
+			crm_buf_addf(&m, "; %zu records merged, %zu new reviews", res.merged, res.queued);
 		if (!dry && res.held)
-			fprintf(stderr, " (%zu sure pairs of two owners or of a parent and child among them, left to a person)", res.held);
-		fprintf(stderr, "; %.2f s\n", crm_now() - t0);
+			crm_buf_addf(&m, " (%zu sure pairs of two owners or of a parent and child among them, left to a person)", res.held);
+		crm_buf_addf(&m, "; %.2f s", crm_now() - t0);
+		cli_log(CLI_INFO, "%s", m.data);
 		for (size_t i = 0; i < lk.nf; i++) {
-			fprintf(stderr, "  %-24s %-8s exact %+6.2f  close %+6.2f  fuzzy %+6.2f  different %+6.2f",
-				lk.f[i].name, crm_cmp_name(lk.f[i].cmp),
-				crm_linkage_field_weight(&lk, i, 1), crm_linkage_field_weight(&lk, i, 2),
-				crm_linkage_field_weight(&lk, i, 3), crm_linkage_field_weight(&lk, i, 4));
+			crm_buf_reset(&m);
+			crm_buf_addf(&m, "%-24s %-8s exact %+6.2f  close %+6.2f  fuzzy %+6.2f  different %+6.2f",
+				     lk.f[i].name, crm_cmp_name(lk.f[i].cmp),
+				     crm_linkage_field_weight(&lk, i, 1), crm_linkage_field_weight(&lk, i, 2),
+				     crm_linkage_field_weight(&lk, i, 3), crm_linkage_field_weight(&lk, i, 4));
 			if (lk.f[i].parent >= 0)
-				fprintf(stderr, "  (between strangers, goes with %s)", lk.f[lk.f[i].parent].name);
-			fputc('\n', stderr);
+				crm_buf_addf(&m, "  (between strangers, goes with %s)", lk.f[lk.f[i].parent].name);
+			cli_log_more("%s", m.data);
 		}
+		crm_buf_release(&m);
 		if (lk.npairs) {
 			double prec, rec, unsure;
 
 			crm_linkage_estimate(&lk, automerge, &prec, &rec, &unsure);
-			fprintf(stderr, "  the model's own estimate at %g: precision %.4f, recall %.4f "
-				"of the matches among the candidates\n", automerge, prec, rec);
+			cli_log_more("the model's own estimate at %g: precision %.4f, recall %.4f "
+				"of the matches among the candidates", automerge, prec, rec);
 			if (pm.used)
-				fprintf(stderr, "  pair model from %zu decisions (%zu matches) and %zu sure pairs: "
+				cli_log_more("pair model from %zu decisions (%zu matches) and %zu sure pairs: "
 					"%d rounds, held-out log loss %.3f with the weights alone, %.3f with it; "
-					"the estimate before it: precision %.4f, recall %.4f\n",
+					"the estimate before it: precision %.4f, recall %.4f",
 					pm.decisions, pm.matches, pm.anchors, pm.rounds, pm.loss_weights,
 					pm.loss_model, before[0], before[1]);
 			else if (pm.why[0])
-				fprintf(stderr, "  no pair model: %s\n", pm.why);
+				cli_log_more("no pair model: %s", pm.why);
 		}
 		if (cluster) {
 			struct crm_merge_estimate me;
 
 			if (crm_linkage_merge_estimate(&lk, cluster, 20000, &me, &e) == 0) {
-				fprintf(stderr, "  the groups the merge leaves, as the model sees them: precision %.3f "
+				cli_log_more("the groups the merge leaves, as the model sees them: precision %.3f "
 					"(+-%.3f), recall %.3f (+-%.3f) of the %.0f it expects, %.0f of them outside "
-					"the candidates (%zu pairs sampled)\n", me.precision, 2 * me.precision_sd,
+					"the candidates (%zu pairs sampled)", me.precision, 2 * me.precision_sd,
 					me.recall, 2 * me.recall_sd, me.expected_matches, me.outside, me.sampled);
-				fprintf(stderr, "  blocking: the candidates hold %.1f%% of the matches expected\n",
+				cli_log_more("blocking: the candidates hold %.1f%% of the matches expected",
 					100 * me.completeness);
 			}
 		}

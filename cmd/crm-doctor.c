@@ -93,6 +93,6 @@ int main(int argc, char **argv)
 	if (failed < 0)
 		return cli_finish(0);	/* the reader left */
 	if (!quiet)
-		fprintf(stderr, "%s: %d failed, %d to look at\n", cli_prog, failed, out.warned);
+		cli_log(CLI_INFO, "%d failed, %d to look at", failed, out.warned);
 	return cli_finish(failed ? CRM_EFINDING : 0);
 }

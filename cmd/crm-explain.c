@@ -109,8 +109,7 @@ static int cmd_patterns(struct crm_store *db, const struct crm_entity *t, size_t
 		if (cli_write(b.data, b.len) < 0)
 			break;
 	}
-	fprintf(stderr, "%s: %zu segments tested on %zu closed %ss, %zu found at a false discovery rate of %g\n",
-		cli_prog, tested, d.nclosed, t->kind, n, alpha);
+	cli_log(CLI_INFO, "%zu segments tested on %zu closed %ss, %zu found at a false discovery rate of %g", tested, d.nclosed, t->kind, n, alpha);
 	free(p);
 	crm_buf_release(&seg);
 	crm_buf_release(&b);

@@ -603,22 +603,23 @@ int main(int argc, char **argv)
 		double dt = crm_now() - c.started;
 
 		if (!c.quiet) {
-			fprintf(stderr,
-				"%s: %lld rows: %lld inserted, %lld updated, %lld unchanged, %lld rejected",
-				cli_prog, st->rows + c.erp_rejected, st->inserted, st->updated,
-				st->unchanged, st->rejected + c.erp_rejected);
+			struct crm_buf m;
+
+			crm_buf_init(&m, 0);
+			crm_buf_addf(&m, "%lld rows: %lld inserted, %lld updated, %lld unchanged, %lld rejected",
+				     st->rows + c.erp_rejected, st->inserted, st->updated,
+				     st->unchanged, st->rejected + c.erp_rejected);
 			if (st->lost)
-				fprintf(stderr, ", %lld not written", st->lost);
+				crm_buf_addf(&m, ", %lld not written", st->lost);
 			if (st->retried)
-				fprintf(stderr, "; %lld batch%s written again after the connection was lost",
-					st->retried, st->retried == 1 ? "" : "es");
+				crm_buf_addf(&m, "; %lld batch%s written again after the connection was lost",
+					     st->retried, st->retried == 1 ? "" : "es");
 			if (c.skipped)
-				fprintf(stderr, ", %ld message%s skipped", c.skipped,
-					c.skipped == 1 ? "" : "s");
-			fprintf(stderr, "%s (%.0f rows/s)%s\n",
-				c.rejects && st->rejected ? " (see rejects file)" : "",
-				dt > 0 ? (double)st->rows / dt : 0.0,
-				o.dry_run ? " [dry run: nothing written]" : "");
+				crm_buf_addf(&m, ", %ld message%s skipped", c.skipped, c.skipped == 1 ? "" : "s");
+			crm_buf_addf(&m, "%s (%.0f rows/s)%s", c.rejects && st->rejected ? " (see rejects file)" : "",
+				     dt > 0 ? (double)st->rows / dt : 0.0, o.dry_run ? " [dry run: nothing written]" : "");
+			cli_log(CLI_INFO, "%s", m.data);
+			crm_buf_release(&m);
 		}
 		if (!status && (st->rejected || c.erp_rejected))
 			status = CRM_EDATA;

@@ -90,7 +90,7 @@ static void seal(long batch, int quiet)
 		cli_die_err(&e);
 	crm_store_close(db);
 	if (!quiet)
-		fprintf(stderr, "crm-key: %lld cells of %lld rows sealed, %lld people given a data key\n",
+		cli_log(CLI_INFO, "%lld cells of %lld rows sealed, %lld people given a data key",
 			st.cells, st.rows, st.keys);
 	printf("%s\n", detail);
 }
@@ -121,7 +121,7 @@ int main(int argc, char **argv)
 		if (crm_key_init(kf, &e) < 0)
 			cli_die_err(&e);
 		audit("key-init", "{\"version\":1}");
-		fprintf(stderr, "crm-key: %s: master key 1 created; keep this file secret, apart from the database and its backups\n", kf);
+		cli_log(CLI_INFO, "%s: master key 1 created; keep this file secret, apart from the database and its backups", kf);
 	} else if (!strcmp(cmd, "rotate")) {
 		long long n;
 		char detail[64];
@@ -130,8 +130,8 @@ int main(int argc, char **argv)
 			cli_die_err(&e);
 		snprintf(detail, sizeof(detail), "{\"rewrapped\":%lld}", n);
 		audit("key-rotate", detail);
-		fprintf(stderr, "crm-key: %lld data keys rewrapped under the new master key; "
-			"the old one is kept in %s.retired until 'crm key retire'\n", n, kf);
+		cli_log(CLI_INFO, "%lld data keys rewrapped under the new master key; "
+			"the old one is kept in %s.retired until 'crm key retire'", n, kf);
 	} else if (!strcmp(cmd, "retire")) {
 		long long n;
 		int r;
@@ -141,7 +141,7 @@ int main(int argc, char **argv)
 			cli_die_err(&e);
 		snprintf(detail, sizeof(detail), "{\"retired\":%d,\"rewrapped\":%lld}", r, n);
 		audit("key-retire", detail);
-		fprintf(stderr, "crm-key: %d retired master key%s removed (%lld stragglers rewrapped first)\n",
+		cli_log(CLI_INFO, "%d retired master key%s removed (%lld stragglers rewrapped first)",
 			r, r == 1 ? "" : "s", n);
 	} else if (!strcmp(cmd, "seal")) {
 		seal(batch, quiet);

@@ -98,8 +98,8 @@ static int cmd_train(struct crm_store *db, const struct crm_entity *t,
 		crm_buf_release(&b);
 	}
 	if (!quiet) {
-		fprintf(stderr, "%s: model %s: %zu features, %zu trees (depth %d), %d-fold cross-validation "
-			"(%s folds) on %zu closed %ss, then refit on all of them\n", cli_prog, m.id,
+		cli_log(CLI_INFO, "model %s: %zu features, %zu trees (depth %d), %d-fold cross-validation "
+			"(%s folds) on %zu closed %ss, then refit on all of them", m.id,
 			m.schema.nfeat, m.metrics.trees, m.metrics.depth, m.metrics.folds,
 			m.metrics.by_time ? "business-time" : "stratified random",
 			m.metrics.ntrain, t->kind);
@@ -336,16 +336,20 @@ static int cmd_score_stream(struct crm_store *db, const struct crm_entity *t, in
 	if (crm_scoring_flush(&sc, db, &e) < 0)
 		cli_die_err(&e);
 	if (!quiet) {
-		fprintf(stderr, "%s: %zu %ss scored with model %s", cli_prog, sc.scored, t->kind, sc.m.id);
+		struct crm_buf m;
+
+		crm_buf_init(&m, 0);
+		crm_buf_addf(&m, "%zu %ss scored with model %s", sc.scored, t->kind, sc.m.id);
 		if (sc.merged)
-			fprintf(stderr, " (%zu as the record they were merged into)", sc.merged);
+			crm_buf_addf(&m, " (%zu as the record they were merged into)", sc.merged);
 		if (sc.closed)
-			fprintf(stderr, "; %zu closed, not scored", sc.closed);
+			crm_buf_addf(&m, "; %zu closed, not scored", sc.closed);
 		if (sc.outsiders)
-			fprintf(stderr, "; %zu not in the database, scored from their own fields", sc.outsiders);
+			crm_buf_addf(&m, "; %zu not in the database, scored from their own fields", sc.outsiders);
 		if (sc.missing)
-			fprintf(stderr, "; %zu not in the database, not scored", sc.missing);
-		fputc('\n', stderr);
+			crm_buf_addf(&m, "; %zu not in the database, not scored", sc.missing);
+		cli_log(CLI_INFO, "%s", m.data);
+		crm_buf_release(&m);
 	}
 	cli_in_release(&in);
 	crm_buf_release(&b);
@@ -426,8 +430,8 @@ static int cmd_score(struct crm_store *db, const struct crm_entity *t, int quiet
 			break;
 	}
 	if (!quiet)
-		fprintf(stderr, "%s: %zu open %ss scored with model %s in %.2f s; equal scores "
-			"ranked by engagement this week\n", cli_prog, nopen, t->kind, m.id, crm_now() - t0);
+		cli_log(CLI_INFO, "%zu open %ss scored with model %s in %.2f s; equal scores "
+			"ranked by engagement this week", nopen, t->kind, m.id, crm_now() - t0);
 	free(p);
 	free(open);
 	free(rank);
@@ -560,8 +564,8 @@ static int cmd_follow(struct crm_store *db, const struct crm_entity *t, long lon
 		}
 	}
 	if (!quiet)
-		fprintf(stderr, "%s: %zu rescores, %zu changed; %.2f ms on average, %.2f at most; cursor %lld\n",
-			cli_prog, nrescored, nchanged, nrescored ? total_ms / (double)nrescored : 0.0,
+		cli_log(CLI_INFO, "%zu rescores, %zu changed; %.2f ms on average, %.2f at most; cursor %lld",
+			nrescored, nchanged, nrescored ? total_ms / (double)nrescored : 0.0,
 			max_ms, cursor);
 	crm_stmt_free(ev);
 	crm_scoring_release(&sc);
@@ -724,8 +728,7 @@ int main(int argc, char **argv)
 			crm_buf_release(&b);
 		}
 		if (!quiet && strcmp(action, "scale"))
-			fprintf(stderr, "%s: takes effect when the next model is trained ('crm-score train')\n",
-				cli_prog);
+			cli_log(CLI_INFO, "takes effect when the next model is trained ('crm-score train')");
 	} else if (!strcmp(cmd, "weights")) {
 		struct crm_stmt *st;
 		struct crm_buf b;

@@ -150,8 +150,8 @@ static int cmd_token(struct crm_store *db, int argc, char **argv, const char *ro
 		if (crm_token_add(db, argv[2], r, user ? user : argv[2], team, expires, tok, id, &e) < 0)
 			cli_die_err(&e);
 		printf("%s\n", tok);
-		fprintf(stderr, "%s: token %s for %s (%s) created; it is shown only now\n",
-			cli_prog, id, user ? user : argv[2], crm_role_name(r));
+		cli_log(CLI_INFO, "token %s for %s (%s) created; it is shown only now", id,
+			user ? user : argv[2], crm_role_name(r));
 		return 0;
 	}
 	if (argc == 2 && !strcmp(argv[1], "list")) {
@@ -165,7 +165,7 @@ static int cmd_token(struct crm_store *db, int argc, char **argv, const char *ro
 	if (argc == 3 && !strcmp(argv[1], "revoke")) {
 		if (crm_token_revoke(db, argv[2], &e) < 0)
 			cli_die_err(&e);
-		fprintf(stderr, "%s: token %s revoked\n", cli_prog, argv[2]);
+		cli_log(CLI_INFO, "token %s revoked", argv[2]);
 		return 0;
 	}
 	cli_die(CRM_EUSAGE, "token: add NAME, list, or revoke ID|NAME");
@@ -195,6 +195,7 @@ static int cmd_hook(struct crm_store *db, int argc, char **argv, const struct ho
 			cli_die_err(&e);
 		printf("%s\n", id);
 		if (*secret && !sec)
+			/* To the person who asked, once; never a log line. */
 			fprintf(stderr, "%s: signing secret (shown only now): %s\n", cli_prog, secret);
 		free(url);
 		free(sec);
@@ -230,7 +231,7 @@ static int cmd_hook(struct crm_store *db, int argc, char **argv, const struct ho
 
 		if (n < 0)
 			cli_die_err(&e);
-		fprintf(stderr, "%s: %ld dead deliveries queued again\n", cli_prog, n);
+		cli_log(CLI_INFO, "%ld dead deliveries queued again", n);
 		return 0;
 	}
 	if (argc == 2 && !strcmp(argv[1], "run")) {
@@ -256,8 +257,8 @@ static int cmd_hook(struct crm_store *db, int argc, char **argv, const struct ho
 				nanosleep(&ts, NULL);
 			}
 		}
-		fprintf(stderr, "%s: %zu deliveries queued, %zu tried, %zu delivered, %zu dead\n",
-			cli_prog, total.queued, total.tried, total.delivered, total.dead);
+		cli_log(CLI_INFO, "%zu deliveries queued, %zu tried, %zu delivered, %zu dead",
+			total.queued, total.tried, total.delivered, total.dead);
 		return 0;
 	}
 	cli_die(CRM_EUSAGE, "hook: add URL, list, rm ID, deliveries, retry [ID] or run");

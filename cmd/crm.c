@@ -61,9 +61,9 @@ static int cmd_init(int argc, char **argv)
 	    crm_store_migrate(s, &from, &to, &e) < 0)
 		cli_die_err(&e);
 	if (from == to)
-		fprintf(stderr, "crm: %s: schema is current (version %d)\n", crm_store_name(s), to);
+		cli_log(CLI_INFO, "%s: schema is current (version %d)", crm_store_name(s), to);
 	else
-		fprintf(stderr, "crm: %s: schema version %d -> %d\n", crm_store_name(s), from, to);
+		cli_log(CLI_INFO, "%s: schema version %d -> %d", crm_store_name(s), from, to);
 	crm_store_close(s);
 	return cli_finish(0);
 }
