@@ -139,124 +139,16 @@ struct bias_args {
 	size_t nwhatif;
 };
 
-/* "exclude:F", "scale:F=X", "monotone:F=+1", "clear:F". */
-static void parse_whatif(const char *spec, struct crm_override *o)
-{
-	const char *colon = strchr(spec, ':'), *eq;
-	size_t alen = colon ? (size_t)(colon - spec) : 0;
-
-	if (!colon || alen >= sizeof(o->action))
-		cli_die(CRM_EUSAGE, "--what-if '%s': want ACTION:FEATURE[=VALUE]", spec);
-	memcpy(o->action, spec, alen);
-	o->action[alen] = 0;
-	eq = strchr(colon + 1, '=');
-	snprintf(o->feature, sizeof(o->feature), "%.*s",
-		 (int)(eq ? (size_t)(eq - colon - 1) : strlen(colon + 1)), colon + 1);
-	o->value = 0;
-	if (!*o->feature)
-		cli_die(CRM_EUSAGE, "--what-if '%s': no feature", spec);
-	if (!strcmp(o->action, "scale")) {
-		if (!eq)
-			cli_die(CRM_EUSAGE, "--what-if '%s': scale:FEATURE=FACTOR", spec);
-		o->value = cli_num("what-if", eq + 1, 0, 10);
-	} else if (!strcmp(o->action, "monotone")) {
-		o->value = eq && !strcmp(eq + 1, "-1") ? -1 : 1;
-	} else if (strcmp(o->action, "exclude") && strcmp(o->action, "clear")) {
-		cli_die(CRM_EUSAGE, "--what-if '%s': the action is exclude, scale, monotone or clear", spec);
-	}
-}
-
-/* Attribute attr of a piped record: its key, a custom field (attrs.X or
- * X in attrs), or a dotted path ("account.country"). */
-static json_t *own_value(json_t *o, const char *attr)
-{
-	json_t *v = json_object_get(o, attr);
-	char part[128];
-	const char *dot;
-
-	if (v)
-		return v;
-	if (!strncmp(attr, "attrs.", 6))
-		return json_object_get(json_object_get(o, "attrs"), attr + 6);
-	if ((v = json_object_get(json_object_get(o, "attrs"), attr)))
-		return v;
-	while ((dot = strchr(attr, '.')) && o) {
-		snprintf(part, sizeof(part), "%.*s", (int)(dot - attr), attr);
-		o = json_object_get(o, part);
-		attr = dot + 1;
-	}
-	return o ? json_object_get(o, attr) : NULL;
-}
-
 /* Rows piped in: records with an id and a score or probability, and an
  * outcome where known. */
 static void read_stdin(struct crm_audit_pop *pop)
 {
 	struct crm_reader r;
 	struct crm_err e = { 0 };
-	size_t line = 0, unknown = 0;
-	int rc;
+	size_t unknown = 0;
 
-	if (crm_reader_open(&r, "-", 0, &e) < 0)
+	if (crm_reader_open(&r, "-", 0, &e) < 0 || crm_audit_pop_read(pop, &r, "stdin", &unknown, &e) < 0)
 		cli_die_err(&e);
-	while ((rc = crm_reader_line(&r, &e)) != CRM_LINE_EOF) {
-		json_t *o, *v;
-		const char *id, *out;
-		double p;
-		uint8_t role = CRM_FAIR_SEL, label = 0;
-
-		line++;
-		if (rc < 0)
-			cli_die_err(&e);
-		if (rc == CRM_LINE_TOOLONG || !r.line.len)
-			continue;
-		if (!(o = json_loadb(r.line.data, r.line.len, 0, NULL)))
-			cli_die(CRM_EDATA, "stdin:%zu: not a JSON object", line);
-		id = json_string_value(json_object_get(o, "id"));
-		if ((v = json_object_get(o, "probability")) && json_is_number(v))
-			p = json_number_value(v);
-		else if ((v = json_object_get(o, "score")) && json_is_number(v))
-			p = json_number_value(v) / 100;
-		else
-			p = NAN;
-		if (!id || !(p >= 0 && p <= 1)) {	/* not a scored record: passed over */
-			json_decref(o);
-			continue;
-		}
-		v = json_object_get(o, "outcome");
-		if ((out = json_string_value(v))) {
-			if (!strcmp(out, "won") || !strcmp(out, "converted"))
-				role |= CRM_FAIR_OUT, label = 1;
-			else if (!strcmp(out, "lost"))
-				role |= CRM_FAIR_OUT;
-		} else if (json_is_integer(v) || json_is_boolean(v)) {
-			role |= CRM_FAIR_OUT;
-			label = json_is_true(v) || json_integer_value(v) == 1;
-		}
-		if (pop->own) {
-			/* No database: the record's own fields say its groups. */
-			const char *vals[CRM_AUDIT_MAXATTR] = { NULL, NULL };
-			char num[CRM_AUDIT_MAXATTR][32];
-
-			for (size_t a = 0; a < pop->nattr; a++) {
-				json_t *x = own_value(o, pop->attr[a]);
-
-				vals[a] = json_string_value(x);
-				if (json_is_number(x)) {
-					snprintf(num[a], sizeof(num[a]), "%.17g", json_number_value(x));
-					vals[a] = num[a];
-				}
-			}
-			if (crm_audit_pop_add_own(pop, id, vals, (float)p, role, label, &e) < 0)
-				cli_die_err(&e);
-			json_decref(o);
-			continue;
-		}
-		if ((rc = crm_audit_pop_add(pop, id, (float)p, role, label, &e)) < 0)
-			cli_die_err(&e);
-		unknown += rc == 1;
-		json_decref(o);
-	}
 	crm_reader_release(&r);
 	if (unknown)
 		cli_warn("%zu records on stdin are not live %ss in the database: left out",
@@ -776,7 +668,8 @@ int main(int argc, char **argv)
 		case O_WHAT_IF:
 			if (a.nwhatif == 16)
 				cli_die(CRM_EUSAGE, "--what-if: at most 16");
-			parse_whatif(arg, &a.whatif[a.nwhatif]);
+			if (crm_override_parse(arg, &a.whatif[a.nwhatif], &e) < 0)
+				cli_die(CRM_EUSAGE, "--what-if %s", e.msg);
 			a.whatif_spec[a.nwhatif++] = arg;
 			break;
 		case O_REPORT: a.report = arg; break;

@@ -9,8 +9,10 @@
 #include <jansson.h>
 
 #include "audit.h"
+#include "fairness.h"
 #include "id.h"
 #include "model.h"
+#include "reader.h"
 #include "store/store.h"
 
 /* Interned strings: code 0 is "(missing)". */
@@ -876,4 +878,94 @@ int crm_audit_store(struct crm_store *db, const char *kind, const char *entity,
 	rc = crm_stmt_step(st, e);
 	crm_stmt_free(st);
 	return rc == 0 ? 0 : -1;
+}
+
+/* Attribute attr of a record: its key, a custom field (attrs.X or X in
+ * attrs), or a dotted path ("account.country"). */
+static json_t *own_value(json_t *o, const char *attr)
+{
+	json_t *v = json_object_get(o, attr);
+	char part[128];
+	const char *dot;
+
+	if (v)
+		return v;
+	if (!strncmp(attr, "attrs.", 6))
+		return json_object_get(json_object_get(o, "attrs"), attr + 6);
+	if ((v = json_object_get(json_object_get(o, "attrs"), attr)))
+		return v;
+	while ((dot = strchr(attr, '.')) && o) {
+		snprintf(part, sizeof(part), "%.*s", (int)(dot - attr), attr);
+		o = json_object_get(o, part);
+		attr = dot + 1;
+	}
+	return o ? json_object_get(o, attr) : NULL;
+}
+
+int crm_audit_pop_read(struct crm_audit_pop *pop, struct crm_reader *r, const char *name,
+		       size_t *unknown, struct crm_err *e)
+{
+	size_t line = 0;
+	int rc;
+
+	while ((rc = crm_reader_line(r, e)) != CRM_LINE_EOF) {
+		json_t *o, *v;
+		const char *id, *out;
+		double p;
+		uint8_t role = CRM_FAIR_SEL, label = 0;
+
+		line++;
+		if (rc < 0)
+			return -1;
+		if (rc == CRM_LINE_TOOLONG || !r->line.len)
+			continue;
+		if (!(o = json_loadb(r->line.data, r->line.len, 0, NULL)))
+			return crm_err_set(e, CRM_EDATA, "%s:%zu: not a JSON object", name, line);
+		id = json_string_value(json_object_get(o, "id"));
+		if ((v = json_object_get(o, "probability")) && json_is_number(v))
+			p = json_number_value(v);
+		else if ((v = json_object_get(o, "score")) && json_is_number(v))
+			p = json_number_value(v) / 100;
+		else
+			p = NAN;
+		if (!id || !(p >= 0 && p <= 1)) {	/* not a scored record: passed over */
+			json_decref(o);
+			continue;
+		}
+		v = json_object_get(o, "outcome");
+		if ((out = json_string_value(v))) {
+			if (!strcmp(out, "won") || !strcmp(out, "converted")) {
+				role |= CRM_FAIR_OUT;
+				label = 1;
+			} else if (!strcmp(out, "lost")) {
+				role |= CRM_FAIR_OUT;
+			}
+		} else if (json_is_integer(v) || json_is_boolean(v)) {
+			role |= CRM_FAIR_OUT;
+			label = json_is_true(v) || json_integer_value(v) == 1;
+		}
+		if (pop->own) {
+			/* No database: the record's own fields say its groups. */
+			const char *vals[CRM_AUDIT_MAXATTR] = { NULL, NULL };
+			char num[CRM_AUDIT_MAXATTR][32];
+
+			for (size_t a = 0; a < pop->nattr; a++) {
+				json_t *x = own_value(o, pop->attr[a]);
+
+				vals[a] = json_string_value(x);
+				if (json_is_number(x)) {
+					snprintf(num[a], sizeof(num[a]), "%.17g", json_number_value(x));
+					vals[a] = num[a];
+				}
+			}
+			rc = crm_audit_pop_add_own(pop, id, vals, (float)p, role, label, e);
+		} else {
+			rc = crm_audit_pop_add(pop, id, (float)p, role, label, e);
+			*unknown += rc == 1;
+		}
+		json_decref(o);
+		if (rc < 0)
+			return -1;
+	}
+	return 0;
 }

@@ -74,6 +74,20 @@ int crm_audit_pop_add(struct crm_audit_pop *pop, const char *id, float p,
 		      uint8_t role, uint8_t label, struct crm_err *e);
 
 /*
+ * Rows from the scored records r reads (NDJSON; named name in messages):
+ * each with an id and a probability (or a score, 0-100), an outcome where
+ * known ("won" or "converted", "lost"; or 1, 0, true, false). Their groups
+ * come from the database's records, or from each record's own fields
+ * (an attribute's key, attrs.KEY or a dotted path) when pop was opened
+ * with crm_audit_pop_open_own. Lines that are not scored records are
+ * passed over; *unknown counts ids that are no live record. 0, or -1 with
+ * e (CRM_EDATA: a line that is not JSON, named).
+ */
+struct crm_reader;
+int crm_audit_pop_read(struct crm_audit_pop *pop, struct crm_reader *r, const char *name,
+		       size_t *unknown, struct crm_err *e);
+
+/*
  * The rows of a stored model: current scores of open records (selection)
  * and the model's holdout (outcomes).
  */

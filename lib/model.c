@@ -1381,3 +1381,34 @@ int crm_score_get(struct crm_store *db, const char *id, const char *model, int *
 	crm_store_stmt_done(st);
 	return rc < 0 ? -1 : rc > 0;
 }
+
+int crm_override_parse(const char *spec, struct crm_override *o, struct crm_err *e)
+{
+	const char *colon = strchr(spec, ':'), *eq;
+	size_t alen = colon ? (size_t)(colon - spec) : 0;
+
+	if (!colon || alen >= sizeof(o->action))
+		return crm_err_set(e, CRM_EUSAGE, "'%s': want ACTION:FEATURE[=VALUE]", spec);
+	memcpy(o->action, spec, alen);
+	o->action[alen] = 0;
+	eq = strchr(colon + 1, '=');
+	snprintf(o->feature, sizeof(o->feature), "%.*s",
+		 (int)(eq ? (size_t)(eq - colon - 1) : strlen(colon + 1)), colon + 1);
+	o->value = 0;
+	if (!*o->feature)
+		return crm_err_set(e, CRM_EUSAGE, "'%s': no feature", spec);
+	if (!strcmp(o->action, "scale")) {
+		char *end;
+
+		if (!eq)
+			return crm_err_set(e, CRM_EUSAGE, "'%s': scale:FEATURE=FACTOR", spec);
+		o->value = strtod(eq + 1, &end);
+		if (end == eq + 1 || *end || !(o->value >= 0 && o->value <= 10))
+			return crm_err_set(e, CRM_EUSAGE, "'%s': the factor is a number from 0 to 10", spec);
+	} else if (!strcmp(o->action, "monotone")) {
+		o->value = eq && !strcmp(eq + 1, "-1") ? -1 : 1;
+	} else if (strcmp(o->action, "exclude") && strcmp(o->action, "clear")) {
+		return crm_err_set(e, CRM_EUSAGE, "'%s': the action is exclude, scale, monotone or clear", spec);
+	}
+	return 0;
+}

@@ -25,6 +25,11 @@ struct crm_override {
 
 #define CRM_MAXOVERRIDES 64
 
+/* An override written "exclude:F", "scale:F=X" (X from 0 to 10),
+ * "monotone:F=+1" (or -1) or "clear:F", into o; 0, or -1 with e
+ * (CRM_EUSAGE saying what is wrong with it). */
+int crm_override_parse(const char *spec, struct crm_override *o, struct crm_err *e);
+
 /* The defaults: at most 400 rounds of trees of depth 5 at eta 0.1, no
  * holdout, seed 1 (CRM_TRAIN_DEFAULTS); a field set after it overrides. */
 #define CRM_TRAIN_DEFAULTS .rounds = 400, .depth = 5, .eta = 0.1, .seed = 1
