@@ -545,6 +545,9 @@ static void in_push(struct cli_in *in, const char *s, size_t n)
  * Called with the lock held. */
 static void in_take(struct cli_in *in, size_t n)
 {
+	in->n = n;
+	if (!n)
+		return;		/* nothing queued: nothing to move (memcpy of NULL) */
 	grow(&in->line, &in->len, &in->alloc, n);
 	memcpy(in->line, in->q, n * sizeof(*in->line));
 	memcpy(in->len, in->qlen, n * sizeof(*in->len));
