@@ -14,6 +14,16 @@ crm-import -q sample/* >/dev/null
 crm-score train -q -t contact >/dev/null
 crm-score --all -q -t contact >/dev/null
 tok=$(crm-serve token add ana --user "Ana Ruiz" 2>/dev/null)
+# A call whose summary is longer than the page shows.
+cid=$(q "select id from contacts where outcome is null and owner = 'Ana Ruiz' limit 1")
+cat >call.txt <<'CALL'
+Priya: Hi Gareth, thanks for making time after Thursday's demo.
+Gareth: The team liked it. I'm not sure about the budget though, maybe next year for the stores.
+Priya: Understood. I'll send the revised quote by Friday, and I will book a call with your finance lead next week.
+Gareth: We need to check with legal first. Could you send the security questionnaire too?
+Priya: Of course. I'll send the questionnaire tomorrow and we will follow up on Monday.
+CALL
+crm-transcribe -q -c "$cid" --rep Priya --at "$(date -u +%F)" call.txt >/dev/null 2>&1
 
 serve_start
 
@@ -29,6 +39,12 @@ shot=$CRM_BUILD/artifacts/serve-page.png
 rm -f "$shot"
 python3 "$TOP/tests/cli/cdp.py" "$U" "$tok" "$shot" >seen.json 2>cdp.err
 ok $? "chromium drove the page $(tail -1 cdp.err)"
+sub=$(jq -r '.calls | fromjson | .[0]' seen.json)
+like "$sub" "Agreed: Priya will send the revised quote" "the call's summary says what was agreed"
+case $sub in *"Hi Gareth"*) r=1 ;; *) r=0 ;; esac
+ok $r "not the transcript's opening"
+case $sub in *.|*…) r=0 ;; *) r=1 ;; esac
+ok $r "a long summary cut where a sentence ends or with an ellipsis: ...$(printf '%s' "$sub" | tail -c 60)"
 is "$(jq .leads seen.json)" "$(curl -s -H "Authorization: Bearer $tok" "$U/v1/leads/top?limit=8" | jq '.data | length')" "the top leads are listed"
 first=$(curl -s -H "Authorization: Bearer $tok" "$U/v1/leads/top?limit=1" | jq -r '.data[0] | .first_name + " " + .last_name')
 is "$(jq -r .first_lead seen.json)" "$first" "highest score first"

@@ -128,6 +128,8 @@ try:
     result["scores"] = ws.js("JSON.stringify([...document.querySelectorAll('#leads .lead .score')].map(e => e.textContent))")
     result["names"] = ws.js("JSON.stringify([...document.querySelectorAll('#leads .lead .name')].map(e => e.textContent))")
     result["why"] = ws.js("JSON.stringify([...document.querySelectorAll('#leads .lead')].map(l => [...l.querySelectorAll('.why li')].map(e => e.textContent)))")
+    result["calls"] = ws.wait("document.querySelectorAll('#calls .call').length && "
+                              "JSON.stringify([...document.querySelectorAll('#calls .call .sub')].map(e => e.textContent))")
     result["address"] = ws.js("location.href")
     result["who"] = ws.wait("document.getElementById('who').textContent")
     result["live"] = ws.wait("document.getElementById('live').className === 'on' && 'on'")
