@@ -65,31 +65,6 @@ static double parse_p(const char *opt, const char *s)
 	return v;
 }
 
-static void add_fields(struct crm_linkage *lk, const char *spec)
-{
-	char *list = strdup(spec), *p = list, *tok;
-	struct crm_err e = { 0 };
-
-	if (!list)
-		cli_die(CRM_ESOFTWARE, "out of memory");
-	while ((tok = strsep(&p, ",")) != NULL) {
-		char *colon = strrchr(tok, ':');
-		int cmp = CRM_CMP_TEXT;
-
-		if (!*tok)
-			continue;
-		if (colon) {
-			*colon = '\0';
-			cmp = crm_cmp_parse(colon + 1);
-			if (cmp < 0)
-				cli_die(CRM_EUSAGE, "--fields: unknown comparator '%s' (want name, text, company, email, phone, id, date, code or address)", colon + 1);
-		}
-		if (crm_linkage_add_field(lk, tok, (enum crm_cmp)cmp, &e) < 0)
-			cli_die_err(&e);
-	}
-	free(list);
-}
-
 static void write_pair(struct crm_buf *b, const struct crm_linkage *lk,
 		       const struct crm_pair *p, uint32_t cluster, double weakest,
 		       const char *action, const char *why)
@@ -486,48 +461,12 @@ static void write_incoming(struct crm_store *db, const struct incoming *in,
  * Labelled pairs: {"a": ID, "b": ID, "match": true|false} per line. Ids
  * not among the records are reported and skipped.
  */
-static void read_labels(struct crm_linkage *lk, const char *path)
-{
-	struct crm_reader r;
-	struct crm_err e = { 0 };
-	json_t *o;
-	int rc;
-
-	if (crm_reader_open(&r, path, 0, &e) < 0)
-		cli_die_err(&e);
-	while ((rc = crm_ndjson_next(&r, &o, &e)) != CRM_REC_EOF) {
-		const char *id[2];
-		long x[2];
-		json_t *m;
-
-		if (rc == CRM_REC_FATAL)
-			cli_die_err(&e);
-		if (rc == CRM_REC_BAD) {
-			cli_warn("%s", e.msg);
-			continue;
-		}
-		id[0] = json_string_value(json_object_get(o, "a"));
-		id[1] = json_string_value(json_object_get(o, "b"));
-		m = json_object_get(o, "match");
-		if (!id[0] || !id[1] || !json_is_boolean(m)) {
-			cli_warn("%s:%ld: want {\"a\": ID, \"b\": ID, \"match\": true|false}",
-				 path, r.lineno);
-			json_decref(o);
-			continue;
-		}
-		x[0] = crm_linkage_find(lk, id[0]);
-		x[1] = crm_linkage_find(lk, id[1]);
-		if (x[0] < 0 || x[1] < 0)
-			cli_warn("%s:%ld: no live record '%s'", path, r.lineno,
-				 x[0] < 0 ? id[0] : id[1]);
-		else
-			crm_linkage_label(lk, (uint32_t)x[0], (uint32_t)x[1], json_is_true(m));
-		json_decref(o);
-	}
-	crm_reader_release(&r);
-}
-
 /* ---- the run -------------------------------------------------------------- */
+
+static int incoming_cb(void *ctx, const char *id)
+{
+	return is_incoming(ctx, id);
+}
 
 static void warn_cb(void *ctx, const char *msg)
 {
@@ -610,8 +549,8 @@ int main(int argc, char **argv)
 	crm_linkage_init(&lk, type);
 	if (cap)
 		lk.block_cap = cap;
-	if (fields)
-		add_fields(&lk, fields);
+	if (fields && crm_linkage_add_fields(&lk, fields, &e) < 0)
+		cli_die(e.code, "--fields: %s", e.msg);
 	else if (crm_linkage_auto_fields(&lk, db, &e) < 0)
 		cli_die_err(&e);
 	if (crm_linkage_load(&lk, db, &e) < 0)
@@ -621,8 +560,8 @@ int main(int argc, char **argv)
 			 outsiders);
 	if (crm_linkage_block(&lk, &e) < 0)
 		cli_die_err(&e);
-	if (train)
-		read_labels(&lk, train);
+	if (train && crm_linkage_read_labels(&lk, train, warn_cb, NULL, &e) < 0)
+		cli_die_err(&e);
 	if (learn && crm_dedupe_learn_reviews(db, &lk, &learnt, &e) < 0)
 		cli_die_err(&e);
 	if (!retrain && !fields && crm_dedupe_model_load(db, &lk, saved, sizeof(saved), &e) < 0)
@@ -642,27 +581,8 @@ int main(int argc, char **argv)
 		cli_die_err(&e);
 	/* From a pipe: each incoming record may join its best match only;
 	 * duplicates among the records already there are --all's business. */
-	if (!all) {
-		size_t *best = malloc((lk.n ? lk.n : 1) * sizeof(*best));
-
-		if (!best)
-			cli_die(CRM_ESOFTWARE, "out of memory");
-		for (size_t i = 0; i < lk.n; i++)
-			best[i] = SIZE_MAX;
-		for (size_t k = 0; k < lk.npairs; k++) {
-			const struct crm_pair *p = &lk.pairs[k];
-			uint32_t side[2] = { p->a, p->b };
-
-			for (int s2 = 0; s2 < 2; s2++)
-				if (is_incoming(&in, lk.id[side[s2]]) &&
-				    (best[side[s2]] == SIZE_MAX || p->p > lk.pairs[best[side[s2]]].p))
-					best[side[s2]] = k;
-		}
-		for (size_t k = 0; k < lk.npairs; k++)
-			if (best[lk.pairs[k].a] != k && best[lk.pairs[k].b] != k)
-				lk.pairs[k].p = 0;
-		free(best);
-	}
+	if (!all && crm_linkage_keep_best(&lk, incoming_cb, &in) < 0)
+		cli_die(CRM_ESOFTWARE, "out of memory");
 	/* No cap worth the name on a group: 20 copies of one person come
 	 * together; the bound only keeps one runaway join from costing n^2. */
 	if (crm_linkage_cluster(&lk, automerge, review, 5000, &cluster, &weakest, &e) < 0)

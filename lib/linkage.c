@@ -2480,3 +2480,102 @@ nomem:
 	free(order);
 	return crm_err_set(e, CRM_ESOFTWARE, "out of memory");
 }
+
+int crm_linkage_add_fields(struct crm_linkage *lk, const char *spec, struct crm_err *e)
+{
+	char *list = strdup(spec), *p = list, *tok;
+	int rc = 0;
+
+	if (!list)
+		return crm_err_set(e, CRM_ESOFTWARE, "out of memory");
+	while (rc == 0 && (tok = strsep(&p, ",")) != NULL) {
+		char *colon = strrchr(tok, ':');
+		int cmp = CRM_CMP_TEXT;
+
+		if (!*tok)
+			continue;
+		if (colon) {
+			*colon = '\0';
+			if ((cmp = crm_cmp_parse(colon + 1)) < 0) {
+				rc = crm_err_set(e, CRM_EUSAGE, "unknown comparator '%s' (want name, text, company, "
+						 "email, phone, id, date, code or address)", colon + 1);
+				break;
+			}
+		}
+		rc = crm_linkage_add_field(lk, tok, (enum crm_cmp)cmp, e);
+	}
+	free(list);
+	return rc;
+}
+
+int crm_linkage_read_labels(struct crm_linkage *lk, const char *path,
+			    void (*warn)(void *ctx, const char *msg), void *ctx, struct crm_err *e)
+{
+	struct crm_reader r;
+	char msg[600];
+	json_t *o;
+	int rc;
+
+	if (crm_reader_open(&r, path, 0, e) < 0)
+		return -1;
+	while ((rc = crm_ndjson_next(&r, &o, e)) != CRM_REC_EOF) {
+		const char *id[2];
+		long x[2];
+		json_t *m;
+
+		if (rc == CRM_REC_FATAL) {
+			crm_reader_release(&r);
+			return -1;
+		}
+		if (rc == CRM_REC_BAD) {
+			warn(ctx, e->msg);
+			continue;
+		}
+		id[0] = json_string_value(json_object_get(o, "a"));
+		id[1] = json_string_value(json_object_get(o, "b"));
+		m = json_object_get(o, "match");
+		if (!id[0] || !id[1] || !json_is_boolean(m)) {
+			snprintf(msg, sizeof(msg), "%s:%ld: want {\"a\": ID, \"b\": ID, \"match\": true|false}",
+				 path, r.lineno);
+			warn(ctx, msg);
+			json_decref(o);
+			continue;
+		}
+		x[0] = crm_linkage_find(lk, id[0]);
+		x[1] = crm_linkage_find(lk, id[1]);
+		if (x[0] < 0 || x[1] < 0) {
+			snprintf(msg, sizeof(msg), "%s:%ld: no live record '%.80s'", path, r.lineno,
+				 x[0] < 0 ? id[0] : id[1]);
+			warn(ctx, msg);
+		} else {
+			crm_linkage_label(lk, (uint32_t)x[0], (uint32_t)x[1], json_is_true(m));
+		}
+		json_decref(o);
+	}
+	crm_reader_release(&r);
+	return 0;
+}
+
+int crm_linkage_keep_best(struct crm_linkage *lk, int (*incoming)(void *ctx, const char *id), void *ctx)
+{
+	size_t *best = malloc((lk->n ? lk->n : 1) * sizeof(*best));
+
+	if (!best)
+		return -1;
+	for (size_t i = 0; i < lk->n; i++)
+		best[i] = SIZE_MAX;
+	for (size_t k = 0; k < lk->npairs; k++) {
+		const struct crm_pair *p = &lk->pairs[k];
+		uint32_t side[2] = { p->a, p->b };
+
+		for (int s = 0; s < 2; s++)
+			if (incoming(ctx, lk->id[side[s]]) &&
+			    (best[side[s]] == SIZE_MAX || p->p > lk->pairs[best[side[s]]].p))
+				best[side[s]] = k;
+	}
+	for (size_t k = 0; k < lk->npairs; k++)
+		if (best[lk->pairs[k].a] != k && best[lk->pairs[k].b] != k)
+			lk->pairs[k].p = 0;
+	free(best);
+	return 0;
+}

@@ -157,6 +157,29 @@ int crm_linkage_auto_fields(struct crm_linkage *lk, struct crm_store *db,
 int crm_linkage_load(struct crm_linkage *lk, struct crm_store *db, struct crm_err *e);
 
 /*
+ * Fields from a list "name[:comparator],..." (comparator: name, text,
+ * company, email, phone, id, date, code or address; text when left
+ * out). -1 with e (CRM_EUSAGE) naming an unknown comparator or field.
+ */
+int crm_linkage_add_fields(struct crm_linkage *lk, const char *spec, struct crm_err *e);
+
+/*
+ * Labels from the NDJSON file at path, {"a": ID, "b": ID, "match": true|
+ * false} a line, for the candidates among the loaded records; a line that
+ * is not one, or names no live record, goes to warn (file and line) and
+ * is passed over. -1 with e when the file cannot be read.
+ */
+int crm_linkage_read_labels(struct crm_linkage *lk, const char *path,
+			    void (*warn)(void *ctx, const char *msg), void *ctx, struct crm_err *e);
+
+/*
+ * For records incoming(ctx, id) says are new: keep each one's best pair
+ * only (the others' probability set to 0), so a new record joins its
+ * likeliest match and no other. -1 when out of memory.
+ */
+int crm_linkage_keep_best(struct crm_linkage *lk, int (*incoming)(void *ctx, const char *id), void *ctx);
+
+/*
  * Add a record that is not in the database (one on its way in, from a dry
  * run upstream) with the raw values of lk's fields (NULL: none), after
  * crm_linkage_load and before crm_linkage_block.
