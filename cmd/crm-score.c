@@ -440,140 +440,31 @@ static int cmd_score(struct crm_store *db, const struct crm_entity *t, int quiet
 	return 0;
 }
 
-/* The follow cursor into meta, in a transaction of its own. */
-static void save_cursor(struct crm_store *db, const char *key, long long cursor)
+static int follow_changed(void *ctx, const struct crm_follow_change *c)
 {
-	struct crm_err e = { 0 };
-	char v[32];
+	char line[512];
+	int n = snprintf(line, sizeof(line),
+			 "{\"type\":\"%s\",\"id\":\"%s\",\"score\":%d,\"previous\":%d,"
+			 "\"probability\":%.4f,\"model\":\"%s\",\"seq\":%lld,\"ms\":%.2f}\n",
+			 (const char *)ctx, c->id, c->score, c->previous, c->probability, c->model,
+			 c->seq, c->ms);
 
-	snprintf(v, sizeof(v), "%lld", cursor);
-	if (crm_store_begin(db, &e) < 0)
-		cli_die_err(&e);
-	put_meta(db, key, v);
-	if (crm_store_commit(db, &e) < 0)
-		cli_die_err(&e);
+	return cli_write(line, (size_t)n) < 0 || fflush(stdout) != 0 ? -1 : 0;
 }
 
-/*
- * Follow the event log: rescore the open records each event touches (new
- * ones included) and print those whose score changed. Events are taken
- * 500 at a time; the records they touch are scored as they are then, in
- * one short transaction, and the cursor is kept in meta, so a run with
- * --once from cron goes on where the last one stopped and gives the
- * scores a continuous run gives.
- */
+/* Follow the event log (crm_scoring_follow), printing the scores that moved. */
 static int cmd_follow(struct crm_store *db, const struct crm_entity *t, long long from,
 		      int once, int quiet)
 {
-	struct crm_scoring sc;
+	struct crm_follow_stats st;
 	struct crm_err e = { 0 };
-	char key[64];
-	long long cursor = from;
-	size_t nrescored = 0, nchanged = 0, max = 512;
-	double total_ms = 0, max_ms = 0;
-	struct crm_stmt *ev;
-	char (*ids)[CRM_ID_MAX] = calloc(max, sizeof(*ids));
-	const char **idp = calloc(max, sizeof(*idp));
-	long long *seqs = calloc(max, sizeof(*seqs));
-	int *before = calloc(max, sizeof(*before));
-	struct crm_scored *out = calloc(max, sizeof(*out));
 
-	if (!ids || !idp || !seqs || !before || !out)
-		cli_die(CRM_ESOFTWARE, "out of memory");
-	if (crm_scoring_open(&sc, db, t, &e) < 0)
+	if (crm_scoring_follow(db, t, from, once, follow_changed, (void *)t->kind, &st, &e) < 0 && e.code)
 		cli_die_err(&e);
-	sc.open_only = 1;
-	snprintf(key, sizeof(key), "score.cursor.%s", t->kind);
-	if (cursor < 0) {
-		struct crm_stmt *q;
-
-		crm_store_prepare(db, "SELECT coalesce((SELECT CAST(value AS INTEGER) FROM meta WHERE key = ?1), "
-				       "(SELECT coalesce(max(seq), 0) FROM events))", 0, &q, &e);
-		crm_stmt_bind_text_ref(q, 1, key, (size_t)-1);
-		cursor = crm_stmt_step(q, &e) > 0 ? crm_stmt_int64(q, 0) : 0;
-		crm_stmt_free(q);
-	}
-	/* Where this run starts is where the next one goes on from. */
-	save_cursor(db, key, cursor);
-	if (crm_store_prepare(db, "SELECT seq, entity, entity_id FROM events WHERE seq > ?1 ORDER BY seq LIMIT 500",
-			      0, &ev, &e) < 0)
-		cli_die_err(&e);
-	for (;;) {
-		size_t seen = 0, n = 0;
-		long long batch_end = cursor;
-		double t0;
-
-		crm_stmt_bind_int64(ev, 1, cursor);
-		while (crm_stmt_step(ev, &e) > 0 && n + 64 <= max) {
-			char entity[32], eid[CRM_ID_MAX], got[64][CRM_ID_MAX];
-			size_t na;
-
-			batch_end = crm_stmt_int64(ev, 0);
-			snprintf(entity, sizeof(entity), "%s", crm_stmt_text(ev, 1));
-			snprintf(eid, sizeof(eid), "%s", crm_stmt_text(ev, 2));
-			seen++;
-			na = crm_scoring_touched(db, t, entity, eid, 1, got, 64);
-			for (size_t k = 0; k < na; k++) {
-				size_t x;
-
-				for (x = 0; x < n && strcmp(ids[x], got[k]); x++)
-					;
-				if (x == n)
-					snprintf(ids[n++], CRM_ID_MAX, "%.*s", CRM_ID_MAX - 1, got[k]);
-				seqs[x] = batch_end;
-			}
-		}
-		crm_stmt_reset(ev);
-		for (size_t k = 0; k < n; k++) {
-			idp[k] = ids[k];
-			/* A change is measured against the score last stored. */
-			before[k] = -1;
-			crm_score_get(db, ids[k], sc.m.id, &before[k], &e);
-		}
-		t0 = crm_now();
-		if ((n && crm_scoring_chunk(&sc, db, idp, n, NULL, out, &e) < 0) ||
-		    crm_scoring_flush(&sc, db, &e) < 0)
-			cli_die_err(&e);
-		for (size_t k = 0; k < n; k++) {
-			double ms = 1000 * (crm_now() - t0) / (double)n;
-			int score;
-
-			if (isnan(out[k].p) || out[k].merged)
-				continue;	/* closed, gone, or merged away */
-			nrescored++;
-			total_ms += ms;
-			if (ms > max_ms)
-				max_ms = ms;
-			score = (int)lround(100.0 * out[k].p);
-			if (score == before[k])
-				continue;
-			nchanged++;
-			printf("{\"type\":\"%s\",\"id\":\"%s\",\"score\":%d,\"previous\":%d,"
-			       "\"probability\":%.4f,\"model\":\"%s\",\"seq\":%lld,\"ms\":%.2f}\n",
-			       t->kind, out[k].id, score, before[k], out[k].p, sc.m.id, seqs[k], ms);
-		}
-		fflush(stdout);
-		if (batch_end != cursor)
-			save_cursor(db, key, cursor = batch_end);
-		if (!seen) {
-			if (once)
-				break;
-			struct timespec ts = { 0, 250 * 1000 * 1000 };
-
-			nanosleep(&ts, NULL);
-		}
-	}
 	if (!quiet)
 		cli_log(CLI_INFO, "%zu rescores, %zu changed; %.2f ms on average, %.2f at most; cursor %lld",
-			nrescored, nchanged, nrescored ? total_ms / (double)nrescored : 0.0,
-			max_ms, cursor);
-	crm_stmt_free(ev);
-	crm_scoring_release(&sc);
-	free(ids);
-	free(idp);
-	free(seqs);
-	free(before);
-	free(out);
+			st.rescored, st.changed, st.rescored ? st.total_ms / (double)st.rescored : 0.0,
+			st.max_ms, st.cursor);
 	return 0;
 }
 

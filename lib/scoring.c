@@ -426,3 +426,148 @@ size_t crm_scoring_touched(struct crm_store *db, const struct crm_entity *type,
 	}
 	return n;
 }
+
+/* The follow cursor into meta, in a transaction of its own. */
+static int save_cursor(struct crm_store *db, const char *key, long long cursor, struct crm_err *e)
+{
+	char v[32];
+
+	snprintf(v, sizeof(v), "%lld", cursor);
+	if (crm_store_begin(db, e) < 0)
+		return -1;
+	if (crm_store_set_meta(db, key, v, e) < 0) {
+		crm_store_rollback(db);
+		return -1;
+	}
+	return crm_store_commit(db, e);
+}
+
+int crm_scoring_follow(struct crm_store *db, const struct crm_entity *type, long long from, int once,
+		       int (*changed)(void *ctx, const struct crm_follow_change *c), void *ctx,
+		       struct crm_follow_stats *st, struct crm_err *e)
+{
+	enum { MAX = 512 };
+	struct crm_scoring sc;
+	char key[64];
+	long long cursor = from;
+	struct crm_stmt *ev = NULL;
+	char (*ids)[CRM_ID_MAX] = calloc(MAX, sizeof(*ids));
+	const char **idp = calloc(MAX, sizeof(*idp));
+	long long *seqs = calloc(MAX, sizeof(*seqs));
+	int *before = calloc(MAX, sizeof(*before));
+	struct crm_scored *out = calloc(MAX, sizeof(*out));
+	int rc = -1, opened = 0;
+
+	memset(st, 0, sizeof(*st));
+	if (!ids || !idp || !seqs || !before || !out) {
+		crm_err_set(e, CRM_ESOFTWARE, "out of memory");
+		goto done;
+	}
+	if (crm_scoring_open(&sc, db, type, e) < 0)
+		goto done;
+	opened = 1;
+	sc.open_only = 1;
+	snprintf(key, sizeof(key), "score.cursor.%s", type->kind);
+	if (cursor < 0) {
+		struct crm_stmt *q;
+
+		if (crm_store_prepare(db, "SELECT coalesce((SELECT CAST(value AS INTEGER) FROM meta WHERE key = ?1), "
+				      "(SELECT coalesce(max(seq), 0) FROM events))", 0, &q, e) < 0)
+			goto done;
+		crm_stmt_bind_text_ref(q, 1, key, (size_t)-1);
+		cursor = crm_stmt_step(q, e) > 0 ? crm_stmt_int64(q, 0) : 0;
+		crm_stmt_free(q);
+	}
+	/* Where this run starts is where the next one goes on from. */
+	if (save_cursor(db, key, cursor, e) < 0 ||
+	    crm_store_prepare(db, "SELECT seq, entity, entity_id FROM events WHERE seq > ?1 ORDER BY seq LIMIT 500",
+			      0, &ev, e) < 0)
+		goto done;
+	for (;;) {
+		size_t seen = 0, n = 0;
+		long long batch_end = cursor;
+		double t0;
+
+		crm_stmt_bind_int64(ev, 1, cursor);
+		while (crm_stmt_step(ev, e) > 0 && n + 64 <= MAX) {
+			char entity[32], eid[CRM_ID_MAX], got[64][CRM_ID_MAX];
+			size_t na;
+
+			batch_end = crm_stmt_int64(ev, 0);
+			snprintf(entity, sizeof(entity), "%s", crm_stmt_text(ev, 1));
+			snprintf(eid, sizeof(eid), "%s", crm_stmt_text(ev, 2));
+			seen++;
+			na = crm_scoring_touched(db, type, entity, eid, 1, got, 64);
+			for (size_t k = 0; k < na; k++) {
+				size_t x;
+
+				for (x = 0; x < n && strcmp(ids[x], got[k]); x++)
+					;
+				if (x == n)
+					snprintf(ids[n++], CRM_ID_MAX, "%.*s", CRM_ID_MAX - 1, got[k]);
+				seqs[x] = batch_end;
+			}
+		}
+		crm_stmt_reset(ev);
+		for (size_t k = 0; k < n; k++) {
+			idp[k] = ids[k];
+			/* A change is measured against the score last stored. */
+			before[k] = -1;
+			crm_score_get(db, ids[k], sc.m.id, &before[k], e);
+		}
+		t0 = crm_now();
+		if ((n && crm_scoring_chunk(&sc, db, idp, n, NULL, out, e) < 0) ||
+		    crm_scoring_flush(&sc, db, e) < 0)
+			goto done;
+		for (size_t k = 0; k < n; k++) {
+			double ms = 1000 * (crm_now() - t0) / (double)n;
+			struct crm_follow_change c;
+
+			if (isnan(out[k].p) || out[k].merged)
+				continue;	/* closed, gone, or merged away */
+			st->rescored++;
+			st->total_ms += ms;
+			if (ms > st->max_ms)
+				st->max_ms = ms;
+			c.id = out[k].id;
+			c.model = sc.m.id;
+			c.score = (int)lround(100.0 * out[k].p);
+			c.previous = before[k];
+			c.probability = out[k].p;
+			c.ms = ms;
+			c.seq = seqs[k];
+			if (c.score == before[k])
+				continue;
+			st->changed++;
+			if (changed(ctx, &c)) {
+				crm_err_clear(e);
+				goto done;
+			}
+		}
+		if (batch_end != cursor) {
+			if (save_cursor(db, key, batch_end, e) < 0)
+				goto done;
+			cursor = batch_end;
+		}
+		st->cursor = cursor;
+		if (!seen) {
+			struct timespec ts = { 0, 250 * 1000 * 1000 };
+
+			if (once)
+				break;
+			nanosleep(&ts, NULL);
+		}
+	}
+	rc = 0;
+done:
+	st->cursor = cursor;
+	crm_stmt_free(ev);
+	if (opened)
+		crm_scoring_release(&sc);
+	free(ids);
+	free(idp);
+	free(seqs);
+	free(before);
+	free(out);
+	return rc;
+}

@@ -73,6 +73,34 @@ void crm_scoring_rank(const struct crm_dataset *d, const float *p, size_t *rows,
 /* Write the scores still pending, waiting for the lock if need be. */
 int crm_scoring_flush(struct crm_scoring *s, struct crm_store *db, struct crm_err *e);
 
+/* A score that moved, as crm_scoring_follow reports it. */
+struct crm_follow_change {
+	const char *id, *model;
+	int score, previous;	/* previous -1: none stored */
+	double probability, ms;	/* ms: the rescore's share of its batch */
+	long long seq;		/* the event that moved it */
+};
+struct crm_follow_stats {
+	size_t rescored, changed;
+	double total_ms, max_ms;
+	long long cursor;	/* where the next run goes on */
+};
+
+/*
+ * Follow the event log from event from (-1: where the last run stopped,
+ * kept in meta as score.cursor.KIND, else from now): rescore the open
+ * records of type each event touches (new ones included), 500 events at
+ * a time in one short transaction, and hand each record whose shown
+ * score changed to changed (non-zero stops). The cursor is kept in meta
+ * after every batch, so a run with once (stop when the log is read) from
+ * cron goes on where the last one stopped and gives the scores a
+ * continuous run gives; without once it waits for events. 0, or -1 with
+ * e (e->code 0 when changed stopped it).
+ */
+int crm_scoring_follow(struct crm_store *db, const struct crm_entity *type, long long from, int once,
+		       int (*changed)(void *ctx, const struct crm_follow_change *c), void *ctx,
+		       struct crm_follow_stats *st, struct crm_err *e);
+
 /*
  * The records of type (contacts or deals) that an event on entity/id may
  * change: the record itself, or those it hangs off or that hang off it
