@@ -1652,16 +1652,25 @@ double crm_linkage_prob(const struct crm_linkage *lk, double w)
 	return t > 60 ? 1.0 : t < -60 ? 0.0 : 1.0 / (1.0 + exp2(-t));
 }
 
-double crm_linkage_pair_prob(const struct crm_linkage *lk, const struct crm_pair *p)
+/* The probability of pair p, and (weight, if not NULL) its fields'
+ * log2 Bayes factor: the evidence alone, before the prior. */
+static double pair_prob(const struct crm_linkage *lk, const struct crm_pair *p, double *weight)
 {
 	double w[CRM_LINK_MAXF], sum = crm_linkage_pair_weights(lk, p, w), t;
 	double lambda = fmin(fmax(lk->lambda, 1e-12), 1 - 1e-12);
 
+	if (weight)
+		*weight = sum;
 	if (!lk->adjust)
 		return crm_linkage_prob(lk, sum);
 	t = (sum + log2(lambda / (1 - lambda))) * M_LN2;
 	t = lk->adjust(lk->adjust_ctx, lk, p->lev, w, t);
 	return t > 40 ? 1.0 : t < -40 ? 0.0 : 1.0 / (1.0 + exp(-t));
+}
+
+double crm_linkage_pair_prob(const struct crm_linkage *lk, const struct crm_pair *p)
+{
+	return pair_prob(lk, p, NULL);
 }
 
 void crm_linkage_rescore(struct crm_linkage *lk)
@@ -2241,14 +2250,12 @@ static int cmp_pair_p(const void *x, const void *y)
 
 /* Probability of records a and b, compared now (fi, li: the name fields). */
 static double pair_p(const struct crm_linkage *lk, uint32_t a, uint32_t b, int fi, int li,
-		     double *w)
+		     double *weight)
 {
 	struct crm_pair p = { .a = a < b ? a : b, .b = a < b ? b : a };
 
 	compare_pair(lk, p.a, p.b, fi, li, p.lev);
-	if (w)
-		crm_linkage_pair_weights(lk, &p, w);
-	return crm_linkage_pair_prob(lk, &p);
+	return pair_prob(lk, &p, weight);
 }
 
 struct crm_pair *crm_linkage_pair_find(const struct crm_linkage *lk, uint32_t a, uint32_t b)
@@ -2425,11 +2432,9 @@ int crm_linkage_cluster(const struct crm_linkage *lk, double threshold,
 				uint32_t y = b;
 
 				do {
-					double w[CRM_LINK_MAXF], p = pair_p(lk, x, y, fi, li, w), sumw = 0;
+					double w, p = pair_p(lk, x, y, fi, li, &w);
 
-					for (size_t j = 0; j < lk->nf; j++)
-						sumw += w[j];
-					if (sumw < log2(CLUSTER_VETO))
+					if (w < log2(CLUSTER_VETO))
 						ok = 0;
 					p = fmin(fmax(p, 1e-9), 1 - 1e-9);
 					sum += log(p / (1 - p));
