@@ -37,7 +37,9 @@
 #define REFCACHE_SIZE 4096	/* entries; power of two */
 #define REFCACHE_WAYS 8		/* a key may sit in any of a set's eight */
 #define KEYCACHE_MAX 256
-#define CHUNK 64		/* new records written by one INSERT */
+#define CHUNK 512		/* new records written by one INSERT: fewer round trips */
+/* SQLite takes at most 32,766 parameters a statement, PostgreSQL 65,535. */
+_Static_assert(CHUNK * (10 + MAX_FIELDS) <= 32766, "a chunk's INSERT has too many parameters");
 #define CUR(im) (&(im)->recs[(im)->npend])	/* the record being filled */
 #define CHUNK_BYTES ((size_t)4 << 20)	/* or fewer, when they are big */
 #define CRM_COL_BAD (CRM_COL_IGNORE - 1)	/* a --map naming no field */
