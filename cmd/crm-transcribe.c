@@ -343,6 +343,14 @@ static int process(const char *path, struct crm_err *e)
 	struct crm_callan_opts ao = an_o;
 	if (!ao.rep && h.rep[0])
 		ao.rep = h.rep;
+	/* The people the records name, for a recording's unlabelled sides. */
+	char rep_name[64], cust_name[64];
+	struct crm_call_in who = { .contact = opt_contact ? opt_contact : h.contact[0] ? h.contact : NULL,
+				   .deal = opt_deal ? opt_deal : h.deal[0] ? h.deal : NULL };
+	if (db && crm_call_people(db, &who, rep_name, sizeof rep_name, cust_name, sizeof cust_name, e) < 0)
+		goto done;
+	ao.rep_name = db ? rep_name : NULL;
+	ao.customer_name = db ? cust_name : NULL;
 	{
 		struct crm_llm_stats ls;
 
@@ -369,8 +377,8 @@ static int process(const char *path, struct crm_err *e)
 		in.sha = sha;
 		in.format = crm_tformat_name(f);
 		in.engine = engine;
-		in.contact = opt_contact ? opt_contact : h.contact[0] ? h.contact : NULL;
-		in.deal = opt_deal ? opt_deal : h.deal[0] ? h.deal : NULL;
+		in.contact = who.contact;
+		in.deal = who.deal;
 		in.call_time = ao.call_time;
 		in.no_tasks = no_tasks;
 		in.t = &t;

@@ -95,7 +95,8 @@ static void item_clause(struct crm_buf *b, const struct crm_action *it, const ch
 		crm_buf_addf(b, "%s: \"%.*s\"", who, (int)n, s);
 }
 
-char *crm_call_summary(const struct crm_analysis *a, const char *best, size_t nbest)
+char *crm_call_summary(const struct crm_analysis *a, const char *rep_name,
+		       const char *customer_name, const char *best, size_t nbest)
 {
 	struct crm_buf b = { 0 };
 	const char *rep = a->rep, *cust = NULL;
@@ -107,11 +108,21 @@ char *crm_call_summary(const struct crm_analysis *a, const char *best, size_t nb
 		if (a->talk[i].role == CRM_OWNER_REP && !rep)
 			rep = a->talk[i].speaker;
 	}
+	if (!rep && rep_name && *rep_name)
+		rep = rep_name;
+	if (!cust && customer_name && *customer_name)
+		cust = customer_name;
 	/* Who. */
 	if (rep && cust)
 		crm_buf_addf(&b, "%s spoke with %s.", rep, cust);
+	else if (cust)
+		crm_buf_addf(&b, "A call with %s.", cust);
+	else if (rep)
+		crm_buf_addf(&b, "A call by %s.", rep);
 	else
 		crm_buf_adds(&b, "A call.");
+	if (b.data)	/* a name as the records hold it may be lower case */
+		b.data[0] = (char)toupper((unsigned char)b.data[0]);
 	if (!rep)
 		rep = "the rep";
 	if (!cust)
@@ -1474,7 +1485,8 @@ int crm_callan(const struct crm_transcript *t, const struct crm_callan_opts *o,
 		for (size_t k = 0; k < ns; k++)
 			if (S[k].score > top)
 				top = S[k].score, best = k;
-		if (!(a->summary = crm_call_summary(a, best < ns ? S[best].s : NULL,
+		if (!(a->summary = crm_call_summary(a, o->rep_name, o->customer_name,
+						    best < ns ? S[best].s : NULL,
 						    best < ns ? S[best].n : 0)))
 			goto oom;
 	}

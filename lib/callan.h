@@ -127,6 +127,10 @@ struct crm_callan_opts {
 	const char *rep;	/* the rep's speaker name, or NULL */
 	double hesitation_threshold;	/* default 0.5 */
 	double pause_ms;	/* a customer pause this long is a cue (2500) */
+	/* The rep and the customer as people call them, from the records
+	 * (crm_call_people), or NULL: the summary's names for the sides
+	 * the speaker labels do not name (an unlabelled recording). */
+	const char *rep_name, *customer_name;
 };
 
 int crm_callan(const struct crm_transcript *t, const struct crm_callan_opts *o,
@@ -149,10 +153,12 @@ void *crm_analysis_json(const struct crm_analysis *a, const struct crm_transcrip
  * What happened on a call, in two to four sentences built from the
  * analysis a: who spoke with whom, what was agreed (commitments, with
  * their due dates), what is open (asks not taken up), and the
- * hesitation with its cues (or the customer's mood). best (nbest bytes),
- * the call's strongest sentence, is quoted only when nothing else was
- * found. Allocated; NULL when out of memory.
+ * hesitation with its cues (or the customer's mood). The sides are named
+ * by the speaker labels, else by rep_name and customer_name (either may
+ * be NULL). best (nbest bytes), the call's strongest sentence, is quoted
+ * only when nothing else was found. Allocated; NULL when out of memory.
  */
-char *crm_call_summary(const struct crm_analysis *a, const char *best, size_t nbest);
+char *crm_call_summary(const struct crm_analysis *a, const char *rep_name,
+		       const char *customer_name, const char *best, size_t nbest);
 
 #endif

@@ -10,6 +10,7 @@
 #include "calls.h"
 #include "crypt.h"
 #include "pack.h"
+#include "row.h"
 #include "seal.h"
 #include "store/store.h"
 #include "when.h"
@@ -140,6 +141,37 @@ static int resolve(struct crm_store *db, const struct crm_call_in *in, struct cr
 		    out->owner, sizeof out->owner, e) < 0)
 		return -1;
 	return 0;
+}
+
+int crm_call_people(struct crm_store *db, const struct crm_call_in *in, char *rep, size_t nrep,
+		    char *customer, size_t ncustomer, struct crm_err *e)
+{
+	struct crm_call_out out;
+	struct crm_stmt *st;
+	struct crm_buf first = { 0 };
+	char account[CRM_ID_MAX];
+	int rc;
+
+	rep[0] = customer[0] = '\0';
+	memset(&out, 0, sizeof out);
+	if (resolve(db, in, &out, account, e) < 0) {
+		if (e->code != CRM_EDATA)
+			return -1;
+		crm_err_clear(e);
+		return 0;
+	}
+	snprintf(rep, nrep, "%.*s", (int)strcspn(out.owner, " "), out.owner);
+	if (!out.contact[0])
+		return 0;
+	if (crm_store_prepare(db, "SELECT first_name FROM contacts WHERE id = ?1", 0, &st, e) < 0)
+		return -1;
+	crm_stmt_bind_text(st, 1, out.contact, (size_t)-1);
+	rc = crm_stmt_step(st, e);
+	if (rc > 0 && (rc = crm_row_cell(st, 0, "contacts", "first_name", out.contact, &first, e)) > 0)
+		snprintf(customer, ncustomer, "%s", first.data);
+	crm_buf_release(&first);
+	crm_stmt_free(st);
+	return rc < 0 ? -1 : 0;
 }
 
 static int add_task(struct crm_store *db, const struct crm_call_in *in, struct crm_call_out *out,

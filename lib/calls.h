@@ -48,6 +48,17 @@ int crm_call_store(struct crm_store *db, const struct crm_call_in *in, struct cr
 		   struct crm_err *e);
 
 /*
+ * Who the call of in (its contact and deal) is between, as the records
+ * name them: the first name of the rep (the first word of the owner the
+ * tasks would go to) and of the contact, each "" when the records do not
+ * say. For the summary of a recording whose speakers are not labelled. A
+ * contact or deal that is not there is crm_call_store's to report: here
+ * it names no one. -1 with e only when the database fails.
+ */
+int crm_call_people(struct crm_store *db, const struct crm_call_in *in, char *rep, size_t nrep,
+		    char *customer, size_t ncustomer, struct crm_err *e);
+
+/*
  * A stored transcript's cells as they are read (body: the zstd blob, or
  * a sealed cell; analysis: JSON, or the sealed cell as a JSON string):
  * the utterances' JSON into utt and the analysis's into an (either may

@@ -173,6 +173,10 @@ for w in proposal friday finance budget; do
 done
 is "$(jq -r '[.action_items[] | "\(.owner) \(.due)"] | join("; ")' wav.json)" "rep 2026-11-20; customer null" \
 	"speech: the rep sends the proposal by Friday (the 20th); the customer checks the budget"
+# No speaker labels in speech: the summary names the people as the records
+# do (the contact, and its owner who takes the tasks), not "the rep".
+like "$(jq -r .summary wav.json)" "Alex spoke with Jane. Agreed: alex will send Jane " \
+	"speech: the summary names Jane and her owner: $(jq -r .summary wav.json)"
 is "$(q "select occurred_at from interactions where id = '$(jq -r .interaction wav.json)'")" "2026-11-19T15:30:00Z" \
 	"the call time comes from the file name"
 

@@ -28,7 +28,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (f == CRM_TF_UNKNOWN || f == CRM_TF_WAV)
 		f = CRM_TF_TEXT;
 	if (crm_transcript_parse(&t, f, "call", text, n, &e) == 0) {
-		struct crm_callan_opts o = { 1767225600, NULL, 0.5, 2500 };
+		struct crm_callan_opts o = { .call_time = 1767225600, .hesitation_threshold = 0.5, .pause_ms = 2500 };
 		struct crm_analysis a;
 		char *json;
 

@@ -197,7 +197,7 @@ static void rep_is(const char *doc, const char *rep, const char *want, const cha
 	struct crm_transcript t = {0};
 	struct crm_err e = {0};
 	struct crm_analysis a;
-	struct crm_callan_opts o = {at(2026, 3, 2), rep, 0, 0};
+	struct crm_callan_opts o = { .call_time = at(2026, 3, 2), .rep = rep };
 
 	if (crm_transcript_parse(&t, CRM_TF_TEXT, "r.txt", doc, strlen(doc), &e) < 0 ||
 	    crm_callan(&t, &o, &a, &e) < 0) {
@@ -233,7 +233,7 @@ static void call_is(const char *doc, const char *rep, const char *want_items, in
 	struct crm_transcript t = {0};
 	struct crm_err e = {0};
 	struct crm_analysis a;
-	struct crm_callan_opts o = {at(2026, 3, 2), rep, 0, 0};
+	struct crm_callan_opts o = { .call_time = at(2026, 3, 2), .rep = rep };
 	char got[1024] = "";
 	size_t k = 0;
 
