@@ -90,227 +90,31 @@ static time_t opt_at;
 static int dry_run, no_tasks, table, quiet, with_transcript;
 static struct crm_store *db;
 
-/* "2026-11-20", "2026-11-20T10:30", "2026-11-20 10:30:00Z": UTC. */
-static int parse_time(const char *s, time_t *t)
-{
-	struct tm tm = {0};
-	int y, mo, d, h = 0, mi = 0, sec = 0, n = 0;
-
-	if (sscanf(s, "%4d-%2d-%2d%n", &y, &mo, &d, &n) < 3)
-		return -1;
-	s += n;
-	if ((*s == 'T' || *s == ' ' || *s == '_') &&
-	    sscanf(s + 1, "%2d%*[:-]%2d%n", &h, &mi, &n) == 2) {
-		s += 1 + n;
-		(void)sscanf(s, "%*[:-]%2d", &sec);	/* seconds are optional */
-	}
-	if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || sec > 60)
-		return -1;
-	tm.tm_year = y - 1900;
-	tm.tm_mon = mo - 1;
-	tm.tm_mday = d;
-	tm.tm_hour = h;
-	tm.tm_min = mi;
-	tm.tm_sec = sec;
-	*t = timegm(&tm);
-	return 0;
-}
-
-/* What the file's name says: an email, c_/d_ ids, a date and time. */
-struct hints {
-	char contact[256], deal[CRM_ID_MAX], rep[128];
-	time_t at;
-};
-
-static void name_hints(const char *path, struct hints *h)
-{
-	const char *base = strrchr(path, '/');
-	char name[512];
-
-	base = base ? base + 1 : path;
-	snprintf(name, sizeof name, "%s", base);
-	for (char *p = name; *p; p++) {
-		if (!h->at && p[0] >= '1' && p[0] <= '2' && parse_time(p, &h->at) == 0)
-			continue;
-		if (!h->deal[0] && !strncmp(p, "d_", 2) && (p == name || strchr("_-. ", p[-1]))) {
-			size_t n = strspn(p + 2, "0123456789abcdefghijklmnopqrstuvwxyz");
-			if (n >= 8)
-				snprintf(h->deal, sizeof h->deal, "%.*s", (int)(n + 2), p);
-		}
-		if (!h->contact[0] && !strncmp(p, "c_", 2) && (p == name || strchr("_-. ", p[-1]))) {
-			size_t n = strspn(p + 2, "0123456789abcdefghijklmnopqrstuvwxyz");
-			if (n >= 8)
-				snprintf(h->contact, sizeof h->contact, "%.*s", (int)(n + 2), p);
-		}
-		if (*p == '@' && !h->contact[0]) {
-			char *s = p, *e = p + 1;
-			while (s > name && (isalnum((unsigned char)s[-1]) || strchr("._+-", s[-1])))
-				s--;
-			while (*e && (isalnum((unsigned char)*e) || *e == '-' || *e == '.'))
-				e++;
-			/* Drop a file extension glued to the domain. */
-			char *dot = NULL;
-			for (char *q = p; q < e; q++)
-				if (*q == '.')
-					dot = q;
-			if (dot && e - dot <= 5 && dot - p > 3 && strchr(p, '.') != dot &&
-			    (!strncmp(dot, ".wav", 4) || !strncmp(dot, ".vtt", 4) ||
-			     !strncmp(dot, ".srt", 4) || !strncmp(dot, ".txt", 4) ||
-			     !strncmp(dot, ".json", 5)))
-				e = dot;
-			if (s < p && e > p + 1)
-				snprintf(h->contact, sizeof h->contact, "%.*s", (int)(e - s), s);
-		}
-	}
-}
-
-/* The sidecar "<name without extension>.meta.json", if present. */
-static char *sidecar_path(const char *path)
-{
-	const char *slash = strrchr(path, '/'), *dot = strrchr(path, '.');
-	size_t stem = dot && (!slash || dot > slash) ? (size_t)(dot - path) : strlen(path);
-	char *s = malloc(stem + 11);
-
-	if (s)
-		snprintf(s, stem + 11, "%.*s.meta.json", (int)stem, path);
-	return s;
-}
-
-static int read_sidecar(const char *path, struct hints *h, struct crm_err *e)
-{
-	char *sc = sidecar_path(path);
-	json_error_t je;
-	json_t *j;
-	const char *v;
-
-	if (!sc || access(sc, F_OK)) {
-		free(sc);
-		return 0;
-	}
-	if (!(j = json_load_file(sc, 0, &je))) {
-		crm_err_set(e, CRM_EDATA, "%s:%d: %s", sc, je.line, je.text);
-		free(sc);
-		return -1;
-	}
-	if ((v = json_string_value(json_object_get(j, "contact"))) ||
-	    (v = json_string_value(json_object_get(j, "email"))))
-		snprintf(h->contact, sizeof h->contact, "%s", v);
-	if ((v = json_string_value(json_object_get(j, "deal"))))
-		snprintf(h->deal, sizeof h->deal, "%s", v);
-	if ((v = json_string_value(json_object_get(j, "rep"))))
-		snprintf(h->rep, sizeof h->rep, "%s", v);
-	if (((v = json_string_value(json_object_get(j, "at"))) ||
-	     (v = json_string_value(json_object_get(j, "started_at")))) &&
-	    parse_time(v, &h->at) < 0) {
-		crm_err_set(e, CRM_EDATA, "%s: bad time '%s'", sc, v);
-		json_decref(j);
-		free(sc);
-		return -1;
-	}
-	json_decref(j);
-	free(sc);
-	return 0;
-}
-
 static void print_result(const char *path, const struct crm_transcript *t,
 			 const struct crm_analysis *a, const struct crm_call_out *out,
 			 const char *fmt, const char *engine)
 {
-	json_t *o = crm_analysis_json(a, t);
-	char *s;
+	struct crm_buf b = { 0 };
+	char *s = NULL;
 
-	if (!o)
+	if (table ? crm_call_text(&b, path, t, a, out, with_transcript) < 0
+		  : !(s = crm_call_json(path, t, a, out, fmt, engine, with_transcript)))
 		cli_die(CRM_ESOFTWARE, "out of memory");
-	if (table) {
-		struct crm_buf b = {0};
-		crm_buf_addf(&b, "%s  %s%s", path, out && out->interaction[0] ? out->interaction : "",
-			     out && out->interaction[0] ? "  " : "");
-		if (t->duration > 0)
-			crm_buf_addf(&b, "%.0f s, ", t->duration);
-		crm_buf_addf(&b, "%zu utterances%s\n", t->n,
-			     out && out->existed ? "  (already stored)" : "");
-		if (out && out->contact[0])
-			crm_buf_addf(&b, "  contact %s%s%s\n", out->contact,
-				     out->owner[0] ? ", owner " : "", out->owner);
-		crm_buf_addf(&b, "  summary: %s\n", a->summary);
-		crm_buf_addf(&b, "  sentiment %+.2f (%s), hesitation %.2f%s\n", a->sentiment,
-			     a->sentiment_label, a->hesitation, a->hesitant ? " HESITANT" : "");
-		for (size_t i = 0; i < a->ncues; i++)
-			crm_buf_addf(&b, "    cue: %s (%s)\n", a->cues[i].cue, a->cues[i].kind);
-		for (size_t i = 0; i < a->nitems; i++) {
-			char *said = crm_item_words(&a->items[i], t);
-			crm_buf_addf(&b, "  [%s] %s%s%s%s\n", crm_owner_name(a->items[i].owner),
-				     a->items[i].text, a->items[i].due[0] ? "  due " : "",
-				     a->items[i].due, a->items[i].due_phrase ? "" : a->items[i].due[0] ? " (default)" : "");
-			if (said && *said)	/* the words it came from */
-				crm_buf_addf(&b, "      \"%s\"\n", said);
-			free(said);
-		}
-		crm_buf_adds(&b, "  trackers:");
-		for (int i = 0; i < CRM_NTRK; i++)
-			if (a->trackers[i])
-				crm_buf_addf(&b, " %s %ld", crm_tracker_names[i], a->trackers[i]);
-		crm_buf_addc(&b, '\n');
-		for (size_t i = 0; i < a->ntalk; i++)
-			crm_buf_addf(&b, "  talk: %s (%s) %.0f%%\n", a->talk[i].speaker,
-				     crm_owner_name(a->talk[i].role), 100 * a->talk[i].ratio);
-		if (out && !out->existed && out->interaction[0])
-			crm_buf_addf(&b, "  tasks: %d new (%d waiting on the customer)\n",
-				     out->tasks_new, out->tasks_waiting);
-		if (with_transcript)
-			for (size_t i = 0; i < t->n; i++)
-				crm_buf_addf(&b, "  %02ld:%02ld %s%s%s\n",
-					     t->u[i].start >= 0 ? t->u[i].start / 60000 : 0,
-					     t->u[i].start >= 0 ? t->u[i].start / 1000 % 60 : 0,
-					     t->u[i].speaker ? t->u[i].speaker : "",
-					     t->u[i].speaker ? ": " : "", t->u[i].text);
-		crm_buf_addc(&b, '\n');
-		if (!b.data)
-			cli_die(CRM_ESOFTWARE, "out of memory");
+	if (s) {
+		cli_write(s, strlen(s));
+		cli_write("\n", 1);
+	} else {
 		cli_write(b.data, b.len);
-		crm_buf_release(&b);
-		json_decref(o);
-		return;
 	}
-	json_t *head = json_pack("{s:s,s:s,s:s,s:s?,s:f,s:I}", "type", "call", "file", path,
-				 "format", fmt, "engine", engine, "duration", t->duration,
-				 "utterances", (json_int_t)t->n);
-	if (out && out->interaction[0]) {
-		json_object_set_new(head, "interaction", json_string(out->interaction));
-		json_object_set_new(head, "existed", json_boolean(out->existed));
-		if (out->contact[0])
-			json_object_set_new(head, "contact", json_string(out->contact));
-		if (out->deal[0])
-			json_object_set_new(head, "deal", json_string(out->deal));
-		if (!out->existed) {
-			if (out->owner[0])
-				json_object_set_new(head, "owner", json_string(out->owner));
-			json_object_set_new(head, "tasks_created", json_integer(out->tasks_new));
-		}
-	}
-	json_object_update(head, o);
-	if (with_transcript) {
-		char *tj = crm_transcript_json(t);
-		json_t *arr = tj ? json_loads(tj, 0, NULL) : NULL;
-		free(tj);
-		if (arr)
-			json_object_set_new(head, "transcript", arr);
-	}
-	s = json_dumps(head, JSON_COMPACT | JSON_REAL_PRECISION(10));
-	if (!s)
-		cli_die(CRM_ESOFTWARE, "out of memory");
-	cli_write(s, strlen(s));
-	cli_write("\n", 1);
 	free(s);
-	json_decref(head);
-	json_decref(o);
+	crm_buf_release(&b);
 }
 
 /* Process one file; 0, or -1 with e set. */
 static int process(const char *path, struct crm_err *e)
 {
 	struct crm_map m;
-	struct hints h = {0};
+	struct crm_call_hints h = {0};
 	struct crm_transcript t = {0};
 	struct crm_analysis a = {0};
 	struct crm_call_out out = {0};
@@ -336,8 +140,8 @@ static int process(const char *path, struct crm_err *e)
 	} else if (crm_transcript_parse(&t, f, path, m.data, m.len, e) < 0) {
 		goto done;
 	}
-	name_hints(path, &h);
-	if (read_sidecar(path, &h, e) < 0)
+	crm_call_name_hints(path, &h);
+	if (crm_call_sidecar_hints(path, &h, e) < 0)
 		goto done;
 	an_o.call_time = opt_at ? opt_at : h.at ? h.at : (time_t)m.mtime;
 	struct crm_callan_opts ao = an_o;
@@ -420,7 +224,7 @@ static int move_to(const char *dir, const char *sub, const char *name)
 	snprintf(to, sizeof to, "%s/%s/%s", dir, sub, name);
 	if (rename(from, to) < 0)
 		return -1;
-	char *sc = sidecar_path(from);
+	char *sc = crm_call_sidecar(from);
 	if (sc && !access(sc, F_OK)) {
 		const char *b = strrchr(sc, '/');
 		snprintf(to, sizeof to, "%s/%s/%s", dir, sub, b ? b + 1 : sc);
@@ -633,7 +437,7 @@ int main(int argc, char **argv)
 		case 'c': opt_contact = arg; break;
 		case O_DEAL: opt_deal = arg; break;
 		case O_AT:
-			if (parse_time(arg, &opt_at) < 0)
+			if (crm_call_time(arg, &opt_at) < 0)
 				cli_die(CRM_EUSAGE, "--at: want YYYY-MM-DD[THH:MM[:SS]], not '%s'", arg);
 			break;
 		case O_REP: an_o.rep = arg; break;

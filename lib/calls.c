@@ -1,9 +1,12 @@
 /*
- * calls.c - store a call, its transcript (zstd) and its tasks, once.
+ * calls.c - store a call, its transcript (zstd) and its tasks, once; and
+ * what a call's file says of it (its name, its sidecar).
  */
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <jansson.h>
 
@@ -499,4 +502,212 @@ int crm_call_transcript(struct crm_store *db, const char *interaction, struct cr
 	crm_buf_release(&b);
 	crm_buf_release(&an);
 	return rc;
+}
+
+/* ---- what a call's file says of it ---------------------------------- */
+
+int crm_call_time(const char *s, time_t *t)
+{
+	struct tm tm = {0};
+	int y, mo, d, h = 0, mi = 0, sec = 0, n = 0;
+
+	if (sscanf(s, "%4d-%2d-%2d%n", &y, &mo, &d, &n) < 3)
+		return -1;
+	s += n;
+	if ((*s == 'T' || *s == ' ' || *s == '_') &&
+	    sscanf(s + 1, "%2d%*[:-]%2d%n", &h, &mi, &n) == 2) {
+		s += 1 + n;
+		(void)sscanf(s, "%*[:-]%2d", &sec);	/* seconds are optional */
+	}
+	if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || sec > 60)
+		return -1;
+	tm.tm_year = y - 1900;
+	tm.tm_mon = mo - 1;
+	tm.tm_mday = d;
+	tm.tm_hour = h;
+	tm.tm_min = mi;
+	tm.tm_sec = sec;
+	*t = timegm(&tm);
+	return 0;
+}
+
+void crm_call_name_hints(const char *path, struct crm_call_hints *h)
+{
+	const char *base = strrchr(path, '/');
+	char name[512];
+
+	base = base ? base + 1 : path;
+	snprintf(name, sizeof name, "%s", base);
+	for (char *p = name; *p; p++) {
+		if (!h->at && p[0] >= '1' && p[0] <= '2' && crm_call_time(p, &h->at) == 0)
+			continue;
+		if (!h->deal[0] && !strncmp(p, "d_", 2) && (p == name || strchr("_-. ", p[-1]))) {
+			size_t n = strspn(p + 2, "0123456789abcdefghijklmnopqrstuvwxyz");
+			if (n >= 8)
+				snprintf(h->deal, sizeof h->deal, "%.*s", (int)(n + 2), p);
+		}
+		if (!h->contact[0] && !strncmp(p, "c_", 2) && (p == name || strchr("_-. ", p[-1]))) {
+			size_t n = strspn(p + 2, "0123456789abcdefghijklmnopqrstuvwxyz");
+			if (n >= 8)
+				snprintf(h->contact, sizeof h->contact, "%.*s", (int)(n + 2), p);
+		}
+		if (*p == '@' && !h->contact[0]) {
+			char *s = p, *e = p + 1;
+			while (s > name && (isalnum((unsigned char)s[-1]) || strchr("._+-", s[-1])))
+				s--;
+			while (*e && (isalnum((unsigned char)*e) || *e == '-' || *e == '.'))
+				e++;
+			/* Drop a file extension glued to the domain. */
+			char *dot = NULL;
+			for (char *q = p; q < e; q++)
+				if (*q == '.')
+					dot = q;
+			if (dot && e - dot <= 5 && dot - p > 3 && strchr(p, '.') != dot &&
+			    (!strncmp(dot, ".wav", 4) || !strncmp(dot, ".vtt", 4) ||
+			     !strncmp(dot, ".srt", 4) || !strncmp(dot, ".txt", 4) ||
+			     !strncmp(dot, ".json", 5)))
+				e = dot;
+			if (s < p && e > p + 1)
+				snprintf(h->contact, sizeof h->contact, "%.*s", (int)(e - s), s);
+		}
+	}
+}
+
+char *crm_call_sidecar(const char *path)
+{
+	const char *slash = strrchr(path, '/'), *dot = strrchr(path, '.');
+	size_t stem = dot && (!slash || dot > slash) ? (size_t)(dot - path) : strlen(path);
+	char *s = malloc(stem + 11);
+
+	if (s)
+		snprintf(s, stem + 11, "%.*s.meta.json", (int)stem, path);
+	return s;
+}
+
+int crm_call_sidecar_hints(const char *path, struct crm_call_hints *h, struct crm_err *e)
+{
+	char *sc = crm_call_sidecar(path);
+	json_error_t je;
+	json_t *j;
+	const char *v;
+
+	if (!sc || access(sc, F_OK)) {
+		free(sc);
+		return 0;
+	}
+	if (!(j = json_load_file(sc, 0, &je))) {
+		crm_err_set(e, CRM_EDATA, "%s:%d: %s", sc, je.line, je.text);
+		free(sc);
+		return -1;
+	}
+	if ((v = json_string_value(json_object_get(j, "contact"))) ||
+	    (v = json_string_value(json_object_get(j, "email"))))
+		snprintf(h->contact, sizeof h->contact, "%s", v);
+	if ((v = json_string_value(json_object_get(j, "deal"))))
+		snprintf(h->deal, sizeof h->deal, "%s", v);
+	if ((v = json_string_value(json_object_get(j, "rep"))))
+		snprintf(h->rep, sizeof h->rep, "%s", v);
+	if (((v = json_string_value(json_object_get(j, "at"))) ||
+	     (v = json_string_value(json_object_get(j, "started_at")))) &&
+	    crm_call_time(v, &h->at) < 0) {
+		crm_err_set(e, CRM_EDATA, "%s: bad time '%s'", sc, v);
+		json_decref(j);
+		free(sc);
+		return -1;
+	}
+	json_decref(j);
+	free(sc);
+	return 0;
+}
+
+/* ---- a processed call, for people and for pipes ---------------------- */
+
+int crm_call_text(struct crm_buf *b, const char *path, const struct crm_transcript *t,
+		  const struct crm_analysis *a, const struct crm_call_out *out, int transcript)
+{
+	int rc = crm_buf_addf(b, "%s  %s%s", path, out && out->interaction[0] ? out->interaction : "",
+			      out && out->interaction[0] ? "  " : "");
+
+	if (t->duration > 0)
+		rc |= crm_buf_addf(b, "%.0f s, ", t->duration);
+	rc |= crm_buf_addf(b, "%zu utterances%s\n", t->n, out && out->existed ? "  (already stored)" : "");
+	if (out && out->contact[0])
+		rc |= crm_buf_addf(b, "  contact %s%s%s\n", out->contact, out->owner[0] ? ", owner " : "",
+				   out->owner);
+	rc |= crm_buf_addf(b, "  summary: %s\n", a->summary);
+	rc |= crm_buf_addf(b, "  sentiment %+.2f (%s), hesitation %.2f%s\n", a->sentiment,
+			   a->sentiment_label, a->hesitation, a->hesitant ? " HESITANT" : "");
+	for (size_t i = 0; i < a->ncues; i++)
+		rc |= crm_buf_addf(b, "    cue: %s (%s)\n", a->cues[i].cue, a->cues[i].kind);
+	for (size_t i = 0; i < a->nitems; i++) {
+		const struct crm_action *it = &a->items[i];
+		char *said = crm_item_words(it, t);
+
+		rc |= crm_buf_addf(b, "  [%s] %s%s%s%s\n", crm_owner_name(it->owner), it->text,
+				   it->due[0] ? "  due " : "", it->due,
+				   it->due_phrase ? "" : it->due[0] ? " (default)" : "");
+		if (said && *said)	/* the words it came from */
+			rc |= crm_buf_addf(b, "      \"%s\"\n", said);
+		free(said);
+	}
+	rc |= crm_buf_adds(b, "  trackers:");
+	for (int i = 0; i < CRM_NTRK; i++)
+		if (a->trackers[i])
+			rc |= crm_buf_addf(b, " %s %ld", crm_tracker_names[i], a->trackers[i]);
+	rc |= crm_buf_addc(b, '\n');
+	for (size_t i = 0; i < a->ntalk; i++)
+		rc |= crm_buf_addf(b, "  talk: %s (%s) %.0f%%\n", a->talk[i].speaker,
+				   crm_owner_name(a->talk[i].role), 100 * a->talk[i].ratio);
+	if (out && !out->existed && out->interaction[0])
+		rc |= crm_buf_addf(b, "  tasks: %d new (%d waiting on the customer)\n", out->tasks_new,
+				   out->tasks_waiting);
+	for (size_t i = 0; transcript && i < t->n; i++)
+		rc |= crm_buf_addf(b, "  %02ld:%02ld %s%s%s\n",
+				   t->u[i].start >= 0 ? t->u[i].start / 60000 : 0,
+				   t->u[i].start >= 0 ? t->u[i].start / 1000 % 60 : 0,
+				   t->u[i].speaker ? t->u[i].speaker : "", t->u[i].speaker ? ": " : "",
+				   t->u[i].text);
+	return rc | crm_buf_addc(b, '\n') ? -1 : 0;
+}
+
+char *crm_call_json(const char *path, const struct crm_transcript *t, const struct crm_analysis *a,
+		    const struct crm_call_out *out, const char *fmt, const char *engine,
+		    int transcript)
+{
+	json_t *o = crm_analysis_json(a, t);
+	json_t *head = json_pack("{s:s,s:s,s:s,s:s?,s:f,s:I}", "type", "call", "file", path,
+				 "format", fmt, "engine", engine, "duration", t->duration,
+				 "utterances", (json_int_t)t->n);
+	char *s = NULL;
+
+	if (!o || !head)
+		goto done;
+	if (out && out->interaction[0]) {
+		json_object_set_new(head, "interaction", json_string(out->interaction));
+		json_object_set_new(head, "existed", json_boolean(out->existed));
+		if (out->contact[0])
+			json_object_set_new(head, "contact", json_string(out->contact));
+		if (out->deal[0])
+			json_object_set_new(head, "deal", json_string(out->deal));
+		if (!out->existed) {
+			if (out->owner[0])
+				json_object_set_new(head, "owner", json_string(out->owner));
+			json_object_set_new(head, "tasks_created", json_integer(out->tasks_new));
+		}
+	}
+	json_object_update(head, o);
+	if (transcript) {
+		char *tj = crm_transcript_json(t);
+		json_t *arr = tj ? json_loads(tj, 0, NULL) : NULL;
+
+		free(tj);
+		if (!arr)
+			goto done;
+		json_object_set_new(head, "transcript", arr);
+	}
+	s = json_dumps(head, JSON_COMPACT | JSON_REAL_PRECISION(10));
+done:
+	json_decref(head);
+	json_decref(o);
+	return s;
 }

@@ -71,4 +71,34 @@ int crm_call_open(struct crm_store *db, const char *interaction, const void *bod
 int crm_call_transcript(struct crm_store *db, const char *interaction, struct crm_transcript *t,
 			char **analysis, struct crm_err *e);
 
+/* What a call's file says of it: its name (an email or a c_/d_ id, a
+ * date and time), and its sidecar "NAME.meta.json" (contact or email,
+ * deal, rep, at or started_at), which says more than the name. */
+struct crm_call_hints {
+	char contact[256], deal[CRM_ID_MAX], rep[128];
+	time_t at;		/* 0 when neither says */
+};
+void crm_call_name_hints(const char *path, struct crm_call_hints *h);
+/* The sidecar's path (allocated; NULL when out of memory). */
+char *crm_call_sidecar(const char *path);
+/* Read the sidecar of path into h when there is one: 0, or -1 with e
+ * naming the sidecar, its line and what is wrong. */
+int crm_call_sidecar_hints(const char *path, struct crm_call_hints *h, struct crm_err *e);
+/* "2026-11-20", "2026-11-20T10:30", "2026-11-20 10:30:00Z" as UTC: 0, or
+ * -1 when it is none of these. */
+int crm_call_time(const char *s, time_t *t);
+
+/*
+ * One processed call of path, as a person reads it (crm_call_text: lines
+ * appended to b) and as a record (crm_call_json: one JSON object, no
+ * newline, allocated): what was stored (out; NULL for a dry run), the
+ * analysis, and with transcript the utterances. -1 or NULL when out of
+ * memory.
+ */
+int crm_call_text(struct crm_buf *b, const char *path, const struct crm_transcript *t,
+		  const struct crm_analysis *a, const struct crm_call_out *out, int transcript);
+char *crm_call_json(const char *path, const struct crm_transcript *t, const struct crm_analysis *a,
+		    const struct crm_call_out *out, const char *fmt, const char *engine,
+		    int transcript);
+
 #endif

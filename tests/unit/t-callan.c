@@ -9,6 +9,7 @@
 
 #include "../../lib/audio.h"
 #include "../../lib/callan.h"
+#include "../../lib/calls.h"
 #include "../../lib/lm.h"
 #include "../../lib/transcript.h"
 #include "../../lib/when.h"
@@ -421,8 +422,28 @@ static void test_audio(void)
 	free(w);
 }
 
+/* What a call's file name says: the contact (an email, the extension
+ * not glued to its domain, or a c_ id), a deal's d_ id, the time. */
+static void test_name_hints(void)
+{
+	struct crm_call_hints h = { 0 };
+	time_t t;
+
+	crm_call_name_hints("in/jane.doe@acme.co.uk_2026-11-19T15-30.wav", &h);
+	is_str(h.contact, "jane.doe@acme.co.uk", "an email in the name, its .wav left off");
+	ok(crm_call_time("2026-11-19T15:30", &t) == 0 && h.at == t, "the time in the name");
+	memset(&h, 0, sizeof h);
+	crm_call_name_hints("c_01m98wpwwx3665zz-d_01m98wpx3mkmpx93.vtt", &h);
+	is_str(h.contact, "c_01m98wpwwx3665zz", "a contact's id");
+	is_str(h.deal, "d_01m98wpx3mkmpx93", "a deal's id");
+	ok(h.at == 0, "no time in it");
+	ok(crm_call_time("2026-13-01", &t) < 0, "month 13 is no time");
+	ok(crm_call_time("2026-11-20 10:30:15Z", &t) == 0 && t % 60 == 15, "seconds taken");
+}
+
 int main(void)
 {
+	test_name_hints();
 	test_due();
 	test_workdays();
 	test_sentiment();
