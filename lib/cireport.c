@@ -191,26 +191,6 @@ static int collect(struct cases *c, const char *ndjson, size_t n, struct crm_err
 	return 0;
 }
 
-/* s as XML character data or an attribute value: the five escaped, the
- * characters XML 1.0 cannot hold dropped. */
-static void xml(struct crm_buf *b, const char *s)
-{
-	for (; *s; s++) {
-		unsigned char ch = (unsigned char)*s;
-
-		switch (ch) {
-		case '&': crm_buf_adds(b, "&amp;"); break;
-		case '<': crm_buf_adds(b, "&lt;"); break;
-		case '>': crm_buf_adds(b, "&gt;"); break;
-		case '"': crm_buf_adds(b, "&quot;"); break;
-		case '\'': crm_buf_adds(b, "&apos;"); break;
-		default:
-			if (ch >= 0x20 || ch == '\t' || ch == '\n' || ch == '\r')
-				crm_buf_addc(b, (char)ch);
-		}
-	}
-}
-
 static void junit(struct crm_buf *b, const struct cases *c, const char *suite, const char *host,
 		  const char *stamp, double secs)
 {
@@ -223,11 +203,11 @@ static void junit(struct crm_buf *b, const struct cases *c, const char *suite, c
 		skips += c->v[i].status == SKIP;
 	}
 	crm_buf_adds(b, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuite name=\"");
-	xml(b, suite);
+	crm_buf_add_xml(b, suite);
 	crm_buf_adds(b, "\" timestamp=\"");
-	xml(b, stamp);
+	crm_buf_add_xml(b, stamp);
 	crm_buf_adds(b, "\" hostname=\"");
-	xml(b, host && *host ? host : "localhost");
+	crm_buf_add_xml(b, host && *host ? host : "localhost");
 	crm_buf_addf(b, "\" tests=\"%zu\" failures=\"%zu\" errors=\"0\" skipped=\"%zu\" time=\"%.3f\">\n",
 		     c->n, fails, skips, secs);
 	crm_buf_adds(b, "  <properties>\n");
@@ -241,9 +221,9 @@ static void junit(struct crm_buf *b, const struct cases *c, const char *suite, c
 		if (!text)
 			continue;
 		crm_buf_adds(b, "    <property name=\"");
-		xml(b, key);
+		crm_buf_add_xml(b, key);
 		crm_buf_adds(b, "\" value=\"");
-		xml(b, text);
+		crm_buf_add_xml(b, text);
 		crm_buf_adds(b, "\"/>\n");
 		free(text);
 	}
@@ -252,9 +232,9 @@ static void junit(struct crm_buf *b, const struct cases *c, const char *suite, c
 		const struct tcase *t = &c->v[i];
 
 		crm_buf_adds(b, "  <testcase classname=\"");
-		xml(b, t->classname);
+		crm_buf_add_xml(b, t->classname);
 		crm_buf_adds(b, "\" name=\"");
-		xml(b, t->name);
+		crm_buf_add_xml(b, t->name);
 		crm_buf_adds(b, "\" time=\"0\"");
 		if (t->status == PASS) {
 			crm_buf_adds(b, "/>\n");
@@ -262,9 +242,9 @@ static void junit(struct crm_buf *b, const struct cases *c, const char *suite, c
 		}
 		crm_buf_adds(b, t->status == FAIL ? ">\n    <failure type=\"threshold\" message=\"" :
 						    ">\n    <skipped message=\"");
-		xml(b, t->message);
+		crm_buf_add_xml(b, t->message);
 		crm_buf_adds(b, "\">");
-		xml(b, t->message);
+		crm_buf_add_xml(b, t->message);
 		crm_buf_adds(b, t->status == FAIL ? "</failure>\n  </testcase>\n" : "</skipped>\n  </testcase>\n");
 	}
 	crm_buf_adds(b, "  <system-out></system-out>\n  <system-err></system-err>\n</testsuite>\n");

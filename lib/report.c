@@ -29,18 +29,6 @@ void crm_report_release(struct crm_report *r)
 	crm_buf_release(&r->body);
 }
 
-static void esc(struct crm_buf *b, const char *s)
-{
-	for (; *s; s++)
-		switch (*s) {
-		case '<': crm_buf_adds(b, "&lt;"); break;
-		case '>': crm_buf_adds(b, "&gt;"); break;
-		case '&': crm_buf_adds(b, "&amp;"); break;
-		case '"': crm_buf_adds(b, "&quot;"); break;
-		default: crm_buf_addc(b, *s);
-		}
-}
-
 static void cell(struct crm_buf *b, double v, int pct)
 {
 	if (isfinite(v))
@@ -75,10 +63,10 @@ static void axes(struct crm_buf *b, const char *xlabel, const char *ylabel, doub
 		crm_buf_addf(b, "<text x=\"%d\" y=\"%.0f\" font-size=\"10\" text-anchor=\"end\">%.2g</text>",
 			     ML - 4, py(t / 4.0) + 3, ymax * t / 4);
 	crm_buf_addf(b, "<text x=\"%d\" y=\"%d\" font-size=\"11\" text-anchor=\"middle\">", (PW + ML) / 2, PH - 4);
-	esc(b, xlabel);
+	crm_buf_add_xml(b, xlabel);
 	crm_buf_addf(b, "</text><text x=\"12\" y=\"%d\" font-size=\"11\" transform=\"rotate(-90 12 %d)\" "
 		     "text-anchor=\"middle\">", PH / 2, PH / 2);
-	esc(b, ylabel);
+	crm_buf_add_xml(b, ylabel);
 	crm_buf_adds(b, "</text>");
 }
 
@@ -89,7 +77,7 @@ static void legend(struct crm_buf *b, const struct crm_fair *f)
 		if (!f->g[k].n && !f->g[k].labelled)
 			continue;
 		crm_buf_addf(b, "<span style=\"color:%s\">&#9632; ", colours[c++ % NCOLOURS]);
-		esc(b, f->g[k].name);
+		crm_buf_add_xml(b, f->g[k].name);
 		crm_buf_adds(b, "</span> ");
 	}
 	crm_buf_adds(b, "</p>");
@@ -103,7 +91,7 @@ int crm_report_bias(struct crm_report *r, const char *label,
 	double ymax = 0;
 
 	crm_buf_adds(b, "<section><h2>");
-	esc(b, label);
+	crm_buf_add_xml(b, label);
 	crm_buf_addf(b, "</h2><p>Demographic parity difference %.3f, ratio %.3f; equalized odds difference %.3f.</p>",
 		     f->dp_difference, f->dp_ratio, f->eo_difference);
 	crm_buf_adds(b, "<table><tr><th>group</th><th>n</th><th>selected</th><th>interval</th>"
@@ -119,7 +107,7 @@ int crm_report_bias(struct crm_report *r, const char *label,
 		if (isfinite(g->rate.hi))
 			ymax = fmax(ymax, g->rate.hi);
 		crm_buf_addf(b, "<tr class=\"%s\"><td>", v ? "bad" : "");
-		esc(b, g->name);
+		crm_buf_add_xml(b, g->name);
 		crm_buf_addf(b, "</td><td>%zu</td>", g->n);
 		cell(b, g->rate.v, 1);
 		if (isfinite(g->rate.lo))
@@ -163,7 +151,7 @@ int crm_report_bias(struct crm_report *r, const char *label,
 				     x, py(g->rate.v / ymax), w * 0.7, py(0) - py(g->rate.v / ymax), colours[c % NCOLOURS]);
 		else
 			crm_buf_adds(b, "<g><title>");
-		esc(b, g->name);
+		crm_buf_add_xml(b, g->name);
 		crm_buf_addf(b, ": %.1f%%</title>%s", 100 * g->rate.v, isfinite(g->rate.v) ? "</rect>" : "</g>");
 		if (isfinite(g->rate.lo))
 			crm_buf_addf(b, "<line x1=\"%.1f\" x2=\"%.1f\" y1=\"%.1f\" y2=\"%.1f\" stroke=\"#000\"/>",
@@ -217,7 +205,7 @@ int crm_report_bias(struct crm_report *r, const char *label,
 static int json_block(struct crm_report *r, const char *heading, const char *json)
 {
 	crm_buf_addf(&r->body, "<section><h3>%s</h3><pre>", heading);
-	esc(&r->body, json);
+	crm_buf_add_xml(&r->body, json);
 	return crm_buf_adds(&r->body, "</pre></section>");
 }
 

@@ -111,6 +111,27 @@ int crm_buf_addc(struct crm_buf *b, char c)
 	return crm_buf_add(b, &c, 1);
 }
 
+int crm_buf_add_xml(struct crm_buf *b, const char *s)
+{
+	int rc = 0;
+
+	for (; *s; s++) {
+		unsigned char ch = (unsigned char)*s;
+
+		switch (ch) {
+		case '&': rc |= crm_buf_adds(b, "&amp;"); break;
+		case '<': rc |= crm_buf_adds(b, "&lt;"); break;
+		case '>': rc |= crm_buf_adds(b, "&gt;"); break;
+		case '"': rc |= crm_buf_adds(b, "&quot;"); break;
+		case '\'': rc |= crm_buf_adds(b, "&apos;"); break;
+		default:
+			if (ch >= 0x20 || ch == '\t' || ch == '\n' || ch == '\r')
+				rc |= crm_buf_addc(b, (char)ch);
+		}
+	}
+	return rc ? -1 : 0;
+}
+
 int crm_buf_addf(struct crm_buf *b, const char *fmt, ...)
 {
 	va_list ap;

@@ -65,6 +65,9 @@ int crm_buf_adds(struct crm_buf *b, const char *s);
 int crm_buf_addc(struct crm_buf *b, char c);
 int crm_buf_addf(struct crm_buf *b, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
+/* s as XML or HTML text or attribute value: & < > " ' escaped, and the
+ * control characters XML 1.0 cannot hold dropped. -1 when out of memory. */
+int crm_buf_add_xml(struct crm_buf *b, const char *s);
 /* Hand the content to the caller (free() it) and leave b empty. */
 char *crm_buf_detach(struct crm_buf *b, size_t *len);
 
