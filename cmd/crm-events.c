@@ -83,13 +83,8 @@ int main(int argc, char **argv)
 		cli_die_err(&e);
 	if (since < 0) {
 		since = 0;
-		if (follow) {
-			if (crm_store_prepare(s, "SELECT coalesce(max(seq), 0) FROM events", 0, &st, &e) < 0 ||
-			    crm_stmt_step(st, &e) < 0)
-				cli_die_err(&e);
-			since = crm_stmt_int64(st, 0);
-			crm_stmt_free(st);
-		}
+		if (follow && crm_store_last_event(s, &since, &e) < 0)
+			cli_die_err(&e);
 	}
 	if (crm_store_prepare(s, "SELECT seq, at, entity, entity_id, op, payload FROM events "
 			      "WHERE seq > ? AND (CAST(? AS TEXT) IS NULL OR entity = ?) "

@@ -1158,10 +1158,9 @@ static int leads_top(struct crm_api *a, struct crm_store *db, const struct crm_a
 	const struct crm_principal *w = rq->who;
 	const char *limit = arg(rq, "limit"), *owner = arg(rq, "owner");
 	char key[400];
-	long long seq = -1;
+	long long seq = -1, last;
 	struct tent *t;
 	struct crm_err e = { 0 };
-	struct crm_stmt *st;
 	double now = crm_now();
 	int rc, mine = 0;
 
@@ -1178,11 +1177,8 @@ static int leads_top(struct crm_api *a, struct crm_store *db, const struct crm_a
 	if (!t->building)
 		t->building = mine = 1;
 	pthread_mutex_unlock(&a->xmu);
-	if ((st = crm_store_stmt(db, "SELECT coalesce(max(seq), 0) FROM events", &e))) {
-		if (crm_stmt_step(st, &e) > 0)
-			seq = crm_stmt_int64(st, 0);
-		crm_store_stmt_done(st);
-	}
+	if (crm_store_last_event(db, &last, &e) == 0)
+		seq = last;
 	pthread_mutex_lock(&a->xmu);
 	if (seq >= 0 && t->json && t->seq == seq && now - t->at < TCACHE_TTL && !strcmp(t->key, key)) {
 		crm_buf_adds(&rs->body, t->json);

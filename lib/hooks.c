@@ -358,7 +358,7 @@ static json_t *event_data(struct crm_store *db, const char *entity, const char *
  */
 static int enqueue(struct crm_store *db, struct crm_hooks_stats *hs, struct crm_err *e)
 {
-	char cur[32] = "", end[32] = "", now[32];
+	char cur[32] = "", now[32];
 	struct crm_stmt *ev = NULL, *ins = NULL;
 	json_t *subs = NULL;
 	long long cursor, last;
@@ -370,14 +370,13 @@ static int enqueue(struct crm_store *db, struct crm_hooks_stats *hs, struct crm_
 	if (tasks_due(db, now, e) < 0)
 		goto out;
 	if (crm_store_text1(db, "SELECT value FROM meta WHERE key = ?1", "hooks.cursor", cur, sizeof(cur), e) < 0 ||
-	    crm_store_text1(db, "SELECT coalesce(max(seq), 0) FROM events", NULL, end, sizeof(end), e) < 0)
+	    crm_store_last_event(db, &last, e) < 0)
 		goto out;
 	if (!*cur) {	/* no subscription yet */
 		rc = 0;
 		goto out;
 	}
 	cursor = atoll(cur);
-	last = atoll(end);
 	if (crm_store_prepare(db, "SELECT seq, at, entity, entity_id, payload FROM events WHERE seq > ?1 AND seq <= ?2 "
 			       "AND ((entity = 'score' AND op = 'changed') OR (entity = 'call' AND op = 'analysed') "
 			       "OR (entity = 'task' AND op = 'due') OR (entity = 'merge' AND op = 'done')) "

@@ -1002,9 +1002,10 @@ static int data_version(struct crm_import *im, long long *v)
 	struct crm_err e;
 	int rc;
 
+	if (im->pg)	/* the change log's end: another's write moves it */
+		return crm_store_last_event(im->db, v, &e);
 	if (!im->data_version &&
-	    crm_store_prepare(im->db, im->pg ? "SELECT coalesce(max(seq), 0) FROM events" :
-			      "PRAGMA data_version", 0, &im->data_version, &e) < 0)
+	    crm_store_prepare(im->db, "PRAGMA data_version", 0, &im->data_version, &e) < 0)
 		return -1;
 	rc = crm_stmt_step(im->data_version, &e);
 	if (rc > 0)

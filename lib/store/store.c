@@ -478,6 +478,20 @@ int crm_store_listen(struct crm_store *s, struct crm_err *e)
 	return s->ops->listen(s, e);
 }
 
+int crm_store_last_event(struct crm_store *s, long long *seq, struct crm_err *e)
+{
+	struct crm_stmt *st = crm_store_stmt(s, "SELECT coalesce(max(seq), 0) FROM events", e);
+	int rc;
+
+	if (!st)
+		return -1;
+	rc = crm_stmt_step(st, e);
+	if (rc > 0)
+		*seq = crm_stmt_int64(st, 0);
+	crm_store_stmt_done(st);
+	return rc > 0 ? 0 : rc < 0 ? -1 : crm_err_set(e, CRM_ESOFTWARE, "no answer for the last event");
+}
+
 int crm_store_wait(struct crm_store *s, int ms, struct crm_err *e)
 {
 	return s->ops->wait(s, ms < 0 ? 0 : ms, e);

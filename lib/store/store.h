@@ -264,6 +264,9 @@ int crm_store_set_counter(struct crm_store *s, const char *table, long long last
  */
 int crm_store_listen(struct crm_store *s, struct crm_err *e);
 int crm_store_wait(struct crm_store *s, int ms, struct crm_err *e);
+/* The number of the change log's last event (0 when it is empty) into
+ * *seq: 0, or -1 with e. */
+int crm_store_last_event(struct crm_store *s, long long *seq, struct crm_err *e);
 
 /*
  * Rows in bulk into table (crm_dbcopy): the columns are named by the
