@@ -347,25 +347,22 @@ static int cmd_bias(struct crm_store *db, struct bias_args *a)
 		struct crm_stmt *st;
 		struct crm_buf b;
 
-		if (crm_store_prepare(db, "SELECT feature, action, value, who, why, at FROM weights w WHERE entity = ?1 AND id = "
-				      "(SELECT max(id) FROM weights w2 WHERE w2.entity = w.entity AND w2.feature = w.feature) "
-				      "AND action != 'clear' ORDER BY feature", 0, &st, &e) < 0)
+		if (crm_override_rows(db, a->type->kind, 0, &st, &e) < 0)
 			cli_die_err(&e);
 		crm_buf_init(&b, 0);
-		crm_stmt_bind_text_ref(st, 1, a->type->kind, (size_t)-1);
 		while (crm_stmt_step(st, &e) > 0) {
 			crm_buf_reset(&b);
 			crm_buf_adds(&b, "{\"type\":\"override\",\"feature\":");
-			crm_json_str(&b, crm_stmt_text(st, 0), crm_stmt_bytes(st, 0));
-			crm_buf_addf(&b, ",\"action\":\"%s\",\"value\":%g,\"who\":", crm_stmt_text(st, 1),
-				     crm_stmt_double(st, 2));
-			crm_json_str(&b, crm_stmt_text(st, 3), crm_stmt_bytes(st, 3));
-			crm_buf_adds(&b, ",\"why\":");
+			crm_json_str(&b, crm_stmt_text(st, 1), crm_stmt_bytes(st, 1));
+			crm_buf_addf(&b, ",\"action\":\"%s\",\"value\":%g,\"who\":", crm_stmt_text(st, 2),
+				     crm_stmt_double(st, 3));
 			crm_json_str(&b, crm_stmt_text(st, 4), crm_stmt_bytes(st, 4));
-			crm_buf_addf(&b, ",\"at\":\"%s\"}\n", crm_stmt_text(st, 5));
+			crm_buf_adds(&b, ",\"why\":");
+			crm_json_str(&b, crm_stmt_text(st, 5), crm_stmt_bytes(st, 5));
+			crm_buf_addf(&b, ",\"at\":\"%s\"}\n", crm_stmt_text(st, 6));
 			if (tty_out())
-				printf("override in force: %s %s (%s: %s)\n", crm_stmt_text(st, 1),
-				       crm_stmt_text(st, 0), crm_stmt_text(st, 3), crm_stmt_text(st, 4));
+				printf("override in force: %s %s (%s: %s)\n", crm_stmt_text(st, 2),
+				       crm_stmt_text(st, 1), crm_stmt_text(st, 4), crm_stmt_text(st, 5));
 			else
 				cli_write(b.data, b.len);
 			crm_report_override(&rep, b.data);
@@ -574,10 +571,8 @@ static int cmd_history(struct crm_store *db, const char *kind)
 	struct crm_stmt *st;
 	int tty = tty_out();
 
-	if (crm_store_prepare(db, "SELECT id, at, kind, entity, model_id, violations, verdict, params FROM audits "
-			      "WHERE CAST(?1 AS text) IS NULL OR kind = ?1 ORDER BY at, id", 0, &st, &e) < 0)
+	if (crm_audit_rows(db, kind, &st, &e) < 0)
 		cli_die_err(&e);
-	crm_stmt_bind_text_ref(st, 1, kind, (size_t)-1);
 	if (tty)
 		printf("%-20s %-24s %-8s %-8s %-20s %10s  %s\n", "ID", "AT", "KIND", "ENTITY", "MODEL", "VIOLATIONS", "VERDICT");
 	while (crm_stmt_step(st, &e) > 0) {

@@ -125,19 +125,13 @@ static const char *const rec_keys[] = { "id", "duplicate.action", "duplicate.of"
 static const char *const row_keys[] = { "id", "a_id", "b_id", "survivor_id", "merged_id",
 					"probability", "reason", NULL };
 
-/* Print query rows as NDJSON records of kind. */
-static int print_rows(struct crm_store *db, const char *sql, const char *kind,
-		      const char *param)
+/* Print the rows of st as NDJSON records of kind; frees st. */
+static int print_rows(struct crm_stmt *st, const char *kind)
 {
 	struct crm_err e = { 0 };
-	struct crm_stmt *st;
 	struct crm_buf b;
 	int n = 0;
 
-	if (crm_store_prepare(db, sql, 0, &st, &e) < 0)
-		cli_die_err(&e);
-	if (param)
-		crm_stmt_bind_text_ref(st, 1, param, (size_t)-1);
 	crm_buf_init(&b, 0);
 	while (crm_stmt_step(st, &e) > 0) {
 		crm_buf_reset(&b);
@@ -153,24 +147,26 @@ static int print_rows(struct crm_store *db, const char *sql, const char *kind,
 
 static int cmd_review(void)
 {
-	struct crm_store *db;
+	struct crm_store *db = cli_open(CRM_STORE_READONLY);
+	struct crm_err e = { 0 };
+	struct crm_stmt *st;
 
-	db = cli_open(CRM_STORE_READONLY);
-	print_rows(db, "SELECT id, entity, a_id, b_id, probability, weight, reason, fields, created_at "
-		       "FROM match_reviews WHERE status = 'open' ORDER BY reason IS NULL, probability DESC",
-		   "review", NULL);
+	if (crm_dedupe_review_rows(db, &st, &e) < 0)
+		cli_die_err(&e);
+	print_rows(st, "review");
 	crm_store_close(db);
 	return cli_finish(0);
 }
 
 static int cmd_merges(void)
 {
-	struct crm_store *db;
+	struct crm_store *db = cli_open(CRM_STORE_READONLY);
+	struct crm_err e = { 0 };
+	struct crm_stmt *st;
 
-	db = cli_open(CRM_STORE_READONLY);
-	print_rows(db, "SELECT id, entity, survivor_id, merged_id, probability, weight, reason, status, "
-		       "decisions, created_at, undone_at FROM merges ORDER BY created_at, id",
-		   "merge", NULL);
+	if (crm_merge_rows(db, &st, &e) < 0)
+		cli_die_err(&e);
+	print_rows(st, "merge");
 	crm_store_close(db);
 	return cli_finish(0);
 }

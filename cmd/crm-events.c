@@ -86,20 +86,13 @@ int main(int argc, char **argv)
 		if (follow && crm_store_last_event(s, &since, &e) < 0)
 			cli_die_err(&e);
 	}
-	if (crm_store_prepare(s, "SELECT seq, at, entity, entity_id, op, payload FROM events "
-			      "WHERE seq > ? AND (CAST(? AS TEXT) IS NULL OR entity = ?) "
-			      "AND (CAST(? AS TEXT) IS NULL OR op = ?) ORDER BY seq LIMIT 1000", 0, &st, &e) < 0)
-		cli_die_err(&e);
-	crm_stmt_bind_text(st, 2, entity, (size_t)-1);
-	crm_stmt_bind_text(st, 3, entity, (size_t)-1);
-	crm_stmt_bind_text(st, 4, op, (size_t)-1);
-	crm_stmt_bind_text(st, 5, op, (size_t)-1);
 	crm_buf_init(&line, 0);
 	cli_catch_stop();
 	while (!cli_stopping && !done) {
 		int got = 0;
 
-		crm_stmt_bind_int64(st, 1, since);
+		if (!(st = crm_store_events(s, since, entity, op, 1000, &e)))
+			cli_die_err(&e);
 		while ((rc = crm_stmt_step(st, &e)) == 1) {
 			int w;
 
@@ -121,7 +114,7 @@ int main(int argc, char **argv)
 		}
 		if (rc < 0)
 			cli_die_err(&e);
-		crm_stmt_reset(st);
+		crm_store_stmt_done(st);
 		fflush(stdout);
 		if (got)
 			continue;
@@ -131,7 +124,6 @@ int main(int argc, char **argv)
 			cli_die_err(&e);
 	}
 	crm_buf_release(&line);
-	crm_stmt_free(st);
 	crm_store_close(s);
 	return cli_finish(0);
 }

@@ -552,14 +552,8 @@ int main(int argc, char **argv)
 		struct crm_buf b;
 
 		/* metrics and params as JSON columns, written as JSON (row.h). */
-		if (crm_store_prepare(db, t_given ?
-				      "SELECT id, entity, active, created_at, metrics AS attrs, params AS payload "
-				      "FROM models WHERE entity = ?1 ORDER BY created_at, id" :
-				      "SELECT id, entity, active, created_at, metrics AS attrs, params AS payload "
-				      "FROM models ORDER BY created_at, id", 0, &st, &e) < 0)
+		if (crm_model_rows(db, t_given ? t->kind : NULL, &st, &e) < 0)
 			cli_die_err(&e);
-		if (t_given)
-			crm_stmt_bind_text_ref(st, 1, t->kind, (size_t)-1);
 		crm_buf_init(&b, 0);
 		while (crm_stmt_step(st, &e) > 0) {
 			crm_buf_reset(&b);
@@ -574,8 +568,7 @@ int main(int argc, char **argv)
 		if (t_given) {	/* "-t deal": the model must be a deal model */
 			char kind[32] = "";
 
-			if (crm_store_text1(db, "SELECT entity FROM models WHERE id = ?1", argv[optind + 1],
-					 kind, sizeof(kind), &e) < 0)
+			if (crm_model_kind(db, argv[optind + 1], kind, sizeof(kind), &e) < 0)
 				cli_die_err(&e);
 			if (*kind && strcmp(kind, t->kind))
 				cli_die(CRM_EUSAGE, "activate: %s is a %s model, not a %s model",
@@ -625,9 +618,8 @@ int main(int argc, char **argv)
 		struct crm_buf b;
 
 		/* Every override ever made, newest last: the audit trail. */
-		crm_store_prepare(db, "SELECT id, entity, feature, action, value, who, why, at, "
-				       "id = (SELECT max(id) FROM weights w2 WHERE w2.entity = w.entity AND w2.feature = w.feature) "
-				       "AND action != 'clear' AS in_force FROM weights w ORDER BY id", 0, &st, &e);
+		if (crm_override_rows(db, NULL, 1, &st, &e) < 0)
+			cli_die_err(&e);
 		crm_buf_init(&b, 0);
 		while (crm_stmt_step(st, &e) > 0) {
 			crm_buf_reset(&b);

@@ -90,16 +90,13 @@ static void log_line(void *ctx, const char *line)
  * column ncols, when with_host; or on a terminal the columns show lists
  * (ending in -1) as a table.
  */
-static void print_rows(struct crm_store *db, const char *sql, int ncols, const char *json_cols,
-		       int with_host, const int *show, int table)
+static void print_rows(struct crm_stmt *st, int ncols, const char *json_cols, int with_host,
+		       const int *show, int table)
 {
 	struct crm_err e = { 0 };
 	struct crm_buf b;
-	struct crm_stmt *st;
 	int rc;
 
-	if (crm_store_prepare(db, sql, 0, &st, &e) < 0)
-		cli_die_err(&e);
 	crm_buf_init(&b, 0);
 	while ((rc = crm_stmt_step(st, &e)) == 1) {
 		crm_buf_reset(&b);
@@ -136,6 +133,7 @@ static int cmd_token(struct crm_store *db, int argc, char **argv, const char *ro
 		     const char *team, const char *expires, int table)
 {
 	struct crm_err e = { 0 };
+	struct crm_stmt *st = NULL;
 
 	if (argc >= 2 && !strcmp(argv[1], "add")) {
 		char tok[CRM_TOKEN_LEN + 1], id[CRM_ID_MAX];
@@ -157,9 +155,9 @@ static int cmd_token(struct crm_store *db, int argc, char **argv, const char *ro
 	if (argc == 2 && !strcmp(argv[1], "list")) {
 		static const int show[] = { 0, 1, 2, 3, 8, -1 };
 
-		print_rows(db, "SELECT id, name, role, \"user\", team, created_at, expires_at, revoked_at, "
-			   "coalesce(revoked_at, expires_at) FROM api_tokens ORDER BY created_at",
-			   8, NULL, 0, show, table);
+		if (crm_token_rows(db, &st, &e) < 0)
+			cli_die_err(&e);
+		print_rows(st, 8, NULL, 0, show, table);
 		return 0;
 	}
 	if (argc == 3 && !strcmp(argv[1], "revoke")) {
@@ -180,6 +178,7 @@ struct hookargs {
 static int cmd_hook(struct crm_store *db, int argc, char **argv, const struct hookargs *h, int table)
 {
 	struct crm_err e = { 0 };
+	struct crm_stmt *st = NULL;
 
 	if (argc >= 2 && !strcmp(argv[1], "add")) {
 		char id[CRM_ID_MAX], secret[65];
@@ -204,10 +203,9 @@ static int cmd_hook(struct crm_store *db, int argc, char **argv, const struct ho
 	if (argc == 2 && !strcmp(argv[1], "list")) {
 		static const int show[] = { 0, 1, 2, 3, -1 };
 
-		print_rows(db, "SELECT id, format, events, threshold, active, created_at, "
-			   "(SELECT count(*) FROM webhook_deliveries d WHERE d.webhook_id = w.id AND status = 'pending') AS pending, "
-			   "(SELECT count(*) FROM webhook_deliveries d WHERE d.webhook_id = w.id AND status = 'dead') AS dead, "
-			   "url FROM webhooks w ORDER BY created_at", 8, "events", 1, show, table);
+		if (crm_hook_rows(db, &st, &e) < 0)
+			cli_die_err(&e);
+		print_rows(st, 8, "events", 1, show, table);
 		return 0;
 	}
 	if (argc == 3 && !strcmp(argv[1], "rm")) {
@@ -218,12 +216,9 @@ static int cmd_hook(struct crm_store *db, int argc, char **argv, const struct ho
 	if (argc == 2 && !strcmp(argv[1], "deliveries")) {
 		static const int show[] = { 0, 1, 3, 4, 5, -1 };
 
-		print_rows(db, h->dead ?
-			   "SELECT id, webhook_id AS webhook, seq, type, status, attempts, last_status, last_error, "
-			   "created_at FROM webhook_deliveries WHERE status = 'dead' ORDER BY id" :
-			   "SELECT id, webhook_id AS webhook, seq, type, status, attempts, last_status, last_error, "
-			   "created_at, delivered_at FROM webhook_deliveries ORDER BY id",
-			   h->dead ? 9 : 10, NULL, 0, show, table);
+		if (crm_hook_delivery_rows(db, h->dead, &st, &e) < 0)
+			cli_die_err(&e);
+		print_rows(st, h->dead ? 9 : 10, NULL, 0, show, table);
 		return 0;
 	}
 	if ((argc == 2 || argc == 3) && !strcmp(argv[1], "retry")) {

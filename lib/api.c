@@ -1322,9 +1322,7 @@ static int weights(struct crm_api *a, struct crm_store *db, const struct crm_api
 	if (!strcmp(rq->method, "GET")) {
 		struct crm_stmt *st;
 
-		if (crm_store_prepare(db, "SELECT entity, feature, action, value, who, why, at FROM weights w "
-				      "WHERE id = (SELECT max(id) FROM weights v WHERE v.entity = w.entity AND v.feature = w.feature) "
-				      "AND action != 'clear' ORDER BY entity, feature", 0, &st, &e) < 0)
+		if (crm_override_rows(db, NULL, 0, &st, &e) < 0)
 			return db_error(rs, &e);
 		return json_rows(st, 0, rs, &e);
 	}

@@ -969,3 +969,12 @@ int crm_audit_pop_read(struct crm_audit_pop *pop, struct crm_reader *r, const ch
 	}
 	return 0;
 }
+
+int crm_audit_rows(struct crm_store *db, const char *kind, struct crm_stmt **st, struct crm_err *e)
+{
+	if (crm_store_prepare(db, "SELECT id, at, kind, entity, model_id, violations, verdict, params FROM audits "
+			      "WHERE CAST(?1 AS text) IS NULL OR kind = ?1 ORDER BY at, id", 0, st, e) < 0)
+		return -1;
+	crm_stmt_bind_text(*st, 1, kind, (size_t)-1);
+	return 0;
+}

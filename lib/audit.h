@@ -16,6 +16,7 @@
 #include "util.h"
 
 struct crm_store;
+struct crm_stmt;
 
 #define CRM_AUDIT_MAXATTR 2
 #define CRM_AUDIT_MAXGROUPS 200	/* distinct values of one attribute */
@@ -128,5 +129,9 @@ float crm_audit_top_threshold(const struct crm_audit_pop *pop, size_t k);
 int crm_audit_store(struct crm_store *db, const char *kind, const char *entity,
 		    const char *model_id, const char *params, const char *findings,
 		    int violations, char *id, struct crm_err *e);
+
+/* The stored runs of kind (NULL: every kind), oldest first, as rows (id,
+ * at, kind, entity, model_id, violations, verdict, params). */
+int crm_audit_rows(struct crm_store *db, const char *kind, struct crm_stmt **st, struct crm_err *e);
 
 #endif

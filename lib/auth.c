@@ -120,3 +120,9 @@ int crm_auth_owns(struct crm_store *db, const struct crm_principal *p,
 	crm_store_stmt_done(st);
 	return rc;
 }
+
+int crm_token_rows(struct crm_store *db, struct crm_stmt **st, struct crm_err *e)
+{
+	return crm_store_prepare(db, "SELECT id, name, role, \"user\", team, created_at, expires_at, revoked_at, "
+				 "coalesce(revoked_at, expires_at) FROM api_tokens ORDER BY created_at", 0, st, e);
+}

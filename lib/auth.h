@@ -15,6 +15,7 @@
 #include "util.h"
 
 struct crm_store;
+struct crm_stmt;
 
 #define CRM_TOKEN_LEN 68	/* "crm_" + 64 hex digits */
 
@@ -42,6 +43,11 @@ int crm_token_add(struct crm_store *db, const char *name, enum crm_role role,
 
 /* Revoke by id or name; 0, or -1 with e (CRM_EDATA: no such token). */
 int crm_token_revoke(struct crm_store *db, const char *which, struct crm_err *e);
+
+/* The tokens, oldest first, as rows (id, name, role, user, team,
+ * created_at, expires_at, revoked_at, and when it stops: the revocation,
+ * else the expiry). Never the token text, which is not kept. */
+int crm_token_rows(struct crm_store *db, struct crm_stmt **st, struct crm_err *e);
 
 /*
  * The principal of a bearer token. 1 and *p filled when the token is

@@ -515,3 +515,10 @@ fail:
 	crm_store_rollback(db);
 	return -1;
 }
+
+int crm_dedupe_review_rows(struct crm_store *db, struct crm_stmt **st, struct crm_err *e)
+{
+	return crm_store_prepare(db, "SELECT id, entity, a_id, b_id, probability, weight, reason, fields, "
+				 "created_at FROM match_reviews WHERE status = 'open' "
+				 "ORDER BY reason IS NULL, probability DESC", 0, st, e);
+}

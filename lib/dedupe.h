@@ -34,6 +34,11 @@ int crm_dedupe_drop_rejected(struct crm_store *db, struct crm_linkage *lk,
 int crm_dedupe_hold_open(struct crm_store *db, struct crm_linkage *lk, double automerge,
 			 struct crm_err *e);
 
+/* The open review queue, those with a reason first, then the likeliest,
+ * as rows (id, entity, a_id, b_id, probability, weight, reason, fields,
+ * created_at). */
+int crm_dedupe_review_rows(struct crm_store *db, struct crm_stmt **st, struct crm_err *e);
+
 /*
  * Learn from people: every pair a person accepted or rejected in the
  * review queue is a label (by the levels its fields had then, so merged

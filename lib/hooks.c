@@ -639,3 +639,21 @@ int crm_hooks_pass(struct crm_store *db, const struct crm_hooks_opts *o,
 		return -1;
 	return deliver(db, o, hs, e);
 }
+
+int crm_hook_rows(struct crm_store *db, struct crm_stmt **st, struct crm_err *e)
+{
+	return crm_store_prepare(db, "SELECT id, format, events, threshold, active, created_at, "
+				 "(SELECT count(*) FROM webhook_deliveries d WHERE d.webhook_id = w.id "
+				 "AND status = 'pending') AS pending, "
+				 "(SELECT count(*) FROM webhook_deliveries d WHERE d.webhook_id = w.id "
+				 "AND status = 'dead') AS dead, url FROM webhooks w ORDER BY created_at", 0, st, e);
+}
+
+int crm_hook_delivery_rows(struct crm_store *db, int dead, struct crm_stmt **st, struct crm_err *e)
+{
+	return crm_store_prepare(db, dead ?
+		"SELECT id, webhook_id AS webhook, seq, type, status, attempts, last_status, last_error, "
+		"created_at FROM webhook_deliveries WHERE status = 'dead' ORDER BY id" :
+		"SELECT id, webhook_id AS webhook, seq, type, status, attempts, last_status, last_error, "
+		"created_at, delivered_at FROM webhook_deliveries ORDER BY id", 0, st, e);
+}

@@ -20,6 +20,7 @@
 #include "util.h"
 
 struct crm_store;
+struct crm_stmt;
 
 /* Event types a subscription can ask for. */
 #define CRM_HOOK_TYPES "score.crossed call.hesitant task.due merge.done"
@@ -53,6 +54,14 @@ int crm_hook_remove(struct crm_store *db, const char *id, struct crm_err *e);
 
 /* Requeue dead deliveries (of one subscription, or all with NULL); their count. */
 long crm_hook_requeue(struct crm_store *db, const char *id, struct crm_err *e);
+
+/* The subscriptions, oldest first, as rows (id, format, events, threshold,
+ * active, created_at, pending, dead, url: a secret, for its host only). */
+int crm_hook_rows(struct crm_store *db, struct crm_stmt **st, struct crm_err *e);
+/* The deliveries, oldest first, or only the dead ones, as rows (id,
+ * webhook, seq, type, status, attempts, last_status, last_error,
+ * created_at, and delivered_at but for the dead). */
+int crm_hook_delivery_rows(struct crm_store *db, int dead, struct crm_stmt **st, struct crm_err *e);
 
 /*
  * One pass: tasks fallen due become task/due events; new events become

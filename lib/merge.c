@@ -695,3 +695,10 @@ int crm_merge_survivor(struct crm_store *db, const struct crm_entity *t, char *i
 	crm_store_stmt_done(st);
 	return rc < 0 ? -1 : found;
 }
+
+int crm_merge_rows(struct crm_store *db, struct crm_stmt **st, struct crm_err *e)
+{
+	return crm_store_prepare(db, "SELECT id, entity, survivor_id, merged_id, probability, weight, reason, "
+				 "status, decisions, created_at, undone_at FROM merges ORDER BY created_at, id",
+				 0, st, e);
+}

@@ -45,6 +45,11 @@ int crm_merge(struct crm_store *db, const struct crm_entity *t, const char *a,
  */
 int crm_merge_undo(struct crm_store *db, const char *merge_id, struct crm_err *e);
 
+/* Every merge made, oldest first, as rows (id, entity, survivor_id,
+ * merged_id, probability, weight, reason, status, decisions, created_at,
+ * undone_at). */
+int crm_merge_rows(struct crm_store *db, struct crm_stmt **st, struct crm_err *e);
+
 /*
  * Follow id (CRM_ID_MAX bytes) of type t to the record it was merged into,
  * through any chain of merges: id becomes the live survivor. 1 when id is

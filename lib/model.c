@@ -1267,24 +1267,37 @@ int crm_override_add(struct crm_store *db, const struct crm_entity *type,
 	return rc < 0 ? -1 : 0;
 }
 
+int crm_override_rows(struct crm_store *db, const char *kind, int all, struct crm_stmt **st,
+		      struct crm_err *e)
+{
+#define NEWEST "(SELECT max(id) FROM weights w2 WHERE w2.entity = w.entity AND w2.feature = w.feature)"
+	if (crm_store_prepare(db, all ?
+		"SELECT id, entity, feature, action, value, who, why, at, "
+		"id = " NEWEST " AND action != 'clear' AS in_force FROM weights w ORDER BY id" :
+		"SELECT entity, feature, action, value, who, why, at FROM weights w "
+		"WHERE (CAST(?1 AS text) IS NULL OR entity = ?1) AND id = " NEWEST " "
+		"AND action != 'clear' ORDER BY entity, feature", 0, st, e) < 0)
+		return -1;
+#undef NEWEST
+	if (!all)
+		crm_stmt_bind_text(*st, 1, kind, (size_t)-1);
+	return 0;
+}
+
 int crm_override_load(struct crm_store *db, const struct crm_entity *type,
 		      struct crm_model *m, struct crm_err *e)
 {
 	struct crm_stmt *st;
 
 	m->nov = 0;
-	if (crm_store_prepare(db,
-		"SELECT feature, action, value FROM weights w WHERE entity = ?1 AND id = "
-		"(SELECT max(id) FROM weights w2 WHERE w2.entity = w.entity AND w2.feature = w.feature) "
-		"AND action != 'clear' ORDER BY feature", 0, &st, e) < 0)
+	if (crm_override_rows(db, type->kind, 0, &st, e) < 0)
 		return -1;
-	crm_stmt_bind_text_ref(st, 1, type->kind, (size_t)-1);
 	while (crm_stmt_step(st, e) > 0 && m->nov < CRM_MAXOVERRIDES) {
 		struct crm_override *o = &m->ov[m->nov++];
 
-		snprintf(o->feature, sizeof(o->feature), "%s", crm_stmt_text(st, 0));
-		snprintf(o->action, sizeof(o->action), "%s", crm_stmt_text(st, 1));
-		o->value = crm_stmt_double(st, 2);
+		snprintf(o->feature, sizeof(o->feature), "%s", crm_stmt_text(st, 1));
+		snprintf(o->action, sizeof(o->action), "%s", crm_stmt_text(st, 2));
+		o->value = crm_stmt_double(st, 3);
 	}
 	crm_stmt_free(st);
 	return 0;
@@ -1411,4 +1424,20 @@ int crm_override_parse(const char *spec, struct crm_override *o, struct crm_err 
 		return crm_err_set(e, CRM_EUSAGE, "'%s': the action is exclude, scale, monotone or clear", spec);
 	}
 	return 0;
+}
+
+int crm_model_rows(struct crm_store *db, const char *kind, struct crm_stmt **st, struct crm_err *e)
+{
+	if (crm_store_prepare(db, "SELECT id, entity, active, created_at, metrics AS attrs, params AS payload "
+			      "FROM models WHERE CAST(?1 AS text) IS NULL OR entity = ?1 ORDER BY created_at, id",
+			      0, st, e) < 0)
+		return -1;
+	crm_stmt_bind_text(*st, 1, kind, (size_t)-1);
+	return 0;
+}
+
+int crm_model_kind(struct crm_store *db, const char *id, char *kind, size_t n, struct crm_err *e)
+{
+	*kind = '\0';
+	return crm_store_text1(db, "SELECT entity FROM models WHERE id = ?1", id, kind, n, e) < 0 ? -1 : 0;
 }

@@ -122,6 +122,14 @@ int crm_model_load(struct crm_store *db, const struct crm_entity *type, const ch
 /* Make model id the active one of its type (rollback is this). */
 int crm_model_activate(struct crm_store *db, const char *id, struct crm_err *e);
 
+/* The models of entity kind (NULL: every kind), oldest first, as rows
+ * (id, entity, active, created_at, attrs: the metrics, payload: the
+ * parameters; the last two JSON, as crm_row_json writes them). */
+int crm_model_rows(struct crm_store *db, const char *kind, struct crm_stmt **st, struct crm_err *e);
+/* The entity kind of model id into kind (n bytes; "" when there is no
+ * such model): 0, or -1 with e. */
+int crm_model_kind(struct crm_store *db, const char *id, char *kind, size_t n, struct crm_err *e);
+
 /*
  * Probabilities for rows [from, from + n) of a dataset built with the
  * model's schema, into p (n floats).
@@ -153,6 +161,16 @@ int crm_feature_known(struct crm_store *db, const struct crm_entity *t, const ch
 int crm_override_add(struct crm_store *db, const struct crm_entity *type,
 		     const char *feature, const char *action, double value,
 		     const char *who, const char *why, struct crm_err *e);
+
+/*
+ * The overrides as rows: those in force (the newest of each feature, not
+ * cleared) of entity kind, or of every kind when kind is NULL, by kind
+ * and feature, as (entity, feature, action, value, who, why, at); or
+ * with all, every override ever made, oldest first, as (id, entity,
+ * feature, action, value, who, why, at, in_force): who changed what.
+ */
+int crm_override_rows(struct crm_store *db, const char *kind, int all, struct crm_stmt **st,
+		      struct crm_err *e);
 
 /* Load the overrides in force for type into m->ov. */
 int crm_override_load(struct crm_store *db, const struct crm_entity *type,

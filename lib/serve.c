@@ -446,10 +446,8 @@ static int sse_fill(struct sse *st, struct crm_store *db)
 	struct crm_stmt *q;
 	int rc, n = 0;
 
-	if (!(q = crm_store_stmt(db, "SELECT seq, at, entity, entity_id, op, payload FROM events "
-				 "WHERE seq > ?1 ORDER BY seq LIMIT 200", &e)))
+	if (!(q = crm_store_events(db, st->cursor, NULL, NULL, 200, &e)))
 		return -1;
-	crm_stmt_bind_int64(q, 1, st->cursor);
 	while ((rc = crm_stmt_step(q, &e)) == 1) {
 		long long seq = crm_stmt_int64(q, 0);
 		const char *entity = crm_stmt_text(q, 2);

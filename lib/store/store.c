@@ -478,6 +478,22 @@ int crm_store_listen(struct crm_store *s, struct crm_err *e)
 	return s->ops->listen(s, e);
 }
 
+struct crm_stmt *crm_store_events(struct crm_store *s, long long since, const char *entity,
+				  const char *op, int limit, struct crm_err *e)
+{
+	struct crm_stmt *st = crm_store_stmt(s, "SELECT seq, at, entity, entity_id, op, payload FROM events "
+					     "WHERE seq > ?1 AND (CAST(?2 AS text) IS NULL OR entity = ?2) "
+					     "AND (CAST(?3 AS text) IS NULL OR op = ?3) ORDER BY seq LIMIT ?4", e);
+
+	if (st) {
+		crm_stmt_bind_int64(st, 1, since);
+		crm_stmt_bind_text(st, 2, entity, (size_t)-1);
+		crm_stmt_bind_text(st, 3, op, (size_t)-1);
+		crm_stmt_bind_int64(st, 4, limit);
+	}
+	return st;
+}
+
 int crm_store_last_event(struct crm_store *s, long long *seq, struct crm_err *e)
 {
 	struct crm_stmt *st = crm_store_stmt(s, "SELECT coalesce(max(seq), 0) FROM events", e);

@@ -264,6 +264,14 @@ int crm_store_set_counter(struct crm_store *s, const char *table, long long last
  */
 int crm_store_listen(struct crm_store *s, struct crm_err *e);
 int crm_store_wait(struct crm_store *s, int ms, struct crm_err *e);
+/*
+ * The change log after event since, oldest first, at most limit events,
+ * of entity and of op when they are not NULL: rows (seq, at, entity,
+ * entity_id, op, payload). A statement the connection keeps: give it back
+ * with crm_store_stmt_done(). NULL with e.
+ */
+struct crm_stmt *crm_store_events(struct crm_store *s, long long since, const char *entity,
+				  const char *op, int limit, struct crm_err *e);
 /* The number of the change log's last event (0 when it is empty) into
  * *seq: 0, or -1 with e. */
 int crm_store_last_event(struct crm_store *s, long long *seq, struct crm_err *e);
