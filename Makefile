@@ -9,7 +9,8 @@
 #                   word error rate and speed of transcription, action items;
 #                   crm-serve with 1, 2 and 3 processes on SQLite and on
 #                   PostgreSQL; crm db copy to PostgreSQL and back, events,
-#                   pgbench
+#                   pgbench; API reads and rescores at 100,000 and at
+#                   10,000,000 interactions on both backends
 #   make fuzz       libFuzzer (clang) on each input parser, FUZZ_TIME seconds
 #                   each (default 60); what they find is kept in tests/fuzz/
 #   make install    PREFIX=/usr/local DESTDIR= (and make uninstall)
@@ -201,6 +202,7 @@ bench: deps
 	CRM_BUILD=$(abspath $(O)) tests/bench/fleet.sh
 	CRM_BUILD=$(abspath $(O)) tests/bench/e2e.sh
 	CRM_BUILD=$(abspath $(O)) tests/bench/pg.sh
+	CRM_BUILD=$(abspath $(O)) tests/bench/scale.sh
 
 lint:
 	mandoc -Tlint -W warning $(MAN)
