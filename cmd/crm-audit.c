@@ -194,84 +194,46 @@ static void table(const char *label, const struct crm_fair *f, unsigned fail_on)
 	}
 }
 
-/* Measure every attribute set of pop; print; count violations. */
+/* How one attribute set is shown: a table on a terminal, else its
+ * records; and in the report. */
+struct shown {
+	const struct bias_args *a;
+	struct crm_report *rep;
+	int print, tty;
+};
+
+static void show_set(void *ctx, const char *label, const struct crm_fair *f,
+		     const struct crm_buf *groups, const struct crm_buf *line)
+{
+	const struct shown *s = ctx;
+
+	if (s->rep)
+		crm_report_bias(s->rep, label, f, s->a->fail_on);
+	if (s->tty) {
+		char l2[400];
+
+		snprintf(l2, sizeof(l2), "%s (reference %s; parity difference %.3f, ratio %.3f)", label,
+			 f->ref >= 0 ? f->g[f->ref].name : "none", f->dp_difference, f->dp_ratio);
+		table(l2, f, s->a->fail_on);
+	} else if (s->print) {
+		cli_write(groups->data, groups->len);
+		cli_write(line->data, line->len);
+	}
+}
+
+/* Measure every attribute set of pop (a what-if's quietly); count violations. */
 static int measure(struct crm_audit_pop *pop, const struct bias_args *a, float thr,
 		   struct crm_buf *findings, struct crm_report *rep, const char *whatif,
 		   int print, double *min_ratio)
 {
-	unsigned masks[3] = { 1, 2, 3 };
-	size_t nmask = pop->nattr == 2 ? 3 : 1;
-	struct crm_fair_opts fo = a->fo;
-	int violations = 0, tty = print && tty_out();
-	struct crm_buf b;
+	struct shown s = { a, whatif ? NULL : rep, print && !whatif, print && !whatif && tty_out() };
+	struct crm_err e = { 0 };
+	int v = crm_audit_measure(pop, &a->fo, a->fail_on, a->bins, thr, findings, show_set, &s,
+				  min_ratio, &e);
 
-	crm_buf_init(&b, 0);
-	fo.threshold = thr;
-	*min_ratio = NAN;
-	for (size_t m = 0; m < nmask; m++) {
-		struct crm_fair f;
-		struct crm_err e = { 0 };
-		char label[300];
-		int nv = 0;
-
-		snprintf(label, sizeof(label), "%s%s%s", m == 1 ? pop->attr[1] : pop->attr[0],
-			 m == 2 ? " & " : "", m == 2 ? pop->attr[1] : "");
-		if (crm_audit_pop_groups(pop, masks[m], a->bins, &e) < 0 ||
-		    crm_fair_measure(&f, pop->group, pop->p, pop->role, pop->label, pop->n,
-				     (const char *const *)pop->gname, pop->ngroups, &fo, &e) < 0)
-			cli_die_err(&e);
-		for (size_t k = 0; k < f.ng; k++) {
-			if (!f.g[k].n && !f.g[k].labelled)
-				continue;
-			nv += crm_fair_violations(&f, k, a->fail_on) != 0;
-			if (!(f.g[k].small) && (long)k != f.ref && isfinite(f.g[k].ratio.v) &&
-			    !(f.g[k].ratio.v >= *min_ratio))
-				*min_ratio = f.g[k].ratio.v;
-			crm_buf_reset(&b);
-			crm_buf_adds(&b, "{\"type\":\"group\",\"attribute\":");
-			crm_json_str(&b, label, strlen(label));
-			crm_fair_group_json(&f, k, a->fail_on, &b);
-			if (findings && findings->len > 1)
-				crm_buf_addc(findings, ',');
-			if (findings)
-				crm_buf_add(findings, b.data, b.len);
-			crm_buf_addc(&b, '\n');
-			if (print && !tty && !whatif)
-				cli_write(b.data, b.len);
-		}
-		if (rep && !whatif)
-			crm_report_bias(rep, label, &f, a->fail_on);
-		crm_buf_reset(&b);
-		crm_buf_addf(&b, "{\"type\":\"attribute\",\"attribute\":");
-		crm_json_str(&b, label, strlen(label));
-		crm_buf_addf(&b, ",\"groups\":%zu,\"reference\":", f.ng);
-		if (f.ref >= 0)
-			crm_json_str(&b, f.g[f.ref].name, strlen(f.g[f.ref].name));
-		else
-			crm_buf_adds(&b, "null");
-		crm_json_figure(&b, "dp_difference", f.dp_difference);
-		crm_json_figure(&b, "dp_ratio", f.dp_ratio);
-		crm_json_figure(&b, "eo_difference", f.eo_difference);
-		crm_buf_addf(&b, ",\"violations\":%d}", nv);
-		if (findings) {
-			crm_buf_addc(findings, ',');
-			crm_buf_add(findings, b.data, b.len);
-		}
-		crm_buf_addc(&b, '\n');
-		if (tty && !whatif) {
-			char l2[400];
-
-			snprintf(l2, sizeof(l2), "%s (reference %s; parity difference %.3f, ratio %.3f)", label,
-				 f.ref >= 0 ? f.g[f.ref].name : "none", f.dp_difference, f.dp_ratio);
-			table(l2, &f, a->fail_on);
-		} else if (print && !whatif) {
-			cli_write(b.data, b.len);
-		}
-		violations += nv;
-		crm_fair_release(&f);
-	}
-	crm_buf_release(&b);
-	return violations;
+	if (v < 0)
+		cli_die_err(&e);
+	return v;
 }
 
 /* The operating point as a probability. */

@@ -12,6 +12,7 @@
 #include "fairness.h"
 #include "id.h"
 #include "model.h"
+#include "ndjson.h"
 #include "reader.h"
 #include "store/store.h"
 
@@ -977,4 +978,78 @@ int crm_audit_rows(struct crm_store *db, const char *kind, struct crm_stmt **st,
 		return -1;
 	crm_stmt_bind_text(*st, 1, kind, (size_t)-1);
 	return 0;
+}
+
+int crm_audit_measure(struct crm_audit_pop *pop, const struct crm_fair_opts *fo, unsigned fail_on,
+		      int bins, float thr, struct crm_buf *findings,
+		      void (*each)(void *ctx, const char *label, const struct crm_fair *f,
+				   const struct crm_buf *groups, const struct crm_buf *line),
+		      void *ctx, double *min_ratio, struct crm_err *e)
+{
+	static const unsigned masks[3] = { 1, 2, 3 };
+	size_t nmask = pop->nattr == 2 ? 3 : 1;
+	struct crm_fair_opts o = *fo;
+	struct crm_buf g, b;
+	int violations = 0, bad = 0;
+
+	crm_buf_init(&g, 0);
+	crm_buf_init(&b, 0);
+	o.threshold = thr;
+	*min_ratio = NAN;
+	for (size_t m = 0; m < nmask; m++) {
+		struct crm_fair f;
+		char label[300];
+		int nv = 0;
+
+		snprintf(label, sizeof(label), "%s%s%s", m == 1 ? pop->attr[1] : pop->attr[0],
+			 m == 2 ? " & " : "", m == 2 ? pop->attr[1] : "");
+		if (crm_audit_pop_groups(pop, masks[m], bins, e) < 0 ||
+		    crm_fair_measure(&f, pop->group, pop->p, pop->role, pop->label, pop->n,
+				     (const char *const *)pop->gname, pop->ngroups, &o, e) < 0) {
+			violations = -1;
+			break;
+		}
+		crm_buf_reset(&g);
+		for (size_t k = 0; k < f.ng; k++) {
+			size_t at = g.len;
+
+			if (!f.g[k].n && !f.g[k].labelled)
+				continue;
+			nv += crm_fair_violations(&f, k, fail_on) != 0;
+			if (!f.g[k].small && (long)k != f.ref && isfinite(f.g[k].ratio.v) &&
+			    !(f.g[k].ratio.v >= *min_ratio))
+				*min_ratio = f.g[k].ratio.v;
+			bad |= crm_buf_adds(&g, "{\"type\":\"group\",\"attribute\":") < 0 ||
+			       crm_json_str(&g, label, strlen(label)) < 0 ||
+			       crm_fair_group_json(&f, k, fail_on, &g) < 0;
+			if (findings)
+				bad |= (findings->len > 1 && crm_buf_addc(findings, ',') < 0) ||
+				       crm_buf_add(findings, g.data + at, g.len - at) < 0;
+			bad |= crm_buf_addc(&g, '\n') < 0;
+		}
+		crm_buf_reset(&b);
+		bad |= crm_buf_adds(&b, "{\"type\":\"attribute\",\"attribute\":") < 0 ||
+		       crm_json_str(&b, label, strlen(label)) < 0 ||
+		       crm_buf_addf(&b, ",\"groups\":%zu,\"reference\":", f.ng) < 0 ||
+		       (f.ref >= 0 ? crm_json_str(&b, f.g[f.ref].name, strlen(f.g[f.ref].name))
+				   : crm_buf_adds(&b, "null")) < 0 ||
+		       crm_json_figure(&b, "dp_difference", f.dp_difference) < 0 ||
+		       crm_json_figure(&b, "dp_ratio", f.dp_ratio) < 0 ||
+		       crm_json_figure(&b, "eo_difference", f.eo_difference) < 0 ||
+		       crm_buf_addf(&b, ",\"violations\":%d}", nv) < 0;
+		if (findings)
+			bad |= crm_buf_addc(findings, ',') < 0 || crm_buf_add(findings, b.data, b.len) < 0;
+		bad |= crm_buf_addc(&b, '\n') < 0;
+		if (!bad && each)
+			each(ctx, label, &f, &g, &b);
+		violations += nv;
+		crm_fair_release(&f);
+		if (bad) {
+			violations = crm_err_set(e, CRM_ESOFTWARE, "out of memory");
+			break;
+		}
+	}
+	crm_buf_release(&g);
+	crm_buf_release(&b);
+	return violations;
 }

@@ -119,6 +119,26 @@ int crm_audit_whatif(struct crm_store *db, const struct crm_override *ov, size_t
 		     struct crm_audit_pop *before, struct crm_audit_pop *after,
 		     double auc[2], struct crm_err *e);
 
+struct crm_fair;
+struct crm_fair_opts;
+
+/*
+ * How fair pop's selection at threshold thr is, for each attribute set
+ * (each attribute, and the two together when there are two; numbers in
+ * bins): for each set, each its groups as NDJSON records ({"type":"group",
+ * ...}, a line each, in groups) and the set as one ({"type":"attribute",
+ * ...} in line), with its measures f for a table or a report. findings,
+ * when not NULL, gets every record as the items of a JSON array (the
+ * caller writes the brackets). Returns the violations of fail_on (metric
+ * bits) counted over every group, or -1 with e; *min_ratio gets the
+ * lowest impact ratio of a group large enough to judge (NAN: none).
+ */
+int crm_audit_measure(struct crm_audit_pop *pop, const struct crm_fair_opts *fo, unsigned fail_on,
+		      int bins, float thr, struct crm_buf *findings,
+		      void (*each)(void *ctx, const char *label, const struct crm_fair *f,
+				   const struct crm_buf *groups, const struct crm_buf *line),
+		      void *ctx, double *min_ratio, struct crm_err *e);
+
 /* The probability at which the top k of the selection rows are selected. */
 float crm_audit_top_threshold(const struct crm_audit_pop *pop, size_t k);
 
