@@ -352,16 +352,8 @@ static int cmd_bias(struct crm_store *db, struct bias_args *a)
 		v[0] = measure(&before, a, t2[0], NULL, NULL, a->whatif_spec[w], 0, &mr[0]);
 		v[1] = measure(&after, a, t2[1], NULL, NULL, a->whatif_spec[w], 0, &mr[1]);
 		crm_buf_init(&b, 0);
-		crm_buf_adds(&b, "{\"type\":\"what_if\",\"change\":");
-		crm_json_str(&b, a->whatif_spec[w], strlen(a->whatif_spec[w]));
-		for (int k = 0; k < 2; k++) {
-			crm_buf_addf(&b, ",\"%s\":{\"violations\":%d", k ? "after" : "before", v[k]);
-			crm_json_figure(&b, "min_ratio", mr[k]);
-			crm_json_figure(&b, "auc", auc[k]);
-			crm_buf_addc(&b, '}');
-		}
-		crm_json_figure(&b, "auc_cost", auc[0] - auc[1]);
-		crm_buf_adds(&b, "}\n");
+		if (crm_audit_whatif_json(&b, a->whatif_spec[w], v, mr, auc) < 0)
+			cli_die(CRM_ESOFTWARE, "out of memory");
 		if (tty_out())
 			printf("what if %s: violations %d -> %d, lowest impact ratio %.3f -> %.3f, AUC %.4f -> %.4f\n",
 			       a->whatif_spec[w], v[0], v[1], mr[0], mr[1], auc[0], auc[1]);
@@ -372,16 +364,8 @@ static int cmd_bias(struct crm_store *db, struct bias_args *a)
 		crm_audit_pop_release(&before);
 		crm_audit_pop_release(&after);
 	}
-	crm_buf_addf(&params, "{\"by\":[");
-	for (size_t k = 0; k < a->nby; k++) {
-		if (k)
-			crm_buf_addc(&params, ',');
-		crm_json_str(&params, a->by[k], strlen(a->by[k]));
-	}
-	crm_buf_addf(&params, "],\"threshold\":%.9g,\"min_ratio\":%g,\"max_diff\":%g,\"confidence\":%g,"
-		     "\"bootstrap\":%d,\"min_group\":%zu,\"source\":\"%s\"}", thr, a->fo.min_ratio,
-		     a->fo.max_diff, a->fo.confidence, a->fo.resamples, a->fo.min_group,
-		     piped ? "stdin" : "scores");
+	if (crm_audit_bias_params(&params, a->by, a->nby, thr, &a->fo, piped ? "stdin" : "scores") < 0)
+		cli_die(CRM_ESOFTWARE, "out of memory");
 	id[0] = 0;
 	if (a->store && db && crm_audit_store(db, "bias", a->type->kind, *model ? model : NULL, params.data,
 					findings.data, violations, id, &e) < 0)

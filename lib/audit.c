@@ -1053,3 +1053,31 @@ int crm_audit_measure(struct crm_audit_pop *pop, const struct crm_fair_opts *fo,
 	crm_buf_release(&b);
 	return violations;
 }
+
+int crm_audit_whatif_json(struct crm_buf *b, const char *change, const int violations[2],
+			  const double min_ratio[2], const double auc[2])
+{
+	int bad = crm_buf_adds(b, "{\"type\":\"what_if\",\"change\":") < 0 ||
+		  crm_json_str(b, change, strlen(change)) < 0;
+
+	for (int k = 0; k < 2; k++)
+		bad |= crm_buf_addf(b, ",\"%s\":{\"violations\":%d", k ? "after" : "before",
+				    violations[k]) < 0 ||
+		       crm_json_figure(b, "min_ratio", min_ratio[k]) < 0 ||
+		       crm_json_figure(b, "auc", auc[k]) < 0 || crm_buf_addc(b, '}') < 0;
+	bad |= crm_json_figure(b, "auc_cost", auc[0] - auc[1]) < 0 || crm_buf_adds(b, "}\n") < 0;
+	return bad ? -1 : 0;
+}
+
+int crm_audit_bias_params(struct crm_buf *b, const char *const *by, size_t nby, double thr,
+			  const struct crm_fair_opts *fo, const char *source)
+{
+	int bad = crm_buf_adds(b, "{\"by\":[") < 0;
+
+	for (size_t k = 0; k < nby; k++)
+		bad |= (k && crm_buf_addc(b, ',') < 0) || crm_json_str(b, by[k], strlen(by[k])) < 0;
+	bad |= crm_buf_addf(b, "],\"threshold\":%.9g,\"min_ratio\":%g,\"max_diff\":%g,\"confidence\":%g,"
+			    "\"bootstrap\":%d,\"min_group\":%zu,\"source\":\"%s\"}", thr, fo->min_ratio,
+			    fo->max_diff, fo->confidence, fo->resamples, fo->min_group, source) < 0;
+	return bad ? -1 : 0;
+}

@@ -139,6 +139,16 @@ int crm_audit_measure(struct crm_audit_pop *pop, const struct crm_fair_opts *fo,
 				   const struct crm_buf *groups, const struct crm_buf *line),
 		      void *ctx, double *min_ratio, struct crm_err *e);
 
+/* A what-if's record (NDJSON, its newline too): the change, then before
+ * and after ([0] and [1]) the violations, lowest impact ratio and AUC,
+ * and the AUC it costs. -1 when out of memory. */
+int crm_audit_whatif_json(struct crm_buf *b, const char *change, const int violations[2],
+			  const double min_ratio[2], const double auc[2]);
+/* A bias run's parameters as stored with it: the attributes, the
+ * threshold, fo's limits, and where the scores came from. */
+int crm_audit_bias_params(struct crm_buf *b, const char *const *by, size_t nby, double thr,
+			  const struct crm_fair_opts *fo, const char *source);
+
 /* The probability at which the top k of the selection rows are selected. */
 float crm_audit_top_threshold(const struct crm_audit_pop *pop, size_t k);
 
