@@ -34,7 +34,7 @@
 #define DEFAULT_BATCH 20000	/* about 0.2 s of write lock at full speed */
 #define OUT_FLUSH_BYTES ((size_t)8 << 20)
 #define MAX_FIELDS 32	/* more than any type has (user 6 ... contact 17) */
-#define REFCACHE_SIZE 4096	/* entries; power of two */
+#define REFCACHE_SIZE 65536	/* entries (56 bytes each, untouched until used); power of two */
 #define REFCACHE_WAYS 8		/* a key may sit in any of a set's eight */
 #define KEYCACHE_MAX 256
 #define CHUNK 512		/* new records written by one INSERT: fewer round trips */
