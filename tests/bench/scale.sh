@@ -87,6 +87,9 @@ for b in $backends; do
 		printf '%-10s %-5s import %8.1f s (%d interactions, %.0f rows/s)\n' "$b" "$size" "$secs" "$rows" \
 			"$(echo "($rows + $N) / $secs" | bc -l)"
 		measure "$db" "$size" >"$dir/$b-$size.json"
+		jq -rs --arg b "$b" --arg s "$size" \
+			'"\($b)\t\($s)\t\(.[0].p50_ms)\t\(.[0].p99_ms)\t\(.[1].p50_ms)\t\(.[1].p99_ms)"' "$dir/$b-$size.json" |
+			awk -F'\t' '{ printf "%-10s %-5s reads p50 %.2f ms, p99 %.2f ms; rescore p50 %.2f ms, p99 %.2f ms\n", $1, $2, $3, $4, $5, $6 }'
 		rm -f "$dir/$size.db"*
 	done
 	printf '%-10s %-8s %12s %12s %12s %12s %9s %9s\n' "$b" run p50_100k p99_100k "p50_big" "p99_big" "p50 x" "p99 x"
