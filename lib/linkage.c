@@ -45,6 +45,7 @@
 #define U_SAMPLES 300000
 #define RULE_SAMPLE 50000	/* pairs per rule that m is trained on */
 #define RULE_MAX_PAIRS 20	/* per record: a rule pairing more is dropped */
+#define NAME_MAX_PAIRS 4	/* the same for a name alone, a weak key */
 #define EM_MAX_ITER 200
 #define M_PRIOR 10.0	/* weight of the prior on m, in pairs */
 #define LABEL_PRIOR 100.0	/* weight of the unsupervised m and u against labels */
@@ -1004,7 +1005,7 @@ enum { BLOCK_PLAIN, BLOCK_SWAP };
  * One blocking rule: fields x and y (y < 0: x alone). mode BLOCK_SWAP:
  * the two parts in sorted order, so swapped first and last names meet.
  */
-static int block_rule(struct crm_linkage *lk, int x, int y, int mode,
+static int block_rule(struct crm_linkage *lk, int x, int y, int mode, uint64_t most,
 		      struct hidx *keys, struct pairbuf *pb)
 {
 	int swap = mode == BLOCK_SWAP;
@@ -1056,7 +1057,7 @@ static int block_rule(struct crm_linkage *lk, int x, int y, int mode,
 				count += (uint64_t)(end - s) * (end - s - 1) / 2;
 			s = end;
 		}
-		if (count > (uint64_t)RULE_MAX_PAIRS * lk->n + 1000 ||
+		if (count > most * lk->n + 1000 ||
 		    lk->nrules == CRM_LINK_MAXRULES) {
 			lk->dropped_rules++;
 			return 0;
@@ -1221,15 +1222,18 @@ int crm_linkage_block(struct crm_linkage *lk, struct crm_err *e)
 	if (!keys)
 		return crm_err_set(e, CRM_ESOFTWARE, "out of memory");
 	name_fields(lk, &fi, &li);
-	/* Exact keys alone: email, phone, ids; a date (of birth) alone, so
-	 * copies whose every other field has a typo meet (a rule that would
-	 * pair too many is left out in block_rule()). */
+	/* Exact keys alone: email, phone, ids; a date (of birth) alone, and
+	 * a name alone by its sound, so copies whose every other field has a
+	 * typo, or is missing, meet. A rule that would pair too many is left
+	 * out in block_rule(): a name alone soon does, being shared by
+	 * strangers, and is kept in small lists only. */
 	for (size_t i = 0; i < lk->nf; i++) {
 		enum crm_cmp c = lk->f[i].cmp;
 
 		if ((c == CRM_CMP_EMAIL || c == CRM_CMP_PHONE || c == CRM_CMP_ID ||
-		     c == CRM_CMP_DATE) &&
-		    block_rule(lk, (int)i, -1, BLOCK_PLAIN, keys, &pb) < 0)
+		     c == CRM_CMP_DATE || c == CRM_CMP_NAME) &&
+		    block_rule(lk, (int)i, -1, BLOCK_PLAIN,
+			       c == CRM_CMP_NAME ? NAME_MAX_PAIRS : RULE_MAX_PAIRS, keys, &pb) < 0)
 			goto nomem;
 	}
 	/* Every two fields together; names by sound. */
@@ -1243,7 +1247,7 @@ int crm_linkage_block(struct crm_linkage *lk, struct crm_err *e)
 				continue;
 			if (block_rule(lk, (int)i, (int)j,
 				       (int)i == fi && (int)j == li ? BLOCK_SWAP : BLOCK_PLAIN,
-				       keys, &pb) < 0)
+				       RULE_MAX_PAIRS, keys, &pb) < 0)
 				goto nomem;
 		}
 	/* A company alone, and an address alone, for accounts: two lists
@@ -1251,7 +1255,7 @@ int crm_linkage_block(struct crm_linkage *lk, struct crm_err *e)
 	for (size_t i = 0; i < lk->nf; i++)
 		if ((lk->f[i].cmp == CRM_CMP_COMPANY || lk->f[i].cmp == CRM_CMP_ADDRESS) &&
 		    !strcmp(lk->type->kind, "account") &&
-		    block_rule(lk, (int)i, -1, BLOCK_PLAIN, keys, &pb) < 0)
+		    block_rule(lk, (int)i, -1, BLOCK_PLAIN, RULE_MAX_PAIRS, keys, &pb) < 0)
 			goto nomem;
 	if (pb.n)
 		if (sort_u64(pb.p, pb.n) < 0)
