@@ -2,7 +2,6 @@
  * crm-explain - why a deal or lead has its score: the factors behind it,
  * in sentences built from the record's own values.
  */
-#include <errno.h>
 #include <getopt.h>
 #include <math.h>
 #include <stdlib.h>
@@ -11,13 +10,9 @@
 
 #include <jansson.h>
 
-#include "../lib/crypt.h"
 #include "../lib/store/store.h"
 #include "../lib/explain.h"
-#include "../lib/merge.h"
-#include "../lib/model.h"
 #include "../lib/scoring.h"
-#include "../lib/nba.h"
 #include "../lib/patterns.h"
 #include "../lib/ndjson.h"
 #include "../lib/reader.h"
@@ -126,127 +121,28 @@ static const char **realloc_ids(const char **v, size_t n)
 	return p;
 }
 
-/* The model state of deals and contacts, loaded when first met. */
-static struct crm_scoring sc[2];
-static int sc_loaded[2];
-
-static struct crm_scoring *scoring_of(struct crm_store *db, const struct crm_entity *t)
+static void note(void *ctx, const char *what)
 {
-	int k = !strcmp(t->kind, "contact");
-	struct crm_err e = { 0 };
-
-	if (!sc_loaded[k]) {
-		if (crm_scoring_open(&sc[k], db, t, &e) < 0)
-			cli_die_err(&e);
-		sc_loaded[k] = 1;
-	}
-	return &sc[k];
+	(void)ctx;
+	cli_warn("%s", what);
 }
 
-static void release_scorings(void)
+/* Explain ids[0..n) (crm_scorings_explain) and write them out: 0, or
+ * CRM_EDATA when some could not be explained (each said). */
+static int explain_chunk(struct crm_scorings *x, const char *const *ids, size_t n, size_t top, int table)
 {
-	for (int k = 0; k < 2; k++)
-		if (sc_loaded[k])
-			crm_scoring_release(&sc[k]);
-}
-
-/*
- * Explain ids[0..n), in their order, each as it is now: a merged id as
- * the record it was merged into (saying so). The chunk is read in one
- * read transaction, so a merge by another tool between finding the
- * survivor and reading it cannot lose the record; the output is written
- * after the transaction ends. Returns 0, or CRM_EDATA when some could not
- * be explained (each said).
- */
-static int explain_chunk(struct crm_store *db, const char *const *ids, size_t n, size_t top, int table)
-{
-	struct crm_dataset d[2];
-	char (*live)[CRM_ID_MAX] = calloc(n ? n : 1, sizeof(*live));
-	const char **want[2];
-	size_t nwant[2] = { 0, 0 };
-	int *merged = calloc(n ? n : 1, sizeof(*merged)), status = 0;
+	struct crm_buf out;
 	struct crm_err e = { 0 };
-	struct crm_buf b, out;
+	int r;
 
-	want[0] = calloc(n ? n : 1, sizeof(*want[0]));
-	want[1] = calloc(n ? n : 1, sizeof(*want[1]));
-	if (!live || !merged || !want[0] || !want[1])
-		cli_die(CRM_ESOFTWARE, "out of memory");
-	crm_buf_init(&b, 0);
 	crm_buf_init(&out, 0);
-	if (crm_store_begin_read(db, &e) < 0)
+	r = crm_scorings_explain(x, ids, n, top, (table ? CRM_EXPLAIN_TABLE : 0) |
+				 (with_nba ? CRM_EXPLAIN_NEXT : 0), &out, note, NULL, &e);
+	if (r < 0)
 		cli_die_err(&e);
-	for (size_t k = 0; k < n; k++) {
-		const struct crm_entity *t = crm_entity_by_id(ids[k]);
-		int r;
-
-		snprintf(live[k], CRM_ID_MAX, "%s", ids[k]);
-		if (!t || (strcmp(t->kind, "deal") && strcmp(t->kind, "contact")))
-			continue;
-		if ((r = crm_merge_survivor(db, t, live[k])) < 0)
-			cli_die(CRM_EUNAVAILABLE, "%s: cannot read merges", crm_store_name(db));
-		merged[k] = r == 2;
-		want[!strcmp(t->kind, "contact")][nwant[!strcmp(t->kind, "contact")]++] = live[k];
-	}
-	for (int k = 0; k < 2; k++) {
-		const struct crm_entity *t = crm_entity_find(k ? "contact" : "deal");
-
-		if (!nwant[k]) {
-			crm_dataset_init(&d[k], t);
-			continue;
-		}
-		if (crm_dataset_build_ids(&d[k], db, t, want[k], nwant[k], &scoring_of(db, t)->m.schema,
-					  scoring_of(db, t)->hist, &e) < 0)
-			cli_die_err(&e);
-	}
-	for (size_t k = 0; k < n; k++) {
-		const struct crm_entity *t = crm_entity_by_id(ids[k]);
-		int x;
-		long row;
-
-		if (!t || (strcmp(t->kind, "deal") && strcmp(t->kind, "contact"))) {
-			cli_warn("'%s' is not a deal or contact id", ids[k]);
-			status = CRM_EDATA;
-			continue;
-		}
-		x = !strcmp(t->kind, "contact");
-		if ((row = crm_dataset_row(&d[x], live[k])) < 0) {
-			cli_warn("no %s '%s'", t->kind, ids[k]);
-			status = CRM_EDATA;
-			continue;
-		}
-		crm_buf_reset(&b);
-		if (crm_explain_record(db, &scoring_of(db, t)->m, &d[x], (size_t)row, top,
-				       (table ? CRM_EXPLAIN_TABLE : 0) | (with_nba ? CRM_EXPLAIN_NEXT : 0), &b, &e) < 0)
-			cli_die_err(&e);
-		if (merged[k] && !table) {
-			/* Answered for the survivor, saying it was merged. */
-			json_t *o = json_loadb(b.data, b.len, 0, NULL);
-			char *text;
-
-			json_object_set_new(o, "merged_from", json_string(ids[k]));
-			text = json_dumps(o, JSON_COMPACT | JSON_REAL_PRECISION(6));
-			crm_buf_reset(&b);
-			crm_buf_adds(&b, text ? text : "");
-			crm_buf_addc(&b, '\n');
-			free(text);
-			json_decref(o);
-		} else if (merged[k]) {
-			cli_warn("%s was merged into %s: explained as %s", ids[k], live[k], live[k]);
-		}
-		crm_buf_add(&out, b.data, b.len);
-	}
-	crm_store_rollback(db);	/* the read transaction: nothing written */
 	cli_write(out.data, out.len);
 	crm_buf_release(&out);
-	crm_buf_release(&b);
-	crm_dataset_release(&d[0]);
-	crm_dataset_release(&d[1]);
-	free(live);
-	free(merged);
-	free(want[0]);
-	free(want[1]);
-	return status;
+	return r ? CRM_EDATA : 0;
 }
 
 int main(int argc, char **argv)
@@ -258,6 +154,7 @@ int main(int argc, char **argv)
 	int patterns = 0;
 	int key, table = cli_isatty(1), status = 0;
 	struct crm_store *db;
+	struct crm_scorings sc;
 
 	while ((key = cli_next(&cli, argc, argv, &arg)) != -1) {
 		switch (key) {
@@ -293,6 +190,7 @@ int main(int argc, char **argv)
 		return cli_finish(0);
 	}
 	db = cli_open(CRM_STORE_READONLY);
+	crm_scorings_init(&sc, db);
 	/* Operands that are ids are explained; the others are files of
 	 * records (or -), read a chunk at a time like stdin. */
 	{
@@ -311,7 +209,7 @@ int main(int argc, char **argv)
 				idv[nid++] = argv[a];
 		}
 		if (nid)
-			status |= explain_chunk(db, idv, nid, top, table);
+			status |= explain_chunk(&sc, idv, nid, top, table);
 		if (nfiles || !nid) {
 			if (!nfiles && cli_isatty(0))
 				cli_die(CRM_EUSAGE, "give record ids or files of records, or pipe records in");
@@ -334,7 +232,7 @@ int main(int argc, char **argv)
 					if ((id = json_string_value(json_object_get(o[x], "id"))))
 						idv[k++] = id;
 				}
-				status |= explain_chunk(db, idv, k, top, table);
+				status |= explain_chunk(&sc, idv, k, top, table);
 				for (size_t x = 0; x < in.n; x++)
 					json_decref(o[x]);
 				free(o);
@@ -344,7 +242,7 @@ int main(int argc, char **argv)
 		free(files);
 		free(idv);
 	}
-	release_scorings();
+	crm_scorings_release(&sc);
 	crm_store_close(db);
 	return cli_finish(status);
 }

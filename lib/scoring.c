@@ -571,3 +571,150 @@ done:
 	free(out);
 	return rc;
 }
+
+void crm_scorings_init(struct crm_scorings *x, struct crm_store *db)
+{
+	memset(x, 0, sizeof(*x));
+	x->db = db;
+}
+
+void crm_scorings_release(struct crm_scorings *x)
+{
+	for (int k = 0; k < 2; k++)
+		if (x->open[k])
+			crm_scoring_release(&x->sc[k]);
+	x->open[0] = x->open[1] = 0;
+}
+
+/* The scoring of deals (k 0) or contacts (k 1), opened if need be. */
+static struct crm_scoring *scorings_get(struct crm_scorings *x, int k, struct crm_err *e)
+{
+	if (!x->open[k]) {
+		if (crm_scoring_open(&x->sc[k], x->db, crm_entity_find(k ? "contact" : "deal"), e) < 0)
+			return NULL;
+		x->open[k] = 1;
+	}
+	return &x->sc[k];
+}
+
+/* 1 for a contact id, 0 for a deal id, -1 for any other. */
+static int scorable(const char *id)
+{
+	const struct crm_entity *t = crm_entity_by_id(id);
+
+	return !t ? -1 : !strcmp(t->kind, "contact") ? 1 : !strcmp(t->kind, "deal") ? 0 : -1;
+}
+
+/* Append the explanation in b to out, saying it was asked for as asked
+ * (NDJSON: the object gets "merged_from"). */
+static int add_merged_from(struct crm_buf *out, const struct crm_buf *b, const char *asked)
+{
+	json_t *o = json_loadb(b->data, b->len, 0, NULL);
+	char *text;
+	int rc = -1;
+
+	if (o && !json_object_set_new(o, "merged_from", json_string(asked)) &&
+	    (text = json_dumps(o, JSON_COMPACT | JSON_REAL_PRECISION(6)))) {
+		rc = crm_buf_adds(out, text) | crm_buf_addc(out, '\n');
+		free(text);
+	}
+	json_decref(o);
+	return rc;
+}
+
+int crm_scorings_explain(struct crm_scorings *x, const char *const *ids, size_t n, size_t top,
+			 int flags, struct crm_buf *out,
+			 void (*note)(void *ctx, const char *what), void *ctx, struct crm_err *e)
+{
+	struct crm_dataset d[2];
+	char (*live)[CRM_ID_MAX] = calloc(n ? n : 1, sizeof(*live)), what[256];
+	const char **want[2] = { calloc(n ? n : 1, sizeof(char *)), calloc(n ? n : 1, sizeof(char *)) };
+	size_t nwant[2] = { 0, 0 };
+	int *merged = calloc(n ? n : 1, sizeof(*merged)), missed = 0, rc = -1, built = 0;
+	struct crm_buf b;
+
+	crm_buf_init(&b, 0);
+	if (!live || !merged || !want[0] || !want[1]) {
+		crm_err_set(e, CRM_ESOFTWARE, "out of memory");
+		goto out;
+	}
+	/* The models first: opening one reads in a transaction of its own. */
+	for (size_t k = 0; k < n; k++)
+		if (scorable(ids[k]) >= 0 && !scorings_get(x, scorable(ids[k]), e))
+			goto out;
+	if (crm_store_begin_read(x->db, e) < 0)
+		goto out;
+	for (size_t k = 0; k < n; k++) {
+		int c = scorable(ids[k]), r;
+
+		snprintf(live[k], CRM_ID_MAX, "%s", ids[k]);
+		if (c < 0)
+			continue;
+		if ((r = crm_merge_survivor(x->db, crm_entity_by_id(ids[k]), live[k])) < 0) {
+			crm_err_set(e, CRM_EUNAVAILABLE, "%s: cannot read merges", crm_store_name(x->db));
+			goto rollback;
+		}
+		merged[k] = r == 2;
+		want[c][nwant[c]++] = live[k];
+	}
+	for (int k = 0; k < 2; k++) {
+		const struct crm_entity *t = crm_entity_find(k ? "contact" : "deal");
+
+		if (!nwant[k])
+			crm_dataset_init(&d[k], t);
+		else if (crm_dataset_build_ids(&d[k], x->db, t, want[k], nwant[k], &x->sc[k].m.schema,
+					       x->sc[k].hist, e) < 0) {
+			if (k)
+				crm_dataset_release(&d[0]);
+			goto rollback;
+		}
+	}
+	built = 1;
+	for (size_t k = 0; k < n; k++) {
+		int c = scorable(ids[k]);
+		long row;
+
+		if (c < 0) {
+			snprintf(what, sizeof(what), "'%s' is not a deal or contact id", ids[k]);
+			note(ctx, what);
+			missed++;
+			continue;
+		}
+		if ((row = crm_dataset_row(&d[c], live[k])) < 0) {
+			snprintf(what, sizeof(what), "no %s '%s'", c ? "contact" : "deal", ids[k]);
+			note(ctx, what);
+			missed++;
+			continue;
+		}
+		crm_buf_reset(&b);
+		if (crm_explain_record(x->db, &x->sc[c].m, &d[c], (size_t)row, top, flags, &b, e) < 0)
+			goto rollback;
+		if (merged[k] && !(flags & CRM_EXPLAIN_TABLE)) {
+			if (add_merged_from(out, &b, ids[k]) < 0) {
+				crm_err_set(e, CRM_ESOFTWARE, "out of memory");
+				goto rollback;
+			}
+			continue;
+		}
+		if (merged[k]) {
+			snprintf(what, sizeof(what), "%s was merged into %s: explained as %s",
+				 ids[k], live[k], live[k]);
+			note(ctx, what);
+		}
+		crm_buf_add(out, b.data, b.len);
+	}
+	rc = missed;
+rollback:
+	crm_store_rollback(x->db);	/* the read transaction: nothing written */
+	if (built) {
+		crm_dataset_release(&d[0]);
+		crm_dataset_release(&d[1]);
+	}
+out:
+	crm_buf_release(&b);
+	free(live);
+	free(merged);
+	free(want[0]);
+	free(want[1]);
+	return rc;
+}

@@ -113,4 +113,29 @@ size_t crm_scoring_touched(struct crm_store *db, const struct crm_entity *type,
 			   const char *entity, const char *id, int open,
 			   char ids[][CRM_ID_MAX], size_t max);
 
+/* The scorings of deals and of contacts on db, each opened when first
+ * needed. */
+struct crm_scorings {
+	struct crm_store *db;
+	struct crm_scoring sc[2];	/* deal, contact */
+	int open[2];
+};
+
+void crm_scorings_init(struct crm_scorings *x, struct crm_store *db);
+void crm_scorings_release(struct crm_scorings *x);
+
+/*
+ * Explain ids[0..n) of deals and contacts, in their order, each as it is
+ * now, appending to out as crm_explain_record does (flags, top too). A
+ * merged id is explained as the record it was merged into: in NDJSON
+ * with "merged_from" set to the id asked for. All is read in one read
+ * transaction, so a merge by another tool between finding the survivor
+ * and reading it cannot lose the record. An id that is not explained, or
+ * (in table form, which has no room to say so) was merged, is told to
+ * note as a sentence. Returns the number not explained, or -1 with e.
+ */
+int crm_scorings_explain(struct crm_scorings *x, const char *const *ids, size_t n, size_t top,
+			 int flags, struct crm_buf *out,
+			 void (*note)(void *ctx, const char *what), void *ctx, struct crm_err *e);
+
 #endif
