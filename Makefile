@@ -134,10 +134,10 @@ $(O)/libcrm.a: $(LIB_OBJ)
 	rm -f $@
 	$(AR) rcs $@ $^
 
-$(O)/crm-%: $(O)/cmd/crm-%.o $(O)/cmd/cli.o $(O)/libcrm.a
+$(O)/crm-%: $(O)/cmd/crm-%.o $(O)/cmd/cli.o $(O)/cmd/cli-io.o $(O)/libcrm.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
 
-$(O)/crm: $(O)/cmd/crm.o $(O)/cmd/cli.o $(O)/libcrm.a
+$(O)/crm: $(O)/cmd/crm.o $(O)/cmd/cli.o $(O)/cmd/cli-io.o $(O)/libcrm.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
 
 $(O)/tests/t-%: $(O)/tests/unit/t-%.o $(O)/libcrm.a

@@ -15,6 +15,8 @@
 #include "../lib/reader.h"
 #include "../lib/util.h"
 
+struct crm_stmt;
+
 struct cli_opt {
 	const char *name;	/* long name, without "--" */
 	int key;		/* short letter, or a value >= 256 */
@@ -71,6 +73,10 @@ void cli_log_more(const char *fmt, ...);
 
 __attribute__((format(printf, 1, 2)))
 void cli_warn(const char *fmt, ...);
+/* cli_warn and cli_log(CLI_INFO) of a line, as callbacks of lib/ (ctx
+ * unused). */
+void cli_warn_cb(void *ctx, const char *line);
+void cli_info_cb(void *ctx, const char *line);
 __attribute__((noreturn, format(printf, 2, 3)))
 void cli_die(int code, const char *fmt, ...);
 /* Die with the message and code of e. */
@@ -123,6 +129,15 @@ void cli_table_record(const char *json, size_t n, const char *const *keys, int *
  * shown in a column 20 wide (19 by default; the last is not cut). */
 void cli_table_object(json_t *o, const char *const *keys, int *header);
 
+/*
+ * Write the rows of st (freed at the end): each as the JSON object row
+ * appends to b (a newline is added if it has none), as NDJSON, or as a
+ * table of keys (table). A row that cannot be read ends it with an
+ * error. Returns the rows written.
+ */
+int cli_rows(struct crm_stmt *st, int (*row)(struct crm_buf *b, struct crm_stmt *st, void *ctx),
+	     void *ctx, const char *const *keys, int table);
+
 /* Is fd a terminal, and may we use colour on it ($NO_COLOR, --color)? */
 int cli_isatty(int fd);
 
@@ -131,6 +146,8 @@ int cli_isatty(int fd);
  * bytes dies with status 65.
  */
 char *cli_slurp(FILE *fp, const char *what, size_t cap);
+/* The whole of file path (at most cap bytes), or exit saying why. */
+char *cli_file(const char *path, size_t cap);
 
 /* Set cli_stopping on SIGINT and SIGTERM (no restart: sleeps end early). */
 extern volatile sig_atomic_t cli_stopping;

@@ -125,24 +125,10 @@ static const char *const rec_keys[] = { "id", "duplicate.action", "duplicate.of"
 static const char *const row_keys[] = { "id", "a_id", "b_id", "survivor_id", "merged_id",
 					"probability", "reason", NULL };
 
-/* Print the rows of st as NDJSON records of kind; frees st. */
-static int print_rows(struct crm_stmt *st, const char *kind)
+/* A row as an NDJSON record of kind ctx. */
+static int kind_row(struct crm_buf *b, struct crm_stmt *st, void *ctx)
 {
-	struct crm_err e = { 0 };
-	struct crm_buf b;
-	int n = 0;
-
-	crm_buf_init(&b, 0);
-	while (crm_stmt_step(st, &e) > 0) {
-		crm_buf_reset(&b);
-		crm_row_json(&b, st, kind, NULL);
-		if (out_lines(b.data, b.len, row_keys) < 0)
-			break;
-		n++;
-	}
-	crm_buf_release(&b);
-	crm_stmt_free(st);
-	return n;
+	return crm_row_json(b, st, ctx, NULL);
 }
 
 static int cmd_review(void)
@@ -153,7 +139,7 @@ static int cmd_review(void)
 
 	if (crm_dedupe_review_rows(db, &st, &e) < 0)
 		cli_die_err(&e);
-	print_rows(st, "review");
+	cli_rows(st, kind_row, (void *)"review", row_keys, table);
 	crm_store_close(db);
 	return cli_finish(0);
 }
@@ -166,7 +152,7 @@ static int cmd_merges(void)
 
 	if (crm_merge_rows(db, &st, &e) < 0)
 		cli_die_err(&e);
-	print_rows(st, "merge");
+	cli_rows(st, kind_row, (void *)"merge", row_keys, table);
 	crm_store_close(db);
 	return cli_finish(0);
 }
@@ -464,12 +450,6 @@ static int incoming_cb(void *ctx, const char *id)
 	return is_incoming(ctx, id);
 }
 
-static void warn_cb(void *ctx, const char *msg)
-{
-	(void)ctx;
-	cli_warn("%s", msg);
-}
-
 int main(int argc, char **argv)
 {
 	const struct crm_entity *type = crm_entity_find("contact");
@@ -556,7 +536,7 @@ int main(int argc, char **argv)
 			 outsiders);
 	if (crm_linkage_block(&lk, &e) < 0)
 		cli_die_err(&e);
-	if (train && crm_linkage_read_labels(&lk, train, warn_cb, NULL, &e) < 0)
+	if (train && crm_linkage_read_labels(&lk, train, cli_warn_cb, NULL, &e) < 0)
 		cli_die_err(&e);
 	if (learn && crm_dedupe_learn_reviews(db, &lk, &learnt, &e) < 0)
 		cli_die_err(&e);
@@ -605,7 +585,7 @@ int main(int argc, char **argv)
 	}
 	if (out.len)
 		out_lines(out.data, out.len, pair_keys);
-	if (!dry && crm_dedupe_apply(db, &lk, cluster, automerge, review, warn_cb,
+	if (!dry && crm_dedupe_apply(db, &lk, cluster, automerge, review, cli_warn_cb,
 				     NULL, &res, &e) < 0)
 		cli_die_err(&e);
 	if (!all)

@@ -121,12 +121,6 @@ static const char **realloc_ids(const char **v, size_t n)
 	return p;
 }
 
-static void note(void *ctx, const char *what)
-{
-	(void)ctx;
-	cli_warn("%s", what);
-}
-
 /* Explain ids[0..n) (crm_scorings_explain) and write them out: 0, or
  * CRM_EDATA when some could not be explained (each said). */
 static int explain_chunk(struct crm_scorings *x, const char *const *ids, size_t n, size_t top, int table)
@@ -137,7 +131,7 @@ static int explain_chunk(struct crm_scorings *x, const char *const *ids, size_t 
 
 	crm_buf_init(&out, 0);
 	r = crm_scorings_explain(x, ids, n, top, (table ? CRM_EXPLAIN_TABLE : 0) |
-				 (with_nba ? CRM_EXPLAIN_NEXT : 0), &out, note, NULL, &e);
+				 (with_nba ? CRM_EXPLAIN_NEXT : 0), &out, cli_warn_cb, NULL, &e);
 	if (r < 0)
 		cli_die_err(&e);
 	cli_write(out.data, out.len);

@@ -3,15 +3,12 @@
  * matters now" page over the database; and the tokens and webhook
  * subscriptions they use.
  */
-#include <errno.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
-#include "../lib/crypt.h"
 #include "../lib/auth.h"
 #include "../lib/hooks.h"
 #include "../lib/ndjson.h"
@@ -65,68 +62,25 @@ static const struct cli cli = {
 	opts,
 };
 
-/* A PEM file, whole. */
-static char *read_pem(const char *path)
+/* Rows as JSON objects of their first columns (ctx: how many). */
+static int plain_row(struct crm_buf *b, struct crm_stmt *st, void *ctx)
 {
-	FILE *fp = fopen(path, "r");
-	char *text;
-
-	if (!fp)
-		cli_die(CRM_ENOINPUT, "%s: %s", path, strerror(errno));
-	text = cli_slurp(fp, path, 1 << 20);
-	fclose(fp);
-	return text;
+	return crm_row_object(b, st, *(const int *)ctx, NULL);
 }
 
-static void log_line(void *ctx, const char *line)
+/* A webhook: its first 8 columns, with "host" for the URL in the 9th,
+ * which is a secret (Slack's especially) and is not shown. */
+static int hook_row(struct crm_buf *b, struct crm_stmt *st, void *ctx)
 {
+	const char *url = crm_stmt_text(st, 8), *h = url ? strstr(url, "://") : NULL;
+
 	(void)ctx;
-	cli_log(CLI_INFO, "%s", line);
-}
-
-/*
- * Print the rows of sql: its first ncols columns as NDJSON objects (the
- * columns json_cols names hold JSON), with "host", the host of a URL in
- * column ncols, when with_host; or on a terminal the columns show lists
- * (ending in -1) as a table.
- */
-static void print_rows(struct crm_stmt *st, int ncols, const char *json_cols, int with_host,
-		       const int *show, int table)
-{
-	struct crm_err e = { 0 };
-	struct crm_buf b;
-	int rc;
-
-	crm_buf_init(&b, 0);
-	while ((rc = crm_stmt_step(st, &e)) == 1) {
-		crm_buf_reset(&b);
-		if (table) {
-			for (int i = 0; show[i] >= 0; i++) {
-				const char *v = crm_stmt_text(st, show[i]);
-
-				printf("%s%-*s", i ? "  " : "", show[i + 1] >= 0 ? 22 : 0, v ? v : "-");
-			}
-			printf("\n");
-			continue;
-		}
-		if (crm_row_object(&b, st, ncols, json_cols) < 0)
-			break;
-		if (with_host) {	/* the URL is a secret (Slack's especially) */
-			const char *url = crm_stmt_text(st, ncols), *h = url ? strstr(url, "://") : NULL;
-
-			h = h ? h + 3 : "";
-			b.data[--b.len] = '\0';
-			crm_buf_adds(&b, ",\"host\":");
-			crm_json_str(&b, h, strcspn(h, "/?#"));
-			crm_buf_addc(&b, '}');
-		}
-		if (crm_buf_addc(&b, '\n') < 0 || cli_write(b.data, b.len) < 0)
-			break;
-	}
-	crm_buf_release(&b);
-	crm_stmt_free(st);
-	if (rc < 0)
-		cli_die_err(&e);
+	h = h ? h + 3 : "";
+	if (crm_row_object(b, st, 8, "events") < 0)
+		return -1;
+	b->data[--b->len] = '\0';
+	return crm_buf_adds(b, ",\"host\":") | crm_json_str(b, h, strcspn(h, "/?#")) |
+	       crm_buf_addc(b, '}');
 }
 
 static int cmd_token(struct crm_store *db, int argc, char **argv, const char *role, const char *user,
@@ -141,10 +95,6 @@ static int cmd_token(struct crm_store *db, int argc, char **argv, const char *ro
 
 		if (argc != 3)
 			cli_die(CRM_EUSAGE, "token add NAME: one name");
-		if (r == CRM_ROLE_NONE)
-			cli_die(CRM_EUSAGE, "--role '%s': want rep, manager or admin", role);
-		if (team && r != CRM_ROLE_MANAGER)
-			cli_die(CRM_EUSAGE, "--team is for managers");
 		if (crm_token_add(db, argv[2], r, user ? user : argv[2], team, expires, tok, id, &e) < 0)
 			cli_die_err(&e);
 		printf("%s\n", tok);
@@ -153,11 +103,12 @@ static int cmd_token(struct crm_store *db, int argc, char **argv, const char *ro
 		return 0;
 	}
 	if (argc == 2 && !strcmp(argv[1], "list")) {
-		static const int show[] = { 0, 1, 2, 3, 8, -1 };
+		static const char *const keys[] = { "id", "name", "role", "user", "expires_at", "revoked_at", NULL };
+		int ncols = 8;
 
 		if (crm_token_rows(db, &st, &e) < 0)
 			cli_die_err(&e);
-		print_rows(st, 8, NULL, 0, show, table);
+		cli_rows(st, plain_row, &ncols, keys, table);
 		return 0;
 	}
 	if (argc == 3 && !strcmp(argv[1], "revoke")) {
@@ -167,6 +118,12 @@ static int cmd_token(struct crm_store *db, int argc, char **argv, const char *ro
 		return 0;
 	}
 	cli_die(CRM_EUSAGE, "token: add NAME, list, or revoke ID|NAME");
+}
+
+static void hook_failed(void *ctx, const char *what)
+{
+	(void)ctx;
+	cli_warn("webhook %s", what);
 }
 
 struct hookargs {
@@ -201,11 +158,11 @@ static int cmd_hook(struct crm_store *db, int argc, char **argv, const struct ho
 		return 0;
 	}
 	if (argc == 2 && !strcmp(argv[1], "list")) {
-		static const int show[] = { 0, 1, 2, 3, -1 };
+		static const char *const keys[] = { "id", "host", "format", "events", "pending", "dead", NULL };
 
 		if (crm_hook_rows(db, &st, &e) < 0)
 			cli_die_err(&e);
-		print_rows(st, 8, "events", 1, show, table);
+		cli_rows(st, hook_row, NULL, keys, table);
 		return 0;
 	}
 	if (argc == 3 && !strcmp(argv[1], "rm")) {
@@ -214,11 +171,12 @@ static int cmd_hook(struct crm_store *db, int argc, char **argv, const struct ho
 		return 0;
 	}
 	if (argc == 2 && !strcmp(argv[1], "deliveries")) {
-		static const int show[] = { 0, 1, 3, 4, 5, -1 };
+		static const char *const keys[] = { "id", "webhook", "type", "status", "attempts", "last_error", NULL };
+		int ncols = h->dead ? 9 : 10;
 
 		if (crm_hook_delivery_rows(db, h->dead, &st, &e) < 0)
 			cli_die_err(&e);
-		print_rows(st, h->dead ? 9 : 10, NULL, 0, show, table);
+		cli_rows(st, plain_row, &ncols, keys, table);
 		return 0;
 	}
 	if ((argc == 2 || argc == 3) && !strcmp(argv[1], "retry")) {
@@ -233,25 +191,8 @@ static int cmd_hook(struct crm_store *db, int argc, char **argv, const struct ho
 		struct crm_hooks_stats total = { 0 };
 
 		cli_catch_stop();
-		while (!cli_stopping) {
-			struct crm_hooks_stats hs = { 0 };
-
-			if (crm_hooks_pass(db, &h->ho, &hs, &e) < 0)
-				cli_die_err(&e);
-			for (size_t i = 0; i < hs.nfailures; i++)
-				cli_warn("webhook %s", hs.failures[i]);
-			total.queued += hs.queued;
-			total.tried += hs.tried;
-			total.delivered += hs.delivered;
-			total.dead += hs.dead;
-			if (h->once && !hs.tried && !hs.queued)
-				break;
-			if (!hs.tried) {
-				struct timespec ts = { 0, 500 * 1000 * 1000 };
-
-				nanosleep(&ts, NULL);
-			}
-		}
+		if (crm_hooks_run(db, &h->ho, h->once, &cli_stopping, hook_failed, NULL, &total, &e) < 0)
+			cli_die_err(&e);
 		cli_log(CLI_INFO, "%zu deliveries queued, %zu tried, %zu delivered, %zu dead",
 			total.queued, total.tried, total.delivered, total.dead);
 		return 0;
@@ -317,10 +258,6 @@ int main(int argc, char **argv)
 	 * is a 503: a client is answered, a writer elsewhere is not starved. */
 	if (!cli_busy_given && !getenv("CRM_BUSY_TIMEOUT"))
 		crm_store_busy_timeout(30000);
-	if (!h.ho.backoff)
-		h.ho.backoff = 2;
-	if (!h.ho.attempts)
-		h.ho.attempts = 8;
 	if (optind < argc) {
 		int status;
 
@@ -337,10 +274,10 @@ int main(int argc, char **argv)
 		cli_die(CRM_EUSAGE, "give both --tls-cert and --tls-key");
 	o.db_path = crm_store_target(cli_db);
 	if (cert) {
-		o.tls_cert = read_pem(cert);
-		o.tls_key = read_pem(key);
+		o.tls_cert = cli_file(cert, 1 << 20);
+		o.tls_key = cli_file(key, 1 << 20);
 	}
-	o.log = log_line;
+	o.log = cli_info_cb;
 	/* Signals go to sigwait below, not to the server's threads. */
 	sigemptyset(&set);
 	sigaddset(&set, SIGINT);
@@ -349,13 +286,7 @@ int main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	if (!(s = crm_serve_start(&o, &e)))
 		cli_die_err(&e);
-	{
-		const char *host = o.listen;
-		const char *colon = strrchr(host, ':');
-
-		cli_log(CLI_INFO, "listening on %s://%.*s:%u", cert ? "https" : "http",
-			(int)(colon - host), *host == ':' ? "127.0.0.1" : host, crm_serve_port(s));
-	}
+	cli_log(CLI_INFO, "listening on %s", crm_serve_url(s));
 	k = 0;
 	sigwait(&set, &k);
 	cli_log(CLI_INFO, "stopping");

@@ -32,6 +32,10 @@ int crm_token_add(struct crm_store *db, const char *name, enum crm_role role,
 	const char *p[] = { id_out, name, hash, role_names[role], user, team && *team ? team : NULL,
 			    now, expires };
 
+	if (role == CRM_ROLE_NONE)
+		return crm_err_set(e, CRM_EUSAGE, "a token's role is rep, manager or admin");
+	if (team && *team && role != CRM_ROLE_MANAGER)
+		return crm_err_set(e, CRM_EUSAGE, "a team is for managers' tokens");
 	if (crm_random(raw, sizeof(raw)) < 0)
 		return crm_err_set(e, CRM_ESOFTWARE, "no random bytes from the kernel");
 	memcpy(out, "crm_", 4);

@@ -35,7 +35,9 @@ const char *crm_role_name(enum crm_role r);
 
 /*
  * Create a token: a new row in api_tokens and the token text in
- * out[CRM_TOKEN_LEN + 1], shown once. expires may be NULL (never).
+ * out[CRM_TOKEN_LEN + 1], shown once. expires may be NULL (never); a
+ * team is for a manager's token only (CRM_EUSAGE otherwise, as for no
+ * role).
  */
 int crm_token_add(struct crm_store *db, const char *name, enum crm_role role,
 		  const char *user, const char *team, const char *expires,

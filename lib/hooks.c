@@ -21,6 +21,9 @@
 #include "row.h"
 #include "notify.h"
 
+#define HOOK_BACKOFF 2.0	/* seconds before the first retry, when not given */
+#define HOOK_ATTEMPTS 8		/* attempts before a delivery is dead, when not given */
+
 int crm_hook_add(struct crm_store *db, const char *url, const char *format, const char *events,
 		 int threshold, const char *secret, char *id_out, char *secret_out,
 		 struct crm_err *e)
@@ -549,8 +552,9 @@ static int settle(struct crm_store *db, const struct due *d, int ok, long status
 {
 	struct crm_stmt *st;
 	char now[32];
-	int attempts = d->attempts + 1, dead = !ok && (attempts >= o->attempts || status == 410);
-	double delay = o->backoff * pow(2, attempts - 1);
+	int most = o->attempts > 0 ? o->attempts : HOOK_ATTEMPTS, attempts = d->attempts + 1;
+	int dead = !ok && (attempts >= most || status == 410);
+	double delay = (o->backoff > 0 ? o->backoff : HOOK_BACKOFF) * pow(2, attempts - 1);
 	int rc;
 
 	if (delay > 3600)
@@ -656,4 +660,30 @@ int crm_hook_delivery_rows(struct crm_store *db, int dead, struct crm_stmt **st,
 		"created_at FROM webhook_deliveries WHERE status = 'dead' ORDER BY id" :
 		"SELECT id, webhook_id AS webhook, seq, type, status, attempts, last_status, last_error, "
 		"created_at, delivered_at FROM webhook_deliveries ORDER BY id", 0, st, e);
+}
+
+int crm_hooks_run(struct crm_store *db, const struct crm_hooks_opts *o, int once,
+		  volatile sig_atomic_t *stop, void (*failed)(void *ctx, const char *what),
+		  void *ctx, struct crm_hooks_stats *total, struct crm_err *e)
+{
+	while (!*stop) {
+		struct crm_hooks_stats hs = { 0 };
+
+		if (crm_hooks_pass(db, o, &hs, e) < 0)
+			return -1;
+		for (size_t i = 0; i < hs.nfailures; i++)
+			failed(ctx, hs.failures[i]);
+		total->queued += hs.queued;
+		total->tried += hs.tried;
+		total->delivered += hs.delivered;
+		total->dead += hs.dead;
+		if (once && !hs.tried && !hs.queued)
+			break;
+		if (!hs.tried) {
+			struct timespec ts = { 0, 500 * 1000 * 1000 };
+
+			nanosleep(&ts, NULL);
+		}
+	}
+	return 0;
 }

@@ -12,6 +12,8 @@
 #ifndef CRM_HOOKS_H
 #define CRM_HOOKS_H
 
+#include <signal.h>
+
 #include <stdatomic.h>
 #include <stddef.h>
 
@@ -26,8 +28,8 @@ struct crm_stmt;
 #define CRM_HOOK_TYPES "score.crossed call.hesitant task.due merge.done"
 
 struct crm_hooks_opts {
-	double backoff;		/* first retry after this many seconds (2) */
-	int attempts;		/* attempts before dead (8) */
+	double backoff;		/* first retry after this many seconds (0: 2) */
+	int attempts;		/* attempts before dead (0: 8) */
 	long timeout;		/* seconds per request (10) */
 	const atomic_int *stop;	/* stop between deliveries when set */
 };
@@ -69,5 +71,15 @@ int crm_hook_delivery_rows(struct crm_store *db, int dead, struct crm_stmt **st,
  */
 int crm_hooks_pass(struct crm_store *db, const struct crm_hooks_opts *o,
 		   struct crm_hooks_stats *st, struct crm_err *e);
+
+/*
+ * Passes until *stop is set (or, with once, until a pass finds nothing to
+ * do), half a second apart while there is nothing to try; each failure
+ * is told to failed. Counts add up in *total (failures not kept). 0, or
+ * -1 with e.
+ */
+int crm_hooks_run(struct crm_store *db, const struct crm_hooks_opts *o, int once,
+		  volatile sig_atomic_t *stop, void (*failed)(void *ctx, const char *what),
+		  void *ctx, struct crm_hooks_stats *total, struct crm_err *e);
 
 #endif

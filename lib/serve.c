@@ -139,6 +139,7 @@ struct crm_server {
 	pthread_t watcher, hooker;
 	int have_watcher, have_hooker;
 	unsigned port;
+	char url[96];		/* where it listens, for a person */
 	double started;
 };
 
@@ -1620,10 +1621,6 @@ struct crm_server *crm_serve_start(const struct crm_serve_opts *o, struct crm_er
 		s->o.max_body = 1 << 20;
 	if (s->o.burst <= 0)
 		s->o.burst = 2 * s->o.rate;
-	if (s->o.hook_backoff <= 0)
-		s->o.hook_backoff = 2;
-	if (s->o.hook_attempts <= 0)
-		s->o.hook_attempts = 8;
 	s->started = crm_now();
 	if (parse_listen(o->listen, &sa, e) < 0)
 		goto fail;
@@ -1680,6 +1677,13 @@ struct crm_server *crm_serve_start(const struct crm_serve_opts *o, struct crm_er
 	}
 	di = MHD_get_daemon_info(s->d, MHD_DAEMON_INFO_BIND_PORT);
 	s->port = di ? di->port : ntohs(sa.sin_port);
+	{
+		const char *colon = strrchr(o->listen, ':');
+
+		snprintf(s->url, sizeof(s->url), "%s://%.*s:%u", o->tls_cert ? "https" : "http",
+			 *o->listen == ':' ? 9 : (int)(colon - o->listen),
+			 *o->listen == ':' ? "127.0.0.1" : o->listen, s->port);
+	}
 	if (pthread_create(&s->watcher, NULL, watcher, s) == 0)
 		s->have_watcher = 1;
 	if (pthread_create(&s->writer, NULL, writer, s) == 0)
@@ -1702,6 +1706,11 @@ fail:
 unsigned crm_serve_port(const struct crm_server *s)
 {
 	return s->port;
+}
+
+const char *crm_serve_url(const struct crm_server *s)
+{
+	return s->url;
 }
 
 void crm_serve_stop(struct crm_server *s)

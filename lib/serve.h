@@ -42,8 +42,9 @@ struct crm_server;
 /* Start serving; NULL with e filled (address in use, bad TLS files...). */
 struct crm_server *crm_serve_start(const struct crm_serve_opts *o, struct crm_err *e);
 
-/* The port and scheme it listens on. */
+/* The port it listens on; where, as a URL ("http://127.0.0.1:8080"). */
 unsigned crm_serve_port(const struct crm_server *s);
+const char *crm_serve_url(const struct crm_server *s);
 
 /* Stop: close the streams, finish the requests under way, free. */
 void crm_serve_stop(struct crm_server *s);
