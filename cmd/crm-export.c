@@ -57,29 +57,6 @@ static void put(const char *s, size_t n)
 		exit(cli_finish(0));	/* reader went away: stop quietly */
 }
 
-static void put_csv_field(struct crm_buf *b, const char *s, size_t n)
-{
-	int formula = crm_csv_guarded(s, n);
-	int quote = formula || (n && (s[0] == ' ' || s[n - 1] == ' '));
-
-	for (size_t i = 0; i < n && !quote; i++)
-		if (s[i] == ',' || s[i] == '"' || s[i] == '\n' || s[i] == '\r')
-			quote = 1;
-	if (!quote) {
-		crm_buf_add(b, s, n);
-		return;
-	}
-	crm_buf_addc(b, '"');
-	if (formula)
-		crm_buf_addc(b, '\'');
-	for (size_t i = 0; i < n; i++) {
-		if (s[i] == '"')
-			crm_buf_addc(b, '"');
-		crm_buf_addc(b, s[i]);
-	}
-	crm_buf_addc(b, '"');
-}
-
 /* A table cell: 20 characters wide, cut without splitting UTF-8. */
 static void table_cell(struct crm_buf *b, const char *s, size_t n)
 {
@@ -98,121 +75,25 @@ static void table_cell(struct crm_buf *b, const char *s, size_t n)
 		crm_buf_addc(b, ' ');
 }
 
-/* Index of column name in st, or -1. */
-static int stmt_col(struct crm_stmt *st, const char *name)
-{
-	for (int i = 0; i < crm_stmt_columns(st); i++)
-		if (!strcmp(crm_stmt_column_name(st, i), name))
-			return i;
-	return -1;
-}
-
-/* Text of a cell for CSV and tables: attrs.KEY looked up in attrs. */
-static void cell(struct crm_stmt *st, int col, const char *attr, json_t *attrs,
-		 const char *table, int idcol, struct crm_buf *out)
-{
-	crm_buf_reset(out);
-	if (attr) {
-		json_t *v = json_object_get(attrs, attr);
-
-		if (json_is_string(v))
-			crm_buf_add(out, json_string_value(v), json_string_length(v));
-		else if (v && !json_is_null(v))
-			crm_json_value(out, v);
-		return;
-	}
-	if (col >= 0 && crm_stmt_type(st, col) == CRM_REAL) {
-		crm_json_num(out, crm_stmt_double(st, col));
-	} else if (col >= 0) {
-		struct crm_err e;
-
-		/* A sealed cell opened; one whose key was erased is empty. */
-		if (crm_row_cell(st, col, table, crm_stmt_column_name(st, col),
-				 idcol >= 0 ? crm_stmt_text(st, idcol) : NULL, out, &e) < 0)
-			cli_die_err(&e);
-	}
-	if (!out->data)
-		crm_buf_add(out, "", 0);
-}
-
-struct columns {
-	char **name;		/* header names */
-	int *col;		/* statement column, or -1 for attrs.KEY */
-	size_t n;
-};
-
-static void columns_release(struct columns *c)
-{
-	for (size_t i = 0; i < c->n; i++)
-		free(c->name[i]);
-	free(c->name);
-	free(c->col);
-}
-
-static void columns_add(struct columns *c, const char *name, int col)
-{
-	char **n = realloc(c->name, (c->n + 1) * sizeof(*n));
-	int *k = realloc(c->col, (c->n + 1) * sizeof(*k));
-
-	if (n)
-		c->name = n;
-	if (k)
-		c->col = k;
-	if (!n || !k || !(c->name[c->n] = strdup(name)))
-		cli_die(CRM_ESOFTWARE, "out of memory");
-	c->col[c->n++] = col;
-}
-
+/* The columns of a CSV or table export: those of --fields, a table's
+ * few, or all. */
 static void pick_columns(struct crm_store *db, const struct crm_export_query *q,
 			 struct crm_stmt *st, const char *fields, enum fmt fmt,
-			 struct columns *c)
+			 struct crm_export_cols *c)
 {
 	struct crm_err e = { 0 };
+	char list[256] = "";
 
-	memset(c, 0, sizeof(*c));
-	if (fields) {
-		char *list = strdup(fields), *p = list, *tok;
-
-		if (!list)
-			cli_die(CRM_ESOFTWARE, "out of memory");
-		while ((tok = strsep(&p, ",")) != NULL) {
-			int col = stmt_col(st, tok);
-
-			if (col < 0 && strncmp(tok, "attrs.", 6) != 0)
-				cli_die(CRM_EUSAGE, "--fields: %ss have no field '%s'",
-					q->type->kind, tok);
-			columns_add(c, tok, col);
-		}
-		free(list);
-		return;
-	}
-	if (fmt == F_TABLE) {
+	if (!fields && fmt == F_TABLE) {
 		for (size_t t = 0; t < sizeof(table_cols) / sizeof(table_cols[0]); t++)
 			if (!strcmp(table_cols[t][0], q->type->kind))
 				for (int i = 1; table_cols[t][i]; i++)
-					columns_add(c, table_cols[t][i],
-						    stmt_col(st, table_cols[t][i]));
-		return;
+					snprintf(list + strlen(list), sizeof(list) - strlen(list), "%s%s",
+						 i > 1 ? "," : "", table_cols[t][i]);
+		fields = list;
 	}
-	/* CSV: every column, then every custom field as attrs.KEY. */
-	for (int i = 0; i < crm_stmt_columns(st); i++)
-		if (strcmp(crm_stmt_column_name(st, i), "attrs") != 0)
-			columns_add(c, crm_stmt_column_name(st, i), i);
-	{
-		char **keys;
-		size_t n;
-
-		if (crm_export_attr_keys(db, q, &keys, &n, &e) < 0)
-			cli_die_err(&e);
-		for (size_t i = 0; i < n; i++) {
-			char name[512];
-
-			snprintf(name, sizeof(name), "attrs.%s", keys[i]);
-			columns_add(c, name, -1);
-			free(keys[i]);
-		}
-		free(keys);
-	}
+	if (crm_export_columns(db, q, st, fields, fields == list, c, &e) < 0)
+		cli_die_err(&e);
 }
 
 /* Write the rows of st in fmt; returns the number written. */
@@ -221,8 +102,7 @@ static long write_rows(struct crm_store *db, const struct crm_export_query *q,
 {
 	struct crm_err e = { 0 };
 	struct crm_buf b, v;
-	struct columns c = { 0 };
-	int attrs_col = stmt_col(st, "attrs");
+	struct crm_export_cols c = { 0 };
 	long n = 0;
 	int rc;
 
@@ -234,7 +114,7 @@ static long write_rows(struct crm_store *db, const struct crm_export_query *q,
 			for (size_t i = 0; i < c.n; i++) {
 				if (i)
 					crm_buf_addc(&b, ',');
-				put_csv_field(&b, c.name[i], strlen(c.name[i]));
+				crm_csv_put(&b, c.name[i], strlen(c.name[i]));
 			}
 		} else {
 			crm_buf_addf(&b, "%s:\n", q->type->table);
@@ -255,20 +135,15 @@ static long write_rows(struct crm_store *db, const struct crm_export_query *q,
 			if (crm_row_json_e(&b, st, q->type->kind, NULL, &e) < 0)
 				cli_die_err(&e);
 		} else {
-			json_t *attrs = NULL;
+			json_t *attrs = c.attrs >= 0 ? json_loads(crm_stmt_text(st, c.attrs), 0, NULL) : NULL;
 
-			if (attrs_col >= 0)
-				attrs = json_loads(crm_stmt_text(st, attrs_col), 0, NULL);
 			for (size_t i = 0; i < c.n; i++) {
-				const char *attr = c.col[i] < 0 &&
-					!strncmp(c.name[i], "attrs.", 6) ? c.name[i] + 6 : NULL;
-
-				cell(st, c.col[i], attr, attrs, q->type->table,
-				     stmt_col(st, "id"), &v);
+				if (crm_export_cell(st, q->type->table, &c, i, attrs, &v, &e) < 0)
+					cli_die_err(&e);
 				if (fmt == F_CSV) {
 					if (i)
 						crm_buf_addc(&b, ',');
-					put_csv_field(&b, v.data, v.len);
+					crm_csv_put(&b, v.data, v.len);
 				} else {
 					table_cell(&b, v.data, v.len);
 				}
@@ -289,7 +164,7 @@ static long write_rows(struct crm_store *db, const struct crm_export_query *q,
 		put(b.data, b.len);
 	crm_buf_release(&b);
 	crm_buf_release(&v);
-	columns_release(&c);
+	crm_export_columns_release(&c);
 	return n;
 }
 

@@ -409,6 +409,27 @@ int crm_csv_guarded(const char *s, size_t n)
 	return formula_like(s + q, n - q);
 }
 
+int crm_csv_put(struct crm_buf *b, const char *s, size_t n)
+{
+	int formula = crm_csv_guarded(s, n), rc = 0;
+	int quote = formula || (n && (s[0] == ' ' || s[n - 1] == ' '));
+
+	for (size_t i = 0; i < n && !quote; i++)
+		if (s[i] == ',' || s[i] == '"' || s[i] == '\n' || s[i] == '\r')
+			quote = 1;
+	if (!quote)
+		return crm_buf_add(b, s, n);
+	rc |= crm_buf_addc(b, '"');
+	if (formula)
+		rc |= crm_buf_addc(b, '\'');
+	for (size_t i = 0; i < n; i++) {
+		if (s[i] == '"')
+			rc |= crm_buf_addc(b, '"');
+		rc |= crm_buf_addc(b, s[i]);
+	}
+	return rc | crm_buf_addc(b, '"');
+}
+
 const char *crm_csv_unguard(const char *s)
 {
 	return s[0] == '\'' && crm_csv_guarded(s + 1, strlen(s + 1)) ? s + 1 : s;

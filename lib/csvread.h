@@ -76,4 +76,9 @@ int crm_csv_header(struct crm_csv *c, struct crm_err *e);
 int crm_csv_guarded(const char *s, size_t n);
 const char *crm_csv_unguard(const char *s);
 
+/* Append s[0..n) to b as a CSV field: quoted when it holds a comma, a
+ * quote, a line break or an edge space, and guarded (crm_csv_guarded)
+ * when a spreadsheet would take it for a formula. */
+int crm_csv_put(struct crm_buf *b, const char *s, size_t n);
+
 #endif

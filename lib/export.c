@@ -13,6 +13,7 @@
 
 #include "crypt.h"
 #include "export.h"
+#include "ndjson.h"
 #include "normalize.h"
 #include "row.h"
 
@@ -346,4 +347,108 @@ out:
 		crm_stmt_free(st);
 	crm_buf_release(&sql);
 	return rc;
+}
+
+/* Index of column name in st, or -1. */
+static int stmt_col(struct crm_stmt *st, const char *name)
+{
+	for (int i = 0; i < crm_stmt_columns(st); i++)
+		if (!strcmp(crm_stmt_column_name(st, i), name))
+			return i;
+	return -1;
+}
+
+static int cols_add(struct crm_export_cols *c, const char *name, int col)
+{
+	char **n = realloc(c->name, (c->n + 1) * sizeof(*n));
+	int *k;
+
+	if (!n)
+		return -1;
+	c->name = n;
+	if (!(k = realloc(c->col, (c->n + 1) * sizeof(*k))))
+		return -1;
+	c->col = k;
+	if (!(c->name[c->n] = strdup(name)))
+		return -1;
+	c->col[c->n++] = col;
+	return 0;
+}
+
+void crm_export_columns_release(struct crm_export_cols *c)
+{
+	for (size_t i = 0; i < c->n; i++)
+		free(c->name[i]);
+	free(c->name);
+	free(c->col);
+	memset(c, 0, sizeof(*c));
+}
+
+int crm_export_columns(struct crm_store *db, const struct crm_export_query *q,
+		       struct crm_stmt *st, const char *fields, int lenient,
+		       struct crm_export_cols *c, struct crm_err *e)
+{
+	char **keys = NULL;
+	size_t n = 0;
+	int rc = 0;
+
+	memset(c, 0, sizeof(*c));
+	c->attrs = stmt_col(st, "attrs");
+	c->id = stmt_col(st, "id");
+	if (fields) {
+		char *list = strdup(fields), *p = list, *tok;
+
+		if (!list)
+			return crm_err_set(e, CRM_ESOFTWARE, "out of memory");
+		while (!rc && (tok = strsep(&p, ",")) != NULL) {
+			int col = stmt_col(st, tok);
+
+			if (col < 0 && strncmp(tok, "attrs.", 6) && !lenient)
+				rc = crm_err_set(e, CRM_EUSAGE, "--fields: %ss have no field '%s'",
+						 q->type->kind, tok);
+			else if (cols_add(c, tok, col) < 0)
+				rc = crm_err_set(e, CRM_ESOFTWARE, "out of memory");
+		}
+		free(list);
+		return rc;
+	}
+	for (int i = 0; i < crm_stmt_columns(st) && !rc; i++)
+		if (strcmp(crm_stmt_column_name(st, i), "attrs") != 0 &&
+		    cols_add(c, crm_stmt_column_name(st, i), i) < 0)
+			rc = crm_err_set(e, CRM_ESOFTWARE, "out of memory");
+	if (rc || crm_export_attr_keys(db, q, &keys, &n, e) < 0)
+		return -1;
+	for (size_t i = 0; i < n; i++) {
+		char name[512];
+
+		snprintf(name, sizeof(name), "attrs.%s", keys[i]);
+		if (!rc && cols_add(c, name, -1) < 0)
+			rc = crm_err_set(e, CRM_ESOFTWARE, "out of memory");
+		free(keys[i]);
+	}
+	free(keys);
+	return rc;
+}
+
+int crm_export_cell(struct crm_stmt *st, const char *table, const struct crm_export_cols *c,
+		    size_t i, json_t *attrs, struct crm_buf *out, struct crm_err *e)
+{
+	int col = c->col[i];
+
+	crm_buf_reset(out);
+	if (col < 0 && !strncmp(c->name[i], "attrs.", 6)) {
+		json_t *v = json_object_get(attrs, c->name[i] + 6);
+
+		if (json_is_string(v))
+			crm_buf_add(out, json_string_value(v), json_string_length(v));
+		else if (v && !json_is_null(v))
+			crm_json_value(out, v);
+	} else if (col >= 0 && crm_stmt_type(st, col) == CRM_REAL) {
+		crm_json_num(out, crm_stmt_double(st, col));
+	} else if (col >= 0 &&
+		   crm_row_cell(st, col, table, crm_stmt_column_name(st, col),
+				c->id >= 0 ? crm_stmt_text(st, c->id) : NULL, out, e) < 0) {
+		return -1;	/* a sealed cell opened; one whose key was erased is empty */
+	}
+	return out->data ? 0 : crm_buf_add(out, "", 0);
 }

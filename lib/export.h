@@ -5,6 +5,8 @@
 #ifndef CRM_EXPORT_H
 #define CRM_EXPORT_H
 
+#include <jansson.h>
+
 #include "entity.h"
 #include "store/store.h"
 #include "util.h"
@@ -57,5 +59,34 @@ int crm_export_match(const struct crm_export_query *q, struct crm_stmt *st, stru
  */
 int crm_export_attr_keys(struct crm_store *db, const struct crm_export_query *q,
 			 char ***keys, size_t *n, struct crm_err *e);
+
+/* The columns of an export as CSV or a table, by name: each a column of
+ * the statement, or (col -1) a custom field attrs.KEY. */
+struct crm_export_cols {
+	char **name;
+	int *col;
+	size_t n;
+	int attrs, id;		/* the statement's attrs and id columns, or -1 */
+};
+
+/*
+ * The columns of st for q: those of fields (comma-separated; one that is
+ * neither a column nor attrs.KEY is CRM_EUSAGE, unless lenient, which
+ * leaves it empty), or without fields every column and then every custom
+ * field of the records q selects. 0, or -1 with e.
+ */
+int crm_export_columns(struct crm_store *db, const struct crm_export_query *q,
+		       struct crm_stmt *st, const char *fields, int lenient,
+		       struct crm_export_cols *c, struct crm_err *e);
+void crm_export_columns_release(struct crm_export_cols *c);
+
+/*
+ * The text of column i of c in st's current row into out (reset first):
+ * a number as JSON writes it, a sealed cell opened (empty when its key
+ * was erased), a custom field looked up in attrs (the row's, parsed). 0,
+ * or -1 with e when a sealed cell does not open.
+ */
+int crm_export_cell(struct crm_stmt *st, const char *table, const struct crm_export_cols *c,
+		    size_t i, json_t *attrs, struct crm_buf *out, struct crm_err *e);
 
 #endif
