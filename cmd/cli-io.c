@@ -12,6 +12,7 @@
 
 #include "cli.h"
 #include "../lib/ndjson.h"
+#include "../lib/row.h"
 #include "../lib/store/store.h"
 
 void cli_in_init(struct cli_in *in, char **files, int nfiles)
@@ -278,4 +279,9 @@ char *cli_file(const char *path, size_t cap)
 	text = cli_slurp(fp, path, cap);
 	fclose(fp);
 	return text;
+}
+
+int cli_row_kind(struct crm_buf *b, struct crm_stmt *st, void *kind)
+{
+	return crm_row_json(b, st, kind, NULL);
 }

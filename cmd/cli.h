@@ -137,6 +137,8 @@ void cli_table_object(json_t *o, const char *const *keys, int *header);
  */
 int cli_rows(struct crm_stmt *st, int (*row)(struct crm_buf *b, struct crm_stmt *st, void *ctx),
 	     void *ctx, const char *const *keys, int table);
+/* A row as an NDJSON record of kind (a string), for cli_rows. */
+int cli_row_kind(struct crm_buf *b, struct crm_stmt *st, void *kind);
 
 /* Is fd a terminal, and may we use colour on it ($NO_COLOR, --color)? */
 int cli_isatty(int fd);

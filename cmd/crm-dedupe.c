@@ -125,12 +125,6 @@ static const char *const rec_keys[] = { "id", "duplicate.action", "duplicate.of"
 static const char *const row_keys[] = { "id", "a_id", "b_id", "survivor_id", "merged_id",
 					"probability", "reason", NULL };
 
-/* A row as an NDJSON record of kind ctx. */
-static int kind_row(struct crm_buf *b, struct crm_stmt *st, void *ctx)
-{
-	return crm_row_json(b, st, ctx, NULL);
-}
-
 static int cmd_review(void)
 {
 	struct crm_store *db = cli_open(CRM_STORE_READONLY);
@@ -139,7 +133,7 @@ static int cmd_review(void)
 
 	if (crm_dedupe_review_rows(db, &st, &e) < 0)
 		cli_die_err(&e);
-	cli_rows(st, kind_row, (void *)"review", row_keys, table);
+	cli_rows(st, cli_row_kind, (void *)"review", row_keys, table);
 	crm_store_close(db);
 	return cli_finish(0);
 }
@@ -152,7 +146,7 @@ static int cmd_merges(void)
 
 	if (crm_merge_rows(db, &st, &e) < 0)
 		cli_die_err(&e);
-	cli_rows(st, kind_row, (void *)"merge", row_keys, table);
+	cli_rows(st, cli_row_kind, (void *)"merge", row_keys, table);
 	crm_store_close(db);
 	return cli_finish(0);
 }

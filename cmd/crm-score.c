@@ -70,87 +70,31 @@ static int cmd_train(struct crm_store *db, const struct crm_entity *t,
 {
 	struct crm_model m;
 	struct crm_err e = { 0 };
+	struct crm_buf b;
 	int activated;
 
 	crm_model_init(&m);
+	crm_buf_init(&b, 0);
 	if (crm_model_train(db, t, o, &m, &activated, &e) < 0)
 		cli_die_err(&e);
-	{
-		struct crm_buf b;
-
-		crm_buf_init(&b, 0);
-		crm_buf_addf(&b, "{\"type\":\"model\",\"id\":\"%s\",\"entity\":\"%s\",\"active\":%s,"
-			     "\"auc\":%.4f,\"auc_ci\":[%.4f,%.4f],\"signal\":%s,\"logloss\":%.4f,"
-			     "\"base_logloss\":%.4f,\"brier\":%.4f,\"base_rate\":%.4f,\"folds\":%d,"
-			     "\"fold_order\":\"%s\",\"train\":%zu,\"trees\":%zu,\"depth\":%d,"
-			     "\"min_child_weight\":%g,\"features\":%zu",
-			     m.id, t->kind, activated ? "true" : "false", m.metrics.auc, m.metrics.auc_lo,
-			     m.metrics.auc_hi, m.metrics.signal ? "true" : "false", m.metrics.logloss,
-			     m.metrics.base_logloss, m.metrics.brier, m.metrics.base_rate, m.metrics.folds,
-			     m.metrics.by_time ? "time" : "stratified", m.metrics.ntrain, m.metrics.trees,
-			     m.metrics.depth, m.metrics.mcw, m.schema.nfeat);
-		if (!isnan(m.metrics.holdout_auc))
-			crm_buf_addf(&b, ",\"holdout_auc\":%.4f", m.metrics.holdout_auc);
-		if (!m.metrics.signal)
-			crm_buf_adds(&b, ",\"verdict\":\"no signal\"");
-		crm_buf_adds(&b, "}\n");
-		cli_write(b.data, b.len);
-		crm_buf_release(&b);
-	}
+	crm_model_json(&b, &m, activated);
+	cli_write(b.data, b.len);
 	if (!quiet) {
-		cli_log(CLI_INFO, "model %s: %zu features, %zu trees (depth %d), %d-fold cross-validation "
-			"(%s folds) on %zu closed %ss, then refit on all of them", m.id,
-			m.schema.nfeat, m.metrics.trees, m.metrics.depth, m.metrics.folds,
-			m.metrics.by_time ? "business-time" : "stratified random",
-			m.metrics.ntrain, t->kind);
-		fprintf(stderr, "  cross-validated AUC %.4f (95%% interval %.4f-%.4f), log loss %.4f "
-			"(base rate's %.4f), Brier %.4f, base rate %.1f%%\n",
-			m.metrics.auc, m.metrics.auc_lo, m.metrics.auc_hi, m.metrics.logloss,
-			m.metrics.base_logloss, m.metrics.brier, 100 * m.metrics.base_rate);
-		if (!isnan(m.metrics.holdout_auc))
-			fprintf(stderr, "  held-out AUC %.4f\n", m.metrics.holdout_auc);
-		if (!m.metrics.signal)
-			fprintf(stderr, "  no signal: %s; the model is %s\n",
-				m.metrics.auc_lo <= 0.5 ? "the AUC's 95% interval does not lie above chance (0.5)"
-							: "its log loss is no better than the base rate's",
-				activated ? "active (--force)" : "NOT activated: its scores would rank by chance");
-		else if (!activated)
-			fprintf(stderr, "  NOT activated: the active model is better (--force)\n");
-		for (size_t k = 0; k < m.nleaks; k++)
-			fprintf(stderr, "  left out %s: %s\n", m.leak[k], m.leak_why[k]);
-		fprintf(stderr, "  reliability: predicted -> observed (n)\n");
-		for (int b = 0; b < 10; b++)
-			if (m.metrics.bin_n[b])
-				fprintf(stderr, "    %.1f-%.1f  %.3f -> %.3f (%zu)\n", b / 10.0,
-					(b + 1) / 10.0, m.metrics.bin_pred[b],
-					m.metrics.bin_obs[b], m.metrics.bin_n[b]);
+		char *rest;
+
+		crm_buf_reset(&b);
+		crm_model_report(&b, &m, activated);
+		rest = strchr(b.data, '\n');
+		cli_log(CLI_INFO, "%.*s", (int)(rest - b.data), b.data);
+		fputs(rest + 1, stderr);
 	}
+	crm_buf_release(&b);
 	crm_model_release(&m);
 	return 0;
 }
 
-/*
- * The active model of type t with its overrides, every live record's
- * features as of now in d, and their probabilities in *p (a new array).
- */
-static void load_scored(struct crm_store *db, const struct crm_entity *t,
-			struct crm_model *m, struct crm_dataset *d, float **p)
-{
-	struct crm_err e = { 0 };
-
-	crm_model_init(m);
-	crm_dataset_init(d, t);
-	if (crm_model_load(db, t, NULL, m, &e) < 0 ||
-	    crm_override_load(db, t, m, &e) < 0 ||
-	    crm_dataset_build(d, db, NULL, &m->schema, &e) < 0)
-		cli_die_err(&e);
-	*p = malloc((d->n ? d->n : 1) * sizeof(**p));
-	if (!*p)
-		cli_die(CRM_ESOFTWARE, "out of memory");
-	if (d->n && crm_model_predict_adjusted(m, d, 0, d->n, *p, &e) < 0)
-		cli_die_err(&e);
-}
-
+static const char *const model_keys[] = { "id", "entity", "active", "created_at", NULL };
+static const char *const weight_keys[] = { "id", "entity", "feature", "action", "value", "who", "why:30", NULL };
 static int table = -1;	/* -f: a table of scores, else NDJSON */
 static int header_done;
 static struct crm_store *names_db;	/* where the table's names are read */
@@ -183,90 +127,6 @@ static int out_record(const char *line, size_t len)
 	if (cli_write(line, len) < 0)
 		return -1;
 	return len && line[len - 1] == '\n' ? 0 : cli_write("\n", 1);
-}
-
-static void put_score(struct crm_store *db, const char *id, const char *model, float p,
-		      const char *now)
-{
-	struct crm_err e = { 0 };
-
-	if (crm_score_put(db, id, model, p, now, &e) < 0)
-		cli_die_err(&e);
-}
-
-static void put_meta(struct crm_store *db, const char *key, const char *value)
-{
-	struct crm_err e = { 0 };
-
-	if (crm_store_set_meta(db, key, value, &e) < 0)
-		cli_die_err(&e);
-}
-
-/*
- * Records from files or stdin: each of the type is scored as it is when
- * it arrives (a chunk at a time) and gets score, probability and model
- * keys, or "score": null and the reason; a merged id is scored as its
- * survivor, with merged_into. Everything else passes through.
- */
-/*
- * A record with the score keys added. The line is extended as it is when
- * it is a plain object without them (most records: no tree is built);
- * else through jansson.
- */
-static void put_scored(const char *line, size_t len, const struct crm_scored *o,
-		       const char *model, struct crm_buf *b)
-{
-	size_t end = len;
-
-	crm_buf_reset(b);
-	while (end && (line[end - 1] == ' ' || line[end - 1] == '\t'))
-		end--;
-	if (end && line[end - 1] == '}' && !memmem(line, len, "\"score\"", 7) &&
-	    !memmem(line, len, "\"merged_into\"", 13) && !memmem(line, len, "\"reason\"", 8) &&
-	    !memmem(line, len, "\"probability\"", 13) && !memmem(line, len, "\"model\"", 7)) {
-		size_t k = end - 1;
-
-		while (k && (line[k - 1] == ' ' || line[k - 1] == '\t'))
-			k--;
-		crm_buf_add(b, line, k);
-		if (k && line[k - 1] != '{')
-			crm_buf_addc(b, ',');
-		if (o->merged)
-			crm_buf_addf(b, "\"merged_into\":\"%s\",", o->id);
-		if (o->outsider)
-			crm_buf_adds(b, "\"in_database\":false,");
-		if (isnan(o->p)) {
-			crm_buf_adds(b, "\"score\":null,\"reason\":");
-			crm_json_str(b, o->reason, strlen(o->reason));
-		} else {
-			crm_buf_addf(b, "\"score\":%ld,\"probability\":", lround(100.0 * o->p));
-			crm_json_num(b, round(o->p * 1e4) / 1e4);
-			crm_buf_addf(b, ",\"model\":\"%s\"", model);
-		}
-		crm_buf_adds(b, "}");
-		return;
-	}
-	{
-		json_t *j = json_loadb(line, len, 0, NULL);
-		char *text;
-
-		if (o->merged)
-			json_object_set_new(j, "merged_into", json_string(o->id));
-		if (o->outsider)
-			json_object_set_new(j, "in_database", json_false());
-		if (isnan(o->p)) {
-			json_object_set_new(j, "score", json_null());
-			json_object_set_new(j, "reason", json_string(o->reason));
-		} else {
-			json_object_set_new(j, "score", json_integer(lround(100.0 * o->p)));
-			json_object_set_new(j, "probability", json_real(round(o->p * 1e4) / 1e4));
-			json_object_set_new(j, "model", json_string(model));
-		}
-		text = json_dumps(j, JSON_COMPACT | JSON_REAL_PRECISION(6));
-		crm_buf_adds(b, text ? text : "");
-		free(text);
-		json_decref(j);
-	}
 }
 
 /* The id of a record line into id[CRM_ID_MAX], "" when none. */
@@ -329,27 +189,16 @@ static int cmd_score_stream(struct crm_store *db, const struct crm_entity *t, in
 				out_record(in.line[i], in.len[i]);
 				continue;
 			}
-			put_scored(in.line[i], in.len[i], &out[k++], sc.m.id, &b);
+			crm_scored_json(&b, in.line[i], in.len[i], &out[k++], sc.m.id);
 			out_record(b.data, b.len);
 		}
 	}
 	if (crm_scoring_flush(&sc, db, &e) < 0)
 		cli_die_err(&e);
 	if (!quiet) {
-		struct crm_buf m;
-
-		crm_buf_init(&m, 0);
-		crm_buf_addf(&m, "%zu %ss scored with model %s", sc.scored, t->kind, sc.m.id);
-		if (sc.merged)
-			crm_buf_addf(&m, " (%zu as the record they were merged into)", sc.merged);
-		if (sc.closed)
-			crm_buf_addf(&m, "; %zu closed, not scored", sc.closed);
-		if (sc.outsiders)
-			crm_buf_addf(&m, "; %zu not in the database, scored from their own fields", sc.outsiders);
-		if (sc.missing)
-			crm_buf_addf(&m, "; %zu not in the database, not scored", sc.missing);
-		cli_log(CLI_INFO, "%s", m.data);
-		crm_buf_release(&m);
+		crm_buf_reset(&b);
+		crm_scoring_summary(&b, &sc);
+		cli_log(CLI_INFO, "%s", b.data);
 	}
 	cli_in_release(&in);
 	crm_buf_release(&b);
@@ -363,80 +212,39 @@ static int cmd_score_stream(struct crm_store *db, const struct crm_entity *t, in
 
 static int cmd_score(struct crm_store *db, const struct crm_entity *t, int quiet)
 {
-	struct crm_model m;
-	struct crm_dataset d;
+	struct crm_scoring_run r;
 	struct crm_err e = { 0 };
-	float *p;
-	size_t *open, nopen = 0;
-	size_t *rank;
-	char now[32];
+	struct crm_buf b, why;
 	double t0 = crm_now();
 
-	load_scored(db, t, &m, &d, &p);
-	open = malloc((d.n ? d.n : 1) * sizeof(*open));
-	rank = malloc((d.n ? d.n : 1) * sizeof(*rank));
-	if (!open || !rank)
-		cli_die(CRM_ESOFTWARE, "out of memory");
-	for (size_t i = 0; i < d.n; i++)
-		if (isnan(d.y[i]))
-			open[nopen++] = i;
-	crm_timestamp(now, sizeof(now));
-	if (crm_store_begin(db, &e) < 0)
+	if (crm_scoring_run(db, t, &r, &e) < 0)
 		cli_die_err(&e);
-	/* The history rates as of this run, for explaining one record fast. */
-	{
-		struct crm_buf h;
-		char key[64];
+	crm_buf_init(&b, 0);
+	crm_buf_init(&why, 0);
+	for (size_t k = 0; k < r.nopen; k++) {
+		size_t i = r.open[k];
 
-		crm_buf_init(&h, 0);
-		snprintf(key, sizeof(key), "history.%s", m.id);
-		if (crm_dataset_history_json(&d, &h) < 0)
-			cli_die(CRM_ESOFTWARE, "out of memory");
-		put_meta(db, key, h.data);
-		crm_buf_release(&h);
-	}
-	for (size_t k = 0; k < nopen; k++)
-		put_score(db, d.id[open[k]], m.id, p[open[k]], now);
-	if (crm_store_commit(db, &e) < 0)
-		cli_die_err(&e);
-	/* Highest first, with ranks; equal scores by engagement this week. */
-	memcpy(rank, open, nopen * sizeof(*rank));
-	crm_scoring_rank(&d, p, rank, nopen);
-	for (size_t k = 0; k < nopen; k++) {
-		size_t i = rank[k];
-		char line[256];
-		int len = snprintf(line, sizeof(line),
-			"{\"type\":\"%s\",\"id\":\"%s\",\"score\":%ld,\"probability\":%.4f,\"rank\":%zu,\"model\":\"%s\"}\n",
-			t->kind, d.id[i], lround(100.0 * p[i]), p[i], k + 1, m.id);
-
+		crm_buf_reset(&b);
+		crm_buf_addf(&b, "{\"type\":\"%s\",\"id\":\"%s\",\"score\":%ld,\"probability\":%.4f,"
+			     "\"rank\":%zu,\"model\":\"%s\"", t->kind, r.d.id[i], lround(100.0 * r.p[i]),
+			     r.p[i], k + 1, r.m.id);
 		if (table) {	/* a person reads why, too */
-			struct crm_buf why, w;
-
-			crm_buf_init(&why, 0);
-			crm_buf_init(&w, 0);
-			if (crm_explain_reason(&m, &d, i, &why, &e) < 0)
+			crm_buf_reset(&why);
+			if (crm_explain_reason(&r.m, &r.d, i, &why, &e) < 0)
 				cli_die_err(&e);
-			crm_buf_add(&w, line, (size_t)len - 2);	/* without "}\n" */
-			crm_buf_adds(&w, ",\"why\":");
-			crm_json_str(&w, why.data ? why.data : "", why.len);
-			crm_buf_addc(&w, '}');
-			if (out_record(w.data, w.len) < 0)
-				k = nopen;
-			crm_buf_release(&why);
-			crm_buf_release(&w);
-			continue;
+			crm_buf_adds(&b, ",\"why\":");
+			crm_json_str(&b, why.data ? why.data : "", why.len);
 		}
-		if (out_record(line, (size_t)len) < 0)
+		crm_buf_adds(&b, "}\n");
+		if (out_record(b.data, b.len) < 0)
 			break;
 	}
 	if (!quiet)
 		cli_log(CLI_INFO, "%zu open %ss scored with model %s in %.2f s; equal scores "
-			"ranked by engagement this week", nopen, t->kind, m.id, crm_now() - t0);
-	free(p);
-	free(open);
-	free(rank);
-	crm_dataset_release(&d);
-	crm_model_release(&m);
+			"ranked by engagement this week", r.nopen, t->kind, r.m.id, crm_now() - t0);
+	crm_buf_release(&b);
+	crm_buf_release(&why);
+	crm_scoring_run_release(&r);
 	return 0;
 }
 
@@ -549,32 +357,15 @@ int main(int argc, char **argv)
 			cli_die(CRM_EIO, "%s: %s", dump_path, strerror(errno));
 	} else if (!strcmp(cmd, "models")) {
 		struct crm_stmt *st;
-		struct crm_buf b;
 
 		/* metrics and params as JSON columns, written as JSON (row.h). */
 		if (crm_model_rows(db, t_given ? t->kind : NULL, &st, &e) < 0)
 			cli_die_err(&e);
-		crm_buf_init(&b, 0);
-		while (crm_stmt_step(st, &e) > 0) {
-			crm_buf_reset(&b);
-			crm_row_json(&b, st, "model", NULL);
-			cli_write(b.data, b.len);
-		}
-		crm_buf_release(&b);
-		crm_stmt_free(st);
+		cli_rows(st, cli_row_kind, (void *)"model", model_keys, table);
 	} else if (!strcmp(cmd, "activate")) {
 		if (optind + 2 != argc)
 			cli_die(CRM_EUSAGE, "activate: give one model id (see 'crm-score models')");
-		if (t_given) {	/* "-t deal": the model must be a deal model */
-			char kind[32] = "";
-
-			if (crm_model_kind(db, argv[optind + 1], kind, sizeof(kind), &e) < 0)
-				cli_die_err(&e);
-			if (*kind && strcmp(kind, t->kind))
-				cli_die(CRM_EUSAGE, "activate: %s is a %s model, not a %s model",
-					argv[optind + 1], kind, t->kind);
-		}
-		if (crm_model_activate(db, argv[optind + 1], &e) < 0)
+		if (crm_model_activate(db, argv[optind + 1], t_given ? t->kind : NULL, &e) < 0)
 			cli_die_err(&e);
 		printf("{\"type\":\"model\",\"id\":\"%s\",\"active\":true}\n", argv[optind + 1]);
 	} else if (!strcmp(cmd, "weight")) {
@@ -585,18 +376,6 @@ int main(int argc, char **argv)
 		if (!who || !*who) {	/* as the audit trail names a command's user */
 			crm_actor_cli(actor, sizeof(actor));
 			who = actor;
-		}
-		if (strcmp(action, "clear")) {
-			struct crm_buf near;
-			int known;
-
-			crm_buf_init(&near, 0);
-			if ((known = crm_feature_known(db, t, argv[optind + 1], &near, &e)) < 0)
-				cli_die_err(&e);
-			if (!known)
-				cli_die(CRM_EUSAGE, "weight: %ss have no feature '%s'%s%s", t->kind, argv[optind + 1],
-					near.len ? "; close: " : "", near.len ? near.data : "");
-			crm_buf_release(&near);
 		}
 		if (crm_override_add(db, t, argv[optind + 1], action, value, who, why, &e) < 0)
 			cli_die_err(&e);
@@ -615,19 +394,11 @@ int main(int argc, char **argv)
 			cli_log(CLI_INFO, "takes effect when the next model is trained ('crm-score train')");
 	} else if (!strcmp(cmd, "weights")) {
 		struct crm_stmt *st;
-		struct crm_buf b;
 
 		/* Every override ever made, newest last: the audit trail. */
 		if (crm_override_rows(db, NULL, 1, &st, &e) < 0)
 			cli_die_err(&e);
-		crm_buf_init(&b, 0);
-		while (crm_stmt_step(st, &e) > 0) {
-			crm_buf_reset(&b);
-			crm_row_json(&b, st, "weight", NULL);
-			cli_write(b.data, b.len);
-		}
-		crm_buf_release(&b);
-		crm_stmt_free(st);
+		cli_rows(st, cli_row_kind, (void *)"weight", weight_keys, table);
 	} else {
 		cli_die(CRM_EUSAGE, "unknown command '%s' (want train, models, activate, weight or weights)", cmd);
 	}

@@ -1117,11 +1117,19 @@ out:
 	return rc;
 }
 
-int crm_model_activate(struct crm_store *db, const char *id, struct crm_err *e)
+int crm_model_activate(struct crm_store *db, const char *id, const char *kind, struct crm_err *e)
 {
 	struct crm_stmt *st;
 	int ok;
 
+	if (kind) {
+		char is[32] = "";
+
+		if (crm_model_kind(db, id, is, sizeof(is), e) < 0)
+			return -1;
+		if (*is && strcmp(is, kind))
+			return crm_err_set(e, CRM_EUSAGE, "%s is a %s model, not a %s model", id, is, kind);
+	}
 	if (crm_store_begin(db, e) < 0)
 		return -1;
 	if (crm_store_prepare(db, "UPDATE models SET active = 0 WHERE active = 1 AND entity = "
@@ -1250,6 +1258,18 @@ int crm_override_add(struct crm_store *db, const struct crm_entity *type,
 		return crm_err_set(e, CRM_EUSAGE, "monotone wants +1 or -1");
 	if (!strcmp(action, "scale") && (value < 0 || value > 10))
 		return crm_err_set(e, CRM_EUSAGE, "scale wants a factor from 0 to 10");
+	if (strcmp(action, "clear")) {	/* a feature cleared may be gone since */
+		struct crm_buf near;
+		int known;
+
+		crm_buf_init(&near, 0);
+		if ((known = crm_feature_known(db, type, feature, &near, e)) == 0)
+			crm_err_set(e, CRM_EUSAGE, "%ss have no feature '%s'%s%s", type->kind, feature,
+				    near.len ? "; close: " : "", near.len ? near.data : "");
+		crm_buf_release(&near);
+		if (known <= 0)
+			return -1;
+	}
 	crm_timestamp(now, sizeof(now));
 	if (crm_store_prepare(db, "INSERT INTO weights (entity, feature, action, value, who, why, at) "
 			       "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)", 0, &st, e) < 0)
@@ -1440,4 +1460,54 @@ int crm_model_kind(struct crm_store *db, const char *id, char *kind, size_t n, s
 {
 	*kind = '\0';
 	return crm_store_text1(db, "SELECT entity FROM models WHERE id = ?1", id, kind, n, e) < 0 ? -1 : 0;
+}
+
+int crm_model_json(struct crm_buf *b, const struct crm_model *m, int activated)
+{
+	const struct crm_metrics *x = &m->metrics;
+	int rc = crm_buf_addf(b, "{\"type\":\"model\",\"id\":\"%s\",\"entity\":\"%s\",\"active\":%s,"
+			      "\"auc\":%.4f,\"auc_ci\":[%.4f,%.4f],\"signal\":%s,\"logloss\":%.4f,"
+			      "\"base_logloss\":%.4f,\"brier\":%.4f,\"base_rate\":%.4f,\"folds\":%d,"
+			      "\"fold_order\":\"%s\",\"train\":%zu,\"trees\":%zu,\"depth\":%d,"
+			      "\"min_child_weight\":%g,\"features\":%zu",
+			      m->id, m->type->kind, activated ? "true" : "false", x->auc, x->auc_lo,
+			      x->auc_hi, x->signal ? "true" : "false", x->logloss, x->base_logloss,
+			      x->brier, x->base_rate, x->folds, x->by_time ? "time" : "stratified",
+			      x->ntrain, x->trees, x->depth, x->mcw, m->schema.nfeat);
+
+	if (!isnan(x->holdout_auc))
+		rc |= crm_buf_addf(b, ",\"holdout_auc\":%.4f", x->holdout_auc);
+	if (!x->signal)
+		rc |= crm_buf_adds(b, ",\"verdict\":\"no signal\"");
+	return rc | crm_buf_adds(b, "}\n");
+}
+
+int crm_model_report(struct crm_buf *b, const struct crm_model *m, int activated)
+{
+	const struct crm_metrics *x = &m->metrics;
+	int rc = crm_buf_addf(b, "model %s: %zu features, %zu trees (depth %d), %d-fold cross-validation "
+			      "(%s folds) on %zu closed %ss, then refit on all of them\n", m->id,
+			      m->schema.nfeat, x->trees, x->depth, x->folds,
+			      x->by_time ? "business-time" : "stratified random", x->ntrain, m->type->kind);
+
+	rc |= crm_buf_addf(b, "  cross-validated AUC %.4f (95%% interval %.4f-%.4f), log loss %.4f "
+			   "(base rate's %.4f), Brier %.4f, base rate %.1f%%\n", x->auc, x->auc_lo,
+			   x->auc_hi, x->logloss, x->base_logloss, x->brier, 100 * x->base_rate);
+	if (!isnan(x->holdout_auc))
+		rc |= crm_buf_addf(b, "  held-out AUC %.4f\n", x->holdout_auc);
+	if (!x->signal)
+		rc |= crm_buf_addf(b, "  no signal: %s; the model is %s\n",
+				   x->auc_lo <= 0.5 ? "the AUC's 95% interval does not lie above chance (0.5)"
+						    : "its log loss is no better than the base rate's",
+				   activated ? "active (--force)" : "NOT activated: its scores would rank by chance");
+	else if (!activated)
+		rc |= crm_buf_adds(b, "  NOT activated: the active model is better (--force)\n");
+	for (size_t k = 0; k < m->nleaks; k++)
+		rc |= crm_buf_addf(b, "  left out %s: %s\n", m->leak[k], m->leak_why[k]);
+	rc |= crm_buf_adds(b, "  reliability: predicted -> observed (n)\n");
+	for (int k = 0; k < 10; k++)
+		if (x->bin_n[k])
+			rc |= crm_buf_addf(b, "    %.1f-%.1f  %.3f -> %.3f (%zu)\n", k / 10.0, (k + 1) / 10.0,
+					   x->bin_pred[k], x->bin_obs[k], x->bin_n[k]);
+	return rc;
 }

@@ -119,8 +119,18 @@ int crm_model_load(struct crm_store *db, const struct crm_entity *type, const ch
 #define CRM_WEAK_AUC 0.65
 #define CRM_WEAK_NOTE "a weak model (AUC %.2f): it tells records apart only a little; read the reasons more than the score"
 
-/* Make model id the active one of its type (rollback is this). */
-int crm_model_activate(struct crm_store *db, const char *id, struct crm_err *e);
+/* A trained model as an NDJSON record ({"type":"model","id":...,
+ * "active":..., its metrics}), newline ended, appended to b. */
+int crm_model_json(struct crm_buf *b, const struct crm_model *m, int activated);
+
+/* The same for a person: a first line ("model ID: N features, ...")
+ * and indented ones (AUC, log loss, whether it is active and why not,
+ * features left out, the reliability table), appended to b. */
+int crm_model_report(struct crm_buf *b, const struct crm_model *m, int activated);
+
+/* Make model id the active one of its type (rollback is this); with
+ * kind, only a model of that kind (CRM_EUSAGE else). */
+int crm_model_activate(struct crm_store *db, const char *id, const char *kind, struct crm_err *e);
 
 /* The models of entity kind (NULL: every kind), oldest first, as rows
  * (id, entity, active, created_at, attrs: the metrics, payload: the
@@ -156,7 +166,8 @@ int crm_feature_known(struct crm_store *db, const struct crm_entity *t, const ch
  * Record an override of feature for type: action "exclude", "scale"
  * (value: factor on the feature's contribution), "monotone" (value +1 or
  * -1: the score may only rise, or only fall, with the feature) or "clear".
- * who and why are required.
+ * who and why are required; a feature not known (crm_feature_known) is
+ * CRM_EUSAGE, but for "clear".
  */
 int crm_override_add(struct crm_store *db, const struct crm_entity *type,
 		     const char *feature, const char *action, double value,

@@ -718,3 +718,132 @@ out:
 	free(want[1]);
 	return rc;
 }
+
+int crm_scored_json(struct crm_buf *b, const char *line, size_t len, const struct crm_scored *o,
+		    const char *model)
+{
+	size_t end = len;
+	int rc = 0;
+
+	crm_buf_reset(b);
+	while (end && (line[end - 1] == ' ' || line[end - 1] == '\t' || line[end - 1] == '\n'))
+		end--;
+	if (end && line[end - 1] == '}' && !memmem(line, len, "\"score\"", 7) &&
+	    !memmem(line, len, "\"merged_into\"", 13) && !memmem(line, len, "\"reason\"", 8) &&
+	    !memmem(line, len, "\"probability\"", 13) && !memmem(line, len, "\"model\"", 7)) {
+		size_t k = end - 1;
+
+		while (k && (line[k - 1] == ' ' || line[k - 1] == '\t'))
+			k--;
+		rc |= crm_buf_add(b, line, k);
+		if (k && line[k - 1] != '{')
+			rc |= crm_buf_addc(b, ',');
+		if (o->merged)
+			rc |= crm_buf_addf(b, "\"merged_into\":\"%s\",", o->id);
+		if (o->outsider)
+			rc |= crm_buf_adds(b, "\"in_database\":false,");
+		if (isnan(o->p)) {
+			rc |= crm_buf_adds(b, "\"score\":null,\"reason\":");
+			rc |= crm_json_str(b, o->reason, strlen(o->reason));
+		} else {
+			rc |= crm_buf_addf(b, "\"score\":%ld,\"probability\":", lround(100.0 * o->p));
+			rc |= crm_json_num(b, round(o->p * 1e4) / 1e4);
+			rc |= crm_buf_addf(b, ",\"model\":\"%s\"", model);
+		}
+		return rc | crm_buf_adds(b, "}");
+	}
+	{
+		json_t *j = json_loadb(line, len, 0, NULL);
+		char *text;
+
+		if (o->merged)
+			json_object_set_new(j, "merged_into", json_string(o->id));
+		if (o->outsider)
+			json_object_set_new(j, "in_database", json_false());
+		if (isnan(o->p)) {
+			json_object_set_new(j, "score", json_null());
+			json_object_set_new(j, "reason", json_string(o->reason));
+		} else {
+			json_object_set_new(j, "score", json_integer(lround(100.0 * o->p)));
+			json_object_set_new(j, "probability", json_real(round(o->p * 1e4) / 1e4));
+			json_object_set_new(j, "model", json_string(model));
+		}
+		text = json_dumps(j, JSON_COMPACT | JSON_REAL_PRECISION(6));
+		rc = crm_buf_adds(b, text ? text : "");
+		free(text);
+		json_decref(j);
+	}
+	return rc;
+}
+
+int crm_scoring_summary(struct crm_buf *b, const struct crm_scoring *s)
+{
+	int rc = crm_buf_addf(b, "%zu %ss scored with model %s", s->scored, s->t->kind, s->m.id);
+
+	if (s->merged)
+		rc |= crm_buf_addf(b, " (%zu as the record they were merged into)", s->merged);
+	if (s->closed)
+		rc |= crm_buf_addf(b, "; %zu closed, not scored", s->closed);
+	if (s->outsiders)
+		rc |= crm_buf_addf(b, "; %zu not in the database, scored from their own fields", s->outsiders);
+	if (s->missing)
+		rc |= crm_buf_addf(b, "; %zu not in the database, not scored", s->missing);
+	return rc;
+}
+
+void crm_scoring_run_release(struct crm_scoring_run *r)
+{
+	crm_model_release(&r->m);
+	crm_dataset_release(&r->d);
+	free(r->p);
+	free(r->open);
+	memset(r, 0, sizeof(*r));
+}
+
+int crm_scoring_run(struct crm_store *db, const struct crm_entity *t, struct crm_scoring_run *r,
+		    struct crm_err *e)
+{
+	struct crm_buf h;
+	char key[64], now[32];
+	int rc = -1;
+
+	memset(r, 0, sizeof(*r));
+	crm_model_init(&r->m);
+	crm_dataset_init(&r->d, t);
+	if (crm_model_load(db, t, NULL, &r->m, e) < 0 || crm_override_load(db, t, &r->m, e) < 0 ||
+	    crm_dataset_build(&r->d, db, NULL, &r->m.schema, e) < 0)
+		return -1;
+	r->p = malloc((r->d.n ? r->d.n : 1) * sizeof(*r->p));
+	r->open = malloc((r->d.n ? r->d.n : 1) * sizeof(*r->open));
+	if (!r->p || !r->open)
+		return crm_err_set(e, CRM_ESOFTWARE, "out of memory");
+	if (r->d.n && crm_model_predict_adjusted(&r->m, &r->d, 0, r->d.n, r->p, e) < 0)
+		return -1;
+	for (size_t i = 0; i < r->d.n; i++)
+		if (isnan(r->d.y[i]))
+			r->open[r->nopen++] = i;
+	crm_timestamp(now, sizeof(now));
+	crm_buf_init(&h, 0);
+	snprintf(key, sizeof(key), "history.%s", r->m.id);
+	if (crm_dataset_history_json(&r->d, &h) < 0) {
+		crm_err_set(e, CRM_ESOFTWARE, "out of memory");
+		goto out;
+	}
+	if (crm_store_begin(db, e) < 0)
+		goto out;
+	if (crm_store_set_meta(db, key, h.data, e) < 0)
+		goto rollback;
+	for (size_t k = 0; k < r->nopen; k++)
+		if (crm_score_put(db, r->d.id[r->open[k]], r->m.id, r->p[r->open[k]], now, e) < 0)
+			goto rollback;
+	if (crm_store_commit(db, e) < 0)
+		goto out;
+	crm_scoring_rank(&r->d, r->p, r->open, r->nopen);
+	rc = 0;
+	goto out;
+rollback:
+	crm_store_rollback(db);
+out:
+	crm_buf_release(&h);
+	return rc;
+}

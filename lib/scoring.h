@@ -70,6 +70,38 @@ int crm_scoring_chunk(struct crm_scoring *s, struct crm_store *db, const char *c
  */
 void crm_scoring_rank(const struct crm_dataset *d, const float *p, size_t *rows, size_t n);
 
+/*
+ * A record line[0..len) with o's keys added: score, probability and
+ * model, or "score": null and the reason; merged_into when o was merged,
+ * in_database false for an outsider. Appended to b (reset first), no
+ * newline. A plain object without those keys is extended as it is (no
+ * tree is built); others go through jansson.
+ */
+int crm_scored_json(struct crm_buf *b, const char *line, size_t len, const struct crm_scored *o,
+		    const char *model);
+
+/* What a run of crm_scoring_chunk did, as a sentence ("12 contacts
+ * scored with model m_..; 2 closed, not scored"), appended to b. */
+int crm_scoring_summary(struct crm_buf *b, const struct crm_scoring *s);
+
+/* Every open record of a type scored now with the active model. */
+struct crm_scoring_run {
+	struct crm_model m;	/* the active model, with its overrides */
+	struct crm_dataset d;	/* every live record's features now */
+	float *p;		/* probability of each row of d */
+	size_t *open, nopen;	/* the open rows, highest first (crm_scoring_rank) */
+};
+
+/*
+ * Score every open record of type t with its active model and store the
+ * scores, with the history rates as of this run (for explaining one
+ * record fast), in one transaction. 0, or -1 with e; release r either
+ * way.
+ */
+int crm_scoring_run(struct crm_store *db, const struct crm_entity *t, struct crm_scoring_run *r,
+		    struct crm_err *e);
+void crm_scoring_run_release(struct crm_scoring_run *r);
+
 /* Write the scores still pending, waiting for the lock if need be. */
 int crm_scoring_flush(struct crm_scoring *s, struct crm_store *db, struct crm_err *e);
 
