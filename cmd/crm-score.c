@@ -7,8 +7,6 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
-#include <unistd.h>
 
 #include <jansson.h>
 
@@ -17,8 +15,6 @@
 #include "../lib/scoring.h"
 #include "../lib/ndjson.h"
 #include "../lib/privacy.h"
-#include "../lib/reader.h"
-#include "../lib/row.h"
 #include "cli.h"
 #include "../lib/store/store.h"
 
@@ -101,23 +97,17 @@ static struct crm_store *names_db;	/* where the table's names are read */
 
 /* A record out: its NDJSON line, or a line of the table on a terminal,
  * where a person reads who the record is before its id. */
-static int out_record(const char *line, size_t len)
+static int out_record(void *ctx, const char *line, size_t len)
 {
+	(void)ctx;
 	static const char *const keys[] = { "rank:5", "score:6", "name:20", "company:20", "owner:14", "id:19",
 					    "why", NULL };
 
 	if (table) {
 		json_t *o = json_loadb(line, len, 0, NULL);
-		const char *id = json_string_value(json_object_get(o, "id"));
-		const struct crm_entity *t = id ? crm_entity_by_id(id) : NULL;
-		struct crm_label l;
-		struct crm_err e = { 0 };
 
-		if (t && names_db && crm_explain_label(names_db, t, id, &l, &e) > 0) {
-			json_object_set_new(o, "name", json_string(l.name));
-			json_object_set_new(o, "company", json_string(l.company));
-			json_object_set_new(o, "owner", json_string(l.owner));
-		}
+		if (names_db)
+			crm_explain_label_add(names_db, o);
 		if (json_object_get(o, "reason") && !json_object_get(o, "why"))	/* not scored */
 			json_object_set(o, "why", json_object_get(o, "reason"));
 		cli_table_object(o, keys, &header_done);
@@ -127,20 +117,6 @@ static int out_record(const char *line, size_t len)
 	if (cli_write(line, len) < 0)
 		return -1;
 	return len && line[len - 1] == '\n' ? 0 : cli_write("\n", 1);
-}
-
-/* The id of a record line into id[CRM_ID_MAX], "" when none. */
-static void line_id(const char *line, size_t len, char *id)
-{
-	*id = 0;
-	if (crm_json_top_string(line, len, "id", id, CRM_ID_MAX) < 0) {
-		json_t *o = json_loadb(line, len, 0, NULL);
-		const char *v = json_string_value(json_object_get(o, "id"));
-
-		if (v && strlen(v) < CRM_ID_MAX)
-			memcpy(id, v, strlen(v) + 1);
-		json_decref(o);
-	}
 }
 
 /*
@@ -156,43 +132,17 @@ static int cmd_score_stream(struct crm_store *db, const struct crm_entity *t, in
 	struct crm_err e = { 0 };
 	struct cli_in in;
 	struct crm_buf b;
-	const char **ids = NULL, **jsonp = NULL;
-	struct crm_scored *out = NULL;
-	char (*idv)[CRM_ID_MAX] = NULL;
-	size_t max = 1000;
 
 	if (crm_scoring_open(&sc, db, t, &e) < 0)
 		cli_die_err(&e);
-	ids = calloc(max, sizeof(*ids));
-	jsonp = calloc(max, sizeof(*jsonp));
-	out = calloc(max, sizeof(*out));
-	idv = calloc(max, sizeof(*idv));
-	if (!ids || !jsonp || !out || !idv)
-		cli_die(CRM_ESOFTWARE, "out of memory");
 	crm_buf_init(&b, 0);
 	cli_in_init(&in, files, nfiles);
-	while (cli_in_chunk(&in, max)) {
-		size_t k = 0;
-
-		for (size_t i = 0; i < in.n; i++) {
-			line_id(in.line[i], in.len[i], idv[i]);
-			if (crm_entity_by_id(idv[i]) == t) {
-				jsonp[k] = in.line[i];
-				ids[k++] = idv[i];
-			}
+	while (cli_in_chunk(&in, 1000))
+		if (crm_scoring_lines(&sc, db, in.line, in.len, in.n, out_record, NULL, &e) != 0) {
+			if (e.code)
+				cli_die_err(&e);
+			break;	/* the reader went away */
 		}
-		if (crm_scoring_chunk(&sc, db, ids, k, jsonp, out, &e) < 0)
-			cli_die_err(&e);
-		k = 0;
-		for (size_t i = 0; i < in.n; i++) {
-			if (crm_entity_by_id(idv[i]) != t) {	/* passed on */
-				out_record(in.line[i], in.len[i]);
-				continue;
-			}
-			crm_scored_json(&b, in.line[i], in.len[i], &out[k++], sc.m.id);
-			out_record(b.data, b.len);
-		}
-	}
 	if (crm_scoring_flush(&sc, db, &e) < 0)
 		cli_die_err(&e);
 	if (!quiet) {
@@ -202,10 +152,6 @@ static int cmd_score_stream(struct crm_store *db, const struct crm_entity *t, in
 	}
 	cli_in_release(&in);
 	crm_buf_release(&b);
-	free(ids);
-	free(jsonp);
-	free(out);
-	free(idv);
 	crm_scoring_release(&sc);
 	return 0;
 }
@@ -214,50 +160,37 @@ static int cmd_score(struct crm_store *db, const struct crm_entity *t, int quiet
 {
 	struct crm_scoring_run r;
 	struct crm_err e = { 0 };
-	struct crm_buf b, why;
+	struct crm_buf b;
 	double t0 = crm_now();
 
 	if (crm_scoring_run(db, t, &r, &e) < 0)
 		cli_die_err(&e);
 	crm_buf_init(&b, 0);
-	crm_buf_init(&why, 0);
 	for (size_t k = 0; k < r.nopen; k++) {
-		size_t i = r.open[k];
-
 		crm_buf_reset(&b);
-		crm_buf_addf(&b, "{\"type\":\"%s\",\"id\":\"%s\",\"score\":%ld,\"probability\":%.4f,"
-			     "\"rank\":%zu,\"model\":\"%s\"", t->kind, r.d.id[i], lround(100.0 * r.p[i]),
-			     r.p[i], k + 1, r.m.id);
-		if (table) {	/* a person reads why, too */
-			crm_buf_reset(&why);
-			if (crm_explain_reason(&r.m, &r.d, i, &why, &e) < 0)
-				cli_die_err(&e);
-			crm_buf_adds(&b, ",\"why\":");
-			crm_json_str(&b, why.data ? why.data : "", why.len);
-		}
-		crm_buf_adds(&b, "}\n");
-		if (out_record(b.data, b.len) < 0)
+		if (crm_scoring_run_json(&b, &r, k, table, &e) < 0)	/* a person reads why, too */
+			cli_die_err(&e);
+		if (out_record(NULL, b.data, b.len) < 0)
 			break;
 	}
 	if (!quiet)
 		cli_log(CLI_INFO, "%zu open %ss scored with model %s in %.2f s; equal scores "
 			"ranked by engagement this week", r.nopen, t->kind, r.m.id, crm_now() - t0);
 	crm_buf_release(&b);
-	crm_buf_release(&why);
 	crm_scoring_run_release(&r);
 	return 0;
 }
 
 static int follow_changed(void *ctx, const struct crm_follow_change *c)
 {
-	char line[512];
-	int n = snprintf(line, sizeof(line),
-			 "{\"type\":\"%s\",\"id\":\"%s\",\"score\":%d,\"previous\":%d,"
-			 "\"probability\":%.4f,\"model\":\"%s\",\"seq\":%lld,\"ms\":%.2f}\n",
-			 (const char *)ctx, c->id, c->score, c->previous, c->probability, c->model,
-			 c->seq, c->ms);
+	struct crm_buf b;
+	int rc;
 
-	return cli_write(line, (size_t)n) < 0 || fflush(stdout) != 0 ? -1 : 0;
+	crm_buf_init(&b, 0);
+	crm_follow_change_json(&b, ctx, c);
+	rc = cli_write(b.data, b.len) < 0 || fflush(stdout) != 0 ? -1 : 0;
+	crm_buf_release(&b);
+	return rc;
 }
 
 /* Follow the event log (crm_scoring_follow), printing the scores that moved. */
@@ -269,18 +202,23 @@ static int cmd_follow(struct crm_store *db, const struct crm_entity *t, long lon
 
 	if (crm_scoring_follow(db, t, from, once, follow_changed, (void *)t->kind, &st, &e) < 0 && e.code)
 		cli_die_err(&e);
-	if (!quiet)
-		cli_log(CLI_INFO, "%zu rescores, %zu changed; %.2f ms on average, %.2f at most; cursor %lld",
-			st.rescored, st.changed, st.rescored ? st.total_ms / (double)st.rescored : 0.0,
-			st.max_ms, st.cursor);
+	if (!quiet) {
+		struct crm_buf b;
+
+		crm_buf_init(&b, 0);
+		crm_follow_summary(&b, &st);
+		cli_log(CLI_INFO, "%s", b.data);
+		crm_buf_release(&b);
+	}
 	return 0;
 }
 
+/* Is s one of the subcommands (else a file of records)? */
 static int is_subcommand(const char *s)
 {
-	static const char *const sub[] = { "train", "models", "activate", "weight", "weights", NULL };
+	static const char *const sub[] = { "train", "models", "activate", "weight", "weights" };
 
-	for (int i = 0; sub[i]; i++)
+	for (size_t i = 0; i < sizeof(sub) / sizeof(sub[0]); i++)
 		if (!strcmp(s, sub[i]))
 			return 1;
 	return 0;
@@ -379,12 +317,11 @@ int main(int argc, char **argv)
 		}
 		if (crm_override_add(db, t, argv[optind + 1], action, value, who, why, &e) < 0)
 			cli_die_err(&e);
-		printf("{\"type\":\"weight\",\"entity\":\"%s\",\"feature\":", t->kind);
-		fflush(stdout);
 		{
 			struct crm_buf b;
 
 			crm_buf_init(&b, 0);
+			crm_buf_addf(&b, "{\"type\":\"weight\",\"entity\":\"%s\",\"feature\":", t->kind);
 			crm_json_str(&b, argv[optind + 1], strlen(argv[optind + 1]));
 			crm_buf_addf(&b, ",\"action\":\"%s\"}\n", action);
 			cli_write(b.data, b.len);

@@ -523,3 +523,17 @@ int crm_explain_id(struct crm_store *db, const struct crm_model *m, const char *
 	crm_dataset_release(&one);
 	return rc;
 }
+
+void crm_explain_label_add(struct crm_store *db, json_t *o)
+{
+	const char *id = json_string_value(json_object_get(o, "id"));
+	const struct crm_entity *t = id ? crm_entity_by_id(id) : NULL;
+	struct crm_label l;
+	struct crm_err e = { 0 };
+
+	if (t && crm_explain_label(db, t, id, &l, &e) > 0) {
+		json_object_set_new(o, "name", json_string(l.name));
+		json_object_set_new(o, "company", json_string(l.company));
+		json_object_set_new(o, "owner", json_string(l.owner));
+	}
+}

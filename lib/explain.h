@@ -7,6 +7,8 @@
 
 #include <pthread.h>
 
+#include <jansson.h>
+
 #include "store/store.h"
 
 #include "features.h"
@@ -35,6 +37,10 @@ struct crm_label {
 /* The label of record id of type t: 1 found, 0 no such record, -1 e. */
 int crm_explain_label(struct crm_store *db, const struct crm_entity *t, const char *id,
 		      struct crm_label *l, struct crm_err *e);
+
+/* The same added to the record o by its "id" (as name, company and
+ * owner), for a person reading a table; nothing when not found. */
+void crm_explain_label_add(struct crm_store *db, json_t *o);
 
 enum {
 	CRM_EXPLAIN_TABLE = 1,	/* table lines, not an NDJSON object */

@@ -368,3 +368,16 @@ int crm_json_top_string(const char *s, size_t n, const char *key, char *out, siz
 	}
 	return 0;
 }
+
+void crm_json_id(const char *s, size_t n, char *id, size_t idn)
+{
+	*id = 0;
+	if (crm_json_top_string(s, n, "id", id, idn) < 0) {
+		json_t *o = json_loadb(s, n, 0, NULL);
+		const char *v = json_string_value(json_object_get(o, "id"));
+
+		if (v && strlen(v) < idn)
+			memcpy(id, v, strlen(v) + 1);
+		json_decref(o);
+	}
+}

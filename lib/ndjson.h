@@ -44,6 +44,10 @@ int crm_ndjson_next(struct crm_reader *r, json_t **out, struct crm_err *e);
  */
 int crm_json_top_string(const char *s, size_t n, const char *key, char *out, size_t outn);
 
+/* The "id" of the JSON record s[0..n) into id (idn bytes; "" when it has
+ * none, or a longer one): read as crm_json_top_string does, else parsed. */
+void crm_json_id(const char *s, size_t n, char *id, size_t idn);
+
 /* Append s[0..n) as a quoted JSON string; invalid UTF-8 bytes become U+FFFD. */
 int crm_json_str(struct crm_buf *b, const char *s, size_t n);
 /* Append the JSON text s[0..n) without the white space between its

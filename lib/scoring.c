@@ -847,3 +847,88 @@ out:
 	crm_buf_release(&h);
 	return rc;
 }
+
+int crm_scoring_lines(struct crm_scoring *s, struct crm_store *db, char *const *line,
+		      const size_t *len, size_t n, int (*put)(void *ctx, const char *line, size_t len),
+		      void *ctx, struct crm_err *e)
+{
+	const char **ids = calloc(n ? n : 1, sizeof(*ids)), **json = calloc(n ? n : 1, sizeof(*json));
+	struct crm_scored *out = calloc(n ? n : 1, sizeof(*out));
+	char (*idv)[CRM_ID_MAX] = calloc(n ? n : 1, sizeof(*idv));
+	struct crm_buf b;
+	size_t k = 0;
+	int rc = -1;
+
+	crm_buf_init(&b, 0);
+	if (!ids || !json || !out || !idv) {
+		crm_err_set(e, CRM_ESOFTWARE, "out of memory");
+		goto out;
+	}
+	for (size_t i = 0; i < n; i++) {
+		crm_json_id(line[i], len[i], idv[i], CRM_ID_MAX);
+		if (crm_entity_by_id(idv[i]) == s->t) {
+			json[k] = line[i];
+			ids[k++] = idv[i];
+		}
+	}
+	if (crm_scoring_chunk(s, db, ids, k, json, out, e) < 0)
+		goto out;
+	rc = 0;
+	k = 0;
+	for (size_t i = 0; i < n && !rc; i++) {
+		if (crm_entity_by_id(idv[i]) != s->t) {	/* passed on */
+			rc = put(ctx, line[i], len[i]);
+			continue;
+		}
+		if (crm_scored_json(&b, line[i], len[i], &out[k++], s->m.id) < 0) {
+			rc = crm_err_set(e, CRM_ESOFTWARE, "out of memory");
+			break;
+		}
+		rc = put(ctx, b.data, b.len);
+	}
+out:
+	crm_buf_release(&b);
+	free(ids);
+	free(json);
+	free(out);
+	free(idv);
+	return rc;
+}
+
+int crm_scoring_run_json(struct crm_buf *b, const struct crm_scoring_run *r, size_t k, int why,
+			 struct crm_err *e)
+{
+	size_t i = r->open[k];
+	int rc = crm_buf_addf(b, "{\"type\":\"%s\",\"id\":\"%s\",\"score\":%ld,\"probability\":%.4f,"
+			      "\"rank\":%zu,\"model\":\"%s\"", r->d.type->kind, r->d.id[i],
+			      lround(100.0 * r->p[i]), r->p[i], k + 1, r->m.id);
+
+	if (why) {
+		struct crm_buf w;
+
+		crm_buf_init(&w, 0);
+		if (crm_explain_reason(&r->m, &r->d, i, &w, e) < 0) {
+			crm_buf_release(&w);
+			return -1;
+		}
+		rc |= crm_buf_adds(b, ",\"why\":") | crm_json_str(b, w.data ? w.data : "", w.len);
+		crm_buf_release(&w);
+	}
+	if ((rc | crm_buf_adds(b, "}\n")) < 0)
+		return crm_err_set(e, CRM_ESOFTWARE, "out of memory");
+	return 0;
+}
+
+int crm_follow_change_json(struct crm_buf *b, const char *kind, const struct crm_follow_change *c)
+{
+	return crm_buf_addf(b, "{\"type\":\"%s\",\"id\":\"%s\",\"score\":%d,\"previous\":%d,"
+			    "\"probability\":%.4f,\"model\":\"%s\",\"seq\":%lld,\"ms\":%.2f}\n",
+			    kind, c->id, c->score, c->previous, c->probability, c->model, c->seq, c->ms);
+}
+
+int crm_follow_summary(struct crm_buf *b, const struct crm_follow_stats *st)
+{
+	return crm_buf_addf(b, "%zu rescores, %zu changed; %.2f ms on average, %.2f at most; cursor %lld",
+			    st->rescored, st->changed,
+			    st->rescored ? st->total_ms / (double)st->rescored : 0.0, st->max_ms, st->cursor);
+}

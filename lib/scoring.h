@@ -80,6 +80,17 @@ void crm_scoring_rank(const struct crm_dataset *d, const float *p, size_t *rows,
 int crm_scored_json(struct crm_buf *b, const char *line, size_t len, const struct crm_scored *o,
 		    const char *model);
 
+/*
+ * Score the records among the NDJSON lines line[0..n) (of any type) that
+ * are of s's type, as crm_scoring_chunk does, and hand every line to put
+ * in its order: those with their score keys (crm_scored_json), the
+ * others as they came. 0, -1 with e, or what put returned when not 0
+ * (e->code left 0).
+ */
+int crm_scoring_lines(struct crm_scoring *s, struct crm_store *db, char *const *line,
+		      const size_t *len, size_t n, int (*put)(void *ctx, const char *line, size_t len),
+		      void *ctx, struct crm_err *e);
+
 /* What a run of crm_scoring_chunk did, as a sentence ("12 contacts
  * scored with model m_..; 2 closed, not scored"), appended to b. */
 int crm_scoring_summary(struct crm_buf *b, const struct crm_scoring *s);
@@ -100,6 +111,11 @@ struct crm_scoring_run {
  */
 int crm_scoring_run(struct crm_store *db, const struct crm_entity *t, struct crm_scoring_run *r,
 		    struct crm_err *e);
+/* The k-th open record of r (by rank) as an NDJSON record (type, id,
+ * score, probability, rank, model; with why, its strongest reason, as
+ * "why"), newline ended, appended to b. 0, or -1 with e. */
+int crm_scoring_run_json(struct crm_buf *b, const struct crm_scoring_run *r, size_t k, int why,
+			 struct crm_err *e);
 void crm_scoring_run_release(struct crm_scoring_run *r);
 
 /* Write the scores still pending, waiting for the lock if need be. */
@@ -117,6 +133,11 @@ struct crm_follow_stats {
 	double total_ms, max_ms;
 	long long cursor;	/* where the next run goes on */
 };
+
+/* A change as an NDJSON record of type kind, newline ended, appended to
+ * b; what a run did as a sentence ("12 rescores, 3 changed; ..."). */
+int crm_follow_change_json(struct crm_buf *b, const char *kind, const struct crm_follow_change *c);
+int crm_follow_summary(struct crm_buf *b, const struct crm_follow_stats *st);
 
 /*
  * Follow the event log from event from (-1: where the last run stopped,
