@@ -1386,8 +1386,8 @@ struct ptable {
 	size_t cap, n;
 };
 
-/* Count one comparison pattern; -1 when out of memory. */
-static int ptable_add(struct ptable *pt, const uint8_t *lev, size_t nf)
+/* Count one comparison pattern, w times; -1 when out of memory. */
+static int ptable_add(struct ptable *pt, const uint8_t *lev, size_t nf, double w)
 {
 	uint64_t h;
 	size_t s;
@@ -1418,7 +1418,7 @@ static int ptable_add(struct ptable *pt, const uint8_t *lev, size_t nf)
 		memcpy(pt->t[s].lev, lev, nf);
 		pt->n++;
 	}
-	pt->t[s].count++;
+	pt->t[s].count += w;
 	return 0;
 }
 
@@ -1916,11 +1916,14 @@ static int estimate_m(struct crm_linkage *lk, int fi, int li)
 {
 	double msum[CRM_LINK_MAXF][CRM_LEVELS] = { { 0 } }, mweight[CRM_LINK_MAXF] = { 0 };
 	double m[CRM_LINK_MAXF][CRM_LEVELS];
+	uint32_t *deg = calloc(lk->n ? lk->n : 1, sizeof(*deg));
 
+	if (!deg)
+		return -1;
 	for (size_t r = 0; r < lk->nrules; r++) {
 		const struct crm_lrule *rule = &lk->rules[r];
 		struct ptable pt = { 0 };
-		double lambda = 0.01;
+		double lambda = 0.01, total = 0;
 		uint8_t mask[CRM_LINK_MAXF] = { 0 };
 		uint32_t cond[CRM_LINK_MAXF];
 
@@ -1938,21 +1941,45 @@ static int estimate_m(struct crm_linkage *lk, int fi, int li)
 				if (mask[k] && k != j && lk->mi[k][j] > MI_MIN)
 					cond[j] |= 1u << k;
 		}
-		for (size_t k = 0; k < rule->nsample; k++) {
-			uint8_t lev[CRM_LINK_MAXF];
+		/*
+		 * Each pair weighs 1 / sqrt(the pairs its two records have in
+		 * the rule): a record's evidence counts about once, however
+		 * many partners its block gives it. Else the pairs of one big
+		 * family (the thirty sites of a chain under its name, 435
+		 * pairs) outweigh hundreds of true copies, and EM learns the
+		 * family, not the record: that sites of a chain differ in
+		 * their address, so an address would tell nothing. For the
+		 * same reason a session counts in the mean of m by the
+		 * matches it found over the partners a record has in it: a
+		 * key that many records share at once (a chain's website, its
+		 * switchboard) speaks for a coarser grain than the record's.
+		 */
+		size_t records = 0;
 
-			compare_pair(lk, (uint32_t)(rule->sample[k] >> 32),
-				     (uint32_t)rule->sample[k], fi, li, lev);
-			if (ptable_add(&pt, lev, lk->nf) < 0) {
+		for (size_t k = 0; k < rule->nsample; k++) {
+			records += !deg[rule->sample[k] >> 32]++;
+			records += !deg[(uint32_t)rule->sample[k]]++;
+		}
+		for (size_t k = 0; k < rule->nsample; k++) {
+			uint32_t a = (uint32_t)(rule->sample[k] >> 32), b = (uint32_t)rule->sample[k];
+			uint8_t lev[CRM_LINK_MAXF];
+			double w = 1 / sqrt((double)deg[a] * (double)deg[b]);
+
+			compare_pair(lk, a, b, fi, li, lev);
+			total += w;
+			if (ptable_add(&pt, lev, lk->nf, w) < 0) {
 				free(pt.t);
+				free(deg);
 				return -1;
 			}
 		}
+		for (size_t k = 0; k < rule->nsample; k++)
+			deg[rule->sample[k] >> 32] = deg[(uint32_t)rule->sample[k]] = 0;
 		if (pt.n) {
 			double found;
 
 			lk->iterations += em(lk, &pt, m, &lambda, mask, cond);
-			found = lambda * (double)rule->nsample;
+			found = lambda * total * (double)records / (2.0 * (double)rule->nsample);
 			for (size_t i = 0; i < lk->nf; i++) {
 				if (mask[i])
 					continue;
@@ -1987,6 +2014,7 @@ static int estimate_m(struct crm_linkage *lk, int fi, int li)
 		refine(lk->f[i].m, lk->lab[1][i]);
 		refine(lk->f[i].u, lk->lab[0][i]);
 	}
+	free(deg);
 	return 0;
 }
 

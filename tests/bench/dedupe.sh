@@ -5,7 +5,9 @@
 #   Splink's fake_1000 (people with emails and cities), the Fodors-Zagats
 #   restaurants (real businesses, as accounts) from ../shared/data when
 #   present, and generated CRM copies (gen-people --crm: namesakes, job
-#   and channel changes, badge scans). For each: precision, recall and F1
+#   and channel changes, badge scans) and generated business sites from
+#   nine lists (gen-people --sites: chains of up to 30 sites sharing a
+#   name and website). For each: precision, recall and F1
 #   at the default merge threshold, the reliability table, pairs compared
 #   and the model's own estimate of its precision and recall; and, as the
 #   reference a user would write instead, exact-key rules in sqlite3 on
@@ -96,6 +98,10 @@ if [ -f "$D/dedupe/restaurants_fodors.csv" ]; then
 fi
 "$top"/scripts/gen-people --crm -n 20000 -d 0.3 -s 11 >"$dir/crm.csv"
 quality crm_copies contact 's/^E\([0-9]*\).*/\1/' "$dir/crm.csv" '^E(\d+)'
+# business sites from nine lists, as accounts, among chains that share a
+# name, a website and sometimes a switchboard
+"$top"/scripts/gen-people --sites -n 3000 -s 3 >"$dir/sites.csv"
+quality sites account 's/^S\([0-9]*\)-.*/\1/' "$dir/sites.csv" '^S(\d+)-'
 # people with up to 20 copies each, as registries and event lists hold them
 "$top"/scripts/gen-people -n 20000 -d 0.15 -m 20 -s 5 >"$dir/many.csv"
 quality many_copies contact 's/^E\([0-9]*\).*/\1/' "$dir/many.csv" '^E(\d+)'
