@@ -117,6 +117,19 @@ void cli_log_more(const char *fmt, ...)
 	va_end(ap);
 }
 
+void cli_log_report(const char *text)
+{
+	for (int first = 1; text && *text; first = 0) {
+		size_t n = strcspn(text, "\n");
+
+		if (first)
+			cli_log(CLI_INFO, "%.*s", (int)n, text);
+		else if (n > 2)
+			cli_log_more("%.*s", (int)(n - 2), text + 2);	/* without its indent */
+		text += n + (text[n] == '\n');
+	}
+}
+
 void cli_warn(const char *fmt, ...)
 {
 	va_list ap;

@@ -71,6 +71,10 @@ void cli_log(enum cli_level level, const char *fmt, ...);
 __attribute__((format(printf, 1, 2)))
 void cli_log_more(const char *fmt, ...);
 
+/* A report of lines: the first as cli_log (info), the others, indented
+ * by two spaces, as cli_log_more. */
+void cli_log_report(const char *text);
+
 __attribute__((format(printf, 1, 2)))
 void cli_warn(const char *fmt, ...);
 /* cli_warn and cli_log(CLI_INFO) of a line, as callbacks of lib/ (ctx

@@ -65,36 +65,6 @@ static double parse_p(const char *opt, const char *s)
 	return v;
 }
 
-static void write_pair(struct crm_buf *b, const struct crm_linkage *lk,
-		       const struct crm_pair *p, uint32_t cluster, double weakest,
-		       const char *action, const char *why)
-{
-	crm_buf_adds(b, "{\"type\":\"match\",\"a\":");
-	crm_json_str(b, lk->id[p->a], strlen(lk->id[p->a]));
-	crm_buf_adds(b, ",\"b\":");
-	crm_json_str(b, lk->id[p->b], strlen(lk->id[p->b]));
-	crm_buf_adds(b, ",\"probability\":");
-	crm_json_num(b, round((double)p->p * 1e6) / 1e6);
-	crm_buf_adds(b, ",\"weight\":");
-	crm_json_num(b, round((double)p->weight * 1e3) / 1e3);
-	crm_buf_addf(b, ",\"action\":\"%s\",", action);
-	if (*why) {
-		crm_buf_adds(b, "\"why\":");
-		crm_json_str(b, why, strlen(why));
-		crm_buf_addc(b, ',');
-	}
-	crm_buf_adds(b, "\"group\":");
-	crm_json_str(b, lk->id[cluster], strlen(lk->id[cluster]));
-	if (weakest < 1) {
-		crm_buf_adds(b, ",\"weakest\":");
-		crm_json_num(b, round(weakest * 1e6) / 1e6);
-	}
-	crm_buf_adds(b, ",\"fields\":");
-	crm_dedupe_fields_json(lk, p, b);
-	crm_buf_adds(b, "}\n");
-}
-
-
 /* ---- subcommands ---------------------------------------------------------- */
 
 static int table = -1;	/* -f: tables, else NDJSON */
@@ -289,62 +259,6 @@ static void read_incoming(struct incoming *in, const struct crm_entity *type,
 		qsort(in->ids, in->nids, sizeof(*in->ids), cmp_str);
 }
 
-/*
- * Incoming records that are not in the database (a dry run upstream, or
- * records from elsewhere) join the comparison with their own fields.
- * Returns how many.
- */
-static size_t add_outsiders(struct crm_store *db, struct crm_linkage *lk, const struct incoming *in)
-{
-	struct crm_err e = { 0 };
-	struct crm_stmt *st;
-	char sql[96];
-	size_t added = 0;
-
-	snprintf(sql, sizeof(sql), "SELECT 1 FROM %s WHERE id = ?1", lk->type->table);
-	if (crm_store_prepare(db, sql, 0, &st, &e) < 0)
-		cli_die_err(&e);
-	for (size_t k = 0; k < in->n; k++) {
-		json_t *o = json_loads(in->line[k], 0, NULL), *t, *attrs;
-		const char *id, *raw[CRM_LINK_MAXF];
-		char num[CRM_LINK_MAXF][32];
-		int there;
-
-		t = json_object_get(o, "type");
-		id = json_string_value(json_object_get(o, "id"));
-		if (!id || (json_is_string(t) && crm_entity_find(json_string_value(t)) != lk->type) ||
-		    crm_linkage_find(lk, id) >= 0) {
-			json_decref(o);
-			continue;
-		}
-		crm_stmt_bind_text_ref(st, 1, id, (size_t)-1);
-		there = crm_stmt_step(st, &e) > 0;
-		crm_stmt_reset(st);
-		if (there) {	/* merged away: its survivor speaks for it */
-			json_decref(o);
-			continue;
-		}
-		attrs = json_object_get(o, "attrs");
-		for (size_t i = 0; i < lk->nf; i++) {
-			const char *name = lk->f[i].name;
-			json_t *v = !strncmp(name, "attrs.", 6) ? json_object_get(attrs, name + 6)
-								: json_object_get(o, name);
-
-			raw[i] = json_string_value(v);
-			if (!raw[i] && json_is_number(v)) {
-				snprintf(num[i], sizeof(num[i]), "%.17g", json_number_value(v));
-				raw[i] = num[i];
-			}
-		}
-		if (crm_linkage_add_record(lk, id, raw, &e) < 0)
-			cli_die_err(&e);
-		added++;
-		json_decref(o);
-	}
-	crm_stmt_free(st);
-	return added;
-}
-
 static int is_incoming(const struct incoming *in, const char *id)
 {
 	return in->nids && bsearch(&id, in->ids, in->nids, sizeof(*in->ids), cmp_str) != NULL;
@@ -352,91 +266,34 @@ static int is_incoming(const struct incoming *in, const char *id)
 
 /*
  * Write the incoming records again, each of the type with a "duplicate"
- * key: its most likely match, the probability, the action, and the
- * record it was merged into, if it was.
+ * key (crm_dedupe_annotate); the others as they came.
  */
 static void write_incoming(struct crm_store *db, const struct incoming *in,
-			   struct crm_linkage *lk, const uint32_t *cluster,
-			   double automerge, double review, int dry)
+			   const struct crm_dedupe_opts *o, struct crm_dedupe_run *r, int dry)
 {
-	const struct crm_pair **best = calloc(lk->n ? lk->n : 1, sizeof(*best));
-	char sql[128];
+	const struct crm_pair **best = crm_dedupe_best(r);
 	struct crm_err e = { 0 };
-	struct crm_stmt *mi = NULL;
 
 	if (!best)
 		cli_die(CRM_ESOFTWARE, "out of memory");
-	for (size_t k = 0; k < lk->npairs; k++) {
-		const struct crm_pair *p = &lk->pairs[k];
-
-		if (!best[p->a] || p->p > best[p->a]->p)
-			best[p->a] = p;
-		if (!best[p->b] || p->p > best[p->b]->p)
-			best[p->b] = p;
-	}
-	snprintf(sql, sizeof(sql), "SELECT merged_into FROM %s WHERE id = ?1", lk->type->table);
-	if (!dry && crm_store_prepare(db, sql, 0, &mi, &e) < 0)
-		cli_die_err(&e);
 	for (size_t i = 0; i < in->n; i++) {
-		json_t *o = json_loads(in->line[i], 0, NULL), *id;
-		char *text;
+		json_t *rec = json_loads(in->line[i], 0, NULL);
+		char *text = NULL;
 
-		if (!o || !json_is_string(id = json_object_get(o, "id")) ||
-		    !is_incoming(in, json_string_value(id))) {
-			out_lines(in->line[i], strlen(in->line[i]), rec_keys);
-			if (!table)
-				cli_write("\n", 1);
-			json_decref(o);
-			continue;
+		if (rec && is_incoming(in, json_string_value(json_object_get(rec, "id")))) {
+			if (crm_dedupe_annotate(db, o, r, best, rec, dry, &e) < 0)
+				cli_die_err(&e);
+			text = json_dumps(rec, JSON_COMPACT | JSON_REAL_PRECISION(10));
 		}
-		{
-			const char *rid = json_string_value(id);
-			const struct crm_pair *p = NULL;
-			json_t *d = json_object();
-			long x = crm_linkage_find(lk, rid);
-
-			if (x >= 0)
-				p = best[x];
-			if (p && p->p >= review) {
-				char why[340];
-				const char *act = crm_dedupe_action(db, lk, p, cluster, automerge,
-								    review, why, sizeof(why));
-
-				json_object_set_new(d, "of", json_string(lk->id[(long)p->a == x ? p->b : p->a]));
-				json_object_set_new(d, "probability", json_real(round((double)p->p * 1e6) / 1e6));
-				json_object_set_new(d, "action", json_string(act));
-				if (*why)
-					json_object_set_new(d, "why", json_string(why));
-			} else {
-				json_object_set_new(d, "action", json_string("distinct"));
-			}
-			if (!dry && mi) {
-				crm_stmt_bind_text_ref(mi, 1, rid, (size_t)-1);
-				if (crm_stmt_step(mi, &e) > 0 &&
-				    crm_stmt_type(mi, 0) != CRM_NULL)
-					json_object_set_new(d, "merged_into",
-						json_string(crm_stmt_text(mi, 0)));
-				crm_stmt_reset(mi);
-			}
-			json_object_set_new(o, "duplicate", d);
-		}
-		text = json_dumps(o, JSON_COMPACT | JSON_REAL_PRECISION(10));
-		if (text) {
-			out_lines(text, strlen(text), rec_keys);
-			if (!table)
-				cli_write("\n", 1);
-		}
+		out_lines(text ? text : in->line[i], strlen(text ? text : in->line[i]), rec_keys);
+		if (!table)
+			cli_write("\n", 1);
 		free(text);
-		json_decref(o);
+		json_decref(rec);
 	}
-	crm_stmt_free(mi);
 	free(best);
 }
 
-/*
- * Labelled pairs: {"a": ID, "b": ID, "match": true|false} per line. Ids
- * not among the records are reported and skipped.
- */
 /* ---- the run -------------------------------------------------------------- */
 
 static int incoming_cb(void *ctx, const char *id)
@@ -446,41 +303,33 @@ static int incoming_cb(void *ctx, const char *id)
 
 int main(int argc, char **argv)
 {
-	const struct crm_entity *type = crm_entity_find("contact");
-	const char *arg, *fields = NULL, *train = NULL;
-	double automerge = 0.98, review = 0.80;
-	uint64_t seed = 1;
-	size_t cap = 0;
-	int key, all = 0, quiet = 0, allpairs = 0, dry = 0, learn = 1, retrain = 0;
-	char saved[40] = "";
-	struct crm_pairmodel pm = { 0 };
-	double before[2] = { NAN, NAN };
+	struct crm_dedupe_opts o = { .type = crm_entity_find("contact"), .automerge = 0.98,
+				     .review = 0.80, .seed = 1, .learn = 1, .warn = cli_warn_cb };
+	const char *arg;
+	int key, all = 0, quiet = 0, allpairs = 0, dry = 0;
 	struct crm_dedupe_result res = { 0 };
-	struct crm_linkage lk;
+	struct crm_dedupe_run r;
 	struct crm_err e = { 0 };
 	struct crm_buf out;
 	struct incoming in = { 0 };
-	uint32_t *cluster;
-	float *weakest;
-	size_t nmerge = 0, nreview = 0, outsiders = 0, learnt = 0;
-	double t0;
+	size_t nmerge = 0, nreview = 0;
+	long outsiders = 0;
+	char doubt[300];
 	struct crm_store *db;
 
 	while ((key = cli_next(&cli, argc, argv, &arg)) != -1) {
 		switch (key) {
-		case 't':
-			type = cli_type(arg, "contact", "account");
-			break;
+		case 't': o.type = cli_type(arg, "contact", "account"); break;
 		case O_ALL: all = 1; break;
-		case O_FIELDS: fields = arg; break;
-		case O_AUTO: automerge = parse_p("auto-merge", arg); break;
-		case O_REVIEW: review = parse_p("review", arg); break;
+		case O_FIELDS: o.fields = arg; break;
+		case O_AUTO: o.automerge = parse_p("auto-merge", arg); break;
+		case O_REVIEW: o.review = parse_p("review", arg); break;
 		case O_PAIRS: allpairs = 1; break;
-		case O_TRAIN: train = arg; break;
-		case O_NOLEARN: learn = 0; break;
-		case O_RETRAIN: retrain = 1; break;
-		case O_SEED: seed = (uint64_t)cli_num("seed", arg, 0, 1e15); break;
-		case O_CAP: cap = (size_t)cli_num("block-cap", arg, 1, 1e9); break;
+		case O_TRAIN: o.train = arg; break;
+		case O_NOLEARN: o.learn = 0; break;
+		case O_RETRAIN: o.retrain = 1; break;
+		case O_SEED: o.seed = (uint64_t)cli_num("seed", arg, 0, 1e15); break;
+		case O_CAP: o.block_cap = (size_t)cli_num("block-cap", arg, 1, 1e9); break;
 		case 'n': dry = 1; break;
 		case 'q': quiet = 1; break;
 		case 'f': table = cli_table(arg); break;
@@ -502,7 +351,7 @@ int main(int argc, char **argv)
 		if (!strcmp(cmd, "undo"))
 			return cmd_undo(n, rest);
 		if (!strcmp(cmd, "merge"))
-			return cmd_merge(type, n, rest);
+			return cmd_merge(o.type, n, rest);
 		/* Else files of records (or -), like a pipe. */
 		if (strcmp(cmd, "-") && access(cmd, F_OK) != 0)
 			cli_die(CRM_EUSAGE, "'%s' is no command (review, accept, reject, merges, undo, merge) "
@@ -511,66 +360,28 @@ int main(int argc, char **argv)
 	if (!all && optind >= argc && isatty(0))
 		cli_die(CRM_EUSAGE, "say --all to check the whole database, or give or pipe records in");
 	if (!all)
-		read_incoming(&in, type, argv + optind, argc - optind);
-	if (review > automerge)
+		read_incoming(&in, o.type, argv + optind, argc - optind);
+	if (o.review > o.automerge)
 		cli_die(CRM_EUSAGE, "--review must not be above --auto-merge");
 	db = cli_open(dry ? CRM_STORE_READONLY : 0);
-	t0 = crm_now();
-	crm_linkage_init(&lk, type);
-	if (cap)
-		lk.block_cap = cap;
-	if (fields && crm_linkage_add_fields(&lk, fields, &e) < 0)
-		cli_die(e.code, "--fields: %s", e.msg);
-	else if (crm_linkage_auto_fields(&lk, db, &e) < 0)
+	if (crm_dedupe_load(db, &o, &r, &e) < 0 ||
+	    (!all && (outsiders = crm_dedupe_add_outsiders(db, &r, in.line, in.n, &e)) < 0) ||
+	    crm_dedupe_fit(db, &o, &r, all ? NULL : incoming_cb, &in, &e) < 0)
 		cli_die_err(&e);
-	if (crm_linkage_load(&lk, db, &e) < 0)
-		cli_die_err(&e);
-	if (!all && (outsiders = add_outsiders(db, &lk, &in)) && !quiet)
-		cli_warn("%zu incoming records are not in the database: compared by their own fields, never merged",
+	if (outsiders && !quiet)
+		cli_warn("%ld incoming records are not in the database: compared by their own fields, never merged",
 			 outsiders);
-	if (crm_linkage_block(&lk, &e) < 0)
-		cli_die_err(&e);
-	if (train && crm_linkage_read_labels(&lk, train, cli_warn_cb, NULL, &e) < 0)
-		cli_die_err(&e);
-	if (learn && crm_dedupe_learn_reviews(db, &lk, &learnt, &e) < 0)
-		cli_die_err(&e);
-	if (!retrain && !fields && crm_dedupe_model_load(db, &lk, saved, sizeof(saved), &e) < 0)
-		cli_die_err(&e);
-	if (crm_linkage_train(&lk, seed, &e) < 0)
-		cli_die_err(&e);
-	if (crm_dedupe_drop_rejected(db, &lk, &e) < 0)
-		cli_die_err(&e);
-	if (lk.nlabelled && lk.npairs) {
-		double unsure;
-
-		crm_linkage_estimate(&lk, automerge, &before[0], &before[1], &unsure);
-		if (crm_pairmodel_learn(&pm, &lk, seed, &e) < 0)
-			cli_die_err(&e);
-	}
-	if (crm_dedupe_hold_open(db, &lk, automerge, &e) < 0)
-		cli_die_err(&e);
-	/* From a pipe: each incoming record may join its best match only;
-	 * duplicates among the records already there are --all's business. */
-	if (!all && crm_linkage_keep_best(&lk, incoming_cb, &in) < 0)
-		cli_die(CRM_ESOFTWARE, "out of memory");
-	/* No cap worth the name on a group: 20 copies of one person come
-	 * together; the bound only keeps one runaway join from costing n^2. */
-	if (crm_linkage_cluster(&lk, automerge, review, 5000, &cluster, &weakest, &e) < 0)
-		cli_die_err(&e);
 	crm_buf_init(&out, 0);
-	for (size_t k = 0; k < lk.npairs; k++) {
-		const struct crm_pair *p = &lk.pairs[k];
-		const char *action;
+	for (size_t k = 0; k < r.lk.npairs; k++) {
+		const struct crm_pair *p = &r.lk.pairs[k];
 		char why[340];
 
-		if (p->p >= automerge)
-			nmerge++;
-		else if (p->p >= review)
-			nreview++;
-		if ((!allpairs && p->p < review) || !all)
+		nmerge += p->p >= o.automerge;
+		nreview += p->p < o.automerge && p->p >= o.review;
+		if ((!allpairs && p->p < o.review) || !all)
 			continue;
-		action = crm_dedupe_action(db, &lk, p, cluster, automerge, review, why, sizeof(why));
-		write_pair(&out, &lk, p, cluster[p->a], weakest[cluster[p->a]], action, why);
+		crm_dedupe_pair_json(&out, &r, p, crm_dedupe_action(db, &r.lk, p, r.cluster, o.automerge,
+								     o.review, why, sizeof(why)), why);
 		if (out.len > 65536) {
 			if (out_lines(out.data, out.len, pair_keys) < 0)
 				break;
@@ -579,101 +390,20 @@ int main(int argc, char **argv)
 	}
 	if (out.len)
 		out_lines(out.data, out.len, pair_keys);
-	if (!dry && crm_dedupe_apply(db, &lk, cluster, automerge, review, cli_warn_cb,
+	if (!dry && crm_dedupe_apply(db, &r.lk, r.cluster, o.automerge, o.review, cli_warn_cb,
 				     NULL, &res, &e) < 0)
 		cli_die_err(&e);
 	if (!all)
-		write_incoming(db, &in, &lk, cluster, automerge, review, dry);
+		write_incoming(db, &in, &o, &r, dry);
 	if (!quiet) {
-		double all_pairs = (double)lk.n * (double)(lk.n ? lk.n - 1 : 0) / 2;
-		struct crm_buf m;
-
-		crm_buf_init(&m, 0);
-		crm_buf_addf(&m, "%zu %s", lk.n, type->table);
-		if (lk.skipped)
-			crm_buf_addf(&m, " (%zu skipped: none of the compared fields)", lk.skipped);
-		crm_buf_addf(&m, ", %zu fields, %zu pairs compared (%.4f%% of all %.0f)",
-			lk.nf, lk.npairs, all_pairs ? 100.0 * (double)lk.npairs / all_pairs : 0.0,
-			all_pairs);
-		crm_buf_addf(&m, " by %zu blocking rules", lk.nrules);
-		if (lk.dropped_rules)
-			crm_buf_addf(&m, " (%zu more dropped: too broad)", lk.dropped_rules);
-		if (lk.big_blocks)
-			crm_buf_addf(&m, ", %llu blocks over the cap", (unsigned long long)lk.big_blocks);
-		if (lk.nlabels[0] + lk.nlabels[1]) {
-			crm_buf_addf(&m, "; %zu labelled pairs (%zu matches", lk.nlabels[0] + lk.nlabels[1], lk.nlabels[1]);
-			if (learnt)
-				crm_buf_addf(&m, "; %zu from decisions in the review queue", learnt);
-			crm_buf_addc(&m, ')');
-		}
-		if (lk.m_given)
-			crm_buf_addf(&m, "; how copies differ as learnt by the run of %s (--retrain to learn it again)",
-				saved);
-		crm_buf_addf(&m, "; EM %d iterations, %.0f matches expected; %zu pairs >= %.2f, %zu to review",
-			lk.iterations, lk.lambda * all_pairs, nmerge, automerge, nreview);
-		if (dry)
-			crm_buf_addf(&m, "; dry run: nothing changed");
-		else
-			crm_buf_addf(&m, "; %zu records merged, %zu new reviews", res.merged, res.queued);
-		if (!dry && res.held)
-			crm_buf_addf(&m, " (%zu sure pairs of two owners or of a parent and child among them, left to a person)", res.held);
-		crm_buf_addf(&m, "; %.2f s", crm_now() - t0);
-		cli_log(CLI_INFO, "%s", m.data);
-		for (size_t i = 0; i < lk.nf; i++) {
-			crm_buf_reset(&m);
-			crm_buf_addf(&m, "%-24s %-8s exact %+6.2f  close %+6.2f  fuzzy %+6.2f  different %+6.2f",
-				     lk.f[i].name, crm_cmp_name(lk.f[i].cmp),
-				     crm_linkage_field_weight(&lk, i, 1), crm_linkage_field_weight(&lk, i, 2),
-				     crm_linkage_field_weight(&lk, i, 3), crm_linkage_field_weight(&lk, i, 4));
-			if (lk.f[i].parent >= 0)
-				crm_buf_addf(&m, "  (between strangers, goes with %s)", lk.f[lk.f[i].parent].name);
-			cli_log_more("%s", m.data);
-		}
-		crm_buf_release(&m);
-		if (lk.npairs) {
-			double prec, rec, unsure;
-
-			crm_linkage_estimate(&lk, automerge, &prec, &rec, &unsure);
-			cli_log_more("the model's own estimate at %g: precision %.4f, recall %.4f "
-				"of the matches among the candidates", automerge, prec, rec);
-			if (pm.used)
-				cli_log_more("pair model from %zu decisions (%zu matches) and %zu sure pairs: "
-					"%d rounds, held-out log loss %.3f with the weights alone, %.3f with it; "
-					"the estimate before it: precision %.4f, recall %.4f",
-					pm.decisions, pm.matches, pm.anchors, pm.rounds, pm.loss_weights,
-					pm.loss_model, before[0], before[1]);
-			else if (pm.why[0])
-				cli_log_more("no pair model: %s", pm.why);
-		}
-		if (cluster) {
-			struct crm_merge_estimate me;
-
-			if (crm_linkage_merge_estimate(&lk, cluster, 20000, &me, &e) == 0) {
-				cli_log_more("the groups the merge leaves, as the model sees them: precision %.3f "
-					"(+-%.3f), recall %.3f (+-%.3f) of the %.0f it expects, %.0f of them outside "
-					"the candidates (%zu pairs sampled)", me.precision, 2 * me.precision_sd,
-					me.recall, 2 * me.recall_sd, me.expected_matches, me.outside, me.sampled);
-				cli_log_more("blocking: the candidates hold %.1f%% of the matches expected",
-					100 * me.completeness);
-			}
-		}
+		crm_buf_reset(&out);
+		crm_dedupe_report(&out, &o, &r, nmerge, nreview, dry ? NULL : &res);
+		cli_log_report(out.data);
 	}
-	{
-		char doubt[300];
-		int poor = crm_linkage_check(&lk, automerge, doubt, sizeof(doubt));
-
-		if (poor)
-			cli_warn("warning: %s", doubt);
-		/* What a sound run learnt of how copies differ serves the
-		 * runs after it, which see the copies merged. */
-		if (!dry && all && !fields && !lk.m_given && (!poor || poor == CRM_LINK_UNSURE) &&
-		    lk.lambda * (double)lk.n * (double)(lk.n ? lk.n - 1 : 0) / 2 >= MODEL_MIN_MATCHES &&
-		    crm_dedupe_model_save(db, &lk, &e) < 0)
-			cli_warn("warning: the model was not saved: %s", e.msg);
-	}
-	free(cluster);
-	free(weakest);
-	crm_pairmodel_release(&pm);
+	if (crm_dedupe_finish(db, &o, &r, !dry && all, doubt, sizeof(doubt), &e) < 0)
+		cli_warn("warning: the model was not saved: %s", e.msg);
+	if (*doubt)
+		cli_warn("warning: %s", doubt);
 	for (size_t i = 0; i < in.n; i++)
 		free(in.line[i]);
 	for (size_t i = 0; i < in.nids; i++)
@@ -681,7 +411,7 @@ int main(int argc, char **argv)
 	free(in.line);
 	free(in.ids);
 	crm_buf_release(&out);
-	crm_linkage_release(&lk);
+	crm_dedupe_run_release(&r);
 	crm_store_close(db);
 	return cli_finish(0);
 }

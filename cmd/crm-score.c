@@ -76,13 +76,9 @@ static int cmd_train(struct crm_store *db, const struct crm_entity *t,
 	crm_model_json(&b, &m, activated);
 	cli_write(b.data, b.len);
 	if (!quiet) {
-		char *rest;
-
 		crm_buf_reset(&b);
 		crm_model_report(&b, &m, activated);
-		rest = strchr(b.data, '\n');
-		cli_log(CLI_INFO, "%.*s", (int)(rest - b.data), b.data);
-		fputs(rest + 1, stderr);
+		cli_log_report(b.data);
 	}
 	crm_buf_release(&b);
 	crm_model_release(&m);

@@ -522,3 +522,297 @@ int crm_dedupe_review_rows(struct crm_store *db, struct crm_stmt **st, struct cr
 				 "created_at FROM match_reviews WHERE status = 'open' "
 				 "ORDER BY reason IS NULL, probability DESC", 0, st, e);
 }
+
+/* ---- a run -------------------------------------------------------------- */
+
+/* A saved model serves the runs after it when it saw this many matches. */
+#define MODEL_MIN_MATCHES 50
+
+int crm_dedupe_load(struct crm_store *db, const struct crm_dedupe_opts *o,
+		    struct crm_dedupe_run *r, struct crm_err *e)
+{
+	memset(r, 0, sizeof(*r));
+	r->before[0] = r->before[1] = NAN;
+	r->t0 = crm_now();
+	crm_linkage_init(&r->lk, o->type);
+	if (o->block_cap)
+		r->lk.block_cap = o->block_cap;
+	if (o->fields) {
+		if (crm_linkage_add_fields(&r->lk, o->fields, e) < 0) {
+			char msg[CRM_ERR_MAX];
+
+			snprintf(msg, sizeof(msg), "%s", e->msg);
+			return crm_err_set(e, e->code, "--fields: %s", msg);
+		}
+	} else if (crm_linkage_auto_fields(&r->lk, db, e) < 0) {
+		return -1;
+	}
+	return crm_linkage_load(&r->lk, db, e);
+}
+
+long crm_dedupe_add_outsiders(struct crm_store *db, struct crm_dedupe_run *r, char *const *lines,
+			      size_t n, struct crm_err *e)
+{
+	struct crm_linkage *lk = &r->lk;
+	struct crm_stmt *st;
+	char sql[96];
+	long added = 0;
+
+	snprintf(sql, sizeof(sql), "SELECT 1 FROM %s WHERE id = ?1", lk->type->table);
+	if (crm_store_prepare(db, sql, 0, &st, e) < 0)
+		return -1;
+	for (size_t k = 0; k < n && added >= 0; k++) {
+		json_t *o = json_loads(lines[k], 0, NULL), *t, *attrs;
+		const char *id, *raw[CRM_LINK_MAXF];
+		char num[CRM_LINK_MAXF][32];
+		int there;
+
+		t = json_object_get(o, "type");
+		id = json_string_value(json_object_get(o, "id"));
+		if (!id || (json_is_string(t) && crm_entity_find(json_string_value(t)) != lk->type) ||
+		    crm_linkage_find(lk, id) >= 0) {
+			json_decref(o);
+			continue;
+		}
+		crm_stmt_bind_text_ref(st, 1, id, (size_t)-1);
+		there = crm_stmt_step(st, e);
+		crm_stmt_reset(st);
+		if (there != 0) {	/* merged away (its survivor speaks for it), or an error */
+			json_decref(o);
+			if (there < 0)
+				added = -1;
+			continue;
+		}
+		attrs = json_object_get(o, "attrs");
+		for (size_t i = 0; i < lk->nf; i++) {
+			const char *name = lk->f[i].name;
+			json_t *v = !strncmp(name, "attrs.", 6) ? json_object_get(attrs, name + 6)
+								: json_object_get(o, name);
+
+			raw[i] = json_string_value(v);
+			if (!raw[i] && json_is_number(v)) {
+				snprintf(num[i], sizeof(num[i]), "%.17g", json_number_value(v));
+				raw[i] = num[i];
+			}
+		}
+		added = crm_linkage_add_record(lk, id, raw, e) < 0 ? -1 : added + 1;
+		json_decref(o);
+	}
+	crm_stmt_free(st);
+	return added;
+}
+
+int crm_dedupe_fit(struct crm_store *db, const struct crm_dedupe_opts *o, struct crm_dedupe_run *r,
+		   int (*incoming)(void *ctx, const char *id), void *ictx, struct crm_err *e)
+{
+	struct crm_linkage *lk = &r->lk;
+
+	if (crm_linkage_block(lk, e) < 0 ||
+	    (o->train && crm_linkage_read_labels(lk, o->train, o->warn, o->ctx, e) < 0) ||
+	    (o->learn && crm_dedupe_learn_reviews(db, lk, &r->learnt, e) < 0) ||
+	    (!o->retrain && !o->fields && crm_dedupe_model_load(db, lk, r->saved, sizeof(r->saved), e) < 0) ||
+	    crm_linkage_train(lk, o->seed, e) < 0 || crm_dedupe_drop_rejected(db, lk, e) < 0)
+		return -1;
+	if (lk->nlabelled && lk->npairs) {
+		double unsure;
+
+		crm_linkage_estimate(lk, o->automerge, &r->before[0], &r->before[1], &unsure);
+		if (crm_pairmodel_learn(&r->pm, lk, o->seed, e) < 0)
+			return -1;
+	}
+	if (crm_dedupe_hold_open(db, lk, o->automerge, e) < 0)
+		return -1;
+	/* From a pipe: each incoming record may join its best match only;
+	 * duplicates among the records already there are --all's business. */
+	if (incoming && crm_linkage_keep_best(lk, incoming, ictx) < 0)
+		return crm_err_set(e, CRM_ESOFTWARE, "out of memory");
+	/* No cap worth the name on a group: 20 copies of one person come
+	 * together; the bound only keeps one runaway join from costing n^2. */
+	return crm_linkage_cluster(lk, o->automerge, o->review, 5000, &r->cluster, &r->weakest, e);
+}
+
+void crm_dedupe_run_release(struct crm_dedupe_run *r)
+{
+	free(r->cluster);
+	free(r->weakest);
+	crm_pairmodel_release(&r->pm);
+	crm_linkage_release(&r->lk);
+	memset(r, 0, sizeof(*r));
+}
+
+int crm_dedupe_pair_json(struct crm_buf *b, const struct crm_dedupe_run *r,
+			 const struct crm_pair *p, const char *action, const char *why)
+{
+	const struct crm_linkage *lk = &r->lk;
+	uint32_t g = r->cluster[p->a];
+	int rc = crm_buf_adds(b, "{\"type\":\"match\",\"a\":");
+
+	rc |= crm_json_str(b, lk->id[p->a], strlen(lk->id[p->a]));
+	rc |= crm_buf_adds(b, ",\"b\":");
+	rc |= crm_json_str(b, lk->id[p->b], strlen(lk->id[p->b]));
+	rc |= crm_buf_adds(b, ",\"probability\":");
+	rc |= crm_json_num(b, round((double)p->p * 1e6) / 1e6);
+	rc |= crm_buf_adds(b, ",\"weight\":");
+	rc |= crm_json_num(b, round((double)p->weight * 1e3) / 1e3);
+	rc |= crm_buf_addf(b, ",\"action\":\"%s\",", action);
+	if (*why) {
+		rc |= crm_buf_adds(b, "\"why\":");
+		rc |= crm_json_str(b, why, strlen(why));
+		rc |= crm_buf_addc(b, ',');
+	}
+	rc |= crm_buf_adds(b, "\"group\":");
+	rc |= crm_json_str(b, lk->id[g], strlen(lk->id[g]));
+	if (r->weakest[g] < 1) {
+		rc |= crm_buf_adds(b, ",\"weakest\":");
+		rc |= crm_json_num(b, round((double)r->weakest[g] * 1e6) / 1e6);
+	}
+	rc |= crm_buf_adds(b, ",\"fields\":");
+	rc |= crm_dedupe_fields_json(lk, p, b);
+	return rc | crm_buf_adds(b, "}\n");
+}
+
+const struct crm_pair **crm_dedupe_best(const struct crm_dedupe_run *r)
+{
+	const struct crm_linkage *lk = &r->lk;
+	const struct crm_pair **best = calloc(lk->n ? lk->n : 1, sizeof(*best));
+
+	if (!best)
+		return NULL;
+	for (size_t k = 0; k < lk->npairs; k++) {
+		const struct crm_pair *p = &lk->pairs[k];
+
+		if (!best[p->a] || p->p > best[p->a]->p)
+			best[p->a] = p;
+		if (!best[p->b] || p->p > best[p->b]->p)
+			best[p->b] = p;
+	}
+	return best;
+}
+
+int crm_dedupe_annotate(struct crm_store *db, const struct crm_dedupe_opts *o,
+			struct crm_dedupe_run *r, const struct crm_pair *const *best,
+			json_t *rec, int dry, struct crm_err *e)
+{
+	const char *rid = json_string_value(json_object_get(rec, "id"));
+	long x = rid ? crm_linkage_find(&r->lk, rid) : -1;
+	const struct crm_pair *p = x >= 0 ? best[x] : NULL;
+	json_t *d = json_object();
+	int rc = 0;
+
+	if (p && p->p >= o->review) {
+		char why[340];
+		const char *act = crm_dedupe_action(db, &r->lk, p, r->cluster, o->automerge, o->review,
+						    why, sizeof(why));
+
+		json_object_set_new(d, "of", json_string(r->lk.id[(long)p->a == x ? p->b : p->a]));
+		json_object_set_new(d, "probability", json_real(round((double)p->p * 1e6) / 1e6));
+		json_object_set_new(d, "action", json_string(act));
+		if (*why)
+			json_object_set_new(d, "why", json_string(why));
+	} else {
+		json_object_set_new(d, "action", json_string("distinct"));
+	}
+	if (!dry && rid) {
+		char sql[128];
+		struct crm_stmt *st;
+
+		snprintf(sql, sizeof(sql), "SELECT merged_into FROM %s WHERE id = ?1", r->lk.type->table);
+		if (!(st = crm_store_stmt_text(db, sql, e))) {
+			rc = -1;
+		} else {
+			crm_stmt_bind_text_ref(st, 1, rid, (size_t)-1);
+			if ((rc = crm_stmt_step(st, e)) > 0 && crm_stmt_type(st, 0) != CRM_NULL)
+				json_object_set_new(d, "merged_into", json_string(crm_stmt_text(st, 0)));
+			crm_store_stmt_done(st);
+			rc = rc < 0 ? -1 : 0;
+		}
+	}
+	json_object_set_new(rec, "duplicate", d);
+	return rc;
+}
+
+int crm_dedupe_report(struct crm_buf *b, const struct crm_dedupe_opts *o, struct crm_dedupe_run *r,
+		      size_t nmerge, size_t nreview, const struct crm_dedupe_result *res)
+{
+	const struct crm_linkage *lk = &r->lk;
+	double all = (double)lk->n * (double)(lk->n ? lk->n - 1 : 0) / 2;
+	struct crm_merge_estimate me;
+	struct crm_err e = { 0 };
+	int rc = crm_buf_addf(b, "%zu %s", lk->n, lk->type->table);
+
+	if (lk->skipped)
+		rc |= crm_buf_addf(b, " (%zu skipped: none of the compared fields)", lk->skipped);
+	rc |= crm_buf_addf(b, ", %zu fields, %zu pairs compared (%.4f%% of all %.0f) by %zu blocking rules",
+			   lk->nf, lk->npairs, all ? 100.0 * (double)lk->npairs / all : 0.0, all, lk->nrules);
+	if (lk->dropped_rules)
+		rc |= crm_buf_addf(b, " (%zu more dropped: too broad)", lk->dropped_rules);
+	if (lk->big_blocks)
+		rc |= crm_buf_addf(b, ", %llu blocks over the cap", (unsigned long long)lk->big_blocks);
+	if (lk->nlabels[0] + lk->nlabels[1]) {
+		rc |= crm_buf_addf(b, "; %zu labelled pairs (%zu matches", lk->nlabels[0] + lk->nlabels[1],
+				   lk->nlabels[1]);
+		if (r->learnt)
+			rc |= crm_buf_addf(b, "; %zu from decisions in the review queue", r->learnt);
+		rc |= crm_buf_addc(b, ')');
+	}
+	if (lk->m_given)
+		rc |= crm_buf_addf(b, "; how copies differ as learnt by the run of %s (--retrain to learn it again)",
+				   r->saved);
+	rc |= crm_buf_addf(b, "; EM %d iterations, %.0f matches expected; %zu pairs >= %.2f, %zu to review",
+			   lk->iterations, lk->lambda * all, nmerge, o->automerge, nreview);
+	if (!res)
+		rc |= crm_buf_adds(b, "; dry run: nothing changed");
+	else
+		rc |= crm_buf_addf(b, "; %zu records merged, %zu new reviews", res->merged, res->queued);
+	if (res && res->held)
+		rc |= crm_buf_addf(b, " (%zu sure pairs of two owners or of a parent and child among them, "
+				   "left to a person)", res->held);
+	rc |= crm_buf_addf(b, "; %.2f s\n", crm_now() - r->t0);
+	for (size_t i = 0; i < lk->nf; i++) {
+		rc |= crm_buf_addf(b, "  %-24s %-8s exact %+6.2f  close %+6.2f  fuzzy %+6.2f  different %+6.2f",
+				   lk->f[i].name, crm_cmp_name(lk->f[i].cmp), crm_linkage_field_weight(lk, i, 1),
+				   crm_linkage_field_weight(lk, i, 2), crm_linkage_field_weight(lk, i, 3),
+				   crm_linkage_field_weight(lk, i, 4));
+		if (lk->f[i].parent >= 0)
+			rc |= crm_buf_addf(b, "  (between strangers, goes with %s)", lk->f[lk->f[i].parent].name);
+		rc |= crm_buf_addc(b, '\n');
+	}
+	if (lk->npairs) {
+		double prec, rec, unsure;
+
+		crm_linkage_estimate(lk, o->automerge, &prec, &rec, &unsure);
+		rc |= crm_buf_addf(b, "  the model's own estimate at %g: precision %.4f, recall %.4f "
+				   "of the matches among the candidates\n", o->automerge, prec, rec);
+		if (r->pm.used)
+			rc |= crm_buf_addf(b, "  pair model from %zu decisions (%zu matches) and %zu sure pairs: "
+					   "%d rounds, held-out log loss %.3f with the weights alone, %.3f with it; "
+					   "the estimate before it: precision %.4f, recall %.4f\n",
+					   r->pm.decisions, r->pm.matches, r->pm.anchors, r->pm.rounds,
+					   r->pm.loss_weights, r->pm.loss_model, r->before[0], r->before[1]);
+		else if (r->pm.why[0])
+			rc |= crm_buf_addf(b, "  no pair model: %s\n", r->pm.why);
+	}
+	if (r->cluster && crm_linkage_merge_estimate(lk, r->cluster, 20000, &me, &e) == 0) {
+		rc |= crm_buf_addf(b, "  the groups the merge leaves, as the model sees them: precision %.3f "
+				   "(+-%.3f), recall %.3f (+-%.3f) of the %.0f it expects, %.0f of them outside "
+				   "the candidates (%zu pairs sampled)\n", me.precision, 2 * me.precision_sd,
+				   me.recall, 2 * me.recall_sd, me.expected_matches, me.outside, me.sampled);
+		rc |= crm_buf_addf(b, "  blocking: the candidates hold %.1f%% of the matches expected\n",
+				   100 * me.completeness);
+	}
+	return rc;
+}
+
+int crm_dedupe_finish(struct crm_store *db, const struct crm_dedupe_opts *o,
+		      struct crm_dedupe_run *r, int save, char *doubt, size_t n, struct crm_err *e)
+{
+	const struct crm_linkage *lk = &r->lk;
+	int poor = crm_linkage_check(lk, o->automerge, doubt, n);
+
+	if (!poor)
+		*doubt = '\0';
+	if (save && !o->fields && !lk->m_given && (!poor || poor == CRM_LINK_UNSURE) &&
+	    lk->lambda * (double)lk->n * (double)(lk->n ? lk->n - 1 : 0) / 2 >= MODEL_MIN_MATCHES)
+		return crm_dedupe_model_save(db, lk, e);
+	return 0;
+}

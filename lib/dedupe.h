@@ -6,7 +6,10 @@
 #define CRM_DEDUPE_H
 
 
+#include <jansson.h>
+
 #include "linkage.h"
+#include "pairmodel.h"
 #include "store/store.h"
 #include "util.h"
 
@@ -99,5 +102,93 @@ int crm_dedupe_fields_json(const struct crm_linkage *lk, const struct crm_pair *
 int crm_review_decide(struct crm_store *db, const char *review_id, int accept,
 		      char *merge_id, char *survivor, char *merged,
 		      struct crm_err *e);
+
+/* ---- a run -------------------------------------------------------------- */
+
+struct crm_dedupe_opts {
+	const struct crm_entity *type;
+	const char *fields;	/* "name:cmp,..." (crm_linkage_add_fields), else from the data */
+	const char *train;	/* a file of labelled pairs, or NULL */
+	double automerge, review;	/* the thresholds */
+	uint64_t seed;
+	size_t block_cap;	/* 0: the default */
+	int learn;		/* from the decisions in the review queue */
+	int retrain;		/* not from the model a sound run saved */
+	void (*warn)(void *ctx, const char *what);
+	void *ctx;
+};
+
+struct crm_dedupe_run {
+	struct crm_linkage lk;
+	uint32_t *cluster;	/* each record's group: its root record */
+	float *weakest;		/* each group's weakest link, by root */
+	struct crm_pairmodel pm;	/* learnt from decisions, when there were some */
+	double before[2];	/* the estimate (precision, recall) before the pair model */
+	size_t learnt;		/* labels from decisions in the review queue */
+	char saved[40];		/* when the model used was saved, when one was */
+	double t0;
+};
+
+/* Start a run: the records of o->type and the fields compared. Records
+ * not in db may join (crm_dedupe_add_outsiders) before crm_dedupe_fit. */
+int crm_dedupe_load(struct crm_store *db, const struct crm_dedupe_opts *o,
+		    struct crm_dedupe_run *r, struct crm_err *e);
+
+/*
+ * The records among the NDJSON lines[0..n) of the run's type that db
+ * does not hold (a dry run upstream, records from elsewhere) join the
+ * comparison by their own fields; they are never merged. A record merged
+ * away is not one of them: its survivor speaks for it. How many, or -1
+ * with e.
+ */
+long crm_dedupe_add_outsiders(struct crm_store *db, struct crm_dedupe_run *r, char *const *lines,
+			      size_t n, struct crm_err *e);
+
+/*
+ * The candidate pairs, the model (from labels, decisions in the review
+ * queue, the saved model unless retrain, EM), the pairs a person rejected
+ * or has open set aside, and the groups. With incoming (the records of a
+ * pipe), each incoming record may join its best match only. 0, or -1
+ * with e.
+ */
+int crm_dedupe_fit(struct crm_store *db, const struct crm_dedupe_opts *o, struct crm_dedupe_run *r,
+		   int (*incoming)(void *ctx, const char *id), void *ictx, struct crm_err *e);
+void crm_dedupe_run_release(struct crm_dedupe_run *r);
+
+/* Pair p of the run, with its action and why, as an NDJSON "match"
+ * record (newline ended) appended to b. */
+int crm_dedupe_pair_json(struct crm_buf *b, const struct crm_dedupe_run *r,
+			 const struct crm_pair *p, const char *action, const char *why);
+
+/*
+ * The record o of the run (a JSON object with its "id") gets a
+ * "duplicate" key: its most likely match with the probability and the
+ * action when at least o->review (else "distinct"), and, unless dry, the
+ * record it was merged into. best: crm_dedupe_best's. 0, or -1 with e.
+ */
+int crm_dedupe_annotate(struct crm_store *db, const struct crm_dedupe_opts *o,
+			struct crm_dedupe_run *r, const struct crm_pair *const *best,
+			json_t *rec, int dry, struct crm_err *e);
+/* Each record's likeliest pair (NULL: none), a new array by record. */
+const struct crm_pair **crm_dedupe_best(const struct crm_dedupe_run *r);
+
+/*
+ * What the run did and learnt, for a person, appended to b: a first line
+ * (records, fields, pairs compared by how many rules, labels, EM, pairs
+ * at each threshold, merges: res NULL for a dry run, time), then
+ * indented lines: each field's weights, the model's estimates, the pair
+ * model's, the groups' and blocking's.
+ */
+int crm_dedupe_report(struct crm_buf *b, const struct crm_dedupe_opts *o, struct crm_dedupe_run *r,
+		      size_t nmerge, size_t nreview, const struct crm_dedupe_result *res);
+
+/*
+ * The end of a run: its doubt, if any, into doubt (n bytes; "" when
+ * sound), and what a sound --all run (save) learnt of how copies differ
+ * saved for the runs after it, which see the copies merged. 0, or -1 with
+ * e when it could not be saved.
+ */
+int crm_dedupe_finish(struct crm_store *db, const struct crm_dedupe_opts *o,
+		      struct crm_dedupe_run *r, int save, char *doubt, size_t n, struct crm_err *e);
 
 #endif
