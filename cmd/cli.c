@@ -469,6 +469,25 @@ double cli_num(const char *opt, const char *s, double lo, double hi)
 	return v;
 }
 
+size_t cli_size(const char *opt, const char *s)
+{
+	char *end;
+	unsigned long long v;
+
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (end == s || errno || strchr(s, '-'))
+		cli_die(CRM_EUSAGE, "--%s: '%s' is not a positive size", opt, s);
+	switch (*end) {
+	case 'k': case 'K': v <<= 10; end++; break;
+	case 'm': case 'M': v <<= 20; end++; break;
+	case 'g': case 'G': v <<= 30; end++; break;
+	}
+	if (*end || v == 0)
+		cli_die(CRM_EUSAGE, "--%s: '%s' is not a positive size", opt, s);
+	return (size_t)v;
+}
+
 int cli_table(const char *arg)
 {
 	if (!strcmp(arg, "table"))

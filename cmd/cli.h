@@ -183,6 +183,8 @@ char *cli_secret(const char *path, const char *env);
 int cli_table(const char *arg);
 /* The number in s for option --opt, from lo to hi; else a usage error. */
 double cli_num(const char *opt, const char *s, double lo, double hi);
+/* A size for option opt: a positive number, with k, M or G; or exit. */
+size_t cli_size(const char *opt, const char *s);
 
 /*
  * Are records being piped in? A pipe, socket or file on stdin: yes. A

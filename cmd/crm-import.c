@@ -116,56 +116,23 @@ static void clear_progress(struct ctx *c)
 	}
 }
 
-/*
- * A raw row that is not UTF-8 (a Latin-1 file read without --encoding)
- * cannot be a JSON string as it is: "raw" shows it with U+FFFD, and
- * "raw_base64" keeps its bytes, so it can be recovered exactly.
- */
-static int raw_bytes(struct crm_buf *b, const char *raw, size_t n)
-{
-	size_t len;
-	char *enc;
-	int rc;
-
-	if (!raw || crm_utf8_valid(raw, n, NULL))
-		return 0;
-	len = sodium_base64_ENCODED_LEN(n, sodium_base64_VARIANT_ORIGINAL);
-	if (!(enc = malloc(len)))
-		return -1;
-	sodium_bin2base64(enc, len, (const unsigned char *)raw, n, sodium_base64_VARIANT_ORIGINAL);
-	rc = crm_buf_addf(b, ",\"raw_base64\":\"%s\"", enc);
-	free(enc);
-	return rc;
-}
-
 static int on_reject(void *p, const char *file, long line, const char *why,
 		     const char *raw, size_t rawlen)
 {
 	struct ctx *c = p;
+	struct crm_buf b;
+	int rc;
 
 	if (!c->rejects) {
 		clear_progress(c);
 		cli_warn("%s:%ld: %s", file, line, why);
 		return 0;
 	}
-	{
-		struct crm_buf b;
-		int rc = 0;
-
-		crm_buf_init(&b, 0);
-		if (crm_buf_adds(&b, "{\"file\":") < 0 ||
-		    crm_json_str(&b, file, strlen(file)) < 0 ||
-		    crm_buf_addf(&b, ",\"line\":%ld,\"reason\":", line) < 0 ||
-		    crm_json_str(&b, why, strlen(why)) < 0 ||
-		    crm_buf_adds(&b, ",\"raw\":") < 0 ||
-		    crm_json_str(&b, raw ? raw : "", raw ? rawlen : 0) < 0 ||
-		    raw_bytes(&b, raw, rawlen) < 0 ||
-		    crm_buf_adds(&b, "}\n") < 0 ||
-		    fwrite(b.data, 1, b.len, c->rejects) != b.len)
-			rc = -1;
-		crm_buf_release(&b);
-		return rc;
-	}
+	crm_buf_init(&b, 0);
+	rc = crm_import_reject_json(&b, file, line, why, raw, rawlen) < 0 ||
+	     fwrite(b.data, 1, b.len, c->rejects) != b.len ? -1 : 0;
+	crm_buf_release(&b);
+	return rc;
 }
 
 static void on_warn(void *p, const char *msg)
@@ -200,25 +167,6 @@ static const struct crm_entity *parse_type(const char *s)
 	return t;
 }
 
-static size_t parse_size(const char *opt, const char *s)
-{
-	char *end;
-	unsigned long long v;
-
-	errno = 0;
-	v = strtoull(s, &end, 10);
-	if (end == s || errno || strchr(s, '-'))
-		cli_die(CRM_EUSAGE, "--%s: '%s' is not a positive size", opt, s);
-	switch (*end) {
-	case 'k': case 'K': v <<= 10; end++; break;
-	case 'm': case 'M': v <<= 20; end++; break;
-	case 'g': case 'G': v <<= 30; end++; break;
-	}
-	if (*end || v == 0)
-		cli_die(CRM_EUSAGE, "--%s: '%s' is not a positive size", opt, s);
-	return (size_t)v;
-}
-
 struct input {
 	const char *path;
 	enum crm_format fmt;
@@ -238,126 +186,11 @@ static void on_skip(void *p, long index, const char *why)
 	on_reject(c, c->mail_file, index, what, NULL, 0);
 }
 
-/* Import the records in b (NDJSON built in memory) under name. */
-static int import_records(struct crm_import *im, const char *name, struct crm_buf *b,
-			  struct crm_err *e)
-{
-	FILE *fp;
-	int rc;
-
-	if (!b->len)
-		return 0;
-	if (!(fp = fmemopen(b->data, b->len, "r")))
-		return crm_err_set(e, CRM_ESOFTWARE, "fmemopen: %s", strerror(errno));
-	rc = crm_import_stream(im, name, fp, CRM_FMT_NDJSON, NULL, e);
-	fclose(fp);
-	return rc;
-}
-
-struct imap_ctx {
-	struct crm_store *db;
-	const struct crm_mail_opts *mo;
-	struct ctx *c;
-	struct crm_buf *b;
-	const char *url;
-};
-
-static int on_message(void *arg, unsigned long long uid, const char *msg, size_t n,
-		      struct crm_err *e)
-{
-	struct imap_ctx *x = arg;
-
-	(void)uid;
-	x->c->mail_file = x->url;
-	return crm_mail_file_records(x->db, msg, n, x->mo, x->b, on_skip, x->c, e) < 0 ? -1 : 0;
-}
-
-/* New mail since the last run; the place is saved once it is imported. */
-static int import_imap(struct crm_store *db, struct crm_import *im, const struct crm_imap_opts *io,
-		       const struct crm_mail_opts *mo, struct ctx *c, struct crm_err *e)
-{
-	struct crm_imap_state st;
-	struct crm_buf b = {0};
-	struct imap_ctx x = {db, mo, c, &b, io->url};
-	long n;
-	int rc;
-
-	if (crm_imap_state_load(db, io->url, &st, e) < 0)
-		return -1;
-	if ((n = crm_imap_fetch(io, &st, on_message, &x, e)) < 0) {
-		crm_buf_release(&b);
-		return -1;
-	}
-	rc = import_records(im, io->url, &b, e);
-	crm_buf_release(&b);
-	if (rc == 0)
-		rc = crm_imap_state_save(db, io->url, &st, e);
-	if (rc == 0 && !c->quiet)
-		cli_warn("%s: %ld new message%s (UIDVALIDITY %llu, last UID %llu)", io->url, n,
-			 n == 1 ? "" : "s", st.uidvalidity, st.uid);
-	return rc;
-}
-
-static int is_mail_name(const char *p)
-{
-	size_t n = strlen(p);
-
-	return (n > 4 && !strcasecmp(p + n - 4, ".eml")) || (n > 5 && !strcasecmp(p + n - 5, ".mbox"));
-}
-
-/* A file of mail: each message as records, then imported. */
-static int import_mail_file(struct crm_store *db, struct crm_import *im, const char *path,
-			    const struct crm_mail_opts *mo, struct ctx *c, struct crm_err *e)
-{
-	struct crm_buf b = {0};
-	struct crm_map m;
-	int rc;
-
-	if (crm_map_file(path, 16ULL << 30, "a mailbox", &m, e) < 0)
-		return -1;
-	c->mail_file = path;
-	rc = crm_mail_file_records(db, m.data, m.len, mo, &b, on_skip, c, e) < 0 ? -1 : 0;
-	crm_unmap(&m);
-	if (rc == 0)
-		rc = import_records(im, path, &b, e);
-	crm_buf_release(&b);
-	return rc;
-}
-
 static int on_erp_reject(void *p, const char *file, long line, const char *why,
 			 const char *raw, size_t rawlen)
 {
 	((struct ctx *)p)->erp_rejected++;
 	return on_reject(p, file, line, why, raw, rawlen);
-}
-
-/* ERP orders or invoices: won deals, rows without an account rejected. */
-static int import_erp_file(struct crm_erp *x, struct crm_import *im, const char *path,
-			   struct ctx *c, struct crm_err *e)
-{
-	struct crm_buf b = {0};
-	int rc = crm_erp_records(x, path, &b, on_erp_reject, c, e) < 0 ? -1 : 0;
-
-	if (rc == 0)
-		rc = import_records(im, path, &b, e);
-	crm_buf_release(&b);
-	return rc;
-}
-
-/* Is this input mail? By name, or by a look at its first bytes. */
-static int sniff_mail(const char *path)
-{
-	char buf[8192];
-	size_t n;
-	FILE *fp;
-
-	if (is_mail_name(path))
-		return 1;
-	if (!strcmp(path, "-") || !(fp = fopen(path, "rb")))
-		return 0;
-	n = fread(buf, 1, sizeof buf, fp);
-	fclose(fp);
-	return crm_is_mail(buf, n);
 }
 
 static int by_type(const void *a, const void *b)
@@ -443,13 +276,13 @@ int main(int argc, char **argv)
 				cli_die(CRM_EUSAGE, "--delimiter: want one character, not '%s'", arg);
 			break;
 		case O_BATCH:
-			o.batch = parse_size("batch", arg);
+			o.batch = cli_size("batch", arg);
 			break;
 		case O_ENCODING:
 			o.encoding = arg;
 			break;
 		case O_MAXLINE:
-			o.line_cap = parse_size("max-line", arg);
+			o.line_cap = cli_size("max-line", arg);
 			break;
 		case O_OUTPUT:
 			output = arg;
@@ -527,7 +360,7 @@ int main(int argc, char **argv)
 		}
 	}
 	for (size_t i = 0; i < nin; i++)
-		in[i].mail = !erp && (mail || (fmt == CRM_FMT_AUTO && !type && sniff_mail(in[i].path)));
+		in[i].mail = !erp && (mail || (fmt == CRM_FMT_AUTO && !type && crm_mail_sniff(in[i].path)));
 	if (erp && (type || mail))
 		cli_die(CRM_EUSAGE, "--erp files are orders and invoices: no --type or mail format");
 	/* Several files: load what others refer to first (accounts before
@@ -560,26 +393,23 @@ int main(int argc, char **argv)
 	im = crm_import_new(s, &o, &h, &e);
 	if (!im)
 		cli_die_err(&e);
-	for (size_t i = 0; i < nmaps; i++) {
-		char *spec = maps[i], *p;
-
-		/* "A=b,C=d": split on commas that are followed by X=. */
-		while ((p = strchr(spec, ',')) && strchr(p, '=')) {
-			*p = '\0';
-			if (crm_import_map(im, spec, &e) < 0)
-				cli_die_err(&e);
-			spec = p + 1;
-		}
-		if (crm_import_map(im, spec, &e) < 0)
+	for (size_t i = 0; i < nmaps; i++)
+		if (crm_import_maps(im, maps[i], &e) < 0)
 			cli_die_err(&e);
-	}
 	c.started = crm_now();
 	if (io.url) {
+		struct crm_imap_state st;
+		long n;
+
 		nin = 0;
-		if (import_imap(s, im, &io, &mo, &c, &e) < 0) {
+		c.mail_file = io.url;
+		if ((n = crm_mail_import_imap(s, im, &io, &mo, on_skip, &c, &st, &e)) < 0) {
 			clear_progress(&c);
 			cli_warn("%s", e.msg);
 			status = e.code ? e.code : CRM_ESOFTWARE;
+		} else if (!c.quiet) {
+			cli_warn("%s: %ld new message%s (UIDVALIDITY %llu, last UID %llu)", io.url, n,
+				 n == 1 ? "" : "s", st.uidvalidity, st.uid);
 		}
 	}
 	for (size_t i = 0; i < nin; i++) {
@@ -587,8 +417,9 @@ int main(int argc, char **argv)
 			cli_die(CRM_EUSAGE, "mail is read from files, not stdin");
 		if (erp && !ex && !(ex = crm_erp_new(s, &e)))
 			cli_die_err(&e);
-		if (erp ? import_erp_file(ex, im, in[i].path, &c, &e) < 0
-		    : in[i].mail ? import_mail_file(s, im, in[i].path, &mo, &c, &e) < 0
+		c.mail_file = in[i].path;
+		if (erp ? crm_erp_import_file(ex, im, in[i].path, on_erp_reject, &c, &e) < 0
+		    : in[i].mail ? crm_mail_import_file(s, im, in[i].path, &mo, on_skip, &c, &e) < 0
 			       : crm_import_file(im, in[i].path, in[i].fmt, in[i].type, &e) < 0) {
 			clear_progress(&c);
 			cli_warn("%s", e.msg);
@@ -600,24 +431,13 @@ int main(int argc, char **argv)
 		printf("... and %ld more (--output ndjson for every record)\n", c.unshown);
 	{
 		const struct crm_import_stats *st = crm_import_stats(im);
-		double dt = crm_now() - c.started;
 
 		if (!c.quiet) {
 			struct crm_buf m;
 
 			crm_buf_init(&m, 0);
-			crm_buf_addf(&m, "%lld rows: %lld inserted, %lld updated, %lld unchanged, %lld rejected",
-				     st->rows + c.erp_rejected, st->inserted, st->updated,
-				     st->unchanged, st->rejected + c.erp_rejected);
-			if (st->lost)
-				crm_buf_addf(&m, ", %lld not written", st->lost);
-			if (st->retried)
-				crm_buf_addf(&m, "; %lld batch%s written again after the connection was lost",
-					     st->retried, st->retried == 1 ? "" : "es");
-			if (c.skipped)
-				crm_buf_addf(&m, ", %ld message%s skipped", c.skipped, c.skipped == 1 ? "" : "s");
-			crm_buf_addf(&m, "%s (%.0f rows/s)%s", c.rejects && st->rejected ? " (see rejects file)" : "",
-				     dt > 0 ? (double)st->rows / dt : 0.0, o.dry_run ? " [dry run: nothing written]" : "");
+			crm_import_summary(&m, st, c.erp_rejected, c.skipped, crm_now() - c.started,
+					   o.dry_run, c.rejects != NULL);
 			cli_log(CLI_INFO, "%s", m.data);
 			crm_buf_release(&m);
 		}

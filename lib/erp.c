@@ -12,6 +12,7 @@
 #include "csvread.h"
 #include "crypt.h"
 #include "erp.h"
+#include "import.h"
 #include "ndjson.h"
 #include "reader.h"
 #include "similarity.h"
@@ -503,4 +504,18 @@ fail:
 		crm_csv_release(&csv);
 	crm_reader_release(&rd);
 	return -1;
+}
+
+int crm_erp_import_file(struct crm_erp *x, struct crm_import *im, const char *path,
+			int (*reject)(void *arg, const char *file, long line, const char *why,
+				      const char *raw, size_t rawlen),
+			void *arg, struct crm_err *e)
+{
+	struct crm_buf b = { 0 };
+	int rc = crm_erp_records(x, path, &b, reject, arg, e) < 0 ? -1 : 0;
+
+	if (rc == 0)
+		rc = crm_import_buffer(im, path, b.data, b.len, e);
+	crm_buf_release(&b);
+	return rc;
 }

@@ -36,4 +36,13 @@ long crm_erp_records(struct crm_erp *x, const char *path, struct crm_buf *out,
 				   const char *raw, size_t rawlen),
 		     void *arg, struct crm_err *e);
 
+struct crm_import;
+
+/* The orders or invoices of path imported through im as won deals
+ * (crm_erp_records; reject told of each row left out). 0, or -1 with e. */
+int crm_erp_import_file(struct crm_erp *x, struct crm_import *im, const char *path,
+			int (*reject)(void *arg, const char *file, long line, const char *why,
+				      const char *raw, size_t rawlen),
+			void *arg, struct crm_err *e);
+
 #endif

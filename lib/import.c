@@ -22,6 +22,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <sodium.h>
+
 #include "csvread.h"
 #include "id.h"
 #include "store/store.h"
@@ -2598,4 +2600,76 @@ static int import_reader(struct crm_import *im, struct crm_reader *r,
 		im->h.progress(im->h.ctx, NULL, &im->st);
 	crm_reader_release(&rd);
 	return rc;
+}
+
+int crm_import_buffer(struct crm_import *im, const char *name, const char *data, size_t len,
+		      struct crm_err *e)
+{
+	FILE *fp;
+	int rc;
+
+	if (!len)
+		return 0;
+	if (!(fp = fmemopen((void *)data, len, "r")))
+		return crm_err_set(e, CRM_ESOFTWARE, "fmemopen: %s", strerror(errno));
+	rc = crm_import_stream(im, name, fp, CRM_FMT_NDJSON, NULL, e);
+	fclose(fp);
+	return rc;
+}
+
+int crm_import_maps(struct crm_import *im, const char *spec, struct crm_err *e)
+{
+	char *copy = strdup(spec), *s = copy, *p;
+	int rc = 0;
+
+	if (!copy)
+		return crm_err_set(e, CRM_ESOFTWARE, "out of memory");
+	while (!rc && (p = strchr(s, ',')) && strchr(p, '=')) {
+		*p = '\0';
+		rc = crm_import_map(im, s, e);
+		s = p + 1;
+	}
+	if (!rc)
+		rc = crm_import_map(im, s, e);
+	free(copy);
+	return rc;
+}
+
+int crm_import_reject_json(struct crm_buf *b, const char *file, long line, const char *why,
+			   const char *raw, size_t rawlen)
+{
+	int rc = crm_buf_adds(b, "{\"file\":") | crm_json_str(b, file, strlen(file)) |
+		 crm_buf_addf(b, ",\"line\":%ld,\"reason\":", line) | crm_json_str(b, why, strlen(why)) |
+		 crm_buf_adds(b, ",\"raw\":") | crm_json_str(b, raw ? raw : "", raw ? rawlen : 0);
+
+	if (raw && !crm_utf8_valid(raw, rawlen, NULL)) {
+		size_t len = sodium_base64_ENCODED_LEN(rawlen, sodium_base64_VARIANT_ORIGINAL);
+		char *enc = malloc(len);
+
+		if (!enc)
+			return -1;
+		sodium_bin2base64(enc, len, (const unsigned char *)raw, rawlen,
+				  sodium_base64_VARIANT_ORIGINAL);
+		rc |= crm_buf_addf(b, ",\"raw_base64\":\"%s\"", enc);
+		free(enc);
+	}
+	return rc | crm_buf_adds(b, "}\n");
+}
+
+int crm_import_summary(struct crm_buf *b, const struct crm_import_stats *st, long long more,
+		       long skipped, double seconds, int dry_run, int rejects_file)
+{
+	int rc = crm_buf_addf(b, "%lld rows: %lld inserted, %lld updated, %lld unchanged, %lld rejected",
+			      st->rows + more, st->inserted, st->updated, st->unchanged, st->rejected + more);
+
+	if (st->lost)
+		rc |= crm_buf_addf(b, ", %lld not written", st->lost);
+	if (st->retried)
+		rc |= crm_buf_addf(b, "; %lld batch%s written again after the connection was lost",
+				   st->retried, st->retried == 1 ? "" : "es");
+	if (skipped)
+		rc |= crm_buf_addf(b, ", %ld message%s skipped", skipped, skipped == 1 ? "" : "s");
+	return rc | crm_buf_addf(b, "%s (%.0f rows/s)%s", rejects_file && st->rejected ? " (see rejects file)" : "",
+				 seconds > 0 ? (double)st->rows / seconds : 0.0,
+				 dry_run ? " [dry run: nothing written]" : "");
 }

@@ -118,4 +118,30 @@ const struct crm_import_stats *crm_import_stats(const struct crm_import *im);
  */
 int crm_import_set_owner(struct crm_import *im, const char *owner);
 
+/* Import the NDJSON records data[0..len), built in memory, as name. */
+int crm_import_buffer(struct crm_import *im, const char *name, const char *data, size_t len,
+		      struct crm_err *e);
+
+/* Column maps given as one "A=b,C=d" (a comma followed by X= starts the
+ * next), each through crm_import_map. */
+int crm_import_maps(struct crm_import *im, const char *spec, struct crm_err *e);
+
+/*
+ * A rejected row as a line of a rejects file (newline ended), appended to
+ * b: {"file", "line", "reason", "raw"}, and "raw_base64" when the row is
+ * not UTF-8 (a Latin-1 file read without --encoding): "raw" shows it with
+ * U+FFFD, the base64 keeps its bytes, so it can be recovered exactly.
+ */
+int crm_import_reject_json(struct crm_buf *b, const char *file, long line, const char *why,
+			   const char *raw, size_t rawlen);
+
+/*
+ * What an import did, as a sentence appended to b: rows inserted,
+ * updated, unchanged, rejected (more: rejected before the import saw
+ * them), not written, batches written again, messages skipped, the rate
+ * over seconds, and whether it was a dry run or the rejects went to a file.
+ */
+int crm_import_summary(struct crm_buf *b, const struct crm_import_stats *st, long long more,
+		       long skipped, double seconds, int dry_run, int rejects_file);
+
 #endif

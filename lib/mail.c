@@ -12,6 +12,7 @@
 #include "crypt.h"
 #include "http.h"
 #include "id.h"
+#include "import.h"
 #include "mail.h"
 #include "normalize.h"
 #include "store/store.h"
@@ -425,4 +426,73 @@ int crm_imap_state_save(struct crm_store *db, const char *url, const struct crm_
 	state_key(url, key, sizeof key);
 	snprintf(v, sizeof v, "{\"uidvalidity\":%llu,\"uid\":%llu}", st->uidvalidity, st->uid);
 	return crm_store_set_meta(db, key, v, e);
+}
+
+int crm_mail_sniff(const char *path)
+{
+	size_t n = strlen(path);
+	char buf[8192];
+	FILE *fp;
+
+	if ((n > 4 && !strcasecmp(path + n - 4, ".eml")) || (n > 5 && !strcasecmp(path + n - 5, ".mbox")))
+		return 1;
+	if (!strcmp(path, "-") || !(fp = fopen(path, "rb")))
+		return 0;
+	n = fread(buf, 1, sizeof buf, fp);
+	fclose(fp);
+	return crm_is_mail(buf, n);
+}
+
+int crm_mail_import_file(struct crm_store *db, struct crm_import *im, const char *path,
+			 const struct crm_mail_opts *o,
+			 void (*skip)(void *arg, long index, const char *reason), void *arg,
+			 struct crm_err *e)
+{
+	struct crm_buf b = { 0 };
+	struct crm_map m;
+	int rc;
+
+	if (crm_map_file(path, 16ULL << 30, "a mailbox", &m, e) < 0)
+		return -1;
+	rc = crm_mail_file_records(db, m.data, m.len, o, &b, skip, arg, e) < 0 ? -1 : 0;
+	crm_unmap(&m);
+	if (rc == 0)
+		rc = crm_import_buffer(im, path, b.data, b.len, e);
+	crm_buf_release(&b);
+	return rc;
+}
+
+struct imap_each {
+	struct crm_store *db;
+	const struct crm_mail_opts *o;
+	struct crm_buf *b;
+	void (*skip)(void *arg, long index, const char *reason);
+	void *arg;
+};
+
+static int imap_each(void *p, unsigned long long uid, const char *msg, size_t n, struct crm_err *e)
+{
+	struct imap_each *x = p;
+
+	(void)uid;
+	return crm_mail_file_records(x->db, msg, n, x->o, x->b, x->skip, x->arg, e) < 0 ? -1 : 0;
+}
+
+long crm_mail_import_imap(struct crm_store *db, struct crm_import *im, const struct crm_imap_opts *io,
+			  const struct crm_mail_opts *o,
+			  void (*skip)(void *arg, long index, const char *reason), void *arg,
+			  struct crm_imap_state *st, struct crm_err *e)
+{
+	struct crm_buf b = { 0 };
+	struct imap_each x = { db, o, &b, skip, arg };
+	long n;
+
+	if (crm_imap_state_load(db, io->url, st, e) < 0)
+		return -1;
+	if ((n = crm_imap_fetch(io, st, imap_each, &x, e)) >= 0 &&
+	    (crm_import_buffer(im, io->url, b.data, b.len, e) < 0 ||
+	     crm_imap_state_save(db, io->url, st, e) < 0))
+		n = -1;
+	crm_buf_release(&b);
+	return n;
 }

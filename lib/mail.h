@@ -74,4 +74,25 @@ long crm_imap_fetch(const struct crm_imap_opts *o, struct crm_imap_state *st,
 int crm_imap_state_load(struct crm_store *db, const char *url, struct crm_imap_state *st, struct crm_err *e);
 int crm_imap_state_save(struct crm_store *db, const char *url, const struct crm_imap_state *st, struct crm_err *e);
 
+/* Is the file at path mail (by its name, .eml or .mbox, or a look at its
+ * first bytes)? "-" is not. */
+int crm_mail_sniff(const char *path);
+
+struct crm_import;
+
+/* A file of mail imported through im: each message as records
+ * (crm_mail_file_records, skip told of each left out). 0, or -1 with e. */
+int crm_mail_import_file(struct crm_store *db, struct crm_import *im, const char *path,
+			 const struct crm_mail_opts *o,
+			 void (*skip)(void *arg, long index, const char *reason), void *arg,
+			 struct crm_err *e);
+
+/* New mail in the IMAP mailbox of io since the last run, imported through
+ * im; the place (*st) saved once it is. The number of messages, or -1
+ * with e. */
+long crm_mail_import_imap(struct crm_store *db, struct crm_import *im, const struct crm_imap_opts *io,
+			  const struct crm_mail_opts *o,
+			  void (*skip)(void *arg, long index, const char *reason), void *arg,
+			  struct crm_imap_state *st, struct crm_err *e);
+
 #endif
