@@ -497,6 +497,14 @@ int cli_table(const char *arg)
 	cli_die(CRM_EUSAGE, "--format: want ndjson or table, not '%s'", arg);
 }
 
+void cli_secret_free(char *s)
+{
+	if (s) {
+		explicit_bzero(s, strlen(s));
+		free(s);
+	}
+}
+
 char *cli_secret(const char *path, const char *env)
 {
 	char buf[8192], *s;

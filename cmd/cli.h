@@ -179,6 +179,8 @@ int cli_finish(int status);
  * argv. An unreadable or empty file dies. free() it after explicit_bzero().
  */
 char *cli_secret(const char *path, const char *env);
+/* A secret wiped and freed (NULL: nothing). */
+void cli_secret_free(char *s);
 /* --format for tools that write ndjson or a table: 1 for table, or die. */
 int cli_table(const char *arg);
 /* The number in s for option --opt, from lo to hi; else a usage error. */

@@ -167,14 +167,6 @@ static const struct crm_entity *parse_type(const char *s)
 	return t;
 }
 
-struct input {
-	const char *path;
-	enum crm_format fmt;
-	const struct crm_entity *type;
-	size_t order;
-	int mail;
-};
-
 /* A message not imported: said, and written to the rejects file. */
 static void on_skip(void *p, long index, const char *why)
 {
@@ -193,17 +185,6 @@ static int on_erp_reject(void *p, const char *file, long line, const char *why,
 	return on_reject(p, file, line, why, raw, rawlen);
 }
 
-static int by_type(const void *a, const void *b)
-{
-	const struct input *x = a, *y = b;
-	size_t tx = x->type ? (size_t)(x->type - crm_entities) : crm_nentities;
-	size_t ty = y->type ? (size_t)(y->type - crm_entities) : crm_nentities;
-
-	if (tx != ty)
-		return tx < ty ? -1 : 1;
-	return x->order < y->order ? -1 : x->order > y->order;
-}
-
 int main(int argc, char **argv)
 {
 	struct crm_import_opts o = { 0 };
@@ -213,7 +194,7 @@ int main(int argc, char **argv)
 	enum crm_format fmt = CRM_FMT_AUTO;
 	const char *arg, *output = "auto";
 	struct crm_import *im;
-	struct input *in;
+	struct crm_import_input *in;
 	struct crm_err e = { 0 };
 	struct crm_store *s;
 	char **maps = NULL;
@@ -229,9 +210,7 @@ int main(int argc, char **argv)
 	o.records = 1;
 	while ((key = cli_next(&cli, argc, argv, &arg)) != -1) {
 		switch (key) {
-		case 't':
-			type = parse_type(arg);
-			break;
+		case 't': type = parse_type(arg); break;
 		case 'f':
 			if (!strcmp(arg, "csv"))
 				fmt = CRM_FMT_CSV;
@@ -244,9 +223,7 @@ int main(int argc, char **argv)
 			else
 				cli_die(CRM_EUSAGE, "--format: unknown format '%s' (want csv, ndjson, mail or auto)", arg);
 			break;
-		case 's':
-			o.source = arg;
-			break;
+		case 's': o.source = arg; break;
 		case 'm': {
 			char **m = realloc(maps, (nmaps + 1) * sizeof(*m));
 
@@ -256,9 +233,7 @@ int main(int argc, char **argv)
 			maps[nmaps++] = (char *)arg;
 			break;
 		}
-		case 'r':
-			c.rejects_path = arg;
-			break;
+		case 'r': c.rejects_path = arg; break;
 		case O_DATES:
 			if (!strcmp(arg, "mdy"))
 				o.dates = CRM_DATE_MDY;
@@ -275,32 +250,18 @@ int main(int argc, char **argv)
 			else
 				cli_die(CRM_EUSAGE, "--delimiter: want one character, not '%s'", arg);
 			break;
-		case O_BATCH:
-			o.batch = cli_size("batch", arg);
-			break;
-		case O_ENCODING:
-			o.encoding = arg;
-			break;
-		case O_MAXLINE:
-			o.line_cap = cli_size("max-line", arg);
-			break;
-		case O_OUTPUT:
-			output = arg;
-			break;
-		case 'n':
-			o.dry_run = 1;
-			break;
+		case O_BATCH: o.batch = cli_size("batch", arg); break;
+		case O_ENCODING: o.encoding = arg; break;
+		case O_MAXLINE: o.line_cap = cli_size("max-line", arg); break;
+		case O_OUTPUT: output = arg; break;
+		case 'n': o.dry_run = 1; break;
 		case O_SUPPRESSED:
 			if (strcmp(arg, "refuse") && strcmp(arg, "flag"))
 				cli_die(CRM_EUSAGE, "--suppressed: want refuse or flag, not '%s'", arg);
 			o.suppressed_flag = !strcmp(arg, "flag");
 			break;
-		case 'q':
-			c.quiet = 1;
-			break;
-		case O_IMAP:
-			io.url = arg;
-			break;
+		case 'q': c.quiet = 1; break;
+		case O_IMAP: io.url = arg; break;
 		case O_SELF: {
 			const char **ns = realloc(self, (nself + 1) * sizeof(*ns));
 			if (!ns)
@@ -309,18 +270,10 @@ int main(int argc, char **argv)
 			self[nself++] = arg;
 			break;
 		}
-		case O_LEADS:
-			mo.create_leads = 1;
-			break;
-		case O_ERP:
-			erp = 1;
-			break;
-		case O_PASSFILE:
-			passfile = arg;
-			break;
-		case O_TOKENFILE:
-			tokenfile = arg;
-			break;
+		case O_LEADS: mo.create_leads = 1; break;
+		case O_ERP: erp = 1; break;
+		case O_PASSFILE: passfile = arg; break;
+		case O_TOKENFILE: tokenfile = arg; break;
 		}
 	}
 	mo.self = self;
@@ -365,16 +318,8 @@ int main(int argc, char **argv)
 		cli_die(CRM_EUSAGE, "--erp files are orders and invoices: no --type or mail format");
 	/* Several files: load what others refer to first (accounts before
 	 * deals; mail, which refers to contacts, last). */
-	if (nin > 1 && !stdin_used && !type && !erp) {
-		for (size_t i = 0; i < nin; i++)
-			if (in[i].mail)
-				in[i].type = crm_entity_find("interaction");
-			else if (crm_import_probe(in[i].path, &in[i].fmt, &in[i].type,
-						  o.line_cap, o.encoding, &e) < 0)
-				cli_die_err(&e);
-		qsort(in, nin, sizeof(*in), by_type);
-	}
-
+	if (nin > 1 && !stdin_used && !type && !erp && crm_import_order(in, nin, &o, &e) < 0)
+		cli_die_err(&e);
 	if (c.rejects_path) {
 		c.rejects = fopen(c.rejects_path, "w");
 		if (!c.rejects)
@@ -454,13 +399,7 @@ int main(int argc, char **argv)
 	free(maps);
 	free(in);
 	free(self);
-	if (password) {
-		explicit_bzero(password, strlen(password));
-		free(password);
-	}
-	if (token) {
-		explicit_bzero(token, strlen(token));
-		free(token);
-	}
+	cli_secret_free(password);
+	cli_secret_free(token);
 	return cli_finish(status);
 }

@@ -6,32 +6,17 @@
  * each as a call with its summary, action items, sentiment and hesitation;
  * the rep's action items go into their task queue.
  */
-#include <ctype.h>
-#include <dirent.h>
-#include <errno.h>
-#include <fcntl.h>
-#include <poll.h>
-#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/file.h>
-#include <sys/inotify.h>
-#include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <curl/curl.h>
 #include <jansson.h>
 
 #include "../lib/crypt.h"
-#include "../lib/asr.h"
-#include "../lib/callan.h"
 #include "../lib/calls.h"
 #include "../lib/callfile.h"
-#include "../lib/id.h"
-#include "../lib/llm.h"
 #include "../lib/store/store.h"
-#include "../lib/transcript.h"
 #include "cli.h"
 
 enum { O_URL = 256, O_KEYFILE, O_MODEL, O_LANG, O_TIMEOUT, O_RETRIES, O_PHRASES,
@@ -305,14 +290,8 @@ int main(int argc, char **argv)
 			 cf.llm.items_agreed, cf.llm.items_either,
 			 cf.llm.items_either ? 100.0 * (double)cf.llm.items_agreed / (double)cf.llm.items_either : 100.0,
 			 cf.llm.hesitation_agreed, cf.llm.calls_compared);
-	if (llm_key) {
-		explicit_bzero(llm_key, strlen(llm_key));
-		free(llm_key);
-	}
-	if (key) {
-		explicit_bzero(key, strlen(key));
-		free(key);
-	}
+	cli_secret_free(llm_key);
+	cli_secret_free(key);
 	if (db)
 		crm_store_close(db);
 	return cli_finish(status);

@@ -2673,3 +2673,27 @@ int crm_import_summary(struct crm_buf *b, const struct crm_import_stats *st, lon
 				 seconds > 0 ? (double)st->rows / seconds : 0.0,
 				 dry_run ? " [dry run: nothing written]" : "");
 }
+
+static int by_type(const void *a, const void *b)
+{
+	const struct crm_import_input *x = a, *y = b;
+	size_t tx = x->type ? (size_t)(x->type - crm_entities) : crm_nentities;
+	size_t ty = y->type ? (size_t)(y->type - crm_entities) : crm_nentities;
+
+	if (tx != ty)
+		return tx < ty ? -1 : 1;
+	return x->order < y->order ? -1 : x->order > y->order;
+}
+
+int crm_import_order(struct crm_import_input *in, size_t n, const struct crm_import_opts *o,
+		     struct crm_err *e)
+{
+	for (size_t i = 0; i < n; i++)
+		if (in[i].mail)
+			in[i].type = crm_entity_find("interaction");
+		else if (!in[i].type &&
+			 crm_import_probe(in[i].path, &in[i].fmt, &in[i].type, o->line_cap, o->encoding, e) < 0)
+			return -1;
+	qsort(in, n, sizeof(*in), by_type);
+	return 0;
+}

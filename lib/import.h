@@ -118,6 +118,25 @@ const struct crm_import_stats *crm_import_stats(const struct crm_import *im);
  */
 int crm_import_set_owner(struct crm_import *im, const char *owner);
 
+/* A file given to import: its format and type (NULL: the records say),
+ * and whether it is mail. */
+struct crm_import_input {
+	const char *path;
+	enum crm_format fmt;
+	const struct crm_entity *type;
+	int mail;
+	size_t order;		/* as given */
+};
+
+/*
+ * Several files in the order that loads what others refer to first
+ * (accounts before deals; mail, which refers to contacts, last): each
+ * file's type probed (crm_import_probe, with o's line cap and encoding)
+ * where not given, mail taken for interactions. 0, or -1 with e.
+ */
+int crm_import_order(struct crm_import_input *in, size_t n, const struct crm_import_opts *o,
+		     struct crm_err *e);
+
 /* Import the NDJSON records data[0..len), built in memory, as name. */
 int crm_import_buffer(struct crm_import *im, const char *name, const char *data, size_t len,
 		      struct crm_err *e);
