@@ -43,6 +43,7 @@
 /* SQLite takes at most 32,766 parameters a statement, PostgreSQL 65,535. */
 _Static_assert(CHUNK * (10 + MAX_FIELDS) <= 32766, "a chunk's INSERT has too many parameters");
 #define CUR(im) (&(im)->recs[(im)->npend])	/* the record being filled */
+#define CHECK_EVERY 0.05	/* seconds: see rec_finish */
 #define CHUNK_BYTES ((size_t)4 << 20)	/* or fewer, when they are big */
 #define CRM_COL_BAD (CRM_COL_IGNORE - 1)	/* a --map naming no field */
 
@@ -151,6 +152,7 @@ struct crm_import {
 	 * event, as it stood after this connection's own last commit). */
 	struct crm_stmt *data_version;
 	long long last_version;
+	double checked_at;	/* when cache_check last ran outside a transaction */
 	unsigned epoch;
 	struct crm_stmt *find_product;
 	/* Encryption: the connection's keys, a contact's data key, a cell. */
@@ -1882,8 +1884,14 @@ static int rec_finish(struct crm_import *im, const char *raw, size_t rawlen,
 	/* Queued records of another type may be what this one refers to. */
 	if (im->npend && im->recs[0].ts != r->ts && !(r = flush_before(im, e)))
 		return -1;
-	if (!im->in_tx)
+	/* Between transactions, another connection's writes are looked for
+	 * before a record is resolved: on PostgreSQL (a round trip each) at
+	 * most every CHECK_EVERY seconds, which is no wider a window than the
+	 * one between resolving a record and writing its batch. */
+	if (!im->in_tx && (!im->pg || crm_now() - im->checked_at >= CHECK_EVERY)) {
 		cache_check(im);
+		im->checked_at = crm_now();
+	}
 	crm_err_clear(&im->dberr);
 	if (rec_normalize(im, r) < 0 || rec_derive(im, r) < 0 ||
 	    rec_resolve(im, r, source) < 0) {
