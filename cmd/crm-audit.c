@@ -155,45 +155,6 @@ static void read_stdin(struct crm_audit_pop *pop)
 			 unknown, pop->type->kind);
 }
 
-static void fmt_ci(char *s, size_t n, const struct crm_fair_est *x, int pct)
-{
-	double k = pct ? 100 : 1;
-
-	if (!isfinite(x->v))
-		snprintf(s, n, "-");
-	else if (isfinite(x->lo))
-		snprintf(s, n, pct ? "%.1f [%.1f,%.1f]" : "%.2f [%.2f,%.2f]", k * x->v, k * x->lo, k * x->hi);
-	else
-		snprintf(s, n, pct ? "%.1f" : "%.2f", k * x->v);
-}
-
-static void table(const char *label, const struct crm_fair *f, unsigned fail_on)
-{
-	printf("%s\n  %-24s %7s %-20s %-18s %-20s %-20s %s\n", label, "GROUP", "N", "SELECTED %",
-	       "IMPACT RATIO", "TPR DIFF", "FPR DIFF", "VERDICT");
-	for (size_t k = 0; k < f->ng; k++) {
-		const struct crm_fair_group *g = &f->g[k];
-		char a[48], b[48], c[48], d[48];
-		unsigned v = crm_fair_violations(f, k, fail_on);
-
-		if (!g->n && !g->labelled)
-			continue;
-		fmt_ci(a, sizeof(a), &g->rate, 1);
-		fmt_ci(b, sizeof(b), &g->ratio, 0);
-		fmt_ci(c, sizeof(c), &g->tpr_diff, 0);
-		fmt_ci(d, sizeof(d), &g->fpr_diff, 0);
-		printf("  %-24.24s %7zu %-20s %-18s %-20s %-20s ", g->name, g->n, a, b, c, d);
-		if (v) {
-			for (unsigned bit = 1; bit <= CRM_FAIR_CALIB; bit <<= 1)
-				if (v & bit)
-					printf("%s ", crm_fair_metric_name(bit));
-			printf("VIOLATION\n");
-		} else {
-			printf("%s\n", g->small ? "too small to judge" : (long)k == f->ref ? "reference" : "ok");
-		}
-	}
-}
-
 /* How one attribute set is shown: a table on a terminal, else its
  * records; and in the report. */
 struct shown {
@@ -212,9 +173,14 @@ static void show_set(void *ctx, const char *label, const struct crm_fair *f,
 	if (s->tty) {
 		char l2[400];
 
+		struct crm_buf t;
+
 		snprintf(l2, sizeof(l2), "%s (reference %s; parity difference %.3f, ratio %.3f)", label,
 			 f->ref >= 0 ? f->g[f->ref].name : "none", f->dp_difference, f->dp_ratio);
-		table(l2, f, s->a->fail_on);
+		crm_buf_init(&t, 0);
+		crm_fair_table(&t, l2, f, s->a->fail_on);
+		cli_write(t.data, t.len);
+		crm_buf_release(&t);
 	} else if (s->print) {
 		cli_write(groups->data, groups->len);
 		cli_write(line->data, line->len);
@@ -236,26 +202,13 @@ static int measure(struct crm_audit_pop *pop, const struct bias_args *a, float t
 	return v;
 }
 
-/* The operating point as a probability. */
+/* The operating point as a probability (crm_audit_operating_point). */
 static float operating_point(const struct crm_audit_pop *pop, const struct bias_args *a,
 			     size_t *nsel)
 {
-	size_t n = 0, k;
-	char *end;
-	double v;
-	float thr;
+	float thr = crm_audit_operating_point(pop, a->threshold, a->top, nsel);
 
-	for (size_t i = 0; i < pop->n; i++)
-		n += pop->role[i] & CRM_FAIR_SEL;
-	*nsel = n;
-	if (!isnan(a->threshold))
-		return (float)(a->threshold / 100);
-	v = strtod(a->top, &end);
-	if (*end == '%')
-		k = (size_t)ceil(v / 100 * (double)n);
-	else
-		k = (size_t)v;
-	if ((thr = crm_audit_top_threshold(pop, k)) < 0)
+	if (thr < 0)
 		cli_die(CRM_ESOFTWARE, "out of memory");
 	return thr;
 }
@@ -314,14 +267,7 @@ static int cmd_bias(struct crm_store *db, struct bias_args *a)
 		crm_buf_init(&b, 0);
 		while (crm_stmt_step(st, &e) > 0) {
 			crm_buf_reset(&b);
-			crm_buf_adds(&b, "{\"type\":\"override\",\"feature\":");
-			crm_json_str(&b, crm_stmt_text(st, 1), crm_stmt_bytes(st, 1));
-			crm_buf_addf(&b, ",\"action\":\"%s\",\"value\":%g,\"who\":", crm_stmt_text(st, 2),
-				     crm_stmt_double(st, 3));
-			crm_json_str(&b, crm_stmt_text(st, 4), crm_stmt_bytes(st, 4));
-			crm_buf_adds(&b, ",\"why\":");
-			crm_json_str(&b, crm_stmt_text(st, 5), crm_stmt_bytes(st, 5));
-			crm_buf_addf(&b, ",\"at\":\"%s\"}\n", crm_stmt_text(st, 6));
+			crm_audit_override_json(&b, st);
 			if (tty_out())
 				printf("override in force: %s %s (%s: %s)\n", crm_stmt_text(st, 2),
 				       crm_stmt_text(st, 1), crm_stmt_text(st, 4), crm_stmt_text(st, 5));
@@ -370,21 +316,15 @@ static int cmd_bias(struct crm_store *db, struct bias_args *a)
 	if (a->store && db && crm_audit_store(db, "bias", a->type->kind, *model ? model : NULL, params.data,
 					findings.data, violations, id, &e) < 0)
 		cli_die_err(&e);
-	{
-		char line[512];
-		int len = snprintf(line, sizeof(line),
-			"{\"type\":\"audit\",\"kind\":\"bias\",\"id\":%s%s%s,\"entity\":\"%s\",\"model\":%s%s%s,"
-			"\"threshold\":%.9g,\"scored\":%zu,\"selected\":%zu,\"holdout\":%zu,\"violations\":%d,\"verdict\":\"%s\"}\n",
-			*id ? "\"" : "", *id ? id : "null", *id ? "\"" : "", a->type->kind,
-			*model ? "\"" : "", *model ? model : "null", *model ? "\"" : "",
-			thr, nsel, nsel_chosen, nout, violations, violations ? "fail" : "pass");
-
-		if (tty_out())
-			printf("%s: %zu scored, top %zu selected (score >= %.0f), %zu with outcomes: %d violation%s\n",
-			       violations ? "FAIL" : "PASS", nsel, nsel_chosen, 100 * thr, nout, violations,
-			       violations == 1 ? "" : "s");
-		else
-			cli_write(line, (size_t)len);
+	if (tty_out()) {
+		printf("%s: %zu scored, top %zu selected (score >= %.0f), %zu with outcomes: %d violation%s\n",
+		       violations ? "FAIL" : "PASS", nsel, nsel_chosen, 100 * thr, nout, violations,
+		       violations == 1 ? "" : "s");
+	} else {
+		crm_buf_reset(&params);
+		crm_audit_bias_json(&params, *id ? id : NULL, a->type->kind, *model ? model : NULL, thr, nsel,
+				    nsel_chosen, nout, violations);
+		cli_write(params.data, params.len);
 	}
 	if (a->report) {
 		if ((db && crm_report_history(&rep, db, "bias", a->type->kind, &e) < 0) ||
@@ -419,19 +359,8 @@ static int cmd_checks(struct crm_store *db, const char *kind, const char *const 
 	for (size_t k = 0; k < nmax; k++)
 		if (crm_check_set_max(c, n, max[k]) < 0)
 			cli_die(CRM_EUSAGE, "--max '%s': want CHECK=NUMBER with a %s check", max[k], kind);
-	if (nonly) {
-		for (size_t k = 0; k < n; k++)
-			c[k].run = 0;
-		for (size_t j = 0; j < nonly; j++) {
-			size_t k;
-
-			for (k = 0; k < n && strcmp(c[k].name, only[j]); k++)
-				;
-			if (k == n)
-				cli_die(CRM_EUSAGE, "--check '%s': no such %s check", only[j], kind);
-			c[k].run = 1;
-		}
-	}
+	if (crm_checks_only(c, n, kind, only, nonly, &e) < 0)
+		cli_die_err(&e);
 	if ((failed = crm_checks_run(db, c, n, ret, key && *key, &e)) < 0)
 		cli_die_err(&e);
 	crm_buf_init(&findings, 0);
@@ -443,15 +372,7 @@ static int cmd_checks(struct crm_store *db, const char *kind, const char *const 
 		if (!c[k].run)
 			continue;
 		crm_buf_reset(&b);
-		crm_buf_addf(&b, "{\"type\":\"check\",\"audit\":\"%s\",\"check\":\"%s\",\"what\":", kind, c[k].name);
-		crm_json_str(&b, c[k].what, strlen(c[k].what));
-		crm_buf_addf(&b, ",\"count\":%lld,\"total\":%lld,\"value\":%.6g,\"max\":%g,\"status\":\"%s\"",
-			     c[k].count, c[k].total, c[k].value, c[k].max, status_name[c[k].status]);
-		if (*c[k].note) {
-			crm_buf_adds(&b, ",\"note\":");
-			crm_json_str(&b, c[k].note, strlen(c[k].note));
-		}
-		crm_buf_addc(&b, '}');
+		crm_check_json(&b, kind, &c[k]);
 		if (findings.len > 1)
 			crm_buf_addc(&findings, ',');
 		crm_buf_add(&findings, b.data, b.len);
@@ -467,11 +388,7 @@ static int cmd_checks(struct crm_store *db, const char *kind, const char *const 
 	crm_buf_addc(&findings, ']');
 	if (store) {
 		crm_buf_reset(&b);
-		crm_buf_adds(&b, "{\"thresholds\":{");
-		for (size_t k = 0; k < n; k++)
-			crm_buf_addf(&b, "%s\"%s\":%g", k ? "," : "", c[k].name, c[k].max);
-		crm_buf_addf(&b, "},\"retention\":{\"interactions\":%g,\"leads\":%g,\"erasure\":%g}}",
-			     ret->interactions, ret->leads, ret->erasure_days);
+		crm_checks_params(&b, c, n, ret);
 		if (crm_audit_store(db, kind, NULL, NULL, b.data, findings.data, failed, id, &e) < 0)
 			cli_die_err(&e);
 	}
@@ -489,13 +406,7 @@ static int cmd_checks(struct crm_store *db, const char *kind, const char *const 
 
 		crm_report_init(&rep);
 		crm_buf_reset(&b);
-		crm_buf_adds(&b, "<section><table><tr><th>check</th><th>status</th><th>count</th><th>of</th><th>value</th><th>max</th><th>what</th></tr>");
-		for (size_t k = 0; k < n; k++)
-			if (c[k].run)
-				crm_buf_addf(&b, "<tr class=\"%s\"><td>%s</td><td>%s</td><td>%lld</td><td>%lld</td><td>%.4g</td><td>%g</td><td>%s</td></tr>",
-					     c[k].status == CRM_CHECK_FAIL ? "bad" : "", c[k].name, status_name[c[k].status],
-					     c[k].count, c[k].total, c[k].value, c[k].max, c[k].what);
-		crm_buf_adds(&b, "</table></section>");
+		crm_checks_html(&b, c, n);
 		crm_buf_add(&rep.body, b.data, b.len);
 		snprintf(title, sizeof(title), "%s audit", kind);
 		title[0] = (char)(title[0] - 32);

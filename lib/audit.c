@@ -1081,3 +1081,42 @@ int crm_audit_bias_params(struct crm_buf *b, const char *const *by, size_t nby, 
 			    fo->max_diff, fo->confidence, fo->resamples, fo->min_group, source) < 0;
 	return bad ? -1 : 0;
 }
+
+float crm_audit_operating_point(const struct crm_audit_pop *pop, double threshold, const char *top,
+				size_t *nsel)
+{
+	size_t n = 0, k;
+	char *end;
+	double v;
+
+	for (size_t i = 0; i < pop->n; i++)
+		n += pop->role[i] & CRM_FAIR_SEL;
+	*nsel = n;
+	if (!isnan(threshold))
+		return (float)(threshold / 100);
+	v = strtod(top, &end);
+	k = *end == '%' ? (size_t)ceil(v / 100 * (double)n) : (size_t)v;
+	return crm_audit_top_threshold(pop, k);
+}
+
+int crm_audit_bias_json(struct crm_buf *b, const char *id, const char *kind, const char *model,
+			double thr, size_t scored, size_t selected, size_t holdout, int violations)
+{
+	return crm_buf_addf(b, "{\"type\":\"audit\",\"kind\":\"bias\",\"id\":%s%s%s,\"entity\":\"%s\","
+			    "\"model\":%s%s%s,\"threshold\":%.9g,\"scored\":%zu,\"selected\":%zu,"
+			    "\"holdout\":%zu,\"violations\":%d,\"verdict\":\"%s\"}\n",
+			    id ? "\"" : "", id ? id : "null", id ? "\"" : "", kind,
+			    model ? "\"" : "", model ? model : "null", model ? "\"" : "",
+			    thr, scored, selected, holdout, violations, violations ? "fail" : "pass");
+}
+
+int crm_audit_override_json(struct crm_buf *b, struct crm_stmt *st)
+{
+	return crm_buf_adds(b, "{\"type\":\"override\",\"feature\":") |
+	       crm_json_str(b, crm_stmt_text(st, 1), crm_stmt_bytes(st, 1)) |
+	       crm_buf_addf(b, ",\"action\":\"%s\",\"value\":%g,\"who\":", crm_stmt_text(st, 2),
+			    crm_stmt_double(st, 3)) |
+	       crm_json_str(b, crm_stmt_text(st, 4), crm_stmt_bytes(st, 4)) |
+	       crm_buf_adds(b, ",\"why\":") | crm_json_str(b, crm_stmt_text(st, 5), crm_stmt_bytes(st, 5)) |
+	       crm_buf_addf(b, ",\"at\":\"%s\"}\n", crm_stmt_text(st, 6));
+}

@@ -153,6 +153,24 @@ int crm_audit_bias_params(struct crm_buf *b, const char *const *by, size_t nby, 
 float crm_audit_top_threshold(const struct crm_audit_pop *pop, size_t k);
 
 /*
+ * The operating point as a probability: threshold (a score, 0-100) when
+ * not NAN, else the top of the selection rows that top says ("200", or
+ * "20%" of them). *nsel gets the selection rows. -1 when out of memory.
+ */
+float crm_audit_operating_point(const struct crm_audit_pop *pop, double threshold, const char *top,
+				size_t *nsel);
+
+/* A bias run's record (NDJSON, its newline too): its stored id (NULL:
+ * none) and model, the threshold, the rows scored, selected and with
+ * outcomes, the violations and the verdict. */
+int crm_audit_bias_json(struct crm_buf *b, const char *id, const char *kind, const char *model,
+			double thr, size_t scored, size_t selected, size_t holdout, int violations);
+
+/* An override in force (a row of crm_override_rows, not all) as an
+ * NDJSON record, newline ended. */
+int crm_audit_override_json(struct crm_buf *b, struct crm_stmt *st);
+
+/*
  * Store an audit run: kind (bias, quality, privacy), params and findings
  * as JSON text, the verdict. id (CRM_ID_MAX bytes) gets the run's id.
  */

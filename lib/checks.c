@@ -13,6 +13,7 @@
 #include "checks.h"
 #include "entity.h"
 #include "linkage.h"
+#include "ndjson.h"
 #include "store/store.h"
 
 struct def {
@@ -232,4 +233,64 @@ int crm_checks_run(struct crm_store *db, struct crm_check *c, size_t n,
 		failed += c[k].status == CRM_CHECK_FAIL;
 	}
 	return failed;
+}
+
+static const char *const status_name[] = { "pass", "fail", "skip" };
+
+int crm_checks_only(struct crm_check *c, size_t n, const char *kind, const char *const *only,
+		    size_t nonly, struct crm_err *e)
+{
+	if (!nonly)
+		return 0;
+	for (size_t k = 0; k < n; k++)
+		c[k].run = 0;
+	for (size_t j = 0; j < nonly; j++) {
+		size_t k;
+
+		for (k = 0; k < n && strcmp(c[k].name, only[j]); k++)
+			;
+		if (k == n)
+			return crm_err_set(e, CRM_EUSAGE, "--check '%s': no such %s check", only[j], kind);
+		c[k].run = 1;
+	}
+	return 0;
+}
+
+int crm_check_json(struct crm_buf *b, const char *kind, const struct crm_check *c)
+{
+	int rc = crm_buf_addf(b, "{\"type\":\"check\",\"audit\":\"%s\",\"check\":\"%s\",\"what\":",
+			      kind, c->name) |
+		 crm_json_str(b, c->what, strlen(c->what)) |
+		 crm_buf_addf(b, ",\"count\":%lld,\"total\":%lld,\"value\":%.6g,\"max\":%g,\"status\":\"%s\"",
+			      c->count, c->total, c->value, c->max, status_name[c->status]);
+
+	if (*c->note)
+		rc |= crm_buf_adds(b, ",\"note\":") | crm_json_str(b, c->note, strlen(c->note));
+	return rc | crm_buf_addc(b, '}');
+}
+
+int crm_checks_params(struct crm_buf *b, const struct crm_check *c, size_t n,
+		      const struct crm_retention *ret)
+{
+	int rc = crm_buf_adds(b, "{\"thresholds\":{");
+
+	for (size_t k = 0; k < n; k++)
+		rc |= crm_buf_addf(b, "%s\"%s\":%g", k ? "," : "", c[k].name, c[k].max);
+	return rc | crm_buf_addf(b, "},\"retention\":{\"interactions\":%g,\"leads\":%g,\"erasure\":%g}}",
+				 ret->interactions, ret->leads, ret->erasure_days);
+}
+
+int crm_checks_html(struct crm_buf *b, const struct crm_check *c, size_t n)
+{
+	int rc = crm_buf_adds(b, "<section><table><tr><th>check</th><th>status</th><th>count</th>"
+			      "<th>of</th><th>value</th><th>max</th><th>what</th></tr>");
+
+	for (size_t k = 0; k < n; k++)
+		if (c[k].run)
+			rc |= crm_buf_addf(b, "<tr class=\"%s\"><td>%s</td><td>%s</td><td>%lld</td><td>%lld</td>"
+					   "<td>%.4g</td><td>%g</td><td>%s</td></tr>",
+					   c[k].status == CRM_CHECK_FAIL ? "bad" : "", c[k].name,
+					   status_name[c[k].status], c[k].count, c[k].total, c[k].value,
+					   c[k].max, c[k].what);
+	return rc | crm_buf_adds(b, "</table></section>");
 }

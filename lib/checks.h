@@ -50,4 +50,20 @@ int crm_checks_run(struct crm_store *db, struct crm_check *c, size_t n,
 		   const struct crm_retention *r, int key_configured,
 		   struct crm_err *e);
 
+/* Only the checks named in only[0..nonly) run (none given: all);
+ * CRM_EUSAGE naming one that kind has not. */
+int crm_checks_only(struct crm_check *c, size_t n, const char *kind, const char *const *only,
+		    size_t nonly, struct crm_err *e);
+
+/* Check c of audit kind as a JSON object (no newline), appended to b. */
+int crm_check_json(struct crm_buf *b, const char *kind, const struct crm_check *c);
+
+/* A run's parameters as stored with it: each check's limit, and the
+ * retention. */
+int crm_checks_params(struct crm_buf *b, const struct crm_check *c, size_t n,
+		      const struct crm_retention *ret);
+
+/* The checks that ran as an HTML table, appended to b. */
+int crm_checks_html(struct crm_buf *b, const struct crm_check *c, size_t n);
+
 #endif

@@ -2,6 +2,7 @@
  * fairness.c - group metrics, bootstrap intervals, verdicts.
  */
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -410,4 +411,47 @@ int crm_fair_group_json(const struct crm_fair *f, size_t k, unsigned fail_on,
 		}
 	return crm_buf_addf(b, "],\"verdict\":\"%s\"}",
 			    v ? "violation" : g->small ? "small" : (long)k == f->ref ? "reference" : "ok");
+}
+
+/* An estimate and its interval, as a percentage with pct. */
+static void est_text(char *s, size_t n, const struct crm_fair_est *x, int pct)
+{
+	double k = pct ? 100 : 1;
+
+	if (!isfinite(x->v))
+		snprintf(s, n, "-");
+	else if (isfinite(x->lo))
+		snprintf(s, n, pct ? "%.1f [%.1f,%.1f]" : "%.2f [%.2f,%.2f]", k * x->v, k * x->lo, k * x->hi);
+	else
+		snprintf(s, n, pct ? "%.1f" : "%.2f", k * x->v);
+}
+
+int crm_fair_table(struct crm_buf *b, const char *label, const struct crm_fair *f, unsigned fail_on)
+{
+	int rc = crm_buf_addf(b, "%s\n  %-24s %7s %-20s %-18s %-20s %-20s %s\n", label, "GROUP", "N",
+			      "SELECTED %", "IMPACT RATIO", "TPR DIFF", "FPR DIFF", "VERDICT");
+
+	for (size_t k = 0; k < f->ng; k++) {
+		const struct crm_fair_group *g = &f->g[k];
+		char a[48], r[48], c[48], d[48];
+		unsigned v = crm_fair_violations(f, k, fail_on);
+
+		if (!g->n && !g->labelled)
+			continue;
+		est_text(a, sizeof(a), &g->rate, 1);
+		est_text(r, sizeof(r), &g->ratio, 0);
+		est_text(c, sizeof(c), &g->tpr_diff, 0);
+		est_text(d, sizeof(d), &g->fpr_diff, 0);
+		rc |= crm_buf_addf(b, "  %-24.24s %7zu %-20s %-18s %-20s %-20s ", g->name, g->n, a, r, c, d);
+		if (!v) {
+			rc |= crm_buf_addf(b, "%s\n", g->small ? "too small to judge" :
+							 (long)k == f->ref ? "reference" : "ok");
+			continue;
+		}
+		for (unsigned bit = 1; bit <= CRM_FAIR_CALIB; bit <<= 1)
+			if (v & bit)
+				rc |= crm_buf_addf(b, "%s ", crm_fair_metric_name(bit));
+		rc |= crm_buf_adds(b, "VIOLATION\n");
+	}
+	return rc;
 }

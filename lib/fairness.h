@@ -111,4 +111,9 @@ int crm_fair_group_json(const struct crm_fair *f, size_t k, unsigned fail_on,
 /* Violations of group k among the metrics in fail_on. */
 unsigned crm_fair_violations(const struct crm_fair *f, size_t k, unsigned fail_on);
 
+/* The groups of f as a table for a person, under label, appended to b:
+ * size, selection rate, impact ratio, TPR and FPR differences (each with
+ * its interval) and the verdict (the violated metrics of fail_on). */
+int crm_fair_table(struct crm_buf *b, const char *label, const struct crm_fair *f, unsigned fail_on);
+
 #endif
