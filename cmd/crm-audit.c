@@ -421,46 +421,23 @@ static int cmd_checks(struct crm_store *db, const char *kind, const char *const 
 	return failed ? 1 : 0;
 }
 
+static int audit_row(struct crm_buf *b, struct crm_stmt *st, void *ctx)
+{
+	(void)ctx;
+	return crm_audit_row_json(b, st);
+}
+
 /* The stored audit runs, oldest first. */
 static int cmd_history(struct crm_store *db, const char *kind)
 {
+	static const char *const keys[] = { "id:20", "at:24", "kind:8", "entity:8", "model:20",
+					    "violations:10", "verdict", NULL };
 	struct crm_err e = { 0 };
 	struct crm_stmt *st;
-	int tty = tty_out();
 
 	if (crm_audit_rows(db, kind, &st, &e) < 0)
 		cli_die_err(&e);
-	if (tty)
-		printf("%-20s %-24s %-8s %-8s %-20s %10s  %s\n", "ID", "AT", "KIND", "ENTITY", "MODEL", "VIOLATIONS", "VERDICT");
-	while (crm_stmt_step(st, &e) > 0) {
-		struct crm_buf b;
-
-		if (tty) {
-			printf("%-20s %-24s %-8s %-8s %-20s %10d  %s\n", crm_stmt_text(st, 0),
-			       crm_stmt_text(st, 1), crm_stmt_text(st, 2),
-			       crm_stmt_type(st, 3) == CRM_NULL ? "-" : crm_stmt_text(st, 3),
-			       crm_stmt_type(st, 4) == CRM_NULL ? "-" : crm_stmt_text(st, 4),
-			       (int)crm_stmt_int64(st, 5), crm_stmt_text(st, 6));
-			continue;
-		}
-		crm_buf_init(&b, 0);
-		crm_buf_addf(&b, "{\"type\":\"audit\",\"id\":\"%s\",\"at\":\"%s\",\"kind\":\"%s\",\"entity\":",
-			     crm_stmt_text(st, 0), crm_stmt_text(st, 1), crm_stmt_text(st, 2));
-		if (crm_stmt_type(st, 3) == CRM_NULL)
-			crm_buf_adds(&b, "null");
-		else
-			crm_buf_addf(&b, "\"%s\"", crm_stmt_text(st, 3));
-		crm_buf_adds(&b, ",\"model\":");
-		if (crm_stmt_type(st, 4) == CRM_NULL)
-			crm_buf_adds(&b, "null");
-		else
-			crm_buf_addf(&b, "\"%s\"", crm_stmt_text(st, 4));
-		crm_buf_addf(&b, ",\"violations\":%d,\"verdict\":\"%s\",\"params\":%s}\n", (int)crm_stmt_int64(st, 5),
-			     crm_stmt_text(st, 6), crm_stmt_text(st, 7));
-		cli_write(b.data, b.len);
-		crm_buf_release(&b);
-	}
-	crm_stmt_free(st);
+	cli_rows(st, audit_row, NULL, keys, tty_out());
 	return 0;
 }
 

@@ -1120,3 +1120,20 @@ int crm_audit_override_json(struct crm_buf *b, struct crm_stmt *st)
 	       crm_buf_adds(b, ",\"why\":") | crm_json_str(b, crm_stmt_text(st, 5), crm_stmt_bytes(st, 5)) |
 	       crm_buf_addf(b, ",\"at\":\"%s\"}\n", crm_stmt_text(st, 6));
 }
+
+/* A text column as JSON: null or a string. */
+static int nullable(struct crm_buf *b, struct crm_stmt *st, int i)
+{
+	return crm_stmt_type(st, i) == CRM_NULL ? crm_buf_adds(b, "null") :
+	       crm_json_str(b, crm_stmt_text(st, i), crm_stmt_bytes(st, i));
+}
+
+int crm_audit_row_json(struct crm_buf *b, struct crm_stmt *st)
+{
+	int rc = crm_buf_addf(b, "{\"type\":\"audit\",\"id\":\"%s\",\"at\":\"%s\",\"kind\":\"%s\",\"entity\":",
+			      crm_stmt_text(st, 0), crm_stmt_text(st, 1), crm_stmt_text(st, 2));
+
+	rc |= nullable(b, st, 3) | crm_buf_adds(b, ",\"model\":") | nullable(b, st, 4);
+	return rc | crm_buf_addf(b, ",\"violations\":%d,\"verdict\":\"%s\",\"params\":%s}\n",
+				 (int)crm_stmt_int64(st, 5), crm_stmt_text(st, 6), crm_stmt_text(st, 7));
+}

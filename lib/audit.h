@@ -181,5 +181,7 @@ int crm_audit_store(struct crm_store *db, const char *kind, const char *entity,
 /* The stored runs of kind (NULL: every kind), oldest first, as rows (id,
  * at, kind, entity, model_id, violations, verdict, params). */
 int crm_audit_rows(struct crm_store *db, const char *kind, struct crm_stmt **st, struct crm_err *e);
+/* A row of crm_audit_rows as an NDJSON "audit" record, newline ended. */
+int crm_audit_row_json(struct crm_buf *b, struct crm_stmt *st);
 
 #endif
