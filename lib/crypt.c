@@ -47,6 +47,16 @@ struct crm_crypt {
 	struct crm_crypt *next;
 };
 
+/* The highest id the key store ever gave, erased ones too, into out. */
+static int keys_high(struct crm_store *s, char *out, size_t n, struct crm_err *e)
+{
+	char sql[256];
+
+	snprintf(sql, sizeof(sql), "SELECT %s(coalesce(%s, 0), coalesce((SELECT max(id) FROM keys), 0))",
+		 crm_store_sql(s, CRM_SQL_GREATEST), crm_store_sql(s, CRM_SQL_KEYS_HIGH));
+	return crm_store_text1(s, sql, NULL, out, n, e);
+}
+
 static pthread_mutex_t reg_mu = PTHREAD_MUTEX_INITIALIZER;
 static const char *configured;
 static int configured_set;
@@ -653,12 +663,7 @@ static int data_key(struct crm_crypt *c, uint64_t id, unsigned char key[DKEY],
 		 */
 		char last[32] = "0";
 		/* the highest id ever given, erased ones too */
-		const char *high = crm_store_kind(c->store) == CRM_STORE_POSTGRES ?
-			"SELECT greatest((SELECT last_value FROM keys_high), (SELECT coalesce(max(id), 0) FROM keys))" :
-			"SELECT max(coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'keys'), 0), "
-			"(SELECT coalesce(max(id), 0) FROM keys))";
-
-		if (crm_store_text1(c->store, high, NULL, last, sizeof(last), e) < 0)
+		if (keys_high(c->store, last, sizeof(last), e) < 0)
 			return store_err(e, "read");
 		if (id > strtoull(last, NULL, 10))
 			return crm_err_set(e, CRM_EDATA, "data key %llu is missing from the key store, which holds "
@@ -1019,11 +1024,9 @@ int crm_crypt_shred(struct crm_crypt *c, const uint64_t *ids, size_t n,
 	/* What still holds the wrapped keys goes: SQLite writes its log
 	 * into the file, whose freed pages secure_delete zeroed, and empties
 	 * it; PostgreSQL writes the table anew without the dead rows. */
-	if (crm_store_kind(c->store) == CRM_STORE_POSTGRES ?
-	    crm_store_exec(c->store, "VACUUM FULL keys", e) < 0 : !crm_store_scrub(c->store, tables)) {
-		if (crm_store_kind(c->store) != CRM_STORE_POSTGRES)
-			crm_err_set(e, CRM_EUNAVAILABLE, "%s: the log was not emptied (a reader?)",
-				    crm_store_name(c->store));
+	if (!crm_store_scrub_full(c->store, tables)) {
+		crm_err_set(e, CRM_EUNAVAILABLE, "%s: the shredded keys' old bytes were not cleared "
+			    "(a reader holding the log, or the table busy)", crm_store_name(c->store));
 		store_err(e, "scrub");
 		goto out;
 	}
@@ -1255,11 +1258,7 @@ int crm_crypt_copy_store(const char *src, const char *dst, int replace, long lon
 			    crm_store_name(to), n);
 		goto out;
 	}
-	if (crm_store_text1(from, crm_store_kind(from) == CRM_STORE_POSTGRES ?
-			    "SELECT greatest((SELECT last_value FROM keys_high), "
-			    "coalesce((SELECT max(id) FROM keys), 0))" :
-			    "SELECT max(coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'keys'), 0), "
-			    "coalesce((SELECT max(id) FROM keys), 0))", NULL, hi, sizeof(hi), e) < 0 ||
+	if (keys_high(from, hi, sizeof(hi), e) < 0 ||
 	    crm_store_begin_read(from, e) < 0)
 		goto out;
 	if (crm_store_begin(to, e) < 0 || crm_store_exec(to, "DELETE FROM masters", e) < 0 ||

@@ -56,7 +56,7 @@ int crm_row_json_e(struct crm_buf *b, struct crm_stmt *st, const char *kind,
 {
 	struct crm_store *s = crm_stmt_store(st);
 	int n = crm_stmt_columns(st);
-	int spaced = crm_store_kind(s) == CRM_STORE_POSTGRES;
+	int spaced = crm_store_json_spaced(s);
 	size_t start = b->len;
 	struct crm_crypt *cc = crm_store_crypt(s);
 	const struct crm_entity *t = cc ? crm_entity_find(kind) : NULL;
@@ -129,7 +129,7 @@ int crm_row_json(struct crm_buf *b, struct crm_stmt *st, const char *kind,
 
 int crm_row_object(struct crm_buf *b, struct crm_stmt *st, int ncols, const char *json_cols)
 {
-	int spaced = crm_store_kind(crm_stmt_store(st)) == CRM_STORE_POSTGRES;
+	int spaced = crm_store_json_spaced(crm_stmt_store(st));
 	int rc = crm_buf_addc(b, '{');
 
 	for (int i = 0; i < ncols && rc >= 0; i++) {

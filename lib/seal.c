@@ -109,14 +109,6 @@ static void change_free(struct change *c)
 	c->n = 0;
 }
 
-/* The column that orders a table's rows for the batches, and names one:
- * SQLite's rowid, PostgreSQL's primary key. */
-static const char *order_col(struct crm_store *db, const char *table)
-{
-	if (crm_store_kind(db) == CRM_STORE_POSTGRES && !strcmp(table, "transcripts"))
-		return "interaction_id";
-	return crm_store_rowid(db);
-}
 
 /* UPDATE table SET the changed columns WHERE the row is row r's (its
  * order_col in column 0 of r). */
@@ -133,7 +125,7 @@ static int change_write(struct crm_store *db, const char *table, struct crm_stmt
 	crm_buf_addf(&sql, "UPDATE %s SET ", table);
 	for (size_t i = 0; i < c->n; i++)
 		crm_buf_addf(&sql, "%s%s = ?%zu", i ? ", " : "", c->s[i].col, i + 1);
-	if (crm_buf_addf(&sql, " WHERE %s = ?%zu", order_col(db, table), c->n + 1) < 0) {
+	if (crm_buf_addf(&sql, " WHERE %s = ?%zu", crm_store_rowid_of(db, table), c->n + 1) < 0) {
 		crm_buf_release(&sql);
 		return crm_err_set(e, CRM_ESOFTWARE, "out of memory");
 	}
@@ -439,7 +431,7 @@ enum { K_ROW, K_TRANSCRIPT, K_MERGE };
  * rows. */
 static int batch_sql(struct crm_store *db, const struct crm_entity *t, int kind, struct crm_buf *sql)
 {
-	const char *o = order_col(db, kind == K_TRANSCRIPT ? "transcripts" : kind == K_MERGE ? "merges" : t->table);
+	const char *o = crm_store_rowid_of(db, kind == K_TRANSCRIPT ? "transcripts" : kind == K_MERGE ? "merges" : t->table);
 	int rc = 0;
 
 	if (kind == K_TRANSCRIPT)
@@ -468,7 +460,7 @@ static int seal_table(struct crm_store *db, struct crm_crypt *cc, const struct c
 	const char *name = kind == K_TRANSCRIPT ? "transcripts" : kind == K_MERGE ? "merges" : t->table;
 	struct crm_buf sql;
 	char last[CRM_ID_MAX + 8] = "";	/* the order column of the last row done */
-	int more = 1, byint = !strcmp(order_col(db, name), "rowid");
+	int more = 1, byint = !strcmp(crm_store_rowid_of(db, name), "rowid");
 
 	crm_buf_init(&sql, 0);
 	if (batch_sql(db, t, kind, &sql) < 0) {

@@ -17,7 +17,7 @@ struct crm_store_ops {
 	int (*try_begin)(struct crm_store *s, struct crm_err *e);
 	void (*rollback)(struct crm_store *s);	/* nothing when none is open */
 	int (*in_transaction)(struct crm_store *s);
-	int (*scrub)(struct crm_store *s, const char *const *tables);
+	int (*scrub)(struct crm_store *s, const char *const *tables, int full);
 	int (*version)(struct crm_store *s, int *v, struct crm_err *e);
 	/* Run migration n (from 1) and record it, inside a transaction. */
 	int (*apply)(struct crm_store *s, int n, struct crm_err *e);

@@ -532,7 +532,7 @@ static int pq_in_transaction(struct crm_store *s)
 	return ((struct pq *)s->h)->tx || PQtransactionStatus(CONN(s)) != PQTRANS_IDLE;
 }
 
-static int pq_scrub(struct crm_store *s, const char *const *tables)
+static int pq_scrub(struct crm_store *s, const char *const *tables, int full)
 {
 	int ok = 1;
 
@@ -540,7 +540,7 @@ static int pq_scrub(struct crm_store *s, const char *const *tables)
 		char sql[96];
 		PGresult *r;
 
-		snprintf(sql, sizeof(sql), "VACUUM %s", tables[i]);
+		snprintf(sql, sizeof(sql), "VACUUM %s%s", full ? "FULL " : "", tables[i]);
 		r = PQexec(CONN(s), sql);
 		ok &= PQresultStatus(r) == PGRES_COMMAND_OK;
 		PQclear(r);

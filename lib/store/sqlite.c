@@ -86,9 +86,10 @@ static int sq_in_transaction(struct crm_store *s)
 	return !sqlite3_get_autocommit(DB(s));
 }
 
-static int sq_scrub(struct crm_store *s, const char *const *tables)
+static int sq_scrub(struct crm_store *s, const char *const *tables, int full)
 {
 	(void)tables;
+	(void)full;	/* secure_delete zeroed freed pages already */
 	return sqlite3_wal_checkpoint_v2(DB(s), NULL, SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL) == SQLITE_OK;
 }
 

@@ -196,6 +196,9 @@ const char *crm_store_sql(const struct crm_store *s, enum crm_sql what)
 		[CRM_SQL_AS_TEXT] = { "", "::text" },
 		[CRM_SQL_VERSION] = { "sqlite_version()", "current_setting('server_version')" },
 		[CRM_SQL_ILIKE] = { "LIKE", "ILIKE" },
+		[CRM_SQL_GREATEST] = { "max", "greatest" },
+		[CRM_SQL_KEYS_HIGH] = { "(SELECT seq FROM sqlite_sequence WHERE name = 'keys')",
+					"(SELECT last_value FROM keys_high)" },
 	};
 
 	return names[what][s->ops->kind == CRM_STORE_POSTGRES];
@@ -242,6 +245,18 @@ void crm_store_bulk(struct crm_store *s, int mib, int checkpoints)
 const char *crm_store_rowid(const struct crm_store *s)
 {
 	return s->ops->kind == CRM_STORE_POSTGRES ? "id" : "rowid";
+}
+
+const char *crm_store_rowid_of(const struct crm_store *s, const char *table)
+{
+	if (s->ops->kind == CRM_STORE_POSTGRES && !strcmp(table, "transcripts"))
+		return "interaction_id";
+	return crm_store_rowid(s);
+}
+
+int crm_store_json_spaced(const struct crm_store *s)
+{
+	return s->ops->kind == CRM_STORE_POSTGRES;
 }
 
 int crm_store_text_array(struct crm_buf *b, const char *const *v, size_t n)
@@ -739,7 +754,12 @@ size_t crm_stmt_bytes(struct crm_stmt *st, int i)
 
 int crm_store_scrub(struct crm_store *s, const char *const *tables)
 {
-	return s->ops->scrub(s, tables);
+	return s->ops->scrub(s, tables, 0);
+}
+
+int crm_store_scrub_full(struct crm_store *s, const char *const *tables)
+{
+	return s->ops->scrub(s, tables, 1);
 }
 
 int crm_store_in_transaction(struct crm_store *s)

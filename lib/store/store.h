@@ -167,6 +167,9 @@ int crm_store_in_transaction(struct crm_store *s);
  * backups still do until they are recycled). 1 done, 0 not.
  */
 int crm_store_scrub(struct crm_store *s, const char *const *tables);
+/* The same, and on PostgreSQL the tables written anew (VACUUM FULL): not
+ * even a dead row's bytes stay in their pages. */
+int crm_store_scrub_full(struct crm_store *s, const char *const *tables);
 
 /*
  * What the two dialects write differently, by name, for SQL built above
@@ -183,6 +186,10 @@ enum crm_sql {
 	CRM_SQL_VERSION,	/* the engine's version, an expression:
 				 * sqlite_version() / the server's */
 	CRM_SQL_ILIKE,		/* a LIKE that ignores case: LIKE / ILIKE */
+	CRM_SQL_GREATEST,	/* the larger of values: max / greatest */
+	CRM_SQL_KEYS_HIGH,	/* the highest id the key store ever gave, an
+				 * expression (NULL when none): sqlite_sequence's
+				 * / the keys_high sequence's */
 };
 const char *crm_store_sql(const struct crm_store *s, enum crm_sql what);
 
@@ -212,8 +219,14 @@ int crm_store_integrity(struct crm_store *s, char *out, size_t n, struct crm_err
 void crm_store_bulk(struct crm_store *s, int mib, int checkpoints);
 
 /* The column that orders a table's rows oldest first: "rowid" on SQLite,
- * "id" on PostgreSQL (ids sort by the time they were made). */
+ * "id" on PostgreSQL (ids sort by the time they were made); of table,
+ * where PostgreSQL's has no id (transcripts: their interaction's). */
 const char *crm_store_rowid(const struct crm_store *s);
+const char *crm_store_rowid_of(const struct crm_store *s, const char *table);
+
+/* Does JSON text read from this backend come spaced (PostgreSQL's jsonb
+ * writes ", " and ": "), to be compacted before it is embedded? */
+int crm_store_json_spaced(const struct crm_store *s);
 
 /* The schema version of the database (0: empty), and this build's. */
 int crm_store_version(struct crm_store *s, int *v, struct crm_err *e);
