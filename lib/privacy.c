@@ -259,7 +259,7 @@ int crm_forget(struct crm_store *db, const char *subject, const char *actor,
 	double t0 = crm_now();
 	uint64_t *keys = NULL;
 	size_t nkeys = 0, akeys = 0;
-	char now[32], hash[CRM_BIDX_MAX], first[CRM_ID_MAX] = "", rid[24];
+	char now[32], hash[CRM_BIDX_MAX], first[CRM_ID_MAX] = "", rid[24], transcripts_sql[256];
 	long long n;
 	int rc = -1;
 
@@ -311,6 +311,10 @@ int crm_forget(struct crm_store *db, const char *subject, const char *actor,
 	*first = 0;
 	crm_store_text1(db, "SELECT min(id) FROM subject", NULL, first, sizeof(first), e);
 	/* Every data key their cells were sealed under. */
+	snprintf(transcripts_sql, sizeof(transcripts_sql),
+		 "SELECT t.body, t.analysis %s, t.file FROM transcripts t JOIN interactions i "
+		 "ON i.id = t.interaction_id WHERE i.contact_id IN (SELECT id FROM subject)",
+		 crm_store_sql(db, CRM_SQL_JSON_TEXT));
 	if (cc && (collect_keys(db, "SELECT dk FROM contacts WHERE id IN (SELECT id FROM subject)",
 				&keys, &nkeys, &akeys, e) < 0 ||
 		   collect_keys(db, "SELECT subject, body FROM interactions WHERE contact_id IN (SELECT id FROM subject)",
@@ -318,12 +322,7 @@ int crm_forget(struct crm_store *db, const char *subject, const char *actor,
 		   collect_keys(db, "SELECT title FROM tasks WHERE contact_id IN (SELECT id FROM subject)",
 				&keys, &nkeys, &akeys, e) < 0 ||
 		   /* a sealed analysis is a JSON string: its text */
-		   collect_keys(db, crm_store_kind(db) == CRM_STORE_POSTGRES ?
-				"SELECT t.body, t.analysis #>> '{}', t.file FROM transcripts t "
-				"JOIN interactions i ON i.id = t.interaction_id WHERE i.contact_id IN (SELECT id FROM subject)" :
-				"SELECT t.body, json_extract(t.analysis, '$'), t.file FROM transcripts t "
-				"JOIN interactions i ON i.id = t.interaction_id WHERE i.contact_id IN (SELECT id FROM subject)",
-				&keys, &nkeys, &akeys, e) < 0))
+		   collect_keys(db, transcripts_sql, &keys, &nkeys, &akeys, e) < 0))
 		goto fail;
 	{	/* each key once */
 		size_t m = 0;

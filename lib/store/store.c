@@ -197,6 +197,7 @@ const char *crm_store_sql(const struct crm_store *s, enum crm_sql what)
 		[CRM_SQL_VERSION] = { "sqlite_version()", "current_setting('server_version')" },
 		[CRM_SQL_ILIKE] = { "LIKE", "ILIKE" },
 		[CRM_SQL_GREATEST] = { "max", "greatest" },
+		[CRM_SQL_JSON_TEXT] = { "->> '$'", "#>> '{}'" },
 		[CRM_SQL_KEYS_HIGH] = { "(SELECT seq FROM sqlite_sequence WHERE name = 'keys')",
 					"(SELECT last_value FROM keys_high)" },
 	};

@@ -187,6 +187,8 @@ enum crm_sql {
 				 * sqlite_version() / the server's */
 	CRM_SQL_ILIKE,		/* a LIKE that ignores case: LIKE / ILIKE */
 	CRM_SQL_GREATEST,	/* the larger of values: max / greatest */
+	CRM_SQL_JSON_TEXT,	/* after a JSON column holding a string, that
+				 * string as text: ->> '$' / #>> '{}' */
 	CRM_SQL_KEYS_HIGH,	/* the highest id the key store ever gave, an
 				 * expression (NULL when none): sqlite_sequence's
 				 * / the keys_high sequence's */
