@@ -477,18 +477,10 @@ static int choose_attrs(struct crm_dataset *d, struct crm_store *db, const char 
 	int rc = 0;
 
 	crm_buf_init(&sql, 0);
-	if (crm_store_kind(db) == CRM_STORE_POSTGRES)
-		crm_buf_addf(&sql,
-			"SELECT j.key, sum((jsonb_typeof(j.value) = 'number')::int), count(*) FROM %s, "
-			"jsonb_each(%s) AS j WHERE jsonb_typeof(j.value) IN ('number', 'string', 'boolean')%s "
-			"GROUP BY j.key HAVING count(*) >= ?1 ORDER BY count(*) DESC, j.key",
-			sql_from, attrs_expr, where);
-	else
-		crm_buf_addf(&sql,
-			"SELECT j.key, sum(j.type IN ('integer', 'real')), count(*) FROM %s, json_each(%s) AS j "
-			"WHERE j.type IN ('integer', 'real', 'text', 'true', 'false')%s "
-			"GROUP BY j.key HAVING count(*) >= ?1 ORDER BY count(*) DESC, j.key",
-			sql_from, attrs_expr, where);
+	crm_buf_addf(&sql, "SELECT j.key, sum(CASE WHEN %s THEN 1 ELSE 0 END), count(*) FROM %s, %s(%s) AS j "
+		     "WHERE %s%s GROUP BY j.key HAVING count(*) >= ?1 ORDER BY count(*) DESC, j.key",
+		     crm_store_sql(db, CRM_SQL_EACH_NUMBER), sql_from, crm_store_sql(db, CRM_SQL_JSON_EACH),
+		     attrs_expr, crm_store_sql(db, CRM_SQL_EACH_SCALAR), where);
 	if (crm_store_prepare(db, sql.data, 0, &st, e) < 0) {
 		crm_buf_release(&sql);
 		return -1;

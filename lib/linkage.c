@@ -227,7 +227,6 @@ int crm_linkage_auto_fields(struct crm_linkage *lk, struct crm_store *db,
 	struct crm_buf sql;
 	struct crm_stmt *st = NULL;
 	long long total = 0;
-	int pg = crm_store_kind(db) == CRM_STORE_POSTGRES;
 	int rc = -1;
 
 	for (size_t i = 0; i < sizeof(own) / sizeof(own[0]); i++)
@@ -245,14 +244,11 @@ int crm_linkage_auto_fields(struct crm_linkage *lk, struct crm_store *db,
 	crm_stmt_free(st);
 	st = NULL;
 	crm_buf_reset(&sql);
-	if (crm_buf_addf(&sql, pg ?
-		"SELECT j.key, count(*) FROM %s, jsonb_each(%s.attrs) AS j "
-		"WHERE merged_into IS NULL AND jsonb_typeof(j.value) IN ('string', 'number') "
-		"GROUP BY j.key HAVING count(*) * 3 >= ?1 ORDER BY count(*) DESC, j.key" :
-		"SELECT j.key, count(*) FROM %s, json_each(%s.attrs) AS j "
-		"WHERE merged_into IS NULL AND j.type IN ('text', 'integer', 'real') "
-		"GROUP BY j.key HAVING count(*) * 3 >= ?1 ORDER BY count(*) DESC, j.key",
-		lk->type->table, lk->type->table) < 0 ||
+	if (crm_buf_addf(&sql, "SELECT j.key, count(*) FROM %s, %s(%s.attrs) AS j "
+			 "WHERE merged_into IS NULL AND %s "
+			 "GROUP BY j.key HAVING count(*) * 3 >= ?1 ORDER BY count(*) DESC, j.key",
+			 lk->type->table, crm_store_sql(db, CRM_SQL_JSON_EACH), lk->type->table,
+			 crm_store_sql(db, CRM_SQL_EACH_TEXT_OR_NUMBER)) < 0 ||
 	    crm_store_prepare(db, sql.data, 0, &st, e) < 0)
 		goto out;
 	crm_stmt_bind_int64(st, 1, total);

@@ -198,6 +198,11 @@ const char *crm_store_sql(const struct crm_store *s, enum crm_sql what)
 		[CRM_SQL_ILIKE] = { "LIKE", "ILIKE" },
 		[CRM_SQL_GREATEST] = { "max", "greatest" },
 		[CRM_SQL_JSON_TEXT] = { "->> '$'", "#>> '{}'" },
+		[CRM_SQL_EACH_NUMBER] = { "j.type IN ('integer', 'real')", "jsonb_typeof(j.value) = 'number'" },
+		[CRM_SQL_EACH_TEXT_OR_NUMBER] = { "j.type IN ('text', 'integer', 'real')",
+						  "jsonb_typeof(j.value) IN ('string', 'number')" },
+		[CRM_SQL_EACH_SCALAR] = { "j.type IN ('integer', 'real', 'text', 'true', 'false')",
+					  "jsonb_typeof(j.value) IN ('number', 'string', 'boolean')" },
 		[CRM_SQL_KEYS_HIGH] = { "(SELECT seq FROM sqlite_sequence WHERE name = 'keys')",
 					"(SELECT last_value FROM keys_high)" },
 	};

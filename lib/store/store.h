@@ -189,6 +189,10 @@ enum crm_sql {
 	CRM_SQL_GREATEST,	/* the larger of values: max / greatest */
 	CRM_SQL_JSON_TEXT,	/* after a JSON column holding a string, that
 				 * string as text: ->> '$' / #>> '{}' */
+	/* Of a row j of CRM_SQL_JSON_EACH (aliased j), whether its value is */
+	CRM_SQL_EACH_NUMBER,	/* a number */
+	CRM_SQL_EACH_TEXT_OR_NUMBER,	/* a string or a number */
+	CRM_SQL_EACH_SCALAR,	/* a string, a number or a boolean */
 	CRM_SQL_KEYS_HIGH,	/* the highest id the key store ever gave, an
 				 * expression (NULL when none): sqlite_sequence's
 				 * / the keys_high sequence's */
