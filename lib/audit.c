@@ -122,7 +122,7 @@ static int attr_sql(struct crm_store *db, const struct crm_entity *t, const char
 {
 	const struct crm_entity *on = t;
 	const char *alias = "r", *rest = name, *key = NULL;
-	int f, is_deal = !strcmp(t->kind, "deal"), pg = crm_store_kind(db) == CRM_STORE_POSTGRES;
+	int f, is_deal = !strcmp(t->kind, "deal");
 	struct crm_stmt *st;
 
 	*path = 0;
@@ -150,11 +150,9 @@ static int attr_sql(struct crm_store *db, const struct crm_entity *t, const char
 		int found = 0;
 
 		crm_buf_init(&q, 0);
-		crm_buf_addf(&q, pg ? "SELECT j.key FROM (SELECT attrs FROM %s WHERE attrs != '{}' LIMIT 5000) s, "
-				      "jsonb_each(s.attrs) j WHERE lower(j.key) = lower(?1) ORDER BY j.key = ?1 DESC LIMIT 1" :
-				      "SELECT j.key FROM (SELECT attrs FROM %s WHERE attrs != '{}' LIMIT 5000), "
-				      "json_each(attrs) j WHERE lower(j.key) = lower(?1) ORDER BY j.key = ?1 DESC LIMIT 1",
-			     on->table);
+		crm_buf_addf(&q, "SELECT j.key FROM (SELECT attrs FROM %s WHERE attrs != '{}' LIMIT 5000) s, "
+			     "%s(s.attrs) j WHERE lower(j.key) = lower(?1) ORDER BY j.key = ?1 DESC LIMIT 1",
+			     on->table, crm_store_sql(db, CRM_SQL_JSON_EACH));
 		if (crm_store_prepare(db, q.data, 0, &st, e) < 0) {
 			crm_buf_release(&q);
 			return -1;
@@ -162,8 +160,7 @@ static int attr_sql(struct crm_store *db, const struct crm_entity *t, const char
 		crm_buf_release(&q);
 		crm_stmt_bind_text_ref(st, 1, key, (size_t)-1);
 		if (crm_stmt_step(st, e) > 0) {
-			/* SQLite: a JSON path; PostgreSQL: the key itself */
-			snprintf(path, pathlen, pg ? "%s" : "$.\"%s\"", crm_stmt_text(st, 0));
+			crm_store_attr_key(db, crm_stmt_text(st, 0), path, pathlen);
 			found = 1;
 		}
 		crm_stmt_free(st);
@@ -171,8 +168,8 @@ static int attr_sql(struct crm_store *db, const struct crm_entity *t, const char
 			return crm_err_set(e, CRM_EUSAGE, "'%s': no such field or custom field on %s",
 					   name, on->table);
 	}
-	/* PostgreSQL gives the value as JSON text, opened by the reader */
-	return crm_buf_addf(sql, pg ? ", %s.attrs -> ?" : ", json_extract(%s.attrs, ?)", alias) < 0 ?
+	/* the value as JSON text (both dialects' ->), opened by the reader */
+	return crm_buf_addf(sql, ", %s.attrs -> ?", alias) < 0 ?
 		crm_err_set(e, CRM_ESOFTWARE, "out of memory") : 0;
 }
 
@@ -237,8 +234,9 @@ int crm_audit_pop_open(struct crm_audit_pop *pop, struct crm_store *db,
 			const char *v = num;
 
 			pop->rec_num[a][i] = NAN;
-			if (ct == CRM_TEXT && *path[a] && crm_store_kind(db) == CRM_STORE_POSTGRES) {
-				/* a custom field as JSON: its number, or its text */
+			if (ct == CRM_TEXT && *path[a]) {
+				/* a custom field as JSON: its number, or its text
+				 * (a boolean's too) */
 				json_t *x = json_loads(crm_stmt_text(st, (int)a + 1), JSON_DECODE_ANY, NULL);
 
 				if (json_is_number(x)) {
@@ -246,6 +244,8 @@ int crm_audit_pop_open(struct crm_audit_pop *pop, struct crm_store *db,
 					pop->rec_num[a][i] = json_number_value(x);
 				} else if (json_is_string(x)) {
 					snprintf(text, sizeof(text), "%s", json_string_value(x));
+				} else if (json_is_boolean(x)) {
+					snprintf(text, sizeof(text), "%s", json_is_true(x) ? "true" : "false");
 				} else {
 					ct = CRM_NULL;
 				}
