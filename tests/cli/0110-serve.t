@@ -192,6 +192,9 @@ is "$(cat status)" "403" "a rep cannot override model weights"
 send "$adm" POST /v1/weights '{"entity":"contact","feature":"title","action":"scale","value":0.5,"why":"audit finding 12"}' >/dev/null
 is "$(cat status)" "201" "an admin can"
 is "$(get "$adm" /v1/weights | jq -r '.data[] | select(.feature == "title") | .action + " " + .who')" "scale root" "and it is in force, with who"
+send "$adm" POST /v1/weights '{"entity":"contact","feature":"titel","action":"exclude","why":"a typo"}' >body
+is "$(cat status) $(jq -r .error body)" "422 rejected" "a feature the records lack is refused"
+like "$(jq -r .message body)" "close: title" "with the names close to it"
 
 # --- the event stream -------------------------------------------------------------
 curl -s -N -H "Authorization: Bearer $ana" "$U/v1/events" >sse.ana &
