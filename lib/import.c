@@ -1885,9 +1885,11 @@ static int rec_finish(struct crm_import *im, const char *raw, size_t rawlen,
 	if (im->npend && im->recs[0].ts != r->ts && !(r = flush_before(im, e)))
 		return -1;
 	/* Between transactions, another connection's writes are looked for
-	 * before a record is resolved: on PostgreSQL (a round trip each) at
-	 * most every CHECK_EVERY seconds, which is no wider a window than the
-	 * one between resolving a record and writing its batch. */
+	 * before a record is resolved: always for an input's first record
+	 * (a request to the API sees what committed before it came), then on
+	 * PostgreSQL (a round trip each) at most every CHECK_EVERY seconds,
+	 * no wider a window than the one between resolving a record of a
+	 * file and writing its batch. */
 	if (!im->in_tx && (!im->pg || crm_now() - im->checked_at >= CHECK_EVERY)) {
 		cache_check(im);
 		im->checked_at = crm_now();
@@ -2568,6 +2570,7 @@ static int import_reader(struct crm_import *im, struct crm_reader *r,
 	int rc;
 
 	im->file_type = NULL;
+	im->checked_at = 0;	/* a new input sees every write made before it */
 	if (fmt == CRM_FMT_AUTO)
 		fmt = format_by_name(rd.name);
 	if (fmt == CRM_FMT_AUTO) {
