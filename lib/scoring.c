@@ -664,6 +664,7 @@ int crm_scorings_explain(struct crm_scorings *x, const char *const *ids, size_t 
 			crm_dataset_init(&d[k], t);
 		else if (crm_dataset_build_ids(&d[k], x->db, t, want[k], nwant[k], &x->sc[k].m.schema,
 					       x->sc[k].hist, e) < 0) {
+			crm_dataset_release(&d[k]);	/* as far as it was built */
 			if (k)
 				crm_dataset_release(&d[0]);
 			goto rollback;
