@@ -95,28 +95,17 @@ static const char *const rec_keys[] = { "id", "duplicate.action", "duplicate.of"
 static const char *const row_keys[] = { "id", "a_id", "b_id", "survivor_id", "merged_id",
 					"probability", "reason", NULL };
 
-static int cmd_review(void)
+/* review or merges: the review queue or the merges made, as rows of kind. */
+static int cmd_list(int (*rows)(struct crm_store *db, struct crm_stmt **st, struct crm_err *e),
+		    const char *kind)
 {
 	struct crm_store *db = cli_open(CRM_STORE_READONLY);
 	struct crm_err e = { 0 };
 	struct crm_stmt *st;
 
-	if (crm_dedupe_review_rows(db, &st, &e) < 0)
+	if (rows(db, &st, &e) < 0)
 		cli_die_err(&e);
-	cli_rows(st, cli_row_kind, (void *)"review", row_keys, table);
-	crm_store_close(db);
-	return cli_finish(0);
-}
-
-static int cmd_merges(void)
-{
-	struct crm_store *db = cli_open(CRM_STORE_READONLY);
-	struct crm_err e = { 0 };
-	struct crm_stmt *st;
-
-	if (crm_merge_rows(db, &st, &e) < 0)
-		cli_die_err(&e);
-	cli_rows(st, cli_row_kind, (void *)"merge", row_keys, table);
+	cli_rows(st, cli_row_kind, (void *)kind, row_keys, table);
 	crm_store_close(db);
 	return cli_finish(0);
 }
@@ -343,9 +332,9 @@ int main(int argc, char **argv)
 		char **rest = argv + optind + 1;
 
 		if (!strcmp(cmd, "review") && !n)
-			return cmd_review();
+			return cmd_list(crm_dedupe_review_rows, "review");
 		if (!strcmp(cmd, "merges") && !n)
-			return cmd_merges();
+			return cmd_list(crm_merge_rows, "merge");
 		if (!strcmp(cmd, "accept") || !strcmp(cmd, "reject"))
 			return cmd_decide(!strcmp(cmd, "accept"), n, rest);
 		if (!strcmp(cmd, "undo"))

@@ -1099,15 +1099,21 @@ float crm_audit_operating_point(const struct crm_audit_pop *pop, double threshol
 	return crm_audit_top_threshold(pop, k);
 }
 
+/* s as a JSON string, or null for NULL. */
+static int str_or_null(struct crm_buf *b, const char *s)
+{
+	return s ? crm_json_str(b, s, strlen(s)) : crm_buf_adds(b, "null");
+}
+
 int crm_audit_bias_json(struct crm_buf *b, const char *id, const char *kind, const char *model,
 			double thr, size_t scored, size_t selected, size_t holdout, int violations)
 {
-	return crm_buf_addf(b, "{\"type\":\"audit\",\"kind\":\"bias\",\"id\":%s%s%s,\"entity\":\"%s\","
-			    "\"model\":%s%s%s,\"threshold\":%.9g,\"scored\":%zu,\"selected\":%zu,"
-			    "\"holdout\":%zu,\"violations\":%d,\"verdict\":\"%s\"}\n",
-			    id ? "\"" : "", id ? id : "null", id ? "\"" : "", kind,
-			    model ? "\"" : "", model ? model : "null", model ? "\"" : "",
-			    thr, scored, selected, holdout, violations, violations ? "fail" : "pass");
+	int rc = crm_buf_adds(b, "{\"type\":\"audit\",\"kind\":\"bias\",\"id\":") | str_or_null(b, id) |
+		 crm_buf_addf(b, ",\"entity\":\"%s\",\"model\":", kind) | str_or_null(b, model);
+
+	return rc | crm_buf_addf(b, ",\"threshold\":%.9g,\"scored\":%zu,\"selected\":%zu,\"holdout\":%zu,"
+				 "\"violations\":%d,\"verdict\":\"%s\"}\n", thr, scored, selected, holdout,
+				 violations, violations ? "fail" : "pass");
 }
 
 int crm_audit_override_json(struct crm_buf *b, struct crm_stmt *st)
@@ -1124,8 +1130,7 @@ int crm_audit_override_json(struct crm_buf *b, struct crm_stmt *st)
 /* A text column as JSON: null or a string. */
 static int nullable(struct crm_buf *b, struct crm_stmt *st, int i)
 {
-	return crm_stmt_type(st, i) == CRM_NULL ? crm_buf_adds(b, "null") :
-	       crm_json_str(b, crm_stmt_text(st, i), crm_stmt_bytes(st, i));
+	return str_or_null(b, crm_stmt_type(st, i) == CRM_NULL ? NULL : crm_stmt_text(st, i));
 }
 
 int crm_audit_row_json(struct crm_buf *b, struct crm_stmt *st)

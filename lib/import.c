@@ -1890,9 +1890,13 @@ static int rec_finish(struct crm_import *im, const char *raw, size_t rawlen,
 	 * PostgreSQL (a round trip each) at most every CHECK_EVERY seconds,
 	 * no wider a window than the one between resolving a record of a
 	 * file and writing its batch. */
-	if (!im->in_tx && (!im->pg || crm_now() - im->checked_at >= CHECK_EVERY)) {
-		cache_check(im);
-		im->checked_at = crm_now();
+	if (!im->in_tx) {
+		double now = im->pg ? crm_now() : 0;
+
+		if (!im->pg || now - im->checked_at >= CHECK_EVERY) {
+			cache_check(im);
+			im->checked_at = now;
+		}
 	}
 	crm_err_clear(&im->dberr);
 	if (rec_normalize(im, r) < 0 || rec_derive(im, r) < 0 ||

@@ -638,7 +638,8 @@ int crm_scorings_explain(struct crm_scorings *x, const char *const *ids, size_t 
 		crm_err_set(e, CRM_ESOFTWARE, "out of memory");
 		goto out;
 	}
-	/* The models first: opening one reads in a transaction of its own. */
+	/* The models first, outside the read of the records: opening one
+	 * may build the history rates from every record. */
 	for (size_t k = 0; k < n; k++)
 		if (scorable(ids[k]) >= 0 && !scorings_get(x, scorable(ids[k]), e))
 			goto out;
