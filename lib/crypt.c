@@ -62,42 +62,6 @@ static const char *configured;
 static int configured_set;
 static struct crm_crypt *crypts;	/* one per database and process */
 
-static const char store_schema[] =
-	"CREATE TABLE IF NOT EXISTS masters ("
-	" version INTEGER PRIMARY KEY,"
-	" tag BLOB NOT NULL,"
-	" created_at TEXT NOT NULL);"
-	"CREATE TABLE IF NOT EXISTS keys ("
-	" id INTEGER PRIMARY KEY AUTOINCREMENT,"
-	" version INTEGER NOT NULL,"
-	" wrapped BLOB NOT NULL,"
-	" created_at TEXT NOT NULL);";
-
-/* PostgreSQL's: the same tables, and a sequence that keeps the highest
- * id given (SQLite's AUTOINCREMENT keeps it in sqlite_sequence). */
-static const char store_schema_pg[] =
-	"SET client_min_messages = warning;"
-	"CREATE TABLE IF NOT EXISTS masters ("
-	" version integer PRIMARY KEY,"
-	" tag bytea NOT NULL,"
-	" created_at text NOT NULL);"
-	"CREATE TABLE IF NOT EXISTS keys ("
-	" id bigint PRIMARY KEY,"
-	" version integer NOT NULL,"
-	" wrapped bytea NOT NULL,"
-	" created_at text NOT NULL);"
-	"CREATE SEQUENCE IF NOT EXISTS keys_high MINVALUE 0 START 0;";
-
-/* The next unused key id (at least ?1 + 1), inside the store's write
- * transaction; and, on PostgreSQL, the highest id given noted after a
- * batch (SQLite's AUTOINCREMENT notes it itself). */
-static const char next_id_sqlite[] =
-	"SELECT max(coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'keys'), 0), "
-	"coalesce((SELECT max(id) FROM keys), 0), ?1) + 1";
-static const char next_id_pg[] =
-	"SELECT greatest((SELECT last_value FROM keys_high), "
-	"coalesce((SELECT max(id) FROM keys), 0), ?1) + 1";
-
 void crm_crypt_configure(const char *key_file)
 {
 	configured = key_file && *key_file ? key_file : NULL;
@@ -373,7 +337,7 @@ static int store_open(struct crm_crypt *c, int create, struct crm_err *e)
 			return crm_err_set(e, CRM_EIO, "%s: %s", path, strerror(errno));
 		close(fd);
 	}
-	if (crm_store_connect(&c->store, path, CRM_STORE_OTHER, e) < 0) {
+	if (crm_store_connect(&c->store, path, CRM_STORE_OTHER | CRM_STORE_DURABLE, e) < 0) {
 		if (pg && e->code == CRM_ENOINPUT) {
 			char m[CRM_ERR_MAX];
 
@@ -388,9 +352,8 @@ static int store_open(struct crm_crypt *c, int create, struct crm_err *e)
 	/* A new key is on disk before a cell uses it (SQLite's default for
 	 * crm's own file is NORMAL). The tables are made under the
 	 * store's write lock: two processes may start at once. */
-	if ((!pg && crm_store_exec(c->store, "PRAGMA synchronous=FULL", e) < 0) ||
-	    crm_store_begin(c->store, e) < 0 ||
-	    crm_store_exec(c->store, pg ? store_schema_pg : store_schema, e) < 0 ||
+	if (crm_store_begin(c->store, e) < 0 ||
+	    crm_store_exec(c->store, crm_store_sql(c->store, CRM_SQL_KEYS_SCHEMA), e) < 0 ||
 	    crm_store_commit(c->store, e) < 0) {
 		crm_store_rollback(c->store);
 		return store_err(e, "schema");
@@ -698,9 +661,9 @@ int crm_crypt_new_key(struct crm_crypt *c, uint64_t *id, struct crm_err *e)
 		 * unused keys, never a cell without its key. Batches double,
 		 * so a small job leaves few unused keys and a big one commits
 		 * rarely. */
-		struct crm_stmt *ins = NULL, *mx;
+		struct crm_stmt *ins = NULL;
 		size_t want = c->batch ? c->batch : 16;
-		int pg = crm_store_kind(c->store) == CRM_STORE_POSTGRES;
+		char hi[24];
 		uint64_t next = INDEX_KEY_ID + 1;
 
 		c->batch = want * 2 > POOL ? POOL : want * 2;
@@ -713,12 +676,10 @@ int crm_crypt_new_key(struct crm_crypt *c, uint64_t *id, struct crm_err *e)
 		/* Ids in order, never reused (the store keeps the high
 		 * mark): the table grows at its end, and a shredded key's id
 		 * never names another key. The transaction holds the lock. */
-		if (crm_store_prepare(c->store, pg ? next_id_pg : next_id_sqlite, 0, &mx, e) < 0)
+		if (keys_high(c->store, hi, sizeof(hi), e) < 0)
 			goto fail;
-		crm_stmt_bind_int64(mx, 1, INDEX_KEY_ID);
-		if (crm_stmt_step(mx, e) == 1)
-			next = (uint64_t)crm_stmt_int64(mx, 0);
-		crm_stmt_free(mx);
+		if (strtoull(hi, NULL, 10) >= next)
+			next = strtoull(hi, NULL, 10) + 1;
 		/* A key store that never gave the keys the data names is
 		 * older than the data (restored from an older backup, or a
 		 * copy that did not finish): a new key would take a number
@@ -749,12 +710,11 @@ int crm_crypt_new_key(struct crm_crypt *c, uint64_t *id, struct crm_err *e)
 		}
 		crm_stmt_free(ins);
 		ins = NULL;
-		if (pg) {
-			char hi[24];
+		{	/* the high mark, that a shredded key's id keeps */
 			const char *p = hi;
 
 			snprintf(hi, sizeof(hi), "%llu", (unsigned long long)(next - 1));
-			if (crm_store_run(c->store, "SELECT setval('keys_high', CAST(?1 AS bigint))", &p, 1, e) < 0)
+			if (crm_store_run(c->store, crm_store_sql(c->store, CRM_SQL_KEYS_NOTE), &p, 1, e) < 0)
 				goto fail;
 		}
 		if (crm_store_commit(c->store, e) < 0) {
@@ -1236,7 +1196,7 @@ int crm_crypt_copy_store(const char *src, const char *dst, int replace, long lon
 	static const char *const tables[] = { "masters", "keys" };
 	char sp[4200], dp[4200], n[24] = "", hi[24] = "";
 	struct crm_store *from = NULL, *to = NULL;
-	int pg, rc = -1;
+	int rc = -1;
 
 	*keys = 0;
 	if (crm_crypt_store_path(src, sp, sizeof(sp)) < 0 || crm_crypt_store_path(dst, dp, sizeof(dp)) < 0)
@@ -1250,7 +1210,6 @@ int crm_crypt_copy_store(const char *src, const char *dst, int replace, long lon
 	rc = -1;
 	if (store_at(dst, dp, 1, &to, e) < 0)
 		goto out;
-	pg = crm_store_kind(to) == CRM_STORE_POSTGRES;
 	if (crm_store_text1(to, "SELECT count(*) FROM keys", NULL, n, sizeof(n), e) < 0)
 		goto out;
 	if (atoll(n) && !replace) {
@@ -1285,9 +1244,7 @@ int crm_crypt_copy_store(const char *src, const char *dst, int replace, long lon
 		const char *p = hi;
 
 		if (atoll(hi) > 0 &&
-		    crm_store_run(to, pg ? "SELECT setval('keys_high', CAST(?1 AS bigint))" :
-				  "UPDATE sqlite_sequence SET seq = max(seq, CAST(?1 AS INTEGER)) WHERE name = 'keys'",
-				  &p, 1, e) < 0)
+		    crm_store_run(to, crm_store_sql(to, CRM_SQL_KEYS_NOTE), &p, 1, e) < 0)
 			goto fail;
 	}
 	if (crm_store_commit(to, e) < 0)

@@ -503,13 +503,6 @@ static int choose_attrs(struct crm_dataset *d, struct crm_store *db, const char 
 	return rc;
 }
 
-/*
- * Each record's as-of time and the bounds of its engagement windows
- * into the temporary table feat_asof2, computed once per record rather
- * than per interaction joined. SQLite inserts them a row at a time in
- * one transaction; PostgreSQL takes them in one statement (arrays), as a
- * round trip a record would cost more than the rest.
- */
 /* A statement given back: to the connection's cache, or freed. */
 static void stmt_release(struct crm_stmt *st, int cached)
 {
@@ -519,58 +512,41 @@ static void stmt_release(struct crm_stmt *st, int cached)
 		crm_stmt_free(st);
 }
 
-/* to_char's format of strftime's %Y-%m-%dT%H:%M:%fZ, closing the call. */
-#define ISO "'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')"
-
+/*
+ * Each record's as-of time and the bounds of its engagement windows
+ * into the temporary table feat_asof2, computed once per record rather
+ * than per interaction joined.
+ */
 static int asof_windows(struct crm_dataset *d, struct crm_store *db, struct crm_err *e)
 {
-	struct crm_stmt *st;
-	int rc = 0;
+	static const int days[] = { 0, 7, 28, 30, 90 };
+	const char **v = malloc(d->n * 3 * sizeof(*v) + 1);
+	char (*num)[24] = malloc(d->n * sizeof(*num) + 1);
+	struct crm_buf sql;
+	int rc = -1;
 
-	if (crm_store_kind(db) == CRM_STORE_POSTGRES) {
-		struct crm_buf ids, at;
-
-		crm_buf_init(&ids, 0);
-		crm_buf_init(&at, 0);
-		if (crm_store_text_array(&ids, (const char *const *)d->id, d->n) < 0 ||
-		    crm_store_text_array(&at, (const char *const *)d->asof, d->n) < 0) {
-			rc = crm_err_set(e, CRM_ESOFTWARE, "out of memory");
-		} else if (!(st = crm_store_stmt(db,
-			"INSERT INTO feat_asof2 SELECT o - 1, r, to_char(t, " ISO ","
-			" to_char(t - interval '7 days', " ISO ","
-			" to_char(t - interval '28 days', " ISO ","
-			" to_char(t - interval '30 days', " ISO ","
-			" to_char(t - interval '90 days', " ISO
-			" FROM (SELECT r, crm_instant(a) AS t, o FROM unnest(?::text[], ?::text[])"
-			" WITH ORDINALITY AS x(r, a, o)) s", e))) {
-			rc = -1;
-		} else {
-			crm_stmt_bind_text(st, 1, ids.data, ids.len);
-			crm_stmt_bind_text(st, 2, at.data, at.len);
-			rc = crm_stmt_step(st, e) < 0 ? -1 : 0;
-			crm_store_stmt_done(st);
-		}
-		crm_buf_release(&ids);
-		crm_buf_release(&at);
-		return rc;
+	crm_buf_init(&sql, 0);
+	crm_buf_adds(&sql, "INSERT INTO feat_asof2 SELECT CAST(c1 AS INTEGER), c2");
+	for (size_t k = 0; k < sizeof(days) / sizeof(days[0]); k++) {
+		crm_buf_adds(&sql, ", ");
+		crm_store_time_minus(db, &sql, "c3", days[k]);
 	}
-	if (!(st = crm_store_stmt(db, "INSERT INTO feat_asof2 SELECT ?1, ?2, t,"
-				  " strftime('%Y-%m-%dT%H:%M:%fZ', t, '-7 days'),"
-				  " strftime('%Y-%m-%dT%H:%M:%fZ', t, '-28 days'),"
-				  " strftime('%Y-%m-%dT%H:%M:%fZ', t, '-30 days'),"
-				  " strftime('%Y-%m-%dT%H:%M:%fZ', t, '-90 days')"
-				  " FROM (SELECT strftime('%Y-%m-%dT%H:%M:%fZ', ?3) AS t)", e)))
-		return -1;
-	crm_store_exec(db, "SAVEPOINT feat", NULL);
-	for (size_t i = 0; i < d->n && rc == 0; i++) {
-		crm_stmt_bind_int64(st, 1, (long long)i);
-		crm_stmt_bind_text_ref(st, 2, d->id[i], (size_t)-1);
-		crm_stmt_bind_text_ref(st, 3, d->asof[i], (size_t)-1);
-		rc = crm_stmt_step(st, e) < 0 ? -1 : 0;
-		crm_stmt_reset(st);
+	crm_buf_adds(&sql, " FROM new_rows");
+	if (!v || !num || !sql.data) {
+		crm_err_set(e, CRM_ESOFTWARE, "out of memory");
+		goto out;
 	}
-	crm_store_exec(db, "RELEASE feat", NULL);
-	crm_store_stmt_done(st);
+	for (size_t i = 0; i < d->n; i++) {
+		snprintf(num[i], sizeof(num[i]), "%zu", i);
+		v[3 * i] = num[i];
+		v[3 * i + 1] = d->id[i];
+		v[3 * i + 2] = d->asof[i];
+	}
+	rc = crm_store_insert_rows(db, sql.data, 3, v, d->n, e);
+out:
+	crm_buf_release(&sql);
+	free(v);
+	free(num);
 	return rc;
 }
 
@@ -578,7 +554,6 @@ int crm_dataset_build(struct crm_dataset *d, struct crm_store *db, const char *n
 		      const struct crm_dataset *schema, struct crm_err *e)
 {
 	int is_deal = !strcmp(d->type->kind, "deal");
-	int pg = crm_store_kind(db) == CRM_STORE_POSTGRES;
 	const struct colspec *cols = is_deal ? deal_cols : contact_cols;
 	const char *from = is_deal ?
 		"deals d LEFT JOIN accounts a ON a.id = d.account_id LEFT JOIN contacts c ON c.id = d.contact_id" :
@@ -800,23 +775,15 @@ int crm_dataset_build(struct crm_dataset *d, struct crm_store *db, const char *n
 			" count(*) FILTER (WHERE i.kind = 'meeting'),"
 			" count(*) FILTER (WHERE i.kind = 'call')"
 			" FROM feat_asof2 r");
-		/* PostgreSQL has no statistics on the temporary table and
-		 * would hash every interaction to join one record: a lateral
-		 * subquery looks each record's up by its index, as SQLite
-		 * does. */
-		if (pg)
-			crm_buf_adds(&sql, " CROSS JOIN LATERAL (SELECT i.* FROM");
-		if (is_deal)
-			crm_buf_adds(&sql, pg ? " deals dd JOIN interactions i ON (i.deal_id = dd.id OR i.contact_id = dd.contact_id)"
-					   " WHERE dd.id = r.rid" :
-					   " JOIN deals dd ON dd.id = r.rid"
-					   " JOIN interactions i ON (i.deal_id = dd.id OR i.contact_id = dd.contact_id)");
-		else
-			crm_buf_adds(&sql, pg ? " interactions i WHERE i.contact_id = r.rid" :
-					   " JOIN interactions i ON i.contact_id = r.rid");
-		crm_buf_adds(&sql, " AND i.occurred_at < r.asof AND i.occurred_at >= r.d90");
-		/* OFFSET 0 keeps the planner from flattening it back */
-		crm_buf_adds(&sql, pg ? " OFFSET 0) i GROUP BY r.i" : " GROUP BY r.i");
+		/* Each record's looked up by index (PostgreSQL has no
+		 * statistics on the temporary table and would otherwise hash
+		 * every interaction to join one record). */
+		crm_store_join_each(db, &sql, "i", is_deal ?
+				    "deals dd JOIN interactions i ON (i.deal_id = dd.id OR i.contact_id = dd.contact_id)" :
+				    "interactions i",
+				    is_deal ? "dd.id = r.rid AND i.occurred_at < r.asof AND i.occurred_at >= r.d90" :
+				    "i.contact_id = r.rid AND i.occurred_at < r.asof AND i.occurred_at >= r.d90");
+		crm_buf_adds(&sql, " GROUP BY r.i");
 	}
 	if (!(st = crm_store_stmt_text(db, sql.data, e)))
 		goto out;
@@ -943,7 +910,6 @@ int crm_dataset_build_ids(struct crm_dataset *d, struct crm_store *db, const str
 			  const char *const *ids, size_t n, const struct crm_dataset *schema,
 			  const char *hist, struct crm_err *e)
 {
-	struct crm_stmt *st;
 	int rc = -1;
 
 	crm_dataset_init(d, type);
@@ -951,34 +917,9 @@ int crm_dataset_build_ids(struct crm_dataset *d, struct crm_store *db, const str
 	if (crm_store_exec(db, "CREATE TEMP TABLE IF NOT EXISTS crm_only (id TEXT PRIMARY KEY);"
 			   "DELETE FROM crm_only", e) < 0)
 		return -1;
-	if (crm_store_kind(db) == CRM_STORE_POSTGRES) {
-		/* One statement for the list: a round trip an id would cost
-		 * more than the build. */
-		struct crm_buf arr;
-
-		crm_buf_init(&arr, 0);
-		if (crm_store_text_array(&arr, ids, n) < 0 ||
-		    crm_store_prepare(db, "INSERT INTO crm_only SELECT DISTINCT unnest(?::text[])", 0, &st, e) < 0) {
-			crm_buf_release(&arr);
-			return crm_err_set(e, e->code ? e->code : CRM_ESOFTWARE, "%s", e->code ? e->msg : "out of memory");
-		}
-		crm_stmt_bind_text(st, 1, arr.data, arr.len);
-		crm_buf_release(&arr);
-		rc = crm_stmt_step(st, e);
-		crm_stmt_free(st);
-		if (rc < 0)
-			return -1;
-		rc = -1;
-	} else {
-		if (crm_store_prepare(db, "INSERT OR IGNORE INTO crm_only VALUES (?1)", 0, &st, e) < 0)
-			return -1;
-		for (size_t i = 0; i < n; i++) {
-			crm_stmt_bind_text_ref(st, 1, ids[i], (size_t)-1);
-			crm_stmt_step(st, e);
-			crm_stmt_reset(st);
-		}
-		crm_stmt_free(st);
-	}
+	if (crm_store_insert_rows(db, "INSERT INTO crm_only SELECT DISTINCT c1 FROM new_rows WHERE true "
+				  "ON CONFLICT DO NOTHING", 1, ids, n, e) < 0)
+		return -1;
 	if (crm_dataset_build(d, db, NULL, schema, e) == 0 &&
 	    (!hist || !d->n || crm_dataset_set_history(d, hist, e) == 0))
 		rc = 0;

@@ -148,9 +148,8 @@ struct crm_import {
 	struct crm_buf jraw;
 	/* Another connection's commit (a merge, say) may have changed what
 	 * any cached reference points at: the caches hold only while the
-	 * database's data_version stays (PostgreSQL: the change log's last
-	 * event, as it stood after this connection's own last commit). */
-	struct crm_stmt *data_version;
+	 * database's data version (crm_store_data_version) stays, as it
+	 * stood after this connection's own last commit. */
 	long long last_version;
 	double checked_at;	/* when cache_check last ran outside a transaction */
 	unsigned epoch;
@@ -342,18 +341,11 @@ static int build_update_sql(const struct crm_entity *t, struct crm_buf *upd)
  */
 #define IDS "id, merged_into"	/* what a reference lookup reads */
 
-static const char *first_sql(struct crm_buf *b, int pg, const char *what, const char *table,
-			     const char *col, int live_first)
+static const char *first_sql(struct crm_buf *b, const struct crm_store *db, const char *what,
+			     const char *table, const char *col, int live_first)
 {
-	const char *order = live_first ? "merged_into IS NOT NULL, " : "";
-
 	crm_buf_reset(b);
-	if (pg)
-		crm_buf_addf(b, "WITH m AS MATERIALIZED (SELECT * FROM %s WHERE %s = ?1) "
-			     "SELECT %s FROM m ORDER BY %sid LIMIT 1", table, col, what, order);
-	else
-		crm_buf_addf(b, "SELECT %s FROM %s WHERE %s = ?1 ORDER BY %srowid LIMIT 1",
-			     what, table, col, order);
+	crm_store_first_where(db, b, what, table, col, live_first ? "merged_into IS NOT NULL, " : NULL);
 	return b->data ? b->data : "";
 }
 
@@ -404,22 +396,19 @@ static struct tstate *tstate_get(struct crm_import *im,
 	} while (0)
 	PREP(find_key, "SELECT id, merged_into FROM %s WHERE source = ?1 AND src_key = ?2",
 	     t->table);
-	PREP(find_any_key, "%s", first_sql(&q, im->pg, IDS, t->table, "src_key", 0));
+	PREP(find_any_key, "%s", first_sql(&q, db, IDS, t->table, "src_key", 0));
 	PREP(find_id, "SELECT id, merged_into FROM %s WHERE id = ?1", t->table);
 	PREP(get, "SELECT * FROM %s WHERE id = ?1", t->table);
-	if (im->pg)
-		PREP(set_attr, "UPDATE %s SET attrs = jsonb_set(attrs, ARRAY[?2::text], to_jsonb(?3::text)) "
-		     "WHERE id = ?1", t->table);
-	else
-		PREP(set_attr, "UPDATE %s SET attrs = json_set(attrs, '$.' || json_quote(?2), ?3) "
-		     "WHERE id = ?1", t->table);
+	crm_buf_reset(&q);
+	crm_store_json_with(db, &q, "attrs", "?2", "?3");
+	PREP(set_attr, "UPDATE %s SET attrs = %s WHERE id = ?1", t->table, q.data ? q.data : "");
 	if (t->has_name_key)
-		PREP(by_name, "%s", first_sql(&q, im->pg, IDS, t->table, "name_key", 1));
+		PREP(by_name, "%s", first_sql(&q, db, IDS, t->table, "name_key", 1));
 	if (crm_entity_field(t, "email") >= 0)
-		PREP(by_email, "%s", first_sql(&q, im->pg, IDS, t->table,
+		PREP(by_email, "%s", first_sql(&q, db, IDS, t->table,
 					       t->subject && im->cc ? "email_bi" : "email", 1));
 	if (crm_entity_field(t, "domain") >= 0)
-		PREP(by_domain, "%s", first_sql(&q, im->pg, IDS, t->table, "domain", 1));
+		PREP(by_domain, "%s", first_sql(&q, db, IDS, t->table, "domain", 1));
 	if (crm_entity_field(t, "parent_id") >= 0)
 		PREP(set_ref, "UPDATE %s SET parent_id = ?2 WHERE id = ?1",
 		     t->table);
@@ -452,7 +441,6 @@ struct crm_import *crm_import_new(struct crm_store *db, const struct crm_import_
 		return NULL;
 	}
 	im->db = db;
-	im->pg = crm_store_kind(db) == CRM_STORE_POSTGRES;
 	im->cc = crm_store_crypt(db);
 	if (!im->cc && crm_store_sealed(db)) {
 		/* A connection that takes cells as they are (crm db). */
@@ -483,7 +471,7 @@ struct crm_import *crm_import_new(struct crm_store *db, const struct crm_import_
 	crm_buf_init(&im->jraw, 0);
 	crm_buf_init(&im->file_cols, 0);
 	crm_buf_init(&sql, 0);
-	rc = prepare(db, &im->find_product, first_sql(&sql, im->pg, "name", "products", "name_key", 1), e);
+	rc = prepare(db, &im->find_product, first_sql(&sql, db, "name", "products", "name_key", 1), e);
 	crm_buf_release(&sql);
 	if (rc < 0) {
 		crm_import_free(im);
@@ -521,7 +509,6 @@ void crm_import_free(struct crm_import *im)
 	crm_buf_release(&im->jraw);
 	crm_buf_release(&im->hdr);
 	crm_stmt_free(im->find_product);
-	crm_stmt_free(im->data_version);
 	crm_stmt_free(im->dk_of);
 	crm_buf_release(&im->seal);
 	for (size_t i = 0; i < CHUNK; i++)
@@ -1004,18 +991,8 @@ static int resolve(struct crm_import *im, struct tstate *ts, const char *source,
 static int data_version(struct crm_import *im, long long *v)
 {
 	struct crm_err e;
-	int rc;
 
-	if (im->pg)	/* the change log's end: another's write moves it */
-		return crm_store_last_event(im->db, v, &e);
-	if (!im->data_version &&
-	    crm_store_prepare(im->db, "PRAGMA data_version", 0, &im->data_version, &e) < 0)
-		return -1;
-	rc = crm_stmt_step(im->data_version, &e);
-	if (rc > 0)
-		*v = crm_stmt_int64(im->data_version, 0);
-	crm_stmt_reset(im->data_version);
-	return rc > 0 ? 0 : -1;
+	return crm_store_data_version(im->db, v, &e);
 }
 
 /* Drop every cached reference if another connection wrote since. */
@@ -1396,9 +1373,8 @@ static int batch_commit(struct crm_import *im, struct crm_err *e)
 		crm_err_set(e, e->code, "%s: commit: %s", crm_store_name(im->db), msg);
 		return -1;
 	}
-	/* Our own events are not another connection's writes. */
-	if (im->pg)
-		data_version(im, &im->last_version);
+	/* Our own writes are not another connection's. */
+	data_version(im, &im->last_version);
 	im->in_tx = 0;
 	im->in_batch = 0;
 	journal_committed(im);
@@ -1886,14 +1862,14 @@ static int rec_finish(struct crm_import *im, const char *raw, size_t rawlen,
 		return -1;
 	/* Between transactions, another connection's writes are looked for
 	 * before a record is resolved: always for an input's first record
-	 * (a request to the API sees what committed before it came), then on
-	 * PostgreSQL (a round trip each) at most every CHECK_EVERY seconds,
+	 * (a request to the API sees what committed before it came), then at
+	 * most every CHECK_EVERY seconds (on PostgreSQL a round trip each),
 	 * no wider a window than the one between resolving a record of a
 	 * file and writing its batch. */
 	if (!im->in_tx) {
-		double now = im->pg ? crm_now() : 0;
+		double now = crm_now();
 
-		if (!im->pg || now - im->checked_at >= CHECK_EVERY) {
+		if (now - im->checked_at >= CHECK_EVERY) {
 			cache_check(im);
 			im->checked_at = now;
 		}

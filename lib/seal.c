@@ -520,7 +520,8 @@ int crm_seal_all(struct crm_store *db, long batch, struct crm_seal_stats *st,
 	static const char *const tables[] = { "contacts", "interactions", "tasks", "transcripts",
 					      "merges", NULL };
 	struct crm_crypt *cc = crm_store_crypt(db);
-	int pg = crm_store_kind(db) == CRM_STORE_POSTGRES;
+	struct crm_buf sql;
+	int rc;
 
 	memset(st, 0, sizeof(*st));
 	if (!cc)
@@ -535,16 +536,17 @@ int crm_seal_all(struct crm_store *db, long batch, struct crm_seal_stats *st,
 	    seal_table(db, cc, NULL, K_MERGE, batch, st, progress, arg, e) < 0)
 		return -1;
 	/* What a call's rows said in clear beside the sealed cells. */
-	if (crm_store_begin(db, e) < 0 ||
-	    crm_store_exec(db, pg ? "UPDATE interactions SET attrs = attrs - 'file' "
-				    "WHERE kind = 'call' AND jsonb_typeof(attrs -> 'file') = 'string'"
-				  : "UPDATE interactions SET attrs = json_remove(attrs, '$.file') "
-				    "WHERE kind = 'call' AND json_type(attrs, '$.file') = 'text'", e) < 0 ||
-	    crm_store_exec(db, pg ? "UPDATE tasks SET attrs = attrs - 'speaker' "
-				    "WHERE origin = 'call' AND attrs -> 'speaker' IS NOT NULL"
-				  : "UPDATE tasks SET attrs = json_remove(attrs, '$.speaker') "
-				    "WHERE origin = 'call' AND json_type(attrs, '$.speaker') IS NOT NULL", e) < 0 ||
-	    crm_store_commit(db, e) < 0) {
+	crm_buf_init(&sql, 0);
+	crm_buf_adds(&sql, "UPDATE interactions SET attrs = ");
+	crm_store_json_without(db, &sql, "attrs", "'file'");
+	crm_buf_adds(&sql, " WHERE kind = 'call' AND attrs -> 'file' IS NOT NULL; UPDATE tasks SET attrs = ");
+	crm_store_json_without(db, &sql, "attrs", "'speaker'");
+	crm_buf_adds(&sql, " WHERE origin = 'call' AND attrs -> 'speaker' IS NOT NULL");
+	rc = !sql.data ? crm_err_set(e, CRM_ESOFTWARE, "out of memory") :
+	     crm_store_begin(db, e) < 0 || crm_store_exec(db, sql.data, e) < 0 ||
+	     crm_store_commit(db, e) < 0 ? -1 : 0;
+	crm_buf_release(&sql);
+	if (rc < 0) {
 		crm_store_rollback(db);
 		return -1;
 	}

@@ -53,77 +53,45 @@ static int chain_hash(const char *prev, const char *at, const char *actor,
 	return 0;
 }
 
-/* Insert the entries with their chain, one statement a row (SQLite). */
-static int insert_each(struct crm_store *db, const struct crm_trail_entry *v, size_t n,
+/* Insert the entries with their chain, in order. */
+static int insert_rows(struct crm_store *db, const struct crm_trail_entry *v, size_t n,
 		       const char *at, char (*chain)[65], struct crm_err *e)
 {
-	struct crm_stmt *st = crm_store_stmt(db, "INSERT INTO audit_log (at, actor, action, entity, entity_id, "
-					     "detail, prev, hash) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)", e);
-	int rc = 0;
-
-	if (!st)
-		return -1;
-	for (size_t i = 0; i < n && rc >= 0; i++) {
-		crm_stmt_bind_text_ref(st, 1, at, (size_t)-1);
-		crm_stmt_bind_text_ref(st, 2, v[i].actor, (size_t)-1);
-		crm_stmt_bind_text_ref(st, 3, v[i].action, (size_t)-1);
-		crm_stmt_bind_text_ref(st, 4, v[i].entity, (size_t)-1);
-		crm_stmt_bind_text_ref(st, 5, v[i].entity_id, (size_t)-1);
-		crm_stmt_bind_text_ref(st, 6, v[i].detail, (size_t)-1);
-		crm_stmt_bind_text_ref(st, 7, chain[i], (size_t)-1);
-		crm_stmt_bind_text_ref(st, 8, chain[i + 1], (size_t)-1);
-		rc = crm_stmt_step(st, e);
-		crm_stmt_reset(st);
-	}
-	crm_store_stmt_done(st);
-	return rc < 0 ? -1 : 0;
-}
-
-/* The same in one statement of arrays, in order (PostgreSQL: a round
- * trip for all of them). */
-static int insert_arrays(struct crm_store *db, const struct crm_trail_entry *v, size_t n,
-			 const char *at, char (*chain)[65], struct crm_err *e)
-{
-	struct crm_buf a[7];
-	const char **col = calloc(n ? n : 1, sizeof(*col));
-	struct crm_stmt *st = NULL;
+	const char **row = malloc(n * 8 * sizeof(*row) + 1);
+	struct crm_buf sql;
 	int rc = -1;
 
-	for (int k = 0; k < 7; k++)
-		crm_buf_init(&a[k], 0);
-	if (!col)
-		goto nomem;
-	for (int k = 0; k < 7; k++) {
-		for (size_t i = 0; i < n; i++)
-			col[i] = k == 0 ? v[i].actor : k == 1 ? v[i].action : k == 2 ? v[i].entity :
-				 k == 3 ? v[i].entity_id : k == 4 ? v[i].detail : k == 5 ? chain[i] : chain[i + 1];
-		if (crm_store_text_array(&a[k], col, n) < 0)
-			goto nomem;
-	}
-	if (!(st = crm_store_stmt(db, "INSERT INTO audit_log (at, actor, action, entity, entity_id, detail, prev, hash) "
-				  "SELECT ?1, a, b, c, d, f::json, g, h FROM unnest(?2::text[], ?3::text[], ?4::text[], "
-				  "?5::text[], ?6::text[], ?7::text[], ?8::text[]) WITH ORDINALITY AS x(a, b, c, d, f, g, h, o) "
-				  "ORDER BY o", e)))
+	crm_buf_init(&sql, 0);
+	crm_buf_addf(&sql, "INSERT INTO audit_log (at, actor, action, entity, entity_id, detail, prev, hash) "
+		     "SELECT c1, c2, c3, c4, c5, c6%s, c7, c8 FROM new_rows ORDER BY o",
+		     crm_store_sql(db, CRM_SQL_AS_JSON));
+	if (!row || !sql.data) {
+		crm_err_set(e, CRM_ESOFTWARE, "out of memory");
 		goto out;
-	crm_stmt_bind_text_ref(st, 1, at, (size_t)-1);
-	for (int k = 0; k < 7; k++)
-		crm_stmt_bind_text_ref(st, k + 2, a[k].data, a[k].len);
-	rc = crm_stmt_step(st, e) < 0 ? -1 : 0;
-	crm_store_stmt_done(st);
-	goto out;
-nomem:
-	crm_err_set(e, CRM_ESOFTWARE, "out of memory");
+	}
+	for (size_t i = 0; i < n; i++) {
+		const char **r = row + 8 * i;
+
+		r[0] = at;
+		r[1] = v[i].actor;
+		r[2] = v[i].action;
+		r[3] = v[i].entity;
+		r[4] = v[i].entity_id;
+		r[5] = v[i].detail;
+		r[6] = chain[i];
+		r[7] = chain[i + 1];
+	}
+	rc = crm_store_insert_rows(db, sql.data, 8, row, n, e);
 out:
-	for (int k = 0; k < 7; k++)
-		crm_buf_release(&a[k]);
-	free(col);
+	crm_buf_release(&sql);
+	free(row);
 	return rc;
 }
 
 int crm_trail_append_all(struct crm_store *db, const struct crm_trail_entry *v, size_t n,
 			 struct crm_err *e)
 {
-	int own = !crm_store_in_transaction(db), rc;
+	int own = !crm_store_in_transaction(db);
 	char at[32], (*chain)[65];
 
 	if (!n)
@@ -147,9 +115,7 @@ int crm_trail_append_all(struct crm_store *db, const struct crm_trail_entry *v, 
 			crm_err_set(e, CRM_ESOFTWARE, "out of memory");
 			goto fail;
 		}
-	rc = crm_store_kind(db) == CRM_STORE_POSTGRES ? insert_arrays(db, v, n, at, chain, e) :
-							insert_each(db, v, n, at, chain, e);
-	if (rc < 0)
+	if (insert_rows(db, v, n, at, chain, e) < 0)
 		goto fail;
 	free(chain);
 	if (own && crm_store_commit(db, e) < 0)

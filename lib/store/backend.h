@@ -7,6 +7,8 @@
 
 #include "store.h"
 
+enum crm_store_kind { CRM_STORE_SQLITE, CRM_STORE_POSTGRES };
+
 struct crm_store_ops {
 	enum crm_store_kind kind;
 	int (*open)(struct crm_store *s, const char *target, int flags, struct crm_err *e);

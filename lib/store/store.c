@@ -49,6 +49,11 @@ int crm_store_connect(struct crm_store **out, const char *target, int flags, str
 		free(s);
 		return -1;
 	}
+	if ((flags & CRM_STORE_DURABLE) && ops->kind == CRM_STORE_SQLITE &&
+	    ops->exec(s, "PRAGMA synchronous=FULL", e) < 0) {
+		crm_store_close(s);
+		return -1;
+	}
 	if (flags & CRM_STORE_OTHER) {
 		*out = s;
 		return 0;
@@ -94,11 +99,6 @@ void crm_store_close(struct crm_store *s)
 	if (s->crypt_release)
 		s->crypt_release(s->crypt);
 	free(s);
-}
-
-enum crm_store_kind crm_store_kind(const struct crm_store *s)
-{
-	return s->ops->kind;
 }
 
 const char *crm_store_name(const struct crm_store *s)
@@ -186,48 +186,6 @@ int crm_store_columns(struct crm_store *s, const char *table, char ***out, struc
 	return 0;
 }
 
-const char *crm_store_sql(const struct crm_store *s, enum crm_sql what)
-{
-	static const char *const names[][2] = {
-		[CRM_SQL_JSON_EACH] = { "json_each", "jsonb_each" },
-		[CRM_SQL_JSON_OBJECT] = { "json_object", "json_build_object" },
-		[CRM_SQL_SCHEMA] = { "main", "public" },
-		[CRM_SQL_TEMP_SCHEMA] = { "temp", "pg_temp" },
-		[CRM_SQL_AS_TEXT] = { "", "::text" },
-		[CRM_SQL_VERSION] = { "sqlite_version()", "current_setting('server_version')" },
-		[CRM_SQL_ILIKE] = { "LIKE", "ILIKE" },
-		[CRM_SQL_GREATEST] = { "max", "greatest" },
-		[CRM_SQL_JSON_TEXT] = { "->> '$'", "#>> '{}'" },
-		[CRM_SQL_EACH_NUMBER] = { "j.type IN ('integer', 'real')", "jsonb_typeof(j.value) = 'number'" },
-		[CRM_SQL_EACH_TEXT_OR_NUMBER] = { "j.type IN ('text', 'integer', 'real')",
-						  "jsonb_typeof(j.value) IN ('string', 'number')" },
-		[CRM_SQL_EACH_SCALAR] = { "j.type IN ('integer', 'real', 'text', 'true', 'false')",
-					  "jsonb_typeof(j.value) IN ('number', 'string', 'boolean')" },
-		[CRM_SQL_KEYS_HIGH] = { "(SELECT seq FROM sqlite_sequence WHERE name = 'keys')",
-					"(SELECT last_value FROM keys_high)" },
-	};
-
-	return names[what][s->ops->kind == CRM_STORE_POSTGRES];
-}
-
-int crm_store_attr(const struct crm_store *s, struct crm_buf *sql, const char *col, int k, int num)
-{
-	if (s->ops->kind != CRM_STORE_POSTGRES)
-		return crm_buf_addf(sql, "json_extract(%s, ?%d)", col, k);
-	if (num)
-		return crm_buf_addf(sql, "(CASE jsonb_typeof(%s -> ?%d) WHEN 'number' "
-				    "THEN (%s ->> ?%d)::float8 END)", col, k, col, k);
-	return crm_buf_addf(sql, "(%s ->> ?%d)", col, k);
-}
-
-void crm_store_attr_key(const struct crm_store *s, const char *key, char *out, size_t n)
-{
-	if (s->ops->kind == CRM_STORE_POSTGRES)
-		snprintf(out, n, "%s", key);
-	else
-		snprintf(out, n, "$.\"%s\"", key);
-}
-
 int crm_store_integrity(struct crm_store *s, char *out, size_t n, struct crm_err *e)
 {
 	if (s->ops->kind != CRM_STORE_SQLITE)
@@ -246,46 +204,6 @@ void crm_store_bulk(struct crm_store *s, int mib, int checkpoints)
 	snprintf(sql, sizeof(sql), "PRAGMA cache_size = -%d%s", mib * 1024,
 		 checkpoints ? "; PRAGMA wal_autocheckpoint = 16384" : "");
 	s->ops->exec(s, sql, NULL);
-}
-
-const char *crm_store_rowid(const struct crm_store *s)
-{
-	return s->ops->kind == CRM_STORE_POSTGRES ? "id" : "rowid";
-}
-
-const char *crm_store_rowid_of(const struct crm_store *s, const char *table)
-{
-	if (s->ops->kind == CRM_STORE_POSTGRES && !strcmp(table, "transcripts"))
-		return "interaction_id";
-	return crm_store_rowid(s);
-}
-
-int crm_store_json_spaced(const struct crm_store *s)
-{
-	return s->ops->kind == CRM_STORE_POSTGRES;
-}
-
-int crm_store_text_array(struct crm_buf *b, const char *const *v, size_t n)
-{
-	int rc = crm_buf_addc(b, '{');
-
-	for (size_t i = 0; i < n; i++) {
-		if (i)
-			rc |= crm_buf_addc(b, ',');
-		if (!v[i]) {
-			rc |= crm_buf_adds(b, "NULL");
-			continue;
-		}
-		rc |= crm_buf_addc(b, '"');
-		for (const char *p = v[i]; *p; p++) {
-			if (*p == '"' || *p == '\\')
-				rc |= crm_buf_addc(b, '\\');
-			rc |= crm_buf_addc(b, *p);
-		}
-		rc |= crm_buf_addc(b, '"');
-	}
-	rc |= crm_buf_addc(b, '}');
-	return rc ? -1 : 0;
 }
 
 int crm_store_text1(struct crm_store *s, const char *sql, const char *p, char *out, size_t n,

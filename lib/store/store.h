@@ -21,8 +21,6 @@
 
 #include "../util.h"
 
-enum crm_store_kind { CRM_STORE_SQLITE, CRM_STORE_POSTGRES };
-
 /* The storage class of a value: SQLite's five, which PostgreSQL's column
  * types map onto (integers, floating point, bytea, the rest text). */
 enum crm_type { CRM_NULL, CRM_INTEGER, CRM_REAL, CRM_TEXT, CRM_BLOB };
@@ -36,6 +34,8 @@ enum crm_type { CRM_NULL, CRM_INTEGER, CRM_REAL, CRM_TEXT, CRM_BLOB };
 					 * no key loaded (crm db) */
 #define CRM_STORE_OTHER		0x10	/* a database of another schema (the key
 					 * store): no migrations, no encryption */
+#define CRM_STORE_DURABLE	0x20	/* every commit on disk when it returns
+					 * (SQLite: synchronous=FULL) */
 
 /* Prepare flags. */
 #define CRM_STMT_STREAM	0x1	/* rows one at a time (PostgreSQL: the
@@ -87,7 +87,6 @@ struct crm_crypt;
 void crm_store_set_crypt(struct crm_store *s, struct crm_crypt *c,
 			 void (*release)(struct crm_crypt *));
 
-enum crm_store_kind crm_store_kind(const struct crm_store *s);
 /* The target, with a password in a URL replaced by "***": for messages. */
 const char *crm_store_name(const struct crm_store *s);
 
@@ -183,6 +182,7 @@ enum crm_sql {
 	CRM_SQL_SCHEMA,		/* the tables' schema: main / public */
 	CRM_SQL_TEMP_SCHEMA,	/* temporary tables' schema: temp / pg_temp */
 	CRM_SQL_AS_TEXT,	/* after a JSON column, its text: "" / "::text" */
+	CRM_SQL_AS_JSON,	/* after text, it as JSON: "" / "::json" */
 	CRM_SQL_VERSION,	/* the engine's version, an expression:
 				 * sqlite_version() / the server's */
 	CRM_SQL_ILIKE,		/* a LIKE that ignores case: LIKE / ILIKE */
@@ -196,6 +196,9 @@ enum crm_sql {
 	CRM_SQL_KEYS_HIGH,	/* the highest id the key store ever gave, an
 				 * expression (NULL when none): sqlite_sequence's
 				 * / the keys_high sequence's */
+	CRM_SQL_KEYS_SCHEMA,	/* the key store's tables, made if missing */
+	CRM_SQL_KEYS_NOTE,	/* a statement that notes ?1 as given, so the
+				 * key store never gives it again */
 };
 const char *crm_store_sql(const struct crm_store *s, enum crm_sql what);
 
@@ -229,6 +232,45 @@ void crm_store_bulk(struct crm_store *s, int mib, int checkpoints);
  * where PostgreSQL's has no id (transcripts: their interaction's). */
 const char *crm_store_rowid(const struct crm_store *s);
 const char *crm_store_rowid_of(const struct crm_store *s, const char *table);
+
+/*
+ * Append to sql an expression: JSON column col with the key that SQL
+ * expression key names set to the text of expression val; col without
+ * that key; the time of expression t (any form crm reads) less days,
+ * as crm writes times (2024-05-01T12:00:00.000Z).
+ */
+int crm_store_json_with(const struct crm_store *s, struct crm_buf *sql, const char *col,
+			const char *key, const char *val);
+int crm_store_json_without(const struct crm_store *s, struct crm_buf *sql, const char *col,
+			   const char *key);
+int crm_store_time_minus(const struct crm_store *s, struct crm_buf *sql, const char *t, int days);
+/* Append to sql a query of what (columns) of the first row of table
+ * whose col is ?1, the oldest first after order (NULL, or terms each
+ * followed by ", "): planned to find the key's rows before it sorts. */
+int crm_store_first_where(const struct crm_store *s, struct crm_buf *sql, const char *what,
+			  const char *table, const char *col, const char *order);
+
+/* Append to sql, after a FROM clause's first table, a join to the rows
+ * of from (tables, joined) that where picks for each of its rows,
+ * looked up by index for each (PostgreSQL plans a temporary table it has
+ * no statistics for as if it were large): nothing but GROUP BY, ORDER BY
+ * or LIMIT may follow. Of from, only alias's columns are seen. */
+int crm_store_join_each(const struct crm_store *s, struct crm_buf *sql, const char *alias,
+			const char *from, const char *where);
+
+/*
+ * Run sql, an INSERT ... SELECT from the table new_rows, over n rows of
+ * ncols text values each (v: row after row; NULL is NULL). new_rows has
+ * the columns c1 ... cN and o, the row's place from 1. All the rows or
+ * none: PostgreSQL takes them in one statement, SQLite one at a time
+ * under a savepoint. 0, or -1 with e.
+ */
+int crm_store_insert_rows(struct crm_store *s, const char *sql, size_t ncols,
+			  const char *const *v, size_t n, struct crm_err *e);
+
+/* A number that moves when another connection commits a write (on some
+ * backends one's own commits move it too: read it again after them). */
+int crm_store_data_version(struct crm_store *s, long long *v, struct crm_err *e);
 
 /* Does JSON text read from this backend come spaced (PostgreSQL's jsonb
  * writes ", " and ": "), to be compacted before it is embedded? */
