@@ -134,10 +134,17 @@ $(O)/libcrm.a: $(LIB_OBJ)
 	rm -f $@
 	$(AR) rcs $@ $^
 
-$(O)/crm-%: $(O)/cmd/crm-%.o $(O)/cmd/cli.o $(O)/cmd/cli-io.o $(O)/libcrm.a
+CLI_OBJ = $(O)/cmd/cli.o $(O)/cmd/cli-log.o $(O)/cmd/cli-io.o $(O)/cmd/cli-arg.o
+
+$(O)/crm-%: $(O)/cmd/crm-%.o $(CLI_OBJ) $(O)/libcrm.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
 
-$(O)/crm: $(O)/cmd/crm.o $(O)/cmd/cli.o $(O)/cmd/cli-io.o $(O)/libcrm.a
+# Subcommands in files of their own.
+$(O)/crm-audit: $(O)/cmd/audit-bias.o
+$(O)/crm-score: $(O)/cmd/score-model.o
+$(O)/crm-dedupe: $(O)/cmd/dedupe-review.o
+
+$(O)/crm: $(O)/cmd/crm.o $(CLI_OBJ) $(O)/libcrm.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
 
 $(O)/tests/t-%: $(O)/tests/unit/t-%.o $(O)/libcrm.a

@@ -194,6 +194,17 @@ static json_t *dotted(json_t *o, const char *key)
 	return o ? json_object_get(o, key) : NULL;
 }
 
+/* The value of the first of keys "a|b|c" that o has, or NULL. */
+static json_t *first_of(json_t *o, char *keys)
+{
+	json_t *v = NULL;
+	char *save;
+
+	for (char *k = strtok_r(keys, "|", &save); k && !v; k = strtok_r(NULL, "|", &save))
+		v = dotted(o, k);
+	return v;
+}
+
 void cli_table_record(const char *json, size_t n, const char *const *keys, int *header)
 {
 	json_t *o = json_loadb(json, n, 0, NULL);
@@ -214,13 +225,16 @@ void cli_table_object(json_t *o, const char *const *keys, int *header)
 			char key[64], cell[128] = "";
 			const char *colon = strchr(keys[k], ':'), *dot;
 			int w = colon ? atoi(colon + 1) : 19;
-			json_t *v;
+			json_t *v = NULL;
 
 			snprintf(key, sizeof(key), "%.*s", colon ? (int)(colon - keys[k]) : 63, keys[k]);
-			if (!pass) {	/* the header */
+			if (pass)
+				v = first_of(o, key);
+			if (!pass) {	/* the header: the first name */
+				key[strcspn(key, "|")] = '\0';
 				dot = strrchr(key, '.');
 				snprintf(cell, sizeof(cell), "%s", dot ? dot + 1 : key);
-			} else if (json_is_string(v = dotted(o, key))) {
+			} else if (json_is_string(v)) {
 				snprintf(cell, sizeof(cell), "%s", json_string_value(v));
 			} else if (json_is_integer(v)) {
 				snprintf(cell, sizeof(cell), "%lld", (long long)json_integer_value(v));

@@ -1,5 +1,6 @@
 /*
- * cli.c - option parsing, messages and output shared by the commands.
+ * cli.c - what every command shares: option parsing, help and
+ * completion, the configuration files, signals, and stdout.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -37,134 +38,6 @@ static const struct cli_opt common[] = {
 	{ "version", CLI_VERSION, NULL, "show the version and exit" },
 	{ NULL, 0, NULL, NULL }
 };
-
-enum { LOG_TEXT, LOG_LOGFMT, LOG_JSON };
-static int log_format = -1;
-
-static int parse_log_format(const char *v)
-{
-	return !strcmp(v, "text") ? LOG_TEXT : !strcmp(v, "logfmt") ? LOG_LOGFMT :
-	       !strcmp(v, "json") ? LOG_JSON : -1;
-}
-
-static int log_fmt(void)
-{
-	if (log_format < 0) {
-		const char *v = getenv("CRM_LOG_FORMAT");
-
-		log_format = v && parse_log_format(v) >= 0 ? parse_log_format(v) :
-			     getenv("JOURNAL_STREAM") ? LOG_LOGFMT : LOG_TEXT;
-	}
-	return log_format;
-}
-
-/* One message as a line of the format in use, on stderr; a detail
- * (more) is indented under the one before it in text. */
-static void vlog(enum cli_level level, int more, const char *fmt, va_list ap)
-{
-	static const char *const names[] = { "info", "warn", "error" };
-	char msg[4096], now[32];
-	struct crm_buf b;
-	int f = log_fmt();
-
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	if (f == LOG_TEXT) {
-		if (more)
-			fprintf(stderr, "  %s\n", msg);
-		else
-			fprintf(stderr, "%s: %s\n", cli_prog, msg);
-		return;
-	}
-	crm_timestamp(now, sizeof(now));
-	crm_buf_init(&b, 0);
-	if (f == LOG_JSON) {
-		crm_buf_addf(&b, "{\"time\":\"%s\",\"level\":\"%s\",\"prog\":", now, names[level]);
-		crm_json_str(&b, cli_prog, strlen(cli_prog));
-		crm_buf_adds(&b, ",\"msg\":");
-		crm_json_str(&b, msg, strlen(msg));
-		crm_buf_adds(&b, "}\n");
-	} else {
-		crm_buf_addf(&b, "time=%s level=%s prog=%s msg=\"", now, names[level], cli_prog);
-		for (const char *m = msg; *m; m++) {
-			if (*m == '"' || *m == '\\')
-				crm_buf_addc(&b, '\\');
-			if (*m == '\n')
-				crm_buf_adds(&b, "\\n");
-			else
-				crm_buf_addc(&b, *m);
-		}
-		crm_buf_adds(&b, "\"\n");
-	}
-	fwrite(b.data, 1, b.len, stderr);
-	crm_buf_release(&b);
-}
-
-void cli_log(enum cli_level level, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vlog(level, 0, fmt, ap);
-	va_end(ap);
-}
-
-void cli_log_more(const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vlog(CLI_INFO, 1, fmt, ap);
-	va_end(ap);
-}
-
-void cli_log_report(const char *text)
-{
-	for (int first = 1; text && *text; first = 0) {
-		size_t n = strcspn(text, "\n");
-
-		if (first)
-			cli_log(CLI_INFO, "%.*s", (int)n, text);
-		else if (n > 2)
-			cli_log_more("%.*s", (int)(n - 2), text + 2);	/* without its indent */
-		text += n + (text[n] == '\n');
-	}
-}
-
-void cli_warn(const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vlog(CLI_WARN, 0, fmt, ap);
-	va_end(ap);
-}
-
-void cli_warn_cb(void *ctx, const char *line)
-{
-	(void)ctx;
-	cli_warn("%s", line);
-}
-
-void cli_info_cb(void *ctx, const char *line)
-{
-	(void)ctx;
-	cli_log(CLI_INFO, "%s", line);
-}
-
-void cli_die(int code, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vlog(CLI_ERROR, 0, fmt, ap);
-	va_end(ap);
-	exit(code);
-}
-
-void cli_die_err(const struct crm_err *e)
-{
-	cli_die(e->code ? e->code : CRM_ESOFTWARE, "%s", e->msg);
-}
 
 static void print_opts(const struct cli_opt *o, FILE *fp)
 {
@@ -329,7 +202,7 @@ int cli_next(const struct cli *c, int argc, char **argv, const char **arg)
 			crm_crypt_configure(optarg);
 			continue;
 		case CLI_LOGFMT:
-			if ((log_format = parse_log_format(optarg)) < 0)
+			if (cli_log_format(optarg) < 0)
 				cli_die(CRM_EUSAGE, "--log-format: want text, logfmt or json, not '%s'", optarg);
 			setenv("CRM_LOG_FORMAT", optarg, 1);	/* for the programs it runs */
 			continue;
@@ -354,25 +227,6 @@ int cli_next(const struct cli *c, int argc, char **argv, const char **arg)
 		}
 	}
 }
-
-char *cli_slurp(FILE *fp, const char *what, size_t cap)
-{
-	struct crm_buf b;
-	char chunk[4096];
-	size_t r;
-
-	crm_buf_init(&b, cap);
-	while ((r = fread(chunk, 1, sizeof(chunk), fp)) > 0)
-		if (crm_buf_add(&b, chunk, r) < 0)
-			cli_die(CRM_EDATA, "%s is longer than %zu bytes", what, cap);
-	if (ferror(fp))
-		cli_die(CRM_EIO, "%s: read error", what);
-	if (crm_buf_add(&b, "", 0) < 0)
-		cli_die(CRM_ESOFTWARE, "out of memory");
-	return crm_buf_detach(&b, NULL);
-}
-
-volatile sig_atomic_t cli_stopping;
 
 static void on_stop(int sig)
 {
@@ -433,113 +287,4 @@ int cli_finish(int status)
 		return CRM_EIO;
 	}
 	return status;
-}
-
-const struct crm_entity *cli_type(const char *arg, const char *a, const char *b)
-{
-	const struct crm_entity *t = crm_entity_find(arg);
-
-	if (!t || (strcmp(t->kind, a) && strcmp(t->kind, b)))
-		cli_die(CRM_EUSAGE, "--type: want %s or %s, not '%s'", a, b, arg);
-	return t;
-}
-
-/*
- * Are records being piped in? A pipe, socket or file on stdin: yes. A
- * terminal, /dev/null (cron, CI) or a closed stdin: no, score them all.
- */
-int cli_stdin_records(void)
-{
-	struct stat st;
-
-	if (fstat(0, &st) < 0)
-		return 0;
-	return S_ISFIFO(st.st_mode) || S_ISREG(st.st_mode) || S_ISSOCK(st.st_mode);
-}
-
-double cli_num(const char *opt, const char *s, double lo, double hi)
-{
-	char *end;
-	double v;
-
-	errno = 0;
-	v = strtod(s, &end);
-	if (*end || end == s || errno || v < lo || v > hi)
-		cli_die(CRM_EUSAGE, "--%s: want a number from %g to %g, not '%s'", opt, lo, hi, s);
-	return v;
-}
-
-size_t cli_size(const char *opt, const char *s)
-{
-	char *end;
-	unsigned long long v;
-
-	errno = 0;
-	v = strtoull(s, &end, 10);
-	if (end == s || errno || strchr(s, '-'))
-		cli_die(CRM_EUSAGE, "--%s: '%s' is not a positive size", opt, s);
-	switch (*end) {
-	case 'k': case 'K': v <<= 10; end++; break;
-	case 'm': case 'M': v <<= 20; end++; break;
-	case 'g': case 'G': v <<= 30; end++; break;
-	}
-	if (*end || v == 0)
-		cli_die(CRM_EUSAGE, "--%s: '%s' is not a positive size", opt, s);
-	return (size_t)v;
-}
-
-int cli_table(const char *arg)
-{
-	if (!strcmp(arg, "table"))
-		return 1;
-	if (!strcmp(arg, "ndjson"))
-		return 0;
-	cli_die(CRM_EUSAGE, "--format: want ndjson or table, not '%s'", arg);
-}
-
-void cli_secret_free(char *s)
-{
-	if (s) {
-		explicit_bzero(s, strlen(s));
-		free(s);
-	}
-}
-
-char *cli_secret(const char *path, const char *env)
-{
-	char buf[8192], *s;
-	size_t n;
-	FILE *fp;
-
-	if (!path) {
-		const char *v = env ? getenv(env) : NULL;
-		if (!v || !*v)
-			return NULL;
-		if (!(s = strdup(v)))
-			cli_die(CRM_ESOFTWARE, "out of memory");
-		return s;
-	}
-	if (!(fp = fopen(path, "r")))
-		cli_die(CRM_ENOINPUT, "%s: %s", path, strerror(errno));
-	n = fread(buf, 1, sizeof buf - 1, fp);
-	fclose(fp);
-	buf[n] = 0;
-	buf[strcspn(buf, "\r\n")] = 0;
-	if (!*buf)
-		cli_die(CRM_EUSAGE, "%s: empty", path);
-	s = strdup(buf);
-	explicit_bzero(buf, sizeof buf);
-	if (!s)
-		cli_die(CRM_ESOFTWARE, "out of memory");
-	return s;
-}
-
-struct crm_store *cli_open(int flags)
-{
-	struct crm_store *s;
-	struct crm_err e = { 0 };
-
-	if (crm_store_open(&s, crm_store_target(cli_db), flags, &e) < 0)
-		cli_die_err(&e);
-	return s;
 }

@@ -64,6 +64,8 @@ void cli_usage(const struct cli *c, FILE *fp);
  * a secret.
  */
 enum cli_level { CLI_INFO, CLI_WARN, CLI_ERROR };
+/* Set the format by name (text, logfmt, json); -1 when it is none. */
+int cli_log_format(const char *name);
 __attribute__((format(printf, 2, 3)))
 void cli_log(enum cli_level level, const char *fmt, ...);
 /* A detail under the message before it: indented, without the program's
@@ -77,6 +79,11 @@ void cli_log_report(const char *text);
 
 __attribute__((format(printf, 1, 2)))
 void cli_warn(const char *fmt, ...);
+/* A progress line on stderr when it is a terminal, written over by the
+ * next; cleared before any message, or by cli_progress_clear(). */
+__attribute__((format(printf, 1, 2)))
+void cli_progress(const char *fmt, ...);
+void cli_progress_clear(void);
 /* cli_warn and cli_log(CLI_INFO) of a line, as callbacks of lib/ (ctx
  * unused). */
 void cli_warn_cb(void *ctx, const char *line);
@@ -89,7 +96,7 @@ void cli_die_err(const struct crm_err *e);
 
 /*
  * The record type named by a --type argument, which must be kind a or
- * kind b; dies with a usage error naming both otherwise.
+ * kind b (a NULL: any); dies with a usage error naming them otherwise.
  */
 const struct crm_entity *cli_type(const char *arg, const char *a, const char *b);
 
@@ -125,8 +132,9 @@ void cli_in_release(struct cli_in *in);
 
 /*
  * An NDJSON record json[0..n) as a line of a table on stdout: the values
- * of keys (dotted for nested ones, "duplicate.action"), with a header
- * line the first time (*header is set then).
+ * of keys (dotted for nested ones, "duplicate.action"; "name|email" the
+ * first of them the record has), with a header line the first time
+ * (*header is set then).
  */
 void cli_table_record(const char *json, size_t n, const char *const *keys, int *header);
 /* The same for a record already parsed (not taken). A key "name:20" is
@@ -183,6 +191,22 @@ char *cli_secret(const char *path, const char *env);
 void cli_secret_free(char *s);
 /* --format for tools that write ndjson or a table: 1 for table, or die. */
 int cli_table(const char *arg);
+/*
+ * --format for tools that also write for CI (NULL: a table on a
+ * terminal, else NDJSON), or die. Between cli_ci_begin() and
+ * cli_ci_end() the NDJSON written is kept, then written as JUnit XML or
+ * GitHub workflow commands, a test suite named suite; for the other
+ * formats both do nothing.
+ */
+enum { CLI_NDJSON, CLI_TABLE, CLI_JUNIT, CLI_GITHUB };
+int cli_format(const char *arg);
+/* The place of arg among names (NULL-terminated), the values option
+ * --opt takes; else a usage error that lists them. */
+int cli_choice(const char *opt, const char *arg, const char *const *names);
+/* The same, -1 when arg is none of them. */
+int cli_among(const char *arg, const char *const *names);
+void cli_ci_begin(int fmt);
+void cli_ci_end(int fmt, const char *suite);
 /* The number in s for option --opt, from lo to hi; else a usage error. */
 double cli_num(const char *opt, const char *s, double lo, double hi);
 /* A size for option opt: a positive number, with k, M or G; or exit. */

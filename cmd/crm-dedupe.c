@@ -19,6 +19,7 @@
 #include "../lib/row.h"
 #include "../lib/ndjson.h"
 #include "cli.h"
+#include "crm-dedupe.h"
 #include "../lib/store/store.h"
 
 /* Matches a run must expect to save what it learnt for the next. */
@@ -53,18 +54,6 @@ static const struct cli cli = {
 	opts,
 };
 
-static double parse_p(const char *opt, const char *s)
-{
-	char *end;
-	double v;
-
-	errno = 0;
-	v = strtod(s, &end);
-	if (*end || end == s || errno || v < 0 || v > 1)
-		cli_die(CRM_EUSAGE, "--%s: want a probability from 0 to 1, not '%s'", opt, s);
-	return v;
-}
-
 /* ---- subcommands ---------------------------------------------------------- */
 
 static int table = -1;	/* -f: tables, else NDJSON */
@@ -92,103 +81,6 @@ static int out_lines(const char *buf, size_t len, const char *const *keys)
 static const char *const pair_keys[] = { "a", "b", "probability", "action", "why", NULL };
 static const char *const rec_keys[] = { "id", "duplicate.action", "duplicate.of",
 					"duplicate.probability", "duplicate.why", NULL };
-static const char *const row_keys[] = { "id", "a_id", "b_id", "survivor_id", "merged_id",
-					"probability", "reason", NULL };
-
-/* review or merges: the review queue or the merges made, as rows of kind. */
-static int cmd_list(int (*rows)(struct crm_store *db, struct crm_stmt **st, struct crm_err *e),
-		    const char *kind)
-{
-	struct crm_store *db = cli_open(CRM_STORE_READONLY);
-	struct crm_err e = { 0 };
-	struct crm_stmt *st;
-
-	if (rows(db, &st, &e) < 0)
-		cli_die_err(&e);
-	cli_rows(st, cli_row_kind, (void *)kind, row_keys, table);
-	crm_store_close(db);
-	return cli_finish(0);
-}
-
-/* accept or reject review ids. */
-static int cmd_decide(int accept, int argc, char **argv)
-{
-	struct crm_store *db = cli_open(0);
-	struct crm_err e = { 0 };
-	int status = 0;
-
-	if (argc < 1)
-		cli_die(CRM_EUSAGE, "%s: give review ids (see 'crm-dedupe review')",
-			accept ? "accept" : "reject");
-	for (int i = 0; i < argc; i++) {
-		char mid[CRM_ID_MAX], surv[CRM_ID_MAX], merged[CRM_ID_MAX];
-
-		if (crm_review_decide(db, argv[i], accept, mid, surv, merged, &e) < 0) {
-			if (e.code != CRM_EDATA)
-				cli_die_err(&e);
-			cli_warn("%s", e.msg);
-			status = e.code;
-			continue;
-		}
-		if (accept)
-			printf("{\"type\":\"merge\",\"id\":\"%s\",\"review\":\"%s\",\"survivor_id\":\"%s\",\"merged_id\":\"%s\"}\n",
-			       mid[0] ? mid : "-", argv[i], surv, merged);
-	}
-	crm_store_close(db);
-	return cli_finish(status);
-}
-
-static int cmd_undo(int argc, char **argv)
-{
-	struct crm_store *db = cli_open(0);
-	struct crm_err e = { 0 };
-	int status = 0;
-
-	if (argc < 1)
-		cli_die(CRM_EUSAGE, "undo: give merge ids (see 'crm-dedupe merges')");
-	for (int i = 0; i < argc; i++) {
-		if (crm_store_begin(db, &e) < 0)
-			cli_die_err(&e);
-		if (crm_merge_undo(db, argv[i], &e) < 0) {
-			crm_store_rollback(db);
-			cli_warn("undo %s: %s", argv[i], e.msg);
-			status = e.code;
-			continue;
-		}
-		if (crm_store_commit(db, &e) < 0)
-			cli_die_err(&e);
-		printf("{\"type\":\"merge\",\"id\":\"%s\",\"status\":\"undone\"}\n", argv[i]);
-	}
-	crm_store_close(db);
-	return cli_finish(status);
-}
-
-static int cmd_merge(const struct crm_entity *type, int argc, char **argv)
-{
-	struct crm_store *db = cli_open(0);
-	struct crm_err e = { 0 };
-	struct crm_merge_info info = { NAN, NAN, "manual", NULL };
-	char mid[CRM_ID_MAX], surv[CRM_ID_MAX];
-	const struct crm_entity *t;
-
-	if (argc != 2)
-		cli_die(CRM_EUSAGE, "merge: give two record ids");
-	t = crm_entity_by_id(argv[0]);
-	if (!t || t != crm_entity_by_id(argv[1]))
-		cli_die(CRM_EUSAGE, "merge: '%s' and '%s' are not records of one type", argv[0], argv[1]);
-	(void)type;
-	if (crm_store_begin(db, &e) < 0 ||
-	    crm_merge(db, t, argv[0], argv[1], &info, mid, surv, &e) < 0 ||
-	    crm_store_commit(db, &e) < 0) {
-		crm_store_rollback(db);
-		cli_die_err(&e);
-	}
-	printf("{\"type\":\"merge\",\"id\":\"%s\",\"survivor_id\":\"%s\",\"merged_id\":\"%s\"}\n",
-	       mid, surv, strcmp(surv, argv[0]) ? argv[0] : argv[1]);
-	crm_store_close(db);
-	return cli_finish(0);
-}
-
 /* ---- records from a pipe ------------------------------------------------ */
 
 struct incoming {
@@ -311,8 +203,8 @@ int main(int argc, char **argv)
 		case 't': o.type = cli_type(arg, "contact", "account"); break;
 		case O_ALL: all = 1; break;
 		case O_FIELDS: o.fields = arg; break;
-		case O_AUTO: o.automerge = parse_p("auto-merge", arg); break;
-		case O_REVIEW: o.review = parse_p("review", arg); break;
+		case O_AUTO: o.automerge = cli_num("auto-merge", arg, 0, 1); break;
+		case O_REVIEW: o.review = cli_num("review", arg, 0, 1); break;
 		case O_PAIRS: allpairs = 1; break;
 		case O_TRAIN: o.train = arg; break;
 		case O_NOLEARN: o.learn = 0; break;
@@ -331,16 +223,10 @@ int main(int argc, char **argv)
 		int n = argc - optind - 1;
 		char **rest = argv + optind + 1;
 
-		if (!strcmp(cmd, "review") && !n)
-			return cmd_list(crm_dedupe_review_rows, "review");
-		if (!strcmp(cmd, "merges") && !n)
-			return cmd_list(crm_merge_rows, "merge");
-		if (!strcmp(cmd, "accept") || !strcmp(cmd, "reject"))
-			return cmd_decide(!strcmp(cmd, "accept"), n, rest);
-		if (!strcmp(cmd, "undo"))
-			return cmd_undo(n, rest);
-		if (!strcmp(cmd, "merge"))
-			return cmd_merge(o.type, n, rest);
+		int sub = cli_among(cmd, dedupe_subs);
+
+		if (sub >= 0)
+			return dedupe_review(sub, rest, n, table);
 		/* Else files of records (or -), like a pipe. */
 		if (strcmp(cmd, "-") && access(cmd, F_OK) != 0)
 			cli_die(CRM_EUSAGE, "'%s' is no command (review, accept, reject, merges, undo, merge) "

@@ -208,15 +208,10 @@ int main(int argc, char **argv)
 
 	while ((key = cli_next(&cli, argc, argv, &arg)) != -1) {
 		switch (key) {
-		case 't': {
-			const struct crm_entity *t = crm_entity_find(arg);
-
-			if (!t)
-				cli_die(CRM_EUSAGE, "unknown type '%s'", arg);
+		case 't':
 			if (ntypes < 16)
-				types[ntypes++] = t;
+				types[ntypes++] = cli_type(arg, NULL, NULL);
 			break;
-		}
 		case 'w':
 			if (nfilters == 32)
 				cli_die(CRM_EUSAGE, "too many --where filters");

@@ -14,9 +14,8 @@
 
 #include "../lib/crypt.h"
 #include "../lib/store/store.h"
-#include "../lib/erp.h"
 #include "../lib/import.h"
-#include "../lib/mail.h"
+#include "../lib/ingest.h"
 #include "../lib/ndjson.h"
 #include "../lib/normalize.h"
 #include "cli.h"
@@ -60,11 +59,8 @@ struct ctx {
 	enum output output;
 	FILE *rejects;
 	const char *rejects_path;
-	int quiet, progress_shown;
+	int quiet, header;
 	double started;
-	const char *mail_file;	/* the file whose messages are being read */
-	long skipped;		/* messages not imported: nobody we know */
-	long erp_rejected;	/* ERP rows that are not revenue or have no account */
 	long shown, unshown;	/* table rows printed, and left out */
 };
 
@@ -73,6 +69,8 @@ struct ctx {
 
 static int on_records(void *p, const char *buf, size_t len)
 {
+	static const char *const keys[] = { "status:9", "type:11", "id:18",
+					    "name|email|title|subject|last_name|kind", NULL };
 	struct ctx *c = p;
 
 	if (c->output == OUT_NDJSON) {
@@ -83,37 +81,15 @@ static int on_records(void *p, const char *buf, size_t len)
 	while (len) {
 		const char *nl = memchr(buf, '\n', len);
 		size_t n = nl ? (size_t)(nl - buf) + 1 : len;
-		json_t *o = json_loadb(buf, n, 0, NULL);
 
-		if (o && c->shown >= TABLE_ROWS) {
+		if (c->shown++ < TABLE_ROWS)
+			cli_table_record(buf, n, keys, &c->header);
+		else
 			c->unshown++;
-		} else if (o) {
-			const char *label = NULL;
-			const char *keys[] = { "name", "email", "title", "subject",
-					       "last_name", "kind", NULL };
-
-			for (int i = 0; keys[i] && !label; i++)
-				label = json_string_value(json_object_get(o, keys[i]));
-			printf("%-9s  %-11s  %-18s  %s\n",
-			       json_string_value(json_object_get(o, "status")),
-			       json_string_value(json_object_get(o, "type")),
-			       json_string_value(json_object_get(o, "id")),
-			       label ? label : "");
-			c->shown++;
-		}
-		json_decref(o);
 		buf += n;
 		len -= n;
 	}
 	return 0;
-}
-
-static void clear_progress(struct ctx *c)
-{
-	if (c->progress_shown) {
-		fputs("\r\033[K", stderr);
-		c->progress_shown = 0;
-	}
 }
 
 static int on_reject(void *p, const char *file, long line, const char *why,
@@ -124,7 +100,6 @@ static int on_reject(void *p, const char *file, long line, const char *why,
 	int rc;
 
 	if (!c->rejects) {
-		clear_progress(c);
 		cli_warn("%s:%ld: %s", file, line, why);
 		return 0;
 	}
@@ -135,113 +110,62 @@ static int on_reject(void *p, const char *file, long line, const char *why,
 	return rc;
 }
 
-static void on_warn(void *p, const char *msg)
-{
-	clear_progress(p);
-	cli_warn("%s", msg);
-}
-
 static void on_progress(void *p, const char *file,
 			const struct crm_import_stats *st)
 {
 	struct ctx *c = p;
 	double dt = crm_now() - c->started;
 
-	if (c->quiet || !cli_isatty(2))
+	if (c->quiet)
 		return;
-	if (!file) {
-		clear_progress(c);
-		return;
-	}
-	fprintf(stderr, "\r\033[K%s: %s: %lld rows (%.0f rows/s)", cli_prog,
-		file, st->rows, dt > 0 ? (double)st->rows / dt : 0.0);
-	c->progress_shown = 1;
-}
-
-static const struct crm_entity *parse_type(const char *s)
-{
-	const struct crm_entity *t = crm_entity_find(s);
-
-	if (!t)
-		cli_die(CRM_EUSAGE, "unknown type '%s' (want account, contact, deal, interaction, product, user or task)", s);
-	return t;
-}
-
-/* A message not imported: said, and written to the rejects file. */
-static void on_skip(void *p, long index, const char *why)
-{
-	struct ctx *c = p;
-	char what[600];
-
-	c->skipped++;
-	snprintf(what, sizeof what, "message %ld skipped: %s", index, why);
-	on_reject(c, c->mail_file, index, what, NULL, 0);
-}
-
-static int on_erp_reject(void *p, const char *file, long line, const char *why,
-			 const char *raw, size_t rawlen)
-{
-	((struct ctx *)p)->erp_rejected++;
-	return on_reject(p, file, line, why, raw, rawlen);
+	if (!file)
+		cli_progress_clear();
+	else
+		cli_progress("%s: %lld rows (%.0f rows/s)", file, st->rows, dt > 0 ? (double)st->rows / dt : 0.0);
 }
 
 int main(int argc, char **argv)
 {
+	static const char *const formats[] = { "auto", "csv", "ndjson", "jsonl", "mail", NULL };
+	static const enum crm_format format_of[] = { CRM_FMT_AUTO, CRM_FMT_CSV, CRM_FMT_NDJSON,
+						     CRM_FMT_NDJSON, CRM_FMT_AUTO };
+	static const char *const dates[] = { "mdy", "dmy", NULL };
+	static const char *const outputs[] = { "ndjson", "table", "none", "auto", NULL };
+	static const char *const suppressed[] = { "refuse", "flag", NULL };
 	struct crm_import_opts o = { 0 };
 	struct crm_import_hooks h = { 0 };
 	struct ctx c = { 0 };
 	const struct crm_entity *type = NULL;
 	enum crm_format fmt = CRM_FMT_AUTO;
-	const char *arg, *output = "auto";
-	struct crm_import *im;
+	const char *arg;
 	struct crm_import_input *in;
 	struct crm_err e = { 0 };
 	struct crm_store *s;
 	char **maps = NULL;
 	size_t nmaps = 0, nin;
-	int key, status = 0, stdin_used = 0, mail = 0, erp = 0;
-	struct crm_erp *ex = NULL;
+	int key, k, status = 0, mail = 0, erp = 0, output = 3;
 	struct crm_mail_opts mo = { 0 };
 	struct crm_imap_opts io = { 0 };
+	struct crm_ingest g = { 0 };
 	const char **self = NULL, *passfile = NULL, *tokenfile = NULL;
 	size_t nself = 0;
 	char *password = NULL, *token = NULL;
 
-	o.records = 1;
+	/* --map and --self: at most one an argument */
+	if (!(maps = calloc((size_t)argc, sizeof(*maps))) || !(self = calloc((size_t)argc, sizeof(*self))))
+		cli_die(CRM_ESOFTWARE, "out of memory");
 	while ((key = cli_next(&cli, argc, argv, &arg)) != -1) {
 		switch (key) {
-		case 't': type = parse_type(arg); break;
+		case 't': type = cli_type(arg, NULL, NULL); break;
 		case 'f':
-			if (!strcmp(arg, "csv"))
-				fmt = CRM_FMT_CSV;
-			else if (!strcmp(arg, "ndjson") || !strcmp(arg, "jsonl"))
-				fmt = CRM_FMT_NDJSON;
-			else if (!strcmp(arg, "auto"))
-				fmt = CRM_FMT_AUTO;
-			else if (!strcmp(arg, "mail"))
-				mail = 1;
-			else
-				cli_die(CRM_EUSAGE, "--format: unknown format '%s' (want csv, ndjson, mail or auto)", arg);
+			k = cli_choice("format", arg, formats);
+			fmt = format_of[k];
+			mail = !strcmp(formats[k], "mail");
 			break;
 		case 's': o.source = arg; break;
-		case 'm': {
-			char **m = realloc(maps, (nmaps + 1) * sizeof(*m));
-
-			if (!m)
-				cli_die(CRM_ESOFTWARE, "out of memory");
-			maps = m;
-			maps[nmaps++] = (char *)arg;
-			break;
-		}
+		case 'm': maps[nmaps++] = (char *)arg; break;
 		case 'r': c.rejects_path = arg; break;
-		case O_DATES:
-			if (!strcmp(arg, "mdy"))
-				o.dates = CRM_DATE_MDY;
-			else if (!strcmp(arg, "dmy"))
-				o.dates = CRM_DATE_DMY;
-			else
-				cli_die(CRM_EUSAGE, "--dates: want mdy or dmy, not '%s'", arg);
-			break;
+		case O_DATES: o.dates = cli_choice("dates", arg, dates) ? CRM_DATE_DMY : CRM_DATE_MDY; break;
 		case O_DELIM:
 			if (!strcmp(arg, "\\t") || !strcmp(arg, "tab"))
 				o.delim = '\t';
@@ -253,23 +177,12 @@ int main(int argc, char **argv)
 		case O_BATCH: o.batch = cli_size("batch", arg); break;
 		case O_ENCODING: o.encoding = arg; break;
 		case O_MAXLINE: o.line_cap = cli_size("max-line", arg); break;
-		case O_OUTPUT: output = arg; break;
+		case O_OUTPUT: output = cli_choice("output", arg, outputs); break;
 		case 'n': o.dry_run = 1; break;
-		case O_SUPPRESSED:
-			if (strcmp(arg, "refuse") && strcmp(arg, "flag"))
-				cli_die(CRM_EUSAGE, "--suppressed: want refuse or flag, not '%s'", arg);
-			o.suppressed_flag = !strcmp(arg, "flag");
-			break;
+		case O_SUPPRESSED: o.suppressed_flag = cli_choice("suppressed", arg, suppressed); break;
 		case 'q': c.quiet = 1; break;
 		case O_IMAP: io.url = arg; break;
-		case O_SELF: {
-			const char **ns = realloc(self, (nself + 1) * sizeof(*ns));
-			if (!ns)
-				cli_die(CRM_ESOFTWARE, "out of memory");
-			self = ns;
-			self[nself++] = arg;
-			break;
-		}
+		case O_SELF: self[nself++] = arg; break;
 		case O_LEADS: mo.create_leads = 1; break;
 		case O_ERP: erp = 1; break;
 		case O_PASSFILE: passfile = arg; break;
@@ -284,47 +197,18 @@ int main(int argc, char **argv)
 		io.password = password = cli_secret(passfile, "CRM_IMAP_PASSWORD");
 		io.bearer = token = cli_secret(tokenfile, "CRM_IMAP_TOKEN");
 	}
-	if (!strcmp(output, "auto"))
-		c.output = cli_isatty(1) ? OUT_TABLE : OUT_NDJSON;
-	else if (!strcmp(output, "ndjson"))
-		c.output = OUT_NDJSON;
-	else if (!strcmp(output, "table"))
-		c.output = OUT_TABLE;
-	else if (!strcmp(output, "none"))
-		c.output = OUT_NONE;
-	else
-		cli_die(CRM_EUSAGE, "--output: want auto, ndjson, table or none, not '%s'", output);
+	c.output = output == 3 ? (cli_isatty(1) ? OUT_TABLE : OUT_NDJSON) : (enum output)output;
 	o.records = c.output != OUT_NONE;
-
-	nin = argc > optind ? (size_t)(argc - optind) : 1;
-	in = calloc(nin, sizeof(*in));
-	if (!in)
-		cli_die(CRM_ESOFTWARE, "out of memory");
-	for (size_t i = 0; i < nin; i++) {
-		in[i].path = argc > optind ? argv[optind + (int)i] : "-";
-		in[i].fmt = fmt;
-		in[i].type = type;
-		in[i].order = i;
-		if (!strcmp(in[i].path, "-")) {
-			if (stdin_used++)
-				cli_die(CRM_EUSAGE, "stdin ('-') given twice");
-			if (isatty(0))
-				cli_warn("reading records from the terminal (end with Ctrl-D)");
-		}
-	}
-	for (size_t i = 0; i < nin; i++)
-		in[i].mail = !erp && (mail || (fmt == CRM_FMT_AUTO && !type && crm_mail_sniff(in[i].path)));
 	if (erp && (type || mail))
 		cli_die(CRM_EUSAGE, "--erp files are orders and invoices: no --type or mail format");
-	/* Several files: load what others refer to first (accounts before
-	 * deals; mail, which refers to contacts, last). */
-	if (nin > 1 && !stdin_used && !type && !erp && crm_import_order(in, nin, &o, &e) < 0)
+	nin = argc > optind ? (size_t)(argc - optind) : 1;
+	if (crm_ingest_inputs(argv + optind, (size_t)(argc - optind), fmt, type, mail, erp, &o, &in, &e) < 0)
 		cli_die_err(&e);
-	if (c.rejects_path) {
-		c.rejects = fopen(c.rejects_path, "w");
-		if (!c.rejects)
-			cli_die(CRM_ENOINPUT, "%s: %s", c.rejects_path, strerror(errno));
-	}
+	for (size_t i = 0; i < nin && !io.url; i++)
+		if (!strcmp(in[i].path, "-") && isatty(0))
+			cli_warn("reading records from the terminal (end with Ctrl-D)");
+	if (c.rejects_path && !(c.rejects = fopen(c.rejects_path, "w")))
+		cli_die(CRM_ENOINPUT, "%s: %s", c.rejects_path, strerror(errno));
 	s = cli_open(CRM_STORE_CREATE);
 	/* Bulk work on SQLite: a fixed 16 MiB page cache (memory stays flat
 	 * however big the input) and fewer, larger checkpoints. */
@@ -333,23 +217,25 @@ int main(int argc, char **argv)
 	h.ctx = &c;
 	h.records = on_records;
 	h.reject = on_reject;
-	h.warn = on_warn;
+	h.warn = cli_warn_cb;
 	h.progress = on_progress;
-	im = crm_import_new(s, &o, &h, &e);
-	if (!im)
+	if (!(g.im = crm_import_new(s, &o, &h, &e)))
 		cli_die_err(&e);
 	for (size_t i = 0; i < nmaps; i++)
-		if (crm_import_maps(im, maps[i], &e) < 0)
+		if (crm_import_maps(g.im, maps[i], &e) < 0)
 			cli_die_err(&e);
+	g.db = s;
+	g.erp = erp;
+	g.mail = &mo;
+	g.reject = on_reject;
+	g.arg = &c;
 	c.started = crm_now();
 	if (io.url) {
 		struct crm_imap_state st;
 		long n;
 
 		nin = 0;
-		c.mail_file = io.url;
-		if ((n = crm_mail_import_imap(s, im, &io, &mo, on_skip, &c, &st, &e)) < 0) {
-			clear_progress(&c);
+		if ((n = crm_ingest_imap(&g, &io, &st, &e)) < 0) {
 			cli_warn("%s", e.msg);
 			status = e.code ? e.code : CRM_ESOFTWARE;
 		} else if (!c.quiet) {
@@ -358,15 +244,7 @@ int main(int argc, char **argv)
 		}
 	}
 	for (size_t i = 0; i < nin; i++) {
-		if (in[i].mail && !strcmp(in[i].path, "-"))
-			cli_die(CRM_EUSAGE, "mail is read from files, not stdin");
-		if (erp && !ex && !(ex = crm_erp_new(s, &e)))
-			cli_die_err(&e);
-		c.mail_file = in[i].path;
-		if (erp ? crm_erp_import_file(ex, im, in[i].path, on_erp_reject, &c, &e) < 0
-		    : in[i].mail ? crm_mail_import_file(s, im, in[i].path, &mo, on_skip, &c, &e) < 0
-			       : crm_import_file(im, in[i].path, in[i].fmt, in[i].type, &e) < 0) {
-			clear_progress(&c);
+		if (crm_ingest_file(&g, &in[i], &e) < 0) {
 			cli_warn("%s", e.msg);
 			status = e.code ? e.code : CRM_ESOFTWARE;
 			break;
@@ -375,22 +253,22 @@ int main(int argc, char **argv)
 	if (c.unshown)
 		printf("... and %ld more (--output ndjson for every record)\n", c.unshown);
 	{
-		const struct crm_import_stats *st = crm_import_stats(im);
+		const struct crm_import_stats *st = crm_import_stats(g.im);
 
 		if (!c.quiet) {
 			struct crm_buf m;
 
 			crm_buf_init(&m, 0);
-			crm_import_summary(&m, st, c.erp_rejected, c.skipped, crm_now() - c.started,
+			crm_import_summary(&m, st, g.erp_rejected, g.skipped, crm_now() - c.started,
 					   o.dry_run, c.rejects != NULL);
 			cli_log(CLI_INFO, "%s", m.data);
 			crm_buf_release(&m);
 		}
-		if (!status && (st->rejected || c.erp_rejected))
+		if (!status && (st->rejected || g.erp_rejected))
 			status = CRM_EDATA;
 	}
-	crm_erp_free(ex);
-	crm_import_free(im);
+	crm_ingest_release(&g);
+	crm_import_free(g.im);
 	crm_store_close(s);
 	if (c.rejects && fclose(c.rejects) != 0) {
 		cli_warn("%s: %s", c.rejects_path, strerror(errno));

@@ -16,6 +16,7 @@
 #include "../lib/ndjson.h"
 #include "../lib/privacy.h"
 #include "cli.h"
+#include "crm-score.h"
 #include "../lib/store/store.h"
 
 enum { O_ALL = 256, O_HOLDOUT, O_ROUNDS, O_DEPTH, O_ETA, O_FORCE, O_SEED,
@@ -56,37 +57,6 @@ static const struct cli cli = {
 	opts,
 };
 
-static int write_dump(void *ctx, const char *line, size_t len)
-{
-	return fwrite(line, 1, len, ctx) == len ? 0 : -1;
-}
-
-static int cmd_train(struct crm_store *db, const struct crm_entity *t,
-		     const struct crm_train_opts *o, int quiet)
-{
-	struct crm_model m;
-	struct crm_err e = { 0 };
-	struct crm_buf b;
-	int activated;
-
-	crm_model_init(&m);
-	crm_buf_init(&b, 0);
-	if (crm_model_train(db, t, o, &m, &activated, &e) < 0)
-		cli_die_err(&e);
-	crm_model_json(&b, &m, activated);
-	cli_write(b.data, b.len);
-	if (!quiet) {
-		crm_buf_reset(&b);
-		crm_model_report(&b, &m, activated);
-		cli_log_report(b.data);
-	}
-	crm_buf_release(&b);
-	crm_model_release(&m);
-	return 0;
-}
-
-static const char *const model_keys[] = { "id", "entity", "active", "created_at", NULL };
-static const char *const weight_keys[] = { "id", "entity", "feature", "action", "value", "who", "why:30", NULL };
 static int table = -1;	/* -f: a table of scores, else NDJSON */
 static int header_done;
 static struct crm_store *names_db;	/* where the table's names are read */
@@ -209,28 +179,12 @@ static int cmd_follow(struct crm_store *db, const struct crm_entity *t, long lon
 	return 0;
 }
 
-/* Is s one of the subcommands (else a file of records)? */
-static int is_subcommand(const char *s)
-{
-	static const char *const sub[] = { "train", "models", "activate", "weight", "weights" };
-
-	for (size_t i = 0; i < sizeof(sub) / sizeof(sub[0]); i++)
-		if (!strcmp(s, sub[i]))
-			return 1;
-	return 0;
-}
-
 int main(int argc, char **argv)
 {
+	struct score_model_args a = { .o = { CRM_TRAIN_DEFAULTS }, .value = NAN, .who = getenv("USER") };
 	const struct crm_entity *t = crm_entity_find("deal");
-	struct crm_train_opts o = { CRM_TRAIN_DEFAULTS };
-	FILE *dump = NULL;
-	const char *dump_path = NULL;
-	struct crm_err e = { 0 };
-	const char *arg, *cmd = NULL, *action = NULL, *why = NULL, *who = getenv("USER");
-	double value = NAN;
-	int key, quiet = 0, all = 0, follow = 0, once = 0, t_given = 0;
-	char actor[160];
+	const char *arg, *cmd = NULL;
+	int key, quiet = 0, all = 0, follow = 0, once = 0, sub = -1;
 	long long from = -1;
 	struct crm_store *db;
 
@@ -238,35 +192,34 @@ int main(int argc, char **argv)
 		switch (key) {
 		case 't':
 			t = cli_type(arg, "deal", "contact");
-			t_given = 1;
+			a.t_given = 1;
 			break;
 		case O_ALL: all = 1; break;
-		case O_HOLDOUT: o.holdout = cli_num("holdout", arg, 0, 0.5); break;
-		case O_ROUNDS: o.rounds = (int)cli_num("rounds", arg, 1, 10000); break;
-		case O_DEPTH: o.depth = (int)cli_num("depth", arg, 1, 16); o.depth_given = 1; break;
-		case O_ETA: o.eta = cli_num("eta", arg, 0.001, 1); break;
-		case O_SEED: o.seed = (unsigned)cli_num("seed", arg, 0, 4294967295.0); break;
-		case O_FORCE: o.force = 1; break;
-		case O_DUMP: dump_path = arg; break;
-		case O_EXCLUDE: action = "exclude"; break;
-		case O_SCALE: action = "scale"; value = cli_num("scale", arg, 0, 10); break;
+		case O_HOLDOUT: a.o.holdout = cli_num("holdout", arg, 0, 0.5); break;
+		case O_ROUNDS: a.o.rounds = (int)cli_num("rounds", arg, 1, 10000); break;
+		case O_DEPTH: a.o.depth = (int)cli_num("depth", arg, 1, 16); a.o.depth_given = 1; break;
+		case O_ETA: a.o.eta = cli_num("eta", arg, 0.001, 1); break;
+		case O_SEED: a.o.seed = (unsigned)cli_num("seed", arg, 0, 4294967295.0); break;
+		case O_FORCE: a.o.force = 1; break;
+		case O_DUMP: a.dump_path = arg; break;
+		case O_EXCLUDE: a.action = "exclude"; break;
+		case O_SCALE: a.action = "scale"; a.value = cli_num("scale", arg, 0, 10); break;
 		case O_MONOTONE:
-			action = "monotone";
-			value = !strcmp(arg, "+1") || !strcmp(arg, "1") ? 1 :
-				!strcmp(arg, "-1") ? -1 : (cli_die(CRM_EUSAGE, "--monotone: want +1 or -1, not '%s'", arg), 0);
+			a.action = "monotone";
+			a.value = cli_choice("monotone", arg, (const char *const[]){ "+1", "-1", "1", NULL }) == 1 ? -1 : 1;
 			break;
-		case O_CLEAR: action = "clear"; break;
+		case O_CLEAR: a.action = "clear"; break;
 		case O_FOLLOW: follow = 1; break;
 		case O_ONCE: once = 1; break;
 		case O_FROM: from = (long long)cli_num("from-seq", arg, 0, 9e18); break;
-		case O_WHY: why = arg; break;
-		case O_WHO: who = arg; break;
+		case O_WHY: a.why = arg; break;
+		case O_WHO: a.who = arg; break;
 		case 'q': quiet = 1; break;
 		case 'f': table = cli_table(arg); break;
 		}
 	}
 	if (optind < argc)
-		cmd = argv[optind];
+		sub = cli_among(cmd = argv[optind], score_subs);
 	if (table < 0)
 		table = cli_isatty(1);
 	db = cli_open(0);
@@ -274,64 +227,15 @@ int main(int argc, char **argv)
 		names_db = db;
 	if (!cmd && follow) {
 		cmd_follow(db, t, from, once, quiet);
-	} else if (!all && (cmd ? !is_subcommand(cmd) : cli_stdin_records())) {
+	} else if (!all && (cmd ? sub < 0 : cli_stdin_records())) {
 		cmd_score_stream(db, t, quiet, argv + optind, argc - optind);
 	} else if (!cmd) {
 		cmd_score(db, t, quiet);
-	} else if (!strcmp(cmd, "train")) {
-		if (dump_path) {
-			dump = fopen(dump_path, "w");
-			if (!dump)
-				cli_die(CRM_EIO, "%s: %s", dump_path, strerror(errno));
-			o.dump = write_dump;
-			o.dump_ctx = dump;
-		}
-		cmd_train(db, t, &o, quiet);
-		if (dump && fclose(dump) != 0)
-			cli_die(CRM_EIO, "%s: %s", dump_path, strerror(errno));
-	} else if (!strcmp(cmd, "models")) {
-		struct crm_stmt *st;
-
-		/* metrics and params as JSON columns, written as JSON (row.h). */
-		if (crm_model_rows(db, t_given ? t->kind : NULL, &st, &e) < 0)
-			cli_die_err(&e);
-		cli_rows(st, cli_row_kind, (void *)"model", model_keys, table);
-	} else if (!strcmp(cmd, "activate")) {
-		if (optind + 2 != argc)
-			cli_die(CRM_EUSAGE, "activate: give one model id (see 'crm-score models')");
-		if (crm_model_activate(db, argv[optind + 1], t_given ? t->kind : NULL, &e) < 0)
-			cli_die_err(&e);
-		printf("{\"type\":\"model\",\"id\":\"%s\",\"active\":true}\n", argv[optind + 1]);
-	} else if (!strcmp(cmd, "weight")) {
-		if (optind + 2 != argc || !action)
-			cli_die(CRM_EUSAGE, "weight: give one FEATURE and --exclude, --scale X, --monotone DIR or --clear");
-		if (!why)
-			cli_die(CRM_EUSAGE, "weight: say why with --why (it is recorded)");
-		if (!who || !*who) {	/* as the audit trail names a command's user */
-			crm_actor_cli(actor, sizeof(actor));
-			who = actor;
-		}
-		if (crm_override_add(db, t, argv[optind + 1], action, value, who, why, &e) < 0)
-			cli_die_err(&e);
-		{
-			struct crm_buf b;
-
-			crm_buf_init(&b, 0);
-			crm_buf_addf(&b, "{\"type\":\"weight\",\"entity\":\"%s\",\"feature\":", t->kind);
-			crm_json_str(&b, argv[optind + 1], strlen(argv[optind + 1]));
-			crm_buf_addf(&b, ",\"action\":\"%s\"}\n", action);
-			cli_write(b.data, b.len);
-			crm_buf_release(&b);
-		}
-		if (!quiet && strcmp(action, "scale"))
-			cli_log(CLI_INFO, "takes effect when the next model is trained ('crm-score train')");
-	} else if (!strcmp(cmd, "weights")) {
-		struct crm_stmt *st;
-
-		/* Every override ever made, newest last: the audit trail. */
-		if (crm_override_rows(db, NULL, 1, &st, &e) < 0)
-			cli_die_err(&e);
-		cli_rows(st, cli_row_kind, (void *)"weight", weight_keys, table);
+	} else if (sub >= 0) {
+		a.t = t;
+		a.quiet = quiet;
+		a.table = table;
+		score_model(db, sub, argv + optind + 1, argc - optind - 1, &a);
 	} else {
 		cli_die(CRM_EUSAGE, "unknown command '%s' (want train, models, activate, weight or weights)", cmd);
 	}

@@ -1142,3 +1142,56 @@ int crm_audit_row_json(struct crm_buf *b, struct crm_stmt *st)
 	return rc | crm_buf_addf(b, ",\"violations\":%d,\"verdict\":\"%s\",\"params\":%s}\n",
 				 (int)crm_stmt_int64(st, 5), crm_stmt_text(st, 6), crm_stmt_text(st, 7));
 }
+
+void crm_audit_bias_default(struct crm_audit_bias *b)
+{
+	memset(b, 0, sizeof(*b));
+	b->type = crm_entity_find("contact");
+	b->top = "20%";
+	b->threshold = NAN;
+	b->bins = 4;
+	b->fail_on = CRM_FAIR_DEFAULT;
+	crm_fair_opts_default(&b->fo);
+}
+
+int crm_audit_top_valid(const char *top)
+{
+	char *end;
+	double v = strtod(top, &end);
+
+	return end != top && v > 0 && (!*end || (!strcmp(end, "%") && v <= 100));
+}
+
+int crm_audit_whatif_run(struct crm_store *db, const struct crm_audit_bias *b,
+			 const struct crm_override *o, const char *spec,
+			 struct crm_audit_whatif_result *r, struct crm_buf *json, struct crm_err *e)
+{
+	struct crm_audit_pop pop[2];
+	int rc = -1, open = 0;
+
+	memset(r, 0, sizeof(*r));
+	for (; open < 2; open++)
+		if (crm_audit_pop_open(&pop[open], db, b->type, b->by, b->nby, e) < 0)
+			goto out;
+	if (crm_audit_whatif(db, o, 1, &pop[0], &pop[1], r->auc, e) < 0)
+		goto out;
+	for (int k = 0; k < 2; k++) {
+		size_t nsel;
+		float thr = crm_audit_operating_point(&pop[k], b->threshold, b->top, &nsel);
+
+		if (thr < 0) {
+			crm_err_set(e, CRM_ESOFTWARE, "out of memory");
+			goto out;
+		}
+		r->violations[k] = crm_audit_measure(&pop[k], &b->fo, b->fail_on, b->bins, thr, NULL, NULL,
+						     NULL, &r->min_ratio[k], e);
+		if (r->violations[k] < 0)
+			goto out;
+	}
+	rc = crm_audit_whatif_json(json, spec, r->violations, r->min_ratio, r->auc) < 0 ?
+	     crm_err_set(e, CRM_ESOFTWARE, "out of memory") : 0;
+out:
+	while (open-- > 0)
+		crm_audit_pop_release(&pop[open]);
+	return rc;
+}

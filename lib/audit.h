@@ -13,6 +13,7 @@
 #include <stdint.h>
 
 #include "entity.h"
+#include "fairness.h"
 #include "util.h"
 
 struct crm_store;
@@ -138,6 +139,33 @@ int crm_audit_measure(struct crm_audit_pop *pop, const struct crm_fair_opts *fo,
 		      void (*each)(void *ctx, const char *label, const struct crm_fair *f,
 				   const struct crm_buf *groups, const struct crm_buf *line),
 		      void *ctx, double *min_ratio, struct crm_err *e);
+
+/* What a bias audit is asked, beside where the scores come from. */
+struct crm_audit_bias {
+	const struct crm_entity *type;
+	const char *by[CRM_AUDIT_MAXATTR];
+	size_t nby;
+	const char *top;	/* "N" or "P%" of the selection */
+	double threshold;	/* a score (0-100), or NAN: top */
+	int bins;		/* bands of a numeric attribute */
+	unsigned fail_on;	/* metric bits */
+	struct crm_fair_opts fo;
+};
+/* The defaults: contacts, the top 20%, 4 bands, crm_fair's defaults. */
+void crm_audit_bias_default(struct crm_audit_bias *b);
+/* Is top a count or a percentage as --top takes it ("200", "20%")? */
+int crm_audit_top_valid(const char *top);
+
+/* One what-if of a bias audit: before and after override o, in memory,
+ * nothing stored; the violations, lowest impact ratio and AUC of each
+ * ([0] and [1]), and its record (crm_audit_whatif_json) into json. */
+struct crm_audit_whatif_result {
+	int violations[2];
+	double min_ratio[2], auc[2];
+};
+int crm_audit_whatif_run(struct crm_store *db, const struct crm_audit_bias *b,
+			 const struct crm_override *o, const char *spec,
+			 struct crm_audit_whatif_result *r, struct crm_buf *json, struct crm_err *e);
 
 /* A what-if's record (NDJSON, its newline too): the change, then before
  * and after ([0] and [1]) the violations, lowest impact ratio and AUC,

@@ -5,6 +5,7 @@
  * which runs crm-dedupe's record linkage and counts the records it would
  * merge away with certainty.
  */
+#include <ctype.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,6 +15,7 @@
 #include "entity.h"
 #include "linkage.h"
 #include "ndjson.h"
+#include "report.h"
 #include "store/store.h"
 
 struct def {
@@ -293,4 +295,43 @@ int crm_checks_html(struct crm_buf *b, const struct crm_check *c, size_t n)
 					   status_name[c[k].status], c[k].count, c[k].total, c[k].value,
 					   c[k].max, c[k].what);
 	return rc | crm_buf_adds(b, "</table></section>");
+}
+
+int crm_checks_report(const struct crm_check *c, size_t n, const char *kind, const char *path,
+		      struct crm_err *e)
+{
+	struct crm_report rep;
+	char title[64];
+	int rc;
+
+	crm_report_init(&rep);
+	snprintf(title, sizeof(title), "%s audit", kind);
+	title[0] = (char)toupper((unsigned char)title[0]);
+	rc = crm_checks_html(&rep.body, c, n) < 0 ? crm_err_set(e, CRM_ESOFTWARE, "out of memory") :
+	     crm_report_write(&rep, path, title, e);
+	crm_report_release(&rep);
+	return rc;
+}
+
+int crm_checks_table(struct crm_buf *b, const struct crm_check *c, size_t n)
+{
+	int rc = crm_buf_addf(b, "%-26s %-7s %10s %10s %9s %9s  %s\n", "CHECK", "STATUS", "COUNT", "OF",
+			      "VALUE", "MAX", "WHAT");
+
+	for (size_t k = 0; k < n; k++)
+		if (c[k].run)
+			rc |= crm_buf_addf(b, "%-26s %-7s %10lld %10lld %9.4g %9g  %s%s%s\n", c[k].name,
+					   c[k].status == CRM_CHECK_FAIL ? "FAIL" : status_name[c[k].status],
+					   c[k].count, c[k].total, c[k].value, c[k].max, c[k].what,
+					   *c[k].note ? "; " : "", c[k].note);
+	return rc ? -1 : 0;
+}
+
+int crm_checks_verdict_json(struct crm_buf *b, const char *kind, const char *id, int failed)
+{
+	int rc = crm_buf_addf(b, "{\"type\":\"audit\",\"kind\":\"%s\",\"id\":", kind);
+
+	rc |= id && *id ? crm_json_str(b, id, strlen(id)) : crm_buf_adds(b, "null");
+	rc |= crm_buf_addf(b, ",\"failed\":%d,\"verdict\":\"%s\"}\n", failed, failed ? "fail" : "pass");
+	return rc ? -1 : 0;
 }

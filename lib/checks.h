@@ -65,5 +65,15 @@ int crm_checks_params(struct crm_buf *b, const struct crm_check *c, size_t n,
 
 /* The checks that ran as an HTML table, appended to b. */
 int crm_checks_html(struct crm_buf *b, const struct crm_check *c, size_t n);
+/* The same as a page of their own, written to path ("Quality audit"). */
+int crm_checks_report(const struct crm_check *c, size_t n, const char *kind, const char *path,
+		      struct crm_err *e);
+
+/* The checks that ran as a table for a terminal, with a header line. */
+int crm_checks_table(struct crm_buf *b, const struct crm_check *c, size_t n);
+
+/* A run's verdict (NDJSON, its newline too): its stored id (NULL: none)
+ * and how many checks failed. */
+int crm_checks_verdict_json(struct crm_buf *b, const char *kind, const char *id, int failed);
 
 #endif

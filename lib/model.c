@@ -1511,3 +1511,12 @@ int crm_model_report(struct crm_buf *b, const struct crm_model *m, int activated
 					   x->bin_pred[k], x->bin_obs[k], x->bin_n[k]);
 	return rc;
 }
+
+int crm_override_json(struct crm_buf *b, const char *kind, const char *feature, const char *action)
+{
+	int rc = crm_buf_addf(b, "{\"type\":\"weight\",\"entity\":\"%s\",\"feature\":", kind);
+
+	rc |= crm_json_str(b, feature, strlen(feature));
+	rc |= crm_buf_addf(b, ",\"action\":\"%s\"}\n", action);
+	return rc ? -1 : 0;
+}

@@ -172,6 +172,8 @@ int crm_feature_known(struct crm_store *db, const struct crm_entity *t, const ch
 int crm_override_add(struct crm_store *db, const struct crm_entity *type,
 		     const char *feature, const char *action, double value,
 		     const char *who, const char *why, struct crm_err *e);
+/* An override made, as an NDJSON record (its newline too). */
+int crm_override_json(struct crm_buf *b, const char *kind, const char *feature, const char *action);
 
 /*
  * The overrides as rows: those in force (the newest of each feature, not
