@@ -218,3 +218,15 @@ char *cli_slurp(FILE *fp, const char *what, size_t cap)
 }
 
 volatile sig_atomic_t cli_stopping;
+
+char *cli_file(const char *path, size_t cap)
+{
+	FILE *fp = fopen(path, "r");
+	char *text;
+
+	if (!fp)
+		cli_die(CRM_ENOINPUT, "%s: %s", path, strerror(errno));
+	text = cli_slurp(fp, path, cap);
+	fclose(fp);
+	return text;
+}

@@ -283,18 +283,6 @@ int cli_rows(struct crm_stmt *st, int (*row)(struct crm_buf *b, struct crm_stmt 
 	return n;
 }
 
-char *cli_file(const char *path, size_t cap)
-{
-	FILE *fp = fopen(path, "r");
-	char *text;
-
-	if (!fp)
-		cli_die(CRM_ENOINPUT, "%s: %s", path, strerror(errno));
-	text = cli_slurp(fp, path, cap);
-	fclose(fp);
-	return text;
-}
-
 int cli_row_kind(struct crm_buf *b, struct crm_stmt *st, void *kind)
 {
 	return crm_row_json(b, st, kind, NULL);
