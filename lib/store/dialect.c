@@ -190,8 +190,12 @@ int crm_store_insert_rows(struct crm_store *s, const char *sql, size_t ncols,
 		for (size_t j = 0; j < ncols; j++)
 			crm_buf_addf(&q, "?%zu, ", j + 1);
 		crm_buf_addf(&q, "?%zu)) %s", ncols + 1, sql);
-		if (!q.data || !(st = crm_store_stmt(s, q.data, e)) ||
-		    crm_store_exec(s, "SAVEPOINT new_rows", e) < 0)
+		/* Outside a transaction, one of its own (a savepoint inside
+		 * one would journal every page the rows touch). */
+		int own = !crm_store_in_transaction(s);
+
+		if (!q.data || !(st = crm_store_stmt_text(s, q.data, e)) ||
+		    (own && crm_store_exec(s, "SAVEPOINT new_rows", e) < 0))
 			goto out;
 		rc = 0;
 		for (size_t i = 0; i < n && rc == 0; i++) {
@@ -201,9 +205,10 @@ int crm_store_insert_rows(struct crm_store *s, const char *sql, size_t ncols,
 			rc = crm_stmt_step(st, e) < 0 ? -1 : 0;
 			crm_stmt_reset(st);
 		}
-		if (rc < 0)
+		if (own && rc < 0)
 			crm_store_exec(s, "ROLLBACK TO new_rows", NULL);
-		crm_store_exec(s, "RELEASE new_rows", NULL);
+		if (own)
+			crm_store_exec(s, "RELEASE new_rows", NULL);
 		goto out;
 	}
 	/* All the rows in one statement, a text array a column. */
@@ -220,7 +225,7 @@ int crm_store_insert_rows(struct crm_store *s, const char *sql, size_t ncols,
 		if (crm_store_text_array(&arr[j], col, n) < 0)
 			goto nomem;
 	}
-	if (!q.data || !(st = crm_store_stmt(s, q.data, e)))
+	if (!q.data || !(st = crm_store_stmt_text(s, q.data, e)))
 		goto out;
 	for (size_t j = 0; j < ncols; j++)
 		crm_stmt_bind_text_ref(st, (int)j + 1, arr[j].data, arr[j].len);

@@ -261,9 +261,10 @@ int crm_store_join_each(const struct crm_store *s, struct crm_buf *sql, const ch
 /*
  * Run sql, an INSERT ... SELECT from the table new_rows, over n rows of
  * ncols text values each (v: row after row; NULL is NULL). new_rows has
- * the columns c1 ... cN and o, the row's place from 1. All the rows or
- * none: PostgreSQL takes them in one statement, SQLite one at a time
- * under a savepoint. 0, or -1 with e.
+ * the columns c1 ... cN and o, the row's place from 1. PostgreSQL takes
+ * them in one statement, SQLite one at a time: outside a transaction all
+ * or none; inside one, a failure leaves the rows before it for the
+ * caller's rollback. 0, or -1 with e.
  */
 int crm_store_insert_rows(struct crm_store *s, const char *sql, size_t ncols,
 			  const char *const *v, size_t n, struct crm_err *e);
