@@ -1,6 +1,7 @@
 #!/bin/sh
 # scripts/lint-src: the layers of lib/README hold, no include loop, no
-# new backend branch above lib/store, no test that cannot fail; and each
+# backend branch above lib/store, no command past 300 lines, no kept
+# statement keyed by a buffer's address, no test that cannot fail; and each
 # check fails when its rule is broken (on a copy of the tree).
 . "$(dirname "$0")/lib.sh"
 
@@ -56,6 +57,14 @@ like "$(cat out)" "call loop between modules" "as a call loop"
 copy
 sed -i 's/{ "webhook-file", O_WEBHOOKFILE, "FILE"/{ "webhook", O_WEBHOOKFILE, "URL"/' tree/cmd/crm-notify.c
 broken "an option that takes a secret fails" "crm-notify.c" "naming the tool"
+
+copy
+for i in $(seq 310); do echo "/* $i */"; done >>tree/cmd/crm-purge.c
+broken "a command past 300 lines fails" "cmd/crm-purge.c: $(($(wc -l <"$TOP"/cmd/crm-purge.c) + 310)) lines" "naming it and its length"
+
+copy
+sed -i 's/crm_store_stmt_text(s, q.data, e)) ||/crm_store_stmt(s, q.data, e)) ||/' tree/lib/store/dialect.c
+broken "a kept statement of SQL built in a buffer fails" "dialect.c" "naming the file"
 
 copy
 touch tree/lib/newmod.c
