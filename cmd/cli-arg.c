@@ -15,18 +15,28 @@
 #include "../lib/entity.h"
 #include "../lib/store/store.h"
 
+/* names[0..n) as "a, b or c", appended to b. */
+static void or_list(struct crm_buf *b, const char *const *names, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		crm_buf_addf(b, "%s%s", i ? i + 1 == n ? " or " : ", " : "", names[i]);
+}
+
 const struct crm_entity *cli_type(const char *arg, const char *a, const char *b)
 {
 	const struct crm_entity *t = crm_entity_find(arg);
+	const char *kinds[32];
 	struct crm_buf all;
+	size_t n = 0;
 
 	if (t && (!a || !strcmp(t->kind, a) || !strcmp(t->kind, b)))
 		return t;
 	if (a)
 		cli_die(CRM_EUSAGE, "--type: want %s or %s, not '%s'", a, b, arg);
+	for (; n < crm_nentities && n < 32; n++)
+		kinds[n] = crm_entities[n].kind;
 	crm_buf_init(&all, 0);
-	for (size_t i = 0; i < crm_nentities; i++)
-		crm_buf_addf(&all, "%s%s", i ? i + 1 == crm_nentities ? " or " : ", " : "", crm_entities[i].kind);
+	or_list(&all, kinds, n);
 	cli_die(CRM_EUSAGE, "--type: unknown type '%s' (want %s)", arg, all.data ? all.data : "");
 }
 
@@ -114,8 +124,7 @@ int cli_choice(const char *opt, const char *arg, const char *const *names)
 	while (names[n])
 		n++;
 	crm_buf_init(&b, 0);
-	for (size_t i = 0; i < n; i++)
-		crm_buf_addf(&b, "%s%s", i ? i + 1 == n ? " or " : ", " : "", names[i]);
+	or_list(&b, names, n);
 	cli_die(CRM_EUSAGE, "--%s: want %s, not '%s'", opt, b.data ? b.data : "", arg);
 }
 

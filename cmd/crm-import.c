@@ -201,8 +201,7 @@ int main(int argc, char **argv)
 	o.records = c.output != OUT_NONE;
 	if (erp && (type || mail))
 		cli_die(CRM_EUSAGE, "--erp files are orders and invoices: no --type or mail format");
-	nin = argc > optind ? (size_t)(argc - optind) : 1;
-	if (crm_ingest_inputs(argv + optind, (size_t)(argc - optind), fmt, type, mail, erp, &o, &in, &e) < 0)
+	if (crm_ingest_inputs(argv + optind, (size_t)(argc - optind), fmt, type, mail, erp, &o, &in, &nin, &e) < 0)
 		cli_die_err(&e);
 	for (size_t i = 0; i < nin && !io.url; i++)
 		if (!strcmp(in[i].path, "-") && isatty(0))

@@ -12,7 +12,7 @@
 int crm_ingest_inputs(char *const *paths, size_t n, enum crm_format fmt,
 		      const struct crm_entity *type, int mail, int erp,
 		      const struct crm_import_opts *o, struct crm_import_input **out,
-		      struct crm_err *e)
+		      size_t *nout, struct crm_err *e)
 {
 	static char dash[] = "-";
 	static char *const std_in[] = { dash };
@@ -20,6 +20,7 @@ int crm_ingest_inputs(char *const *paths, size_t n, enum crm_format fmt,
 	struct crm_import_input *in = calloc(nin, sizeof(*in));
 
 	*out = NULL;
+	*nout = 0;
 	if (!in)
 		return crm_err_set(e, CRM_ESOFTWARE, "out of memory");
 	if (!n)
@@ -48,6 +49,7 @@ int crm_ingest_inputs(char *const *paths, size_t n, enum crm_format fmt,
 		return -1;
 	}
 	*out = in;
+	*nout = nin;
 	return 0;
 }
 

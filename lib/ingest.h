@@ -16,13 +16,13 @@ struct crm_erp;
  * type (NULL: the records say); mail where mail is set or, with neither
  * a type nor a format, where the file looks like mail; ERP files never
  * are. Several files go in the order crm_import_order gives. *out is
- * allocated (free() it). 0, or -1 with e (CRM_EUSAGE: stdin twice, mail
- * on stdin).
+ * allocated (free() it), *nout inputs. 0, or -1 with e (CRM_EUSAGE:
+ * stdin twice, mail on stdin).
  */
 int crm_ingest_inputs(char *const *paths, size_t n, enum crm_format fmt,
 		      const struct crm_entity *type, int mail, int erp,
 		      const struct crm_import_opts *o, struct crm_import_input **out,
-		      struct crm_err *e);
+		      size_t *nout, struct crm_err *e);
 
 /* Where the inputs go, who hears of what is left out, and how much. */
 struct crm_ingest {

@@ -94,28 +94,6 @@ int crm_store_json_spaced(const struct crm_store *s)
 	return s->ops->kind == CRM_STORE_POSTGRES;
 }
 
-int crm_store_text_array(struct crm_buf *b, const char *const *v, size_t n)
-{
-	int rc = crm_buf_addc(b, '{');
-
-	for (size_t i = 0; i < n; i++) {
-		if (i)
-			rc |= crm_buf_addc(b, ',');
-		if (!v[i]) {
-			rc |= crm_buf_adds(b, "NULL");
-			continue;
-		}
-		rc |= crm_buf_addc(b, '"');
-		for (const char *p = v[i]; *p; p++) {
-			if (*p == '"' || *p == '\\')
-				rc |= crm_buf_addc(b, '\\');
-			rc |= crm_buf_addc(b, *p);
-		}
-		rc |= crm_buf_addc(b, '"');
-	}
-	rc |= crm_buf_addc(b, '}');
-	return rc ? -1 : 0;
-}
 
 
 int crm_store_json_with(const struct crm_store *s, struct crm_buf *sql, const char *col,
@@ -169,6 +147,31 @@ int crm_store_data_version(struct crm_store *s, long long *v, struct crm_err *e)
 	return rc > 0 ? 0 : -1;
 }
 
+/* v[0..n) (NULL for NULL) as a PostgreSQL array literal appended to b,
+ * to bind as one text[] parameter. -1 when out of memory. */
+static int crm_store_text_array(struct crm_buf *b, const char *const *v, size_t n)
+{
+	int rc = crm_buf_addc(b, '{');
+
+	for (size_t i = 0; i < n; i++) {
+		if (i)
+			rc |= crm_buf_addc(b, ',');
+		if (!v[i]) {
+			rc |= crm_buf_adds(b, "NULL");
+			continue;
+		}
+		rc |= crm_buf_addc(b, '"');
+		for (const char *p = v[i]; *p; p++) {
+			if (*p == '"' || *p == '\\')
+				rc |= crm_buf_addc(b, '\\');
+			rc |= crm_buf_addc(b, *p);
+		}
+		rc |= crm_buf_addc(b, '"');
+	}
+	rc |= crm_buf_addc(b, '}');
+	return rc ? -1 : 0;
+}
+
 int crm_store_insert_rows(struct crm_store *s, const char *sql, size_t ncols,
 			  const char *const *v, size_t n, struct crm_err *e)
 {
@@ -184,8 +187,7 @@ int crm_store_insert_rows(struct crm_store *s, const char *sql, size_t ncols,
 	for (size_t j = 0; j < ncols; j++)
 		crm_buf_addf(&q, "c%zu, ", j + 1);
 	if (s->ops->kind != CRM_STORE_POSTGRES) {
-		/* A row at a time, all or none: SQLite's statements cost no
-		 * round trip. */
+		/* A row at a time: SQLite's statements cost no round trip. */
 		crm_buf_adds(&q, "o) AS (VALUES (");
 		for (size_t j = 0; j < ncols; j++)
 			crm_buf_addf(&q, "?%zu, ", j + 1);

@@ -114,10 +114,6 @@ int crm_store_readonly(const struct crm_store *s);
  * (NULL: none), into out[n] ("" for NULL): 1 a row, 0 none, -1 with e. */
 int crm_store_text1(struct crm_store *s, const char *sql, const char *p, char *out, size_t n,
 		    struct crm_err *e);
-/* v[0..n) (NULL for NULL) as a PostgreSQL array literal appended to b,
- * to bind as one text[] parameter ("unnest(?::text[])"): one statement
- * for a list instead of one for each. -1 when out of memory. */
-int crm_store_text_array(struct crm_buf *b, const char *const *v, size_t n);
 
 /* Run sql with text parameters p[0..n) (NULL binds NULL): the rows it
  * changed, or -1 with e. */
